@@ -1,0 +1,142 @@
+/**
+ * Every error a caller can act on, each with a stable code and HTTP status. They are created here only;
+ * the HTTP layer turns them into problem documents and the CLI into a message and an exit code, in one
+ * place each. Anything else that escapes is a bug (500).
+ */
+export abstract class StockroomError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  /** Extra members of the problem document (snake_case, JSON-safe). */
+  get extra(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends StockroomError {
+  readonly code = 'validation_failed';
+  readonly status = 400;
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '));
+  }
+  static field(path: string, message: string): ValidationError {
+    return new ValidationError([{ path, message }]);
+  }
+  override get extra(): Record<string, unknown> {
+    return { errors: this.errors };
+  }
+}
+
+export class UnknownSkuError extends StockroomError {
+  readonly code = 'unknown_sku';
+  readonly status = 404;
+  constructor(readonly skus: string[]) {
+    super(`unknown SKU${skus.length > 1 ? 's' : ''}: ${skus.join(', ')}`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { skus: this.skus };
+  }
+}
+
+export class NotFoundError extends StockroomError {
+  readonly code = 'not_found';
+  readonly status = 404;
+  constructor(
+    readonly resource: string,
+    readonly key: string,
+  ) {
+    super(`${resource} not found: ${key}`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { resource: this.resource, key: this.key };
+  }
+}
+
+export class AlreadyExistsError extends StockroomError {
+  readonly code = 'already_exists';
+  readonly status = 409;
+  constructor(
+    readonly resource: string,
+    readonly key: string,
+  ) {
+    super(`${resource} already exists: ${key}`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { resource: this.resource, key: this.key };
+  }
+}
+
+export interface ShortLine {
+  sku: string;
+  requested: number;
+  available: number;
+  warehouse?: string;
+}
+
+export class InsufficientStockError extends StockroomError {
+  readonly code = 'insufficient_stock';
+  readonly status = 409;
+  constructor(readonly lines: ShortLine[]) {
+    super(
+      'insufficient stock: ' +
+        lines
+          .map((l) => `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}`)
+          .join('; '),
+    );
+  }
+  override get extra(): Record<string, unknown> {
+    return { lines: this.lines };
+  }
+}
+
+export class InvalidTransitionError extends StockroomError {
+  readonly code = 'invalid_transition';
+  readonly status = 409;
+  constructor(
+    readonly from: string,
+    readonly action: string,
+  ) {
+    super(`cannot ${action} a reservation that is ${from.replace('_', ' ')}`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { from: this.from, action: this.action };
+  }
+}
+
+export interface StaleLine {
+  sku: string;
+  warehouse: string;
+  expected_on_hand: number;
+  on_hand: number;
+}
+
+export class StaleQuantityError extends StockroomError {
+  readonly code = 'stale_quantity';
+  readonly status = 409;
+  constructor(readonly lines: StaleLine[]) {
+    super(
+      'stock moved on since it was read: ' +
+        lines.map((l) => `${l.sku} at ${l.warehouse} expected on hand ${l.expected_on_hand}, now ${l.on_hand}`).join('; '),
+    );
+  }
+  override get extra(): Record<string, unknown> {
+    return { lines: this.lines };
+  }
+}
+
+export class IdempotencyConflictError extends StockroomError {
+  readonly code = 'idempotency_conflict';
+  readonly status = 422;
+  constructor(readonly key: string) {
+    super(`idempotency key ${JSON.stringify(key)} was already used with a different request`);
+  }
+}
+
+export class UnavailableError extends StockroomError {
+  readonly code = 'unavailable';
+  readonly status = 503;
+}

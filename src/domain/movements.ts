@@ -1,0 +1,34 @@
+/** What happened to a level. One ledger row per level change, typed by the operation that made it. */
+export const MOVEMENT_TYPES = [
+  'receive',
+  'adjust',
+  'count',
+  'transfer_out',
+  'transfer_in',
+  'sync',
+  'return',
+  'reserve',
+  'release',
+  'expire',
+  'fulfil',
+] as const;
+export type MovementType = (typeof MOVEMENT_TYPES)[number];
+
+/** Why a warehouse operation happened: the fixed list a store reports shrinkage and corrections by. */
+export const REASONS = [
+  'received',
+  'restock',
+  'correction',
+  'cycle_count',
+  'damaged',
+  'shrinkage',
+  'promotion',
+  'return',
+  'transfer',
+  'sync',
+  'other',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+export const isReason = (value: string): value is Reason => (REASONS as readonly string[]).includes(value);
+export const isMovementType = (value: string): value is MovementType => (MOVEMENT_TYPES as readonly string[]).includes(value);

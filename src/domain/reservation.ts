@@ -1,0 +1,99 @@
+import { InvalidTransitionError, ValidationError } from './errors.js';
+
+/**
+ * A reservation is a two-phase transfer (as in TigerBeetle): pending holds stock with a deadline; committed
+ * is paid and holds without one; fulfilled posts it (stock leaves the building); released voids it;
+ * expired is the timeout. partially_fulfilled has shipped some lines and still holds the rest.
+ */
+export const RESERVATION_STATUSES = ['pending', 'committed', 'partially_fulfilled', 'fulfilled', 'released', 'expired'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+export const RESERVATION_ACTIONS = ['commit', 'fulfil', 'release', 'expire'] as const;
+export type ReservationAction = (typeof RESERVATION_ACTIONS)[number];
+
+export const DEFAULT_TTL_SECONDS = 900;
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+const HOLDING: readonly ReservationStatus[] = ['pending', 'committed', 'partially_fulfilled'];
+
+/** True while the reservation still holds stock. */
+export const isHolding = (status: ReservationStatus): boolean => HOLDING.includes(status);
+
+/** A pending reservation whose deadline has passed holds nothing, whether or not the sweeper has run. */
+export function isDue(r: { status: ReservationStatus; expires_at: string | Date | null }, now: Date): boolean {
+  return r.status === 'pending' && r.expires_at !== null && new Date(r.expires_at).getTime() <= now.getTime();
+}
+
+/**
+ * The status after `action`, or InvalidTransitionError. Committing twice is harmless and answers the
+ * same; everything else out of a final state is refused.
+ * @param fullyFulfilled for 'fulfil': whether nothing is left to ship afterwards
+ */
+export function nextStatus(from: ReservationStatus, action: ReservationAction, fullyFulfilled = false): ReservationStatus {
+  switch (action) {
+    case 'commit':
+      if (from === 'pending' || from === 'committed') return 'committed';
+      break;
+    case 'fulfil':
+      if (isHolding(from)) return fullyFulfilled ? 'fulfilled' : 'partially_fulfilled';
+      break;
+    case 'release':
+      if (isHolding(from)) return 'released';
+      break;
+    case 'expire':
+      if (from === 'pending') return 'expired';
+      break;
+  }
+  throw new InvalidTransitionError(from, action);
+}
+
+export interface OpenLine {
+  line_no: number;
+  sku: string;
+  warehouse: string;
+  /** qty - fulfilled - released */
+  remaining: number;
+}
+
+export interface FulfilRequestLine {
+  sku: string;
+  qty: number;
+  warehouse?: string | undefined;
+}
+
+export interface LinePick {
+  line_no: number;
+  qty: number;
+}
+
+/**
+ * Which reservation lines ship how much. Without a request, everything still held ships. A requested SKU
+ * that was split across warehouses is taken from its lines in line order unless a warehouse is named.
+ * Asking for a SKU that is not on the reservation, or for more than is left, is refused whole.
+ */
+export function planFulfilment(lines: readonly OpenLine[], request?: readonly FulfilRequestLine[]): LinePick[] {
+  if (!request) return lines.filter((l) => l.remaining > 0).map((l) => ({ line_no: l.line_no, qty: l.remaining }));
+  const left = new Map(lines.map((l) => [l.line_no, l.remaining]));
+  const picked = new Map<number, number>();
+  request.forEach((want, i) => {
+    const candidates = lines.filter((l) => l.sku === want.sku && (want.warehouse === undefined || l.warehouse === want.warehouse));
+    if (candidates.length === 0) {
+      const where = want.warehouse === undefined ? '' : ` at warehouse ${want.warehouse}`;
+      throw ValidationError.field(`/lines/${i}/sku`, `${want.sku}${where} is not on this reservation`);
+    }
+    const open = candidates.reduce((sum, l) => sum + (left.get(l.line_no) ?? 0), 0);
+    if (want.qty > open) {
+      throw ValidationError.field(`/lines/${i}/qty`, `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to fulfil`);
+    }
+    let rest = want.qty;
+    for (const l of candidates) {
+      const take = Math.min(rest, left.get(l.line_no) ?? 0);
+      if (take === 0) continue;
+      left.set(l.line_no, (left.get(l.line_no) ?? 0) - take);
+      picked.set(l.line_no, (picked.get(l.line_no) ?? 0) + take);
+      rest -= take;
+      if (rest === 0) break;
+    }
+  });
+  return [...picked].map(([line_no, qty]) => ({ line_no, qty })).sort((a, b) => a.line_no - b.line_no);
+}

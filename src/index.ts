@@ -1,0 +1,20 @@
+// The library's public API: everything a program embedding stockroom may use.
+export { Stockroom } from './services/stockroom.js';
+export type { StockroomOptions } from './services/stockroom.js';
+export type { CallOptions } from './services/context.js';
+export type { Page } from './services/catalog.js';
+export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse } from './services/dto.js';
+export type { CountResult, LevelChange, ReturnResult, Stock, SyncResult, WarehouseStock } from './services/stock.js';
+export type { ReconcileReport } from './services/reconcile.js';
+export * as schemas from './services/schemas.js';
+export * from './domain/errors.js';
+export { MOVEMENT_TYPES, REASONS } from './domain/movements.js';
+export type { MovementType, Reason } from './domain/movements.js';
+export { RESERVATION_STATUSES, DEFAULT_TTL_SECONDS } from './domain/reservation.js';
+export type { ReservationStatus } from './domain/reservation.js';
+export { BACKORDER_POLICIES } from './domain/backorder.js';
+export type { BackorderPolicy } from './domain/backorder.js';
+export { openDb, openDbFromEnv, DEFAULT_DATA_DIR } from './store/open.js';
+export { openPglite } from './store/pglite.js';
+export { openPostgres } from './store/postgres.js';
+export type { Db, Queryable, QueryResult, Driver } from './store/db.js';

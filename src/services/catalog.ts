@@ -1,0 +1,125 @@
+import { backorderAllowance } from '../domain/backorder.js';
+import type { BackorderPolicy } from '../domain/backorder.js';
+import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
+import {
+  createLevelsForVariant,
+  createLevelsForWarehouse,
+  insertBin,
+  insertProduct,
+  insertVariant,
+  insertWarehouse,
+  listBins,
+  listVariants,
+  listWarehouses,
+  lockCatalogShape,
+  lockVariant,
+  updateVariant,
+} from '../store/catalog.js';
+import type { VariantFields, VariantRow } from '../store/catalog.js';
+import { runOnce, variantBySku, warehouseByCode } from './context.js';
+import type { CallOptions, ServiceContext } from './context.js';
+import { toVariant, toWarehouse } from './dto.js';
+import type { Variant, Warehouse } from './dto.js';
+import { BinInput, VariantInput, VariantUpdate, WarehouseInput, parse } from './schemas.js';
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+
+/** Warehouses, variants and bins: the shape of the catalog that stock lives in. */
+export class CatalogService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
+    const w = parse(WarehouseInput, input);
+    if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
+    return runOnce(this.ctx, 'warehouse.add', options, w, async (tx) => {
+      await lockCatalogShape(tx, 'exclusive');
+      const row = await insertWarehouse(tx, { code: w.code, name: w.name, lat: w.lat ?? null, lon: w.lon ?? null, priority: w.priority ?? 0 });
+      if (!row) throw new AlreadyExistsError('warehouse', w.code);
+      await createLevelsForWarehouse(tx, row.id);
+      return toWarehouse(row);
+    });
+  }
+
+  async listWarehouses(): Promise<Warehouse[]> {
+    return (await listWarehouses(this.ctx.db)).map(toWarehouse);
+  }
+
+  async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
+    const v = parse(VariantInput, input);
+    const fields = variantFields(v);
+    return runOnce(this.ctx, 'variant.add', options, v, async (tx) => {
+      await lockCatalogShape(tx, 'shared');
+      const productId = await insertProduct(tx, v.product.title);
+      const id = await insertVariant(tx, productId, v.sku, fields);
+      if (id === undefined) throw new AlreadyExistsError('variant', v.sku);
+      await createLevelsForVariant(tx, id);
+      return toVariant(await variantBySku(tx, v.sku));
+    });
+  }
+
+  /** Changes a variant's settings; what is not given stays as it was. */
+  async updateVariant(sku: string, input: unknown, options: CallOptions = {}): Promise<Variant> {
+    const patch = parse(VariantUpdate, input);
+    return runOnce(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
+      const current = await lockVariant(tx, sku);
+      if (!current) throw new NotFoundError('variant', sku);
+      await updateVariant(tx, current.id, variantFields(patch, current), patch.product?.title ?? current.product_title);
+      return toVariant(await variantBySku(tx, sku));
+    });
+  }
+
+  async getVariant(sku: string): Promise<Variant> {
+    return toVariant(await variantBySku(this.ctx.db, sku));
+  }
+
+  async listVariants(filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {}): Promise<Page<Variant>> {
+    const limit = Math.min(Math.max(filter.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const rows = await listVariants(this.ctx.db, { query: filter.query, after: filter.cursor, limit: limit + 1 });
+    const items = rows.slice(0, limit).map(toVariant);
+    return { items, next_cursor: rows.length > limit ? (items.at(-1)?.sku ?? null) : null };
+  }
+
+  async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
+    const b = parse(BinInput, input);
+    return runOnce(this.ctx, 'bin.add', options, b, async (tx) => {
+      const warehouse = await warehouseByCode(tx, b.warehouse);
+      const row = await insertBin(tx, warehouse.id, b.code);
+      if (!row) throw new AlreadyExistsError('bin', `${b.warehouse}/${b.code}`);
+      return { warehouse: warehouse.code, code: row.code };
+    });
+  }
+
+  async listBins(warehouseCode: string): Promise<{ warehouse: string; code: string }[]> {
+    const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
+    return (await listBins(this.ctx.db, warehouse.id)).map((b) => ({ warehouse: warehouse.code, code: b.code }));
+  }
+}
+
+/**
+ * The stored settings from an input, over the current ones (or the defaults). A backorder or pre-order
+ * policy needs a limit: "unbounded" is not a number stock can be checked against.
+ */
+function variantFields(input: VariantUpdate, current?: VariantRow): VariantFields {
+  const policy: BackorderPolicy = input.backorder?.policy ?? current?.backorder_policy ?? 'deny';
+  const limit = input.backorder ? input.backorder.limit : current?.backorder_limit;
+  if (policy !== 'deny' && (limit === undefined || limit === 0)) {
+    throw ValidationError.field('/backorder/limit', `a ${policy} policy needs a limit of at least 1 (units per warehouse)`);
+  }
+  return {
+    attributes: input.attributes ?? current?.attributes ?? {},
+    low_stock_threshold: input.low_stock_threshold ?? current?.low_stock_threshold ?? 5,
+    safety_stock: input.safety_stock ?? current?.safety_stock ?? 0,
+    backorder_policy: policy,
+    backorder_limit: backorderAllowance({ policy, limit: limit ?? 0 }),
+    backorder_lead_days: input.backorder ? (input.backorder.lead_days ?? null) : (current?.backorder_lead_days ?? null),
+    reorder_point: input.reorder_point === undefined ? (current?.reorder_point ?? null) : input.reorder_point,
+    reorder_qty: input.reorder_qty === undefined ? (current?.reorder_qty ?? null) : input.reorder_qty,
+    lead_time_days: input.lead_time_days === undefined ? (current?.lead_time_days ?? null) : input.lead_time_days,
+  };
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { IdempotencyConflictError, NotFoundError, UnknownSkuError } from '../domain/errors.js';
+import { findVariants, findWarehouses } from '../store/catalog.js';
+import type { VariantRow, WarehouseRow } from '../store/catalog.js';
+import type { Db, Queryable } from '../store/db.js';
+import { claimKey, storeResponse } from '../store/idempotency.js';
+
+/** What every use case runs against. The clock is injectable so deadlines can be tested without waiting. */
+export interface ServiceContext {
+  db: Db;
+  clock: () => Date;
+}
+
+/** Per call: who is acting (recorded on ledger rows) and an optional idempotency key. */
+export interface CallOptions {
+  actor?: string | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** Canonical JSON: object keys sorted, so equal requests hash equally whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const requestHash = (request: unknown): string => createHash('sha256').update(canonical(request)).digest('hex');
+
+/**
+ * Runs a use case in one transaction, at most once per idempotency key: a replay with the same request
+ * returns the first result and changes nothing; the same key with another request is refused. Results
+ * must be plain JSON (they are stored and replayed as such). A failed attempt stores nothing, so the key
+ * can be retried.
+ */
+export async function runOnce<T>(
+  ctx: ServiceContext,
+  scope: string,
+  options: CallOptions,
+  request: unknown,
+  run: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  return ctx.db.transaction(async (tx) => {
+    const key = options.idempotencyKey;
+    if (key === undefined) return run(tx);
+    const hash = requestHash(request);
+    const claim = await claimKey(tx, scope, key, hash);
+    if (!claim.claimed) {
+      if (claim.requestHash !== hash) throw new IdempotencyConflictError(key);
+      return claim.response as T;
+    }
+    const result = await run(tx);
+    await storeResponse(tx, scope, key, result);
+    return result;
+  });
+}
+
+/** Variants by SKU; every unknown SKU is named in one error. */
+export async function variantsBySku(db: Queryable, skus: readonly string[]): Promise<Map<string, VariantRow>> {
+  const rows = await findVariants(db, skus);
+  const bySku = new Map(rows.map((v) => [v.sku, v]));
+  const missing = [...new Set(skus)].filter((s) => !bySku.has(s));
+  if (missing.length > 0) throw new UnknownSkuError(missing);
+  return bySku;
+}
+
+export async function variantBySku(db: Queryable, sku: string): Promise<VariantRow> {
+  return (await variantsBySku(db, [sku])).get(sku) as VariantRow;
+}
+
+/** Warehouses by code; an unknown code is a not_found error. */
+export async function warehousesByCode(db: Queryable, codes: readonly string[]): Promise<Map<string, WarehouseRow>> {
+  const rows = await findWarehouses(db, codes);
+  const byCode = new Map(rows.map((w) => [w.code, w]));
+  const missing = [...new Set(codes)].filter((c) => !byCode.has(c));
+  if (missing.length > 0) throw new NotFoundError('warehouse', missing.join(', '));
+  return byCode;
+}
+
+export async function warehouseByCode(db: Queryable, code: string): Promise<WarehouseRow> {
+  return (await warehousesByCode(db, [code])).get(code) as WarehouseRow;
+}

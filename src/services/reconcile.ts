@@ -1,0 +1,20 @@
+import { findDrift } from '../store/reconcile.js';
+import type { DriftRow, HoldDrift } from '../store/reconcile.js';
+import type { ServiceContext } from './context.js';
+
+export interface ReconcileReport {
+  /** true when every level equals the replay of its ledger and what its open reservations hold */
+  clean: boolean;
+  levels: number;
+  movements: number;
+  /** levels that differ from their ledger */
+  drift: DriftRow[];
+  /** levels whose reserved differs from their open reservation lines */
+  holds: HoldDrift[];
+}
+
+/** Replays the ledger against every level (invariant 2) and the open reservations against reserved. */
+export async function reconcile(ctx: ServiceContext): Promise<ReconcileReport> {
+  const report = await findDrift(ctx.db);
+  return { clean: report.drift.length === 0 && report.holds.length === 0, ...report };
+}

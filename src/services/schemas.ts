@@ -1,0 +1,197 @@
+import Type from 'typebox';
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { BACKORDER_POLICIES } from '../domain/backorder.js';
+import { ValidationError } from '../domain/errors.js';
+import { REASONS } from '../domain/movements.js';
+import { MAX_TTL_SECONDS } from '../domain/reservation.js';
+
+/**
+ * The shapes of every use case's input, snake_case as on the wire. The HTTP routes use these same schemas,
+ * so the CLI, the library and the API refuse the same things with the same words.
+ */
+
+/** One operation moves at most this many units; keeps every level far from integer overflow. */
+export const MAX_QTY = 10_000_000;
+export const MAX_LINES = 100;
+export const MAX_SYNC_ITEMS = 10_000;
+
+export const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$', description: 'stock keeping unit: 1-64 characters, no spaces' });
+export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+export const BinCode = Type.String({ pattern: '^[A-Z0-9]{1,8}-[A-Z0-9]{1,8}-[A-Z0-9]{1,8}$', description: 'aisle-rack-shelf, e.g. A-01-03' });
+export const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QTY });
+export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
+export const Reference = Type.String({ minLength: 1, maxLength: 200 });
+export const ReasonCode = Type.Enum(REASONS);
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
+
+export const WarehouseInput = Type.Object(
+  {
+    code: WarehouseCode,
+    name: Name,
+    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type WarehouseInput = Static<typeof WarehouseInput>;
+
+export const BackorderInput = Type.Object(
+  {
+    policy: Type.Enum(BACKORDER_POLICIES),
+    limit: Type.Optional(Small),
+    lead_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+
+const variantSettings = {
+  attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+  low_stock_threshold: Type.Optional(Small),
+  safety_stock: Type.Optional(Small),
+  backorder: Type.Optional(BackorderInput),
+  reorder_point: Type.Optional(Type.Union([Small, Type.Null()])),
+  reorder_qty: Type.Optional(Type.Union([Quantity, Type.Null()])),
+  lead_time_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
+};
+
+export const VariantInput = Type.Object(
+  { sku: Sku, product: Type.Object({ title: Name }, { additionalProperties: false }), ...variantSettings },
+  { additionalProperties: false },
+);
+export type VariantInput = Static<typeof VariantInput>;
+
+export const VariantUpdate = Type.Object(
+  { product: Type.Optional(Type.Object({ title: Name }, { additionalProperties: false })), ...variantSettings },
+  { additionalProperties: false },
+);
+export type VariantUpdate = Static<typeof VariantUpdate>;
+
+export const BinInput = Type.Object({ warehouse: WarehouseCode, code: BinCode }, { additionalProperties: false });
+export type BinInput = Static<typeof BinInput>;
+
+export const ReceiveInput = Type.Object(
+  {
+    sku: Sku,
+    warehouse: WarehouseCode,
+    qty: Quantity,
+    bin: Type.Optional(BinCode),
+    reason: Type.Optional(Type.Enum(['received', 'restock'])),
+    reference: Type.Optional(Reference),
+  },
+  { additionalProperties: false },
+);
+export type ReceiveInput = Static<typeof ReceiveInput>;
+
+export const AdjustInput = Type.Object(
+  {
+    sku: Sku,
+    warehouse: WarehouseCode,
+    delta: Type.Integer({ minimum: -MAX_QTY, maximum: MAX_QTY, not: { const: 0 } }),
+    reason: ReasonCode,
+    reference: Type.Optional(Reference),
+    expected_on_hand: Type.Optional(Count),
+  },
+  { additionalProperties: false },
+);
+export type AdjustInput = Static<typeof AdjustInput>;
+
+export const CountInput = Type.Object(
+  { sku: Sku, warehouse: WarehouseCode, counted: Count, reference: Type.Optional(Reference), expected_on_hand: Type.Optional(Count) },
+  { additionalProperties: false },
+);
+export type CountInput = Static<typeof CountInput>;
+
+export const TransferInput = Type.Object(
+  { sku: Sku, from: WarehouseCode, to: WarehouseCode, qty: Quantity, reference: Type.Optional(Reference) },
+  { additionalProperties: false },
+);
+export type TransferInput = Static<typeof TransferInput>;
+
+export const SyncItem = Type.Object(
+  { sku: Sku, warehouse: WarehouseCode, on_hand: Count, expected_on_hand: Type.Optional(Count) },
+  { additionalProperties: false },
+);
+export const SyncInput = Type.Object(
+  { source: Type.String({ minLength: 1, maxLength: 100 }), items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }) },
+  { additionalProperties: false },
+);
+export type SyncInput = Static<typeof SyncInput>;
+
+export const ReturnInput = Type.Object(
+  {
+    sku: Sku,
+    warehouse: WarehouseCode,
+    qty: Quantity,
+    condition: Type.Enum(['resellable', 'damaged']),
+    reference: Reference,
+  },
+  { additionalProperties: false },
+);
+export type ReturnInput = Static<typeof ReturnInput>;
+
+export const GeoPointInput = Type.Object(
+  { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+  { additionalProperties: false },
+);
+
+export const ReserveInput = Type.Object(
+  {
+    order_ref: Reference,
+    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES }),
+    ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+    warehouse: Type.Optional(WarehouseCode),
+    ship_to: Type.Optional(GeoPointInput),
+  },
+  { additionalProperties: false },
+);
+export type ReserveInput = Static<typeof ReserveInput>;
+
+export const FulfilInput = Type.Object(
+  {
+    lines: Type.Optional(
+      Type.Array(Type.Object({ sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) }, { additionalProperties: false }), {
+        minItems: 1,
+        maxItems: MAX_LINES,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FulfilInput = Static<typeof FulfilInput>;
+
+export const ReservationId = Type.String({ format: 'uuid' });
+
+const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+
+/**
+ * Checks input against a schema. Every problem is reported at once, with a JSON pointer to it, so a
+ * client fixes its request in one round.
+ */
+export function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    validators.set(schema, validator);
+  }
+  if (validator.Check(value)) return value as Static<S>;
+  const errors = validator
+    .Errors(value)
+    // additionalProperties:false is reported twice: once per extra key ("schema is false"), once as a list
+    .filter((e) => e.keyword !== 'boolean')
+    .map((e) => ({ path: e.instancePath, message: describe(e.keyword, e.message, e.params) }));
+  throw new ValidationError(errors.length > 0 ? errors : [{ path: '', message: 'invalid input' }]);
+}
+
+function describe(keyword: string, message: string, params: unknown): string {
+  if (keyword === 'additionalProperties' && typeof params === 'object' && params !== null && 'additionalProperties' in params) {
+    return `unknown field${[params.additionalProperties].flat().length > 1 ? 's' : ''}: ${[params.additionalProperties].flat().join(', ')}`;
+  }
+  if (keyword === 'not') return 'must not be 0';
+  if (keyword === 'enum' && typeof params === 'object' && params !== null && 'allowedValues' in params && Array.isArray(params.allowedValues)) {
+    return `must be one of: ${params.allowedValues.join(', ')}`;
+  }
+  return message;
+}

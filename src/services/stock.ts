@@ -1,0 +1,350 @@
+import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
+import { isMovementType } from '../domain/movements.js';
+import type { MovementType, Reason } from '../domain/movements.js';
+import { available, shortfall } from '../domain/stock-level.js';
+import { findBin } from '../store/catalog.js';
+import type { Queryable } from '../store/db.js';
+import { applyMovements, lockLevels, putAway, readLevel, readStock } from '../store/levels.js';
+import type { AppliedMovement, MovementInput } from '../store/levels.js';
+import { listMovements } from '../store/movements.js';
+import { enqueue } from '../store/outbox.js';
+import { insertReturn } from '../store/returns.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
+import type { Page } from './catalog.js';
+import { runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
+import type { CallOptions, ServiceContext } from './context.js';
+import { toLevel, toMovement } from './dto.js';
+import type { Level, Movement } from './dto.js';
+import { AdjustInput, CountInput, ReceiveInput, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+
+export interface LevelChange extends Level {
+  /** units promised to orders that are no longer in the building (on_hand below reserved) */
+  shortfall: number;
+}
+
+export interface CountResult extends LevelChange {
+  /** counted minus what the books said: what the ledger records */
+  difference: number;
+}
+
+export interface SyncResult {
+  source: string;
+  levels: (LevelChange & { difference: number })[];
+  /** levels the sync left below what is promised: orders there cannot all ship */
+  shortfalls: LevelChange[];
+}
+
+export interface ReturnResult {
+  id: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+  condition: 'resellable' | 'damaged';
+  level: Level;
+}
+
+export interface WarehouseStock {
+  warehouse: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  bins: { bin: string; qty: number }[];
+}
+
+export interface Stock {
+  sku: string;
+  total: { on_hand: number; reserved: number; available: number; incoming: number };
+  warehouses: WarehouseStock[];
+}
+
+export interface MovementQuery {
+  sku?: string | undefined;
+  warehouse?: string | undefined;
+  type?: string | undefined;
+  since?: string | undefined;
+  reservation_id?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** Warehouse operations: physical stock coming, going, counted and moved. Each is one transaction. */
+export class StockService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
+    const r = parse(ReceiveInput, input);
+    return runOnce(this.ctx, 'stock.receive', options, r, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
+      const bin = r.bin === undefined ? undefined : await findBin(tx, warehouse.id, r.bin);
+      if (r.bin !== undefined && !bin) throw new NotFoundError('bin', `${r.warehouse}/${r.bin}`);
+      const applied = await this.applyAll(tx, options, [
+        {
+          variantId: variant.id,
+          warehouseId: warehouse.id,
+          type: 'receive',
+          deltaOnHand: r.qty,
+          deltaReserved: 0,
+          guard: 'none',
+          reason: r.reason ?? 'received',
+          reference: r.reference ?? null,
+        },
+      ]);
+      if (bin) await putAway(tx, bin.id, variant.id, r.qty);
+      return toLevel(r.sku, r.warehouse, first(applied));
+    });
+  }
+
+  /**
+   * Moves on_hand by a signed delta for a stated reason. A decrease may leave fewer units than are promised
+   * (damage and theft happen); that is reported as a shortfall, never hidden. It can never go below zero.
+   */
+  async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
+    const a = parse(AdjustInput, input);
+    return runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
+      const move: MovementInput = {
+        variantId: variant.id,
+        warehouseId: warehouse.id,
+        type: 'adjust',
+        deltaOnHand: a.delta,
+        deltaReserved: 0,
+        guard: 'none',
+        reason: a.reason,
+        reference: a.reference ?? null,
+        expectedOnHand: a.expected_on_hand ?? null,
+      };
+      const [applied] = await applyMovements(tx, options.actor ?? null, [move]);
+      if (!applied) {
+        const now = await readLevel(tx, variant.id, warehouse.id);
+        if (!now) throw new NotFoundError('stock level', `${a.sku}@${a.warehouse}`);
+        if (a.expected_on_hand !== undefined && now.on_hand !== a.expected_on_hand) {
+          throw new StaleQuantityError([{ sku: a.sku, warehouse: a.warehouse, expected_on_hand: a.expected_on_hand, on_hand: now.on_hand }]);
+        }
+        throw new InsufficientStockError([{ sku: a.sku, warehouse: a.warehouse, requested: -a.delta, available: now.on_hand }]);
+      }
+      return this.flagShortfall(tx, a.sku, a.warehouse, applied, 'adjust', a.delta < 0);
+    });
+  }
+
+  /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
+  async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
+    const c = parse(CountInput, input);
+    return runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
+      const [level] = await this.setOnHand(tx, options, 'count', 'cycle_count', c.reference ?? null, [
+        { variantId: variant.id, warehouseId: warehouse.id, sku: c.sku, warehouse: c.warehouse, onHand: c.counted, expected: c.expected_on_hand },
+      ]);
+      if (!level) throw new Error('count applied to no level');
+      return level;
+    });
+  }
+
+  /**
+   * Absolute on-hand numbers from an external warehouse system, all or nothing. Reserved is never touched:
+   * the external system does not know about pending orders. Levels left below what is promised are
+   * applied anyway (the shelf is the truth) and flagged as shortfalls.
+   */
+  async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
+    const s = parse(SyncInput, input);
+    const seen = new Set<string>();
+    s.items.forEach((item, i) => {
+      const key = `${item.sku}\u0000${item.warehouse}`;
+      if (seen.has(key)) throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
+      seen.add(key);
+    });
+    return runOnce(this.ctx, 'stock.sync', options, s, async (tx) => {
+      const variants = await variantsBySku(tx, s.items.map((i) => i.sku));
+      const warehouses = await warehousesByCode(tx, s.items.map((i) => i.warehouse));
+      const levels = await this.setOnHand(
+        tx,
+        options,
+        'sync',
+        'sync',
+        s.source,
+        s.items.map((i) => ({
+          variantId: (variants.get(i.sku) ?? never()).id,
+          warehouseId: (warehouses.get(i.warehouse) ?? never()).id,
+          sku: i.sku,
+          warehouse: i.warehouse,
+          onHand: i.on_hand,
+          expected: i.expected_on_hand,
+        })),
+      );
+      return { source: s.source, levels, shortfalls: levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l) };
+    });
+  }
+
+  /** Moves units between warehouses at once; only units nobody is promised can leave. */
+  async transfer(input: unknown, options: CallOptions = {}): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
+    const t = parse(TransferInput, input);
+    if (t.from === t.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
+    return runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
+      const variant = await variantBySku(tx, t.sku);
+      const warehouses = await warehousesByCode(tx, [t.from, t.to]);
+      const from = warehouses.get(t.from) ?? never();
+      const to = warehouses.get(t.to) ?? never();
+      const common = { variantId: variant.id, deltaReserved: 0, reason: 'transfer' as const, reference: t.reference ?? null };
+      const applied = await applyMovements(tx, options.actor ?? null, [
+        { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
+        { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: t.qty, guard: 'none' },
+      ]);
+      const out = applied.find((m) => m.idx === 0);
+      const into = applied.find((m) => m.idx === 1);
+      if (!out || !into) {
+        const level = (await readLevel(tx, variant.id, from.id)) ?? never();
+        throw new InsufficientStockError([{ sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) }]);
+      }
+      return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
+    });
+  }
+
+  /**
+   * A customer return. Resellable units go back on hand; damaged ones are recorded (in returns and as a
+   * zero-quantity ledger row with reason damaged) but never become sellable.
+   */
+  async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
+    const r = parse(ReturnInput, input);
+    return runOnce(this.ctx, 'stock.return', options, r, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
+      const id = await insertReturn(tx, {
+        variantId: variant.id,
+        warehouseId: warehouse.id,
+        qty: r.qty,
+        condition: r.condition,
+        reference: r.reference,
+        actor: options.actor ?? null,
+      });
+      const resellable = r.condition === 'resellable';
+      const applied = await this.applyAll(tx, options, [
+        {
+          variantId: variant.id,
+          warehouseId: warehouse.id,
+          type: 'return',
+          deltaOnHand: resellable ? r.qty : 0,
+          deltaReserved: 0,
+          guard: 'none',
+          reason: resellable ? 'return' : 'damaged',
+          reference: r.reference,
+        },
+      ]);
+      return { id, sku: r.sku, warehouse: r.warehouse, qty: r.qty, condition: r.condition, level: toLevel(r.sku, r.warehouse, first(applied)) };
+    });
+  }
+
+  /** The truth about one SKU, straight from the levels (never cached). */
+  async get(sku: string): Promise<Stock> {
+    const variant = await variantBySku(this.ctx.db, sku);
+    const rows = await readStock(this.ctx.db, variant.id);
+    const warehouses = rows.map((r) => ({ ...toLevel(sku, r.warehouse, r), bins: r.bins }));
+    const sum = (f: (w: WarehouseStock) => number): number => warehouses.reduce((n, w) => n + f(w), 0);
+    return {
+      sku,
+      // incoming counts open purchase orders, which arrive with purchasing
+      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sum((w) => w.available), incoming: 0 },
+      warehouses: warehouses.map(({ sku: _, ...w }) => w),
+    };
+  }
+
+  /** Ledger rows, newest first, paged by cursor. */
+  async movements(query: MovementQuery = {}): Promise<Page<Movement>> {
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const type = query.type;
+    if (type !== undefined && !isMovementType(type)) throw ValidationError.field('/type', `unknown movement type ${type}`);
+    const since = query.since === undefined ? undefined : new Date(query.since);
+    if (since && Number.isNaN(since.getTime())) throw ValidationError.field('/since', 'must be an ISO 8601 timestamp');
+    const before = query.cursor === undefined ? undefined : Number(query.cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
+    const rows = await listMovements(this.ctx.db, {
+      sku: query.sku,
+      warehouse: query.warehouse,
+      type,
+      since,
+      reservationId: query.reservation_id,
+      before,
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toMovement);
+    return { items, next_cursor: rows.length > limit ? String(items.at(-1)?.id) : null };
+  }
+
+  private async resolve(tx: Queryable, sku: string, warehouseCode: string) {
+    return { variant: await variantBySku(tx, sku), warehouse: await warehouseByCode(tx, warehouseCode) };
+  }
+
+  /** Applies movements that cannot legitimately fail (no guard beyond on_hand/reserved >= 0). */
+  private async applyAll(tx: Queryable, options: CallOptions, moves: MovementInput[]): Promise<AppliedMovement[]> {
+    const applied = await applyMovements(tx, options.actor ?? null, moves);
+    if (applied.length !== moves.length) throw new Error(`stock level missing for ${moves.length - applied.length} movement(s)`);
+    return applied;
+  }
+
+  /**
+   * Sets absolute on_hand numbers: the levels are locked, compared with what the caller expected, and
+   * moved by the difference through the ledger (with the locked number as compare-and-set).
+   */
+  private async setOnHand(
+    tx: Queryable,
+    options: CallOptions,
+    type: 'count' | 'sync',
+    reason: Reason,
+    reference: string | null,
+    items: { variantId: number; warehouseId: number; sku: string; warehouse: string; onHand: number; expected: number | undefined }[],
+  ): Promise<(LevelChange & { difference: number })[]> {
+    const locked = await lockLevels(tx, items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })));
+    const current = new Map(locked.map((l) => [`${l.variant_id}:${l.warehouse_id}`, l]));
+    const levelOf = (i: (typeof items)[number]) => current.get(`${i.variantId}:${i.warehouseId}`) ?? never();
+    const stale = items
+      .filter((i) => i.expected !== undefined && levelOf(i).on_hand !== i.expected)
+      .map((i) => ({ sku: i.sku, warehouse: i.warehouse, expected_on_hand: i.expected as number, on_hand: levelOf(i).on_hand }));
+    if (stale.length > 0) throw new StaleQuantityError(stale);
+    const applied = await this.applyAll(
+      tx,
+      options,
+      items.map((i) => ({
+        variantId: i.variantId,
+        warehouseId: i.warehouseId,
+        type,
+        deltaOnHand: i.onHand - levelOf(i).on_hand,
+        deltaReserved: 0,
+        guard: 'none',
+        reason,
+        reference,
+        expectedOnHand: levelOf(i).on_hand,
+      })),
+    );
+    const results = [];
+    for (const a of applied) {
+      const item = items[a.idx] ?? never();
+      const difference = item.onHand - levelOf(item).on_hand;
+      const change = await this.flagShortfall(tx, item.sku, item.warehouse, a, type, difference < 0);
+      results.push({ ...change, difference });
+    }
+    return results;
+  }
+
+  /**
+   * A decrease that leaves a level below what is promised goes to the outbox, in this transaction, for
+   * whoever must act (re-route or contact the customers).
+   */
+  private async flagShortfall(
+    tx: Queryable,
+    sku: string,
+    warehouse: string,
+    a: AppliedMovement,
+    cause: MovementType,
+    decreased: boolean,
+  ): Promise<LevelChange> {
+    const level = { ...toLevel(sku, warehouse, a), shortfall: shortfall(a) };
+    if (decreased && level.shortfall > 0) await enqueue(tx, 'stock.shortfall', { ...level, cause });
+    return level;
+  }
+}
+
+function first<T>(items: readonly T[]): T {
+  return items[0] ?? never();
+}
+
+function never(): never {
+  throw new Error('unreachable: a value resolved earlier in this transaction is missing');
+}

@@ -1,0 +1,46 @@
+import { migrate } from '../store/migrate.js';
+import type { Db } from '../store/db.js';
+import { CatalogService } from './catalog.js';
+import type { ServiceContext } from './context.js';
+import { reconcile } from './reconcile.js';
+import type { ReconcileReport } from './reconcile.js';
+import { ReservationService } from './reservations.js';
+import { StockService } from './stock.js';
+
+export interface StockroomOptions {
+  db: Db;
+  /** defaults to the system clock; tests pass their own to move deadlines without waiting */
+  clock?: () => Date;
+}
+
+/** The inventory engine: every use case, grouped by the part of the business it serves. */
+export class Stockroom {
+  readonly catalog: CatalogService;
+  readonly stock: StockService;
+  readonly reservations: ReservationService;
+  private readonly ctx: ServiceContext;
+
+  constructor(options: StockroomOptions) {
+    this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
+    this.catalog = new CatalogService(this.ctx);
+    this.stock = new StockService(this.ctx);
+    this.reservations = new ReservationService(this.ctx);
+  }
+
+  get db(): Db {
+    return this.ctx.db;
+  }
+
+  /** Applies pending schema migrations; returns the versions applied. */
+  migrate(): Promise<string[]> {
+    return migrate(this.ctx.db);
+  }
+
+  reconcile(): Promise<ReconcileReport> {
+    return reconcile(this.ctx);
+  }
+
+  close(): Promise<void> {
+    return this.ctx.db.close();
+  }
+}

@@ -1,0 +1,215 @@
+import type { BackorderPolicy } from '../domain/backorder.js';
+import type { Queryable } from './db.js';
+
+export interface WarehouseRow {
+  id: number;
+  code: string;
+  name: string;
+  lat: number | null;
+  lon: number | null;
+  priority: number;
+  created_at: Date;
+}
+
+export interface NewWarehouse {
+  code: string;
+  name: string;
+  lat: number | null;
+  lon: number | null;
+  priority: number;
+}
+
+/** @returns the new row, or undefined when the code is taken */
+export async function insertWarehouse(tx: Queryable, w: NewWarehouse): Promise<WarehouseRow | undefined> {
+  const { rows } = await tx.query<WarehouseRow>(
+    `INSERT INTO warehouses (code, name, lat, lon, priority) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (code) DO NOTHING RETURNING *`,
+    [w.code, w.name, w.lat, w.lon, w.priority],
+  );
+  return rows[0];
+}
+
+export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
+  const { rows } = await db.query<WarehouseRow>('SELECT * FROM warehouses ORDER BY priority DESC, code');
+  return rows;
+}
+
+export async function findWarehouses(db: Queryable, codes: readonly string[]): Promise<WarehouseRow[]> {
+  const { rows } = await db.query<WarehouseRow>('SELECT * FROM warehouses WHERE code = ANY($1::text[])', [codes]);
+  return rows;
+}
+
+export interface VariantRow {
+  id: number;
+  product_id: number;
+  product_title: string;
+  sku: string;
+  attributes: Record<string, unknown>;
+  low_stock_threshold: number;
+  safety_stock: number;
+  backorder_policy: BackorderPolicy;
+  backorder_limit: number;
+  backorder_lead_days: number | null;
+  reorder_point: number | null;
+  reorder_qty: number | null;
+  lead_time_days: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type VariantFields = Omit<VariantRow, 'id' | 'product_id' | 'product_title' | 'sku' | 'created_at' | 'updated_at'>;
+
+const VARIANT_COLUMNS = `v.*, p.title AS product_title`;
+
+export async function insertProduct(tx: Queryable, title: string): Promise<number> {
+  const { rows } = await tx.query<{ id: number }>('INSERT INTO products (title) VALUES ($1) RETURNING id', [title]);
+  const row = rows[0];
+  if (!row) throw new Error('INSERT ... RETURNING returned no row');
+  return row.id;
+}
+
+/** @returns the new variant's id, or undefined when the SKU is taken */
+export async function insertVariant(tx: Queryable, productId: number, sku: string, f: VariantFields): Promise<number | undefined> {
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO variants (product_id, sku, attributes, low_stock_threshold, safety_stock, backorder_policy, backorder_limit,
+                           backorder_lead_days, reorder_point, reorder_qty, lead_time_days)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (sku) DO NOTHING RETURNING id`,
+    [
+      productId,
+      sku,
+      JSON.stringify(f.attributes),
+      f.low_stock_threshold,
+      f.safety_stock,
+      f.backorder_policy,
+      f.backorder_limit,
+      f.backorder_lead_days,
+      f.reorder_point,
+      f.reorder_qty,
+      f.lead_time_days,
+    ],
+  );
+  return rows[0]?.id;
+}
+
+/**
+ * Rewrites a variant's settings and copies the ones the database checks reservations against onto its
+ * levels, in the caller's transaction.
+ */
+export async function updateVariant(tx: Queryable, variantId: number, f: VariantFields, productTitle: string): Promise<void> {
+  await tx.query(
+    `UPDATE variants SET attributes = $2::jsonb, low_stock_threshold = $3, safety_stock = $4, backorder_policy = $5,
+            backorder_limit = $6, backorder_lead_days = $7, reorder_point = $8, reorder_qty = $9, lead_time_days = $10,
+            updated_at = now()
+      WHERE id = $1`,
+    [
+      variantId,
+      JSON.stringify(f.attributes),
+      f.low_stock_threshold,
+      f.safety_stock,
+      f.backorder_policy,
+      f.backorder_limit,
+      f.backorder_lead_days,
+      f.reorder_point,
+      f.reorder_qty,
+      f.lead_time_days,
+    ],
+  );
+  await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [variantId, productTitle]);
+  await tx.query('UPDATE stock_levels SET safety_stock = $2, backorder_limit = $3 WHERE variant_id = $1', [
+    variantId,
+    f.safety_stock,
+    f.backorder_limit,
+  ]);
+}
+
+export async function findVariants(db: Queryable, skus: readonly string[]): Promise<VariantRow[]> {
+  const { rows } = await db.query<VariantRow>(
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ANY($1::text[])`,
+    [skus],
+  );
+  return rows;
+}
+
+export async function lockVariant(tx: Queryable, sku: string): Promise<VariantRow | undefined> {
+  const { rows } = await tx.query<VariantRow>(
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = $1 FOR UPDATE OF v`,
+    [sku],
+  );
+  return rows[0];
+}
+
+export interface VariantFilter {
+  query?: string | undefined;
+  after?: string | undefined;
+  limit: number;
+}
+
+/** Variants by SKU order, keyset-paged after a SKU; `query` matches SKU or product title. */
+export async function listVariants(db: Queryable, f: VariantFilter): Promise<VariantRow[]> {
+  const { rows } = await db.query<VariantRow>(
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id
+      WHERE ($1::text IS NULL OR v.sku ILIKE '%' || $1 || '%' OR p.title ILIKE '%' || $1 || '%')
+        AND ($2::text IS NULL OR v.sku > $2)
+      ORDER BY v.sku LIMIT $3`,
+    [f.query ?? null, f.after ?? null, f.limit],
+  );
+  return rows;
+}
+
+/**
+ * New variants and new warehouses must each see the other, or a level would be missing: variants take this
+ * lock shared (they may be created side by side), a warehouse takes it exclusively.
+ */
+const CATALOG_SHAPE_LOCK = 7_406_118_202;
+
+export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusive'): Promise<void> {
+  await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [CATALOG_SHAPE_LOCK]);
+}
+
+/** A new variant gets a level in every warehouse; a new warehouse gets one for every variant. */
+export async function createLevelsForVariant(tx: Queryable, variantId: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit)
+     SELECT v.id, w.id, v.safety_stock, v.backorder_limit FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
+     ON CONFLICT DO NOTHING`,
+    [variantId],
+  );
+}
+
+export async function createLevelsForWarehouse(tx: Queryable, warehouseId: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit)
+     SELECT v.id, $1, v.safety_stock, v.backorder_limit FROM variants v
+     ON CONFLICT DO NOTHING`,
+    [warehouseId],
+  );
+}
+
+export interface BinRow {
+  id: number;
+  warehouse_id: number;
+  code: string;
+}
+
+/** @returns the new bin, or undefined when the warehouse already has that code */
+export async function insertBin(tx: Queryable, warehouseId: number, code: string): Promise<BinRow | undefined> {
+  const { rows } = await tx.query<BinRow>(
+    'INSERT INTO bins (warehouse_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id, warehouse_id, code',
+    [warehouseId, code],
+  );
+  return rows[0];
+}
+
+export async function findBin(db: Queryable, warehouseId: number, code: string): Promise<BinRow | undefined> {
+  const { rows } = await db.query<BinRow>('SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 AND code = $2', [
+    warehouseId,
+    code,
+  ]);
+  return rows[0];
+}
+
+export async function listBins(db: Queryable, warehouseId: number): Promise<BinRow[]> {
+  const { rows } = await db.query<BinRow>('SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 ORDER BY code', [warehouseId]);
+  return rows;
+}

@@ -1,0 +1,47 @@
+import type { MovementType, Reason } from '../domain/movements.js';
+import type { Queryable } from './db.js';
+
+export interface MovementRow {
+  id: number;
+  sku: string;
+  warehouse: string;
+  type: MovementType;
+  delta_on_hand: number;
+  delta_reserved: number;
+  on_hand_after: number;
+  reserved_after: number;
+  reason: Reason | null;
+  reference: string | null;
+  actor: string | null;
+  reservation_id: string | null;
+  created_at: Date;
+}
+
+export interface MovementFilter {
+  sku?: string | undefined;
+  warehouse?: string | undefined;
+  type?: MovementType | undefined;
+  since?: Date | undefined;
+  reservationId?: string | undefined;
+  /** keyset: rows with a smaller id than this (newest first) */
+  before?: number | undefined;
+  limit: number;
+}
+
+/** Ledger rows, newest first. */
+export async function listMovements(db: Queryable, f: MovementFilter): Promise<MovementRow[]> {
+  const { rows } = await db.query<MovementRow>(
+    `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
+            m.reason, m.reference, m.actor, m.reservation_id, m.created_at
+       FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
+      WHERE ($1::text IS NULL OR v.sku = $1)
+        AND ($2::text IS NULL OR w.code = $2)
+        AND ($3::text IS NULL OR m.type = $3)
+        AND ($4::timestamptz IS NULL OR m.created_at >= $4)
+        AND ($5::uuid IS NULL OR m.reservation_id = $5)
+        AND ($6::bigint IS NULL OR m.id < $6)
+      ORDER BY m.id DESC LIMIT $7`,
+    [f.sku ?? null, f.warehouse ?? null, f.type ?? null, f.since ?? null, f.reservationId ?? null, f.before ?? null, f.limit],
+  );
+  return rows;
+}

@@ -1,0 +1,22 @@
+import { openPglite } from './pglite.js';
+import { openPostgres } from './postgres.js';
+import type { Db } from './db.js';
+
+export interface OpenOptions {
+  /** A postgres:// URL: use a PostgreSQL server. */
+  databaseUrl?: string | undefined;
+  /** Where the embedded database keeps its files when there is no databaseUrl. */
+  dataDir?: string | undefined;
+}
+
+export const DEFAULT_DATA_DIR = './.stockroom';
+
+/** Opens the database the environment names: DATABASE_URL, else PGlite in STOCKROOM_DATA (default ./.stockroom). */
+export function openDb(options: OpenOptions = {}): Promise<Db> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
+}
+
+export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db> {
+  return openDb({ databaseUrl: env.DATABASE_URL || undefined, dataDir: env.STOCKROOM_DATA || undefined });
+}

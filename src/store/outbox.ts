@@ -1,0 +1,21 @@
+import type { Queryable } from './db.js';
+
+/** Records a side effect in the caller's transaction; it is delivered only if that transaction commits. */
+export async function enqueue(tx: Queryable, topic: string, payload: unknown): Promise<void> {
+  await tx.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)', [topic, JSON.stringify(payload)]);
+}
+
+export interface OutboxRow {
+  id: number;
+  topic: string;
+  payload: unknown;
+  created_at: Date;
+}
+
+export async function listOutbox(db: Queryable, topic: string, limit: number): Promise<OutboxRow[]> {
+  const { rows } = await db.query<OutboxRow>('SELECT id, topic, payload, created_at FROM outbox WHERE topic = $1 ORDER BY id LIMIT $2', [
+    topic,
+    limit,
+  ]);
+  return rows;
+}
