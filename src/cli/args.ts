@@ -1,0 +1,24 @@
+import { InvalidArgumentError } from 'commander';
+import { ValidationError } from '../domain/errors.js';
+
+/** An integer argument; anything else is passed on as written, so the use case reports it with the field's name. */
+export function int(value: string): number | string {
+  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+}
+
+/** For options that must be integers before anything else can happen. */
+export function intOption(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+}
+
+/** `SKU:QTY` pairs for reserve and fulfil. */
+export function skuQty(field: string) {
+  return (pairs: readonly string[]): { sku: string; qty: number | string }[] =>
+    pairs.map((p, i) => {
+      const at = p.lastIndexOf(':');
+      if (at <= 0) throw ValidationError.field(`/${field}/${i}`, `"${p}" is not SKU:QTY`);
+      return { sku: p.slice(0, at), qty: int(p.slice(at + 1)) };
+    });
+}
+

@@ -1,0 +1,64 @@
+import { userInfo } from 'node:os';
+import { Stockroom } from '../services/stockroom.js';
+import { sqlState } from '../store/db.js';
+import { loadMigrations } from '../store/migrate.js';
+import { openDbFromEnv } from '../store/open.js';
+import type { Io } from './output.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  actor?: string;
+}
+
+export interface CommandContext {
+  io: Io;
+  env: NodeJS.ProcessEnv;
+  /** prints a result: as JSON with --json, else as the human text */
+  print: (result: unknown, human: string | (() => string)) => void;
+  actor: string;
+  /** sets the exit code for a command that completed but found something wrong (reconcile drift) */
+  exit: (code: number) => void;
+}
+
+export class SchemaBehindError extends Error {
+  constructor(pending: string[]) {
+    super(`the database needs migrations ${pending.join(', ')}: run \`stockroom migrate\` first`);
+  }
+}
+
+/**
+ * Opens the database named by the environment for one command. The embedded database is migrated on the
+ * spot (it belongs to this checkout); a PostgreSQL server is migrated only by `stockroom migrate`, on purpose.
+ */
+export async function withStockroom<T>(env: NodeJS.ProcessEnv, fn: (s: Stockroom) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const stockroom = new Stockroom({ db: await openDbFromEnv(env) });
+  try {
+    if (options.migrate !== false) {
+      if (stockroom.db.driver === 'pglite') await stockroom.migrate();
+      else await assertMigrated(stockroom);
+    }
+    return await fn(stockroom);
+  } finally {
+    await stockroom.close();
+  }
+}
+
+async function assertMigrated(stockroom: Stockroom): Promise<void> {
+  const { rows } = await stockroom.db
+    .query<{ version: string }>('SELECT version FROM schema_migrations')
+    .catch((error: unknown) => {
+      if (sqlState(error) === '42P01') return { rows: [] }; // never migrated
+      throw error;
+    });
+  const applied = new Set(rows.map((r) => r.version));
+  const pending = (await loadMigrations()).map((m) => m.version).filter((v) => !applied.has(v));
+  if (pending.length > 0) throw new SchemaBehindError(pending);
+}
+
+export const defaultActor = (): string => {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+};

@@ -1,0 +1,85 @@
+import type { Stockroom } from '../services/stockroom.js';
+
+const PRODUCTS = [
+  'Linen Shirt', 'Oxford Shirt', 'Flannel Shirt', 'Polo Shirt', 'Crew Tee', 'V-Neck Tee', 'Henley', 'Rugby Shirt',
+  'Merino Sweater', 'Cable Knit', 'Hoodie', 'Zip Hoodie', 'Fleece Jacket', 'Rain Jacket', 'Denim Jacket', 'Field Jacket',
+  'Puffer Vest', 'Chino', 'Selvedge Jeans', 'Cargo Pants', 'Track Pants', 'Shorts', 'Swim Shorts', 'Linen Trousers',
+  'Wool Beanie', 'Baseball Cap', 'Bucket Hat', 'Scarf', 'Gloves', 'Socks 3-Pack', 'Boxer Briefs', 'Pyjama Set',
+  'Canvas Sneaker', 'Leather Boot', 'Running Shoe', 'Sandal', 'Slipper', 'Belt', 'Wallet', 'Tote Bag',
+  'Backpack', 'Duffel Bag', 'Cardigan', 'Overshirt', 'Parka', 'Trench Coat', 'Blazer', 'Waistcoat', 'Tank Top', 'Sweatshirt',
+] as const;
+const COLOURS = ['Black', 'Navy', 'Sand'] as const;
+const SIZES = ['S', 'M', 'L'] as const;
+/** The variant that is not out yet: sold as a pre-order. */
+export const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
+
+export interface DemoSeed {
+  seeded: boolean;
+  warehouses: number;
+  variants: number;
+  summary: string;
+}
+
+/** A small deterministic generator, so every demo shows the same shop. */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return s / 2_147_483_648;
+  };
+}
+
+const skuOf = (title: string, colour: string, size: string): string =>
+  `${title.toUpperCase().replace(/[^A-Z0-9]+/g, '-')}-${colour.toUpperCase()}-${size}`;
+
+/**
+ * Two warehouses, 50 products in three colours and three sizes (450 variants), most in stock, some low,
+ * some out, and one pre-order. Everything goes through the use cases, so the ledger explains every number.
+ * Seeding a database that already has the demo warehouses does nothing.
+ */
+export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
+  const existing = await s.catalog.listWarehouses();
+  if (existing.some((w) => w.code === 'AMS')) {
+    return { seeded: false, warehouses: existing.length, variants: -1, summary: summary(false) };
+  }
+  const actor = 'demo';
+  await s.catalog.addWarehouse({ code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 }, { actor });
+  await s.catalog.addWarehouse({ code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 5 }, { actor });
+  for (const aisle of ['A', 'B']) for (const rack of ['01', '02']) await s.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
+  const rnd = random(42);
+  let variants = 0;
+  for (const [p, title] of PRODUCTS.entries()) {
+    for (const colour of COLOURS) {
+      for (const size of SIZES) {
+        const sku = skuOf(title, colour, size);
+        await s.catalog.addVariant({ sku, product: { title }, attributes: { colour, size }, low_stock_threshold: 5, reorder_point: 10, reorder_qty: 40 }, { actor });
+        variants++;
+        const roll = rnd();
+        // about one in ten sold out, one in six nearly so, the rest comfortably stocked
+        const ams = roll < 0.1 ? 0 : roll < 0.27 ? 1 + Math.floor(rnd() * 4) : 10 + Math.floor(rnd() * 60);
+        const ber = roll < 0.1 ? 0 : Math.floor(rnd() * 20);
+        if (ams > 0) await s.stock.receive({ sku, warehouse: 'AMS', qty: ams, bin: `${p % 2 === 0 ? 'A' : 'B'}-0${1 + (p % 2)}-01`, reference: 'DEMO-SEED' }, { actor });
+        if (ber > 0) await s.stock.receive({ sku, warehouse: 'BER', qty: ber, reference: 'DEMO-SEED' }, { actor });
+      }
+    }
+  }
+  await s.catalog.addVariant(
+    { sku: DEMO_PREORDER_SKU, product: { title: 'Arctic Parka (next season)' }, attributes: { colour: 'Ice', size: 'M' }, backorder: { policy: 'preorder', limit: 100, lead_days: 21 } },
+    { actor },
+  );
+  return { seeded: true, warehouses: 2, variants: variants + 1, summary: summary(true) };
+}
+
+function summary(seeded: boolean): string {
+  return [
+    seeded ? 'Demo shop seeded: 2 warehouses (AMS, BER), 50 products, 451 variants, one pre-order.' : 'Demo shop already seeded.',
+    '',
+    'Try (npx stockroom --help lists everything):',
+    '  npx stockroom stock CREW-TEE-BLACK-M',
+    '  npx stockroom reserve order-1001 CREW-TEE-BLACK-M:2 HOODIE-NAVY-L:1',
+    '  npx stockroom commit <reservation id>      then  npx stockroom fulfil <reservation id>',
+    `  npx stockroom reserve order-1002 ${DEMO_PREORDER_SKU}:1      (a pre-order: held below zero, within its limit)`,
+    '  npx stockroom movements CREW-TEE-BLACK-M',
+    '  npx stockroom reconcile',
+  ].join('\n');
+}

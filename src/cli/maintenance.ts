@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { withStockroom } from './context.js';
+import type { CommandContext } from './context.js';
+import { seedDemo } from './demo.js';
+import { EXIT } from './program.js';
+import { table } from './output.js';
+
+export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
+  program
+    .command('migrate')
+    .description('apply pending schema migrations')
+    .action(async () => {
+      const c = ctx();
+      const applied = await withStockroom(c.env, (s) => s.migrate(), { migrate: false });
+      c.print({ applied }, applied.length > 0 ? `applied ${applied.join(', ')}` : 'schema is up to date');
+    });
+
+  program
+    .command('expire')
+    .description('run the sweeper once: release pending reservations past their deadline')
+    .action(async () => {
+      const c = ctx();
+      const expired = await withStockroom(c.env, (s) => s.reservations.expireDue());
+      c.print({ expired }, `expired ${expired} reservation${expired === 1 ? '' : 's'}`);
+    });
+
+  program
+    .command('reconcile')
+    .description('replay the ledger and prove every level equals the sum of its movements (exit 1 on drift)')
+    .action(async () => {
+      const c = ctx();
+      const report = await withStockroom(c.env, (s) => s.reconcile());
+      c.print(report, () => {
+        if (report.clean) return `clean: ${report.levels} levels match ${report.movements} ledger rows and the open reservations`;
+        const drift = report.drift.length
+          ? `levels that differ from their ledger:\n${table(
+              ['SKU', 'WAREHOUSE', 'ON HAND', 'LEDGER', 'RESERVED', 'LEDGER'],
+              report.drift.map((d) => [d.sku, d.warehouse, d.on_hand, d.ledger_on_hand, d.reserved, d.ledger_reserved]),
+            )}`
+          : '';
+        const holds = report.holds.length
+          ? `levels whose reserved differs from their open reservations:\n${table(
+              ['SKU', 'WAREHOUSE', 'RESERVED', 'HELD'],
+              report.holds.map((h) => [h.sku, h.warehouse, h.reserved, h.held]),
+            )}`
+          : '';
+        return [drift, holds].filter(Boolean).join('\n');
+      });
+      if (!report.clean) c.exit(EXIT.refused);
+    });
+
+  program
+    .command('demo')
+    .description('seed a demo catalog into the database (once) and show what to try next')
+    .action(async () => {
+      const c = ctx();
+      const seeded = await withStockroom(c.env, (s) => seedDemo(s));
+      c.print(seeded, () => seeded.summary);
+    });
+}

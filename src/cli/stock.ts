@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { withStockroom } from './context.js';
+import type { CommandContext } from './context.js';
+import { formatLevel, formatMovements, formatStock } from './output.js';
+import { int, intOption } from './args.js';
+
+export function registerStock(program: Command, ctx: () => CommandContext): void {
+  program
+    .command('receive <sku> <warehouse> <qty>')
+    .description('receive units into a warehouse')
+    .option('--bin <code>', 'put away into this bin')
+    .option('--reason <reason>', 'received | restock', 'received')
+    .option('--reference <ref>', 'e.g. a delivery note')
+    .action(async (sku: string, warehouse: string, qty: string, o: { bin?: string; reason: string; reference?: string }) => {
+      const c = ctx();
+      const level = await withStockroom(c.env, (s) =>
+        s.stock.receive({ sku, warehouse, qty: int(qty), bin: o.bin, reason: o.reason, reference: o.reference }, { actor: c.actor }),
+      );
+      c.print(level, formatLevel(level));
+    });
+
+  program
+    .command('adjust <sku> <warehouse> <delta>')
+    .description('add or remove units for a reason (negative delta removes)')
+    .requiredOption('--reason <reason>', 'received, restock, correction, cycle_count, damaged, shrinkage, promotion, return, transfer, sync, other')
+    .option('--reference <ref>', 'e.g. an incident number')
+    .option('--expected <n>', 'refuse if on hand is no longer this (compare-and-set)', intOption)
+    .action(async (sku: string, warehouse: string, delta: string, o: { reason: string; reference?: string; expected?: number }) => {
+      const c = ctx();
+      const level = await withStockroom(c.env, (s) =>
+        s.stock.adjust(
+          { sku, warehouse, delta: int(delta), reason: o.reason, reference: o.reference, expected_on_hand: o.expected },
+          { actor: c.actor },
+        ),
+      );
+      c.print(level, formatLevel(level) + (level.shortfall > 0 ? `\nwarning: ${level.shortfall} promised unit(s) are not on hand` : ''));
+    });
+
+  program
+    .command('count <sku> <warehouse> <counted>')
+    .description('record a cycle count: the counted number becomes on hand')
+    .option('--reference <ref>', 'e.g. a count sheet')
+    .option('--expected <n>', 'refuse if on hand is no longer this (compare-and-set)', intOption)
+    .action(async (sku: string, warehouse: string, counted: string, o: { reference?: string; expected?: number }) => {
+      const c = ctx();
+      const r = await withStockroom(c.env, (s) =>
+        s.stock.count({ sku, warehouse, counted: int(counted), reference: o.reference, expected_on_hand: o.expected }, { actor: c.actor }),
+      );
+      const diff = r.difference > 0 ? `+${r.difference}` : String(r.difference);
+      c.print(r, `${formatLevel(r)} (difference ${diff})` + (r.shortfall > 0 ? `\nwarning: ${r.shortfall} promised unit(s) are not on hand` : ''));
+    });
+
+  program
+    .command('transfer <sku> <from> <to> <qty>')
+    .description('move available units between warehouses')
+    .option('--reference <ref>', 'e.g. a transfer order')
+    .action(async (sku: string, from: string, to: string, qty: string, o: { reference?: string }) => {
+      const c = ctx();
+      const t = await withStockroom(c.env, (s) => s.stock.transfer({ sku, from, to, qty: int(qty), reference: o.reference }, { actor: c.actor }));
+      c.print(t, `${formatLevel(t.from)}\n${formatLevel(t.to)}`);
+    });
+
+  program
+    .command('return <sku> <warehouse> <qty>')
+    .description('record a customer return')
+    .requiredOption('--condition <condition>', 'resellable | damaged')
+    .requiredOption('--reference <ref>', 'e.g. an RMA number')
+    .action(async (sku: string, warehouse: string, qty: string, o: { condition: string; reference: string }) => {
+      const c = ctx();
+      const r = await withStockroom(c.env, (s) =>
+        s.stock.return({ sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference }, { actor: c.actor }),
+      );
+      c.print(r, `return ${r.id}: ${r.qty} ${r.condition}\n${formatLevel(r.level)}`);
+    });
+
+  program
+    .command('stock <sku>')
+    .description('on hand, reserved and available per warehouse')
+    .action(async (sku: string) => {
+      const c = ctx();
+      const stock = await withStockroom(c.env, (s) => s.stock.get(sku));
+      c.print(stock, formatStock(stock));
+    });
+
+  program
+    .command('movements <sku>')
+    .description('the ledger of a SKU, newest first')
+    .option('--warehouse <code>', 'only this warehouse')
+    .option('--type <type>', 'only this movement type')
+    .option('--since <iso>', 'only movements at or after this time')
+    .option('--limit <n>', 'page size', intOption)
+    .option('--cursor <id>', 'continue from a previous page')
+    .action(async (sku: string, o: { warehouse?: string; type?: string; since?: string; limit?: number; cursor?: string }) => {
+      const c = ctx();
+      const page = await withStockroom(c.env, (s) => s.stock.movements({ sku, ...o }));
+      c.print(page, () => [formatMovements(page.items), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join('\n'));
+    });
+}
