@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     // PGlite takes a few seconds to start and PostgreSQL suites create their own database
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -23,7 +23,14 @@ function wrap(conn: PGlite | Transaction): Queryable {
  * @param dataDir a directory to persist into, or undefined for an in-memory database
  */
 export async function openPglite(dataDir?: string): Promise<Db> {
-  const pg = await PGlite.create(dataDir, { parsers });
+  return pgliteDb(await PGlite.create(dataDir, { parsers }));
+}
+
+/** The parsers every PGlite behind a Db must use (ints as numbers), for callers that create their own. */
+export const pgliteParsers = parsers;
+
+/** A Db over an existing PGlite instance (created with pgliteParsers), e.g. a clone of a migrated template. */
+export function pgliteDb(pg: PGlite): Db {
   return {
     driver: 'pglite',
     ...wrap(pg),

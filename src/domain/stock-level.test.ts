@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { backorderAllowance } from './backorder.js';
+import { available, shortfall } from './stock-level.js';
+
+describe('stock level arithmetic', () => {
+  it('holds back reserved units and safety stock from what may be sold', () => {
+    expect(available({ on_hand: 10, reserved: 3, safety_stock: 2 })).toBe(5);
+    expect(available({ on_hand: 2, reserved: 3, safety_stock: 0 })).toBe(-1);
+  });
+
+  it('reports promised units that are not on hand as a shortfall', () => {
+    expect(shortfall({ on_hand: 2, reserved: 5 })).toBe(3);
+    expect(shortfall({ on_hand: 5, reserved: 5 })).toBe(0);
+  });
+
+  it('gives a deny variant no backorder allowance whatever its limit says', () => {
+    expect(backorderAllowance({ policy: 'deny', limit: 10 })).toBe(0);
+    expect(backorderAllowance({ policy: 'preorder', limit: 10 })).toBe(10);
+  });
+});
