@@ -78,8 +78,10 @@ export async function world(
   return { sku, wh };
 }
 
-/** on_hand/reserved/available of a SKU per warehouse code. */
-export async function levels(s: Stockroom, sku: string): Promise<Record<string, [number, number, number]>> {
+/** on_hand/reserved/available of a SKU per warehouse code, in the given warehouses (other tests' have levels too). */
+export async function levels(s: Stockroom, sku: string, only: readonly string[]): Promise<Record<string, [number, number, number]>> {
   const stock = await s.stock.get(sku);
-  return Object.fromEntries(stock.warehouses.map((w) => [w.warehouse, [w.on_hand, w.reserved, w.available]]));
+  return Object.fromEntries(
+    stock.warehouses.filter((w) => only.includes(w.warehouse)).map((w) => [w.warehouse, [w.on_hand, w.reserved, w.available]]),
+  );
 }
