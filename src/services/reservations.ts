@@ -101,14 +101,14 @@ export class ReservationService {
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
   async commit(id: string, options: CallOptions = {}): Promise<Reservation> {
-    return this.transition(id, 'commit', options, async (tx, r) => {
+    return this.transition(id, 'commit', {}, options, async (tx, r) => {
       await setReservationStatus(tx, r.id, nextStatus(r.status, 'commit'), this.ctx.clock());
     });
   }
 
   /** Cancels: whatever is still held goes back to available. */
   async release(id: string, options: CallOptions = {}): Promise<Reservation> {
-    return this.transition(id, 'release', options, async (tx, r, lines) => {
+    return this.transition(id, 'release', {}, options, async (tx, r, lines) => {
       await this.releaseHolds(tx, r, lines, 'release', options);
     });
   }
@@ -119,7 +119,7 @@ export class ReservationService {
    */
   async fulfil(id: string, input: unknown = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(FulfilInput, input ?? {});
-    return this.transition(id, 'fulfil', options, async (tx, r, lines) => {
+    return this.transition(id, 'fulfil', req, options, async (tx, r, lines) => {
       nextStatus(r.status, 'fulfil');
       const open = lines.map((l) => ({ line_no: l.line_no, sku: l.sku, warehouse: l.warehouse, remaining: remaining(l) }));
       const picks = planFulfilment(open, req.lines);
@@ -234,12 +234,13 @@ export class ReservationService {
   private async transition(
     id: string,
     action: Exclude<ReservationAction, 'expire'>,
+    body: unknown,
     options: CallOptions,
     change: (tx: Queryable, r: ReservationRow, lines: ReservationLineRow[]) => Promise<void>,
   ): Promise<Reservation> {
     parseId(id);
     try {
-      return await runOnce(this.ctx, `reservation.${action}`, options, { id, action }, async (tx) => {
+      return await runOnce(this.ctx, `reservation.${action}`, options, { id, body }, async (tx) => {
         const r = await readReservation(tx, id, true);
         if (!r) throw new NotFoundError('reservation', id);
         if (isDue(r, this.ctx.clock())) throw new DueSignal();
