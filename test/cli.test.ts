@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/program.js';
+import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+
+const exec = promisify(execFile);
+
+/** Runs the CLI in this process, as the bin does, and captures what it says. */
+async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
+  return { code, out, err };
+}
+
+describe('the stockroom CLI on the embedded database', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stockroom-cli-'));
+    env = { STOCKROOM_DATA: join(dir, 'data') };
+  });
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('walks an order through its life from the command line', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam', '--priority', '5')).out).toMatch(/warehouse AMS added/);
+    expect((await cli(env, 'warehouse', 'add', 'BER', '--name', 'Berlin')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee', '--threshold', '3', '--attr', 'size=M')).out).toMatch(/variant TEE-M added/);
+    expect((await cli(env, 'bin', 'add', 'AMS', 'A-01-01')).code).toBe(0);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'A-01-01')).out).toMatch(/on hand 10, reserved 0, available 10/);
+    expect((await cli(env, 'adjust', 'TEE-M', 'AMS', '-2', '--reason', 'damaged')).out).toMatch(/on hand 8/);
+    expect((await cli(env, 'count', 'TEE-M', 'BER', '4')).out).toMatch(/difference \+4/);
+    expect((await cli(env, 'transfer', 'TEE-M', 'BER', 'AMS', '1')).code).toBe(0);
+
+    const reserved = await cli(env, '--json', 'reserve', 'order-1', 'TEE-M:2', 'TEE-M:1', '--key', 'k-1', '--ttl', '600');
+    expect(reserved.code).toBe(0);
+    const r = JSON.parse(reserved.out) as { id: string; status: string; lines: { qty: number }[] };
+    expect(r).toMatchObject({ status: 'pending', lines: [{ qty: 3 }] });
+    const replay = JSON.parse((await cli(env, '--json', 'reserve', 'order-1', 'TEE-M:2', 'TEE-M:1', '--key', 'k-1', '--ttl', '600')).out) as { id: string };
+    expect(replay.id).toBe(r.id);
+
+    expect((await cli(env, 'commit', r.id)).out).toMatch(/status +committed/);
+    expect((await cli(env, 'fulfil', r.id, 'TEE-M:1')).out).toMatch(/partially_fulfilled/);
+    expect((await cli(env, 'cancel', r.id)).out).toMatch(/status +released/);
+
+    const stock = await cli(env, 'stock', 'TEE-M');
+    expect(stock.out).toMatch(/AMS +8 +0 +8 +A-01-01:8/);
+    expect(stock.out).toMatch(/TOTAL +11 +0 +11/);
+    const movements = JSON.parse((await cli(env, '--json', 'movements', 'TEE-M')).out) as { items: { type: string }[] };
+    expect(movements.items.map((m) => m.type).sort()).toEqual(['adjust', 'count', 'fulfil', 'receive', 'release', 'reserve', 'transfer_in', 'transfer_out']);
+    expect((await cli(env, 'expire')).out).toMatch(/expired 0 reservations/);
+    expect((await cli(env, 'reconcile')).out).toMatch(/^clean: 2 levels match 8 ledger rows/);
+  });
+
+  it('says what is wrong and exits non-zero: 2 for bad input, 1 for a refusal', async () => {
+    const bad = await cli(env, 'receive', 'TEE-M', 'AMS', '0');
+    expect(bad).toMatchObject({ code: 2, out: '' });
+    expect(bad.err).toMatch(/\/qty: must be >= 1/);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', 'lots')).err).toMatch(/\/qty: must be integer/);
+    expect(await cli(env, 'reserve', 'order-2', 'NOPE:1')).toMatchObject({ code: 1, err: expect.stringMatching(/unknown SKU: NOPE \[unknown_sku\]/) as string });
+    expect((await cli(env, 'reserve', 'order-2', 'TEE-M:500')).err).toMatch(/TEE-M requested 500, available 11 \[insufficient_stock\]/);
+    expect((await cli(env, 'reserve', 'order-2', 'TEE-M')).err).toMatch(/"TEE-M" is not SKU:QTY/);
+    expect((await cli(env, 'adjust', 'TEE-M', 'AMS', '1')).err).toMatch(/required option '--reason <reason>'/);
+    expect((await cli(env, 'transfer', 'TEE-M', 'AMS', 'AMS', '1')).code).toBe(2);
+    expect((await cli(env, 'frobnicate')).code).toBe(2);
+    const json = await cli(env, '--json', 'commit', '00000000-0000-4000-8000-000000000000');
+    expect(JSON.parse(json.err)).toMatchObject({ code: 'not_found', resource: 'reservation' });
+    expect((await cli(env, 'reconcile')).code).toBe(0);
+  });
+});
+
+describe('the stockroom bin', () => {
+  it('runs as a program: prints, and exits with the status of the command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockroom-bin-'));
+    const env = { ...process.env, STOCKROOM_DATA: join(dir, 'data'), DATABASE_URL: '' };
+    try {
+      const help = await exec('node', ['bin/stockroom.js', '--help'], { env });
+      expect(help.stdout).toMatch(/reconcile/);
+      const failed = await exec('node', ['bin/stockroom.js', 'stock', 'NOPE'], { env }).catch((e: unknown) => e as { code: number; stderr: string });
+      expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown SKU: NOPE/) as string });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!postgresUrl())('the stockroom CLI on PostgreSQL', () => {
+  it('refuses to work on an unmigrated server until `stockroom migrate` is run', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    try {
+      const env = { DATABASE_URL: url };
+      expect(await cli(env, 'warehouse', 'list')).toMatchObject({ code: 3, err: expect.stringMatching(/run `stockroom migrate` first/) as string });
+      expect((await cli(env, 'migrate')).out).toMatch(/applied 0001_core/);
+      expect((await cli(env, 'migrate')).out).toMatch(/schema is up to date/);
+      expect((await cli(env, 'warehouse', 'add', 'PG1', '--name', 'Server')).code).toBe(0);
+      expect((await cli(env, 'variant', 'add', 'PG-SKU', '--title', 'On a server')).code).toBe(0);
+      expect((await cli(env, 'receive', 'PG-SKU', 'PG1', '3')).code).toBe(0);
+      expect((await cli(env, 'reconcile')).out).toMatch(/^clean/);
+    } finally {
+      await drop();
+    }
+  });
+});
