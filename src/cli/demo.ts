@@ -76,9 +76,10 @@ function summary(seeded: boolean): string {
     '',
     'Try (npx stockroom --help lists everything):',
     '  npx stockroom stock CREW-TEE-BLACK-M',
-    '  npx stockroom reserve order-1001 CREW-TEE-BLACK-M:2 HOODIE-NAVY-L:1',
+    '  npx stockroom reserve order-1001 CREW-TEE-BLACK-M:2 HOODIE-NAVY-M:1',
     '  npx stockroom commit <reservation id>      then  npx stockroom fulfil <reservation id>',
     `  npx stockroom reserve order-1002 ${DEMO_PREORDER_SKU}:1      (a pre-order: held below zero, within its limit)`,
+    '  npx stockroom reserve order-1003 HOODIE-NAVY-L:1      (sold out: refused, nothing changes)',
     '  npx stockroom movements CREW-TEE-BLACK-M',
     '  npx stockroom reconcile',
   ].join('\n');
