@@ -165,6 +165,10 @@ describe.each(drivers())('stock operations on %s', (driver) => {
       [() => h.s.stock.count({ sku, warehouse: w, counted: -1 }), ValidationError],
       [() => h.s.stock.receive({ sku, warehouse: w, qty: 1, surprise: true }), /unknown field: surprise/],
       [() => h.s.stock.receive({ sku: "x' OR 1=1; DROP TABLE variants; --", warehouse: w, qty: 1 }), ValidationError],
+      [() => h.s.stock.receive({ sku: "x'OR'1'='1", warehouse: w, qty: 1 }), UnknownSkuError],
+      [() => h.s.stock.movements({ reservation_id: 'nope' }), /must match format/],
+      [() => h.s.stock.movements({ type: 'teleport' }), /unknown movement type teleport/],
+      [() => h.s.stock.movements({ since: 'yesterday' }), /ISO 8601/],
     ];
     for (const [attempt, expected] of refused) await expect(attempt()).rejects.toThrow(expected);
     expect((await h.s.stock.movements({ sku })).items.length).toBe(movementsBefore);

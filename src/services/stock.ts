@@ -15,7 +15,7 @@ import { runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
-import { AdjustInput, CountInput, ReceiveInput, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
 
 export interface LevelChange extends Level {
   /** units promised to orders that are no longer in the building (on_hand below reserved) */
@@ -254,6 +254,7 @@ export class StockService {
     if (since && Number.isNaN(since.getTime())) throw ValidationError.field('/since', 'must be an ISO 8601 timestamp');
     const before = query.cursor === undefined ? undefined : Number(query.cursor);
     if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id);
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
     const rows = await listMovements(this.ctx.db, {
       sku: query.sku,

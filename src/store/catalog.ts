@@ -68,26 +68,28 @@ export async function insertProduct(tx: Queryable, title: string): Promise<numbe
   return row.id;
 }
 
+/** The settings columns of a variant, in the order variantSettings() lists their values. */
+const SETTINGS_COLUMNS = [
+  'attributes',
+  'low_stock_threshold',
+  'safety_stock',
+  'backorder_policy',
+  'backorder_limit',
+  'backorder_lead_days',
+  'reorder_point',
+  'reorder_qty',
+  'lead_time_days',
+] as const satisfies readonly (keyof VariantFields)[];
+
+const variantSettings = (f: VariantFields): unknown[] => SETTINGS_COLUMNS.map((c) => (c === 'attributes' ? JSON.stringify(f.attributes) : f[c]));
+
 /** @returns the new variant's id, or undefined when the SKU is taken */
 export async function insertVariant(tx: Queryable, productId: number, sku: string, f: VariantFields): Promise<number | undefined> {
+  const placeholders = SETTINGS_COLUMNS.map((_, i) => `$${i + 3}`).join(', ');
   const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO variants (product_id, sku, attributes, low_stock_threshold, safety_stock, backorder_policy, backorder_limit,
-                           backorder_lead_days, reorder_point, reorder_qty, lead_time_days)
-     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO variants (product_id, sku, ${SETTINGS_COLUMNS.join(', ')}) VALUES ($1, $2, ${placeholders})
      ON CONFLICT (sku) DO NOTHING RETURNING id`,
-    [
-      productId,
-      sku,
-      JSON.stringify(f.attributes),
-      f.low_stock_threshold,
-      f.safety_stock,
-      f.backorder_policy,
-      f.backorder_limit,
-      f.backorder_lead_days,
-      f.reorder_point,
-      f.reorder_qty,
-      f.lead_time_days,
-    ],
+    [productId, sku, ...variantSettings(f)],
   );
   return rows[0]?.id;
 }
@@ -97,24 +99,8 @@ export async function insertVariant(tx: Queryable, productId: number, sku: strin
  * levels, in the caller's transaction.
  */
 export async function updateVariant(tx: Queryable, variantId: number, f: VariantFields, productTitle: string): Promise<void> {
-  await tx.query(
-    `UPDATE variants SET attributes = $2::jsonb, low_stock_threshold = $3, safety_stock = $4, backorder_policy = $5,
-            backorder_limit = $6, backorder_lead_days = $7, reorder_point = $8, reorder_qty = $9, lead_time_days = $10,
-            updated_at = now()
-      WHERE id = $1`,
-    [
-      variantId,
-      JSON.stringify(f.attributes),
-      f.low_stock_threshold,
-      f.safety_stock,
-      f.backorder_policy,
-      f.backorder_limit,
-      f.backorder_lead_days,
-      f.reorder_point,
-      f.reorder_qty,
-      f.lead_time_days,
-    ],
-  );
+  const assignments = SETTINGS_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
+  await tx.query(`UPDATE variants SET ${assignments}, updated_at = now() WHERE id = $1`, [variantId, ...variantSettings(f)]);
   await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [variantId, productTitle]);
   await tx.query('UPDATE stock_levels SET safety_stock = $2, backorder_limit = $3 WHERE variant_id = $1', [
     variantId,
