@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import { NUMBER_TYPE_OIDS, parseNumber } from './db.js';
@@ -23,7 +25,68 @@ function wrap(conn: PGlite | Transaction): Queryable {
  * @param dataDir a directory to persist into, or undefined for an in-memory database
  */
 export async function openPglite(dataDir?: string): Promise<Db> {
-  return pgliteDb(await PGlite.create(dataDir, { parsers }));
+  if (dataDir === undefined) return pgliteDb(await PGlite.create({ parsers }));
+  const unlock = lockDataDir(dataDir);
+  try {
+    const db = pgliteDb(await PGlite.create(dataDir, { parsers }));
+    return {
+      ...db,
+      close: async () => {
+        await db.close();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${pid}: the embedded database serves one process at a time ` +
+        '(stop the other one, or use PostgreSQL with DATABASE_URL for several)',
+    );
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * PGlite opens a data directory that another process (or this one) has open without complaint, and two
+ * writers corrupt it. A lock file beside the directory, holding the owner's pid, keeps it to one; a lock
+ * left by a process that died is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = `${resolve(dataDir)}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // already gone: nothing to release
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
+      unlinkSync(path);
+    }
+  }
 }
 
 /** The parsers every PGlite behind a Db must use (ints as numbers), for callers that create their own. */

@@ -55,6 +55,8 @@ CREATE TABLE stock_levels (
   reserved        integer NOT NULL DEFAULT 0 CHECK (reserved >= 0),
   safety_stock    integer NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
   backorder_limit integer NOT NULL DEFAULT 0 CHECK (backorder_limit >= 0),
+  -- what the storefront may sell; for reports and ad-hoc SQL (BEFORE triggers cannot see it, so they compute it)
+  available       integer GENERATED ALWAYS AS (on_hand - reserved - safety_stock) STORED,
   updated_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (variant_id, warehouse_id)
 );

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataDirInUseError, openPglite } from '../src/store/pglite.js';
+
+describe('the embedded database directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-embedded-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is opened by one process at a time, and persists what it was given', async () => {
+    const data = join(dir, 'data');
+    const db = await openPglite(data);
+    await db.exec('CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
+    await expect(openPglite(data)).rejects.toThrow(DataDirInUseError);
+    await db.close();
+    const again = await openPglite(data);
+    expect((await again.query<{ n: number }>('SELECT n FROM kept')).rows).toEqual([{ n: 42 }]);
+    await again.close();
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const data = join(dir, 'orphan');
+    writeFileSync(`${data}.lock`, '2147483646');
+    const db = await openPglite(data);
+    await db.close();
+  });
+});
