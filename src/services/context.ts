@@ -59,6 +59,11 @@ export async function runOnce<T>(
   });
 }
 
+/** For a row or value resolved earlier in the same transaction that is not there: a bug, never bad input. */
+export function missing(what: string): never {
+  throw new Error(`unreachable: ${what} resolved earlier in this transaction is missing`);
+}
+
 /** Variants by SKU; every unknown SKU is named in one error. */
 export async function variantsBySku(db: Queryable, skus: readonly string[]): Promise<Map<string, VariantRow>> {
   const rows = await findVariants(db, skus);

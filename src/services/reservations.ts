@@ -7,7 +7,7 @@ import { allocate, totalReservable } from '../domain/routing.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
 import type { Queryable } from '../store/db.js';
-import { applyMovements, readRoutingLevels } from '../store/levels.js';
+import { applyMovements, readLevel, readRoutingLevels } from '../store/levels.js';
 import type { MovementInput, RoutingRow } from '../store/levels.js';
 import {
   claimDueReservations,
@@ -19,11 +19,12 @@ import {
   setReservationStatus,
 } from '../store/reservations.js';
 import type { ReservationLineRow, ReservationRow } from '../store/reservations.js';
-import { runOnce, variantsBySku, warehouseByCode } from './context.js';
+import { missing, runOnce, variantsBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
 import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
+import type { ReserveInput as ReserveRequest } from './schemas.js';
 
 /** How many times a reservation is re-planned when stock moved between reading and writing. */
 const PLAN_ATTEMPTS = 5;
@@ -53,39 +54,9 @@ export class ReservationService {
     for (let attempt = 1; ; attempt++) {
       try {
         return await runOnce(this.ctx, 'reservation.reserve', options, req, async (tx) => {
-          const variants = await variantsBySku(tx, [...wanted.keys()]);
-          if (req.warehouse !== undefined) await warehouseByCode(tx, req.warehouse);
-          const levels = await readRoutingLevels(tx, [...variants.values()].map((v) => v.id));
           const now = this.ctx.clock();
           const id = randomUUID();
-          const moves: MovementInput[] = [];
-          const short: ShortLine[] = [];
-          for (const [sku, qty] of wanted) {
-            const variant = variants.get(sku);
-            if (!variant) throw new Error(`variant ${sku} resolved but missing`);
-            const stocks = levels.filter((l) => l.variant_id === variant.id).map(toWarehouseStock);
-            const plan = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
-            if (!plan) {
-              const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
-              short.push({ sku, requested: qty, available: totalReservable(from) });
-              continue;
-            }
-            for (const a of plan) {
-              const level = levels.find((l) => l.variant_id === variant.id && l.warehouse === a.warehouse);
-              if (!level) throw new Error(`no level for ${sku} at ${a.warehouse}`);
-              moves.push({
-                variantId: variant.id,
-                warehouseId: level.warehouse_id,
-                type: 'reserve',
-                deltaOnHand: 0,
-                deltaReserved: a.qty,
-                guard: 'reservable',
-                reference: req.order_ref,
-                reservationId: id,
-              });
-            }
-          }
-          if (short.length > 0) throw new InsufficientStockError(short);
+          const moves = await this.plan(tx, id, wanted, req);
           const expiresAt = new Date(now.getTime() + (req.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000);
           await insertReservation(tx, { id, orderRef: req.order_ref, expiresAt, now });
           const applied = await applyMovements(tx, options.actor ?? null, moves);
@@ -94,9 +65,59 @@ export class ReservationService {
           return this.load(tx, id);
         });
       } catch (error) {
-        if (!(error instanceof PlanConflict) || attempt >= PLAN_ATTEMPTS) throw error;
+        if (!(error instanceof PlanConflict)) throw error;
+        // stock kept moving under every plan: refuse as short, with what could be had at this moment
+        if (attempt >= PLAN_ATTEMPTS) throw new InsufficientStockError(await this.reservableNow(wanted, req));
       }
     }
+  }
+
+  private async reservableNow(wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<ShortLine[]> {
+    const variants = await variantsBySku(this.ctx.db, [...wanted.keys()]);
+    const levels = await readRoutingLevels(this.ctx.db, [...variants.values()].map((v) => v.id));
+    return [...wanted].map(([sku, requested]) => {
+      const id = variants.get(sku)?.id;
+      const stocks = levels.filter((l) => l.variant_id === id && (req.warehouse === undefined || l.warehouse === req.warehouse));
+      return { sku, requested, available: totalReservable(stocks.map(toWarehouseStock)) };
+    });
+  }
+
+  /**
+   * Routes every SKU's summed quantity to warehouses, from the levels as they are now, into one reserve
+   * movement per level; or refuses, naming every SKU that cannot be covered and what could be.
+   */
+  private async plan(tx: Queryable, id: string, wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<MovementInput[]> {
+    const variants = await variantsBySku(tx, [...wanted.keys()]);
+    if (req.warehouse !== undefined) await warehouseByCode(tx, req.warehouse);
+    const levels = await readRoutingLevels(tx, [...variants.values()].map((v) => v.id));
+    const moves: MovementInput[] = [];
+    const short: ShortLine[] = [];
+    for (const [sku, qty] of wanted) {
+      const variant = variants.get(sku) ?? missing(`variant ${sku}`);
+      const mine = levels.filter((l) => l.variant_id === variant.id);
+      const stocks = mine.map(toWarehouseStock);
+      const plan = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
+      if (!plan) {
+        const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
+        short.push({ sku, requested: qty, available: totalReservable(from) });
+        continue;
+      }
+      for (const a of plan) {
+        const level = mine.find((l) => l.warehouse === a.warehouse) ?? missing(`level of ${sku} at ${a.warehouse}`);
+        moves.push({
+          variantId: variant.id,
+          warehouseId: level.warehouse_id,
+          type: 'reserve',
+          deltaOnHand: 0,
+          deltaReserved: a.qty,
+          guard: 'reservable',
+          reference: req.order_ref,
+          reservationId: id,
+        });
+      }
+    }
+    if (short.length > 0) throw new InsufficientStockError(short);
+    return moves;
   }
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
@@ -125,35 +146,31 @@ export class ReservationService {
       const picks = planFulfilment(open, req.lines);
       if (picks.length === 0) throw new InvalidTransitionError(r.status, 'fulfil');
       const byLine = new Map(lines.map((l) => [l.line_no, l]));
-      const moves: MovementInput[] = picks.map((p) => {
-        const line = byLine.get(p.line_no) ?? unreachable();
-        return {
+      const shipments = picks.map((p) => ({ line: byLine.get(p.line_no) ?? missing(`line ${p.line_no}`), qty: p.qty }));
+      const applied = await applyMovements(
+        tx,
+        options.actor ?? null,
+        shipments.map(({ line, qty }) => ({
           variantId: line.variant_id,
           warehouseId: line.warehouse_id,
           type: 'fulfil',
-          deltaOnHand: -p.qty,
-          deltaReserved: -p.qty,
+          deltaOnHand: -qty,
+          deltaReserved: -qty,
           guard: 'none',
           reference: r.order_ref,
           reservationId: r.id,
-        };
-      });
-      const applied = await applyMovements(tx, options.actor ?? null, moves);
-      if (applied.length !== moves.length) {
-        // units promised but not on the shelf (a count or sync found fewer): nothing ships
+        })),
+      );
+      if (applied.length !== shipments.length) {
+        // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
         const done = new Set(applied.map((a) => a.idx));
-        const levels = await readRoutingLevels(tx, moves.filter((_, i) => !done.has(i)).map((m) => m.variantId));
-        throw new InsufficientStockError(
-          moves
-            .map((m, i) => ({ m, line: byLine.get(picks[i]?.line_no ?? -1) ?? unreachable(), i }))
-            .filter(({ i }) => !done.has(i))
-            .map(({ m, line }) => ({
-              sku: line.sku,
-              warehouse: line.warehouse,
-              requested: -m.deltaOnHand,
-              available: levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId)?.on_hand ?? 0,
-            })),
-        );
+        const short: ShortLine[] = [];
+        for (const [i, { line, qty }] of shipments.entries()) {
+          if (done.has(i)) continue;
+          const level = await readLevel(tx, line.variant_id, line.warehouse_id);
+          short.push({ sku: line.sku, warehouse: line.warehouse, requested: qty, available: level?.on_hand ?? 0 });
+        }
+        throw new InsufficientStockError(short);
       }
       await recordLineProgress(tx, r.id, 'fulfilled_qty', picks);
       const shipped = new Map(picks.map((p) => [p.line_no, p.qty]));
@@ -197,7 +214,7 @@ export class ReservationService {
   }
 
   private async expireLocked(tx: Queryable, id: string): Promise<void> {
-    const r = (await readReservation(tx, id)) ?? unreachable();
+    const r = (await readReservation(tx, id)) ?? missing('row');
     await this.releaseHolds(tx, r, await readReservationLines(tx, id), 'expire', { actor: 'sweeper' });
   }
 
@@ -266,7 +283,7 @@ async function insertLinesFor(tx: Queryable, id: string, moves: readonly Movemen
     tx,
     id,
     applied.map((a) => {
-      const m = moves[a.idx] ?? unreachable();
+      const m = moves[a.idx] ?? missing('row');
       // of this line's units, those beyond stock: how far below zero available now is, at most the line
       return { variantId: m.variantId, warehouseId: m.warehouseId, qty: m.deltaReserved, backordered: Math.min(m.deltaReserved, Math.max(0, -available(a))) };
     }),
@@ -290,8 +307,4 @@ function parseId(id: string): void {
   } catch {
     throw ValidationError.field('/id', 'not a reservation id (a UUID)');
   }
-}
-
-function unreachable(): never {
-  throw new Error('unreachable: a row read earlier in this transaction is missing');
 }

@@ -11,7 +11,7 @@ import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
 import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
-import { runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
+import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
@@ -162,8 +162,8 @@ export class StockService {
         'sync',
         s.source,
         s.items.map((i) => ({
-          variantId: (variants.get(i.sku) ?? never()).id,
-          warehouseId: (warehouses.get(i.warehouse) ?? never()).id,
+          variantId: (variants.get(i.sku) ?? missing('value')).id,
+          warehouseId: (warehouses.get(i.warehouse) ?? missing('value')).id,
           sku: i.sku,
           warehouse: i.warehouse,
           onHand: i.on_hand,
@@ -181,8 +181,8 @@ export class StockService {
     return runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
       const variant = await variantBySku(tx, t.sku);
       const warehouses = await warehousesByCode(tx, [t.from, t.to]);
-      const from = warehouses.get(t.from) ?? never();
-      const to = warehouses.get(t.to) ?? never();
+      const from = warehouses.get(t.from) ?? missing('value');
+      const to = warehouses.get(t.to) ?? missing('value');
       const common = { variantId: variant.id, deltaReserved: 0, reason: 'transfer' as const, reference: t.reference ?? null };
       const applied = await applyMovements(tx, options.actor ?? null, [
         { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
@@ -191,7 +191,7 @@ export class StockService {
       const out = applied.find((m) => m.idx === 0);
       const into = applied.find((m) => m.idx === 1);
       if (!out || !into) {
-        const level = (await readLevel(tx, variant.id, from.id)) ?? never();
+        const level = (await readLevel(tx, variant.id, from.id)) ?? missing('value');
         throw new InsufficientStockError([{ sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) }]);
       }
       return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
@@ -294,7 +294,7 @@ export class StockService {
   ): Promise<(LevelChange & { difference: number })[]> {
     const locked = await lockLevels(tx, items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })));
     const current = new Map(locked.map((l) => [`${l.variant_id}:${l.warehouse_id}`, l]));
-    const levelOf = (i: (typeof items)[number]) => current.get(`${i.variantId}:${i.warehouseId}`) ?? never();
+    const levelOf = (i: (typeof items)[number]) => current.get(`${i.variantId}:${i.warehouseId}`) ?? missing('value');
     const stale = items
       .filter((i) => i.expected !== undefined && levelOf(i).on_hand !== i.expected)
       .map((i) => ({ sku: i.sku, warehouse: i.warehouse, expected_on_hand: i.expected as number, on_hand: levelOf(i).on_hand }));
@@ -316,7 +316,7 @@ export class StockService {
     );
     const results = [];
     for (const a of applied) {
-      const item = items[a.idx] ?? never();
+      const item = items[a.idx] ?? missing('value');
       const difference = item.onHand - levelOf(item).on_hand;
       const change = await this.flagShortfall(tx, item.sku, item.warehouse, a, type, difference < 0);
       results.push({ ...change, difference });
@@ -343,9 +343,5 @@ export class StockService {
 }
 
 function first<T>(items: readonly T[]): T {
-  return items[0] ?? never();
-}
-
-function never(): never {
-  throw new Error('unreachable: a value resolved earlier in this transaction is missing');
+  return items[0] ?? missing('value');
 }
