@@ -17,7 +17,10 @@ export interface DemoSeed {
   seeded: boolean;
   warehouses: number;
   variants: number;
+  /** one line: what was seeded */
   summary: string;
+  /** CLI commands to try (while no server holds the embedded database) */
+  hints: string;
 }
 
 /** A small deterministic generator, so every demo shows the same shop. */
@@ -40,7 +43,7 @@ const skuOf = (title: string, colour: string, size: string): string =>
 export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
   const existing = await s.catalog.listWarehouses();
   if (existing.some((w) => w.code === 'AMS')) {
-    return { seeded: false, warehouses: existing.length, variants: -1, summary: summary(false) };
+    return { seeded: false, warehouses: existing.length, variants: -1, summary: 'Demo shop already seeded.', hints: CLI_HINTS };
   }
   const actor = 'demo';
   await s.catalog.addWarehouse({ code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 }, { actor });
@@ -67,20 +70,37 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
     { sku: DEMO_PREORDER_SKU, product: { title: 'Arctic Parka (next season)' }, attributes: { colour: 'Ice', size: 'M' }, backorder: { policy: 'preorder', limit: 100, lead_days: 21 } },
     { actor },
   );
-  return { seeded: true, warehouses: 2, variants: variants + 1, summary: summary(true) };
+  return {
+    seeded: true,
+    warehouses: 2,
+    variants: variants + 1,
+    summary: 'Demo shop seeded: 2 warehouses (AMS, BER), 50 products, 451 variants, one pre-order.',
+    hints: CLI_HINTS,
+  };
 }
 
-function summary(seeded: boolean): string {
+const CLI_HINTS = [
+  'Try (npx stockroom --help lists everything):',
+  '  npx stockroom stock CREW-TEE-BLACK-M',
+  '  npx stockroom reserve order-1001 CREW-TEE-BLACK-M:2 HOODIE-NAVY-M:1',
+  '  npx stockroom commit <reservation id>      then  npx stockroom fulfil <reservation id>',
+  `  npx stockroom reserve order-1002 ${DEMO_PREORDER_SKU}:1      (a pre-order: held below zero, within its limit)`,
+  '  npx stockroom reserve order-1003 HOODIE-NAVY-L:1      (sold out: refused, nothing changes)',
+  '  npx stockroom movements CREW-TEE-BLACK-M',
+  '  npx stockroom reconcile',
+  ].join('\n');/** What a person starting the demo needs: where it is, a key, and something to try. */
+export function demoBanner(url: string, key: string, summary: string): string {
   return [
-    seeded ? 'Demo shop seeded: 2 warehouses (AMS, BER), 50 products, 451 variants, one pre-order.' : 'Demo shop already seeded.',
+    summary,
     '',
-    'Try (npx stockroom --help lists everything):',
-    '  npx stockroom stock CREW-TEE-BLACK-M',
-    '  npx stockroom reserve order-1001 CREW-TEE-BLACK-M:2 HOODIE-NAVY-M:1',
-    '  npx stockroom commit <reservation id>      then  npx stockroom fulfil <reservation id>',
-    `  npx stockroom reserve order-1002 ${DEMO_PREORDER_SKU}:1      (a pre-order: held below zero, within its limit)`,
-    '  npx stockroom reserve order-1003 HOODIE-NAVY-L:1      (sold out: refused, nothing changes)',
-    '  npx stockroom movements CREW-TEE-BLACK-M',
-    '  npx stockroom reconcile',
+    `API       ${url}/v1   (OpenAPI: ${url}/openapi.json, docs: ${url}/docs, health: ${url}/healthz)`,
+    `Admin key ${key}`,
+    '',
+    'Try:',
+    `  curl -s -H 'Authorization: Bearer ${key}' ${url}/v1/stock/CREW-TEE-BLACK-M`,
+    `  curl -s -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+    `       -d '{"order_ref":"web-1","lines":[{"sku":"CREW-TEE-BLACK-M","qty":2}]}' ${url}/v1/reservations`,
+    '',
+    'Ctrl-C stops the server (the embedded database serves one process: stop it before using the CLI).',
   ].join('\n');
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
-import { seedDemo } from './demo.js';
+import { demoBanner, seedDemo } from './demo.js';
+import { intOption } from './args.js';
+import { serveUntilStopped } from './serve.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
 
@@ -49,12 +51,39 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       if (!report.clean) c.exit(EXIT.refused);
     });
 
+  const serveOptions = (o: { port: number; host: string }, c: CommandContext) => ({
+    port: o.port,
+    host: o.host,
+    sweepEveryMs: Number(c.env.STOCKROOM_SWEEP_MS ?? 5000),
+    logger: { level: c.env.LOG_LEVEL ?? 'info' },
+  });
+
+  program
+    .command('serve')
+    .description('serve the HTTP API until SIGTERM/SIGINT (the sweeper runs inside)')
+    .option('--port <n>', 'port to listen on', intOption, 8080)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => {
+      const c = ctx();
+      await withStockroom(c.env, (s) => serveUntilStopped(s, serveOptions(o, c), c.io));
+    });
+
   program
     .command('demo')
-    .description('seed a demo catalog into the database (once) and show what to try next')
-    .action(async () => {
+    .description('seed a demo shop (once), create an admin key and serve the API')
+    .option('--port <n>', 'port to listen on', intOption, 8080)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--no-serve', 'seed only')
+    .action(async (o: { port: number; host: string; serve: boolean }) => {
       const c = ctx();
-      const seeded = await withStockroom(c.env, (s) => seedDemo(s));
-      c.print(seeded, () => seeded.summary);
+      await withStockroom(c.env, async (s) => {
+        const seeded = await seedDemo(s);
+        if (!o.serve) {
+          c.print(seeded, `${seeded.summary}\n\n${seeded.hints}`);
+          return;
+        }
+        const { key } = await s.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
+        await serveUntilStopped(s, { ...serveOptions(o, c), logger: { level: c.env.LOG_LEVEL ?? 'warn' }, banner: (url) => demoBanner(url, key, seeded.summary) }, c.io);
+      });
     });
 }

@@ -15,6 +15,8 @@ export interface ServiceContext {
 export interface CallOptions {
   actor?: string | undefined;
   idempotencyKey?: string | undefined;
+  /** whose key it is (e.g. an API key id): keys of different clients never meet */
+  idempotencyScope?: string | undefined;
 }
 
 /** Canonical JSON: object keys sorted, so equal requests hash equally whatever their key order. */
@@ -47,14 +49,15 @@ export async function runOnce<T>(
   return ctx.db.transaction(async (tx) => {
     const key = options.idempotencyKey;
     if (key === undefined) return run(tx);
+    const stored = options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`;
     const hash = requestHash(request);
-    const claim = await claimKey(tx, scope, key, hash);
+    const claim = await claimKey(tx, scope, stored, hash);
     if (!claim.claimed) {
       if (claim.requestHash !== hash) throw new IdempotencyConflictError(key);
       return claim.response as T;
     }
     const result = await run(tx);
-    await storeResponse(tx, scope, key, result);
+    await storeResponse(tx, scope, stored, result);
     return result;
   });
 }

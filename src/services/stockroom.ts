@@ -2,6 +2,7 @@ import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
 import { CatalogService } from './catalog.js';
 import type { ServiceContext } from './context.js';
+import { KeyService } from './keys.js';
 import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
@@ -18,6 +19,7 @@ export class Stockroom {
   readonly catalog: CatalogService;
   readonly stock: StockService;
   readonly reservations: ReservationService;
+  readonly keys: KeyService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -25,6 +27,7 @@ export class Stockroom {
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
     this.reservations = new ReservationService(this.ctx);
+    this.keys = new KeyService(this.ctx);
   }
 
   get db(): Db {

@@ -1,0 +1,58 @@
+import type { FastifyServerOptions } from 'fastify';
+import { buildServer } from '../http/server.js';
+import type { Stockroom } from '../services/stockroom.js';
+import type { Io } from './output.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** how often the sweeper releases expired reservations */
+  sweepEveryMs: number;
+  logger: FastifyServerOptions['logger'];
+  /** printed once listening, with the address filled in */
+  banner?: (url: string) => string;
+}
+
+/**
+ * Serves the API until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets in-flight requests
+ * and a running sweep finish, and returns so the caller can close the database.
+ */
+export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
+  const env = process.env;
+  if (env.STOCKROOM_ADMIN_KEY) await stockroom.keys.ensure(env.STOCKROOM_ADMIN_KEY, 'STOCKROOM_ADMIN_KEY', ['admin']);
+  const app = await buildServer({ stockroom, logger: options.logger });
+
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweeper = setInterval(() => {
+    sweeping = stockroom.reservations
+      .expireDue()
+      .then((n) => {
+        if (n > 0) app.log.info({ expired: n }, 'sweeper released expired reservations');
+      })
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'sweeper failed');
+      });
+  }, options.sweepEveryMs);
+
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      app.log.info({ signal }, 'shutting down');
+      clearInterval(sweeper);
+      void app
+        .close()
+        .then(() => sweeping)
+        .then(() => {
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
+  });
+  const address = await app.listen({ port: options.port, host: options.host });
+  io.out(options.banner ? options.banner(address) : `stockroom listening on ${address}`);
+  await stopped;
+}

@@ -1,0 +1,13 @@
+/**
+ * What an API key may do. storefront reads availability; checkout holds and ships orders; warehouse moves
+ * physical stock; admin does everything, including keys and the catalog.
+ */
+export const SCOPES = ['storefront', 'checkout', 'warehouse', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
+
+/** Whether a key with `granted` scopes may do what needs any one of `needed`. */
+export function allows(granted: readonly string[], needed: readonly Scope[]): boolean {
+  return granted.includes('admin') || needed.some((s) => granted.includes(s));
+}

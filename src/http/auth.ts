@@ -1,0 +1,54 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ValidationError } from '../domain/errors.js';
+import { allows } from '../domain/scopes.js';
+import type { Scope } from '../domain/scopes.js';
+import type { CallOptions } from '../services/context.js';
+import type { ApiKey } from '../services/keys.js';
+import type { Stockroom } from '../services/stockroom.js';
+import { HttpError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** scopes of which a key needs one; absent: the route is public */
+    scopes?: readonly Scope[];
+  }
+  interface FastifyRequest {
+    apiKey?: ApiKey;
+  }
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
+export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const needed = request.routeOptions.config.scopes;
+    if (!needed) return;
+    const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (!presented) throw new HttpError(401, 'unauthorized', 'send an API key as Authorization: Bearer <key>');
+    const key = await stockroom.keys.authenticate(presented);
+    if (!key) throw new HttpError(401, 'unauthorized', 'the API key is not valid (unknown or revoked)');
+    if (!allows(key.scopes, needed)) {
+      throw new HttpError(403, 'forbidden', `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`);
+    }
+    request.apiKey = key;
+  });
+}
+
+/** The Idempotency-Key header. Keys are scoped per API key (callOptions): clients never replay each other's answers. */
+export function idempotencyKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['idempotency-key'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value === '') return undefined;
+  if (value.length > 200) throw ValidationError.field('/headers/idempotency-key', 'must be at most 200 characters');
+  return value;
+}
+
+/** Who is acting (recorded on ledger rows) and the request's idempotency key. */
+export function callOptions(request: FastifyRequest): CallOptions {
+  return {
+    actor: request.apiKey ? `key:${request.apiKey.name}` : 'public',
+    idempotencyKey: idempotencyKey(request),
+    idempotencyScope: `key:${String(request.apiKey?.id ?? 'public')}`,
+  };
+}

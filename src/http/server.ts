@@ -1,0 +1,67 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Stockroom } from '../services/stockroom.js';
+import { registerAuth } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { reservationRoutes } from './routes/reservations.js';
+import { stockRoutes } from './routes/stock.js';
+
+export interface ServerOptions {
+  stockroom: Stockroom;
+  /** pino options, or false for no request log */
+  logger?: FastifyServerOptions['logger'];
+  /** largest request body in bytes (413 past it) */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The HTTP API (API.md). Route schemas document the API (OpenAPI); input is validated once, by the use
+ * cases, so the CLI, the library and HTTP refuse the same things with the same words.
+ */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { stockroom } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: 'x-request-id',
+    // ids in paths are case-sensitive SKUs; trailing slashes are the same route
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
+  registerErrorHandling(app);
+  registerAuth(app, stockroom);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'stockroom', version: '1', description: 'Inventory engine for online stores: stock levels, two-phase reservations and an append-only ledger.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
+  await app.register(stockRoutes(stockroom), { prefix: '/v1' });
+  await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {
+    try {
+      await stockroom.db.query('SELECT 1');
+      return { status: 'ok', database: stockroom.db.driver };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', database: stockroom.db.driver });
+    }
+  });
+  return app;
+}

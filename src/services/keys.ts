@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { SCOPES, isScope } from '../domain/scopes.js';
+import type { Scope } from '../domain/scopes.js';
+import { findApiKey, insertApiKey, listApiKeys, revokeApiKey } from '../store/api-keys.js';
+import type { ApiKeyRow } from '../store/api-keys.js';
+import type { ServiceContext } from './context.js';
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** the key itself: shown once, stored only as a hash */
+  key: string;
+}
+
+const toApiKey = (k: ApiKeyRow): ApiKey => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  created_at: new Date(k.created_at).toISOString(),
+  revoked_at: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString(),
+});
+
+const hash = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+function checkScopes(scopes: readonly string[]): Scope[] {
+  const unknown = scopes.filter((s) => !isScope(s));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw ValidationError.field('/scopes', `scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+  }
+  return [...new Set(scopes)] as Scope[];
+}
+
+/** API keys: created with scopes, shown once, kept as SHA-256 hashes, revocable. */
+export class KeyService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async create(input: { name: string; scopes: readonly string[] }): Promise<CreatedApiKey> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 100) throw ValidationError.field('/name', 'a name of 1-100 characters is required');
+    const scopes = checkScopes(input.scopes);
+    const prefix = randomBytes(4).toString('hex');
+    const key = `sr_${prefix}_${randomBytes(24).toString('base64url')}`;
+    const row = await insertApiKey(this.ctx.db, { name, prefix, secretHash: hash(key), scopes });
+    if (!row) throw new Error('a fresh random key collided with an existing one');
+    return { ...toApiKey(row), key };
+  }
+
+  /** Makes sure a key with this exact value exists (STOCKROOM_ADMIN_KEY); existing keys are left as they are. */
+  async ensure(key: string, name: string, scopes: readonly Scope[]): Promise<void> {
+    if (key.length < 16) throw ValidationError.field('/key', 'a key must be at least 16 characters long');
+    await insertApiKey(this.ctx.db, { name, prefix: key.slice(0, 8), secretHash: hash(key), scopes });
+  }
+
+  async list(): Promise<ApiKey[]> {
+    return (await listApiKeys(this.ctx.db)).map(toApiKey);
+  }
+
+  async revoke(idOrPrefix: string): Promise<ApiKey> {
+    const row = await revokeApiKey(this.ctx.db, idOrPrefix);
+    if (!row) throw new NotFoundError('api key', idOrPrefix);
+    return toApiKey(row);
+  }
+
+  /** The live key a request presents, or undefined. */
+  async authenticate(key: string): Promise<ApiKey | undefined> {
+    const row = await findApiKey(this.ctx.db, hash(key));
+    return row && toApiKey(row);
+  }
+}
