@@ -88,7 +88,9 @@ const CLI_HINTS = [
   '  npx stockroom reserve order-1003 HOODIE-NAVY-L:1      (sold out: refused, nothing changes)',
   '  npx stockroom movements CREW-TEE-BLACK-M',
   '  npx stockroom reconcile',
-  ].join('\n');/** What a person starting the demo needs: where it is, a key, and something to try. */
+].join('\n');
+
+/** What a person starting the demo needs: where it is, a key, and something to try. */
 export function demoBanner(url: string, key: string, summary: string): string {
   return [
     summary,

@@ -3,6 +3,7 @@ import { StockroomError, ValidationError } from '../domain/errors.js';
 import { registerCatalog } from './catalog.js';
 import { SchemaBehindError, defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Io } from './output.js';
 import { registerReservations } from './reservations.js';
@@ -37,6 +38,7 @@ export function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode:
   registerCatalog(program, ctx);
   registerStock(program, ctx);
   registerReservations(program, ctx);
+  registerKeys(program, ctx);
   registerMaintenance(program, ctx);
   return program;
 }

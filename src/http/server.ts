@@ -6,6 +6,7 @@ import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { keyRoutes } from './routes/keys.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
 
@@ -34,6 +35,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
+  // the API speaks JSON; anything else is refused as 415 rather than read as a string
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   registerAuth(app, stockroom);
   app.addHook('onSend', async (request, reply) => {
@@ -53,6 +56,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
   await app.register(stockRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
+  await app.register(keyRoutes(stockroom), { prefix: '/v1' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {

@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Stockroom } from '../src/services/stockroom.js';
+import type { Driver } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { openPglite } from '../src/store/pglite.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { createPostgresDatabase, drivers } from './support/databases.js';
+import { expectReconciled } from './support/harness.js';
+import { startServer } from './support/server-process.js';
+import type { ServerProcess } from './support/server-process.js';
+
+const ADMIN_KEY = 'sr_test_admin_0123456789abcdef';
+
+interface Reply {
+  status: number;
+  type: string;
+  body: Record<string, unknown> & { code?: string };
+}
+
+/** The real server process on PGlite or PostgreSQL; reconciled when the suite ends (after a graceful stop). */
+function useServer(driver: Driver) {
+  const ctx = {} as { server: ServerProcess; env: Record<string, string>; cleanup: () => Promise<void>; reconcile: () => Promise<void> };
+  beforeAll(async () => {
+    if (driver === 'postgres') {
+      const { url, drop } = await createPostgresDatabase();
+      const db = await openPostgres(url);
+      await migrate(db);
+      await db.close();
+      ctx.env = { DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY };
+      ctx.reconcile = async () => {
+        const s = new Stockroom({ db: await openPostgres(url) });
+        try {
+          await expectReconciled(s);
+        } finally {
+          await s.close();
+        }
+      };
+      ctx.cleanup = drop;
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'stockroom-http-'));
+      ctx.env = { STOCKROOM_DATA: join(dir, 'data'), STOCKROOM_ADMIN_KEY: ADMIN_KEY };
+      ctx.reconcile = async () => {
+        const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
+        try {
+          await expectReconciled(s);
+        } finally {
+          await s.close();
+        }
+      };
+      ctx.cleanup = async () => {
+        rmSync(dir, { recursive: true, force: true });
+      };
+    }
+    ctx.server = await startServer(ctx.env);
+  });
+  afterAll(async () => {
+    expect(await ctx.server.stop()).toBe(0);
+    await ctx.reconcile();
+    await ctx.cleanup();
+  });
+  return ctx;
+}
+
+describe.each(drivers())('the HTTP API, served by a real process on %s', (driver) => {
+  const ctx = useServer(driver);
+  const keys: Record<string, string> = { admin: ADMIN_KEY };
+
+  async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const key = options.key === undefined ? ADMIN_KEY : options.key;
+    const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${ctx.server.url}${path}`, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as Reply['body']) : {} };
+  }
+
+  beforeAll(async () => {
+    for (const scope of ['checkout', 'warehouse', 'storefront']) {
+      const created = await call('POST', '/v1/keys', { body: { name: `${scope} client`, scopes: [scope] } });
+      expect(created.status).toBe(201);
+      keys[scope] = created.body.key as string;
+    }
+    expect((await call('POST', '/v1/warehouses', { body: { code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 2 } })).status).toBe(201);
+    expect((await call('POST', '/v1/warehouses', { body: { code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4 } })).status).toBe(201);
+    for (const sku of ['TEE-M', 'FLASH-1', 'ТЕЕ-黒']) expect((await call('POST', '/v1/variants', { body: { sku, product: { title: sku } } })).status).toBe(201);
+  });
+
+  it('drives an order through its whole life over HTTP', async () => {
+    const w = { key: keys.warehouse };
+    expect((await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 10 } })).body).toMatchObject({ on_hand: 10, available: 10 });
+    expect((await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'BER', qty: 4 } })).status).toBe(200);
+    const c = { key: keys.checkout };
+    const r = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'web-1', lines: [{ sku: 'TEE-M', qty: 12 }] } });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ status: 'pending', lines: [{ warehouse: 'AMS', qty: 10 }, { warehouse: 'BER', qty: 2 }] });
+    const id = r.body.id as string;
+    expect((await call('POST', `/v1/reservations/${id}/commit`, c)).body).toMatchObject({ status: 'committed', expires_at: null });
+    expect((await call('POST', `/v1/reservations/${id}/fulfil`, { ...c, body: { lines: [{ sku: 'TEE-M', qty: 10, warehouse: 'AMS' }] } })).body).toMatchObject({
+      status: 'partially_fulfilled',
+    });
+    expect((await call('POST', `/v1/reservations/${id}/cancel`, c)).body).toMatchObject({ status: 'released', lines: [{ fulfilled: 10 }, { released: 2 }] });
+    expect((await call('GET', `/v1/reservations/${id}`, c)).body.status).toBe('released');
+    const stock = await call('GET', '/v1/stock/TEE-M', w);
+    expect(stock.body).toMatchObject({ total: { on_hand: 4, reserved: 0, available: 4 } });
+    const movements = await call('GET', '/v1/movements?sku=TEE-M&limit=2', w);
+    expect(movements.body).toMatchObject({ items: [{ type: 'release' }, { type: 'fulfil' }] });
+    expect(typeof movements.body.next_cursor).toBe('string');
+  });
+
+  it('answers every error with a problem document and its code', async () => {
+    const w = { key: keys.warehouse };
+    const c = { key: keys.checkout };
+    const cases: [Promise<Reply>, number, string][] = [
+      [call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 0 } }), 400, 'validation_failed'],
+      [call('GET', '/v1/stock/TEE-M', { key: null }), 401, 'unauthorized'],
+      [call('GET', '/v1/stock/TEE-M', { key: 'sr_nope' }), 401, 'unauthorized'],
+      [call('POST', '/v1/stock/receive', { ...c, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 1 } }), 403, 'forbidden'],
+      [call('POST', '/v1/warehouses', { ...w, body: { code: 'X', name: 'X' } }), 403, 'forbidden'],
+      [call('GET', '/v1/stock/NOPE', w), 404, 'unknown_sku'],
+      [call('GET', '/v1/reservations/00000000-0000-4000-8000-000000000000', c), 404, 'not_found'],
+      [call('GET', '/v1/nothing-here'), 404, 'not_found'],
+      [call('POST', '/v1/reservations', { ...c, body: { order_ref: 'x', lines: [{ sku: 'TEE-M', qty: 999 }] } }), 409, 'insufficient_stock'],
+      [call('POST', '/v1/stock/adjust', { ...w, body: { sku: 'TEE-M', warehouse: 'BER', delta: -1, reason: 'damaged', expected_on_hand: 99 } }), 409, 'stale_quantity'],
+      [call('POST', '/v1/warehouses', { body: { code: 'AMS', name: 'again' } }), 409, 'already_exists'],
+      [call('POST', '/v1/stock/sync', { ...w, body: { source: 'wms', items: Array.from({ length: 40_000 }, (_, i) => ({ sku: `SKU-${i}`, warehouse: 'AMS', on_hand: 1 })) } }), 413, 'payload_too_large'],
+      [call('POST', '/v1/stock/receive', { ...w, raw: '{"sku": "TEE-M", ' }), 400, 'validation_failed'],
+      [call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: '5' } }), 400, 'validation_failed'],
+      [call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 5, colour: 'red' } }), 400, 'validation_failed'],
+      [call('POST', '/v1/stock/receive', { ...w, body: [1, 2, 3] }), 400, 'validation_failed'],
+      [call('POST', '/v1/stock/receive', { ...w, raw: 'sku=TEE-M', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type'],
+      [call('GET', "/v1/stock/x'%20OR%201=1--", w), 404, 'unknown_sku'],
+      [call('POST', '/v1/reservations/not-a-uuid/commit', c), 400, 'validation_failed'],
+    ];
+    for (const [reply, status, code] of cases) {
+      const r = await reply;
+      expect({ status: r.status, code: r.body.code }).toEqual({ status, code });
+      expect(r.type).toMatch(/^application\/problem\+json/);
+      expect(r.body).toMatchObject({ type: `urn:stockroom:problem:${code}`, status });
+      expect(typeof r.body.detail).toBe('string');
+    }
+    const invalid = await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 0, extra: 1 } });
+    expect(invalid.body.errors).toEqual(expect.arrayContaining([{ path: '/qty', message: 'must be >= 1' }, { path: '', message: 'unknown field: extra' }]));
+    const short = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'x', lines: [{ sku: 'TEE-M', qty: 999 }] } });
+    expect(short.body.lines).toEqual([{ sku: 'TEE-M', requested: 999, available: 4 }]);
+    const r = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'y', lines: [{ sku: 'TEE-M', qty: 1 }] } });
+    await call('POST', `/v1/reservations/${String(r.body.id)}/cancel`, c);
+    expect((await call('POST', `/v1/reservations/${String(r.body.id)}/fulfil`, c)).body).toMatchObject({ code: 'invalid_transition', from: 'released' });
+  });
+
+  it('accepts unicode SKUs end to end', async () => {
+    const sku = encodeURIComponent('ТЕЕ-黒');
+    expect((await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'ТЕЕ-黒', warehouse: 'BER', qty: 2 } })).status).toBe(200);
+    expect((await call('GET', `/v1/stock/${sku}`, { key: keys.warehouse })).body).toMatchObject({ sku: 'ТЕЕ-黒', total: { on_hand: 2 } });
+  });
+
+  it('replays a POST with the same Idempotency-Key and body, and refuses it with another body', async () => {
+    const c = { key: keys.checkout, headers: { 'idempotency-key': 'order-77-attempt' } };
+    const first = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'web-77', lines: [{ sku: 'TEE-M', qty: 1 }] } });
+    const again = await call('POST', '/v1/reservations', { ...c, body: { lines: [{ qty: 1, sku: 'TEE-M' }], order_ref: 'web-77' } });
+    expect(again).toEqual(first);
+    expect((await call('GET', '/v1/stock/TEE-M', { key: keys.warehouse })).body).toMatchObject({ total: { reserved: 1 } });
+    const other = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'web-78', lines: [{ sku: 'TEE-M', qty: 1 }] } });
+    expect(other).toMatchObject({ status: 422, body: { code: 'idempotency_conflict' } });
+    // another client's identical key is its own
+    const admin = await call('POST', '/v1/reservations', { headers: { 'idempotency-key': 'order-77-attempt' }, body: { order_ref: 'web-79', lines: [{ sku: 'TEE-M', qty: 1 }] } });
+    expect(admin.status).toBe(201);
+    for (const id of [first.body.id, admin.body.id]) await call('POST', `/v1/reservations/${String(id)}/cancel`, { key: keys.checkout });
+  });
+
+  it('500 concurrent HTTP reservations for 100 units: exactly 100 succeed', async () => {
+    expect((await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'FLASH-1', warehouse: 'AMS', qty: 100 } })).status).toBe(200);
+    const replies = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => call('POST', '/v1/reservations', { key: keys.checkout, body: { order_ref: `flash-${i}`, lines: [{ sku: 'FLASH-1', qty: 1 }] } })),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201).length).toBe(100);
+    expect(statuses.filter((s) => s === 409).length).toBe(400);
+    expect((await call('GET', '/v1/stock/FLASH-1', { key: keys.warehouse })).body).toMatchObject({ total: { on_hand: 100, reserved: 100, available: 0 } });
+  });
+
+  it('serves its OpenAPI document, docs and health without a key', async () => {
+    const openapi = await call('GET', '/openapi.json', { key: null });
+    expect(openapi.body).toMatchObject({ openapi: '3.1.0' });
+    expect(Object.keys(openapi.body.paths as object)).toEqual(expect.arrayContaining(['/v1/reservations', '/v1/stock/receive', '/v1/reservations/{id}/fulfil']));
+    expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok', database: driver });
+    expect((await fetch(`${ctx.server.url}/docs`)).status).toBe(200);
+  });
+});
