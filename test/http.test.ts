@@ -29,7 +29,7 @@ function useServer(driver: Driver) {
       const db = await openPostgres(url);
       await migrate(db);
       await db.close();
-      ctx.env = { DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY };
+      ctx.env = { DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
       ctx.reconcile = async () => {
         const s = new Stockroom({ db: await openPostgres(url) });
         try {
@@ -41,7 +41,7 @@ function useServer(driver: Driver) {
       ctx.cleanup = drop;
     } else {
       const dir = mkdtempSync(join(tmpdir(), 'stockroom-http-'));
-      ctx.env = { STOCKROOM_DATA: join(dir, 'data'), STOCKROOM_ADMIN_KEY: ADMIN_KEY };
+      ctx.env = { STOCKROOM_DATA: join(dir, 'data'), STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
       ctx.reconcile = async () => {
         const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
         try {
@@ -68,14 +68,14 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
   const ctx = useServer(driver);
   const keys: Record<string, string> = { admin: ADMIN_KEY };
 
-  async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async function call(method: string, path: string, options: { key?: string | null | undefined; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
     const key = options.key === undefined ? ADMIN_KEY : options.key;
     const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
     let body: string | undefined;
     if (options.raw !== undefined) body = options.raw;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${ctx.server.url}${path}`, { method, headers, body });
+    const res = await fetch(`${ctx.server.url}${path}`, body === undefined ? { method, headers } : { method, headers, body });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as Reply['body']) : {} };
   }
@@ -190,5 +190,13 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect(Object.keys(openapi.body.paths as object)).toEqual(expect.arrayContaining(['/v1/reservations', '/v1/stock/receive', '/v1/reservations/{id}/fulfil']));
     expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok', database: driver });
     expect((await fetch(`${ctx.server.url}/docs`)).status).toBe(200);
+  });
+
+  it('counts requests by route and outcome, and sweeper runs, on /metrics', async () => {
+    const text = await (await fetch(`${ctx.server.url}/metrics`)).text();
+    expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="insufficient_stock"\} \d+/);
+    expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="ok"\} \d+/);
+    expect(text).toMatch(/stockroom_request_duration_seconds_bucket/);
+    expect(text).toMatch(/stockroom_sweeper_runs_total\{result="ok"\} [1-9]/);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
+import { createMetrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import type { Io } from './output.js';
 
@@ -20,16 +21,20 @@ export interface ServeOptions {
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   const env = process.env;
   if (env.STOCKROOM_ADMIN_KEY) await stockroom.keys.ensure(env.STOCKROOM_ADMIN_KEY, 'STOCKROOM_ADMIN_KEY', ['admin']);
-  const app = await buildServer({ stockroom, logger: options.logger });
+  const metrics = createMetrics();
+  const app = await buildServer({ stockroom, logger: options.logger, metrics });
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
     sweeping = stockroom.reservations
       .expireDue()
       .then((n) => {
+        metrics.sweeps.inc({ result: 'ok' });
+        metrics.expired.inc(n);
         if (n > 0) app.log.info({ expired: n }, 'sweeper released expired reservations');
       })
       .catch((err: unknown) => {
+        metrics.sweeps.inc({ result: 'error' });
         app.log.error({ err }, 'sweeper failed');
       });
   }, options.sweepEveryMs);

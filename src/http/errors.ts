@@ -66,13 +66,22 @@ export function toProblem(error: unknown): Problem {
   return problem(500, 'internal_error', 'something went wrong on our side; it has been logged');
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the code of the problem this request was answered with, for metrics */
+    problemCode?: string;
+  }
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error, request, reply) => {
     const p = toProblem(error);
+    request.problemCode = p.code;
     if (p.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(p.status).type('application/problem+json').send(p);
   });
   app.setNotFoundHandler(async (request, reply) => {
+    request.problemCode = 'not_found';
     return reply.status(404).type('application/problem+json').send(problem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
   });
 }

@@ -2,6 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createMetrics } from '../infra/metrics.js';
+import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
@@ -16,6 +18,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** largest request body in bytes (413 past it) */
   bodyLimit?: number;
+  /** where /metrics reads from; a fresh registry when not given */
+  metrics?: Metrics;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -42,6 +46,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const metrics = options.metrics ?? createMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    const outcome = reply.statusCode < 400 ? 'ok' : (request.problemCode ?? String(reply.statusCode));
+    metrics.requests.inc({ method: request.method, route, outcome });
+    metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [] } }, async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   await app.register(swagger, {
     openapi: {

@@ -1,0 +1,34 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The process's Prometheus metrics, in a registry of its own (tests build many servers in one process). */
+export interface Metrics {
+  registry: Registry;
+  /** every API call by route and outcome: 'ok' or the problem code (reservations by outcome, stock operations) */
+  requests: Counter<'method' | 'route' | 'outcome'>;
+  latency: Histogram<'method' | 'route'>;
+  sweeps: Counter<'result'>;
+  expired: Counter;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'stockroom_requests_total',
+      help: 'API requests by route and outcome (ok, or the problem code such as insufficient_stock)',
+      labelNames: ['method', 'route', 'outcome'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'stockroom_request_duration_seconds',
+      help: 'API request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    sweeps: new Counter({ name: 'stockroom_sweeper_runs_total', help: 'Sweeper runs by result', labelNames: ['result'], registers: [registry] }),
+    expired: new Counter({ name: 'stockroom_reservations_expired_total', help: 'Reservations released by the sweeper', registers: [registry] }),
+  };
+}
