@@ -184,6 +184,22 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('GET', '/v1/stock/FLASH-1', { key: keys.warehouse })).body).toMatchObject({ total: { on_hand: 100, reserved: 100, available: 0 } });
   });
 
+  it('exports stock as CSV and imports a stock take, all rows or none', async () => {
+    const auth = { authorization: `Bearer ${keys.warehouse!}` };
+    const exported = await fetch(`${ctx.server.url}/v1/export/stock.csv`, { headers: auth });
+    expect(exported.headers.get('content-type')).toMatch(/^text\/csv/);
+    const text = await exported.text();
+    expect(text.split('\n')[0]).toBe('sku,warehouse,on_hand,reserved,available');
+    expect(text).toMatch(/^TEE-M,AMS,\d+,\d+,\d+$/m);
+    const post = (body: string) => fetch(`${ctx.server.url}/v1/import/stock?reference=take-1`, { method: 'POST', headers: { ...auth, 'content-type': 'text/csv' }, body });
+    const bad = await post('sku,warehouse,on_hand\nTEE-M,AMS,3\nTEE-M,BER,x\n');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: '/line/3/on_hand' }] });
+    const ok = await post('sku,warehouse,on_hand\nTEE-M,BER,6\n');
+    expect(await ok.json()).toMatchObject({ rows: 1, changed: 1 });
+    expect((await call('GET', '/v1/stock/TEE-M', { key: keys.warehouse })).body).toMatchObject({ warehouses: expect.arrayContaining([expect.objectContaining({ warehouse: 'BER', on_hand: 6 })]) as unknown });
+  });
+
   it('serves its OpenAPI document, docs and health without a key', async () => {
     const openapi = await call('GET', '/openapi.json', { key: null });
     expect(openapi.body).toMatchObject({ openapi: '3.1.0' });

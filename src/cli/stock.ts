@@ -1,3 +1,8 @@
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
 import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -94,5 +99,33 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       const c = ctx();
       const page = await withStockroom(c.env, (s) => s.stock.movements({ sku, ...o }));
       c.print(page, () => [formatMovements(page.items), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join('\n'));
+    });
+}
+
+export function registerBulk(program: Command, ctx: () => CommandContext): void {
+  program
+    .command('import')
+    .description('bulk changes from files')
+    .command('stock <file>')
+    .description('set on hand from a CSV with columns sku,warehouse,on_hand: every row checked first, all or nothing')
+    .option('--reference <ref>', 'recorded on the ledger rows', 'csv-import')
+    .action(async (file: string, o: { reference: string }) => {
+      const c = ctx();
+      const csv = await readFile(file, 'utf8');
+      const r = await withStockroom(c.env, (s) => s.stock.importOnHand(csv, { actor: c.actor, reference: o.reference }));
+      c.print(r, `imported ${r.rows} rows: ${r.changed} levels changed` + (r.shortfalls.length > 0 ? `\nwarning: ${r.shortfalls.length} levels now hold fewer units than are promised` : ''));
+    });
+  program
+    .command('export')
+    .description('bulk exports')
+    .command('stock')
+    .description('every level as CSV (sku,warehouse,on_hand,reserved,available), to stdout or a file')
+    .option('--output <file>', 'write here instead of stdout')
+    .action(async (o: { output?: string }) => {
+      const c = ctx();
+      await withStockroom(c.env, async (s) => {
+        const csv = Readable.from(s.stock.exportLevels()).pipe(stringify({ header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
+        await pipeline(csv, o.output ? createWriteStream(o.output) : process.stdout);
+      });
     });
 }

@@ -2,9 +2,9 @@ import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationEr
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import { available, shortfall } from '../domain/stock-level.js';
-import { findBin } from '../store/catalog.js';
+import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { applyMovements, lockLevels, putAway, readLevel, readStock } from '../store/levels.js';
+import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
 import { enqueue } from '../store/outbox.js';
@@ -15,7 +15,11 @@ import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehou
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
+import { parseStockCsv, tooMany } from './stock-csv.js';
 import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+
+/** Rows per statement when importing: keeps each statement's JSON parameter and lock list moderate. */
+const IMPORT_CHUNK = 5000;
 
 export interface LevelChange extends Level {
   /** units promised to orders that are no longer in the building (on_hand below reserved) */
@@ -229,6 +233,54 @@ export class StockService {
       ]);
       return { id, sku: r.sku, warehouse: r.warehouse, qty: r.qty, condition: r.condition, level: toLevel(r.sku, r.warehouse, first(applied)) };
     });
+  }
+
+  /**
+   * Sets on_hand from a stock CSV (a stock take), all or nothing: every row is validated and every SKU and
+   * warehouse resolved before anything changes, and problems name their line. Recorded as counts.
+   */
+  async importOnHand(csv: string, options: CallOptions & { reference?: string | undefined } = {}): Promise<{ rows: number; changed: number; shortfalls: LevelChange[] }> {
+    const rows = parseStockCsv(csv);
+    return runOnce(this.ctx, 'stock.import', options, { csv, reference: options.reference }, async (tx) => {
+      const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
+      const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
+      const variantId = new Map(variants.map((v) => [v.sku, v.id]));
+      const warehouseId = new Map(warehouses.map((w) => [w.code, w.id]));
+      const unknown = rows.flatMap((r) => [
+        ...(variantId.has(r.sku) ? [] : [{ path: `/line/${r.line}/sku`, message: `unknown SKU ${r.sku}` }]),
+        ...(warehouseId.has(r.warehouse) ? [] : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
+      ]);
+      if (unknown.length > 0) throw tooMany(unknown);
+      let changed = 0;
+      const shortfalls: LevelChange[] = [];
+      for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
+        const chunk = rows.slice(i, i + IMPORT_CHUNK).map((r) => ({
+          variantId: variantId.get(r.sku) ?? missing('variant'),
+          warehouseId: warehouseId.get(r.warehouse) ?? missing('warehouse'),
+          sku: r.sku,
+          warehouse: r.warehouse,
+          onHand: r.on_hand,
+          expected: undefined,
+        }));
+        for (const level of await this.setOnHand(tx, options, 'count', 'cycle_count', options.reference ?? 'csv-import', chunk)) {
+          if (level.difference !== 0) changed++;
+          if (level.shortfall > 0) shortfalls.push({ sku: level.sku, warehouse: level.warehouse, on_hand: level.on_hand, reserved: level.reserved, available: level.available, shortfall: level.shortfall });
+        }
+      }
+      return { rows: rows.length, changed, shortfalls };
+    });
+  }
+
+  /** Every level, in key order, a page at a time: for exports of any size in constant memory. */
+  async *exportLevels(pageSize = 5000): AsyncGenerator<Level> {
+    let after: { variantId: number; warehouseId: number } | null = null;
+    for (;;) {
+      const page = await readLevelsAfter(this.ctx.db, after, pageSize);
+      for (const r of page) yield { sku: r.sku, warehouse: r.warehouse, on_hand: r.on_hand, reserved: r.reserved, available: r.available };
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) return;
+      after = { variantId: last.variant_id, warehouseId: last.warehouse_id };
+    }
   }
 
   /** The truth about one SKU, straight from the levels (never cached). */

@@ -185,3 +185,29 @@ export async function putAway(tx: Queryable, binId: number, variantId: number, q
     [binId, variantId, qty],
   );
 }
+
+export interface ExportRow {
+  variant_id: number;
+  warehouse_id: number;
+  sku: string;
+  warehouse: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+}
+
+/** One page of all levels in key order, after the given key: constant memory however many there are. */
+export async function readLevelsAfter(
+  db: Queryable,
+  after: { variantId: number; warehouseId: number } | null,
+  limit: number,
+): Promise<ExportRow[]> {
+  const { rows } = await db.query<ExportRow>(
+    `SELECT l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved, l.available
+       FROM stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+      WHERE (l.variant_id, l.warehouse_id) > ($1, $2)
+      ORDER BY l.variant_id, l.warehouse_id LIMIT $3`,
+    [after?.variantId ?? 0, after?.warehouseId ?? 0, limit],
+  );
+  return rows;
+}

@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
 import Type from 'typebox';
+import { ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
@@ -6,6 +9,8 @@ import { callOptions } from '../auth.js';
 import { pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
+/** 64 MiB: about two million CSV rows */
+export const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
 export function stockRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -22,6 +27,26 @@ export function stockRoutes(stockroom: Stockroom) {
     app.get('/stock/:sku', { config: { scopes: ['warehouse', 'checkout'] }, schema: { tags: ['stock'], summary: 'On hand, reserved and available per warehouse (never cached)', params: Type.Object({ sku: Sku }) } }, async (req) =>
       stockroom.stock.get((req.params as { sku: string }).sku),
     );
+    app.get('/export/stock.csv', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } }, async (_req, reply) => {
+      const csv = Readable.from(stockroom.stock.exportLevels()).pipe(stringify({ header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="stock.csv"').send(csv);
+    });
+
+    // a stock take can be large: this route alone reads CSV, and up to IMPORT_BODY_LIMIT of it
+    await app.register(async (scoped) => {
+      scoped.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => {
+        done(null, body);
+      });
+      scoped.post(
+        '/import/stock',
+        { config: { scopes: WAREHOUSE }, bodyLimit: IMPORT_BODY_LIMIT, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none' } },
+        async (req) => {
+          if (typeof req.body !== 'string') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
+          return stockroom.stock.importOnHand(req.body, { ...callOptions(req), reference: pageQuery(req.query).string('reference') });
+        },
+      );
+    });
+
     app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first' } }, async (req) => {
       const q = pageQuery(req.query);
       return stockroom.stock.movements({
