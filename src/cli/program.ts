@@ -8,6 +8,7 @@ import { registerMaintenance } from './maintenance.js';
 import type { Io } from './output.js';
 import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
+import { registerSync } from './sync.js';
 
 /** Exit codes: 0 done; 1 refused by the rules (insufficient stock, invalid transition, ...); 2 bad input; 3 failure. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, failure: 3 } as const;
@@ -38,6 +39,7 @@ export function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode:
   registerCatalog(program, ctx);
   registerStock(program, ctx);
   registerBulk(program, ctx);
+  registerSync(program, ctx);
   registerReservations(program, ctx);
   registerKeys(program, ctx);
   registerMaintenance(program, ctx);

@@ -140,3 +140,14 @@ export class UnavailableError extends StockroomError {
   readonly code = 'unavailable';
   readonly status = 503;
 }
+
+export class InvalidSignatureError extends StockroomError {
+  readonly code = 'invalid_signature';
+  readonly status = 401;
+}
+
+/** An external system we called did not answer as agreed (pull sync). */
+export class UpstreamError extends StockroomError {
+  readonly code = 'upstream_failed';
+  readonly status = 502;
+}

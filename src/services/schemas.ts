@@ -114,6 +114,9 @@ export const SyncItem = Type.Object(
   { sku: Sku, warehouse: WarehouseCode, on_hand: Count, expected_on_hand: Type.Optional(Count) },
   { additionalProperties: false },
 );
+export type SyncItem = Static<typeof SyncItem>;
+/** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
+export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Type.String({ format: 'date-time' })) });
 export const SyncInput = Type.Object(
   { source: Type.String({ minLength: 1, maxLength: 100 }), items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }) },
   { additionalProperties: false },

@@ -17,6 +17,7 @@ import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
 import { parseStockCsv, tooMany } from './stock-csv.js';
 import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+import type { SyncItem } from './schemas.js';
 
 /** Rows per statement when importing: keeps each statement's JSON parameter and lock list moderate. */
 const IMPORT_CHUNK = 5000;
@@ -150,32 +151,35 @@ export class StockService {
    */
   async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
     const s = parse(SyncInput, input);
+    return runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options));
+  }
+
+  /**
+   * A sync batch inside the caller's transaction (pull sync adds its cursor to the same transaction).
+   * Unknown SKUs or warehouses refuse the whole batch.
+   */
+  async applySync(tx: Queryable, source: string, items: readonly SyncItem[], options: CallOptions = {}): Promise<SyncResult> {
     const seen = new Set<string>();
-    s.items.forEach((item, i) => {
+    items.forEach((item, i) => {
       const key = `${item.sku}\u0000${item.warehouse}`;
       if (seen.has(key)) throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
       seen.add(key);
     });
-    return runOnce(this.ctx, 'stock.sync', options, s, async (tx) => {
-      const variants = await variantsBySku(tx, s.items.map((i) => i.sku));
-      const warehouses = await warehousesByCode(tx, s.items.map((i) => i.warehouse));
-      const levels = await this.setOnHand(
-        tx,
-        options,
-        'sync',
-        'sync',
-        s.source,
-        s.items.map((i) => ({
-          variantId: (variants.get(i.sku) ?? missing('value')).id,
-          warehouseId: (warehouses.get(i.warehouse) ?? missing('value')).id,
-          sku: i.sku,
-          warehouse: i.warehouse,
-          onHand: i.on_hand,
-          expected: i.expected_on_hand,
-        })),
-      );
-      return { source: s.source, levels, shortfalls: levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l) };
-    });
+    const variants = await variantsBySku(tx, [...new Set(items.map((i) => i.sku))]);
+    const warehouses = await warehousesByCode(tx, [...new Set(items.map((i) => i.warehouse))]);
+    const levels = [];
+    for (let i = 0; i < items.length; i += IMPORT_CHUNK) {
+      const chunk = items.slice(i, i + IMPORT_CHUNK).map((item) => ({
+        variantId: (variants.get(item.sku) ?? missing('variant')).id,
+        warehouseId: (warehouses.get(item.warehouse) ?? missing('warehouse')).id,
+        sku: item.sku,
+        warehouse: item.warehouse,
+        onHand: item.on_hand,
+        expected: item.expected_on_hand,
+      }));
+      levels.push(...(await this.setOnHand(tx, options, 'sync', 'sync', source, chunk)));
+    }
+    return { source, levels, shortfalls: levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l) };
   }
 
   /** Moves units between warehouses at once; only units nobody is promised can leave. */

@@ -7,6 +7,7 @@ import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
+import { SyncService } from './sync.js';
 
 export interface StockroomOptions {
   db: Db;
@@ -20,6 +21,7 @@ export class Stockroom {
   readonly stock: StockService;
   readonly reservations: ReservationService;
   readonly keys: KeyService;
+  readonly sync: SyncService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -28,6 +30,7 @@ export class Stockroom {
     this.stock = new StockService(this.ctx);
     this.reservations = new ReservationService(this.ctx);
     this.keys = new KeyService(this.ctx);
+    this.sync = new SyncService(this.ctx, this.stock);
   }
 
   get db(): Db {

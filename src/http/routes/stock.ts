@@ -5,12 +5,20 @@ import { ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
+import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
 import { pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
 /** 64 MiB: about two million CSV rows */
 export const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the body as received, where a route needs it (signature checks) */
+    rawBody?: string;
+  }
+}
 
 export function stockRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -21,7 +29,6 @@ export function stockRoutes(stockroom: Stockroom) {
     op('/stock/adjust', 'Add or remove units for a reason', AdjustInput, (i, o) => stockroom.stock.adjust(i, o));
     op('/stock/count', 'Record a cycle count', CountInput, (i, o) => stockroom.stock.count(i, o));
     op('/stock/transfer', 'Move available units between warehouses', TransferInput, (i, o) => stockroom.stock.transfer(i, o));
-    op('/stock/sync', 'Absolute on-hand numbers from an external warehouse system', SyncInput, (i, o) => stockroom.stock.sync(i, o));
     op('/returns', 'Record a customer return', ReturnInput, (i, o) => stockroom.stock.return(i, o));
 
     app.get('/stock/:sku', { config: { scopes: ['warehouse', 'checkout'] }, schema: { tags: ['stock'], summary: 'On hand, reserved and available per warehouse (never cached)', params: Type.Object({ sku: Sku }) } }, async (req) =>
@@ -30,6 +37,29 @@ export function stockRoutes(stockroom: Stockroom) {
     app.get('/export/stock.csv', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } }, async (_req, reply) => {
       const csv = Readable.from(stockroom.stock.exportLevels()).pipe(stringify({ header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
       return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="stock.csv"').send(csv);
+    });
+
+    // a pushed sync may be signed over its raw body, so this route keeps the body as it came
+    await app.register(async (scoped) => {
+      scoped.removeContentTypeParser('application/json');
+      scoped.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+        req.rawBody = String(body);
+        try {
+          done(null, JSON.parse(req.rawBody));
+        } catch (error) {
+          done(ValidationError.field('', `the body is not valid JSON: ${error instanceof Error ? error.message : ''}`), undefined);
+        }
+      });
+      scoped.post(
+        '/stock/sync',
+        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Absolute on-hand numbers from an external warehouse system; signed with X-Stockroom-Signature when its source has a secret', body: SyncInput } },
+        async (req) => {
+          const source = (req.body as { source?: unknown } | null)?.source;
+          const header = req.headers[SIGNATURE_HEADER];
+          if (typeof source === 'string') await stockroom.sync.verify(source, req.rawBody ?? '', Array.isArray(header) ? header[0] : header);
+          return stockroom.stock.sync(req.body, callOptions(req));
+        },
+      );
     });
 
     // a stock take can be large: this route alone reads CSV, and up to IMPORT_BODY_LIMIT of it
