@@ -71,6 +71,18 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(JSON.parse(json.err)).toMatchObject({ code: 'not_found', resource: 'reservation' });
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
+
+  it('creates API keys shown once, lists them without secrets, and revokes them', async () => {
+    const created = await cli(env, '--json', 'keys', 'create', '--name', 'till 3', '--scopes', 'checkout,storefront');
+    const key = JSON.parse(created.out) as { key: string; prefix: string; scopes: string[] };
+    expect(key).toMatchObject({ scopes: ['checkout', 'storefront'] });
+    expect(key.key).toMatch(/^sr_[0-9a-f]{8}_/);
+    const list = await cli(env, 'keys', 'list');
+    expect(list.out).toMatch(new RegExp(`${key.prefix} +till 3 +checkout,storefront`));
+    expect(list.out).not.toContain(key.key);
+    expect((await cli(env, 'keys', 'revoke', key.prefix)).out).toMatch(/revoked/);
+    expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(/scopes must be one or more of storefront, checkout, warehouse, admin \(not root\)/);
+  });
 });
 
 describe('the stockroom bin', () => {
