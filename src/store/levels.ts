@@ -114,14 +114,14 @@ export interface LevelRow {
 }
 
 const LEVEL_COLUMNS = `l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved, l.safety_stock, l.backorder_limit`;
+/** Levels with the SKU and warehouse code they are known by outside. */
+const LEVELS = `stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id`;
 
 /** Locks levels for a read-modify-write under the lock (counts and syncs set absolute numbers). */
 export async function lockLevels(tx: Queryable, keys: readonly { variantId: number; warehouseId: number }[]): Promise<LevelRow[]> {
   const { rows } = await tx.query<LevelRow>(
     `SELECT ${LEVEL_COLUMNS}
-       FROM stock_levels l
-       JOIN variants v ON v.id = l.variant_id
-       JOIN warehouses w ON w.id = l.warehouse_id
+       FROM ${LEVELS}
        JOIN jsonb_to_recordset($1::jsonb) AS k(variant_id bigint, warehouse_id bigint)
          ON k.variant_id = l.variant_id AND k.warehouse_id = l.warehouse_id
       ORDER BY l.variant_id, l.warehouse_id
@@ -134,7 +134,7 @@ export async function lockLevels(tx: Queryable, keys: readonly { variantId: numb
 export async function readLevel(tx: Queryable, variantId: number, warehouseId: number): Promise<LevelRow | undefined> {
   const { rows } = await tx.query<LevelRow>(
     `SELECT ${LEVEL_COLUMNS}
-       FROM stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+       FROM ${LEVELS}
       WHERE l.variant_id = $1 AND l.warehouse_id = $2`,
     [variantId, warehouseId],
   );
@@ -151,7 +151,7 @@ export interface RoutingRow extends LevelRow {
 export async function readRoutingLevels(tx: Queryable, variantIds: readonly number[]): Promise<RoutingRow[]> {
   const { rows } = await tx.query<RoutingRow>(
     `SELECT ${LEVEL_COLUMNS}, w.priority, w.lat, w.lon
-       FROM stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+       FROM ${LEVELS}
       WHERE l.variant_id = ANY($1::bigint[])`,
     [variantIds],
   );
@@ -169,7 +169,7 @@ export async function readStock(db: Queryable, variantId: number): Promise<Stock
             coalesce((SELECT jsonb_agg(jsonb_build_object('bin', b.code, 'qty', s.qty) ORDER BY b.code)
                         FROM bin_stock s JOIN bins b ON b.id = s.bin_id
                        WHERE s.variant_id = l.variant_id AND b.warehouse_id = l.warehouse_id AND s.qty > 0), '[]'::jsonb) AS bins
-       FROM stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+       FROM ${LEVELS}
       WHERE l.variant_id = $1
       ORDER BY w.priority DESC, w.code`,
     [variantId],
@@ -204,7 +204,7 @@ export async function readLevelsAfter(
 ): Promise<ExportRow[]> {
   const { rows } = await db.query<ExportRow>(
     `SELECT l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved, l.available
-       FROM stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+       FROM ${LEVELS}
       WHERE (l.variant_id, l.warehouse_id) > ($1, $2)
       ORDER BY l.variant_id, l.warehouse_id LIMIT $3`,
     [after?.variantId ?? 0, after?.warehouseId ?? 0, limit],
