@@ -186,13 +186,7 @@ export async function putAway(tx: Queryable, binId: number, variantId: number, q
   );
 }
 
-export interface ExportRow {
-  variant_id: number;
-  warehouse_id: number;
-  sku: string;
-  warehouse: string;
-  on_hand: number;
-  reserved: number;
+export interface ExportRow extends Omit<LevelRow, 'safety_stock' | 'backorder_limit'> {
   available: number;
 }
 
