@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import type { Level } from '../src/services/dto.js';
+import { EXPORT_COLUMNS } from '../src/services/stock-csv.js';
 import { ValidationError } from '../src/domain/errors.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
@@ -55,7 +56,7 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
     );
     const total = await h.s.db.query<{ n: number }>('SELECT count(*) AS n FROM stock_levels');
     expect(rows.length).toBe(total.rows[0]!.n);
-    const back = await h.s.stock.importOnHand(stringify(rows, { header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
+    const back = await h.s.stock.importOnHand(stringify(rows, { header: true, columns: [...EXPORT_COLUMNS] }));
     expect(back).toMatchObject({ rows: rows.length, changed: 0 });
   });
 });

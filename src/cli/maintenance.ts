@@ -56,6 +56,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     host: o.host,
     sweepEveryMs: Number(c.env.STOCKROOM_SWEEP_MS ?? 5000),
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
+    adminKey: c.env.STOCKROOM_ADMIN_KEY,
   });
 
   program

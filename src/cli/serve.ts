@@ -10,6 +10,8 @@ export interface ServeOptions {
   /** how often the sweeper releases expired reservations */
   sweepEveryMs: number;
   logger: FastifyServerOptions['logger'];
+  /** STOCKROOM_ADMIN_KEY: an admin key with this value is made to exist */
+  adminKey?: string | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -19,8 +21,7 @@ export interface ServeOptions {
  * and a running sweep finish, and returns so the caller can close the database.
  */
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
-  const env = process.env;
-  if (env.STOCKROOM_ADMIN_KEY) await stockroom.keys.ensure(env.STOCKROOM_ADMIN_KEY, 'STOCKROOM_ADMIN_KEY', ['admin']);
+  if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
   const metrics = createMetrics();
   const app = await buildServer({ stockroom, logger: options.logger, metrics });
 

@@ -1,9 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { stringify } from 'csv-stringify';
 import type { Command } from 'commander';
+import { stockCsv } from '../services/stock-csv.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock } from './output.js';
@@ -124,8 +123,7 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .action(async (o: { output?: string }) => {
       const c = ctx();
       await withStockroom(c.env, async (s) => {
-        const csv = Readable.from(s.stock.exportLevels()).pipe(stringify({ header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
-        await pipeline(csv, o.output ? createWriteStream(o.output) : process.stdout);
+        await pipeline(stockCsv(s.stock.exportLevels()), o.output ? createWriteStream(o.output) : process.stdout);
       });
     });
 }

@@ -26,6 +26,9 @@ import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
 import type { ReserveInput as ReserveRequest } from './schemas.js';
 
+/** A reserve movement with the names the reservation's lines are shown by. */
+type PlannedMove = MovementInput & { sku: string; warehouse: string };
+
 /** How many times a reservation is re-planned when stock moved between reading and writing. */
 const PLAN_ATTEMPTS = 5;
 const SWEEP_BATCH = 200;
@@ -61,8 +64,19 @@ export class ReservationService {
           await insertReservation(tx, { id, orderRef: req.order_ref, expiresAt, now });
           const applied = await applyMovements(tx, options.actor ?? null, moves);
           if (applied.length !== moves.length) throw new PlanConflict();
-          await insertLinesFor(tx, id, moves, applied);
-          return this.load(tx, id);
+          const lines: ReservationLineRow[] = applied.map((a, i) => {
+            const m = moves[a.idx] ?? missing('planned move');
+            const qty = m.deltaReserved;
+            // of this line's units, those beyond stock: how far below zero available now is, at most the line
+            const backordered = Math.min(qty, Math.max(0, -available(a)));
+            return { line_no: i + 1, variant_id: m.variantId, warehouse_id: m.warehouseId, sku: m.sku, warehouse: m.warehouse, qty, backordered, fulfilled_qty: 0, released_qty: 0 };
+          });
+          await insertReservationLines(tx, id, lines.map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id, qty: l.qty, backordered: l.backordered })));
+          // everything about the new reservation is known here: no need to read it back
+          return toReservation(
+            { id, order_ref: req.order_ref, status: 'pending', expires_at: expiresAt, created_at: now, updated_at: now, committed_at: null, closed_at: null },
+            lines,
+          );
         });
       } catch (error) {
         if (!(error instanceof PlanConflict)) throw error;
@@ -86,11 +100,11 @@ export class ReservationService {
    * Routes every SKU's summed quantity to warehouses, from the levels as they are now, into one reserve
    * movement per level; or refuses, naming every SKU that cannot be covered and what could be.
    */
-  private async plan(tx: Queryable, id: string, wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<MovementInput[]> {
+  private async plan(tx: Queryable, id: string, wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<PlannedMove[]> {
     const variants = await variantsBySku(tx, [...wanted.keys()]);
     if (req.warehouse !== undefined) await warehouseByCode(tx, req.warehouse);
     const levels = await readRoutingLevels(tx, [...variants.values()].map((v) => v.id));
-    const moves: MovementInput[] = [];
+    const moves: PlannedMove[] = [];
     const short: ShortLine[] = [];
     for (const [sku, qty] of wanted) {
       const variant = variants.get(sku) ?? missing(`variant ${sku}`);
@@ -105,6 +119,8 @@ export class ReservationService {
       for (const a of plan) {
         const level = mine.find((l) => l.warehouse === a.warehouse) ?? missing(`level of ${sku} at ${a.warehouse}`);
         moves.push({
+          sku,
+          warehouse: level.warehouse,
           variantId: variant.id,
           warehouseId: level.warehouse_id,
           type: 'reserve',
@@ -276,18 +292,6 @@ export class ReservationService {
     if (!r) throw new NotFoundError('reservation', id);
     return toReservation(r, await readReservationLines(db, id));
   }
-}
-
-async function insertLinesFor(tx: Queryable, id: string, moves: readonly MovementInput[], applied: readonly { idx: number; on_hand: number; reserved: number; safety_stock: number }[]): Promise<void> {
-  await insertReservationLines(
-    tx,
-    id,
-    applied.map((a) => {
-      const m = moves[a.idx] ?? missing('row');
-      // of this line's units, those beyond stock: how far below zero available now is, at most the line
-      return { variantId: m.variantId, warehouseId: m.warehouseId, qty: m.deltaReserved, backordered: Math.min(m.deltaReserved, Math.max(0, -available(a))) };
-    }),
-  );
 }
 
 const remaining = (l: ReservationLineRow): number => l.qty - l.fulfilled_qty - l.released_qty;

@@ -1,7 +1,10 @@
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify';
 import type { Static, TSchema } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
+import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
 
 export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
@@ -71,4 +74,11 @@ export function tooMany(errors: FieldError[]): ValidationError {
   const shown = errors.slice(0, MAX_REPORTED);
   if (errors.length > MAX_REPORTED) shown.push({ path: '/csv', message: `and ${errors.length - MAX_REPORTED} more problems` });
   return new ValidationError(shown);
+}
+
+export const EXPORT_COLUMNS = ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] as const satisfies readonly (keyof Level)[];
+
+/** Levels as a CSV byte stream with a header; back-pressure reaches the database reads. */
+export function stockCsv(levels: AsyncIterable<Level>): Readable {
+  return Readable.from(levels).pipe(stringify({ header: true, columns: [...EXPORT_COLUMNS] }));
 }

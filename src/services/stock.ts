@@ -19,8 +19,20 @@ import { parseStockCsv, tooMany } from './stock-csv.js';
 import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
 import type { SyncItem } from './schemas.js';
 
-/** Rows per statement when importing: keeps each statement's JSON parameter and lock list moderate. */
-const IMPORT_CHUNK = 5000;
+/** Levels per statement when setting absolute numbers (syncs, imports). */
+const SET_CHUNK = 5000;
+
+interface OnHandItem {
+  variantId: number;
+  warehouseId: number;
+  sku: string;
+  warehouse: string;
+  onHand: number;
+  expected: number | undefined;
+}
+
+const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[]): LevelChange[] =>
+  levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l);
 
 export interface LevelChange extends Level {
   /** units promised to orders that are no longer in the building (on_hand below reserved) */
@@ -167,19 +179,22 @@ export class StockService {
     });
     const variants = await variantsBySku(tx, [...new Set(items.map((i) => i.sku))]);
     const warehouses = await warehousesByCode(tx, [...new Set(items.map((i) => i.warehouse))]);
-    const levels = [];
-    for (let i = 0; i < items.length; i += IMPORT_CHUNK) {
-      const chunk = items.slice(i, i + IMPORT_CHUNK).map((item) => ({
+    const levels = await this.setOnHand(
+      tx,
+      options,
+      'sync',
+      'sync',
+      source,
+      items.map((item) => ({
         variantId: (variants.get(item.sku) ?? missing('variant')).id,
         warehouseId: (warehouses.get(item.warehouse) ?? missing('warehouse')).id,
         sku: item.sku,
         warehouse: item.warehouse,
         onHand: item.on_hand,
         expected: item.expected_on_hand,
-      }));
-      levels.push(...(await this.setOnHand(tx, options, 'sync', 'sync', source, chunk)));
-    }
-    return { source, levels, shortfalls: levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l) };
+      })),
+    );
+    return { source, levels, shortfalls: shortfallsOf(levels) };
   }
 
   /** Moves units between warehouses at once; only units nobody is promised can leave. */
@@ -255,23 +270,22 @@ export class StockService {
         ...(warehouseId.has(r.warehouse) ? [] : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
       ]);
       if (unknown.length > 0) throw tooMany(unknown);
-      let changed = 0;
-      const shortfalls: LevelChange[] = [];
-      for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-        const chunk = rows.slice(i, i + IMPORT_CHUNK).map((r) => ({
+      const levels = await this.setOnHand(
+        tx,
+        options,
+        'count',
+        'cycle_count',
+        options.reference ?? 'csv-import',
+        rows.map((r) => ({
           variantId: variantId.get(r.sku) ?? missing('variant'),
           warehouseId: warehouseId.get(r.warehouse) ?? missing('warehouse'),
           sku: r.sku,
           warehouse: r.warehouse,
           onHand: r.on_hand,
           expected: undefined,
-        }));
-        for (const level of await this.setOnHand(tx, options, 'count', 'cycle_count', options.reference ?? 'csv-import', chunk)) {
-          if (level.difference !== 0) changed++;
-          if (level.shortfall > 0) shortfalls.push({ sku: level.sku, warehouse: level.warehouse, on_hand: level.on_hand, reserved: level.reserved, available: level.available, shortfall: level.shortfall });
-        }
-      }
-      return { rows: rows.length, changed, shortfalls };
+        })),
+      );
+      return { rows: rows.length, changed: levels.filter((l) => l.difference !== 0).length, shortfalls: shortfallsOf(levels) };
     });
   }
 
@@ -346,11 +360,25 @@ export class StockService {
     type: 'count' | 'sync',
     reason: Reason,
     reference: string | null,
-    items: { variantId: number; warehouseId: number; sku: string; warehouse: string; onHand: number; expected: number | undefined }[],
+    items: readonly OnHandItem[],
+  ): Promise<(LevelChange & { difference: number })[]> {
+    const results = [];
+    // chunks keep each statement's JSON parameter and lock list moderate; all in the caller's transaction
+    for (let i = 0; i < items.length; i += SET_CHUNK) results.push(...(await this.setOnHandChunk(tx, options, type, reason, reference, items.slice(i, i + SET_CHUNK))));
+    return results;
+  }
+
+  private async setOnHandChunk(
+    tx: Queryable,
+    options: CallOptions,
+    type: 'count' | 'sync',
+    reason: Reason,
+    reference: string | null,
+    items: readonly OnHandItem[],
   ): Promise<(LevelChange & { difference: number })[]> {
     const locked = await lockLevels(tx, items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })));
     const current = new Map(locked.map((l) => [`${l.variant_id}:${l.warehouse_id}`, l]));
-    const levelOf = (i: (typeof items)[number]) => current.get(`${i.variantId}:${i.warehouseId}`) ?? missing('value');
+    const levelOf = (i: OnHandItem) => current.get(`${i.variantId}:${i.warehouseId}`) ?? missing('value');
     const stale = items
       .filter((i) => i.expected !== undefined && levelOf(i).on_hand !== i.expected)
       .map((i) => ({ sku: i.sku, warehouse: i.warehouse, expected_on_hand: i.expected as number, on_hand: levelOf(i).on_hand }));

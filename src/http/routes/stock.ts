@@ -1,9 +1,8 @@
-import { Readable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import Type from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
+import { stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
@@ -35,7 +34,7 @@ export function stockRoutes(stockroom: Stockroom) {
       stockroom.stock.get((req.params as { sku: string }).sku),
     );
     app.get('/export/stock.csv', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } }, async (_req, reply) => {
-      const csv = Readable.from(stockroom.stock.exportLevels()).pipe(stringify({ header: true, columns: ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] }));
+      const csv = stockCsv(stockroom.stock.exportLevels());
       return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="stock.csv"').send(csv);
     });
 
