@@ -68,7 +68,8 @@ export class SyncService {
     return this.ctx.db.transaction(async (tx) => {
       const locked = await findSyncSource(tx, source, true);
       // another puller moved the cursor while we were asking: its batch is newer than ours
-      if (locked?.last_sync_at && since && new Date(locked.last_sync_at).getTime() !== new Date(since).getTime()) {
+      const cursorNow = locked?.last_sync_at ? new Date(locked.last_sync_at).getTime() : null;
+      if (cursorNow !== (since ? new Date(since).getTime() : null)) {
         throw new UpstreamError(`another pull of ${source} finished first; pull again`);
       }
       const result = batch.items.length > 0 ? await this.stock.applySync(tx, source, batch.items, options) : { source, levels: [], shortfalls: [] };
