@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/program.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { useUpstream } from './support/upstream.js';
 
 const exec = promisify(execFile);
 
@@ -94,6 +95,45 @@ describe('the stockroom bin', () => {
       expect(help.stdout).toMatch(/reconcile/);
       const failed = await exec('node', ['bin/stockroom.js', 'stock', 'NOPE'], { env }).catch((e: unknown) => e as { code: number; stderr: string });
       expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown SKU: NOPE/) as string });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stockroom sync pull --every', () => {
+  const upstream = useUpstream();
+
+  it('keeps pulling at the interval, survives a failed round without moving its cursor, and stops on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockroom-pull-'));
+    const env = { STOCKROOM_DATA: join(dir, 'data') };
+    try {
+      expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+      expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+      const rounds = [
+        { status: 200, body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 9 }], as_of: '2026-05-01T10:00:00.000Z' } },
+        { status: 503, body: { error: 'maintenance' } },
+        { status: 200, body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 4 }], as_of: '2026-05-01T10:00:02.000Z' } },
+      ];
+      upstream.answer = () => rounds[Math.min(upstream.asked.length, rounds.length) - 1] ?? { status: 200, body: { items: [] } };
+      const child = spawn(process.execPath, ['bin/stockroom.js', 'sync', 'pull', '--url', upstream.url, '--source', 'wms', '--every', '1s'], {
+        env: { ...process.env, DATABASE_URL: '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+      await upstream.answered(rounds.length);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(upstream.asked.slice(-3).map((u) => u.searchParams.get('changedSince'))).toEqual([null, '2026-05-01T10:00:00.000Z', '2026-05-01T10:00:00.000Z']);
+      expect(out.match(/wms: 1 levels synced/g)).toHaveLength(2);
+      expect(err).toMatch(/error: .*503/);
+      expect((await cli(env, '--json', 'stock', 'PULLED-1')).out).toMatch(/"on_hand": ?4/);
+      expect((await cli(env, 'reconcile')).out).toMatch(/^clean/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,31 +1,9 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { signature } from '../src/services/sync.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
-
-/** A real HTTP server playing the external warehouse system; each test sets what it answers. */
-function useUpstream() {
-  const state = { answer: (_url: URL): { status: number; body: unknown } => ({ status: 200, body: { items: [] } }), asked: [] as URL[], url: '' };
-  let server: Server;
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://upstream');
-      state.asked.push(url);
-      const { status, body } = state.answer(url);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stock`;
-  });
-  afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return state;
-}
+import { useUpstream } from './support/upstream.js';
 
 describe.each(drivers())('external warehouse systems on %s', (driver) => {
   const h = useStockroom(driver);

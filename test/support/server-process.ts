@@ -6,6 +6,8 @@ export interface ServerProcess {
   /** SIGTERM, then the exit code once the process has shut down */
   stop: () => Promise<number | null>;
   output: () => string;
+  /** resolves once the process writes, from now on, something matching `pattern` (to stdout or stderr) */
+  waitFor: (pattern: RegExp) => Promise<void>;
 }
 
 /** Starts `stockroom serve` as its own process on a free loopback port, as a user would. */
@@ -15,20 +17,35 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const waiting = new Set<{ pattern: RegExp; from: number; resolve: () => void }>();
+  const heard = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const w of waiting) {
+      if (w.pattern.test(output.slice(w.from))) {
+        waiting.delete(w);
+        w.resolve();
+      }
+    }
+  };
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
   const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+    const onData = () => {
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (match?.[1]) resolve(match[1]);
     };
+    child.stdout?.on('data', heard);
+    child.stderr?.on('data', heard);
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     void exited.then((code) => { reject(new Error(`server exited with ${String(code)} before listening:\n${output}`)); });
   });
   return {
     url,
     output: () => output,
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        waiting.add({ pattern, from: output.length, resolve });
+        void exited.then((code) => { reject(new Error(`server exited with ${String(code)} before writing ${String(pattern)}:\n${output}`)); });
+      }),
     stop: async () => {
       child.kill('SIGTERM');
       return exited;

@@ -1,0 +1,88 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Stockroom } from '../src/services/stockroom.js';
+import type { Driver } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { openPglite } from '../src/store/pglite.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { createPostgresDatabase, drivers } from './support/databases.js';
+import { expectReconciled } from './support/harness.js';
+import { startServer } from './support/server-process.js';
+
+const ADMIN_KEY = 'sr_test_admin_shutdown_0123456789';
+
+/** A database for one server process, and a way to look into it once that process has gone. */
+async function database(driver: Driver): Promise<{ env: Record<string, string>; open: () => Promise<Stockroom>; cleanup: () => Promise<void>; lockFile?: string }> {
+  if (driver === 'postgres') {
+    const { url, drop } = await createPostgresDatabase();
+    const db = await openPostgres(url);
+    await migrate(db);
+    await db.close();
+    return { env: { DATABASE_URL: url }, open: async () => new Stockroom({ db: await openPostgres(url) }), cleanup: drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-shutdown-'));
+  const data = join(dir, 'data');
+  return {
+    env: { STOCKROOM_DATA: data },
+    open: async () => new Stockroom({ db: await openPglite(data) }),
+    cleanup: async () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    lockFile: `${data}.lock`,
+  };
+}
+
+describe.each(drivers())('graceful shutdown on %s', (driver) => {
+  it('SIGTERM lets a request already in flight finish and commit, then closes the database and exits 0', async () => {
+    const db = await database(driver);
+    try {
+      const server = await startServer({ ...db.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'info' });
+      const post = async (path: string, body: unknown) => {
+        const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(201);
+      };
+      await post('/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
+      await post('/v1/variants', { sku: 'LATE-1', product: { title: 'Arrives during shutdown' } });
+
+      // The request's headers arrive before the signal and its body after it: it is in flight throughout.
+      const body = JSON.stringify({ sku: 'LATE-1', warehouse: 'AMS', qty: 7, reference: 'in-flight' });
+      const half = Math.floor(body.length / 2);
+      const { hostname, port } = new URL(server.url);
+      const req = request({ hostname, port, path: '/v1/stock/receive', method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => { resolve({ status: res.statusCode ?? 0, text }); });
+        });
+        req.on('error', reject);
+      });
+      req.write(body.slice(0, half));
+      // the signal goes only once the server has logged the request, the rest of the body only once it is
+      // shutting down
+      await server.waitFor(/incoming request/);
+      const exited = server.stop();
+      await server.waitFor(/shutting down/);
+      req.end(body.slice(half));
+
+      const reply = await answered;
+      expect(reply.status).toBe(200);
+      expect(JSON.parse(reply.text)).toMatchObject({ sku: 'LATE-1', warehouse: 'AMS', on_hand: 7 });
+      expect(await exited).toBe(0);
+      if (db.lockFile) expect(existsSync(db.lockFile)).toBe(false);
+
+      const s = await db.open();
+      try {
+        expect((await s.stock.get('LATE-1')).total).toMatchObject({ on_hand: 7 });
+        await expectReconciled(s);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await db.cleanup();
+    }
+  });
+});
