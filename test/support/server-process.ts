@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 
 export interface ServerProcess {
   url: string;
+  pid: number;
   /** SIGTERM, then the exit code once the process has shut down */
   stop: () => Promise<number | null>;
   output: () => string;
@@ -40,6 +41,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   });
   return {
     url,
+    pid: child.pid ?? 0,
     output: () => output,
     waitFor: (pattern) =>
       new Promise<void>((resolve, reject) => {

@@ -1,0 +1,61 @@
+import type { Stockroom } from '../src/services/stockroom.js';
+import type { Db } from '../src/store/db.js';
+import { applyMovements } from '../src/store/levels.js';
+
+export const WAREHOUSES = [
+  { code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 1 },
+  { code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 0 },
+] as const;
+
+export const benchSku = (n: number): string => `BENCH-${String(n).padStart(7, '0')}`;
+
+const VARIANTS_PER_PRODUCT = 10;
+const RECEIVE_CHUNK = 5000;
+
+export interface SeedResult {
+  variants: number;
+  levels: number;
+  seconds: number;
+}
+
+/**
+ * A catalog of `variants` SKUs (BENCH-0000001...) in both warehouses, each level stocked with `onHand` units.
+ * Catalog rows are written set-based (the API has no bulk catalog import); stock is received through the same
+ * statement every stock change uses (applyMovements), so each level has its ledger row and reconcile holds.
+ */
+export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand: number): Promise<SeedResult> {
+  const started = performance.now();
+  for (const w of WAREHOUSES) await s.catalog.addWarehouse(w);
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO products (title) SELECT 'Bench product ' || g FROM generate_series(1, $1::int) g`,
+      [Math.ceil(variants / VARIANTS_PER_PRODUCT)],
+    );
+    await tx.query(
+      `INSERT INTO variants (product_id, sku, attributes)
+       SELECT p.first + (g - 1) / $2, 'BENCH-' || lpad(g::text, 7, '0'), jsonb_build_object('size', (g - 1) % $2)
+         FROM generate_series(1, $1::int) g, (SELECT min(id) AS first FROM products WHERE title LIKE 'Bench product %') p`,
+      [variants, VARIANTS_PER_PRODUCT],
+    );
+    await tx.query(
+      `INSERT INTO stock_levels (variant_id, warehouse_id)
+       SELECT v.id, w.id FROM variants v CROSS JOIN warehouses w WHERE v.sku LIKE 'BENCH-%'`,
+    );
+  });
+  const { rows } = await db.query<{ variant_id: number; warehouse_id: number }>(
+    `SELECT l.variant_id, l.warehouse_id FROM stock_levels l JOIN variants v ON v.id = l.variant_id
+      WHERE v.sku LIKE 'BENCH-%' ORDER BY 1, 2`,
+  );
+  for (let i = 0; i < rows.length; i += RECEIVE_CHUNK) {
+    const chunk = rows.slice(i, i + RECEIVE_CHUNK);
+    await db.transaction((tx) =>
+      applyMovements(
+        tx,
+        'bench-seed',
+        chunk.map((r) => ({ variantId: r.variant_id, warehouseId: r.warehouse_id, type: 'receive', deltaOnHand: onHand, deltaReserved: 0, guard: 'none', reason: 'received' })),
+      ),
+    );
+  }
+  await db.exec('ANALYZE');
+  return { variants, levels: rows.length, seconds: (performance.now() - started) / 1000 };
+}
