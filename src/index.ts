@@ -6,6 +6,7 @@ export type { Page } from './services/catalog.js';
 export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse } from './services/dto.js';
 export type { CountResult, LevelChange, ReturnResult, Stock, SyncResult, WarehouseStock } from './services/stock.js';
 export type { ReconcileReport } from './services/reconcile.js';
+export type { GroupCommitOptions } from './services/group-commit.js';
 export * as schemas from './services/schemas.js';
 export * from './domain/errors.js';
 export { MOVEMENT_TYPES, REASONS } from './domain/movements.js';

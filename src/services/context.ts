@@ -33,6 +33,13 @@ function canonical(value: unknown): string {
 
 export const requestHash = (request: unknown): string => createHash('sha256').update(canonical(request)).digest('hex');
 
+/** The key as stored (scoped to its client) and the request's hash, or undefined without a key. */
+export function idempotencyOf(options: CallOptions, request: unknown): { key: string; requestHash: string } | undefined {
+  const key = options.idempotencyKey;
+  if (key === undefined) return undefined;
+  return { key: options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`, requestHash: requestHash(request) };
+}
+
 /**
  * Runs a use case in one transaction, at most once per idempotency key: a replay with the same request
  * returns the first result and changes nothing; the same key with another request is refused. Results
@@ -47,17 +54,15 @@ export async function runOnce<T>(
   run: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
   return ctx.db.transaction(async (tx) => {
-    const key = options.idempotencyKey;
-    if (key === undefined) return run(tx);
-    const stored = options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`;
-    const hash = requestHash(request);
-    const claim = await claimKey(tx, scope, stored, hash);
+    const idem = idempotencyOf(options, request);
+    if (idem === undefined) return run(tx);
+    const claim = await claimKey(tx, scope, idem.key, idem.requestHash);
     if (!claim.claimed) {
-      if (claim.requestHash !== hash) throw new IdempotencyConflictError(key);
+      if (claim.requestHash !== idem.requestHash) throw new IdempotencyConflictError(options.idempotencyKey ?? idem.key);
       return claim.response as T;
     }
     const result = await run(tx);
-    await storeResponse(tx, scope, stored, result);
+    await storeResponse(tx, scope, idem.key, result);
     return result;
   });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InsufficientStockError, InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { IdempotencyConflictError, InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError, ValidationError } from '../domain/errors.js';
 import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction } from '../domain/reservation.js';
@@ -7,21 +7,24 @@ import { allocate, totalReservable } from '../domain/routing.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
 import type { Queryable } from '../store/db.js';
-import { applyMovements, readLevel, readRoutingLevels } from '../store/levels.js';
+import { findVariants, findWarehouses } from '../store/catalog.js';
+import { claimKeys, settleKeys } from '../store/idempotency.js';
+import { applyMovements, lockRoutingLevels, readLevel } from '../store/levels.js';
 import type { MovementInput, RoutingRow } from '../store/levels.js';
 import {
   claimDueReservations,
-  insertReservation,
-  insertReservationLines,
+  insertReservations,
   readReservation,
   readReservationLines,
   recordLineProgress,
   setReservationStatus,
 } from '../store/reservations.js';
 import type { ReservationLineRow, ReservationRow } from '../store/reservations.js';
-import { missing, runOnce, variantsBySku, warehouseByCode } from './context.js';
+import { idempotencyOf, missing, runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
+import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
+import type { GroupCommitOptions, Settled } from './group-commit.js';
 import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
 import type { ReserveInput as ReserveRequest } from './schemas.js';
@@ -29,12 +32,14 @@ import type { ReserveInput as ReserveRequest } from './schemas.js';
 /** A reserve movement with the names the reservation's lines are shown by. */
 type PlannedMove = MovementInput & { sku: string; warehouse: string };
 
-/** How many times a reservation is re-planned when stock moved between reading and writing. */
-const PLAN_ATTEMPTS = 5;
+interface ReserveJob {
+  req: ReserveRequest;
+  options: CallOptions;
+}
+
+const RESERVE_SCOPE = 'reservation.reserve';
 const SWEEP_BATCH = 200;
 
-/** Stock moved between the routing read and the conditional write: plan again from fresh numbers. */
-class PlanConflict extends Error {}
 /** The reservation's deadline passed before this call: expire it (and commit that), then refuse. */
 class DueSignal extends Error {}
 
@@ -43,97 +48,124 @@ class DueSignal extends Error {}
  * fulfil ships (on_hand and reserved drop), release and expiry give the stock back.
  */
 export class ReservationService {
-  constructor(private readonly ctx: ServiceContext) {}
+  private readonly reserving: GroupCommit<ReserveJob, Reservation>;
 
-  /**
-   * Holds stock for every line or for none. Lines of one SKU are summed before anything is checked. Each
-   * level is taken with one conditional UPDATE; the routing read before it only chooses warehouses, so a
-   * concurrent change can make the plan fail (it is re-planned) but never oversell.
-   */
-  async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
-    const req = parse(ReserveInput, input);
-    const wanted = new Map<string, number>();
-    for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await runOnce(this.ctx, 'reservation.reserve', options, req, async (tx) => {
-          const now = this.ctx.clock();
-          const id = randomUUID();
-          const moves = await this.plan(tx, id, wanted, req);
-          const expiresAt = new Date(now.getTime() + (req.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000);
-          await insertReservation(tx, { id, orderRef: req.order_ref, expiresAt, now });
-          const applied = await applyMovements(tx, options.actor ?? null, moves);
-          if (applied.length !== moves.length) throw new PlanConflict();
-          const lines: ReservationLineRow[] = applied.map((a, i) => {
-            const m = moves[a.idx] ?? missing('planned move');
-            const qty = m.deltaReserved;
-            // of this line's units, those beyond stock: how far below zero available now is, at most the line
-            const backordered = Math.min(qty, Math.max(0, -available(a)));
-            return { line_no: i + 1, variant_id: m.variantId, warehouse_id: m.warehouseId, sku: m.sku, warehouse: m.warehouse, qty, backordered, fulfilled_qty: 0, released_qty: 0 };
-          });
-          await insertReservationLines(tx, id, lines.map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id, qty: l.qty, backordered: l.backordered })));
-          // everything about the new reservation is known here: no need to read it back
-          return toReservation(
-            { id, order_ref: req.order_ref, status: 'pending', expires_at: expiresAt, created_at: now, updated_at: now, committed_at: null, closed_at: null },
-            lines,
-          );
-        });
-      } catch (error) {
-        if (!(error instanceof PlanConflict)) throw error;
-        // stock kept moving under every plan: refuse as short, with what could be had at this moment
-        if (attempt >= PLAN_ATTEMPTS) throw new InsufficientStockError(await this.reservableNow(wanted, req));
-      }
-    }
+  constructor(
+    private readonly ctx: ServiceContext,
+    groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+  ) {
+    this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
   }
 
-  private async reservableNow(wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<ShortLine[]> {
-    const variants = await variantsBySku(this.ctx.db, [...wanted.keys()]);
-    const levels = await readRoutingLevels(this.ctx.db, [...variants.values()].map((v) => v.id));
-    return [...wanted].map(([sku, requested]) => {
-      const id = variants.get(sku)?.id;
-      const stocks = levels.filter((l) => l.variant_id === id && (req.warehouse === undefined || l.warehouse === req.warehouse));
-      return { sku, requested, available: totalReservable(stocks.map(toWarehouseStock)) };
+  /**
+   * Holds stock for every line or for none. Lines of one SKU are summed before anything is checked.
+   * Reservations arriving together are committed together (see reserveGroup); the answer comes after the
+   * commit.
+   */
+  async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
+    return this.reserving.submit({ req: parse(ReserveInput, input), options });
+  }
+
+  /**
+   * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
+   * name (in key order, so groups cannot deadlock), plan the orders one after the other on the locked numbers,
+   * each seeing what the ones before it took, then write all holds, ledger rows and reservations in one
+   * statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
+   * there, and never oversold. Each order is all or nothing; a refused order changes nothing.
+   */
+  private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
+    return this.ctx.db.transaction(async (tx) => {
+      const now = this.ctx.clock();
+      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
+
+      // idempotency: a key met twice in one group waits for the next group, where it replays
+      const keys = jobs.map((j) => idempotencyOf(j.options, j.req));
+      const seen = new Set<string>();
+      keys.forEach((k, i) => {
+        if (!k) return;
+        if (seen.has(k.key)) settled[i] = { retry: true };
+        seen.add(k.key);
+      });
+      const claims = await claimKeys(tx, RESERVE_SCOPE, keys.filter((k, i) => k !== undefined && settled[i] === undefined) as { key: string; requestHash: string }[]);
+      keys.forEach((k, i) => {
+        const claim = k && settled[i] === undefined ? claims.get(k.key) : undefined;
+        if (!k || !claim || claim.claimed) return;
+        settled[i] =
+          claim.requestHash === k.requestHash
+            ? { ok: true, value: claim.response as Reservation }
+            : { ok: false, error: new IdempotencyConflictError(jobs[i]?.options.idempotencyKey ?? k.key) };
+      });
+
+      const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
+      const levels = skus.length > 0 ? await lockRoutingLevels(tx, skus) : [];
+      const known = await this.knownNames(tx, skus, levels, jobs);
+
+      const moves: PlannedMove[] = [];
+      /** what each move's level must hold after it: checked against what the database applied */
+      const reservedAfter: number[] = [];
+      const planned: { job: number; id: string; lines: ReservationLineRow[] }[] = [];
+      jobs.forEach((job, i) => {
+        if (settled[i]) return;
+        try {
+          const id = randomUUID();
+          const mine = plan(id, job.req, levels, known);
+          const lines = mine.map((m, n): ReservationLineRow => {
+            m.actor = job.options.actor ?? null;
+            const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('planned level');
+            level.reserved += m.deltaReserved;
+            reservedAfter.push(level.reserved);
+            const qty = m.deltaReserved;
+            // of this line's units, those beyond stock: how far below zero available is after it, at most the line
+            const backordered = Math.min(qty, Math.max(0, -available(level)));
+            return { line_no: n + 1, variant_id: m.variantId, warehouse_id: m.warehouseId, sku: m.sku, warehouse: m.warehouse, qty, backordered, fulfilled_qty: 0, released_qty: 0 };
+          });
+          moves.push(...mine);
+          planned.push({ job: i, id, lines });
+        } catch (error) {
+          settled[i] = { ok: false, error };
+        }
+      });
+
+      const reservations = planned.map(({ job, id, lines }) => {
+        const req = jobs[job]?.req ?? missing('job');
+        const expiresAt = new Date(now.getTime() + (req.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000);
+        // everything about the new reservation is known here: no need to read it back
+        settled[job] = {
+          ok: true,
+          value: toReservation({ id, order_ref: req.order_ref, status: 'pending', expires_at: expiresAt, created_at: now, updated_at: now, committed_at: null, closed_at: null }, lines),
+        };
+        return { id, orderRef: req.order_ref, expiresAt, now, lines: lines.map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id, qty: l.qty, backordered: l.backordered })) };
+      });
+      await insertReservations(tx, reservations);
+      const applied = await applyMovements(tx, null, moves);
+      // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
+      if (applied.length !== moves.length || applied.some((a, i) => a.reserved !== reservedAfter[i])) {
+        throw new Error('group commit: holds planned on locked levels did not apply as planned');
+      }
+
+      const responses: { key: string; response: unknown }[] = [];
+      const failed: string[] = [];
+      keys.forEach((k, i) => {
+        const s = settled[i];
+        if (!k || !s || 'retry' in s || !claims.get(k.key)?.claimed) return;
+        if (s.ok) responses.push({ key: k.key, response: s.value });
+        else failed.push(k.key);
+      });
+      await settleKeys(tx, RESERVE_SCOPE, responses, failed);
+      return settled.map((s) => s ?? missing('settled job'));
     });
   }
 
-  /**
-   * Routes every SKU's summed quantity to warehouses, from the levels as they are now, into one reserve
-   * movement per level; or refuses, naming every SKU that cannot be covered and what could be.
-   */
-  private async plan(tx: Queryable, id: string, wanted: ReadonlyMap<string, number>, req: ReserveRequest): Promise<PlannedMove[]> {
-    const variants = await variantsBySku(tx, [...wanted.keys()]);
-    if (req.warehouse !== undefined) await warehouseByCode(tx, req.warehouse);
-    const levels = await readRoutingLevels(tx, [...variants.values()].map((v) => v.id));
-    const moves: PlannedMove[] = [];
-    const short: ShortLine[] = [];
-    for (const [sku, qty] of wanted) {
-      const variant = variants.get(sku) ?? missing(`variant ${sku}`);
-      const mine = levels.filter((l) => l.variant_id === variant.id);
-      const stocks = mine.map(toWarehouseStock);
-      const plan = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
-      if (!plan) {
-        const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
-        short.push({ sku, requested: qty, available: totalReservable(from) });
-        continue;
-      }
-      for (const a of plan) {
-        const level = mine.find((l) => l.warehouse === a.warehouse) ?? missing(`level of ${sku} at ${a.warehouse}`);
-        moves.push({
-          sku,
-          warehouse: level.warehouse,
-          variantId: variant.id,
-          warehouseId: level.warehouse_id,
-          type: 'reserve',
-          deltaOnHand: 0,
-          deltaReserved: a.qty,
-          guard: 'reservable',
-          reference: req.order_ref,
-          reservationId: id,
-        });
-      }
-    }
-    if (short.length > 0) throw new InsufficientStockError(short);
-    return moves;
+  /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */
+  private async knownNames(tx: Queryable, skus: readonly string[], levels: readonly RoutingRow[], jobs: readonly ReserveJob[]): Promise<KnownNames> {
+    const skuSet = new Set(levels.map((l) => l.sku));
+    const unseen = skus.filter((s) => !skuSet.has(s));
+    // a variant with no levels yet (no warehouse exists) is known all the same
+    if (unseen.length > 0) for (const v of await findVariants(tx, unseen)) skuSet.add(v.sku);
+    const warehouses = new Set(levels.map((l) => l.warehouse));
+    const asked = [...new Set(jobs.flatMap((j) => (j.req.warehouse !== undefined && !warehouses.has(j.req.warehouse) ? [j.req.warehouse] : [])))];
+    if (asked.length > 0) for (const w of await findWarehouses(tx, asked)) warehouses.add(w.code);
+    return { skus: skuSet, warehouses };
   }
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
@@ -292,6 +324,52 @@ export class ReservationService {
     if (!r) throw new NotFoundError('reservation', id);
     return toReservation(r, await readReservationLines(db, id));
   }
+}
+
+interface KnownNames {
+  skus: ReadonlySet<string>;
+  warehouses: ReadonlySet<string>;
+}
+
+/**
+ * Routes every SKU's summed quantity to warehouses from the given levels, into one reserve movement per level;
+ * or refuses, naming every SKU that cannot be covered and what could be.
+ */
+function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedMove[] {
+  const wanted = new Map<string, number>();
+  for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
+  const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
+  if (unknown.length > 0) throw new UnknownSkuError(unknown);
+  if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse)) throw new NotFoundError('warehouse', req.warehouse);
+  const moves: PlannedMove[] = [];
+  const short: ShortLine[] = [];
+  for (const [sku, qty] of wanted) {
+    const mine = levels.filter((l) => l.sku === sku);
+    const stocks = mine.map(toWarehouseStock);
+    const allocation = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
+    if (!allocation) {
+      const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
+      short.push({ sku, requested: qty, available: totalReservable(from) });
+      continue;
+    }
+    for (const a of allocation) {
+      const level = mine.find((l) => l.warehouse === a.warehouse) ?? missing(`level of ${sku} at ${a.warehouse}`);
+      moves.push({
+        sku,
+        warehouse: level.warehouse,
+        variantId: level.variant_id,
+        warehouseId: level.warehouse_id,
+        type: 'reserve',
+        deltaOnHand: 0,
+        deltaReserved: a.qty,
+        guard: 'reservable',
+        reference: req.order_ref,
+        reservationId: id,
+      });
+    }
+  }
+  if (short.length > 0) throw new InsufficientStockError(short);
+  return moves;
 }
 
 const remaining = (l: ReservationLineRow): number => l.qty - l.fulfilled_qty - l.released_qty;

@@ -2,6 +2,8 @@ import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
 import { CatalogService } from './catalog.js';
 import type { ServiceContext } from './context.js';
+import { defaultGroupCommit } from './group-commit.js';
+import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
 import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
@@ -13,6 +15,8 @@ export interface StockroomOptions {
   db: Db;
   /** defaults to the system clock; tests pass their own to move deadlines without waiting */
   clock?: () => Date;
+  /** how reservations arriving together are committed together (see GroupCommit) */
+  groupCommit?: GroupCommitOptions;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -28,7 +32,7 @@ export class Stockroom {
     this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
-    this.reservations = new ReservationService(this.ctx);
+    this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
     this.keys = new KeyService(this.ctx);
     this.sync = new SyncService(this.ctx, this.stock);
   }

@@ -24,3 +24,51 @@ export async function claimKey(tx: Queryable, scope: string, key: string, reques
 export async function storeResponse(tx: Queryable, scope: string, key: string, response: unknown): Promise<void> {
   await tx.query('UPDATE idempotency_keys SET response = $3::json WHERE scope = $1 AND key = $2', [scope, key, JSON.stringify(response)]);
 }
+
+/**
+ * Claims many keys of one scope at once (a group commit). Keys already taken come back with what was stored
+ * for them; every other key is claimed for this transaction.
+ */
+export async function claimKeys(
+  tx: Queryable,
+  scope: string,
+  claims: readonly { key: string; requestHash: string }[],
+): Promise<Map<string, KeyClaim>> {
+  const result = new Map<string, KeyClaim>();
+  if (claims.length === 0) return result;
+  const inserted = await tx.query<{ key: string }>(
+    `INSERT INTO idempotency_keys (scope, key, request_hash)
+     SELECT $1, c.key, c.request_hash FROM jsonb_to_recordset($2::jsonb) AS c(key text, request_hash text)
+     ON CONFLICT DO NOTHING RETURNING key`,
+    [scope, JSON.stringify(claims.map((c) => ({ key: c.key, request_hash: c.requestHash })))],
+  );
+  for (const r of inserted.rows) result.set(r.key, { claimed: true });
+  const taken = claims.filter((c) => !result.has(c.key)).map((c) => c.key);
+  if (taken.length === 0) return result;
+  const { rows } = await tx.query<{ key: string; request_hash: string; response: unknown }>(
+    'SELECT key, request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = ANY($2::text[])',
+    [scope, taken],
+  );
+  for (const r of rows) result.set(r.key, { claimed: false, requestHash: r.request_hash, response: r.response });
+  return result;
+}
+
+/** Stores the responses of claimed keys, and gives back the keys whose requests failed, in one statement. */
+export async function settleKeys(
+  tx: Queryable,
+  scope: string,
+  responses: readonly { key: string; response: unknown }[],
+  failed: readonly string[],
+): Promise<void> {
+  if (responses.length === 0 && failed.length === 0) return;
+  await tx.query(
+    `WITH stored AS (
+       UPDATE idempotency_keys k SET response = r.response::json
+         FROM unnest($2::text[], $3::text[]) AS r(key, response)
+        WHERE k.scope = $1 AND k.key = r.key
+     )
+     DELETE FROM idempotency_keys WHERE scope = $1 AND key = ANY($4::text[])`,
+    // each response as its own JSON text: the json column keeps it byte for byte (jsonb would reorder keys)
+    [scope, responses.map((r) => r.key), responses.map((r) => JSON.stringify(r.response)), failed],
+  );
+}

@@ -21,6 +21,8 @@ export interface MovementInput {
   reservationId?: string | null;
   /** compare-and-set: apply only if on_hand is still this */
   expectedOnHand?: number | null;
+  /** who, if not the actor of the whole call (orders of several clients committed together) */
+  actor?: string | null;
 }
 
 export interface AppliedMovement {
@@ -34,70 +36,88 @@ export interface AppliedMovement {
 }
 
 /**
- * The only statement that changes on_hand or reserved. Each movement is a conditional UPDATE of its level
- * and a ledger row carrying the level's new numbers, in one statement, so a level can never change without
- * its ledger row (invariant 2) and no decision is made on numbers read earlier (invariant 5).
+ * The only statement that changes on_hand or reserved. Each movement is a ledger row carrying its level's
+ * numbers after it, written by the same statement that updates the level, so a level can never change without
+ * its ledger rows (invariant 2) and no decision is made on numbers read earlier (invariant 5): the levels are
+ * locked first and every check is made on the locked numbers.
  *
- * Movements whose guard fails are not applied and are missing from the result; the caller decides (in its
- * transaction) whether that aborts everything. At most one movement per level per call.
+ * Several movements may touch one level (a group commit of many orders on one hot SKU): they apply in input
+ * order, each checked against the numbers the ones before it left, and the level is updated once. A level whose
+ * movements do not all pass is left untouched and its movements are missing from the result; the caller decides
+ * (in its transaction) whether that aborts everything.
  */
 export async function applyMovements(tx: Queryable, actor: string | null, movements: readonly MovementInput[]): Promise<AppliedMovement[]> {
   if (movements.length === 0) return [];
-  const seen = new Set(movements.map((m) => `${m.variantId}:${m.warehouseId}`));
-  if (seen.size !== movements.length) throw new Error('applyMovements: two movements on one level in one call');
+  const batch = movements.map((m, idx) => ({
+    idx,
+    variant_id: m.variantId,
+    warehouse_id: m.warehouseId,
+    type: m.type,
+    d_on_hand: m.deltaOnHand,
+    d_reserved: m.deltaReserved,
+    guard: m.guard,
+    reason: m.reason ?? null,
+    reference: m.reference ?? null,
+    reservation_id: m.reservationId ?? null,
+    expected_on_hand: m.expectedOnHand ?? null,
+    actor: m.actor ?? actor,
+  }));
   // Levels are locked in (variant, warehouse) order, so two batches over the same levels cannot deadlock.
-  const batch = movements
-    .map((m, idx) => ({
-      idx,
-      variant_id: m.variantId,
-      warehouse_id: m.warehouseId,
-      type: m.type,
-      d_on_hand: m.deltaOnHand,
-      d_reserved: m.deltaReserved,
-      guard: m.guard,
-      reason: m.reason ?? null,
-      reference: m.reference ?? null,
-      reservation_id: m.reservationId ?? null,
-      expected_on_hand: m.expectedOnHand ?? null,
-    }))
-    .sort((a, b) => a.variant_id - b.variant_id || a.warehouse_id - b.warehouse_id);
   const { rows } = await tx.query<AppliedMovement>(
     `WITH req AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
-         reason text, reference text, reservation_id uuid, expected_on_hand int)
+         reason text, reference text, reservation_id uuid, expected_on_hand int, actor text)
      ),
      locked AS (
-       SELECT l.variant_id, l.warehouse_id FROM stock_levels l
-         JOIN req ON l.variant_id = req.variant_id AND l.warehouse_id = req.warehouse_id
+       SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.backorder_limit
+         FROM stock_levels l
+        WHERE (l.variant_id, l.warehouse_id) IN (SELECT variant_id, warehouse_id FROM req)
         ORDER BY l.variant_id, l.warehouse_id
           FOR UPDATE OF l
      ),
+     steps AS (
+       SELECT req.*, k.safety_stock, k.backorder_limit,
+              k.on_hand + sum(req.d_on_hand) OVER running AS on_hand_after,
+              k.reserved + sum(req.d_reserved) OVER running AS reserved_after
+         FROM req JOIN locked k ON k.variant_id = req.variant_id AND k.warehouse_id = req.warehouse_id
+       WINDOW running AS (PARTITION BY req.variant_id, req.warehouse_id ORDER BY req.idx)
+     ),
+     checked AS (
+       SELECT s.*, bool_and(s.ok) OVER (PARTITION BY s.variant_id, s.warehouse_id) AS level_ok
+         FROM (SELECT steps.*,
+                      on_hand_after >= 0 AND reserved_after >= 0
+                      AND (expected_on_hand IS NULL OR on_hand_after - d_on_hand = expected_on_hand)
+                      AND CASE guard
+                            WHEN 'none' THEN true
+                            WHEN 'available' THEN on_hand_after - reserved_after - safety_stock >= 0
+                            WHEN 'reservable' THEN on_hand_after - reserved_after - safety_stock >= -backorder_limit
+                          END AS ok
+                 FROM steps) s
+     ),
+     totals AS (
+       SELECT variant_id, warehouse_id, sum(d_on_hand) AS d_on_hand, sum(d_reserved) AS d_reserved
+         FROM checked WHERE level_ok GROUP BY variant_id, warehouse_id
+     ),
      upd AS (
        UPDATE stock_levels l
-          SET on_hand = l.on_hand + req.d_on_hand, reserved = l.reserved + req.d_reserved, updated_at = now()
-         FROM req, locked
-        WHERE l.variant_id = req.variant_id AND l.warehouse_id = req.warehouse_id
-          AND locked.variant_id = req.variant_id AND locked.warehouse_id = req.warehouse_id
-          AND l.on_hand + req.d_on_hand >= 0
-          AND l.reserved + req.d_reserved >= 0
-          AND (req.expected_on_hand IS NULL OR l.on_hand = req.expected_on_hand)
-          AND CASE req.guard
-                WHEN 'none' THEN true
-                WHEN 'available' THEN l.on_hand + req.d_on_hand - l.reserved - req.d_reserved - l.safety_stock >= 0
-                WHEN 'reservable' THEN l.on_hand + req.d_on_hand - l.reserved - req.d_reserved - l.safety_stock >= -l.backorder_limit
-              END
-       RETURNING req.idx, req.type, req.d_on_hand, req.d_reserved, req.reason, req.reference, req.reservation_id,
-                 l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock
+          SET on_hand = l.on_hand + t.d_on_hand, reserved = l.reserved + t.d_reserved, updated_at = now()
+         FROM totals t
+        WHERE l.variant_id = t.variant_id AND l.warehouse_id = t.warehouse_id
+       RETURNING l.variant_id, l.warehouse_id
+     ),
+     done AS (
+       SELECT c.* FROM checked c JOIN upd ON upd.variant_id = c.variant_id AND upd.warehouse_id = c.warehouse_id
      ),
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
                                     reserved_after, reason, reference, actor, reservation_id)
-       SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand, reserved, reason, reference, $2, reservation_id
-         FROM upd ORDER BY idx
+       SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
+              actor, reservation_id
+         FROM done ORDER BY idx
      )
-     SELECT idx, variant_id, warehouse_id, on_hand, reserved, safety_stock FROM upd ORDER BY idx`,
-    [JSON.stringify(batch), actor],
+     SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock FROM done ORDER BY idx`,
+    [JSON.stringify(batch)],
   );
   return rows;
 }
@@ -154,6 +174,22 @@ export async function readRoutingLevels(tx: Queryable, variantIds: readonly numb
        FROM ${LEVELS}
       WHERE l.variant_id = ANY($1::bigint[])`,
     [variantIds],
+  );
+  return rows;
+}
+
+/**
+ * Every level of these SKUs with what routing needs, locked in (variant, warehouse) order: a group of orders
+ * is planned on these numbers and nobody can change them until the group commits.
+ */
+export async function lockRoutingLevels(tx: Queryable, skus: readonly string[]): Promise<RoutingRow[]> {
+  const { rows } = await tx.query<RoutingRow>(
+    `SELECT ${LEVEL_COLUMNS}, w.priority, w.lat, w.lon
+       FROM ${LEVELS}
+      WHERE v.sku = ANY($1::text[])
+      ORDER BY l.variant_id, l.warehouse_id
+        FOR UPDATE OF l`,
+    [skus],
   );
   return rows;
 }

@@ -31,22 +31,33 @@ export interface NewReservationLine {
   backordered: number;
 }
 
-export async function insertReservation(tx: Queryable, r: { id: string; orderRef: string; expiresAt: Date; now: Date }): Promise<void> {
-  await tx.query(
-    `INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at) VALUES ($1, $2, 'pending', $3, $4, $4)`,
-    [r.id, r.orderRef, r.expiresAt, r.now],
-  );
+export interface NewReservation {
+  id: string;
+  orderRef: string;
+  expiresAt: Date;
+  now: Date;
+  lines: readonly NewReservationLine[];
 }
 
-export async function insertReservationLines(tx: Queryable, id: string, lines: readonly NewReservationLine[]): Promise<void> {
+/** New pending reservations with their lines (numbered from 1), any number in one statement. */
+export async function insertReservations(tx: Queryable, reservations: readonly NewReservation[]): Promise<void> {
+  if (reservations.length === 0) return;
   await tx.query(
-    `INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
-     SELECT $1, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered
-       FROM jsonb_to_recordset($2::jsonb) AS l(line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)`,
+    `WITH r AS (
+       INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at)
+       SELECT id, order_ref, 'pending', expires_at, created_at, created_at
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz)
+     )
+     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
+     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered
+       FROM jsonb_to_recordset($2::jsonb)
+         AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)`,
     [
-      id,
+      JSON.stringify(reservations.map((r) => ({ id: r.id, order_ref: r.orderRef, expires_at: r.expiresAt, created_at: r.now }))),
       JSON.stringify(
-        lines.map((l, i) => ({ line_no: i + 1, variant_id: l.variantId, warehouse_id: l.warehouseId, qty: l.qty, backordered: l.backordered })),
+        reservations.flatMap((r) =>
+          r.lines.map((l, i) => ({ reservation_id: r.id, line_no: i + 1, variant_id: l.variantId, warehouse_id: l.warehouseId, qty: l.qty, backordered: l.backordered })),
+        ),
       ),
     ],
   );

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from './group-commit.js';
+import type { Settled } from './group-commit.js';
+
+/** A group runner that records the groups it was given and answers each job with its double. */
+function recorder(answer: (job: number) => Settled<number> = (job) => ({ ok: true, value: job * 2 })) {
+  const groups: number[][] = [];
+  let release: (() => void) | undefined;
+  let gate: Promise<void> | undefined;
+  return {
+    groups,
+    /** holds every group until opened, to collect arrivals while a group runs */
+    hold: () => {
+      gate = new Promise((resolve) => (release = resolve));
+    },
+    open: () => {
+      release?.();
+      gate = undefined;
+    },
+    run: async (jobs: readonly number[]): Promise<Settled<number>[]> => {
+      groups.push([...jobs]);
+      if (gate) await gate;
+      return jobs.map(answer);
+    },
+  };
+}
+
+describe('group commit', () => {
+  it('runs a lone job at once, in a group of its own', async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.run, { maxBatch: 10, windowMs: 1000, maxInFlight: 1 });
+    expect(await g.submit(21)).toBe(42);
+    expect(r.groups).toEqual([[21]]);
+  });
+
+  it('collects jobs that arrive while a group is running into the next group, at most maxBatch each', async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.run, { maxBatch: 3, windowMs: 5, maxInFlight: 1 });
+    r.hold();
+    const first = g.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = [2, 3, 4, 5, 6, 7, 8].map((n) => g.submit(n));
+    r.open();
+    expect(await Promise.all([first, ...rest])).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(r.groups).toEqual([[1], [2, 3, 4], [5, 6, 7], [8]]);
+  });
+
+  it('answers each job with its own outcome and runs jobs asked to wait in a later group', async () => {
+    const asked = new Set<number>();
+    const r = recorder((job) => {
+      if (job === 3) return { ok: false, error: new Error('three is refused') };
+      if (job === 4 && !asked.has(4)) {
+        asked.add(4);
+        return { retry: true };
+      }
+      return { ok: true, value: job * 2 };
+    });
+    const g = new GroupCommit(r.run, { maxBatch: 10, windowMs: 1, maxInFlight: 1 });
+    const outcomes = await Promise.allSettled([1, 3, 4].map((n) => g.submit(n)));
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 2 },
+      { status: 'rejected', reason: new Error('three is refused') },
+      { status: 'fulfilled', value: 8 },
+    ]);
+    expect(r.groups).toEqual([[1, 3, 4], [4]]);
+  });
+
+  it('when a whole group fails, runs each of its jobs alone so only the bad one fails', async () => {
+    const groups: number[][] = [];
+    const g = new GroupCommit(
+      async (jobs: readonly number[]): Promise<Settled<number>[]> => {
+        groups.push([...jobs]);
+        if (jobs.includes(13)) throw new Error('13 breaks its whole group');
+        return jobs.map((j) => ({ ok: true, value: j }));
+      },
+      { maxBatch: 10, windowMs: 1, maxInFlight: 1 },
+    );
+    const outcomes = await Promise.allSettled([12, 13, 14].map((n) => g.submit(n)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(groups).toEqual([[12, 13, 14], [12], [13], [14]]);
+  });
+
+  it('never runs more groups at once than maxInFlight', async () => {
+    let running = 0;
+    let most = 0;
+    const g = new GroupCommit(
+      async (jobs: readonly number[]): Promise<Settled<number>[]> => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        return jobs.map((j) => ({ ok: true, value: j }));
+      },
+      { maxBatch: 2, windowMs: 1, maxInFlight: 3 },
+    );
+    await Promise.all(Array.from({ length: 40 }, (_, i) => g.submit(i)));
+    expect(most).toBe(3);
+  });
+});

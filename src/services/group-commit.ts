@@ -1,0 +1,100 @@
+import type { Driver } from '../store/db.js';
+
+/** What a group says of one of its jobs: done, failed, or "run me in a later group". */
+export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown } | { retry: true };
+
+export interface GroupCommitOptions {
+  /** the most jobs one group (one transaction) takes */
+  maxBatch: number;
+  /** how long jobs are collected while other groups are running; an idle system runs a job at once */
+  windowMs: number;
+  /** groups running at the same time (each holds one database connection) */
+  maxInFlight: number;
+}
+
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 100, windowMs: 2, maxInFlight: 4 };
+
+/** The embedded database runs one transaction at a time: more groups in flight would only queue. */
+export const defaultGroupCommit = (driver: Driver): GroupCommitOptions =>
+  driver === 'pglite' ? { ...DEFAULT_GROUP_COMMIT, maxInFlight: 1 } : DEFAULT_GROUP_COMMIT;
+
+interface Waiting<I, O> {
+  job: I;
+  resolve: (value: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: jobs that arrive together run as one group, in one transaction and one commit, and each
+ * caller is answered only after its group has committed. A lone job on an idle system runs at once; while
+ * groups are running, arrivals are collected for at most `windowMs` or until a group is full.
+ *
+ * `run` must settle every job of its group on its own (a refused order is a result of its job, not a failure
+ * of the group). If the group itself fails (its transaction could not commit), every job is run again alone,
+ * so one bad job fails only its own caller.
+ */
+export class GroupCommit<I, O> {
+  private queue: Waiting<I, O>[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly run: (jobs: readonly I[]) => Promise<Settled<O>[]>,
+    private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+  ) {}
+
+  submit(job: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      if (this.queue.length >= this.options.maxBatch) this.flush();
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    // a running group picks up the queue when it finishes
+    if (this.timer !== undefined || this.inFlight >= this.options.maxInFlight) return;
+    // idle: go after this turn of the event loop (whatever arrives in it comes along); busy: wait a little
+    this.timer = this.inFlight === 0 ? setImmediate(() => { this.flush(); }) : setTimeout(() => { this.flush(); }, this.options.windowMs);
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
+    const group = this.queue.splice(0, this.options.maxBatch);
+    this.inFlight++;
+    void this.runGroup(group).finally(() => {
+      this.inFlight--;
+      if (this.queue.length >= this.options.maxBatch) this.flush();
+      else if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private async runGroup(group: Waiting<I, O>[]): Promise<void> {
+    let settled: Settled<O>[];
+    try {
+      settled = await this.run(group.map((w) => w.job));
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]?.reject(error);
+        return;
+      }
+      // the group failed as a whole: each job alone, so the failure lands on the job that causes it
+      await Promise.all(group.map((w) => this.runGroup([w])));
+      return;
+    }
+    const again: Waiting<I, O>[] = [];
+    group.forEach((w, i) => {
+      const s = settled[i];
+      if (!s) w.reject(new Error('group commit: a job was left without a result'));
+      else if ('retry' in s) again.push(w);
+      else if (s.ok) w.resolve(s.value);
+      else w.reject(s.error);
+    });
+    if (again.length > 0) this.queue.unshift(...again);
+  }
+}
