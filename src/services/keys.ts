@@ -39,9 +39,23 @@ function checkScopes(scopes: readonly string[]): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
-/** API keys: created with scopes, shown once, kept as SHA-256 hashes, revocable. */
+/** How long a process trusts a key it has looked up before asking the database again. */
+export const KEY_CACHE_MS = 10_000;
+/** Keys remembered at most; past it the memory starts afresh (a process serves a handful of clients). */
+const KEY_CACHE_SIZE = 10_000;
+
+/**
+ * API keys: created with scopes, shown once, kept as SHA-256 hashes, revocable. A key that authenticated is
+ * remembered for `cacheMs`, so a busy client does not cost a query per request: a revocation takes effect at
+ * once in the process that made it and within `cacheMs` in the others.
+ */
 export class KeyService {
-  constructor(private readonly ctx: ServiceContext) {}
+  private readonly known = new Map<string, { key: ApiKey; until: number }>();
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly cacheMs: number = KEY_CACHE_MS,
+  ) {}
 
   async create(input: { name: string; scopes: readonly string[] }): Promise<CreatedApiKey> {
     const name = input.name.trim();
@@ -67,12 +81,24 @@ export class KeyService {
   async revoke(idOrPrefix: string): Promise<ApiKey> {
     const row = await revokeApiKey(this.ctx.db, idOrPrefix);
     if (!row) throw new NotFoundError('api key', idOrPrefix);
+    this.known.clear();
     return toApiKey(row);
   }
 
   /** The live key a request presents, or undefined. */
   async authenticate(key: string): Promise<ApiKey | undefined> {
-    const row = await findApiKey(this.ctx.db, hash(key));
-    return row && toApiKey(row);
+    const secretHash = hash(key);
+    const now = this.ctx.clock().getTime();
+    const cached = this.known.get(secretHash);
+    if (cached && cached.until > now) return cached.key;
+    const row = await findApiKey(this.ctx.db, secretHash);
+    if (!row) {
+      this.known.delete(secretHash);
+      return undefined;
+    }
+    if (this.known.size >= KEY_CACHE_SIZE) this.known.clear();
+    const found = toApiKey(row);
+    if (this.cacheMs > 0) this.known.set(secretHash, { key: found, until: now + this.cacheMs });
+    return found;
   }
 }

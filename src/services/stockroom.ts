@@ -17,6 +17,8 @@ export interface StockroomOptions {
   clock?: () => Date;
   /** how reservations arriving together are committed together (see GroupCommit) */
   groupCommit?: GroupCommitOptions;
+  /** how long an authenticated API key is trusted before it is looked up again (default 10 s) */
+  keyCacheMs?: number;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -33,7 +35,7 @@ export class Stockroom {
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
     this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
-    this.keys = new KeyService(this.ctx);
+    this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock);
   }
 
