@@ -11,6 +11,8 @@ export interface WarehouseRow {
   created_at: Date;
 }
 
+const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, created_at';
+
 export interface NewWarehouse {
   code: string;
   name: string;
@@ -23,19 +25,19 @@ export interface NewWarehouse {
 export async function insertWarehouse(tx: Queryable, w: NewWarehouse): Promise<WarehouseRow | undefined> {
   const { rows } = await tx.query<WarehouseRow>(
     `INSERT INTO warehouses (code, name, lat, lon, priority) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (code) DO NOTHING RETURNING *`,
+     ON CONFLICT (code) DO NOTHING RETURNING ${WAREHOUSE_COLUMNS}`,
     [w.code, w.name, w.lat, w.lon, w.priority],
   );
   return rows[0];
 }
 
 export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
-  const { rows } = await db.query<WarehouseRow>('SELECT * FROM warehouses ORDER BY priority DESC, code');
+  const { rows } = await db.query<WarehouseRow>(`SELECT ${WAREHOUSE_COLUMNS} FROM warehouses ORDER BY priority DESC, code`);
   return rows;
 }
 
 export async function findWarehouses(db: Queryable, codes: readonly string[]): Promise<WarehouseRow[]> {
-  const { rows } = await db.query<WarehouseRow>('SELECT * FROM warehouses WHERE code = ANY($1::text[])', [codes]);
+  const { rows } = await db.query<WarehouseRow>(`SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ANY($1::text[])`, [codes]);
   return rows;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
@@ -5,10 +6,23 @@ import type { Db, Queryable, QueryResult } from './db.js';
 const typeOverrides = new pg.TypeOverrides();
 for (const oid of NUMBER_TYPE_OIDS) typeOverrides.setTypeParser(oid, parseNumber);
 
-function wrap(conn: pg.Pool | pg.PoolClient): Queryable {
+/** Statement names by SQL text: the same text always gets the same name, on every connection. */
+const names = new Map<string, string>();
+const nameOf = (sql: string): string => {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `sr_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    names.set(sql, name);
+  }
+  return name;
+};
+
+function wrap(conn: pg.Pool | pg.PoolClient, prepare: boolean): Queryable {
   return {
     async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const result = await conn.query<R & pg.QueryResultRow>(sql, params as unknown[]);
+      // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
+      // fixed set (store/), so each connection holds a bounded number of them
+      const result = await conn.query<R & pg.QueryResultRow>(prepare ? { name: nameOf(sql), text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] });
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
@@ -20,11 +34,17 @@ function wrap(conn: pg.Pool | pg.PoolClient): Queryable {
 export interface PostgresOptions {
   /** Pool size; concurrent transactions beyond it wait for a connection. */
   max?: number;
+  /**
+   * Prepare statements on each connection (default true). Turn off behind a connection pooler in transaction
+   * mode that does not keep prepared statements (PgBouncer before 1.21).
+   */
+  prepare?: boolean;
 }
 
 /** The server driver: node-postgres against any PostgreSQL 14+. */
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeOverrides });
+  const prepare = options.prepare ?? true;
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => undefined);
   await pool.query('SELECT 1');
@@ -34,7 +54,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrap(client, prepare));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -49,7 +69,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
 
   return {
     driver: 'postgres',
-    ...wrap(pool),
+    ...wrap(pool, prepare),
     transaction,
     close: () => pool.end(),
   };

@@ -12,6 +12,8 @@ export interface ReservationRow {
   closed_at: Date | null;
 }
 
+const RESERVATION_COLUMNS = 'id, order_ref, status, expires_at, created_at, updated_at, committed_at, closed_at';
+
 export interface ReservationLineRow {
   line_no: number;
   variant_id: number;
@@ -64,7 +66,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
 }
 
 export async function readReservation(db: Queryable, id: string, forUpdate = false): Promise<ReservationRow | undefined> {
-  const { rows } = await db.query<ReservationRow>(`SELECT * FROM reservations WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   return rows[0];
 }
 
