@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Resident set size now and its peak so far (VmHWM), in MB, of a process on this machine. */
 export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
@@ -17,6 +17,58 @@ export function sampleRss(pid: number, everyMs = 50): { peek: () => number; end:
     end: () => {
       clearInterval(timer);
       return sample();
+    },
+  };
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuOf(pid: number | string): number {
+  try {
+    // the fields after the command name, which is in parentheses and may hold spaces
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by each PostgreSQL process on this machine (the bench's cluster is the only one). */
+function postgresCpu(): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') used.set(pid, cpuOf(pid));
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return used;
+}
+
+/** What PostgreSQL used between two readings: backends that exited in between are not counted. */
+function postgresSince(before: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const [pid, cpu] of postgresCpu()) sum += cpu - (before.get(pid) ?? 0);
+  return sum;
+}
+
+export interface CpuSplit {
+  server: number;
+  postgres: number;
+  /** this process: the load generator */
+  client: number;
+}
+
+/** Starts counting CPU seconds of the server, PostgreSQL and this process; `end` gives the split since. */
+export function cpuSplit(serverPid: number): { end: () => CpuSplit } {
+  const before = { server: cpuOf(serverPid), postgres: postgresCpu(), client: process.cpuUsage() };
+  return {
+    end: () => {
+      const client = process.cpuUsage(before.client);
+      return { server: cpuOf(serverPid) - before.server, postgres: postgresSince(before.postgres), client: (client.user + client.system) / 1e6 };
     },
   };
 }

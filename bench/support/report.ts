@@ -7,6 +7,8 @@ export interface BenchContext {
   quick: boolean;
   server: ServerProcess;
   adminKey: string;
+  /** the server's database, for baselines that go straight to PostgreSQL */
+  databaseUrl: string;
   /** the same database, opened by the bench itself (for baselines and reconcile) */
   stockroom: Stockroom;
   variants: number;

@@ -11,9 +11,9 @@ export interface ServerProcess {
   waitFor: (pattern: RegExp) => Promise<void>;
 }
 
-/** Starts `stockroom serve` as its own process on a free loopback port, as a user would. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+/** Starts `stockroom serve` as its own process on a free loopback port, as a user would (`nodeArgs` go to node). */
+export async function startServer(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
     env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
