@@ -1,20 +1,22 @@
 import { request } from 'undici';
 import { round } from '../support/numbers.js';
 import { memoryOf, sampleRss } from '../support/process.js';
-import type { BenchContext, ScenarioResult } from '../support/report.js';
+import type { ScenarioResult } from '../support/report.js';
+import type { Target } from '../support/target.js';
 
 /**
  * The CSV export of every level streams in constant memory: the server's peak RSS over the whole export is
  * compared with its peak over the first half of the rows (the baseline). Memory that grew with the rows sent
  * would show as a ratio near 2; the server's RSS at rest and the size of the file are given for scale.
  */
-export async function exportScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const idle = memoryOf(ctx.server.pid).rssMb;
-  const stop = sampleRss(ctx.server.pid);
+export async function exportScenario(target: Target): Promise<ScenarioResult> {
+  const server = target.server();
+  const idle = memoryOf(server.pid).rssMb;
+  const stop = sampleRss(server.pid);
   const started = performance.now();
-  const res = await request(`${ctx.server.url}/v1/export/stock.csv`, { headers: { authorization: `Bearer ${ctx.adminKey}` } });
+  const res = await request(`${server.url}/v1/export/stock.csv`, { headers: { authorization: `Bearer ${target.adminKey}` } });
   if (res.statusCode !== 200) throw new Error(`export answered ${res.statusCode}: ${await res.body.text()}`);
-  const half = Math.floor(ctx.levels / 2);
+  const half = Math.floor(target.levels / 2);
   let bytes = 0;
   let rows = -1; // the header
   let peakAtHalf = NaN;

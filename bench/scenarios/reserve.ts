@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { Pool } from 'undici';
+import { InsufficientStockError } from '../../src/domain/errors.js';
+import { Stockroom } from '../../src/services/stockroom.js';
+import type { Db } from '../../src/store/db.js';
 import { benchSku } from '../seed.js';
 import { drive } from '../support/load.js';
 import type { LoadResult, Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import { cpuSplit, sampleRss } from '../support/process.js';
 import type { CpuSplit } from '../support/process.js';
-import type { BenchContext, ScenarioResult } from '../support/report.js';
+import type { ScenarioResult } from '../support/report.js';
+import { BASELINE_CONNECTIONS } from '../support/target.js';
+import type { Target } from '../support/target.js';
 
 const CONNECTIONS = 64;
 
 /**
- * The baseline: the same reservation as one statement in its own transaction, straight against PostgreSQL from
- * node-postgres: find the SKU's level with the stock (highest priority first), a conditional UPDATE of it, the
- * reservation, its line and the ledger row. One commit per order, nothing else in the way: what a careful
- * hand-written checkout does.
+ * The baseline: the same reservation as one statement in its own transaction, straight against the database:
+ * find the SKU's level with the stock (highest priority first), a conditional UPDATE of it, the reservation,
+ * its line and the ledger row. One commit per order and nothing else in the way: what a careful hand-written
+ * checkout does.
  */
 const RESERVE_SQL = `
 WITH lvl AS (
@@ -37,34 +41,52 @@ WITH lvl AS (
 INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after, reference, actor, reservation_id)
 SELECT variant_id, warehouse_id, 'reserve', 0, $2, on_hand, reserved, $4, 'bench-baseline', $3 FROM upd`;
 
-/** One reservation per transaction, straight against PostgreSQL, from `CONNECTIONS` connections. */
-export async function baselineLoad(ctx: BenchContext, options: { seconds?: number; maxCalls?: number; workers?: number }, skuOf: (n: number) => string): Promise<LoadResult> {
-  const workers = options.workers ?? CONNECTIONS;
-  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: Math.min(workers, CONNECTIONS) });
-  try {
-    await Promise.all(Array.from({ length: Math.min(workers, CONNECTIONS) }, () => pool.query('SELECT 1')));
-    return await drive({ workers, ...options }, async (n): Promise<Outcome> => {
-      const { rowCount } = await pool.query(RESERVE_SQL, [skuOf(n), 1, randomUUID(), `baseline-${n}`]);
-      return rowCount === 1 ? 'ok' : 'refused';
-    });
-  } finally {
-    await pool.end();
-  }
+export interface Load {
+  seconds?: number;
+  maxCalls?: number;
+  /** callers at once (default 64) */
+  workers?: number;
 }
 
-/** Reservations through `POST /v1/reservations` of the server under test. */
-export async function httpLoad(
-  ctx: BenchContext,
-  options: { seconds?: number; maxCalls?: number; workers?: number; connections?: number },
-  skuOf: (n: number) => string,
-): Promise<LoadResult & { peakRssMb: number; cpu: CpuSplit }> {
-  const workers = options.workers ?? CONNECTIONS;
-  const client = new Pool(ctx.server.url, { connections: options.connections ?? workers, pipelining: 1 });
-  const headers = { authorization: `Bearer ${ctx.adminKey}`, 'content-type': 'application/json' };
-  const rss = sampleRss(ctx.server.pid);
-  const cpu = cpuSplit(ctx.server.pid);
+/** One reservation per transaction, straight against the database. */
+export function baselineLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<LoadResult> {
+  return target.straight(async (db: Db) => {
+    const workers = load.workers ?? BASELINE_CONNECTIONS;
+    return drive({ ...load, workers }, async (n): Promise<Outcome> => {
+      const { rowCount } = await db.query(RESERVE_SQL, [skuOf(n), 1, randomUUID(), `baseline-${n}`]);
+      return rowCount === 1 ? 'ok' : 'refused';
+    });
+  });
+}
+
+/** Reservations through the library in this process (group commit, no HTTP): what the engine does on its own. */
+export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<LoadResult> {
+  return target.straight(async (db: Db) => {
+    const stockroom = new Stockroom({ db });
+    return drive({ ...load, workers: load.workers ?? CONNECTIONS }, async (n): Promise<Outcome> => {
+      try {
+        await stockroom.reservations.reserve({ order_ref: `library-${n}`, lines: [{ sku: skuOf(n), qty: 1 }] });
+        return 'ok';
+      } catch (error) {
+        if (error instanceof InsufficientStockError) return 'refused';
+        throw error;
+      }
+    });
+  });
+}
+
+export type HttpLoadResult = LoadResult & { peakRssMb: number; cpu: CpuSplit };
+
+/** Reservations through `POST /v1/reservations` of the server under test, each caller on a connection of its own. */
+export async function httpLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<HttpLoadResult> {
+  const server = target.server();
+  const workers = load.workers ?? CONNECTIONS;
+  const client = new Pool(server.url, { connections: workers, pipelining: 1 });
+  const headers = { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' };
+  const rss = sampleRss(server.pid);
+  const cpu = cpuSplit(server.pid);
   try {
-    const result = await drive({ workers, ...options }, async (n): Promise<Outcome> => {
+    const result = await drive({ ...load, workers }, async (n): Promise<Outcome> => {
       const res = await client.request({
         method: 'POST',
         path: '/v1/reservations',
@@ -86,33 +108,40 @@ export async function httpLoad(
 export const cpuPer1000 = (r: { calls: number; cpu: CpuSplit }): string =>
   [r.cpu.server, r.cpu.postgres, r.cpu.client].map((s) => round((1000 * s) / r.calls, 3)).join(' / ');
 
-const randomSku = (variants: number) => (): string => benchSku(1 + Math.floor(Math.random() * variants));
+export function failIfErrors(...results: LoadResult[]): void {
+  const failed = results.find((r) => r.errors > 0);
+  if (failed) throw new Error(`${failed.errors} calls failed; the first: ${failed.firstError ?? '?'}`);
+}
 
 /**
  * Random-SKU reservations over HTTP with 64 connections, against the same reservation one transaction per
- * request straight against PostgreSQL (the baseline), in the same run on the same catalog.
+ * request straight against the database (the baseline), in the same run on the same catalog.
  */
-export async function reserveScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const seconds = ctx.quick ? 8 : 20;
-  const sku = randomSku(ctx.variants);
+export async function reserveScenario(target: Target): Promise<ScenarioResult> {
+  const seconds = target.quick ? 8 : 20;
+  const sku = (): string => benchSku(1 + Math.floor(Math.random() * target.variants));
   // warm both paths (connections, caches, JIT) before measuring
-  await baselineLoad(ctx, { seconds: 1 }, sku);
-  await httpLoad(ctx, { seconds: 2 }, sku);
-  const baseline = await baselineLoad(ctx, { seconds }, sku);
-  const http = await httpLoad(ctx, { seconds }, sku);
-  if (http.errors > 0 || baseline.errors > 0) throw new Error(`reservations failed: ${http.firstError ?? baseline.firstError ?? ''}`);
+  await baselineLoad(target, { seconds: 1 }, sku);
+  await httpLoad(target, { seconds: 2 }, sku);
+  await libraryLoad(target, { seconds: 1 }, sku);
+  const baseline = await baselineLoad(target, { seconds }, sku);
+  const library = await libraryLoad(target, { seconds }, sku);
+  const http = await httpLoad(target, { seconds }, sku);
+  failIfErrors(baseline, library, http);
   return {
     name: 'reserve',
-    title: `Reservations of one random SKU of ${ctx.variants.toLocaleString('en')}, ${CONNECTIONS} concurrent connections`,
+    title: `Reservations of one random SKU of ${target.variants.toLocaleString('en')}, ${CONNECTIONS} concurrent connections`,
     figures: {
-      'baseline: one transaction per reservation, straight to PostgreSQL, per second': baseline.perSecond,
+      'baseline: one transaction per reservation, straight to the database, per second': baseline.perSecond,
       'baseline p50 / p99 ms': `${baseline.p50Ms} / ${baseline.p99Ms}`,
+      'stockroom as a library in the same process (group commit, no HTTP), per second': library.perSecond,
+      'library / baseline': round(library.perSecond / baseline.perSecond),
       'stockroom over HTTP (group commit), per second': http.perSecond,
       'stockroom p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
       'stockroom / baseline': round(http.perSecond / baseline.perSecond),
-      'reservations made (baseline, stockroom)': `${baseline.ok}, ${http.ok}`,
+      'reservations made (baseline, library, HTTP)': `${baseline.ok}, ${library.ok}, ${http.ok}`,
       'server peak RSS, MB': http.peakRssMb,
-      'CPU seconds per 1,000 reservations: server / PostgreSQL / load generator': cpuPer1000(http),
+      'CPU seconds per 1,000 reservations: server / database / load generator': cpuPer1000(http),
     },
   };
 }

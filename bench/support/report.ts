@@ -1,20 +1,4 @@
 import { cpus, totalmem } from 'node:os';
-import type { Stockroom } from '../../src/services/stockroom.js';
-import type { ServerProcess } from '../../test/support/server-process.js';
-
-/** What every scenario gets: the server process under test and a direct handle on its database. */
-export interface BenchContext {
-  quick: boolean;
-  server: ServerProcess;
-  adminKey: string;
-  /** the server's database, for baselines that go straight to PostgreSQL */
-  databaseUrl: string;
-  /** the same database, opened by the bench itself (for baselines and reconcile) */
-  stockroom: Stockroom;
-  variants: number;
-  /** stock levels: variants x warehouses */
-  levels: number;
-}
 
 export interface ScenarioResult {
   name: string;

@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stockroom } from '../../src/services/stockroom.js';
+import type { Db } from '../../src/store/db.js';
+import { migrate } from '../../src/store/migrate.js';
+import { openPglite } from '../../src/store/pglite.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import { startPostgresCluster } from '../../test/support/postgres-cluster.js';
+import { startServer } from '../../test/support/server-process.js';
+import type { ServerProcess } from '../../test/support/server-process.js';
+import { seedCatalog } from '../seed.js';
+import type { SeedResult } from '../seed.js';
+
+export const MODES = ['postgres', 'embedded'] as const;
+export type Mode = (typeof MODES)[number];
+
+const ADMIN_KEY = 'sr_bench_admin_0123456789abcdef';
+
+/** Connections a baseline uses straight against PostgreSQL: as many as the HTTP load has. */
+export const BASELINE_CONNECTIONS = 64;
+
+/**
+ * One way of running stockroom under test: a `stockroom serve` process on a seeded database, and the database
+ * itself for baselines and reconcile. The embedded database serves one process at a time, so there the server
+ * is stopped while the bench works on the database, and started again after.
+ */
+export interface Target {
+  mode: Mode;
+  quick: boolean;
+  adminKey: string;
+  variants: number;
+  levels: number;
+  seeded: SeedResult;
+  server: () => ServerProcess;
+  /** runs fn on the database as the bench opened it (embedded: with the server stopped meanwhile) */
+  withDb: <T>(fn: (s: Stockroom) => Promise<T>) => Promise<T>;
+  /** runs fn on a database handle for baselines straight against the database (PostgreSQL: a pool of BASELINE_CONNECTIONS) */
+  straight: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  close: () => Promise<void>;
+}
+
+export interface TargetOptions {
+  quick: boolean;
+  variants: number;
+  /** node flags for the server process (--profile) */
+  nodeArgs: readonly string[];
+  /** extra PostgreSQL settings (--profile) */
+  postgresSettings: Record<string, string>;
+}
+
+/** A PostgreSQL 15 cluster with production durability (fsync and synchronous commit on), seeded, and a server on it. */
+export async function postgresTarget(options: TargetOptions): Promise<Target & { db: Db }> {
+  const cluster = await startPostgresCluster({ max_connections: 300, shared_buffers: '1GB', max_wal_size: '4GB', ...options.postgresSettings });
+  const url = cluster.url;
+  const db = await openPostgres(url, { max: 8 });
+  await migrate(db);
+  const stockroom = new Stockroom({ db });
+  const seeded = await seedCatalog(stockroom, db, options.variants, 1000);
+  const server = await startServer({ DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '1000' }, options.nodeArgs);
+  return {
+    mode: 'postgres',
+    quick: options.quick,
+    adminKey: ADMIN_KEY,
+    variants: seeded.variants,
+    levels: seeded.levels,
+    seeded,
+    db,
+    server: () => server,
+    withDb: (fn) => fn(stockroom),
+    straight: async (fn) => {
+      const pool = await openPostgres(url, { max: BASELINE_CONNECTIONS });
+      try {
+        return await fn(pool);
+      } finally {
+        await pool.close();
+      }
+    },
+    close: async () => {
+      await server.stop();
+      await db.close();
+      cluster.stop();
+    },
+  };
+}
+
+/** The embedded database (PGlite) in a temp dir, seeded, and a server on it, as `npm run demo` runs. */
+export async function embeddedTarget(options: TargetOptions): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-bench-'));
+  const dataDir = join(dir, 'data');
+  const env = { STOCKROOM_DATA: dataDir, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '1000' };
+  const open = async <T>(fn: (s: Stockroom) => Promise<T>): Promise<T> => {
+    const stockroom = new Stockroom({ db: await openPglite(dataDir) });
+    try {
+      return await fn(stockroom);
+    } finally {
+      await stockroom.close();
+    }
+  };
+  const seeded = await open(async (s) => {
+    await s.migrate();
+    return seedCatalog(s, s.db, options.variants, 1000);
+  });
+  let server: ServerProcess | undefined = await startServer(env, options.nodeArgs);
+  const withDb = async <T>(fn: (s: Stockroom) => Promise<T>): Promise<T> => {
+    await server?.stop();
+    server = undefined;
+    try {
+      return await open(fn);
+    } finally {
+      server = await startServer(env, options.nodeArgs);
+    }
+  };
+  return {
+    mode: 'embedded',
+    quick: options.quick,
+    adminKey: ADMIN_KEY,
+    variants: seeded.variants,
+    levels: seeded.levels,
+    seeded,
+    server: () => {
+      if (!server) throw new Error('the embedded server is stopped while the bench uses the database');
+      return server;
+    },
+    withDb,
+    straight: (fn) => withDb((s) => fn(s.db)),
+    close: async () => {
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
