@@ -104,10 +104,11 @@ export async function applyMovements(tx: Queryable, actor: string | null, moveme
           SET on_hand = l.on_hand + t.d_on_hand, reserved = l.reserved + t.d_reserved, updated_at = now()
          FROM totals t
         WHERE l.variant_id = t.variant_id AND l.warehouse_id = t.warehouse_id
-       RETURNING l.variant_id, l.warehouse_id
      ),
+     -- every level that passed is locked, so the UPDATE above (run to completion whether read or not) changes
+     -- each of them: no need to join its output back, which the planner would do row by row
      done AS (
-       SELECT c.* FROM checked c JOIN upd ON upd.variant_id = c.variant_id AND upd.warehouse_id = c.warehouse_id
+       SELECT * FROM checked WHERE level_ok
      ),
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
