@@ -208,11 +208,15 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await fetch(`${ctx.server.url}/docs`)).status).toBe(200);
   });
 
-  it('counts requests by route and outcome, and sweeper runs, on /metrics', async () => {
+  it('counts requests by route and outcome, sweeper runs and reservation groups, on /metrics', async () => {
     const text = await (await fetch(`${ctx.server.url}/metrics`)).text();
     expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="insufficient_stock"\} \d+/);
     expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="ok"\} \d+/);
     expect(text).toMatch(/stockroom_request_duration_seconds_bucket/);
     expect(text).toMatch(/stockroom_sweeper_runs_total\{result="ok"\} [1-9]/);
+    // the 500 concurrent reservations above were committed in groups of more than one
+    const total = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(total('stockroom_reserve_grouped_total')).toBeGreaterThan(total('stockroom_reserve_groups_total'));
+    expect(total('stockroom_reserve_groups_total')).toBeGreaterThan(0);
   });
 });

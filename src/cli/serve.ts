@@ -22,7 +22,7 @@ export interface ServeOptions {
  */
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats });
   const app = await buildServer({ stockroom, logger: options.logger, metrics });
 
   let sweeping: Promise<unknown> = Promise.resolve();

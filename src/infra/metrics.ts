@@ -10,9 +10,35 @@ export interface Metrics {
   expired: Counter;
 }
 
-export function createMetrics(): Metrics {
+/** Numbers kept elsewhere that only grow, read when metrics are scraped. */
+export interface MetricSources {
+  /** reservations group commit: transactions and the reservations in them */
+  groupCommit?: () => { groups: number; jobs: number };
+}
+
+/** A counter that shows a total kept elsewhere, read at each scrape. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  let shown = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      this.inc(now - shown);
+      shown = now;
+    },
+  });
+}
+
+export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });
+  const groupCommit = sources.groupCommit;
+  if (groupCommit) {
+    mirroredCounter(registry, 'stockroom_reserve_groups_total', 'Transactions the reservation group commit ran', () => groupCommit().groups);
+    mirroredCounter(registry, 'stockroom_reserve_grouped_total', 'Reservations run in those transactions (divided by groups: the mean group size)', () => groupCommit().jobs);
+  }
   return {
     registry,
     requests: new Counter({

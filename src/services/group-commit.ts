@@ -18,6 +18,14 @@ export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 100, windowM
 export const defaultGroupCommit = (driver: Driver): GroupCommitOptions =>
   driver === 'pglite' ? { ...DEFAULT_GROUP_COMMIT, maxInFlight: 1 } : DEFAULT_GROUP_COMMIT;
 
+/** How a group commit has been used so far: jobs / groups is the mean group size. */
+export interface GroupCommitStats {
+  /** transactions run */
+  groups: number;
+  /** jobs run in them (a job run again in a later group counts again) */
+  jobs: number;
+}
+
 interface Waiting<I, O> {
   job: I;
   resolve: (value: O) => void;
@@ -37,6 +45,7 @@ export class GroupCommit<I, O> {
   private queue: Waiting<I, O>[] = [];
   private inFlight = 0;
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  readonly stats: GroupCommitStats = { groups: 0, jobs: 0 };
 
   constructor(
     private readonly run: (jobs: readonly I[]) => Promise<Settled<O>[]>,
@@ -76,6 +85,8 @@ export class GroupCommit<I, O> {
 
   private async runGroup(group: Waiting<I, O>[]): Promise<void> {
     let settled: Settled<O>[];
+    this.stats.groups++;
+    this.stats.jobs += group.length;
     try {
       settled = await this.run(group.map((w) => w.job));
     } catch (error) {

@@ -24,7 +24,7 @@ import { idempotencyOf, missing, runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
-import type { GroupCommitOptions, Settled } from './group-commit.js';
+import type { GroupCommitOptions, GroupCommitStats, Settled } from './group-commit.js';
 import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
 import type { ReserveInput as ReserveRequest } from './schemas.js';
@@ -55,6 +55,11 @@ export class ReservationService {
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
+  }
+
+  /** How reservations have been grouped into transactions so far. */
+  get groupCommitStats(): Readonly<GroupCommitStats> {
+    return this.reserving.stats;
   }
 
   /**
