@@ -16,6 +16,8 @@ export interface SeedResult {
   variants: number;
   levels: number;
   seconds: number;
+  /** VACUUM ANALYZE and CHECKPOINT after it, so every scenario starts from a database at rest */
+  settleSeconds: number;
 }
 
 /**
@@ -56,8 +58,9 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
       ),
     );
   }
+  const seeded = performance.now();
   // a store's database at rest: dead row versions of the seed cleaned up, statistics fresh, dirty pages written
   await db.exec('VACUUM ANALYZE');
   await db.exec('CHECKPOINT');
-  return { variants, levels: rows.length, seconds: (performance.now() - started) / 1000 };
+  return { variants, levels: rows.length, seconds: (seeded - started) / 1000, settleSeconds: (performance.now() - seeded) / 1000 };
 }
