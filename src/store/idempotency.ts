@@ -40,7 +40,8 @@ export async function claimKeys(
     `INSERT INTO idempotency_keys (scope, key, request_hash)
      SELECT $1, c.key, c.request_hash FROM jsonb_to_recordset($2::jsonb) AS c(key text, request_hash text)
      ON CONFLICT DO NOTHING RETURNING key`,
-    [scope, JSON.stringify(claims.map((c) => ({ key: c.key, request_hash: c.requestHash })))],
+    // in key order: two groups claiming the same keys wait on each other in one order, never in a cycle
+    [scope, JSON.stringify([...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((c) => ({ key: c.key, request_hash: c.requestHash })))],
   );
   for (const r of inserted.rows) result.set(r.key, { claimed: true });
   const taken = claims.filter((c) => !result.has(c.key)).map((c) => c.key);
