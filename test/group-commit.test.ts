@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyConflictError, InsufficientStockError, NotFoundError, UnknownSkuError } from '../src/domain/errors.js';
+import { IdempotencyConflictError, InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError } from '../src/domain/errors.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import type { Db, Queryable } from '../src/store/db.js';
 import { createTestDb, drivers } from './support/databases.js';
 import type { TestDb } from './support/databases.js';
-import { expectReconciled, levels, uniq, world } from './support/harness.js';
+import { TestClock, expectReconciled, levels, uniq, world } from './support/harness.js';
 
 /** The real database, counting the transactions run through it and those that have committed. */
 function counted(db: Db): { db: Db; transactions: number; committed: number } {
@@ -121,6 +121,62 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     expect([won, refused]).toEqual([100, 900]);
     expect(count.transactions - before).toBeLessThanOrEqual(20);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [100, 100, 0] });
+    await expectReconciled(s);
+  });
+  it('commits, releases and fulfilments arriving together commit in one transaction, each answered on its own', async () => {
+    const clock = new TestClock();
+    const c = counted(test.db);
+    const t = new Stockroom({ db: c.db, clock: clock.now });
+    const { sku, wh } = await world(t, [20]);
+    const hold = (ref: string, qty: number, ttl = 900) => t.reservations.reserve({ order_ref: ref, ttl_seconds: ttl, lines: [{ sku, qty }] });
+    const due = await hold('due', 1, 60);
+    clock.advance(120);
+    const [toCommit, toRelease, toFulfil, toShipTwice, released] = await Promise.all([hold('commit', 2), hold('release', 3), hold('fulfil', 4), hold('twice', 1), hold('released', 1)]);
+    await t.reservations.release(released.id);
+    const key = uniq('key');
+    const before = c.transactions;
+
+    const outcomes = await Promise.allSettled([
+      t.reservations.commit(toCommit.id),
+      t.reservations.release(toRelease.id, { idempotencyKey: key }),
+      t.reservations.fulfil(toFulfil.id, { lines: [{ sku, qty: 3 }] }),
+      t.reservations.fulfil(released.id),
+      t.reservations.commit('00000000-0000-4000-8000-000000000000'),
+      t.reservations.commit(due.id),
+      // the same reservation twice: the second waits for the next group and sees the first
+      t.reservations.commit(toShipTwice.id),
+      t.reservations.fulfil(toShipTwice.id),
+    ]);
+    expect(c.transactions - before).toBe(2);
+    const [committed, releasedNow, partly, notHeld, unknown, expired, twiceCommitted, twiceShipped] = outcomes;
+    expect(committed).toMatchObject({ status: 'fulfilled', value: { id: toCommit.id, status: 'committed', expires_at: null } });
+    expect(releasedNow).toMatchObject({ status: 'fulfilled', value: { id: toRelease.id, status: 'released' } });
+    expect(partly).toMatchObject({ status: 'fulfilled', value: { status: 'partially_fulfilled' } });
+    expect(notHeld).toMatchObject({ status: 'rejected', reason: expect.any(InvalidTransitionError) as unknown });
+    expect(unknown).toMatchObject({ status: 'rejected', reason: expect.any(NotFoundError) as unknown });
+    expect(expired).toMatchObject({ status: 'rejected', reason: { code: 'invalid_transition', from: 'expired' } });
+    expect(twiceCommitted).toMatchObject({ status: 'fulfilled', value: { status: 'committed' } });
+    expect(twiceShipped).toMatchObject({ status: 'fulfilled', value: { status: 'fulfilled' } });
+
+    // the expired one gave its unit back, and stays expired
+    expect(await t.reservations.get(due.id)).toMatchObject({ status: 'expired' });
+    // the idempotent release replays its answer without a second release
+    expect(await t.reservations.release(toRelease.id, { idempotencyKey: key })).toEqual((releasedNow as PromiseFulfilledResult<unknown>).value);
+    // 20 on hand; shipped 3 + 1; still held: commit 2 + fulfil's other 1
+    expect(await levels(t, sku, wh)).toEqual({ [wh[0]!]: [16, 3, 13] });
+    await expectReconciled(t);
+  });
+  it('fulfilments in one group ship what the shelf has, in order; the one that finds it short ships nothing', async () => {
+    const { sku, wh } = await world(s, [5]);
+    const a = await s.reservations.reserve({ order_ref: 'a', lines: [{ sku, qty: 3 }] });
+    const b = await s.reservations.reserve({ order_ref: 'b', lines: [{ sku, qty: 2 }] });
+    // a count finds only 3 on the shelf: 5 are promised
+    await s.stock.count({ sku, warehouse: wh[0], counted: 3 });
+    const [shipA, shipB] = await Promise.allSettled([s.reservations.fulfil(a.id), s.reservations.fulfil(b.id)]);
+    expect(shipA).toMatchObject({ status: 'fulfilled', value: { status: 'fulfilled' } });
+    expect(shipB).toMatchObject({ status: 'rejected', reason: { code: 'insufficient_stock', lines: [{ sku, requested: 2, available: 0 }] } });
+    expect(await s.reservations.get(b.id)).toMatchObject({ status: 'pending' });
+    expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [0, 2, -2] });
     await expectReconciled(s);
   });
 });

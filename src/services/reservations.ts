@@ -1,33 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { IdempotencyConflictError, InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError, ValidationError } from '../domain/errors.js';
+import { InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError, ValidationError } from '../domain/errors.js';
 import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
-import type { ReservationAction } from '../domain/reservation.js';
+import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
 import { allocate, totalReservable } from '../domain/routing.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
 import type { Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
-import { claimKeys, settleKeys } from '../store/idempotency.js';
-import { applyMovements, lockRoutingLevels, readLevel } from '../store/levels.js';
-import type { MovementInput, RoutingRow } from '../store/levels.js';
+import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
+import type { LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
+  addLineProgress,
   claimDueReservations,
   insertReservations,
+  lockReservations,
+  readLinesOf,
   readReservation,
   readReservationLines,
-  recordLineProgress,
-  setReservationStatus,
+  readReservationsWithLines,
+  setReservationStatuses,
 } from '../store/reservations.js';
-import type { ReservationLineRow, ReservationRow } from '../store/reservations.js';
-import { idempotencyOf, missing, runOnce } from './context.js';
+import type { LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
+import { missing } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, GroupCommitStats, Settled } from './group-commit.js';
+import { claimGroupKeys, settleGroupKeys } from './group-keys.js';
 import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
-import type { ReserveInput as ReserveRequest } from './schemas.js';
+import type { FulfilInput as FulfilRequest, ReserveInput as ReserveRequest } from './schemas.js';
 
 /** A reserve movement with the names the reservation's lines are shown by. */
 type PlannedMove = MovementInput & { sku: string; warehouse: string };
@@ -40,21 +43,20 @@ interface ReserveJob {
 const RESERVE_SCOPE = 'reservation.reserve';
 const SWEEP_BATCH = 200;
 
-/** The reservation's deadline passed before this call: expire it (and commit that), then refuse. */
-class DueSignal extends Error {}
-
 /**
  * Two-phase reservations: reserve holds stock with a deadline (pending), commit removes the deadline,
  * fulfil ships (on_hand and reserved drop), release and expiry give the stock back.
  */
 export class ReservationService {
   private readonly reserving: GroupCommit<ReserveJob, Reservation>;
+  private readonly transitioning: GroupCommit<TransitionJob, Reservation>;
 
   constructor(
     private readonly ctx: ServiceContext,
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
+    this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
   }
 
   /** How reservations have been grouped into transactions so far. */
@@ -83,23 +85,7 @@ export class ReservationService {
       const now = this.ctx.clock();
       const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
 
-      // idempotency: a key met twice in one group waits for the next group, where it replays
-      const keys = jobs.map((j) => idempotencyOf(j.options, j.req));
-      const seen = new Set<string>();
-      keys.forEach((k, i) => {
-        if (!k) return;
-        if (seen.has(k.key)) settled[i] = { retry: true };
-        seen.add(k.key);
-      });
-      const claims = await claimKeys(tx, RESERVE_SCOPE, keys.filter((k, i) => k !== undefined && settled[i] === undefined) as { key: string; requestHash: string }[]);
-      keys.forEach((k, i) => {
-        const claim = k && settled[i] === undefined ? claims.get(k.key) : undefined;
-        if (!k || !claim || claim.claimed) return;
-        settled[i] =
-          claim.requestHash === k.requestHash
-            ? { ok: true, value: claim.response as Reservation }
-            : { ok: false, error: new IdempotencyConflictError(jobs[i]?.options.idempotencyKey ?? k.key) };
-      });
+      const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
       const levels = skus.length > 0 ? await lockRoutingLevels(tx, skus) : [];
@@ -148,15 +134,7 @@ export class ReservationService {
         throw new Error('group commit: holds planned on locked levels did not apply as planned');
       }
 
-      const responses: { key: string; response: unknown }[] = [];
-      const failed: string[] = [];
-      keys.forEach((k, i) => {
-        const s = settled[i];
-        if (!k || !s || 'retry' in s || !claims.get(k.key)?.claimed) return;
-        if (s.ok) responses.push({ key: k.key, response: s.value });
-        else failed.push(k.key);
-      });
-      await settleKeys(tx, RESERVE_SCOPE, responses, failed);
+      await settleGroupKeys(tx, keys, settled);
       return settled.map((s) => s ?? missing('settled job'));
     });
   }
@@ -175,16 +153,14 @@ export class ReservationService {
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
   async commit(id: string, options: CallOptions = {}): Promise<Reservation> {
-    return this.transition(id, 'commit', {}, options, async (tx, r) => {
-      await setReservationStatus(tx, r.id, nextStatus(r.status, 'commit'), this.ctx.clock());
-    });
+    parseId(id);
+    return this.transitioning.submit({ id, action: 'commit', body: {}, options });
   }
 
   /** Cancels: whatever is still held goes back to available. */
   async release(id: string, options: CallOptions = {}): Promise<Reservation> {
-    return this.transition(id, 'release', {}, options, async (tx, r, lines) => {
-      await this.releaseHolds(tx, r, lines, 'release', options);
-    });
+    parseId(id);
+    return this.transitioning.submit({ id, action: 'release', body: {}, options });
   }
 
   /**
@@ -193,42 +169,69 @@ export class ReservationService {
    */
   async fulfil(id: string, input: unknown = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(FulfilInput, input ?? {});
-    return this.transition(id, 'fulfil', req, options, async (tx, r, lines) => {
-      nextStatus(r.status, 'fulfil');
-      const open = lines.map((l) => ({ line_no: l.line_no, sku: l.sku, warehouse: l.warehouse, remaining: remaining(l) }));
-      const picks = planFulfilment(open, req.lines);
-      if (picks.length === 0) throw new InvalidTransitionError(r.status, 'fulfil');
-      const byLine = new Map(lines.map((l) => [l.line_no, l]));
-      const shipments = picks.map((p) => ({ line: byLine.get(p.line_no) ?? missing(`line ${p.line_no}`), qty: p.qty }));
-      const applied = await applyMovements(
+    parseId(id);
+    return this.transitioning.submit({ id, action: 'fulfil', body: req, options });
+  }
+
+  /**
+   * One transaction for a group of commits, releases and fulfilments, as reserveGroup is for reservations:
+   * lock the reservations (in id order), then the levels their lines hold stock in, decide every change on
+   * those locked numbers, and write them set-based. One change per reservation per group: a second call on a
+   * reservation waits for the next group, so it sees the first one's effect. A reservation found past its
+   * deadline is expired here (that sticks) and its call refused. A refused call changes nothing.
+   */
+  private async transitionGroup(jobs: readonly TransitionJob[]): Promise<Settled<Reservation>[]> {
+    return this.ctx.db.transaction(async (tx) => {
+      const now = this.ctx.clock();
+      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
+      const seen = new Set<string>();
+      jobs.forEach((j, i) => {
+        if (seen.has(j.id)) settled[i] = { retry: true };
+        seen.add(j.id);
+      });
+      const keys = await claimGroupKeys(
         tx,
-        options.actor ?? null,
-        shipments.map(({ line, qty }) => ({
-          variantId: line.variant_id,
-          warehouseId: line.warehouse_id,
-          type: 'fulfil',
-          deltaOnHand: -qty,
-          deltaReserved: -qty,
-          guard: 'none',
-          reference: r.order_ref,
-          reservationId: r.id,
-        })),
+        jobs.map((j) => ({ scope: `reservation.${j.action}`, options: j.options, request: { id: j.id, body: j.body } })),
+        settled,
       );
-      if (applied.length !== shipments.length) {
-        // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
-        const done = new Set(applied.map((a) => a.idx));
-        const short: ShortLine[] = [];
-        for (const [i, { line, qty }] of shipments.entries()) {
-          if (done.has(i)) continue;
-          const level = await readLevel(tx, line.variant_id, line.warehouse_id);
-          short.push({ sku: line.sku, warehouse: line.warehouse, requested: qty, available: level?.on_hand ?? 0 });
+
+      const ids = jobs.flatMap((j, i) => (settled[i] ? [] : [j.id]));
+      const rows = await lockReservations(tx, ids);
+      const linesOf = await readLinesOf(tx, [...rows.keys()]);
+      const levelKeys = [...linesOf.values()].flat().map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id }));
+      const levels = new Map((levelKeys.length > 0 ? await lockLevels(tx, levelKeys) : []).map((l) => [levelKey(l.variant_id, l.warehouse_id), l]));
+
+      const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
+      const answered: { job: number; id: string }[] = [];
+      jobs.forEach((job, i) => {
+        if (settled[i]) return;
+        const r = rows.get(job.id);
+        if (!r) {
+          settled[i] = { ok: false, error: new NotFoundError('reservation', job.id) };
+          return;
         }
-        throw new InsufficientStockError(short);
+        const lines = linesOf.get(job.id) ?? [];
+        if (isDue(r, now)) {
+          releaseAll(change, r, lines, 'expire', 'sweeper');
+          settled[i] = { ok: false, error: new InvalidTransitionError('expired', job.action) };
+          return;
+        }
+        try {
+          decide(change, r, lines, job, levels);
+          answered.push({ job: i, id: r.id });
+        } catch (error) {
+          settled[i] = { ok: false, error };
+        }
+      });
+
+      await writeChange(tx, change, now);
+      const after = await readReservationsWithLines(tx, answered.map((a) => a.id));
+      for (const { job, id } of answered) {
+        const r = after.get(id) ?? missing(`reservation ${id}`);
+        settled[job] = { ok: true, value: toReservation(r.row, r.lines) };
       }
-      await recordLineProgress(tx, r.id, 'fulfilled_qty', picks);
-      const shipped = new Map(picks.map((p) => [p.line_no, p.qty]));
-      const fully = lines.every((l) => remaining(l) - (shipped.get(l.line_no) ?? 0) === 0);
-      await setReservationStatus(tx, r.id, nextStatus(r.status, 'fulfil', fully), this.ctx.clock());
+      await settleGroupKeys(tx, keys, settled);
+      return settled.map((s) => s ?? missing('settled job'));
     });
   }
 
@@ -251,7 +254,8 @@ export class ReservationService {
     for (;;) {
       const n = await this.ctx.db.transaction(async (tx) => {
         const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
-        for (const id of ids) await this.expireLocked(tx, id);
+        // claimed FOR UPDATE above: reading them again takes no new lock
+        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()]);
         return ids.length;
       });
       total += n;
@@ -261,67 +265,17 @@ export class ReservationService {
 
   private async expireOne(id: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
-      const r = await readReservation(tx, id, true);
-      if (r && isDue(r, this.ctx.clock())) await this.expireLocked(tx, id);
+      const r = (await lockReservations(tx, [id])).get(id);
+      if (r && isDue(r, this.ctx.clock())) await this.expireLocked(tx, [r]);
     });
   }
 
-  private async expireLocked(tx: Queryable, id: string): Promise<void> {
-    const r = (await readReservation(tx, id)) ?? missing('row');
-    await this.releaseHolds(tx, r, await readReservationLines(tx, id), 'expire', { actor: 'sweeper' });
-  }
-
-  /** Gives back what the lines still hold and closes the reservation as released or expired. */
-  private async releaseHolds(
-    tx: Queryable,
-    r: ReservationRow,
-    lines: readonly ReservationLineRow[],
-    action: 'release' | 'expire',
-    options: CallOptions,
-  ): Promise<void> {
-    const status = nextStatus(r.status, action);
-    const held = lines.filter((l) => remaining(l) > 0);
-    const moves: MovementInput[] = held.map((l) => ({
-      variantId: l.variant_id,
-      warehouseId: l.warehouse_id,
-      type: action,
-      deltaOnHand: 0,
-      deltaReserved: -remaining(l),
-      guard: 'none',
-      reference: r.order_ref,
-      reservationId: r.id,
-    }));
-    const applied = await applyMovements(tx, options.actor ?? null, moves);
-    if (applied.length !== moves.length) throw new Error(`reservation ${r.id} holds more than its levels have reserved`);
-    await recordLineProgress(tx, r.id, 'released_qty', held.map((l) => ({ line_no: l.line_no, qty: remaining(l) })));
-    await setReservationStatus(tx, r.id, status, this.ctx.clock());
-  }
-
-  /**
-   * Runs one state change on a locked reservation, idempotently by key. A reservation found past its
-   * deadline is expired in its own transaction (that must stick even though this call is refused).
-   */
-  private async transition(
-    id: string,
-    action: Exclude<ReservationAction, 'expire'>,
-    body: unknown,
-    options: CallOptions,
-    change: (tx: Queryable, r: ReservationRow, lines: ReservationLineRow[]) => Promise<void>,
-  ): Promise<Reservation> {
-    parseId(id);
-    try {
-      return await runOnce(this.ctx, `reservation.${action}`, options, { id, body }, async (tx) => {
-        const r = await readReservation(tx, id, true);
-        if (!r) throw new NotFoundError('reservation', id);
-        if (isDue(r, this.ctx.clock())) throw new DueSignal();
-        await change(tx, r, await readReservationLines(tx, id));
-        return this.load(tx, id);
-      });
-    } catch (error) {
-      if (!(error instanceof DueSignal)) throw error;
-      await this.expireOne(id);
-      throw new InvalidTransitionError('expired', action);
-    }
+  /** Expires reservations this transaction has locked, all in one change. */
+  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[]): Promise<void> {
+    const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
+    const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
+    for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
+    await writeChange(tx, change, this.ctx.clock());
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
@@ -375,6 +329,87 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   }
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+interface TransitionJob {
+  id: string;
+  action: Exclude<ReservationAction, 'expire'>;
+  body: FulfilRequest | Record<string, never>;
+  options: CallOptions;
+}
+
+/** What a group of state changes writes: movements, line progress and statuses. */
+interface Change {
+  moves: MovementInput[];
+  /** on_hand each move must leave its level at, where the group decided on locked numbers */
+  onHandAfter: (number | undefined)[];
+  progress: LineProgress[];
+  statuses: { id: string; status: ReservationStatus }[];
+}
+
+const levelKey = (variantId: number, warehouseId: number): string => `${variantId}:${warehouseId}`;
+
+/** Gives back what the lines still hold and closes the reservation as released or expired. */
+function releaseAll(change: Change, r: ReservationRow, lines: readonly ReservationLineRow[], action: 'release' | 'expire', actor: string | null): void {
+  change.statuses.push({ id: r.id, status: nextStatus(r.status, action) });
+  for (const l of lines) {
+    const qty = remaining(l);
+    if (qty === 0) continue;
+    change.moves.push({ variantId: l.variant_id, warehouseId: l.warehouse_id, type: action, deltaOnHand: 0, deltaReserved: -qty, guard: 'none', reference: r.order_ref, reservationId: r.id, actor });
+    change.onHandAfter.push(undefined);
+    change.progress.push({ reservationId: r.id, lineNo: l.line_no, fulfilled: 0, released: qty });
+  }
+}
+
+/**
+ * Decides one commit, release or fulfilment of a locked reservation on the locked levels, adding it to the
+ * change and the levels; or throws why it is refused, having added nothing.
+ */
+function decide(change: Change, r: ReservationRow, lines: readonly ReservationLineRow[], job: TransitionJob, levels: Map<string, LevelRow>): void {
+  const actor = job.options.actor ?? null;
+  if (job.action === 'commit') {
+    change.statuses.push({ id: r.id, status: nextStatus(r.status, 'commit') });
+    return;
+  }
+  if (job.action === 'release') {
+    releaseAll(change, r, lines, 'release', actor);
+    return;
+  }
+  nextStatus(r.status, 'fulfil');
+  const open = lines.map((l) => ({ line_no: l.line_no, sku: l.sku, warehouse: l.warehouse, remaining: remaining(l) }));
+  const picks = planFulfilment(open, (job.body as FulfilRequest).lines);
+  if (picks.length === 0) throw new InvalidTransitionError(r.status, 'fulfil');
+  const byLine = new Map(lines.map((l) => [l.line_no, l]));
+  const shipments = picks.map((p) => {
+    const line = byLine.get(p.line_no) ?? missing(`line ${p.line_no}`);
+    return { line, qty: p.qty, level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${p.line_no}`) };
+  });
+  // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
+  const short: ShortLine[] = shipments
+    .filter(({ qty, level }) => level.on_hand < qty)
+    .map(({ line, qty, level }) => ({ sku: line.sku, warehouse: line.warehouse, requested: qty, available: level.on_hand }));
+  if (short.length > 0) throw new InsufficientStockError(short);
+  for (const { line, qty, level } of shipments) {
+    level.on_hand -= qty;
+    level.reserved -= qty;
+    change.moves.push({ variantId: line.variant_id, warehouseId: line.warehouse_id, type: 'fulfil', deltaOnHand: -qty, deltaReserved: -qty, guard: 'none', reference: r.order_ref, reservationId: r.id, actor });
+    change.onHandAfter.push(level.on_hand);
+    change.progress.push({ reservationId: r.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
+  }
+  const shipped = new Map(picks.map((p) => [p.line_no, p.qty]));
+  const fully = lines.every((l) => remaining(l) - (shipped.get(l.line_no) ?? 0) === 0);
+  change.statuses.push({ id: r.id, status: nextStatus(r.status, 'fulfil', fully) });
+}
+
+/** Writes a change set-based: every movement with its ledger row, line progress, statuses. */
+async function writeChange(tx: Queryable, change: Change, now: Date): Promise<void> {
+  const applied = await applyMovements(tx, null, change.moves);
+  // decided on locked numbers, every movement must apply as decided; if one did not, the change is wrong as a whole
+  if (applied.length !== change.moves.length || applied.some((a, i) => change.onHandAfter[i] !== undefined && a.on_hand !== change.onHandAfter[i])) {
+    throw new Error('a change decided on locked levels did not apply as decided');
+  }
+  await addLineProgress(tx, change.progress);
+  await setReservationStatuses(tx, change.statuses, now);
 }
 
 const remaining = (l: ReservationLineRow): number => l.qty - l.fulfilled_qty - l.released_qty;

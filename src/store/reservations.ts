@@ -65,8 +65,8 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
   );
 }
 
-export async function readReservation(db: Queryable, id: string, forUpdate = false): Promise<ReservationRow | undefined> {
-  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+export async function readReservation(db: Queryable, id: string): Promise<ReservationRow | undefined> {
+  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`, [id]);
   return rows[0];
 }
 
@@ -81,33 +81,6 @@ export async function readReservationLines(db: Queryable, id: string): Promise<R
   return rows;
 }
 
-export async function setReservationStatus(tx: Queryable, id: string, status: ReservationStatus, now: Date): Promise<void> {
-  await tx.query(
-    `UPDATE reservations
-        SET status = $2, updated_at = $3,
-            expires_at = CASE WHEN $2 = 'pending' THEN expires_at END,
-            committed_at = CASE WHEN $2 = 'committed' AND committed_at IS NULL THEN $3 ELSE committed_at END,
-            closed_at = CASE WHEN $2 IN ('fulfilled', 'released', 'expired') THEN $3 END
-      WHERE id = $1`,
-    [id, status, now],
-  );
-}
-
-/** Adds to the shipped or the released count of lines. */
-export async function recordLineProgress(
-  tx: Queryable,
-  id: string,
-  column: 'fulfilled_qty' | 'released_qty',
-  picks: readonly { line_no: number; qty: number }[],
-): Promise<void> {
-  await tx.query(
-    `UPDATE reservation_lines rl SET ${column} = rl.${column} + p.qty
-       FROM jsonb_to_recordset($2::jsonb) AS p(line_no int, qty int)
-      WHERE rl.reservation_id = $1 AND rl.line_no = p.line_no`,
-    [id, JSON.stringify(picks)],
-  );
-}
-
 /**
  * Claims pending reservations past their deadline. SKIP LOCKED lets several sweepers (or a sweeper and a
  * checkout committing in time) work side by side without waiting on or taking each other's rows.
@@ -119,4 +92,80 @@ export async function claimDueReservations(tx: Queryable, now: Date, limit: numb
     [now, limit],
   );
   return rows.map((r) => r.id);
+}
+
+/** Reservations by id, locked in id order (so two groups over the same reservations cannot deadlock). */
+export async function lockReservations(tx: Queryable, ids: readonly string[]): Promise<Map<string, ReservationRow>> {
+  const { rows } = await tx.query<ReservationRow>(
+    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Reservations by id with their lines, for many at once. */
+export async function readReservationsWithLines(db: Queryable, ids: readonly string[]): Promise<Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>> {
+  const out = new Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>();
+  if (ids.length === 0) return out;
+  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[])`, [ids]);
+  for (const row of rows) out.set(row.id, { row, lines: [] });
+  for (const [id, lines] of await readLinesOf(db, ids)) {
+    const entry = out.get(id);
+    if (entry) entry.lines = lines;
+  }
+  return out;
+}
+
+/** The lines of many reservations, by reservation id, each in line order. */
+export async function readLinesOf(db: Queryable, ids: readonly string[]): Promise<Map<string, ReservationLineRow[]>> {
+  const { rows } = await db.query<ReservationLineRow & { reservation_id: string }>(
+    `SELECT rl.reservation_id, rl.line_no, rl.variant_id, rl.warehouse_id, v.sku, w.code AS warehouse, rl.qty, rl.backordered,
+            rl.fulfilled_qty, rl.released_qty
+       FROM reservation_lines rl JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
+      WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.reservation_id, rl.line_no`,
+    [ids],
+  );
+  const out = new Map<string, ReservationLineRow[]>();
+  for (const { reservation_id, ...line } of rows) {
+    const list = out.get(reservation_id) ?? [];
+    list.push(line);
+    out.set(reservation_id, list);
+  }
+  return out;
+}
+
+export interface LineProgress {
+  reservationId: string;
+  lineNo: number;
+  fulfilled: number;
+  released: number;
+}
+
+/** Adds to the shipped and released counts of lines of many reservations, in one statement. */
+export async function addLineProgress(tx: Queryable, progress: readonly LineProgress[]): Promise<void> {
+  if (progress.length === 0) return;
+  await tx.query(
+    `UPDATE reservation_lines rl
+        SET fulfilled_qty = rl.fulfilled_qty + p.fulfilled, released_qty = rl.released_qty + p.released
+       FROM (SELECT reservation_id, line_no, sum(fulfilled) AS fulfilled, sum(released) AS released
+               FROM jsonb_to_recordset($1::jsonb) AS p(reservation_id uuid, line_no int, fulfilled int, released int)
+              GROUP BY reservation_id, line_no) p
+      WHERE rl.reservation_id = p.reservation_id AND rl.line_no = p.line_no`,
+    [JSON.stringify(progress.map((p) => ({ reservation_id: p.reservationId, line_no: p.lineNo, fulfilled: p.fulfilled, released: p.released })))],
+  );
+}
+
+/** Sets the status of many reservations, with the timestamps each status implies (only pending has a deadline). */
+export async function setReservationStatuses(tx: Queryable, changes: readonly { id: string; status: ReservationStatus }[], now: Date): Promise<void> {
+  if (changes.length === 0) return;
+  await tx.query(
+    `UPDATE reservations r
+        SET status = c.status, updated_at = $3,
+            expires_at = CASE WHEN c.status = 'pending' THEN r.expires_at END,
+            committed_at = CASE WHEN c.status = 'committed' AND r.committed_at IS NULL THEN $3 ELSE r.committed_at END,
+            closed_at = CASE WHEN c.status IN ('fulfilled', 'released', 'expired') THEN $3 END
+       FROM unnest($1::uuid[], $2::text[]) AS c(id, status)
+      WHERE r.id = c.id`,
+    [changes.map((c) => c.id), changes.map((c) => c.status), now],
+  );
 }
