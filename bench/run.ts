@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Db } from '../src/store/db.js';
 import { exportScenario } from './scenarios/export.js';
 import { flashScenario } from './scenarios/flash.js';
+import { lifecycleScenario } from './scenarios/lifecycle.js';
 import { reserveScenario } from './scenarios/reserve.js';
 import { round } from './support/numbers.js';
 import { report } from './support/report.js';
@@ -21,6 +22,7 @@ import type { Mode, Target, TargetOptions } from './support/target.js';
 const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   reserve: reserveScenario,
   flash: flashScenario,
+  lifecycle: lifecycleScenario,
   export: exportScenario,
 };
 

@@ -75,7 +75,7 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
       name: 'flash',
       title: `Flash sale: one SKU with ${UNITS.toLocaleString('en')} units, ${BUYERS.toLocaleString('en')} buyers at once`,
       figures: {
-        'baseline: one transaction per reservation straight to the database (64 connections), per second': baseline.perSecond,
+        'baseline: one transaction per reservation straight to the database (64 callers), per second': baseline.perSecond,
         'stockroom over HTTP, 5,000 connections, answers per second': http.perSecond,
         'stockroom / baseline': round(http.perSecond / baseline.perSecond),
         'stockroom p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
