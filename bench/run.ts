@@ -21,8 +21,8 @@ import type { Mode, Target, TargetOptions } from './support/target.js';
 
 const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   reserve: reserveScenario,
-  flash: flashScenario,
   lifecycle: lifecycleScenario,
+  flash: flashScenario,
   export: exportScenario,
 };
 
