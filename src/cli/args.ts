@@ -22,3 +22,12 @@ export function skuQty(field: string) {
     });
 }
 
+
+/** A whole number of the environment above zero (milliseconds, sizes), or the default when unset. */
+export function envPositiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw ValidationError.field(`/env/${name}`, `must be a whole number above 0 (not "${value}")`);
+  return n;
+}

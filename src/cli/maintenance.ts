@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { intOption } from './args.js';
+import { envPositiveInt, intOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
@@ -54,7 +54,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
   const serveOptions = (o: { port: number; host: string }, c: CommandContext) => ({
     port: o.port,
     host: o.host,
-    sweepEveryMs: Number(c.env.STOCKROOM_SWEEP_MS ?? 5000),
+    sweepEveryMs: envPositiveInt(c.env, 'STOCKROOM_SWEEP_MS', 5000),
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
   });
@@ -66,7 +66,9 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .action(async (o: { port: number; host: string }) => {
       const c = ctx();
-      await withStockroom(c.env, (s) => serveUntilStopped(s, serveOptions(o, c), c.io));
+      // settings are checked before the database is opened
+      const options = serveOptions(o, c);
+      await withStockroom(c.env, (s) => serveUntilStopped(s, options, c.io));
     });
 
   program
@@ -77,6 +79,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .option('--no-serve', 'seed only')
     .action(async (o: { port: number; host: string; serve: boolean }) => {
       const c = ctx();
+      const options = serveOptions(o, c);
       await withStockroom(c.env, async (s) => {
         const seeded = await seedDemo(s);
         if (!o.serve) {
@@ -84,7 +87,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
           return;
         }
         const { key } = await s.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
-        await serveUntilStopped(s, { ...serveOptions(o, c), logger: { level: c.env.LOG_LEVEL ?? 'warn' }, banner: (url) => demoBanner(url, key, seeded.summary) }, c.io);
+        await serveUntilStopped(s, { ...options, logger: { level: c.env.LOG_LEVEL ?? 'warn' }, banner: (url) => demoBanner(url, key, seeded.summary) }, c.io);
       });
     });
 }

@@ -1,3 +1,4 @@
+import { ValidationError } from '../domain/errors.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import type { Db } from './db.js';
@@ -23,6 +24,17 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
   return openDb({
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.STOCKROOM_DATA || undefined,
-    prepare: env.STOCKROOM_PG_PREPARE === undefined ? undefined : !['0', 'false', 'off'].includes(env.STOCKROOM_PG_PREPARE),
+    prepare: envFlag(env, 'STOCKROOM_PG_PREPARE'),
   });
+}
+
+const FLAGS: Record<string, boolean> = { '1': true, true: true, on: true, '0': false, false: false, off: false };
+
+/** An on/off setting of the environment: undefined when unset, refused when it is neither. */
+export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const flag = FLAGS[value.toLowerCase()];
+  if (flag === undefined) throw ValidationError.field(`/env/${name}`, `must be one of 1, 0, true, false, on, off (not "${value}")`);
+  return flag;
 }
