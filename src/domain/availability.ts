@@ -1,0 +1,54 @@
+import { backorderAllowance } from './backorder.js';
+import type { Backorder } from './backorder.js';
+import { available } from './stock-level.js';
+import type { LevelNumbers } from './stock-level.js';
+
+/** What a shopper is told about a variant. */
+export const AVAILABILITY_STATUSES = ['in_stock', 'low_stock', 'out_of_stock', 'preorder', 'backorder'] as const;
+export type AvailabilityStatus = (typeof AVAILABILITY_STATUSES)[number];
+
+/** Days past the expected date within which an order ships: a window, not a promise to the day. */
+export const SHIPPING_WINDOW_DAYS = 2;
+
+export interface AvailabilityInput {
+  /** the variant's levels in the warehouses that serve the shopper */
+  levels: readonly LevelNumbers[];
+  low_stock_threshold: number;
+  backorder: Pick<Backorder, 'policy' | 'limit' | 'lead_days'>;
+  /** days until the earliest open purchase order is expected, when one is known: it wins over lead_days */
+  incoming_in_days?: number | null;
+}
+
+export interface Availability {
+  /** units a shopper can order now: in stock, or for pre-order/backorder what may still be promised */
+  available: number;
+  status: AvailabilityStatus;
+  label: string;
+}
+
+/**
+ * The storefront's answer for one variant. Safety stock is held back (it is part of `available`), and a
+ * warehouse short of stock never lends another its shortage: each counts what it has, from zero up.
+ * In stock above the threshold; low at or below it; past zero a pre-order or backorder variant is offered
+ * while any warehouse may still promise units within its limit; otherwise out of stock.
+ */
+export function availabilityOf(input: AvailabilityInput): Availability {
+  const inStock = input.levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
+  if (inStock > input.low_stock_threshold) return { available: inStock, status: 'in_stock', label: 'In stock' };
+  if (inStock > 0) return { available: inStock, status: 'low_stock', label: `Only ${inStock} left` };
+  const allowance = backorderAllowance(input.backorder);
+  const promisable = input.levels.reduce((sum, l) => sum + Math.max(0, available(l) + allowance), 0);
+  const policy = input.backorder.policy;
+  if (promisable === 0 || policy === 'deny') return { available: 0, status: 'out_of_stock', label: 'Out of stock' };
+  const days = input.incoming_in_days ?? input.backorder.lead_days;
+  const ships = days === null || days === undefined ? '' : `, ships in ${shippingWindow(days)}`;
+  return policy === 'preorder'
+    ? { available: promisable, status: 'preorder', label: `Pre-order${ships}` }
+    : { available: promisable, status: 'backorder', label: `Backorder${ships}` };
+}
+
+/** "5-7 days", "1-3 days"; an expected date already passed counts as today. */
+function shippingWindow(days: number): string {
+  const from = Math.max(0, Math.ceil(days));
+  return `${from}-${from + SHIPPING_WINDOW_DAYS} days`;
+}
