@@ -153,6 +153,18 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('POST', `/v1/reservations/${String(r.body.id)}/fulfil`, c)).body).toMatchObject({ code: 'invalid_transition', from: 'released' });
   });
 
+  it('tells shoppers a status and label without a key, and refuses what it cannot answer', async () => {
+    const res = await call('GET', '/v1/availability?sku=FLASH-1&sku=TEE-M', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ items: [expect.objectContaining({ sku: 'FLASH-1', status: 'out_of_stock', label: 'Out of stock', available: 0 }), expect.objectContaining({ sku: 'TEE-M' })] });
+    expect((await call('GET', '/v1/availability?sku=TEE-M&sku=NOPE', { key: null })).body).toMatchObject({ status: 404, code: 'unknown_sku' });
+    expect((await call('GET', '/v1/availability', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
+    const many = Array.from({ length: 101 }, (_, i) => `sku=S${i}`).join('&');
+    expect((await call('GET', `/v1/availability?${many}`, { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/sku' }] });
+    // region and ship_to are not served yet: refused, not silently ignored
+    expect((await call('GET', '/v1/availability?sku=TEE-M&region=EU', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
+  });
+
   it('accepts unicode SKUs end to end', async () => {
     const sku = encodeURIComponent('ТЕЕ-黒');
     expect((await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'ТЕЕ-黒', warehouse: 'BER', qty: 2 } })).status).toBe(200);

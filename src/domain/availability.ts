@@ -41,7 +41,7 @@ export function availabilityOf(input: AvailabilityInput): Availability {
   const policy = input.backorder.policy;
   if (promisable === 0 || policy === 'deny') return { available: 0, status: 'out_of_stock', label: 'Out of stock' };
   const days = input.incoming_in_days ?? input.backorder.lead_days;
-  const ships = days === null || days === undefined ? '' : `, ships in ${shippingWindow(days)}`;
+  const ships = days === null ? '' : `, ships in ${shippingWindow(days)}`;
   return policy === 'preorder'
     ? { available: promisable, status: 'preorder', label: `Pre-order${ships}` }
     : { available: promisable, status: 'backorder', label: `Backorder${ships}` };

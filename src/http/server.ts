@@ -11,6 +11,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
+import { storefrontRoutes } from './routes/storefront.js';
 
 export interface ServerOptions {
   stockroom: Stockroom;
@@ -72,6 +73,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(stockRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
+  await app.register(storefrontRoutes(stockroom), { prefix: '/v1' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {

@@ -15,6 +15,8 @@ import { MAX_TTL_SECONDS } from '../domain/reservation.js';
 export const MAX_QTY = 10_000_000;
 export const MAX_LINES = 100;
 export const MAX_SYNC_ITEMS = 10_000;
+/** SKUs one storefront availability call may ask about. */
+export const MAX_AVAILABILITY_SKUS = 100;
 
 export const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$', description: 'stock keeping unit: 1-64 characters, no spaces' });
 export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
@@ -166,6 +168,12 @@ export const FulfilInput = Type.Object(
 export type FulfilInput = Static<typeof FulfilInput>;
 
 export const ReservationId = Type.String({ format: 'uuid' });
+
+export const AvailabilityInput = Type.Object(
+  { sku: Type.Array(Sku, { minItems: 1, maxItems: MAX_AVAILABILITY_SKUS, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' }) },
+  { additionalProperties: false },
+);
+export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 

@@ -1,5 +1,6 @@
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
+import { AvailabilityService } from './availability.js';
 import { CatalogService } from './catalog.js';
 import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
@@ -28,6 +29,7 @@ export class Stockroom {
   readonly reservations: ReservationService;
   readonly keys: KeyService;
   readonly sync: SyncService;
+  readonly availability: AvailabilityService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -37,6 +39,7 @@ export class Stockroom {
     this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock);
+    this.availability = new AvailabilityService(this.ctx);
   }
 
   get db(): Db {
