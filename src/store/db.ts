@@ -27,7 +27,13 @@ export interface Db extends Queryable {
    * have effects outside the database.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Closes the connection(s); the Db is unusable afterwards. */
+  /**
+   * Calls onNotice with the payload of every NOTIFY on channel, from any connection, once the notifying
+   * transaction has committed. onGap is called when notices may have been missed (the listening connection was
+   * lost and is back). Resolves once listening; the function it gives stops.
+   */
+  listen(channel: string, onNotice: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>>;
+  /** Closes the connection(s), listeners included; the Db is unusable afterwards. */
   close(): Promise<void>;
 }
 

@@ -98,6 +98,13 @@ export function pgliteDb(pg: PGlite): Db {
     driver: 'pglite',
     ...wrap(pg),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => pg.transaction((tx) => fn(wrap(tx))),
+    // one connection in this process: nothing to lose, so no gaps
+    listen: async (channel, onNotice) => {
+      const stop = await pg.listen(channel, onNotice);
+      return async () => {
+        await stop();
+      };
+    },
     close: () => pg.close(),
   };
 }

@@ -67,10 +67,55 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     }
   }
 
+  const listeners = new Set<() => Promise<void>>();
+
+  /** A connection of its own per channel (a pooled one would be handed to others); back after a loss. */
+  async function listen(channel: string, onNotice: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString });
+      c.on('notification', (m) => {
+        if (m.channel === channel) onNotice(m.payload ?? '');
+      });
+      c.on('error', () => undefined);
+      c.on('end', () => {
+        if (!stopped) void reconnect();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      client = c;
+    };
+    const reconnect = async (): Promise<void> => {
+      for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5000)) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        try {
+          await connect();
+          onGap?.();
+          return;
+        } catch {
+          // the server is still away: try again a little later
+        }
+      }
+    };
+    await connect();
+    const stop = async (): Promise<void> => {
+      stopped = true;
+      listeners.delete(stop);
+      await client?.end().catch(() => undefined);
+    };
+    listeners.add(stop);
+    return stop;
+  }
+
   return {
     driver: 'postgres',
     ...wrap(pool, prepare),
     transaction,
-    close: () => pool.end(),
+    listen,
+    close: async () => {
+      await Promise.all([...listeners].map((stop) => stop()));
+      await pool.end();
+    },
   };
 }

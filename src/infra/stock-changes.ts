@@ -1,0 +1,56 @@
+import type { Db } from '../store/db.js';
+
+/** The channel the database announces committed stock changes on (migration 0005). */
+export const STOCK_CHANNEL = 'stockroom_stock';
+
+/** What changed: these variants, or anything at all (a batch too large to list, or notices missed). */
+export type StockChange = { variantIds: number[] } | { all: true };
+
+/** Reads an announcement: variant ids separated by commas, or '*'. */
+export function parseStockChange(payload: string): StockChange {
+  if (payload === '*') return { all: true };
+  const ids = payload.split(',').map(Number);
+  return ids.every((id) => Number.isSafeInteger(id) && id > 0) ? { variantIds: ids } : { all: true };
+}
+
+/**
+ * Follows the database's announcements of committed stock changes, whichever process made them, and hands
+ * each to every subscriber: what caches are invalidated by and live streams are fed from. A change that rolls
+ * back is never announced. After a lost connection, subscribers hear "anything may have changed".
+ */
+export class StockChanges {
+  private constructor(
+    private readonly stop: () => Promise<void>,
+    private readonly subscribers: Set<(change: StockChange) => void>,
+  ) {}
+
+  static async follow(db: Db): Promise<StockChanges> {
+    const subscribers = new Set<(change: StockChange) => void>();
+    const deliver = (change: StockChange): void => {
+      for (const fn of subscribers) fn(change);
+    };
+    const stop = await db.listen(
+      STOCK_CHANNEL,
+      (payload) => {
+        deliver(parseStockChange(payload));
+      },
+      () => {
+        deliver({ all: true });
+      },
+    );
+    return new StockChanges(stop, subscribers);
+  }
+
+  /** @returns a function that unsubscribes */
+  subscribe(fn: (change: StockChange) => void): () => void {
+    this.subscribers.add(fn);
+    return () => {
+      this.subscribers.delete(fn);
+    };
+  }
+
+  close(): Promise<void> {
+    this.subscribers.clear();
+    return this.stop();
+  }
+}
