@@ -35,8 +35,11 @@ export interface Target {
   server: () => ServerProcess;
   /** runs fn on the database as the bench opened it (embedded: with the server stopped meanwhile) */
   withDb: <T>(fn: (s: Stockroom) => Promise<T>) => Promise<T>;
-  /** runs fn on a database handle for baselines straight against the database (PostgreSQL: a pool of BASELINE_CONNECTIONS) */
-  straight: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  /**
+   * runs fn on a database handle for work straight against the database (PostgreSQL: a pool of
+   * BASELINE_CONNECTIONS); `announce: false` switches the stock change announcements off for it
+   */
+  straight: <T>(options: { announce: boolean }, fn: (db: Db) => Promise<T>) => Promise<T>;
   close: () => Promise<void>;
 }
 
@@ -68,8 +71,10 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
     db,
     server: () => server,
     withDb: (fn) => fn(stockroom),
-    straight: async (fn) => {
-      const pool = await openPostgres(url, { max: BASELINE_CONNECTIONS });
+    straight: async ({ announce }, fn) => {
+      const settings = new URL(url);
+      if (!announce) settings.searchParams.set('options', '-c stockroom.announce=off');
+      const pool = await openPostgres(settings.toString(), { max: BASELINE_CONNECTIONS });
       try {
         return await fn(pool);
       } finally {
@@ -123,7 +128,12 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
       return server;
     },
     withDb,
-    straight: (fn) => withDb((s) => fn(s.db)),
+    straight: ({ announce }, fn) =>
+      withDb(async (s) => {
+        // one connection: the setting holds for everything fn runs, and goes with the connection
+        if (!announce) await s.db.exec('SET stockroom.announce = off');
+        return fn(s.db);
+      }),
     close: async () => {
       await server?.stop();
       rmSync(dir, { recursive: true, force: true });
