@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseStockChange } from './stock-changes.js';
 
 describe('reading a stock change announcement', () => {
-  it('names the variants listed', () => {
-    expect(parseStockChange('12,7,300')).toEqual({ variantIds: [12, 7, 300] });
+  it('names the SKUs listed, one per line (a SKU may hold a comma, never whitespace)', () => {
+    expect(parseStockChange('TEE-M\nA,B\nТЕЕ-黒')).toEqual({ skus: ['TEE-M', 'A,B', 'ТЕЕ-黒'] });
   });
 
-  it('takes "*", or anything it cannot read, as "anything may have changed"', () => {
+  it('takes "*", or nothing, as "anything may have changed"', () => {
     expect(parseStockChange('*')).toEqual({ all: true });
     expect(parseStockChange('')).toEqual({ all: true });
-    expect(parseStockChange('12,x')).toEqual({ all: true });
   });
 });

@@ -3,14 +3,13 @@ import type { Db } from '../store/db.js';
 /** The channel the database announces committed stock changes on (migration 0005). */
 export const STOCK_CHANNEL = 'stockroom_stock';
 
-/** What changed: these variants, or anything at all (a batch too large to list, or notices missed). */
-export type StockChange = { variantIds: number[] } | { all: true };
+/** What changed: these SKUs, or anything at all (a batch too large to list, or notices missed). */
+export type StockChange = { skus: string[] } | { all: true };
 
-/** Reads an announcement: variant ids separated by commas, or '*'. */
+/** Reads an announcement: SKUs one per line, or '*'. */
 export function parseStockChange(payload: string): StockChange {
-  if (payload === '*') return { all: true };
-  const ids = payload.split(',').map(Number);
-  return ids.every((id) => Number.isSafeInteger(id) && id > 0) ? { variantIds: ids } : { all: true };
+  const skus = payload.split('\n').filter((s) => s !== '');
+  return payload === '*' || skus.length === 0 ? { all: true } : { skus };
 }
 
 /**
