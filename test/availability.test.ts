@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownSkuError, ValidationError } from '../src/domain/errors.js';
+import { InsufficientStockError, UnknownSkuError, ValidationError } from '../src/domain/errors.js';
+import { MemoryCache } from '../src/infra/memory-cache.js';
+import { StockChanges } from '../src/infra/stock-changes.js';
+import type { AvailabilityItem } from '../src/services/availability.js';
+import { Stockroom } from '../src/services/stockroom.js';
+import type { Db, Queryable } from '../src/store/db.js';
 import { drivers } from './support/databases.js';
-import { useStockroom, world } from './support/harness.js';
+import { uniq, useStockroom, world } from './support/harness.js';
 
 describe.each(drivers())('storefront availability on %s', (driver) => {
   const h = useStockroom(driver);
@@ -48,5 +53,83 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
     await expect(h.s.availability.get({ sku: [a.sku, 'NO-SUCH-SKU'] })).rejects.toThrow(UnknownSkuError);
     await expect(h.s.availability.get({ sku: [] })).rejects.toThrow(ValidationError);
     await expect(h.s.availability.get({ sku: Array.from({ length: 101 }, (_, i) => `S-${i}`) })).rejects.toThrow(ValidationError);
+  });
+
+  /** A Stockroom of its own whose storefront is cached and follows the announcements, counting its queries. */
+  async function cached(db: Db) {
+    let queries = 0;
+    const query: Queryable['query'] = (sql, params) => {
+      queries++;
+      return db.query(sql, params);
+    };
+    const s = new Stockroom({ db: { ...db, query } });
+    const changes = await StockChanges.follow(db);
+    const cache = new MemoryCache<AvailabilityItem>(60_000);
+    const waiting = new Set<{ sku: string; resolve: () => void }>();
+    changes.subscribe((c) => {
+      cache.invalidate(c);
+      for (const w of waiting) if ('all' in c || c.skus.includes(w.sku)) w.resolve();
+    });
+    s.availability.useCache(cache);
+    return {
+      s,
+      cache,
+      queries: () => queries,
+      /** resolves once the database has announced a change of sku (and the cache has dropped it) */
+      announced: (sku: string) => new Promise<void>((resolve) => waiting.add({ sku, resolve })),
+      /**
+       * Waits until every change made so far has been announced: notices arrive in commit order, so once a
+       * marker of its own, sent now, is heard, every earlier one has been.
+       */
+      settled: async () => {
+        const marker = uniq('marker');
+        const heard = new Promise<void>((resolve) => waiting.add({ sku: marker, resolve }));
+        await db.query(`SELECT pg_notify('stockroom_stock', $1)`, [marker]);
+        await heard;
+      },
+      close: () => changes.close(),
+    };
+  }
+
+  it('answers repeated asks from the cache, and drops a SKU as soon as the database announces its change', async () => {
+    const c = await cached(h.test.db);
+    try {
+      const { sku } = await world(h.s, [5], { low_stock_threshold: 2 });
+      await c.settled();
+      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 5, status: 'in_stock' });
+      const before = c.queries();
+      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 5 });
+      expect(c.queries()).toBe(before);
+      expect(c.cache.stats.hits).toBe(1);
+
+      // another client (another Stockroom on the database) sells 4: the announcement empties the cache
+      const announced = c.announced(sku);
+      await h.s.reservations.reserve({ order_ref: 'elsewhere', lines: [{ sku, qty: 4 }] });
+      await announced;
+      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 1, status: 'low_stock', label: 'Only 1 left' });
+      expect(c.queries()).toBe(before + 1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never lets checkout or stock reads see the cache: they read the database even when the cache is behind', async () => {
+    const c = await cached(h.test.db);
+    try {
+      const { sku, wh } = await world(h.s, [5]);
+      await c.settled();
+      const before = (await c.s.availability.get({ sku: [sku] })).items[0];
+      expect(before).toMatchObject({ available: 5 });
+      // a change the cache is not told about (announcements switched off for it): the cache is now behind
+      await h.test.db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL stockroom.announce = 'off'`);
+        await tx.query('UPDATE stock_levels SET safety_stock = 5 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)', [sku]);
+      });
+      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toEqual(before);
+      await expect(c.s.reservations.reserve({ order_ref: 'truth', lines: [{ sku, qty: 1 }] })).rejects.toThrow(InsufficientStockError);
+      expect((await c.s.stock.get(sku)).warehouses.find((w) => w.warehouse === wh[0])).toMatchObject({ available: 0 });
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -165,6 +165,26 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('GET', '/v1/availability?sku=TEE-M&region=EU', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 
+  it('serves availability from its cache, and drops a SKU from it when the database announces a change', async () => {
+    expect((await call('POST', '/v1/variants', { body: { sku: 'CACHED-1', product: { title: 'Cached' }, low_stock_threshold: 2 } })).status).toBe(201);
+    await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'CACHED-1', warehouse: 'AMS', qty: 5 } });
+    const ask = async () => ((await call('GET', '/v1/availability?sku=CACHED-1', { key: null })).body as { items: { available: number }[] }).items[0]?.available;
+    const hits = async () => Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${ctx.server.url}/metrics`)).text())?.[1]);
+    const hitsBefore = await hits();
+    const first = await ask();
+    await ask();
+    expect(await hits()).toBeGreaterThan(hitsBefore);
+    const r = await call('POST', '/v1/reservations', { key: keys.checkout, body: { order_ref: 'cache-1', lines: [{ sku: 'CACHED-1', qty: 2 }] } });
+    // the announcement reaches the server's cache right after the commit; from outside, ask until it shows
+    let now = await ask();
+    for (let i = 0; i < 200 && now === first; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      now = await ask();
+    }
+    expect([first, now]).toEqual([5, 3]);
+    await call('POST', `/v1/reservations/${String(r.body.id)}/cancel`, { key: keys.checkout });
+  });
+
   it('accepts unicode SKUs end to end', async () => {
     const sku = encodeURIComponent('ТЕЕ-黒');
     expect((await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'ТЕЕ-黒', warehouse: 'BER', qty: 2 } })).status).toBe(200);

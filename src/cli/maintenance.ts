@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envPositiveInt, intOption } from './args.js';
+import { envInt, intOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
@@ -54,7 +54,8 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
   const serveOptions = (o: { port: number; host: string }, c: CommandContext) => ({
     port: o.port,
     host: o.host,
-    sweepEveryMs: envPositiveInt(c.env, 'STOCKROOM_SWEEP_MS', 5000),
+    sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
+    cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
   });

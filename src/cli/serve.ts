@@ -1,6 +1,9 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
+import { MemoryCache } from '../infra/memory-cache.js';
 import { createMetrics } from '../infra/metrics.js';
+import { StockChanges } from '../infra/stock-changes.js';
+import type { AvailabilityItem } from '../services/availability.js';
 import type { Stockroom } from '../services/stockroom.js';
 import type { Io } from './output.js';
 
@@ -9,6 +12,8 @@ export interface ServeOptions {
   host: string;
   /** how often the sweeper releases expired reservations */
   sweepEveryMs: number;
+  /** how long storefront availability is cached (0: not at all); changes empty it at once */
+  cacheTtlSeconds: number;
   logger: FastifyServerOptions['logger'];
   /** STOCKROOM_ADMIN_KEY: an admin key with this value is made to exist */
   adminKey?: string | undefined;
@@ -22,7 +27,16 @@ export interface ServeOptions {
  */
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
-  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats });
+  // the storefront cache follows the database's announcements of committed changes, from any process
+  const changes = options.cacheTtlSeconds > 0 ? await StockChanges.follow(stockroom.db) : undefined;
+  const cache = changes && new MemoryCache<AvailabilityItem>(options.cacheTtlSeconds * 1000);
+  if (changes && cache) {
+    changes.subscribe((change) => {
+      cache.invalidate(change);
+    });
+    stockroom.availability.useCache(cache);
+  }
+  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
   const app = await buildServer({ stockroom, logger: options.logger, metrics });
 
   let sweeping: Promise<unknown> = Promise.resolve();
@@ -47,7 +61,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       void app
         .close()
         .then(() => sweeping)
+        .then(() => changes?.close())
         .then(() => {
+          stockroom.availability.useCache(undefined);
           resolve();
         });
     };

@@ -14,6 +14,8 @@ export interface Metrics {
 export interface MetricSources {
   /** reservations group commit: transactions and the reservations in them */
   groupCommit?: () => { groups: number; jobs: number };
+  /** the storefront cache: SKUs answered from it and SKUs read from the database */
+  availabilityCache?: () => { hits: number; misses: number };
 }
 
 /** A counter that shows a total kept elsewhere, read at each scrape. */
@@ -38,6 +40,11 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   if (groupCommit) {
     mirroredCounter(registry, 'stockroom_reserve_groups_total', 'Transactions the reservation group commit ran', () => groupCommit().groups);
     mirroredCounter(registry, 'stockroom_reserve_grouped_total', 'Reservations run in those transactions (divided by groups: the mean group size)', () => groupCommit().jobs);
+  }
+  const cache = sources.availabilityCache;
+  if (cache) {
+    mirroredCounter(registry, 'stockroom_availability_cache_hits_total', 'Storefront SKUs answered from the cache', () => cache().hits);
+    mirroredCounter(registry, 'stockroom_availability_cache_misses_total', 'Storefront SKUs read from the database', () => cache().misses);
   }
   return {
     registry,

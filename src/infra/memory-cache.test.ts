@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCache } from './memory-cache.js';
+
+describe('the in-process cache', () => {
+  const clock = () => {
+    let t = 1_000;
+    return { now: () => t, advance: (ms: number) => (t += ms) };
+  };
+
+  it('answers what was put in until its time to live runs out', () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.set(new Map([['A', 1]]), cache.begin());
+    expect(cache.get(['A', 'B'])).toEqual(new Map([['A', 1]]));
+    c.advance(60_000);
+    expect(cache.get(['A']).size).toBe(0);
+    expect(cache.stats).toEqual({ hits: 1, misses: 2 });
+  });
+
+  it('forgets a key as soon as it is announced as changed, and everything on "all"', () => {
+    const cache = new MemoryCache<number>(60_000);
+    cache.set(new Map([['A', 1], ['B', 2], ['C', 3]]), cache.begin());
+    cache.invalidate({ skus: ['A'] });
+    expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['B', 'C']);
+    cache.invalidate({ all: true });
+    expect(cache.get(['B', 'C']).size).toBe(0);
+  });
+
+  it('never keeps an answer read before a change that landed while the read ran', () => {
+    const cache = new MemoryCache<number>(60_000);
+    const slow = cache.begin();
+    cache.invalidate({ skus: ['A'] }); // the change commits while the read is on its way
+    const fresh = cache.begin();
+    cache.set(new Map([['A', 1], ['B', 2]]), slow); // the old answer for A arrives late
+    expect([...cache.get(['A', 'B']).keys()]).toEqual(['B']);
+    cache.set(new Map([['A', 5]]), fresh); // a read begun after the change may keep its answer
+    expect(cache.get(['A'])).toEqual(new Map([['A', 5]]));
+    cache.end(slow);
+    cache.end(fresh);
+  });
+
+  it('keeps nothing read before an "anything changed"', () => {
+    const cache = new MemoryCache<number>(60_000);
+    const slow = cache.begin();
+    cache.invalidate({ all: true });
+    cache.set(new Map([['A', 1]]), slow);
+    cache.end(slow);
+    expect(cache.get(['A']).size).toBe(0);
+  });
+
+  it('holds at most its bound, letting the oldest go', () => {
+    const cache = new MemoryCache<number>(60_000, Date.now, 2);
+    cache.set(new Map([['A', 1], ['B', 2], ['C', 3]]), cache.begin());
+    expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['B', 'C']);
+  });
+});
