@@ -1,67 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stockroom } from '../src/services/stockroom.js';
-import type { Driver } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
-import { openPglite } from '../src/store/pglite.js';
-import { openPostgres } from '../src/store/postgres.js';
-import { createPostgresDatabase, drivers } from './support/databases.js';
-import { expectReconciled } from './support/harness.js';
-import { startServer } from './support/server-process.js';
-import type { ServerProcess } from './support/server-process.js';
-
-const ADMIN_KEY = 'sr_test_admin_0123456789abcdef';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from './support/databases.js';
+import { ADMIN_KEY, useServer } from './support/served.js';
 
 interface Reply {
   status: number;
   type: string;
   body: Record<string, unknown> & { code?: string };
-}
-
-/** The real server process on PGlite or PostgreSQL; reconciled when the suite ends (after a graceful stop). */
-function useServer(driver: Driver) {
-  const ctx = {} as { server: ServerProcess; env: Record<string, string>; cleanup: () => Promise<void>; reconcile: () => Promise<void> };
-  beforeAll(async () => {
-    if (driver === 'postgres') {
-      const { url, drop } = await createPostgresDatabase();
-      const db = await openPostgres(url);
-      await migrate(db);
-      await db.close();
-      ctx.env = { DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
-      ctx.reconcile = async () => {
-        const s = new Stockroom({ db: await openPostgres(url) });
-        try {
-          await expectReconciled(s);
-        } finally {
-          await s.close();
-        }
-      };
-      ctx.cleanup = drop;
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'stockroom-http-'));
-      ctx.env = { STOCKROOM_DATA: join(dir, 'data'), STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
-      ctx.reconcile = async () => {
-        const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
-        try {
-          await expectReconciled(s);
-        } finally {
-          await s.close();
-        }
-      };
-      ctx.cleanup = async () => {
-        rmSync(dir, { recursive: true, force: true });
-      };
-    }
-    ctx.server = await startServer(ctx.env);
-  });
-  afterAll(async () => {
-    expect(await ctx.server.stop()).toBe(0);
-    await ctx.reconcile();
-    await ctx.cleanup();
-  });
-  return ctx;
 }
 
 describe.each(drivers())('the HTTP API, served by a real process on %s', (driver) => {
