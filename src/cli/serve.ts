@@ -4,6 +4,7 @@ import { MemoryCache } from '../infra/memory-cache.js';
 import { createMetrics } from '../infra/metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
+import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
 import type { Io } from './output.js';
 
@@ -14,6 +15,8 @@ export interface ServeOptions {
   sweepEveryMs: number;
   /** how long storefront availability is cached (0: not at all); changes empty it at once */
   cacheTtlSeconds: number;
+  /** how often an idle availability stream gets a heartbeat */
+  heartbeatMs?: number | undefined;
   logger: FastifyServerOptions['logger'];
   /** STOCKROOM_ADMIN_KEY: an admin key with this value is made to exist */
   adminKey?: string | undefined;
@@ -27,17 +30,22 @@ export interface ServeOptions {
  */
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
-  // the storefront cache follows the database's announcements of committed changes, from any process
-  const changes = options.cacheTtlSeconds > 0 ? await StockChanges.follow(stockroom.db) : undefined;
-  const cache = changes && new MemoryCache<AvailabilityItem>(options.cacheTtlSeconds * 1000);
-  if (changes && cache) {
+  // the storefront cache and live streams follow the database's announcements of committed changes, from any
+  // process; the cache is emptied first, so the streams read fresh numbers
+  const changes = await StockChanges.follow(stockroom.db);
+  const cache = options.cacheTtlSeconds > 0 ? new MemoryCache<AvailabilityItem>(options.cacheTtlSeconds * 1000) : undefined;
+  if (cache) {
     changes.subscribe((change) => {
       cache.invalidate(change);
     });
     stockroom.availability.useCache(cache);
   }
+  const feed = new AvailabilityFeed(stockroom.availability);
+  changes.subscribe((change) => {
+    feed.onChange(change);
+  });
   const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
-  const app = await buildServer({ stockroom, logger: options.logger, metrics });
+  const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
@@ -61,7 +69,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       void app
         .close()
         .then(() => sweeping)
-        .then(() => changes?.close())
+        .then(() => changes.close())
         .then(() => {
           stockroom.availability.useCache(undefined);
           resolve();

@@ -12,6 +12,7 @@ import { keyRoutes } from './routes/keys.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
+import type { StorefrontOptions } from './routes/storefront.js';
 
 export interface ServerOptions {
   stockroom: Stockroom;
@@ -21,6 +22,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** where /metrics reads from; a fresh registry when not given */
   metrics?: Metrics;
+  /** live availability for GET /v1/availability/stream, and its heartbeat */
+  storefront?: StorefrontOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -73,7 +76,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(stockRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
-  await app.register(storefrontRoutes(stockroom), { prefix: '/v1' });
+  await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {

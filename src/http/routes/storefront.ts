@@ -1,16 +1,120 @@
 import type { FastifyInstance } from 'fastify';
-import { AvailabilityInput } from '../../services/schemas.js';
+import type { ServerResponse } from 'node:http';
+import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
+import { AvailabilityInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { pageQuery } from './query.js';
 
+export interface StorefrontOptions {
+  /** live availability; without it there is no stream route */
+  feed?: AvailabilityFeed | undefined;
+  /** how often an idle stream gets a comment line, so proxies keep it open and clients notice a dead one */
+  heartbeatMs?: number | undefined;
+}
+
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+const frame = (e: AvailabilityEvent): string => `id: ${e.id}\nevent: availability\ndata: ${JSON.stringify(e.item)}\n\n`;
+
+/**
+ * One open stream. When the socket cannot take more (a slow client), events are not queued without end: the
+ * latest one per SKU waits, and goes out when the socket drains. Memory per stream stays bounded by its SKUs.
+ */
+class Stream {
+  private waiting: Map<string, AvailabilityEvent> | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.on('drain', () => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      for (const e of waiting?.values() ?? []) this.send(e);
+    });
+  }
+
+  send(e: AvailabilityEvent): void {
+    if (this.waiting) {
+      this.waiting.set(e.item.sku, e);
+      return;
+    }
+    if (!this.res.write(frame(e))) this.waiting = new Map();
+  }
+
+  ping(): void {
+    if (!this.waiting) this.res.write(': ping\n\n');
+  }
+
+  end(): void {
+    this.res.end();
+  }
+}
+
 /** The public storefront routes: no key needed. */
-export function storefrontRoutes(stockroom: Stockroom) {
+export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOptions = {}) {
   return async (app: FastifyInstance): Promise<void> => {
+    const skusOf = (query: unknown): unknown => ({ ...(query as object), sku: pageQuery(query).all('sku') });
+
     app.get(
       '/availability',
       { schema: { tags: ['storefront'], summary: 'Status and label of up to 100 SKUs, for shoppers', querystring: AvailabilityInput, security: [] } },
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
-      async (req) => stockroom.availability.get({ ...(req.query as object), sku: pageQuery(req.query).all('sku') }),
+      async (req) => stockroom.availability.get(skusOf(req.query)),
+    );
+
+    const feed = options.feed;
+    if (!feed) return;
+    const streams = new Set<Stream>();
+    const heartbeat = setInterval(() => {
+      for (const s of streams) s.ping();
+    }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS).unref();
+    // open streams never finish by themselves: closing the server ends them
+    app.addHook('preClose', async () => {
+      clearInterval(heartbeat);
+      for (const s of streams) s.end();
+    });
+
+    app.get(
+      '/availability/stream',
+      {
+        schema: {
+          tags: ['storefront'],
+          summary: 'Server-Sent Events: an `availability` event per SKU whenever its status, count or label changes',
+          description: 'The current state of each SKU comes first; a reconnect with Last-Event-ID gets only what it missed.',
+          querystring: AvailabilityInput,
+          security: [],
+        },
+      },
+      async (req, reply) => {
+        const { sku } = parse(AvailabilityInput, skusOf(req.query));
+        const header = req.headers['last-event-id'];
+        // events that come while the first ones are read wait here until the stream is open
+        const sink: { stream?: Stream; early: AvailabilityEvent[] } = { early: [] };
+        // checked (and refused with a problem document) before the stream opens
+        const watching = await feed.watch(
+          sku,
+          (e) => {
+            if (sink.stream) sink.stream.send(e);
+            else sink.early.push(e);
+          },
+          Array.isArray(header) ? header[0] : header,
+        );
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        const s = new Stream(res);
+        streams.add(s);
+        res.write('retry: 2000\n\n');
+        for (const e of [...watching.first, ...sink.early]) s.send(e);
+        sink.stream = s;
+        res.on('close', () => {
+          watching.stop();
+          streams.delete(s);
+        });
+      },
     );
   };
 }
