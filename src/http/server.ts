@@ -13,6 +13,7 @@ import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
+import { webRoutes } from './routes/web.js';
 
 export interface ServerOptions {
   stockroom: Stockroom;
@@ -77,6 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
   await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
+  await app.register(webRoutes());
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {

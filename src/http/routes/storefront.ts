@@ -57,7 +57,8 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
       '/availability',
       { schema: { tags: ['storefront'], summary: 'Status and label of up to 100 SKUs, for shoppers', querystring: AvailabilityInput, security: [] } },
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
-      async (req) => stockroom.availability.get(skusOf(req.query)),
+      // storefronts on any domain may ask
+      async (req, reply) => reply.header('access-control-allow-origin', '*').send(await stockroom.availability.get(skusOf(req.query))),
     );
 
     const feed = options.feed;
@@ -104,6 +105,7 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
           'cache-control': 'no-store',
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
+          'access-control-allow-origin': '*',
         });
         const s = new Stream(res);
         streams.add(s);
