@@ -57,6 +57,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
     cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
     heartbeatMs: envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1),
+    redisUrl: c.env.REDIS_URL || undefined,
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
   });

@@ -1,6 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
 import { MemoryCache } from '../infra/memory-cache.js';
+import { RedisCache } from '../infra/redis-cache.js';
 import { createMetrics } from '../infra/metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
@@ -15,6 +16,8 @@ export interface ServeOptions {
   sweepEveryMs: number;
   /** how long storefront availability is cached (0: not at all); changes empty it at once */
   cacheTtlSeconds: number;
+  /** REDIS_URL: the availability cache lives there, shared by every server process */
+  redisUrl?: string | undefined;
   /** how often an idle availability stream gets a heartbeat */
   heartbeatMs?: number | undefined;
   logger: FastifyServerOptions['logger'];
@@ -24,6 +27,15 @@ export interface ServeOptions {
   banner?: (url: string) => string;
 }
 
+type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
+
+/** The storefront cache: shared in Redis with REDIS_URL, else in this process; none with a TTL of 0. */
+async function availabilityCache(options: ServeOptions): Promise<Cache | undefined> {
+  if (options.cacheTtlSeconds <= 0) return undefined;
+  const ttlMs = options.cacheTtlSeconds * 1000;
+  return options.redisUrl ? RedisCache.connect<AvailabilityItem>(options.redisUrl, ttlMs) : new MemoryCache<AvailabilityItem>(ttlMs);
+}
+
 /**
  * Serves the API until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets in-flight requests
  * and a running sweep finish, and returns so the caller can close the database.
@@ -31,18 +43,19 @@ export interface ServeOptions {
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
   // the storefront cache and live streams follow the database's announcements of committed changes, from any
-  // process; the cache is emptied first, so the streams read fresh numbers
+  // process; a change is dropped from the cache before the streams read it again, so they read fresh numbers
   const changes = await StockChanges.follow(stockroom.db);
-  const cache = options.cacheTtlSeconds > 0 ? new MemoryCache<AvailabilityItem>(options.cacheTtlSeconds * 1000) : undefined;
-  if (cache) {
-    changes.subscribe((change) => {
-      cache.invalidate(change);
-    });
-    stockroom.availability.useCache(cache);
-  }
+  const cache = await availabilityCache(options);
+  stockroom.availability.useCache(cache);
   const feed = new AvailabilityFeed(stockroom.availability);
   changes.subscribe((change) => {
-    feed.onChange(change);
+    void Promise.resolve(cache?.invalidate(change))
+      .catch((err: unknown) => {
+        app.log.warn({ err }, 'could not drop changed SKUs from the availability cache');
+      })
+      .then(() => {
+        feed.onChange(change);
+      });
   });
   const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
   const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
@@ -70,8 +83,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         .close()
         .then(() => sweeping)
         .then(() => changes.close())
-        .then(() => {
+        .then(async () => {
           stockroom.availability.useCache(undefined);
+          await cache?.close();
           resolve();
         });
     };

@@ -1,19 +1,13 @@
+import { ChangeClock } from './change-clock.js';
 import type { StockChange } from './stock-changes.js';
 
 /**
  * A cache in this process with a time to live, emptied key by key as the database announces changes. A read
- * that began before a change of a key cannot put its (older) answer in afterwards: `begin` marks when a read
- * starts, and `set` refuses what changed since. Only while reads are in flight does it remember which keys
- * changed when, so that memory stays bounded.
+ * that began before a change of a key cannot put its (older) answer in afterwards (see ChangeClock).
  */
 export class MemoryCache<T> {
   private readonly entries = new Map<string, { value: T; until: number }>();
-  /** counts invalidations */
-  private epoch = 0;
-  private changedAt = new Map<string, number>();
-  private allChangedAt = -1;
-  /** reads in flight, by the epoch they began at */
-  private reading = new Map<number, number>();
+  private readonly clock = new ChangeClock();
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(
@@ -37,41 +31,33 @@ export class MemoryCache<T> {
 
   /** A read of the source begins: give its mark to `set` and `end`. */
   begin(): number {
-    this.reading.set(this.epoch, (this.reading.get(this.epoch) ?? 0) + 1);
-    return this.epoch;
+    return this.clock.begin();
   }
 
   /** Keeps what a read begun at `since` found, but for keys that changed while it ran. */
   set(entries: ReadonlyMap<string, T>, since: number): void {
-    if (this.allChangedAt > since) return;
     const until = this.now() + this.ttlMs;
     for (const [key, value] of entries) {
-      if ((this.changedAt.get(key) ?? -1) > since) continue;
+      if (!this.clock.unchangedSince(key, since)) continue;
       // past the bound, the oldest entry goes (a Map keeps insertion order)
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+      if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, { value, until });
     }
   }
 
   /** The read begun at `since` is over. */
   end(since: number): void {
-    const left = (this.reading.get(since) ?? 1) - 1;
-    if (left > 0) this.reading.set(since, left);
-    else this.reading.delete(since);
-    if (this.reading.size === 0) this.changedAt.clear();
+    this.clock.end(since);
   }
 
   invalidate(change: StockChange): void {
-    this.epoch++;
-    if ('all' in change) {
-      this.entries.clear();
-      this.changedAt.clear();
-      this.allChangedAt = this.epoch;
-      return;
-    }
-    for (const key of change.skus) {
-      this.entries.delete(key);
-      if (this.reading.size > 0) this.changedAt.set(key, this.epoch);
-    }
+    this.clock.changed(change);
+    if ('all' in change) this.entries.clear();
+    else for (const key of change.skus) this.entries.delete(key);
+  }
+
+  /** Nothing to release: the entries go with the process. */
+  async close(): Promise<void> {
+    this.entries.clear();
   }
 }

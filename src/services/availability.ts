@@ -20,9 +20,9 @@ export interface AvailabilityItem {
  * since; `end` says the read is over.
  */
 export interface AvailabilityCache {
-  get(skus: readonly string[]): Map<string, AvailabilityItem>;
+  get(skus: readonly string[]): Map<string, AvailabilityItem> | Promise<Map<string, AvailabilityItem>>;
   begin(): number;
-  set(items: ReadonlyMap<string, AvailabilityItem>, since: number): void;
+  set(items: ReadonlyMap<string, AvailabilityItem>, since: number): void | Promise<void>;
   end(since: number): void;
 }
 
@@ -44,13 +44,14 @@ export class AvailabilityService {
   async get(input: unknown): Promise<{ items: AvailabilityItem[] }> {
     const skus = [...new Set(parse(AvailabilityInput, input).sku)];
     const cache = this.cache;
-    const known = cache?.get(skus) ?? new Map<string, AvailabilityItem>();
+    // the cache is a help, not a dependency: if it cannot answer (Redis away), the database does
+    const known = (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
       const since = cache?.begin();
       try {
         const fresh = await this.read(wanted);
-        if (cache && since !== undefined) cache.set(fresh, since);
+        if (cache && since !== undefined) await Promise.resolve(cache.set(fresh, since)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
       } finally {
         if (cache && since !== undefined) cache.end(since);

@@ -8,6 +8,7 @@ import { pgliteDb, pgliteParsers } from '../../src/store/pglite.js';
 import { openPostgres } from '../../src/store/postgres.js';
 
 export const postgresUrl = (): string => inject('postgresUrl');
+export const redisUrl = (): string => inject('redisUrl');
 
 /** The drivers every cross-driver suite runs on: PGlite always, PostgreSQL when the run has a server. */
 export function drivers(): Driver[] {

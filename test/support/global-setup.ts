@@ -1,10 +1,13 @@
 import type { TestProject } from 'vitest/node';
 import { PG_BIN, havePostgresBinaries, startPostgresCluster } from './postgres-cluster.js';
+import { haveRedisServer, startRedisServer } from './redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** a superuser URL of the PostgreSQL server the suites create their databases on, or '' */
     postgresUrl: string;
+    /** a redis:// URL of a throwaway redis-server, or '' */
+    redisUrl: string;
   }
 }
 
@@ -14,6 +17,28 @@ declare module 'vitest' {
  * Under CI a missing PostgreSQL fails the run: the PostgreSQL suites must not be skipped there.
  */
 export async function setup(project: TestProject): Promise<() => void> {
+  const stopRedis = await setupRedis(project);
+  const stopPostgres = await setupPostgres(project);
+  return () => {
+    stopPostgres();
+    stopRedis();
+  };
+}
+
+/** One redis-server per run, the same way: skipped locally without one, a failure under CI. */
+async function setupRedis(project: TestProject): Promise<() => void> {
+  if (!haveRedisServer()) {
+    if (process.env.CI) throw new Error('CI: no redis-server on the PATH');
+    console.warn('no redis-server: the Redis suites are skipped');
+    project.provide('redisUrl', '');
+    return () => undefined;
+  }
+  const redis = await startRedisServer();
+  project.provide('redisUrl', redis.url);
+  return redis.stop;
+}
+
+async function setupPostgres(project: TestProject): Promise<() => void> {
   const given = process.env.STOCKROOM_TEST_PG_URL;
   if (given) {
     project.provide('postgresUrl', given);

@@ -1,0 +1,81 @@
+import { Redis } from 'ioredis';
+import { ChangeClock } from './change-clock.js';
+import type { StockChange } from './stock-changes.js';
+
+const PREFIX = 'stockroom:availability:';
+
+/**
+ * The cache shared by every server process of a store, in Redis: what one process read, the others answer
+ * from. Every process hears every change the database announces and deletes the SKUs it names; a read that
+ * began before a change it heard of never writes its older answer (ChangeClock). Entries expire after the
+ * time to live whatever happens, the safety net should a notice be lost.
+ */
+export class RedisCache<T> {
+  private readonly clock = new ChangeClock();
+  readonly stats = { hits: 0, misses: 0 };
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+  ) {}
+
+  static async connect<T>(url: string, ttlMs: number): Promise<RedisCache<T>> {
+    // commands wait (briefly) while Redis is away instead of failing at once; lazyConnect lets connect() report
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    return new RedisCache<T>(redis, ttlMs);
+  }
+
+  async get(keys: readonly string[]): Promise<Map<string, T>> {
+    const found = new Map<string, T>();
+    if (keys.length > 0) {
+      const values = await this.redis.mget(...keys.map((k) => PREFIX + k));
+      values.forEach((v, i) => {
+        const key = keys[i];
+        if (v !== null && key !== undefined) found.set(key, JSON.parse(v) as T);
+      });
+    }
+    this.stats.hits += found.size;
+    this.stats.misses += keys.length - found.size;
+    return found;
+  }
+
+  begin(): number {
+    return this.clock.begin();
+  }
+
+  async set(entries: ReadonlyMap<string, T>, since: number): Promise<void> {
+    const batch = this.redis.multi();
+    let n = 0;
+    for (const [key, value] of entries) {
+      if (!this.clock.unchangedSince(key, since)) continue;
+      batch.set(PREFIX + key, JSON.stringify(value), 'PX', this.ttlMs);
+      n++;
+    }
+    if (n > 0) await batch.exec();
+  }
+
+  end(since: number): void {
+    this.clock.end(since);
+  }
+
+  async invalidate(change: StockChange): Promise<void> {
+    this.clock.changed(change);
+    if ('skus' in change) {
+      await this.redis.del(...change.skus.map((k) => PREFIX + k));
+      return;
+    }
+    // anything may have changed: every entry goes
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+      if (keys.length > 0) await this.redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { RedisCache } from '../src/infra/redis-cache.js';
+import { redisUrl } from './support/databases.js';
+import { uniq } from './support/harness.js';
+
+describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
+  const open = () => RedisCache.connect<{ n: number }>(redisUrl(), 60_000);
+
+  it('is shared: what one process keeps, another answers from', async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const key = uniq('SKU');
+      await a.set(new Map([[key, { n: 1 }]]), a.begin());
+      expect(await b.get([key, uniq('OTHER')])).toEqual(new Map([[key, { n: 1 }]]));
+      expect(b.stats).toEqual({ hits: 1, misses: 1 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('drops announced SKUs, and everything on "all"', async () => {
+    const c = await open();
+    try {
+      const [x, y] = [uniq('SKU'), uniq('SKU')];
+      await c.set(new Map([[x, { n: 1 }], [y, { n: 2 }]]), c.begin());
+      await c.invalidate({ skus: [x] });
+      expect([...(await c.get([x, y])).keys()]).toEqual([y]);
+      await c.invalidate({ all: true });
+      expect((await c.get([y])).size).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never keeps an answer read before a change that landed while the read ran', async () => {
+    const c = await open();
+    try {
+      const key = uniq('SKU');
+      const slow = c.begin();
+      await c.invalidate({ skus: [key] });
+      await c.set(new Map([[key, { n: 1 }]]), slow);
+      c.end(slow);
+      expect((await c.get([key])).size).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+});
