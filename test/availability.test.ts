@@ -46,6 +46,27 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
     });
   });
 
+  it('with a region or a ship-to point, counts only the warehouses that serve the shopper', async () => {
+    const tag = uniq('A').replace(/[^A-Za-z0-9]/g, '');
+    const [eu, us, local] = [`EU${tag}`, `US${tag}`, `LOC${tag}`];
+    await h.s.catalog.addWarehouse({ code: eu, name: 'Rotterdam', regions: ['eu', 'uk'] });
+    await h.s.catalog.addWarehouse({ code: us, name: 'Newark', regions: ['US'] });
+    await h.s.catalog.addWarehouse({ code: local, name: 'Berlin shop', lat: 52.52, lon: 13.4, serves_within_km: 50 });
+    const sku = uniq('SKU');
+    await h.s.catalog.addVariant({ sku, product: { title: sku }, low_stock_threshold: 0 });
+    await h.s.stock.receive({ sku, warehouse: eu, qty: 3 });
+    await h.s.stock.receive({ sku, warehouse: us, qty: 5 });
+    await h.s.stock.receive({ sku, warehouse: local, qty: 1 });
+    const ask = async (more: Record<string, string>) => (await h.s.availability.get({ sku: [sku], ...more })).items[0]?.available;
+    expect(await ask({})).toBe(9);
+    expect(await ask({ region: 'EU' })).toBe(4); // Rotterdam, and the shop that lists no region
+    expect(await ask({ region: 'US' })).toBe(6);
+    expect(await ask({ region: 'EU', ship_to: '52.37,4.90' })).toBe(3); // Amsterdam is too far for the shop
+    expect(await ask({ ship_to: '52.50,13.30' })).toBe(9);
+    await expect(h.s.availability.get({ sku: [sku], ship_to: '91,0' })).rejects.toThrow(ValidationError);
+    await expect(h.s.catalog.addWarehouse({ code: `X${tag}`, name: 'x', serves_within_km: 5 })).rejects.toThrow(/a delivery radius needs lat and lon/);
+  });
+
   it('answers each SKU once, in the order asked, and refuses unknown SKUs and too many at once', async () => {
     const a = await world(h.s, [1]);
     const b = await world(h.s, [9]);

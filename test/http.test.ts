@@ -105,8 +105,9 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('GET', '/v1/availability', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
     const many = Array.from({ length: 101 }, (_, i) => `sku=S${i}`).join('&');
     expect((await call('GET', `/v1/availability?${many}`, { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/sku' }] });
-    // region and ship_to are not served yet: refused, not silently ignored
-    expect((await call('GET', '/v1/availability?sku=TEE-M&region=EU', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect((await call('GET', '/v1/availability?sku=TEE-M&region=EU&ship_to=52.5,13.4', { key: null })).status).toBe(200);
+    expect((await call('GET', '/v1/availability?sku=TEE-M&ship_to=somewhere', { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/ship_to' }] });
+    expect((await call('GET', '/v1/availability?sku=TEE-M&colour=red', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 
   it('serves availability from its cache, and drops a SKU from it when the database announces a change', async () => {

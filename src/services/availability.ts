@@ -1,10 +1,23 @@
 import { availabilityOf } from '../domain/availability.js';
 import type { AvailabilityStatus } from '../domain/availability.js';
-import { UnknownSkuError } from '../domain/errors.js';
+import { UnknownSkuError, ValidationError } from '../domain/errors.js';
+import { serves } from '../domain/service-area.js';
+import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
 import { missing } from './context.js';
 import type { ServiceContext } from './context.js';
 import { AvailabilityInput, parse } from './schemas.js';
+import type { AvailabilityInput as AvailabilityRequest } from './schemas.js';
+
+/** Who asks, when they say: their region and where they would ship to. */
+function shopperOf(req: AvailabilityRequest): Shopper | undefined {
+  if (req.region === undefined && req.ship_to === undefined) return undefined;
+  const [lat = NaN, lon = NaN] = req.ship_to?.split(',').map(Number) ?? [];
+  if (req.ship_to !== undefined && (Math.abs(lat) > 90 || Math.abs(lon) > 180)) {
+    throw ValidationError.field('/ship_to', 'must be lat,lon within -90..90 and -180..180');
+  }
+  return { region: req.region, ship_to: req.ship_to === undefined ? undefined : { lat, lon } };
+}
 
 /** One SKU as the storefront shows it. */
 export interface AvailabilityItem {
@@ -40,17 +53,22 @@ export class AvailabilityService {
     this.cache = cache;
   }
 
-  /** Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. */
+  /**
+   * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
+   * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
+   */
   async get(input: unknown): Promise<{ items: AvailabilityItem[] }> {
-    const skus = [...new Set(parse(AvailabilityInput, input).sku)];
-    const cache = this.cache;
+    const req = parse(AvailabilityInput, input);
+    const skus = [...new Set(req.sku)];
+    const shopper = shopperOf(req);
+    const cache = shopper ? undefined : this.cache;
     // the cache is a help, not a dependency: if it cannot answer (Redis away), the database does
     const known = (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
       const since = cache?.begin();
       try {
-        const fresh = await this.read(wanted);
+        const fresh = await this.read(wanted, shopper ?? {});
         if (cache && since !== undefined) await Promise.resolve(cache.set(fresh, since)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
       } finally {
@@ -60,14 +78,14 @@ export class AvailabilityService {
     return { items: skus.map((sku) => known.get(sku) ?? missing(`availability of ${sku}`)) };
   }
 
-  private async read(skus: readonly string[]): Promise<Map<string, AvailabilityItem>> {
+  private async read(skus: readonly string[], shopper: Shopper): Promise<Map<string, AvailabilityItem>> {
     const rows = new Map((await readAvailability(this.ctx.db, skus)).map((r) => [r.sku, r]));
     const unknown = skus.filter((sku) => !rows.has(sku));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
     return new Map(
       [...rows.values()].map((r) => {
         const a = availabilityOf({
-          levels: r.levels,
+          levels: r.levels.filter((l) => serves(l, shopper)),
           low_stock_threshold: r.low_stock_threshold,
           backorder: { policy: r.backorder_policy, limit: r.backorder_limit, lead_days: r.backorder_lead_days },
         });

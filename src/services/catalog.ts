@@ -37,9 +37,18 @@ export class CatalogService {
   async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
     const w = parse(WarehouseInput, input);
     if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
+    if (w.serves_within_km !== undefined && w.lat === undefined) throw ValidationError.field('/serves_within_km', 'a delivery radius needs lat and lon');
     return runOnce(this.ctx, 'warehouse.add', options, w, async (tx) => {
       await lockCatalogShape(tx, 'exclusive');
-      const row = await insertWarehouse(tx, { code: w.code, name: w.name, lat: w.lat ?? null, lon: w.lon ?? null, priority: w.priority ?? 0 });
+      const row = await insertWarehouse(tx, {
+        code: w.code,
+        name: w.name,
+        lat: w.lat ?? null,
+        lon: w.lon ?? null,
+        priority: w.priority ?? 0,
+        regions: [...new Set((w.regions ?? []).map((r) => r.toUpperCase()))],
+        servesWithinKm: w.serves_within_km ?? null,
+      });
       if (!row) throw new AlreadyExistsError('warehouse', w.code);
       await createLevelsForWarehouse(tx, row.id);
       return toWarehouse(row);

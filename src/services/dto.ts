@@ -15,6 +15,8 @@ export interface Warehouse {
   lat: number | null;
   lon: number | null;
   priority: number;
+  regions: string[];
+  serves_within_km: number | null;
   created_at: string;
 }
 
@@ -24,6 +26,8 @@ export const toWarehouse = (w: WarehouseRow): Warehouse => ({
   lat: w.lat,
   lon: w.lon,
   priority: w.priority,
+  regions: w.regions,
+  serves_within_km: w.serves_within_km,
   created_at: iso(w.created_at) as string,
 });
 

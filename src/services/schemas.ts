@@ -26,6 +26,7 @@ export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
 export const ReasonCode = Type.Enum(REASONS);
 const Name = Type.String({ minLength: 1, maxLength: 200 });
+export const Region = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,15}$', description: 'a region code such as EU, DE or US-CA' });
 const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 
 export const WarehouseInput = Type.Object(
@@ -35,6 +36,8 @@ export const WarehouseInput = Type.Object(
     lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    regions: Type.Optional(Type.Array(Region, { maxItems: 50, description: 'regions it ships to (none: every region)' })),
+    serves_within_km: Type.Optional(Type.Integer({ minimum: 1, maximum: 20_000, description: 'delivers this far from lat/lon (none: any distance)' })),
   },
   { additionalProperties: false },
 );
@@ -169,10 +172,17 @@ export type FulfilInput = Static<typeof FulfilInput>;
 
 export const ReservationId = Type.String({ format: 'uuid' });
 
+const AvailabilitySkus = Type.Array(Sku, { minItems: 1, maxItems: MAX_AVAILABILITY_SKUS, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' });
 export const AvailabilityInput = Type.Object(
-  { sku: Type.Array(Sku, { minItems: 1, maxItems: MAX_AVAILABILITY_SKUS, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' }) },
+  {
+    sku: AvailabilitySkus,
+    region: Type.Optional(Region),
+    ship_to: Type.Optional(Type.String({ pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$', description: 'lat,lon the order would ship to' })),
+  },
   { additionalProperties: false },
 );
+/** A live stream follows what every warehouse holds. */
+export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();

@@ -8,7 +8,17 @@ export interface AvailabilityRow {
   backorder_policy: BackorderPolicy;
   backorder_limit: number;
   backorder_lead_days: number | null;
-  levels: { warehouse: string; on_hand: number; reserved: number; safety_stock: number }[];
+  /** each level, with the area its warehouse serves */
+  levels: {
+    warehouse: string;
+    on_hand: number;
+    reserved: number;
+    safety_stock: number;
+    regions: string[];
+    serves_within_km: number | null;
+    lat: number | null;
+    lon: number | null;
+  }[];
 }
 
 /** What the storefront needs of these SKUs, in one statement; SKUs that do not exist are missing. */
@@ -16,7 +26,9 @@ export async function readAvailability(db: Queryable, skus: readonly string[]): 
   const { rows } = await db.query<AvailabilityRow>(
     `SELECT v.sku, v.low_stock_threshold, v.backorder_policy, v.backorder_limit, v.backorder_lead_days,
             coalesce(json_agg(json_build_object('warehouse', w.code, 'on_hand', l.on_hand, 'reserved', l.reserved,
-                                                'safety_stock', l.safety_stock) ORDER BY w.code)
+                                                'safety_stock', l.safety_stock, 'regions', w.regions,
+                                                'serves_within_km', w.serves_within_km, 'lat', w.lat, 'lon', w.lon)
+                              ORDER BY w.code)
                        FILTER (WHERE w.id IS NOT NULL), '[]') AS levels
        FROM variants v
        LEFT JOIN stock_levels l ON l.variant_id = v.id

@@ -8,10 +8,12 @@ export interface WarehouseRow {
   lat: number | null;
   lon: number | null;
   priority: number;
+  regions: string[];
+  serves_within_km: number | null;
   created_at: Date;
 }
 
-const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, created_at';
+const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, regions, serves_within_km, created_at';
 
 export interface NewWarehouse {
   code: string;
@@ -19,14 +21,16 @@ export interface NewWarehouse {
   lat: number | null;
   lon: number | null;
   priority: number;
+  regions: readonly string[];
+  servesWithinKm: number | null;
 }
 
 /** @returns the new row, or undefined when the code is taken */
 export async function insertWarehouse(tx: Queryable, w: NewWarehouse): Promise<WarehouseRow | undefined> {
   const { rows } = await tx.query<WarehouseRow>(
-    `INSERT INTO warehouses (code, name, lat, lon, priority) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO warehouses (code, name, lat, lon, priority, regions, serves_within_km) VALUES ($1, $2, $3, $4, $5, $6::text[], $7)
      ON CONFLICT (code) DO NOTHING RETURNING ${WAREHOUSE_COLUMNS}`,
-    [w.code, w.name, w.lat, w.lon, w.priority],
+    [w.code, w.name, w.lat, w.lon, w.priority, w.regions, w.servesWithinKm],
   );
   return rows[0];
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
-import { AvailabilityInput, parse } from '../../services/schemas.js';
+import { AvailabilityInput, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { pageQuery } from './query.js';
 
@@ -80,12 +80,12 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
           tags: ['storefront'],
           summary: 'Server-Sent Events: an `availability` event per SKU whenever its status, count or label changes',
           description: 'The current state of each SKU comes first; a reconnect with Last-Event-ID gets only what it missed.',
-          querystring: AvailabilityInput,
+          querystring: AvailabilityStreamInput,
           security: [],
         },
       },
       async (req, reply) => {
-        const { sku } = parse(AvailabilityInput, skusOf(req.query));
+        const { sku } = parse(AvailabilityStreamInput, skusOf(req.query));
         const header = req.headers['last-event-id'];
         // events that come while the first ones are read wait here until the stream is open
         const sink: { stream?: Stream; early: AvailabilityEvent[] } = { early: [] };
