@@ -13,6 +13,7 @@ import { exportScenario } from './scenarios/export.js';
 import { flashScenario } from './scenarios/flash.js';
 import { lifecycleScenario } from './scenarios/lifecycle.js';
 import { reserveScenario } from './scenarios/reserve.js';
+import { storefrontScenario } from './scenarios/storefront.js';
 import { round } from './support/numbers.js';
 import { report } from './support/report.js';
 import type { ScenarioResult } from './support/report.js';
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   reserve: reserveScenario,
   lifecycle: lifecycleScenario,
   flash: flashScenario,
+  storefront: storefrontScenario,
   export: exportScenario,
 };
 
