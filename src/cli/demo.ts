@@ -97,6 +97,7 @@ export function demoBanner(url: string, key: string, summary: string): string {
     '',
     `API       ${url}/v1   (OpenAPI: ${url}/openapi.json, docs: ${url}/docs, health: ${url}/healthz)`,
     `Admin key ${key}`,
+    `Shop page ${url}/demo/storefront?sku=CREW-TEE-BLACK-M   (live stock label: reserve below and watch it change)`,
     '',
     'Try:',
     `  curl -s -H 'Authorization: Bearer ${key}' ${url}/v1/stock/CREW-TEE-BLACK-M`,
