@@ -77,4 +77,11 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
     expect(await page.evaluate('window.stillHere')).toBe(true);
     await page.close();
   });
+
+  it('says a SKU it cannot follow is not available, rather than checking forever', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${ctx.server.url}/demo/storefront?sku=NO-SUCH-TEE`);
+    await shows(page, 'Not available', '5-unknown-sku');
+    await page.close();
+  });
 });

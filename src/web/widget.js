@@ -33,15 +33,28 @@
     }
     var skus = Object.keys(bySku);
     // one stream per hundred SKUs (what one stream may watch)
-    for (var from = 0; from < skus.length; from += MAX_SKUS) {
-      var query = skus.slice(from, from + MAX_SKUS).map(function (s) { return 'sku=' + encodeURIComponent(s); }).join('&');
-      var stream = new EventSource(origin + '/v1/availability/stream?' + query);
-      stream.addEventListener('availability', function (e) {
-        var item = JSON.parse(e.data);
-        var els = bySku[item.sku] || [];
-        for (var j = 0; j < els.length; j++) apply(els[j], item);
+    for (var from = 0; from < skus.length; from += MAX_SKUS) follow(skus.slice(from, from + MAX_SKUS), bySku);
+  }
+
+  function follow(skus, bySku) {
+    var query = skus.map(function (s) { return 'sku=' + encodeURIComponent(s); }).join('&');
+    var stream = new EventSource(origin + '/v1/availability/stream?' + query);
+    stream.addEventListener('availability', function (e) {
+      var item = JSON.parse(e.data);
+      var els = bySku[item.sku] || [];
+      for (var j = 0; j < els.length; j++) apply(els[j], item);
+    });
+    stream.addEventListener('error', function () {
+      // while connecting again the browser retries by itself; closed means refused (an unknown SKU, say)
+      if (stream.readyState !== EventSource.CLOSED) return;
+      skus.forEach(function (sku) {
+        (bySku[sku] || []).forEach(function (el) {
+          if (el.hasAttribute('data-stockroom-status')) return;
+          el.textContent = 'Not available';
+          el.setAttribute('data-stockroom-status', 'unavailable');
+        });
       });
-    }
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
