@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, useServer } from './support/served.js';
+import { adminCall, useServer } from './support/served.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
@@ -25,14 +25,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
     await browser.close();
   });
 
-  const api = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${ctx.server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
   const reserve = async (qty: number): Promise<string> =>
     String((await api('POST', '/v1/reservations', { order_ref: `browser-${qty}-${Date.now()}`, lines: [{ sku: 'WIDGET-TEE', qty }] })).id);
 

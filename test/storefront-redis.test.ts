@@ -4,7 +4,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl, redisUrl } from './support/databases.js';
 import { expectReconciled } from './support/harness.js';
-import { ADMIN_KEY } from './support/served.js';
+import { ADMIN_KEY, adminCall } from './support/served.js';
 import { startServer } from './support/server-process.js';
 import type { ServerProcess } from './support/server-process.js';
 import { itemOf, openStream } from './support/sse.js';
@@ -34,14 +34,7 @@ describe.skipIf(!postgresUrl() || !redisUrl())('two server processes on one Post
     await drop();
   });
 
-  const api = async (server: ServerProcess, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const api = adminCall;
   const hits = async (server: ServerProcess): Promise<number> =>
     Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
 

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
-import { ADMIN_KEY, useServer } from './support/served.js';
+import { adminCall, useServer } from './support/served.js';
 import { itemOf, openStream } from './support/sse.js';
 
 describe.each(drivers())('live availability over Server-Sent Events, served by a real process on %s', (driver) => {
   const ctx = useServer(driver, { STOCKROOM_SSE_HEARTBEAT_MS: '50' });
-  const api = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${ctx.server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
   let n = 0;
   /** a SKU of this test with `qty` units in one warehouse */
   const stocked = async (qty: number, settings: Record<string, unknown> = {}): Promise<string> => {

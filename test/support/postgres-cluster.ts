@@ -8,7 +8,8 @@ export const PG_BIN = process.env.STOCKROOM_PG_BIN ?? '/usr/lib/postgresql/15/bi
 
 export const havePostgresBinaries = (): boolean => existsSync(join(PG_BIN, 'pg_ctl'));
 
-function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {

@@ -1,20 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './postgres-cluster.js';
 
 export const haveRedisServer = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 /** A throwaway redis-server on a loopback port, in memory only; resolves once it accepts connections. */
 export async function startRedisServer(): Promise<{ url: string; stop: () => void }> {

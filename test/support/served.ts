@@ -14,6 +14,16 @@ import type { ServerProcess } from './server-process.js';
 
 export const ADMIN_KEY = 'sr_test_admin_0123456789abcdef';
 
+/** A call to a server process with the admin key; the JSON it answers. */
+export async function adminCall(server: { url: string }, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}
+
 /** The real server process on PGlite or PostgreSQL; reconciled when the suite ends (after a graceful stop). */
 export function useServer(driver: Driver, extraEnv: Record<string, string> = {}) {
   const ctx = {} as { server: ServerProcess; env: Record<string, string>; cleanup: () => Promise<void>; reconcile: () => Promise<void> };
