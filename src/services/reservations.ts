@@ -17,7 +17,6 @@ import {
   lockReservations,
   readLinesOf,
   readReservation,
-  readReservationLines,
   readReservationsWithLines,
   setReservationStatuses,
 } from '../store/reservations.js';
@@ -279,9 +278,9 @@ export class ReservationService {
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
-    const r = await readReservation(db, id);
+    const r = (await readReservationsWithLines(db, [id])).get(id);
     if (!r) throw new NotFoundError('reservation', id);
-    return toReservation(r, await readReservationLines(db, id));
+    return toReservation(r.row, r.lines);
   }
 }
 

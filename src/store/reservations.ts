@@ -70,17 +70,6 @@ export async function readReservation(db: Queryable, id: string): Promise<Reserv
   return rows[0];
 }
 
-export async function readReservationLines(db: Queryable, id: string): Promise<ReservationLineRow[]> {
-  const { rows } = await db.query<ReservationLineRow>(
-    `SELECT rl.line_no, rl.variant_id, rl.warehouse_id, v.sku, w.code AS warehouse, rl.qty, rl.backordered,
-            rl.fulfilled_qty, rl.released_qty
-       FROM reservation_lines rl JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
-      WHERE rl.reservation_id = $1 ORDER BY rl.line_no`,
-    [id],
-  );
-  return rows;
-}
-
 /**
  * Claims pending reservations past their deadline. SKIP LOCKED lets several sweepers (or a sweeper and a
  * checkout committing in time) work side by side without waiting on or taking each other's rows.
