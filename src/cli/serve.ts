@@ -48,6 +48,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const cache = await availabilityCache(options);
   stockroom.availability.useCache(cache);
   const feed = new AvailabilityFeed(stockroom.availability);
+  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
+  const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
+  // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   changes.subscribe((change) => {
     void Promise.resolve(cache?.invalidate(change))
       .catch((err: unknown) => {
@@ -57,8 +60,6 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         feed.onChange(change);
       });
   });
-  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
-  const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
