@@ -4,11 +4,14 @@ import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { openPglite } from '../src/store/pglite.js';
 
+/** Every migration, in the order they must run; a new one is added here on purpose. */
+const ALL = ['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas', '0007_stock_alerts'];
+
 describe('migrations', () => {
   it('apply once on PGlite; running them again changes nothing', async () => {
     const db = await openPglite();
     try {
-      expect(await migrate(db)).toEqual(['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas']);
+      expect(await migrate(db)).toEqual(ALL);
       expect(await migrate(db)).toEqual([]);
     } finally {
       await db.close();
@@ -20,7 +23,7 @@ describe('migrations', () => {
     const dbs = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url, { max: 1 })));
     try {
       const applied = await Promise.all(dbs.map((db) => migrate(db)));
-      expect(applied.flat()).toEqual(['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas']);
+      expect(applied.flat()).toEqual(ALL);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
       await drop();

@@ -1,3 +1,5 @@
+import type { AlertType } from '../domain/alerts.js';
+import type { AlertRow } from '../store/alerts.js';
 import type { Backorder } from '../domain/backorder.js';
 import type { ReservationStatus } from '../domain/reservation.js';
 import { available } from '../domain/stock-level.js';
@@ -135,3 +137,16 @@ export const toReservation = (r: ReservationRow, lines: readonly ReservationLine
     released: l.released_qty,
   })),
 });
+
+export interface Alert {
+  id: number;
+  type: AlertType;
+  sku: string;
+  /** null: the variant over all warehouses */
+  warehouse: string | null;
+  available: number;
+  threshold: number;
+  created_at: string;
+}
+
+export const toAlert = (a: AlertRow): Alert => ({ ...a, created_at: iso(a.created_at) as string });

@@ -362,9 +362,16 @@ export class StockService {
     reference: string | null,
     items: readonly OnHandItem[],
   ): Promise<(LevelChange & { difference: number })[]> {
-    const results = [];
-    // chunks keep each statement's JSON parameter and lock list moderate; all in the caller's transaction
-    for (let i = 0; i < items.length; i += SET_CHUNK) results.push(...(await this.setOnHandChunk(tx, options, type, reason, reference, items.slice(i, i + SET_CHUNK))));
+    // Chunks keep each statement's JSON parameter and lock list moderate; all in the caller's transaction. They
+    // go in key order, as every statement locks levels, so a big sync never holds a later variant's levels while
+    // waiting for an earlier one's (a deadlock with a checkout); answers come back in the caller's order.
+    const order = items.map((_, i) => i).sort((a, b) => compareLevels(items[a] ?? missing('item'), items[b] ?? missing('item')));
+    const results = new Array<LevelChange & { difference: number }>(items.length);
+    for (let i = 0; i < order.length; i += SET_CHUNK) {
+      const chunk = order.slice(i, i + SET_CHUNK);
+      const changed = await this.setOnHandChunk(tx, options, type, reason, reference, chunk.map((k) => items[k] ?? missing('item')));
+      changed.forEach((c, j) => (results[chunk[j] ?? missing('item')] = c));
+    }
     return results;
   }
 
@@ -425,6 +432,8 @@ export class StockService {
     return level;
   }
 }
+
+const compareLevels = (a: OnHandItem, b: OnHandItem): number => a.variantId - b.variantId || a.warehouseId - b.warehouseId;
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');

@@ -1,5 +1,6 @@
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
+import { AlertService } from './alerts.js';
 import { AvailabilityService } from './availability.js';
 import { CatalogService } from './catalog.js';
 import type { ServiceContext } from './context.js';
@@ -30,6 +31,7 @@ export class Stockroom {
   readonly keys: KeyService;
   readonly sync: SyncService;
   readonly availability: AvailabilityService;
+  readonly alerts: AlertService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -40,6 +42,7 @@ export class Stockroom {
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock);
     this.availability = new AvailabilityService(this.ctx);
+    this.alerts = new AlertService(this.ctx);
   }
 
   get db(): Db {

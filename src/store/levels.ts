@@ -62,7 +62,8 @@ export async function applyMovements(tx: Queryable, actor: string | null, moveme
     expected_on_hand: m.expectedOnHand ?? null,
     actor: m.actor ?? actor,
   }));
-  // Levels are locked in (variant, warehouse) order, so two batches over the same levels cannot deadlock.
+  // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
+  // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
   const { rows } = await tx.query<AppliedMovement>(
     `WITH req AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
@@ -72,7 +73,7 @@ export async function applyMovements(tx: Queryable, actor: string | null, moveme
      locked AS (
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.backorder_limit
          FROM stock_levels l
-        WHERE (l.variant_id, l.warehouse_id) IN (SELECT variant_id, warehouse_id FROM req)
+        WHERE l.variant_id IN (SELECT variant_id FROM req)
         ORDER BY l.variant_id, l.warehouse_id
           FOR UPDATE OF l
      ),
@@ -138,18 +139,23 @@ const LEVEL_COLUMNS = `l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse,
 /** Levels with the SKU and warehouse code they are known by outside. */
 const LEVELS = `stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id`;
 
-/** Locks levels for a read-modify-write under the lock (counts and syncs set absolute numbers). */
+/**
+ * Locks levels for a read-modify-write under the lock (counts and syncs set absolute numbers). Like
+ * applyMovements it locks every level of each variant, in key order, so the two never wait on each other in a
+ * cycle; it returns the levels asked for.
+ */
 export async function lockLevels(tx: Queryable, keys: readonly { variantId: number; warehouseId: number }[]): Promise<LevelRow[]> {
-  const { rows } = await tx.query<LevelRow>(
-    `SELECT ${LEVEL_COLUMNS}
+  const { rows } = await tx.query<LevelRow & { wanted: boolean }>(
+    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(variant_id bigint, warehouse_id bigint))
+     SELECT ${LEVEL_COLUMNS},
+            EXISTS (SELECT 1 FROM k WHERE k.variant_id = l.variant_id AND k.warehouse_id = l.warehouse_id) AS wanted
        FROM ${LEVELS}
-       JOIN jsonb_to_recordset($1::jsonb) AS k(variant_id bigint, warehouse_id bigint)
-         ON k.variant_id = l.variant_id AND k.warehouse_id = l.warehouse_id
+      WHERE l.variant_id IN (SELECT variant_id FROM k)
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
     [JSON.stringify(keys.map((k) => ({ variant_id: k.variantId, warehouse_id: k.warehouseId })))],
   );
-  return rows;
+  return rows.filter((r) => r.wanted).map(({ wanted: _, ...level }) => level);
 }
 
 export async function readLevel(tx: Queryable, variantId: number, warehouseId: number): Promise<LevelRow | undefined> {
