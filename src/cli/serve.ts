@@ -1,5 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
+import { DeliveryWorker } from '../infra/delivery-worker.js';
+import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
 import { RedisCache } from '../infra/redis-cache.js';
 import { createMetrics } from '../infra/metrics.js';
@@ -23,6 +25,8 @@ export interface ServeOptions {
   logger: FastifyServerOptions['logger'];
   /** STOCKROOM_ADMIN_KEY: an admin key with this value is made to exist */
   adminKey?: string | undefined;
+  /** how alerts reach their channels: tries, backoff, timeout */
+  delivery?: DeliveryOptions | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -61,6 +65,10 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       });
   });
 
+  // alerts and other outbox events leave from every server process; the database hands each to one of them
+  const delivery = new DeliveryWorker(stockroom.db, options.delivery, app.log);
+  await delivery.start();
+
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
     sweeping = stockroom.reservations
@@ -83,6 +91,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       void app
         .close()
         .then(() => sweeping)
+        .then(() => delivery.stop())
         .then(() => changes.close())
         .then(async () => {
           stockroom.availability.useCache(undefined);

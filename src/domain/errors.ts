@@ -99,8 +99,10 @@ export class InvalidTransitionError extends StockroomError {
   constructor(
     readonly from: string,
     readonly action: string,
+    /** what is in the wrong state: a reservation, a purchase order, a delivery */
+    subject = 'reservation',
   ) {
-    super(`cannot ${action} a reservation that is ${from.replace('_', ' ')}`);
+    super(`cannot ${action} a ${subject} that is ${from.replace('_', ' ').toLowerCase()}`);
   }
   override get extra(): Record<string, unknown> {
     return { from: this.from, action: this.action };

@@ -7,6 +7,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
+import { alertRoutes } from './routes/alerts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
 import { reservationRoutes } from './routes/reservations.js';
@@ -77,6 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(stockRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
+  await app.register(alertRoutes(stockroom), { prefix: '/v1' });
   await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 

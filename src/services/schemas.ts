@@ -2,6 +2,7 @@ import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
+import { EVENT_TYPES } from '../domain/delivery.js';
 import { ValidationError } from '../domain/errors.js';
 import { REASONS } from '../domain/movements.js';
 import { MAX_TTL_SECONDS } from '../domain/reservation.js';
@@ -184,6 +185,49 @@ export const AvailabilityInput = Type.Object(
 /** A live stream follows what every warehouse holds. */
 export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
+
+const Events = Type.Array(Type.Enum(EVENT_TYPES), { minItems: 1, uniqueItems: true, description: 'the events this channel receives' });
+const HttpUrl = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://\\S+$', description: 'an http(s) URL' });
+const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
+
+/** POST /v1/webhooks: signed JSON to a URL of yours. */
+export const WebhookInput = Type.Object(
+  { url: HttpUrl, events: Events, secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }), name: ChannelName },
+  { additionalProperties: false },
+);
+export type WebhookInput = Static<typeof WebhookInput>;
+
+/** One schema per kind of channel: the kind decides which fields make sense. */
+export const ChannelInputs = {
+  webhook: Type.Object({ kind: Type.Literal('webhook'), ...WebhookInput.properties }, { additionalProperties: false }),
+  slack: Type.Object(
+    { kind: Type.Literal('slack'), url: HttpUrl, events: Events, name: ChannelName },
+    { additionalProperties: false, description: 'a Slack incoming-webhook URL' },
+  ),
+  telegram: Type.Object(
+    {
+      kind: Type.Literal('telegram'),
+      bot_token: Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$', maxLength: 100, description: 'from @BotFather' }),
+      chat_id: Type.String({ pattern: '^(-?[0-9]+|@[A-Za-z0-9_]{5,})$', description: 'a chat id or @channelname' }),
+      api_url: Type.Optional(HttpUrl),
+      events: Events,
+      name: ChannelName,
+    },
+    { additionalProperties: false },
+  ),
+  email: Type.Object(
+    {
+      kind: Type.Literal('email'),
+      smtp_url: Type.String({ pattern: '^smtps?://\\S+$', maxLength: 2000, description: 'smtp://user:pass@host:587 or smtps://...' }),
+      from: Type.String({ minLength: 3, maxLength: 200 }),
+      to: Type.String({ minLength: 3, maxLength: 2000, description: 'one address or several, comma-separated' }),
+      events: Events,
+      name: ChannelName,
+    },
+    { additionalProperties: false },
+  ),
+} as const;
+export type ChannelInput = Static<(typeof ChannelInputs)[keyof typeof ChannelInputs]>;
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 

@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import { AlertService } from './alerts.js';
 import { AvailabilityService } from './availability.js';
 import { CatalogService } from './catalog.js';
+import { ChannelService } from './channels.js';
 import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
@@ -32,6 +33,7 @@ export class Stockroom {
   readonly sync: SyncService;
   readonly availability: AvailabilityService;
   readonly alerts: AlertService;
+  readonly channels: ChannelService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -43,6 +45,7 @@ export class Stockroom {
     this.sync = new SyncService(this.ctx, this.stock);
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
+    this.channels = new ChannelService(this.ctx);
   }
 
   get db(): Db {

@@ -6,6 +6,8 @@ export interface ServerProcess {
   pid: number;
   /** SIGTERM, then the exit code once the process has shut down */
   stop: () => Promise<number | null>;
+  /** SIGKILL: the process dies wherever it is, as in a crash or an OOM kill */
+  kill: () => Promise<void>;
   output: () => string;
   /** resolves once the process writes, from now on, something matching `pattern` (to stdout or stderr) */
   waitFor: (pattern: RegExp) => Promise<void>;
@@ -51,6 +53,10 @@ export async function startServer(env: Record<string, string>, nodeArgs: readonl
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

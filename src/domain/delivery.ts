@@ -1,0 +1,80 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ALERT_TYPES, alertHeadline } from './alerts.js';
+import type { AlertFacts } from './alerts.js';
+
+/**
+ * Getting events to people and systems: which events there are, how long to wait before trying again, what
+ * a message says, and how a webhook receiver knows a request came from us and is fresh.
+ */
+
+export const CHANNEL_KINDS = ['webhook', 'slack', 'telegram', 'email'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** What a channel can subscribe to: the alert types, and stock lost under promised orders. */
+export const EVENT_TYPES = [...ALERT_TYPES, 'stock.shortfall'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** An outbox row as it leaves: `id` is the receiver's key for de-duplication (a retry carries the same id). */
+export interface DeliveryEvent {
+  id: string;
+  type: EventType;
+  created_at: string;
+  data: Record<string, unknown>;
+}
+
+/** The event an outbox row carries: an alert's own type, else its topic. */
+export function eventTypeOf(topic: string, payload: Record<string, unknown>): string {
+  return topic === 'alert' ? String(payload['type']) : topic;
+}
+
+/**
+ * Milliseconds before try `attempt` + 1, after try `attempt` failed: doubling from `baseMs`, capped, with the
+ * upper half jittered (`random` in [0, 1)) so that receivers coming back up are not hit by every sender at once.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, capMs: number, random: number): number {
+  const full = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + (full / 2) * random);
+}
+
+/** One line a person reads: Slack and Telegram text, an email's subject. */
+export function headline(event: DeliveryEvent): string {
+  if (event.type === 'stock.shortfall') {
+    const d = event.data;
+    return `Shortfall: ${String(d['sku'])} at ${String(d['warehouse'])} has ${String(d['on_hand'])} on hand for ${String(d['reserved'])} promised (${String(d['shortfall'])} short)`;
+  }
+  return alertHeadline(event.data as unknown as AlertFacts);
+}
+
+/** A plain-text body with every fact of the event, for email. */
+export function details(event: DeliveryEvent): string {
+  const facts = Object.entries(event.data).map(([k, v]) => `${k}: ${v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`);
+  return [headline(event), '', ...facts, `event: ${event.id}`].join('\n');
+}
+
+/** Seconds a signed webhook stays acceptable: older ones are refused as replays. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+const hmac = (secret: string, timestamp: number, body: string): string =>
+  createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the timestamp is signed with the body, so an
+ * old request cannot be replayed with a new time.
+ */
+export function signWebhook(secret: string, body: string, timestamp: number): string {
+  return `t=${timestamp},v1=${hmac(secret, timestamp, body)}`;
+}
+
+/** What a receiver runs (it is exported for them): true if the header signs this body and is fresh. */
+export function verifyWebhook(secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): boolean {
+  const parts = new Map(header.split(',').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]));
+  const t = Number(parts.get('t'));
+  const given = parts.get('v1');
+  if (!Number.isSafeInteger(t) || given === undefined || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
+  const expected = Buffer.from(hmac(secret, t, body));
+  const actual = Buffer.from(given);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}

@@ -1,0 +1,177 @@
+import { randomInt } from 'node:crypto';
+import { retryDelayMs } from '../domain/delivery.js';
+import type { DeliveryEvent, EventType } from '../domain/delivery.js';
+import type { Db } from '../store/db.js';
+import { claimDeliveries, dispatchOutbox, recordAttempt } from '../store/deliveries.js';
+import type { ClaimedDelivery } from '../store/deliveries.js';
+import { SendFailedError, send } from './notifiers.js';
+
+/** The channel the database announces new outbox rows on (migration 0007). */
+export const OUTBOX_CHANNEL = 'stockroom_outbox';
+
+export interface DeliveryOptions {
+  /** tries before a delivery is a dead letter (default 10) */
+  maxAttempts?: number;
+  /** wait after the first failed try; it doubles per try (default 30 s) */
+  backoffMs?: number;
+  /** the longest wait between tries (default 1 h) */
+  backoffCapMs?: number;
+  /** how long one try may take (default 10 s) */
+  timeoutMs?: number;
+  /** how often due retries are looked for when nothing wakes the worker (default 1 s) */
+  pollMs?: number;
+  /** deliveries sent at once (default 16) */
+  batch?: number;
+}
+
+export interface DeliveryRun {
+  dispatched: number;
+  delivered: number;
+  failed: number;
+}
+
+export interface DeliveryLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+const toEvent = (d: ClaimedDelivery): DeliveryEvent => ({
+  id: String(d.outbox_id),
+  type: (d.topic === 'alert' ? d.payload['type'] : d.topic) as EventType,
+  created_at: new Date(d.created_at).toISOString(),
+  data: d.payload,
+});
+
+/**
+ * Moves outbox events to their channels: dispatch, then send what is due, with retries and a dead letter. It
+ * wakes when the database announces a new outbox row, and polls for retries coming due. Every step is in the
+ * database, so any number of processes can run one, and a process that dies loses nothing (see migration 0008).
+ */
+export class DeliveryWorker {
+  private readonly o: Required<DeliveryOptions>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private again = false;
+  private busy = false;
+  private stopped = true;
+  /** set by stop(): a round in progress ends after the batch it is sending */
+  private halting = false;
+  private unlisten: (() => Promise<void>) | undefined;
+  /** how tries ended since start, by result (for /metrics) */
+  readonly counts = { delivered: 0, failed: 0, dead: 0 };
+
+  constructor(
+    private readonly db: Db,
+    options: DeliveryOptions = {},
+    private readonly log?: DeliveryLog,
+  ) {
+    this.o = {
+      maxAttempts: options.maxAttempts ?? 10,
+      backoffMs: options.backoffMs ?? 30_000,
+      backoffCapMs: options.backoffCapMs ?? 3_600_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      pollMs: options.pollMs ?? 1000,
+      batch: options.batch ?? 16,
+    };
+  }
+
+  /** A claim outlives the slowest try with room to record it; after that the delivery is someone else's. */
+  get leaseMs(): number {
+    return this.o.timeoutMs * 2 + 1000;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.halting = false;
+    this.unlisten = await this.db.listen(OUTBOX_CHANNEL, () => {
+      this.wake();
+    });
+    this.wake();
+  }
+
+  /** Lets a running round finish (a try is bounded by timeoutMs) and stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.halting = true;
+    clearTimeout(this.timer);
+    await this.unlisten?.();
+    await this.running;
+  }
+
+  /** Runs a round now, or right after the one running. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.busy = true;
+    this.running = this.runOnce()
+      .catch((err: unknown) => {
+        this.log?.warn({ err }, 'delivery round failed; it runs again');
+      })
+      .finally(() => {
+        this.busy = false;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else {
+          this.timer = setTimeout(() => {
+            this.wake();
+          }, this.o.pollMs);
+        }
+      });
+  }
+
+  /** One round: dispatch every new outbox row, then send every delivery due, a batch at a time. */
+  async runOnce(): Promise<DeliveryRun> {
+    const run = { dispatched: 0, delivered: 0, failed: 0 };
+    for (;;) {
+      const n = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
+      run.dispatched += n;
+      if (n < 500) break;
+    }
+    while (!this.halting) {
+      const claimed = await this.db.transaction((tx) => claimDeliveries(tx, this.o.batch, this.leaseMs));
+      if (claimed.length === 0) break;
+      const ok = await Promise.all(claimed.map((d) => this.attempt(d)));
+      run.delivered += ok.filter(Boolean).length;
+      run.failed += ok.filter((x) => !x).length;
+      if (claimed.length < this.o.batch) break;
+    }
+    return run;
+  }
+
+  private async attempt(d: ClaimedDelivery): Promise<boolean> {
+    const startedAt = new Date();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      statusCode = await send(d.kind, d.config, toEvent(d), { timeoutMs: this.o.timeoutMs, now: () => Math.floor(Date.now() / 1000) });
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      statusCode = e instanceof SendFailedError ? e.statusCode : null;
+    }
+    const ok = error === null;
+    const spent = d.spent + 1;
+    const retryInMs = ok || spent >= this.o.maxAttempts ? null : retryDelayMs(spent, this.o.backoffMs, this.o.backoffCapMs, randomInt(1_000_000) / 1_000_000);
+    await this.db.transaction((tx) =>
+      recordAttempt(tx, {
+        deliveryId: d.id,
+        attempt: d.attempt,
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        ok,
+        statusCode,
+        error,
+        retryInMs,
+      }),
+    );
+    if (ok) this.counts.delivered++;
+    else if (retryInMs === null) this.counts.dead++;
+    else this.counts.failed++;
+    if (!ok) this.log?.warn({ delivery: d.id, channel: d.channel_id, attempt: d.attempt, error, dead: retryInMs === null }, 'delivery failed');
+    return ok;
+  }
+}

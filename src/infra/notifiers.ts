@@ -1,0 +1,115 @@
+import { createTransport } from 'nodemailer';
+import { details, headline, signWebhook } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
+
+/** A try that did not get through: what the log says, and the receiver's status code if it answered. */
+export class SendFailedError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number | null = null,
+  ) {
+    super(message);
+    this.name = 'SendFailedError';
+  }
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  /** unix seconds, for the webhook signature */
+  now: () => number;
+}
+
+export const USER_AGENT = 'stockroom-delivery/1';
+
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    throw new SendFailedError(`${error instanceof Error ? error.message : String(error)}${cause}`);
+  }
+  if (res.status < 200 || res.status >= 300) {
+    const text = (await res.text().catch(() => '')).slice(0, 200);
+    throw new SendFailedError(`${url} answered ${res.status}${text ? `: ${text}` : ''}`, res.status);
+  }
+  return res;
+}
+
+/** Signed JSON: the whole event, with its id in a header too for receivers that de-duplicate before parsing. */
+async function webhook(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  const body = JSON.stringify(event);
+  const res = await post(
+    config['url'] ?? '',
+    body,
+    { 'x-stockroom-event': event.type, 'x-stockroom-event-id': event.id, 'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, o.now()) },
+    o.timeoutMs,
+  );
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** A Slack incoming webhook: `text` is what the channel shows (and the notification). */
+async function slack(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  const res = await post(config['url'] ?? '', JSON.stringify({ text: headline(event) }), {}, o.timeoutMs);
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** The Bot API's sendMessage; it answers 200 with ok:false for some refusals, which count as failures. */
+async function telegram(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  const base = (config['api_url'] ?? 'https://api.telegram.org').replace(/\/+$/, '');
+  const res = await post(
+    `${base}/bot${config['bot_token'] ?? ''}/sendMessage`,
+    JSON.stringify({ chat_id: config['chat_id'], text: headline(event), disable_web_page_preview: true }),
+    {},
+    o.timeoutMs,
+  );
+  const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
+  if (answer?.ok !== true) throw new SendFailedError(`Telegram refused the message: ${answer?.description ?? 'no ok in its answer'}`, res.status);
+  return res.status;
+}
+
+/** SMTP through nodemailer; the event id is the message's Message-ID domain part, so mail clients thread repeats. */
+async function email(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  const transport = createTransport({
+    url: config['smtp_url'] ?? '',
+    connectionTimeout: o.timeoutMs,
+    greetingTimeout: o.timeoutMs,
+    socketTimeout: o.timeoutMs,
+  });
+  try {
+    await transport.sendMail({
+      from: config['from'],
+      to: config['to'],
+      subject: headline(event),
+      text: details(event),
+      messageId: `<stockroom-event-${event.id}@stockroom>`,
+      headers: { 'X-Stockroom-Event-Id': event.id },
+    });
+  } catch (error) {
+    const e = error as Error & { responseCode?: number };
+    throw new SendFailedError(e.message, e.responseCode ?? null);
+  } finally {
+    transport.close();
+  }
+  return 250;
+}
+
+const SENDERS: Record<ChannelKind, (config: Record<string, string>, event: DeliveryEvent, o: SendOptions) => Promise<number>> = {
+  webhook,
+  slack,
+  telegram,
+  email,
+};
+
+/** Sends one event over one channel. @returns the receiver's success code; throws SendFailedError otherwise */
+export function send(kind: ChannelKind, config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  return SENDERS[kind](config, event, o);
+}

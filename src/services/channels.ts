@@ -1,0 +1,144 @@
+import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
+import type { ChannelRow } from '../store/channels.js';
+import { listDeliveries, reviveDelivery } from '../store/deliveries.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
+import type { Page } from './catalog.js';
+import { runOnce } from './context.js';
+import type { CallOptions, ServiceContext } from './context.js';
+import { ChannelInputs, WebhookInput, parse } from './schemas.js';
+
+/** A channel as shown: where it sends and what, never its secrets. */
+export interface Channel {
+  id: number;
+  kind: ChannelKind;
+  name: string | null;
+  events: string[];
+  /** webhook/slack: the URL; telegram: the chat; email: the recipients */
+  target: string;
+  created_at: string;
+}
+
+export interface Delivery {
+  id: number;
+  channel_id: number;
+  kind: ChannelKind;
+  /** the outbox event's id: what receivers de-duplicate by */
+  event_id: string;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  log: { attempt: number; started_at: string; duration_ms: number; ok: boolean; status_code: number | null; error: string | null }[];
+}
+
+export interface DeliveryQuery {
+  status?: string | undefined;
+  channel?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** A Slack webhook URL is itself the secret: show its host and the start of its path only. */
+const targetOf = (c: ChannelRow): string => {
+  const config = c.config;
+  switch (c.kind) {
+    case 'webhook':
+      return config['url'] ?? '';
+    case 'slack':
+      return (config['url'] ?? '').replace(/^(https?:\/\/[^/]+\/[^/]+\/).*$/, '$1…');
+    case 'telegram':
+      return `chat ${config['chat_id'] ?? ''}`;
+    case 'email':
+      return config['to'] ?? '';
+  }
+};
+
+const toChannel = (c: ChannelRow): Channel => ({
+  id: c.id,
+  kind: c.kind,
+  name: c.name,
+  events: c.events,
+  target: targetOf(c),
+  created_at: new Date(c.created_at).toISOString(),
+});
+
+const idOf = (value: string | number, what: string): number => {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError(what, String(value));
+  return id;
+};
+
+/** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
+export class ChannelService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** POST /v1/webhooks: a webhook channel. */
+  async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
+    const w = parse(WebhookInput, input);
+    return this.add({ kind: 'webhook', ...w }, options);
+  }
+
+  async add(input: unknown, options: CallOptions = {}): Promise<Channel> {
+    const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
+    if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
+      throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
+    }
+    const c = parse(ChannelInputs[kind as ChannelKind], input);
+    const { kind: _, events, name, ...config } = c;
+    return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
+      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config: config })),
+    );
+  }
+
+  async list(kind?: ChannelKind): Promise<Page<Channel>> {
+    return { items: (await listChannels(this.ctx.db, kind)).map(toChannel), next_cursor: null };
+  }
+
+  /** Stops a channel; what it was sent stays in the log. */
+  async remove(id: string | number, kind?: ChannelKind): Promise<void> {
+    const what = kind === 'webhook' ? 'webhook' : 'channel';
+    if (!(await removeChannel(this.ctx.db, idOf(id, what), kind))) throw new NotFoundError(what, String(id));
+  }
+
+  /** The delivery log, newest first: each delivery with every try. */
+  async deliveries(query: DeliveryQuery = {}): Promise<Page<Delivery>> {
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const status = query.status;
+    if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
+      throw ValidationError.field('/status', `must be one of: ${DELIVERY_STATUSES.join(', ')}`);
+    }
+    const before = query.cursor === undefined ? undefined : Number(query.cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const rows = await listDeliveries(this.ctx.db, {
+      status: status as DeliveryStatus | undefined,
+      channelId: query.channel === undefined ? undefined : idOf(query.channel, 'channel'),
+      before,
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(
+      ({ outbox_id, ...d }): Delivery => ({
+        ...d,
+        event_id: String(outbox_id),
+        next_attempt_at: d.status === 'pending' ? new Date(d.next_attempt_at).toISOString() : null,
+        created_at: new Date(d.created_at).toISOString(),
+        delivered_at: d.delivered_at === null ? null : new Date(d.delivered_at).toISOString(),
+      }),
+    );
+    return { items, next_cursor: rows.length > limit ? String(items.at(-1)?.id) : null };
+  }
+
+  /** Sends a dead letter again, with a fresh budget of tries. */
+  async retry(id: string | number): Promise<void> {
+    const n = idOf(id, 'delivery');
+    if (await reviveDelivery(this.ctx.db, n)) return;
+    const [row] = await listDeliveries(this.ctx.db, { before: n + 1, limit: 1 });
+    if (row?.id !== n) throw new NotFoundError('delivery', String(id));
+    throw new InvalidTransitionError(row.status, 'retry', 'delivery');
+  }
+}

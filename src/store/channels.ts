@@ -1,0 +1,42 @@
+import type { ChannelKind } from '../domain/delivery.js';
+import type { Queryable } from './db.js';
+
+export interface ChannelRow {
+  id: number;
+  kind: ChannelKind;
+  name: string | null;
+  events: string[];
+  config: Record<string, string>;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, kind, name, events, config, created_at';
+
+export async function insertChannel(
+  tx: Queryable,
+  c: { kind: ChannelKind; name: string | null; events: readonly string[]; config: Record<string, string> },
+): Promise<ChannelRow> {
+  const { rows } = await tx.query<ChannelRow>(
+    `INSERT INTO channels (kind, name, events, config) VALUES ($1, $2, $3::text[], $4::jsonb) RETURNING ${COLUMNS}`,
+    [c.kind, c.name, c.events, JSON.stringify(c.config)],
+  );
+  return rows[0] as ChannelRow;
+}
+
+/** Active channels, oldest first, optionally of one kind. */
+export async function listChannels(db: Queryable, kind?: ChannelKind): Promise<ChannelRow[]> {
+  const { rows } = await db.query<ChannelRow>(
+    `SELECT ${COLUMNS} FROM channels WHERE active AND ($1::text IS NULL OR kind = $1) ORDER BY id`,
+    [kind ?? null],
+  );
+  return rows;
+}
+
+/** Stops a channel receiving new events; its deliveries and their log stay. @returns false if there was none */
+export async function removeChannel(tx: Queryable, id: number, kind?: ChannelKind): Promise<boolean> {
+  const { rows } = await tx.query(
+    `UPDATE channels SET active = false, removed_at = now() WHERE id = $1 AND active AND ($2::text IS NULL OR kind = $2) RETURNING id`,
+    [id, kind ?? null],
+  );
+  return rows.length > 0;
+}

@@ -1,0 +1,146 @@
+import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import type { Queryable } from './db.js';
+
+/**
+ * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event, and
+ * marks them dispatched, in one statement. Rows another process is dispatching are skipped, not waited for.
+ * @returns how many outbox rows it dispatched
+ */
+export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH due AS (
+       SELECT id, CASE WHEN topic = 'alert' THEN payload->>'type' ELSE topic END AS event
+         FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+     ),
+     fanned AS (
+       INSERT INTO deliveries (outbox_id, channel_id)
+       SELECT due.id, c.id FROM due JOIN channels c ON c.active AND due.event = ANY (c.events)
+       ORDER BY due.id, c.id
+       ON CONFLICT (outbox_id, channel_id) DO NOTHING
+     ),
+     marked AS (
+       UPDATE outbox o SET delivered_at = now() FROM due WHERE o.id = due.id RETURNING o.id
+     )
+     SELECT count(*)::int AS n FROM marked`,
+    [limit],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  attempt: number;
+  /** tries already spent before this one, in this budget */
+  spent: number;
+  channel_id: number;
+  kind: ChannelKind;
+  config: Record<string, string>;
+  outbox_id: number;
+  topic: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+/**
+ * Claims up to `limit` due deliveries for one try each: the try is counted and the delivery is not due again
+ * for `leaseMs`, so nobody else sends it meanwhile, and if the claimer dies it comes due again by itself.
+ */
+export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  const { rows } = await tx.query<ClaimedDelivery>(
+    `WITH due AS (
+       SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
+     ),
+     claimed AS (
+       UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+         FROM due WHERE d.id = due.id
+       RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
+     )
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, c.outbox_id, o.topic, o.payload, o.created_at
+       FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
+      ORDER BY c.id`,
+    [limit, leaseMs],
+  );
+  return rows;
+}
+
+export interface AttemptOutcome {
+  deliveryId: number;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  /** after a failure: the delivery is dead (out of tries), or due again this many ms from now */
+  retryInMs: number | null;
+}
+
+/**
+ * Logs a try and settles its delivery: delivered, dead, or due again after its backoff. Only the try that holds
+ * the claim settles it; a sender that outlived its lease only adds its line to the log.
+ */
+export async function recordAttempt(tx: Queryable, o: AttemptOutcome): Promise<void> {
+  await tx.query(
+    `WITH logged AS (
+       INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, ok, status_code, error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+     )
+     UPDATE deliveries SET
+       status = CASE WHEN $5 THEN 'delivered' WHEN $8::integer IS NULL THEN 'dead' ELSE 'pending' END,
+       delivered_at = CASE WHEN $5 THEN now() END,
+       next_attempt_at = CASE WHEN NOT $5 AND $8::integer IS NOT NULL THEN now() + make_interval(secs => $8::double precision / 1000) ELSE next_attempt_at END,
+       last_error = CASE WHEN $5 THEN NULL ELSE $7 END
+     WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+    [o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.ok, o.statusCode, o.error, o.retryInMs],
+  );
+}
+
+export interface DeliveryRow {
+  id: number;
+  channel_id: number;
+  kind: ChannelKind;
+  outbox_id: number;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+  log: { attempt: number; started_at: string; duration_ms: number; ok: boolean; status_code: number | null; error: string | null }[];
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus | undefined;
+  channelId?: number | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+/** The delivery log, newest first, each delivery with its tries. */
+export async function listDeliveries(db: Queryable, f: DeliveryFilter): Promise<DeliveryRow[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `SELECT d.id, d.channel_id, ch.kind, d.outbox_id, CASE WHEN o.topic = 'alert' THEN o.payload->>'type' ELSE o.topic END AS event,
+            d.status, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at,
+            coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'started_at', a.started_at, 'duration_ms', a.duration_ms,
+                                                          'ok', a.ok, 'status_code', a.status_code, 'error', a.error) ORDER BY a.id)
+                        FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS log
+       FROM deliveries d JOIN channels ch ON ch.id = d.channel_id JOIN outbox o ON o.id = d.outbox_id
+      WHERE ($1::text IS NULL OR d.status = $1)
+        AND ($2::bigint IS NULL OR d.channel_id = $2)
+        AND ($3::bigint IS NULL OR d.id < $3)
+      ORDER BY d.id DESC LIMIT $4`,
+    [f.status ?? null, f.channelId ?? null, f.before ?? null, f.limit],
+  );
+  return rows;
+}
+
+/** Gives a dead letter a fresh budget of tries, due now. @returns false if it is not dead */
+export async function reviveDelivery(tx: Queryable, id: number): Promise<boolean> {
+  const { rows } = await tx.query(
+    `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), retried_after = attempts WHERE id = $1 AND status = 'dead' RETURNING id`,
+    [id],
+  );
+  return rows.length > 0;
+}

@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../src/domain/delivery.js';
+import { DeliveryWorker } from '../src/infra/delivery-worker.js';
+import { drivers } from './support/databases.js';
+import { useStockroom, world } from './support/harness.js';
+import type { Harness } from './support/harness.js';
+import { httpReceiver, smtpReceiver } from './support/receivers.js';
+
+const SECRET = 'whsec-0123456789abcdef';
+
+/** Takes a fresh variant with 6 units (threshold 5) down to 0: low_stock, then out_of_stock, per warehouse and overall. */
+async function sellOut(h: Harness): Promise<{ sku: string; warehouse: string }> {
+  const { sku, wh } = await world(h.s, [6], { low_stock_threshold: 5 });
+  await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -1, reason: 'damaged' });
+  await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -5, reason: 'damaged' });
+  return { sku, warehouse: wh[0]! };
+}
+
+describe.each(drivers())('alert delivery on %s', (driver) => {
+  const h = useStockroom(driver);
+  const closers: (() => Promise<void>)[] = [];
+  const worker = (options: ConstructorParameters<typeof DeliveryWorker>[1] = {}) => {
+    const w = new DeliveryWorker(h.s.db, { pollMs: 20, backoffMs: 20, timeoutMs: 2000, ...options });
+    closers.push(() => w.stop());
+    return w;
+  };
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    for (const c of (await h.s.channels.list()).items) await h.s.channels.remove(c.id);
+  });
+
+  it('posts signed webhooks: the event id to de-duplicate by, its type, and a fresh HMAC over timestamp and body', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    const hook = await h.s.channels.addWebhook({ url: `${receiver.url}/hooks/stock`, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    expect(hook).toMatchObject({ kind: 'webhook', target: `${receiver.url}/hooks/stock`, events: ['low_stock', 'out_of_stock'] });
+    expect(JSON.stringify(hook)).not.toContain(SECRET);
+    const { sku, warehouse } = await sellOut(h);
+    await worker().start();
+
+    const got = (await receiver.received(4)).slice(0, 4);
+    const bodies = got.map((r) => JSON.parse(r.body) as { id: string; type: string; data: Record<string, string | number | null> });
+    expect(bodies.map((b) => `${b.type}@${String(b.data['warehouse'] ?? '*')}:${String(b.data['available'])}`)).toEqual([
+      `low_stock@${warehouse}:5`,
+      'low_stock@*:5',
+      `out_of_stock@${warehouse}:0`,
+      'out_of_stock@*:0',
+    ]);
+    expect(bodies[0]).toEqual({
+      id: expect.stringMatching(/^\d+$/) as unknown,
+      type: 'low_stock',
+      created_at: expect.any(String) as unknown,
+      data: { alert_id: expect.any(Number) as unknown, type: 'low_stock', sku, warehouse, available: 5, threshold: 5, created_at: expect.any(String) as unknown },
+    });
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(4);
+    for (const r of got) {
+      expect(r.path).toBe('/hooks/stock');
+      expect(r.headers['content-type']).toBe('application/json');
+      expect(r.headers['x-stockroom-event-id']).toBe((JSON.parse(r.body) as { id: string }).id);
+      const signature = String(r.headers['x-stockroom-signature']);
+      expect(verifyWebhook(SECRET, r.body, signature, Math.floor(Date.now() / 1000))).toBe(true);
+      expect(verifyWebhook(SECRET, r.body, signature, Math.floor(Date.now() / 1000) + 3600)).toBe(false); // a replay an hour later
+    }
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual(Array(4).fill('delivered'));
+  });
+
+  it('sends Slack incoming-webhook text and Telegram sendMessage, only for the events each channel wants', async () => {
+    const slack = await httpReceiver();
+    const telegram = await httpReceiver();
+    closers.push(() => slack.close(), () => telegram.close());
+    telegram.answer = () => ({ status: 200, body: { ok: true, result: { message_id: 1 } } });
+    const channels = [await h.s.channels.add({ kind: 'slack', url: `${slack.url}/services/T000/B000/XXXX`, events: ['out_of_stock'] })];
+    channels.push(await h.s.channels.add({ kind: 'telegram', bot_token: '123456:ABC-def_GHI', chat_id: '-100200300', api_url: telegram.url, events: ['out_of_stock'] }));
+    expect(channels.map((c) => c.target)).toEqual([`${slack.url}/services/…`, 'chat -100200300']); // a Slack URL is a secret
+    const { sku, warehouse } = await sellOut(h);
+    await worker().start();
+
+    const [first, second] = await slack.received(2);
+    expect(JSON.parse(first!.body)).toEqual({ text: `Out of stock: ${sku} at ${warehouse}, 0 available` });
+    expect(JSON.parse(second!.body)).toEqual({ text: `Out of stock: ${sku} across all warehouses, 0 available` });
+    const sent = await telegram.received(2);
+    expect(sent.map((r) => r.path)).toEqual(['/bot123456:ABC-def_GHI/sendMessage', '/bot123456:ABC-def_GHI/sendMessage']);
+    expect(JSON.parse(sent[0]!.body)).toEqual({ chat_id: '-100200300', text: `Out of stock: ${sku} at ${warehouse}, 0 available`, disable_web_page_preview: true });
+    for (const c of channels) {
+      await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(c.id), status: 'delivered' })).items.length).toBe(2);
+    }
+    expect(slack.items.length + telegram.items.length).toBe(4); // no low_stock to either
+  });
+
+  it('emails alerts over SMTP to a real server', async () => {
+    const smtp = await smtpReceiver();
+    closers.push(() => smtp.close());
+    await h.s.channels.add({ kind: 'email', smtp_url: smtp.url, from: 'stockroom@shop.test', to: 'buyer@shop.test, ops@shop.test', events: ['out_of_stock'] });
+    const { sku, warehouse } = await sellOut(h);
+    await worker().start();
+
+    const [mail] = await smtp.received(2);
+    expect(mail).toMatchObject({ from: 'stockroom@shop.test', to: 'buyer@shop.test, ops@shop.test', subject: `Out of stock: ${sku} at ${warehouse}, 0 available` });
+    expect(mail!.text).toContain(`sku: ${sku}`);
+    expect(mail!.messageId).toMatch(/^<stockroom-event-\d+@stockroom>$/);
+  });
+
+  it('retries a failing receiver with backoff, logging every try, until it takes the event', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    const tries = new Map<string, number>();
+    receiver.answer = (_, r) => {
+      const id = String(r.headers['x-stockroom-event-id']);
+      tries.set(id, (tries.get(id) ?? 0) + 1);
+      return (tries.get(id) ?? 0) < 3 ? { status: 503, body: { error: 'busy' } } : { status: 204 };
+    };
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
+    const { warehouse } = await sellOut(h);
+    await worker({ maxAttempts: 5 }).start();
+
+    const got = await receiver.received(6); // two events, each refused twice and then taken
+    expect([...tries.values()]).toEqual([3, 3]); // a retry carries the same event id
+    expect(JSON.parse(got[0]!.body)).toMatchObject({ data: { warehouse } });
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(2);
+    for (const d of (await h.s.channels.deliveries({ channel: String(hook.id) })).items) {
+      expect(d).toMatchObject({ status: 'delivered', attempts: 3, last_error: null, next_attempt_at: null });
+      expect(d.log.map((a) => [a.attempt, a.ok, a.status_code])).toEqual([
+        [1, false, 503],
+        [2, false, 503],
+        [3, true, 204],
+      ]);
+      expect(d.log[0]!.error).toContain('503');
+      // each retry waited for its backoff: at least half the base delay (20 ms), then twice that
+      expect(Date.parse(d.log[1]!.started_at) - Date.parse(d.log[0]!.started_at)).toBeGreaterThanOrEqual(10);
+      expect(Date.parse(d.log[2]!.started_at) - Date.parse(d.log[1]!.started_at)).toBeGreaterThanOrEqual(20);
+    }
+  });
+
+  it('gives up after the last try (a dead letter), and sends it again when retried by hand', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    let up = false;
+    receiver.answer = () => (up ? { status: 200 } : { status: 500 });
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
+    await sellOut(h);
+    await worker({ maxAttempts: 3 }).start();
+
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items.length).toBe(2);
+    expect(receiver.items.length).toBe(6);
+    const [dead] = (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items;
+    expect(dead).toMatchObject({ attempts: 3, next_attempt_at: null, last_error: expect.stringContaining('500') as unknown });
+    await expect(h.s.channels.retry(dead!.id + 1000)).rejects.toThrow('not found');
+
+    up = true;
+    await h.s.channels.retry(dead!.id);
+    await expect(h.s.channels.retry(dead!.id)).rejects.toThrow('cannot retry a delivery that is pending');
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.map((d) => d.id)).toEqual([dead!.id]);
+    expect(receiver.items.length).toBe(7);
+  });
+
+  it('refuses channels it could not send to, naming the field', async () => {
+    await expect(h.s.channels.addWebhook({ url: 'ftp://x', events: ['low_stock'], secret: SECRET })).rejects.toThrow('/url');
+    await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET })).rejects.toThrow('/events');
+    await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['low_stock'], secret: 'short' })).rejects.toThrow('/secret');
+    await expect(h.s.channels.add({ kind: 'pigeon', events: ['low_stock'] })).rejects.toThrow('/kind');
+    await expect(h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] })).rejects.toThrow('/smtp_url');
+    expect((await h.s.channels.list()).items).toEqual([]);
+  });
+});
