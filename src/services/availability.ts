@@ -1,6 +1,7 @@
 import { availabilityOf } from '../domain/availability.js';
 import type { AvailabilityStatus } from '../domain/availability.js';
 import { UnknownSkuError, ValidationError } from '../domain/errors.js';
+import { daysUntil } from '../domain/purchasing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
@@ -84,8 +85,11 @@ export class AvailabilityService {
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
     return new Map(
       [...rows.values()].map((r) => {
+        const levels = r.levels.filter((l) => serves(l, shopper));
+        const incoming = levels.map((l) => l.incoming_date).filter((d) => d !== null).sort()[0];
         const a = availabilityOf({
-          levels: r.levels.filter((l) => serves(l, shopper)),
+          levels,
+          incoming_in_days: incoming === undefined ? null : daysUntil(this.ctx.clock(), incoming),
           low_stock_threshold: r.low_stock_threshold,
           backorder: { policy: r.backorder_policy, limit: r.backorder_limit, lead_days: r.backorder_lead_days },
         });

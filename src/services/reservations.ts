@@ -127,7 +127,7 @@ export class ReservationService {
         return { id, orderRef: req.order_ref, expiresAt, now, lines: lines.map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id, qty: l.qty, backordered: l.backordered })) };
       });
       await insertReservations(tx, reservations);
-      const applied = await applyMovements(tx, null, moves);
+      const applied = await applyMovements(tx, null, moves, now);
       // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
       if (applied.length !== moves.length || applied.some((a, i) => a.reserved !== reservedAfter[i])) {
         throw new Error('group commit: holds planned on locked levels did not apply as planned');
@@ -402,7 +402,7 @@ function decide(change: Change, r: ReservationRow, lines: readonly ReservationLi
 
 /** Writes a change set-based: every movement with its ledger row, line progress, statuses. */
 async function writeChange(tx: Queryable, change: Change, now: Date): Promise<void> {
-  const applied = await applyMovements(tx, null, change.moves);
+  const applied = await applyMovements(tx, null, change.moves, now);
   // decided on locked numbers, every movement must apply as decided; if one did not, the change is wrong as a whole
   if (applied.length !== change.moves.length || applied.some((a, i) => change.onHandAfter[i] !== undefined && a.on_hand !== change.onHandAfter[i])) {
     throw new Error('a change decided on locked levels did not apply as decided');

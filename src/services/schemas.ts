@@ -186,6 +186,44 @@ export const AvailabilityInput = Type.Object(
 export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
+const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
+const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
+
+export const SupplierInput = Type.Object(
+  {
+    code: WarehouseCode,
+    name: Name,
+    email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
+    lead_time_days: Type.Optional(LeadDays),
+    warehouse: Type.Optional(Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' })),
+  },
+  { additionalProperties: false },
+);
+export type SupplierInput = Static<typeof SupplierInput>;
+
+export const PurchaseOrderInput = Type.Object(
+  {
+    supplier: WarehouseCode,
+    warehouse: WarehouseCode,
+    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+    expected_date: Type.Optional(IsoDate),
+    reference: Type.Optional(Reference),
+  },
+  { additionalProperties: false },
+);
+export type PurchaseOrderInput = Static<typeof PurchaseOrderInput>;
+
+export const ConfirmInput = Type.Object({ expected_date: Type.Optional(IsoDate) }, { additionalProperties: false });
+
+export const PurchaseReceiptInput = Type.Object(
+  {
+    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+    reference: Type.Optional(Reference),
+  },
+  { additionalProperties: false },
+);
+export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;
+
 const Events = Type.Array(Type.Enum(EVENT_TYPES), { minItems: 1, uniqueItems: true, description: 'the events this channel receives' });
 const HttpUrl = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://\\S+$', description: 'an http(s) URL' });
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));

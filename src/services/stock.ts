@@ -7,6 +7,7 @@ import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
+import { readIncoming } from '../store/purchasing.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
 import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
@@ -65,6 +66,8 @@ export interface WarehouseStock {
   on_hand: number;
   reserved: number;
   available: number;
+  /** units on purchase orders the supplier has, not yet received here */
+  incoming: number;
   bins: { bin: string; qty: number }[];
 }
 
@@ -130,7 +133,7 @@ export class StockService {
         reference: a.reference ?? null,
         expectedOnHand: a.expected_on_hand ?? null,
       };
-      const [applied] = await applyMovements(tx, options.actor ?? null, [move]);
+      const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
       if (!applied) {
         const now = await readLevel(tx, variant.id, warehouse.id);
         if (!now) throw new NotFoundError('stock level', `${a.sku}@${a.warehouse}`);
@@ -210,7 +213,7 @@ export class StockService {
       const applied = await applyMovements(tx, options.actor ?? null, [
         { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
         { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: t.qty, guard: 'none' },
-      ]);
+      ], this.ctx.clock());
       const out = applied.find((m) => m.idx === 0);
       const into = applied.find((m) => m.idx === 1);
       if (!out || !into) {
@@ -305,12 +308,12 @@ export class StockService {
   async get(sku: string): Promise<Stock> {
     const variant = await variantBySku(this.ctx.db, sku);
     const rows = await readStock(this.ctx.db, variant.id);
-    const warehouses = rows.map((r) => ({ ...toLevel(sku, r.warehouse, r), bins: r.bins }));
+    const incoming = new Map((await readIncoming(this.ctx.db, [variant.id])).map((i) => [i.warehouse_id, i.incoming]));
+    const warehouses = rows.map((r) => ({ ...toLevel(sku, r.warehouse, r), incoming: incoming.get(r.warehouse_id) ?? 0, bins: r.bins }));
     const sum = (f: (w: WarehouseStock) => number): number => warehouses.reduce((n, w) => n + f(w), 0);
     return {
       sku,
-      // incoming counts open purchase orders, which arrive with purchasing
-      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sum((w) => w.available), incoming: 0 },
+      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sum((w) => w.available), incoming: sum((w) => w.incoming) },
       warehouses: warehouses.map(({ sku: _, ...w }) => w),
     };
   }
@@ -345,7 +348,7 @@ export class StockService {
 
   /** Applies movements that cannot legitimately fail (no guard beyond on_hand/reserved >= 0). */
   private async applyAll(tx: Queryable, options: CallOptions, moves: MovementInput[]): Promise<AppliedMovement[]> {
-    const applied = await applyMovements(tx, options.actor ?? null, moves);
+    const applied = await applyMovements(tx, options.actor ?? null, moves, this.ctx.clock());
     if (applied.length !== moves.length) throw new Error(`stock level missing for ${moves.length - applied.length} movement(s)`);
     return applied;
   }

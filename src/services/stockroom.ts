@@ -8,6 +8,7 @@ import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
+import { PurchasingService } from './purchasing.js';
 import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
@@ -34,6 +35,7 @@ export class Stockroom {
   readonly availability: AvailabilityService;
   readonly alerts: AlertService;
   readonly channels: ChannelService;
+  readonly purchasing: PurchasingService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -46,6 +48,7 @@ export class Stockroom {
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(this.ctx);
+    this.purchasing = new PurchasingService(this.ctx);
   }
 
   get db(): Db {

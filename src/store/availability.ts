@@ -18,6 +18,8 @@ export interface AvailabilityRow {
     serves_within_km: number | null;
     lat: number | null;
     lon: number | null;
+    /** the earliest expected date of units on order into this warehouse, YYYY-MM-DD */
+    incoming_date: string | null;
   }[];
 }
 
@@ -27,7 +29,12 @@ export async function readAvailability(db: Queryable, skus: readonly string[]): 
     `SELECT v.sku, v.low_stock_threshold, v.backorder_policy, v.backorder_limit, v.backorder_lead_days,
             coalesce(json_agg(json_build_object('warehouse', w.code, 'on_hand', l.on_hand, 'reserved', l.reserved,
                                                 'safety_stock', l.safety_stock, 'regions', w.regions,
-                                                'serves_within_km', w.serves_within_km, 'lat', w.lat, 'lon', w.lon)
+                                                'serves_within_km', w.serves_within_km, 'lat', w.lat, 'lon', w.lon,
+                                                'incoming_date',
+                                                (SELECT min(o.expected_date)::text
+                                                   FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
+                                                  WHERE pl.variant_id = v.id AND o.warehouse_id = w.id AND pl.received_qty < pl.qty
+                                                    AND o.status IN ('SENT', 'CONFIRMED', 'PARTIAL')))
                               ORDER BY w.code)
                        FILTER (WHERE w.id IS NOT NULL), '[]') AS levels
        FROM variants v

@@ -46,7 +46,13 @@ export interface AppliedMovement {
  * movements do not all pass is left untouched and its movements are missing from the result; the caller decides
  * (in its transaction) whether that aborts everything.
  */
-export async function applyMovements(tx: Queryable, actor: string | null, movements: readonly MovementInput[]): Promise<AppliedMovement[]> {
+export async function applyMovements(
+  tx: Queryable,
+  actor: string | null,
+  movements: readonly MovementInput[],
+  /** the ledger rows' time: the service's clock (the database's own if not given) */
+  at?: Date,
+): Promise<AppliedMovement[]> {
   if (movements.length === 0) return [];
   const batch = movements.map((m, idx) => ({
     idx,
@@ -113,13 +119,13 @@ export async function applyMovements(tx: Queryable, actor: string | null, moveme
      ),
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
-                                    reserved_after, reason, reference, actor, reservation_id)
+                                    reserved_after, reason, reference, actor, reservation_id, created_at)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
-              actor, reservation_id
+              actor, reservation_id, coalesce($2::timestamptz, now())
          FROM done ORDER BY idx
      )
      SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock FROM done ORDER BY idx`,
-    [JSON.stringify(batch)],
+    [JSON.stringify(batch), at ?? null],
   );
   return rows;
 }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidTransitionError } from './errors.js';
+import { PO_STATUSES, daysUntil, expectedDateFrom, nextPoStatus, putAwaySuggestion } from './purchasing.js';
+import type { PoAction, PoStatus } from './purchasing.js';
+
+describe('purchase order transitions', () => {
+  const valid: Record<string, PoStatus> = {
+    'DRAFT send': 'SENT',
+    'SENT confirm': 'CONFIRMED',
+    'CONFIRMED receive': 'PARTIAL',
+    'PARTIAL receive': 'PARTIAL',
+    'DRAFT cancel': 'CANCELLED',
+    'SENT cancel': 'CANCELLED',
+    'CONFIRMED cancel': 'CANCELLED',
+    'PARTIAL cancel': 'CANCELLED',
+  };
+
+  it('allow only the drawn ones, and refuse every other pair of status and action', () => {
+    for (const status of PO_STATUSES) {
+      for (const action of ['send', 'confirm', 'receive', 'cancel'] as PoAction[]) {
+        const expected = valid[`${status} ${action}`];
+        if (expected) expect(nextPoStatus(status, action)).toBe(expected);
+        else expect(() => nextPoStatus(status, action), `${status} ${action}`).toThrow(InvalidTransitionError);
+      }
+    }
+  });
+
+  it('close an order when a receipt leaves nothing outstanding', () => {
+    expect(nextPoStatus('CONFIRMED', 'receive', true)).toBe('RECEIVED');
+    expect(nextPoStatus('PARTIAL', 'receive', true)).toBe('RECEIVED');
+    expect(() => nextPoStatus('RECEIVED', 'receive', true)).toThrow('cannot receive a purchase order that is received');
+  });
+});
+
+describe('put-away suggestion', () => {
+  it('is the bin already holding the SKU (the fullest), else the first empty bin, else none', () => {
+    const bins = [
+      { bin: 'A-01-01', sku_qty: 0, total_qty: 4 },
+      { bin: 'B-01-01', sku_qty: 0, total_qty: 0 },
+      { bin: 'A-02-01', sku_qty: 0, total_qty: 0 },
+    ];
+    expect(putAwaySuggestion(bins)).toBe('A-02-01');
+    expect(putAwaySuggestion([...bins, { bin: 'C-01-01', sku_qty: 2, total_qty: 2 }, { bin: 'C-09-01', sku_qty: 5, total_qty: 9 }])).toBe('C-09-01');
+    expect(putAwaySuggestion([{ bin: 'A-01-01', sku_qty: 0, total_qty: 4 }])).toBeNull();
+    expect(putAwaySuggestion([])).toBeNull();
+  });
+});
+
+describe('dates', () => {
+  it('count whole UTC days', () => {
+    const today = new Date('2026-03-30T22:15:00Z');
+    expect(expectedDateFrom(today, 5)).toBe('2026-04-04');
+    expect(expectedDateFrom(today, null)).toBeNull();
+    expect(daysUntil(today, '2026-04-04')).toBe(5);
+    expect(daysUntil(today, '2026-03-28')).toBe(-2);
+  });
+});

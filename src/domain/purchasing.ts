@@ -1,0 +1,72 @@
+import { InvalidTransitionError } from './errors.js';
+
+/**
+ * A purchase order's life:
+ *   DRAFT --send--> SENT --confirm--> CONFIRMED --receive--> PARTIAL --receive--> RECEIVED
+ *   and cancel from any open state (received units stay received)
+ */
+export const PO_STATUSES = ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL', 'RECEIVED', 'CANCELLED'] as const;
+export type PoStatus = (typeof PO_STATUSES)[number];
+export type PoAction = 'send' | 'confirm' | 'receive' | 'cancel';
+
+/** Orders that may still change; a variant with one of these is not ordered again by replenishment. */
+export const OPEN_PO_STATUSES: readonly PoStatus[] = ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL'];
+/** Orders the supplier has: their missing units are `incoming`. A draft is not an order yet. */
+export const INCOMING_PO_STATUSES: readonly PoStatus[] = ['SENT', 'CONFIRMED', 'PARTIAL'];
+
+const ALLOWED: Record<PoAction, readonly PoStatus[]> = {
+  send: ['DRAFT'],
+  confirm: ['SENT'],
+  receive: ['CONFIRMED', 'PARTIAL'],
+  cancel: ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL'],
+};
+
+/**
+ * The status after `action`, or an invalid_transition error. `complete` tells a receipt that leaves nothing
+ * outstanding (RECEIVED) from one that does (PARTIAL).
+ */
+export function nextPoStatus(current: PoStatus, action: PoAction, complete = false): PoStatus {
+  if (!ALLOWED[action].includes(current)) throw new InvalidTransitionError(current, action, 'purchase order');
+  switch (action) {
+    case 'send':
+      return 'SENT';
+    case 'confirm':
+      return 'CONFIRMED';
+    case 'receive':
+      return complete ? 'RECEIVED' : 'PARTIAL';
+    case 'cancel':
+      return 'CANCELLED';
+  }
+}
+
+export interface BinHolding {
+  bin: string;
+  /** units of the SKU being received in this bin */
+  sku_qty: number;
+  /** units of anything in this bin */
+  total_qty: number;
+}
+
+/**
+ * Where received units should go: the bin that already holds the SKU (the fullest, so a SKU stays in one
+ * place), else an empty bin (the first in pick-path order), else none (the units wait unbinned).
+ */
+export function putAwaySuggestion(bins: readonly BinHolding[]): string | null {
+  const byCode = [...bins].sort((a, b) => (a.bin < b.bin ? -1 : a.bin > b.bin ? 1 : 0));
+  const holding = byCode.filter((b) => b.sku_qty > 0).sort((a, b) => b.sku_qty - a.sku_qty)[0];
+  if (holding) return holding.bin;
+  return byCode.find((b) => b.total_qty === 0)?.bin ?? null;
+}
+
+/** The date an order placed today arrives, from a lead time in days; none without a lead time. */
+export function expectedDateFrom(today: Date, leadTimeDays: number | null): string | null {
+  if (leadTimeDays === null) return null;
+  const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + leadTimeDays));
+  return d.toISOString().slice(0, 10);
+}
+
+/** Whole days from today until an expected date (negative once it has passed), for "ships in N days". */
+export function daysUntil(today: Date, date: string): number {
+  const midnight = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  return Math.round((Date.parse(`${date}T00:00:00Z`) - midnight) / 86_400_000);
+}

@@ -1,0 +1,197 @@
+import type { BinHolding, PoStatus } from '../domain/purchasing.js';
+import type { Queryable } from './db.js';
+
+export interface SupplierRow {
+  id: number;
+  code: string;
+  name: string;
+  email: string | null;
+  lead_time_days: number | null;
+  warehouse_id: number | null;
+  warehouse: string | null;
+  created_at: Date;
+}
+
+const SUPPLIER = `SELECT s.id, s.code, s.name, s.email, s.lead_time_days, s.warehouse_id, w.code AS warehouse, s.created_at
+                    FROM suppliers s LEFT JOIN warehouses w ON w.id = s.warehouse_id`;
+
+/** @returns the new row, or undefined when the code is taken */
+export async function insertSupplier(
+  tx: Queryable,
+  s: { code: string; name: string; email: string | null; leadTimeDays: number | null; warehouseId: number | null },
+): Promise<SupplierRow | undefined> {
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO suppliers (code, name, email, lead_time_days, warehouse_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (code) DO NOTHING RETURNING id`,
+    [s.code, s.name, s.email, s.leadTimeDays, s.warehouseId],
+  );
+  if (!rows[0]) return undefined;
+  return (await tx.query<SupplierRow>(`${SUPPLIER} WHERE s.id = $1`, [rows[0].id])).rows[0];
+}
+
+export async function listSuppliers(db: Queryable): Promise<SupplierRow[]> {
+  return (await db.query<SupplierRow>(`${SUPPLIER} ORDER BY s.code`)).rows;
+}
+
+export async function findSuppliers(db: Queryable, codes: readonly string[]): Promise<SupplierRow[]> {
+  return (await db.query<SupplierRow>(`${SUPPLIER} WHERE s.code = ANY($1::text[])`, [codes])).rows;
+}
+
+export interface PoLineRow {
+  line_no: number;
+  variant_id: number;
+  sku: string;
+  qty: number;
+  received_qty: number;
+}
+
+export interface PurchaseOrderRow {
+  id: number;
+  supplier: string;
+  warehouse_id: number;
+  warehouse: string;
+  status: PoStatus;
+  /** YYYY-MM-DD */
+  expected_date: string | null;
+  origin: 'manual' | 'replenishment';
+  reference: string | null;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+  confirmed_at: Date | null;
+  closed_at: Date | null;
+  lines: PoLineRow[];
+}
+
+const ORDER = `SELECT o.id, s.code AS supplier, o.warehouse_id, w.code AS warehouse, o.status, o.expected_date::text AS expected_date,
+                      o.origin, o.reference, o.created_at, o.updated_at, o.sent_at, o.confirmed_at, o.closed_at,
+                      (SELECT jsonb_agg(jsonb_build_object('line_no', l.line_no, 'variant_id', l.variant_id, 'sku', v.sku,
+                                                           'qty', l.qty, 'received_qty', l.received_qty) ORDER BY l.line_no)
+                         FROM purchase_order_lines l JOIN variants v ON v.id = l.variant_id
+                        WHERE l.purchase_order_id = o.id) AS lines
+                 FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id JOIN warehouses w ON w.id = o.warehouse_id`;
+
+export interface NewPurchaseOrder {
+  supplierId: number;
+  warehouseId: number;
+  expectedDate: string | null;
+  origin: 'manual' | 'replenishment';
+  reference: string | null;
+  at: Date;
+  lines: readonly { variantId: number; qty: number }[];
+}
+
+/** A new DRAFT order with its lines. @returns its id */
+export async function insertPurchaseOrder(tx: Queryable, o: NewPurchaseOrder): Promise<number> {
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO purchase_orders (supplier_id, warehouse_id, status, expected_date, origin, reference, created_at, updated_at)
+     VALUES ($1, $2, 'DRAFT', $3::date, $4, $5, $6, $6) RETURNING id`,
+    [o.supplierId, o.warehouseId, o.expectedDate, o.origin, o.reference, o.at],
+  );
+  const id = (rows[0] as { id: number }).id;
+  await addPurchaseOrderLines(tx, id, o.lines);
+  return id;
+}
+
+/** Appends lines to an order, numbered after its last one. */
+export async function addPurchaseOrderLines(tx: Queryable, id: number, lines: readonly { variantId: number; qty: number }[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO purchase_order_lines (purchase_order_id, line_no, variant_id, qty)
+     SELECT $1, coalesce((SELECT max(line_no) FROM purchase_order_lines WHERE purchase_order_id = $1), 0) + r.n, r.variant_id, r.qty
+       FROM jsonb_to_recordset($2::jsonb) AS r(variant_id bigint, qty int, n int)`,
+    [id, JSON.stringify(lines.map((l, i) => ({ variant_id: l.variantId, qty: l.qty, n: i + 1 })))],
+  );
+}
+
+export async function readPurchaseOrder(db: Queryable, id: number): Promise<PurchaseOrderRow | undefined> {
+  return (await db.query<PurchaseOrderRow>(`${ORDER} WHERE o.id = $1`, [id])).rows[0];
+}
+
+/** Locks an order for a change of status or a receipt; concurrent changes of one order queue here. */
+export async function lockPurchaseOrder(tx: Queryable, id: number): Promise<PurchaseOrderRow | undefined> {
+  await tx.query('SELECT 1 FROM purchase_orders WHERE id = $1 FOR UPDATE', [id]);
+  return readPurchaseOrder(tx, id);
+}
+
+export interface PurchaseOrderFilter {
+  status?: PoStatus | undefined;
+  supplier?: string | undefined;
+  sku?: string | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+export async function listPurchaseOrders(db: Queryable, f: PurchaseOrderFilter): Promise<PurchaseOrderRow[]> {
+  const { rows } = await db.query<PurchaseOrderRow>(
+    `${ORDER}
+      WHERE ($1::text IS NULL OR o.status = $1)
+        AND ($2::text IS NULL OR s.code = $2)
+        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM purchase_order_lines l JOIN variants v ON v.id = l.variant_id
+                                          WHERE l.purchase_order_id = o.id AND v.sku = $3))
+        AND ($4::bigint IS NULL OR o.id < $4)
+      ORDER BY o.id DESC LIMIT $5`,
+    [f.status ?? null, f.supplier ?? null, f.sku ?? null, f.before ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function setPurchaseOrderStatus(
+  tx: Queryable,
+  id: number,
+  status: PoStatus,
+  at: Date,
+  expectedDate?: string | null,
+): Promise<void> {
+  await tx.query(
+    `UPDATE purchase_orders SET status = $2, updated_at = $3,
+            sent_at = CASE WHEN $2 = 'SENT' THEN $3 ELSE sent_at END,
+            confirmed_at = CASE WHEN $2 = 'CONFIRMED' THEN $3 ELSE confirmed_at END,
+            closed_at = CASE WHEN $2 IN ('RECEIVED', 'CANCELLED') THEN $3 END,
+            expected_date = CASE WHEN $4::boolean THEN $5::date ELSE expected_date END
+      WHERE id = $1`,
+    [id, status, at, expectedDate !== undefined, expectedDate ?? null],
+  );
+}
+
+export async function addReceived(tx: Queryable, id: number, lines: readonly { lineNo: number; qty: number }[]): Promise<void> {
+  await tx.query(
+    `UPDATE purchase_order_lines l SET received_qty = l.received_qty + r.qty
+       FROM jsonb_to_recordset($2::jsonb) AS r(line_no int, qty int)
+      WHERE l.purchase_order_id = $1 AND l.line_no = r.line_no`,
+    [id, JSON.stringify(lines.map((l) => ({ line_no: l.lineNo, qty: l.qty })))],
+  );
+}
+
+/** Every bin of a warehouse with what it holds of one variant and of anything: for put-away suggestions. */
+export async function readBinHoldings(db: Queryable, warehouseId: number, variantId: number): Promise<BinHolding[]> {
+  const { rows } = await db.query<BinHolding>(
+    `SELECT b.code AS bin,
+            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::int AS sku_qty,
+            coalesce(sum(s.qty), 0)::int AS total_qty
+       FROM bins b LEFT JOIN bin_stock s ON s.bin_id = b.id
+      WHERE b.warehouse_id = $1
+      GROUP BY b.code ORDER BY b.code`,
+    [warehouseId, variantId],
+  );
+  return rows;
+}
+
+export interface IncomingRow {
+  variant_id: number;
+  warehouse_id: number;
+  incoming: number;
+  /** the earliest expected date among the orders bringing it, YYYY-MM-DD */
+  earliest: string | null;
+}
+
+/** Units ordered and not yet received, per variant and warehouse, from orders the supplier has. */
+export async function readIncoming(db: Queryable, variantIds: readonly number[]): Promise<IncomingRow[]> {
+  const { rows } = await db.query<IncomingRow>(
+    `SELECT l.variant_id, o.warehouse_id, sum(l.qty - l.received_qty)::int AS incoming, min(o.expected_date)::text AS earliest
+       FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id
+      WHERE l.variant_id = ANY($1::bigint[]) AND o.status IN ('SENT', 'CONFIRMED', 'PARTIAL') AND l.received_qty < l.qty
+      GROUP BY l.variant_id, o.warehouse_id`,
+    [variantIds],
+  );
+  return rows;
+}

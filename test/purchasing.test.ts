@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../src/domain/errors.js';
+import { PO_STATUSES } from '../src/domain/purchasing.js';
+import type { PoStatus } from '../src/domain/purchasing.js';
+import { drivers } from './support/databases.js';
+import { levels, uniq, useStockroom, world } from './support/harness.js';
+
+describe.each(drivers())('purchase orders on %s', (driver) => {
+  const h = useStockroom(driver);
+
+  /** A supplier delivering in 7 days, and a world of two SKUs in one warehouse. */
+  async function setup(stock: [number, number] = [0, 0]) {
+    const a = await world(h.s, [stock[0]]);
+    const b = uniq('SKU');
+    await h.s.catalog.addVariant({ sku: b, product: { title: b } });
+    if (stock[1] > 0) await h.s.stock.receive({ sku: b, warehouse: a.wh[0]!, qty: stock[1] });
+    const supplier = uniq('SUP');
+    await h.s.purchasing.addSupplier({ code: supplier, name: 'Acme Textiles', lead_time_days: 7 });
+    return { skuA: a.sku, skuB: b, warehouse: a.wh[0]!, supplier };
+  }
+
+  it('goes DRAFT, SENT, CONFIRMED, PARTIAL, RECEIVED; incoming counts what the supplier has and is not yet here', async () => {
+    const { skuA, skuB, warehouse, supplier } = await setup([2, 0]);
+    const draft = await h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 10 }, { sku: skuB, qty: 5 }] });
+    expect(draft).toMatchObject({ status: 'DRAFT', expected_date: null, origin: 'manual', lines: [{ sku: skuA, qty: 10, received_qty: 0, outstanding: 10 }, { sku: skuB, qty: 5 }] });
+    expect((await h.s.stock.get(skuA)).total.incoming).toBe(0); // a draft is not an order yet
+
+    const sent = await h.s.purchasing.send(draft.id);
+    expect(sent).toMatchObject({ status: 'SENT', expected_date: '2026-01-22', sent_at: '2026-01-15T10:00:00.000Z' }); // the clock's today + 7
+    expect((await h.s.stock.get(skuA)).total).toMatchObject({ on_hand: 2, available: 2, incoming: 10 });
+    const confirmed = await h.s.purchasing.confirm(draft.id, { expected_date: '2026-01-25' });
+    expect(confirmed).toMatchObject({ status: 'CONFIRMED', expected_date: '2026-01-25' });
+
+    await h.s.catalog.addBin({ warehouse, code: 'A-01-01' });
+    await h.s.catalog.addBin({ warehouse, code: 'B-01-01' });
+    const first = await h.s.purchasing.receive(draft.id, { lines: [{ sku: skuA, qty: 4, bin: 'B-01-01' }, { sku: skuB, qty: 3 }] });
+    expect(first.order).toMatchObject({ status: 'PARTIAL', lines: [{ sku: skuA, received_qty: 4, outstanding: 6 }, { sku: skuB, received_qty: 3, outstanding: 2 }] });
+    expect(first.put_away).toEqual([
+      { sku: skuA, qty: 4, bin: 'B-01-01', suggested: false },
+      { sku: skuB, qty: 3, bin: 'A-01-01', suggested: true }, // no bin holds it yet: the first empty one
+    ]);
+    expect((await h.s.stock.get(skuA)).total).toMatchObject({ on_hand: 6, available: 6, incoming: 6 });
+    expect((await h.s.stock.get(skuA)).warehouses.find((w) => w.warehouse === warehouse)).toMatchObject({ incoming: 6, bins: [{ bin: 'B-01-01', qty: 4 }] });
+    expect((await h.s.stock.movements({ sku: skuA, limit: 1 })).items[0]).toMatchObject({ type: 'receive', delta_on_hand: 4, reason: 'received', reference: `PO-${draft.id}` });
+
+    const second = await h.s.purchasing.receive(draft.id, { lines: [{ sku: skuB, qty: 2 }, { sku: skuA, qty: 6 }] });
+    expect(second.put_away).toEqual([
+      { sku: skuB, qty: 2, bin: 'A-01-01', suggested: true }, // the bin already holding it
+      { sku: skuA, qty: 6, bin: 'B-01-01', suggested: true },
+    ]);
+    expect(second.order).toMatchObject({ status: 'RECEIVED', closed_at: expect.any(String) as unknown });
+    expect((await h.s.stock.get(skuA)).total).toMatchObject({ on_hand: 12, available: 12, incoming: 0 });
+    expect(await levels(h.s, skuB, [warehouse])).toEqual({ [warehouse]: [5, 0, 5] });
+  });
+
+  it('refuses every transition not drawn, and a refused one changes nothing', async () => {
+    const { skuA, warehouse, supplier } = await setup();
+    const allowed: Record<PoStatus, string[]> = {
+      DRAFT: ['send', 'cancel'],
+      SENT: ['confirm', 'cancel'],
+      CONFIRMED: ['receive', 'cancel'],
+      PARTIAL: ['receive', 'cancel'],
+      RECEIVED: [],
+      CANCELLED: [],
+    };
+    const orderIn = async (status: PoStatus): Promise<number> => {
+      const { id } = await h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 4 }] });
+      const path: Record<PoStatus, ((id: number) => Promise<unknown>)[]> = {
+        DRAFT: [],
+        SENT: [(i) => h.s.purchasing.send(i)],
+        CONFIRMED: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i)],
+        PARTIAL: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i), (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 1 }] })],
+        RECEIVED: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i), (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 4 }] })],
+        CANCELLED: [(i) => h.s.purchasing.cancel(i)],
+      };
+      for (const step of path[status]) await step(id);
+      expect((await h.s.purchasing.get(id)).status).toBe(status);
+      return id;
+    };
+    const act = {
+      send: (id: number) => h.s.purchasing.send(id),
+      confirm: (id: number) => h.s.purchasing.confirm(id),
+      receive: (id: number) => h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1 }] }),
+      cancel: (id: number) => h.s.purchasing.cancel(id),
+    };
+    let refused = 0;
+    for (const status of PO_STATUSES) {
+      for (const [action, run] of Object.entries(act)) {
+        if (allowed[status].includes(action)) continue;
+        const id = await orderIn(status);
+        const before = await h.s.stock.get(skuA);
+        await expect(run(id), `${action} on ${status}`).rejects.toThrow(InvalidTransitionError);
+        expect((await h.s.purchasing.get(id)).status).toBe(status);
+        expect(await h.s.stock.get(skuA)).toEqual(before);
+        refused++;
+      }
+    }
+    expect(refused).toBe(16);
+  });
+
+  it('refuses receiving more than is outstanding, a SKU not on the order, or an unknown bin, changing nothing', async () => {
+    const { skuA, skuB, warehouse, supplier } = await setup();
+    const { id } = await h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 3 }] });
+    await h.s.purchasing.send(id);
+    await h.s.purchasing.confirm(id);
+    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 4 }] })).rejects.toThrow('/lines/0/qty: 3 of');
+    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1 }, { sku: skuB, qty: 1 }] })).rejects.toThrow(`/lines/1/sku: ${skuB} is not on purchase order`);
+    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1, bin: 'Z-99-99' }] })).rejects.toThrow(NotFoundError);
+    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1 }, { sku: skuA, qty: 1 }] })).rejects.toThrow(ValidationError);
+    expect((await h.s.purchasing.get(id)).status).toBe('CONFIRMED');
+    expect(await levels(h.s, skuA, [warehouse])).toEqual({ [warehouse]: [0, 0, 0] });
+    await expect(h.s.purchasing.create({ supplier: 'NOPE', warehouse, lines: [{ sku: skuA, qty: 1 }] })).rejects.toThrow('supplier');
+    await expect(h.s.purchasing.get(999_999_999)).rejects.toThrow(NotFoundError);
+  });
+
+  it("feeds the storefront's shipping window from the earliest expected date of units on order", async () => {
+    const { sku, wh } = await world(h.s, [0], { backorder: { policy: 'preorder', limit: 50, lead_days: 30 } });
+    const supplier = uniq('SUP');
+    await h.s.purchasing.addSupplier({ code: supplier, name: 'Acme' });
+    const label = async () => (await h.s.availability.get({ sku: [sku] })).items[0]?.label;
+    expect(await label()).toBe('Pre-order, ships in 30-32 days');
+    const { id } = await h.s.purchasing.create({ supplier, warehouse: wh[0]!, lines: [{ sku, qty: 20 }], expected_date: '2026-01-19' });
+    expect(await label()).toBe('Pre-order, ships in 30-32 days'); // a draft promises nothing
+    await h.s.purchasing.send(id);
+    expect(await label()).toBe('Pre-order, ships in 4-6 days'); // the clock says 2026-01-15
+    await h.s.purchasing.cancel(id);
+    expect(await label()).toBe('Pre-order, ships in 30-32 days');
+  });
+});
