@@ -16,7 +16,8 @@ import {
   updateVariant,
 } from '../store/catalog.js';
 import type { VariantFields, VariantRow } from '../store/catalog.js';
-import { runOnce, variantBySku, warehouseByCode } from './context.js';
+import type { Queryable } from '../store/db.js';
+import { runOnce, supplierByCode, variantBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toVariant, toWarehouse } from './dto.js';
 import type { Variant, Warehouse } from './dto.js';
@@ -61,8 +62,8 @@ export class CatalogService {
 
   async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
     const v = parse(VariantInput, input);
-    const fields = variantFields(v);
     return runOnce(this.ctx, 'variant.add', options, v, async (tx) => {
+      const fields = variantFields(v, undefined, await supplierIdOf(tx, v.supplier));
       await lockCatalogShape(tx, 'shared');
       const productId = await insertProduct(tx, v.product.title);
       const id = await insertVariant(tx, productId, v.sku, fields);
@@ -78,7 +79,8 @@ export class CatalogService {
     return runOnce(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
       const current = await lockVariant(tx, sku);
       if (!current) throw new NotFoundError('variant', sku);
-      await updateVariant(tx, current.id, variantFields(patch, current), patch.product?.title ?? current.product_title);
+      const supplierId = patch.supplier === undefined ? current.supplier_id : await supplierIdOf(tx, patch.supplier);
+      await updateVariant(tx, current.id, variantFields(patch, current, supplierId), patch.product?.title ?? current.product_title);
       return toVariant(await variantBySku(tx, sku));
     });
   }
@@ -114,7 +116,7 @@ export class CatalogService {
  * The stored settings from an input, over the current ones (or the defaults). A backorder or pre-order
  * policy needs a limit: "unbounded" is not a number stock can be checked against.
  */
-function variantFields(input: VariantUpdate, current?: VariantRow): VariantFields {
+function variantFields(input: VariantUpdate, current: VariantRow | undefined, supplierId: number | null): VariantFields {
   const policy: BackorderPolicy = input.backorder?.policy ?? current?.backorder_policy ?? 'deny';
   const limit = input.backorder ? input.backorder.limit : current?.backorder_limit;
   if (policy !== 'deny' && (limit === undefined || limit === 0)) {
@@ -130,5 +132,10 @@ function variantFields(input: VariantUpdate, current?: VariantRow): VariantField
     reorder_point: input.reorder_point === undefined ? (current?.reorder_point ?? null) : input.reorder_point,
     reorder_qty: input.reorder_qty === undefined ? (current?.reorder_qty ?? null) : input.reorder_qty,
     lead_time_days: input.lead_time_days === undefined ? (current?.lead_time_days ?? null) : input.lead_time_days,
+    supplier_id: supplierId,
   };
+}
+
+async function supplierIdOf(tx: Queryable, code: string | null | undefined): Promise<number | null> {
+  return code === undefined || code === null ? null : (await supplierByCode(tx, code)).id;
 }

@@ -4,6 +4,8 @@ import { findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Db, Queryable } from '../store/db.js';
 import { claimKey, storeResponse } from '../store/idempotency.js';
+import { findSuppliers } from '../store/purchasing.js';
+import type { SupplierRow } from '../store/purchasing.js';
 
 /** What every use case runs against. The clock is injectable so deadlines can be tested without waiting. */
 export interface ServiceContext {
@@ -96,4 +98,10 @@ export async function warehousesByCode(db: Queryable, codes: readonly string[]):
 
 export async function warehouseByCode(db: Queryable, code: string): Promise<WarehouseRow> {
   return (await warehousesByCode(db, [code])).get(code) as WarehouseRow;
+}
+
+export async function supplierByCode(db: Queryable, code: string): Promise<SupplierRow> {
+  const [row] = await findSuppliers(db, [code]);
+  if (!row) throw new NotFoundError('supplier', code);
+  return row;
 }

@@ -43,6 +43,7 @@ export interface Variant {
   reorder_point: number | null;
   reorder_qty: number | null;
   lead_time_days: number | null;
+  supplier: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -57,6 +58,7 @@ export const toVariant = (v: VariantRow): Variant => ({
   reorder_point: v.reorder_point,
   reorder_qty: v.reorder_qty,
   lead_time_days: v.lead_time_days,
+  supplier: v.supplier,
   created_at: iso(v.created_at) as string,
   updated_at: iso(v.updated_at) as string,
 });

@@ -19,7 +19,7 @@ import {
 import type { PurchaseOrderRow, SupplierRow } from '../store/purchasing.js';
 import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
-import { runOnce, variantsBySku, warehouseByCode } from './context.js';
+import { runOnce, supplierByCode, variantsBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, parse } from './schemas.js';
 
@@ -276,10 +276,4 @@ export class PurchasingService {
     if (!row) throw new NotFoundError('purchase order', String(id));
     return toPurchaseOrder(row);
   }
-}
-
-export async function supplierByCode(db: Queryable, code: string): Promise<SupplierRow> {
-  const [row] = await findSuppliers(db, [code]);
-  if (!row) throw new NotFoundError('supplier', code);
-  return row;
 }

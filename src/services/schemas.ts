@@ -61,6 +61,7 @@ const variantSettings = {
   reorder_point: Type.Optional(Type.Union([Small, Type.Null()])),
   reorder_qty: Type.Optional(Type.Union([Quantity, Type.Null()])),
   lead_time_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
+  supplier: Type.Optional(Type.Union([WarehouseCode, Type.Null()], { description: 'the code of the supplier it is bought from' })),
 };
 
 export const VariantInput = Type.Object(

@@ -9,6 +9,7 @@ import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
 import { PurchasingService } from './purchasing.js';
+import { ReplenishmentService } from './replenishment.js';
 import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
@@ -36,6 +37,7 @@ export class Stockroom {
   readonly alerts: AlertService;
   readonly channels: ChannelService;
   readonly purchasing: PurchasingService;
+  readonly replenishment: ReplenishmentService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -49,6 +51,7 @@ export class Stockroom {
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(this.ctx);
     this.purchasing = new PurchasingService(this.ctx);
+    this.replenishment = new ReplenishmentService(this.ctx);
   }
 
   get db(): Db {

@@ -59,13 +59,16 @@ export interface VariantRow {
   reorder_point: number | null;
   reorder_qty: number | null;
   lead_time_days: number | null;
+  supplier_id: number | null;
+  /** the supplier's code */
+  supplier: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-export type VariantFields = Omit<VariantRow, 'id' | 'product_id' | 'product_title' | 'sku' | 'created_at' | 'updated_at'>;
+export type VariantFields = Omit<VariantRow, 'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at'>;
 
-const VARIANT_COLUMNS = `v.*, p.title AS product_title`;
+const VARIANT_COLUMNS = `v.*, p.title AS product_title, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
 
 export async function insertProduct(tx: Queryable, title: string): Promise<number> {
   const { rows } = await tx.query<{ id: number }>('INSERT INTO products (title) VALUES ($1) RETURNING id', [title]);
@@ -85,6 +88,7 @@ const SETTINGS_COLUMNS = [
   'reorder_point',
   'reorder_qty',
   'lead_time_days',
+  'supplier_id',
 ] as const satisfies readonly (keyof VariantFields)[];
 
 const variantSettings = (f: VariantFields): unknown[] => SETTINGS_COLUMNS.map((c) => (c === 'attributes' ? JSON.stringify(f.attributes) : f[c]));

@@ -64,3 +64,6 @@ CREATE TABLE scheduled_jobs (
   last_run_at timestamptz
 );
 INSERT INTO scheduled_jobs (name) VALUES ('replenish');
+
+-- demand history for replenishment: what shipped, per variant, by time
+CREATE INDEX stock_movements_demand_idx ON stock_movements (variant_id, created_at) WHERE type = 'fulfil';

@@ -1,0 +1,175 @@
+import { ValidationError } from '../domain/errors.js';
+import { expectedDateFrom } from '../domain/purchasing.js';
+import { DEFAULT_SERVICE_LEVEL, DEFAULT_WINDOW_DAYS, demandStats, orderQuantity, suggestLevels } from '../domain/replenishment.js';
+import { listWarehouses } from '../store/catalog.js';
+import type { Queryable } from '../store/db.js';
+import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchasing.js';
+import { claimJob, lockReplenishmentDraft, readReplenishment } from '../store/replenishment.js';
+import type { ReplenishmentRow } from '../store/replenishment.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
+import type { Page } from './catalog.js';
+import { variantsBySku } from './context.js';
+import type { ServiceContext } from './context.js';
+import { toPurchaseOrder } from './purchasing.js';
+import type { PurchaseOrder } from './purchasing.js';
+
+export interface Suggestion {
+  sku: string;
+  supplier: string | null;
+  /** on hand less reserved, over all warehouses */
+  net: number;
+  incoming: number;
+  /** net + incoming: what reordering compares with the reorder point */
+  position: number;
+  reorder_point: number | null;
+  reorder_qty: number | null;
+  lead_time_days: number | null;
+  /** at or below the reorder point */
+  due: boolean;
+  /** what to order now (0 when not due) */
+  suggested_qty: number;
+  open_purchase_order: number | null;
+  demand: { window_days: number; mean_per_day: number; deviation_per_day: number };
+  /** from the demand history, the lead time and the service level */
+  suggested_safety_stock: number;
+  suggested_reorder_point: number;
+}
+
+export interface SuggestionQuery {
+  sku?: readonly string[] | undefined;
+  window_days?: number | string | undefined;
+  service_level?: number | string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface ReplenishResult {
+  /** the drafts made or added to, one per supplier and warehouse */
+  orders: PurchaseOrder[];
+  /** due variants left alone, and why */
+  skipped: { sku: string; reason: 'no_supplier' | 'open_purchase_order' | 'no_warehouse' }[];
+}
+
+const DAY_MS = 86_400_000;
+const midnight = (d: Date): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+
+function windowOf(value: number | string | undefined): number {
+  const n = value === undefined ? DEFAULT_WINDOW_DAYS : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 365) throw ValidationError.field('/window_days', 'must be a whole number of days from 1 to 365');
+  return n;
+}
+
+function serviceLevelOf(value: number | string | undefined): number {
+  const p = value === undefined ? DEFAULT_SERVICE_LEVEL : Number(value);
+  if (!Number.isFinite(p) || p < 0.5 || p >= 1) throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
+  return p;
+}
+
+/** Reorder points, suggestions from demand history, and the job that drafts purchase orders by itself. */
+export class ReplenishmentService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /**
+   * Variants at or below their reorder point (or the SKUs asked for, whatever their position), with what to
+   * order and the safety stock and reorder point their demand over the window suggests.
+   */
+  async suggestions(query: SuggestionQuery = {}): Promise<Page<Suggestion> & { window_days: number; service_level: number }> {
+    const windowDays = windowOf(query.window_days);
+    const serviceLevel = serviceLevelOf(query.service_level);
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const after = query.cursor === undefined ? undefined : Number(query.cursor);
+    if (after !== undefined && !Number.isSafeInteger(after)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const skus = query.sku && query.sku.length > 0 ? [...new Set(query.sku)] : undefined;
+    if (skus) await variantsBySku(this.ctx.db, skus);
+    const today = midnight(this.ctx.clock());
+    const rows = await readReplenishment(this.ctx.db, { until: today, windowDays, skus, after, limit: limit + 1 });
+    const items = rows.slice(0, limit).map((r) => this.suggest(r, today, windowDays, serviceLevel));
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return { items, next_cursor: last ? String(last.variant_id) : null, window_days: windowDays, service_level: serviceLevel };
+  }
+
+  /**
+   * Drafts purchase orders for every variant at or below its reorder point that has a supplier and no open
+   * order: one per supplier (and receiving warehouse), added to that supplier's replenishment draft if one is
+   * still open. Runs of it never overlap (the job's row is locked), so two at once never draft twice.
+   */
+  async replenish(): Promise<ReplenishResult> {
+    return this.ctx.db.transaction(async (tx) => {
+      await claimJob(tx, 'replenish');
+      return this.draft(tx);
+    });
+  }
+
+  /** The scheduled run: replenishes only if the last run (by hand or by schedule) is `everyMs` ago. */
+  async replenishIfDue(everyMs: number): Promise<ReplenishResult | undefined> {
+    return this.ctx.db.transaction(async (tx) => ((await claimJob(tx, 'replenish', everyMs)) ? this.draft(tx) : undefined));
+  }
+
+  private async draft(tx: Queryable): Promise<ReplenishResult> {
+    const now = this.ctx.clock();
+    const due = await readReplenishment(tx, { until: midnight(now), windowDays: 1 });
+    const skipped: ReplenishResult['skipped'] = [];
+    const fallback = (await listWarehouses(tx))[0]?.id;
+    const groups = new Map<string, { supplierId: number; warehouseId: number; lead: number | null; lines: { variantId: number; qty: number }[] }>();
+    for (const r of due) {
+      if (r.open_purchase_order !== null) skipped.push({ sku: r.sku, reason: 'open_purchase_order' });
+      else if (r.supplier_id === null) skipped.push({ sku: r.sku, reason: 'no_supplier' });
+      else {
+        const warehouseId = r.supplier_warehouse_id ?? fallback;
+        if (warehouseId === undefined) {
+          skipped.push({ sku: r.sku, reason: 'no_warehouse' });
+          continue;
+        }
+        const key = `${r.supplier_id}:${warehouseId}`;
+        const group = groups.get(key) ?? { supplierId: r.supplier_id, warehouseId, lead: null, lines: [] };
+        group.lead = Math.max(group.lead ?? 0, r.lead_time_days ?? 0);
+        group.lines.push({ variantId: r.variant_id, qty: orderQuantity(r.net + r.incoming, r.reorder_point ?? 0, r.reorder_qty) });
+        groups.set(key, group);
+      }
+    }
+    const orders: PurchaseOrder[] = [];
+    for (const g of groups.values()) {
+      let id = await lockReplenishmentDraft(tx, g.supplierId, g.warehouseId);
+      if (id === undefined) {
+        id = await insertPurchaseOrder(tx, {
+          supplierId: g.supplierId,
+          warehouseId: g.warehouseId,
+          expectedDate: expectedDateFrom(now, g.lead),
+          origin: 'replenishment',
+          reference: null,
+          at: now,
+          lines: g.lines,
+        });
+      } else {
+        await addPurchaseOrderLines(tx, id, g.lines);
+      }
+      const row = await readPurchaseOrder(tx, id);
+      if (row) orders.push(toPurchaseOrder(row));
+    }
+    return { orders, skipped };
+  }
+
+  private suggest(r: ReplenishmentRow, today: Date, windowDays: number, serviceLevel: number): Suggestion {
+    const daily = Array.from({ length: windowDays }, (_, i) => r.demand[new Date(today.getTime() - (windowDays - i) * DAY_MS).toISOString().slice(0, 10)] ?? 0);
+    const stats = demandStats(daily);
+    const levels = suggestLevels(stats, r.lead_time_days ?? 0, serviceLevel);
+    const position = r.net + r.incoming;
+    const due = r.reorder_point !== null && position <= r.reorder_point;
+    return {
+      sku: r.sku,
+      supplier: r.supplier,
+      net: r.net,
+      incoming: r.incoming,
+      position,
+      reorder_point: r.reorder_point,
+      reorder_qty: r.reorder_qty,
+      lead_time_days: r.lead_time_days,
+      due,
+      suggested_qty: due ? orderQuantity(position, r.reorder_point ?? 0, r.reorder_qty) : 0,
+      open_purchase_order: r.open_purchase_order,
+      demand: { window_days: windowDays, mean_per_day: stats.mean, deviation_per_day: stats.deviation },
+      suggested_safety_stock: levels.safety_stock,
+      suggested_reorder_point: levels.reorder_point,
+    };
+  }
+}
