@@ -28,6 +28,7 @@ interface VariantFlags {
   reorderPoint?: number;
   reorderQty?: number;
   leadTime?: number;
+  supplier?: string;
   attr?: string[];
 }
 
@@ -45,6 +46,7 @@ function variantSettings(o: VariantFlags): Record<string, unknown> {
     reorder_point: o.reorderPoint,
     reorder_qty: o.reorderQty,
     lead_time_days: o.leadTime,
+    supplier: o.supplier,
   };
 }
 
@@ -55,9 +57,10 @@ const withVariantFlags = (c: Command): Command =>
     .option('--backorder <policy>', 'deny | backorder | preorder')
     .option('--limit <n>', 'units each warehouse may sell short (backorder, preorder)', intOption)
     .option('--lead-days <n>', 'days until backordered units ship', intOption)
-    .option('--reorder-point <n>', 'reorder when available falls to this', intOption)
+    .option('--reorder-point <n>', 'reorder when on hand less reserved plus on order falls to this', intOption)
     .option('--reorder-qty <n>', 'how many to reorder', intOption)
     .option('--lead-time <n>', 'supplier lead time in days', intOption)
+    .option('--supplier <code>', 'the supplier it is bought from (replenishment orders there)')
     .option('--attr <key=value>', 'an attribute such as size=M (repeatable)', collect);
 
 export function registerCatalog(program: Command, ctx: () => CommandContext): void {

@@ -60,6 +60,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     redisUrl: c.env.REDIS_URL || undefined,
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
+    replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
     delivery: {
       maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
       backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),

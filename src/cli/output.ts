@@ -1,4 +1,5 @@
 import type { Level, Movement, Reservation } from '../services/dto.js';
+import type { PurchaseOrder } from '../services/purchasing.js';
 import type { Stock } from '../services/stock.js';
 
 /** Where a command writes. Tests pass their own to read what a command said. */
@@ -31,10 +32,11 @@ export function formatStock(s: Stock): string {
     w.on_hand,
     w.reserved,
     w.available,
+    w.incoming,
     w.bins.map((b) => `${b.bin}:${b.qty}`).join(' ') || '-',
   ]);
-  rows.push(['TOTAL', s.total.on_hand, s.total.reserved, s.total.available, `incoming ${s.total.incoming}`]);
-  return `${s.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'BINS'], rows)}`;
+  rows.push(['TOTAL', s.total.on_hand, s.total.reserved, s.total.available, s.total.incoming, '']);
+  return `${s.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows)}`;
 }
 
 export function formatReservation(r: Reservation): string {
@@ -68,4 +70,16 @@ export function formatMovements(items: readonly Movement[]): string {
       m.actor,
     ]),
   );
+}
+
+export function formatPurchaseOrder(o: PurchaseOrder): string {
+  const head = [
+    `purchase order ${o.id}`,
+    `  supplier   ${o.supplier}`,
+    `  warehouse  ${o.warehouse}`,
+    `  status     ${o.status}${o.origin === 'replenishment' ? ' (drafted by replenishment)' : ''}`,
+    `  expected   ${o.expected_date ?? '-'}`,
+  ];
+  const lines = table(['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'], o.lines.map((l) => [l.sku, l.qty, l.received_qty, l.outstanding]));
+  return `${head.join('\n')}\n${lines.replace(/^/gm, '  ')}`;
 }

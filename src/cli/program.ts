@@ -5,6 +5,7 @@ import { SchemaBehindError, defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
+import { registerPurchasing } from './purchasing.js';
 import type { Io } from './output.js';
 import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
@@ -42,6 +43,7 @@ export function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode:
   registerSync(program, ctx);
   registerReservations(program, ctx);
   registerKeys(program, ctx);
+  registerPurchasing(program, ctx);
   registerMaintenance(program, ctx);
   return program;
 }

@@ -25,6 +25,8 @@ export interface ServeOptions {
   logger: FastifyServerOptions['logger'];
   /** STOCKROOM_ADMIN_KEY: an admin key with this value is made to exist */
   adminKey?: string | undefined;
+  /** how often the replenishment job drafts purchase orders (0: never by itself) */
+  replenishEveryHours?: number | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
   /** printed once listening, with the address filled in */
@@ -52,7 +54,12 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const cache = await availabilityCache(options);
   stockroom.availability.useCache(cache);
   const feed = new AvailabilityFeed(stockroom.availability);
-  const metrics = createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats, ...(cache ? { availabilityCache: () => cache.stats } : {}) });
+  const delivery = new DeliveryWorker(stockroom.db, options.delivery);
+  const metrics = createMetrics({
+    groupCommit: () => stockroom.reservations.groupCommitStats,
+    deliveries: () => delivery.counts,
+    ...(cache ? { availabilityCache: () => cache.stats } : {}),
+  });
   const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   changes.subscribe((change) => {
@@ -66,8 +73,25 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   });
 
   // alerts and other outbox events leave from every server process; the database hands each to one of them
-  const delivery = new DeliveryWorker(stockroom.db, options.delivery, app.log);
+  delivery.logTo(app.log);
   await delivery.start();
+
+  // the replenishment job: every process looks each hour (and at start) whether a run is due; the database lets
+  // one of them run it, and a restart does not run it again early
+  const everyMs = (options.replenishEveryHours ?? 24) * 3_600_000;
+  let replenishing: Promise<unknown> = Promise.resolve();
+  const replenish = (): void => {
+    replenishing = stockroom.replenishment
+      .replenishIfDue(everyMs)
+      .then((run) => {
+        if (run && run.orders.length > 0) app.log.info({ orders: run.orders.map((o) => o.id), skipped: run.skipped.length }, 'replenishment drafted purchase orders');
+      })
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
+      });
+  };
+  const replenisher = everyMs > 0 ? setInterval(replenish, Math.min(everyMs, 3_600_000)) : undefined;
+  if (everyMs > 0) replenish();
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
@@ -88,9 +112,11 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     const stop = (signal: string) => {
       app.log.info({ signal }, 'shutting down');
       clearInterval(sweeper);
+      clearInterval(replenisher);
       void app
         .close()
         .then(() => sweeping)
+        .then(() => replenishing)
         .then(() => delivery.stop())
         .then(() => changes.close())
         .then(async () => {

@@ -10,6 +10,7 @@ import { registerErrorHandling } from './errors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
+import { purchasingRoutes } from './routes/purchasing.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
@@ -79,6 +80,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });
+  await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
   await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 

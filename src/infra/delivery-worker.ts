@@ -62,7 +62,7 @@ export class DeliveryWorker {
   constructor(
     private readonly db: Db,
     options: DeliveryOptions = {},
-    private readonly log?: DeliveryLog,
+    private log?: DeliveryLog,
   ) {
     this.o = {
       maxAttempts: options.maxAttempts ?? 10,
@@ -77,6 +77,11 @@ export class DeliveryWorker {
   /** A claim outlives the slowest try with room to record it; after that the delivery is someone else's. */
   get leaseMs(): number {
     return this.o.timeoutMs * 2 + 1000;
+  }
+
+  /** Where failures are reported (a server's logger, once it exists). */
+  logTo(log: DeliveryLog): void {
+    this.log = log;
   }
 
   async start(): Promise<void> {

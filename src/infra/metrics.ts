@@ -16,6 +16,8 @@ export interface MetricSources {
   groupCommit?: () => { groups: number; jobs: number };
   /** the storefront cache: SKUs answered from it and SKUs read from the database */
   availabilityCache?: () => { hits: number; misses: number };
+  /** alert delivery: tries that got through, failed and will be retried, failed for the last time */
+  deliveries?: () => { delivered: number; failed: number; dead: number };
 }
 
 /** A counter that shows a total kept elsewhere, read at each scrape. */
@@ -45,6 +47,12 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   if (cache) {
     mirroredCounter(registry, 'stockroom_availability_cache_hits_total', 'Storefront SKUs answered from the cache', () => cache().hits);
     mirroredCounter(registry, 'stockroom_availability_cache_misses_total', 'Storefront SKUs read from the database', () => cache().misses);
+  }
+  const deliveries = sources.deliveries;
+  if (deliveries) {
+    mirroredCounter(registry, 'stockroom_deliveries_delivered_total', 'Alert deliveries that got through', () => deliveries().delivered);
+    mirroredCounter(registry, 'stockroom_deliveries_failed_total', 'Alert delivery tries that failed and will be tried again', () => deliveries().failed);
+    mirroredCounter(registry, 'stockroom_deliveries_dead_total', 'Alert deliveries given up on (dead letters)', () => deliveries().dead);
   }
   return {
     registry,

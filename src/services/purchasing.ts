@@ -1,5 +1,5 @@
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { PO_STATUSES, expectedDateFrom, nextPoStatus, putAwaySuggestion } from '../domain/purchasing.js';
+import { OPEN_PO_STATUSES, PO_STATUSES, expectedDateFrom, nextPoStatus, putAwaySuggestion } from '../domain/purchasing.js';
 import type { PoAction, PoStatus } from '../domain/purchasing.js';
 import { findBin } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -36,7 +36,7 @@ export interface PurchaseOrderLine {
   sku: string;
   qty: number;
   received_qty: number;
-  /** ordered and not yet received */
+  /** ordered and not yet received, while the order is open (0 once it is received or cancelled) */
   outstanding: number;
 }
 
@@ -96,7 +96,8 @@ export const toPurchaseOrder = (o: PurchaseOrderRow): PurchaseOrder => ({
   expected_date: o.expected_date,
   origin: o.origin,
   reference: o.reference,
-  lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty, received_qty: l.received_qty, outstanding: l.qty - l.received_qty })),
+  // a closed order expects nothing more, whatever it was short
+  lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty, received_qty: l.received_qty, outstanding: OPEN_PO_STATUSES.includes(o.status) ? l.qty - l.received_qty : 0 })),
   created_at: new Date(o.created_at).toISOString(),
   updated_at: new Date(o.updated_at).toISOString(),
   sent_at: iso(o.sent_at),

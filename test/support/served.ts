@@ -24,6 +24,27 @@ export async function adminCall(server: { url: string }, method: string, path: s
   return (await res.json()) as Record<string, unknown>;
 }
 
+export interface ApiReply {
+  status: number;
+  type: string;
+  body: Record<string, unknown> & { code?: string };
+}
+
+/** Any call to a server process: with the admin key unless another (or null: none) is given. */
+export async function apiCall(
+  server: { url: string },
+  method: string,
+  path: string,
+  options: { key?: string | null | undefined; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiReply> {
+  const key = options.key === undefined ? ADMIN_KEY : options.key;
+  const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
+  if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(`${server.url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as ApiReply['body']) : {} };
+}
+
 /** The real server process on PGlite or PostgreSQL; reconciled when the suite ends (after a graceful stop). */
 export function useServer(driver: Driver, extraEnv: Record<string, string> = {}) {
   const ctx = {} as { server: ServerProcess; env: Record<string, string>; cleanup: () => Promise<void>; reconcile: () => Promise<void> };
