@@ -27,29 +27,6 @@ describe('the stockroom CLI on the embedded database', () => {
   });
   afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-  it('buys stock from the command line: a supplier, replenishment, a purchase order received into a bin, channels', async () => {
-    expect((await cli(env, 'warehouse', 'add', 'DOCK', '--name', 'Dock')).code).toBe(0);
-    expect((await cli(env, 'suppliers', 'add', 'ACME', 'Acme Textiles', '--lead-time', '5', '--warehouse', 'DOCK')).out).toMatch(/supplier ACME/);
-    expect((await cli(env, 'variant', 'add', 'HAT-1', '--title', 'Hat', '--reorder-point', '4', '--reorder-qty', '10', '--supplier', 'ACME')).code).toBe(0);
-    expect((await cli(env, 'replenish', '--dry-run')).out).toMatch(/HAT-1\s+ACME\s+0\s+4\s+14/);
-    const drafted = JSON.parse((await cli(env, '--json', 'replenish')).out) as { orders: { id: number; lines: { sku: string; qty: number }[] }[] };
-    expect(drafted.orders).toMatchObject([{ lines: [{ sku: 'HAT-1', qty: 14 }] }]);
-    const id = String(drafted.orders[0]!.id);
-    expect((await cli(env, 'po', 'receive', id, 'HAT-1:1')).err).toMatch(/cannot receive a purchase order that is draft \[invalid_transition\]/);
-    expect((await cli(env, 'po', 'send', id)).out).toMatch(/status {5}SENT/);
-    expect((await cli(env, 'po', 'confirm', id, '--expected', '2030-05-01')).out).toMatch(/expected {3}2030-05-01/);
-    expect((await cli(env, 'bin', 'add', 'DOCK', 'B-02-01')).code).toBe(0);
-    const receipt = await cli(env, 'po', 'receive', id, 'HAT-1:6@B-02-01');
-    expect(receipt.out).toMatch(/status {5}PARTIAL/);
-    expect(receipt.out).toMatch(/6 x HAT-1 -> B-02-01/);
-    expect((await cli(env, 'stock', 'HAT-1')).out).toMatch(/DOCK\s+6\s+0\s+6\s+8\s+B-02-01:6/);
-    expect((await cli(env, 'po', 'receive', id, 'HAT-1:9')).code).toBe(2);
-    expect((await cli(env, 'channels', 'add', 'webhook', '--events', 'low_stock', '--url', 'http://127.0.0.1:9/in', '--secret', 'whsec-0123456789abcdef')).out).toMatch(/channel \d+: webhook/);
-    const bad = await cli(env, 'channels', 'add', 'slack', '--events', 'sold_out', '--url', 'http://127.0.0.1:9/in');
-    expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('/events/0') as unknown });
-    expect((await cli(env, 'alerts', '--sku', 'HAT-1')).code).toBe(0);
-  });
-
   it('walks an order through its life from the command line', async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam', '--priority', '5')).out).toMatch(/warehouse AMS added/);
     expect((await cli(env, 'warehouse', 'add', 'BER', '--name', 'Berlin')).code).toBe(0);
@@ -78,6 +55,29 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(movements.items.map((m) => m.type).sort()).toEqual(['adjust', 'count', 'fulfil', 'receive', 'release', 'reserve', 'transfer_in', 'transfer_out']);
     expect((await cli(env, 'expire')).out).toMatch(/expired 0 reservations/);
     expect((await cli(env, 'reconcile')).out).toMatch(/^clean: 2 levels match 8 ledger rows/);
+  });
+
+  it('buys stock from the command line: a supplier, replenishment, a purchase order received into a bin, channels', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'DOCK', '--name', 'Dock')).code).toBe(0);
+    expect((await cli(env, 'suppliers', 'add', 'ACME', 'Acme Textiles', '--lead-time', '5', '--warehouse', 'DOCK')).out).toMatch(/supplier ACME/);
+    expect((await cli(env, 'variant', 'add', 'HAT-1', '--title', 'Hat', '--reorder-point', '4', '--reorder-qty', '10', '--supplier', 'ACME')).code).toBe(0);
+    expect((await cli(env, 'replenish', '--dry-run')).out).toMatch(/HAT-1\s+ACME\s+0\s+4\s+14/);
+    const drafted = JSON.parse((await cli(env, '--json', 'replenish')).out) as { orders: { id: number; lines: { sku: string; qty: number }[] }[] };
+    expect(drafted.orders).toMatchObject([{ lines: [{ sku: 'HAT-1', qty: 14 }] }]);
+    const id = String(drafted.orders[0]!.id);
+    expect((await cli(env, 'po', 'receive', id, 'HAT-1:1')).err).toMatch(/cannot receive a purchase order that is draft \[invalid_transition\]/);
+    expect((await cli(env, 'po', 'send', id)).out).toMatch(/status {5}SENT/);
+    expect((await cli(env, 'po', 'confirm', id, '--expected', '2030-05-01')).out).toMatch(/expected {3}2030-05-01/);
+    expect((await cli(env, 'bin', 'add', 'DOCK', 'B-02-01')).code).toBe(0);
+    const receipt = await cli(env, 'po', 'receive', id, 'HAT-1:6@B-02-01');
+    expect(receipt.out).toMatch(/status {5}PARTIAL/);
+    expect(receipt.out).toMatch(/6 x HAT-1 -> B-02-01/);
+    expect((await cli(env, 'stock', 'HAT-1')).out).toMatch(/DOCK\s+6\s+0\s+6\s+8\s+B-02-01:6/);
+    expect((await cli(env, 'po', 'receive', id, 'HAT-1:9')).code).toBe(2);
+    expect((await cli(env, 'channels', 'add', 'webhook', '--events', 'low_stock', '--url', 'http://127.0.0.1:9/in', '--secret', 'whsec-0123456789abcdef')).out).toMatch(/channel \d+: webhook/);
+    const bad = await cli(env, 'channels', 'add', 'slack', '--events', 'sold_out', '--url', 'http://127.0.0.1:9/in');
+    expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('/events/0') as unknown });
+    expect((await cli(env, 'alerts', '--sku', 'HAT-1')).code).toBe(0);
   });
 
   it('says what is wrong and exits non-zero: 2 for bad input, 1 for a refusal', async () => {
