@@ -1,41 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Stockroom } from '../src/services/stockroom.js';
-import type { Driver } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
-import { openPglite } from '../src/store/pglite.js';
-import { openPostgres } from '../src/store/postgres.js';
-import { createPostgresDatabase, drivers } from './support/databases.js';
-import { expectReconciled } from './support/harness.js';
+import { drivers } from './support/databases.js';
 import { httpReceiver } from './support/receivers.js';
-import { ADMIN_KEY, adminCall } from './support/served.js';
+import { ADMIN_KEY, adminCall, expectServerDatabaseReconciled, serverDatabase } from './support/served.js';
 import { startServer } from './support/server-process.js';
-
-/** A database a server process can be started on, killed, and started on again. */
-async function durableDatabase(driver: Driver): Promise<{ env: Record<string, string>; open: () => Promise<Stockroom>; drop: () => Promise<void> }> {
-  if (driver === 'postgres') {
-    const { url, drop } = await createPostgresDatabase();
-    const db = await openPostgres(url);
-    await migrate(db);
-    await db.close();
-    return { env: { DATABASE_URL: url }, open: async () => new Stockroom({ db: await openPostgres(url) }), drop };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'stockroom-restart-'));
-  const data = join(dir, 'data');
-  return {
-    env: { STOCKROOM_DATA: data },
-    open: async () => new Stockroom({ db: await openPglite(data) }),
-    drop: async () => {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 describe.each(drivers())('alert delivery across a crash on %s', (driver) => {
   it('a server killed mid-delivery leaves the event to the next one, which delivers it (same id, at least once)', async () => {
-    const database = await durableDatabase(driver);
+    const database = await serverDatabase(driver);
     const receiver = await httpReceiver();
     // the first request is held open: the server is killed while it waits for the answer
     receiver.answer = (n) => (n === 0 ? 'hang' : { status: 200 });
@@ -65,15 +36,10 @@ describe.each(drivers())('alert delivery across a crash on %s', (driver) => {
       } finally {
         expect(await second.stop()).toBe(0);
       }
-      const s = await database.open();
-      try {
-        await expectReconciled(s);
-      } finally {
-        await s.close();
-      }
+      await expectServerDatabaseReconciled(database);
     } finally {
       await receiver.close();
-      await database.drop();
+      await database.cleanup();
     }
   }, 60_000);
 });

@@ -1,43 +1,16 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Stockroom } from '../src/services/stockroom.js';
-import type { Driver } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
-import { openPglite } from '../src/store/pglite.js';
-import { openPostgres } from '../src/store/postgres.js';
-import { createPostgresDatabase, drivers } from './support/databases.js';
+import { drivers } from './support/databases.js';
 import { expectReconciled } from './support/harness.js';
+import { serverDatabase } from './support/served.js';
 import { startServer } from './support/server-process.js';
 
 const ADMIN_KEY = 'sr_test_admin_shutdown_0123456789';
 
-/** A database for one server process, and a way to look into it once that process has gone. */
-async function database(driver: Driver): Promise<{ env: Record<string, string>; open: () => Promise<Stockroom>; cleanup: () => Promise<void>; lockFile?: string }> {
-  if (driver === 'postgres') {
-    const { url, drop } = await createPostgresDatabase();
-    const db = await openPostgres(url);
-    await migrate(db);
-    await db.close();
-    return { env: { DATABASE_URL: url }, open: async () => new Stockroom({ db: await openPostgres(url) }), cleanup: drop };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'stockroom-shutdown-'));
-  const data = join(dir, 'data');
-  return {
-    env: { STOCKROOM_DATA: data },
-    open: async () => new Stockroom({ db: await openPglite(data) }),
-    cleanup: async () => {
-      rmSync(dir, { recursive: true, force: true });
-    },
-    lockFile: `${data}.lock`,
-  };
-}
-
 describe.each(drivers())('graceful shutdown on %s', (driver) => {
   it('SIGTERM lets a request already in flight finish and commit, then closes the database and exits 0', async () => {
-    const db = await database(driver);
+    const db = await serverDatabase(driver);
     try {
       const server = await startServer({ ...db.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'info' });
       const post = async (path: string, body: unknown) => {

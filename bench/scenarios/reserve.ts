@@ -51,8 +51,8 @@ export interface Load {
 /** One reservation per transaction, straight against the database. */
 export function baselineLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<LoadResult> {
   // a hand-written checkout has no change announcements (migration 0005): each would cost it a database-wide
-  // lock at commit, one commit per order
-  return target.straight({ announce: false }, async (db: Db) => {
+  // lock at commit, one commit per order; nor threshold alerts (migration 0007)
+  return target.straight({ announce: false, alerts: false }, async (db: Db) => {
     const workers = load.workers ?? BASELINE_CONNECTIONS;
     return drive({ ...load, workers }, async (n): Promise<Outcome> => {
       const { rowCount } = await db.query(RESERVE_SQL, [skuOf(n), 1, randomUUID(), `baseline-${n}`]);
@@ -63,7 +63,7 @@ export function baselineLoad(target: Target, load: Load, skuOf: (n: number) => s
 
 /** Reservations through the library in this process (group commit, no HTTP): what the engine does on its own. */
 export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<LoadResult> {
-  return target.straight({ announce: true }, async (db: Db) => {
+  return target.straight({ announce: true, alerts: true }, async (db: Db) => {
     const stockroom = new Stockroom({ db });
     return drive({ ...load, workers: load.workers ?? CONNECTIONS }, async (n): Promise<Outcome> => {
       try {

@@ -37,11 +37,16 @@ export interface Target {
   withDb: <T>(fn: (s: Stockroom) => Promise<T>) => Promise<T>;
   /**
    * runs fn on a database handle for work straight against the database (PostgreSQL: a pool of
-   * BASELINE_CONNECTIONS); `announce: false` switches the stock change announcements off for it
+   * BASELINE_CONNECTIONS); `announce: false` switches the stock change announcements off for it, and
+   * `alerts: false` the alert trigger (migration 0007) of the whole database while fn runs
    */
-  straight: <T>(options: { announce: boolean }, fn: (db: Db) => Promise<T>) => Promise<T>;
+  straight: <T>(options: { announce: boolean; alerts: boolean }, fn: (db: Db) => Promise<T>) => Promise<T>;
   close: () => Promise<void>;
 }
+
+/** A hand-written checkout raises no alerts: the baseline runs with the alert trigger off, and only the baseline. */
+const ALERTS_OFF = 'ALTER TABLE stock_levels DISABLE TRIGGER stock_levels_alerts';
+const ALERTS_ON = 'ALTER TABLE stock_levels ENABLE TRIGGER stock_levels_alerts';
 
 export interface TargetOptions {
   quick: boolean;
@@ -71,13 +76,15 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
     db,
     server: () => server,
     withDb: (fn) => fn(stockroom),
-    straight: async ({ announce }, fn) => {
+    straight: async ({ announce, alerts }, fn) => {
       const settings = new URL(url);
       if (!announce) settings.searchParams.set('options', '-c stockroom.announce=off');
       const pool = await openPostgres(settings.toString(), { max: BASELINE_CONNECTIONS });
+      if (!alerts) await db.exec(ALERTS_OFF);
       try {
         return await fn(pool);
       } finally {
+        if (!alerts) await db.exec(ALERTS_ON);
         await pool.close();
       }
     },
@@ -128,11 +135,16 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
       return server;
     },
     withDb,
-    straight: ({ announce }, fn) =>
+    straight: ({ announce, alerts }, fn) =>
       withDb(async (s) => {
         // one connection: the setting holds for everything fn runs, and goes with the connection
         if (!announce) await s.db.exec('SET stockroom.announce = off');
-        return fn(s.db);
+        if (!alerts) await s.db.exec(ALERTS_OFF);
+        try {
+          return await fn(s.db);
+        } finally {
+          if (!alerts) await s.db.exec(ALERTS_ON);
+        }
       }),
     close: async () => {
       await server?.stop();

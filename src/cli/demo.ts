@@ -49,13 +49,19 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
   await s.catalog.addWarehouse({ code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 }, { actor });
   await s.catalog.addWarehouse({ code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 5 }, { actor });
   for (const aisle of ['A', 'B']) for (const rack of ['01', '02']) await s.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
+  // two suppliers, so that replenishment has somewhere to order from
+  await s.purchasing.addSupplier({ code: 'NORDTEX', name: 'Nordtex Garments', email: 'orders@nordtex.example', lead_time_days: 7, warehouse: 'AMS' }, { actor });
+  await s.purchasing.addSupplier({ code: 'ALPINE', name: 'Alpine Outfitters', email: 'sales@alpine.example', lead_time_days: 12, warehouse: 'BER' }, { actor });
   const rnd = random(42);
   let variants = 0;
   for (const [p, title] of PRODUCTS.entries()) {
     for (const colour of COLOURS) {
       for (const size of SIZES) {
         const sku = skuOf(title, colour, size);
-        await s.catalog.addVariant({ sku, product: { title }, attributes: { colour, size }, low_stock_threshold: 5, reorder_point: 10, reorder_qty: 40 }, { actor });
+        await s.catalog.addVariant(
+          { sku, product: { title }, attributes: { colour, size }, low_stock_threshold: 5, reorder_point: 10, reorder_qty: 40, supplier: p % 2 === 0 ? 'NORDTEX' : 'ALPINE' },
+          { actor },
+        );
         variants++;
         const roll = rnd();
         // about one in ten sold out, one in six nearly so, the rest comfortably stocked
@@ -74,7 +80,7 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
     seeded: true,
     warehouses: 2,
     variants: variants + 1,
-    summary: 'Demo shop seeded: 2 warehouses (AMS, BER), 50 products, 451 variants, one pre-order.',
+    summary: 'Demo shop seeded: 2 warehouses (AMS, BER), 2 suppliers, 50 products, 451 variants, one pre-order.',
     hints: CLI_HINTS,
   };
 }
@@ -87,6 +93,9 @@ const CLI_HINTS = [
   `  npx stockroom reserve order-1002 ${DEMO_PREORDER_SKU}:1      (a pre-order: held below zero, within its limit)`,
   '  npx stockroom reserve order-1003 HOODIE-NAVY-L:1      (sold out: refused, nothing changes)',
   '  npx stockroom movements CREW-TEE-BLACK-M',
+  '  npx stockroom replenish --dry-run      (what is at or below its reorder point)',
+  '  npx stockroom po list',
+  '  npx stockroom alerts',
   '  npx stockroom reconcile',
 ].join('\n');
 
@@ -103,6 +112,8 @@ export function demoBanner(url: string, key: string, summary: string): string {
     `  curl -s -H 'Authorization: Bearer ${key}' ${url}/v1/stock/CREW-TEE-BLACK-M`,
     `  curl -s -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `       -d '{"order_ref":"web-1","lines":[{"sku":"CREW-TEE-BLACK-M","qty":2}]}' ${url}/v1/reservations`,
+    `  curl -s -H 'Authorization: Bearer ${key}' ${url}/v1/purchase-orders      (drafted by replenishment at start)`,
+    `  curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/alerts?type=low_stock'`,
     '',
     'Ctrl-C stops the server (the embedded database serves one process: stop it before using the CLI).',
   ].join('\n');

@@ -17,6 +17,7 @@ import {
 } from '../store/catalog.js';
 import type { VariantFields, VariantRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
+import { pageLimit, pageOf } from './paging.js';
 import { runOnce, supplierByCode, variantBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toVariant, toWarehouse } from './dto.js';
@@ -90,10 +91,9 @@ export class CatalogService {
   }
 
   async listVariants(filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {}): Promise<Page<Variant>> {
-    const limit = Math.min(Math.max(filter.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const limit = pageLimit(filter.limit);
     const rows = await listVariants(this.ctx.db, { query: filter.query, after: filter.cursor, limit: limit + 1 });
-    const items = rows.slice(0, limit).map(toVariant);
-    return { items, next_cursor: rows.length > limit ? (items.at(-1)?.sku ?? null) : null };
+    return pageOf(rows, limit, toVariant, (v) => v.sku);
   }
 
   async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {

@@ -4,10 +4,10 @@ import { InvalidTransitionError, NotFoundError, ValidationError } from '../domai
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
 import { listDeliveries, reviveDelivery } from '../store/deliveries.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
+import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ChannelInputs, WebhookInput, parse } from './schemas.js';
 
 /** A channel as shown: where it sends and what, never its secrets. */
@@ -108,20 +108,21 @@ export class ChannelService {
 
   /** The delivery log, newest first: each delivery with every try. */
   async deliveries(query: DeliveryQuery = {}): Promise<Page<Delivery>> {
-    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const limit = pageLimit(query.limit);
     const status = query.status;
     if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
       throw ValidationError.field('/status', `must be one of: ${DELIVERY_STATUSES.join(', ')}`);
     }
-    const before = query.cursor === undefined ? undefined : Number(query.cursor);
-    if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const before = idCursor(query.cursor);
     const rows = await listDeliveries(this.ctx.db, {
       status: status as DeliveryStatus | undefined,
       channelId: query.channel === undefined ? undefined : idOf(query.channel, 'channel'),
       before,
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit).map(
+    return pageOf(
+      rows,
+      limit,
       ({ outbox_id, ...d }): Delivery => ({
         ...d,
         event_id: String(outbox_id),
@@ -129,8 +130,8 @@ export class ChannelService {
         created_at: new Date(d.created_at).toISOString(),
         delivered_at: d.delivered_at === null ? null : new Date(d.delivered_at).toISOString(),
       }),
+      (d) => d.id,
     );
-    return { items, next_cursor: rows.length > limit ? String(items.at(-1)?.id) : null };
   }
 
   /** Sends a dead letter again, with a fresh budget of tries. */

@@ -1,4 +1,3 @@
-import type { AlertType } from '../domain/alerts.js';
 import type { AlertRow } from '../store/alerts.js';
 import type { Backorder } from '../domain/backorder.js';
 import type { ReservationStatus } from '../domain/reservation.js';
@@ -140,15 +139,7 @@ export const toReservation = (r: ReservationRow, lines: readonly ReservationLine
   })),
 });
 
-export interface Alert {
-  id: number;
-  type: AlertType;
-  sku: string;
-  /** null: the variant over all warehouses */
-  warehouse: string | null;
-  available: number;
-  threshold: number;
-  created_at: string;
-}
+/** An alert as raised (store/alerts.ts), its time as an ISO string. */
+export type Alert = Omit<AlertRow, 'created_at'> & { created_at: string };
 
 export const toAlert = (a: AlertRow): Alert => ({ ...a, created_at: iso(a.created_at) as string });

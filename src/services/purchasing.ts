@@ -17,10 +17,10 @@ import {
   setPurchaseOrderStatus,
 } from '../store/purchasing.js';
 import type { PurchaseOrderRow, SupplierRow } from '../store/purchasing.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
 import { runOnce, supplierByCode, variantsBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
+import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, parse } from './schemas.js';
 
 export interface Supplier {
@@ -166,14 +166,12 @@ export class PurchasingService {
 
   /** Newest first, paged by cursor. */
   async list(query: PurchaseOrderQuery = {}): Promise<Page<PurchaseOrder>> {
-    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const limit = pageLimit(query.limit);
     const status = query.status?.toUpperCase();
     if (status !== undefined && !(PO_STATUSES as readonly string[]).includes(status)) throw ValidationError.field('/status', `must be one of: ${PO_STATUSES.join(', ')}`);
-    const before = query.cursor === undefined ? undefined : Number(query.cursor);
-    if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const before = idCursor(query.cursor);
     const rows = await listPurchaseOrders(this.ctx.db, { status: status as PoStatus | undefined, supplier: query.supplier, sku: query.sku, before, limit: limit + 1 });
-    const items = rows.slice(0, limit).map(toPurchaseOrder);
-    return { items, next_cursor: rows.length > limit ? String(items.at(-1)?.id) : null };
+    return pageOf(rows, limit, toPurchaseOrder, (o) => o.id);
   }
 
   /** DRAFT to SENT: the supplier has it. */

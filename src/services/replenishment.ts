@@ -6,10 +6,10 @@ import type { Queryable } from '../store/db.js';
 import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchasing.js';
 import { claimJob, lockReplenishmentDraft, readReplenishment } from '../store/replenishment.js';
 import type { ReplenishmentRow } from '../store/replenishment.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
 import { variantsBySku } from './context.js';
 import type { ServiceContext } from './context.js';
+import { idCursor, pageLimit, pageOf } from './paging.js';
 import { toPurchaseOrder } from './purchasing.js';
 import type { PurchaseOrder } from './purchasing.js';
 
@@ -76,16 +76,14 @@ export class ReplenishmentService {
   async suggestions(query: SuggestionQuery = {}): Promise<Page<Suggestion> & { window_days: number; service_level: number }> {
     const windowDays = windowOf(query.window_days);
     const serviceLevel = serviceLevelOf(query.service_level);
-    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
-    const after = query.cursor === undefined ? undefined : Number(query.cursor);
-    if (after !== undefined && !Number.isSafeInteger(after)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const limit = pageLimit(query.limit);
+    const after = idCursor(query.cursor);
     const skus = query.sku && query.sku.length > 0 ? [...new Set(query.sku)] : undefined;
     if (skus) await variantsBySku(this.ctx.db, skus);
     const today = midnight(this.ctx.clock());
     const rows = await readReplenishment(this.ctx.db, { until: today, windowDays, skus, after, limit: limit + 1 });
-    const items = rows.slice(0, limit).map((r) => this.suggest(r, today, windowDays, serviceLevel));
-    const last = rows.length > limit ? rows[limit - 1] : undefined;
-    return { items, next_cursor: last ? String(last.variant_id) : null, window_days: windowDays, service_level: serviceLevel };
+    const page = pageOf(rows, limit, (r) => this.suggest(r, today, windowDays, serviceLevel), (r) => r.variant_id);
+    return { ...page, window_days: windowDays, service_level: serviceLevel };
   }
 
   /**

@@ -10,12 +10,12 @@ import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchasing.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
 import type { Page } from './catalog.js';
 import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
+import { idCursor, pageLimit, pageOf } from './paging.js';
 import { parseStockCsv, tooMany } from './stock-csv.js';
 import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
 import type { SyncItem } from './schemas.js';
@@ -320,13 +320,12 @@ export class StockService {
 
   /** Ledger rows, newest first, paged by cursor. */
   async movements(query: MovementQuery = {}): Promise<Page<Movement>> {
-    const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const limit = pageLimit(query.limit);
     const type = query.type;
     if (type !== undefined && !isMovementType(type)) throw ValidationError.field('/type', `unknown movement type ${type}`);
     const since = query.since === undefined ? undefined : new Date(query.since);
     if (since && Number.isNaN(since.getTime())) throw ValidationError.field('/since', 'must be an ISO 8601 timestamp');
-    const before = query.cursor === undefined ? undefined : Number(query.cursor);
-    if (before !== undefined && !Number.isSafeInteger(before)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+    const before = idCursor(query.cursor);
     if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id);
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
     const rows = await listMovements(this.ctx.db, {
@@ -338,8 +337,7 @@ export class StockService {
       before,
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit).map(toMovement);
-    return { items, next_cursor: rows.length > limit ? String(items.at(-1)?.id) : null };
+    return pageOf(rows, limit, toMovement, (m) => m.id);
   }
 
   private async resolve(tx: Queryable, sku: string, warehouseCode: string) {

@@ -45,47 +45,59 @@ export async function apiCall(
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as ApiReply['body']) : {} };
 }
 
+export interface ServerDatabase {
+  /** what a server process needs to find it */
+  env: Record<string, string>;
+  /** the database opened in this process, once no server holds it (the embedded one serves one process) */
+  open: () => Promise<Stockroom>;
+  cleanup: () => Promise<void>;
+  /** the embedded database's lock file */
+  lockFile?: string;
+}
+
+/** A migrated database for server processes, which outlives any one of them (stopped, killed or restarted). */
+export async function serverDatabase(driver: Driver): Promise<ServerDatabase> {
+  if (driver === 'postgres') {
+    const { url, drop } = await createPostgresDatabase();
+    const db = await openPostgres(url);
+    await migrate(db);
+    await db.close();
+    return { env: { DATABASE_URL: url }, open: async () => new Stockroom({ db: await openPostgres(url) }), cleanup: drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-server-'));
+  const data = join(dir, 'data');
+  return {
+    env: { STOCKROOM_DATA: data },
+    open: async () => new Stockroom({ db: await openPglite(data) }),
+    cleanup: async () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    lockFile: `${data}.lock`,
+  };
+}
+
+/** Fails with the drift, after the server processes on the database have gone. */
+export async function expectServerDatabaseReconciled(database: ServerDatabase): Promise<void> {
+  const s = await database.open();
+  try {
+    await expectReconciled(s);
+  } finally {
+    await s.close();
+  }
+}
+
 /** The real server process on PGlite or PostgreSQL; reconciled when the suite ends (after a graceful stop). */
 export function useServer(driver: Driver, extraEnv: Record<string, string> = {}) {
-  const ctx = {} as { server: ServerProcess; env: Record<string, string>; cleanup: () => Promise<void>; reconcile: () => Promise<void> };
+  const ctx = {} as { server: ServerProcess; env: Record<string, string>; database: ServerDatabase };
   beforeAll(async () => {
-    if (driver === 'postgres') {
-      const { url, drop } = await createPostgresDatabase();
-      const db = await openPostgres(url);
-      await migrate(db);
-      await db.close();
-      ctx.env = { DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
-      ctx.reconcile = async () => {
-        const s = new Stockroom({ db: await openPostgres(url) });
-        try {
-          await expectReconciled(s);
-        } finally {
-          await s.close();
-        }
-      };
-      ctx.cleanup = drop;
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'stockroom-http-'));
-      ctx.env = { STOCKROOM_DATA: join(dir, 'data'), STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
-      ctx.reconcile = async () => {
-        const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
-        try {
-          await expectReconciled(s);
-        } finally {
-          await s.close();
-        }
-      };
-      ctx.cleanup = async () => {
-        rmSync(dir, { recursive: true, force: true });
-      };
-    }
+    ctx.database = await serverDatabase(driver);
+    ctx.env = { ...ctx.database.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '100' };
     ctx.server = await startServer({ ...ctx.env, ...extraEnv });
   });
   afterAll(async () => {
     expect(await ctx.server.stop()).toBe(0);
-    await ctx.reconcile();
-    await ctx.cleanup();
+    await expectServerDatabaseReconciled(ctx.database);
+    await ctx.database.cleanup();
   });
   return ctx;
 }
-

@@ -74,35 +74,42 @@ CREATE FUNCTION stockroom_raise_alerts(variant_ids bigint[], warehouse_ids bigin
    ORDER BY r.id
 $$;
 
+-- Runs after every statement that changes levels (a whole group commit is one), so the common case, nothing
+-- crossing, must stay cheap: one pass over the changed rows and one indexed sum per variant, and the alert
+-- writing only for scopes that crossed.
 CREATE FUNCTION stock_levels_alerts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids bigint[];
+  w_ids bigint[];
+  befores bigint[];
+  afters bigint[];
+  thresholds integer[];
 BEGIN
-  PERFORM stockroom_raise_alerts(array_agg(variant_id), array_agg(warehouse_id), array_agg(before), array_agg(after),
-                                 array_agg(threshold), array_agg(threshold))
-     FROM (
-       WITH moved AS (
-         SELECT n.variant_id, n.warehouse_id,
-                (o.on_hand - o.reserved - o.safety_stock)::bigint AS before, (n.on_hand - n.reserved - n.safety_stock)::bigint AS after
-           FROM new_rows n JOIN old_rows o ON o.variant_id = n.variant_id AND o.warehouse_id = n.warehouse_id
-       ),
-       touched AS (
-         SELECT variant_id, sum(greatest(after, 0) - greatest(before, 0))::bigint AS delta
-           FROM moved GROUP BY variant_id HAVING bool_or(after <> before)
-       ),
-       -- this statement's rows as they are now, with the variant's other levels (locked by this transaction)
-       overall AS (
-         SELECT t.variant_id, 0::bigint AS warehouse_id, s.after - t.delta AS before, s.after
-           FROM touched t
-           CROSS JOIN LATERAL (SELECT sum(greatest(l.on_hand - l.reserved - l.safety_stock, 0))::bigint AS after
-                                 FROM stock_levels l WHERE l.variant_id = t.variant_id) s
-       ),
-       scopes AS (
-         SELECT variant_id, warehouse_id, before, after FROM moved WHERE after <> before
-         UNION ALL
-         SELECT variant_id, warehouse_id, before, after FROM overall
-       )
-       SELECT s.*, v.low_stock_threshold AS threshold FROM scopes s JOIN variants v ON v.id = s.variant_id
-     ) j
-   HAVING count(*) > 0;
+  WITH moved AS (
+    SELECT n.variant_id, n.warehouse_id,
+           (o.on_hand - o.reserved - o.safety_stock)::bigint AS before, (n.on_hand - n.reserved - n.safety_stock)::bigint AS after
+      FROM new_rows n JOIN old_rows o ON o.variant_id = n.variant_id AND o.warehouse_id = n.warehouse_id
+  ),
+  touched AS (
+    SELECT variant_id, sum(greatest(after, 0) - greatest(before, 0))::bigint AS delta
+      FROM moved GROUP BY variant_id HAVING bool_or(after <> before)
+  ),
+  scopes AS (
+    SELECT m.variant_id, m.warehouse_id, m.before, m.after FROM moved m WHERE m.after <> m.before
+    UNION ALL
+    -- this statement's rows as they are now, with the variant's other levels (locked by this transaction)
+    SELECT t.variant_id, 0::bigint, s.after - t.delta, s.after
+      FROM touched t
+      CROSS JOIN LATERAL (SELECT sum(greatest(l.on_hand - l.reserved - l.safety_stock, 0))::bigint AS after
+                            FROM stock_levels l WHERE l.variant_id = t.variant_id) s
+  )
+  SELECT array_agg(c.variant_id), array_agg(c.warehouse_id), array_agg(c.before), array_agg(c.after), array_agg(v.low_stock_threshold)
+    INTO v_ids, w_ids, befores, afters, thresholds
+    FROM scopes c JOIN variants v ON v.id = c.variant_id
+   WHERE stockroom_stock_state(c.before, v.low_stock_threshold) <> stockroom_stock_state(c.after, v.low_stock_threshold);
+  IF v_ids IS NOT NULL THEN
+    PERFORM stockroom_raise_alerts(v_ids, w_ids, befores, afters, thresholds, thresholds);
+  END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER stock_levels_alerts AFTER UPDATE ON stock_levels

@@ -1,0 +1,24 @@
+import { ValidationError } from '../domain/errors.js';
+import type { Page } from './catalog.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
+
+/** A page size as asked, within 1..MAX_PAGE (DEFAULT_PAGE when not asked). */
+export const pageLimit = (limit: number | undefined): number => Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+
+/** A numeric keyset cursor as this API hands them out (an id); anything else is refused. */
+export function idCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Number(cursor);
+  if (!Number.isSafeInteger(id)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+  return id;
+}
+
+/**
+ * A page from rows read with one more than `limit`: the extra row only says that there is a next page, whose
+ * cursor is the key of the last row shown.
+ */
+export function pageOf<R, T>(rows: readonly R[], limit: number, show: (row: R) => T, key: (row: R) => number | string): Page<T> {
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return { items: shown.map(show), next_cursor: rows.length > limit && last !== undefined ? String(key(last)) : null };
+}
