@@ -153,6 +153,26 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     expect(receiver.items.length).toBe(7);
   });
 
+  it('sends nothing for a change that rolled back', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
+    const { sku, wh } = await world(h.s, [3], { low_stock_threshold: 1 });
+    // a reservation of everything in a transaction that then fails: the alert it raised goes with it
+    await expect(
+      h.s.db.transaction(async (tx) => {
+        await tx.query(`UPDATE stock_levels SET reserved = 3 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)
+                         AND warehouse_id = (SELECT id FROM warehouses WHERE code = $2)`, [sku, wh[0]]);
+        throw new Error('payment provider down');
+      }),
+    ).rejects.toThrow('payment provider down');
+    const later = await sellOut(h); // a committed change, after it
+    await worker().start();
+    // once every delivery of the channel is settled, the receiver has had exactly the committed change's two
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual(['delivered', 'delivered']);
+    expect(receiver.items.map((r) => (JSON.parse(r.body) as { data: { sku: string } }).data.sku)).toEqual([later.sku, later.sku]);
+  });
+
   it('refuses channels it could not send to, naming the field', async () => {
     await expect(h.s.channels.addWebhook({ url: 'ftp://x', events: ['low_stock'], secret: SECRET })).rejects.toThrow('/url');
     await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET })).rejects.toThrow('/events');

@@ -48,6 +48,18 @@ describe.each(drivers())('purchasing and alerts over HTTP, served by a real proc
     expect((await call('POST', '/v1/replenishment/run')).body).toMatchObject({ orders: [], skipped: [{ sku: 'SOCK-1', reason: 'open_purchase_order' }] });
   });
 
+  it("moves a cached storefront label as soon as an order's expected date becomes known", async () => {
+    await call('POST', '/v1/variants', { body: { sku: 'BOOT-1', product: { title: 'Boot' }, backorder: { policy: 'preorder', limit: 20, lead_days: 30 } } });
+    const label = async () => ((await call('GET', '/v1/availability?sku=BOOT-1', { key: null })).body['items'] as { label: string }[])[0]?.label;
+    expect(await label()).toBe('Pre-order, ships in 30-32 days');
+    expect(await label()).toBe('Pre-order, ships in 30-32 days'); // now cached (60 s)
+    const soon = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const po = await call('POST', '/v1/purchase-orders', { body: { supplier: 'ACME', warehouse: 'HAM', lines: [{ sku: 'BOOT-1', qty: 20 }], expected_date: soon } });
+    await call('POST', `/v1/purchase-orders/${String(po.body['id'])}/send`);
+    // the database announces the order's SKUs when it is sent: the cache drops them at once, not after its TTL
+    await expect.poll(label).toBe('Pre-order, ships in 3-5 days');
+  });
+
   it('configures webhooks and channels, delivers alerts and shows the log', async () => {
     const receiver = await httpReceiver();
     try {
