@@ -50,7 +50,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
       id: expect.stringMatching(/^\d+$/) as unknown,
       type: 'low_stock',
       created_at: expect.any(String) as unknown,
-      data: { alert_id: expect.any(Number) as unknown, type: 'low_stock', sku, warehouse, available: 5, threshold: 5, created_at: expect.any(String) as unknown },
+      data: { alert_id: expect.any(Number) as unknown, type: 'low_stock', sku, warehouse, available: 5, threshold: 5, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown },
     });
     expect(new Set(bodies.map((b) => b.id)).size).toBe(4);
     for (const r of got) {

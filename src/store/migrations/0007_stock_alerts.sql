@@ -69,7 +69,7 @@ CREATE FUNCTION stockroom_raise_alerts(variant_ids bigint[], warehouse_ids bigin
   INSERT INTO outbox (topic, payload)
   SELECT 'alert', jsonb_build_object(
            'alert_id', r.id, 'type', r.type, 'sku', v.sku, 'warehouse', w.code, 'available', r.available,
-           'threshold', r.threshold, 'created_at', r.created_at)
+           'threshold', r.threshold, 'created_at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
     FROM raised r JOIN variants v ON v.id = r.variant_id LEFT JOIN warehouses w ON w.id = r.warehouse_id
    ORDER BY r.id
 $$;
