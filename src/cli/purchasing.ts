@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ValidationError } from '../domain/errors.js';
 import { int, intOption, skuQty } from './args.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -13,10 +12,10 @@ const list = (value: string): string[] =>
 
 /** `SKU:QTY` or `SKU:QTY@BIN` for receipts. */
 function receiptLines(pairs: readonly string[]): { sku: string; qty: number | string; bin?: string }[] {
-  return pairs.map((p, i) => {
+  const lines = skuQty('lines')(pairs.map((p) => (p.lastIndexOf('@') > 0 ? p.slice(0, p.lastIndexOf('@')) : p)));
+  return lines.map((line, i) => {
+    const p = pairs[i] ?? '';
     const at = p.lastIndexOf('@');
-    const [line] = skuQty('lines')([at > 0 ? p.slice(0, at) : p]).map((l) => l);
-    if (!line) throw ValidationError.field(`/lines/${i}`, `"${p}" is not SKU:QTY[@BIN]`);
     return at > 0 ? { ...line, bin: p.slice(at + 1) } : line;
   });
 }
