@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/delivery.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
+import { listOutbox } from '../src/store/outbox.js';
 import { drivers } from './support/databases.js';
 import { useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
@@ -171,6 +172,26 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     // once every delivery of the channel is settled, the receiver has had exactly the committed change's two
     await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual(['delivered', 'delivered']);
     expect(receiver.items.map((r) => (JSON.parse(r.body) as { data: { sku: string } }).data.sku)).toEqual([later.sku, later.sku]);
+  });
+
+  it('forgets what got through once past retention, keeping dead letters, what they need, and the alerts', async () => {
+    const good = await httpReceiver();
+    const bad = await httpReceiver();
+    closers.push(() => good.close(), () => bad.close());
+    bad.answer = () => ({ status: 500 });
+    const kept = await h.s.channels.addWebhook({ url: good.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    const failing = await h.s.channels.addWebhook({ url: bad.url, events: ['out_of_stock'], secret: SECRET });
+    const { sku } = await sellOut(h);
+    const outboxOf = async () =>
+      (await listOutbox(h.s.db, 'alert', 100_000)).map((r) => r.payload as { sku: string; type: string }).filter((p) => p.sku === sku).map((p) => p.type);
+    expect(await outboxOf()).toEqual(['low_stock', 'low_stock', 'out_of_stock', 'out_of_stock']);
+    await worker({ maxAttempts: 1, retentionMs: 1, pruneEveryMs: 0 }).start();
+
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(failing.id) })).items.map((d) => d.status)).toEqual(['dead', 'dead']);
+    expect(good.items).toHaveLength(4);
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(kept.id) })).items).toEqual([]);
+    expect(await outboxOf()).toEqual(['out_of_stock', 'out_of_stock']); // the dead letters still need theirs
+    expect((await h.s.alerts.list({ sku })).items).toHaveLength(4);
   });
 
   it('refuses channels it could not send to, naming the field', async () => {

@@ -89,6 +89,7 @@ describe.each(drivers())('purchasing and alerts over HTTP, served by a real proc
       expect((await call('DELETE', `/v1/channels/${String(slack.body['id'])}`)).status).toBe(204);
       const metrics = await (await fetch(`${ctx.server.url}/metrics`)).text();
       expect(metrics).toMatch(/^stockroom_deliveries_delivered_total 2$/m);
+      expect(metrics).toMatch(/^stockroom_deliveries\{status="dead"\} 0$/m);
     } finally {
       await receiver.close();
     }

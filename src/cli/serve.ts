@@ -58,6 +58,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const metrics = createMetrics({
     groupCommit: () => stockroom.reservations.groupCommitStats,
     deliveries: () => delivery.counts,
+    deliveryBacklog: () => stockroom.channels.unsent(),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
   const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });

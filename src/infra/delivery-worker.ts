@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { retryDelayMs } from '../domain/delivery.js';
 import type { DeliveryEvent, EventType } from '../domain/delivery.js';
 import type { Db } from '../store/db.js';
-import { claimDeliveries, dispatchOutbox, recordAttempt } from '../store/deliveries.js';
+import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '../store/deliveries.js';
 import type { ClaimedDelivery } from '../store/deliveries.js';
 import { SendFailedError, send } from './notifiers.js';
 
@@ -22,12 +22,18 @@ export interface DeliveryOptions {
   pollMs?: number;
   /** deliveries sent at once (default 16) */
   batch?: number;
+  /** how long deliveries that got through (and their outbox rows) are kept (default 30 days; 0: for ever) */
+  retentionMs?: number;
+  /** how often the worker forgets what is past retention (default 1 h) */
+  pruneEveryMs?: number;
 }
 
 export interface DeliveryRun {
   dispatched: number;
   delivered: number;
   failed: number;
+  /** deliveries forgotten, past retention */
+  pruned: number;
 }
 
 export interface DeliveryLog {
@@ -56,6 +62,7 @@ export class DeliveryWorker {
   /** set by stop(): a round in progress ends after the batch it is sending */
   private halting = false;
   private unlisten: (() => Promise<void>) | undefined;
+  private prunedAt = 0;
   /** how tries ended since start, by result (for /metrics) */
   readonly counts = { delivered: 0, failed: 0, dead: 0 };
 
@@ -71,6 +78,8 @@ export class DeliveryWorker {
       timeoutMs: options.timeoutMs ?? 10_000,
       pollMs: options.pollMs ?? 1000,
       batch: options.batch ?? 16,
+      retentionMs: options.retentionMs ?? 30 * 86_400_000,
+      pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
   }
 
@@ -129,9 +138,16 @@ export class DeliveryWorker {
       });
   }
 
-  /** One round: dispatch every new outbox row, then send every delivery due, a batch at a time. */
+  /**
+   * One round: dispatch every new outbox row, then send every delivery due, a batch at a time; now and then,
+   * forget what got through longer ago than the retention.
+   */
   async runOnce(): Promise<DeliveryRun> {
-    const run = { dispatched: 0, delivered: 0, failed: 0 };
+    const run = { dispatched: 0, delivered: 0, failed: 0, pruned: 0 };
+    if (this.o.retentionMs > 0 && Date.now() - this.prunedAt >= this.o.pruneEveryMs) {
+      this.prunedAt = Date.now();
+      run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.o.retentionMs, 10_000));
+    }
     for (;;) {
       const n = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
       run.dispatched += n;

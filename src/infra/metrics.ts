@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The process's Prometheus metrics, in a registry of its own (tests build many servers in one process). */
 export interface Metrics {
@@ -18,6 +18,8 @@ export interface MetricSources {
   availabilityCache?: () => { hits: number; misses: number };
   /** alert delivery: tries that got through, failed and will be retried, failed for the last time */
   deliveries?: () => { delivered: number; failed: number; dead: number };
+  /** deliveries waiting to be sent, and dead letters waiting for a person, across all processes (read from the database) */
+  deliveryBacklog?: () => Promise<{ pending: number; dead: number }>;
 }
 
 /** A counter that shows a total kept elsewhere, read at each scrape. */
@@ -53,6 +55,20 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     mirroredCounter(registry, 'stockroom_deliveries_delivered_total', 'Alert deliveries that got through', () => deliveries().delivered);
     mirroredCounter(registry, 'stockroom_deliveries_failed_total', 'Alert delivery tries that failed and will be tried again', () => deliveries().failed);
     mirroredCounter(registry, 'stockroom_deliveries_dead_total', 'Alert deliveries given up on (dead letters)', () => deliveries().dead);
+  }
+  const backlog = sources.deliveryBacklog;
+  if (backlog) {
+    new Gauge({
+      name: 'stockroom_deliveries',
+      help: 'Alert deliveries by status: pending (not sent yet or to be retried) and dead (given up; retry by hand)',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const now = await backlog();
+        this.set({ status: 'pending' }, now.pending);
+        this.set({ status: 'dead' }, now.dead);
+      },
+    });
   }
   return {
     registry,

@@ -3,7 +3,7 @@ import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
-import { listDeliveries, reviveDelivery } from '../store/deliveries.js';
+import { countUnsent, listDeliveries, reviveDelivery } from '../store/deliveries.js';
 import type { Page } from './catalog.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
@@ -132,6 +132,11 @@ export class ChannelService {
       }),
       (d) => d.id,
     );
+  }
+
+  /** Deliveries not sent yet and dead letters, over every channel (for /metrics). */
+  unsent(): Promise<{ pending: number; dead: number }> {
+    return countUnsent(this.ctx.db);
   }
 
   /** Sends a dead letter again, with a fresh budget of tries. */

@@ -136,6 +136,44 @@ export async function listDeliveries(db: Queryable, f: DeliveryFilter): Promise<
   return rows;
 }
 
+/** How many deliveries are pending and dead, over every channel. */
+export async function countUnsent(db: Queryable): Promise<{ pending: number; dead: number }> {
+  const { rows } = await db.query<{ pending: number; dead: number }>(
+    `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending,
+            (SELECT count(*) FROM deliveries WHERE status = 'dead')::int AS dead`,
+  );
+  return rows[0] ?? { pending: 0, dead: 0 };
+}
+
+/**
+ * Forgets what got through more than `olderThanMs` ago: deliveries with their tries, then outbox rows dispatched
+ * that long ago that no delivery still needs (pending and dead ones stay, however old). Alerts themselves stay.
+ * At most `limit` deliveries a call, so a first run on a big backlog does not hold locks for long.
+ * @returns the deliveries removed
+ */
+export async function pruneDelivered(tx: Queryable, olderThanMs: number, limit: number): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH old AS (
+       SELECT id FROM deliveries
+        WHERE status = 'delivered' AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY delivered_at LIMIT $2
+     ),
+     tries AS (DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM old)),
+     gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM old) RETURNING id)
+     SELECT count(*)::int AS n FROM gone`,
+    [olderThanMs, limit],
+  );
+  // a separate statement: it must see the deliveries the one above removed as gone
+  await tx.query(
+    `DELETE FROM outbox o
+      WHERE o.id IN (SELECT id FROM outbox WHERE delivered_at < now() - make_interval(secs => $1::double precision / 1000)
+                      ORDER BY delivered_at LIMIT $2)
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)`,
+    [olderThanMs, limit],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** Gives a dead letter a fresh budget of tries, due now. @returns false if it is not dead */
 export async function reviveDelivery(tx: Queryable, id: number): Promise<boolean> {
   const { rows } = await tx.query(

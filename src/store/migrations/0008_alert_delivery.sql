@@ -35,7 +35,12 @@ CREATE TABLE deliveries (
   CHECK ((status = 'delivered') = (delivered_at IS NOT NULL))
 );
 CREATE INDEX deliveries_due_idx ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_dead_idx ON deliveries (id) WHERE status = 'dead';
 CREATE INDEX deliveries_channel_idx ON deliveries (channel_id, id);
+CREATE INDEX deliveries_outbox_idx ON deliveries (outbox_id);
+-- what retention removes: deliveries that got through, and outbox rows dispatched long ago
+CREATE INDEX deliveries_delivered_idx ON deliveries (delivered_at) WHERE status = 'delivered';
+CREATE INDEX outbox_dispatched_idx ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 
 -- One row per try, whatever came of it: what an operator reads when a receiver says it saw nothing.
 CREATE TABLE delivery_attempts (
