@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/delivery.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
 import { listOutbox } from '../src/store/outbox.js';
+import { openPostgres } from '../src/store/postgres.js';
 import { drivers } from './support/databases.js';
 import { useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
@@ -192,6 +193,24 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(kept.id) })).items).toEqual([]);
     expect(await outboxOf()).toEqual(['out_of_stock', 'out_of_stock']); // the dead letters still need theirs
     expect((await h.s.alerts.list({ sku })).items).toHaveLength(4);
+  });
+
+  it.runIf(driver === 'postgres')('shares the work between processes: two workers on one database send each delivery once', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    for (let i = 0; i < 5; i++) await sellOut(h); // 20 events
+    const other = await openPostgres(h.test.url ?? '', { max: 4 });
+    closers.push(() => other.close());
+    const second = new DeliveryWorker(other, { pollMs: 20, batch: 3 });
+    closers.push(() => second.stop());
+    await Promise.all([worker({ batch: 3 }).start(), second.start()]);
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(20);
+    const ids = receiver.items.map((r) => String(r.headers['x-stockroom-event-id']));
+    expect(new Set(ids).size).toBe(20);
+    expect(ids).toHaveLength(20);
+    expect(second.counts.delivered).toBeGreaterThan(0); // both took part
+    expect(second.counts.delivered).toBeLessThan(20);
   });
 
   it('refuses channels it could not send to, naming the field', async () => {
