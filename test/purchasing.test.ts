@@ -110,6 +110,8 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     expect((await h.s.purchasing.get(id)).status).toBe('CONFIRMED');
     expect(await levels(h.s, skuA, [warehouse])).toEqual({ [warehouse]: [0, 0, 0] });
     await expect(h.s.purchasing.create({ supplier: 'NOPE', warehouse, lines: [{ sku: skuA, qty: 1 }] })).rejects.toThrow('supplier');
+    await expect(h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 1 }], expected_date: '2026-02-30' })).rejects.toThrow('/expected_date');
+    await expect(h.s.purchasing.confirm(id, { expected_date: '2026-13-01' })).rejects.toThrow(ValidationError);
     await expect(h.s.purchasing.get(999_999_999)).rejects.toThrow(NotFoundError);
   });
 

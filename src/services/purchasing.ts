@@ -180,7 +180,7 @@ export class PurchasingService {
   }
 
   /** SENT to CONFIRMED, with the supplier's own date if it gave one. */
-  confirm(id: string | number, input: unknown = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
+  async confirm(id: string | number, input: unknown = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
     return this.transition(id, 'confirm', parse(ConfirmInput, input ?? {}), options);
   }
 

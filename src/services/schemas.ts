@@ -187,7 +187,7 @@ export const AvailabilityInput = Type.Object(
 export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
-const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
+const IsoDate = Type.String({ format: 'date', description: 'a calendar date, YYYY-MM-DD' });
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 
 export const SupplierInput = Type.Object(
@@ -289,11 +289,18 @@ export function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
   throw new ValidationError(errors.length > 0 ? errors : [{ path: '', message: 'invalid input' }]);
 }
 
+/** Formats whose stock message ('must match format "date"') does not say what to send. */
+const FORMATS: Record<string, string> = { date: 'a calendar date, YYYY-MM-DD' };
+
 function describe(keyword: string, message: string, params: unknown): string {
   if (keyword === 'additionalProperties' && typeof params === 'object' && params !== null && 'additionalProperties' in params) {
     return `unknown field${[params.additionalProperties].flat().length > 1 ? 's' : ''}: ${[params.additionalProperties].flat().join(', ')}`;
   }
   if (keyword === 'not') return 'must not be 0';
+  if (keyword === 'format' && typeof params === 'object' && params !== null && 'format' in params && typeof params.format === 'string') {
+    const wanted = FORMATS[params.format];
+    if (wanted) return `must be ${wanted}`;
+  }
   if (keyword === 'enum' && typeof params === 'object' && params !== null && 'allowedValues' in params && Array.isArray(params.allowedValues)) {
     return `must be one of: ${params.allowedValues.join(', ')}`;
   }
