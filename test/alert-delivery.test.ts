@@ -3,7 +3,7 @@ import { verifyWebhook } from '../src/domain/delivery.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
 import { listOutbox } from '../src/store/outbox.js';
 import { openPostgres } from '../src/store/postgres.js';
-import { drivers } from './support/databases.js';
+import { drivers, postgresUrl } from './support/databases.js';
 import { useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
 import { httpReceiver, smtpReceiver } from './support/receivers.js';
@@ -195,24 +195,6 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     expect((await h.s.alerts.list({ sku })).items).toHaveLength(4);
   });
 
-  it.runIf(driver === 'postgres')('shares the work between processes: two workers on one database send each delivery once', async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
-    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
-    for (let i = 0; i < 5; i++) await sellOut(h); // 20 events
-    const other = await openPostgres(h.test.url ?? '', { max: 4 });
-    closers.push(() => other.close());
-    const second = new DeliveryWorker(other, { pollMs: 20, batch: 3 });
-    closers.push(() => second.stop());
-    await Promise.all([worker({ batch: 3 }).start(), second.start()]);
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(20);
-    const ids = receiver.items.map((r) => String(r.headers['x-stockroom-event-id']));
-    expect(new Set(ids).size).toBe(20);
-    expect(ids).toHaveLength(20);
-    expect(second.counts.delivered).toBeGreaterThan(0); // both took part
-    expect(second.counts.delivered).toBeLessThan(20);
-  });
-
   it('refuses channels it could not send to, naming the field', async () => {
     await expect(h.s.channels.addWebhook({ url: 'ftp://x', events: ['low_stock'], secret: SECRET })).rejects.toThrow('/url');
     await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET })).rejects.toThrow('/events');
@@ -221,4 +203,34 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     await expect(h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] })).rejects.toThrow('/smtp_url');
     expect((await h.s.channels.list()).items).toEqual([]);
   });
+});
+
+// several server processes on one PostgreSQL database each run a worker (the embedded database serves one process)
+describe.skipIf(!postgresUrl())('alert delivery from several processes on postgres', () => {
+  const h = useStockroom('postgres');
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  it('shares the work: two workers on one database send each delivery once', async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    for (let i = 0; i < 5; i++) await sellOut(h); // 20 events
+    const other = await openPostgres(h.test.url ?? '', { max: 4 });
+    closers.push(() => other.close());
+    const first = new DeliveryWorker(h.s.db, { pollMs: 20, batch: 3 });
+    closers.push(() => first.stop());
+    const second = new DeliveryWorker(other, { pollMs: 20, batch: 3 });
+    closers.push(() => second.stop());
+    await Promise.all([first.start(), second.start()]);
+    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(20);
+    const ids = receiver.items.map((r) => String(r.headers['x-stockroom-event-id']));
+    expect(new Set(ids).size).toBe(20);
+    expect(ids).toHaveLength(20);
+    expect(second.counts.delivered).toBeGreaterThan(0); // both took part
+    expect(second.counts.delivered).toBeLessThan(20);
+  });
+
 });
