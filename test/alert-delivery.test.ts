@@ -133,6 +133,26 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     }
   });
 
+  it('lets a receiver that hangs hold up only its own channel, and sends each channel its events in order', async () => {
+    const stuck = await httpReceiver();
+    const fine = await httpReceiver();
+    closers.push(() => fine.close());
+    stuck.answer = () => 'hang';
+    const hung = await h.s.channels.addWebhook({ url: stuck.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    await h.s.channels.addWebhook({ url: fine.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    await sellOut(h);
+    await sellOut(h);
+    await worker({ batch: 2, timeoutMs: 3000 }).start();
+    closers.push(() => stuck.close()); // first of all: the hanging try fails at once instead of at its timeout
+
+    // 8 events to each; one slot is held by the receiver that hangs, the other serves the one that answers
+    const got = await fine.received(8);
+    const ids = got.map((r) => Number(r.headers['x-stockroom-event-id']));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(stuck.items).toHaveLength(1); // its first event, still waiting for an answer
+    expect((await h.s.channels.deliveries({ channel: String(hung.id), status: 'pending' })).items.map((d) => d.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+
   it('gives up after the last try (a dead letter), and sends it again when retried by hand', async () => {
     const receiver = await httpReceiver();
     closers.push(() => receiver.close());

@@ -20,7 +20,7 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** how often due retries are looked for when nothing wakes the worker (default 1 s) */
   pollMs?: number;
-  /** deliveries sent at once (default 16) */
+  /** tries in flight at once, each to a different channel (default 16) */
   batch?: number;
   /** how long deliveries that got through (and their outbox rows) are kept (default 30 days; 0: for ever) */
   retentionMs?: number;
@@ -63,6 +63,8 @@ export class DeliveryWorker {
   private halting = false;
   private unlisten: (() => Promise<void>) | undefined;
   private prunedAt = 0;
+  /** wakes a round that waits for a slot to free, when there is something new to dispatch */
+  private nudge: (() => void) | undefined;
   /** how tries ended since start, by result (for /metrics) */
   readonly counts = { delivered: 0, failed: 0, dead: 0 };
 
@@ -102,11 +104,12 @@ export class DeliveryWorker {
     this.wake();
   }
 
-  /** Lets a running round finish (a try is bounded by timeoutMs) and stops. */
+  /** Lets the tries in flight finish (each is bounded by timeoutMs) and stops. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.halting = true;
     clearTimeout(this.timer);
+    this.nudge?.();
     await this.unlisten?.();
     await this.running;
   }
@@ -116,6 +119,7 @@ export class DeliveryWorker {
     if (this.stopped) return;
     if (this.busy) {
       this.again = true;
+      this.nudge?.();
       return;
     }
     clearTimeout(this.timer);
@@ -139,8 +143,10 @@ export class DeliveryWorker {
   }
 
   /**
-   * One round: dispatch every new outbox row, then send every delivery due, a batch at a time; now and then,
-   * forget what got through longer ago than the retention.
+   * One round: dispatch every new outbox row, and keep up to `batch` tries in flight, one per channel, claiming
+   * the next due delivery as soon as one ends, so a receiver that hangs holds up its own channel only. New outbox rows
+   * announced meanwhile are dispatched in the same round. Now and then, forget what got through longer ago than
+   * the retention. The round ends when nothing is in flight and nothing is due.
    */
   async runOnce(): Promise<DeliveryRun> {
     const run = { dispatched: 0, delivered: 0, failed: 0, pruned: 0 };
@@ -148,20 +154,54 @@ export class DeliveryWorker {
       this.prunedAt = Date.now();
       run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.o.retentionMs, 10_000));
     }
+    const inFlight = new Map<Promise<void>, number>();
+    let dispatchedAt = 0;
+    for (;;) {
+      if (!this.halting) {
+        if (dispatchedAt === 0 || this.again || Date.now() - dispatchedAt >= this.o.pollMs) {
+          this.again = false;
+          dispatchedAt = Date.now();
+          run.dispatched += await this.dispatchAll();
+        }
+        const free = this.o.batch - inFlight.size;
+        const busy = [...inFlight.values()];
+        const claimed = free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
+        for (const d of claimed) {
+          const attempt: Promise<void> = this.attempt(d)
+            .then((ok) => {
+              if (ok) run.delivered++;
+              else run.failed++;
+            })
+            .catch((err: unknown) => {
+              // the try's outcome could not be recorded: its claim lapses and it is tried again
+              this.log?.warn({ err, delivery: d.id }, 'could not record a delivery try');
+            })
+            .finally(() => inFlight.delete(attempt));
+          inFlight.set(attempt, d.channel_id);
+        }
+      }
+      if (inFlight.size === 0) return run;
+      // the next slot to free, a new outbox row, or retries coming due, whichever is first
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ...inFlight.keys(),
+        new Promise<void>((resolve) => {
+          this.nudge = resolve;
+          timer = setTimeout(resolve, this.o.pollMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.nudge = undefined;
+    }
+  }
+
+  private async dispatchAll(): Promise<number> {
+    let dispatched = 0;
     for (;;) {
       const n = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
-      run.dispatched += n;
-      if (n < 500) break;
+      dispatched += n;
+      if (n < 500) return dispatched;
     }
-    while (!this.halting) {
-      const claimed = await this.db.transaction((tx) => claimDeliveries(tx, this.o.batch, this.leaseMs));
-      if (claimed.length === 0) break;
-      const ok = await Promise.all(claimed.map((d) => this.attempt(d)));
-      run.delivered += ok.filter(Boolean).length;
-      run.failed += ok.filter((x) => !x).length;
-      if (claimed.length < this.o.batch) break;
-    }
-    return run;
   }
 
   private async attempt(d: ClaimedDelivery): Promise<boolean> {

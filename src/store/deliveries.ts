@@ -44,11 +44,16 @@ export interface ClaimedDelivery {
 /**
  * Claims up to `limit` due deliveries for one try each: the try is counted and the delivery is not due again
  * for `leaseMs`, so nobody else sends it meanwhile, and if the claimer dies it comes due again by itself.
+ * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a channel's
+ * events go out one after the other, in order, and a receiver that hangs holds up only its own.
  */
-export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: number, busy: readonly number[] = []): Promise<ClaimedDelivery[]> {
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
-       SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+       SELECT id FROM deliveries
+        WHERE id IN (SELECT DISTINCT ON (channel_id) id FROM deliveries
+                      WHERE status = 'pending' AND next_attempt_at <= now() AND channel_id <> ALL ($3::bigint[])
+                      ORDER BY channel_id, next_attempt_at, id)
         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
      claimed AS (
@@ -59,7 +64,7 @@ export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: num
      SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, c.outbox_id, o.topic, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
-    [limit, leaseMs],
+    [limit, leaseMs, busy],
   );
   return rows;
 }
