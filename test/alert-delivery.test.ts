@@ -149,7 +149,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     const got = await fine.received(8);
     const ids = got.map((r) => Number(r.headers['x-stockroom-event-id']));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    expect(stuck.items).toHaveLength(1); // its first event, still waiting for an answer
+    expect(await stuck.received(1)).toHaveLength(1); // its first event, still waiting for an answer
     expect((await h.s.channels.deliveries({ channel: String(hung.id), status: 'pending' })).items.map((d) => d.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
   });
 
@@ -209,7 +209,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     await worker({ maxAttempts: 1, retentionMs: 1, pruneEveryMs: 0 }).start();
 
     await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(failing.id) })).items.map((d) => d.status)).toEqual(['dead', 'dead']);
-    expect(good.items).toHaveLength(4);
+    expect(await good.received(4)).toHaveLength(4);
     await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(kept.id) })).items).toEqual([]);
     expect(await outboxOf()).toEqual(['out_of_stock', 'out_of_stock']); // the dead letters still need theirs
     expect((await h.s.alerts.list({ sku })).items).toHaveLength(4);
