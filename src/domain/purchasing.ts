@@ -9,10 +9,11 @@ export const PO_STATUSES = ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL', 'RECEIVED',
 export type PoStatus = (typeof PO_STATUSES)[number];
 export type PoAction = 'send' | 'confirm' | 'receive' | 'cancel';
 
-/** Orders that may still change; a variant with one of these is not ordered again by replenishment. */
+/**
+ * Orders that may still change; a variant with one of these is not ordered again by replenishment. Of these,
+ * what SENT, CONFIRMED and PARTIAL orders still owe is `incoming` (the view purchase_incoming, migration 0009).
+ */
 export const OPEN_PO_STATUSES: readonly PoStatus[] = ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL'];
-/** Orders the supplier has: their missing units are `incoming`. A draft is not an order yet. */
-export const INCOMING_PO_STATUSES: readonly PoStatus[] = ['SENT', 'CONFIRMED', 'PARTIAL'];
 
 const ALLOWED: Record<PoAction, readonly PoStatus[]> = {
   send: ['DRAFT'],

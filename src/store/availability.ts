@@ -31,10 +31,8 @@ export async function readAvailability(db: Queryable, skus: readonly string[]): 
                                                 'safety_stock', l.safety_stock, 'regions', w.regions,
                                                 'serves_within_km', w.serves_within_km, 'lat', w.lat, 'lon', w.lon,
                                                 'incoming_date',
-                                                (SELECT min(o.expected_date)::text
-                                                   FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
-                                                  WHERE pl.variant_id = v.id AND o.warehouse_id = w.id AND pl.received_qty < pl.qty
-                                                    AND o.status IN ('SENT', 'CONFIRMED', 'PARTIAL')))
+                                                (SELECT min(i.expected_date)::text FROM purchase_incoming i
+                                                  WHERE i.variant_id = v.id AND i.warehouse_id = w.id))
                               ORDER BY w.code)
                        FILTER (WHERE w.id IS NOT NULL), '[]') AS levels
        FROM variants v

@@ -187,10 +187,9 @@ export interface IncomingRow {
 /** Units ordered and not yet received, per variant and warehouse, from orders the supplier has. */
 export async function readIncoming(db: Queryable, variantIds: readonly number[]): Promise<IncomingRow[]> {
   const { rows } = await db.query<IncomingRow>(
-    `SELECT l.variant_id, o.warehouse_id, sum(l.qty - l.received_qty)::int AS incoming, min(o.expected_date)::text AS earliest
-       FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id
-      WHERE l.variant_id = ANY($1::bigint[]) AND o.status IN ('SENT', 'CONFIRMED', 'PARTIAL') AND l.received_qty < l.qty
-      GROUP BY l.variant_id, o.warehouse_id`,
+    `SELECT variant_id, warehouse_id, sum(qty)::int AS incoming, min(expected_date)::text AS earliest
+       FROM purchase_incoming WHERE variant_id = ANY($1::bigint[])
+      GROUP BY variant_id, warehouse_id`,
     [variantIds],
   );
   return rows;

@@ -45,8 +45,7 @@ export async function readReplenishment(db: Queryable, f: ReplenishmentFilter): 
      numbers AS (
        SELECT c.*,
               coalesce((SELECT sum(l.on_hand - l.reserved) FROM stock_levels l WHERE l.variant_id = c.id), 0)::int AS net,
-              coalesce((SELECT sum(pl.qty - pl.received_qty) FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
-                         WHERE pl.variant_id = c.id AND o.status IN ('SENT', 'CONFIRMED', 'PARTIAL')), 0)::int AS incoming,
+              coalesce((SELECT sum(i.qty) FROM purchase_incoming i WHERE i.variant_id = c.id), 0)::int AS incoming,
               (SELECT min(o.id) FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
                 WHERE pl.variant_id = c.id AND o.status IN ('DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL')) AS open_purchase_order
          FROM cand c

@@ -44,6 +44,13 @@ CREATE TABLE purchase_order_lines (
 );
 CREATE INDEX purchase_order_lines_variant_idx ON purchase_order_lines (variant_id);
 
+-- What "incoming" means, in one place: units ordered from a supplier that has the order (sent, confirmed or
+-- partly received; a draft is not an order yet) and not received yet, with the order's warehouse and date.
+CREATE VIEW purchase_incoming AS
+SELECT l.variant_id, o.warehouse_id, l.qty - l.received_qty AS qty, o.expected_date, o.id AS purchase_order_id
+  FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id
+ WHERE o.status IN ('SENT', 'CONFIRMED', 'PARTIAL') AND l.received_qty < l.qty;
+
 -- Incoming units and their expected dates are on the storefront ("ships in N days"): an order sent, confirmed,
 -- received or cancelled, or a date moved, is announced like a stock change, so caches and streams follow it.
 CREATE FUNCTION purchase_orders_announce() RETURNS trigger LANGUAGE plpgsql AS $$
