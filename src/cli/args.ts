@@ -12,6 +12,13 @@ export function intOption(value: string): number {
   return Number(value);
 }
 
+/** A TCP port to listen on: 0 (any free one) to 65535. */
+export function portOption(value: string): number {
+  const port = intOption(value);
+  if (port < 0 || port > 65_535) throw new InvalidArgumentError('must be a port number from 0 to 65535');
+  return port;
+}
+
 /** `SKU:QTY` pairs for reserve and fulfil. */
 export function skuQty(field: string) {
   return (pairs: readonly string[]): { sku: string; qty: number | string }[] =>

@@ -1,4 +1,15 @@
 import { processIo } from './output.js';
-import { run } from './program.js';
+import { EXIT, run } from './program.js';
+
+// An error nothing caught ends the process with one message and its stack: never with the line of minified
+// library source that Node prints around an uncaught throw (208 KB of PGlite's, once).
+const fatal = (error: unknown): void => {
+  processIo.err(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(EXIT.failure);
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 process.exitCode = await run(process.argv.slice(2), processIo, process.env);
+// the command is over: a handle some library left open (a reconnect timer, a socket) must not keep it running
+setTimeout(() => process.exit(), 2000).unref();

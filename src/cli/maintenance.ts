@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envInt, intOption } from './args.js';
+import { envInt, portOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
@@ -72,7 +72,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
   program
     .command('serve')
     .description('serve the HTTP API until SIGTERM/SIGINT (the sweeper runs inside)')
-    .option('--port <n>', 'port to listen on', intOption, 8080)
+    .option('--port <n>', 'port to listen on', portOption, 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .action(async (o: { port: number; host: string }) => {
       const c = ctx();
@@ -84,7 +84,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
   program
     .command('demo')
     .description('seed a demo shop (once), create an admin key and serve the API')
-    .option('--port <n>', 'port to listen on', intOption, 8080)
+    .option('--port <n>', 'port to listen on', portOption, 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--no-serve', 'seed only')
     .action(async (o: { port: number; host: string; serve: boolean }) => {

@@ -42,6 +42,16 @@ async function availabilityCache(options: ServeOptions): Promise<Cache | undefin
   return options.redisUrl ? RedisCache.connect<AvailabilityItem>(options.redisUrl, ttlMs) : new MemoryCache<AvailabilityItem>(ttlMs);
 }
 
+/** The port could not be had: said in one line, and the command ends (nothing was started yet). */
+export class ListenError extends Error {
+  constructor(host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const why =
+      code === 'EADDRINUSE' ? 'the address is in use by another process' : code === 'EACCES' ? 'permission denied' : cause instanceof Error ? cause.message : String(cause);
+    super(`cannot listen on ${host}:${port}: ${why}`, { cause });
+  }
+}
+
 /**
  * Serves the API until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets in-flight requests
  * and a running sweep finish, and returns so the caller can close the database.
@@ -72,6 +82,19 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         feed.onChange(change);
       });
   });
+
+  // listen before any background work starts: a port that cannot be had (in use, not permitted) ends the
+  // command at once with the reason, instead of leaving the workers running on a database about to be closed
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await app.close();
+    await changes.close();
+    stockroom.availability.useCache(undefined);
+    await cache?.close();
+    throw new ListenError(options.host, options.port, error);
+  }
 
   // alerts and other outbox events leave from every server process; the database hands each to one of them
   delivery.logTo(app.log);
@@ -110,30 +133,35 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   }, options.sweepEveryMs);
 
   const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    const stop = async (signal: string): Promise<void> => {
       app.log.info({ signal }, 'shutting down');
       clearInterval(sweeper);
       clearInterval(replenisher);
-      void app
-        .close()
-        .then(() => sweeping)
-        .then(() => replenishing)
-        .then(() => delivery.stop())
-        .then(() => changes.close())
-        .then(async () => {
-          stockroom.availability.useCache(undefined);
-          await cache?.close();
-          resolve();
+      // every step runs even if one before it failed: a shutdown that stops half way leaves the process hanging
+      const steps: [string, () => Promise<unknown>][] = [
+        ['http server', () => app.close()],
+        ['sweeper', () => sweeping],
+        ['replenishment', () => replenishing],
+        ['delivery worker', () => delivery.stop()],
+        ['change follower', () => changes.close()],
+        [
+          'availability cache',
+          async () => {
+            stockroom.availability.useCache(undefined);
+            await cache?.close();
+          },
+        ],
+      ];
+      for (const [name, step] of steps) {
+        await step().catch((err: unknown) => {
+          app.log.warn({ err }, `${name} did not stop cleanly`);
         });
+      }
+      resolve();
     };
-    process.once('SIGTERM', () => {
-      stop('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      stop('SIGINT');
-    });
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
   });
-  const address = await app.listen({ port: options.port, host: options.host });
   io.out(options.banner ? options.banner(address) : `stockroom listening on ${address}`);
   await stopped;
 }
