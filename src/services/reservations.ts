@@ -4,6 +4,8 @@ import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
 import { allocate, totalReservable } from '../domain/routing.js';
+import { serves } from '../domain/service-area.js';
+import type { Shopper } from '../domain/service-area.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
 import type { Queryable } from '../store/db.js';
@@ -12,6 +14,7 @@ import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.j
 import type { LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
   addLineProgress,
+  claimDueHolds,
   claimDueReservations,
   insertReservations,
   lockReservations,
@@ -74,7 +77,8 @@ export class ReservationService {
 
   /**
    * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
-   * name (in key order, so groups cannot deadlock), plan the orders one after the other on the locked numbers,
+   * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
+   * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after the other on the locked numbers,
    * each seeing what the ones before it took, then write all holds, ledger rows and reservations in one
    * statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
    * there, and never oversold. Each order is all or nothing; a refused order changes nothing.
@@ -87,7 +91,8 @@ export class ReservationService {
       const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
-      const levels = skus.length > 0 ? await lockRoutingLevels(tx, skus) : [];
+      const { levels, due } = skus.length > 0 ? await lockRoutingLevels(tx, skus, now) : { levels: [], due: false };
+      if (due) await this.expireHeldOn(tx, levels, now);
       const known = await this.knownNames(tx, skus, levels, jobs);
 
       const moves: PlannedMove[] = [];
@@ -136,6 +141,20 @@ export class ReservationService {
       await settleGroupKeys(tx, keys, settled);
       return settled.map((s) => s ?? missing('settled job'));
     });
+  }
+
+  /**
+   * Expires the reservations past their deadline that hold stock on these locked levels, through the ledger as
+   * the sweeper does, and gives their units back to the levels in hand, so the group plans on what is really
+   * held. Costs nothing when the lock found none due.
+   */
+  private async expireHeldOn(tx: Queryable, levels: RoutingRow[], now: Date): Promise<void> {
+    const due = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
+    if (due.length === 0) return;
+    for (const m of await this.expireLocked(tx, due, now)) {
+      const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
+      level.reserved += m.deltaReserved;
+    }
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */
@@ -254,7 +273,7 @@ export class ReservationService {
       const n = await this.ctx.db.transaction(async (tx) => {
         const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
         // claimed FOR UPDATE above: reading them again takes no new lock
-        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()]);
+        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
         return ids.length;
       });
       total += n;
@@ -265,16 +284,18 @@ export class ReservationService {
   private async expireOne(id: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
       const r = (await lockReservations(tx, [id])).get(id);
-      if (r && isDue(r, this.ctx.clock())) await this.expireLocked(tx, [r]);
+      const now = this.ctx.clock();
+      if (r && isDue(r, now)) await this.expireLocked(tx, [r], now);
     });
   }
 
-  /** Expires reservations this transaction has locked, all in one change. */
-  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[]): Promise<void> {
+  /** Expires reservations this transaction has locked, all in one change; returns the movements it wrote. */
+  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[], now: Date): Promise<MovementInput[]> {
     const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
     const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
     for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
-    await writeChange(tx, change, this.ctx.clock());
+    await writeChange(tx, change, now);
+    return change.moves;
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
@@ -291,7 +312,8 @@ interface KnownNames {
 
 /**
  * Routes every SKU's summed quantity to warehouses from the given levels, into one reserve movement per level;
- * or refuses, naming every SKU that cannot be covered and what could be.
+ * or refuses, naming every SKU that cannot be covered and what could be. Only warehouses that serve the
+ * order's region and ship-to point count, as they do for the storefront's availability.
  */
 function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedMove[] {
   const wanted = new Map<string, number>();
@@ -299,15 +321,18 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
   if (unknown.length > 0) throw new UnknownSkuError(unknown);
   if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse)) throw new NotFoundError('warehouse', req.warehouse);
+  const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
   const moves: PlannedMove[] = [];
   const short: ShortLine[] = [];
   for (const [sku, qty] of wanted) {
-    const mine = levels.filter((l) => l.sku === sku);
-    const stocks = mine.map(toWarehouseStock);
-    const allocation = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
+    const mine = levels.filter((l) => l.sku === sku && (req.warehouse === undefined || l.warehouse === req.warehouse));
+    const serving = mine.filter((l) => serves(l, shopper));
+    const stocks = serving.map(toWarehouseStock);
+    const allocation = allocate(qty, stocks, { ship_to: req.ship_to });
     if (!allocation) {
-      const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
-      short.push({ sku, requested: qty, available: totalReservable(from) });
+      const reason =
+        serving.length > 0 || mine.length === 0 ? undefined : req.warehouse === undefined ? 'no warehouse serves the destination' : `${req.warehouse} does not serve the destination`;
+      short.push({ sku, requested: qty, available: totalReservable(stocks), ...(reason === undefined ? {} : { reason }) });
       continue;
     }
     for (const a of allocation) {
