@@ -40,6 +40,18 @@ type PlannedMove = MovementInput & { sku: string; warehouse: string };
 interface ReserveJob {
   req: ReserveRequest;
   options: CallOptions;
+  /** already put off once, for units a sweeper was releasing (see reserveGroup) */
+  putOff?: boolean;
+}
+
+/**
+ * An order refused for units that holds past their deadline still take, while another transaction (a sweeper)
+ * that has them locked is releasing them: it waits for that transaction and is tried once more.
+ */
+class HoldsBeingReleased extends Error {
+  constructor(readonly ids: readonly string[]) {
+    super('holds past their deadline are being released elsewhere');
+  }
 }
 
 const RESERVE_SCOPE = 'reservation.reserve';
@@ -72,7 +84,15 @@ export class ReservationService {
    * commit.
    */
   async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
-    return this.reserving.submit({ req: parse(ReserveInput, input), options });
+    const req = parse(ReserveInput, input);
+    try {
+      return await this.reserving.submit({ req, options });
+    } catch (error) {
+      if (!(error instanceof HoldsBeingReleased)) throw error;
+      // their lock is free once whoever released them has committed (it holds nothing this waits for)
+      await this.ctx.db.transaction((tx) => lockReservations(tx, error.ids));
+      return this.reserving.submit({ req, options, putOff: true });
+    }
   }
 
   /**
@@ -91,8 +111,9 @@ export class ReservationService {
       const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
-      const { levels, due } = skus.length > 0 ? await lockRoutingLevels(tx, skus, now) : { levels: [], due: false };
-      if (due) await this.expireHeldOn(tx, levels, now);
+      const { levels, due } = skus.length > 0 ? await lockRoutingLevels(tx, skus, now) : { levels: [], due: [] };
+      const expired = due.length > 0 ? await this.expireHeldOn(tx, levels, now) : [];
+      const elsewhere = due.filter((id) => !expired.includes(id));
       const known = await this.knownNames(tx, skus, levels, jobs);
 
       const moves: PlannedMove[] = [];
@@ -117,7 +138,10 @@ export class ReservationService {
           moves.push(...mine);
           planned.push({ job: i, id, lines });
         } catch (error) {
-          settled[i] = { ok: false, error };
+          // a due hold here is being released by someone else (a sweeper), who waits for this group's locks: the
+          // order waits for them and is tried again, rather than be refused units that are free in a moment
+          const wait = elsewhere.length > 0 && error instanceof InsufficientStockError && !job.putOff;
+          settled[i] = { ok: false, error: wait ? new HoldsBeingReleased(elsewhere) : error };
         }
       });
 
@@ -146,15 +170,17 @@ export class ReservationService {
   /**
    * Expires the reservations past their deadline that hold stock on these locked levels, through the ledger as
    * the sweeper does, and gives their units back to the levels in hand, so the group plans on what is really
-   * held. Costs nothing when the lock found none due.
+   * held. Those another transaction has locked are left to it.
+   * @returns the ids of those it expired
    */
-  private async expireHeldOn(tx: Queryable, levels: RoutingRow[], now: Date): Promise<void> {
+  private async expireHeldOn(tx: Queryable, levels: RoutingRow[], now: Date): Promise<string[]> {
     const due = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
-    if (due.length === 0) return;
+    if (due.length === 0) return [];
     for (const m of await this.expireLocked(tx, due, now)) {
       const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
       level.reserved += m.deltaReserved;
     }
+    return due.map((r) => r.id);
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */

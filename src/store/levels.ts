@@ -199,8 +199,8 @@ export async function readRoutingLevels(tx: Queryable, variantIds: readonly numb
 
 export interface LockedRouting {
   levels: RoutingRow[];
-  /** whether pending reservations past their deadline hold stock of these SKUs (see claimDueHolds) */
-  due: boolean;
+  /** the pending reservations past their deadline that hold stock of these SKUs (see claimDueHolds) */
+  due: string[];
 }
 
 /**
@@ -210,7 +210,7 @@ export interface LockedRouting {
  * group can expire such a reservation whole before planning (its levels come back too, by other SKUs).
  */
 export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], now: Date): Promise<LockedRouting> {
-  const { rows } = await tx.query<RoutingRow & { due: boolean }>(
+  const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
     `WITH wanted AS (SELECT id FROM variants WHERE sku = ANY($1::text[])),
      due AS (
        SELECT r.id FROM reservations r
@@ -222,14 +222,14 @@ export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], 
         UNION
        SELECT rl.variant_id FROM reservation_lines rl WHERE rl.reservation_id IN (SELECT id FROM due)
      )
-     SELECT ${ROUTING_COLUMNS}, EXISTS (SELECT 1 FROM due) AS due
+     SELECT ${ROUTING_COLUMNS}, (SELECT array_agg(id::text) FROM due) AS due
        FROM ${LEVELS}
       WHERE l.variant_id IN (SELECT variant_id FROM touched)
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
     [skus, now],
   );
-  return { levels: rows.map(({ due: _, ...level }) => level), due: rows.some((r) => r.due) };
+  return { levels: rows.map(({ due: _, ...level }) => level), due: rows[0]?.due ?? [] };
 }
 
 export interface StockRow extends LevelRow {
