@@ -90,7 +90,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     const ask = async () => {
       const res = await app.inject({ method: 'GET', url: `/v1/availability?sku=${sku}` });
       expect(res.statusCode).toBe(200);
-      return (res.json() as { items: AvailabilityItem[] }).items[0]?.available;
+      return res.json<{ items: AvailabilityItem[] }>().items[0]?.available;
     };
     try {
       expect(await ask()).toBe(2);

@@ -356,8 +356,7 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
     const stocks = serving.map(toWarehouseStock);
     const allocation = allocate(qty, stocks, { ship_to: req.ship_to });
     if (!allocation) {
-      const reason =
-        serving.length > 0 || mine.length === 0 ? undefined : req.warehouse === undefined ? 'no warehouse serves the destination' : `${req.warehouse} does not serve the destination`;
+      const reason = outsideArea(mine, serving.length, req.warehouse, totalReservable(mine.filter((l) => !serves(l, shopper)).map(toWarehouseStock)));
       short.push({ sku, requested: qty, available: totalReservable(stocks), ...(reason === undefined ? {} : { reason }) });
       continue;
     }
@@ -379,6 +378,12 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   }
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/** Why an order is short beyond plain shortage: the warehouses that would have it do not serve its destination. */
+function outsideArea(levels: readonly RoutingRow[], serving: number, warehouse: string | undefined, outside: number): string | undefined {
+  if (levels.length > 0 && serving === 0) return warehouse === undefined ? 'no warehouse serves the destination' : `${warehouse} does not serve the destination`;
+  return outside > 0 ? `${outside} more in warehouses that do not serve the destination` : undefined;
 }
 
 interface TransitionJob {
