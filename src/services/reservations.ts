@@ -98,9 +98,9 @@ export class ReservationService {
   /**
    * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
    * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
-   * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after the other on the locked numbers,
-   * each seeing what the ones before it took, then write all holds, ledger rows and reservations in one
-   * statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
+   * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after
+   * the other on the locked numbers, each seeing what the ones before it took, then write all holds, ledger
+   * rows and reservations in one statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
    * there, and never oversold. Each order is all or nothing; a refused order changes nothing.
    */
   private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
