@@ -83,7 +83,8 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
       queries++;
       return db.query(sql, params);
     };
-    const s = new Stockroom({ db: { ...db, query } });
+    // another client of the same database, on the same clock (deadlines are judged by it)
+    const s = new Stockroom({ db: { ...db, query }, clock: h.clock.now });
     const changes = await StockChanges.follow(db);
     const cache = new MemoryCache<AvailabilityItem>(60_000);
     const waiting = new Set<{ sku: string; resolve: () => void }>();

@@ -100,4 +100,24 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [30, 0, 30] });
     await expectReconciled(s);
   });
+
+  it('new orders racing sweepers over holds past their deadline: each hold is released once and its units sold again', async () => {
+    const { sku, wh } = await world(s, [30]);
+    const old: string[] = [];
+    for (let i = 0; i < 30; i++) old.push((await s.reservations.reserve({ order_ref: uniq('due'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 })).id);
+    const later = new Date(Date.now() + 3_600_000);
+    const late = clients.slice(0, 40).map((c) => new Stockroom({ db: c.db, clock: () => later }));
+    const sweeps = late.slice(30, 34).map((c) => () => c.reservations.expireDue().then(() => undefined));
+    const orders = late.slice(0, 30).map((c) => () => c.reservations.reserve({ order_ref: uniq('new'), lines: [{ sku, qty: 1 }] }));
+    const { won } = await race([...sweeps, ...orders]);
+    const sold = won.filter((r) => r !== undefined);
+    // whoever released a hold, its units were there for the new orders: none is refused
+    expect(sold).toHaveLength(30);
+    expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [30, 30, 0] });
+    for (const id of old) {
+      const moves = (await s.stock.movements({ reservation_id: id, limit: 10 })).items.map((m) => m.type);
+      expect(moves.sort()).toEqual(['expire', 'reserve']);
+    }
+    await expectReconciled(s);
+  });
 });

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisCache } from '../src/infra/redis-cache.js';
 import { redisUrl } from './support/databases.js';
@@ -43,6 +44,22 @@ describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
       c.end(slow);
       expect((await c.get([key])).size).toBe(0);
     } finally {
+      await c.close();
+    }
+  });
+  it('keeps an answer no longer than the lifetime given with it, and not at all when none is left', async () => {
+    const c = await open();
+    const raw = new Redis(redisUrl());
+    try {
+      const [x, y, z] = [uniq('SKU'), uniq('SKU'), uniq('SKU')];
+      await c.set(new Map([[x, { n: 1 }], [y, { n: 2 }], [z, { n: 3 }]]), c.begin(), new Map([[x, 1_500], [y, 0]]));
+      const ttl = async (key: string) => raw.pttl(`stockroom:availability:${key}`);
+      expect(await ttl(x)).toBeGreaterThan(0);
+      expect(await ttl(x)).toBeLessThanOrEqual(1_500);
+      expect(await ttl(y)).toBe(-2); // not there
+      expect(await ttl(z)).toBeGreaterThan(1_500);
+    } finally {
+      raw.disconnect();
       await c.close();
     }
   });

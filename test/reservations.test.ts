@@ -70,6 +70,53 @@ describe.each(drivers())('reservations on %s', (driver) => {
     expect([toPotsdam.lines[0]!.warehouse, toRotterdam.lines[0]!.warehouse]).toEqual([ber, ams]);
   });
 
+  it('routes only to warehouses that serve the ship-to point or region, exactly as availability counts them', async () => {
+    const sku = uniq('AREA');
+    const [ber, nwk] = [uniq('BER'), uniq('NWK')];
+    await h.s.catalog.addWarehouse({ code: ber, name: 'Berlin shop', lat: 52.52, lon: 13.4, serves_within_km: 50, priority: -999 });
+    await h.s.catalog.addVariant({ sku, product: { title: sku } });
+    await h.s.stock.receive({ sku, warehouse: ber, qty: 5 });
+    const newYork = { lat: 40.71, lon: -74.01 };
+    const storefront = async (query: Record<string, string>) => (await h.s.availability.get({ sku: [sku], ...query })).items[0]?.available;
+
+    // stocked only in a Berlin shop that delivers within 50 km: New York is refused, saying why, and nothing is held
+    expect(await storefront({ ship_to: '40.71,-74.01' })).toBe(0);
+    const toNewYork = h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork });
+    await expect(toNewYork).rejects.toThrow(InsufficientStockError);
+    await expect(toNewYork).rejects.toMatchObject({
+      status: 409,
+      lines: [{ sku, requested: 1, available: 0, reason: '5 more in warehouses that do not serve the destination' }],
+    });
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork, warehouse: ber })).rejects.toMatchObject({
+      lines: [{ sku, available: 0, reason: `${ber} does not serve the destination` }],
+    });
+    expect(await levels(h.s, sku, [ber])).toEqual({ [ber]: [5, 0, 5] });
+
+    // a warehouse that serves New York is chosen once there is one; Potsdam is still Berlin's
+    await h.s.catalog.addWarehouse({ code: nwk, name: 'Newark', lat: 40.73, lon: -74.17, regions: ['US'], priority: -999 });
+    await h.s.stock.receive({ sku, warehouse: nwk, qty: 2 });
+    expect(await storefront({ ship_to: '40.71,-74.01' })).toBe(2);
+    const ny = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork });
+    expect(ny.lines.map((l) => [l.warehouse, l.qty])).toEqual([[nwk, 1]]);
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], ship_to: newYork })).rejects.toMatchObject({
+      lines: [{ sku, requested: 2, available: 1 }],
+    });
+    const potsdam = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: { lat: 52.39, lon: 13.06 } });
+    expect(potsdam.lines.map((l) => l.warehouse)).toEqual([ber]);
+
+    // by region: Newark ships to the US only, the shop names no region (so serves any, within its radius)
+    expect(await storefront({ region: 'EU' })).toBe(4);
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 5 }], region: 'EU' })).rejects.toMatchObject({
+      lines: [{ sku, requested: 5, available: 4, reason: '1 more in warehouses that do not serve the destination' }],
+    });
+    const us = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], region: 'us', ship_to: newYork });
+    expect(us.lines.map((l) => l.warehouse)).toEqual([nwk]);
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], region: 'US', ship_to: newYork })).rejects.toMatchObject({
+      lines: [{ sku, available: 0 }],
+    });
+    expect(await levels(h.s, sku, [ber, nwk])).toEqual({ [ber]: [5, 1, 4], [nwk]: [2, 2, 0] });
+  });
+
   it('pre-order and backorder variants sell below zero down to their limit per warehouse, and the reservation says so', async () => {
     const { sku, wh } = await world(h.s, [2], { backorder: { policy: 'preorder', limit: 5, lead_days: 14 } });
     const here = { warehouse: wh[0]! };

@@ -108,6 +108,25 @@ describe.each(drivers())('stock operations on %s', (driver) => {
     await h.s.stock.transfer({ sku, from: wh[0]!, to: wh[1]!, qty: 7 });
   });
 
+  it('the total available is what the storefront can sell: empty warehouses holding safety stock back add nothing', async () => {
+    const { sku, wh } = await world(h.s, [10, 0, 0, 0], { safety_stock: 2, low_stock_threshold: 0 });
+    const stock = await h.s.stock.get(sku);
+    // every warehouse of the database has a level (other tests' too): each empty one says -2 on its own
+    expect(stock.warehouses.length).toBeGreaterThanOrEqual(4);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 8], [wh[1]!]: [0, 0, -2], [wh[2]!]: [0, 0, -2], [wh[3]!]: [0, 0, -2] });
+    expect(stock.total).toMatchObject({ on_hand: 10, reserved: 0, available: 8 });
+    expect((await h.s.availability.get({ sku: [sku] })).items[0]?.available).toBe(8);
+
+    // sold short on a backorder variant: the total never goes below zero, and backorder headroom is not stock
+    const b = await world(h.s, [1, 0], { safety_stock: 0, backorder: { policy: 'backorder', limit: 3 } });
+    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: b.sku, qty: 3 }], warehouse: b.wh[0] });
+    expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [1, 3, -2], [b.wh[1]!]: [0, 0, 0] });
+    expect((await h.s.stock.get(b.sku)).total).toMatchObject({ on_hand: 1, reserved: 3, available: 0 });
+    await h.s.stock.receive({ sku: b.sku, warehouse: b.wh[1], qty: 4 });
+    expect((await h.s.stock.get(b.sku)).total.available).toBe(4);
+    expect((await h.s.availability.get({ sku: [b.sku] })).items[0]?.available).toBe(4);
+  });
+
   it('sync sets absolute on hand for a batch and never touches reserved', async () => {
     const { sku, wh } = await world(h.s, [10, 10]);
     await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }], warehouse: wh[0] });

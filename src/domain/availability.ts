@@ -27,13 +27,20 @@ export interface Availability {
 }
 
 /**
+ * Units in stock that can be sold now over these levels: each warehouse counts what it has, from zero up, so
+ * one short of stock (or only holding its safety stock back) never lends another its shortage. Backorder
+ * headroom is not stock and is not counted.
+ */
+export const sellable = (levels: readonly LevelNumbers[]): number => levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
+
+/**
  * The storefront's answer for one variant. Safety stock is held back (it is part of `available`), and a
  * warehouse short of stock never lends another its shortage: each counts what it has, from zero up.
  * In stock above the threshold; low at or below it; past zero a pre-order or backorder variant is offered
  * while any warehouse may still promise units within its limit; otherwise out of stock.
  */
 export function availabilityOf(input: AvailabilityInput): Availability {
-  const inStock = input.levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
+  const inStock = sellable(input.levels);
   if (inStock > input.low_stock_threshold) return { available: inStock, status: 'in_stock', label: 'In stock' };
   if (inStock > 0) return { available: inStock, status: 'low_stock', label: `Only ${inStock} left` };
   const allowance = backorderAllowance(input.backorder);

@@ -75,6 +75,8 @@ export interface ShortLine {
   requested: number;
   available: number;
   warehouse?: string;
+  /** why nothing could be had, when it is not plain shortage (no warehouse serves the destination) */
+  reason?: string;
 }
 
 export class InsufficientStockError extends StockroomError {
@@ -84,7 +86,7 @@ export class InsufficientStockError extends StockroomError {
     super(
       'insufficient stock: ' +
         lines
-          .map((l) => `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}`)
+          .map((l) => `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}${l.reason ? ` (${l.reason})` : ''}`)
           .join('; '),
     );
   }

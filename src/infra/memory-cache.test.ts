@@ -17,6 +17,17 @@ describe('the in-process cache', () => {
     expect(cache.stats).toEqual({ hits: 1, misses: 2 });
   });
 
+  it('keeps an answer no longer than the lifetime given with it, and not at all when none is left', () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.set(new Map([['A', 1], ['B', 2], ['C', 3]]), cache.begin(), new Map([['A', 10_000], ['B', 0]]));
+    expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['A', 'C']);
+    c.advance(9_999);
+    expect([...cache.get(['A', 'C']).keys()]).toEqual(['A', 'C']);
+    c.advance(1);
+    expect([...cache.get(['A', 'C']).keys()]).toEqual(['C']);
+  });
+
   it('forgets a key as soon as it is announced as changed, and everything on "all"', () => {
     const cache = new MemoryCache<number>(60_000);
     cache.set(new Map([['A', 1], ['B', 2], ['C', 3]]), cache.begin());

@@ -11,7 +11,7 @@ export class MemoryCache<T> {
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(
-    private readonly ttlMs: number,
+    readonly ttlMs: number,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = 100_000,
   ) {}
@@ -34,11 +34,17 @@ export class MemoryCache<T> {
     return this.clock.begin();
   }
 
-  /** Keeps what a read begun at `since` found, but for keys that changed while it ran. */
-  set(entries: ReadonlyMap<string, T>, since: number): void {
-    const until = this.now() + this.ttlMs;
+  /**
+   * Keeps what a read begun at `since` found, but for keys that changed while it ran; a key with a lifetime
+   * (ms) is kept no longer than that, and not at all if it has none left.
+   */
+  set(entries: ReadonlyMap<string, T>, since: number, lifetimes?: ReadonlyMap<string, number>): void {
+    const now = this.now();
     for (const [key, value] of entries) {
       if (!this.clock.unchangedSince(key, since)) continue;
+      const keep = Math.min(this.ttlMs, lifetimes?.get(key) ?? Infinity);
+      if (keep <= 0) continue;
+      const until = now + keep;
       // past the bound, the oldest entry goes (a Map keeps insertion order)
       if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, { value, until });

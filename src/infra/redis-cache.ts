@@ -16,7 +16,7 @@ export class RedisCache<T> {
 
   private constructor(
     private readonly redis: Redis,
-    private readonly ttlMs: number,
+    readonly ttlMs: number,
   ) {}
 
   static async connect<T>(url: string, ttlMs: number): Promise<RedisCache<T>> {
@@ -45,12 +45,15 @@ export class RedisCache<T> {
     return this.clock.begin();
   }
 
-  async set(entries: ReadonlyMap<string, T>, since: number): Promise<void> {
+  /** As MemoryCache.set: a key with a lifetime (ms) is kept no longer than that. */
+  async set(entries: ReadonlyMap<string, T>, since: number, lifetimes?: ReadonlyMap<string, number>): Promise<void> {
     const batch = this.redis.multi();
     let n = 0;
     for (const [key, value] of entries) {
       if (!this.clock.unchangedSince(key, since)) continue;
-      batch.set(PREFIX + key, JSON.stringify(value), 'PX', this.ttlMs);
+      const keep = Math.floor(Math.min(this.ttlMs, lifetimes?.get(key) ?? Infinity));
+      if (keep <= 0) continue;
+      batch.set(PREFIX + key, JSON.stringify(value), 'PX', keep);
       n++;
     }
     if (n > 0) await batch.exec();

@@ -31,12 +31,15 @@ export interface AvailabilityItem {
 /**
  * Where answers may be kept between reads (the server's cache, emptied as the database announces changes).
  * `begin` marks the start of a read of the database; `set` keeps its answers except for SKUs that changed
- * since; `end` says the read is over.
+ * since, each for at most its time to live, and no longer than `lifetimes` says (ms) where it says; `end`
+ * says the read is over.
  */
 export interface AvailabilityCache {
+  /** how long an answer is kept at most, in ms */
+  readonly ttlMs: number;
   get(skus: readonly string[]): Map<string, AvailabilityItem> | Promise<Map<string, AvailabilityItem>>;
   begin(): number;
-  set(items: ReadonlyMap<string, AvailabilityItem>, since: number): void | Promise<void>;
+  set(items: ReadonlyMap<string, AvailabilityItem>, since: number, lifetimes?: ReadonlyMap<string, number>): void | Promise<void>;
   end(since: number): void;
 }
 
@@ -69,8 +72,8 @@ export class AvailabilityService {
     if (wanted.length > 0) {
       const since = cache?.begin();
       try {
-        const fresh = await this.read(wanted, shopper ?? {});
-        if (cache && since !== undefined) await Promise.resolve(cache.set(fresh, since)).catch(() => undefined);
+        const { items: fresh, lifetimes } = await this.read(wanted, shopper ?? {}, cache?.ttlMs);
+        if (cache && since !== undefined) await Promise.resolve(cache.set(fresh, since, lifetimes)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
       } finally {
         if (cache && since !== undefined) cache.end(since);
@@ -79,22 +82,36 @@ export class AvailabilityService {
     return { items: skus.map((sku) => known.get(sku) ?? missing(`availability of ${sku}`)) };
   }
 
-  private async read(skus: readonly string[], shopper: Shopper): Promise<Map<string, AvailabilityItem>> {
-    const rows = new Map((await readAvailability(this.ctx.db, skus)).map((r) => [r.sku, r]));
+  /**
+   * The answers from the database, and for those to be kept up to `keepMs`, how long each stays true: a hold
+   * that runs out changes the answer without any change being announced.
+   */
+  private async read(
+    skus: readonly string[],
+    shopper: Shopper,
+    keepMs?: number,
+  ): Promise<{ items: Map<string, AvailabilityItem>; lifetimes: Map<string, number> }> {
+    const now = this.ctx.clock();
+    const horizon = keepMs === undefined ? null : new Date(now.getTime() + keepMs);
+    const rows = new Map((await readAvailability(this.ctx.db, skus, now, horizon)).map((r) => [r.sku, r]));
     const unknown = skus.filter((sku) => !rows.has(sku));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
-    return new Map(
+    const lifetimes = new Map(
+      [...rows.values()].flatMap((r) => (r.next_deadline === null ? [] : [[r.sku, new Date(r.next_deadline).getTime() - now.getTime()] as const])),
+    );
+    const items = new Map(
       [...rows.values()].map((r) => {
         const levels = r.levels.filter((l) => serves(l, shopper));
         const incoming = levels.map((l) => l.incoming_date).filter((d) => d !== null).sort()[0];
         const a = availabilityOf({
           levels,
-          incoming_in_days: incoming === undefined ? null : daysUntil(this.ctx.clock(), incoming),
+          incoming_in_days: incoming === undefined ? null : daysUntil(now, incoming),
           low_stock_threshold: r.low_stock_threshold,
           backorder: { policy: r.backorder_policy, limit: r.backorder_limit, lead_days: r.backorder_lead_days },
         });
         return [r.sku, { sku: r.sku, ...a }];
       }),
     );
+    return { items, lifetimes };
   }
 }

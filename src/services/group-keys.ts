@@ -57,16 +57,19 @@ export async function claimGroupKeys<O>(
   return claimed;
 }
 
-/** Stores the answers of the claimed keys whose jobs succeeded, and gives back those whose jobs failed. */
+/**
+ * Stores the answers of the claimed keys whose jobs succeeded, and gives back those whose jobs failed or wait
+ * for a later group (which claims the key again).
+ */
 export async function settleGroupKeys(tx: Queryable, claimed: readonly (ClaimedKey | undefined)[], settled: readonly (Settled<unknown> | undefined)[]): Promise<void> {
   for (const scope of new Set(claimed.flatMap((c) => (c ? [c.scope] : [])))) {
     const responses: { key: string; response: unknown }[] = [];
     const failed: string[] = [];
     claimed.forEach((c, i) => {
       const s = settled[i];
-      if (!c || c.scope !== scope || !s || 'retry' in s) return;
-      if (s.ok) responses.push({ key: c.key, response: s.value });
-      else failed.push(c.key);
+      if (!c || c.scope !== scope || !s) return;
+      if ('retry' in s || !s.ok) failed.push(c.key);
+      else responses.push({ key: c.key, response: s.value });
     });
     await settleKeys(tx, scope, responses, failed);
   }

@@ -4,6 +4,8 @@ import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
 import { allocate, totalReservable } from '../domain/routing.js';
+import { serves } from '../domain/service-area.js';
+import type { Shopper } from '../domain/service-area.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
 import type { Queryable } from '../store/db.js';
@@ -12,6 +14,7 @@ import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.j
 import type { LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
   addLineProgress,
+  claimDueHolds,
   claimDueReservations,
   insertReservations,
   lockReservations,
@@ -37,6 +40,18 @@ type PlannedMove = MovementInput & { sku: string; warehouse: string };
 interface ReserveJob {
   req: ReserveRequest;
   options: CallOptions;
+  /** already put off once, for units a sweeper was releasing (see reserveGroup) */
+  putOff?: boolean;
+}
+
+/**
+ * An order refused for units that holds past their deadline still take, while another transaction (a sweeper)
+ * that has them locked is releasing them: it waits for that transaction and is tried once more.
+ */
+class HoldsBeingReleased extends Error {
+  constructor(readonly ids: readonly string[]) {
+    super('holds past their deadline are being released elsewhere');
+  }
 }
 
 const RESERVE_SCOPE = 'reservation.reserve';
@@ -69,14 +84,23 @@ export class ReservationService {
    * commit.
    */
   async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
-    return this.reserving.submit({ req: parse(ReserveInput, input), options });
+    const req = parse(ReserveInput, input);
+    try {
+      return await this.reserving.submit({ req, options });
+    } catch (error) {
+      if (!(error instanceof HoldsBeingReleased)) throw error;
+      // their lock is free once whoever released them has committed (it holds nothing this waits for)
+      await this.ctx.db.transaction((tx) => lockReservations(tx, error.ids));
+      return this.reserving.submit({ req, options, putOff: true });
+    }
   }
 
   /**
    * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
-   * name (in key order, so groups cannot deadlock), plan the orders one after the other on the locked numbers,
-   * each seeing what the ones before it took, then write all holds, ledger rows and reservations in one
-   * statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
+   * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
+   * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after
+   * the other on the locked numbers, each seeing what the ones before it took, then write all holds, ledger
+   * rows and reservations in one statement each. Planning on locked numbers is exact: an order is refused only when the stock is not
    * there, and never oversold. Each order is all or nothing; a refused order changes nothing.
    */
   private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
@@ -87,7 +111,9 @@ export class ReservationService {
       const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
-      const levels = skus.length > 0 ? await lockRoutingLevels(tx, skus) : [];
+      const { levels, due } = skus.length > 0 ? await lockRoutingLevels(tx, skus, now) : { levels: [], due: [] };
+      const expired = due.length > 0 ? await this.expireHeldOn(tx, levels, now) : [];
+      const elsewhere = due.filter((id) => !expired.includes(id));
       const known = await this.knownNames(tx, skus, levels, jobs);
 
       const moves: PlannedMove[] = [];
@@ -112,7 +138,10 @@ export class ReservationService {
           moves.push(...mine);
           planned.push({ job: i, id, lines });
         } catch (error) {
-          settled[i] = { ok: false, error };
+          // a due hold here is being released by someone else (a sweeper), who waits for this group's locks: the
+          // order waits for them and is tried again, rather than be refused units that are free in a moment
+          const wait = elsewhere.length > 0 && error instanceof InsufficientStockError && !job.putOff;
+          settled[i] = { ok: false, error: wait ? new HoldsBeingReleased(elsewhere) : error };
         }
       });
 
@@ -136,6 +165,22 @@ export class ReservationService {
       await settleGroupKeys(tx, keys, settled);
       return settled.map((s) => s ?? missing('settled job'));
     });
+  }
+
+  /**
+   * Expires the reservations past their deadline that hold stock on these locked levels, through the ledger as
+   * the sweeper does, and gives their units back to the levels in hand, so the group plans on what is really
+   * held. Those another transaction has locked are left to it.
+   * @returns the ids of those it expired
+   */
+  private async expireHeldOn(tx: Queryable, levels: RoutingRow[], now: Date): Promise<string[]> {
+    const due = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
+    if (due.length === 0) return [];
+    for (const m of await this.expireLocked(tx, due, now)) {
+      const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
+      level.reserved += m.deltaReserved;
+    }
+    return due.map((r) => r.id);
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */
@@ -254,7 +299,7 @@ export class ReservationService {
       const n = await this.ctx.db.transaction(async (tx) => {
         const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
         // claimed FOR UPDATE above: reading them again takes no new lock
-        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()]);
+        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
         return ids.length;
       });
       total += n;
@@ -265,16 +310,18 @@ export class ReservationService {
   private async expireOne(id: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
       const r = (await lockReservations(tx, [id])).get(id);
-      if (r && isDue(r, this.ctx.clock())) await this.expireLocked(tx, [r]);
+      const now = this.ctx.clock();
+      if (r && isDue(r, now)) await this.expireLocked(tx, [r], now);
     });
   }
 
-  /** Expires reservations this transaction has locked, all in one change. */
-  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[]): Promise<void> {
+  /** Expires reservations this transaction has locked, all in one change; returns the movements it wrote. */
+  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[], now: Date): Promise<MovementInput[]> {
     const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
     const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
     for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
-    await writeChange(tx, change, this.ctx.clock());
+    await writeChange(tx, change, now);
+    return change.moves;
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
@@ -291,7 +338,8 @@ interface KnownNames {
 
 /**
  * Routes every SKU's summed quantity to warehouses from the given levels, into one reserve movement per level;
- * or refuses, naming every SKU that cannot be covered and what could be.
+ * or refuses, naming every SKU that cannot be covered and what could be. Only warehouses that serve the
+ * order's region and ship-to point count, as they do for the storefront's availability.
  */
 function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedMove[] {
   const wanted = new Map<string, number>();
@@ -299,15 +347,17 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
   if (unknown.length > 0) throw new UnknownSkuError(unknown);
   if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse)) throw new NotFoundError('warehouse', req.warehouse);
+  const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
   const moves: PlannedMove[] = [];
   const short: ShortLine[] = [];
   for (const [sku, qty] of wanted) {
-    const mine = levels.filter((l) => l.sku === sku);
-    const stocks = mine.map(toWarehouseStock);
-    const allocation = allocate(qty, stocks, { warehouse: req.warehouse, ship_to: req.ship_to });
+    const mine = levels.filter((l) => l.sku === sku && (req.warehouse === undefined || l.warehouse === req.warehouse));
+    const serving = mine.filter((l) => serves(l, shopper));
+    const stocks = serving.map(toWarehouseStock);
+    const allocation = allocate(qty, stocks, { ship_to: req.ship_to });
     if (!allocation) {
-      const from = req.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === req.warehouse);
-      short.push({ sku, requested: qty, available: totalReservable(from) });
+      const reason = outsideArea(mine, serving.length, req.warehouse, totalReservable(mine.filter((l) => !serves(l, shopper)).map(toWarehouseStock)));
+      short.push({ sku, requested: qty, available: totalReservable(stocks), ...(reason === undefined ? {} : { reason }) });
       continue;
     }
     for (const a of allocation) {
@@ -328,6 +378,12 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   }
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/** Why an order is short beyond plain shortage: the warehouses that would have it do not serve its destination. */
+function outsideArea(levels: readonly RoutingRow[], serving: number, warehouse: string | undefined, outside: number): string | undefined {
+  if (levels.length > 0 && serving === 0) return warehouse === undefined ? 'no warehouse serves the destination' : `${warehouse} does not serve the destination`;
+  return outside > 0 ? `${outside} more in warehouses that do not serve the destination` : undefined;
 }
 
 interface TransitionJob {

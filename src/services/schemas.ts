@@ -153,6 +153,7 @@ export const ReserveInput = Type.Object(
     lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES }),
     ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
     warehouse: Type.Optional(WarehouseCode),
+    region: Type.Optional(Region),
     ship_to: Type.Optional(GeoPointInput),
   },
   { additionalProperties: false },

@@ -1,6 +1,7 @@
 import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
+import { sellable } from '../domain/availability.js';
 import { available, shortfall } from '../domain/stock-level.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -304,16 +305,20 @@ export class StockService {
     }
   }
 
-  /** The truth about one SKU, straight from the levels (never cached). */
+  /**
+   * The truth about one SKU, straight from the levels (never cached). Holds past their deadline are not
+   * counted as reserved, swept or not.
+   */
   async get(sku: string): Promise<Stock> {
     const variant = await variantBySku(this.ctx.db, sku);
-    const rows = await readStock(this.ctx.db, variant.id);
+    const rows = await readStock(this.ctx.db, variant.id, this.ctx.clock());
     const incoming = new Map((await readIncoming(this.ctx.db, [variant.id])).map((i) => [i.warehouse_id, i.incoming]));
     const warehouses = rows.map((r) => ({ ...toLevel(sku, r.warehouse, r), incoming: incoming.get(r.warehouse_id) ?? 0, bins: r.bins }));
     const sum = (f: (w: WarehouseStock) => number): number => warehouses.reduce((n, w) => n + f(w), 0);
     return {
       sku,
-      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sum((w) => w.available), incoming: sum((w) => w.incoming) },
+      // what the storefront can sell: a warehouse short of stock does not take from another's (as availabilityOf)
+      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sellable(rows), incoming: sum((w) => w.incoming) },
       warehouses: warehouses.map(({ sku: _, ...w }) => w),
     };
   }

@@ -1,5 +1,6 @@
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { Queryable } from './db.js';
+import { dueHoldsAt } from './reservations.js';
 
 /**
  * What a movement must leave true, beyond on_hand >= 0 and reserved >= 0:
@@ -178,12 +179,17 @@ export interface RoutingRow extends LevelRow {
   priority: number;
   lat: number | null;
   lon: number | null;
+  /** the warehouse's service area: regions it ships to (none: every region) and its delivery radius */
+  regions: string[];
+  serves_within_km: number | null;
 }
+
+const ROUTING_COLUMNS = `${LEVEL_COLUMNS}, w.priority, w.lat, w.lon, w.regions, w.serves_within_km`;
 
 /** Every level of these variants with what routing needs of its warehouse. */
 export async function readRoutingLevels(tx: Queryable, variantIds: readonly number[]): Promise<RoutingRow[]> {
   const { rows } = await tx.query<RoutingRow>(
-    `SELECT ${LEVEL_COLUMNS}, w.priority, w.lat, w.lon
+    `SELECT ${ROUTING_COLUMNS}
        FROM ${LEVELS}
       WHERE l.variant_id = ANY($1::bigint[])`,
     [variantIds],
@@ -191,37 +197,62 @@ export async function readRoutingLevels(tx: Queryable, variantIds: readonly numb
   return rows;
 }
 
+export interface LockedRouting {
+  levels: RoutingRow[];
+  /** the pending reservations past their deadline that hold stock of these SKUs (see claimDueHolds) */
+  due: string[];
+}
+
 /**
  * Every level of these SKUs with what routing needs, locked in (variant, warehouse) order: a group of orders
- * is planned on these numbers and nobody can change them until the group commits.
+ * is planned on these numbers and nobody can change them until the group commits. The levels of every other
+ * variant that a reservation past its deadline holds along with these are locked in the same order, so the
+ * group can expire such a reservation whole before planning (its levels come back too, by other SKUs).
  */
-export async function lockRoutingLevels(tx: Queryable, skus: readonly string[]): Promise<RoutingRow[]> {
-  const { rows } = await tx.query<RoutingRow>(
-    `SELECT ${LEVEL_COLUMNS}, w.priority, w.lat, w.lon
+export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], now: Date): Promise<LockedRouting> {
+  const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
+    `WITH wanted AS (SELECT id FROM variants WHERE sku = ANY($1::text[])),
+     due AS (
+       SELECT r.id FROM reservations r
+        WHERE r.status = 'pending' AND r.expires_at <= $2
+          AND EXISTS (SELECT 1 FROM reservation_lines rl WHERE rl.reservation_id = r.id AND rl.variant_id IN (SELECT id FROM wanted))
+     ),
+     touched AS (
+       SELECT id AS variant_id FROM wanted
+        UNION
+       SELECT rl.variant_id FROM reservation_lines rl WHERE rl.reservation_id IN (SELECT id FROM due)
+     )
+     SELECT ${ROUTING_COLUMNS}, (SELECT array_agg(id::text) FROM due) AS due
        FROM ${LEVELS}
-      WHERE v.sku = ANY($1::text[])
+      WHERE l.variant_id IN (SELECT variant_id FROM touched)
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
-    [skus],
+    [skus, now],
   );
-  return rows;
+  return { levels: rows.map(({ due: _, ...level }) => level), due: rows[0]?.due ?? [] };
 }
 
 export interface StockRow extends LevelRow {
   bins: { bin: string; qty: number }[];
 }
 
-/** The levels of one variant in every warehouse, with the bins their units are put away in. */
-export async function readStock(db: Queryable, variantId: number): Promise<StockRow[]> {
+/**
+ * The levels of one variant in every warehouse, with the bins their units are put away in. Holds of pending
+ * reservations past their deadline at `now` are left out of reserved: they hold nothing, swept or not.
+ */
+export async function readStock(db: Queryable, variantId: number, now: Date): Promise<StockRow[]> {
   const { rows } = await db.query<StockRow>(
-    `SELECT ${LEVEL_COLUMNS},
+    `WITH due AS (${dueHoldsAt('$2')})
+     SELECT l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved - coalesce(d.held, 0) AS reserved,
+            l.safety_stock, l.backorder_limit,
             coalesce((SELECT jsonb_agg(jsonb_build_object('bin', b.code, 'qty', s.qty) ORDER BY b.code)
                         FROM bin_stock s JOIN bins b ON b.id = s.bin_id
                        WHERE s.variant_id = l.variant_id AND b.warehouse_id = l.warehouse_id AND s.qty > 0), '[]'::jsonb) AS bins
        FROM ${LEVELS}
+       LEFT JOIN due d ON d.variant_id = l.variant_id AND d.warehouse_id = l.warehouse_id
       WHERE l.variant_id = $1
       ORDER BY w.priority DESC, w.code`,
-    [variantId],
+    [variantId, now],
   );
   return rows;
 }

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { InsufficientStockError } from '../src/domain/errors.js';
+import { buildServer } from '../src/http/server.js';
+import { MemoryCache } from '../src/infra/memory-cache.js';
+import type { AvailabilityItem } from '../src/services/availability.js';
+import { drivers } from './support/databases.js';
+import { levels, uniq, useStockroom, world } from './support/harness.js';
+
+/** Holds past their deadline hold nothing, at once: for checkout, the storefront and stock reads, sweeper or not. */
+describe.each(drivers())('expired holds on %s', (driver) => {
+  const h = useStockroom(driver);
+  const movementsOf = async (id: string) =>
+    (await h.s.stock.movements({ reservation_id: id, limit: 100 })).items.map((m) => [m.type, m.warehouse, m.delta_reserved, m.actor]);
+  const reserve = (sku: string, qty: number, more: Record<string, unknown> = {}) =>
+    h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty }], ...more });
+  const sellable = async (sku: string) => (await h.s.availability.get({ sku: [sku] })).items[0]?.available;
+
+  it('reserving the same units 60 ms past the deadline succeeds at once, and the old hold is expired through the ledger', async () => {
+    const { sku, wh } = await world(h.s, [3]);
+    const first = await reserve(sku, 3, { ttl_seconds: 10 });
+    await expect(reserve(sku, 3)).rejects.toThrow(InsufficientStockError);
+    h.clock.advance(10.06);
+
+    const second = await reserve(sku, 3);
+    expect(second.lines).toEqual([expect.objectContaining({ warehouse: wh[0], qty: 3 })]);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [3, 3, 0] });
+    expect(await movementsOf(first.id)).toEqual([
+      ['expire', wh[0], -3, 'sweeper'],
+      ['reserve', wh[0], 3, null],
+    ]);
+    expect(await h.s.reservations.get(first.id)).toMatchObject({ status: 'expired', lines: [{ qty: 3, released: 3 }] });
+
+    // the sweeper comes by later: nothing is released twice
+    await h.s.reservations.expireDue();
+    expect(await movementsOf(first.id)).toHaveLength(2);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [3, 3, 0] });
+    // and an expired reservation still cannot be committed
+    await expect(h.s.reservations.commit(first.id)).rejects.toMatchObject({ code: 'invalid_transition', from: 'expired' });
+    expect((await h.s.reservations.get(second.id)).status).toBe('pending');
+  });
+
+  it('a due reservation holding other SKUs too is expired whole, every line given back', async () => {
+    const a = await world(h.s, [2]);
+    const b = await world(h.s, [4]);
+    const both = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 2 }, { sku: b.sku, qty: 4 }], ttl_seconds: 5 });
+    h.clock.advance(6);
+    await reserve(a.sku, 2);
+    expect(await levels(h.s, a.sku, a.wh)).toEqual({ [a.wh[0]!]: [2, 2, 0] });
+    expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [4, 0, 4] });
+    expect(await h.s.reservations.get(both.id)).toMatchObject({ status: 'expired', lines: [{ released: 2 }, { released: 4 }] });
+    expect((await movementsOf(both.id)).filter(([type]) => type === 'expire')).toHaveLength(2);
+  });
+
+  it('a hold not yet due still holds, to the millisecond', async () => {
+    const { sku } = await world(h.s, [3]);
+    await reserve(sku, 3, { ttl_seconds: 10 });
+    h.clock.advance(9.999);
+    await expect(reserve(sku, 1)).rejects.toThrow(InsufficientStockError);
+    expect(await sellable(sku)).toBe(0);
+  });
+
+  it('availability and stock reads leave a hold past its deadline out at once, before anything releases it', async () => {
+    const { sku, wh } = await world(h.s, [5], { low_stock_threshold: 0 });
+    const r = await reserve(sku, 3, { ttl_seconds: 10 });
+    expect(await sellable(sku)).toBe(2);
+    expect((await h.s.stock.get(sku)).total).toMatchObject({ reserved: 3, available: 2 });
+
+    h.clock.advance(10.06);
+    expect(await sellable(sku)).toBe(5);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+    expect((await h.s.stock.get(sku)).total).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
+    // reading wrote nothing: the ledger still shows the hold until something releases it
+    expect(await movementsOf(r.id)).toEqual([['reserve', wh[0], 3, null]]);
+
+    await h.s.reservations.expireDue();
+    expect(await movementsOf(r.id)).toEqual([
+      ['expire', wh[0], -3, 'sweeper'],
+      ['reserve', wh[0], 3, null],
+    ]);
+    expect(await sellable(sku)).toBe(5);
+  });
+
+  it('the server cache keeps an answer no longer than the next deadline of a hold on its SKU', async () => {
+    const { sku } = await world(h.s, [5], { low_stock_threshold: 0 });
+    await reserve(sku, 3, { ttl_seconds: 10 });
+    // an hour-long cache on the same clock as the deadlines; a deadline passing is announced by nobody
+    const cache = new MemoryCache<AvailabilityItem>(3_600_000, () => h.clock.now().getTime());
+    h.s.availability.useCache(cache);
+    const app = await buildServer({ stockroom: h.s });
+    const ask = async () => {
+      const res = await app.inject({ method: 'GET', url: `/v1/availability?sku=${sku}` });
+      expect(res.statusCode).toBe(200);
+      return res.json<{ items: AvailabilityItem[] }>().items[0]?.available;
+    };
+    try {
+      expect(await ask()).toBe(2);
+      h.clock.advance(9);
+      expect(await ask()).toBe(2);
+      expect(cache.stats.hits).toBe(1);
+      h.clock.advance(1.06);
+      expect(await ask()).toBe(5);
+      expect(cache.stats.hits).toBe(1);
+      // with no hold left to run out, the answer is kept for the cache's own time
+      h.clock.advance(600);
+      expect(await ask()).toBe(5);
+      expect(cache.stats.hits).toBe(2);
+    } finally {
+      h.s.availability.useCache(undefined);
+      await app.close();
+      await h.s.reservations.expireDue();
+    }
+  });
+});
