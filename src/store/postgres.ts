@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { retryDelayMs } from '../domain/delivery.js';
 import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -52,15 +53,6 @@ export const APPLICATION_NAME = 'stockroom';
 /** Reconnect backoff of a listening connection: doubling from the first delay up to the cap, jittered. */
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_CAP_MS = 5000;
-
-/**
- * The wait before reconnect attempt `attempt` (0-based): exponential up to the cap, then a random half of it
- * taken off, so many processes that lost one server do not all come back in the same instant.
- */
-export function reconnectDelayMs(attempt: number, random: number = Math.random()): number {
-  const ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_FIRST_MS * 2 ** Math.min(attempt, 16));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
-}
 
 /** The server driver: node-postgres against any PostgreSQL 14+. */
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
@@ -148,10 +140,10 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       if (state.reconnecting) return;
       state.reconnecting = true;
       try {
-        for (let attempt = 0; !stopped(); attempt++) {
+        for (let attempt = 1; !stopped(); attempt++) {
           await new Promise<void>((resolve) => {
             wakeUp = resolve;
-            setTimeout(resolve, reconnectDelayMs(attempt)).unref();
+            setTimeout(resolve, retryDelayMs(attempt, RECONNECT_FIRST_MS, RECONNECT_CAP_MS, Math.random())).unref();
           });
           wakeUp = undefined;
           if (stopped()) return;
