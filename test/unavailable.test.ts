@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
@@ -8,10 +11,33 @@ import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 
-/** A TCP relay in front of the PostgreSQL server that the test can cut, as a network failure would. */
-async function relay(target: URL): Promise<{ url: string; cut: () => Promise<void> }> {
+interface Relay {
+  /** the database's URL through the relay */
+  url: string;
+  /** a network failure: open connections are cut and new ones are closed as soon as they are made */
+  cut: () => void;
+  /** the network is back */
+  heal: () => void;
+  /** the relay is gone for good (a Unix socket: its file is removed) */
+  close: () => Promise<void>;
+  /** connections refused since the last cut */
+  refused: () => number;
+}
+
+/**
+ * A relay in front of the PostgreSQL server that the test can cut, as a network failure would: on a loopback
+ * port, or on a Unix socket in a directory of its own (a `host=` URL, as a socket DATABASE_URL is written).
+ */
+async function relay(target: URL, via: 'tcp' | 'unix' = 'tcp'): Promise<Relay> {
   const sockets = new Set<Socket>();
+  let down = false;
+  let refused = 0;
   const server: Server = createServer((client) => {
+    if (down) {
+      refused++;
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(target.port), target.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -20,39 +46,121 @@ async function relay(target: URL): Promise<{ url: string; cut: () => Promise<voi
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(target);
-  url.port = String((server.address() as AddressInfo).port);
+  let dir: string | undefined;
+  if (via === 'unix') {
+    dir = mkdtempSync(join(tmpdir(), 'stockroom-socket-'));
+    // node-postgres connects to <host>/.s.PGSQL.<port>, as libpq does
+    await new Promise<void>((resolve) => server.listen(join(dir ?? '', '.s.PGSQL.5432'), resolve));
+    url.hostname = 'localhost';
+    url.port = '5432';
+    url.searchParams.set('host', dir);
+  } else {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url.port = String((server.address() as AddressInfo).port);
+  }
   return {
     url: url.toString(),
-    cut: async () => {
-      const closed = new Promise((resolve) => server.close(resolve));
+    cut: () => {
+      down = true;
+      refused = 0;
       for (const s of sockets) s.destroy();
-      await closed;
     },
+    heal: () => {
+      down = false;
+    },
+    close: async () => {
+      down = true;
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+    refused: () => refused,
   };
 }
 
 describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
-  it('the API answers 503 unavailable and /healthz says so', async () => {
+  async function expectUnavailableOverHttp(via: 'tcp' | 'unix'): Promise<void> {
     const { url, drop } = await createPostgresDatabase();
-    const r = await relay(new URL(url));
-    const s = new Stockroom({ db: await openPostgres(r.url, { max: 2 }) });
+    const r = await relay(new URL(url), via);
+    const s = new Stockroom({ db: await openPostgres(r.url, { max: 2, connectTimeoutMs: 1000 }) });
     await migrate(s.db);
     const { key } = await s.keys.create({ name: 'ops', scopes: ['admin'] });
     const app = await buildServer({ stockroom: s });
     try {
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-      await r.cut();
+      // a Unix socket whose file is gone is what a stopped server leaves (ENOENT); TCP is cut at the wire
+      if (via === 'unix') await r.close();
+      else r.cut();
       const health = await app.inject({ method: 'GET', url: '/healthz' });
       expect(health.statusCode).toBe(503);
+      expect(health.headers['retry-after']).toBe('1');
       const reply = await app.inject({ method: 'GET', url: '/v1/warehouses', headers: { authorization: `Bearer ${key}` } });
       expect(reply.statusCode).toBe(503);
+      expect(reply.headers['retry-after']).toBe('1');
       expect(reply.json()).toMatchObject({ code: 'unavailable', status: 503 });
+      const reserve = await app.inject({
+        method: 'POST',
+        url: '/v1/reservations',
+        headers: { authorization: `Bearer ${key}` },
+        payload: { order_ref: 'cut', lines: [{ sku: 'NONE', qty: 1 }] },
+      });
+      expect(reserve.statusCode).toBe(503);
+      expect(reserve.headers['retry-after']).toBe('1');
     } finally {
       await app.close();
       await s.close().catch(() => undefined);
+      await r.close();
       await drop();
     }
+  }
+
+  it('the API answers 503 unavailable with Retry-After and /healthz says so', async () => {
+    await expectUnavailableOverHttp('tcp');
   });
+
+  it('through a Unix socket that is gone (ENOENT) as well: 503, not 500', async () => {
+    await expectUnavailableOverHttp('unix');
+  });
+
+  it('a listener that lost its connection comes back as one connection, reports the gap and hears notices again', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    const r = await relay(new URL(url));
+    const db = await openPostgres(r.url, { max: 1, connectTimeoutMs: 1000 });
+    const admin = new pg.Client(url);
+    await admin.connect();
+    const database = new URL(url).pathname.slice(1);
+    const listening = async (): Promise<number> =>
+      (
+        await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN "drill"'`, [database])
+      ).rows[0]?.n ?? -1;
+    const notices: string[] = [];
+    let gaps = 0;
+    const stop = await db.listen(
+      'drill',
+      (payload) => notices.push(payload),
+      () => gaps++,
+    );
+    try {
+      expect(await listening()).toBe(1);
+      r.cut();
+      // several reconnect attempts fail (each failed connection ends, which once started a loop of its own)
+      await expect.poll(() => r.refused(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      expect(await listening()).toBe(0);
+      r.heal();
+      await expect.poll(() => gaps, { timeout: 10_000 }).toBe(1);
+      await expect.poll(listening).toBe(1);
+      await admin.query(`SELECT pg_notify('drill', 'after the gap')`);
+      await expect.poll(() => notices).toEqual(['after the gap']);
+      // no second loop is still on its way back
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect({ gaps, listening: await listening() }).toEqual({ gaps: 1, listening: 1 });
+    } finally {
+      await stop();
+      await db.close();
+      await admin.end();
+      await r.close();
+      await drop();
+    }
+  }, 30_000);
 });

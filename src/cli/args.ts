@@ -30,11 +30,5 @@ export function skuQty(field: string) {
 }
 
 
-/** A whole number of the environment, at least `min`, or the default when unset. */
-export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw ValidationError.field(`/env/${name}`, `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`);
-  return n;
-}
+// read where the database settings are read too (store/open.ts), one rule for every STOCKROOM_* number
+export { envInt } from '../store/open.js';

@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
+import { Backoff } from '../infra/backoff.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
@@ -9,6 +10,7 @@ import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
+import { isUnavailable } from '../store/db.js';
 import type { Io } from './output.js';
 
 export interface ServeOptions {
@@ -111,24 +113,34 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         if (run && run.orders.length > 0) app.log.info({ orders: run.orders.map((o) => o.id), skipped: run.skipped.length }, 'replenishment drafted purchase orders');
       })
       .catch((err: unknown) => {
-        app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
+        if (isUnavailable(err)) app.log.warn({ err }, 'replenishment could not reach the database; it is tried again within the hour');
+        else app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
       });
   };
   const replenisher = everyMs > 0 ? setInterval(replenish, Math.min(everyMs, 3_600_000)) : undefined;
   if (everyMs > 0) replenish();
 
-  let sweeping: Promise<unknown> = Promise.resolve();
+  let sweeping: Promise<unknown> | undefined;
+  const sweepBackoff = new Backoff(options.sweepEveryMs);
   const sweeper = setInterval(() => {
+    // a sweep still waiting for the database is not joined by another; after a failure, turns are skipped
+    if (sweeping !== undefined || !sweepBackoff.due()) return;
     sweeping = stockroom.reservations
       .expireDue()
       .then((n) => {
+        sweepBackoff.succeeded();
         metrics.sweeps.inc({ result: 'ok' });
         metrics.expired.inc(n);
         if (n > 0) app.log.info({ expired: n }, 'sweeper released expired reservations');
       })
       .catch((err: unknown) => {
+        sweepBackoff.failed();
         metrics.sweeps.inc({ result: 'error' });
-        app.log.error({ err }, 'sweeper failed');
+        if (isUnavailable(err)) app.log.warn({ err }, 'sweeper could not reach the database; it backs off and tries again');
+        else app.log.error({ err }, 'sweeper failed');
+      })
+      .finally(() => {
+        sweeping = undefined;
       });
   }, options.sweepEveryMs);
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { StockroomError } from '../domain/errors.js';
-import { sqlState } from '../store/db.js';
+import { isContention, isUnavailable } from '../store/db.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -44,18 +44,15 @@ export class HttpError extends StockroomError {
   }
 }
 
-/** SQLSTATE classes and socket errors that mean the database cannot be reached, not that the request is wrong. */
-const UNAVAILABLE = /^(08|57P0|53)/;
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE']);
+/** Seconds a client is asked to wait (Retry-After) before trying a 503 again. */
+export const RETRY_AFTER_SECONDS = 1;
 
 /** The one place errors become responses. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof StockroomError) return problem(error.status, error.code, error.message, error.extra);
-  const state = sqlState(error);
-  if (state !== undefined && (UNAVAILABLE.test(state) || NETWORK.has(state))) return problem(503, 'unavailable', 'the database cannot be reached; try again');
-  if (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(error.message)) {
-    return problem(503, 'unavailable', 'the database cannot be reached; try again');
-  }
+  if (isUnavailable(error)) return problem(503, 'unavailable', 'the database cannot be reached; try again');
+  // the transaction was already run again several times: the contention passes, the request was fine
+  if (isContention(error)) return problem(503, 'unavailable', 'the database is busy with conflicting changes; try again');
   const f = error as Partial<FastifyError>;
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     if (f.statusCode === 413) return problem(413, 'payload_too_large', f.message ?? 'too large');
@@ -77,7 +74,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error, request, reply) => {
     const p = toProblem(error);
     request.problemCode = p.code;
-    if (p.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (p.status === 503) {
+      // an outage or contention passes by itself: worth a line, not an error per request
+      request.log.warn({ err: error }, 'request answered unavailable');
+      void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    } else if (p.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(p.status).type('application/problem+json').send(p);
   });
   app.setNotFoundHandler(async (request, reply) => {

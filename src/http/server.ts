@@ -6,7 +6,7 @@ import { createMetrics } from '../infra/metrics.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
-import { registerErrorHandling } from './errors.js';
+import { RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
@@ -90,7 +90,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       await stockroom.db.query('SELECT 1');
       return { status: 'ok', database: stockroom.db.driver };
     } catch {
-      return reply.status(503).send({ status: 'unavailable', database: stockroom.db.driver });
+      return reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', database: stockroom.db.driver });
     }
   });
   return app;

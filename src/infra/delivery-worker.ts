@@ -1,9 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { retryDelayMs } from '../domain/delivery.js';
 import type { DeliveryEvent, EventType } from '../domain/delivery.js';
+import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '../store/deliveries.js';
 import type { ClaimedDelivery } from '../store/deliveries.js';
+import { Backoff } from './backoff.js';
 import { SendFailedError, send } from './notifiers.js';
 
 /** The channel the database announces new outbox rows on (migration 0007). */
@@ -63,6 +65,8 @@ export class DeliveryWorker {
   private halting = false;
   private unlisten: (() => Promise<void>) | undefined;
   private prunedAt = 0;
+  /** rounds that failed (the database away) wait longer each time before the next, instead of every poll */
+  private failing: Backoff;
   /** wakes a round that waits for a slot to free, when there is something new to dispatch */
   private nudge: (() => void) | undefined;
   /** how tries ended since start, by result (for /metrics) */
@@ -83,6 +87,7 @@ export class DeliveryWorker {
       retentionMs: options.retentionMs ?? 30 * 86_400_000,
       pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
+    this.failing = new Backoff(this.o.pollMs, 30_000);
   }
 
   /** A claim outlives the slowest try with room to record it; after that the delivery is someone else's. */
@@ -98,9 +103,16 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.stopped = false;
     this.halting = false;
-    this.unlisten = await this.db.listen(OUTBOX_CHANNEL, () => {
-      this.wake();
-    });
+    // a listening connection that is back after a loss may have missed announcements: look at once
+    this.unlisten = await this.db.listen(
+      OUTBOX_CHANNEL,
+      () => {
+        this.wake();
+      },
+      () => {
+        this.wake();
+      },
+    );
     this.wake();
   }
 
@@ -124,20 +136,28 @@ export class DeliveryWorker {
     }
     clearTimeout(this.timer);
     this.busy = true;
+    let failed = false;
+    let retryInMs = this.o.pollMs;
     this.running = this.runOnce()
+      .then(() => {
+        this.failing.succeeded();
+      })
       .catch((err: unknown) => {
-        this.log?.warn({ err }, 'delivery round failed; it runs again');
+        failed = true;
+        retryInMs = this.failing.failed();
+        this.log?.warn({ err, retryInMs }, isUnavailable(err) ? 'delivery round could not reach the database; it backs off and runs again' : 'delivery round failed; it runs again');
       })
       .finally(() => {
         this.busy = false;
         if (this.stopped) return;
-        if (this.again) {
+        // after a failure even a nudge waits out the backoff: each new outbox row would otherwise retry at once
+        if (this.again && !failed) {
           this.again = false;
           this.wake();
         } else {
           this.timer = setTimeout(() => {
             this.wake();
-          }, this.o.pollMs);
+          }, retryInMs);
         }
       });
   }

@@ -1,3 +1,4 @@
+import { isUnavailable } from '../store/db.js';
 import type { Driver } from '../store/db.js';
 
 /** What a group says of one of its jobs: done, failed, or "run me in a later group". */
@@ -39,7 +40,7 @@ interface Waiting<I, O> {
  *
  * `run` must settle every job of its group on its own (a refused order is a result of its job, not a failure
  * of the group). If the group itself fails (its transaction could not commit), every job is run again alone,
- * so one bad job fails only its own caller.
+ * so one bad job fails only its own caller; when the database cannot be reached, every caller hears so at once.
  */
 export class GroupCommit<I, O> {
   private queue: Waiting<I, O>[] = [];
@@ -90,8 +91,9 @@ export class GroupCommit<I, O> {
     try {
       settled = await this.run(group.map((w) => w.job));
     } catch (error) {
-      if (group.length === 1) {
-        group[0]?.reject(error);
+      // no one job causes an outage: running each alone would only knock on a closed door once per job
+      if (group.length === 1 || isUnavailable(error)) {
+        for (const w of group) w.reject(error);
         return;
       }
       // the group failed as a whole: each job alone, so the failure lands on the job that causes it

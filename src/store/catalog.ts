@@ -127,9 +127,22 @@ export async function findVariants(db: Queryable, skus: readonly string[]): Prom
   return rows;
 }
 
+/**
+ * Locks a variant for a settings change, in the order a group commit locks: first every level of the variant
+ * in (variant, warehouse) order (the settings are copied onto them, and the alert trigger of migration 0007
+ * locks them too), then the variant row. The row is taken FOR NO KEY UPDATE: the ledger, reservation and alert
+ * rows a group commit writes take a key-share lock on their variant (foreign keys), which FOR UPDATE would
+ * block while this transaction waits for that group's levels: a deadlock.
+ */
 export async function lockVariant(tx: Queryable, sku: string): Promise<VariantRow | undefined> {
+  await tx.query(
+    `SELECT 1 FROM stock_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1
+      ORDER BY l.variant_id, l.warehouse_id
+        FOR UPDATE OF l`,
+    [sku],
+  );
   const { rows } = await tx.query<VariantRow>(
-    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = $1 FOR UPDATE OF v`,
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = $1 FOR NO KEY UPDATE OF v`,
     [sku],
   );
   return rows[0];

@@ -51,3 +51,40 @@ export function sqlState(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * SQLSTATE classes that mean the database cannot serve now, not that the request is wrong: connection
+ * exceptions (08), the server shutting down, crashed or starting (57P01-57P03), out of resources such as
+ * connections (53).
+ */
+const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53)/;
+/** Socket errors on the way to the server; ENOENT is a Unix socket that is not there (the server is down). */
+const NETWORK_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+/** node-postgres reports a lost or never-made connection, and a client-side connect timeout, only in words. */
+const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|is not queryable|timeout expired|Query read timeout/;
+
+/** Whether an error means "the database cannot be reached right now": the caller may try again later. */
+export function isUnavailable(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) {
+    if (UNAVAILABLE_SQLSTATES.test(state) || NETWORK_ERRORS.has(state)) return true;
+    if (state === 'ENOENT') return typeof error === 'object' && error !== null && 'syscall' in error && error.syscall === 'connect';
+  }
+  return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
+}
+
+/** A transaction that still lost a deadlock or a serialization check after every attempt: busy, not wrong. */
+export const isContention = (error: unknown): boolean => {
+  const state = sqlState(error);
+  return state !== undefined && RETRYABLE_SQLSTATES.has(state);
+};

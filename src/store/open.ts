@@ -10,13 +10,23 @@ export interface OpenOptions {
   dataDir?: string | undefined;
   /** Server only: prepare statements (default true; off behind a pooler that cannot keep them). */
   prepare?: boolean | undefined;
+  /** Server only: the most connections the pool holds (default 10). */
+  poolMax?: number | undefined;
+  /** Server only: how long a caller waits for a connection before it is refused as unavailable (default 5000 ms). */
+  connectTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_DATA_DIR = './.stockroom';
 
 /** Opens the database the environment names: DATABASE_URL, else PGlite in STOCKROOM_DATA (default ./.stockroom). */
 export function openDb(options: OpenOptions = {}): Promise<Db> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.prepare === undefined ? {} : { prepare: options.prepare });
+  if (options.databaseUrl) {
+    return openPostgres(options.databaseUrl, {
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+      ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    });
+  }
   return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
 }
 
@@ -25,6 +35,8 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.STOCKROOM_DATA || undefined,
     prepare: envFlag(env, 'STOCKROOM_PG_PREPARE'),
+    poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
+    connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
   });
 }
 
@@ -37,4 +49,13 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefin
   const flag = FLAGS[value.toLowerCase()];
   if (flag === undefined) throw ValidationError.field(`/env/${name}`, `must be one of 1, 0, true, false, on, off (not "${value}")`);
   return flag;
+}
+
+/** A whole number of the environment, at least `min`, or the default when unset. */
+export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw ValidationError.field(`/env/${name}`, `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`);
+  return n;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { retryDelayMs } from '../domain/delivery.js';
 import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -32,8 +33,13 @@ function wrap(conn: pg.Pool | pg.PoolClient, prepare: boolean): Queryable {
 }
 
 export interface PostgresOptions {
-  /** Pool size; concurrent transactions beyond it wait for a connection. */
+  /** Pool size (default 10): the most connections queries and transactions hold; more callers wait for one. */
   max?: number;
+  /**
+   * How long a caller waits for a connection, new or pooled, before it is refused as unavailable (default
+   * 5000 ms): during an outage callers are answered instead of queueing for ever.
+   */
+  connectTimeoutMs?: number;
   /**
    * Prepare statements on each connection (default true). Turn off behind a connection pooler in transaction
    * mode that does not keep prepared statements (PgBouncer before 1.21).
@@ -41,68 +47,133 @@ export interface PostgresOptions {
   prepare?: boolean;
 }
 
+/** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
+export const APPLICATION_NAME = 'stockroom';
+
+/** Reconnect backoff of a listening connection: doubling from the first delay up to the cap, jittered. */
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_CAP_MS = 5000;
+
 /** The server driver: node-postgres against any PostgreSQL 14+. */
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeOverrides });
+  const connection = {
+    connectionString,
+    application_name: APPLICATION_NAME,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // a server that vanished without closing the socket (a cut network) is noticed, not waited on for ever
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({ ...connection, max: options.max ?? 10, types: typeOverrides });
   const prepare = options.prepare ?? true;
-  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
+  // An idle client that loses its server emits 'error' on the pool, which has already dropped it; without a
+  // listener that kills the process.
   pool.on('error', () => undefined);
   await pool.query('SELECT 1');
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: a connection lost mid-transaction would be an
+      // unhandled 'error' (a crash). The query in flight fails with it as well, which is how the caller hears.
+      let lost: Error | undefined;
+      const onError = (error: Error): void => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client, prepare));
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // a connection that cannot even roll back is not given to the next caller
+          lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
         const state = sqlState(error);
-        if (state === undefined || !RETRYABLE_SQLSTATES.has(state) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+        if (lost !== undefined || state === undefined || !RETRYABLE_SQLSTATES.has(state) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        // with an error the pool closes and forgets the connection instead of handing it out again
+        client.release(lost);
       }
     }
   }
 
   const listeners = new Set<() => Promise<void>>();
 
-  /** A connection of its own per channel (a pooled one would be handed to others); back after a loss. */
+  /**
+   * A connection of its own per channel (a pooled one would be handed to others). When it is lost, one
+   * reconnect loop (never more) tries again with backoff until the server is back, then reports the gap.
+   */
   async function listen(channel: string, onNotice: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>> {
-    let stopped = false;
+    const state = { stopped: false, reconnecting: false };
+    // read through a function: it changes across awaits, which narrowing would not see
+    const stopped = (): boolean => state.stopped;
     let client: pg.Client | undefined;
-    const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString });
+    let wakeUp: (() => void) | undefined;
+
+    const open = async (): Promise<pg.Client> => {
+      const c = new pg.Client(connection);
       c.on('notification', (m) => {
         if (m.channel === channel) onNotice(m.payload ?? '');
       });
+      // a lost connection emits 'error' and then 'end'; 'end' is where it is replaced
       c.on('error', () => undefined);
       c.on('end', () => {
-        if (!stopped) void reconnect();
+        // a connection that never got to listen (a failed attempt) ends too: only the live one is replaced
+        if (client !== c) return;
+        client = undefined;
+        if (!state.stopped) void reconnect();
       });
-      await c.connect();
-      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      client = c;
-    };
-    const reconnect = async (): Promise<void> => {
-      for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5000)) {
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
-        try {
-          await connect();
-          onGap?.();
-          return;
-        } catch {
-          // the server is still away: try again a little later
-        }
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        return c;
+      } catch (error) {
+        await c.end().catch(() => undefined);
+        throw error;
       }
     };
-    await connect();
+
+    const reconnect = async (): Promise<void> => {
+      if (state.reconnecting) return;
+      state.reconnecting = true;
+      try {
+        for (let attempt = 1; !stopped(); attempt++) {
+          await new Promise<void>((resolve) => {
+            wakeUp = resolve;
+            setTimeout(resolve, retryDelayMs(attempt, RECONNECT_FIRST_MS, RECONNECT_CAP_MS, Math.random())).unref();
+          });
+          wakeUp = undefined;
+          if (stopped()) return;
+          let c: pg.Client;
+          try {
+            c = await open();
+          } catch {
+            continue; // the server is still away: try again a little later
+          }
+          if (stopped()) {
+            await c.end().catch(() => undefined);
+            return;
+          }
+          client = c;
+          onGap?.();
+          return;
+        }
+      } finally {
+        state.reconnecting = false;
+      }
+    };
+
+    client = await open();
     const stop = async (): Promise<void> => {
-      stopped = true;
+      state.stopped = true;
       listeners.delete(stop);
-      await client?.end().catch(() => undefined);
+      wakeUp?.();
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
     };
     listeners.add(stop);
     return stop;

@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export const PG_BIN = process.env.STOCKROOM_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -25,7 +26,14 @@ export function freePort(): Promise<number> {
 export interface Cluster {
   /** a superuser URL */
   url: string;
+  /** the same superuser URL through the cluster's Unix socket */
+  socketUrl: string;
+  /** stops the cluster for good and removes its files */
   stop: () => void;
+  /** an outage: the server stops at once (`pg_ctl stop -m immediate`, as in a crash); its files stay */
+  halt: () => Promise<void>;
+  /** the server starts again on the same files and port; resolves once it accepts connections */
+  resume: () => Promise<void>;
 }
 
 /**
@@ -36,20 +44,38 @@ export async function startPostgresCluster(settings: Record<string, string | num
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['postgres:', dir]);
-  const run = (cmd: string, args: string[]): void => {
+  const command = (cmd: string, args: string[]): [string, string[]] => {
     const bin = join(PG_BIN, cmd);
-    execFileSync(asRoot ? 'runuser' : bin, asRoot ? ['-u', 'postgres', '--', bin, ...args] : args, { stdio: 'pipe' });
+    return [asRoot ? 'runuser' : bin, asRoot ? ['-u', 'postgres', '--', bin, ...args] : args];
+  };
+  const run = (cmd: string, args: string[]): void => {
+    execFileSync(...command(cmd, args), { stdio: 'pipe' });
+  };
+  // halting and resuming do not block this process: tests watch the outage while it happens
+  const runAsync = async (cmd: string, args: string[]): Promise<void> => {
+    await promisify(execFile)(...command(cmd, args));
   };
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
   const options = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', ...Object.entries(settings).map(([k, v]) => `-c ${k}=${String(v)}`)];
-  run('pg_ctl', ['-D', data, '-o', options.join(' '), '-l', join(dir, 'server.log'), '-w', 'start']);
+  const startArgs = ['-D', data, '-o', options.join(' '), '-l', join(dir, 'server.log'), '-w', 'start'];
+  run('pg_ctl', startArgs);
+  let running = true;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    socketUrl: `postgres://postgres@localhost:${port}/postgres?host=${encodeURIComponent(dir)}`,
+    halt: async () => {
+      await runAsync('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
+      running = false;
+    },
+    resume: async () => {
+      await runAsync('pg_ctl', startArgs);
+      running = true;
+    },
     stop: () => {
       try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
+        if (running) run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

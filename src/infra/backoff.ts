@@ -1,0 +1,34 @@
+import { retryDelayMs } from '../domain/delivery.js';
+
+/**
+ * A periodic job's pace through failures such as a database outage: after a failure its turns are skipped for
+ * a while, doubling from the first wait up to the cap and jittered, so an outage costs a few warnings instead
+ * of a failure and a log line every tick; a turn that works resets it.
+ */
+export class Backoff {
+  private failures = 0;
+  private until = 0;
+
+  constructor(
+    private readonly firstMs: number,
+    private readonly capMs = 60_000,
+  ) {}
+
+  /** Whether a turn may run now. */
+  due(now = Date.now()): boolean {
+    return now >= this.until;
+  }
+
+  succeeded(): void {
+    this.failures = 0;
+    this.until = 0;
+  }
+
+  /** @returns how long the job now waits */
+  failed(now = Date.now()): number {
+    this.failures++;
+    const waitMs = retryDelayMs(this.failures, this.firstMs, this.capMs, Math.random());
+    this.until = now + waitMs;
+    return waitMs;
+  }
+}
