@@ -152,7 +152,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       // every step runs even if one before it failed: a shutdown that stops half way leaves the process hanging
       const steps: [string, () => Promise<unknown>][] = [
         ['http server', () => app.close()],
-        ['sweeper', () => sweeping],
+        ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],
         ['change follower', () => changes.close()],
