@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
-import { closedBy, get, openSocket, post } from './support/raw-http.js';
+import { closedBy, get, openSocket } from './support/raw-http.js';
 import type { RawReply } from './support/raw-http.js';
 import { ADMIN_KEY, adminCall, useServer } from './support/served.js';
 

@@ -80,7 +80,7 @@ export function post(url: string, headers: Record<string, string>) {
   void settled.then(() => (done = true));
   const send = async (piece: Buffer | string): Promise<void> => {
     if (done || req.destroyed || req.write(piece)) return;
-    await Promise.race([once(req, 'drain').catch(() => undefined), once(req, 'close'), settled]);
+    await Promise.race([once(req, 'drain').catch(() => undefined), once(req, 'close').catch(() => undefined), settled]);
   };
   return {
     answered,
