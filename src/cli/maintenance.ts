@@ -4,6 +4,7 @@ import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
 import { envInt, portOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
+import { serveLimits } from './serve-limits.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
 
@@ -57,6 +58,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
     cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
     heartbeatMs: envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1),
+    limits: serveLimits(c.env, envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1)),
     redisUrl: c.env.REDIS_URL || undefined,
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,

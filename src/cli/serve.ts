@@ -1,5 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildServer } from '../http/server.js';
+import type { ConnectionLimits } from '../http/server.js';
+import type { ImportLimits } from '../http/routes/stock.js';
 import { Backoff } from '../infra/backoff.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
@@ -31,8 +33,17 @@ export interface ServeOptions {
   replenishEveryHours?: number | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
+  /** what a slow or greedy client may hold: timeouts, connections, open streams, CSV imports */
+  limits?: ServeLimits | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
+}
+
+export interface ServeLimits {
+  connections?: ConnectionLimits | undefined;
+  imports?: ImportLimits | undefined;
+  /** open availability streams in all, and from one client address */
+  streams?: { max?: number | undefined; perClient?: number | undefined } | undefined;
 }
 
 type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
@@ -73,7 +84,15 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     deliveryBacklog: () => stockroom.channels.unsent(),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
+  const { connections, imports, streams } = options.limits ?? {};
+  const app = await buildServer({
+    stockroom,
+    logger: options.logger,
+    metrics,
+    storefront: { feed, heartbeatMs: options.heartbeatMs, maxStreams: streams?.max, maxStreamsPerClient: streams?.perClient },
+    ...(connections ? { connections } : {}),
+    ...(imports ? { imports } : {}),
+  });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   changes.subscribe((change) => {
     void Promise.resolve(cache?.invalidate(change))

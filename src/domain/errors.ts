@@ -10,6 +10,8 @@ export abstract class StockroomError extends Error {
   get extra(): Record<string, unknown> {
     return {};
   }
+  /** When set, the caller may try again after this many seconds (HTTP: a Retry-After header). */
+  readonly retryAfterSeconds?: number;
 }
 
 export interface FieldError {
@@ -143,6 +145,42 @@ export class IdempotencyConflictError extends StockroomError {
 export class UnavailableError extends StockroomError {
   readonly code = 'unavailable';
   readonly status = 503;
+}
+
+/** One client holds as many of a thing (open streams) as it may; it can try again once it lets one go. */
+export class TooManyRequestsError extends StockroomError {
+  readonly code = 'too_many_requests';
+  readonly status = 429;
+  constructor(
+    message: string,
+    override readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The server holds as many of a thing (open streams, running imports) as it may in all: try again later. */
+export class AtCapacityError extends StockroomError {
+  readonly code = 'at_capacity';
+  readonly status = 503;
+  constructor(
+    message: string,
+    override readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Input larger than a configured bound; refused before all of it is read. */
+export class PayloadTooLargeError extends StockroomError {
+  readonly code = 'payload_too_large';
+  readonly status = 413;
+  constructor(readonly limitBytes: number) {
+    super(`the body is larger than ${limitBytes} bytes`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { limit_bytes: this.limitBytes };
+  }
 }
 
 export class InvalidSignatureError extends StockroomError {

@@ -26,6 +26,8 @@ const TITLES: Record<string, string> = {
   payload_too_large: 'The request body is too large',
   unsupported_media_type: 'Unsupported content type',
   unavailable: 'The database is unavailable',
+  too_many_requests: 'Too many at once from this client',
+  at_capacity: 'The server is at capacity',
   internal_error: 'Internal error',
 };
 
@@ -74,11 +76,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error, request, reply) => {
     const p = toProblem(error);
     request.problemCode = p.code;
-    if (p.status === 503) {
+    if (error instanceof StockroomError && error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
+    if (p.code === 'unavailable') {
       // an outage or contention passes by itself: worth a line, not an error per request
       request.log.warn({ err: error }, 'request answered unavailable');
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    } else if (p.status >= 500) request.log.error({ err: error }, 'request failed');
+    } else if (p.status >= 500 && p.code !== 'at_capacity') request.log.error({ err: error }, 'request failed');
     return reply.status(p.status).type('application/problem+json').send(p);
   });
   app.setNotFoundHandler(async (request, reply) => {

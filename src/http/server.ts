@@ -13,6 +13,7 @@ import { keyRoutes } from './routes/keys.js';
 import { purchasingRoutes } from './routes/purchasing.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
+import type { ImportLimits } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
 import { webRoutes } from './routes/web.js';
@@ -27,9 +28,34 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** live availability for GET /v1/availability/stream, and its heartbeat */
   storefront?: StorefrontOptions;
+  /** how long a client may take, and how many connections it may hold (a slow or hostile client) */
+  connections?: ConnectionLimits;
+  /** CSV stock imports: size, how many at once, how many row errors before the file is refused */
+  imports?: ImportLimits;
+}
+
+export interface ConnectionLimits {
+  /** from a connection's first byte (or its opening) to the end of a request's headers; 408 and closed past it */
+  headersTimeoutMs?: number | undefined;
+  /** to receive a whole request, body included (not the response: a stream may stay open); 408 past it */
+  requestTimeoutMs?: number | undefined;
+  /** how long a connection may wait idle for its next request */
+  keepAliveTimeoutMs?: number | undefined;
+  /** a connection with nothing read or written this long is closed (a stream's heartbeat keeps it alive) */
+  idleTimeoutMs?: number | undefined;
+  /** open connections in all; more are closed at once, before the process runs out of files */
+  maxConnections?: number | undefined;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_CONNECTION_LIMITS = {
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 120_000,
+  // above the 60 s idle timeout of common load balancers, so they close first (Fastify's default)
+  keepAliveTimeoutMs: 72_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 10_000,
+} as const satisfies Required<ConnectionLimits>;
 
 /**
  * The HTTP API (API.md). Route schemas document the API (OpenAPI); input is validated once, by the use
@@ -37,9 +63,23 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { stockroom } = options;
+  const given = options.connections ?? {};
+  const limits = {
+    headersTimeoutMs: given.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: given.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs,
+    keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+    idleTimeoutMs: given.idleTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+    maxConnections: given.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+  };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node looks for connections past the header and request timeouts on this interval (30 s by default,
+    // which would let a short timeout run far over)
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))) },
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: 'x-request-id',
     // ids in paths are case-sensitive SKUs; trailing slashes are the same route
@@ -48,6 +88,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
+  app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
   registerAuth(app, stockroom);
   app.addHook('onSend', async (request, reply) => {
@@ -76,7 +117,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
-  await app.register(stockRoutes(stockroom), { prefix: '/v1' });
+  await app.register(stockRoutes(stockroom, options.imports), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });
@@ -95,3 +136,4 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   return app;
 }
+

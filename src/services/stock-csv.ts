@@ -1,16 +1,24 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { pipeline } from 'node:stream/promises';
+import { parse as csvParser } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import type { Static, TSchema } from 'typebox';
-import { ValidationError } from '../domain/errors.js';
+import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
 
 export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
 export const MAX_IMPORT_ROWS = 1_000_000;
-/** More than this many problems and the rest are summarised: a wrong file should not answer with a megabyte. */
-const MAX_REPORTED = 100;
+/** 64 MiB: about two million CSV rows */
+export const DEFAULT_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
+/** Reading stops at this many problems: a wrong file should not cost a minute or answer with a megabyte. */
+export const DEFAULT_IMPORT_MAX_ERRORS = 100;
+/** rows checked between turns of the event loop, so other requests are answered during a large import */
+const ROWS_PER_TURN = 1_000;
+/** a CSV given as one string is read in pieces of this size, as a request body would arrive */
+const PIECE = 64 * 1024;
 
 export interface StockCsvRow {
   /** the line in the file, header = 1, for error messages */
@@ -20,59 +28,143 @@ export interface StockCsvRow {
   on_hand: number;
 }
 
-/**
- * Reads a stock CSV (header sku,warehouse,on_hand; other columns such as reserved or available, as the export
- * writes them, are ignored). Every row is checked before anything is returned; problems name their line.
- */
-export function parseStockCsv(text: string): StockCsvRow[] {
-  let records: string[][];
-  try {
-    const parsed: unknown = parseCsv(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false });
-    records = parsed as string[][];
-  } catch (error) {
-    throw ValidationError.field('/csv', error instanceof Error ? error.message : 'not a CSV file');
-  }
-  const [header, ...body] = records;
-  if (!header) throw ValidationError.field('/csv', 'the file is empty; expected a header sku,warehouse,on_hand');
-  const index = Object.fromEntries(STOCK_CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof STOCK_CSV_COLUMNS)[number], number>;
-  const missingColumns = STOCK_CSV_COLUMNS.filter((c) => index[c] < 0);
-  if (missingColumns.length > 0) throw ValidationError.field('/csv/header', `missing column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}`);
-  if (body.length === 0) throw ValidationError.field('/csv', 'no rows after the header');
-  if (body.length > MAX_IMPORT_ROWS) throw ValidationError.field('/csv', `at most ${MAX_IMPORT_ROWS} rows per import`);
-
-  const errors: FieldError[] = [];
-  const seen = new Map<string, number>();
-  const rows: StockCsvRow[] = [];
-  body.forEach((record, i) => {
-    const line = i + 2;
-    const field = (name: (typeof STOCK_CSV_COLUMNS)[number]): string => record[index[name]] ?? '';
-    const check = <S extends TSchema>(name: string, schema: S, value: unknown): Static<S> | undefined => {
-      try {
-        return parse(schema, value);
-      } catch (error) {
-        const message = error instanceof ValidationError ? (error.errors[0]?.message ?? 'invalid') : 'invalid';
-        errors.push({ path: `/line/${line}/${name}`, message });
-        return undefined;
-      }
-    };
-    const sku = check('sku', Sku, field('sku'));
-    const warehouse = check('warehouse', WarehouseCode, field('warehouse'));
-    const raw = field('on_hand');
-    const onHand = check('on_hand', Count, /^-?\d+$/.test(raw) ? Number(raw) : raw);
-    if (sku === undefined || warehouse === undefined || onHand === undefined) return;
-    const key = `${sku}\u0000${warehouse}`;
-    const earlier = seen.get(key);
-    if (earlier !== undefined) errors.push({ path: `/line/${line}`, message: `${sku} at ${warehouse} is already on line ${earlier}` });
-    seen.set(key, line);
-    rows.push({ line, sku, warehouse, on_hand: onHand });
-  });
-  if (errors.length > 0) throw tooMany(errors);
-  return rows;
+export interface StockCsvLimits {
+  /** larger files are refused (413) once this many bytes are read */
+  maxBytes?: number | undefined;
+  /** reading stops, and the file is refused, at this many row problems; the first ones are reported */
+  maxErrors?: number | undefined;
 }
 
-export function tooMany(errors: FieldError[]): ValidationError {
-  const shown = errors.slice(0, MAX_REPORTED);
-  if (errors.length > MAX_REPORTED) shown.push({ path: '/csv', message: `and ${errors.length - MAX_REPORTED} more problems` });
+/** A CSV as a string, or as the bytes of a stream (a request body, a file) as they arrive. */
+export type CsvSource = string | AsyncIterable<Uint8Array | string>;
+
+/** Stops reading at the error limit: the rows read so far do not matter any more. */
+class EnoughProblems extends Error {}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The line each SKU and warehouse was first seen on, for duplicate checks. Split over many small maps: one map of
+ * a million keys stops the event loop for a tenth of a second each time it grows.
+ */
+class SeenLines {
+  private readonly shards = Array.from({ length: 1024 }, () => new Map<string, number>());
+
+  private shardOf(key: string): Map<string, number> {
+    // FNV-1a: cheap, and spreads keys that differ only in a digit
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    return this.shards[(hash >>> 0) & 1023] as Map<string, number>;
+  }
+
+  /** the line `key` was on before, if it was; from now on it is on `line` */
+  swap(key: string, line: number): number | undefined {
+    const shard = this.shardOf(key);
+    const earlier = shard.get(key);
+    shard.set(key, line);
+    return earlier;
+  }
+}
+
+function* slicesOf(text: string): Generator<string> {
+  for (let at = 0; at < text.length; at += PIECE) yield text.slice(at, at + PIECE);
+}
+
+async function* piecesOf(source: CsvSource, maxBytes: number, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  const all: Iterable<string> | AsyncIterable<Uint8Array | string> = typeof source === 'string' ? slicesOf(source) : source;
+  let bytes = 0;
+  for await (const piece of all) {
+    const buffer = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    bytes += buffer.byteLength;
+    if (bytes > maxBytes) throw new PayloadTooLargeError(maxBytes);
+    hash.update(buffer);
+    yield buffer;
+  }
+}
+
+/**
+ * Reads a stock CSV (header sku,warehouse,on_hand; other columns such as reserved or available, as the export
+ * writes them, are ignored) as it arrives, a piece at a time, giving the event loop a turn every few thousand
+ * rows. Every row is checked before anything is returned; problems name their line, and reading stops at
+ * `maxErrors` of them. Also returns the file's SHA-256, which stands for it in idempotency checks.
+ */
+export async function readStockCsv(source: CsvSource, limits: StockCsvLimits = {}): Promise<{ rows: StockCsvRow[]; sha256: string }> {
+  const maxErrors = limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS;
+  const hash = createHash('sha256');
+  const errors: FieldError[] = [];
+  const seen = new SeenLines();
+  const rows: StockCsvRow[] = [];
+  let index: Record<(typeof STOCK_CSV_COLUMNS)[number], number> | undefined;
+  let records = 0;
+  const problem = (error: FieldError): void => {
+    errors.push(error);
+    if (errors.length >= maxErrors) throw new EnoughProblems();
+  };
+  const check = <S extends TSchema>(path: string, schema: S, value: unknown): Static<S> | undefined => {
+    try {
+      return parse(schema, value);
+    } catch (error) {
+      problem({ path, message: error instanceof ValidationError ? (error.errors[0]?.message ?? 'invalid') : 'invalid' });
+      return undefined;
+    }
+  };
+  const readRecord = (record: string[]): void => {
+    if (!index) {
+      const header = record;
+      index = Object.fromEntries(STOCK_CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof STOCK_CSV_COLUMNS)[number], number>;
+      const columns = index;
+      const missingColumns = STOCK_CSV_COLUMNS.filter((c) => columns[c] < 0);
+      if (missingColumns.length > 0) throw ValidationError.field('/csv/header', `missing column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}`);
+      return;
+    }
+    const columns = index;
+    const line = ++records + 1;
+    if (records > MAX_IMPORT_ROWS) throw ValidationError.field('/csv', `at most ${MAX_IMPORT_ROWS} rows per import`);
+    const field = (name: (typeof STOCK_CSV_COLUMNS)[number]): string => record[columns[name]] ?? '';
+    const sku = check(`/line/${line}/sku`, Sku, field('sku'));
+    const warehouse = check(`/line/${line}/warehouse`, WarehouseCode, field('warehouse'));
+    const raw = field('on_hand');
+    const onHand = check(`/line/${line}/on_hand`, Count, /^-?\d+$/.test(raw) ? Number(raw) : raw);
+    if (sku === undefined || warehouse === undefined || onHand === undefined) return;
+    const key = `${sku}\u0000${warehouse}`;
+    const earlier = seen.swap(key, line);
+    if (earlier !== undefined) problem({ path: `/line/${line}`, message: `${sku} at ${warehouse} is already on line ${earlier}` });
+    else rows.push({ line, sku, warehouse, on_hand: onHand });
+  };
+
+  try {
+    await pipeline(
+      piecesOf(source, limits.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES, hash),
+      csvParser({ bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }),
+      async (parsed: AsyncIterable<string[]>) => {
+        let sinceTurn = 0;
+        for await (const record of parsed) {
+          readRecord(record);
+          if (++sinceTurn === ROWS_PER_TURN) {
+            sinceTurn = 0;
+            await turn();
+          }
+        }
+      },
+    );
+  } catch (error) {
+    if (error instanceof EnoughProblems) {
+      throw new ValidationError([...errors, { path: '/csv', message: `stopped at ${maxErrors} problems; the rest of the file was not checked` }]);
+    }
+    if (error instanceof ValidationError || error instanceof PayloadTooLargeError) throw error;
+    // csv-parse's own errors (an unterminated quote, a row with another number of columns) stop the file
+    throw ValidationError.field('/csv', error instanceof Error ? error.message : 'not a CSV file');
+  }
+  if (!index) throw ValidationError.field('/csv', 'the file is empty; expected a header sku,warehouse,on_hand');
+  if (records === 0) throw ValidationError.field('/csv', 'no rows after the header');
+  if (errors.length > 0) throw new ValidationError(errors);
+  return { rows, sha256: hash.digest('hex') };
+}
+
+/** Problems found after reading (unknown SKUs or warehouses): the first `max` of them and how many more. */
+export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS): ValidationError {
+  const shown = errors.slice(0, max);
+  if (errors.length > max) shown.push({ path: '/csv', message: `and ${errors.length - max} more problems` });
   return new ValidationError(shown);
 }
 

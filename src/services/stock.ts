@@ -17,7 +17,8 @@ import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { parseStockCsv, tooMany } from './stock-csv.js';
+import { readStockCsv, tooMany } from './stock-csv.js';
+import type { CsvSource, StockCsvLimits } from './stock-csv.js';
 import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
 import type { SyncItem } from './schemas.js';
 
@@ -262,9 +263,13 @@ export class StockService {
    * Sets on_hand from a stock CSV (a stock take), all or nothing: every row is validated and every SKU and
    * warehouse resolved before anything changes, and problems name their line. Recorded as counts.
    */
-  async importOnHand(csv: string, options: CallOptions & { reference?: string | undefined } = {}): Promise<{ rows: number; changed: number; shortfalls: LevelChange[] }> {
-    const rows = parseStockCsv(csv);
-    return runOnce(this.ctx, 'stock.import', options, { csv, reference: options.reference }, async (tx) => {
+  async importOnHand(
+    csv: CsvSource,
+    options: CallOptions & StockCsvLimits & { reference?: string | undefined } = {},
+  ): Promise<{ rows: number; changed: number; shortfalls: LevelChange[] }> {
+    const { rows, sha256 } = await readStockCsv(csv, options);
+    // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
+    return runOnce(this.ctx, 'stock.import', options, { csv_sha256: sha256, reference: options.reference }, async (tx) => {
       const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
       const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
       const variantId = new Map(variants.map((v) => [v.sku, v.id]));
@@ -273,7 +278,7 @@ export class StockService {
         ...(variantId.has(r.sku) ? [] : [{ path: `/line/${r.line}/sku`, message: `unknown SKU ${r.sku}` }]),
         ...(warehouseId.has(r.warehouse) ? [] : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
       ]);
-      if (unknown.length > 0) throw tooMany(unknown);
+      if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
       const levels = await this.setOnHand(
         tx,
         options,

@@ -1,16 +1,29 @@
+import type { Readable } from 'node:stream';
 import Type from 'typebox';
-import { ValidationError } from '../../domain/errors.js';
+import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
-import { stockCsv } from '../../services/stock-csv.js';
+import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
+import { Slots } from '../slots.js';
 import { pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
-/** 64 MiB: about two million CSV rows */
-export const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
+
+export interface ImportLimits {
+  /** largest CSV body in bytes (413 past it) */
+  maxBytes?: number | undefined;
+  /** imports read or applied at once; past it 503 with Retry-After (each holds its rows in memory) */
+  concurrency?: number | undefined;
+  /** a file is refused at this many row problems, without reading further */
+  maxErrors?: number | undefined;
+}
+
+export const DEFAULT_IMPORT_CONCURRENCY = 2;
+/** what a refused import is asked to wait: about what a large one takes */
+const IMPORT_RETRY_AFTER_SECONDS = 30;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +32,9 @@ declare module 'fastify' {
   }
 }
 
-export function stockRoutes(stockroom: Stockroom) {
+export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
+  const maxBytes = limits.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES;
+  const running = new Slots({ total: limits.concurrency ?? DEFAULT_IMPORT_CONCURRENCY, what: 'stock imports', retryAfterSeconds: IMPORT_RETRY_AFTER_SECONDS });
   return async (app: FastifyInstance): Promise<void> => {
     const op = (path: string, summary: string, body: object, run: (input: unknown, o: ReturnType<typeof callOptions>) => Promise<unknown>) => {
       app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) => run(req.body, callOptions(req)));
@@ -61,17 +76,32 @@ export function stockRoutes(stockroom: Stockroom) {
       );
     });
 
-    // a stock take can be large: this route alone reads CSV, and up to IMPORT_BODY_LIMIT of it
+    // a stock take can be large: this route alone reads CSV, as a stream (parsed as it arrives, never held whole)
     await app.register(async (scoped) => {
-      scoped.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => {
-        done(null, body);
+      scoped.addContentTypeParser('text/csv', (_req, payload, done) => {
+        done(null, payload);
       });
       scoped.post(
         '/import/stock',
-        { config: { scopes: WAREHOUSE }, bodyLimit: IMPORT_BODY_LIMIT, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none' } },
-        async (req) => {
-          if (typeof req.body !== 'string') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
-          return stockroom.stock.importOnHand(req.body, { ...callOptions(req), reference: pageQuery(req.query).string('reference') });
+        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none' } },
+        async (req, reply) => {
+          const body = req.body as Readable | undefined;
+          if (typeof body?.iterator !== 'function') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
+          try {
+            if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new PayloadTooLargeError(maxBytes);
+            const free = running.take(req.ip);
+            try {
+              // stopping early must not destroy the request: that would close the socket before the answer
+              const source = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
+              return await stockroom.stock.importOnHand(source, { ...callOptions(req), reference: pageQuery(req.query).string('reference'), maxBytes, maxErrors: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS });
+            } finally {
+              free();
+            }
+          } catch (error) {
+            // refused before the whole file arrived: the rest is not read, so the connection cannot carry another request
+            if (!req.raw.complete) reply.header('connection', 'close');
+            throw error;
+          }
         },
       );
     });

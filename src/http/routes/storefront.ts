@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
 import { AvailabilityInput, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
+import { Slots } from '../slots.js';
 import { pageQuery } from './query.js';
 
 export interface StorefrontOptions {
@@ -10,9 +11,17 @@ export interface StorefrontOptions {
   feed?: AvailabilityFeed | undefined;
   /** how often an idle stream gets a comment line, so proxies keep it open and clients notice a dead one */
   heartbeatMs?: number | undefined;
+  /** open streams in all; past it a new one is refused with 503 (each holds a socket, a file of the process) */
+  maxStreams?: number | undefined;
+  /** open streams from one client address; past it a new one is refused with 429 */
+  maxStreamsPerClient?: number | undefined;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_MAX_STREAMS = 2_000;
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20;
+/** what a refused stream is asked to wait: long enough for another to close, short for a shopper's page */
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 const frame = (e: AvailabilityEvent): string => `id: ${e.id}\nevent: availability\ndata: ${JSON.stringify(e.item)}\n\n`;
 
@@ -64,6 +73,12 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
     const feed = options.feed;
     if (!feed) return;
     const streams = new Set<Stream>();
+    const slots = new Slots({
+      total: options.maxStreams ?? DEFAULT_MAX_STREAMS,
+      perClient: options.maxStreamsPerClient ?? DEFAULT_MAX_STREAMS_PER_CLIENT,
+      what: 'availability streams',
+      retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS,
+    });
     const heartbeat = setInterval(() => {
       for (const s of streams) s.ping();
     }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS).unref();
@@ -87,19 +102,33 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
       async (req, reply) => {
         const { sku } = parse(AvailabilityStreamInput, skusOf(req.query));
         const header = req.headers['last-event-id'];
+        // refused (429 or 503) before anything is read for it; freed when its socket closes
+        const free = slots.take(req.ip);
         // events that come while the first ones are read wait here until the stream is open
         const sink: { stream?: Stream; early: AvailabilityEvent[] } = { early: [] };
-        // checked (and refused with a problem document) before the stream opens
-        const watching = await feed.watch(
-          sku,
-          (e) => {
-            if (sink.stream) sink.stream.send(e);
-            else sink.early.push(e);
-          },
-          Array.isArray(header) ? header[0] : header,
-        );
+        let watching: Awaited<ReturnType<AvailabilityFeed['watch']>>;
+        try {
+          // checked (and refused with a problem document) before the stream opens
+          watching = await feed.watch(
+            sku,
+            (e) => {
+              if (sink.stream) sink.stream.send(e);
+              else sink.early.push(e);
+            },
+            Array.isArray(header) ? header[0] : header,
+          );
+        } catch (error) {
+          free();
+          throw error;
+        }
         reply.hijack();
         const res = reply.raw;
+        // a client that left while the first states were read frees its slot now, not never
+        if (res.destroyed) {
+          watching.stop();
+          free();
+          return;
+        }
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-store',
@@ -115,6 +144,7 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         res.on('close', () => {
           watching.stop();
           streams.delete(s);
+          free();
         });
       },
     );

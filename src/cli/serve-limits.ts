@@ -1,0 +1,38 @@
+import { ValidationError } from '../domain/errors.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../http/server.js';
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT } from '../http/routes/storefront.js';
+import { DEFAULT_IMPORT_CONCURRENCY } from '../http/routes/stock.js';
+import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS } from '../services/stock-csv.js';
+import { envInt } from './args.js';
+import type { ServeLimits } from './serve.js';
+
+/** What a slow or greedy client may hold, from STOCKROOM_* settings; checked before anything starts. */
+export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeLimits {
+  const d = DEFAULT_CONNECTION_LIMITS;
+  const connections = {
+    headersTimeoutMs: envInt(env, 'STOCKROOM_HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 1),
+    requestTimeoutMs: envInt(env, 'STOCKROOM_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 1),
+    keepAliveTimeoutMs: envInt(env, 'STOCKROOM_KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 1),
+    idleTimeoutMs: envInt(env, 'STOCKROOM_IDLE_TIMEOUT_MS', d.idleTimeoutMs, 1),
+    maxConnections: envInt(env, 'STOCKROOM_MAX_CONNECTIONS', d.maxConnections, 1),
+  };
+  // Node refuses a header timeout longer than the request's, and a stream's heartbeat is what keeps it from idling out
+  if (connections.headersTimeoutMs > connections.requestTimeoutMs) {
+    throw ValidationError.field('/env/STOCKROOM_HEADERS_TIMEOUT_MS', `must not be above STOCKROOM_REQUEST_TIMEOUT_MS (${connections.requestTimeoutMs})`);
+  }
+  if (heartbeatMs >= connections.idleTimeoutMs) {
+    throw ValidationError.field('/env/STOCKROOM_SSE_HEARTBEAT_MS', `must be below STOCKROOM_IDLE_TIMEOUT_MS (${connections.idleTimeoutMs}), or idle streams are closed`);
+  }
+  return {
+    connections,
+    streams: {
+      max: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
+      perClient: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT', DEFAULT_MAX_STREAMS_PER_CLIENT, 1),
+    },
+    imports: {
+      maxBytes: envInt(env, 'STOCKROOM_IMPORT_MAX_BYTES', DEFAULT_IMPORT_MAX_BYTES, 1),
+      concurrency: envInt(env, 'STOCKROOM_IMPORT_CONCURRENCY', DEFAULT_IMPORT_CONCURRENCY, 1),
+      maxErrors: envInt(env, 'STOCKROOM_IMPORT_MAX_ERRORS', DEFAULT_IMPORT_MAX_ERRORS, 1),
+    },
+  };
+}

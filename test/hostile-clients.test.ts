@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { drivers } from './support/databases.js';
+import { closedBy, get, openSocket } from './support/raw-http.js';
+import type { RawReply } from './support/raw-http.js';
+import { ADMIN_KEY, adminCall, useServer } from './support/served.js';
+
+const HEADERS_TIMEOUT_MS = 400;
+const REQUEST_TIMEOUT_MS = 800;
+const KEEP_ALIVE_TIMEOUT_MS = 300;
+const IDLE_TIMEOUT_MS = 600;
+const HEARTBEAT_MS = 50;
+const MAX_CONNECTIONS = 220;
+/** Node looks for expired connections on an interval (a quarter of the shortest timeout here) and the machine is shared */
+const SLACK_MS = 1_000;
+
+const healthy = async (url: string): Promise<number> => (await fetch(`${url}/healthz`)).status;
+
+describe.each(drivers())('slow and hostile clients, against a real server process on %s', (driver) => {
+  const ctx = useServer(driver, {
+    STOCKROOM_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+    STOCKROOM_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    STOCKROOM_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+    STOCKROOM_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+    STOCKROOM_SSE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+    STOCKROOM_SSE_MAX_STREAMS: '6',
+    STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '3',
+    STOCKROOM_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+  });
+
+  it('closes slowloris connections that never finish their headers, while /healthz keeps answering', async () => {
+    const since = performance.now();
+    const sockets = await Promise.all(Array.from({ length: 200 }, () => openSocket(ctx.server.url)));
+    const closed = sockets.map((s) => closedBy(s, since));
+    for (const s of sockets) s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // one more header line every 100 ms: never idle, never done
+    const drip = setInterval(() => {
+      for (const s of sockets) if (!s.destroyed) s.write('X-Slow: 1\r\n');
+    }, 100);
+    try {
+      expect(await healthy(ctx.server.url)).toBe(200);
+      const ends = await Promise.all(closed);
+      expect(Math.max(...ends.map((e) => e.ms))).toBeLessThan(HEADERS_TIMEOUT_MS + SLACK_MS);
+      for (const e of ends) expect(e.data).toMatch(/^HTTP\/1\.1 408/);
+      expect(await healthy(ctx.server.url)).toBe(200);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('closes a connection that sends nothing, and one whose body stalls after one byte or trickles', async () => {
+    const since = performance.now();
+    const silent = await openSocket(ctx.server.url);
+    const stalled = await openSocket(ctx.server.url);
+    const trickling = await openSocket(ctx.server.url);
+    const ends = [closedBy(silent, since), closedBy(stalled, since), closedBy(trickling, since)];
+    const head = `POST /v1/stock/receive HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`;
+    stalled.write(`${head}{`);
+    trickling.write(head);
+    // a byte every 100 ms keeps it from idling: only the request timeout ends it
+    const drip = setInterval(() => {
+      if (!trickling.destroyed) trickling.write(' ');
+    }, 100);
+    try {
+      expect(await healthy(ctx.server.url)).toBe(200);
+      const [s, b, t] = await Promise.all(ends);
+      expect(s!.ms).toBeLessThan(Math.min(HEADERS_TIMEOUT_MS, IDLE_TIMEOUT_MS) + SLACK_MS);
+      expect(b!.ms).toBeLessThan(Math.min(REQUEST_TIMEOUT_MS, IDLE_TIMEOUT_MS) + SLACK_MS);
+      expect(t!.ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
+      expect(t!.data).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('closes connections past the cap at once, and takes new ones again when held ones time out', async () => {
+    const since = performance.now();
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => openSocket(ctx.server.url)));
+    const timedOut = Promise.all(held.map((h) => closedBy(h, since)));
+    // the kernel accepts it, the server closes it unread
+    const extra = await openSocket(ctx.server.url);
+    const refused = closedBy(extra, since);
+    extra.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect((await refused).data).toBe('');
+    await timedOut;
+    expect(await healthy(ctx.server.url)).toBe(200);
+  });
+
+  it('closes a kept-alive connection that sends no next request', async () => {
+    const socket = await openSocket(ctx.server.url);
+    let since = 0;
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('"status":"ok"')) {
+          since = performance.now();
+          resolve();
+        }
+      });
+    });
+    const closed = closedBy(socket, 0);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    await answered;
+    const end = await closed;
+    expect(end.data).toMatch(/^HTTP\/1\.1 200/);
+    // Node keeps the socket a second past the timeout it announces, for requests already on their way
+    expect(end.ms - since).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1_000 + SLACK_MS);
+  });
+
+  it('refuses streams past the cap per address (429) and in all (503) with Retry-After; open ones keep going and closing one frees its slot', async () => {
+    await adminCall(ctx.server, 'POST', '/v1/warehouses', { code: 'SSE', name: 'Streams' });
+    await adminCall(ctx.server, 'POST', '/v1/variants', { sku: 'SSE-1', product: { title: 'streamed' } });
+    const url = `${ctx.server.url}/v1/availability/stream?sku=SSE-1`;
+    const open: (RawReply & { close: () => void })[] = [];
+    const stream = async (from: string) => {
+      const s = await get(url, from);
+      if (s.status === 200) open.push(s);
+      return s;
+    };
+    const problemOf = async (r: RawReply) => ({ status: r.status, type: r.headers['content-type'], retryAfter: r.headers['retry-after'], body: JSON.parse(await r.text()) as { code: string } });
+    /** resolves on the first heartbeat a stream sends once `ms` have passed since `since`: it was open all along */
+    const pingAfter = (s: RawReply, since: number, ms: number) =>
+      new Promise<void>((resolve) => {
+        const on = (chunk: Buffer) => {
+          if (chunk.toString().includes(': ping') && performance.now() - since > ms) {
+            s.res.off('data', on);
+            resolve();
+          }
+        };
+        s.res.on('data', on);
+      });
+    try {
+      const mine = [await stream('127.0.0.1'), await stream('127.0.0.1'), await stream('127.0.0.1')];
+      expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
+      const fourth = await problemOf(await stream('127.0.0.1'));
+      expect(fourth).toMatchObject({ status: 429, type: 'application/problem+json; charset=utf-8', retryAfter: '5', body: { code: 'too_many_requests' } });
+
+      const others = [await stream('127.0.0.2'), await stream('127.0.0.2'), await stream('127.0.0.2')];
+      expect(others.map((s) => s.status)).toEqual([200, 200, 200]);
+      const seventh = await problemOf(await stream('127.0.0.3'));
+      expect(seventh).toMatchObject({ status: 503, type: 'application/problem+json; charset=utf-8', retryAfter: '5', body: { code: 'at_capacity' } });
+      expect(await healthy(ctx.server.url)).toBe(200);
+
+      // the accepted ones stream on, past the request and idle timeouts, kept alive by their heartbeats
+      const since = performance.now();
+      await Promise.all([...mine, ...others].map((s) => pingAfter(s, since, REQUEST_TIMEOUT_MS + IDLE_TIMEOUT_MS)));
+      expect([...mine, ...others].every((s) => !s.res.destroyed)).toBe(true);
+
+      // closing one frees a slot for its address and one in all, as soon as the server sees the close
+      const untilAdmitted = async (from: string, refusedWith: number) => {
+        for (let tries = 0; tries < 100; tries++) {
+          const s = await stream(from);
+          if (s.status === 200) return s;
+          expect(s.status).toBe(refusedWith);
+          await s.text();
+        }
+        throw new Error(`no stream from ${from} admitted`);
+      };
+      mine[0]!.close();
+      expect((await untilAdmitted('127.0.0.1', 429)).status).toBe(200);
+      others[0]!.close();
+      expect((await untilAdmitted('127.0.0.3', 503)).status).toBe(200);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+});
