@@ -37,7 +37,7 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const created = await here.keys.create({ name: 'to revoke', scopes: ['warehouse'] });
     expect(await here.keys.authenticate(created.key)).toBeDefined();
     expect(await elsewhere.keys.authenticate(created.key)).toBeDefined();
-    await here.keys.revoke(created.prefix);
+    await here.keys.revoke(created.id);
     expect(await here.keys.authenticate(created.key)).toBeUndefined();
     clock.advance(11);
     expect(await elsewhere.keys.authenticate(created.key)).toBeUndefined();

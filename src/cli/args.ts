@@ -31,3 +31,12 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, m
   if (!Number.isInteger(n) || n < min) throw ValidationError.field(`/env/${name}`, `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`);
   return n;
 }
+
+/** A switch of the environment: 1/true or 0/false, or the default when unset. */
+export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw ValidationError.field(`/env/${name}`, `must be 1 or 0 (not "${value}")`);
+}

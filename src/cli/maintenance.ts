@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envInt, intOption } from './args.js';
+import { envFlag, envInt, intOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
@@ -60,6 +60,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     redisUrl: c.env.REDIS_URL || undefined,
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
+    metricsPublic: envFlag(c.env, 'STOCKROOM_METRICS_PUBLIC', false),
     replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
     delivery: {
       maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),

@@ -27,6 +27,8 @@ export interface ServeOptions {
   adminKey?: string | undefined;
   /** how often the replenishment job drafts purchase orders (0: never by itself) */
   replenishEveryHours?: number | undefined;
+  /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
+  metricsPublic?: boolean | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
   /** printed once listening, with the address filled in */
@@ -61,7 +63,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     deliveryBacklog: () => stockroom.channels.unsent(),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const app = await buildServer({ stockroom, logger: options.logger, metrics, storefront: { feed, heartbeatMs: options.heartbeatMs } });
+  const app = await buildServer({ stockroom, logger: options.logger, metrics, metricsPublic: options.metricsPublic, storefront: { feed, heartbeatMs: options.heartbeatMs } });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   changes.subscribe((change) => {
     void Promise.resolve(cache?.invalidate(change))

@@ -25,11 +25,14 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** where /metrics reads from; a fresh registry when not given */
   metrics?: Metrics;
+  /** /metrics without a key (STOCKROOM_METRICS_PUBLIC=1); by default it needs a key with scope metrics or admin */
+  metricsPublic?: boolean | undefined;
   /** live availability for GET /v1/availability/stream, and its heartbeat */
   storefront?: StorefrontOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const METRICS_READERS = ['metrics'] as const;
 
 /**
  * The HTTP API (API.md). Route schemas document the API (OpenAPI); input is validated once, by the use
@@ -61,7 +64,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     metrics.requests.inc({ method: request.method, route, outcome });
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [] } }, async (_req, reply) =>
+  const metricsPublic = options.metricsPublic === true;
+  app.get(
+    '/metrics',
+    {
+      config: metricsPublic ? {} : { scopes: METRICS_READERS },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)', ...(metricsPublic ? { security: [] } : {}) },
+    },
+    async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 

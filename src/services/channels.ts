@@ -1,5 +1,6 @@
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import { CHANNEL_SECRET_FIELDS, redactUrl } from '../domain/secrets.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
@@ -44,14 +45,13 @@ export interface DeliveryQuery {
   limit?: number | undefined;
 }
 
-/** A Slack webhook URL is itself the secret: show its host and the start of its path only. */
+/** A URL may be the secret itself (Slack) or hold one (a password, a token in the query): shown redacted. */
 const targetOf = (c: ChannelRow): string => {
   const config = c.config;
   switch (c.kind) {
     case 'webhook':
-      return config['url'] ?? '';
     case 'slack':
-      return (config['url'] ?? '').replace(/^(https?:\/\/[^/]+\/[^/]+\/).*$/, '$1…');
+      return redactUrl(c.url ?? '');
     case 'telegram':
       return `chat ${config['chat_id'] ?? ''}`;
     case 'email':
@@ -90,9 +90,15 @@ export class ChannelService {
       throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
     }
     const c = parse(ChannelInputs[kind as ChannelKind], input);
-    const { kind: _, events, name, ...config } = c;
+    const { kind: _, events, name, ...settings } = c;
+    const config: Record<string, string> = {};
+    const secrets: Record<string, string> = {};
+    for (const [field, value] of Object.entries(settings as Record<string, string>)) {
+      if ((CHANNEL_SECRET_FIELDS as readonly string[]).includes(field)) secrets[field] = value;
+      else config[field] = value;
+    }
     return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
-      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config: config })),
+      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config, secrets })),
     );
   }
 
