@@ -15,6 +15,7 @@ import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
 import { SyncService } from './sync.js';
+import type { SyncOptions } from './sync.js';
 
 export interface StockroomOptions {
   db: Db;
@@ -24,6 +25,8 @@ export interface StockroomOptions {
   groupCommit?: GroupCommitOptions;
   /** how long an authenticated API key is trusted before it is looked up again (default 10 s) */
   keyCacheMs?: number;
+  /** pushed sync batches: how far a signed timestamp may be from now (default 300 s) */
+  sync?: SyncOptions;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -46,7 +49,7 @@ export class Stockroom {
     this.stock = new StockService(this.ctx);
     this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
-    this.sync = new SyncService(this.ctx, this.stock);
+    this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(this.ctx);
