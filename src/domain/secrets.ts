@@ -47,12 +47,18 @@ export function secretFragments(values: readonly string[]): string[] {
     }
     if (!url) continue;
     fragments.add(url.href);
+    if (url.username || url.password) fragments.add(basicCredentials(url));
     for (const part of [url.username, url.password, ...url.searchParams.values(), url.pathname.split('/').at(-1) ?? '']) {
       fragments.add(part);
       fragments.add(safeDecode(part));
     }
   }
   return [...fragments].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
+}
+
+/** A URL's user and password as HTTP Basic credentials (base64 of "user:password"). */
+export function basicCredentials(url: URL): string {
+  return Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString('base64');
 }
 
 const safeDecode = (part: string): string => {

@@ -1,7 +1,7 @@
 import { createTransport } from 'nodemailer';
 import { details, headline, signWebhook } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
-import { CHANNEL_SECRET_FIELDS, MASK, redact, redactUrl, secretFragments } from '../domain/secrets.js';
+import { CHANNEL_SECRET_FIELDS, MASK, basicCredentials, redact, redactUrl, secretFragments } from '../domain/secrets.js';
 
 /** A try that did not get through: what the log says, and the receiver's status code if it answered. */
 export class SendFailedError extends Error {
@@ -26,10 +26,15 @@ export const USER_AGENT = 'stockroom-delivery/1';
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, shownAs = redactUrl(url)): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, {
+    // fetch refuses a URL with credentials in it: they go as Basic authentication, as curl and browsers send them
+    const target = new URL(url);
+    const credentials = target.username || target.password ? { authorization: `Basic ${basicCredentials(target)}` } : {};
+    target.username = '';
+    target.password = '';
+    res = await fetch(target, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...credentials, ...headers },
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'manual',
     });
