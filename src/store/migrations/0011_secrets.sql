@@ -32,9 +32,8 @@ ALTER TABLE api_keys
   ADD COLUMN public_id text,
   ADD COLUMN origin text NOT NULL DEFAULT 'generated' CHECK (origin IN ('generated', 'operator')),
   ADD COLUMN salt text,
-  ADD COLUMN hash_scheme text NOT NULL DEFAULT 'hmac-sha256' CHECK (hash_scheme IN ('sha256', 'hmac-sha256')),
-  ADD CHECK ((hash_scheme = 'sha256') = (salt IS NULL));
-UPDATE api_keys SET hash_scheme = 'sha256';
+  ADD COLUMN hash_scheme text NOT NULL DEFAULT 'sha256' CHECK (hash_scheme IN ('sha256', 'hmac-sha256'));
+ALTER TABLE api_keys ALTER COLUMN hash_scheme SET DEFAULT 'hmac-sha256', ADD CHECK ((hash_scheme = 'sha256') = (salt IS NULL));
 -- a generated key's old prefix is the random part after sr_ and so already its public id; everything else (the
 -- admin key, prefixes two keys share) gets a random id and is found by trying its hash
 UPDATE api_keys k SET public_id = k.prefix
