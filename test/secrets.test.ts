@@ -60,7 +60,7 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
       hookBasic: Buffer.from('hookuser:hookPassw0rdSecret').toString('base64'),
       hookSecret: 'whsec-SigningSecret-0123456789',
       smtpPassword: 'smtpPassw0rdSecret',
-      smtpUrl: `${smtp.url.replace('smtp://', 'smtp://mailer:smtpPassw0rdSecret@')}`,
+      smtpUrl: smtp.url.replace('smtp://', 'smtp://mailer:smtpPassw0rdSecret@'),
     });
     database = await serverDatabase(driver);
     server = await startServer({
