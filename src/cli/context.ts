@@ -33,7 +33,7 @@ export class SchemaBehindError extends Error {
  */
 export async function withStockroom<T>(env: NodeJS.ProcessEnv, fn: (s: Stockroom) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
-  const stockroom = new Stockroom({ db: await openDbFromEnv(env), sync });
+  const stockroom = new Stockroom({ db: await openDbFromEnv(env), sync, secretKey: env.STOCKROOM_SECRET_KEY || undefined });
   try {
     if (options.migrate !== false) {
       if (stockroom.db.driver === 'pglite') await stockroom.migrate();

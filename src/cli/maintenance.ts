@@ -67,6 +67,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
       timeoutMs: envInt(c.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
       retentionMs: envInt(c.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
+      secretKey: c.env.STOCKROOM_SECRET_KEY || undefined,
     },
   });
 

@@ -1,6 +1,7 @@
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
-import { CHANNEL_SECRET_FIELDS, redactUrl } from '../domain/secrets.js';
+import { open, seal } from '../domain/secret-box.js';
+import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
@@ -46,12 +47,16 @@ export interface DeliveryQuery {
 }
 
 /** A URL may be the secret itself (Slack) or hold one (a password, a token in the query): shown redacted. */
-const targetOf = (c: ChannelRow): string => {
+const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
   const config = c.config;
   switch (c.kind) {
     case 'webhook':
     case 'slack':
-      return redactUrl(c.url ?? '');
+      try {
+        return redactUrl(open(secretKey, c.secrets)['url'] ?? '');
+      } catch {
+        return MASK; // sealed with a key this process does not have
+      }
     case 'telegram':
       return `chat ${config['chat_id'] ?? ''}`;
     case 'email':
@@ -59,12 +64,12 @@ const targetOf = (c: ChannelRow): string => {
   }
 };
 
-const toChannel = (c: ChannelRow): Channel => ({
+const toChannel = (c: ChannelRow, secretKey: Buffer | undefined): Channel => ({
   id: c.id,
   kind: c.kind,
   name: c.name,
   events: c.events,
-  target: targetOf(c),
+  target: targetOf(c, secretKey),
   created_at: new Date(c.created_at).toISOString(),
 });
 
@@ -76,7 +81,11 @@ const idOf = (value: string | number, what: string): number => {
 
 /** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
 export class ChannelService {
-  constructor(private readonly ctx: ServiceContext) {}
+  /** @param secretKey seals channel secrets at rest (STOCKROOM_SECRET_KEY); without it they are stored as given */
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly secretKey?: Buffer,
+  ) {}
 
   /** POST /v1/webhooks: a webhook channel. */
   async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
@@ -98,12 +107,12 @@ export class ChannelService {
       else config[field] = value;
     }
     return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
-      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config, secrets })),
+      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config, secrets: this.secretKey ? seal(this.secretKey, secrets) : secrets }), this.secretKey),
     );
   }
 
   async list(kind?: ChannelKind): Promise<Page<Channel>> {
-    return { items: (await listChannels(this.ctx.db, kind)).map(toChannel), next_cursor: null };
+    return { items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)), next_cursor: null };
   }
 
   /** Stops a channel; what it was sent stays in the log. */

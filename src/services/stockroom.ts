@@ -1,3 +1,4 @@
+import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
 import { AlertService } from './alerts.js';
@@ -27,6 +28,8 @@ export interface StockroomOptions {
   keyCacheMs?: number;
   /** pushed sync batches: how far a signed timestamp may be from now (default 300 s) */
   sync?: SyncOptions;
+  /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
+  secretKey?: string | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -52,7 +55,7 @@ export class Stockroom {
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
-    this.channels = new ChannelService(this.ctx);
+    this.channels = new ChannelService(this.ctx, options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey));
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
   }

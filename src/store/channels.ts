@@ -8,12 +8,12 @@ export interface ChannelRow {
   events: string[];
   /** what may be shown: never a URL, token or password (those are in the secrets column, read only to send) */
   config: Record<string, string>;
-  /** webhook and Slack: the URL sent to, itself a secret or holding one; shown only redacted */
-  url: string | null;
+  /** URLs, tokens, passwords, as stored (sealed with STOCKROOM_SECRET_KEY if set): never shown, only redacted */
+  secrets: Record<string, string>;
   created_at: Date;
 }
 
-const COLUMNS = `id, kind, name, events, config, secrets->>'url' AS url, created_at`;
+const COLUMNS = 'id, kind, name, events, config, secrets, created_at';
 
 export async function insertChannel(
   tx: Queryable,
