@@ -137,10 +137,16 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
   });
 
   it('lists keys by a public id: never a character of the operator key, never the secret of a generated one', async () => {
-    const made = await call('POST', '/v1/keys', { body: { name: 'till', scopes: ['checkout'] } });
+    const made = await call('POST', '/v1/keys', { body: { name: 'till', scopes: ['checkout'] }, headers: { 'idempotency-key': 'till-key' } });
     const key = made.body['key'] as string;
     secrets['generatedKey'] = key;
+    expect(made.status).toBe(201);
     expect(key.startsWith(`${String(made.body['prefix'])}_`)).toBe(true);
+    // a replay answers the same key, without its secret, and makes no other
+    const replayed = await call('POST', '/v1/keys', { body: { name: 'till', scopes: ['checkout'] }, headers: { 'idempotency-key': 'till-key' } });
+    const { key: _, ...shown } = made.body;
+    expect(replayed).toMatchObject({ status: 200, body: { ...shown, replayed: true } });
+    expect(replayed.body['key']).toBeUndefined();
     const listed = JSON.stringify((await call('GET', '/v1/keys')).body);
     expect(listed).not.toContain(key);
     expect(listed).not.toContain(key.slice(key.lastIndexOf('_')));
