@@ -71,8 +71,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       config: metricsPublic ? {} : { scopes: METRICS_READERS },
       schema: { tags: ['operations'], summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)', ...(metricsPublic ? { security: [] } : {}) },
     },
-    async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
   await app.register(swagger, {
