@@ -149,7 +149,7 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
     expect(replayed.body['key']).toBeUndefined();
     const listed = JSON.stringify((await call('GET', '/v1/keys')).body);
     expect(listed).not.toContain(key);
-    expect(listed).not.toContain(key.slice(key.lastIndexOf('_')));
+    expect(listed).not.toContain(key.slice(String(made.body['prefix']).length + 1));
     expect(listed).not.toContain(ADMIN_KEY.slice(0, 8));
     expect(listed).not.toContain(ADMIN_KEY.slice(3, 11));
     expect((JSON.parse(listed) as { items: { name: string; prefix: string }[] }).items.find((k) => k.name === 'STOCKROOM_ADMIN_KEY')?.prefix).toMatch(/^sr_[0-9a-f]{12}$/);
