@@ -100,14 +100,16 @@ describe('the stockroom CLI on the embedded database', () => {
 
   it('creates API keys shown once, lists them without secrets, and revokes them', async () => {
     const created = await cli(env, '--json', 'keys', 'create', '--name', 'till 3', '--scopes', 'checkout,storefront');
-    const key = JSON.parse(created.out) as { key: string; prefix: string; scopes: string[] };
+    const key = JSON.parse(created.out) as { id: number; key: string; prefix: string; scopes: string[] };
     expect(key).toMatchObject({ scopes: ['checkout', 'storefront'] });
-    expect(key.key).toMatch(/^sr_[0-9a-f]{8}_/);
+    expect(key.key).toMatch(/^sr_[0-9a-f]{12}_/);
+    expect(key.key.startsWith(`${key.prefix}_`)).toBe(true);
     const list = await cli(env, 'keys', 'list');
     expect(list.out).toMatch(new RegExp(`${key.prefix} +till 3 +checkout,storefront`));
     expect(list.out).not.toContain(key.key);
-    expect((await cli(env, 'keys', 'revoke', key.prefix)).out).toMatch(/revoked/);
-    expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(/scopes must be one or more of storefront, checkout, warehouse, admin \(not root\)/);
+    expect((await cli(env, 'keys', 'revoke', key.prefix)).err).toMatch(/api key not found/); // by id only
+    expect((await cli(env, 'keys', 'revoke', String(key.id))).out).toMatch(/revoked/);
+    expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(/scopes must be one or more of storefront, checkout, warehouse, metrics, admin \(not root\)/);
   });
 });
 

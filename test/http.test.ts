@@ -114,7 +114,8 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('POST', '/v1/variants', { body: { sku: 'CACHED-1', product: { title: 'Cached' }, low_stock_threshold: 2 } })).status).toBe(201);
     await call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku: 'CACHED-1', warehouse: 'AMS', qty: 5 } });
     const ask = async () => ((await call('GET', '/v1/availability?sku=CACHED-1', { key: null })).body as { items: { available: number }[] }).items[0]?.available;
-    const hits = async () => Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${ctx.server.url}/metrics`)).text())?.[1]);
+    const hits = async () =>
+      Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${ctx.server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text())?.[1]);
     const hitsBefore = await hits();
     const first = await ask();
     await ask();
@@ -197,7 +198,7 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
   });
 
   it('counts requests by route and outcome, sweeper runs and reservation groups, on /metrics', async () => {
-    const text = await (await fetch(`${ctx.server.url}/metrics`)).text();
+    const text = await (await fetch(`${ctx.server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
     expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="insufficient_stock"\} \d+/);
     expect(text).toMatch(/stockroom_requests_total\{method="POST",route="\/v1\/reservations",outcome="ok"\} \d+/);
     expect(text).toMatch(/stockroom_request_duration_seconds_bucket/);
@@ -206,5 +207,14 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     const total = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
     expect(total('stockroom_reserve_grouped_total')).toBeGreaterThan(total('stockroom_reserve_groups_total'));
     expect(total('stockroom_reserve_groups_total')).toBeGreaterThan(0);
+  });
+
+  it('answers /metrics only to a key with scope metrics or admin', async () => {
+    const scraper = (await call('POST', '/v1/keys', { body: { name: 'prometheus', scopes: ['metrics'] } })).body['key'] as string;
+    const metrics = (key: string | null) => fetch(`${ctx.server.url}/metrics`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+    expect((await metrics(null)).status).toBe(401);
+    expect((await metrics(keys['checkout'] ?? '')).status).toBe(403);
+    expect((await metrics(scraper)).status).toBe(200);
+    expect(await (await metrics(scraper)).text()).toMatch(/^stockroom_requests_total/m);
   });
 });

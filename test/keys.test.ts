@@ -1,8 +1,27 @@
+import { createHash } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
+import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
-import type { Db, Queryable } from '../src/store/db.js';
-import { drivers } from './support/databases.js';
-import { TestClock, useStockroom } from './support/harness.js';
+import type { Db, Driver, Queryable } from '../src/store/db.js';
+import { loadMigrations, migrate } from '../src/store/migrate.js';
+import { pgliteDb, pgliteParsers } from '../src/store/pglite.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { createPostgresDatabase, drivers } from './support/databases.js';
+import { TestClock, uniq, useStockroom } from './support/harness.js';
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** An empty database of its own, not migrated. */
+async function emptyDb(driver: Driver): Promise<{ db: Db; drop: () => Promise<void> }> {
+  if (driver === 'pglite') {
+    const db = pgliteDb(await PGlite.create({ parsers: pgliteParsers }));
+    return { db, drop: () => db.close() };
+  }
+  const { url, drop } = await createPostgresDatabase();
+  const db = await openPostgres(url);
+  return { db, drop: async () => { await db.close(); await drop(); } };
+}
 
 /** The same database, counting the statements sent through it. */
 function counting(db: Db): { db: Db; queries: () => number } {
@@ -37,7 +56,7 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const created = await here.keys.create({ name: 'to revoke', scopes: ['warehouse'] });
     expect(await here.keys.authenticate(created.key)).toBeDefined();
     expect(await elsewhere.keys.authenticate(created.key)).toBeDefined();
-    await here.keys.revoke(created.prefix);
+    await here.keys.revoke(created.id);
     expect(await here.keys.authenticate(created.key)).toBeUndefined();
     clock.advance(11);
     expect(await elsewhere.keys.authenticate(created.key)).toBeUndefined();
@@ -47,5 +66,113 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const s = new Stockroom({ db: h.test.db, keyCacheMs: 10_000 });
     expect(await s.keys.authenticate('sr_nope_not-a-key-at-all')).toBeUndefined();
     expect(await s.keys.authenticate('sr_nope_not-a-key-at-all')).toBeUndefined();
+  });
+
+  it('two keys sharing their leading characters: revoking one by id leaves the other working', async () => {
+    const s = new Stockroom({ db: h.test.db, keyCacheMs: 0 });
+    const shared = uniq('sr_shared_start');
+    await s.keys.ensure(`${shared}_first_0123456789`, 'first', ['warehouse']);
+    await s.keys.ensure(`${shared}_second_0123456789`, 'second', ['warehouse']);
+    await s.keys.ensure(`${shared}_first_0123456789`, 'first again', ['warehouse']); // exists already: nothing new
+    const listed = (await s.keys.list()).filter((k) => k.name === 'first' || k.name === 'second' || k.name === 'first again');
+    expect(listed.map((k) => k.name)).toEqual(['first', 'second']);
+    expect(JSON.stringify(listed)).not.toContain(shared.slice(0, 10));
+    await expect(s.keys.revoke(`sr_${shared.slice(3, 11)}`)).rejects.toMatchObject({ code: 'not_found' }); // no prefixes
+    await s.keys.revoke(listed[0]!.id);
+    expect(await s.keys.authenticate(`${shared}_first_0123456789`)).toBeUndefined();
+    expect(await s.keys.authenticate(`${shared}_second_0123456789`)).toMatchObject({ name: 'second' });
+    const generated = [await s.keys.create({ name: uniq('a'), scopes: ['checkout'] }), await s.keys.create({ name: uniq('b'), scopes: ['checkout'] })];
+    await s.keys.revoke(String(generated[0]!.id));
+    expect(await s.keys.authenticate(generated[0]!.key)).toBeUndefined();
+    expect(await s.keys.authenticate(generated[1]!.key)).toMatchObject({ id: generated[1]!.id });
+    // the right public id with another secret is not the key
+    expect(await s.keys.authenticate(`${generated[1]!.prefix}_not-the-secret-at-all`)).toBeUndefined();
+  });
+
+  it('stores a key as a salted HMAC: neither the key, its SHA-256 nor (for an operator key) its start is in the table', async () => {
+    const s = new Stockroom({ db: h.test.db });
+    const operator = `Zq9-operator-key-${uniq('x')}-0123456789`;
+    await s.keys.ensure(operator, 'operator', ['admin']);
+    const { key, prefix } = await s.keys.create({ name: uniq('gen'), scopes: ['storefront'] });
+    const { rows } = await h.test.db.query<{ row: string }>('SELECT t::text AS row FROM api_keys t');
+    const table = rows.map((r) => r.row).join('\n');
+    for (const secret of [operator, sha256(operator), operator.slice(0, 8), key, sha256(key), key.slice(prefix.length + 1)]) expect(table).not.toContain(secret);
+    expect(await s.keys.authenticate(operator)).toMatchObject({ name: 'operator', origin: 'operator', prefix: expect.stringMatching(/^sr_[0-9a-f]{12}$/) as unknown });
+  });
+
+  it('honours Idempotency-Key on create: a replay answers the same key without its secret and makes no other', async () => {
+    const s = new Stockroom({ db: h.test.db });
+    const name = uniq('idem');
+    const first = await s.keys.createOnce({ name, scopes: ['checkout'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' });
+    const again = await s.keys.createOnce({ name, scopes: ['checkout'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' });
+    expect('key' in first && first.key).toMatch(/^sr_/);
+    const { key: _, ...shown } = first as { key: string };
+    expect(again).toEqual({ ...shown, replayed: true });
+    expect((await s.keys.list()).filter((k) => k.name === name)).toHaveLength(1);
+    await expect(s.keys.createOnce({ name, scopes: ['admin'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' })).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    const { rows } = await h.test.db.query<{ response: string }>(`SELECT response::text FROM idempotency_keys WHERE scope = 'key.create'`);
+    expect(rows.map((r) => r.response).join()).not.toContain((first as { key: string }).key); // the secret is never stored
+  });
+
+  it('/metrics needs a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC opens it', async () => {
+    const { key } = await h.s.keys.create({ name: uniq('prom'), scopes: ['metrics'] });
+    const { key: other } = await h.s.keys.create({ name: uniq('till'), scopes: ['checkout'] });
+    const closed = await buildServer({ stockroom: h.s });
+    const open = await buildServer({ stockroom: h.s, metricsPublic: true });
+    try {
+      const get = (app: typeof open, k?: string) => app.inject({ method: 'GET', url: '/metrics', headers: k ? { authorization: `Bearer ${k}` } : {} });
+      expect((await get(closed)).json()).toMatchObject({ status: 401, code: 'unauthorized' });
+      expect((await get(closed, other)).json()).toMatchObject({ status: 403, code: 'forbidden' });
+      expect((await get(closed, key)).statusCode).toBe(200);
+      expect((await get(open)).statusCode).toBe(200);
+    } finally {
+      await closed.close();
+      await open.close();
+    }
+  });
+});
+
+describe.each(drivers())('API keys from before salted hashes, on %s', (driver) => {
+  it('migration 0011 keeps them working, shows no character of the admin key, and rehashes each on first use', async () => {
+    const { db, drop } = await emptyDb(driver);
+    try {
+      const before = (await loadMigrations()).filter((m) => m.version < '0011');
+      await db.transaction(async (tx) => {
+        await tx.exec('CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        for (const m of before) {
+          await tx.exec(m.sql);
+          await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
+        }
+      });
+      // as the old code stored them: a generated key with its random prefix, the admin key with its first 8 characters
+      const generated = 'sr_0a1b2c3d_legacyGeneratedSecret0123456789';
+      const admin = 'sr_live_operatorAdminKey0123456789';
+      const twin = 'sr_live_anotherKeyWithTheSameStart';
+      await db.query(`INSERT INTO api_keys (name, prefix, secret_hash, scopes) VALUES
+        ('legacy', '0a1b2c3d', $1, '{checkout}'), ('STOCKROOM_ADMIN_KEY', 'sr_live_', $2, '{admin}'), ('twin', 'sr_live_', $3, '{warehouse}')`,
+        [sha256(generated), sha256(admin), sha256(twin)]);
+      expect(await migrate(db)).toEqual(expect.arrayContaining(['0011_secrets']));
+      const s = new Stockroom({ db, keyCacheMs: 0 });
+      const listed = await s.keys.list();
+      expect(JSON.stringify(listed)).not.toContain('sr_live');
+      expect(listed.map((k) => [k.name, k.prefix])).toEqual([
+        ['legacy', 'sr_0a1b2c3d'],
+        ['STOCKROOM_ADMIN_KEY', expect.stringMatching(/^sr_[0-9a-f]{12}$/)],
+        ['twin', expect.stringMatching(/^sr_[0-9a-f]{12}$/)],
+      ]);
+      for (const [key, name] of [[generated, 'legacy'], [admin, 'STOCKROOM_ADMIN_KEY'], [twin, 'twin']] as const) {
+        expect(await s.keys.authenticate(key)).toMatchObject({ name });
+        expect(await s.keys.authenticate(key)).toMatchObject({ name }); // rehashed, and still found
+      }
+      const { rows } = await db.query<{ row: string }>(`SELECT t::text AS row FROM api_keys t`);
+      for (const key of [generated, admin, twin]) expect(rows.map((r) => r.row).join()).not.toContain(sha256(key));
+      await s.keys.ensure(admin, 'STOCKROOM_ADMIN_KEY', ['admin']); // a restart with the same key adds none
+      expect(await s.keys.list()).toHaveLength(3);
+      await s.keys.revoke(listed[1]!.id);
+      expect(await s.keys.authenticate(admin)).toBeUndefined();
+      expect(await s.keys.authenticate(twin)).toMatchObject({ name: 'twin' });
+    } finally {
+      await drop();
+    }
   });
 });

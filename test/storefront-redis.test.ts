@@ -36,7 +36,7 @@ describe.skipIf(!postgresUrl() || !redisUrl())('two server processes on one Post
 
   const api = adminCall;
   const hits = async (server: ServerProcess): Promise<number> =>
-    Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text())?.[1]);
 
   it('a stream on one process sees a change made through the other, and both answer from one cache', async () => {
     await api(a, 'POST', '/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook } from '../src/domain/delivery.js';
 import { buildServer } from '../src/http/server.js';
-import { signature } from '../src/services/sync.js';
+import { Stockroom } from '../src/services/stockroom.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 import { useUpstream } from './support/upstream.js';
@@ -42,28 +45,87 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBe('2026-04-01T00:00:00.000Z');
   });
 
-  it('a pushed sync from a source with a secret must carry a matching signature over its raw body', async () => {
-    const { sku, wh } = await world(h.s, [5]);
-    const source = uniq('signed');
+  describe('pushed batches', () => {
     const secret = 'a-very-secret-value-123';
-    await h.s.sync.configureSource(source, secret);
-    const { key } = await h.s.keys.create({ name: uniq('wms'), scopes: ['warehouse'] });
-    const app = await buildServer({ stockroom: h.s });
-    try {
+    let key = '';
+    let app: FastifyInstance;
+    beforeAll(async () => {
+      key = (await h.s.keys.create({ name: uniq('wms'), scopes: ['warehouse'] })).key;
+      app = await buildServer({ stockroom: h.s });
+    });
+    afterAll(async () => {
+      await app.close();
+    });
+    const now = () => Math.floor(h.clock.now().getTime() / 1000);
+    const push = (body: string, headers: Record<string, string> = {}, server = app) =>
+      server.inject({ method: 'POST', url: '/v1/stock/sync', payload: body, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers } });
+    const signed = (body: string, t = now(), with_ = secret) => ({ 'x-stockroom-signature': signWebhook(with_, body, t) });
+
+    it('a source with a secret takes only batches signed over a timestamp and the raw body', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const source = uniq('signed');
+      await h.s.sync.configureSource(source, secret);
       const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 11 }] });
-      const send = (headers: Record<string, string>) =>
-        app.inject({ method: 'POST', url: '/v1/stock/sync', payload: body, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers } });
-      expect((await send({})).json()).toMatchObject({ status: 401, code: 'invalid_signature' });
-      expect((await send({ 'x-stockroom-signature': signature('wrong-secret-000000', body) })).json()).toMatchObject({ code: 'invalid_signature' });
+      expect((await push(body)).json()).toMatchObject({ status: 401, code: 'invalid_signature' });
+      expect((await push(body, signed(body, now(), 'wrong-secret-000000'))).json()).toMatchObject({ code: 'invalid_signature', detail: 'the signature does not match the body' });
+      // the old form, an HMAC of the body alone, can be replayed for ever: it is refused
+      const legacy = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      expect((await push(body, { 'x-stockroom-signature': legacy })).json()).toMatchObject({ code: 'invalid_signature' });
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
-      const ok = await send({ 'x-stockroom-signature': signature(secret, body) });
+      const ok = await push(body, signed(body));
       expect(ok.statusCode).toBe(200);
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [11, 0, 11] });
-      // a source without a secret takes unsigned batches
-      const open = JSON.stringify({ source: uniq('open'), items: [{ sku, warehouse: wh[0], on_hand: 10 }] });
-      expect((await app.inject({ method: 'POST', url: '/v1/stock/sync', payload: open, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } })).statusCode).toBe(200);
-    } finally {
-      await app.close();
-    }
+    });
+
+    it('a signed batch taken once is refused when replayed, by this server or another on the database, and changes nothing', async () => {
+      const { sku, wh } = await world(h.s, [13]);
+      const source = uniq('signed');
+      await h.s.sync.configureSource(source, secret);
+      const first = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 8 }] });
+      const captured = signed(first);
+      expect((await push(first, captured)).statusCode).toBe(200);
+      await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: 5, reason: 'correction' }); // back to 13
+      h.clock.advance(60);
+      expect((await push(first, captured)).json()).toMatchObject({ status: 401, code: 'invalid_signature', detail: expect.stringContaining('replay') as unknown });
+      const other = await buildServer({ stockroom: new Stockroom({ db: h.test.db, clock: h.clock.now }) });
+      try {
+        expect((await push(first, captured, other)).json()).toMatchObject({ code: 'invalid_signature' });
+      } finally {
+        await other.close();
+      }
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [13, 0, 13] });
+      // the same content signed anew is a new push
+      expect((await push(first, signed(first))).statusCode).toBe(200);
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [8, 0, 8] });
+    });
+
+    it('a signature older (or newer) than the tolerance is refused', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const source = uniq('signed');
+      await h.s.sync.configureSource(source, secret);
+      const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
+      for (const t of [now() - 301, now() + 301]) {
+        expect((await push(body, signed(body, t))).json()).toMatchObject({ code: 'invalid_signature', detail: expect.stringContaining('300 s') as unknown });
+      }
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+      expect((await push(body, signed(body, now() - 299))).statusCode).toBe(200);
+    });
+
+    it('an unregistered source, or a registered one named in another case, is refused; one registered without a secret takes unsigned batches', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const source = uniq('Signed');
+      await h.s.sync.configureSource(source, secret);
+      for (const name of [uniq('nobody'), source.toUpperCase(), source.toLowerCase()]) {
+        const body = JSON.stringify({ source: name, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
+        const refused = await push(body);
+        expect(refused.statusCode).toBe(404);
+        expect(refused.json()).toMatchObject({ code: 'not_found', resource: 'sync source' });
+      }
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+      const open = uniq('open');
+      await h.s.sync.configureSource(open, null);
+      expect((await push(JSON.stringify({ source: open, items: [{ sku, warehouse: wh[0], on_hand: 10 }] }))).statusCode).toBe(200);
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 10] });
+    });
   });
 });

@@ -3,6 +3,7 @@ import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
 import { openDbFromEnv } from '../store/open.js';
+import { envInt } from './args.js';
 import type { Io } from './output.js';
 
 export interface GlobalOptions {
@@ -31,7 +32,8 @@ export class SchemaBehindError extends Error {
  * spot (it belongs to this checkout); a PostgreSQL server is migrated only by `stockroom migrate`, on purpose.
  */
 export async function withStockroom<T>(env: NodeJS.ProcessEnv, fn: (s: Stockroom) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
-  const stockroom = new Stockroom({ db: await openDbFromEnv(env) });
+  const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
+  const stockroom = new Stockroom({ db: await openDbFromEnv(env), sync, secretKey: env.STOCKROOM_SECRET_KEY || undefined });
   try {
     if (options.migrate !== false) {
       if (stockroom.db.driver === 'pglite') await stockroom.migrate();

@@ -7,9 +7,9 @@ export function registerKeys(program: Command, ctx: () => CommandContext): void 
   const keys = program.command('keys').description('API keys');
   keys
     .command('create')
-    .description('create a key; it is printed once and stored only as a hash')
+    .description('create a key; it is printed once and stored only as a salted hash')
     .requiredOption('--name <name>', 'who or what uses it')
-    .requiredOption('--scopes <list>', 'comma-separated: storefront, checkout, warehouse, admin')
+    .requiredOption('--scopes <list>', 'comma-separated: storefront, checkout, warehouse, metrics, admin')
     .action(async (o: { name: string; scopes: string }) => {
       const c = ctx();
       const k = await withStockroom(c.env, (s) => s.keys.create({ name: o.name, scopes: o.scopes.split(',').map((x) => x.trim()).filter(Boolean) }));
@@ -24,11 +24,11 @@ export function registerKeys(program: Command, ctx: () => CommandContext): void 
       c.print(list, () => table(['ID', 'PREFIX', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'], list.map((k) => [k.id, k.prefix, k.name, k.scopes.join(','), k.created_at, k.revoked_at])));
     });
   keys
-    .command('revoke <id_or_prefix>')
-    .description('revoke a key at once')
-    .action(async (idOrPrefix: string) => {
+    .command('revoke <id>')
+    .description('revoke a key at once, by its id (keys list shows it)')
+    .action(async (id: string) => {
       const c = ctx();
-      const k = await withStockroom(c.env, (s) => s.keys.revoke(idOrPrefix));
+      const k = await withStockroom(c.env, (s) => s.keys.revoke(id));
       c.print(k, `key ${k.prefix} "${k.name}" revoked`);
     });
 }

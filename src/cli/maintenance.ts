@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envInt, portOption } from './args.js';
+import { envFlag, envInt, portOption } from './args.js';
 import { serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './program.js';
@@ -62,12 +62,14 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     redisUrl: c.env.REDIS_URL || undefined,
     logger: { level: c.env.LOG_LEVEL ?? 'info' },
     adminKey: c.env.STOCKROOM_ADMIN_KEY,
+    metricsPublic: envFlag(c.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
     replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
     delivery: {
       maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
       backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
       timeoutMs: envInt(c.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
       retentionMs: envInt(c.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
+      secretKey: c.env.STOCKROOM_SECRET_KEY || undefined,
     },
   });
 

@@ -31,6 +31,8 @@ export interface ServeOptions {
   adminKey?: string | undefined;
   /** how often the replenishment job drafts purchase orders (0: never by itself) */
   replenishEveryHours?: number | undefined;
+  /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
+  metricsPublic?: boolean | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
   /** what a slow or greedy client may hold: timeouts, connections, open streams, CSV imports */
@@ -89,6 +91,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     stockroom,
     logger: options.logger,
     metrics,
+    metricsPublic: options.metricsPublic,
     storefront: { feed, heartbeatMs: options.heartbeatMs, maxStreams: streams?.max, maxStreamsPerClient: streams?.perClient },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),

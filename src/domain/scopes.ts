@@ -1,8 +1,8 @@
 /**
  * What an API key may do. storefront reads availability; checkout holds and ships orders; warehouse moves
- * physical stock; admin does everything, including keys and the catalog.
+ * physical stock; metrics reads /metrics (for a scraper); admin does everything, including keys and the catalog.
  */
-export const SCOPES = ['storefront', 'checkout', 'warehouse', 'admin'] as const;
+export const SCOPES = ['storefront', 'checkout', 'warehouse', 'metrics', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);

@@ -26,6 +26,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** where /metrics reads from; a fresh registry when not given */
   metrics?: Metrics;
+  /** /metrics without a key (STOCKROOM_METRICS_PUBLIC=1); by default it needs a key with scope metrics or admin */
+  metricsPublic?: boolean | undefined;
   /** live availability for GET /v1/availability/stream, and its heartbeat */
   storefront?: StorefrontOptions;
   /** how long a client may take, and how many connections it may hold (a slow or hostile client) */
@@ -56,6 +58,8 @@ export const DEFAULT_CONNECTION_LIMITS = {
   idleTimeoutMs: 60_000,
   maxConnections: 10_000,
 } as const satisfies Required<ConnectionLimits>;
+
+const METRICS_READERS = ['metrics'] as const;
 
 /**
  * The HTTP API (API.md). Route schemas document the API (OpenAPI); input is validated once, by the use
@@ -102,8 +106,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     metrics.requests.inc({ method: request.method, route, outcome });
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [] } }, async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  const metricsPublic = options.metricsPublic === true;
+  app.get(
+    '/metrics',
+    {
+      config: metricsPublic ? {} : { scopes: METRICS_READERS },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)', ...(metricsPublic ? { security: [] } : {}) },
+    },
+    async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
   await app.register(swagger, {

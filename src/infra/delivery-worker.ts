@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { retryDelayMs } from '../domain/delivery.js';
+import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent, EventType } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
@@ -28,6 +29,8 @@ export interface DeliveryOptions {
   retentionMs?: number;
   /** how often the worker forgets what is past retention (default 1 h) */
   pruneEveryMs?: number;
+  /** STOCKROOM_SECRET_KEY: opens channel secrets sealed with it */
+  secretKey?: string | undefined;
 }
 
 export interface DeliveryRun {
@@ -55,7 +58,8 @@ const toEvent = (d: ClaimedDelivery): DeliveryEvent => ({
  * database, so any number of processes can run one, and a process that dies loses nothing (see migration 0008).
  */
 export class DeliveryWorker {
-  private readonly o: Required<DeliveryOptions>;
+  private readonly o: Required<Omit<DeliveryOptions, 'secretKey'>>;
+  private readonly secretKey: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private again = false;
@@ -88,6 +92,7 @@ export class DeliveryWorker {
       pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
     this.failing = new Backoff(this.o.pollMs, 30_000);
+    this.secretKey = options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey);
   }
 
   /** A claim outlives the slowest try with room to record it; after that the delivery is someone else's. */
@@ -229,7 +234,8 @@ export class DeliveryWorker {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      statusCode = await send(d.kind, d.config, toEvent(d), { timeoutMs: this.o.timeoutMs, now: () => Math.floor(Date.now() / 1000) });
+      // a channel whose secrets cannot be opened (no key, another key) fails its try like a refusing receiver
+      statusCode = await send(d.kind, { ...d.config, ...open(this.secretKey, d.secrets) }, toEvent(d), { timeoutMs: this.o.timeoutMs, now: () => Math.floor(Date.now() / 1000) });
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
       statusCode = e instanceof SendFailedError ? e.statusCode : null;

@@ -1,6 +1,7 @@
 import { createTransport } from 'nodemailer';
 import { details, headline, signWebhook } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
+import { CHANNEL_SECRET_FIELDS, MASK, basicCredentials, redact, redactUrl, secretFragments } from '../domain/secrets.js';
 
 /** A try that did not get through: what the log says, and the receiver's status code if it answered. */
 export class SendFailedError extends Error {
@@ -21,13 +22,19 @@ export interface SendOptions {
 
 export const USER_AGENT = 'stockroom-delivery/1';
 
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+/** `shownAs` is how errors name the receiver: the URL itself may be a secret (Slack, Telegram). */
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, shownAs = redactUrl(url)): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, {
+    // fetch refuses a URL with credentials in it: they go as Basic authentication, as curl and browsers send them
+    const target = new URL(url);
+    const credentials = target.username || target.password ? { authorization: `Basic ${basicCredentials(target)}` } : {};
+    target.username = '';
+    target.password = '';
+    res = await fetch(target, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...credentials, ...headers },
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'manual',
     });
@@ -37,7 +44,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   }
   if (res.status < 200 || res.status >= 300) {
     const text = (await res.text().catch(() => '')).slice(0, 200);
-    throw new SendFailedError(`${url} answered ${res.status}${text ? `: ${text}` : ''}`, res.status);
+    throw new SendFailedError(`${shownAs} answered ${res.status}${text ? `: ${text}` : ''}`, res.status);
   }
   return res;
 }
@@ -70,6 +77,7 @@ async function telegram(config: Record<string, string>, event: DeliveryEvent, o:
     JSON.stringify({ chat_id: config['chat_id'], text: headline(event), disable_web_page_preview: true }),
     {},
     o.timeoutMs,
+    `${redactUrl(base)}/bot${MASK}/sendMessage`,
   );
   const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
   if (answer?.ok !== true) throw new SendFailedError(`Telegram refused the message: ${answer?.description ?? 'no ok in its answer'}`, res.status);
@@ -109,7 +117,16 @@ const SENDERS: Record<ChannelKind, (config: Record<string, string>, event: Deliv
   email,
 };
 
-/** Sends one event over one channel. @returns the receiver's success code; throws SendFailedError otherwise */
-export function send(kind: ChannelKind, config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
-  return SENDERS[kind](config, event, o);
+/**
+ * Sends one event over one channel. @returns the receiver's success code; throws SendFailedError otherwise, its
+ * message cleaned of the channel's secrets (fetch and nodemailer quote URLs, a receiver may echo what it got).
+ */
+export async function send(kind: ChannelKind, config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+  try {
+    return await SENDERS[kind](config, event, o);
+  } catch (error) {
+    const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((f) => config[f] ?? []));
+    const message = redact(error instanceof Error ? error.message : String(error), fragments);
+    throw new SendFailedError(message, error instanceof SendFailedError ? error.statusCode : null);
+  }
 }

@@ -1,5 +1,7 @@
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import { open, seal } from '../domain/secret-box.js';
+import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
@@ -44,14 +46,17 @@ export interface DeliveryQuery {
   limit?: number | undefined;
 }
 
-/** A Slack webhook URL is itself the secret: show its host and the start of its path only. */
-const targetOf = (c: ChannelRow): string => {
+/** A URL may be the secret itself (Slack) or hold one (a password, a token in the query): shown redacted. */
+const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
   const config = c.config;
   switch (c.kind) {
     case 'webhook':
-      return config['url'] ?? '';
     case 'slack':
-      return (config['url'] ?? '').replace(/^(https?:\/\/[^/]+\/[^/]+\/).*$/, '$1…');
+      try {
+        return redactUrl(open(secretKey, c.secrets)['url'] ?? '');
+      } catch {
+        return MASK; // sealed with a key this process does not have
+      }
     case 'telegram':
       return `chat ${config['chat_id'] ?? ''}`;
     case 'email':
@@ -59,12 +64,12 @@ const targetOf = (c: ChannelRow): string => {
   }
 };
 
-const toChannel = (c: ChannelRow): Channel => ({
+const toChannel = (c: ChannelRow, secretKey: Buffer | undefined): Channel => ({
   id: c.id,
   kind: c.kind,
   name: c.name,
   events: c.events,
-  target: targetOf(c),
+  target: targetOf(c, secretKey),
   created_at: new Date(c.created_at).toISOString(),
 });
 
@@ -76,7 +81,11 @@ const idOf = (value: string | number, what: string): number => {
 
 /** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
 export class ChannelService {
-  constructor(private readonly ctx: ServiceContext) {}
+  /** @param secretKey seals channel secrets at rest (STOCKROOM_SECRET_KEY); without it they are stored as given */
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly secretKey?: Buffer,
+  ) {}
 
   /** POST /v1/webhooks: a webhook channel. */
   async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
@@ -90,14 +99,20 @@ export class ChannelService {
       throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
     }
     const c = parse(ChannelInputs[kind as ChannelKind], input);
-    const { kind: _, events, name, ...config } = c;
+    const { kind: _, events, name, ...settings } = c;
+    const config: Record<string, string> = {};
+    const secrets: Record<string, string> = {};
+    for (const [field, value] of Object.entries(settings as Record<string, string>)) {
+      if ((CHANNEL_SECRET_FIELDS as readonly string[]).includes(field)) secrets[field] = value;
+      else config[field] = value;
+    }
     return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
-      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config: config })),
+      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config, secrets: this.secretKey ? seal(this.secretKey, secrets) : secrets }), this.secretKey),
     );
   }
 
   async list(kind?: ChannelKind): Promise<Page<Channel>> {
-    return { items: (await listChannels(this.ctx.db, kind)).map(toChannel), next_cursor: null };
+    return { items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)), next_cursor: null };
   }
 
   /** Stops a channel; what it was sent stays in the log. */

@@ -1,35 +1,60 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { SCOPES, isScope } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
-import { findApiKey, insertApiKey, listApiKeys, revokeApiKey } from '../store/api-keys.js';
-import type { ApiKeyRow } from '../store/api-keys.js';
-import type { ServiceContext } from './context.js';
+import { findApiKeyByPublicId, findLegacyApiKey, insertApiKey, listApiKeys, listOperatorApiKeys, rehashApiKey, revokeApiKey } from '../store/api-keys.js';
+import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js';
+import type { Queryable } from '../store/db.js';
+import { runOnce } from './context.js';
+import type { CallOptions, ServiceContext } from './context.js';
 
 export interface ApiKey {
   id: number;
   name: string;
+  /** `sr_<public id>`: names the key without revealing any of it (a generated key starts with it) */
   prefix: string;
+  /** generated here, or given by the operator (STOCKROOM_ADMIN_KEY) */
+  origin: KeyOrigin;
   scopes: string[];
   created_at: string;
   revoked_at: string | null;
 }
 
 export interface CreatedApiKey extends ApiKey {
-  /** the key itself: shown once, stored only as a hash */
+  /** the key itself: in the answer to the request that created it only, stored only as a salted hash */
   key: string;
+}
+
+/** The answer to a replayed create (same Idempotency-Key, same request): the key made first, without its secret. */
+export interface ReplayedApiKey extends ApiKey {
+  replayed: true;
 }
 
 const toApiKey = (k: ApiKeyRow): ApiKey => ({
   id: k.id,
   name: k.name,
-  prefix: k.prefix,
+  prefix: `sr_${k.public_id}`,
+  origin: k.origin,
   scopes: k.scopes,
   created_at: new Date(k.created_at).toISOString(),
   revoked_at: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString(),
 });
 
-const hash = (key: string): string => createHash('sha256').update(key).digest('hex');
+const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
+const salted = (salt: string, key: string): string => createHmac('sha256', salt).update(key).digest('hex');
+const newSalt = (): string => randomBytes(16).toString('hex');
+const newPublicId = (): string => randomBytes(6).toString('hex');
+/** a generated key: sr_<public id>_<secret>; keys from before this scheme have an 8-character id */
+const GENERATED = /^sr_([0-9a-f]+)_/;
+/** any constant, the same in every process: two servers starting with one STOCKROOM_ADMIN_KEY add it once */
+const OPERATOR_KEY_LOCK = 7_406_118_202;
+
+/** Whether `key` is the one a row's hash was made from, in constant time. */
+function matches(row: ApiKeySecretRow, key: string): boolean {
+  const expected = Buffer.from(row.secret_hash, 'hex');
+  const actual = Buffer.from(row.hash_scheme === 'sha256' || row.salt === null ? sha256(key) : salted(row.salt, key), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
 
 function checkScopes(scopes: readonly string[]): Scope[] {
   const unknown = scopes.filter((s) => !isScope(s));
@@ -39,13 +64,21 @@ function checkScopes(scopes: readonly string[]): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
+const idOf = (value: string | number): number => {
+  const text = String(value);
+  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(id)) throw new NotFoundError('api key', text);
+  return id;
+};
+
 /** How long a process trusts a key it has looked up before asking the database again. */
 export const KEY_CACHE_MS = 10_000;
 /** Keys remembered at most; past it the memory starts afresh (a process serves a handful of clients). */
 const KEY_CACHE_SIZE = 10_000;
 
 /**
- * API keys: created with scopes, shown once, kept as SHA-256 hashes, revocable. A key that authenticated is
+ * API keys: created with scopes, shown once, kept as HMAC-SHA256 under a per-key salt, found by their public
+ * id, revocable by id. A key that authenticated is
  * remembered for `cacheMs`, so a busy client does not cost a query per request: a revocation takes effect at
  * once in the process that made it and within `cacheMs` in the others.
  */
@@ -57,41 +90,92 @@ export class KeyService {
     private readonly cacheMs: number = KEY_CACHE_MS,
   ) {}
 
+  /** A new key, with its secret (shown this once). */
   async create(input: { name: string; scopes: readonly string[] }): Promise<CreatedApiKey> {
+    const created = await this.createOnce(input);
+    if ('replayed' in created) throw new Error('unreachable: a create without an idempotency key was replayed');
+    return created;
+  }
+
+  /**
+   * A new key, at most once per idempotency key. A replay of the same request answers the key created first
+   * without its secret (that is stored nowhere but as a hash): nothing new is made, and the caller can revoke it
+   * by id if the first answer was lost.
+   */
+  async createOnce(input: { name: string; scopes: readonly string[] }, options: CallOptions = {}): Promise<CreatedApiKey | ReplayedApiKey> {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 100) throw ValidationError.field('/name', 'a name of 1-100 characters is required');
     const scopes = checkScopes(input.scopes);
-    const prefix = randomBytes(4).toString('hex');
-    const key = `sr_${prefix}_${randomBytes(24).toString('base64url')}`;
-    const row = await insertApiKey(this.ctx.db, { name, prefix, secretHash: hash(key), scopes });
-    if (!row) throw new Error('a fresh random key collided with an existing one');
-    return { ...toApiKey(row), key };
+    const publicId = newPublicId();
+    const key = `sr_${publicId}_${randomBytes(24).toString('base64url')}`;
+    const salt = newSalt();
+    let made: ApiKey | undefined;
+    const answer = await runOnce(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
+      const row = await insertApiKey(tx, { name, publicId, origin: 'generated', salt, secretHash: salted(salt, key), scopes });
+      if (!row) throw new Error('a fresh random key id collided with an existing one');
+      made = toApiKey(row);
+      return made;
+    });
+    return made === undefined ? { ...answer, replayed: true } : { ...answer, key };
   }
 
-  /** Makes sure a key with this exact value exists (STOCKROOM_ADMIN_KEY); existing keys are left as they are. */
+  /**
+   * Makes sure a key with this exact value exists (STOCKROOM_ADMIN_KEY); existing keys are left as they are. Its
+   * listing shows a random id, never a character of the key.
+   */
   async ensure(key: string, name: string, scopes: readonly Scope[]): Promise<void> {
     if (key.length < 16) throw ValidationError.field('/key', 'a key must be at least 16 characters long');
-    await insertApiKey(this.ctx.db, { name, prefix: key.slice(0, 8), secretHash: hash(key), scopes });
+    await this.ctx.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_KEY_LOCK]);
+      if (await this.lookup(tx, key)) return;
+      const salt = newSalt();
+      await insertApiKey(tx, { name, publicId: newPublicId(), origin: 'operator', salt, secretHash: salted(salt, key), scopes });
+    });
   }
 
   async list(): Promise<ApiKey[]> {
     return (await listApiKeys(this.ctx.db)).map(toApiKey);
   }
 
-  async revoke(idOrPrefix: string): Promise<ApiKey> {
-    const row = await revokeApiKey(this.ctx.db, idOrPrefix);
-    if (!row) throw new NotFoundError('api key', idOrPrefix);
+  /** Revokes one key, named by its id (never by a prefix, which two keys may share). */
+  async revoke(id: string | number): Promise<ApiKey> {
+    const row = await revokeApiKey(this.ctx.db, idOf(id));
+    if (!row) throw new NotFoundError('api key', String(id));
     this.known.clear();
     return toApiKey(row);
   }
 
+  /**
+   * The live key with this value: a generated one by its public id, then one from before salted hashes by its
+   * plain hash (rehashed with a salt on the spot), then the operator's keys one by one.
+   */
+  private async lookup(db: Queryable, key: string): Promise<ApiKeyRow | undefined> {
+    const publicId = GENERATED.exec(key)?.[1];
+    const generated = publicId === undefined ? undefined : await findApiKeyByPublicId(db, publicId);
+    if (generated && matches(generated, key)) {
+      if (generated.hash_scheme === 'sha256') await this.rehash(db, generated.id, key);
+      return generated;
+    }
+    const legacy = await findLegacyApiKey(db, sha256(key));
+    if (legacy) {
+      await this.rehash(db, legacy.id, key);
+      return legacy;
+    }
+    return (await listOperatorApiKeys(db)).find((row) => matches(row, key));
+  }
+
+  private async rehash(db: Queryable, id: number, key: string): Promise<void> {
+    const salt = newSalt();
+    await rehashApiKey(db, id, salt, salted(salt, key));
+  }
+
   /** The live key a request presents, or undefined. */
   async authenticate(key: string): Promise<ApiKey | undefined> {
-    const secretHash = hash(key);
+    const secretHash = sha256(key); // in this process's memory only
     const now = this.ctx.clock().getTime();
     const cached = this.known.get(secretHash);
     if (cached && cached.until > now) return cached.key;
-    const row = await findApiKey(this.ctx.db, secretHash);
+    const row = await this.lookup(this.ctx.db, key);
     if (!row) {
       this.known.delete(secretHash);
       return undefined;

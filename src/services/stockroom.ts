@@ -1,3 +1,4 @@
+import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
 import { AlertService } from './alerts.js';
@@ -15,6 +16,7 @@ import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
 import { SyncService } from './sync.js';
+import type { SyncOptions } from './sync.js';
 
 export interface StockroomOptions {
   db: Db;
@@ -24,6 +26,10 @@ export interface StockroomOptions {
   groupCommit?: GroupCommitOptions;
   /** how long an authenticated API key is trusted before it is looked up again (default 10 s) */
   keyCacheMs?: number;
+  /** pushed sync batches: how far a signed timestamp may be from now (default 300 s) */
+  sync?: SyncOptions;
+  /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
+  secretKey?: string | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -46,10 +52,10 @@ export class Stockroom {
     this.stock = new StockService(this.ctx);
     this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
-    this.sync = new SyncService(this.ctx, this.stock);
+    this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
-    this.channels = new ChannelService(this.ctx);
+    this.channels = new ChannelService(this.ctx, options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey));
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
   }

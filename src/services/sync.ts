@@ -1,14 +1,17 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidSignatureError, UpstreamError, ValidationError } from '../domain/errors.js';
-import { advanceSyncSource, findSyncSource, upsertSyncSource } from '../store/sync-sources.js';
+import { SIGNATURE_TOLERANCE_SECONDS, checkSignature } from '../domain/delivery.js';
+import { InvalidSignatureError, NotFoundError, UpstreamError, ValidationError } from '../domain/errors.js';
+import { advanceSyncSource, findSyncSource, forgetSignatures, rememberSignature, upsertSyncSource } from '../store/sync-sources.js';
+import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
-import { PulledBatch, parse } from './schemas.js';
+import { PulledBatch, SyncInput, parse } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
 
 export const SIGNATURE_HEADER = 'x-stockroom-signature';
 
-/** `sha256=<hex>` of the body under the secret: what a sender puts in X-Stockroom-Signature. */
-export const signature = (secret: string, body: string | Buffer): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+export interface SyncOptions {
+  /** how far a pushed batch's signed timestamp may be from now, in seconds (default 300) */
+  signatureToleranceSeconds?: number | undefined;
+}
 
 export interface PullResult extends SyncResult {
   /** where the next pull continues */
@@ -17,10 +20,15 @@ export interface PullResult extends SyncResult {
 
 /** External warehouse systems: signed pushes and cursor-based pulls of absolute on-hand numbers. */
 export class SyncService {
+  private readonly toleranceSeconds: number;
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly stock: StockService,
-  ) {}
+    options: SyncOptions = {},
+  ) {
+    this.toleranceSeconds = options.signatureToleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
+  }
 
   /** Registers a source, optionally with the secret its pushes must be signed with. */
   async configureSource(name: string, secret: string | null): Promise<{ name: string; signed: boolean; last_sync_at: string | null }> {
@@ -31,16 +39,38 @@ export class SyncService {
   }
 
   /**
-   * Checks a pushed batch's signature over its raw body, when its source has a secret. A source without a
-   * secret accepts unsigned batches (the API key still applies).
+   * A batch pushed by a source (POST /v1/stock/sync). The source must be registered, under exactly this name. One
+   * registered with a secret signs each batch as outgoing webhooks are signed (X-Stockroom-Signature:
+   * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">); the timestamp must be within the tolerance, and
+   * each signature is taken once: a replay is refused and changes nothing. One registered without a secret
+   * takes unsigned batches (the API key still applies). The signature is remembered in the batch's transaction:
+   * a batch that fails can be sent again as it was.
    */
-  async verify(source: string, rawBody: string, header: string | undefined): Promise<void> {
-    const row = await findSyncSource(this.ctx.db, source);
-    if (!row?.secret) return;
-    if (!header) throw new InvalidSignatureError(`source ${source} signs its batches: send ${SIGNATURE_HEADER}: sha256=<hex HMAC of the body>`);
-    const expected = Buffer.from(signature(row.secret, rawBody));
-    const given = Buffer.from(header.trim());
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidSignatureError('the signature does not match the body');
+  async push(input: unknown, rawBody: string, header: string | undefined, options: CallOptions = {}): Promise<SyncResult> {
+    const batch = parse(SyncInput, input);
+    const source = await findSyncSource(this.ctx.db, batch.source);
+    if (!source) throw new NotFoundError('sync source', `${batch.source} (register it first: stockroom sync source NAME [--secret S])`);
+    const now = this.ctx.clock().getTime();
+    let signed: { timestamp: number; mac: string } | undefined;
+    if (source.secret !== null) {
+      const hint = `source ${source.name} signs its batches: send ${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`;
+      if (!header) throw new InvalidSignatureError(hint);
+      const check = checkSignature(source.secret, rawBody, header.trim(), Math.floor(now / 1000), this.toleranceSeconds);
+      if (!check.ok) {
+        const why = { malformed: `the signature is not in the expected form; ${hint}`, stale: `the signed timestamp is more than ${this.toleranceSeconds} s from now: sign each push when it is sent`, mismatch: 'the signature does not match the body' };
+        throw new InvalidSignatureError(why[check.reason]);
+      }
+      signed = check;
+    }
+    return runOnce(this.ctx, 'stock.sync', options, batch, async (tx) => {
+      if (signed) {
+        await forgetSignatures(tx, new Date(now - this.toleranceSeconds * 1000));
+        if (!(await rememberSignature(tx, source.name, signed.mac, new Date(signed.timestamp * 1000)))) {
+          throw new InvalidSignatureError('this signed batch was taken before; a replay is refused (sign each push anew)');
+        }
+      }
+      return this.stock.applySync(tx, batch.source, batch.items, options);
+    });
   }
 
   /**

@@ -1,33 +1,72 @@
 import type { Queryable } from './db.js';
 
+/** generated: the key reads sr_<public_id>_<secret>; operator: a key given from outside (STOCKROOM_ADMIN_KEY) */
+export type KeyOrigin = 'generated' | 'operator';
+/** hmac-sha256: HMAC-SHA256 of the key under the row's salt; sha256: a plain hash from before (rehashed on use) */
+export type HashScheme = 'hmac-sha256' | 'sha256';
+
 export interface ApiKeyRow {
   id: number;
   name: string;
-  prefix: string;
+  public_id: string;
+  origin: KeyOrigin;
   scopes: string[];
   created_at: Date;
   revoked_at: Date | null;
 }
 
-const COLUMNS = 'id, name, prefix, scopes, created_at, revoked_at';
+/** A row with what verifies a presented key: read only to authenticate, never returned to anyone. */
+export interface ApiKeySecretRow extends ApiKeyRow {
+  salt: string | null;
+  secret_hash: string;
+  hash_scheme: HashScheme;
+}
 
-/** @returns the new key, or undefined when a key with that hash exists already */
+const COLUMNS = 'id, name, public_id, origin, scopes, created_at, revoked_at';
+const SECRET_COLUMNS = `${COLUMNS}, salt, secret_hash, hash_scheme`;
+
+/** @returns the new key, or undefined when its public id or hash is taken already */
 export async function insertApiKey(
   tx: Queryable,
-  k: { name: string; prefix: string; secretHash: string; scopes: readonly string[] },
+  k: { name: string; publicId: string; origin: KeyOrigin; salt: string; secretHash: string; scopes: readonly string[] },
 ): Promise<ApiKeyRow | undefined> {
   const { rows } = await tx.query<ApiKeyRow>(
-    `INSERT INTO api_keys (name, prefix, secret_hash, scopes) VALUES ($1, $2, $3, $4::text[])
-     ON CONFLICT (secret_hash) DO NOTHING RETURNING ${COLUMNS}`,
-    [k.name, k.prefix, k.secretHash, k.scopes],
+    `INSERT INTO api_keys (name, public_id, origin, salt, secret_hash, hash_scheme, scopes) VALUES ($1, $2, $3, $4, $5, 'hmac-sha256', $6::text[])
+     ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+    [k.name, k.publicId, k.origin, k.salt, k.secretHash, k.scopes],
   );
   return rows[0];
 }
 
-/** The live key with this hash, if any. */
-export async function findApiKey(db: Queryable, secretHash: string): Promise<ApiKeyRow | undefined> {
-  const { rows } = await db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL`, [secretHash]);
+/** The live generated key with this public id, if any. */
+export async function findApiKeyByPublicId(db: Queryable, publicId: string): Promise<ApiKeySecretRow | undefined> {
+  const { rows } = await db.query<ApiKeySecretRow>(
+    `SELECT ${SECRET_COLUMNS} FROM api_keys WHERE public_id = $1 AND origin = 'generated' AND revoked_at IS NULL`,
+    [publicId],
+  );
   return rows[0];
+}
+
+/** The live key from before salted hashes whose plain SHA-256 this is, if any. */
+export async function findLegacyApiKey(db: Queryable, sha256: string): Promise<ApiKeySecretRow | undefined> {
+  const { rows } = await db.query<ApiKeySecretRow>(
+    `SELECT ${SECRET_COLUMNS} FROM api_keys WHERE secret_hash = $1 AND hash_scheme = 'sha256' AND revoked_at IS NULL`,
+    [sha256],
+  );
+  return rows[0];
+}
+
+/** Live operator-supplied keys with salted hashes: a handful, tried one by one (their value carries no id). */
+export async function listOperatorApiKeys(db: Queryable): Promise<ApiKeySecretRow[]> {
+  const { rows } = await db.query<ApiKeySecretRow>(
+    `SELECT ${SECRET_COLUMNS} FROM api_keys WHERE origin = 'operator' AND hash_scheme = 'hmac-sha256' AND revoked_at IS NULL ORDER BY id`,
+  );
+  return rows;
+}
+
+/** Replaces a legacy plain hash by a salted one, once the key has proved to match it. */
+export async function rehashApiKey(tx: Queryable, id: number, salt: string, secretHash: string): Promise<void> {
+  await tx.query(`UPDATE api_keys SET salt = $2, secret_hash = $3, hash_scheme = 'hmac-sha256' WHERE id = $1 AND hash_scheme = 'sha256'`, [id, salt, secretHash]);
 }
 
 export async function listApiKeys(db: Queryable): Promise<ApiKeyRow[]> {
@@ -35,12 +74,8 @@ export async function listApiKeys(db: Queryable): Promise<ApiKeyRow[]> {
   return rows;
 }
 
-/** @returns the revoked key, or undefined when there is no live key with that id or prefix */
-export async function revokeApiKey(tx: Queryable, idOrPrefix: string): Promise<ApiKeyRow | undefined> {
-  const { rows } = await tx.query<ApiKeyRow>(
-    `UPDATE api_keys SET revoked_at = now()
-      WHERE revoked_at IS NULL AND (prefix = $1 OR id::text = $1) RETURNING ${COLUMNS}`,
-    [idOrPrefix],
-  );
+/** @returns the revoked key, or undefined when there is no live key with that id */
+export async function revokeApiKey(tx: Queryable, id: number): Promise<ApiKeyRow | undefined> {
+  const { rows } = await tx.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id]);
   return rows[0];
 }

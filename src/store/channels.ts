@@ -6,19 +6,22 @@ export interface ChannelRow {
   kind: ChannelKind;
   name: string | null;
   events: string[];
+  /** what may be shown: never a URL, token or password (those are in the secrets column, read only to send) */
   config: Record<string, string>;
+  /** URLs, tokens, passwords, as stored (sealed with STOCKROOM_SECRET_KEY if set): never shown, only redacted */
+  secrets: Record<string, string>;
   created_at: Date;
 }
 
-const COLUMNS = 'id, kind, name, events, config, created_at';
+const COLUMNS = 'id, kind, name, events, config, secrets, created_at';
 
 export async function insertChannel(
   tx: Queryable,
-  c: { kind: ChannelKind; name: string | null; events: readonly string[]; config: Record<string, string> },
+  c: { kind: ChannelKind; name: string | null; events: readonly string[]; config: Record<string, string>; secrets: Record<string, string> },
 ): Promise<ChannelRow> {
   const { rows } = await tx.query<ChannelRow>(
-    `INSERT INTO channels (kind, name, events, config) VALUES ($1, $2, $3::text[], $4::jsonb) RETURNING ${COLUMNS}`,
-    [c.kind, c.name, c.events, JSON.stringify(c.config)],
+    `INSERT INTO channels (kind, name, events, config, secrets) VALUES ($1, $2, $3::text[], $4::jsonb, $5::jsonb) RETURNING ${COLUMNS}`,
+    [c.kind, c.name, c.events, JSON.stringify(c.config), JSON.stringify(c.secrets)],
   );
   return rows[0] as ChannelRow;
 }

@@ -35,6 +35,8 @@ export interface ClaimedDelivery {
   channel_id: number;
   kind: ChannelKind;
   config: Record<string, string>;
+  /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
+  secrets: Record<string, string>;
   outbox_id: number;
   topic: string;
   payload: Record<string, unknown>;
@@ -61,7 +63,7 @@ export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: num
          FROM due WHERE d.id = due.id
        RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, c.outbox_id, o.topic, o.payload, o.created_at
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.topic, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
     [limit, leaseMs, busy],

@@ -32,3 +32,20 @@ export async function advanceSyncSource(tx: Queryable, name: string, lastSyncAt:
     [name, lastSyncAt],
   );
 }
+
+/**
+ * Remembers a pushed batch's signature. @returns false if it was seen before (a replay); a concurrent push of the
+ * same batch waits on the primary key for the first to end, so only one of them is taken, whichever process.
+ */
+export async function rememberSignature(tx: Queryable, source: string, signature: string, signedAt: Date): Promise<boolean> {
+  const { rows } = await tx.query(
+    'INSERT INTO sync_signatures (source, signature, signed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS remembered',
+    [source, signature, signedAt],
+  );
+  return rows.length > 0;
+}
+
+/** Forgets signatures signed before `before`: their timestamps alone refuse them now. */
+export async function forgetSignatures(tx: Queryable, before: Date): Promise<void> {
+  await tx.query('DELETE FROM sync_signatures WHERE signed_at < $1', [before]);
+}

@@ -79,13 +79,24 @@ export interface SmtpReceiver extends Inbox<ReceivedMail> {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on loopback (the smtp-server package), parsing what it is sent with mailparser. */
-export async function smtpReceiver(): Promise<SmtpReceiver> {
+/**
+ * A real SMTP server on loopback (the smtp-server package), parsing what it is sent with mailparser. With
+ * `rejectWith`, it takes any login and then refuses every recipient with that message (a 550).
+ */
+export async function smtpReceiver(options: { rejectWith?: string } = {}): Promise<SmtpReceiver> {
   const inbox = new Inbox<ReceivedMail>() as SmtpReceiver;
+  const { rejectWith } = options;
   const server = new SMTPServer({
     authOptional: true,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(auth, _session, callback) {
+      callback(null, { user: auth.username });
+    },
+    onRcptTo(_address, _session, callback) {
+      callback(rejectWith === undefined ? undefined : Object.assign(new Error(rejectWith), { responseCode: 550 }));
+    },
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {

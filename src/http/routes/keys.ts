@@ -2,22 +2,28 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { SCOPES } from '../../domain/scopes.js';
 import type { Stockroom } from '../../services/stockroom.js';
+import { callOptions } from '../auth.js';
 
 const ADMIN = ['admin'] as const;
 const KeyInput = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1 }) }, { additionalProperties: false });
 
 export function keyRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post('/keys', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Create an API key (the key is in this response only)', body: KeyInput } }, async (req, reply) => {
-      const body = (req.body ?? {}) as { name?: unknown; scopes?: unknown };
-      const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
-      return reply.status(201).send(await stockroom.keys.create({ name: typeof body.name === 'string' ? body.name : '', scopes }));
-    });
+    app.post(
+      '/keys',
+      { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Create an API key (the key is in this response only; a replay of its Idempotency-Key answers the key without it)', body: KeyInput } },
+      async (req, reply) => {
+        const body = (req.body ?? {}) as { name?: unknown; scopes?: unknown };
+        const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
+        const created = await stockroom.keys.createOnce({ name: typeof body.name === 'string' ? body.name : '', scopes }, callOptions(req));
+        return reply.status('replayed' in created ? 200 : 201).send(created);
+      },
+    );
     app.get('/keys', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'List API keys (never their secrets)' } }, async () => ({
       items: await stockroom.keys.list(),
       next_cursor: null,
     }));
-    app.post('/keys/:id/revoke', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Revoke an API key', params: Type.Object({ id: Type.String() }) } }, async (req) =>
+    app.post('/keys/:id/revoke', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Revoke an API key, by its id', params: Type.Object({ id: Type.String() }) } }, async (req) =>
       stockroom.keys.revoke((req.params as { id: string }).id),
     );
   };

@@ -66,12 +66,10 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       });
       scoped.post(
         '/stock/sync',
-        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Absolute on-hand numbers from an external warehouse system; signed with X-Stockroom-Signature when its source has a secret', body: SyncInput } },
+        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret', body: SyncInput } },
         async (req) => {
-          const source = (req.body as { source?: unknown } | null)?.source;
           const header = req.headers[SIGNATURE_HEADER];
-          if (typeof source === 'string') await stockroom.sync.verify(source, req.rawBody ?? '', Array.isArray(header) ? header[0] : header);
-          return stockroom.stock.sync(req.body, callOptions(req));
+          return stockroom.sync.push(req.body, req.rawBody ?? '', Array.isArray(header) ? header[0] : header, callOptions(req));
         },
       );
     });

@@ -1,0 +1,77 @@
+/**
+ * Keeping secrets out of sight: a channel's URL or token is shown once, when it is given, and never again.
+ * Listings show a redacted form; error text from a send (which HTTP and SMTP libraries fill with URLs) is
+ * cleaned of every secret before anyone logs or stores it.
+ */
+
+/** What stands where a secret was. */
+export const MASK = '***';
+
+/** Channel settings that are secrets (the rest, such as a chat id or an address, is shown). */
+export const CHANNEL_SECRET_FIELDS = ['url', 'secret', 'bot_token', 'smtp_url'] as const;
+
+/**
+ * A URL with everything that may be a credential masked: user and password, query values, and the path past
+ * its first segment (the last masked whole, the ones between down to two characters), as in
+ * `https://hooks.slack.com/services/T0…/B0…/***`. Scheme, host and port stay, so a person can tell channels apart.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return MASK;
+  }
+  const segments = url.pathname.split('/').filter((s) => s.length > 0);
+  const path = segments.map((s, i) => (i === segments.length - 1 ? MASK : i === 0 ? s : `${s.slice(0, 2)}…`)).join('/');
+  const query = [...url.searchParams.keys()].map((k) => `${k}=${MASK}`).join('&');
+  const user = url.username || url.password ? `${MASK}@` : '';
+  return `${url.protocol}//${user}${url.host}${path ? `/${path}` : ''}${query ? `?${query}` : ''}`;
+}
+
+/** Shorter pieces than this are not masked on their own: they would mask ordinary words. */
+const SHORTEST_SECRET = 4;
+
+/** Every form in which a secret value may turn up in a library's error text: whole, encoded, and a URL's parts. */
+export function secretFragments(values: readonly string[]): string[] {
+  const fragments = new Set<string>();
+  for (const value of values) {
+    fragments.add(value);
+    fragments.add(encodeURIComponent(value));
+    fragments.add(encodeURI(value));
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url) continue;
+    fragments.add(url.href);
+    if (url.username || url.password) fragments.add(basicCredentials(url));
+    for (const part of [url.username, url.password, ...url.searchParams.values(), url.pathname.split('/').at(-1) ?? '']) {
+      fragments.add(part);
+      fragments.add(safeDecode(part));
+    }
+  }
+  return [...fragments].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
+}
+
+/** A URL's user and password as HTTP Basic credentials (base64 of "user:password"). */
+export function basicCredentials(url: URL): string {
+  return Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString('base64');
+}
+
+const safeDecode = (part: string): string => {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+};
+
+/** `text` with every secret fragment (see secretFragments) replaced by the mask, longest first. */
+export function redact(text: string, fragments: readonly string[]): string {
+  let clean = text;
+  for (const f of fragments) clean = clean.split(f).join(MASK);
+  return clean;
+}
