@@ -17,7 +17,7 @@ import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { parseStockCsv, tooMany } from './stock-csv.js';
-import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, SyncInput, Timestamp, TransferInput, parse } from './schemas.js';
 import type { SyncItem } from './schemas.js';
 
 /** Levels per statement when setting absolute numbers (syncs, imports). */
@@ -262,6 +262,7 @@ export class StockService {
    * warehouse resolved before anything changes, and problems name their line. Recorded as counts.
    */
   async importOnHand(csv: string, options: CallOptions & { reference?: string | undefined } = {}): Promise<{ rows: number; changed: number; shortfalls: LevelChange[] }> {
+    if (options.reference !== undefined) parse(Reference, options.reference, '/reference');
     const rows = parseStockCsv(csv);
     return runOnce(this.ctx, 'stock.import', options, { csv, reference: options.reference }, async (tx) => {
       const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
@@ -323,10 +324,9 @@ export class StockService {
     const limit = pageLimit(query.limit);
     const type = query.type;
     if (type !== undefined && !isMovementType(type)) throw ValidationError.field('/type', `unknown movement type ${type}`);
-    const since = query.since === undefined ? undefined : new Date(query.since);
-    if (since && Number.isNaN(since.getTime())) throw ValidationError.field('/since', 'must be an ISO 8601 timestamp');
+    const since = query.since === undefined ? undefined : new Date(parse(Timestamp, query.since, '/since'));
     const before = idCursor(query.cursor);
-    if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id);
+    if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
     const rows = await listMovements(this.ctx.db, {
       sku: query.sku,

@@ -1,17 +1,14 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { SCOPES } from '../../domain/scopes.js';
+import { KeyInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 
 const ADMIN = ['admin'] as const;
-const KeyInput = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1 }) }, { additionalProperties: false });
 
 export function keyRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post('/keys', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Create an API key (the key is in this response only)', body: KeyInput } }, async (req, reply) => {
-      const body = (req.body ?? {}) as { name?: unknown; scopes?: unknown };
-      const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
-      return reply.status(201).send(await stockroom.keys.create({ name: typeof body.name === 'string' ? body.name : '', scopes }));
+      return reply.status(201).send(await stockroom.keys.create(parse(KeyInput, req.body ?? {})));
     });
     app.get('/keys', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'List API keys (never their secrets)' } }, async () => ({
       items: await stockroom.keys.list(),

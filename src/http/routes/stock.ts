@@ -1,14 +1,23 @@
 import Type from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
-import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
+import { MOVEMENT_TYPES } from '../../domain/movements.js';
+import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, Sku, SyncInput, Timestamp, TransferInput, WarehouseCode } from '../../services/schemas.js';
 import { stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
-import { pageQuery } from './query.js';
+import { listQuery, pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
+const MovementQuery = listQuery({
+  sku: Type.Optional(Sku),
+  warehouse: Type.Optional(WarehouseCode),
+  type: Type.Optional(Type.Enum(MOVEMENT_TYPES)),
+  since: Type.Optional(Timestamp),
+  reservation_id: Type.Optional(ReservationId),
+});
+const ImportQuery = Type.Object({ reference: Type.Optional(Reference) }, { additionalProperties: false });
 /** 64 MiB: about two million CSV rows */
 export const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
@@ -68,7 +77,7 @@ export function stockRoutes(stockroom: Stockroom) {
       });
       scoped.post(
         '/import/stock',
-        { config: { scopes: WAREHOUSE }, bodyLimit: IMPORT_BODY_LIMIT, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none' } },
+        { config: { scopes: WAREHOUSE }, bodyLimit: IMPORT_BODY_LIMIT, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', querystring: ImportQuery } },
         async (req) => {
           if (typeof req.body !== 'string') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
           return stockroom.stock.importOnHand(req.body, { ...callOptions(req), reference: pageQuery(req.query).string('reference') });
@@ -76,7 +85,7 @@ export function stockRoutes(stockroom: Stockroom) {
       );
     });
 
-    app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first' } }, async (req) => {
+    app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery } }, async (req) => {
       const q = pageQuery(req.query);
       return stockroom.stock.movements({
         sku: q.string('sku'),
