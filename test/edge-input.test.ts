@@ -119,6 +119,14 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(await call('POST', '/v1/stock/receive', { raw: 'x', headers: { 'content-type': 'application/xml' } }), 415, 'unsupported_media_type');
   });
 
+  it('refuses a body nested deeper than any input, before a recursive check can overflow the stack', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const refused = await call('POST', '/v1/webhooks', { raw: `{"url": 2147483648, "events": [${deep}, "low_stock"], "secret": " "}` });
+    expectRefused(refused, 400, 'validation_failed');
+    expect(refused.body.errors?.[0]?.path.startsWith('/events/0/0/0')).toBe(true);
+    expect((await h.s.channels.list('webhook')).items.filter((c) => c.target.includes('2147483648'))).toEqual([]);
+  });
+
   it('refuses to fulfil a line with nothing left as 409 invalid_transition', async () => {
     const { sku } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }] });

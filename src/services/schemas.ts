@@ -337,26 +337,31 @@ function textProblem(text: string): string | undefined {
 const pointer = (key: string): string =>
   key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/[^ -\ud7ff\ue000-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** No input nests deeper than a few levels; past this, a value is refused before any recursive check sees it. */
+const MAX_DEPTH = 32;
+
 /**
  * Refuses NUL characters (PostgreSQL text cannot hold them) and lone surrogates (stored as U+FFFD, or refused
- * inside JSON) in every string and key of a value, naming each place. Walks iteratively: a body nested ten
- * thousand deep is refused by its schema, not by a stack overflow here.
+ * inside JSON) in every string and key of a value, naming each place, and values nested deeper than any input
+ * is. Walks iteratively: a body nested ten thousand deep is refused here, not by a stack overflow later.
  */
 export function refuseUnstorableText(value: unknown, at = ''): void {
   const errors: FieldError[] = [];
-  const pending: [unknown, string][] = [[value, at]];
+  const pending: [unknown, string, number][] = [[value, at, 0]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [item, path] = next;
+    const [item, path, depth] = next;
     if (typeof item === 'string') {
       const problem = textProblem(item);
       if (problem) errors.push({ path, message: problem });
+    } else if (typeof item === 'object' && item !== null && depth >= MAX_DEPTH) {
+      errors.push({ path, message: `nested too deep (more than ${MAX_DEPTH} levels)` });
     } else if (Array.isArray(item)) {
-      item.forEach((element, i) => pending.push([element, `${path}/${i}`]));
+      item.forEach((element, i) => pending.push([element, `${path}/${i}`, depth + 1]));
     } else if (typeof item === 'object' && item !== null) {
       for (const [key, element] of Object.entries(item)) {
         const problem = textProblem(key);
         if (problem) errors.push({ path: `${path}/${pointer(key)}`, message: `the name of this field ${problem}` });
-        pending.push([element, `${path}/${pointer(key)}`]);
+        pending.push([element, `${path}/${pointer(key)}`, depth + 1]);
       }
     }
   }

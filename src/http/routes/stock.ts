@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { MOVEMENT_TYPES } from '../../domain/movements.js';
-import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, Sku, SyncInput, Timestamp, TransferInput, WarehouseCode } from '../../services/schemas.js';
+import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, Sku, SyncInput, Timestamp, TransferInput, WarehouseCode, parse } from '../../services/schemas.js';
 import { stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
@@ -64,7 +64,8 @@ export function stockRoutes(stockroom: Stockroom) {
         async (req) => {
           const source = (req.body as { source?: unknown } | null)?.source;
           const header = req.headers[SIGNATURE_HEADER];
-          if (typeof source === 'string') await stockroom.sync.verify(source, req.rawBody ?? '', Array.isArray(header) ? header[0] : header);
+          // the source is looked up before the body is validated: it must be text the database can hold
+          if (typeof source === 'string') await stockroom.sync.verify(parse(SyncInput.properties.source, source, '/source'), req.rawBody ?? '', Array.isArray(header) ? header[0] : header);
           return stockroom.stock.sync(req.body, callOptions(req));
         },
       );
