@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
 import { EVENT_TYPES } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -33,13 +34,13 @@ const Name = Type.String({ minLength: 1, maxLength: 200 });
  * Years the ledger and the calendar hold: PostgreSQL has no year 0, and the embedded one fails on five-digit
  * years, so every date and time is checked against this before it reaches SQL.
  */
-const YEAR = '(19[7-9][0-9]|[2-9][0-9]{3})';
+const YEAR = /^(19[7-9][0-9]|[2-9][0-9]{3})-/;
+Format.Set('calendar-date', (value) => YEAR.test(value) && Format.IsDate(value));
+Format.Set('timestamp', (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)));
 /** A calendar date (a real one: 2026-02-30 is refused), YYYY-MM-DD, from 1970 to 9999. */
-export const IsoDate = Type.String({ format: 'date', pattern: `^${YEAR}-`, description: 'a calendar date, YYYY-MM-DD' });
+export const IsoDate = Type.String({ format: 'calendar-date', description: 'a calendar date, YYYY-MM-DD' });
 /** A point in time: an ISO 8601 date-time with its offset, or a calendar date (its midnight UTC), 1970 to 9999. */
-export const Timestamp = Type.Union([IsoDate, Type.String({ format: 'date-time', pattern: `^${YEAR}-` })], {
-  description: 'an ISO 8601 date-time (2026-01-15T10:00:00Z) or date (2026-01-15)',
-});
+export const Timestamp = Type.String({ format: 'timestamp', description: 'an ISO 8601 date-time (2026-01-15T10:00:00Z) or date (2026-01-15)' });
 /**
  * A numeric id as the API hands them out: plain decimal digits, no sign, exponent, hex or spaces, within the
  * integers JavaScript keeps exactly (ids are bigint columns).
@@ -379,7 +380,11 @@ export function numericId(value: string | number, resource: string): number {
 }
 
 /** Formats whose stock message ('must match format "date"') does not say what to send. */
-const FORMATS: Record<string, string> = { date: 'a calendar date, YYYY-MM-DD' };
+const FORMATS: Record<string, string> = {
+  date: 'a calendar date, YYYY-MM-DD',
+  'calendar-date': 'a calendar date, YYYY-MM-DD, from 1970 to 9999',
+  timestamp: 'an ISO 8601 timestamp (2026-01-15T10:00:00Z) or date (2026-01-15), from 1970 to 9999',
+};
 
 function describe(keyword: string, message: string, params: unknown): string {
   if (keyword === 'additionalProperties' && typeof params === 'object' && params !== null && 'additionalProperties' in params) {
