@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuantityLimitError } from '../src/domain/errors.js';
 import { buildServer } from '../src/http/server.js';
 import { AvailabilityFeed } from '../src/services/availability-feed.js';
 import { MAX_QTY } from '../src/services/schemas.js';
@@ -86,6 +87,8 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expect(refused.body).toMatchObject({ limit: 2_147_483_647 });
     expect(refused.body.detail).toContain('2147483647');
     expectRefused(await call('POST', '/v1/stock/adjust', { body: { sku, warehouse: wh[0], delta: MAX_QTY, reason: 'correction' } }), 409, 'quantity_limit');
+    // the library says the same as the API
+    await expect(h.s.stock.receive({ sku, warehouse: wh[0], qty: MAX_QTY })).rejects.toThrow(QuantityLimitError);
     expect(await stockOf(sku)).toEqual(before);
     expect((await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 7_483_647 } })).body).toMatchObject({ on_hand: 2_147_483_647 });
   });
