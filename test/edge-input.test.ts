@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuantityLimitError } from '../src/domain/errors.js';
 import { buildServer } from '../src/http/server.js';
@@ -128,6 +130,31 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(refused, 400, 'validation_failed');
     expect(refused.body.errors?.[0]?.path.startsWith('/events/0/0/0')).toBe(true);
     expect((await h.s.channels.list('webhook')).items.filter((c) => c.target.includes('2147483648'))).toEqual([]);
+  });
+
+  it('answers a request Node cannot parse (headers too large, malformed) with a problem document on the socket', async () => {
+    const server = await buildServer({ stockroom: h.s });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.server.address() as AddressInfo;
+    const send = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(request));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('close', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
+        socket.on('error', reject);
+      });
+    try {
+      const tooLarge = await send(`GET /v1/warehouses HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(tooLarge).toMatch(/^HTTP\/1\.1 431 /);
+      expect(tooLarge).toContain('application/problem+json');
+      expect(JSON.parse(tooLarge.slice(tooLarge.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431, code: 'headers_too_large' });
+      const malformed = await send('GET /v1/warehouses HTTP/1.1\r\nHost x\r\n\r\n');
+      expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, code: 'validation_failed' });
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses to fulfil a line with nothing left as 409 invalid_transition', async () => {
