@@ -104,9 +104,9 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     expect((await call('GET', '/v1/availability?sku=TEE-M&sku=NOPE', { key: null })).body).toMatchObject({ status: 404, code: 'unknown_sku' });
     expect((await call('GET', '/v1/availability', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
     const many = Array.from({ length: 101 }, (_, i) => `sku=S${i}`).join('&');
-    expect((await call('GET', `/v1/availability?${many}`, { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/sku' }] });
+    expect((await call('GET', `/v1/availability?${many}`, { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/query/sku' }] });
     expect((await call('GET', '/v1/availability?sku=TEE-M&region=EU&ship_to=52.5,13.4', { key: null })).status).toBe(200);
-    expect((await call('GET', '/v1/availability?sku=TEE-M&ship_to=somewhere', { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/ship_to' }] });
+    expect((await call('GET', '/v1/availability?sku=TEE-M&ship_to=somewhere', { key: null })).body).toMatchObject({ status: 400, errors: [{ path: '/query/ship_to' }] });
     expect((await call('GET', '/v1/availability?sku=TEE-M&colour=red', { key: null })).body).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 

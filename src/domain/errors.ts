@@ -134,6 +134,23 @@ export class StaleQuantityError extends StockroomError {
   }
 }
 
+/**
+ * The largest number a stock column holds (PostgreSQL integer). One operation moves at most MAX_QTY units, but
+ * many of them can add up past this; the change that would is refused whole.
+ */
+export const MAX_STOCK_NUMBER = 2_147_483_647;
+
+export class QuantityLimitError extends StockroomError {
+  readonly code = 'quantity_limit';
+  readonly status = 409;
+  constructor() {
+    super(`this would take a stock number (on hand, reserved, a bin, a total) past ${MAX_STOCK_NUMBER}, the most one can hold; nothing was changed`);
+  }
+  override get extra(): Record<string, unknown> {
+    return { limit: MAX_STOCK_NUMBER };
+  }
+}
+
 export class IdempotencyConflictError extends StockroomError {
   readonly code = 'idempotency_conflict';
   readonly status = 422;

@@ -65,7 +65,11 @@ describe('planFulfilment', () => {
   it('refuses more than is left, and SKUs not on the reservation', () => {
     expect(() => planFulfilment(lines, [{ sku: 'A', qty: 6 }])).toThrow(/6 exceeds the 5 units of A left/);
     expect(() => planFulfilment(lines, [{ sku: 'Z', qty: 1 }])).toThrow(ValidationError);
-    expect(() => planFulfilment(lines, [{ sku: 'C', qty: 1 }])).toThrow(/exceeds the 0 units/);
+  });
+
+  it('refuses a line with nothing left as a conflict with its state, not as a malformed request', () => {
+    expect(() => planFulfilment(lines, [{ sku: 'C', qty: 1 }])).toThrow(InvalidTransitionError);
+    expect(() => planFulfilment(lines, [{ sku: 'C', qty: 1 }])).toThrow('cannot fulfil a line of C that is settled');
   });
 
   it('counts two request lines of one SKU against the same remainder', () => {

@@ -82,6 +82,9 @@ export function planFulfilment(lines: readonly OpenLine[], request?: readonly Fu
       throw ValidationError.field(`/lines/${i}/sku`, `${want.sku}${where} is not on this reservation`);
     }
     const open = candidates.reduce((sum, l) => sum + (left.get(l.line_no) ?? 0), 0);
+    // a line that was shipped or released in full is past fulfilling, as a settled reservation is: a conflict
+    // with its state, not a malformed request
+    if (candidates.every((l) => l.remaining === 0)) throw new InvalidTransitionError('settled', 'fulfil', `line of ${want.sku}`);
     if (want.qty > open) {
       throw ValidationError.field(`/lines/${i}/qty`, `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to fulfil`);
     }

@@ -6,7 +6,8 @@ import { createMetrics } from '../infra/metrics.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
-import { RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
+import { RETRY_AFTER_SECONDS, answerClientError, registerErrorHandling, sendProblem } from './errors.js';
+import { registerInputChecks } from './input.js';
 import { alertRoutes } from './routes/alerts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
@@ -88,6 +89,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     requestIdHeader: 'x-request-id',
     // ids in paths are case-sensitive SKUs; trailing slashes are the same route
     routerOptions: { ignoreTrailingSlash: true },
+    // the router's own refusals (a malformed %-escape, an over-long path parameter) are problem documents too
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(error, request, reply);
+    },
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
@@ -95,6 +101,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
   registerAuth(app, stockroom);
+  registerInputChecks(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

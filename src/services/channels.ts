@@ -10,7 +10,7 @@ import type { Page } from './catalog.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { ChannelInputs, WebhookInput, parse } from './schemas.js';
+import { ChannelInputs, WebhookInput, numericId, parse } from './schemas.js';
 
 /** A channel as shown: where it sends and what, never its secrets. */
 export interface Channel {
@@ -73,12 +73,6 @@ const toChannel = (c: ChannelRow, secretKey: Buffer | undefined): Channel => ({
   created_at: new Date(c.created_at).toISOString(),
 });
 
-const idOf = (value: string | number, what: string): number => {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError(what, String(value));
-  return id;
-};
-
 /** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
 export class ChannelService {
   /** @param secretKey seals channel secrets at rest (STOCKROOM_SECRET_KEY); without it they are stored as given */
@@ -118,7 +112,7 @@ export class ChannelService {
   /** Stops a channel; what it was sent stays in the log. */
   async remove(id: string | number, kind?: ChannelKind): Promise<void> {
     const what = kind === 'webhook' ? 'webhook' : 'channel';
-    if (!(await removeChannel(this.ctx.db, idOf(id, what), kind))) throw new NotFoundError(what, String(id));
+    if (!(await removeChannel(this.ctx.db, numericId(id, what), kind))) throw new NotFoundError(what, String(id));
   }
 
   /** The delivery log, newest first: each delivery with every try. */
@@ -131,7 +125,7 @@ export class ChannelService {
     const before = idCursor(query.cursor);
     const rows = await listDeliveries(this.ctx.db, {
       status: status as DeliveryStatus | undefined,
-      channelId: query.channel === undefined ? undefined : idOf(query.channel, 'channel'),
+      channelId: query.channel === undefined ? undefined : numericId(query.channel, 'channel'),
       before,
       limit: limit + 1,
     });
@@ -156,7 +150,7 @@ export class ChannelService {
 
   /** Sends a dead letter again, with a fresh budget of tries. */
   async retry(id: string | number): Promise<void> {
-    const n = idOf(id, 'delivery');
+    const n = numericId(id, 'delivery');
     if (await reviveDelivery(this.ctx.db, n)) return;
     const [row] = await listDeliveries(this.ctx.db, { before: n + 1, limit: 1 });
     if (row?.id !== n) throw new NotFoundError('delivery', String(id));

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { IdempotencyConflictError, NotFoundError, UnknownSkuError } from '../domain/errors.js';
+import { IdempotencyConflictError, NotFoundError, QuantityLimitError, UnknownSkuError } from '../domain/errors.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
+import { sqlState } from '../store/db.js';
 import type { Db, Queryable } from '../store/db.js';
 import { claimKey, storeResponse } from '../store/idempotency.js';
 import { findSuppliers } from '../store/purchasing.js';
@@ -55,7 +56,7 @@ export async function runOnce<T>(
   request: unknown,
   run: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
-  return ctx.db.transaction(async (tx) => {
+  const work = ctx.db.transaction(async (tx) => {
     const idem = idempotencyOf(options, request);
     if (idem === undefined) return run(tx);
     const claim = await claimKey(tx, scope, idem.key, idem.requestHash);
@@ -66,6 +67,11 @@ export async function runOnce<T>(
     const result = await run(tx);
     await storeResponse(tx, scope, idem.key, result);
     return result;
+  });
+  return work.catch((error: unknown) => {
+    // numeric_value_out_of_range: many in-range operations can add up past an integer column; the transaction
+    // is rolled back, so the caller learns the limit and that nothing changed
+    throw sqlState(error) === '22003' ? new QuantityLimitError() : error;
   });
 }
 

@@ -8,9 +8,9 @@ export const pageLimit = (limit: number | undefined): number => Math.min(Math.ma
 /** A numeric keyset cursor as this API hands them out (an id); anything else is refused. */
 export function idCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
-  const id = Number(cursor);
-  if (!Number.isSafeInteger(id)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
-  return id;
+  // the cursors handed out are plain digits; 0x10 or 1e3 would be read as some other row's
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(cursor)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+  return Number(cursor);
 }
 
 /**

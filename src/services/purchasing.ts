@@ -21,7 +21,7 @@ import type { Page } from './catalog.js';
 import { runOnce, supplierByCode, variantsBySku, warehouseByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, parse } from './schemas.js';
+import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, numericId, parse } from './schemas.js';
 
 export interface Supplier {
   code: string;
@@ -105,11 +105,7 @@ export const toPurchaseOrder = (o: PurchaseOrderRow): PurchaseOrder => ({
   closed_at: iso(o.closed_at),
 });
 
-const orderId = (id: string | number): number => {
-  const n = Number(id);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new NotFoundError('purchase order', String(id));
-  return n;
-};
+const orderId = (id: string | number): number => numericId(id, 'purchase order');
 
 /** What a line's SKU appearing twice means is anybody's guess: refused, naming both places. */
 function refuseRepeats(lines: readonly { sku: string }[]): void {

@@ -54,13 +54,14 @@ const DAY_MS = 86_400_000;
 const midnight = (d: Date): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 
 function windowOf(value: number | string | undefined): number {
-  const n = value === undefined ? DEFAULT_WINDOW_DAYS : Number(value);
+  // as text (a query parameter) only plain digits: 0x10 and 1e1 are not a number of days
+  const n = value === undefined ? DEFAULT_WINDOW_DAYS : typeof value === 'number' || /^[0-9]{1,3}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 365) throw ValidationError.field('/window_days', 'must be a whole number of days from 1 to 365');
   return n;
 }
 
 function serviceLevelOf(value: number | string | undefined): number {
-  const p = value === undefined ? DEFAULT_SERVICE_LEVEL : Number(value);
+  const p = value === undefined ? DEFAULT_SERVICE_LEVEL : typeof value === 'number' || /^0?\.[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(p) || p < 0.5 || p >= 1) throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
   return p;
 }

@@ -1,10 +1,13 @@
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
 import { EVENT_TYPES } from '../domain/delivery.js';
-import { ValidationError } from '../domain/errors.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import type { FieldError } from '../domain/errors.js';
 import { REASONS } from '../domain/movements.js';
+import { SCOPES } from '../domain/scopes.js';
 import { MAX_TTL_SECONDS } from '../domain/reservation.js';
 
 /**
@@ -27,6 +30,28 @@ export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
 export const ReasonCode = Type.Enum(REASONS);
 const Name = Type.String({ minLength: 1, maxLength: 200 });
+/**
+ * Years the ledger and the calendar hold: PostgreSQL has no year 0, and the embedded one fails on five-digit
+ * years, so every date and time is checked against this before it reaches SQL.
+ */
+const YEAR = /^(19[7-9][0-9]|[2-9][0-9]{3})-/;
+Format.Set('calendar-date', (value) => YEAR.test(value) && Format.IsDate(value));
+Format.Set('timestamp', (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)));
+/** A calendar date (a real one: 2026-02-30 is refused), YYYY-MM-DD, from 1970 to 9999. */
+export const IsoDate = Type.String({ format: 'calendar-date', description: 'a calendar date, YYYY-MM-DD' });
+/** A point in time: an ISO 8601 date-time with its offset, or a calendar date (its midnight UTC), 1970 to 9999. */
+export const Timestamp = Type.String({ format: 'timestamp', description: 'an ISO 8601 date-time (2026-01-15T10:00:00Z) or date (2026-01-15)' });
+/**
+ * A numeric id as the API hands them out: plain decimal digits, no sign, exponent, hex or spaces, within the
+ * integers JavaScript keeps exactly (ids are bigint columns).
+ */
+export const NumericId = Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'a numeric id' });
+/** A page cursor handed out by a list of numeric ids. */
+export const IdCursor = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$', description: 'next_cursor of the previous page' });
+/** A page size, as a query parameter (a whole number from 1 to 500). */
+export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'items per page, 1-500' });
+/** What a search matches against (SKUs, titles). */
+export const SearchText = Type.String({ minLength: 1, maxLength: 200 });
 export const Region = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,15}$', description: 'a region code such as EU, DE or US-CA' });
 const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 
@@ -123,7 +148,7 @@ export const SyncItem = Type.Object(
 );
 export type SyncItem = Static<typeof SyncItem>;
 /** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
-export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Type.String({ format: 'date-time' })) });
+export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
 export const SyncInput = Type.Object(
   { source: Type.String({ minLength: 1, maxLength: 100 }), items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }) },
   { additionalProperties: false },
@@ -188,7 +213,6 @@ export const AvailabilityInput = Type.Object(
 export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
-const IsoDate = Type.String({ format: 'date', description: 'a calendar date, YYYY-MM-DD' });
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 
 export const SupplierInput = Type.Object(
@@ -269,13 +293,25 @@ export const ChannelInputs = {
 } as const;
 export type ChannelInput = Static<(typeof ChannelInputs)[keyof typeof ChannelInputs]>;
 
+/** POST /v1/keys: a named key with scopes. */
+export const KeyInput = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }) },
+  { additionalProperties: false },
+);
+export type KeyInput = Static<typeof KeyInput>;
+
+/** POST /v1/warehouses/{code}/bins: the warehouse is in the path. */
+export const BinBody = Type.Object({ code: BinCode }, { additionalProperties: false });
+
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
 /**
- * Checks input against a schema. Every problem is reported at once, with a JSON pointer to it, so a
- * client fixes its request in one round.
+ * Checks input against a schema. Every problem is reported at once, with a JSON pointer to it (under `at`,
+ * e.g. /query), so a client fixes its request in one round. Text no database column can hold is refused
+ * first, wherever it sits, keys included.
  */
-export function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
+export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): Static<S> {
+  refuseUnstorableText(value, at);
   let validator = validators.get(schema);
   if (!validator) {
     validator = Compile(schema);
@@ -286,12 +322,70 @@ export function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
     .Errors(value)
     // additionalProperties:false is reported twice: once per extra key ("schema is false"), once as a list
     .filter((e) => e.keyword !== 'boolean')
-    .map((e) => ({ path: e.instancePath, message: describe(e.keyword, e.message, e.params) }));
-  throw new ValidationError(errors.length > 0 ? errors : [{ path: '', message: 'invalid input' }]);
+    .map((e) => ({ path: at + e.instancePath, message: describe(e.keyword, e.message, e.params) }));
+  throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
+}
+
+/** Half a UTF-16 pair with no other half: not a character, and no UTF-8 text (so no column) can hold it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain a NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(text)) return 'must be valid Unicode: it has half of a surrogate pair (e.g. \\ud800)';
+  return undefined;
+}
+
+/** A key as a JSON pointer segment, with control characters and surrogates shown as \\uXXXX escapes. */
+const pointer = (key: string): string =>
+  key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/[^ -\ud7ff\ue000-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** No input nests deeper than a few levels; past this, a value is refused before any recursive check sees it. */
+const MAX_DEPTH = 32;
+
+/**
+ * Refuses NUL characters (PostgreSQL text cannot hold them) and lone surrogates (stored as U+FFFD, or refused
+ * inside JSON) in every string and key of a value, naming each place, and values nested deeper than any input
+ * is. Walks iteratively: a body nested ten thousand deep is refused here, not by a stack overflow later.
+ */
+export function refuseUnstorableText(value: unknown, at = ''): void {
+  const errors: FieldError[] = [];
+  const pending: [unknown, string, number][] = [[value, at, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, path, depth] = next;
+    if (typeof item === 'string') {
+      const problem = textProblem(item);
+      if (problem) errors.push({ path, message: problem });
+    } else if (typeof item === 'object' && item !== null && depth >= MAX_DEPTH) {
+      errors.push({ path, message: `nested too deep (more than ${MAX_DEPTH} levels)` });
+    } else if (Array.isArray(item)) {
+      item.forEach((element, i) => pending.push([element, `${path}/${i}`, depth + 1]));
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, element] of Object.entries(item)) {
+        const problem = textProblem(key);
+        if (problem) errors.push({ path: `${path}/${pointer(key)}`, message: `the name of this field ${problem}` });
+        pending.push([element, `${path}/${pointer(key)}`, depth + 1]);
+      }
+    }
+  }
+  if (errors.length > 0) throw new ValidationError(errors);
+}
+
+/**
+ * The one reading of a numeric id (a path segment, a filter, or a number from a library caller): anything but
+ * plain digits of an id names nothing, so it is not found. `0x10`, `1e3`, ` 1` and `+1` are not ids.
+ */
+export function numericId(value: string | number, resource: string): number {
+  const text = typeof value === 'number' ? (Number.isSafeInteger(value) ? String(value) : '') : value;
+  if (!/^[1-9][0-9]{0,14}$/.test(text)) throw new NotFoundError(resource, String(value));
+  return Number(text);
 }
 
 /** Formats whose stock message ('must match format "date"') does not say what to send. */
-const FORMATS: Record<string, string> = { date: 'a calendar date, YYYY-MM-DD' };
+const FORMATS: Record<string, string> = {
+  date: 'a calendar date, YYYY-MM-DD',
+  'calendar-date': 'a calendar date, YYYY-MM-DD, from 1970 to 9999',
+  timestamp: 'an ISO 8601 timestamp (2026-01-15T10:00:00Z) or date (2026-01-15), from 1970 to 9999',
+};
 
 function describe(keyword: string, message: string, params: unknown): string {
   if (keyword === 'additionalProperties' && typeof params === 'object' && params !== null && 'additionalProperties' in params) {

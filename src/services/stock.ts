@@ -19,7 +19,7 @@ import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { readStockCsv, tooMany } from './stock-csv.js';
 import type { CsvSource, StockCsvLimits } from './stock-csv.js';
-import { AdjustInput, CountInput, ReceiveInput, ReservationId, ReturnInput, SyncInput, TransferInput, parse } from './schemas.js';
+import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, SyncInput, Timestamp, TransferInput, parse } from './schemas.js';
 import type { SyncItem } from './schemas.js';
 
 /** Levels per statement when setting absolute numbers (syncs, imports). */
@@ -267,6 +267,7 @@ export class StockService {
     csv: CsvSource,
     options: CallOptions & StockCsvLimits & { reference?: string | undefined } = {},
   ): Promise<{ rows: number; changed: number; shortfalls: LevelChange[] }> {
+    if (options.reference !== undefined) parse(Reference, options.reference, '/reference');
     const { rows, sha256 } = await readStockCsv(csv, options);
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
     return runOnce(this.ctx, 'stock.import', options, { csv_sha256: sha256, reference: options.reference }, async (tx) => {
@@ -333,10 +334,9 @@ export class StockService {
     const limit = pageLimit(query.limit);
     const type = query.type;
     if (type !== undefined && !isMovementType(type)) throw ValidationError.field('/type', `unknown movement type ${type}`);
-    const since = query.since === undefined ? undefined : new Date(query.since);
-    if (since && Number.isNaN(since.getTime())) throw ValidationError.field('/since', 'must be an ISO 8601 timestamp');
+    const since = query.since === undefined ? undefined : new Date(parse(Timestamp, query.since, '/since'));
     const before = idCursor(query.cursor);
-    if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id);
+    if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
     const rows = await listMovements(this.ctx.db, {
       sku: query.sku,

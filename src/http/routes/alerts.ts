@@ -2,13 +2,15 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../../domain/delivery.js';
 import { ALERT_TYPES } from '../../domain/alerts.js';
-import { ChannelInputs, WebhookInput } from '../../services/schemas.js';
+import { ChannelInputs, NumericId, Sku, WarehouseCode, WebhookInput } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { pageQuery } from './query.js';
+import { listQuery, pageQuery } from './query.js';
 
 const ADMIN = ['admin'] as const;
-const Id = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) });
+const Id = Type.Object({ id: NumericId });
+const AlertQuery = listQuery({ type: Type.Optional(Type.Enum(ALERT_TYPES)), sku: Type.Optional(Sku), warehouse: Type.Optional(WarehouseCode) });
+const DeliveryQuery = listQuery({ status: Type.Optional(Type.Enum(DELIVERY_STATUSES)), channel: Type.Optional(NumericId) });
 const ChannelInput = Type.Union(Object.values(ChannelInputs));
 
 /** Alerts, and the channels they are delivered to with the log of each delivery. */
@@ -16,7 +18,7 @@ export function alertRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
       '/alerts',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})` } },
+      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})`, querystring: AlertQuery } },
       async (req) => {
         const q = pageQuery(req.query);
         return stockroom.alerts.list({ type: q.string('type'), sku: q.string('sku'), warehouse: q.string('warehouse'), cursor: q.string('cursor'), limit: q.limit() });
@@ -45,7 +47,7 @@ export function alertRoutes(stockroom: Stockroom) {
 
     app.get(
       '/deliveries',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})` } },
+      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})`, querystring: DeliveryQuery } },
       async (req) => {
         const q = pageQuery(req.query);
         return stockroom.channels.deliveries({ status: q.string('status'), channel: q.string('channel'), cursor: q.string('cursor'), limit: q.limit() });

@@ -1,11 +1,10 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { SCOPES } from '../../domain/scopes.js';
+import { KeyInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 
 const ADMIN = ['admin'] as const;
-const KeyInput = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1 }) }, { additionalProperties: false });
 
 export function keyRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -13,9 +12,7 @@ export function keyRoutes(stockroom: Stockroom) {
       '/keys',
       { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Create an API key (the key is in this response only; a replay of its Idempotency-Key answers the key without it)', body: KeyInput } },
       async (req, reply) => {
-        const body = (req.body ?? {}) as { name?: unknown; scopes?: unknown };
-        const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [];
-        const created = await stockroom.keys.createOnce({ name: typeof body.name === 'string' ? body.name : '', scopes }, callOptions(req));
+        const created = await stockroom.keys.createOnce(parse(KeyInput, req.body ?? {}), callOptions(req));
         return reply.status('replayed' in created ? 200 : 201).send(created);
       },
     );

@@ -1,15 +1,25 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { PO_STATUSES } from '../../domain/purchasing.js';
-import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput } from '../../services/schemas.js';
+import { ConfirmInput, NumericId, PurchaseOrderInput, PurchaseReceiptInput, Sku, SupplierInput, WarehouseCode } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { pageQuery } from './query.js';
+import { listQuery, pageQuery } from './query.js';
 
 const ADMIN = ['admin'] as const;
 /** Receiving is the dock's work: warehouse keys may do it, and read the orders they receive against. */
 const RECEIVERS = ['admin', 'warehouse'] as const;
-const Id = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) });
+const Id = Type.Object({ id: NumericId });
+const OrderQuery = listQuery({
+  status: Type.Optional(Type.String({ maxLength: 32, description: PO_STATUSES.join(', ') })),
+  supplier: Type.Optional(WarehouseCode),
+  sku: Type.Optional(Sku),
+});
+const SuggestionQuery = listQuery({
+  sku: Type.Optional(Type.Array(Sku, { maxItems: 500, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' })),
+  window_days: Type.Optional(Type.String({ maxLength: 16, description: 'days of demand history, 1-365' })),
+  service_level: Type.Optional(Type.String({ maxLength: 16, description: 'a probability from 0.5 up to 1, e.g. 0.95' })),
+});
 const idOf = (req: { params: unknown }): string => (req.params as { id: string }).id;
 
 /** Suppliers, purchase orders and replenishment. */
@@ -26,7 +36,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
     );
     app.get(
       '/purchase-orders',
-      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})` } },
+      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`, querystring: OrderQuery } },
       async (req) => {
         const q = pageQuery(req.query);
         return p.list({ status: q.string('status'), supplier: q.string('supplier'), sku: q.string('sku'), cursor: q.string('cursor'), limit: q.limit() });
@@ -52,7 +62,9 @@ export function purchasingRoutes(stockroom: Stockroom) {
       '/replenishment/suggestions',
       {
         config: { scopes: ADMIN },
-        schema: { tags: ['purchasing'], summary: 'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions' },
+        schema: { tags: ['purchasing'], summary: 'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
+          querystring: SuggestionQuery,
+        },
       },
       async (req) => {
         const q = pageQuery(req.query);

@@ -1,4 +1,11 @@
+import Type from 'typebox';
+import type { TProperties } from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
+import { IdCursor, PageLimit } from '../../services/schemas.js';
+
+/** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
+export const listQuery = (filters: TProperties) =>
+  Type.Object({ ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) }, { additionalProperties: false });
 
 /** Reads query-string values, refusing (not ignoring) malformed ones. */
 export function pageQuery(query: unknown) {

@@ -2,15 +2,24 @@ import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
-import { AdjustInput, CountInput, ReceiveInput, ReturnInput, Sku, SyncInput, TransferInput } from '../../services/schemas.js';
+import { MOVEMENT_TYPES } from '../../domain/movements.js';
+import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, Sku, SyncInput, Timestamp, TransferInput, WarehouseCode } from '../../services/schemas.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
 import { Slots } from '../slots.js';
-import { pageQuery } from './query.js';
+import { listQuery, pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
+const MovementQuery = listQuery({
+  sku: Type.Optional(Sku),
+  warehouse: Type.Optional(WarehouseCode),
+  type: Type.Optional(Type.Enum(MOVEMENT_TYPES)),
+  since: Type.Optional(Timestamp),
+  reservation_id: Type.Optional(ReservationId),
+});
+const ImportQuery = Type.Object({ reference: Type.Optional(Reference) }, { additionalProperties: false });
 
 export interface ImportLimits {
   /** largest CSV body in bytes (413 past it) */
@@ -81,7 +90,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       });
       scoped.post(
         '/import/stock',
-        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none' } },
+        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', querystring: ImportQuery } },
         async (req, reply) => {
           const body = req.body as Readable | undefined;
           if (typeof body?.iterator !== 'function') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
@@ -104,7 +113,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       );
     });
 
-    app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first' } }, async (req) => {
+    app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery } }, async (req) => {
       const q = pageQuery(req.query);
       return stockroom.stock.movements({
         sku: q.string('sku'),

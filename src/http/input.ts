@@ -1,0 +1,45 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TSchema } from 'typebox';
+import { ValidationError } from '../domain/errors.js';
+import { parse, refuseUnstorableText } from '../services/schemas.js';
+
+type QuerySchema = TSchema & { properties?: Record<string, TSchema & { type?: unknown }> };
+
+const NO_QUERY: QuerySchema = { type: 'object', properties: {} } as QuerySchema;
+
+/**
+ * What every API request is checked for before its route reads it. Bodies are the use cases' to validate;
+ * the URL is HTTP's own: path parameters must be text a database can hold, and the query may carry only
+ * what the route's querystring schema names, each value as that schema says. A parameter a route does not
+ * understand is refused, never ignored (a filter that silently does nothing returns the wrong rows). A
+ * route without a body schema takes no body.
+ */
+export function registerInputChecks(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    if (!request.routeOptions.url?.startsWith('/v1/')) return;
+    const schema = request.routeOptions.schema;
+    refuseUnstorableText(request.params, '/params');
+    checkQuery(request, (schema?.querystring as QuerySchema | undefined) ?? NO_QUERY);
+    if (!schema?.body && hasContent(request.body)) {
+      throw ValidationError.field('', 'this endpoint takes no body; send none (or {})');
+    }
+  });
+}
+
+function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const known = schema.properties ?? {};
+  refuseUnstorableText(query, '/query');
+  const unknown = Object.keys(query).filter((name) => !Object.hasOwn(known, name));
+  if (unknown.length > 0) {
+    const takes = Object.keys(known).join(', ') || 'none';
+    throw new ValidationError(unknown.map((name) => ({ path: `/query/${name}`, message: `unknown query parameter (this endpoint takes: ${takes})` })));
+  }
+  // a parameter that may repeat (?sku=A&sku=B) is an array in the schema, and a single one is a list of one
+  const given = Object.fromEntries(Object.entries(query).map(([name, value]) => [name, known[name]?.type === 'array' && !Array.isArray(value) ? [value] : value]));
+  parse(schema, given, '/query');
+}
+
+/** A JSON body with something in it; text bodies come only through a route's own parser (CSV), which reads them. */
+const hasContent = (body: unknown): boolean =>
+  body !== undefined && body !== null && typeof body !== 'string' && !(typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
