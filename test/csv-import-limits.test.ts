@@ -35,22 +35,34 @@ describe.each(drivers())('CSV stock imports that are huge, bad or many at once, 
     await adminCall(ctx.server, 'POST', '/v1/stock/receive', { sku: 'IMP-1', warehouse: 'IMP', qty: 5 });
   });
 
-  /** Uploads `body` while /healthz is asked again and again; the answer, and the slowest /healthz round trip. */
+  /**
+   * The server's longest event-loop stall since the last call: prom-client's histogram of the loop's delay is
+   * read and reset on every scrape. This is what decides how long /healthz waits for an answer; a round trip
+   * timed from here also counts this test process's and the other test files' turns on two shared cores.
+   */
+  const longestStallMs = async (): Promise<number> => {
+    const text = await (await fetch(`${ctx.server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
+    return Number(/^stockroom_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]) * 1000;
+  };
+
+  /** Uploads `body` while /healthz is asked again and again; the answer, how often /healthz answered, and the longest stall. */
   const importWatched = async (body: Buffer) => {
+    await longestStallMs();
     const upload = post(importUrl(), { ...csvHeaders, 'content-length': String(body.length) });
     const sending = upload.sendAll(body).then(upload.end);
     const state = { answered: false };
     const answer = upload.answered.finally(() => (state.answered = true));
-    const trips: number[] = [];
+    let healthy = 0;
     while (!state.answered) {
-      const since = performance.now();
       const res = await fetch(`${ctx.server.url}/healthz`);
       expect(res.status).toBe(200);
       await res.text();
-      trips.push(performance.now() - since);
+      healthy++;
     }
     await sending;
-    return { reply: await answer, trips };
+    const reply = await answer;
+    const stallMs = await longestStallMs();
+    return { reply, healthy, stallMs };
   };
 
   it('reads a 1,000,000-line CSV with bad rows throughout to its end while /healthz answers within 100 ms; refuses it at the row-error limit and changes nothing', async () => {
@@ -58,26 +70,27 @@ describe.each(drivers())('CSV stock imports that are huge, bad or many at once, 
     // the first row would change IMP-1; every 50,000th row is bad, the last one of them the last row
     const body = csvOf(LINES, (i) => (i === 0 ? 'IMP-1,IMP,99\n' : `S${i},IMP,${i % 50_000 === 49_999 ? 'x' : '1'}\n`));
     expect(body.length).toBeLessThan(MAX_BYTES);
-    const { reply, trips } = await importWatched(body);
+    const { reply, healthy, stallMs } = await importWatched(body);
     expect(reply.status).toBe(400);
     const problem = await json(reply);
     expect(problem.code).toBe('validation_failed');
     expect(problem.errors).toHaveLength(MAX_ERRORS + 1);
     expect(problem.errors?.slice(0, MAX_ERRORS).map((e) => e.path)).toEqual(Array.from({ length: MAX_ERRORS }, (_, k) => `/line/${(k + 1) * 50_000 + 1}/on_hand`));
     expect(problem.errors?.at(-1)).toEqual({ path: '/csv', message: `stopped at ${MAX_ERRORS} problems; the rest of the file was not checked` });
-    expect(trips.length).toBeGreaterThan(1);
-    expect(Math.max(...trips)).toBeLessThan(HEALTHZ_BOUND_MS);
+    expect(healthy).toBeGreaterThan(1);
+    expect(stallMs).toBeGreaterThan(0);
+    expect(stallMs).toBeLessThan(HEALTHZ_BOUND_MS);
     expect(await onHand()).toBe(before);
   });
 
   it('stops reading a 1,000,000-line CSV of bad rows at the row-error limit and reports the first ones', async () => {
     const before = await onHand();
     const body = csvOf(LINES, (i) => (i === 0 ? 'IMP-1,IMP,99\n' : `S${i},IMP,-1\n`));
-    const { reply, trips } = await importWatched(body);
+    const { reply, stallMs } = await importWatched(body);
     expect(reply.status).toBe(400);
     const problem = await json(reply);
     expect(problem.errors?.map((e) => e.path)).toEqual([...Array.from({ length: MAX_ERRORS }, (_, k) => `/line/${k + 3}/on_hand`), '/csv']);
-    expect(Math.max(...trips)).toBeLessThan(HEALTHZ_BOUND_MS);
+    expect(stallMs).toBeLessThan(HEALTHZ_BOUND_MS);
     expect(await onHand()).toBe(before);
   });
 

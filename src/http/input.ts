@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
@@ -40,6 +41,6 @@ function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
   parse(schema, given, '/query');
 }
 
-/** A JSON body with something in it; text bodies come only through a route's own parser (CSV), which reads them. */
+/** A JSON body with something in it; text and streamed bodies come only through a route's own parser (CSV), which reads them. */
 const hasContent = (body: unknown): boolean =>
-  body !== undefined && body !== null && typeof body !== 'string' && !(typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+  body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Readable) && !(typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
