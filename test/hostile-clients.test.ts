@@ -163,3 +163,28 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     }
   });
 });
+
+describe('client addresses behind a reverse proxy', () => {
+  const ctx = useServer('pglite', { STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '1', STOCKROOM_TRUST_PROXY: '127.0.0.5, 127.0.1.0/24' });
+  const url = () => `${ctx.server.url}/v1/availability/stream?sku=PROXY-1`;
+
+  it('counts streams by the X-Forwarded-For a trusted proxy sends, and ignores the header from anyone else', async () => {
+    await adminCall(ctx.server, 'POST', '/v1/variants', { sku: 'PROXY-1', product: { title: 'behind a proxy' } });
+    const open: (RawReply & { close: () => void })[] = [];
+    const stream = async (from: string, forwardedFor: string) => {
+      const s = await get(url(), from, { 'x-forwarded-for': forwardedFor });
+      open.push(s);
+      return s.status;
+    };
+    try {
+      // shoppers behind one trusted proxy (an address, and one in a trusted range) each get their own stream
+      expect([await stream('127.0.0.5', '203.0.113.1'), await stream('127.0.0.5', '203.0.113.2')]).toEqual([200, 200]);
+      expect([await stream('127.0.1.9', '203.0.113.7'), await stream('127.0.1.9', '203.0.113.8')]).toEqual([200, 200]);
+      expect(await stream('127.0.0.5', '203.0.113.1')).toBe(429);
+      // an untrusted client naming a new address per request is still counted as itself
+      expect([await stream('127.0.0.6', '203.0.113.3'), await stream('127.0.0.6', '203.0.113.4')]).toEqual([200, 429]);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+});

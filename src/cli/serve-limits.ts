@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ValidationError } from '../domain/errors.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../http/server.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT } from '../http/routes/storefront.js';
@@ -24,6 +25,7 @@ export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeL
     throw ValidationError.field('/env/STOCKROOM_SSE_HEARTBEAT_MS', `must be below STOCKROOM_IDLE_TIMEOUT_MS (${connections.idleTimeoutMs}), or idle streams are closed`);
   }
   return {
+    trustProxy: proxiesFrom(env),
     connections,
     streams: {
       max: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
@@ -35,4 +37,25 @@ export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeL
       maxErrors: envInt(env, 'STOCKROOM_IMPORT_MAX_ERRORS', DEFAULT_IMPORT_MAX_ERRORS, 1),
     },
   };
+}
+
+/**
+ * STOCKROOM_TRUST_PROXY: a comma-separated list of proxy addresses or CIDR ranges. Only exact addresses and ranges
+ * are taken: "trust everyone" would let any client pick the address it is counted under.
+ */
+function proxiesFrom(env: NodeJS.ProcessEnv): string[] | undefined {
+  const value = env.STOCKROOM_TRUST_PROXY?.trim();
+  if (!value) return undefined;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const wrong = entries.filter((entry) => {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return true;
+    if (bits === undefined) return false;
+    return !/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
+  });
+  if (wrong.length > 0) {
+    throw ValidationError.field('/env/STOCKROOM_TRUST_PROXY', `must list proxy addresses or CIDR ranges, comma-separated (not ${wrong.map((entry) => JSON.stringify(entry)).join(', ')})`);
+  }
+  return entries;
 }

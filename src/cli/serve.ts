@@ -46,6 +46,8 @@ export interface ServeLimits {
   imports?: ImportLimits | undefined;
   /** open availability streams in all, and from one client address */
   streams?: { max?: number | undefined; perClient?: number | undefined } | undefined;
+  /** the reverse proxies whose X-Forwarded-For names the client (STOCKROOM_TRUST_PROXY) */
+  trustProxy?: readonly string[] | undefined;
 }
 
 type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
@@ -86,7 +88,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     deliveryBacklog: () => stockroom.channels.unsent(),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const { connections, imports, streams } = options.limits ?? {};
+  const { connections, imports, streams, trustProxy } = options.limits ?? {};
   const app = await buildServer({
     stockroom,
     logger: options.logger,
@@ -95,6 +97,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     storefront: { feed, heartbeatMs: options.heartbeatMs, maxStreams: streams?.max, maxStreamsPerClient: streams?.perClient },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),
+    trustProxy,
   });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   changes.subscribe((change) => {

@@ -35,6 +35,12 @@ export interface ServerOptions {
   connections?: ConnectionLimits;
   /** CSV stock imports: size, how many at once, how many row errors before the file is refused */
   imports?: ImportLimits;
+  /**
+   * Addresses or CIDR ranges of the reverse proxies in front of the server: a request from one of them is
+   * counted against the client address it names in X-Forwarded-For (per-address stream caps, logs). From
+   * anyone else the header is ignored, so a client cannot name itself a fresh address per request.
+   */
+  trustProxy?: readonly string[] | undefined;
 }
 
 export interface ConnectionLimits {
@@ -85,6 +91,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Node looks for connections past the header and request timeouts on this interval (30 s by default,
     // which would let a short timeout run far over)
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))) },
+    ...(options.trustProxy?.length ? { trustProxy: [...options.trustProxy] } : {}),
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: 'x-request-id',
     // ids in paths are case-sensitive SKUs; trailing slashes are the same route
