@@ -89,6 +89,18 @@ describe.each(drivers())('API keys on %s', (driver) => {
     expect(await s.keys.authenticate(`${generated[1]!.prefix}_not-the-secret-at-all`)).toBeUndefined();
   });
 
+  it('never makes a revoked STOCKROOM_ADMIN_KEY again: the next start is refused, naming the revoked key', async () => {
+    const s = new Stockroom({ db: h.test.db });
+    const operator = `revoked-operator-${uniq('x')}-0123456789`;
+    await s.keys.ensure(operator, 'STOCKROOM_ADMIN_KEY', ['admin']);
+    const made = await s.keys.authenticate(operator);
+    await s.keys.revoke(made!.id);
+    const keysBefore = (await s.keys.list()).length;
+    await expect(s.keys.ensure(operator, 'STOCKROOM_ADMIN_KEY', ['admin'])).rejects.toThrow(`this key was revoked (key id ${made!.id}): set a new one`);
+    expect(await s.keys.authenticate(operator)).toBeUndefined();
+    expect((await s.keys.list()).length).toBe(keysBefore);
+  });
+
   it('stores a key as a salted HMAC: neither the key, its SHA-256 nor (for an operator key) its start is in the table', async () => {
     const s = new Stockroom({ db: h.test.db });
     const operator = `Zq9-operator-key-${uniq('x')}-0123456789`;

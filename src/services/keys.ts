@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { SCOPES, isScope } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
-import { findApiKeyByPublicId, findLegacyApiKey, insertApiKey, listApiKeys, listOperatorApiKeys, rehashApiKey, revokeApiKey } from '../store/api-keys.js';
+import { findApiKeyByPublicId, findLegacyApiKey, insertApiKey, listApiKeys, listOperatorApiKeys, listRevokedOperatorApiKeys, rehashApiKey, revokeApiKey } from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js';
 import type { Queryable } from '../store/db.js';
 import { runOnce } from './context.js';
@@ -116,18 +116,23 @@ export class KeyService {
       made = toApiKey(row);
       return made;
     });
-    return made === undefined ? { ...answer, replayed: true } : { ...answer, key };
+    // ours only if the answer is the row this call inserted: an attempt that ran and was then rolled back and
+    // answered as a replay of another call's key must not hand out a secret that was never stored
+    return made?.id === answer.id ? { ...answer, key } : { ...answer, replayed: true };
   }
 
   /**
-   * Makes sure a key with this exact value exists (STOCKROOM_ADMIN_KEY); existing keys are left as they are. Its
-   * listing shows a random id, never a character of the key.
+   * Makes sure a key with this exact value exists (STOCKROOM_ADMIN_KEY); existing keys are left as they are, and
+   * a value that was revoked is refused, never made again. Its listing shows a random id, never a character of
+   * the key.
    */
   async ensure(key: string, name: string, scopes: readonly Scope[]): Promise<void> {
     if (key.length < 16) throw ValidationError.field('/key', 'a key must be at least 16 characters long');
     await this.ctx.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_KEY_LOCK]);
       if (await this.lookup(tx, key)) return;
+      const revoked = (await listRevokedOperatorApiKeys(tx, sha256(key))).find((row) => matches(row, key));
+      if (revoked) throw ValidationError.field('/env/STOCKROOM_ADMIN_KEY', `this key was revoked (key id ${revoked.id}): set a new one`);
       const salt = newSalt();
       await insertApiKey(tx, { name, publicId: newPublicId(), origin: 'operator', salt, secretHash: salted(salt, key), scopes });
     });

@@ -64,6 +64,20 @@ export async function listOperatorApiKeys(db: Queryable): Promise<ApiKeySecretRo
   return rows;
 }
 
+/**
+ * Revoked keys an operator-supplied value may be: salted operator keys, and a plain-hash key with this SHA-256
+ * (from before salted hashes). A revoked STOCKROOM_ADMIN_KEY must not be made again at the next start.
+ */
+export async function listRevokedOperatorApiKeys(db: Queryable, sha256: string): Promise<ApiKeySecretRow[]> {
+  const { rows } = await db.query<ApiKeySecretRow>(
+    `SELECT ${SECRET_COLUMNS} FROM api_keys
+      WHERE revoked_at IS NOT NULL AND ((origin = 'operator' AND hash_scheme = 'hmac-sha256') OR (hash_scheme = 'sha256' AND secret_hash = $1))
+      ORDER BY id`,
+    [sha256],
+  );
+  return rows;
+}
+
 /** Replaces a legacy plain hash by a salted one, once the key has proved to match it. */
 export async function rehashApiKey(tx: Queryable, id: number, salt: string, secretHash: string): Promise<void> {
   await tx.query(`UPDATE api_keys SET salt = $2, secret_hash = $3, hash_scheme = 'hmac-sha256' WHERE id = $1 AND hash_scheme = 'sha256'`, [id, salt, secretHash]);
