@@ -96,7 +96,7 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   });
 
   it('validates dates and times to real calendar days in a sane range before they reach SQL', async () => {
-    for (const since of ['99999-01-01', '0000-01-01', '2026-02-30', '2026-01-15T25:00:00Z', 'yesterday', '1e3']) {
+    for (const since of ['99999-01-01', '9999-12-31T23:00:00-14:00', '1970-01-01T00:30:00%2B01:00', '0000-01-01', '2026-02-30', '2026-01-15T25:00:00Z', 'yesterday', '1e3']) {
       expectRefused(await call('GET', `/v1/movements?since=${since}`), 400, 'validation_failed', '/query/since');
     }
     await expect(h.s.stock.movements({ since: '99999-01-01' })).rejects.toThrow('/since');

@@ -93,6 +93,10 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       } finally {
         await other.close();
       }
+      // still refused at the last moment the signature counts as fresh (the check reads whole seconds)
+      const signedAt = Number(/t=(\d+)/.exec(captured['x-stockroom-signature'])?.[1]);
+      h.clock.advance(signedAt + 300.5 - h.clock.now().getTime() / 1000);
+      expect((await push(first, captured)).json()).toMatchObject({ code: 'invalid_signature', detail: expect.stringContaining('replay') as unknown });
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [13, 0, 13] });
       // the same content signed anew is a new push
       expect((await push(first, signed(first))).statusCode).toBe(200);

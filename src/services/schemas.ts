@@ -35,8 +35,13 @@ const Name = Type.String({ minLength: 1, maxLength: 200 });
  * years, so every date and time is checked against this before it reaches SQL.
  */
 const YEAR = /^(19[7-9][0-9]|[2-9][0-9]{3})-/;
+/** The instant, not the written year, must be in range: 9999-12-31T23:00:00-14:00 is in the year 10000 UTC. */
+const inYears = (value: string): boolean => {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1970 && year <= 9999;
+};
 Format.Set('calendar-date', (value) => YEAR.test(value) && Format.IsDate(value));
-Format.Set('timestamp', (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)));
+Format.Set('timestamp', (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)) && inYears(value));
 /** A calendar date (a real one: 2026-02-30 is refused), YYYY-MM-DD, from 1970 to 9999. */
 export const IsoDate = Type.String({ format: 'calendar-date', description: 'a calendar date, YYYY-MM-DD' });
 /** A point in time: an ISO 8601 date-time with its offset, or a calendar date (its midnight UTC), 1970 to 9999. */

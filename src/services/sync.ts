@@ -64,7 +64,8 @@ export class SyncService {
     }
     return runOnce(this.ctx, 'stock.sync', options, batch, async (tx) => {
       if (signed) {
-        await forgetSignatures(tx, new Date(now - this.toleranceSeconds * 1000));
+        // forgotten only once no clock reading can take it as fresh: the check counts whole seconds
+        await forgetSignatures(tx, new Date((Math.floor(now / 1000) - this.toleranceSeconds) * 1000));
         if (!(await rememberSignature(tx, source.name, signed.mac, new Date(signed.timestamp * 1000)))) {
           throw new InvalidSignatureError('this signed batch was taken before; a replay is refused (sign each push anew)');
         }
