@@ -11,5 +11,3 @@ process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
 process.exitCode = await run(process.argv.slice(2), processIo, process.env);
-// the command is over: a handle some library left open (a reconnect timer, a socket) must not keep it running
-setTimeout(() => process.exit(), 2000).unref();
