@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,6 +55,22 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(movements.items.map((m) => m.type).sort()).toEqual(['adjust', 'count', 'fulfil', 'receive', 'release', 'reserve', 'transfer_in', 'transfer_out']);
     expect((await cli(env, 'expire')).out).toMatch(/expired 0 reservations/);
     expect((await cli(env, 'reconcile')).out).toMatch(/^clean: 2 levels match 8 ledger rows/);
+  });
+
+  it('imports a stock take from a file, within the import settings the server reads', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'CSV', '--name', 'Imports')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'CSV-1', '--title', 'imported')).code).toBe(0);
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'sku,warehouse,on_hand\nCSV-1,CSV,x\nCSV-1,CSV,-1\nCSV-1,CSV,y\n');
+    const refused = await cli({ ...env, STOCKROOM_IMPORT_MAX_ERRORS: '2' }, 'import', 'stock', bad);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('/line/2/on_hand');
+    expect(refused.err).toContain('stopped at 2 problems');
+    expect(refused.err).not.toContain('/line/4/on_hand');
+    const good = join(dir, 'good.csv');
+    writeFileSync(good, 'sku,warehouse,on_hand\nCSV-1,CSV,6\n');
+    expect((await cli({ ...env, STOCKROOM_IMPORT_MAX_BYTES: '10' }, 'import', 'stock', good)).err).toContain('larger than 10 bytes [payload_too_large]');
+    expect((await cli(env, 'import', 'stock', good)).out).toMatch(/imported 1 rows: 1 levels changed/);
   });
 
   it('buys stock from the command line: a supplier, replenishment, a purchase order received into a bin, channels', async () => {

@@ -31,11 +31,7 @@ export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeL
       max: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
       perClient: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT', DEFAULT_MAX_STREAMS_PER_CLIENT, 1),
     },
-    imports: {
-      maxBytes: envInt(env, 'STOCKROOM_IMPORT_MAX_BYTES', DEFAULT_IMPORT_MAX_BYTES, 1),
-      concurrency: envInt(env, 'STOCKROOM_IMPORT_CONCURRENCY', DEFAULT_IMPORT_CONCURRENCY, 1),
-      maxErrors: envInt(env, 'STOCKROOM_IMPORT_MAX_ERRORS', DEFAULT_IMPORT_MAX_ERRORS, 1),
-    },
+    imports: importLimits(env),
   };
 }
 
@@ -58,4 +54,13 @@ function proxiesFrom(env: NodeJS.ProcessEnv): string[] | undefined {
     throw ValidationError.field('/env/STOCKROOM_TRUST_PROXY', `must list proxy addresses or CIDR ranges, comma-separated (not ${wrong.map((entry) => JSON.stringify(entry)).join(', ')})`);
   }
   return entries;
+}
+
+/** How large a CSV import may be, how many run at once (server) and at how many row problems one stops; the CLI reads the same. */
+export function importLimits(env: NodeJS.ProcessEnv): { maxBytes: number; concurrency: number; maxErrors: number } {
+  return {
+    maxBytes: envInt(env, 'STOCKROOM_IMPORT_MAX_BYTES', DEFAULT_IMPORT_MAX_BYTES, 1),
+    concurrency: envInt(env, 'STOCKROOM_IMPORT_CONCURRENCY', DEFAULT_IMPORT_CONCURRENCY, 1),
+    maxErrors: envInt(env, 'STOCKROOM_IMPORT_MAX_ERRORS', DEFAULT_IMPORT_MAX_ERRORS, 1),
+  };
 }

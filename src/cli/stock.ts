@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { stockCsv } from '../services/stock-csv.js';
@@ -7,6 +6,7 @@ import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock } from './output.js';
 import { int, intOption } from './args.js';
+import { importLimits } from './serve-limits.js';
 
 export function registerStock(program: Command, ctx: () => CommandContext): void {
   program
@@ -110,8 +110,9 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .option('--reference <ref>', 'recorded on the ledger rows', 'csv-import')
     .action(async (file: string, o: { reference: string }) => {
       const c = ctx();
-      const csv = await readFile(file, 'utf8');
-      const r = await withStockroom(c.env, (s) => s.stock.importOnHand(csv, { actor: c.actor, reference: o.reference }));
+      const { maxBytes, maxErrors } = importLimits(c.env);
+      // read as a stream, within the same limits as an import over HTTP
+      const r = await withStockroom(c.env, (s) => s.stock.importOnHand(createReadStream(file), { actor: c.actor, reference: o.reference, maxBytes, maxErrors }));
       c.print(r, `imported ${r.rows} rows: ${r.changed} levels changed` + (r.shortfalls.length > 0 ? `\nwarning: ${r.shortfalls.length} levels now hold fewer units than are promised` : ''));
     });
   program
