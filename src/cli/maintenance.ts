@@ -52,26 +52,29 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       if (!report.clean) c.exit(EXIT.refused);
     });
 
-  const serveOptions = (o: { port: number; host: string }, c: CommandContext) => ({
-    port: o.port,
-    host: o.host,
-    sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
-    cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
-    heartbeatMs: envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1),
-    limits: serveLimits(c.env, envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1)),
-    redisUrl: c.env.REDIS_URL || undefined,
-    logger: { level: c.env.LOG_LEVEL ?? 'info' },
-    adminKey: c.env.STOCKROOM_ADMIN_KEY,
-    metricsPublic: envFlag(c.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
-    replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
-    delivery: {
-      maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
-      backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
-      timeoutMs: envInt(c.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
-      retentionMs: envInt(c.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
-      secretKey: c.env.STOCKROOM_SECRET_KEY || undefined,
-    },
-  });
+  const serveOptions = (o: { port: number; host: string }, c: CommandContext) => {
+    const heartbeatMs = envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1);
+    return {
+      port: o.port,
+      host: o.host,
+      sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
+      cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
+      heartbeatMs,
+      limits: serveLimits(c.env, heartbeatMs),
+      redisUrl: c.env.REDIS_URL || undefined,
+      logger: { level: c.env.LOG_LEVEL ?? 'info' },
+      adminKey: c.env.STOCKROOM_ADMIN_KEY,
+      metricsPublic: envFlag(c.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
+      replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
+      delivery: {
+        maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
+        backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
+        timeoutMs: envInt(c.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
+        retentionMs: envInt(c.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
+        secretKey: c.env.STOCKROOM_SECRET_KEY || undefined,
+      },
+    };
+  };
 
   program
     .command('serve')

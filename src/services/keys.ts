@@ -7,6 +7,7 @@ import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js
 import type { Queryable } from '../store/db.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
+import { numericId } from './schemas.js';
 
 export interface ApiKey {
   id: number;
@@ -63,13 +64,6 @@ function checkScopes(scopes: readonly string[]): Scope[] {
   }
   return [...new Set(scopes)] as Scope[];
 }
-
-const idOf = (value: string | number): number => {
-  const text = String(value);
-  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(id)) throw new NotFoundError('api key', text);
-  return id;
-};
 
 /** How long a process trusts a key it has looked up before asking the database again. */
 export const KEY_CACHE_MS = 10_000;
@@ -144,7 +138,7 @@ export class KeyService {
 
   /** Revokes one key, named by its id (never by a prefix, which two keys may share). */
   async revoke(id: string | number): Promise<ApiKey> {
-    const row = await revokeApiKey(this.ctx.db, idOf(id));
+    const row = await revokeApiKey(this.ctx.db, numericId(id, 'api key'));
     if (!row) throw new NotFoundError('api key', String(id));
     this.known.clear();
     return toApiKey(row);

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { KeyInput, parse } from '../../services/schemas.js';
+import { KeyInput, NumericId, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 
@@ -20,7 +20,7 @@ export function keyRoutes(stockroom: Stockroom) {
       items: await stockroom.keys.list(),
       next_cursor: null,
     }));
-    app.post('/keys/:id/revoke', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Revoke an API key, by its id', params: Type.Object({ id: Type.String() }) } }, async (req) =>
+    app.post('/keys/:id/revoke', { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'Revoke an API key, by its id', params: Type.Object({ id: NumericId }) } }, async (req) =>
       stockroom.keys.revoke((req.params as { id: string }).id),
     );
   };
