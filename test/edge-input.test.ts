@@ -186,10 +186,10 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   });
 
   it('refuses unknown fields in every body, and any body where a route takes none', async () => {
-    expectRefused(await call('POST', '/v1/keys', { body: { name: 'k', scopes: ['checkout'], admin: true } }), 400, 'validation_failed');
+    expectRefused(await call('POST', '/v1/keys', { body: { name: 'k', scopes: ['checkout'], admin: true } }), 400, 'validation_failed', '/admin');
     expect((await h.s.keys.list()).some((k) => k.name === 'k')).toBe(false);
     const { sku, wh } = await world(h.s, [5]);
-    expectRefused(await call('POST', `/v1/warehouses/${wh[0]}/bins`, { body: { code: 'A-01-01', warehouse: 'ELSEWHERE' } }), 400, 'validation_failed');
+    expectRefused(await call('POST', `/v1/warehouses/${wh[0]}/bins`, { body: { code: 'A-01-01', warehouse: 'ELSEWHERE' } }), 400, 'validation_failed', '/warehouse');
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
     expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }] } }), 400, 'validation_failed');
     expect((await h.s.reservations.get(r.id)).status).toBe('pending');

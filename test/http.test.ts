@@ -89,7 +89,7 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
       expect(typeof r.body.detail).toBe('string');
     }
     const invalid = await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 0, extra: 1 } });
-    expect(invalid.body.errors).toEqual(expect.arrayContaining([{ path: '/qty', message: 'must be >= 1' }, { path: '', message: 'unknown field: extra' }]));
+    expect(invalid.body.errors).toEqual(expect.arrayContaining([{ path: '/qty', message: 'must be >= 1' }, { path: '/extra', message: 'unknown field' }]));
     const short = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'x', lines: [{ sku: 'TEE-M', qty: 999 }] } });
     expect(short.body.lines).toEqual([{ sku: 'TEE-M', requested: 999, available: 4 }]);
     const r = await call('POST', '/v1/reservations', { ...c, body: { order_ref: 'y', lines: [{ sku: 'TEE-M', qty: 1 }] } });

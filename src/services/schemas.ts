@@ -327,7 +327,12 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
     .Errors(value)
     // additionalProperties:false is reported twice: once per extra key ("schema is false"), once as a list
     .filter((e) => e.keyword !== 'boolean')
-    .map((e) => ({ path: at + e.instancePath, message: describe(e.keyword, e.message, e.params) }));
+    // an unknown field is named by its own path, one error each
+    .flatMap((e) =>
+      e.keyword === 'additionalProperties'
+        ? unknownFields(e.params).map((key) => ({ path: `${at}${e.instancePath}/${pointer(key)}`, message: 'unknown field' }))
+        : [{ path: at + e.instancePath, message: describe(e.keyword, e.message, e.params) }],
+    );
   throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
 }
 
@@ -392,10 +397,11 @@ const FORMATS: Record<string, string> = {
   timestamp: 'an ISO 8601 timestamp (2026-01-15T10:00:00Z) or date (2026-01-15), from 1970 to 9999',
 };
 
+/** The keys an additionalProperties error names. */
+const unknownFields = (params: unknown): string[] =>
+  typeof params === 'object' && params !== null && 'additionalProperties' in params ? [params.additionalProperties].flat().map(String) : [];
+
 function describe(keyword: string, message: string, params: unknown): string {
-  if (keyword === 'additionalProperties' && typeof params === 'object' && params !== null && 'additionalProperties' in params) {
-    return `unknown field${[params.additionalProperties].flat().length > 1 ? 's' : ''}: ${[params.additionalProperties].flat().join(', ')}`;
-  }
   if (keyword === 'not') return 'must not be 0';
   if (keyword === 'format' && typeof params === 'object' && params !== null && 'format' in params && typeof params.format === 'string') {
     const wanted = FORMATS[params.format];
