@@ -182,7 +182,7 @@ describe.each(drivers())('stock operations on %s', (driver) => {
       [() => h.s.stock.adjust({ sku, warehouse: w, delta: 1, reason: 'because' }), /must be one of: received/],
       [() => h.s.stock.transfer({ sku, from: w, to: w, qty: 1 }), /two different warehouses/],
       [() => h.s.stock.count({ sku, warehouse: w, counted: -1 }), ValidationError],
-      [() => h.s.stock.receive({ sku, warehouse: w, qty: 1, surprise: true }), '/surprise: unknown field'],
+      [() => h.s.stock.receive({ sku, warehouse: w, qty: 1, surprise: true }), /\/surprise: unknown field/],
       [() => h.s.stock.receive({ sku: "x' OR 1=1; DROP TABLE variants; --", warehouse: w, qty: 1 }), ValidationError],
       [() => h.s.stock.receive({ sku: "x'OR'1'='1", warehouse: w, qty: 1 }), UnknownSkuError],
       [() => h.s.stock.movements({ reservation_id: 'nope' }), /must match format/],

@@ -159,33 +159,32 @@ export class IdempotencyConflictError extends StockroomError {
   }
 }
 
-export class UnavailableError extends StockroomError {
+/** A refusal that passes by itself: the caller is told how long to wait before trying again (Retry-After). */
+export abstract class RetryLaterError extends StockroomError {
+  constructor(
+    message: string,
+    override readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The database cannot be reached, or is busy past the transaction's retries: the request was fine. */
+export class UnavailableError extends RetryLaterError {
   readonly code = 'unavailable';
   readonly status = 503;
 }
 
 /** One client holds as many of a thing (open streams) as it may; it can try again once it lets one go. */
-export class TooManyRequestsError extends StockroomError {
+export class TooManyRequestsError extends RetryLaterError {
   readonly code = 'too_many_requests';
   readonly status = 429;
-  constructor(
-    message: string,
-    override readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
 }
 
 /** The server holds as many of a thing (open streams, running imports) as it may in all: try again later. */
-export class AtCapacityError extends StockroomError {
+export class AtCapacityError extends RetryLaterError {
   readonly code = 'at_capacity';
   readonly status = 503;
-  constructor(
-    message: string,
-    override readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
 }
 
 /** Input larger than a configured bound; refused before all of it is read. */

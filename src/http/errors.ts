@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { QuantityLimitError, StockroomError } from '../domain/errors.js';
+import { QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
 import { isContention, isUnavailable, sqlState } from '../store/db.js';
 
 /** An RFC 9457 problem document. */
@@ -69,9 +69,9 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof StockroomError) return problem(error.status, error.code, error.message, error.extra);
   // numeric_value_out_of_range: sums of many in-range operations can pass an integer column
   if (sqlState(error) === '22003') return toProblem(new QuantityLimitError());
-  if (isUnavailable(error)) return problem(503, 'unavailable', 'the database cannot be reached; try again');
+  if (isUnavailable(error)) return toProblem(new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS));
   // the transaction was already run again several times: the contention passes, the request was fine
-  if (isContention(error)) return problem(503, 'unavailable', 'the database is busy with conflicting changes; try again');
+  if (isContention(error)) return toProblem(new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS));
   // Fastify's own refusals (FST_ERR_CTP_*, FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH, bad JSON): the request is at fault
   const f = error as Partial<FastifyError>;
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
