@@ -5,7 +5,7 @@ import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { openPglite } from '../src/store/pglite.js';
 
 /** Every migration, in the order they must run; a new one is added here on purpose. */
-const ALL = ['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas', '0007_stock_alerts', '0008_alert_delivery', '0009_purchasing', '0011_secrets'];
+const ALL = ['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas', '0007_stock_alerts', '0008_alert_delivery', '0009_purchasing', '0010_secrets'];
 
 describe('migrations', () => {
   it('apply once on PGlite; running them again changes nothing', async () => {
