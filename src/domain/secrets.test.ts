@@ -29,3 +29,14 @@ describe('redacting error text', () => {
     expect(redact('503: busy', fragments)).toBe('503: busy');
   });
 });
+
+describe('credentials a mail server echoes', () => {
+  it('are masked in the base64 forms AUTH PLAIN and AUTH LOGIN send them in', () => {
+    const fragments = secretFragments(['smtp://smtpuser:SMTPPASSSECRET@mail.example.com:25']);
+    const plain = Buffer.from('\u0000smtpuser\u0000SMTPPASSSECRET').toString('base64');
+    const login = [Buffer.from('smtpuser').toString('base64'), Buffer.from('SMTPPASSSECRET').toString('base64')];
+    const clean = redact(`Invalid login: 535 5.7.8 credentials ${plain} rejected (${login.join(' ')})`, fragments);
+    for (const secret of [plain, ...login, 'SMTPPASSSECRET']) expect(clean).not.toContain(secret);
+    expect(clean).toBe('Invalid login: 535 5.7.8 credentials *** rejected (*** ***)');
+  });
+});

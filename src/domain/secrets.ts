@@ -7,8 +7,11 @@
 /** What stands where a secret was. */
 export const MASK = '***';
 
-/** Channel settings that are secrets (the rest, such as a chat id or an address, is shown). */
-export const CHANNEL_SECRET_FIELDS = ['url', 'secret', 'bot_token', 'smtp_url'] as const;
+/**
+ * Channel settings that are secrets (the rest, such as a chat id or an address, is shown). A Telegram api_url is
+ * one: a Bot API proxy's URL may carry a password or a token of its own.
+ */
+export const CHANNEL_SECRET_FIELDS = ['url', 'secret', 'bot_token', 'smtp_url', 'api_url'] as const;
 
 /**
  * A URL with everything that may be a credential masked: user and password, query values, and the path past
@@ -47,7 +50,12 @@ export function secretFragments(values: readonly string[]): string[] {
     }
     if (!url) continue;
     fragments.add(url.href);
-    if (url.username || url.password) fragments.add(basicCredentials(url));
+    if (url.username || url.password) {
+      const [user, password] = [safeDecode(url.username), safeDecode(url.password)];
+      // HTTP Basic, and SMTP's AUTH PLAIN and AUTH LOGIN, which a hostile server may echo in its refusal
+      fragments.add(basicCredentials(url));
+      for (const sent of [`\u0000${user}\u0000${password}`, `${user}\u0000${user}\u0000${password}`, user, password]) fragments.add(Buffer.from(sent).toString('base64'));
+    }
     for (const part of [url.username, url.password, ...url.searchParams.values(), url.pathname.split('/').at(-1) ?? '']) {
       fragments.add(part);
       fragments.add(safeDecode(part));

@@ -21,6 +21,8 @@ export interface SendOptions {
 }
 
 export const USER_AGENT = 'stockroom-delivery/1';
+/** How much of a failed try's error (a receiver's answer, mostly) the log and the delivery record keep. */
+const MESSAGE_LIMIT = 300;
 
 /** `shownAs` is how errors name the receiver: the URL itself may be a secret (Slack, Telegram). */
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, shownAs = redactUrl(url)): Promise<Response> {
@@ -43,7 +45,8 @@ async function post(url: string, body: string, headers: Record<string, string>, 
     throw new SendFailedError(`${error instanceof Error ? error.message : String(error)}${cause}`);
   }
   if (res.status < 200 || res.status >= 300) {
-    const text = (await res.text().catch(() => '')).slice(0, 200);
+    // kept whole (within reason) here: it is cut short only once secrets are masked, or a cut would leave half of one
+    const text = (await res.text().catch(() => '')).slice(0, 64 * 1024);
     throw new SendFailedError(`${shownAs} answered ${res.status}${text ? `: ${text}` : ''}`, res.status);
   }
   return res;
@@ -71,9 +74,12 @@ async function slack(config: Record<string, string>, event: DeliveryEvent, o: Se
 
 /** The Bot API's sendMessage; it answers 200 with ok:false for some refusals, which count as failures. */
 async function telegram(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
-  const base = (config['api_url'] ?? 'https://api.telegram.org').replace(/\/+$/, '');
+  const base = config['api_url'] ?? 'https://api.telegram.org';
+  // the bot's path goes after the base's own path, never into its query string
+  const target = new URL(base);
+  target.pathname = `${target.pathname.replace(/\/+$/, '')}/bot${config['bot_token'] ?? ''}/sendMessage`;
   const res = await post(
-    `${base}/bot${config['bot_token'] ?? ''}/sendMessage`,
+    target.href,
     JSON.stringify({ chat_id: config['chat_id'], text: headline(event), disable_web_page_preview: true }),
     {},
     o.timeoutMs,
@@ -127,6 +133,6 @@ export async function send(kind: ChannelKind, config: Record<string, string>, ev
   } catch (error) {
     const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((f) => config[f] ?? []));
     const message = redact(error instanceof Error ? error.message : String(error), fragments);
-    throw new SendFailedError(message, error instanceof SendFailedError ? error.statusCode : null);
+    throw new SendFailedError(message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message, error instanceof SendFailedError ? error.statusCode : null);
   }
 }
