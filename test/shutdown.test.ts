@@ -4,7 +4,10 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { drivers } from './support/databases.js';
+import { buildServer } from '../src/http/server.js';
+import { Stockroom } from '../src/services/stockroom.js';
+import { createTestDb, drivers } from './support/databases.js';
+import { openSocket } from './support/raw-http.js';
 import { expectReconciled } from './support/harness.js';
 import { serverDatabase } from './support/served.js';
 import { startServer } from './support/server-process.js';
@@ -101,4 +104,61 @@ it('a port out of range is refused before the database is opened, as a usage err
   expect(code).toBe(2);
   expect(output).toContain('must be a port number from 0 to 65535');
   expect(existsSync('/nonexistent/never-created')).toBe(false);
+});
+
+describe('shutting down while clients hold connections', () => {
+  it('closes a connection that keeps its request half-sent once the grace period is over, and exits 0', async () => {
+    const db = await serverDatabase('pglite');
+    try {
+      const server = await startServer({ ...db.env, STOCKROOM_SHUTDOWN_GRACE_MS: '300', STOCKROOM_HEADERS_TIMEOUT_MS: '60000', STOCKROOM_REQUEST_TIMEOUT_MS: '60000' });
+      const socket = await openSocket(server.url);
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+      // a header line now and then: never idle, never done (bounded, in case the server never lets go)
+      let lines = 0;
+      let dripping: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (dripping = resolve));
+      const drip = setInterval(() => {
+        if (++lines > 400) socket.destroy();
+        else socket.write(`X-Drip-${lines}: 1\r\n`);
+        if (lines === 3) dripping();
+      }, 50);
+      try {
+        await started;
+        const exited = server.stop();
+        await closed;
+        expect(lines).toBeLessThan(400); // the server closed it, the client did not give up
+        expect(await exited).toBe(0);
+      } finally {
+        clearInterval(drip);
+      }
+    } finally {
+      await db.cleanup();
+    }
+  });
+
+  it('answers a request that arrives once shutdown has begun with 503 unavailable, Retry-After and Connection: close', async () => {
+    const test = await createTestDb('pglite');
+    const app = await buildServer({ stockroom: new Stockroom({ db: test.db }) });
+    try {
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      const socket = await openSocket(url);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const ended = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // in flight: the close waits for it
+      const closing = app.close();
+      socket.write('\r\n');
+      await ended;
+      await closing;
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 503, code: 'unavailable', detail: 'the server is shutting down; try again' });
+    } finally {
+      await test.drop();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
 import { envFlag, envInt, portOption } from './args.js';
-import { serveUntilStopped } from './serve.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './program.js';
 import { table } from './output.js';
@@ -61,6 +61,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
       heartbeatMs,
       limits: serveLimits(c.env, heartbeatMs),
+      shutdownGraceMs: envInt(c.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),
       redisUrl: c.env.REDIS_URL || undefined,
       logger: { level: c.env.LOG_LEVEL ?? 'info' },
       adminKey: c.env.STOCKROOM_ADMIN_KEY,

@@ -37,9 +37,13 @@ export interface ServeOptions {
   delivery?: DeliveryOptions | undefined;
   /** what a slow or greedy client may hold: timeouts, connections, open streams, CSV imports */
   limits?: ServeLimits | undefined;
+  /** how long a shutdown waits for requests in flight before it closes their connections */
+  shutdownGraceMs?: number | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServeLimits {
   connections?: ConnectionLimits | undefined;
@@ -174,9 +178,15 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       app.log.info({ signal }, 'shutting down');
       clearInterval(sweeper);
       clearInterval(replenisher);
+      // a client that keeps a request half-sent (a byte now and then) would hold the server open for ever: after
+      // the grace period every connection still open is closed
+      const grace = setTimeout(() => {
+        app.log.warn('connections still open after the shutdown grace period are closed');
+        app.server.closeAllConnections();
+      }, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       // every step runs even if one before it failed: a shutdown that stops half way leaves the process hanging
       const steps: [string, () => Promise<unknown>][] = [
-        ['http server', () => app.close()],
+        ['http server', () => app.close().finally(() => { clearTimeout(grace); })],
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],

@@ -8,6 +8,7 @@ import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { RETRY_AFTER_SECONDS, answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks } from './input.js';
+import { UnavailableError } from '../domain/errors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
@@ -101,12 +102,24 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       sendProblem(error, request, reply);
     },
     clientErrorHandler: answerClientError,
+    // a request that arrives while the server shuts down is answered below, as a problem document
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
   app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
+  // once shutting down, requests on kept-alive connections are told to go elsewhere (a load balancer retries them)
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new UnavailableError('the server is shutting down; try again', RETRY_AFTER_SECONDS);
+  });
   registerAuth(app, stockroom);
   registerInputChecks(app);
   app.addHook('onSend', async (request, reply) => {
