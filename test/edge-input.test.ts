@@ -192,6 +192,9 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(await call('POST', `/v1/warehouses/${wh[0]}/bins`, { body: { code: 'A-01-01', warehouse: 'ELSEWHERE' } }), 400, 'validation_failed', '/warehouse');
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
     expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }] } }), 400, 'validation_failed');
+    for (const body of ['please do not cancel', '', null, 0, false]) {
+      expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body }), 400, 'validation_failed');
+    }
     expect((await h.s.reservations.get(r.id)).status).toBe('pending');
     expect((await call('POST', `/v1/reservations/${r.id}/cancel`, { body: {} })).body).toMatchObject({ status: 'released' });
   });

@@ -41,6 +41,9 @@ function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
   parse(schema, given, '/query');
 }
 
-/** A JSON body with something in it; text and streamed bodies come only through a route's own parser (CSV), which reads them. */
+/**
+ * A body was sent: anything but none or an empty object (a JSON string or null is a body too). Streamed bodies
+ * come only through a route's own parser (CSV), which reads them.
+ */
 const hasContent = (body: unknown): boolean =>
-  body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Readable) && !(typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+  body !== undefined && !(body instanceof Readable) && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
