@@ -18,6 +18,8 @@ interface Relay {
   cut: () => void;
   /** the network is back */
   heal: () => void;
+  /** a server that froze, or packets silently lost: connections stay open and nothing goes through them */
+  freeze: () => void;
   /** the relay is gone for good (a Unix socket: its file is removed) */
   close: () => Promise<void>;
   /** connections refused since the last cut */
@@ -32,6 +34,7 @@ async function relay(target: URL, via: 'tcp' | 'unix' = 'tcp'): Promise<Relay> {
   const sockets = new Set<Socket>();
   let down = false;
   let refused = 0;
+  let frozen = false;
   const server: Server = createServer((client) => {
     if (down) {
       refused++;
@@ -44,7 +47,13 @@ async function relay(target: URL, via: 'tcp' | 'unix' = 'tcp'): Promise<Relay> {
       s.on('error', () => s.destroy());
       s.on('close', () => sockets.delete(s));
     }
-    client.pipe(upstream).pipe(client);
+    // bytes are passed on unless the link is frozen, when they are dropped without a word
+    client.on('data', (chunk: Buffer) => {
+      if (!frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!frozen) client.write(chunk);
+    });
   });
   const url = new URL(target);
   let dir: string | undefined;
@@ -68,6 +77,10 @@ async function relay(target: URL, via: 'tcp' | 'unix' = 'tcp'): Promise<Relay> {
     },
     heal: () => {
       down = false;
+      frozen = false;
+    },
+    freeze: () => {
+      frozen = true;
     },
     close: async () => {
       down = true;
@@ -121,6 +134,37 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
 
   it('through a Unix socket that is gone (ENOENT) as well: 503, not 500', async () => {
     await expectUnavailableOverHttp('unix');
+  });
+
+  it('a database that stops answering without closing anything: callers get 503 within the query timeout, not a hang', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    const r = await relay(new URL(url));
+    const s = new Stockroom({ db: await openPostgres(r.url, { max: 2, connectTimeoutMs: 500, queryTimeoutMs: 500 }) });
+    await migrate(s.db);
+    const { key } = await s.keys.create({ name: 'ops', scopes: ['admin'] });
+    const app = await buildServer({ stockroom: s });
+    const auth = { authorization: `Bearer ${key}` };
+    try {
+      await app.inject({ method: 'POST', url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ', name: 'Frozen' } });
+      r.freeze();
+      for (const request of [
+        { method: 'GET' as const, url: '/healthz' },
+        { method: 'POST' as const, url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ2', name: 'Frozen too' } },
+      ]) {
+        const reply = await app.inject(request);
+        expect(reply.statusCode).toBe(503);
+        expect(reply.headers['retry-after']).toBe('1');
+      }
+      // the frozen connections were dropped, not handed out again: once the link is back, so is the service
+      r.heal();
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'POST', url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ2', name: 'Frozen too' } })).statusCode).toBe(201);
+    } finally {
+      await app.close();
+      await s.close().catch(() => undefined);
+      await r.close();
+      await drop();
+    }
   });
 
   it('a listener that lost its connection comes back as one connection, reports the gap and hears notices again', async () => {

@@ -14,6 +14,8 @@ export interface OpenOptions {
   poolMax?: number | undefined;
   /** Server only: how long a caller waits for a connection before it is refused as unavailable (default 5000 ms). */
   connectTimeoutMs?: number | undefined;
+  /** Server only: a query that has not answered in this long is abandoned as unavailable (default 60000 ms; 0: never). */
+  queryTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_DATA_DIR = './.stockroom';
@@ -25,6 +27,7 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
       ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
       ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+      ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     });
   }
   return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -37,6 +40,7 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
     prepare: envFlag(env, 'STOCKROOM_PG_PREPARE'),
     poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
     connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
+    queryTimeoutMs: envInt(env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
   });
 }
 

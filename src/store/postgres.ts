@@ -41,6 +41,12 @@ export interface PostgresOptions {
    */
   connectTimeoutMs?: number;
   /**
+   * How long a query may go unanswered before it is abandoned and its connection dropped (default 60000 ms; 0:
+   * never): a server that froze or a network that silently lost its packets answers the caller 503 instead of
+   * holding it until the client gives up.
+   */
+  queryTimeoutMs?: number;
+  /**
    * Prepare statements on each connection (default true). Turn off behind a connection pooler in transaction
    * mode that does not keep prepared statements (PgBouncer before 1.21).
    */
@@ -49,6 +55,9 @@ export interface PostgresOptions {
 
 /** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
 export const APPLICATION_NAME = 'stockroom';
+
+/** What node-postgres says when a query outlived query_timeout. */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /** Reconnect backoff of a listening connection: doubling from the first delay up to the cap, jittered. */
 const RECONNECT_FIRST_MS = 100;
@@ -60,6 +69,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     connectionString,
     application_name: APPLICATION_NAME,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    ...((options.queryTimeoutMs ?? 60_000) > 0 ? { query_timeout: options.queryTimeoutMs ?? 60_000 } : {}),
     // a server that vanished without closing the socket (a cut network) is noticed, not waited on for ever
     keepAlive: true,
   };
@@ -86,7 +96,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        // a query abandoned for taking too long leaves its connection busy with it: dropped, not rolled back
+        if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) lost ??= error;
+        if (lost === undefined) await client.query('ROLLBACK').catch((rollbackError: unknown) => {
           // a connection that cannot even roll back is not given to the next caller
           lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         });
