@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InsufficientStockError } from '../src/domain/errors.js';
 import { buildServer } from '../src/http/server.js';
 import { MemoryCache } from '../src/infra/memory-cache.js';
@@ -189,6 +189,38 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       h.clock.advance(10.1);
       expect(await h.s.stock.importOnHand(['sku,warehouse,on_hand', `${sku},${wh[0]},0`].join('\n'))).toEqual({ rows: 1, changed: 1, shortfalls: [] });
       expect(await shortfallsFlagged(sku)).toEqual([]);
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it.runIf(driver === 'postgres')('a transfer refused for a due hold another transaction is releasing waits for it and is made', async () => {
+      const { sku, wh } = await world(h.s, [3, 0]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+      h.clock.advance(10.1);
+      // a sweeper that has claimed the hold (its row locked) and not yet committed
+      let finish = (): void => undefined;
+      const claimed = new Promise<void>((resolve) => (finish = resolve));
+      let locked = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const sweeper = h.test.db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM reservations WHERE id = $1 FOR UPDATE', [r.id]);
+        locked();
+        await claimed;
+      });
+      await holding;
+      const transfer = h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 }).catch((error: unknown) => error);
+      try {
+        // the first attempt cannot take the hold (SKIP LOCKED), is refused, and then waits for the sweeper's lock
+        await vi.waitFor(async () => {
+          const { rows } = await h.test.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM reservations WHERE id = ANY%'`,
+          );
+          expect(rows[0]?.n).toBe(1);
+        }, { timeout: 5000, interval: 10 });
+      } finally {
+        finish();
+        await sweeper;
+      }
+      expect(await transfer).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
       await expectExpiredOnce(r.id, wh[0]!, 3);
     });
 
