@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InsufficientStockError } from '../src/domain/errors.js';
 import { buildServer } from '../src/http/server.js';
 import { MemoryCache } from '../src/infra/memory-cache.js';
 import type { AvailabilityItem } from '../src/services/availability.js';
+import { listOutbox } from '../src/store/outbox.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 
@@ -14,6 +15,19 @@ describe.each(drivers())('expired holds on %s', (driver) => {
   const reserve = (sku: string, qty: number, more: Record<string, unknown> = {}) =>
     h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty }], ...more });
   const sellable = async (sku: string) => (await h.s.availability.get({ sku: [sku] })).items[0]?.available;
+  const shortfallsFlagged = async (sku: string) =>
+    (await listOutbox(h.s.db, 'stock.shortfall', 10_000)).filter((r) => (r.payload as { sku?: string }).sku === sku);
+  /** the hold expired through the ledger by whatever touched its level, and a later sweep releases nothing twice */
+  const expectExpiredOnce = async (id: string, wh: string, qty: number) => {
+    expect(await h.s.reservations.get(id)).toMatchObject({ status: 'expired', lines: [{ qty, released: qty }] });
+    const expected = [
+      ['expire', wh, -qty, 'sweeper'],
+      ['reserve', wh, qty, null],
+    ];
+    expect(await movementsOf(id)).toEqual(expected);
+    await h.s.reservations.expireDue();
+    expect(await movementsOf(id)).toEqual(expected);
+  };
 
   it('reserving the same units 60 ms past the deadline succeeds at once, and the old hold is expired through the ledger', async () => {
     const { sku, wh } = await world(h.s, [3]);
@@ -109,5 +123,123 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       await app.close();
       await h.s.reservations.expireDue();
     }
+  });
+
+  describe('stock changes after the deadline see only what is really held', () => {
+    it('a transfer of units a due hold took succeeds at once', async () => {
+      const { sku, wh } = await world(h.s, [3, 0]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+      await expect(h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 })).rejects.toThrow(InsufficientStockError);
+      h.clock.advance(10.1);
+
+      const t = await h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 });
+      expect(t.from).toMatchObject({ on_hand: 0, reserved: 0, available: 0 });
+      expect(t.to).toMatchObject({ on_hand: 3, reserved: 0, available: 3 });
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [0, 0, 0], [wh[1]!]: [3, 0, 3] });
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it('a hold not yet due still keeps its units from a transfer, and a count below it is a shortfall', async () => {
+      const { sku, wh } = await world(h.s, [3, 0]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+      h.clock.advance(9.9);
+      await expect(h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 1 })).rejects.toThrow(InsufficientStockError);
+      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({ on_hand: 0, reserved: 3, shortfall: 3 });
+      expect(await shortfallsFlagged(sku)).toHaveLength(1);
+      await h.s.reservations.release(r.id);
+    });
+
+    it('a count to zero after the deadline leaves no shortfall and flags none', async () => {
+      const { sku, wh } = await world(h.s, [3]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10 });
+      h.clock.advance(10.1);
+      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shortfall: 0, difference: -3 });
+      expect(await shortfallsFlagged(sku)).toEqual([]);
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it('an adjustment down after the deadline leaves no shortfall and flags none', async () => {
+      const { sku, wh } = await world(h.s, [3]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10 });
+      h.clock.advance(10.1);
+      expect(await h.s.stock.adjust({ sku, warehouse: wh[0], delta: -3, reason: 'damaged' })).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shortfall: 0 });
+      expect(await shortfallsFlagged(sku)).toEqual([]);
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it('a sync batch after the deadline expires a due reservation whole, even its lines of SKUs not in the batch', async () => {
+      const a = await world(h.s, [3]);
+      const b = await world(h.s, [2]);
+      const both = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 3 }, { sku: b.sku, qty: 2 }], ttl_seconds: 10 });
+      h.clock.advance(10.1);
+      const result = await h.s.stock.sync({ source: uniq('wms'), items: [{ sku: a.sku, warehouse: a.wh[0], on_hand: 1 }] });
+      expect(result.shortfalls).toEqual([]);
+      expect(result.levels).toEqual([expect.objectContaining({ on_hand: 1, reserved: 0, available: 1, shortfall: 0, difference: -2 })]);
+      expect(await shortfallsFlagged(a.sku)).toEqual([]);
+      expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [2, 0, 2] });
+      expect(await h.s.reservations.get(both.id)).toMatchObject({ status: 'expired', lines: [{ released: 3 }, { released: 2 }] });
+      expect((await movementsOf(both.id)).filter(([type]) => type === 'expire')).toHaveLength(2);
+      expect(await h.s.reservations.expireDue()).toBe(0);
+      expect(await movementsOf(both.id)).toHaveLength(4);
+    });
+
+    it('a stock CSV import after the deadline leaves no shortfall and flags none', async () => {
+      const { sku, wh } = await world(h.s, [3]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10 });
+      h.clock.advance(10.1);
+      expect(await h.s.stock.importOnHand(['sku,warehouse,on_hand', `${sku},${wh[0]},0`].join('\n'))).toEqual({ rows: 1, changed: 1, shortfalls: [] });
+      expect(await shortfallsFlagged(sku)).toEqual([]);
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it.runIf(driver === 'postgres')('a transfer refused for a due hold another transaction is releasing waits for it and is made', async () => {
+      const { sku, wh } = await world(h.s, [3, 0]);
+      const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+      h.clock.advance(10.1);
+      // a sweeper that has claimed the hold (its row locked) and not yet committed
+      let finish = (): void => undefined;
+      const claimed = new Promise<void>((resolve) => (finish = resolve));
+      let locked = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const sweeper = h.test.db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM reservations WHERE id = $1 FOR UPDATE', [r.id]);
+        locked();
+        await claimed;
+      });
+      await holding;
+      const transfer = h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 }).catch((error: unknown) => error);
+      try {
+        // the first attempt cannot take the hold (SKIP LOCKED), is refused, and then waits for the sweeper's lock
+        await vi.waitFor(async () => {
+          const { rows } = await h.test.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM reservations WHERE id = ANY%'`,
+          );
+          expect(rows[0]?.n).toBe(1);
+        }, { timeout: 5000, interval: 10 });
+      } finally {
+        finish();
+        await sweeper;
+      }
+      expect(await transfer).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
+      await expectExpiredOnce(r.id, wh[0]!, 3);
+    });
+
+    it('over HTTP: the transfer the stock read says is possible is made', async () => {
+      const { sku, wh } = await world(h.s, [3, 0]);
+      await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+      h.clock.advance(10.1);
+      const { key } = await h.s.keys.create({ name: uniq('warehouse'), scopes: ['warehouse'] });
+      const headers = { authorization: `Bearer ${key}` };
+      const app = await buildServer({ stockroom: h.s });
+      try {
+        const read = await app.inject({ method: 'GET', url: `/v1/stock/${sku}`, headers });
+        expect(read.json<{ warehouses: { warehouse: string; available: number }[] }>().warehouses.find((w) => w.warehouse === wh[0])?.available).toBe(3);
+        const res = await app.inject({ method: 'POST', url: '/v1/stock/transfer', headers, payload: { sku, from: wh[0], to: wh[1], qty: 3 } });
+        expect(res.statusCode).toBe(200);
+        expect(res.json()).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
+      } finally {
+        await app.close();
+      }
+    });
   });
 });

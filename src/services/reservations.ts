@@ -8,7 +8,7 @@ import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import type { WarehouseStock } from '../domain/routing.js';
 import { available } from '../domain/stock-level.js';
-import type { Queryable } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
@@ -48,7 +48,7 @@ interface ReserveJob {
  * An order refused for units that holds past their deadline still take, while another transaction (a sweeper)
  * that has them locked is releasing them: it waits for that transaction and is tried once more.
  */
-class HoldsBeingReleased extends Error {
+export class HoldsBeingReleased extends Error {
   constructor(readonly ids: readonly string[]) {
     super('holds past their deadline are being released elsewhere');
   }
@@ -85,14 +85,7 @@ export class ReservationService {
    */
   async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(ReserveInput, input);
-    try {
-      return await this.reserving.submit({ req, options });
-    } catch (error) {
-      if (!(error instanceof HoldsBeingReleased)) throw error;
-      // their lock is free once whoever released them has committed (it holds nothing this waits for)
-      await this.ctx.db.transaction((tx) => lockReservations(tx, error.ids));
-      return this.reserving.submit({ req, options, putOff: true });
-    }
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
   }
 
   /**
@@ -111,9 +104,7 @@ export class ReservationService {
       const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
-      const { levels, due } = skus.length > 0 ? await lockRoutingLevels(tx, skus, now) : { levels: [], due: [] };
-      const expired = due.length > 0 ? await this.expireHeldOn(tx, levels, now) : [];
-      const elsewhere = due.filter((id) => !expired.includes(id));
+      const { levels, elsewhere } = skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
       const known = await this.knownNames(tx, skus, levels, jobs);
 
       const moves: PlannedMove[] = [];
@@ -165,22 +156,6 @@ export class ReservationService {
       await settleGroupKeys(tx, keys, settled);
       return settled.map((s) => s ?? missing('settled job'));
     });
-  }
-
-  /**
-   * Expires the reservations past their deadline that hold stock on these locked levels, through the ledger as
-   * the sweeper does, and gives their units back to the levels in hand, so the group plans on what is really
-   * held. Those another transaction has locked are left to it.
-   * @returns the ids of those it expired
-   */
-  private async expireHeldOn(tx: Queryable, levels: RoutingRow[], now: Date): Promise<string[]> {
-    const due = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
-    if (due.length === 0) return [];
-    for (const m of await this.expireLocked(tx, due, now)) {
-      const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
-      level.reserved += m.deltaReserved;
-    }
-    return due.map((r) => r.id);
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */
@@ -299,7 +274,7 @@ export class ReservationService {
       const n = await this.ctx.db.transaction(async (tx) => {
         const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
         // claimed FOR UPDATE above: reading them again takes no new lock
-        if (ids.length > 0) await this.expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
+        if (ids.length > 0) await expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
         return ids.length;
       });
       total += n;
@@ -311,17 +286,8 @@ export class ReservationService {
     await this.ctx.db.transaction(async (tx) => {
       const r = (await lockReservations(tx, [id])).get(id);
       const now = this.ctx.clock();
-      if (r && isDue(r, now)) await this.expireLocked(tx, [r], now);
+      if (r && isDue(r, now)) await expireLocked(tx, [r], now);
     });
-  }
-
-  /** Expires reservations this transaction has locked, all in one change; returns the movements it wrote. */
-  private async expireLocked(tx: Queryable, reservations: readonly ReservationRow[], now: Date): Promise<MovementInput[]> {
-    const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
-    const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
-    for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
-    await writeChange(tx, change, now);
-    return change.moves;
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
@@ -329,6 +295,57 @@ export class ReservationService {
     if (!r) throw new NotFoundError('reservation', id);
     return toReservation(r.row, r.lines);
   }
+}
+
+export interface DueHoldsExpired {
+  /** every level of the SKUs, locked, with what the expired holds gave back */
+  levels: RoutingRow[];
+  /** due reservations on these levels that another transaction (a sweeper) has locked and is releasing */
+  elsewhere: string[];
+}
+
+/**
+ * For anything about to check or change the levels of these SKUs: locks every one of them (and those of other
+ * SKUs a due hold on them shares) in (variant, warehouse) order, then expires the reservations past their
+ * deadline that hold stock on them, through the ledger as the sweeper does, so what follows sees only what is
+ * really held. A hold that has run out holds nothing, whether the sweeper has been by or not. Those another
+ * transaction has locked are left to it (it waits for these levels) and named in `elsewhere`.
+ */
+export async function expireDueHoldsOn(tx: Queryable, skus: readonly string[], now: Date): Promise<DueHoldsExpired> {
+  const { levels, due } = await lockRoutingLevels(tx, skus, now);
+  if (due.length === 0) return { levels, elsewhere: [] };
+  const claimed = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
+  for (const m of await expireLocked(tx, claimed, now)) {
+    const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
+    level.reserved += m.deltaReserved;
+  }
+  const expired = new Set(claimed.map((r) => r.id));
+  return { levels, elsewhere: due.filter((id) => !expired.has(id)) };
+}
+
+/**
+ * Runs work; if it was refused for units that due holds being released elsewhere still take (HoldsBeingReleased),
+ * waits for whoever is releasing them and runs it once more, put off (refused for good this time).
+ */
+export async function afterReleasesElsewhere<T>(db: Db, work: (putOff: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await work(false);
+  } catch (error) {
+    if (!(error instanceof HoldsBeingReleased)) throw error;
+    // their lock is free once whoever released them has committed (it holds nothing this waits for)
+    await db.transaction((tx) => lockReservations(tx, error.ids));
+    return work(true);
+  }
+}
+
+/** Expires reservations this transaction has locked, all in one change; returns the movements it wrote. */
+async function expireLocked(tx: Queryable, reservations: readonly ReservationRow[], now: Date): Promise<MovementInput[]> {
+  if (reservations.length === 0) return [];
+  const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
+  const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
+  for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
+  await writeChange(tx, change, now);
+  return change.moves;
 }
 
 interface KnownNames {

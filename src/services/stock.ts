@@ -11,6 +11,7 @@ import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchasing.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
+import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
 import type { Page } from './catalog.js';
 import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
@@ -122,8 +123,9 @@ export class StockService {
    */
   async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
     const a = parse(AdjustInput, input);
-    return runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
+      const releasing = await this.expireDueHolds(tx, [a.sku], putOff);
       const move: MovementInput = {
         variantId: variant.id,
         warehouseId: warehouse.id,
@@ -144,21 +146,23 @@ export class StockService {
         }
         throw new InsufficientStockError([{ sku: a.sku, warehouse: a.warehouse, requested: -a.delta, available: now.on_hand }]);
       }
+      if (a.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
       return this.flagShortfall(tx, a.sku, a.warehouse, applied, 'adjust', a.delta < 0);
-    });
+    }));
   }
 
   /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
   async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
     const c = parse(CountInput, input);
-    return runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
+      const releasing = await this.expireDueHolds(tx, [c.sku], putOff);
       const [level] = await this.setOnHand(tx, options, 'count', 'cycle_count', c.reference ?? null, [
         { variantId: variant.id, warehouseId: warehouse.id, sku: c.sku, warehouse: c.warehouse, onHand: c.counted, expected: c.expected_on_hand },
-      ]);
+      ], releasing);
       if (!level) throw new Error('count applied to no level');
       return level;
-    });
+    }));
   }
 
   /**
@@ -168,14 +172,17 @@ export class StockService {
    */
   async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
     const s = parse(SyncInput, input);
-    return runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options));
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options, putOff)),
+    );
   }
 
   /**
    * A sync batch inside the caller's transaction (pull sync adds its cursor to the same transaction).
-   * Unknown SKUs or warehouses refuse the whole batch.
+   * Unknown SKUs or warehouses refuse the whole batch. `putOff` false: the caller runs it again (see
+   * afterReleasesElsewhere) when it would leave a shortfall that holds being released elsewhere account for.
    */
-  async applySync(tx: Queryable, source: string, items: readonly SyncItem[], options: CallOptions = {}): Promise<SyncResult> {
+  async applySync(tx: Queryable, source: string, items: readonly SyncItem[], options: CallOptions = {}, putOff = true): Promise<SyncResult> {
     const seen = new Set<string>();
     items.forEach((item, i) => {
       const key = `${item.sku}\u0000${item.warehouse}`;
@@ -184,6 +191,7 @@ export class StockService {
     });
     const variants = await variantsBySku(tx, [...new Set(items.map((i) => i.sku))]);
     const warehouses = await warehousesByCode(tx, [...new Set(items.map((i) => i.warehouse))]);
+    const releasing = await this.expireDueHolds(tx, [...variants.keys()], putOff);
     const levels = await this.setOnHand(
       tx,
       options,
@@ -198,6 +206,7 @@ export class StockService {
         onHand: item.on_hand,
         expected: item.expected_on_hand,
       })),
+      releasing,
     );
     return { source, levels, shortfalls: shortfallsOf(levels) };
   }
@@ -206,11 +215,12 @@ export class StockService {
   async transfer(input: unknown, options: CallOptions = {}): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
     const t = parse(TransferInput, input);
     if (t.from === t.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
-    return runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
       const variant = await variantBySku(tx, t.sku);
       const warehouses = await warehousesByCode(tx, [t.from, t.to]);
       const from = warehouses.get(t.from) ?? missing('value');
       const to = warehouses.get(t.to) ?? missing('value');
+      const releasing = await this.expireDueHolds(tx, [t.sku], putOff);
       const common = { variantId: variant.id, deltaReserved: 0, reason: 'transfer' as const, reference: t.reference ?? null };
       const applied = await applyMovements(tx, options.actor ?? null, [
         { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
@@ -219,11 +229,12 @@ export class StockService {
       const out = applied.find((m) => m.idx === 0);
       const into = applied.find((m) => m.idx === 1);
       if (!out || !into) {
+        waitFor(releasing);
         const level = (await readLevel(tx, variant.id, from.id)) ?? missing('value');
         throw new InsufficientStockError([{ sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) }]);
       }
       return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
-    });
+    }));
   }
 
   /**
@@ -270,7 +281,8 @@ export class StockService {
     if (options.reference !== undefined) parse(Reference, options.reference, '/reference');
     const { rows, sha256 } = await readStockCsv(csv, options);
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
-    return runOnce(this.ctx, 'stock.import', options, { csv_sha256: sha256, reference: options.reference }, async (tx) => {
+    const request = { csv_sha256: sha256, reference: options.reference };
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
       const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
       const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
       const variantId = new Map(variants.map((v) => [v.sku, v.id]));
@@ -280,6 +292,7 @@ export class StockService {
         ...(warehouseId.has(r.warehouse) ? [] : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
       ]);
       if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
+      const releasing = await this.expireDueHolds(tx, variants.map((v) => v.sku), putOff);
       const levels = await this.setOnHand(
         tx,
         options,
@@ -294,9 +307,10 @@ export class StockService {
           onHand: r.on_hand,
           expected: undefined,
         })),
+        releasing,
       );
       return { rows: rows.length, changed: levels.filter((l) => l.difference !== 0).length, shortfalls: shortfallsOf(levels) };
-    });
+    }));
   }
 
   /** Every level, in key order, a page at a time: for exports of any size in constant memory. */
@@ -350,6 +364,18 @@ export class StockService {
     return pageOf(rows, limit, toMovement, (m) => m.id);
   }
 
+  /**
+   * Before a change checks or moves on_hand: the holds on these SKUs' levels past their deadline hold nothing,
+   * so they are expired first, in this transaction (see expireDueHoldsOn; its levels stay locked until commit,
+   * taken in the order every other statement takes them). Returns the due holds another transaction is still
+   * releasing, which a first attempt waits for (see waitFor) rather than be refused or report a shortfall for them.
+   */
+  private async expireDueHolds(tx: Queryable, skus: readonly string[], putOff: boolean): Promise<readonly string[]> {
+    if (skus.length === 0) return [];
+    const { elsewhere } = await expireDueHoldsOn(tx, skus, this.ctx.clock());
+    return putOff ? [] : elsewhere;
+  }
+
   private async resolve(tx: Queryable, sku: string, warehouseCode: string) {
     return { variant: await variantBySku(tx, sku), warehouse: await warehouseByCode(tx, warehouseCode) };
   }
@@ -372,6 +398,7 @@ export class StockService {
     reason: Reason,
     reference: string | null,
     items: readonly OnHandItem[],
+    releasing: readonly string[],
   ): Promise<(LevelChange & { difference: number })[]> {
     // Chunks keep each statement's JSON parameter and lock list moderate; all in the caller's transaction. They
     // go in key order, as every statement locks levels, so a big sync never holds a later variant's levels while
@@ -383,6 +410,7 @@ export class StockService {
       const changed = await this.setOnHandChunk(tx, options, type, reason, reference, chunk.map((k) => items[k] ?? missing('item')));
       changed.forEach((c, j) => (results[chunk[j] ?? missing('item')] = c));
     }
+    if (results.some((l) => l.difference < 0 && l.shortfall > 0)) waitFor(releasing);
     return results;
   }
 
@@ -442,6 +470,11 @@ export class StockService {
     if (decreased && level.shortfall > 0) await enqueue(tx, 'stock.shortfall', { ...level, cause });
     return level;
   }
+}
+
+/** A change that would be refused or come out short while due holds on its levels are being released elsewhere waits for them. */
+function waitFor(releasing: readonly string[]): void {
+  if (releasing.length > 0) throw new HoldsBeingReleased(releasing);
 }
 
 const compareLevels = (a: OnHandItem, b: OnHandItem): number => a.variantId - b.variantId || a.warehouseId - b.warehouseId;
