@@ -12,10 +12,23 @@ import type { ServerProcess } from '../../test/support/server-process.js';
 import { seedCatalog } from '../seed.js';
 import type { SeedResult } from '../seed.js';
 
+
 export const MODES = ['postgres', 'embedded'] as const;
 export type Mode = (typeof MODES)[number];
 
 const ADMIN_KEY = 'sr_bench_admin_0123456789abcdef';
+
+/**
+ * The server under test: the storefront scenario opens 10,000 streams from this one address, past the default
+ * caps (20 per address, 2,000 in all, 10,000 connections) that keep a real shopper from doing so.
+ */
+const SERVER_ENV = {
+  STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+  STOCKROOM_SWEEP_MS: '1000',
+  STOCKROOM_SSE_MAX_STREAMS: '20000',
+  STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '20000',
+  STOCKROOM_MAX_CONNECTIONS: '30000',
+};
 
 /** Connections a baseline uses straight against PostgreSQL: as many as the HTTP load has. */
 export const BASELINE_CONNECTIONS = 64;
@@ -65,7 +78,7 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
   await migrate(db);
   const stockroom = new Stockroom({ db });
   const seeded = await seedCatalog(stockroom, db, options.variants, 1000);
-  const server = await startServer({ DATABASE_URL: url, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '1000' }, options.nodeArgs);
+  const server = await startServer({ DATABASE_URL: url, ...SERVER_ENV }, options.nodeArgs);
   return {
     mode: 'postgres',
     quick: options.quick,
@@ -100,7 +113,7 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
 export async function embeddedTarget(options: TargetOptions): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-bench-'));
   const dataDir = join(dir, 'data');
-  const env = { STOCKROOM_DATA: dataDir, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_SWEEP_MS: '1000' };
+  const env = { STOCKROOM_DATA: dataDir, ...SERVER_ENV };
   const open = async <T>(fn: (s: Stockroom) => Promise<T>): Promise<T> => {
     const stockroom = new Stockroom({ db: await openPglite(dataDir) });
     try {
