@@ -16,7 +16,8 @@ const op = fc.oneof(
   fc.record({
     kind: fc.constant('reserve' as const),
     lines: fc.array(fc.record({ sku: fc.nat(1), qty: fc.integer({ min: 1, max: 6 }) }), { minLength: 1, maxLength: 3 }),
-    ttl: fc.integer({ min: 1, max: 120 }),
+    // short holds expire within a tick or two, long ones live to be committed and fulfilled
+    ttl: fc.integer({ min: 1, max: 600 }),
   }),
   fc.record({ kind: fc.constant('commit' as const), r: fc.nat(20) }),
   fc.record({ kind: fc.constant('release' as const), r: fc.nat(20) }),
