@@ -56,6 +56,9 @@ export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: num
         WHERE id IN (SELECT DISTINCT ON (channel_id) id FROM deliveries
                       WHERE status = 'pending' AND next_attempt_at <= now() AND channel_id <> ALL ($3::bigint[])
                       ORDER BY channel_id, next_attempt_at, id)
+          -- tested again here, on the row as locked: a claim another worker committed after this statement's
+          -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
+          AND status = 'pending' AND next_attempt_at <= now()
         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
      claimed AS (
