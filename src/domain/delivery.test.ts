@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertHeadline } from './alerts.js';
-import { headline, retryDelayMs, signWebhook, verifyWebhook } from './delivery.js';
+import { retryDelayMs } from './backoff.js';
+import { headline, signWebhook, verifyWebhook } from './delivery.js';
 
 describe('retry delays', () => {
   it('double from the base up to the cap, the upper half jittered', () => {

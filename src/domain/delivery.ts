@@ -30,15 +30,6 @@ export function eventTypeOf(topic: string, payload: Record<string, unknown>): st
   return topic === 'alert' ? String(payload['type']) : topic;
 }
 
-/**
- * Milliseconds before try `attempt` + 1, after try `attempt` failed: doubling from `baseMs`, capped, with the
- * upper half jittered (`random` in [0, 1)) so that receivers coming back up are not hit by every sender at once.
- */
-export function retryDelayMs(attempt: number, baseMs: number, capMs: number, random: number): number {
-  const full = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(full / 2 + (full / 2) * random);
-}
-
 /** One line a person reads: Slack and Telegram text, an email's subject. */
 export function headline(event: DeliveryEvent): string {
   if (event.type === 'stock.shortfall') {

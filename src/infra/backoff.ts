@@ -1,4 +1,4 @@
-import { retryDelayMs } from '../domain/delivery.js';
+import { retryDelayMs } from '../domain/backoff.js';
 
 /**
  * A periodic job's pace through failures such as a database outage: after a failure its turns are skipped for

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { retryDelayMs } from '../domain/delivery.js';
+import { retryDelayMs } from '../domain/backoff.js';
 import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent, EventType } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { retryDelayMs } from '../domain/delivery.js';
+import { retryDelayMs } from '../domain/backoff.js';
 import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
