@@ -43,6 +43,8 @@ const pct = (us: number): string => `${((100 * us) / total).toFixed(1).padStart(
 console.log(`total ${(total / 1e6).toFixed(1)} s sampled\n\nby package or file:`);
 for (const [k, us] of sum((n) => where(n.callFrame.url)).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
 console.log('\nby function:');
-for (const [k, us] of sum((n) => `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`).slice(0, Number(top))) {
+for (const [k, us] of sum(
+  (n) => `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`,
+).slice(0, Number(top))) {
   console.log(`${pct(us)}  ${k}`);
 }

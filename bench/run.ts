@@ -43,11 +43,20 @@ async function printTopStatements(db: Db): Promise<void> {
        FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`,
   );
   console.log('statements by total time, planning included (pg_stat_statements):');
-  for (const r of rows) console.log(`${String(r.total_ms).padStart(8)} ms  ${String(r.calls).padStart(8)} calls  ${String(r.mean_ms).padStart(8)} ms each  ${r.query.slice(0, 160)}`);
+  for (const r of rows)
+    console.log(
+      `${String(r.total_ms).padStart(8)} ms  ${String(r.calls).padStart(8)} calls  ${String(r.mean_ms).padStart(8)} ms each  ${r.query.slice(0, 160)}`,
+    );
 }
 
-async function runMode(mode: Mode, only: readonly string[], options: TargetOptions, profile: boolean): Promise<ScenarioResult[]> {
-  const what = mode === 'postgres' ? 'a PostgreSQL 15 cluster (fsync on, as in production)' : 'the embedded database (PGlite)';
+async function runMode(
+  mode: Mode,
+  only: readonly string[],
+  options: TargetOptions,
+  profile: boolean,
+): Promise<ScenarioResult[]> {
+  const what =
+    mode === 'postgres' ? 'a PostgreSQL 15 cluster (fsync on, as in production)' : 'the embedded database (PGlite)';
   console.log(`[${mode}] seeding ${options.variants.toLocaleString('en')} variants in 2 warehouses on ${what} ...`);
   const target = mode === 'postgres' ? await postgresTarget(options) : await embeddedTarget(options);
   const results: ScenarioResult[] = [];
@@ -73,7 +82,8 @@ async function runMode(mode: Mode, only: readonly string[], options: TargetOptio
       if (pg) await printTopStatements(pg);
       const check = await target.withDb((s) => s.reconcile());
       result.figures['reconcile drift'] = check.drift.length + check.holds.length;
-      if (check.drift.length + check.holds.length > 0) console.error(`[${mode}] ${name}: the ledger does not reconcile: ${JSON.stringify(check).slice(0, 2000)}`);
+      if (check.drift.length + check.holds.length > 0)
+        console.error(`[${mode}] ${name}: the ledger does not reconcile: ${JSON.stringify(check).slice(0, 2000)}`);
       console.log(`  ${JSON.stringify(result.figures)}`);
       results.push({ ...result, name: `${mode}/${result.name}`, title: `[${mode}] ${result.title}` });
     }
@@ -98,7 +108,9 @@ async function main(): Promise<void> {
   const modes = (values.mode?.split(',') ?? [...MODES]) as Mode[];
   const badMode = modes.filter((m) => !MODES.includes(m));
   if (unknown.length > 0 || badMode.length > 0) {
-    console.error(`unknown ${unknown.length > 0 ? `scenario ${unknown.join(', ')}` : `mode ${badMode.join(', ')}`}; scenarios: ${Object.keys(SCENARIOS).join(', ')}; modes: ${MODES.join(', ')}`);
+    console.error(
+      `unknown ${unknown.length > 0 ? `scenario ${unknown.join(', ')}` : `mode ${badMode.join(', ')}`}; scenarios: ${Object.keys(SCENARIOS).join(', ')}; modes: ${MODES.join(', ')}`,
+    );
     process.exit(2);
   }
   const profileDir = join(import.meta.dirname, 'results', 'profiles');
@@ -111,7 +123,11 @@ async function main(): Promise<void> {
       // PostgreSQL counts what each statement cost
       nodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
       postgresSettings: values.profile
-        ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' }
+        ? {
+            shared_preload_libraries: 'pg_stat_statements',
+            'pg_stat_statements.track': 'all',
+            'pg_stat_statements.track_planning': 'on',
+          }
         : {},
     };
     results.push(...(await runMode(mode, only, options, values.profile)));

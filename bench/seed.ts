@@ -29,10 +29,9 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
   const started = performance.now();
   for (const w of WAREHOUSES) await s.catalog.addWarehouse(w);
   await db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO products (title) SELECT 'Bench product ' || g FROM generate_series(1, $1::int) g`,
-      [Math.ceil(variants / VARIANTS_PER_PRODUCT)],
-    );
+    await tx.query(`INSERT INTO products (title) SELECT 'Bench product ' || g FROM generate_series(1, $1::int) g`, [
+      Math.ceil(variants / VARIANTS_PER_PRODUCT),
+    ]);
     await tx.query(
       `INSERT INTO variants (product_id, sku, attributes)
        SELECT p.first + (g - 1) / $2, 'BENCH-' || lpad(g::text, 7, '0'), jsonb_build_object('size', (g - 1) % $2)
@@ -54,7 +53,15 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
       applyMovements(
         tx,
         'bench-seed',
-        chunk.map((r) => ({ variantId: r.variant_id, warehouseId: r.warehouse_id, type: 'receive', deltaOnHand: onHand, deltaReserved: 0, guard: 'none', reason: 'received' })),
+        chunk.map((r) => ({
+          variantId: r.variant_id,
+          warehouseId: r.warehouse_id,
+          type: 'receive',
+          deltaOnHand: onHand,
+          deltaReserved: 0,
+          guard: 'none',
+          reason: 'received',
+        })),
       ),
     );
   }
@@ -62,5 +69,10 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
   // a store's database at rest: dead row versions of the seed cleaned up, statistics fresh, dirty pages written
   await db.exec('VACUUM ANALYZE');
   await db.exec('CHECKPOINT');
-  return { variants, levels: rows.length, seconds: (seeded - started) / 1000, settleSeconds: (performance.now() - seeded) / 1000 };
+  return {
+    variants,
+    levels: rows.length,
+    seconds: (seeded - started) / 1000,
+    settleSeconds: (performance.now() - seeded) / 1000,
+  };
 }

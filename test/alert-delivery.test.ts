@@ -34,25 +34,40 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   it('posts signed webhooks: the event id to de-duplicate by, its type, and a fresh HMAC over timestamp and body', async () => {
     const receiver = await httpReceiver();
     closers.push(() => receiver.close());
-    const hook = await h.s.channels.addWebhook({ url: `${receiver.url}/hooks/stock`, events: ['low_stock', 'out_of_stock'], secret: SECRET });
-    expect(hook).toMatchObject({ kind: 'webhook', target: `${receiver.url}/hooks/***`, events: ['low_stock', 'out_of_stock'] });
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/hooks/stock`,
+      events: ['low_stock', 'out_of_stock'],
+      secret: SECRET,
+    });
+    expect(hook).toMatchObject({
+      kind: 'webhook',
+      target: `${receiver.url}/hooks/***`,
+      events: ['low_stock', 'out_of_stock'],
+    });
     expect(JSON.stringify(hook)).not.toContain(SECRET);
     const { sku, warehouse } = await sellOut(h);
     await worker().start();
 
     const got = (await receiver.received(4)).slice(0, 4);
-    const bodies = got.map((r) => JSON.parse(r.body) as { id: string; type: string; data: Record<string, string | number | null> });
-    expect(bodies.map((b) => `${b.type}@${String(b.data['warehouse'] ?? '*')}:${String(b.data['available'])}`)).toEqual([
-      `low_stock@${warehouse}:5`,
-      'low_stock@*:5',
-      `out_of_stock@${warehouse}:0`,
-      'out_of_stock@*:0',
-    ]);
+    const bodies = got.map(
+      (r) => JSON.parse(r.body) as { id: string; type: string; data: Record<string, string | number | null> },
+    );
+    expect(bodies.map((b) => `${b.type}@${String(b.data['warehouse'] ?? '*')}:${String(b.data['available'])}`)).toEqual(
+      [`low_stock@${warehouse}:5`, 'low_stock@*:5', `out_of_stock@${warehouse}:0`, 'out_of_stock@*:0'],
+    );
     expect(bodies[0]).toEqual({
       id: expect.stringMatching(/^\d+$/) as unknown,
       type: 'low_stock',
       created_at: expect.any(String) as unknown,
-      data: { alert_id: expect.any(Number) as unknown, type: 'low_stock', sku, warehouse, available: 5, threshold: 5, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown },
+      data: {
+        alert_id: expect.any(Number) as unknown,
+        type: 'low_stock',
+        sku,
+        warehouse,
+        available: 5,
+        threshold: 5,
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown,
+      },
     });
     expect(new Set(bodies.map((b) => b.id)).size).toBe(4);
     for (const r of got) {
@@ -63,16 +78,31 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
       expect(verifyWebhook(SECRET, r.body, signature, Math.floor(Date.now() / 1000))).toBe(true);
       expect(verifyWebhook(SECRET, r.body, signature, Math.floor(Date.now() / 1000) + 3600)).toBe(false); // a replay an hour later
     }
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual(Array(4).fill('delivered'));
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status))
+      .toEqual(Array(4).fill('delivered'));
   });
 
   it('sends Slack incoming-webhook text and Telegram sendMessage, only for the events each channel wants', async () => {
     const slack = await httpReceiver();
     const telegram = await httpReceiver();
-    closers.push(() => slack.close(), () => telegram.close());
+    closers.push(
+      () => slack.close(),
+      () => telegram.close(),
+    );
     telegram.answer = () => ({ status: 200, body: { ok: true, result: { message_id: 1 } } });
-    const channels = [await h.s.channels.add({ kind: 'slack', url: `${slack.url}/services/T000/B000/XXXX`, events: ['out_of_stock'] })];
-    channels.push(await h.s.channels.add({ kind: 'telegram', bot_token: '123456:ABC-def_GHI', chat_id: '-100200300', api_url: telegram.url, events: ['out_of_stock'] }));
+    const channels = [
+      await h.s.channels.add({ kind: 'slack', url: `${slack.url}/services/T000/B000/XXXX`, events: ['out_of_stock'] }),
+    ];
+    channels.push(
+      await h.s.channels.add({
+        kind: 'telegram',
+        bot_token: '123456:ABC-def_GHI',
+        chat_id: '-100200300',
+        api_url: telegram.url,
+        events: ['out_of_stock'],
+      }),
+    );
     expect(channels.map((c) => c.target)).toEqual([`${slack.url}/services/T0…/B0…/***`, 'chat -100200300']); // a Slack URL is a secret
     const { sku, warehouse } = await sellOut(h);
     await worker().start();
@@ -81,10 +111,19 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     expect(JSON.parse(first!.body)).toEqual({ text: `Out of stock: ${sku} at ${warehouse}, 0 available` });
     expect(JSON.parse(second!.body)).toEqual({ text: `Out of stock: ${sku} across all warehouses, 0 available` });
     const sent = await telegram.received(2);
-    expect(sent.map((r) => r.path)).toEqual(['/bot123456:ABC-def_GHI/sendMessage', '/bot123456:ABC-def_GHI/sendMessage']);
-    expect(JSON.parse(sent[0]!.body)).toEqual({ chat_id: '-100200300', text: `Out of stock: ${sku} at ${warehouse}, 0 available`, disable_web_page_preview: true });
+    expect(sent.map((r) => r.path)).toEqual([
+      '/bot123456:ABC-def_GHI/sendMessage',
+      '/bot123456:ABC-def_GHI/sendMessage',
+    ]);
+    expect(JSON.parse(sent[0]!.body)).toEqual({
+      chat_id: '-100200300',
+      text: `Out of stock: ${sku} at ${warehouse}, 0 available`,
+      disable_web_page_preview: true,
+    });
     for (const c of channels) {
-      await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(c.id), status: 'delivered' })).items.length).toBe(2);
+      await expect
+        .poll(async () => (await h.s.channels.deliveries({ channel: String(c.id), status: 'delivered' })).items.length)
+        .toBe(2);
     }
     expect(slack.items.length + telegram.items.length).toBe(4); // no low_stock to either
   });
@@ -92,12 +131,22 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   it('emails alerts over SMTP to a real server', async () => {
     const smtp = await smtpReceiver();
     closers.push(() => smtp.close());
-    await h.s.channels.add({ kind: 'email', smtp_url: smtp.url, from: 'stockroom@shop.test', to: 'buyer@shop.test, ops@shop.test', events: ['out_of_stock'] });
+    await h.s.channels.add({
+      kind: 'email',
+      smtp_url: smtp.url,
+      from: 'stockroom@shop.test',
+      to: 'buyer@shop.test, ops@shop.test',
+      events: ['out_of_stock'],
+    });
     const { sku, warehouse } = await sellOut(h);
     await worker().start();
 
     const [mail] = await smtp.received(2);
-    expect(mail).toMatchObject({ from: 'stockroom@shop.test', to: 'buyer@shop.test, ops@shop.test', subject: `Out of stock: ${sku} at ${warehouse}, 0 available` });
+    expect(mail).toMatchObject({
+      from: 'stockroom@shop.test',
+      to: 'buyer@shop.test, ops@shop.test',
+      subject: `Out of stock: ${sku} at ${warehouse}, 0 available`,
+    });
     expect(mail!.text).toContain(`sku: ${sku}`);
     expect(mail!.messageId).toMatch(/^<stockroom-event-\d+@stockroom>$/);
   });
@@ -118,7 +167,9 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     const got = await receiver.received(6); // two events, each refused twice and then taken
     expect([...tries.values()]).toEqual([3, 3]); // a retry carries the same event id
     expect(JSON.parse(got[0]!.body)).toMatchObject({ data: { warehouse } });
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(2);
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length)
+      .toBe(2);
     for (const d of (await h.s.channels.deliveries({ channel: String(hook.id) })).items) {
       expect(d).toMatchObject({ status: 'delivered', attempts: 3, last_error: null, next_attempt_at: null });
       expect(d.log.map((a) => [a.attempt, a.ok, a.status_code])).toEqual([
@@ -138,7 +189,11 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     const fine = await httpReceiver();
     closers.push(() => fine.close());
     stuck.answer = () => 'hang';
-    const hung = await h.s.channels.addWebhook({ url: stuck.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    const hung = await h.s.channels.addWebhook({
+      url: stuck.url,
+      events: ['low_stock', 'out_of_stock'],
+      secret: SECRET,
+    });
     await h.s.channels.addWebhook({ url: fine.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
     await sellOut(h);
     await sellOut(h);
@@ -150,7 +205,11 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     const ids = got.map((r) => Number(r.headers['x-stockroom-event-id']));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(await stuck.received(1)).toHaveLength(1); // its first event, still waiting for an answer
-    expect((await h.s.channels.deliveries({ channel: String(hung.id), status: 'pending' })).items.map((d) => d.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(
+      (await h.s.channels.deliveries({ channel: String(hung.id), status: 'pending' })).items
+        .map((d) => d.attempts)
+        .sort(),
+    ).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
   });
 
   it('gives up after the last try (a dead letter), and sends it again when retried by hand', async () => {
@@ -162,16 +221,26 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     await sellOut(h);
     await worker({ maxAttempts: 3 }).start();
 
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items.length).toBe(2);
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items.length)
+      .toBe(2);
     expect(receiver.items.length).toBe(6);
     const [dead] = (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items;
-    expect(dead).toMatchObject({ attempts: 3, next_attempt_at: null, last_error: expect.stringContaining('500') as unknown });
+    expect(dead).toMatchObject({
+      attempts: 3,
+      next_attempt_at: null,
+      last_error: expect.stringContaining('500') as unknown,
+    });
     await expect(h.s.channels.retry(dead!.id + 1000)).rejects.toThrow('not found');
 
     up = true;
     await h.s.channels.retry(dead!.id);
     await expect(h.s.channels.retry(dead!.id)).rejects.toThrow('cannot retry a delivery that is pending');
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.map((d) => d.id)).toEqual([dead!.id]);
+    await expect
+      .poll(async () =>
+        (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.map((d) => d.id),
+      )
+      .toEqual([dead!.id]);
     expect(receiver.items.length).toBe(7);
   });
 
@@ -183,32 +252,52 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     // a reservation of everything in a transaction that then fails: the alert it raised goes with it
     await expect(
       h.s.db.transaction(async (tx) => {
-        await tx.query(`UPDATE stock_levels SET reserved = 3 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)
-                         AND warehouse_id = (SELECT id FROM warehouses WHERE code = $2)`, [sku, wh[0]]);
+        await tx.query(
+          `UPDATE stock_levels SET reserved = 3 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)
+                         AND warehouse_id = (SELECT id FROM warehouses WHERE code = $2)`,
+          [sku, wh[0]],
+        );
         throw new Error('payment provider down');
       }),
     ).rejects.toThrow('payment provider down');
     const later = await sellOut(h); // a committed change, after it
     await worker().start();
     // once every delivery of the channel is settled, the receiver has had exactly the committed change's two
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual(['delivered', 'delivered']);
-    expect(receiver.items.map((r) => (JSON.parse(r.body) as { data: { sku: string } }).data.sku)).toEqual([later.sku, later.sku]);
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status))
+      .toEqual(['delivered', 'delivered']);
+    expect(receiver.items.map((r) => (JSON.parse(r.body) as { data: { sku: string } }).data.sku)).toEqual([
+      later.sku,
+      later.sku,
+    ]);
   });
 
   it('forgets what got through once past retention, keeping dead letters, what they need, and the alerts', async () => {
     const good = await httpReceiver();
     const bad = await httpReceiver();
-    closers.push(() => good.close(), () => bad.close());
+    closers.push(
+      () => good.close(),
+      () => bad.close(),
+    );
     bad.answer = () => ({ status: 500 });
-    const kept = await h.s.channels.addWebhook({ url: good.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    const kept = await h.s.channels.addWebhook({
+      url: good.url,
+      events: ['low_stock', 'out_of_stock'],
+      secret: SECRET,
+    });
     const failing = await h.s.channels.addWebhook({ url: bad.url, events: ['out_of_stock'], secret: SECRET });
     const { sku } = await sellOut(h);
     const outboxOf = async () =>
-      (await listOutbox(h.s.db, 'alert', 100_000)).map((r) => r.payload as { sku: string; type: string }).filter((p) => p.sku === sku).map((p) => p.type);
+      (await listOutbox(h.s.db, 'alert', 100_000))
+        .map((r) => r.payload as { sku: string; type: string })
+        .filter((p) => p.sku === sku)
+        .map((p) => p.type);
     expect(await outboxOf()).toEqual(['low_stock', 'low_stock', 'out_of_stock', 'out_of_stock']);
     await worker({ maxAttempts: 1, retentionMs: 1, pruneEveryMs: 0 }).start();
 
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(failing.id) })).items.map((d) => d.status)).toEqual(['dead', 'dead']);
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(failing.id) })).items.map((d) => d.status))
+      .toEqual(['dead', 'dead']);
     expect(await good.received(4)).toHaveLength(4);
     await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(kept.id) })).items).toEqual([]);
     expect(await outboxOf()).toEqual(['out_of_stock', 'out_of_stock']); // the dead letters still need theirs
@@ -216,11 +305,19 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('refuses channels it could not send to, naming the field', async () => {
-    await expect(h.s.channels.addWebhook({ url: 'ftp://x', events: ['low_stock'], secret: SECRET })).rejects.toThrow('/url');
-    await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET })).rejects.toThrow('/events');
-    await expect(h.s.channels.addWebhook({ url: 'http://x.test', events: ['low_stock'], secret: 'short' })).rejects.toThrow('/secret');
+    await expect(h.s.channels.addWebhook({ url: 'ftp://x', events: ['low_stock'], secret: SECRET })).rejects.toThrow(
+      '/url',
+    );
+    await expect(
+      h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET }),
+    ).rejects.toThrow('/events');
+    await expect(
+      h.s.channels.addWebhook({ url: 'http://x.test', events: ['low_stock'], secret: 'short' }),
+    ).rejects.toThrow('/secret');
     await expect(h.s.channels.add({ kind: 'pigeon', events: ['low_stock'] })).rejects.toThrow('/kind');
-    await expect(h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] })).rejects.toThrow('/smtp_url');
+    await expect(
+      h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] }),
+    ).rejects.toThrow('/smtp_url');
     expect((await h.s.channels.list()).items).toEqual([]);
   });
 });
@@ -236,7 +333,11 @@ describe.skipIf(!postgresUrl())('alert delivery from several processes on postgr
   it('two workers on one database send each delivery once between them', async () => {
     const receiver = await httpReceiver();
     closers.push(() => receiver.close());
-    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['low_stock', 'out_of_stock'], secret: SECRET });
+    const hook = await h.s.channels.addWebhook({
+      url: receiver.url,
+      events: ['low_stock', 'out_of_stock'],
+      secret: SECRET,
+    });
     for (let i = 0; i < 5; i++) await sellOut(h); // 20 events
     const other = await openPostgres(h.test.url ?? '', { max: 4 });
     closers.push(() => other.close());
@@ -245,7 +346,9 @@ describe.skipIf(!postgresUrl())('alert delivery from several processes on postgr
     const second = new DeliveryWorker(other, { pollMs: 20, batch: 3 });
     closers.push(() => second.stop());
     await Promise.all([first.start(), second.start()]);
-    await expect.poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length).toBe(20);
+    await expect
+      .poll(async () => (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.length)
+      .toBe(20);
     const ids = receiver.items.map((r) => String(r.headers['x-stockroom-event-id']));
     expect(new Set(ids).size).toBe(20);
     expect(ids).toHaveLength(20);
@@ -253,5 +356,4 @@ describe.skipIf(!postgresUrl())('alert delivery from several processes on postgr
     // may have sent all of them on a busy machine)
     expect(first.counts.delivered + second.counts.delivered).toBe(20);
   });
-
 });

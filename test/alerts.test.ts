@@ -57,10 +57,19 @@ describe.each(drivers())('threshold alerts on %s', (driver) => {
     const [a, b] = [wh[0]!, wh[1]!];
     // 20 clients at once, half at each warehouse, each taking one unit: every scope ends at zero
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h.s.stock.adjust({ sku, warehouse: i % 2 === 0 ? a : b, delta: -1, reason: 'shrinkage' })),
+      Array.from({ length: 20 }, (_, i) =>
+        h.s.stock.adjust({ sku, warehouse: i % 2 === 0 ? a : b, delta: -1, reason: 'shrinkage' }),
+      ),
     );
     expect((await alertsOf(h, sku)).sort()).toEqual(
-      [`low_stock@${a}:5`, `out_of_stock@${a}:0`, `low_stock@${b}:5`, `out_of_stock@${b}:0`, 'low_stock@*:5', 'out_of_stock@*:0'].sort(),
+      [
+        `low_stock@${a}:5`,
+        `out_of_stock@${a}:0`,
+        `low_stock@${b}:5`,
+        `out_of_stock@${b}:0`,
+        'low_stock@*:5',
+        'out_of_stock@*:0',
+      ].sort(),
     );
   });
 
@@ -83,13 +92,24 @@ describe.each(drivers())('threshold alerts on %s', (driver) => {
 
   it('writes each alert to the outbox in the same transaction, and nothing for a change rolled back', async () => {
     const { sku, wh } = await world(h.s, [6], { low_stock_threshold: 5 });
-    const outboxOf = async () => (await listOutbox(h.s.db, 'alert', 100_000)).map((r) => r.payload as { sku: string }).filter((p) => p.sku === sku);
+    const outboxOf = async () =>
+      (await listOutbox(h.s.db, 'alert', 100_000))
+        .map((r) => r.payload as { sku: string })
+        .filter((p) => p.sku === sku);
     const [variant] = (await h.s.db.query<{ id: number }>('SELECT id FROM variants WHERE sku = $1', [sku])).rows;
     const [warehouse] = (await h.s.db.query<{ id: number }>('SELECT id FROM warehouses WHERE code = $1', [wh[0]])).rows;
     await expect(
       h.s.db.transaction(async (tx) => {
         await applyMovements(tx, 'test', [
-          { variantId: variant!.id, warehouseId: warehouse!.id, type: 'adjust', deltaOnHand: -6, deltaReserved: 0, guard: 'none', reason: 'damaged' },
+          {
+            variantId: variant!.id,
+            warehouseId: warehouse!.id,
+            type: 'adjust',
+            deltaOnHand: -6,
+            deltaReserved: 0,
+            guard: 'none',
+            reason: 'damaged',
+          },
         ]);
         throw new Error('the caller changed its mind');
       }),
@@ -99,7 +119,17 @@ describe.each(drivers())('threshold alerts on %s', (driver) => {
     await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -6, reason: 'damaged' });
     const alerts = (await h.s.alerts.list({ sku })).items;
     expect(await outboxOf()).toEqual(
-      alerts.reverse().map((a) => ({ alert_id: a.id, type: a.type, sku, warehouse: a.warehouse, available: 0, threshold: 5, created_at: expect.any(String) as unknown })),
+      alerts
+        .reverse()
+        .map((a) => ({
+          alert_id: a.id,
+          type: a.type,
+          sku,
+          warehouse: a.warehouse,
+          available: 0,
+          threshold: 5,
+          created_at: expect.any(String) as unknown,
+        })),
     );
   });
 

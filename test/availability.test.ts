@@ -27,9 +27,16 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
     const { sku } = await world(h.s, [5], { low_stock_threshold: 2, safety_stock: 1 });
     expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 4, status: 'in_stock' });
     const r = await h.s.reservations.reserve({ order_ref: 'shopper', lines: [{ sku, qty: 3 }] });
-    expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 1, status: 'low_stock', label: 'Only 1 left' });
+    expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({
+      available: 1,
+      status: 'low_stock',
+      label: 'Only 1 left',
+    });
     await h.s.reservations.reserve({ order_ref: 'last', lines: [{ sku, qty: 1 }] });
-    expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 0, status: 'out_of_stock' });
+    expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({
+      available: 0,
+      status: 'out_of_stock',
+    });
     await h.s.reservations.release(r.id);
     expect((await h.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 3, status: 'in_stock' });
   });
@@ -57,23 +64,31 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
     await h.s.stock.receive({ sku, warehouse: eu, qty: 3 });
     await h.s.stock.receive({ sku, warehouse: us, qty: 5 });
     await h.s.stock.receive({ sku, warehouse: local, qty: 1 });
-    const ask = async (more: Record<string, string>) => (await h.s.availability.get({ sku: [sku], ...more })).items[0]?.available;
+    const ask = async (more: Record<string, string>) =>
+      (await h.s.availability.get({ sku: [sku], ...more })).items[0]?.available;
     expect(await ask({})).toBe(9);
     expect(await ask({ region: 'EU' })).toBe(4); // Rotterdam, and the shop that lists no region
     expect(await ask({ region: 'US' })).toBe(6);
     expect(await ask({ region: 'EU', ship_to: '52.37,4.90' })).toBe(3); // Amsterdam is too far for the shop
     expect(await ask({ ship_to: '52.50,13.30' })).toBe(9);
     await expect(h.s.availability.get({ sku: [sku], ship_to: '91,0' })).rejects.toThrow(ValidationError);
-    await expect(h.s.catalog.addWarehouse({ code: `X${tag}`, name: 'x', serves_within_km: 5 })).rejects.toThrow(/a delivery radius needs lat and lon/);
+    await expect(h.s.catalog.addWarehouse({ code: `X${tag}`, name: 'x', serves_within_km: 5 })).rejects.toThrow(
+      /a delivery radius needs lat and lon/,
+    );
   });
 
   it('answers each SKU once, in the order asked, and refuses unknown SKUs and too many at once', async () => {
     const a = await world(h.s, [1]);
     const b = await world(h.s, [9]);
-    expect((await h.s.availability.get({ sku: [b.sku, a.sku, b.sku] })).items.map((i) => i.sku)).toEqual([b.sku, a.sku]);
+    expect((await h.s.availability.get({ sku: [b.sku, a.sku, b.sku] })).items.map((i) => i.sku)).toEqual([
+      b.sku,
+      a.sku,
+    ]);
     await expect(h.s.availability.get({ sku: [a.sku, 'NO-SUCH-SKU'] })).rejects.toThrow(UnknownSkuError);
     await expect(h.s.availability.get({ sku: [] })).rejects.toThrow(ValidationError);
-    await expect(h.s.availability.get({ sku: Array.from({ length: 101 }, (_, i) => `S-${i}`) })).rejects.toThrow(ValidationError);
+    await expect(h.s.availability.get({ sku: Array.from({ length: 101 }, (_, i) => `S-${i}`) })).rejects.toThrow(
+      ValidationError,
+    );
   });
 
   /** A Stockroom of its own whose storefront is cached and follows the announcements, counting its queries. */
@@ -128,7 +143,11 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
       const announced = c.announced(sku);
       await h.s.reservations.reserve({ order_ref: 'elsewhere', lines: [{ sku, qty: 4 }] });
       await announced;
-      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({ available: 1, status: 'low_stock', label: 'Only 1 left' });
+      expect((await c.s.availability.get({ sku: [sku] })).items[0]).toMatchObject({
+        available: 1,
+        status: 'low_stock',
+        label: 'Only 1 left',
+      });
       expect(c.queries()).toBe(before + 1);
     } finally {
       await c.close();
@@ -145,10 +164,15 @@ describe.each(drivers())('storefront availability on %s', (driver) => {
       // a change the cache is not told about (announcements switched off for it): the cache is now behind
       await h.test.db.transaction(async (tx) => {
         await tx.query(`SET LOCAL stockroom.announce = 'off'`);
-        await tx.query('UPDATE stock_levels SET safety_stock = 5 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)', [sku]);
+        await tx.query(
+          'UPDATE stock_levels SET safety_stock = 5 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)',
+          [sku],
+        );
       });
       expect((await c.s.availability.get({ sku: [sku] })).items[0]).toEqual(before);
-      await expect(c.s.reservations.reserve({ order_ref: 'truth', lines: [{ sku, qty: 1 }] })).rejects.toThrow(InsufficientStockError);
+      await expect(c.s.reservations.reserve({ order_ref: 'truth', lines: [{ sku, qty: 1 }] })).rejects.toThrow(
+        InsufficientStockError,
+      );
       expect((await c.s.stock.get(sku)).warehouses.find((w) => w.warehouse === wh[0])).toMatchObject({ available: 0 });
     } finally {
       await c.close();

@@ -25,23 +25,44 @@ describe('the stockroom CLI on the embedded database', () => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-cli-'));
     env = { STOCKROOM_DATA: join(dir, 'data') };
   });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('walks an order through its life from the command line', async () => {
-    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam', '--priority', '5')).out).toMatch(/warehouse AMS added/);
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam', '--priority', '5')).out).toMatch(
+      /warehouse AMS added/,
+    );
     expect((await cli(env, 'warehouse', 'add', 'BER', '--name', 'Berlin')).code).toBe(0);
-    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee', '--threshold', '3', '--attr', 'size=M')).out).toMatch(/variant TEE-M added/);
+    expect(
+      (await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee', '--threshold', '3', '--attr', 'size=M')).out,
+    ).toMatch(/variant TEE-M added/);
     expect((await cli(env, 'bin', 'add', 'AMS', 'A-01-01')).code).toBe(0);
-    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'A-01-01')).out).toMatch(/on hand 10, reserved 0, available 10/);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'A-01-01')).out).toMatch(
+      /on hand 10, reserved 0, available 10/,
+    );
     expect((await cli(env, 'adjust', 'TEE-M', 'AMS', '-2', '--reason', 'damaged')).out).toMatch(/on hand 8/);
     expect((await cli(env, 'count', 'TEE-M', 'BER', '4')).out).toMatch(/difference \+4/);
     expect((await cli(env, 'transfer', 'TEE-M', 'BER', 'AMS', '1')).code).toBe(0);
 
-    const reserved = await cli(env, '--json', 'reserve', 'order-1', 'TEE-M:2', 'TEE-M:1', '--key', 'k-1', '--ttl', '600');
+    const reserved = await cli(
+      env,
+      '--json',
+      'reserve',
+      'order-1',
+      'TEE-M:2',
+      'TEE-M:1',
+      '--key',
+      'k-1',
+      '--ttl',
+      '600',
+    );
     expect(reserved.code).toBe(0);
     const r = JSON.parse(reserved.out) as { id: string; status: string; lines: { qty: number }[] };
     expect(r).toMatchObject({ status: 'pending', lines: [{ qty: 3 }] });
-    const replay = JSON.parse((await cli(env, '--json', 'reserve', 'order-1', 'TEE-M:2', 'TEE-M:1', '--key', 'k-1', '--ttl', '600')).out) as { id: string };
+    const replay = JSON.parse(
+      (await cli(env, '--json', 'reserve', 'order-1', 'TEE-M:2', 'TEE-M:1', '--key', 'k-1', '--ttl', '600')).out,
+    ) as { id: string };
     expect(replay.id).toBe(r.id);
 
     expect((await cli(env, 'commit', r.id)).out).toMatch(/status +committed/);
@@ -52,7 +73,16 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(stock.out).toMatch(/AMS +8 +0 +8 +0 +A-01-01:8/); // incoming 0
     expect(stock.out).toMatch(/TOTAL +11 +0 +11/);
     const movements = JSON.parse((await cli(env, '--json', 'movements', 'TEE-M')).out) as { items: { type: string }[] };
-    expect(movements.items.map((m) => m.type).sort()).toEqual(['adjust', 'count', 'fulfil', 'receive', 'release', 'reserve', 'transfer_in', 'transfer_out']);
+    expect(movements.items.map((m) => m.type).sort()).toEqual([
+      'adjust',
+      'count',
+      'fulfil',
+      'receive',
+      'release',
+      'reserve',
+      'transfer_in',
+      'transfer_out',
+    ]);
     expect((await cli(env, 'expire')).out).toMatch(/expired 0 reservations/);
     expect((await cli(env, 'reconcile')).out).toMatch(/^clean: 2 levels match 8 ledger rows/);
   });
@@ -69,19 +99,44 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(refused.err).not.toContain('/line/4/on_hand');
     const good = join(dir, 'good.csv');
     writeFileSync(good, 'sku,warehouse,on_hand\nCSV-1,CSV,6\n');
-    expect((await cli({ ...env, STOCKROOM_IMPORT_MAX_BYTES: '10' }, 'import', 'stock', good)).err).toContain('larger than 10 bytes [payload_too_large]');
+    expect((await cli({ ...env, STOCKROOM_IMPORT_MAX_BYTES: '10' }, 'import', 'stock', good)).err).toContain(
+      'larger than 10 bytes [payload_too_large]',
+    );
     expect((await cli(env, 'import', 'stock', good)).out).toMatch(/imported 1 rows: 1 levels changed/);
   });
 
   it('buys stock from the command line: a supplier, replenishment, a purchase order received into a bin, channels', async () => {
     expect((await cli(env, 'warehouse', 'add', 'DOCK', '--name', 'Dock')).code).toBe(0);
-    expect((await cli(env, 'suppliers', 'add', 'ACME', 'Acme Textiles', '--lead-time', '5', '--warehouse', 'DOCK')).out).toMatch(/supplier ACME/);
-    expect((await cli(env, 'variant', 'add', 'HAT-1', '--title', 'Hat', '--reorder-point', '4', '--reorder-qty', '10', '--supplier', 'ACME')).code).toBe(0);
+    expect(
+      (await cli(env, 'suppliers', 'add', 'ACME', 'Acme Textiles', '--lead-time', '5', '--warehouse', 'DOCK')).out,
+    ).toMatch(/supplier ACME/);
+    expect(
+      (
+        await cli(
+          env,
+          'variant',
+          'add',
+          'HAT-1',
+          '--title',
+          'Hat',
+          '--reorder-point',
+          '4',
+          '--reorder-qty',
+          '10',
+          '--supplier',
+          'ACME',
+        )
+      ).code,
+    ).toBe(0);
     expect((await cli(env, 'replenish', '--dry-run')).out).toMatch(/HAT-1\s+ACME\s+0\s+4\s+14/);
-    const drafted = JSON.parse((await cli(env, '--json', 'replenish')).out) as { orders: { id: number; lines: { sku: string; qty: number }[] }[] };
+    const drafted = JSON.parse((await cli(env, '--json', 'replenish')).out) as {
+      orders: { id: number; lines: { sku: string; qty: number }[] }[];
+    };
     expect(drafted.orders).toMatchObject([{ lines: [{ sku: 'HAT-1', qty: 14 }] }]);
     const id = String(drafted.orders[0]!.id);
-    expect((await cli(env, 'po', 'receive', id, 'HAT-1:1')).err).toMatch(/cannot receive a purchase order that is draft \[invalid_transition\]/);
+    expect((await cli(env, 'po', 'receive', id, 'HAT-1:1')).err).toMatch(
+      /cannot receive a purchase order that is draft \[invalid_transition\]/,
+    );
     expect((await cli(env, 'po', 'send', id)).out).toMatch(/status {5}SENT/);
     expect((await cli(env, 'po', 'confirm', id, '--expected', '2030-05-01')).out).toMatch(/expected {3}2030-05-01/);
     expect((await cli(env, 'bin', 'add', 'DOCK', 'B-02-01')).code).toBe(0);
@@ -90,7 +145,22 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(receipt.out).toMatch(/6 x HAT-1 -> B-02-01/);
     expect((await cli(env, 'stock', 'HAT-1')).out).toMatch(/DOCK\s+6\s+0\s+6\s+8\s+B-02-01:6/);
     expect((await cli(env, 'po', 'receive', id, 'HAT-1:9')).code).toBe(2);
-    expect((await cli(env, 'channels', 'add', 'webhook', '--events', 'low_stock', '--url', 'http://127.0.0.1:9/in', '--secret', 'whsec-0123456789abcdef')).out).toMatch(/channel \d+: webhook/);
+    expect(
+      (
+        await cli(
+          env,
+          'channels',
+          'add',
+          'webhook',
+          '--events',
+          'low_stock',
+          '--url',
+          'http://127.0.0.1:9/in',
+          '--secret',
+          'whsec-0123456789abcdef',
+        )
+      ).out,
+    ).toMatch(/channel \d+: webhook/);
     const bad = await cli(env, 'channels', 'add', 'slack', '--events', 'sold_out', '--url', 'http://127.0.0.1:9/in');
     expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('/events/0') as unknown });
     expect((await cli(env, 'alerts', '--sku', 'HAT-1')).code).toBe(0);
@@ -101,8 +171,13 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(bad).toMatchObject({ code: 2, out: '' });
     expect(bad.err).toMatch(/\/qty: must be >= 1/);
     expect((await cli(env, 'receive', 'TEE-M', 'AMS', 'lots')).err).toMatch(/\/qty: must be integer/);
-    expect(await cli(env, 'reserve', 'order-2', 'NOPE:1')).toMatchObject({ code: 1, err: expect.stringMatching(/unknown SKU: NOPE \[unknown_sku\]/) as string });
-    expect((await cli(env, 'reserve', 'order-2', 'TEE-M:500')).err).toMatch(/TEE-M requested 500, available 11 \[insufficient_stock\]/);
+    expect(await cli(env, 'reserve', 'order-2', 'NOPE:1')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/unknown SKU: NOPE \[unknown_sku\]/) as string,
+    });
+    expect((await cli(env, 'reserve', 'order-2', 'TEE-M:500')).err).toMatch(
+      /TEE-M requested 500, available 11 \[insufficient_stock\]/,
+    );
     expect((await cli(env, 'reserve', 'order-2', 'TEE-M')).err).toMatch(/"TEE-M" is not SKU:QTY/);
     expect((await cli(env, 'adjust', 'TEE-M', 'AMS', '1')).err).toMatch(/required option '--reason <reason>'/);
     expect((await cli(env, 'transfer', 'TEE-M', 'AMS', 'AMS', '1')).code).toBe(2);
@@ -110,7 +185,10 @@ describe('the stockroom CLI on the embedded database', () => {
     const json = await cli(env, '--json', 'commit', '00000000-0000-4000-8000-000000000000');
     expect(JSON.parse(json.err)).toMatchObject({ code: 'not_found', resource: 'reservation' });
     // settings from the environment are checked too, before anything is opened or served
-    expect(await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'serve', '--port', '0')).toMatchObject({ code: 2, err: expect.stringMatching(/\/env\/STOCKROOM_SWEEP_MS: must be a whole number above 0 \(not "soon"\)/) as string });
+    expect(await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'serve', '--port', '0')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/\/env\/STOCKROOM_SWEEP_MS: must be a whole number above 0 \(not "soon"\)/) as string,
+    });
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
 
@@ -125,7 +203,9 @@ describe('the stockroom CLI on the embedded database', () => {
     expect(list.out).not.toContain(key.key);
     expect((await cli(env, 'keys', 'revoke', key.prefix)).err).toMatch(/api key not found/); // by id only
     expect((await cli(env, 'keys', 'revoke', String(key.id))).out).toMatch(/revoked/);
-    expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(/scopes must be one or more of storefront, checkout, warehouse, metrics, admin \(not root\)/);
+    expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(
+      /scopes must be one or more of storefront, checkout, warehouse, metrics, admin \(not root\)/,
+    );
   });
 });
 
@@ -136,7 +216,9 @@ describe('the stockroom bin', () => {
     try {
       const help = await exec('node', ['bin/stockroom.js', '--help'], { env });
       expect(help.stdout).toMatch(/reconcile/);
-      const failed = await exec('node', ['bin/stockroom.js', 'stock', 'NOPE'], { env }).catch((e: unknown) => e as { code: number; stderr: string });
+      const failed = await exec('node', ['bin/stockroom.js', 'stock', 'NOPE'], { env }).catch(
+        (e: unknown) => e as { code: number; stderr: string },
+      );
       expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown SKU: NOPE/) as string });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -154,15 +236,26 @@ describe('stockroom sync pull --every', () => {
       expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
       expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
       const rounds = [
-        { status: 200, body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 9 }], as_of: '2026-05-01T10:00:00.000Z' } },
+        {
+          status: 200,
+          body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 9 }], as_of: '2026-05-01T10:00:00.000Z' },
+        },
         { status: 503, body: { error: 'maintenance' } },
-        { status: 200, body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 4 }], as_of: '2026-05-01T10:00:02.000Z' } },
+        {
+          status: 200,
+          body: { items: [{ sku: 'PULLED-1', warehouse: 'AMS', on_hand: 4 }], as_of: '2026-05-01T10:00:02.000Z' },
+        },
       ];
-      upstream.answer = () => rounds[Math.min(upstream.asked.length, rounds.length) - 1] ?? { status: 200, body: { items: [] } };
-      const child = spawn(process.execPath, ['bin/stockroom.js', 'sync', 'pull', '--url', upstream.url, '--source', 'wms', '--every', '1s'], {
-        env: { ...process.env, DATABASE_URL: '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      upstream.answer = () =>
+        rounds[Math.min(upstream.asked.length, rounds.length) - 1] ?? { status: 200, body: { items: [] } };
+      const child = spawn(
+        process.execPath,
+        ['bin/stockroom.js', 'sync', 'pull', '--url', upstream.url, '--source', 'wms', '--every', '1s'],
+        {
+          env: { ...process.env, DATABASE_URL: '', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -172,7 +265,11 @@ describe('stockroom sync pull --every', () => {
       await upstream.answered(rounds.length);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(upstream.asked.slice(-3).map((u) => u.searchParams.get('changedSince'))).toEqual([null, '2026-05-01T10:00:00.000Z', '2026-05-01T10:00:00.000Z']);
+      expect(upstream.asked.slice(-3).map((u) => u.searchParams.get('changedSince'))).toEqual([
+        null,
+        '2026-05-01T10:00:00.000Z',
+        '2026-05-01T10:00:00.000Z',
+      ]);
       expect(out.match(/wms: 1 levels synced/g)).toHaveLength(2);
       expect(err).toMatch(/error: .*503/);
       expect((await cli(env, '--json', 'stock', 'PULLED-1')).out).toMatch(/"on_hand": ?4/);
@@ -188,7 +285,10 @@ describe.skipIf(!postgresUrl())('the stockroom CLI on PostgreSQL', () => {
     const { url, drop } = await createPostgresDatabase();
     try {
       const env = { DATABASE_URL: url };
-      expect(await cli(env, 'warehouse', 'list')).toMatchObject({ code: 3, err: expect.stringMatching(/run `stockroom migrate` first/) as string });
+      expect(await cli(env, 'warehouse', 'list')).toMatchObject({
+        code: 3,
+        err: expect.stringMatching(/run `stockroom migrate` first/) as string,
+      });
       expect((await cli(env, 'migrate')).out).toMatch(/applied 0001_core/);
       expect((await cli(env, 'migrate')).out).toMatch(/schema is up to date/);
       expect((await cli(env, 'warehouse', 'add', 'PG1', '--name', 'Server')).code).toBe(0);

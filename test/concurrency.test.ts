@@ -30,7 +30,9 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
     s = new Stockroom({ db: test.db });
     clients =
       driver === 'postgres'
-        ? await Promise.all(Array.from({ length: 200 }, async () => new Stockroom({ db: await openPostgres(test.url!, { max: 1 }) })))
+        ? await Promise.all(
+            Array.from({ length: 200 }, async () => new Stockroom({ db: await openPostgres(test.url!, { max: 1 }) })),
+          )
         : Array.from({ length: 200 }, () => s);
   });
   afterAll(async () => {
@@ -40,7 +42,9 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
 
   it('200 clients racing for the last 50 units: exactly 50 win, the rest are refused, nothing is oversold', async () => {
     const { sku, wh } = await world(s, [50]);
-    const { won, refused } = await race(clients.map((c, i) => () => c.reservations.reserve({ order_ref: `race-${i}`, lines: [{ sku, qty: 1 }] })));
+    const { won, refused } = await race(
+      clients.map((c, i) => () => c.reservations.reserve({ order_ref: `race-${i}`, lines: [{ sku, qty: 1 }] })),
+    );
     expect(won.length).toBe(50);
     expect(refused).toBe(150);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [50, 50, 0] });
@@ -51,19 +55,35 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
     const a = await world(s, [30, 20]);
     const b = await world(s, [25, 25]);
     const { won } = await race(
-      clients.map((c, i) => () =>
-        c.reservations.reserve({
-          order_ref: uniq('mix'),
-          lines: i % 2 === 0 ? [{ sku: a.sku, qty: 1 + (i % 3) }, { sku: b.sku, qty: 1 }] : [{ sku: b.sku, qty: 1 + (i % 2) }, { sku: a.sku, qty: 1 }],
-        }),
+      clients.map(
+        (c, i) => () =>
+          c.reservations.reserve({
+            order_ref: uniq('mix'),
+            lines:
+              i % 2 === 0
+                ? [
+                    { sku: a.sku, qty: 1 + (i % 3) },
+                    { sku: b.sku, qty: 1 },
+                  ]
+                : [
+                    { sku: b.sku, qty: 1 + (i % 2) },
+                    { sku: a.sku, qty: 1 },
+                  ],
+          }),
       ),
     );
-    const held = (sku: string) => won.flatMap((r) => r.lines).filter((l) => l.sku === sku).reduce((n, l) => n + l.qty, 0);
+    const held = (sku: string) =>
+      won
+        .flatMap((r) => r.lines)
+        .filter((l) => l.sku === sku)
+        .reduce((n, l) => n + l.qty, 0);
     const totalA = await s.stock.get(a.sku);
     const totalB = await s.stock.get(b.sku);
     expect(totalA.total.reserved).toBe(held(a.sku));
     expect(totalB.total.reserved).toBe(held(b.sku));
-    expect(Math.min(...totalA.warehouses.map((w) => w.available), ...totalB.warehouses.map((w) => w.available))).toBeGreaterThanOrEqual(0);
+    expect(
+      Math.min(...totalA.warehouses.map((w) => w.available), ...totalB.warehouses.map((w) => w.available)),
+    ).toBeGreaterThanOrEqual(0);
     // the stock ran out: orders were refused only because it did
     expect(totalA.total.available === 0 || totalB.total.available <= 1).toBe(true);
     await expectReconciled(s);
@@ -72,7 +92,8 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
   it('sweepers in several clients at once expire each reservation exactly once', async () => {
     const { sku, wh } = await world(s, [40]);
     const past = new Date(Date.now() + 3_600_000);
-    for (let i = 0; i < 40; i++) await s.reservations.reserve({ order_ref: uniq('ttl'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 });
+    for (let i = 0; i < 40; i++)
+      await s.reservations.reserve({ order_ref: uniq('ttl'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 });
     const pending = await s.db.query<{ n: number }>(`SELECT count(*) AS n FROM reservations WHERE status = 'pending'`);
     const sweepers = clients.slice(0, 8).map((c) => new Stockroom({ db: c.db, clock: () => past }));
     const expired = await Promise.all(sweepers.map((sw) => sw.reservations.expireDue()));
@@ -86,14 +107,16 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
     const { sku, wh } = await world(s, [30]);
     const clock = { now: new Date() };
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await s.reservations.reserve({ order_ref: uniq('cr'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 })).id);
+    for (let i = 0; i < 30; i++)
+      ids.push((await s.reservations.reserve({ order_ref: uniq('cr'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 })).id);
     clock.now = new Date(Date.now() + 3_600_000);
     const late = clients.slice(0, 31).map((c) => new Stockroom({ db: c.db, clock: () => clock.now }));
     const outcomes = await Promise.allSettled([
       late[30]!.reservations.expireDue(),
       ...ids.map((id, i) => late[i]!.reservations.commit(id)),
     ]);
-    for (const o of outcomes.slice(1)) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'invalid_transition' });
+    for (const o of outcomes.slice(1))
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'invalid_transition' });
     const committed = outcomes.slice(1).filter((o) => o.status === 'fulfilled').length;
     // past its deadline a reservation cannot be committed, whoever gets there first
     expect(committed).toBe(0);
@@ -104,11 +127,16 @@ describe.each(drivers())('concurrent reservations on %s', (driver) => {
   it('new orders racing sweepers over holds past their deadline: each hold is released once and its units sold again', async () => {
     const { sku, wh } = await world(s, [30]);
     const old: string[] = [];
-    for (let i = 0; i < 30; i++) old.push((await s.reservations.reserve({ order_ref: uniq('due'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 })).id);
+    for (let i = 0; i < 30; i++)
+      old.push(
+        (await s.reservations.reserve({ order_ref: uniq('due'), lines: [{ sku, qty: 1 }], ttl_seconds: 60 })).id,
+      );
     const later = new Date(Date.now() + 3_600_000);
     const late = clients.slice(0, 40).map((c) => new Stockroom({ db: c.db, clock: () => later }));
     const sweeps = late.slice(30, 34).map((c) => () => c.reservations.expireDue().then(() => undefined));
-    const orders = late.slice(0, 30).map((c) => () => c.reservations.reserve({ order_ref: uniq('new'), lines: [{ sku, qty: 1 }] }));
+    const orders = late
+      .slice(0, 30)
+      .map((c) => () => c.reservations.reserve({ order_ref: uniq('new'), lines: [{ sku, qty: 1 }] }));
     const { won } = await race([...sweeps, ...orders]);
     const sold = won.filter((r) => r !== undefined);
     // whoever released a hold, its units were there for the new orders: none is refused

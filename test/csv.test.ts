@@ -14,16 +14,32 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
     const odd = uniq('A,"QUOTED"');
     await h.s.catalog.addVariant({ sku: odd, product: { title: 'odd' } });
     const csv = `sku,warehouse,on_hand\n${a.sku},${a.wh[0]},8\n${a.sku},${a.wh[1]},3\n"${odd.replace(/"/g, '""')}",${a.wh[0]},1\n`;
-    expect(await h.s.stock.importOnHand(csv, { reference: 'take-2026' })).toEqual({ rows: 3, changed: 3, shortfalls: [] });
+    expect(await h.s.stock.importOnHand(csv, { reference: 'take-2026' })).toEqual({
+      rows: 3,
+      changed: 3,
+      shortfalls: [],
+    });
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [a.wh[0]!]: [8, 0, 8], [a.wh[1]!]: [3, 0, 3] });
-    expect((await h.s.stock.movements({ sku: a.sku, warehouse: a.wh[0] })).items[0]).toMatchObject({ type: 'count', delta_on_hand: 3, reference: 'take-2026' });
+    expect((await h.s.stock.movements({ sku: a.sku, warehouse: a.wh[0] })).items[0]).toMatchObject({
+      type: 'count',
+      delta_on_hand: 3,
+      reference: 'take-2026',
+    });
     expect((await levels(h.s, odd, [a.wh[0]!]))[a.wh[0]!]).toEqual([1, 0, 1]);
   });
 
   it('refuses a file with any bad row, naming each line, and changes nothing', async () => {
     const a = await world(h.s, [5]);
     const w = a.wh[0]!;
-    const csv = ['sku,warehouse,on_hand', `${a.sku},${w},7`, `${a.sku},${w},-1`, `NOPE-1,${w},2`, `${a.sku},NOWHERE,2`, `${a.sku},${w},two`, `${a.sku},${w},4`].join('\n');
+    const csv = [
+      'sku,warehouse,on_hand',
+      `${a.sku},${w},7`,
+      `${a.sku},${w},-1`,
+      `NOPE-1,${w},2`,
+      `${a.sku},NOWHERE,2`,
+      `${a.sku},${w},two`,
+      `${a.sku},${w},4`,
+    ].join('\n');
     const attempt = h.s.stock.importOnHand(csv);
     await expect(attempt).rejects.toThrow(ValidationError);
     const errors = await attempt.catch((e: unknown) => (e as ValidationError).errors);
@@ -32,7 +48,9 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
       { path: '/line/6/on_hand', message: 'must be integer' },
       { path: '/line/7', message: `${a.sku} at ${w} is already on line 2` },
     ]);
-    const unknown = await h.s.stock.importOnHand(['sku,warehouse,on_hand', `${a.sku},${w},7`, `NOPE-1,${w},2`, `${a.sku},NOWHERE,2`].join('\n')).catch((e: unknown) => (e as ValidationError).errors);
+    const unknown = await h.s.stock
+      .importOnHand(['sku,warehouse,on_hand', `${a.sku},${w},7`, `NOPE-1,${w},2`, `${a.sku},NOWHERE,2`].join('\n'))
+      .catch((e: unknown) => (e as ValidationError).errors);
     expect(unknown).toEqual([
       { path: '/line/3/sku', message: 'unknown SKU NOPE-1' },
       { path: '/line/4/warehouse', message: 'unknown warehouse NOWHERE' },

@@ -41,7 +41,11 @@ function watchConnections(adminUrl: string) {
   let mostListening = 0;
   const state = { watching: true };
   const look = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: adminUrl, application_name: 'drill-watch', connectionTimeoutMillis: 500 });
+    const client = new pg.Client({
+      connectionString: adminUrl,
+      application_name: 'drill-watch',
+      connectionTimeoutMillis: 500,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -101,7 +105,11 @@ function reservationLoad(server: ServerProcess, sku: string, clients: number) {
   let running = true;
   const loops = Array.from({ length: clients }, async () => {
     while (running) {
-      const answer = await reserve(server, sku).catch((error: unknown) => ({ status: 0, retryAfter: null, code: String(error) }));
+      const answer = await reserve(server, sku).catch((error: unknown) => ({
+        status: 0,
+        retryAfter: null,
+        code: String(error),
+      }));
       answers.push(answer);
       if (answer.status !== 201) await pause(50);
     }
@@ -115,7 +123,8 @@ function reservationLoad(server: ServerProcess, sku: string, clients: number) {
   };
 }
 
-const healthy = async (server: ServerProcess): Promise<boolean> => (await fetch(`${server.url}/healthz`)).status === 200;
+const healthy = async (server: ServerProcess): Promise<boolean> =>
+  (await fetch(`${server.url}/healthz`)).status === 200;
 
 describe.skipIf(!postgresUrl() || !havePostgresBinaries())('a PostgreSQL outage under a real server process', () => {
   let cluster: Cluster;
@@ -179,7 +188,11 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())('a PostgreSQL outage 
       await pause(seconds * 1000);
       await cluster.resume();
       const healthyIn = await until('healthz 200 after the outage', () => healthy(server), RECOVERY_MS);
-      const reservingIn = await until('a reservation after the outage', async () => (await reserve(server, sku)).status === 201, RECOVERY_MS);
+      const reservingIn = await until(
+        'a reservation after the outage',
+        async () => (await reserve(server, sku)).status === 201,
+        RECOVERY_MS,
+      );
       expect(Math.max(healthyIn, reservingIn)).toBeLessThanOrEqual(RECOVERY_MS);
       // the listeners come back by themselves (backoff capped at 5 s), one per channel, and stay one each
       await until('both listeners back', async () => watch.listening() === LISTENERS, 10_000);
@@ -243,6 +256,8 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())('a PostgreSQL outage 
     }
     expect(await healthy(server)).toBe(true);
     expect(watch.most()).toBeLessThanOrEqual(CONNECTION_BOUND);
-    expect(load.answers.filter((a) => ![201, 409, 503].includes(a.status) || (a.status === 503 && a.retryAfter === null))).toEqual([]);
+    expect(
+      load.answers.filter((a) => ![201, 409, 503].includes(a.status) || (a.status === 503 && a.retryAfter === null)),
+    ).toEqual([]);
   }, 30_000);
 });

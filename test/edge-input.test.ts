@@ -29,14 +29,27 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     await app.close();
   });
 
-  async function call(method: string, url: string, options: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+  async function call(
+    method: string,
+    url: string,
+    options: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const key = options.key === undefined ? ADMIN : options.key;
     const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
     const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     if (payload !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+    const res = await app.inject({
+      method: method as 'GET',
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
     const type = String(res.headers['content-type'] ?? '');
-    return { status: res.statusCode, type, body: type.includes('json') && res.body ? (JSON.parse(res.body) as Answer['body']) : {} };
+    return {
+      status: res.statusCode,
+      type,
+      body: type.includes('json') && res.body ? (JSON.parse(res.body) as Answer['body']) : {},
+    };
   }
 
   /** A refusal as the API promises it: a problem document with a code, naming where the problem is. */
@@ -48,33 +61,89 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     if (path !== undefined) expect(answer.body.errors?.map((e) => e.path)).toContain(path);
   }
 
-  const stockOf = async (sku: string) => (await h.s.stock.get(sku)).warehouses.map((w) => [w.warehouse, w.on_hand, w.reserved]);
+  const stockOf = async (sku: string) =>
+    (await h.s.stock.get(sku)).warehouses.map((w) => [w.warehouse, w.on_hand, w.reserved]);
 
   it('refuses a NUL character in a body, a path, a query and a nested attribute, naming the field, and changes nothing', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const before = await stockOf(sku);
-    expectRefused(await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 1, reference: 'a\u0000b' } }), 400, 'validation_failed', '/reference');
-    expectRefused(await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { colour: 'red\u0000' } } }), 400, 'validation_failed', '/attributes/colour');
-    expectRefused(await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { 'co\u0000lour': 'red' } } }), 400, 'validation_failed', '/attributes/co\\u0000lour');
+    expectRefused(
+      await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 1, reference: 'a\u0000b' } }),
+      400,
+      'validation_failed',
+      '/reference',
+    );
+    expectRefused(
+      await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { colour: 'red\u0000' } } }),
+      400,
+      'validation_failed',
+      '/attributes/colour',
+    );
+    expectRefused(
+      await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { 'co\u0000lour': 'red' } } }),
+      400,
+      'validation_failed',
+      '/attributes/co\\u0000lour',
+    );
     expectRefused(await call('GET', '/v1/stock/a%00b'), 400, 'validation_failed', '/params/sku');
     expectRefused(await call('GET', '/v1/availability?sku=%00', { key: null }), 400, 'validation_failed', '/query/sku');
-    expectRefused(await call('GET', '/v1/availability/stream?sku=%00', { key: null }), 400, 'validation_failed', '/query/sku');
+    expectRefused(
+      await call('GET', '/v1/availability/stream?sku=%00', { key: null }),
+      400,
+      'validation_failed',
+      '/query/sku',
+    );
     expectRefused(await call('GET', '/v1/movements?warehouse=%00'), 400, 'validation_failed', '/query/warehouse');
-    expectRefused(await call('POST', '/v1/import/stock?reference=%00', { raw: `sku,warehouse,on_hand\n${sku},${wh[0]},9\n`, headers: { 'content-type': 'text/csv' } }), 400, 'validation_failed', '/query/reference');
+    expectRefused(
+      await call('POST', '/v1/import/stock?reference=%00', {
+        raw: `sku,warehouse,on_hand\n${sku},${wh[0]},9\n`,
+        headers: { 'content-type': 'text/csv' },
+      }),
+      400,
+      'validation_failed',
+      '/query/reference',
+    );
     expect(await stockOf(sku)).toEqual(before);
   });
 
   it('refuses a lone surrogate in references, order refs, sources, attributes and names instead of storing U+FFFD', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const lone = '\ud800';
-    expectRefused(await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 1, reference: lone } }), 400, 'validation_failed', '/reference');
-    expectRefused(await call('POST', '/v1/reservations', { body: { order_ref: `x${lone}`, lines: [{ sku, qty: 1 }] } }), 400, 'validation_failed', '/order_ref');
-    expectRefused(await call('POST', '/v1/stock/sync', { body: { source: lone, items: [{ sku, warehouse: wh[0], on_hand: 1 }] } }), 400, 'validation_failed', '/source');
-    expectRefused(await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { size: `\udc00${lone}` } } }), 400, 'validation_failed', '/attributes/size');
+    expectRefused(
+      await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 1, reference: lone } }),
+      400,
+      'validation_failed',
+      '/reference',
+    );
+    expectRefused(
+      await call('POST', '/v1/reservations', { body: { order_ref: `x${lone}`, lines: [{ sku, qty: 1 }] } }),
+      400,
+      'validation_failed',
+      '/order_ref',
+    );
+    expectRefused(
+      await call('POST', '/v1/stock/sync', { body: { source: lone, items: [{ sku, warehouse: wh[0], on_hand: 1 }] } }),
+      400,
+      'validation_failed',
+      '/source',
+    );
+    expectRefused(
+      await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { size: `\udc00${lone}` } } }),
+      400,
+      'validation_failed',
+      '/attributes/size',
+    );
     const code = uniq('W');
-    expectRefused(await call('POST', '/v1/warehouses', { body: { code, name: `Lager ${lone}` } }), 400, 'validation_failed', '/name');
+    expectRefused(
+      await call('POST', '/v1/warehouses', { body: { code, name: `Lager ${lone}` } }),
+      400,
+      'validation_failed',
+      '/name',
+    );
     // a well-formed pair (an emoji) is text like any other
-    expect((await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { icon: '\ud83d\udc55' } } })).status).toBe(200);
+    expect((await call('PUT', `/v1/variants/${sku}`, { body: { attributes: { icon: '\ud83d\udc55' } } })).status).toBe(
+      200,
+    );
     expect((await h.s.catalog.listWarehouses()).some((w) => w.code === code)).toBe(false);
     expect((await h.s.stock.movements({ sku })).items.map((m) => m.type)).toEqual(['receive']);
   });
@@ -88,15 +157,30 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(refused, 409, 'quantity_limit');
     expect(refused.body).toMatchObject({ limit: 2_147_483_647 });
     expect(refused.body.detail).toContain('2147483647');
-    expectRefused(await call('POST', '/v1/stock/adjust', { body: { sku, warehouse: wh[0], delta: MAX_QTY, reason: 'correction' } }), 409, 'quantity_limit');
+    expectRefused(
+      await call('POST', '/v1/stock/adjust', { body: { sku, warehouse: wh[0], delta: MAX_QTY, reason: 'correction' } }),
+      409,
+      'quantity_limit',
+    );
     // the library says the same as the API
     await expect(h.s.stock.receive({ sku, warehouse: wh[0], qty: MAX_QTY })).rejects.toThrow(QuantityLimitError);
     expect(await stockOf(sku)).toEqual(before);
-    expect((await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 7_483_647 } })).body).toMatchObject({ on_hand: 2_147_483_647 });
+    expect(
+      (await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 7_483_647 } })).body,
+    ).toMatchObject({ on_hand: 2_147_483_647 });
   });
 
   it('validates dates and times to real calendar days in a sane range before they reach SQL', async () => {
-    for (const since of ['99999-01-01', '9999-12-31T23:00:00-14:00', '1970-01-01T00:30:00%2B01:00', '0000-01-01', '2026-02-30', '2026-01-15T25:00:00Z', 'yesterday', '1e3']) {
+    for (const since of [
+      '99999-01-01',
+      '9999-12-31T23:00:00-14:00',
+      '1970-01-01T00:30:00%2B01:00',
+      '0000-01-01',
+      '2026-02-30',
+      '2026-01-15T25:00:00Z',
+      'yesterday',
+      '1e3',
+    ]) {
       expectRefused(await call('GET', `/v1/movements?since=${since}`), 400, 'validation_failed', '/query/since');
     }
     await expect(h.s.stock.movements({ since: '99999-01-01' })).rejects.toThrow('/since');
@@ -107,7 +191,9 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     const { sku, wh } = await world(h.s, [0]);
     for (const expected_date of ['0000-01-01', '2026-02-29', '99999-01-01']) {
       expectRefused(
-        await call('POST', '/v1/purchase-orders', { body: { supplier, warehouse: wh[0], lines: [{ sku, qty: 1 }], expected_date } }),
+        await call('POST', '/v1/purchase-orders', {
+          body: { supplier, warehouse: wh[0], lines: [{ sku, qty: 1 }], expected_date },
+        }),
         400,
         'validation_failed',
         '/expected_date',
@@ -119,14 +205,28 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(await call('GET', '/v1/stock/%E0%A4%A'), 400, 'validation_failed');
     expectRefused(await call('GET', `/v1/stock/${'A'.repeat(101)}`), 414, 'uri_too_long');
     expectRefused(await call('POST', '/v1/stock/receive', { raw: '{"sku": ' }), 400, 'validation_failed');
-    expectRefused(await call('POST', '/v1/stock/receive', { raw: '{"__proto__": {"x": 1}}' }), 400, 'validation_failed');
-    expectRefused(await call('POST', '/v1/stock/receive', { raw: '', headers: { 'content-type': 'application/json' } }), 400, 'validation_failed');
-    expectRefused(await call('POST', '/v1/stock/receive', { raw: 'x', headers: { 'content-type': 'application/xml' } }), 415, 'unsupported_media_type');
+    expectRefused(
+      await call('POST', '/v1/stock/receive', { raw: '{"__proto__": {"x": 1}}' }),
+      400,
+      'validation_failed',
+    );
+    expectRefused(
+      await call('POST', '/v1/stock/receive', { raw: '', headers: { 'content-type': 'application/json' } }),
+      400,
+      'validation_failed',
+    );
+    expectRefused(
+      await call('POST', '/v1/stock/receive', { raw: 'x', headers: { 'content-type': 'application/xml' } }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('refuses a body nested deeper than any input, before a recursive check can overflow the stack', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
-    const refused = await call('POST', '/v1/webhooks', { raw: `{"url": 2147483648, "events": [${deep}, "low_stock"], "secret": " "}` });
+    const refused = await call('POST', '/v1/webhooks', {
+      raw: `{"url": 2147483648, "events": [${deep}, "low_stock"], "secret": " "}`,
+    });
     expectRefused(refused, 400, 'validation_failed');
     expect(refused.body.errors?.[0]?.path.startsWith('/events/0/0/0')).toBe(true);
     expect((await h.s.channels.list('webhook')).items.filter((c) => c.target.includes('2147483648'))).toEqual([]);
@@ -141,17 +241,25 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
         const socket = connect(port, '127.0.0.1', () => socket.end(request));
         const chunks: Buffer[] = [];
         socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-        socket.on('close', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
+        socket.on('close', () => {
+          resolve(Buffer.concat(chunks).toString('utf8'));
+        });
         socket.on('error', reject);
       });
     try {
       const tooLarge = await send(`GET /v1/warehouses HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
       expect(tooLarge).toMatch(/^HTTP\/1\.1 431 /);
       expect(tooLarge).toContain('application/problem+json');
-      expect(JSON.parse(tooLarge.slice(tooLarge.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431, code: 'headers_too_large' });
+      expect(JSON.parse(tooLarge.slice(tooLarge.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 431,
+        code: 'headers_too_large',
+      });
       const malformed = await send('GET /v1/warehouses HTTP/1.1\r\nHost x\r\n\r\n');
       expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
-      expect(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+      });
     } finally {
       await server.close();
     }
@@ -160,10 +268,18 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   it('refuses to fulfil a line with nothing left as 409 invalid_transition', async () => {
     const { sku } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }] });
-    expect((await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } })).status).toBe(200);
-    expect((await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } })).body).toMatchObject({ status: 'fulfilled' });
+    expect((await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } })).status).toBe(
+      200,
+    );
+    expect(
+      (await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } })).body,
+    ).toMatchObject({ status: 'fulfilled' });
     const before = await stockOf(sku);
-    expectRefused(await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } }), 409, 'invalid_transition');
+    expectRefused(
+      await call('POST', `/v1/reservations/${r.id}/fulfil`, { body: { lines: [{ sku, qty: 1 }] } }),
+      409,
+      'invalid_transition',
+    );
     expect(await stockOf(sku)).toEqual(before);
   });
 
@@ -173,12 +289,29 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     const po = await h.s.purchasing.create({ supplier: order.code, warehouse: wh[0], lines: [{ sku, qty: 3 }] });
     expect((await call('GET', `/v1/purchase-orders/${po.id}`)).status).toBe(200);
     const hex = `0x${po.id.toString(16)}`;
-    for (const odd of [hex, `${po.id}e0`, `%20${po.id}`, `%2B${po.id}`, `0${po.id}`, `${po.id}.0`, '99999999999999999999']) {
+    for (const odd of [
+      hex,
+      `${po.id}e0`,
+      `%20${po.id}`,
+      `%2B${po.id}`,
+      `0${po.id}`,
+      `${po.id}.0`,
+      '99999999999999999999',
+    ]) {
       expectRefused(await call('GET', `/v1/purchase-orders/${odd}`), 404, 'not_found');
     }
-    const channel = await h.s.channels.addWebhook({ url: 'http://127.0.0.1:9/hook', events: ['low_stock'], secret: 'a-secret-of-16-chars' });
+    const channel = await h.s.channels.addWebhook({
+      url: 'http://127.0.0.1:9/hook',
+      events: ['low_stock'],
+      secret: 'a-secret-of-16-chars',
+    });
     expectRefused(await call('DELETE', `/v1/channels/0x${channel.id.toString(16)}`), 404, 'not_found');
-    expectRefused(await call('GET', `/v1/deliveries?channel=0x${channel.id.toString(16)}`), 400, 'validation_failed', '/query/channel');
+    expectRefused(
+      await call('GET', `/v1/deliveries?channel=0x${channel.id.toString(16)}`),
+      400,
+      'validation_failed',
+      '/query/channel',
+    );
     expectRefused(await call('GET', '/v1/movements?cursor=0x10'), 400, 'validation_failed', '/query/cursor');
     await expect(h.s.stock.movements({ cursor: '1e3' })).rejects.toThrow('/cursor');
     expect((await h.s.channels.list()).items.map((c) => c.id)).toContain(channel.id);
@@ -186,27 +319,56 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   });
 
   it('refuses unknown fields in every body, and any body where a route takes none', async () => {
-    expectRefused(await call('POST', '/v1/keys', { body: { name: 'k', scopes: ['checkout'], admin: true } }), 400, 'validation_failed', '/admin');
+    expectRefused(
+      await call('POST', '/v1/keys', { body: { name: 'k', scopes: ['checkout'], admin: true } }),
+      400,
+      'validation_failed',
+      '/admin',
+    );
     expect((await h.s.keys.list()).some((k) => k.name === 'k')).toBe(false);
     const { sku, wh } = await world(h.s, [5]);
-    expectRefused(await call('POST', `/v1/warehouses/${wh[0]}/bins`, { body: { code: 'A-01-01', warehouse: 'ELSEWHERE' } }), 400, 'validation_failed', '/warehouse');
+    expectRefused(
+      await call('POST', `/v1/warehouses/${wh[0]}/bins`, { body: { code: 'A-01-01', warehouse: 'ELSEWHERE' } }),
+      400,
+      'validation_failed',
+      '/warehouse',
+    );
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
-    expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }] } }), 400, 'validation_failed');
+    expectRefused(
+      await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }] } }),
+      400,
+      'validation_failed',
+    );
     for (const body of ['please do not cancel', '', null, 0, false]) {
       expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body }), 400, 'validation_failed');
     }
     expect((await h.s.reservations.get(r.id)).status).toBe('pending');
-    expect((await call('POST', `/v1/reservations/${r.id}/cancel`, { body: {} })).body).toMatchObject({ status: 'released' });
+    expect((await call('POST', `/v1/reservations/${r.id}/cancel`, { body: {} })).body).toMatchObject({
+      status: 'released',
+    });
   });
 
   it('refuses query parameters a route does not understand, naming them, and holds query values to their field kind', async () => {
     const { sku, wh } = await world(h.s, [1]);
-    expectRefused(await call('GET', `/v1/export/stock.csv?warehouse=${wh[0]}`), 400, 'validation_failed', '/query/warehouse');
+    expectRefused(
+      await call('GET', `/v1/export/stock.csv?warehouse=${wh[0]}`),
+      400,
+      'validation_failed',
+      '/query/warehouse',
+    );
     expectRefused(await call('GET', '/v1/variants?status=low_stock'), 400, 'validation_failed', '/query/status');
-    expectRefused(await call('GET', `/v1/stock/${sku}?warehouse=${wh[0]}`), 400, 'validation_failed', '/query/warehouse');
+    expectRefused(
+      await call('GET', `/v1/stock/${sku}?warehouse=${wh[0]}`),
+      400,
+      'validation_failed',
+      '/query/warehouse',
+    );
     expectRefused(await call('GET', `/v1/movements?sku=${sku}&colour=red`), 400, 'validation_failed', '/query/colour');
     const csv = `sku,warehouse,on_hand\n${sku},${wh[0]},9\n`;
-    const longReference = await call('POST', `/v1/import/stock?reference=${'r'.repeat(5000)}`, { raw: csv, headers: { 'content-type': 'text/csv' } });
+    const longReference = await call('POST', `/v1/import/stock?reference=${'r'.repeat(5000)}`, {
+      raw: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
     expectRefused(longReference, 400, 'validation_failed', '/query/reference');
     await expect(h.s.stock.importOnHand(csv, { reference: 'r'.repeat(201) })).rejects.toThrow('/reference');
     expect((await h.s.stock.get(sku)).total.on_hand).toBe(1);

@@ -11,7 +11,12 @@ import { levels, uniq, useStockroom, world } from './support/harness.js';
 describe.each(drivers())('expired holds on %s', (driver) => {
   const h = useStockroom(driver);
   const movementsOf = async (id: string) =>
-    (await h.s.stock.movements({ reservation_id: id, limit: 100 })).items.map((m) => [m.type, m.warehouse, m.delta_reserved, m.actor]);
+    (await h.s.stock.movements({ reservation_id: id, limit: 100 })).items.map((m) => [
+      m.type,
+      m.warehouse,
+      m.delta_reserved,
+      m.actor,
+    ]);
   const reserve = (sku: string, qty: number, more: Record<string, unknown> = {}) =>
     h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty }], ...more });
   const sellable = async (sku: string) => (await h.s.availability.get({ sku: [sku] })).items[0]?.available;
@@ -49,19 +54,32 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     expect(await movementsOf(first.id)).toHaveLength(2);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [3, 3, 0] });
     // and an expired reservation still cannot be committed
-    await expect(h.s.reservations.commit(first.id)).rejects.toMatchObject({ code: 'invalid_transition', from: 'expired' });
+    await expect(h.s.reservations.commit(first.id)).rejects.toMatchObject({
+      code: 'invalid_transition',
+      from: 'expired',
+    });
     expect((await h.s.reservations.get(second.id)).status).toBe('pending');
   });
 
   it('a due reservation holding other SKUs too is expired whole, every line given back', async () => {
     const a = await world(h.s, [2]);
     const b = await world(h.s, [4]);
-    const both = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 2 }, { sku: b.sku, qty: 4 }], ttl_seconds: 5 });
+    const both = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [
+        { sku: a.sku, qty: 2 },
+        { sku: b.sku, qty: 4 },
+      ],
+      ttl_seconds: 5,
+    });
     h.clock.advance(6);
     await reserve(a.sku, 2);
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [a.wh[0]!]: [2, 2, 0] });
     expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [4, 0, 4] });
-    expect(await h.s.reservations.get(both.id)).toMatchObject({ status: 'expired', lines: [{ released: 2 }, { released: 4 }] });
+    expect(await h.s.reservations.get(both.id)).toMatchObject({
+      status: 'expired',
+      lines: [{ released: 2 }, { released: 4 }],
+    });
     expect((await movementsOf(both.id)).filter(([type]) => type === 'expire')).toHaveLength(2);
   });
 
@@ -144,7 +162,11 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
       h.clock.advance(9.9);
       await expect(h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 1 })).rejects.toThrow(InsufficientStockError);
-      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({ on_hand: 0, reserved: 3, shortfall: 3 });
+      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({
+        on_hand: 0,
+        reserved: 3,
+        shortfall: 3,
+      });
       expect(await shortfallsFlagged(sku)).toHaveLength(1);
       await h.s.reservations.release(r.id);
     });
@@ -153,7 +175,13 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3]);
       const r = await reserve(sku, 3, { ttl_seconds: 10 });
       h.clock.advance(10.1);
-      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shortfall: 0, difference: -3 });
+      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({
+        on_hand: 0,
+        reserved: 0,
+        available: 0,
+        shortfall: 0,
+        difference: -3,
+      });
       expect(await shortfallsFlagged(sku)).toEqual([]);
       await expectExpiredOnce(r.id, wh[0]!, 3);
     });
@@ -162,7 +190,12 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3]);
       const r = await reserve(sku, 3, { ttl_seconds: 10 });
       h.clock.advance(10.1);
-      expect(await h.s.stock.adjust({ sku, warehouse: wh[0], delta: -3, reason: 'damaged' })).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shortfall: 0 });
+      expect(await h.s.stock.adjust({ sku, warehouse: wh[0], delta: -3, reason: 'damaged' })).toMatchObject({
+        on_hand: 0,
+        reserved: 0,
+        available: 0,
+        shortfall: 0,
+      });
       expect(await shortfallsFlagged(sku)).toEqual([]);
       await expectExpiredOnce(r.id, wh[0]!, 3);
     });
@@ -170,14 +203,29 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     it('a sync batch after the deadline expires a due reservation whole, even its lines of SKUs not in the batch', async () => {
       const a = await world(h.s, [3]);
       const b = await world(h.s, [2]);
-      const both = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 3 }, { sku: b.sku, qty: 2 }], ttl_seconds: 10 });
+      const both = await h.s.reservations.reserve({
+        order_ref: uniq('o'),
+        lines: [
+          { sku: a.sku, qty: 3 },
+          { sku: b.sku, qty: 2 },
+        ],
+        ttl_seconds: 10,
+      });
       h.clock.advance(10.1);
-      const result = await h.s.stock.sync({ source: uniq('wms'), items: [{ sku: a.sku, warehouse: a.wh[0], on_hand: 1 }] });
+      const result = await h.s.stock.sync({
+        source: uniq('wms'),
+        items: [{ sku: a.sku, warehouse: a.wh[0], on_hand: 1 }],
+      });
       expect(result.shortfalls).toEqual([]);
-      expect(result.levels).toEqual([expect.objectContaining({ on_hand: 1, reserved: 0, available: 1, shortfall: 0, difference: -2 })]);
+      expect(result.levels).toEqual([
+        expect.objectContaining({ on_hand: 1, reserved: 0, available: 1, shortfall: 0, difference: -2 }),
+      ]);
       expect(await shortfallsFlagged(a.sku)).toEqual([]);
       expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [2, 0, 2] });
-      expect(await h.s.reservations.get(both.id)).toMatchObject({ status: 'expired', lines: [{ released: 3 }, { released: 2 }] });
+      expect(await h.s.reservations.get(both.id)).toMatchObject({
+        status: 'expired',
+        lines: [{ released: 3 }, { released: 2 }],
+      });
       expect((await movementsOf(both.id)).filter(([type]) => type === 'expire')).toHaveLength(2);
       expect(await h.s.reservations.expireDue()).toBe(0);
       expect(await movementsOf(both.id)).toHaveLength(4);
@@ -187,42 +235,52 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3]);
       const r = await reserve(sku, 3, { ttl_seconds: 10 });
       h.clock.advance(10.1);
-      expect(await h.s.stock.importOnHand(['sku,warehouse,on_hand', `${sku},${wh[0]},0`].join('\n'))).toEqual({ rows: 1, changed: 1, shortfalls: [] });
+      expect(await h.s.stock.importOnHand(['sku,warehouse,on_hand', `${sku},${wh[0]},0`].join('\n'))).toEqual({
+        rows: 1,
+        changed: 1,
+        shortfalls: [],
+      });
       expect(await shortfallsFlagged(sku)).toEqual([]);
       await expectExpiredOnce(r.id, wh[0]!, 3);
     });
 
-    it.runIf(driver === 'postgres')('a transfer refused for a due hold another transaction is releasing waits for it and is made', async () => {
-      const { sku, wh } = await world(h.s, [3, 0]);
-      const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
-      h.clock.advance(10.1);
-      // a sweeper that has claimed the hold (its row locked) and not yet committed
-      let finish = (): void => undefined;
-      const claimed = new Promise<void>((resolve) => (finish = resolve));
-      let locked = (): void => undefined;
-      const holding = new Promise<void>((resolve) => (locked = resolve));
-      const sweeper = h.test.db.transaction(async (tx) => {
-        await tx.query('SELECT id FROM reservations WHERE id = $1 FOR UPDATE', [r.id]);
-        locked();
-        await claimed;
-      });
-      await holding;
-      const transfer = h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 }).catch((error: unknown) => error);
-      try {
-        // the first attempt cannot take the hold (SKIP LOCKED), is refused, and then waits for the sweeper's lock
-        await vi.waitFor(async () => {
-          const { rows } = await h.test.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM reservations WHERE id = ANY%'`,
+    it.runIf(driver === 'postgres')(
+      'a transfer refused for a due hold another transaction is releasing waits for it and is made',
+      async () => {
+        const { sku, wh } = await world(h.s, [3, 0]);
+        const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
+        h.clock.advance(10.1);
+        // a sweeper that has claimed the hold (its row locked) and not yet committed
+        let finish = (): void => undefined;
+        const claimed = new Promise<void>((resolve) => (finish = resolve));
+        let locked = (): void => undefined;
+        const holding = new Promise<void>((resolve) => (locked = resolve));
+        const sweeper = h.test.db.transaction(async (tx) => {
+          await tx.query('SELECT id FROM reservations WHERE id = $1 FOR UPDATE', [r.id]);
+          locked();
+          await claimed;
+        });
+        await holding;
+        const transfer = h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 }).catch((error: unknown) => error);
+        try {
+          // the first attempt cannot take the hold (SKIP LOCKED), is refused, and then waits for the sweeper's lock
+          await vi.waitFor(
+            async () => {
+              const { rows } = await h.test.db.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM reservations WHERE id = ANY%'`,
+              );
+              expect(rows[0]?.n).toBe(1);
+            },
+            { timeout: 5000, interval: 10 },
           );
-          expect(rows[0]?.n).toBe(1);
-        }, { timeout: 5000, interval: 10 });
-      } finally {
-        finish();
-        await sweeper;
-      }
-      expect(await transfer).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
-      await expectExpiredOnce(r.id, wh[0]!, 3);
-    });
+        } finally {
+          finish();
+          await sweeper;
+        }
+        expect(await transfer).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
+        await expectExpiredOnce(r.id, wh[0]!, 3);
+      },
+    );
 
     it('over HTTP: the transfer the stock read says is possible is made', async () => {
       const { sku, wh } = await world(h.s, [3, 0]);
@@ -233,8 +291,17 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const app = await buildServer({ stockroom: h.s });
       try {
         const read = await app.inject({ method: 'GET', url: `/v1/stock/${sku}`, headers });
-        expect(read.json<{ warehouses: { warehouse: string; available: number }[] }>().warehouses.find((w) => w.warehouse === wh[0])?.available).toBe(3);
-        const res = await app.inject({ method: 'POST', url: '/v1/stock/transfer', headers, payload: { sku, from: wh[0], to: wh[1], qty: 3 } });
+        expect(
+          read
+            .json<{ warehouses: { warehouse: string; available: number }[] }>()
+            .warehouses.find((w) => w.warehouse === wh[0])?.available,
+        ).toBe(3);
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/stock/transfer',
+          headers,
+          payload: { sku, from: wh[0], to: wh[1], qty: 3 },
+        });
         expect(res.statusCode).toBe(200);
         expect(res.json()).toMatchObject({ qty: 3, from: { on_hand: 0, reserved: 0 }, to: { on_hand: 3 } });
       } finally {

@@ -75,8 +75,31 @@ const HOSTILE_TEXT = [
   '\ud83d\udc55',
   'x'.repeat(5000),
 ];
-const HOSTILE_NUMBERS: unknown[] = [2 ** 31, 2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, 1.5, -1, 0, raw('1e309'), raw('-0'), raw('-1e309'), raw('1e-400')];
-const HOSTILE_SHAPES: unknown[] = [null, true, {}, [], [[[[[[]]]]]], { __proto__x: 1 }, raw('['.repeat(5000) + ']'.repeat(5000)), raw('{"a":'.repeat(3000) + '1' + '}'.repeat(3000))];
+const HOSTILE_NUMBERS: unknown[] = [
+  2 ** 31,
+  2 ** 31 - 1,
+  -(2 ** 31) - 1,
+  2 ** 53,
+  -(2 ** 53),
+  Number.MAX_VALUE,
+  1.5,
+  -1,
+  0,
+  raw('1e309'),
+  raw('-0'),
+  raw('-1e309'),
+  raw('1e-400'),
+];
+const HOSTILE_SHAPES: unknown[] = [
+  null,
+  true,
+  {},
+  [],
+  [[[[[[]]]]]],
+  { __proto__x: 1 },
+  raw('['.repeat(5000) + ']'.repeat(5000)),
+  raw('{"a":'.repeat(3000) + '1' + '}'.repeat(3000)),
+];
 const HOSTILE = [...HOSTILE_TEXT, ...HOSTILE_NUMBERS, ...HOSTILE_SHAPES];
 const hostileText = fc.constantFrom(...HOSTILE_TEXT);
 const hostileNumber = fc.constantFrom(...HOSTILE_NUMBERS);
@@ -86,12 +109,24 @@ const hostile: fc.Arbitrary<unknown> = fc.constantFrom(...HOSTILE);
  * A value for a schema: well-formed (from real rows where a name says, else made to the schema), or, when
  * spoiling, now and then one of the hostile ones, anywhere in it.
  */
-function valueFor(schema: JsonSchema | undefined, name: string, known: Record<string, string[]>, spoil: boolean, depth = 0): fc.Arbitrary<unknown> {
+function valueFor(
+  schema: JsonSchema | undefined,
+  name: string,
+  known: Record<string, string[]>,
+  spoil: boolean,
+  depth = 0,
+): fc.Arbitrary<unknown> {
   const made = wellFormed(schema, name, known, spoil, depth);
   return spoil ? fc.oneof({ weight: 5, arbitrary: made }, { weight: 1, arbitrary: hostile }) : made;
 }
 
-function wellFormed(schema: JsonSchema | undefined, name: string, known: Record<string, string[]>, spoil: boolean, depth: number): fc.Arbitrary<unknown> {
+function wellFormed(
+  schema: JsonSchema | undefined,
+  name: string,
+  known: Record<string, string[]>,
+  spoil: boolean,
+  depth: number,
+): fc.Arbitrary<unknown> {
   if (schema?.enum) return fc.constantFrom(...schema.enum);
   const seeded = known[name];
   if (seeded && seeded.length > 0) return fc.constantFrom(...seeded);
@@ -101,13 +136,20 @@ function wellFormed(schema: JsonSchema | undefined, name: string, known: Record<
     case 'object': {
       const props = schema.properties ?? {};
       const required = new Set(schema.required ?? []);
-      const fields = Object.fromEntries(Object.entries(props).map(([key, s]) => [key, valueFor(s, key, known, spoil, depth + 1)]));
+      const fields = Object.fromEntries(
+        Object.entries(props).map(([key, s]) => [key, valueFor(s, key, known, spoil, depth + 1)]),
+      );
       const record = fc.record(fields, { requiredKeys: Object.keys(props).filter((key) => required.has(key)) });
       if (!spoil) return record;
       // now and then a field nobody asked for
-      return fc.tuple(record, fc.option(fc.tuple(fc.constantFrom('colour', 'admin', 'lines', '__proto__x', 'a\u0000'), hostile), { freq: 5 })).map(([r, extra]) =>
-        extra ? { ...r, [extra[0]]: extra[1] } : r,
-      );
+      return fc
+        .tuple(
+          record,
+          fc.option(fc.tuple(fc.constantFrom('colour', 'admin', 'lines', '__proto__x', 'a\u0000'), hostile), {
+            freq: 5,
+          }),
+        )
+        .map(([r, extra]) => (extra ? { ...r, [extra[0]]: extra[1] } : r));
     }
     case 'array':
       return fc.array(valueFor(schema.items, name, known, spoil, depth + 1), { minLength: 1, maxLength: 3 });
@@ -123,13 +165,19 @@ function wellFormed(schema: JsonSchema | undefined, name: string, known: Record<
       if (schema.format === 'uuid') return fc.uuid();
       if (schema.format === 'date') return fc.constantFrom('2026-03-01', '2027-12-31');
       if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern));
-      return fc.string({ minLength: schema.minLength ?? 1, maxLength: Math.min(schema.maxLength ?? 40, (schema.minLength ?? 1) + 20) });
+      return fc.string({
+        minLength: schema.minLength ?? 1,
+        maxLength: Math.min(schema.maxLength ?? 40, (schema.minLength ?? 1) + 20),
+      });
   }
 }
 
 /** Text as it goes into a URL: what cannot be UTF-8 goes as the bytes of a lone surrogate, which no decoder accepts. */
 function urlText(value: unknown): string {
-  const text = typeof value === 'string' ? value.replace(new RegExp(`${RAW}(.*)\u0001`, 's'), '$1') : ((JSON.stringify(value) as string | undefined) ?? '');
+  const text =
+    typeof value === 'string'
+      ? value.replace(new RegExp(`${RAW}(.*)\u0001`, 's'), '$1')
+      : ((JSON.stringify(value) as string | undefined) ?? '');
   try {
     return encodeURIComponent(text);
   } catch {
@@ -144,7 +192,9 @@ function urlText(value: unknown): string {
 }
 
 const bodyText = (value: unknown): string =>
-  ((JSON.stringify(value) as string | undefined) ?? 'null').replace(/"\\u0001raw:(.*?)\\u0001"/g, (_, text: string) => text.replace(/\\"/g, '"'));
+  ((JSON.stringify(value) as string | undefined) ?? 'null').replace(/"\\u0001raw:(.*?)\\u0001"/g, (_, text: string) =>
+    text.replace(/\\"/g, '"'),
+  );
 
 describe.each(drivers())('fuzzed requests to every route on %s', (driver) => {
   const h = useStockroom(driver);
@@ -166,7 +216,11 @@ describe.each(drivers())('fuzzed requests to every route on %s', (driver) => {
     const supplier = await h.s.purchasing.addSupplier({ code: uniq('FZS'), name: 'Fuzz supplier', warehouse });
     const po = await h.s.purchasing.create({ supplier: supplier.code, warehouse, lines: [{ sku, qty: 5 }] });
     const reservation = await h.s.reservations.reserve({ order_ref: uniq('fz'), lines: [{ sku, qty: 2 }] });
-    const channel = await h.s.channels.addWebhook({ url: 'http://127.0.0.1:9/fuzz', events: ['low_stock'], secret: 'a-fuzz-secret-of-16+' });
+    const channel = await h.s.channels.addWebhook({
+      url: 'http://127.0.0.1:9/fuzz',
+      events: ['low_stock'],
+      secret: 'a-fuzz-secret-of-16+',
+    });
     const throwaway = await h.s.keys.create({ name: 'fuzz throwaway', scopes: ['checkout'] });
     Object.assign(known, {
       sku: [sku, 'NOPE-SKU'],
@@ -212,24 +266,65 @@ describe.each(drivers())('fuzzed requests to every route on %s', (driver) => {
       Object.fromEntries(
         params
           .filter((p) => p.in === 'path')
-          .map((p) => [p.name, spoil ? fc.oneof({ weight: 4, arbitrary: wellFormed(p.schema, p.name, knownHere, spoil, 0) }, { weight: 1, arbitrary: hostileText }) : wellFormed(p.schema, p.name, knownHere, spoil, 0)]),
+          .map((p) => [
+            p.name,
+            spoil
+              ? fc.oneof(
+                  { weight: 4, arbitrary: wellFormed(p.schema, p.name, knownHere, spoil, 0) },
+                  { weight: 1, arbitrary: hostileText },
+                )
+              : wellFormed(p.schema, p.name, knownHere, spoil, 0),
+          ]),
       ),
     );
-    const queryParams = fc.record(Object.fromEntries(params.filter((p) => p.in === 'query').map((p) => [p.name, valueFor(p.schema, p.name, knownHere, spoil)])), { requiredKeys: [] });
-    const stranger = spoil ? fc.option(fc.tuple(fc.constantFrom('warehouse', 'status', 'colour', 'limit', 'a%00'), hostileText), { freq: 4 }) : fc.constant(null);
+    const queryParams = fc.record(
+      Object.fromEntries(
+        params.filter((p) => p.in === 'query').map((p) => [p.name, valueFor(p.schema, p.name, knownHere, spoil)]),
+      ),
+      { requiredKeys: [] },
+    );
+    const stranger = spoil
+      ? fc.option(fc.tuple(fc.constantFrom('warehouse', 'status', 'colour', 'limit', 'a%00'), hostileText), { freq: 4 })
+      : fc.constant(null);
     const schema = op.requestBody?.content['application/json']?.schema;
     const body: fc.Arbitrary<Parts['body']> =
       path === '/v1/import/stock'
         ? fc
-            .array(fc.tuple(valueFor(undefined, 'sku', known, spoil), valueFor(undefined, 'warehouse', known, spoil), spoil ? fc.oneof(fc.nat(100), hostileNumber) : fc.nat(100)), { minLength: 1, maxLength: 3 })
-            .map((rows) => ({ csv: ['sku,warehouse,on_hand', ...rows.map((row) => row.map((cell) => (typeof cell === 'string' ? cell.replace(RAW, '') : JSON.stringify(cell))).join(','))].join('\n') }))
+            .array(
+              fc.tuple(
+                valueFor(undefined, 'sku', known, spoil),
+                valueFor(undefined, 'warehouse', known, spoil),
+                spoil ? fc.oneof(fc.nat(100), hostileNumber) : fc.nat(100),
+              ),
+              { minLength: 1, maxLength: 3 },
+            )
+            .map((rows) => ({
+              csv: [
+                'sku,warehouse,on_hand',
+                ...rows.map((row) =>
+                  row
+                    .map((cell) => (typeof cell === 'string' ? cell.replace(RAW, '') : JSON.stringify(cell)))
+                    .join(','),
+                ),
+              ].join('\n'),
+            }))
         : schema
           ? spoil
-            ? fc.oneof({ weight: 8, arbitrary: valueFor(schema, '', knownHere, spoil).map((value) => ({ value })) }, { weight: 1, arbitrary: fc.constantFrom('{"sku": ', '[1,2', '"', 'null', '{"__proto__": {"a": 1}}').map((text) => ({ text })) })
+            ? fc.oneof(
+                { weight: 8, arbitrary: valueFor(schema, '', knownHere, spoil).map((value) => ({ value })) },
+                {
+                  weight: 1,
+                  arbitrary: fc
+                    .constantFrom('{"sku": ', '[1,2', '"', 'null', '{"__proto__": {"a": 1}}')
+                    .map((text) => ({ text })),
+                },
+              )
             : wellFormed(schema, '', knownHere, spoil, 0).map((value) => ({ value }))
           : method === 'get' || method === 'delete' || !spoil
             ? fc.constant(undefined)
-            : fc.option(fc.constantFrom('{}', '{"lines": [{"sku": "X", "qty": 1}]}', '[]', '"x"'), { freq: 2 }).map((text) => (text === null ? undefined : { text }));
+            : fc
+                .option(fc.constantFrom('{}', '{"lines": [{"sku": "X", "qty": 1}]}', '[]', '"x"'), { freq: 2 })
+                .map((text) => (text === null ? undefined : { text }));
     return fc.record({ pathParams, queryParams, stranger, body, key: fc.boolean() });
   }
 
@@ -241,59 +336,100 @@ describe.each(drivers())('fuzzed requests to every route on %s', (driver) => {
     const [base] = fc.sample(requestParts(path, method, op, false), { numRuns: 1, seed: 12 });
     if (!base) return [];
     const key = true;
-    const body = base.body && 'value' in base.body && typeof base.body.value === 'object' && base.body.value !== null ? (base.body.value as Record<string, unknown>) : undefined;
+    const body =
+      base.body && 'value' in base.body && typeof base.body.value === 'object' && base.body.value !== null
+        ? (base.body.value as Record<string, unknown>)
+        : undefined;
     return HOSTILE.flatMap((value) => [
-      ...Object.keys(base.pathParams).filter(() => typeof value === 'string').map((name) => ({ ...base, key, pathParams: { ...base.pathParams, [name]: value } })),
-      ...(op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ ...base, key, queryParams: { ...base.queryParams, [p.name]: value } })),
+      ...Object.keys(base.pathParams)
+        .filter(() => typeof value === 'string')
+        .map((name) => ({ ...base, key, pathParams: { ...base.pathParams, [name]: value } })),
+      ...(op.parameters ?? [])
+        .filter((p) => p.in === 'query')
+        .map((p) => ({ ...base, key, queryParams: { ...base.queryParams, [p.name]: value } })),
       ...Object.keys(body ?? {}).map((name) => ({ ...base, key, body: { value: { ...body, [name]: value } } })),
     ]);
   }
 
-  function toRequest(path: string, parts: Parts): { url: string; body: string | undefined; type: string; key: boolean } {
+  function toRequest(
+    path: string,
+    parts: Parts,
+  ): { url: string; body: string | undefined; type: string; key: boolean } {
     const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => urlText(parts.pathParams[name]));
-    const query = Object.entries(parts.queryParams).flatMap(([name, value]) => (Array.isArray(value) ? value.map((v) => `${name}=${urlText(v)}`) : [`${name}=${urlText(value)}`]));
+    const query = Object.entries(parts.queryParams).flatMap(([name, value]) =>
+      Array.isArray(value) ? value.map((v) => `${name}=${urlText(v)}`) : [`${name}=${urlText(value)}`],
+    );
     if (parts.stranger) query.push(`${parts.stranger[0]}=${urlText(parts.stranger[1])}`);
-    const body = parts.body === undefined ? undefined : 'csv' in parts.body ? parts.body.csv : 'text' in parts.body ? parts.body.text : bodyText(parts.body.value);
-    return { url: query.length > 0 ? `${filled}?${query.join('&')}` : filled, body, type: parts.body && 'csv' in parts.body ? 'text/csv' : 'application/json', key: parts.key };
+    const body =
+      parts.body === undefined
+        ? undefined
+        : 'csv' in parts.body
+          ? parts.body.csv
+          : 'text' in parts.body
+            ? parts.body.text
+            : bodyText(parts.body.value);
+    return {
+      url: query.length > 0 ? `${filled}?${query.join('&')}` : filled,
+      body,
+      type: parts.body && 'csv' in parts.body ? 'text/csv' : 'application/json',
+      key: parts.key,
+    };
   }
 
   it('never answers 5xx, and answers every 4xx with a problem document', async () => {
     await app.ready();
     const doc = app.swagger() as { paths: Record<string, Record<string, Operation>> };
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+    );
     expect(routes.length).toBeGreaterThan(40);
     const seen = new Map<string, Set<number>>();
     for (const { path, method, op } of routes) {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(requestParts(path, method, op, false), requestParts(path, method, op, true), requestParts(path, method, op, true)), async (parts) => {
-          const req = toRequest(path, parts);
-          // as a stream: an event stream that opens stays open (until the server closes), so its body is not awaited
-          const res = await app.inject({
-            method: method.toUpperCase() as 'GET',
-            url: req.url,
-            headers: { ...(req.key ? { authorization: `Bearer ${ADMIN}` } : {}), ...(req.body === undefined ? {} : { 'content-type': req.type }) },
-            ...(req.body === undefined ? {} : { payload: req.body }),
-            payloadAsStream: true,
-          });
-          const streaming = String(res.headers['content-type']).startsWith('text/event-stream');
-          const chunks: Buffer[] = [];
-          if (!streaming) for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          const where = `${method.toUpperCase()} ${req.url.slice(0, 300)} ${req.body?.slice(0, 300) ?? ''} -> ${res.statusCode} ${text.slice(0, 300)}`;
-          expect(res.statusCode, where).toBeLessThan(500);
-          if (res.statusCode >= 400) {
-            expect(String(res.headers['content-type']), where).toContain('application/problem+json');
-            const problem = JSON.parse(text) as Record<string, unknown>;
-            expect(problem.status, where).toBe(res.statusCode);
-            expect([typeof problem.code, typeof problem.title, typeof problem.detail], where).toEqual(['string', 'string', 'string']);
-          }
-          const statuses = seen.get(`${method} ${path}`) ?? new Set<number>();
-          seen.set(`${method} ${path}`, statuses.add(res.statusCode));
-        }),
+        fc.asyncProperty(
+          fc.oneof(
+            requestParts(path, method, op, false),
+            requestParts(path, method, op, true),
+            requestParts(path, method, op, true),
+          ),
+          async (parts) => {
+            const req = toRequest(path, parts);
+            // as a stream: an event stream that opens stays open (until the server closes), so its body is not awaited
+            const res = await app.inject({
+              method: method.toUpperCase() as 'GET',
+              url: req.url,
+              headers: {
+                ...(req.key ? { authorization: `Bearer ${ADMIN}` } : {}),
+                ...(req.body === undefined ? {} : { 'content-type': req.type }),
+              },
+              ...(req.body === undefined ? {} : { payload: req.body }),
+              payloadAsStream: true,
+            });
+            const streaming = String(res.headers['content-type']).startsWith('text/event-stream');
+            const chunks: Buffer[] = [];
+            if (!streaming) for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            const where = `${method.toUpperCase()} ${req.url.slice(0, 300)} ${req.body?.slice(0, 300) ?? ''} -> ${res.statusCode} ${text.slice(0, 300)}`;
+            expect(res.statusCode, where).toBeLessThan(500);
+            if (res.statusCode >= 400) {
+              expect(String(res.headers['content-type']), where).toContain('application/problem+json');
+              const problem = JSON.parse(text) as Record<string, unknown>;
+              expect(problem.status, where).toBe(res.statusCode);
+              expect([typeof problem.code, typeof problem.title, typeof problem.detail], where).toEqual([
+                'string',
+                'string',
+                'string',
+              ]);
+            }
+            const statuses = seen.get(`${method} ${path}`) ?? new Set<number>();
+            seen.set(`${method} ${path}`, statuses.add(res.statusCode));
+          },
+        ),
         { numRuns: RUNS_PER_ROUTE, examples: hostileExamples(path, method, op).map((parts) => [parts]) },
       );
     }
-    if (process.env.FUZZ_SHOW) console.log([...seen].map(([route, s]) => `${route} ${[...s].sort().join(",")}`).join("\n"));
+    if (process.env.FUZZ_SHOW)
+      console.log([...seen].map(([route, s]) => `${route} ${[...s].sort().join(',')}`).join('\n'));
     // the fuzzing reached past the door: most routes answered something other than a refusal of the key
     const reached = [...seen.values()].filter((statuses) => [...statuses].some((s) => s !== 401)).length;
     expect(reached).toBeGreaterThan(routes.length * 0.8);

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyConflictError, InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError } from '../src/domain/errors.js';
+import {
+  IdempotencyConflictError,
+  InsufficientStockError,
+  InvalidTransitionError,
+  NotFoundError,
+  UnknownSkuError,
+} from '../src/domain/errors.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import type { Db, Queryable } from '../src/store/db.js';
 import { createTestDb, drivers } from './support/databases.js';
@@ -42,7 +48,10 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const a = await world(s, [10]);
     const b = await world(s, [3, 4]);
     const key = uniq('key');
-    const first = await s.reservations.reserve({ order_ref: 'earlier', lines: [{ sku: a.sku, qty: 1 }] }, { idempotencyKey: key });
+    const first = await s.reservations.reserve(
+      { order_ref: 'earlier', lines: [{ sku: a.sku, qty: 1 }] },
+      { idempotencyKey: key },
+    );
     // a second key, used before on a SKU of its own, to be sent again with another body
     const c = await world(s, [1]);
     const key2 = uniq('key');
@@ -51,12 +60,30 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
 
     const outcomes = await Promise.allSettled([
       s.reservations.reserve({ order_ref: 'fine', lines: [{ sku: a.sku, qty: 2 }] }),
-      s.reservations.reserve({ order_ref: 'unknown', lines: [{ sku: a.sku, qty: 1 }, { sku: 'NO-SUCH-SKU', qty: 1 }] }),
+      s.reservations.reserve({
+        order_ref: 'unknown',
+        lines: [
+          { sku: a.sku, qty: 1 },
+          { sku: 'NO-SUCH-SKU', qty: 1 },
+        ],
+      }),
       // asks for more of b than there is: nothing of its a line may be held either
-      s.reservations.reserve({ order_ref: 'short', lines: [{ sku: a.sku, qty: 1 }, { sku: b.sku, qty: 8 }] }),
+      s.reservations.reserve({
+        order_ref: 'short',
+        lines: [
+          { sku: a.sku, qty: 1 },
+          { sku: b.sku, qty: 8 },
+        ],
+      }),
       s.reservations.reserve({ order_ref: 'earlier', lines: [{ sku: a.sku, qty: 1 }] }, { idempotencyKey: key }),
       s.reservations.reserve({ order_ref: 'other body', lines: [{ sku: a.sku, qty: 1 }] }, { idempotencyKey: key2 }),
-      s.reservations.reserve({ order_ref: 'split', lines: [{ sku: b.sku, qty: 5 }, { sku: a.sku, qty: 3 }] }),
+      s.reservations.reserve({
+        order_ref: 'split',
+        lines: [
+          { sku: b.sku, qty: 5 },
+          { sku: a.sku, qty: 3 },
+        ],
+      }),
       s.reservations.reserve({ order_ref: 'nowhere', warehouse: 'NO-SUCH-WH', lines: [{ sku: a.sku, qty: 1 }] }),
       // sees what the orders before it in the group took: 10 - 1 - 2 - 3 = 4 left of a
       s.reservations.reserve({ order_ref: 'too late', lines: [{ sku: a.sku, qty: 5 }] }),
@@ -67,11 +94,15 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     expect(fine).toMatchObject({ status: 'fulfilled', value: { order_ref: 'fine', lines: [{ sku: a.sku, qty: 2 }] } });
     expect(unknown).toMatchObject({ status: 'rejected', reason: expect.any(UnknownSkuError) as unknown });
     expect(short).toMatchObject({ status: 'rejected', reason: expect.any(InsufficientStockError) as unknown });
-    expect((short as PromiseRejectedResult).reason).toMatchObject({ lines: [{ sku: b.sku, requested: 8, available: 7 }] });
+    expect((short as PromiseRejectedResult).reason).toMatchObject({
+      lines: [{ sku: b.sku, requested: 8, available: 7 }],
+    });
     expect(replay).toEqual({ status: 'fulfilled', value: first });
     expect(conflict).toMatchObject({ status: 'rejected', reason: expect.any(IdempotencyConflictError) as unknown });
     expect(split).toMatchObject({ status: 'fulfilled', value: { order_ref: 'split' } });
-    expect((split as PromiseFulfilledResult<{ lines: { qty: number }[] }>).value.lines.map((l) => l.qty).sort()).toEqual([2, 3, 3]);
+    expect(
+      (split as PromiseFulfilledResult<{ lines: { qty: number }[] }>).value.lines.map((l) => l.qty).sort(),
+    ).toEqual([2, 3, 3]);
     expect(nowhere).toMatchObject({ status: 'rejected', reason: expect.any(NotFoundError) as unknown });
     expect(late).toMatchObject({ status: 'rejected', reason: { lines: [{ sku: a.sku, requested: 5, available: 4 }] } });
 
@@ -79,7 +110,11 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     expect(await levels(s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [3, 3, 0], [b.wh[1]!]: [4, 2, 2] });
     // one ledger row per hold, each with the numbers its level had right after it
     const ledger = (await s.stock.movements({ sku: a.sku, type: 'reserve' })).items.reverse();
-    expect(ledger.map((m) => [m.delta_reserved, m.reserved_after])).toEqual([[1, 1], [2, 3], [3, 6]]);
+    expect(ledger.map((m) => [m.delta_reserved, m.reserved_after])).toEqual([
+      [1, 1],
+      [2, 3],
+      [3, 6],
+    ]);
     await expectReconciled(s);
   });
 
@@ -98,7 +133,10 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const { sku, wh } = await world(s, [5]);
     const key = uniq('key');
     const body = { order_ref: 'double-click', lines: [{ sku, qty: 2 }] };
-    const [x, y] = await Promise.all([s.reservations.reserve(body, { idempotencyKey: key }), s.reservations.reserve(body, { idempotencyKey: key })]);
+    const [x, y] = await Promise.all([
+      s.reservations.reserve(body, { idempotencyKey: key }),
+      s.reservations.reserve(body, { idempotencyKey: key }),
+    ]);
     expect(y).toEqual(x);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [5, 2, 3] });
   });
@@ -107,7 +145,9 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const { sku } = await world(s, [100]);
     const committedBefore = count.committed;
     const seen = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => s.reservations.reserve({ order_ref: `after-${i}`, lines: [{ sku, qty: 1 }] }).then(() => count.committed)),
+      Array.from({ length: 50 }, (_, i) =>
+        s.reservations.reserve({ order_ref: `after-${i}`, lines: [{ sku, qty: 1 }] }).then(() => count.committed),
+      ),
     );
     expect(Math.min(...seen)).toBeGreaterThan(committedBefore);
   });
@@ -115,9 +155,15 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
   it('a flash sale of 1,000 concurrent orders for 100 units sells exactly 100, in far fewer transactions than orders', async () => {
     const { sku, wh } = await world(s, [100]);
     const before = count.transactions;
-    const outcomes = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => s.reservations.reserve({ order_ref: `flash-${i}`, lines: [{ sku, qty: 1 }] })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 1000 }, (_, i) =>
+        s.reservations.reserve({ order_ref: `flash-${i}`, lines: [{ sku, qty: 1 }] }),
+      ),
+    );
     const won = outcomes.filter((o) => o.status === 'fulfilled').length;
-    const refused = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof InsufficientStockError).length;
+    const refused = outcomes.filter(
+      (o) => o.status === 'rejected' && o.reason instanceof InsufficientStockError,
+    ).length;
     expect([won, refused]).toEqual([100, 900]);
     expect(count.transactions - before).toBeLessThanOrEqual(20);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [100, 100, 0] });
@@ -128,10 +174,17 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const c = counted(test.db);
     const t = new Stockroom({ db: c.db, clock: clock.now });
     const { sku, wh } = await world(t, [20]);
-    const hold = (ref: string, qty: number, ttl = 900) => t.reservations.reserve({ order_ref: ref, ttl_seconds: ttl, lines: [{ sku, qty }] });
+    const hold = (ref: string, qty: number, ttl = 900) =>
+      t.reservations.reserve({ order_ref: ref, ttl_seconds: ttl, lines: [{ sku, qty }] });
     const due = await hold('due', 1, 60);
     clock.advance(120);
-    const [toCommit, toRelease, toFulfil, toShipTwice, released] = await Promise.all([hold('commit', 2), hold('release', 3), hold('fulfil', 4), hold('twice', 1), hold('released', 1)]);
+    const [toCommit, toRelease, toFulfil, toShipTwice, released] = await Promise.all([
+      hold('commit', 2),
+      hold('release', 3),
+      hold('fulfil', 4),
+      hold('twice', 1),
+      hold('released', 1),
+    ]);
     await t.reservations.release(released.id);
     const key = uniq('key');
     const before = c.transactions;
@@ -149,7 +202,10 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     ]);
     expect(c.transactions - before).toBe(2);
     const [committed, releasedNow, partly, notHeld, unknown, expired, twiceCommitted, twiceShipped] = outcomes;
-    expect(committed).toMatchObject({ status: 'fulfilled', value: { id: toCommit.id, status: 'committed', expires_at: null } });
+    expect(committed).toMatchObject({
+      status: 'fulfilled',
+      value: { id: toCommit.id, status: 'committed', expires_at: null },
+    });
     expect(releasedNow).toMatchObject({ status: 'fulfilled', value: { id: toRelease.id, status: 'released' } });
     expect(partly).toMatchObject({ status: 'fulfilled', value: { status: 'partially_fulfilled' } });
     expect(notHeld).toMatchObject({ status: 'rejected', reason: expect.any(InvalidTransitionError) as unknown });
@@ -161,7 +217,9 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     // the expired one gave its unit back, and stays expired
     expect(await t.reservations.get(due.id)).toMatchObject({ status: 'expired' });
     // the idempotent release replays its answer without a second release
-    expect(await t.reservations.release(toRelease.id, { idempotencyKey: key })).toEqual((releasedNow as PromiseFulfilledResult<unknown>).value);
+    expect(await t.reservations.release(toRelease.id, { idempotencyKey: key })).toEqual(
+      (releasedNow as PromiseFulfilledResult<unknown>).value,
+    );
     // 20 on hand; shipped 3 + 1; still held: commit 2 + fulfil's other 1
     expect(await levels(t, sku, wh)).toEqual({ [wh[0]!]: [16, 3, 13] });
     await expectReconciled(t);
@@ -174,7 +232,10 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     await s.stock.count({ sku, warehouse: wh[0], counted: 3 });
     const [shipA, shipB] = await Promise.allSettled([s.reservations.fulfil(a.id), s.reservations.fulfil(b.id)]);
     expect(shipA).toMatchObject({ status: 'fulfilled', value: { status: 'fulfilled' } });
-    expect(shipB).toMatchObject({ status: 'rejected', reason: { code: 'insufficient_stock', lines: [{ sku, requested: 2, available: 0 }] } });
+    expect(shipB).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'insufficient_stock', lines: [{ sku, requested: 2, available: 0 }] },
+    });
     expect(await s.reservations.get(b.id)).toMatchObject({ status: 'pending' });
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [0, 2, -2] });
     await expectReconciled(s);

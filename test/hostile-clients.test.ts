@@ -115,7 +115,12 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
       if (s.status === 200) open.push(s);
       return s;
     };
-    const problemOf = async (r: RawReply) => ({ status: r.status, type: r.headers['content-type'], retryAfter: r.headers['retry-after'], body: JSON.parse(await r.text()) as { code: string } });
+    const problemOf = async (r: RawReply) => ({
+      status: r.status,
+      type: r.headers['content-type'],
+      retryAfter: r.headers['retry-after'],
+      body: JSON.parse(await r.text()) as { code: string },
+    });
     /** resolves on the first heartbeat a stream sends once `ms` have passed since `since`: it was open all along */
     const pingAfter = (s: RawReply, since: number, ms: number) =>
       new Promise<void>((resolve) => {
@@ -131,12 +136,22 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
       const mine = [await stream('127.0.0.1'), await stream('127.0.0.1'), await stream('127.0.0.1')];
       expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
       const fourth = await problemOf(await stream('127.0.0.1'));
-      expect(fourth).toMatchObject({ status: 429, type: 'application/problem+json; charset=utf-8', retryAfter: '5', body: { code: 'too_many_requests' } });
+      expect(fourth).toMatchObject({
+        status: 429,
+        type: 'application/problem+json; charset=utf-8',
+        retryAfter: '5',
+        body: { code: 'too_many_requests' },
+      });
 
       const others = [await stream('127.0.0.2'), await stream('127.0.0.2'), await stream('127.0.0.2')];
       expect(others.map((s) => s.status)).toEqual([200, 200, 200]);
       const seventh = await problemOf(await stream('127.0.0.3'));
-      expect(seventh).toMatchObject({ status: 503, type: 'application/problem+json; charset=utf-8', retryAfter: '5', body: { code: 'at_capacity' } });
+      expect(seventh).toMatchObject({
+        status: 503,
+        type: 'application/problem+json; charset=utf-8',
+        retryAfter: '5',
+        body: { code: 'at_capacity' },
+      });
       expect(await healthy(ctx.server.url)).toBe(200);
 
       // the accepted ones stream on, past the request and idle timeouts, kept alive by their heartbeats
@@ -165,7 +180,10 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
 });
 
 describe('client addresses behind a reverse proxy', () => {
-  const ctx = useServer('pglite', { STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '1', STOCKROOM_TRUST_PROXY: '127.0.0.5, 127.0.1.0/24' });
+  const ctx = useServer('pglite', {
+    STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '1',
+    STOCKROOM_TRUST_PROXY: '127.0.0.5, 127.0.1.0/24',
+  });
   const url = () => `${ctx.server.url}/v1/availability/stream?sku=PROXY-1`;
 
   it('counts streams by the X-Forwarded-For a trusted proxy sends, and ignores the header from anyone else', async () => {

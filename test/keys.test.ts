@@ -20,7 +20,13 @@ async function emptyDb(driver: Driver): Promise<{ db: Db; drop: () => Promise<vo
   }
   const { url, drop } = await createPostgresDatabase();
   const db = await openPostgres(url);
-  return { db, drop: async () => { await db.close(); await drop(); } };
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await drop();
+    },
+  };
 }
 
 /** The same database, counting the statements sent through it. */
@@ -42,7 +48,8 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const s = new Stockroom({ db: c.db, clock: clock.now, keyCacheMs: 10_000 });
     const { key } = await s.keys.create({ name: 'checkout', scopes: ['checkout'] });
     const before = c.queries();
-    for (let i = 0; i < 5; i++) expect(await s.keys.authenticate(key)).toMatchObject({ name: 'checkout', scopes: ['checkout'] });
+    for (let i = 0; i < 5; i++)
+      expect(await s.keys.authenticate(key)).toMatchObject({ name: 'checkout', scopes: ['checkout'] });
     expect(c.queries() - before).toBe(1);
     clock.advance(11);
     await s.keys.authenticate(key);
@@ -74,14 +81,19 @@ describe.each(drivers())('API keys on %s', (driver) => {
     await s.keys.ensure(`${shared}_first_0123456789`, 'first', ['warehouse']);
     await s.keys.ensure(`${shared}_second_0123456789`, 'second', ['warehouse']);
     await s.keys.ensure(`${shared}_first_0123456789`, 'first again', ['warehouse']); // exists already: nothing new
-    const listed = (await s.keys.list()).filter((k) => k.name === 'first' || k.name === 'second' || k.name === 'first again');
+    const listed = (await s.keys.list()).filter(
+      (k) => k.name === 'first' || k.name === 'second' || k.name === 'first again',
+    );
     expect(listed.map((k) => k.name)).toEqual(['first', 'second']);
     expect(JSON.stringify(listed)).not.toContain(shared.slice(0, 10));
     await expect(s.keys.revoke(`sr_${shared.slice(3, 11)}`)).rejects.toMatchObject({ code: 'not_found' }); // no prefixes
     await s.keys.revoke(listed[0]!.id);
     expect(await s.keys.authenticate(`${shared}_first_0123456789`)).toBeUndefined();
     expect(await s.keys.authenticate(`${shared}_second_0123456789`)).toMatchObject({ name: 'second' });
-    const generated = [await s.keys.create({ name: uniq('a'), scopes: ['checkout'] }), await s.keys.create({ name: uniq('b'), scopes: ['checkout'] })];
+    const generated = [
+      await s.keys.create({ name: uniq('a'), scopes: ['checkout'] }),
+      await s.keys.create({ name: uniq('b'), scopes: ['checkout'] }),
+    ];
     await s.keys.revoke(String(generated[0]!.id));
     expect(await s.keys.authenticate(generated[0]!.key)).toBeUndefined();
     expect(await s.keys.authenticate(generated[1]!.key)).toMatchObject({ id: generated[1]!.id });
@@ -96,7 +108,9 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const made = await s.keys.authenticate(operator);
     await s.keys.revoke(made!.id);
     const keysBefore = (await s.keys.list()).length;
-    await expect(s.keys.ensure(operator, 'STOCKROOM_ADMIN_KEY', ['admin'])).rejects.toThrow(`this key was revoked (key id ${made!.id}): set a new one`);
+    await expect(s.keys.ensure(operator, 'STOCKROOM_ADMIN_KEY', ['admin'])).rejects.toThrow(
+      `this key was revoked (key id ${made!.id}): set a new one`,
+    );
     expect(await s.keys.authenticate(operator)).toBeUndefined();
     expect((await s.keys.list()).length).toBe(keysBefore);
   });
@@ -108,21 +122,43 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const { key, prefix } = await s.keys.create({ name: uniq('gen'), scopes: ['storefront'] });
     const { rows } = await h.test.db.query<{ row: string }>('SELECT t::text AS row FROM api_keys t');
     const table = rows.map((r) => r.row).join('\n');
-    for (const secret of [operator, sha256(operator), operator.slice(0, 8), key, sha256(key), key.slice(prefix.length + 1)]) expect(table).not.toContain(secret);
-    expect(await s.keys.authenticate(operator)).toMatchObject({ name: 'operator', origin: 'operator', prefix: expect.stringMatching(/^sr_[0-9a-f]{12}$/) as unknown });
+    for (const secret of [
+      operator,
+      sha256(operator),
+      operator.slice(0, 8),
+      key,
+      sha256(key),
+      key.slice(prefix.length + 1),
+    ])
+      expect(table).not.toContain(secret);
+    expect(await s.keys.authenticate(operator)).toMatchObject({
+      name: 'operator',
+      origin: 'operator',
+      prefix: expect.stringMatching(/^sr_[0-9a-f]{12}$/) as unknown,
+    });
   });
 
   it('honours Idempotency-Key on create: a replay answers the same key without its secret and makes no other', async () => {
     const s = new Stockroom({ db: h.test.db });
     const name = uniq('idem');
-    const first = await s.keys.createOnce({ name, scopes: ['checkout'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' });
-    const again = await s.keys.createOnce({ name, scopes: ['checkout'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' });
+    const first = await s.keys.createOnce(
+      { name, scopes: ['checkout'] },
+      { idempotencyKey: 'k-1', idempotencyScope: 'key:1' },
+    );
+    const again = await s.keys.createOnce(
+      { name, scopes: ['checkout'] },
+      { idempotencyKey: 'k-1', idempotencyScope: 'key:1' },
+    );
     expect('key' in first && first.key).toMatch(/^sr_/);
     const { key: _, ...shown } = first as { key: string };
     expect(again).toEqual({ ...shown, replayed: true });
     expect((await s.keys.list()).filter((k) => k.name === name)).toHaveLength(1);
-    await expect(s.keys.createOnce({ name, scopes: ['admin'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' })).rejects.toMatchObject({ code: 'idempotency_conflict' });
-    const { rows } = await h.test.db.query<{ response: string }>(`SELECT response::text FROM idempotency_keys WHERE scope = 'key.create'`);
+    await expect(
+      s.keys.createOnce({ name, scopes: ['admin'] }, { idempotencyKey: 'k-1', idempotencyScope: 'key:1' }),
+    ).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    const { rows } = await h.test.db.query<{ response: string }>(
+      `SELECT response::text FROM idempotency_keys WHERE scope = 'key.create'`,
+    );
     expect(rows.map((r) => r.response).join()).not.toContain((first as { key: string }).key); // the secret is never stored
   });
 
@@ -132,7 +168,8 @@ describe.each(drivers())('API keys on %s', (driver) => {
     const closed = await buildServer({ stockroom: h.s });
     const open = await buildServer({ stockroom: h.s, metricsPublic: true });
     try {
-      const get = (app: typeof open, k?: string) => app.inject({ method: 'GET', url: '/metrics', headers: k ? { authorization: `Bearer ${k}` } : {} });
+      const get = (app: typeof open, k?: string) =>
+        app.inject({ method: 'GET', url: '/metrics', headers: k ? { authorization: `Bearer ${k}` } : {} });
       expect((await get(closed)).json()).toMatchObject({ status: 401, code: 'unauthorized' });
       expect((await get(closed, other)).json()).toMatchObject({ status: 403, code: 'forbidden' });
       expect((await get(closed, key)).statusCode).toBe(200);
@@ -150,7 +187,9 @@ describe.each(drivers())('API keys from before salted hashes, on %s', (driver) =
     try {
       const before = (await loadMigrations()).filter((m) => m.version < '0010');
       await db.transaction(async (tx) => {
-        await tx.exec('CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        await tx.exec(
+          'CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
         for (const m of before) {
           await tx.exec(m.sql);
           await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
@@ -160,9 +199,11 @@ describe.each(drivers())('API keys from before salted hashes, on %s', (driver) =
       const generated = 'sr_0a1b2c3d_legacyGeneratedSecret0123456789';
       const admin = 'sr_live_operatorAdminKey0123456789';
       const twin = 'sr_live_anotherKeyWithTheSameStart';
-      await db.query(`INSERT INTO api_keys (name, prefix, secret_hash, scopes) VALUES
+      await db.query(
+        `INSERT INTO api_keys (name, prefix, secret_hash, scopes) VALUES
         ('legacy', '0a1b2c3d', $1, '{checkout}'), ('STOCKROOM_ADMIN_KEY', 'sr_live_', $2, '{admin}'), ('twin', 'sr_live_', $3, '{warehouse}')`,
-        [sha256(generated), sha256(admin), sha256(twin)]);
+        [sha256(generated), sha256(admin), sha256(twin)],
+      );
       expect(await migrate(db)).toEqual(expect.arrayContaining(['0010_secrets']));
       const s = new Stockroom({ db, keyCacheMs: 0 });
       const listed = await s.keys.list();
@@ -172,7 +213,11 @@ describe.each(drivers())('API keys from before salted hashes, on %s', (driver) =
         ['STOCKROOM_ADMIN_KEY', expect.stringMatching(/^sr_[0-9a-f]{12}$/)],
         ['twin', expect.stringMatching(/^sr_[0-9a-f]{12}$/)],
       ]);
-      for (const [key, name] of [[generated, 'legacy'], [admin, 'STOCKROOM_ADMIN_KEY'], [twin, 'twin']] as const) {
+      for (const [key, name] of [
+        [generated, 'legacy'],
+        [admin, 'STOCKROOM_ADMIN_KEY'],
+        [twin, 'twin'],
+      ] as const) {
         expect(await s.keys.authenticate(key)).toMatchObject({ name });
         expect(await s.keys.authenticate(key)).toMatchObject({ name }); // rehashed, and still found
       }

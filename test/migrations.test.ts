@@ -5,7 +5,18 @@ import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { openPglite } from '../src/store/pglite.js';
 
 /** Every migration, in the order they must run; a new one is added here on purpose. */
-const ALL = ['0001_core', '0002_api_keys', '0003_sync_sources', '0004_level_keys', '0005_stock_changes', '0006_warehouse_areas', '0007_stock_alerts', '0008_alert_delivery', '0009_purchasing', '0010_secrets'];
+const ALL = [
+  '0001_core',
+  '0002_api_keys',
+  '0003_sync_sources',
+  '0004_level_keys',
+  '0005_stock_changes',
+  '0006_warehouse_areas',
+  '0007_stock_alerts',
+  '0008_alert_delivery',
+  '0009_purchasing',
+  '0010_secrets',
+];
 
 describe('migrations', () => {
   it('apply once on PGlite; running them again changes nothing', async () => {
@@ -18,15 +29,18 @@ describe('migrations', () => {
     }
   });
 
-  it.skipIf(!postgresUrl())('apply exactly once when several processes migrate one PostgreSQL database at once', async () => {
-    const { url, drop } = await createPostgresDatabase();
-    const dbs = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url, { max: 1 })));
-    try {
-      const applied = await Promise.all(dbs.map((db) => migrate(db)));
-      expect(applied.flat()).toEqual(ALL);
-    } finally {
-      await Promise.all(dbs.map((db) => db.close()));
-      await drop();
-    }
-  });
+  it.skipIf(!postgresUrl())(
+    'apply exactly once when several processes migrate one PostgreSQL database at once',
+    async () => {
+      const { url, drop } = await createPostgresDatabase();
+      const dbs = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url, { max: 1 })));
+      try {
+        const applied = await Promise.all(dbs.map((db) => migrate(db)));
+        expect(applied.flat()).toEqual(ALL);
+      } finally {
+        await Promise.all(dbs.map((db) => db.close()));
+        await drop();
+      }
+    },
+  );
 });

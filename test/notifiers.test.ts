@@ -44,7 +44,11 @@ describe('what a failed send says, against a real receiver that echoes what it g
 
   it("sends Telegram's bot path after a Bot API proxy's own path, and keeps the proxy's credentials and query out of errors", async () => {
     const { port } = new URL(receiver.url);
-    const config = { api_url: `http://bob:APIURLPASS@127.0.0.1:${port}/tgapi?k=TGAPIQUERY`, bot_token: '987654:TGSECRETTOKEN', chat_id: '42' };
+    const config = {
+      api_url: `http://bob:APIURLPASS@127.0.0.1:${port}/tgapi?k=TGAPIQUERY`,
+      bot_token: '987654:TGSECRETTOKEN',
+      chat_id: '42',
+    };
     receiver.answer = () => ({ status: 200, body: { ok: true } });
     expect(await send('telegram', config, event, options)).toBe(200);
     const request = receiver.items.at(-1)!;
@@ -52,7 +56,13 @@ describe('what a failed send says, against a real receiver that echoes what it g
     expect(request.headers.authorization).toBe(`Basic ${Buffer.from('bob:APIURLPASS').toString('base64')}`);
     receiver.answer = (_n, got) => ({ status: 502, body: { echoed: got.path, auth: got.headers.authorization } });
     const message = await failureOf(send('telegram', config, event, options));
-    for (const secret of ['APIURLPASS', 'TGAPIQUERY', 'TGSECRETTOKEN', Buffer.from('bob:APIURLPASS').toString('base64')]) expect(message).not.toContain(secret);
+    for (const secret of [
+      'APIURLPASS',
+      'TGAPIQUERY',
+      'TGSECRETTOKEN',
+      Buffer.from('bob:APIURLPASS').toString('base64'),
+    ])
+      expect(message).not.toContain(secret);
     expect(message).toContain('answered 502');
   });
 });

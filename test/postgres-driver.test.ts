@@ -12,7 +12,9 @@ describe.skipIf(!postgresUrl())('the PostgreSQL driver', () => {
       await migrate(db);
       return await db.transaction(async (tx) => {
         for (let i = 0; i < 2; i++) await tx.query('SELECT count(*) AS n FROM variants WHERE sku = $1', [`SKU-${i}`]);
-        const { rows } = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM pg_prepared_statements WHERE name LIKE 'sr\\_%'`);
+        const { rows } = await tx.query<{ n: number }>(
+          `SELECT count(*) AS n FROM pg_prepared_statements WHERE name LIKE 'sr\\_%'`,
+        );
         return rows[0]?.n ?? -1;
       });
     } finally {

@@ -7,12 +7,33 @@ import { uniq, useStockroom } from './support/harness.js';
 
 /** One random operation against a small world of 2 SKUs x 2 warehouses; indexes pick the target. */
 const op = fc.oneof(
-  fc.record({ kind: fc.constant('receive' as const), sku: fc.nat(1), wh: fc.nat(1), qty: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('adjust' as const), sku: fc.nat(1), wh: fc.nat(1), delta: fc.integer({ min: -6, max: 6 }).filter((d) => d !== 0) }),
+  fc.record({
+    kind: fc.constant('receive' as const),
+    sku: fc.nat(1),
+    wh: fc.nat(1),
+    qty: fc.integer({ min: 1, max: 8 }),
+  }),
+  fc.record({
+    kind: fc.constant('adjust' as const),
+    sku: fc.nat(1),
+    wh: fc.nat(1),
+    delta: fc.integer({ min: -6, max: 6 }).filter((d) => d !== 0),
+  }),
   fc.record({ kind: fc.constant('count' as const), sku: fc.nat(1), wh: fc.nat(1), counted: fc.nat(12) }),
   fc.record({ kind: fc.constant('sync' as const), sku: fc.nat(1), wh: fc.nat(1), onHand: fc.nat(12) }),
-  fc.record({ kind: fc.constant('transfer' as const), sku: fc.nat(1), from: fc.nat(1), qty: fc.integer({ min: 1, max: 5 }) }),
-  fc.record({ kind: fc.constant('return' as const), sku: fc.nat(1), wh: fc.nat(1), qty: fc.integer({ min: 1, max: 3 }), damaged: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('transfer' as const),
+    sku: fc.nat(1),
+    from: fc.nat(1),
+    qty: fc.integer({ min: 1, max: 5 }),
+  }),
+  fc.record({
+    kind: fc.constant('return' as const),
+    sku: fc.nat(1),
+    wh: fc.nat(1),
+    qty: fc.integer({ min: 1, max: 3 }),
+    damaged: fc.boolean(),
+  }),
   fc.record({
     kind: fc.constant('reserve' as const),
     lines: fc.array(fc.record({ sku: fc.nat(1), qty: fc.integer({ min: 1, max: 6 }) }), { minLength: 1, maxLength: 3 }),
@@ -21,7 +42,11 @@ const op = fc.oneof(
   }),
   fc.record({ kind: fc.constant('commit' as const), r: fc.nat(20) }),
   fc.record({ kind: fc.constant('release' as const), r: fc.nat(20) }),
-  fc.record({ kind: fc.constant('fulfil' as const), r: fc.nat(20), partial: fc.option(fc.integer({ min: 1, max: 3 })) }),
+  fc.record({
+    kind: fc.constant('fulfil' as const),
+    r: fc.nat(20),
+    partial: fc.option(fc.integer({ min: 1, max: 3 })),
+  }),
   fc.record({ kind: fc.constant('tick' as const), seconds: fc.integer({ min: 1, max: 90 }) }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
@@ -41,7 +66,12 @@ async function apply(s: Stockroom, clock: { advance: (s: number) => void }, run:
       await s.stock.receive({ sku: sku(o.sku), warehouse: wh(o.wh), qty: o.qty });
       return;
     case 'adjust':
-      await s.stock.adjust({ sku: sku(o.sku), warehouse: wh(o.wh), delta: o.delta, reason: o.delta > 0 ? 'correction' : 'damaged' });
+      await s.stock.adjust({
+        sku: sku(o.sku),
+        warehouse: wh(o.wh),
+        delta: o.delta,
+        reason: o.delta > 0 ? 'correction' : 'damaged',
+      });
       return;
     case 'count':
       await s.stock.count({ sku: sku(o.sku), warehouse: wh(o.wh), counted: o.counted });
@@ -53,10 +83,20 @@ async function apply(s: Stockroom, clock: { advance: (s: number) => void }, run:
       await s.stock.transfer({ sku: sku(o.sku), from: wh(o.from), to: wh(1 - o.from), qty: o.qty });
       return;
     case 'return':
-      await s.stock.return({ sku: sku(o.sku), warehouse: wh(o.wh), qty: o.qty, condition: o.damaged ? 'damaged' : 'resellable', reference: 'RMA' });
+      await s.stock.return({
+        sku: sku(o.sku),
+        warehouse: wh(o.wh),
+        qty: o.qty,
+        condition: o.damaged ? 'damaged' : 'resellable',
+        reference: 'RMA',
+      });
       return;
     case 'reserve': {
-      const r = await s.reservations.reserve({ order_ref: uniq('p'), lines: o.lines.map((l) => ({ sku: sku(l.sku), qty: l.qty })), ttl_seconds: o.ttl });
+      const r = await s.reservations.reserve({
+        order_ref: uniq('p'),
+        lines: o.lines.map((l) => ({ sku: sku(l.sku), qty: l.qty })),
+        ttl_seconds: o.ttl,
+      });
       // all or nothing: what is held per SKU is exactly what was asked for
       const asked = new Map<string, number>();
       for (const l of o.lines) asked.set(sku(l.sku), (asked.get(sku(l.sku)) ?? 0) + l.qty);
@@ -88,28 +128,41 @@ describe.each(drivers())('random operation sequences on %s', (driver) => {
 
   it('keep every invariant: levels equal their ledger and open holds, nothing sold past its limit', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 16 }), async (rounds) => {
-        const run: Run = { skus: [uniq('PD'), uniq('PB')], wh: [uniq('PW0'), uniq('PW1')], reservations: [] };
-        for (const code of run.wh) await h.s.catalog.addWarehouse({ code, name: code });
-        await h.s.catalog.addVariant({ sku: run.skus[0]!, product: { title: 'deny' }, safety_stock: 1 });
-        await h.s.catalog.addVariant({ sku: run.skus[1]!, product: { title: 'backorder' }, backorder: { policy: 'backorder', limit: 3 } });
-        // each round's operations run at once (concurrently on PostgreSQL, queued on PGlite)
-        for (const round of rounds) {
-          const settled = await Promise.allSettled(round.map((o) => apply(h.s, h.clock, run, o)));
-          for (const s of settled) if (s.status === 'rejected' && !(s.reason instanceof StockroomError)) throw s.reason as Error;
-        }
-        // checked for this run's SKUs only, so that fast-check shrinks a failure to the sequence that caused it
-        const report = await h.s.reconcile();
-        const mine = (row: { sku: string }) => run.skus.includes(row.sku);
-        expect({ drift: report.drift.filter(mine), holds: report.holds.filter(mine) }).toEqual({ drift: [], holds: [] });
-        const oversold = await h.s.db.query<{ n: number }>(
-          `SELECT count(*) AS n FROM stock_movements m JOIN stock_levels l USING (variant_id, warehouse_id)
+      fc.asyncProperty(
+        fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 16 }),
+        async (rounds) => {
+          const run: Run = { skus: [uniq('PD'), uniq('PB')], wh: [uniq('PW0'), uniq('PW1')], reservations: [] };
+          for (const code of run.wh) await h.s.catalog.addWarehouse({ code, name: code });
+          await h.s.catalog.addVariant({ sku: run.skus[0]!, product: { title: 'deny' }, safety_stock: 1 });
+          await h.s.catalog.addVariant({
+            sku: run.skus[1]!,
+            product: { title: 'backorder' },
+            backorder: { policy: 'backorder', limit: 3 },
+          });
+          // each round's operations run at once (concurrently on PostgreSQL, queued on PGlite)
+          for (const round of rounds) {
+            const settled = await Promise.allSettled(round.map((o) => apply(h.s, h.clock, run, o)));
+            for (const s of settled)
+              if (s.status === 'rejected' && !(s.reason instanceof StockroomError)) throw s.reason as Error;
+          }
+          // checked for this run's SKUs only, so that fast-check shrinks a failure to the sequence that caused it
+          const report = await h.s.reconcile();
+          const mine = (row: { sku: string }) => run.skus.includes(row.sku);
+          expect({ drift: report.drift.filter(mine), holds: report.holds.filter(mine) }).toEqual({
+            drift: [],
+            holds: [],
+          });
+          const oversold = await h.s.db.query<{ n: number }>(
+            `SELECT count(*) AS n FROM stock_movements m JOIN stock_levels l USING (variant_id, warehouse_id)
             WHERE m.type = 'reserve' AND m.on_hand_after - m.reserved_after - l.safety_stock < -l.backorder_limit`,
-        );
-        expect(oversold.rows[0]!.n).toBe(0);
-        const negative = await h.s.db.query<{ n: number }>('SELECT count(*) AS n FROM stock_levels WHERE on_hand < 0 OR reserved < 0');
-        expect(negative.rows[0]!.n).toBe(0);
-      }),
+          );
+          expect(oversold.rows[0]!.n).toBe(0);
+          const negative = await h.s.db.query<{ n: number }>(
+            'SELECT count(*) AS n FROM stock_levels WHERE on_hand < 0 OR reserved < 0',
+          );
+          expect(negative.rows[0]!.n).toBe(0);
+        },
+      ),
       { numRuns: 50 },
     );
     // the sequences did real work: every kind of movement happened, so the checks above were not vacuous
@@ -118,7 +171,19 @@ describe.each(drivers())('random operation sequences on %s', (driver) => {
         WHERE w.code LIKE 'PW%' GROUP BY m.type`,
     );
     expect(kinds.rows.map((k) => k.type).sort()).toEqual(
-      ['adjust', 'count', 'expire', 'fulfil', 'receive', 'release', 'reserve', 'return', 'sync', 'transfer_in', 'transfer_out'].sort(),
+      [
+        'adjust',
+        'count',
+        'expire',
+        'fulfil',
+        'receive',
+        'release',
+        'reserve',
+        'return',
+        'sync',
+        'transfer_in',
+        'transfer_out',
+      ].sort(),
     );
   });
 });

@@ -21,8 +21,23 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
 
   it('goes DRAFT, SENT, CONFIRMED, PARTIAL, RECEIVED; incoming counts what the supplier has and is not yet here', async () => {
     const { skuA, skuB, warehouse, supplier } = await setup([2, 0]);
-    const draft = await h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 10 }, { sku: skuB, qty: 5 }] });
-    expect(draft).toMatchObject({ status: 'DRAFT', expected_date: null, origin: 'manual', lines: [{ sku: skuA, qty: 10, received_qty: 0, outstanding: 10 }, { sku: skuB, qty: 5 }] });
+    const draft = await h.s.purchasing.create({
+      supplier,
+      warehouse,
+      lines: [
+        { sku: skuA, qty: 10 },
+        { sku: skuB, qty: 5 },
+      ],
+    });
+    expect(draft).toMatchObject({
+      status: 'DRAFT',
+      expected_date: null,
+      origin: 'manual',
+      lines: [
+        { sku: skuA, qty: 10, received_qty: 0, outstanding: 10 },
+        { sku: skuB, qty: 5 },
+      ],
+    });
     expect((await h.s.stock.get(skuA)).total.incoming).toBe(0); // a draft is not an order yet
 
     const sent = await h.s.purchasing.send(draft.id);
@@ -33,17 +48,41 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
 
     await h.s.catalog.addBin({ warehouse, code: 'A-01-01' });
     await h.s.catalog.addBin({ warehouse, code: 'B-01-01' });
-    const first = await h.s.purchasing.receive(draft.id, { lines: [{ sku: skuA, qty: 4, bin: 'B-01-01' }, { sku: skuB, qty: 3 }] });
-    expect(first.order).toMatchObject({ status: 'PARTIAL', lines: [{ sku: skuA, received_qty: 4, outstanding: 6 }, { sku: skuB, received_qty: 3, outstanding: 2 }] });
+    const first = await h.s.purchasing.receive(draft.id, {
+      lines: [
+        { sku: skuA, qty: 4, bin: 'B-01-01' },
+        { sku: skuB, qty: 3 },
+      ],
+    });
+    expect(first.order).toMatchObject({
+      status: 'PARTIAL',
+      lines: [
+        { sku: skuA, received_qty: 4, outstanding: 6 },
+        { sku: skuB, received_qty: 3, outstanding: 2 },
+      ],
+    });
     expect(first.put_away).toEqual([
       { sku: skuA, qty: 4, bin: 'B-01-01', suggested: false },
       { sku: skuB, qty: 3, bin: 'A-01-01', suggested: true }, // no bin holds it yet: the first empty one
     ]);
     expect((await h.s.stock.get(skuA)).total).toMatchObject({ on_hand: 6, available: 6, incoming: 6 });
-    expect((await h.s.stock.get(skuA)).warehouses.find((w) => w.warehouse === warehouse)).toMatchObject({ incoming: 6, bins: [{ bin: 'B-01-01', qty: 4 }] });
-    expect((await h.s.stock.movements({ sku: skuA, limit: 1 })).items[0]).toMatchObject({ type: 'receive', delta_on_hand: 4, reason: 'received', reference: `PO-${draft.id}` });
+    expect((await h.s.stock.get(skuA)).warehouses.find((w) => w.warehouse === warehouse)).toMatchObject({
+      incoming: 6,
+      bins: [{ bin: 'B-01-01', qty: 4 }],
+    });
+    expect((await h.s.stock.movements({ sku: skuA, limit: 1 })).items[0]).toMatchObject({
+      type: 'receive',
+      delta_on_hand: 4,
+      reason: 'received',
+      reference: `PO-${draft.id}`,
+    });
 
-    const second = await h.s.purchasing.receive(draft.id, { lines: [{ sku: skuB, qty: 2 }, { sku: skuA, qty: 6 }] });
+    const second = await h.s.purchasing.receive(draft.id, {
+      lines: [
+        { sku: skuB, qty: 2 },
+        { sku: skuA, qty: 6 },
+      ],
+    });
     expect(second.put_away).toEqual([
       { sku: skuB, qty: 2, bin: 'A-01-01', suggested: true }, // the bin already holding it
       { sku: skuA, qty: 6, bin: 'B-01-01', suggested: true },
@@ -69,8 +108,16 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
         DRAFT: [],
         SENT: [(i) => h.s.purchasing.send(i)],
         CONFIRMED: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i)],
-        PARTIAL: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i), (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 1 }] })],
-        RECEIVED: [(i) => h.s.purchasing.send(i), (i) => h.s.purchasing.confirm(i), (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 4 }] })],
+        PARTIAL: [
+          (i) => h.s.purchasing.send(i),
+          (i) => h.s.purchasing.confirm(i),
+          (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 1 }] }),
+        ],
+        RECEIVED: [
+          (i) => h.s.purchasing.send(i),
+          (i) => h.s.purchasing.confirm(i),
+          (i) => h.s.purchasing.receive(i, { lines: [{ sku: skuA, qty: 4 }] }),
+        ],
         CANCELLED: [(i) => h.s.purchasing.cancel(i)],
       };
       for (const step of path[status]) await step(id);
@@ -104,13 +151,33 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     await h.s.purchasing.send(id);
     await h.s.purchasing.confirm(id);
     await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 4 }] })).rejects.toThrow('/lines/0/qty: 3 of');
-    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1 }, { sku: skuB, qty: 1 }] })).rejects.toThrow(`/lines/1/sku: ${skuB} is not on purchase order`);
-    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1, bin: 'Z-99-99' }] })).rejects.toThrow(NotFoundError);
-    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1 }, { sku: skuA, qty: 1 }] })).rejects.toThrow(ValidationError);
+    await expect(
+      h.s.purchasing.receive(id, {
+        lines: [
+          { sku: skuA, qty: 1 },
+          { sku: skuB, qty: 1 },
+        ],
+      }),
+    ).rejects.toThrow(`/lines/1/sku: ${skuB} is not on purchase order`);
+    await expect(h.s.purchasing.receive(id, { lines: [{ sku: skuA, qty: 1, bin: 'Z-99-99' }] })).rejects.toThrow(
+      NotFoundError,
+    );
+    await expect(
+      h.s.purchasing.receive(id, {
+        lines: [
+          { sku: skuA, qty: 1 },
+          { sku: skuA, qty: 1 },
+        ],
+      }),
+    ).rejects.toThrow(ValidationError);
     expect((await h.s.purchasing.get(id)).status).toBe('CONFIRMED');
     expect(await levels(h.s, skuA, [warehouse])).toEqual({ [warehouse]: [0, 0, 0] });
-    await expect(h.s.purchasing.create({ supplier: 'NOPE', warehouse, lines: [{ sku: skuA, qty: 1 }] })).rejects.toThrow('supplier');
-    await expect(h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 1 }], expected_date: '2026-02-30' })).rejects.toThrow('/expected_date');
+    await expect(
+      h.s.purchasing.create({ supplier: 'NOPE', warehouse, lines: [{ sku: skuA, qty: 1 }] }),
+    ).rejects.toThrow('supplier');
+    await expect(
+      h.s.purchasing.create({ supplier, warehouse, lines: [{ sku: skuA, qty: 1 }], expected_date: '2026-02-30' }),
+    ).rejects.toThrow('/expected_date');
     await expect(h.s.purchasing.confirm(id, { expected_date: '2026-13-01' })).rejects.toThrow(ValidationError);
     await expect(h.s.purchasing.get(999_999_999)).rejects.toThrow(NotFoundError);
   });
@@ -121,7 +188,12 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     await h.s.purchasing.addSupplier({ code: supplier, name: 'Acme' });
     const label = async () => (await h.s.availability.get({ sku: [sku] })).items[0]?.label;
     expect(await label()).toBe('Pre-order, ships in 30-32 days');
-    const { id } = await h.s.purchasing.create({ supplier, warehouse: wh[0]!, lines: [{ sku, qty: 20 }], expected_date: '2026-01-19' });
+    const { id } = await h.s.purchasing.create({
+      supplier,
+      warehouse: wh[0]!,
+      lines: [{ sku, qty: 20 }],
+      expected_date: '2026-01-19',
+    });
     expect(await label()).toBe('Pre-order, ships in 30-32 days'); // a draft promises nothing
     await h.s.purchasing.send(id);
     expect(await label()).toBe('Pre-order, ships in 4-6 days'); // the clock says 2026-01-15

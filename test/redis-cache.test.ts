@@ -24,7 +24,13 @@ describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
     const c = await open();
     try {
       const [x, y] = [uniq('SKU'), uniq('SKU')];
-      await c.set(new Map([[x, { n: 1 }], [y, { n: 2 }]]), c.begin());
+      await c.set(
+        new Map([
+          [x, { n: 1 }],
+          [y, { n: 2 }],
+        ]),
+        c.begin(),
+      );
       await c.invalidate({ skus: [x] });
       expect([...(await c.get([x, y])).keys()]).toEqual([y]);
       await c.invalidate({ all: true });
@@ -52,7 +58,18 @@ describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
     const raw = new Redis(redisUrl());
     try {
       const [x, y, z] = [uniq('SKU'), uniq('SKU'), uniq('SKU')];
-      await c.set(new Map([[x, { n: 1 }], [y, { n: 2 }], [z, { n: 3 }]]), c.begin(), new Map([[x, 1_500], [y, 0]]));
+      await c.set(
+        new Map([
+          [x, { n: 1 }],
+          [y, { n: 2 }],
+          [z, { n: 3 }],
+        ]),
+        c.begin(),
+        new Map([
+          [x, 1_500],
+          [y, 0],
+        ]),
+      );
       const ttl = async (key: string) => raw.pttl(`stockroom:availability:${key}`);
       expect(await ttl(x)).toBeGreaterThan(0);
       expect(await ttl(x)).toBeLessThanOrEqual(1_500);

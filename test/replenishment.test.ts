@@ -36,7 +36,17 @@ describe.each(drivers())('replenishment on %s', (driver) => {
     // reorder point = ceil(4.428571 x 4) + 5 = 18 + 5 = 23. Position: 100 - 9 - 31 - 3 on hand, 30 reserved -> 27 <= 30,
     // so due: order up to 30 + 50, i.e. 53.
     const [s] = (await h.s.replenishment.suggestions({ sku: [sku], window_days: 7 })).items;
-    expect(s).toMatchObject({ sku, supplier: sup, net: 27, incoming: 0, position: 27, reorder_point: 30, lead_time_days: 4, due: true, suggested_qty: 53 });
+    expect(s).toMatchObject({
+      sku,
+      supplier: sup,
+      net: 27,
+      incoming: 0,
+      position: 27,
+      reorder_point: 30,
+      lead_time_days: 4,
+      due: true,
+      suggested_qty: 53,
+    });
     expect(s!.demand.mean_per_day).toBeCloseTo(4.428571, 6);
     expect(s!.demand.deviation_per_day).toBeCloseTo(1.511858, 6);
     expect(s).toMatchObject({ suggested_safety_stock: 5, suggested_reorder_point: 23 });
@@ -56,7 +66,10 @@ describe.each(drivers())('replenishment on %s', (driver) => {
     const sup = await supplier();
     const low = await world(h.s, [10], { reorder_point: 10, reorder_qty: 20, supplier: sup });
     const fine = await world(h.s, [11], { reorder_point: 10, reorder_qty: 20, supplier: sup });
-    const ours = async () => (await h.s.replenishment.suggestions({ limit: 500 })).items.filter((i) => [low.sku, fine.sku].includes(i.sku)).map((i) => i.sku);
+    const ours = async () =>
+      (await h.s.replenishment.suggestions({ limit: 500 })).items
+        .filter((i) => [low.sku, fine.sku].includes(i.sku))
+        .map((i) => i.sku);
     expect(await ours()).toEqual([low.sku]);
     const po = await h.s.purchasing.create({ supplier: sup, warehouse: low.wh[0]!, lines: [{ sku: low.sku, qty: 5 }] });
     expect(await ours()).toEqual([low.sku]); // a draft is not coming yet
@@ -79,11 +92,42 @@ describe.each(drivers())('replenishment on %s', (driver) => {
 
     const run = await h.s.replenishment.replenish();
     const mine = run.orders.filter((o) => [s1, s2].includes(o.supplier));
-    expect(mine.map((o) => ({ supplier: o.supplier, warehouse: o.warehouse, status: o.status, origin: o.origin, expected: o.expected_date, lines: o.lines.map((l) => [l.sku, l.qty]) }))).toEqual([
-      { supplier: s1, warehouse: dock, status: 'DRAFT', origin: 'replenishment', expected: expectedDateFrom(h.clock.now(), 3), lines: [[a.sku, 13], [b.sku, 8]] }, // 5+10-2; 4+4-0
-      { supplier: s2, warehouse: dock, status: 'DRAFT', origin: 'replenishment', expected: expectedDateFrom(h.clock.now(), 10), lines: [[c.sku, 6]] }, // 1+6-1
+    expect(
+      mine.map((o) => ({
+        supplier: o.supplier,
+        warehouse: o.warehouse,
+        status: o.status,
+        origin: o.origin,
+        expected: o.expected_date,
+        lines: o.lines.map((l) => [l.sku, l.qty]),
+      })),
+    ).toEqual([
+      {
+        supplier: s1,
+        warehouse: dock,
+        status: 'DRAFT',
+        origin: 'replenishment',
+        expected: expectedDateFrom(h.clock.now(), 3),
+        lines: [
+          [a.sku, 13],
+          [b.sku, 8],
+        ],
+      }, // 5+10-2; 4+4-0
+      {
+        supplier: s2,
+        warehouse: dock,
+        status: 'DRAFT',
+        origin: 'replenishment',
+        expected: expectedDateFrom(h.clock.now(), 10),
+        lines: [[c.sku, 6]],
+      }, // 1+6-1
     ]);
-    expect(run.skipped).toEqual(expect.arrayContaining([{ sku: orphan.sku, reason: 'no_supplier' }, { sku: busy.sku, reason: 'open_purchase_order' }]));
+    expect(run.skipped).toEqual(
+      expect.arrayContaining([
+        { sku: orphan.sku, reason: 'no_supplier' },
+        { sku: busy.sku, reason: 'open_purchase_order' },
+      ]),
+    );
 
     const again = await h.s.replenishment.replenish();
     expect(again.orders.filter((o) => [s1, s2].includes(o.supplier))).toEqual([]);

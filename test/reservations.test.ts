@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { IdempotencyConflictError, InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError, ValidationError } from '../src/domain/errors.js';
+import {
+  IdempotencyConflictError,
+  InsufficientStockError,
+  InvalidTransitionError,
+  NotFoundError,
+  UnknownSkuError,
+  ValidationError,
+} from '../src/domain/errors.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 
@@ -10,16 +17,29 @@ describe.each(drivers())('reservations on %s', (driver) => {
   it('reserve holds stock: reserved rises, available falls, on hand stays, one ledger row per level', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const r = await h.s.reservations.reserve({ order_ref: 'A-1', lines: [{ sku, qty: 3 }] });
-    expect(r).toMatchObject({ order_ref: 'A-1', status: 'pending', backordered: false, lines: [{ sku, warehouse: wh[0], qty: 3, backordered: 0 }] });
+    expect(r).toMatchObject({
+      order_ref: 'A-1',
+      status: 'pending',
+      backordered: false,
+      lines: [{ sku, warehouse: wh[0], qty: 3, backordered: 0 }],
+    });
     expect(new Date(r.expires_at!).getTime() - h.clock.now().getTime()).toBe(900_000);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 3, 7] });
-    expect(await reserveMovements(r.id)).toMatchObject([{ type: 'reserve', delta_on_hand: 0, delta_reserved: 3, reference: 'A-1' }]);
+    expect(await reserveMovements(r.id)).toMatchObject([
+      { type: 'reserve', delta_on_hand: 0, delta_reserved: 3, reference: 'A-1' },
+    ]);
   });
 
   it('is all or nothing across lines: one short line reserves nothing and names every short line', async () => {
     const a = await world(h.s, [5]);
     const b = await world(h.s, [1]);
-    const attempt = h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 2 }, { sku: b.sku, qty: 3 }] });
+    const attempt = h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [
+        { sku: a.sku, qty: 2 },
+        { sku: b.sku, qty: 3 },
+      ],
+    });
     await expect(attempt).rejects.toThrow(InsufficientStockError);
     await expect(attempt).rejects.toMatchObject({ lines: [{ sku: b.sku, requested: 3, available: 1 }] });
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [a.wh[0]!]: [5, 0, 5] });
@@ -28,17 +48,33 @@ describe.each(drivers())('reservations on %s', (driver) => {
 
   it('sums two lines of one SKU before checking (no double-counting of the same stock)', async () => {
     const { sku, wh } = await world(h.s, [5]);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }, { sku, qty: 3 }] })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({
+        order_ref: uniq('o'),
+        lines: [
+          { sku, qty: 3 },
+          { sku, qty: 3 },
+        ],
+      }),
+    ).rejects.toMatchObject({
       lines: [{ sku, requested: 6, available: 5 }],
     });
-    const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }, { sku, qty: 2 }] });
+    const r = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [
+        { sku, qty: 3 },
+        { sku, qty: 2 },
+      ],
+    });
     expect(r.lines).toEqual([expect.objectContaining({ sku, qty: 5 })]);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 5, 0] });
   });
 
   it('respects safety stock', async () => {
     const { sku } = await world(h.s, [10], { safety_stock: 4 });
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 7 }] })).rejects.toThrow(InsufficientStockError);
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 7 }] })).rejects.toThrow(
+      InsufficientStockError,
+    );
     await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 6 }] });
   });
 
@@ -47,13 +83,22 @@ describe.each(drivers())('reservations on %s', (driver) => {
     const [first, second] = [wh[0]!, wh[1]!];
     const one = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
     expect(one.lines.map((l) => [l.warehouse, l.qty])).toEqual([[first, 3]]);
-    const pinned = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], warehouse: second });
+    const pinned = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [{ sku, qty: 2 }],
+      warehouse: second,
+    });
     expect(pinned.lines.map((l) => [l.warehouse, l.qty])).toEqual([[second, 2]]);
     const elsewhere = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 5 }] });
     expect(elsewhere.lines.map((l) => [l.warehouse, l.qty])).toEqual([[second, 5]]);
     const split = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 4 }] });
-    expect(split.lines.map((l) => [l.warehouse, l.qty])).toEqual([[first, 1], [second, 3]]);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: first })).rejects.toThrow(InsufficientStockError);
+    expect(split.lines.map((l) => [l.warehouse, l.qty])).toEqual([
+      [first, 1],
+      [second, 3],
+    ]);
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: first }),
+    ).rejects.toThrow(InsufficientStockError);
     expect(await levels(h.s, sku, wh)).toEqual({ [first]: [4, 4, 0], [second]: [10, 10, 0] });
   });
 
@@ -65,19 +110,35 @@ describe.each(drivers())('reservations on %s', (driver) => {
     await h.s.catalog.addVariant({ sku, product: { title: sku } });
     await h.s.stock.receive({ sku, warehouse: ams, qty: 5 });
     await h.s.stock.receive({ sku, warehouse: ber, qty: 9 });
-    const toPotsdam = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: { lat: 52.39, lon: 13.06 } });
-    const toRotterdam = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: { lat: 51.92, lon: 4.48 } });
+    const toPotsdam = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [{ sku, qty: 1 }],
+      ship_to: { lat: 52.39, lon: 13.06 },
+    });
+    const toRotterdam = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [{ sku, qty: 1 }],
+      ship_to: { lat: 51.92, lon: 4.48 },
+    });
     expect([toPotsdam.lines[0]!.warehouse, toRotterdam.lines[0]!.warehouse]).toEqual([ber, ams]);
   });
 
   it('routes only to warehouses that serve the ship-to point or region, exactly as availability counts them', async () => {
     const sku = uniq('AREA');
     const [ber, nwk] = [uniq('BER'), uniq('NWK')];
-    await h.s.catalog.addWarehouse({ code: ber, name: 'Berlin shop', lat: 52.52, lon: 13.4, serves_within_km: 50, priority: -999 });
+    await h.s.catalog.addWarehouse({
+      code: ber,
+      name: 'Berlin shop',
+      lat: 52.52,
+      lon: 13.4,
+      serves_within_km: 50,
+      priority: -999,
+    });
     await h.s.catalog.addVariant({ sku, product: { title: sku } });
     await h.s.stock.receive({ sku, warehouse: ber, qty: 5 });
     const newYork = { lat: 40.71, lon: -74.01 };
-    const storefront = async (query: Record<string, string>) => (await h.s.availability.get({ sku: [sku], ...query })).items[0]?.available;
+    const storefront = async (query: Record<string, string>) =>
+      (await h.s.availability.get({ sku: [sku], ...query })).items[0]?.available;
 
     // stocked only in a Berlin shop that delivers within 50 km: New York is refused, saying why, and nothing is held
     expect(await storefront({ ship_to: '40.71,-74.01' })).toBe(0);
@@ -87,31 +148,55 @@ describe.each(drivers())('reservations on %s', (driver) => {
       status: 409,
       lines: [{ sku, requested: 1, available: 0, reason: '5 more in warehouses that do not serve the destination' }],
     });
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork, warehouse: ber })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork, warehouse: ber }),
+    ).rejects.toMatchObject({
       lines: [{ sku, available: 0, reason: `${ber} does not serve the destination` }],
     });
     expect(await levels(h.s, sku, [ber])).toEqual({ [ber]: [5, 0, 5] });
 
     // a warehouse that serves New York is chosen once there is one; Potsdam is still Berlin's
-    await h.s.catalog.addWarehouse({ code: nwk, name: 'Newark', lat: 40.73, lon: -74.17, regions: ['US'], priority: -999 });
+    await h.s.catalog.addWarehouse({
+      code: nwk,
+      name: 'Newark',
+      lat: 40.73,
+      lon: -74.17,
+      regions: ['US'],
+      priority: -999,
+    });
     await h.s.stock.receive({ sku, warehouse: nwk, qty: 2 });
     expect(await storefront({ ship_to: '40.71,-74.01' })).toBe(2);
     const ny = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: newYork });
     expect(ny.lines.map((l) => [l.warehouse, l.qty])).toEqual([[nwk, 1]]);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], ship_to: newYork })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], ship_to: newYork }),
+    ).rejects.toMatchObject({
       lines: [{ sku, requested: 2, available: 1 }],
     });
-    const potsdam = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ship_to: { lat: 52.39, lon: 13.06 } });
+    const potsdam = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [{ sku, qty: 1 }],
+      ship_to: { lat: 52.39, lon: 13.06 },
+    });
     expect(potsdam.lines.map((l) => l.warehouse)).toEqual([ber]);
 
     // by region: Newark ships to the US only, the shop names no region (so serves any, within its radius)
     expect(await storefront({ region: 'EU' })).toBe(4);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 5 }], region: 'EU' })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 5 }], region: 'EU' }),
+    ).rejects.toMatchObject({
       lines: [{ sku, requested: 5, available: 4, reason: '1 more in warehouses that do not serve the destination' }],
     });
-    const us = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], region: 'us', ship_to: newYork });
+    const us = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [{ sku, qty: 1 }],
+      region: 'us',
+      ship_to: newYork,
+    });
     expect(us.lines.map((l) => l.warehouse)).toEqual([nwk]);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], region: 'US', ship_to: newYork })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], region: 'US', ship_to: newYork }),
+    ).rejects.toMatchObject({
       lines: [{ sku, available: 0 }],
     });
     expect(await levels(h.s, sku, [ber, nwk])).toEqual({ [ber]: [5, 1, 4], [nwk]: [2, 2, 0] });
@@ -124,7 +209,9 @@ describe.each(drivers())('reservations on %s', (driver) => {
     expect(r).toMatchObject({ backordered: true, lines: [{ qty: 4, backordered: 2 }] });
     const r2 = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }], ...here });
     expect(r2.lines[0]!.backordered).toBe(3);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ...here })).rejects.toMatchObject({
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], ...here }),
+    ).rejects.toMatchObject({
       lines: [{ available: 0 }],
     });
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [2, 7, -5] });
@@ -141,11 +228,15 @@ describe.each(drivers())('reservations on %s', (driver) => {
 
   it('a deny variant never sells short', async () => {
     const { sku, wh } = await world(h.s, [1]);
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }] })).rejects.toThrow(InsufficientStockError);
+    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }] })).rejects.toThrow(
+      InsufficientStockError,
+    );
     await h.s.catalog.updateVariant(sku, { backorder: { policy: 'backorder', limit: 2 } });
     await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], warehouse: wh[0] });
     await h.s.catalog.updateVariant(sku, { backorder: { policy: 'deny' } });
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: wh[0] })).rejects.toThrow(InsufficientStockError);
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: wh[0] }),
+    ).rejects.toThrow(InsufficientStockError);
   });
 
   it('commit removes the deadline; a committed reservation never expires', async () => {
@@ -203,21 +294,40 @@ describe.each(drivers())('reservations on %s', (driver) => {
     expect(f).toMatchObject({ status: 'fulfilled', lines: [{ fulfilled: 2 }, { fulfilled: 2 }] });
     expect(f.closed_at).not.toBeNull();
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [0, 0, 0], [wh[1]!]: [1, 0, 1] });
-    expect((await reserveMovements(r.id)).filter((m) => m.type === 'fulfil').map((m) => [m.warehouse, m.delta_on_hand, m.delta_reserved])).toEqual(
-      expect.arrayContaining([[wh[0], -2, -2], [wh[1], -2, -2]]),
+    expect(
+      (await reserveMovements(r.id))
+        .filter((m) => m.type === 'fulfil')
+        .map((m) => [m.warehouse, m.delta_on_hand, m.delta_reserved]),
+    ).toEqual(
+      expect.arrayContaining([
+        [wh[0], -2, -2],
+        [wh[1], -2, -2],
+      ]),
     );
   });
 
   it('partial fulfilment ships some, keeps the rest reserved, and cancel releases only the rest', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const other = await world(h.s, [3]);
-    const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 5 }, { sku: other.sku, qty: 2 }] });
+    const r = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [
+        { sku, qty: 5 },
+        { sku: other.sku, qty: 2 },
+      ],
+    });
     const p = await h.s.reservations.fulfil(r.id, { lines: [{ sku, qty: 2 }] });
     expect(p.status).toBe('partially_fulfilled');
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [8, 3, 5] });
     await expect(h.s.reservations.fulfil(r.id, { lines: [{ sku, qty: 4 }] })).rejects.toThrow(/4 exceeds the 3 units/);
     const c = await h.s.reservations.release(r.id);
-    expect(c).toMatchObject({ status: 'released', lines: [{ fulfilled: 2, released: 3 }, { fulfilled: 0, released: 2 }] });
+    expect(c).toMatchObject({
+      status: 'released',
+      lines: [
+        { fulfilled: 2, released: 3 },
+        { fulfilled: 0, released: 2 },
+      ],
+    });
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [8, 0, 8] });
     expect(await levels(h.s, other.sku, other.wh)).toEqual({ [other.wh[0]!]: [3, 0, 3] });
   });
@@ -233,7 +343,10 @@ describe.each(drivers())('reservations on %s', (driver) => {
     const { sku, wh } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 4 }] });
     await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 1 });
-    await expect(h.s.reservations.fulfil(r.id)).rejects.toMatchObject({ code: 'insufficient_stock', lines: [{ sku, requested: 4, available: 1 }] });
+    await expect(h.s.reservations.fulfil(r.id)).rejects.toMatchObject({
+      code: 'insufficient_stock',
+      lines: [{ sku, requested: 4, available: 1 }],
+    });
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [1, 4, -3] });
   });
 
@@ -256,12 +369,20 @@ describe.each(drivers())('reservations on %s', (driver) => {
     const body = { order_ref: uniq('o'), lines: [{ sku, qty: 2 }] };
     const key = uniq('key');
     const first = await h.s.reservations.reserve(body, { idempotencyKey: key });
-    expect(await h.s.reservations.reserve({ lines: [{ qty: 2, sku }], order_ref: body.order_ref }, { idempotencyKey: key })).toEqual(first);
+    expect(
+      await h.s.reservations.reserve({ lines: [{ qty: 2, sku }], order_ref: body.order_ref }, { idempotencyKey: key }),
+    ).toEqual(first);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 2, 8] });
     const committed = await h.s.reservations.commit(first.id, { idempotencyKey: `${key}-c` });
     expect(await h.s.reservations.commit(first.id, { idempotencyKey: `${key}-c` })).toEqual(committed);
-    const partial = await h.s.reservations.fulfil(first.id, { lines: [{ sku, qty: 1 }] }, { idempotencyKey: `${key}-f` });
-    expect(await h.s.reservations.fulfil(first.id, { lines: [{ sku, qty: 1 }] }, { idempotencyKey: `${key}-f` })).toEqual(partial);
+    const partial = await h.s.reservations.fulfil(
+      first.id,
+      { lines: [{ sku, qty: 1 }] },
+      { idempotencyKey: `${key}-f` },
+    );
+    expect(
+      await h.s.reservations.fulfil(first.id, { lines: [{ sku, qty: 1 }] }, { idempotencyKey: `${key}-f` }),
+    ).toEqual(partial);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [9, 1, 8] });
     expect((await reserveMovements(first.id)).length).toBe(2);
   });
@@ -269,10 +390,17 @@ describe.each(drivers())('reservations on %s', (driver) => {
   it('the same idempotency key with another body is refused and changes nothing', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const key = uniq('key');
-    const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }] }, { idempotencyKey: key });
-    await expect(h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] }, { idempotencyKey: key })).rejects.toThrow(IdempotencyConflictError);
+    const r = await h.s.reservations.reserve(
+      { order_ref: uniq('o'), lines: [{ sku, qty: 2 }] },
+      { idempotencyKey: key },
+    );
+    await expect(
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] }, { idempotencyKey: key }),
+    ).rejects.toThrow(IdempotencyConflictError);
     await h.s.reservations.fulfil(r.id, { lines: [{ sku, qty: 1 }] }, { idempotencyKey: `${key}-f` });
-    await expect(h.s.reservations.fulfil(r.id, { lines: [{ sku, qty: 2 }] }, { idempotencyKey: `${key}-f` })).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(
+      h.s.reservations.fulfil(r.id, { lines: [{ sku, qty: 2 }] }, { idempotencyKey: `${key}-f` }),
+    ).rejects.toMatchObject({ code: 'idempotency_conflict' });
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [9, 1, 8] });
   });
 
@@ -293,11 +421,27 @@ describe.each(drivers())('reservations on %s', (driver) => {
       [() => h.s.reservations.reserve({ order_ref: 'x', lines: [] }), ValidationError],
       [() => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku, qty: 1 }], ttl_seconds: 0 }), /ttl_seconds/],
       [() => h.s.reservations.reserve({ lines: [{ sku, qty: 1 }] }), /order_ref/],
-      [() => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku: 'NOPE-9', qty: 1 }, { sku, qty: 1 }] }), UnknownSkuError],
-      [() => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku, qty: 1 }], warehouse: 'NOWHERE' }), NotFoundError],
+      [
+        () =>
+          h.s.reservations.reserve({
+            order_ref: 'x',
+            lines: [
+              { sku: 'NOPE-9', qty: 1 },
+              { sku, qty: 1 },
+            ],
+          }),
+        UnknownSkuError,
+      ],
+      [
+        () => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku, qty: 1 }], warehouse: 'NOWHERE' }),
+        NotFoundError,
+      ],
       [() => h.s.reservations.commit('00000000-0000-4000-8000-000000000000'), NotFoundError],
       [() => h.s.reservations.commit('not-a-uuid'), /not a reservation id/],
-      [() => h.s.reservations.fulfil('00000000-0000-4000-8000-000000000000', { lines: [{ sku, qty: 0 }] }), ValidationError],
+      [
+        () => h.s.reservations.fulfil('00000000-0000-4000-8000-000000000000', { lines: [{ sku, qty: 0 }] }),
+        ValidationError,
+      ],
     ];
     for (const [attempt, expected] of attempts) await expect(attempt()).rejects.toThrow(expected);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
@@ -306,6 +450,8 @@ describe.each(drivers())('reservations on %s', (driver) => {
   it('fulfilling a SKU that is not on the reservation is refused', async () => {
     const { sku } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }] });
-    await expect(h.s.reservations.fulfil(r.id, { lines: [{ sku: 'OTHER-1', qty: 1 }] })).rejects.toThrow(/OTHER-1 is not on this reservation/);
+    await expect(h.s.reservations.fulfil(r.id, { lines: [{ sku: 'OTHER-1', qty: 1 }] })).rejects.toThrow(
+      /OTHER-1 is not on this reservation/,
+    );
   });
 });

@@ -15,7 +15,9 @@ const SECRET_KEY = 'server-side-sealing-key-0123456789';
 
 /** Every table's rows as text, but for the columns named (`table.column`) that hold a secret by design. */
 async function dumpDatabase(s: Stockroom, except: readonly string[]): Promise<string> {
-  const { rows: tables } = await s.db.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
+  const { rows: tables } = await s.db.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+  );
   let dump = '';
   for (const { name } of tables) {
     const hidden = except.filter((c) => c.startsWith(`${name}.`)).map((c) => `'${c.slice(name.length + 1)}'`);
@@ -47,11 +49,22 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
   const secrets: Record<string, string> = {};
 
   beforeAll(async () => {
-    [slack, telegram, hook, smtp] = await Promise.all([httpReceiver(), httpReceiver(), httpReceiver(), smtpReceiver({ rejectWith: 'mailbox unavailable' })]);
+    [slack, telegram, hook, smtp] = await Promise.all([
+      httpReceiver(),
+      httpReceiver(),
+      httpReceiver(),
+      smtpReceiver({ rejectWith: 'mailbox unavailable' }),
+    ]);
     // hostile or careless receivers: each refuses, quoting what it was sent (the path holds the secret)
     slack.answer = (_, r) => ({ status: 404, body: { error: `no_service: ${r.path}` } });
-    telegram.answer = (_, r) => ({ status: 401, body: { ok: false, error_code: 401, description: `Unauthorized: ${r.path}` } });
-    hook.answer = (_, r) => ({ status: 403, body: { error: `denied ${r.path} for ${String(r.headers['authorization'])}` } });
+    telegram.answer = (_, r) => ({
+      status: 401,
+      body: { ok: false, error_code: 401, description: `Unauthorized: ${r.path}` },
+    });
+    hook.answer = (_, r) => ({
+      status: 403,
+      body: { error: `denied ${r.path} for ${String(r.headers['authorization'])}` },
+    });
     Object.assign(secrets, {
       slackToken: 'slackHookTokenXyZ0123456789',
       slackUrl: `${slack.url}/services/T0SECRETSPACE/B0SECRETCHANNEL/slackHookTokenXyZ0123456789`,
@@ -85,9 +98,19 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
     const events = ['out_of_stock'];
     const created = [
       await call('POST', '/v1/channels', { body: { kind: 'slack', url: secrets['slackUrl'], events } }),
-      await call('POST', '/v1/channels', { body: { kind: 'telegram', bot_token: secrets['botToken'], chat_id: '-100200300', api_url: telegram.url, events } }),
+      await call('POST', '/v1/channels', {
+        body: {
+          kind: 'telegram',
+          bot_token: secrets['botToken'],
+          chat_id: '-100200300',
+          api_url: telegram.url,
+          events,
+        },
+      }),
       await call('POST', '/v1/webhooks', { body: { url: secrets['hookUrl'], secret: secrets['hookSecret'], events } }),
-      await call('POST', '/v1/channels', { body: { kind: 'email', smtp_url: secrets['smtpUrl'], from: 'stockroom@shop.test', to: 'ops@shop.test', events } }),
+      await call('POST', '/v1/channels', {
+        body: { kind: 'email', smtp_url: secrets['smtpUrl'], from: 'stockroom@shop.test', to: 'ops@shop.test', events },
+      }),
     ];
     expect(created.map((c) => c.status)).toEqual([201, 201, 201, 201]);
     expect(created.map((c) => c.body['target'])).toEqual([
@@ -99,18 +122,41 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
 
     // one SKU sold out in one warehouse: two out_of_stock events (the warehouse, and overall), to every channel
     expect((await call('POST', '/v1/warehouses', { body: { code: 'SEC', name: 'Secret Town' } })).status).toBe(201);
-    expect((await call('POST', '/v1/variants', { body: { sku: 'SEC-1', product: { title: 'Sock' }, low_stock_threshold: 1 } })).status).toBe(201);
-    expect((await call('POST', '/v1/stock/receive', { body: { sku: 'SEC-1', warehouse: 'SEC', qty: 2 } })).status).toBe(200);
-    expect((await call('POST', '/v1/stock/adjust', { body: { sku: 'SEC-1', warehouse: 'SEC', delta: -2, reason: 'damaged' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', '/v1/variants', {
+          body: { sku: 'SEC-1', product: { title: 'Sock' }, low_stock_threshold: 1 },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await call('POST', '/v1/stock/receive', { body: { sku: 'SEC-1', warehouse: 'SEC', qty: 2 } })).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await call('POST', '/v1/stock/adjust', {
+          body: { sku: 'SEC-1', warehouse: 'SEC', delta: -2, reason: 'damaged' },
+        })
+      ).status,
+    ).toBe(200);
 
     // two tries each, then a dead letter: 8 of them
-    await expect.poll(async () => ((await call('GET', '/v1/deliveries?status=dead&limit=100')).body['items'] as unknown[]).length, { timeout: 20_000 }).toBe(8);
+    await expect
+      .poll(
+        async () => ((await call('GET', '/v1/deliveries?status=dead&limit=100')).body['items'] as unknown[]).length,
+        { timeout: 20_000 },
+      )
+      .toBe(8);
     expect(slack.items.length + telegram.items.length + hook.items.length).toBe(12);
     // what the receivers got is what they were meant to get: the secrets reached them, and only them
     expect(telegram.items[0]?.path).toBe(`/bot${secrets['botToken'] ?? ''}/sendMessage`);
     expect(hook.items[0]?.path).toBe(`/in?token=${secrets['hookQueryToken'] ?? ''}`);
     expect(hook.items[0]?.headers['authorization']).toBe(`Basic ${secrets['hookBasic'] ?? ''}`);
-    const dead = (await call('GET', '/v1/deliveries?status=dead&limit=100')).body['items'] as { kind: string; last_error: string; log: { error: string }[] }[];
+    const dead = (await call('GET', '/v1/deliveries?status=dead&limit=100')).body['items'] as {
+      kind: string;
+      last_error: string;
+      log: { error: string }[];
+    }[];
     expect(new Set(dead.map((d) => d.kind))).toEqual(new Set(['slack', 'telegram', 'webhook', 'email']));
     for (const d of dead) {
       expect(d.last_error).toMatch(/404|401|403|550|mailbox unavailable|recipients were rejected/);
@@ -119,13 +165,22 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
 
     // every list and read of the API, as its admin sees it
     const openapi = (await call('GET', '/openapi.json')).body as { paths: Record<string, { get?: unknown }> };
-    const reads = Object.keys(openapi.paths).filter((p) => openapi.paths[p]?.get !== undefined && !p.includes('{') && !p.includes('stream'));
-    expect(reads).toEqual(expect.arrayContaining(['/v1/channels', '/v1/webhooks', '/v1/deliveries', '/v1/keys', '/v1/alerts']));
+    const reads = Object.keys(openapi.paths).filter(
+      (p) => openapi.paths[p]?.get !== undefined && !p.includes('{') && !p.includes('stream'),
+    );
+    expect(reads).toEqual(
+      expect.arrayContaining(['/v1/channels', '/v1/webhooks', '/v1/deliveries', '/v1/keys', '/v1/alerts']),
+    );
     for (const path of reads) {
       const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       answers.push(await res.text());
     }
-    for (const c of created) answers.push((await fetch(`${server.url}/v1/deliveries?channel=${String(c.body['id'])}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((r) => r.text())));
+    for (const c of created)
+      answers.push(
+        await fetch(`${server.url}/v1/deliveries?channel=${String(c.body['id'])}`, {
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        }).then((r) => r.text()),
+      );
 
     const log = server.output();
     expect(log).toMatch(/delivery failed/); // the log was there to be read
@@ -137,13 +192,19 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
   });
 
   it('lists keys by a public id: never a character of the operator key, never the secret of a generated one', async () => {
-    const made = await call('POST', '/v1/keys', { body: { name: 'till', scopes: ['checkout'] }, headers: { 'idempotency-key': 'till-key' } });
+    const made = await call('POST', '/v1/keys', {
+      body: { name: 'till', scopes: ['checkout'] },
+      headers: { 'idempotency-key': 'till-key' },
+    });
     const key = made.body['key'] as string;
     secrets['generatedKey'] = key;
     expect(made.status).toBe(201);
     expect(key.startsWith(`${String(made.body['prefix'])}_`)).toBe(true);
     // a replay answers the same key, without its secret, and makes no other
-    const replayed = await call('POST', '/v1/keys', { body: { name: 'till', scopes: ['checkout'] }, headers: { 'idempotency-key': 'till-key' } });
+    const replayed = await call('POST', '/v1/keys', {
+      body: { name: 'till', scopes: ['checkout'] },
+      headers: { 'idempotency-key': 'till-key' },
+    });
     const { key: _, ...shown } = made.body;
     expect(replayed).toMatchObject({ status: 200, body: { ...shown, replayed: true } });
     expect(replayed.body['key']).toBeUndefined();
@@ -152,7 +213,11 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
     expect(listed).not.toContain(key.slice(String(made.body['prefix']).length + 1));
     expect(listed).not.toContain(ADMIN_KEY.slice(0, 8));
     expect(listed).not.toContain(ADMIN_KEY.slice(3, 11));
-    expect((JSON.parse(listed) as { items: { name: string; prefix: string }[] }).items.find((k) => k.name === 'STOCKROOM_ADMIN_KEY')?.prefix).toMatch(/^sr_[0-9a-f]{12}$/);
+    expect(
+      (JSON.parse(listed) as { items: { name: string; prefix: string }[] }).items.find(
+        (k) => k.name === 'STOCKROOM_ADMIN_KEY',
+      )?.prefix,
+    ).toMatch(/^sr_[0-9a-f]{12}$/);
   });
 
   it('after the server stops, no table holds a secret in the clear (channel secrets are sealed), nor a plain hash of a key', async () => {
@@ -162,7 +227,11 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
     try {
       const dump = await dumpDatabase(s, []);
       expect(dump).toContain('SEC-1'); // the dump reads what is there
-      for (const [name, secret] of Object.entries({ ...secrets, adminKey: ADMIN_KEY, adminKeyStart: ADMIN_KEY.slice(0, 8) })) {
+      for (const [name, secret] of Object.entries({
+        ...secrets,
+        adminKey: ADMIN_KEY,
+        adminKeyStart: ADMIN_KEY.slice(0, 8),
+      })) {
         expect({ name, inDatabase: dump.includes(secret) }).toEqual({ name, inDatabase: false });
       }
       for (const key of [ADMIN_KEY, secrets['generatedKey'] ?? '']) expect(dump).not.toContain(sha256(key));

@@ -20,7 +20,11 @@ describe.each(drivers())('graceful shutdown on %s', (driver) => {
     try {
       const server = await startServer({ ...db.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'info' });
       const post = async (path: string, body: unknown) => {
-        const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const res = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         expect(res.status).toBe(201);
       };
       await post('/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
@@ -30,12 +34,24 @@ describe.each(drivers())('graceful shutdown on %s', (driver) => {
       const body = JSON.stringify({ sku: 'LATE-1', warehouse: 'AMS', qty: 7, reference: 'in-flight' });
       const half = Math.floor(body.length / 2);
       const { hostname, port } = new URL(server.url);
-      const req = request({ hostname, port, path: '/v1/stock/receive', method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      const req = request({
+        hostname,
+        port,
+        path: '/v1/stock/receive',
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      });
       const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
         req.on('response', (res) => {
           let text = '';
           res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          res.on('end', () => { resolve({ status: res.statusCode ?? 0, text }); });
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, text });
+          });
         });
         req.on('error', reject);
       });
@@ -69,7 +85,10 @@ describe.each(drivers())('graceful shutdown on %s', (driver) => {
 });
 
 /** Runs `stockroom serve` with these arguments to its end: exit code and everything it wrote. */
-function serveToExit(env: Record<string, string>, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+function serveToExit(
+  env: Record<string, string>,
+  args: readonly string[],
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['bin/stockroom.js', 'serve', '--host', '127.0.0.1', ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +96,11 @@ function serveToExit(env: Record<string, string>, args: readonly string[]): Prom
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve) => child.once('close', (code) => { resolve({ code, output }); }));
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      resolve({ code, output });
+    }),
+  );
 }
 
 describe.each(drivers())('a server that cannot listen, on %s', (driver) => {
@@ -110,10 +133,19 @@ describe('shutting down while clients hold connections', () => {
   it('closes a connection that keeps its request half-sent once the grace period is over, and exits 0', async () => {
     const db = await serverDatabase('pglite');
     try {
-      const server = await startServer({ ...db.env, STOCKROOM_SHUTDOWN_GRACE_MS: '300', STOCKROOM_HEADERS_TIMEOUT_MS: '60000', STOCKROOM_REQUEST_TIMEOUT_MS: '60000' });
+      const server = await startServer({
+        ...db.env,
+        STOCKROOM_SHUTDOWN_GRACE_MS: '300',
+        STOCKROOM_HEADERS_TIMEOUT_MS: '60000',
+        STOCKROOM_REQUEST_TIMEOUT_MS: '60000',
+      });
       const socket = await openSocket(server.url);
       socket.on('error', () => undefined);
-      const closed = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+      const closed = new Promise<void>((resolve) =>
+        socket.once('close', () => {
+          resolve();
+        }),
+      );
       socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
       // a header line now and then: never idle, never done (bounded, in case the server never lets go)
       let lines = 0;
@@ -146,7 +178,11 @@ describe('shutting down while clients hold connections', () => {
       const socket = await openSocket(url);
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-      const ended = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+      const ended = new Promise<void>((resolve) =>
+        socket.once('close', () => {
+          resolve();
+        }),
+      );
       socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // in flight: the close waits for it
       const closing = app.close();
       socket.write('\r\n');
@@ -156,7 +192,11 @@ describe('shutting down while clients hold connections', () => {
       expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
       expect(answer).toMatch(/\r\nconnection: close\r\n/i);
       expect(answer).toMatch(/content-type: application\/problem\+json/i);
-      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 503, code: 'unavailable', detail: 'the server is shutting down; try again' });
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 503,
+        code: 'unavailable',
+        detail: 'the server is shutting down; try again',
+      });
     } finally {
       await test.drop();
     }

@@ -19,7 +19,10 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('receive adds on hand, writes one ledger row and puts units away in a bin', async () => {
     const { sku, wh } = await world(h.s, [0]);
     await h.s.catalog.addBin({ warehouse: wh[0]!, code: 'A-01-02' });
-    const level = await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: 12, bin: 'A-01-02', reference: 'ASN-7' }, { actor: 'dock' });
+    const level = await h.s.stock.receive(
+      { sku, warehouse: wh[0]!, qty: 12, bin: 'A-01-02', reference: 'ASN-7' },
+      { actor: 'dock' },
+    );
     expect(level).toEqual({ sku, warehouse: wh[0], on_hand: 12, reserved: 0, available: 12 });
     expect(await lastMovement(sku)).toMatchObject({
       type: 'receive',
@@ -52,10 +55,19 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('adjust moves on hand by a signed delta with its reason, never below zero', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const w = wh[0]!;
-    expect(await h.s.stock.adjust({ sku, warehouse: w, delta: -4, reason: 'damaged', reference: 'INC-1' })).toMatchObject({ on_hand: 6, shortfall: 0 });
-    expect(await lastMovement(sku)).toMatchObject({ type: 'adjust', delta_on_hand: -4, reason: 'damaged', reference: 'INC-1' });
+    expect(
+      await h.s.stock.adjust({ sku, warehouse: w, delta: -4, reason: 'damaged', reference: 'INC-1' }),
+    ).toMatchObject({ on_hand: 6, shortfall: 0 });
+    expect(await lastMovement(sku)).toMatchObject({
+      type: 'adjust',
+      delta_on_hand: -4,
+      reason: 'damaged',
+      reference: 'INC-1',
+    });
     await h.s.stock.adjust({ sku, warehouse: w, delta: 2, reason: 'correction' });
-    await expect(h.s.stock.adjust({ sku, warehouse: w, delta: -9, reason: 'shrinkage' })).rejects.toThrow(InsufficientStockError);
+    await expect(h.s.stock.adjust({ sku, warehouse: w, delta: -9, reason: 'shrinkage' })).rejects.toThrow(
+      InsufficientStockError,
+    );
     expect(await levels(h.s, sku, wh)).toEqual({ [w]: [8, 0, 8] });
   });
 
@@ -71,17 +83,31 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('adjust with expected_on_hand refuses a level that moved on (compare-and-set)', async () => {
     const { sku, wh } = await world(h.s, [7]);
     const w = wh[0]!;
-    await expect(h.s.stock.adjust({ sku, warehouse: w, delta: -1, reason: 'correction', expected_on_hand: 6 })).rejects.toThrow(StaleQuantityError);
-    expect(await h.s.stock.adjust({ sku, warehouse: w, delta: -1, reason: 'correction', expected_on_hand: 7 })).toMatchObject({ on_hand: 6 });
+    await expect(
+      h.s.stock.adjust({ sku, warehouse: w, delta: -1, reason: 'correction', expected_on_hand: 6 }),
+    ).rejects.toThrow(StaleQuantityError);
+    expect(
+      await h.s.stock.adjust({ sku, warehouse: w, delta: -1, reason: 'correction', expected_on_hand: 7 }),
+    ).toMatchObject({ on_hand: 6 });
   });
 
   it('count sets the counted number and the ledger records the difference', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const r = await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 7, reference: 'CC-3' });
     expect(r).toMatchObject({ on_hand: 7, difference: -3 });
-    expect(await lastMovement(sku)).toMatchObject({ type: 'count', delta_on_hand: -3, reason: 'cycle_count', on_hand_after: 7 });
-    await expect(h.s.stock.count({ sku, warehouse: wh[0]!, counted: 9, expected_on_hand: 10 })).rejects.toThrow(StaleQuantityError);
-    expect(await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 9, expected_on_hand: 7 })).toMatchObject({ on_hand: 9, difference: 2 });
+    expect(await lastMovement(sku)).toMatchObject({
+      type: 'count',
+      delta_on_hand: -3,
+      reason: 'cycle_count',
+      on_hand_after: 7,
+    });
+    await expect(h.s.stock.count({ sku, warehouse: wh[0]!, counted: 9, expected_on_hand: 10 })).rejects.toThrow(
+      StaleQuantityError,
+    );
+    expect(await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 9, expected_on_hand: 7 })).toMatchObject({
+      on_hand: 9,
+      difference: 2,
+    });
   });
 
   it('transfer moves units atomically and only units nobody is promised', async () => {
@@ -113,7 +139,12 @@ describe.each(drivers())('stock operations on %s', (driver) => {
     const stock = await h.s.stock.get(sku);
     // every warehouse of the database has a level (other tests' too): each empty one says -2 on its own
     expect(stock.warehouses.length).toBeGreaterThanOrEqual(4);
-    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 8], [wh[1]!]: [0, 0, -2], [wh[2]!]: [0, 0, -2], [wh[3]!]: [0, 0, -2] });
+    expect(await levels(h.s, sku, wh)).toEqual({
+      [wh[0]!]: [10, 0, 8],
+      [wh[1]!]: [0, 0, -2],
+      [wh[2]!]: [0, 0, -2],
+      [wh[3]!]: [0, 0, -2],
+    });
     expect(stock.total).toMatchObject({ on_hand: 10, reserved: 0, available: 8 });
     expect((await h.s.availability.get({ sku: [sku] })).items[0]?.available).toBe(8);
 
@@ -130,13 +161,21 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('sync sets absolute on hand for a batch and never touches reserved', async () => {
     const { sku, wh } = await world(h.s, [10, 10]);
     await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }], warehouse: wh[0] });
-    const r = await h.s.stock.sync({ source: 'wms-eu', items: [
-      { sku, warehouse: wh[0]!, on_hand: 8 },
-      { sku, warehouse: wh[1]!, on_hand: 15 },
-    ] });
+    const r = await h.s.stock.sync({
+      source: 'wms-eu',
+      items: [
+        { sku, warehouse: wh[0]!, on_hand: 8 },
+        { sku, warehouse: wh[1]!, on_hand: 15 },
+      ],
+    });
     expect(r.shortfalls).toEqual([]);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [8, 3, 5], [wh[1]!]: [15, 0, 15] });
-    expect(await lastMovement(sku)).toMatchObject({ type: 'sync', reason: 'sync', reference: 'wms-eu', delta_reserved: 0 });
+    expect(await lastMovement(sku)).toMatchObject({
+      type: 'sync',
+      reason: 'sync',
+      reference: 'wms-eu',
+      delta_reserved: 0,
+    });
   });
 
   it('sync below reserved is applied, reported and flagged, not silently refused', async () => {
@@ -151,9 +190,27 @@ describe.each(drivers())('stock operations on %s', (driver) => {
 
   it('sync is all or nothing: one unknown SKU or one stale level refuses the whole batch', async () => {
     const { sku, wh } = await world(h.s, [5]);
-    await expect(h.s.stock.sync({ source: 'wms', items: [{ sku, warehouse: wh[0]!, on_hand: 1 }, { sku: 'NOPE-404', warehouse: wh[0]!, on_hand: 1 }] })).rejects.toThrow(UnknownSkuError);
-    await expect(h.s.stock.sync({ source: 'wms', items: [{ sku, warehouse: wh[0]!, on_hand: 1, expected_on_hand: 4 }] })).rejects.toThrow(StaleQuantityError);
-    await expect(h.s.stock.sync({ source: 'wms', items: [{ sku, warehouse: wh[0]!, on_hand: 1 }, { sku, warehouse: wh[0]!, on_hand: 2 }] })).rejects.toThrow(/appears twice/);
+    await expect(
+      h.s.stock.sync({
+        source: 'wms',
+        items: [
+          { sku, warehouse: wh[0]!, on_hand: 1 },
+          { sku: 'NOPE-404', warehouse: wh[0]!, on_hand: 1 },
+        ],
+      }),
+    ).rejects.toThrow(UnknownSkuError);
+    await expect(
+      h.s.stock.sync({ source: 'wms', items: [{ sku, warehouse: wh[0]!, on_hand: 1, expected_on_hand: 4 }] }),
+    ).rejects.toThrow(StaleQuantityError);
+    await expect(
+      h.s.stock.sync({
+        source: 'wms',
+        items: [
+          { sku, warehouse: wh[0]!, on_hand: 1 },
+          { sku, warehouse: wh[0]!, on_hand: 2 },
+        ],
+      }),
+    ).rejects.toThrow(/appears twice/);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
   });
 
@@ -163,7 +220,12 @@ describe.each(drivers())('stock operations on %s', (driver) => {
     expect(ok.level).toMatchObject({ on_hand: 3, available: 3 });
     const bad = await h.s.stock.return({ sku, warehouse: wh[0]!, qty: 2, condition: 'damaged', reference: 'RMA-2' });
     expect(bad.level).toMatchObject({ on_hand: 3, available: 3 });
-    expect(await lastMovement(sku)).toMatchObject({ type: 'return', reason: 'damaged', delta_on_hand: 0, reference: 'RMA-2' });
+    expect(await lastMovement(sku)).toMatchObject({
+      type: 'return',
+      reason: 'damaged',
+      delta_on_hand: 0,
+      reference: 'RMA-2',
+    });
   });
 
   it('bad input is refused with a clear error and changes nothing', async () => {
@@ -205,7 +267,9 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('the ledger refuses UPDATE, DELETE and TRUNCATE issued directly in SQL', async () => {
     const { sku } = await world(h.s, [1]);
     const id = (await lastMovement(sku))!.id;
-    await expect(h.s.db.query('UPDATE stock_movements SET delta_on_hand = 100 WHERE id = $1', [id])).rejects.toThrow(/append-only/);
+    await expect(h.s.db.query('UPDATE stock_movements SET delta_on_hand = 100 WHERE id = $1', [id])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(h.s.db.query('DELETE FROM stock_movements WHERE id = $1', [id])).rejects.toThrow(/append-only/);
     await expect(h.s.db.query('TRUNCATE stock_movements CASCADE')).rejects.toThrow(/append-only/);
     expect((await lastMovement(sku))!.delta_on_hand).toBe(1);
@@ -214,16 +278,24 @@ describe.each(drivers())('stock operations on %s', (driver) => {
   it('the database itself refuses a negative on hand or an oversold reservation written around the services', async () => {
     const { sku } = await world(h.s, [2]);
     const v = `(SELECT id FROM variants WHERE sku = '${sku}')`;
-    await expect(h.s.db.query(`UPDATE stock_levels SET on_hand = -1 WHERE variant_id = ${v}`)).rejects.toThrow(/check constraint/);
-    await expect(h.s.db.query(`UPDATE stock_levels SET reserved = 3 WHERE variant_id = ${v}`)).rejects.toThrow(/below its limit/);
+    await expect(h.s.db.query(`UPDATE stock_levels SET on_hand = -1 WHERE variant_id = ${v}`)).rejects.toThrow(
+      /check constraint/,
+    );
+    await expect(h.s.db.query(`UPDATE stock_levels SET reserved = 3 WHERE variant_id = ${v}`)).rejects.toThrow(
+      /below its limit/,
+    );
   });
 
   it('catalog: duplicate codes and SKUs are refused; a backorder policy needs a limit', async () => {
     const { sku, wh } = await world(h.s, [0]);
     await expect(h.s.catalog.addWarehouse({ code: wh[0]!, name: 'again' })).rejects.toThrow(AlreadyExistsError);
     await expect(h.s.catalog.addVariant({ sku, product: { title: 'again' } })).rejects.toThrow(AlreadyExistsError);
-    await expect(h.s.catalog.addVariant({ sku: uniq('P'), product: { title: 'p' }, backorder: { policy: 'preorder' } })).rejects.toThrow(/needs a limit/);
-    await expect(h.s.catalog.addWarehouse({ code: uniq('G'), name: 'g', lat: 50 })).rejects.toThrow(/lat and lon go together/);
+    await expect(
+      h.s.catalog.addVariant({ sku: uniq('P'), product: { title: 'p' }, backorder: { policy: 'preorder' } }),
+    ).rejects.toThrow(/needs a limit/);
+    await expect(h.s.catalog.addWarehouse({ code: uniq('G'), name: 'g', lat: 50 })).rejects.toThrow(
+      /lat and lon go together/,
+    );
   });
 
   it('a variant added after its warehouses, and a warehouse added after its variants, both get levels', async () => {

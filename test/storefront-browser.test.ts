@@ -17,7 +17,15 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // as root in a sandbox, with no network: no sandbox, and none of Chromium's own calls home
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -27,12 +35,23 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
 
   const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
   const reserve = async (qty: number): Promise<string> =>
-    String((await api('POST', '/v1/reservations', { order_ref: `browser-${qty}-${Date.now()}`, lines: [{ sku: 'WIDGET-TEE', qty }] })).id);
+    String(
+      (
+        await api('POST', '/v1/reservations', {
+          order_ref: `browser-${qty}-${Date.now()}`,
+          lines: [{ sku: 'WIDGET-TEE', qty }],
+        })
+      ).id,
+    );
 
   /** Waits until the page shows this label, and keeps a screenshot of it. */
   const shows = async (page: Page, label: string, shot: string): Promise<void> => {
     // evaluated in the page (this project's TypeScript has no DOM types)
-    await page.waitForFunction(`document.getElementById('stock')?.textContent === ${JSON.stringify(label)}`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      `document.getElementById('stock')?.textContent === ${JSON.stringify(label)}`,
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.screenshot({ path: join(ARTIFACTS, `storefront-${shot}.png`) });
   };
 

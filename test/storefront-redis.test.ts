@@ -36,7 +36,11 @@ describe.skipIf(!postgresUrl() || !redisUrl())('two server processes on one Post
 
   const api = adminCall;
   const hits = async (server: ServerProcess): Promise<number> =>
-    Number(/^stockroom_availability_cache_hits_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text())?.[1]);
+    Number(
+      /^stockroom_availability_cache_hits_total (\d+)$/m.exec(
+        await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text(),
+      )?.[1],
+    );
 
   it('a stream on one process sees a change made through the other, and both answer from one cache', async () => {
     await api(a, 'POST', '/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
@@ -59,7 +63,12 @@ describe.skipIf(!postgresUrl() || !redisUrl())('two server processes on one Post
     try {
       expect(itemOf(await stream.next())).toMatchObject({ available: 4, status: 'in_stock' });
       await api(a, 'POST', '/v1/reservations', { order_ref: 'via-a', lines: [{ sku: 'SHARED-1', qty: 3 }] });
-      expect(itemOf(await stream.next())).toEqual({ sku: 'SHARED-1', available: 1, status: 'low_stock', label: 'Only 1 left' });
+      expect(itemOf(await stream.next())).toEqual({
+        sku: 'SHARED-1',
+        available: 1,
+        status: 'low_stock',
+        label: 'Only 1 left',
+      });
     } finally {
       await stream.close();
     }

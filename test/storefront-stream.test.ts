@@ -16,7 +16,10 @@ describe.each(drivers())('live availability over Server-Sent Events, served by a
     return sku;
   };
   const stream = (skus: string[], headers: Record<string, string> = {}) =>
-    openStream(`${ctx.server.url}/v1/availability/stream?${skus.map((s) => `sku=${encodeURIComponent(s)}`).join('&')}`, headers);
+    openStream(
+      `${ctx.server.url}/v1/availability/stream?${skus.map((s) => `sku=${encodeURIComponent(s)}`).join('&')}`,
+      headers,
+    );
 
   it('sends the current state first, then an event for a SKU only when its status, count or label changes', async () => {
     const [a, b] = [await stocked(5), await stocked(9)];

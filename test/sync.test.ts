@@ -15,29 +15,54 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
   it('pull applies what changed since the last pull and moves the cursor with it', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const source = uniq('wms');
-    upstream.answer = () => ({ status: 200, body: { items: [{ sku, warehouse: wh[0], on_hand: 9 }], as_of: '2026-03-01T10:00:00.000Z' } });
+    upstream.answer = () => ({
+      status: 200,
+      body: { items: [{ sku, warehouse: wh[0], on_hand: 9 }], as_of: '2026-03-01T10:00:00.000Z' },
+    });
     const first = await h.s.sync.pull(upstream.url, source);
     expect(first).toMatchObject({ last_sync_at: '2026-03-01T10:00:00.000Z', levels: [{ on_hand: 9, difference: 4 }] });
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBeNull();
-    upstream.answer = () => ({ status: 200, body: { items: [{ sku, warehouse: wh[0], on_hand: 7 }], as_of: '2026-03-01T11:00:00.000Z' } });
+    upstream.answer = () => ({
+      status: 200,
+      body: { items: [{ sku, warehouse: wh[0], on_hand: 7 }], as_of: '2026-03-01T11:00:00.000Z' },
+    });
     await h.s.sync.pull(upstream.url, source);
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBe('2026-03-01T10:00:00.000Z');
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [7, 0, 7] });
-    expect((await h.s.stock.movements({ sku, limit: 1 })).items[0]).toMatchObject({ type: 'sync', reference: source, delta_reserved: 0 });
+    expect((await h.s.stock.movements({ sku, limit: 1 })).items[0]).toMatchObject({
+      type: 'sync',
+      reference: source,
+      delta_reserved: 0,
+    });
   });
 
   it('a batch that fails in the middle applies nothing and leaves the cursor where it was', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const source = uniq('wms');
-    upstream.answer = () => ({ status: 200, body: { items: [{ sku, warehouse: wh[0], on_hand: 6 }], as_of: '2026-04-01T00:00:00.000Z' } });
+    upstream.answer = () => ({
+      status: 200,
+      body: { items: [{ sku, warehouse: wh[0], on_hand: 6 }], as_of: '2026-04-01T00:00:00.000Z' },
+    });
     await h.s.sync.pull(upstream.url, source);
     const other = await world(h.s, [3]);
     // the first item is fine, the second names a SKU stockroom does not know: all or nothing
-    upstream.answer = () => ({ status: 200, body: { items: [{ sku: other.sku, warehouse: other.wh[0], on_hand: 1 }, { sku: 'NOT-HERE', warehouse: wh[0], on_hand: 1 }], as_of: '2026-04-02T00:00:00.000Z' } });
+    upstream.answer = () => ({
+      status: 200,
+      body: {
+        items: [
+          { sku: other.sku, warehouse: other.wh[0], on_hand: 1 },
+          { sku: 'NOT-HERE', warehouse: wh[0], on_hand: 1 },
+        ],
+        as_of: '2026-04-02T00:00:00.000Z',
+      },
+    });
     await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'unknown_sku' });
     upstream.answer = () => ({ status: 500, body: { error: 'boom' } });
     await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'upstream_failed' });
-    upstream.answer = () => ({ status: 200, body: { items: [{ sku: other.sku, warehouse: other.wh[0], on_hand: -4 }] } });
+    upstream.answer = () => ({
+      status: 200,
+      body: { items: [{ sku: other.sku, warehouse: other.wh[0], on_hand: -4 }] },
+    });
     await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'validation_failed' });
     expect(await levels(h.s, other.sku, other.wh)).toEqual({ [other.wh[0]!]: [3, 0, 3] });
     upstream.answer = () => ({ status: 200, body: { items: [] } });
@@ -58,8 +83,15 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     });
     const now = () => Math.floor(h.clock.now().getTime() / 1000);
     const push = (body: string, headers: Record<string, string> = {}, server = app) =>
-      server.inject({ method: 'POST', url: '/v1/stock/sync', payload: body, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers } });
-    const signed = (body: string, t = now(), with_ = secret) => ({ 'x-stockroom-signature': signWebhook(with_, body, t) });
+      server.inject({
+        method: 'POST',
+        url: '/v1/stock/sync',
+        payload: body,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      });
+    const signed = (body: string, t = now(), with_ = secret) => ({
+      'x-stockroom-signature': signWebhook(with_, body, t),
+    });
 
     it('a source with a secret takes only batches signed over a timestamp and the raw body', async () => {
       const { sku, wh } = await world(h.s, [5]);
@@ -67,10 +99,15 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       await h.s.sync.configureSource(source, secret);
       const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 11 }] });
       expect((await push(body)).json()).toMatchObject({ status: 401, code: 'invalid_signature' });
-      expect((await push(body, signed(body, now(), 'wrong-secret-000000'))).json()).toMatchObject({ code: 'invalid_signature', detail: 'the signature does not match the body' });
+      expect((await push(body, signed(body, now(), 'wrong-secret-000000'))).json()).toMatchObject({
+        code: 'invalid_signature',
+        detail: 'the signature does not match the body',
+      });
       // the old form, an HMAC of the body alone, can be replayed for ever: it is refused
       const legacy = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-      expect((await push(body, { 'x-stockroom-signature': legacy })).json()).toMatchObject({ code: 'invalid_signature' });
+      expect((await push(body, { 'x-stockroom-signature': legacy })).json()).toMatchObject({
+        code: 'invalid_signature',
+      });
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
       const ok = await push(body, signed(body));
       expect(ok.statusCode).toBe(200);
@@ -86,7 +123,11 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       expect((await push(first, captured)).statusCode).toBe(200);
       await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: 5, reason: 'correction' }); // back to 13
       h.clock.advance(60);
-      expect((await push(first, captured)).json()).toMatchObject({ status: 401, code: 'invalid_signature', detail: expect.stringContaining('replay') as unknown });
+      expect((await push(first, captured)).json()).toMatchObject({
+        status: 401,
+        code: 'invalid_signature',
+        detail: expect.stringContaining('replay') as unknown,
+      });
       const other = await buildServer({ stockroom: new Stockroom({ db: h.test.db, clock: h.clock.now }) });
       try {
         expect((await push(first, captured, other)).json()).toMatchObject({ code: 'invalid_signature' });
@@ -96,7 +137,10 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       // still refused at the last moment the signature counts as fresh (the check reads whole seconds)
       const signedAt = Number(/t=(\d+)/.exec(captured['x-stockroom-signature'])?.[1]);
       h.clock.advance(signedAt + 300.5 - h.clock.now().getTime() / 1000);
-      expect((await push(first, captured)).json()).toMatchObject({ code: 'invalid_signature', detail: expect.stringContaining('replay') as unknown });
+      expect((await push(first, captured)).json()).toMatchObject({
+        code: 'invalid_signature',
+        detail: expect.stringContaining('replay') as unknown,
+      });
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [13, 0, 13] });
       // the same content signed anew is a new push
       expect((await push(first, signed(first))).statusCode).toBe(200);
@@ -109,7 +153,10 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       await h.s.sync.configureSource(source, secret);
       const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
       for (const t of [now() - 301, now() + 301]) {
-        expect((await push(body, signed(body, t))).json()).toMatchObject({ code: 'invalid_signature', detail: expect.stringContaining('300 s') as unknown });
+        expect((await push(body, signed(body, t))).json()).toMatchObject({
+          code: 'invalid_signature',
+          detail: expect.stringContaining('300 s') as unknown,
+        });
       }
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
       expect((await push(body, signed(body, now() - 299))).statusCode).toBe(200);
@@ -128,7 +175,9 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
       const open = uniq('open');
       await h.s.sync.configureSource(open, null);
-      expect((await push(JSON.stringify({ source: open, items: [{ sku, warehouse: wh[0], on_hand: 10 }] }))).statusCode).toBe(200);
+      expect(
+        (await push(JSON.stringify({ source: open, items: [{ sku, warehouse: wh[0], on_hand: 10 }] }))).statusCode,
+      ).toBe(200);
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 10] });
     });
   });

@@ -108,7 +108,11 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
       const health = await app.inject({ method: 'GET', url: '/healthz' });
       expect(health.statusCode).toBe(503);
       expect(health.headers['retry-after']).toBe('1');
-      const reply = await app.inject({ method: 'GET', url: '/v1/warehouses', headers: { authorization: `Bearer ${key}` } });
+      const reply = await app.inject({
+        method: 'GET',
+        url: '/v1/warehouses',
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(reply.statusCode).toBe(503);
       expect(reply.headers['retry-after']).toBe('1');
       expect(reply.json()).toMatchObject({ code: 'unavailable', status: 503 });
@@ -145,11 +149,21 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
     const app = await buildServer({ stockroom: s });
     const auth = { authorization: `Bearer ${key}` };
     try {
-      await app.inject({ method: 'POST', url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ', name: 'Frozen' } });
+      await app.inject({
+        method: 'POST',
+        url: '/v1/warehouses',
+        headers: auth,
+        payload: { code: 'FRZ', name: 'Frozen' },
+      });
       r.freeze();
       for (const request of [
         { method: 'GET' as const, url: '/healthz' },
-        { method: 'POST' as const, url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ2', name: 'Frozen too' } },
+        {
+          method: 'POST' as const,
+          url: '/v1/warehouses',
+          headers: auth,
+          payload: { code: 'FRZ2', name: 'Frozen too' },
+        },
       ]) {
         const reply = await app.inject(request);
         expect(reply.statusCode).toBe(503);
@@ -158,7 +172,16 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
       // the frozen connections were dropped, not handed out again: once the link is back, so is the service
       r.heal();
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'POST', url: '/v1/warehouses', headers: auth, payload: { code: 'FRZ2', name: 'Frozen too' } })).statusCode).toBe(201);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/warehouses',
+            headers: auth,
+            payload: { code: 'FRZ2', name: 'Frozen too' },
+          })
+        ).statusCode,
+      ).toBe(201);
     } finally {
       await app.close();
       await s.close().catch(() => undefined);
@@ -176,7 +199,10 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
     const database = new URL(url).pathname.slice(1);
     const listening = async (): Promise<number> =>
       (
-        await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN "drill"'`, [database])
+        await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN "drill"'`,
+          [database],
+        )
       ).rows[0]?.n ?? -1;
     const notices: string[] = [];
     let gaps = 0;

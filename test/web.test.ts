@@ -13,7 +13,9 @@ describe('the storefront widget and demo page', () => {
   });
 
   it('are served without a key, the widget to pages on any domain', async () => {
-    const app = await buildServer({ stockroom: new Stockroom({ db: pgliteDb(await PGlite.create({ parsers: pgliteParsers })) }) });
+    const app = await buildServer({
+      stockroom: new Stockroom({ db: pgliteDb(await PGlite.create({ parsers: pgliteParsers })) }),
+    });
     try {
       const widget = await app.inject({ method: 'GET', url: '/widget.js' });
       expect(widget.statusCode).toBe(200);

@@ -14,7 +14,9 @@ export async function exportScenario(target: Target): Promise<ScenarioResult> {
   const idle = memoryOf(server.pid).rssMb;
   const stop = sampleRss(server.pid);
   const started = performance.now();
-  const res = await request(`${server.url}/v1/export/stock.csv`, { headers: { authorization: `Bearer ${target.adminKey}` } });
+  const res = await request(`${server.url}/v1/export/stock.csv`, {
+    headers: { authorization: `Bearer ${target.adminKey}` },
+  });
   if (res.statusCode !== 200) throw new Error(`export answered ${res.statusCode}: ${await res.body.text()}`);
   const half = Math.floor(target.levels / 2);
   let bytes = 0;

@@ -10,7 +10,12 @@ import { baselineLoad, cpuPer1000, failIfErrors } from './reserve.js';
 const UNITS = 1000;
 const BUYERS = 5000;
 
-async function call(target: Target, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+async function call(
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   const res = await request(`${target.server().url}${path}`, {
     method: method as 'GET' | 'POST',
     headers: { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' },
@@ -23,7 +28,8 @@ async function call(target: Target, method: string, path: string, body?: unknown
 async function flashSku(target: Target, sku: string): Promise<void> {
   const made = await call(target, 'POST', '/v1/variants', { sku, product: { title: `Flash sale ${sku}` } });
   const received = await call(target, 'POST', '/v1/stock/receive', { sku, warehouse: 'AMS', qty: UNITS });
-  if (made.status !== 201 || received.status !== 200) throw new Error(`could not stock ${sku}: ${JSON.stringify([made, received])}`);
+  if (made.status !== 201 || received.status !== 200)
+    throw new Error(`could not stock ${sku}: ${JSON.stringify([made, received])}`);
 }
 
 /** What the server says of a SKU: sold (reserved) and how far past on-hand that is. */
@@ -58,7 +64,12 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
     const http = await drive({ workers: BUYERS, maxCalls: BUYERS }, async (n): Promise<Outcome> => {
       const buyer = buyers[n];
       if (!buyer) throw new Error(`no buyer ${n}`);
-      const res = await buyer.request({ method: 'POST', path: '/v1/reservations', headers, body: JSON.stringify({ order_ref: `flash-${n}`, lines: [{ sku: hot, qty: 1 }] }) });
+      const res = await buyer.request({
+        method: 'POST',
+        path: '/v1/reservations',
+        headers,
+        body: JSON.stringify({ order_ref: `flash-${n}`, lines: [{ sku: hot, qty: 1 }] }),
+      });
       const text = await res.body.text();
       if (res.statusCode === 201) return 'ok';
       if (res.statusCode === 409) return 'refused';
@@ -69,13 +80,16 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
     failIfErrors(http);
     const [hotSold, baseSold] = [await sold(target, hot), await sold(target, base)];
     if (http.ok !== UNITS || hotSold.reserved !== UNITS || baseline.ok !== UNITS || baseSold.reserved !== UNITS) {
-      throw new Error(`flash sale sold ${http.ok} (${hotSold.reserved} reserved), baseline ${baseline.ok} (${baseSold.reserved}); ${UNITS} expected`);
+      throw new Error(
+        `flash sale sold ${http.ok} (${hotSold.reserved} reserved), baseline ${baseline.ok} (${baseSold.reserved}); ${UNITS} expected`,
+      );
     }
     return {
       name: 'flash',
       title: `Flash sale: one SKU with ${UNITS.toLocaleString('en')} units, ${BUYERS.toLocaleString('en')} buyers at once`,
       figures: {
-        'baseline: one transaction per reservation straight to the database (64 callers), per second': baseline.perSecond,
+        'baseline: one transaction per reservation straight to the database (64 callers), per second':
+          baseline.perSecond,
         'stockroom over HTTP, 5,000 connections, answers per second': http.perSecond,
         'stockroom / baseline': round(http.perSecond / baseline.perSecond),
         'stockroom p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
@@ -83,7 +97,10 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
         'buyers refused (stockroom, baseline)': `${http.refused}, ${baseline.refused}`,
         'units oversold': hotSold.oversold + baseSold.oversold,
         'server peak RSS, MB': round(peak, 1),
-        'CPU seconds per 1,000 answers: server / database / load generator': cpuPer1000({ calls: http.calls, cpu: split }),
+        'CPU seconds per 1,000 answers: server / database / load generator': cpuPer1000({
+          calls: http.calls,
+          cpu: split,
+        }),
       },
     };
   } finally {

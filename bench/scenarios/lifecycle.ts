@@ -29,10 +29,16 @@ export async function lifecycleScenario(target: Target): Promise<ScenarioResult>
   };
   try {
     const reserve = await drive({ workers: CONNECTIONS, maxCalls: orders }, (n) =>
-      post('/v1/reservations', { order_ref: `life-${n}`, lines: [{ sku: benchSku(1 + Math.floor(Math.random() * target.variants)), qty: 1 }] }, (r) => ids.push(r.id)),
+      post(
+        '/v1/reservations',
+        { order_ref: `life-${n}`, lines: [{ sku: benchSku(1 + Math.floor(Math.random() * target.variants)), qty: 1 }] },
+        (r) => ids.push(r.id),
+      ),
     );
     const each = (action: string): Promise<LoadResult> =>
-      drive({ workers: CONNECTIONS, maxCalls: ids.length }, (n) => post(`/v1/reservations/${ids[n] ?? ''}/${action}`, {}));
+      drive({ workers: CONNECTIONS, maxCalls: ids.length }, (n) =>
+        post(`/v1/reservations/${ids[n] ?? ''}/${action}`, {}),
+      );
     const commit = await each('commit');
     const fulfil = await each('fulfil');
     failIfErrors(reserve, commit, fulfil);

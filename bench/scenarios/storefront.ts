@@ -12,7 +12,11 @@ const CONNECTIONS = 64;
 const HOT_SKUS = 1000;
 
 /** Storefront reads of one SKU each, from 64 connections, no key (as shoppers' pages ask). */
-async function reads(target: Target, seconds: number, skuOf: () => string): Promise<LoadResult & { cpu: ReturnType<ReturnType<typeof cpuSplit>['end']> }> {
+async function reads(
+  target: Target,
+  seconds: number,
+  skuOf: () => string,
+): Promise<LoadResult & { cpu: ReturnType<ReturnType<typeof cpuSplit>['end']> }> {
   const server = target.server();
   const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
   const cpu = cpuSplit(server.pid);
@@ -58,10 +62,18 @@ export async function storefrontScenario(target: Target): Promise<ScenarioResult
         new Promise<void>((resolve, reject) => {
           let events = 0;
           page
-            .request({ method: 'GET', path: `/v1/availability/stream?sku=${sku}`, headers: { accept: 'text/event-stream' } })
+            .request({
+              method: 'GET',
+              path: `/v1/availability/stream?sku=${sku}`,
+              headers: { accept: 'text/event-stream' },
+            })
             .then(async (res) => {
               for await (const chunk of res.body as AsyncIterable<Buffer>) {
-                for (let i = chunk.indexOf('event: availability'); i !== -1; i = chunk.indexOf('event: availability', i + 1)) {
+                for (
+                  let i = chunk.indexOf('event: availability');
+                  i !== -1;
+                  i = chunk.indexOf('event: availability', i + 1)
+                ) {
                   events++;
                   // the first event is the state on opening; the second is the change
                   if (events === 1) resolve();
@@ -86,7 +98,8 @@ export async function storefrontScenario(target: Target): Promise<ScenarioResult
     await r.body.text();
     await everyoneTold;
     const fanOutMs = performance.now() - started;
-    const rate = (l: LoadResult): string => `${l.perSecond.toLocaleString('en')}/s, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`;
+    const rate = (l: LoadResult): string =>
+      `${l.perSecond.toLocaleString('en')}/s, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`;
     return {
       name: 'storefront',
       title: `Storefront: availability reads (${CONNECTIONS} connections) and live streams`,

@@ -21,7 +21,10 @@ export interface LoadResult {
  * until `seconds` have passed or `maxCalls` calls have been started. Each call's latency is recorded; the rate
  * counts every finished call.
  */
-export async function drive(options: { workers: number; seconds?: number; maxCalls?: number }, call: (n: number) => Promise<Outcome>): Promise<LoadResult> {
+export async function drive(
+  options: { workers: number; seconds?: number; maxCalls?: number },
+  call: (n: number) => Promise<Outcome>,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let next = 0;
   let ok = 0;

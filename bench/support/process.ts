@@ -68,7 +68,11 @@ export function cpuSplit(serverPid: number): { end: () => CpuSplit } {
   return {
     end: () => {
       const client = process.cpuUsage(before.client);
-      return { server: cpuOf(serverPid) - before.server, postgres: postgresSince(before.postgres), client: (client.user + client.system) / 1e6 };
+      return {
+        server: cpuOf(serverPid) - before.server,
+        postgres: postgresSince(before.postgres),
+        client: (client.user + client.system) / 1e6,
+      };
     },
   };
 }

@@ -12,7 +12,6 @@ import type { ServerProcess } from '../../test/support/server-process.js';
 import { seedCatalog } from '../seed.js';
 import type { SeedResult } from '../seed.js';
 
-
 export const MODES = ['postgres', 'embedded'] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -72,7 +71,12 @@ export interface TargetOptions {
 
 /** A PostgreSQL 15 cluster with production durability (fsync and synchronous commit on), seeded, and a server on it. */
 export async function postgresTarget(options: TargetOptions): Promise<Target & { db: Db }> {
-  const cluster = await startPostgresCluster({ max_connections: 300, shared_buffers: '1GB', max_wal_size: '4GB', ...options.postgresSettings });
+  const cluster = await startPostgresCluster({
+    max_connections: 300,
+    shared_buffers: '1GB',
+    max_wal_size: '4GB',
+    ...options.postgresSettings,
+  });
   const url = cluster.url;
   const db = await openPostgres(url, { max: 8 });
   await migrate(db);

@@ -29,6 +29,5 @@ export function skuQty(field: string) {
     });
 }
 
-
 // read where the database settings are read too (store/open.ts), one rule for every STOCKROOM_* setting
 export { envFlag, envInt } from '../store/open.js';

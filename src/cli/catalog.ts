@@ -36,7 +36,10 @@ function variantSettings(o: VariantFlags): Record<string, unknown> {
   const backorder =
     o.backorder === undefined ? undefined : { policy: o.backorder, limit: o.limit, lead_days: o.leadDays };
   if (o.backorder === undefined && (o.limit !== undefined || o.leadDays !== undefined)) {
-    throw ValidationError.field('/backorder/policy', '--limit and --lead-days go with --backorder deny|backorder|preorder');
+    throw ValidationError.field(
+      '/backorder/policy',
+      '--limit and --lead-days go with --backorder deny|backorder|preorder',
+    );
   }
   return {
     attributes: attributes(o.attr),
@@ -75,7 +78,10 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .action(async (code: string, o: { name: string; lat?: number; lon?: number; priority?: number }) => {
       const c = ctx();
       const w = await withStockroom(c.env, (s) =>
-        s.catalog.addWarehouse({ code, name: o.name, lat: o.lat, lon: o.lon, priority: o.priority }, { actor: c.actor }),
+        s.catalog.addWarehouse(
+          { code, name: o.name, lat: o.lat, lon: o.lon, priority: o.priority },
+          { actor: c.actor },
+        ),
       );
       c.print(w, `warehouse ${w.code} added (${w.name})`);
     });
@@ -85,26 +91,39 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .action(async () => {
       const c = ctx();
       const list = await withStockroom(c.env, (s) => s.catalog.listWarehouses());
-      c.print(list, () => table(['CODE', 'NAME', 'PRIORITY', 'LAT', 'LON'], list.map((w) => [w.code, w.name, w.priority, w.lat, w.lon])));
+      c.print(list, () =>
+        table(
+          ['CODE', 'NAME', 'PRIORITY', 'LAT', 'LON'],
+          list.map((w) => [w.code, w.name, w.priority, w.lat, w.lon]),
+        ),
+      );
     });
 
   const variant = program.command('variant').description('variants (SKUs)');
-  withVariantFlags(variant.command('add <sku>').description('add a variant').requiredOption('--title <title>', 'product title')).action(
-    async (sku: string, o: VariantFlags) => {
-      const c = ctx();
-      const v = await withStockroom(c.env, (s) => s.catalog.addVariant({ sku, product: { title: o.title }, ...variantSettings(o) }));
-      c.print(v, `variant ${v.sku} added (${v.product.title}, ${v.backorder.policy})`);
-    },
-  );
-  withVariantFlags(variant.command('update <sku>').description("change a variant's settings").option('--title <title>', 'product title')).action(
-    async (sku: string, o: VariantFlags) => {
-      const c = ctx();
-      const v = await withStockroom(c.env, (s) =>
-        s.catalog.updateVariant(sku, { product: o.title === undefined ? undefined : { title: o.title }, ...variantSettings(o) }),
-      );
-      c.print(v, `variant ${v.sku} updated`);
-    },
-  );
+  withVariantFlags(
+    variant.command('add <sku>').description('add a variant').requiredOption('--title <title>', 'product title'),
+  ).action(async (sku: string, o: VariantFlags) => {
+    const c = ctx();
+    const v = await withStockroom(c.env, (s) =>
+      s.catalog.addVariant({ sku, product: { title: o.title }, ...variantSettings(o) }),
+    );
+    c.print(v, `variant ${v.sku} added (${v.product.title}, ${v.backorder.policy})`);
+  });
+  withVariantFlags(
+    variant
+      .command('update <sku>')
+      .description("change a variant's settings")
+      .option('--title <title>', 'product title'),
+  ).action(async (sku: string, o: VariantFlags) => {
+    const c = ctx();
+    const v = await withStockroom(c.env, (s) =>
+      s.catalog.updateVariant(sku, {
+        product: o.title === undefined ? undefined : { title: o.title },
+        ...variantSettings(o),
+      }),
+    );
+    c.print(v, `variant ${v.sku} updated`);
+  });
   variant
     .command('show <sku>')
     .description("a variant's settings")
@@ -124,7 +143,10 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
       const page = await withStockroom(c.env, (s) => s.catalog.listVariants(o));
       c.print(page, () =>
         [
-          table(['SKU', 'TITLE', 'POLICY', 'THRESHOLD'], page.items.map((v) => [v.sku, v.product.title, v.backorder.policy, v.low_stock_threshold])),
+          table(
+            ['SKU', 'TITLE', 'POLICY', 'THRESHOLD'],
+            page.items.map((v) => [v.sku, v.product.title, v.backorder.policy, v.low_stock_threshold]),
+          ),
           ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : []),
         ].join('\n'),
       );

@@ -31,9 +31,17 @@ export class SchemaBehindError extends Error {
  * Opens the database named by the environment for one command. The embedded database is migrated on the
  * spot (it belongs to this checkout); a PostgreSQL server is migrated only by `stockroom migrate`, on purpose.
  */
-export async function withStockroom<T>(env: NodeJS.ProcessEnv, fn: (s: Stockroom) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+export async function withStockroom<T>(
+  env: NodeJS.ProcessEnv,
+  fn: (s: Stockroom) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
-  const stockroom = new Stockroom({ db: await openDbFromEnv(env), sync, secretKey: env.STOCKROOM_SECRET_KEY || undefined });
+  const stockroom = new Stockroom({
+    db: await openDbFromEnv(env),
+    sync,
+    secretKey: env.STOCKROOM_SECRET_KEY || undefined,
+  });
   try {
     if (options.migrate !== false) {
       if (stockroom.db.driver === 'pglite') await stockroom.migrate();

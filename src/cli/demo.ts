@@ -1,12 +1,56 @@
 import type { Stockroom } from '../services/stockroom.js';
 
 const PRODUCTS = [
-  'Linen Shirt', 'Oxford Shirt', 'Flannel Shirt', 'Polo Shirt', 'Crew Tee', 'V-Neck Tee', 'Henley', 'Rugby Shirt',
-  'Merino Sweater', 'Cable Knit', 'Hoodie', 'Zip Hoodie', 'Fleece Jacket', 'Rain Jacket', 'Denim Jacket', 'Field Jacket',
-  'Puffer Vest', 'Chino', 'Selvedge Jeans', 'Cargo Pants', 'Track Pants', 'Shorts', 'Swim Shorts', 'Linen Trousers',
-  'Wool Beanie', 'Baseball Cap', 'Bucket Hat', 'Scarf', 'Gloves', 'Socks 3-Pack', 'Boxer Briefs', 'Pyjama Set',
-  'Canvas Sneaker', 'Leather Boot', 'Running Shoe', 'Sandal', 'Slipper', 'Belt', 'Wallet', 'Tote Bag',
-  'Backpack', 'Duffel Bag', 'Cardigan', 'Overshirt', 'Parka', 'Trench Coat', 'Blazer', 'Waistcoat', 'Tank Top', 'Sweatshirt',
+  'Linen Shirt',
+  'Oxford Shirt',
+  'Flannel Shirt',
+  'Polo Shirt',
+  'Crew Tee',
+  'V-Neck Tee',
+  'Henley',
+  'Rugby Shirt',
+  'Merino Sweater',
+  'Cable Knit',
+  'Hoodie',
+  'Zip Hoodie',
+  'Fleece Jacket',
+  'Rain Jacket',
+  'Denim Jacket',
+  'Field Jacket',
+  'Puffer Vest',
+  'Chino',
+  'Selvedge Jeans',
+  'Cargo Pants',
+  'Track Pants',
+  'Shorts',
+  'Swim Shorts',
+  'Linen Trousers',
+  'Wool Beanie',
+  'Baseball Cap',
+  'Bucket Hat',
+  'Scarf',
+  'Gloves',
+  'Socks 3-Pack',
+  'Boxer Briefs',
+  'Pyjama Set',
+  'Canvas Sneaker',
+  'Leather Boot',
+  'Running Shoe',
+  'Sandal',
+  'Slipper',
+  'Belt',
+  'Wallet',
+  'Tote Bag',
+  'Backpack',
+  'Duffel Bag',
+  'Cardigan',
+  'Overshirt',
+  'Parka',
+  'Trench Coat',
+  'Blazer',
+  'Waistcoat',
+  'Tank Top',
+  'Sweatshirt',
 ] as const;
 const COLOURS = ['Black', 'Navy', 'Sand'] as const;
 const SIZES = ['S', 'M', 'L'] as const;
@@ -43,15 +87,28 @@ const skuOf = (title: string, colour: string, size: string): string =>
 export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
   const existing = await s.catalog.listWarehouses();
   if (existing.some((w) => w.code === 'AMS')) {
-    return { seeded: false, warehouses: existing.length, variants: -1, summary: 'Demo shop already seeded.', hints: CLI_HINTS };
+    return {
+      seeded: false,
+      warehouses: existing.length,
+      variants: -1,
+      summary: 'Demo shop already seeded.',
+      hints: CLI_HINTS,
+    };
   }
   const actor = 'demo';
   await s.catalog.addWarehouse({ code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 }, { actor });
   await s.catalog.addWarehouse({ code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 5 }, { actor });
-  for (const aisle of ['A', 'B']) for (const rack of ['01', '02']) await s.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
+  for (const aisle of ['A', 'B'])
+    for (const rack of ['01', '02']) await s.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
   // two suppliers, so that replenishment has somewhere to order from
-  await s.purchasing.addSupplier({ code: 'NORDTEX', name: 'Nordtex Garments', email: 'orders@nordtex.example', lead_time_days: 7, warehouse: 'AMS' }, { actor });
-  await s.purchasing.addSupplier({ code: 'ALPINE', name: 'Alpine Outfitters', email: 'sales@alpine.example', lead_time_days: 12, warehouse: 'BER' }, { actor });
+  await s.purchasing.addSupplier(
+    { code: 'NORDTEX', name: 'Nordtex Garments', email: 'orders@nordtex.example', lead_time_days: 7, warehouse: 'AMS' },
+    { actor },
+  );
+  await s.purchasing.addSupplier(
+    { code: 'ALPINE', name: 'Alpine Outfitters', email: 'sales@alpine.example', lead_time_days: 12, warehouse: 'BER' },
+    { actor },
+  );
   const rnd = random(42);
   let variants = 0;
   for (const [p, title] of PRODUCTS.entries()) {
@@ -59,7 +116,15 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
       for (const size of SIZES) {
         const sku = skuOf(title, colour, size);
         await s.catalog.addVariant(
-          { sku, product: { title }, attributes: { colour, size }, low_stock_threshold: 5, reorder_point: 10, reorder_qty: 40, supplier: p % 2 === 0 ? 'NORDTEX' : 'ALPINE' },
+          {
+            sku,
+            product: { title },
+            attributes: { colour, size },
+            low_stock_threshold: 5,
+            reorder_point: 10,
+            reorder_qty: 40,
+            supplier: p % 2 === 0 ? 'NORDTEX' : 'ALPINE',
+          },
           { actor },
         );
         variants++;
@@ -67,13 +132,28 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
         // about one in ten sold out, one in six nearly so, the rest comfortably stocked
         const ams = roll < 0.1 ? 0 : roll < 0.27 ? 1 + Math.floor(rnd() * 4) : 10 + Math.floor(rnd() * 60);
         const ber = roll < 0.1 ? 0 : Math.floor(rnd() * 20);
-        if (ams > 0) await s.stock.receive({ sku, warehouse: 'AMS', qty: ams, bin: `${p % 2 === 0 ? 'A' : 'B'}-0${1 + (p % 2)}-01`, reference: 'DEMO-SEED' }, { actor });
+        if (ams > 0)
+          await s.stock.receive(
+            {
+              sku,
+              warehouse: 'AMS',
+              qty: ams,
+              bin: `${p % 2 === 0 ? 'A' : 'B'}-0${1 + (p % 2)}-01`,
+              reference: 'DEMO-SEED',
+            },
+            { actor },
+          );
         if (ber > 0) await s.stock.receive({ sku, warehouse: 'BER', qty: ber, reference: 'DEMO-SEED' }, { actor });
       }
     }
   }
   await s.catalog.addVariant(
-    { sku: DEMO_PREORDER_SKU, product: { title: 'Arctic Parka (next season)' }, attributes: { colour: 'Ice', size: 'M' }, backorder: { policy: 'preorder', limit: 100, lead_days: 21 } },
+    {
+      sku: DEMO_PREORDER_SKU,
+      product: { title: 'Arctic Parka (next season)' },
+      attributes: { colour: 'Ice', size: 'M' },
+      backorder: { policy: 'preorder', limit: 100, lead_days: 21 },
+    },
     { actor },
   );
   return {

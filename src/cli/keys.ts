@@ -12,8 +12,19 @@ export function registerKeys(program: Command, ctx: () => CommandContext): void 
     .requiredOption('--scopes <list>', 'comma-separated: storefront, checkout, warehouse, metrics, admin')
     .action(async (o: { name: string; scopes: string }) => {
       const c = ctx();
-      const k = await withStockroom(c.env, (s) => s.keys.create({ name: o.name, scopes: o.scopes.split(',').map((x) => x.trim()).filter(Boolean) }));
-      c.print(k, `${k.key}\n(key ${k.prefix} "${k.name}" with scopes ${k.scopes.join(', ')}: store it now, it is not shown again)`);
+      const k = await withStockroom(c.env, (s) =>
+        s.keys.create({
+          name: o.name,
+          scopes: o.scopes
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        }),
+      );
+      c.print(
+        k,
+        `${k.key}\n(key ${k.prefix} "${k.name}" with scopes ${k.scopes.join(', ')}: store it now, it is not shown again)`,
+      );
     });
   keys
     .command('list')
@@ -21,7 +32,12 @@ export function registerKeys(program: Command, ctx: () => CommandContext): void 
     .action(async () => {
       const c = ctx();
       const list = await withStockroom(c.env, (s) => s.keys.list());
-      c.print(list, () => table(['ID', 'PREFIX', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'], list.map((k) => [k.id, k.prefix, k.name, k.scopes.join(','), k.created_at, k.revoked_at])));
+      c.print(list, () =>
+        table(
+          ['ID', 'PREFIX', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'],
+          list.map((k) => [k.id, k.prefix, k.name, k.scopes.join(','), k.created_at, k.revoked_at]),
+        ),
+      );
     });
   keys
     .command('revoke <id>')

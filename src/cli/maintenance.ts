@@ -34,7 +34,8 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       const c = ctx();
       const report = await withStockroom(c.env, (s) => s.reconcile());
       c.print(report, () => {
-        if (report.clean) return `clean: ${report.levels} levels match ${report.movements} ledger rows and the open reservations`;
+        if (report.clean)
+          return `clean: ${report.levels} levels match ${report.movements} ledger rows and the open reservations`;
         const drift = report.drift.length
           ? `levels that differ from their ledger:\n${table(
               ['SKU', 'WAREHOUSE', 'ON HAND', 'LEDGER', 'RESERVED', 'LEDGER'],
@@ -105,7 +106,15 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
           return;
         }
         const { key } = await s.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
-        await serveUntilStopped(s, { ...options, logger: { level: c.env.LOG_LEVEL ?? 'warn' }, banner: (url) => demoBanner(url, key, seeded.summary) }, c.io);
+        await serveUntilStopped(
+          s,
+          {
+            ...options,
+            logger: { level: c.env.LOG_LEVEL ?? 'warn' },
+            banner: (url) => demoBanner(url, key, seeded.summary),
+          },
+          c.io,
+        );
       });
     });
 }

@@ -14,12 +14,23 @@ export const processIo: Io = {
 };
 
 /** Left-aligned columns; numbers right-aligned. */
-export function table(headers: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
-  const cells = [headers.map(String), ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number | null | undefined)[])[],
+): string {
+  const cells = [
+    headers.map(String),
+    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c)))),
+  ];
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells
-    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -80,6 +91,9 @@ export function formatPurchaseOrder(o: PurchaseOrder): string {
     `  status     ${o.status}${o.origin === 'replenishment' ? ' (drafted by replenishment)' : ''}`,
     `  expected   ${o.expected_date ?? '-'}`,
   ];
-  const lines = table(['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'], o.lines.map((l) => [l.sku, l.qty, l.received_qty, l.outstanding]));
+  const lines = table(
+    ['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'],
+    o.lines.map((l) => [l.sku, l.qty, l.received_qty, l.outstanding]),
+  );
   return `${head.join('\n')}\n${lines.replace(/^/gm, '  ')}`;
 }

@@ -14,9 +14,15 @@ import { registerSync } from './sync.js';
 /** Exit codes: 0 done; 1 refused by the rules (insufficient stock, invalid transition, ...); 2 bad input; 3 failure. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, failure: 3 } as const;
 
-export function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode: number } = { exitCode: EXIT.ok }): Command {
+export function createProgram(
+  io: Io,
+  env: NodeJS.ProcessEnv,
+  state: { exitCode: number } = { exitCode: EXIT.ok },
+): Command {
   const program = new Command('stockroom')
-    .description('Inventory engine for online stores. Uses DATABASE_URL (PostgreSQL) or the embedded database in STOCKROOM_DATA (default ./.stockroom).')
+    .description(
+      'Inventory engine for online stores. Uses DATABASE_URL (PostgreSQL) or the embedded database in STOCKROOM_DATA (default ./.stockroom).',
+    )
     .option('--json', 'print results as JSON')
     .option('--actor <name>', 'who is acting, recorded on ledger rows', defaultActor())
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -67,7 +73,8 @@ function report(error: unknown, io: Io, json: boolean): number {
   }
   if (error instanceof StockroomError) {
     if (json) io.err(JSON.stringify({ code: error.code, detail: error.message, ...error.extra }, null, 2));
-    else if (error instanceof ValidationError) io.err(`error: invalid input\n${error.errors.map((e) => `  ${e.path || '(input)'}: ${e.message}`).join('\n')}`);
+    else if (error instanceof ValidationError)
+      io.err(`error: invalid input\n${error.errors.map((e) => `  ${e.path || '(input)'}: ${e.message}`).join('\n')}`);
     else io.err(`error: ${error.message} [${error.code}]`);
     return error instanceof ValidationError ? EXIT.usage : EXIT.refused;
   }

@@ -30,13 +30,22 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .action(async (o: { type?: string; sku?: string; limit: number }) => {
       const c = ctx();
       const page = await withStockroom(c.env, (s) => s.alerts.list({ type: o.type, sku: o.sku, limit: o.limit }));
-      c.print(page, () => table(['ID', 'WHEN', 'TYPE', 'SKU', 'WAREHOUSE', 'AVAILABLE', 'THRESHOLD'], page.items.map((a) => [a.id, a.created_at, a.type, a.sku, a.warehouse ?? 'all', a.available, a.threshold])));
+      c.print(page, () =>
+        table(
+          ['ID', 'WHEN', 'TYPE', 'SKU', 'WAREHOUSE', 'AVAILABLE', 'THRESHOLD'],
+          page.items.map((a) => [a.id, a.created_at, a.type, a.sku, a.warehouse ?? 'all', a.available, a.threshold]),
+        ),
+      );
     });
 
-  const channels = program.command('channels').description('where alerts are delivered: webhook, slack, telegram, email');
+  const channels = program
+    .command('channels')
+    .description('where alerts are delivered: webhook, slack, telegram, email');
   channels
     .command('add <kind>')
-    .description('add a channel (webhook: --url --secret; slack: --url; telegram: --bot-token --chat-id; email: --smtp-url --from --to)')
+    .description(
+      'add a channel (webhook: --url --secret; slack: --url; telegram: --bot-token --chat-id; email: --smtp-url --from --to)',
+    )
     .requiredOption('--events <list>', 'comma-separated: low_stock, out_of_stock, back_in_stock, stock.shortfall')
     .option('--name <name>', 'a name to know it by')
     .option('--url <url>', 'webhook or Slack incoming-webhook URL')
@@ -72,7 +81,12 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .action(async () => {
       const c = ctx();
       const page = await withStockroom(c.env, (s) => s.channels.list());
-      c.print(page, () => table(['ID', 'KIND', 'NAME', 'TARGET', 'EVENTS'], page.items.map((ch) => [ch.id, ch.kind, ch.name, ch.target, ch.events.join(',')])));
+      c.print(page, () =>
+        table(
+          ['ID', 'KIND', 'NAME', 'TARGET', 'EVENTS'],
+          page.items.map((ch) => [ch.id, ch.kind, ch.name, ch.target, ch.events.join(',')]),
+        ),
+      );
     });
   channels
     .command('remove <id>')
@@ -92,11 +106,21 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .option('--limit <n>', 'how many', intOption, 50)
     .action(async (o: { status?: string; channel?: string; limit: number }) => {
       const c = ctx();
-      const page = await withStockroom(c.env, (s) => s.channels.deliveries({ status: o.status, channel: o.channel, limit: o.limit }));
+      const page = await withStockroom(c.env, (s) =>
+        s.channels.deliveries({ status: o.status, channel: o.channel, limit: o.limit }),
+      );
       c.print(page, () =>
         table(
           ['ID', 'CHANNEL', 'EVENT', 'STATUS', 'TRIES', 'NEXT TRY', 'LAST ERROR'],
-          page.items.map((d) => [d.id, `${d.channel_id} ${d.kind}`, `${d.event_id} ${d.event}`, d.status, d.attempts, d.next_attempt_at, d.last_error]),
+          page.items.map((d) => [
+            d.id,
+            `${d.channel_id} ${d.kind}`,
+            `${d.event_id} ${d.event}`,
+            d.status,
+            d.attempts,
+            d.next_attempt_at,
+            d.last_error,
+          ]),
         ),
       );
     });
@@ -118,7 +142,12 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .option('--warehouse <code>', 'where its orders are delivered unless an order says otherwise')
     .action(async (code: string, name: string, o: { email?: string; leadTime?: number; warehouse?: string }) => {
       const c = ctx();
-      const s = await withStockroom(c.env, (st) => st.purchasing.addSupplier({ code, name, email: o.email, lead_time_days: o.leadTime, warehouse: o.warehouse }, { actor: c.actor }));
+      const s = await withStockroom(c.env, (st) =>
+        st.purchasing.addSupplier(
+          { code, name, email: o.email, lead_time_days: o.leadTime, warehouse: o.warehouse },
+          { actor: c.actor },
+        ),
+      );
       c.print(s, `supplier ${s.code} (${s.name})`);
     });
   suppliers
@@ -127,7 +156,12 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .action(async () => {
       const c = ctx();
       const page = await withStockroom(c.env, (s) => s.purchasing.listSuppliers());
-      c.print(page, () => table(['CODE', 'NAME', 'EMAIL', 'LEAD DAYS', 'WAREHOUSE'], page.items.map((s) => [s.code, s.name, s.email, s.lead_time_days, s.warehouse])));
+      c.print(page, () =>
+        table(
+          ['CODE', 'NAME', 'EMAIL', 'LEAD DAYS', 'WAREHOUSE'],
+          page.items.map((s) => [s.code, s.name, s.email, s.lead_time_days, s.warehouse]),
+        ),
+      );
     });
 
   const po = program.command('po').description('purchase orders: DRAFT, SENT, CONFIRMED, PARTIAL, RECEIVED, CANCELLED');
@@ -135,13 +169,18 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .description('draft an order; lines are SKU:QTY')
     .option('--expected <date>', 'expected delivery, YYYY-MM-DD')
     .option('--reference <ref>', 'your reference')
-    .action(async (supplier: string, warehouse: string, lines: string[], o: { expected?: string; reference?: string }) => {
-      const c = ctx();
-      const order = await withStockroom(c.env, (s) =>
-        s.purchasing.create({ supplier, warehouse, lines: skuQty('lines')(lines), expected_date: o.expected, reference: o.reference }, { actor: c.actor }),
-      );
-      c.print(order, formatPurchaseOrder(order));
-    });
+    .action(
+      async (supplier: string, warehouse: string, lines: string[], o: { expected?: string; reference?: string }) => {
+        const c = ctx();
+        const order = await withStockroom(c.env, (s) =>
+          s.purchasing.create(
+            { supplier, warehouse, lines: skuQty('lines')(lines), expected_date: o.expected, reference: o.reference },
+            { actor: c.actor },
+          ),
+        );
+        c.print(order, formatPurchaseOrder(order));
+      },
+    );
   po.command('list')
     .description('orders, newest first')
     .option('--status <status>', 'DRAFT, SENT, CONFIRMED, PARTIAL, RECEIVED or CANCELLED')
@@ -149,11 +188,21 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .option('--limit <n>', 'how many', intOption, 50)
     .action(async (o: { status?: string; supplier?: string; limit: number }) => {
       const c = ctx();
-      const page = await withStockroom(c.env, (s) => s.purchasing.list({ status: o.status, supplier: o.supplier, limit: o.limit }));
+      const page = await withStockroom(c.env, (s) =>
+        s.purchasing.list({ status: o.status, supplier: o.supplier, limit: o.limit }),
+      );
       c.print(page, () =>
         table(
           ['ID', 'SUPPLIER', 'WAREHOUSE', 'STATUS', 'EXPECTED', 'LINES', 'OUTSTANDING'],
-          page.items.map((x) => [x.id, x.supplier, x.warehouse, x.status, x.expected_date, x.lines.length, x.lines.reduce((n, l) => n + l.outstanding, 0)]),
+          page.items.map((x) => [
+            x.id,
+            x.supplier,
+            x.warehouse,
+            x.status,
+            x.expected_date,
+            x.lines.length,
+            x.lines.reduce((n, l) => n + l.outstanding, 0),
+          ]),
         ),
       );
     });
@@ -181,7 +230,9 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .option('--expected <date>', 'the date the supplier confirmed, YYYY-MM-DD')
     .action(async (id: string, o: { expected?: string }) => {
       const c = ctx();
-      const order = await withStockroom(c.env, (s) => s.purchasing.confirm(id, o.expected === undefined ? {} : { expected_date: o.expected }, { actor: c.actor }));
+      const order = await withStockroom(c.env, (s) =>
+        s.purchasing.confirm(id, o.expected === undefined ? {} : { expected_date: o.expected }, { actor: c.actor }),
+      );
       c.print(order, formatPurchaseOrder(order));
     });
   po.command('receive <id> <lines...>')
@@ -189,9 +240,14 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .option('--reference <ref>', 'e.g. the delivery note')
     .action(async (id: string, lines: string[], o: { reference?: string }) => {
       const c = ctx();
-      const receipt = await withStockroom(c.env, (s) => s.purchasing.receive(id, { lines: receiptLines(lines), reference: o.reference }, { actor: c.actor }));
+      const receipt = await withStockroom(c.env, (s) =>
+        s.purchasing.receive(id, { lines: receiptLines(lines), reference: o.reference }, { actor: c.actor }),
+      );
       c.print(receipt, () => {
-        const put = receipt.put_away.map((p) => `  ${p.qty} x ${p.sku} -> ${p.bin ?? 'no bin (none to suggest)'}${p.suggested && p.bin ? ' (suggested)' : ''}`);
+        const put = receipt.put_away.map(
+          (p) =>
+            `  ${p.qty} x ${p.sku} -> ${p.bin ?? 'no bin (none to suggest)'}${p.suggested && p.bin ? ' (suggested)' : ''}`,
+        );
         return `${formatPurchaseOrder(receipt.order)}\nput away:\n${put.join('\n')}`;
       });
     });
@@ -207,12 +263,27 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
       const c = ctx();
       if (o.dryRun) {
         const page = await withStockroom(c.env, (s) =>
-          s.replenishment.suggestions({ sku: o.sku, window_days: int(o.windowDays), service_level: o.serviceLevel, limit: 500 }),
+          s.replenishment.suggestions({
+            sku: o.sku,
+            window_days: int(o.windowDays),
+            service_level: o.serviceLevel,
+            limit: 500,
+          }),
         );
         c.print(page, () =>
           table(
             ['SKU', 'SUPPLIER', 'POSITION', 'ROP', 'ORDER', 'OPEN PO', 'DEMAND/DAY', 'SUGGESTED SS', 'SUGGESTED ROP'],
-            page.items.map((x) => [x.sku, x.supplier, x.position, x.reorder_point, x.suggested_qty, x.open_purchase_order, x.demand.mean_per_day.toFixed(2), x.suggested_safety_stock, x.suggested_reorder_point]),
+            page.items.map((x) => [
+              x.sku,
+              x.supplier,
+              x.position,
+              x.reorder_point,
+              x.suggested_qty,
+              x.open_purchase_order,
+              x.demand.mean_per_day.toFixed(2),
+              x.suggested_safety_stock,
+              x.suggested_reorder_point,
+            ]),
           ),
         );
         return;

@@ -14,7 +14,9 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .action(async (orderRef: string, lines: string[], o: { ttl?: number; key?: string; warehouse?: string }) => {
       const c = ctx();
       const input = { order_ref: orderRef, lines: skuQty('lines')(lines), ttl_seconds: o.ttl, warehouse: o.warehouse };
-      const r = await withStockroom(c.env, (s) => s.reservations.reserve(input, { actor: c.actor, idempotencyKey: o.key }));
+      const r = await withStockroom(c.env, (s) =>
+        s.reservations.reserve(input, { actor: c.actor, idempotencyKey: o.key }),
+      );
       c.print(r, formatReservation(r));
     });
 
@@ -29,7 +31,9 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       .action(async (id: string, o: { key?: string }) => {
         const c = ctx();
         const options = { actor: c.actor, idempotencyKey: o.key };
-        const r = await withStockroom(c.env, (s) => (name === 'commit' ? s.reservations.commit(id, options) : s.reservations.release(id, options)));
+        const r = await withStockroom(c.env, (s) =>
+          name === 'commit' ? s.reservations.commit(id, options) : s.reservations.release(id, options),
+        );
         c.print(r, formatReservation(r));
       });
   }
@@ -41,7 +45,9 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .action(async (id: string, lines: string[], o: { key?: string }) => {
       const c = ctx();
       const input = lines.length > 0 ? { lines: skuQty('lines')(lines) } : {};
-      const r = await withStockroom(c.env, (s) => s.reservations.fulfil(id, input, { actor: c.actor, idempotencyKey: o.key }));
+      const r = await withStockroom(c.env, (s) =>
+        s.reservations.fulfil(id, input, { actor: c.actor, idempotencyKey: o.key }),
+      );
       c.print(r, formatReservation(r));
     });
 

@@ -3,7 +3,8 @@ import { ValidationError } from '../domain/errors.js';
 import { serveLimits } from './serve-limits.js';
 
 describe('STOCKROOM_TRUST_PROXY', () => {
-  const proxies = (value: string | undefined) => serveLimits(value === undefined ? {} : { STOCKROOM_TRUST_PROXY: value }, 15_000).trustProxy;
+  const proxies = (value: string | undefined) =>
+    serveLimits(value === undefined ? {} : { STOCKROOM_TRUST_PROXY: value }, 15_000).trustProxy;
 
   it('takes addresses and CIDR ranges of both families, and trusts no one when unset', () => {
     expect(proxies(undefined)).toBeUndefined();

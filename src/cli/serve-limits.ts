@@ -19,10 +19,16 @@ export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeL
   };
   // Node refuses a header timeout longer than the request's, and a stream's heartbeat is what keeps it from idling out
   if (connections.headersTimeoutMs > connections.requestTimeoutMs) {
-    throw ValidationError.field('/env/STOCKROOM_HEADERS_TIMEOUT_MS', `must not be above STOCKROOM_REQUEST_TIMEOUT_MS (${connections.requestTimeoutMs})`);
+    throw ValidationError.field(
+      '/env/STOCKROOM_HEADERS_TIMEOUT_MS',
+      `must not be above STOCKROOM_REQUEST_TIMEOUT_MS (${connections.requestTimeoutMs})`,
+    );
   }
   if (heartbeatMs >= connections.idleTimeoutMs) {
-    throw ValidationError.field('/env/STOCKROOM_SSE_HEARTBEAT_MS', `must be below STOCKROOM_IDLE_TIMEOUT_MS (${connections.idleTimeoutMs}), or idle streams are closed`);
+    throw ValidationError.field(
+      '/env/STOCKROOM_SSE_HEARTBEAT_MS',
+      `must be below STOCKROOM_IDLE_TIMEOUT_MS (${connections.idleTimeoutMs}), or idle streams are closed`,
+    );
   }
   return {
     trustProxy: proxiesFrom(env),
@@ -51,7 +57,10 @@ function proxiesFrom(env: NodeJS.ProcessEnv): string[] | undefined {
     return !/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
   });
   if (wrong.length > 0) {
-    throw ValidationError.field('/env/STOCKROOM_TRUST_PROXY', `must list proxy addresses or CIDR ranges, comma-separated (not ${wrong.map((entry) => JSON.stringify(entry)).join(', ')})`);
+    throw ValidationError.field(
+      '/env/STOCKROOM_TRUST_PROXY',
+      `must list proxy addresses or CIDR ranges, comma-separated (not ${wrong.map((entry) => JSON.stringify(entry)).join(', ')})`,
+    );
   }
   return entries;
 }

@@ -60,7 +60,9 @@ type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
 async function availabilityCache(options: ServeOptions): Promise<Cache | undefined> {
   if (options.cacheTtlSeconds <= 0) return undefined;
   const ttlMs = options.cacheTtlSeconds * 1000;
-  return options.redisUrl ? RedisCache.connect<AvailabilityItem>(options.redisUrl, ttlMs) : new MemoryCache<AvailabilityItem>(ttlMs);
+  return options.redisUrl
+    ? RedisCache.connect<AvailabilityItem>(options.redisUrl, ttlMs)
+    : new MemoryCache<AvailabilityItem>(ttlMs);
 }
 
 /** The port could not be had: said in one line, and the command ends (nothing was started yet). */
@@ -68,7 +70,13 @@ export class ListenError extends Error {
   constructor(host: string, port: number, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
     const why =
-      code === 'EADDRINUSE' ? 'the address is in use by another process' : code === 'EACCES' ? 'permission denied' : cause instanceof Error ? cause.message : String(cause);
+      code === 'EADDRINUSE'
+        ? 'the address is in use by another process'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : cause instanceof Error
+            ? cause.message
+            : String(cause);
     super(`cannot listen on ${host}:${port}: ${why}`, { cause });
   }
 }
@@ -98,7 +106,12 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     logger: options.logger,
     metrics,
     metricsPublic: options.metricsPublic,
-    storefront: { feed, heartbeatMs: options.heartbeatMs, maxStreams: streams?.max, maxStreamsPerClient: streams?.perClient },
+    storefront: {
+      feed,
+      heartbeatMs: options.heartbeatMs,
+      maxStreams: streams?.max,
+      maxStreamsPerClient: streams?.perClient,
+    },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),
     trustProxy,
@@ -139,10 +152,15 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     replenishing = stockroom.replenishment
       .replenishIfDue(everyMs)
       .then((run) => {
-        if (run && run.orders.length > 0) app.log.info({ orders: run.orders.map((o) => o.id), skipped: run.skipped.length }, 'replenishment drafted purchase orders');
+        if (run && run.orders.length > 0)
+          app.log.info(
+            { orders: run.orders.map((o) => o.id), skipped: run.skipped.length },
+            'replenishment drafted purchase orders',
+          );
       })
       .catch((err: unknown) => {
-        if (isUnavailable(err)) app.log.warn({ err }, 'replenishment could not reach the database; it is tried again within the hour');
+        if (isUnavailable(err))
+          app.log.warn({ err }, 'replenishment could not reach the database; it is tried again within the hour');
         else app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
       });
   };
@@ -165,7 +183,8 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       .catch((err: unknown) => {
         sweepBackoff.failed();
         metrics.sweeps.inc({ result: 'error' });
-        if (isUnavailable(err)) app.log.warn({ err }, 'sweeper could not reach the database; it backs off and tries again');
+        if (isUnavailable(err))
+          app.log.warn({ err }, 'sweeper could not reach the database; it backs off and tries again');
         else app.log.error({ err }, 'sweeper failed');
       })
       .finally(() => {
@@ -186,7 +205,13 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       }, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       // every step runs even if one before it failed: a shutdown that stops half way leaves the process hanging
       const steps: [string, () => Promise<unknown>][] = [
-        ['http server', () => app.close().finally(() => { clearTimeout(grace); })],
+        [
+          'http server',
+          () =>
+            app.close().finally(() => {
+              clearTimeout(grace);
+            }),
+        ],
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],

@@ -15,30 +15,56 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--bin <code>', 'put away into this bin')
     .option('--reason <reason>', 'received | restock', 'received')
     .option('--reference <ref>', 'e.g. a delivery note')
-    .action(async (sku: string, warehouse: string, qty: string, o: { bin?: string; reason: string; reference?: string }) => {
-      const c = ctx();
-      const level = await withStockroom(c.env, (s) =>
-        s.stock.receive({ sku, warehouse, qty: int(qty), bin: o.bin, reason: o.reason, reference: o.reference }, { actor: c.actor }),
-      );
-      c.print(level, formatLevel(level));
-    });
+    .action(
+      async (sku: string, warehouse: string, qty: string, o: { bin?: string; reason: string; reference?: string }) => {
+        const c = ctx();
+        const level = await withStockroom(c.env, (s) =>
+          s.stock.receive(
+            { sku, warehouse, qty: int(qty), bin: o.bin, reason: o.reason, reference: o.reference },
+            { actor: c.actor },
+          ),
+        );
+        c.print(level, formatLevel(level));
+      },
+    );
 
   program
     .command('adjust <sku> <warehouse> <delta>')
     .description('add or remove units for a reason (negative delta removes)')
-    .requiredOption('--reason <reason>', 'received, restock, correction, cycle_count, damaged, shrinkage, promotion, return, transfer, sync, other')
+    .requiredOption(
+      '--reason <reason>',
+      'received, restock, correction, cycle_count, damaged, shrinkage, promotion, return, transfer, sync, other',
+    )
     .option('--reference <ref>', 'e.g. an incident number')
     .option('--expected <n>', 'refuse if on hand is no longer this (compare-and-set)', intOption)
-    .action(async (sku: string, warehouse: string, delta: string, o: { reason: string; reference?: string; expected?: number }) => {
-      const c = ctx();
-      const level = await withStockroom(c.env, (s) =>
-        s.stock.adjust(
-          { sku, warehouse, delta: int(delta), reason: o.reason, reference: o.reference, expected_on_hand: o.expected },
-          { actor: c.actor },
-        ),
-      );
-      c.print(level, formatLevel(level) + (level.shortfall > 0 ? `\nwarning: ${level.shortfall} promised unit(s) are not on hand` : ''));
-    });
+    .action(
+      async (
+        sku: string,
+        warehouse: string,
+        delta: string,
+        o: { reason: string; reference?: string; expected?: number },
+      ) => {
+        const c = ctx();
+        const level = await withStockroom(c.env, (s) =>
+          s.stock.adjust(
+            {
+              sku,
+              warehouse,
+              delta: int(delta),
+              reason: o.reason,
+              reference: o.reference,
+              expected_on_hand: o.expected,
+            },
+            { actor: c.actor },
+          ),
+        );
+        c.print(
+          level,
+          formatLevel(level) +
+            (level.shortfall > 0 ? `\nwarning: ${level.shortfall} promised unit(s) are not on hand` : ''),
+        );
+      },
+    );
 
   program
     .command('count <sku> <warehouse> <counted>')
@@ -48,10 +74,17 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .action(async (sku: string, warehouse: string, counted: string, o: { reference?: string; expected?: number }) => {
       const c = ctx();
       const r = await withStockroom(c.env, (s) =>
-        s.stock.count({ sku, warehouse, counted: int(counted), reference: o.reference, expected_on_hand: o.expected }, { actor: c.actor }),
+        s.stock.count(
+          { sku, warehouse, counted: int(counted), reference: o.reference, expected_on_hand: o.expected },
+          { actor: c.actor },
+        ),
       );
       const diff = r.difference > 0 ? `+${r.difference}` : String(r.difference);
-      c.print(r, `${formatLevel(r)} (difference ${diff})` + (r.shortfall > 0 ? `\nwarning: ${r.shortfall} promised unit(s) are not on hand` : ''));
+      c.print(
+        r,
+        `${formatLevel(r)} (difference ${diff})` +
+          (r.shortfall > 0 ? `\nwarning: ${r.shortfall} promised unit(s) are not on hand` : ''),
+      );
     });
 
   program
@@ -60,7 +93,9 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--reference <ref>', 'e.g. a transfer order')
     .action(async (sku: string, from: string, to: string, qty: string, o: { reference?: string }) => {
       const c = ctx();
-      const t = await withStockroom(c.env, (s) => s.stock.transfer({ sku, from, to, qty: int(qty), reference: o.reference }, { actor: c.actor }));
+      const t = await withStockroom(c.env, (s) =>
+        s.stock.transfer({ sku, from, to, qty: int(qty), reference: o.reference }, { actor: c.actor }),
+      );
       c.print(t, `${formatLevel(t.from)}\n${formatLevel(t.to)}`);
     });
 
@@ -72,7 +107,10 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .action(async (sku: string, warehouse: string, qty: string, o: { condition: string; reference: string }) => {
       const c = ctx();
       const r = await withStockroom(c.env, (s) =>
-        s.stock.return({ sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference }, { actor: c.actor }),
+        s.stock.return(
+          { sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference },
+          { actor: c.actor },
+        ),
       );
       c.print(r, `return ${r.id}: ${r.qty} ${r.condition}\n${formatLevel(r.level)}`);
     });
@@ -94,11 +132,20 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--since <iso>', 'only movements at or after this time')
     .option('--limit <n>', 'page size', intOption)
     .option('--cursor <id>', 'continue from a previous page')
-    .action(async (sku: string, o: { warehouse?: string; type?: string; since?: string; limit?: number; cursor?: string }) => {
-      const c = ctx();
-      const page = await withStockroom(c.env, (s) => s.stock.movements({ sku, ...o }));
-      c.print(page, () => [formatMovements(page.items), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join('\n'));
-    });
+    .action(
+      async (
+        sku: string,
+        o: { warehouse?: string; type?: string; since?: string; limit?: number; cursor?: string },
+      ) => {
+        const c = ctx();
+        const page = await withStockroom(c.env, (s) => s.stock.movements({ sku, ...o }));
+        c.print(page, () =>
+          [formatMovements(page.items), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join(
+            '\n',
+          ),
+        );
+      },
+    );
 }
 
 export function registerBulk(program: Command, ctx: () => CommandContext): void {
@@ -112,8 +159,16 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
       const c = ctx();
       const { maxBytes, maxErrors } = importLimits(c.env);
       // read as a stream, within the same limits as an import over HTTP
-      const r = await withStockroom(c.env, (s) => s.stock.importOnHand(createReadStream(file), { actor: c.actor, reference: o.reference, maxBytes, maxErrors }));
-      c.print(r, `imported ${r.rows} rows: ${r.changed} levels changed` + (r.shortfalls.length > 0 ? `\nwarning: ${r.shortfalls.length} levels now hold fewer units than are promised` : ''));
+      const r = await withStockroom(c.env, (s) =>
+        s.stock.importOnHand(createReadStream(file), { actor: c.actor, reference: o.reference, maxBytes, maxErrors }),
+      );
+      c.print(
+        r,
+        `imported ${r.rows} rows: ${r.changed} levels changed` +
+          (r.shortfalls.length > 0
+            ? `\nwarning: ${r.shortfalls.length} levels now hold fewer units than are promised`
+            : ''),
+      );
     });
   program
     .command('export')

@@ -24,7 +24,10 @@ export function registerSync(program: Command, ctx: () => CommandContext): void 
   sync
     .command('pull')
     .description('ask a source for on-hand numbers changed since the last pull, and apply them all or nothing')
-    .requiredOption('--url <url>', 'the source answers GET URL?changedSince=<ISO time> with { "items": [{ sku, warehouse, on_hand }] }')
+    .requiredOption(
+      '--url <url>',
+      'the source answers GET URL?changedSince=<ISO time> with { "items": [{ sku, warehouse, on_hand }] }',
+    )
     .requiredOption('--source <name>', 'the source name (recorded on the ledger; keeps its own cursor)')
     .option('--every <duration>', 'keep pulling at this interval (30s, 5m, 1h) until stopped')
     .action(async (o: { url: string; source: string; every?: string }) => {
@@ -33,7 +36,10 @@ export function registerSync(program: Command, ctx: () => CommandContext): void 
       await withStockroom(c.env, async (s) => {
         const once = async () => {
           const r = await s.sync.pull(o.url, o.source, { actor: c.actor });
-          c.print(r, `${o.source}: ${r.levels.length} levels synced, ${r.shortfalls.length} shortfalls; next pull from ${r.last_sync_at}`);
+          c.print(
+            r,
+            `${o.source}: ${r.levels.length} levels synced, ${r.shortfalls.length} shortfalls; next pull from ${r.last_sync_at}`,
+          );
         };
         if (every === undefined) return once();
         const state: { stop: boolean; wake: () => void } = { stop: false, wake: () => undefined };

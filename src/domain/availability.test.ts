@@ -39,20 +39,32 @@ describe('storefront availability', () => {
 
   it('offers a pre-order past zero while the limit allows, with the lead time as a shipping window', () => {
     const preorder = { policy: 'preorder' as const, limit: 10, lead_days: 5 };
-    expect(of([level(0)], { backorder: preorder })).toEqual({ available: 10, status: 'preorder', label: 'Pre-order, ships in 5-7 days' });
+    expect(of([level(0)], { backorder: preorder })).toEqual({
+      available: 10,
+      status: 'preorder',
+      label: 'Pre-order, ships in 5-7 days',
+    });
     expect(of([level(0, 7)], { backorder: preorder })).toMatchObject({ available: 3, status: 'preorder' });
     expect(of([level(0)], { backorder: { ...preorder, lead_days: null } })).toMatchObject({ label: 'Pre-order' });
   });
 
   it('takes the expected date of an incoming purchase order over the lead time', () => {
     const preorder = { policy: 'preorder' as const, limit: 10, lead_days: 30 };
-    expect(of([level(0)], { backorder: preorder, incoming_in_days: 2 })).toMatchObject({ label: 'Pre-order, ships in 2-4 days' });
-    expect(of([level(0)], { backorder: preorder, incoming_in_days: -1 })).toMatchObject({ label: 'Pre-order, ships in 0-2 days' });
+    expect(of([level(0)], { backorder: preorder, incoming_in_days: 2 })).toMatchObject({
+      label: 'Pre-order, ships in 2-4 days',
+    });
+    expect(of([level(0)], { backorder: preorder, incoming_in_days: -1 })).toMatchObject({
+      label: 'Pre-order, ships in 0-2 days',
+    });
   });
 
   it('is out of stock once a pre-order or backorder limit is used up', () => {
     const backorder = { policy: 'backorder' as const, limit: 4, lead_days: 3 };
-    expect(of([level(0, 3)], { backorder })).toEqual({ available: 1, status: 'backorder', label: 'Backorder, ships in 3-5 days' });
+    expect(of([level(0, 3)], { backorder })).toEqual({
+      available: 1,
+      status: 'backorder',
+      label: 'Backorder, ships in 3-5 days',
+    });
     expect(of([level(0, 4)], { backorder })).toEqual({ available: 0, status: 'out_of_stock', label: 'Out of stock' });
     expect(of([level(0, 4), level(0, 1)], { backorder })).toMatchObject({ available: 3, status: 'backorder' });
   });
@@ -63,6 +75,8 @@ describe('storefront availability', () => {
   });
 
   it('never offers a backorder for a deny variant, whatever limit it once had', () => {
-    expect(of([level(0)], { backorder: { policy: 'deny', limit: 9, lead_days: 3 } })).toMatchObject({ status: 'out_of_stock' });
+    expect(of([level(0)], { backorder: { policy: 'deny', limit: 9, lead_days: 3 } })).toMatchObject({
+      status: 'out_of_stock',
+    });
   });
 });

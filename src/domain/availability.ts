@@ -31,7 +31,8 @@ export interface Availability {
  * one short of stock (or only holding its safety stock back) never lends another its shortage. Backorder
  * headroom is not stock and is not counted.
  */
-export const sellable = (levels: readonly LevelNumbers[]): number => levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
+export const sellable = (levels: readonly LevelNumbers[]): number =>
+  levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
 
 /**
  * The storefront's answer for one variant. Safety stock is held back (it is part of `available`), and a

@@ -38,7 +38,12 @@ describe('messages', () => {
     expect(alertHeadline({ type: 'out_of_stock', sku: 'TEE-M', warehouse: null, available: 0, threshold: 5 })).toBe(
       'Out of stock: TEE-M across all warehouses, 0 available',
     );
-    const shortfall = { id: '9', type: 'stock.shortfall' as const, created_at: '', data: { sku: 'TEE-M', warehouse: 'BER', on_hand: 1, reserved: 3, shortfall: 2 } };
+    const shortfall = {
+      id: '9',
+      type: 'stock.shortfall' as const,
+      created_at: '',
+      data: { sku: 'TEE-M', warehouse: 'BER', on_hand: 1, reserved: 3, shortfall: 2 },
+    };
     expect(headline(shortfall)).toBe('Shortfall: TEE-M at BER has 1 on hand for 3 promised (2 short)');
   });
 });

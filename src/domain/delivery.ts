@@ -41,7 +41,10 @@ export function headline(event: DeliveryEvent): string {
 
 /** A plain-text body with every fact of the event, for email. */
 export function details(event: DeliveryEvent): string {
-  const facts = Object.entries(event.data).map(([k, v]) => `${k}: ${v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`);
+  const facts = Object.entries(event.data).map(
+    ([k, v]) =>
+      `${k}: ${v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`,
+  );
   return [headline(event), '', ...facts, `event: ${event.id}`].join('\n');
 }
 
@@ -60,17 +63,27 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
 }
 
 /** What a signature header says about a body: signed and fresh (with its timestamp and MAC), or why not. */
-export type SignatureCheck = { ok: true; timestamp: number; mac: string } | { ok: false; reason: 'malformed' | 'stale' | 'mismatch' };
+export type SignatureCheck =
+  { ok: true; timestamp: number; mac: string } | { ok: false; reason: 'malformed' | 'stale' | 'mismatch' };
 
 /**
  * Reads `t=<unix seconds>,v1=<hex>` against a body: the MAC must be the secret's over "<t>.<body>" (compared in
  * constant time) and t within `toleranceSeconds` of now. Outgoing webhooks and pushed sync batches share it.
  */
-export function checkSignature(secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): SignatureCheck {
-  const parts = new Map(header.split(',').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]));
+export function checkSignature(
+  secret: string,
+  body: string,
+  header: string,
+  nowSeconds: number,
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): SignatureCheck {
+  const parts = new Map(
+    header.split(',').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]),
+  );
   const t = Number(parts.get('t'));
   const given = parts.get('v1');
-  if (!/^\d+$/.test(parts.get('t') ?? '') || !Number.isSafeInteger(t) || given === undefined) return { ok: false, reason: 'malformed' };
+  if (!/^\d+$/.test(parts.get('t') ?? '') || !Number.isSafeInteger(t) || given === undefined)
+    return { ok: false, reason: 'malformed' };
   if (Math.abs(nowSeconds - t) > toleranceSeconds) return { ok: false, reason: 'stale' };
   const expected = Buffer.from(hmac(secret, t, body));
   const actual = Buffer.from(given);
@@ -79,6 +92,12 @@ export function checkSignature(secret: string, body: string, header: string, now
 }
 
 /** What a receiver runs (it is exported for them): true if the header signs this body and is fresh. */
-export function verifyWebhook(secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): boolean {
+export function verifyWebhook(
+  secret: string,
+  body: string,
+  header: string,
+  nowSeconds: number,
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): boolean {
   return checkSignature(secret, body, header, nowSeconds, toleranceSeconds).ok;
 }

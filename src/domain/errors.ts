@@ -88,7 +88,10 @@ export class InsufficientStockError extends StockroomError {
     super(
       'insufficient stock: ' +
         lines
-          .map((l) => `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}${l.reason ? ` (${l.reason})` : ''}`)
+          .map(
+            (l) =>
+              `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}${l.reason ? ` (${l.reason})` : ''}`,
+          )
           .join('; '),
     );
   }
@@ -126,7 +129,9 @@ export class StaleQuantityError extends StockroomError {
   constructor(readonly lines: StaleLine[]) {
     super(
       'stock moved on since it was read: ' +
-        lines.map((l) => `${l.sku} at ${l.warehouse} expected on hand ${l.expected_on_hand}, now ${l.on_hand}`).join('; '),
+        lines
+          .map((l) => `${l.sku} at ${l.warehouse} expected on hand ${l.expected_on_hand}, now ${l.on_hand}`)
+          .join('; '),
     );
   }
   override get extra(): Record<string, unknown> {
@@ -144,7 +149,9 @@ export class QuantityLimitError extends StockroomError {
   readonly code = 'quantity_limit';
   readonly status = 409;
   constructor() {
-    super(`this would take a stock number (on hand, reserved, a bin, a total) past ${MAX_STOCK_NUMBER}, the most one can hold; nothing was changed`);
+    super(
+      `this would take a stock number (on hand, reserved, a bin, a total) past ${MAX_STOCK_NUMBER}, the most one can hold; nothing was changed`,
+    );
   }
   override get extra(): Record<string, unknown> {
     return { limit: MAX_STOCK_NUMBER };

@@ -31,4 +31,5 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 export const isReason = (value: string): value is Reason => (REASONS as readonly string[]).includes(value);
-export const isMovementType = (value: string): value is MovementType => (MOVEMENT_TYPES as readonly string[]).includes(value);
+export const isMovementType = (value: string): value is MovementType =>
+  (MOVEMENT_TYPES as readonly string[]).includes(value);

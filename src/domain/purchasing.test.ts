@@ -40,7 +40,13 @@ describe('put-away suggestion', () => {
       { bin: 'A-02-01', sku_qty: 0, total_qty: 0 },
     ];
     expect(putAwaySuggestion(bins)).toBe('A-02-01');
-    expect(putAwaySuggestion([...bins, { bin: 'C-01-01', sku_qty: 2, total_qty: 2 }, { bin: 'C-09-01', sku_qty: 5, total_qty: 9 }])).toBe('C-09-01');
+    expect(
+      putAwaySuggestion([
+        ...bins,
+        { bin: 'C-01-01', sku_qty: 2, total_qty: 2 },
+        { bin: 'C-09-01', sku_qty: 5, total_qty: 9 },
+      ]),
+    ).toBe('C-09-01');
     expect(putAwaySuggestion([{ bin: 'A-01-01', sku_qty: 0, total_qty: 4 }])).toBeNull();
     expect(putAwaySuggestion([])).toBeNull();
   });

@@ -17,12 +17,25 @@ describe('demand statistics', () => {
 describe('suggested safety stock and reorder point', () => {
   it('are z·σ·√L and d·L + safety stock, rounded up', () => {
     // d = 10/day, σ = 3, L = 4 days, 95%: z = 1.644854, safety = 1.644854 * 3 * 2 = 9.87 -> 10; ROP = 40 + 10 = 50
-    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 4, 0.95)).toEqual({ z: expect.closeTo(1.644854, 6) as unknown, safety_stock: 10, reorder_point: 50 });
+    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 4, 0.95)).toEqual({
+      z: expect.closeTo(1.644854, 6) as unknown,
+      safety_stock: 10,
+      reorder_point: 50,
+    });
     // 97.5%: z = 1.959964, safety = 1.959964 * 3 * 2 = 11.76 -> 12; ROP 52
-    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 4, 0.975)).toMatchObject({ safety_stock: 12, reorder_point: 52 });
+    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 4, 0.975)).toMatchObject({
+      safety_stock: 12,
+      reorder_point: 52,
+    });
     // no lead time, no buffer needed; no demand, nothing to hold
-    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 0, 0.95)).toMatchObject({ safety_stock: 0, reorder_point: 0 });
-    expect(suggestLevels({ days: 28, mean: 0, deviation: 0 }, 10, 0.99)).toMatchObject({ safety_stock: 0, reorder_point: 0 });
+    expect(suggestLevels({ days: 28, mean: 10, deviation: 3 }, 0, 0.95)).toMatchObject({
+      safety_stock: 0,
+      reorder_point: 0,
+    });
+    expect(suggestLevels({ days: 28, mean: 0, deviation: 0 }, 10, 0.99)).toMatchObject({
+      safety_stock: 0,
+      reorder_point: 0,
+    });
   });
 });
 

@@ -30,7 +30,11 @@ export function demandStats(daily: readonly number[]): DemandStats {
 }
 
 /** Safety stock and reorder point for a service level in (0, 1). */
-export function suggestLevels(stats: DemandStats, leadTimeDays: number, serviceLevel: number): { z: number; safety_stock: number; reorder_point: number } {
+export function suggestLevels(
+  stats: DemandStats,
+  leadTimeDays: number,
+  serviceLevel: number,
+): { z: number; safety_stock: number; reorder_point: number } {
   const z = normalQuantile(serviceLevel, 0, 1);
   // tiny float noise (1e-9) must not buy a whole extra unit
   const up = (x: number): number => Math.max(0, Math.ceil(x - 1e-9));

@@ -73,6 +73,11 @@ describe('planFulfilment', () => {
   });
 
   it('counts two request lines of one SKU against the same remainder', () => {
-    expect(() => planFulfilment(lines, [{ sku: 'B', qty: 1 }, { sku: 'B', qty: 1 }])).toThrow(/exceeds the 0 units of B/);
+    expect(() =>
+      planFulfilment(lines, [
+        { sku: 'B', qty: 1 },
+        { sku: 'B', qty: 1 },
+      ]),
+    ).toThrow(/exceeds the 0 units of B/);
   });
 });

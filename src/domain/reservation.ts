@@ -5,7 +5,14 @@ import { InvalidTransitionError, ValidationError } from './errors.js';
  * is paid and holds without one; fulfilled posts it (stock leaves the building); released voids it;
  * expired is the timeout. partially_fulfilled has shipped some lines and still holds the rest.
  */
-export const RESERVATION_STATUSES = ['pending', 'committed', 'partially_fulfilled', 'fulfilled', 'released', 'expired'] as const;
+export const RESERVATION_STATUSES = [
+  'pending',
+  'committed',
+  'partially_fulfilled',
+  'fulfilled',
+  'released',
+  'expired',
+] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 export const RESERVATION_ACTIONS = ['commit', 'fulfil', 'release', 'expire'] as const;
@@ -29,7 +36,11 @@ export function isDue(r: { status: ReservationStatus; expires_at: string | Date 
  * same; everything else out of a final state is refused.
  * @param fullyFulfilled for 'fulfil': whether nothing is left to ship afterwards
  */
-export function nextStatus(from: ReservationStatus, action: ReservationAction, fullyFulfilled = false): ReservationStatus {
+export function nextStatus(
+  from: ReservationStatus,
+  action: ReservationAction,
+  fullyFulfilled = false,
+): ReservationStatus {
   switch (action) {
     case 'commit':
       if (from === 'pending' || from === 'committed') return 'committed';
@@ -76,7 +87,9 @@ export function planFulfilment(lines: readonly OpenLine[], request?: readonly Fu
   const left = new Map(lines.map((l) => [l.line_no, l.remaining]));
   const picked = new Map<number, number>();
   request.forEach((want, i) => {
-    const candidates = lines.filter((l) => l.sku === want.sku && (want.warehouse === undefined || l.warehouse === want.warehouse));
+    const candidates = lines.filter(
+      (l) => l.sku === want.sku && (want.warehouse === undefined || l.warehouse === want.warehouse),
+    );
     if (candidates.length === 0) {
       const where = want.warehouse === undefined ? '' : ` at warehouse ${want.warehouse}`;
       throw ValidationError.field(`/lines/${i}/sku`, `${want.sku}${where} is not on this reservation`);
@@ -84,9 +97,13 @@ export function planFulfilment(lines: readonly OpenLine[], request?: readonly Fu
     const open = candidates.reduce((sum, l) => sum + (left.get(l.line_no) ?? 0), 0);
     // a line that was shipped or released in full is past fulfilling, as a settled reservation is: a conflict
     // with its state, not a malformed request
-    if (candidates.every((l) => l.remaining === 0)) throw new InvalidTransitionError('settled', 'fulfil', `line of ${want.sku}`);
+    if (candidates.every((l) => l.remaining === 0))
+      throw new InvalidTransitionError('settled', 'fulfil', `line of ${want.sku}`);
     if (want.qty > open) {
-      throw ValidationError.field(`/lines/${i}/qty`, `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to fulfil`);
+      throw ValidationError.field(
+        `/lines/${i}/qty`,
+        `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to fulfil`,
+      );
     }
     let rest = want.qty;
     for (const l of candidates) {

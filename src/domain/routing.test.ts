@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { allocate, distanceKm, routingOrder, totalReservable } from './routing.js';
 import type { WarehouseStock } from './routing.js';
 
-const wh = (warehouse: string, available: number, priority = 0, extra: Partial<WarehouseStock> = {}): WarehouseStock => ({
+const wh = (
+  warehouse: string,
+  available: number,
+  priority = 0,
+  extra: Partial<WarehouseStock> = {},
+): WarehouseStock => ({
   warehouse,
   available,
   priority,
@@ -38,7 +43,9 @@ describe('allocate', () => {
   });
 
   it('keeps to the requested warehouse', () => {
-    expect(allocate(3, [wh('A', 10, 9), wh('B', 3)], { warehouse: 'B' })).toEqual([{ warehouse: 'B', qty: 3, backordered: 0 }]);
+    expect(allocate(3, [wh('A', 10, 9), wh('B', 3)], { warehouse: 'B' })).toEqual([
+      { warehouse: 'B', qty: 3, backordered: 0 },
+    ]);
     expect(allocate(4, [wh('A', 10, 9), wh('B', 3)], { warehouse: 'B' })).toBeNull();
   });
 
@@ -63,7 +70,10 @@ describe('routingOrder', () => {
     const amsterdam = wh('AMS', 1, 0, { lat: 52.37, lon: 4.9 });
     const berlin = wh('BER', 9, 0, { lat: 52.52, lon: 13.4 });
     expect(routingOrder([amsterdam, berlin]).map((s) => s.warehouse)).toEqual(['BER', 'AMS']);
-    expect(routingOrder([amsterdam, berlin], { lat: 51.92, lon: 4.48 }).map((s) => s.warehouse)).toEqual(['AMS', 'BER']);
+    expect(routingOrder([amsterdam, berlin], { lat: 51.92, lon: 4.48 }).map((s) => s.warehouse)).toEqual([
+      'AMS',
+      'BER',
+    ]);
   });
 
   it('measures great-circle distance', () => {

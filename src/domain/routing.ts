@@ -44,7 +44,8 @@ export function distanceKm(a: GeoPoint, b: GeoPoint): number {
 export const reservable = (s: WarehouseStock): number => Math.max(0, s.available + s.backorder_allowance);
 
 /** Units the whole set can still promise: what a refusal reports as available. */
-export const totalReservable = (stocks: readonly WarehouseStock[]): number => stocks.reduce((n, s) => n + reservable(s), 0);
+export const totalReservable = (stocks: readonly WarehouseStock[]): number =>
+  stocks.reduce((n, s) => n + reservable(s), 0);
 
 /**
  * The order warehouses are tried in: higher priority first, then nearer to ship_to, then more available,
@@ -52,7 +53,9 @@ export const totalReservable = (stocks: readonly WarehouseStock[]): number => st
  */
 export function routingOrder(stocks: readonly WarehouseStock[], shipTo?: GeoPoint): WarehouseStock[] {
   const distance = (s: WarehouseStock): number =>
-    shipTo && s.lat != null && s.lon != null ? distanceKm(shipTo, { lat: s.lat, lon: s.lon }) : Number.POSITIVE_INFINITY;
+    shipTo && s.lat != null && s.lon != null
+      ? distanceKm(shipTo, { lat: s.lat, lon: s.lon })
+      : Number.POSITIVE_INFINITY;
   return [...stocks].sort(
     (a, b) =>
       b.priority - a.priority ||
@@ -67,7 +70,11 @@ export function routingOrder(stocks: readonly WarehouseStock[], shipTo?: GeoPoin
  * warehouse that has them all in stock (one parcel); else stock split over warehouses; only then
  * backorder headroom, so nothing is sold short while sellable stock exists elsewhere.
  */
-export function allocate(qty: number, stocks: readonly WarehouseStock[], request: RoutingRequest = {}): Allocation[] | null {
+export function allocate(
+  qty: number,
+  stocks: readonly WarehouseStock[],
+  request: RoutingRequest = {},
+): Allocation[] | null {
   const candidates = routingOrder(
     request.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === request.warehouse),
     request.ship_to,

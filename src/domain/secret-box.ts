@@ -27,22 +27,35 @@ export function seal(key: Buffer, secrets: Record<string, string>): Record<strin
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const data = Buffer.concat([cipher.update(JSON.stringify(secrets), 'utf8'), cipher.final()]);
-  return { sealed: [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.') };
+  return {
+    sealed: [
+      VERSION,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      data.toString('base64url'),
+    ].join('.'),
+  };
 }
 
 /** The secrets as given: sealed ones opened with `key`, ones stored before a key was set as they are. */
 export function open(key: Buffer | undefined, stored: Record<string, string>): Record<string, string> {
   const sealed = stored['sealed'];
   if (sealed === undefined) return stored;
-  if (!key) throw new SecretKeyError('the channel secrets are encrypted: set STOCKROOM_SECRET_KEY to the key they were sealed with');
+  if (!key)
+    throw new SecretKeyError(
+      'the channel secrets are encrypted: set STOCKROOM_SECRET_KEY to the key they were sealed with',
+    );
   const [version, iv, tag, data] = sealed.split('.');
-  if (version !== VERSION || iv === undefined || tag === undefined || data === undefined) throw new SecretKeyError('the channel secrets are not in a form this version reads');
+  if (version !== VERSION || iv === undefined || tag === undefined || data === undefined)
+    throw new SecretKeyError('the channel secrets are not in a form this version reads');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     const text = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
     return JSON.parse(text) as Record<string, string>;
   } catch {
-    throw new SecretKeyError('the channel secrets cannot be opened with STOCKROOM_SECRET_KEY (another key sealed them, or they were changed)');
+    throw new SecretKeyError(
+      'the channel secrets cannot be opened with STOCKROOM_SECRET_KEY (another key sealed them, or they were changed)',
+    );
   }
 }

@@ -3,8 +3,12 @@ import { redact, redactUrl, secretFragments } from './secrets.js';
 
 describe('redacted URLs', () => {
   it('keep scheme, host and the first path segment; mask credentials, query values and the rest of the path', () => {
-    expect(redactUrl('https://hooks.slack.com/services/T0123ABC/B0456DEF/xoxbSecretToken')).toBe('https://hooks.slack.com/services/T0…/B0…/***');
-    expect(redactUrl('https://ops:hunter2hunter2@hooks.example.com:8443/in?token=abc123def&v=2')).toBe('https://***@hooks.example.com:8443/***?token=***&v=***');
+    expect(redactUrl('https://hooks.slack.com/services/T0123ABC/B0456DEF/xoxbSecretToken')).toBe(
+      'https://hooks.slack.com/services/T0…/B0…/***',
+    );
+    expect(redactUrl('https://ops:hunter2hunter2@hooks.example.com:8443/in?token=abc123def&v=2')).toBe(
+      'https://***@hooks.example.com:8443/***?token=***&v=***',
+    );
     expect(redactUrl('https://example.com/')).toBe('https://example.com');
     expect(redactUrl('https://example.com/abcdefSECRET')).toBe('https://example.com/***');
     expect(redactUrl('not a url with a secret in it')).toBe('***');
@@ -22,7 +26,14 @@ describe('redacting error text', () => {
       `echoed Basic ${Buffer.from('user:p@ssw0rdLong').toString('base64')}`,
     ].join('\n');
     const clean = redact(text, fragments);
-    for (const secret of ['p%40ssw0rdLong', 'p@ssw0rdLong', '123456:ABC-def_GHI', '123456%3AABC-def_GHI', 'queryTokenSecret', Buffer.from('user:p@ssw0rdLong').toString('base64')]) {
+    for (const secret of [
+      'p%40ssw0rdLong',
+      'p@ssw0rdLong',
+      '123456:ABC-def_GHI',
+      '123456%3AABC-def_GHI',
+      'queryTokenSecret',
+      Buffer.from('user:p@ssw0rdLong').toString('base64'),
+    ]) {
       expect(clean).not.toContain(secret);
     }
     expect(clean).toContain('Request cannot be constructed from a URL that includes credentials: ***');

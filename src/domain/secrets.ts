@@ -54,9 +54,15 @@ export function secretFragments(values: readonly string[]): string[] {
       const [user, password] = [safeDecode(url.username), safeDecode(url.password)];
       // HTTP Basic, and SMTP's AUTH PLAIN and AUTH LOGIN, which a hostile server may echo in its refusal
       fragments.add(basicCredentials(url));
-      for (const sent of [`\u0000${user}\u0000${password}`, `${user}\u0000${user}\u0000${password}`, user, password]) fragments.add(Buffer.from(sent).toString('base64'));
+      for (const sent of [`\u0000${user}\u0000${password}`, `${user}\u0000${user}\u0000${password}`, user, password])
+        fragments.add(Buffer.from(sent).toString('base64'));
     }
-    for (const part of [url.username, url.password, ...url.searchParams.values(), url.pathname.split('/').at(-1) ?? '']) {
+    for (const part of [
+      url.username,
+      url.password,
+      ...url.searchParams.values(),
+      url.pathname.split('/').at(-1) ?? '',
+    ]) {
       fragments.add(part);
       fragments.add(safeDecode(part));
     }

@@ -29,7 +29,11 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
     const key = await stockroom.keys.authenticate(presented);
     if (!key) throw new HttpError(401, 'unauthorized', 'the API key is not valid (unknown or revoked)');
     if (!allows(key.scopes, needed)) {
-      throw new HttpError(403, 'forbidden', `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`);
+      throw new HttpError(
+        403,
+        'forbidden',
+        `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
+      );
     }
     request.apiKey = key;
   });

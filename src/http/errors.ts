@@ -69,9 +69,13 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof StockroomError) return problem(error.status, error.code, error.message, error.extra);
   // numeric_value_out_of_range: sums of many in-range operations can pass an integer column
   if (sqlState(error) === '22003') return toProblem(new QuantityLimitError());
-  if (isUnavailable(error)) return toProblem(new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS));
+  if (isUnavailable(error))
+    return toProblem(new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS));
   // the transaction was already run again several times: the contention passes, the request was fine
-  if (isContention(error)) return toProblem(new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS));
+  if (isContention(error))
+    return toProblem(
+      new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS),
+    );
   // Fastify's own refusals (FST_ERR_CTP_*, FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH, bad JSON): the request is at fault
   const f = error as Partial<FastifyError>;
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
@@ -94,7 +98,8 @@ declare module 'fastify' {
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const p = toProblem(error);
   request.problemCode = p.code;
-  if (error instanceof StockroomError && error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof StockroomError && error.retryAfterSeconds !== undefined)
+    void reply.header('retry-after', String(error.retryAfterSeconds));
   if (p.code === 'unavailable') {
     // an outage or contention passes by itself: worth a line, not an error per request
     request.log.warn({ err: error }, 'request answered unavailable');
@@ -114,7 +119,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       ? problem(431, 'headers_too_large', 'the request line and headers are larger than this server accepts')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request_timeout', 'the request did not arrive in time')
-        : problem(400, 'validation_failed', 'the request is not well-formed HTTP', { errors: [{ path: '', message: 'malformed HTTP request' }] });
+        : problem(400, 'validation_failed', 'the request is not well-formed HTTP', {
+            errors: [{ path: '', message: 'malformed HTTP request' }],
+          });
   const body = JSON.stringify(p);
   if (socket.writable) {
     socket.write(
@@ -128,6 +135,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error, request, reply) => sendProblem(error, request, reply));
   app.setNotFoundHandler(async (request, reply) => {
     request.problemCode = 'not_found';
-    return reply.status(404).type('application/problem+json').send(problem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+    return reply
+      .status(404)
+      .type('application/problem+json')
+      .send(problem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
   });
 }

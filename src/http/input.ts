@@ -34,10 +34,20 @@ function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
   const unknown = Object.keys(query).filter((name) => !Object.hasOwn(known, name));
   if (unknown.length > 0) {
     const takes = Object.keys(known).join(', ') || 'none';
-    throw new ValidationError(unknown.map((name) => ({ path: `/query/${name}`, message: `unknown query parameter (this endpoint takes: ${takes})` })));
+    throw new ValidationError(
+      unknown.map((name) => ({
+        path: `/query/${name}`,
+        message: `unknown query parameter (this endpoint takes: ${takes})`,
+      })),
+    );
   }
   // a parameter that may repeat (?sku=A&sku=B) is an array in the schema, and a single one is a list of one
-  const given = Object.fromEntries(Object.entries(query).map(([name, value]) => [name, known[name]?.type === 'array' && !Array.isArray(value) ? [value] : value]));
+  const given = Object.fromEntries(
+    Object.entries(query).map(([name, value]) => [
+      name,
+      known[name]?.type === 'array' && !Array.isArray(value) ? [value] : value,
+    ]),
+  );
   parse(schema, given, '/query');
 }
 
@@ -46,4 +56,6 @@ function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
  * come only through a route's own parser (CSV), which reads them.
  */
 const hasContent = (body: unknown): boolean =>
-  body !== undefined && !(body instanceof Readable) && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
+  body !== undefined &&
+  !(body instanceof Readable) &&
+  !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);

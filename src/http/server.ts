@@ -91,7 +91,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Node looks for connections past the header and request timeouts on this interval (30 s by default,
     // which would let a short timeout run far over)
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))) },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(
+        10,
+        Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+      ),
+    },
     ...(options.trustProxy?.length ? { trustProxy: [...options.trustProxy] } : {}),
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: 'x-request-id',
@@ -138,7 +144,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     '/metrics',
     {
       config: metricsPublic ? {} : { scopes: METRICS_READERS },
-      schema: { tags: ['operations'], summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)', ...(metricsPublic ? { security: [] } : {}) },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)',
+        ...(metricsPublic ? { security: [] } : {}),
+      },
     },
     async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
@@ -146,7 +156,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'stockroom', version: '1', description: 'Inventory engine for online stores: stock levels, two-phase reservations and an append-only ledger.' },
+      info: {
+        title: 'stockroom',
+        version: '1',
+        description:
+          'Inventory engine for online stores: stock levels, two-phase reservations and an append-only ledger.',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
@@ -163,14 +178,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(webRoutes());
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } }, async (_req, reply) => {
-    try {
-      await stockroom.db.query('SELECT 1');
-      return { status: 'ok', database: stockroom.db.driver };
-    } catch {
-      return reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', database: stockroom.db.driver });
-    }
-  });
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } },
+    async (_req, reply) => {
+      try {
+        await stockroom.db.query('SELECT 1');
+        return { status: 'ok', database: stockroom.db.driver };
+      } catch {
+        return reply
+          .status(503)
+          .header('retry-after', String(RETRY_AFTER_SECONDS))
+          .send({ status: 'unavailable', database: stockroom.db.driver });
+      }
+    },
+  );
   return app;
 }
-

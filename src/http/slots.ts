@@ -29,9 +29,16 @@ export class Slots {
     const { total, perClient, what, retryAfterSeconds } = this.limits;
     const mine = this.byClient.get(client) ?? 0;
     if (perClient !== undefined && mine >= perClient) {
-      throw new TooManyRequestsError(`at most ${perClient} ${what} at once from one address; close one or try again later`, retryAfterSeconds);
+      throw new TooManyRequestsError(
+        `at most ${perClient} ${what} at once from one address; close one or try again later`,
+        retryAfterSeconds,
+      );
     }
-    if (this.held >= total) throw new AtCapacityError(`already ${total} ${what} at once, as many as the server takes; try again later`, retryAfterSeconds);
+    if (this.held >= total)
+      throw new AtCapacityError(
+        `already ${total} ${what} at once, as many as the server takes; try again later`,
+        retryAfterSeconds,
+      );
     this.held++;
     this.byClient.set(client, mine + 1);
     let freed = false;

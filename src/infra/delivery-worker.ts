@@ -150,7 +150,12 @@ export class DeliveryWorker {
       .catch((err: unknown) => {
         failed = true;
         retryInMs = this.failing.failed();
-        this.log?.warn({ err, retryInMs }, isUnavailable(err) ? 'delivery round could not reach the database; it backs off and runs again' : 'delivery round failed; it runs again');
+        this.log?.warn(
+          { err, retryInMs },
+          isUnavailable(err)
+            ? 'delivery round could not reach the database; it backs off and runs again'
+            : 'delivery round failed; it runs again',
+        );
       })
       .finally(() => {
         this.busy = false;
@@ -190,7 +195,8 @@ export class DeliveryWorker {
         }
         const free = this.o.batch - inFlight.size;
         const busy = [...inFlight.values()];
-        const claimed = free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
+        const claimed =
+          free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
         for (const d of claimed) {
           const attempt: Promise<void> = this.attempt(d)
             .then((ok) => {
@@ -235,14 +241,20 @@ export class DeliveryWorker {
     let error: string | null = null;
     try {
       // a channel whose secrets cannot be opened (no key, another key) fails its try like a refusing receiver
-      statusCode = await send(d.kind, { ...d.config, ...open(this.secretKey, d.secrets) }, toEvent(d), { timeoutMs: this.o.timeoutMs, now: () => Math.floor(Date.now() / 1000) });
+      statusCode = await send(d.kind, { ...d.config, ...open(this.secretKey, d.secrets) }, toEvent(d), {
+        timeoutMs: this.o.timeoutMs,
+        now: () => Math.floor(Date.now() / 1000),
+      });
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
       statusCode = e instanceof SendFailedError ? e.statusCode : null;
     }
     const ok = error === null;
     const spent = d.spent + 1;
-    const retryInMs = ok || spent >= this.o.maxAttempts ? null : retryDelayMs(spent, this.o.backoffMs, this.o.backoffCapMs, randomInt(1_000_000) / 1_000_000);
+    const retryInMs =
+      ok || spent >= this.o.maxAttempts
+        ? null
+        : retryDelayMs(spent, this.o.backoffMs, this.o.backoffCapMs, randomInt(1_000_000) / 1_000_000);
     await this.db.transaction((tx) =>
       recordAttempt(tx, {
         deliveryId: d.id,
@@ -258,7 +270,11 @@ export class DeliveryWorker {
     if (ok) this.counts.delivered++;
     else if (retryInMs === null) this.counts.dead++;
     else this.counts.failed++;
-    if (!ok) this.log?.warn({ delivery: d.id, channel: d.channel_id, attempt: d.attempt, error, dead: retryInMs === null }, 'delivery failed');
+    if (!ok)
+      this.log?.warn(
+        { delivery: d.id, channel: d.channel_id, attempt: d.attempt, error, dead: retryInMs === null },
+        'delivery failed',
+      );
     return ok;
   }
 }

@@ -46,7 +46,8 @@ export class MemoryCache<T> {
       if (keep <= 0) continue;
       const until = now + keep;
       // past the bound, the oldest entry goes (a Map keeps insertion order)
-      if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value as string);
+      if (this.entries.size >= this.maxEntries && !this.entries.has(key))
+        this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, { value, until });
     }
   }

@@ -42,19 +42,54 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });
   const groupCommit = sources.groupCommit;
   if (groupCommit) {
-    mirroredCounter(registry, 'stockroom_reserve_groups_total', 'Transactions the reservation group commit ran', () => groupCommit().groups);
-    mirroredCounter(registry, 'stockroom_reserve_grouped_total', 'Reservations run in those transactions (divided by groups: the mean group size)', () => groupCommit().jobs);
+    mirroredCounter(
+      registry,
+      'stockroom_reserve_groups_total',
+      'Transactions the reservation group commit ran',
+      () => groupCommit().groups,
+    );
+    mirroredCounter(
+      registry,
+      'stockroom_reserve_grouped_total',
+      'Reservations run in those transactions (divided by groups: the mean group size)',
+      () => groupCommit().jobs,
+    );
   }
   const cache = sources.availabilityCache;
   if (cache) {
-    mirroredCounter(registry, 'stockroom_availability_cache_hits_total', 'Storefront SKUs answered from the cache', () => cache().hits);
-    mirroredCounter(registry, 'stockroom_availability_cache_misses_total', 'Storefront SKUs read from the database', () => cache().misses);
+    mirroredCounter(
+      registry,
+      'stockroom_availability_cache_hits_total',
+      'Storefront SKUs answered from the cache',
+      () => cache().hits,
+    );
+    mirroredCounter(
+      registry,
+      'stockroom_availability_cache_misses_total',
+      'Storefront SKUs read from the database',
+      () => cache().misses,
+    );
   }
   const deliveries = sources.deliveries;
   if (deliveries) {
-    mirroredCounter(registry, 'stockroom_deliveries_delivered_total', 'Alert deliveries that got through', () => deliveries().delivered);
-    mirroredCounter(registry, 'stockroom_deliveries_failed_total', 'Alert delivery tries that failed and will be tried again', () => deliveries().failed);
-    mirroredCounter(registry, 'stockroom_deliveries_dead_total', 'Alert deliveries given up on (dead letters)', () => deliveries().dead);
+    mirroredCounter(
+      registry,
+      'stockroom_deliveries_delivered_total',
+      'Alert deliveries that got through',
+      () => deliveries().delivered,
+    );
+    mirroredCounter(
+      registry,
+      'stockroom_deliveries_failed_total',
+      'Alert delivery tries that failed and will be tried again',
+      () => deliveries().failed,
+    );
+    mirroredCounter(
+      registry,
+      'stockroom_deliveries_dead_total',
+      'Alert deliveries given up on (dead letters)',
+      () => deliveries().dead,
+    );
   }
   const backlog = sources.deliveryBacklog;
   if (backlog) {
@@ -85,7 +120,16 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    sweeps: new Counter({ name: 'stockroom_sweeper_runs_total', help: 'Sweeper runs by result', labelNames: ['result'], registers: [registry] }),
-    expired: new Counter({ name: 'stockroom_reservations_expired_total', help: 'Reservations released by the sweeper', registers: [registry] }),
+    sweeps: new Counter({
+      name: 'stockroom_sweeper_runs_total',
+      help: 'Sweeper runs by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    expired: new Counter({
+      name: 'stockroom_reservations_expired_total',
+      help: 'Reservations released by the sweeper',
+      registers: [registry],
+    }),
   };
 }

@@ -1,7 +1,14 @@
 import { createTransport } from 'nodemailer';
 import { details, headline, signWebhook } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
-import { CHANNEL_SECRET_FIELDS, MASK, basicCredentials, redact, redactUrl, secretFragments } from '../domain/secrets.js';
+import {
+  CHANNEL_SECRET_FIELDS,
+  MASK,
+  basicCredentials,
+  redact,
+  redactUrl,
+  secretFragments,
+} from '../domain/secrets.js';
 
 /** A try that did not get through: what the log says, and the receiver's status code if it answered. */
 export class SendFailedError extends Error {
@@ -25,12 +32,19 @@ export const USER_AGENT = 'stockroom-delivery/1';
 const MESSAGE_LIMIT = 300;
 
 /** `shownAs` is how errors name the receiver: the URL itself may be a secret (Slack, Telegram). */
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, shownAs = redactUrl(url)): Promise<Response> {
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  shownAs = redactUrl(url),
+): Promise<Response> {
   let res: Response;
   try {
     // fetch refuses a URL with credentials in it: they go as Basic authentication, as curl and browsers send them
     const target = new URL(url);
-    const credentials = target.username || target.password ? { authorization: `Basic ${basicCredentials(target)}` } : {};
+    const credentials =
+      target.username || target.password ? { authorization: `Basic ${basicCredentials(target)}` } : {};
     target.username = '';
     target.password = '';
     res = await fetch(target, {
@@ -58,7 +72,11 @@ async function webhook(config: Record<string, string>, event: DeliveryEvent, o: 
   const res = await post(
     config['url'] ?? '',
     body,
-    { 'x-stockroom-event': event.type, 'x-stockroom-event-id': event.id, 'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, o.now()) },
+    {
+      'x-stockroom-event': event.type,
+      'x-stockroom-event-id': event.id,
+      'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, o.now()),
+    },
     o.timeoutMs,
   );
   await res.body?.cancel();
@@ -86,7 +104,11 @@ async function telegram(config: Record<string, string>, event: DeliveryEvent, o:
     `${redactUrl(base)}/bot${MASK}/sendMessage`,
   );
   const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
-  if (answer?.ok !== true) throw new SendFailedError(`Telegram refused the message: ${answer?.description ?? 'no ok in its answer'}`, res.status);
+  if (answer?.ok !== true)
+    throw new SendFailedError(
+      `Telegram refused the message: ${answer?.description ?? 'no ok in its answer'}`,
+      res.status,
+    );
   return res.status;
 }
 
@@ -116,7 +138,10 @@ async function email(config: Record<string, string>, event: DeliveryEvent, o: Se
   return 250;
 }
 
-const SENDERS: Record<ChannelKind, (config: Record<string, string>, event: DeliveryEvent, o: SendOptions) => Promise<number>> = {
+const SENDERS: Record<
+  ChannelKind,
+  (config: Record<string, string>, event: DeliveryEvent, o: SendOptions) => Promise<number>
+> = {
   webhook,
   slack,
   telegram,
@@ -127,12 +152,20 @@ const SENDERS: Record<ChannelKind, (config: Record<string, string>, event: Deliv
  * Sends one event over one channel. @returns the receiver's success code; throws SendFailedError otherwise, its
  * message cleaned of the channel's secrets (fetch and nodemailer quote URLs, a receiver may echo what it got).
  */
-export async function send(kind: ChannelKind, config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+export async function send(
+  kind: ChannelKind,
+  config: Record<string, string>,
+  event: DeliveryEvent,
+  o: SendOptions,
+): Promise<number> {
   try {
     return await SENDERS[kind](config, event, o);
   } catch (error) {
     const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((f) => config[f] ?? []));
     const message = redact(error instanceof Error ? error.message : String(error), fragments);
-    throw new SendFailedError(message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message, error instanceof SendFailedError ? error.statusCode : null);
+    throw new SendFailedError(
+      message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message,
+      error instanceof SendFailedError ? error.statusCode : null,
+    );
   }
 }

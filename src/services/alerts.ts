@@ -27,7 +27,13 @@ export class AlertService {
     if (type !== undefined && !isAlertType(type)) throw ValidationError.field('/type', `unknown alert type ${type}`);
     const before = idCursor(query.cursor);
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
-    const rows = await listAlerts(this.ctx.db, { type, sku: query.sku, warehouse: query.warehouse, before, limit: limit + 1 });
+    const rows = await listAlerts(this.ctx.db, {
+      type,
+      sku: query.sku,
+      warehouse: query.warehouse,
+      before,
+      limit: limit + 1,
+    });
     return pageOf(rows, limit, toAlert, (a) => a.id);
   }
 }

@@ -11,7 +11,8 @@ export interface AvailabilityEvent {
 
 type Listener = (event: AvailabilityEvent) => void;
 
-const same = (a: AvailabilityItem, b: AvailabilityItem): boolean => a.status === b.status && a.available === b.available && a.label === b.label;
+const same = (a: AvailabilityItem, b: AvailabilityItem): boolean =>
+  a.status === b.status && a.available === b.available && a.label === b.label;
 
 /**
  * Live availability for open streams. It follows the database's announcements of committed changes and, for
@@ -48,7 +49,11 @@ export class AvailabilityFeed {
    * Starts telling `listener` of changes of these SKUs, and says what to send first: what was missed since
    * `lastEventId`, or else the current state of each. Unknown SKUs refuse the call, as availability does.
    */
-  async watch(skus: readonly string[], listener: Listener, lastEventId?: string): Promise<{ first: AvailabilityEvent[]; stop: () => void }> {
+  async watch(
+    skus: readonly string[],
+    listener: Listener,
+    lastEventId?: string,
+  ): Promise<{ first: AvailabilityEvent[]; stop: () => void }> {
     const wanted = [...new Set(skus)];
     // listening before reading: a change in between is told twice at worst, never missed
     for (const sku of wanted) {
@@ -87,12 +92,16 @@ export class AvailabilityFeed {
    * break since then, and the current state (`fresh`) of the others; all fresh when the id is not one of ours
    * any more (another process's, or older than what is kept).
    */
-  private since(lastEventId: string | undefined, skus: readonly string[]): { replay: AvailabilityEvent[]; fresh: string[] } {
+  private since(
+    lastEventId: string | undefined,
+    skus: readonly string[],
+  ): { replay: AvailabilityEvent[]; fresh: string[] } {
     const [run, seqText] = lastEventId?.split('-') ?? [];
     const seq = Number(seqText);
     const oldest = this.recent[0]?.seq ?? this.seq + 1;
     // every event after seq must still be kept
-    if (run !== this.run || !Number.isInteger(seq) || seq > this.seq || seq + 1 < oldest) return { replay: [], fresh: [...skus] };
+    if (run !== this.run || !Number.isInteger(seq) || seq > this.seq || seq + 1 < oldest)
+      return { replay: [], fresh: [...skus] };
     const followed = new Set(skus.filter((sku) => (this.followedFrom.get(sku) ?? Infinity) <= seq));
     return {
       replay: this.recent.filter((r) => r.seq > seq && followed.has(r.event.item.sku)).map((r) => r.event),

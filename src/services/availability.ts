@@ -39,7 +39,11 @@ export interface AvailabilityCache {
   readonly ttlMs: number;
   get(skus: readonly string[]): Map<string, AvailabilityItem> | Promise<Map<string, AvailabilityItem>>;
   begin(): number;
-  set(items: ReadonlyMap<string, AvailabilityItem>, since: number, lifetimes?: ReadonlyMap<string, number>): void | Promise<void>;
+  set(
+    items: ReadonlyMap<string, AvailabilityItem>,
+    since: number,
+    lifetimes?: ReadonlyMap<string, number>,
+  ): void | Promise<void>;
   end(since: number): void;
 }
 
@@ -67,13 +71,15 @@ export class AvailabilityService {
     const shopper = shopperOf(req);
     const cache = shopper ? undefined : this.cache;
     // the cache is a help, not a dependency: if it cannot answer (Redis away), the database does
-    const known = (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
+    const known =
+      (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
       const since = cache?.begin();
       try {
         const { items: fresh, lifetimes } = await this.read(wanted, shopper ?? {}, cache?.ttlMs);
-        if (cache && since !== undefined) await Promise.resolve(cache.set(fresh, since, lifetimes)).catch(() => undefined);
+        if (cache && since !== undefined)
+          await Promise.resolve(cache.set(fresh, since, lifetimes)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
       } finally {
         if (cache && since !== undefined) cache.end(since);
@@ -97,12 +103,17 @@ export class AvailabilityService {
     const unknown = skus.filter((sku) => !rows.has(sku));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
     const lifetimes = new Map(
-      [...rows.values()].flatMap((r) => (r.next_deadline === null ? [] : [[r.sku, new Date(r.next_deadline).getTime() - now.getTime()] as const])),
+      [...rows.values()].flatMap((r) =>
+        r.next_deadline === null ? [] : [[r.sku, new Date(r.next_deadline).getTime() - now.getTime()] as const],
+      ),
     );
     const items = new Map(
       [...rows.values()].map((r) => {
         const levels = r.levels.filter((l) => serves(l, shopper));
-        const incoming = levels.map((l) => l.incoming_date).filter((d) => d !== null).sort()[0];
+        const incoming = levels
+          .map((l) => l.incoming_date)
+          .filter((d) => d !== null)
+          .sort()[0];
         const a = availabilityOf({
           levels,
           incoming_in_days: incoming === undefined ? null : daysUntil(now, incoming),

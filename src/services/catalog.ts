@@ -39,7 +39,8 @@ export class CatalogService {
   async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
     const w = parse(WarehouseInput, input);
     if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
-    if (w.serves_within_km !== undefined && w.lat === undefined) throw ValidationError.field('/serves_within_km', 'a delivery radius needs lat and lon');
+    if (w.serves_within_km !== undefined && w.lat === undefined)
+      throw ValidationError.field('/serves_within_km', 'a delivery radius needs lat and lon');
     return runOnce(this.ctx, 'warehouse.add', options, w, async (tx) => {
       await lockCatalogShape(tx, 'exclusive');
       const row = await insertWarehouse(tx, {
@@ -81,7 +82,12 @@ export class CatalogService {
       const current = await lockVariant(tx, sku);
       if (!current) throw new NotFoundError('variant', sku);
       const supplierId = patch.supplier === undefined ? current.supplier_id : await supplierIdOf(tx, patch.supplier);
-      await updateVariant(tx, current.id, variantFields(patch, current, supplierId), patch.product?.title ?? current.product_title);
+      await updateVariant(
+        tx,
+        current.id,
+        variantFields(patch, current, supplierId),
+        patch.product?.title ?? current.product_title,
+      );
       return toVariant(await variantBySku(tx, sku));
     });
   }
@@ -90,7 +96,9 @@ export class CatalogService {
     return toVariant(await variantBySku(this.ctx.db, sku));
   }
 
-  async listVariants(filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {}): Promise<Page<Variant>> {
+  async listVariants(
+    filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {},
+  ): Promise<Page<Variant>> {
     const limit = pageLimit(filter.limit);
     const rows = await listVariants(this.ctx.db, { query: filter.query, after: filter.cursor, limit: limit + 1 });
     return pageOf(rows, limit, toVariant, (v) => v.sku);
@@ -116,11 +124,18 @@ export class CatalogService {
  * The stored settings from an input, over the current ones (or the defaults). A backorder or pre-order
  * policy needs a limit: "unbounded" is not a number stock can be checked against.
  */
-function variantFields(input: VariantUpdate, current: VariantRow | undefined, supplierId: number | null): VariantFields {
+function variantFields(
+  input: VariantUpdate,
+  current: VariantRow | undefined,
+  supplierId: number | null,
+): VariantFields {
   const policy: BackorderPolicy = input.backorder?.policy ?? current?.backorder_policy ?? 'deny';
   const limit = input.backorder ? input.backorder.limit : current?.backorder_limit;
   if (policy !== 'deny' && (limit === undefined || limit === 0)) {
-    throw ValidationError.field('/backorder/limit', `a ${policy} policy needs a limit of at least 1 (units per warehouse)`);
+    throw ValidationError.field(
+      '/backorder/limit',
+      `a ${policy} policy needs a limit of at least 1 (units per warehouse)`,
+    );
   }
   return {
     attributes: input.attributes ?? current?.attributes ?? {},

@@ -36,7 +36,14 @@ export interface Delivery {
   last_error: string | null;
   created_at: string;
   delivered_at: string | null;
-  log: { attempt: number; started_at: string; duration_ms: number; ok: boolean; status_code: number | null; error: string | null }[];
+  log: {
+    attempt: number;
+    started_at: string;
+    duration_ms: number;
+    ok: boolean;
+    status_code: number | null;
+    error: string | null;
+  }[];
 }
 
 export interface DeliveryQuery {
@@ -101,12 +108,24 @@ export class ChannelService {
       else config[field] = value;
     }
     return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
-      toChannel(await insertChannel(tx, { kind: c.kind, name: name ?? null, events, config, secrets: this.secretKey ? seal(this.secretKey, secrets) : secrets }), this.secretKey),
+      toChannel(
+        await insertChannel(tx, {
+          kind: c.kind,
+          name: name ?? null,
+          events,
+          config,
+          secrets: this.secretKey ? seal(this.secretKey, secrets) : secrets,
+        }),
+        this.secretKey,
+      ),
     );
   }
 
   async list(kind?: ChannelKind): Promise<Page<Channel>> {
-    return { items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)), next_cursor: null };
+    return {
+      items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)),
+      next_cursor: null,
+    };
   }
 
   /** Stops a channel; what it was sent stays in the log. */

@@ -37,10 +37,16 @@ function canonical(value: unknown): string {
 export const requestHash = (request: unknown): string => createHash('sha256').update(canonical(request)).digest('hex');
 
 /** The key as stored (scoped to its client) and the request's hash, or undefined without a key. */
-export function idempotencyOf(options: CallOptions, request: unknown): { key: string; requestHash: string } | undefined {
+export function idempotencyOf(
+  options: CallOptions,
+  request: unknown,
+): { key: string; requestHash: string } | undefined {
   const key = options.idempotencyKey;
   if (key === undefined) return undefined;
-  return { key: options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`, requestHash: requestHash(request) };
+  return {
+    key: options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`,
+    requestHash: requestHash(request),
+  };
 }
 
 /**
@@ -61,7 +67,8 @@ export async function runOnce<T>(
     if (idem === undefined) return run(tx);
     const claim = await claimKey(tx, scope, idem.key, idem.requestHash);
     if (!claim.claimed) {
-      if (claim.requestHash !== idem.requestHash) throw new IdempotencyConflictError(options.idempotencyKey ?? idem.key);
+      if (claim.requestHash !== idem.requestHash)
+        throw new IdempotencyConflictError(options.idempotencyKey ?? idem.key);
       return claim.response as T;
     }
     const result = await run(tx);

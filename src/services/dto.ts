@@ -70,7 +70,11 @@ export interface Level {
   available: number;
 }
 
-export const toLevel = (sku: string, warehouse: string, n: { on_hand: number; reserved: number; safety_stock: number }): Level => ({
+export const toLevel = (
+  sku: string,
+  warehouse: string,
+  n: { on_hand: number; reserved: number; safety_stock: number },
+): Level => ({
   sku,
   warehouse,
   on_hand: n.on_hand,

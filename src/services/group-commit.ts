@@ -65,7 +65,14 @@ export class GroupCommit<I, O> {
     // a running group picks up the queue when it finishes
     if (this.timer !== undefined || this.inFlight >= this.options.maxInFlight) return;
     // idle: go after this turn of the event loop (whatever arrives in it comes along); busy: wait a little
-    this.timer = this.inFlight === 0 ? setImmediate(() => { this.flush(); }) : setTimeout(() => { this.flush(); }, this.options.windowMs);
+    this.timer =
+      this.inFlight === 0
+        ? setImmediate(() => {
+            this.flush();
+          })
+        : setTimeout(() => {
+            this.flush();
+          }, this.options.windowMs);
   }
 
   private flush(): void {

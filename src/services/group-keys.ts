@@ -44,7 +44,11 @@ export async function claimGroupKeys<O>(
   const claimed: (ClaimedKey | undefined)[] = keys.map(() => undefined);
   for (const scope of new Set(keys.flatMap((k) => (k ? [k.scope] : [])))) {
     const mine = keys.flatMap((k, i) => (k && k.scope === scope && !settled[i] ? [{ i, k }] : []));
-    const claims = await claimKeys(tx, scope, mine.map(({ k }) => k));
+    const claims = await claimKeys(
+      tx,
+      scope,
+      mine.map(({ k }) => k),
+    );
     for (const { i, k } of mine) {
       const claim = claims.get(k.key);
       if (!claim) throw new Error(`idempotency key ${k.key} was neither claimed nor found`);
@@ -61,7 +65,11 @@ export async function claimGroupKeys<O>(
  * Stores the answers of the claimed keys whose jobs succeeded, and gives back those whose jobs failed or wait
  * for a later group (which claims the key again).
  */
-export async function settleGroupKeys(tx: Queryable, claimed: readonly (ClaimedKey | undefined)[], settled: readonly (Settled<unknown> | undefined)[]): Promise<void> {
+export async function settleGroupKeys(
+  tx: Queryable,
+  claimed: readonly (ClaimedKey | undefined)[],
+  settled: readonly (Settled<unknown> | undefined)[],
+): Promise<void> {
   for (const scope of new Set(claimed.flatMap((c) => (c ? [c.scope] : [])))) {
     const responses: { key: string; response: unknown }[] = [];
     const failed: string[] = [];

@@ -2,7 +2,16 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { SCOPES, isScope } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
-import { findApiKeyByPublicId, findLegacyApiKey, insertApiKey, listApiKeys, listOperatorApiKeys, listRevokedOperatorApiKeys, rehashApiKey, revokeApiKey } from '../store/api-keys.js';
+import {
+  findApiKeyByPublicId,
+  findLegacyApiKey,
+  insertApiKey,
+  listApiKeys,
+  listOperatorApiKeys,
+  listRevokedOperatorApiKeys,
+  rehashApiKey,
+  revokeApiKey,
+} from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js';
 import type { Queryable } from '../store/db.js';
 import { runOnce } from './context.js';
@@ -53,14 +62,20 @@ const OPERATOR_KEY_LOCK = 7_406_118_202;
 /** Whether `key` is the one a row's hash was made from, in constant time. */
 function matches(row: ApiKeySecretRow, key: string): boolean {
   const expected = Buffer.from(row.secret_hash, 'hex');
-  const actual = Buffer.from(row.hash_scheme === 'sha256' || row.salt === null ? sha256(key) : salted(row.salt, key), 'hex');
+  const actual = Buffer.from(
+    row.hash_scheme === 'sha256' || row.salt === null ? sha256(key) : salted(row.salt, key),
+    'hex',
+  );
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 function checkScopes(scopes: readonly string[]): Scope[] {
   const unknown = scopes.filter((s) => !isScope(s));
   if (scopes.length === 0 || unknown.length > 0) {
-    throw ValidationError.field('/scopes', `scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+    throw ValidationError.field(
+      '/scopes',
+      `scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`,
+    );
   }
   return [...new Set(scopes)] as Scope[];
 }
@@ -96,16 +111,27 @@ export class KeyService {
    * without its secret (that is stored nowhere but as a hash): nothing new is made, and the caller can revoke it
    * by id if the first answer was lost.
    */
-  async createOnce(input: { name: string; scopes: readonly string[] }, options: CallOptions = {}): Promise<CreatedApiKey | ReplayedApiKey> {
+  async createOnce(
+    input: { name: string; scopes: readonly string[] },
+    options: CallOptions = {},
+  ): Promise<CreatedApiKey | ReplayedApiKey> {
     const name = input.name.trim();
-    if (name.length === 0 || name.length > 100) throw ValidationError.field('/name', 'a name of 1-100 characters is required');
+    if (name.length === 0 || name.length > 100)
+      throw ValidationError.field('/name', 'a name of 1-100 characters is required');
     const scopes = checkScopes(input.scopes);
     const publicId = newPublicId();
     const key = `sr_${publicId}_${randomBytes(24).toString('base64url')}`;
     const salt = newSalt();
     let made: ApiKey | undefined;
     const answer = await runOnce(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
-      const row = await insertApiKey(tx, { name, publicId, origin: 'generated', salt, secretHash: salted(salt, key), scopes });
+      const row = await insertApiKey(tx, {
+        name,
+        publicId,
+        origin: 'generated',
+        salt,
+        secretHash: salted(salt, key),
+        scopes,
+      });
       if (!row) throw new Error('a fresh random key id collided with an existing one');
       made = toApiKey(row);
       return made;
@@ -126,9 +152,20 @@ export class KeyService {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_KEY_LOCK]);
       if (await this.lookup(tx, key)) return;
       const revoked = (await listRevokedOperatorApiKeys(tx, sha256(key))).find((row) => matches(row, key));
-      if (revoked) throw ValidationError.field('/env/STOCKROOM_ADMIN_KEY', `this key was revoked (key id ${revoked.id}): set a new one`);
+      if (revoked)
+        throw ValidationError.field(
+          '/env/STOCKROOM_ADMIN_KEY',
+          `this key was revoked (key id ${revoked.id}): set a new one`,
+        );
       const salt = newSalt();
-      await insertApiKey(tx, { name, publicId: newPublicId(), origin: 'operator', salt, secretHash: salted(salt, key), scopes });
+      await insertApiKey(tx, {
+        name,
+        publicId: newPublicId(),
+        origin: 'operator',
+        salt,
+        secretHash: salted(salt, key),
+        scopes,
+      });
     });
   }
 

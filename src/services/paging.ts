@@ -9,7 +9,8 @@ export const pageLimit = (limit: number | undefined): number => Math.min(Math.ma
 export function idCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   // the cursors handed out are plain digits; 0x10 or 1e3 would be read as some other row's
-  if (!/^(0|[1-9][0-9]{0,14})$/.test(cursor)) throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(cursor))
+    throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
   return Number(cursor);
 }
 
@@ -17,7 +18,12 @@ export function idCursor(cursor: string | undefined): number | undefined {
  * A page from rows read with one more than `limit`: the extra row only says that there is a next page, whose
  * cursor is the key of the last row shown.
  */
-export function pageOf<R, T>(rows: readonly R[], limit: number, show: (row: R) => T, key: (row: R) => number | string): Page<T> {
+export function pageOf<R, T>(
+  rows: readonly R[],
+  limit: number,
+  show: (row: R) => T,
+  key: (row: R) => number | string,
+): Page<T> {
   const shown = rows.slice(0, limit);
   const last = shown.at(-1);
   return { items: shown.map(show), next_cursor: rows.length > limit && last !== undefined ? String(key(last)) : null };

@@ -1,5 +1,11 @@
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { OPEN_PO_STATUSES, PO_STATUSES, expectedDateFrom, nextPoStatus, putAwaySuggestion } from '../domain/purchasing.js';
+import {
+  OPEN_PO_STATUSES,
+  PO_STATUSES,
+  expectedDateFrom,
+  nextPoStatus,
+  putAwaySuggestion,
+} from '../domain/purchasing.js';
 import type { PoAction, PoStatus } from '../domain/purchasing.js';
 import { findBin } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -97,7 +103,12 @@ export const toPurchaseOrder = (o: PurchaseOrderRow): PurchaseOrder => ({
   origin: o.origin,
   reference: o.reference,
   // a closed order expects nothing more, whatever it was short
-  lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty, received_qty: l.received_qty, outstanding: OPEN_PO_STATUSES.includes(o.status) ? l.qty - l.received_qty : 0 })),
+  lines: o.lines.map((l) => ({
+    sku: l.sku,
+    qty: l.qty,
+    received_qty: l.received_qty,
+    outstanding: OPEN_PO_STATUSES.includes(o.status) ? l.qty - l.received_qty : 0,
+  })),
   created_at: new Date(o.created_at).toISOString(),
   updated_at: new Date(o.updated_at).toISOString(),
   sent_at: iso(o.sent_at),
@@ -125,7 +136,13 @@ export class PurchasingService {
     const s = parse(SupplierInput, input);
     return runOnce(this.ctx, 'supplier.add', options, s, async (tx) => {
       const warehouse = s.warehouse === undefined ? null : await warehouseByCode(tx, s.warehouse);
-      const row = await insertSupplier(tx, { code: s.code, name: s.name, email: s.email ?? null, leadTimeDays: s.lead_time_days ?? null, warehouseId: warehouse?.id ?? null });
+      const row = await insertSupplier(tx, {
+        code: s.code,
+        name: s.name,
+        email: s.email ?? null,
+        leadTimeDays: s.lead_time_days ?? null,
+        warehouseId: warehouse?.id ?? null,
+      });
       if (!row) throw new AlreadyExistsError('supplier', s.code);
       return toSupplier(row);
     });
@@ -142,7 +159,10 @@ export class PurchasingService {
     return runOnce(this.ctx, 'purchase_order.create', options, p, async (tx) => {
       const supplier = await supplierByCode(tx, p.supplier);
       const warehouse = await warehouseByCode(tx, p.warehouse);
-      const variants = await variantsBySku(tx, p.lines.map((l) => l.sku));
+      const variants = await variantsBySku(
+        tx,
+        p.lines.map((l) => l.sku),
+      );
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
         warehouseId: warehouse.id,
@@ -164,9 +184,16 @@ export class PurchasingService {
   async list(query: PurchaseOrderQuery = {}): Promise<Page<PurchaseOrder>> {
     const limit = pageLimit(query.limit);
     const status = query.status?.toUpperCase();
-    if (status !== undefined && !(PO_STATUSES as readonly string[]).includes(status)) throw ValidationError.field('/status', `must be one of: ${PO_STATUSES.join(', ')}`);
+    if (status !== undefined && !(PO_STATUSES as readonly string[]).includes(status))
+      throw ValidationError.field('/status', `must be one of: ${PO_STATUSES.join(', ')}`);
     const before = idCursor(query.cursor);
-    const rows = await listPurchaseOrders(this.ctx.db, { status: status as PoStatus | undefined, supplier: query.supplier, sku: query.sku, before, limit: limit + 1 });
+    const rows = await listPurchaseOrders(this.ctx.db, {
+      status: status as PoStatus | undefined,
+      supplier: query.supplier,
+      sku: query.sku,
+      before,
+      limit: limit + 1,
+    });
     return pageOf(rows, limit, toPurchaseOrder, (o) => o.id);
   }
 
@@ -202,13 +229,16 @@ export class PurchasingService {
         const line = bySku.get(l.sku);
         if (!line) throw ValidationError.field(`/lines/${i}/sku`, `${l.sku} is not on purchase order ${n}`);
         const outstanding = line.qty - line.received_qty;
-        if (l.qty > outstanding) throw ValidationError.field(`/lines/${i}/qty`, `${outstanding} of ${l.sku} outstanding, not ${l.qty}`);
+        if (l.qty > outstanding)
+          throw ValidationError.field(`/lines/${i}/qty`, `${outstanding} of ${l.sku} outstanding, not ${l.qty}`);
         return { ...l, line };
       });
       const complete = order.lines.every((l) => l.qty - l.received_qty === (picks.find((p) => p.line === l)?.qty ?? 0));
       const status = nextPoStatus(order.status, 'receive', complete);
       const now = this.ctx.clock();
-      const bins = await Promise.all(picks.map((p) => this.binFor(tx, order.warehouse_id, order.warehouse, p.line.variant_id, p.bin)));
+      const bins = await Promise.all(
+        picks.map((p) => this.binFor(tx, order.warehouse_id, order.warehouse, p.line.variant_id, p.bin)),
+      );
       const applied = await applyMovements(
         tx,
         options.actor ?? null,
@@ -229,17 +259,32 @@ export class PurchasingService {
         const bin = bins[i];
         if (bin?.id !== undefined) await putAway(tx, bin.id, p.line.variant_id, p.qty);
       }
-      await addReceived(tx, n, picks.map((p) => ({ lineNo: p.line.line_no, qty: p.qty })));
+      await addReceived(
+        tx,
+        n,
+        picks.map((p) => ({ lineNo: p.line.line_no, qty: p.qty })),
+      );
       await setPurchaseOrderStatus(tx, n, status, now);
       return {
         order: await this.read(tx, n),
-        put_away: picks.map((p, i) => ({ sku: p.sku, qty: p.qty, bin: bins[i]?.code ?? null, suggested: p.bin === undefined })),
+        put_away: picks.map((p, i) => ({
+          sku: p.sku,
+          qty: p.qty,
+          bin: bins[i]?.code ?? null,
+          suggested: p.bin === undefined,
+        })),
       };
     });
   }
 
   /** Where a line's units go: the bin asked for (which must exist), else the suggestion, else nowhere yet. */
-  private async binFor(tx: Queryable, warehouseId: number, warehouse: string, variantId: number, asked: string | undefined): Promise<{ id?: number; code: string } | null> {
+  private async binFor(
+    tx: Queryable,
+    warehouseId: number,
+    warehouse: string,
+    variantId: number,
+    asked: string | undefined,
+  ): Promise<{ id?: number; code: string } | null> {
     if (asked !== undefined) {
       const bin = await findBin(tx, warehouseId, asked);
       if (!bin) throw new NotFoundError('bin', `${warehouse}/${asked}`);
@@ -249,7 +294,12 @@ export class PurchasingService {
     return code === null ? null : ((await findBin(tx, warehouseId, code)) ?? null);
   }
 
-  private async transition(id: string | number, action: Exclude<PoAction, 'receive'>, body: { expected_date?: string }, options: CallOptions): Promise<PurchaseOrder> {
+  private async transition(
+    id: string | number,
+    action: Exclude<PoAction, 'receive'>,
+    body: { expected_date?: string },
+    options: CallOptions,
+  ): Promise<PurchaseOrder> {
     const n = orderId(id);
     return runOnce(this.ctx, `purchase_order.${action}`, options, { id: n, ...body }, async (tx) => {
       const order = await lockPurchaseOrder(tx, n);

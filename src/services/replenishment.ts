@@ -1,6 +1,12 @@
 import { ValidationError } from '../domain/errors.js';
 import { expectedDateFrom } from '../domain/purchasing.js';
-import { DEFAULT_SERVICE_LEVEL, DEFAULT_WINDOW_DAYS, demandStats, orderQuantity, suggestLevels } from '../domain/replenishment.js';
+import {
+  DEFAULT_SERVICE_LEVEL,
+  DEFAULT_WINDOW_DAYS,
+  demandStats,
+  orderQuantity,
+  suggestLevels,
+} from '../domain/replenishment.js';
 import { listWarehouses } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchasing.js';
@@ -55,14 +61,26 @@ const midnight = (d: Date): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getU
 
 function windowOf(value: number | string | undefined): number {
   // as text (a query parameter) only plain digits: 0x10 and 1e1 are not a number of days
-  const n = value === undefined ? DEFAULT_WINDOW_DAYS : typeof value === 'number' || /^[0-9]{1,3}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 365) throw ValidationError.field('/window_days', 'must be a whole number of days from 1 to 365');
+  const n =
+    value === undefined
+      ? DEFAULT_WINDOW_DAYS
+      : typeof value === 'number' || /^[0-9]{1,3}$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 365)
+    throw ValidationError.field('/window_days', 'must be a whole number of days from 1 to 365');
   return n;
 }
 
 function serviceLevelOf(value: number | string | undefined): number {
-  const p = value === undefined ? DEFAULT_SERVICE_LEVEL : typeof value === 'number' || /^0?\.[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(p) || p < 0.5 || p >= 1) throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
+  const p =
+    value === undefined
+      ? DEFAULT_SERVICE_LEVEL
+      : typeof value === 'number' || /^0?\.[0-9]{1,6}$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isFinite(p) || p < 0.5 || p >= 1)
+    throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
   return p;
 }
 
@@ -74,7 +92,9 @@ export class ReplenishmentService {
    * Variants at or below their reorder point (or the SKUs asked for, whatever their position), with what to
    * order and the safety stock and reorder point their demand over the window suggests.
    */
-  async suggestions(query: SuggestionQuery = {}): Promise<Page<Suggestion> & { window_days: number; service_level: number }> {
+  async suggestions(
+    query: SuggestionQuery = {},
+  ): Promise<Page<Suggestion> & { window_days: number; service_level: number }> {
     const windowDays = windowOf(query.window_days);
     const serviceLevel = serviceLevelOf(query.service_level);
     const limit = pageLimit(query.limit);
@@ -83,7 +103,12 @@ export class ReplenishmentService {
     if (skus) await variantsBySku(this.ctx.db, skus);
     const today = midnight(this.ctx.clock());
     const rows = await readReplenishment(this.ctx.db, { until: today, windowDays, skus, after, limit: limit + 1 });
-    const page = pageOf(rows, limit, (r) => this.suggest(r, today, windowDays, serviceLevel), (r) => r.variant_id);
+    const page = pageOf(
+      rows,
+      limit,
+      (r) => this.suggest(r, today, windowDays, serviceLevel),
+      (r) => r.variant_id,
+    );
     return { ...page, window_days: windowDays, service_level: serviceLevel };
   }
 
@@ -101,7 +126,9 @@ export class ReplenishmentService {
 
   /** The scheduled run: replenishes only if the last run (by hand or by schedule) is `everyMs` ago. */
   async replenishIfDue(everyMs: number): Promise<ReplenishResult | undefined> {
-    return this.ctx.db.transaction(async (tx) => ((await claimJob(tx, 'replenish', everyMs)) ? this.draft(tx) : undefined));
+    return this.ctx.db.transaction(async (tx) =>
+      (await claimJob(tx, 'replenish', everyMs)) ? this.draft(tx) : undefined,
+    );
   }
 
   private async draft(tx: Queryable): Promise<ReplenishResult> {
@@ -109,7 +136,10 @@ export class ReplenishmentService {
     const due = await readReplenishment(tx, { until: midnight(now), windowDays: 1 });
     const skipped: ReplenishResult['skipped'] = [];
     const fallback = (await listWarehouses(tx))[0]?.id;
-    const groups = new Map<string, { supplierId: number; warehouseId: number; lead: number | null; lines: { variantId: number; qty: number }[] }>();
+    const groups = new Map<
+      string,
+      { supplierId: number; warehouseId: number; lead: number | null; lines: { variantId: number; qty: number }[] }
+    >();
     for (const r of due) {
       if (r.open_purchase_order !== null) skipped.push({ sku: r.sku, reason: 'open_purchase_order' });
       else if (r.supplier_id === null) skipped.push({ sku: r.sku, reason: 'no_supplier' });
@@ -122,7 +152,10 @@ export class ReplenishmentService {
         const key = `${r.supplier_id}:${warehouseId}`;
         const group = groups.get(key) ?? { supplierId: r.supplier_id, warehouseId, lead: null, lines: [] };
         group.lead = Math.max(group.lead ?? 0, r.lead_time_days ?? 0);
-        group.lines.push({ variantId: r.variant_id, qty: orderQuantity(r.net + r.incoming, r.reorder_point ?? 0, r.reorder_qty) });
+        group.lines.push({
+          variantId: r.variant_id,
+          qty: orderQuantity(r.net + r.incoming, r.reorder_point ?? 0, r.reorder_qty),
+        });
         groups.set(key, group);
       }
     }
@@ -149,7 +182,10 @@ export class ReplenishmentService {
   }
 
   private suggest(r: ReplenishmentRow, today: Date, windowDays: number, serviceLevel: number): Suggestion {
-    const daily = Array.from({ length: windowDays }, (_, i) => r.demand[new Date(today.getTime() - (windowDays - i) * DAY_MS).toISOString().slice(0, 10)] ?? 0);
+    const daily = Array.from(
+      { length: windowDays },
+      (_, i) => r.demand[new Date(today.getTime() - (windowDays - i) * DAY_MS).toISOString().slice(0, 10)] ?? 0,
+    );
     const stats = demandStats(daily);
     const levels = suggestLevels(stats, r.lead_time_days ?? 0, serviceLevel);
     const position = r.net + r.incoming;

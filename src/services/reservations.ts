@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { InsufficientStockError, InvalidTransitionError, NotFoundError, UnknownSkuError, ValidationError } from '../domain/errors.js';
+import {
+  InsufficientStockError,
+  InvalidTransitionError,
+  NotFoundError,
+  UnknownSkuError,
+  ValidationError,
+} from '../domain/errors.js';
 import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
@@ -101,10 +107,15 @@ export class ReservationService {
       const now = this.ctx.clock();
       const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
 
-      const keys = await claimGroupKeys(tx, jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })), settled);
+      const keys = await claimGroupKeys(
+        tx,
+        jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })),
+        settled,
+      );
 
       const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
-      const { levels, elsewhere } = skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
+      const { levels, elsewhere } =
+        skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
       const known = await this.knownNames(tx, skus, levels, jobs);
 
       const moves: PlannedMove[] = [];
@@ -118,13 +129,25 @@ export class ReservationService {
           const mine = plan(id, job.req, levels, known);
           const lines = mine.map((m, n): ReservationLineRow => {
             m.actor = job.options.actor ?? null;
-            const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('planned level');
+            const level =
+              levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ??
+              missing('planned level');
             level.reserved += m.deltaReserved;
             reservedAfter.push(level.reserved);
             const qty = m.deltaReserved;
             // of this line's units, those beyond stock: how far below zero available is after it, at most the line
             const backordered = Math.min(qty, Math.max(0, -available(level)));
-            return { line_no: n + 1, variant_id: m.variantId, warehouse_id: m.warehouseId, sku: m.sku, warehouse: m.warehouse, qty, backordered, fulfilled_qty: 0, released_qty: 0 };
+            return {
+              line_no: n + 1,
+              variant_id: m.variantId,
+              warehouse_id: m.warehouseId,
+              sku: m.sku,
+              warehouse: m.warehouse,
+              qty,
+              backordered,
+              fulfilled_qty: 0,
+              released_qty: 0,
+            };
           });
           moves.push(...mine);
           planned.push({ job: i, id, lines });
@@ -142,9 +165,32 @@ export class ReservationService {
         // everything about the new reservation is known here: no need to read it back
         settled[job] = {
           ok: true,
-          value: toReservation({ id, order_ref: req.order_ref, status: 'pending', expires_at: expiresAt, created_at: now, updated_at: now, committed_at: null, closed_at: null }, lines),
+          value: toReservation(
+            {
+              id,
+              order_ref: req.order_ref,
+              status: 'pending',
+              expires_at: expiresAt,
+              created_at: now,
+              updated_at: now,
+              committed_at: null,
+              closed_at: null,
+            },
+            lines,
+          ),
         };
-        return { id, orderRef: req.order_ref, expiresAt, now, lines: lines.map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id, qty: l.qty, backordered: l.backordered })) };
+        return {
+          id,
+          orderRef: req.order_ref,
+          expiresAt,
+          now,
+          lines: lines.map((l) => ({
+            variantId: l.variant_id,
+            warehouseId: l.warehouse_id,
+            qty: l.qty,
+            backordered: l.backordered,
+          })),
+        };
       });
       await insertReservations(tx, reservations);
       const applied = await applyMovements(tx, null, moves, now);
@@ -159,13 +205,24 @@ export class ReservationService {
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */
-  private async knownNames(tx: Queryable, skus: readonly string[], levels: readonly RoutingRow[], jobs: readonly ReserveJob[]): Promise<KnownNames> {
+  private async knownNames(
+    tx: Queryable,
+    skus: readonly string[],
+    levels: readonly RoutingRow[],
+    jobs: readonly ReserveJob[],
+  ): Promise<KnownNames> {
     const skuSet = new Set(levels.map((l) => l.sku));
     const unseen = skus.filter((s) => !skuSet.has(s));
     // a variant with no levels yet (no warehouse exists) is known all the same
     if (unseen.length > 0) for (const v of await findVariants(tx, unseen)) skuSet.add(v.sku);
     const warehouses = new Set(levels.map((l) => l.warehouse));
-    const asked = [...new Set(jobs.flatMap((j) => (j.req.warehouse !== undefined && !warehouses.has(j.req.warehouse) ? [j.req.warehouse] : [])))];
+    const asked = [
+      ...new Set(
+        jobs.flatMap((j) =>
+          j.req.warehouse !== undefined && !warehouses.has(j.req.warehouse) ? [j.req.warehouse] : [],
+        ),
+      ),
+    ];
     if (asked.length > 0) for (const w of await findWarehouses(tx, asked)) warehouses.add(w.code);
     return { skus: skuSet, warehouses };
   }
@@ -210,15 +267,26 @@ export class ReservationService {
       });
       const keys = await claimGroupKeys(
         tx,
-        jobs.map((j) => ({ scope: `reservation.${j.action}`, options: j.options, request: { id: j.id, body: j.body } })),
+        jobs.map((j) => ({
+          scope: `reservation.${j.action}`,
+          options: j.options,
+          request: { id: j.id, body: j.body },
+        })),
         settled,
       );
 
       const ids = jobs.flatMap((j, i) => (settled[i] ? [] : [j.id]));
       const rows = await lockReservations(tx, ids);
       const linesOf = await readLinesOf(tx, [...rows.keys()]);
-      const levelKeys = [...linesOf.values()].flat().map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id }));
-      const levels = new Map((levelKeys.length > 0 ? await lockLevels(tx, levelKeys) : []).map((l) => [levelKey(l.variant_id, l.warehouse_id), l]));
+      const levelKeys = [...linesOf.values()]
+        .flat()
+        .map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id }));
+      const levels = new Map(
+        (levelKeys.length > 0 ? await lockLevels(tx, levelKeys) : []).map((l) => [
+          levelKey(l.variant_id, l.warehouse_id),
+          l,
+        ]),
+      );
 
       const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
       const answered: { job: number; id: string }[] = [];
@@ -244,7 +312,10 @@ export class ReservationService {
       });
 
       await writeChange(tx, change, now);
-      const after = await readReservationsWithLines(tx, answered.map((a) => a.id));
+      const after = await readReservationsWithLines(
+        tx,
+        answered.map((a) => a.id),
+      );
       for (const { job, id } of answered) {
         const r = after.get(id) ?? missing(`reservation ${id}`);
         settled[job] = { ok: true, value: toReservation(r.row, r.lines) };
@@ -316,7 +387,9 @@ export async function expireDueHoldsOn(tx: Queryable, skus: readonly string[], n
   if (due.length === 0) return { levels, elsewhere: [] };
   const claimed = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
   for (const m of await expireLocked(tx, claimed, now)) {
-    const level = levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ?? missing('level of an expired hold');
+    const level =
+      levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ??
+      missing('level of an expired hold');
     level.reserved += m.deltaReserved;
   }
   const expired = new Set(claimed.map((r) => r.id));
@@ -339,9 +412,16 @@ export async function afterReleasesElsewhere<T>(db: Db, work: (putOff: boolean) 
 }
 
 /** Expires reservations this transaction has locked, all in one change; returns the movements it wrote. */
-async function expireLocked(tx: Queryable, reservations: readonly ReservationRow[], now: Date): Promise<MovementInput[]> {
+async function expireLocked(
+  tx: Queryable,
+  reservations: readonly ReservationRow[],
+  now: Date,
+): Promise<MovementInput[]> {
   if (reservations.length === 0) return [];
-  const linesOf = await readLinesOf(tx, reservations.map((r) => r.id));
+  const linesOf = await readLinesOf(
+    tx,
+    reservations.map((r) => r.id),
+  );
   const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
   for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
   await writeChange(tx, change, now);
@@ -363,7 +443,8 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
   if (unknown.length > 0) throw new UnknownSkuError(unknown);
-  if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse)) throw new NotFoundError('warehouse', req.warehouse);
+  if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse))
+    throw new NotFoundError('warehouse', req.warehouse);
   const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
   const moves: PlannedMove[] = [];
   const short: ShortLine[] = [];
@@ -373,8 +454,18 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
     const stocks = serving.map(toWarehouseStock);
     const allocation = allocate(qty, stocks, { ship_to: req.ship_to });
     if (!allocation) {
-      const reason = outsideArea(mine, serving.length, req.warehouse, totalReservable(mine.filter((l) => !serves(l, shopper)).map(toWarehouseStock)));
-      short.push({ sku, requested: qty, available: totalReservable(stocks), ...(reason === undefined ? {} : { reason }) });
+      const reason = outsideArea(
+        mine,
+        serving.length,
+        req.warehouse,
+        totalReservable(mine.filter((l) => !serves(l, shopper)).map(toWarehouseStock)),
+      );
+      short.push({
+        sku,
+        requested: qty,
+        available: totalReservable(stocks),
+        ...(reason === undefined ? {} : { reason }),
+      });
       continue;
     }
     for (const a of allocation) {
@@ -398,8 +489,16 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
 }
 
 /** Why an order is short beyond plain shortage: the warehouses that would have it do not serve its destination. */
-function outsideArea(levels: readonly RoutingRow[], serving: number, warehouse: string | undefined, outside: number): string | undefined {
-  if (levels.length > 0 && serving === 0) return warehouse === undefined ? 'no warehouse serves the destination' : `${warehouse} does not serve the destination`;
+function outsideArea(
+  levels: readonly RoutingRow[],
+  serving: number,
+  warehouse: string | undefined,
+  outside: number,
+): string | undefined {
+  if (levels.length > 0 && serving === 0)
+    return warehouse === undefined
+      ? 'no warehouse serves the destination'
+      : `${warehouse} does not serve the destination`;
   return outside > 0 ? `${outside} more in warehouses that do not serve the destination` : undefined;
 }
 
@@ -422,12 +521,28 @@ interface Change {
 const levelKey = (variantId: number, warehouseId: number): string => `${variantId}:${warehouseId}`;
 
 /** Gives back what the lines still hold and closes the reservation as released or expired. */
-function releaseAll(change: Change, r: ReservationRow, lines: readonly ReservationLineRow[], action: 'release' | 'expire', actor: string | null): void {
+function releaseAll(
+  change: Change,
+  r: ReservationRow,
+  lines: readonly ReservationLineRow[],
+  action: 'release' | 'expire',
+  actor: string | null,
+): void {
   change.statuses.push({ id: r.id, status: nextStatus(r.status, action) });
   for (const l of lines) {
     const qty = remaining(l);
     if (qty === 0) continue;
-    change.moves.push({ variantId: l.variant_id, warehouseId: l.warehouse_id, type: action, deltaOnHand: 0, deltaReserved: -qty, guard: 'none', reference: r.order_ref, reservationId: r.id, actor });
+    change.moves.push({
+      variantId: l.variant_id,
+      warehouseId: l.warehouse_id,
+      type: action,
+      deltaOnHand: 0,
+      deltaReserved: -qty,
+      guard: 'none',
+      reference: r.order_ref,
+      reservationId: r.id,
+      actor,
+    });
     change.onHandAfter.push(undefined);
     change.progress.push({ reservationId: r.id, lineNo: l.line_no, fulfilled: 0, released: qty });
   }
@@ -437,7 +552,13 @@ function releaseAll(change: Change, r: ReservationRow, lines: readonly Reservati
  * Decides one commit, release or fulfilment of a locked reservation on the locked levels, adding it to the
  * change and the levels; or throws why it is refused, having added nothing.
  */
-function decide(change: Change, r: ReservationRow, lines: readonly ReservationLineRow[], job: TransitionJob, levels: Map<string, LevelRow>): void {
+function decide(
+  change: Change,
+  r: ReservationRow,
+  lines: readonly ReservationLineRow[],
+  job: TransitionJob,
+  levels: Map<string, LevelRow>,
+): void {
   const actor = job.options.actor ?? null;
   if (job.action === 'commit') {
     change.statuses.push({ id: r.id, status: nextStatus(r.status, 'commit') });
@@ -454,17 +575,36 @@ function decide(change: Change, r: ReservationRow, lines: readonly ReservationLi
   const byLine = new Map(lines.map((l) => [l.line_no, l]));
   const shipments = picks.map((p) => {
     const line = byLine.get(p.line_no) ?? missing(`line ${p.line_no}`);
-    return { line, qty: p.qty, level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${p.line_no}`) };
+    return {
+      line,
+      qty: p.qty,
+      level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${p.line_no}`),
+    };
   });
   // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
   const short: ShortLine[] = shipments
     .filter(({ qty, level }) => level.on_hand < qty)
-    .map(({ line, qty, level }) => ({ sku: line.sku, warehouse: line.warehouse, requested: qty, available: level.on_hand }));
+    .map(({ line, qty, level }) => ({
+      sku: line.sku,
+      warehouse: line.warehouse,
+      requested: qty,
+      available: level.on_hand,
+    }));
   if (short.length > 0) throw new InsufficientStockError(short);
   for (const { line, qty, level } of shipments) {
     level.on_hand -= qty;
     level.reserved -= qty;
-    change.moves.push({ variantId: line.variant_id, warehouseId: line.warehouse_id, type: 'fulfil', deltaOnHand: -qty, deltaReserved: -qty, guard: 'none', reference: r.order_ref, reservationId: r.id, actor });
+    change.moves.push({
+      variantId: line.variant_id,
+      warehouseId: line.warehouse_id,
+      type: 'fulfil',
+      deltaOnHand: -qty,
+      deltaReserved: -qty,
+      guard: 'none',
+      reference: r.order_ref,
+      reservationId: r.id,
+      actor,
+    });
     change.onHandAfter.push(level.on_hand);
     change.progress.push({ reservationId: r.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
   }
@@ -477,7 +617,10 @@ function decide(change: Change, r: ReservationRow, lines: readonly ReservationLi
 async function writeChange(tx: Queryable, change: Change, now: Date): Promise<void> {
   const applied = await applyMovements(tx, null, change.moves, now);
   // decided on locked numbers, every movement must apply as decided; if one did not, the change is wrong as a whole
-  if (applied.length !== change.moves.length || applied.some((a, i) => change.onHandAfter[i] !== undefined && a.on_hand !== change.onHandAfter[i])) {
+  if (
+    applied.length !== change.moves.length ||
+    applied.some((a, i) => change.onHandAfter[i] !== undefined && a.on_hand !== change.onHandAfter[i])
+  ) {
     throw new Error('a change decided on locked levels did not apply as decided');
   }
   await addLineProgress(tx, change.progress);

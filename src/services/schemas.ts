@@ -22,9 +22,17 @@ export const MAX_SYNC_ITEMS = 10_000;
 /** SKUs one storefront availability call may ask about. */
 export const MAX_AVAILABILITY_SKUS = 100;
 
-export const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$', description: 'stock keeping unit: 1-64 characters, no spaces' });
+export const Sku = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^\\S+$',
+  description: 'stock keeping unit: 1-64 characters, no spaces',
+});
 export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
-export const BinCode = Type.String({ pattern: '^[A-Z0-9]{1,8}-[A-Z0-9]{1,8}-[A-Z0-9]{1,8}$', description: 'aisle-rack-shelf, e.g. A-01-03' });
+export const BinCode = Type.String({
+  pattern: '^[A-Z0-9]{1,8}-[A-Z0-9]{1,8}-[A-Z0-9]{1,8}$',
+  description: 'aisle-rack-shelf, e.g. A-01-03',
+});
 export const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QTY });
 export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
@@ -41,23 +49,35 @@ const inYears = (value: string): boolean => {
   return year >= 1970 && year <= 9999;
 };
 Format.Set('calendar-date', (value) => YEAR.test(value) && Format.IsDate(value));
-Format.Set('timestamp', (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)) && inYears(value));
+Format.Set(
+  'timestamp',
+  (value) => YEAR.test(value) && (Format.IsDate(value) || Format.IsDateTime(value)) && inYears(value),
+);
 /** A calendar date (a real one: 2026-02-30 is refused), YYYY-MM-DD, from 1970 to 9999. */
 export const IsoDate = Type.String({ format: 'calendar-date', description: 'a calendar date, YYYY-MM-DD' });
 /** A point in time: an ISO 8601 date-time with its offset, or a calendar date (its midnight UTC), 1970 to 9999. */
-export const Timestamp = Type.String({ format: 'timestamp', description: 'an ISO 8601 date-time (2026-01-15T10:00:00Z) or date (2026-01-15)' });
+export const Timestamp = Type.String({
+  format: 'timestamp',
+  description: 'an ISO 8601 date-time (2026-01-15T10:00:00Z) or date (2026-01-15)',
+});
 /**
  * A numeric id as the API hands them out: plain decimal digits, no sign, exponent, hex or spaces, within the
  * integers JavaScript keeps exactly (ids are bigint columns).
  */
 export const NumericId = Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'a numeric id' });
 /** A page cursor handed out by a list of numeric ids. */
-export const IdCursor = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$', description: 'next_cursor of the previous page' });
+export const IdCursor = Type.String({
+  pattern: '^(0|[1-9][0-9]{0,14})$',
+  description: 'next_cursor of the previous page',
+});
 /** A page size, as a query parameter (a whole number from 1 to 500). */
 export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'items per page, 1-500' });
 /** What a search matches against (SKUs, titles). */
 export const SearchText = Type.String({ minLength: 1, maxLength: 200 });
-export const Region = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,15}$', description: 'a region code such as EU, DE or US-CA' });
+export const Region = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,15}$',
+  description: 'a region code such as EU, DE or US-CA',
+});
 const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 
 export const WarehouseInput = Type.Object(
@@ -67,8 +87,12 @@ export const WarehouseInput = Type.Object(
     lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
-    regions: Type.Optional(Type.Array(Region, { maxItems: 50, description: 'regions it ships to (none: every region)' })),
-    serves_within_km: Type.Optional(Type.Integer({ minimum: 1, maximum: 20_000, description: 'delivers this far from lat/lon (none: any distance)' })),
+    regions: Type.Optional(
+      Type.Array(Region, { maxItems: 50, description: 'regions it ships to (none: every region)' }),
+    ),
+    serves_within_km: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 20_000, description: 'delivers this far from lat/lon (none: any distance)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,14 +108,21 @@ export const BackorderInput = Type.Object(
 );
 
 const variantSettings = {
-  attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+  attributes: Type.Optional(
+    Type.Record(
+      Type.String({ maxLength: 64 }),
+      Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
+    ),
+  ),
   low_stock_threshold: Type.Optional(Small),
   safety_stock: Type.Optional(Small),
   backorder: Type.Optional(BackorderInput),
   reorder_point: Type.Optional(Type.Union([Small, Type.Null()])),
   reorder_qty: Type.Optional(Type.Union([Quantity, Type.Null()])),
   lead_time_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
-  supplier: Type.Optional(Type.Union([WarehouseCode, Type.Null()], { description: 'the code of the supplier it is bought from' })),
+  supplier: Type.Optional(
+    Type.Union([WarehouseCode, Type.Null()], { description: 'the code of the supplier it is bought from' }),
+  ),
 };
 
 export const VariantInput = Type.Object(
@@ -136,7 +167,13 @@ export const AdjustInput = Type.Object(
 export type AdjustInput = Static<typeof AdjustInput>;
 
 export const CountInput = Type.Object(
-  { sku: Sku, warehouse: WarehouseCode, counted: Count, reference: Type.Optional(Reference), expected_on_hand: Type.Optional(Count) },
+  {
+    sku: Sku,
+    warehouse: WarehouseCode,
+    counted: Count,
+    reference: Type.Optional(Reference),
+    expected_on_hand: Type.Optional(Count),
+  },
   { additionalProperties: false },
 );
 export type CountInput = Static<typeof CountInput>;
@@ -155,7 +192,10 @@ export type SyncItem = Static<typeof SyncItem>;
 /** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
 export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
 export const SyncInput = Type.Object(
-  { source: Type.String({ minLength: 1, maxLength: 100 }), items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }) },
+  {
+    source: Type.String({ minLength: 1, maxLength: 100 }),
+    items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }),
+  },
   { additionalProperties: false },
 );
 export type SyncInput = Static<typeof SyncInput>;
@@ -180,7 +220,10 @@ export const GeoPointInput = Type.Object(
 export const ReserveInput = Type.Object(
   {
     order_ref: Reference,
-    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES }),
+    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: MAX_LINES,
+    }),
     ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
     warehouse: Type.Optional(WarehouseCode),
     region: Type.Optional(Region),
@@ -193,10 +236,16 @@ export type ReserveInput = Static<typeof ReserveInput>;
 export const FulfilInput = Type.Object(
   {
     lines: Type.Optional(
-      Type.Array(Type.Object({ sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) }, { additionalProperties: false }), {
-        minItems: 1,
-        maxItems: MAX_LINES,
-      }),
+      Type.Array(
+        Type.Object(
+          { sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: MAX_LINES,
+        },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -205,12 +254,21 @@ export type FulfilInput = Static<typeof FulfilInput>;
 
 export const ReservationId = Type.String({ format: 'uuid' });
 
-const AvailabilitySkus = Type.Array(Sku, { minItems: 1, maxItems: MAX_AVAILABILITY_SKUS, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' });
+const AvailabilitySkus = Type.Array(Sku, {
+  minItems: 1,
+  maxItems: MAX_AVAILABILITY_SKUS,
+  description: 'the SKUs to ask about, repeated: ?sku=A&sku=B',
+});
 export const AvailabilityInput = Type.Object(
   {
     sku: AvailabilitySkus,
     region: Type.Optional(Region),
-    ship_to: Type.Optional(Type.String({ pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$', description: 'lat,lon the order would ship to' })),
+    ship_to: Type.Optional(
+      Type.String({
+        pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
+        description: 'lat,lon the order would ship to',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -226,7 +284,9 @@ export const SupplierInput = Type.Object(
     name: Name,
     email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
     lead_time_days: Type.Optional(LeadDays),
-    warehouse: Type.Optional(Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' })),
+    warehouse: Type.Optional(
+      Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -236,7 +296,10 @@ export const PurchaseOrderInput = Type.Object(
   {
     supplier: WarehouseCode,
     warehouse: WarehouseCode,
-    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 1000,
+    }),
     expected_date: Type.Optional(IsoDate),
     reference: Type.Optional(Reference),
   },
@@ -248,20 +311,37 @@ export const ConfirmInput = Type.Object({ expected_date: Type.Optional(IsoDate) 
 
 export const PurchaseReceiptInput = Type.Object(
   {
-    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+    lines: Type.Array(
+      Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 1000 },
+    ),
     reference: Type.Optional(Reference),
   },
   { additionalProperties: false },
 );
 export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;
 
-const Events = Type.Array(Type.Enum(EVENT_TYPES), { minItems: 1, uniqueItems: true, description: 'the events this channel receives' });
-const HttpUrl = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://\\S+$', description: 'an http(s) URL' });
+const Events = Type.Array(Type.Enum(EVENT_TYPES), {
+  minItems: 1,
+  uniqueItems: true,
+  description: 'the events this channel receives',
+});
+const HttpUrl = Type.String({
+  minLength: 8,
+  maxLength: 2000,
+  pattern: '^https?://\\S+$',
+  description: 'an http(s) URL',
+});
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
 
 /** POST /v1/webhooks: signed JSON to a URL of yours. */
 export const WebhookInput = Type.Object(
-  { url: HttpUrl, events: Events, secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }), name: ChannelName },
+  {
+    url: HttpUrl,
+    events: Events,
+    secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }),
+    name: ChannelName,
+  },
   { additionalProperties: false },
 );
 export type WebhookInput = Static<typeof WebhookInput>;
@@ -287,7 +367,11 @@ export const ChannelInputs = {
   email: Type.Object(
     {
       kind: Type.Literal('email'),
-      smtp_url: Type.String({ pattern: '^smtps?://\\S+$', maxLength: 2000, description: 'smtp://user:pass@host:587 or smtps://...' }),
+      smtp_url: Type.String({
+        pattern: '^smtps?://\\S+$',
+        maxLength: 2000,
+        description: 'smtp://user:pass@host:587 or smtps://...',
+      }),
       from: Type.String({ minLength: 3, maxLength: 200 }),
       to: Type.String({ minLength: 3, maxLength: 2000, description: 'one address or several, comma-separated' }),
       events: Events,
@@ -300,7 +384,10 @@ export type ChannelInput = Static<(typeof ChannelInputs)[keyof typeof ChannelInp
 
 /** POST /v1/keys: a named key with scopes. */
 export const KeyInput = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }),
+  },
   { additionalProperties: false },
 );
 export type KeyInput = Static<typeof KeyInput>;
@@ -330,7 +417,10 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
     // an unknown field is named by its own path, one error each
     .flatMap((e) =>
       e.keyword === 'additionalProperties'
-        ? unknownFields(e.params).map((key) => ({ path: `${at}${e.instancePath}/${pointer(key)}`, message: 'unknown field' }))
+        ? unknownFields(e.params).map((key) => ({
+            path: `${at}${e.instancePath}/${pointer(key)}`,
+            message: 'unknown field',
+          }))
         : [{ path: at + e.instancePath, message: describe(e.keyword, e.message, e.params) }],
     );
   throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
@@ -347,7 +437,10 @@ function textProblem(text: string): string | undefined {
 
 /** A key as a JSON pointer segment, with control characters and surrogates shown as \\uXXXX escapes. */
 const pointer = (key: string): string =>
-  key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/[^ -\ud7ff\ue000-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  key
+    .replace(/~/g, '~0')
+    .replace(/\//g, '~1')
+    .replace(/[^ -\ud7ff\ue000-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** No input nests deeper than a few levels; past this, a value is refused before any recursive check sees it. */
 const MAX_DEPTH = 32;
@@ -399,15 +492,29 @@ const FORMATS: Record<string, string> = {
 
 /** The keys an additionalProperties error names. */
 const unknownFields = (params: unknown): string[] =>
-  typeof params === 'object' && params !== null && 'additionalProperties' in params ? [params.additionalProperties].flat().map(String) : [];
+  typeof params === 'object' && params !== null && 'additionalProperties' in params
+    ? [params.additionalProperties].flat().map(String)
+    : [];
 
 function describe(keyword: string, message: string, params: unknown): string {
   if (keyword === 'not') return 'must not be 0';
-  if (keyword === 'format' && typeof params === 'object' && params !== null && 'format' in params && typeof params.format === 'string') {
+  if (
+    keyword === 'format' &&
+    typeof params === 'object' &&
+    params !== null &&
+    'format' in params &&
+    typeof params.format === 'string'
+  ) {
     const wanted = FORMATS[params.format];
     if (wanted) return `must be ${wanted}`;
   }
-  if (keyword === 'enum' && typeof params === 'object' && params !== null && 'allowedValues' in params && Array.isArray(params.allowedValues)) {
+  if (
+    keyword === 'enum' &&
+    typeof params === 'object' &&
+    params !== null &&
+    'allowedValues' in params &&
+    Array.isArray(params.allowedValues)
+  ) {
     return `must be one of: ${params.allowedValues.join(', ')}`;
   }
   return message;

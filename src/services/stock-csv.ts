@@ -73,11 +73,19 @@ function* slicesOf(text: string): Generator<string> {
   for (let at = 0; at < text.length; at += PIECE) yield text.slice(at, at + PIECE);
 }
 
-async function* piecesOf(source: CsvSource, maxBytes: number, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  const all: Iterable<string> | AsyncIterable<Uint8Array | string> = typeof source === 'string' ? slicesOf(source) : source;
+async function* piecesOf(
+  source: CsvSource,
+  maxBytes: number,
+  hash: ReturnType<typeof createHash>,
+): AsyncGenerator<Buffer> {
+  const all: Iterable<string> | AsyncIterable<Uint8Array | string> =
+    typeof source === 'string' ? slicesOf(source) : source;
   let bytes = 0;
   for await (const piece of all) {
-    const buffer = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const buffer =
+      typeof piece === 'string'
+        ? Buffer.from(piece, 'utf8')
+        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     bytes += buffer.byteLength;
     if (bytes > maxBytes) throw new PayloadTooLargeError(maxBytes);
     hash.update(buffer);
@@ -91,7 +99,10 @@ async function* piecesOf(source: CsvSource, maxBytes: number, hash: ReturnType<t
  * rows. Every row is checked before anything is returned; problems name their line, and reading stops at
  * `maxErrors` of them. Also returns the file's SHA-256, which stands for it in idempotency checks.
  */
-export async function readStockCsv(source: CsvSource, limits: StockCsvLimits = {}): Promise<{ rows: StockCsvRow[]; sha256: string }> {
+export async function readStockCsv(
+  source: CsvSource,
+  limits: StockCsvLimits = {},
+): Promise<{ rows: StockCsvRow[]; sha256: string }> {
   const maxErrors = limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS;
   const hash = createHash('sha256');
   const errors: FieldError[] = [];
@@ -107,17 +118,27 @@ export async function readStockCsv(source: CsvSource, limits: StockCsvLimits = {
     try {
       return parse(schema, value);
     } catch (error) {
-      problem({ path, message: error instanceof ValidationError ? (error.errors[0]?.message ?? 'invalid') : 'invalid' });
+      problem({
+        path,
+        message: error instanceof ValidationError ? (error.errors[0]?.message ?? 'invalid') : 'invalid',
+      });
       return undefined;
     }
   };
   const readRecord = (record: string[]): void => {
     if (!index) {
       const header = record;
-      index = Object.fromEntries(STOCK_CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof STOCK_CSV_COLUMNS)[number], number>;
+      index = Object.fromEntries(STOCK_CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<
+        (typeof STOCK_CSV_COLUMNS)[number],
+        number
+      >;
       const columns = index;
       const missingColumns = STOCK_CSV_COLUMNS.filter((c) => columns[c] < 0);
-      if (missingColumns.length > 0) throw ValidationError.field('/csv/header', `missing column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}`);
+      if (missingColumns.length > 0)
+        throw ValidationError.field(
+          '/csv/header',
+          `missing column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}`,
+        );
       return;
     }
     const columns = index;
@@ -131,7 +152,8 @@ export async function readStockCsv(source: CsvSource, limits: StockCsvLimits = {
     if (sku === undefined || warehouse === undefined || onHand === undefined) return;
     const key = `${sku}\u0000${warehouse}`;
     const earlier = seen.swap(key, line);
-    if (earlier !== undefined) problem({ path: `/line/${line}`, message: `${sku} at ${warehouse} is already on line ${earlier}` });
+    if (earlier !== undefined)
+      problem({ path: `/line/${line}`, message: `${sku} at ${warehouse} is already on line ${earlier}` });
     else rows.push({ line, sku, warehouse, on_hand: onHand });
   };
 
@@ -152,7 +174,10 @@ export async function readStockCsv(source: CsvSource, limits: StockCsvLimits = {
     );
   } catch (error) {
     if (error instanceof EnoughProblems) {
-      throw new ValidationError([...errors, { path: '/csv', message: `stopped at ${maxErrors} problems; the rest of the file was not checked` }]);
+      throw new ValidationError([
+        ...errors,
+        { path: '/csv', message: `stopped at ${maxErrors} problems; the rest of the file was not checked` },
+      ]);
     }
     if (error instanceof ValidationError || error instanceof PayloadTooLargeError) throw error;
     // csv-parse's own errors (an unterminated quote, a row with another number of columns) stop the file
@@ -171,7 +196,13 @@ export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS): 
   return new ValidationError(shown);
 }
 
-export const EXPORT_COLUMNS = ['sku', 'warehouse', 'on_hand', 'reserved', 'available'] as const satisfies readonly (keyof Level)[];
+export const EXPORT_COLUMNS = [
+  'sku',
+  'warehouse',
+  'on_hand',
+  'reserved',
+  'available',
+] as const satisfies readonly (keyof Level)[];
 
 /** Levels as a CSV byte stream with a header; back-pressure reaches the database reads. */
 export function stockCsv(levels: AsyncIterable<Level>): Readable {

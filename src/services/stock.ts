@@ -20,7 +20,18 @@ import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { readStockCsv, tooMany } from './stock-csv.js';
 import type { CsvSource, StockCsvLimits } from './stock-csv.js';
-import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, SyncInput, Timestamp, TransferInput, parse } from './schemas.js';
+import {
+  AdjustInput,
+  CountInput,
+  ReceiveInput,
+  Reference,
+  ReservationId,
+  ReturnInput,
+  SyncInput,
+  Timestamp,
+  TransferInput,
+  parse,
+} from './schemas.js';
 import type { SyncItem } from './schemas.js';
 
 /** Levels per statement when setting absolute numbers (syncs, imports). */
@@ -123,46 +134,69 @@ export class StockService {
    */
   async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
     const a = parse(AdjustInput, input);
-    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
-      const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
-      const releasing = await this.expireDueHolds(tx, [a.sku], putOff);
-      const move: MovementInput = {
-        variantId: variant.id,
-        warehouseId: warehouse.id,
-        type: 'adjust',
-        deltaOnHand: a.delta,
-        deltaReserved: 0,
-        guard: 'none',
-        reason: a.reason,
-        reference: a.reference ?? null,
-        expectedOnHand: a.expected_on_hand ?? null,
-      };
-      const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
-      if (!applied) {
-        const now = await readLevel(tx, variant.id, warehouse.id);
-        if (!now) throw new NotFoundError('stock level', `${a.sku}@${a.warehouse}`);
-        if (a.expected_on_hand !== undefined && now.on_hand !== a.expected_on_hand) {
-          throw new StaleQuantityError([{ sku: a.sku, warehouse: a.warehouse, expected_on_hand: a.expected_on_hand, on_hand: now.on_hand }]);
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
+        const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
+        const releasing = await this.expireDueHolds(tx, [a.sku], putOff);
+        const move: MovementInput = {
+          variantId: variant.id,
+          warehouseId: warehouse.id,
+          type: 'adjust',
+          deltaOnHand: a.delta,
+          deltaReserved: 0,
+          guard: 'none',
+          reason: a.reason,
+          reference: a.reference ?? null,
+          expectedOnHand: a.expected_on_hand ?? null,
+        };
+        const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
+        if (!applied) {
+          const now = await readLevel(tx, variant.id, warehouse.id);
+          if (!now) throw new NotFoundError('stock level', `${a.sku}@${a.warehouse}`);
+          if (a.expected_on_hand !== undefined && now.on_hand !== a.expected_on_hand) {
+            throw new StaleQuantityError([
+              { sku: a.sku, warehouse: a.warehouse, expected_on_hand: a.expected_on_hand, on_hand: now.on_hand },
+            ]);
+          }
+          throw new InsufficientStockError([
+            { sku: a.sku, warehouse: a.warehouse, requested: -a.delta, available: now.on_hand },
+          ]);
         }
-        throw new InsufficientStockError([{ sku: a.sku, warehouse: a.warehouse, requested: -a.delta, available: now.on_hand }]);
-      }
-      if (a.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
-      return this.flagShortfall(tx, a.sku, a.warehouse, applied, 'adjust', a.delta < 0);
-    }));
+        if (a.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
+        return this.flagShortfall(tx, a.sku, a.warehouse, applied, 'adjust', a.delta < 0);
+      }),
+    );
   }
 
   /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
   async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
     const c = parse(CountInput, input);
-    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
-      const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
-      const releasing = await this.expireDueHolds(tx, [c.sku], putOff);
-      const [level] = await this.setOnHand(tx, options, 'count', 'cycle_count', c.reference ?? null, [
-        { variantId: variant.id, warehouseId: warehouse.id, sku: c.sku, warehouse: c.warehouse, onHand: c.counted, expected: c.expected_on_hand },
-      ], releasing);
-      if (!level) throw new Error('count applied to no level');
-      return level;
-    }));
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
+        const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
+        const releasing = await this.expireDueHolds(tx, [c.sku], putOff);
+        const [level] = await this.setOnHand(
+          tx,
+          options,
+          'count',
+          'cycle_count',
+          c.reference ?? null,
+          [
+            {
+              variantId: variant.id,
+              warehouseId: warehouse.id,
+              sku: c.sku,
+              warehouse: c.warehouse,
+              onHand: c.counted,
+              expected: c.expected_on_hand,
+            },
+          ],
+          releasing,
+        );
+        if (!level) throw new Error('count applied to no level');
+        return level;
+      }),
+    );
   }
 
   /**
@@ -182,11 +216,18 @@ export class StockService {
    * Unknown SKUs or warehouses refuse the whole batch. `putOff` false: the caller runs it again (see
    * afterReleasesElsewhere) when it would leave a shortfall that holds being released elsewhere account for.
    */
-  async applySync(tx: Queryable, source: string, items: readonly SyncItem[], options: CallOptions = {}, putOff = true): Promise<SyncResult> {
+  async applySync(
+    tx: Queryable,
+    source: string,
+    items: readonly SyncItem[],
+    options: CallOptions = {},
+    putOff = true,
+  ): Promise<SyncResult> {
     const seen = new Set<string>();
     items.forEach((item, i) => {
       const key = `${item.sku}\u0000${item.warehouse}`;
-      if (seen.has(key)) throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
+      if (seen.has(key))
+        throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
       seen.add(key);
     });
     const variants = await variantsBySku(tx, [...new Set(items.map((i) => i.sku))]);
@@ -212,29 +253,46 @@ export class StockService {
   }
 
   /** Moves units between warehouses at once; only units nobody is promised can leave. */
-  async transfer(input: unknown, options: CallOptions = {}): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
+  async transfer(
+    input: unknown,
+    options: CallOptions = {},
+  ): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
     const t = parse(TransferInput, input);
     if (t.from === t.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
-    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
-      const variant = await variantBySku(tx, t.sku);
-      const warehouses = await warehousesByCode(tx, [t.from, t.to]);
-      const from = warehouses.get(t.from) ?? missing('value');
-      const to = warehouses.get(t.to) ?? missing('value');
-      const releasing = await this.expireDueHolds(tx, [t.sku], putOff);
-      const common = { variantId: variant.id, deltaReserved: 0, reason: 'transfer' as const, reference: t.reference ?? null };
-      const applied = await applyMovements(tx, options.actor ?? null, [
-        { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
-        { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: t.qty, guard: 'none' },
-      ], this.ctx.clock());
-      const out = applied.find((m) => m.idx === 0);
-      const into = applied.find((m) => m.idx === 1);
-      if (!out || !into) {
-        waitFor(releasing);
-        const level = (await readLevel(tx, variant.id, from.id)) ?? missing('value');
-        throw new InsufficientStockError([{ sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) }]);
-      }
-      return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
-    }));
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
+        const variant = await variantBySku(tx, t.sku);
+        const warehouses = await warehousesByCode(tx, [t.from, t.to]);
+        const from = warehouses.get(t.from) ?? missing('value');
+        const to = warehouses.get(t.to) ?? missing('value');
+        const releasing = await this.expireDueHolds(tx, [t.sku], putOff);
+        const common = {
+          variantId: variant.id,
+          deltaReserved: 0,
+          reason: 'transfer' as const,
+          reference: t.reference ?? null,
+        };
+        const applied = await applyMovements(
+          tx,
+          options.actor ?? null,
+          [
+            { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
+            { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: t.qty, guard: 'none' },
+          ],
+          this.ctx.clock(),
+        );
+        const out = applied.find((m) => m.idx === 0);
+        const into = applied.find((m) => m.idx === 1);
+        if (!out || !into) {
+          waitFor(releasing);
+          const level = (await readLevel(tx, variant.id, from.id)) ?? missing('value');
+          throw new InsufficientStockError([
+            { sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) },
+          ]);
+        }
+        return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
+      }),
+    );
   }
 
   /**
@@ -266,7 +324,14 @@ export class StockService {
           reference: r.reference,
         },
       ]);
-      return { id, sku: r.sku, warehouse: r.warehouse, qty: r.qty, condition: r.condition, level: toLevel(r.sku, r.warehouse, first(applied)) };
+      return {
+        id,
+        sku: r.sku,
+        warehouse: r.warehouse,
+        qty: r.qty,
+        condition: r.condition,
+        level: toLevel(r.sku, r.warehouse, first(applied)),
+      };
     });
   }
 
@@ -282,35 +347,47 @@ export class StockService {
     const { rows, sha256 } = await readStockCsv(csv, options);
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
     const request = { csv_sha256: sha256, reference: options.reference };
-    return afterReleasesElsewhere(this.ctx.db, (putOff) => runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
-      const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
-      const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
-      const variantId = new Map(variants.map((v) => [v.sku, v.id]));
-      const warehouseId = new Map(warehouses.map((w) => [w.code, w.id]));
-      const unknown = rows.flatMap((r) => [
-        ...(variantId.has(r.sku) ? [] : [{ path: `/line/${r.line}/sku`, message: `unknown SKU ${r.sku}` }]),
-        ...(warehouseId.has(r.warehouse) ? [] : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
-      ]);
-      if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
-      const releasing = await this.expireDueHolds(tx, variants.map((v) => v.sku), putOff);
-      const levels = await this.setOnHand(
-        tx,
-        options,
-        'count',
-        'cycle_count',
-        options.reference ?? 'csv-import',
-        rows.map((r) => ({
-          variantId: variantId.get(r.sku) ?? missing('variant'),
-          warehouseId: warehouseId.get(r.warehouse) ?? missing('warehouse'),
-          sku: r.sku,
-          warehouse: r.warehouse,
-          onHand: r.on_hand,
-          expected: undefined,
-        })),
-        releasing,
-      );
-      return { rows: rows.length, changed: levels.filter((l) => l.difference !== 0).length, shortfalls: shortfallsOf(levels) };
-    }));
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
+        const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
+        const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
+        const variantId = new Map(variants.map((v) => [v.sku, v.id]));
+        const warehouseId = new Map(warehouses.map((w) => [w.code, w.id]));
+        const unknown = rows.flatMap((r) => [
+          ...(variantId.has(r.sku) ? [] : [{ path: `/line/${r.line}/sku`, message: `unknown SKU ${r.sku}` }]),
+          ...(warehouseId.has(r.warehouse)
+            ? []
+            : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
+        ]);
+        if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
+        const releasing = await this.expireDueHolds(
+          tx,
+          variants.map((v) => v.sku),
+          putOff,
+        );
+        const levels = await this.setOnHand(
+          tx,
+          options,
+          'count',
+          'cycle_count',
+          options.reference ?? 'csv-import',
+          rows.map((r) => ({
+            variantId: variantId.get(r.sku) ?? missing('variant'),
+            warehouseId: warehouseId.get(r.warehouse) ?? missing('warehouse'),
+            sku: r.sku,
+            warehouse: r.warehouse,
+            onHand: r.on_hand,
+            expected: undefined,
+          })),
+          releasing,
+        );
+        return {
+          rows: rows.length,
+          changed: levels.filter((l) => l.difference !== 0).length,
+          shortfalls: shortfallsOf(levels),
+        };
+      }),
+    );
   }
 
   /** Every level, in key order, a page at a time: for exports of any size in constant memory. */
@@ -318,7 +395,8 @@ export class StockService {
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
       const page = await readLevelsAfter(this.ctx.db, after, pageSize);
-      for (const r of page) yield { sku: r.sku, warehouse: r.warehouse, on_hand: r.on_hand, reserved: r.reserved, available: r.available };
+      for (const r of page)
+        yield { sku: r.sku, warehouse: r.warehouse, on_hand: r.on_hand, reserved: r.reserved, available: r.available };
       const last = page.at(-1);
       if (!last || page.length < pageSize) return;
       after = { variantId: last.variant_id, warehouseId: last.warehouse_id };
@@ -333,12 +411,21 @@ export class StockService {
     const variant = await variantBySku(this.ctx.db, sku);
     const rows = await readStock(this.ctx.db, variant.id, this.ctx.clock());
     const incoming = new Map((await readIncoming(this.ctx.db, [variant.id])).map((i) => [i.warehouse_id, i.incoming]));
-    const warehouses = rows.map((r) => ({ ...toLevel(sku, r.warehouse, r), incoming: incoming.get(r.warehouse_id) ?? 0, bins: r.bins }));
+    const warehouses = rows.map((r) => ({
+      ...toLevel(sku, r.warehouse, r),
+      incoming: incoming.get(r.warehouse_id) ?? 0,
+      bins: r.bins,
+    }));
     const sum = (f: (w: WarehouseStock) => number): number => warehouses.reduce((n, w) => n + f(w), 0);
     return {
       sku,
       // what the storefront can sell: a warehouse short of stock does not take from another's (as availabilityOf)
-      total: { on_hand: sum((w) => w.on_hand), reserved: sum((w) => w.reserved), available: sellable(rows), incoming: sum((w) => w.incoming) },
+      total: {
+        on_hand: sum((w) => w.on_hand),
+        reserved: sum((w) => w.reserved),
+        available: sellable(rows),
+        incoming: sum((w) => w.incoming),
+      },
       warehouses: warehouses.map(({ sku: _, ...w }) => w),
     };
   }
@@ -347,7 +434,8 @@ export class StockService {
   async movements(query: MovementQuery = {}): Promise<Page<Movement>> {
     const limit = pageLimit(query.limit);
     const type = query.type;
-    if (type !== undefined && !isMovementType(type)) throw ValidationError.field('/type', `unknown movement type ${type}`);
+    if (type !== undefined && !isMovementType(type))
+      throw ValidationError.field('/type', `unknown movement type ${type}`);
     const since = query.since === undefined ? undefined : new Date(parse(Timestamp, query.since, '/since'));
     const before = idCursor(query.cursor);
     if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
@@ -383,7 +471,8 @@ export class StockService {
   /** Applies movements that cannot legitimately fail (no guard beyond on_hand/reserved >= 0). */
   private async applyAll(tx: Queryable, options: CallOptions, moves: MovementInput[]): Promise<AppliedMovement[]> {
     const applied = await applyMovements(tx, options.actor ?? null, moves, this.ctx.clock());
-    if (applied.length !== moves.length) throw new Error(`stock level missing for ${moves.length - applied.length} movement(s)`);
+    if (applied.length !== moves.length)
+      throw new Error(`stock level missing for ${moves.length - applied.length} movement(s)`);
     return applied;
   }
 
@@ -403,11 +492,20 @@ export class StockService {
     // Chunks keep each statement's JSON parameter and lock list moderate; all in the caller's transaction. They
     // go in key order, as every statement locks levels, so a big sync never holds a later variant's levels while
     // waiting for an earlier one's (a deadlock with a checkout); answers come back in the caller's order.
-    const order = items.map((_, i) => i).sort((a, b) => compareLevels(items[a] ?? missing('item'), items[b] ?? missing('item')));
+    const order = items
+      .map((_, i) => i)
+      .sort((a, b) => compareLevels(items[a] ?? missing('item'), items[b] ?? missing('item')));
     const results = new Array<LevelChange & { difference: number }>(items.length);
     for (let i = 0; i < order.length; i += SET_CHUNK) {
       const chunk = order.slice(i, i + SET_CHUNK);
-      const changed = await this.setOnHandChunk(tx, options, type, reason, reference, chunk.map((k) => items[k] ?? missing('item')));
+      const changed = await this.setOnHandChunk(
+        tx,
+        options,
+        type,
+        reason,
+        reference,
+        chunk.map((k) => items[k] ?? missing('item')),
+      );
       changed.forEach((c, j) => (results[chunk[j] ?? missing('item')] = c));
     }
     if (results.some((l) => l.difference < 0 && l.shortfall > 0)) waitFor(releasing);
@@ -422,12 +520,20 @@ export class StockService {
     reference: string | null,
     items: readonly OnHandItem[],
   ): Promise<(LevelChange & { difference: number })[]> {
-    const locked = await lockLevels(tx, items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })));
+    const locked = await lockLevels(
+      tx,
+      items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })),
+    );
     const current = new Map(locked.map((l) => [`${l.variant_id}:${l.warehouse_id}`, l]));
     const levelOf = (i: OnHandItem) => current.get(`${i.variantId}:${i.warehouseId}`) ?? missing('value');
     const stale = items
       .filter((i) => i.expected !== undefined && levelOf(i).on_hand !== i.expected)
-      .map((i) => ({ sku: i.sku, warehouse: i.warehouse, expected_on_hand: i.expected as number, on_hand: levelOf(i).on_hand }));
+      .map((i) => ({
+        sku: i.sku,
+        warehouse: i.warehouse,
+        expected_on_hand: i.expected as number,
+        on_hand: levelOf(i).on_hand,
+      }));
     if (stale.length > 0) throw new StaleQuantityError(stale);
     const applied = await this.applyAll(
       tx,
@@ -477,7 +583,8 @@ function waitFor(releasing: readonly string[]): void {
   if (releasing.length > 0) throw new HoldsBeingReleased(releasing);
 }
 
-const compareLevels = (a: OnHandItem, b: OnHandItem): number => a.variantId - b.variantId || a.warehouseId - b.warehouseId;
+const compareLevels = (a: OnHandItem, b: OnHandItem): number =>
+  a.variantId - b.variantId || a.warehouseId - b.warehouseId;
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');

@@ -55,7 +55,10 @@ export class Stockroom {
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);
     this.alerts = new AlertService(this.ctx);
-    this.channels = new ChannelService(this.ctx, options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey));
+    this.channels = new ChannelService(
+      this.ctx,
+      options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey),
+    );
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
   }

@@ -1,6 +1,12 @@
 import { SIGNATURE_TOLERANCE_SECONDS, checkSignature } from '../domain/delivery.js';
 import { InvalidSignatureError, NotFoundError, UpstreamError, ValidationError } from '../domain/errors.js';
-import { advanceSyncSource, findSyncSource, forgetSignatures, rememberSignature, upsertSyncSource } from '../store/sync-sources.js';
+import {
+  advanceSyncSource,
+  findSyncSource,
+  forgetSignatures,
+  rememberSignature,
+  upsertSyncSource,
+} from '../store/sync-sources.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
@@ -31,11 +37,20 @@ export class SyncService {
   }
 
   /** Registers a source, optionally with the secret its pushes must be signed with. */
-  async configureSource(name: string, secret: string | null): Promise<{ name: string; signed: boolean; last_sync_at: string | null }> {
-    if (name.length === 0 || name.length > 100) throw ValidationError.field('/name', 'a source name of 1-100 characters is required');
-    if (secret !== null && secret.length < 16) throw ValidationError.field('/secret', 'a secret must be at least 16 characters long');
+  async configureSource(
+    name: string,
+    secret: string | null,
+  ): Promise<{ name: string; signed: boolean; last_sync_at: string | null }> {
+    if (name.length === 0 || name.length > 100)
+      throw ValidationError.field('/name', 'a source name of 1-100 characters is required');
+    if (secret !== null && secret.length < 16)
+      throw ValidationError.field('/secret', 'a secret must be at least 16 characters long');
     const row = await upsertSyncSource(this.ctx.db, name, secret);
-    return { name: row.name, signed: row.secret !== null, last_sync_at: row.last_sync_at && new Date(row.last_sync_at).toISOString() };
+    return {
+      name: row.name,
+      signed: row.secret !== null,
+      last_sync_at: row.last_sync_at && new Date(row.last_sync_at).toISOString(),
+    };
   }
 
   /**
@@ -46,18 +61,37 @@ export class SyncService {
    * takes unsigned batches (the API key still applies). The signature is remembered in the batch's transaction:
    * a batch that fails can be sent again as it was.
    */
-  async push(input: unknown, rawBody: string, header: string | undefined, options: CallOptions = {}): Promise<SyncResult> {
+  async push(
+    input: unknown,
+    rawBody: string,
+    header: string | undefined,
+    options: CallOptions = {},
+  ): Promise<SyncResult> {
     const batch = parse(SyncInput, input);
     const source = await findSyncSource(this.ctx.db, batch.source);
-    if (!source) throw new NotFoundError('sync source', `${batch.source} (register it first: stockroom sync source NAME [--secret S])`);
+    if (!source)
+      throw new NotFoundError(
+        'sync source',
+        `${batch.source} (register it first: stockroom sync source NAME [--secret S])`,
+      );
     const now = this.ctx.clock().getTime();
     let signed: { timestamp: number; mac: string } | undefined;
     if (source.secret !== null) {
       const hint = `source ${source.name} signs its batches: send ${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`;
       if (!header) throw new InvalidSignatureError(hint);
-      const check = checkSignature(source.secret, rawBody, header.trim(), Math.floor(now / 1000), this.toleranceSeconds);
+      const check = checkSignature(
+        source.secret,
+        rawBody,
+        header.trim(),
+        Math.floor(now / 1000),
+        this.toleranceSeconds,
+      );
       if (!check.ok) {
-        const why = { malformed: `the signature is not in the expected form; ${hint}`, stale: `the signed timestamp is more than ${this.toleranceSeconds} s from now: sign each push when it is sent`, mismatch: 'the signature does not match the body' };
+        const why = {
+          malformed: `the signature is not in the expected form; ${hint}`,
+          stale: `the signed timestamp is more than ${this.toleranceSeconds} s from now: sign each push when it is sent`,
+          mismatch: 'the signature does not match the body',
+        };
         throw new InvalidSignatureError(why[check.reason]);
       }
       signed = check;
@@ -67,7 +101,9 @@ export class SyncService {
         // forgotten only once no clock reading can take it as fresh: the check counts whole seconds
         await forgetSignatures(tx, new Date((Math.floor(now / 1000) - this.toleranceSeconds) * 1000));
         if (!(await rememberSignature(tx, source.name, signed.mac, new Date(signed.timestamp * 1000)))) {
-          throw new InvalidSignatureError('this signed batch was taken before; a replay is refused (sign each push anew)');
+          throw new InvalidSignatureError(
+            'this signed batch was taken before; a replay is refused (sign each push anew)',
+          );
         }
       }
       return this.stock.applySync(tx, batch.source, batch.items, options);
@@ -87,7 +123,10 @@ export class SyncService {
     const askedAt = this.ctx.clock();
     let body: unknown;
     try {
-      const res = await (options.fetch ?? fetch)(target, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(60_000) });
+      const res = await (options.fetch ?? fetch)(target, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(60_000),
+      });
       if (!res.ok) throw new UpstreamError(`${source} answered ${res.status} ${res.statusText}`);
       body = await res.json();
     } catch (error) {
@@ -103,7 +142,10 @@ export class SyncService {
       if (cursorNow !== (since ? new Date(since).getTime() : null)) {
         throw new UpstreamError(`another pull of ${source} finished first; pull again`);
       }
-      const result = batch.items.length > 0 ? await this.stock.applySync(tx, source, batch.items, options) : { source, levels: [], shortfalls: [] };
+      const result =
+        batch.items.length > 0
+          ? await this.stock.applySync(tx, source, batch.items, options)
+          : { source, levels: [], shortfalls: [] };
       await advanceSyncSource(tx, source, cursor);
       return { ...result, last_sync_at: cursor.toISOString() };
     });

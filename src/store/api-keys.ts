@@ -80,7 +80,10 @@ export async function listRevokedOperatorApiKeys(db: Queryable, sha256: string):
 
 /** Replaces a legacy plain hash by a salted one, once the key has proved to match it. */
 export async function rehashApiKey(tx: Queryable, id: number, salt: string, secretHash: string): Promise<void> {
-  await tx.query(`UPDATE api_keys SET salt = $2, secret_hash = $3, hash_scheme = 'hmac-sha256' WHERE id = $1 AND hash_scheme = 'sha256'`, [id, salt, secretHash]);
+  await tx.query(
+    `UPDATE api_keys SET salt = $2, secret_hash = $3, hash_scheme = 'hmac-sha256' WHERE id = $1 AND hash_scheme = 'sha256'`,
+    [id, salt, secretHash],
+  );
 }
 
 export async function listApiKeys(db: Queryable): Promise<ApiKeyRow[]> {
@@ -90,6 +93,9 @@ export async function listApiKeys(db: Queryable): Promise<ApiKeyRow[]> {
 
 /** @returns the revoked key, or undefined when there is no live key with that id */
 export async function revokeApiKey(tx: Queryable, id: number): Promise<ApiKeyRow | undefined> {
-  const { rows } = await tx.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id]);
+  const { rows } = await tx.query<ApiKeyRow>(
+    `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+    [id],
+  );
   return rows[0];
 }

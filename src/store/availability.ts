@@ -34,7 +34,12 @@ export interface AvailabilityRow {
  * pending reservations past their deadline at `now` are left out of reserved (they hold nothing, swept or not);
  * with a `horizon`, each SKU says when its next hold runs out before it.
  */
-export async function readAvailability(db: Queryable, skus: readonly string[], now: Date, horizon: Date | null = null): Promise<AvailabilityRow[]> {
+export async function readAvailability(
+  db: Queryable,
+  skus: readonly string[],
+  now: Date,
+  horizon: Date | null = null,
+): Promise<AvailabilityRow[]> {
   const { rows } = await db.query<AvailabilityRow>(
     `WITH due AS (${dueHoldsAt('$2')}),
      soon AS (

@@ -36,12 +36,17 @@ export async function insertWarehouse(tx: Queryable, w: NewWarehouse): Promise<W
 }
 
 export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
-  const { rows } = await db.query<WarehouseRow>(`SELECT ${WAREHOUSE_COLUMNS} FROM warehouses ORDER BY priority DESC, code`);
+  const { rows } = await db.query<WarehouseRow>(
+    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses ORDER BY priority DESC, code`,
+  );
   return rows;
 }
 
 export async function findWarehouses(db: Queryable, codes: readonly string[]): Promise<WarehouseRow[]> {
-  const { rows } = await db.query<WarehouseRow>(`SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ANY($1::text[])`, [codes]);
+  const { rows } = await db.query<WarehouseRow>(
+    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ANY($1::text[])`,
+    [codes],
+  );
   return rows;
 }
 
@@ -66,7 +71,10 @@ export interface VariantRow {
   updated_at: Date;
 }
 
-export type VariantFields = Omit<VariantRow, 'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at'>;
+export type VariantFields = Omit<
+  VariantRow,
+  'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at'
+>;
 
 const VARIANT_COLUMNS = `v.*, p.title AS product_title, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
 
@@ -91,10 +99,16 @@ const SETTINGS_COLUMNS = [
   'supplier_id',
 ] as const satisfies readonly (keyof VariantFields)[];
 
-const variantSettings = (f: VariantFields): unknown[] => SETTINGS_COLUMNS.map((c) => (c === 'attributes' ? JSON.stringify(f.attributes) : f[c]));
+const variantSettings = (f: VariantFields): unknown[] =>
+  SETTINGS_COLUMNS.map((c) => (c === 'attributes' ? JSON.stringify(f.attributes) : f[c]));
 
 /** @returns the new variant's id, or undefined when the SKU is taken */
-export async function insertVariant(tx: Queryable, productId: number, sku: string, f: VariantFields): Promise<number | undefined> {
+export async function insertVariant(
+  tx: Queryable,
+  productId: number,
+  sku: string,
+  f: VariantFields,
+): Promise<number | undefined> {
   const placeholders = SETTINGS_COLUMNS.map((_, i) => `$${i + 3}`).join(', ');
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO variants (product_id, sku, ${SETTINGS_COLUMNS.join(', ')}) VALUES ($1, $2, ${placeholders})
@@ -108,10 +122,21 @@ export async function insertVariant(tx: Queryable, productId: number, sku: strin
  * Rewrites a variant's settings and copies the ones the database checks reservations against onto its
  * levels, in the caller's transaction.
  */
-export async function updateVariant(tx: Queryable, variantId: number, f: VariantFields, productTitle: string): Promise<void> {
+export async function updateVariant(
+  tx: Queryable,
+  variantId: number,
+  f: VariantFields,
+  productTitle: string,
+): Promise<void> {
   const assignments = SETTINGS_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
-  await tx.query(`UPDATE variants SET ${assignments}, updated_at = now() WHERE id = $1`, [variantId, ...variantSettings(f)]);
-  await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [variantId, productTitle]);
+  await tx.query(`UPDATE variants SET ${assignments}, updated_at = now() WHERE id = $1`, [
+    variantId,
+    ...variantSettings(f),
+  ]);
+  await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [
+    variantId,
+    productTitle,
+  ]);
   await tx.query('UPDATE stock_levels SET safety_stock = $2, backorder_limit = $3 WHERE variant_id = $1', [
     variantId,
     f.safety_stock,
@@ -173,7 +198,9 @@ export async function listVariants(db: Queryable, f: VariantFilter): Promise<Var
 const CATALOG_SHAPE_LOCK = 7_406_118_202;
 
 export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusive'): Promise<void> {
-  await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [CATALOG_SHAPE_LOCK]);
+  await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [
+    CATALOG_SHAPE_LOCK,
+  ]);
 }
 
 /** A new variant gets a level in every warehouse; a new warehouse gets one for every variant. */
@@ -211,14 +238,17 @@ export async function insertBin(tx: Queryable, warehouseId: number, code: string
 }
 
 export async function findBin(db: Queryable, warehouseId: number, code: string): Promise<BinRow | undefined> {
-  const { rows } = await db.query<BinRow>('SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 AND code = $2', [
-    warehouseId,
-    code,
-  ]);
+  const { rows } = await db.query<BinRow>(
+    'SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 AND code = $2',
+    [warehouseId, code],
+  );
   return rows[0];
 }
 
 export async function listBins(db: Queryable, warehouseId: number): Promise<BinRow[]> {
-  const { rows } = await db.query<BinRow>('SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 ORDER BY code', [warehouseId]);
+  const { rows } = await db.query<BinRow>(
+    'SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 ORDER BY code',
+    [warehouseId],
+  );
   return rows;
 }

@@ -17,7 +17,13 @@ const COLUMNS = 'id, kind, name, events, config, secrets, created_at';
 
 export async function insertChannel(
   tx: Queryable,
-  c: { kind: ChannelKind; name: string | null; events: readonly string[]; config: Record<string, string>; secrets: Record<string, string> },
+  c: {
+    kind: ChannelKind;
+    name: string | null;
+    events: readonly string[];
+    config: Record<string, string>;
+    secrets: Record<string, string>;
+  },
 ): Promise<ChannelRow> {
   const { rows } = await tx.query<ChannelRow>(
     `INSERT INTO channels (kind, name, events, config, secrets) VALUES ($1, $2, $3::text[], $4::jsonb, $5::jsonb) RETURNING ${COLUMNS}`,

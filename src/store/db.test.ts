@@ -21,10 +21,24 @@ describe('which errors mean the database cannot be reached', () => {
   });
 
   it('socket failures, server shutdown and startup, too many clients and lost or timed-out connections are unavailable', () => {
-    for (const code of ['ECONNREFUSED', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08006', '53300']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'EAI_AGAIN',
+      'ECONNABORTED',
+      'EHOSTUNREACH',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '53300',
+    ]) {
       expect([code, isUnavailable(withCode(code))]).toEqual([code, true]);
     }
-    for (const message of ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect']) {
+    for (const message of [
+      'Connection terminated unexpectedly',
+      'Connection terminated due to connection timeout',
+      'timeout exceeded when trying to connect',
+    ]) {
       expect([message, isUnavailable(new Error(message))]).toEqual([message, true]);
     }
   });
@@ -32,7 +46,9 @@ describe('which errors mean the database cannot be reached', () => {
   it('a request the database refused is not, and deadlocks and serialization failures are contention', () => {
     expect(isUnavailable(withCode('23505'))).toBe(false);
     expect(isUnavailable(withCode('40P01'))).toBe(false);
-    expect([isContention(withCode('40P01')), isContention(withCode('40001')), isContention(withCode('23505'))]).toEqual([true, true, false]);
+    expect([isContention(withCode('40P01')), isContention(withCode('40001')), isContention(withCode('23505'))]).toEqual(
+      [true, true, false],
+    );
   });
 });
 

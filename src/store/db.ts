@@ -71,14 +71,16 @@ const NETWORK_ERRORS: ReadonlySet<string> = new Set([
   'EPIPE',
 ]);
 /** node-postgres reports a lost or never-made connection, and a client-side connect timeout, only in words. */
-const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|is not queryable|timeout expired|Query read timeout/;
+const CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|is not queryable|timeout expired|Query read timeout/;
 
 /** Whether an error means "the database cannot be reached right now": the caller may try again later. */
 export function isUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   if (state !== undefined) {
     if (UNAVAILABLE_SQLSTATES.test(state) || NETWORK_ERRORS.has(state)) return true;
-    if (state === 'ENOENT') return typeof error === 'object' && error !== null && 'syscall' in error && error.syscall === 'connect';
+    if (state === 'ENOENT')
+      return typeof error === 'object' && error !== null && 'syscall' in error && error.syscall === 'connect';
   }
   return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
 }

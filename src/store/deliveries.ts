@@ -49,7 +49,12 @@ export interface ClaimedDelivery {
  * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a channel's
  * events go out one after the other, in order, and a receiver that hangs holds up only its own.
  */
-export async function claimDeliveries(tx: Queryable, limit: number, leaseMs: number, busy: readonly number[] = []): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(
+  tx: Queryable,
+  limit: number,
+  leaseMs: number,
+  busy: readonly number[] = [],
+): Promise<ClaimedDelivery[]> {
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
        SELECT id FROM deliveries
@@ -118,7 +123,14 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
-  log: { attempt: number; started_at: string; duration_ms: number; ok: boolean; status_code: number | null; error: string | null }[];
+  log: {
+    attempt: number;
+    started_at: string;
+    duration_ms: number;
+    ok: boolean;
+    status_code: number | null;
+    error: string | null;
+  }[];
 }
 
 export interface DeliveryFilter {

@@ -22,7 +22,11 @@ export async function claimKey(tx: Queryable, scope: string, key: string, reques
 }
 
 export async function storeResponse(tx: Queryable, scope: string, key: string, response: unknown): Promise<void> {
-  await tx.query('UPDATE idempotency_keys SET response = $3::json WHERE scope = $1 AND key = $2', [scope, key, JSON.stringify(response)]);
+  await tx.query('UPDATE idempotency_keys SET response = $3::json WHERE scope = $1 AND key = $2', [
+    scope,
+    key,
+    JSON.stringify(response),
+  ]);
 }
 
 /**
@@ -41,7 +45,14 @@ export async function claimKeys(
      SELECT $1, c.key, c.request_hash FROM jsonb_to_recordset($2::jsonb) AS c(key text, request_hash text)
      ON CONFLICT DO NOTHING RETURNING key`,
     // in key order: two groups claiming the same keys wait on each other in one order, never in a cycle
-    [scope, JSON.stringify([...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((c) => ({ key: c.key, request_hash: c.requestHash })))],
+    [
+      scope,
+      JSON.stringify(
+        [...claims]
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+          .map((c) => ({ key: c.key, request_hash: c.requestHash })),
+      ),
+    ],
   );
   for (const r of inserted.rows) result.set(r.key, { claimed: true });
   const taken = claims.filter((c) => !result.has(c.key)).map((c) => c.key);

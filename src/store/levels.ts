@@ -151,7 +151,10 @@ const LEVELS = `stock_levels l JOIN variants v ON v.id = l.variant_id JOIN wareh
  * applyMovements it locks every level of each variant, in key order, so the two never wait on each other in a
  * cycle; it returns the levels asked for.
  */
-export async function lockLevels(tx: Queryable, keys: readonly { variantId: number; warehouseId: number }[]): Promise<LevelRow[]> {
+export async function lockLevels(
+  tx: Queryable,
+  keys: readonly { variantId: number; warehouseId: number }[],
+): Promise<LevelRow[]> {
   const { rows } = await tx.query<LevelRow & { wanted: boolean }>(
     `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(variant_id bigint, warehouse_id bigint))
      SELECT ${LEVEL_COLUMNS},

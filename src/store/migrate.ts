@@ -13,7 +13,10 @@ export interface Migration {
 export async function loadMigrations(): Promise<Migration[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   return Promise.all(
-    files.map(async (file) => ({ version: file.replace(/\.sql$/, ''), sql: await readFile(new URL(file, MIGRATIONS_DIR), 'utf8') })),
+    files.map(async (file) => ({
+      version: file.replace(/\.sql$/, ''),
+      sql: await readFile(new URL(file, MIGRATIONS_DIR), 'utf8'),
+    })),
   );
 }
 

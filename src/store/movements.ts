@@ -41,7 +41,15 @@ export async function listMovements(db: Queryable, f: MovementFilter): Promise<M
         AND ($5::uuid IS NULL OR m.reservation_id = $5)
         AND ($6::bigint IS NULL OR m.id < $6)
       ORDER BY m.id DESC LIMIT $7`,
-    [f.sku ?? null, f.warehouse ?? null, f.type ?? null, f.since ?? null, f.reservationId ?? null, f.before ?? null, f.limit],
+    [
+      f.sku ?? null,
+      f.warehouse ?? null,
+      f.type ?? null,
+      f.since ?? null,
+      f.reservationId ?? null,
+      f.before ?? null,
+      f.limit,
+    ],
   );
   return rows;
 }

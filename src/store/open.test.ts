@@ -12,6 +12,8 @@ describe('on/off settings from the environment', () => {
 
   it('refuse anything else, naming the variable and the value', () => {
     expect(() => envFlag({ STOCKROOM_PG_PREPARE: 'maybe' }, 'STOCKROOM_PG_PREPARE')).toThrow(ValidationError);
-    expect(() => envFlag({ STOCKROOM_PG_PREPARE: 'maybe' }, 'STOCKROOM_PG_PREPARE')).toThrow(/must be one of 1, 0, true, false, on, off \(not "maybe"\)/);
+    expect(() => envFlag({ STOCKROOM_PG_PREPARE: 'maybe' }, 'STOCKROOM_PG_PREPARE')).toThrow(
+      /must be one of 1, 0, true, false, on, off \(not "maybe"\)/,
+    );
   });
 });

@@ -51,7 +51,8 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefin
   const value = env[name];
   if (value === undefined || value === '') return undefined;
   const flag = FLAGS[value.toLowerCase()];
-  if (flag === undefined) throw ValidationError.field(`/env/${name}`, `must be one of 1, 0, true, false, on, off (not "${value}")`);
+  if (flag === undefined)
+    throw ValidationError.field(`/env/${name}`, `must be one of 1, 0, true, false, on, off (not "${value}")`);
   return flag;
 }
 
@@ -60,6 +61,10 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, m
   const value = env[name];
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw ValidationError.field(`/env/${name}`, `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`);
+  if (!Number.isInteger(n) || n < min)
+    throw ValidationError.field(
+      `/env/${name}`,
+      `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`,
+    );
   return n;
 }

@@ -13,9 +13,9 @@ export interface OutboxRow {
 }
 
 export async function listOutbox(db: Queryable, topic: string, limit: number): Promise<OutboxRow[]> {
-  const { rows } = await db.query<OutboxRow>('SELECT id, topic, payload, created_at FROM outbox WHERE topic = $1 ORDER BY id LIMIT $2', [
-    topic,
-    limit,
-  ]);
+  const { rows } = await db.query<OutboxRow>(
+    'SELECT id, topic, payload, created_at FROM outbox WHERE topic = $1 ORDER BY id LIMIT $2',
+    [topic, limit],
+  );
   return rows;
 }

@@ -23,7 +23,11 @@ function wrap(conn: pg.Pool | pg.PoolClient, prepare: boolean): Queryable {
     async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
       // fixed set (store/), so each connection holds a bounded number of them
-      const result = await conn.query<R & pg.QueryResultRow>(prepare ? { name: nameOf(sql), text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] });
+      const result = await conn.query<R & pg.QueryResultRow>(
+        prepare
+          ? { name: nameOf(sql), text: sql, values: params as unknown[] }
+          : { text: sql, values: params as unknown[] },
+      );
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
@@ -98,12 +102,19 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       } catch (error) {
         // a query abandoned for taking too long leaves its connection busy with it: dropped, not rolled back
         if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) lost ??= error;
-        if (lost === undefined) await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          // a connection that cannot even roll back is not given to the next caller
-          lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        });
+        if (lost === undefined)
+          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+            // a connection that cannot even roll back is not given to the next caller
+            lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          });
         const state = sqlState(error);
-        if (lost !== undefined || state === undefined || !RETRYABLE_SQLSTATES.has(state) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+        if (
+          lost !== undefined ||
+          state === undefined ||
+          !RETRYABLE_SQLSTATES.has(state) ||
+          attempt >= MAX_TRANSACTION_ATTEMPTS
+        )
+          throw error;
       } finally {
         client.off('error', onError);
         // with an error the pool closes and forgets the connection instead of handing it out again
@@ -118,7 +129,11 @@ export async function openPostgres(connectionString: string, options: PostgresOp
    * A connection of its own per channel (a pooled one would be handed to others). When it is lost, one
    * reconnect loop (never more) tries again with backoff until the server is back, then reports the gap.
    */
-  async function listen(channel: string, onNotice: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>> {
+  async function listen(
+    channel: string,
+    onNotice: (payload: string) => void,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>> {
     const state = { stopped: false, reconnecting: false };
     // read through a function: it changes across awaits, which narrowing would not see
     const stopped = (): boolean => state.stopped;

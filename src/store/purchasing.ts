@@ -94,7 +94,11 @@ export async function insertPurchaseOrder(tx: Queryable, o: NewPurchaseOrder): P
 }
 
 /** Appends lines to an order, numbered after its last one. */
-export async function addPurchaseOrderLines(tx: Queryable, id: number, lines: readonly { variantId: number; qty: number }[]): Promise<void> {
+export async function addPurchaseOrderLines(
+  tx: Queryable,
+  id: number,
+  lines: readonly { variantId: number; qty: number }[],
+): Promise<void> {
   await tx.query(
     `INSERT INTO purchase_order_lines (purchase_order_id, line_no, variant_id, qty)
      SELECT $1, coalesce((SELECT max(line_no) FROM purchase_order_lines WHERE purchase_order_id = $1), 0) + r.n, r.variant_id, r.qty
@@ -153,7 +157,11 @@ export async function setPurchaseOrderStatus(
   );
 }
 
-export async function addReceived(tx: Queryable, id: number, lines: readonly { lineNo: number; qty: number }[]): Promise<void> {
+export async function addReceived(
+  tx: Queryable,
+  id: number,
+  lines: readonly { lineNo: number; qty: number }[],
+): Promise<void> {
   await tx.query(
     `UPDATE purchase_order_lines l SET received_qty = l.received_qty + r.qty
        FROM jsonb_to_recordset($2::jsonb) AS r(line_no int, qty int)

@@ -84,7 +84,11 @@ export async function claimJob(tx: Queryable, name: string, everyMs?: number): P
 }
 
 /** The supplier's replenishment draft for a warehouse, if one is open, locked for adding lines. */
-export async function lockReplenishmentDraft(tx: Queryable, supplierId: number, warehouseId: number): Promise<number | undefined> {
+export async function lockReplenishmentDraft(
+  tx: Queryable,
+  supplierId: number,
+  warehouseId: number,
+): Promise<number | undefined> {
   const { rows } = await tx.query<{ id: number }>(
     `SELECT id FROM purchase_orders
       WHERE supplier_id = $1 AND warehouse_id = $2 AND status = 'DRAFT' AND origin = 'replenishment'

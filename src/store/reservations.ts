@@ -55,10 +55,19 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
        FROM jsonb_to_recordset($2::jsonb)
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)`,
     [
-      JSON.stringify(reservations.map((r) => ({ id: r.id, order_ref: r.orderRef, expires_at: r.expiresAt, created_at: r.now }))),
+      JSON.stringify(
+        reservations.map((r) => ({ id: r.id, order_ref: r.orderRef, expires_at: r.expiresAt, created_at: r.now })),
+      ),
       JSON.stringify(
         reservations.flatMap((r) =>
-          r.lines.map((l, i) => ({ reservation_id: r.id, line_no: i + 1, variant_id: l.variantId, warehouse_id: l.warehouseId, qty: l.qty, backordered: l.backordered })),
+          r.lines.map((l, i) => ({
+            reservation_id: r.id,
+            line_no: i + 1,
+            variant_id: l.variantId,
+            warehouse_id: l.warehouseId,
+            qty: l.qty,
+            backordered: l.backordered,
+          })),
         ),
       ),
     ],
@@ -66,7 +75,9 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
 }
 
 export async function readReservation(db: Queryable, id: string): Promise<ReservationRow | undefined> {
-  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`, [id]);
+  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`, [
+    id,
+  ]);
   return rows[0];
 }
 
@@ -99,7 +110,11 @@ export const dueHoldsAt = (now: string): string =>
  * transaction that has locked these variants' levels can expire them. SKIP LOCKED: one a sweeper or a commit
  * has locked is theirs to settle (and they wait for our levels, so waiting for them here would deadlock).
  */
-export async function claimDueHolds(tx: Queryable, variantIds: readonly number[], now: Date): Promise<ReservationRow[]> {
+export async function claimDueHolds(
+  tx: Queryable,
+  variantIds: readonly number[],
+  now: Date,
+): Promise<ReservationRow[]> {
   const { rows } = await tx.query<ReservationRow>(
     `SELECT ${RESERVATION_COLUMNS} FROM reservations r
       WHERE r.status = 'pending' AND r.expires_at <= $2
@@ -121,10 +136,16 @@ export async function lockReservations(tx: Queryable, ids: readonly string[]): P
 }
 
 /** Reservations by id with their lines, for many at once. */
-export async function readReservationsWithLines(db: Queryable, ids: readonly string[]): Promise<Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>> {
+export async function readReservationsWithLines(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>> {
   const out = new Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>();
   if (ids.length === 0) return out;
-  const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[])`, [ids]);
+  const { rows } = await db.query<ReservationRow>(
+    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
   for (const row of rows) out.set(row.id, { row, lines: [] });
   for (const [id, lines] of await readLinesOf(db, ids)) {
     const entry = out.get(id);
@@ -168,12 +189,25 @@ export async function addLineProgress(tx: Queryable, progress: readonly LineProg
                FROM jsonb_to_recordset($1::jsonb) AS p(reservation_id uuid, line_no int, fulfilled int, released int)
               GROUP BY reservation_id, line_no) p
       WHERE rl.reservation_id = p.reservation_id AND rl.line_no = p.line_no`,
-    [JSON.stringify(progress.map((p) => ({ reservation_id: p.reservationId, line_no: p.lineNo, fulfilled: p.fulfilled, released: p.released })))],
+    [
+      JSON.stringify(
+        progress.map((p) => ({
+          reservation_id: p.reservationId,
+          line_no: p.lineNo,
+          fulfilled: p.fulfilled,
+          released: p.released,
+        })),
+      ),
+    ],
   );
 }
 
 /** Sets the status of many reservations, with the timestamps each status implies (only pending has a deadline). */
-export async function setReservationStatuses(tx: Queryable, changes: readonly { id: string; status: ReservationStatus }[], now: Date): Promise<void> {
+export async function setReservationStatuses(
+  tx: Queryable,
+  changes: readonly { id: string; status: ReservationStatus }[],
+  now: Date,
+): Promise<void> {
   if (changes.length === 0) return;
   await tx.query(
     `UPDATE reservations r

@@ -17,7 +17,11 @@ export async function upsertSyncSource(tx: Queryable, name: string, secret: stri
   return row;
 }
 
-export async function findSyncSource(db: Queryable, name: string, forUpdate = false): Promise<SyncSourceRow | undefined> {
+export async function findSyncSource(
+  db: Queryable,
+  name: string,
+  forUpdate = false,
+): Promise<SyncSourceRow | undefined> {
   const { rows } = await db.query<SyncSourceRow>(
     `SELECT name, secret, last_sync_at FROM sync_sources WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [name],
@@ -37,7 +41,12 @@ export async function advanceSyncSource(tx: Queryable, name: string, lastSyncAt:
  * Remembers a pushed batch's signature. @returns false if it was seen before (a replay); a concurrent push of the
  * same batch waits on the primary key for the first to end, so only one of them is taken, whichever process.
  */
-export async function rememberSignature(tx: Queryable, source: string, signature: string, signedAt: Date): Promise<boolean> {
+export async function rememberSignature(
+  tx: Queryable,
+  source: string,
+  signature: string,
+  signedAt: Date,
+): Promise<boolean> {
   const { rows } = await tx.query(
     'INSERT INTO sync_signatures (source, signature, signed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS remembered',
     [source, signature, signedAt],

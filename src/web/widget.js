@@ -37,7 +37,11 @@
   }
 
   function follow(skus, bySku) {
-    var query = skus.map(function (s) { return 'sku=' + encodeURIComponent(s); }).join('&');
+    var query = skus
+      .map(function (s) {
+        return 'sku=' + encodeURIComponent(s);
+      })
+      .join('&');
     var stream = new EventSource(origin + '/v1/availability/stream?' + query);
     stream.addEventListener('availability', function (e) {
       var item = JSON.parse(e.data);

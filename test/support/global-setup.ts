@@ -51,7 +51,12 @@ async function setupPostgres(project: TestProject): Promise<() => void> {
     return () => undefined;
   }
   // durability off: a test cluster is thrown away; connections for the 200-client race and parallel files
-  const cluster = await startPostgresCluster({ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: 500 });
+  const cluster = await startPostgresCluster({
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_connections: 500,
+  });
   project.provide('postgresUrl', cluster.url);
   return cluster.stop;
 }

@@ -79,9 +79,15 @@ export async function world(
 }
 
 /** on_hand/reserved/available of a SKU per warehouse code, in the given warehouses (other tests' have levels too). */
-export async function levels(s: Stockroom, sku: string, only: readonly string[]): Promise<Record<string, [number, number, number]>> {
+export async function levels(
+  s: Stockroom,
+  sku: string,
+  only: readonly string[],
+): Promise<Record<string, [number, number, number]>> {
   const stock = await s.stock.get(sku);
   return Object.fromEntries(
-    stock.warehouses.filter((w) => only.includes(w.warehouse)).map((w) => [w.warehouse, [w.on_hand, w.reserved, w.available]]),
+    stock.warehouses
+      .filter((w) => only.includes(w.warehouse))
+      .map((w) => [w.warehouse, [w.on_hand, w.reserved, w.available]]),
   );
 }

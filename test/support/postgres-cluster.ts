@@ -58,7 +58,12 @@ export async function startPostgresCluster(settings: Record<string, string | num
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const options = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', ...Object.entries(settings).map(([k, v]) => `-c ${k}=${String(v)}`)];
+  const options = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${String(v)}`),
+  ];
   const startArgs = ['-D', data, '-o', options.join(' '), '-l', join(dir, 'server.log'), '-w', 'start'];
   run('pg_ctl', startArgs);
   let running = true;

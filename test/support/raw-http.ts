@@ -57,7 +57,11 @@ function replyOf(req: ClientRequest): Promise<RawReply> {
 }
 
 /** A GET from a chosen loopback address, on a connection of its own. */
-export async function get(url: string, localAddress = '127.0.0.1', headers: Record<string, string> = {}): Promise<RawReply & { close: () => void }> {
+export async function get(
+  url: string,
+  localAddress = '127.0.0.1',
+  headers: Record<string, string> = {},
+): Promise<RawReply & { close: () => void }> {
   const req = request(url, { localAddress, headers, agent: false });
   req.end();
   const reply = await replyOf(req);
@@ -87,7 +91,8 @@ export function post(url: string, headers: Record<string, string>) {
     send,
     /** writes `body` in 64 KiB pieces, as an upload over a network arrives */
     sendAll: async (body: Buffer): Promise<void> => {
-      for (let at = 0; at < body.length && !done && !req.destroyed; at += 65_536) await send(body.subarray(at, at + 65_536));
+      for (let at = 0; at < body.length && !done && !req.destroyed; at += 65_536)
+        await send(body.subarray(at, at + 65_536));
     },
     end: (): void => {
       if (!req.destroyed) req.end();

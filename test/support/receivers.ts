@@ -60,7 +60,9 @@ export async function httpReceiver(): Promise<HttpReceiver> {
   inbox.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
-      server.close(() => { resolve(); });
+      server.close(() => {
+        resolve();
+      });
     });
   return inbox;
 }
@@ -100,7 +102,11 @@ export async function smtpReceiver(options: { rejectWith?: string } = {}): Promi
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {
-          const address = (a: typeof mail.from | typeof mail.to): string => [a ?? []].flat().map((x) => x.text).join(', ');
+          const address = (a: typeof mail.from | typeof mail.to): string =>
+            [a ?? []]
+              .flat()
+              .map((x) => x.text)
+              .join(', ');
           inbox.push({
             from: address(mail.from),
             to: address(mail.to),
@@ -116,8 +122,17 @@ export async function smtpReceiver(options: { rejectWith?: string } = {}): Promi
         });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve(); }));
+  await new Promise<void>((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      resolve();
+    }),
+  );
   inbox.url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
-  inbox.close = () => new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+  inbox.close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   return inbox;
 }

@@ -6,7 +6,11 @@ export const haveRedisServer = (): boolean => spawnSync('redis-server', ['--vers
 /** A throwaway redis-server on a loopback port, in memory only; resolves once it accepts connections. */
 export async function startRedisServer(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -15,10 +15,18 @@ import type { ServerProcess } from './server-process.js';
 export const ADMIN_KEY = 'sr_test_admin_0123456789abcdef';
 
 /** A call to a server process with the admin key; the JSON it answers. */
-export async function adminCall(server: { url: string }, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+export async function adminCall(
+  server: { url: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return (await res.json()) as Record<string, unknown>;
@@ -40,9 +48,17 @@ export async function apiCall(
   const key = options.key === undefined ? ADMIN_KEY : options.key;
   const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
   if (options.body !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(`${server.url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as ApiReply['body']) : {} };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as ApiReply['body']) : {},
+  };
 }
 
 export interface ServerDatabase {
@@ -62,7 +78,11 @@ export async function serverDatabase(driver: Driver): Promise<ServerDatabase> {
     const db = await openPostgres(url);
     await migrate(db);
     await db.close();
-    return { env: { DATABASE_URL: url }, open: async () => new Stockroom({ db: await openPostgres(url) }), cleanup: drop };
+    return {
+      env: { DATABASE_URL: url },
+      open: async () => new Stockroom({ db: await openPostgres(url) }),
+      cleanup: drop,
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-server-'));
   const data = join(dir, 'data');

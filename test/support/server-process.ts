@@ -14,11 +14,18 @@ export interface ServerProcess {
 }
 
 /** Starts `stockroom serve` as its own process on a free loopback port, as a user would (`nodeArgs` go to node). */
-export async function startServer(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startServer(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'],
+    {
+      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const waiting = new Set<{ pattern: RegExp; from: number; resolve: () => void }>();
   const heard = (chunk: Buffer) => {
@@ -30,7 +37,11 @@ export async function startServer(env: Record<string, string>, nodeArgs: readonl
       }
     }
   };
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const onData = () => {
       const match = /listening on (http:\/\/\S+)/.exec(output);
@@ -39,7 +50,9 @@ export async function startServer(env: Record<string, string>, nodeArgs: readonl
     child.stdout?.on('data', heard);
     child.stderr?.on('data', heard);
     child.stdout?.on('data', onData);
-    void exited.then((code) => { reject(new Error(`server exited with ${String(code)} before listening:\n${output}`)); });
+    void exited.then((code) => {
+      reject(new Error(`server exited with ${String(code)} before listening:\n${output}`));
+    });
   });
   return {
     url,
@@ -48,7 +61,9 @@ export async function startServer(env: Record<string, string>, nodeArgs: readonl
     waitFor: (pattern) =>
       new Promise<void>((resolve, reject) => {
         waiting.add({ pattern, from: output.length, resolve });
-        void exited.then((code) => { reject(new Error(`server exited with ${String(code)} before writing ${String(pattern)}:\n${output}`)); });
+        void exited.then((code) => {
+          reject(new Error(`server exited with ${String(code)} before writing ${String(pattern)}:\n${output}`));
+        });
       }),
     stop: async () => {
       child.kill('SIGTERM');

@@ -9,8 +9,15 @@ import { listQuery, pageQuery } from './query.js';
 
 const ADMIN = ['admin'] as const;
 const Id = Type.Object({ id: NumericId });
-const AlertQuery = listQuery({ type: Type.Optional(Type.Enum(ALERT_TYPES)), sku: Type.Optional(Sku), warehouse: Type.Optional(WarehouseCode) });
-const DeliveryQuery = listQuery({ status: Type.Optional(Type.Enum(DELIVERY_STATUSES)), channel: Type.Optional(NumericId) });
+const AlertQuery = listQuery({
+  type: Type.Optional(Type.Enum(ALERT_TYPES)),
+  sku: Type.Optional(Sku),
+  warehouse: Type.Optional(WarehouseCode),
+});
+const DeliveryQuery = listQuery({
+  status: Type.Optional(Type.Enum(DELIVERY_STATUSES)),
+  channel: Type.Optional(NumericId),
+});
 const ChannelInput = Type.Union(Object.values(ChannelInputs));
 
 /** Alerts, and the channels they are delivered to with the log of each delivery. */
@@ -18,44 +25,114 @@ export function alertRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
       '/alerts',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})`, querystring: AlertQuery } },
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['alerts'],
+          summary: `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})`,
+          querystring: AlertQuery,
+        },
+      },
       async (req) => {
         const q = pageQuery(req.query);
-        return stockroom.alerts.list({ type: q.string('type'), sku: q.string('sku'), warehouse: q.string('warehouse'), cursor: q.string('cursor'), limit: q.limit() });
+        return stockroom.alerts.list({
+          type: q.string('type'),
+          sku: q.string('sku'),
+          warehouse: q.string('warehouse'),
+          cursor: q.string('cursor'),
+          limit: q.limit(),
+        });
       },
     );
 
-    app.post('/webhooks', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Send events to a URL, signed with the secret (X-Stockroom-Signature)', body: WebhookInput } }, async (req, reply) =>
-      reply.status(201).send(await stockroom.channels.addWebhook(req.body, callOptions(req))),
+    app.post(
+      '/webhooks',
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Send events to a URL, signed with the secret (X-Stockroom-Signature)',
+          body: WebhookInput,
+        },
+      },
+      async (req, reply) => reply.status(201).send(await stockroom.channels.addWebhook(req.body, callOptions(req))),
     );
-    app.get('/webhooks', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Webhooks (never their secrets)' } }, async () => stockroom.channels.list('webhook'));
-    app.delete('/webhooks/:id', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Stop a webhook; its delivery log stays', params: Id } }, async (req, reply) => {
-      await stockroom.channels.remove((req.params as { id: string }).id, 'webhook');
-      return reply.status(204).send();
-    });
+    app.get(
+      '/webhooks',
+      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Webhooks (never their secrets)' } },
+      async () => stockroom.channels.list('webhook'),
+    );
+    app.delete(
+      '/webhooks/:id',
+      {
+        config: { scopes: ADMIN },
+        schema: { tags: ['alerts'], summary: 'Stop a webhook; its delivery log stays', params: Id },
+      },
+      async (req, reply) => {
+        await stockroom.channels.remove((req.params as { id: string }).id, 'webhook');
+        return reply.status(204).send();
+      },
+    );
 
     app.post(
       '/channels',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `Send events to a channel: ${CHANNEL_KINDS.join(', ')}`, body: ChannelInput } },
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['alerts'],
+          summary: `Send events to a channel: ${CHANNEL_KINDS.join(', ')}`,
+          body: ChannelInput,
+        },
+      },
       async (req, reply) => reply.status(201).send(await stockroom.channels.add(req.body, callOptions(req))),
     );
-    app.get('/channels', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Every channel (never its secrets)' } }, async () => stockroom.channels.list());
-    app.delete('/channels/:id', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Stop a channel; its delivery log stays', params: Id } }, async (req, reply) => {
-      await stockroom.channels.remove((req.params as { id: string }).id);
-      return reply.status(204).send();
-    });
+    app.get(
+      '/channels',
+      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Every channel (never its secrets)' } },
+      async () => stockroom.channels.list(),
+    );
+    app.delete(
+      '/channels/:id',
+      {
+        config: { scopes: ADMIN },
+        schema: { tags: ['alerts'], summary: 'Stop a channel; its delivery log stays', params: Id },
+      },
+      async (req, reply) => {
+        await stockroom.channels.remove((req.params as { id: string }).id);
+        return reply.status(204).send();
+      },
+    );
 
     app.get(
       '/deliveries',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})`, querystring: DeliveryQuery } },
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['alerts'],
+          summary: `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})`,
+          querystring: DeliveryQuery,
+        },
+      },
       async (req) => {
         const q = pageQuery(req.query);
-        return stockroom.channels.deliveries({ status: q.string('status'), channel: q.string('channel'), cursor: q.string('cursor'), limit: q.limit() });
+        return stockroom.channels.deliveries({
+          status: q.string('status'),
+          channel: q.string('channel'),
+          cursor: q.string('cursor'),
+          limit: q.limit(),
+        });
       },
     );
-    app.post('/deliveries/:id/retry', { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Send a dead letter again, with a fresh budget of tries', params: Id } }, async (req, reply) => {
-      await stockroom.channels.retry((req.params as { id: string }).id);
-      return reply.status(202).send({ id: Number((req.params as { id: string }).id), status: 'pending' });
-    });
+    app.post(
+      '/deliveries/:id/retry',
+      {
+        config: { scopes: ADMIN },
+        schema: { tags: ['alerts'], summary: 'Send a dead letter again, with a fresh budget of tries', params: Id },
+      },
+      async (req, reply) => {
+        await stockroom.channels.retry((req.params as { id: string }).id);
+        return reply.status(202).send({ id: Number((req.params as { id: string }).id), status: 'pending' });
+      },
+    );
   };
 }

@@ -1,6 +1,16 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { BinBody, PageLimit, SearchText, Sku, VariantInput, VariantUpdate, WarehouseCode, WarehouseInput, parse } from '../../services/schemas.js';
+import {
+  BinBody,
+  PageLimit,
+  SearchText,
+  Sku,
+  VariantInput,
+  VariantUpdate,
+  WarehouseCode,
+  WarehouseInput,
+  parse,
+} from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { pageQuery } from './query.js';
@@ -9,31 +19,94 @@ const READERS = ['checkout', 'warehouse', 'storefront'] as const;
 
 export function catalogRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post('/warehouses', { config: { scopes: ['admin'] }, schema: { tags: ['catalog'], summary: 'Add a warehouse', body: WarehouseInput } }, async (req, reply) =>
-      reply.status(201).send(await stockroom.catalog.addWarehouse(req.body, callOptions(req))),
+    app.post(
+      '/warehouses',
+      {
+        config: { scopes: ['admin'] },
+        schema: { tags: ['catalog'], summary: 'Add a warehouse', body: WarehouseInput },
+      },
+      async (req, reply) => reply.status(201).send(await stockroom.catalog.addWarehouse(req.body, callOptions(req))),
     );
-    app.get('/warehouses', { config: { scopes: READERS }, schema: { tags: ['catalog'], summary: 'List warehouses' } }, async () => ({
-      items: await stockroom.catalog.listWarehouses(),
-      next_cursor: null,
-    }));
-    app.post('/warehouses/:code/bins', { config: { scopes: ['admin'] }, schema: { tags: ['catalog'], summary: 'Add a bin (aisle-rack-shelf)', params: Type.Object({ code: WarehouseCode }), body: BinBody } }, async (req, reply) => {
-      const { code } = req.params as { code: string };
-      // the warehouse comes from the path: a body that names one too is refused, not overridden
-      const body = parse(BinBody, req.body ?? {});
-      return reply.status(201).send(await stockroom.catalog.addBin({ ...body, warehouse: code }, callOptions(req)));
-    });
-    app.post('/variants', { config: { scopes: ['admin'] }, schema: { tags: ['catalog'], summary: 'Add a variant (SKU)', body: VariantInput } }, async (req, reply) =>
-      reply.status(201).send(await stockroom.catalog.addVariant(req.body, callOptions(req))),
+    app.get(
+      '/warehouses',
+      { config: { scopes: READERS }, schema: { tags: ['catalog'], summary: 'List warehouses' } },
+      async () => ({
+        items: await stockroom.catalog.listWarehouses(),
+        next_cursor: null,
+      }),
     );
-    app.put('/variants/:sku', { config: { scopes: ['admin'] }, schema: { tags: ['catalog'], summary: "Change a variant's settings", params: Type.Object({ sku: Sku }), body: VariantUpdate } }, async (req) =>
-      stockroom.catalog.updateVariant((req.params as { sku: string }).sku, req.body, callOptions(req)),
+    app.post(
+      '/warehouses/:code/bins',
+      {
+        config: { scopes: ['admin'] },
+        schema: {
+          tags: ['catalog'],
+          summary: 'Add a bin (aisle-rack-shelf)',
+          params: Type.Object({ code: WarehouseCode }),
+          body: BinBody,
+        },
+      },
+      async (req, reply) => {
+        const { code } = req.params as { code: string };
+        // the warehouse comes from the path: a body that names one too is refused, not overridden
+        const body = parse(BinBody, req.body ?? {});
+        return reply.status(201).send(await stockroom.catalog.addBin({ ...body, warehouse: code }, callOptions(req)));
+      },
     );
-    app.get('/variants', { config: { scopes: READERS }, schema: { tags: ['catalog'], summary: 'List variants', querystring: Type.Object({ query: Type.Optional(SearchText), limit: Type.Optional(PageLimit), cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })) }, { additionalProperties: false }) } }, async (req) => {
-      const q = pageQuery(req.query);
-      return stockroom.catalog.listVariants({ query: q.string('query'), limit: q.limit(), cursor: q.string('cursor') });
-    });
-    app.get('/variants/:sku', { config: { scopes: READERS }, schema: { tags: ['catalog'], summary: 'A variant', params: Type.Object({ sku: Sku }) } }, async (req) =>
-      stockroom.catalog.getVariant((req.params as { sku: string }).sku),
+    app.post(
+      '/variants',
+      {
+        config: { scopes: ['admin'] },
+        schema: { tags: ['catalog'], summary: 'Add a variant (SKU)', body: VariantInput },
+      },
+      async (req, reply) => reply.status(201).send(await stockroom.catalog.addVariant(req.body, callOptions(req))),
+    );
+    app.put(
+      '/variants/:sku',
+      {
+        config: { scopes: ['admin'] },
+        schema: {
+          tags: ['catalog'],
+          summary: "Change a variant's settings",
+          params: Type.Object({ sku: Sku }),
+          body: VariantUpdate,
+        },
+      },
+      async (req) => stockroom.catalog.updateVariant((req.params as { sku: string }).sku, req.body, callOptions(req)),
+    );
+    app.get(
+      '/variants',
+      {
+        config: { scopes: READERS },
+        schema: {
+          tags: ['catalog'],
+          summary: 'List variants',
+          querystring: Type.Object(
+            {
+              query: Type.Optional(SearchText),
+              limit: Type.Optional(PageLimit),
+              cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const q = pageQuery(req.query);
+        return stockroom.catalog.listVariants({
+          query: q.string('query'),
+          limit: q.limit(),
+          cursor: q.string('cursor'),
+        });
+      },
+    );
+    app.get(
+      '/variants/:sku',
+      {
+        config: { scopes: READERS },
+        schema: { tags: ['catalog'], summary: 'A variant', params: Type.Object({ sku: Sku }) },
+      },
+      async (req) => stockroom.catalog.getVariant((req.params as { sku: string }).sku),
     );
   };
 }

@@ -1,7 +1,15 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { PO_STATUSES } from '../../domain/purchasing.js';
-import { ConfirmInput, NumericId, PurchaseOrderInput, PurchaseReceiptInput, Sku, SupplierInput, WarehouseCode } from '../../services/schemas.js';
+import {
+  ConfirmInput,
+  NumericId,
+  PurchaseOrderInput,
+  PurchaseReceiptInput,
+  Sku,
+  SupplierInput,
+  WarehouseCode,
+} from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { listQuery, pageQuery } from './query.js';
@@ -18,7 +26,9 @@ const OrderQuery = listQuery({
 const SuggestionQuery = listQuery({
   sku: Type.Optional(Type.Array(Sku, { maxItems: 500, description: 'the SKUs to ask about, repeated: ?sku=A&sku=B' })),
   window_days: Type.Optional(Type.String({ maxLength: 16, description: 'days of demand history, 1-365' })),
-  service_level: Type.Optional(Type.String({ maxLength: 16, description: 'a probability from 0.5 up to 1, e.g. 0.95' })),
+  service_level: Type.Optional(
+    Type.String({ maxLength: 16, description: 'a probability from 0.5 up to 1, e.g. 0.95' }),
+  ),
 });
 const idOf = (req: { params: unknown }): string => (req.params as { id: string }).id;
 
@@ -26,43 +36,99 @@ const idOf = (req: { params: unknown }): string => (req.params as { id: string }
 export function purchasingRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const p = stockroom.purchasing;
-    app.post('/suppliers', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } }, async (req, reply) =>
-      reply.status(201).send(await p.addSupplier(req.body, callOptions(req))),
+    app.post(
+      '/suppliers',
+      { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
+      async (req, reply) => reply.status(201).send(await p.addSupplier(req.body, callOptions(req))),
     );
-    app.get('/suppliers', { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Suppliers' } }, async () => p.listSuppliers());
+    app.get(
+      '/suppliers',
+      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Suppliers' } },
+      async () => p.listSuppliers(),
+    );
 
-    app.post('/purchase-orders', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput } }, async (req, reply) =>
-      reply.status(201).send(await p.create(req.body, callOptions(req))),
+    app.post(
+      '/purchase-orders',
+      {
+        config: { scopes: ADMIN },
+        schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
+      },
+      async (req, reply) => reply.status(201).send(await p.create(req.body, callOptions(req))),
     );
     app.get(
       '/purchase-orders',
-      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`, querystring: OrderQuery } },
+      {
+        config: { scopes: RECEIVERS },
+        schema: {
+          tags: ['purchasing'],
+          summary: `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`,
+          querystring: OrderQuery,
+        },
+      },
       async (req) => {
         const q = pageQuery(req.query);
-        return p.list({ status: q.string('status'), supplier: q.string('supplier'), sku: q.string('sku'), cursor: q.string('cursor'), limit: q.limit() });
+        return p.list({
+          status: q.string('status'),
+          supplier: q.string('supplier'),
+          sku: q.string('sku'),
+          cursor: q.string('cursor'),
+          limit: q.limit(),
+        });
       },
     );
-    app.get('/purchase-orders/:id', { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'A purchase order', params: Id } }, async (req) => p.get(idOf(req)));
-    app.post('/purchase-orders/:id/send', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'DRAFT to SENT (dated by the lead time if undated)', params: Id } }, async (req) =>
-      p.send(idOf(req), callOptions(req)),
+    app.get(
+      '/purchase-orders/:id',
+      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'A purchase order', params: Id } },
+      async (req) => p.get(idOf(req)),
     );
-    app.post('/purchase-orders/:id/confirm', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: "SENT to CONFIRMED, with the supplier's date", params: Id, body: Type.Optional(ConfirmInput) } }, async (req) =>
-      p.confirm(idOf(req), req.body ?? {}, callOptions(req)),
+    app.post(
+      '/purchase-orders/:id/send',
+      {
+        config: { scopes: ADMIN },
+        schema: { tags: ['purchasing'], summary: 'DRAFT to SENT (dated by the lead time if undated)', params: Id },
+      },
+      async (req) => p.send(idOf(req), callOptions(req)),
+    );
+    app.post(
+      '/purchase-orders/:id/confirm',
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['purchasing'],
+          summary: "SENT to CONFIRMED, with the supplier's date",
+          params: Id,
+          body: Type.Optional(ConfirmInput),
+        },
+      },
+      async (req) => p.confirm(idOf(req), req.body ?? {}, callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
-      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Receive units of some lines into bins (put away where suggested unless a bin is given)', params: Id, body: PurchaseReceiptInput } },
+      {
+        config: { scopes: RECEIVERS },
+        schema: {
+          tags: ['purchasing'],
+          summary: 'Receive units of some lines into bins (put away where suggested unless a bin is given)',
+          params: Id,
+          body: PurchaseReceiptInput,
+        },
+      },
       async (req) => p.receive(idOf(req), req.body, callOptions(req)),
     );
-    app.post('/purchase-orders/:id/cancel', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Cancel what is still open', params: Id } }, async (req) =>
-      p.cancel(idOf(req), callOptions(req)),
+    app.post(
+      '/purchase-orders/:id/cancel',
+      { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Cancel what is still open', params: Id } },
+      async (req) => p.cancel(idOf(req), callOptions(req)),
     );
 
     app.get(
       '/replenishment/suggestions',
       {
         config: { scopes: ADMIN },
-        schema: { tags: ['purchasing'], summary: 'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
+        schema: {
+          tags: ['purchasing'],
+          summary:
+            'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
           querystring: SuggestionQuery,
         },
       },
@@ -77,8 +143,16 @@ export function purchasingRoutes(stockroom: Stockroom) {
         });
       },
     );
-    app.post('/replenishment/run', { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Run the replenishment job now: draft purchase orders for what is due' } }, async () =>
-      stockroom.replenishment.replenish(),
+    app.post(
+      '/replenishment/run',
+      {
+        config: { scopes: ADMIN },
+        schema: {
+          tags: ['purchasing'],
+          summary: 'Run the replenishment job now: draft purchase orders for what is due',
+        },
+      },
+      async () => stockroom.replenishment.replenish(),
     );
   };
 }

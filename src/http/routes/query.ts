@@ -5,7 +5,10 @@ import { IdCursor, PageLimit } from '../../services/schemas.js';
 
 /** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
 export const listQuery = (filters: TProperties) =>
-  Type.Object({ ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) }, { additionalProperties: false });
+  Type.Object(
+    { ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) },
+    { additionalProperties: false },
+  );
 
 /** Reads query-string values, refusing (not ignoring) malformed ones. */
 export function pageQuery(query: unknown) {
@@ -25,7 +28,8 @@ export function pageQuery(query: unknown) {
     limit: (): number | undefined => {
       const v = string('limit');
       if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 500) throw ValidationError.field('/query/limit', 'must be a whole number from 1 to 500');
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 500)
+        throw ValidationError.field('/query/limit', 'must be a whole number from 1 to 500');
       return Number(v);
     },
   };

@@ -10,20 +10,42 @@ const Id = Type.Object({ id: ReservationId });
 export function reservationRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const id = (params: unknown): string => (params as { id: string }).id;
-    app.post('/reservations', { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Hold stock for an order: all lines or none', body: ReserveInput } }, async (req, reply) =>
-      reply.status(201).send(await stockroom.reservations.reserve(req.body, callOptions(req))),
+    app.post(
+      '/reservations',
+      {
+        config: { scopes: CHECKOUT },
+        schema: { tags: ['reservations'], summary: 'Hold stock for an order: all lines or none', body: ReserveInput },
+      },
+      async (req, reply) => reply.status(201).send(await stockroom.reservations.reserve(req.body, callOptions(req))),
     );
-    app.post('/reservations/:id/commit', { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Payment received: no longer expires', params: Id } }, async (req) =>
-      stockroom.reservations.commit(id(req.params), callOptions(req)),
+    app.post(
+      '/reservations/:id/commit',
+      {
+        config: { scopes: CHECKOUT },
+        schema: { tags: ['reservations'], summary: 'Payment received: no longer expires', params: Id },
+      },
+      async (req) => stockroom.reservations.commit(id(req.params), callOptions(req)),
     );
-    app.post('/reservations/:id/cancel', { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Release what is held', params: Id } }, async (req) =>
-      stockroom.reservations.release(id(req.params), callOptions(req)),
+    app.post(
+      '/reservations/:id/cancel',
+      { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Release what is held', params: Id } },
+      async (req) => stockroom.reservations.release(id(req.params), callOptions(req)),
     );
-    app.post('/reservations/:id/fulfil', { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Ship all, or the given lines', params: Id, body: FulfilInput } }, async (req) =>
-      stockroom.reservations.fulfil(id(req.params), req.body ?? {}, callOptions(req)),
+    app.post(
+      '/reservations/:id/fulfil',
+      {
+        config: { scopes: CHECKOUT },
+        schema: { tags: ['reservations'], summary: 'Ship all, or the given lines', params: Id, body: FulfilInput },
+      },
+      async (req) => stockroom.reservations.fulfil(id(req.params), req.body ?? {}, callOptions(req)),
     );
-    app.get('/reservations/:id', { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'A reservation; an expired one holds nothing', params: Id } }, async (req) =>
-      stockroom.reservations.get(id(req.params)),
+    app.get(
+      '/reservations/:id',
+      {
+        config: { scopes: CHECKOUT },
+        schema: { tags: ['reservations'], summary: 'A reservation; an expired one holds nothing', params: Id },
+      },
+      async (req) => stockroom.reservations.get(id(req.params)),
     );
   };
 }

@@ -3,7 +3,19 @@ import Type from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { MOVEMENT_TYPES } from '../../domain/movements.js';
-import { AdjustInput, CountInput, ReceiveInput, Reference, ReservationId, ReturnInput, Sku, SyncInput, Timestamp, TransferInput, WarehouseCode } from '../../services/schemas.js';
+import {
+  AdjustInput,
+  CountInput,
+  ReceiveInput,
+  Reference,
+  ReservationId,
+  ReturnInput,
+  Sku,
+  SyncInput,
+  Timestamp,
+  TransferInput,
+  WarehouseCode,
+} from '../../services/schemas.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
@@ -43,24 +55,55 @@ declare module 'fastify' {
 
 export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
   const maxBytes = limits.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES;
-  const running = new Slots({ total: limits.concurrency ?? DEFAULT_IMPORT_CONCURRENCY, what: 'stock imports', retryAfterSeconds: IMPORT_RETRY_AFTER_SECONDS });
+  const running = new Slots({
+    total: limits.concurrency ?? DEFAULT_IMPORT_CONCURRENCY,
+    what: 'stock imports',
+    retryAfterSeconds: IMPORT_RETRY_AFTER_SECONDS,
+  });
   return async (app: FastifyInstance): Promise<void> => {
-    const op = (path: string, summary: string, body: object, run: (input: unknown, o: ReturnType<typeof callOptions>) => Promise<unknown>) => {
-      app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) => run(req.body, callOptions(req)));
+    const op = (
+      path: string,
+      summary: string,
+      body: object,
+      run: (input: unknown, o: ReturnType<typeof callOptions>) => Promise<unknown>,
+    ) => {
+      app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) =>
+        run(req.body, callOptions(req)),
+      );
     };
-    op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (i, o) => stockroom.stock.receive(i, o));
+    op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (i, o) =>
+      stockroom.stock.receive(i, o),
+    );
     op('/stock/adjust', 'Add or remove units for a reason', AdjustInput, (i, o) => stockroom.stock.adjust(i, o));
     op('/stock/count', 'Record a cycle count', CountInput, (i, o) => stockroom.stock.count(i, o));
-    op('/stock/transfer', 'Move available units between warehouses', TransferInput, (i, o) => stockroom.stock.transfer(i, o));
+    op('/stock/transfer', 'Move available units between warehouses', TransferInput, (i, o) =>
+      stockroom.stock.transfer(i, o),
+    );
     op('/returns', 'Record a customer return', ReturnInput, (i, o) => stockroom.stock.return(i, o));
 
-    app.get('/stock/:sku', { config: { scopes: ['warehouse', 'checkout'] }, schema: { tags: ['stock'], summary: 'On hand, reserved and available per warehouse (never cached)', params: Type.Object({ sku: Sku }) } }, async (req) =>
-      stockroom.stock.get((req.params as { sku: string }).sku),
+    app.get(
+      '/stock/:sku',
+      {
+        config: { scopes: ['warehouse', 'checkout'] },
+        schema: {
+          tags: ['stock'],
+          summary: 'On hand, reserved and available per warehouse (never cached)',
+          params: Type.Object({ sku: Sku }),
+        },
+      },
+      async (req) => stockroom.stock.get((req.params as { sku: string }).sku),
     );
-    app.get('/export/stock.csv', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } }, async (_req, reply) => {
-      const csv = stockCsv(stockroom.stock.exportLevels());
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="stock.csv"').send(csv);
-    });
+    app.get(
+      '/export/stock.csv',
+      { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } },
+      async (_req, reply) => {
+        const csv = stockCsv(stockroom.stock.exportLevels());
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="stock.csv"')
+          .send(csv);
+      },
+    );
 
     // a pushed sync may be signed over its raw body, so this route keeps the body as it came
     await app.register(async (scoped) => {
@@ -70,15 +113,31 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         try {
           done(null, JSON.parse(req.rawBody));
         } catch (error) {
-          done(ValidationError.field('', `the body is not valid JSON: ${error instanceof Error ? error.message : ''}`), undefined);
+          done(
+            ValidationError.field('', `the body is not valid JSON: ${error instanceof Error ? error.message : ''}`),
+            undefined,
+          );
         }
       });
       scoped.post(
         '/stock/sync',
-        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret', body: SyncInput } },
+        {
+          config: { scopes: WAREHOUSE },
+          schema: {
+            tags: ['stock'],
+            summary:
+              'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret',
+            body: SyncInput,
+          },
+        },
         async (req) => {
           const header = req.headers[SIGNATURE_HEADER];
-          return stockroom.sync.push(req.body, req.rawBody ?? '', Array.isArray(header) ? header[0] : header, callOptions(req));
+          return stockroom.sync.push(
+            req.body,
+            req.rawBody ?? '',
+            Array.isArray(header) ? header[0] : header,
+            callOptions(req),
+          );
         },
       );
     });
@@ -90,17 +149,30 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       });
       scoped.post(
         '/import/stock',
-        { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', querystring: ImportQuery } },
+        {
+          config: { scopes: WAREHOUSE },
+          schema: {
+            tags: ['stock'],
+            summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none',
+            querystring: ImportQuery,
+          },
+        },
         async (req, reply) => {
           const body = req.body as Readable | undefined;
-          if (typeof body?.iterator !== 'function') throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
+          if (typeof body?.iterator !== 'function')
+            throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
           try {
             if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new PayloadTooLargeError(maxBytes);
             const free = running.take(req.ip);
             try {
               // stopping early must not destroy the request: that would close the socket before the answer
               const source = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
-              return await stockroom.stock.importOnHand(source, { ...callOptions(req), reference: pageQuery(req.query).string('reference'), maxBytes, maxErrors: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS });
+              return await stockroom.stock.importOnHand(source, {
+                ...callOptions(req),
+                reference: pageQuery(req.query).string('reference'),
+                maxBytes,
+                maxErrors: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
+              });
             } finally {
               free();
             }
@@ -113,17 +185,24 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       );
     });
 
-    app.get('/movements', { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery } }, async (req) => {
-      const q = pageQuery(req.query);
-      return stockroom.stock.movements({
-        sku: q.string('sku'),
-        warehouse: q.string('warehouse'),
-        type: q.string('type'),
-        since: q.string('since'),
-        reservation_id: q.string('reservation_id'),
-        cursor: q.string('cursor'),
-        limit: q.limit(),
-      });
-    });
+    app.get(
+      '/movements',
+      {
+        config: { scopes: WAREHOUSE },
+        schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery },
+      },
+      async (req) => {
+        const q = pageQuery(req.query);
+        return stockroom.stock.movements({
+          sku: q.string('sku'),
+          warehouse: q.string('warehouse'),
+          type: q.string('type'),
+          since: q.string('since'),
+          reservation_id: q.string('reservation_id'),
+          cursor: q.string('cursor'),
+          limit: q.limit(),
+        });
+      },
+    );
   };
 }

@@ -64,10 +64,18 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
 
     app.get(
       '/availability',
-      { schema: { tags: ['storefront'], summary: 'Status and label of up to 100 SKUs, for shoppers', querystring: AvailabilityInput, security: [] } },
+      {
+        schema: {
+          tags: ['storefront'],
+          summary: 'Status and label of up to 100 SKUs, for shoppers',
+          querystring: AvailabilityInput,
+          security: [],
+        },
+      },
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
       // storefronts on any domain may ask
-      async (req, reply) => reply.header('access-control-allow-origin', '*').send(await stockroom.availability.get(skusOf(req.query))),
+      async (req, reply) =>
+        reply.header('access-control-allow-origin', '*').send(await stockroom.availability.get(skusOf(req.query))),
     );
 
     const feed = options.feed;
@@ -94,7 +102,8 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         schema: {
           tags: ['storefront'],
           summary: 'Server-Sent Events: an `availability` event per SKU whenever its status, count or label changes',
-          description: 'The current state of each SKU comes first; a reconnect with Last-Event-ID gets only what it missed.',
+          description:
+            'The current state of each SKU comes first; a reconnect with Last-Event-ID gets only what it missed.',
           querystring: AvailabilityStreamInput,
           security: [],
         },
