@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCache } from './memory-cache.js';
 
+/** A map from SKU to a cached figure, written as pairs on one line. */
+const answers = (...pairs: [string, number][]): Map<string, number> => new Map(pairs);
+
 describe('the in-process cache', () => {
   const clock = () => {
     let t = 1_000;
@@ -20,18 +23,7 @@ describe('the in-process cache', () => {
   it('keeps an answer no longer than the lifetime given with it, and not at all when none is left', () => {
     const c = clock();
     const cache = new MemoryCache<number>(60_000, c.now);
-    cache.set(
-      new Map([
-        ['A', 1],
-        ['B', 2],
-        ['C', 3],
-      ]),
-      cache.begin(),
-      new Map([
-        ['A', 10_000],
-        ['B', 0],
-      ]),
-    );
+    cache.set(answers(['A', 1], ['B', 2], ['C', 3]), cache.begin(), answers(['A', 10_000], ['B', 0]));
     expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['A', 'C']);
     c.advance(9_999);
     expect([...cache.get(['A', 'C']).keys()]).toEqual(['A', 'C']);
@@ -41,14 +33,7 @@ describe('the in-process cache', () => {
 
   it('forgets a key as soon as it is announced as changed, and everything on "all"', () => {
     const cache = new MemoryCache<number>(60_000);
-    cache.set(
-      new Map([
-        ['A', 1],
-        ['B', 2],
-        ['C', 3],
-      ]),
-      cache.begin(),
-    );
+    cache.set(answers(['A', 1], ['B', 2], ['C', 3]), cache.begin());
     cache.invalidate({ skus: ['A'] });
     expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['B', 'C']);
     cache.invalidate({ all: true });
@@ -60,13 +45,7 @@ describe('the in-process cache', () => {
     const slow = cache.begin();
     cache.invalidate({ skus: ['A'] }); // the change commits while the read is on its way
     const fresh = cache.begin();
-    cache.set(
-      new Map([
-        ['A', 1],
-        ['B', 2],
-      ]),
-      slow,
-    ); // the old answer for A arrives late
+    cache.set(answers(['A', 1], ['B', 2]), slow); // the old answer for A arrives late
     expect([...cache.get(['A', 'B']).keys()]).toEqual(['B']);
     cache.set(new Map([['A', 5]]), fresh); // a read begun after the change may keep its answer
     expect(cache.get(['A'])).toEqual(new Map([['A', 5]]));
@@ -85,14 +64,7 @@ describe('the in-process cache', () => {
 
   it('holds at most its bound, letting the oldest go', () => {
     const cache = new MemoryCache<number>(60_000, Date.now, 2);
-    cache.set(
-      new Map([
-        ['A', 1],
-        ['B', 2],
-        ['C', 3],
-      ]),
-      cache.begin(),
-    );
+    cache.set(answers(['A', 1], ['B', 2], ['C', 3]), cache.begin());
     expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['B', 'C']);
   });
 });
