@@ -70,7 +70,7 @@ export const DEFAULT_CONNECTION_LIMITS = {
 const METRICS_READERS = ['metrics'] as const;
 
 /**
- * The HTTP API (API.md). Route schemas document the API (OpenAPI); input is validated once, by the use
+ * The HTTP API (docs/api.md). Route schemas document the API (OpenAPI); input is validated once, by the use
  * cases, so the CLI, the library and HTTP refuse the same things with the same words.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {

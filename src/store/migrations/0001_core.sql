@@ -1,4 +1,4 @@
--- The inventory core. Invariants live here, not only in code (DESIGN.md, "Invariants").
+-- The inventory core. Invariants live here, not only in code (docs/design.md, "Invariants").
 
 CREATE TABLE warehouses (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
