@@ -56,8 +56,8 @@ interface OnHandWrite {
   reference: string | null;
 }
 
-/** What changeLevel hands a change: the level's variant and warehouse, and the due holds on its SKU still being released elsewhere. */
-interface OneLevel {
+/** What changeLevel hands a change: the level's variant and warehouse, and due holds on its SKU released elsewhere. */
+interface LevelToChange {
   variant: VariantRow;
   warehouse: WarehouseRow;
   releasing: readonly string[];
@@ -519,7 +519,7 @@ export class StockService {
     scope: string,
     options: CallOptions,
     request: { sku: string; warehouse: string },
-    change: (tx: Queryable, level: OneLevel) => Promise<T>,
+    change: (tx: Queryable, level: LevelToChange) => Promise<T>,
   ): Promise<T> {
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runOnce(this.ctx, scope, options, request, async (tx) => {
