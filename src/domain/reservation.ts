@@ -23,7 +23,7 @@ export type ReservationAction = (typeof RESERVATION_ACTIONS)[number];
 
 /** How long a pending reservation holds stock when the order names no ttl_seconds: 15 minutes. */
 export const DEFAULT_TTL_SECONDS = 900;
-/** The longest ttl_seconds an order may ask for: a week, so forgotten holds do not keep stock for ever. */
+/** The longest ttl_seconds an order may ask for (a week): beyond it a hold is refused as invalid input. */
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
 const HOLDING: readonly ReservationStatus[] = ['pending', 'committed', 'partially_fulfilled'];
