@@ -5,11 +5,13 @@ import type { LevelNumbers } from './stock-level.js';
 
 /** What a shopper is told about a variant. */
 export const AVAILABILITY_STATUSES = ['in_stock', 'low_stock', 'out_of_stock', 'preorder', 'backorder'] as const;
+/** One of AVAILABILITY_STATUSES. */
 export type AvailabilityStatus = (typeof AVAILABILITY_STATUSES)[number];
 
 /** Days past the expected date within which an order ships: a window, not a promise to the day. */
-export const SHIPPING_WINDOW_DAYS = 2;
+const SHIPPING_WINDOW_DAYS = 2;
 
+/** What the storefront's answer for one variant is worked out from. */
 export interface AvailabilityInput {
   /** the variant's levels in the warehouses that serve the shopper */
   levels: readonly LevelNumbers[];
@@ -19,6 +21,7 @@ export interface AvailabilityInput {
   incoming_in_days?: number | null;
 }
 
+/** The storefront's answer for one variant: how many may be ordered, and how to say so. */
 export interface Availability {
   /** units a shopper can order now: in stock, or for pre-order/backorder what may still be promised */
   available: number;
@@ -32,7 +35,7 @@ export interface Availability {
  * headroom is not stock and is not counted.
  */
 export const sellable = (levels: readonly LevelNumbers[]): number =>
-  levels.reduce((sum, l) => sum + Math.max(0, available(l)), 0);
+  levels.reduce((sum, level) => sum + Math.max(0, available(level)), 0);
 
 /**
  * The storefront's answer for one variant. Safety stock is held back (it is part of `available`), and a
@@ -45,7 +48,7 @@ export function availabilityOf(input: AvailabilityInput): Availability {
   if (inStock > input.low_stock_threshold) return { available: inStock, status: 'in_stock', label: 'In stock' };
   if (inStock > 0) return { available: inStock, status: 'low_stock', label: `Only ${inStock} left` };
   const allowance = backorderAllowance(input.backorder);
-  const promisable = input.levels.reduce((sum, l) => sum + Math.max(0, available(l) + allowance), 0);
+  const promisable = input.levels.reduce((sum, level) => sum + Math.max(0, available(level) + allowance), 0);
   const policy = input.backorder.policy;
   if (promisable === 0 || policy === 'deny') return { available: 0, status: 'out_of_stock', label: 'Out of stock' };
   const days = input.incoming_in_days ?? input.backorder.lead_days;

@@ -13,22 +13,34 @@ export const RESERVATION_STATUSES = [
   'released',
   'expired',
 ] as const;
+/** One of RESERVATION_STATUSES: where a reservation is in its life. */
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
+/** What can be done to a reservation: the three calls, and expiry (by the sweeper or whoever finds it due). */
 export const RESERVATION_ACTIONS = ['commit', 'fulfil', 'release', 'expire'] as const;
+/** One of the reservation actions, as nextStatus takes it. */
 export type ReservationAction = (typeof RESERVATION_ACTIONS)[number];
 
+/** How long a pending reservation holds stock when the order names no ttl_seconds: 15 minutes. */
 export const DEFAULT_TTL_SECONDS = 900;
+/** The longest ttl_seconds an order may ask for (a week): beyond it a hold is refused as invalid input. */
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
 const HOLDING: readonly ReservationStatus[] = ['pending', 'committed', 'partially_fulfilled'];
 
 /** True while the reservation still holds stock. */
-export const isHolding = (status: ReservationStatus): boolean => HOLDING.includes(status);
+const isHolding = (status: ReservationStatus): boolean => HOLDING.includes(status);
 
 /** A pending reservation whose deadline has passed holds nothing, whether or not the sweeper has run. */
-export function isDue(r: { status: ReservationStatus; expires_at: string | Date | null }, now: Date): boolean {
-  return r.status === 'pending' && r.expires_at !== null && new Date(r.expires_at).getTime() <= now.getTime();
+export function isDue(
+  reservation: { status: ReservationStatus; expires_at: string | Date | null },
+  now: Date,
+): boolean {
+  return (
+    reservation.status === 'pending' &&
+    reservation.expires_at !== null &&
+    new Date(reservation.expires_at).getTime() <= now.getTime()
+  );
 }
 
 /**
@@ -58,6 +70,7 @@ export function nextStatus(
   throw new InvalidTransitionError(from, action);
 }
 
+/** A reservation line as fulfilment planning sees it: what is left of it to ship. */
 export interface OpenLine {
   line_no: number;
   sku: string;
@@ -66,12 +79,14 @@ export interface OpenLine {
   remaining: number;
 }
 
+/** One line of a fulfil request: this many units of a SKU, from a warehouse if named. */
 export interface FulfilRequestLine {
   sku: string;
   qty: number;
   warehouse?: string | undefined;
 }
 
+/** How many units of one reservation line ship. */
 export interface LinePick {
   line_no: number;
   qty: number;
@@ -83,21 +98,22 @@ export interface LinePick {
  * Asking for a SKU that is not on the reservation, or for more than is left, is refused whole.
  */
 export function planFulfilment(lines: readonly OpenLine[], request?: readonly FulfilRequestLine[]): LinePick[] {
-  if (!request) return lines.filter((l) => l.remaining > 0).map((l) => ({ line_no: l.line_no, qty: l.remaining }));
-  const left = new Map(lines.map((l) => [l.line_no, l.remaining]));
+  if (!request)
+    return lines.filter((line) => line.remaining > 0).map((line) => ({ line_no: line.line_no, qty: line.remaining }));
+  const left = new Map(lines.map((line) => [line.line_no, line.remaining]));
   const picked = new Map<number, number>();
   request.forEach((want, i) => {
     const candidates = lines.filter(
-      (l) => l.sku === want.sku && (want.warehouse === undefined || l.warehouse === want.warehouse),
+      (line) => line.sku === want.sku && (want.warehouse === undefined || line.warehouse === want.warehouse),
     );
     if (candidates.length === 0) {
       const where = want.warehouse === undefined ? '' : ` at warehouse ${want.warehouse}`;
       throw ValidationError.field(`/lines/${i}/sku`, `${want.sku}${where} is not on this reservation`);
     }
-    const open = candidates.reduce((sum, l) => sum + (left.get(l.line_no) ?? 0), 0);
+    const open = candidates.reduce((sum, line) => sum + (left.get(line.line_no) ?? 0), 0);
     // a line that was shipped or released in full is past fulfilling, as a settled reservation is: a conflict
     // with its state, not a malformed request
-    if (candidates.every((l) => l.remaining === 0))
+    if (candidates.every((line) => line.remaining === 0))
       throw new InvalidTransitionError('settled', 'fulfil', `line of ${want.sku}`);
     if (want.qty > open) {
       throw ValidationError.field(
@@ -106,14 +122,16 @@ export function planFulfilment(lines: readonly OpenLine[], request?: readonly Fu
       );
     }
     let rest = want.qty;
-    for (const l of candidates) {
-      const take = Math.min(rest, left.get(l.line_no) ?? 0);
+    for (const line of candidates) {
+      const take = Math.min(rest, left.get(line.line_no) ?? 0);
       if (take === 0) continue;
-      left.set(l.line_no, (left.get(l.line_no) ?? 0) - take);
-      picked.set(l.line_no, (picked.get(l.line_no) ?? 0) + take);
+      left.set(line.line_no, (left.get(line.line_no) ?? 0) - take);
+      picked.set(line.line_no, (picked.get(line.line_no) ?? 0) + take);
       rest -= take;
       if (rest === 0) break;
     }
   });
-  return [...picked].map(([line_no, qty]) => ({ line_no, qty })).sort((a, b) => a.line_no - b.line_no);
+  return [...picked]
+    .map(([line_no, qty]) => ({ line_no, qty }))
+    .sort((first, second) => first.line_no - second.line_no);
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, distanceKm, routingOrder, totalReservable } from './routing.js';
-import type { WarehouseStock } from './routing.js';
+import type { RoutingCandidate } from './routing.js';
 
 const wh = (
   warehouse: string,
   available: number,
   priority = 0,
-  extra: Partial<WarehouseStock> = {},
-): WarehouseStock => ({
+  extra: Partial<RoutingCandidate> = {},
+): RoutingCandidate => ({
   warehouse,
   available,
   priority,

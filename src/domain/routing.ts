@@ -1,5 +1,7 @@
-/** What routing knows of one warehouse's stock of one variant. */
-export interface WarehouseStock {
+import { backorderedUnits } from './stock-level.js';
+
+/** A warehouse routing may take units of one variant from: its rank, place and what it can still promise. */
+export interface RoutingCandidate {
   warehouse: string;
   priority: number;
   /** on_hand - reserved - safety_stock; negative when already sold short */
@@ -10,11 +12,13 @@ export interface WarehouseStock {
   lon?: number | null;
 }
 
+/** A place on earth, in degrees: a warehouse's or where an order ships to. */
 export interface GeoPoint {
   lat: number;
   lon: number;
 }
 
+/** The units of a line one warehouse is to send. */
 export interface Allocation {
   warehouse: string;
   qty: number;
@@ -22,6 +26,7 @@ export interface Allocation {
   backordered: number;
 }
 
+/** What narrows or orders routing beyond the candidates' own ranks. */
 export interface RoutingRequest {
   /** only this warehouse may serve the line */
   warehouse?: string | undefined;
@@ -33,35 +38,36 @@ const EARTH_RADIUS_KM = 6371;
 const rad = (deg: number): number => (deg * Math.PI) / 180;
 
 /** Great-circle distance in km (haversine). */
-export function distanceKm(a: GeoPoint, b: GeoPoint): number {
-  const dLat = rad(b.lat - a.lat);
-  const dLon = rad(b.lon - a.lon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(h));
+export function distanceKm(from: GeoPoint, to: GeoPoint): number {
+  const dLat = rad(to.lat - from.lat);
+  const dLon = rad(to.lon - from.lon);
+  const haversine = Math.sin(dLat / 2) ** 2 + Math.cos(rad(from.lat)) * Math.cos(rad(to.lat)) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(haversine));
 }
 
 /** Units a warehouse can still promise, backorder headroom included. */
-export const reservable = (s: WarehouseStock): number => Math.max(0, s.available + s.backorder_allowance);
+const reservable = (candidate: RoutingCandidate): number =>
+  Math.max(0, candidate.available + candidate.backorder_allowance);
 
 /** Units the whole set can still promise: what a refusal reports as available. */
-export const totalReservable = (stocks: readonly WarehouseStock[]): number =>
-  stocks.reduce((n, s) => n + reservable(s), 0);
+export const totalReservable = (candidates: readonly RoutingCandidate[]): number =>
+  candidates.reduce((sum, candidate) => sum + reservable(candidate), 0);
 
 /**
  * The order warehouses are tried in: higher priority first, then nearer to ship_to, then more available,
  * then by code so the same inputs always route the same way.
  */
-export function routingOrder(stocks: readonly WarehouseStock[], shipTo?: GeoPoint): WarehouseStock[] {
-  const distance = (s: WarehouseStock): number =>
-    shipTo && s.lat != null && s.lon != null
-      ? distanceKm(shipTo, { lat: s.lat, lon: s.lon })
+export function routingOrder(candidates: readonly RoutingCandidate[], shipTo?: GeoPoint): RoutingCandidate[] {
+  const distance = (candidate: RoutingCandidate): number =>
+    shipTo && candidate.lat != null && candidate.lon != null
+      ? distanceKm(shipTo, { lat: candidate.lat, lon: candidate.lon })
       : Number.POSITIVE_INFINITY;
-  return [...stocks].sort(
-    (a, b) =>
-      b.priority - a.priority ||
-      (shipTo ? distance(a) - distance(b) : 0) ||
-      b.available - a.available ||
-      (a.warehouse < b.warehouse ? -1 : a.warehouse > b.warehouse ? 1 : 0),
+  return [...candidates].sort(
+    (first, second) =>
+      second.priority - first.priority ||
+      (shipTo ? distance(first) - distance(second) : 0) ||
+      second.available - first.available ||
+      (first.warehouse < second.warehouse ? -1 : first.warehouse > second.warehouse ? 1 : 0),
   );
 }
 
@@ -72,32 +78,44 @@ export function routingOrder(stocks: readonly WarehouseStock[], shipTo?: GeoPoin
  */
 export function allocate(
   qty: number,
-  stocks: readonly WarehouseStock[],
+  candidates: readonly RoutingCandidate[],
   request: RoutingRequest = {},
 ): Allocation[] | null {
-  const candidates = routingOrder(
-    request.warehouse === undefined ? stocks : stocks.filter((s) => s.warehouse === request.warehouse),
+  const ordered = routingOrder(
+    request.warehouse === undefined
+      ? candidates
+      : candidates.filter((candidate) => candidate.warehouse === request.warehouse),
     request.ship_to,
   );
-  const single = candidates.find((s) => s.available >= qty);
-  if (single) return [{ warehouse: single.warehouse, qty, backordered: 0 }];
+  const single = ordered.find((candidate) => candidate.available >= qty);
+  if (single) return [allocationAt(single, qty)];
 
-  const taken = new Map<string, Allocation>();
+  /** units taken from each warehouse, by code */
+  const taken = new Map<string, number>();
   let rest = qty;
-  for (const s of candidates) {
-    const take = Math.min(rest, Math.max(0, s.available));
-    if (take > 0) taken.set(s.warehouse, { warehouse: s.warehouse, qty: take, backordered: 0 });
+  for (const candidate of ordered) {
+    const take = Math.min(rest, Math.max(0, candidate.available));
+    if (take > 0) taken.set(candidate.warehouse, take);
     rest -= take;
   }
-  for (const s of candidates) {
+  for (const candidate of ordered) {
     if (rest === 0) break;
-    const already = taken.get(s.warehouse)?.qty ?? 0;
-    const short = Math.min(rest, Math.max(0, s.available - already + s.backorder_allowance));
+    const already = taken.get(candidate.warehouse) ?? 0;
+    const short = Math.min(rest, Math.max(0, candidate.available - already + candidate.backorder_allowance));
     if (short === 0) continue;
-    const a = taken.get(s.warehouse) ?? { warehouse: s.warehouse, qty: 0, backordered: 0 };
-    taken.set(s.warehouse, { warehouse: s.warehouse, qty: a.qty + short, backordered: a.backordered + short });
+    taken.set(candidate.warehouse, already + short);
     rest -= short;
   }
   if (rest > 0) return null;
-  return candidates.flatMap((s) => taken.get(s.warehouse) ?? []);
+  return ordered.flatMap((candidate) => {
+    const units = taken.get(candidate.warehouse);
+    return units === undefined ? [] : [allocationAt(candidate, units)];
+  });
 }
+
+/** `qty` units from one warehouse, those beyond its stock counted as backordered. */
+const allocationAt = (candidate: RoutingCandidate, qty: number): Allocation => ({
+  warehouse: candidate.warehouse,
+  qty,
+  backordered: backorderedUnits(qty, candidate.available - qty),
+});

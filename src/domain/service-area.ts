@@ -18,7 +18,11 @@ export interface Shopper {
 /** Whether a warehouse can serve this shopper; a shopper who says nothing is served by every warehouse. */
 export function serves(area: ServiceArea, shopper: Shopper): boolean {
   const region = shopper.region?.toUpperCase();
-  if (region !== undefined && area.regions.length > 0 && !area.regions.some((r) => r.toUpperCase() === region))
+  if (
+    region !== undefined &&
+    area.regions.length > 0 &&
+    !area.regions.some((served) => served.toUpperCase() === region)
+  )
     return false;
   if (shopper.ship_to && area.serves_within_km !== null && area.lat !== null && area.lon !== null) {
     return distanceKm(shopper.ship_to, { lat: area.lat, lon: area.lon }) <= area.serves_within_km;

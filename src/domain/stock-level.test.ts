@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backorderAllowance } from './backorder.js';
-import { available, shortfall } from './stock-level.js';
+import { available, backorderedUnits, shortfall } from './stock-level.js';
 
 describe('stock level arithmetic', () => {
   it('holds back reserved units and safety stock from what may be sold', () => {
@@ -11,6 +11,15 @@ describe('stock level arithmetic', () => {
   it('reports promised units that are not on hand as a shortfall', () => {
     expect(shortfall({ on_hand: 2, reserved: 5 })).toBe(3);
     expect(shortfall({ on_hand: 5, reserved: 5 })).toBe(0);
+  });
+
+  it('counts as backordered only the units promised beyond stock, never more than were promised', () => {
+    expect(backorderedUnits(3, 5)).toBe(0);
+    expect(backorderedUnits(3, 0)).toBe(0);
+    expect(backorderedUnits(4, -2)).toBe(2);
+    expect(backorderedUnits(4, -4)).toBe(4);
+    // a level already short before: all of this promise is beyond stock, not the older shortage too
+    expect(backorderedUnits(3, -7)).toBe(3);
   });
 
   it('gives a deny variant no backorder allowance whatever its limit says', () => {

@@ -14,3 +14,11 @@ export function available(level: LevelNumbers): number {
 export function shortfall(level: Pick<LevelNumbers, 'on_hand' | 'reserved'>): number {
   return Math.max(0, level.reserved - level.on_hand);
 }
+
+/**
+ * Of `qty` units just promised at a level, those beyond its stock, which ship when it is restocked: how far below
+ * zero `availableAfter` (available once they are promised) has gone, at most `qty`.
+ */
+export function backorderedUnits(qty: number, availableAfter: number): number {
+  return Math.min(qty, Math.max(0, -availableAfter));
+}

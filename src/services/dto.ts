@@ -2,36 +2,31 @@ import type { AlertRow } from '../store/alerts.js';
 import type { Backorder } from '../domain/backorder.js';
 import type { ReservationStatus } from '../domain/reservation.js';
 import { available } from '../domain/stock-level.js';
+import type { LevelNumbers } from '../domain/stock-level.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { MovementRow } from '../store/movements.js';
 import type { ReservationLineRow, ReservationRow } from '../store/reservations.js';
 
 /** What use cases return: plain JSON in the API's snake_case, timestamps as ISO strings. */
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+const iso = (time: Date | string | null): string | null => (time === null ? null : new Date(time).toISOString());
 
-export interface Warehouse {
-  code: string;
-  name: string;
-  lat: number | null;
-  lon: number | null;
-  priority: number;
-  regions: string[];
-  serves_within_km: number | null;
-  created_at: string;
-}
+/** A warehouse as the API shows it: the stored row without its internal id, its time as an ISO string. */
+export type Warehouse = Omit<WarehouseRow, 'id' | 'created_at'> & { created_at: string };
 
-export const toWarehouse = (w: WarehouseRow): Warehouse => ({
-  code: w.code,
-  name: w.name,
-  lat: w.lat,
-  lon: w.lon,
-  priority: w.priority,
-  regions: w.regions,
-  serves_within_km: w.serves_within_km,
-  created_at: iso(w.created_at) as string,
+/** A stored warehouse as the API shows it. */
+export const toWarehouse = (warehouse: WarehouseRow): Warehouse => ({
+  code: warehouse.code,
+  name: warehouse.name,
+  lat: warehouse.lat,
+  lon: warehouse.lon,
+  priority: warehouse.priority,
+  regions: warehouse.regions,
+  serves_within_km: warehouse.serves_within_km,
+  created_at: iso(warehouse.created_at) as string,
 });
 
+/** A variant as the API shows it: its product's title, settings, and backorder terms together. */
 export interface Variant {
   sku: string;
   product: { title: string };
@@ -47,21 +42,27 @@ export interface Variant {
   updated_at: string;
 }
 
-export const toVariant = (v: VariantRow): Variant => ({
-  sku: v.sku,
-  product: { title: v.product_title },
-  attributes: v.attributes,
-  low_stock_threshold: v.low_stock_threshold,
-  safety_stock: v.safety_stock,
-  backorder: { policy: v.backorder_policy, limit: v.backorder_limit, lead_days: v.backorder_lead_days },
-  reorder_point: v.reorder_point,
-  reorder_qty: v.reorder_qty,
-  lead_time_days: v.lead_time_days,
-  supplier: v.supplier,
-  created_at: iso(v.created_at) as string,
-  updated_at: iso(v.updated_at) as string,
+/** A stored variant as the API shows it. */
+export const toVariant = (variant: VariantRow): Variant => ({
+  sku: variant.sku,
+  product: { title: variant.product_title },
+  attributes: variant.attributes,
+  low_stock_threshold: variant.low_stock_threshold,
+  safety_stock: variant.safety_stock,
+  backorder: {
+    policy: variant.backorder_policy,
+    limit: variant.backorder_limit,
+    lead_days: variant.backorder_lead_days,
+  },
+  reorder_point: variant.reorder_point,
+  reorder_qty: variant.reorder_qty,
+  lead_time_days: variant.lead_time_days,
+  supplier: variant.supplier,
+  created_at: iso(variant.created_at) as string,
+  updated_at: iso(variant.updated_at) as string,
 });
 
+/** One variant's stock in one warehouse: on hand, promised, and what may still be sold. */
 export interface Level {
   sku: string;
   warehouse: string;
@@ -70,18 +71,16 @@ export interface Level {
   available: number;
 }
 
-export const toLevel = (
-  sku: string,
-  warehouse: string,
-  n: { on_hand: number; reserved: number; safety_stock: number },
-): Level => ({
+/** A level's numbers as the API shows them, available worked out. */
+export const toLevel = (sku: string, warehouse: string, numbers: LevelNumbers): Level => ({
   sku,
   warehouse,
-  on_hand: n.on_hand,
-  reserved: n.reserved,
-  available: available(n),
+  on_hand: numbers.on_hand,
+  reserved: numbers.reserved,
+  available: available(numbers),
 });
 
+/** A ledger row as the API shows it. */
 export interface Movement {
   id: number;
   sku: string;
@@ -98,8 +97,13 @@ export interface Movement {
   created_at: string;
 }
 
-export const toMovement = (m: MovementRow): Movement => ({ ...m, created_at: iso(m.created_at) as string });
+/** A stored ledger row as the API shows it. */
+export const toMovement = (movement: MovementRow): Movement => ({
+  ...movement,
+  created_at: iso(movement.created_at) as string,
+});
 
+/** One line of a reservation: where its units are held and how far they have got. */
 export interface ReservationLine {
   sku: string;
   warehouse: string;
@@ -110,6 +114,7 @@ export interface ReservationLine {
   released: number;
 }
 
+/** A reservation as the API shows it, with its lines. */
 export interface Reservation {
   id: string;
   order_ref: string;
@@ -124,26 +129,28 @@ export interface Reservation {
   lines: ReservationLine[];
 }
 
-export const toReservation = (r: ReservationRow, lines: readonly ReservationLineRow[]): Reservation => ({
-  id: r.id,
-  order_ref: r.order_ref,
-  status: r.status,
-  expires_at: iso(r.expires_at),
-  created_at: iso(r.created_at) as string,
-  committed_at: iso(r.committed_at),
-  closed_at: iso(r.closed_at),
-  backordered: lines.some((l) => l.backordered > 0),
-  lines: lines.map((l) => ({
-    sku: l.sku,
-    warehouse: l.warehouse,
-    qty: l.qty,
-    backordered: l.backordered,
-    fulfilled: l.fulfilled_qty,
-    released: l.released_qty,
+/** A stored reservation and its lines as the API shows them. */
+export const toReservation = (reservation: ReservationRow, lines: readonly ReservationLineRow[]): Reservation => ({
+  id: reservation.id,
+  order_ref: reservation.order_ref,
+  status: reservation.status,
+  expires_at: iso(reservation.expires_at),
+  created_at: iso(reservation.created_at) as string,
+  committed_at: iso(reservation.committed_at),
+  closed_at: iso(reservation.closed_at),
+  backordered: lines.some((line) => line.backordered > 0),
+  lines: lines.map((line) => ({
+    sku: line.sku,
+    warehouse: line.warehouse,
+    qty: line.qty,
+    backordered: line.backordered,
+    fulfilled: line.fulfilled_qty,
+    released: line.released_qty,
   })),
 });
 
 /** An alert as raised (store/alerts.ts), its time as an ISO string. */
 export type Alert = Omit<AlertRow, 'created_at'> & { created_at: string };
 
-export const toAlert = (a: AlertRow): Alert => ({ ...a, created_at: iso(a.created_at) as string });
+/** A stored alert as the API shows it. */
+export const toAlert = (alert: AlertRow): Alert => ({ ...alert, created_at: iso(alert.created_at) as string });

@@ -4,6 +4,7 @@ import type { Driver } from '../store/db.js';
 /** What a group says of one of its jobs: done, failed, or "run me in a later group". */
 export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown } | { retry: true };
 
+/** How jobs are gathered into groups: size, wait and how many groups run at once. */
 export interface GroupCommitOptions {
   /** the most jobs one group (one transaction) takes */
   maxBatch: number;
@@ -13,6 +14,7 @@ export interface GroupCommitOptions {
   maxInFlight: number;
 }
 
+/** Settings for a PostgreSQL server: small waits, groups of up to 100, four transactions at once. */
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 100, windowMs: 2, maxInFlight: 4 };
 
 /** The embedded database runs one transaction at a time: more groups in flight would only queue. */
@@ -53,6 +55,7 @@ export class GroupCommit<I, O> {
     private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
   ) {}
 
+  /** Queues a job for the next group; resolves with its result once that group has committed. */
   submit(job: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
@@ -96,24 +99,24 @@ export class GroupCommit<I, O> {
     this.stats.groups++;
     this.stats.jobs += group.length;
     try {
-      settled = await this.run(group.map((w) => w.job));
+      settled = await this.run(group.map((waiting) => waiting.job));
     } catch (error) {
       // no one job causes an outage: running each alone would only knock on a closed door once per job
       if (group.length === 1 || isUnavailable(error)) {
-        for (const w of group) w.reject(error);
+        for (const waiting of group) waiting.reject(error);
         return;
       }
       // the group failed as a whole: each job alone, so the failure lands on the job that causes it
-      await Promise.all(group.map((w) => this.runGroup([w])));
+      await Promise.all(group.map((waiting) => this.runGroup([waiting])));
       return;
     }
     const again: Waiting<I, O>[] = [];
-    group.forEach((w, i) => {
-      const s = settled[i];
-      if (!s) w.reject(new Error('group commit: a job was left without a result'));
-      else if ('retry' in s) again.push(w);
-      else if (s.ok) w.resolve(s.value);
-      else w.reject(s.error);
+    group.forEach((waiting, i) => {
+      const settlement = settled[i];
+      if (!settlement) waiting.reject(new Error('group commit: a job was left without a result'));
+      else if ('retry' in settlement) again.push(waiting);
+      else if (settlement.ok) waiting.resolve(settlement.value);
+      else waiting.reject(settlement.error);
     });
     if (again.length > 0) this.queue.unshift(...again);
   }

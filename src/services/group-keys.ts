@@ -18,47 +18,57 @@ export interface ClaimedKey {
   key: string;
 }
 
+/** What claiming a group's keys found, per job: the key claimed for it, or the answer its key already settles. */
+export interface GroupKeyClaims<O> {
+  /** per job, the key claimed for it, if any: settleGroupKeys stores or gives it back */
+  claimed: (ClaimedKey | undefined)[];
+  /** per job, how its key settles it, if it does: a replay, an idempotency_conflict, or a retry in a later group */
+  settled: (Settled<O> | undefined)[];
+}
+
 /**
- * Claims the idempotency keys of a group's jobs in one transaction, a statement per scope. Jobs already
- * settled are skipped. A job whose key was used before is settled here: with the stored answer (same request)
- * or an idempotency_conflict (another request). A key met twice in one group is claimed once; the later job
- * waits for the next group, where it replays. Returns, per job, the key claimed for it, if any.
+ * Claims the idempotency keys of a group's jobs in one transaction, a statement per scope. Jobs with nothing
+ * wanted (undefined) are skipped. A job whose key was used before is settled here: with the stored answer (same
+ * request) or an idempotency_conflict (another request). A key met twice in one group is claimed once; the later
+ * job waits for the next group, where it replays. The caller keeps the settlements as the group's answers.
  */
 export async function claimGroupKeys<O>(
   tx: Queryable,
   wanted: readonly (KeyRequest | undefined)[],
-  settled: (Settled<O> | undefined)[],
-): Promise<(ClaimedKey | undefined)[]> {
-  const keys = wanted.map((w, i) => {
-    if (!w || settled[i]) return undefined;
-    const idem = idempotencyOf(w.options, w.request);
-    return idem && { scope: w.scope, ...idem, given: w.options.idempotencyKey ?? idem.key };
+): Promise<GroupKeyClaims<O>> {
+  const settled: (Settled<O> | undefined)[] = wanted.map(() => undefined);
+  const jobKeys = wanted.map((want) => {
+    if (!want) return undefined;
+    const idempotency = idempotencyOf(want.options, want.request);
+    return idempotency && { scope: want.scope, ...idempotency, given: want.options.idempotencyKey ?? idempotency.key };
   });
   const seen = new Set<string>();
-  keys.forEach((k, i) => {
-    if (!k) return;
-    const id = `${k.scope}\u0000${k.key}`;
+  jobKeys.forEach((jobKey, i) => {
+    if (!jobKey) return;
+    const id = `${jobKey.scope}\u0000${jobKey.key}`;
     if (seen.has(id)) settled[i] = { retry: true };
     seen.add(id);
   });
-  const claimed: (ClaimedKey | undefined)[] = keys.map(() => undefined);
-  for (const scope of new Set(keys.flatMap((k) => (k ? [k.scope] : [])))) {
-    const mine = keys.flatMap((k, i) => (k && k.scope === scope && !settled[i] ? [{ i, k }] : []));
+  const claimed: (ClaimedKey | undefined)[] = jobKeys.map(() => undefined);
+  for (const scope of new Set(jobKeys.flatMap((jobKey) => (jobKey ? [jobKey.scope] : [])))) {
+    const mine = jobKeys.flatMap((jobKey, i) =>
+      jobKey && jobKey.scope === scope && !settled[i] ? [{ i, jobKey }] : [],
+    );
     const claims = await claimKeys(
       tx,
       scope,
-      mine.map(({ k }) => k),
+      mine.map(({ jobKey }) => jobKey),
     );
-    for (const { i, k } of mine) {
-      const claim = claims.get(k.key);
-      if (!claim) throw new Error(`idempotency key ${k.key} was neither claimed nor found`);
-      if (claim.claimed) claimed[i] = { scope, key: k.key };
+    for (const { i, jobKey } of mine) {
+      const claim = claims.get(jobKey.key);
+      if (!claim) throw new Error(`idempotency key ${jobKey.key} was neither claimed nor found`);
+      if (claim.claimed) claimed[i] = { scope, key: jobKey.key };
       // the stored answer is what this use case answered the first time
-      else if (claim.requestHash === k.requestHash) settled[i] = { ok: true, value: claim.response as O };
-      else settled[i] = { ok: false, error: new IdempotencyConflictError(k.given) };
+      else if (claim.requestHash === jobKey.requestHash) settled[i] = { ok: true, value: claim.response as O };
+      else settled[i] = { ok: false, error: new IdempotencyConflictError(jobKey.given) };
     }
   }
-  return claimed;
+  return { claimed, settled };
 }
 
 /**
@@ -70,14 +80,14 @@ export async function settleGroupKeys(
   claimed: readonly (ClaimedKey | undefined)[],
   settled: readonly (Settled<unknown> | undefined)[],
 ): Promise<void> {
-  for (const scope of new Set(claimed.flatMap((c) => (c ? [c.scope] : [])))) {
+  for (const scope of new Set(claimed.flatMap((claim) => (claim ? [claim.scope] : [])))) {
     const responses: { key: string; response: unknown }[] = [];
     const failed: string[] = [];
-    claimed.forEach((c, i) => {
-      const s = settled[i];
-      if (!c || c.scope !== scope || !s) return;
-      if ('retry' in s || !s.ok) failed.push(c.key);
-      else responses.push({ key: c.key, response: s.value });
+    claimed.forEach((claim, i) => {
+      const settlement = settled[i];
+      if (!claim || claim.scope !== scope || !settlement) return;
+      if ('retry' in settlement || !settlement.ok) failed.push(claim.key);
+      else responses.push({ key: claim.key, response: settlement.value });
     });
     await settleKeys(tx, scope, responses, failed);
   }

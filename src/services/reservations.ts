@@ -12,12 +12,12 @@ import type { ReservationAction, ReservationStatus } from '../domain/reservation
 import { allocate, totalReservable } from '../domain/routing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
-import type { WarehouseStock } from '../domain/routing.js';
-import { available } from '../domain/stock-level.js';
+import type { RoutingCandidate } from '../domain/routing.js';
+import { available, backorderedUnits } from '../domain/stock-level.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
-import type { LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
+import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
   addLineProgress,
   claimDueHolds,
@@ -40,8 +40,19 @@ import type { Reservation } from './dto.js';
 import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
 import type { FulfilInput as FulfilRequest, ReserveInput as ReserveRequest } from './schemas.js';
 
-/** A reserve movement with the names the reservation's lines are shown by. */
-type PlannedMove = MovementInput & { sku: string; warehouse: string };
+/**
+ * A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them:
+ * after every group, what the database applied is checked against them (see appliedAsPlanned).
+ */
+interface PlannedMove extends MovementInput {
+  /** reserved the move must leave its level at (a hold) */
+  reservedAfter?: number;
+  /** on_hand the move must leave its level at (a shipment) */
+  onHandAfter?: number;
+}
+
+/** A hold to place: a reserve movement with the names the reservation's lines are shown by. */
+type PlannedHold = PlannedMove & { sku: string; warehouse: string };
 
 interface ReserveJob {
   req: ReserveRequest;
@@ -105,51 +116,44 @@ export class ReservationService {
   private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
     return this.ctx.db.transaction(async (tx) => {
       const now = this.ctx.clock();
-      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
-
-      const keys = await claimGroupKeys(
+      const { claimed, settled } = await claimGroupKeys<Reservation>(
         tx,
-        jobs.map((j) => ({ scope: RESERVE_SCOPE, options: j.options, request: j.req })),
-        settled,
+        jobs.map((job) => ({ scope: RESERVE_SCOPE, options: job.options, request: job.req })),
       );
 
-      const skus = [...new Set(jobs.flatMap((j, i) => (settled[i] ? [] : j.req.lines.map((l) => l.sku))))];
+      const skus = [...new Set(jobs.flatMap((job, i) => (settled[i] ? [] : job.req.lines.map((line) => line.sku))))];
       const { levels, elsewhere } =
         skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
       const known = await this.knownNames(tx, skus, levels, jobs);
 
-      const moves: PlannedMove[] = [];
-      /** what each move's level must hold after it: checked against what the database applied */
-      const reservedAfter: number[] = [];
+      const moves: PlannedHold[] = [];
       const planned: { job: number; id: string; lines: ReservationLineRow[] }[] = [];
       jobs.forEach((job, i) => {
         if (settled[i]) return;
         try {
           const id = randomUUID();
-          const mine = plan(id, job.req, levels, known);
-          const lines = mine.map((m, n): ReservationLineRow => {
-            m.actor = job.options.actor ?? null;
+          const holds = plan(id, job.req, levels, known);
+          const lines = holds.map((hold, index): ReservationLineRow => {
+            hold.actor = job.options.actor ?? null;
             const level =
-              levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ??
+              levels.find((row) => row.variant_id === hold.variantId && row.warehouse_id === hold.warehouseId) ??
               missing('planned level');
-            level.reserved += m.deltaReserved;
-            reservedAfter.push(level.reserved);
-            const qty = m.deltaReserved;
-            // of this line's units, those beyond stock: how far below zero available is after it, at most the line
-            const backordered = Math.min(qty, Math.max(0, -available(level)));
+            level.reserved += hold.deltaReserved;
+            hold.reservedAfter = level.reserved;
+            const qty = hold.deltaReserved;
             return {
-              line_no: n + 1,
-              variant_id: m.variantId,
-              warehouse_id: m.warehouseId,
-              sku: m.sku,
-              warehouse: m.warehouse,
+              line_no: index + 1,
+              variant_id: hold.variantId,
+              warehouse_id: hold.warehouseId,
+              sku: hold.sku,
+              warehouse: hold.warehouse,
               qty,
-              backordered,
+              backordered: backorderedUnits(qty, available(level)),
               fulfilled_qty: 0,
               released_qty: 0,
             };
           });
-          moves.push(...mine);
+          moves.push(...holds);
           planned.push({ job: i, id, lines });
         } catch (error) {
           // a due hold here is being released by someone else (a sweeper), who waits for this group's locks: the
@@ -184,23 +188,23 @@ export class ReservationService {
           orderRef: req.order_ref,
           expiresAt,
           now,
-          lines: lines.map((l) => ({
-            variantId: l.variant_id,
-            warehouseId: l.warehouse_id,
-            qty: l.qty,
-            backordered: l.backordered,
+          lines: lines.map((line) => ({
+            variantId: line.variant_id,
+            warehouseId: line.warehouse_id,
+            qty: line.qty,
+            backordered: line.backordered,
           })),
         };
       });
       await insertReservations(tx, reservations);
       const applied = await applyMovements(tx, null, moves, now);
       // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
-      if (applied.length !== moves.length || applied.some((a, i) => a.reserved !== reservedAfter[i])) {
+      if (!appliedAsPlanned(moves, applied)) {
         throw new Error('group commit: holds planned on locked levels did not apply as planned');
       }
 
-      await settleGroupKeys(tx, keys, settled);
-      return settled.map((s) => s ?? missing('settled job'));
+      await settleGroupKeys(tx, claimed, settled);
+      return settled.map((settlement) => settlement ?? missing('settled job'));
     });
   }
 
@@ -211,19 +215,19 @@ export class ReservationService {
     levels: readonly RoutingRow[],
     jobs: readonly ReserveJob[],
   ): Promise<KnownNames> {
-    const skuSet = new Set(levels.map((l) => l.sku));
-    const unseen = skus.filter((s) => !skuSet.has(s));
+    const skuSet = new Set(levels.map((level) => level.sku));
+    const unseen = skus.filter((sku) => !skuSet.has(sku));
     // a variant with no levels yet (no warehouse exists) is known all the same
-    if (unseen.length > 0) for (const v of await findVariants(tx, unseen)) skuSet.add(v.sku);
-    const warehouses = new Set(levels.map((l) => l.warehouse));
+    if (unseen.length > 0) for (const variant of await findVariants(tx, unseen)) skuSet.add(variant.sku);
+    const warehouses = new Set(levels.map((level) => level.warehouse));
     const asked = [
       ...new Set(
-        jobs.flatMap((j) =>
-          j.req.warehouse !== undefined && !warehouses.has(j.req.warehouse) ? [j.req.warehouse] : [],
+        jobs.flatMap((job) =>
+          job.req.warehouse !== undefined && !warehouses.has(job.req.warehouse) ? [job.req.warehouse] : [],
         ),
       ),
     ];
-    if (asked.length > 0) for (const w of await findWarehouses(tx, asked)) warehouses.add(w.code);
+    if (asked.length > 0) for (const warehouse of await findWarehouses(tx, asked)) warehouses.add(warehouse.code);
     return { skus: skuSet, warehouses };
   }
 
@@ -261,51 +265,53 @@ export class ReservationService {
       const now = this.ctx.clock();
       const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
       const seen = new Set<string>();
-      jobs.forEach((j, i) => {
-        if (seen.has(j.id)) settled[i] = { retry: true };
-        seen.add(j.id);
+      jobs.forEach((job, i) => {
+        if (seen.has(job.id)) settled[i] = { retry: true };
+        seen.add(job.id);
       });
-      const keys = await claimGroupKeys(
+      const keys = await claimGroupKeys<Reservation>(
         tx,
-        jobs.map((j) => ({
-          scope: `reservation.${j.action}`,
-          options: j.options,
-          request: { id: j.id, body: j.body },
-        })),
-        settled,
+        jobs.map((job, i) =>
+          settled[i]
+            ? undefined
+            : { scope: `reservation.${job.action}`, options: job.options, request: { id: job.id, body: job.body } },
+        ),
       );
+      keys.settled.forEach((settlement, i) => {
+        if (settlement) settled[i] = settlement;
+      });
 
-      const ids = jobs.flatMap((j, i) => (settled[i] ? [] : [j.id]));
+      const ids = jobs.flatMap((job, i) => (settled[i] ? [] : [job.id]));
       const rows = await lockReservations(tx, ids);
       const linesOf = await readLinesOf(tx, [...rows.keys()]);
       const levelKeys = [...linesOf.values()]
         .flat()
-        .map((l) => ({ variantId: l.variant_id, warehouseId: l.warehouse_id }));
+        .map((line) => ({ variantId: line.variant_id, warehouseId: line.warehouse_id }));
       const levels = new Map(
-        (levelKeys.length > 0 ? await lockLevels(tx, levelKeys) : []).map((l) => [
-          levelKey(l.variant_id, l.warehouse_id),
-          l,
+        (levelKeys.length > 0 ? await lockLevels(tx, levelKeys) : []).map((level) => [
+          levelKey(level.variant_id, level.warehouse_id),
+          level,
         ]),
       );
 
-      const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
+      const change: Change = { moves: [], progress: [], statuses: [] };
       const answered: { job: number; id: string }[] = [];
       jobs.forEach((job, i) => {
         if (settled[i]) return;
-        const r = rows.get(job.id);
-        if (!r) {
+        const reservation = rows.get(job.id);
+        if (!reservation) {
           settled[i] = { ok: false, error: new NotFoundError('reservation', job.id) };
           return;
         }
         const lines = linesOf.get(job.id) ?? [];
-        if (isDue(r, now)) {
-          releaseAll(change, r, lines, 'expire', 'sweeper');
+        if (isDue(reservation, now)) {
+          releaseAll(change, reservation, lines, 'expire', 'sweeper');
           settled[i] = { ok: false, error: new InvalidTransitionError('expired', job.action) };
           return;
         }
         try {
-          decide(change, r, lines, job, levels);
-          answered.push({ job: i, id: r.id });
+          decide(change, reservation, lines, job, levels);
+          answered.push({ job: i, id: reservation.id });
         } catch (error) {
           settled[i] = { ok: false, error };
         }
@@ -314,23 +320,23 @@ export class ReservationService {
       await writeChange(tx, change, now);
       const after = await readReservationsWithLines(
         tx,
-        answered.map((a) => a.id),
+        answered.map((answer) => answer.id),
       );
       for (const { job, id } of answered) {
-        const r = after.get(id) ?? missing(`reservation ${id}`);
-        settled[job] = { ok: true, value: toReservation(r.row, r.lines) };
+        const reservation = after.get(id) ?? missing(`reservation ${id}`);
+        settled[job] = { ok: true, value: toReservation(reservation.row, reservation.lines) };
       }
-      await settleGroupKeys(tx, keys, settled);
-      return settled.map((s) => s ?? missing('settled job'));
+      await settleGroupKeys(tx, keys.claimed, settled);
+      return settled.map((settlement) => settlement ?? missing('settled job'));
     });
   }
 
   /** A reservation as it stands; one whose deadline has passed is expired first, so it never claims to hold stock. */
   async get(id: string): Promise<Reservation> {
     parseId(id);
-    const r = await readReservation(this.ctx.db, id);
-    if (!r) throw new NotFoundError('reservation', id);
-    if (isDue(r, this.ctx.clock())) await this.expireOne(id);
+    const reservation = await readReservation(this.ctx.db, id);
+    if (!reservation) throw new NotFoundError('reservation', id);
+    if (isDue(reservation, this.ctx.clock())) await this.expireOne(id);
     return this.load(this.ctx.db, id);
   }
 
@@ -342,32 +348,33 @@ export class ReservationService {
   async expireDue(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.ctx.db.transaction(async (tx) => {
+      const expired = await this.ctx.db.transaction(async (tx) => {
         const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
         // claimed FOR UPDATE above: reading them again takes no new lock
         if (ids.length > 0) await expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
         return ids.length;
       });
-      total += n;
-      if (n < SWEEP_BATCH) return total;
+      total += expired;
+      if (expired < SWEEP_BATCH) return total;
     }
   }
 
   private async expireOne(id: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
-      const r = (await lockReservations(tx, [id])).get(id);
+      const reservation = (await lockReservations(tx, [id])).get(id);
       const now = this.ctx.clock();
-      if (r && isDue(r, now)) await expireLocked(tx, [r], now);
+      if (reservation && isDue(reservation, now)) await expireLocked(tx, [reservation], now);
     });
   }
 
   private async load(db: Queryable, id: string): Promise<Reservation> {
-    const r = (await readReservationsWithLines(db, [id])).get(id);
-    if (!r) throw new NotFoundError('reservation', id);
-    return toReservation(r.row, r.lines);
+    const reservation = (await readReservationsWithLines(db, [id])).get(id);
+    if (!reservation) throw new NotFoundError('reservation', id);
+    return toReservation(reservation.row, reservation.lines);
   }
 }
 
+/** What expireDueHoldsOn leaves its caller: the locked levels to plan on, and the due holds it could not expire. */
 export interface DueHoldsExpired {
   /** every level of the SKUs, locked, with what the expired holds gave back */
   levels: RoutingRow[];
@@ -385,14 +392,14 @@ export interface DueHoldsExpired {
 export async function expireDueHoldsOn(tx: Queryable, skus: readonly string[], now: Date): Promise<DueHoldsExpired> {
   const { levels, due } = await lockRoutingLevels(tx, skus, now);
   if (due.length === 0) return { levels, elsewhere: [] };
-  const claimed = await claimDueHolds(tx, [...new Set(levels.map((l) => l.variant_id))], now);
-  for (const m of await expireLocked(tx, claimed, now)) {
+  const claimed = await claimDueHolds(tx, [...new Set(levels.map((level) => level.variant_id))], now);
+  for (const move of await expireLocked(tx, claimed, now)) {
     const level =
-      levels.find((l) => l.variant_id === m.variantId && l.warehouse_id === m.warehouseId) ??
+      levels.find((row) => row.variant_id === move.variantId && row.warehouse_id === move.warehouseId) ??
       missing('level of an expired hold');
-    level.reserved += m.deltaReserved;
+    level.reserved += move.deltaReserved;
   }
-  const expired = new Set(claimed.map((r) => r.id));
+  const expired = new Set(claimed.map((reservation) => reservation.id));
   return { levels, elsewhere: due.filter((id) => !expired.has(id)) };
 }
 
@@ -420,10 +427,11 @@ async function expireLocked(
   if (reservations.length === 0) return [];
   const linesOf = await readLinesOf(
     tx,
-    reservations.map((r) => r.id),
+    reservations.map((reservation) => reservation.id),
   );
-  const change: Change = { moves: [], onHandAfter: [], progress: [], statuses: [] };
-  for (const r of reservations) releaseAll(change, r, linesOf.get(r.id) ?? [], 'expire', 'sweeper');
+  const change: Change = { moves: [], progress: [], statuses: [] };
+  for (const reservation of reservations)
+    releaseAll(change, reservation, linesOf.get(reservation.id) ?? [], 'expire', 'sweeper');
   await writeChange(tx, change, now);
   return change.moves;
 }
@@ -438,7 +446,7 @@ interface KnownNames {
  * or refuses, naming every SKU that cannot be covered and what could be. Only warehouses that serve the
  * order's region and ship-to point count, as they do for the storefront's availability.
  */
-function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedMove[] {
+function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedHold[] {
   const wanted = new Map<string, number>();
   for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
@@ -446,30 +454,33 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse))
     throw new NotFoundError('warehouse', req.warehouse);
   const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
-  const moves: PlannedMove[] = [];
+  const moves: PlannedHold[] = [];
   const short: ShortLine[] = [];
   for (const [sku, qty] of wanted) {
-    const mine = levels.filter((l) => l.sku === sku && (req.warehouse === undefined || l.warehouse === req.warehouse));
-    const serving = mine.filter((l) => serves(l, shopper));
-    const stocks = serving.map(toWarehouseStock);
-    const allocation = allocate(qty, stocks, { ship_to: req.ship_to });
+    const mine = levels.filter(
+      (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
+    );
+    const serving = mine.filter((level) => serves(level, shopper));
+    const candidates = serving.map(toRoutingCandidate);
+    const allocation = allocate(qty, candidates, { ship_to: req.ship_to });
     if (!allocation) {
       const reason = outsideArea(
         mine,
         serving.length,
         req.warehouse,
-        totalReservable(mine.filter((l) => !serves(l, shopper)).map(toWarehouseStock)),
+        totalReservable(mine.filter((level) => !serves(level, shopper)).map(toRoutingCandidate)),
       );
       short.push({
         sku,
         requested: qty,
-        available: totalReservable(stocks),
+        available: totalReservable(candidates),
         ...(reason === undefined ? {} : { reason }),
       });
       continue;
     }
-    for (const a of allocation) {
-      const level = mine.find((l) => l.warehouse === a.warehouse) ?? missing(`level of ${sku} at ${a.warehouse}`);
+    for (const part of allocation) {
+      const level =
+        mine.find((row) => row.warehouse === part.warehouse) ?? missing(`level of ${sku} at ${part.warehouse}`);
       moves.push({
         sku,
         warehouse: level.warehouse,
@@ -477,7 +488,7 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
         warehouseId: level.warehouse_id,
         type: 'reserve',
         deltaOnHand: 0,
-        deltaReserved: a.qty,
+        deltaReserved: part.qty,
         guard: 'reservable',
         reference: req.order_ref,
         reservationId: id,
@@ -511,9 +522,7 @@ interface TransitionJob {
 
 /** What a group of state changes writes: movements, line progress and statuses. */
 interface Change {
-  moves: MovementInput[];
-  /** on_hand each move must leave its level at, where the group decided on locked numbers */
-  onHandAfter: (number | undefined)[];
+  moves: PlannedMove[];
   progress: LineProgress[];
   statuses: { id: string; status: ReservationStatus }[];
 }
@@ -523,28 +532,27 @@ const levelKey = (variantId: number, warehouseId: number): string => `${variantI
 /** Gives back what the lines still hold and closes the reservation as released or expired. */
 function releaseAll(
   change: Change,
-  r: ReservationRow,
+  reservation: ReservationRow,
   lines: readonly ReservationLineRow[],
   action: 'release' | 'expire',
   actor: string | null,
 ): void {
-  change.statuses.push({ id: r.id, status: nextStatus(r.status, action) });
-  for (const l of lines) {
-    const qty = remaining(l);
+  change.statuses.push({ id: reservation.id, status: nextStatus(reservation.status, action) });
+  for (const line of lines) {
+    const qty = remaining(line);
     if (qty === 0) continue;
     change.moves.push({
-      variantId: l.variant_id,
-      warehouseId: l.warehouse_id,
+      variantId: line.variant_id,
+      warehouseId: line.warehouse_id,
       type: action,
       deltaOnHand: 0,
       deltaReserved: -qty,
       guard: 'none',
-      reference: r.order_ref,
-      reservationId: r.id,
+      reference: reservation.order_ref,
+      reservationId: reservation.id,
       actor,
     });
-    change.onHandAfter.push(undefined);
-    change.progress.push({ reservationId: r.id, lineNo: l.line_no, fulfilled: 0, released: qty });
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: 0, released: qty });
   }
 }
 
@@ -554,31 +562,36 @@ function releaseAll(
  */
 function decide(
   change: Change,
-  r: ReservationRow,
+  reservation: ReservationRow,
   lines: readonly ReservationLineRow[],
   job: TransitionJob,
   levels: Map<string, LevelRow>,
 ): void {
   const actor = job.options.actor ?? null;
   if (job.action === 'commit') {
-    change.statuses.push({ id: r.id, status: nextStatus(r.status, 'commit') });
+    change.statuses.push({ id: reservation.id, status: nextStatus(reservation.status, 'commit') });
     return;
   }
   if (job.action === 'release') {
-    releaseAll(change, r, lines, 'release', actor);
+    releaseAll(change, reservation, lines, 'release', actor);
     return;
   }
-  nextStatus(r.status, 'fulfil');
-  const open = lines.map((l) => ({ line_no: l.line_no, sku: l.sku, warehouse: l.warehouse, remaining: remaining(l) }));
+  nextStatus(reservation.status, 'fulfil');
+  const open = lines.map((line) => ({
+    line_no: line.line_no,
+    sku: line.sku,
+    warehouse: line.warehouse,
+    remaining: remaining(line),
+  }));
   const picks = planFulfilment(open, (job.body as FulfilRequest).lines);
-  if (picks.length === 0) throw new InvalidTransitionError(r.status, 'fulfil');
-  const byLine = new Map(lines.map((l) => [l.line_no, l]));
-  const shipments = picks.map((p) => {
-    const line = byLine.get(p.line_no) ?? missing(`line ${p.line_no}`);
+  if (picks.length === 0) throw new InvalidTransitionError(reservation.status, 'fulfil');
+  const byLine = new Map(lines.map((line) => [line.line_no, line]));
+  const shipments = picks.map((pick) => {
+    const line = byLine.get(pick.line_no) ?? missing(`line ${pick.line_no}`);
     return {
       line,
-      qty: p.qty,
-      level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${p.line_no}`),
+      qty: pick.qty,
+      level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${pick.line_no}`),
     };
   });
   // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
@@ -601,41 +614,56 @@ function decide(
       deltaOnHand: -qty,
       deltaReserved: -qty,
       guard: 'none',
-      reference: r.order_ref,
-      reservationId: r.id,
+      reference: reservation.order_ref,
+      reservationId: reservation.id,
       actor,
+      onHandAfter: level.on_hand,
     });
-    change.onHandAfter.push(level.on_hand);
-    change.progress.push({ reservationId: r.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
   }
-  const shipped = new Map(picks.map((p) => [p.line_no, p.qty]));
-  const fully = lines.every((l) => remaining(l) - (shipped.get(l.line_no) ?? 0) === 0);
-  change.statuses.push({ id: r.id, status: nextStatus(r.status, 'fulfil', fully) });
+  const shipped = new Map(picks.map((pick) => [pick.line_no, pick.qty]));
+  const fully = lines.every((line) => remaining(line) - (shipped.get(line.line_no) ?? 0) === 0);
+  change.statuses.push({ id: reservation.id, status: nextStatus(reservation.status, 'fulfil', fully) });
 }
 
 /** Writes a change set-based: every movement with its ledger row, line progress, statuses. */
 async function writeChange(tx: Queryable, change: Change, now: Date): Promise<void> {
   const applied = await applyMovements(tx, null, change.moves, now);
   // decided on locked numbers, every movement must apply as decided; if one did not, the change is wrong as a whole
-  if (
-    applied.length !== change.moves.length ||
-    applied.some((a, i) => change.onHandAfter[i] !== undefined && a.on_hand !== change.onHandAfter[i])
-  ) {
+  if (!appliedAsPlanned(change.moves, applied)) {
     throw new Error('a change decided on locked levels did not apply as decided');
   }
   await addLineProgress(tx, change.progress);
   await setReservationStatuses(tx, change.statuses, now);
 }
 
-const remaining = (l: ReservationLineRow): number => l.qty - l.fulfilled_qty - l.released_qty;
+/**
+ * Whether every planned move applied, each leaving its level at the numbers it was planned to leave (TigerBeetle's
+ * paired assertions: what was decided on locked levels is checked against what the database did).
+ */
+function appliedAsPlanned(moves: readonly PlannedMove[], applied: readonly AppliedMovement[]): boolean {
+  return (
+    applied.length === moves.length &&
+    applied.every((level, i) => {
+      const move = moves[i];
+      return (
+        move !== undefined &&
+        (move.reservedAfter === undefined || level.reserved === move.reservedAfter) &&
+        (move.onHandAfter === undefined || level.on_hand === move.onHandAfter)
+      );
+    })
+  );
+}
 
-const toWarehouseStock = (l: RoutingRow): WarehouseStock => ({
-  warehouse: l.warehouse,
-  priority: l.priority,
-  available: available(l),
-  backorder_allowance: l.backorder_limit,
-  lat: l.lat,
-  lon: l.lon,
+const remaining = (line: ReservationLineRow): number => line.qty - line.fulfilled_qty - line.released_qty;
+
+const toRoutingCandidate = (level: RoutingRow): RoutingCandidate => ({
+  warehouse: level.warehouse,
+  priority: level.priority,
+  available: available(level),
+  backorder_allowance: level.backorder_limit,
+  lat: level.lat,
+  lon: level.lon,
 });
 
 function parseId(id: string): void {

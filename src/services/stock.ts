@@ -4,6 +4,7 @@ import type { MovementType, Reason } from '../domain/movements.js';
 import { sellable } from '../domain/availability.js';
 import { available, shortfall } from '../domain/stock-level.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
+import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
@@ -37,6 +38,7 @@ import type { SyncItem } from './schemas.js';
 /** Levels per statement when setting absolute numbers (syncs, imports). */
 const SET_CHUNK = 5000;
 
+/** One absolute on_hand number to set, with what the caller expects it to be now. */
 interface OnHandItem {
   variantId: number;
   warehouseId: number;
@@ -46,19 +48,37 @@ interface OnHandItem {
   expected: number | undefined;
 }
 
-const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[]): LevelChange[] =>
-  levels.filter((l) => l.shortfall > 0).map(({ difference: _, ...l }) => l);
+/** How absolute on_hand numbers are recorded: as counts or a sync, for whom, with what reason and reference. */
+interface OnHandWrite {
+  options: CallOptions;
+  type: 'count' | 'sync';
+  reason: Reason;
+  reference: string | null;
+}
 
+/** What changeLevel hands a change: the level's variant and warehouse, and due holds on its SKU released elsewhere. */
+interface LevelToChange {
+  variant: VariantRow;
+  warehouse: WarehouseRow;
+  releasing: readonly string[];
+}
+
+const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[]): LevelChange[] =>
+  levels.filter((level) => level.shortfall > 0).map(({ difference: _, ...level }) => level);
+
+/** A level after a change that may leave it short of what is promised. */
 export interface LevelChange extends Level {
   /** units promised to orders that are no longer in the building (on_hand below reserved) */
   shortfall: number;
 }
 
+/** A level after a cycle count, with what the count changed. */
 export interface CountResult extends LevelChange {
   /** counted minus what the books said: what the ledger records */
   difference: number;
 }
 
+/** What a sync batch set, level by level, and where it left orders short. */
 export interface SyncResult {
   source: string;
   levels: (LevelChange & { difference: number })[];
@@ -66,6 +86,7 @@ export interface SyncResult {
   shortfalls: LevelChange[];
 }
 
+/** A recorded customer return and the level its units went back to. */
 export interface ReturnResult {
   id: number;
   sku: string;
@@ -75,6 +96,7 @@ export interface ReturnResult {
   level: Level;
 }
 
+/** One warehouse's stock of a SKU as StockService.get shows it: numbers, incoming units and bins. */
 export interface WarehouseStock {
   warehouse: string;
   on_hand: number;
@@ -85,12 +107,14 @@ export interface WarehouseStock {
   bins: { bin: string; qty: number }[];
 }
 
+/** The truth about one SKU: totals over every warehouse and each warehouse's stock. */
 export interface Stock {
   sku: string;
   total: { on_hand: number; reserved: number; available: number; incoming: number };
   warehouses: WarehouseStock[];
 }
 
+/** Which ledger rows StockService.movements lists: each field given narrows the list. */
 export interface MovementQuery {
   sku?: string | undefined;
   warehouse?: string | undefined;
@@ -105,26 +129,27 @@ export interface MovementQuery {
 export class StockService {
   constructor(private readonly ctx: ServiceContext) {}
 
+  /** Units arriving at a warehouse (into a bin, if named): on_hand goes up. */
   async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
-    const r = parse(ReceiveInput, input);
-    return runOnce(this.ctx, 'stock.receive', options, r, async (tx) => {
-      const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
-      const bin = r.bin === undefined ? undefined : await findBin(tx, warehouse.id, r.bin);
-      if (r.bin !== undefined && !bin) throw new NotFoundError('bin', `${r.warehouse}/${r.bin}`);
+    const receipt = parse(ReceiveInput, input);
+    return runOnce(this.ctx, 'stock.receive', options, receipt, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, receipt.sku, receipt.warehouse);
+      const bin = receipt.bin === undefined ? undefined : await findBin(tx, warehouse.id, receipt.bin);
+      if (receipt.bin !== undefined && !bin) throw new NotFoundError('bin', `${receipt.warehouse}/${receipt.bin}`);
       const applied = await this.applyAll(tx, options, [
         {
           variantId: variant.id,
           warehouseId: warehouse.id,
           type: 'receive',
-          deltaOnHand: r.qty,
+          deltaOnHand: receipt.qty,
           deltaReserved: 0,
           guard: 'none',
-          reason: r.reason ?? 'received',
-          reference: r.reference ?? null,
+          reason: receipt.reason ?? 'received',
+          reference: receipt.reference ?? null,
         },
       ]);
-      if (bin) await putAway(tx, bin.id, variant.id, r.qty);
-      return toLevel(r.sku, r.warehouse, first(applied));
+      if (bin) await putAway(tx, bin.id, variant.id, receipt.qty);
+      return toLevel(receipt.sku, receipt.warehouse, first(applied));
     });
   }
 
@@ -133,70 +158,69 @@ export class StockService {
    * (damage and theft happen); that is reported as a shortfall, never hidden. It can never go below zero.
    */
   async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
-    const a = parse(AdjustInput, input);
-    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
-        const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
-        const releasing = await this.expireDueHolds(tx, [a.sku], putOff);
-        const move: MovementInput = {
-          variantId: variant.id,
-          warehouseId: warehouse.id,
-          type: 'adjust',
-          deltaOnHand: a.delta,
-          deltaReserved: 0,
-          guard: 'none',
-          reason: a.reason,
-          reference: a.reference ?? null,
-          expectedOnHand: a.expected_on_hand ?? null,
-        };
-        const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
-        if (!applied) {
-          const now = await readLevel(tx, variant.id, warehouse.id);
-          if (!now) throw new NotFoundError('stock level', `${a.sku}@${a.warehouse}`);
-          if (a.expected_on_hand !== undefined && now.on_hand !== a.expected_on_hand) {
-            throw new StaleQuantityError([
-              { sku: a.sku, warehouse: a.warehouse, expected_on_hand: a.expected_on_hand, on_hand: now.on_hand },
-            ]);
-          }
-          throw new InsufficientStockError([
-            { sku: a.sku, warehouse: a.warehouse, requested: -a.delta, available: now.on_hand },
+    const adjustment = parse(AdjustInput, input);
+    return this.changeLevel('stock.adjust', options, adjustment, async (tx, { variant, warehouse, releasing }) => {
+      const move: MovementInput = {
+        variantId: variant.id,
+        warehouseId: warehouse.id,
+        type: 'adjust',
+        deltaOnHand: adjustment.delta,
+        deltaReserved: 0,
+        guard: 'none',
+        reason: adjustment.reason,
+        reference: adjustment.reference ?? null,
+        expectedOnHand: adjustment.expected_on_hand ?? null,
+      };
+      const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
+      if (!applied) {
+        const now = await readLevel(tx, variant.id, warehouse.id);
+        if (!now) throw new NotFoundError('stock level', `${adjustment.sku}@${adjustment.warehouse}`);
+        if (adjustment.expected_on_hand !== undefined && now.on_hand !== adjustment.expected_on_hand) {
+          throw new StaleQuantityError([
+            {
+              sku: adjustment.sku,
+              warehouse: adjustment.warehouse,
+              expected_on_hand: adjustment.expected_on_hand,
+              on_hand: now.on_hand,
+            },
           ]);
         }
-        if (a.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
-        return this.flagShortfall(tx, a.sku, a.warehouse, applied, 'adjust', a.delta < 0);
-      }),
-    );
+        throw new InsufficientStockError([
+          {
+            sku: adjustment.sku,
+            warehouse: adjustment.warehouse,
+            requested: -adjustment.delta,
+            available: now.on_hand,
+          },
+        ]);
+      }
+      if (adjustment.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
+      return this.flagShortfall(tx, adjustment.sku, adjustment.warehouse, applied, 'adjust', adjustment.delta < 0);
+    });
   }
 
   /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
   async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
-    const c = parse(CountInput, input);
-    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
-        const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
-        const releasing = await this.expireDueHolds(tx, [c.sku], putOff);
-        const [level] = await this.setOnHand(
-          tx,
-          options,
-          'count',
-          'cycle_count',
-          c.reference ?? null,
-          [
-            {
-              variantId: variant.id,
-              warehouseId: warehouse.id,
-              sku: c.sku,
-              warehouse: c.warehouse,
-              onHand: c.counted,
-              expected: c.expected_on_hand,
-            },
-          ],
-          releasing,
-        );
-        if (!level) throw new Error('count applied to no level');
-        return level;
-      }),
-    );
+    const count = parse(CountInput, input);
+    return this.changeLevel('stock.count', options, count, async (tx, { variant, warehouse, releasing }) => {
+      const [level] = await this.setOnHand(
+        tx,
+        { options, type: 'count', reason: 'cycle_count', reference: count.reference ?? null },
+        [
+          {
+            variantId: variant.id,
+            warehouseId: warehouse.id,
+            sku: count.sku,
+            warehouse: count.warehouse,
+            onHand: count.counted,
+            expected: count.expected_on_hand,
+          },
+        ],
+        releasing,
+      );
+      if (!level) throw new Error('count applied to no level');
+      return level;
+    });
   }
 
   /**
@@ -205,9 +229,11 @@ export class StockService {
    * applied anyway (the shelf is the truth) and flagged as shortfalls.
    */
   async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
-    const s = parse(SyncInput, input);
+    const batch = parse(SyncInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options, putOff)),
+      runOnce(this.ctx, 'stock.sync', options, batch, (tx) =>
+        this.applySync(tx, batch.source, batch.items, options, putOff),
+      ),
     );
   }
 
@@ -230,15 +256,12 @@ export class StockService {
         throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
       seen.add(key);
     });
-    const variants = await variantsBySku(tx, [...new Set(items.map((i) => i.sku))]);
-    const warehouses = await warehousesByCode(tx, [...new Set(items.map((i) => i.warehouse))]);
+    const variants = await variantsBySku(tx, [...new Set(items.map((item) => item.sku))]);
+    const warehouses = await warehousesByCode(tx, [...new Set(items.map((item) => item.warehouse))]);
     const releasing = await this.expireDueHolds(tx, [...variants.keys()], putOff);
     const levels = await this.setOnHand(
       tx,
-      options,
-      'sync',
-      'sync',
-      source,
+      { options, type: 'sync', reason: 'sync', reference: source },
       items.map((item) => ({
         variantId: (variants.get(item.sku) ?? missing('variant')).id,
         warehouseId: (warehouses.get(item.warehouse) ?? missing('warehouse')).id,
@@ -257,40 +280,50 @@ export class StockService {
     input: unknown,
     options: CallOptions = {},
   ): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
-    const t = parse(TransferInput, input);
-    if (t.from === t.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
+    const transfer = parse(TransferInput, input);
+    if (transfer.from === transfer.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
-        const variant = await variantBySku(tx, t.sku);
-        const warehouses = await warehousesByCode(tx, [t.from, t.to]);
-        const from = warehouses.get(t.from) ?? missing('value');
-        const to = warehouses.get(t.to) ?? missing('value');
-        const releasing = await this.expireDueHolds(tx, [t.sku], putOff);
+      runOnce(this.ctx, 'stock.transfer', options, transfer, async (tx) => {
+        const variant = await variantBySku(tx, transfer.sku);
+        const warehouses = await warehousesByCode(tx, [transfer.from, transfer.to]);
+        const from = warehouses.get(transfer.from) ?? missing('value');
+        const to = warehouses.get(transfer.to) ?? missing('value');
+        const releasing = await this.expireDueHolds(tx, [transfer.sku], putOff);
         const common = {
           variantId: variant.id,
           deltaReserved: 0,
           reason: 'transfer' as const,
-          reference: t.reference ?? null,
+          reference: transfer.reference ?? null,
         };
         const applied = await applyMovements(
           tx,
           options.actor ?? null,
           [
-            { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -t.qty, guard: 'available' },
-            { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: t.qty, guard: 'none' },
+            { ...common, warehouseId: from.id, type: 'transfer_out', deltaOnHand: -transfer.qty, guard: 'available' },
+            { ...common, warehouseId: to.id, type: 'transfer_in', deltaOnHand: transfer.qty, guard: 'none' },
           ],
           this.ctx.clock(),
         );
-        const out = applied.find((m) => m.idx === 0);
-        const into = applied.find((m) => m.idx === 1);
+        const out = applied.find((movement) => movement.idx === 0);
+        const into = applied.find((movement) => movement.idx === 1);
         if (!out || !into) {
           waitFor(releasing);
           const level = (await readLevel(tx, variant.id, from.id)) ?? missing('value');
           throw new InsufficientStockError([
-            { sku: t.sku, warehouse: t.from, requested: t.qty, available: Math.max(0, available(level)) },
+            {
+              sku: transfer.sku,
+              warehouse: transfer.from,
+              requested: transfer.qty,
+              available: Math.max(0, available(level)),
+            },
           ]);
         }
-        return { sku: t.sku, qty: t.qty, from: toLevel(t.sku, t.from, out), to: toLevel(t.sku, t.to, into) };
+        return {
+          sku: transfer.sku,
+          qty: transfer.qty,
+          from: toLevel(transfer.sku, transfer.from, out),
+          to: toLevel(transfer.sku, transfer.to, into),
+        };
       }),
     );
   }
@@ -300,37 +333,37 @@ export class StockService {
    * zero-quantity ledger row with reason damaged) but never become sellable.
    */
   async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
-    const r = parse(ReturnInput, input);
-    return runOnce(this.ctx, 'stock.return', options, r, async (tx) => {
-      const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
+    const returned = parse(ReturnInput, input);
+    return runOnce(this.ctx, 'stock.return', options, returned, async (tx) => {
+      const { variant, warehouse } = await this.resolve(tx, returned.sku, returned.warehouse);
       const id = await insertReturn(tx, {
         variantId: variant.id,
         warehouseId: warehouse.id,
-        qty: r.qty,
-        condition: r.condition,
-        reference: r.reference,
+        qty: returned.qty,
+        condition: returned.condition,
+        reference: returned.reference,
         actor: options.actor ?? null,
       });
-      const resellable = r.condition === 'resellable';
+      const resellable = returned.condition === 'resellable';
       const applied = await this.applyAll(tx, options, [
         {
           variantId: variant.id,
           warehouseId: warehouse.id,
           type: 'return',
-          deltaOnHand: resellable ? r.qty : 0,
+          deltaOnHand: resellable ? returned.qty : 0,
           deltaReserved: 0,
           guard: 'none',
           reason: resellable ? 'return' : 'damaged',
-          reference: r.reference,
+          reference: returned.reference,
         },
       ]);
       return {
         id,
-        sku: r.sku,
-        warehouse: r.warehouse,
-        qty: r.qty,
-        condition: r.condition,
-        level: toLevel(r.sku, r.warehouse, first(applied)),
+        sku: returned.sku,
+        warehouse: returned.warehouse,
+        qty: returned.qty,
+        condition: returned.condition,
+        level: toLevel(returned.sku, returned.warehouse, first(applied)),
       };
     });
   }
@@ -349,41 +382,38 @@ export class StockService {
     const request = { csv_sha256: sha256, reference: options.reference };
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
-        const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
-        const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
-        const variantId = new Map(variants.map((v) => [v.sku, v.id]));
-        const warehouseId = new Map(warehouses.map((w) => [w.code, w.id]));
-        const unknown = rows.flatMap((r) => [
-          ...(variantId.has(r.sku) ? [] : [{ path: `/line/${r.line}/sku`, message: `unknown SKU ${r.sku}` }]),
-          ...(warehouseId.has(r.warehouse)
+        const variants = await findVariants(tx, [...new Set(rows.map((row) => row.sku))]);
+        const warehouses = await findWarehouses(tx, [...new Set(rows.map((row) => row.warehouse))]);
+        const variantId = new Map(variants.map((variant) => [variant.sku, variant.id]));
+        const warehouseId = new Map(warehouses.map((warehouse) => [warehouse.code, warehouse.id]));
+        const unknown = rows.flatMap((row) => [
+          ...(variantId.has(row.sku) ? [] : [{ path: `/line/${row.line}/sku`, message: `unknown SKU ${row.sku}` }]),
+          ...(warehouseId.has(row.warehouse)
             ? []
-            : [{ path: `/line/${r.line}/warehouse`, message: `unknown warehouse ${r.warehouse}` }]),
+            : [{ path: `/line/${row.line}/warehouse`, message: `unknown warehouse ${row.warehouse}` }]),
         ]);
         if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
         const releasing = await this.expireDueHolds(
           tx,
-          variants.map((v) => v.sku),
+          variants.map((variant) => variant.sku),
           putOff,
         );
         const levels = await this.setOnHand(
           tx,
-          options,
-          'count',
-          'cycle_count',
-          options.reference ?? 'csv-import',
-          rows.map((r) => ({
-            variantId: variantId.get(r.sku) ?? missing('variant'),
-            warehouseId: warehouseId.get(r.warehouse) ?? missing('warehouse'),
-            sku: r.sku,
-            warehouse: r.warehouse,
-            onHand: r.on_hand,
+          { options, type: 'count', reason: 'cycle_count', reference: options.reference ?? 'csv-import' },
+          rows.map((row) => ({
+            variantId: variantId.get(row.sku) ?? missing('variant'),
+            warehouseId: warehouseId.get(row.warehouse) ?? missing('warehouse'),
+            sku: row.sku,
+            warehouse: row.warehouse,
+            onHand: row.on_hand,
             expected: undefined,
           })),
           releasing,
         );
         return {
           rows: rows.length,
-          changed: levels.filter((l) => l.difference !== 0).length,
+          changed: levels.filter((level) => level.difference !== 0).length,
           shortfalls: shortfallsOf(levels),
         };
       }),
@@ -395,8 +425,14 @@ export class StockService {
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
       const page = await readLevelsAfter(this.ctx.db, after, pageSize);
-      for (const r of page)
-        yield { sku: r.sku, warehouse: r.warehouse, on_hand: r.on_hand, reserved: r.reserved, available: r.available };
+      for (const row of page)
+        yield {
+          sku: row.sku,
+          warehouse: row.warehouse,
+          on_hand: row.on_hand,
+          reserved: row.reserved,
+          available: row.available,
+        };
       const last = page.at(-1);
       if (!last || page.length < pageSize) return;
       after = { variantId: last.variant_id, warehouseId: last.warehouse_id };
@@ -410,23 +446,26 @@ export class StockService {
   async get(sku: string): Promise<Stock> {
     const variant = await variantBySku(this.ctx.db, sku);
     const rows = await readStock(this.ctx.db, variant.id, this.ctx.clock());
-    const incoming = new Map((await readIncoming(this.ctx.db, [variant.id])).map((i) => [i.warehouse_id, i.incoming]));
-    const warehouses = rows.map((r) => ({
-      ...toLevel(sku, r.warehouse, r),
-      incoming: incoming.get(r.warehouse_id) ?? 0,
-      bins: r.bins,
+    const incoming = new Map(
+      (await readIncoming(this.ctx.db, [variant.id])).map((row) => [row.warehouse_id, row.incoming]),
+    );
+    const warehouses = rows.map((row) => ({
+      ...toLevel(sku, row.warehouse, row),
+      incoming: incoming.get(row.warehouse_id) ?? 0,
+      bins: row.bins,
     }));
-    const sum = (f: (w: WarehouseStock) => number): number => warehouses.reduce((n, w) => n + f(w), 0);
+    const sum = (figure: (stock: WarehouseStock) => number): number =>
+      warehouses.reduce((total, stock) => total + figure(stock), 0);
     return {
       sku,
       // what the storefront can sell: a warehouse short of stock does not take from another's (as availabilityOf)
       total: {
-        on_hand: sum((w) => w.on_hand),
-        reserved: sum((w) => w.reserved),
+        on_hand: sum((stock) => stock.on_hand),
+        reserved: sum((stock) => stock.reserved),
         available: sellable(rows),
-        incoming: sum((w) => w.incoming),
+        incoming: sum((stock) => stock.incoming),
       },
-      warehouses: warehouses.map(({ sku: _, ...w }) => w),
+      warehouses: warehouses.map(({ sku: _, ...stock }) => stock),
     };
   }
 
@@ -449,7 +488,7 @@ export class StockService {
       before,
       limit: limit + 1,
     });
-    return pageOf(rows, limit, toMovement, (m) => m.id);
+    return pageOf(rows, limit, toMovement, (movement) => movement.id);
   }
 
   /**
@@ -464,8 +503,31 @@ export class StockService {
     return putOff ? [] : elsewhere;
   }
 
-  private async resolve(tx: Queryable, sku: string, warehouseCode: string) {
+  private async resolve(
+    tx: Queryable,
+    sku: string,
+    warehouseCode: string,
+  ): Promise<{ variant: VariantRow; warehouse: WarehouseRow }> {
     return { variant: await variantBySku(tx, sku), warehouse: await warehouseByCode(tx, warehouseCode) };
+  }
+
+  /**
+   * A change to one level, once per idempotency key: the level's SKU and warehouse are resolved and the due holds
+   * on the SKU expired first (see expireDueHolds); a first attempt they would refuse or leave short runs once more.
+   */
+  private changeLevel<T>(
+    scope: string,
+    options: CallOptions,
+    request: { sku: string; warehouse: string },
+    change: (tx: Queryable, level: LevelToChange) => Promise<T>,
+  ): Promise<T> {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      runOnce(this.ctx, scope, options, request, async (tx) => {
+        const { variant, warehouse } = await this.resolve(tx, request.sku, request.warehouse);
+        const releasing = await this.expireDueHolds(tx, [request.sku], putOff);
+        return change(tx, { variant, warehouse, releasing });
+      }),
+    );
   }
 
   /** Applies movements that cannot legitimately fail (no guard beyond on_hand/reserved >= 0). */
@@ -482,10 +544,7 @@ export class StockService {
    */
   private async setOnHand(
     tx: Queryable,
-    options: CallOptions,
-    type: 'count' | 'sync',
-    reason: Reason,
-    reference: string | null,
+    write: OnHandWrite,
     items: readonly OnHandItem[],
     releasing: readonly string[],
   ): Promise<(LevelChange & { difference: number })[]> {
@@ -494,67 +553,62 @@ export class StockService {
     // waiting for an earlier one's (a deadlock with a checkout); answers come back in the caller's order.
     const order = items
       .map((_, i) => i)
-      .sort((a, b) => compareLevels(items[a] ?? missing('item'), items[b] ?? missing('item')));
+      .sort((first, second) => compareLevels(items[first] ?? missing('item'), items[second] ?? missing('item')));
     const results = new Array<LevelChange & { difference: number }>(items.length);
     for (let i = 0; i < order.length; i += SET_CHUNK) {
       const chunk = order.slice(i, i + SET_CHUNK);
       const changed = await this.setOnHandChunk(
         tx,
-        options,
-        type,
-        reason,
-        reference,
-        chunk.map((k) => items[k] ?? missing('item')),
+        write,
+        chunk.map((index) => items[index] ?? missing('item')),
       );
-      changed.forEach((c, j) => (results[chunk[j] ?? missing('item')] = c));
+      changed.forEach((change, j) => (results[chunk[j] ?? missing('item')] = change));
     }
-    if (results.some((l) => l.difference < 0 && l.shortfall > 0)) waitFor(releasing);
+    if (results.some((level) => level.difference < 0 && level.shortfall > 0)) waitFor(releasing);
     return results;
   }
 
+  /** One chunk of setOnHand, in key order: lock, compare with what was expected, move by the difference. */
   private async setOnHandChunk(
     tx: Queryable,
-    options: CallOptions,
-    type: 'count' | 'sync',
-    reason: Reason,
-    reference: string | null,
+    write: OnHandWrite,
     items: readonly OnHandItem[],
   ): Promise<(LevelChange & { difference: number })[]> {
     const locked = await lockLevels(
       tx,
-      items.map((i) => ({ variantId: i.variantId, warehouseId: i.warehouseId })),
+      items.map((item) => ({ variantId: item.variantId, warehouseId: item.warehouseId })),
     );
-    const current = new Map(locked.map((l) => [`${l.variant_id}:${l.warehouse_id}`, l]));
-    const levelOf = (i: OnHandItem) => current.get(`${i.variantId}:${i.warehouseId}`) ?? missing('value');
+    const current = new Map(locked.map((level) => [`${level.variant_id}:${level.warehouse_id}`, level]));
+    const levelOf = (item: OnHandItem) => current.get(`${item.variantId}:${item.warehouseId}`) ?? missing('value');
     const stale = items
-      .filter((i) => i.expected !== undefined && levelOf(i).on_hand !== i.expected)
-      .map((i) => ({
-        sku: i.sku,
-        warehouse: i.warehouse,
-        expected_on_hand: i.expected as number,
-        on_hand: levelOf(i).on_hand,
+      .filter((item) => item.expected !== undefined && levelOf(item).on_hand !== item.expected)
+      .map((item) => ({
+        sku: item.sku,
+        warehouse: item.warehouse,
+        expected_on_hand: item.expected as number,
+        on_hand: levelOf(item).on_hand,
       }));
     if (stale.length > 0) throw new StaleQuantityError(stale);
     const applied = await this.applyAll(
       tx,
-      options,
-      items.map((i) => ({
-        variantId: i.variantId,
-        warehouseId: i.warehouseId,
-        type,
-        deltaOnHand: i.onHand - levelOf(i).on_hand,
+      write.options,
+      items.map((item) => ({
+        variantId: item.variantId,
+        warehouseId: item.warehouseId,
+        type: write.type,
+        deltaOnHand: item.onHand - levelOf(item).on_hand,
         deltaReserved: 0,
         guard: 'none',
-        reason,
-        reference,
-        expectedOnHand: levelOf(i).on_hand,
+        reason: write.reason,
+        reference: write.reference,
+        expectedOnHand: levelOf(item).on_hand,
       })),
     );
     const results = [];
-    for (const a of applied) {
-      const item = items[a.idx] ?? missing('value');
+    for (const movement of applied) {
+      const item = items[movement.idx] ?? missing('value');
       const difference = item.onHand - levelOf(item).on_hand;
-      const change = await this.flagShortfall(tx, item.sku, item.warehouse, a, type, difference < 0);
+      const change = await this.flagShortfall(tx, item.sku, item.warehouse, movement, write.type, difference < 0);
       results.push({ ...change, difference });
     }
     return results;
@@ -568,11 +622,11 @@ export class StockService {
     tx: Queryable,
     sku: string,
     warehouse: string,
-    a: AppliedMovement,
+    applied: AppliedMovement,
     cause: MovementType,
     decreased: boolean,
   ): Promise<LevelChange> {
-    const level = { ...toLevel(sku, warehouse, a), shortfall: shortfall(a) };
+    const level = { ...toLevel(sku, warehouse, applied), shortfall: shortfall(applied) };
     if (decreased && level.shortfall > 0) await enqueue(tx, 'stock.shortfall', { ...level, cause });
     return level;
   }
@@ -583,8 +637,8 @@ function waitFor(releasing: readonly string[]): void {
   if (releasing.length > 0) throw new HoldsBeingReleased(releasing);
 }
 
-const compareLevels = (a: OnHandItem, b: OnHandItem): number =>
-  a.variantId - b.variantId || a.warehouseId - b.warehouseId;
+const compareLevels = (first: OnHandItem, second: OnHandItem): number =>
+  first.variantId - second.variantId || first.warehouseId - second.warehouseId;
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');

@@ -1,6 +1,7 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
 import type { Queryable } from './db.js';
 
+/** A warehouse as stored: its code, place, rank and service area. */
 export interface WarehouseRow {
   id: number;
   code: string;
@@ -15,6 +16,7 @@ export interface WarehouseRow {
 
 const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, regions, serves_within_km, created_at';
 
+/** A warehouse to add, as insertWarehouse writes it. */
 export interface NewWarehouse {
   code: string;
   name: string;
@@ -26,15 +28,24 @@ export interface NewWarehouse {
 }
 
 /** @returns the new row, or undefined when the code is taken */
-export async function insertWarehouse(tx: Queryable, w: NewWarehouse): Promise<WarehouseRow | undefined> {
+export async function insertWarehouse(tx: Queryable, warehouse: NewWarehouse): Promise<WarehouseRow | undefined> {
   const { rows } = await tx.query<WarehouseRow>(
     `INSERT INTO warehouses (code, name, lat, lon, priority, regions, serves_within_km) VALUES ($1, $2, $3, $4, $5, $6::text[], $7)
      ON CONFLICT (code) DO NOTHING RETURNING ${WAREHOUSE_COLUMNS}`,
-    [w.code, w.name, w.lat, w.lon, w.priority, w.regions, w.servesWithinKm],
+    [
+      warehouse.code,
+      warehouse.name,
+      warehouse.lat,
+      warehouse.lon,
+      warehouse.priority,
+      warehouse.regions,
+      warehouse.servesWithinKm,
+    ],
   );
   return rows[0];
 }
 
+/** Every warehouse, in routing rank: higher priority first, then by code. */
 export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
   const { rows } = await db.query<WarehouseRow>(
     `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses ORDER BY priority DESC, code`,
@@ -42,6 +53,7 @@ export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
   return rows;
 }
 
+/** The warehouses of these codes that exist. */
 export async function findWarehouses(db: Queryable, codes: readonly string[]): Promise<WarehouseRow[]> {
   const { rows } = await db.query<WarehouseRow>(
     `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ANY($1::text[])`,
@@ -50,6 +62,7 @@ export async function findWarehouses(db: Queryable, codes: readonly string[]): P
   return rows;
 }
 
+/** A variant as stored, with its product's title and its supplier's code. */
 export interface VariantRow {
   id: number;
   product_id: number;
@@ -71,6 +84,7 @@ export interface VariantRow {
   updated_at: Date;
 }
 
+/** A variant's settings: what adding or updating a variant writes. */
 export type VariantFields = Omit<
   VariantRow,
   'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at'
@@ -78,6 +92,7 @@ export type VariantFields = Omit<
 
 const VARIANT_COLUMNS = `v.*, p.title AS product_title, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
 
+/** Adds a product (the title variants share); returns its id. */
 export async function insertProduct(tx: Queryable, title: string): Promise<number> {
   const { rows } = await tx.query<{ id: number }>('INSERT INTO products (title) VALUES ($1) RETURNING id', [title]);
   const row = rows[0];
@@ -99,21 +114,21 @@ const SETTINGS_COLUMNS = [
   'supplier_id',
 ] as const satisfies readonly (keyof VariantFields)[];
 
-const variantSettings = (f: VariantFields): unknown[] =>
-  SETTINGS_COLUMNS.map((c) => (c === 'attributes' ? JSON.stringify(f.attributes) : f[c]));
+const variantSettings = (fields: VariantFields): unknown[] =>
+  SETTINGS_COLUMNS.map((column) => (column === 'attributes' ? JSON.stringify(fields.attributes) : fields[column]));
 
 /** @returns the new variant's id, or undefined when the SKU is taken */
 export async function insertVariant(
   tx: Queryable,
   productId: number,
   sku: string,
-  f: VariantFields,
+  fields: VariantFields,
 ): Promise<number | undefined> {
   const placeholders = SETTINGS_COLUMNS.map((_, i) => `$${i + 3}`).join(', ');
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO variants (product_id, sku, ${SETTINGS_COLUMNS.join(', ')}) VALUES ($1, $2, ${placeholders})
      ON CONFLICT (sku) DO NOTHING RETURNING id`,
-    [productId, sku, ...variantSettings(f)],
+    [productId, sku, ...variantSettings(fields)],
   );
   return rows[0]?.id;
 }
@@ -125,13 +140,13 @@ export async function insertVariant(
 export async function updateVariant(
   tx: Queryable,
   variantId: number,
-  f: VariantFields,
+  fields: VariantFields,
   productTitle: string,
 ): Promise<void> {
-  const assignments = SETTINGS_COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ');
+  const assignments = SETTINGS_COLUMNS.map((column, i) => `${column} = $${i + 2}`).join(', ');
   await tx.query(`UPDATE variants SET ${assignments}, updated_at = now() WHERE id = $1`, [
     variantId,
-    ...variantSettings(f),
+    ...variantSettings(fields),
   ]);
   await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [
     variantId,
@@ -139,11 +154,12 @@ export async function updateVariant(
   ]);
   await tx.query('UPDATE stock_levels SET safety_stock = $2, backorder_limit = $3 WHERE variant_id = $1', [
     variantId,
-    f.safety_stock,
-    f.backorder_limit,
+    fields.safety_stock,
+    fields.backorder_limit,
   ]);
 }
 
+/** The variants of these SKUs that exist. */
 export async function findVariants(db: Queryable, skus: readonly string[]): Promise<VariantRow[]> {
   const { rows } = await db.query<VariantRow>(
     `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ANY($1::text[])`,
@@ -173,6 +189,7 @@ export async function lockVariant(tx: Queryable, sku: string): Promise<VariantRo
   return rows[0];
 }
 
+/** Which variants listVariants returns, and how many. */
 export interface VariantFilter {
   query?: string | undefined;
   after?: string | undefined;
@@ -180,13 +197,13 @@ export interface VariantFilter {
 }
 
 /** Variants by SKU order, keyset-paged after a SKU; `query` matches SKU or product title. */
-export async function listVariants(db: Queryable, f: VariantFilter): Promise<VariantRow[]> {
+export async function listVariants(db: Queryable, filter: VariantFilter): Promise<VariantRow[]> {
   const { rows } = await db.query<VariantRow>(
     `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id
       WHERE ($1::text IS NULL OR v.sku ILIKE '%' || $1 || '%' OR p.title ILIKE '%' || $1 || '%')
         AND ($2::text IS NULL OR v.sku > $2)
       ORDER BY v.sku LIMIT $3`,
-    [f.query ?? null, f.after ?? null, f.limit],
+    [filter.query ?? null, filter.after ?? null, filter.limit],
   );
   return rows;
 }
@@ -197,6 +214,7 @@ export async function listVariants(db: Queryable, f: VariantFilter): Promise<Var
  */
 const CATALOG_SHAPE_LOCK = 7_406_118_202;
 
+/** Takes the catalog shape lock (see CATALOG_SHAPE_LOCK) for this transaction. */
 export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusive'): Promise<void> {
   await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [
     CATALOG_SHAPE_LOCK,
@@ -213,6 +231,7 @@ export async function createLevelsForVariant(tx: Queryable, variantId: number): 
   );
 }
 
+/** A new warehouse gets a level for every variant (see createLevelsForVariant). */
 export async function createLevelsForWarehouse(tx: Queryable, warehouseId: number): Promise<void> {
   await tx.query(
     `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit)
@@ -222,6 +241,7 @@ export async function createLevelsForWarehouse(tx: Queryable, warehouseId: numbe
   );
 }
 
+/** A bin: a place in a warehouse that received units are put away in. */
 export interface BinRow {
   id: number;
   warehouse_id: number;
@@ -237,6 +257,7 @@ export async function insertBin(tx: Queryable, warehouseId: number, code: string
   return rows[0];
 }
 
+/** A warehouse's bin by its code, if it exists. */
 export async function findBin(db: Queryable, warehouseId: number, code: string): Promise<BinRow | undefined> {
   const { rows } = await db.query<BinRow>(
     'SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 AND code = $2',
@@ -245,6 +266,7 @@ export async function findBin(db: Queryable, warehouseId: number, code: string):
   return rows[0];
 }
 
+/** A warehouse's bins, by code. */
 export async function listBins(db: Queryable, warehouseId: number): Promise<BinRow[]> {
   const { rows } = await db.query<BinRow>(
     'SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 ORDER BY code',

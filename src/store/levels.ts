@@ -10,6 +10,7 @@ import { dueHoldsAt } from './reservations.js';
  */
 export type MovementGuard = 'none' | 'available' | 'reservable';
 
+/** One change to one level, as applyMovements takes it: a ledger row to write and the deltas it carries. */
 export interface MovementInput {
   variantId: number;
   warehouseId: number;
@@ -26,6 +27,7 @@ export interface MovementInput {
   actor?: string | null;
 }
 
+/** A movement applyMovements wrote, with the numbers its level was left at. */
 export interface AppliedMovement {
   /** position of the movement in the input */
   idx: number;
@@ -55,19 +57,19 @@ export async function applyMovements(
   at?: Date,
 ): Promise<AppliedMovement[]> {
   if (movements.length === 0) return [];
-  const batch = movements.map((m, idx) => ({
+  const batch = movements.map((movement, idx) => ({
     idx,
-    variant_id: m.variantId,
-    warehouse_id: m.warehouseId,
-    type: m.type,
-    d_on_hand: m.deltaOnHand,
-    d_reserved: m.deltaReserved,
-    guard: m.guard,
-    reason: m.reason ?? null,
-    reference: m.reference ?? null,
-    reservation_id: m.reservationId ?? null,
-    expected_on_hand: m.expectedOnHand ?? null,
-    actor: m.actor ?? actor,
+    variant_id: movement.variantId,
+    warehouse_id: movement.warehouseId,
+    type: movement.type,
+    d_on_hand: movement.deltaOnHand,
+    d_reserved: movement.deltaReserved,
+    guard: movement.guard,
+    reason: movement.reason ?? null,
+    reference: movement.reference ?? null,
+    reservation_id: movement.reservationId ?? null,
+    expected_on_hand: movement.expectedOnHand ?? null,
+    actor: movement.actor ?? actor,
   }));
   // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
@@ -131,6 +133,7 @@ export async function applyMovements(
   return rows;
 }
 
+/** One variant's numbers in one warehouse, with the SKU and warehouse code they are known by outside. */
 export interface LevelRow {
   variant_id: number;
   warehouse_id: number;
@@ -163,11 +166,12 @@ export async function lockLevels(
       WHERE l.variant_id IN (SELECT variant_id FROM k)
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
-    [JSON.stringify(keys.map((k) => ({ variant_id: k.variantId, warehouse_id: k.warehouseId })))],
+    [JSON.stringify(keys.map((key) => ({ variant_id: key.variantId, warehouse_id: key.warehouseId })))],
   );
-  return rows.filter((r) => r.wanted).map(({ wanted: _, ...level }) => level);
+  return rows.filter((row) => row.wanted).map(({ wanted: _, ...level }) => level);
 }
 
+/** One level as it stands, unlocked: for telling why a guarded movement did not apply. */
 export async function readLevel(tx: Queryable, variantId: number, warehouseId: number): Promise<LevelRow | undefined> {
   const { rows } = await tx.query<LevelRow>(
     `SELECT ${LEVEL_COLUMNS}
@@ -178,6 +182,7 @@ export async function readLevel(tx: Queryable, variantId: number, warehouseId: n
   return rows[0];
 }
 
+/** A level with what routing needs of its warehouse: rank, place and service area. */
 export interface RoutingRow extends LevelRow {
   priority: number;
   lat: number | null;
@@ -189,17 +194,7 @@ export interface RoutingRow extends LevelRow {
 
 const ROUTING_COLUMNS = `${LEVEL_COLUMNS}, w.priority, w.lat, w.lon, w.regions, w.serves_within_km`;
 
-/** Every level of these variants with what routing needs of its warehouse. */
-export async function readRoutingLevels(tx: Queryable, variantIds: readonly number[]): Promise<RoutingRow[]> {
-  const { rows } = await tx.query<RoutingRow>(
-    `SELECT ${ROUTING_COLUMNS}
-       FROM ${LEVELS}
-      WHERE l.variant_id = ANY($1::bigint[])`,
-    [variantIds],
-  );
-  return rows;
-}
-
+/** What lockRoutingLevels locked: the levels to plan on, and the due holds on them. */
 export interface LockedRouting {
   levels: RoutingRow[];
   /** the pending reservations past their deadline that hold stock of these SKUs (see claimDueHolds) */
@@ -235,6 +230,7 @@ export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], 
   return { levels: rows.map(({ due: _, ...level }) => level), due: rows[0]?.due ?? [] };
 }
 
+/** A level with the bins its units are put away in. */
 export interface StockRow extends LevelRow {
   bins: { bin: string; qty: number }[];
 }
@@ -269,6 +265,7 @@ export async function putAway(tx: Queryable, binId: number, variantId: number, q
   );
 }
 
+/** A level as the stock export lists it. */
 export interface ExportRow extends Omit<LevelRow, 'safety_stock' | 'backorder_limit'> {
   available: number;
 }

@@ -1,6 +1,7 @@
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { Queryable } from './db.js';
 
+/** A ledger row, with the SKU and warehouse code it is shown by. */
 export interface MovementRow {
   id: number;
   sku: string;
@@ -17,6 +18,7 @@ export interface MovementRow {
   created_at: Date;
 }
 
+/** Which ledger rows listMovements returns: each field given narrows the list. */
 export interface MovementFilter {
   sku?: string | undefined;
   warehouse?: string | undefined;
@@ -29,7 +31,7 @@ export interface MovementFilter {
 }
 
 /** Ledger rows, newest first. */
-export async function listMovements(db: Queryable, f: MovementFilter): Promise<MovementRow[]> {
+export async function listMovements(db: Queryable, filter: MovementFilter): Promise<MovementRow[]> {
   const { rows } = await db.query<MovementRow>(
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
             m.reason, m.reference, m.actor, m.reservation_id, m.created_at
@@ -42,13 +44,13 @@ export async function listMovements(db: Queryable, f: MovementFilter): Promise<M
         AND ($6::bigint IS NULL OR m.id < $6)
       ORDER BY m.id DESC LIMIT $7`,
     [
-      f.sku ?? null,
-      f.warehouse ?? null,
-      f.type ?? null,
-      f.since ?? null,
-      f.reservationId ?? null,
-      f.before ?? null,
-      f.limit,
+      filter.sku ?? null,
+      filter.warehouse ?? null,
+      filter.type ?? null,
+      filter.since ?? null,
+      filter.reservationId ?? null,
+      filter.before ?? null,
+      filter.limit,
     ],
   );
   return rows;

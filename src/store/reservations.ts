@@ -1,6 +1,7 @@
 import type { ReservationStatus } from '../domain/reservation.js';
 import type { Queryable } from './db.js';
 
+/** A reservation as stored, without its lines. */
 export interface ReservationRow {
   id: string;
   order_ref: string;
@@ -14,6 +15,7 @@ export interface ReservationRow {
 
 const RESERVATION_COLUMNS = 'id, order_ref, status, expires_at, created_at, updated_at, committed_at, closed_at';
 
+/** A reservation line as stored, with the SKU and warehouse code it is shown by. */
 export interface ReservationLineRow {
   line_no: number;
   variant_id: number;
@@ -26,6 +28,7 @@ export interface ReservationLineRow {
   released_qty: number;
 }
 
+/** A line of a new reservation: where its units are held and how many of them are backordered. */
 export interface NewReservationLine {
   variantId: number;
   warehouseId: number;
@@ -33,6 +36,7 @@ export interface NewReservationLine {
   backordered: number;
 }
 
+/** A new pending reservation, as insertReservations writes it. */
 export interface NewReservation {
   id: string;
   orderRef: string;
@@ -56,17 +60,22 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)`,
     [
       JSON.stringify(
-        reservations.map((r) => ({ id: r.id, order_ref: r.orderRef, expires_at: r.expiresAt, created_at: r.now })),
+        reservations.map((reservation) => ({
+          id: reservation.id,
+          order_ref: reservation.orderRef,
+          expires_at: reservation.expiresAt,
+          created_at: reservation.now,
+        })),
       ),
       JSON.stringify(
-        reservations.flatMap((r) =>
-          r.lines.map((l, i) => ({
-            reservation_id: r.id,
+        reservations.flatMap((reservation) =>
+          reservation.lines.map((line, i) => ({
+            reservation_id: reservation.id,
             line_no: i + 1,
-            variant_id: l.variantId,
-            warehouse_id: l.warehouseId,
-            qty: l.qty,
-            backordered: l.backordered,
+            variant_id: line.variantId,
+            warehouse_id: line.warehouseId,
+            qty: line.qty,
+            backordered: line.backordered,
           })),
         ),
       ),
@@ -74,6 +83,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
   );
 }
 
+/** One reservation as it stands, unlocked. */
 export async function readReservation(db: Queryable, id: string): Promise<ReservationRow | undefined> {
   const { rows } = await db.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`, [
     id,
@@ -91,7 +101,7 @@ export async function claimDueReservations(tx: Queryable, now: Date, limit: numb
       ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [now, limit],
   );
-  return rows.map((r) => r.id);
+  return rows.map((row) => row.id);
 }
 
 /**
@@ -132,7 +142,7 @@ export async function lockReservations(tx: Queryable, ids: readonly string[]): P
     `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [ids],
   );
-  return new Map(rows.map((r) => [r.id, r]));
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** Reservations by id with their lines, for many at once. */
@@ -172,6 +182,7 @@ export async function readLinesOf(db: Queryable, ids: readonly string[]): Promis
   return out;
 }
 
+/** Units of one reservation line newly shipped or given back. */
 export interface LineProgress {
   reservationId: string;
   lineNo: number;
@@ -191,11 +202,11 @@ export async function addLineProgress(tx: Queryable, progress: readonly LineProg
       WHERE rl.reservation_id = p.reservation_id AND rl.line_no = p.line_no`,
     [
       JSON.stringify(
-        progress.map((p) => ({
-          reservation_id: p.reservationId,
-          line_no: p.lineNo,
-          fulfilled: p.fulfilled,
-          released: p.released,
+        progress.map((step) => ({
+          reservation_id: step.reservationId,
+          line_no: step.lineNo,
+          fulfilled: step.fulfilled,
+          released: step.released,
         })),
       ),
     ],
@@ -217,6 +228,6 @@ export async function setReservationStatuses(
             closed_at = CASE WHEN c.status IN ('fulfilled', 'released', 'expired') THEN $3 END
        FROM unnest($1::uuid[], $2::text[]) AS c(id, status)
       WHERE r.id = c.id`,
-    [changes.map((c) => c.id), changes.map((c) => c.status), now],
+    [changes.map((change) => change.id), changes.map((change) => change.status), now],
   );
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from './db.js';
 
+/** A customer return to record, resellable or damaged. */
 export interface NewReturn {
   variantId: number;
   warehouseId: number;
@@ -9,10 +10,18 @@ export interface NewReturn {
   actor: string | null;
 }
 
-export async function insertReturn(tx: Queryable, r: NewReturn): Promise<number> {
+/** Records a customer return; returns its id. */
+export async function insertReturn(tx: Queryable, customerReturn: NewReturn): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO returns (variant_id, warehouse_id, qty, condition, reference, actor) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [r.variantId, r.warehouseId, r.qty, r.condition, r.reference, r.actor],
+    [
+      customerReturn.variantId,
+      customerReturn.warehouseId,
+      customerReturn.qty,
+      customerReturn.condition,
+      customerReturn.reference,
+      customerReturn.actor,
+    ],
   );
   const row = rows[0];
   if (!row) throw new Error('INSERT ... RETURNING returned no row');
