@@ -5,7 +5,7 @@ import { demoBanner, seedDemo } from './demo.js';
 import { envFlag, envInt, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
-import { EXIT } from './program.js';
+import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
