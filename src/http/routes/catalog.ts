@@ -13,9 +13,17 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { pageQuery } from './query.js';
+import { listValues } from './query.js';
 
 const READERS = ['checkout', 'warehouse', 'storefront'] as const;
+const VariantQuery = Type.Object(
+  {
+    query: Type.Optional(SearchText),
+    limit: Type.Optional(PageLimit),
+    cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
 
 export function catalogRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -81,24 +89,10 @@ export function catalogRoutes(stockroom: Stockroom) {
         schema: {
           tags: ['catalog'],
           summary: 'List variants',
-          querystring: Type.Object(
-            {
-              query: Type.Optional(SearchText),
-              limit: Type.Optional(PageLimit),
-              cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: VariantQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.catalog.listVariants({
-          query: q.string('query'),
-          limit: q.limit(),
-          cursor: q.string('cursor'),
-        });
-      },
+      async (req) => stockroom.catalog.listVariants(listValues(VariantQuery, req.query)),
     );
     app.get(
       '/variants/:sku',

@@ -12,7 +12,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { listQuery, pageQuery } from './query.js';
+import { listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
 /** Receiving is the dock's work: warehouse keys may do it, and read the orders they receive against. */
@@ -65,16 +65,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           querystring: OrderQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return p.list({
-          status: q.string('status'),
-          supplier: q.string('supplier'),
-          sku: q.string('sku'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => p.list(listValues(OrderQuery, req.query)),
     );
     app.get(
       '/purchase-orders/:id',
@@ -132,16 +123,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           querystring: SuggestionQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.replenishment.suggestions({
-          sku: q.all('sku'),
-          window_days: q.string('window_days'),
-          service_level: q.string('service_level'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query)),
     );
     app.post(
       '/replenishment/run',

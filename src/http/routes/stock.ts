@@ -21,7 +21,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
 import { Slots } from '../slots.js';
-import { listQuery, pageQuery } from './query.js';
+import { listQuery, listValues, pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
 const MovementQuery = listQuery({
@@ -191,18 +191,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         config: { scopes: WAREHOUSE },
         schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.stock.movements({
-          sku: q.string('sku'),
-          warehouse: q.string('warehouse'),
-          type: q.string('type'),
-          since: q.string('since'),
-          reservation_id: q.string('reservation_id'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
     );
   };
 }
