@@ -223,33 +223,23 @@ export abstract class RetryLaterError extends StockroomError {
   }
 }
 
-/** The class of a refusal, under one code, that says no more than its message (as Fastify's `createError`). */
-const withCode = <Code extends ErrorCode>(
-  code: Code,
-): new (message: string) => StockroomError & { readonly code: Code } =>
-  class extends StockroomError {
-    readonly code = code;
-  };
-
-/** The class of a refusal, under one code, that passes by itself: its message and when to try again. */
-const retryLaterWithCode = <Code extends ErrorCode>(
-  code: Code,
-): new (message: string, retryAfterSeconds: number) => RetryLaterError & { readonly code: Code } =>
-  class extends RetryLaterError {
-    readonly code = code;
-  };
-
 /**
  * The database cannot be reached, or is busy past the transaction's retries, or the server is shutting down:
  * the request was fine.
  */
-export class UnavailableError extends retryLaterWithCode('unavailable') {}
+export class UnavailableError extends RetryLaterError {
+  readonly code = 'unavailable';
+}
 
 /** One client holds as many of a thing (open streams) as it may; it can try again once it lets one go. */
-export class TooManyRequestsError extends retryLaterWithCode('too_many_requests') {}
+export class TooManyRequestsError extends RetryLaterError {
+  readonly code = 'too_many_requests';
+}
 
 /** The server holds as many of a thing (open streams, running imports) as it may in all: try again later. */
-export class AtCapacityError extends retryLaterWithCode('at_capacity') {}
+export class AtCapacityError extends RetryLaterError {
+  readonly code = 'at_capacity';
+}
 
 /** Input larger than a configured bound; refused before all of it is read. */
 export class PayloadTooLargeError extends StockroomError {
@@ -260,10 +250,14 @@ export class PayloadTooLargeError extends StockroomError {
 }
 
 /** A pushed sync whose signature is missing, wrong, too old or seen before. */
-export class InvalidSignatureError extends withCode('invalid_signature') {}
+export class InvalidSignatureError extends StockroomError {
+  readonly code = 'invalid_signature';
+}
 
 /** An external system we called did not answer as agreed (pull sync). */
-export class UpstreamError extends withCode('upstream_failed') {}
+export class UpstreamError extends StockroomError {
+  readonly code = 'upstream_failed';
+}
 
 /** The port could not be had: said in one line, and the command ends (nothing was started yet). */
 export class ListenError extends StockroomError {
