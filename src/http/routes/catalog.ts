@@ -25,6 +25,7 @@ const VariantQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Warehouses, their bins and the variants sold: the catalog the stock is kept against. */
 export function catalogRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post(

@@ -35,16 +35,16 @@ const idOf = (req: { params: unknown }): string => (req.params as { id: string }
 /** Suppliers, purchase orders and replenishment. */
 export function purchasingRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    const p = stockroom.purchasing;
+    const purchasing = stockroom.purchasing;
     app.post(
       '/suppliers',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
-      async (req, reply) => reply.status(201).send(await p.addSupplier(req.body, callOptions(req))),
+      async (req, reply) => reply.status(201).send(await purchasing.addSupplier(req.body, callOptions(req))),
     );
     app.get(
       '/suppliers',
       { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Suppliers' } },
-      async () => p.listSuppliers(),
+      async () => purchasing.listSuppliers(),
     );
 
     app.post(
@@ -53,7 +53,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
       },
-      async (req, reply) => reply.status(201).send(await p.create(req.body, callOptions(req))),
+      async (req, reply) => reply.status(201).send(await purchasing.create(req.body, callOptions(req))),
     );
     app.get(
       '/purchase-orders',
@@ -65,12 +65,12 @@ export function purchasingRoutes(stockroom: Stockroom) {
           querystring: OrderQuery,
         },
       },
-      async (req) => p.list(listValues(OrderQuery, req.query)),
+      async (req) => purchasing.list(listValues(OrderQuery, req.query)),
     );
     app.get(
       '/purchase-orders/:id',
       { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'A purchase order', params: Id } },
-      async (req) => p.get(idOf(req)),
+      async (req) => purchasing.get(idOf(req)),
     );
     app.post(
       '/purchase-orders/:id/send',
@@ -78,7 +78,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'DRAFT to SENT (dated by the lead time if undated)', params: Id },
       },
-      async (req) => p.send(idOf(req), callOptions(req)),
+      async (req) => purchasing.send(idOf(req), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/confirm',
@@ -91,7 +91,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: Type.Optional(ConfirmInput),
         },
       },
-      async (req) => p.confirm(idOf(req), req.body ?? {}, callOptions(req)),
+      async (req) => purchasing.confirm(idOf(req), req.body ?? {}, callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
@@ -104,12 +104,12 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: PurchaseReceiptInput,
         },
       },
-      async (req) => p.receive(idOf(req), req.body, callOptions(req)),
+      async (req) => purchasing.receive(idOf(req), req.body, callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/cancel',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Cancel what is still open', params: Id } },
-      async (req) => p.cancel(idOf(req), callOptions(req)),
+      async (req) => purchasing.cancel(idOf(req), callOptions(req)),
     );
 
     app.get(
