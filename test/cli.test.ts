@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/program.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { freePort } from './support/postgres-cluster.js';
 import { useUpstream } from './support/upstream.js';
 
 const exec = promisify(execFile);
@@ -206,6 +207,19 @@ describe('the stockroom CLI on the embedded database', () => {
     expect((await cli(env, 'keys', 'create', '--name', 'x', '--scopes', 'root')).err).toMatch(
       /scopes must be one or more of storefront, checkout, warehouse, metrics, admin \(not root\)/,
     );
+  });
+});
+
+describe('the stockroom CLI without its database', () => {
+  it('exits 4, unavailable, when the database cannot be reached, naming what the driver said', async () => {
+    const port = await freePort(); // nothing listens there
+    const refused = await cli(
+      { DATABASE_URL: `postgres://stockroom@127.0.0.1:${port}/stockroom` },
+      'warehouse',
+      'list',
+    );
+    expect(refused).toMatchObject({ code: 4, out: '' });
+    expect(refused.err).toMatch(/the database cannot be reached; try again \(.*ECONNREFUSED.*\) \[unavailable\]/);
   });
 });
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirInUseError, openPglite } from '../src/store/pglite.js';
+import { DataDirInUseError } from '../src/domain/errors.js';
+import { openPglite } from '../src/store/pglite.js';
 
 describe('the embedded database directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-embedded-'));

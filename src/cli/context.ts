@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { SchemaBehindError } from '../domain/errors.js';
 import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -19,12 +20,6 @@ export interface CommandContext {
   actor: string;
   /** sets the exit code for a command that completed but found something wrong (reconcile drift) */
   exit: (code: number) => void;
-}
-
-export class SchemaBehindError extends Error {
-  constructor(pending: string[]) {
-    super(`the database needs migrations ${pending.join(', ')}: run \`stockroom migrate\` first`);
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { processIo } from './output.js';
-import { EXIT, run } from './program.js';
+import { EXIT } from './exit-codes.js';
+import { run } from './program.js';
 
 // An error nothing caught ends the process with one message and its stack: never with the line of minified
 // library source that Node prints around an uncaught throw (208 KB of PGlite's, once).

@@ -5,75 +5,83 @@ import { demoBanner, seedDemo } from './demo.js';
 import { envFlag, envInt, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
-import { EXIT } from './program.js';
+import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 
+/** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
   program
     .command('migrate')
     .description('apply pending schema migrations')
     .action(async () => {
-      const c = ctx();
-      const applied = await withStockroom(c.env, (s) => s.migrate(), { migrate: false });
-      c.print({ applied }, applied.length > 0 ? `applied ${applied.join(', ')}` : 'schema is up to date');
+      const context = ctx();
+      const applied = await withStockroom(context.env, (stockroom) => stockroom.migrate(), { migrate: false });
+      context.print({ applied }, applied.length > 0 ? `applied ${applied.join(', ')}` : 'schema is up to date');
     });
 
   program
     .command('expire')
     .description('run the sweeper once: release pending reservations past their deadline')
     .action(async () => {
-      const c = ctx();
-      const expired = await withStockroom(c.env, (s) => s.reservations.expireDue());
-      c.print({ expired }, `expired ${expired} reservation${expired === 1 ? '' : 's'}`);
+      const context = ctx();
+      const expired = await withStockroom(context.env, (stockroom) => stockroom.reservations.expireDue());
+      context.print({ expired }, `expired ${expired} reservation${expired === 1 ? '' : 's'}`);
     });
 
   program
     .command('reconcile')
     .description('replay the ledger and prove every level equals the sum of its movements (exit 1 on drift)')
     .action(async () => {
-      const c = ctx();
-      const report = await withStockroom(c.env, (s) => s.reconcile());
-      c.print(report, () => {
+      const context = ctx();
+      const report = await withStockroom(context.env, (stockroom) => stockroom.reconcile());
+      context.print(report, () => {
         if (report.clean)
           return `clean: ${report.levels} levels match ${report.movements} ledger rows and the open reservations`;
         const drift = report.drift.length
           ? `levels that differ from their ledger:\n${table(
               ['SKU', 'WAREHOUSE', 'ON HAND', 'LEDGER', 'RESERVED', 'LEDGER'],
-              report.drift.map((d) => [d.sku, d.warehouse, d.on_hand, d.ledger_on_hand, d.reserved, d.ledger_reserved]),
+              report.drift.map((level) => [
+                level.sku,
+                level.warehouse,
+                level.on_hand,
+                level.ledger_on_hand,
+                level.reserved,
+                level.ledger_reserved,
+              ]),
             )}`
           : '';
         const holds = report.holds.length
           ? `levels whose reserved differs from their open reservations:\n${table(
               ['SKU', 'WAREHOUSE', 'RESERVED', 'HELD'],
-              report.holds.map((h) => [h.sku, h.warehouse, h.reserved, h.held]),
+              report.holds.map((level) => [level.sku, level.warehouse, level.reserved, level.held]),
             )}`
           : '';
         return [drift, holds].filter(Boolean).join('\n');
       });
-      if (!report.clean) c.exit(EXIT.refused);
+      if (!report.clean) context.exit(EXIT.refused);
     });
 
-  const serveOptions = (o: { port: number; host: string }, c: CommandContext) => {
-    const heartbeatMs = envInt(c.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1);
+  const serveOptions = (flags: { port: number; host: string }, context: CommandContext) => {
+    const heartbeatMs = envInt(context.env, 'STOCKROOM_SSE_HEARTBEAT_MS', 15_000, 1);
     return {
-      port: o.port,
-      host: o.host,
-      sweepEveryMs: envInt(c.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
-      cacheTtlSeconds: envInt(c.env, 'STOCKROOM_CACHE_TTL', 60, 0),
+      port: flags.port,
+      host: flags.host,
+      sweepEveryMs: envInt(context.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
+      cacheTtlSeconds: envInt(context.env, 'STOCKROOM_CACHE_TTL', 60, 0),
       heartbeatMs,
-      limits: serveLimits(c.env, heartbeatMs),
-      shutdownGraceMs: envInt(c.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),
-      redisUrl: c.env.REDIS_URL || undefined,
-      logger: { level: c.env.LOG_LEVEL ?? 'info' },
-      adminKey: c.env.STOCKROOM_ADMIN_KEY,
-      metricsPublic: envFlag(c.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
-      replenishEveryHours: envInt(c.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
+      limits: serveLimits(context.env, heartbeatMs),
+      shutdownGraceMs: envInt(context.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),
+      redisUrl: context.env.REDIS_URL || undefined,
+      logger: { level: context.env.LOG_LEVEL ?? 'info' },
+      adminKey: context.env.STOCKROOM_ADMIN_KEY,
+      metricsPublic: envFlag(context.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
+      replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
       delivery: {
-        maxAttempts: envInt(c.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
-        backoffMs: envInt(c.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
-        timeoutMs: envInt(c.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
-        retentionMs: envInt(c.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
-        secretKey: c.env.STOCKROOM_SECRET_KEY || undefined,
+        maxAttempts: envInt(context.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
+        backoffMs: envInt(context.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
+        timeoutMs: envInt(context.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
+        retentionMs: envInt(context.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
+        secretKey: context.env.STOCKROOM_SECRET_KEY || undefined,
       },
     };
   };
@@ -83,11 +91,11 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .description('serve the HTTP API until SIGTERM/SIGINT (the sweeper runs inside)')
     .option('--port <n>', 'port to listen on', portOption, 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .action(async (o: { port: number; host: string }) => {
-      const c = ctx();
+    .action(async (flags: { port: number; host: string }) => {
+      const context = ctx();
       // settings are checked before the database is opened
-      const options = serveOptions(o, c);
-      await withStockroom(c.env, (s) => serveUntilStopped(s, options, c.io));
+      const options = serveOptions(flags, context);
+      await withStockroom(context.env, (stockroom) => serveUntilStopped(stockroom, options, context.io));
     });
 
   program
@@ -96,24 +104,24 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .option('--port <n>', 'port to listen on', portOption, 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--no-serve', 'seed only')
-    .action(async (o: { port: number; host: string; serve: boolean }) => {
-      const c = ctx();
-      const options = serveOptions(o, c);
-      await withStockroom(c.env, async (s) => {
-        const seeded = await seedDemo(s);
-        if (!o.serve) {
-          c.print(seeded, `${seeded.summary}\n\n${seeded.hints}`);
+    .action(async (flags: { port: number; host: string; serve: boolean }) => {
+      const context = ctx();
+      const options = serveOptions(flags, context);
+      await withStockroom(context.env, async (stockroom) => {
+        const seeded = await seedDemo(stockroom);
+        if (!flags.serve) {
+          context.print(seeded, `${seeded.summary}\n\n${seeded.hints}`);
           return;
         }
-        const { key } = await s.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
+        const { key } = await stockroom.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
         await serveUntilStopped(
-          s,
+          stockroom,
           {
             ...options,
-            logger: { level: c.env.LOG_LEVEL ?? 'warn' },
+            logger: { level: context.env.LOG_LEVEL ?? 'warn' },
             banner: (url) => demoBanner(url, key, seeded.summary),
           },
-          c.io,
+          context.io,
         );
       });
     });

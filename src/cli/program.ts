@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { StockroomError, ValidationError } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
+import type { StockroomError } from '../domain/errors.js';
+import { asStockroomError } from '../http/errors.js';
 import { registerCatalog } from './catalog.js';
-import { SchemaBehindError, defaultActor } from './context.js';
+import { defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerPurchasing } from './purchasing.js';
@@ -11,9 +14,7 @@ import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
 import { registerSync } from './sync.js';
 
-/** Exit codes: 0 done; 1 refused by the rules (insufficient stock, invalid transition, ...); 2 bad input; 3 failure. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, failure: 3 } as const;
-
+/** The `stockroom` command with every subcommand; `state.exitCode` is set by a command that ends with a finding. */
 export function createProgram(
   io: Io,
   env: NodeJS.ProcessEnv,
@@ -30,16 +31,16 @@ export function createProgram(
     .showHelpAfterError('(run with --help for usage)');
 
   const ctx = (): CommandContext => {
-    const g = program.opts<GlobalOptions>();
+    const globalOptions = program.opts<GlobalOptions>();
     return {
       io,
       env,
-      actor: g.actor ?? defaultActor(),
+      actor: globalOptions.actor ?? defaultActor(),
       exit: (code) => {
         state.exitCode = code;
       },
       print: (result, human) => {
-        io.out(g.json ? JSON.stringify(result, null, 2) : typeof human === 'string' ? human : human());
+        io.out(globalOptions.json ? JSON.stringify(result, null, 2) : typeof human === 'string' ? human : human());
       },
     };
   };
@@ -66,22 +67,32 @@ export async function run(argv: readonly string[], io: Io, env: NodeJS.ProcessEn
   }
 }
 
+/** Prints what went wrong and returns the exit code its HTTP status maps to (exit-codes.ts). */
 function report(error: unknown, io: Io, json: boolean): number {
   if (error instanceof CommanderError) {
     // commander has printed its message already; help and version are not failures
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof StockroomError) {
-    if (json) io.err(JSON.stringify({ code: error.code, detail: error.message, ...error.extra }, null, 2));
-    else if (error instanceof ValidationError)
-      io.err(`error: invalid input\n${error.errors.map((e) => `  ${e.path || '(input)'}: ${e.message}`).join('\n')}`);
-    else io.err(`error: ${error.message} [${error.code}]`);
-    return error instanceof ValidationError ? EXIT.usage : EXIT.refused;
-  }
-  if (error instanceof SchemaBehindError) {
-    io.err(`error: ${error.message}`);
+  const known = asStockroomError(error);
+  if (!known) {
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failure;
   }
-  io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-  return EXIT.failure;
+  if (json) io.err(JSON.stringify({ code: known.code, detail: known.message, ...known.extra }, null, 2));
+  else io.err(humanReport(known, known === error ? undefined : error));
+  return exitCodeForStatus(known.status);
+}
+
+/**
+ * The message for a person: each invalid place on its line; a refusal with its code (docs/api.md lists them); a
+ * failure of this process's setting (500) alone, since it says what to do. A database failure also names its
+ * driver's own message (which host, which file), which an HTTP client is never shown.
+ */
+function humanReport(error: StockroomError, cause: unknown): string {
+  if (error instanceof ValidationError)
+    return `error: invalid input\n${error.errors.map((field) => `  ${field.path || '(input)'}: ${field.message}`).join('\n')}`;
+  const because = cause instanceof Error ? ` (${cause.message})` : '';
+  return error.status === 500
+    ? `error: ${error.message}${because}`
+    : `error: ${error.message}${because} [${error.code}]`;
 }

@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import { ListenError } from '../domain/errors.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
@@ -63,22 +64,6 @@ async function availabilityCache(options: ServeOptions): Promise<Cache | undefin
   return options.redisUrl
     ? RedisCache.connect<AvailabilityItem>(options.redisUrl, ttlMs)
     : new MemoryCache<AvailabilityItem>(ttlMs);
-}
-
-/** The port could not be had: said in one line, and the command ends (nothing was started yet). */
-export class ListenError extends Error {
-  constructor(host: string, port: number, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const why =
-      code === 'EADDRINUSE'
-        ? 'the address is in use by another process'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : cause instanceof Error
-            ? cause.message
-            : String(cause);
-    super(`cannot listen on ${host}:${port}: ${why}`, { cause });
-  }
 }
 
 /**

@@ -1,77 +1,139 @@
 /**
- * Every error a caller can act on, each with a stable code and HTTP status. They are created here only;
- * the HTTP layer turns them into problem documents and the CLI into a message and an exit code, in one
- * place each. Anything else that escapes is a bug (500).
+ * Every error code a caller can see, with its HTTP status and the title of its problem document: one entry per
+ * code, as Fastify's `createError(code, message, statusCode)` keeps them together. Adding a code means adding its
+ * entry here (and, when the domain raises it, a class below that names the code). The HTTP layer answers with the
+ * entry's status and title; the CLI exits with the code the status maps to (src/cli/exit-codes.ts).
+ */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'An API key is required' },
+  invalid_signature: { status: 401, title: 'The signature is not valid' },
+  forbidden: { status: 403, title: 'The API key may not do this' },
+  unknown_sku: { status: 404, title: 'Unknown SKU' },
+  not_found: { status: 404, title: 'Not found' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
+  already_exists: { status: 409, title: 'Already exists' },
+  insufficient_stock: { status: 409, title: 'Not enough stock' },
+  invalid_transition: { status: 409, title: 'Not possible in this state' },
+  stale_quantity: { status: 409, title: 'The stock level moved on' },
+  quantity_limit: { status: 409, title: 'A stock number would pass its limit' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'A part of the URL is too long' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  idempotency_conflict: { status: 422, title: 'Idempotency key reused with a different request' },
+  too_many_requests: { status: 429, title: 'Too many at once from this client' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
+  internal_error: { status: 500, title: 'Internal error' },
+  // failures of the process's own setting, met only by the CLI: the operator has to act, so no 503
+  listen_failed: { status: 500, title: 'The server cannot listen on its address' },
+  schema_behind: { status: 500, title: 'The database needs migrations' },
+  data_dir_in_use: { status: 500, title: 'The embedded database is in use by another process' },
+  upstream_failed: { status: 502, title: 'An upstream system did not answer as agreed' },
+  unavailable: { status: 503, title: 'Unavailable for the moment' },
+  at_capacity: { status: 503, title: 'The server is at capacity' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** The stable code of an error, as clients see it in a problem document (`code`) and the CLI prints it. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Every error a caller can act on, each with a stable code whose entry in ERROR_CODES gives its HTTP status and
+ * title. They are created here only; the HTTP layer turns them into problem documents and the CLI into a message
+ * and an exit code, in one place each. Anything else that escapes is a bug (500).
  */
 export abstract class StockroomError extends Error {
-  abstract readonly code: string;
-  abstract readonly status: number;
-  /** Extra members of the problem document (snake_case, JSON-safe). */
-  get extra(): Record<string, unknown> {
-    return {};
-  }
+  abstract readonly code: ErrorCode;
   /** When set, the caller may try again after this many seconds (HTTP: a Retry-After header). */
   readonly retryAfterSeconds?: number;
+
+  /** @param extra members the problem document adds (snake_case, JSON-safe) */
+  constructor(
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** The HTTP status of this error's code. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  /** The problem document's title for this error's code: the same for every error with it. */
+  get title(): string {
+    return ERROR_CODES[this.code].title;
+  }
 }
 
+/** One place in the input that is wrong, and why. */
 export interface FieldError {
   path: string;
   message: string;
 }
 
+/** Input that breaks a schema or a rule about its form; nothing was changed. */
 export class ValidationError extends StockroomError {
   readonly code = 'validation_failed';
-  readonly status = 400;
   constructor(readonly errors: FieldError[]) {
-    super(errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '));
+    super(errors.map((error) => (error.path ? `${error.path}: ${error.message}` : error.message)).join('; '), {
+      errors,
+    });
   }
+
+  /** A refusal of one place in the input. */
   static field(path: string, message: string): ValidationError {
     return new ValidationError([{ path, message }]);
   }
-  override get extra(): Record<string, unknown> {
-    return { errors: this.errors };
-  }
 }
 
+/** SKUs the catalog does not know. */
 export class UnknownSkuError extends StockroomError {
   readonly code = 'unknown_sku';
-  readonly status = 404;
   constructor(readonly skus: string[]) {
-    super(`unknown SKU${skus.length > 1 ? 's' : ''}: ${skus.join(', ')}`);
-  }
-  override get extra(): Record<string, unknown> {
-    return { skus: this.skus };
+    super(`unknown SKU${skus.length > 1 ? 's' : ''}: ${skus.join(', ')}`, { skus });
   }
 }
 
-export class NotFoundError extends StockroomError {
+/** A refusal about one thing named by its key (a reservation, a warehouse): the problem document names both. */
+export abstract class KeyedError extends StockroomError {
+  constructor(
+    readonly resource: string,
+    readonly key: string,
+    state: string,
+  ) {
+    super(`${resource} ${state}: ${key}`, { resource, key });
+  }
+}
+
+/** A thing looked up by its key (a reservation, a warehouse, a purchase order) that is not there. */
+export class NotFoundError extends KeyedError {
   readonly code = 'not_found';
-  readonly status = 404;
-  constructor(
-    readonly resource: string,
-    readonly key: string,
-  ) {
-    super(`${resource} not found: ${key}`);
-  }
-  override get extra(): Record<string, unknown> {
-    return { resource: this.resource, key: this.key };
+  constructor(resource: string, key: string) {
+    super(resource, key, 'not found');
   }
 }
 
-export class AlreadyExistsError extends StockroomError {
+/** A thing created under a key that another already has. */
+export class AlreadyExistsError extends KeyedError {
   readonly code = 'already_exists';
-  readonly status = 409;
-  constructor(
-    readonly resource: string,
-    readonly key: string,
-  ) {
-    super(`${resource} already exists: ${key}`);
-  }
-  override get extra(): Record<string, unknown> {
-    return { resource: this.resource, key: this.key };
+  constructor(resource: string, key: string) {
+    super(resource, key, 'already exists');
   }
 }
 
+/** A refusal about some lines (of an order, of a change): the message names each, the problem document lists them. */
+export abstract class LinesError<Line> extends StockroomError {
+  constructor(
+    readonly lines: Line[],
+    what: string,
+    describe: (line: Line) => string,
+  ) {
+    super(`${what}: ${lines.map(describe).join('; ')}`, { lines });
+  }
+}
+
+/** One line of an order that cannot be had, with what there is. */
 export interface ShortLine {
   sku: string;
   requested: number;
@@ -81,41 +143,32 @@ export interface ShortLine {
   reason?: string;
 }
 
-export class InsufficientStockError extends StockroomError {
+/** An order or change that needs more stock than there is; nothing was held or changed. */
+export class InsufficientStockError extends LinesError<ShortLine> {
   readonly code = 'insufficient_stock';
-  readonly status = 409;
-  constructor(readonly lines: ShortLine[]) {
-    super(
-      'insufficient stock: ' +
-        lines
-          .map(
-            (l) =>
-              `${l.sku}${l.warehouse ? ` at ${l.warehouse}` : ''} requested ${l.requested}, available ${l.available}${l.reason ? ` (${l.reason})` : ''}`,
-          )
-          .join('; '),
-    );
-  }
-  override get extra(): Record<string, unknown> {
-    return { lines: this.lines };
+  constructor(lines: ShortLine[]) {
+    super(lines, 'insufficient stock', shortLineText);
   }
 }
 
+/** `SKU at WAREHOUSE requested N, available M (why)`. */
+const shortLineText = (line: ShortLine): string =>
+  `${line.sku}${line.warehouse ? ` at ${line.warehouse}` : ''} requested ${line.requested}, available ${line.available}${line.reason ? ` (${line.reason})` : ''}`;
+
+/** An action its subject's state does not allow (committing a released reservation, receiving a draft order). */
 export class InvalidTransitionError extends StockroomError {
   readonly code = 'invalid_transition';
-  readonly status = 409;
   constructor(
     readonly from: string,
     readonly action: string,
     /** what is in the wrong state: a reservation, a purchase order, a delivery */
     subject = 'reservation',
   ) {
-    super(`cannot ${action} a ${subject} that is ${from.replace('_', ' ').toLowerCase()}`);
-  }
-  override get extra(): Record<string, unknown> {
-    return { from: this.from, action: this.action };
+    super(`cannot ${action} a ${subject} that is ${from.replace('_', ' ').toLowerCase()}`, { from, action });
   }
 }
 
+/** A level whose on-hand number is not the one the caller read before asking for a change. */
 export interface StaleLine {
   sku: string;
   warehouse: string;
@@ -123,21 +176,17 @@ export interface StaleLine {
   on_hand: number;
 }
 
-export class StaleQuantityError extends StockroomError {
+/** A change made against stock numbers that have moved on since they were read (optimistic concurrency). */
+export class StaleQuantityError extends LinesError<StaleLine> {
   readonly code = 'stale_quantity';
-  readonly status = 409;
-  constructor(readonly lines: StaleLine[]) {
-    super(
-      'stock moved on since it was read: ' +
-        lines
-          .map((l) => `${l.sku} at ${l.warehouse} expected on hand ${l.expected_on_hand}, now ${l.on_hand}`)
-          .join('; '),
-    );
-  }
-  override get extra(): Record<string, unknown> {
-    return { lines: this.lines };
+  constructor(lines: StaleLine[]) {
+    super(lines, 'stock moved on since it was read', staleLineText);
   }
 }
+
+/** `SKU at WAREHOUSE expected on hand N, now M`. */
+const staleLineText = (line: StaleLine): string =>
+  `${line.sku} at ${line.warehouse} expected on hand ${line.expected_on_hand}, now ${line.on_hand}`;
 
 /**
  * The largest number a stock column holds (PostgreSQL integer). One operation moves at most MAX_QTY units, but
@@ -145,22 +194,20 @@ export class StaleQuantityError extends StockroomError {
  */
 export const MAX_STOCK_NUMBER = 2_147_483_647;
 
+/** A change that would take a stock number past what its column holds; refused whole. */
 export class QuantityLimitError extends StockroomError {
   readonly code = 'quantity_limit';
-  readonly status = 409;
   constructor() {
     super(
       `this would take a stock number (on hand, reserved, a bin, a total) past ${MAX_STOCK_NUMBER}, the most one can hold; nothing was changed`,
+      { limit: MAX_STOCK_NUMBER },
     );
-  }
-  override get extra(): Record<string, unknown> {
-    return { limit: MAX_STOCK_NUMBER };
   }
 }
 
+/** An idempotency key sent again with another request than the one it was first used for. */
 export class IdempotencyConflictError extends StockroomError {
   readonly code = 'idempotency_conflict';
-  readonly status = 422;
   constructor(readonly key: string) {
     super(`idempotency key ${JSON.stringify(key)} was already used with a different request`);
   }
@@ -176,43 +223,75 @@ export abstract class RetryLaterError extends StockroomError {
   }
 }
 
-/** The database cannot be reached, or is busy past the transaction's retries: the request was fine. */
+/**
+ * The database cannot be reached, or is busy past the transaction's retries, or the server is shutting down:
+ * the request was fine.
+ */
 export class UnavailableError extends RetryLaterError {
   readonly code = 'unavailable';
-  readonly status = 503;
 }
 
 /** One client holds as many of a thing (open streams) as it may; it can try again once it lets one go. */
 export class TooManyRequestsError extends RetryLaterError {
   readonly code = 'too_many_requests';
-  readonly status = 429;
 }
 
 /** The server holds as many of a thing (open streams, running imports) as it may in all: try again later. */
 export class AtCapacityError extends RetryLaterError {
   readonly code = 'at_capacity';
-  readonly status = 503;
 }
 
 /** Input larger than a configured bound; refused before all of it is read. */
 export class PayloadTooLargeError extends StockroomError {
   readonly code = 'payload_too_large';
-  readonly status = 413;
   constructor(readonly limitBytes: number) {
-    super(`the body is larger than ${limitBytes} bytes`);
-  }
-  override get extra(): Record<string, unknown> {
-    return { limit_bytes: this.limitBytes };
+    super(`the body is larger than ${limitBytes} bytes`, { limit_bytes: limitBytes });
   }
 }
 
+/** A pushed sync whose signature is missing, wrong, too old or seen before. */
 export class InvalidSignatureError extends StockroomError {
   readonly code = 'invalid_signature';
-  readonly status = 401;
 }
 
 /** An external system we called did not answer as agreed (pull sync). */
 export class UpstreamError extends StockroomError {
   readonly code = 'upstream_failed';
-  readonly status = 502;
+}
+
+/** The port could not be had: said in one line, and the command ends (nothing was started yet). */
+export class ListenError extends StockroomError {
+  readonly code = 'listen_failed';
+  constructor(host: string, port: number, cause: unknown) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const why =
+      errno === 'EADDRINUSE'
+        ? 'the address is in use by another process'
+        : errno === 'EACCES'
+          ? 'permission denied'
+          : cause instanceof Error
+            ? cause.message
+            : String(cause);
+    super(`cannot listen on ${host}:${port}: ${why}`, { host, port }, { cause });
+  }
+}
+
+/** A PostgreSQL server whose schema lacks migrations this version needs: `stockroom migrate` applies them. */
+export class SchemaBehindError extends StockroomError {
+  readonly code = 'schema_behind';
+  constructor(pending: string[]) {
+    super(`the database needs migrations ${pending.join(', ')}: run \`stockroom migrate\` first`, { pending });
+  }
+}
+
+/** The embedded database is open in another live process: PGlite serves one process at a time. */
+export class DataDirInUseError extends StockroomError {
+  readonly code = 'data_dir_in_use';
+  constructor(dataDir: string, pid: number) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${pid}: the embedded database serves one process at a time ` +
+        '(stop the other one, or use PostgreSQL with DATABASE_URL for several)',
+      { data_dir: dataDir, pid },
+    );
+  }
 }

@@ -25,12 +25,11 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
     const needed = request.routeOptions.config.scopes;
     if (!needed) return;
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-    if (!presented) throw new HttpError(401, 'unauthorized', 'send an API key as Authorization: Bearer <key>');
+    if (!presented) throw new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>');
     const key = await stockroom.keys.authenticate(presented);
-    if (!key) throw new HttpError(401, 'unauthorized', 'the API key is not valid (unknown or revoked)');
+    if (!key) throw new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)');
     if (!allows(key.scopes, needed)) {
       throw new HttpError(
-        403,
         'forbidden',
         `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
       );

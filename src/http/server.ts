@@ -20,6 +20,7 @@ import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
 import { webRoutes } from './routes/web.js';
 
+/** What buildServer needs: the stockroom to serve, and the bounds and extras of this server. */
 export interface ServerOptions {
   stockroom: Stockroom;
   /** pino options, or false for no request log */
@@ -44,6 +45,7 @@ export interface ServerOptions {
   trustProxy?: readonly string[] | undefined;
 }
 
+/** How long a client may take and how many connections there may be, against slow or hostile clients. */
 export interface ConnectionLimits {
   /** from a connection's first byte (or its opening) to the end of a request's headers; 408 and closed past it */
   headersTimeoutMs?: number | undefined;
@@ -57,7 +59,9 @@ export interface ConnectionLimits {
   maxConnections?: number | undefined;
 }
 
+/** Largest JSON request body unless ServerOptions.bodyLimit says otherwise: 1 MiB, far above any real order. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Connection timeouts and the connection cap unless configured (STOCKROOM_*_TIMEOUT_MS, STOCKROOM_MAX_CONNECTIONS). */
 export const DEFAULT_CONNECTION_LIMITS = {
   headersTimeoutMs: 15_000,
   requestTimeoutMs: 120_000,

@@ -1,5 +1,6 @@
 import { AtCapacityError, TooManyRequestsError } from '../domain/errors.js';
 
+/** The caps of one kind of slot (open streams, running imports), and what a refusal says. */
 export interface SlotLimits {
   /** at most this many held at once in all */
   total: number;

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
+import { DataDirInUseError } from '../domain/errors.js';
 import { NUMBER_TYPE_OIDS, parseNumber } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -39,15 +40,6 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   } catch (error) {
     unlock();
     throw error;
-  }
-}
-
-export class DataDirInUseError extends Error {
-  constructor(dataDir: string, pid: number) {
-    super(
-      `the embedded database in ${dataDir} is in use by process ${pid}: the embedded database serves one process at a time ` +
-        '(stop the other one, or use PostgreSQL with DATABASE_URL for several)',
-    );
   }
 }
 

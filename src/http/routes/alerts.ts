@@ -5,7 +5,7 @@ import { ALERT_TYPES } from '../../domain/alerts.js';
 import { ChannelInputs, NumericId, Sku, WarehouseCode, WebhookInput } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { listQuery, pageQuery } from './query.js';
+import { listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
 const Id = Type.Object({ id: NumericId });
@@ -33,16 +33,7 @@ export function alertRoutes(stockroom: Stockroom) {
           querystring: AlertQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.alerts.list({
-          type: q.string('type'),
-          sku: q.string('sku'),
-          warehouse: q.string('warehouse'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.alerts.list(listValues(AlertQuery, req.query)),
     );
 
     app.post(
@@ -113,15 +104,7 @@ export function alertRoutes(stockroom: Stockroom) {
           querystring: DeliveryQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.channels.deliveries({
-          status: q.string('status'),
-          channel: q.string('channel'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.channels.deliveries(listValues(DeliveryQuery, req.query)),
     );
     app.post(
       '/deliveries/:id/retry',

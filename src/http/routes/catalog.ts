@@ -13,10 +13,19 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { pageQuery } from './query.js';
+import { listValues } from './query.js';
 
 const READERS = ['checkout', 'warehouse', 'storefront'] as const;
+const VariantQuery = Type.Object(
+  {
+    query: Type.Optional(SearchText),
+    limit: Type.Optional(PageLimit),
+    cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
 
+/** Warehouses, their bins and the variants sold: the catalog the stock is kept against. */
 export function catalogRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post(
@@ -81,24 +90,10 @@ export function catalogRoutes(stockroom: Stockroom) {
         schema: {
           tags: ['catalog'],
           summary: 'List variants',
-          querystring: Type.Object(
-            {
-              query: Type.Optional(SearchText),
-              limit: Type.Optional(PageLimit),
-              cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: VariantQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.catalog.listVariants({
-          query: q.string('query'),
-          limit: q.limit(),
-          cursor: q.string('cursor'),
-        });
-      },
+      async (req) => stockroom.catalog.listVariants(listValues(VariantQuery, req.query)),
     );
     app.get(
       '/variants/:sku',

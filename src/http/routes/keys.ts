@@ -6,6 +6,7 @@ import { callOptions } from '../auth.js';
 
 const ADMIN = ['admin'] as const;
 
+/** API keys for admins: created (the secret shown once), listed without secrets, revoked by id. */
 export function keyRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post(

@@ -12,7 +12,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
-import { listQuery, pageQuery } from './query.js';
+import { listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
 /** Receiving is the dock's work: warehouse keys may do it, and read the orders they receive against. */
@@ -35,16 +35,16 @@ const idOf = (req: { params: unknown }): string => (req.params as { id: string }
 /** Suppliers, purchase orders and replenishment. */
 export function purchasingRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    const p = stockroom.purchasing;
+    const purchasing = stockroom.purchasing;
     app.post(
       '/suppliers',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
-      async (req, reply) => reply.status(201).send(await p.addSupplier(req.body, callOptions(req))),
+      async (req, reply) => reply.status(201).send(await purchasing.addSupplier(req.body, callOptions(req))),
     );
     app.get(
       '/suppliers',
       { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Suppliers' } },
-      async () => p.listSuppliers(),
+      async () => purchasing.listSuppliers(),
     );
 
     app.post(
@@ -53,7 +53,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
       },
-      async (req, reply) => reply.status(201).send(await p.create(req.body, callOptions(req))),
+      async (req, reply) => reply.status(201).send(await purchasing.create(req.body, callOptions(req))),
     );
     app.get(
       '/purchase-orders',
@@ -65,21 +65,12 @@ export function purchasingRoutes(stockroom: Stockroom) {
           querystring: OrderQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return p.list({
-          status: q.string('status'),
-          supplier: q.string('supplier'),
-          sku: q.string('sku'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => purchasing.list(listValues(OrderQuery, req.query)),
     );
     app.get(
       '/purchase-orders/:id',
       { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'A purchase order', params: Id } },
-      async (req) => p.get(idOf(req)),
+      async (req) => purchasing.get(idOf(req)),
     );
     app.post(
       '/purchase-orders/:id/send',
@@ -87,7 +78,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'DRAFT to SENT (dated by the lead time if undated)', params: Id },
       },
-      async (req) => p.send(idOf(req), callOptions(req)),
+      async (req) => purchasing.send(idOf(req), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/confirm',
@@ -100,7 +91,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: Type.Optional(ConfirmInput),
         },
       },
-      async (req) => p.confirm(idOf(req), req.body ?? {}, callOptions(req)),
+      async (req) => purchasing.confirm(idOf(req), req.body ?? {}, callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
@@ -113,12 +104,12 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: PurchaseReceiptInput,
         },
       },
-      async (req) => p.receive(idOf(req), req.body, callOptions(req)),
+      async (req) => purchasing.receive(idOf(req), req.body, callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/cancel',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Cancel what is still open', params: Id } },
-      async (req) => p.cancel(idOf(req), callOptions(req)),
+      async (req) => purchasing.cancel(idOf(req), callOptions(req)),
     );
 
     app.get(
@@ -132,16 +123,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           querystring: SuggestionQuery,
         },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.replenishment.suggestions({
-          sku: q.all('sku'),
-          window_days: q.string('window_days'),
-          service_level: q.string('service_level'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query)),
     );
     app.post(
       '/replenishment/run',

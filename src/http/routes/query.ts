@@ -1,10 +1,10 @@
 import Type from 'typebox';
-import type { TProperties } from 'typebox';
+import type { TArray, TObject, TOptional, TProperties } from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
 import { IdCursor, PageLimit } from '../../services/schemas.js';
 
 /** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
-export const listQuery = (filters: TProperties) =>
+export const listQuery = <Filters extends TProperties>(filters: Filters) =>
   Type.Object(
     { ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) },
     { additionalProperties: false },
@@ -12,25 +12,53 @@ export const listQuery = (filters: TProperties) =>
 
 /** Reads query-string values, refusing (not ignoring) malformed ones. */
 export function pageQuery(query: unknown) {
-  const q = (query ?? {}) as Record<string, unknown>;
+  const given = (query ?? {}) as Record<string, unknown>;
   const string = (name: string): string | undefined => {
-    const v = q[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw ValidationError.field(`/query/${name}`, 'must be given once');
-    return v;
+    const value = given[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw ValidationError.field(`/query/${name}`, 'must be given once');
+    return value;
   };
   return {
     string,
     all: (name: string): string[] => {
-      const v = q[name];
-      return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+      const value = given[name];
+      return (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string');
     },
     limit: (): number | undefined => {
-      const v = string('limit');
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 500)
+      const value = string('limit');
+      if (value === undefined) return undefined;
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500)
         throw ValidationError.field('/query/limit', 'must be a whole number from 1 to 500');
-      return Number(v);
+      return Number(value);
     },
   };
+}
+
+/** A list query's values as its service takes them: each parameter given once, a repeatable one as a list. */
+export type ListValues<Properties extends TProperties> = {
+  [Name in keyof Properties]?:
+    | (Name extends 'limit' ? number : Properties[Name] extends TArray | TOptional<TArray> ? string[] : string)
+    | undefined;
+};
+
+/**
+ * Reads a list route's query by the parameters its schema names, so a route hands its service what it declares
+ * and nothing is named twice: `limit` as a number, an array parameter (?sku=A&sku=B) as a list, the rest as text.
+ */
+export function listValues<Properties extends TProperties>(
+  schema: TObject<Properties>,
+  query: unknown,
+): ListValues<Properties> {
+  const values = pageQuery(query);
+  return Object.fromEntries(
+    Object.entries(schema.properties).map(([name, property]) => [
+      name,
+      name === 'limit'
+        ? values.limit()
+        : (property as { type?: unknown }).type === 'array'
+          ? values.all(name)
+          : values.string(name),
+    ]),
+  ) as ListValues<Properties>;
 }

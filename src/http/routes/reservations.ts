@@ -7,6 +7,7 @@ import { callOptions } from '../auth.js';
 const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
 
+/** The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back. */
 export function reservationRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const id = (params: unknown): string => (params as { id: string }).id;

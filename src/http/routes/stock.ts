@@ -21,7 +21,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
 import { Slots } from '../slots.js';
-import { listQuery, pageQuery } from './query.js';
+import { listQuery, listValues, pageQuery } from './query.js';
 
 const WAREHOUSE = ['warehouse'] as const;
 const MovementQuery = listQuery({
@@ -33,6 +33,7 @@ const MovementQuery = listQuery({
 });
 const ImportQuery = Type.Object({ reference: Type.Optional(Reference) }, { additionalProperties: false });
 
+/** What a CSV stock import may take: bytes, imports at once, row problems before the file is refused. */
 export interface ImportLimits {
   /** largest CSV body in bytes (413 past it) */
   maxBytes?: number | undefined;
@@ -42,6 +43,7 @@ export interface ImportLimits {
   maxErrors?: number | undefined;
 }
 
+/** Imports read or applied at once unless configured (STOCKROOM_IMPORT_CONCURRENCY): each holds its rows in memory. */
 export const DEFAULT_IMPORT_CONCURRENCY = 2;
 /** what a refused import is asked to wait: about what a large one takes */
 const IMPORT_RETRY_AFTER_SECONDS = 30;
@@ -53,6 +55,7 @@ declare module 'fastify' {
   }
 }
 
+/** The warehouse's stock operations, CSV imports, pushed syncs and the ledger. */
 export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
   const maxBytes = limits.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES;
   const running = new Slots({
@@ -65,21 +68,23 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       path: string,
       summary: string,
       body: object,
-      run: (input: unknown, o: ReturnType<typeof callOptions>) => Promise<unknown>,
+      run: (input: unknown, options: ReturnType<typeof callOptions>) => Promise<unknown>,
     ) => {
       app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) =>
         run(req.body, callOptions(req)),
       );
     };
-    op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (i, o) =>
-      stockroom.stock.receive(i, o),
+    op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (input, options) =>
+      stockroom.stock.receive(input, options),
     );
-    op('/stock/adjust', 'Add or remove units for a reason', AdjustInput, (i, o) => stockroom.stock.adjust(i, o));
-    op('/stock/count', 'Record a cycle count', CountInput, (i, o) => stockroom.stock.count(i, o));
-    op('/stock/transfer', 'Move available units between warehouses', TransferInput, (i, o) =>
-      stockroom.stock.transfer(i, o),
+    op('/stock/adjust', 'Add or remove units for a reason', AdjustInput, (input, options) =>
+      stockroom.stock.adjust(input, options),
     );
-    op('/returns', 'Record a customer return', ReturnInput, (i, o) => stockroom.stock.return(i, o));
+    op('/stock/count', 'Record a cycle count', CountInput, (input, options) => stockroom.stock.count(input, options));
+    op('/stock/transfer', 'Move available units between warehouses', TransferInput, (input, options) =>
+      stockroom.stock.transfer(input, options),
+    );
+    op('/returns', 'Record a customer return', ReturnInput, (input, options) => stockroom.stock.return(input, options));
 
     app.get(
       '/stock/:sku',
@@ -191,18 +196,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         config: { scopes: WAREHOUSE },
         schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery },
       },
-      async (req) => {
-        const q = pageQuery(req.query);
-        return stockroom.stock.movements({
-          sku: q.string('sku'),
-          warehouse: q.string('warehouse'),
-          type: q.string('type'),
-          since: q.string('since'),
-          reservation_id: q.string('reservation_id'),
-          cursor: q.string('cursor'),
-          limit: q.limit(),
-        });
-      },
+      async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
     );
   };
 }

@@ -6,6 +6,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { Slots } from '../slots.js';
 import { pageQuery } from './query.js';
 
+/** Settings of the public storefront routes: the live feed and the bounds of its streams. */
 export interface StorefrontOptions {
   /** live availability; without it there is no stream route */
   feed?: AvailabilityFeed | undefined;
@@ -17,13 +18,17 @@ export interface StorefrontOptions {
   maxStreamsPerClient?: number | undefined;
 }
 
+/** How often an idle stream gets a comment line unless configured (STOCKROOM_SSE_HEARTBEAT_MS in serve). */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Open streams in all unless configured (STOCKROOM_SSE_MAX_STREAMS); each holds a socket and a file of the process. */
 export const DEFAULT_MAX_STREAMS = 2_000;
+/** Open streams from one client address unless configured (STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT): a shop's tabs, not a flood. */
 export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20;
 /** what a refused stream is asked to wait: long enough for another to close, short for a shopper's page */
 const STREAM_RETRY_AFTER_SECONDS = 5;
 
-const frame = (e: AvailabilityEvent): string => `id: ${e.id}\nevent: availability\ndata: ${JSON.stringify(e.item)}\n\n`;
+const frame = (event: AvailabilityEvent): string =>
+  `id: ${event.id}\nevent: availability\ndata: ${JSON.stringify(event.item)}\n\n`;
 
 /**
  * One open stream. When the socket cannot take more (a slow client), events are not queued without end: the
@@ -36,16 +41,16 @@ class Stream {
     res.on('drain', () => {
       const waiting = this.waiting;
       this.waiting = undefined;
-      for (const e of waiting?.values() ?? []) this.send(e);
+      for (const event of waiting?.values() ?? []) this.send(event);
     });
   }
 
-  send(e: AvailabilityEvent): void {
+  send(event: AvailabilityEvent): void {
     if (this.waiting) {
-      this.waiting.set(e.item.sku, e);
+      this.waiting.set(event.item.sku, event);
       return;
     }
-    if (!this.res.write(frame(e))) this.waiting = new Map();
+    if (!this.res.write(frame(event))) this.waiting = new Map();
   }
 
   ping(): void {
@@ -88,12 +93,12 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
       retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS,
     });
     const heartbeat = setInterval(() => {
-      for (const s of streams) s.ping();
+      for (const stream of streams) stream.ping();
     }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS).unref();
     // open streams never finish by themselves: closing the server ends them
     app.addHook('preClose', async () => {
       clearInterval(heartbeat);
-      for (const s of streams) s.end();
+      for (const stream of streams) stream.end();
     });
 
     app.get(
@@ -120,9 +125,9 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
           // checked (and refused with a problem document) before the stream opens
           watching = await feed.watch(
             sku,
-            (e) => {
-              if (sink.stream) sink.stream.send(e);
-              else sink.early.push(e);
+            (event) => {
+              if (sink.stream) sink.stream.send(event);
+              else sink.early.push(event);
             },
             Array.isArray(header) ? header[0] : header,
           );
@@ -145,14 +150,14 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
           'x-accel-buffering': 'no',
           'access-control-allow-origin': '*',
         });
-        const s = new Stream(res);
-        streams.add(s);
+        const stream = new Stream(res);
+        streams.add(stream);
         res.write('retry: 2000\n\n');
-        for (const e of [...watching.first, ...sink.early]) s.send(e);
-        sink.stream = s;
+        for (const event of [...watching.first, ...sink.early]) stream.send(event);
+        sink.stream = stream;
         res.on('close', () => {
           watching.stop();
-          streams.delete(s);
+          streams.delete(stream);
           free();
         });
       },
