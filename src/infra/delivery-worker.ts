@@ -143,7 +143,7 @@ export class DeliveryWorker {
     this.busy = true;
     let failed = false;
     let retryInMs = this.o.pollMs;
-    this.running = this.runOnce()
+    this.running = this.deliverDue()
       .then(() => {
         this.failing.succeeded();
       })
@@ -178,7 +178,7 @@ export class DeliveryWorker {
    * announced meanwhile are dispatched in the same round. Now and then, forget what got through longer ago than
    * the retention. The round ends when nothing is in flight and nothing is due.
    */
-  async runOnce(): Promise<DeliveryRun> {
+  async deliverDue(): Promise<DeliveryRun> {
     const run = { dispatched: 0, delivered: 0, failed: 0, pruned: 0 };
     if (this.o.retentionMs > 0 && Date.now() - this.prunedAt >= this.o.pruneEveryMs) {
       this.prunedAt = Date.now();

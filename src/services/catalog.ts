@@ -18,19 +18,13 @@ import {
 import type { VariantFields, VariantRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { pageLimit, pageOf } from './paging.js';
-import { runOnce, supplierByCode, variantBySku, warehouseByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { supplierByCode, variantBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toVariant, toWarehouse } from './dto.js';
 import type { Variant, Warehouse } from './dto.js';
 import { BinInput, VariantInput, VariantUpdate, WarehouseInput, parse } from './schemas.js';
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 500;
 
 /** Warehouses, variants and bins: the shape of the catalog that stock lives in. */
 export class CatalogService {
@@ -41,7 +35,7 @@ export class CatalogService {
     if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
     if (w.serves_within_km !== undefined && w.lat === undefined)
       throw ValidationError.field('/serves_within_km', 'a delivery radius needs lat and lon');
-    return runOnce(this.ctx, 'warehouse.add', options, w, async (tx) => {
+    return runIdempotently(this.ctx, 'warehouse.add', options, w, async (tx) => {
       await lockCatalogShape(tx, 'exclusive');
       const row = await insertWarehouse(tx, {
         code: w.code,
@@ -64,7 +58,7 @@ export class CatalogService {
 
   async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
     const v = parse(VariantInput, input);
-    return runOnce(this.ctx, 'variant.add', options, v, async (tx) => {
+    return runIdempotently(this.ctx, 'variant.add', options, v, async (tx) => {
       const fields = variantFields(v, undefined, await supplierIdOf(tx, v.supplier));
       await lockCatalogShape(tx, 'shared');
       const productId = await insertProduct(tx, v.product.title);
@@ -78,7 +72,7 @@ export class CatalogService {
   /** Changes a variant's settings; what is not given stays as it was. */
   async updateVariant(sku: string, input: unknown, options: CallOptions = {}): Promise<Variant> {
     const patch = parse(VariantUpdate, input);
-    return runOnce(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
+    return runIdempotently(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
       const current = await lockVariant(tx, sku);
       if (!current) throw new NotFoundError('variant', sku);
       const supplierId = patch.supplier === undefined ? current.supplier_id : await supplierIdOf(tx, patch.supplier);
@@ -106,7 +100,7 @@ export class CatalogService {
 
   async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
     const b = parse(BinInput, input);
-    return runOnce(this.ctx, 'bin.add', options, b, async (tx) => {
+    return runIdempotently(this.ctx, 'bin.add', options, b, async (tx) => {
       const warehouse = await warehouseByCode(tx, b.warehouse);
       const row = await insertBin(tx, warehouse.id, b.code);
       if (!row) throw new AlreadyExistsError('bin', `${b.warehouse}/${b.code}`);

@@ -6,8 +6,8 @@ import { InvalidTransitionError, NotFoundError, ValidationError } from '../domai
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
 import { countUnsent, listDeliveries, reviveDelivery } from '../store/deliveries.js';
-import type { Page } from './catalog.js';
-import { runOnce } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ChannelInputs, WebhookInput, numericId, parse } from './schemas.js';
@@ -107,7 +107,7 @@ export class ChannelService {
       if ((CHANNEL_SECRET_FIELDS as readonly string[]).includes(field)) secrets[field] = value;
       else config[field] = value;
     }
-    return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
+    return runIdempotently(this.ctx, 'channel.add', options, c, async (tx) =>
       toChannel(
         await insertChannel(tx, {
           kind: c.kind,

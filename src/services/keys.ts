@@ -14,7 +14,7 @@ import {
 } from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js';
 import type { Queryable } from '../store/db.js';
-import { runOnce } from './context.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { numericId } from './schemas.js';
 
@@ -123,7 +123,7 @@ export class KeyService {
     const key = `sr_${publicId}_${randomBytes(24).toString('base64url')}`;
     const salt = newSalt();
     let made: ApiKey | undefined;
-    const answer = await runOnce(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
+    const answer = await runIdempotently(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
       const row = await insertApiKey(tx, {
         name,
         publicId,

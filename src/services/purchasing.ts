@@ -23,8 +23,9 @@ import {
   setPurchaseOrderStatus,
 } from '../store/purchasing.js';
 import type { PurchaseOrderRow, SupplierRow } from '../store/purchasing.js';
-import type { Page } from './catalog.js';
-import { runOnce, supplierByCode, variantsBySku, warehouseByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, numericId, parse } from './schemas.js';
@@ -134,7 +135,7 @@ export class PurchasingService {
 
   async addSupplier(input: unknown, options: CallOptions = {}): Promise<Supplier> {
     const s = parse(SupplierInput, input);
-    return runOnce(this.ctx, 'supplier.add', options, s, async (tx) => {
+    return runIdempotently(this.ctx, 'supplier.add', options, s, async (tx) => {
       const warehouse = s.warehouse === undefined ? null : await warehouseByCode(tx, s.warehouse);
       const row = await insertSupplier(tx, {
         code: s.code,
@@ -156,7 +157,7 @@ export class PurchasingService {
   async create(input: unknown, options: CallOptions = {}): Promise<PurchaseOrder> {
     const p = parse(PurchaseOrderInput, input);
     refuseRepeats(p.lines);
-    return runOnce(this.ctx, 'purchase_order.create', options, p, async (tx) => {
+    return runIdempotently(this.ctx, 'purchase_order.create', options, p, async (tx) => {
       const supplier = await supplierByCode(tx, p.supplier);
       const warehouse = await warehouseByCode(tx, p.warehouse);
       const variants = await variantsBySku(
@@ -220,7 +221,7 @@ export class PurchasingService {
     const r = parse(PurchaseReceiptInput, input);
     refuseRepeats(r.lines);
     const n = orderId(id);
-    return runOnce(this.ctx, 'purchase_order.receive', options, { id: n, ...r }, async (tx) => {
+    return runIdempotently(this.ctx, 'purchase_order.receive', options, { id: n, ...r }, async (tx) => {
       const order = await lockPurchaseOrder(tx, n);
       if (!order) throw new NotFoundError('purchase order', String(id));
       nextPoStatus(order.status, 'receive'); // a draft or closed order refuses before its lines are looked at
@@ -301,7 +302,7 @@ export class PurchasingService {
     options: CallOptions,
   ): Promise<PurchaseOrder> {
     const n = orderId(id);
-    return runOnce(this.ctx, `purchase_order.${action}`, options, { id: n, ...body }, async (tx) => {
+    return runIdempotently(this.ctx, `purchase_order.${action}`, options, { id: n, ...body }, async (tx) => {
       const order = await lockPurchaseOrder(tx, n);
       if (!order) throw new NotFoundError('purchase order', String(id));
       const status = nextPoStatus(order.status, action);

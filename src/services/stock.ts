@@ -12,8 +12,9 @@ import { readIncoming } from '../store/purchasing.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
-import type { Page } from './catalog.js';
-import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
@@ -107,7 +108,7 @@ export class StockService {
 
   async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
     const r = parse(ReceiveInput, input);
-    return runOnce(this.ctx, 'stock.receive', options, r, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.receive', options, r, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
       const bin = r.bin === undefined ? undefined : await findBin(tx, warehouse.id, r.bin);
       if (r.bin !== undefined && !bin) throw new NotFoundError('bin', `${r.warehouse}/${r.bin}`);
@@ -135,7 +136,7 @@ export class StockService {
   async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
     const a = parse(AdjustInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
+      runIdempotently(this.ctx, 'stock.adjust', options, a, async (tx) => {
         const { variant, warehouse } = await this.resolve(tx, a.sku, a.warehouse);
         const releasing = await this.expireDueHolds(tx, [a.sku], putOff);
         const move: MovementInput = {
@@ -172,7 +173,7 @@ export class StockService {
   async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
     const c = parse(CountInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
+      runIdempotently(this.ctx, 'stock.count', options, c, async (tx) => {
         const { variant, warehouse } = await this.resolve(tx, c.sku, c.warehouse);
         const releasing = await this.expireDueHolds(tx, [c.sku], putOff);
         const [level] = await this.setOnHand(
@@ -207,7 +208,9 @@ export class StockService {
   async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
     const s = parse(SyncInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options, putOff)),
+      runIdempotently(this.ctx, 'stock.sync', options, s, (tx) =>
+        this.applySync(tx, s.source, s.items, options, putOff),
+      ),
     );
   }
 
@@ -260,7 +263,7 @@ export class StockService {
     const t = parse(TransferInput, input);
     if (t.from === t.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.transfer', options, t, async (tx) => {
+      runIdempotently(this.ctx, 'stock.transfer', options, t, async (tx) => {
         const variant = await variantBySku(tx, t.sku);
         const warehouses = await warehousesByCode(tx, [t.from, t.to]);
         const from = warehouses.get(t.from) ?? missing('value');
@@ -301,7 +304,7 @@ export class StockService {
    */
   async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
     const r = parse(ReturnInput, input);
-    return runOnce(this.ctx, 'stock.return', options, r, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.return', options, r, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
       const id = await insertReturn(tx, {
         variantId: variant.id,
@@ -348,7 +351,7 @@ export class StockService {
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
     const request = { csv_sha256: sha256, reference: options.reference };
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
+      runIdempotently(this.ctx, 'stock.import', options, request, async (tx) => {
         const variants = await findVariants(tx, [...new Set(rows.map((r) => r.sku))]);
         const warehouses = await findWarehouses(tx, [...new Set(rows.map((r) => r.warehouse))]);
         const variantId = new Map(variants.map((v) => [v.sku, v.id]));

@@ -7,7 +7,7 @@ import {
   rememberSignature,
   upsertSyncSource,
 } from '../store/sync-sources.js';
-import { runOnce } from './context.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
@@ -96,7 +96,7 @@ export class SyncService {
       }
       signed = check;
     }
-    return runOnce(this.ctx, 'stock.sync', options, batch, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.sync', options, batch, async (tx) => {
       if (signed) {
         // forgotten only once no clock reading can take it as fresh: the check counts whole seconds
         await forgetSignatures(tx, new Date((Math.floor(now / 1000) - this.toleranceSeconds) * 1000));
