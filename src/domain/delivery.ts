@@ -25,11 +25,6 @@ export interface DeliveryEvent {
   data: Record<string, unknown>;
 }
 
-/** The event an outbox row carries: an alert's own type, else its topic. */
-export function eventTypeOf(topic: string, payload: Record<string, unknown>): string {
-  return topic === 'alert' ? String(payload['type']) : topic;
-}
-
 /** One line a person reads: Slack and Telegram text, an email's subject. */
 export function headline(event: DeliveryEvent): string {
   if (event.type === 'stock.shortfall') {

@@ -30,6 +30,5 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const isReason = (value: string): value is Reason => (REASONS as readonly string[]).includes(value);
 export const isMovementType = (value: string): value is MovementType =>
   (MOVEMENT_TYPES as readonly string[]).includes(value);

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { retryDelayMs } from '../domain/backoff.js';
 import { open, secretKeyFrom } from '../domain/secret-box.js';
-import type { DeliveryEvent, EventType } from '../domain/delivery.js';
+import type { DeliveryEvent } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '../store/deliveries.js';
@@ -47,7 +47,7 @@ export interface DeliveryLog {
 
 const toEvent = (d: ClaimedDelivery): DeliveryEvent => ({
   id: String(d.outbox_id),
-  type: (d.topic === 'alert' ? d.payload['type'] : d.topic) as EventType,
+  type: d.event,
   created_at: new Date(d.created_at).toISOString(),
   data: d.payload,
 });

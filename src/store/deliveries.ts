@@ -1,4 +1,4 @@
-import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryStatus, EventType } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
 /**
@@ -9,8 +9,7 @@ import type { Queryable } from './db.js';
 export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
   const { rows } = await tx.query<{ n: number }>(
     `WITH due AS (
-       SELECT id, CASE WHEN topic = 'alert' THEN payload->>'type' ELSE topic END AS event
-         FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+       SELECT id, event FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
      fanned AS (
        INSERT INTO deliveries (outbox_id, channel_id)
@@ -38,7 +37,8 @@ export interface ClaimedDelivery {
   /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
   secrets: Record<string, string>;
   outbox_id: number;
-  topic: string;
+  /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
+  event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
 }
@@ -71,7 +71,7 @@ export async function claimDeliveries(
          FROM due WHERE d.id = due.id
        RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.topic, o.payload, o.created_at
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.event, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
     [limit, leaseMs, busy],
@@ -143,7 +143,7 @@ export interface DeliveryFilter {
 /** The delivery log, newest first, each delivery with its tries. */
 export async function listDeliveries(db: Queryable, f: DeliveryFilter): Promise<DeliveryRow[]> {
   const { rows } = await db.query<DeliveryRow>(
-    `SELECT d.id, d.channel_id, ch.kind, d.outbox_id, CASE WHEN o.topic = 'alert' THEN o.payload->>'type' ELSE o.topic END AS event,
+    `SELECT d.id, d.channel_id, ch.kind, d.outbox_id, o.event,
             d.status, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at,
             coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'started_at', a.started_at, 'duration_ms', a.duration_ms,
                                                           'ok', a.ok, 'status_code', a.status_code, 'error', a.error) ORDER BY a.id)
