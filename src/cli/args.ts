@@ -19,6 +19,13 @@ export function portOption(value: string): number {
   return port;
 }
 
+/** A comma-separated option as its items, blanks dropped: `--events a, b` or `--scopes a,b`. */
+export const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
 /** `SKU:QTY` pairs for reserve and fulfil. */
 export function skuQty(field: string) {
   return (pairs: readonly string[]): { sku: string; qty: number | string }[] =>

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import type { CallOptions } from '../services/context.js';
 import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -51,6 +52,19 @@ export async function withStockroom<T>(
   } finally {
     await stockroom.close();
   }
+}
+
+/**
+ * One command's work, the shape nearly every command shares: runs the use case against the database the
+ * environment names, as the command's actor, and prints its result (JSON with --json, else as `human` says it).
+ */
+export async function runAndPrint<T>(
+  context: CommandContext,
+  useCase: (stockroom: Stockroom, call: CallOptions) => Promise<T>,
+  human: (result: T) => string,
+): Promise<void> {
+  const result = await withStockroom(context.env, (stockroom) => useCase(stockroom, { actor: context.actor }));
+  context.print(result, () => human(result));
 }
 
 async function assertMigrated(stockroom: Stockroom): Promise<void> {

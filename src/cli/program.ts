@@ -1,14 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { StockroomError, ValidationError } from '../domain/errors.js';
+import { registerAlerts } from './alerts.js';
 import { registerCatalog } from './catalog.js';
+import { registerChannels } from './channels.js';
 import { SchemaBehindError, defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { registerDeliveries } from './deliveries.js';
 import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
-import { registerPurchasing } from './purchasing.js';
 import type { Io } from './output.js';
+import { registerPurchaseOrders } from './purchase-orders.js';
+import { registerReplenishment } from './replenishment.js';
 import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
+import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
 
 /** Exit codes: 0 done; 1 refused by the rules (insufficient stock, invalid transition, ...); 2 bad input; 3 failure. */
@@ -49,7 +54,12 @@ export function createProgram(
   registerSync(program, ctx);
   registerReservations(program, ctx);
   registerKeys(program, ctx);
-  registerPurchasing(program, ctx);
+  registerAlerts(program, ctx);
+  registerChannels(program, ctx);
+  registerDeliveries(program, ctx);
+  registerSuppliers(program, ctx);
+  registerPurchaseOrders(program, ctx);
+  registerReplenishment(program, ctx);
   registerMaintenance(program, ctx);
   return program;
 }
