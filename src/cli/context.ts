@@ -7,11 +7,13 @@ import { openDbFromEnv } from '../store/open.js';
 import { envInt } from './args.js';
 import type { Io } from './output.js';
 
+/** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {
   json?: boolean;
   actor?: string;
 }
 
+/** What a command runs with: where it writes, the environment it reads, who it acts as. */
 export interface CommandContext {
   io: Io;
   env: NodeJS.ProcessEnv;
@@ -22,6 +24,7 @@ export interface CommandContext {
   exit: (code: number) => void;
 }
 
+/** A PostgreSQL server not yet migrated to this version: the CLI never migrates one by itself. */
 export class SchemaBehindError extends Error {
   constructor(pending: string[]) {
     super(`the database needs migrations ${pending.join(', ')}: run \`stockroom migrate\` first`);
@@ -34,7 +37,7 @@ export class SchemaBehindError extends Error {
  */
 export async function withStockroom<T>(
   env: NodeJS.ProcessEnv,
-  fn: (s: Stockroom) => Promise<T>,
+  useCase: (stockroom: Stockroom) => Promise<T>,
   options: { migrate?: boolean } = {},
 ): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
@@ -48,7 +51,7 @@ export async function withStockroom<T>(
       if (stockroom.db.driver === 'pglite') await stockroom.migrate();
       else await assertMigrated(stockroom);
     }
-    return await fn(stockroom);
+    return await useCase(stockroom);
   } finally {
     await stockroom.close();
   }
@@ -74,11 +77,14 @@ async function assertMigrated(stockroom: Stockroom): Promise<void> {
       if (sqlState(error) === '42P01') return { rows: [] }; // never migrated
       throw error;
     });
-  const applied = new Set(rows.map((r) => r.version));
-  const pending = (await loadMigrations()).map((m) => m.version).filter((v) => !applied.has(v));
+  const applied = new Set(rows.map((row) => row.version));
+  const pending = (await loadMigrations())
+    .map((migration) => migration.version)
+    .filter((version) => !applied.has(version));
   if (pending.length > 0) throw new SchemaBehindError(pending);
 }
 
+/** Who acts when --actor is not given: the user running the command, as `cli:<name>`. */
 export const defaultActor = (): string => {
   try {
     return `cli:${userInfo().username}`;
