@@ -55,7 +55,7 @@ const PRODUCTS = [
 const COLOURS = ['Black', 'Navy', 'Sand'] as const;
 const SIZES = ['S', 'M', 'L'] as const;
 /** The variant that is not out yet: sold as a pre-order. */
-export const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
+const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
 
 /** What seeding did, and what to try next. */
 export interface DemoSeed {

@@ -69,7 +69,7 @@ async function availabilityCache(options: ServeOptions): Promise<Cache | undefin
 }
 
 /** The port could not be had: said in one line, and the command ends (nothing was started yet). */
-export class ListenError extends Error {
+class ListenError extends Error {
   constructor(host: string, port: number, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
     const why =

@@ -4,7 +4,7 @@ import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 
 /** "30s", "5m", "1h" in milliseconds. */
-export function duration(text: string): number {
+function duration(text: string): number {
   const match = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!match) throw ValidationError.field('/every', `"${text}" is not a duration such as 30s, 5m or 1h`);
   return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];

@@ -1,5 +1,5 @@
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
-import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryStatus, DeliveryTry } from '../domain/delivery.js';
 import { open, seal } from '../domain/secret-box.js';
 import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -23,6 +23,7 @@ export interface Channel {
   created_at: string;
 }
 
+/** A delivery as shown: one event to one channel, its status and every try. */
 export interface Delivery {
   id: number;
   channel_id: number;
@@ -36,16 +37,10 @@ export interface Delivery {
   last_error: string | null;
   created_at: string;
   delivered_at: string | null;
-  log: {
-    attempt: number;
-    started_at: string;
-    duration_ms: number;
-    ok: boolean;
-    status_code: number | null;
-    error: string | null;
-  }[];
+  log: DeliveryTry[];
 }
 
+/** Which deliveries to list: by status and channel, a page at a time. */
 export interface DeliveryQuery {
   status?: string | undefined;
   channel?: string | undefined;

@@ -81,7 +81,7 @@ function checkScopes(scopes: readonly string[]): Scope[] {
 }
 
 /** How long a process trusts a key it has looked up before asking the database again. */
-export const KEY_CACHE_MS = 10_000;
+const KEY_CACHE_MS = 10_000;
 /** Keys remembered at most; past it the memory starts afresh (a process serves a handful of clients). */
 const KEY_CACHE_SIZE = 10_000;
 
