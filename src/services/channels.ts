@@ -49,13 +49,13 @@ export interface DeliveryQuery {
 }
 
 /** A URL may be the secret itself (Slack) or hold one (a password, a token in the query): shown redacted. */
-const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
-  const config = c.config;
-  switch (c.kind) {
+const targetOf = (channel: ChannelRow, secretKey: Buffer | undefined): string => {
+  const config = channel.config;
+  switch (channel.kind) {
     case 'webhook':
     case 'slack':
       try {
-        return redactUrl(open(secretKey, c.secrets)['url'] ?? '');
+        return redactUrl(open(secretKey, channel.secrets)['url'] ?? '');
       } catch {
         return MASK; // sealed with a key this process does not have
       }
@@ -66,13 +66,13 @@ const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
   }
 };
 
-const toChannel = (c: ChannelRow, secretKey: Buffer | undefined): Channel => ({
-  id: c.id,
-  kind: c.kind,
-  name: c.name,
-  events: c.events,
-  target: targetOf(c, secretKey),
-  created_at: new Date(c.created_at).toISOString(),
+const toChannel = (channel: ChannelRow, secretKey: Buffer | undefined): Channel => ({
+  id: channel.id,
+  kind: channel.kind,
+  name: channel.name,
+  events: channel.events,
+  target: targetOf(channel, secretKey),
+  created_at: new Date(channel.created_at).toISOString(),
 });
 
 /** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
@@ -85,27 +85,28 @@ export class ChannelService {
 
   /** POST /v1/webhooks: a webhook channel. */
   async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
-    const w = parse(WebhookInput, input);
-    return this.add({ kind: 'webhook', ...w }, options);
+    const webhook = parse(WebhookInput, input);
+    return this.add({ kind: 'webhook', ...webhook }, options);
   }
 
+  /** A channel of any kind, its settings checked against that kind; its secrets are kept apart (sealed with a key). */
   async add(input: unknown, options: CallOptions = {}): Promise<Channel> {
     const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
     if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
       throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
     }
-    const c = parse(ChannelInputs[kind as ChannelKind], input);
-    const { kind: _, events, name, ...settings } = c;
+    const channel = parse(ChannelInputs[kind as ChannelKind], input);
+    const { kind: _, events, name, ...settings } = channel;
     const config: Record<string, string> = {};
     const secrets: Record<string, string> = {};
     for (const [field, value] of Object.entries(settings as Record<string, string>)) {
       if ((CHANNEL_SECRET_FIELDS as readonly string[]).includes(field)) secrets[field] = value;
       else config[field] = value;
     }
-    return runIdempotently(this.ctx, 'channel.add', options, c, async (tx) =>
+    return runIdempotently(this.ctx, 'channel.add', options, channel, async (tx) =>
       toChannel(
         await insertChannel(tx, {
-          kind: c.kind,
+          kind: channel.kind,
           name: name ?? null,
           events,
           config,
@@ -116,9 +117,10 @@ export class ChannelService {
     );
   }
 
+  /** Active channels, oldest first, optionally of one kind, on one page. */
   async list(kind?: ChannelKind): Promise<Page<Channel>> {
     return {
-      items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)),
+      items: (await listChannels(this.ctx.db, kind)).map((channel) => toChannel(channel, this.secretKey)),
       next_cursor: null,
     };
   }
@@ -146,14 +148,14 @@ export class ChannelService {
     return pageOf(
       rows,
       limit,
-      ({ outbox_id, ...d }): Delivery => ({
-        ...d,
+      ({ outbox_id, ...delivery }): Delivery => ({
+        ...delivery,
         event_id: String(outbox_id),
-        next_attempt_at: d.status === 'pending' ? new Date(d.next_attempt_at).toISOString() : null,
-        created_at: new Date(d.created_at).toISOString(),
-        delivered_at: d.delivered_at === null ? null : new Date(d.delivered_at).toISOString(),
+        next_attempt_at: delivery.status === 'pending' ? new Date(delivery.next_attempt_at).toISOString() : null,
+        created_at: new Date(delivery.created_at).toISOString(),
+        delivered_at: delivery.delivered_at === null ? null : new Date(delivery.delivered_at).toISOString(),
       }),
-      (d) => d.id,
+      (delivery) => delivery.id,
     );
   }
 
@@ -164,10 +166,10 @@ export class ChannelService {
 
   /** Sends a dead letter again, with a fresh budget of tries. */
   async retry(id: string | number): Promise<void> {
-    const n = numericId(id, 'delivery');
-    if (await reviveDelivery(this.ctx.db, n)) return;
-    const [row] = await listDeliveries(this.ctx.db, { before: n + 1, limit: 1 });
-    if (row?.id !== n) throw new NotFoundError('delivery', String(id));
+    const deliveryId = numericId(id, 'delivery');
+    if (await reviveDelivery(this.ctx.db, deliveryId)) return;
+    const [row] = await listDeliveries(this.ctx.db, { before: deliveryId + 1, limit: 1 });
+    if (row?.id !== deliveryId) throw new NotFoundError('delivery', String(id));
     throw new InvalidTransitionError(row.status, 'retry', 'delivery');
   }
 }

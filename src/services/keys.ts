@@ -18,6 +18,7 @@ import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { numericId } from './schemas.js';
 
+/** An API key as shown: its name, prefix and scopes, never the key. */
 export interface ApiKey {
   id: number;
   name: string;
@@ -30,6 +31,7 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
+/** A key just created: the one answer that carries the key itself. */
 export interface CreatedApiKey extends ApiKey {
   /** the key itself: in the answer to the request that created it only, stored only as a salted hash */
   key: string;
@@ -40,14 +42,14 @@ export interface ReplayedApiKey extends ApiKey {
   replayed: true;
 }
 
-const toApiKey = (k: ApiKeyRow): ApiKey => ({
-  id: k.id,
-  name: k.name,
-  prefix: `sr_${k.public_id}`,
-  origin: k.origin,
-  scopes: k.scopes,
-  created_at: new Date(k.created_at).toISOString(),
-  revoked_at: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString(),
+const toApiKey = (row: ApiKeyRow): ApiKey => ({
+  id: row.id,
+  name: row.name,
+  prefix: `sr_${row.public_id}`,
+  origin: row.origin,
+  scopes: row.scopes,
+  created_at: new Date(row.created_at).toISOString(),
+  revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),
 });
 
 const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -70,7 +72,7 @@ function matches(row: ApiKeySecretRow, key: string): boolean {
 }
 
 function checkScopes(scopes: readonly string[]): Scope[] {
-  const unknown = scopes.filter((s) => !isScope(s));
+  const unknown = scopes.filter((scope) => !isScope(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw ValidationError.field(
       '/scopes',
@@ -169,6 +171,7 @@ export class KeyService {
     });
   }
 
+  /** Every key, live and revoked, oldest first. */
   async list(): Promise<ApiKey[]> {
     return (await listApiKeys(this.ctx.db)).map(toApiKey);
   }
