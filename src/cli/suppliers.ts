@@ -14,13 +14,8 @@ export function registerSuppliers(program: Command, ctx: () => CommandContext): 
     .option('--lead-time <days>', 'days from order to delivery', intOption)
     .option('--warehouse <code>', 'where its orders are delivered unless an order says otherwise')
     .action(async (code: string, name: string, options: { email?: string; leadTime?: number; warehouse?: string }) => {
-      const input = {
-        code,
-        name,
-        email: options.email,
-        lead_time_days: options.leadTime,
-        warehouse: options.warehouse,
-      };
+      const { email, leadTime, warehouse } = options;
+      const input = { code, name, email, lead_time_days: leadTime, warehouse };
       await runAndPrint(
         ctx(),
         (stockroom, call) => stockroom.purchasing.addSupplier(input, call),

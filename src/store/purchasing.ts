@@ -173,12 +173,14 @@ export async function setPurchaseOrderStatus(
   );
 }
 
+/** Units received against one line of an order, by its number. */
+export interface ReceivedLine {
+  lineNo: number;
+  qty: number;
+}
+
 /** Counts received units against an order's lines, by line number. */
-export async function addReceived(
-  tx: Queryable,
-  id: number,
-  lines: readonly { lineNo: number; qty: number }[],
-): Promise<void> {
+export async function addReceived(tx: Queryable, id: number, lines: readonly ReceivedLine[]): Promise<void> {
   await tx.query(
     `UPDATE purchase_order_lines l SET received_qty = l.received_qty + r.qty
        FROM jsonb_to_recordset($2::jsonb) AS r(line_no int, qty int)
