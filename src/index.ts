@@ -2,7 +2,7 @@
 export { Stockroom } from './services/stockroom.js';
 export type { StockroomOptions } from './services/stockroom.js';
 export type { CallOptions } from './services/context.js';
-export type { Page } from './services/catalog.js';
+export type { Page } from './services/paging.js';
 export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse } from './services/dto.js';
 export type { CountResult, LevelChange, ReturnResult, Stock, SyncResult, WarehouseStock } from './services/stock.js';
 export type { ReconcileReport } from './services/reconcile.js';

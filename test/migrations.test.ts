@@ -16,6 +16,7 @@ const ALL = [
   '0008_alert_delivery',
   '0009_purchasing',
   '0010_secrets',
+  '0011_outbox_event',
 ];
 
 describe('migrations', () => {

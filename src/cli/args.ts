@@ -19,13 +19,20 @@ export function portOption(value: string): number {
   return port;
 }
 
+/** A comma-separated option as its items, blanks dropped: `--events a, b` or `--scopes a,b`. */
+export const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
 /** `SKU:QTY` pairs for reserve and fulfil. */
 export function skuQty(field: string) {
   return (pairs: readonly string[]): { sku: string; qty: number | string }[] =>
-    pairs.map((p, i) => {
-      const at = p.lastIndexOf(':');
-      if (at <= 0) throw ValidationError.field(`/${field}/${i}`, `"${p}" is not SKU:QTY`);
-      return { sku: p.slice(0, at), qty: int(p.slice(at + 1)) };
+    pairs.map((pair, i) => {
+      const at = pair.lastIndexOf(':');
+      if (at <= 0) throw ValidationError.field(`/${field}/${i}`, `"${pair}" is not SKU:QTY`);
+      return { sku: pair.slice(0, at), qty: int(pair.slice(at + 1)) };
     });
 }
 

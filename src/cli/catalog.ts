@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
-import { withStockroom } from './context.js';
+import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
-import { table } from './output.js';
+import { table, withMoreHint } from './output.js';
 import { int, intOption } from './args.js';
 
 function attributes(pairs: readonly string[] | undefined): Record<string, string> | undefined {
   if (!pairs) return undefined;
   return Object.fromEntries(
-    pairs.map((p, i) => {
-      const at = p.indexOf('=');
-      if (at <= 0) throw ValidationError.field(`/attributes/${i}`, `"${p}" is not KEY=VALUE`);
-      return [p.slice(0, at), p.slice(at + 1)];
+    pairs.map((pair, i) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw ValidationError.field(`/attributes/${i}`, `"${pair}" is not KEY=VALUE`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
 }
@@ -32,29 +32,31 @@ interface VariantFlags {
   attr?: string[];
 }
 
-function variantSettings(o: VariantFlags): Record<string, unknown> {
+function variantSettings(flags: VariantFlags): Record<string, unknown> {
   const backorder =
-    o.backorder === undefined ? undefined : { policy: o.backorder, limit: o.limit, lead_days: o.leadDays };
-  if (o.backorder === undefined && (o.limit !== undefined || o.leadDays !== undefined)) {
+    flags.backorder === undefined
+      ? undefined
+      : { policy: flags.backorder, limit: flags.limit, lead_days: flags.leadDays };
+  if (flags.backorder === undefined && (flags.limit !== undefined || flags.leadDays !== undefined)) {
     throw ValidationError.field(
       '/backorder/policy',
       '--limit and --lead-days go with --backorder deny|backorder|preorder',
     );
   }
   return {
-    attributes: attributes(o.attr),
-    low_stock_threshold: o.threshold,
-    safety_stock: o.safety,
+    attributes: attributes(flags.attr),
+    low_stock_threshold: flags.threshold,
+    safety_stock: flags.safety,
     backorder,
-    reorder_point: o.reorderPoint,
-    reorder_qty: o.reorderQty,
-    lead_time_days: o.leadTime,
-    supplier: o.supplier,
+    reorder_point: flags.reorderPoint,
+    reorder_qty: flags.reorderQty,
+    lead_time_days: flags.leadTime,
+    supplier: flags.supplier,
   };
 }
 
-const withVariantFlags = (c: Command): Command =>
-  c
+const withVariantFlags = (command: Command): Command =>
+  command
     .option('--threshold <n>', 'low-stock threshold', intOption)
     .option('--safety <n>', 'safety stock held back in each warehouse', intOption)
     .option('--backorder <policy>', 'deny | backorder | preorder')
@@ -66,6 +68,7 @@ const withVariantFlags = (c: Command): Command =>
     .option('--supplier <code>', 'the supplier it is bought from (replenishment orders there)')
     .option('--attr <key=value>', 'an attribute such as size=M (repeatable)', collect);
 
+/** `stockroom warehouse`, `variant` and `bin`: the catalog that stock lives in. */
 export function registerCatalog(program: Command, ctx: () => CommandContext): void {
   const warehouse = program.command('warehouse').description('warehouses');
   warehouse
@@ -75,62 +78,71 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .option('--lat <deg>', 'latitude', Number)
     .option('--lon <deg>', 'longitude', Number)
     .option('--priority <n>', 'higher is tried first when routing', int)
-    .action(async (code: string, o: { name: string; lat?: number; lon?: number; priority?: number }) => {
-      const c = ctx();
-      const w = await withStockroom(c.env, (s) =>
-        s.catalog.addWarehouse(
-          { code, name: o.name, lat: o.lat, lon: o.lon, priority: o.priority },
-          { actor: c.actor },
-        ),
+    .action(async (code: string, options: { name: string; lat?: number; lon?: number; priority?: number }) => {
+      const input = { code, name: options.name, lat: options.lat, lon: options.lon, priority: options.priority };
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.catalog.addWarehouse(input, call),
+        (warehouse) => `warehouse ${warehouse.code} added (${warehouse.name})`,
       );
-      c.print(w, `warehouse ${w.code} added (${w.name})`);
     });
   warehouse
     .command('list')
     .description('list warehouses')
     .action(async () => {
-      const c = ctx();
-      const list = await withStockroom(c.env, (s) => s.catalog.listWarehouses());
-      c.print(list, () =>
-        table(
-          ['CODE', 'NAME', 'PRIORITY', 'LAT', 'LON'],
-          list.map((w) => [w.code, w.name, w.priority, w.lat, w.lon]),
-        ),
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.catalog.listWarehouses(),
+        (warehouses) =>
+          table(
+            ['CODE', 'NAME', 'PRIORITY', 'LAT', 'LON'],
+            warehouses.map((warehouse) => [
+              warehouse.code,
+              warehouse.name,
+              warehouse.priority,
+              warehouse.lat,
+              warehouse.lon,
+            ]),
+          ),
       );
     });
 
   const variant = program.command('variant').description('variants (SKUs)');
   withVariantFlags(
     variant.command('add <sku>').description('add a variant').requiredOption('--title <title>', 'product title'),
-  ).action(async (sku: string, o: VariantFlags) => {
-    const c = ctx();
-    const v = await withStockroom(c.env, (s) =>
-      s.catalog.addVariant({ sku, product: { title: o.title }, ...variantSettings(o) }),
+  ).action(async (sku: string, flags: VariantFlags) => {
+    const input = { sku, product: { title: flags.title }, ...variantSettings(flags) };
+    await runAndPrint(
+      ctx(),
+      (stockroom) => stockroom.catalog.addVariant(input),
+      (variant) => `variant ${variant.sku} added (${variant.product.title}, ${variant.backorder.policy})`,
     );
-    c.print(v, `variant ${v.sku} added (${v.product.title}, ${v.backorder.policy})`);
   });
   withVariantFlags(
     variant
       .command('update <sku>')
       .description("change a variant's settings")
       .option('--title <title>', 'product title'),
-  ).action(async (sku: string, o: VariantFlags) => {
-    const c = ctx();
-    const v = await withStockroom(c.env, (s) =>
-      s.catalog.updateVariant(sku, {
-        product: o.title === undefined ? undefined : { title: o.title },
-        ...variantSettings(o),
-      }),
+  ).action(async (sku: string, flags: VariantFlags) => {
+    const patch = {
+      product: flags.title === undefined ? undefined : { title: flags.title },
+      ...variantSettings(flags),
+    };
+    await runAndPrint(
+      ctx(),
+      (stockroom) => stockroom.catalog.updateVariant(sku, patch),
+      (variant) => `variant ${variant.sku} updated`,
     );
-    c.print(v, `variant ${v.sku} updated`);
   });
   variant
     .command('show <sku>')
     .description("a variant's settings")
     .action(async (sku: string) => {
-      const c = ctx();
-      const v = await withStockroom(c.env, (s) => s.catalog.getVariant(sku));
-      c.print(v, () => JSON.stringify(v, null, 2));
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.catalog.getVariant(sku),
+        (variant) => JSON.stringify(variant, null, 2),
+      );
     });
   variant
     .command('list')
@@ -138,17 +150,23 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .option('--query <text>', 'match SKU or title')
     .option('--limit <n>', 'page size', intOption)
     .option('--cursor <sku>', 'continue after this SKU')
-    .action(async (o: { query?: string; limit?: number; cursor?: string }) => {
-      const c = ctx();
-      const page = await withStockroom(c.env, (s) => s.catalog.listVariants(o));
-      c.print(page, () =>
-        [
-          table(
-            ['SKU', 'TITLE', 'POLICY', 'THRESHOLD'],
-            page.items.map((v) => [v.sku, v.product.title, v.backorder.policy, v.low_stock_threshold]),
+    .action(async (options: { query?: string; limit?: number; cursor?: string }) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.catalog.listVariants(options),
+        (page) =>
+          withMoreHint(
+            page,
+            table(
+              ['SKU', 'TITLE', 'POLICY', 'THRESHOLD'],
+              page.items.map((variant) => [
+                variant.sku,
+                variant.product.title,
+                variant.backorder.policy,
+                variant.low_stock_threshold,
+              ]),
+            ),
           ),
-          ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : []),
-        ].join('\n'),
       );
     });
 
@@ -158,8 +176,10 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .command('add <warehouse> <code>')
     .description('add a bin (aisle-rack-shelf, e.g. A-01-03)')
     .action(async (warehouseCode: string, code: string) => {
-      const c = ctx();
-      const b = await withStockroom(c.env, (s) => s.catalog.addBin({ warehouse: warehouseCode, code }));
-      c.print(b, `bin ${b.code} added to ${b.warehouse}`);
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.catalog.addBin({ warehouse: warehouseCode, code }),
+        (bin) => `bin ${bin.code} added to ${bin.warehouse}`,
+      );
     });
 }

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { SchemaBehindError } from '../domain/errors.js';
+import type { CallOptions } from '../services/context.js';
 import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -7,11 +8,13 @@ import { openDbFromEnv } from '../store/open.js';
 import { envInt } from './args.js';
 import type { Io } from './output.js';
 
+/** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {
   json?: boolean;
   actor?: string;
 }
 
+/** What a command runs with: where it writes, the environment it reads, who it acts as. */
 export interface CommandContext {
   io: Io;
   env: NodeJS.ProcessEnv;
@@ -28,7 +31,7 @@ export interface CommandContext {
  */
 export async function withStockroom<T>(
   env: NodeJS.ProcessEnv,
-  fn: (s: Stockroom) => Promise<T>,
+  useCase: (stockroom: Stockroom) => Promise<T>,
   options: { migrate?: boolean } = {},
 ): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
@@ -42,10 +45,23 @@ export async function withStockroom<T>(
       if (stockroom.db.driver === 'pglite') await stockroom.migrate();
       else await assertMigrated(stockroom);
     }
-    return await fn(stockroom);
+    return await useCase(stockroom);
   } finally {
     await stockroom.close();
   }
+}
+
+/**
+ * One command's work, the shape nearly every command shares: runs the use case against the database the
+ * environment names, as the command's actor, and prints its result (JSON with --json, else as `human` says it).
+ */
+export async function runAndPrint<T>(
+  context: CommandContext,
+  useCase: (stockroom: Stockroom, call: CallOptions) => Promise<T>,
+  human: (result: T) => string,
+): Promise<void> {
+  const result = await withStockroom(context.env, (stockroom) => useCase(stockroom, { actor: context.actor }));
+  context.print(result, () => human(result));
 }
 
 async function assertMigrated(stockroom: Stockroom): Promise<void> {
@@ -55,11 +71,14 @@ async function assertMigrated(stockroom: Stockroom): Promise<void> {
       if (sqlState(error) === '42P01') return { rows: [] }; // never migrated
       throw error;
     });
-  const applied = new Set(rows.map((r) => r.version));
-  const pending = (await loadMigrations()).map((m) => m.version).filter((v) => !applied.has(v));
+  const applied = new Set(rows.map((row) => row.version));
+  const pending = (await loadMigrations())
+    .map((migration) => migration.version)
+    .filter((version) => !applied.has(version));
   if (pending.length > 0) throw new SchemaBehindError(pending);
 }
 
+/** Who acts when --actor is not given: the user running the command, as `cli:<name>`. */
 export const defaultActor = (): string => {
   try {
     return `cli:${userInfo().username}`;

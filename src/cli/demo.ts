@@ -55,8 +55,9 @@ const PRODUCTS = [
 const COLOURS = ['Black', 'Navy', 'Sand'] as const;
 const SIZES = ['S', 'M', 'L'] as const;
 /** The variant that is not out yet: sold as a pre-order. */
-export const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
+const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
 
+/** What seeding did, and what to try next. */
 export interface DemoSeed {
   seeded: boolean;
   warehouses: number;
@@ -69,10 +70,10 @@ export interface DemoSeed {
 
 /** A small deterministic generator, so every demo shows the same shop. */
 function random(seed: number): () => number {
-  let s = seed;
+  let state = seed;
   return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return s / 2_147_483_648;
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
   };
 }
 
@@ -84,9 +85,9 @@ const skuOf = (title: string, colour: string, size: string): string =>
  * some out, and one pre-order. Everything goes through the use cases, so the ledger explains every number.
  * Seeding a database that already has the demo warehouses does nothing.
  */
-export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
-  const existing = await s.catalog.listWarehouses();
-  if (existing.some((w) => w.code === 'AMS')) {
+export async function seedDemo(stockroom: Stockroom): Promise<DemoSeed> {
+  const existing = await stockroom.catalog.listWarehouses();
+  if (existing.some((warehouse) => warehouse.code === 'AMS')) {
     return {
       seeded: false,
       warehouses: existing.length,
@@ -96,26 +97,29 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
     };
   }
   const actor = 'demo';
-  await s.catalog.addWarehouse({ code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 }, { actor });
-  await s.catalog.addWarehouse({ code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 5 }, { actor });
+  await stockroom.catalog.addWarehouse(
+    { code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 10 },
+    { actor },
+  );
+  await stockroom.catalog.addWarehouse({ code: 'BER', name: 'Berlin', lat: 52.52, lon: 13.4, priority: 5 }, { actor });
   for (const aisle of ['A', 'B'])
-    for (const rack of ['01', '02']) await s.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
+    for (const rack of ['01', '02']) await stockroom.catalog.addBin({ warehouse: 'AMS', code: `${aisle}-${rack}-01` });
   // two suppliers, so that replenishment has somewhere to order from
-  await s.purchasing.addSupplier(
+  await stockroom.purchasing.addSupplier(
     { code: 'NORDTEX', name: 'Nordtex Garments', email: 'orders@nordtex.example', lead_time_days: 7, warehouse: 'AMS' },
     { actor },
   );
-  await s.purchasing.addSupplier(
+  await stockroom.purchasing.addSupplier(
     { code: 'ALPINE', name: 'Alpine Outfitters', email: 'sales@alpine.example', lead_time_days: 12, warehouse: 'BER' },
     { actor },
   );
-  const rnd = random(42);
+  const nextRandom = random(42);
   let variants = 0;
-  for (const [p, title] of PRODUCTS.entries()) {
+  for (const [productIndex, title] of PRODUCTS.entries()) {
     for (const colour of COLOURS) {
       for (const size of SIZES) {
         const sku = skuOf(title, colour, size);
-        await s.catalog.addVariant(
+        await stockroom.catalog.addVariant(
           {
             sku,
             product: { title },
@@ -123,31 +127,33 @@ export async function seedDemo(s: Stockroom): Promise<DemoSeed> {
             low_stock_threshold: 5,
             reorder_point: 10,
             reorder_qty: 40,
-            supplier: p % 2 === 0 ? 'NORDTEX' : 'ALPINE',
+            supplier: productIndex % 2 === 0 ? 'NORDTEX' : 'ALPINE',
           },
           { actor },
         );
         variants++;
-        const roll = rnd();
+        const roll = nextRandom();
         // about one in ten sold out, one in six nearly so, the rest comfortably stocked
-        const ams = roll < 0.1 ? 0 : roll < 0.27 ? 1 + Math.floor(rnd() * 4) : 10 + Math.floor(rnd() * 60);
-        const ber = roll < 0.1 ? 0 : Math.floor(rnd() * 20);
+        const ams =
+          roll < 0.1 ? 0 : roll < 0.27 ? 1 + Math.floor(nextRandom() * 4) : 10 + Math.floor(nextRandom() * 60);
+        const ber = roll < 0.1 ? 0 : Math.floor(nextRandom() * 20);
         if (ams > 0)
-          await s.stock.receive(
+          await stockroom.stock.receive(
             {
               sku,
               warehouse: 'AMS',
               qty: ams,
-              bin: `${p % 2 === 0 ? 'A' : 'B'}-0${1 + (p % 2)}-01`,
+              bin: `${productIndex % 2 === 0 ? 'A' : 'B'}-0${1 + (productIndex % 2)}-01`,
               reference: 'DEMO-SEED',
             },
             { actor },
           );
-        if (ber > 0) await s.stock.receive({ sku, warehouse: 'BER', qty: ber, reference: 'DEMO-SEED' }, { actor });
+        if (ber > 0)
+          await stockroom.stock.receive({ sku, warehouse: 'BER', qty: ber, reference: 'DEMO-SEED' }, { actor });
       }
     }
   }
-  await s.catalog.addVariant(
+  await stockroom.catalog.addVariant(
     {
       sku: DEMO_PREORDER_SKU,
       product: { title: 'Arctic Parka (next season)' },

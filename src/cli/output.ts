@@ -1,4 +1,5 @@
 import type { Level, Movement, Reservation } from '../services/dto.js';
+import type { Page } from '../services/paging.js';
 import type { PurchaseOrder } from '../services/purchasing.js';
 import type { Stock } from '../services/stock.js';
 
@@ -8,6 +9,7 @@ export interface Io {
   err: (text: string) => void;
 }
 
+/** The process's own stdout and stderr, each text ending in one newline. */
 export const processIo: Io = {
   out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -20,80 +22,105 @@ export function table(
 ): string {
   const cells = [
     headers.map(String),
-    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c)))),
+    ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell)))),
   ];
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number'));
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   return cells
-    .map((r) =>
-      r
-        .map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+    .map((row) =>
+      row
+        .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
 }
 
-export const formatLevel = (l: Level): string =>
-  `${l.sku} at ${l.warehouse}: on hand ${l.on_hand}, reserved ${l.reserved}, available ${l.available}`;
-
-export function formatStock(s: Stock): string {
-  const rows = s.warehouses.map((w) => [
-    w.warehouse,
-    w.on_hand,
-    w.reserved,
-    w.available,
-    w.incoming,
-    w.bins.map((b) => `${b.bin}:${b.qty}`).join(' ') || '-',
-  ]);
-  rows.push(['TOTAL', s.total.on_hand, s.total.reserved, s.total.available, s.total.incoming, '']);
-  return `${s.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows)}`;
+/** A page as printed: its text, then how to ask for the next page when there is one. */
+export function withMoreHint(page: Page<unknown>, text: string): string {
+  return [text, ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join('\n');
 }
 
-export function formatReservation(r: Reservation): string {
-  const head = [
-    `reservation ${r.id}`,
-    `  order      ${r.order_ref}`,
-    `  status     ${r.status}${r.backordered ? ' (backordered)' : ''}`,
-    ...(r.expires_at ? [`  expires at ${r.expires_at}`] : []),
-  ];
-  const lines = table(
-    ['SKU', 'WAREHOUSE', 'QTY', 'BACKORDERED', 'FULFILLED', 'RELEASED'],
-    r.lines.map((l) => [l.sku, l.warehouse, l.qty, l.backordered, l.fulfilled, l.released]),
-  );
+/** One level in a line: on hand, reserved and available of a SKU in a warehouse. */
+export const formatLevel = (level: Level): string =>
+  `${level.sku} at ${level.warehouse}: on hand ${level.on_hand}, reserved ${level.reserved}, available ${level.available}`;
+
+/** A SKU's stock as a table: one row per warehouse, then the total. */
+export function formatStock(stock: Stock): string {
+  const rows = stock.warehouses.map((warehouse) => [
+    warehouse.warehouse,
+    warehouse.on_hand,
+    warehouse.reserved,
+    warehouse.available,
+    warehouse.incoming,
+    warehouse.bins.map((bin) => `${bin.bin}:${bin.qty}`).join(' ') || '-',
+  ]);
+  const total = stock.total;
+  rows.push(['TOTAL', total.on_hand, total.reserved, total.available, total.incoming, '']);
+  return `${stock.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows)}`;
+}
+
+/** A heading of labelled lines, then a table indented under it: how one reservation or order is shown. */
+function formatDocument(head: readonly string[], lines: string): string {
   return `${head.join('\n')}\n${lines.replace(/^/gm, '  ')}`;
 }
 
+/** A reservation: its order, status and deadline, then its lines. */
+export function formatReservation(reservation: Reservation): string {
+  return formatDocument(
+    [
+      `reservation ${reservation.id}`,
+      `  order      ${reservation.order_ref}`,
+      `  status     ${reservation.status}${reservation.backordered ? ' (backordered)' : ''}`,
+      ...(reservation.expires_at ? [`  expires at ${reservation.expires_at}`] : []),
+    ],
+    table(
+      ['SKU', 'WAREHOUSE', 'QTY', 'BACKORDERED', 'FULFILLED', 'RELEASED'],
+      reservation.lines.map((line) => [
+        line.sku,
+        line.warehouse,
+        line.qty,
+        line.backordered,
+        line.fulfilled,
+        line.released,
+      ]),
+    ),
+  );
+}
+
+/** Ledger rows as a table, deltas signed. */
 export function formatMovements(items: readonly Movement[]): string {
-  const signed = (n: number): string => (n > 0 ? `+${n}` : String(n));
+  const signed = (delta: number): string => (delta > 0 ? `+${delta}` : String(delta));
   return table(
     ['ID', 'WHEN', 'WAREHOUSE', 'TYPE', 'ON HAND', 'RESERVED', 'AFTER', 'REASON', 'REFERENCE', 'ACTOR'],
-    items.map((m) => [
-      m.id,
-      m.created_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      m.warehouse,
-      m.type,
-      signed(m.delta_on_hand),
-      signed(m.delta_reserved),
-      `${m.on_hand_after}/${m.reserved_after}`,
-      m.reason,
-      m.reference,
-      m.actor,
+    items.map((movement) => [
+      movement.id,
+      movement.created_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      movement.warehouse,
+      movement.type,
+      signed(movement.delta_on_hand),
+      signed(movement.delta_reserved),
+      `${movement.on_hand_after}/${movement.reserved_after}`,
+      movement.reason,
+      movement.reference,
+      movement.actor,
     ]),
   );
 }
 
-export function formatPurchaseOrder(o: PurchaseOrder): string {
-  const head = [
-    `purchase order ${o.id}`,
-    `  supplier   ${o.supplier}`,
-    `  warehouse  ${o.warehouse}`,
-    `  status     ${o.status}${o.origin === 'replenishment' ? ' (drafted by replenishment)' : ''}`,
-    `  expected   ${o.expected_date ?? '-'}`,
-  ];
-  const lines = table(
-    ['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'],
-    o.lines.map((l) => [l.sku, l.qty, l.received_qty, l.outstanding]),
+/** A purchase order: supplier, warehouse, status and date, then its lines with what is still outstanding. */
+export function formatPurchaseOrder(order: PurchaseOrder): string {
+  return formatDocument(
+    [
+      `purchase order ${order.id}`,
+      `  supplier   ${order.supplier}`,
+      `  warehouse  ${order.warehouse}`,
+      `  status     ${order.status}${order.origin === 'replenishment' ? ' (drafted by replenishment)' : ''}`,
+      `  expected   ${order.expected_date ?? '-'}`,
+    ],
+    table(
+      ['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'],
+      order.lines.map((line) => [line.sku, line.qty, line.received_qty, line.outstanding]),
+    ),
   );
-  return `${head.join('\n')}\n${lines.replace(/^/gm, '  ')}`;
 }

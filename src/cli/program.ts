@@ -2,16 +2,21 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import type { StockroomError } from '../domain/errors.js';
 import { asStockroomError } from '../http/errors.js';
+import { registerAlerts } from './alerts.js';
 import { registerCatalog } from './catalog.js';
+import { registerChannels } from './channels.js';
 import { defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
-import { registerPurchasing } from './purchasing.js';
 import type { Io } from './output.js';
+import { registerPurchaseOrders } from './purchase-orders.js';
+import { registerReplenishment } from './replenishment.js';
 import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
+import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
 
 /** The `stockroom` command with every subcommand; `state.exitCode` is set by a command that ends with a finding. */
@@ -50,7 +55,12 @@ export function createProgram(
   registerSync(program, ctx);
   registerReservations(program, ctx);
   registerKeys(program, ctx);
-  registerPurchasing(program, ctx);
+  registerAlerts(program, ctx);
+  registerChannels(program, ctx);
+  registerDeliveries(program, ctx);
+  registerSuppliers(program, ctx);
+  registerPurchaseOrders(program, ctx);
+  registerReplenishment(program, ctx);
   registerMaintenance(program, ctx);
   return program;
 }

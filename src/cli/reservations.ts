@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { withStockroom } from './context.js';
+import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatReservation } from './output.js';
 import { int, skuQty } from './args.js';
 
+/** `stockroom reserve`, `commit`, `cancel`, `fulfil` and `reservation`: holding stock for orders. */
 export function registerReservations(program: Command, ctx: () => CommandContext): void {
   program
     .command('reserve <order_ref> <lines...>')
@@ -11,13 +12,18 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .option('--ttl <seconds>', 'seconds until an uncommitted reservation expires (default 900)', int)
     .option('--key <key>', 'idempotency key: repeating the command with it changes nothing')
     .option('--warehouse <code>', 'reserve only from this warehouse')
-    .action(async (orderRef: string, lines: string[], o: { ttl?: number; key?: string; warehouse?: string }) => {
-      const c = ctx();
-      const input = { order_ref: orderRef, lines: skuQty('lines')(lines), ttl_seconds: o.ttl, warehouse: o.warehouse };
-      const r = await withStockroom(c.env, (s) =>
-        s.reservations.reserve(input, { actor: c.actor, idempotencyKey: o.key }),
+    .action(async (orderRef: string, lines: string[], options: { ttl?: number; key?: string; warehouse?: string }) => {
+      const input = {
+        order_ref: orderRef,
+        lines: skuQty('lines')(lines),
+        ttl_seconds: options.ttl,
+        warehouse: options.warehouse,
+      };
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.reservations.reserve(input, { ...call, idempotencyKey: options.key }),
+        formatReservation,
       );
-      c.print(r, formatReservation(r));
     });
 
   for (const [name, description] of [
@@ -28,13 +34,17 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       .command(`${name} <reservation_id>`)
       .description(description)
       .option('--key <key>', 'idempotency key')
-      .action(async (id: string, o: { key?: string }) => {
-        const c = ctx();
-        const options = { actor: c.actor, idempotencyKey: o.key };
-        const r = await withStockroom(c.env, (s) =>
-          name === 'commit' ? s.reservations.commit(id, options) : s.reservations.release(id, options),
+      .action(async (id: string, options: { key?: string }) => {
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => {
+            const keyed = { ...call, idempotencyKey: options.key };
+            return name === 'commit'
+              ? stockroom.reservations.commit(id, keyed)
+              : stockroom.reservations.release(id, keyed);
+          },
+          formatReservation,
         );
-        c.print(r, formatReservation(r));
       });
   }
 
@@ -42,21 +52,19 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .command('fulfil <reservation_id> [lines...]')
     .description('ship: everything held, or only the SKU:QTY lines given')
     .option('--key <key>', 'idempotency key')
-    .action(async (id: string, lines: string[], o: { key?: string }) => {
-      const c = ctx();
+    .action(async (id: string, lines: string[], options: { key?: string }) => {
       const input = lines.length > 0 ? { lines: skuQty('lines')(lines) } : {};
-      const r = await withStockroom(c.env, (s) =>
-        s.reservations.fulfil(id, input, { actor: c.actor, idempotencyKey: o.key }),
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.reservations.fulfil(id, input, { ...call, idempotencyKey: options.key }),
+        formatReservation,
       );
-      c.print(r, formatReservation(r));
     });
 
   program
     .command('reservation <reservation_id>')
     .description('show a reservation')
     .action(async (id: string) => {
-      const c = ctx();
-      const r = await withStockroom(c.env, (s) => s.reservations.get(id));
-      c.print(r, formatReservation(r));
+      await runAndPrint(ctx(), (stockroom) => stockroom.reservations.get(id), formatReservation);
     });
 }

@@ -9,13 +9,13 @@ import type { ServeLimits } from './serve.js';
 
 /** What a slow or greedy client may hold, from STOCKROOM_* settings; checked before anything starts. */
 export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeLimits {
-  const d = DEFAULT_CONNECTION_LIMITS;
+  const defaults = DEFAULT_CONNECTION_LIMITS;
   const connections = {
-    headersTimeoutMs: envInt(env, 'STOCKROOM_HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 1),
-    requestTimeoutMs: envInt(env, 'STOCKROOM_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 1),
-    keepAliveTimeoutMs: envInt(env, 'STOCKROOM_KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 1),
-    idleTimeoutMs: envInt(env, 'STOCKROOM_IDLE_TIMEOUT_MS', d.idleTimeoutMs, 1),
-    maxConnections: envInt(env, 'STOCKROOM_MAX_CONNECTIONS', d.maxConnections, 1),
+    headersTimeoutMs: envInt(env, 'STOCKROOM_HEADERS_TIMEOUT_MS', defaults.headersTimeoutMs, 1),
+    requestTimeoutMs: envInt(env, 'STOCKROOM_REQUEST_TIMEOUT_MS', defaults.requestTimeoutMs, 1),
+    keepAliveTimeoutMs: envInt(env, 'STOCKROOM_KEEP_ALIVE_TIMEOUT_MS', defaults.keepAliveTimeoutMs, 1),
+    idleTimeoutMs: envInt(env, 'STOCKROOM_IDLE_TIMEOUT_MS', defaults.idleTimeoutMs, 1),
+    maxConnections: envInt(env, 'STOCKROOM_MAX_CONNECTIONS', defaults.maxConnections, 1),
   };
   // Node refuses a header timeout longer than the request's, and a stream's heartbeat is what keeps it from idling out
   if (connections.headersTimeoutMs > connections.requestTimeoutMs) {

@@ -16,6 +16,7 @@ import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
 import type { Io } from './output.js';
 
+/** How `stockroom serve` runs: where it listens and how its background work and limits are set. */
 export interface ServeOptions {
   port: number;
   host: string;
@@ -44,8 +45,10 @@ export interface ServeOptions {
   banner?: (url: string) => string;
 }
 
+/** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
+/** What a slow or greedy client may hold: connections, CSV imports, availability streams. */
 export interface ServeLimits {
   connections?: ConnectionLimits | undefined;
   imports?: ImportLimits | undefined;
@@ -139,7 +142,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       .then((run) => {
         if (run && run.orders.length > 0)
           app.log.info(
-            { orders: run.orders.map((o) => o.id), skipped: run.skipped.length },
+            { orders: run.orders.map((order) => order.id), skipped: run.skipped.length },
             'replenishment drafted purchase orders',
           );
       })
@@ -159,11 +162,11 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     if (sweeping !== undefined || !sweepBackoff.due()) return;
     sweeping = stockroom.reservations
       .expireDue()
-      .then((n) => {
+      .then((expired) => {
         sweepBackoff.succeeded();
         metrics.sweeps.inc({ result: 'ok' });
-        metrics.expired.inc(n);
-        if (n > 0) app.log.info({ expired: n }, 'sweeper released expired reservations');
+        metrics.expired.inc(expired);
+        if (expired > 0) app.log.info({ expired }, 'sweeper released expired reservations');
       })
       .catch((err: unknown) => {
         sweepBackoff.failed();

@@ -2,12 +2,17 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { stockCsv } from '../services/stock-csv.js';
-import { withStockroom } from './context.js';
+import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
-import { formatLevel, formatMovements, formatStock } from './output.js';
+import { formatLevel, formatMovements, formatStock, withMoreHint } from './output.js';
 import { int, intOption } from './args.js';
 import { importLimits } from './serve-limits.js';
 
+/** The warning a change that leaves promised units without stock prints under its level. */
+const shortfallWarning = (shortfall: number): string =>
+  shortfall > 0 ? `\nwarning: ${shortfall} promised unit(s) are not on hand` : '';
+
+/** `stockroom receive`, `adjust`, `count`, `transfer`, `return`, `stock` and `movements`: stock and its ledger. */
 export function registerStock(program: Command, ctx: () => CommandContext): void {
   program
     .command('receive <sku> <warehouse> <qty>')
@@ -16,15 +21,21 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--reason <reason>', 'received | restock', 'received')
     .option('--reference <ref>', 'e.g. a delivery note')
     .action(
-      async (sku: string, warehouse: string, qty: string, o: { bin?: string; reason: string; reference?: string }) => {
-        const c = ctx();
-        const level = await withStockroom(c.env, (s) =>
-          s.stock.receive(
-            { sku, warehouse, qty: int(qty), bin: o.bin, reason: o.reason, reference: o.reference },
-            { actor: c.actor },
-          ),
-        );
-        c.print(level, formatLevel(level));
+      async (
+        sku: string,
+        warehouse: string,
+        qty: string,
+        options: { bin?: string; reason: string; reference?: string },
+      ) => {
+        const input = {
+          sku,
+          warehouse,
+          qty: int(qty),
+          bin: options.bin,
+          reason: options.reason,
+          reference: options.reference,
+        };
+        await runAndPrint(ctx(), (stockroom, call) => stockroom.stock.receive(input, call), formatLevel);
       },
     );
 
@@ -42,26 +53,20 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
         sku: string,
         warehouse: string,
         delta: string,
-        o: { reason: string; reference?: string; expected?: number },
+        options: { reason: string; reference?: string; expected?: number },
       ) => {
-        const c = ctx();
-        const level = await withStockroom(c.env, (s) =>
-          s.stock.adjust(
-            {
-              sku,
-              warehouse,
-              delta: int(delta),
-              reason: o.reason,
-              reference: o.reference,
-              expected_on_hand: o.expected,
-            },
-            { actor: c.actor },
-          ),
-        );
-        c.print(
-          level,
-          formatLevel(level) +
-            (level.shortfall > 0 ? `\nwarning: ${level.shortfall} promised unit(s) are not on hand` : ''),
+        const input = {
+          sku,
+          warehouse,
+          delta: int(delta),
+          reason: options.reason,
+          reference: options.reference,
+          expected_on_hand: options.expected,
+        };
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.stock.adjust(input, call),
+          (level) => formatLevel(level) + shortfallWarning(level.shortfall),
         );
       },
     );
@@ -71,32 +76,37 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .description('record a cycle count: the counted number becomes on hand')
     .option('--reference <ref>', 'e.g. a count sheet')
     .option('--expected <n>', 'refuse if on hand is no longer this (compare-and-set)', intOption)
-    .action(async (sku: string, warehouse: string, counted: string, o: { reference?: string; expected?: number }) => {
-      const c = ctx();
-      const r = await withStockroom(c.env, (s) =>
-        s.stock.count(
-          { sku, warehouse, counted: int(counted), reference: o.reference, expected_on_hand: o.expected },
-          { actor: c.actor },
-        ),
-      );
-      const diff = r.difference > 0 ? `+${r.difference}` : String(r.difference);
-      c.print(
-        r,
-        `${formatLevel(r)} (difference ${diff})` +
-          (r.shortfall > 0 ? `\nwarning: ${r.shortfall} promised unit(s) are not on hand` : ''),
-      );
-    });
+    .action(
+      async (sku: string, warehouse: string, counted: string, options: { reference?: string; expected?: number }) => {
+        const input = {
+          sku,
+          warehouse,
+          counted: int(counted),
+          reference: options.reference,
+          expected_on_hand: options.expected,
+        };
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.stock.count(input, call),
+          (level) => {
+            const difference = level.difference > 0 ? `+${level.difference}` : String(level.difference);
+            return `${formatLevel(level)} (difference ${difference})` + shortfallWarning(level.shortfall);
+          },
+        );
+      },
+    );
 
   program
     .command('transfer <sku> <from> <to> <qty>')
     .description('move available units between warehouses')
     .option('--reference <ref>', 'e.g. a transfer order')
-    .action(async (sku: string, from: string, to: string, qty: string, o: { reference?: string }) => {
-      const c = ctx();
-      const t = await withStockroom(c.env, (s) =>
-        s.stock.transfer({ sku, from, to, qty: int(qty), reference: o.reference }, { actor: c.actor }),
+    .action(async (sku: string, from: string, to: string, qty: string, options: { reference?: string }) => {
+      const input = { sku, from, to, qty: int(qty), reference: options.reference };
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.stock.transfer(input, call),
+        (transfer) => `${formatLevel(transfer.from)}\n${formatLevel(transfer.to)}`,
       );
-      c.print(t, `${formatLevel(t.from)}\n${formatLevel(t.to)}`);
     });
 
   program
@@ -104,24 +114,20 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .description('record a customer return')
     .requiredOption('--condition <condition>', 'resellable | damaged')
     .requiredOption('--reference <ref>', 'e.g. an RMA number')
-    .action(async (sku: string, warehouse: string, qty: string, o: { condition: string; reference: string }) => {
-      const c = ctx();
-      const r = await withStockroom(c.env, (s) =>
-        s.stock.return(
-          { sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference },
-          { actor: c.actor },
-        ),
+    .action(async (sku: string, warehouse: string, qty: string, options: { condition: string; reference: string }) => {
+      const input = { sku, warehouse, qty: int(qty), condition: options.condition, reference: options.reference };
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.stock.return(input, call),
+        (returned) => `return ${returned.id}: ${returned.qty} ${returned.condition}\n${formatLevel(returned.level)}`,
       );
-      c.print(r, `return ${r.id}: ${r.qty} ${r.condition}\n${formatLevel(r.level)}`);
     });
 
   program
     .command('stock <sku>')
     .description('on hand, reserved and available per warehouse')
     .action(async (sku: string) => {
-      const c = ctx();
-      const stock = await withStockroom(c.env, (s) => s.stock.get(sku));
-      c.print(stock, formatStock(stock));
+      await runAndPrint(ctx(), (stockroom) => stockroom.stock.get(sku), formatStock);
     });
 
   program
@@ -135,19 +141,18 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .action(
       async (
         sku: string,
-        o: { warehouse?: string; type?: string; since?: string; limit?: number; cursor?: string },
+        options: { warehouse?: string; type?: string; since?: string; limit?: number; cursor?: string },
       ) => {
-        const c = ctx();
-        const page = await withStockroom(c.env, (s) => s.stock.movements({ sku, ...o }));
-        c.print(page, () =>
-          [formatMovements(page.items), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join(
-            '\n',
-          ),
+        await runAndPrint(
+          ctx(),
+          (stockroom) => stockroom.stock.movements({ sku, ...options }),
+          (page) => withMoreHint(page, formatMovements(page.items)),
         );
       },
     );
 }
 
+/** `stockroom import stock` and `export stock`: every level at once, as CSV. */
 export function registerBulk(program: Command, ctx: () => CommandContext): void {
   program
     .command('import')
@@ -155,18 +160,23 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .command('stock <file>')
     .description('set on hand from a CSV with columns sku,warehouse,on_hand: every row checked first, all or nothing')
     .option('--reference <ref>', 'recorded on the ledger rows', 'csv-import')
-    .action(async (file: string, o: { reference: string }) => {
-      const c = ctx();
-      const { maxBytes, maxErrors } = importLimits(c.env);
+    .action(async (file: string, options: { reference: string }) => {
+      const context = ctx();
+      const { maxBytes, maxErrors } = importLimits(context.env);
       // read as a stream, within the same limits as an import over HTTP
-      const r = await withStockroom(c.env, (s) =>
-        s.stock.importOnHand(createReadStream(file), { actor: c.actor, reference: o.reference, maxBytes, maxErrors }),
-      );
-      c.print(
-        r,
-        `imported ${r.rows} rows: ${r.changed} levels changed` +
-          (r.shortfalls.length > 0
-            ? `\nwarning: ${r.shortfalls.length} levels now hold fewer units than are promised`
+      await runAndPrint(
+        context,
+        (stockroom, call) =>
+          stockroom.stock.importOnHand(createReadStream(file), {
+            ...call,
+            reference: options.reference,
+            maxBytes,
+            maxErrors,
+          }),
+        (imported) =>
+          `imported ${imported.rows} rows: ${imported.changed} levels changed` +
+          (imported.shortfalls.length > 0
+            ? `\nwarning: ${imported.shortfalls.length} levels now hold fewer units than are promised`
             : ''),
       );
     });
@@ -176,10 +186,12 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .command('stock')
     .description('every level as CSV (sku,warehouse,on_hand,reserved,available), to stdout or a file')
     .option('--output <file>', 'write here instead of stdout')
-    .action(async (o: { output?: string }) => {
-      const c = ctx();
-      await withStockroom(c.env, async (s) => {
-        await pipeline(stockCsv(s.stock.exportLevels()), o.output ? createWriteStream(o.output) : process.stdout);
+    .action(async (options: { output?: string }) => {
+      await withStockroom(ctx().env, async (stockroom) => {
+        await pipeline(
+          stockCsv(stockroom.stock.exportLevels()),
+          options.output ? createWriteStream(options.output) : process.stdout,
+        );
       });
     });
 }

@@ -1,25 +1,28 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
-import { withStockroom } from './context.js';
+import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 
 /** "30s", "5m", "1h" in milliseconds. */
-export function duration(text: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(text.trim());
-  if (!m) throw ValidationError.field('/every', `"${text}" is not a duration such as 30s, 5m or 1h`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+function duration(text: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text.trim());
+  if (!match) throw ValidationError.field('/every', `"${text}" is not a duration such as 30s, 5m or 1h`);
+  return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
 }
 
+/** `stockroom sync`: external warehouse systems, as signed push sources or pulled on an interval. */
 export function registerSync(program: Command, ctx: () => CommandContext): void {
   const sync = program.command('sync').description('external warehouse systems');
   sync
     .command('source <name>')
     .description('register a source; with --secret its pushed batches must be signed (X-Stockroom-Signature)')
     .option('--secret <secret>', 'HMAC-SHA256 secret, at least 16 characters')
-    .action(async (name: string, o: { secret?: string }) => {
-      const c = ctx();
-      const r = await withStockroom(c.env, (s) => s.sync.configureSource(name, o.secret ?? null));
-      c.print(r, `source ${r.name} ${r.signed ? 'requires signed batches' : 'accepts unsigned batches'}`);
+    .action(async (name: string, options: { secret?: string }) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.sync.configureSource(name, options.secret ?? null),
+        (source) => `source ${source.name} ${source.signed ? 'requires signed batches' : 'accepts unsigned batches'}`,
+      );
     });
   sync
     .command('pull')
@@ -30,15 +33,15 @@ export function registerSync(program: Command, ctx: () => CommandContext): void 
     )
     .requiredOption('--source <name>', 'the source name (recorded on the ledger; keeps its own cursor)')
     .option('--every <duration>', 'keep pulling at this interval (30s, 5m, 1h) until stopped')
-    .action(async (o: { url: string; source: string; every?: string }) => {
-      const c = ctx();
-      const every = o.every === undefined ? undefined : duration(o.every);
-      await withStockroom(c.env, async (s) => {
+    .action(async (options: { url: string; source: string; every?: string }) => {
+      const context = ctx();
+      const every = options.every === undefined ? undefined : duration(options.every);
+      await withStockroom(context.env, async (stockroom) => {
         const once = async () => {
-          const r = await s.sync.pull(o.url, o.source, { actor: c.actor });
-          c.print(
-            r,
-            `${o.source}: ${r.levels.length} levels synced, ${r.shortfalls.length} shortfalls; next pull from ${r.last_sync_at}`,
+          const pulled = await stockroom.sync.pull(options.url, options.source, { actor: context.actor });
+          context.print(
+            pulled,
+            `${options.source}: ${pulled.levels.length} levels synced, ${pulled.shortfalls.length} shortfalls; next pull from ${pulled.last_sync_at}`,
           );
         };
         if (every === undefined) return once();
@@ -52,7 +55,7 @@ export function registerSync(program: Command, ctx: () => CommandContext): void 
         while (!state.stop) {
           // one failed round is reported and retried at the next interval; it applied nothing
           await once().catch((error: unknown) => {
-            c.io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+            context.io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
           });
           await new Promise<void>((resolve) => {
             state.wake = resolve;

@@ -7,15 +7,30 @@ import type { AlertFacts } from './alerts.js';
  * a message says, and how a webhook receiver knows a request came from us and is fresh.
  */
 
+/** Where a channel sends: the receivers stockroom knows how to talk to. */
 export const CHANNEL_KINDS = ['webhook', 'slack', 'telegram', 'email'] as const;
+/** One of CHANNEL_KINDS. */
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 
 /** What a channel can subscribe to: the alert types, and stock lost under promised orders. */
 export const EVENT_TYPES = [...ALERT_TYPES, 'stock.shortfall'] as const;
+/** One of EVENT_TYPES: what an outbox row announces (outbox.event, migration 0011). */
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** A delivery is pending (due now or after its backoff), delivered, or dead (out of tries until retried by hand). */
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+/** One of DELIVERY_STATUSES. */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One try of a delivery as the log shows it. */
+export interface DeliveryTry {
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  ok: boolean;
+  status_code: number | null;
+  error: string | null;
+}
 
 /** An outbox row as it leaves: `id` is the receiver's key for de-duplication (a retry carries the same id). */
 export interface DeliveryEvent {
@@ -25,16 +40,11 @@ export interface DeliveryEvent {
   data: Record<string, unknown>;
 }
 
-/** The event an outbox row carries: an alert's own type, else its topic. */
-export function eventTypeOf(topic: string, payload: Record<string, unknown>): string {
-  return topic === 'alert' ? String(payload['type']) : topic;
-}
-
 /** One line a person reads: Slack and Telegram text, an email's subject. */
 export function headline(event: DeliveryEvent): string {
   if (event.type === 'stock.shortfall') {
-    const d = event.data;
-    return `Shortfall: ${String(d['sku'])} at ${String(d['warehouse'])} has ${String(d['on_hand'])} on hand for ${String(d['reserved'])} promised (${String(d['shortfall'])} short)`;
+    const facts = event.data;
+    return `Shortfall: ${String(facts['sku'])} at ${String(facts['warehouse'])} has ${String(facts['on_hand'])} on hand for ${String(facts['reserved'])} promised (${String(facts['shortfall'])} short)`;
   }
   return alertHeadline(event.data as unknown as AlertFacts);
 }
@@ -42,8 +52,8 @@ export function headline(event: DeliveryEvent): string {
 /** A plain-text body with every fact of the event, for email. */
 export function details(event: DeliveryEvent): string {
   const facts = Object.entries(event.data).map(
-    ([k, v]) =>
-      `${k}: ${v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`,
+    ([name, value]) =>
+      `${name}: ${value === null ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean)}`,
   );
   return [headline(event), '', ...facts, `event: ${event.id}`].join('\n');
 }
@@ -78,17 +88,19 @@ export function checkSignature(
   toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
 ): SignatureCheck {
   const parts = new Map(
-    header.split(',').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]),
+    header
+      .split(',')
+      .map((part) => [part.slice(0, part.indexOf('=')).trim(), part.slice(part.indexOf('=') + 1).trim()]),
   );
-  const t = Number(parts.get('t'));
+  const timestamp = Number(parts.get('t'));
   const given = parts.get('v1');
-  if (!/^\d+$/.test(parts.get('t') ?? '') || !Number.isSafeInteger(t) || given === undefined)
+  if (!/^\d+$/.test(parts.get('t') ?? '') || !Number.isSafeInteger(timestamp) || given === undefined)
     return { ok: false, reason: 'malformed' };
-  if (Math.abs(nowSeconds - t) > toleranceSeconds) return { ok: false, reason: 'stale' };
-  const expected = Buffer.from(hmac(secret, t, body));
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: 'stale' };
+  const expected = Buffer.from(hmac(secret, timestamp, body));
   const actual = Buffer.from(given);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { ok: false, reason: 'mismatch' };
-  return { ok: true, timestamp: t, mac: given };
+  return { ok: true, timestamp, mac: given };
 }
 
 /** What a receiver runs (it is exported for them): true if the header signs this body and is fresh. */

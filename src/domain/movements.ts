@@ -12,6 +12,7 @@ export const MOVEMENT_TYPES = [
   'expire',
   'fulfil',
 ] as const;
+/** One of MOVEMENT_TYPES. */
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
 
 /** Why a warehouse operation happened: the fixed list a store reports shrinkage and corrections by. */
@@ -28,8 +29,9 @@ export const REASONS = [
   'sync',
   'other',
 ] as const;
+/** One of REASONS. */
 export type Reason = (typeof REASONS)[number];
 
-export const isReason = (value: string): value is Reason => (REASONS as readonly string[]).includes(value);
+/** Narrows a filter read from a request to a movement type, so an unknown one is refused, not ignored. */
 export const isMovementType = (value: string): value is MovementType =>
   (MOVEMENT_TYPES as readonly string[]).includes(value);

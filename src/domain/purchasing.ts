@@ -6,7 +6,9 @@ import { InvalidTransitionError } from './errors.js';
  *   and cancel from any open state (received units stay received)
  */
 export const PO_STATUSES = ['DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL', 'RECEIVED', 'CANCELLED'] as const;
+/** Where a purchase order is in its life. */
 export type PoStatus = (typeof PO_STATUSES)[number];
+/** What can be done to an order; each moves it along PO_STATUSES or is refused. */
 export type PoAction = 'send' | 'confirm' | 'receive' | 'cancel';
 
 /**
@@ -40,6 +42,7 @@ export function nextPoStatus(current: PoStatus, action: PoAction, complete = fal
   }
 }
 
+/** What one bin holds when units are received: the SKU's units and everything's. */
 export interface BinHolding {
   bin: string;
   /** units of the SKU being received in this bin */
@@ -53,17 +56,17 @@ export interface BinHolding {
  * place), else an empty bin (the first in pick-path order), else none (the units wait unbinned).
  */
 export function putAwaySuggestion(bins: readonly BinHolding[]): string | null {
-  const byCode = [...bins].sort((a, b) => (a.bin < b.bin ? -1 : a.bin > b.bin ? 1 : 0));
-  const holding = byCode.filter((b) => b.sku_qty > 0).sort((a, b) => b.sku_qty - a.sku_qty)[0];
+  const byCode = [...bins].sort((left, right) => (left.bin < right.bin ? -1 : left.bin > right.bin ? 1 : 0));
+  const holding = byCode.filter((bin) => bin.sku_qty > 0).sort((left, right) => right.sku_qty - left.sku_qty)[0];
   if (holding) return holding.bin;
-  return byCode.find((b) => b.total_qty === 0)?.bin ?? null;
+  return byCode.find((bin) => bin.total_qty === 0)?.bin ?? null;
 }
 
 /** The date an order placed today arrives, from a lead time in days; none without a lead time. */
 export function expectedDateFrom(today: Date, leadTimeDays: number | null): string | null {
   if (leadTimeDays === null) return null;
-  const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + leadTimeDays));
-  return d.toISOString().slice(0, 10);
+  const arrival = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + leadTimeDays));
+  return arrival.toISOString().slice(0, 10);
 }
 
 /** Whole days from today until an expected date (negative once it has passed), for "ships in N days". */

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { retryDelayMs } from '../domain/backoff.js';
 import { open, secretKeyFrom } from '../domain/secret-box.js';
-import type { DeliveryEvent, EventType } from '../domain/delivery.js';
+import type { DeliveryEvent } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '../store/deliveries.js';
@@ -10,8 +10,9 @@ import { Backoff } from './backoff.js';
 import { SendFailedError, send } from './notifiers.js';
 
 /** The channel the database announces new outbox rows on (migration 0007). */
-export const OUTBOX_CHANNEL = 'stockroom_outbox';
+const OUTBOX_CHANNEL = 'stockroom_outbox';
 
+/** How alerts reach their channels: tries, backoff, timeouts, concurrency and retention (STOCKROOM_DELIVERY_*). */
 export interface DeliveryOptions {
   /** tries before a delivery is a dead letter (default 10) */
   maxAttempts?: number;
@@ -33,6 +34,7 @@ export interface DeliveryOptions {
   secretKey?: string | undefined;
 }
 
+/** What one pass over due deliveries did. */
 export interface DeliveryRun {
   dispatched: number;
   delivered: number;
@@ -41,15 +43,16 @@ export interface DeliveryRun {
   pruned: number;
 }
 
+/** Where the worker reports failed tries and rounds (a server's logger). */
 export interface DeliveryLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-const toEvent = (d: ClaimedDelivery): DeliveryEvent => ({
-  id: String(d.outbox_id),
-  type: (d.topic === 'alert' ? d.payload['type'] : d.topic) as EventType,
-  created_at: new Date(d.created_at).toISOString(),
-  data: d.payload,
+const toEvent = (delivery: ClaimedDelivery): DeliveryEvent => ({
+  id: String(delivery.outbox_id),
+  type: delivery.event,
+  created_at: new Date(delivery.created_at).toISOString(),
+  data: delivery.payload,
 });
 
 /**
@@ -58,7 +61,7 @@ const toEvent = (d: ClaimedDelivery): DeliveryEvent => ({
  * database, so any number of processes can run one, and a process that dies loses nothing (see migration 0008).
  */
 export class DeliveryWorker {
-  private readonly o: Required<Omit<DeliveryOptions, 'secretKey'>>;
+  private readonly settings: Required<Omit<DeliveryOptions, 'secretKey'>>;
   private readonly secretKey: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
@@ -81,7 +84,7 @@ export class DeliveryWorker {
     options: DeliveryOptions = {},
     private log?: DeliveryLog,
   ) {
-    this.o = {
+    this.settings = {
       maxAttempts: options.maxAttempts ?? 10,
       backoffMs: options.backoffMs ?? 30_000,
       backoffCapMs: options.backoffCapMs ?? 3_600_000,
@@ -91,13 +94,13 @@ export class DeliveryWorker {
       retentionMs: options.retentionMs ?? 30 * 86_400_000,
       pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
-    this.failing = new Backoff(this.o.pollMs, 30_000);
+    this.failing = new Backoff(this.settings.pollMs, 30_000);
     this.secretKey = options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey);
   }
 
   /** A claim outlives the slowest try with room to record it; after that the delivery is someone else's. */
   get leaseMs(): number {
-    return this.o.timeoutMs * 2 + 1000;
+    return this.settings.timeoutMs * 2 + 1000;
   }
 
   /** Where failures are reported (a server's logger, once it exists). */
@@ -105,6 +108,7 @@ export class DeliveryWorker {
     this.log = log;
   }
 
+  /** Starts listening for new outbox rows and runs a first round at once. */
   async start(): Promise<void> {
     this.stopped = false;
     this.halting = false;
@@ -142,8 +146,8 @@ export class DeliveryWorker {
     clearTimeout(this.timer);
     this.busy = true;
     let failed = false;
-    let retryInMs = this.o.pollMs;
-    this.running = this.runOnce()
+    let retryInMs = this.settings.pollMs;
+    this.running = this.deliverDue()
       .then(() => {
         this.failing.succeeded();
       })
@@ -178,37 +182,37 @@ export class DeliveryWorker {
    * announced meanwhile are dispatched in the same round. Now and then, forget what got through longer ago than
    * the retention. The round ends when nothing is in flight and nothing is due.
    */
-  async runOnce(): Promise<DeliveryRun> {
+  async deliverDue(): Promise<DeliveryRun> {
     const run = { dispatched: 0, delivered: 0, failed: 0, pruned: 0 };
-    if (this.o.retentionMs > 0 && Date.now() - this.prunedAt >= this.o.pruneEveryMs) {
+    if (this.settings.retentionMs > 0 && Date.now() - this.prunedAt >= this.settings.pruneEveryMs) {
       this.prunedAt = Date.now();
-      run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.o.retentionMs, 10_000));
+      run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.settings.retentionMs, 10_000));
     }
     const inFlight = new Map<Promise<void>, number>();
     let dispatchedAt = 0;
     for (;;) {
       if (!this.halting) {
-        if (dispatchedAt === 0 || this.again || Date.now() - dispatchedAt >= this.o.pollMs) {
+        if (dispatchedAt === 0 || this.again || Date.now() - dispatchedAt >= this.settings.pollMs) {
           this.again = false;
           dispatchedAt = Date.now();
           run.dispatched += await this.dispatchAll();
         }
-        const free = this.o.batch - inFlight.size;
+        const free = this.settings.batch - inFlight.size;
         const busy = [...inFlight.values()];
         const claimed =
           free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
-        for (const d of claimed) {
-          const attempt: Promise<void> = this.attempt(d)
+        for (const delivery of claimed) {
+          const attempt: Promise<void> = this.attempt(delivery)
             .then((ok) => {
               if (ok) run.delivered++;
               else run.failed++;
             })
             .catch((err: unknown) => {
               // the try's outcome could not be recorded: its claim lapses and it is tried again
-              this.log?.warn({ err, delivery: d.id }, 'could not record a delivery try');
+              this.log?.warn({ err, delivery: delivery.id }, 'could not record a delivery try');
             })
             .finally(() => inFlight.delete(attempt));
-          inFlight.set(attempt, d.channel_id);
+          inFlight.set(attempt, delivery.channel_id);
         }
       }
       if (inFlight.size === 0) return run;
@@ -218,7 +222,7 @@ export class DeliveryWorker {
         ...inFlight.keys(),
         new Promise<void>((resolve) => {
           this.nudge = resolve;
-          timer = setTimeout(resolve, this.o.pollMs);
+          timer = setTimeout(resolve, this.settings.pollMs);
         }),
       ]);
       clearTimeout(timer);
@@ -229,36 +233,41 @@ export class DeliveryWorker {
   private async dispatchAll(): Promise<number> {
     let dispatched = 0;
     for (;;) {
-      const n = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
-      dispatched += n;
-      if (n < 500) return dispatched;
+      const batch = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
+      dispatched += batch;
+      if (batch < 500) return dispatched;
     }
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<boolean> {
+  private async attempt(delivery: ClaimedDelivery): Promise<boolean> {
     const startedAt = new Date();
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
       // a channel whose secrets cannot be opened (no key, another key) fails its try like a refusing receiver
-      statusCode = await send(d.kind, { ...d.config, ...open(this.secretKey, d.secrets) }, toEvent(d), {
-        timeoutMs: this.o.timeoutMs,
-        now: () => Math.floor(Date.now() / 1000),
-      });
-    } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
-      statusCode = e instanceof SendFailedError ? e.statusCode : null;
+      statusCode = await send(
+        delivery.kind,
+        { ...delivery.config, ...open(this.secretKey, delivery.secrets) },
+        toEvent(delivery),
+        {
+          timeoutMs: this.settings.timeoutMs,
+          now: () => Math.floor(Date.now() / 1000),
+        },
+      );
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+      statusCode = failure instanceof SendFailedError ? failure.statusCode : null;
     }
     const ok = error === null;
-    const spent = d.spent + 1;
+    const spent = delivery.spent + 1;
     const retryInMs =
-      ok || spent >= this.o.maxAttempts
+      ok || spent >= this.settings.maxAttempts
         ? null
-        : retryDelayMs(spent, this.o.backoffMs, this.o.backoffCapMs, randomInt(1_000_000) / 1_000_000);
+        : retryDelayMs(spent, this.settings.backoffMs, this.settings.backoffCapMs, randomInt(1_000_000) / 1_000_000);
     await this.db.transaction((tx) =>
       recordAttempt(tx, {
-        deliveryId: d.id,
-        attempt: d.attempt,
+        deliveryId: delivery.id,
+        attempt: delivery.attempt,
         startedAt,
         durationMs: Date.now() - startedAt.getTime(),
         ok,
@@ -272,7 +281,13 @@ export class DeliveryWorker {
     else this.counts.failed++;
     if (!ok)
       this.log?.warn(
-        { delivery: d.id, channel: d.channel_id, attempt: d.attempt, error, dead: retryInMs === null },
+        {
+          delivery: delivery.id,
+          channel: delivery.channel_id,
+          attempt: delivery.attempt,
+          error,
+          dead: retryInMs === null,
+        },
         'delivery failed',
       );
     return ok;

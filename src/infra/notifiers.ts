@@ -21,13 +21,14 @@ export class SendFailedError extends Error {
   }
 }
 
+/** How one try is sent: how long it may take, and the clock its signature is dated by. */
 export interface SendOptions {
   timeoutMs: number;
   /** unix seconds, for the webhook signature */
   now: () => number;
 }
 
-export const USER_AGENT = 'stockroom-delivery/1';
+const USER_AGENT = 'stockroom-delivery/1';
 /** How much of a failed try's error (a receiver's answer, mostly) the log and the delivery record keep. */
 const MESSAGE_LIMIT = 300;
 
@@ -39,7 +40,7 @@ async function post(
   timeoutMs: number,
   shownAs = redactUrl(url),
 ): Promise<Response> {
-  let res: Response;
+  let response: Response;
   try {
     // fetch refuses a URL with credentials in it: they go as Basic authentication, as curl and browsers send them
     const target = new URL(url);
@@ -47,7 +48,7 @@ async function post(
       target.username || target.password ? { authorization: `Basic ${basicCredentials(target)}` } : {};
     target.username = '';
     target.password = '';
-    res = await fetch(target, {
+    response = await fetch(target, {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...credentials, ...headers },
@@ -58,67 +59,67 @@ async function post(
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
     throw new SendFailedError(`${error instanceof Error ? error.message : String(error)}${cause}`);
   }
-  if (res.status < 200 || res.status >= 300) {
+  if (response.status < 200 || response.status >= 300) {
     // kept whole (within reason) here: it is cut short only once secrets are masked, or a cut would leave half of one
-    const text = (await res.text().catch(() => '')).slice(0, 64 * 1024);
-    throw new SendFailedError(`${shownAs} answered ${res.status}${text ? `: ${text}` : ''}`, res.status);
+    const text = (await response.text().catch(() => '')).slice(0, 64 * 1024);
+    throw new SendFailedError(`${shownAs} answered ${response.status}${text ? `: ${text}` : ''}`, response.status);
   }
-  return res;
+  return response;
 }
 
 /** Signed JSON: the whole event, with its id in a header too for receivers that de-duplicate before parsing. */
-async function webhook(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+async function webhook(config: Record<string, string>, event: DeliveryEvent, options: SendOptions): Promise<number> {
   const body = JSON.stringify(event);
-  const res = await post(
+  const response = await post(
     config['url'] ?? '',
     body,
     {
       'x-stockroom-event': event.type,
       'x-stockroom-event-id': event.id,
-      'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, o.now()),
+      'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, options.now()),
     },
-    o.timeoutMs,
+    options.timeoutMs,
   );
-  await res.body?.cancel();
-  return res.status;
+  await response.body?.cancel();
+  return response.status;
 }
 
 /** A Slack incoming webhook: `text` is what the channel shows (and the notification). */
-async function slack(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
-  const res = await post(config['url'] ?? '', JSON.stringify({ text: headline(event) }), {}, o.timeoutMs);
-  await res.body?.cancel();
-  return res.status;
+async function slack(config: Record<string, string>, event: DeliveryEvent, options: SendOptions): Promise<number> {
+  const response = await post(config['url'] ?? '', JSON.stringify({ text: headline(event) }), {}, options.timeoutMs);
+  await response.body?.cancel();
+  return response.status;
 }
 
 /** The Bot API's sendMessage; it answers 200 with ok:false for some refusals, which count as failures. */
-async function telegram(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+async function telegram(config: Record<string, string>, event: DeliveryEvent, options: SendOptions): Promise<number> {
   const base = config['api_url'] ?? 'https://api.telegram.org';
   // the bot's path goes after the base's own path, never into its query string
   const target = new URL(base);
   target.pathname = `${target.pathname.replace(/\/+$/, '')}/bot${config['bot_token'] ?? ''}/sendMessage`;
-  const res = await post(
+  const response = await post(
     target.href,
     JSON.stringify({ chat_id: config['chat_id'], text: headline(event), disable_web_page_preview: true }),
     {},
-    o.timeoutMs,
+    options.timeoutMs,
     `${redactUrl(base)}/bot${MASK}/sendMessage`,
   );
-  const answer = (await res.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
+  const answer = (await response.json().catch(() => null)) as { ok?: boolean; description?: string } | null;
   if (answer?.ok !== true)
     throw new SendFailedError(
       `Telegram refused the message: ${answer?.description ?? 'no ok in its answer'}`,
-      res.status,
+      response.status,
     );
-  return res.status;
+  return response.status;
 }
 
 /** SMTP through nodemailer; the event id is the message's Message-ID domain part, so mail clients thread repeats. */
-async function email(config: Record<string, string>, event: DeliveryEvent, o: SendOptions): Promise<number> {
+async function email(config: Record<string, string>, event: DeliveryEvent, options: SendOptions): Promise<number> {
   const transport = createTransport({
     url: config['smtp_url'] ?? '',
-    connectionTimeout: o.timeoutMs,
-    greetingTimeout: o.timeoutMs,
-    socketTimeout: o.timeoutMs,
+    connectionTimeout: options.timeoutMs,
+    greetingTimeout: options.timeoutMs,
+    socketTimeout: options.timeoutMs,
   });
   try {
     await transport.sendMail({
@@ -130,8 +131,8 @@ async function email(config: Record<string, string>, event: DeliveryEvent, o: Se
       headers: { 'X-Stockroom-Event-Id': event.id },
     });
   } catch (error) {
-    const e = error as Error & { responseCode?: number };
-    throw new SendFailedError(e.message, e.responseCode ?? null);
+    const refusal = error as Error & { responseCode?: number };
+    throw new SendFailedError(refusal.message, refusal.responseCode ?? null);
   } finally {
     transport.close();
   }
@@ -140,7 +141,7 @@ async function email(config: Record<string, string>, event: DeliveryEvent, o: Se
 
 const SENDERS: Record<
   ChannelKind,
-  (config: Record<string, string>, event: DeliveryEvent, o: SendOptions) => Promise<number>
+  (config: Record<string, string>, event: DeliveryEvent, options: SendOptions) => Promise<number>
 > = {
   webhook,
   slack,
@@ -156,12 +157,12 @@ export async function send(
   kind: ChannelKind,
   config: Record<string, string>,
   event: DeliveryEvent,
-  o: SendOptions,
+  options: SendOptions,
 ): Promise<number> {
   try {
-    return await SENDERS[kind](config, event, o);
+    return await SENDERS[kind](config, event, options);
   } catch (error) {
-    const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((f) => config[f] ?? []));
+    const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((field) => config[field] ?? []));
     const message = redact(error instanceof Error ? error.message : String(error), fragments);
     throw new SendFailedError(
       message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message,

@@ -1,8 +1,8 @@
 import { isAlertType } from '../domain/alerts.js';
 import { ValidationError } from '../domain/errors.js';
 import { listAlerts } from '../store/alerts.js';
-import type { Page } from './catalog.js';
-import { variantBySku } from './context.js';
+import type { Page } from './paging.js';
+import { variantBySku } from './lookups.js';
 import type { ServiceContext } from './context.js';
 import { toAlert } from './dto.js';
 import type { Alert } from './dto.js';

@@ -5,7 +5,7 @@ import { daysUntil } from '../domain/purchasing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
-import { missing } from './context.js';
+import { missing } from './lookups.js';
 import type { ServiceContext } from './context.js';
 import { AvailabilityInput, parse } from './schemas.js';
 import type { AvailabilityInput as AvailabilityRequest } from './schemas.js';

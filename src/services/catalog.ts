@@ -18,67 +18,65 @@ import {
 import type { VariantFields, VariantRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { pageLimit, pageOf } from './paging.js';
-import { runOnce, supplierByCode, variantBySku, warehouseByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { supplierByCode, variantBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toVariant, toWarehouse } from './dto.js';
 import type { Variant, Warehouse } from './dto.js';
 import { BinInput, VariantInput, VariantUpdate, WarehouseInput, parse } from './schemas.js';
 
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 500;
-
 /** Warehouses, variants and bins: the shape of the catalog that stock lives in. */
 export class CatalogService {
   constructor(private readonly ctx: ServiceContext) {}
 
+  /** Adds a warehouse, with a level for every variant; lat and lon go together, and a delivery radius needs them. */
   async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
-    const w = parse(WarehouseInput, input);
-    if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
-    if (w.serves_within_km !== undefined && w.lat === undefined)
+    const warehouse = parse(WarehouseInput, input);
+    if ((warehouse.lat === undefined) !== (warehouse.lon === undefined))
+      throw ValidationError.field('/lat', 'lat and lon go together');
+    if (warehouse.serves_within_km !== undefined && warehouse.lat === undefined)
       throw ValidationError.field('/serves_within_km', 'a delivery radius needs lat and lon');
-    return runOnce(this.ctx, 'warehouse.add', options, w, async (tx) => {
+    return runIdempotently(this.ctx, 'warehouse.add', options, warehouse, async (tx) => {
       await lockCatalogShape(tx, 'exclusive');
       const row = await insertWarehouse(tx, {
-        code: w.code,
-        name: w.name,
-        lat: w.lat ?? null,
-        lon: w.lon ?? null,
-        priority: w.priority ?? 0,
-        regions: [...new Set((w.regions ?? []).map((r) => r.toUpperCase()))],
-        servesWithinKm: w.serves_within_km ?? null,
+        code: warehouse.code,
+        name: warehouse.name,
+        lat: warehouse.lat ?? null,
+        lon: warehouse.lon ?? null,
+        priority: warehouse.priority ?? 0,
+        regions: [...new Set((warehouse.regions ?? []).map((region) => region.toUpperCase()))],
+        servesWithinKm: warehouse.serves_within_km ?? null,
       });
-      if (!row) throw new AlreadyExistsError('warehouse', w.code);
+      if (!row) throw new AlreadyExistsError('warehouse', warehouse.code);
       await createLevelsForWarehouse(tx, row.id);
       return toWarehouse(row);
     });
   }
 
+  /** Every warehouse. */
   async listWarehouses(): Promise<Warehouse[]> {
     return (await listWarehouses(this.ctx.db)).map(toWarehouse);
   }
 
+  /** Adds a variant (and its product), with a level in every warehouse. */
   async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
-    const v = parse(VariantInput, input);
-    return runOnce(this.ctx, 'variant.add', options, v, async (tx) => {
-      const fields = variantFields(v, undefined, await supplierIdOf(tx, v.supplier));
+    const variant = parse(VariantInput, input);
+    return runIdempotently(this.ctx, 'variant.add', options, variant, async (tx) => {
+      const fields = variantFields(variant, undefined, await supplierIdOf(tx, variant.supplier));
       await lockCatalogShape(tx, 'shared');
-      const productId = await insertProduct(tx, v.product.title);
-      const id = await insertVariant(tx, productId, v.sku, fields);
-      if (id === undefined) throw new AlreadyExistsError('variant', v.sku);
+      const productId = await insertProduct(tx, variant.product.title);
+      const id = await insertVariant(tx, productId, variant.sku, fields);
+      if (id === undefined) throw new AlreadyExistsError('variant', variant.sku);
       await createLevelsForVariant(tx, id);
-      return toVariant(await variantBySku(tx, v.sku));
+      return toVariant(await variantBySku(tx, variant.sku));
     });
   }
 
   /** Changes a variant's settings; what is not given stays as it was. */
   async updateVariant(sku: string, input: unknown, options: CallOptions = {}): Promise<Variant> {
     const patch = parse(VariantUpdate, input);
-    return runOnce(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
+    return runIdempotently(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
       const current = await lockVariant(tx, sku);
       if (!current) throw new NotFoundError('variant', sku);
       const supplierId = patch.supplier === undefined ? current.supplier_id : await supplierIdOf(tx, patch.supplier);
@@ -92,31 +90,35 @@ export class CatalogService {
     });
   }
 
+  /** One variant by SKU. */
   async getVariant(sku: string): Promise<Variant> {
     return toVariant(await variantBySku(this.ctx.db, sku));
   }
 
+  /** Variants by SKU, optionally matching a query, a page at a time. */
   async listVariants(
     filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {},
   ): Promise<Page<Variant>> {
     const limit = pageLimit(filter.limit);
     const rows = await listVariants(this.ctx.db, { query: filter.query, after: filter.cursor, limit: limit + 1 });
-    return pageOf(rows, limit, toVariant, (v) => v.sku);
+    return pageOf(rows, limit, toVariant, (variant) => variant.sku);
   }
 
+  /** Adds a storage bin to a warehouse. */
   async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
-    const b = parse(BinInput, input);
-    return runOnce(this.ctx, 'bin.add', options, b, async (tx) => {
-      const warehouse = await warehouseByCode(tx, b.warehouse);
-      const row = await insertBin(tx, warehouse.id, b.code);
-      if (!row) throw new AlreadyExistsError('bin', `${b.warehouse}/${b.code}`);
+    const bin = parse(BinInput, input);
+    return runIdempotently(this.ctx, 'bin.add', options, bin, async (tx) => {
+      const warehouse = await warehouseByCode(tx, bin.warehouse);
+      const row = await insertBin(tx, warehouse.id, bin.code);
+      if (!row) throw new AlreadyExistsError('bin', `${bin.warehouse}/${bin.code}`);
       return { warehouse: warehouse.code, code: row.code };
     });
   }
 
+  /** A warehouse's bins. */
   async listBins(warehouseCode: string): Promise<{ warehouse: string; code: string }[]> {
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
-    return (await listBins(this.ctx.db, warehouse.id)).map((b) => ({ warehouse: warehouse.code, code: b.code }));
+    return (await listBins(this.ctx.db, warehouse.id)).map((bin) => ({ warehouse: warehouse.code, code: bin.code }));
   }
 }
 

@@ -1,13 +1,13 @@
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
-import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryStatus, DeliveryTry } from '../domain/delivery.js';
 import { open, seal } from '../domain/secret-box.js';
 import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { insertChannel, listChannels, removeChannel } from '../store/channels.js';
 import type { ChannelRow } from '../store/channels.js';
 import { countUnsent, listDeliveries, reviveDelivery } from '../store/deliveries.js';
-import type { Page } from './catalog.js';
-import { runOnce } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ChannelInputs, WebhookInput, numericId, parse } from './schemas.js';
@@ -23,6 +23,7 @@ export interface Channel {
   created_at: string;
 }
 
+/** A delivery as shown: one event to one channel, its status and every try. */
 export interface Delivery {
   id: number;
   channel_id: number;
@@ -36,16 +37,10 @@ export interface Delivery {
   last_error: string | null;
   created_at: string;
   delivered_at: string | null;
-  log: {
-    attempt: number;
-    started_at: string;
-    duration_ms: number;
-    ok: boolean;
-    status_code: number | null;
-    error: string | null;
-  }[];
+  log: DeliveryTry[];
 }
 
+/** Which deliveries to list: by status and channel, a page at a time. */
 export interface DeliveryQuery {
   status?: string | undefined;
   channel?: string | undefined;
@@ -54,13 +49,13 @@ export interface DeliveryQuery {
 }
 
 /** A URL may be the secret itself (Slack) or hold one (a password, a token in the query): shown redacted. */
-const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
-  const config = c.config;
-  switch (c.kind) {
+const targetOf = (channel: ChannelRow, secretKey: Buffer | undefined): string => {
+  const config = channel.config;
+  switch (channel.kind) {
     case 'webhook':
     case 'slack':
       try {
-        return redactUrl(open(secretKey, c.secrets)['url'] ?? '');
+        return redactUrl(open(secretKey, channel.secrets)['url'] ?? '');
       } catch {
         return MASK; // sealed with a key this process does not have
       }
@@ -71,13 +66,13 @@ const targetOf = (c: ChannelRow, secretKey: Buffer | undefined): string => {
   }
 };
 
-const toChannel = (c: ChannelRow, secretKey: Buffer | undefined): Channel => ({
-  id: c.id,
-  kind: c.kind,
-  name: c.name,
-  events: c.events,
-  target: targetOf(c, secretKey),
-  created_at: new Date(c.created_at).toISOString(),
+const toChannel = (channel: ChannelRow, secretKey: Buffer | undefined): Channel => ({
+  id: channel.id,
+  kind: channel.kind,
+  name: channel.name,
+  events: channel.events,
+  target: targetOf(channel, secretKey),
+  created_at: new Date(channel.created_at).toISOString(),
 });
 
 /** Where alerts go (webhooks, Slack, Telegram, email) and the log of getting them there. */
@@ -90,27 +85,28 @@ export class ChannelService {
 
   /** POST /v1/webhooks: a webhook channel. */
   async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
-    const w = parse(WebhookInput, input);
-    return this.add({ kind: 'webhook', ...w }, options);
+    const webhook = parse(WebhookInput, input);
+    return this.add({ kind: 'webhook', ...webhook }, options);
   }
 
+  /** A channel of any kind, its settings checked against that kind; its secrets are kept apart (sealed with a key). */
   async add(input: unknown, options: CallOptions = {}): Promise<Channel> {
     const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
     if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
       throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
     }
-    const c = parse(ChannelInputs[kind as ChannelKind], input);
-    const { kind: _, events, name, ...settings } = c;
+    const channel = parse(ChannelInputs[kind as ChannelKind], input);
+    const { kind: _, events, name, ...settings } = channel;
     const config: Record<string, string> = {};
     const secrets: Record<string, string> = {};
     for (const [field, value] of Object.entries(settings as Record<string, string>)) {
       if ((CHANNEL_SECRET_FIELDS as readonly string[]).includes(field)) secrets[field] = value;
       else config[field] = value;
     }
-    return runOnce(this.ctx, 'channel.add', options, c, async (tx) =>
+    return runIdempotently(this.ctx, 'channel.add', options, channel, async (tx) =>
       toChannel(
         await insertChannel(tx, {
-          kind: c.kind,
+          kind: channel.kind,
           name: name ?? null,
           events,
           config,
@@ -121,9 +117,10 @@ export class ChannelService {
     );
   }
 
+  /** Active channels, oldest first, optionally of one kind, on one page. */
   async list(kind?: ChannelKind): Promise<Page<Channel>> {
     return {
-      items: (await listChannels(this.ctx.db, kind)).map((c) => toChannel(c, this.secretKey)),
+      items: (await listChannels(this.ctx.db, kind)).map((channel) => toChannel(channel, this.secretKey)),
       next_cursor: null,
     };
   }
@@ -151,14 +148,14 @@ export class ChannelService {
     return pageOf(
       rows,
       limit,
-      ({ outbox_id, ...d }): Delivery => ({
-        ...d,
+      ({ outbox_id, ...delivery }): Delivery => ({
+        ...delivery,
         event_id: String(outbox_id),
-        next_attempt_at: d.status === 'pending' ? new Date(d.next_attempt_at).toISOString() : null,
-        created_at: new Date(d.created_at).toISOString(),
-        delivered_at: d.delivered_at === null ? null : new Date(d.delivered_at).toISOString(),
+        next_attempt_at: delivery.status === 'pending' ? new Date(delivery.next_attempt_at).toISOString() : null,
+        created_at: new Date(delivery.created_at).toISOString(),
+        delivered_at: delivery.delivered_at === null ? null : new Date(delivery.delivered_at).toISOString(),
       }),
-      (d) => d.id,
+      (delivery) => delivery.id,
     );
   }
 
@@ -169,10 +166,10 @@ export class ChannelService {
 
   /** Sends a dead letter again, with a fresh budget of tries. */
   async retry(id: string | number): Promise<void> {
-    const n = numericId(id, 'delivery');
-    if (await reviveDelivery(this.ctx.db, n)) return;
-    const [row] = await listDeliveries(this.ctx.db, { before: n + 1, limit: 1 });
-    if (row?.id !== n) throw new NotFoundError('delivery', String(id));
+    const deliveryId = numericId(id, 'delivery');
+    if (await reviveDelivery(this.ctx.db, deliveryId)) return;
+    const [row] = await listDeliveries(this.ctx.db, { before: deliveryId + 1, limit: 1 });
+    if (row?.id !== deliveryId) throw new NotFoundError('delivery', String(id));
     throw new InvalidTransitionError(row.status, 'retry', 'delivery');
   }
 }

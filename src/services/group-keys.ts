@@ -1,7 +1,7 @@
 import { IdempotencyConflictError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
 import { claimKeys, settleKeys } from '../store/idempotency.js';
-import { idempotencyOf } from './context.js';
+import { idempotencyOf } from './idempotency.js';
 import type { CallOptions } from './context.js';
 import type { Settled } from './group-commit.js';
 

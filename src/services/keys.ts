@@ -14,10 +14,11 @@ import {
 } from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js';
 import type { Queryable } from '../store/db.js';
-import { runOnce } from './context.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { numericId } from './schemas.js';
 
+/** An API key as shown: its name, prefix and scopes, never the key. */
 export interface ApiKey {
   id: number;
   name: string;
@@ -30,6 +31,7 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
+/** A key just created: the one answer that carries the key itself. */
 export interface CreatedApiKey extends ApiKey {
   /** the key itself: in the answer to the request that created it only, stored only as a salted hash */
   key: string;
@@ -40,14 +42,14 @@ export interface ReplayedApiKey extends ApiKey {
   replayed: true;
 }
 
-const toApiKey = (k: ApiKeyRow): ApiKey => ({
-  id: k.id,
-  name: k.name,
-  prefix: `sr_${k.public_id}`,
-  origin: k.origin,
-  scopes: k.scopes,
-  created_at: new Date(k.created_at).toISOString(),
-  revoked_at: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString(),
+const toApiKey = (row: ApiKeyRow): ApiKey => ({
+  id: row.id,
+  name: row.name,
+  prefix: `sr_${row.public_id}`,
+  origin: row.origin,
+  scopes: row.scopes,
+  created_at: new Date(row.created_at).toISOString(),
+  revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),
 });
 
 const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -70,7 +72,7 @@ function matches(row: ApiKeySecretRow, key: string): boolean {
 }
 
 function checkScopes(scopes: readonly string[]): Scope[] {
-  const unknown = scopes.filter((s) => !isScope(s));
+  const unknown = scopes.filter((scope) => !isScope(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw ValidationError.field(
       '/scopes',
@@ -81,7 +83,7 @@ function checkScopes(scopes: readonly string[]): Scope[] {
 }
 
 /** How long a process trusts a key it has looked up before asking the database again. */
-export const KEY_CACHE_MS = 10_000;
+const KEY_CACHE_MS = 10_000;
 /** Keys remembered at most; past it the memory starts afresh (a process serves a handful of clients). */
 const KEY_CACHE_SIZE = 10_000;
 
@@ -123,7 +125,7 @@ export class KeyService {
     const key = `sr_${publicId}_${randomBytes(24).toString('base64url')}`;
     const salt = newSalt();
     let made: ApiKey | undefined;
-    const answer = await runOnce(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
+    const answer = await runIdempotently(this.ctx, 'key.create', options, { name, scopes }, async (tx) => {
       const row = await insertApiKey(tx, {
         name,
         publicId,
@@ -169,6 +171,7 @@ export class KeyService {
     });
   }
 
+  /** Every key, live and revoked, oldest first. */
   async list(): Promise<ApiKey[]> {
     return (await listApiKeys(this.ctx.db)).map(toApiKey);
   }

@@ -1,6 +1,15 @@
 import { ValidationError } from '../domain/errors.js';
-import type { Page } from './catalog.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './catalog.js';
+
+/** One page of a list, and the cursor that asks for the next one (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** Rows in a page when the caller does not say. */
+const DEFAULT_PAGE = 50;
+/** The most rows a page holds, whatever the caller asks: a bound on one query's work. */
+const MAX_PAGE = 500;
 
 /** A page size as asked, within 1..MAX_PAGE (DEFAULT_PAGE when not asked). */
 export const pageLimit = (limit: number | undefined): number => Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);

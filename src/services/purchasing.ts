@@ -23,12 +23,14 @@ import {
   setPurchaseOrderStatus,
 } from '../store/purchasing.js';
 import type { PurchaseOrderRow, SupplierRow } from '../store/purchasing.js';
-import type { Page } from './catalog.js';
-import { runOnce, supplierByCode, variantsBySku, warehouseByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, numericId, parse } from './schemas.js';
 
+/** A supplier as shown: who stock is bought from, how long it takes, where it goes by default. */
 export interface Supplier {
   code: string;
   name: string;
@@ -38,6 +40,7 @@ export interface Supplier {
   created_at: string;
 }
 
+/** One line of an order as shown, with what is still outstanding. */
 export interface PurchaseOrderLine {
   sku: string;
   qty: number;
@@ -46,6 +49,7 @@ export interface PurchaseOrderLine {
   outstanding: number;
 }
 
+/** A purchase order as shown: its supplier, warehouse, status, dates and lines. */
 export interface PurchaseOrder {
   id: number;
   supplier: string;
@@ -62,6 +66,7 @@ export interface PurchaseOrder {
   closed_at: string | null;
 }
 
+/** Where received units of one SKU went. */
 export interface PutAway {
   sku: string;
   qty: number;
@@ -70,11 +75,13 @@ export interface PutAway {
   suggested: boolean;
 }
 
+/** What a receipt did: the order after it, and where the units were put away. */
 export interface Receipt {
   order: PurchaseOrder;
   put_away: PutAway[];
 }
 
+/** Which orders to list: by status, supplier or SKU, a page at a time. */
 export interface PurchaseOrderQuery {
   status?: string | undefined;
   supplier?: string | undefined;
@@ -83,37 +90,38 @@ export interface PurchaseOrderQuery {
   limit?: number | undefined;
 }
 
-const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
+const iso = (date: Date | null): string | null => (date === null ? null : new Date(date).toISOString());
 
-const toSupplier = (s: SupplierRow): Supplier => ({
-  code: s.code,
-  name: s.name,
-  email: s.email,
-  lead_time_days: s.lead_time_days,
-  warehouse: s.warehouse,
-  created_at: new Date(s.created_at).toISOString(),
+const toSupplier = (supplier: SupplierRow): Supplier => ({
+  code: supplier.code,
+  name: supplier.name,
+  email: supplier.email,
+  lead_time_days: supplier.lead_time_days,
+  warehouse: supplier.warehouse,
+  created_at: new Date(supplier.created_at).toISOString(),
 });
 
-export const toPurchaseOrder = (o: PurchaseOrderRow): PurchaseOrder => ({
-  id: o.id,
-  supplier: o.supplier,
-  warehouse: o.warehouse,
-  status: o.status,
-  expected_date: o.expected_date,
-  origin: o.origin,
-  reference: o.reference,
+/** A stored order as shown; what a closed order was short is no longer outstanding. */
+export const toPurchaseOrder = (order: PurchaseOrderRow): PurchaseOrder => ({
+  id: order.id,
+  supplier: order.supplier,
+  warehouse: order.warehouse,
+  status: order.status,
+  expected_date: order.expected_date,
+  origin: order.origin,
+  reference: order.reference,
   // a closed order expects nothing more, whatever it was short
-  lines: o.lines.map((l) => ({
-    sku: l.sku,
-    qty: l.qty,
-    received_qty: l.received_qty,
-    outstanding: OPEN_PO_STATUSES.includes(o.status) ? l.qty - l.received_qty : 0,
+  lines: order.lines.map((line) => ({
+    sku: line.sku,
+    qty: line.qty,
+    received_qty: line.received_qty,
+    outstanding: OPEN_PO_STATUSES.includes(order.status) ? line.qty - line.received_qty : 0,
   })),
-  created_at: new Date(o.created_at).toISOString(),
-  updated_at: new Date(o.updated_at).toISOString(),
-  sent_at: iso(o.sent_at),
-  confirmed_at: iso(o.confirmed_at),
-  closed_at: iso(o.closed_at),
+  created_at: new Date(order.created_at).toISOString(),
+  updated_at: new Date(order.updated_at).toISOString(),
+  sent_at: iso(order.sent_at),
+  confirmed_at: iso(order.confirmed_at),
+  closed_at: iso(order.closed_at),
 });
 
 const orderId = (id: string | number): number => numericId(id, 'purchase order');
@@ -121,10 +129,10 @@ const orderId = (id: string | number): number => numericId(id, 'purchase order')
 /** What a line's SKU appearing twice means is anybody's guess: refused, naming both places. */
 function refuseRepeats(lines: readonly { sku: string }[]): void {
   const seen = new Map<string, number>();
-  lines.forEach((l, i) => {
-    const first = seen.get(l.sku);
-    if (first !== undefined) throw ValidationError.field(`/lines/${i}/sku`, `${l.sku} is already on line ${first}`);
-    seen.set(l.sku, i);
+  lines.forEach((line, i) => {
+    const first = seen.get(line.sku);
+    if (first !== undefined) throw ValidationError.field(`/lines/${i}/sku`, `${line.sku} is already on line ${first}`);
+    seen.set(line.sku, i);
   });
 }
 
@@ -132,50 +140,56 @@ function refuseRepeats(lines: readonly { sku: string }[]): void {
 export class PurchasingService {
   constructor(private readonly ctx: ServiceContext) {}
 
+  /** Adds a supplier; its warehouse, if given, is where its orders go unless an order says otherwise. */
   async addSupplier(input: unknown, options: CallOptions = {}): Promise<Supplier> {
-    const s = parse(SupplierInput, input);
-    return runOnce(this.ctx, 'supplier.add', options, s, async (tx) => {
-      const warehouse = s.warehouse === undefined ? null : await warehouseByCode(tx, s.warehouse);
+    const supplier = parse(SupplierInput, input);
+    return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
+      const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
       const row = await insertSupplier(tx, {
-        code: s.code,
-        name: s.name,
-        email: s.email ?? null,
-        leadTimeDays: s.lead_time_days ?? null,
+        code: supplier.code,
+        name: supplier.name,
+        email: supplier.email ?? null,
+        leadTimeDays: supplier.lead_time_days ?? null,
         warehouseId: warehouse?.id ?? null,
       });
-      if (!row) throw new AlreadyExistsError('supplier', s.code);
+      if (!row) throw new AlreadyExistsError('supplier', supplier.code);
       return toSupplier(row);
     });
   }
 
+  /** Every supplier, by code, on one page. */
   async listSuppliers(): Promise<Page<Supplier>> {
     return { items: (await listSuppliers(this.ctx.db)).map(toSupplier), next_cursor: null };
   }
 
   /** A DRAFT order. Without an expected date, sending it dates it by the supplier's lead time. */
   async create(input: unknown, options: CallOptions = {}): Promise<PurchaseOrder> {
-    const p = parse(PurchaseOrderInput, input);
-    refuseRepeats(p.lines);
-    return runOnce(this.ctx, 'purchase_order.create', options, p, async (tx) => {
-      const supplier = await supplierByCode(tx, p.supplier);
-      const warehouse = await warehouseByCode(tx, p.warehouse);
+    const draft = parse(PurchaseOrderInput, input);
+    refuseRepeats(draft.lines);
+    return runIdempotently(this.ctx, 'purchase_order.create', options, draft, async (tx) => {
+      const supplier = await supplierByCode(tx, draft.supplier);
+      const warehouse = await warehouseByCode(tx, draft.warehouse);
       const variants = await variantsBySku(
         tx,
-        p.lines.map((l) => l.sku),
+        draft.lines.map((line) => line.sku),
       );
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
         warehouseId: warehouse.id,
-        expectedDate: p.expected_date ?? null,
+        expectedDate: draft.expected_date ?? null,
         origin: 'manual',
-        reference: p.reference ?? null,
+        reference: draft.reference ?? null,
         at: this.ctx.clock(),
-        lines: p.lines.map((l) => ({ variantId: (variants.get(l.sku) as { id: number }).id, qty: l.qty })),
+        lines: draft.lines.map((line) => ({
+          variantId: (variants.get(line.sku) as { id: number }).id,
+          qty: line.qty,
+        })),
       });
       return this.read(tx, id);
     });
   }
 
+  /** One order, with its lines. */
   async get(id: string | number): Promise<PurchaseOrder> {
     return this.read(this.ctx.db, orderId(id));
   }
@@ -194,7 +208,7 @@ export class PurchasingService {
       before,
       limit: limit + 1,
     });
-    return pageOf(rows, limit, toPurchaseOrder, (o) => o.id);
+    return pageOf(rows, limit, toPurchaseOrder, (order) => order.id);
   }
 
   /** DRAFT to SENT: the supplier has it. */
@@ -217,64 +231,80 @@ export class PurchasingService {
    * them away: into the bin given, else the suggested one. The order is PARTIAL until nothing is outstanding.
    */
   async receive(id: string | number, input: unknown, options: CallOptions = {}): Promise<Receipt> {
-    const r = parse(PurchaseReceiptInput, input);
-    refuseRepeats(r.lines);
-    const n = orderId(id);
-    return runOnce(this.ctx, 'purchase_order.receive', options, { id: n, ...r }, async (tx) => {
-      const order = await lockPurchaseOrder(tx, n);
-      if (!order) throw new NotFoundError('purchase order', String(id));
-      nextPoStatus(order.status, 'receive'); // a draft or closed order refuses before its lines are looked at
-      const bySku = new Map(order.lines.map((l) => [l.sku, l]));
-      const picks = r.lines.map((l, i) => {
-        const line = bySku.get(l.sku);
-        if (!line) throw ValidationError.field(`/lines/${i}/sku`, `${l.sku} is not on purchase order ${n}`);
-        const outstanding = line.qty - line.received_qty;
-        if (l.qty > outstanding)
-          throw ValidationError.field(`/lines/${i}/qty`, `${outstanding} of ${l.sku} outstanding, not ${l.qty}`);
-        return { ...l, line };
-      });
-      const complete = order.lines.every((l) => l.qty - l.received_qty === (picks.find((p) => p.line === l)?.qty ?? 0));
-      const status = nextPoStatus(order.status, 'receive', complete);
-      const now = this.ctx.clock();
-      const bins = await Promise.all(
-        picks.map((p) => this.binFor(tx, order.warehouse_id, order.warehouse, p.line.variant_id, p.bin)),
-      );
-      const applied = await applyMovements(
-        tx,
-        options.actor ?? null,
-        picks.map((p) => ({
-          variantId: p.line.variant_id,
-          warehouseId: order.warehouse_id,
-          type: 'receive' as const,
-          deltaOnHand: p.qty,
-          deltaReserved: 0,
-          guard: 'none' as const,
-          reason: 'received' as const,
-          reference: r.reference ?? `PO-${n}`,
-        })),
-        now,
-      );
-      if (applied.length !== picks.length) throw new Error(`stock level missing for a line of purchase order ${n}`);
-      for (const [i, p] of picks.entries()) {
-        const bin = bins[i];
-        if (bin?.id !== undefined) await putAway(tx, bin.id, p.line.variant_id, p.qty);
-      }
-      await addReceived(
-        tx,
-        n,
-        picks.map((p) => ({ lineNo: p.line.line_no, qty: p.qty })),
-      );
-      await setPurchaseOrderStatus(tx, n, status, now);
-      return {
-        order: await this.read(tx, n),
-        put_away: picks.map((p, i) => ({
-          sku: p.sku,
-          qty: p.qty,
-          bin: bins[i]?.code ?? null,
-          suggested: p.bin === undefined,
-        })),
-      };
-    });
+    const receipt = parse(PurchaseReceiptInput, input);
+    refuseRepeats(receipt.lines);
+    const purchaseOrderId = orderId(id);
+    return runIdempotently(
+      this.ctx,
+      'purchase_order.receive',
+      options,
+      { id: purchaseOrderId, ...receipt },
+      async (tx) => {
+        const order = await lockPurchaseOrder(tx, purchaseOrderId);
+        if (!order) throw new NotFoundError('purchase order', String(id));
+        nextPoStatus(order.status, 'receive'); // a draft or closed order refuses before its lines are looked at
+        const bySku = new Map(order.lines.map((line) => [line.sku, line]));
+        const picks = receipt.lines.map((received, i) => {
+          const line = bySku.get(received.sku);
+          if (!line)
+            throw ValidationError.field(
+              `/lines/${i}/sku`,
+              `${received.sku} is not on purchase order ${purchaseOrderId}`,
+            );
+          const outstanding = line.qty - line.received_qty;
+          if (received.qty > outstanding)
+            throw ValidationError.field(
+              `/lines/${i}/qty`,
+              `${outstanding} of ${received.sku} outstanding, not ${received.qty}`,
+            );
+          return { ...received, line };
+        });
+        const complete = order.lines.every(
+          (line) => line.qty - line.received_qty === (picks.find((pick) => pick.line === line)?.qty ?? 0),
+        );
+        const status = nextPoStatus(order.status, 'receive', complete);
+        const now = this.ctx.clock();
+        const bins = await Promise.all(
+          picks.map((pick) => this.binFor(tx, order.warehouse_id, order.warehouse, pick.line.variant_id, pick.bin)),
+        );
+        const applied = await applyMovements(
+          tx,
+          options.actor ?? null,
+          picks.map((pick) => ({
+            variantId: pick.line.variant_id,
+            warehouseId: order.warehouse_id,
+            type: 'receive' as const,
+            deltaOnHand: pick.qty,
+            deltaReserved: 0,
+            guard: 'none' as const,
+            reason: 'received' as const,
+            reference: receipt.reference ?? `PO-${purchaseOrderId}`,
+          })),
+          now,
+        );
+        if (applied.length !== picks.length)
+          throw new Error(`stock level missing for a line of purchase order ${purchaseOrderId}`);
+        for (const [i, pick] of picks.entries()) {
+          const bin = bins[i];
+          if (bin?.id !== undefined) await putAway(tx, bin.id, pick.line.variant_id, pick.qty);
+        }
+        await addReceived(
+          tx,
+          purchaseOrderId,
+          picks.map((pick) => ({ lineNo: pick.line.line_no, qty: pick.qty })),
+        );
+        await setPurchaseOrderStatus(tx, purchaseOrderId, status, now);
+        return {
+          order: await this.read(tx, purchaseOrderId),
+          put_away: picks.map((pick, i) => ({
+            sku: pick.sku,
+            qty: pick.qty,
+            bin: bins[i]?.code ?? null,
+            suggested: pick.bin === undefined,
+          })),
+        };
+      },
+    );
   }
 
   /** Where a line's units go: the bin asked for (which must exist), else the suggestion, else nowhere yet. */
@@ -300,20 +330,26 @@ export class PurchasingService {
     body: { expected_date?: string },
     options: CallOptions,
   ): Promise<PurchaseOrder> {
-    const n = orderId(id);
-    return runOnce(this.ctx, `purchase_order.${action}`, options, { id: n, ...body }, async (tx) => {
-      const order = await lockPurchaseOrder(tx, n);
-      if (!order) throw new NotFoundError('purchase order', String(id));
-      const status = nextPoStatus(order.status, action);
-      const now = this.ctx.clock();
-      let expected: string | null | undefined = body.expected_date;
-      if (action === 'send' && order.expected_date === null) {
-        const [supplier] = await findSuppliers(tx, [order.supplier]);
-        expected = expectedDateFrom(now, supplier?.lead_time_days ?? null);
-      }
-      await setPurchaseOrderStatus(tx, n, status, now, expected);
-      return this.read(tx, n);
-    });
+    const purchaseOrderId = orderId(id);
+    return runIdempotently(
+      this.ctx,
+      `purchase_order.${action}`,
+      options,
+      { id: purchaseOrderId, ...body },
+      async (tx) => {
+        const order = await lockPurchaseOrder(tx, purchaseOrderId);
+        if (!order) throw new NotFoundError('purchase order', String(id));
+        const status = nextPoStatus(order.status, action);
+        const now = this.ctx.clock();
+        let expected: string | null | undefined = body.expected_date;
+        if (action === 'send' && order.expected_date === null) {
+          const [supplier] = await findSuppliers(tx, [order.supplier]);
+          expected = expectedDateFrom(now, supplier?.lead_time_days ?? null);
+        }
+        await setPurchaseOrderStatus(tx, purchaseOrderId, status, now, expected);
+        return this.read(tx, purchaseOrderId);
+      },
+    );
   }
 
   private async read(db: Queryable, id: number): Promise<PurchaseOrder> {

@@ -30,7 +30,7 @@ import {
   setReservationStatuses,
 } from '../store/reservations.js';
 import type { LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
-import { missing } from './context.js';
+import { missing } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';

@@ -13,8 +13,9 @@ import { readIncoming } from '../store/purchasing.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
-import type { Page } from './catalog.js';
-import { missing, runOnce, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './context.js';
+import type { Page } from './paging.js';
+import { runIdempotently } from './idempotency.js';
+import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
@@ -132,7 +133,7 @@ export class StockService {
   /** Units arriving at a warehouse (into a bin, if named): on_hand goes up. */
   async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
     const receipt = parse(ReceiveInput, input);
-    return runOnce(this.ctx, 'stock.receive', options, receipt, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.receive', options, receipt, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, receipt.sku, receipt.warehouse);
       const bin = receipt.bin === undefined ? undefined : await findBin(tx, warehouse.id, receipt.bin);
       if (receipt.bin !== undefined && !bin) throw new NotFoundError('bin', `${receipt.warehouse}/${receipt.bin}`);
@@ -231,7 +232,7 @@ export class StockService {
   async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
     const batch = parse(SyncInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.sync', options, batch, (tx) =>
+      runIdempotently(this.ctx, 'stock.sync', options, batch, (tx) =>
         this.applySync(tx, batch.source, batch.items, options, putOff),
       ),
     );
@@ -283,7 +284,7 @@ export class StockService {
     const transfer = parse(TransferInput, input);
     if (transfer.from === transfer.to) throw ValidationError.field('/to', 'a transfer needs two different warehouses');
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.transfer', options, transfer, async (tx) => {
+      runIdempotently(this.ctx, 'stock.transfer', options, transfer, async (tx) => {
         const variant = await variantBySku(tx, transfer.sku);
         const warehouses = await warehousesByCode(tx, [transfer.from, transfer.to]);
         const from = warehouses.get(transfer.from) ?? missing('value');
@@ -334,7 +335,7 @@ export class StockService {
    */
   async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
     const returned = parse(ReturnInput, input);
-    return runOnce(this.ctx, 'stock.return', options, returned, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.return', options, returned, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, returned.sku, returned.warehouse);
       const id = await insertReturn(tx, {
         variantId: variant.id,
@@ -381,7 +382,7 @@ export class StockService {
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
     const request = { csv_sha256: sha256, reference: options.reference };
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, 'stock.import', options, request, async (tx) => {
+      runIdempotently(this.ctx, 'stock.import', options, request, async (tx) => {
         const variants = await findVariants(tx, [...new Set(rows.map((row) => row.sku))]);
         const warehouses = await findWarehouses(tx, [...new Set(rows.map((row) => row.warehouse))]);
         const variantId = new Map(variants.map((variant) => [variant.sku, variant.id]));
@@ -522,7 +523,7 @@ export class StockService {
     change: (tx: Queryable, level: LevelToChange) => Promise<T>,
   ): Promise<T> {
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      runOnce(this.ctx, scope, options, request, async (tx) => {
+      runIdempotently(this.ctx, scope, options, request, async (tx) => {
         const { variant, warehouse } = await this.resolve(tx, request.sku, request.warehouse);
         const releasing = await this.expireDueHolds(tx, [request.sku], putOff);
         return change(tx, { variant, warehouse, releasing });

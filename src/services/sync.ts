@@ -7,18 +7,21 @@ import {
   rememberSignature,
   upsertSyncSource,
 } from '../store/sync-sources.js';
-import { runOnce } from './context.js';
+import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
 
+/** The header a source signs a pushed batch in, as outgoing webhooks are signed. */
 export const SIGNATURE_HEADER = 'x-stockroom-signature';
 
+/** How pushed batches are checked. */
 export interface SyncOptions {
   /** how far a pushed batch's signed timestamp may be from now, in seconds (default 300) */
   signatureToleranceSeconds?: number | undefined;
 }
 
+/** What a pull applied, and where the next one continues. */
 export interface PullResult extends SyncResult {
   /** where the next pull continues */
   last_sync_at: string;
@@ -96,7 +99,7 @@ export class SyncService {
       }
       signed = check;
     }
-    return runOnce(this.ctx, 'stock.sync', options, batch, async (tx) => {
+    return runIdempotently(this.ctx, 'stock.sync', options, batch, async (tx) => {
       if (signed) {
         // forgotten only once no clock reading can take it as fresh: the check counts whole seconds
         await forgetSignatures(tx, new Date((Math.floor(now / 1000) - this.toleranceSeconds) * 1000));
@@ -123,12 +126,12 @@ export class SyncService {
     const askedAt = this.ctx.clock();
     let body: unknown;
     try {
-      const res = await (options.fetch ?? fetch)(target, {
+      const response = await (options.fetch ?? fetch)(target, {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(60_000),
       });
-      if (!res.ok) throw new UpstreamError(`${source} answered ${res.status} ${res.statusText}`);
-      body = await res.json();
+      if (!response.ok) throw new UpstreamError(`${source} answered ${response.status} ${response.statusText}`);
+      body = await response.json();
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
       throw new UpstreamError(`${source} could not be read: ${error instanceof Error ? error.message : String(error)}`);

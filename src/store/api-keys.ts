@@ -5,6 +5,7 @@ export type KeyOrigin = 'generated' | 'operator';
 /** hmac-sha256: HMAC-SHA256 of the key under the row's salt; sha256: a plain hash from before (rehashed on use) */
 export type HashScheme = 'hmac-sha256' | 'sha256';
 
+/** An API key as it may be shown: who it is for and what it may do, never what verifies it. */
 export interface ApiKeyRow {
   id: number;
   name: string;
@@ -28,12 +29,19 @@ const SECRET_COLUMNS = `${COLUMNS}, salt, secret_hash, hash_scheme`;
 /** @returns the new key, or undefined when its public id or hash is taken already */
 export async function insertApiKey(
   tx: Queryable,
-  k: { name: string; publicId: string; origin: KeyOrigin; salt: string; secretHash: string; scopes: readonly string[] },
+  key: {
+    name: string;
+    publicId: string;
+    origin: KeyOrigin;
+    salt: string;
+    secretHash: string;
+    scopes: readonly string[];
+  },
 ): Promise<ApiKeyRow | undefined> {
   const { rows } = await tx.query<ApiKeyRow>(
     `INSERT INTO api_keys (name, public_id, origin, salt, secret_hash, hash_scheme, scopes) VALUES ($1, $2, $3, $4, $5, 'hmac-sha256', $6::text[])
      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-    [k.name, k.publicId, k.origin, k.salt, k.secretHash, k.scopes],
+    [key.name, key.publicId, key.origin, key.salt, key.secretHash, key.scopes],
   );
   return rows[0];
 }
@@ -86,6 +94,7 @@ export async function rehashApiKey(tx: Queryable, id: number, salt: string, secr
   );
 }
 
+/** Every key, live and revoked, oldest first. */
 export async function listApiKeys(db: Queryable): Promise<ApiKeyRow[]> {
   const { rows } = await db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY id`);
   return rows;

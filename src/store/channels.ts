@@ -1,6 +1,7 @@
 import type { ChannelKind } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
+/** A channel as stored: what it wants, what may be shown, and its secrets kept apart. */
 export interface ChannelRow {
   id: number;
   kind: ChannelKind;
@@ -15,9 +16,10 @@ export interface ChannelRow {
 
 const COLUMNS = 'id, kind, name, events, config, secrets, created_at';
 
+/** Adds an active channel. */
 export async function insertChannel(
   tx: Queryable,
-  c: {
+  channel: {
     kind: ChannelKind;
     name: string | null;
     events: readonly string[];
@@ -27,7 +29,7 @@ export async function insertChannel(
 ): Promise<ChannelRow> {
   const { rows } = await tx.query<ChannelRow>(
     `INSERT INTO channels (kind, name, events, config, secrets) VALUES ($1, $2, $3::text[], $4::jsonb, $5::jsonb) RETURNING ${COLUMNS}`,
-    [c.kind, c.name, c.events, JSON.stringify(c.config), JSON.stringify(c.secrets)],
+    [channel.kind, channel.name, channel.events, JSON.stringify(channel.config), JSON.stringify(channel.secrets)],
   );
   return rows[0] as ChannelRow;
 }

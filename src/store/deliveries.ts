@@ -1,4 +1,4 @@
-import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
+import type { ChannelKind, DeliveryStatus, DeliveryTry, EventType } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
 /**
@@ -7,10 +7,9 @@ import type { Queryable } from './db.js';
  * @returns how many outbox rows it dispatched
  */
 export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
-  const { rows } = await tx.query<{ n: number }>(
+  const { rows } = await tx.query<{ dispatched: number }>(
     `WITH due AS (
-       SELECT id, CASE WHEN topic = 'alert' THEN payload->>'type' ELSE topic END AS event
-         FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+       SELECT id, event FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
      fanned AS (
        INSERT INTO deliveries (outbox_id, channel_id)
@@ -21,12 +20,13 @@ export async function dispatchOutbox(tx: Queryable, limit: number): Promise<numb
      marked AS (
        UPDATE outbox o SET delivered_at = now() FROM due WHERE o.id = due.id RETURNING o.id
      )
-     SELECT count(*)::int AS n FROM marked`,
+     SELECT count(*)::int AS dispatched FROM marked`,
     [limit],
   );
-  return rows[0]?.n ?? 0;
+  return rows[0]?.dispatched ?? 0;
 }
 
+/** A delivery claimed for one try, with what sending it needs: its channel and its outbox event. */
 export interface ClaimedDelivery {
   id: number;
   attempt: number;
@@ -38,7 +38,8 @@ export interface ClaimedDelivery {
   /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
   secrets: Record<string, string>;
   outbox_id: number;
-  topic: string;
+  /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
+  event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
 }
@@ -71,7 +72,7 @@ export async function claimDeliveries(
          FROM due WHERE d.id = due.id
        RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.topic, o.payload, o.created_at
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.event, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
     [limit, leaseMs, busy],
@@ -79,6 +80,7 @@ export async function claimDeliveries(
   return rows;
 }
 
+/** How one try ended, and what follows: delivered, due again after a wait, or dead. */
 export interface AttemptOutcome {
   deliveryId: number;
   attempt: number;
@@ -95,7 +97,7 @@ export interface AttemptOutcome {
  * Logs a try and settles its delivery: delivered, dead, or due again after its backoff. Only the try that holds
  * the claim settles it; a sender that outlived its lease only adds its line to the log.
  */
-export async function recordAttempt(tx: Queryable, o: AttemptOutcome): Promise<void> {
+export async function recordAttempt(tx: Queryable, outcome: AttemptOutcome): Promise<void> {
   await tx.query(
     `WITH logged AS (
        INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, ok, status_code, error)
@@ -107,10 +109,20 @@ export async function recordAttempt(tx: Queryable, o: AttemptOutcome): Promise<v
        next_attempt_at = CASE WHEN NOT $5 AND $8::integer IS NOT NULL THEN now() + make_interval(secs => $8::double precision / 1000) ELSE next_attempt_at END,
        last_error = CASE WHEN $5 THEN NULL ELSE $7 END
      WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
-    [o.deliveryId, o.attempt, o.startedAt, o.durationMs, o.ok, o.statusCode, o.error, o.retryInMs],
+    [
+      outcome.deliveryId,
+      outcome.attempt,
+      outcome.startedAt,
+      outcome.durationMs,
+      outcome.ok,
+      outcome.statusCode,
+      outcome.error,
+      outcome.retryInMs,
+    ],
   );
 }
 
+/** A delivery in the log, with its channel's kind, its event and every try. */
 export interface DeliveryRow {
   id: number;
   channel_id: number;
@@ -123,16 +135,10 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
-  log: {
-    attempt: number;
-    started_at: string;
-    duration_ms: number;
-    ok: boolean;
-    status_code: number | null;
-    error: string | null;
-  }[];
+  log: DeliveryTry[];
 }
 
+/** Which deliveries the log shows: by status and channel, a page before a cursor. */
 export interface DeliveryFilter {
   status?: DeliveryStatus | undefined;
   channelId?: number | undefined;
@@ -141,9 +147,9 @@ export interface DeliveryFilter {
 }
 
 /** The delivery log, newest first, each delivery with its tries. */
-export async function listDeliveries(db: Queryable, f: DeliveryFilter): Promise<DeliveryRow[]> {
+export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Promise<DeliveryRow[]> {
   const { rows } = await db.query<DeliveryRow>(
-    `SELECT d.id, d.channel_id, ch.kind, d.outbox_id, CASE WHEN o.topic = 'alert' THEN o.payload->>'type' ELSE o.topic END AS event,
+    `SELECT d.id, d.channel_id, ch.kind, d.outbox_id, o.event,
             d.status, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.delivered_at,
             coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'started_at', a.started_at, 'duration_ms', a.duration_ms,
                                                           'ok', a.ok, 'status_code', a.status_code, 'error', a.error) ORDER BY a.id)
@@ -153,7 +159,7 @@ export async function listDeliveries(db: Queryable, f: DeliveryFilter): Promise<
         AND ($2::bigint IS NULL OR d.channel_id = $2)
         AND ($3::bigint IS NULL OR d.id < $3)
       ORDER BY d.id DESC LIMIT $4`,
-    [f.status ?? null, f.channelId ?? null, f.before ?? null, f.limit],
+    [filter.status ?? null, filter.channelId ?? null, filter.before ?? null, filter.limit],
   );
   return rows;
 }
@@ -174,7 +180,7 @@ export async function countUnsent(db: Queryable): Promise<{ pending: number; dea
  * @returns the deliveries removed
  */
 export async function pruneDelivered(tx: Queryable, olderThanMs: number, limit: number): Promise<number> {
-  const { rows } = await tx.query<{ n: number }>(
+  const { rows } = await tx.query<{ removed: number }>(
     `WITH old AS (
        SELECT id FROM deliveries
         WHERE status = 'delivered' AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)
@@ -182,7 +188,7 @@ export async function pruneDelivered(tx: Queryable, olderThanMs: number, limit: 
      ),
      tries AS (DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM old)),
      gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM old) RETURNING id)
-     SELECT count(*)::int AS n FROM gone`,
+     SELECT count(*)::int AS removed FROM gone`,
     [olderThanMs, limit],
   );
   // a separate statement: it must see the deliveries the one above removed as gone
@@ -193,7 +199,7 @@ export async function pruneDelivered(tx: Queryable, olderThanMs: number, limit: 
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)`,
     [olderThanMs, limit],
   );
-  return rows[0]?.n ?? 0;
+  return rows[0]?.removed ?? 0;
 }
 
 /** Gives a dead letter a fresh budget of tries, due now. @returns false if it is not dead */

@@ -1,6 +1,7 @@
 import type { BinHolding, PoStatus } from '../domain/purchasing.js';
 import type { Queryable } from './db.js';
 
+/** A supplier as stored, with the code of the warehouse its orders go to by default. */
 export interface SupplierRow {
   id: number;
   code: string;
@@ -18,25 +19,34 @@ const SUPPLIER = `SELECT s.id, s.code, s.name, s.email, s.lead_time_days, s.ware
 /** @returns the new row, or undefined when the code is taken */
 export async function insertSupplier(
   tx: Queryable,
-  s: { code: string; name: string; email: string | null; leadTimeDays: number | null; warehouseId: number | null },
+  supplier: {
+    code: string;
+    name: string;
+    email: string | null;
+    leadTimeDays: number | null;
+    warehouseId: number | null;
+  },
 ): Promise<SupplierRow | undefined> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO suppliers (code, name, email, lead_time_days, warehouse_id) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (code) DO NOTHING RETURNING id`,
-    [s.code, s.name, s.email, s.leadTimeDays, s.warehouseId],
+    [supplier.code, supplier.name, supplier.email, supplier.leadTimeDays, supplier.warehouseId],
   );
   if (!rows[0]) return undefined;
   return (await tx.query<SupplierRow>(`${SUPPLIER} WHERE s.id = $1`, [rows[0].id])).rows[0];
 }
 
+/** Every supplier, by code. */
 export async function listSuppliers(db: Queryable): Promise<SupplierRow[]> {
   return (await db.query<SupplierRow>(`${SUPPLIER} ORDER BY s.code`)).rows;
 }
 
+/** The suppliers with these codes (unknown codes are simply absent). */
 export async function findSuppliers(db: Queryable, codes: readonly string[]): Promise<SupplierRow[]> {
   return (await db.query<SupplierRow>(`${SUPPLIER} WHERE s.code = ANY($1::text[])`, [codes])).rows;
 }
 
+/** One line of a purchase order: what was ordered and what has arrived. */
 export interface PoLineRow {
   line_no: number;
   variant_id: number;
@@ -45,6 +55,7 @@ export interface PoLineRow {
   received_qty: number;
 }
 
+/** A purchase order as stored, with its supplier's and warehouse's codes and its lines. */
 export interface PurchaseOrderRow {
   id: number;
   supplier: string;
@@ -71,6 +82,7 @@ const ORDER = `SELECT o.id, s.code AS supplier, o.warehouse_id, w.code AS wareho
                         WHERE l.purchase_order_id = o.id) AS lines
                  FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id JOIN warehouses w ON w.id = o.warehouse_id`;
 
+/** What a new DRAFT order is made of. */
 export interface NewPurchaseOrder {
   supplierId: number;
   warehouseId: number;
@@ -82,14 +94,14 @@ export interface NewPurchaseOrder {
 }
 
 /** A new DRAFT order with its lines. @returns its id */
-export async function insertPurchaseOrder(tx: Queryable, o: NewPurchaseOrder): Promise<number> {
+export async function insertPurchaseOrder(tx: Queryable, order: NewPurchaseOrder): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO purchase_orders (supplier_id, warehouse_id, status, expected_date, origin, reference, created_at, updated_at)
      VALUES ($1, $2, 'DRAFT', $3::date, $4, $5, $6, $6) RETURNING id`,
-    [o.supplierId, o.warehouseId, o.expectedDate, o.origin, o.reference, o.at],
+    [order.supplierId, order.warehouseId, order.expectedDate, order.origin, order.reference, order.at],
   );
   const id = (rows[0] as { id: number }).id;
-  await addPurchaseOrderLines(tx, id, o.lines);
+  await addPurchaseOrderLines(tx, id, order.lines);
   return id;
 }
 
@@ -103,10 +115,11 @@ export async function addPurchaseOrderLines(
     `INSERT INTO purchase_order_lines (purchase_order_id, line_no, variant_id, qty)
      SELECT $1, coalesce((SELECT max(line_no) FROM purchase_order_lines WHERE purchase_order_id = $1), 0) + r.n, r.variant_id, r.qty
        FROM jsonb_to_recordset($2::jsonb) AS r(variant_id bigint, qty int, n int)`,
-    [id, JSON.stringify(lines.map((l, i) => ({ variant_id: l.variantId, qty: l.qty, n: i + 1 })))],
+    [id, JSON.stringify(lines.map((line, i) => ({ variant_id: line.variantId, qty: line.qty, n: i + 1 })))],
   );
 }
 
+/** One order with its lines, or undefined if there is none with this id. */
 export async function readPurchaseOrder(db: Queryable, id: number): Promise<PurchaseOrderRow | undefined> {
   return (await db.query<PurchaseOrderRow>(`${ORDER} WHERE o.id = $1`, [id])).rows[0];
 }
@@ -117,6 +130,7 @@ export async function lockPurchaseOrder(tx: Queryable, id: number): Promise<Purc
   return readPurchaseOrder(tx, id);
 }
 
+/** Which orders to list: by status, supplier or SKU, a page before a cursor. */
 export interface PurchaseOrderFilter {
   status?: PoStatus | undefined;
   supplier?: string | undefined;
@@ -125,7 +139,8 @@ export interface PurchaseOrderFilter {
   limit: number;
 }
 
-export async function listPurchaseOrders(db: Queryable, f: PurchaseOrderFilter): Promise<PurchaseOrderRow[]> {
+/** Orders, newest first, with their lines. */
+export async function listPurchaseOrders(db: Queryable, filter: PurchaseOrderFilter): Promise<PurchaseOrderRow[]> {
   const { rows } = await db.query<PurchaseOrderRow>(
     `${ORDER}
       WHERE ($1::text IS NULL OR o.status = $1)
@@ -134,11 +149,12 @@ export async function listPurchaseOrders(db: Queryable, f: PurchaseOrderFilter):
                                           WHERE l.purchase_order_id = o.id AND v.sku = $3))
         AND ($4::bigint IS NULL OR o.id < $4)
       ORDER BY o.id DESC LIMIT $5`,
-    [f.status ?? null, f.supplier ?? null, f.sku ?? null, f.before ?? null, f.limit],
+    [filter.status ?? null, filter.supplier ?? null, filter.sku ?? null, filter.before ?? null, filter.limit],
   );
   return rows;
 }
 
+/** Moves an order to a status, stamping when it was sent, confirmed or closed; optionally sets its expected date. */
 export async function setPurchaseOrderStatus(
   tx: Queryable,
   id: number,
@@ -157,16 +173,19 @@ export async function setPurchaseOrderStatus(
   );
 }
 
-export async function addReceived(
-  tx: Queryable,
-  id: number,
-  lines: readonly { lineNo: number; qty: number }[],
-): Promise<void> {
+/** Units received against one line of an order, by its number. */
+export interface ReceivedLine {
+  lineNo: number;
+  qty: number;
+}
+
+/** Counts received units against an order's lines, by line number. */
+export async function addReceived(tx: Queryable, id: number, lines: readonly ReceivedLine[]): Promise<void> {
   await tx.query(
     `UPDATE purchase_order_lines l SET received_qty = l.received_qty + r.qty
        FROM jsonb_to_recordset($2::jsonb) AS r(line_no int, qty int)
       WHERE l.purchase_order_id = $1 AND l.line_no = r.line_no`,
-    [id, JSON.stringify(lines.map((l) => ({ line_no: l.lineNo, qty: l.qty })))],
+    [id, JSON.stringify(lines.map((line) => ({ line_no: line.lineNo, qty: line.qty })))],
   );
 }
 
@@ -184,6 +203,7 @@ export async function readBinHoldings(db: Queryable, warehouseId: number, varian
   return rows;
 }
 
+/** Units on their way to one warehouse for one variant, and when the first of them is due. */
 export interface IncomingRow {
   variant_id: number;
   warehouse_id: number;

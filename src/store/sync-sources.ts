@@ -1,11 +1,13 @@
 import type { Queryable } from './db.js';
 
+/** An external system that syncs on-hand numbers: its signing secret and its pull cursor. */
 export interface SyncSourceRow {
   name: string;
   secret: string | null;
   last_sync_at: Date | null;
 }
 
+/** Registers a source, or changes its secret (null: unsigned batches are taken). */
 export async function upsertSyncSource(tx: Queryable, name: string, secret: string | null): Promise<SyncSourceRow> {
   const { rows } = await tx.query<SyncSourceRow>(
     `INSERT INTO sync_sources (name, secret) VALUES ($1, $2)
@@ -17,6 +19,7 @@ export async function upsertSyncSource(tx: Queryable, name: string, secret: stri
   return row;
 }
 
+/** A source by name, locked for the batch's transaction with `forUpdate`. */
 export async function findSyncSource(
   db: Queryable,
   name: string,

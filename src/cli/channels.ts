@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { commaList } from './args.js';
+import { runAndPrint } from './context.js';
+import type { CommandContext } from './context.js';
+import { table } from './output.js';
+
+/** `stockroom channels`: where alerts are delivered (webhook, Slack, Telegram, email). */
+export function registerChannels(program: Command, ctx: () => CommandContext): void {
+  const channels = program
+    .command('channels')
+    .description('where alerts are delivered: webhook, slack, telegram, email');
+  channels
+    .command('add <kind>')
+    .description(
+      'add a channel (webhook: --url --secret; slack: --url; telegram: --bot-token --chat-id; email: --smtp-url --from --to)',
+    )
+    .requiredOption('--events <list>', 'comma-separated: low_stock, out_of_stock, back_in_stock, stock.shortfall')
+    .option('--name <name>', 'a name to know it by')
+    .option('--url <url>', 'webhook or Slack incoming-webhook URL')
+    .option('--secret <secret>', 'webhook signing secret (16+ characters)')
+    .option('--bot-token <token>', 'Telegram bot token')
+    .option('--chat-id <id>', 'Telegram chat id or @channel')
+    .option('--api-url <url>', 'Telegram Bot API base URL (default https://api.telegram.org)')
+    .option('--smtp-url <url>', 'smtp://user:pass@host:587')
+    .option('--from <address>', 'email sender')
+    .option('--to <addresses>', 'email recipients, comma-separated')
+    .action(async (kind: string, options: Record<string, string | undefined>) => {
+      const input = {
+        kind,
+        events: commaList(options['events'] ?? ''),
+        name: options['name'],
+        url: options['url'],
+        secret: options['secret'],
+        bot_token: options['botToken'],
+        chat_id: options['chatId'],
+        api_url: options['apiUrl'],
+        smtp_url: options['smtpUrl'],
+        from: options['from'],
+        to: options['to'],
+      };
+      const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.channels.add(given),
+        (channel) => `channel ${channel.id}: ${channel.kind} to ${channel.target} for ${channel.events.join(', ')}`,
+      );
+    });
+  channels
+    .command('list')
+    .description('every channel (never its secrets)')
+    .action(async () => {
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.channels.list(),
+        (page) =>
+          table(
+            ['ID', 'KIND', 'NAME', 'TARGET', 'EVENTS'],
+            page.items.map((channel) => [
+              channel.id,
+              channel.kind,
+              channel.name,
+              channel.target,
+              channel.events.join(','),
+            ]),
+          ),
+      );
+    });
+  channels
+    .command('remove <id>')
+    .description('stop a channel; its delivery log stays')
+    .action(async (id: string) => {
+      await runAndPrint(
+        ctx(),
+        async (stockroom) => {
+          await stockroom.channels.remove(id);
+          return { id: Number(id), removed: true };
+        },
+        () => `channel ${id} removed`,
+      );
+    });
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { int } from './args.js';
+import { runAndPrint } from './context.js';
+import type { CommandContext } from './context.js';
+import { formatPurchaseOrder, table } from './output.js';
+
+/** `stockroom replenish`: draft the purchase orders that are due, or with --dry-run only show them. */
+export function registerReplenishment(program: Command, ctx: () => CommandContext): void {
+  program
+    .command('replenish')
+    .description('draft purchase orders for variants at or below their reorder point (what the daily job does)')
+    .option('--dry-run', 'only show what is due, with demand-based suggestions')
+    .option('--sku <sku...>', 'with --dry-run: these SKUs, due or not')
+    .option('--window-days <n>', 'days of demand history', '28')
+    .option('--service-level <p>', 'chance of not running out during the lead time', '0.95')
+    .action(async (options: { dryRun?: boolean; sku?: string[]; windowDays: string; serviceLevel: string }) => {
+      if (options.dryRun) {
+        const query = {
+          sku: options.sku,
+          window_days: int(options.windowDays),
+          service_level: options.serviceLevel,
+          limit: 500,
+        };
+        await runAndPrint(
+          ctx(),
+          (stockroom) => stockroom.replenishment.suggestions(query),
+          (page) =>
+            table(
+              ['SKU', 'SUPPLIER', 'POSITION', 'ROP', 'ORDER', 'OPEN PO', 'DEMAND/DAY', 'SUGGESTED SS', 'SUGGESTED ROP'],
+              page.items.map((suggestion) => [
+                suggestion.sku,
+                suggestion.supplier,
+                suggestion.position,
+                suggestion.reorder_point,
+                suggestion.suggested_qty,
+                suggestion.open_purchase_order,
+                suggestion.demand.mean_per_day.toFixed(2),
+                suggestion.suggested_safety_stock,
+                suggestion.suggested_reorder_point,
+              ]),
+            ),
+        );
+        return;
+      }
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.replenishment.replenish(),
+        (run) => {
+          const drafted = run.orders.length === 0 ? 'nothing to order' : run.orders.map(formatPurchaseOrder).join('\n');
+          const skipped = run.skipped.map((skip) => `skipped ${skip.sku}: ${skip.reason.replaceAll('_', ' ')}`);
+          return [drafted, ...skipped].join('\n');
+        },
+      );
+    });
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { IdempotencyConflictError, QuantityLimitError } from '../domain/errors.js';
+import { sqlState } from '../store/db.js';
+import type { Queryable } from '../store/db.js';
+import { claimKey, storeResponse } from '../store/idempotency.js';
+import type { CallOptions, ServiceContext } from './context.js';
+
+/** Canonical JSON: object keys sorted, so equal requests hash equally whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, field]) => field !== undefined)
+      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonical(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const requestHash = (request: unknown): string => createHash('sha256').update(canonical(request)).digest('hex');
+
+/** The key as stored (scoped to its client) and the request's hash, or undefined without a key. */
+export function idempotencyOf(
+  options: CallOptions,
+  request: unknown,
+): { key: string; requestHash: string } | undefined {
+  const key = options.idempotencyKey;
+  if (key === undefined) return undefined;
+  return {
+    key: options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`,
+    requestHash: requestHash(request),
+  };
+}
+
+/**
+ * Runs a use case in one transaction, at most once per idempotency key: a replay with the same request
+ * returns the first result and changes nothing; the same key with another request is refused. Results
+ * must be plain JSON (they are stored and replayed as such). A failed attempt stores nothing, so the key
+ * can be retried.
+ */
+export async function runIdempotently<T>(
+  context: ServiceContext,
+  scope: string,
+  options: CallOptions,
+  request: unknown,
+  run: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  const work = context.db.transaction(async (tx) => {
+    const idempotency = idempotencyOf(options, request);
+    if (idempotency === undefined) return run(tx);
+    const claim = await claimKey(tx, scope, idempotency.key, idempotency.requestHash);
+    if (!claim.claimed) {
+      if (claim.requestHash !== idempotency.requestHash)
+        throw new IdempotencyConflictError(options.idempotencyKey ?? idempotency.key);
+      return claim.response as T;
+    }
+    const result = await run(tx);
+    await storeResponse(tx, scope, idempotency.key, result);
+    return result;
+  });
+  return work.catch((error: unknown) => {
+    // numeric_value_out_of_range: many in-range operations can add up past an integer column; the transaction
+    // is rolled back, so the caller learns the limit and that nothing changed
+    throw sqlState(error) === '22003' ? new QuantityLimitError() : error;
+  });
+}
