@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
+import { VariantInput, VariantUpdate, WarehouseInput, parse } from '../services/schemas.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
@@ -79,7 +80,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
       const c = ctx();
       const w = await withStockroom(c.env, (s) =>
         s.catalog.addWarehouse(
-          { code, name: o.name, lat: o.lat, lon: o.lon, priority: o.priority },
+          parse(WarehouseInput, { code, name: o.name, lat: o.lat, lon: o.lon, priority: o.priority }),
           { actor: c.actor },
         ),
       );
@@ -105,7 +106,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
   ).action(async (sku: string, o: VariantFlags) => {
     const c = ctx();
     const v = await withStockroom(c.env, (s) =>
-      s.catalog.addVariant({ sku, product: { title: o.title }, ...variantSettings(o) }),
+      s.catalog.addVariant(parse(VariantInput, { sku, product: { title: o.title }, ...variantSettings(o) })),
     );
     c.print(v, `variant ${v.sku} added (${v.product.title}, ${v.backorder.policy})`);
   });
@@ -117,10 +118,13 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
   ).action(async (sku: string, o: VariantFlags) => {
     const c = ctx();
     const v = await withStockroom(c.env, (s) =>
-      s.catalog.updateVariant(sku, {
-        product: o.title === undefined ? undefined : { title: o.title },
-        ...variantSettings(o),
-      }),
+      s.catalog.updateVariant(
+        sku,
+        parse(VariantUpdate, {
+          product: o.title === undefined ? undefined : { title: o.title },
+          ...variantSettings(o),
+        }),
+      ),
     );
     c.print(v, `variant ${v.sku} updated`);
   });

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
 import { int, intOption, skuQty } from './args.js';
+import {
+  ConfirmInput,
+  PurchaseOrderInput,
+  PurchaseReceiptInput,
+  SupplierInput,
+  parse,
+  parseChannelInput,
+} from '../services/schemas.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatPurchaseOrder, table } from './output.js';
@@ -72,7 +80,7 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
         to: o['to'],
       };
       const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-      const channel = await withStockroom(c.env, (s) => s.channels.add(defined));
+      const channel = await withStockroom(c.env, (s) => s.channels.add(parseChannelInput(defined)));
       c.print(channel, `channel ${channel.id}: ${channel.kind} to ${channel.target} for ${channel.events.join(', ')}`);
     });
   channels
@@ -144,7 +152,7 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
       const c = ctx();
       const s = await withStockroom(c.env, (st) =>
         st.purchasing.addSupplier(
-          { code, name, email: o.email, lead_time_days: o.leadTime, warehouse: o.warehouse },
+          parse(SupplierInput, { code, name, email: o.email, lead_time_days: o.leadTime, warehouse: o.warehouse }),
           { actor: c.actor },
         ),
       );
@@ -174,7 +182,13 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
         const c = ctx();
         const order = await withStockroom(c.env, (s) =>
           s.purchasing.create(
-            { supplier, warehouse, lines: skuQty('lines')(lines), expected_date: o.expected, reference: o.reference },
+            parse(PurchaseOrderInput, {
+              supplier,
+              warehouse,
+              lines: skuQty('lines')(lines),
+              expected_date: o.expected,
+              reference: o.reference,
+            }),
             { actor: c.actor },
           ),
         );
@@ -231,7 +245,9 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .action(async (id: string, o: { expected?: string }) => {
       const c = ctx();
       const order = await withStockroom(c.env, (s) =>
-        s.purchasing.confirm(id, o.expected === undefined ? {} : { expected_date: o.expected }, { actor: c.actor }),
+        s.purchasing.confirm(id, parse(ConfirmInput, o.expected === undefined ? {} : { expected_date: o.expected }), {
+          actor: c.actor,
+        }),
       );
       c.print(order, formatPurchaseOrder(order));
     });
@@ -241,7 +257,9 @@ export function registerPurchasing(program: Command, ctx: () => CommandContext):
     .action(async (id: string, lines: string[], o: { reference?: string }) => {
       const c = ctx();
       const receipt = await withStockroom(c.env, (s) =>
-        s.purchasing.receive(id, { lines: receiptLines(lines), reference: o.reference }, { actor: c.actor }),
+        s.purchasing.receive(id, parse(PurchaseReceiptInput, { lines: receiptLines(lines), reference: o.reference }), {
+          actor: c.actor,
+        }),
       );
       c.print(receipt, () => {
         const put = receipt.put_away.map(

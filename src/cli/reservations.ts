@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FulfilInput, ReserveInput, parse } from '../services/schemas.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatReservation } from './output.js';
@@ -15,7 +16,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       const c = ctx();
       const input = { order_ref: orderRef, lines: skuQty('lines')(lines), ttl_seconds: o.ttl, warehouse: o.warehouse };
       const r = await withStockroom(c.env, (s) =>
-        s.reservations.reserve(input, { actor: c.actor, idempotencyKey: o.key }),
+        s.reservations.reserve(parse(ReserveInput, input), { actor: c.actor, idempotencyKey: o.key }),
       );
       c.print(r, formatReservation(r));
     });
@@ -46,7 +47,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       const c = ctx();
       const input = lines.length > 0 ? { lines: skuQty('lines')(lines) } : {};
       const r = await withStockroom(c.env, (s) =>
-        s.reservations.fulfil(id, input, { actor: c.actor, idempotencyKey: o.key }),
+        s.reservations.fulfil(id, parse(FulfilInput, input), { actor: c.actor, idempotencyKey: o.key }),
       );
       c.print(r, formatReservation(r));
     });

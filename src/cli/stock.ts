@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
 import { stockCsv } from '../services/stock-csv.js';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -20,7 +21,14 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
         const c = ctx();
         const level = await withStockroom(c.env, (s) =>
           s.stock.receive(
-            { sku, warehouse, qty: int(qty), bin: o.bin, reason: o.reason, reference: o.reference },
+            parse(ReceiveInput, {
+              sku,
+              warehouse,
+              qty: int(qty),
+              bin: o.bin,
+              reason: o.reason,
+              reference: o.reference,
+            }),
             { actor: c.actor },
           ),
         );
@@ -47,14 +55,14 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
         const c = ctx();
         const level = await withStockroom(c.env, (s) =>
           s.stock.adjust(
-            {
+            parse(AdjustInput, {
               sku,
               warehouse,
               delta: int(delta),
               reason: o.reason,
               reference: o.reference,
               expected_on_hand: o.expected,
-            },
+            }),
             { actor: c.actor },
           ),
         );
@@ -75,7 +83,13 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       const c = ctx();
       const r = await withStockroom(c.env, (s) =>
         s.stock.count(
-          { sku, warehouse, counted: int(counted), reference: o.reference, expected_on_hand: o.expected },
+          parse(CountInput, {
+            sku,
+            warehouse,
+            counted: int(counted),
+            reference: o.reference,
+            expected_on_hand: o.expected,
+          }),
           { actor: c.actor },
         ),
       );
@@ -94,7 +108,9 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .action(async (sku: string, from: string, to: string, qty: string, o: { reference?: string }) => {
       const c = ctx();
       const t = await withStockroom(c.env, (s) =>
-        s.stock.transfer({ sku, from, to, qty: int(qty), reference: o.reference }, { actor: c.actor }),
+        s.stock.transfer(parse(TransferInput, { sku, from, to, qty: int(qty), reference: o.reference }), {
+          actor: c.actor,
+        }),
       );
       c.print(t, `${formatLevel(t.from)}\n${formatLevel(t.to)}`);
     });
@@ -108,7 +124,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       const c = ctx();
       const r = await withStockroom(c.env, (s) =>
         s.stock.return(
-          { sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference },
+          parse(ReturnInput, { sku, warehouse, qty: int(qty), condition: o.condition, reference: o.reference }),
           { actor: c.actor },
         ),
       );

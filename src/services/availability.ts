@@ -65,7 +65,7 @@ export class AvailabilityService {
    * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
    * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
    */
-  async get(input: unknown): Promise<{ items: AvailabilityItem[] }> {
+  async get(input: AvailabilityRequest): Promise<{ items: AvailabilityItem[] }> {
     const req = parse(AvailabilityInput, input);
     const skus = [...new Set(req.sku)];
     const shopper = shopperOf(req);

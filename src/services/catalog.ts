@@ -36,7 +36,7 @@ export const MAX_PAGE = 500;
 export class CatalogService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
+  async addWarehouse(input: WarehouseInput, options: CallOptions = {}): Promise<Warehouse> {
     const w = parse(WarehouseInput, input);
     if ((w.lat === undefined) !== (w.lon === undefined)) throw ValidationError.field('/lat', 'lat and lon go together');
     if (w.serves_within_km !== undefined && w.lat === undefined)
@@ -62,7 +62,7 @@ export class CatalogService {
     return (await listWarehouses(this.ctx.db)).map(toWarehouse);
   }
 
-  async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
+  async addVariant(input: VariantInput, options: CallOptions = {}): Promise<Variant> {
     const v = parse(VariantInput, input);
     return runOnce(this.ctx, 'variant.add', options, v, async (tx) => {
       const fields = variantFields(v, undefined, await supplierIdOf(tx, v.supplier));
@@ -76,7 +76,7 @@ export class CatalogService {
   }
 
   /** Changes a variant's settings; what is not given stays as it was. */
-  async updateVariant(sku: string, input: unknown, options: CallOptions = {}): Promise<Variant> {
+  async updateVariant(sku: string, input: VariantUpdate, options: CallOptions = {}): Promise<Variant> {
     const patch = parse(VariantUpdate, input);
     return runOnce(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
       const current = await lockVariant(tx, sku);
@@ -104,7 +104,7 @@ export class CatalogService {
     return pageOf(rows, limit, toVariant, (v) => v.sku);
   }
 
-  async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
+  async addBin(input: BinInput, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
     const b = parse(BinInput, input);
     return runOnce(this.ctx, 'bin.add', options, b, async (tx) => {
       const warehouse = await warehouseByCode(tx, b.warehouse);

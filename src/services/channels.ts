@@ -1,4 +1,4 @@
-import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
+import { DELIVERY_STATUSES } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryStatus } from '../domain/delivery.js';
 import { open, seal } from '../domain/secret-box.js';
 import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
@@ -10,7 +10,8 @@ import type { Page } from './catalog.js';
 import { runOnce } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { ChannelInputs, WebhookInput, numericId, parse } from './schemas.js';
+import { WebhookInput, numericId, parse, parseChannelInput } from './schemas.js';
+import type { ChannelInput } from './schemas.js';
 
 /** A channel as shown: where it sends and what, never its secrets. */
 export interface Channel {
@@ -89,17 +90,13 @@ export class ChannelService {
   ) {}
 
   /** POST /v1/webhooks: a webhook channel. */
-  async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
+  async addWebhook(input: WebhookInput, options: CallOptions = {}): Promise<Channel> {
     const w = parse(WebhookInput, input);
     return this.add({ kind: 'webhook', ...w }, options);
   }
 
-  async add(input: unknown, options: CallOptions = {}): Promise<Channel> {
-    const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
-    if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
-      throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
-    }
-    const c = parse(ChannelInputs[kind as ChannelKind], input);
+  async add(input: ChannelInput, options: CallOptions = {}): Promise<Channel> {
+    const c = parseChannelInput(input);
     const { kind: _, events, name, ...settings } = c;
     const config: Record<string, string> = {};
     const secrets: Record<string, string> = {};

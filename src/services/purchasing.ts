@@ -132,7 +132,7 @@ function refuseRepeats(lines: readonly { sku: string }[]): void {
 export class PurchasingService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async addSupplier(input: unknown, options: CallOptions = {}): Promise<Supplier> {
+  async addSupplier(input: SupplierInput, options: CallOptions = {}): Promise<Supplier> {
     const s = parse(SupplierInput, input);
     return runOnce(this.ctx, 'supplier.add', options, s, async (tx) => {
       const warehouse = s.warehouse === undefined ? null : await warehouseByCode(tx, s.warehouse);
@@ -153,7 +153,7 @@ export class PurchasingService {
   }
 
   /** A DRAFT order. Without an expected date, sending it dates it by the supplier's lead time. */
-  async create(input: unknown, options: CallOptions = {}): Promise<PurchaseOrder> {
+  async create(input: PurchaseOrderInput, options: CallOptions = {}): Promise<PurchaseOrder> {
     const p = parse(PurchaseOrderInput, input);
     refuseRepeats(p.lines);
     return runOnce(this.ctx, 'purchase_order.create', options, p, async (tx) => {
@@ -203,8 +203,8 @@ export class PurchasingService {
   }
 
   /** SENT to CONFIRMED, with the supplier's own date if it gave one. */
-  async confirm(id: string | number, input: unknown = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
-    return this.transition(id, 'confirm', parse(ConfirmInput, input ?? {}), options);
+  async confirm(id: string | number, input: ConfirmInput = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
+    return this.transition(id, 'confirm', parse(ConfirmInput, input), options);
   }
 
   /** Whatever is still open: nothing more is expected; units already received stay. */
@@ -216,7 +216,7 @@ export class PurchasingService {
    * Receives units of some lines (all of them or part) into the order's warehouse, through the ledger, and puts
    * them away: into the bin given, else the suggested one. The order is PARTIAL until nothing is outstanding.
    */
-  async receive(id: string | number, input: unknown, options: CallOptions = {}): Promise<Receipt> {
+  async receive(id: string | number, input: PurchaseReceiptInput, options: CallOptions = {}): Promise<Receipt> {
     const r = parse(PurchaseReceiptInput, input);
     refuseRepeats(r.lines);
     const n = orderId(id);

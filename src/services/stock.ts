@@ -105,7 +105,7 @@ export interface MovementQuery {
 export class StockService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
+  async receive(input: ReceiveInput, options: CallOptions = {}): Promise<Level> {
     const r = parse(ReceiveInput, input);
     return runOnce(this.ctx, 'stock.receive', options, r, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);
@@ -132,7 +132,7 @@ export class StockService {
    * Moves on_hand by a signed delta for a stated reason. A decrease may leave fewer units than are promised
    * (damage and theft happen); that is reported as a shortfall, never hidden. It can never go below zero.
    */
-  async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
+  async adjust(input: AdjustInput, options: CallOptions = {}): Promise<LevelChange> {
     const a = parse(AdjustInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runOnce(this.ctx, 'stock.adjust', options, a, async (tx) => {
@@ -169,7 +169,7 @@ export class StockService {
   }
 
   /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
-  async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
+  async count(input: CountInput, options: CallOptions = {}): Promise<CountResult> {
     const c = parse(CountInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runOnce(this.ctx, 'stock.count', options, c, async (tx) => {
@@ -204,7 +204,7 @@ export class StockService {
    * the external system does not know about pending orders. Levels left below what is promised are
    * applied anyway (the shelf is the truth) and flagged as shortfalls.
    */
-  async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
+  async sync(input: SyncInput, options: CallOptions = {}): Promise<SyncResult> {
     const s = parse(SyncInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runOnce(this.ctx, 'stock.sync', options, s, (tx) => this.applySync(tx, s.source, s.items, options, putOff)),
@@ -254,7 +254,7 @@ export class StockService {
 
   /** Moves units between warehouses at once; only units nobody is promised can leave. */
   async transfer(
-    input: unknown,
+    input: TransferInput,
     options: CallOptions = {},
   ): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
     const t = parse(TransferInput, input);
@@ -299,7 +299,7 @@ export class StockService {
    * A customer return. Resellable units go back on hand; damaged ones are recorded (in returns and as a
    * zero-quantity ledger row with reason damaged) but never become sellable.
    */
-  async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
+  async return(input: ReturnInput, options: CallOptions = {}): Promise<ReturnResult> {
     const r = parse(ReturnInput, input);
     return runOnce(this.ctx, 'stock.return', options, r, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, r.sku, r.warehouse);

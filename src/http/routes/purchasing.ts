@@ -9,6 +9,7 @@ import {
   Sku,
   SupplierInput,
   WarehouseCode,
+  parse,
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
@@ -39,7 +40,8 @@ export function purchasingRoutes(stockroom: Stockroom) {
     app.post(
       '/suppliers',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
-      async (req, reply) => reply.status(201).send(await p.addSupplier(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await p.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
     );
     app.get(
       '/suppliers',
@@ -53,7 +55,8 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
       },
-      async (req, reply) => reply.status(201).send(await p.create(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await p.create(parse(PurchaseOrderInput, req.body), callOptions(req))),
     );
     app.get(
       '/purchase-orders',
@@ -100,7 +103,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: Type.Optional(ConfirmInput),
         },
       },
-      async (req) => p.confirm(idOf(req), req.body ?? {}, callOptions(req)),
+      async (req) => p.confirm(idOf(req), parse(ConfirmInput, req.body ?? {}), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
@@ -113,7 +116,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: PurchaseReceiptInput,
         },
       },
-      async (req) => p.receive(idOf(req), req.body, callOptions(req)),
+      async (req) => p.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/cancel',
