@@ -42,6 +42,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   }
 }
 
+/** Another live process holds the embedded database: refused rather than let two write its files. */
 export class DataDirInUseError extends Error {
   constructor(dataDir: string, pid: number) {
     super(
