@@ -9,6 +9,28 @@ export type { ReconcileReport } from './services/reconcile.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';
 export type { AvailabilityItem } from './services/availability.js';
 export * as schemas from './services/schemas.js';
+export type {
+  AdjustInput,
+  AvailabilityInput as AvailabilityQuery,
+  BinInput,
+  ChannelInput,
+  ConfirmInput,
+  CountInput,
+  FulfilInput,
+  PurchaseOrderInput,
+  PurchaseReceiptInput,
+  ReceiveInput,
+  ReserveInput,
+  ReturnInput,
+  SupplierInput,
+  SyncInput,
+  SyncItem,
+  TransferInput,
+  VariantInput,
+  VariantUpdate,
+  WarehouseInput,
+  WebhookInput,
+} from './services/schemas.js';
 export * from './domain/errors.js';
 export { MOVEMENT_TYPES, REASONS } from './domain/movements.js';
 export type { MovementType, Reason } from './domain/movements.js';

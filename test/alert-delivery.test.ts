@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/delivery.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
+import type { ChannelInput, WebhookInput } from '../src/index.js';
 import { listOutbox } from '../src/store/outbox.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { drivers, postgresUrl } from './support/databases.js';
@@ -309,12 +310,18 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
       '/url',
     );
     await expect(
-      h.s.channels.addWebhook({ url: 'http://x.test', events: ['sold_out'], secret: SECRET }),
+      h.s.channels.addWebhook({
+        url: 'http://x.test',
+        events: ['sold_out'],
+        secret: SECRET,
+      } as unknown as WebhookInput),
     ).rejects.toThrow('/events');
     await expect(
       h.s.channels.addWebhook({ url: 'http://x.test', events: ['low_stock'], secret: 'short' }),
     ).rejects.toThrow('/secret');
-    await expect(h.s.channels.add({ kind: 'pigeon', events: ['low_stock'] })).rejects.toThrow('/kind');
+    await expect(
+      h.s.channels.add({ kind: 'pigeon', events: ['low_stock'] } as unknown as ChannelInput),
+    ).rejects.toThrow('/kind');
     await expect(
       h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] }),
     ).rejects.toThrow('/smtp_url');

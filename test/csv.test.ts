@@ -63,7 +63,7 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
 
   it('exports every level and the export imports back unchanged', async () => {
     const a = await world(h.s, [4, 2]);
-    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 1 }], warehouse: a.wh[1] });
+    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: a.sku, qty: 1 }], warehouse: a.wh[1]! });
     const rows: Level[] = [];
     for await (const level of h.s.stock.exportLevels(3)) rows.push(level);
     expect(rows).toEqual(

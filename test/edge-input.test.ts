@@ -151,7 +151,7 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   it('refuses a receive that would take on_hand past the integer limit with a 409 that says the limit', async () => {
     const { sku, wh } = await world(h.s, [0]);
     // 2,147,483,647 is the most a level holds: 214 receives of the largest quantity come within 7,483,647 of it
-    for (let i = 0; i < 214; i++) await h.s.stock.receive({ sku, warehouse: wh[0], qty: MAX_QTY });
+    for (let i = 0; i < 214; i++) await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: MAX_QTY });
     const before = await stockOf(sku);
     const refused = await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: MAX_QTY } });
     expectRefused(refused, 409, 'quantity_limit');
@@ -163,7 +163,7 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
       'quantity_limit',
     );
     // the library says the same as the API
-    await expect(h.s.stock.receive({ sku, warehouse: wh[0], qty: MAX_QTY })).rejects.toThrow(QuantityLimitError);
+    await expect(h.s.stock.receive({ sku, warehouse: wh[0]!, qty: MAX_QTY })).rejects.toThrow(QuantityLimitError);
     expect(await stockOf(sku)).toEqual(before);
     expect(
       (await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 7_483_647 } })).body,
@@ -286,7 +286,7 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
   it('reads numeric ids as plain decimal digits only, in paths, filters and cursors', async () => {
     const order = await h.s.purchasing.addSupplier({ code: uniq('S'), name: 'S' });
     const { sku, wh } = await world(h.s, [0]);
-    const po = await h.s.purchasing.create({ supplier: order.code, warehouse: wh[0], lines: [{ sku, qty: 3 }] });
+    const po = await h.s.purchasing.create({ supplier: order.code, warehouse: wh[0]!, lines: [{ sku, qty: 3 }] });
     expect((await call('GET', `/v1/purchase-orders/${po.id}`)).status).toBe(200);
     const hex = `0x${po.id.toString(16)}`;
     for (const odd of [

@@ -147,10 +147,12 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     it('a transfer of units a due hold took succeeds at once', async () => {
       const { sku, wh } = await world(h.s, [3, 0]);
       const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
-      await expect(h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 })).rejects.toThrow(InsufficientStockError);
+      await expect(h.s.stock.transfer({ sku, from: wh[0]!, to: wh[1]!, qty: 3 })).rejects.toThrow(
+        InsufficientStockError,
+      );
       h.clock.advance(10.1);
 
-      const t = await h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 });
+      const t = await h.s.stock.transfer({ sku, from: wh[0]!, to: wh[1]!, qty: 3 });
       expect(t.from).toMatchObject({ on_hand: 0, reserved: 0, available: 0 });
       expect(t.to).toMatchObject({ on_hand: 3, reserved: 0, available: 3 });
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [0, 0, 0], [wh[1]!]: [3, 0, 3] });
@@ -161,8 +163,10 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3, 0]);
       const r = await reserve(sku, 3, { ttl_seconds: 10, warehouse: wh[0] });
       h.clock.advance(9.9);
-      await expect(h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 1 })).rejects.toThrow(InsufficientStockError);
-      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({
+      await expect(h.s.stock.transfer({ sku, from: wh[0]!, to: wh[1]!, qty: 1 })).rejects.toThrow(
+        InsufficientStockError,
+      );
+      expect(await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 0 })).toMatchObject({
         on_hand: 0,
         reserved: 3,
         shortfall: 3,
@@ -175,7 +179,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3]);
       const r = await reserve(sku, 3, { ttl_seconds: 10 });
       h.clock.advance(10.1);
-      expect(await h.s.stock.count({ sku, warehouse: wh[0], counted: 0 })).toMatchObject({
+      expect(await h.s.stock.count({ sku, warehouse: wh[0]!, counted: 0 })).toMatchObject({
         on_hand: 0,
         reserved: 0,
         available: 0,
@@ -190,7 +194,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       const { sku, wh } = await world(h.s, [3]);
       const r = await reserve(sku, 3, { ttl_seconds: 10 });
       h.clock.advance(10.1);
-      expect(await h.s.stock.adjust({ sku, warehouse: wh[0], delta: -3, reason: 'damaged' })).toMatchObject({
+      expect(await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -3, reason: 'damaged' })).toMatchObject({
         on_hand: 0,
         reserved: 0,
         available: 0,
@@ -214,7 +218,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
       h.clock.advance(10.1);
       const result = await h.s.stock.sync({
         source: uniq('wms'),
-        items: [{ sku: a.sku, warehouse: a.wh[0], on_hand: 1 }],
+        items: [{ sku: a.sku, warehouse: a.wh[0]!, on_hand: 1 }],
       });
       expect(result.shortfalls).toEqual([]);
       expect(result.levels).toEqual([
@@ -261,7 +265,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
           await claimed;
         });
         await holding;
-        const transfer = h.s.stock.transfer({ sku, from: wh[0], to: wh[1], qty: 3 }).catch((error: unknown) => error);
+        const transfer = h.s.stock.transfer({ sku, from: wh[0]!, to: wh[1]!, qty: 3 }).catch((error: unknown) => error);
         try {
           // the first attempt cannot take the hold (SKIP LOCKED), is refused, and then waits for the sweeper's lock
           await vi.waitFor(

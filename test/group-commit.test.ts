@@ -123,7 +123,7 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const key = uniq('key');
     const body = { order_ref: 'retry-me', lines: [{ sku, qty: 2 }] };
     await expect(s.reservations.reserve(body, { idempotencyKey: key })).rejects.toBeInstanceOf(InsufficientStockError);
-    await s.stock.receive({ sku, warehouse: wh[0], qty: 1 });
+    await s.stock.receive({ sku, warehouse: wh[0]!, qty: 1 });
     const held = await s.reservations.reserve(body, { idempotencyKey: key });
     expect(await s.reservations.reserve(body, { idempotencyKey: key })).toEqual(held);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [2, 2, 0] });
@@ -229,7 +229,7 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     const a = await s.reservations.reserve({ order_ref: 'a', lines: [{ sku, qty: 3 }] });
     const b = await s.reservations.reserve({ order_ref: 'b', lines: [{ sku, qty: 2 }] });
     // a count finds only 3 on the shelf: 5 are promised
-    await s.stock.count({ sku, warehouse: wh[0], counted: 3 });
+    await s.stock.count({ sku, warehouse: wh[0]!, counted: 3 });
     const [shipA, shipB] = await Promise.allSettled([s.reservations.fulfil(a.id), s.reservations.fulfil(b.id)]);
     expect(shipA).toMatchObject({ status: 'fulfilled', value: { status: 'fulfilled' } });
     expect(shipB).toMatchObject({

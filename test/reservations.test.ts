@@ -7,6 +7,7 @@ import {
   UnknownSkuError,
   ValidationError,
 } from '../src/domain/errors.js';
+import type { ReserveInput } from '../src/index.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 
@@ -232,10 +233,10 @@ describe.each(drivers())('reservations on %s', (driver) => {
       InsufficientStockError,
     );
     await h.s.catalog.updateVariant(sku, { backorder: { policy: 'backorder', limit: 2 } });
-    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], warehouse: wh[0] });
+    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 2 }], warehouse: wh[0]! });
     await h.s.catalog.updateVariant(sku, { backorder: { policy: 'deny' } });
     await expect(
-      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: wh[0] }),
+      h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }], warehouse: wh[0]! }),
     ).rejects.toThrow(InsufficientStockError);
   });
 
@@ -420,7 +421,7 @@ describe.each(drivers())('reservations on %s', (driver) => {
       [() => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku, qty: -1 }] }), ValidationError],
       [() => h.s.reservations.reserve({ order_ref: 'x', lines: [] }), ValidationError],
       [() => h.s.reservations.reserve({ order_ref: 'x', lines: [{ sku, qty: 1 }], ttl_seconds: 0 }), /ttl_seconds/],
-      [() => h.s.reservations.reserve({ lines: [{ sku, qty: 1 }] }), /order_ref/],
+      [() => h.s.reservations.reserve({ lines: [{ sku, qty: 1 }] } as unknown as ReserveInput), /order_ref/],
       [
         () =>
           h.s.reservations.reserve({

@@ -39,7 +39,7 @@ describe.each(drivers())('announcements of committed stock changes on %s', (driv
       const undoneId = await idOf(undone.sku);
       // notices arrive in commit order: once this one is heard, every earlier one has been
       let heard = r.until(kept.sku);
-      await h.s.stock.receive({ sku: kept.sku, warehouse: kept.wh[0], qty: 1 });
+      await h.s.stock.receive({ sku: kept.sku, warehouse: kept.wh[0]!, qty: 1 });
       await heard;
       const mark = r.heard.length;
 
@@ -82,7 +82,7 @@ describe.skipIf(!postgresUrl())('announcements across processes on postgres', ()
     try {
       const { sku, wh } = await world(h.s, [0]);
       const heard = r.until(sku);
-      await other.stock.receive({ sku, warehouse: wh[0], qty: 3 });
+      await other.stock.receive({ sku, warehouse: wh[0]!, qty: 3 });
       await heard;
     } finally {
       await changes.close();

@@ -7,6 +7,7 @@ import {
   UnknownSkuError,
   ValidationError,
 } from '../src/domain/errors.js';
+import type { AdjustInput, ReceiveInput } from '../src/index.js';
 import { listOutbox } from '../src/store/outbox.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
@@ -150,17 +151,17 @@ describe.each(drivers())('stock operations on %s', (driver) => {
 
     // sold short on a backorder variant: the total never goes below zero, and backorder headroom is not stock
     const b = await world(h.s, [1, 0], { safety_stock: 0, backorder: { policy: 'backorder', limit: 3 } });
-    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: b.sku, qty: 3 }], warehouse: b.wh[0] });
+    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku: b.sku, qty: 3 }], warehouse: b.wh[0]! });
     expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [1, 3, -2], [b.wh[1]!]: [0, 0, 0] });
     expect((await h.s.stock.get(b.sku)).total).toMatchObject({ on_hand: 1, reserved: 3, available: 0 });
-    await h.s.stock.receive({ sku: b.sku, warehouse: b.wh[1], qty: 4 });
+    await h.s.stock.receive({ sku: b.sku, warehouse: b.wh[1]!, qty: 4 });
     expect((await h.s.stock.get(b.sku)).total.available).toBe(4);
     expect((await h.s.availability.get({ sku: [b.sku] })).items[0]?.available).toBe(4);
   });
 
   it('sync sets absolute on hand for a batch and never touches reserved', async () => {
     const { sku, wh } = await world(h.s, [10, 10]);
-    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }], warehouse: wh[0] });
+    await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }], warehouse: wh[0]! });
     const r = await h.s.stock.sync({
       source: 'wms-eu',
       items: [
@@ -236,15 +237,24 @@ describe.each(drivers())('stock operations on %s', (driver) => {
       [() => h.s.stock.receive({ sku, warehouse: w, qty: 0 }), /\/qty: must be >= 1/],
       [() => h.s.stock.receive({ sku, warehouse: w, qty: -2 }), ValidationError],
       [() => h.s.stock.receive({ sku, warehouse: w, qty: 1.5 }), /\/qty: must be integer/],
-      [() => h.s.stock.receive({ sku, warehouse: w, qty: '3' }), ValidationError],
+      [() => h.s.stock.receive({ sku, warehouse: w, qty: '3' } as unknown as ReceiveInput), ValidationError],
       [() => h.s.stock.receive({ sku: 'NOPE-1', warehouse: w, qty: 1 }), UnknownSkuError],
       [() => h.s.stock.receive({ sku, warehouse: 'NOWHERE', qty: 1 }), /warehouse not found: NOWHERE/],
       [() => h.s.stock.adjust({ sku, warehouse: w, delta: 0, reason: 'other' }), /must not be 0/],
-      [() => h.s.stock.adjust({ sku, warehouse: w, delta: 1 }), /must have required properties reason/],
-      [() => h.s.stock.adjust({ sku, warehouse: w, delta: 1, reason: 'because' }), /must be one of: received/],
+      [
+        () => h.s.stock.adjust({ sku, warehouse: w, delta: 1 } as unknown as AdjustInput),
+        /must have required properties reason/,
+      ],
+      [
+        () => h.s.stock.adjust({ sku, warehouse: w, delta: 1, reason: 'because' } as unknown as AdjustInput),
+        /must be one of: received/,
+      ],
       [() => h.s.stock.transfer({ sku, from: w, to: w, qty: 1 }), /two different warehouses/],
       [() => h.s.stock.count({ sku, warehouse: w, counted: -1 }), ValidationError],
-      [() => h.s.stock.receive({ sku, warehouse: w, qty: 1, surprise: true }), /\/surprise: unknown field/],
+      [
+        () => h.s.stock.receive({ sku, warehouse: w, qty: 1, surprise: true } as unknown as ReceiveInput),
+        /\/surprise: unknown field/,
+      ],
       [() => h.s.stock.receive({ sku: "x' OR 1=1; DROP TABLE variants; --", warehouse: w, qty: 1 }), ValidationError],
       [() => h.s.stock.receive({ sku: "x'OR'1'='1", warehouse: w, qty: 1 }), UnknownSkuError],
       [() => h.s.stock.movements({ reservation_id: 'nope' }), /must match format/],

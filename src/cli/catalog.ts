@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { VariantInput, VariantUpdate, WarehouseInput, parse } from '../services/schemas.js';
 import { ValidationError } from '../domain/errors.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
@@ -82,7 +83,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
       const input = { code, name: options.name, lat: options.lat, lon: options.lon, priority: options.priority };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.catalog.addWarehouse(input, call),
+        (stockroom, call) => stockroom.catalog.addWarehouse(parse(WarehouseInput, input), call),
         (warehouse) => `warehouse ${warehouse.code} added (${warehouse.name})`,
       );
     });
@@ -114,7 +115,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     const input = { sku, product: { title: flags.title }, ...variantSettings(flags) };
     await runAndPrint(
       ctx(),
-      (stockroom) => stockroom.catalog.addVariant(input),
+      (stockroom) => stockroom.catalog.addVariant(parse(VariantInput, input)),
       (variant) => `variant ${variant.sku} added (${variant.product.title}, ${variant.backorder.policy})`,
     );
   });
@@ -130,7 +131,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     };
     await runAndPrint(
       ctx(),
-      (stockroom) => stockroom.catalog.updateVariant(sku, patch),
+      (stockroom) => stockroom.catalog.updateVariant(sku, parse(VariantUpdate, patch)),
       (variant) => `variant ${variant.sku} updated`,
     );
   });

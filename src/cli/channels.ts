@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseChannelInput } from '../services/schemas.js';
 import { commaList } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
@@ -41,7 +42,7 @@ export function registerChannels(program: Command, ctx: () => CommandContext): v
       const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
       await runAndPrint(
         ctx(),
-        (stockroom) => stockroom.channels.add(given),
+        (stockroom) => stockroom.channels.add(parseChannelInput(given)),
         (channel) => `channel ${channel.id}: ${channel.kind} to ${channel.target} for ${channel.events.join(', ')}`,
       );
     });

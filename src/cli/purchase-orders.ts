@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { PurchaseOrderInput, PurchaseReceiptInput, parse } from '../services/schemas.js';
 import { skuQty, intOption } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
@@ -38,7 +39,11 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
           expected_date: options.expected,
           reference: options.reference,
         };
-        await runAndPrint(ctx(), (stockroom, call) => stockroom.purchasing.create(input, call), formatPurchaseOrder);
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.purchasing.create(parse(PurchaseOrderInput, input), call),
+          formatPurchaseOrder,
+        );
       },
     );
   orders
@@ -100,7 +105,7 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
       const input = { lines: receiptLines(lines), reference: options.reference };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.purchasing.receive(id, input, call),
+        (stockroom, call) => stockroom.purchasing.receive(id, parse(PurchaseReceiptInput, input), call),
         (receipt) => {
           const putAway = receipt.put_away.map(
             (put) =>

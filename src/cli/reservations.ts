@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FulfilInput, ReserveInput, parse } from '../services/schemas.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatReservation } from './output.js';
@@ -21,7 +22,8 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.reservations.reserve(input, { ...call, idempotencyKey: options.key }),
+        (stockroom, call) =>
+          stockroom.reservations.reserve(parse(ReserveInput, input), { ...call, idempotencyKey: options.key }),
         formatReservation,
       );
     });
@@ -56,7 +58,8 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       const input = lines.length > 0 ? { lines: skuQty('lines')(lines) } : {};
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.reservations.fulfil(id, input, { ...call, idempotencyKey: options.key }),
+        (stockroom, call) =>
+          stockroom.reservations.fulfil(id, parse(FulfilInput, input), { ...call, idempotencyKey: options.key }),
         formatReservation,
       );
     });

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
 import { stockCsv } from '../services/stock-csv.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -35,7 +36,11 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
           reason: options.reason,
           reference: options.reference,
         };
-        await runAndPrint(ctx(), (stockroom, call) => stockroom.stock.receive(input, call), formatLevel);
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.stock.receive(parse(ReceiveInput, input), call),
+          formatLevel,
+        );
       },
     );
 
@@ -65,7 +70,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
         };
         await runAndPrint(
           ctx(),
-          (stockroom, call) => stockroom.stock.adjust(input, call),
+          (stockroom, call) => stockroom.stock.adjust(parse(AdjustInput, input), call),
           (level) => formatLevel(level) + shortfallWarning(level.shortfall),
         );
       },
@@ -87,7 +92,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
         };
         await runAndPrint(
           ctx(),
-          (stockroom, call) => stockroom.stock.count(input, call),
+          (stockroom, call) => stockroom.stock.count(parse(CountInput, input), call),
           (level) => {
             const difference = level.difference > 0 ? `+${level.difference}` : String(level.difference);
             return `${formatLevel(level)} (difference ${difference})` + shortfallWarning(level.shortfall);
@@ -104,7 +109,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       const input = { sku, from, to, qty: int(qty), reference: options.reference };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.stock.transfer(input, call),
+        (stockroom, call) => stockroom.stock.transfer(parse(TransferInput, input), call),
         (transfer) => `${formatLevel(transfer.from)}\n${formatLevel(transfer.to)}`,
       );
     });
@@ -118,7 +123,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       const input = { sku, warehouse, qty: int(qty), condition: options.condition, reference: options.reference };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.stock.return(input, call),
+        (stockroom, call) => stockroom.stock.return(parse(ReturnInput, input), call),
         (returned) => `return ${returned.id}: ${returned.qty} ${returned.condition}\n${formatLevel(returned.level)}`,
       );
     });

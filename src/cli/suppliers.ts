@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SupplierInput, parse } from '../services/schemas.js';
 import { intOption } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
@@ -18,7 +19,7 @@ export function registerSuppliers(program: Command, ctx: () => CommandContext): 
       const input = { code, name, email, lead_time_days: leadTime, warehouse };
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.purchasing.addSupplier(input, call),
+        (stockroom, call) => stockroom.purchasing.addSupplier(parse(SupplierInput, input), call),
         (supplier) => `supplier ${supplier.code} (${supplier.name})`,
       );
     });

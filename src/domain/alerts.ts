@@ -2,11 +2,15 @@
  * Threshold alerts. The crossings themselves are judged by the database in the stock change's transaction
  * (migration 0007); these are the names and the words people read.
  */
+/** The crossings a variant's available stock can make, each raised once per crossing. */
 export const ALERT_TYPES = ['low_stock', 'out_of_stock', 'back_in_stock'] as const;
+/** One kind of threshold crossing. */
 export type AlertType = (typeof ALERT_TYPES)[number];
 
+/** Narrows text from a caller (a filter, a stored row) to a known alert type. */
 export const isAlertType = (value: string): value is AlertType => (ALERT_TYPES as readonly string[]).includes(value);
 
+/** What a message about an alert needs to say. */
 export interface AlertFacts {
   type: AlertType;
   sku: string;
@@ -23,9 +27,9 @@ const HEADLINES: Record<AlertType, string> = {
 };
 
 /** One line a person reads in Slack, Telegram or an email subject. */
-export function alertHeadline(a: AlertFacts): string {
-  const where = a.warehouse === null ? 'across all warehouses' : `at ${a.warehouse}`;
-  const units = `${a.available} available`;
-  const detail = a.type === 'low_stock' ? `${units} (threshold ${a.threshold})` : units;
-  return `${HEADLINES[a.type]}: ${a.sku} ${where}, ${detail}`;
+export function alertHeadline(alert: AlertFacts): string {
+  const where = alert.warehouse === null ? 'across all warehouses' : `at ${alert.warehouse}`;
+  const units = `${alert.available} available`;
+  const detail = alert.type === 'low_stock' ? `${units} (threshold ${alert.threshold})` : units;
+  return `${HEADLINES[alert.type]}: ${alert.sku} ${where}, ${detail}`;
 }

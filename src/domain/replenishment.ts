@@ -8,9 +8,12 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
  * way), safety stock = ⌈z·σ·√L⌉ with z the standard normal quantile of p, and reorder point = ⌈d·L⌉ + safety stock.
  */
 
+/** Days of shipped demand a suggestion is computed from when the caller names no window: four whole weeks. */
 export const DEFAULT_WINDOW_DAYS = 28;
+/** The chance of not running out during a lead time that suggestions aim for when the caller names none. */
 export const DEFAULT_SERVICE_LEVEL = 0.95;
 
+/** Daily demand over a window, as the suggestion formulas take it. */
 export interface DemandStats {
   /** days in the window, each counted whether anything shipped or not */
   days: number;
@@ -24,8 +27,8 @@ export interface DemandStats {
 export function demandStats(daily: readonly number[]): DemandStats {
   const days = daily.length;
   if (days === 0) return { days, mean: 0, deviation: 0 };
-  const mean = daily.reduce((a, b) => a + b, 0) / days;
-  const deviation = days < 2 ? 0 : Math.sqrt(daily.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (days - 1));
+  const mean = daily.reduce((total, units) => total + units, 0) / days;
+  const deviation = days < 2 ? 0 : Math.sqrt(daily.reduce((sum, units) => sum + (units - mean) ** 2, 0) / (days - 1));
   return { days, mean, deviation };
 }
 
@@ -35,11 +38,11 @@ export function suggestLevels(
   leadTimeDays: number,
   serviceLevel: number,
 ): { z: number; safety_stock: number; reorder_point: number } {
-  const z = normalQuantile(serviceLevel, 0, 1);
+  const zScore = normalQuantile(serviceLevel, 0, 1);
   // tiny float noise (1e-9) must not buy a whole extra unit
-  const up = (x: number): number => Math.max(0, Math.ceil(x - 1e-9));
-  const safety = up(z * stats.deviation * Math.sqrt(leadTimeDays));
-  return { z, safety_stock: safety, reorder_point: up(stats.mean * leadTimeDays) + safety };
+  const up = (units: number): number => Math.max(0, Math.ceil(units - 1e-9));
+  const safety = up(zScore * stats.deviation * Math.sqrt(leadTimeDays));
+  return { z: zScore, safety_stock: safety, reorder_point: up(stats.mean * leadTimeDays) + safety };
 }
 
 /**

@@ -10,6 +10,7 @@ import { ValidationError } from './errors.js';
 /** What a sealed value looks like in the secrets column: `{ "sealed": "v1.<iv>.<tag>.<ciphertext>" }` (base64url). */
 const VERSION = 'v1';
 
+/** The stored secrets cannot be read with the key this server has: a setup problem, not bad input. */
 export class SecretKeyError extends Error {
   constructor(message: string) {
     super(message);
@@ -23,6 +24,7 @@ export function secretKeyFrom(text: string): Buffer {
   return createHash('sha256').update(`stockroom-secret-key:${text}`).digest();
 }
 
+/** Encrypts a channel's secrets into the one value stored for them; each call uses a fresh IV. */
 export function seal(key: Buffer, secrets: Record<string, string>): Record<string, string> {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

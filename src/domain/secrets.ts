@@ -25,9 +25,11 @@ export function redactUrl(text: string): string {
   } catch {
     return MASK;
   }
-  const segments = url.pathname.split('/').filter((s) => s.length > 0);
-  const path = segments.map((s, i) => (i === segments.length - 1 ? MASK : i === 0 ? s : `${s.slice(0, 2)}…`)).join('/');
-  const query = [...url.searchParams.keys()].map((k) => `${k}=${MASK}`).join('&');
+  const segments = url.pathname.split('/').filter((segment) => segment.length > 0);
+  const path = segments
+    .map((segment, i) => (i === segments.length - 1 ? MASK : i === 0 ? segment : `${segment.slice(0, 2)}…`))
+    .join('/');
+  const query = [...url.searchParams.keys()].map((name) => `${name}=${MASK}`).join('&');
   const user = url.username || url.password ? `${MASK}@` : '';
   return `${url.protocol}//${user}${url.host}${path ? `/${path}` : ''}${query ? `?${query}` : ''}`;
 }
@@ -67,7 +69,9 @@ export function secretFragments(values: readonly string[]): string[] {
       fragments.add(safeDecode(part));
     }
   }
-  return [...fragments].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
+  return [...fragments]
+    .filter((fragment) => fragment.length >= SHORTEST_SECRET)
+    .sort((longer, shorter) => shorter.length - longer.length);
 }
 
 /** A URL's user and password as HTTP Basic credentials (base64 of "user:password"). */
@@ -86,6 +90,6 @@ const safeDecode = (part: string): string => {
 /** `text` with every secret fragment (see secretFragments) replaced by the mask, longest first. */
 export function redact(text: string, fragments: readonly string[]): string {
   let clean = text;
-  for (const f of fragments) clean = clean.split(f).join(MASK);
+  for (const fragment of fragments) clean = clean.split(fragment).join(MASK);
   return clean;
 }

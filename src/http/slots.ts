@@ -22,10 +22,12 @@ export class Slots {
 
   constructor(private readonly limits: SlotLimits) {}
 
+  /** How many slots are held now, by every client together (a metrics gauge). */
   get inUse(): number {
     return this.held;
   }
 
+  /** Takes a slot for this client address, or throws; the returned function frees it (once). */
   take(client: string): () => void {
     const { total, perClient, what, retryAfterSeconds } = this.limits;
     const mine = this.byClient.get(client) ?? 0;

@@ -19,12 +19,13 @@ export class Backoff {
     return now >= this.until;
   }
 
+  /** A turn worked: the next one runs on time, and the next failure waits the first wait again. */
   succeeded(): void {
     this.failures = 0;
     this.until = 0;
   }
 
-  /** @returns how long the job now waits */
+  /** A turn failed: turns are skipped for a growing, jittered wait, which it returns (ms). */
   failed(now = Date.now()): number {
     this.failures++;
     const waitMs = retryDelayMs(this.failures, this.firstMs, this.capMs, Math.random());

@@ -13,11 +13,13 @@ export class ChangeClock {
   /** reads in flight, by the epoch they began at */
   private reading = new Map<number, number>();
 
+  /** A read of the database starts now; returns the mark to check its keys against and to end it with. */
   begin(): number {
     this.reading.set(this.epoch, (this.reading.get(this.epoch) ?? 0) + 1);
     return this.epoch;
   }
 
+  /** The read begun at `since` is over; once none is in flight, no change needs remembering. */
   end(since: number): void {
     const left = (this.reading.get(since) ?? 1) - 1;
     if (left > 0) this.reading.set(since, left);
@@ -25,6 +27,7 @@ export class ChangeClock {
     if (this.reading.size === 0) this.changedAt.clear();
   }
 
+  /** Records an announced change, so reads already in flight cannot cache what it made stale. */
   changed(change: StockChange): void {
     this.epoch++;
     if ('all' in change) {
@@ -36,6 +39,7 @@ export class ChangeClock {
     for (const key of change.skus) this.changedAt.set(key, this.epoch);
   }
 
+  /** Whether what a read begun at `since` found for this key is still current. */
   unchangedSince(key: string, since: number): boolean {
     return this.allChangedAt <= since && (this.changedAt.get(key) ?? -1) <= since;
   }

@@ -16,13 +16,14 @@ export class MemoryCache<T> {
     private readonly maxEntries = 100_000,
   ) {}
 
+  /** The keys held and still fresh; the others are for the caller to read from the source. */
   get(keys: readonly string[]): Map<string, T> {
     const found = new Map<string, T>();
     const now = this.now();
     for (const key of keys) {
-      const e = this.entries.get(key);
-      if (e && e.until > now) found.set(key, e.value);
-      else if (e) this.entries.delete(key);
+      const entry = this.entries.get(key);
+      if (entry && entry.until > now) found.set(key, entry.value);
+      else if (entry) this.entries.delete(key);
     }
     this.stats.hits += found.size;
     this.stats.misses += keys.length - found.size;
@@ -57,6 +58,7 @@ export class MemoryCache<T> {
     this.clock.end(since);
   }
 
+  /** Drops what an announced change made stale, and keeps reads in flight from putting it back. */
   invalidate(change: StockChange): void {
     this.clock.changed(change);
     if ('all' in change) this.entries.clear();

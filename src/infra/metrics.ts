@@ -37,6 +37,7 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
+/** The registry GET /metrics shows: process defaults plus stockroom's own counters. */
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });

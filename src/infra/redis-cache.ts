@@ -19,6 +19,7 @@ export class RedisCache<T> {
     readonly ttlMs: number,
   ) {}
 
+  /** Connects before answering, so a wrong URL fails at start-up rather than at the first shopper. */
   static async connect<T>(url: string, ttlMs: number): Promise<RedisCache<T>> {
     // commands wait (briefly) while Redis is away instead of failing at once; lazyConnect lets connect() report
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -27,13 +28,14 @@ export class RedisCache<T> {
     return new RedisCache<T>(redis, ttlMs);
   }
 
+  /** The keys held in Redis (one round trip); the others are for the caller to read from the database. */
   async get(keys: readonly string[]): Promise<Map<string, T>> {
     const found = new Map<string, T>();
     if (keys.length > 0) {
-      const values = await this.redis.mget(...keys.map((k) => PREFIX + k));
-      values.forEach((v, i) => {
+      const values = await this.redis.mget(...keys.map((key) => PREFIX + key));
+      values.forEach((value, i) => {
         const key = keys[i];
-        if (v !== null && key !== undefined) found.set(key, JSON.parse(v) as T);
+        if (value !== null && key !== undefined) found.set(key, JSON.parse(value) as T);
       });
     }
     this.stats.hits += found.size;
@@ -41,6 +43,7 @@ export class RedisCache<T> {
     return found;
   }
 
+  /** As MemoryCache.begin: a read of the database starts, and this is its mark. */
   begin(): number {
     return this.clock.begin();
   }
@@ -48,25 +51,27 @@ export class RedisCache<T> {
   /** As MemoryCache.set: a key with a lifetime (ms) is kept no longer than that. */
   async set(entries: ReadonlyMap<string, T>, since: number, lifetimes?: ReadonlyMap<string, number>): Promise<void> {
     const batch = this.redis.multi();
-    let n = 0;
+    let queued = 0;
     for (const [key, value] of entries) {
       if (!this.clock.unchangedSince(key, since)) continue;
       const keep = Math.floor(Math.min(this.ttlMs, lifetimes?.get(key) ?? Infinity));
       if (keep <= 0) continue;
       batch.set(PREFIX + key, JSON.stringify(value), 'PX', keep);
-      n++;
+      queued++;
     }
-    if (n > 0) await batch.exec();
+    if (queued > 0) await batch.exec();
   }
 
+  /** The read begun at `since` is over. */
   end(since: number): void {
     this.clock.end(since);
   }
 
+  /** Deletes what an announced change made stale, for every process, and keeps reads in flight from putting it back. */
   async invalidate(change: StockChange): Promise<void> {
     this.clock.changed(change);
     if ('skus' in change) {
-      await this.redis.del(...change.skus.map((k) => PREFIX + k));
+      await this.redis.del(...change.skus.map((sku) => PREFIX + sku));
       return;
     }
     // anything may have changed: every entry goes
@@ -78,6 +83,7 @@ export class RedisCache<T> {
     } while (cursor !== '0');
   }
 
+  /** Closes the connection; what is cached stays for the other processes. */
   async close(): Promise<void> {
     await this.redis.quit();
   }

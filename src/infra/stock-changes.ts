@@ -8,7 +8,7 @@ export type StockChange = { skus: string[] } | { all: true };
 
 /** Reads an announcement: SKUs one per line, or '*'. */
 export function parseStockChange(payload: string): StockChange {
-  const skus = payload.split('\n').filter((s) => s !== '');
+  const skus = payload.split('\n').filter((line) => line !== '');
   return payload === '*' || skus.length === 0 ? { all: true } : { skus };
 }
 
@@ -23,10 +23,11 @@ export class StockChanges {
     private readonly subscribers: Set<(change: StockChange) => void>,
   ) {}
 
+  /** Starts listening on the database's channel; resolves once announcements are being heard. */
   static async follow(db: Db): Promise<StockChanges> {
     const subscribers = new Set<(change: StockChange) => void>();
     const deliver = (change: StockChange): void => {
-      for (const fn of subscribers) fn(change);
+      for (const subscriber of subscribers) subscriber(change);
     };
     const stop = await db.listen(
       STOCK_CHANNEL,
@@ -40,14 +41,15 @@ export class StockChanges {
     return new StockChanges(stop, subscribers);
   }
 
-  /** @returns a function that unsubscribes */
-  subscribe(fn: (change: StockChange) => void): () => void {
-    this.subscribers.add(fn);
+  /** Hands every change from now on to `subscriber`; returns the function that unsubscribes it. */
+  subscribe(subscriber: (change: StockChange) => void): () => void {
+    this.subscribers.add(subscriber);
     return () => {
-      this.subscribers.delete(fn);
+      this.subscribers.delete(subscriber);
     };
   }
 
+  /** Stops listening; subscribers hear nothing more. */
   close(): Promise<void> {
     this.subscribers.clear();
     return this.stop();

@@ -8,6 +8,7 @@ import { toAlert } from './dto.js';
 import type { Alert } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 
+/** Filters and paging of `alerts.list`; a type or SKU that does not exist is refused, not matched by nothing. */
 export interface AlertQuery {
   type?: string | undefined;
   sku?: string | undefined;
@@ -34,6 +35,6 @@ export class AlertService {
       before,
       limit: limit + 1,
     });
-    return pageOf(rows, limit, toAlert, (a) => a.id);
+    return pageOf(rows, limit, toAlert, (alert) => alert.id);
   }
 }

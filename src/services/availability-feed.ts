@@ -11,8 +11,8 @@ export interface AvailabilityEvent {
 
 type Listener = (event: AvailabilityEvent) => void;
 
-const same = (a: AvailabilityItem, b: AvailabilityItem): boolean =>
-  a.status === b.status && a.available === b.available && a.label === b.label;
+const same = (before: AvailabilityItem, after: AvailabilityItem): boolean =>
+  before.status === after.status && before.available === after.available && before.label === after.label;
 
 /**
  * Live availability for open streams. It follows the database's announcements of committed changes and, for
@@ -104,7 +104,9 @@ export class AvailabilityFeed {
       return { replay: [], fresh: [...skus] };
     const followed = new Set(skus.filter((sku) => (this.followedFrom.get(sku) ?? Infinity) <= seq));
     return {
-      replay: this.recent.filter((r) => r.seq > seq && followed.has(r.event.item.sku)).map((r) => r.event),
+      replay: this.recent
+        .filter((kept) => kept.seq > seq && followed.has(kept.event.item.sku))
+        .map((kept) => kept.event),
       fresh: skus.filter((sku) => !followed.has(sku)),
     };
   }

@@ -65,7 +65,7 @@ export class AvailabilityService {
    * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
    * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
    */
-  async get(input: unknown): Promise<{ items: AvailabilityItem[] }> {
+  async get(input: AvailabilityRequest): Promise<{ items: AvailabilityItem[] }> {
     const req = parse(AvailabilityInput, input);
     const skus = [...new Set(req.sku)];
     const shopper = shopperOf(req);
@@ -99,28 +99,28 @@ export class AvailabilityService {
   ): Promise<{ items: Map<string, AvailabilityItem>; lifetimes: Map<string, number> }> {
     const now = this.ctx.clock();
     const horizon = keepMs === undefined ? null : new Date(now.getTime() + keepMs);
-    const rows = new Map((await readAvailability(this.ctx.db, skus, now, horizon)).map((r) => [r.sku, r]));
+    const rows = new Map((await readAvailability(this.ctx.db, skus, now, horizon)).map((row) => [row.sku, row]));
     const unknown = skus.filter((sku) => !rows.has(sku));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
     const lifetimes = new Map(
-      [...rows.values()].flatMap((r) =>
-        r.next_deadline === null ? [] : [[r.sku, new Date(r.next_deadline).getTime() - now.getTime()] as const],
+      [...rows.values()].flatMap((row) =>
+        row.next_deadline === null ? [] : [[row.sku, new Date(row.next_deadline).getTime() - now.getTime()] as const],
       ),
     );
     const items = new Map(
-      [...rows.values()].map((r) => {
-        const levels = r.levels.filter((l) => serves(l, shopper));
+      [...rows.values()].map((row) => {
+        const levels = row.levels.filter((level) => serves(level, shopper));
         const incoming = levels
-          .map((l) => l.incoming_date)
-          .filter((d) => d !== null)
+          .map((level) => level.incoming_date)
+          .filter((date) => date !== null)
           .sort()[0];
-        const a = availabilityOf({
+        const shown = availabilityOf({
           levels,
           incoming_in_days: incoming === undefined ? null : daysUntil(now, incoming),
-          low_stock_threshold: r.low_stock_threshold,
-          backorder: { policy: r.backorder_policy, limit: r.backorder_limit, lead_days: r.backorder_lead_days },
+          low_stock_threshold: row.low_stock_threshold,
+          backorder: { policy: row.backorder_policy, limit: row.backorder_limit, lead_days: row.backorder_lead_days },
         });
-        return [r.sku, { sku: r.sku, ...a }];
+        return [row.sku, { sku: row.sku, ...shown }];
       }),
     );
     return { items, lifetimes };

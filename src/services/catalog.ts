@@ -31,7 +31,7 @@ export class CatalogService {
   constructor(private readonly ctx: ServiceContext) {}
 
   /** Adds a warehouse, with a level for every variant; lat and lon go together, and a delivery radius needs them. */
-  async addWarehouse(input: unknown, options: CallOptions = {}): Promise<Warehouse> {
+  async addWarehouse(input: WarehouseInput, options: CallOptions = {}): Promise<Warehouse> {
     const warehouse = parse(WarehouseInput, input);
     if ((warehouse.lat === undefined) !== (warehouse.lon === undefined))
       throw ValidationError.field('/lat', 'lat and lon go together');
@@ -60,7 +60,7 @@ export class CatalogService {
   }
 
   /** Adds a variant (and its product), with a level in every warehouse. */
-  async addVariant(input: unknown, options: CallOptions = {}): Promise<Variant> {
+  async addVariant(input: VariantInput, options: CallOptions = {}): Promise<Variant> {
     const variant = parse(VariantInput, input);
     return runIdempotently(this.ctx, 'variant.add', options, variant, async (tx) => {
       const fields = variantFields(variant, undefined, await supplierIdOf(tx, variant.supplier));
@@ -74,7 +74,7 @@ export class CatalogService {
   }
 
   /** Changes a variant's settings; what is not given stays as it was. */
-  async updateVariant(sku: string, input: unknown, options: CallOptions = {}): Promise<Variant> {
+  async updateVariant(sku: string, input: VariantUpdate, options: CallOptions = {}): Promise<Variant> {
     const patch = parse(VariantUpdate, input);
     return runIdempotently(this.ctx, 'variant.update', options, { sku, ...patch }, async (tx) => {
       const current = await lockVariant(tx, sku);
@@ -105,7 +105,7 @@ export class CatalogService {
   }
 
   /** Adds a storage bin to a warehouse. */
-  async addBin(input: unknown, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
+  async addBin(input: BinInput, options: CallOptions = {}): Promise<{ warehouse: string; code: string }> {
     const bin = parse(BinInput, input);
     return runIdempotently(this.ctx, 'bin.add', options, bin, async (tx) => {
       const warehouse = await warehouseByCode(tx, bin.warehouse);

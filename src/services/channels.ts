@@ -1,4 +1,4 @@
-import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/delivery.js';
+import { DELIVERY_STATUSES } from '../domain/delivery.js';
 import type { ChannelKind, DeliveryStatus, DeliveryTry } from '../domain/delivery.js';
 import { open, seal } from '../domain/secret-box.js';
 import { CHANNEL_SECRET_FIELDS, MASK, redactUrl } from '../domain/secrets.js';
@@ -10,7 +10,8 @@ import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { ChannelInputs, WebhookInput, numericId, parse } from './schemas.js';
+import { WebhookInput, numericId, parse, parseChannelInput } from './schemas.js';
+import type { ChannelInput } from './schemas.js';
 
 /** A channel as shown: where it sends and what, never its secrets. */
 export interface Channel {
@@ -84,18 +85,14 @@ export class ChannelService {
   ) {}
 
   /** POST /v1/webhooks: a webhook channel. */
-  async addWebhook(input: unknown, options: CallOptions = {}): Promise<Channel> {
+  async addWebhook(input: WebhookInput, options: CallOptions = {}): Promise<Channel> {
     const webhook = parse(WebhookInput, input);
     return this.add({ kind: 'webhook', ...webhook }, options);
   }
 
   /** A channel of any kind, its settings checked against that kind; its secrets are kept apart (sealed with a key). */
-  async add(input: unknown, options: CallOptions = {}): Promise<Channel> {
-    const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
-    if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
-      throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
-    }
-    const channel = parse(ChannelInputs[kind as ChannelKind], input);
+  async add(input: ChannelInput, options: CallOptions = {}): Promise<Channel> {
+    const channel = parseChannelInput(input);
     const { kind: _, events, name, ...settings } = channel;
     const config: Record<string, string> = {};
     const secrets: Record<string, string> = {};

@@ -141,7 +141,7 @@ export class PurchasingService {
   constructor(private readonly ctx: ServiceContext) {}
 
   /** Adds a supplier; its warehouse, if given, is where its orders go unless an order says otherwise. */
-  async addSupplier(input: unknown, options: CallOptions = {}): Promise<Supplier> {
+  async addSupplier(input: SupplierInput, options: CallOptions = {}): Promise<Supplier> {
     const supplier = parse(SupplierInput, input);
     return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
       const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
@@ -163,7 +163,7 @@ export class PurchasingService {
   }
 
   /** A DRAFT order. Without an expected date, sending it dates it by the supplier's lead time. */
-  async create(input: unknown, options: CallOptions = {}): Promise<PurchaseOrder> {
+  async create(input: PurchaseOrderInput, options: CallOptions = {}): Promise<PurchaseOrder> {
     const draft = parse(PurchaseOrderInput, input);
     refuseRepeats(draft.lines);
     return runIdempotently(this.ctx, 'purchase_order.create', options, draft, async (tx) => {
@@ -217,8 +217,8 @@ export class PurchasingService {
   }
 
   /** SENT to CONFIRMED, with the supplier's own date if it gave one. */
-  async confirm(id: string | number, input: unknown = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
-    return this.transition(id, 'confirm', parse(ConfirmInput, input ?? {}), options);
+  async confirm(id: string | number, input: ConfirmInput = {}, options: CallOptions = {}): Promise<PurchaseOrder> {
+    return this.transition(id, 'confirm', parse(ConfirmInput, input), options);
   }
 
   /** Whatever is still open: nothing more is expected; units already received stay. */
@@ -230,7 +230,7 @@ export class PurchasingService {
    * Receives units of some lines (all of them or part) into the order's warehouse, through the ledger, and puts
    * them away: into the bin given, else the suggested one. The order is PARTIAL until nothing is outstanding.
    */
-  async receive(id: string | number, input: unknown, options: CallOptions = {}): Promise<Receipt> {
+  async receive(id: string | number, input: PurchaseReceiptInput, options: CallOptions = {}): Promise<Receipt> {
     const receipt = parse(PurchaseReceiptInput, input);
     refuseRepeats(receipt.lines);
     const purchaseOrderId = orderId(id);

@@ -2,6 +2,7 @@ import { findDrift } from '../store/reconcile.js';
 import type { DriftRow, HoldDrift } from '../store/reconcile.js';
 import type { ServiceContext } from './context.js';
 
+/** What a reconciliation found: whether stock matches its ledger and holds, and where it does not. */
 export interface ReconcileReport {
   /** true when every level equals the replay of its ledger and what its open reservations hold */
   clean: boolean;

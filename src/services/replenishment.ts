@@ -19,6 +19,7 @@ import { idCursor, pageLimit, pageOf } from './paging.js';
 import { toPurchaseOrder } from './purchasing.js';
 import type { PurchaseOrder } from './purchasing.js';
 
+/** One variant's reorder position and what to order, as the suggestions list shows it. */
 export interface Suggestion {
   sku: string;
   supplier: string | null;
@@ -41,6 +42,7 @@ export interface Suggestion {
   suggested_reorder_point: number;
 }
 
+/** Which variants to suggest for, over which demand window and service level, and the page. */
 export interface SuggestionQuery {
   sku?: readonly string[] | undefined;
   window_days?: number | string | undefined;
@@ -49,6 +51,7 @@ export interface SuggestionQuery {
   limit?: number | undefined;
 }
 
+/** What a replenishment run drafted, and which due variants it could not order. */
 export interface ReplenishResult {
   /** the drafts made or added to, one per supplier and warehouse */
   orders: PurchaseOrder[];
@@ -57,31 +60,31 @@ export interface ReplenishResult {
 }
 
 const DAY_MS = 86_400_000;
-const midnight = (d: Date): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+const midnight = (time: Date): Date => new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), time.getUTCDate()));
 
 function windowOf(value: number | string | undefined): number {
   // as text (a query parameter) only plain digits: 0x10 and 1e1 are not a number of days
-  const n =
+  const days =
     value === undefined
       ? DEFAULT_WINDOW_DAYS
       : typeof value === 'number' || /^[0-9]{1,3}$/.test(value)
         ? Number(value)
         : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 365)
+  if (!Number.isInteger(days) || days < 1 || days > 365)
     throw ValidationError.field('/window_days', 'must be a whole number of days from 1 to 365');
-  return n;
+  return days;
 }
 
 function serviceLevelOf(value: number | string | undefined): number {
-  const p =
+  const probability =
     value === undefined
       ? DEFAULT_SERVICE_LEVEL
       : typeof value === 'number' || /^0?\.[0-9]{1,6}$/.test(value)
         ? Number(value)
         : NaN;
-  if (!Number.isFinite(p) || p < 0.5 || p >= 1)
+  if (!Number.isFinite(probability) || probability < 0.5 || probability >= 1)
     throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
-  return p;
+  return probability;
 }
 
 /** Reorder points, suggestions from demand history, and the job that drafts purchase orders by itself. */
@@ -106,8 +109,8 @@ export class ReplenishmentService {
     const page = pageOf(
       rows,
       limit,
-      (r) => this.suggest(r, today, windowDays, serviceLevel),
-      (r) => r.variant_id,
+      (row) => this.suggest(row, today, windowDays, serviceLevel),
+      (row) => row.variant_id,
     );
     return { ...page, window_days: windowDays, service_level: serviceLevel };
   }
@@ -140,40 +143,40 @@ export class ReplenishmentService {
       string,
       { supplierId: number; warehouseId: number; lead: number | null; lines: { variantId: number; qty: number }[] }
     >();
-    for (const r of due) {
-      if (r.open_purchase_order !== null) skipped.push({ sku: r.sku, reason: 'open_purchase_order' });
-      else if (r.supplier_id === null) skipped.push({ sku: r.sku, reason: 'no_supplier' });
+    for (const row of due) {
+      if (row.open_purchase_order !== null) skipped.push({ sku: row.sku, reason: 'open_purchase_order' });
+      else if (row.supplier_id === null) skipped.push({ sku: row.sku, reason: 'no_supplier' });
       else {
-        const warehouseId = r.supplier_warehouse_id ?? fallback;
+        const warehouseId = row.supplier_warehouse_id ?? fallback;
         if (warehouseId === undefined) {
-          skipped.push({ sku: r.sku, reason: 'no_warehouse' });
+          skipped.push({ sku: row.sku, reason: 'no_warehouse' });
           continue;
         }
-        const key = `${r.supplier_id}:${warehouseId}`;
-        const group = groups.get(key) ?? { supplierId: r.supplier_id, warehouseId, lead: null, lines: [] };
-        group.lead = Math.max(group.lead ?? 0, r.lead_time_days ?? 0);
+        const key = `${row.supplier_id}:${warehouseId}`;
+        const group = groups.get(key) ?? { supplierId: row.supplier_id, warehouseId, lead: null, lines: [] };
+        group.lead = Math.max(group.lead ?? 0, row.lead_time_days ?? 0);
         group.lines.push({
-          variantId: r.variant_id,
-          qty: orderQuantity(r.net + r.incoming, r.reorder_point ?? 0, r.reorder_qty),
+          variantId: row.variant_id,
+          qty: orderQuantity(row.net + row.incoming, row.reorder_point ?? 0, row.reorder_qty),
         });
         groups.set(key, group);
       }
     }
     const orders: PurchaseOrder[] = [];
-    for (const g of groups.values()) {
-      let id = await lockReplenishmentDraft(tx, g.supplierId, g.warehouseId);
+    for (const group of groups.values()) {
+      let id = await lockReplenishmentDraft(tx, group.supplierId, group.warehouseId);
       if (id === undefined) {
         id = await insertPurchaseOrder(tx, {
-          supplierId: g.supplierId,
-          warehouseId: g.warehouseId,
-          expectedDate: expectedDateFrom(now, g.lead),
+          supplierId: group.supplierId,
+          warehouseId: group.warehouseId,
+          expectedDate: expectedDateFrom(now, group.lead),
           origin: 'replenishment',
           reference: null,
           at: now,
-          lines: g.lines,
+          lines: group.lines,
         });
       } else {
-        await addPurchaseOrderLines(tx, id, g.lines);
+        await addPurchaseOrderLines(tx, id, group.lines);
       }
       const row = await readPurchaseOrder(tx, id);
       if (row) orders.push(toPurchaseOrder(row));
@@ -181,27 +184,27 @@ export class ReplenishmentService {
     return { orders, skipped };
   }
 
-  private suggest(r: ReplenishmentRow, today: Date, windowDays: number, serviceLevel: number): Suggestion {
+  private suggest(row: ReplenishmentRow, today: Date, windowDays: number, serviceLevel: number): Suggestion {
     const daily = Array.from(
       { length: windowDays },
-      (_, i) => r.demand[new Date(today.getTime() - (windowDays - i) * DAY_MS).toISOString().slice(0, 10)] ?? 0,
+      (_, i) => row.demand[new Date(today.getTime() - (windowDays - i) * DAY_MS).toISOString().slice(0, 10)] ?? 0,
     );
     const stats = demandStats(daily);
-    const levels = suggestLevels(stats, r.lead_time_days ?? 0, serviceLevel);
-    const position = r.net + r.incoming;
-    const due = r.reorder_point !== null && position <= r.reorder_point;
+    const levels = suggestLevels(stats, row.lead_time_days ?? 0, serviceLevel);
+    const position = row.net + row.incoming;
+    const due = row.reorder_point !== null && position <= row.reorder_point;
     return {
-      sku: r.sku,
-      supplier: r.supplier,
-      net: r.net,
-      incoming: r.incoming,
+      sku: row.sku,
+      supplier: row.supplier,
+      net: row.net,
+      incoming: row.incoming,
       position,
-      reorder_point: r.reorder_point,
-      reorder_qty: r.reorder_qty,
-      lead_time_days: r.lead_time_days,
+      reorder_point: row.reorder_point,
+      reorder_qty: row.reorder_qty,
+      lead_time_days: row.lead_time_days,
       due,
-      suggested_qty: due ? orderQuantity(position, r.reorder_point ?? 0, r.reorder_qty) : 0,
-      open_purchase_order: r.open_purchase_order,
+      suggested_qty: due ? orderQuantity(position, row.reorder_point ?? 0, row.reorder_qty) : 0,
+      open_purchase_order: row.open_purchase_order,
       demand: { window_days: windowDays, mean_per_day: stats.mean, deviation_per_day: stats.deviation },
       suggested_safety_stock: levels.safety_stock,
       suggested_reorder_point: levels.reorder_point,

@@ -100,7 +100,7 @@ export class ReservationService {
    * Reservations arriving together are committed together (see reserveGroup); the answer comes after the
    * commit.
    */
-  async reserve(input: unknown, options: CallOptions = {}): Promise<Reservation> {
+  async reserve(input: ReserveInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(ReserveInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
   }
@@ -247,8 +247,8 @@ export class ReservationService {
    * Ships all that is held, or the given lines: on_hand and reserved drop at exactly the warehouses the
    * lines were reserved in.
    */
-  async fulfil(id: string, input: unknown = {}, options: CallOptions = {}): Promise<Reservation> {
-    const req = parse(FulfilInput, input ?? {});
+  async fulfil(id: string, input: FulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
+    const req = parse(FulfilInput, input);
     parseId(id);
     return this.transitioning.submit({ id, action: 'fulfil', body: req, options });
   }

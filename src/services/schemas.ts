@@ -3,7 +3,8 @@ import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
-import { EVENT_TYPES } from '../domain/delivery.js';
+import { CHANNEL_KINDS, EVENT_TYPES } from '../domain/delivery.js';
+import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import { REASONS } from '../domain/movements.js';
@@ -17,25 +18,34 @@ import { MAX_TTL_SECONDS } from '../domain/reservation.js';
 
 /** One operation moves at most this many units; keeps every level far from integer overflow. */
 export const MAX_QTY = 10_000_000;
+/** Lines one reservation may hold: a checkout, not a bulk import. */
 export const MAX_LINES = 100;
+/** Items one pushed sync batch may carry; a bigger stock take goes through the CSV import. */
 export const MAX_SYNC_ITEMS = 10_000;
 /** SKUs one storefront availability call may ask about. */
 export const MAX_AVAILABILITY_SKUS = 100;
 
+/** A stock keeping unit as every input names it. */
 export const Sku = Type.String({
   minLength: 1,
   maxLength: 64,
   pattern: '^\\S+$',
   description: 'stock keeping unit: 1-64 characters, no spaces',
 });
+/** A warehouse's (or supplier's) code: short, safe in a URL path and a CSV cell. */
 export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+/** A place on a warehouse's shelves. */
 export const BinCode = Type.String({
   pattern: '^[A-Z0-9]{1,8}-[A-Z0-9]{1,8}-[A-Z0-9]{1,8}$',
   description: 'aisle-rack-shelf, e.g. A-01-03',
 });
+/** Units one line moves: at least one. */
 export const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QTY });
+/** Units on a shelf, as counted or expected: zero is a count too. */
 export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
+/** The caller's own reference (an order, a delivery note), kept on the ledger rows. */
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
+/** Why an adjustment was made, from the fixed list the ledger reports by. */
 export const ReasonCode = Type.Enum(REASONS);
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 /**
@@ -74,12 +84,14 @@ export const IdCursor = Type.String({
 export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'items per page, 1-500' });
 /** What a search matches against (SKUs, titles). */
 export const SearchText = Type.String({ minLength: 1, maxLength: 200 });
+/** Where an order ships to, as a code that warehouses list among the regions they serve. */
 export const Region = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,15}$',
   description: 'a region code such as EU, DE or US-CA',
 });
 const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 
+/** A new warehouse: its code, name, and optionally where it stands and which orders it may serve. */
 export const WarehouseInput = Type.Object(
   {
     code: WarehouseCode,
@@ -96,8 +108,10 @@ export const WarehouseInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `catalog.addWarehouse` takes. */
 export type WarehouseInput = Static<typeof WarehouseInput>;
 
+/** Whether a variant may be sold beyond its stock, how far, and how soon the rest arrives. */
 export const BackorderInput = Type.Object(
   {
     policy: Type.Enum(BACKORDER_POLICIES),
@@ -125,21 +139,28 @@ const variantSettings = {
   ),
 };
 
+/** A new variant with its product title and stock settings. */
 export const VariantInput = Type.Object(
   { sku: Sku, product: Type.Object({ title: Name }, { additionalProperties: false }), ...variantSettings },
   { additionalProperties: false },
 );
+/** What `catalog.addVariant` takes. */
 export type VariantInput = Static<typeof VariantInput>;
 
+/** The settings of a variant to change; every field may be left out. */
 export const VariantUpdate = Type.Object(
   { product: Type.Optional(Type.Object({ title: Name }, { additionalProperties: false })), ...variantSettings },
   { additionalProperties: false },
 );
+/** What `catalog.updateVariant` takes. */
 export type VariantUpdate = Static<typeof VariantUpdate>;
 
+/** A new bin in a warehouse. */
 export const BinInput = Type.Object({ warehouse: WarehouseCode, code: BinCode }, { additionalProperties: false });
+/** What `catalog.addBin` takes. */
 export type BinInput = Static<typeof BinInput>;
 
+/** Units arriving at a warehouse, optionally into a bin. */
 export const ReceiveInput = Type.Object(
   {
     sku: Sku,
@@ -151,8 +172,10 @@ export const ReceiveInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `stock.receive` takes. */
 export type ReceiveInput = Static<typeof ReceiveInput>;
 
+/** Units added or removed for a reason, optionally only if on-hand is still what the caller saw. */
 export const AdjustInput = Type.Object(
   {
     sku: Sku,
@@ -164,8 +187,10 @@ export const AdjustInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `stock.adjust` takes. */
 export type AdjustInput = Static<typeof AdjustInput>;
 
+/** A cycle count: what is on the shelf, which becomes on-hand. */
 export const CountInput = Type.Object(
   {
     sku: Sku,
@@ -176,21 +201,27 @@ export const CountInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `stock.count` takes. */
 export type CountInput = Static<typeof CountInput>;
 
+/** Units moving from one warehouse to another. */
 export const TransferInput = Type.Object(
   { sku: Sku, from: WarehouseCode, to: WarehouseCode, qty: Quantity, reference: Type.Optional(Reference) },
   { additionalProperties: false },
 );
+/** What `stock.transfer` takes. */
 export type TransferInput = Static<typeof TransferInput>;
 
+/** One absolute on-hand number from an external warehouse system. */
 export const SyncItem = Type.Object(
   { sku: Sku, warehouse: WarehouseCode, on_hand: Count, expected_on_hand: Type.Optional(Count) },
   { additionalProperties: false },
 );
+/** One line of a sync batch, checked. */
 export type SyncItem = Static<typeof SyncItem>;
 /** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
 export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
+/** A batch pushed by a registered source, applied all or nothing. */
 export const SyncInput = Type.Object(
   {
     source: Type.String({ minLength: 1, maxLength: 100 }),
@@ -198,8 +229,10 @@ export const SyncInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `stock.sync` and `sync.push` take. */
 export type SyncInput = Static<typeof SyncInput>;
 
+/** A customer return, resellable or damaged. */
 export const ReturnInput = Type.Object(
   {
     sku: Sku,
@@ -210,13 +243,16 @@ export const ReturnInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `stock.return` takes. */
 export type ReturnInput = Static<typeof ReturnInput>;
 
+/** Where an order ships to, so only warehouses that deliver there are asked. */
 export const GeoPointInput = Type.Object(
   { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
   { additionalProperties: false },
 );
 
+/** An order's lines to hold, all or none, and optionally where it may be served from. */
 export const ReserveInput = Type.Object(
   {
     order_ref: Reference,
@@ -231,8 +267,10 @@ export const ReserveInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `reservations.reserve` takes. */
 export type ReserveInput = Static<typeof ReserveInput>;
 
+/** The lines of a reservation to ship; none given ships all it holds. */
 export const FulfilInput = Type.Object(
   {
     lines: Type.Optional(
@@ -250,8 +288,10 @@ export const FulfilInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `reservations.fulfil` takes. */
 export type FulfilInput = Static<typeof FulfilInput>;
 
+/** Reservations are named by UUIDs, so an id cannot be guessed from another. */
 export const ReservationId = Type.String({ format: 'uuid' });
 
 const AvailabilitySkus = Type.Array(Sku, {
@@ -259,6 +299,7 @@ const AvailabilitySkus = Type.Array(Sku, {
   maxItems: MAX_AVAILABILITY_SKUS,
   description: 'the SKUs to ask about, repeated: ?sku=A&sku=B',
 });
+/** A storefront's question: these SKUs, optionally for a region or a ship-to point. */
 export const AvailabilityInput = Type.Object(
   {
     sku: AvailabilitySkus,
@@ -274,10 +315,12 @@ export const AvailabilityInput = Type.Object(
 );
 /** A live stream follows what every warehouse holds. */
 export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
+/** What `availability.get` takes. */
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 
+/** A new supplier, optionally with its lead time and the warehouse its orders go to. */
 export const SupplierInput = Type.Object(
   {
     code: WarehouseCode,
@@ -290,8 +333,10 @@ export const SupplierInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `purchasing.addSupplier` takes. */
 export type SupplierInput = Static<typeof SupplierInput>;
 
+/** A draft purchase order: what to buy from whom, for which warehouse. */
 export const PurchaseOrderInput = Type.Object(
   {
     supplier: WarehouseCode,
@@ -305,10 +350,15 @@ export const PurchaseOrderInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `purchasing.create` takes. */
 export type PurchaseOrderInput = Static<typeof PurchaseOrderInput>;
 
+/** A supplier's confirmation, with the date it promised if it gave one. */
 export const ConfirmInput = Type.Object({ expected_date: Type.Optional(IsoDate) }, { additionalProperties: false });
+/** What `purchasing.confirm` takes. */
+export type ConfirmInput = Static<typeof ConfirmInput>;
 
+/** Units of a purchase order's lines arriving, optionally into named bins. */
 export const PurchaseReceiptInput = Type.Object(
   {
     lines: Type.Array(
@@ -319,6 +369,7 @@ export const PurchaseReceiptInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `purchasing.receive` takes. */
 export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;
 
 const Events = Type.Array(Type.Enum(EVENT_TYPES), {
@@ -344,6 +395,7 @@ export const WebhookInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What `channels.addWebhook` takes. */
 export type WebhookInput = Static<typeof WebhookInput>;
 
 /** One schema per kind of channel: the kind decides which fields make sense. */
@@ -380,7 +432,20 @@ export const ChannelInputs = {
     { additionalProperties: false },
   ),
 } as const;
+/** What `channels.add` takes: one kind's fields, named by `kind`. */
 export type ChannelInput = Static<(typeof ChannelInputs)[keyof typeof ChannelInputs]>;
+
+/**
+ * Checks a channel against its own kind's schema: the kind is read first, so every other error names a field
+ * that kind has.
+ */
+export function parseChannelInput(value: unknown): ChannelInput {
+  const kind = typeof value === 'object' && value !== null && 'kind' in value ? value.kind : undefined;
+  if (typeof kind !== 'string' || !(CHANNEL_KINDS as readonly string[]).includes(kind)) {
+    throw ValidationError.field('/kind', `must be one of: ${CHANNEL_KINDS.join(', ')}`);
+  }
+  return parse(ChannelInputs[kind as ChannelKind], value);
+}
 
 /** POST /v1/keys: a named key with scopes. */
 export const KeyInput = Type.Object(
@@ -390,6 +455,7 @@ export const KeyInput = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A key's name and scopes, checked. */
 export type KeyInput = Static<typeof KeyInput>;
 
 /** POST /v1/warehouses/{code}/bins: the warehouse is in the path. */
@@ -413,15 +479,15 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
   const errors = validator
     .Errors(value)
     // additionalProperties:false is reported twice: once per extra key ("schema is false"), once as a list
-    .filter((e) => e.keyword !== 'boolean')
+    .filter((error) => error.keyword !== 'boolean')
     // an unknown field is named by its own path, one error each
-    .flatMap((e) =>
-      e.keyword === 'additionalProperties'
-        ? unknownFields(e.params).map((key) => ({
-            path: `${at}${e.instancePath}/${pointer(key)}`,
+    .flatMap((error) =>
+      error.keyword === 'additionalProperties'
+        ? unknownFields(error.params).map((key) => ({
+            path: `${at}${error.instancePath}/${pointer(key)}`,
             message: 'unknown field',
           }))
-        : [{ path: at + e.instancePath, message: describe(e.keyword, e.message, e.params) }],
+        : [{ path: at + error.instancePath, message: describe(error.keyword, error.message, error.params) }],
     );
   throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
 }
@@ -440,7 +506,7 @@ const pointer = (key: string): string =>
   key
     .replace(/~/g, '~0')
     .replace(/\//g, '~1')
-    .replace(/[^ -\ud7ff\ue000-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(/[^ -\ud7ff\ue000-\uffff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** No input nests deeper than a few levels; past this, a value is refused before any recursive check sees it. */
 const MAX_DEPTH = 32;

@@ -9,7 +9,9 @@ import type { FieldError } from '../domain/errors.js';
 import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
 
+/** The columns a stock CSV must have, in any order; others are ignored. */
 export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
+/** Rows one import may set: a whole stock take of a large store, with the duplicate checks kept in memory. */
 export const MAX_IMPORT_ROWS = 1_000_000;
 /** 64 MiB: about two million CSV rows */
 export const DEFAULT_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
@@ -23,6 +25,7 @@ const ROWS_PER_TURN = 250;
  */
 const PIECE = 8 * 1024;
 
+/** One checked row of a stock CSV, with its line for the messages that name it. */
 export interface StockCsvRow {
   /** the line in the file, header = 1, for error messages */
   line: number;
@@ -31,6 +34,7 @@ export interface StockCsvRow {
   on_hand: number;
 }
 
+/** How much of a stock CSV is read before it is refused. */
 export interface StockCsvLimits {
   /** larger files are refused (413) once this many bytes are read */
   maxBytes?: number | undefined;
@@ -128,12 +132,12 @@ export async function readStockCsv(
   const readRecord = (record: string[]): void => {
     if (!index) {
       const header = record;
-      index = Object.fromEntries(STOCK_CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<
+      index = Object.fromEntries(STOCK_CSV_COLUMNS.map((column) => [column, header.indexOf(column)])) as Record<
         (typeof STOCK_CSV_COLUMNS)[number],
         number
       >;
       const columns = index;
-      const missingColumns = STOCK_CSV_COLUMNS.filter((c) => columns[c] < 0);
+      const missingColumns = STOCK_CSV_COLUMNS.filter((column) => columns[column] < 0);
       if (missingColumns.length > 0)
         throw ValidationError.field(
           '/csv/header',
@@ -196,6 +200,7 @@ export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS): 
   return new ValidationError(shown);
 }
 
+/** The columns of a stock export, in order: the import reads the file back as it is. */
 export const EXPORT_COLUMNS = [
   'sku',
   'warehouse',

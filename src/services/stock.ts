@@ -131,7 +131,7 @@ export class StockService {
   constructor(private readonly ctx: ServiceContext) {}
 
   /** Units arriving at a warehouse (into a bin, if named): on_hand goes up. */
-  async receive(input: unknown, options: CallOptions = {}): Promise<Level> {
+  async receive(input: ReceiveInput, options: CallOptions = {}): Promise<Level> {
     const receipt = parse(ReceiveInput, input);
     return runIdempotently(this.ctx, 'stock.receive', options, receipt, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, receipt.sku, receipt.warehouse);
@@ -158,7 +158,7 @@ export class StockService {
    * Moves on_hand by a signed delta for a stated reason. A decrease may leave fewer units than are promised
    * (damage and theft happen); that is reported as a shortfall, never hidden. It can never go below zero.
    */
-  async adjust(input: unknown, options: CallOptions = {}): Promise<LevelChange> {
+  async adjust(input: AdjustInput, options: CallOptions = {}): Promise<LevelChange> {
     const adjustment = parse(AdjustInput, input);
     return this.changeLevel('stock.adjust', options, adjustment, async (tx, { variant, warehouse, releasing }) => {
       const move: MovementInput = {
@@ -201,7 +201,7 @@ export class StockService {
   }
 
   /** A cycle count: the counted number becomes on_hand; the ledger records the difference. */
-  async count(input: unknown, options: CallOptions = {}): Promise<CountResult> {
+  async count(input: CountInput, options: CallOptions = {}): Promise<CountResult> {
     const count = parse(CountInput, input);
     return this.changeLevel('stock.count', options, count, async (tx, { variant, warehouse, releasing }) => {
       const [level] = await this.setOnHand(
@@ -229,7 +229,7 @@ export class StockService {
    * the external system does not know about pending orders. Levels left below what is promised are
    * applied anyway (the shelf is the truth) and flagged as shortfalls.
    */
-  async sync(input: unknown, options: CallOptions = {}): Promise<SyncResult> {
+  async sync(input: SyncInput, options: CallOptions = {}): Promise<SyncResult> {
     const batch = parse(SyncInput, input);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runIdempotently(this.ctx, 'stock.sync', options, batch, (tx) =>
@@ -278,7 +278,7 @@ export class StockService {
 
   /** Moves units between warehouses at once; only units nobody is promised can leave. */
   async transfer(
-    input: unknown,
+    input: TransferInput,
     options: CallOptions = {},
   ): Promise<{ sku: string; qty: number; from: Level; to: Level }> {
     const transfer = parse(TransferInput, input);
@@ -333,7 +333,7 @@ export class StockService {
    * A customer return. Resellable units go back on hand; damaged ones are recorded (in returns and as a
    * zero-quantity ledger row with reason damaged) but never become sellable.
    */
-  async return(input: unknown, options: CallOptions = {}): Promise<ReturnResult> {
+  async return(input: ReturnInput, options: CallOptions = {}): Promise<ReturnResult> {
     const returned = parse(ReturnInput, input);
     return runIdempotently(this.ctx, 'stock.return', options, returned, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, returned.sku, returned.warehouse);

@@ -18,6 +18,7 @@ import { StockService } from './stock.js';
 import { SyncService } from './sync.js';
 import type { SyncOptions } from './sync.js';
 
+/** The database a Stockroom works on, and the settings a server or an embedding program may change. */
 export interface StockroomOptions {
   db: Db;
   /** defaults to the system clock; tests pass their own to move deadlines without waiting */
@@ -63,6 +64,7 @@ export class Stockroom {
     this.replenishment = new ReplenishmentService(this.ctx);
   }
 
+  /** The database it works on, for a caller that also reads it directly (the server's change feed, tests). */
   get db(): Db {
     return this.ctx.db;
   }
@@ -72,10 +74,12 @@ export class Stockroom {
     return migrate(this.ctx.db);
   }
 
+  /** Checks every level against its ledger and its open reservations: a clean report proves nothing drifted. */
   reconcile(): Promise<ReconcileReport> {
     return reconcile(this.ctx);
   }
 
+  /** Closes the database; the Stockroom is unusable afterwards. */
   close(): Promise<void> {
     return this.ctx.db.close();
   }

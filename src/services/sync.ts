@@ -65,7 +65,7 @@ export class SyncService {
    * a batch that fails can be sent again as it was.
    */
   async push(
-    input: unknown,
+    input: SyncInput,
     rawBody: string,
     header: string | undefined,
     options: CallOptions = {},

@@ -1,6 +1,7 @@
 import type { AlertType } from '../domain/alerts.js';
 import type { Queryable } from './db.js';
 
+/** An alert as stored, with its variant and warehouse by name. */
 export interface AlertRow {
   id: number;
   type: AlertType;
@@ -12,6 +13,7 @@ export interface AlertRow {
   created_at: Date;
 }
 
+/** Which alerts to list, and the page; every filter left out matches all. */
 export interface AlertFilter {
   type?: AlertType | undefined;
   sku?: string | undefined;
@@ -22,7 +24,7 @@ export interface AlertFilter {
 }
 
 /** Alerts raised by the database (migration 0007), newest first. */
-export async function listAlerts(db: Queryable, f: AlertFilter): Promise<AlertRow[]> {
+export async function listAlerts(db: Queryable, filter: AlertFilter): Promise<AlertRow[]> {
   const { rows } = await db.query<AlertRow>(
     `SELECT a.id, a.type, v.sku, w.code AS warehouse, a.available, a.threshold, a.created_at
        FROM alerts a JOIN variants v ON v.id = a.variant_id LEFT JOIN warehouses w ON w.id = a.warehouse_id
@@ -31,7 +33,7 @@ export async function listAlerts(db: Queryable, f: AlertFilter): Promise<AlertRo
         AND ($3::text IS NULL OR w.code = $3)
         AND ($4::bigint IS NULL OR a.id < $4)
       ORDER BY a.id DESC LIMIT $5`,
-    [f.type ?? null, f.sku ?? null, f.warehouse ?? null, f.before ?? null, f.limit],
+    [filter.type ?? null, filter.sku ?? null, filter.warehouse ?? null, filter.before ?? null, filter.limit],
   );
   return rows;
 }

@@ -12,7 +12,9 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** The databases stockroom runs on: embedded PostgreSQL in the process, or a PostgreSQL server. */
 export const DRIVERS = ['pglite', 'postgres'] as const;
+/** Which database a Db is: a deployment choice, read where behaviour must differ (group commit defaults). */
 export type Driver = (typeof DRIVERS)[number];
 
 /**
@@ -39,12 +41,15 @@ export interface Db extends Queryable {
 
 /** int8 and numeric (sum(), count()) arrive as JS numbers: quantities and ids stay far below 2^53. */
 export const NUMBER_TYPE_OIDS = [20, 1700] as const;
+/** The parser both drivers install for those types. */
 export const parseNumber = (value: string): number => Number(value);
 
 /** SQLSTATEs that mean "run the transaction again", not "the request is wrong". */
 export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40001', '40P01']);
+/** Runs of one transaction before a lost deadlock or serialization check is given up as contention. */
 export const MAX_TRANSACTION_ATTEMPTS = 5;
 
+/** The SQLSTATE (or Node error code) an error carries, whichever driver threw it. */
 export function sqlState(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
     return error.code;

@@ -1,5 +1,6 @@
 import type { Queryable } from './db.js';
 
+/** Either the key is this transaction's now, or it was taken first: with that request's hash and stored answer. */
 export type KeyClaim = { claimed: true } | { claimed: false; requestHash: string; response: unknown };
 
 /**
@@ -21,6 +22,7 @@ export async function claimKey(tx: Queryable, scope: string, key: string, reques
   return { claimed: false, requestHash: row.request_hash, response: row.response };
 }
 
+/** Keeps the answer given under a claimed key, in the claiming transaction, so a replay gets it byte for byte. */
 export async function storeResponse(tx: Queryable, scope: string, key: string, response: unknown): Promise<void> {
   await tx.query('UPDATE idempotency_keys SET response = $3::json WHERE scope = $1 AND key = $2', [
     scope,
@@ -49,19 +51,20 @@ export async function claimKeys(
       scope,
       JSON.stringify(
         [...claims]
-          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-          .map((c) => ({ key: c.key, request_hash: c.requestHash })),
+          .sort((first, second) => (first.key < second.key ? -1 : first.key > second.key ? 1 : 0))
+          .map((claim) => ({ key: claim.key, request_hash: claim.requestHash })),
       ),
     ],
   );
-  for (const r of inserted.rows) result.set(r.key, { claimed: true });
-  const taken = claims.filter((c) => !result.has(c.key)).map((c) => c.key);
+  for (const row of inserted.rows) result.set(row.key, { claimed: true });
+  const taken = claims.filter((claim) => !result.has(claim.key)).map((claim) => claim.key);
   if (taken.length === 0) return result;
   const { rows } = await tx.query<{ key: string; request_hash: string; response: unknown }>(
     'SELECT key, request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = ANY($2::text[])',
     [scope, taken],
   );
-  for (const r of rows) result.set(r.key, { claimed: false, requestHash: r.request_hash, response: r.response });
+  for (const row of rows)
+    result.set(row.key, { claimed: false, requestHash: row.request_hash, response: row.response });
   return result;
 }
 
@@ -81,6 +84,11 @@ export async function settleKeys(
      )
      DELETE FROM idempotency_keys WHERE scope = $1 AND key = ANY($4::text[])`,
     // each response as its own JSON text: the json column keeps it byte for byte (jsonb would reorder keys)
-    [scope, responses.map((r) => r.key), responses.map((r) => JSON.stringify(r.response)), failed],
+    [
+      scope,
+      responses.map((settled) => settled.key),
+      responses.map((settled) => JSON.stringify(settled.response)),
+      failed,
+    ],
   );
 }

@@ -5,13 +5,15 @@ const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 /** Any constant works; it only has to be the same in every process that migrates this database. */
 const MIGRATION_LOCK = 7_406_118_201;
 
+/** One file of src/store/migrations: its name is its version, applied in name order. */
 export interface Migration {
   version: string;
   sql: string;
 }
 
+/** Every migration shipped with this version, in the order they apply. */
 export async function loadMigrations(): Promise<Migration[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+  const files = (await readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith('.sql')).sort();
   return Promise.all(
     files.map(async (file) => ({
       version: file.replace(/\.sql$/, ''),
@@ -32,12 +34,12 @@ export async function migrate(db: Db): Promise<string[]> {
     await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await tx.query<{ version: string }>('SELECT version FROM schema_migrations');
-    const applied = new Set(rows.map((r) => r.version));
-    const pending = migrations.filter((m) => !applied.has(m.version));
-    for (const m of pending) {
-      await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
+    const applied = new Set(rows.map((row) => row.version));
+    const pending = migrations.filter((migration) => !applied.has(migration.version));
+    for (const migration of pending) {
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
     }
-    return pending.map((m) => m.version);
+    return pending.map((migration) => migration.version);
   });
 }

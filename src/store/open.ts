@@ -3,6 +3,7 @@ import { openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import type { Db } from './db.js';
 
+/** Which database to open and how; the CLI fills it from STOCKROOM_* and DATABASE_URL. */
 export interface OpenOptions {
   /** A postgres:// URL: use a PostgreSQL server. */
   databaseUrl?: string | undefined;
@@ -18,6 +19,7 @@ export interface OpenOptions {
   queryTimeoutMs?: number | undefined;
 }
 
+/** Where the embedded database lives when nothing says otherwise: beside the working directory. */
 export const DEFAULT_DATA_DIR = './.stockroom';
 
 /** Opens the database the environment names: DATABASE_URL, else PGlite in STOCKROOM_DATA (default ./.stockroom). */
@@ -33,6 +35,7 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
   return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
 }
 
+/** Opens the database the process environment names, with every STOCKROOM_PG_* setting read and checked. */
 export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db> {
   return openDb({
     databaseUrl: env.DATABASE_URL || undefined,
@@ -60,11 +63,11 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefin
 export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min)
     throw ValidationError.field(
       `/env/${name}`,
       `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`,
     );
-  return n;
+  return number;
 }

@@ -36,6 +36,7 @@ function wrap(conn: pg.Pool | pg.PoolClient, prepare: boolean): Queryable {
   };
 }
 
+/** How the pool to a PostgreSQL server behaves; every field has a default fit for one server process. */
 export interface PostgresOptions {
   /** Pool size (default 10): the most connections queries and transactions hold; more callers wait for one. */
   max?: number;
@@ -141,24 +142,24 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     let wakeUp: (() => void) | undefined;
 
     const open = async (): Promise<pg.Client> => {
-      const c = new pg.Client(connection);
-      c.on('notification', (m) => {
-        if (m.channel === channel) onNotice(m.payload ?? '');
+      const listening = new pg.Client(connection);
+      listening.on('notification', (message) => {
+        if (message.channel === channel) onNotice(message.payload ?? '');
       });
       // a lost connection emits 'error' and then 'end'; 'end' is where it is replaced
-      c.on('error', () => undefined);
-      c.on('end', () => {
+      listening.on('error', () => undefined);
+      listening.on('end', () => {
         // a connection that never got to listen (a failed attempt) ends too: only the live one is replaced
-        if (client !== c) return;
+        if (client !== listening) return;
         client = undefined;
         if (!state.stopped) void reconnect();
       });
       try {
-        await c.connect();
-        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-        return c;
+        await listening.connect();
+        await listening.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        return listening;
       } catch (error) {
-        await c.end().catch(() => undefined);
+        await listening.end().catch(() => undefined);
         throw error;
       }
     };
@@ -174,17 +175,17 @@ export async function openPostgres(connectionString: string, options: PostgresOp
           });
           wakeUp = undefined;
           if (stopped()) return;
-          let c: pg.Client;
+          let reopened: pg.Client;
           try {
-            c = await open();
+            reopened = await open();
           } catch {
             continue; // the server is still away: try again a little later
           }
           if (stopped()) {
-            await c.end().catch(() => undefined);
+            await reopened.end().catch(() => undefined);
             return;
           }
-          client = c;
+          client = reopened;
           onGap?.();
           return;
         }
@@ -198,9 +199,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       state.stopped = true;
       listeners.delete(stop);
       wakeUp?.();
-      const c = client;
+      const last = client;
       client = undefined;
-      await c?.end().catch(() => undefined);
+      await last?.end().catch(() => undefined);
     };
     listeners.add(stop);
     return stop;

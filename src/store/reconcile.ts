@@ -1,5 +1,6 @@
 import type { Queryable } from './db.js';
 
+/** A level whose numbers differ from the replay of its ledger, with both sides. */
 export interface DriftRow {
   sku: string;
   warehouse: string;
@@ -12,6 +13,7 @@ export interface DriftRow {
   last_reserved: number | null;
 }
 
+/** A level whose reserved differs from what its open reservations hold. */
 export interface HoldDrift {
   sku: string;
   warehouse: string;
@@ -20,6 +22,7 @@ export interface HoldDrift {
   held: number;
 }
 
+/** Everything found wrong, and how much was checked. */
 export interface DriftReport {
   levels: number;
   movements: number;
@@ -52,8 +55,8 @@ export async function findDrift(db: Queryable): Promise<DriftReport> {
   const counts = await db.query<{ levels: number; movements: number }>(
     'SELECT (SELECT count(*) FROM stock_levels) AS levels, (SELECT count(*) FROM stock_movements) AS movements',
   );
-  const c = counts.rows[0] ?? { levels: 0, movements: 0 };
-  return { levels: c.levels, movements: c.movements, drift: rows, holds: await findHoldDrift(db) };
+  const checked = counts.rows[0] ?? { levels: 0, movements: 0 };
+  return { levels: checked.levels, movements: checked.movements, drift: rows, holds: await findHoldDrift(db) };
 }
 
 /** Levels whose reserved differs from what the open reservations hold there: a bookkeeping error. */

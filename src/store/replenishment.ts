@@ -1,5 +1,6 @@
 import type { Queryable } from './db.js';
 
+/** What replenishment knows of one variant: its settings, position, open order and recent demand. */
 export interface ReplenishmentRow {
   variant_id: number;
   sku: string;
@@ -21,6 +22,7 @@ export interface ReplenishmentRow {
   demand: Record<string, number>;
 }
 
+/** Which variants to read, over which demand window, and the page. */
 export interface ReplenishmentFilter {
   /** midnight UTC of the day the window ends before */
   until: Date;
@@ -33,7 +35,7 @@ export interface ReplenishmentFilter {
 }
 
 /** Everything replenishment decides on, per variant, in one statement. */
-export async function readReplenishment(db: Queryable, f: ReplenishmentFilter): Promise<ReplenishmentRow[]> {
+export async function readReplenishment(db: Queryable, filter: ReplenishmentFilter): Promise<ReplenishmentRow[]> {
   const { rows } = await db.query<ReplenishmentRow>(
     `WITH cand AS (
        SELECT v.id, v.sku, v.reorder_point, v.reorder_qty, coalesce(v.lead_time_days, s.lead_time_days) AS lead_time_days,
@@ -64,7 +66,7 @@ export async function readReplenishment(db: Queryable, f: ReplenishmentFilter): 
                            AND m.created_at >= $2::timestamptz - make_interval(days => $3) AND m.created_at < $2::timestamptz
                          GROUP BY 1) x), '{}'::jsonb) AS demand
        FROM due d ORDER BY d.id`,
-    [f.skus ?? null, f.until, f.windowDays, f.after ?? 0, f.limit ?? null],
+    [filter.skus ?? null, filter.until, filter.windowDays, filter.after ?? 0, filter.limit ?? null],
   );
   return rows;
 }

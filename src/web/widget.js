@@ -13,15 +13,15 @@
   var origin = script && script.src ? new URL(script.src, location.href).origin : location.origin;
   var MAX_SKUS = 100;
 
-  function apply(el, item) {
-    el.textContent = item.label;
-    el.setAttribute('data-stockroom-status', item.status);
-    var target = el.getAttribute('data-stockroom-button');
+  function apply(element, item) {
+    element.textContent = item.label;
+    element.setAttribute('data-stockroom-status', item.status);
+    var target = element.getAttribute('data-stockroom-button');
     if (target) {
       var button = document.getElementById(target) || document.querySelector(target);
       if (button) button.disabled = item.status === 'out_of_stock';
     }
-    el.dispatchEvent(new CustomEvent('stockroom:availability', { detail: item, bubbles: true }));
+    element.dispatchEvent(new CustomEvent('stockroom:availability', { detail: item, bubbles: true }));
   }
 
   function start() {
@@ -38,24 +38,24 @@
 
   function follow(skus, bySku) {
     var query = skus
-      .map(function (s) {
-        return 'sku=' + encodeURIComponent(s);
+      .map(function (sku) {
+        return 'sku=' + encodeURIComponent(sku);
       })
       .join('&');
     var stream = new EventSource(origin + '/v1/availability/stream?' + query);
-    stream.addEventListener('availability', function (e) {
-      var item = JSON.parse(e.data);
-      var els = bySku[item.sku] || [];
-      for (var j = 0; j < els.length; j++) apply(els[j], item);
+    stream.addEventListener('availability', function (event) {
+      var item = JSON.parse(event.data);
+      var shown = bySku[item.sku] || [];
+      for (var j = 0; j < shown.length; j++) apply(shown[j], item);
     });
     stream.addEventListener('error', function () {
       // while connecting again the browser retries by itself; closed means refused (an unknown SKU, say)
       if (stream.readyState !== EventSource.CLOSED) return;
       skus.forEach(function (sku) {
-        (bySku[sku] || []).forEach(function (el) {
-          if (el.hasAttribute('data-stockroom-status')) return;
-          el.textContent = 'Not available';
-          el.setAttribute('data-stockroom-status', 'unavailable');
+        (bySku[sku] || []).forEach(function (element) {
+          if (element.hasAttribute('data-stockroom-status')) return;
+          element.textContent = 'Not available';
+          element.setAttribute('data-stockroom-status', 'unavailable');
         });
       });
     });

@@ -74,7 +74,7 @@ export async function world(
     wh.push(code);
   }
   await s.catalog.addVariant({ sku, product: { title: sku }, ...variant });
-  for (const [i, qty] of stock.entries()) if (qty > 0) await s.stock.receive({ sku, warehouse: wh[i], qty });
+  for (const [i, qty] of stock.entries()) if (qty > 0) await s.stock.receive({ sku, warehouse: wh[i]!, qty });
   return { sku, wh };
 }
 

@@ -2,7 +2,15 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../../domain/delivery.js';
 import { ALERT_TYPES } from '../../domain/alerts.js';
-import { ChannelInputs, NumericId, Sku, WarehouseCode, WebhookInput } from '../../services/schemas.js';
+import {
+  ChannelInputs,
+  NumericId,
+  Sku,
+  WarehouseCode,
+  WebhookInput,
+  parse,
+  parseChannelInput,
+} from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { listQuery, listValues } from './query.js';
@@ -46,7 +54,8 @@ export function alertRoutes(stockroom: Stockroom) {
           body: WebhookInput,
         },
       },
-      async (req, reply) => reply.status(201).send(await stockroom.channels.addWebhook(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.channels.addWebhook(parse(WebhookInput, req.body), callOptions(req))),
     );
     app.get(
       '/webhooks',
@@ -75,7 +84,8 @@ export function alertRoutes(stockroom: Stockroom) {
           body: ChannelInput,
         },
       },
-      async (req, reply) => reply.status(201).send(await stockroom.channels.add(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.channels.add(parseChannelInput(req.body), callOptions(req))),
     );
     app.get(
       '/channels',

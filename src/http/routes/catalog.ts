@@ -34,7 +34,8 @@ export function catalogRoutes(stockroom: Stockroom) {
         config: { scopes: ['admin'] },
         schema: { tags: ['catalog'], summary: 'Add a warehouse', body: WarehouseInput },
       },
-      async (req, reply) => reply.status(201).send(await stockroom.catalog.addWarehouse(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.catalog.addWarehouse(parse(WarehouseInput, req.body), callOptions(req))),
     );
     app.get(
       '/warehouses',
@@ -68,7 +69,8 @@ export function catalogRoutes(stockroom: Stockroom) {
         config: { scopes: ['admin'] },
         schema: { tags: ['catalog'], summary: 'Add a variant (SKU)', body: VariantInput },
       },
-      async (req, reply) => reply.status(201).send(await stockroom.catalog.addVariant(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.catalog.addVariant(parse(VariantInput, req.body), callOptions(req))),
     );
     app.put(
       '/variants/:sku',
@@ -81,7 +83,12 @@ export function catalogRoutes(stockroom: Stockroom) {
           body: VariantUpdate,
         },
       },
-      async (req) => stockroom.catalog.updateVariant((req.params as { sku: string }).sku, req.body, callOptions(req)),
+      async (req) =>
+        stockroom.catalog.updateVariant(
+          (req.params as { sku: string }).sku,
+          parse(VariantUpdate, req.body),
+          callOptions(req),
+        ),
     );
     app.get(
       '/variants',

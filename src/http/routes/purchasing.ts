@@ -9,6 +9,7 @@ import {
   Sku,
   SupplierInput,
   WarehouseCode,
+  parse,
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
@@ -39,7 +40,8 @@ export function purchasingRoutes(stockroom: Stockroom) {
     app.post(
       '/suppliers',
       { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
-      async (req, reply) => reply.status(201).send(await purchasing.addSupplier(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await purchasing.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
     );
     app.get(
       '/suppliers',
@@ -53,7 +55,8 @@ export function purchasingRoutes(stockroom: Stockroom) {
         config: { scopes: ADMIN },
         schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
       },
-      async (req, reply) => reply.status(201).send(await purchasing.create(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await purchasing.create(parse(PurchaseOrderInput, req.body), callOptions(req))),
     );
     app.get(
       '/purchase-orders',
@@ -91,7 +94,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: Type.Optional(ConfirmInput),
         },
       },
-      async (req) => purchasing.confirm(idOf(req), req.body ?? {}, callOptions(req)),
+      async (req) => purchasing.confirm(idOf(req), parse(ConfirmInput, req.body ?? {}), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
@@ -104,7 +107,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           body: PurchaseReceiptInput,
         },
       },
-      async (req) => purchasing.receive(idOf(req), req.body, callOptions(req)),
+      async (req) => purchasing.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/cancel',

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { FulfilInput, ReservationId, ReserveInput } from '../../services/schemas.js';
+import { FulfilInput, ReservationId, ReserveInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 
@@ -17,7 +17,8 @@ export function reservationRoutes(stockroom: Stockroom) {
         config: { scopes: CHECKOUT },
         schema: { tags: ['reservations'], summary: 'Hold stock for an order: all lines or none', body: ReserveInput },
       },
-      async (req, reply) => reply.status(201).send(await stockroom.reservations.reserve(req.body, callOptions(req))),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.reservations.reserve(parse(ReserveInput, req.body), callOptions(req))),
     );
     app.post(
       '/reservations/:id/commit',
@@ -38,7 +39,8 @@ export function reservationRoutes(stockroom: Stockroom) {
         config: { scopes: CHECKOUT },
         schema: { tags: ['reservations'], summary: 'Ship all, or the given lines', params: Id, body: FulfilInput },
       },
-      async (req) => stockroom.reservations.fulfil(id(req.params), req.body ?? {}, callOptions(req)),
+      async (req) =>
+        stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, req.body ?? {}), callOptions(req)),
     );
     app.get(
       '/reservations/:id',

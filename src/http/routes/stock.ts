@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
 import type { FastifyInstance } from 'fastify';
 import { MOVEMENT_TYPES } from '../../domain/movements.js';
@@ -15,6 +16,7 @@ import {
   Timestamp,
   TransferInput,
   WarehouseCode,
+  parse,
 } from '../../services/schemas.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
@@ -64,14 +66,14 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
     retryAfterSeconds: IMPORT_RETRY_AFTER_SECONDS,
   });
   return async (app: FastifyInstance): Promise<void> => {
-    const op = (
+    const op = <S extends TSchema>(
       path: string,
       summary: string,
-      body: object,
-      run: (input: unknown, options: ReturnType<typeof callOptions>) => Promise<unknown>,
+      body: S,
+      run: (input: Static<S>, options: ReturnType<typeof callOptions>) => Promise<unknown>,
     ) => {
       app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) =>
-        run(req.body, callOptions(req)),
+        run(parse(body, req.body), callOptions(req)),
       );
     };
     op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (input, options) =>
@@ -138,7 +140,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         async (req) => {
           const header = req.headers[SIGNATURE_HEADER];
           return stockroom.sync.push(
-            req.body,
+            parse(SyncInput, req.body),
             req.rawBody ?? '',
             Array.isArray(header) ? header[0] : header,
             callOptions(req),

@@ -80,7 +80,9 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
       // storefronts on any domain may ask
       async (req, reply) =>
-        reply.header('access-control-allow-origin', '*').send(await stockroom.availability.get(skusOf(req.query))),
+        reply
+          .header('access-control-allow-origin', '*')
+          .send(await stockroom.availability.get(parse(AvailabilityInput, skusOf(req.query)))),
     );
 
     const feed = options.feed;
