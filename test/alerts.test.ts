@@ -119,17 +119,15 @@ describe.each(drivers())('threshold alerts on %s', (driver) => {
     await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -6, reason: 'damaged' });
     const alerts = (await h.s.alerts.list({ sku })).items;
     expect(await outboxOf()).toEqual(
-      alerts
-        .reverse()
-        .map((a) => ({
-          alert_id: a.id,
-          type: a.type,
-          sku,
-          warehouse: a.warehouse,
-          available: 0,
-          threshold: 5,
-          created_at: expect.any(String) as unknown,
-        })),
+      alerts.reverse().map((a) => ({
+        alert_id: a.id,
+        type: a.type,
+        sku,
+        warehouse: a.warehouse,
+        available: 0,
+        threshold: 5,
+        created_at: expect.any(String) as unknown,
+      })),
     );
   });
 
