@@ -13,6 +13,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { routesTagged } from './route-options.js';
 import { listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
@@ -28,46 +29,29 @@ const DeliveryQuery = listQuery({
 });
 const ChannelInput = Type.Union(Object.values(ChannelInputs));
 
+const route = routesTagged('alerts');
+
 /** Alerts, and the channels they are delivered to with the log of each delivery. */
 export function alertRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
       '/alerts',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['alerts'],
-          summary: `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})`,
-          querystring: AlertQuery,
-        },
-      },
+      route(ADMIN, `Threshold alerts, newest first (type: ${ALERT_TYPES.join(', ')})`, { querystring: AlertQuery }),
       async (req) => stockroom.alerts.list(listValues(AlertQuery, req.query)),
     );
 
     app.post(
       '/webhooks',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['alerts'],
-          summary: 'Send events to a URL, signed with the secret (X-Stockroom-Signature)',
-          body: WebhookInput,
-        },
-      },
+      route(ADMIN, 'Send events to a URL, signed with the secret (X-Stockroom-Signature)', { body: WebhookInput }),
       async (req, reply) =>
         reply.status(201).send(await stockroom.channels.addWebhook(parse(WebhookInput, req.body), callOptions(req))),
     );
-    app.get(
-      '/webhooks',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Webhooks (never their secrets)' } },
-      async () => stockroom.channels.list('webhook'),
+    app.get('/webhooks', route(ADMIN, 'Webhooks (never their secrets)'), async () =>
+      stockroom.channels.list('webhook'),
     );
     app.delete(
       '/webhooks/:id',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['alerts'], summary: 'Stop a webhook; its delivery log stays', params: Id },
-      },
+      route(ADMIN, 'Stop a webhook; its delivery log stays', { params: Id }),
       async (req, reply) => {
         await stockroom.channels.remove((req.params as { id: string }).id, 'webhook');
         return reply.status(204).send();
@@ -76,28 +60,14 @@ export function alertRoutes(stockroom: Stockroom) {
 
     app.post(
       '/channels',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['alerts'],
-          summary: `Send events to a channel: ${CHANNEL_KINDS.join(', ')}`,
-          body: ChannelInput,
-        },
-      },
+      route(ADMIN, `Send events to a channel: ${CHANNEL_KINDS.join(', ')}`, { body: ChannelInput }),
       async (req, reply) =>
         reply.status(201).send(await stockroom.channels.add(parseChannelInput(req.body), callOptions(req))),
     );
-    app.get(
-      '/channels',
-      { config: { scopes: ADMIN }, schema: { tags: ['alerts'], summary: 'Every channel (never its secrets)' } },
-      async () => stockroom.channels.list(),
-    );
+    app.get('/channels', route(ADMIN, 'Every channel (never its secrets)'), async () => stockroom.channels.list());
     app.delete(
       '/channels/:id',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['alerts'], summary: 'Stop a channel; its delivery log stays', params: Id },
-      },
+      route(ADMIN, 'Stop a channel; its delivery log stays', { params: Id }),
       async (req, reply) => {
         await stockroom.channels.remove((req.params as { id: string }).id);
         return reply.status(204).send();
@@ -106,22 +76,14 @@ export function alertRoutes(stockroom: Stockroom) {
 
     app.get(
       '/deliveries',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['alerts'],
-          summary: `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})`,
-          querystring: DeliveryQuery,
-        },
-      },
+      route(ADMIN, `The delivery log, newest first, with every try (status: ${DELIVERY_STATUSES.join(', ')})`, {
+        querystring: DeliveryQuery,
+      }),
       async (req) => stockroom.channels.deliveries(listValues(DeliveryQuery, req.query)),
     );
     app.post(
       '/deliveries/:id/retry',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['alerts'], summary: 'Send a dead letter again, with a fresh budget of tries', params: Id },
-      },
+      route(ADMIN, 'Send a dead letter again, with a fresh budget of tries', { params: Id }),
       async (req, reply) => {
         await stockroom.channels.retry((req.params as { id: string }).id);
         return reply.status(202).send({ id: Number((req.params as { id: string }).id), status: 'pending' });

@@ -3,42 +3,34 @@ import type { FastifyInstance } from 'fastify';
 import { KeyInput, NumericId, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { routesTagged } from './route-options.js';
 
 const ADMIN = ['admin'] as const;
+
+const route = routesTagged('keys');
 
 /** API keys for admins: created (the secret shown once), listed without secrets, revoked by id. */
 export function keyRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post(
       '/keys',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['keys'],
-          summary:
-            'Create an API key (the key is in this response only; a replay of its Idempotency-Key answers the key without it)',
-          body: KeyInput,
-        },
-      },
+      route(
+        ADMIN,
+        'Create an API key (the key is in this response only; a replay of its Idempotency-Key answers the key without it)',
+        { body: KeyInput },
+      ),
       async (req, reply) => {
         const created = await stockroom.keys.createOnce(parse(KeyInput, req.body ?? {}), callOptions(req));
         return reply.status('replayed' in created ? 200 : 201).send(created);
       },
     );
-    app.get(
-      '/keys',
-      { config: { scopes: ADMIN }, schema: { tags: ['keys'], summary: 'List API keys (never their secrets)' } },
-      async () => ({
-        items: await stockroom.keys.list(),
-        next_cursor: null,
-      }),
-    );
+    app.get('/keys', route(ADMIN, 'List API keys (never their secrets)'), async () => ({
+      items: await stockroom.keys.list(),
+      next_cursor: null,
+    }));
     app.post(
       '/keys/:id/revoke',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['keys'], summary: 'Revoke an API key, by its id', params: Type.Object({ id: NumericId }) },
-      },
+      route(ADMIN, 'Revoke an API key, by its id', { params: Type.Object({ id: NumericId }) }),
       async (req) => stockroom.keys.revoke((req.params as { id: string }).id),
     );
   };

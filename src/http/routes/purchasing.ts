@@ -13,9 +13,12 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { routesTagged } from './route-options.js';
 import { listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
+const route = routesTagged('purchasing');
+
 /** Receiving is the dock's work: warehouse keys may do it, and read the orders they receive against. */
 const RECEIVERS = ['admin', 'warehouse'] as const;
 const Id = Type.Object({ id: NumericId });
@@ -37,106 +40,61 @@ const idOf = (req: { params: unknown }): string => (req.params as { id: string }
 export function purchasingRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const purchasing = stockroom.purchasing;
-    app.post(
-      '/suppliers',
-      { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Add a supplier', body: SupplierInput } },
-      async (req, reply) =>
-        reply.status(201).send(await purchasing.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
+    app.post('/suppliers', route(ADMIN, 'Add a supplier', { body: SupplierInput }), async (req, reply) =>
+      reply.status(201).send(await purchasing.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
     );
-    app.get(
-      '/suppliers',
-      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'Suppliers' } },
-      async () => purchasing.listSuppliers(),
-    );
+    app.get('/suppliers', route(RECEIVERS, 'Suppliers'), async () => purchasing.listSuppliers());
 
     app.post(
       '/purchase-orders',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['purchasing'], summary: 'Draft a purchase order', body: PurchaseOrderInput },
-      },
+      route(ADMIN, 'Draft a purchase order', { body: PurchaseOrderInput }),
       async (req, reply) =>
         reply.status(201).send(await purchasing.create(parse(PurchaseOrderInput, req.body), callOptions(req))),
     );
     app.get(
       '/purchase-orders',
-      {
-        config: { scopes: RECEIVERS },
-        schema: {
-          tags: ['purchasing'],
-          summary: `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`,
-          querystring: OrderQuery,
-        },
-      },
+      route(RECEIVERS, `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`, {
+        querystring: OrderQuery,
+      }),
       async (req) => purchasing.list(listValues(OrderQuery, req.query)),
     );
-    app.get(
-      '/purchase-orders/:id',
-      { config: { scopes: RECEIVERS }, schema: { tags: ['purchasing'], summary: 'A purchase order', params: Id } },
-      async (req) => purchasing.get(idOf(req)),
+    app.get('/purchase-orders/:id', route(RECEIVERS, 'A purchase order', { params: Id }), async (req) =>
+      purchasing.get(idOf(req)),
     );
     app.post(
       '/purchase-orders/:id/send',
-      {
-        config: { scopes: ADMIN },
-        schema: { tags: ['purchasing'], summary: 'DRAFT to SENT (dated by the lead time if undated)', params: Id },
-      },
+      route(ADMIN, 'DRAFT to SENT (dated by the lead time if undated)', { params: Id }),
       async (req) => purchasing.send(idOf(req), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/confirm',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['purchasing'],
-          summary: "SENT to CONFIRMED, with the supplier's date",
-          params: Id,
-          body: Type.Optional(ConfirmInput),
-        },
-      },
+      route(ADMIN, "SENT to CONFIRMED, with the supplier's date", { params: Id, body: Type.Optional(ConfirmInput) }),
       async (req) => purchasing.confirm(idOf(req), parse(ConfirmInput, req.body ?? {}), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
-      {
-        config: { scopes: RECEIVERS },
-        schema: {
-          tags: ['purchasing'],
-          summary: 'Receive units of some lines into bins (put away where suggested unless a bin is given)',
-          params: Id,
-          body: PurchaseReceiptInput,
-        },
-      },
+      route(RECEIVERS, 'Receive units of some lines into bins (put away where suggested unless a bin is given)', {
+        params: Id,
+        body: PurchaseReceiptInput,
+      }),
       async (req) => purchasing.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),
     );
-    app.post(
-      '/purchase-orders/:id/cancel',
-      { config: { scopes: ADMIN }, schema: { tags: ['purchasing'], summary: 'Cancel what is still open', params: Id } },
-      async (req) => purchasing.cancel(idOf(req), callOptions(req)),
+    app.post('/purchase-orders/:id/cancel', route(ADMIN, 'Cancel what is still open', { params: Id }), async (req) =>
+      purchasing.cancel(idOf(req), callOptions(req)),
     );
 
     app.get(
       '/replenishment/suggestions',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['purchasing'],
-          summary:
-            'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
-          querystring: SuggestionQuery,
-        },
-      },
+      route(
+        ADMIN,
+        'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
+        { querystring: SuggestionQuery },
+      ),
       async (req) => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query)),
     );
     app.post(
       '/replenishment/run',
-      {
-        config: { scopes: ADMIN },
-        schema: {
-          tags: ['purchasing'],
-          summary: 'Run the replenishment job now: draft purchase orders for what is due',
-        },
-      },
+      route(ADMIN, 'Run the replenishment job now: draft purchase orders for what is due'),
       async () => stockroom.replenishment.replenish(),
     );
   };

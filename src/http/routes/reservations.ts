@@ -3,9 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { FulfilInput, ReservationId, ReserveInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { routesTagged } from './route-options.js';
 
 const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
+
+const route = routesTagged('reservations');
 
 /** The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back. */
 export function reservationRoutes(stockroom: Stockroom) {
@@ -13,41 +16,27 @@ export function reservationRoutes(stockroom: Stockroom) {
     const id = (params: unknown): string => (params as { id: string }).id;
     app.post(
       '/reservations',
-      {
-        config: { scopes: CHECKOUT },
-        schema: { tags: ['reservations'], summary: 'Hold stock for an order: all lines or none', body: ReserveInput },
-      },
+      route(CHECKOUT, 'Hold stock for an order: all lines or none', { body: ReserveInput }),
       async (req, reply) =>
         reply.status(201).send(await stockroom.reservations.reserve(parse(ReserveInput, req.body), callOptions(req))),
     );
     app.post(
       '/reservations/:id/commit',
-      {
-        config: { scopes: CHECKOUT },
-        schema: { tags: ['reservations'], summary: 'Payment received: no longer expires', params: Id },
-      },
+      route(CHECKOUT, 'Payment received: no longer expires', { params: Id }),
       async (req) => stockroom.reservations.commit(id(req.params), callOptions(req)),
     );
-    app.post(
-      '/reservations/:id/cancel',
-      { config: { scopes: CHECKOUT }, schema: { tags: ['reservations'], summary: 'Release what is held', params: Id } },
-      async (req) => stockroom.reservations.release(id(req.params), callOptions(req)),
+    app.post('/reservations/:id/cancel', route(CHECKOUT, 'Release what is held', { params: Id }), async (req) =>
+      stockroom.reservations.release(id(req.params), callOptions(req)),
     );
     app.post(
       '/reservations/:id/fulfil',
-      {
-        config: { scopes: CHECKOUT },
-        schema: { tags: ['reservations'], summary: 'Ship all, or the given lines', params: Id, body: FulfilInput },
-      },
+      route(CHECKOUT, 'Ship all, or the given lines', { params: Id, body: FulfilInput }),
       async (req) =>
         stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, req.body ?? {}), callOptions(req)),
     );
     app.get(
       '/reservations/:id',
-      {
-        config: { scopes: CHECKOUT },
-        schema: { tags: ['reservations'], summary: 'A reservation; an expired one holds nothing', params: Id },
-      },
+      route(CHECKOUT, 'A reservation; an expired one holds nothing', { params: Id }),
       async (req) => stockroom.reservations.get(id(req.params)),
     );
   };

@@ -22,6 +22,7 @@ import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '.
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
+import { routesTagged } from './route-options.js';
 import { Slots } from '../slots.js';
 import { listQuery, listValues, pageQuery } from './query.js';
 
@@ -34,6 +35,8 @@ const MovementQuery = listQuery({
   reservation_id: Type.Optional(ReservationId),
 });
 const ImportQuery = Type.Object({ reference: Type.Optional(Reference) }, { additionalProperties: false });
+
+const route = routesTagged('stock');
 
 /** What a CSV stock import may take: bytes, imports at once, row problems before the file is refused. */
 export interface ImportLimits {
@@ -72,9 +75,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       body: S,
       run: (input: Static<S>, options: ReturnType<typeof callOptions>) => Promise<unknown>,
     ) => {
-      app.post(path, { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary, body } }, async (req) =>
-        run(parse(body, req.body), callOptions(req)),
-      );
+      app.post(path, route(WAREHOUSE, summary, { body }), async (req) => run(parse(body, req.body), callOptions(req)));
     };
     op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (input, options) =>
       stockroom.stock.receive(input, options),
@@ -90,27 +91,18 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
 
     app.get(
       '/stock/:sku',
-      {
-        config: { scopes: ['warehouse', 'checkout'] },
-        schema: {
-          tags: ['stock'],
-          summary: 'On hand, reserved and available per warehouse (never cached)',
-          params: Type.Object({ sku: Sku }),
-        },
-      },
+      route(['warehouse', 'checkout'], 'On hand, reserved and available per warehouse (never cached)', {
+        params: Type.Object({ sku: Sku }),
+      }),
       async (req) => stockroom.stock.get((req.params as { sku: string }).sku),
     );
-    app.get(
-      '/export/stock.csv',
-      { config: { scopes: WAREHOUSE }, schema: { tags: ['stock'], summary: 'Every level as CSV, streamed' } },
-      async (_req, reply) => {
-        const csv = stockCsv(stockroom.stock.exportLevels());
-        return reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', 'attachment; filename="stock.csv"')
-          .send(csv);
-      },
-    );
+    app.get('/export/stock.csv', route(WAREHOUSE, 'Every level as CSV, streamed'), async (_req, reply) => {
+      const csv = stockCsv(stockroom.stock.exportLevels());
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="stock.csv"')
+        .send(csv);
+    });
 
     // a pushed sync may be signed over its raw body, so this route keeps the body as it came
     await app.register(async (scoped) => {
@@ -128,15 +120,11 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       });
       scoped.post(
         '/stock/sync',
-        {
-          config: { scopes: WAREHOUSE },
-          schema: {
-            tags: ['stock'],
-            summary:
-              'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret',
-            body: SyncInput,
-          },
-        },
+        route(
+          WAREHOUSE,
+          'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret',
+          { body: SyncInput },
+        ),
         async (req) => {
           const header = req.headers[SIGNATURE_HEADER];
           return stockroom.sync.push(
@@ -156,14 +144,9 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       });
       scoped.post(
         '/import/stock',
-        {
-          config: { scopes: WAREHOUSE },
-          schema: {
-            tags: ['stock'],
-            summary: 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none',
-            querystring: ImportQuery,
-          },
-        },
+        route(WAREHOUSE, 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', {
+          querystring: ImportQuery,
+        }),
         async (req, reply) => {
           const body = req.body as Readable | undefined;
           if (typeof body?.iterator !== 'function')
@@ -192,13 +175,8 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       );
     });
 
-    app.get(
-      '/movements',
-      {
-        config: { scopes: WAREHOUSE },
-        schema: { tags: ['stock'], summary: 'The ledger, newest first', querystring: MovementQuery },
-      },
-      async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
+    app.get('/movements', route(WAREHOUSE, 'The ledger, newest first', { querystring: MovementQuery }), async (req) =>
+      stockroom.stock.movements(listValues(MovementQuery, req.query)),
     );
   };
 }
