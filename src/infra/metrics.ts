@@ -37,61 +37,41 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
+/** Counters, by name, that show the totals one source keeps: each with its help text and which total it is. */
+function mirrorTotals<Totals>(
+  registry: Registry,
+  source: (() => Totals) | undefined,
+  counters: Record<string, [help: string, total: (totals: Totals) => number]>,
+): void {
+  if (!source) return;
+  for (const [name, [help, total]] of Object.entries(counters)) {
+    mirroredCounter(registry, name, help, () => total(source()));
+  }
+}
+
 /** The registry GET /metrics shows: process defaults plus stockroom's own counters. */
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });
-  const groupCommit = sources.groupCommit;
-  if (groupCommit) {
-    mirroredCounter(
-      registry,
-      'stockroom_reserve_groups_total',
-      'Transactions the reservation group commit ran',
-      () => groupCommit().groups,
-    );
-    mirroredCounter(
-      registry,
-      'stockroom_reserve_grouped_total',
+  mirrorTotals(registry, sources.groupCommit, {
+    stockroom_reserve_groups_total: ['Transactions the reservation group commit ran', (totals) => totals.groups],
+    stockroom_reserve_grouped_total: [
       'Reservations run in those transactions (divided by groups: the mean group size)',
-      () => groupCommit().jobs,
-    );
-  }
-  const cache = sources.availabilityCache;
-  if (cache) {
-    mirroredCounter(
-      registry,
-      'stockroom_availability_cache_hits_total',
-      'Storefront SKUs answered from the cache',
-      () => cache().hits,
-    );
-    mirroredCounter(
-      registry,
-      'stockroom_availability_cache_misses_total',
-      'Storefront SKUs read from the database',
-      () => cache().misses,
-    );
-  }
-  const deliveries = sources.deliveries;
-  if (deliveries) {
-    mirroredCounter(
-      registry,
-      'stockroom_deliveries_delivered_total',
-      'Alert deliveries that got through',
-      () => deliveries().delivered,
-    );
-    mirroredCounter(
-      registry,
-      'stockroom_deliveries_failed_total',
+      (totals) => totals.jobs,
+    ],
+  });
+  mirrorTotals(registry, sources.availabilityCache, {
+    stockroom_availability_cache_hits_total: ['Storefront SKUs answered from the cache', (totals) => totals.hits],
+    stockroom_availability_cache_misses_total: ['Storefront SKUs read from the database', (totals) => totals.misses],
+  });
+  mirrorTotals(registry, sources.deliveries, {
+    stockroom_deliveries_delivered_total: ['Alert deliveries that got through', (totals) => totals.delivered],
+    stockroom_deliveries_failed_total: [
       'Alert delivery tries that failed and will be tried again',
-      () => deliveries().failed,
-    );
-    mirroredCounter(
-      registry,
-      'stockroom_deliveries_dead_total',
-      'Alert deliveries given up on (dead letters)',
-      () => deliveries().dead,
-    );
-  }
+      (totals) => totals.failed,
+    ],
+    stockroom_deliveries_dead_total: ['Alert deliveries given up on (dead letters)', (totals) => totals.dead],
+  });
   const backlog = sources.deliveryBacklog;
   if (backlog) {
     new Gauge({
