@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { Static, TSchema } from 'typebox';
+import type { Static, TObject, TProperties, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
@@ -25,6 +25,10 @@ export const MAX_SYNC_ITEMS = 10_000;
 /** SKUs one storefront availability call may ask about. */
 export const MAX_AVAILABILITY_SKUS = 100;
 
+/** An object with exactly these fields: an unknown field is refused, never ignored. */
+const Closed = <Properties extends TProperties>(properties: Properties): TObject<Properties> =>
+  Type.Object(properties, { additionalProperties: false });
+
 /** A stock keeping unit as every input names it. */
 export const Sku = Type.String({
   minLength: 1,
@@ -34,6 +38,9 @@ export const Sku = Type.String({
 });
 /** A warehouse's (or supplier's) code: short, safe in a URL path and a CSV cell. */
 export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+
+/** The level an operation acts on: a SKU in a warehouse. */
+const AtLevel = { sku: Sku, warehouse: WarehouseCode };
 /** A place on a warehouse's shelves. */
 export const BinCode = Type.String({
   pattern: '^[A-Z0-9]{1,8}-[A-Z0-9]{1,8}-[A-Z0-9]{1,8}$',
@@ -92,34 +99,26 @@ export const Region = Type.String({
 const Small = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 
 /** A new warehouse: its code, name, and optionally where it stands and which orders it may serve. */
-export const WarehouseInput = Type.Object(
-  {
-    code: WarehouseCode,
-    name: Name,
-    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
-    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
-    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
-    regions: Type.Optional(
-      Type.Array(Region, { maxItems: 50, description: 'regions it ships to (none: every region)' }),
-    ),
-    serves_within_km: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 20_000, description: 'delivers this far from lat/lon (none: any distance)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const WarehouseInput = Closed({
+  code: WarehouseCode,
+  name: Name,
+  lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+  lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+  regions: Type.Optional(Type.Array(Region, { maxItems: 50, description: 'regions it ships to (none: every region)' })),
+  serves_within_km: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 20_000, description: 'delivers this far from lat/lon (none: any distance)' }),
+  ),
+});
 /** What `catalog.addWarehouse` takes. */
 export type WarehouseInput = Static<typeof WarehouseInput>;
 
 /** Whether a variant may be sold beyond its stock, how far, and how soon the rest arrives. */
-export const BackorderInput = Type.Object(
-  {
-    policy: Type.Enum(BACKORDER_POLICIES),
-    limit: Type.Optional(Small),
-    lead_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
-  },
-  { additionalProperties: false },
-);
+export const BackorderInput = Closed({
+  policy: Type.Enum(BACKORDER_POLICIES),
+  limit: Type.Optional(Small),
+  lead_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
+});
 
 const variantSettings = {
   attributes: Type.Optional(
@@ -140,154 +139,134 @@ const variantSettings = {
 };
 
 /** A new variant with its product title and stock settings. */
-export const VariantInput = Type.Object(
-  { sku: Sku, product: Type.Object({ title: Name }, { additionalProperties: false }), ...variantSettings },
-  { additionalProperties: false },
-);
+export const VariantInput = Closed({
+  sku: Sku,
+  product: Type.Object({ title: Name }, { additionalProperties: false }),
+  ...variantSettings,
+});
 /** What `catalog.addVariant` takes. */
 export type VariantInput = Static<typeof VariantInput>;
 
 /** The settings of a variant to change; every field may be left out. */
-export const VariantUpdate = Type.Object(
-  { product: Type.Optional(Type.Object({ title: Name }, { additionalProperties: false })), ...variantSettings },
-  { additionalProperties: false },
-);
+export const VariantUpdate = Closed({
+  product: Type.Optional(Type.Object({ title: Name }, { additionalProperties: false })),
+  ...variantSettings,
+});
 /** What `catalog.updateVariant` takes. */
 export type VariantUpdate = Static<typeof VariantUpdate>;
 
 /** A new bin in a warehouse. */
-export const BinInput = Type.Object({ warehouse: WarehouseCode, code: BinCode }, { additionalProperties: false });
+export const BinInput = Closed({ warehouse: WarehouseCode, code: BinCode });
 /** What `catalog.addBin` takes. */
 export type BinInput = Static<typeof BinInput>;
 
 /** Units arriving at a warehouse, optionally into a bin. */
-export const ReceiveInput = Type.Object(
-  {
-    sku: Sku,
-    warehouse: WarehouseCode,
-    qty: Quantity,
-    bin: Type.Optional(BinCode),
-    reason: Type.Optional(Type.Enum(['received', 'restock'])),
-    reference: Type.Optional(Reference),
-  },
-  { additionalProperties: false },
-);
+export const ReceiveInput = Closed({
+  ...AtLevel,
+  qty: Quantity,
+  bin: Type.Optional(BinCode),
+  reason: Type.Optional(Type.Enum(['received', 'restock'])),
+  reference: Type.Optional(Reference),
+});
 /** What `stock.receive` takes. */
 export type ReceiveInput = Static<typeof ReceiveInput>;
 
 /** Units added or removed for a reason, optionally only if on-hand is still what the caller saw. */
-export const AdjustInput = Type.Object(
-  {
-    sku: Sku,
-    warehouse: WarehouseCode,
-    delta: Type.Integer({ minimum: -MAX_QTY, maximum: MAX_QTY, not: { const: 0 } }),
-    reason: ReasonCode,
-    reference: Type.Optional(Reference),
-    expected_on_hand: Type.Optional(Count),
-  },
-  { additionalProperties: false },
-);
+export const AdjustInput = Closed({
+  ...AtLevel,
+  delta: Type.Integer({ minimum: -MAX_QTY, maximum: MAX_QTY, not: { const: 0 } }),
+  reason: ReasonCode,
+  reference: Type.Optional(Reference),
+  expected_on_hand: Type.Optional(Count),
+});
 /** What `stock.adjust` takes. */
 export type AdjustInput = Static<typeof AdjustInput>;
 
 /** A cycle count: what is on the shelf, which becomes on-hand. */
-export const CountInput = Type.Object(
-  {
-    sku: Sku,
-    warehouse: WarehouseCode,
-    counted: Count,
-    reference: Type.Optional(Reference),
-    expected_on_hand: Type.Optional(Count),
-  },
-  { additionalProperties: false },
-);
+export const CountInput = Closed({
+  ...AtLevel,
+  counted: Count,
+  reference: Type.Optional(Reference),
+  expected_on_hand: Type.Optional(Count),
+});
 /** What `stock.count` takes. */
 export type CountInput = Static<typeof CountInput>;
 
 /** Units moving from one warehouse to another. */
-export const TransferInput = Type.Object(
-  { sku: Sku, from: WarehouseCode, to: WarehouseCode, qty: Quantity, reference: Type.Optional(Reference) },
-  { additionalProperties: false },
-);
+export const TransferInput = Closed({
+  sku: Sku,
+  from: WarehouseCode,
+  to: WarehouseCode,
+  qty: Quantity,
+  reference: Type.Optional(Reference),
+});
 /** What `stock.transfer` takes. */
 export type TransferInput = Static<typeof TransferInput>;
 
 /** One absolute on-hand number from an external warehouse system. */
-export const SyncItem = Type.Object(
-  { sku: Sku, warehouse: WarehouseCode, on_hand: Count, expected_on_hand: Type.Optional(Count) },
-  { additionalProperties: false },
-);
+export const SyncItem = Closed({
+  ...AtLevel,
+  on_hand: Count,
+  expected_on_hand: Type.Optional(Count),
+});
 /** One line of a sync batch, checked. */
 export type SyncItem = Static<typeof SyncItem>;
 /** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
 export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
 /** A batch pushed by a registered source, applied all or nothing. */
-export const SyncInput = Type.Object(
-  {
-    source: Type.String({ minLength: 1, maxLength: 100 }),
-    items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }),
-  },
-  { additionalProperties: false },
-);
+export const SyncInput = Closed({
+  source: Type.String({ minLength: 1, maxLength: 100 }),
+  items: Type.Array(SyncItem, { minItems: 1, maxItems: MAX_SYNC_ITEMS }),
+});
 /** What `stock.sync` and `sync.push` take. */
 export type SyncInput = Static<typeof SyncInput>;
 
 /** A customer return, resellable or damaged. */
-export const ReturnInput = Type.Object(
-  {
-    sku: Sku,
-    warehouse: WarehouseCode,
-    qty: Quantity,
-    condition: Type.Enum(['resellable', 'damaged']),
-    reference: Reference,
-  },
-  { additionalProperties: false },
-);
+export const ReturnInput = Closed({
+  ...AtLevel,
+  qty: Quantity,
+  condition: Type.Enum(['resellable', 'damaged']),
+  reference: Reference,
+});
 /** What `stock.return` takes. */
 export type ReturnInput = Static<typeof ReturnInput>;
 
 /** Where an order ships to, so only warehouses that deliver there are asked. */
-export const GeoPointInput = Type.Object(
-  { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
-  { additionalProperties: false },
-);
+export const GeoPointInput = Closed({
+  lat: Type.Number({ minimum: -90, maximum: 90 }),
+  lon: Type.Number({ minimum: -180, maximum: 180 }),
+});
 
 /** An order's lines to hold, all or none, and optionally where it may be served from. */
-export const ReserveInput = Type.Object(
-  {
-    order_ref: Reference,
-    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: MAX_LINES,
-    }),
-    ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
-    warehouse: Type.Optional(WarehouseCode),
-    region: Type.Optional(Region),
-    ship_to: Type.Optional(GeoPointInput),
-  },
-  { additionalProperties: false },
-);
+export const ReserveInput = Closed({
+  order_ref: Reference,
+  lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
+    minItems: 1,
+    maxItems: MAX_LINES,
+  }),
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+  warehouse: Type.Optional(WarehouseCode),
+  region: Type.Optional(Region),
+  ship_to: Type.Optional(GeoPointInput),
+});
 /** What `reservations.reserve` takes. */
 export type ReserveInput = Static<typeof ReserveInput>;
 
 /** The lines of a reservation to ship; none given ships all it holds. */
-export const FulfilInput = Type.Object(
-  {
-    lines: Type.Optional(
-      Type.Array(
-        Type.Object(
-          { sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) },
-          { additionalProperties: false },
-        ),
-        {
-          minItems: 1,
-          maxItems: MAX_LINES,
-        },
+export const FulfilInput = Closed({
+  lines: Type.Optional(
+    Type.Array(
+      Type.Object(
+        { sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) },
+        { additionalProperties: false },
       ),
+      {
+        minItems: 1,
+        maxItems: MAX_LINES,
+      },
     ),
-  },
-  { additionalProperties: false },
-);
+  ),
+});
 /** What `reservations.fulfil` takes. */
 export type FulfilInput = Static<typeof FulfilInput>;
 
@@ -300,75 +279,63 @@ const AvailabilitySkus = Type.Array(Sku, {
   description: 'the SKUs to ask about, repeated: ?sku=A&sku=B',
 });
 /** A storefront's question: these SKUs, optionally for a region or a ship-to point. */
-export const AvailabilityInput = Type.Object(
-  {
-    sku: AvailabilitySkus,
-    region: Type.Optional(Region),
-    ship_to: Type.Optional(
-      Type.String({
-        pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
-        description: 'lat,lon the order would ship to',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const AvailabilityInput = Closed({
+  sku: AvailabilitySkus,
+  region: Type.Optional(Region),
+  ship_to: Type.Optional(
+    Type.String({
+      pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
+      description: 'lat,lon the order would ship to',
+    }),
+  ),
+});
 /** A live stream follows what every warehouse holds. */
-export const AvailabilityStreamInput = Type.Object({ sku: AvailabilitySkus }, { additionalProperties: false });
+export const AvailabilityStreamInput = Closed({ sku: AvailabilitySkus });
 /** What `availability.get` takes. */
 export type AvailabilityInput = Static<typeof AvailabilityInput>;
 
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 
 /** A new supplier, optionally with its lead time and the warehouse its orders go to. */
-export const SupplierInput = Type.Object(
-  {
-    code: WarehouseCode,
-    name: Name,
-    email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
-    lead_time_days: Type.Optional(LeadDays),
-    warehouse: Type.Optional(
-      Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const SupplierInput = Closed({
+  code: WarehouseCode,
+  name: Name,
+  email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
+  lead_time_days: Type.Optional(LeadDays),
+  warehouse: Type.Optional(
+    Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' }),
+  ),
+});
 /** What `purchasing.addSupplier` takes. */
 export type SupplierInput = Static<typeof SupplierInput>;
 
 /** A draft purchase order: what to buy from whom, for which warehouse. */
-export const PurchaseOrderInput = Type.Object(
-  {
-    supplier: WarehouseCode,
-    warehouse: WarehouseCode,
-    lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: 1000,
-    }),
-    expected_date: Type.Optional(IsoDate),
-    reference: Type.Optional(Reference),
-  },
-  { additionalProperties: false },
-);
+export const PurchaseOrderInput = Closed({
+  supplier: WarehouseCode,
+  warehouse: WarehouseCode,
+  lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
+    minItems: 1,
+    maxItems: 1000,
+  }),
+  expected_date: Type.Optional(IsoDate),
+  reference: Type.Optional(Reference),
+});
 /** What `purchasing.create` takes. */
 export type PurchaseOrderInput = Static<typeof PurchaseOrderInput>;
 
 /** A supplier's confirmation, with the date it promised if it gave one. */
-export const ConfirmInput = Type.Object({ expected_date: Type.Optional(IsoDate) }, { additionalProperties: false });
+export const ConfirmInput = Closed({ expected_date: Type.Optional(IsoDate) });
 /** What `purchasing.confirm` takes. */
 export type ConfirmInput = Static<typeof ConfirmInput>;
 
 /** Units of a purchase order's lines arriving, optionally into named bins. */
-export const PurchaseReceiptInput = Type.Object(
-  {
-    lines: Type.Array(
-      Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }),
-      { minItems: 1, maxItems: 1000 },
-    ),
-    reference: Type.Optional(Reference),
-  },
-  { additionalProperties: false },
-);
+export const PurchaseReceiptInput = Closed({
+  lines: Type.Array(
+    Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }),
+    { minItems: 1, maxItems: 1000 },
+  ),
+  reference: Type.Optional(Reference),
+});
 /** What `purchasing.receive` takes. */
 export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;
 
@@ -386,51 +353,42 @@ const HttpUrl = Type.String({
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
 
 /** POST /v1/webhooks: signed JSON to a URL of yours. */
-export const WebhookInput = Type.Object(
-  {
-    url: HttpUrl,
-    events: Events,
-    secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }),
-    name: ChannelName,
-  },
-  { additionalProperties: false },
-);
+export const WebhookInput = Closed({
+  url: HttpUrl,
+  events: Events,
+  secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }),
+  name: ChannelName,
+});
 /** What `channels.addWebhook` takes. */
 export type WebhookInput = Static<typeof WebhookInput>;
 
 /** One schema per kind of channel: the kind decides which fields make sense. */
 export const ChannelInputs = {
-  webhook: Type.Object({ kind: Type.Literal('webhook'), ...WebhookInput.properties }, { additionalProperties: false }),
+  webhook: Closed({ kind: Type.Literal('webhook'), ...WebhookInput.properties }),
   slack: Type.Object(
     { kind: Type.Literal('slack'), url: HttpUrl, events: Events, name: ChannelName },
     { additionalProperties: false, description: 'a Slack incoming-webhook URL' },
   ),
-  telegram: Type.Object(
-    {
-      kind: Type.Literal('telegram'),
-      bot_token: Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$', maxLength: 100, description: 'from @BotFather' }),
-      chat_id: Type.String({ pattern: '^(-?[0-9]+|@[A-Za-z0-9_]{5,})$', description: 'a chat id or @channelname' }),
-      api_url: Type.Optional(HttpUrl),
-      events: Events,
-      name: ChannelName,
-    },
-    { additionalProperties: false },
-  ),
-  email: Type.Object(
-    {
-      kind: Type.Literal('email'),
-      smtp_url: Type.String({
-        pattern: '^smtps?://\\S+$',
-        maxLength: 2000,
-        description: 'smtp://user:pass@host:587 or smtps://...',
-      }),
-      from: Type.String({ minLength: 3, maxLength: 200 }),
-      to: Type.String({ minLength: 3, maxLength: 2000, description: 'one address or several, comma-separated' }),
-      events: Events,
-      name: ChannelName,
-    },
-    { additionalProperties: false },
-  ),
+  telegram: Closed({
+    kind: Type.Literal('telegram'),
+    bot_token: Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$', maxLength: 100, description: 'from @BotFather' }),
+    chat_id: Type.String({ pattern: '^(-?[0-9]+|@[A-Za-z0-9_]{5,})$', description: 'a chat id or @channelname' }),
+    api_url: Type.Optional(HttpUrl),
+    events: Events,
+    name: ChannelName,
+  }),
+  email: Closed({
+    kind: Type.Literal('email'),
+    smtp_url: Type.String({
+      pattern: '^smtps?://\\S+$',
+      maxLength: 2000,
+      description: 'smtp://user:pass@host:587 or smtps://...',
+    }),
+    from: Type.String({ minLength: 3, maxLength: 200 }),
+    to: Type.String({ minLength: 3, maxLength: 2000, description: 'one address or several, comma-separated' }),
+    events: Events,
+    name: ChannelName,
+  }),
 } as const;
 /** What `channels.add` takes: one kind's fields, named by `kind`. */
 export type ChannelInput = Static<(typeof ChannelInputs)[keyof typeof ChannelInputs]>;
@@ -448,18 +406,15 @@ export function parseChannelInput(value: unknown): ChannelInput {
 }
 
 /** POST /v1/keys: a named key with scopes. */
-export const KeyInput = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }),
-  },
-  { additionalProperties: false },
-);
+export const KeyInput = Closed({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }),
+});
 /** A key's name and scopes, checked. */
 export type KeyInput = Static<typeof KeyInput>;
 
 /** POST /v1/warehouses/{code}/bins: the warehouse is in the path. */
-export const BinBody = Type.Object({ code: BinCode }, { additionalProperties: false });
+export const BinBody = Closed({ code: BinCode });
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
