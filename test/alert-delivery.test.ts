@@ -31,10 +31,15 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     for (const close of closers.splice(0).reverse()) await close();
     for (const c of (await h.s.channels.list()).items) await h.s.channels.remove(c.id);
   });
-
-  it('posts signed webhooks: the event id to de-duplicate by, its type, and a fresh HMAC over timestamp and body', async () => {
+  /** a webhook receiver for this test, closed after it */
+  const openReceiver = async () => {
     const receiver = await httpReceiver();
     closers.push(() => receiver.close());
+    return receiver;
+  };
+
+  it('posts signed webhooks: the event id to de-duplicate by, its type, and a fresh HMAC over timestamp and body', async () => {
+    const receiver = await openReceiver();
     const hook = await h.s.channels.addWebhook({
       url: `${receiver.url}/hooks/stock`,
       events: ['low_stock', 'out_of_stock'],
@@ -85,12 +90,8 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('sends Slack incoming-webhook text and Telegram sendMessage, only for the events each channel wants', async () => {
-    const slack = await httpReceiver();
-    const telegram = await httpReceiver();
-    closers.push(
-      () => slack.close(),
-      () => telegram.close(),
-    );
+    const slack = await openReceiver();
+    const telegram = await openReceiver();
     telegram.answer = () => ({ status: 200, body: { ok: true, result: { message_id: 1 } } });
     const channels = [
       await h.s.channels.add({ kind: 'slack', url: `${slack.url}/services/T000/B000/XXXX`, events: ['out_of_stock'] }),
@@ -153,8 +154,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('retries a failing receiver with backoff, logging every try, until it takes the event', async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
+    const receiver = await openReceiver();
     const tries = new Map<string, number>();
     receiver.answer = (_, r) => {
       const id = String(r.headers['x-stockroom-event-id']);
@@ -187,8 +187,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
 
   it('lets a receiver that hangs hold up only its own channel, and sends each channel its events in order', async () => {
     const stuck = await httpReceiver();
-    const fine = await httpReceiver();
-    closers.push(() => fine.close());
+    const fine = await openReceiver();
     stuck.answer = () => 'hang';
     const hung = await h.s.channels.addWebhook({
       url: stuck.url,
@@ -214,8 +213,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('gives up after the last try (a dead letter), and sends it again when retried by hand', async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
+    const receiver = await openReceiver();
     let up = false;
     receiver.answer = () => (up ? { status: 200 } : { status: 500 });
     const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
@@ -246,8 +244,7 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('sends nothing for a change that rolled back', async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
+    const receiver = await openReceiver();
     const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
     const { sku, wh } = await world(h.s, [3], { low_stock_threshold: 1 });
     // a reservation of everything in a transaction that then fails: the alert it raised goes with it
@@ -274,12 +271,8 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
   });
 
   it('forgets what got through once past retention, keeping dead letters, what they need, and the alerts', async () => {
-    const good = await httpReceiver();
-    const bad = await httpReceiver();
-    closers.push(
-      () => good.close(),
-      () => bad.close(),
-    );
+    const good = await openReceiver();
+    const bad = await openReceiver();
     bad.answer = () => ({ status: 500 });
     const kept = await h.s.channels.addWebhook({
       url: good.url,

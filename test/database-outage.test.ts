@@ -214,21 +214,13 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())('a PostgreSQL outage 
     }
   }
 
-  it('idle, stopped for 1 s: stays within its connections and serves again within 5 s', async () => {
-    await drill(1, 0);
-  }, 30_000);
-
-  it('idle, stopped for 5 s: stays within its connections and serves again within 5 s', async () => {
-    await drill(5, 0);
-  }, 30_000);
-
-  it('under load, stopped for 1 s: callers get 201 or 503 with Retry-After, never a crash', async () => {
-    await drill(1, 16);
-  }, 30_000);
-
-  it('under load, stopped for 5 s: callers get 201 or 503 with Retry-After, never a crash', async () => {
-    await drill(5, 16);
-  }, 30_000);
+  // the short outages: the behaviour shown, how long the database is down, how many clients reserve through it
+  it.each([
+    ['idle, stopped for 1 s: stays within its connections and serves again within 5 s', 1, 0],
+    ['idle, stopped for 5 s: stays within its connections and serves again within 5 s', 5, 0],
+    ['under load, stopped for 1 s: callers get 201 or 503 with Retry-After, never a crash', 1, 16],
+    ['under load, stopped for 5 s: callers get 201 or 503 with Retry-After, never a crash', 5, 16],
+  ] as const)('%s', (_behaviour, seconds, clients) => drill(seconds, clients), 30_000);
 
   it('under load, stopped for 30 s: callers get 201 or 503 with Retry-After, and it serves within 5 s of the database', async () => {
     await drill(30, 16);

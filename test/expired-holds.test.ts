@@ -22,6 +22,20 @@ describe.each(drivers())('expired holds on %s', (driver) => {
   const sellable = async (sku: string) => (await h.s.availability.get({ sku: [sku] })).items[0]?.available;
   const shortfallsFlagged = async (sku: string) =>
     (await listOutbox(h.s.db, 'stock.shortfall', 10_000)).filter((r) => (r.payload as { sku?: string }).sku === sku);
+  /** two SKUs with stock in a warehouse each, and one reservation holding every unit of both for `ttlSeconds` */
+  const holdAllOfTwoSkus = async (onHandA: number, onHandB: number, ttlSeconds: number) => {
+    const a = await world(h.s, [onHandA]);
+    const b = await world(h.s, [onHandB]);
+    const both = await h.s.reservations.reserve({
+      order_ref: uniq('o'),
+      lines: [
+        { sku: a.sku, qty: onHandA },
+        { sku: b.sku, qty: onHandB },
+      ],
+      ttl_seconds: ttlSeconds,
+    });
+    return { a, b, both };
+  };
   /** the hold expired through the ledger by whatever touched its level, and a later sweep releases nothing twice */
   const expectExpiredOnce = async (id: string, wh: string, qty: number) => {
     expect(await h.s.reservations.get(id)).toMatchObject({ status: 'expired', lines: [{ qty, released: qty }] });
@@ -62,16 +76,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
   });
 
   it('a due reservation holding other SKUs too is expired whole, every line given back', async () => {
-    const a = await world(h.s, [2]);
-    const b = await world(h.s, [4]);
-    const both = await h.s.reservations.reserve({
-      order_ref: uniq('o'),
-      lines: [
-        { sku: a.sku, qty: 2 },
-        { sku: b.sku, qty: 4 },
-      ],
-      ttl_seconds: 5,
-    });
+    const { a, b, both } = await holdAllOfTwoSkus(2, 4, 5);
     h.clock.advance(6);
     await reserve(a.sku, 2);
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [a.wh[0]!]: [2, 2, 0] });
@@ -205,16 +210,7 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     });
 
     it('a sync batch after the deadline expires a due reservation whole, even its lines of SKUs not in the batch', async () => {
-      const a = await world(h.s, [3]);
-      const b = await world(h.s, [2]);
-      const both = await h.s.reservations.reserve({
-        order_ref: uniq('o'),
-        lines: [
-          { sku: a.sku, qty: 3 },
-          { sku: b.sku, qty: 2 },
-        ],
-        ttl_seconds: 10,
-      });
+      const { a, b, both } = await holdAllOfTwoSkus(3, 2, 10);
       h.clock.advance(10.1);
       const result = await h.s.stock.sync({
         source: uniq('wms'),

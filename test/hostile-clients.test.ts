@@ -121,6 +121,15 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
       retryAfter: r.headers['retry-after'],
       body: JSON.parse(await r.text()) as { code: string },
     });
+    /** a stream refused with `status` is a problem document naming `code`, with Retry-After */
+    const expectRefused = async (refused: RawReply, status: number, code: string) => {
+      expect(await problemOf(refused)).toMatchObject({
+        status,
+        type: 'application/problem+json; charset=utf-8',
+        retryAfter: '5',
+        body: { code },
+      });
+    };
     /** resolves on the first heartbeat a stream sends once `ms` have passed since `since`: it was open all along */
     const pingAfter = (s: RawReply, since: number, ms: number) =>
       new Promise<void>((resolve) => {
@@ -135,23 +144,11 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     try {
       const mine = [await stream('127.0.0.1'), await stream('127.0.0.1'), await stream('127.0.0.1')];
       expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
-      const fourth = await problemOf(await stream('127.0.0.1'));
-      expect(fourth).toMatchObject({
-        status: 429,
-        type: 'application/problem+json; charset=utf-8',
-        retryAfter: '5',
-        body: { code: 'too_many_requests' },
-      });
+      await expectRefused(await stream('127.0.0.1'), 429, 'too_many_requests'); // a fourth from one address
 
       const others = [await stream('127.0.0.2'), await stream('127.0.0.2'), await stream('127.0.0.2')];
       expect(others.map((s) => s.status)).toEqual([200, 200, 200]);
-      const seventh = await problemOf(await stream('127.0.0.3'));
-      expect(seventh).toMatchObject({
-        status: 503,
-        type: 'application/problem+json; charset=utf-8',
-        retryAfter: '5',
-        body: { code: 'at_capacity' },
-      });
+      await expectRefused(await stream('127.0.0.3'), 503, 'at_capacity'); // a seventh in all
       expect(await healthy(ctx.server.url)).toBe(200);
 
       // the accepted ones stream on, past the request and idle timeouts, kept alive by their heartbeats

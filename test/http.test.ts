@@ -35,6 +35,10 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     };
   }
 
+  /** the warehouse client receiving `qty` of `sku` into `warehouse` */
+  const receive = (sku: string, warehouse: string, qty: number) =>
+    call('POST', '/v1/stock/receive', { key: keys.warehouse, body: { sku, warehouse, qty } });
+
   beforeAll(async () => {
     for (const scope of ['checkout', 'warehouse', 'storefront']) {
       const created = await call('POST', '/v1/keys', { body: { name: `${scope} client`, scopes: [scope] } });
@@ -57,12 +61,8 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
 
   it('drives an order through its whole life over HTTP', async () => {
     const w = { key: keys.warehouse };
-    expect(
-      (await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'AMS', qty: 10 } })).body,
-    ).toMatchObject({ on_hand: 10, available: 10 });
-    expect(
-      (await call('POST', '/v1/stock/receive', { ...w, body: { sku: 'TEE-M', warehouse: 'BER', qty: 4 } })).status,
-    ).toBe(200);
+    expect((await receive('TEE-M', 'AMS', 10)).body).toMatchObject({ on_hand: 10, available: 10 });
+    expect((await receive('TEE-M', 'BER', 4)).status).toBe(200);
     const c = { key: keys.checkout };
     const r = await call('POST', '/v1/reservations', {
       ...c,
@@ -240,10 +240,7 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
         })
       ).status,
     ).toBe(201);
-    await call('POST', '/v1/stock/receive', {
-      key: keys.warehouse,
-      body: { sku: 'CACHED-1', warehouse: 'AMS', qty: 5 },
-    });
+    await receive('CACHED-1', 'AMS', 5);
     const ask = async () =>
       ((await call('GET', '/v1/availability?sku=CACHED-1', { key: null })).body as { items: { available: number }[] })
         .items[0]?.available;
@@ -275,14 +272,7 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
 
   it('accepts unicode SKUs end to end', async () => {
     const sku = encodeURIComponent('ТЕЕ-黒');
-    expect(
-      (
-        await call('POST', '/v1/stock/receive', {
-          key: keys.warehouse,
-          body: { sku: 'ТЕЕ-黒', warehouse: 'BER', qty: 2 },
-        })
-      ).status,
-    ).toBe(200);
+    expect((await receive('ТЕЕ-黒', 'BER', 2)).status).toBe(200);
     expect((await call('GET', `/v1/stock/${sku}`, { key: keys.warehouse })).body).toMatchObject({
       sku: 'ТЕЕ-黒',
       total: { on_hand: 2 },
@@ -319,14 +309,7 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
   });
 
   it('500 concurrent HTTP reservations for 100 units: exactly 100 succeed', async () => {
-    expect(
-      (
-        await call('POST', '/v1/stock/receive', {
-          key: keys.warehouse,
-          body: { sku: 'FLASH-1', warehouse: 'AMS', qty: 100 },
-        })
-      ).status,
-    ).toBe(200);
+    expect((await receive('FLASH-1', 'AMS', 100)).status).toBe(200);
     const replies = await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
         call('POST', '/v1/reservations', {

@@ -60,32 +60,28 @@ interface Run {
 async function apply(s: Stockroom, clock: { advance: (s: number) => void }, run: Run, o: Op): Promise<void> {
   const sku = (i: number) => run.skus[i]!;
   const wh = (i: number) => run.wh[i]!;
+  /** the stock level (SKU and warehouse) an operation's indexes pick */
+  const level = (target: { sku: number; wh: number }) => ({ sku: sku(target.sku), warehouse: wh(target.wh) });
   const reservation = (i: number) => run.reservations[i % Math.max(1, run.reservations.length)];
   switch (o.kind) {
     case 'receive':
-      await s.stock.receive({ sku: sku(o.sku), warehouse: wh(o.wh), qty: o.qty });
+      await s.stock.receive({ ...level(o), qty: o.qty });
       return;
     case 'adjust':
-      await s.stock.adjust({
-        sku: sku(o.sku),
-        warehouse: wh(o.wh),
-        delta: o.delta,
-        reason: o.delta > 0 ? 'correction' : 'damaged',
-      });
+      await s.stock.adjust({ ...level(o), delta: o.delta, reason: o.delta > 0 ? 'correction' : 'damaged' });
       return;
     case 'count':
-      await s.stock.count({ sku: sku(o.sku), warehouse: wh(o.wh), counted: o.counted });
+      await s.stock.count({ ...level(o), counted: o.counted });
       return;
     case 'sync':
-      await s.stock.sync({ source: 'prop', items: [{ sku: sku(o.sku), warehouse: wh(o.wh), on_hand: o.onHand }] });
+      await s.stock.sync({ source: 'prop', items: [{ ...level(o), on_hand: o.onHand }] });
       return;
     case 'transfer':
       await s.stock.transfer({ sku: sku(o.sku), from: wh(o.from), to: wh(1 - o.from), qty: o.qty });
       return;
     case 'return':
       await s.stock.return({
-        sku: sku(o.sku),
-        warehouse: wh(o.wh),
+        ...level(o),
         qty: o.qty,
         condition: o.damaged ? 'damaged' : 'resellable',
         reference: 'RMA',

@@ -11,21 +11,19 @@ import { useUpstream } from './support/upstream.js';
 describe.each(drivers())('external warehouse systems on %s', (driver) => {
   const h = useStockroom(driver);
   const upstream = useUpstream();
+  /** what the upstream system answers from now on: these items, as of `asOf` */
+  const upstreamAnswers = (items: object[], asOf: string) => {
+    upstream.answer = () => ({ status: 200, body: { items, as_of: asOf } });
+  };
 
   it('pull applies what changed since the last pull and moves the cursor with it', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const source = uniq('wms');
-    upstream.answer = () => ({
-      status: 200,
-      body: { items: [{ sku, warehouse: wh[0], on_hand: 9 }], as_of: '2026-03-01T10:00:00.000Z' },
-    });
+    upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 9 }], '2026-03-01T10:00:00.000Z');
     const first = await h.s.sync.pull(upstream.url, source);
     expect(first).toMatchObject({ last_sync_at: '2026-03-01T10:00:00.000Z', levels: [{ on_hand: 9, difference: 4 }] });
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBeNull();
-    upstream.answer = () => ({
-      status: 200,
-      body: { items: [{ sku, warehouse: wh[0], on_hand: 7 }], as_of: '2026-03-01T11:00:00.000Z' },
-    });
+    upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 7 }], '2026-03-01T11:00:00.000Z');
     await h.s.sync.pull(upstream.url, source);
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBe('2026-03-01T10:00:00.000Z');
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [7, 0, 7] });
@@ -39,23 +37,17 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
   it('a batch that fails in the middle applies nothing and leaves the cursor where it was', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const source = uniq('wms');
-    upstream.answer = () => ({
-      status: 200,
-      body: { items: [{ sku, warehouse: wh[0], on_hand: 6 }], as_of: '2026-04-01T00:00:00.000Z' },
-    });
+    upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 6 }], '2026-04-01T00:00:00.000Z');
     await h.s.sync.pull(upstream.url, source);
     const other = await world(h.s, [3]);
     // the first item is fine, the second names a SKU stockroom does not know: all or nothing
-    upstream.answer = () => ({
-      status: 200,
-      body: {
-        items: [
-          { sku: other.sku, warehouse: other.wh[0], on_hand: 1 },
-          { sku: 'NOT-HERE', warehouse: wh[0], on_hand: 1 },
-        ],
-        as_of: '2026-04-02T00:00:00.000Z',
-      },
-    });
+    upstreamAnswers(
+      [
+        { sku: other.sku, warehouse: other.wh[0], on_hand: 1 },
+        { sku: 'NOT-HERE', warehouse: wh[0], on_hand: 1 },
+      ],
+      '2026-04-02T00:00:00.000Z',
+    );
     await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'unknown_sku' });
     upstream.answer = () => ({ status: 500, body: { error: 'boom' } });
     await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'upstream_failed' });
@@ -92,12 +84,17 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     const signed = (body: string, t = now(), with_ = secret) => ({
       'x-stockroom-signature': signWebhook(with_, body, t),
     });
-
-    it('a source with a secret takes only batches signed over a timestamp and the raw body', async () => {
-      const { sku, wh } = await world(h.s, [5]);
+    /** a SKU with `onHand` in one warehouse, a source that signs with the secret, and its batch setting `pushed` */
+    const signedSourceBatch = async (onHand: number, pushed: number) => {
+      const { sku, wh } = await world(h.s, [onHand]);
       const source = uniq('signed');
       await h.s.sync.configureSource(source, secret);
-      const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 11 }] });
+      const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: pushed }] });
+      return { sku, wh, body };
+    };
+
+    it('a source with a secret takes only batches signed over a timestamp and the raw body', async () => {
+      const { sku, wh, body } = await signedSourceBatch(5, 11);
       expect((await push(body)).json()).toMatchObject({ status: 401, code: 'invalid_signature' });
       expect((await push(body, signed(body, now(), 'wrong-secret-000000'))).json()).toMatchObject({
         code: 'invalid_signature',
@@ -115,10 +112,7 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     });
 
     it('a signed batch taken once is refused when replayed, by this server or another on the database, and changes nothing', async () => {
-      const { sku, wh } = await world(h.s, [13]);
-      const source = uniq('signed');
-      await h.s.sync.configureSource(source, secret);
-      const first = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 8 }] });
+      const { sku, wh, body: first } = await signedSourceBatch(13, 8);
       const captured = signed(first);
       expect((await push(first, captured)).statusCode).toBe(200);
       await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: 5, reason: 'correction' }); // back to 13
@@ -148,10 +142,7 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     });
 
     it('a signature older (or newer) than the tolerance is refused', async () => {
-      const { sku, wh } = await world(h.s, [5]);
-      const source = uniq('signed');
-      await h.s.sync.configureSource(source, secret);
-      const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
+      const { sku, wh, body } = await signedSourceBatch(5, 1);
       for (const t of [now() - 301, now() + 301]) {
         expect((await push(body, signed(body, t))).json()).toMatchObject({
           code: 'invalid_signature',

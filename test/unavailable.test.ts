@@ -9,6 +9,7 @@ import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
+import type { PostgresOptions } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 
 interface Relay {
@@ -93,18 +94,33 @@ async function relay(target: URL, via: 'tcp' | 'unix' = 'tcp'): Promise<Relay> {
 }
 
 describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
-  async function expectUnavailableOverHttp(via: 'tcp' | 'unix'): Promise<void> {
+  /**
+   * A database of its own behind a relay the test can cut, a migrated stockroom reaching it through the relay, an
+   * admin key and an in-process server; `close` takes them all down again.
+   */
+  async function servedThroughRelay(options: PostgresOptions, via: 'tcp' | 'unix' = 'tcp') {
     const { url, drop } = await createPostgresDatabase();
-    const r = await relay(new URL(url), via);
-    const s = new Stockroom({ db: await openPostgres(r.url, { max: 2, connectTimeoutMs: 1000 }) });
-    await migrate(s.db);
-    const { key } = await s.keys.create({ name: 'ops', scopes: ['admin'] });
-    const app = await buildServer({ stockroom: s });
+    const link = await relay(new URL(url), via);
+    const stockroom = new Stockroom({ db: await openPostgres(link.url, options) });
+    await migrate(stockroom.db);
+    const { key } = await stockroom.keys.create({ name: 'ops', scopes: ['admin'] });
+    const app = await buildServer({ stockroom });
+    const close = async () => {
+      await app.close();
+      await stockroom.close().catch(() => undefined);
+      await link.close();
+      await drop();
+    };
+    return { link, key, app, close };
+  }
+
+  async function expectUnavailableOverHttp(via: 'tcp' | 'unix'): Promise<void> {
+    const { link, key, app, close } = await servedThroughRelay({ max: 2, connectTimeoutMs: 1000 }, via);
     try {
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       // a Unix socket whose file is gone is what a stopped server leaves (ENOENT); TCP is cut at the wire
-      if (via === 'unix') await r.close();
-      else r.cut();
+      if (via === 'unix') await link.close();
+      else link.cut();
       const health = await app.inject({ method: 'GET', url: '/healthz' });
       expect(health.statusCode).toBe(503);
       expect(health.headers['retry-after']).toBe('1');
@@ -125,10 +141,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
       expect(reserve.statusCode).toBe(503);
       expect(reserve.headers['retry-after']).toBe('1');
     } finally {
-      await app.close();
-      await s.close().catch(() => undefined);
-      await r.close();
-      await drop();
+      await close();
     }
   }
 
@@ -141,12 +154,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
   });
 
   it('a database that stops answering without closing anything: callers get 503 within the query timeout, not a hang', async () => {
-    const { url, drop } = await createPostgresDatabase();
-    const r = await relay(new URL(url));
-    const s = new Stockroom({ db: await openPostgres(r.url, { max: 2, connectTimeoutMs: 500, queryTimeoutMs: 500 }) });
-    await migrate(s.db);
-    const { key } = await s.keys.create({ name: 'ops', scopes: ['admin'] });
-    const app = await buildServer({ stockroom: s });
+    const { link, key, app, close } = await servedThroughRelay({ max: 2, connectTimeoutMs: 500, queryTimeoutMs: 500 });
     const auth = { authorization: `Bearer ${key}` };
     try {
       await app.inject({
@@ -155,7 +163,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
         headers: auth,
         payload: { code: 'FRZ', name: 'Frozen' },
       });
-      r.freeze();
+      link.freeze();
       for (const request of [
         { method: 'GET' as const, url: '/healthz' },
         {
@@ -170,7 +178,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
         expect(reply.headers['retry-after']).toBe('1');
       }
       // the frozen connections were dropped, not handed out again: once the link is back, so is the service
-      r.heal();
+      link.heal();
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       expect(
         (
@@ -183,10 +191,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
         ).statusCode,
       ).toBe(201);
     } finally {
-      await app.close();
-      await s.close().catch(() => undefined);
-      await r.close();
-      await drop();
+      await close();
     }
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectNoSecretIn } from '../../test/support/secrets.js';
 import { redact, redactUrl, secretFragments } from './secrets.js';
 
 describe('redacted URLs', () => {
@@ -26,16 +27,14 @@ describe('redacting error text', () => {
       `echoed Basic ${Buffer.from('user:p@ssw0rdLong').toString('base64')}`,
     ].join('\n');
     const clean = redact(text, fragments);
-    for (const secret of [
+    expectNoSecretIn(clean, [
       'p%40ssw0rdLong',
       'p@ssw0rdLong',
       '123456:ABC-def_GHI',
       '123456%3AABC-def_GHI',
       'queryTokenSecret',
       Buffer.from('user:p@ssw0rdLong').toString('base64'),
-    ]) {
-      expect(clean).not.toContain(secret);
-    }
+    ]);
     expect(clean).toContain('Request cannot be constructed from a URL that includes credentials: ***');
     expect(redact('503: busy', fragments)).toBe('503: busy');
   });
@@ -47,7 +46,7 @@ describe('credentials a mail server echoes', () => {
     const plain = Buffer.from('\u0000smtpuser\u0000SMTPPASSSECRET').toString('base64');
     const login = [Buffer.from('smtpuser').toString('base64'), Buffer.from('SMTPPASSSECRET').toString('base64')];
     const clean = redact(`Invalid login: 535 5.7.8 credentials ${plain} rejected (${login.join(' ')})`, fragments);
-    for (const secret of [plain, ...login, 'SMTPPASSSECRET']) expect(clean).not.toContain(secret);
+    expectNoSecretIn(clean, [plain, ...login, 'SMTPPASSSECRET']);
     expect(clean).toBe('Invalid login: 535 5.7.8 credentials *** rejected (*** ***)');
   });
 });
