@@ -35,7 +35,25 @@ export default tseslint.config(
       ...importX.flatConfigs.typescript.settings,
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
     },
-    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // the layers of docs/architecture.md: each folder imports only the layers below it
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/domain',
+              from: ['./src/store', './src/services', './src/infra', './src/http', './src/cli'],
+            },
+            { target: './src/store', from: ['./src/services', './src/infra', './src/http', './src/cli'] },
+            { target: './src/services', from: ['./src/infra', './src/http', './src/cli'] },
+            { target: './src/infra', from: ['./src/services', './src/http', './src/cli'] },
+            { target: './src/http', from: ['./src/cli'] },
+          ].map((zone) => ({ ...zone, message: 'imports point down the layers (docs/architecture.md)' })),
+        },
+      ],
+    },
   },
   {
     // every export of the library and service code says in one line what it is for. Named by selectors, not

@@ -6,7 +6,12 @@ import { ERROR_CODES } from '../src/domain/errors.js';
 function documentedErrorCodes(): Record<string, { status: number; title: string }> {
   const page = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
   const rows = [...page.matchAll(/^\|\s*(\d{3})\s*\|\s*`([a-z_]+)`\s*\|\s*([^|]*?)\s*\|/gm)];
-  return Object.fromEntries(rows.map(([, status, code, title]) => [code, { status: Number(status), title }]));
+  return Object.fromEntries(
+    rows.map(([, status, code, title]): [string, { status: number; title: string }] => [
+      String(code),
+      { status: Number(status), title: String(title) },
+    ]),
+  );
 }
 
 describe('docs/api.md, the HTTP contract', () => {

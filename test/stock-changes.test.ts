@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StockChanges } from '../src/infra/stock-changes.js';
-import type { StockChange } from '../src/infra/stock-changes.js';
+import type { StockChange } from '../src/domain/stock-change.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { drivers, postgresUrl } from './support/databases.js';

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import type { StockroomError } from '../domain/errors.js';
-import { asStockroomError } from '../http/errors.js';
+import { asStockroomError } from '../store/failures.js';
 import { registerAlerts } from './alerts.js';
 import { registerCatalog } from './catalog.js';
 import { registerChannels } from './channels.js';

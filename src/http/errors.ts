@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ERROR_CODES, QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
+import { ERROR_CODES, StockroomError } from '../domain/errors.js';
 import type { ErrorCode } from '../domain/errors.js';
-import { isContention, isUnavailable, sqlState } from '../store/db.js';
+import { asStockroomError } from '../store/failures.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -31,9 +31,6 @@ export class HttpError extends StockroomError {
   }
 }
 
-/** Seconds a client is asked to wait (Retry-After) before trying a 503 again. */
-export const RETRY_AFTER_SECONDS = 1;
-
 /** The codes of Fastify's and Node's own refusals that are not a 400 validation_failed, found by their status. */
 const FRAMEWORK_CODES: readonly ErrorCode[] = [
   'not_found',
@@ -42,23 +39,6 @@ const FRAMEWORK_CODES: readonly ErrorCode[] = [
   'unsupported_media_type',
   'headers_too_large',
 ];
-
-/**
- * The StockroomError a thrown thing amounts to: itself, or what a database failure means to the caller (a sum
- * past an integer column, an unreachable or contended database). Undefined for anything else: a bug, or one of
- * Fastify's own refusals.
- */
-export function asStockroomError(error: unknown): StockroomError | undefined {
-  if (error instanceof StockroomError) return error;
-  // numeric_value_out_of_range: sums of many in-range operations can pass an integer column
-  if (sqlState(error) === '22003') return new QuantityLimitError();
-  if (isUnavailable(error))
-    return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS);
-  // the transaction was already run again several times: the contention passes, the request was fine
-  if (isContention(error))
-    return new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS);
-  return undefined;
-}
 
 /** The one place errors become responses. */
 export function toProblem(error: unknown): Problem {

@@ -1,4 +1,4 @@
-import type { StockChange } from './stock-changes.js';
+import type { StockChange } from '../domain/stock-change.js';
 
 /**
  * Keeps a read's older answer out of a cache: `begin` marks when a read of the database starts, `changed`

@@ -1,5 +1,5 @@
 import { ChangeClock } from './change-clock.js';
-import type { StockChange } from './stock-changes.js';
+import type { StockChange } from '../domain/stock-change.js';
 
 /**
  * A cache in this process with a time to live, emptied key by key as the database announces changes. A read

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { ChangeClock } from './change-clock.js';
-import type { StockChange } from './stock-changes.js';
+import type { StockChange } from '../domain/stock-change.js';
 
 const PREFIX = 'stockroom:availability:';
 

@@ -1,16 +1,9 @@
+import { parseStockChange } from '../domain/stock-change.js';
+import type { StockChange } from '../domain/stock-change.js';
 import type { Db } from '../store/db.js';
 
 /** The channel the database announces committed stock changes on (migration 0005). */
 export const STOCK_CHANNEL = 'stockroom_stock';
-
-/** What changed: these SKUs, or anything at all (a batch too large to list, or notices missed). */
-export type StockChange = { skus: string[] } | { all: true };
-
-/** Reads an announcement: SKUs one per line, or '*'. */
-export function parseStockChange(payload: string): StockChange {
-  const skus = payload.split('\n').filter((line) => line !== '');
-  return payload === '*' || skus.length === 0 ? { all: true } : { skus };
-}
 
 /**
  * Follows the database's announcements of committed stock changes, whichever process made them, and hands

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { StockChange } from '../infra/stock-changes.js';
+import type { StockChange } from '../domain/stock-change.js';
 import type { AvailabilityItem, AvailabilityService } from './availability.js';
 import { MAX_AVAILABILITY_SKUS } from './schemas.js';
 

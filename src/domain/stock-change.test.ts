@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStockChange } from './stock-changes.js';
+import { parseStockChange } from './stock-change.js';
 
 describe('reading a stock change announcement', () => {
   it('names the SKUs listed, one per line (a SKU may hold a comma, never whitespace)', () => {

@@ -1,0 +1,22 @@
+import { QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
+import { isContention, isUnavailable, sqlState } from './db.js';
+
+/** Seconds a client is asked to wait (Retry-After) before trying a 503 again. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The StockroomError a thrown thing amounts to: itself, or what a database failure means to the caller (a sum
+ * past an integer column, an unreachable or contended database). Undefined for anything else: a bug, or one of
+ * Fastify's own refusals.
+ */
+export function asStockroomError(error: unknown): StockroomError | undefined {
+  if (error instanceof StockroomError) return error;
+  // numeric_value_out_of_range: sums of many in-range operations can pass an integer column
+  if (sqlState(error) === '22003') return new QuantityLimitError();
+  if (isUnavailable(error))
+    return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS);
+  // the transaction was already run again several times: the contention passes, the request was fine
+  if (isContention(error))
+    return new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS);
+  return undefined;
+}
