@@ -167,8 +167,15 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
               free();
             }
           } catch (error) {
-            // refused before the whole file arrived: the rest is not read, so the connection cannot carry another request
-            if (!req.raw.complete) reply.header('connection', 'close');
+            if (!req.raw.complete) {
+              // Refused before the whole file arrived. Closing a socket with unread data resets the connection, and a
+              // reset can lose the answer on its way, so a rest of known size within the limit is read and dropped:
+              // the client gets its answer and the connection carries on. A rest too large, or of unknown length, is
+              // not worth reading: the connection is closed after the answer.
+              const declared = req.headers['content-length'];
+              if (declared === undefined || Number(declared) > maxBytes) reply.header('connection', 'close');
+              else body.resume();
+            }
             throw error;
           }
         },
