@@ -10,7 +10,7 @@ export function registerDeliveries(program: Command, ctx: () => CommandContext):
   deliveries
     .command('list')
     .description('deliveries, newest first, with their tries')
-    .option('--status <status>', 'pending | delivered | dead')
+    .option('--status <status>', 'pending | delivered | dead | cancelled')
     .option('--channel <id>', 'of one channel')
     .option('--limit <n>', 'how many', intOption, 50)
     .action(async (options: { status?: string; channel?: string; limit: number }) => {
