@@ -232,6 +232,25 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     });
   });
 
+  it('lets a storefront page on any origin read every answer of the public routes, refusals included', async () => {
+    const many = Array.from({ length: 101 }, (_, i) => `sku=S${i}`).join('&');
+    const answers: [string, number][] = [
+      ['/v1/availability?sku=TEE-M', 200],
+      ['/v1/availability?sku=NOPE', 404],
+      ['/v1/availability', 400],
+      ['/v1/availability?sku=TEE-M&colour=red', 400],
+      [`/v1/availability?${many}`, 400],
+      ['/v1/availability/stream?sku=NOPE', 404],
+      ['/v1/availability/stream', 400],
+      ['/v1/availability/stream?sku=TEE-M&colour=red', 400],
+    ];
+    for (const [path, status] of answers) {
+      const res = await fetch(`${ctx.server.url}${path}`, { headers: { origin: 'https://shop.example' } });
+      await res.arrayBuffer();
+      expect([path, res.status, res.headers.get('access-control-allow-origin')]).toEqual([path, status, '*']);
+    }
+  });
+
   it('serves availability from its cache, and drops a SKU from it when the database announces a change', async () => {
     expect(
       (
