@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { ADMIN_KEY, useServer } from './support/served.js';
@@ -230,6 +231,33 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
       status: 400,
       code: 'validation_failed',
     });
+  });
+
+  it('refuses a body on a GET route as it does on any route that takes none; no body or {} is fine', async () => {
+    /** a GET with a body, which fetch will not send */
+    const getWith = async (path: string, body: string, type = 'application/json') => {
+      const res = await request(`${ctx.server.url}${path}`, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': type },
+        body,
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as Reply['body'] };
+    };
+    for (const path of ['/v1/stock/TEE-M', '/v1/movements?sku=TEE-M', '/v1/keys']) {
+      expect((await getWith(path, '{"x":1}')).body).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+        detail: expect.stringContaining('this endpoint takes no body') as unknown,
+      });
+      expect((await getWith(path, '"text"')).status).toBe(400);
+      expect((await getWith(path, 'x=1', 'application/x-www-form-urlencoded')).body).toMatchObject({
+        status: 415,
+        code: 'unsupported_media_type',
+      });
+      expect((await getWith(path, '{}')).status).toBe(200);
+      expect((await call('GET', path)).status).toBe(200);
+    }
+    expect((await getWith('/v1/availability?sku=TEE-M', '{"x":1}')).status).toBe(400);
   });
 
   it('lets a storefront page on any origin read every answer of the public routes, refusals included', async () => {

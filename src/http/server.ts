@@ -115,6 +115,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // a request that arrives while the server shuts down is answered below, as a problem document
     return503OnClosing: false,
   });
+  // Fastify leaves GET and HEAD bodies unread, so a body sent there went unnoticed: read it like any other, so that
+  // the input checks refuse it the same way (400, or 415 for one that is not JSON)
+  for (const method of ['GET', 'HEAD']) app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
