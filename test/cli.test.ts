@@ -221,6 +221,20 @@ describe('the stockroom CLI without its database', () => {
     expect(refused).toMatchObject({ code: 4, out: '' });
     expect(refused.err).toMatch(/the database cannot be reached; try again \(.*ECONNREFUSED.*\) \[unavailable\]/);
   });
+
+  it('exits 2, a bad setting, for a DATABASE_URL that is not a postgres:// URL, without repeating it', async () => {
+    for (const url of ['notaurl', 'localhost:5432/stockroom', 'mysql://me:hunter2@127.0.0.1/stockroom']) {
+      const refused = await cli({ DATABASE_URL: url }, 'stock', 'X');
+      expect(refused).toMatchObject({ code: 2, out: '' });
+      expect(refused.err).toMatch(/\/env\/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+      expect(refused.err).not.toContain('hunter2');
+    }
+    // postgresql:// is the same thing to node-postgres: read, then found unreachable
+    const port = await freePort();
+    expect(
+      await cli({ DATABASE_URL: `postgresql://stockroom@127.0.0.1:${port}/stockroom` }, 'stock', 'X'),
+    ).toMatchObject({ code: 4 });
+  });
 });
 
 describe('the stockroom bin', () => {
