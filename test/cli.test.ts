@@ -193,6 +193,20 @@ describe('the stockroom CLI on the embedded database', () => {
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
 
+  it('refuses a page size outside 1..500 on every list, as the API does, instead of clamping it', async () => {
+    expect((await cli(env, 'variant', 'add', 'PAGE-1', '--title', 'Paged')).code).toBe(0);
+    const lists = [['movements', 'PAGE-1'], ['variant', 'list'], ['alerts'], ['deliveries', 'list'], ['po', 'list']];
+    for (const list of lists) {
+      for (const limit of ['0', '501', '-1', 'ten']) {
+        const refused = await cli(env, ...list, '--limit', limit);
+        expect([list, limit, refused.code, refused.out]).toEqual([list, limit, 2, '']);
+        expect(refused.err).toMatch(/--limit.*must be a whole number from 1 to 500/);
+      }
+      expect((await cli(env, ...list, '--limit', '500')).code).toBe(0);
+    }
+    expect((await cli(env, 'movements', 'PAGE-1', '--limit', '1')).code).toBe(0);
+  });
+
   it('creates API keys shown once, lists them without secrets, and revokes them', async () => {
     const created = await cli(env, '--json', 'keys', 'create', '--name', 'till 3', '--scopes', 'checkout,storefront');
     const key = JSON.parse(created.out) as { id: number; key: string; prefix: string; scopes: string[] };
