@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/program.js';
+import { Stockroom, openDbFromEnv } from '../src/index.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { freePort } from './support/postgres-cluster.js';
 import { useUpstream } from './support/upstream.js';
@@ -205,6 +206,28 @@ describe('the stockroom CLI on the embedded database', () => {
       expect((await cli(env, ...list, '--limit', '500')).code).toBe(0);
     }
     expect((await cli(env, 'movements', 'PAGE-1', '--limit', '1')).code).toBe(0);
+  });
+
+  it('lists each key with its origin: operator for STOCKROOM_ADMIN_KEY, generated for the others', async () => {
+    const operatorKey = 'sr_cli_operator_0123456789abcdef';
+    // what serve does at start with STOCKROOM_ADMIN_KEY
+    const stockroom = new Stockroom({ db: await openDbFromEnv(env) });
+    try {
+      await stockroom.migrate();
+      await stockroom.keys.ensure(operatorKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
+    } finally {
+      await stockroom.close();
+    }
+    const made = JSON.parse(
+      (await cli(env, '--json', 'keys', 'create', '--name', 'origin', '--scopes', 'checkout')).out,
+    ) as {
+      prefix: string;
+    };
+    const list = await cli(env, 'keys', 'list');
+    expect(list.out).toMatch(/^ID +PREFIX +NAME +SCOPES +ORIGIN +CREATED +REVOKED/);
+    expect(list.out).toMatch(/ STOCKROOM_ADMIN_KEY +admin +operator /);
+    expect(list.out).toMatch(new RegExp(`${made.prefix} +origin +checkout +generated `));
+    expect(list.out).not.toContain(operatorKey);
   });
 
   it('creates API keys shown once, lists them without secrets, and revokes them', async () => {
