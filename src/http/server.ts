@@ -121,6 +121,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
+  // no body is no body, whatever Content-Type says (clients set it on every request, GET included): the input
+  // checks then see none, which every route takes; anything sent is parsed as JSON as before
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void json(request, body.toString(), done);
+  });
   app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
   // once shutting down, requests on kept-alive connections are told to go elsewhere (a load balancer retries them)
