@@ -243,6 +243,50 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     expect(receiver.items.length).toBe(7);
   });
 
+  it('stops sending what a removed channel still had: its deliveries are cancelled, kept in the log, never due again', async () => {
+    const receiver = await httpReceiver();
+    receiver.answer = () => 'hang'; // the first try is in flight when the channel is removed
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
+    await sellOut(h); // two events for the channel
+    const sender = worker({ backoffMs: 1, maxAttempts: 5 });
+    const round = sender.deliverDue();
+    await receiver.received(1);
+    await h.s.channels.remove(hook.id);
+    await receiver.close(); // the try in flight fails now; a retry, were there one, would fail too
+    await round;
+
+    const log = async () => (await h.s.channels.deliveries({ channel: String(hook.id) })).items;
+    expect((await log()).map((d) => [d.status, d.attempts, d.next_attempt_at, d.log.length])).toEqual([
+      ['cancelled', 0, null, 0],
+      ['cancelled', 1, null, 1], // the try that was in flight is logged, and nothing after it
+    ]);
+    expect((await h.s.channels.deliveries({ channel: String(hook.id), status: 'pending' })).items).toEqual([]);
+    await expect(h.s.channels.retry((await log())[0]!.id)).rejects.toThrow('cannot retry a delivery that is cancelled');
+    // a restarted worker has nothing to send either
+    expect(await worker({ backoffMs: 1 }).deliverDue()).toMatchObject({ delivered: 0, failed: 0 });
+    expect(receiver.items).toHaveLength(1);
+    expect((await log()).map((d) => d.attempts)).toEqual([0, 1]);
+  });
+
+  it("cancels a removed channel's dead letters, so nothing is left to retry or to alert on", async () => {
+    const receiver = await openReceiver();
+    receiver.answer = () => ({ status: 500 });
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });
+    await sellOut(h);
+    await worker({ maxAttempts: 1 }).deliverDue();
+    const dead = (await h.s.channels.deliveries({ channel: String(hook.id), status: 'dead' })).items;
+    expect(dead).toHaveLength(2);
+    const before = await h.s.channels.unsent();
+
+    await h.s.channels.remove(hook.id);
+    expect((await h.s.channels.deliveries({ channel: String(hook.id) })).items.map((d) => d.status)).toEqual([
+      'cancelled',
+      'cancelled',
+    ]);
+    expect((await h.s.channels.unsent()).dead).toBe(before.dead - 2);
+    await expect(h.s.channels.retry(dead[0]!.id)).rejects.toThrow('cannot retry a delivery that is cancelled');
+  });
+
   it('sends nothing for a change that rolled back', async () => {
     const receiver = await openReceiver();
     const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['out_of_stock'], secret: SECRET });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/program.js';
+import { Stockroom, openDbFromEnv } from '../src/index.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { freePort } from './support/postgres-cluster.js';
 import { useUpstream } from './support/upstream.js';
@@ -193,6 +194,42 @@ describe('the stockroom CLI on the embedded database', () => {
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
 
+  it('refuses a page size outside 1..500 on every list, as the API does, instead of clamping it', async () => {
+    expect((await cli(env, 'variant', 'add', 'PAGE-1', '--title', 'Paged')).code).toBe(0);
+    const lists = [['movements', 'PAGE-1'], ['variant', 'list'], ['alerts'], ['deliveries', 'list'], ['po', 'list']];
+    for (const list of lists) {
+      for (const limit of ['0', '501', '-1', 'ten']) {
+        const refused = await cli(env, ...list, '--limit', limit);
+        expect([list, limit, refused.code, refused.out]).toEqual([list, limit, 2, '']);
+        expect(refused.err).toMatch(/--limit.*must be a whole number from 1 to 500/);
+      }
+      expect((await cli(env, ...list, '--limit', '500')).code).toBe(0);
+    }
+    expect((await cli(env, 'movements', 'PAGE-1', '--limit', '1')).code).toBe(0);
+  });
+
+  it('lists each key with its origin: operator for STOCKROOM_ADMIN_KEY, generated for the others', async () => {
+    const operatorKey = 'sr_cli_operator_0123456789abcdef';
+    // what serve does at start with STOCKROOM_ADMIN_KEY
+    const stockroom = new Stockroom({ db: await openDbFromEnv(env) });
+    try {
+      await stockroom.migrate();
+      await stockroom.keys.ensure(operatorKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
+    } finally {
+      await stockroom.close();
+    }
+    const made = JSON.parse(
+      (await cli(env, '--json', 'keys', 'create', '--name', 'origin', '--scopes', 'checkout')).out,
+    ) as {
+      prefix: string;
+    };
+    const list = await cli(env, 'keys', 'list');
+    expect(list.out).toMatch(/^ID +PREFIX +NAME +SCOPES +ORIGIN +CREATED +REVOKED/);
+    expect(list.out).toMatch(/ STOCKROOM_ADMIN_KEY +admin +operator /);
+    expect(list.out).toMatch(new RegExp(`${made.prefix} +origin +checkout +generated `));
+    expect(list.out).not.toContain(operatorKey);
+  });
+
   it('creates API keys shown once, lists them without secrets, and revokes them', async () => {
     const created = await cli(env, '--json', 'keys', 'create', '--name', 'till 3', '--scopes', 'checkout,storefront');
     const key = JSON.parse(created.out) as { id: number; key: string; prefix: string; scopes: string[] };
@@ -220,6 +257,20 @@ describe('the stockroom CLI without its database', () => {
     );
     expect(refused).toMatchObject({ code: 4, out: '' });
     expect(refused.err).toMatch(/the database cannot be reached; try again \(.*ECONNREFUSED.*\) \[unavailable\]/);
+  });
+
+  it('exits 2, a bad setting, for a DATABASE_URL that is not a postgres:// URL, without repeating it', async () => {
+    for (const url of ['notaurl', 'localhost:5432/stockroom', 'mysql://me:hunter2@127.0.0.1/stockroom']) {
+      const refused = await cli({ DATABASE_URL: url }, 'stock', 'X');
+      expect(refused).toMatchObject({ code: 2, out: '' });
+      expect(refused.err).toMatch(/\/env\/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+      expect(refused.err).not.toContain('hunter2');
+    }
+    // postgresql:// is the same thing to node-postgres: read, then found unreachable
+    const port = await freePort();
+    expect(
+      await cli({ DATABASE_URL: `postgresql://stockroom@127.0.0.1:${port}/stockroom` }, 'stock', 'X'),
+    ).toMatchObject({ code: 4 });
   });
 });
 

@@ -144,11 +144,15 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     try {
       const mine = [await stream('127.0.0.1'), await stream('127.0.0.1'), await stream('127.0.0.1')];
       expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
-      await expectRefused(await stream('127.0.0.1'), 429, 'too_many_requests'); // a fourth from one address
+      const fourth = await stream('127.0.0.1');
+      await expectRefused(fourth, 429, 'too_many_requests'); // a fourth from one address
+      expect(fourth.headers['access-control-allow-origin']).toBe('*'); // a storefront page can read why
 
       const others = [await stream('127.0.0.2'), await stream('127.0.0.2'), await stream('127.0.0.2')];
       expect(others.map((s) => s.status)).toEqual([200, 200, 200]);
-      await expectRefused(await stream('127.0.0.3'), 503, 'at_capacity'); // a seventh in all
+      const seventh = await stream('127.0.0.3');
+      await expectRefused(seventh, 503, 'at_capacity'); // a seventh in all
+      expect(seventh.headers['access-control-allow-origin']).toBe('*');
       expect(await healthy(ctx.server.url)).toBe(200);
 
       // the accepted ones stream on, past the request and idle timeouts, kept alive by their heartbeats

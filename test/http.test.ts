@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { ADMIN_KEY, useServer } from './support/served.js';
@@ -230,6 +231,63 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
       status: 400,
       code: 'validation_failed',
     });
+  });
+
+  it('refuses a body on a GET route as it does on any route that takes none; no body or {} is fine', async () => {
+    /** a GET with a body, which fetch will not send */
+    const getWith = async (path: string, body: string, type = 'application/json') => {
+      const res = await request(`${ctx.server.url}${path}`, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': type },
+        body,
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as Reply['body'] };
+    };
+    for (const path of ['/v1/stock/TEE-M', '/v1/movements?sku=TEE-M', '/v1/keys']) {
+      expect((await getWith(path, '{"x":1}')).body).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+        detail: expect.stringContaining('this endpoint takes no body') as unknown,
+      });
+      expect((await getWith(path, '"text"')).status).toBe(400);
+      expect((await getWith(path, 'x=1', 'application/x-www-form-urlencoded')).body).toMatchObject({
+        status: 415,
+        code: 'unsupported_media_type',
+      });
+      expect((await getWith(path, '{}')).status).toBe(200);
+      expect((await getWith(path, '')).status).toBe(200); // a Content-Type set on every request is no body
+      expect((await call('GET', path)).status).toBe(200);
+    }
+    expect((await getWith('/v1/availability?sku=TEE-M', '{"x":1}')).status).toBe(400);
+    // nor on a route that takes none and is not a GET, as docs/api.md says: no body is fine
+    const spare = await call('POST', '/v1/keys', { body: { name: 'revoked without a body', scopes: ['storefront'] } });
+    const revoked = await request(`${ctx.server.url}/v1/keys/${String(spare.body.id)}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    });
+    expect([revoked.statusCode, ((await revoked.body.json()) as { revoked_at: unknown }).revoked_at]).toEqual([
+      200,
+      expect.any(String),
+    ]);
+  });
+
+  it('lets a storefront page on any origin read every answer of the public routes, refusals included', async () => {
+    const many = Array.from({ length: 101 }, (_, i) => `sku=S${i}`).join('&');
+    const answers: [string, number][] = [
+      ['/v1/availability?sku=TEE-M', 200],
+      ['/v1/availability?sku=NOPE', 404],
+      ['/v1/availability', 400],
+      ['/v1/availability?sku=TEE-M&colour=red', 400],
+      [`/v1/availability?${many}`, 400],
+      ['/v1/availability/stream?sku=NOPE', 404],
+      ['/v1/availability/stream', 400],
+      ['/v1/availability/stream?sku=TEE-M&colour=red', 400],
+    ];
+    for (const [path, status] of answers) {
+      const res = await fetch(`${ctx.server.url}${path}`, { headers: { origin: 'https://shop.example' } });
+      await res.arrayBuffer();
+      expect([path, res.status, res.headers.get('access-control-allow-origin')]).toEqual([path, status, '*']);
+    }
   });
 
   it('serves availability from its cache, and drops a SKU from it when the database announces a change', async () => {

@@ -17,6 +17,7 @@ const ALL = [
   '0009_purchasing',
   '0010_secrets',
   '0011_outbox_event',
+  '0012_cancelled_deliveries',
 ];
 
 describe('migrations', () => {

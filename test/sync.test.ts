@@ -162,6 +162,11 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
         const refused = await push(body);
         expect(refused.statusCode).toBe(404);
         expect(refused.json()).toMatchObject({ code: 'not_found', resource: 'sync source' });
+        // the key is the name as sent, nothing more; what to do about it is in the detail
+        expect(refused.json()).toMatchObject({
+          key: name,
+          detail: `sync source not found: ${name} (register it first: stockroom sync source NAME [--secret S])`,
+        });
       }
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
       const open = uniq('open');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { intOption } from './args.js';
+import { pageSizeOption } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
@@ -11,7 +11,7 @@ export function registerAlerts(program: Command, ctx: () => CommandContext): voi
     .description('low-stock, out-of-stock and back-in-stock alerts, newest first')
     .option('--type <type>', 'low_stock | out_of_stock | back_in_stock')
     .option('--sku <sku>', 'of one SKU')
-    .option('--limit <n>', 'how many', intOption, 50)
+    .option('--limit <n>', 'how many', pageSizeOption, 50)
     .action(async (options: { type?: string; sku?: string; limit: number }) => {
       await runAndPrint(
         ctx(),

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
+import { MAX_PAGE } from '../services/paging.js';
 
 /** An integer argument; anything else is passed on as written, so the use case reports it with the field's name. */
 export function int(value: string): number | string {
@@ -10,6 +11,13 @@ export function int(value: string): number | string {
 export function intOption(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
+}
+
+/** A page size (--limit), refused outside 1..MAX_PAGE as the API refuses it, rather than quietly clamped. */
+export function pageSizeOption(value: string): number {
+  const size = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(size >= 1 && size <= MAX_PAGE)) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_PAGE}`);
+  return size;
 }
 
 /** A TCP port to listen on: 0 (any free one) to 65535. */

@@ -4,7 +4,7 @@ import { ValidationError } from '../domain/errors.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table, withMoreHint } from './output.js';
-import { int, intOption } from './args.js';
+import { int, intOption, pageSizeOption } from './args.js';
 
 function attributes(pairs: readonly string[] | undefined): Record<string, string> | undefined {
   if (!pairs) return undefined;
@@ -149,7 +149,7 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .command('list')
     .description('list variants')
     .option('--query <text>', 'match SKU or title')
-    .option('--limit <n>', 'page size', intOption)
+    .option('--limit <n>', 'page size', pageSizeOption)
     .option('--cursor <sku>', 'continue after this SKU')
     .action(async (options: { query?: string; limit?: number; cursor?: string }) => {
       await runAndPrint(

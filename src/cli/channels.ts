@@ -68,7 +68,7 @@ export function registerChannels(program: Command, ctx: () => CommandContext): v
     });
   channels
     .command('remove <id>')
-    .description('stop a channel; its delivery log stays')
+    .description('stop a channel; what it has not got through yet is cancelled, its delivery log stays')
     .action(async (id: string) => {
       await runAndPrint(
         ctx(),

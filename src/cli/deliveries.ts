@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { intOption } from './args.js';
+import { pageSizeOption } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
@@ -10,9 +10,9 @@ export function registerDeliveries(program: Command, ctx: () => CommandContext):
   deliveries
     .command('list')
     .description('deliveries, newest first, with their tries')
-    .option('--status <status>', 'pending | delivered | dead')
+    .option('--status <status>', 'pending | delivered | dead | cancelled')
     .option('--channel <id>', 'of one channel')
-    .option('--limit <n>', 'how many', intOption, 50)
+    .option('--limit <n>', 'how many', pageSizeOption, 50)
     .action(async (options: { status?: string; channel?: string; limit: number }) => {
       await runAndPrint(
         ctx(),

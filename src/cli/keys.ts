@@ -29,8 +29,16 @@ export function registerKeys(program: Command, ctx: () => CommandContext): void 
         (stockroom) => stockroom.keys.list(),
         (list) =>
           table(
-            ['ID', 'PREFIX', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'],
-            list.map((key) => [key.id, key.prefix, key.name, key.scopes.join(','), key.created_at, key.revoked_at]),
+            ['ID', 'PREFIX', 'NAME', 'SCOPES', 'ORIGIN', 'CREATED', 'REVOKED'],
+            list.map((key) => [
+              key.id,
+              key.prefix,
+              key.name,
+              key.scopes.join(','),
+              key.origin, // operator: STOCKROOM_ADMIN_KEY, which rotation revokes by this id
+              key.created_at,
+              key.revoked_at,
+            ]),
           ),
       );
     });

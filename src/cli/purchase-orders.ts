@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PurchaseOrderInput, PurchaseReceiptInput, parse } from '../services/schemas.js';
-import { skuQty, intOption } from './args.js';
+import { pageSizeOption, skuQty } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatPurchaseOrder, table } from './output.js';
@@ -51,7 +51,7 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
     .description('orders, newest first')
     .option('--status <status>', 'DRAFT, SENT, CONFIRMED, PARTIAL, RECEIVED or CANCELLED')
     .option('--supplier <code>', 'of one supplier')
-    .option('--limit <n>', 'how many', intOption, 50)
+    .option('--limit <n>', 'how many', pageSizeOption, 50)
     .action(async (options: { status?: string; supplier?: string; limit: number }) => {
       await runAndPrint(
         ctx(),

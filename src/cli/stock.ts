@@ -6,7 +6,7 @@ import { stockCsv } from '../services/stock-csv.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock, withMoreHint } from './output.js';
-import { int, intOption } from './args.js';
+import { int, intOption, pageSizeOption } from './args.js';
 import { importLimits } from './serve-limits.js';
 
 /** The warning a change that leaves promised units without stock prints under its level. */
@@ -141,7 +141,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--warehouse <code>', 'only this warehouse')
     .option('--type <type>', 'only this movement type')
     .option('--since <iso>', 'only movements at or after this time')
-    .option('--limit <n>', 'page size', intOption)
+    .option('--limit <n>', 'page size', pageSizeOption)
     .option('--cursor <id>', 'continue from a previous page')
     .action(
       async (

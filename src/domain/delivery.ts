@@ -17,8 +17,11 @@ export const EVENT_TYPES = [...ALERT_TYPES, 'stock.shortfall'] as const;
 /** One of EVENT_TYPES: what an outbox row announces (outbox.event, migration 0011). */
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** A delivery is pending (due now or after its backoff), delivered, or dead (out of tries until retried by hand). */
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+/**
+ * A delivery is pending (due now or after its backoff), delivered, dead (out of tries until retried by hand), or
+ * cancelled (its channel was removed before it got through: never sent again, kept in the log).
+ */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
 /** One of DELIVERY_STATUSES. */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 

@@ -97,20 +97,22 @@ export class UnknownSkuError extends StockroomError {
 
 /** A refusal about one thing named by its key (a reservation, a warehouse): the problem document names both. */
 export abstract class KeyedError extends StockroomError {
+  /** @param hint what to do about it: in the message (the problem's detail) only, so `key` stays the bare key */
   constructor(
     readonly resource: string,
     readonly key: string,
     state: string,
+    hint?: string,
   ) {
-    super(`${resource} ${state}: ${key}`, { resource, key });
+    super(`${resource} ${state}: ${key}${hint === undefined ? '' : ` (${hint})`}`, { resource, key });
   }
 }
 
 /** A thing looked up by its key (a reservation, a warehouse, a purchase order) that is not there. */
 export class NotFoundError extends KeyedError {
   readonly code = 'not_found';
-  constructor(resource: string, key: string) {
-    super(resource, key, 'not found');
+  constructor(resource: string, key: string, hint?: string) {
+    super(resource, key, 'not found', hint);
   }
 }
 

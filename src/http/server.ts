@@ -116,9 +116,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // a request that arrives while the server shuts down is answered below, as a problem document
     return503OnClosing: false,
   });
+  // Fastify leaves GET and HEAD bodies unread, so a body sent there went unnoticed: read it like any other, so that
+  // the input checks refuse it the same way (400, or 415 for one that is not JSON)
+  for (const method of ['GET', 'HEAD']) app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
+  // no body is no body, whatever Content-Type says (clients set it on every request, GET included): the input
+  // checks then see none, which every route takes; anything sent is parsed as JSON as before
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void json(request, body.toString(), done);
+  });
   app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
   // once shutting down, requests on kept-alive connections are told to go elsewhere (a load balancer retries them)

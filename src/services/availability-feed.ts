@@ -19,7 +19,9 @@ const same = (before: AvailabilityItem, after: AvailabilityItem): boolean =>
  * the SKUs someone watches, tells them only when the status, count or label changed. Event ids are this
  * process's own (a run prefix and a sequence); the last `keep` events are kept, so a stream that reconnects with
  * the id it saw last gets what it missed, and one whose id is unknown (older, or another process's) gets the
- * current state of every SKU it watches.
+ * current state of every SKU it watches. A SKU nobody watches any more is not followed, but what its watchers
+ * were told is kept (it is dormant): a stream that left and comes back still gets the kept events it missed, and
+ * then, if the SKU changed while nobody watched, one event with its state now.
  */
 export class AvailabilityFeed {
   private readonly run = randomBytes(4).toString('hex');
@@ -27,8 +29,13 @@ export class AvailabilityFeed {
   private readonly watchers = new Map<string, Set<Listener>>();
   /** what watchers of a SKU were last told */
   private readonly told = new Map<string, AvailabilityItem>();
-  /** since which sequence number a SKU has been followed without a break (changes of others are not kept) */
+  /**
+   * since which sequence number a SKU has been followed without a break (changes of others are not kept); a
+   * dormant SKU's gap is bridged when it is watched again, by telling its state then if it changed meanwhile
+   */
   private readonly followedFrom = new Map<string, number>();
+  /** SKUs nobody watches, with the sequence number when the last watcher left; oldest first, to forget them */
+  private readonly dormant = new Map<string, number>();
   private readonly recent: { seq: number; event: AvailabilityEvent }[] = [];
   /** changes are looked at one after another, so events go out in order */
   private queue: Promise<void> = Promise.resolve();
@@ -42,7 +49,11 @@ export class AvailabilityFeed {
   onChange(change: StockChange): void {
     const skus = 'all' in change ? [...this.watchers.keys()] : change.skus.filter((sku) => this.watchers.has(sku));
     if (skus.length === 0) return;
-    this.queue = this.queue.then(() => this.retell(skus)).catch(() => undefined);
+    this.queue = this.queue
+      .then(async () => {
+        await this.retell(skus);
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -55,13 +66,21 @@ export class AvailabilityFeed {
     lastEventId?: string,
   ): Promise<{ first: AvailabilityEvent[]; stop: () => void }> {
     const wanted = [...new Set(skus)];
+    /** dormant SKUs watched again, with the sequence number when they stopped being followed */
+    const woken = new Map<string, number>();
     // listening before reading: a change in between is told twice at worst, never missed
     for (const sku of wanted) {
       let set = this.watchers.get(sku);
       if (!set) {
         this.watchers.set(sku, (set = new Set()));
-        // a mark in the sequence: a stream that saw an id before it cannot have heard this SKU's changes since
-        this.followedFrom.set(sku, ++this.seq);
+        const until = this.dormant.get(sku);
+        if (until === undefined) {
+          // a mark in the sequence: a stream that saw an id before it cannot have heard this SKU's changes since
+          this.followedFrom.set(sku, ++this.seq);
+        } else {
+          this.dormant.delete(sku);
+          woken.set(sku, until);
+        }
       }
       set.add(listener);
     }
@@ -71,16 +90,27 @@ export class AvailabilityFeed {
         set?.delete(listener);
         if (set?.size === 0) {
           this.watchers.delete(sku);
-          this.told.delete(sku);
-          this.followedFrom.delete(sku);
+          if (this.told.has(sku)) {
+            this.dormant.set(sku, this.seq);
+          } else {
+            this.followedFrom.delete(sku); // never told anything (an unknown SKU, a failed first read)
+          }
         }
       }
     };
     try {
-      const { replay, fresh } = this.since(lastEventId, wanted);
-      const { items } = fresh.length > 0 ? await this.availability.get({ sku: fresh }) : { items: [] };
+      const { replay, fresh } = this.since(lastEventId, wanted, woken);
+      // a woken SKU that changed while nobody watched is told now, to every watcher, this one among them (after
+      // its replay); one that was not woken for this stream's own id gets its state below instead
+      const bridged = woken.size > 0 ? await this.bridge([...woken.keys()]) : new Set<string>();
+      const unread = fresh.filter((sku) => !woken.has(sku));
+      const { items } = unread.length > 0 ? await this.availability.get({ sku: unread }) : { items: [] };
       for (const item of items) if (!this.told.has(item.sku)) this.told.set(item.sku, item);
-      return { first: [...replay, ...items.map((item) => ({ id: this.idOf(this.seq), item }))], stop };
+      const current = [
+        ...fresh.filter((sku) => woken.has(sku) && !bridged.has(sku)).map((sku) => this.told.get(sku)),
+        ...items,
+      ].filter((item): item is AvailabilityItem => item !== undefined);
+      return { first: [...replay, ...current.map((item) => ({ id: this.idOf(this.seq), item }))], stop };
     } catch (error) {
       stop();
       throw error;
@@ -95,6 +125,7 @@ export class AvailabilityFeed {
   private since(
     lastEventId: string | undefined,
     skus: readonly string[],
+    woken: ReadonlyMap<string, number>,
   ): { replay: AvailabilityEvent[]; fresh: string[] } {
     const [run, seqText] = lastEventId?.split('-') ?? [];
     const seq = Number(seqText);
@@ -102,7 +133,10 @@ export class AvailabilityFeed {
     // every event after seq must still be kept
     if (run !== this.run || !Number.isInteger(seq) || seq > this.seq || seq + 1 < oldest)
       return { replay: [], fresh: [...skus] };
-    const followed = new Set(skus.filter((sku) => (this.followedFrom.get(sku) ?? Infinity) <= seq));
+    // a woken SKU was not followed after it went dormant: a stream that was watching it saw no id after that
+    const followed = new Set(
+      skus.filter((sku) => (this.followedFrom.get(sku) ?? Infinity) <= seq && seq <= (woken.get(sku) ?? seq)),
+    );
     return {
       replay: this.recent
         .filter((kept) => kept.seq > seq && followed.has(kept.event.item.sku))
@@ -115,7 +149,29 @@ export class AvailabilityFeed {
     return `${this.run}-${seq}`;
   }
 
-  private async retell(skus: readonly string[]): Promise<void> {
+  /** Reads dormant SKUs watched again, in turn with the changes. @returns those told anew, having changed meanwhile */
+  private async bridge(skus: readonly string[]): Promise<Set<string>> {
+    const retold = this.queue.then(() => this.retell(skus));
+    this.queue = retold.then(
+      () => undefined,
+      () => undefined,
+    );
+    return new Set((await retold).map((event) => event.item.sku));
+  }
+
+  /** Forgets dormant SKUs older than every kept event: no stream can resume from before them any more. */
+  private forgetDormant(): void {
+    const oldest = this.recent[0]?.seq ?? this.seq + 1;
+    for (const [sku, until] of this.dormant) {
+      if (until + 1 >= oldest) break;
+      this.dormant.delete(sku);
+      this.told.delete(sku);
+      this.followedFrom.delete(sku);
+    }
+  }
+
+  private async retell(skus: readonly string[]): Promise<AvailabilityEvent[]> {
+    const told: AvailabilityEvent[] = [];
     for (let i = 0; i < skus.length; i += MAX_AVAILABILITY_SKUS) {
       const { items } = await this.availability.get({ sku: skus.slice(i, i + MAX_AVAILABILITY_SKUS) });
       for (const item of items) {
@@ -124,9 +180,14 @@ export class AvailabilityFeed {
         this.told.set(item.sku, item);
         const event = { id: this.idOf(++this.seq), item };
         this.recent.push({ seq: this.seq, event });
-        if (this.recent.length > this.keep) this.recent.shift();
+        if (this.recent.length > this.keep) {
+          this.recent.shift();
+          this.forgetDormant();
+        }
         for (const listener of this.watchers.get(item.sku) ?? []) listener(event);
+        told.push(event);
       }
     }
+    return told;
   }
 }

@@ -122,10 +122,13 @@ export class ChannelService {
     };
   }
 
-  /** Stops a channel; what it was sent stays in the log. */
+  /** Stops a channel and cancels what it has not got through yet; its deliveries and their tries stay in the log. */
   async remove(id: string | number, kind?: ChannelKind): Promise<void> {
     const what = kind === 'webhook' ? 'webhook' : 'channel';
-    if (!(await removeChannel(this.ctx.db, numericId(id, what), kind))) throw new NotFoundError(what, String(id));
+    const channelId = numericId(id, what);
+    if (!(await this.ctx.db.transaction((tx) => removeChannel(tx, channelId, kind)))) {
+      throw new NotFoundError(what, String(id));
+    }
   }
 
   /** The delivery log, newest first: each delivery with every try. */

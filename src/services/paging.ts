@@ -9,7 +9,7 @@ export interface Page<T> {
 /** Rows in a page when the caller does not say. */
 const DEFAULT_PAGE = 50;
 /** The most rows a page holds, whatever the caller asks: a bound on one query's work. */
-const MAX_PAGE = 500;
+export const MAX_PAGE = 500;
 
 /** A page size as asked, within 1..MAX_PAGE (DEFAULT_PAGE when not asked). */
 export const pageLimit = (limit: number | undefined): number => Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);

@@ -75,7 +75,8 @@ export class SyncService {
     if (!source)
       throw new NotFoundError(
         'sync source',
-        `${batch.source} (register it first: stockroom sync source NAME [--secret S])`,
+        batch.source,
+        'register it first: stockroom sync source NAME [--secret S]',
       );
     const now = this.ctx.clock().getTime();
     let signed: { timestamp: number; mac: string } | undefined;

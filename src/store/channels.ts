@@ -43,11 +43,20 @@ export async function listChannels(db: Queryable, kind?: ChannelKind): Promise<C
   return rows;
 }
 
-/** Stops a channel receiving new events; its deliveries and their log stay. @returns false if there was none */
+/**
+ * Stops a channel: it receives no new events, and its pending deliveries and dead letters are cancelled (never
+ * sent again); they and their tries stay in the log. Two statements in the caller's transaction: the first waits
+ * for a dispatch that holds the channel (dispatchOutbox locks it), so the second sees what that dispatch added.
+ * @returns false if there was none
+ */
 export async function removeChannel(tx: Queryable, id: number, kind?: ChannelKind): Promise<boolean> {
   const { rows } = await tx.query(
     `UPDATE channels SET active = false, removed_at = now() WHERE id = $1 AND active AND ($2::text IS NULL OR kind = $2) RETURNING id`,
     [id, kind ?? null],
   );
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  await tx.query(`UPDATE deliveries SET status = 'cancelled' WHERE channel_id = $1 AND status IN ('pending', 'dead')`, [
+    id,
+  ]);
+  return true;
 }

@@ -11,10 +11,16 @@ export async function dispatchOutbox(tx: Queryable, limit: number): Promise<numb
     `WITH due AS (
        SELECT id, event FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
+     -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
+     -- waits for this dispatch to commit before it cancels the channel's deliveries (removeChannel)
+     targets AS (
+       SELECT due.id AS outbox_id, c.id AS channel_id FROM due JOIN channels c ON c.active AND due.event = ANY (c.events)
+          FOR SHARE OF c
+     ),
      fanned AS (
        INSERT INTO deliveries (outbox_id, channel_id)
-       SELECT due.id, c.id FROM due JOIN channels c ON c.active AND due.event = ANY (c.events)
-       ORDER BY due.id, c.id
+       SELECT outbox_id, channel_id FROM targets
+       ORDER BY outbox_id, channel_id
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
      marked AS (
@@ -95,7 +101,8 @@ export interface AttemptOutcome {
 
 /**
  * Logs a try and settles its delivery: delivered, dead, or due again after its backoff. Only the try that holds
- * the claim settles it; a sender that outlived its lease only adds its line to the log.
+ * the claim settles it; a sender that outlived its lease, or whose channel was removed meanwhile (the delivery is
+ * cancelled), only adds its line to the log.
  */
 export async function recordAttempt(tx: Queryable, outcome: AttemptOutcome): Promise<void> {
   await tx.query(

@@ -38,13 +38,35 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
 /** Opens the database the process environment names, with every STOCKROOM_PG_* setting read and checked. */
 export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db> {
   return openDb({
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl: envDatabaseUrl(env),
     dataDir: env.STOCKROOM_DATA || undefined,
     prepare: envFlag(env, 'STOCKROOM_PG_PREPARE'),
     poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
     connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
     queryTimeoutMs: envInt(env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
   });
+}
+
+/**
+ * DATABASE_URL, when set: a postgres:// or postgresql:// URL. node-postgres reads anything else as a URL relative
+ * to a made-up host and then fails to reach it, which would pass a typo off as an outage.
+ */
+function envDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.DATABASE_URL;
+  if (value === undefined || value === '') return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+    // the value is not repeated: it may hold a password
+    throw ValidationError.field(
+      '/env/DATABASE_URL',
+      'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/database',
+    );
+  return value;
 }
 
 const FLAGS: Record<string, boolean> = { '1': true, true: true, on: true, '0': false, false: false, off: false };

@@ -66,6 +66,10 @@ class Stream {
 export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOptions = {}) {
   return async (app: FastifyInstance): Promise<void> => {
     const skusOf = (query: unknown): unknown => ({ ...(query as object), sku: pageQuery(query).all('sku') });
+    // storefronts on any domain may ask, and read every answer: refusals (400, 404, 429, 503) as much as the items
+    app.addHook('onSend', async (_request, reply) => {
+      void reply.header('access-control-allow-origin', '*');
+    });
 
     app.get(
       '/availability',
@@ -78,11 +82,7 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         },
       },
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
-      // storefronts on any domain may ask
-      async (req, reply) =>
-        reply
-          .header('access-control-allow-origin', '*')
-          .send(await stockroom.availability.get(parse(AvailabilityInput, skusOf(req.query)))),
+      async (req) => stockroom.availability.get(parse(AvailabilityInput, skusOf(req.query))),
     );
 
     const feed = options.feed;
