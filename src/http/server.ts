@@ -75,8 +75,9 @@ export const DEFAULT_CONNECTION_LIMITS = {
 const METRICS_READERS = ['metrics'] as const;
 
 /**
- * The HTTP API (docs/api.md). Route schemas document the API (OpenAPI); input is validated once, by the use
- * cases, so the CLI, the library and HTTP refuse the same things with the same words.
+ * The HTTP API (docs/api.md). Route schemas document the API (OpenAPI); input is checked by the use cases' own
+ * schemas (`parse`, services/schemas.ts), so the CLI, the library and HTTP refuse the same things with the same
+ * words. A route parses its body with that schema to hand the use case its typed input, which checks it again.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { stockroom } = options;
