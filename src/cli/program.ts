@@ -20,11 +20,7 @@ import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
 
 /** The `stockroom` command with every subcommand; `state.exitCode` is set by a command that ends with a finding. */
-export function createProgram(
-  io: Io,
-  env: NodeJS.ProcessEnv,
-  state: { exitCode: number } = { exitCode: EXIT.ok },
-): Command {
+function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode: number } = { exitCode: EXIT.ok }): Command {
   const program = new Command('stockroom')
     .description(
       'Inventory engine for online stores. Uses DATABASE_URL (PostgreSQL) or the embedded database in STOCKROOM_DATA (default ./.stockroom).',

@@ -61,7 +61,7 @@ export interface ConnectionLimits {
 }
 
 /** Largest JSON request body unless ServerOptions.bodyLimit says otherwise: 1 MiB, far above any real order. */
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Connection timeouts and the connection cap unless configured (STOCKROOM_*_TIMEOUT_MS, STOCKROOM_MAX_CONNECTIONS). */
 export const DEFAULT_CONNECTION_LIMITS = {
   headersTimeoutMs: 15_000,

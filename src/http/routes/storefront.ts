@@ -19,7 +19,7 @@ export interface StorefrontOptions {
 }
 
 /** How often an idle stream gets a comment line unless configured (STOCKROOM_SSE_HEARTBEAT_MS in serve). */
-export const DEFAULT_HEARTBEAT_MS = 15_000;
+const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Open streams in all unless configured (STOCKROOM_SSE_MAX_STREAMS); each holds a socket and a file of the process. */
 export const DEFAULT_MAX_STREAMS = 2_000;
 /** Open streams from one client address unless configured (STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT): a shop's tabs, not a flood. */
