@@ -519,6 +519,7 @@ export class StockService {
   private changeLevel<T>(
     scope: string,
     options: CallOptions,
+    /** the whole parsed request, not just its level: the idempotency key's request hash is taken over all of it */
     request: { sku: string; warehouse: string },
     change: (tx: Queryable, level: LevelToChange) => Promise<T>,
   ): Promise<T> {
