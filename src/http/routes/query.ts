@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { TArray, TObject, TOptional, TProperties } from 'typebox';
 import { ValidationError } from '../../domain/errors.js';
+import { MAX_PAGE } from '../../services/paging.js';
 import { IdCursor, PageLimit } from '../../services/schemas.js';
 
 /** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
@@ -28,8 +29,8 @@ export function pageQuery(query: unknown) {
     limit: (): number | undefined => {
       const value = string('limit');
       if (value === undefined) return undefined;
-      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500)
-        throw ValidationError.field('/query/limit', 'must be a whole number from 1 to 500');
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_PAGE)
+        throw ValidationError.field('/query/limit', `must be a whole number from 1 to ${MAX_PAGE}`);
       return Number(value);
     },
   };
