@@ -233,9 +233,10 @@ export class DeliveryWorker {
   private async dispatchAll(): Promise<number> {
     let dispatched = 0;
     for (;;) {
-      const batch = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
-      dispatched += batch;
-      if (batch < 500) return dispatched;
+      const dispatchedNow = await this.db.transaction((tx) => dispatchOutbox(tx, 500));
+      dispatched += dispatchedNow;
+      // fewer than asked: nothing more is waiting that this process may take (rows another one holds are skipped)
+      if (dispatchedNow < 500) return dispatched;
     }
   }
 
