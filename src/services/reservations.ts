@@ -644,12 +644,12 @@ async function writeChange(tx: Queryable, change: Change, now: Date): Promise<vo
 function appliedAsPlanned(moves: readonly PlannedMove[], applied: readonly AppliedMovement[]): boolean {
   return (
     applied.length === moves.length &&
-    applied.every((level, i) => {
+    applied.every((outcome, i) => {
       const move = moves[i];
       return (
         move !== undefined &&
-        (move.reservedAfter === undefined || level.reserved === move.reservedAfter) &&
-        (move.onHandAfter === undefined || level.on_hand === move.onHandAfter)
+        (move.reservedAfter === undefined || outcome.reserved === move.reservedAfter) &&
+        (move.onHandAfter === undefined || outcome.on_hand === move.onHandAfter)
       );
     })
   );
