@@ -3,7 +3,7 @@ import type { StockChange } from '../domain/stock-change.js';
 import type { Db } from '../store/db.js';
 
 /** The channel the database announces committed stock changes on (migration 0005). */
-export const STOCK_CHANNEL = 'stockroom_stock';
+const STOCK_CHANNEL = 'stockroom_stock';
 
 /**
  * Follows the database's announcements of committed stock changes, whichever process made them, and hands
