@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../src/domain/errors.js';
 import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { migrate } from '../src/store/migrate.js';
@@ -111,7 +112,7 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
       await link.close();
       await drop();
     };
-    return { link, key, app, close };
+    return { link, key, app, stockroom, close };
   }
 
   async function expectUnavailableOverHttp(via: 'tcp' | 'unix'): Promise<void> {
@@ -151,6 +152,21 @@ describe.skipIf(!postgresUrl())('when the database cannot be reached', () => {
 
   it('through a Unix socket that is gone (ENOENT) as well: 503, not 500', async () => {
     await expectUnavailableOverHttp('unix');
+  });
+
+  it('a library caller gets UnavailableError, as HTTP and the CLI say it, from a group-committed reserve and an idempotent receive', async () => {
+    const { link, stockroom, close } = await servedThroughRelay({ max: 2, connectTimeoutMs: 1000 });
+    try {
+      link.cut();
+      await expect(
+        stockroom.reservations.reserve({ order_ref: 'cut', lines: [{ sku: 'NONE', qty: 1 }] }),
+      ).rejects.toBeInstanceOf(UnavailableError);
+      await expect(stockroom.stock.receive({ sku: 'NONE', warehouse: 'NONE', qty: 1 })).rejects.toBeInstanceOf(
+        UnavailableError,
+      );
+    } finally {
+      await close();
+    }
   });
 
   it('a database that stops answering without closing anything: callers get 503 within the query timeout, not a hang', async () => {

@@ -1,4 +1,5 @@
 import { isUnavailable } from '../store/db.js';
+import { asStockroomError } from '../store/failures.js';
 import type { Driver } from '../store/db.js';
 
 /** What a group says of one of its jobs: done, failed, or "run me in a later group". */
@@ -103,7 +104,9 @@ export class GroupCommit<I, O> {
     } catch (error) {
       // no one job causes an outage: running each alone would only knock on a closed door once per job
       if (group.length === 1 || isUnavailable(error)) {
-        for (const waiting of group) waiting.reject(error);
+        // what the failure means to the caller (an outage, a sum past a column's limit), as HTTP and the CLI say it
+        const meaning = asStockroomError(error) ?? error;
+        for (const waiting of group) waiting.reject(meaning);
         return;
       }
       // the group failed as a whole: each job alone, so the failure lands on the job that causes it

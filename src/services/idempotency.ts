@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { IdempotencyConflictError, QuantityLimitError } from '../domain/errors.js';
-import { sqlState } from '../store/db.js';
+import { IdempotencyConflictError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
+import { asStockroomError } from '../store/failures.js';
 import { claimKey, storeResponse } from '../store/idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 
@@ -58,9 +58,9 @@ export async function runIdempotently<T>(
     await storeResponse(tx, scope, idempotency.key, result);
     return result;
   });
+  // a library caller learns what a database failure means (a sum past a column's limit, an outage), as HTTP and
+  // the CLI do; the transaction was rolled back, so nothing changed
   return work.catch((error: unknown) => {
-    // numeric_value_out_of_range: many in-range operations can add up past an integer column; the transaction
-    // is rolled back, so the caller learns the limit and that nothing changed
-    throw sqlState(error) === '22003' ? new QuantityLimitError() : error;
+    throw asStockroomError(error) ?? error;
   });
 }

@@ -1,3 +1,5 @@
+import { UnavailableError } from '../domain/errors.js';
+
 /** A result set: rows typed by the caller, and how many rows the statement touched. */
 export interface QueryResult<R> {
   rows: R[];
@@ -81,6 +83,8 @@ const CONNECTION_MESSAGES =
 
 /** Whether an error means "the database cannot be reached right now": the caller may try again later. */
 export function isUnavailable(error: unknown): boolean {
+  // already said in the domain's words (a use case maps what a failure means before it reaches its caller)
+  if (error instanceof UnavailableError) return true;
   const state = sqlState(error);
   if (state !== undefined) {
     if (UNAVAILABLE_SQLSTATES.test(state) || NETWORK_ERRORS.has(state)) return true;
