@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyWebhook } from '../src/domain/delivery.js';
+import { verifyWebhook } from '../src/domain/signature.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
 import type { ChannelInput, WebhookInput } from '../src/index.js';
 import { listOutbox } from '../src/store/outbox.js';

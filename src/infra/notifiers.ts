@@ -1,5 +1,6 @@
 import { createTransport } from 'nodemailer';
-import { details, headline, signWebhook } from '../domain/delivery.js';
+import { details, headline } from '../domain/delivery.js';
+import { signWebhook } from '../domain/signature.js';
 import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
 import {
   CHANNEL_SECRET_FIELDS,

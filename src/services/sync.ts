@@ -1,4 +1,4 @@
-import { SIGNATURE_TOLERANCE_SECONDS, checkSignature } from '../domain/delivery.js';
+import { SIGNATURE_TOLERANCE_SECONDS, checkSignature } from '../domain/signature.js';
 import { InvalidSignatureError, NotFoundError, UpstreamError, ValidationError } from '../domain/errors.js';
 import {
   advanceSyncSource,
