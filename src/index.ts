@@ -11,7 +11,7 @@ export type { AvailabilityItem } from './services/availability.js';
 export * as schemas from './services/schemas.js';
 export type {
   AdjustInput,
-  AvailabilityInput as AvailabilityQuery,
+  AvailabilityQuery,
   BinInput,
   ChannelInput,
   ConfirmInput,

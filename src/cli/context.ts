@@ -6,7 +6,7 @@ import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
 import { openDbFromEnv } from '../store/open.js';
 import { envInt } from './args.js';
-import type { Io } from './output.js';
+import type { Io } from './io.js';
 
 /** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {

@@ -1,4 +1,4 @@
-import { processIo } from './output.js';
+import { processIo } from './io.js';
 import { EXIT } from './exit-codes.js';
 import { run } from './program.js';
 

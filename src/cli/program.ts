@@ -11,7 +11,7 @@ import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
 import { registerMaintenance } from './maintenance.js';
-import type { Io } from './output.js';
+import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
 import { registerReplenishment } from './replenishment.js';
 import { registerReservations } from './reservations.js';

@@ -14,7 +14,7 @@ import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
-import type { Io } from './output.js';
+import type { Io } from './io.js';
 
 /** How `stockroom serve` runs: where it listens and how its background work and limits are set. */
 export interface ServeOptions {

@@ -7,11 +7,10 @@ import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
 import { missing } from './lookups.js';
 import type { ServiceContext } from './context.js';
-import { AvailabilityInput, parse } from './schemas.js';
-import type { AvailabilityInput as AvailabilityRequest } from './schemas.js';
+import { AvailabilityQuery, parse } from './schemas.js';
 
 /** Who asks, when they say: their region and where they would ship to. */
-function shopperOf(req: AvailabilityRequest): Shopper | undefined {
+function shopperOf(req: AvailabilityQuery): Shopper | undefined {
   if (req.region === undefined && req.ship_to === undefined) return undefined;
   const [lat = NaN, lon = NaN] = req.ship_to?.split(',').map(Number) ?? [];
   if (req.ship_to !== undefined && (Math.abs(lat) > 90 || Math.abs(lon) > 180)) {
@@ -65,8 +64,8 @@ export class AvailabilityService {
    * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
    * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
    */
-  async get(input: AvailabilityRequest): Promise<{ items: AvailabilityItem[] }> {
-    const req = parse(AvailabilityInput, input);
+  async get(input: AvailabilityQuery): Promise<{ items: AvailabilityItem[] }> {
+    const req = parse(AvailabilityQuery, input);
     const skus = [...new Set(req.sku)];
     const shopper = shopperOf(req);
     const cache = shopper ? undefined : this.cache;

@@ -2,8 +2,8 @@ import { NotFoundError, UnknownSkuError } from '../domain/errors.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { findSuppliers } from '../store/purchasing.js';
-import type { SupplierRow } from '../store/purchasing.js';
+import { findSuppliers } from '../store/suppliers.js';
+import type { SupplierRow } from '../store/suppliers.js';
 
 /** For a row or value resolved earlier in the same transaction that is not there: a bug, never bad input. */
 export function missing(what: string): never {

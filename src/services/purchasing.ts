@@ -9,20 +9,18 @@ import {
 import type { PoAction, PoStatus } from '../domain/purchasing.js';
 import { findBin } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { applyMovements, putAway } from '../store/levels.js';
+import { applyMovements, putAway, readBinHoldings } from '../store/levels.js';
 import {
   addReceived,
-  findSuppliers,
   insertPurchaseOrder,
-  insertSupplier,
   listPurchaseOrders,
-  listSuppliers,
   lockPurchaseOrder,
-  readBinHoldings,
   readPurchaseOrder,
   setPurchaseOrderStatus,
-} from '../store/purchasing.js';
-import type { PurchaseOrderRow, SupplierRow } from '../store/purchasing.js';
+} from '../store/purchase-orders.js';
+import type { PurchaseOrderRow } from '../store/purchase-orders.js';
+import { findSuppliers, insertSupplier, listSuppliers } from '../store/suppliers.js';
+import type { SupplierRow } from '../store/suppliers.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';

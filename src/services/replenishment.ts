@@ -9,7 +9,7 @@ import {
 } from '../domain/replenishment.js';
 import { listWarehouses } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchasing.js';
+import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchase-orders.js';
 import { claimJob, lockReplenishmentDraft, readReplenishment } from '../store/replenishment.js';
 import type { ReplenishmentRow } from '../store/replenishment.js';
 import type { Page } from './paging.js';

@@ -279,7 +279,7 @@ const AvailabilitySkus = Type.Array(Sku, {
   description: 'the SKUs to ask about, repeated: ?sku=A&sku=B',
 });
 /** A storefront's question: these SKUs, optionally for a region or a ship-to point. */
-export const AvailabilityInput = Closed({
+export const AvailabilityQuery = Closed({
   sku: AvailabilitySkus,
   region: Type.Optional(Region),
   ship_to: Type.Optional(
@@ -292,7 +292,7 @@ export const AvailabilityInput = Closed({
 /** A live stream follows what every warehouse holds. */
 export const AvailabilityStreamInput = Closed({ sku: AvailabilitySkus });
 /** What `availability.get` takes. */
-export type AvailabilityInput = Static<typeof AvailabilityInput>;
+export type AvailabilityQuery = Static<typeof AvailabilityQuery>;
 
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 

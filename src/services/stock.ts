@@ -9,7 +9,7 @@ import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
-import { readIncoming } from '../store/purchasing.js';
+import { readIncoming } from '../store/purchase-orders.js';
 import { enqueue } from '../store/outbox.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';

@@ -1,3 +1,4 @@
+import type { BinHolding } from '../domain/purchasing.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { Queryable } from './db.js';
 import { dueHoldsAt } from './reservations.js';
@@ -252,6 +253,20 @@ export async function readStock(db: Queryable, variantId: number, now: Date): Pr
       WHERE l.variant_id = $1
       ORDER BY w.priority DESC, w.code`,
     [variantId, now],
+  );
+  return rows;
+}
+
+/** Every bin of a warehouse with what it holds of one variant and of anything: for put-away suggestions. */
+export async function readBinHoldings(db: Queryable, warehouseId: number, variantId: number): Promise<BinHolding[]> {
+  const { rows } = await db.query<BinHolding>(
+    `SELECT b.code AS bin,
+            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::int AS sku_qty,
+            coalesce(sum(s.qty), 0)::int AS total_qty
+       FROM bins b LEFT JOIN bin_stock s ON s.bin_id = b.id
+      WHERE b.warehouse_id = $1
+      GROUP BY b.code ORDER BY b.code`,
+    [warehouseId, variantId],
   );
   return rows;
 }

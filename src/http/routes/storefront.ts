@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
-import { AvailabilityInput, AvailabilityStreamInput, parse } from '../../services/schemas.js';
+import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { Slots } from '../slots.js';
 import { pageQuery } from './query.js';
@@ -77,12 +77,12 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         schema: {
           tags: ['storefront'],
           summary: 'Status and label of up to 100 SKUs, for shoppers',
-          querystring: AvailabilityInput,
+          querystring: AvailabilityQuery,
           security: [],
         },
       },
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
-      async (req) => stockroom.availability.get(parse(AvailabilityInput, skusOf(req.query))),
+      async (req) => stockroom.availability.get(parse(AvailabilityQuery, skusOf(req.query))),
     );
 
     const feed = options.feed;

@@ -1,50 +1,5 @@
-import type { BinHolding, PoStatus } from '../domain/purchasing.js';
+import type { PoStatus } from '../domain/purchasing.js';
 import type { Queryable } from './db.js';
-
-/** A supplier as stored, with the code of the warehouse its orders go to by default. */
-export interface SupplierRow {
-  id: number;
-  code: string;
-  name: string;
-  email: string | null;
-  lead_time_days: number | null;
-  warehouse_id: number | null;
-  warehouse: string | null;
-  created_at: Date;
-}
-
-const SUPPLIER = `SELECT s.id, s.code, s.name, s.email, s.lead_time_days, s.warehouse_id, w.code AS warehouse, s.created_at
-                    FROM suppliers s LEFT JOIN warehouses w ON w.id = s.warehouse_id`;
-
-/** @returns the new row, or undefined when the code is taken */
-export async function insertSupplier(
-  tx: Queryable,
-  supplier: {
-    code: string;
-    name: string;
-    email: string | null;
-    leadTimeDays: number | null;
-    warehouseId: number | null;
-  },
-): Promise<SupplierRow | undefined> {
-  const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO suppliers (code, name, email, lead_time_days, warehouse_id) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (code) DO NOTHING RETURNING id`,
-    [supplier.code, supplier.name, supplier.email, supplier.leadTimeDays, supplier.warehouseId],
-  );
-  if (!rows[0]) return undefined;
-  return (await tx.query<SupplierRow>(`${SUPPLIER} WHERE s.id = $1`, [rows[0].id])).rows[0];
-}
-
-/** Every supplier, by code. */
-export async function listSuppliers(db: Queryable): Promise<SupplierRow[]> {
-  return (await db.query<SupplierRow>(`${SUPPLIER} ORDER BY s.code`)).rows;
-}
-
-/** The suppliers with these codes (unknown codes are simply absent). */
-export async function findSuppliers(db: Queryable, codes: readonly string[]): Promise<SupplierRow[]> {
-  return (await db.query<SupplierRow>(`${SUPPLIER} WHERE s.code = ANY($1::text[])`, [codes])).rows;
-}
 
 /** One line of a purchase order: what was ordered and what has arrived. */
 export interface PoLineRow {
@@ -187,20 +142,6 @@ export async function addReceived(tx: Queryable, id: number, lines: readonly Rec
       WHERE l.purchase_order_id = $1 AND l.line_no = r.line_no`,
     [id, JSON.stringify(lines.map((line) => ({ line_no: line.lineNo, qty: line.qty })))],
   );
-}
-
-/** Every bin of a warehouse with what it holds of one variant and of anything: for put-away suggestions. */
-export async function readBinHoldings(db: Queryable, warehouseId: number, variantId: number): Promise<BinHolding[]> {
-  const { rows } = await db.query<BinHolding>(
-    `SELECT b.code AS bin,
-            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::int AS sku_qty,
-            coalesce(sum(s.qty), 0)::int AS total_qty
-       FROM bins b LEFT JOIN bin_stock s ON s.bin_id = b.id
-      WHERE b.warehouse_id = $1
-      GROUP BY b.code ORDER BY b.code`,
-    [warehouseId, variantId],
-  );
-  return rows;
 }
 
 /** Units on their way to one warehouse for one variant, and when the first of them is due. */
