@@ -92,6 +92,7 @@ export class AvailabilityFeed {
           this.watchers.delete(sku);
           if (this.told.has(sku)) {
             this.dormant.set(sku, this.seq);
+            this.forgetDormant();
           } else {
             this.followedFrom.delete(sku); // never told anything (an unknown SKU, a failed first read)
           }
@@ -159,11 +160,15 @@ export class AvailabilityFeed {
     return new Set((await retold).map((event) => event.item.sku));
   }
 
-  /** Forgets dormant SKUs older than every kept event: no stream can resume from before them any more. */
+  /**
+   * Forgets dormant SKUs older than every kept event (no stream can resume from before them any more), and the
+   * oldest beyond `keep` of them: many SKUs browsed once with few changes must not grow the feed without bound. A
+   * forgotten SKU's returning stream gets its current state, as for an unknown id.
+   */
   private forgetDormant(): void {
     const oldest = this.recent[0]?.seq ?? this.seq + 1;
     for (const [sku, until] of this.dormant) {
-      if (until + 1 >= oldest) break;
+      if (until + 1 >= oldest && this.dormant.size <= this.keep) break;
       this.dormant.delete(sku);
       this.told.delete(sku);
       this.followedFrom.delete(sku);
