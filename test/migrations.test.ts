@@ -18,6 +18,8 @@ const ALL = [
   '0010_secrets',
   '0011_outbox_event',
   '0012_cancelled_deliveries',
+  '0013_movement_types',
+  '0014_reservation_lines_by_variant',
 ];
 
 describe('migrations', () => {

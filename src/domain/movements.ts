@@ -11,6 +11,8 @@ export const MOVEMENT_TYPES = [
   'release',
   'expire',
   'fulfil',
+  'unfulfil',
+  'state',
 ] as const;
 /** One of MOVEMENT_TYPES. */
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
@@ -28,6 +30,7 @@ export const REASONS = [
   'transfer',
   'sync',
   'other',
+  'quality_control',
 ] as const;
 /** One of REASONS. */
 export type Reason = (typeof REASONS)[number];
