@@ -31,21 +31,28 @@ export interface ReservationQuery {
 
 /** A page of reservations with how many match in all (counted when the first page was read). */
 export interface ReservationPage extends Page<Reservation> {
+  /** how many match, counted up to the list's total limit (STOCKROOM_LIST_TOTAL_MAX) */
   total: number;
+  /** false when more than `total` match: counting stopped at the limit */
+  total_exact: boolean;
 }
+
+/** How many matches a list counts at most (STOCKROOM_LIST_TOTAL_MAX): past it, the total says "at least". */
+export const DEFAULT_LIST_TOTAL_MAX = 10_000;
 
 /**
  * The cursor of a reservation list: the id of the last reservation shown and the total the first page counted,
- * `<uuid>.<total>`. Carrying the total on means a listing is counted once, not once per page.
+ * `<uuid>.<total>` (a `~` after the total: not exact). Carrying the total on means a listing is counted once, not
+ * once per page.
  */
-const CURSOR = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,14})$/;
+const CURSOR = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,14})(~?)$/;
 
 /** A list query checked, its names resolved: what listReservations reads. */
 export interface CheckedReservationQuery {
   filter: ReservationFilter;
   limit: number;
   /** from the cursor: the last reservation shown and the total the first page counted */
-  after?: { id: string; total: number } | undefined;
+  after?: { id: string; total: Total } | undefined;
 }
 
 /** Checks a list query before anything is read or done: malformed values are 400, unknown names 404. */
@@ -58,14 +65,18 @@ export async function checkReservationQuery(db: Queryable, query: ReservationQue
   // never handed out
   if (!match?.[1] || !(await readReservation(db, match[1])))
     throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
-  return { filter, limit, after: { id: match[1], total: Number(match[2]) } };
+  return { filter, limit, after: { id: match[1], total: { total: Number(match[2]), total_exact: match[3] !== '~' } } };
 }
 
 /** Reservations newest first, filtered, paged by keyset, with a total; reads only. */
-export async function listReservations(db: Queryable, query: CheckedReservationQuery): Promise<ReservationPage> {
+export async function listReservations(
+  db: Queryable,
+  query: CheckedReservationQuery,
+  totalMax: number = DEFAULT_LIST_TOTAL_MAX,
+): Promise<ReservationPage> {
   const { filter, limit, after } = query;
   const rows = await searchReservations(db, filter, { after: after?.id, limit: limit + 1 });
-  const total = after?.total ?? (await countReservations(db, filter));
+  const total = after?.total ?? totalOf(await countReservations(db, filter, totalMax), totalMax);
   const linesOf = await readLinesOf(
     db,
     rows.slice(0, limit).map((row) => row.id),
@@ -74,10 +85,18 @@ export async function listReservations(db: Queryable, query: CheckedReservationQ
     rows,
     limit,
     (row) => toReservation(row, linesOf.get(row.id) ?? []),
-    (row) => `${row.id}.${total}`,
+    (row) => `${row.id}.${total.total}${total.total_exact ? '' : '~'}`,
   );
-  return { ...page, total };
+  return { ...page, ...total };
 }
+
+/** A list's total as shown: exact, or the limit when more match. */
+type Total = Pick<ReservationPage, 'total' | 'total_exact'>;
+
+const totalOf = (counted: number, max: number): Total => ({
+  total: Math.min(counted, max),
+  total_exact: counted <= max,
+});
 
 /** The query checked and its names resolved to ids; malformed values are 400, unknown names 404. */
 async function filterOf(db: Queryable, query: ReservationQuery): Promise<ReservationFilter> {

@@ -33,7 +33,7 @@ import {
 } from '../store/reservations.js';
 import type { LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
 import { missing } from './lookups.js';
-import { checkReservationQuery, listReservations } from './reservation-search.js';
+import { DEFAULT_LIST_TOTAL_MAX, checkReservationQuery, listReservations } from './reservation-search.js';
 import type { ReservationPage, ReservationQuery } from './reservation-search.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
@@ -89,6 +89,8 @@ export class ReservationService {
   constructor(
     private readonly ctx: ServiceContext,
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+    /** how many matches a list counts at most (STOCKROOM_LIST_TOTAL_MAX) */
+    private readonly listTotalMax: number = DEFAULT_LIST_TOTAL_MAX,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
@@ -385,7 +387,7 @@ export class ReservationService {
   async list(query: ReservationQuery = {}): Promise<ReservationPage> {
     const checked = await checkReservationQuery(this.ctx.db, query);
     await this.expireDue();
-    return listReservations(this.ctx.db, checked);
+    return listReservations(this.ctx.db, checked, this.listTotalMax);
   }
 
   /** A reservation as it stands; one whose deadline has passed is expired first, so it never claims to hold stock. */

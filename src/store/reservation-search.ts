@@ -71,11 +71,20 @@ export function reservationPageStatement(
   };
 }
 
-/** How many reservations match a filter: counted from the same indexes as the page, never reading lines whole. */
-export function reservationCountStatement(filter: ReservationFilter): Statement {
+/**
+ * How many reservations match a filter, counting at most `max` + 1 of them: walked in page order through the same
+ * index as the page, so the count costs what reading that many rows of the list costs, and never a whole table.
+ */
+export function reservationCountStatement(filter: ReservationFilter, max: number): Statement {
   const values: unknown[] = [];
   const where = conditions(filter, values);
-  return { text: `SELECT count(*)::bigint AS n FROM reservations r ${whereOf(where)}`, values };
+  values.push(max + 1);
+  return {
+    text: `SELECT count(*)::int AS n FROM (
+             SELECT 1 FROM reservations r ${whereOf(where)}
+              ORDER BY r.created_at DESC, r.id DESC LIMIT $${values.length}) AS matching`,
+    values,
+  };
 }
 
 /** A page of reservations (without their lines), newest first. */
@@ -88,9 +97,9 @@ export async function searchReservations(
   return (await db.query<ReservationRow>(text, values)).rows;
 }
 
-/** The number of reservations a filter matches. */
-export async function countReservations(db: Queryable, filter: ReservationFilter): Promise<number> {
-  const { text, values } = reservationCountStatement(filter);
-  const { rows } = await db.query<{ n: string | number }>(text, values);
-  return Number(rows[0]?.n ?? 0);
+/** The number of reservations a filter matches, up to `max` + 1 (more than `max` are not counted). */
+export async function countReservations(db: Queryable, filter: ReservationFilter, max: number): Promise<number> {
+  const { text, values } = reservationCountStatement(filter, max);
+  const { rows } = await db.query<{ n: number }>(text, values);
+  return rows[0]?.n ?? 0;
 }

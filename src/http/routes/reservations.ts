@@ -29,7 +29,7 @@ const ReservationQuery = Type.Object(
     created_after: Type.Optional(Timestamp),
     expires_before: Type.Optional(Timestamp),
     cursor: Type.Optional(
-      Type.String({ pattern: '^[0-9a-f-]{36}\\.[0-9]{1,15}$', description: 'next_cursor of the previous page' }),
+      Type.String({ pattern: '^[0-9a-f-]{36}\\.[0-9]{1,15}~?$', description: 'next_cursor of the previous page' }),
     ),
     limit: Type.Optional(PageLimit),
   },
