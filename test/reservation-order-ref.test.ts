@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/program.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { drivers } from './support/databases.js';
@@ -303,5 +307,61 @@ describe.each(drivers())('one reservation per order_ref under concurrency on %s'
     expect(replies.filter((reply) => reply.status === 409 && reply.body.code === 'already_exists')).toHaveLength(40);
     for (const order of orders) expect(await reservationsOf(h, order)).toHaveLength(1);
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [100, 20, 80] });
+  });
+});
+
+describe('one reservation per order_ref, and finding reservations, from the command line', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stockroom-orders-cli-'));
+    env = { STOCKROOM_DATA: join(dir, 'data') };
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
+    return { code, out, err };
+  };
+
+  it('refuses a second reservation for an order, replaces with --replace, and lists them', async () => {
+    expect((await cli('warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli('variant', 'add', 'TEE-M', '--title', 'Tee')).code).toBe(0);
+    expect((await cli('receive', 'TEE-M', 'AMS', '5')).code).toBe(0);
+    const first = JSON.parse((await cli('reserve', 'web-1', 'TEE-M:2', '--json')).out) as { id: string };
+    const again = await cli('reserve', 'web-1', 'TEE-M:1');
+    expect(again.code).not.toBe(0);
+    expect(again.err).toContain(`order web-1 has open reservation ${first.id} (pending)`);
+    const replaced = JSON.parse((await cli('reserve', 'web-1', 'TEE-M:5', '--replace', '--json')).out) as {
+      id: string;
+    };
+    expect((await cli('receive', 'TEE-M', 'AMS', '1')).code).toBe(0);
+    const extra = JSON.parse((await cli('reserve', 'web-1', 'TEE-M:1', '--not-unique', '--json')).out) as {
+      id: string;
+      unique_order_ref: boolean;
+    };
+    expect(extra.unique_order_ref).toBe(false);
+    const listed = JSON.parse((await cli('reservations', 'list', '--order-ref', 'web-1', '--json')).out) as {
+      items: { id: string; status: string }[];
+      total: number;
+    };
+    expect(listed.total).toBe(3);
+    expect(listed.items.map((reservation) => [reservation.id, reservation.status]).sort()).toEqual(
+      [
+        [first.id, 'released'],
+        [replaced.id, 'pending'],
+        [extra.id, 'pending'],
+      ].sort(),
+    );
+    const human = await cli('reservations', 'list', '--status', 'released');
+    expect(human.out).toMatch(/^1 reservation\n/);
+    expect(human.out).toContain(first.id);
+    const bad = await cli('reservations', 'list', '--status', 'lost');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('status');
+    expect((await cli('reconcile')).code).toBe(0);
   });
 });

@@ -117,7 +117,8 @@ export class ReservationService {
   }
 
   /**
-   * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
+   * One transaction for a group of orders: claim their idempotency keys, lock their order_refs and the open
+   * reservations holding them (one per order_ref: see lockOpenOrders), lock every level of every SKU they
    * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
    * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after
    * the other on the locked numbers, each seeing what the ones before it took, then write all holds, ledger
