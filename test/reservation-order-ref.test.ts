@@ -5,12 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/program.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPostgres } from '../src/store/postgres.js';
-import { drivers } from './support/databases.js';
+import { drivers, postgresUrl } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
 import { listen, useListening } from './support/listening.js';
-import { apiCall } from './support/served.js';
-import type { ApiReply } from './support/served.js';
+import { ADMIN_KEY, apiCall, expectServerDatabaseReconciled, serverDatabase } from './support/served.js';
+import type { ApiReply, ServerDatabase } from './support/served.js';
+import { startServer } from './support/server-process.js';
+import type { ServerProcess } from './support/server-process.js';
 
 /** The reservations of an order_ref as the database holds them, in the order they were made (by their first ledger row). */
 async function reservationsOf(h: Harness, orderRef: string): Promise<{ id: string; status: string }[]> {
@@ -363,5 +365,61 @@ describe('one reservation per order_ref, and finding reservations, from the comm
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain('status');
     expect((await cli('reconcile')).code).toBe(0);
+  });
+});
+
+describe.skipIf(!postgresUrl())('one reservation per order_ref across server processes on PostgreSQL', () => {
+  let database: ServerDatabase;
+  const processes: ServerProcess[] = [];
+  beforeAll(async () => {
+    database = await serverDatabase('postgres');
+    const env = { ...database.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY };
+    processes.push(...(await Promise.all([startServer(env), startServer(env), startServer(env)])));
+  });
+  afterAll(async () => {
+    for (const server of processes) expect(await server.stop()).toBe(0);
+    await expectServerDatabaseReconciled(database);
+    await database.cleanup();
+  });
+
+  it('three processes, 60 clients on 10 order_refs replacing and reserving: one open reservation per order_ref', async () => {
+    const [first] = processes;
+    expect((await apiCall(first!, 'POST', '/v1/warehouses', { body: { code: 'AMS', name: 'Amsterdam' } })).status).toBe(
+      201,
+    );
+    expect(
+      (await apiCall(first!, 'POST', '/v1/variants', { body: { sku: 'TEE-M', product: { title: 'Tee' } } })).status,
+    ).toBe(201);
+    expect(
+      (await apiCall(first!, 'POST', '/v1/stock/receive', { body: { sku: 'TEE-M', warehouse: 'AMS', qty: 500 } }))
+        .status,
+    ).toBe(200);
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        apiCall(processes[i % 3]!, 'POST', '/v1/reservations', {
+          body: {
+            order_ref: `proc-${i % 10}`,
+            lines: [{ sku: 'TEE-M', qty: 1 + (i % 4) }],
+            ...(i % 2 === 0 ? { replace: true } : {}),
+          },
+        }),
+      ),
+    );
+    for (const reply of replies) expect([201, 409]).toContain(reply.status);
+    const stockroom = await database.open();
+    try {
+      const { rows } = await stockroom.db.query<{ order_ref: string; open: number; held: number }>(
+        `SELECT r.order_ref, count(*)::int AS open, sum(rl.qty)::int AS held
+           FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
+          WHERE r.status IN ('pending', 'committed', 'partially_fulfilled') GROUP BY r.order_ref ORDER BY r.order_ref`,
+      );
+      expect(rows.map((row) => [row.order_ref, row.open])).toEqual(
+        Array.from({ length: 10 }, (_, i) => [`proc-${i}`, 1]).sort(),
+      );
+      const stock = await stockroom.stock.get('TEE-M');
+      expect(stock.total.reserved).toBe(rows.reduce((sum, row) => sum + row.held, 0));
+    } finally {
+      await stockroom.close();
+    }
   });
 });
