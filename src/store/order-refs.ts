@@ -27,7 +27,9 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
 /**
  * The open reservations (pending, committed, partially fulfilled) that hold these order_refs as unique, locked
  * in id order as lockReservations locks them. Opted-out reservations (unique_order_ref false) are not read:
- * they block nobody. Found through reservations_open_order_ref_key.
+ * they block nobody. Found through reservations_open_order_ref_key. A statement of its own, run after
+ * lockOrderRefs: under READ COMMITTED its snapshot is taken once those locks are held, so it sees the reservation
+ * a transaction that held them before committed (one statement taking both would read with an older snapshot).
  */
 export async function lockOpenReservationsOf(tx: Queryable, orderRefs: readonly string[]): Promise<ReservationRow[]> {
   if (orderRefs.length === 0) return [];
