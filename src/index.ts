@@ -6,6 +6,7 @@ export type { Page } from './services/paging.js';
 export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse } from './services/dto.js';
 export type { CountResult, LevelChange, ReturnResult, Stock, SyncResult, WarehouseStock } from './services/stock.js';
 export type { ReconcileReport } from './services/reconcile.js';
+export type { ReservationPage, ReservationQuery } from './services/reservation-search.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';
 export type { AvailabilityItem } from './services/availability.js';
 export * as schemas from './services/schemas.js';

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { SchemaBehindError } from '../domain/errors.js';
 import type { CallOptions } from '../services/context.js';
+import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
 import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -39,6 +40,7 @@ export async function withStockroom<T>(
     db: await openDbFromEnv(env),
     sync,
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,
+    listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
   });
   try {
     if (options.migrate !== false) {

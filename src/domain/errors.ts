@@ -124,6 +124,25 @@ export class AlreadyExistsError extends KeyedError {
   }
 }
 
+/**
+ * An order_ref that already has an open reservation (one reservation per order): reserving again is refused, or
+ * with `replace` only a pending one is replaced. The problem document names the open reservation and its status.
+ */
+export class OpenReservationExistsError extends StockroomError {
+  readonly code = 'already_exists';
+  constructor(
+    readonly orderRef: string,
+    readonly reservationId: string,
+    readonly reservationStatus: string,
+    hint: string,
+  ) {
+    super(
+      `reservation already exists: order ${orderRef} has open reservation ${reservationId} (${reservationStatus.replace('_', ' ')}); ${hint}`,
+      { resource: 'reservation', key: orderRef, reservation_id: reservationId, reservation_status: reservationStatus },
+    );
+  }
+}
+
 /** A refusal about some lines (of an order, of a change): the message names each, the problem document lists them. */
 export abstract class LinesError<Line> extends StockroomError {
   constructor(

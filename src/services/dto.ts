@@ -118,6 +118,8 @@ export interface ReservationLine {
 export interface Reservation {
   id: string;
   order_ref: string;
+  /** false when the caller opted out of one open reservation per order_ref */
+  unique_order_ref: boolean;
   status: ReservationStatus;
   /** only a pending reservation has a deadline */
   expires_at: string | null;
@@ -133,6 +135,7 @@ export interface Reservation {
 export const toReservation = (reservation: ReservationRow, lines: readonly ReservationLineRow[]): Reservation => ({
   id: reservation.id,
   order_ref: reservation.order_ref,
+  unique_order_ref: reservation.unique_order_ref,
   status: reservation.status,
   expires_at: iso(reservation.expires_at),
   created_at: iso(reservation.created_at) as string,

@@ -3,6 +3,7 @@ import {
   InsufficientStockError,
   InvalidTransitionError,
   NotFoundError,
+  OpenReservationExistsError,
   UnknownSkuError,
   ValidationError,
 } from '../domain/errors.js';
@@ -16,6 +17,7 @@ import type { RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
+import { lockOpenReservationsOf, lockOrderRefs } from '../store/order-refs.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
@@ -31,6 +33,8 @@ import {
 } from '../store/reservations.js';
 import type { LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
 import { missing } from './lookups.js';
+import { DEFAULT_LIST_TOTAL_MAX, checkReservationQuery, listReservations } from './reservation-search.js';
+import type { ReservationPage, ReservationQuery } from './reservation-search.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
@@ -85,6 +89,8 @@ export class ReservationService {
   constructor(
     private readonly ctx: ServiceContext,
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+    /** how many matches a list counts at most (STOCKROOM_LIST_TOTAL_MAX) */
+    private readonly listTotalMax: number = DEFAULT_LIST_TOTAL_MAX,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
@@ -102,11 +108,17 @@ export class ReservationService {
    */
   async reserve(input: ReserveInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(ReserveInput, input);
+    if (req.replace === true && req.unique_order_ref === false)
+      throw ValidationError.field(
+        '/replace',
+        'replaces the open reservation of a unique order_ref: not with unique_order_ref false',
+      );
     return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
   }
 
   /**
-   * One transaction for a group of orders: claim their idempotency keys, lock every level of every SKU they
+   * One transaction for a group of orders: claim their idempotency keys, lock their order_refs and the open
+   * reservations holding them (one per order_ref: see lockOpenOrders), lock every level of every SKU they
    * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
    * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after
    * the other on the locked numbers, each seeing what the ones before it took, then write all holds, ledger
@@ -116,23 +128,55 @@ export class ReservationService {
   private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
     return this.ctx.db.transaction(async (tx) => {
       const now = this.ctx.clock();
+      const later = laterOfSameOrderRef(jobs);
       const { claimed, settled } = await claimGroupKeys<Reservation>(
         tx,
-        jobs.map((job) => ({ scope: RESERVE_SCOPE, options: job.options, request: job.req })),
+        jobs.map((job, i) =>
+          later.has(i) ? undefined : { scope: RESERVE_SCOPE, options: job.options, request: job.req },
+        ),
+      );
+      // a second order for an order_ref in this group is decided after the first: in the next group
+      for (const i of later) settled[i] = { retry: true };
+      const orders = await lockOpenOrders(
+        tx,
+        jobs.filter((job, i) => !settled[i] && isUniqueOrderRef(job.req)).map((job) => job.req.order_ref),
       );
 
-      const skus = [...new Set(jobs.flatMap((job, i) => (settled[i] ? [] : job.req.lines.map((line) => line.sku))))];
+      const skus = [
+        ...new Set([
+          ...jobs.flatMap((job, i) => (settled[i] ? [] : job.req.lines.map((line) => line.sku))),
+          ...orders.skus,
+        ]),
+      ];
       const { levels, elsewhere } =
         skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
+      // a pending one past its deadline was expired just now, with the levels: it no longer holds the order_ref
+      const open = await stillOpen(tx, orders.open);
       const known = await this.knownNames(tx, skus, levels, jobs);
 
-      const moves: PlannedHold[] = [];
+      const moves: PlannedMove[] = [];
+      const replacing: Change = { moves: [], progress: [], statuses: [] };
       const planned: { job: number; id: string; lines: ReservationLineRow[] }[] = [];
       jobs.forEach((job, i) => {
         if (settled[i]) return;
         try {
           const id = randomUUID();
-          const holds = plan(id, job.req, levels, known);
+          const previous = isUniqueOrderRef(job.req) ? open.get(job.req.order_ref) : undefined;
+          const released = previous ? replaceable(previous, job, levels) : undefined;
+          let holds: PlannedHold[];
+          try {
+            holds = plan(id, job.req, levels, known);
+          } catch (error) {
+            // the new order cannot be held: the one it would replace keeps every unit it holds
+            if (released) shiftReserved(released.moves, levels, -1);
+            throw error;
+          }
+          if (released) {
+            // its units are given back (in the ledger) right before the new holds that may use them
+            moves.push(...released.moves);
+            replacing.progress.push(...released.progress);
+            replacing.statuses.push(...released.statuses);
+          }
           const lines = holds.map((hold, index): ReservationLineRow => {
             hold.actor = job.options.actor ?? null;
             const level =
@@ -173,6 +217,7 @@ export class ReservationService {
             {
               id,
               order_ref: req.order_ref,
+              unique_order_ref: isUniqueOrderRef(req),
               status: 'pending',
               expires_at: expiresAt,
               created_at: now,
@@ -186,6 +231,7 @@ export class ReservationService {
         return {
           id,
           orderRef: req.order_ref,
+          uniqueOrderRef: isUniqueOrderRef(req),
           expiresAt,
           now,
           lines: lines.map((line) => ({
@@ -196,6 +242,9 @@ export class ReservationService {
           })),
         };
       });
+      // the replaced are closed before the new ones are written: the unique index sees one open per order_ref
+      await addLineProgress(tx, replacing.progress);
+      await setReservationStatuses(tx, replacing.statuses, now);
       await insertReservations(tx, reservations);
       const applied = await applyMovements(tx, null, moves, now);
       // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
@@ -331,6 +380,17 @@ export class ReservationService {
     });
   }
 
+  /**
+   * Reservations newest first, filtered by status, order_ref, SKU, warehouse, creation time and deadline, a page at
+   * a time, with how many match in all. Holds past their deadline are expired first, as `get` does, so every one
+   * listed shows what it holds (a due one reads expired, not pending).
+   */
+  async list(query: ReservationQuery = {}): Promise<ReservationPage> {
+    const checked = await checkReservationQuery(this.ctx.db, query);
+    await this.expireDue();
+    return listReservations(this.ctx.db, checked, this.listTotalMax);
+  }
+
   /** A reservation as it stands; one whose deadline has passed is expired first, so it never claims to hold stock. */
   async get(id: string): Promise<Reservation> {
     parseId(id);
@@ -371,6 +431,99 @@ export class ReservationService {
     const reservation = (await readReservationsWithLines(db, [id])).get(id);
     if (!reservation) throw new NotFoundError('reservation', id);
     return toReservation(reservation.row, reservation.lines);
+  }
+}
+
+/** Whether an order keeps its order_ref unique among open reservations (the default) or opted out. */
+const isUniqueOrderRef = (req: ReserveRequest): boolean => req.unique_order_ref !== false;
+
+/** The jobs of a group whose unique order_ref an earlier job of the group already names. */
+function laterOfSameOrderRef(jobs: readonly ReserveJob[]): Set<number> {
+  const seen = new Set<string>();
+  const later = new Set<number>();
+  jobs.forEach((job, i) => {
+    if (!isUniqueOrderRef(job.req)) return;
+    if (seen.has(job.req.order_ref)) later.add(i);
+    seen.add(job.req.order_ref);
+  });
+  return later;
+}
+
+/** An open reservation that holds its order_ref, locked, with its lines. */
+interface OpenOrder {
+  row: ReservationRow;
+  lines: ReservationLineRow[];
+}
+
+/**
+ * The uniqueness step of reserveGroup. Lock order, the same in every transaction that changes reservations, so
+ * none can wait for another in a circle: idempotency keys (claimGroupKeys), then order_refs (advisory locks, in
+ * hash order), then reservations (in id order, as transitionGroup and the sweeper take them), then levels (in
+ * (variant, warehouse) order, lockRoutingLevels and lockLevels). Only reserveGroup takes order_ref locks, and only
+ * before any reservation or level lock, so a transaction holding a reservation or a level never waits for one;
+ * the due holds expireDueHoldsOn claims later are taken with SKIP LOCKED and wait for nobody.
+ * @returns the open reservations of these order_refs by order_ref, and the SKUs of the pending ones (a replace
+ *   gives their units back, so their levels are locked with the order's)
+ */
+async function lockOpenOrders(
+  tx: Queryable,
+  orderRefs: readonly string[],
+): Promise<{ open: Map<string, OpenOrder>; skus: string[] }> {
+  if (orderRefs.length === 0) return { open: new Map(), skus: [] };
+  await lockOrderRefs(tx, orderRefs);
+  const rows = await lockOpenReservationsOf(tx, orderRefs);
+  const pending = rows.filter((row) => row.status === 'pending').map((row) => row.id);
+  const linesOf = pending.length > 0 ? await readLinesOf(tx, pending) : new Map<string, ReservationLineRow[]>();
+  return {
+    open: new Map(rows.map((row) => [row.order_ref, { row, lines: linesOf.get(row.id) ?? [] }])),
+    skus: [...new Set([...linesOf.values()].flat().map((line) => line.sku))],
+  };
+}
+
+/** The open orders that are still open once the due holds on their levels were expired (read again, locked). */
+async function stillOpen(tx: Queryable, open: Map<string, OpenOrder>): Promise<Map<string, OpenOrder>> {
+  const pending = [...open.values()].filter((order) => order.row.status === 'pending').map((order) => order.row.id);
+  if (pending.length === 0) return open;
+  const current = await lockReservations(tx, pending);
+  return new Map(
+    [...open].filter(([, order]) => order.row.status !== 'pending' || current.get(order.row.id)?.status === 'pending'),
+  );
+}
+
+/**
+ * What replacing an order's open reservation releases, already given back on the locked levels so the new order
+ * may use those units; or why it is refused: without `replace`, or when the open one is no longer pending
+ * (committed or partly shipped: it is paid for, so it is amended or cancelled, never silently replaced).
+ */
+function replaceable(previous: OpenOrder, job: ReserveJob, levels: RoutingRow[]): Change {
+  const { row, lines } = previous;
+  if (job.req.replace !== true)
+    throw new OpenReservationExistsError(
+      row.order_ref,
+      row.id,
+      row.status,
+      'reserve with "replace": true to replace it, or with "unique_order_ref": false for another',
+    );
+  if (row.status !== 'pending')
+    throw new OpenReservationExistsError(
+      row.order_ref,
+      row.id,
+      row.status,
+      'only a pending reservation is replaced; amend or cancel this one',
+    );
+  const change: Change = { moves: [], progress: [], statuses: [] };
+  releaseAll(change, row, lines, 'release', job.options.actor ?? null);
+  shiftReserved(change.moves, levels, 1);
+  return change;
+}
+
+/** Adds (direction 1) or takes back (-1) what movements change of reserved on the locked levels. */
+function shiftReserved(moves: readonly MovementInput[], levels: RoutingRow[], direction: 1 | -1): void {
+  for (const move of moves) {
+    const level =
+      levels.find((row) => row.variant_id === move.variantId && row.warehouse_id === move.warehouseId) ??
+      missing('level of a replaced hold');
+    level.reserved += move.deltaReserved * direction;
   }
 }
 

@@ -248,6 +248,12 @@ export const ReserveInput = Closed({
   warehouse: Type.Optional(WarehouseCode),
   region: Type.Optional(Region),
   ship_to: Type.Optional(GeoPointInput),
+  unique_order_ref: Type.Optional(
+    Type.Boolean({ description: 'false: allow other open reservations with this order_ref (default true)' }),
+  ),
+  replace: Type.Optional(
+    Type.Boolean({ description: "true: release the order_ref's open pending reservation and hold this one instead" }),
+  ),
 });
 /** What `reservations.reserve` takes. */
 export type ReserveInput = Static<typeof ReserveInput>;

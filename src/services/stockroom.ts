@@ -31,6 +31,8 @@ export interface StockroomOptions {
   sync?: SyncOptions;
   /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
   secretKey?: string | undefined;
+  /** STOCKROOM_LIST_TOTAL_MAX: a reservation list counts at most this many matches for its total (default 10,000) */
+  listTotalMax?: number | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -51,7 +53,11 @@ export class Stockroom {
     this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
-    this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
+    this.reservations = new ReservationService(
+      this.ctx,
+      options.groupCommit ?? defaultGroupCommit(options.db.driver),
+      options.listTotalMax,
+    );
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);

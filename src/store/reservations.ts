@@ -11,9 +11,13 @@ export interface ReservationRow {
   updated_at: Date;
   committed_at: Date | null;
   closed_at: Date | null;
+  /** false: opted out of one-open-reservation-per-order_ref; it neither blocks nor is blocked (migration 0015) */
+  unique_order_ref: boolean;
 }
 
-const RESERVATION_COLUMNS = 'id, order_ref, status, expires_at, created_at, updated_at, committed_at, closed_at';
+/** The columns a ReservationRow is read from. */
+export const RESERVATION_COLUMNS =
+  'id, order_ref, status, expires_at, created_at, updated_at, committed_at, closed_at, unique_order_ref';
 
 /** A reservation line as stored, with the SKU and warehouse code it is shown by. */
 export interface ReservationLineRow {
@@ -40,6 +44,8 @@ export interface NewReservationLine {
 export interface NewReservation {
   id: string;
   orderRef: string;
+  /** whether the order_ref is unique among open reservations (see lockOrderRefs) */
+  uniqueOrderRef: boolean;
   expiresAt: Date;
   now: Date;
   lines: readonly NewReservationLine[];
@@ -50,9 +56,10 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
   if (reservations.length === 0) return;
   await tx.query(
     `WITH r AS (
-       INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at)
-       SELECT id, order_ref, 'pending', expires_at, created_at, created_at
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz)
+       INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at, unique_order_ref)
+       SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
+         FROM jsonb_to_recordset($1::jsonb)
+           AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
      )
      INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
      SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered
@@ -63,6 +70,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
         reservations.map((reservation) => ({
           id: reservation.id,
           order_ref: reservation.orderRef,
+          unique_order_ref: reservation.uniqueOrderRef,
           expires_at: reservation.expiresAt,
           created_at: reservation.now,
         })),

@@ -1,12 +1,40 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { FulfilInput, ReservationId, ReserveInput, parse } from '../../services/schemas.js';
+import { RESERVATION_STATUSES } from '../../domain/reservation.js';
+import {
+  FulfilInput,
+  PageLimit,
+  Reference,
+  ReservationId,
+  ReserveInput,
+  Sku,
+  Timestamp,
+  WarehouseCode,
+  parse,
+} from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { routesTagged } from './route-options.js';
+import { listValues } from './query.js';
 
 const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
+/** GET /v1/reservations: its filters, and a cursor of its own (a reservation id and the total, see reservation-search). */
+const ReservationQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Enum(RESERVATION_STATUSES)),
+    order_ref: Type.Optional(Reference),
+    sku: Type.Optional(Sku),
+    warehouse: Type.Optional(WarehouseCode),
+    created_after: Type.Optional(Timestamp),
+    expires_before: Type.Optional(Timestamp),
+    cursor: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f-]{36}\\.[0-9]{1,15}~?$', description: 'next_cursor of the previous page' }),
+    ),
+    limit: Type.Optional(PageLimit),
+  },
+  { additionalProperties: false },
+);
 
 const route = routesTagged('reservations');
 
@@ -33,6 +61,13 @@ export function reservationRoutes(stockroom: Stockroom) {
       route(CHECKOUT, 'Ship all, or the given lines', { params: Id, body: FulfilInput }),
       async (req) =>
         stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, req.body ?? {}), callOptions(req)),
+    );
+    app.get(
+      '/reservations',
+      route(CHECKOUT, 'Reservations newest first, filtered and paged, with the total that match', {
+        querystring: ReservationQuery,
+      }),
+      async (req) => stockroom.reservations.list(listValues(ReservationQuery, req.query)),
     );
     app.get(
       '/reservations/:id',

@@ -1,0 +1,43 @@
+import type { Queryable } from './db.js';
+import { RESERVATION_COLUMNS } from './reservations.js';
+import type { ReservationRow } from './reservations.js';
+
+/**
+ * The key space of order_ref advisory locks: the two-integer form (this, hashtext(order_ref)) never meets the
+ * one-bigint locks taken elsewhere (migrations, settings, the operator key). Two order_refs with the same hash
+ * only wait for each other; they are never confused, since what is decided is read by order_ref under the lock.
+ */
+const ORDER_REF_LOCK_SPACE = 14_015;
+
+/**
+ * Takes a transaction-level advisory lock on each order_ref, in hash order, so two groups with overlapping
+ * order_refs take them in the same order and cannot deadlock. Held until commit: while this transaction
+ * decides whether an order_ref has an open reservation, no other reserving transaction decides it too.
+ */
+export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[]): Promise<void> {
+  if (orderRefs.length === 0) return;
+  // the subquery's order is the order the locks are taken in (one row, one lock, as the scan goes)
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(${ORDER_REF_LOCK_SPACE}, k.key)
+       FROM (SELECT DISTINCT hashtext(ref) AS key FROM unnest($1::text[]) AS ref ORDER BY 1) AS k`,
+    [orderRefs],
+  );
+}
+
+/**
+ * The open reservations (pending, committed, partially fulfilled) that hold these order_refs as unique, locked
+ * in id order as lockReservations locks them. Opted-out reservations (unique_order_ref false) are not read:
+ * they block nobody. Found through reservations_open_order_ref_key. A statement of its own, run after
+ * lockOrderRefs: under READ COMMITTED its snapshot is taken once those locks are held, so it sees the reservation
+ * a transaction that held them before committed (one statement taking both would read with an older snapshot).
+ */
+export async function lockOpenReservationsOf(tx: Queryable, orderRefs: readonly string[]): Promise<ReservationRow[]> {
+  if (orderRefs.length === 0) return [];
+  const { rows } = await tx.query<ReservationRow>(
+    `SELECT ${RESERVATION_COLUMNS} FROM reservations
+      WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
+      ORDER BY id FOR UPDATE`,
+    [orderRefs],
+  );
+  return rows;
+}
