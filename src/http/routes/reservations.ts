@@ -1,6 +1,15 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { FulfilInput, ReservationId, ReserveInput, parse } from '../../services/schemas.js';
+import {
+  AmendInput,
+  FulfilInput,
+  MoveInput,
+  ReleaseInput,
+  ReservationId,
+  ReserveInput,
+  UnfulfilInput,
+  parse,
+} from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { routesTagged } from './route-options.js';
@@ -10,7 +19,10 @@ const Id = Type.Object({ id: ReservationId });
 
 const route = routesTagged('reservations');
 
-/** The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back. */
+/**
+ * The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back; and changing
+ * one after checkout: amend, partial release, move, unfulfil.
+ */
 export function reservationRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const id = (params: unknown): string => (params as { id: string }).id;
@@ -25,8 +37,27 @@ export function reservationRoutes(stockroom: Stockroom) {
       route(CHECKOUT, 'Payment received: no longer expires', { params: Id }),
       async (req) => stockroom.reservations.commit(id(req.params), callOptions(req)),
     );
-    app.post('/reservations/:id/cancel', route(CHECKOUT, 'Release what is held', { params: Id }), async (req) =>
-      stockroom.reservations.release(id(req.params), callOptions(req)),
+    app.post(
+      '/reservations/:id/cancel',
+      route(CHECKOUT, 'Release what is held, or the given units', { params: Id, body: ReleaseInput }),
+      async (req) =>
+        stockroom.reservations.releaseLines(id(req.params), parse(ReleaseInput, req.body ?? {}), callOptions(req)),
+    );
+    app.patch(
+      '/reservations/:id',
+      route(CHECKOUT, 'Change lines or the deadline: all or nothing', { params: Id, body: AmendInput }),
+      async (req) => stockroom.reservations.amend(id(req.params), parse(AmendInput, req.body), callOptions(req)),
+    );
+    app.post(
+      '/reservations/:id/move',
+      route(CHECKOUT, 'Hold a line in another warehouse instead', { params: Id, body: MoveInput }),
+      async (req) => stockroom.reservations.move(id(req.params), parse(MoveInput, req.body), callOptions(req)),
+    );
+    app.post(
+      '/reservations/:id/unfulfil',
+      route(CHECKOUT, 'Undo shipments: back on hand, held again', { params: Id, body: UnfulfilInput }),
+      async (req) =>
+        stockroom.reservations.unfulfil(id(req.params), parse(UnfulfilInput, req.body ?? {}), callOptions(req)),
     );
     app.post(
       '/reservations/:id/fulfil',
