@@ -267,7 +267,7 @@ export class ReservationService {
     parseId(id);
     // shipping from another warehouse moves the hold first: that needs the other warehouse's level locked too
     if (req.lines?.some((line) => line.ship_from !== undefined))
-      return this.amending.submit({ id, change: { action: 'fulfil', body: req }, options });
+      return this.change(id, { action: 'fulfil', body: req }, options);
     return this.transitioning.submit({ id, action: 'fulfil', body: req, options });
   }
 
@@ -283,9 +283,7 @@ export class ReservationService {
       throw ValidationError.field('', 'nothing to amend: give lines, ttl_seconds or expires_at');
     if (req.ttl_seconds !== undefined && req.expires_at !== undefined)
       throw ValidationError.field('/expires_at', 'give ttl_seconds or expires_at, not both');
-    return afterReleasesElsewhere(this.ctx.db, (putOff) =>
-      this.amending.submit({ id, change: { action: 'amend', body: req }, options, putOff }),
-    );
+    return this.change(id, { action: 'amend', body: req }, options);
   }
 
   /**
@@ -296,14 +294,14 @@ export class ReservationService {
     const req = parse(ReleaseInput, input);
     parseId(id);
     if (req.lines === undefined) return this.release(id, options);
-    return this.amending.submit({ id, change: { action: 'release', body: req }, options });
+    return this.change(id, { action: 'release', body: req }, options);
   }
 
   /** Holds units of a line in another warehouse instead: given back at the old level, held at the new one. */
   async move(id: string, input: MoveInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(MoveInput, input);
     parseId(id);
-    return this.amending.submit({ id, change: { action: 'move', body: req }, options });
+    return this.change(id, { action: 'move', body: req }, options);
   }
 
   /**
@@ -313,7 +311,12 @@ export class ReservationService {
   async unfulfil(id: string, input: UnfulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(UnfulfilInput, input);
     parseId(id);
-    return this.amending.submit({ id, change: { action: 'unfulfil', body: req }, options });
+    return this.change(id, { action: 'unfulfil', body: req }, options);
+  }
+
+  /** Submits a change to amendGroup; one refused for units a sweeper elsewhere is releasing is tried once more. */
+  private change(id: string, change: ChangeRequest, options: CallOptions): Promise<Reservation> {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => this.amending.submit({ id, change, options, putOff }));
   }
 
   /**
