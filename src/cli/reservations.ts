@@ -10,6 +10,9 @@ import {
 } from '../services/schemas.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
+import type { CallOptions } from '../services/context.js';
+import type { Reservation } from '../services/dto.js';
+import type { Stockroom } from '../services/stockroom.js';
 import { formatReservation } from './output.js';
 import { int, skuQty } from './args.js';
 
@@ -48,20 +51,14 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       );
     });
 
-  program
-    .command('cancel <reservation_id> [lines...]')
-    .description('release what the reservation holds, or only the SKU:QTY lines given')
-    .option('--warehouse <code>', 'the lines of a SKU held in several warehouses: the one in this warehouse')
-    .option('--key <key>', 'idempotency key')
-    .action(async (id: string, lines: string[], options: { key?: string; warehouse?: string }) => {
-      const input = lines.length > 0 ? { lines: atWarehouse(skuQty('lines')(lines), options.warehouse) } : {};
-      await runAndPrint(
-        ctx(),
-        (stockroom, call) =>
-          stockroom.reservations.releaseLines(id, parse(ReleaseInput, input), { ...call, idempotencyKey: options.key }),
-        formatReservation,
-      );
-    });
+  registerLinesCommand(
+    program,
+    ctx,
+    'cancel',
+    'release what the reservation holds, or only the SKU:QTY lines given',
+    'the lines of a SKU held in several warehouses: the one in this warehouse',
+    (stockroom, id, input, call) => stockroom.reservations.releaseLines(id, parse(ReleaseInput, input), call),
+  );
 
   program
     .command('fulfil <reservation_id> [lines...]')
@@ -145,17 +142,35 @@ function registerReservationChanges(program: Command, ctx: () => CommandContext)
       );
     });
 
-  group
-    .command('unfulfil <reservation_id> [lines...]')
-    .description('undo shipments: everything shipped, or the SKU:QTY lines given, back on hand and held again')
-    .option('--warehouse <code>', 'the lines of a SKU shipped from several warehouses: the one from this warehouse')
+  registerLinesCommand(
+    group,
+    ctx,
+    'unfulfil',
+    'undo shipments: everything shipped, or the SKU:QTY lines given, back on hand and held again',
+    'the lines of a SKU shipped from several warehouses: the one from this warehouse',
+    (stockroom, id, input, call) => stockroom.reservations.unfulfil(id, parse(UnfulfilInput, input), call),
+  );
+}
+
+/** A command on one reservation taking SKU:QTY lines (none: all of them), `--warehouse` to name a SKU's line. */
+function registerLinesCommand(
+  parent: Command,
+  ctx: () => CommandContext,
+  name: string,
+  description: string,
+  warehouseHelp: string,
+  useCase: (stockroom: Stockroom, id: string, input: unknown, call: CallOptions) => Promise<Reservation>,
+): void {
+  parent
+    .command(`${name} <reservation_id> [lines...]`)
+    .description(description)
+    .option('--warehouse <code>', warehouseHelp)
     .option('--key <key>', 'idempotency key')
     .action(async (id: string, lines: string[], options: { key?: string; warehouse?: string }) => {
       const input = lines.length > 0 ? { lines: atWarehouse(skuQty('lines')(lines), options.warehouse) } : {};
       await runAndPrint(
         ctx(),
-        (stockroom, call) =>
-          stockroom.reservations.unfulfil(id, parse(UnfulfilInput, input), { ...call, idempotencyKey: options.key }),
+        (stockroom, call) => useCase(stockroom, id, input, { ...call, idempotencyKey: options.key }),
         formatReservation,
       );
     });

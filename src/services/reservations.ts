@@ -329,23 +329,7 @@ export class ReservationService {
   private async transitionGroup(jobs: readonly TransitionJob[]): Promise<Settled<Reservation>[]> {
     return this.ctx.db.transaction(async (tx) => {
       const now = this.ctx.clock();
-      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
-      const seen = new Set<string>();
-      jobs.forEach((job, i) => {
-        if (seen.has(job.id)) settled[i] = { retry: true };
-        seen.add(job.id);
-      });
-      const keys = await claimGroupKeys<Reservation>(
-        tx,
-        jobs.map((job, i) =>
-          settled[i]
-            ? undefined
-            : { scope: `reservation.${job.action}`, options: job.options, request: { id: job.id, body: job.body } },
-        ),
-      );
-      keys.settled.forEach((settlement, i) => {
-        if (settlement) settled[i] = settlement;
-      });
+      const { settled, claimed } = await claimCallKeys(tx, jobs);
 
       const ids = jobs.flatMap((job, i) => (settled[i] ? [] : [job.id]));
       const rows = await lockReservations(tx, ids);
@@ -384,7 +368,7 @@ export class ReservationService {
       });
 
       await writeChange(tx, change, now);
-      return settleAnswered(tx, answered, settled, keys.claimed);
+      return settleAnswered(tx, answered, settled, claimed);
     });
   }
 
@@ -402,27 +386,10 @@ export class ReservationService {
   private async amendGroup(jobs: readonly AmendJob[]): Promise<Settled<Reservation>[]> {
     return this.ctx.db.transaction(async (tx) => {
       const now = this.ctx.clock();
-      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
-      const seen = new Set<string>();
-      jobs.forEach((job, i) => {
-        if (seen.has(job.id)) settled[i] = { retry: true };
-        seen.add(job.id);
-      });
-      const keys = await claimGroupKeys<Reservation>(
+      const { settled, claimed } = await claimCallKeys(
         tx,
-        jobs.map((job, i) =>
-          settled[i]
-            ? undefined
-            : {
-                scope: `reservation.${job.change.action}`,
-                options: job.options,
-                request: { id: job.id, body: job.change.body },
-              },
-        ),
+        jobs.map((job) => ({ id: job.id, action: job.change.action, body: job.change.body, options: job.options })),
       );
-      keys.settled.forEach((settlement, i) => {
-        if (settlement) settled[i] = settlement;
-      });
 
       const open = jobs.filter((_, i) => !settled[i]);
       const rows = await lockReservations(
@@ -485,7 +452,7 @@ export class ReservationService {
       await growReservationLines(tx, growth);
       await setReservationDeadlines(tx, deadlines, now);
       await writeChange(tx, change, now);
-      return settleAnswered(tx, answered, settled, keys.claimed);
+      return settleAnswered(tx, answered, settled, claimed);
     });
   }
 
@@ -884,6 +851,34 @@ async function namesKnown(
   const asked = [...new Set(warehouseCodes.filter((code) => !warehouses.has(code)))];
   if (asked.length > 0) for (const warehouse of await findWarehouses(tx, asked)) warehouses.add(warehouse.code);
   return { skus: skuSet, warehouses };
+}
+
+/**
+ * The start of a group of calls on existing reservations: a second call on one reservation waits for the next
+ * group (so it sees the first one's effect), and every other call's idempotency key is claimed.
+ */
+async function claimCallKeys(
+  tx: Queryable,
+  calls: readonly { id: string; action: string; body: unknown; options: CallOptions }[],
+): Promise<{ settled: (Settled<Reservation> | undefined)[]; claimed: (ClaimedKey | undefined)[] }> {
+  const settled: (Settled<Reservation> | undefined)[] = calls.map(() => undefined);
+  const seen = new Set<string>();
+  calls.forEach((call, i) => {
+    if (seen.has(call.id)) settled[i] = { retry: true };
+    seen.add(call.id);
+  });
+  const keys = await claimGroupKeys<Reservation>(
+    tx,
+    calls.map((call, i) =>
+      settled[i]
+        ? undefined
+        : { scope: `reservation.${call.action}`, options: call.options, request: { id: call.id, body: call.body } },
+    ),
+  );
+  keys.settled.forEach((settlement, i) => {
+    if (settlement) settled[i] = settlement;
+  });
+  return { settled, claimed: keys.claimed };
 }
 
 /** Answers the group's changed reservations as they now stand, stores the answers of its keys, settles all. */

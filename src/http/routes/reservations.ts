@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   AmendInput,
   FulfilInput,
@@ -18,8 +18,12 @@ const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
 
 const route = routesTagged('reservations');
-/** No body at all is an empty one; anything sent (`null` too) is checked as the body. */
-const bodyOrNone = (body: unknown): unknown => (body === undefined ? {} : body);
+/**
+ * No body at all is an empty one (Fastify gives null for a request without Content-Type and body); anything sent,
+ * a JSON `null` too, is checked as the body.
+ */
+const bodyOrNone = (req: FastifyRequest): unknown =>
+  req.body === undefined || (req.body === null && req.headers['content-type'] === undefined) ? {} : req.body;
 
 /**
  * The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back; and changing
@@ -43,11 +47,7 @@ export function reservationRoutes(stockroom: Stockroom) {
       '/reservations/:id/cancel',
       route(CHECKOUT, 'Release what is held, or the given units', { params: Id, body: ReleaseInput }),
       async (req) =>
-        stockroom.reservations.releaseLines(
-          id(req.params),
-          parse(ReleaseInput, bodyOrNone(req.body)),
-          callOptions(req),
-        ),
+        stockroom.reservations.releaseLines(id(req.params), parse(ReleaseInput, bodyOrNone(req)), callOptions(req)),
     );
     app.patch(
       '/reservations/:id',
@@ -63,7 +63,7 @@ export function reservationRoutes(stockroom: Stockroom) {
       '/reservations/:id/unfulfil',
       route(CHECKOUT, 'Undo shipments: back on hand, held again', { params: Id, body: UnfulfilInput }),
       async (req) =>
-        stockroom.reservations.unfulfil(id(req.params), parse(UnfulfilInput, bodyOrNone(req.body)), callOptions(req)),
+        stockroom.reservations.unfulfil(id(req.params), parse(UnfulfilInput, bodyOrNone(req)), callOptions(req)),
     );
     app.post(
       '/reservations/:id/fulfil',
