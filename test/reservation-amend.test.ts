@@ -203,6 +203,53 @@ describe.each(drivers())('changing a reservation after checkout, over HTTP on %s
     expect(other.body.code).toBe('idempotency_conflict');
   });
 
+  it('a new line keeps to the warehouses that serve the region the amendment names', async () => {
+    const a = await world(h.s, [5]);
+    const sku = uniq('REGION');
+    const us = uniq('US');
+    const de = uniq('DE');
+    await h.s.catalog.addWarehouse({ code: us, name: us, priority: 1000, regions: ['US'] });
+    await h.s.catalog.addWarehouse({ code: de, name: de, priority: -1000, regions: ['DE'] });
+    await h.s.catalog.addVariant({ sku, product: { title: sku } });
+    for (const warehouse of [us, de]) await h.s.stock.receive({ sku, warehouse, qty: 5 });
+    const r = await reserve([{ sku: a.sku, qty: 1 }]);
+    const amended = await ok('PATCH', `/v1/reservations/${r.id}`, { lines: [{ sku, qty: 2 }], region: 'DE' });
+    expect(open(amended)).toEqual([
+      [a.sku, a.wh[0], 1],
+      [sku, de, 2],
+    ]);
+    // without a region the warehouse of highest priority is first
+    const other = await reserve([{ sku: a.sku, qty: 1 }]);
+    expect(open(await ok('PATCH', `/v1/reservations/${other.id}`, { lines: [{ sku, qty: 1 }] }))[1]).toEqual([
+      sku,
+      us,
+      1,
+    ]);
+  });
+
+  it('partial cancel, move and unfulfil replay under their Idempotency-Key and refuse it for another request', async () => {
+    const { sku, wh } = await world(h.s, [10, 10]);
+    const r = await reserve([{ sku, qty: 4 }]);
+    for (const [path, body, other] of [
+      ['/cancel', { lines: [{ sku, qty: 1 }] }, { lines: [{ sku, qty: 2 }] }],
+      ['/move', { sku, qty: 1, to: wh[1] }, { sku, qty: 2, to: wh[1] }],
+    ] as const) {
+      const headers = { 'idempotency-key': uniq('k') };
+      const first = await call('POST', `/v1/reservations/${r.id}${path}`, body, headers);
+      expect(first.status).toBe(200);
+      expect(await call('POST', `/v1/reservations/${r.id}${path}`, body, headers)).toEqual(first);
+      expect((await call('POST', `/v1/reservations/${r.id}${path}`, other, headers)).status).toBe(422);
+    }
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 2, 8], [wh[1]!]: [10, 1, 9] });
+    await ok('POST', `/v1/reservations/${r.id}/fulfil`);
+    const headers = { 'idempotency-key': uniq('k') };
+    const undone = await call('POST', `/v1/reservations/${r.id}/unfulfil`, { lines: [{ sku, qty: 1 }] }, headers);
+    expect(await call('POST', `/v1/reservations/${r.id}/unfulfil`, { lines: [{ sku, qty: 1 }] }, headers)).toEqual(
+      undone,
+    );
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [9, 1, 8], [wh[1]!]: [9, 0, 9] });
+  });
+
   it('cancel with lines releases only those units; the last of them releases the reservation', async () => {
     const a = await world(h.s, [10]);
     const b = await world(h.s, [10]);
