@@ -98,6 +98,22 @@ describe.each(drivers())('changing a reservation after checkout, over HTTP on %s
     expect(await levels(h.s, b.sku, b.wh)).toEqual({ [b.wh[0]!]: [10, 2, 8] });
   });
 
+  it('a raise may take units of holds past their deadline: they are expired first, through the ledger', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const due = await reserve([{ sku, qty: 4 }], { ttl_seconds: 10 });
+    const r = await reserve([{ sku, qty: 1 }]);
+    h.clock.advance(11);
+    // the sweeper has not been by: the amendment expires the due hold in its own transaction
+    const amended = await ok('PATCH', `/v1/reservations/${r.id}`, { lines: [{ sku, qty: 5 }] });
+    expect(open(amended)).toEqual([[sku, wh[0], 5]]);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 5, 0] });
+    expect((await h.s.reservations.get(due.id)).status).toBe('expired');
+    expect(await ledger(due.id)).toEqual([
+      ['reserve', 0, 4, wh[0]],
+      ['expire', 0, -4, wh[0]],
+    ]);
+  });
+
   it('adds lines routed as reserve routes them (to the warehouse named, if one is) and removes lines with qty 0', async () => {
     const a = await world(h.s, [10]);
     const b = await world(h.s, [1, 6]);
