@@ -335,9 +335,10 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     );
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
     expectRefused(
-      await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }] } }),
+      await call('POST', `/v1/reservations/${r.id}/cancel`, { body: { lines: [{ sku, qty: 1 }], reason: 'x' } }),
       400,
       'validation_failed',
+      '/reason',
     );
     for (const body of ['please do not cancel', '', null, 0, false]) {
       expectRefused(await call('POST', `/v1/reservations/${r.id}/cancel`, { body }), 400, 'validation_failed');

@@ -1,7 +1,18 @@
 import type { Command } from 'commander';
-import { FulfilInput, ReserveInput, parse } from '../services/schemas.js';
+import {
+  AmendInput,
+  FulfilInput,
+  MoveInput,
+  ReleaseInput,
+  ReserveInput,
+  UnfulfilInput,
+  parse,
+} from '../services/schemas.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
+import type { CallOptions } from '../services/context.js';
+import type { Reservation } from '../services/dto.js';
+import type { Stockroom } from '../services/stockroom.js';
 import { formatReservation, table, withMoreHint } from './output.js';
 import { int, pageSizeOption, skuQty } from './args.js';
 
@@ -40,34 +51,41 @@ export function registerReservations(program: Command, ctx: () => CommandContext
       );
     });
 
-  for (const [name, description] of [
-    ['commit', 'payment received: the reservation no longer expires'],
-    ['cancel', 'release what the reservation holds'],
-  ] as const) {
-    program
-      .command(`${name} <reservation_id>`)
-      .description(description)
-      .option('--key <key>', 'idempotency key')
-      .action(async (id: string, options: { key?: string }) => {
-        await runAndPrint(
-          ctx(),
-          (stockroom, call) => {
-            const keyed = { ...call, idempotencyKey: options.key };
-            return name === 'commit'
-              ? stockroom.reservations.commit(id, keyed)
-              : stockroom.reservations.release(id, keyed);
-          },
-          formatReservation,
-        );
-      });
-  }
+  program
+    .command('commit <reservation_id>')
+    .description('payment received: the reservation no longer expires')
+    .option('--key <key>', 'idempotency key')
+    .action(async (id: string, options: { key?: string }) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.reservations.commit(id, { ...call, idempotencyKey: options.key }),
+        formatReservation,
+      );
+    });
+
+  registerLinesCommand(
+    program,
+    ctx,
+    'cancel',
+    'release what the reservation holds, or only the SKU:QTY lines given',
+    'the lines of a SKU held in several warehouses: the one in this warehouse',
+    (stockroom, id, input, call) => stockroom.reservations.releaseLines(id, parse(ReleaseInput, input), call),
+  );
 
   program
     .command('fulfil <reservation_id> [lines...]')
     .description('ship: everything held, or only the SKU:QTY lines given')
+    .option('--ship-from <code>', 'ship the lines given from this warehouse (the hold moves there first)')
     .option('--key <key>', 'idempotency key')
-    .action(async (id: string, lines: string[], options: { key?: string }) => {
-      const input = lines.length > 0 ? { lines: skuQty('lines')(lines) } : {};
+    .action(async (id: string, lines: string[], options: { key?: string; shipFrom?: string }) => {
+      const input =
+        lines.length > 0
+          ? {
+              lines: skuQty('lines')(lines).map((line) =>
+                options.shipFrom === undefined ? line : { ...line, ship_from: options.shipFrom },
+              ),
+            }
+          : {};
       await runAndPrint(
         ctx(),
         (stockroom, call) =>
@@ -85,7 +103,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
 
   program
     .command('reservations')
-    .description('find reservations')
+    .description('find and change reservations after checkout')
     .command('list')
     .description('reservations newest first, filtered, with how many match')
     .option('--status <status>', 'pending, committed, partially_fulfilled, fulfilled, released or expired')
@@ -130,6 +148,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
           ),
       );
     });
+  registerReservationChanges(program, ctx);
 }
 
 interface ListOptions {
@@ -142,3 +161,91 @@ interface ListOptions {
   limit: number;
   cursor?: string;
 }
+
+/** `stockroom reservations amend|move|unfulfil`: changing a reservation after checkout. */
+function registerReservationChanges(program: Command, ctx: () => CommandContext): void {
+  // another command group may have made `reservations` already: its subcommands and these share it
+  const group =
+    program.commands.find((command) => command.name() === 'reservations') ??
+    program.command('reservations').description('reservations after checkout: amend, move, unfulfil');
+
+  group
+    .command('amend <reservation_id> [lines...]')
+    .description('lines as SKU:QTY, each to its new quantity (0 removes it; a new SKU is a new line), all or nothing')
+    .option('--warehouse <code>', 'the lines of a SKU held in several warehouses, or where to hold new ones')
+    .option('--ttl <seconds>', 'a pending reservation expires this many seconds from now', int)
+    .option('--expires-at <time>', 'a pending reservation expires then (ISO 8601)')
+    .option('--key <key>', 'idempotency key')
+    .action(
+      async (
+        id: string,
+        lines: string[],
+        options: { warehouse?: string; ttl?: number; expiresAt?: string; key?: string },
+      ) => {
+        const input = {
+          ...(lines.length > 0 ? { lines: atWarehouse(skuQty('lines')(lines), options.warehouse) } : {}),
+          ttl_seconds: options.ttl,
+          expires_at: options.expiresAt,
+        };
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) =>
+            stockroom.reservations.amend(id, parse(AmendInput, input), { ...call, idempotencyKey: options.key }),
+          formatReservation,
+        );
+      },
+    );
+
+  group
+    .command('move <reservation_id> <sku> <to>')
+    .description('hold the units of a SKU in another warehouse instead (all of them unless --qty)')
+    .option('--qty <n>', 'units to move', int)
+    .option('--from <code>', 'only those held in this warehouse')
+    .option('--key <key>', 'idempotency key')
+    .action(async (id: string, sku: string, to: string, options: { qty?: number; from?: string; key?: string }) => {
+      const input = { sku, to, qty: options.qty, from: options.from };
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) =>
+          stockroom.reservations.move(id, parse(MoveInput, input), { ...call, idempotencyKey: options.key }),
+        formatReservation,
+      );
+    });
+
+  registerLinesCommand(
+    group,
+    ctx,
+    'unfulfil',
+    'undo shipments: everything shipped, or the SKU:QTY lines given, back on hand and held again',
+    'the lines of a SKU shipped from several warehouses: the one from this warehouse',
+    (stockroom, id, input, call) => stockroom.reservations.unfulfil(id, parse(UnfulfilInput, input), call),
+  );
+}
+
+/** A command on one reservation taking SKU:QTY lines (none: all of them), `--warehouse` to name a SKU's line. */
+function registerLinesCommand(
+  parent: Command,
+  ctx: () => CommandContext,
+  name: string,
+  description: string,
+  warehouseHelp: string,
+  useCase: (stockroom: Stockroom, id: string, input: unknown, call: CallOptions) => Promise<Reservation>,
+): void {
+  parent
+    .command(`${name} <reservation_id> [lines...]`)
+    .description(description)
+    .option('--warehouse <code>', warehouseHelp)
+    .option('--key <key>', 'idempotency key')
+    .action(async (id: string, lines: string[], options: { key?: string; warehouse?: string }) => {
+      const input = lines.length > 0 ? { lines: atWarehouse(skuQty('lines')(lines), options.warehouse) } : {};
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => useCase(stockroom, id, input, { ...call, idempotencyKey: options.key }),
+        formatReservation,
+      );
+    });
+}
+
+/** Lines named by SKU, in the warehouse given (if one is). */
+const atWarehouse = <Line extends object>(lines: Line[], warehouse: string | undefined): Line[] =>
+  warehouse === undefined ? lines : lines.map((line) => ({ ...line, warehouse }));

@@ -96,8 +96,13 @@ export interface LinePick {
  * Which reservation lines ship how much. Without a request, everything still held ships. A requested SKU
  * that was split across warehouses is taken from its lines in line order unless a warehouse is named.
  * Asking for a SKU that is not on the reservation, or for more than is left, is refused whole.
+ * @param action what the picked units are for ('release' and 'unfulfil' pick the same way), as refusals say it
  */
-export function planFulfilment(lines: readonly OpenLine[], request?: readonly FulfilRequestLine[]): LinePick[] {
+export function planFulfilment(
+  lines: readonly OpenLine[],
+  request?: readonly FulfilRequestLine[],
+  action = 'fulfil',
+): LinePick[] {
   if (!request)
     return lines.filter((line) => line.remaining > 0).map((line) => ({ line_no: line.line_no, qty: line.remaining }));
   const left = new Map(lines.map((line) => [line.line_no, line.remaining]));
@@ -114,11 +119,11 @@ export function planFulfilment(lines: readonly OpenLine[], request?: readonly Fu
     // a line that was shipped or released in full is past fulfilling, as a settled reservation is: a conflict
     // with its state, not a malformed request
     if (candidates.every((line) => line.remaining === 0))
-      throw new InvalidTransitionError('settled', 'fulfil', `line of ${want.sku}`);
+      throw new InvalidTransitionError('settled', action, `line of ${want.sku}`);
     if (want.qty > open) {
       throw ValidationError.field(
         `/lines/${i}/qty`,
-        `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to fulfil`,
+        `${want.qty} exceeds the ${open} unit${open === 1 ? '' : 's'} of ${want.sku} left to ${action}`,
       );
     }
     let rest = want.qty;

@@ -8,7 +8,9 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import type { ShortLine } from '../domain/errors.js';
-import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
+import { assertChangeable, planAmendment, planMove, statusAfterChange } from '../domain/amendment.js';
+import type { MoveRequest } from '../domain/amendment.js';
+import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
 import { allocate, totalReservable } from '../domain/routing.js';
 import { serves } from '../domain/service-area.js';
@@ -24,14 +26,16 @@ import {
   addLineProgress,
   claimDueHolds,
   claimDueReservations,
+  growReservationLines,
   insertReservations,
   lockReservations,
   readLinesOf,
   readReservation,
   readReservationsWithLines,
+  setReservationDeadlines,
   setReservationStatuses,
 } from '../store/reservations.js';
-import type { LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
+import type { LineGrowth, LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
 import { missing } from './lookups.js';
 import { DEFAULT_LIST_TOTAL_MAX, checkReservationQuery, listReservations } from './reservation-search.js';
 import type { ReservationPage, ReservationQuery } from './reservation-search.js';
@@ -40,9 +44,26 @@ import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, GroupCommitStats, Settled } from './group-commit.js';
 import { claimGroupKeys, settleGroupKeys } from './group-keys.js';
+import type { ClaimedKey } from './group-keys.js';
 import type { Reservation } from './dto.js';
-import { FulfilInput, ReservationId, ReserveInput, parse } from './schemas.js';
-import type { FulfilInput as FulfilRequest, ReserveInput as ReserveRequest } from './schemas.js';
+import {
+  AmendInput,
+  FulfilInput,
+  MoveInput,
+  ReleaseInput,
+  ReservationId,
+  ReserveInput,
+  UnfulfilInput,
+  parse,
+} from './schemas.js';
+import type {
+  AmendInput as AmendRequest,
+  FulfilInput as FulfilRequest,
+  MoveInput as MoveBody,
+  ReleaseInput as ReleaseRequest,
+  ReserveInput as ReserveRequest,
+  UnfulfilInput as UnfulfilRequest,
+} from './schemas.js';
 
 /**
  * A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them:
@@ -85,6 +106,7 @@ const SWEEP_BATCH = 200;
 export class ReservationService {
   private readonly reserving: GroupCommit<ReserveJob, Reservation>;
   private readonly transitioning: GroupCommit<TransitionJob, Reservation>;
+  private readonly amending: GroupCommit<AmendJob, Reservation>;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -94,6 +116,7 @@ export class ReservationService {
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
+    this.amending = new GroupCommit((jobs) => this.amendGroup(jobs), groupCommit);
   }
 
   /** How reservations have been grouped into transactions so far. */
@@ -264,20 +287,12 @@ export class ReservationService {
     levels: readonly RoutingRow[],
     jobs: readonly ReserveJob[],
   ): Promise<KnownNames> {
-    const skuSet = new Set(levels.map((level) => level.sku));
-    const unseen = skus.filter((sku) => !skuSet.has(sku));
-    // a variant with no levels yet (no warehouse exists) is known all the same
-    if (unseen.length > 0) for (const variant of await findVariants(tx, unseen)) skuSet.add(variant.sku);
-    const warehouses = new Set(levels.map((level) => level.warehouse));
-    const asked = [
-      ...new Set(
-        jobs.flatMap((job) =>
-          job.req.warehouse !== undefined && !warehouses.has(job.req.warehouse) ? [job.req.warehouse] : [],
-        ),
-      ),
-    ];
-    if (asked.length > 0) for (const warehouse of await findWarehouses(tx, asked)) warehouses.add(warehouse.code);
-    return { skus: skuSet, warehouses };
+    return namesKnown(
+      tx,
+      skus,
+      levels,
+      jobs.flatMap((job) => (job.req.warehouse === undefined ? [] : [job.req.warehouse])),
+    );
   }
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
@@ -299,7 +314,58 @@ export class ReservationService {
   async fulfil(id: string, input: FulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(FulfilInput, input);
     parseId(id);
+    // shipping from another warehouse moves the hold first: that needs the other warehouse's level locked too
+    if (req.lines?.some((line) => line.ship_from !== undefined))
+      return this.change(id, { action: 'fulfil', body: req }, options);
     return this.transitioning.submit({ id, action: 'fulfil', body: req, options });
+  }
+
+  /**
+   * Changes a reservation after checkout, all or nothing (see amendGroup): lines to a new quantity (the extra
+   * units held at the line's warehouse, or units given back), new lines routed as reserve routes them, and a
+   * pending one's deadline (`ttl_seconds` from now, or `expires_at`).
+   */
+  async amend(id: string, input: AmendInput, options: CallOptions = {}): Promise<Reservation> {
+    const req = parse(AmendInput, input);
+    parseId(id);
+    if (req.lines === undefined && req.ttl_seconds === undefined && req.expires_at === undefined)
+      throw ValidationError.field('', 'nothing to amend: give lines, ttl_seconds or expires_at');
+    if (req.ttl_seconds !== undefined && req.expires_at !== undefined)
+      throw ValidationError.field('/expires_at', 'give ttl_seconds or expires_at, not both');
+    return this.change(id, { action: 'amend', body: req }, options);
+  }
+
+  /**
+   * Gives back the given units only; the reservation stays as it is unless nothing is left open (then it is
+   * released). Without lines, everything held is given back, as release does.
+   */
+  async releaseLines(id: string, input: ReleaseInput = {}, options: CallOptions = {}): Promise<Reservation> {
+    const req = parse(ReleaseInput, input);
+    parseId(id);
+    if (req.lines === undefined) return this.release(id, options);
+    return this.change(id, { action: 'release', body: req }, options);
+  }
+
+  /** Holds units of a line in another warehouse instead: given back at the old level, held at the new one. */
+  async move(id: string, input: MoveInput, options: CallOptions = {}): Promise<Reservation> {
+    const req = parse(MoveInput, input);
+    parseId(id);
+    return this.change(id, { action: 'move', body: req }, options);
+  }
+
+  /**
+   * Undoes shipments (all, or the given units): they come back on hand where they shipped from and are held
+   * for the reservation again, which goes back to committed or partially fulfilled.
+   */
+  async unfulfil(id: string, input: UnfulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
+    const req = parse(UnfulfilInput, input);
+    parseId(id);
+    return this.change(id, { action: 'unfulfil', body: req }, options);
+  }
+
+  /** Submits a change to amendGroup; one refused for units a sweeper elsewhere is releasing is tried once more. */
+  private change(id: string, change: ChangeRequest, options: CallOptions): Promise<Reservation> {
+    return afterReleasesElsewhere(this.ctx.db, (putOff) => this.amending.submit({ id, change, options, putOff }));
   }
 
   /**
@@ -312,23 +378,7 @@ export class ReservationService {
   private async transitionGroup(jobs: readonly TransitionJob[]): Promise<Settled<Reservation>[]> {
     return this.ctx.db.transaction(async (tx) => {
       const now = this.ctx.clock();
-      const settled: (Settled<Reservation> | undefined)[] = jobs.map(() => undefined);
-      const seen = new Set<string>();
-      jobs.forEach((job, i) => {
-        if (seen.has(job.id)) settled[i] = { retry: true };
-        seen.add(job.id);
-      });
-      const keys = await claimGroupKeys<Reservation>(
-        tx,
-        jobs.map((job, i) =>
-          settled[i]
-            ? undefined
-            : { scope: `reservation.${job.action}`, options: job.options, request: { id: job.id, body: job.body } },
-        ),
-      );
-      keys.settled.forEach((settlement, i) => {
-        if (settlement) settled[i] = settlement;
-      });
+      const { settled, claimed } = await claimCallKeys(tx, jobs);
 
       const ids = jobs.flatMap((job, i) => (settled[i] ? [] : [job.id]));
       const rows = await lockReservations(tx, ids);
@@ -367,16 +417,91 @@ export class ReservationService {
       });
 
       await writeChange(tx, change, now);
-      const after = await readReservationsWithLines(
+      return settleAnswered(tx, answered, settled, claimed);
+    });
+  }
+
+  /**
+   * One transaction for a group of amendments, partial releases, moves, fulfilments from another warehouse
+   * and undone fulfilments, as transitionGroup is for commits: decided on locked numbers, each all or nothing,
+   * written set-based. Locks are taken in the order every other group takes them, so no two transactions wait
+   * on each other in a cycle: first the reservations, in id order (as transitionGroup and the sweeper do;
+   * reserveGroup locks no existing reservation but due ones, with SKIP LOCKED, never waiting), then every level
+   * of every SKU involved in ONE statement in (variant, warehouse) order (expireDueHoldsOn, as reserveGroup):
+   * the SKUs of the reservations' lines and those the changes name. applyMovements then only takes locks this
+   * transaction holds. Locking levels in two statements could take a later key before an earlier one and
+   * deadlock with a group that locks both in one.
+   */
+  private async amendGroup(jobs: readonly AmendJob[]): Promise<Settled<Reservation>[]> {
+    return this.ctx.db.transaction(async (tx) => {
+      const now = this.ctx.clock();
+      const { settled, claimed } = await claimCallKeys(
         tx,
-        answered.map((answer) => answer.id),
+        jobs.map((job) => ({ id: job.id, action: job.change.action, body: job.change.body, options: job.options })),
       );
-      for (const { job, id } of answered) {
-        const reservation = after.get(id) ?? missing(`reservation ${id}`);
-        settled[job] = { ok: true, value: toReservation(reservation.row, reservation.lines) };
-      }
-      await settleGroupKeys(tx, keys.claimed, settled);
-      return settled.map((settlement) => settlement ?? missing('settled job'));
+
+      const open = jobs.filter((_, i) => !settled[i]);
+      const rows = await lockReservations(
+        tx,
+        open.map((job) => job.id),
+      );
+      const linesOf = await readLinesOf(tx, [...rows.keys()]);
+      const skus = [
+        ...new Set([
+          ...[...linesOf.values()].flat().map((line) => line.sku),
+          ...open.flatMap((job) => namedIn(job.change).skus),
+        ]),
+      ];
+      // a due reservation of the group is expired here too: its lines' SKUs are among these, and it is ours
+      const { levels, elsewhere } =
+        skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
+      const known = await namesKnown(
+        tx,
+        skus,
+        levels,
+        open.flatMap((job) => namedIn(job.change).warehouses),
+      );
+
+      const change: Change = { moves: [], progress: [], statuses: [] };
+      const growth: LineGrowth[] = [];
+      const deadlines: { id: string; expiresAt: Date }[] = [];
+      const answered: { job: number; id: string }[] = [];
+      jobs.forEach((job, i) => {
+        if (settled[i]) return;
+        const reservation = rows.get(job.id);
+        if (!reservation) {
+          settled[i] = { ok: false, error: new NotFoundError('reservation', job.id) };
+          return;
+        }
+        if (isDue(reservation, now)) {
+          settled[i] = { ok: false, error: new InvalidTransitionError('expired', job.change.action) };
+          return;
+        }
+        const before = levels.map((level) => ({ level, on_hand: level.on_hand, reserved: level.reserved }));
+        try {
+          const draft = decideAmendment(reservation, linesOf.get(job.id) ?? [], job, levels, known, now);
+          change.moves.push(...draft.change.moves);
+          change.progress.push(...draft.change.progress);
+          change.statuses.push(...draft.change.statuses);
+          growth.push(...draft.growth);
+          if (draft.expiresAt) deadlines.push({ id: reservation.id, expiresAt: draft.expiresAt });
+          answered.push({ job: i, id: reservation.id });
+        } catch (error) {
+          // a refused change leaves the locked numbers as they were for the ones after it
+          for (const saved of before) {
+            saved.level.on_hand = saved.on_hand;
+            saved.level.reserved = saved.reserved;
+          }
+          const wait = elsewhere.length > 0 && error instanceof InsufficientStockError && !job.putOff;
+          settled[i] = { ok: false, error: wait ? new HoldsBeingReleased(elsewhere) : error };
+        }
+      });
+
+      // lines first: the progress writeChange adds may be on lines this group adds
+      await growReservationLines(tx, growth);
+      await setReservationDeadlines(tx, deadlines, now);
+      await writeChange(tx, change, now);
+      return settleAnswered(tx, answered, settled, claimed);
     });
   }
 
@@ -824,5 +949,389 @@ function parseId(id: string): void {
     parse(ReservationId, id);
   } catch {
     throw ValidationError.field('/id', 'not a reservation id (a UUID)');
+  }
+}
+
+/** A change of an existing reservation, as amendGroup takes it, with the body its endpoint was called with. */
+type ChangeRequest =
+  | { action: 'amend'; body: AmendRequest }
+  | { action: 'release'; body: ReleaseRequest }
+  | { action: 'move'; body: MoveBody }
+  | { action: 'fulfil'; body: FulfilRequest }
+  | { action: 'unfulfil'; body: UnfulfilRequest };
+
+interface AmendJob {
+  id: string;
+  change: ChangeRequest;
+  options: CallOptions;
+  /** already put off once, for units a sweeper was releasing (see reserveGroup) */
+  putOff?: boolean;
+}
+
+/** The SKUs and warehouses a change names beyond the reservation's own lines. */
+function namedIn(change: ChangeRequest): { skus: string[]; warehouses: string[] } {
+  const defined = (values: (string | undefined)[]): string[] => values.flatMap((value) => value ?? []);
+  switch (change.action) {
+    case 'amend':
+      return {
+        skus: (change.body.lines ?? []).map((line) => line.sku),
+        warehouses: defined((change.body.lines ?? []).map((line) => line.warehouse)),
+      };
+    case 'move':
+      return { skus: [change.body.sku], warehouses: defined([change.body.to, change.body.from]) };
+    case 'fulfil':
+      return {
+        skus: (change.body.lines ?? []).map((line) => line.sku),
+        warehouses: defined((change.body.lines ?? []).map((line) => line.ship_from)),
+      };
+    default:
+      return { skus: [], warehouses: [] };
+  }
+}
+
+/** Which of these SKUs and warehouses exist: from the locked levels, asking only about the rest. */
+async function namesKnown(
+  tx: Queryable,
+  skus: readonly string[],
+  levels: readonly RoutingRow[],
+  warehouseCodes: readonly string[],
+): Promise<KnownNames> {
+  const skuSet = new Set(levels.map((level) => level.sku));
+  const unseen = skus.filter((sku) => !skuSet.has(sku));
+  // a variant with no levels yet (no warehouse exists) is known all the same
+  if (unseen.length > 0) for (const variant of await findVariants(tx, unseen)) skuSet.add(variant.sku);
+  const warehouses = new Set(levels.map((level) => level.warehouse));
+  const asked = [...new Set(warehouseCodes.filter((code) => !warehouses.has(code)))];
+  if (asked.length > 0) for (const warehouse of await findWarehouses(tx, asked)) warehouses.add(warehouse.code);
+  return { skus: skuSet, warehouses };
+}
+
+/**
+ * The start of a group of calls on existing reservations: a second call on one reservation waits for the next
+ * group (so it sees the first one's effect), and every other call's idempotency key is claimed.
+ */
+async function claimCallKeys(
+  tx: Queryable,
+  calls: readonly { id: string; action: string; body: unknown; options: CallOptions }[],
+): Promise<{ settled: (Settled<Reservation> | undefined)[]; claimed: (ClaimedKey | undefined)[] }> {
+  const settled: (Settled<Reservation> | undefined)[] = calls.map(() => undefined);
+  const seen = new Set<string>();
+  calls.forEach((call, i) => {
+    if (seen.has(call.id)) settled[i] = { retry: true };
+    seen.add(call.id);
+  });
+  const keys = await claimGroupKeys<Reservation>(
+    tx,
+    calls.map((call, i) =>
+      settled[i]
+        ? undefined
+        : { scope: `reservation.${call.action}`, options: call.options, request: { id: call.id, body: call.body } },
+    ),
+  );
+  keys.settled.forEach((settlement, i) => {
+    if (settlement) settled[i] = settlement;
+  });
+  return { settled, claimed: keys.claimed };
+}
+
+/** Answers the group's changed reservations as they now stand, stores the answers of its keys, settles all. */
+async function settleAnswered(
+  tx: Queryable,
+  answered: readonly { job: number; id: string }[],
+  settled: (Settled<Reservation> | undefined)[],
+  claimed: readonly (ClaimedKey | undefined)[],
+): Promise<Settled<Reservation>[]> {
+  const after = await readReservationsWithLines(
+    tx,
+    answered.map((answer) => answer.id),
+  );
+  for (const { job, id } of answered) {
+    const reservation = after.get(id) ?? missing(`reservation ${id}`);
+    settled[job] = { ok: true, value: toReservation(reservation.row, reservation.lines) };
+  }
+  await settleGroupKeys(tx, claimed, settled);
+  return settled.map((settlement) => settlement ?? missing('settled job'));
+}
+
+/** What one change of a reservation writes: movements, line progress and status, lines grown, a new deadline. */
+interface Draft {
+  change: Change;
+  growth: LineGrowth[];
+  expiresAt?: Date;
+}
+
+/**
+ * Decides one change of a locked reservation on the locked levels, changing those levels as it goes; throws
+ * why it is refused (the caller puts the levels back). Every held unit more is checked reservable at its level,
+ * every unit given back or taken back is a ledger row tied to the reservation.
+ */
+function decideAmendment(
+  reservation: ReservationRow,
+  lines: readonly ReservationLineRow[],
+  job: AmendJob,
+  levels: readonly RoutingRow[],
+  known: KnownNames,
+  now: Date,
+): Draft {
+  const draft: Draft = { change: { moves: [], progress: [], statuses: [] }, growth: [] };
+  const edits = new LineEdits(reservation, lines, levels, draft, job.options.actor ?? null);
+  const { change } = job;
+  let emptied: 'released' | 'fulfilled' = 'fulfilled';
+  switch (change.action) {
+    case 'amend': {
+      assertChangeable(reservation.status, 'amend');
+      const body = change.body;
+      if (body.ttl_seconds !== undefined || body.expires_at !== undefined) {
+        if (reservation.status !== 'pending')
+          throw new InvalidTransitionError(reservation.status, 'change the deadline of');
+        draft.expiresAt = deadlineOf(body, now);
+      }
+      const wanted = planAmendment(edits.lines, body.lines ?? []);
+      const unknown = [...new Set(wanted.add.map((line) => line.sku).filter((sku) => !known.skus.has(sku)))];
+      if (unknown.length > 0) throw new UnknownSkuError(unknown);
+      const short: ShortLine[] = [];
+      for (const { line_no, delta } of wanted.resize) {
+        const line = edits.line(line_no);
+        if (delta < 0) edits.giveBack(line, -delta);
+        else short.push(...edits.hold(line, delta));
+      }
+      for (const line of wanted.add) {
+        try {
+          const routed = plan(
+            reservation.id,
+            {
+              order_ref: reservation.order_ref,
+              lines: [{ sku: line.sku, qty: line.qty }],
+              ...(line.warehouse === undefined ? {} : { warehouse: line.warehouse }),
+              ...(body.region === undefined ? {} : { region: body.region }),
+              ...(body.ship_to === undefined ? {} : { ship_to: body.ship_to }),
+            },
+            levels,
+            known,
+          );
+          // routed on these levels as they stand: each part is reservable where it was routed
+          for (const part of routed) short.push(...edits.hold(edits.lineAt(edits.levelOf(part)), part.deltaReserved));
+        } catch (error) {
+          if (!(error instanceof InsufficientStockError)) throw error;
+          short.push(...error.lines);
+        }
+      }
+      if (short.length > 0) throw new InsufficientStockError(short);
+      break;
+    }
+    case 'release': {
+      assertChangeable(reservation.status, 'release');
+      emptied = 'released';
+      const picks = planFulfilment(edits.openLines(), change.body.lines, 'release');
+      for (const pick of picks) edits.giveBack(edits.line(pick.line_no), pick.qty);
+      break;
+    }
+    case 'move':
+      assertChangeable(reservation.status, 'move');
+      edits.move(change.body, known, '');
+      break;
+    case 'fulfil': {
+      nextStatus(reservation.status, 'fulfil');
+      const requested = (change.body.lines ?? []).map((want, i) => {
+        const { ship_from: shipFrom, ...line } = want;
+        if (shipFrom === undefined || shipFrom === want.warehouse) return line;
+        // units the SKU already holds there ship first; the rest move there from its other lines
+        const there =
+          want.warehouse === undefined
+            ? edits.lines
+                .filter((held) => held.sku === want.sku && held.warehouse === shipFrom)
+                .reduce((sum, held) => sum + remaining(held), 0)
+            : 0;
+        if (want.qty > there)
+          edits.move(
+            { sku: want.sku, qty: want.qty - there, from: want.warehouse, to: shipFrom },
+            known,
+            `/lines/${i}`,
+          );
+        return { sku: want.sku, qty: want.qty, warehouse: shipFrom };
+      });
+      const levelMap = new Map(levels.map((level) => [levelKey(level.variant_id, level.warehouse_id), level]));
+      decide(
+        draft.change,
+        reservation,
+        edits.lines,
+        { id: reservation.id, action: 'fulfil', body: { lines: requested }, options: job.options },
+        levelMap,
+      );
+      // decide has set the status
+      return draft;
+    }
+    case 'unfulfil': {
+      if (reservation.status !== 'partially_fulfilled' && reservation.status !== 'fulfilled')
+        throw new InvalidTransitionError(reservation.status, 'unfulfil');
+      const shipped = edits.lines.map((line) => ({ ...line, remaining: line.fulfilled_qty }));
+      for (const pick of planFulfilment(shipped, change.body.lines, 'unfulfil'))
+        edits.unship(edits.line(pick.line_no), pick.qty);
+      break;
+    }
+  }
+  draft.change.statuses.push({
+    id: reservation.id,
+    status: statusAfterChange(reservation.status, edits.lines, emptied),
+  });
+  return draft;
+}
+
+/** The new deadline an amendment asks for: `ttl_seconds` from now, or `expires_at`, in the future and within a week. */
+function deadlineOf(body: AmendRequest, now: Date): Date {
+  if (body.ttl_seconds !== undefined) return new Date(now.getTime() + body.ttl_seconds * 1000);
+  const at = new Date(body.expires_at ?? missing('expires_at'));
+  if (at.getTime() <= now.getTime()) throw ValidationError.field('/expires_at', 'is not in the future');
+  if (at.getTime() > now.getTime() + MAX_TTL_SECONDS * 1000)
+    throw ValidationError.field('/expires_at', `is more than ${MAX_TTL_SECONDS} seconds away`);
+  return at;
+}
+
+/**
+ * The lines of one reservation being changed (a copy), with the moves each edit makes on the locked levels:
+ * every edit changes the line, its level and the draft together, so they never disagree.
+ */
+class LineEdits {
+  readonly lines: ReservationLineRow[];
+
+  constructor(
+    private readonly reservation: ReservationRow,
+    lines: readonly ReservationLineRow[],
+    private readonly levels: readonly RoutingRow[],
+    private readonly draft: Draft,
+    private readonly actor: string | null,
+  ) {
+    this.lines = lines.map((line) => ({ ...line }));
+  }
+
+  line(lineNo: number): ReservationLineRow {
+    return this.lines.find((line) => line.line_no === lineNo) ?? missing(`line ${lineNo}`);
+  }
+
+  openLines(): { line_no: number; sku: string; warehouse: string; remaining: number }[] {
+    return this.lines.map((line) => ({ ...line, remaining: remaining(line) }));
+  }
+
+  levelOf(at: { variantId: number; warehouseId: number }): RoutingRow {
+    return (
+      this.levels.find((level) => level.variant_id === at.variantId && level.warehouse_id === at.warehouseId) ??
+      missing(`level ${at.variantId}:${at.warehouseId}`)
+    );
+  }
+
+  /** The reservation's line at a level, or a new empty one there (one line per SKU and warehouse). */
+  lineAt(level: RoutingRow): ReservationLineRow {
+    const found = this.lines.find(
+      (line) => line.variant_id === level.variant_id && line.warehouse_id === level.warehouse_id,
+    );
+    if (found) return found;
+    const line: ReservationLineRow = {
+      line_no: Math.max(0, ...this.lines.map((other) => other.line_no)) + 1,
+      variant_id: level.variant_id,
+      warehouse_id: level.warehouse_id,
+      sku: level.sku,
+      warehouse: level.warehouse,
+      qty: 0,
+      backordered: 0,
+      fulfilled_qty: 0,
+      released_qty: 0,
+    };
+    this.lines.push(line);
+    return line;
+  }
+
+  /** Holds `qty` more on a line, if its level can promise them; else names the shortage and changes nothing. */
+  hold(line: ReservationLineRow, qty: number): ShortLine[] {
+    const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
+    const reservable = totalReservable([toRoutingCandidate(level)]);
+    if (reservable < qty) return [{ sku: line.sku, warehouse: line.warehouse, requested: qty, available: reservable }];
+    level.reserved += qty;
+    const backordered = backorderedUnits(qty, available(level));
+    line.qty += qty;
+    line.backordered += backordered;
+    this.draft.change.moves.push({
+      ...this.movement(line, 'reserve'),
+      deltaReserved: qty,
+      guard: 'reservable',
+      reservedAfter: level.reserved,
+    });
+    this.draft.growth.push({
+      reservationId: this.reservation.id,
+      lineNo: line.line_no,
+      variantId: line.variant_id,
+      warehouseId: line.warehouse_id,
+      qty,
+      backordered,
+    });
+    return [];
+  }
+
+  /** Gives back `qty` units a line holds. */
+  giveBack(line: ReservationLineRow, qty: number): void {
+    const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
+    level.reserved -= qty;
+    line.released_qty += qty;
+    this.draft.change.moves.push({
+      ...this.movement(line, 'release'),
+      deltaReserved: -qty,
+      reservedAfter: level.reserved,
+    });
+    this.draft.change.progress.push({
+      reservationId: this.reservation.id,
+      lineNo: line.line_no,
+      fulfilled: 0,
+      released: qty,
+    });
+  }
+
+  /** Takes back `qty` shipped units of a line: on hand where they shipped from, and held for the line again. */
+  unship(line: ReservationLineRow, qty: number): void {
+    const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
+    level.on_hand += qty;
+    level.reserved += qty;
+    line.fulfilled_qty -= qty;
+    this.draft.change.moves.push({
+      ...this.movement(line, 'unfulfil'),
+      deltaOnHand: qty,
+      deltaReserved: qty,
+      onHandAfter: level.on_hand,
+      reservedAfter: level.reserved,
+    });
+    this.draft.change.progress.push({
+      reservationId: this.reservation.id,
+      lineNo: line.line_no,
+      fulfilled: -qty,
+      released: 0,
+    });
+  }
+
+  /** Moves held units of a SKU to another warehouse: given back where they were, held there if it can. */
+  move(request: MoveRequest, known: KnownNames, at: string): void {
+    const picks = planMove(this.lines, request, at);
+    const target = this.levels.find((level) => level.sku === request.sku && level.warehouse === request.to);
+    if (!target) {
+      if (!known.warehouses.has(request.to)) throw new NotFoundError('warehouse', request.to);
+      throw new NotFoundError('stock level', `${request.sku}@${request.to}`);
+    }
+    for (const pick of picks) this.giveBack(this.line(pick.line_no), pick.qty);
+    const short = this.hold(
+      this.lineAt(target),
+      picks.reduce((sum, pick) => sum + pick.qty, 0),
+    );
+    if (short.length > 0) throw new InsufficientStockError(short);
+  }
+
+  private movement(line: ReservationLineRow, type: 'reserve' | 'release' | 'unfulfil'): PlannedMove {
+    return {
+      variantId: line.variant_id,
+      warehouseId: line.warehouse_id,
+      type,
+      deltaOnHand: 0,
+      deltaReserved: 0,
+      guard: 'none',
+      reference: this.reservation.order_ref,
+      reservationId: this.reservation.id,
+      actor: this.actor,
+    };
   }
 }

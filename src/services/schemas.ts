@@ -263,7 +263,13 @@ export const FulfilInput = Closed({
   lines: Type.Optional(
     Type.Array(
       Type.Object(
-        { sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) },
+        {
+          sku: Sku,
+          qty: Quantity,
+          warehouse: Type.Optional(WarehouseCode),
+          /** ship from this warehouse instead: the hold moves there first */
+          ship_from: Type.Optional(WarehouseCode),
+        },
         { additionalProperties: false },
       ),
       {
@@ -275,6 +281,49 @@ export const FulfilInput = Closed({
 });
 /** What `reservations.fulfil` takes. */
 export type FulfilInput = Static<typeof FulfilInput>;
+
+/** Units of a reservation's lines: a SKU, and its warehouse when the SKU is held in several. */
+const LineUnits = Closed({ sku: Sku, qty: Quantity, warehouse: Type.Optional(WarehouseCode) });
+const SomeLineUnits = Type.Array(LineUnits, { minItems: 1, maxItems: MAX_LINES });
+
+/**
+ * A change of a reservation: lines to a new quantity (0 gives back all the line holds; a SKU not on it is a new
+ * line, routed as reserve routes it, within `region`/`ship_to`), and a pending one's deadline.
+ */
+export const AmendInput = Closed({
+  lines: Type.Optional(
+    Type.Array(Closed({ sku: Sku, qty: Count, warehouse: Type.Optional(WarehouseCode) }), {
+      minItems: 1,
+      maxItems: MAX_LINES,
+    }),
+  ),
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+  expires_at: Type.Optional(Timestamp),
+  region: Type.Optional(Region),
+  ship_to: Type.Optional(GeoPointInput),
+});
+/** What `reservations.amend` takes. */
+export type AmendInput = Static<typeof AmendInput>;
+
+/** The units of a reservation to give back; none given gives back all it holds. */
+export const ReleaseInput = Closed({ lines: Type.Optional(SomeLineUnits) });
+/** What `reservations.releaseLines` takes. */
+export type ReleaseInput = Static<typeof ReleaseInput>;
+
+/** Held units of one SKU to hold in another warehouse instead: all of them unless `qty`, from `from` if named. */
+export const MoveInput = Closed({
+  sku: Sku,
+  qty: Type.Optional(Quantity),
+  from: Type.Optional(WarehouseCode),
+  to: WarehouseCode,
+});
+/** What `reservations.move` takes. */
+export type MoveInput = Static<typeof MoveInput>;
+
+/** Shipped units of a reservation to take back; none given takes back everything shipped. */
+export const UnfulfilInput = Closed({ lines: Type.Optional(SomeLineUnits) });
+/** What `reservations.unfulfil` takes. */
+export type UnfulfilInput = Static<typeof UnfulfilInput>;
 
 /** Reservations are named by UUIDs, so an id cannot be guessed from another. */
 export const ReservationId = Type.String({ format: 'uuid' });

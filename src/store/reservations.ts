@@ -239,3 +239,54 @@ export async function setReservationStatuses(
     [changes.map((change) => change.id), changes.map((change) => change.status), now],
   );
 }
+
+/** Units a reservation line newly holds: a line added by an amendment or a move, or more units on one it has. */
+export interface LineGrowth {
+  reservationId: string;
+  lineNo: number;
+  variantId: number;
+  warehouseId: number;
+  qty: number;
+  backordered: number;
+}
+
+/** Adds lines to reservations, or units to lines they have, in one statement (lines named twice are summed). */
+export async function growReservationLines(tx: Queryable, growth: readonly LineGrowth[]): Promise<void> {
+  if (growth.length === 0) return;
+  await tx.query(
+    `INSERT INTO reservation_lines AS rl (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
+     SELECT reservation_id, line_no, variant_id, warehouse_id, sum(qty), sum(backordered)
+       FROM jsonb_to_recordset($1::jsonb)
+         AS g(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)
+      GROUP BY reservation_id, line_no, variant_id, warehouse_id
+     ON CONFLICT (reservation_id, line_no)
+       DO UPDATE SET qty = rl.qty + EXCLUDED.qty, backordered = rl.backordered + EXCLUDED.backordered`,
+    [
+      JSON.stringify(
+        growth.map((line) => ({
+          reservation_id: line.reservationId,
+          line_no: line.lineNo,
+          variant_id: line.variantId,
+          warehouse_id: line.warehouseId,
+          qty: line.qty,
+          backordered: line.backordered,
+        })),
+      ),
+    ],
+  );
+}
+
+/** New deadlines of pending reservations, in one statement. */
+export async function setReservationDeadlines(
+  tx: Queryable,
+  deadlines: readonly { id: string; expiresAt: Date }[],
+  now: Date,
+): Promise<void> {
+  if (deadlines.length === 0) return;
+  await tx.query(
+    `UPDATE reservations r SET expires_at = d.expires_at, updated_at = $2
+       FROM unnest($1::uuid[], $3::timestamptz[]) AS d(id, expires_at)
+      WHERE r.id = d.id AND r.status = 'pending'`,
+    [deadlines.map((deadline) => deadline.id), now, deadlines.map((deadline) => deadline.expiresAt.toISOString())],
+  );
+}

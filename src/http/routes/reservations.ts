@@ -1,14 +1,18 @@
 import Type from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RESERVATION_STATUSES } from '../../domain/reservation.js';
 import {
+  AmendInput,
   FulfilInput,
+  MoveInput,
   PageLimit,
   Reference,
+  ReleaseInput,
   ReservationId,
   ReserveInput,
   Sku,
   Timestamp,
+  UnfulfilInput,
   WarehouseCode,
   parse,
 } from '../../services/schemas.js';
@@ -37,8 +41,17 @@ const ReservationQuery = Type.Object(
 );
 
 const route = routesTagged('reservations');
+/**
+ * No body at all is an empty one (Fastify gives null for a request without Content-Type and body); anything sent,
+ * a JSON `null` too, is checked as the body.
+ */
+const bodyOrNone = (req: FastifyRequest): unknown =>
+  req.body === undefined || (req.body === null && req.headers['content-type'] === undefined) ? {} : req.body;
 
-/** The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back. */
+/**
+ * The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back; and changing
+ * one after checkout: amend, partial release, move, unfulfil.
+ */
 export function reservationRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const id = (params: unknown): string => (params as { id: string }).id;
@@ -53,8 +66,27 @@ export function reservationRoutes(stockroom: Stockroom) {
       route(CHECKOUT, 'Payment received: no longer expires', { params: Id }),
       async (req) => stockroom.reservations.commit(id(req.params), callOptions(req)),
     );
-    app.post('/reservations/:id/cancel', route(CHECKOUT, 'Release what is held', { params: Id }), async (req) =>
-      stockroom.reservations.release(id(req.params), callOptions(req)),
+    app.post(
+      '/reservations/:id/cancel',
+      route(CHECKOUT, 'Release what is held, or the given units', { params: Id, body: ReleaseInput }),
+      async (req) =>
+        stockroom.reservations.releaseLines(id(req.params), parse(ReleaseInput, bodyOrNone(req)), callOptions(req)),
+    );
+    app.patch(
+      '/reservations/:id',
+      route(CHECKOUT, 'Change lines or the deadline: all or nothing', { params: Id, body: AmendInput }),
+      async (req) => stockroom.reservations.amend(id(req.params), parse(AmendInput, req.body), callOptions(req)),
+    );
+    app.post(
+      '/reservations/:id/move',
+      route(CHECKOUT, 'Hold a line in another warehouse instead', { params: Id, body: MoveInput }),
+      async (req) => stockroom.reservations.move(id(req.params), parse(MoveInput, req.body), callOptions(req)),
+    );
+    app.post(
+      '/reservations/:id/unfulfil',
+      route(CHECKOUT, 'Undo shipments: back on hand, held again', { params: Id, body: UnfulfilInput }),
+      async (req) =>
+        stockroom.reservations.unfulfil(id(req.params), parse(UnfulfilInput, bodyOrNone(req)), callOptions(req)),
     );
     app.post(
       '/reservations/:id/fulfil',
