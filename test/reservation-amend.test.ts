@@ -380,6 +380,22 @@ describe.each(drivers())('changing a reservation after checkout, over HTTP on %s
     });
   });
 
+  it('unfulfil refuses to reopen a fulfilled order whose order_ref another open reservation holds now', async () => {
+    const { sku, wh } = await world(h.s, [10]);
+    const orderRef = uniq('order');
+    const first = await ok('POST', '/v1/reservations', { order_ref: orderRef, lines: [{ sku, qty: 2 }] });
+    await ok('POST', `/v1/reservations/${first.id}/fulfil`);
+    const second = await ok('POST', '/v1/reservations', { order_ref: orderRef, lines: [{ sku, qty: 1 }] });
+    const before = await snapshot(first.id, sku, wh);
+    const refused = await call('POST', `/v1/reservations/${first.id}/unfulfil`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'already_exists', reservation_id: second.id });
+    expect(await snapshot(first.id, sku, wh)).toEqual(before);
+    // once the other one is closed, the order is free to reopen
+    await ok('POST', `/v1/reservations/${second.id}/cancel`);
+    expect(await ok('POST', `/v1/reservations/${first.id}/unfulfil`)).toMatchObject({ status: 'committed' });
+  });
+
   it('bad input is a problem document and changes nothing', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const r = await reserve([{ sku, qty: 2 }]);

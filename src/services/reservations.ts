@@ -19,7 +19,7 @@ import type { RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
-import { lockOpenReservationsOf, lockOrderRefs } from '../store/order-refs.js';
+import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
@@ -441,9 +441,20 @@ export class ReservationService {
       );
 
       const open = jobs.filter((_, i) => !settled[i]);
+      // an unfulfil reopens a fulfilled reservation: its order_ref is locked first, as reserveGroup locks it (the
+      // lock order of lockOpenOrders), so no reservation for that order is opened meanwhile
+      const reopening = open.filter((job) => job.change.action === 'unfulfil').map((job) => job.id);
+      await lockOrderRefs(tx, await readUniqueOrderRefs(tx, reopening));
       const rows = await lockReservations(
         tx,
         open.map((job) => job.id),
+      );
+      const takenBy = await openOrdersOf(
+        tx,
+        reopening.flatMap((id) => {
+          const row = rows.get(id);
+          return row?.status === 'fulfilled' && row.unique_order_ref ? [row.order_ref] : [];
+        }),
       );
       const linesOf = await readLinesOf(tx, [...rows.keys()]);
       const skus = [
@@ -479,6 +490,7 @@ export class ReservationService {
         }
         const before = levels.map((level) => ({ level, on_hand: level.on_hand, reserved: level.reserved }));
         try {
+          if (job.change.action === 'unfulfil') refuseReopeningTaken(reservation, takenBy);
           const draft = decideAmendment(reservation, linesOf.get(job.id) ?? [], job, levels, known, now);
           change.moves.push(...draft.change.moves);
           change.progress.push(...draft.change.progress);
@@ -603,6 +615,28 @@ async function lockOpenOrders(
     open: new Map(rows.map((row) => [row.order_ref, { row, lines: linesOf.get(row.id) ?? [] }])),
     skus: [...new Set([...linesOf.values()].flat().map((line) => line.sku))],
   };
+}
+
+/** The open reservations holding these order_refs as unique, by order_ref (locked: see lockOpenReservationsOf). */
+async function openOrdersOf(tx: Queryable, orderRefs: readonly string[]): Promise<Map<string, ReservationRow>> {
+  return new Map((await lockOpenReservationsOf(tx, orderRefs)).map((row) => [row.order_ref, row]));
+}
+
+/**
+ * An unfulfil reopens a fulfilled reservation; refused when another reservation is open for its order (one open
+ * reservation per order_ref). The first reopened in a group takes the order_ref for the ones after it.
+ */
+function refuseReopeningTaken(reservation: ReservationRow, takenBy: Map<string, ReservationRow>): void {
+  if (reservation.status !== 'fulfilled' || !reservation.unique_order_ref) return;
+  const other = takenBy.get(reservation.order_ref);
+  if (other !== undefined && other.id !== reservation.id)
+    throw new OpenReservationExistsError(
+      reservation.order_ref,
+      other.id,
+      other.status,
+      'unfulfilling would reopen this one beside it; return the units instead, or cancel the open one first',
+    );
+  takenBy.set(reservation.order_ref, { ...reservation, status: 'partially_fulfilled' });
 }
 
 /** The open orders that are still open once the due holds on their levels were expired (read again, locked). */

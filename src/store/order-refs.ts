@@ -41,3 +41,16 @@ export async function lockOpenReservationsOf(tx: Queryable, orderRefs: readonly 
   );
   return rows;
 }
+
+/**
+ * The order_refs these reservations hold as unique, read without a lock (an order_ref never changes): what a
+ * change that may reopen a closed reservation locks with lockOrderRefs before it locks any reservation.
+ */
+export async function readUniqueOrderRefs(tx: Queryable, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await tx.query<{ order_ref: string }>(
+    'SELECT DISTINCT order_ref FROM reservations WHERE id = ANY($1::uuid[]) AND unique_order_ref',
+    [ids],
+  );
+  return rows.map((row) => row.order_ref);
+}
