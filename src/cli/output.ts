@@ -39,13 +39,31 @@ export function formatStock(stock: Stock): string {
     warehouse.warehouse,
     warehouse.on_hand,
     warehouse.reserved,
+    warehouse.committed,
+    warehouse.pending,
+    warehouse.damaged,
+    warehouse.quality_control,
+    warehouse.safety_stock,
     warehouse.available,
     warehouse.incoming,
     warehouse.bins.map((bin) => `${bin.bin}:${bin.qty}`).join(' ') || '-',
   ]);
   const total = stock.total;
-  rows.push(['TOTAL', total.on_hand, total.reserved, total.available, total.incoming, '']);
-  return `${stock.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows)}`;
+  rows.push([
+    'TOTAL',
+    total.on_hand,
+    total.reserved,
+    total.committed,
+    total.pending,
+    total.damaged,
+    total.quality_control,
+    total.safety_stock,
+    total.available,
+    total.incoming,
+    '',
+  ]);
+  const columns = ['ON HAND', 'RESERVED', 'COMMITTED', 'PENDING', 'DAMAGED', 'QC', 'SAFETY', 'AVAILABLE', 'INCOMING'];
+  return `${stock.sku}\n${table(['WAREHOUSE', ...columns, 'BINS'], rows)}`;
 }
 
 /** A heading of labelled lines, then a table indented under it: how one reservation or order is shown. */
