@@ -224,6 +224,14 @@ describe.each(drivers())('stock states over HTTP on %s', (driver) => {
     expect(moved).toMatchObject({ available: 2, damaged: 1 });
   });
 
+  it('replenishment counts units damaged or in quality control out of the position', async () => {
+    const { sku, wh } = await world(h.s, [10], { reorder_point: 5 });
+    await move(sku, wh[0]!, 4, 'available', 'damaged');
+    await move(sku, wh[0]!, 2, 'available', 'quality_control');
+    const suggestions = await call('GET', `/v1/replenishment/suggestions?sku=${sku}`);
+    expect(suggestions.body.items).toEqual([expect.objectContaining({ sku, net: 4, position: 4, due: true })]);
+  });
+
   it('reconcile finds a level whose states the ledger does not explain', async () => {
     const { sku, wh } = await world(h.s, [3]);
     const where = `variant_id = (SELECT id FROM variants WHERE sku = $1)
