@@ -55,7 +55,7 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     );
     const archived = await call('POST', `/v1/warehouses/${w}/archive`);
     expect(archived.status).toBe(200);
-    expect(archived.body).toMatchObject({ code: w, archived_at: expect.any(String) });
+    expect(archived.body).toMatchObject({ code: w, archived_at: expect.any(String) as unknown });
     expect((await call('POST', `/v1/warehouses/${w}/archive`)).body).toEqual(archived.body);
     expect((await call('POST', `/v1/warehouses/${w}/archive`, { scope: 'warehouse' })).status).toBe(403);
     expect((await call('POST', `/v1/warehouses/${uniq('NOPE')}/archive`)).body.code).toBe('not_found');
@@ -134,7 +134,7 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     });
     await call('POST', '/v1/stock/count', { scope: 'warehouse', body: { sku, warehouse: wh[0], counted: 0 } });
     const archived = await call('POST', `/v1/variants/${sku}/archive`);
-    expect(archived.body).toMatchObject({ sku, archived_at: expect.any(String) });
+    expect(archived.body).toMatchObject({ sku, archived_at: expect.any(String) as unknown });
 
     expect(await codes(`/v1/variants?query=${sku}`)).toEqual([]);
     expect(await codes(`/v1/variants?query=${sku}&archived=true`)).toEqual([sku]);

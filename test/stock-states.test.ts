@@ -19,7 +19,7 @@ describe.each(drivers())('stock states over HTTP on %s', (driver) => {
     return stock.warehouses.find((row) => row.warehouse === warehouse) as Record<string, number>;
   };
   const stateRows = async (sku: string) =>
-    ((await call('GET', `/v1/movements?sku=${sku}&type=state`, { scope: 'warehouse' })).body.items as object[]) ?? [];
+    (await call('GET', `/v1/movements?sku=${sku}&type=state`, { scope: 'warehouse' })).body.items as object[];
 
   it('moves available units to damaged: on hand stays, available drops, one state ledger row explains it', async () => {
     const { sku, wh } = await world(h.s, [10]);
