@@ -125,6 +125,27 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     expect(await codes('/v1/warehouses')).toContain(gone);
   });
 
+  it('refuses a purchase-order receipt into an archived warehouse, and takes it once unarchived', async () => {
+    const { sku, wh } = await world(h.s, [0]);
+    const supplier = uniq('SUP');
+    expect((await call('POST', '/v1/suppliers', { body: { code: supplier, name: supplier } })).status).toBe(201);
+    const order = await call('POST', '/v1/purchase-orders', {
+      body: { supplier, warehouse: wh[0], lines: [{ sku, qty: 5 }] },
+    });
+    const id = String(order.body.id);
+    await call('POST', `/v1/purchase-orders/${id}/send`);
+    await call('POST', `/v1/purchase-orders/${id}/confirm`, { body: {} });
+    expect((await call('POST', `/v1/warehouses/${wh[0]}/archive`)).status).toBe(200);
+    const receipt = { lines: [{ sku, qty: 5 }] };
+    const refused = await call('POST', `/v1/purchase-orders/${id}/receive`, { body: receipt });
+    expect(refused.body).toMatchObject({ code: 'archived', resource: 'warehouse', key: wh[0] });
+    expect((await call('GET', `/v1/purchase-orders/${id}`)).body).toMatchObject({ status: 'CONFIRMED' });
+    await call('POST', `/v1/warehouses/${wh[0]}/unarchive`);
+    expect((await call('POST', `/v1/purchase-orders/${id}/receive`, { body: receipt })).body).toMatchObject({
+      order: { status: 'RECEIVED' },
+    });
+  });
+
   it('archives a variant once no warehouse holds it: out of routing, the storefront and the list; readable by SKU', async () => {
     const { sku, wh } = await world(h.s, [2, 0]);
     expect((await call('POST', `/v1/variants/${sku}/archive`)).body).toMatchObject({

@@ -1,6 +1,6 @@
 import { ArchivedError, InUseError, NotFoundError } from '../domain/errors.js';
 import {
-  levelArchived,
+  firstArchived,
   lockWarehouseStock,
   setVariantArchived,
   setWarehouseArchived,
@@ -14,6 +14,14 @@ import type { Variant, Warehouse } from './dto.js';
 import { runIdempotently } from './idempotency.js';
 import { variantBySku, warehouseByCode } from './lookups.js';
 import { Sku, WarehouseCode, parse } from './schemas.js';
+
+/** A level a write brings units into, with the SKU and warehouse code a refusal names. */
+interface ArchivableLevel {
+  variantId: number;
+  warehouseId: number;
+  sku: string;
+  warehouse: string;
+}
 
 const inUse = (holding: { on_hand: number; reserved: number; open_reservations: number }): boolean =>
   holding.on_hand > 0 || holding.reserved > 0 || holding.open_reservations > 0;
@@ -79,11 +87,10 @@ export function unarchiveVariant(ctx: ServiceContext, sku: string, options: Call
  * level is locked (after applyMovements), so an archive that committed while the write waited is seen and the
  * write rolls back with its transaction.
  */
-export async function refuseArchived(
-  tx: Queryable,
-  level: { variantId: number; warehouseId: number; sku: string; warehouse: string },
-): Promise<void> {
-  const archived = await levelArchived(tx, level.variantId, level.warehouseId);
+export async function refuseArchived(tx: Queryable, levels: readonly ArchivableLevel[]): Promise<void> {
+  const archived = await firstArchived(tx, levels);
+  const level = archived && levels[archived.idx];
+  if (!archived || !level) return;
   if (archived.warehouse) throw new ArchivedError('warehouse', level.warehouse);
-  if (archived.variant) throw new ArchivedError('variant', level.sku);
+  throw new ArchivedError('variant', level.sku);
 }

@@ -184,7 +184,7 @@ export class StockService {
           reference: receipt.reference ?? null,
         },
       ]);
-      await refuseArchived(tx, { variantId: variant.id, warehouseId: warehouse.id, ...receipt });
+      await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...receipt }]);
       if (bin) await putAway(tx, bin.id, variant.id, receipt.qty);
       return toLevel(receipt.sku, receipt.warehouse, first(applied));
     });
@@ -355,7 +355,9 @@ export class StockService {
             },
           ]);
         }
-        await refuseArchived(tx, { variantId: variant.id, warehouseId: to.id, sku: transfer.sku, warehouse: to.code });
+        await refuseArchived(tx, [
+          { variantId: variant.id, warehouseId: to.id, sku: transfer.sku, warehouse: to.code },
+        ]);
         return {
           sku: transfer.sku,
           qty: transfer.qty,
@@ -395,7 +397,7 @@ export class StockService {
           reference: returned.reference,
         },
       ]);
-      await refuseArchived(tx, { variantId: variant.id, warehouseId: warehouse.id, ...returned });
+      await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...returned }]);
       return {
         id,
         sku: returned.sku,

@@ -66,16 +66,22 @@ export async function setVariantArchived(tx: Queryable, variantId: number, at: D
   );
 }
 
-/** Whether a level is archived, read after the caller locked it: an archive that committed meanwhile is seen. */
-export async function levelArchived(
+/**
+ * Of these levels, the index of the first whose variant or warehouse is archived, and which; read after the
+ * caller locked them, so an archive that committed meanwhile is seen.
+ */
+export async function firstArchived(
   tx: Queryable,
-  variantId: number,
-  warehouseId: number,
-): Promise<{ variant: boolean; warehouse: boolean }> {
-  const { rows } = await tx.query<{ variant: boolean; warehouse: boolean }>(
-    `SELECT v.archived_at IS NOT NULL AS variant, w.archived_at IS NOT NULL AS warehouse
-       FROM variants v, warehouses w WHERE v.id = $1 AND w.id = $2`,
-    [variantId, warehouseId],
+  levels: readonly { variantId: number; warehouseId: number }[],
+): Promise<{ idx: number; variant: boolean; warehouse: boolean } | undefined> {
+  const { rows } = await tx.query<{ idx: number; variant: boolean; warehouse: boolean }>(
+    `SELECT k.idx, v.archived_at IS NOT NULL AS variant, w.archived_at IS NOT NULL AS warehouse
+       FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS k(variant_id, warehouse_id, idx)
+       JOIN variants v ON v.id = k.variant_id JOIN warehouses w ON w.id = k.warehouse_id
+      WHERE v.archived_at IS NOT NULL OR w.archived_at IS NOT NULL
+      ORDER BY k.idx LIMIT 1`,
+    [levels.map((level) => level.variantId), levels.map((level) => level.warehouseId)],
   );
-  return rows[0] ?? { variant: false, warehouse: false };
+  const found = rows[0];
+  return found && { ...found, idx: found.idx - 1 };
 }
