@@ -71,8 +71,9 @@ describe('stock states and archiving from the command line (embedded database)',
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/insufficient/i);
     const stock = await cli(env, 'stock', 'TEE-M');
-    expect(stock.out).toMatch(/COMMITTED\s+PENDING\s+DAMAGED\s+QC\s+SAFETY\s+AVAILABLE/);
-    expect(stock.out).toMatch(/AMS\s+10\s+0\s+0\s+0\s+3\s+0\s+0\s+7/);
+    expect(stock.out).toMatch(/AMS\s+10\s+0\s+7\s+0\s+-/);
+    expect(stock.out).toMatch(/COMMITTED\s+PENDING\s+DAMAGED\s+QUALITY CONTROL\s+SAFETY STOCK/);
+    expect(stock.out).toMatch(/AMS\s+0\s+0\s+3\s+0\s+0/);
 
     expect((await cli(env, 'warehouse', 'archive', 'AMS')).code).toBe(1);
     expect((await cli(env, 'variant', 'archive', 'TEE-M')).err).toMatch(/still holds stock/);
