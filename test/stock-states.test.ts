@@ -224,6 +224,26 @@ describe.each(drivers())('stock states over HTTP on %s', (driver) => {
     expect(moved).toMatchObject({ available: 2, damaged: 1 });
   });
 
+  it('state moves racing reservations on one level never let promised and unsellable units pass on hand', async () => {
+    const { sku, wh } = await world(h.s, [30]);
+    const w = wh[0]!;
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      i % 3 === 0
+        ? move(sku, w, 1, 'available', i % 2 === 0 ? 'damaged' : 'quality_control')
+        : call('POST', '/v1/reservations', {
+            scope: 'checkout',
+            body: { order_ref: uniq('race'), lines: [{ sku, qty: 1 }], warehouse: w },
+          }),
+    );
+    const statuses = (await Promise.all(calls)).map((reply) => reply.status);
+    expect(statuses.filter((status) => ![200, 201, 409].includes(status))).toEqual([]);
+    const after = await level(sku, w);
+    expect(after.reserved + after.damaged + after.quality_control).toBe(30);
+    expect(after).toMatchObject({ on_hand: 30, available: 0 });
+    expect(statuses.filter((status) => status === 200)).toHaveLength(after.damaged + after.quality_control);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(after.reserved);
+  });
+
   it('replenishment counts units damaged or in quality control out of the position', async () => {
     const { sku, wh } = await world(h.s, [10], { reorder_point: 5 });
     await move(sku, wh[0]!, 4, 'available', 'damaged');
