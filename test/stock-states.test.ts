@@ -3,6 +3,16 @@ import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
 
+/** A warehouse's row of GET /v1/stock/{sku}, as far as these tests read it. */
+interface LevelRead {
+  on_hand: number;
+  reserved: number;
+  available: number;
+  damaged: number;
+  quality_control: number;
+  safety_stock: number;
+}
+
 describe.each(drivers())('stock states over HTTP on %s', (driver) => {
   const h = useStockroom(driver);
   const { call } = useHttpServer(h);
@@ -16,7 +26,7 @@ describe.each(drivers())('stock states over HTTP on %s', (driver) => {
     const stock = (await call('GET', `/v1/stock/${sku}`, { scope: 'warehouse' })).body as {
       warehouses: Record<string, unknown>[];
     };
-    return stock.warehouses.find((row) => row.warehouse === warehouse) as Record<string, number>;
+    return stock.warehouses.find((row) => row.warehouse === warehouse) as unknown as LevelRead;
   };
   const stateRows = async (sku: string) =>
     (await call('GET', `/v1/movements?sku=${sku}&type=state`, { scope: 'warehouse' })).body.items as object[];
