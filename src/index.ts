@@ -4,7 +4,19 @@ export type { StockroomOptions } from './services/stockroom.js';
 export type { CallOptions } from './services/context.js';
 export type { Page } from './services/paging.js';
 export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse } from './services/dto.js';
-export type { CountResult, LevelChange, ReturnResult, Stock, SyncResult, WarehouseStock } from './services/stock.js';
+export type {
+  CountResult,
+  HeldStates,
+  LevelChange,
+  ReturnResult,
+  StateLevel,
+  Stock,
+  SyncResult,
+  WarehouseStock,
+} from './services/stock.js';
+export { MoveStateInput, StockStateName } from './services/state-schemas.js';
+export { STOCK_STATES } from './domain/stock-state.js';
+export type { StockState } from './domain/stock-state.js';
 export type { ReconcileReport } from './services/reconcile.js';
 export type { ReservationPage, ReservationQuery } from './services/reservation-search.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';

@@ -21,6 +21,7 @@ const ALL = [
   '0013_movement_types',
   '0014_reservation_lines_by_variant',
   '0015_order_ref_unique',
+  '0016_stock_states',
 ];
 
 describe('migrations', () => {

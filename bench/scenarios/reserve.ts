@@ -25,11 +25,11 @@ const RESERVE_SQL = `
 WITH lvl AS (
   SELECT l.variant_id, l.warehouse_id FROM stock_levels l
     JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
-   WHERE v.sku = $1 AND l.on_hand - l.reserved - l.safety_stock >= $2
+   WHERE v.sku = $1 AND l.available >= $2
    ORDER BY w.priority DESC, l.on_hand - l.reserved DESC LIMIT 1
 ), upd AS (
   UPDATE stock_levels s SET reserved = s.reserved + $2, updated_at = now() FROM lvl
-   WHERE s.variant_id = lvl.variant_id AND s.warehouse_id = lvl.warehouse_id AND s.on_hand - s.reserved - s.safety_stock >= $2
+   WHERE s.variant_id = lvl.variant_id AND s.warehouse_id = lvl.warehouse_id AND s.available >= $2
   RETURNING s.variant_id, s.warehouse_id, s.on_hand, s.reserved
 ), r AS (
   INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at)

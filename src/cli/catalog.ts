@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { VariantInput, VariantUpdate, WarehouseInput, parse } from '../services/schemas.js';
 import { ValidationError } from '../domain/errors.js';
+import { registerArchive } from './archive.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table, withMoreHint } from './output.js';
@@ -90,10 +91,11 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
   warehouse
     .command('list')
     .description('list warehouses')
-    .action(async () => {
+    .option('--archived', 'the archived ones instead of those in use')
+    .action(async (options: { archived?: boolean }) => {
       await runAndPrint(
         ctx(),
-        (stockroom) => stockroom.catalog.listWarehouses(),
+        (stockroom) => stockroom.catalog.listWarehouses(options),
         (warehouses) =>
           table(
             ['CODE', 'NAME', 'PRIORITY', 'LAT', 'LON'],
@@ -151,7 +153,8 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .option('--query <text>', 'match SKU or title')
     .option('--limit <n>', 'page size', pageSizeOption)
     .option('--cursor <sku>', 'continue after this SKU')
-    .action(async (options: { query?: string; limit?: number; cursor?: string }) => {
+    .option('--archived', 'the archived ones instead of those in use')
+    .action(async (options: { query?: string; limit?: number; cursor?: string; archived?: boolean }) => {
       await runAndPrint(
         ctx(),
         (stockroom) => stockroom.catalog.listVariants(options),
@@ -170,6 +173,8 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
           ),
       );
     });
+
+  registerArchive(warehouse, variant, ctx);
 
   program
     .command('bin')

@@ -56,7 +56,20 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
               report.holds.map((level) => [level.sku, level.warehouse, level.reserved, level.held]),
             )}`
           : '';
-        return [drift, holds].filter(Boolean).join('\n');
+        const states = report.states.length
+          ? `levels whose damaged or quality control differs from their ledger:\n${table(
+              ['SKU', 'WAREHOUSE', 'DAMAGED', 'LEDGER', 'QC', 'LEDGER'],
+              report.states.map((level) => [
+                level.sku,
+                level.warehouse,
+                level.damaged,
+                level.ledger_damaged,
+                level.quality_control,
+                level.ledger_quality_control,
+              ]),
+            )}`
+          : '';
+        return [drift, holds, states].filter(Boolean).join('\n');
       });
       if (!report.clean) context.exit(EXIT.refused);
     });

@@ -33,7 +33,11 @@ export function withMoreHint(page: Page<unknown>, text: string): string {
 export const formatLevel = (level: Level): string =>
   `${level.sku} at ${level.warehouse}: on hand ${level.on_hand}, reserved ${level.reserved}, available ${level.available}`;
 
-/** A SKU's stock as a table: one row per warehouse, then the total. */
+/**
+ * A SKU's stock as a table: one row per warehouse, then the total; under it, what reserved holds for paid orders
+ * (committed) and for checkouts (pending), and the units in each state (a second table, so the first keeps the
+ * columns it always had).
+ */
 export function formatStock(stock: Stock): string {
   const rows = stock.warehouses.map((warehouse) => [
     warehouse.warehouse,
@@ -45,7 +49,15 @@ export function formatStock(stock: Stock): string {
   ]);
   const total = stock.total;
   rows.push(['TOTAL', total.on_hand, total.reserved, total.available, total.incoming, '']);
-  return `${stock.sku}\n${table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows)}`;
+  const states = [
+    ...stock.warehouses.map((warehouse) => ({ name: warehouse.warehouse, ...warehouse })),
+    { name: 'TOTAL', ...total },
+  ].map((row) => [row.name, row.committed, row.pending, row.damaged, row.quality_control, row.safety_stock]);
+  return [
+    stock.sku,
+    table(['WAREHOUSE', 'ON HAND', 'RESERVED', 'AVAILABLE', 'INCOMING', 'BINS'], rows),
+    table(['WAREHOUSE', 'COMMITTED', 'PENDING', 'DAMAGED', 'QUALITY CONTROL', 'SAFETY STOCK'], states),
+  ].join('\n');
 }
 
 /** A heading of labelled lines, then a table indented under it: how one reservation or order is shown. */

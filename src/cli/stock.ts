@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
 import { stockCsv } from '../services/stock-csv.js';
+import { MoveStateInput } from '../services/state-schemas.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock, withMoreHint } from './output.js';
@@ -128,12 +129,13 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       );
     });
 
-  program
+  const stock = program
     .command('stock <sku>')
-    .description('on hand, reserved and available per warehouse')
+    .description('on hand, reserved (committed and pending), states and available per warehouse')
     .action(async (sku: string) => {
       await runAndPrint(ctx(), (stockroom) => stockroom.stock.get(sku), formatStock);
     });
+  registerStateMove(stock, ctx);
 
   program
     .command('movements <sku>')
@@ -152,6 +154,34 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
           ctx(),
           (stockroom) => stockroom.stock.movements({ sku, ...options }),
           (page) => withMoreHint(page, formatMovements(page.items)),
+        );
+      },
+    );
+}
+
+/** `stockroom stock move-state`: units moved between the states of one level. */
+function registerStateMove(stock: Command, ctx: () => CommandContext): void {
+  stock
+    .command('move-state <sku> <warehouse> <qty>')
+    .description('move units between states: available, damaged, quality_control, safety_stock')
+    .requiredOption('--from <state>', 'available | damaged | quality_control | safety_stock')
+    .requiredOption('--to <state>', 'available | damaged | quality_control | safety_stock')
+    .requiredOption('--reason <reason>', 'e.g. damaged, quality_control, correction, other')
+    .option('--note <text>', 'kept on the ledger row as its reference')
+    .action(
+      async (
+        sku: string,
+        warehouse: string,
+        qty: string,
+        options: { from: string; to: string; reason: string; note?: string },
+      ) => {
+        const input = { sku, warehouse, qty: int(qty), ...options };
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.stock.moveState(parse(MoveStateInput, input), call),
+          (level) =>
+            `${formatLevel(level)} (damaged ${level.damaged}, quality control ${level.quality_control}, ` +
+            `safety stock ${level.safety_stock})`,
         );
       },
     );

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { availabilityOf } from './availability.js';
 import type { AvailabilityInput } from './availability.js';
 
-const level = (on_hand: number, reserved = 0, safety_stock = 0) => ({ on_hand, reserved, safety_stock });
+const level = (on_hand: number, reserved = 0, safety_stock = 0) => ({
+  on_hand,
+  reserved,
+  safety_stock,
+  damaged: 0,
+  quality_control: 0,
+});
 const deny = { policy: 'deny' as const, limit: 0, lead_days: null };
 const of = (levels: AvailabilityInput['levels'], more: Partial<AvailabilityInput> = {}) =>
   availabilityOf({ levels, low_stock_threshold: 3, backorder: deny, ...more });

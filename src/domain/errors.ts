@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   invalid_transition: { status: 409, title: 'Not possible in this state' },
   stale_quantity: { status: 409, title: 'The stock level moved on' },
   quantity_limit: { status: 409, title: 'A stock number would pass its limit' },
+  in_use: { status: 409, title: 'Still holds stock or open reservations' },
+  archived: { status: 409, title: 'Archived' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
@@ -140,6 +142,37 @@ export class OpenReservationExistsError extends StockroomError {
       `reservation already exists: order ${orderRef} has open reservation ${reservationId} (${reservationStatus.replace('_', ' ')}); ${hint}`,
       { resource: 'reservation', key: orderRef, reservation_id: reservationId, reservation_status: reservationStatus },
     );
+  }
+}
+
+/** What keeps a warehouse or a variant from being archived: units on hand, units held, open reservations. */
+export interface StockInUse {
+  on_hand: number;
+  reserved: number;
+  open_reservations: number;
+}
+
+/** A warehouse or variant that cannot be archived while it holds stock or open reservations. */
+export class InUseError extends StockroomError {
+  readonly code = 'in_use';
+  constructor(
+    readonly resource: 'warehouse' | 'variant',
+    readonly key: string,
+    readonly holding: StockInUse,
+  ) {
+    super(
+      `${resource} ${key} still holds stock (on hand ${holding.on_hand}, reserved ${holding.reserved}, ` +
+        `${holding.open_reservations} open reservation(s))`,
+      { resource, key, ...holding },
+    );
+  }
+}
+
+/** A write into an archived warehouse or of an archived variant (receiving, transferring in, a return). */
+export class ArchivedError extends KeyedError {
+  readonly code = 'archived';
+  constructor(resource: 'warehouse' | 'variant', key: string) {
+    super(resource, key, 'is archived', 'unarchive it first');
   }
 }
 

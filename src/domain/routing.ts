@@ -4,7 +4,7 @@ import { backorderedUnits } from './stock-level.js';
 export interface RoutingCandidate {
   warehouse: string;
   priority: number;
-  /** on_hand - reserved - safety_stock; negative when already sold short */
+  /** available(level) of domain/stock-level.ts; negative when already sold short */
   available: number;
   /** how far below zero this warehouse may go (0 unless backorder/pre-order) */
   backorder_allowance: number;

@@ -4,8 +4,12 @@ import { available, backorderedUnits, shortfall } from './stock-level.js';
 
 describe('stock level arithmetic', () => {
   it('holds back reserved units and safety stock from what may be sold', () => {
-    expect(available({ on_hand: 10, reserved: 3, safety_stock: 2 })).toBe(5);
-    expect(available({ on_hand: 2, reserved: 3, safety_stock: 0 })).toBe(-1);
+    expect(available({ on_hand: 10, reserved: 3, safety_stock: 2, damaged: 0, quality_control: 0 })).toBe(5);
+    expect(available({ on_hand: 2, reserved: 3, safety_stock: 0, damaged: 0, quality_control: 0 })).toBe(-1);
+  });
+
+  it('holds back damaged units and units in quality control too', () => {
+    expect(available({ on_hand: 10, reserved: 3, safety_stock: 2, damaged: 1, quality_control: 2 })).toBe(2);
   });
 
   it('reports promised units that are not on hand as a shortfall', () => {

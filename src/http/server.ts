@@ -10,7 +10,9 @@ import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks } from './input.js';
 import { UnavailableError } from '../domain/errors.js';
+import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
+import { archiveRoutes } from './routes/archive.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
 import { purchasingRoutes } from './routes/purchasing.js';
@@ -191,6 +193,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });
   await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
+  await app.register(archiveRoutes(stockroom), { prefix: '/v1' });
+  await app.register(adminRoutes(stockroom), { prefix: '/v1' });
   await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 

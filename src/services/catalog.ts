@@ -17,6 +17,7 @@ import {
 } from '../store/catalog.js';
 import type { VariantFields, VariantRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
+import { archiveVariant, archiveWarehouse, unarchiveVariant, unarchiveWarehouse } from './archive.js';
 import { pageLimit, pageOf } from './paging.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
@@ -54,9 +55,29 @@ export class CatalogService {
     });
   }
 
-  /** Every warehouse. */
-  async listWarehouses(): Promise<Warehouse[]> {
-    return (await listWarehouses(this.ctx.db)).map(toWarehouse);
+  /** Every warehouse in use; with `archived: true`, every archived one instead. */
+  async listWarehouses(filter: { archived?: boolean | undefined } = {}): Promise<Warehouse[]> {
+    return (await listWarehouses(this.ctx.db, filter.archived ?? false)).map(toWarehouse);
+  }
+
+  /** Archives a warehouse (see archiveWarehouse): refused with in_use while it holds stock or open reservations. */
+  archiveWarehouse(code: string, options: CallOptions = {}): Promise<Warehouse> {
+    return archiveWarehouse(this.ctx, code, options);
+  }
+
+  /** Takes an archived warehouse back into use. */
+  unarchiveWarehouse(code: string, options: CallOptions = {}): Promise<Warehouse> {
+    return unarchiveWarehouse(this.ctx, code, options);
+  }
+
+  /** Archives a variant (see archiveVariant): refused with in_use while it holds stock or open reservations. */
+  archiveVariant(sku: string, options: CallOptions = {}): Promise<Variant> {
+    return archiveVariant(this.ctx, sku, options);
+  }
+
+  /** Takes an archived variant back into use. */
+  unarchiveVariant(sku: string, options: CallOptions = {}): Promise<Variant> {
+    return unarchiveVariant(this.ctx, sku, options);
   }
 
   /** Adds a variant (and its product), with a level in every warehouse. */
@@ -95,12 +116,22 @@ export class CatalogService {
     return toVariant(await variantBySku(this.ctx.db, sku));
   }
 
-  /** Variants by SKU, optionally matching a query, a page at a time. */
+  /** Variants by SKU, optionally matching a query, a page at a time: those in use, or with `archived: true` the archived ones. */
   async listVariants(
-    filter: { query?: string | undefined; cursor?: string | undefined; limit?: number | undefined } = {},
+    filter: {
+      query?: string | undefined;
+      cursor?: string | undefined;
+      limit?: number | undefined;
+      archived?: boolean | undefined;
+    } = {},
   ): Promise<Page<Variant>> {
     const limit = pageLimit(filter.limit);
-    const rows = await listVariants(this.ctx.db, { query: filter.query, after: filter.cursor, limit: limit + 1 });
+    const rows = await listVariants(this.ctx.db, {
+      query: filter.query,
+      after: filter.cursor,
+      limit: limit + 1,
+      archived: filter.archived,
+    });
     return pageOf(rows, limit, toVariant, (variant) => variant.sku);
   }
 

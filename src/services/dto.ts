@@ -12,7 +12,11 @@ import type { ReservationLineRow, ReservationRow } from '../store/reservations.j
 const iso = (time: Date | string | null): string | null => (time === null ? null : new Date(time).toISOString());
 
 /** A warehouse as the API shows it: the stored row without its internal id, its time as an ISO string. */
-export type Warehouse = Omit<WarehouseRow, 'id' | 'created_at'> & { created_at: string };
+export type Warehouse = Omit<WarehouseRow, 'id' | 'created_at' | 'archived_at'> & {
+  created_at: string;
+  /** when it was archived; null while in use */
+  archived_at: string | null;
+};
 
 /** A stored warehouse as the API shows it. */
 export const toWarehouse = (warehouse: WarehouseRow): Warehouse => ({
@@ -24,6 +28,7 @@ export const toWarehouse = (warehouse: WarehouseRow): Warehouse => ({
   regions: warehouse.regions,
   serves_within_km: warehouse.serves_within_km,
   created_at: iso(warehouse.created_at) as string,
+  archived_at: iso(warehouse.archived_at),
 });
 
 /** A variant as the API shows it: its product's title, settings, and backorder terms together. */
@@ -40,6 +45,8 @@ export interface Variant {
   supplier: string | null;
   created_at: string;
   updated_at: string;
+  /** when it was archived; null while in use */
+  archived_at: string | null;
 }
 
 /** A stored variant as the API shows it. */
@@ -60,6 +67,7 @@ export const toVariant = (variant: VariantRow): Variant => ({
   supplier: variant.supplier,
   created_at: iso(variant.created_at) as string,
   updated_at: iso(variant.updated_at) as string,
+  archived_at: iso(variant.archived_at),
 });
 
 /** One variant's stock in one warehouse: on hand, promised, and what may still be sold. */
@@ -94,6 +102,10 @@ export interface Movement {
   reference: string | null;
   actor: string | null;
   reservation_id: string | null;
+  /** a 'state' row: the states its units moved between and how many (null on every other row) */
+  state_from: MovementRow['state_from'];
+  state_to: MovementRow['state_to'];
+  state_qty: number | null;
   created_at: string;
 }
 

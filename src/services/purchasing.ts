@@ -23,6 +23,7 @@ import { findSuppliers, insertSupplier, listSuppliers } from '../store/suppliers
 import type { SupplierRow } from '../store/suppliers.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
+import { refuseArchived } from './archive.js';
 import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
@@ -282,6 +283,15 @@ export class PurchasingService {
         );
         if (applied.length !== picks.length)
           throw new Error(`stock level missing for a line of purchase order ${purchaseOrderId}`);
+        await refuseArchived(
+          tx,
+          picks.map((pick) => ({
+            variantId: pick.line.variant_id,
+            warehouseId: order.warehouse_id,
+            sku: pick.sku,
+            warehouse: order.warehouse,
+          })),
+        );
         for (const [i, pick] of picks.entries()) {
           const bin = bins[i];
           if (bin?.id !== undefined) await putAway(tx, bin.id, pick.line.variant_id, pick.qty);

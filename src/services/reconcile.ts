@@ -1,5 +1,5 @@
 import { findDrift } from '../store/reconcile.js';
-import type { DriftRow, HoldDrift } from '../store/reconcile.js';
+import type { DriftRow, HoldDrift, StateDrift } from '../store/reconcile.js';
 import type { ServiceContext } from './context.js';
 
 /** What a reconciliation found: whether stock matches its ledger and holds, and where it does not. */
@@ -12,10 +12,12 @@ export interface ReconcileReport {
   drift: DriftRow[];
   /** levels whose reserved differs from their open reservation lines */
   holds: HoldDrift[];
+  /** levels whose damaged or quality_control differs from their 'state' ledger rows */
+  states: StateDrift[];
 }
 
 /** Replays the ledger against every level (invariant 2) and the open reservations against reserved. */
 export async function reconcile(ctx: ServiceContext): Promise<ReconcileReport> {
   const report = await findDrift(ctx.db);
-  return { clean: report.drift.length === 0 && report.holds.length === 0, ...report };
+  return { clean: report.drift.length === 0 && report.holds.length === 0 && report.states.length === 0, ...report };
 }

@@ -3,6 +3,8 @@ import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import { sellable } from '../domain/availability.js';
 import { available, shortfall } from '../domain/stock-level.js';
+import type { LevelNumbers } from '../domain/stock-level.js';
+import { moveState, unitsIn } from '../domain/stock-state.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -11,10 +13,12 @@ import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchase-orders.js';
 import { enqueue } from '../store/outbox.js';
+import { readCommitted, writeStateMove } from '../store/stock-states.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
+import { refuseArchived } from './archive.js';
 import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
@@ -35,6 +39,7 @@ import {
   parse,
 } from './schemas.js';
 import type { SyncItem } from './schemas.js';
+import { MoveStateInput } from './state-schemas.js';
 
 /** Levels per statement when setting absolute numbers (syncs, imports). */
 const SET_CHUNK = 5000;
@@ -97,12 +102,34 @@ export interface ReturnResult {
   level: Level;
 }
 
-/** One warehouse's stock of a SKU as StockService.get shows it: numbers, incoming units and bins. */
-export interface WarehouseStock {
+/**
+ * A level's numbers with the states of its units (Shopify's names): of on_hand, `damaged` and `quality_control`
+ * units are never sellable, `safety_stock` is held back; `available` is what is left once they and `reserved`
+ * are taken off.
+ */
+export interface StateLevel extends Level {
+  damaged: number;
+  quality_control: number;
+  safety_stock: number;
+}
+
+/** Of a level's reserved units, those held for paid orders and those for checkouts not yet paid. */
+export interface HeldStates {
+  /** held by committed and partially fulfilled reservations */
+  committed: number;
+  /** held by pending reservations within their deadline */
+  pending: number;
+}
+
+/** One warehouse's stock of a SKU as StockService.get shows it: numbers, states, incoming units and bins. */
+export interface WarehouseStock extends HeldStates {
   warehouse: string;
   on_hand: number;
   reserved: number;
   available: number;
+  damaged: number;
+  quality_control: number;
+  safety_stock: number;
   /** units on purchase orders the supplier has, not yet received here */
   incoming: number;
   bins: { bin: string; qty: number }[];
@@ -111,7 +138,15 @@ export interface WarehouseStock {
 /** The truth about one SKU: totals over every warehouse and each warehouse's stock. */
 export interface Stock {
   sku: string;
-  total: { on_hand: number; reserved: number; available: number; incoming: number };
+  total: HeldStates & {
+    on_hand: number;
+    reserved: number;
+    available: number;
+    incoming: number;
+    damaged: number;
+    quality_control: number;
+    safety_stock: number;
+  };
   warehouses: WarehouseStock[];
 }
 
@@ -149,6 +184,7 @@ export class StockService {
           reference: receipt.reference ?? null,
         },
       ]);
+      await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...receipt }]);
       if (bin) await putAway(tx, bin.id, variant.id, receipt.qty);
       return toLevel(receipt.sku, receipt.warehouse, first(applied));
     });
@@ -319,6 +355,9 @@ export class StockService {
             },
           ]);
         }
+        await refuseArchived(tx, [
+          { variantId: variant.id, warehouseId: to.id, sku: transfer.sku, warehouse: to.code },
+        ]);
         return {
           sku: transfer.sku,
           qty: transfer.qty,
@@ -358,6 +397,7 @@ export class StockService {
           reference: returned.reference,
         },
       ]);
+      await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...returned }]);
       return {
         id,
         sku: returned.sku,
@@ -450,8 +490,12 @@ export class StockService {
     const incoming = new Map(
       (await readIncoming(this.ctx.db, [variant.id])).map((row) => [row.warehouse_id, row.incoming]),
     );
+    const committed = await readCommitted(this.ctx.db, variant.id);
     const warehouses = rows.map((row) => ({
-      ...toLevel(sku, row.warehouse, row),
+      ...toStateLevel(sku, row.warehouse, row),
+      // reserved counts no hold past its deadline, so what is not committed is held by pending checkouts
+      committed: committed.get(row.warehouse_id) ?? 0,
+      pending: row.reserved - (committed.get(row.warehouse_id) ?? 0),
       incoming: incoming.get(row.warehouse_id) ?? 0,
       bins: row.bins,
     }));
@@ -465,9 +509,54 @@ export class StockService {
         reserved: sum((stock) => stock.reserved),
         available: sellable(rows),
         incoming: sum((stock) => stock.incoming),
+        committed: sum((stock) => stock.committed),
+        pending: sum((stock) => stock.pending),
+        damaged: sum((stock) => stock.damaged),
+        quality_control: sum((stock) => stock.quality_control),
+        safety_stock: sum((stock) => stock.safety_stock),
       },
       warehouses: warehouses.map(({ sku: _, ...stock }) => stock),
     };
+  }
+
+  /**
+   * Moves units between the states of one level (available, damaged, quality_control, safety_stock) on the
+   * locked level: never more than the source state holds, and never reserved units out of available (409
+   * insufficient_stock). On hand and reserved stay; one ledger row of type 'state' records the move.
+   */
+  async moveState(input: MoveStateInput, options: CallOptions = {}): Promise<StateLevel> {
+    const move = parse(MoveStateInput, input);
+    if (move.from === move.to) throw ValidationError.field('/to', 'a state move needs two different states');
+    return this.changeLevel('stock.move_state', options, move, async (tx, { variant, warehouse, releasing }) => {
+      const [level] = await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      if (!level) throw new NotFoundError('stock level', `${move.sku}@${move.warehouse}`);
+      const after = moveState(level, move.from, move.to, move.qty);
+      if (!after) {
+        if (move.from === 'available') waitFor(releasing);
+        throw new InsufficientStockError([
+          {
+            sku: move.sku,
+            warehouse: move.warehouse,
+            requested: move.qty,
+            available: unitsIn(level, move.from),
+            ...(move.from === 'available' ? {} : { reason: `${move.from} holds ${unitsIn(level, move.from)}` }),
+          },
+        ]);
+      }
+      const moved = await writeStateMove(tx, {
+        variantId: variant.id,
+        warehouseId: warehouse.id,
+        from: move.from,
+        to: move.to,
+        qty: move.qty,
+        after,
+        reason: move.reason,
+        reference: move.note ?? null,
+        actor: options.actor ?? null,
+        at: this.ctx.clock(),
+      });
+      return toStateLevel(move.sku, move.warehouse, moved);
+    });
   }
 
   /** Ledger rows, newest first, paged by cursor. */
@@ -641,6 +730,14 @@ function waitFor(releasing: readonly string[]): void {
 
 const compareLevels = (first: OnHandItem, second: OnHandItem): number =>
   first.variantId - second.variantId || first.warehouseId - second.warehouseId;
+
+/** A level's numbers with the states of its units, as reads and state moves show them. */
+const toStateLevel = (sku: string, warehouse: string, numbers: LevelNumbers): StateLevel => ({
+  ...toLevel(sku, warehouse, numbers),
+  damaged: numbers.damaged,
+  quality_control: numbers.quality_control,
+  safety_stock: numbers.safety_stock,
+});
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');

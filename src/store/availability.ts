@@ -20,6 +20,8 @@ export interface AvailabilityRow {
     on_hand: number;
     reserved: number;
     safety_stock: number;
+    damaged: number;
+    quality_control: number;
     regions: string[];
     serves_within_km: number | null;
     lat: number | null;
@@ -53,7 +55,8 @@ export async function readAvailability(
             (SELECT s.next_deadline FROM soon s WHERE s.variant_id = v.id) AS next_deadline,
             coalesce(json_agg(json_build_object('warehouse', w.code, 'on_hand', l.on_hand,
                                                 'reserved', l.reserved - coalesce(d.held, 0),
-                                                'safety_stock', l.safety_stock, 'regions', w.regions,
+                                                'safety_stock', l.safety_stock, 'damaged', l.damaged,
+                                                'quality_control', l.quality_control, 'regions', w.regions,
                                                 'serves_within_km', w.serves_within_km, 'lat', w.lat, 'lon', w.lon,
                                                 'incoming_date',
                                                 (SELECT min(i.expected_date)::text FROM purchase_incoming i
@@ -61,7 +64,8 @@ export async function readAvailability(
                               ORDER BY w.code)
                        FILTER (WHERE w.id IS NOT NULL), '[]') AS levels
        FROM variants v
-       LEFT JOIN stock_levels l ON l.variant_id = v.id
+       -- archived levels (their warehouse or variant archived) sell nothing and are left out
+       LEFT JOIN stock_levels l ON l.variant_id = v.id AND NOT l.archived
        LEFT JOIN warehouses w ON w.id = l.warehouse_id
        LEFT JOIN due d ON d.variant_id = l.variant_id AND d.warehouse_id = l.warehouse_id
       WHERE v.sku = ANY($1::text[])

@@ -12,9 +12,11 @@ export interface WarehouseRow {
   regions: string[];
   serves_within_km: number | null;
   created_at: Date;
+  /** set while the warehouse is archived: out of routing, the storefront and lists */
+  archived_at: Date | null;
 }
 
-const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, regions, serves_within_km, created_at';
+const WAREHOUSE_COLUMNS = 'id, code, name, lat, lon, priority, regions, serves_within_km, created_at, archived_at';
 
 /** A warehouse to add, as insertWarehouse writes it. */
 export interface NewWarehouse {
@@ -45,10 +47,11 @@ export async function insertWarehouse(tx: Queryable, warehouse: NewWarehouse): P
   return rows[0];
 }
 
-/** Every warehouse, in routing rank: higher priority first, then by code. */
-export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
+/** Every warehouse in use (or, with `archived`, every archived one), in routing rank: higher priority first, then by code. */
+export async function listWarehouses(db: Queryable, archived = false): Promise<WarehouseRow[]> {
   const { rows } = await db.query<WarehouseRow>(
-    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses ORDER BY priority DESC, code`,
+    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE (archived_at IS NOT NULL) = $1 ORDER BY priority DESC, code`,
+    [archived],
   );
   return rows;
 }
@@ -82,12 +85,14 @@ export interface VariantRow {
   supplier: string | null;
   created_at: Date;
   updated_at: Date;
+  /** set while the variant is archived: out of routing, the storefront and lists */
+  archived_at: Date | null;
 }
 
 /** A variant's settings: what adding or updating a variant writes. */
 export type VariantFields = Omit<
   VariantRow,
-  'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at'
+  'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at' | 'archived_at'
 >;
 
 const VARIANT_COLUMNS = `v.*, p.title AS product_title, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
@@ -152,11 +157,12 @@ export async function updateVariant(
     variantId,
     productTitle,
   ]);
-  await tx.query('UPDATE stock_levels SET safety_stock = $2, backorder_limit = $3 WHERE variant_id = $1', [
-    variantId,
-    fields.safety_stock,
-    fields.backorder_limit,
-  ]);
+  // a level given its own safety stock by a state move keeps it (migration 0016)
+  await tx.query(
+    `UPDATE stock_levels SET safety_stock = CASE WHEN safety_stock_own THEN safety_stock ELSE $2 END, backorder_limit = $3
+      WHERE variant_id = $1`,
+    [variantId, fields.safety_stock, fields.backorder_limit],
+  );
 }
 
 /** The variants of these SKUs that exist. */
@@ -192,6 +198,8 @@ export async function lockVariant(tx: Queryable, sku: string): Promise<VariantRo
 /** Which variants listVariants returns, and how many. */
 export interface VariantFilter {
   query?: string | undefined;
+  /** archived ones only (default: only those in use) */
+  archived?: boolean | undefined;
   after?: string | undefined;
   limit: number;
 }
@@ -202,8 +210,9 @@ export async function listVariants(db: Queryable, filter: VariantFilter): Promis
     `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id
       WHERE ($1::text IS NULL OR v.sku ILIKE '%' || $1 || '%' OR p.title ILIKE '%' || $1 || '%')
         AND ($2::text IS NULL OR v.sku > $2)
+        AND (v.archived_at IS NOT NULL) = $4
       ORDER BY v.sku LIMIT $3`,
-    [filter.query ?? null, filter.after ?? null, filter.limit],
+    [filter.query ?? null, filter.after ?? null, filter.limit, filter.archived ?? false],
   );
   return rows;
 }
@@ -224,8 +233,9 @@ export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusiv
 /** A new variant gets a level in every warehouse; a new warehouse gets one for every variant. */
 export async function createLevelsForVariant(tx: Queryable, variantId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit)
-     SELECT v.id, w.id, v.safety_stock, v.backorder_limit FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, archived)
+     SELECT v.id, w.id, v.safety_stock, v.backorder_limit, w.archived_at IS NOT NULL
+       FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
      ON CONFLICT DO NOTHING`,
     [variantId],
   );
@@ -234,8 +244,8 @@ export async function createLevelsForVariant(tx: Queryable, variantId: number): 
 /** A new warehouse gets a level for every variant (see createLevelsForVariant). */
 export async function createLevelsForWarehouse(tx: Queryable, warehouseId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit)
-     SELECT v.id, $1, v.safety_stock, v.backorder_limit FROM variants v
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, archived)
+     SELECT v.id, $1, v.safety_stock, v.backorder_limit, v.archived_at IS NOT NULL FROM variants v
      ON CONFLICT DO NOTHING`,
     [warehouseId],
   );

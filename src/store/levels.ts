@@ -37,6 +37,8 @@ export interface AppliedMovement {
   on_hand: number;
   reserved: number;
   safety_stock: number;
+  damaged: number;
+  quality_control: number;
 }
 
 /**
@@ -81,14 +83,17 @@ export async function applyMovements(
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text)
      ),
      locked AS (
-       SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.backorder_limit
+       SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
+              l.backorder_limit
          FROM stock_levels l
         WHERE l.variant_id IN (SELECT variant_id FROM req)
         ORDER BY l.variant_id, l.warehouse_id
           FOR UPDATE OF l
      ),
      steps AS (
-       SELECT req.*, k.safety_stock, k.backorder_limit,
+       SELECT req.*, k.safety_stock, k.damaged, k.quality_control, k.backorder_limit,
+              -- what available leaves out besides reserved (the available column's sum, on the locked numbers)
+              k.safety_stock + k.damaged + k.quality_control AS held_back,
               k.on_hand + sum(req.d_on_hand) OVER running AS on_hand_after,
               k.reserved + sum(req.d_reserved) OVER running AS reserved_after
          FROM req JOIN locked k ON k.variant_id = req.variant_id AND k.warehouse_id = req.warehouse_id
@@ -101,8 +106,8 @@ export async function applyMovements(
                       AND (expected_on_hand IS NULL OR on_hand_after - d_on_hand = expected_on_hand)
                       AND CASE guard
                             WHEN 'none' THEN true
-                            WHEN 'available' THEN on_hand_after - reserved_after - safety_stock >= 0
-                            WHEN 'reservable' THEN on_hand_after - reserved_after - safety_stock >= -backorder_limit
+                            WHEN 'available' THEN on_hand_after - reserved_after - held_back >= 0
+                            WHEN 'reservable' THEN on_hand_after - reserved_after - held_back >= -backorder_limit
                           END AS ok
                  FROM steps) s
      ),
@@ -128,7 +133,9 @@ export async function applyMovements(
               actor, reservation_id, coalesce($2::timestamptz, now())
          FROM done ORDER BY idx
      )
-     SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock FROM done ORDER BY idx`,
+     SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
+            quality_control
+       FROM done ORDER BY idx`,
     [JSON.stringify(batch), at ?? null],
   );
   return rows;
@@ -143,10 +150,13 @@ export interface LevelRow {
   on_hand: number;
   reserved: number;
   safety_stock: number;
+  damaged: number;
+  quality_control: number;
   backorder_limit: number;
 }
 
-const LEVEL_COLUMNS = `l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved, l.safety_stock, l.backorder_limit`;
+const LEVEL_COLUMNS = `l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved, l.safety_stock, l.damaged,
+  l.quality_control, l.backorder_limit`;
 /** Levels with the SKU and warehouse code they are known by outside. */
 const LEVELS = `stock_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id`;
 
@@ -223,7 +233,7 @@ export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], 
      )
      SELECT ${ROUTING_COLUMNS}, (SELECT array_agg(id::text) FROM due) AS due
        FROM ${LEVELS}
-      WHERE l.variant_id IN (SELECT variant_id FROM touched)
+      WHERE l.variant_id IN (SELECT variant_id FROM touched) AND NOT l.archived
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
     [skus, now],
@@ -244,7 +254,7 @@ export async function readStock(db: Queryable, variantId: number, now: Date): Pr
   const { rows } = await db.query<StockRow>(
     `WITH due AS (${dueHoldsAt('$2')})
      SELECT l.variant_id, l.warehouse_id, v.sku, w.code AS warehouse, l.on_hand, l.reserved - coalesce(d.held, 0) AS reserved,
-            l.safety_stock, l.backorder_limit,
+            l.safety_stock, l.damaged, l.quality_control, l.backorder_limit,
             coalesce((SELECT jsonb_agg(jsonb_build_object('bin', b.code, 'qty', s.qty) ORDER BY b.code)
                         FROM bin_stock s JOIN bins b ON b.id = s.bin_id
                        WHERE s.variant_id = l.variant_id AND b.warehouse_id = l.warehouse_id AND s.qty > 0), '[]'::jsonb) AS bins
@@ -281,7 +291,7 @@ export async function putAway(tx: Queryable, binId: number, variantId: number, q
 }
 
 /** A level as the stock export lists it. */
-export interface ExportRow extends Omit<LevelRow, 'safety_stock' | 'backorder_limit'> {
+export interface ExportRow extends Omit<LevelRow, 'safety_stock' | 'damaged' | 'quality_control' | 'backorder_limit'> {
   available: number;
 }
 

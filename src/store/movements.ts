@@ -1,4 +1,5 @@
 import type { MovementType, Reason } from '../domain/movements.js';
+import type { StockState } from '../domain/stock-state.js';
 import type { Queryable } from './db.js';
 
 /** A ledger row, with the SKU and warehouse code it is shown by. */
@@ -15,6 +16,10 @@ export interface MovementRow {
   reference: string | null;
   actor: string | null;
   reservation_id: string | null;
+  /** a 'state' row: the states its units moved between and how many (null on every other row) */
+  state_from: StockState | null;
+  state_to: StockState | null;
+  state_qty: number | null;
   created_at: Date;
 }
 
@@ -34,7 +39,7 @@ export interface MovementFilter {
 export async function listMovements(db: Queryable, filter: MovementFilter): Promise<MovementRow[]> {
   const { rows } = await db.query<MovementRow>(
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
-            m.reason, m.reference, m.actor, m.reservation_id, m.created_at
+            m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty, m.created_at
        FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
       WHERE ($1::text IS NULL OR v.sku = $1)
         AND ($2::text IS NULL OR w.code = $2)

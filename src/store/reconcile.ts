@@ -22,12 +22,23 @@ export interface HoldDrift {
   held: number;
 }
 
+/** A level whose damaged or quality_control differs from the replay of its 'state' ledger rows. */
+export interface StateDrift {
+  sku: string;
+  warehouse: string;
+  damaged: number;
+  quality_control: number;
+  ledger_damaged: number;
+  ledger_quality_control: number;
+}
+
 /** Everything found wrong, and how much was checked. */
 export interface DriftReport {
   levels: number;
   movements: number;
   drift: DriftRow[];
   holds: HoldDrift[];
+  states: StateDrift[];
 }
 
 /**
@@ -56,7 +67,13 @@ export async function findDrift(db: Queryable): Promise<DriftReport> {
     'SELECT (SELECT count(*) FROM stock_levels) AS levels, (SELECT count(*) FROM stock_movements) AS movements',
   );
   const checked = counts.rows[0] ?? { levels: 0, movements: 0 };
-  return { levels: checked.levels, movements: checked.movements, drift: rows, holds: await findHoldDrift(db) };
+  return {
+    levels: checked.levels,
+    movements: checked.movements,
+    drift: rows,
+    holds: await findHoldDrift(db),
+    states: await findStateDrift(db),
+  };
 }
 
 /** Levels whose reserved differs from what the open reservations hold there: a bookkeeping error. */
@@ -74,6 +91,32 @@ async function findHoldDrift(db: Queryable): Promise<HoldDrift[]> {
        JOIN warehouses w ON w.id = l.warehouse_id
        LEFT JOIN held h ON h.variant_id = l.variant_id AND h.warehouse_id = l.warehouse_id
       WHERE l.reserved <> coalesce(h.held, 0)
+      ORDER BY v.sku, w.code`,
+  );
+  return rows;
+}
+
+/**
+ * Levels whose unsellable states differ from what their 'state' ledger rows moved in and out (migration 0016):
+ * only state moves change them, so the ledger explains them as it explains on_hand.
+ */
+async function findStateDrift(db: Queryable): Promise<StateDrift[]> {
+  const { rows } = await db.query<StateDrift>(
+    `WITH replay AS (
+       SELECT variant_id, warehouse_id,
+              sum(CASE WHEN state_to = 'damaged' THEN state_qty WHEN state_from = 'damaged' THEN -state_qty ELSE 0 END)
+                AS damaged,
+              sum(CASE WHEN state_to = 'quality_control' THEN state_qty
+                       WHEN state_from = 'quality_control' THEN -state_qty ELSE 0 END) AS quality_control
+         FROM stock_movements WHERE type = 'state' GROUP BY variant_id, warehouse_id
+     )
+     SELECT v.sku, w.code AS warehouse, l.damaged, l.quality_control,
+            coalesce(r.damaged, 0)::int AS ledger_damaged, coalesce(r.quality_control, 0)::int AS ledger_quality_control
+       FROM stock_levels l
+       JOIN variants v ON v.id = l.variant_id
+       JOIN warehouses w ON w.id = l.warehouse_id
+       LEFT JOIN replay r ON r.variant_id = l.variant_id AND r.warehouse_id = l.warehouse_id
+      WHERE l.damaged <> coalesce(r.damaged, 0) OR l.quality_control <> coalesce(r.quality_control, 0)
       ORDER BY v.sku, w.code`,
   );
   return rows;

@@ -46,7 +46,8 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
      ),
      numbers AS (
        SELECT c.*,
-              coalesce((SELECT sum(l.on_hand - l.reserved) FROM stock_levels l WHERE l.variant_id = c.id), 0)::int AS net,
+              -- damaged units and units in quality control will not be sold: they are not part of the position
+              coalesce((SELECT sum(l.on_hand - l.reserved - l.damaged - l.quality_control) FROM stock_levels l WHERE l.variant_id = c.id), 0)::int AS net,
               coalesce((SELECT sum(i.qty) FROM purchase_incoming i WHERE i.variant_id = c.id), 0)::int AS incoming,
               (SELECT min(o.id) FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
                 WHERE pl.variant_id = c.id AND o.status IN ('DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL')) AS open_purchase_order

@@ -17,11 +17,15 @@ import { routesTagged } from './route-options.js';
 import { listValues } from './query.js';
 
 const READERS = ['checkout', 'warehouse', 'storefront'] as const;
+/** `?archived=true` lists the archived ones instead of those in use. */
+const Archived = Type.Union([Type.Literal('true'), Type.Literal('false')]);
+const WarehouseQuery = Type.Object({ archived: Type.Optional(Archived) }, { additionalProperties: false });
 const VariantQuery = Type.Object(
   {
     query: Type.Optional(SearchText),
     limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
+    archived: Type.Optional(Archived),
   },
   { additionalProperties: false },
 );
@@ -34,8 +38,10 @@ export function catalogRoutes(stockroom: Stockroom) {
     app.post('/warehouses', route(['admin'], 'Add a warehouse', { body: WarehouseInput }), async (req, reply) =>
       reply.status(201).send(await stockroom.catalog.addWarehouse(parse(WarehouseInput, req.body), callOptions(req))),
     );
-    app.get('/warehouses', route(READERS, 'List warehouses'), async () => ({
-      items: await stockroom.catalog.listWarehouses(),
+    app.get('/warehouses', route(READERS, 'List warehouses', { querystring: WarehouseQuery }), async (req) => ({
+      items: await stockroom.catalog.listWarehouses({
+        archived: listValues(WarehouseQuery, req.query).archived === 'true',
+      }),
       next_cursor: null,
     }));
     app.post(
@@ -61,9 +67,10 @@ export function catalogRoutes(stockroom: Stockroom) {
           callOptions(req),
         ),
     );
-    app.get('/variants', route(READERS, 'List variants', { querystring: VariantQuery }), async (req) =>
-      stockroom.catalog.listVariants(listValues(VariantQuery, req.query)),
-    );
+    app.get('/variants', route(READERS, 'List variants', { querystring: VariantQuery }), async (req) => {
+      const query = listValues(VariantQuery, req.query);
+      return stockroom.catalog.listVariants({ ...query, archived: query.archived === 'true' });
+    });
     app.get('/variants/:sku', route(READERS, 'A variant', { params: Type.Object({ sku: Sku }) }), async (req) =>
       stockroom.catalog.getVariant((req.params as { sku: string }).sku),
     );

@@ -18,6 +18,7 @@ import {
   WarehouseCode,
   parse,
 } from '../../services/schemas.js';
+import { MoveStateInput } from '../../services/state-schemas.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
@@ -88,6 +89,12 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       stockroom.stock.transfer(input, options),
     );
     op('/returns', 'Record a customer return', ReturnInput, (input, options) => stockroom.stock.return(input, options));
+    op(
+      '/stock/move-state',
+      'Move units between stock states (available, damaged, quality_control, safety_stock)',
+      MoveStateInput,
+      (input, options) => stockroom.stock.moveState(input, options),
+    );
 
     app.get(
       '/stock/:sku',
