@@ -5,6 +5,14 @@ import type { CommandContext } from './context.js';
 import { formatReservation } from './output.js';
 import { int, skuQty } from './args.js';
 
+interface ReserveOptions {
+  ttl?: number;
+  key?: string;
+  warehouse?: string;
+  allocation?: string;
+  split: boolean;
+}
+
 /** `stockroom reserve`, `commit`, `cancel`, `fulfil` and `reservation`: holding stock for orders. */
 export function registerReservations(program: Command, ctx: () => CommandContext): void {
   program
@@ -13,12 +21,17 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .option('--ttl <seconds>', 'seconds until an uncommitted reservation expires (default 900)', int)
     .option('--key <key>', 'idempotency key: repeating the command with it changes nothing')
     .option('--warehouse <code>', 'reserve only from this warehouse')
-    .action(async (orderRef: string, lines: string[], options: { ttl?: number; key?: string; warehouse?: string }) => {
+    .option('--allocation <strategy>', "priority, most_available, nearest or fewest_shipments (default: the store's)")
+    .option('--no-split', 'each line from one warehouse, or refused')
+    .action(async (orderRef: string, lines: string[], options: ReserveOptions) => {
       const input = {
         order_ref: orderRef,
         lines: skuQty('lines')(lines),
         ttl_seconds: options.ttl,
         warehouse: options.warehouse,
+        allocation: options.allocation,
+        // commander sets split to true unless --no-split: say it only when it differs from the default
+        split: options.split ? undefined : false,
       };
       await runAndPrint(
         ctx(),

@@ -9,10 +9,10 @@ import {
 import type { ShortLine } from '../domain/errors.js';
 import { DEFAULT_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
-import { allocate, totalReservable } from '../domain/routing.js';
+import { DEFAULT_ALLOCATION, routeOrder, totalReservable } from '../domain/routing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
-import type { RoutingCandidate } from '../domain/routing.js';
+import type { AllocationStrategy, RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
@@ -85,6 +85,8 @@ export class ReservationService {
   constructor(
     private readonly ctx: ServiceContext,
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+    /** how orders that do not say are spread over warehouses (STOCKROOM_ALLOCATION) */
+    private readonly allocation: AllocationStrategy = DEFAULT_ALLOCATION,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
@@ -102,6 +104,9 @@ export class ReservationService {
    */
   async reserve(input: ReserveInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(ReserveInput, input);
+    // asked for by name, nearest without a place to be near to is a mistake; the store's default falls back
+    if (req.allocation === 'nearest' && req.ship_to === undefined)
+      throw ValidationError.field('/ship_to', 'is required when allocation is nearest');
     return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
   }
 
@@ -132,7 +137,7 @@ export class ReservationService {
         if (settled[i]) return;
         try {
           const id = randomUUID();
-          const holds = plan(id, job.req, levels, known);
+          const holds = plan(id, job.req, levels, known, this.allocation);
           const lines = holds.map((hold, index): ReservationLineRow => {
             hold.actor = job.options.actor ?? null;
             const level =
@@ -446,7 +451,13 @@ interface KnownNames {
  * or refuses, naming every SKU that cannot be covered and what could be. Only warehouses that serve the
  * order's region and ship-to point count, as they do for the storefront's availability.
  */
-function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedHold[] {
+function plan(
+  id: string,
+  req: ReserveRequest,
+  levels: readonly RoutingRow[],
+  known: KnownNames,
+  storeAllocation: AllocationStrategy,
+): PlannedHold[] {
   const wanted = new Map<string, number>();
   for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
@@ -454,29 +465,34 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse))
     throw new NotFoundError('warehouse', req.warehouse);
   const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
-  const moves: PlannedHold[] = [];
-  const short: ShortLine[] = [];
-  for (const [sku, qty] of wanted) {
+  const strategy = routingStrategy(req, storeAllocation);
+  const skuLines = [...wanted].map(([sku, qty]) => {
     const mine = levels.filter(
       (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
     );
     const serving = mine.filter((level) => serves(level, shopper));
-    const candidates = serving.map(toRoutingCandidate);
-    const allocation = allocate(qty, candidates, { ship_to: req.ship_to });
+    return { sku, qty, mine, serving, candidates: serving.map(toRoutingCandidate) };
+  });
+  const allocations = routeOrder(skuLines, { ship_to: req.ship_to, strategy, split: req.split });
+  const moves: PlannedHold[] = [];
+  const short: ShortLine[] = [];
+  skuLines.forEach(({ sku, qty, mine, serving, candidates }, i) => {
+    const allocation = allocations[i];
     if (!allocation) {
-      const reason = outsideArea(
-        mine,
-        serving.length,
-        req.warehouse,
-        totalReservable(mine.filter((level) => !serves(level, shopper)).map(toRoutingCandidate)),
-      );
+      const reason =
+        outsideArea(
+          mine,
+          serving.length,
+          req.warehouse,
+          totalReservable(mine.filter((level) => !serves(level, shopper)).map(toRoutingCandidate)),
+        ) ?? unsplit(req, qty, candidates);
       short.push({
         sku,
         requested: qty,
         available: totalReservable(candidates),
         ...(reason === undefined ? {} : { reason }),
       });
-      continue;
+      return;
     }
     for (const part of allocation) {
       const level =
@@ -494,9 +510,22 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
         reservationId: id,
       });
     }
-  }
+  });
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/** The order's own strategy, else the store's; the store's nearest routes an order without ship_to by priority. */
+function routingStrategy(req: ReserveRequest, storeAllocation: AllocationStrategy): AllocationStrategy {
+  const strategy = req.allocation ?? storeAllocation;
+  return strategy === 'nearest' && req.ship_to === undefined ? DEFAULT_ALLOCATION : strategy;
+}
+
+/** Why a line is short when split: false refused what the warehouses had together. */
+function unsplit(req: ReserveRequest, qty: number, candidates: readonly RoutingCandidate[]): string | undefined {
+  return req.split === false && totalReservable(candidates) >= qty
+    ? `no single warehouse has all ${qty} and split is false`
+    : undefined;
 }
 
 /** Why an order is short beyond plain shortage: the warehouses that would have it do not serve its destination. */

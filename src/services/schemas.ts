@@ -3,6 +3,7 @@ import type { Static, TObject, TProperties, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
+import { ALLOCATION_STRATEGIES } from '../domain/routing.js';
 import { CHANNEL_KINDS, EVENT_TYPES } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -248,6 +249,12 @@ export const ReserveInput = Closed({
   warehouse: Type.Optional(WarehouseCode),
   region: Type.Optional(Region),
   ship_to: Type.Optional(GeoPointInput),
+  allocation: Type.Optional(
+    Type.Enum(ALLOCATION_STRATEGIES, {
+      description: "how lines are spread over warehouses (default: the store's setting); nearest needs ship_to",
+    }),
+  ),
+  split: Type.Optional(Type.Boolean({ description: 'false: each line from one warehouse, or refused (default true)' })),
 });
 /** What `reservations.reserve` takes. */
 export type ReserveInput = Static<typeof ReserveInput>;

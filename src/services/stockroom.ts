@@ -1,3 +1,4 @@
+import type { AllocationStrategy } from '../domain/routing.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
@@ -29,6 +30,8 @@ export interface StockroomOptions {
   keyCacheMs?: number;
   /** pushed sync batches: how far a signed timestamp may be from now (default 300 s) */
   sync?: SyncOptions;
+  /** STOCKROOM_ALLOCATION: how orders that do not say are spread over warehouses (default priority) */
+  allocation?: AllocationStrategy;
   /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
   secretKey?: string | undefined;
 }
@@ -51,7 +54,11 @@ export class Stockroom {
     this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
-    this.reservations = new ReservationService(this.ctx, options.groupCommit ?? defaultGroupCommit(options.db.driver));
+    this.reservations = new ReservationService(
+      this.ctx,
+      options.groupCommit ?? defaultGroupCommit(options.db.driver),
+      options.allocation,
+    );
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
     this.availability = new AvailabilityService(this.ctx);
