@@ -14,6 +14,7 @@ import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import type { AllocationStrategy, RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
+import { variantHeadroom } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
@@ -471,13 +472,17 @@ function plan(
       (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
     );
     const serving = mine.filter((level) => serves(level, shopper));
-    return { sku, qty, mine, serving, candidates: serving.map(toRoutingCandidate) };
+    return { sku, qty, mine, serving, candidates: serving.map(toRoutingCandidate), headroom: headroomOf(sku, levels) };
   });
   const allocations = routeOrder(skuLines, { ship_to: req.ship_to, strategy, split: req.split });
   const moves: PlannedHold[] = [];
   const short: ShortLine[] = [];
-  skuLines.forEach(({ sku, qty, mine, serving, candidates }, i) => {
+  skuLines.forEach(({ sku, qty, mine, serving, candidates, headroom }, i) => {
     const allocation = allocations[i];
+    if (allocation && headroom !== undefined && qty > headroom) {
+      short.push({ sku, requested: qty, available: headroom, reason: 'variant-wide limit over all warehouses' });
+      return;
+    }
     if (!allocation) {
       const reason =
         outsideArea(
@@ -489,7 +494,7 @@ function plan(
       short.push({
         sku,
         requested: qty,
-        available: totalReservable(candidates),
+        available: Math.min(totalReservable(candidates), headroom ?? Number.POSITIVE_INFINITY),
         ...(reason === undefined ? {} : { reason }),
       });
       return;
@@ -513,6 +518,20 @@ function plan(
   });
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/**
+ * What a variant whose limits apply to its sum (limit_scope variant) can still promise over every warehouse,
+ * serving the order or not; undefined for a variant limited per warehouse.
+ */
+function headroomOf(sku: string, levels: readonly RoutingRow[]): number | undefined {
+  const all = levels.filter((level) => level.sku === sku);
+  const first = all[0];
+  if (first?.limit_scope !== 'variant') return undefined;
+  return variantHeadroom(all, {
+    safety_stock: first.variant_safety_stock,
+    backorder_allowance: first.backorder_limit,
+  });
 }
 
 /** The order's own strategy, else the store's; the store's nearest routes an order without ship_to by priority. */

@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile';
 import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
 import { ALLOCATION_STRATEGIES } from '../domain/routing.js';
+import { LIMIT_SCOPES } from '../domain/variant-limits.js';
 import { CHANNEL_KINDS, EVENT_TYPES } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -136,6 +137,14 @@ const variantSettings = {
   lead_time_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   supplier: Type.Optional(
     Type.Union([WarehouseCode, Type.Null()], { description: 'the code of the supplier it is bought from' }),
+  ),
+  limit_scope: Type.Optional(
+    Type.Enum(LIMIT_SCOPES, {
+      description: 'safety stock and backorder limit apply to each warehouse (default) or to the sum over all',
+    }),
+  ),
+  track_inventory: Type.Optional(
+    Type.Boolean({ description: 'false: stock is not counted; reservations are recorded, never refused' }),
   ),
 };
 

@@ -1,5 +1,6 @@
 import type { BinHolding } from '../domain/purchasing.js';
 import type { MovementType, Reason } from '../domain/movements.js';
+import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
 import { dueHoldsAt } from './reservations.js';
 
@@ -191,9 +192,14 @@ export interface RoutingRow extends LevelRow {
   /** the warehouse's service area: regions it ships to (none: every region) and its delivery radius */
   regions: string[];
   serves_within_km: number | null;
+  /** the variant's: where its limits apply, its own safety stock (for the sum), whether its stock is counted */
+  limit_scope: LimitScope;
+  variant_safety_stock: number;
+  track_inventory: boolean;
 }
 
-const ROUTING_COLUMNS = `${LEVEL_COLUMNS}, w.priority, w.lat, w.lon, w.regions, w.serves_within_km`;
+const ROUTING_COLUMNS = `${LEVEL_COLUMNS}, w.priority, w.lat, w.lon, w.regions, w.serves_within_km,
+  v.limit_scope, v.safety_stock AS variant_safety_stock, v.track_inventory`;
 
 /** What lockRoutingLevels locked: the levels to plan on, and the due holds on them. */
 export interface LockedRouting {
