@@ -92,6 +92,9 @@ describe.each(drivers())('variant-wide limits (limit_scope: variant) over HTTP o
       { sku: wide.sku, requested: 1, available: 0, reason: 'variant-wide limit over all warehouses' },
     ]);
     expect(await reservedIn(wide.sku, wide.wh)).toBe(6);
+    // the storefront offers what the sum allows, not each warehouse's stock
+    const before = await fetch(`${url}/v1/availability?sku=${wide.sku}`);
+    expect(await before.json()).toMatchObject({ items: [{ sku: wide.sku, available: 0, status: 'out_of_stock' }] });
   });
 
   it('caps backorders and pre-orders for the variant as a whole', async () => {

@@ -52,8 +52,11 @@ interface PlannedMove extends MovementInput {
   onHandAfter?: number;
 }
 
-/** A hold to place: a reserve movement with the names the reservation's lines are shown by. */
-type PlannedHold = PlannedMove & { sku: string; warehouse: string };
+/**
+ * A hold to place: a reserve movement with the names the reservation's lines are shown by. One that holds no
+ * stock (an untracked variant's) becomes a line only: no movement, no ledger row.
+ */
+type PlannedHold = PlannedMove & { sku: string; warehouse: string; holdsStock: boolean };
 
 interface ReserveJob {
   req: ReserveRequest;
@@ -144,7 +147,7 @@ export class ReservationService {
             const level =
               levels.find((row) => row.variant_id === hold.variantId && row.warehouse_id === hold.warehouseId) ??
               missing('planned level');
-            level.reserved += hold.deltaReserved;
+            if (hold.holdsStock) level.reserved += hold.deltaReserved;
             hold.reservedAfter = level.reserved;
             const qty = hold.deltaReserved;
             return {
@@ -154,12 +157,13 @@ export class ReservationService {
               sku: hold.sku,
               warehouse: hold.warehouse,
               qty,
-              backordered: backorderedUnits(qty, available(level)),
+              backordered: hold.holdsStock ? backorderedUnits(qty, available(level)) : 0,
               fulfilled_qty: 0,
               released_qty: 0,
+              holds_stock: hold.holdsStock,
             };
           });
-          moves.push(...holds);
+          moves.push(...holds.filter((hold) => hold.holdsStock));
           planned.push({ job: i, id, lines });
         } catch (error) {
           // a due hold here is being released by someone else (a sweeper), who waits for this group's locks: the
@@ -199,6 +203,7 @@ export class ReservationService {
             warehouseId: line.warehouse_id,
             qty: line.qty,
             backordered: line.backordered,
+            holdsStock: line.holds_stock,
           })),
         };
       });
@@ -472,12 +477,17 @@ function plan(
       (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
     );
     const serving = mine.filter((level) => serves(level, shopper));
-    return { sku, qty, mine, serving, candidates: serving.map(toRoutingCandidate), headroom: headroomOf(sku, levels) };
+    // an untracked variant is never short: every serving warehouse could send it all, and the strategy picks one
+    const tracked = mine[0]?.track_inventory !== false;
+    const candidates = serving.map((level) =>
+      tracked ? toRoutingCandidate(level) : { ...toRoutingCandidate(level), available: qty, backorder_allowance: 0 },
+    );
+    return { sku, qty, mine, serving, candidates, tracked, headroom: headroomOf(sku, levels) };
   });
   const allocations = routeOrder(skuLines, { ship_to: req.ship_to, strategy, split: req.split });
   const moves: PlannedHold[] = [];
   const short: ShortLine[] = [];
-  skuLines.forEach(({ sku, qty, mine, serving, candidates, headroom }, i) => {
+  skuLines.forEach(({ sku, qty, mine, serving, candidates, tracked, headroom }, i) => {
     const allocation = allocations[i];
     if (allocation && headroom !== undefined && qty > headroom) {
       short.push({ sku, requested: qty, available: headroom, reason: 'variant-wide limit over all warehouses' });
@@ -513,6 +523,7 @@ function plan(
         guard: 'reservable',
         reference: req.order_ref,
         reservationId: id,
+        holdsStock: tracked,
       });
     }
   });
@@ -589,6 +600,9 @@ function releaseAll(
   for (const line of lines) {
     const qty = remaining(line);
     if (qty === 0) continue;
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: 0, released: qty });
+    // a line that holds nothing gives nothing back: its progress only
+    if (!line.holds_stock) continue;
     change.moves.push({
       variantId: line.variant_id,
       warehouseId: line.warehouse_id,
@@ -600,7 +614,6 @@ function releaseAll(
       reservationId: reservation.id,
       actor,
     });
-    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: 0, released: qty });
   }
 }
 
@@ -642,9 +655,10 @@ function decide(
       level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${pick.line_no}`),
     };
   });
-  // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
+  // promised units that are not on the shelf (a count or a sync found fewer): nothing ships. An untracked
+  // variant's line holds nothing and ships without touching stock.
   const short: ShortLine[] = shipments
-    .filter(({ qty, level }) => level.on_hand < qty)
+    .filter(({ line, qty, level }) => line.holds_stock && level.on_hand < qty)
     .map(({ line, qty, level }) => ({
       sku: line.sku,
       warehouse: line.warehouse,
@@ -653,6 +667,8 @@ function decide(
     }));
   if (short.length > 0) throw new InsufficientStockError(short);
   for (const { line, qty, level } of shipments) {
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
+    if (!line.holds_stock) continue;
     level.on_hand -= qty;
     level.reserved -= qty;
     change.moves.push({
@@ -667,7 +683,6 @@ function decide(
       actor,
       onHandAfter: level.on_hand,
     });
-    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
   }
   const shipped = new Map(picks.map((pick) => [pick.line_no, pick.qty]));
   const fully = lines.every((line) => remaining(line) - (shipped.get(line.line_no) ?? 0) === 0);
