@@ -95,6 +95,7 @@ describe.each(drivers())('variant-wide limits (limit_scope: variant) over HTTP o
     // the storefront offers what the sum allows, not each warehouse's stock
     const before = await fetch(`${url}/v1/availability?sku=${wide.sku}`);
     expect(await before.json()).toMatchObject({ items: [{ sku: wide.sku, available: 0, status: 'out_of_stock' }] });
+    expect((await call('GET', `/v1/stock/${wide.sku}`)).body.total).toMatchObject({ on_hand: 10, available: 0 });
   });
 
   it('caps backorders and pre-orders for the variant as a whole', async () => {

@@ -3,6 +3,7 @@ import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import { sellable } from '../domain/availability.js';
 import { available, shortfall } from '../domain/stock-level.js';
+import { variantHeadroom } from '../domain/variant-limits.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -463,7 +464,13 @@ export class StockService {
       total: {
         on_hand: sum((stock) => stock.on_hand),
         reserved: sum((stock) => stock.reserved),
-        available: sellable(rows),
+        available:
+          variant.limit_scope === 'variant'
+            ? Math.min(
+                sellable(rows),
+                variantHeadroom(rows, { safety_stock: variant.safety_stock, backorder_allowance: 0 }),
+              )
+            : sellable(rows),
         incoming: sum((stock) => stock.incoming),
       },
       warehouses: warehouses.map(({ sku: _, ...stock }) => stock),
