@@ -99,15 +99,13 @@ export function routingOrder(
   strategy: AllocationStrategy = DEFAULT_ALLOCATION,
 ): RoutingCandidate[] {
   const distance = distanceFrom(shipTo);
+  const byPriority = (first: RoutingCandidate, second: RoutingCandidate): number =>
+    second.priority - first.priority ||
+    (shipTo ? nearer(distance(first), distance(second)) : 0) ||
+    second.available - first.available;
   const compare: Record<AllocationStrategy, (first: RoutingCandidate, second: RoutingCandidate) => number> = {
-    priority: (first, second) =>
-      second.priority - first.priority ||
-      (shipTo ? nearer(distance(first), distance(second)) : 0) ||
-      second.available - first.available,
-    fewest_shipments: (first, second) =>
-      second.priority - first.priority ||
-      (shipTo ? nearer(distance(first), distance(second)) : 0) ||
-      second.available - first.available,
+    priority: byPriority,
+    fewest_shipments: byPriority,
     most_available: (first, second) => second.available - first.available || second.priority - first.priority,
     nearest: (first, second) =>
       nearer(distance(first), distance(second)) ||
