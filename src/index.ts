@@ -57,6 +57,10 @@ export { AVAILABILITY_STATUSES, availabilityOf } from './domain/availability.js'
 export type { Availability, AvailabilityInput, AvailabilityStatus } from './domain/availability.js';
 export { BACKORDER_POLICIES } from './domain/backorder.js';
 export type { BackorderPolicy } from './domain/backorder.js';
+export { ALLOCATION_STRATEGIES } from './domain/routing.js';
+export type { AllocationStrategy } from './domain/routing.js';
+export { LIMIT_SCOPES } from './domain/variant-limits.js';
+export type { LimitScope } from './domain/variant-limits.js';
 export { openDb, openDbFromEnv, DEFAULT_DATA_DIR } from './store/open.js';
 export { openPglite } from './store/pglite.js';
 export { openPostgres } from './store/postgres.js';

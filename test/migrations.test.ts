@@ -22,6 +22,7 @@ const ALL = [
   '0014_reservation_lines_by_variant',
   '0015_order_ref_unique',
   '0016_stock_states',
+  '0017_variant_limits_and_tracking',
 ];
 
 describe('migrations', () => {

@@ -32,6 +32,8 @@ interface VariantFlags {
   leadTime?: number;
   supplier?: string;
   attr?: string[];
+  limitScope?: string;
+  trackInventory?: boolean;
 }
 
 function variantSettings(flags: VariantFlags): Record<string, unknown> {
@@ -54,6 +56,8 @@ function variantSettings(flags: VariantFlags): Record<string, unknown> {
     reorder_qty: flags.reorderQty,
     lead_time_days: flags.leadTime,
     supplier: flags.supplier,
+    limit_scope: flags.limitScope,
+    track_inventory: flags.trackInventory,
   };
 }
 
@@ -68,7 +72,10 @@ const withVariantFlags = (command: Command): Command =>
     .option('--reorder-qty <n>', 'how many to reorder', intOption)
     .option('--lead-time <n>', 'supplier lead time in days', intOption)
     .option('--supplier <code>', 'the supplier it is bought from (replenishment orders there)')
-    .option('--attr <key=value>', 'an attribute such as size=M (repeatable)', collect);
+    .option('--attr <key=value>', 'an attribute such as size=M (repeatable)', collect)
+    .option('--limit-scope <scope>', 'warehouse | variant: safety stock and --limit per warehouse or for the sum')
+    .option('--track-inventory', 'count its stock (the default)')
+    .option('--no-track-inventory', 'do not count its stock: orders are recorded and never refused');
 
 /** `stockroom warehouse`, `variant` and `bin`: the catalog that stock lives in. */
 export function registerCatalog(program: Command, ctx: () => CommandContext): void {

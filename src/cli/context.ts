@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
-import { SchemaBehindError } from '../domain/errors.js';
+import { SchemaBehindError, ValidationError } from '../domain/errors.js';
+import { ALLOCATION_STRATEGIES, DEFAULT_ALLOCATION, isAllocationStrategy } from '../domain/routing.js';
+import type { AllocationStrategy } from '../domain/routing.js';
 import type { CallOptions } from '../services/context.js';
 import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
 import { Stockroom } from '../services/stockroom.js';
@@ -36,9 +38,11 @@ export async function withStockroom<T>(
   options: { migrate?: boolean } = {},
 ): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
+  const allocation = allocationFromEnv(env);
   const stockroom = new Stockroom({
     db: await openDbFromEnv(env),
     sync,
+    allocation,
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
   });
@@ -64,6 +68,15 @@ export async function runAndPrint<T>(
 ): Promise<void> {
   const result = await withStockroom(context.env, (stockroom) => useCase(stockroom, { actor: context.actor }));
   context.print(result, () => human(result));
+}
+
+/** STOCKROOM_ALLOCATION: the store's allocation strategy; a name that is none is refused before anything starts. */
+export function allocationFromEnv(env: NodeJS.ProcessEnv): AllocationStrategy {
+  const value = env.STOCKROOM_ALLOCATION?.trim();
+  if (!value) return DEFAULT_ALLOCATION;
+  if (!isAllocationStrategy(value))
+    throw ValidationError.field('/env/STOCKROOM_ALLOCATION', `must be one of ${ALLOCATION_STRATEGIES.join(', ')}`);
+  return value;
 }
 
 async function assertMigrated(stockroom: Stockroom): Promise<void> {

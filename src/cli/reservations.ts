@@ -22,6 +22,8 @@ interface ReserveOptions {
   warehouse?: string;
   replace?: boolean;
   notUnique?: boolean;
+  allocation?: string;
+  split: boolean;
 }
 
 /** `stockroom reserve`, `commit`, `cancel`, `fulfil`, `reservation` and `reservations list`: holding stock for orders. */
@@ -34,6 +36,8 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .option('--warehouse <code>', 'reserve only from this warehouse')
     .option('--replace', "replace the order's open pending reservation in one step")
     .option('--not-unique', 'allow other open reservations with this order_ref')
+    .option('--allocation <strategy>', "priority, most_available, nearest or fewest_shipments (default: the store's)")
+    .option('--no-split', 'each line from one warehouse, or refused')
     .action(async (orderRef: string, lines: string[], options: ReserveOptions) => {
       const input = {
         order_ref: orderRef,
@@ -42,6 +46,9 @@ export function registerReservations(program: Command, ctx: () => CommandContext
         warehouse: options.warehouse,
         ...(options.replace ? { replace: true } : {}),
         ...(options.notUnique ? { unique_order_ref: false } : {}),
+        allocation: options.allocation,
+        // commander sets split to true unless --no-split: say it only when it differs from the default
+        split: options.split ? undefined : false,
       };
       await runAndPrint(
         ctx(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityOf } from './availability.js';
+import { availabilityOf, untrackedAvailability } from './availability.js';
 import type { AvailabilityInput } from './availability.js';
 
 const level = (on_hand: number, reserved = 0, safety_stock = 0) => ({
@@ -84,5 +84,31 @@ describe('storefront availability', () => {
     expect(of([level(0)], { backorder: { policy: 'deny', limit: 9, lead_days: 3 } })).toMatchObject({
       status: 'out_of_stock',
     });
+  });
+});
+
+describe('availability of variant-wide and untracked variants', () => {
+  const base = { low_stock_threshold: 1, backorder: { policy: 'deny', limit: 0, lead_days: null } } as const;
+
+  it('bounds what a variant-wide variant offers by its sum over every warehouse, less its safety stock', () => {
+    const all = [level(5), level(5)];
+    expect(availabilityOf({ ...base, levels: all, variant_wide: { levels: all, safety_stock: 4 } })).toMatchObject({
+      available: 6,
+      status: 'in_stock',
+    });
+    // the shopper is served by one warehouse only: its 5, within the 6 the sum allows
+    expect(
+      availabilityOf({ ...base, levels: [level(5)], variant_wide: { levels: all, safety_stock: 4 } }).available,
+    ).toBe(5);
+    const backorder = { policy: 'backorder', limit: 3, lead_days: null } as const;
+    const empty = [level(0), level(0, 1)];
+    expect(
+      availabilityOf({ ...base, backorder, levels: empty, variant_wide: { levels: empty, safety_stock: 0 } }),
+    ).toMatchObject({ available: 2, status: 'backorder' });
+  });
+
+  it('shows an untracked variant in stock wherever a warehouse serves the shopper', () => {
+    expect(untrackedAvailability(2, 1000)).toEqual({ available: 1000, status: 'in_stock', label: 'In stock' });
+    expect(untrackedAvailability(0, 1000)).toMatchObject({ available: 0, status: 'out_of_stock' });
   });
 });

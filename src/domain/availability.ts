@@ -2,6 +2,7 @@ import { backorderAllowance } from './backorder.js';
 import type { Backorder } from './backorder.js';
 import { available } from './stock-level.js';
 import type { LevelNumbers } from './stock-level.js';
+import { variantHeadroom } from './variant-limits.js';
 
 /** What a shopper is told about a variant. */
 export const AVAILABILITY_STATUSES = ['in_stock', 'low_stock', 'out_of_stock', 'preorder', 'backorder'] as const;
@@ -19,6 +20,11 @@ export interface AvailabilityInput {
   backorder: Pick<Backorder, 'policy' | 'limit' | 'lead_days'>;
   /** days until the earliest open purchase order is expected, when one is known: it wins over lead_days */
   incoming_in_days?: number | null;
+  /**
+   * for a variant whose limits apply to its sum (limit_scope variant): every level of it, serving the shopper or
+   * not, and its safety stock; what the shopper may order is then also bounded by what the sum allows
+   */
+  variant_wide?: { levels: readonly LevelNumbers[]; safety_stock: number } | undefined;
 }
 
 /** The storefront's answer for one variant: how many may be ordered, and how to say so. */
@@ -44,11 +50,22 @@ export const sellable = (levels: readonly LevelNumbers[]): number =>
  * while any warehouse may still promise units within its limit; otherwise out of stock.
  */
 export function availabilityOf(input: AvailabilityInput): Availability {
-  const inStock = sellable(input.levels);
+  const wide = input.variant_wide;
+  const bound = (units: number, allowance: number): number =>
+    wide === undefined
+      ? units
+      : Math.min(
+          units,
+          variantHeadroom(wide.levels, { safety_stock: wide.safety_stock, backorder_allowance: allowance }),
+        );
+  const inStock = bound(sellable(input.levels), 0);
   if (inStock > input.low_stock_threshold) return { available: inStock, status: 'in_stock', label: 'In stock' };
   if (inStock > 0) return { available: inStock, status: 'low_stock', label: `Only ${inStock} left` };
   const allowance = backorderAllowance(input.backorder);
-  const promisable = input.levels.reduce((sum, level) => sum + Math.max(0, available(level) + allowance), 0);
+  const promisable = bound(
+    input.levels.reduce((sum, level) => sum + Math.max(0, available(level) + allowance), 0),
+    allowance,
+  );
   const policy = input.backorder.policy;
   if (promisable === 0 || policy === 'deny') return { available: 0, status: 'out_of_stock', label: 'Out of stock' };
   const days = input.incoming_in_days ?? input.backorder.lead_days;
@@ -56,6 +73,16 @@ export function availabilityOf(input: AvailabilityInput): Availability {
   return policy === 'preorder'
     ? { available: promisable, status: 'preorder', label: `Pre-order${ships}` }
     : { available: promisable, status: 'backorder', label: `Backorder${ships}` };
+}
+
+/**
+ * The storefront's answer for an untracked variant (track_inventory false): in stock, as many as one order may
+ * ask for, wherever a warehouse serves the shopper; out of stock where none does (nothing could ship).
+ */
+export function untrackedAvailability(servedBy: number, orderable: number): Availability {
+  return servedBy > 0
+    ? { available: orderable, status: 'in_stock', label: 'In stock' }
+    : { available: 0, status: 'out_of_stock', label: 'Out of stock' };
 }
 
 /** "5-7 days", "1-3 days"; an expected date already passed counts as today. */

@@ -1,4 +1,4 @@
-import { availabilityOf } from '../domain/availability.js';
+import { availabilityOf, untrackedAvailability } from '../domain/availability.js';
 import type { AvailabilityStatus } from '../domain/availability.js';
 import { UnknownSkuError, ValidationError } from '../domain/errors.js';
 import { daysUntil } from '../domain/purchasing.js';
@@ -7,7 +7,7 @@ import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
 import { missing } from './lookups.js';
 import type { ServiceContext } from './context.js';
-import { AvailabilityQuery, parse } from './schemas.js';
+import { AvailabilityQuery, MAX_QTY, parse } from './schemas.js';
 
 /** Who asks, when they say: their region and where they would ship to. */
 function shopperOf(req: AvailabilityQuery): Shopper | undefined {
@@ -113,12 +113,22 @@ export class AvailabilityService {
           .map((level) => level.incoming_date)
           .filter((date) => date !== null)
           .sort()[0];
-        const shown = availabilityOf({
-          levels,
-          incoming_in_days: incoming === undefined ? null : daysUntil(now, incoming),
-          low_stock_threshold: row.low_stock_threshold,
-          backorder: { policy: row.backorder_policy, limit: row.backorder_limit, lead_days: row.backorder_lead_days },
-        });
+        const shown = row.track_inventory
+          ? availabilityOf({
+              levels,
+              incoming_in_days: incoming === undefined ? null : daysUntil(now, incoming),
+              low_stock_threshold: row.low_stock_threshold,
+              backorder: {
+                policy: row.backorder_policy,
+                limit: row.backorder_limit,
+                lead_days: row.backorder_lead_days,
+              },
+              variant_wide:
+                row.limit_scope === 'variant'
+                  ? { levels: row.levels, safety_stock: row.variant_safety_stock }
+                  : undefined,
+            })
+          : untrackedAvailability(levels.length, MAX_QTY);
         return [row.sku, { sku: row.sku, ...shown }];
       }),
     );

@@ -181,6 +181,8 @@ function variantFields(
     reorder_qty: input.reorder_qty === undefined ? (current?.reorder_qty ?? null) : input.reorder_qty,
     lead_time_days: input.lead_time_days === undefined ? (current?.lead_time_days ?? null) : input.lead_time_days,
     supplier_id: supplierId,
+    limit_scope: input.limit_scope ?? current?.limit_scope ?? 'warehouse',
+    track_inventory: input.track_inventory ?? current?.track_inventory ?? true,
   };
 }
 

@@ -4,6 +4,7 @@ import type { ReservationStatus } from '../domain/reservation.js';
 import { available } from '../domain/stock-level.js';
 import type { LevelNumbers } from '../domain/stock-level.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
+import type { LimitScope } from '../domain/variant-limits.js';
 import type { MovementRow } from '../store/movements.js';
 import type { ReservationLineRow, ReservationRow } from '../store/reservations.js';
 
@@ -43,6 +44,8 @@ export interface Variant {
   reorder_qty: number | null;
   lead_time_days: number | null;
   supplier: string | null;
+  limit_scope: LimitScope;
+  track_inventory: boolean;
   created_at: string;
   updated_at: string;
   /** when it was archived; null while in use */
@@ -65,6 +68,8 @@ export const toVariant = (variant: VariantRow): Variant => ({
   reorder_qty: variant.reorder_qty,
   lead_time_days: variant.lead_time_days,
   supplier: variant.supplier,
+  limit_scope: variant.limit_scope,
+  track_inventory: variant.track_inventory,
   created_at: iso(variant.created_at) as string,
   updated_at: iso(variant.updated_at) as string,
   archived_at: iso(variant.archived_at),

@@ -12,11 +12,12 @@ import { assertChangeable, planAmendment, planMove, statusAfterChange } from '..
 import type { MoveRequest } from '../domain/amendment.js';
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, isDue, nextStatus, planFulfilment } from '../domain/reservation.js';
 import type { ReservationAction, ReservationStatus } from '../domain/reservation.js';
-import { allocate, totalReservable } from '../domain/routing.js';
+import { DEFAULT_ALLOCATION, routeOrder, totalReservable } from '../domain/routing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
-import type { RoutingCandidate } from '../domain/routing.js';
+import type { AllocationStrategy, RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
+import { variantHeadroom } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
@@ -76,8 +77,11 @@ interface PlannedMove extends MovementInput {
   onHandAfter?: number;
 }
 
-/** A hold to place: a reserve movement with the names the reservation's lines are shown by. */
-type PlannedHold = PlannedMove & { sku: string; warehouse: string };
+/**
+ * A hold to place: a reserve movement with the names the reservation's lines are shown by. One that holds no
+ * stock (an untracked variant's) becomes a line only: no movement, no ledger row.
+ */
+type PlannedHold = PlannedMove & { sku: string; warehouse: string; holdsStock: boolean };
 
 interface ReserveJob {
   req: ReserveRequest;
@@ -113,6 +117,8 @@ export class ReservationService {
     groupCommit: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
     /** how many matches a list counts at most (STOCKROOM_LIST_TOTAL_MAX) */
     private readonly listTotalMax: number = DEFAULT_LIST_TOTAL_MAX,
+    /** how orders that do not say are spread over warehouses (STOCKROOM_ALLOCATION) */
+    private readonly allocation: AllocationStrategy = DEFAULT_ALLOCATION,
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
@@ -136,6 +142,9 @@ export class ReservationService {
         '/replace',
         'replaces the open reservation of a unique order_ref: not with unique_order_ref false',
       );
+    // asked for by name, nearest without a place to be near to is a mistake; the store's default falls back
+    if (req.allocation === 'nearest' && req.ship_to === undefined)
+      throw ValidationError.field('/ship_to', 'is required when allocation is nearest');
     return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
   }
 
@@ -188,7 +197,7 @@ export class ReservationService {
           const released = previous ? replaceable(previous, job, levels) : undefined;
           let holds: PlannedHold[];
           try {
-            holds = plan(id, job.req, levels, known);
+            holds = plan(id, job.req, levels, known, this.allocation);
           } catch (error) {
             // the new order cannot be held: the one it would replace keeps every unit it holds
             if (released) shiftReserved(released.moves, levels, -1);
@@ -205,7 +214,7 @@ export class ReservationService {
             const level =
               levels.find((row) => row.variant_id === hold.variantId && row.warehouse_id === hold.warehouseId) ??
               missing('planned level');
-            level.reserved += hold.deltaReserved;
+            if (hold.holdsStock) level.reserved += hold.deltaReserved;
             hold.reservedAfter = level.reserved;
             const qty = hold.deltaReserved;
             return {
@@ -215,12 +224,13 @@ export class ReservationService {
               sku: hold.sku,
               warehouse: hold.warehouse,
               qty,
-              backordered: backorderedUnits(qty, available(level)),
+              backordered: hold.holdsStock ? backorderedUnits(qty, available(level)) : 0,
               fulfilled_qty: 0,
               released_qty: 0,
+              holds_stock: hold.holdsStock,
             };
           });
-          moves.push(...holds);
+          moves.push(...holds.filter((hold) => hold.holdsStock));
           planned.push({ job: i, id, lines });
         } catch (error) {
           // a due hold here is being released by someone else (a sweeper), who waits for this group's locks: the
@@ -262,6 +272,7 @@ export class ReservationService {
             warehouseId: line.warehouse_id,
             qty: line.qty,
             backordered: line.backordered,
+            holdsStock: line.holds_stock,
           })),
         };
       });
@@ -491,7 +502,15 @@ export class ReservationService {
         const before = levels.map((level) => ({ level, on_hand: level.on_hand, reserved: level.reserved }));
         try {
           if (job.change.action === 'unfulfil') refuseReopeningTaken(reservation, takenBy);
-          const draft = decideAmendment(reservation, linesOf.get(job.id) ?? [], job, levels, known, now);
+          const draft = decideAmendment(
+            reservation,
+            linesOf.get(job.id) ?? [],
+            job,
+            levels,
+            known,
+            now,
+            this.allocation,
+          );
           change.moves.push(...draft.change.moves);
           change.progress.push(...draft.change.progress);
           change.statuses.push(...draft.change.statuses);
@@ -758,7 +777,13 @@ interface KnownNames {
  * or refuses, naming every SKU that cannot be covered and what could be. Only warehouses that serve the
  * order's region and ship-to point count, as they do for the storefront's availability.
  */
-function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], known: KnownNames): PlannedHold[] {
+function plan(
+  id: string,
+  req: ReserveRequest,
+  levels: readonly RoutingRow[],
+  known: KnownNames,
+  storeAllocation: AllocationStrategy,
+): PlannedHold[] {
   const wanted = new Map<string, number>();
   for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
   const unknown = [...wanted.keys()].filter((sku) => !known.skus.has(sku));
@@ -766,29 +791,43 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
   if (req.warehouse !== undefined && !known.warehouses.has(req.warehouse))
     throw new NotFoundError('warehouse', req.warehouse);
   const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
-  const moves: PlannedHold[] = [];
-  const short: ShortLine[] = [];
-  for (const [sku, qty] of wanted) {
+  const strategy = routingStrategy(req, storeAllocation);
+  const skuLines = [...wanted].map(([sku, qty]) => {
     const mine = levels.filter(
       (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
     );
     const serving = mine.filter((level) => serves(level, shopper));
-    const candidates = serving.map(toRoutingCandidate);
-    const allocation = allocate(qty, candidates, { ship_to: req.ship_to });
+    // an untracked variant is never short: every serving warehouse could send it all, and the strategy picks one
+    const tracked = mine[0]?.track_inventory !== false;
+    const candidates = serving.map((level) =>
+      tracked ? toRoutingCandidate(level) : { ...toRoutingCandidate(level), available: qty, backorder_allowance: 0 },
+    );
+    return { sku, qty, mine, serving, candidates, tracked, headroom: headroomOf(sku, levels) };
+  });
+  const allocations = routeOrder(skuLines, { ship_to: req.ship_to, strategy, split: req.split });
+  const moves: PlannedHold[] = [];
+  const short: ShortLine[] = [];
+  skuLines.forEach(({ sku, qty, mine, serving, candidates, tracked, headroom }, i) => {
+    const allocation = allocations[i];
+    if (allocation && headroom !== undefined && qty > headroom) {
+      short.push({ sku, requested: qty, available: headroom, reason: 'variant-wide limit over all warehouses' });
+      return;
+    }
     if (!allocation) {
-      const reason = outsideArea(
-        mine,
-        serving.length,
-        req.warehouse,
-        totalReservable(mine.filter((level) => !serves(level, shopper)).map(toRoutingCandidate)),
-      );
+      const reason =
+        outsideArea(
+          mine,
+          serving.length,
+          req.warehouse,
+          totalReservable(mine.filter((level) => !serves(level, shopper)).map(toRoutingCandidate)),
+        ) ?? unsplit(req, qty, candidates);
       short.push({
         sku,
         requested: qty,
-        available: totalReservable(candidates),
+        available: Math.min(totalReservable(candidates), headroom ?? Number.POSITIVE_INFINITY),
         ...(reason === undefined ? {} : { reason }),
       });
-      continue;
+      return;
     }
     for (const part of allocation) {
       const level =
@@ -804,11 +843,39 @@ function plan(id: string, req: ReserveRequest, levels: readonly RoutingRow[], kn
         guard: 'reservable',
         reference: req.order_ref,
         reservationId: id,
+        holdsStock: tracked,
       });
     }
-  }
+  });
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/**
+ * What a variant whose limits apply to its sum (limit_scope variant) can still promise over every warehouse,
+ * serving the order or not; undefined for a variant limited per warehouse.
+ */
+function headroomOf(sku: string, levels: readonly RoutingRow[]): number | undefined {
+  const all = levels.filter((level) => level.sku === sku);
+  const first = all[0];
+  if (first?.limit_scope !== 'variant') return undefined;
+  return variantHeadroom(all, {
+    safety_stock: first.variant_safety_stock,
+    backorder_allowance: first.backorder_limit,
+  });
+}
+
+/** The order's own strategy, else the store's; the store's nearest routes an order without ship_to by priority. */
+function routingStrategy(req: ReserveRequest, storeAllocation: AllocationStrategy): AllocationStrategy {
+  const strategy = req.allocation ?? storeAllocation;
+  return strategy === 'nearest' && req.ship_to === undefined ? DEFAULT_ALLOCATION : strategy;
+}
+
+/** Why a line is short when split: false refused what the warehouses had together. */
+function unsplit(req: ReserveRequest, qty: number, candidates: readonly RoutingCandidate[]): string | undefined {
+  return req.split === false && totalReservable(candidates) >= qty
+    ? `no single warehouse has all ${qty} and split is false`
+    : undefined;
 }
 
 /** Why an order is short beyond plain shortage: the warehouses that would have it do not serve its destination. */
@@ -853,6 +920,9 @@ function releaseAll(
   for (const line of lines) {
     const qty = remaining(line);
     if (qty === 0) continue;
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: 0, released: qty });
+    // a line that holds nothing gives nothing back: its progress only
+    if (!line.holds_stock) continue;
     change.moves.push({
       variantId: line.variant_id,
       warehouseId: line.warehouse_id,
@@ -864,7 +934,6 @@ function releaseAll(
       reservationId: reservation.id,
       actor,
     });
-    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: 0, released: qty });
   }
 }
 
@@ -906,9 +975,10 @@ function decide(
       level: levels.get(levelKey(line.variant_id, line.warehouse_id)) ?? missing(`level of line ${pick.line_no}`),
     };
   });
-  // promised units that are not on the shelf (a count or a sync found fewer): nothing ships
+  // promised units that are not on the shelf (a count or a sync found fewer): nothing ships. An untracked
+  // variant's line holds nothing and ships without touching stock.
   const short: ShortLine[] = shipments
-    .filter(({ qty, level }) => level.on_hand < qty)
+    .filter(({ line, qty, level }) => line.holds_stock && level.on_hand < qty)
     .map(({ line, qty, level }) => ({
       sku: line.sku,
       warehouse: line.warehouse,
@@ -917,6 +987,8 @@ function decide(
     }));
   if (short.length > 0) throw new InsufficientStockError(short);
   for (const { line, qty, level } of shipments) {
+    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
+    if (!line.holds_stock) continue;
     level.on_hand -= qty;
     level.reserved -= qty;
     change.moves.push({
@@ -931,7 +1003,6 @@ function decide(
       actor,
       onHandAfter: level.on_hand,
     });
-    change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
   }
   const shipped = new Map(picks.map((pick) => [pick.line_no, pick.qty]));
   const fully = lines.every((line) => remaining(line) - (shipped.get(line.line_no) ?? 0) === 0);
@@ -1106,6 +1177,7 @@ function decideAmendment(
   levels: readonly RoutingRow[],
   known: KnownNames,
   now: Date,
+  allocation: AllocationStrategy,
 ): Draft {
   const draft: Draft = { change: { moves: [], progress: [], statuses: [] }, growth: [] };
   const edits = new LineEdits(reservation, lines, levels, draft, job.options.actor ?? null);
@@ -1142,6 +1214,7 @@ function decideAmendment(
             },
             levels,
             known,
+            allocation,
           );
           // routed on these levels as they stand: each part is reservable where it was routed
           for (const part of routed) short.push(...edits.hold(edits.lineAt(edits.levelOf(part)), part.deltaReserved));
@@ -1269,6 +1342,7 @@ class LineEdits {
       backordered: 0,
       fulfilled_qty: 0,
       released_qty: 0,
+      holds_stock: level.track_inventory,
     };
     this.lines.push(line);
     return line;

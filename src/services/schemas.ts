@@ -3,6 +3,8 @@ import type { Static, TObject, TProperties, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
+import { ALLOCATION_STRATEGIES } from '../domain/routing.js';
+import { LIMIT_SCOPES } from '../domain/variant-limits.js';
 import { CHANNEL_KINDS, EVENT_TYPES } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -136,6 +138,14 @@ const variantSettings = {
   supplier: Type.Optional(
     Type.Union([WarehouseCode, Type.Null()], { description: 'the code of the supplier it is bought from' }),
   ),
+  limit_scope: Type.Optional(
+    Type.Enum(LIMIT_SCOPES, {
+      description: 'safety stock and backorder limit apply to each warehouse (default) or to the sum over all',
+    }),
+  ),
+  track_inventory: Type.Optional(
+    Type.Boolean({ description: 'false: stock is not counted; reservations are recorded, never refused' }),
+  ),
 };
 
 /** A new variant with its product title and stock settings. */
@@ -254,6 +264,12 @@ export const ReserveInput = Closed({
   replace: Type.Optional(
     Type.Boolean({ description: "true: release the order_ref's open pending reservation and hold this one instead" }),
   ),
+  allocation: Type.Optional(
+    Type.Enum(ALLOCATION_STRATEGIES, {
+      description: "how lines are spread over warehouses (default: the store's setting); nearest needs ship_to",
+    }),
+  ),
+  split: Type.Optional(Type.Boolean({ description: 'false: each line from one warehouse, or refused (default true)' })),
 });
 /** What `reservations.reserve` takes. */
 export type ReserveInput = Static<typeof ReserveInput>;

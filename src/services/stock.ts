@@ -5,6 +5,7 @@ import { sellable } from '../domain/availability.js';
 import { available, shortfall } from '../domain/stock-level.js';
 import type { LevelNumbers } from '../domain/stock-level.js';
 import { moveState, unitsIn } from '../domain/stock-state.js';
+import { variantHeadroom } from '../domain/variant-limits.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
@@ -507,7 +508,13 @@ export class StockService {
       total: {
         on_hand: sum((stock) => stock.on_hand),
         reserved: sum((stock) => stock.reserved),
-        available: sellable(rows),
+        available:
+          variant.limit_scope === 'variant'
+            ? Math.min(
+                sellable(rows),
+                variantHeadroom(rows, { safety_stock: variant.safety_stock, backorder_allowance: 0 }),
+              )
+            : sellable(rows),
         incoming: sum((stock) => stock.incoming),
         committed: sum((stock) => stock.committed),
         pending: sum((stock) => stock.pending),

@@ -1,3 +1,4 @@
+import type { AllocationStrategy } from '../domain/routing.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
@@ -29,6 +30,8 @@ export interface StockroomOptions {
   keyCacheMs?: number;
   /** pushed sync batches: how far a signed timestamp may be from now (default 300 s) */
   sync?: SyncOptions;
+  /** STOCKROOM_ALLOCATION: how orders that do not say are spread over warehouses (default priority) */
+  allocation?: AllocationStrategy;
   /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
   secretKey?: string | undefined;
   /** STOCKROOM_LIST_TOTAL_MAX: a reservation list counts at most this many matches for its total (default 10,000) */
@@ -57,6 +60,7 @@ export class Stockroom {
       this.ctx,
       options.groupCommit ?? defaultGroupCommit(options.db.driver),
       options.listTotalMax,
+      options.allocation,
     );
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock, options.sync);

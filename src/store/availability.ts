@@ -1,4 +1,5 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
+import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
 import { dueHoldsAt } from './reservations.js';
 
@@ -9,6 +10,10 @@ export interface AvailabilityRow {
   backorder_policy: BackorderPolicy;
   backorder_limit: number;
   backorder_lead_days: number | null;
+  limit_scope: LimitScope;
+  /** the variant's own safety stock (a variant-wide variant's levels hold none) */
+  variant_safety_stock: number;
+  track_inventory: boolean;
   /**
    * the earliest deadline, after now and up to the horizon asked for, of a pending reservation holding this
    * variant: past it the answer changes without any change in the database
@@ -52,6 +57,7 @@ export async function readAvailability(
         GROUP BY rl.variant_id
      )
      SELECT v.sku, v.low_stock_threshold, v.backorder_policy, v.backorder_limit, v.backorder_lead_days,
+            v.limit_scope, v.safety_stock AS variant_safety_stock, v.track_inventory,
             (SELECT s.next_deadline FROM soon s WHERE s.variant_id = v.id) AS next_deadline,
             coalesce(json_agg(json_build_object('warehouse', w.code, 'on_hand', l.on_hand,
                                                 'reserved', l.reserved - coalesce(d.held, 0),

@@ -1,4 +1,5 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
+import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
 
 /** A warehouse as stored: its code, place, rank and service area. */
@@ -81,6 +82,10 @@ export interface VariantRow {
   reorder_qty: number | null;
   lead_time_days: number | null;
   supplier_id: number | null;
+  /** where safety stock and the backorder limit apply: each warehouse, or the variant's sum */
+  limit_scope: LimitScope;
+  /** false: stock is not counted; reservations are recorded and hold nothing */
+  track_inventory: boolean;
   /** the supplier's code */
   supplier: string | null;
   created_at: Date;
@@ -117,6 +122,8 @@ const SETTINGS_COLUMNS = [
   'reorder_qty',
   'lead_time_days',
   'supplier_id',
+  'limit_scope',
+  'track_inventory',
 ] as const satisfies readonly (keyof VariantFields)[];
 
 const variantSettings = (fields: VariantFields): unknown[] =>
@@ -157,11 +164,14 @@ export async function updateVariant(
     variantId,
     productTitle,
   ]);
-  // a level given its own safety stock by a state move keeps it (migration 0016)
+  // a variant-wide variant's safety stock is held back from the sum, not in each level (migration 0017); a level
+  // given its own safety stock by a state move keeps it (migration 0016)
   await tx.query(
-    `UPDATE stock_levels SET safety_stock = CASE WHEN safety_stock_own THEN safety_stock ELSE $2 END, backorder_limit = $3
+    `UPDATE stock_levels
+        SET safety_stock = CASE WHEN $4 THEN 0 WHEN safety_stock_own THEN safety_stock ELSE $2 END,
+            backorder_limit = $3, variant_wide = $4
       WHERE variant_id = $1`,
-    [variantId, fields.safety_stock, fields.backorder_limit],
+    [variantId, fields.safety_stock, fields.backorder_limit, fields.limit_scope === 'variant'],
   );
 }
 
@@ -230,12 +240,15 @@ export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusiv
   ]);
 }
 
+/** What a level copies from its variant (as updateVariant copies it): safety stock, backorder limit, scope. */
+const LEVEL_COPIES = `CASE WHEN v.limit_scope = 'variant' THEN 0 ELSE v.safety_stock END, v.backorder_limit,
+  v.limit_scope = 'variant'`;
+
 /** A new variant gets a level in every warehouse; a new warehouse gets one for every variant. */
 export async function createLevelsForVariant(tx: Queryable, variantId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, archived)
-     SELECT v.id, w.id, v.safety_stock, v.backorder_limit, w.archived_at IS NOT NULL
-       FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, variant_wide, archived)
+     SELECT v.id, w.id, ${LEVEL_COPIES}, w.archived_at IS NOT NULL FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
      ON CONFLICT DO NOTHING`,
     [variantId],
   );
@@ -244,8 +257,8 @@ export async function createLevelsForVariant(tx: Queryable, variantId: number): 
 /** A new warehouse gets a level for every variant (see createLevelsForVariant). */
 export async function createLevelsForWarehouse(tx: Queryable, warehouseId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, archived)
-     SELECT v.id, $1, v.safety_stock, v.backorder_limit, v.archived_at IS NOT NULL FROM variants v
+    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, variant_wide, archived)
+     SELECT v.id, $1, ${LEVEL_COPIES}, v.archived_at IS NOT NULL FROM variants v
      ON CONFLICT DO NOTHING`,
     [warehouseId],
   );

@@ -82,7 +82,7 @@ async function findHoldDrift(db: Queryable): Promise<HoldDrift[]> {
     `WITH held AS (
        SELECT rl.variant_id, rl.warehouse_id, sum(rl.qty - rl.fulfilled_qty - rl.released_qty) AS held
          FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
-        WHERE r.status IN ('pending', 'committed', 'partially_fulfilled')
+        WHERE r.status IN ('pending', 'committed', 'partially_fulfilled') AND rl.holds_stock
         GROUP BY rl.variant_id, rl.warehouse_id
      )
      SELECT v.sku, w.code AS warehouse, l.reserved, coalesce(h.held, 0) AS held

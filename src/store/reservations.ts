@@ -30,6 +30,8 @@ export interface ReservationLineRow {
   backordered: number;
   fulfilled_qty: number;
   released_qty: number;
+  /** false for a line of an untracked variant: it records where the order ships from and holds nothing */
+  holds_stock: boolean;
 }
 
 /** A line of a new reservation: where its units are held and how many of them are backordered. */
@@ -38,6 +40,8 @@ export interface NewReservationLine {
   warehouseId: number;
   qty: number;
   backordered: number;
+  /** false: the line holds nothing (an untracked variant); true unless said */
+  holdsStock?: boolean;
 }
 
 /** A new pending reservation, as insertReservations writes it. */
@@ -61,10 +65,11 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
          FROM jsonb_to_recordset($1::jsonb)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
      )
-     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
-     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered
+     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock)
+     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock
        FROM jsonb_to_recordset($2::jsonb)
-         AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)`,
+         AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
+              holds_stock boolean)`,
     [
       JSON.stringify(
         reservations.map((reservation) => ({
@@ -84,6 +89,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
             warehouse_id: line.warehouseId,
             qty: line.qty,
             backordered: line.backordered,
+            holds_stock: line.holdsStock ?? true,
           })),
         ),
       ),
@@ -120,7 +126,7 @@ export async function claimDueReservations(tx: Queryable, now: Date, limit: numb
 export const dueHoldsAt = (now: string): string =>
   `SELECT rl.variant_id, rl.warehouse_id, sum(rl.qty - rl.fulfilled_qty - rl.released_qty)::int AS held
      FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-    WHERE r.status = 'pending' AND r.expires_at <= ${now}
+    WHERE r.status = 'pending' AND r.expires_at <= ${now} AND rl.holds_stock
     GROUP BY rl.variant_id, rl.warehouse_id`;
 
 /**
@@ -176,7 +182,7 @@ export async function readReservationsWithLines(
 export async function readLinesOf(db: Queryable, ids: readonly string[]): Promise<Map<string, ReservationLineRow[]>> {
   const { rows } = await db.query<ReservationLineRow & { reservation_id: string }>(
     `SELECT rl.reservation_id, rl.line_no, rl.variant_id, rl.warehouse_id, v.sku, w.code AS warehouse, rl.qty, rl.backordered,
-            rl.fulfilled_qty, rl.released_qty
+            rl.fulfilled_qty, rl.released_qty, rl.holds_stock
        FROM reservation_lines rl JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
       WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.reservation_id, rl.line_no`,
     [ids],
