@@ -41,18 +41,18 @@ export interface ReservationPage extends Page<Reservation> {
 export const DEFAULT_LIST_TOTAL_MAX = 10_000;
 
 /**
- * The cursor of a reservation list: the id of the last reservation shown and the total the first page counted,
- * `<uuid>.<total>` (a `~` after the total: not exact). Carrying the total on means a listing is counted once, not
- * once per page.
+ * The cursor of a reservation list: the id of the last reservation shown. The total is counted again on every page
+ * (up to the list's limit, through the page's own index): a total carried in the cursor could be forged or carried
+ * over to other filters.
  */
-const CURSOR = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,14})(~?)$/;
+const CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A list query checked, its names resolved: what listReservations reads. */
 export interface CheckedReservationQuery {
   filter: ReservationFilter;
   limit: number;
-  /** from the cursor: the last reservation shown and the total the first page counted */
-  after?: { id: string; total: Total } | undefined;
+  /** from the cursor: the last reservation shown */
+  after?: string | undefined;
 }
 
 /** Checks a list query before anything is read or done: malformed values are 400, unknown names 404. */
@@ -60,12 +60,11 @@ export async function checkReservationQuery(db: Queryable, query: ReservationQue
   const limit = pageLimit(query.limit);
   const filter = await filterOf(db, query);
   if (query.cursor === undefined) return { filter, limit };
-  const match = CURSOR.exec(query.cursor);
   // a cursor names a reservation this list showed: reservations are never deleted, so one that is not there was
   // never handed out
-  if (!match?.[1] || !(await readReservation(db, match[1])))
+  if (!CURSOR.test(query.cursor) || !(await readReservation(db, query.cursor)))
     throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
-  return { filter, limit, after: { id: match[1], total: { total: Number(match[2]), total_exact: match[3] !== '~' } } };
+  return { filter, limit, after: query.cursor };
 }
 
 /** Reservations newest first, filtered, paged by keyset, with a total; reads only. */
@@ -75,8 +74,8 @@ export async function listReservations(
   totalMax: number = DEFAULT_LIST_TOTAL_MAX,
 ): Promise<ReservationPage> {
   const { filter, limit, after } = query;
-  const rows = await searchReservations(db, filter, { after: after?.id, limit: limit + 1 });
-  const total = after?.total ?? totalOf(await countReservations(db, filter, totalMax), totalMax);
+  const rows = await searchReservations(db, filter, { after, limit: limit + 1 });
+  const total = totalOf(await countReservations(db, filter, totalMax), totalMax);
   const linesOf = await readLinesOf(
     db,
     rows.slice(0, limit).map((row) => row.id),
@@ -85,7 +84,7 @@ export async function listReservations(
     rows,
     limit,
     (row) => toReservation(row, linesOf.get(row.id) ?? []),
-    (row) => `${row.id}.${total.total}${total.total_exact ? '' : '~'}`,
+    (row) => row.id,
   );
   return { ...page, ...total };
 }

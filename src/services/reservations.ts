@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ArchivedError,
   InsufficientStockError,
   InvalidTransitionError,
   NotFoundError,
@@ -1419,7 +1420,8 @@ class LineEdits {
     const target = this.levels.find((level) => level.sku === request.sku && level.warehouse === request.to);
     if (!target) {
       if (!known.warehouses.has(request.to)) throw new NotFoundError('warehouse', request.to);
-      throw new NotFoundError('stock level', `${request.sku}@${request.to}`);
+      // every variant has a level in every warehouse; one left out of the locked levels is archived
+      throw new ArchivedError('warehouse', request.to);
     }
     for (const pick of picks) this.giveBack(this.line(pick.line_no), pick.qty);
     const short = this.hold(

@@ -232,6 +232,11 @@ export class StockService {
           },
         ]);
       }
+      // units found in an archived warehouse, or of an archived variant, must be unarchived into first
+      if (adjustment.delta > 0)
+        await refuseArchived(tx, [
+          { variantId: variant.id, warehouseId: warehouse.id, sku: adjustment.sku, warehouse: adjustment.warehouse },
+        ]);
       if (adjustment.delta < 0 && shortfall(applied) > 0) waitFor(releasing);
       return this.flagShortfall(tx, adjustment.sku, adjustment.warehouse, applied, 'adjust', adjustment.delta < 0);
     });
@@ -701,6 +706,11 @@ export class StockService {
         reference: write.reference,
         expectedOnHand: levelOf(item).on_hand,
       })),
+    );
+    // a count, sync or import may not bring units into an archived warehouse or of an archived variant
+    await refuseArchived(
+      tx,
+      items.filter((item) => item.onHand > levelOf(item).on_hand),
     );
     const results = [];
     for (const movement of applied) {

@@ -23,7 +23,7 @@ import { listValues } from './query.js';
 
 const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
-/** GET /v1/reservations: its filters, and a cursor of its own (a reservation id and the total, see reservation-search). */
+/** GET /v1/reservations: its filters, and its cursor (the last reservation shown). */
 const ReservationQuery = Type.Object(
   {
     status: Type.Optional(Type.Enum(RESERVATION_STATUSES)),
@@ -32,9 +32,7 @@ const ReservationQuery = Type.Object(
     warehouse: Type.Optional(WarehouseCode),
     created_after: Type.Optional(Timestamp),
     expires_before: Type.Optional(Timestamp),
-    cursor: Type.Optional(
-      Type.String({ pattern: '^[0-9a-f-]{36}\\.[0-9]{1,15}~?$', description: 'next_cursor of the previous page' }),
-    ),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'next_cursor of the previous page' })),
     limit: Type.Optional(PageLimit),
   },
   { additionalProperties: false },
@@ -42,11 +40,14 @@ const ReservationQuery = Type.Object(
 
 const route = routesTagged('reservations');
 /**
- * No body at all is an empty one (Fastify gives null for a request without Content-Type and body); anything sent,
- * a JSON `null` too, is checked as the body.
+ * No body at all is an empty one (Fastify gives null for a request without a body, whatever its Content-Type);
+ * anything sent, a JSON `null` too, is checked as the body.
  */
 const bodyOrNone = (req: FastifyRequest): unknown =>
-  req.body === undefined || (req.body === null && req.headers['content-type'] === undefined) ? {} : req.body;
+  req.body === undefined ||
+  (req.body === null && (req.headers['content-type'] === undefined || Number(req.headers['content-length'] ?? 0) === 0))
+    ? {}
+    : req.body;
 
 /**
  * The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back; and changing
