@@ -23,6 +23,17 @@ export interface VariantLimits {
  * the variant (they hold no safety stock of their own).
  */
 export function variantHeadroom(levels: readonly LevelNumbers[], limits: VariantLimits): number {
-  const together = levels.reduce((sum, level) => sum + available(level), 0);
-  return Math.max(0, together - limits.safety_stock + limits.backorder_allowance);
+  return Math.max(0, variantMargin(levels, limits));
 }
+
+/**
+ * Whether a variant-wide variant is already past its limits (a count, a state move or a higher safety stock took
+ * its sum below them): then no unit may be held again, not even one coming back on hand with it, as the database
+ * refuses any hold on such a variant (stock_levels_variant_reservable).
+ */
+export function pastVariantLimits(levels: readonly LevelNumbers[], limits: VariantLimits): boolean {
+  return variantMargin(levels, limits) < 0;
+}
+
+const variantMargin = (levels: readonly LevelNumbers[], limits: VariantLimits): number =>
+  levels.reduce((sum, level) => sum + available(level), 0) - limits.safety_stock + limits.backorder_allowance;

@@ -18,7 +18,8 @@ import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import type { AllocationStrategy, RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
-import { variantHeadroom } from '../domain/variant-limits.js';
+import { pastVariantLimits, variantHeadroom } from '../domain/variant-limits.js';
+import type { VariantLimits } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
 import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
@@ -102,6 +103,8 @@ export class HoldsBeingReleased extends Error {
 }
 
 const RESERVE_SCOPE = 'reservation.reserve';
+/** Why a variant-wide variant is short: its sum over warehouses, not one warehouse. */
+const VARIANT_WIDE_SHORT = 'variant-wide limit over all warehouses';
 const SWEEP_BATCH = 200;
 
 /**
@@ -811,7 +814,7 @@ function plan(
   skuLines.forEach(({ sku, qty, mine, serving, candidates, tracked, headroom }, i) => {
     const allocation = allocations[i];
     if (allocation && headroom !== undefined && qty > headroom) {
-      short.push({ sku, requested: qty, available: headroom, reason: 'variant-wide limit over all warehouses' });
+      short.push({ sku, requested: qty, available: headroom, reason: VARIANT_WIDE_SHORT });
       return;
     }
     if (!allocation) {
@@ -857,13 +860,22 @@ function plan(
  * serving the order or not; undefined for a variant limited per warehouse.
  */
 function headroomOf(sku: string, levels: readonly RoutingRow[]): number | undefined {
+  const wide = variantWide(sku, levels);
+  return wide && variantHeadroom(wide.levels, wide.limits);
+}
+
+/** Every level of a variant-wide variant with its limits; undefined for a variant limited per warehouse. */
+function variantWide(
+  sku: string,
+  levels: readonly RoutingRow[],
+): { levels: RoutingRow[]; limits: VariantLimits } | undefined {
   const all = levels.filter((level) => level.sku === sku);
   const first = all[0];
   if (first?.limit_scope !== 'variant') return undefined;
-  return variantHeadroom(all, {
-    safety_stock: first.variant_safety_stock,
-    backorder_allowance: first.backorder_limit,
-  });
+  return {
+    levels: all,
+    limits: { safety_stock: first.variant_safety_stock, backorder_allowance: first.backorder_limit },
+  };
 }
 
 /** The order's own strategy, else the store's; the store's nearest routes an order without ship_to by priority. */
@@ -1349,11 +1361,24 @@ class LineEdits {
     return line;
   }
 
-  /** Holds `qty` more on a line, if its level can promise them; else names the shortage and changes nothing. */
+  /**
+   * Holds `qty` more on a line, if its level can promise them and, for a variant-wide variant, the variant's sum
+   * over its warehouses too (checked here, on the locked levels, so the database's own check never fires and fails
+   * the group); else names the shortage and changes nothing. A line that holds no stock (an untracked variant's)
+   * just grows: never refused, no movement.
+   */
   hold(line: ReservationLineRow, qty: number): ShortLine[] {
+    if (!line.holds_stock) {
+      line.qty += qty;
+      this.draft.growth.push({ ...this.growth(line), qty, backordered: 0 });
+      return [];
+    }
     const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
     const reservable = totalReservable([toRoutingCandidate(level)]);
     if (reservable < qty) return [{ sku: line.sku, warehouse: line.warehouse, requested: qty, available: reservable }];
+    const headroom = headroomOf(line.sku, this.levels);
+    if (headroom !== undefined && headroom < qty)
+      return [{ sku: line.sku, requested: qty, available: headroom, reason: VARIANT_WIDE_SHORT }];
     level.reserved += qty;
     const backordered = backorderedUnits(qty, available(level));
     line.qty += qty;
@@ -1364,53 +1389,57 @@ class LineEdits {
       guard: 'reservable',
       reservedAfter: level.reserved,
     });
-    this.draft.growth.push({
-      reservationId: this.reservation.id,
-      lineNo: line.line_no,
-      variantId: line.variant_id,
-      warehouseId: line.warehouse_id,
-      qty,
-      backordered,
-    });
+    this.draft.growth.push({ ...this.growth(line), qty, backordered });
     return [];
   }
 
-  /** Gives back `qty` units a line holds. */
+  /** Gives back `qty` units a line holds (a line that holds no stock records them released, and that is all). */
   giveBack(line: ReservationLineRow, qty: number): void {
-    const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
-    level.reserved -= qty;
     line.released_qty += qty;
-    this.draft.change.moves.push({
-      ...this.movement(line, 'release'),
-      deltaReserved: -qty,
-      reservedAfter: level.reserved,
-    });
     this.draft.change.progress.push({
       reservationId: this.reservation.id,
       lineNo: line.line_no,
       fulfilled: 0,
       released: qty,
     });
+    if (!line.holds_stock) return;
+    const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
+    level.reserved -= qty;
+    this.draft.change.moves.push({
+      ...this.movement(line, 'release'),
+      deltaReserved: -qty,
+      reservedAfter: level.reserved,
+    });
   }
 
-  /** Takes back `qty` shipped units of a line: on hand where they shipped from, and held for the line again. */
+  /**
+   * Takes back `qty` shipped units of a line: on hand where they shipped from, and held for the line again. A line
+   * that holds no stock records them unshipped only. A variant-wide variant already past its limits can hold
+   * nothing again (the database would refuse the hold and fail the group): refused, naming the SKU.
+   */
   unship(line: ReservationLineRow, qty: number): void {
+    line.fulfilled_qty -= qty;
+    this.draft.change.progress.push({
+      reservationId: this.reservation.id,
+      lineNo: line.line_no,
+      fulfilled: -qty,
+      released: 0,
+    });
+    if (!line.holds_stock) return;
+    const wide = variantWide(line.sku, this.levels);
+    if (wide && pastVariantLimits(wide.levels, wide.limits))
+      throw new InsufficientStockError([
+        { sku: line.sku, requested: qty, available: 0, reason: `${VARIANT_WIDE_SHORT}: return the units instead` },
+      ]);
     const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
     level.on_hand += qty;
     level.reserved += qty;
-    line.fulfilled_qty -= qty;
     this.draft.change.moves.push({
       ...this.movement(line, 'unfulfil'),
       deltaOnHand: qty,
       deltaReserved: qty,
       onHandAfter: level.on_hand,
       reservedAfter: level.reserved,
-    });
-    this.draft.change.progress.push({
-      reservationId: this.reservation.id,
-      lineNo: line.line_no,
-      fulfilled: -qty,
-      released: 0,
     });
   }
 
@@ -1429,6 +1458,17 @@ class LineEdits {
       picks.reduce((sum, pick) => sum + pick.qty, 0),
     );
     if (short.length > 0) throw new InsufficientStockError(short);
+  }
+
+  /** Where a line grows: the growth to write, less its units. */
+  private growth(line: ReservationLineRow): Omit<LineGrowth, 'qty' | 'backordered'> {
+    return {
+      reservationId: this.reservation.id,
+      lineNo: line.line_no,
+      variantId: line.variant_id,
+      warehouseId: line.warehouse_id,
+      holdsStock: line.holds_stock,
+    };
   }
 
   private movement(line: ReservationLineRow, type: 'reserve' | 'release' | 'unfulfil'): PlannedMove {

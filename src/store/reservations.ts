@@ -254,16 +254,20 @@ export interface LineGrowth {
   warehouseId: number;
   qty: number;
   backordered: number;
+  /** false for a line of an untracked variant (it holds nothing); a line it grows keeps the flag it has */
+  holdsStock: boolean;
 }
 
 /** Adds lines to reservations, or units to lines they have, in one statement (lines named twice are summed). */
 export async function growReservationLines(tx: Queryable, growth: readonly LineGrowth[]): Promise<void> {
   if (growth.length === 0) return;
   await tx.query(
-    `INSERT INTO reservation_lines AS rl (reservation_id, line_no, variant_id, warehouse_id, qty, backordered)
-     SELECT reservation_id, line_no, variant_id, warehouse_id, sum(qty), sum(backordered)
+    `INSERT INTO reservation_lines AS rl
+       (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock)
+     SELECT reservation_id, line_no, variant_id, warehouse_id, sum(qty), sum(backordered), bool_and(holds_stock)
        FROM jsonb_to_recordset($1::jsonb)
-         AS g(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int)
+         AS g(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
+              holds_stock boolean)
       GROUP BY reservation_id, line_no, variant_id, warehouse_id
      ON CONFLICT (reservation_id, line_no)
        DO UPDATE SET qty = rl.qty + EXCLUDED.qty, backordered = rl.backordered + EXCLUDED.backordered`,
@@ -276,6 +280,7 @@ export async function growReservationLines(tx: Queryable, growth: readonly LineG
           warehouse_id: line.warehouseId,
           qty: line.qty,
           backordered: line.backordered,
+          holds_stock: line.holdsStock,
         })),
       ),
     ],
