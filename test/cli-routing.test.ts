@@ -41,6 +41,24 @@ describe('routing from the command line (embedded database)', () => {
     const unsplit = await cli(env, 'reserve', 'o-4', 'MUG:9', '--no-split');
     expect(unsplit.code).not.toBe(0);
     expect(unsplit.err).toMatch(/no single warehouse has all 9 and split is false/);
+    const near = await cli(
+      env,
+      '--json',
+      'reserve',
+      'o-7',
+      'MUG:1',
+      '--allocation',
+      'nearest',
+      '--ship-to',
+      '52.5,13.4',
+    );
+    expect(near.code, near.err).toBe(0);
+    const nowhere = await cli(env, 'reserve', 'o-8', 'MUG:1', '--ship-to', 'Berlin');
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.err).toMatch(/LAT,LON/);
+    const offMap = await cli(env, 'reserve', 'o-9', 'MUG:1', '--ship-to', '95,13.4');
+    expect(offMap.code).toBe(2);
+    expect(offMap.err).toMatch(/ship_to\/lat/);
   });
 
   it('reserves an untracked variant with nothing in stock, and refuses a store setting that is no strategy', async () => {

@@ -95,6 +95,10 @@ describe.each(drivers())('untracked variants (track_inventory: false) over HTTP 
     const fulfilled = await reserve([{ sku, qty: 3 }]);
     const id = String(fulfilled.body.id);
     expect((await call('POST', `/v1/reservations/${id}/commit`)).body).toMatchObject({ status: 'committed' });
+    // a committed untracked line holds nothing: stock reads show it neither committed nor pending
+    expect((await call('GET', `/v1/stock/${sku}`)).body).toMatchObject({
+      total: { reserved: 0, committed: 0, pending: 0 },
+    });
     const shipped = await call('POST', `/v1/reservations/${id}/fulfil`, { lines: [{ sku, qty: 1 }] });
     expect(shipped.body).toMatchObject({ status: 'partially_fulfilled' });
     expect((await call('POST', `/v1/reservations/${id}/fulfil`)).body).toMatchObject({ status: 'fulfilled' });

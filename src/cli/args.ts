@@ -34,6 +34,14 @@ export const commaList = (value: string): string[] =>
     .map((item) => item.trim())
     .filter(Boolean);
 
+/** A point as `LAT,LON` (`--ship-to 52.52,13.40`); the numbers are checked where the field is, with its name. */
+export function geoPointOption(value: string): { lat: number | string; lon: number | string } {
+  const parts = value.split(',');
+  if (parts.length !== 2) throw new InvalidArgumentError('must be LAT,LON such as 52.52,13.40');
+  const number = (part: string): number | string => (/^\s*-?\d+(\.\d+)?\s*$/.test(part) ? Number(part) : part);
+  return { lat: number(parts[0] ?? ''), lon: number(parts[1] ?? '') };
+}
+
 /** `SKU:QTY` pairs for reserve and fulfil. */
 export function skuQty(field: string) {
   return (pairs: readonly string[]): { sku: string; qty: number | string }[] =>

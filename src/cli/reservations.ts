@@ -14,7 +14,7 @@ import type { CallOptions } from '../services/context.js';
 import type { Reservation } from '../services/dto.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { formatReservation, table, withMoreHint } from './output.js';
-import { int, pageSizeOption, skuQty } from './args.js';
+import { geoPointOption, int, pageSizeOption, skuQty } from './args.js';
 
 interface ReserveOptions {
   ttl?: number;
@@ -24,6 +24,8 @@ interface ReserveOptions {
   notUnique?: boolean;
   allocation?: string;
   split: boolean;
+  region?: string;
+  shipTo?: { lat: number | string; lon: number | string };
 }
 
 /** `stockroom reserve`, `commit`, `cancel`, `fulfil`, `reservation` and `reservations list`: holding stock for orders. */
@@ -38,6 +40,8 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .option('--not-unique', 'allow other open reservations with this order_ref')
     .option('--allocation <strategy>', "priority, most_available, nearest or fewest_shipments (default: the store's)")
     .option('--no-split', 'each line from one warehouse, or refused')
+    .option('--region <code>', 'the region the order ships to (only warehouses serving it)')
+    .option('--ship-to <lat,lon>', 'where the order ships to (service radius; nearest routing)', geoPointOption)
     .action(async (orderRef: string, lines: string[], options: ReserveOptions) => {
       const input = {
         order_ref: orderRef,
@@ -49,6 +53,8 @@ export function registerReservations(program: Command, ctx: () => CommandContext
         allocation: options.allocation,
         // commander sets split to true unless --no-split: say it only when it differs from the default
         split: options.split ? undefined : false,
+        region: options.region,
+        ship_to: options.shipTo,
       };
       await runAndPrint(
         ctx(),

@@ -684,7 +684,7 @@ function replaceable(previous: OpenOrder, job: ReserveJob, levels: RoutingRow[])
       row.order_ref,
       row.id,
       row.status,
-      'reserve with "replace": true to replace it, or with "unique_order_ref": false for another',
+      'replace it ("replace": true; --replace from the CLI) or reserve another beside it ("unique_order_ref": false; --not-unique)',
     );
   if (row.status !== 'pending')
     throw new OpenReservationExistsError(

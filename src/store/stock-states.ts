@@ -66,11 +66,12 @@ export async function writeStateMove(tx: Queryable, move: StateWrite): Promise<L
 /** What open reservations hold at each level of a variant that is committed (paid), by warehouse id. */
 export async function readCommitted(db: Queryable, variantId: number): Promise<Map<number, number>> {
   // reservation_lines_variant_idx (0014) finds the variant's lines; only committed and partially fulfilled
-  // reservations count, so nothing is kept up to date on any write path for this read
+  // reservations count, so nothing is kept up to date on any write path for this read; a line of an untracked
+  // variant (holds_stock false) is in no level's reserved, so it is in no committed either
   const { rows } = await db.query<{ warehouse_id: number; committed: number }>(
     `SELECT rl.warehouse_id, sum(rl.qty - rl.fulfilled_qty - rl.released_qty)::int AS committed
        FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
-      WHERE rl.variant_id = $1 AND r.status IN ('committed', 'partially_fulfilled')
+      WHERE rl.variant_id = $1 AND rl.holds_stock AND r.status IN ('committed', 'partially_fulfilled')
       GROUP BY rl.warehouse_id`,
     [variantId],
   );
