@@ -125,6 +125,57 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     expect(await codes('/v1/warehouses')).toContain(gone);
   });
 
+  it('refuses adjustments, counts and syncs that would bring units into an archived warehouse or of an archived variant, changing nothing', async () => {
+    const { sku, wh } = await world(h.s, [0, 4]);
+    const [gone, kept] = [wh[0]!, wh[1]!];
+    expect((await call('POST', `/v1/warehouses/${gone}/archive`)).status).toBe(200);
+    const writes: [string, object][] = [
+      ['/v1/stock/adjust', { sku, warehouse: gone, delta: 3, reason: 'correction' }],
+      ['/v1/stock/count', { sku, warehouse: gone, counted: 5 }],
+    ];
+    for (const [path, body] of writes) {
+      const refused = await call('POST', path, { scope: 'admin', body });
+      expect(refused.status, path).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'archived', resource: 'warehouse', key: gone });
+    }
+    await expect(
+      h.s.stock.sync({
+        source: 'wms',
+        items: [
+          { sku, warehouse: kept, on_hand: 6 },
+          { sku, warehouse: gone, on_hand: 2 },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'archived', key: gone });
+    // the sync is all or nothing: its other level did not move either
+    const stock = (await h.s.stock.get(sku)).warehouses;
+    expect(stock.filter((row) => wh.includes(row.warehouse)).map((row) => [row.warehouse, row.on_hand])).toEqual([
+      [gone, 0],
+      [kept, 4],
+    ]);
+    // a variant archived (nothing held) refuses the same
+    const other = await world(h.s, [0]);
+    expect((await call('POST', `/v1/variants/${other.sku}/archive`)).status).toBe(200);
+    const adjust = await call('POST', '/v1/stock/adjust', {
+      scope: 'admin',
+      body: { sku: other.sku, warehouse: other.wh[0], delta: 1, reason: 'correction' },
+    });
+    expect(adjust.body).toMatchObject({ code: 'archived', resource: 'variant', key: other.sku });
+  });
+
+  it('a held line moved into an archived warehouse is refused as archived, not as an unknown level', async () => {
+    const { sku, wh } = await world(h.s, [3, 0]);
+    const reservation = await reserve(sku, 2);
+    expect(reservation.status).toBe(201);
+    expect((await call('POST', `/v1/warehouses/${wh[1]}/archive`)).status).toBe(200);
+    const moved = await call('POST', `/v1/reservations/${String(reservation.body.id)}/move`, {
+      scope: 'checkout',
+      body: { sku, to: wh[1] },
+    });
+    expect(moved.status).toBe(409);
+    expect(moved.body).toMatchObject({ code: 'archived', resource: 'warehouse', key: wh[1] });
+  });
+
   it('refuses a purchase-order receipt into an archived warehouse, and takes it once unarchived', async () => {
     const { sku, wh } = await world(h.s, [0]);
     const supplier = uniq('SUP');

@@ -396,6 +396,26 @@ describe.each(drivers())('changing a reservation after checkout, over HTTP on %s
     expect(await ok('POST', `/v1/reservations/${first.id}/unfulfil`)).toMatchObject({ status: 'committed' });
   });
 
+  it('cancel and unfulfil take an empty body, whatever its Content-Type says, as none; a JSON null is refused', async () => {
+    const { sku } = await world(h.s, [10]);
+    const send = (path: string, body?: string) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      });
+    const shipped = await reserve([{ sku, qty: 2 }]);
+    await ok('POST', `/v1/reservations/${shipped.id}/fulfil`);
+    expect((await send(`/v1/reservations/${shipped.id}/unfulfil`, 'null')).status).toBe(400);
+    const undone = await send(`/v1/reservations/${shipped.id}/unfulfil`, '');
+    expect(((await undone.json()) as Reservation).status).toBe('committed');
+    const held = await reserve([{ sku, qty: 1 }]);
+    expect((await send(`/v1/reservations/${held.id}/cancel`, 'null')).status).toBe(400);
+    const cancelled = await send(`/v1/reservations/${held.id}/cancel`);
+    expect(((await cancelled.json()) as Reservation).status).toBe('released');
+    await ok('POST', `/v1/reservations/${shipped.id}/cancel`);
+  });
+
   it('bad input is a problem document and changes nothing', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const r = await reserve([{ sku, qty: 2 }]);

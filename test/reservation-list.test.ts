@@ -83,6 +83,22 @@ describe.each(drivers())('listing reservations over HTTP on %s', (driver) => {
     for (const reservation of page.items) await h.s.reservations.release(reservation.id);
   });
 
+  it('counts the total of the filters asked for on every page: a cursor carries no total to forge or carry over', async () => {
+    const a = await world(h.s, [20]);
+    const b = await world(h.s, [20]);
+    for (let i = 0; i < 3; i++) await reserve({ order_ref: uniq('a'), lines: [{ sku: a.sku, qty: 1 }] });
+    await reserve({ order_ref: uniq('b'), lines: [{ sku: b.sku, qty: 1 }] });
+    const first = await call(`/v1/reservations?sku=${a.sku}&limit=1`);
+    expect(first.body).toMatchObject({ total: 3, total_exact: true });
+    const cursor = first.body.next_cursor ?? '';
+    // the same cursor under other filters answers those filters' total
+    expect((await call(`/v1/reservations?sku=${b.sku}&limit=1&cursor=${cursor}`)).body).toMatchObject({ total: 1 });
+    expect((await call(`/v1/reservations?sku=${a.sku}&limit=1&cursor=${cursor}.999999999`)).status).toBe(400);
+    for (const sku of [a.sku, b.sku])
+      for (const reservation of (await h.s.reservations.list({ sku })).items)
+        await h.s.reservations.release(reservation.id);
+  });
+
   it('filters by status, order_ref, sku, warehouse, created_after and expires_before, alone and together', async () => {
     const a = await world(h.s, [20, 20]);
     const b = await world(h.s, [20]);
