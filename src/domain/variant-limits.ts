@@ -35,5 +35,13 @@ export function pastVariantLimits(levels: readonly LevelNumbers[], limits: Varia
   return variantMargin(levels, limits) < 0;
 }
 
+/**
+ * What a variant-wide variant has left to sell over all its warehouses once its safety stock is held back, below
+ * zero when it is sold short: what a hold's backordered units are counted against, as a level's available is.
+ */
+export function variantAvailable(levels: readonly LevelNumbers[], limits: VariantLimits): number {
+  return levels.reduce((sum, level) => sum + available(level), 0) - limits.safety_stock;
+}
+
 const variantMargin = (levels: readonly LevelNumbers[], limits: VariantLimits): number =>
   levels.reduce((sum, level) => sum + available(level), 0) - limits.safety_stock + limits.backorder_allowance;

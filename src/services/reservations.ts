@@ -18,7 +18,7 @@ import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import type { AllocationStrategy, RoutingCandidate } from '../domain/routing.js';
 import { available, backorderedUnits } from '../domain/stock-level.js';
-import { pastVariantLimits, variantHeadroom } from '../domain/variant-limits.js';
+import { pastVariantLimits, variantAvailable, variantHeadroom } from '../domain/variant-limits.js';
 import type { VariantLimits } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
@@ -228,7 +228,7 @@ export class ReservationService {
               sku: hold.sku,
               warehouse: hold.warehouse,
               qty,
-              backordered: hold.holdsStock ? backorderedUnits(qty, available(level)) : 0,
+              backordered: hold.holdsStock ? backorderedUnits(qty, availableFor(level, levels)) : 0,
               fulfilled_qty: 0,
               released_qty: 0,
               holds_stock: hold.holdsStock,
@@ -859,6 +859,15 @@ function plan(
  * What a variant whose limits apply to its sum (limit_scope variant) can still promise over every warehouse,
  * serving the order or not; undefined for a variant limited per warehouse.
  */
+/**
+ * What a hold at this level is sold short against: the level's available, or for a variant-wide variant what the
+ * variant has left over all its warehouses (its levels hold no safety stock of their own).
+ */
+function availableFor(level: RoutingRow, levels: readonly RoutingRow[]): number {
+  const wide = variantWide(level.sku, levels);
+  return wide ? variantAvailable(wide.levels, wide.limits) : available(level);
+}
+
 function headroomOf(sku: string, levels: readonly RoutingRow[]): number | undefined {
   const wide = variantWide(sku, levels);
   return wide && variantHeadroom(wide.levels, wide.limits);
@@ -1380,7 +1389,7 @@ class LineEdits {
     if (headroom !== undefined && headroom < qty)
       return [{ sku: line.sku, requested: qty, available: headroom, reason: VARIANT_WIDE_SHORT }];
     level.reserved += qty;
-    const backordered = backorderedUnits(qty, available(level));
+    const backordered = backorderedUnits(qty, availableFor(level, this.levels));
     line.qty += qty;
     line.backordered += backordered;
     this.draft.change.moves.push({
