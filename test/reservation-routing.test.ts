@@ -5,6 +5,7 @@ import type { AllocationStrategy } from '../src/domain/routing.js';
 import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { drivers } from './support/databases.js';
+import { apiCall } from './support/served.js';
 import { uniq, useStockroom } from './support/harness.js';
 
 interface Reply {
@@ -47,16 +48,8 @@ describe.each(drivers())('allocation strategies over HTTP on %s', (driver) => {
   });
 
   async function call(method: string, path: string, body?: unknown, server = 0): Promise<Reply> {
-    const res = await fetch(`${servers[server]?.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+    const { status, body: answer } = await apiCall({ url: String(servers[server]?.url) }, method, path, { key, body });
+    return { status, body: answer };
   }
 
   /**

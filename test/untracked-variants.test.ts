@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { drivers } from './support/databases.js';
+import { apiCall } from './support/served.js';
 import { uniq, useStockroom } from './support/harness.js';
 
 interface Reply {
@@ -31,16 +32,8 @@ describe.each(drivers())('untracked variants (track_inventory: false) over HTTP 
   });
 
   async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+    const { status, body: answer } = await apiCall({ url }, method, path, { key, body });
+    return { status, body: answer };
   }
 
   /** warehouses of this test's own, the first ranked highest */

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { applyMovements } from '../src/store/levels.js';
 import { drivers } from './support/databases.js';
+import { apiCall } from './support/served.js';
 import { uniq, useStockroom } from './support/harness.js';
 
 interface Reply {
@@ -29,16 +30,8 @@ describe.each(drivers())('variant-wide limits (limit_scope: variant) over HTTP o
   });
 
   async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+    const { status, body: answer } = await apiCall({ url }, method, path, { key, body });
+    return { status, body: answer };
   }
 
   /** a variant with these settings, stocked in warehouses of this test's own (first ranked highest) */
