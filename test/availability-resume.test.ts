@@ -3,7 +3,7 @@ import { StockChanges } from '../src/infra/stock-changes.js';
 import { AvailabilityFeed } from '../src/services/availability-feed.js';
 import type { AvailabilityEvent } from '../src/services/availability-feed.js';
 import { drivers } from './support/databases.js';
-import { useStockroom, world } from './support/harness.js';
+import { uniq, useStockroom, world } from './support/harness.js';
 
 /** A stream's listener: every event it was told, and a way to wait for the one that says `available`. */
 function listener() {
@@ -37,7 +37,8 @@ describe.each(drivers())('resuming live availability on %s', (driver) => {
     });
     try {
       const { sku } = await world(h.s, [6]);
-      const reserve = (qty: number) => h.s.reservations.reserve({ order_ref: `resume-${qty}`, lines: [{ sku, qty }] });
+      const reserve = (qty: number) =>
+        h.s.reservations.reserve({ order_ref: uniq(`resume-${qty}`), lines: [{ sku, qty }] });
       const away = listener();
       const first = await feed.watch([sku], away.listen);
       expect(first.first.map((event) => event.item.available)).toEqual([6]);
