@@ -20,6 +20,7 @@ const ALL = [
   '0012_cancelled_deliveries',
   '0013_movement_types',
   '0014_reservation_lines_by_variant',
+  '0018_integration_events',
 ];
 
 describe('migrations', () => {

@@ -1,25 +1,33 @@
 import type { ChannelKind, DeliveryStatus, DeliveryTry, EventType } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
+/** The advisory lock dispatchers take turns on (any number; this one spells "outbox" in ASCII). */
+const DISPATCH_LOCK = 0x6f7574626f78;
+
 /**
- * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event, and
- * marks them dispatched, in one statement. Rows another process is dispatching are skipped, not waited for.
+ * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event (by name
+ * or by a family wildcard such as `stock.*`, migration 0018), oldest first, and marks them dispatched. Dispatchers
+ * take turns (a transaction-scoped advisory lock): rows of one ordering key are dispatched in id order, never a later
+ * one by one process while another still holds an earlier one, so a sender never sees a later event of a key before
+ * an earlier one has its delivery.
  * @returns how many outbox rows it dispatched
  */
 export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
   const { rows } = await tx.query<{ dispatched: number }>(
     `WITH due AS (
-       SELECT id, event FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+       SELECT id, event, ordering_key FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE
      ),
      -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
      -- waits for this dispatch to commit before it cancels the channel's deliveries (removeChannel)
      targets AS (
-       SELECT due.id AS outbox_id, c.id AS channel_id FROM due JOIN channels c ON c.active AND due.event = ANY (c.events)
+       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key
+         FROM due JOIN channels c ON c.active AND stockroom_wants(c.events, due.event)
           FOR SHARE OF c
      ),
      fanned AS (
-       INSERT INTO deliveries (outbox_id, channel_id)
-       SELECT outbox_id, channel_id FROM targets
+       INSERT INTO deliveries (outbox_id, channel_id, ordering_key)
+       SELECT outbox_id, channel_id, ordering_key FROM targets
        ORDER BY outbox_id, channel_id
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
@@ -53,8 +61,10 @@ export interface ClaimedDelivery {
 /**
  * Claims up to `limit` due deliveries for one try each: the try is counted and the delivery is not due again
  * for `leaseMs`, so nobody else sends it meanwhile, and if the claimer dies it comes due again by itself.
- * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a channel's
- * events go out one after the other, in order, and a receiver that hangs holds up only its own.
+ * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a receiver that
+ * hangs holds up only its own channel. A delivery with an ordering key (migration 0018) is due only once no earlier
+ * delivery of its key to its channel is pending (waiting for a retry, or claimed by any process): a channel gets
+ * the events of one variant or one reservation in order; a dead letter no longer holds its key back.
  */
 export async function claimDeliveries(
   tx: Queryable,
@@ -65,9 +75,16 @@ export async function claimDeliveries(
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
        SELECT id FROM deliveries
-        WHERE id IN (SELECT DISTINCT ON (channel_id) id FROM deliveries
-                      WHERE status = 'pending' AND next_attempt_at <= now() AND channel_id <> ALL ($3::bigint[])
-                      ORDER BY channel_id, next_attempt_at, id)
+        WHERE id IN (SELECT next.id FROM channels ch
+                      CROSS JOIN LATERAL (
+                        SELECT d.id FROM deliveries d
+                         WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                           AND (d.ordering_key IS NULL OR NOT EXISTS (
+                                 SELECT 1 FROM deliveries e
+                                  WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                                    AND e.status = 'pending' AND e.outbox_id < d.outbox_id))
+                         ORDER BY d.next_attempt_at, d.id LIMIT 1) next
+                      WHERE ch.id <> ALL ($3::bigint[]))
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
