@@ -75,16 +75,18 @@ export async function claimDeliveries(
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
        SELECT id FROM deliveries
-        WHERE id IN (SELECT next.id FROM channels ch
-                      CROSS JOIN LATERAL (
-                        SELECT d.id FROM deliveries d
-                         WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-                           AND (d.ordering_key IS NULL OR NOT EXISTS (
-                                 SELECT 1 FROM deliveries e
-                                  WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-                                    AND e.status = 'pending' AND e.outbox_id < d.outbox_id))
-                         ORDER BY d.next_attempt_at, d.id LIMIT 1) next
-                      WHERE ch.id <> ALL ($3::bigint[]))
+        WHERE id = ANY (ARRAY(
+                SELECT next.id FROM channels ch
+                 CROSS JOIN LATERAL (
+                   SELECT d.id FROM deliveries d
+                    WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                      -- the first of its key still pending for this channel (claimed ones, and retries waiting, too)
+                      AND (d.ordering_key IS NULL
+                           OR d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
+                                              WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                                                AND e.status = 'pending'))
+                    ORDER BY d.next_attempt_at, d.id LIMIT 1) next
+                 WHERE ch.id <> ALL ($3::bigint[])))
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
