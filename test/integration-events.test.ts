@@ -241,4 +241,40 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     expect(chain).toEqual([1, 3, 6, 10, 15]);
     expect(receiver.items.length).toBe(events.length + 1); // the failed try came again, first
   });
+
+  it('keeps each variant and reservation in order with two workers sending at once and tries failing', async () => {
+    const receiver = await openReceiver();
+    receiver.answer = (n) => (n % 4 === 1 ? { status: 503 } : { status: 200 });
+    const hook = await h.s.channels.addWebhook({
+      url: receiver.url,
+      events: ['stock.changed', 'reservation.*'],
+      secret: SECRET,
+    });
+    const skus = [(await world(h.s, [40])).sku, (await world(h.s, [40])).sku];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const order = await h.s.reservations.reserve({
+          order_ref: uniq('two'),
+          lines: [{ sku: skus[i % 2]!, qty: 2 }],
+        });
+        if (i % 3 === 0) await h.s.reservations.release(order.id);
+        else await h.s.reservations.fulfil(order.id);
+      }),
+    );
+    await Promise.all([worker().start(), worker().start()]);
+    const events = await settled(receiver, hook.id);
+    // every try, failed ones too, in order per key: nothing later of a variant or reservation went out before an
+    // earlier one had got through
+    const last = new Map<string, number>();
+    for (const request of receiver.items) {
+      const event = JSON.parse(request.body) as Received;
+      const key = event.type === 'stock.changed' ? `sku:${String(event.data['sku'])}` : `r:${String(event.data['id'])}`;
+      expect(Number(event.id)).toBeGreaterThanOrEqual(last.get(key) ?? 0);
+      last.set(key, Number(event.id));
+    }
+    expect(events.filter((e) => e.type === 'reservation.created')).toHaveLength(12);
+    expect(events.filter((e) => e.type === 'stock.changed' && skus.includes(String(e.data['sku'])))).toHaveLength(
+      2 + 12 * 2,
+    );
+  });
 });

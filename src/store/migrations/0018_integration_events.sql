@@ -47,19 +47,24 @@ $$;
 -- The ledger rows of this statement are those of the level written by the same command of the same transaction as
 -- the level's new version (same xmin and cmin): applyMovements writes both in one statement, and since the level is
 -- locked until commit, they are the newest of the level, found walking its index backwards.
-CREATE FUNCTION stock_levels_events() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The work of stock_levels_events on the changed levels passed as arrays: a query that reads a trigger's transition
+-- tables is planned again on every call, one over arrays in a plpgsql function once per session.
+CREATE FUNCTION stockroom_stock_changed(variant_ids bigint[], warehouse_ids bigint[], before_on_hand integer[],
+                                        before_reserved integer[], before_available integer[], after_on_hand integer[],
+                                        after_reserved integer[], after_available integer[]) RETURNS void
+  LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT stockroom_subscribed('stock.changed') THEN
-    RETURN NULL;
-  END IF;
   WITH changed AS (
     SELECT n.variant_id, n.warehouse_id,
-           o.on_hand AS on_hand_before, o.reserved AS reserved_before, o.available AS available_before,
+           n.on_hand_before, n.reserved_before, n.available_before,
            n.on_hand, n.reserved, n.available, n.on_hand - n.reserved - n.available AS held_back,
-           l.xmin AS written_by, l.cmin AS written_in
-      FROM new_rows n
-      JOIN old_rows o ON o.variant_id = n.variant_id AND o.warehouse_id = n.warehouse_id
-      JOIN stock_levels l ON l.variant_id = n.variant_id AND l.warehouse_id = n.warehouse_id
+           l.written_by, l.written_in
+      FROM unnest(variant_ids, warehouse_ids, before_on_hand, before_reserved, before_available, after_on_hand,
+                  after_reserved, after_available)
+        AS n(variant_id, warehouse_id, on_hand_before, reserved_before, available_before, on_hand, reserved, available)
+     -- LATERAL, here and below: one index lookup per changed row, whatever the planner thinks of the tables' sizes
+     CROSS JOIN LATERAL (SELECT l.xmin AS written_by, l.cmin AS written_in FROM stock_levels l
+                          WHERE l.variant_id = n.variant_id AND l.warehouse_id = n.warehouse_id) l
   ),
   moves AS (
     SELECT c.variant_id, c.warehouse_id, m.id, m.type, m.reason, m.reference, m.reservation_id,
@@ -71,7 +76,8 @@ BEGIN
                            AND NOT (p.xmin = c.written_by AND p.cmin = c.written_in)
                          ORDER BY p.id DESC LIMIT 1), 0) AS before_id
      ) b
-      JOIN stock_movements m ON m.variant_id = c.variant_id AND m.warehouse_id = c.warehouse_id AND m.id > b.before_id
+     CROSS JOIN LATERAL (SELECT * FROM stock_movements m
+                          WHERE m.variant_id = c.variant_id AND m.warehouse_id = c.warehouse_id AND m.id > b.before_id) m
   ),
   steps AS (
     SELECT c.variant_id, c.warehouse_id, m.id AS movement_id, m.type, m.reason, m.reference, m.reservation_id,
@@ -100,13 +106,36 @@ BEGIN
              'id', s.movement_id, 'type', s.type, 'reason', s.reason, 'reference', s.reference,
              'reservation_id', s.reservation_id, 'delta_on_hand', s.delta_on_hand, 'delta_reserved', s.delta_reserved) END),
          'variant:' || s.variant_id
-    FROM steps s JOIN variants v ON v.id = s.variant_id JOIN warehouses w ON w.id = s.warehouse_id
+    FROM steps s
+   CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = s.variant_id) v
+   CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = s.warehouse_id) w
   WINDOW w AS (PARTITION BY s.variant_id, s.warehouse_id ORDER BY s.step)
    ORDER BY s.variant_id, s.warehouse_id, s.step;
+END $$;
+
+CREATE FUNCTION stock_levels_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF stockroom_subscribed('stock.changed') THEN
+    PERFORM stockroom_stock_changed(array_agg(n.variant_id), array_agg(n.warehouse_id), array_agg(o.on_hand),
+                                    array_agg(o.reserved), array_agg(o.available), array_agg(n.on_hand),
+                                    array_agg(n.reserved), array_agg(n.available))
+       FROM new_rows n JOIN old_rows o ON o.variant_id = n.variant_id AND o.warehouse_id = n.warehouse_id;
+  END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER stock_levels_events AFTER UPDATE ON stock_levels
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stock_levels_events();
+
+-- A reservation as events show it: as GET /v1/reservations/{id} does, with the status before the change.
+CREATE FUNCTION stockroom_reservation_json(r reservations, previous_status text, lines jsonb, backordered boolean)
+  RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object(
+           'id', r.id, 'order_ref', r.order_ref, 'status', r.status, 'previous_status', previous_status,
+           'expires_at', stockroom_iso(r.expires_at), 'created_at', stockroom_iso(r.created_at),
+           'committed_at', stockroom_iso(r.committed_at), 'closed_at', stockroom_iso(r.closed_at),
+           'updated_at', stockroom_iso(r.updated_at), 'backordered', coalesce(backordered, false),
+           'lines', coalesce(lines, '[]'))
+$$;
 
 -- Reservation events: one per reservation per transaction that changed it, written when the transaction commits,
 -- so an event sees the reservation whole (its lines are written after its row; a fulfilment writes lines, then the
@@ -115,6 +144,8 @@ CREATE TRIGGER stock_levels_events AFTER UPDATE ON stock_levels
 -- was); a deferred trigger compares that with what it is at commit, names the change and writes the event. A row
 -- here lives only inside the transaction that wrote it: the deferred step deletes it (a concurrent transaction
 -- touching the same reservation waits on its key until then).
+-- Unlogged: a row never outlives its transaction, so there is nothing for the WAL to keep (a crash empties it,
+-- which is what it holds between transactions anyway).
 CREATE TABLE reservation_changes (
   reservation_id uuid PRIMARY KEY,
   created        boolean NOT NULL DEFAULT false,
@@ -141,11 +172,32 @@ CREATE FUNCTION stockroom_note_reservations(changes jsonb) RETURNS void LANGUAGE
     lines_before = EXCLUDED.lines_before || q.lines_before
 $$;
 
+-- A new reservation's lines are written by the statement that writes it (insertReservations), and an AFTER trigger
+-- sees the whole statement: its created event is written here, at once, for the whole group of orders, without the
+-- noting and the step at commit (reserving is the hot path). One whose lines come in a later statement is noted
+-- instead, and named at commit.
 CREATE FUNCTION reservations_note_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF stockroom_subscribed('reservation.*') THEN
-    PERFORM stockroom_note_reservations((SELECT jsonb_agg(jsonb_build_object('reservation_id', id, 'created', true)) FROM added));
+  IF NOT stockroom_subscribed('reservation.*') THEN
+    RETURN NULL;
   END IF;
+  IF stockroom_subscribed('reservation.created') THEN
+    INSERT INTO outbox (topic, payload, ordering_key)
+    SELECT 'reservation.created', stockroom_reservation_json(a, NULL, l.lines, l.backordered), 'reservation:' || a.id
+      FROM added a
+     CROSS JOIN LATERAL (
+       SELECT jsonb_agg(jsonb_build_object('sku', (SELECT v.sku FROM variants v WHERE v.id = rl.variant_id),
+                                           'warehouse', (SELECT w.code FROM warehouses w WHERE w.id = rl.warehouse_id),
+                                           'qty', rl.qty, 'backordered', rl.backordered,
+                                           'fulfilled', rl.fulfilled_qty, 'released', rl.released_qty) ORDER BY rl.line_no) AS lines,
+              bool_or(rl.backordered > 0) AS backordered
+         FROM reservation_lines rl WHERE rl.reservation_id = a.id) l
+     WHERE l.lines IS NOT NULL
+     ORDER BY a.id;
+  END IF;
+  PERFORM stockroom_note_reservations((
+    SELECT jsonb_agg(jsonb_build_object('reservation_id', a.id, 'created', true))
+      FROM added a WHERE NOT EXISTS (SELECT 1 FROM reservation_lines rl WHERE rl.reservation_id = a.id)));
   RETURN NULL;
 END $$;
 CREATE TRIGGER reservations_note_insert AFTER INSERT ON reservations
@@ -172,9 +224,16 @@ $$;
 CREATE FUNCTION reservation_lines_note_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF stockroom_subscribed('reservation.*') THEN
+    -- lines of a reservation the same statement created are its created event's (reservations_note_insert)
     PERFORM stockroom_note_reservations((
       SELECT jsonb_agg(jsonb_build_object('reservation_id', reservation_id, 'lines_before', lines))
-        FROM (SELECT reservation_id, jsonb_object_agg(line_no::text, NULL::jsonb) AS lines FROM added GROUP BY reservation_id) a));
+        FROM (SELECT a.reservation_id, jsonb_object_agg(a.line_no::text, NULL::jsonb) AS lines
+                FROM added a
+               CROSS JOIN LATERAL (SELECT r.xmin AS written_by, r.cmin AS written_in FROM reservations r WHERE r.id = a.reservation_id) r
+               CROSS JOIN LATERAL (SELECT l.xmin AS written_by, l.cmin AS written_in FROM reservation_lines l
+                                    WHERE l.reservation_id = a.reservation_id AND l.line_no = a.line_no) l
+               WHERE NOT (r.written_by = l.written_by AND r.written_in = l.written_in)
+               GROUP BY a.reservation_id) a));
   END IF;
   RETURN NULL;
 END $$;
@@ -210,7 +269,10 @@ CREATE TRIGGER reservation_lines_note_delete AFTER DELETE ON reservation_lines
 CREATE FUNCTION stockroom_reservation_event(created boolean, status_before text, status_after text,
                                             expires_before timestamptz, expires_after timestamptz,
                                             lines_before jsonb, lines_after jsonb) RETURNS text
-  LANGUAGE sql IMMUTABLE AS $$
+  -- plpgsql, not sql: its query is planned once per session, where a SQL function's would be planned on every call
+  LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RETURN (
   WITH b AS (SELECT * FROM jsonb_to_recordset(lines_before) AS b(variant_id bigint, warehouse_id bigint, qty int, fulfilled int, released int)),
        a AS (SELECT * FROM jsonb_to_recordset(lines_after) AS a(variant_id bigint, warehouse_id bigint, qty int, fulfilled int, released int)),
        totals AS (
@@ -230,30 +292,29 @@ CREATE FUNCTION stockroom_reservation_event(created boolean, status_before text,
            WHEN status_before IS DISTINCT FROM status_after THEN 'reservation.' || status_after
            WHEN lines_before IS DISTINCT FROM lines_after OR expires_before IS DISTINCT FROM expires_after THEN 'reservation.amended'
          END
-    FROM totals t
-$$;
+    FROM totals t);
+END $$;
 
--- At commit: every reservation the transaction noted becomes one event (the first call does them all).
+-- At commit: each reservation the transaction noted becomes one event (found by its key: a scan of the whole table
+-- would read every row deleted since the last vacuum).
 CREATE FUNCTION reservation_changes_emit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- one call per noted reservation: the first does the whole transaction's, the others only look at this flag
-  IF current_setting('stockroom.reservation_events', true) = 'written' THEN
-    RETURN NULL;
-  END IF;
-  PERFORM set_config('stockroom.reservation_events', 'written', true);
   WITH noted AS (
-    DELETE FROM reservation_changes RETURNING *
+    DELETE FROM reservation_changes WHERE reservation_id = NEW.reservation_id RETURNING *
   ),
+  -- LATERAL, here and below: index lookups per reservation noted, whatever the planner thinks of the tables' sizes
   now_lines AS (
-    SELECT q.reservation_id,
-           jsonb_agg(stockroom_line_json(rl.variant_id, rl.warehouse_id, rl.qty, rl.fulfilled_qty, rl.released_qty) ORDER BY rl.line_no)
-             AS internal,
-           jsonb_agg(jsonb_build_object('sku', v.sku, 'warehouse', w.code, 'qty', rl.qty, 'backordered', rl.backordered,
-                                        'fulfilled', rl.fulfilled_qty, 'released', rl.released_qty) ORDER BY rl.line_no) AS shown,
-           bool_or(rl.backordered > 0) AS backordered
-      FROM noted q JOIN reservation_lines rl ON rl.reservation_id = q.reservation_id
-      JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
-     GROUP BY q.reservation_id
+    SELECT q.reservation_id, nl.*
+      FROM noted q
+     CROSS JOIN LATERAL (
+       SELECT jsonb_agg(stockroom_line_json(rl.variant_id, rl.warehouse_id, rl.qty, rl.fulfilled_qty, rl.released_qty) ORDER BY rl.line_no)
+                AS internal,
+              jsonb_agg(jsonb_build_object('sku', (SELECT v.sku FROM variants v WHERE v.id = rl.variant_id),
+                                           'warehouse', (SELECT w.code FROM warehouses w WHERE w.id = rl.warehouse_id),
+                                           'qty', rl.qty, 'backordered', rl.backordered,
+                                           'fulfilled', rl.fulfilled_qty, 'released', rl.released_qty) ORDER BY rl.line_no) AS shown,
+              bool_or(rl.backordered > 0) AS backordered
+         FROM reservation_lines rl WHERE rl.reservation_id = q.reservation_id) nl
   ),
   before_lines AS (
     SELECT q.reservation_id, coalesce(jsonb_agg(x.line ORDER BY x.line_no), '[]') AS internal
@@ -267,26 +328,23 @@ BEGIN
      GROUP BY q.reservation_id
   ),
   named AS (
-    SELECT q.created, q.status_before, r.*, nl.shown, coalesce(nl.backordered, false) AS backordered,
-           stockroom_reservation_event(q.created, coalesce(q.status_before, r.status), r.status,
-                                       CASE WHEN q.status_before IS NULL THEN r.expires_at ELSE q.expires_before END, r.expires_at,
-                                       coalesce(bl.internal, '[]'), coalesce(nl.internal, '[]')) AS event
-      FROM noted q JOIN reservations r ON r.id = q.reservation_id
+    SELECT q.created, q.status_before, r, nl.shown, nl.backordered,
+           CASE WHEN q.created THEN 'reservation.created'
+                ELSE stockroom_reservation_event(false, coalesce(q.status_before, r.status), r.status,
+                                                 CASE WHEN q.status_before IS NULL THEN r.expires_at ELSE q.expires_before END, r.expires_at,
+                                                 coalesce(bl.internal, '[]'), coalesce(nl.internal, '[]')) END AS event
+      FROM noted q CROSS JOIN reservations r
       LEFT JOIN now_lines nl ON nl.reservation_id = q.reservation_id
       LEFT JOIN before_lines bl ON bl.reservation_id = q.reservation_id
+     WHERE r.id = q.reservation_id
   )
   INSERT INTO outbox (topic, payload, ordering_key)
   SELECT n.event,
-         jsonb_build_object(
-           'id', n.id, 'order_ref', n.order_ref, 'status', n.status,
-           'previous_status', CASE WHEN n.created THEN NULL ELSE coalesce(n.status_before, n.status) END,
-           'expires_at', stockroom_iso(n.expires_at), 'created_at', stockroom_iso(n.created_at),
-           'committed_at', stockroom_iso(n.committed_at), 'closed_at', stockroom_iso(n.closed_at),
-           'updated_at', stockroom_iso(n.updated_at), 'backordered', n.backordered, 'lines', coalesce(n.shown, '[]')),
-         'reservation:' || n.id
+         stockroom_reservation_json(n.r, CASE WHEN n.created THEN NULL ELSE coalesce(n.status_before, (n.r).status) END,
+                                    n.shown, n.backordered),
+         'reservation:' || (n.r).id
     FROM named n
-   WHERE n.event IS NOT NULL AND stockroom_subscribed(n.event)
-   ORDER BY n.id;
+   WHERE n.event IS NOT NULL AND stockroom_subscribed(n.event);
   RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER reservation_changes_emit AFTER INSERT ON reservation_changes
