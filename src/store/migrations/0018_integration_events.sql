@@ -74,7 +74,8 @@ BEGIN
        SELECT coalesce((SELECT p.id FROM stock_movements p
                          WHERE p.variant_id = c.variant_id AND p.warehouse_id = c.warehouse_id
                            AND NOT (p.xmin = c.written_by AND p.cmin = c.written_in)
-                         ORDER BY p.id DESC LIMIT 1), 0) AS before_id
+                         -- the level's index order, so the walk is down that index and never down the whole ledger's
+                         ORDER BY p.variant_id DESC, p.warehouse_id DESC, p.id DESC LIMIT 1), 0) AS before_id
      ) b
      CROSS JOIN LATERAL (SELECT * FROM stock_movements m
                           WHERE m.variant_id = c.variant_id AND m.warehouse_id = c.warehouse_id AND m.id > b.before_id) m
