@@ -187,7 +187,7 @@ async function expectAsTheLedgerSays(database: ServerDatabase, receiver: HttpRec
       expect(seen[0]?.type).toBe('reservation.created');
       expect(seen.at(-1)?.data.status).toBe(reservation.status);
     }
-    expect(reservations.length).toBeGreaterThan(900);
+    expect(reservations.length).toBeGreaterThan(600); // most orders were taken (some were short, some died with the server)
   } finally {
     await s.close();
   }
