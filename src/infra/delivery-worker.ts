@@ -24,8 +24,13 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** how often due retries are looked for when nothing wakes the worker (default 1 s) */
   pollMs?: number;
-  /** tries in flight at once, each to a different channel (default 16) */
+  /** tries in flight at once, over every channel (default 64) */
   batch?: number;
+  /**
+   * tries in flight at once to one channel, each of a different ordering key (a variant, a reservation), so the events
+   * of one key still reach it in order (default 16); alerts go one at a time per channel
+   */
+  concurrency?: number;
   /** how long deliveries that got through (and their outbox rows) are kept (default 30 days; 0: for ever) */
   retentionMs?: number;
   /** how often the worker forgets what is past retention (default 1 h) */
@@ -90,7 +95,8 @@ export class DeliveryWorker {
       backoffCapMs: options.backoffCapMs ?? 3_600_000,
       timeoutMs: options.timeoutMs ?? 10_000,
       pollMs: options.pollMs ?? 1000,
-      batch: options.batch ?? 16,
+      batch: options.batch ?? 64,
+      concurrency: options.concurrency ?? 16,
       retentionMs: options.retentionMs ?? 30 * 86_400_000,
       pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
@@ -177,8 +183,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * One round: dispatch every new outbox row, and keep up to `batch` tries in flight, one per channel, claiming
-   * the next due delivery as soon as one ends, so a receiver that hangs holds up its own channel only. New outbox rows
+   * One round: dispatch every new outbox row, and keep up to `batch` tries in flight, up to `concurrency` per channel
+   * (each of a different ordering key; alerts one per channel), claiming the next due delivery as soon as one ends,
+   * so a receiver that hangs holds up its own channel only. New outbox rows
    * announced meanwhile are dispatched in the same round. Now and then, forget what got through longer ago than
    * the retention. The round ends when nothing is in flight and nothing is due.
    */
@@ -188,7 +195,7 @@ export class DeliveryWorker {
       this.prunedAt = Date.now();
       run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.settings.retentionMs, 10_000));
     }
-    const inFlight = new Map<Promise<void>, number>();
+    const inFlight = new Map<Promise<void>, ClaimedDelivery>();
     let dispatchedAt = 0;
     for (;;) {
       if (!this.halting) {
@@ -199,8 +206,16 @@ export class DeliveryWorker {
         }
         const free = this.settings.batch - inFlight.size;
         const busy = [...inFlight.values()];
+        const sending = {
+          keyed: busy.filter((d) => d.ordering_key !== null).map((d) => d.channel_id),
+          unkeyed: busy.filter((d) => d.ordering_key === null).map((d) => d.channel_id),
+        };
         const claimed =
-          free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
+          free > 0
+            ? await this.db.transaction((tx) =>
+                claimDeliveries(tx, free, this.leaseMs, sending, this.settings.concurrency),
+              )
+            : [];
         for (const delivery of claimed) {
           const attempt: Promise<void> = this.attempt(delivery)
             .then((ok) => {
@@ -212,7 +227,7 @@ export class DeliveryWorker {
               this.log?.warn({ err, delivery: delivery.id }, 'could not record a delivery try');
             })
             .finally(() => inFlight.delete(attempt));
-          inFlight.set(attempt, delivery.channel_id);
+          inFlight.set(attempt, delivery);
         }
       }
       if (inFlight.size === 0) return run;

@@ -52,25 +52,38 @@ export interface ClaimedDelivery {
   /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
   secrets: Record<string, string>;
   outbox_id: number;
+  /** the stream it is ordered in (migration 0018: a variant, a reservation); null for an alert */
+  ordering_key: string | null;
   /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
   event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
 }
 
+/** What a claimer already has in flight: a channel's tries, counted per channel, and the channels sending an alert. */
+export interface InFlight {
+  /** the channel of each try in flight of a delivery with an ordering key (a channel once per try) */
+  keyed: readonly number[];
+  /** channels with a try in flight of a delivery without an ordering key (an alert) */
+  unkeyed: readonly number[];
+}
+
 /**
  * Claims up to `limit` due deliveries for one try each: the try is counted and the delivery is not due again
  * for `leaseMs`, so nobody else sends it meanwhile, and if the claimer dies it comes due again by itself.
- * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a receiver that
- * hangs holds up only its own channel. A delivery with an ordering key (migration 0018) is due only once no earlier
- * delivery of its key to its channel is pending (waiting for a retry, or claimed by any process): a channel gets
- * the events of one variant or one reservation in order; a dead letter no longer holds its key back.
+ * A delivery with an ordering key (migration 0018) is due only once no earlier delivery of its key to its channel is
+ * pending (waiting for a retry, or claimed by any process): a channel gets the events of one variant or one
+ * reservation in order, while those of different keys go out side by side, up to `perChannel` tries in flight per
+ * channel (counting the claimer's own, `inFlight.keyed`); a dead letter no longer holds its key back. A delivery
+ * without a key (an alert) goes one at a time per channel and claimer, as before: none while the claimer has one in
+ * flight to that channel. A receiver that hangs holds up at most `perChannel` + 1 of the claimer's tries.
  */
 export async function claimDeliveries(
   tx: Queryable,
   limit: number,
   leaseMs: number,
-  busy: readonly number[] = [],
+  inFlight: InFlight = { keyed: [], unkeyed: [] },
+  perChannel = 1,
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
@@ -78,15 +91,20 @@ export async function claimDeliveries(
         WHERE id = ANY (ARRAY(
                 SELECT next.id FROM channels ch
                  CROSS JOIN LATERAL (
-                   SELECT d.id FROM deliveries d
+                  (SELECT d.id FROM deliveries d
                     WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                      AND d.ordering_key IS NOT NULL
                       -- the first of its key still pending for this channel (claimed ones, and retries waiting, too)
-                      AND (d.ordering_key IS NULL
-                           OR d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
-                                              WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-                                                AND e.status = 'pending'))
-                    ORDER BY d.next_attempt_at, d.id LIMIT 1) next
-                 WHERE ch.id <> ALL ($3::bigint[])))
+                      AND d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
+                                          WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                                            AND e.status = 'pending')
+                    ORDER BY d.next_attempt_at, d.id
+                    LIMIT greatest($5::int - (SELECT count(*) FROM unnest($3::bigint[]) b WHERE b = ch.id), 0))
+                   UNION ALL
+                   (SELECT d.id FROM deliveries d
+                     WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                       AND d.ordering_key IS NULL AND ch.id <> ALL ($4::bigint[])
+                     ORDER BY d.next_attempt_at, d.id LIMIT 1)) next))
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
@@ -95,12 +113,14 @@ export async function claimDeliveries(
      claimed AS (
        UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
          FROM due WHERE d.id = due.id
-       RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
+       RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id,
+                 d.ordering_key
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.event, o.payload, o.created_at
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, c.ordering_key,
+            o.event, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
-    [limit, leaseMs, busy],
+    [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel],
   );
   return rows;
 }
