@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { retryDelayMs } from '../domain/backoff.js';
 import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent } from '../domain/delivery.js';
@@ -8,6 +9,19 @@ import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '
 import type { ClaimedDelivery } from '../store/deliveries.js';
 import { Backoff } from './backoff.js';
 import { SendFailedError, send } from './notifiers.js';
+
+/** The shortest time between two dispatches while announcements keep coming (a commit each, under load). */
+const GATHER_MS = 20;
+
+/** Resolves once `count` of `promises` (which never reject) have settled. */
+const settled = (promises: readonly Promise<void>[], count: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    let ended = 0;
+    for (const promise of promises)
+      void promise.finally(() => {
+        if (++ended >= count) resolve();
+      });
+  });
 
 /** The channel the database announces new outbox rows on (migration 0007). */
 const OUTBOX_CHANNEL = 'stockroom_outbox';
@@ -231,10 +245,11 @@ export class DeliveryWorker {
         }
       }
       if (inFlight.size === 0) return run;
-      // the next slot to free, a new outbox row, or retries coming due, whichever is first
+      // half the tries in flight ending (so one claim serves several slots: a claim per ended try cost a transaction
+      // per event), a new outbox row, or retries coming due, whichever is first
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        ...inFlight.keys(),
+        settled([...inFlight.keys()], Math.ceil(inFlight.size / 2)),
         new Promise<void>((resolve) => {
           this.nudge = resolve;
           timer = setTimeout(resolve, this.settings.pollMs);
@@ -242,6 +257,9 @@ export class DeliveryWorker {
       ]);
       clearTimeout(timer);
       this.nudge = undefined;
+      // under load every commit announces new outbox rows: dispatch them in batches, at most every GATHER_MS
+      const gap = dispatchedAt + GATHER_MS - Date.now();
+      if (this.again && gap > 0 && !this.halting) await sleep(gap);
     }
   }
 
