@@ -26,11 +26,12 @@ DROP INDEX deliveries_outbox_idx;
 DROP INDEX outbox_pending_idx;
 CREATE INDEX outbox_undispatched_idx ON outbox (id) WHERE delivered_at IS NULL;
 
--- Whether a channel's subscription list takes an event: by name, or by a family wildcard ('stock.*', 'reservation.*')
--- that also takes names added later (a new reservation status is 'reservation.<status>').
 -- Every function below that runs queries does so with JIT off (SET jit = off): a query over a trigger's transition
 -- table is planned for the table's unknown size, its estimated cost passes jit_above_cost, and compiling it took
 -- 14-16 ms of a 64-reservation group's 18 ms (auto_explain); the statements touch a few rows per change each.
+
+-- Whether a channel's subscription list takes an event: by name, or by a family wildcard ('stock.*', 'reservation.*')
+-- that also takes names added later (a new reservation status is 'reservation.<status>').
 CREATE FUNCTION stockroom_wants(events text[], event text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
   SELECT event = ANY (events) OR (position('.' IN event) > 0 AND split_part(event, '.', 1) || '.*' = ANY (events))
 $$;
