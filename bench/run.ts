@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Db } from '../src/store/db.js';
+import { eventsScenario } from './scenarios/events.js';
 import { exportScenario } from './scenarios/export.js';
 import { flashScenario } from './scenarios/flash.js';
 import { lifecycleScenario } from './scenarios/lifecycle.js';
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   flash: flashScenario,
   storefront: storefrontScenario,
   export: exportScenario,
+  events: eventsScenario,
 };
 
 /** An embedded database is one small shop's: its catalog is kept to a size PGlite seeds in a few seconds. */

@@ -68,7 +68,7 @@ export type { PostgresOptions } from './store/postgres.js';
 export type { Db, Queryable, QueryResult, Driver } from './store/db.js';
 export { ALERT_TYPES } from './domain/alerts.js';
 export type { AlertType } from './domain/alerts.js';
-export { CHANNEL_KINDS, EVENT_TYPES } from './domain/delivery.js';
+export { CHANNEL_KINDS, EVENT_FAMILIES, EVENT_TYPES, RESERVATION_EVENTS, SUBSCRIPTIONS } from './domain/delivery.js';
 export { SIGNATURE_TOLERANCE_SECONDS, signWebhook, verifyWebhook } from './domain/signature.js';
 export type { ChannelKind, DeliveryEvent, DeliveryStatus, EventType } from './domain/delivery.js';
 export { PO_STATUSES } from './domain/purchasing.js';

@@ -23,6 +23,7 @@ const ALL = [
   '0015_order_ref_unique',
   '0016_stock_states',
   '0017_variant_limits_and_tracking',
+  '0018_integration_events',
 ];
 
 describe('migrations', () => {

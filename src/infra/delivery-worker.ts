@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { retryDelayMs } from '../domain/backoff.js';
 import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent } from '../domain/delivery.js';
@@ -8,6 +9,19 @@ import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '
 import type { ClaimedDelivery } from '../store/deliveries.js';
 import { Backoff } from './backoff.js';
 import { SendFailedError, send } from './notifiers.js';
+
+/** The shortest time between two dispatches while announcements keep coming (a commit each, under load). */
+const GATHER_MS = 20;
+
+/** Resolves once `count` of `promises` (which never reject) have settled. */
+const settled = (promises: readonly Promise<void>[], count: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    let ended = 0;
+    for (const promise of promises)
+      void promise.finally(() => {
+        if (++ended >= count) resolve();
+      });
+  });
 
 /** The channel the database announces new outbox rows on (migration 0007). */
 const OUTBOX_CHANNEL = 'stockroom_outbox';
@@ -24,8 +38,13 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** how often due retries are looked for when nothing wakes the worker (default 1 s) */
   pollMs?: number;
-  /** tries in flight at once, each to a different channel (default 16) */
+  /** tries in flight at once, over every channel (default 64) */
   batch?: number;
+  /**
+   * tries in flight at once to one channel, each of a different ordering key (a variant, a reservation), so the events
+   * of one key still reach it in order (default 16); alerts go one at a time per channel
+   */
+  concurrency?: number;
   /** how long deliveries that got through (and their outbox rows) are kept (default 30 days; 0: for ever) */
   retentionMs?: number;
   /** how often the worker forgets what is past retention (default 1 h) */
@@ -90,7 +109,8 @@ export class DeliveryWorker {
       backoffCapMs: options.backoffCapMs ?? 3_600_000,
       timeoutMs: options.timeoutMs ?? 10_000,
       pollMs: options.pollMs ?? 1000,
-      batch: options.batch ?? 16,
+      batch: options.batch ?? 64,
+      concurrency: options.concurrency ?? 16,
       retentionMs: options.retentionMs ?? 30 * 86_400_000,
       pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     };
@@ -177,8 +197,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * One round: dispatch every new outbox row, and keep up to `batch` tries in flight, one per channel, claiming
-   * the next due delivery as soon as one ends, so a receiver that hangs holds up its own channel only. New outbox rows
+   * One round: dispatch every new outbox row, and keep up to `batch` tries in flight, up to `concurrency` per channel
+   * (each of a different ordering key; alerts one per channel), claiming the next due delivery as soon as one ends,
+   * so a receiver that hangs holds up its own channel only. New outbox rows
    * announced meanwhile are dispatched in the same round. Now and then, forget what got through longer ago than
    * the retention. The round ends when nothing is in flight and nothing is due.
    */
@@ -188,7 +209,7 @@ export class DeliveryWorker {
       this.prunedAt = Date.now();
       run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.settings.retentionMs, 10_000));
     }
-    const inFlight = new Map<Promise<void>, number>();
+    const inFlight = new Map<Promise<void>, ClaimedDelivery>();
     let dispatchedAt = 0;
     for (;;) {
       if (!this.halting) {
@@ -199,8 +220,16 @@ export class DeliveryWorker {
         }
         const free = this.settings.batch - inFlight.size;
         const busy = [...inFlight.values()];
+        const sending = {
+          keyed: busy.filter((d) => d.ordering_key !== null).map((d) => d.channel_id),
+          unkeyed: busy.filter((d) => d.ordering_key === null).map((d) => d.channel_id),
+        };
         const claimed =
-          free > 0 ? await this.db.transaction((tx) => claimDeliveries(tx, free, this.leaseMs, busy)) : [];
+          free > 0
+            ? await this.db.transaction((tx) =>
+                claimDeliveries(tx, free, this.leaseMs, sending, this.settings.concurrency),
+              )
+            : [];
         for (const delivery of claimed) {
           const attempt: Promise<void> = this.attempt(delivery)
             .then((ok) => {
@@ -212,14 +241,15 @@ export class DeliveryWorker {
               this.log?.warn({ err, delivery: delivery.id }, 'could not record a delivery try');
             })
             .finally(() => inFlight.delete(attempt));
-          inFlight.set(attempt, delivery.channel_id);
+          inFlight.set(attempt, delivery);
         }
       }
       if (inFlight.size === 0) return run;
-      // the next slot to free, a new outbox row, or retries coming due, whichever is first
+      // half the tries in flight ending (so one claim serves several slots: a claim per ended try cost a transaction
+      // per event), a new outbox row, or retries coming due, whichever is first
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        ...inFlight.keys(),
+        settled([...inFlight.keys()], Math.ceil(inFlight.size / 2)),
         new Promise<void>((resolve) => {
           this.nudge = resolve;
           timer = setTimeout(resolve, this.settings.pollMs);
@@ -227,6 +257,9 @@ export class DeliveryWorker {
       ]);
       clearTimeout(timer);
       this.nudge = undefined;
+      // under load every commit announces new outbox rows: dispatch them in batches, at most every GATHER_MS
+      const gap = dispatchedAt + GATHER_MS - Date.now();
+      if (this.again && gap > 0 && !this.halting) await sleep(gap);
     }
   }
 

@@ -5,7 +5,7 @@ import { Format } from 'typebox/format';
 import { BACKORDER_POLICIES } from '../domain/backorder.js';
 import { ALLOCATION_STRATEGIES } from '../domain/routing.js';
 import { LIMIT_SCOPES } from '../domain/variant-limits.js';
-import { CHANNEL_KINDS, EVENT_TYPES } from '../domain/delivery.js';
+import { CHANNEL_KINDS, SUBSCRIPTIONS } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
@@ -410,10 +410,10 @@ export const PurchaseReceiptInput = Closed({
 /** What `purchasing.receive` takes. */
 export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;
 
-const Events = Type.Array(Type.Enum(EVENT_TYPES), {
+const Events = Type.Array(Type.Enum(SUBSCRIPTIONS), {
   minItems: 1,
   uniqueItems: true,
-  description: 'the events this channel receives',
+  description: 'the events this channel receives: names, or a family (`stock.*`, `reservation.*`)',
 });
 const HttpUrl = Type.String({
   minLength: 8,

@@ -1,25 +1,33 @@
 import type { ChannelKind, DeliveryStatus, DeliveryTry, EventType } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
+/** The advisory lock dispatchers take turns on (any number; this one spells "outbox" in ASCII). */
+const DISPATCH_LOCK = 0x6f7574626f78;
+
 /**
- * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event, and
- * marks them dispatched, in one statement. Rows another process is dispatching are skipped, not waited for.
+ * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event (by name
+ * or by a family wildcard such as `stock.*`, migration 0018), oldest first, and marks them dispatched. Dispatchers
+ * take turns (a transaction-scoped advisory lock): rows of one ordering key are dispatched in id order, never a later
+ * one by one process while another still holds an earlier one, so a sender never sees a later event of a key before
+ * an earlier one has its delivery.
  * @returns how many outbox rows it dispatched
  */
 export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
   const { rows } = await tx.query<{ dispatched: number }>(
     `WITH due AS (
-       SELECT id, event FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+       SELECT id, event, ordering_key FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE
      ),
      -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
      -- waits for this dispatch to commit before it cancels the channel's deliveries (removeChannel)
      targets AS (
-       SELECT due.id AS outbox_id, c.id AS channel_id FROM due JOIN channels c ON c.active AND due.event = ANY (c.events)
+       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key
+         FROM due JOIN channels c ON c.active AND stockroom_wants(c.events, due.event)
           FOR SHARE OF c
      ),
      fanned AS (
-       INSERT INTO deliveries (outbox_id, channel_id)
-       SELECT outbox_id, channel_id FROM targets
+       INSERT INTO deliveries (outbox_id, channel_id, ordering_key)
+       SELECT outbox_id, channel_id, ordering_key FROM targets
        ORDER BY outbox_id, channel_id
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
@@ -44,30 +52,59 @@ export interface ClaimedDelivery {
   /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
   secrets: Record<string, string>;
   outbox_id: number;
+  /** the stream it is ordered in (migration 0018: a variant, a reservation); null for an alert */
+  ordering_key: string | null;
   /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
   event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
 }
 
+/** What a claimer already has in flight: a channel's tries, counted per channel, and the channels sending an alert. */
+export interface InFlight {
+  /** the channel of each try in flight of a delivery with an ordering key (a channel once per try) */
+  keyed: readonly number[];
+  /** channels with a try in flight of a delivery without an ordering key (an alert) */
+  unkeyed: readonly number[];
+}
+
 /**
  * Claims up to `limit` due deliveries for one try each: the try is counted and the delivery is not due again
  * for `leaseMs`, so nobody else sends it meanwhile, and if the claimer dies it comes due again by itself.
- * At most one per channel, and none for the channels in `busy` (the claimer's tries in flight): a channel's
- * events go out one after the other, in order, and a receiver that hangs holds up only its own.
+ * A delivery with an ordering key (migration 0018) is due only once no earlier delivery of its key to its channel is
+ * pending (waiting for a retry, or claimed by any process): a channel gets the events of one variant or one
+ * reservation in order, while those of different keys go out side by side, up to `perChannel` tries in flight per
+ * channel (counting the claimer's own, `inFlight.keyed`); a dead letter no longer holds its key back. A delivery
+ * without a key (an alert) goes one at a time per channel and claimer, as before: none while the claimer has one in
+ * flight to that channel. A receiver that hangs holds up at most `perChannel` + 1 of the claimer's tries.
  */
 export async function claimDeliveries(
   tx: Queryable,
   limit: number,
   leaseMs: number,
-  busy: readonly number[] = [],
+  inFlight: InFlight = { keyed: [], unkeyed: [] },
+  perChannel = 1,
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
        SELECT id FROM deliveries
-        WHERE id IN (SELECT DISTINCT ON (channel_id) id FROM deliveries
-                      WHERE status = 'pending' AND next_attempt_at <= now() AND channel_id <> ALL ($3::bigint[])
-                      ORDER BY channel_id, next_attempt_at, id)
+        WHERE id = ANY (ARRAY(
+                SELECT next.id FROM channels ch
+                 CROSS JOIN LATERAL (
+                  (SELECT d.id FROM deliveries d
+                    WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                      AND d.ordering_key IS NOT NULL
+                      -- the first of its key still pending for this channel (claimed ones, and retries waiting, too)
+                      AND d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
+                                          WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                                            AND e.status = 'pending')
+                    ORDER BY d.next_attempt_at, d.id
+                    LIMIT greatest($5::int - (SELECT count(*) FROM unnest($3::bigint[]) b WHERE b = ch.id), 0))
+                   UNION ALL
+                   (SELECT d.id FROM deliveries d
+                     WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                       AND d.ordering_key IS NULL AND ch.id <> ALL ($4::bigint[])
+                     ORDER BY d.next_attempt_at, d.id LIMIT 1)) next))
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
@@ -76,12 +113,14 @@ export async function claimDeliveries(
      claimed AS (
        UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
          FROM due WHERE d.id = due.id
-       RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id
+       RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id,
+                 d.ordering_key
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, o.event, o.payload, o.created_at
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, c.ordering_key,
+            o.event, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
-    [limit, leaseMs, busy],
+    [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel],
   );
   return rows;
 }

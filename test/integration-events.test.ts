@@ -1,0 +1,317 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../src/domain/signature.js';
+import { DeliveryWorker } from '../src/infra/delivery-worker.js';
+import { drivers } from './support/databases.js';
+import { uniq, useStockroom, world } from './support/harness.js';
+import type { Harness } from './support/harness.js';
+import { httpReceiver } from './support/receivers.js';
+import type { HttpReceiver } from './support/receivers.js';
+
+const SECRET = 'whsec-events-0123456789';
+
+interface Numbers {
+  on_hand: number;
+  reserved: number;
+  available: number;
+}
+
+interface StockChanged {
+  sku: string;
+  warehouse: string;
+  before: Numbers;
+  after: Numbers;
+  movement: {
+    id: number;
+    type: string;
+    reason: string | null;
+    reference: string | null;
+    reservation_id: string | null;
+    delta_on_hand: number;
+    delta_reserved: number;
+  } | null;
+}
+
+interface ReservationEvent {
+  id: string;
+  order_ref: string;
+  status: string;
+  previous_status: string | null;
+  lines: { sku: string; warehouse: string; qty: number; fulfilled: number; released: number }[];
+}
+
+interface Received {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** The events a receiver got, each once (by id, the first copy), in the order they arrived. */
+export function distinct(receiver: HttpReceiver): Received[] {
+  const seen = new Set<string>();
+  const out: Received[] = [];
+  for (const request of receiver.items) {
+    const event = JSON.parse(request.body) as Received;
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    out.push(event);
+  }
+  return out;
+}
+
+const outboxCount = async (h: Harness): Promise<number> =>
+  (await h.s.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n;
+
+describe.each(drivers())('events for integrators on %s', (driver) => {
+  const h = useStockroom(driver);
+  const closers: (() => Promise<void>)[] = [];
+  const worker = () => {
+    const w = new DeliveryWorker(h.s.db, { pollMs: 20, backoffMs: 20, timeoutMs: 2000 });
+    closers.push(() => w.stop());
+    return w;
+  };
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    for (const c of (await h.s.channels.list()).items) await h.s.channels.remove(c.id);
+  });
+  const openReceiver = async () => {
+    const receiver = await httpReceiver();
+    closers.push(() => receiver.close());
+    return receiver;
+  };
+  /** waits until the channel has nothing pending, then gives what arrived */
+  const settled = async (receiver: HttpReceiver, channel: number) => {
+    await expect
+      .poll(
+        async () =>
+          (
+            await h.s.db.query<{ n: number }>(
+              `SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL)
+                    + (SELECT count(*) FROM deliveries WHERE channel_id = $1 AND status = 'pending') AS n`,
+              [channel],
+            )
+          ).rows[0]!.n,
+        { timeout: 20_000 },
+      )
+      .toBe(0);
+    return distinct(receiver);
+  };
+
+  it('sends every reservation change and every level change, signed, with the numbers before and after', async () => {
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/events`,
+      events: ['stock.*', 'reservation.*'],
+      secret: SECRET,
+    });
+    const { sku, wh } = await world(h.s, [10]);
+    const [warehouse] = wh as [string];
+    const order = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 3 }] });
+    await h.s.reservations.commit(order.id);
+    await h.s.reservations.fulfil(order.id, { lines: [{ sku, qty: 1 }] });
+    await h.s.reservations.fulfil(order.id);
+    const cancelled = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
+    await h.s.reservations.release(cancelled.id);
+    const lapsed = await h.s.reservations.reserve({
+      order_ref: uniq('web'),
+      lines: [{ sku, qty: 4 }],
+      ttl_seconds: 60,
+    });
+    h.clock.advance(61);
+    expect(await h.s.reservations.expireDue()).toBe(1);
+    await h.s.stock.receive({ sku, warehouse, qty: 5 });
+    await worker().start();
+
+    const events = await settled(receiver, hook.id);
+    const ofOrder = (id: string) =>
+      events
+        .filter((e) => e.type.startsWith('reservation.') && (e.data as unknown as ReservationEvent).id === id)
+        .map((e) => `${e.type}:${(e.data as unknown as ReservationEvent).status}`);
+    expect(ofOrder(order.id)).toEqual([
+      'reservation.created:pending',
+      'reservation.committed:committed',
+      'reservation.fulfilled:partially_fulfilled',
+      'reservation.fulfilled:fulfilled',
+    ]);
+    expect(ofOrder(cancelled.id)).toEqual(['reservation.created:pending', 'reservation.released:released']);
+    expect(ofOrder(lapsed.id)).toEqual(['reservation.created:pending', 'reservation.expired:expired']);
+    const created = events.find((e) => e.type === 'reservation.created' && e.data['id'] === order.id)!;
+    expect(created.data).toMatchObject({
+      order_ref: order.order_ref,
+      status: 'pending',
+      previous_status: null,
+      lines: [{ sku, warehouse, qty: 3, backordered: 0, fulfilled: 0, released: 0 }],
+    });
+    const partial = events.find((e) => e.type === 'reservation.fulfilled' && e.data['id'] === order.id)!;
+    expect(partial.data).toMatchObject({
+      status: 'partially_fulfilled',
+      previous_status: 'committed',
+      lines: [{ qty: 3, fulfilled: 1, released: 0 }],
+    });
+
+    // the level's chain: every ledger row of it, in order, each event starting where the one before ended
+    const stock = events
+      .filter((e) => e.type === 'stock.changed' && e.data['sku'] === sku)
+      .map((e) => e.data as unknown as StockChanged);
+    expect(stock.map((e) => `${e.movement?.type}:${e.movement?.delta_on_hand}/${e.movement?.delta_reserved}`)).toEqual([
+      'receive:10/0',
+      'reserve:0/3',
+      'fulfil:-1/-1',
+      'fulfil:-2/-2',
+      'reserve:0/2',
+      'release:0/-2',
+      'reserve:0/4',
+      'expire:0/-4',
+      'receive:5/0',
+    ]);
+    expect(stock[1]).toMatchObject({
+      warehouse,
+      before: { on_hand: 10, reserved: 0, available: 10 },
+      after: { on_hand: 10, reserved: 3, available: 7 },
+      movement: { reservation_id: order.id, reference: order.order_ref },
+    });
+    for (const [i, e] of stock.entries()) {
+      if (i > 0) expect(e.before).toEqual(stock[i - 1]!.after);
+      expect(e.after.on_hand - e.before.on_hand).toBe(e.movement?.delta_on_hand);
+      expect(e.after.reserved - e.before.reserved).toBe(e.movement?.delta_reserved);
+    }
+    expect(stock.at(-1)!.after).toEqual({ on_hand: 12, reserved: 0, available: 12 });
+    const { items: ledger } = await h.s.stock.movements({ sku, limit: 100 });
+    expect(stock.map((e) => e.movement?.id)).toEqual(ledger.map((m) => m.id).sort((a, b) => a - b));
+
+    for (const request of receiver.items) {
+      const body = JSON.parse(request.body) as Received;
+      expect(request.headers['x-stockroom-event']).toBe(body.type);
+      expect(request.headers['x-stockroom-event-id']).toBe(body.id);
+      expect(
+        verifyWebhook(
+          SECRET,
+          request.body,
+          String(request.headers['x-stockroom-signature']),
+          Math.floor(Date.now() / 1000),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('writes nothing when no channel wants these events, and sends a channel only the types it picked', async () => {
+    const other = await h.s.channels.addWebhook({
+      url: 'http://127.0.0.1:9/never',
+      events: ['low_stock', 'stock.shortfall'],
+      secret: SECRET,
+    });
+    const { sku } = await world(h.s, [50]);
+    const before = await outboxCount(h);
+    const quiet = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 1 }] });
+    await h.s.reservations.commit(quiet.id);
+    await h.s.reservations.fulfil(quiet.id);
+    expect(await outboxCount(h)).toBe(before); // no subscriber: no row, no delivery
+    const staged = await h.s.db.query('SELECT 1 FROM reservation_changes');
+    expect(staged.rows).toEqual([]);
+    await h.s.channels.remove(other.id);
+
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/committed`,
+      events: ['reservation.committed'],
+      secret: SECRET,
+    });
+    const last = (await h.s.db.query<{ id: number }>('SELECT coalesce(max(id), 0)::int AS id FROM outbox')).rows[0]!.id;
+    const picked = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
+    await h.s.reservations.commit(picked.id);
+    await h.s.reservations.release(picked.id);
+    const rows = await h.s.db.query<{ event: string }>('SELECT event FROM outbox WHERE id > $1 ORDER BY id', [last]);
+    expect(rows.rows.map((r) => r.event)).toEqual(['reservation.committed']); // nothing nobody wants is written
+    await worker().start();
+    const events = await settled(receiver, hook.id);
+    expect(events.map((e) => `${e.type}:${String(e.data['id'])}`)).toEqual([`reservation.committed:${picked.id}`]);
+  });
+
+  it('holds later events of a variant back while an earlier one waits for its retry', async () => {
+    const receiver = await openReceiver();
+    // the first try of the first event fails: the rest of its variant waits for the retry, not only its channel
+    receiver.answer = (n) => (n === 0 ? { status: 503 } : { status: 200 });
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['stock.changed'], secret: SECRET });
+    const { sku, wh } = await world(h.s, [0]);
+    for (let i = 1; i <= 5; i++) await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: i });
+    await worker().start();
+    const events = await settled(receiver, hook.id);
+    const chain = events
+      .filter((e) => e.data['sku'] === sku)
+      .map((e) => (e.data as unknown as StockChanged).after.on_hand);
+    expect(chain).toEqual([1, 3, 6, 10, 15]);
+    expect(receiver.items.length).toBe(events.length + 1); // the failed try came again, first
+  });
+
+  it('sends events of different variants to one channel side by side, up to its concurrency, each variant in order', async () => {
+    const receiver = await openReceiver();
+    // the first four tries hang (until the worker's timeout): four at once, one per variant, and nothing after them
+    receiver.answer = (n) => (n < 4 ? 'hang' : { status: 200 });
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['stock.changed'], secret: SECRET });
+    const worlds = [];
+    for (let i = 0; i < 6; i++) worlds.push(await world(h.s, [0]));
+    const skus = worlds.map((x) => x.sku);
+    for (const qty of [1, 2]) for (const x of worlds) await h.s.stock.receive({ sku: x.sku, warehouse: x.wh[0]!, qty });
+    const w = new DeliveryWorker(h.s.db, { pollMs: 20, backoffMs: 20, timeoutMs: 2000, concurrency: 4 });
+    closers.push(() => w.stop());
+    await w.start();
+
+    const first = (await receiver.received(4)).map((r) => JSON.parse(r.body) as Received);
+    expect(new Set(first.map((e) => e.data['sku'])).size).toBe(4);
+    expect(first.map((e) => (e.data as unknown as StockChanged).after.on_hand)).toEqual([1, 1, 1, 1]);
+    const claimed = await h.s.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE channel_id = $1 AND attempts > 0`,
+      [hook.id],
+    );
+    expect(claimed.rows[0]!.n).toBe(4);
+
+    const events = (await settled(receiver, hook.id)).filter((e) => skus.includes(String(e.data['sku'])));
+    for (const sku of skus)
+      expect(
+        events.filter((e) => e.data['sku'] === sku).map((e) => (e.data as unknown as StockChanged).after.on_hand),
+      ).toEqual([1, 3]);
+    // every try, the ones that hung too: nothing later of a variant went out before an earlier one had got through
+    const last = new Map<string, number>();
+    for (const request of receiver.items) {
+      const event = JSON.parse(request.body) as Received;
+      const sku = String(event.data['sku']);
+      expect(Number(event.id)).toBeGreaterThanOrEqual(last.get(sku) ?? 0);
+      last.set(sku, Number(event.id));
+    }
+  });
+
+  it('keeps each variant and reservation in order with two workers sending at once and tries failing', async () => {
+    const receiver = await openReceiver();
+    receiver.answer = (n) => (n % 4 === 1 ? { status: 503 } : { status: 200 });
+    const hook = await h.s.channels.addWebhook({
+      url: receiver.url,
+      events: ['stock.changed', 'reservation.*'],
+      secret: SECRET,
+    });
+    const skus = [(await world(h.s, [40])).sku, (await world(h.s, [40])).sku];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const order = await h.s.reservations.reserve({
+          order_ref: uniq('two'),
+          lines: [{ sku: skus[i % 2]!, qty: 2 }],
+        });
+        if (i % 3 === 0) await h.s.reservations.release(order.id);
+        else await h.s.reservations.fulfil(order.id);
+      }),
+    );
+    await Promise.all([worker().start(), worker().start()]);
+    const events = await settled(receiver, hook.id);
+    // every try, failed ones too, in order per key: nothing later of a variant or reservation went out before an
+    // earlier one had got through
+    const last = new Map<string, number>();
+    for (const request of receiver.items) {
+      const event = JSON.parse(request.body) as Received;
+      const key = event.type === 'stock.changed' ? `sku:${String(event.data['sku'])}` : `r:${String(event.data['id'])}`;
+      expect(Number(event.id)).toBeGreaterThanOrEqual(last.get(key) ?? 0);
+      last.set(key, Number(event.id));
+    }
+    expect(events.filter((e) => e.type === 'reservation.created')).toHaveLength(12);
+    expect(events.filter((e) => e.type === 'stock.changed' && skus.includes(String(e.data['sku'])))).toHaveLength(
+      2 + 12 * 2,
+    );
+  });
+});
