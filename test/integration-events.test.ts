@@ -193,6 +193,55 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     }
   });
 
+  it('names the changes made after checkout: amended, moved, released in part, unfulfilled, and a state move', async () => {
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/events`,
+      events: ['stock.changed', 'reservation.*'],
+      secret: SECRET,
+    });
+    const { sku, wh } = await world(h.s, [10, 10]);
+    const [home, away] = wh as [string, string];
+    const order = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 4 }] });
+    await h.s.reservations.amend(order.id, { lines: [{ sku, qty: 5 }] });
+    await h.s.reservations.move(order.id, { sku, qty: 2, to: away });
+    await h.s.reservations.releaseLines(order.id, { lines: [{ sku, qty: 1, warehouse: home }] });
+    await h.s.reservations.commit(order.id);
+    await h.s.reservations.fulfil(order.id);
+    await h.s.reservations.unfulfil(order.id, { lines: [{ sku, qty: 1, warehouse: away }] });
+    await h.s.stock.moveState({ sku, warehouse: home, qty: 1, from: 'available', to: 'damaged', reason: 'damaged' });
+    await worker().start();
+
+    const events = await settled(receiver, hook.id);
+    expect(
+      events
+        .filter((e) => e.type.startsWith('reservation.') && e.data['id'] === order.id)
+        .map((e) => `${e.type}:${String(e.data['status'])}`),
+    ).toEqual([
+      'reservation.created:pending',
+      'reservation.amended:pending',
+      'reservation.moved:pending',
+      'reservation.released:pending',
+      'reservation.committed:committed',
+      'reservation.fulfilled:fulfilled',
+      'reservation.unfulfilled:partially_fulfilled',
+    ]);
+    // every level's chain stays continuous through them, and matches its ledger
+    for (const warehouse of [home, away]) {
+      const chain = events
+        .filter((e) => e.type === 'stock.changed' && e.data['sku'] === sku && e.data['warehouse'] === warehouse)
+        .map((e) => e.data as unknown as StockChanged);
+      for (const [i, e] of chain.entries()) if (i > 0) expect(e.before).toEqual(chain[i - 1]!.after);
+      const level = (await h.s.stock.get(sku)).warehouses.find((row) => row.warehouse === warehouse)!;
+      expect(chain.at(-1)!.after).toEqual({
+        on_hand: level.on_hand,
+        reserved: level.reserved,
+        available: level.available,
+      });
+    }
+    await h.s.reservations.fulfil(order.id);
+  });
+
   it('writes nothing when no channel wants these events, and sends a channel only the types it picked', async () => {
     const other = await h.s.channels.addWebhook({
       url: 'http://127.0.0.1:9/never',

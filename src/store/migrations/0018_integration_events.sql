@@ -292,17 +292,19 @@ BEGIN
        totals AS (
          SELECT (SELECT coalesce(sum(fulfilled), 0) FROM b) AS fulfilled_before, (SELECT coalesce(sum(fulfilled), 0) FROM a) AS fulfilled_after,
                 (SELECT coalesce(sum(released), 0) FROM b) AS released_before, (SELECT coalesce(sum(released), 0) FROM a) AS released_after,
-                (SELECT coalesce(jsonb_object_agg(variant_id, qty), '{}') FROM (SELECT variant_id, sum(qty) AS qty FROM b GROUP BY variant_id) x) AS per_sku_before,
-                (SELECT coalesce(jsonb_object_agg(variant_id, qty), '{}') FROM (SELECT variant_id, sum(qty) AS qty FROM a GROUP BY variant_id) x) AS per_sku_after
+                -- what each SKU holds or shipped (a move gives units back on one line and adds them on another)
+                (SELECT coalesce(jsonb_object_agg(variant_id, qty), '{}') FROM (SELECT variant_id, sum(qty - released) AS qty FROM b GROUP BY variant_id) x) AS per_sku_before,
+                (SELECT coalesce(jsonb_object_agg(variant_id, qty), '{}') FROM (SELECT variant_id, sum(qty - released) AS qty FROM a GROUP BY variant_id) x) AS per_sku_after
        )
   SELECT CASE
            WHEN created THEN 'reservation.created'
            WHEN status_after = 'expired' AND status_before IS DISTINCT FROM 'expired' THEN 'reservation.expired'
            WHEN t.fulfilled_after < t.fulfilled_before THEN 'reservation.unfulfilled'
            WHEN t.fulfilled_after > t.fulfilled_before THEN 'reservation.fulfilled'
+           WHEN status_after = status_before AND lines_before IS DISTINCT FROM lines_after AND t.per_sku_before = t.per_sku_after
+             THEN 'reservation.moved'
            WHEN t.released_after > t.released_before OR (status_after = 'released' AND status_before IS DISTINCT FROM 'released')
              THEN 'reservation.released'
-           WHEN lines_before IS DISTINCT FROM lines_after AND t.per_sku_before = t.per_sku_after THEN 'reservation.moved'
            WHEN status_before IS DISTINCT FROM status_after THEN 'reservation.' || status_after
            WHEN lines_before IS DISTINCT FROM lines_after OR expires_before IS DISTINCT FROM expires_after THEN 'reservation.amended'
          END
