@@ -1,5 +1,5 @@
 import { Client, request } from 'undici';
-import { drive } from '../support/load.js';
+import { drive, uniqueOrderRef } from '../support/load.js';
 import type { Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import { cpuSplit, sampleRss } from '../support/process.js';
@@ -68,7 +68,7 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
         method: 'POST',
         path: '/v1/reservations',
         headers,
-        body: JSON.stringify({ order_ref: `flash-${n}`, lines: [{ sku: hot, qty: 1 }] }),
+        body: JSON.stringify({ order_ref: uniqueOrderRef('flash'), lines: [{ sku: hot, qty: 1 }] }),
       });
       const text = await res.body.text();
       if (res.statusCode === 201) return 'ok';

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { benchSku } from '../seed.js';
-import { drive } from '../support/load.js';
+import { drive, uniqueOrderRef } from '../support/load.js';
 import type { LoadResult, Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import type { ScenarioResult } from '../support/report.js';
@@ -28,10 +28,13 @@ export async function lifecycleScenario(target: Target): Promise<ScenarioResult>
     throw new Error(`${path}: ${res.statusCode} ${text}`);
   };
   try {
-    const reserve = await drive({ workers: CONNECTIONS, maxCalls: orders }, (n) =>
+    const reserve = await drive({ workers: CONNECTIONS, maxCalls: orders }, () =>
       post(
         '/v1/reservations',
-        { order_ref: `life-${n}`, lines: [{ sku: benchSku(1 + Math.floor(Math.random() * target.variants)), qty: 1 }] },
+        {
+          order_ref: uniqueOrderRef('life'),
+          lines: [{ sku: benchSku(1 + Math.floor(Math.random() * target.variants)), qty: 1 }],
+        },
         (r) => ids.push(r.id),
       ),
     );

@@ -4,7 +4,7 @@ import { InsufficientStockError } from '../../src/domain/errors.js';
 import { Stockroom } from '../../src/services/stockroom.js';
 import type { Db } from '../../src/store/db.js';
 import { benchSku } from '../seed.js';
-import { drive } from '../support/load.js';
+import { drive, uniqueOrderRef } from '../support/load.js';
 import type { LoadResult, Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import { cpuSplit, sampleRss } from '../support/process.js';
@@ -55,7 +55,7 @@ export function baselineLoad(target: Target, load: Load, skuOf: (n: number) => s
   return target.straight({ announce: false, alerts: false }, async (db: Db) => {
     const workers = load.workers ?? BASELINE_CONNECTIONS;
     return drive({ ...load, workers }, async (n): Promise<Outcome> => {
-      const { rowCount } = await db.query(RESERVE_SQL, [skuOf(n), 1, randomUUID(), `baseline-${n}`]);
+      const { rowCount } = await db.query(RESERVE_SQL, [skuOf(n), 1, randomUUID(), uniqueOrderRef('baseline')]);
       return rowCount === 1 ? 'ok' : 'refused';
     });
   });
@@ -67,7 +67,10 @@ export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => st
     const stockroom = new Stockroom({ db });
     return drive({ ...load, workers: load.workers ?? CONNECTIONS }, async (n): Promise<Outcome> => {
       try {
-        await stockroom.reservations.reserve({ order_ref: `library-${n}`, lines: [{ sku: skuOf(n), qty: 1 }] });
+        await stockroom.reservations.reserve({
+          order_ref: uniqueOrderRef('library'),
+          lines: [{ sku: skuOf(n), qty: 1 }],
+        });
         return 'ok';
       } catch (error) {
         if (error instanceof InsufficientStockError) return 'refused';
@@ -93,7 +96,7 @@ export async function httpLoad(target: Target, load: Load, skuOf: (n: number) =>
         method: 'POST',
         path: '/v1/reservations',
         headers,
-        body: JSON.stringify({ order_ref: `bench-${n}`, lines: [{ sku: skuOf(n), qty: 1 }] }),
+        body: JSON.stringify({ order_ref: uniqueOrderRef('bench'), lines: [{ sku: skuOf(n), qty: 1 }] }),
       });
       const text = await res.body.text();
       if (res.statusCode === 201) return 'ok';

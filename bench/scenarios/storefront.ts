@@ -1,6 +1,6 @@
 import { Client, Pool, request } from 'undici';
 import { benchSku } from '../seed.js';
-import { drive } from '../support/load.js';
+import { drive, uniqueOrderRef } from '../support/load.js';
 import type { LoadResult, Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import { cpuSplit, sampleRss } from '../support/process.js';
@@ -93,7 +93,7 @@ export async function storefrontScenario(target: Target): Promise<ScenarioResult
     const r = await request(`${server.url}/v1/reservations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ order_ref: 'storefront-bench', lines: [{ sku, qty: 1 }] }),
+      body: JSON.stringify({ order_ref: uniqueOrderRef('storefront'), lines: [{ sku, qty: 1 }] }),
     });
     await r.body.text();
     await everyoneTold;

@@ -1,5 +1,15 @@
 import { percentile, round } from './numbers.js';
 
+const run = Math.random().toString(36).slice(2, 8);
+let refs = 0;
+
+/**
+ * An order_ref no other call of this bench run uses: an order has one open reservation, so a ref used again
+ * (the call counter `n` restarts with every load) would be refused, or make a hand-written insert violate the
+ * unique index.
+ */
+export const uniqueOrderRef = (prefix: string): string => `${prefix}-${run}-${++refs}`;
+
 /** What one call of a load test ended as. */
 export type Outcome = 'ok' | 'refused' | 'error';
 
