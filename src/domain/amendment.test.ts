@@ -30,7 +30,10 @@ describe('planAmendment', () => {
 
   it('refuses to go below what shipped, a split SKU without its warehouse, and a line named twice', () => {
     expect(() => planAmendment(lines, [{ sku: 'A', qty: 1 }])).toThrow(ValidationError);
-    expect(() => planAmendment(lines, [{ sku: 'B', qty: 1 }])).toThrow(/name the warehouse/);
+    expect(() => planAmendment(lines, [{ sku: 'B', qty: 1 }])).toThrow(/B is held in W1, W2: name the warehouse/);
+    // a line given back in full (moved away) does not count: the SKU's other line is the one meant
+    const moved = [line(1, 'B', 'W1', 3, 0, 3), line(2, 'B', 'W2', 3)];
+    expect(planAmendment(moved, [{ sku: 'B', qty: 4 }])).toEqual({ resize: [{ line_no: 2, delta: 1 }], add: [] });
     expect(() =>
       planAmendment(lines, [
         { sku: 'A', qty: 3 },

@@ -71,7 +71,11 @@ export function planAmendment(lines: readonly ChangeableLine[], request: readonl
   request.forEach((want, index) => {
     const key = `${want.sku}\u0000${want.warehouse ?? ''}`;
     const bySku = lines.filter((line) => line.sku === want.sku);
-    const candidates = bySku.filter((line) => want.warehouse === undefined || line.warehouse === want.warehouse);
+    const matching = bySku.filter((line) => want.warehouse === undefined || line.warehouse === want.warehouse);
+    // a line given back in full (a move away, a release) holds nothing left to change: among several, the SKU is
+    // named by the lines that still hold or shipped units
+    const live = matching.filter((line) => line.qty - line.released_qty > 0);
+    const candidates = want.warehouse === undefined && matching.length > 1 && live.length > 0 ? live : matching;
     const line = candidates[0];
     const seen = line === undefined ? `new ${key}` : `line ${line.line_no}`;
     if (named.has(seen)) throw ValidationError.field(`/lines/${index}/sku`, `${want.sku} is named twice`);
