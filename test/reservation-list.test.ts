@@ -171,6 +171,9 @@ describe.each(drivers())('listing reservations over HTTP on %s', (driver) => {
     await refused('created_after=yesterday');
     await refused('expires_before=2026-02-30');
     await refused('cursor=7');
+    expect(await refused('status=pending&status=committed')).toMatchObject({
+      errors: [{ path: '/query/status', message: 'must be given once' }],
+    });
     await refused(`cursor=${someone.id}.999999`);
     await refused('cursor=00000000-0000-4000-8000-000000000000.3');
     await refused('order_ref=');

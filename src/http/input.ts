@@ -41,6 +41,10 @@ function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
       })),
     );
   }
+  // a parameter that may not repeat says so, rather than be checked as a list against what one value must be
+  const repeated = Object.keys(query).filter((name) => Array.isArray(query[name]) && known[name]?.type !== 'array');
+  if (repeated.length > 0)
+    throw new ValidationError(repeated.map((name) => ({ path: `/query/${name}`, message: 'must be given once' })));
   // a parameter that may repeat (?sku=A&sku=B) is an array in the schema, and a single one is a list of one
   const given = Object.fromEntries(
     Object.entries(query).map(([name, value]) => [
