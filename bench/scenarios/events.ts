@@ -4,7 +4,7 @@ import { benchSku } from '../seed.js';
 import { round } from '../support/numbers.js';
 import type { ScenarioResult } from '../support/report.js';
 import type { Target } from '../support/target.js';
-import { failIfErrors, httpLoad } from './reserve.js';
+import { cpuPer1000, failIfErrors, httpLoad } from './reserve.js';
 import type { HttpLoadResult } from './reserve.js';
 
 /** Pairs of loads, without and with events, one right after the other (the order alternates per pair). */
@@ -109,6 +109,12 @@ export async function eventsScenario(target: Target): Promise<ScenarioResult> {
       'with / without, median': round(median(ratios)),
       'spread of the pair ratios (max - min)': round(Math.max(...ratios) - Math.min(...ratios)),
       'events received while loaded, per reservation made': round(sent / Math.max(made, 1)),
+      'CPU seconds per 1,000 reservations, server / database / load generator, without (each pair)': without
+        .map(cpuPer1000)
+        .join('; '),
+      'CPU seconds per 1,000 reservations, server / database / load generator, with (each pair)': withEvents
+        .map(cpuPer1000)
+        .join('; '),
       'p99 ms without / with (median of pairs)': `${median(without.map((run) => run.p99Ms))} / ${median(withEvents.map((run) => run.p99Ms))}`,
     },
   };

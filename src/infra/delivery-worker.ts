@@ -5,8 +5,8 @@ import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
-import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempt } from '../store/deliveries.js';
-import type { ClaimedDelivery } from '../store/deliveries.js';
+import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempts } from '../store/deliveries.js';
+import type { AttemptOutcome, ClaimedDelivery } from '../store/deliveries.js';
 import { Backoff } from './backoff.js';
 import { SendFailedError, send } from './notifiers.js';
 
@@ -210,8 +210,30 @@ export class DeliveryWorker {
       run.pruned = await this.db.transaction((tx) => pruneDelivered(tx, this.settings.retentionMs, 10_000));
     }
     const inFlight = new Map<Promise<void>, ClaimedDelivery>();
+    // tries that ended and are not recorded yet: recorded together, in one statement, before the next claim (which
+    // must see them settled: the next event of a key is due only once the one before is) and before the round ends
+    const ended: AttemptOutcome[] = [];
+    const record = async (): Promise<void> => {
+      if (ended.length === 0) return;
+      const outcomes = ended.splice(0);
+      try {
+        await this.db.transaction((tx) => recordAttempts(tx, outcomes));
+      } catch (err) {
+        // the tries' outcomes could not be recorded: their claims lapse and they are tried again
+        this.log?.warn({ err, deliveries: outcomes.map((o) => o.deliveryId) }, 'could not record delivery tries');
+        return;
+      }
+      for (const outcome of outcomes) {
+        if (outcome.ok) run.delivered++;
+        else run.failed++;
+        if (outcome.ok) this.counts.delivered++;
+        else if (outcome.retryInMs === null) this.counts.dead++;
+        else this.counts.failed++;
+      }
+    };
     let dispatchedAt = 0;
     for (;;) {
+      await record();
       if (!this.halting) {
         if (dispatchedAt === 0 || this.again || Date.now() - dispatchedAt >= this.settings.pollMs) {
           this.again = false;
@@ -232,19 +254,17 @@ export class DeliveryWorker {
             : [];
         for (const delivery of claimed) {
           const attempt: Promise<void> = this.attempt(delivery)
-            .then((ok) => {
-              if (ok) run.delivered++;
-              else run.failed++;
-            })
-            .catch((err: unknown) => {
-              // the try's outcome could not be recorded: its claim lapses and it is tried again
-              this.log?.warn({ err, delivery: delivery.id }, 'could not record a delivery try');
+            .then((outcome) => {
+              ended.push(outcome);
             })
             .finally(() => inFlight.delete(attempt));
           inFlight.set(attempt, delivery);
         }
       }
-      if (inFlight.size === 0) return run;
+      if (inFlight.size === 0) {
+        await record();
+        return run;
+      }
       // half the tries in flight ending (so one claim serves several slots: a claim per ended try cost a transaction
       // per event), a new outbox row, or retries coming due, whichever is first
       let timer: NodeJS.Timeout | undefined;
@@ -273,7 +293,8 @@ export class DeliveryWorker {
     }
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<boolean> {
+  /** Sends one try; what came of it is recorded by the round, with the others that ended with it. */
+  private async attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
     const startedAt = new Date();
     let statusCode: number | null = null;
     let error: string | null = null;
@@ -298,21 +319,6 @@ export class DeliveryWorker {
       ok || spent >= this.settings.maxAttempts
         ? null
         : retryDelayMs(spent, this.settings.backoffMs, this.settings.backoffCapMs, randomInt(1_000_000) / 1_000_000);
-    await this.db.transaction((tx) =>
-      recordAttempt(tx, {
-        deliveryId: delivery.id,
-        attempt: delivery.attempt,
-        startedAt,
-        durationMs: Date.now() - startedAt.getTime(),
-        ok,
-        statusCode,
-        error,
-        retryInMs,
-      }),
-    );
-    if (ok) this.counts.delivered++;
-    else if (retryInMs === null) this.counts.dead++;
-    else this.counts.failed++;
     if (!ok)
       this.log?.warn(
         {
@@ -324,6 +330,15 @@ export class DeliveryWorker {
         },
         'delivery failed',
       );
-    return ok;
+    return {
+      deliveryId: delivery.id,
+      attempt: delivery.attempt,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+      ok,
+      statusCode,
+      error,
+      retryInMs,
+    };
   }
 }

@@ -139,31 +139,41 @@ export interface AttemptOutcome {
 }
 
 /**
- * Logs a try and settles its delivery: delivered, dead, or due again after its backoff. Only the try that holds
- * the claim settles it; a sender that outlived its lease, or whose channel was removed meanwhile (the delivery is
- * cancelled), only adds its line to the log.
+ * Logs tries and settles their deliveries, any number in one statement (a worker records what ended together, not a
+ * transaction per event): each delivered, dead, or due again after its backoff. Only the try that holds the claim
+ * settles it; a sender that outlived its lease, or whose channel was removed meanwhile (the delivery is cancelled),
+ * only adds its line to the log.
  */
-export async function recordAttempt(tx: Queryable, outcome: AttemptOutcome): Promise<void> {
+export async function recordAttempts(tx: Queryable, outcomes: readonly AttemptOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
   await tx.query(
-    `WITH logged AS (
+    `WITH o AS (
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::boolean[], $6::int[], $7::text[],
+                            $8::int[])
+         AS o(delivery_id, attempt, started_at, duration_ms, ok, status_code, error, retry_in_ms)
+     ),
+     logged AS (
        INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, ok, status_code, error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       SELECT delivery_id, attempt, started_at, duration_ms, ok, status_code, error FROM o ORDER BY delivery_id, attempt
      )
-     UPDATE deliveries SET
-       status = CASE WHEN $5 THEN 'delivered' WHEN $8::integer IS NULL THEN 'dead' ELSE 'pending' END,
-       delivered_at = CASE WHEN $5 THEN now() END,
-       next_attempt_at = CASE WHEN NOT $5 AND $8::integer IS NOT NULL THEN now() + make_interval(secs => $8::double precision / 1000) ELSE next_attempt_at END,
-       last_error = CASE WHEN $5 THEN NULL ELSE $7 END
-     WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+     UPDATE deliveries d SET
+       status = CASE WHEN o.ok THEN 'delivered' WHEN o.retry_in_ms IS NULL THEN 'dead' ELSE 'pending' END,
+       delivered_at = CASE WHEN o.ok THEN now() END,
+       next_attempt_at = CASE WHEN NOT o.ok AND o.retry_in_ms IS NOT NULL
+                              THEN now() + make_interval(secs => o.retry_in_ms::double precision / 1000)
+                              ELSE d.next_attempt_at END,
+       last_error = CASE WHEN o.ok THEN NULL ELSE o.error END
+       FROM o
+      WHERE d.id = o.delivery_id AND d.attempts = o.attempt AND d.status = 'pending'`,
     [
-      outcome.deliveryId,
-      outcome.attempt,
-      outcome.startedAt,
-      outcome.durationMs,
-      outcome.ok,
-      outcome.statusCode,
-      outcome.error,
-      outcome.retryInMs,
+      outcomes.map((o) => o.deliveryId),
+      outcomes.map((o) => o.attempt),
+      outcomes.map((o) => o.startedAt),
+      outcomes.map((o) => o.durationMs),
+      outcomes.map((o) => o.ok),
+      outcomes.map((o) => o.statusCode),
+      outcomes.map((o) => o.error),
+      outcomes.map((o) => o.retryInMs),
     ],
   );
 }
