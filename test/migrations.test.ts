@@ -24,6 +24,7 @@ const ALL = [
   '0016_stock_states',
   '0017_variant_limits_and_tracking',
   '0018_integration_events',
+  '0019_event_batches',
 ];
 
 describe('migrations', () => {

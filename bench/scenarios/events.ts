@@ -10,13 +10,13 @@ import type { HttpLoadResult } from './reserve.js';
 /** Pairs of loads, without and with events, one right after the other (the order alternates per pair). */
 const PAIRS = 3;
 
-/** A webhook receiver in the bench process: answers every event 200 at once and counts them. */
+/** A webhook receiver in the bench process: answers every request 200 at once and counts the events (a batch's too). */
 async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
   let received = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      received++;
+      received += Number(req.headers['x-stockroom-batch-size'] ?? 1);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -53,69 +53,77 @@ const median = (values: readonly number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 };
 
+type Mode = 'one per request' | 'batched';
+
 /**
  * Reserve throughput with events for integrators on and off, measured in the same run: HTTP reservations of random
  * SKUs (as the reserve scenario) with no channel, then with a webhook subscribed to every stock and reservation
- * event, sent to a receiver on loopback while the load runs. The channel is removed after each loaded run (its
+ * event, sent to a receiver on loopback while the load runs: once a webhook that takes one event per request (the
+ * default), once one that takes them in batches (`"batch": true`). The channel is removed after each loaded run (its
  * backlog is cancelled), so the next run starts with nothing to send.
  */
 export async function eventsScenario(target: Target): Promise<ScenarioResult> {
   const seconds = target.quick ? 6 : 15;
   const sku = (): string => benchSku(1 + Math.floor(Math.random() * target.variants));
   const hook = await receiver();
-  const without: HttpLoadResult[] = [];
-  const withEvents: HttpLoadResult[] = [];
-  let sent = 0;
-  const loaded = async (): Promise<HttpLoadResult> => {
+  const runs = {
+    without: [] as HttpLoadResult[],
+    'one per request': [] as HttpLoadResult[],
+    batched: [] as HttpLoadResult[],
+  };
+  const sent: Record<Mode, number> = { 'one per request': 0, batched: 0 };
+  const loaded = async (mode: Mode): Promise<HttpLoadResult> => {
     const channel = await admin(target, 'POST', '/v1/webhooks', {
       url: hook.url,
       events: ['stock.*', 'reservation.*'],
       secret: 'bench-events-0123456789',
+      ...(mode === 'batched' ? { batch: true } : {}),
     });
     const before = hook.received();
     try {
       return await httpLoad(target, { seconds }, sku);
     } finally {
-      sent += hook.received() - before;
+      sent[mode] += hook.received() - before;
       await admin(target, 'DELETE', `/v1/webhooks/${String(channel['id'])}`);
     }
   };
   try {
     await httpLoad(target, { seconds: 2 }, sku); // warm
-    for (let pair = 0; pair < PAIRS; pair++) {
-      if (pair % 2 === 0) {
-        without.push(await httpLoad(target, { seconds }, sku));
-        withEvents.push(await loaded());
-      } else {
-        withEvents.push(await loaded());
-        without.push(await httpLoad(target, { seconds }, sku));
-      }
+    for (let round = 0; round < PAIRS; round++) {
+      // the order turns each round, so neither mode always comes right after the run without events
+      const order: (Mode | 'without')[] =
+        round % 2 === 0 ? ['without', 'one per request', 'batched'] : ['batched', 'one per request', 'without'];
+      for (const mode of order)
+        runs[mode].push(mode === 'without' ? await httpLoad(target, { seconds }, sku) : await loaded(mode));
     }
   } finally {
     await hook.close();
   }
-  failIfErrors(...without, ...withEvents);
-  const ratios = withEvents.map((run, i) => run.perSecond / (without[i]?.perSecond ?? 1));
-  const made = withEvents.reduce((sum, run) => sum + run.ok, 0);
+  failIfErrors(...runs.without, ...runs['one per request'], ...runs.batched);
+  const figures: Record<string, string | number> = {
+    'without events, per second (each round)': runs.without.map((run) => run.perSecond).join(', '),
+    'CPU seconds per 1,000 reservations, server / database / load generator, without (each round)': runs.without
+      .map(cpuPer1000)
+      .join('; '),
+  };
+  for (const mode of ['one per request', 'batched'] as const) {
+    const withEvents = runs[mode];
+    const ratios = withEvents.map((run, i) => run.perSecond / (runs.without[i]?.perSecond ?? 1));
+    const made = withEvents.reduce((sum, run) => sum + run.ok, 0);
+    figures[`webhook ${mode}: events received while loaded, per reservation made`] = round(
+      sent[mode] / Math.max(made, 1),
+    );
+    figures[`webhook ${mode}: per second (each round)`] = withEvents.map((run) => run.perSecond).join(', ');
+    figures[`webhook ${mode}: with / without, each round`] = ratios.map((ratio) => round(ratio)).join(', ');
+    figures[`webhook ${mode}: with / without, median`] = round(median(ratios));
+    figures[`webhook ${mode}: CPU seconds per 1,000 reservations, server / database / load generator (each round)`] =
+      withEvents.map(cpuPer1000).join('; ');
+    figures[`webhook ${mode}: p99 ms without / with (median of rounds)`] =
+      `${median(runs.without.map((run) => run.p99Ms))} / ${median(withEvents.map((run) => run.p99Ms))}`;
+  }
   return {
     name: 'events',
-    title: `Reservations over HTTP with events for integrators off and on (${PAIRS} back-to-back pairs of ${seconds} s)`,
-    figures: {
-      'without events, per second (each pair)': without.map((run) => run.perSecond).join(', '),
-      'with a webhook on stock.* and reservation.*, per second (each pair)': withEvents
-        .map((run) => run.perSecond)
-        .join(', '),
-      'with / without, each pair': ratios.map((ratio) => round(ratio)).join(', '),
-      'with / without, median': round(median(ratios)),
-      'spread of the pair ratios (max - min)': round(Math.max(...ratios) - Math.min(...ratios)),
-      'events received while loaded, per reservation made': round(sent / Math.max(made, 1)),
-      'CPU seconds per 1,000 reservations, server / database / load generator, without (each pair)': without
-        .map(cpuPer1000)
-        .join('; '),
-      'CPU seconds per 1,000 reservations, server / database / load generator, with (each pair)': withEvents
-        .map(cpuPer1000)
-        .join('; '),
-      'p99 ms without / with (median of pairs)': `${median(without.map((run) => run.p99Ms))} / ${median(withEvents.map((run) => run.p99Ms))}`,
-    },
+    title: `Reservations over HTTP with events for integrators off and on (${PAIRS} rounds of ${seconds} s each way)`,
+    figures,
   };
 }

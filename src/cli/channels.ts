@@ -15,7 +15,10 @@ export function registerChannels(program: Command, ctx: () => CommandContext): v
     .description(
       'add a channel (webhook: --url --secret; slack: --url; telegram: --bot-token --chat-id; email: --smtp-url --from --to)',
     )
-    .requiredOption('--events <list>', 'comma-separated: low_stock, out_of_stock, back_in_stock, stock.shortfall')
+    .requiredOption(
+      '--events <list>',
+      'comma-separated: low_stock, out_of_stock, back_in_stock, stock.shortfall, stock.changed, reservation.*, ...',
+    )
     .option('--name <name>', 'a name to know it by')
     .option('--url <url>', 'webhook or Slack incoming-webhook URL')
     .option('--secret <secret>', 'webhook signing secret (16+ characters)')
@@ -25,19 +28,25 @@ export function registerChannels(program: Command, ctx: () => CommandContext): v
     .option('--smtp-url <url>', 'smtp://user:pass@host:587')
     .option('--from <address>', 'email sender')
     .option('--to <addresses>', 'email recipients, comma-separated')
-    .action(async (kind: string, options: Record<string, string | undefined>) => {
+    .option('--batch', 'webhook: send events in batches, one POST of {"events": [...]} per delivery')
+    .action(async (kind: string, options: Record<string, string | boolean | undefined>) => {
+      const text = (name: string): string | undefined => {
+        const value = options[name];
+        return typeof value === 'string' ? value : undefined;
+      };
       const input = {
         kind,
-        events: commaList(options['events'] ?? ''),
-        name: options['name'],
-        url: options['url'],
-        secret: options['secret'],
-        bot_token: options['botToken'],
-        chat_id: options['chatId'],
-        api_url: options['apiUrl'],
-        smtp_url: options['smtpUrl'],
-        from: options['from'],
-        to: options['to'],
+        events: commaList(text('events') ?? ''),
+        name: text('name'),
+        url: text('url'),
+        secret: text('secret'),
+        bot_token: text('botToken'),
+        chat_id: text('chatId'),
+        api_url: text('apiUrl'),
+        smtp_url: text('smtpUrl'),
+        from: text('from'),
+        to: text('to'),
+        batch: options['batch'] === true ? true : undefined,
       };
       const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
       await runAndPrint(

@@ -5,10 +5,10 @@ import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
-import { claimDeliveries, dispatchOutbox, pruneDelivered, recordAttempts } from '../store/deliveries.js';
+import { claimDeliveries, dispatchOutbox, eventsOf, pruneDelivered, recordAttempts } from '../store/deliveries.js';
 import type { AttemptOutcome, ClaimedDelivery } from '../store/deliveries.js';
 import { Backoff } from './backoff.js';
-import { SendFailedError, send } from './notifiers.js';
+import { SendFailedError, send, sendBatch } from './notifiers.js';
 
 /** The shortest time between two dispatches while announcements keep coming (a commit each, under load). */
 const GATHER_MS = 20;
@@ -67,12 +67,17 @@ export interface DeliveryLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-const toEvent = (delivery: ClaimedDelivery): DeliveryEvent => ({
-  id: String(delivery.outbox_id),
-  type: delivery.event,
-  created_at: new Date(delivery.created_at).toISOString(),
-  data: delivery.payload,
-});
+/** The most events one POST to a batch channel carries; a bigger batch row goes in several, in order. */
+const EVENTS_PER_POST = 500;
+
+/** A delivery's events as receivers see them, each with the stream it is ordered in (null: none). */
+const eventsToSend = (delivery: ClaimedDelivery): { event: DeliveryEvent; key: string | null }[] => {
+  const createdAt = new Date(delivery.created_at).toISOString();
+  return eventsOf(delivery).map((e) => ({
+    event: { id: e.id, type: delivery.event, created_at: createdAt, data: e.data },
+    key: e.key,
+  }));
+};
 
 /**
  * Moves outbox events to their channels: dispatch, then send what is due, with retries and a dead letter. It
@@ -233,13 +238,15 @@ export class DeliveryWorker {
     };
     let dispatchedAt = 0;
     for (;;) {
-      await record();
       if (!this.halting) {
         if (dispatchedAt === 0 || this.again || Date.now() - dispatchedAt >= this.settings.pollMs) {
           this.again = false;
           dispatchedAt = Date.now();
           run.dispatched += await this.dispatchAll();
         }
+        // right before the claim: a try that ended while dispatching is settled first, or its key (or, for a
+        // batch, its channel) would look busy to the claim, and the round would end with work due
+        await record();
         const free = this.settings.batch - inFlight.size;
         const busy = [...inFlight.values()];
         const sending = {
@@ -262,8 +269,11 @@ export class DeliveryWorker {
         }
       }
       if (inFlight.size === 0) {
+        if (ended.length === 0) return run;
+        // what ended since the claim is recorded, and may have let the next delivery of its key come due
         await record();
-        return run;
+        if (this.halting) return run;
+        continue;
       }
       // half the tries in flight ending (so one claim serves several slots: a claim per ended try cost a transaction
       // per event), a new outbox row, or retries coming due, whichever is first
@@ -293,21 +303,73 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Sends a delivery's events: a batch channel gets them in one POST (several past EVENTS_PER_POST, in order), any
+   * other one event per request, those of different variants or reservations side by side (up to `concurrency`),
+   * those of one in order. The whole try is bounded by the timeout, so it ends within its claim; a failure fails the
+   * try, and the retry sends what did not get through (the ids that did go in `sent`; a batch row's only: a single
+   * event is its delivery).
+   * @returns the last success code
+   */
+  private async sendAll(delivery: ClaimedDelivery, config: Record<string, string>, sent: string[]): Promise<number> {
+    const events = eventsToSend(delivery);
+    const deadline = Date.now() + this.settings.timeoutMs;
+    const options = (): { timeoutMs: number; now: () => number } => {
+      const timeoutMs = deadline - Date.now();
+      if (timeoutMs <= 0)
+        throw new SendFailedError(`${events.length} events not all sent within ${this.settings.timeoutMs} ms`);
+      return { timeoutMs, now: () => Math.floor(Date.now() / 1000) };
+    };
+    if (delivery.batch && delivery.kind === 'webhook') {
+      let status = 0;
+      for (let i = 0; i < events.length; i += EVENTS_PER_POST) {
+        const chunk = events.slice(i, i + EVENTS_PER_POST).map((e) => e.event);
+        status = await sendBatch(config, chunk, options());
+        if (delivery.ordering_key === 'batch') sent.push(...chunk.map((e) => e.id));
+      }
+      return status;
+    }
+    const [only] = events;
+    if (events.length === 1 && only) return send(delivery.kind, config, only.event, options());
+    // one lane per stream, in order; lanes run side by side, and stop at the first failure
+    const lanes = new Map<string, DeliveryEvent[]>();
+    for (const { event, key } of events) {
+      const lane = lanes.get(key ?? event.id) ?? [];
+      lane.push(event);
+      lanes.set(key ?? event.id, lane);
+    }
+    const queue = [...lanes.values()];
+    let status = 0;
+    let failure: Error | undefined;
+    const runLanes = async (): Promise<void> => {
+      for (let lane = queue.shift(); lane && failure === undefined; lane = queue.shift())
+        for (const event of lane) {
+          if (failure !== undefined) return;
+          try {
+            status = await send(delivery.kind, config, event, options());
+            sent.push(event.id);
+          } catch (error) {
+            failure ??= error instanceof Error ? error : new Error(String(error));
+          }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, queue.length) }, runLanes));
+    if (failure !== undefined) throw failure;
+    return status;
+  }
+
   /** Sends one try; what came of it is recorded by the round, with the others that ended with it. */
   private async attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
     const startedAt = new Date();
+    const sent: string[] = [];
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
       // a channel whose secrets cannot be opened (no key, another key) fails its try like a refusing receiver
-      statusCode = await send(
-        delivery.kind,
+      statusCode = await this.sendAll(
+        delivery,
         { ...delivery.config, ...open(this.secretKey, delivery.secrets) },
-        toEvent(delivery),
-        {
-          timeoutMs: this.settings.timeoutMs,
-          now: () => Math.floor(Date.now() / 1000),
-        },
+        sent,
       );
     } catch (failure) {
       error = failure instanceof Error ? failure.message : String(failure);
@@ -339,6 +401,7 @@ export class DeliveryWorker {
       statusCode,
       error,
       retryInMs,
+      sent,
     };
   }
 }

@@ -177,6 +177,43 @@ const SENDERS: Record<
 };
 
 /**
+ * Sends events to a webhook that takes them in batches: one signed POST of {"events": [...]} (oldest first), with
+ * `X-Stockroom-Event: batch`. @returns the receiver's success code; throws SendFailedError as `send` does.
+ */
+export async function sendBatch(
+  config: Record<string, string>,
+  events: readonly DeliveryEvent[],
+  options: SendOptions,
+): Promise<number> {
+  try {
+    const body = JSON.stringify({ events });
+    const response = await post(
+      config['url'] ?? '',
+      body,
+      {
+        'x-stockroom-event': 'batch',
+        'x-stockroom-batch-size': String(events.length),
+        'x-stockroom-signature': signWebhook(config['secret'] ?? '', body, options.now()),
+      },
+      options.timeoutMs,
+    );
+    return response.status;
+  } catch (error) {
+    throw cleaned(error, config);
+  }
+}
+
+/** A failure's message with the channel's secrets masked, cut to what the log keeps. */
+function cleaned(error: unknown, config: Record<string, string>): SendFailedError {
+  const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((field) => config[field] ?? []));
+  const message = redact(error instanceof Error ? error.message : String(error), fragments);
+  return new SendFailedError(
+    message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message,
+    error instanceof SendFailedError ? error.statusCode : null,
+  );
+}
+
+/**
  * Sends one event over one channel. @returns the receiver's success code; throws SendFailedError otherwise, its
  * message cleaned of the channel's secrets (fetch and nodemailer quote URLs, a receiver may echo what it got).
  */
@@ -189,11 +226,6 @@ export async function send(
   try {
     return await SENDERS[kind](config, event, options);
   } catch (error) {
-    const fragments = secretFragments(CHANNEL_SECRET_FIELDS.flatMap((field) => config[field] ?? []));
-    const message = redact(error instanceof Error ? error.message : String(error), fragments);
-    throw new SendFailedError(
-      message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message,
-      error instanceof SendFailedError ? error.statusCode : null,
-    );
+    throw cleaned(error, config);
   }
 }

@@ -429,6 +429,11 @@ export const WebhookInput = Closed({
   events: Events,
   secret: Type.String({ minLength: 16, maxLength: 200, description: 'signs every delivery (HMAC-SHA256)' }),
   name: ChannelName,
+  batch: Type.Optional(
+    Type.Boolean({
+      description: 'send events in batches: one POST of {"events": [...]} per delivery instead of one per event',
+    }),
+  ),
 });
 /** What `channels.addWebhook` takes. */
 export type WebhookInput = Static<typeof WebhookInput>;

@@ -11,10 +11,12 @@ export interface ChannelRow {
   config: Record<string, string>;
   /** URLs, tokens, passwords, as stored (sealed with STOCKROOM_SECRET_KEY if set): never shown, only redacted */
   secrets: Record<string, string>;
+  /** a webhook that takes its events in batches (migration 0019) */
+  batch: boolean;
   created_at: Date;
 }
 
-const COLUMNS = 'id, kind, name, events, config, secrets, created_at';
+const COLUMNS = 'id, kind, name, events, config, secrets, batch, created_at';
 
 /** Adds an active channel. */
 export async function insertChannel(
@@ -25,11 +27,19 @@ export async function insertChannel(
     events: readonly string[];
     config: Record<string, string>;
     secrets: Record<string, string>;
+    batch: boolean;
   },
 ): Promise<ChannelRow> {
   const { rows } = await tx.query<ChannelRow>(
-    `INSERT INTO channels (kind, name, events, config, secrets) VALUES ($1, $2, $3::text[], $4::jsonb, $5::jsonb) RETURNING ${COLUMNS}`,
-    [channel.kind, channel.name, channel.events, JSON.stringify(channel.config), JSON.stringify(channel.secrets)],
+    `INSERT INTO channels (kind, name, events, config, secrets, batch) VALUES ($1, $2, $3::text[], $4::jsonb, $5::jsonb, $6) RETURNING ${COLUMNS}`,
+    [
+      channel.kind,
+      channel.name,
+      channel.events,
+      JSON.stringify(channel.config),
+      JSON.stringify(channel.secrets),
+      channel.batch,
+    ],
   );
   return rows[0] as ChannelRow;
 }

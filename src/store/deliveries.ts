@@ -51,13 +51,38 @@ export interface ClaimedDelivery {
   config: Record<string, string>;
   /** the channel's secrets as stored (maybe sealed): for sending only, never to show or log */
   secrets: Record<string, string>;
+  /** the channel takes its events in batches, one POST per delivery (migration 0019) */
+  batch: boolean;
+  /** ids of the batch's events that an earlier try got through (migration 0019): not sent again */
+  sent: string[];
   outbox_id: number;
-  /** the stream it is ordered in (migration 0018: a variant, a reservation); null for an alert */
+  /**
+   * the stream it is ordered in (migration 0018: a variant, a reservation); null for an alert; 'batch' for a row
+   * holding the events of one statement (migration 0019), whose payload is {"events": [BatchedEvent, ...]}
+   */
   ordering_key: string | null;
   /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
   event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
+}
+
+/** One event of a batch row (migration 0019): its own id, the stream it is ordered in, and what it says. */
+export interface BatchedEvent {
+  id: number;
+  key: string;
+  data: Record<string, unknown>;
+}
+
+/** The events a claimed delivery has still to send: one for a single row, the row's events not sent yet for a batch. */
+export function eventsOf(
+  delivery: ClaimedDelivery,
+): { id: string; key: string | null; data: Record<string, unknown> }[] {
+  if (delivery.ordering_key !== 'batch')
+    return [{ id: String(delivery.outbox_id), key: delivery.ordering_key, data: delivery.payload }];
+  const events = (delivery.payload['events'] ?? []) as BatchedEvent[];
+  const sent = new Set(delivery.sent);
+  return events.filter((e) => !sent.has(String(e.id))).map((e) => ({ id: String(e.id), key: e.key, data: e.data }));
 }
 
 /** What a claimer already has in flight: a channel's tries, counted per channel, and the channels sending an alert. */
@@ -95,9 +120,17 @@ export async function claimDeliveries(
                     WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
                       AND d.ordering_key IS NOT NULL
                       -- the first of its key still pending for this channel (claimed ones, and retries waiting, too)
-                      AND d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
-                                          WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-                                            AND e.status = 'pending')
+                      -- after no pending batch; a batch (migration 0019), the first keyed delivery pending at all
+                      AND CASE WHEN d.ordering_key = 'batch'
+                               THEN d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
+                                                    WHERE e.channel_id = d.channel_id AND e.status = 'pending'
+                                                      AND e.ordering_key IS NOT NULL)
+                               ELSE d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
+                                                    WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                                                      AND e.status = 'pending')
+                                    AND NOT EXISTS (SELECT 1 FROM deliveries e
+                                                     WHERE e.channel_id = d.channel_id AND e.ordering_key = 'batch'
+                                                       AND e.status = 'pending' AND e.outbox_id < d.outbox_id) END
                     ORDER BY d.next_attempt_at, d.id
                     LIMIT greatest($5::int - (SELECT count(*) FROM unnest($3::bigint[]) b WHERE b = ch.id), 0))
                    UNION ALL
@@ -114,9 +147,10 @@ export async function claimDeliveries(
        UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
          FROM due WHERE d.id = due.id
        RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id,
-                 d.ordering_key
+                 d.ordering_key, d.sent
      )
-     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, c.outbox_id, c.ordering_key,
+     SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, ch.batch, c.outbox_id, c.ordering_key,
+            c.sent::text[] AS sent,
             o.event, o.payload, o.created_at
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
@@ -136,6 +170,8 @@ export interface AttemptOutcome {
   error: string | null;
   /** after a failure: the delivery is dead (out of tries), or due again this many ms from now */
   retryInMs: number | null;
+  /** ids of a batch's events this try got through (a failed try may have sent some) */
+  sent: readonly string[];
 }
 
 /**
@@ -149,8 +185,8 @@ export async function recordAttempts(tx: Queryable, outcomes: readonly AttemptOu
   await tx.query(
     `WITH o AS (
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::boolean[], $6::int[], $7::text[],
-                            $8::int[])
-         AS o(delivery_id, attempt, started_at, duration_ms, ok, status_code, error, retry_in_ms)
+                            $8::int[], $9::text[])
+         AS o(delivery_id, attempt, started_at, duration_ms, ok, status_code, error, retry_in_ms, sent)
      ),
      logged AS (
        INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, ok, status_code, error)
@@ -162,7 +198,8 @@ export async function recordAttempts(tx: Queryable, outcomes: readonly AttemptOu
        next_attempt_at = CASE WHEN NOT o.ok AND o.retry_in_ms IS NOT NULL
                               THEN now() + make_interval(secs => o.retry_in_ms::double precision / 1000)
                               ELSE d.next_attempt_at END,
-       last_error = CASE WHEN o.ok THEN NULL ELSE o.error END
+       last_error = CASE WHEN o.ok THEN NULL ELSE o.error END,
+       sent = CASE WHEN o.ok OR o.sent = '' THEN d.sent ELSE d.sent || string_to_array(o.sent, ',')::bigint[] END
        FROM o
       WHERE d.id = o.delivery_id AND d.attempts = o.attempt AND d.status = 'pending'`,
     [
@@ -174,6 +211,8 @@ export async function recordAttempts(tx: Queryable, outcomes: readonly AttemptOu
       outcomes.map((o) => o.statusCode),
       outcomes.map((o) => o.error),
       outcomes.map((o) => o.retryInMs),
+      // one text per try (an array of arrays would be flattened by unnest)
+      outcomes.map((o) => o.sent.join(',')),
     ],
   );
 }

@@ -69,7 +69,10 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
      SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock
        FROM jsonb_to_recordset($2::jsonb)
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
-              holds_stock boolean)`,
+              holds_stock boolean)
+      -- tells the lines' event trigger these lines are their new reservations' own (migration 0019): set once, as
+      -- the statement starts, before any line is written
+      WHERE (SELECT set_config('stockroom.lines_created', 'on', true)) = 'on'`,
     [
       JSON.stringify(
         reservations.map((reservation) => ({
