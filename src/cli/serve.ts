@@ -9,6 +9,7 @@ import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
 import { RedisCache } from '../infra/redis-cache.js';
 import { createMetrics } from '../infra/metrics.js';
+import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
@@ -35,6 +36,8 @@ export interface ServeOptions {
   replenishEveryHours?: number | undefined;
   /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
   metricsPublic?: boolean | undefined;
+  /** STOCKROOM_METRICS_READ_TIMEOUT_MS: how long a scrape waits for its database read */
+  metricsReadTimeoutMs?: number | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
   /** what a slow or greedy client may hold: timeouts, connections, open streams, CSV imports */
@@ -83,9 +86,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const feed = new AvailabilityFeed(stockroom.availability);
   const delivery = new DeliveryWorker(stockroom.db, options.delivery);
   const metrics = createMetrics({
-    groupCommit: () => stockroom.reservations.groupCommitStats,
+    ...stockroomSources(stockroom),
     deliveries: () => delivery.counts,
-    deliveryBacklog: () => stockroom.channels.unsent(),
+    ...(options.metricsReadTimeoutMs === undefined ? {} : { workStatusTimeoutMs: options.metricsReadTimeoutMs }),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
   const { connections, imports, streams, trustProxy } = options.limits ?? {};

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createMetrics } from '../infra/metrics.js';
+import { stockroomSources } from './engine-metrics.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
@@ -150,7 +151,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  const metrics = options.metrics ?? createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats });
+  const metrics = options.metrics ?? createMetrics(stockroomSources(stockroom));
+  app.addHook('onClose', async () => {
+    metrics.stop();
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;
@@ -195,7 +199,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
   await app.register(archiveRoutes(stockroom), { prefix: '/v1' });
   await app.register(adminRoutes(stockroom), { prefix: '/v1' });
-  await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
+  const storefront: StorefrontOptions = {
+    ...options.storefront,
+    onOpenStreams: (open) => {
+      metrics.streams.set(open);
+    },
+  };
+  await app.register(storefrontRoutes(stockroom, storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -16,6 +16,8 @@ export interface StorefrontOptions {
   maxStreams?: number | undefined;
   /** open streams from one client address; past it a new one is refused with 429 */
   maxStreamsPerClient?: number | undefined;
+  /** told how many streams are open whenever one opens or closes (the metrics gauge) */
+  onOpenStreams?: ((open: number) => void) | undefined;
 }
 
 /** How often an idle stream gets a comment line unless configured (STOCKROOM_SSE_HEARTBEAT_MS in serve). */
@@ -154,12 +156,14 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         });
         const stream = new Stream(res);
         streams.add(stream);
+        options.onOpenStreams?.(streams.size);
         res.write('retry: 2000\n\n');
         for (const event of [...watching.first, ...sink.early]) stream.send(event);
         sink.stream = stream;
         res.on('close', () => {
           watching.stop();
           streams.delete(stream);
+          options.onOpenStreams?.(streams.size);
           free();
         });
       },
