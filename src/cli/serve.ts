@@ -3,6 +3,7 @@ import { ListenError } from '../domain/errors.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
+import type { PublicRateLimit } from '../http/rate-limits.js';
 import { Backoff } from '../infra/backoff.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
@@ -59,6 +60,8 @@ export interface ServeLimits {
   streams?: { max?: number | undefined; perClient?: number | undefined } | undefined;
   /** the reverse proxies whose X-Forwarded-For names the client (STOCKROOM_TRUST_PROXY) */
   trustProxy?: readonly string[] | undefined;
+  /** requests per window one client address may send to the public storefront routes */
+  publicRate?: PublicRateLimit | undefined;
 }
 
 type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
@@ -91,7 +94,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     ...(options.metricsReadTimeoutMs === undefined ? {} : { workStatusTimeoutMs: options.metricsReadTimeoutMs }),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const { connections, imports, streams, trustProxy } = options.limits ?? {};
+  const { connections, imports, streams, trustProxy, publicRate } = options.limits ?? {};
   const app = await buildServer({
     stockroom,
     logger: options.logger,
@@ -102,6 +105,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       heartbeatMs: options.heartbeatMs,
       maxStreams: streams?.max,
       maxStreamsPerClient: streams?.perClient,
+      rateLimit: publicRate,
     },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),

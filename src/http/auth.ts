@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../domain/errors.js';
 import { allows } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
@@ -6,6 +6,7 @@ import type { CallOptions } from '../services/context.js';
 import type { ApiKey } from '../services/keys.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { HttpError } from './errors.js';
+import { logKeyId } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,13 +22,14 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
 export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const needed = request.routeOptions.config.scopes;
     if (!needed) return;
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (!presented) throw new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>');
     const key = await stockroom.keys.authenticate(presented);
     if (!key) throw new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)');
+    logKeyId(request, reply, key.id);
     if (!allows(key.scopes, needed)) {
       throw new HttpError(
         'forbidden',

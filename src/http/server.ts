@@ -10,6 +10,7 @@ import { registerAuth } from './auth.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks } from './input.js';
+import { requestLogOptions } from './request-log.js';
 import { UnavailableError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -93,7 +94,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     maxConnections: given.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
   };
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: requestLogOptions(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     connectionTimeout: limits.idleTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
