@@ -195,7 +195,7 @@ function engineGauges(registry: Registry, sources: MetricSources): void {
 
 /**
  * Gauges read from the database at scrape time, with one statement shared by all of them. A scrape that does not
- * get it within the timeout shows them as NaN (and stockroom_work_status_up 0) instead of waiting; the read goes
+ * get it within the timeout (or gets an error) shows them as NaN (and stockroom_work_status_up 0) instead of waiting; the read goes
  * on, and a later scrape joins it rather than starting another, so a slow database sees one such read at a time.
  */
 function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, timeoutMs?: number): void {
@@ -232,7 +232,7 @@ function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, t
       status ? value(status) : Number.NaN;
   gauge(
     'stockroom_work_status_up',
-    'Whether this scrape read the database-backed gauges in time (1) or not (0: they show NaN)',
+    'Whether this scrape read the database-backed gauges (1) or the database failed or was too slow (0: they show NaN)',
     (status) => (status ? 1 : 0),
   );
   gauge(
