@@ -11,6 +11,7 @@ import { DEFAULT_GROUP_COMMIT } from '../src/services/group-commit.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
+import { adminCall, apiCall, useServer } from './support/served.js';
 import { openStream } from './support/sse.js';
 
 /** The pooled connections the PostgreSQL suite opens: few, so the test can hold every one of them. */
@@ -224,5 +225,47 @@ describe.each(drivers())('the operator metrics of /metrics on %s', (driver) => {
     });
     // the scrape held what the load made: a histogram with observations, not only empty series
     expect(reserved('ok')(samples(exposition))).toBeGreaterThan(0);
+  });
+});
+
+describe('the /metrics of a real stockroom serve process, after a load', () => {
+  const ctx = useServer('pglite', { STOCKROOM_METRICS_PUBLIC: '1' });
+
+  it('passes promtool check metrics, with every series serve adds (cache, delivery, sweeper) in it', async (context) => {
+    const tool = promtool();
+    if (!tool) {
+      context.skip();
+      return;
+    }
+    await adminCall(ctx.server, 'POST', '/v1/warehouses', { code: 'LOAD', name: 'Load' });
+    await adminCall(ctx.server, 'POST', '/v1/variants', { sku: 'LOAD-1', product: { title: 'loaded' } });
+    await adminCall(ctx.server, 'POST', '/v1/stock/receive', { sku: 'LOAD-1', warehouse: 'LOAD', qty: 50 });
+    // reservations arriving together (some refused), storefront reads (cache misses, then hits), a stream
+    const orders = Array.from({ length: 30 }, (_, i) =>
+      apiCall(ctx.server, 'POST', '/v1/reservations', {
+        body: { order_ref: `load-${i}`, lines: [{ sku: 'LOAD-1', qty: 2 }] },
+      }),
+    );
+    const statuses = (await Promise.all(orders)).map((reply) => reply.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(25);
+    for (let i = 0; i < 5; i++) await apiCall(ctx.server, 'GET', '/v1/availability?sku=LOAD-1', { key: null });
+    const stream = await openStream(`${ctx.server.url}/v1/availability/stream?sku=LOAD-1`);
+    try {
+      const exposition = await (await fetch(`${ctx.server.url}/metrics`)).text();
+      const checked = spawnSync(tool, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+      expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}` }).toEqual({
+        status: 0,
+        output: '',
+      });
+      const scrape = samples(exposition);
+      expect(valueOf(scrape, 'stockroom_reservation_duration_seconds_count{outcome="ok"}')).toBe(25);
+      expect(valueOf(scrape, 'stockroom_reservation_duration_seconds_count{outcome="insufficient_stock"}')).toBe(5);
+      expect(valueOf(scrape, 'stockroom_availability_cache_hits_total')).toBeGreaterThan(0);
+      expect(valueOf(scrape, 'stockroom_availability_streams_open')).toBe(1);
+      expect(valueOf(scrape, 'stockroom_work_status_up')).toBe(1);
+      expect(scrape.has('stockroom_sweeper_runs_total{result="ok"}')).toBe(true);
+    } finally {
+      await stream.close();
+    }
   });
 });
