@@ -55,6 +55,10 @@ describe.each(drivers())('the operator metrics of /metrics on %s', (driver) => {
   let stockroom: Stockroom;
   let app: FastifyInstance;
   let url = '';
+  // a second server whose /metrics needs a key, and a key it has not seen yet (so not cached)
+  let keyed: FastifyInstance;
+  let keyedUrl = '';
+  let metricsKey = '';
   beforeAll(async () => {
     stockroom = new Stockroom({
       db: h.test.db,
@@ -70,10 +74,19 @@ describe.each(drivers())('the operator metrics of /metrics on %s', (driver) => {
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    keyed = await buildServer({
+      stockroom,
+      metrics: createMetrics({ ...stockroomSources(stockroom), workStatusTimeoutMs: READ_TIMEOUT_MS }),
+    });
+    await keyed.listen({ port: 0, host: '127.0.0.1' });
+    keyedUrl = `http://127.0.0.1:${(keyed.server.address() as AddressInfo).port}`;
+    metricsKey = (await stockroom.keys.create({ name: 'prometheus', scopes: ['metrics'] })).key;
   });
   afterAll(async () => {
     await app.close();
+    await keyed.close();
   });
+  const keyedScrape = () => fetch(`${keyedUrl}/metrics`, { headers: { authorization: `Bearer ${metricsKey}` } });
   const text = async (): Promise<string> => {
     const res = await fetch(`${url}/metrics`);
     expect(res.status).toBe(200);
@@ -140,6 +153,13 @@ describe.each(drivers())('the operator metrics of /metrics on %s', (driver) => {
       // the database could not answer: /metrics did not wait for it, and says so
       expect(valueOf(busy, 'stockroom_work_status_up')).toBe(0);
       expect(valueOf(busy, 'stockroom_sweeper_lag_seconds')).toBeNaN();
+      // with a key to check and no database to check it in: 503 with Retry-After, not a scrape that hangs
+      const unchecked = await keyedScrape();
+      expect({ status: unchecked.status, retryAfter: unchecked.headers.get('retry-after') }).toEqual({
+        status: 503,
+        retryAfter: '1',
+      });
+      expect(await unchecked.json()).toMatchObject({ code: 'unavailable' });
       letGo();
       await Promise.all([...held, first, ...more]);
     } finally {
@@ -149,6 +169,7 @@ describe.each(drivers())('the operator metrics of /metrics on %s', (driver) => {
     expect(valueOf(after, 'stockroom_group_commit_queue_depth{queue="reserve"}')).toBe(0);
     expect(valueOf(after, 'stockroom_work_status_up')).toBe(1);
     expect(reserved('ok')(after) - reserved('ok')(before)).toBe(3);
+    expect((await keyedScrape()).status).toBe(200);
   });
 
   it('shows how long the oldest overdue hold has waited for the sweeper, until it is expired', async () => {

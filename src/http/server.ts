@@ -167,7 +167,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get(
     '/metrics',
     {
-      config: metricsPublic ? {} : { scopes: METRICS_READERS },
+      // a database too slow to check the key in time makes a 503, not a scrape that hangs
+      config: metricsPublic ? {} : { scopes: METRICS_READERS, keyCheckMs: metrics.readTimeoutMs },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)',

@@ -12,6 +12,8 @@ export interface Metrics {
   expired: Counter;
   /** open availability streams, set by the storefront routes as streams open and close */
   streams: Gauge;
+  /** how long a scrape waits for the database (its work status read; the server bounds its key check by it too) */
+  readTimeoutMs: number;
   /** stops what the metrics watch (the reservation latency), when their server closes */
   stop: () => void;
 }
@@ -143,6 +145,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       help: 'Availability streams (Server-Sent Events) open now',
       registers: [registry],
     }),
+    readTimeoutMs: sources.workStatusTimeoutMs ?? DEFAULT_WORK_STATUS_TIMEOUT_MS,
     stop: () => {
       stopWatching?.();
     },
