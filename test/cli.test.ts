@@ -185,7 +185,7 @@ describe('the stockroom CLI on the embedded database', () => {
     expect((await cli(env, 'transfer', 'TEE-M', 'AMS', 'AMS', '1')).code).toBe(2);
     expect((await cli(env, 'frobnicate')).code).toBe(2);
     const json = await cli(env, '--json', 'commit', '00000000-0000-4000-8000-000000000000');
-    expect(JSON.parse(json.err)).toMatchObject({ code: 'not_found', resource: 'reservation' });
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'not_found', resource: 'reservation' });
     // settings from the environment are checked too, before anything is opened or served
     expect(await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'serve', '--port', '0')).toMatchObject({
       code: 2,

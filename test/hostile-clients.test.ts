@@ -121,13 +121,13 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
       retryAfter: r.headers['retry-after'],
       body: JSON.parse(await r.text()) as { code: string },
     });
-    /** a stream refused with `status` is a problem document naming `code`, with Retry-After */
-    const expectRefused = async (refused: RawReply, status: number, code: string) => {
+    /** a stream refused with `status` is a problem document naming `code` and saying why, with Retry-After */
+    const expectRefused = async (refused: RawReply, status: number, code: string, detail: RegExp) => {
       expect(await problemOf(refused)).toMatchObject({
         status,
         type: 'application/problem+json; charset=utf-8',
         retryAfter: '5',
-        body: { code },
+        body: { code, detail: expect.stringMatching(detail) as unknown },
       });
     };
     /** resolves on the first heartbeat a stream sends once `ms` have passed since `since`: it was open all along */
@@ -145,13 +145,20 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
       const mine = [await stream('127.0.0.1'), await stream('127.0.0.1'), await stream('127.0.0.1')];
       expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
       const fourth = await stream('127.0.0.1');
-      await expectRefused(fourth, 429, 'too_many_requests'); // a fourth from one address
+      // a fourth from one address
+      await expectRefused(fourth, 429, 'too_many_requests', /^at most 3 availability streams at once from one address/);
       expect(fourth.headers['access-control-allow-origin']).toBe('*'); // a storefront page can read why
 
       const others = [await stream('127.0.0.2'), await stream('127.0.0.2'), await stream('127.0.0.2')];
       expect(others.map((s) => s.status)).toEqual([200, 200, 200]);
       const seventh = await stream('127.0.0.3');
-      await expectRefused(seventh, 503, 'at_capacity'); // a seventh in all
+      // a seventh in all
+      await expectRefused(
+        seventh,
+        503,
+        'at_capacity',
+        /^already 6 availability streams at once, as many as the server takes/,
+      );
       expect(seventh.headers['access-control-allow-origin']).toBe('*');
       expect(await healthy(ctx.server.url)).toBe(200);
 

@@ -26,6 +26,8 @@ const SERVER_ENV = {
   STOCKROOM_SWEEP_MS: '1000',
   STOCKROOM_SSE_MAX_STREAMS: '20000',
   STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT: '20000',
+  // the load comes from one address: no rate limit on the public routes
+  STOCKROOM_PUBLIC_RATE_LIMIT: '0',
   STOCKROOM_MAX_CONNECTIONS: '30000',
 };
 

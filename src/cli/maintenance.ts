@@ -7,6 +7,7 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
+import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
 
 /** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
@@ -88,6 +89,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       logger: { level: context.env.LOG_LEVEL ?? 'info' },
       adminKey: context.env.STOCKROOM_ADMIN_KEY,
       metricsPublic: envFlag(context.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
+      metricsReadTimeoutMs: envInt(context.env, 'STOCKROOM_METRICS_READ_TIMEOUT_MS', DEFAULT_WORK_STATUS_TIMEOUT_MS, 1),
       replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
       delivery: {
         maxAttempts: envInt(context.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),

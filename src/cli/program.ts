@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import type { StockroomError } from '../domain/errors.js';
@@ -19,17 +20,32 @@ import { registerBulk, registerStock } from './stock.js';
 import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
 
+/** This package's version, from its package.json (two folders up from src/cli/ and from dist/cli/ alike). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 /** The `stockroom` command with every subcommand; `state.exitCode` is set by a command that ends with a finding. */
-function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode: number } = { exitCode: EXIT.ok }): Command {
+function createProgram(
+  io: Io,
+  env: NodeJS.ProcessEnv,
+  state: { exitCode: number } = { exitCode: EXIT.ok },
+  json = false,
+): Command {
   const program = new Command('stockroom')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .description(
       'Inventory engine for online stores. Uses DATABASE_URL (PostgreSQL) or the embedded database in STOCKROOM_DATA (default ./.stockroom).',
     )
     .option('--json', 'print results as JSON')
     .option('--actor <name>', 'who is acting, recorded on ledger rows', defaultActor())
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    // with --json a usage error is printed once, as JSON on stdout (see report), not also as commander's line
+    .configureOutput({ writeOut: io.out, writeErr: io.err, ...(json ? { outputError: () => undefined } : {}) })
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError(json ? false : '(run with --help for usage)');
 
   const ctx = (): CommandContext => {
     const globalOptions = program.opts<GlobalOptions>();
@@ -64,29 +80,44 @@ function createProgram(io: Io, env: NodeJS.ProcessEnv, state: { exitCode: number
 /** Runs one command line; returns the exit code instead of exiting, so tests can run it in-process. */
 export async function run(argv: readonly string[], io: Io, env: NodeJS.ProcessEnv): Promise<number> {
   const state = { exitCode: EXIT.ok as number };
-  const program = createProgram(io, env, state);
+  // known before parsing, so that an error commander finds in the command line itself is JSON too
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  const program = createProgram(io, env, state, json);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return state.exitCode;
   } catch (error) {
-    return report(error, io, program.opts<GlobalOptions>().json === true);
+    return report(error, io, json || program.opts<GlobalOptions>().json === true);
   }
 }
 
-/** Prints what went wrong and returns the exit code its HTTP status maps to (exit-codes.ts). */
+/**
+ * Prints what went wrong and returns the exit code its HTTP status maps to (exit-codes.ts). With --json it is one
+ * JSON document on stdout, `{ code, detail, ...extra }` as a problem document has them: a script reads the
+ * answer of a command from one place, whether it succeeded or not, and tells them apart by the exit code.
+ */
 function report(error: unknown, io: Io, json: boolean): number {
   if (error instanceof CommanderError) {
-    // commander has printed its message already; help and version are not failures
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // help and version are not failures; otherwise commander has said what is wrong (without --json)
+    if (error.exitCode === 0) return EXIT.ok;
+    if (json) printJson(io, ValidationError.field('', error.message.replace(/^error: /, '')));
+    return EXIT.usage;
   }
   const known = asStockroomError(error);
   if (!known) {
-    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    if (json) io.out(JSON.stringify({ code: 'internal_error', detail: message }, null, 2));
+    else io.err(`error: ${message}`);
     return EXIT.failure;
   }
-  if (json) io.err(JSON.stringify({ code: known.code, detail: known.message, ...known.extra }, null, 2));
+  if (json) printJson(io, known);
   else io.err(humanReport(known, known === error ? undefined : error));
   return exitCodeForStatus(known.status);
+}
+
+/** An error as --json prints it: its code, its message as the detail, and what its problem document adds. */
+function printJson(io: Io, error: StockroomError): void {
+  io.out(JSON.stringify({ code: error.code, detail: error.message, ...error.extra }, null, 2));
 }
 
 /**

@@ -3,6 +3,7 @@ import { ValidationError } from '../domain/errors.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../http/server.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT } from '../http/routes/storefront.js';
 import { DEFAULT_IMPORT_CONCURRENCY } from '../http/routes/stock.js';
+import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/rate-limits.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS } from '../services/stock-csv.js';
 import { envInt } from './args.js';
 import type { ServeLimits } from './serve.js';
@@ -38,6 +39,10 @@ export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeL
       perClient: envInt(env, 'STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT', DEFAULT_MAX_STREAMS_PER_CLIENT, 1),
     },
     imports: importLimits(env),
+    publicRate: {
+      max: envInt(env, 'STOCKROOM_PUBLIC_RATE_LIMIT', DEFAULT_PUBLIC_RATE_LIMIT.max, 0),
+      windowMs: envInt(env, 'STOCKROOM_PUBLIC_RATE_WINDOW_MS', DEFAULT_PUBLIC_RATE_LIMIT.windowMs, 1),
+    },
   };
 }
 

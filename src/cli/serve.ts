@@ -3,12 +3,14 @@ import { ListenError } from '../domain/errors.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
+import type { PublicRateLimit } from '../http/rate-limits.js';
 import { Backoff } from '../infra/backoff.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
 import { RedisCache } from '../infra/redis-cache.js';
 import { createMetrics } from '../infra/metrics.js';
+import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
@@ -35,6 +37,8 @@ export interface ServeOptions {
   replenishEveryHours?: number | undefined;
   /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
   metricsPublic?: boolean | undefined;
+  /** STOCKROOM_METRICS_READ_TIMEOUT_MS: how long a scrape waits for its database read */
+  metricsReadTimeoutMs?: number | undefined;
   /** how alerts reach their channels: tries, backoff, timeout */
   delivery?: DeliveryOptions | undefined;
   /** what a slow or greedy client may hold: timeouts, connections, open streams, CSV imports */
@@ -56,6 +60,8 @@ export interface ServeLimits {
   streams?: { max?: number | undefined; perClient?: number | undefined } | undefined;
   /** the reverse proxies whose X-Forwarded-For names the client (STOCKROOM_TRUST_PROXY) */
   trustProxy?: readonly string[] | undefined;
+  /** requests per window one client address may send to the public storefront routes */
+  publicRate?: PublicRateLimit | undefined;
 }
 
 type Cache = MemoryCache<AvailabilityItem> | RedisCache<AvailabilityItem>;
@@ -83,12 +89,12 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const feed = new AvailabilityFeed(stockroom.availability);
   const delivery = new DeliveryWorker(stockroom.db, options.delivery);
   const metrics = createMetrics({
-    groupCommit: () => stockroom.reservations.groupCommitStats,
+    ...stockroomSources(stockroom),
     deliveries: () => delivery.counts,
-    deliveryBacklog: () => stockroom.channels.unsent(),
+    ...(options.metricsReadTimeoutMs === undefined ? {} : { workStatusTimeoutMs: options.metricsReadTimeoutMs }),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const { connections, imports, streams, trustProxy } = options.limits ?? {};
+  const { connections, imports, streams, trustProxy, publicRate } = options.limits ?? {};
   const app = await buildServer({
     stockroom,
     logger: options.logger,
@@ -99,6 +105,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       heartbeatMs: options.heartbeatMs,
       maxStreams: streams?.max,
       maxStreamsPerClient: streams?.perClient,
+      rateLimit: publicRate,
     },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   idempotency_conflict: { status: 422, title: 'Idempotency key reused with a different request' },
   too_many_requests: { status: 429, title: 'Too many at once from this client' },
+  rate_limited: { status: 429, title: 'Too many requests from this client for now' },
   headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal_error: { status: 500, title: 'Internal error' },
   // failures of the process's own setting, met only by the CLI: the operator has to act, so no 503
@@ -288,6 +289,11 @@ export class UnavailableError extends RetryLaterError {
 /** One client holds as many of a thing (open streams) as it may; it can try again once it lets one go. */
 export class TooManyRequestsError extends RetryLaterError {
   readonly code = 'too_many_requests';
+}
+
+/** One client sent as many requests to a rate-limited route as its window allows: it may go on once the window has passed. */
+export class RateLimitedError extends RetryLaterError {
+  readonly code = 'rate_limited';
 }
 
 /** The server holds as many of a thing (open streams, running imports) as it may in all: try again later. */

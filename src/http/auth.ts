@@ -1,16 +1,20 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ValidationError } from '../domain/errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { allows } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
 import type { CallOptions } from '../services/context.js';
 import type { ApiKey } from '../services/keys.js';
 import type { Stockroom } from '../services/stockroom.js';
+import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { HttpError } from './errors.js';
+import { logKeyId } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** scopes of which a key needs one; absent: the route is public */
     scopes?: readonly Scope[];
+    /** how long checking the key may take before the request is answered 503 (a route that must not hang: /metrics) */
+    keyCheckMs?: number;
   }
   interface FastifyRequest {
     apiKey?: ApiKey;
@@ -21,13 +25,14 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
 export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const needed = request.routeOptions.config.scopes;
     if (!needed) return;
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (!presented) throw new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>');
-    const key = await stockroom.keys.authenticate(presented);
+    const key = await withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs);
     if (!key) throw new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)');
+    logKeyId(request, reply, key.id);
     if (!allows(key.scopes, needed)) {
       throw new HttpError(
         'forbidden',
@@ -36,6 +41,32 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
     }
     request.apiKey = key;
   });
+}
+
+/**
+ * The key check, or 503 `unavailable` once `ms` have passed without it (the database is slow or away): a route with
+ * a bound answers in time, without the key's answer. The check goes on and fills the key cache when it comes.
+ */
+async function withinMs<T>(check: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return check;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new UnavailableError(
+          'the API key could not be checked in time: the database is slow; try again',
+          RETRY_AFTER_SECONDS,
+        ),
+      );
+    }, ms);
+  });
+  // a check that fails after the answer was given has no one left to tell
+  void check.catch(() => undefined);
+  try {
+    return await Promise.race([check, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The Idempotency-Key header. Keys are scoped per API key (callOptions): clients never replay each other's answers. */

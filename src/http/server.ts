@@ -3,12 +3,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createMetrics } from '../infra/metrics.js';
+import { stockroomSources } from './engine-metrics.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks } from './input.js';
+import { requestLogOptions } from './request-log.js';
 import { UnavailableError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -92,7 +94,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     maxConnections: given.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
   };
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: requestLogOptions(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     connectionTimeout: limits.idleTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -150,7 +152,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  const metrics = options.metrics ?? createMetrics({ groupCommit: () => stockroom.reservations.groupCommitStats });
+  const metrics = options.metrics ?? createMetrics(stockroomSources(stockroom));
+  app.addHook('onClose', async () => {
+    metrics.stop();
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;
@@ -162,7 +167,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get(
     '/metrics',
     {
-      config: metricsPublic ? {} : { scopes: METRICS_READERS },
+      // a database too slow to check the key in time makes a 503, not a scrape that hangs
+      config: metricsPublic ? {} : { scopes: METRICS_READERS, keyCheckMs: metrics.readTimeoutMs },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)',
@@ -195,7 +201,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
   await app.register(archiveRoutes(stockroom), { prefix: '/v1' });
   await app.register(adminRoutes(stockroom), { prefix: '/v1' });
-  await app.register(storefrontRoutes(stockroom, options.storefront), { prefix: '/v1' });
+  const storefront: StorefrontOptions = {
+    ...options.storefront,
+    onOpenStreams: (open) => {
+      metrics.streams.set(open);
+    },
+  };
+  await app.register(storefrontRoutes(stockroom, storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

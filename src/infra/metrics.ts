@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolUsage } from '../store/db.js';
+import type { WorkStatus } from '../store/work-status.js';
 
 /** The process's Prometheus metrics, in a registry of its own (tests build many servers in one process). */
 export interface Metrics {
@@ -8,6 +10,12 @@ export interface Metrics {
   latency: Histogram<'method' | 'route'>;
   sweeps: Counter<'result'>;
   expired: Counter;
+  /** open availability streams, set by the storefront routes as streams open and close */
+  streams: Gauge;
+  /** how long a scrape waits for the database (its work status read; the server bounds its key check by it too) */
+  readTimeoutMs: number;
+  /** stops what the metrics watch (the reservation latency), when their server closes */
+  stop: () => void;
 }
 
 /** Numbers kept elsewhere that only grow, read when metrics are scraped. */
@@ -18,9 +26,29 @@ export interface MetricSources {
   availabilityCache?: () => { hits: number; misses: number };
   /** alert delivery: tries that got through, failed and will be retried, failed for the last time */
   deliveries?: () => { delivered: number; failed: number; dead: number };
-  /** deliveries waiting to be sent, and dead letters waiting for a person, across all processes (read from the database) */
-  deliveryBacklog?: () => Promise<{ pending: number; dead: number }>;
+  /**
+   * what the background work has left (overdue holds, outbox rows, deliveries) and when replenishment last ran,
+   * across all processes: one read of the database per scrape, given up after `workStatusTimeoutMs`
+   */
+  workStatus?: () => Promise<WorkStatus>;
+  /** how long a scrape waits for workStatus before it shows its gauges as NaN (default 1000 ms) */
+  workStatusTimeoutMs?: number;
+  /** the reservation service's watch: each reservation's seconds from the call to its group's answer */
+  reserveLatency?: (watcher: (seconds: number, outcome: string) => void) => () => void;
+  /** calls waiting for a group commit to take them, by kind, now */
+  groupCommitQueues?: () => Record<string, number>;
+  /** the database's connections now, where its driver can tell */
+  pool?: () => PoolUsage | undefined;
 }
+
+/** How long a scrape waits for the database's part unless told: a slow database must not hang /metrics. */
+export const DEFAULT_WORK_STATUS_TIMEOUT_MS = 1000;
+
+/**
+ * prom-client's gauges of all active handles, requests and resources end in `_total`, which Prometheus keeps for
+ * counters (`promtool check metrics` refuses them). The same gauges by `type` stay: their sum is the total.
+ */
+const MISNAMED_DEFAULT_GAUGES = ['active_handles_total', 'active_requests_total', 'active_resources_total'];
 
 /** A counter that shows a total kept elsewhere, read at each scrape. */
 function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
@@ -53,6 +81,7 @@ function mirrorTotals<Totals>(
 export function createMetrics(sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stockroom_' });
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`stockroom_nodejs_${name}`);
   mirrorTotals(registry, sources.groupCommit, {
     stockroom_reserve_groups_total: ['Transactions the reservation group commit ran', (totals) => totals.groups],
     stockroom_reserve_grouped_total: [
@@ -72,20 +101,19 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     ],
     stockroom_deliveries_dead_total: ['Alert deliveries given up on (dead letters)', (totals) => totals.dead],
   });
-  const backlog = sources.deliveryBacklog;
-  if (backlog) {
-    new Gauge({
-      name: 'stockroom_deliveries',
-      help: 'Alert deliveries by status: pending (not sent yet or to be retried) and dead (given up; retry by hand)',
-      labelNames: ['status'],
-      registers: [registry],
-      async collect() {
-        const now = await backlog();
-        this.set({ status: 'pending' }, now.pending);
-        this.set({ status: 'dead' }, now.dead);
-      },
-    });
-  }
+  // the engine's gauges first: collected in this order, the pool is read before the scrape's own query joins it
+  engineGauges(registry, sources);
+  if (sources.workStatus) workStatusGauges(registry, sources.workStatus, sources.workStatusTimeoutMs);
+  const reserveLatency = new Histogram({
+    name: 'stockroom_reservation_duration_seconds',
+    help: 'Reservations from the call entering the engine to its group commit answering (queueing included), by outcome (ok or the problem code)',
+    labelNames: ['outcome'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const stopWatching = sources.reserveLatency?.((seconds, outcome) => {
+    reserveLatency.observe({ outcome }, seconds);
+  });
   return {
     registry,
     requests: new Counter({
@@ -112,5 +140,128 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
       help: 'Reservations released by the sweeper',
       registers: [registry],
     }),
+    streams: new Gauge({
+      name: 'stockroom_availability_streams_open',
+      help: 'Availability streams (Server-Sent Events) open now',
+      registers: [registry],
+    }),
+    readTimeoutMs: sources.workStatusTimeoutMs ?? DEFAULT_WORK_STATUS_TIMEOUT_MS,
+    stop: () => {
+      stopWatching?.();
+    },
   };
+}
+
+/** Gauges read from the engine's memory at each scrape: group-commit queues and database connections. */
+function engineGauges(registry: Registry, sources: MetricSources): void {
+  const { groupCommitQueues, pool } = sources;
+  if (groupCommitQueues) {
+    new Gauge({
+      name: 'stockroom_group_commit_queue_depth',
+      help: 'Calls waiting for a group commit to take them, by queue (reserve, transition, amend)',
+      labelNames: ['queue'],
+      registers: [registry],
+      collect() {
+        for (const [queue, depth] of Object.entries(groupCommitQueues())) this.set({ queue }, depth);
+      },
+    });
+  }
+  if (pool) {
+    const poolGauge = (name: string, help: string, read: (usage: PoolUsage) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const usage = pool();
+          if (usage) this.set(read(usage));
+        },
+      });
+    };
+    poolGauge(
+      'stockroom_database_pool_max',
+      'Database connections the pool opens at most (1 embedded)',
+      (usage) => usage.size,
+    );
+    poolGauge(
+      'stockroom_database_pool_in_use',
+      'Database connections running a query or transaction now',
+      (usage) => usage.inUse,
+    );
+    poolGauge(
+      'stockroom_database_pool_waiting',
+      'Database calls waiting for a connection now',
+      (usage) => usage.waiting,
+    );
+  }
+}
+
+/**
+ * Gauges read from the database at scrape time, with one statement shared by all of them. A scrape that does not
+ * get it within the timeout (or gets an error) shows them as NaN (and stockroom_work_status_up 0) instead of waiting; the read goes
+ * on, and a later scrape joins it rather than starting another, so a slow database sees one such read at a time.
+ */
+function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, timeoutMs?: number): void {
+  const limitMs = timeoutMs ?? DEFAULT_WORK_STATUS_TIMEOUT_MS;
+  let reading: Promise<WorkStatus | undefined> | undefined;
+  const current = (): Promise<WorkStatus | undefined> => {
+    reading ??= read()
+      .catch(() => undefined)
+      .finally(() => {
+        reading = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, limitMs, undefined);
+    });
+    return Promise.race([reading, late]).finally(() => {
+      clearTimeout(timer);
+    });
+  };
+  const gauge = (name: string, help: string, value: (status: WorkStatus | undefined) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(value(await current()));
+      },
+    });
+  };
+  /** a gauge of the status that is NaN (unknown) when the database did not answer in time */
+  const known =
+    (value: (status: WorkStatus) => number) =>
+    (status: WorkStatus | undefined): number =>
+      status ? value(status) : Number.NaN;
+  gauge(
+    'stockroom_work_status_up',
+    'Whether this scrape read the database-backed gauges (1) or the database failed or was too slow (0: they show NaN)',
+    (status) => (status ? 1 : 0),
+  );
+  gauge(
+    'stockroom_sweeper_lag_seconds',
+    'Age of the oldest pending reservation past its deadline that the sweeper has not expired yet (0: none)',
+    known((status) => status.oldest_overdue_hold_seconds),
+  );
+  gauge(
+    'stockroom_outbox_undispatched',
+    'Outbox rows (alerts, events) not yet turned into deliveries, counted up to 100000',
+    known((status) => status.outbox_undispatched),
+  );
+  gauge(
+    'stockroom_replenishment_last_run_timestamp_seconds',
+    'When the replenishment job last ran, in Unix seconds (0: never)',
+    known((status) => (status.replenished_at ? status.replenished_at.getTime() / 1000 : 0)),
+  );
+  new Gauge({
+    name: 'stockroom_deliveries',
+    help: 'Alert and event deliveries by status: pending (not sent yet or to be retried) and dead (given up; retry by hand), counted up to 100000',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const status = await current();
+      this.set({ status: 'pending' }, status ? status.deliveries_pending : Number.NaN);
+      this.set({ status: 'dead' }, status ? status.deliveries_dead : Number.NaN);
+    },
+  });
 }

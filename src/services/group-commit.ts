@@ -56,6 +56,11 @@ export class GroupCommit<I, O> {
     private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
   ) {}
 
+  /** Jobs waiting for a group to take them (not yet in a running transaction): a metrics gauge. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Queues a job for the next group; resolves with its result once that group has committed. */
   submit(job: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {

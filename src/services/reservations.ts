@@ -39,6 +39,7 @@ import {
   setReservationStatuses,
 } from '../store/reservations.js';
 import type { LineGrowth, LineProgress, ReservationLineRow, ReservationRow } from '../store/reservations.js';
+import { asStockroomError } from '../store/failures.js';
 import { missing } from './lookups.js';
 import { DEFAULT_LIST_TOTAL_MAX, checkReservationQuery, listReservations } from './reservation-search.js';
 import type { ReservationPage, ReservationQuery } from './reservation-search.js';
@@ -102,6 +103,9 @@ export class HoldsBeingReleased extends Error {
   }
 }
 
+/** Told how long one reservation took and how it ended ('ok' or its error code): see watchReserveLatency. */
+export type ReserveLatencyWatcher = (seconds: number, outcome: string) => void;
+
 const RESERVE_SCOPE = 'reservation.reserve';
 /** Why a variant-wide variant is short: its sum over warehouses, not one warehouse. */
 const VARIANT_WIDE_SHORT = 'variant-wide limit over all warehouses';
@@ -115,6 +119,7 @@ export class ReservationService {
   private readonly reserving: GroupCommit<ReserveJob, Reservation>;
   private readonly transitioning: GroupCommit<TransitionJob, Reservation>;
   private readonly amending: GroupCommit<AmendJob, Reservation>;
+  private readonly reserveWatchers = new Set<ReserveLatencyWatcher>();
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -134,12 +139,30 @@ export class ReservationService {
     return this.reserving.stats;
   }
 
+  /** Calls waiting for a group of their kind to take them, now: reservations, commits/releases/fulfils, changes. */
+  get groupCommitQueues(): { reserve: number; transition: number; amend: number } {
+    return { reserve: this.reserving.queued, transition: this.transitioning.queued, amend: this.amending.queued };
+  }
+
+  /**
+   * Calls `watcher` for every reservation that reached the group commit, once its group has answered: the seconds
+   * from the call entering reserve (queueing for a group included) to that answer, and its outcome ('ok' or the
+   * error code). @returns the function that stops watching
+   */
+  watchReserveLatency(watcher: ReserveLatencyWatcher): () => void {
+    this.reserveWatchers.add(watcher);
+    return () => {
+      this.reserveWatchers.delete(watcher);
+    };
+  }
+
   /**
    * Holds stock for every line or for none. Lines of one SKU are summed before anything is checked.
    * Reservations arriving together are committed together (see reserveGroup); the answer comes after the
    * commit.
    */
   async reserve(input: ReserveInput, options: CallOptions = {}): Promise<Reservation> {
+    const started = performance.now();
     const req = parse(ReserveInput, input);
     if (req.replace === true && req.unique_order_ref === false)
       throw ValidationError.field(
@@ -149,7 +172,22 @@ export class ReservationService {
     // asked for by name, nearest without a place to be near to is a mistake; the store's default falls back
     if (req.allocation === 'nearest' && req.ship_to === undefined)
       throw ValidationError.field('/ship_to', 'is required when allocation is nearest');
-    return afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
+    const answered = afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
+    if (this.reserveWatchers.size === 0) return answered;
+    const tell = (outcome: string): void => {
+      const seconds = (performance.now() - started) / 1000;
+      for (const watcher of this.reserveWatchers) watcher(seconds, outcome);
+    };
+    return answered.then(
+      (reservation) => {
+        tell('ok');
+        return reservation;
+      },
+      (error: unknown) => {
+        tell(asStockroomError(error)?.code ?? 'internal_error');
+        throw error;
+      },
+    );
   }
 
   /**

@@ -2,6 +2,8 @@ import type { AllocationStrategy } from '../domain/routing.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
+import { readWorkStatus } from '../store/work-status.js';
+import type { WorkStatus } from '../store/work-status.js';
 import { AlertService } from './alerts.js';
 import { AvailabilityService } from './availability.js';
 import { CatalogService } from './catalog.js';
@@ -87,6 +89,11 @@ export class Stockroom {
   /** Checks every level against its ledger and its open reservations: a clean report proves nothing drifted. */
   reconcile(): Promise<ReconcileReport> {
     return reconcile(this.ctx);
+  }
+
+  /** What the sweeper, outbox and delivery have left to do and when replenishment last ran (one cheap read). */
+  workStatus(): Promise<WorkStatus> {
+    return readWorkStatus(this.ctx.db, this.ctx.clock());
   }
 
   /** Closes the database; the Stockroom is unusable afterwards. */

@@ -39,6 +39,15 @@ export interface Db extends Queryable {
   listen(channel: string, onNotice: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>>;
   /** Closes the connection(s), listeners included; the Db is unusable afterwards. */
   close(): Promise<void>;
+  /** How busy its connections are now (a metrics gauge); absent on a Db that cannot tell. */
+  poolUsage?(): PoolUsage;
+}
+
+/** Connections of a Db now: the most it opens, how many run a query or transaction, how many callers wait for one. */
+export interface PoolUsage {
+  size: number;
+  inUse: number;
+  waiting: number;
 }
 
 /** int8 and numeric (sum(), count()) arrive as JS numbers: quantities and ids stay far below 2^53. */

@@ -86,10 +86,24 @@ export const pgliteParsers = parsers;
 
 /** A Db over an existing PGlite instance (created with pgliteParsers), e.g. a clone of a migrated template. */
 export function pgliteDb(pg: PGlite): Db {
+  // one connection: the call running holds it and every other call made on this Db waits for it (PGlite queues
+  // them without saying how many), so calls not yet settled are counted here
+  let unsettled = 0;
+  const counted = async <T>(call: () => Promise<T>): Promise<T> => {
+    unsettled++;
+    try {
+      return await call();
+    } finally {
+      unsettled--;
+    }
+  };
+  const conn = wrap(pg);
   return {
     driver: 'pglite',
-    ...wrap(pg),
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => pg.transaction((tx) => fn(wrap(tx))),
+    query: (sql, params) => counted(() => conn.query(sql, params)),
+    exec: (sql) => counted(() => conn.exec(sql)),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => counted(() => pg.transaction((tx) => fn(wrap(tx)))),
+    poolUsage: () => ({ size: 1, inUse: Math.min(unsettled, 1), waiting: Math.max(unsettled - 1, 0) }),
     // one connection in this process: nothing to lose, so no gaps
     listen: async (channel, onNotice) => {
       const stop = await pg.listen(channel, onNotice);

@@ -212,6 +212,8 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     ...wrap(pool, prepare),
     transaction,
     listen,
+    // the listening connections are not the pool's: they wait for notices, not for work
+    poolUsage: () => ({ size: pool.options.max, inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await Promise.all([...listeners].map((stop) => stop()));
       await pool.end();

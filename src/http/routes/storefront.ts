@@ -3,6 +3,8 @@ import type { ServerResponse } from 'node:http';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
 import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
+import { DEFAULT_PUBLIC_RATE_LIMIT, limitPublicRoutes } from '../rate-limits.js';
+import type { PublicRateLimit } from '../rate-limits.js';
 import { Slots } from '../slots.js';
 import { pageQuery } from './query.js';
 
@@ -16,6 +18,10 @@ export interface StorefrontOptions {
   maxStreams?: number | undefined;
   /** open streams from one client address; past it a new one is refused with 429 */
   maxStreamsPerClient?: number | undefined;
+  /** requests per window one client address may send to these routes (the stream's opening included) */
+  rateLimit?: PublicRateLimit | undefined;
+  /** told how many streams are open whenever one opens or closes (the metrics gauge) */
+  onOpenStreams?: ((open: number) => void) | undefined;
 }
 
 /** How often an idle stream gets a comment line unless configured (STOCKROOM_SSE_HEARTBEAT_MS in serve). */
@@ -65,6 +71,7 @@ class Stream {
 /** The public storefront routes: no key needed. */
 export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOptions = {}) {
   return async (app: FastifyInstance): Promise<void> => {
+    await limitPublicRoutes(app, options.rateLimit ?? DEFAULT_PUBLIC_RATE_LIMIT);
     const skusOf = (query: unknown): unknown => ({ ...(query as object), sku: pageQuery(query).all('sku') });
     // storefronts on any domain may ask, and read every answer: refusals (400, 404, 429, 503) as much as the items
     app.addHook('onSend', async (_request, reply) => {
@@ -154,12 +161,14 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         });
         const stream = new Stream(res);
         streams.add(stream);
+        options.onOpenStreams?.(streams.size);
         res.write('retry: 2000\n\n');
         for (const event of [...watching.first, ...sink.early]) stream.send(event);
         sink.stream = stream;
         res.on('close', () => {
           watching.stop();
           streams.delete(stream);
+          options.onOpenStreams?.(streams.size);
           free();
         });
       },

@@ -1,0 +1,43 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import { RateLimitedError } from '../domain/errors.js';
+
+/** Requests one client address may send to the public (keyless) routes per window. */
+export interface PublicRateLimit {
+  /** requests per window per client address; 0: no limit */
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * 600 a minute per address (STOCKROOM_PUBLIC_RATE_LIMIT, STOCKROOM_PUBLIC_RATE_WINDOW_MS): far above what a shopper's
+ * pages ask, far below what a scraper would. Behind a reverse proxy set STOCKROOM_TRUST_PROXY, or all shoppers
+ * share one address and one budget.
+ */
+export const DEFAULT_PUBLIC_RATE_LIMIT: PublicRateLimit = { max: 600, windowMs: 60_000 };
+
+/**
+ * Limits every route registered after it in this plugin's scope: past `max` requests in a window from one client
+ * address (as the trusted proxies name it), 429 `rate_limited` with Retry-After until the window has passed. The
+ * counts are kept in this process, so N server processes behind a balancer let a client have up to N times as many.
+ */
+export async function limitPublicRoutes(app: FastifyInstance, limit: PublicRateLimit): Promise<void> {
+  if (limit.max === 0) return;
+  await app.register(rateLimit, {
+    global: true,
+    max: limit.max,
+    timeWindow: limit.windowMs,
+    // the Retry-After of the refusal is the problem document's (see RateLimitedError); the counts stay informative
+    addHeaders: {
+      'x-ratelimit-limit': true,
+      'x-ratelimit-remaining': true,
+      'x-ratelimit-reset': true,
+      'retry-after': false,
+    },
+    errorResponseBuilder: (_request, context) =>
+      new RateLimitedError(
+        `at most ${context.max} requests in ${limit.windowMs / 1000} s from one address to the public routes; try again in ${context.after}`,
+        Math.max(1, Math.ceil(context.ttl / 1000)),
+      ),
+  });
+}

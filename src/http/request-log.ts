@@ -1,0 +1,62 @@
+import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+
+/** What the request log records in place of a query value that may be a secret. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Query parameter names that may carry a credential: a token, a key, a secret, a password, a signature, a session
+ * or an authorization code. stockroom takes none of them in a query, but clients put keys where they should not
+ * (`?api_key=`, `?access_token=`), and a log line must not keep what they sent.
+ */
+const SECRET_PARAMETER = /token|key|secret|passw|pwd|signature|^sig$|auth|credential|session|^code$|jwt|bearer/i;
+
+/** A request target as it may be logged: every query value whose name may carry a secret replaced by REDACTED. */
+export function redactedUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at === -1) return url;
+  const query = url.slice(at + 1);
+  const parts = query.split('&').map((part) => {
+    const equals = part.indexOf('=');
+    const rawName = equals === -1 ? part : part.slice(0, equals);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replaceAll('+', ' '));
+    } catch {
+      // a name that does not decode is judged as written
+      name = rawName;
+    }
+    return SECRET_PARAMETER.test(name) ? `${rawName}=${REDACTED}` : part;
+  });
+  return `${url.slice(0, at)}?${parts.join('&')}`;
+}
+
+/**
+ * The server's pino options with the request serializer that redacts the query (Fastify's own, otherwise). The
+ * API key a request was made with is named by id on every line logged after it is checked (see registerAuth).
+ */
+export function requestLogOptions(
+  logger: FastifyServerOptions['logger'] | undefined,
+): NonNullable<FastifyServerOptions['logger']> {
+  if (!logger) return false;
+  const given = logger === true ? {} : logger;
+  return {
+    ...given,
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: redactedUrl(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        ...(request.socket.remotePort === undefined ? {} : { remotePort: request.socket.remotePort }),
+      }),
+      ...given.serializers,
+    },
+  };
+}
+
+/** From now on, this request's log lines (its "request completed" line too) name the API key by its id. */
+export function logKeyId(request: FastifyRequest, reply: FastifyReply, keyId: number): void {
+  const log = request.log.child({ key_id: keyId });
+  request.log = log;
+  reply.log = log;
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { redactedUrl } from '../src/http/request-log.js';
+import { ADMIN_KEY, apiCall, useServer } from './support/served.js';
+
+interface LogLine {
+  reqId?: string;
+  msg?: string;
+  key_id?: number;
+  req?: { url?: string };
+}
+
+describe('request logs of a real server process', () => {
+  const ctx = useServer('pglite', { LOG_LEVEL: 'info' });
+  /** the JSON lines the process wrote for one request, once its "request completed" line is out */
+  const linesOf = async (requestId: string): Promise<LogLine[]> => {
+    for (let tries = 0; tries < 200; tries++) {
+      const lines = ctx.server
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as LogLine)
+        .filter((line) => line.reqId === requestId);
+      if (lines.some((line) => line.msg === 'request completed')) return lines;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no request completed line for ${requestId}`);
+  };
+  const call = async (path: string, key: string | null) => {
+    const res = await fetch(`${ctx.server.url}${path}`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+    await res.text();
+    return res.headers.get('x-request-id') ?? '';
+  };
+
+  it('names the API key by its id on the lines after the key is checked, never the key itself', async () => {
+    const keys = await apiCall(ctx.server, 'GET', '/v1/keys');
+    const admin = (keys.body.items as { id: number; origin: string }[]).find((key) => key.origin === 'operator');
+    const lines = await linesOf(await call('/v1/warehouses', ADMIN_KEY));
+    expect(lines.find((line) => line.msg === 'request completed')).toMatchObject({ key_id: admin?.id });
+    // a public request names no key
+    const publicLines = await linesOf(await call('/healthz', null));
+    expect(publicLines.every((line) => line.key_id === undefined)).toBe(true);
+    expect(ctx.server.output()).not.toContain(ADMIN_KEY);
+    expect(ctx.server.output()).not.toContain(ADMIN_KEY.slice(-16));
+  });
+
+  it('logs query strings with every value that may carry a secret redacted, and keeps the rest', async () => {
+    const secrets = ['tok-4c1d9e', 'key-77aa01', 'sig-e0f1a2', 'pw-0b0b0b', 'sec-9f8e7d'];
+    const path =
+      `/v1/availability?sku=LOG-1&access_token=${secrets[0]}&api_key=${secrets[1]}&X-Amz-Signature=${secrets[2]}` +
+      `&password=${secrets[3]}&client%5Fsecret=${secrets[4]}`;
+    const lines = await linesOf(await call(path, null));
+    const incoming = lines.find((line) => line.msg === 'incoming request');
+    expect(incoming?.req?.url).toBe(
+      '/v1/availability?sku=LOG-1&access_token=[redacted]&api_key=[redacted]&X-Amz-Signature=[redacted]' +
+        '&password=[redacted]&client%5Fsecret=[redacted]',
+    );
+    for (const secret of secrets) expect(ctx.server.output()).not.toContain(secret);
+  });
+});
+
+describe('redactedUrl', () => {
+  it('leaves a path and harmless parameters as they are', () => {
+    expect(redactedUrl('/v1/stock/A')).toBe('/v1/stock/A');
+    expect(redactedUrl('/v1/reservations?status=pending&limit=5&cursor=abc')).toBe(
+      '/v1/reservations?status=pending&limit=5&cursor=abc',
+    );
+  });
+
+  it('redacts parameters named for tokens, keys, secrets, signatures, passwords and sessions, however written', () => {
+    expect(redactedUrl('/x?Token=a&auth=b&sessionId=c&sig=d&code=e&jwt=f&bearer&sku=g')).toBe(
+      '/x?Token=[redacted]&auth=[redacted]&sessionId=[redacted]&sig=[redacted]&code=[redacted]&jwt=[redacted]&bearer=[redacted]&sku=g',
+    );
+  });
+});
