@@ -51,7 +51,7 @@ const PageOf = <S extends TSchema>(item: S) => ({ items: Type.Array(item), next_
 /** Holds only when A and B are the same type, each assignable to the other. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Fails the type check unless given true: every shape below is checked against its service type with it. */
-const same = <T extends true>(): T => true as T;
+type Check<T extends true> = T;
 
 /** An RFC 9457 problem document: every refusal and failure, with a stable `code`. */
 const ProblemSchema = Type.Object(
@@ -70,6 +70,15 @@ const ProblemSchema = Type.Object(
   {
     $id: 'Problem',
     additionalProperties: true,
+    examples: [
+      {
+        type: 'urn:stockroom:problem:insufficient_stock',
+        title: 'Not enough stock',
+        status: 409,
+        detail: 'not enough stock for TEE-M: 2 asked, 1 available',
+        code: 'insufficient_stock',
+      },
+    ],
     description: 'Some codes add members (e.g. insufficient_stock names the short lines); a client ignores others.',
   },
 );
@@ -88,7 +97,7 @@ const WarehouseSchema = Type.Object(
   },
   { $id: 'Warehouse' },
 );
-same<Same<Static<typeof WarehouseSchema>, Warehouse>>();
+type _Warehouse = Check<Same<Static<typeof WarehouseSchema>, Warehouse>>;
 
 const VariantSchema = Type.Object(
   {
@@ -113,30 +122,34 @@ const VariantSchema = Type.Object(
   },
   { $id: 'Variant' },
 );
-same<Same<Static<typeof VariantSchema>, Variant>>();
+type _Variant = Check<Same<Static<typeof VariantSchema>, Variant>>;
+
+const WarehouseListSchema = Type.Object(PageOf(ref(WarehouseSchema)));
+const VariantPageSchema = Type.Object(PageOf(ref(VariantSchema)));
+type _VariantPage = Check<Same<Static<typeof VariantPageSchema>, Page<Variant>>>;
 
 const BinSchema = Type.Object({ warehouse: Text, code: Text });
 
 const levelFields = { sku: Text, warehouse: Text, on_hand: Int, reserved: Int, available: Int };
 const LevelSchema = Type.Object(levelFields, { $id: 'Level' });
-same<Same<Static<typeof LevelSchema>, Level>>();
+type _Level = Check<Same<Static<typeof LevelSchema>, Level>>;
 
 const levelChangeFields = {
   ...levelFields,
   shortfall: Type.Integer({ description: 'units promised to orders beyond what is on hand' }),
 };
 const LevelChangeSchema = Type.Object(levelChangeFields, { $id: 'LevelChange' });
-same<Same<Static<typeof LevelChangeSchema>, LevelChange>>();
+type _LevelChange = Check<Same<Static<typeof LevelChangeSchema>, LevelChange>>;
 
 const CountResultSchema = Type.Object({ ...levelChangeFields, difference: Int });
-same<Same<Static<typeof CountResultSchema>, CountResult>>();
+type _CountResult = Check<Same<Static<typeof CountResultSchema>, CountResult>>;
 
 const SyncResultSchema = Type.Object({
   source: Text,
   levels: Type.Array(Type.Object({ ...levelChangeFields, difference: Int })),
   shortfalls: Type.Array(ref(LevelChangeSchema)),
 });
-same<Same<Static<typeof SyncResultSchema>, SyncResult>>();
+type _SyncResult = Check<Same<Static<typeof SyncResultSchema>, SyncResult>>;
 
 const TransferResultSchema = Type.Object({
   sku: Text,
@@ -153,7 +166,7 @@ const ReturnResultSchema = Type.Object({
   condition: OneOf(['resellable', 'damaged']),
   level: ref(LevelSchema),
 });
-same<Same<Static<typeof ReturnResultSchema>, ReturnResult>>();
+type _ReturnResult = Check<Same<Static<typeof ReturnResultSchema>, ReturnResult>>;
 
 const ImportResultSchema = Type.Object({
   rows: Int,
@@ -163,7 +176,7 @@ const ImportResultSchema = Type.Object({
 
 const stateFields = { damaged: Int, quality_control: Int, safety_stock: Int };
 const StateLevelSchema = Type.Object({ ...levelFields, ...stateFields });
-same<Same<Static<typeof StateLevelSchema>, StateLevel>>();
+type _StateLevel = Check<Same<Static<typeof StateLevelSchema>, StateLevel>>;
 
 const heldFields = {
   committed: Type.Integer({ description: 'held by committed and partially fulfilled reservations' }),
@@ -192,7 +205,7 @@ const StockSchema = Type.Object({
     }),
   ),
 });
-same<Same<Static<typeof StockSchema>, Stock>>();
+type _Stock = Check<Same<Static<typeof StockSchema>, Stock>>;
 
 const MovementSchema = Type.Object(
   {
@@ -221,9 +234,9 @@ const MovementSchema = Type.Object(
   },
   { $id: 'Movement' },
 );
-same<Same<Static<typeof MovementSchema>, Movement>>();
+type _Movement = Check<Same<Static<typeof MovementSchema>, Movement>>;
 const MovementPageSchema = Type.Object(PageOf(ref(MovementSchema)));
-same<Same<Static<typeof MovementPageSchema>, Page<Movement>>>();
+type _MovementPage = Check<Same<Static<typeof MovementPageSchema>, Page<Movement>>>;
 
 const ReservationSchema = Type.Object(
   {
@@ -249,13 +262,13 @@ const ReservationSchema = Type.Object(
   },
   { $id: 'Reservation' },
 );
-same<Same<Static<typeof ReservationSchema>, Reservation>>();
+type _Reservation = Check<Same<Static<typeof ReservationSchema>, Reservation>>;
 const ReservationPageSchema = Type.Object({
   ...PageOf(ref(ReservationSchema)),
   total: Type.Integer({ description: 'how many match, counted up to STOCKROOM_LIST_TOTAL_MAX' }),
   total_exact: Type.Boolean({ description: 'false when more than total match' }),
 });
-same<Same<Static<typeof ReservationPageSchema>, ReservationPage>>();
+type _ReservationPage = Check<Same<Static<typeof ReservationPageSchema>, ReservationPage>>;
 
 const apiKeyFields = {
   id: Int,
@@ -267,14 +280,14 @@ const apiKeyFields = {
   revoked_at: OrNull(Time),
 };
 const ApiKeySchema = Type.Object(apiKeyFields, { $id: 'ApiKey' });
-same<Same<Static<typeof ApiKeySchema>, ApiKey>>();
+type _ApiKey = Check<Same<Static<typeof ApiKeySchema>, ApiKey>>;
 const CreatedApiKeySchema = Type.Object({
   ...apiKeyFields,
   key: Type.String({ description: 'the key itself: in this answer only, never shown again' }),
 });
-same<Same<Static<typeof CreatedApiKeySchema>, CreatedApiKey>>();
+type _CreatedApiKey = Check<Same<Static<typeof CreatedApiKeySchema>, CreatedApiKey>>;
 const ReplayedApiKeySchema = Type.Object({ ...apiKeyFields, replayed: Type.Literal(true) });
-same<Same<Static<typeof ReplayedApiKeySchema>, ReplayedApiKey>>();
+type _ReplayedApiKey = Check<Same<Static<typeof ReplayedApiKeySchema>, ReplayedApiKey>>;
 const ApiKeyListSchema = Type.Object(PageOf(ref(ApiKeySchema)));
 
 const AlertSchema = Type.Object(
@@ -289,7 +302,7 @@ const AlertSchema = Type.Object(
   },
   { $id: 'Alert' },
 );
-same<Same<Static<typeof AlertSchema>, Alert>>();
+type _Alert = Check<Same<Static<typeof AlertSchema>, Alert>>;
 const AlertPageSchema = Type.Object(PageOf(ref(AlertSchema)));
 
 const ChannelSchema = Type.Object(
@@ -303,7 +316,7 @@ const ChannelSchema = Type.Object(
   },
   { $id: 'Channel' },
 );
-same<Same<Static<typeof ChannelSchema>, Channel>>();
+type _Channel = Check<Same<Static<typeof ChannelSchema>, Channel>>;
 const ChannelPageSchema = Type.Object(PageOf(ref(ChannelSchema)));
 
 const DeliverySchema = Type.Object(
@@ -332,7 +345,7 @@ const DeliverySchema = Type.Object(
   },
   { $id: 'Delivery' },
 );
-same<Same<Static<typeof DeliverySchema>, Delivery>>();
+type _Delivery = Check<Same<Static<typeof DeliverySchema>, Delivery>>;
 const DeliveryPageSchema = Type.Object(PageOf(ref(DeliverySchema)));
 const RetryResultSchema = Type.Object({ id: Int, status: OneOf(['pending']) });
 
@@ -347,7 +360,7 @@ const SupplierSchema = Type.Object(
   },
   { $id: 'Supplier' },
 );
-same<Same<Static<typeof SupplierSchema>, Supplier>>();
+type _Supplier = Check<Same<Static<typeof SupplierSchema>, Supplier>>;
 const SupplierPageSchema = Type.Object(PageOf(ref(SupplierSchema)));
 
 const PurchaseOrderSchema = Type.Object(
@@ -375,13 +388,13 @@ const PurchaseOrderSchema = Type.Object(
   },
   { $id: 'PurchaseOrder' },
 );
-same<Same<Static<typeof PurchaseOrderSchema>, PurchaseOrder>>();
+type _PurchaseOrder = Check<Same<Static<typeof PurchaseOrderSchema>, PurchaseOrder>>;
 const PurchaseOrderPageSchema = Type.Object(PageOf(ref(PurchaseOrderSchema)));
 const ReceiptSchema = Type.Object({
   order: ref(PurchaseOrderSchema),
   put_away: Type.Array(Type.Object({ sku: Text, qty: Int, bin: OrNull(Text), suggested: Type.Boolean() })),
 });
-same<Same<Static<typeof ReceiptSchema>, Receipt>>();
+type _Receipt = Check<Same<Static<typeof ReceiptSchema>, Receipt>>;
 
 const SuggestionSchema = Type.Object({
   sku: Text,
@@ -399,7 +412,7 @@ const SuggestionSchema = Type.Object({
   suggested_safety_stock: Int,
   suggested_reorder_point: Int,
 });
-same<Same<Static<typeof SuggestionSchema>, Suggestion>>();
+type _Suggestion = Check<Same<Static<typeof SuggestionSchema>, Suggestion>>;
 const SuggestionPageSchema = Type.Object({
   ...PageOf(SuggestionSchema),
   window_days: Int,
@@ -411,7 +424,7 @@ const ReplenishResultSchema = Type.Object({
     Type.Object({ sku: Text, reason: OneOf(['no_supplier', 'open_purchase_order', 'no_warehouse']) }),
   ),
 });
-same<Same<Static<typeof ReplenishResultSchema>, ReplenishResult>>();
+type _ReplenishResult = Check<Same<Static<typeof ReplenishResultSchema>, ReplenishResult>>;
 
 const atLevel = { sku: Text, warehouse: Text };
 const ReconcileReportSchema = Type.Object({
@@ -440,26 +453,28 @@ const ReconcileReportSchema = Type.Object({
     }),
   ),
 });
-same<Same<Static<typeof ReconcileReportSchema>, ReconcileReport>>();
+type _ReconcileReport = Check<Same<Static<typeof ReconcileReportSchema>, ReconcileReport>>;
 
 const AvailabilitySchema = Type.Object({
   items: Type.Array(Type.Object({ sku: Text, available: Int, status: OneOf(AVAILABILITY_STATUSES), label: Text })),
 });
-same<Same<Static<typeof AvailabilitySchema>, { items: AvailabilityItem[] }>>();
+type _Availability = Check<Same<Static<typeof AvailabilitySchema>, { items: AvailabilityItem[] }>>;
 
 const HealthSchema = Type.Object({
   status: OneOf(['ok', 'unavailable']),
   database: OneOf(['pglite', 'postgres']),
 });
 
-/** Every response shape, by the name the routes give it. */
+/** Every response shape, by the name the routes give it (a shared one as a reference to its component). */
 export const Answers = {
-  Problem: ProblemSchema,
-  Warehouse: WarehouseSchema,
-  Variant: VariantSchema,
+  Problem: ref(ProblemSchema),
+  Warehouse: ref(WarehouseSchema),
+  Variant: ref(VariantSchema),
+  WarehouseList: WarehouseListSchema,
+  VariantPage: VariantPageSchema,
   Bin: BinSchema,
-  Level: LevelSchema,
-  LevelChange: LevelChangeSchema,
+  Level: ref(LevelSchema),
+  LevelChange: ref(LevelChangeSchema),
   CountResult: CountResultSchema,
   SyncResult: SyncResultSchema,
   TransferResult: TransferResultSchema,
@@ -467,24 +482,24 @@ export const Answers = {
   ImportResult: ImportResultSchema,
   StateLevel: StateLevelSchema,
   Stock: StockSchema,
-  Movement: MovementSchema,
+  Movement: ref(MovementSchema),
   MovementPage: MovementPageSchema,
-  Reservation: ReservationSchema,
+  Reservation: ref(ReservationSchema),
   ReservationPage: ReservationPageSchema,
-  ApiKey: ApiKeySchema,
+  ApiKey: ref(ApiKeySchema),
   CreatedApiKey: CreatedApiKeySchema,
   ReplayedApiKey: ReplayedApiKeySchema,
   ApiKeyList: ApiKeyListSchema,
-  Alert: AlertSchema,
+  Alert: ref(AlertSchema),
   AlertPage: AlertPageSchema,
-  Channel: ChannelSchema,
+  Channel: ref(ChannelSchema),
   ChannelPage: ChannelPageSchema,
-  Delivery: DeliverySchema,
+  Delivery: ref(DeliverySchema),
   DeliveryPage: DeliveryPageSchema,
   RetryResult: RetryResultSchema,
-  Supplier: SupplierSchema,
+  Supplier: ref(SupplierSchema),
   SupplierPage: SupplierPageSchema,
-  PurchaseOrder: PurchaseOrderSchema,
+  PurchaseOrder: ref(PurchaseOrderSchema),
   PurchaseOrderPage: PurchaseOrderPageSchema,
   Receipt: ReceiptSchema,
   Suggestion: SuggestionSchema,

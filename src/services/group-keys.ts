@@ -67,8 +67,7 @@ export async function claimGroupKeys<O>(
       else if (claim.requestHash === jobKey.requestHash) {
         settled[i] = { ok: true, value: claim.response as O };
         wanted[i]?.options.onReplay?.();
-      }
-      else settled[i] = { ok: false, error: new IdempotencyConflictError(jobKey.given) };
+      } else settled[i] = { ok: false, error: new IdempotencyConflictError(jobKey.given) };
     }
   }
   return { claimed, settled };
