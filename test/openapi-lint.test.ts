@@ -45,7 +45,7 @@ describe('the OpenAPI document under Redocly lint', () => {
     const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
     // redocly exits non-zero when it finds an error: its report is read either way
     const { stdout } = await run(redocly, args, { env, maxBuffer: 64 * 1024 * 1024 }).catch((error: unknown) => ({
-      stdout: String((error as { stdout?: unknown }).stdout ?? ''),
+      stdout: (error as { stdout?: string }).stdout ?? '',
     }));
     const report = JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: LintProblem[] };
     const problems = report.problems.map(
