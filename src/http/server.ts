@@ -85,9 +85,9 @@ const METRICS_READERS = ['metrics'] as const;
 
 /**
  * The HTTP API (docs/api.md) as a server of its own. Route schemas document the API (OpenAPI) and write its
- * answers (src/http/responses.ts); input is checked by the use cases' own
- * schemas (`parse`, services/schemas.ts), so the CLI, the library and HTTP refuse the same things with the same
- * words. A route parses its body with that schema to hand the use case its typed input, which checks it again.
+ * answers (src/http/responses.ts); input is checked by the use cases' own schemas (`parse`, services/schemas.ts),
+ * so the CLI, the library and HTTP refuse the same things with the same words. A route parses its body with that
+ * schema to hand the use case its typed input, which checks it again.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const given = options.connections ?? {};
