@@ -1,6 +1,6 @@
 import createClient from 'openapi-fetch';
 import { describe, expect, it } from 'vitest';
-import type { components, paths } from '../dist/openapi.js';
+import type { components, paths } from 'stockroom/openapi';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useListening } from './support/listening.js';
@@ -8,7 +8,8 @@ import { useListening } from './support/listening.js';
 type Reservation = components['schemas']['Reservation'];
 
 /**
- * A client generated from the document (openapi-typescript types, built into dist/openapi.d.ts by `npm run build`)
+ * A client generated from the document (openapi-typescript types, built into dist/openapi.d.ts by `npm run build`
+ * and imported as an integrator would, from `stockroom/openapi`)
  * drives an order through its whole life against a real server, through openapi-fetch, with no cast: `tsc`
  * (`npm run typecheck`) checks every request and every answer's type here, so a document that stops describing
  * an answer or a header breaks the type check, and the run checks the answers themselves.

@@ -50,7 +50,8 @@ export async function registerDocument(app: FastifyInstance): Promise<void> {
           'Inventory engine for online stores: stock levels, two-phase reservations and an append-only ledger. ' +
           'Every refusal is an RFC 9457 problem document (application/problem+json) with a stable `code`. Writes ' +
           'take an `Idempotency-Key` header: a retry with the same key and request answers the first answer again, ' +
-          'with `Idempotent-Replayed: true`.',
+          'with `Idempotent-Replayed: true`. There is no `If-Match`: a stock change that must not race another carries ' +
+          '`expected_on_hand` in its body and is refused with 409 `stale_quantity` when the level moved on.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: '/', description: 'the server this document was read from' }],
