@@ -25,12 +25,14 @@ interface LintProblem {
 describe('the OpenAPI document under Redocly lint', () => {
   let dir = '';
   let file = '';
+  let document: { paths: Record<string, Record<string, { operationId?: string }>> };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-openapi-'));
     file = join(dir, 'openapi.json');
     const stockroom = new Stockroom({ db: await openPglite() });
     try {
-      writeFileSync(file, JSON.stringify(await apiDocument(stockroom), null, 2));
+      document = (await apiDocument(stockroom)) as typeof document;
+      writeFileSync(file, JSON.stringify(document, null, 2));
     } finally {
       await stockroom.close();
     }
@@ -54,5 +56,13 @@ describe('the OpenAPI document under Redocly lint', () => {
     );
     expect(problems).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it('names every operation with a camelCase operationId, once', () => {
+    const ids = Object.values(document.paths).flatMap((methods) =>
+      Object.values(methods).map((operation) => operation.operationId ?? ''),
+    );
+    expect(ids.filter((id) => !/^[a-z][a-zA-Z]*$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
