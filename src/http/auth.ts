@@ -18,6 +18,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     apiKey?: ApiKey;
+    /** the answer is the stored one of an earlier request with this Idempotency-Key */
+    replayed?: boolean;
   }
 }
 
@@ -84,5 +86,15 @@ export function callOptions(request: FastifyRequest): CallOptions {
     actor: request.apiKey ? `key:${request.apiKey.name}` : 'public',
     idempotencyKey: idempotencyKey(request),
     idempotencyScope: `key:${String(request.apiKey?.id ?? 'public')}`,
+    onReplay: () => {
+      request.replayed = true;
+    },
   };
+}
+
+/** A replayed answer says so (Idempotent-Replayed: true), so a client can tell a retry from a first success. */
+export function registerReplayHeader(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply) => {
+    if (request.replayed && reply.statusCode < 400) void reply.header('idempotent-replayed', 'true');
+  });
 }

@@ -16,8 +16,10 @@ const NO_QUERY: QuerySchema = { type: 'object', properties: {} } as QuerySchema;
  * route without a body schema takes no body.
  */
 export function registerInputChecks(app: FastifyInstance): void {
+  // under the prefix the API is mounted at, when it is (docs/embedding.md)
+  const api = `${app.prefix}/v1/`;
   app.addHook('preValidation', async (request) => {
-    if (!request.routeOptions.url?.startsWith('/v1/')) return;
+    if (!request.routeOptions.url?.startsWith(api)) return;
     const schema = request.routeOptions.schema;
     refuseUnstorableText(request.params, '/params');
     checkQuery(request, (schema?.querystring as QuerySchema | undefined) ?? NO_QUERY);

@@ -1,7 +1,5 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify';
 import { createMetrics } from '../infra/metrics.js';
 import { stockroomSources } from './engine-metrics.js';
 import type { Metrics } from '../infra/metrics.js';
@@ -24,30 +22,39 @@ import type { ImportLimits } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
 import { webRoutes } from './routes/web.js';
+import { registerDocument } from './openapi.js';
+import { registerSerializers } from './serializers.js';
+import { Answers } from './responses.js';
+import { routeOptions } from './routes/route-options.js';
+import { registerReplayHeader } from './auth.js';
 
-/** What buildServer needs: the stockroom to serve, and the bounds and extras of this server. */
-export interface ServerOptions {
+/** What the API needs, as a server of its own or mounted in another: the stockroom to serve, and its extras. */
+export interface ApiOptions {
   stockroom: Stockroom;
-  /** pino options, or false for no request log */
-  logger?: FastifyServerOptions['logger'];
-  /** largest request body in bytes (413 past it) */
-  bodyLimit?: number;
   /** where /metrics reads from; a fresh registry when not given */
   metrics?: Metrics;
   /** /metrics without a key (STOCKROOM_METRICS_PUBLIC=1); by default it needs a key with scope metrics or admin */
   metricsPublic?: boolean | undefined;
   /** live availability for GET /v1/availability/stream, and its heartbeat */
   storefront?: StorefrontOptions;
-  /** how long a client may take, and how many connections it may hold (a slow or hostile client) */
-  connections?: ConnectionLimits;
   /** CSV stock imports: size, how many at once, how many row errors before the file is refused */
   imports?: ImportLimits;
+}
+
+/** What buildServer needs: the API's options, and the bounds of this server. */
+export interface ServerOptions extends ApiOptions {
+  /** pino options, or false for no request log */
+  logger?: FastifyServerOptions['logger'];
+  /** largest request body in bytes (413 past it) */
+  bodyLimit?: number;
   /**
    * Addresses or CIDR ranges of the reverse proxies in front of the server: a request from one of them is
    * counted against the client address it names in X-Forwarded-For (per-address stream caps, logs). From
    * anyone else the header is ignored, so a client cannot name itself a fresh address per request.
    */
   trustProxy?: readonly string[] | undefined;
+  /** how long a client may take, and how many connections it may hold (a slow or hostile client) */
+  connections?: ConnectionLimits;
 }
 
 /** How long a client may take and how many connections there may be, against slow or hostile clients. */
@@ -79,12 +86,12 @@ export const DEFAULT_CONNECTION_LIMITS = {
 const METRICS_READERS = ['metrics'] as const;
 
 /**
- * The HTTP API (docs/api.md). Route schemas document the API (OpenAPI); input is checked by the use cases' own
- * schemas (`parse`, services/schemas.ts), so the CLI, the library and HTTP refuse the same things with the same
- * words. A route parses its body with that schema to hand the use case its typed input, which checks it again.
+ * The HTTP API (docs/api.md) as a server of its own. Route schemas document the API (OpenAPI) and write its
+ * answers (src/http/responses.ts); input is checked by the use cases' own schemas (`parse`, services/schemas.ts),
+ * so the CLI, the library and HTTP refuse the same things with the same words. A route parses its body with that
+ * schema to hand the use case its typed input, which checks it again.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const { stockroom } = options;
   const given = options.connections ?? {};
   const limits = {
     headersTimeoutMs: given.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
@@ -124,6 +131,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Fastify leaves GET and HEAD bodies unread, so a body sent there went unnoticed: read it like any other, so that
   // the input checks refuse it the same way (400, or 415 for one that is not JSON)
   for (const method of ['GET', 'HEAD']) app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
+  app.server.maxConnections = limits.maxConnections;
+  // the API is the whole server: registered on the root itself, so its hooks and error handling cover every request
+  await stockroomApi(app, options);
+  return app;
+}
+
+/**
+ * The HTTP API as a Fastify plugin, to mount stockroom inside a server of your own (docs/embedding.md):
+ * `await host.register(stockroomApi, { stockroom, prefix: '/inventory' })` serves /inventory/v1/..., its
+ * document at /inventory/openapi.json and /inventory/docs. The host's own routes, hooks and error handling stay
+ * its own; the API's refusals are problem documents as on a stockroom server.
+ */
+export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options) => {
+  const { stockroom } = options;
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   // the API speaks JSON; anything else is refused as 415 rather than read as a string
   app.removeContentTypeParser('text/plain');
@@ -135,8 +156,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (body.length === 0) done(null, undefined);
     else void json(request, body.toString(), done);
   });
-  app.server.maxConnections = limits.maxConnections;
   registerErrorHandling(app);
+  registerSerializers(app);
   // once shutting down, requests on kept-alive connections are told to go elsewhere (a load balancer retries them)
   let closing = false;
   app.addHook('preClose', async () => {
@@ -149,9 +170,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   registerAuth(app, stockroom);
   registerInputChecks(app);
+  registerReplayHeader(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // before any route, so that every route is in the document
+  await registerDocument(app);
   const metrics = options.metrics ?? createMetrics(stockroomSources(stockroom));
   app.addHook('onClose', async () => {
     metrics.stop();
@@ -166,32 +190,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const metricsPublic = options.metricsPublic === true;
   app.get(
     '/metrics',
-    {
+    (() => {
+      const route = routeOptions(
+        'operations',
+        metricsPublic ? 'public' : METRICS_READERS,
+        'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)',
+        { operationId: 'getMetrics', answer: { type: 'text/plain', description: 'The Prometheus text format' } },
+      );
       // a database too slow to check the key in time makes a 503, not a scrape that hangs
-      config: metricsPublic ? {} : { scopes: METRICS_READERS, keyCheckMs: metrics.readTimeoutMs },
-      schema: {
-        tags: ['operations'],
-        summary: 'Prometheus metrics (a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC=1)',
-        ...(metricsPublic ? { security: [] } : {}),
-      },
-    },
+      return metricsPublic ? route : { ...route, config: { ...route.config, keyCheckMs: metrics.readTimeoutMs } };
+    })(),
     async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'stockroom',
-        version: '1',
-        description:
-          'Inventory engine for online stores: stock levels, two-phase reservations and an append-only ledger.',
-      },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
   await app.register(stockRoutes(stockroom, options.imports), { prefix: '/v1' });
@@ -210,10 +220,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(storefrontRoutes(stockroom, storefront), { prefix: '/v1' });
   await app.register(webRoutes());
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [] } },
+    routeOptions('operations', 'public', 'Liveness and database reachability', {
+      operationId: 'getHealth',
+      answer: { schema: Answers.Health, description: 'The server is up and its database answers' },
+      otherAnswers: { 503: { schema: Answers.Health, description: 'The database does not answer (Retry-After)' } },
+    }),
     async (_req, reply) => {
       try {
         await stockroom.db.query('SELECT 1');
@@ -226,5 +239,4 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       }
     },
   );
-  return app;
-}
+};

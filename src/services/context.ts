@@ -12,4 +12,6 @@ export interface CallOptions {
   idempotencyKey?: string | undefined;
   /** whose key it is (e.g. an API key id): keys of different clients never meet */
   idempotencyScope?: string | undefined;
+  /** told when the answer is the stored one of an earlier call with this idempotency key: nothing was done again */
+  onReplay?: (() => void) | undefined;
 }

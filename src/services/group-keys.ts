@@ -64,8 +64,10 @@ export async function claimGroupKeys<O>(
       if (!claim) throw new Error(`idempotency key ${jobKey.key} was neither claimed nor found`);
       if (claim.claimed) claimed[i] = { scope, key: jobKey.key };
       // the stored answer is what this use case answered the first time
-      else if (claim.requestHash === jobKey.requestHash) settled[i] = { ok: true, value: claim.response as O };
-      else settled[i] = { ok: false, error: new IdempotencyConflictError(jobKey.given) };
+      else if (claim.requestHash === jobKey.requestHash) {
+        settled[i] = { ok: true, value: claim.response as O };
+        wanted[i]?.options.onReplay?.();
+      } else settled[i] = { ok: false, error: new IdempotencyConflictError(jobKey.given) };
     }
   }
   return { claimed, settled };

@@ -52,6 +52,7 @@ export async function runIdempotently<T>(
     if (!claim.claimed) {
       if (claim.requestHash !== idempotency.requestHash)
         throw new IdempotencyConflictError(options.idempotencyKey ?? idempotency.key);
+      options.onReplay?.();
       return claim.response as T;
     }
     const result = await run(tx);

@@ -374,7 +374,7 @@ export const SupplierInput = Closed({
   email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
   lead_time_days: Type.Optional(LeadDays),
   warehouse: Type.Optional(
-    Type.Union([WarehouseCode], { description: 'where its orders go unless an order says otherwise' }),
+    Type.String({ ...WarehouseCode, description: 'where its orders go unless an order says otherwise' }),
   ),
 });
 /** What `purchasing.addSupplier` takes. */

@@ -13,6 +13,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listValues } from './query.js';
 
@@ -24,7 +25,7 @@ const VariantQuery = Type.Object(
   {
     query: Type.Optional(SearchText),
     limit: Type.Optional(PageLimit),
-    cursor: Type.Optional(Type.Union([Sku], { description: 'next_cursor of the previous page' })),
+    cursor: Type.Optional(Type.String({ ...Sku, description: 'next_cursor of the previous page' })),
     archived: Type.Optional(Archived),
   },
   { additionalProperties: false },
@@ -35,18 +36,44 @@ const route = routesTagged('catalog');
 /** Warehouses, their bins and the variants sold: the catalog the stock is kept against. */
 export function catalogRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post('/warehouses', route(['admin'], 'Add a warehouse', { body: WarehouseInput }), async (req, reply) =>
-      reply.status(201).send(await stockroom.catalog.addWarehouse(parse(WarehouseInput, req.body), callOptions(req))),
-    );
-    app.get('/warehouses', route(READERS, 'List warehouses', { querystring: WarehouseQuery }), async (req) => ({
-      items: await stockroom.catalog.listWarehouses({
-        archived: listValues(WarehouseQuery, req.query).archived === 'true',
+    app.post(
+      '/warehouses',
+      route(['admin'], 'Add a warehouse', {
+        operationId: 'createWarehouse',
+        body: WarehouseInput,
+        example: { code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, regions: ['EU'] },
+        answer: { status: 201, schema: Answers.Warehouse },
+        refusals: ['already_exists'],
+        idempotent: true,
       }),
-      next_cursor: null,
-    }));
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.catalog.addWarehouse(parse(WarehouseInput, req.body), callOptions(req))),
+    );
+    app.get(
+      '/warehouses',
+      route(READERS, 'List warehouses', {
+        operationId: 'listWarehouses',
+        querystring: WarehouseQuery,
+        answer: { schema: Answers.WarehouseList },
+      }),
+      async (req) => ({
+        items: await stockroom.catalog.listWarehouses({
+          archived: listValues(WarehouseQuery, req.query).archived === 'true',
+        }),
+        next_cursor: null,
+      }),
+    );
     app.post(
       '/warehouses/:code/bins',
-      route(['admin'], 'Add a bin (aisle-rack-shelf)', { params: Type.Object({ code: WarehouseCode }), body: BinBody }),
+      route(['admin'], 'Add a bin (aisle-rack-shelf)', {
+        operationId: 'createBin',
+        params: Type.Object({ code: WarehouseCode }),
+        body: BinBody,
+        example: { code: 'A-01-03' },
+        answer: { status: 201, schema: Answers.Bin },
+        refusals: ['not_found', 'already_exists', 'archived'],
+        idempotent: true,
+      }),
       async (req, reply) => {
         const { code } = req.params as { code: string };
         // the warehouse comes from the path: a body that names one too is refused, not overridden
@@ -54,12 +81,30 @@ export function catalogRoutes(stockroom: Stockroom) {
         return reply.status(201).send(await stockroom.catalog.addBin({ ...body, warehouse: code }, callOptions(req)));
       },
     );
-    app.post('/variants', route(['admin'], 'Add a variant (SKU)', { body: VariantInput }), async (req, reply) =>
-      reply.status(201).send(await stockroom.catalog.addVariant(parse(VariantInput, req.body), callOptions(req))),
+    app.post(
+      '/variants',
+      route(['admin'], 'Add a variant (SKU)', {
+        operationId: 'createVariant',
+        body: VariantInput,
+        example: { sku: 'TEE-M', product: { title: 'T-shirt, M' }, low_stock_threshold: 5 },
+        answer: { status: 201, schema: Answers.Variant },
+        refusals: ['already_exists', 'not_found'],
+        idempotent: true,
+      }),
+      async (req, reply) =>
+        reply.status(201).send(await stockroom.catalog.addVariant(parse(VariantInput, req.body), callOptions(req))),
     );
     app.put(
       '/variants/:sku',
-      route(['admin'], "Change a variant's settings", { params: Type.Object({ sku: Sku }), body: VariantUpdate }),
+      route(['admin'], "Change a variant's settings", {
+        operationId: 'updateVariant',
+        params: Type.Object({ sku: Sku }),
+        body: VariantUpdate,
+        example: { low_stock_threshold: 10, backorder: { policy: 'backorder', limit: 20, lead_days: 14 } },
+        answer: { schema: Answers.Variant },
+        refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'archived'],
+        idempotent: true,
+      }),
       async (req) =>
         stockroom.catalog.updateVariant(
           (req.params as { sku: string }).sku,
@@ -67,12 +112,27 @@ export function catalogRoutes(stockroom: Stockroom) {
           callOptions(req),
         ),
     );
-    app.get('/variants', route(READERS, 'List variants', { querystring: VariantQuery }), async (req) => {
-      const query = listValues(VariantQuery, req.query);
-      return stockroom.catalog.listVariants({ ...query, archived: query.archived === 'true' });
-    });
-    app.get('/variants/:sku', route(READERS, 'A variant', { params: Type.Object({ sku: Sku }) }), async (req) =>
-      stockroom.catalog.getVariant((req.params as { sku: string }).sku),
+    app.get(
+      '/variants',
+      route(READERS, 'List variants', {
+        operationId: 'listVariants',
+        querystring: VariantQuery,
+        answer: { schema: Answers.VariantPage },
+      }),
+      async (req) => {
+        const query = listValues(VariantQuery, req.query);
+        return stockroom.catalog.listVariants({ ...query, archived: query.archived === 'true' });
+      },
+    );
+    app.get(
+      '/variants/:sku',
+      route(READERS, 'A variant', {
+        operationId: 'getVariant',
+        params: Type.Object({ sku: Sku }),
+        answer: { schema: Answers.Variant },
+        refusals: ['unknown_sku'],
+      }),
+      async (req) => stockroom.catalog.getVariant((req.params as { sku: string }).sku),
     );
   };
 }

@@ -13,6 +13,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listQuery, listValues } from './query.js';
 
@@ -40,47 +41,106 @@ const idOf = (req: { params: unknown }): string => (req.params as { id: string }
 export function purchasingRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
     const purchasing = stockroom.purchasing;
-    app.post('/suppliers', route(ADMIN, 'Add a supplier', { body: SupplierInput }), async (req, reply) =>
-      reply.status(201).send(await purchasing.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
+    app.post(
+      '/suppliers',
+      route(ADMIN, 'Add a supplier', {
+        operationId: 'createSupplier',
+        body: SupplierInput,
+        example: { code: 'ACME', name: 'Acme Textiles', lead_time_days: 14, warehouse: 'AMS' },
+        answer: { status: 201, schema: Answers.Supplier },
+        refusals: ['not_found', 'already_exists', 'archived'],
+        idempotent: true,
+      }),
+      async (req, reply) =>
+        reply.status(201).send(await purchasing.addSupplier(parse(SupplierInput, req.body), callOptions(req))),
     );
-    app.get('/suppliers', route(RECEIVERS, 'Suppliers'), async () => purchasing.listSuppliers());
+    app.get(
+      '/suppliers',
+      route(RECEIVERS, 'Suppliers', { operationId: 'listSuppliers', answer: { schema: Answers.SupplierPage } }),
+      async () => purchasing.listSuppliers(),
+    );
 
     app.post(
       '/purchase-orders',
-      route(ADMIN, 'Draft a purchase order', { body: PurchaseOrderInput }),
+      route(ADMIN, 'Draft a purchase order', {
+        operationId: 'createPurchaseOrder',
+        body: PurchaseOrderInput,
+        example: { supplier: 'ACME', warehouse: 'AMS', lines: [{ sku: 'TEE-M', qty: 100 }], reference: 'PO-2026-001' },
+        answer: { status: 201, schema: Answers.PurchaseOrder, description: 'The order, as DRAFT' },
+        refusals: ['not_found', 'unknown_sku', 'archived'],
+        idempotent: true,
+      }),
       async (req, reply) =>
         reply.status(201).send(await purchasing.create(parse(PurchaseOrderInput, req.body), callOptions(req))),
     );
     app.get(
       '/purchase-orders',
       route(RECEIVERS, `Purchase orders, newest first (status: ${PO_STATUSES.join(', ')})`, {
+        operationId: 'listPurchaseOrders',
         querystring: OrderQuery,
+        answer: { schema: Answers.PurchaseOrderPage },
+        refusals: ['not_found', 'unknown_sku'],
       }),
       async (req) => purchasing.list(listValues(OrderQuery, req.query)),
     );
-    app.get('/purchase-orders/:id', route(RECEIVERS, 'A purchase order', { params: Id }), async (req) =>
-      purchasing.get(idOf(req)),
+    app.get(
+      '/purchase-orders/:id',
+      route(RECEIVERS, 'A purchase order', {
+        operationId: 'getPurchaseOrder',
+        params: Id,
+        answer: { schema: Answers.PurchaseOrder },
+        refusals: ['not_found'],
+      }),
+      async (req) => purchasing.get(idOf(req)),
     );
     app.post(
       '/purchase-orders/:id/send',
-      route(ADMIN, 'DRAFT to SENT (dated by the lead time if undated)', { params: Id }),
+      route(ADMIN, 'DRAFT to SENT (dated by the lead time if undated)', {
+        operationId: 'sendPurchaseOrder',
+        params: Id,
+        answer: { schema: Answers.PurchaseOrder },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
       async (req) => purchasing.send(idOf(req), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/confirm',
-      route(ADMIN, "SENT to CONFIRMED, with the supplier's date", { params: Id, body: Type.Optional(ConfirmInput) }),
+      route(ADMIN, "SENT to CONFIRMED, with the supplier's date", {
+        operationId: 'confirmPurchaseOrder',
+        params: Id,
+        body: ConfirmInput,
+        bodyOptional: true,
+        example: { expected_date: '2026-12-15' },
+        answer: { schema: Answers.PurchaseOrder },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
       async (req) => purchasing.confirm(idOf(req), parse(ConfirmInput, req.body ?? {}), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',
       route(RECEIVERS, 'Receive units of some lines into bins (put away where suggested unless a bin is given)', {
+        operationId: 'receivePurchaseOrder',
         params: Id,
         body: PurchaseReceiptInput,
+        example: { lines: [{ sku: 'TEE-M', qty: 40, bin: 'A-01-03' }], reference: 'delivery note 88' },
+        answer: { schema: Answers.Receipt, description: 'The order as it now stands, and where each line was put' },
+        refusals: ['not_found', 'unknown_sku', 'invalid_transition', 'quantity_limit', 'archived'],
+        idempotent: true,
       }),
       async (req) => purchasing.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),
     );
-    app.post('/purchase-orders/:id/cancel', route(ADMIN, 'Cancel what is still open', { params: Id }), async (req) =>
-      purchasing.cancel(idOf(req), callOptions(req)),
+    app.post(
+      '/purchase-orders/:id/cancel',
+      route(ADMIN, 'Cancel what is still open', {
+        operationId: 'cancelPurchaseOrder',
+        params: Id,
+        answer: { schema: Answers.PurchaseOrder },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
+      async (req) => purchasing.cancel(idOf(req), callOptions(req)),
     );
 
     app.get(
@@ -88,13 +148,21 @@ export function purchasingRoutes(stockroom: Stockroom) {
       route(
         ADMIN,
         'Variants at or below their reorder point (or the SKUs asked for), with what to order and demand-based suggestions',
-        { querystring: SuggestionQuery },
+        {
+          operationId: 'listReplenishmentSuggestions',
+          querystring: SuggestionQuery,
+          answer: { schema: Answers.SuggestionPage },
+          refusals: ['unknown_sku'],
+        },
       ),
       async (req) => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query)),
     );
     app.post(
       '/replenishment/run',
-      route(ADMIN, 'Run the replenishment job now: draft purchase orders for what is due'),
+      route(ADMIN, 'Run the replenishment job now: draft purchase orders for what is due', {
+        operationId: 'runReplenishment',
+        answer: { schema: Answers.ReplenishResult, description: 'The drafts made or added to, and what was skipped' },
+      }),
       async () => stockroom.replenishment.replenish(),
     );
   };

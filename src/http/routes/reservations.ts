@@ -18,6 +18,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listValues } from './query.js';
 
@@ -58,53 +59,117 @@ export function reservationRoutes(stockroom: Stockroom) {
     const id = (params: unknown): string => (params as { id: string }).id;
     app.post(
       '/reservations',
-      route(CHECKOUT, 'Hold stock for an order: all lines or none', { body: ReserveInput }),
+      route(CHECKOUT, 'Hold stock for an order: all lines or none', {
+        operationId: 'createReservation',
+        body: ReserveInput,
+        example: { order_ref: 'order-1001', lines: [{ sku: 'TEE-M', qty: 2 }], ttl_seconds: 900 },
+        answer: { status: 201, schema: Answers.Reservation, description: 'Held: pending until committed or expired' },
+        refusals: ['unknown_sku', 'not_found', 'insufficient_stock', 'already_exists', 'archived'],
+        idempotent: true,
+      }),
       async (req, reply) =>
         reply.status(201).send(await stockroom.reservations.reserve(parse(ReserveInput, req.body), callOptions(req))),
     );
     app.post(
       '/reservations/:id/commit',
-      route(CHECKOUT, 'Payment received: no longer expires', { params: Id }),
+      route(CHECKOUT, 'Payment received: no longer expires', {
+        operationId: 'commitReservation',
+        params: Id,
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
       async (req) => stockroom.reservations.commit(id(req.params), callOptions(req)),
     );
     app.post(
       '/reservations/:id/cancel',
-      route(CHECKOUT, 'Release what is held, or the given units', { params: Id, body: ReleaseInput }),
+      route(CHECKOUT, 'Release what is held, or the given units', {
+        operationId: 'cancelReservation',
+        params: Id,
+        body: ReleaseInput,
+        bodyOptional: true,
+        example: { lines: [{ sku: 'TEE-M', qty: 1 }] },
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
       async (req) =>
         stockroom.reservations.releaseLines(id(req.params), parse(ReleaseInput, bodyOrNone(req)), callOptions(req)),
     );
     app.patch(
       '/reservations/:id',
-      route(CHECKOUT, 'Change lines or the deadline: all or nothing', { params: Id, body: AmendInput }),
+      route(CHECKOUT, 'Change lines or the deadline: all or nothing', {
+        operationId: 'amendReservation',
+        params: Id,
+        body: AmendInput,
+        example: { lines: [{ sku: 'TEE-M', qty: 3 }], ttl_seconds: 1800 },
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'unknown_sku', 'insufficient_stock', 'invalid_transition', 'archived'],
+        idempotent: true,
+      }),
       async (req) => stockroom.reservations.amend(id(req.params), parse(AmendInput, req.body), callOptions(req)),
     );
     app.post(
       '/reservations/:id/move',
-      route(CHECKOUT, 'Hold a line in another warehouse instead', { params: Id, body: MoveInput }),
+      route(CHECKOUT, 'Hold a line in another warehouse instead', {
+        operationId: 'moveReservationLine',
+        params: Id,
+        body: MoveInput,
+        example: { sku: 'TEE-M', to: 'BER' },
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'insufficient_stock', 'invalid_transition', 'archived'],
+        idempotent: true,
+      }),
       async (req) => stockroom.reservations.move(id(req.params), parse(MoveInput, req.body), callOptions(req)),
     );
     app.post(
       '/reservations/:id/unfulfil',
-      route(CHECKOUT, 'Undo shipments: back on hand, held again', { params: Id, body: UnfulfilInput }),
+      route(CHECKOUT, 'Undo shipments: back on hand, held again', {
+        operationId: 'unfulfilReservation',
+        params: Id,
+        body: UnfulfilInput,
+        bodyOptional: true,
+        example: { lines: [{ sku: 'TEE-M', qty: 1 }] },
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'invalid_transition', 'quantity_limit'],
+        idempotent: true,
+      }),
       async (req) =>
         stockroom.reservations.unfulfil(id(req.params), parse(UnfulfilInput, bodyOrNone(req)), callOptions(req)),
     );
     app.post(
       '/reservations/:id/fulfil',
-      route(CHECKOUT, 'Ship all, or the given lines', { params: Id, body: FulfilInput }),
+      route(CHECKOUT, 'Ship all, or the given lines', {
+        operationId: 'fulfilReservation',
+        params: Id,
+        body: FulfilInput,
+        bodyOptional: true,
+        example: { lines: [{ sku: 'TEE-M', qty: 2 }] },
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found', 'insufficient_stock', 'invalid_transition'],
+        idempotent: true,
+      }),
       async (req) =>
         stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, req.body ?? {}), callOptions(req)),
     );
     app.get(
       '/reservations',
       route(CHECKOUT, 'Reservations newest first, filtered and paged, with the total that match', {
+        operationId: 'listReservations',
         querystring: ReservationQuery,
+        answer: { schema: Answers.ReservationPage },
+        refusals: ['unknown_sku', 'not_found'],
       }),
       async (req) => stockroom.reservations.list(listValues(ReservationQuery, req.query)),
     );
     app.get(
       '/reservations/:id',
-      route(CHECKOUT, 'A reservation; an expired one holds nothing', { params: Id }),
+      route(CHECKOUT, 'A reservation; an expired one holds nothing', {
+        operationId: 'getReservation',
+        params: Id,
+        answer: { schema: Answers.Reservation },
+        refusals: ['not_found'],
+      }),
       async (req) => stockroom.reservations.get(id(req.params)),
     );
   };

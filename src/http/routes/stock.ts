@@ -23,7 +23,9 @@ import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '.
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
+import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
+import type { Answer, Contract } from './route-options.js';
 import { Slots } from '../slots.js';
 import { listQuery, listValues, pageQuery } from './query.js';
 
@@ -38,6 +40,11 @@ const MovementQuery = listQuery({
 const ImportQuery = Type.Object({ reference: Type.Optional(Reference) }, { additionalProperties: false });
 
 const route = routesTagged('stock');
+/** The stock take a CSV import reads: a header line, then one line per level. */
+const CsvBody = Type.String({
+  description: 'CSV with a header line sku,warehouse,on_hand, then one line per level',
+  examples: ['sku,warehouse,on_hand\nTEE-M,AMS,12\n'],
+});
 
 /** What a CSV stock import may take: bytes, imports at once, row problems before the file is refused. */
 export interface ImportLimits {
@@ -70,46 +77,118 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
     retryAfterSeconds: IMPORT_RETRY_AFTER_SECONDS,
   });
   return async (app: FastifyInstance): Promise<void> => {
+    /** A change of stock: idempotent, on a SKU in a warehouse, which may be unknown or archived. */
     const op = <S extends TSchema>(
       path: string,
       summary: string,
-      body: S,
+      contract: Omit<Contract<S>, 'answer' | 'idempotent' | 'body'> & { body: S; answer: Answer },
       run: (input: Static<S>, options: ReturnType<typeof callOptions>) => Promise<unknown>,
     ) => {
-      app.post(path, route(WAREHOUSE, summary, { body }), async (req) => run(parse(body, req.body), callOptions(req)));
+      const refusals = ['unknown_sku', 'not_found', 'archived', ...(contract.refusals ?? [])] as const;
+      app.post(path, route(WAREHOUSE, summary, { ...contract, refusals, idempotent: true }), async (req) =>
+        run(parse(contract.body, req.body), callOptions(req)),
+      );
     };
-    op('/stock/receive', 'Receive units into a warehouse (optionally into a bin)', ReceiveInput, (input, options) =>
-      stockroom.stock.receive(input, options),
+    op(
+      '/stock/receive',
+      'Receive units into a warehouse (optionally into a bin)',
+      {
+        operationId: 'receiveStock',
+        body: ReceiveInput,
+        example: { sku: 'TEE-M', warehouse: 'AMS', qty: 10, reference: 'delivery note 77' },
+        answer: { schema: Answers.Level, description: 'The level after the receipt' },
+        refusals: ['quantity_limit'],
+      },
+      (input, options) => stockroom.stock.receive(input, options),
     );
-    op('/stock/adjust', 'Add or remove units for a reason', AdjustInput, (input, options) =>
-      stockroom.stock.adjust(input, options),
+    op(
+      '/stock/adjust',
+      'Add or remove units for a reason',
+      {
+        operationId: 'adjustStock',
+        body: AdjustInput,
+        example: { sku: 'TEE-M', warehouse: 'AMS', delta: -1, reason: 'damaged', reference: 'dropped on the floor' },
+        answer: { schema: Answers.LevelChange, description: 'The level after the change' },
+        refusals: ['insufficient_stock', 'stale_quantity', 'quantity_limit'],
+      },
+      (input, options) => stockroom.stock.adjust(input, options),
     );
-    op('/stock/count', 'Record a cycle count', CountInput, (input, options) => stockroom.stock.count(input, options));
-    op('/stock/transfer', 'Move available units between warehouses', TransferInput, (input, options) =>
-      stockroom.stock.transfer(input, options),
+    op(
+      '/stock/count',
+      'Record a cycle count',
+      {
+        operationId: 'countStock',
+        body: CountInput,
+        example: { sku: 'TEE-M', warehouse: 'AMS', counted: 9 },
+        answer: { schema: Answers.CountResult, description: 'The level after the count, and the difference found' },
+        refusals: ['stale_quantity', 'quantity_limit'],
+      },
+      (input, options) => stockroom.stock.count(input, options),
     );
-    op('/returns', 'Record a customer return', ReturnInput, (input, options) => stockroom.stock.return(input, options));
+    op(
+      '/stock/transfer',
+      'Move available units between warehouses',
+      {
+        operationId: 'transferStock',
+        body: TransferInput,
+        example: { sku: 'TEE-M', from: 'AMS', to: 'BER', qty: 2 },
+        answer: { schema: Answers.TransferResult, description: 'Both levels after the move' },
+        refusals: ['insufficient_stock', 'quantity_limit'],
+      },
+      (input, options) => stockroom.stock.transfer(input, options),
+    );
+    op(
+      '/returns',
+      'Record a customer return',
+      {
+        operationId: 'recordReturn',
+        body: ReturnInput,
+        example: { sku: 'TEE-M', warehouse: 'AMS', qty: 1, condition: 'resellable', reference: 'order-1001' },
+        answer: { schema: Answers.ReturnResult, description: 'The return, and the level after it' },
+        refusals: ['quantity_limit'],
+      },
+      (input, options) => stockroom.stock.return(input, options),
+    );
     op(
       '/stock/move-state',
       'Move units between stock states (available, damaged, quality_control, safety_stock)',
-      MoveStateInput,
+      {
+        operationId: 'moveStockState',
+        body: MoveStateInput,
+        example: { sku: 'TEE-M', warehouse: 'AMS', qty: 1, from: 'available', to: 'quality_control', reason: 'other' },
+        answer: { schema: Answers.StateLevel, description: 'The level and its states after the move' },
+        refusals: ['insufficient_stock', 'quantity_limit'],
+      },
       (input, options) => stockroom.stock.moveState(input, options),
     );
 
     app.get(
       '/stock/:sku',
       route(['warehouse', 'checkout'], 'On hand, reserved and available per warehouse (never cached)', {
+        operationId: 'getStock',
         params: Type.Object({ sku: Sku }),
+        answer: { schema: Answers.Stock },
+        refusals: ['unknown_sku'],
       }),
       async (req) => stockroom.stock.get((req.params as { sku: string }).sku),
     );
-    app.get('/export/stock.csv', route(WAREHOUSE, 'Every level as CSV, streamed'), async (_req, reply) => {
-      const csv = stockCsv(stockroom.stock.exportLevels());
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="stock.csv"')
-        .send(csv);
-    });
+    app.get(
+      '/export/stock.csv',
+      route(WAREHOUSE, 'Every level as CSV, streamed', {
+        operationId: 'exportStock',
+        answer: {
+          type: 'text/csv',
+          description: 'A header line, then one line per level: sku,warehouse,on_hand,reserved,available',
+        },
+      }),
+      async (_req, reply) => {
+        const csv = stockCsv(stockroom.stock.exportLevels());
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="stock.csv"')
+          .send(csv);
+      },
+    );
 
     // a pushed sync may be signed over its raw body, so this route keeps the body as it came
     await app.register(async (scoped) => {
@@ -130,7 +209,14 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         route(
           WAREHOUSE,
           'Absolute on-hand numbers from a registered external warehouse system; signed (X-Stockroom-Signature: t=...,v1=...) when its source has a secret',
-          { body: SyncInput },
+          {
+            operationId: 'syncStock',
+            body: SyncInput,
+            example: { source: 'wms-amsterdam', items: [{ sku: 'TEE-M', warehouse: 'AMS', on_hand: 12 }] },
+            answer: { schema: Answers.SyncResult, description: 'Every level the batch set, and those left short' },
+            refusals: ['invalid_signature', 'unknown_sku', 'not_found', 'stale_quantity', 'quantity_limit', 'archived'],
+            idempotent: true,
+          },
         ),
         async (req) => {
           const header = req.headers[SIGNATURE_HEADER];
@@ -152,7 +238,13 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       scoped.post(
         '/import/stock',
         route(WAREHOUSE, 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', {
+          operationId: 'importStock',
           querystring: ImportQuery,
+          body: CsvBody,
+          consumes: 'text/csv',
+          answer: { schema: Answers.ImportResult, description: 'Rows read, levels changed, and those left short' },
+          refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'archived', 'at_capacity'],
+          idempotent: true,
         }),
         async (req, reply) => {
           const body = req.body as Readable | undefined;
@@ -189,8 +281,15 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       );
     });
 
-    app.get('/movements', route(WAREHOUSE, 'The ledger, newest first', { querystring: MovementQuery }), async (req) =>
-      stockroom.stock.movements(listValues(MovementQuery, req.query)),
+    app.get(
+      '/movements',
+      route(WAREHOUSE, 'The ledger, newest first', {
+        operationId: 'listMovements',
+        querystring: MovementQuery,
+        answer: { schema: Answers.MovementPage },
+        refusals: ['unknown_sku', 'not_found'],
+      }),
+      async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
     );
   };
 }

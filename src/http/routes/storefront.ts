@@ -5,7 +5,9 @@ import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../service
 import type { Stockroom } from '../../services/stockroom.js';
 import { DEFAULT_PUBLIC_RATE_LIMIT, limitPublicRoutes } from '../rate-limits.js';
 import type { PublicRateLimit } from '../rate-limits.js';
+import { Answers } from '../responses.js';
 import { Slots } from '../slots.js';
+import { routeOptions } from './route-options.js';
 import { pageQuery } from './query.js';
 
 /** Settings of the public storefront routes: the live feed and the bounds of its streams. */
@@ -80,14 +82,12 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
 
     app.get(
       '/availability',
-      {
-        schema: {
-          tags: ['storefront'],
-          summary: 'Status and label of up to 100 SKUs, for shoppers',
-          querystring: AvailabilityQuery,
-          security: [],
-        },
-      },
+      routeOptions('storefront', 'public', 'Status and label of up to 100 SKUs, for shoppers', {
+        operationId: 'getAvailability',
+        querystring: AvailabilityQuery,
+        answer: { schema: Answers.Availability, description: 'One item per SKU asked about, in the order asked' },
+        refusals: ['unknown_sku', 'rate_limited'],
+      }),
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
       async (req) => stockroom.availability.get(parse(AvailabilityQuery, skusOf(req.query))),
     );
@@ -112,16 +112,22 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
 
     app.get(
       '/availability/stream',
-      {
-        schema: {
-          tags: ['storefront'],
-          summary: 'Server-Sent Events: an `availability` event per SKU whenever its status, count or label changes',
+      routeOptions(
+        'storefront',
+        'public',
+        'Server-Sent Events: an `availability` event per SKU whenever its status, count or label changes',
+        {
+          operationId: 'streamAvailability',
           description:
             'The current state of each SKU comes first; a reconnect with Last-Event-ID gets only what it missed.',
           querystring: AvailabilityStreamInput,
-          security: [],
+          answer: {
+            type: 'text/event-stream',
+            description: 'An open stream: `availability` events whose data is an item as GET /v1/availability gives',
+          },
+          refusals: ['unknown_sku', 'too_many_requests', 'rate_limited', 'at_capacity'],
         },
-      },
+      ),
       async (req, reply) => {
         const { sku } = parse(AvailabilityStreamInput, skusOf(req.query));
         const header = req.headers['last-event-id'];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { routeOptions } from './route-options.js';
 
 /** The storefront widget and the demo product page, read once from beside the compiled code. */
 export function webRoutes() {
@@ -8,7 +9,10 @@ export function webRoutes() {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
       '/widget.js',
-      { schema: { tags: ['storefront'], summary: 'The storefront widget: live labels and buy buttons', security: [] } },
+      routeOptions('storefront', 'public', 'The storefront widget: live labels and buy buttons', {
+        operationId: 'getWidget',
+        answer: { type: 'application/javascript', description: 'The script, for a script tag on the pages of a store' },
+      }),
       async (_req, reply) =>
         reply
           .type('application/javascript; charset=utf-8')
@@ -19,7 +23,10 @@ export function webRoutes() {
     );
     app.get(
       '/demo/storefront',
-      { schema: { tags: ['storefront'], summary: 'A demo product page that uses the widget', security: [] } },
+      routeOptions('storefront', 'public', 'A demo product page that uses the widget', {
+        operationId: 'getDemoStorefront',
+        answer: { type: 'text/html', description: 'The page' },
+      }),
       async (_req, reply) => reply.type('text/html; charset=utf-8').send(storefront),
     );
   };
