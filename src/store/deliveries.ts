@@ -117,21 +117,24 @@ export async function claimDeliveries(
                 SELECT next.id FROM channels ch
                  CROSS JOIN LATERAL (
                   (SELECT d.id FROM deliveries d
-                    WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-                      AND d.ordering_key IS NOT NULL
-                      -- the first of its key still pending for this channel (claimed ones, and retries waiting, too)
-                      -- after no pending batch; a batch (migration 0019), the first keyed delivery pending at all
+                    WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.ordering_key IS NOT NULL
+                      -- the channel's keyed stream in order, up to its first pending batch (migration 0019), which
+                      -- nothing after may pass: a walk down deliveries_keyed_idx that ends there, not a look at
+                      -- every pending delivery of a backlog
+                      AND d.outbox_id <= coalesce((SELECT min(b.outbox_id) FROM deliveries b
+                                                    WHERE b.channel_id = ch.id AND b.ordering_key = 'batch'
+                                                      AND b.status = 'pending'), 9223372036854775807)
+                      AND d.next_attempt_at <= now()
+                      -- a batch: the first keyed delivery pending at all; any other: the first of its key still
+                      -- pending for this channel (claimed ones, and retries waiting, too)
                       AND CASE WHEN d.ordering_key = 'batch'
-                               THEN d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
-                                                    WHERE e.channel_id = d.channel_id AND e.status = 'pending'
-                                                      AND e.ordering_key IS NOT NULL)
+                               THEN NOT EXISTS (SELECT 1 FROM deliveries e
+                                                 WHERE e.channel_id = ch.id AND e.status = 'pending'
+                                                   AND e.ordering_key IS NOT NULL AND e.outbox_id < d.outbox_id)
                                ELSE d.outbox_id = (SELECT min(e.outbox_id) FROM deliveries e
                                                     WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-                                                      AND e.status = 'pending')
-                                    AND NOT EXISTS (SELECT 1 FROM deliveries e
-                                                     WHERE e.channel_id = d.channel_id AND e.ordering_key = 'batch'
-                                                       AND e.status = 'pending' AND e.outbox_id < d.outbox_id) END
-                    ORDER BY d.next_attempt_at, d.id
+                                                      AND e.status = 'pending') END
+                    ORDER BY d.outbox_id
                     LIMIT greatest($5::int - (SELECT count(*) FROM unnest($3::bigint[]) b WHERE b = ch.id), 0))
                    UNION ALL
                    (SELECT d.id FROM deliveries d
