@@ -337,6 +337,23 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     });
   });
 
+  it('refuses an Idempotency-Key that is empty or given twice, and changes nothing', async () => {
+    const before = (await call('GET', '/v1/stock/TEE-M', { key: keys.warehouse })).body;
+    // undici sends an array as the header given once per value, as a client that set it twice would
+    for (const key of ['', '   ', ['a1', 'b1']]) {
+      const res = await request(`${ctx.server.url}/v1/stock/receive`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ sku: 'TEE-M', warehouse: 'BER', qty: 1 }),
+      });
+      const body = (await res.body.json()) as Reply['body'] & { errors?: { path: string; message: string }[] };
+      expect(res.statusCode).toBe(400);
+      expect(body.code).toBe('validation_failed');
+      expect(body.errors?.[0]?.path).toBe('/headers/idempotency-key');
+    }
+    expect((await call('GET', '/v1/stock/TEE-M', { key: keys.warehouse })).body).toEqual(before);
+  });
+
   it('replays a POST with the same Idempotency-Key and body, and refuses it with another body', async () => {
     const c = { key: keys.checkout, headers: { 'idempotency-key': 'order-77-attempt' } };
     const first = await call('POST', '/v1/reservations', {

@@ -74,10 +74,15 @@ async function withinMs<T>(check: Promise<T>, ms: number | undefined): Promise<T
 /** The Idempotency-Key header. Keys are scoped per API key (callOptions): clients never replay each other's answers. */
 export function idempotencyKey(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value === '') return undefined;
-  if (value.length > 200) throw ValidationError.field('/headers/idempotency-key', 'must be at most 200 characters');
-  return value;
+  if (header === undefined) return undefined;
+  // Node joins a header given twice into one value ("a, b"): that would be a key neither request meant
+  const given = request.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'idempotency-key');
+  if (given.length > 1 || Array.isArray(header))
+    throw ValidationError.field('/headers/idempotency-key', 'must be given once');
+  // a key that is sent but empty is a client's mistake, not a request without one: it is refused, not ignored
+  if (header.trim() === '') throw ValidationError.field('/headers/idempotency-key', 'must not be empty');
+  if (header.length > 200) throw ValidationError.field('/headers/idempotency-key', 'must be at most 200 characters');
+  return header;
 }
 
 /** Who is acting (recorded on ledger rows) and the request's idempotency key. */
