@@ -337,6 +337,19 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     });
   });
 
+  it('refuses a query parameter on the operational routes, which take none', async () => {
+    for (const path of ['/healthz?x=1', '/metrics?foo=1', '/openapi.json?foo=1']) {
+      const res = await fetch(`${ctx.server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as Reply['body']).code).toBe('validation_failed');
+    }
+    for (const path of ['/healthz', '/metrics', '/openapi.json']) {
+      const res = await fetch(`${ctx.server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      expect(res.status, path).toBe(200);
+      await res.text();
+    }
+  });
+
   it('refuses an Idempotency-Key that is empty or given twice, and changes nothing', async () => {
     const before = (await call('GET', '/v1/stock/TEE-M', { key: keys.warehouse })).body;
     // undici sends an array as the header given once per value, as a client that set it twice would

@@ -18,8 +18,11 @@ const NO_QUERY: QuerySchema = { type: 'object', properties: {} } as QuerySchema;
 export function registerInputChecks(app: FastifyInstance): void {
   // under the prefix the API is mounted at, when it is (docs/embedding.md)
   const api = `${app.prefix}/v1/`;
+  // the operational routes take no query either (the interactive docs' static files are left alone)
+  const operations = new Set(['/metrics', '/healthz', '/openapi.json'].map((path) => `${app.prefix}${path}`));
   app.addHook('preValidation', async (request) => {
-    if (!request.routeOptions.url?.startsWith(api)) return;
+    const url = request.routeOptions.url;
+    if (url === undefined || !(url.startsWith(api) || operations.has(url))) return;
     const schema = request.routeOptions.schema;
     refuseUnstorableText(request.params, '/params');
     checkQuery(request, (schema?.querystring as QuerySchema | undefined) ?? NO_QUERY);
