@@ -337,6 +337,16 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
     });
   });
 
+  it("keeps a caller's sensible X-Request-Id and answers a fresh one in place of an oversized or odd one", async () => {
+    const idOf = async (given: string) =>
+      (await fetch(`${ctx.server.url}/healthz`, { headers: { 'x-request-id': given } })).headers.get('x-request-id');
+    expect(await idOf('trace-4bf92f3577b34da6.a3ce929d0e0e4736')).toBe('trace-4bf92f3577b34da6.a3ce929d0e0e4736');
+    for (const odd of ['x'.repeat(15_000), 'a b', '<script>']) {
+      const id = await idOf(odd);
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('refuses a query parameter on the operational routes, which take none', async () => {
     for (const path of ['/healthz?x=1', '/metrics?foo=1', '/openapi.json?foo=1']) {
       const res = await fetch(`${ctx.server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });

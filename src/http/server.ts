@@ -72,6 +72,9 @@ export interface ConnectionLimits {
 }
 
 /** Largest JSON request body unless ServerOptions.bodyLimit says otherwise: 1 MiB, far above any real order. */
+/** A request id a caller may choose: up to 128 letters, digits and . _ : - (a UUID, a trace id). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Connection timeouts and the connection cap unless configured (STOCKROOM_*_TIMEOUT_MS, STOCKROOM_MAX_CONNECTIONS). */
 export const DEFAULT_CONNECTION_LIMITS = {
@@ -116,8 +119,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       ),
     },
     ...(options.trustProxy?.length ? { trustProxy: [...options.trustProxy] } : {}),
-    genReqId: () => crypto.randomUUID(),
-    requestIdHeader: 'x-request-id',
+    // a caller's own id is kept when it is a sensible one; anything else (15 KB of it, bytes a log line would mangle)
+    // is replaced by a fresh one, which the answer carries, so the caller still learns the id its request had
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
+    requestIdHeader: false,
     // ids in paths are case-sensitive SKUs; trailing slashes are the same route
     routerOptions: { ignoreTrailingSlash: true },
     // the router's own refusals (a malformed %-escape, an over-long path parameter) are problem documents too
