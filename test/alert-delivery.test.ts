@@ -7,6 +7,7 @@ import { openPostgres } from '../src/store/postgres.js';
 import { drivers, postgresUrl } from './support/databases.js';
 import { useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
+import { useDelivery } from './support/delivery.js';
 import { httpReceiver, smtpReceiver } from './support/receivers.js';
 
 const SECRET = 'whsec-0123456789abcdef';
@@ -21,22 +22,7 @@ async function sellOut(h: Harness): Promise<{ sku: string; warehouse: string }> 
 
 describe.each(drivers())('alert delivery on %s', (driver) => {
   const h = useStockroom(driver);
-  const closers: (() => Promise<void>)[] = [];
-  const worker = (options: ConstructorParameters<typeof DeliveryWorker>[1] = {}) => {
-    const w = new DeliveryWorker(h.s.db, { pollMs: 20, backoffMs: 20, timeoutMs: 2000, ...options });
-    closers.push(() => w.stop());
-    return w;
-  };
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    for (const c of (await h.s.channels.list()).items) await h.s.channels.remove(c.id);
-  });
-  /** a webhook receiver for this test, closed after it */
-  const openReceiver = async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
-    return receiver;
-  };
+  const { closers, worker, openReceiver } = useDelivery(h);
 
   it('posts signed webhooks: the event id to de-duplicate by, its type, and a fresh HMAC over timestamp and body', async () => {
     const receiver = await openReceiver();

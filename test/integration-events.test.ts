@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/signature.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
-import { httpReceiver } from './support/receivers.js';
+import { useDelivery } from './support/delivery.js';
 import type { HttpReceiver } from './support/receivers.js';
 
 const SECRET = 'whsec-events-0123456789';
@@ -63,21 +63,7 @@ const outboxCount = async (h: Harness): Promise<number> =>
 
 describe.each(drivers())('events for integrators on %s', (driver) => {
   const h = useStockroom(driver);
-  const closers: (() => Promise<void>)[] = [];
-  const worker = () => {
-    const w = new DeliveryWorker(h.s.db, { pollMs: 20, backoffMs: 20, timeoutMs: 2000 });
-    closers.push(() => w.stop());
-    return w;
-  };
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    for (const c of (await h.s.channels.list()).items) await h.s.channels.remove(c.id);
-  });
-  const openReceiver = async () => {
-    const receiver = await httpReceiver();
-    closers.push(() => receiver.close());
-    return receiver;
-  };
+  const { closers, worker, openReceiver } = useDelivery(h);
   /** waits until the channel has nothing pending, then gives what arrived */
   const settled = async (receiver: HttpReceiver, channel: number) => {
     await expect
