@@ -41,6 +41,24 @@ const MESSAGE_LIMIT = 300;
  */
 const receivers = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
 
+/** How much of a receiver's answer is read: enough for an error message and a Telegram reply, never a flood. */
+const ANSWER_LIMIT = 64 * 1024;
+
+/** The first `limit` bytes of a body as text; the rest is not read (the connection is dropped instead). */
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy: () => unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
 /** What a receiver answered: its status, and its body read on demand. */
 interface Answer {
   status: number;
@@ -79,8 +97,9 @@ async function post(
         dispatcher: receivers,
       });
       status = response.statusCode;
-      // kept whole (within reason): it is cut short only once secrets are masked, or a cut would leave half of one
-      text = (await response.body.text()).slice(0, 64 * 1024);
+      // kept whole (within reason): it is cut short only once secrets are masked, or a cut would leave half of one;
+      // read no further than that, whatever a receiver sends back
+      text = await readAtMost(response.body, ANSWER_LIMIT);
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
       throw new SendFailedError(`${error instanceof Error ? error.message : String(error)}${cause}`);
