@@ -89,23 +89,30 @@ async function restock(server: ServerProcess, qty: number): Promise<void> {
     for (const warehouse of WAREHOUSES) await adminCall(server, 'POST', '/v1/stock/receive', { sku, warehouse, qty });
 }
 
-/** Waits until the server has sent every event of the run: nothing pending, and every ledger row's event in. */
-async function drained(server: ServerProcess, receiver: HttpReceiver): Promise<void> {
+/** Waits until the server has sent every event of the run: nothing pending, and every ledger row's event in each. */
+async function drained(server: ServerProcess, receivers: readonly HttpReceiver[]): Promise<void> {
   await expect
     .poll(
       async () => {
         const pending = await adminCall(server, 'GET', '/v1/deliveries?status=pending&limit=1');
-        return `pending ${(pending['items'] as unknown[]).length}, ledger rows without their event ${(await ledgerSize(server)) - stockEvents(receiver)}`;
+        const ledger = await ledgerSize(server);
+        return `pending ${(pending['items'] as unknown[]).length}, ledger rows without their event ${receivers.map((r) => ledger - stockEvents(r)).join(' and ')}`;
       },
       { timeout: 240_000, interval: 200 },
     )
-    .toBe('pending 0, ledger rows without their event 0');
+    .toBe(`pending 0, ledger rows without their event ${receivers.map(() => 0).join(' and ')}`);
 }
+
+/** The events a receiver got in the order they came: one a request, or each of a batch request's. */
+const eventsOf = (receiver: HttpReceiver): Event[] =>
+  receiver.items.flatMap((r) => {
+    const body = JSON.parse(r.body) as Event | { events: Event[] };
+    return 'events' in body ? body.events : [body];
+  });
 
 const stockEvents = (receiver: HttpReceiver): number =>
   new Set(
-    receiver.items
-      .map((r) => JSON.parse(r.body) as Event)
+    eventsOf(receiver)
       .filter((e) => e.type === 'stock.changed')
       .map((e) => e.id),
   ).size;
@@ -127,12 +134,11 @@ async function ledgerSize(server: ServerProcess): Promise<number> {
 
 /** What the receiver got, checked against the database's ledger and reservations. */
 async function expectAsTheLedgerSays(database: ServerDatabase, receiver: HttpReceiver): Promise<void> {
-  const arrivals = receiver.items.map((r) => {
+  for (const r of receiver.items)
     expect(
       verifyWebhook(SECRET, r.body, String(r.headers['x-stockroom-signature']), Math.floor(Date.now() / 1000)),
     ).toBe(true);
-    return JSON.parse(r.body) as Event;
-  });
+  const arrivals = eventsOf(receiver);
   // in order per variant and per reservation at first arrival; a repeat (at least once) is of an event that already
   // came: a delivery cut short by the kill is sent again whole, a batch's earlier events of a key included
   const last = new Map<string, number>();
@@ -201,9 +207,11 @@ async function expectAsTheLedgerSays(database: ServerDatabase, receiver: HttpRec
 }
 
 describe.each(drivers())('events of a 1,000-order run on %s', (driver) => {
-  it('reach a local receiver exactly as the ledger says, in order per variant, across a SIGKILL mid-run', async () => {
+  it('reach a local receiver exactly as the ledger says, in order per variant, across a SIGKILL mid-run, one by one and in batches', async () => {
     const database = await serverDatabase(driver);
     const receiver = await httpReceiver();
+    // a batch webhook beside the plain one: its deliveries are gathered per dispatch (migration 0020)
+    const batched = await httpReceiver();
     const env = {
       ...database.env,
       STOCKROOM_ADMIN_KEY: ADMIN_KEY,
@@ -216,6 +224,12 @@ describe.each(drivers())('events of a 1,000-order run on %s', (driver) => {
         url: `${receiver.url}/events`,
         events: ['stock.*', 'reservation.*'],
         secret: SECRET,
+      });
+      await adminCall(first, 'POST', '/v1/webhooks', {
+        url: `${batched.url}/events`,
+        events: ['stock.*', 'reservation.*'],
+        secret: SECRET,
+        batch: true,
       });
       for (const [i, code] of WAREHOUSES.entries())
         await adminCall(first, 'POST', '/v1/warehouses', { code, name: code, priority: 10 - i });
@@ -233,14 +247,18 @@ describe.each(drivers())('events of a 1,000-order run on %s', (driver) => {
       try {
         await restock(second, 300);
         await runOrders(second, 600, 1000);
-        await drained(second, receiver);
+        await drained(second, [receiver, batched]);
       } finally {
         expect(await second.stop()).toBe(0);
       }
       await expectAsTheLedgerSays(database, receiver);
+      await expectAsTheLedgerSays(database, batched);
+      // gathered: fewer requests than events
+      expect(batched.items.length).toBeLessThan(eventsOf(batched).length / 4);
       await expectServerDatabaseReconciled(database);
     } finally {
       await receiver.close();
+      await batched.close();
       await database.cleanup();
     }
   }, 600_000);

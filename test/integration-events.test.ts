@@ -407,6 +407,93 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     }
   });
 
+  it('gives a batch webhook one delivery per dispatch, of every row it takes: one request, only the events it wants, in id order', async () => {
+    const batched = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: batched.url,
+      events: ['stock.changed', 'reservation.committed'],
+      secret: SECRET,
+      batch: true,
+    });
+    const { sku } = await world(h.s, [20]);
+    // one order at a time: each change its own outbox row
+    for (let i = 0; i < 5; i++) {
+      const order = await h.s.reservations.reserve({ order_ref: uniq('gather'), lines: [{ sku, qty: 1 }] });
+      await h.s.reservations.commit(order.id);
+    }
+    const waiting = (
+      await h.s.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE delivered_at IS NULL')
+    ).rows[0]!.n;
+    expect(waiting).toBeGreaterThan(5);
+    await worker().start();
+    await settled(batched, hook.id);
+    // one dispatch, one delivery of every row, one request
+    const deliveries = await h.s.db.query<{ rows: number }>(
+      'SELECT cardinality(outbox_ids) AS rows FROM deliveries WHERE channel_id = $1',
+      [hook.id],
+    );
+    expect(deliveries.rows).toEqual([{ rows: waiting }]);
+    expect(batched.items).toHaveLength(1);
+    const { events } = JSON.parse(batched.items[0]!.body) as { events: Received[] };
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['stock.changed', 'reservation.committed']));
+    expect(events.filter((e) => e.type === 'reservation.committed')).toHaveLength(5);
+    const ids = events.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(
+      events.filter((e) => e.type === 'stock.changed').map((e) => (e.data as unknown as StockChanged).after.reserved),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('keeps a batch webhook in order per variant and reservation with two workers dispatching while orders come and tries failing', async () => {
+    const receiver = await openReceiver();
+    receiver.answer = (n) => (n % 3 === 1 ? { status: 503 } : { status: 200 });
+    const hook = await h.s.channels.addWebhook({
+      url: receiver.url,
+      events: ['stock.changed', 'reservation.*'],
+      secret: SECRET,
+      batch: true,
+    });
+    const skus = [(await world(h.s, [60])).sku, (await world(h.s, [60])).sku, (await world(h.s, [60])).sku];
+    await Promise.all([worker().start(), worker().start()]);
+    // in waves, so dispatches, tries and their retries interleave with the orders
+    for (let wave = 0; wave < 8; wave++) {
+      await Promise.all(
+        Array.from({ length: 3 }, async (_, i) => {
+          const order = await h.s.reservations.reserve({
+            order_ref: uniq('gathered'),
+            lines: [{ sku: skus[i % 3]!, qty: 2 }],
+          });
+          if ((wave + i) % 3 === 0) await h.s.reservations.release(order.id);
+          else await h.s.reservations.fulfil(order.id);
+        }),
+      );
+      await receiver.received(wave + 1);
+    }
+    await settled(receiver, hook.id);
+    // every try, failed ones too: an event new to the receiver comes after every earlier one of its key, and a
+    // retried try sends again only events that came before
+    const last = new Map<string, number>();
+    const seen = new Map<string, Received>();
+    for (const request of receiver.items)
+      for (const event of (JSON.parse(request.body) as { events: Received[] }).events) {
+        const key =
+          event.type === 'stock.changed' ? `sku:${String(event.data['sku'])}` : `r:${String(event.data['id'])}`;
+        if (seen.has(event.id)) {
+          expect(Number(event.id), `a repeat of ${event.id} of ${key}`).toBeLessThanOrEqual(last.get(key) ?? 0);
+          continue;
+        }
+        expect(Number(event.id), `${event.type} ${event.id} of ${key}`).toBeGreaterThan(last.get(key) ?? 0);
+        last.set(key, Number(event.id));
+        seen.set(event.id, event);
+      }
+    const events = [...seen.values()];
+    expect(events.filter((e) => e.type === 'reservation.created')).toHaveLength(24);
+    expect(events.filter((e) => e.type === 'stock.changed' && skus.includes(String(e.data['sku'])))).toHaveLength(
+      3 + 24 * 2,
+    );
+    expect(receiver.items.some((_, n) => n % 3 === 1)).toBe(true);
+  });
+
   it('retries a delivery of many events with only the events that did not get through', async () => {
     const receiver = await openReceiver();
     // the third request fails once: its event, and those not sent yet, go again; the first two do not

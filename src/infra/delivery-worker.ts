@@ -71,13 +71,11 @@ export interface DeliveryLog {
 const EVENTS_PER_POST = 500;
 
 /** A delivery's events as receivers see them, each with the stream it is ordered in (null: none). */
-const eventsToSend = (delivery: ClaimedDelivery): { event: DeliveryEvent; key: string | null }[] => {
-  const createdAt = new Date(delivery.created_at).toISOString();
-  return eventsOf(delivery).map((e) => ({
-    event: { id: e.id, type: delivery.event, created_at: createdAt, data: e.data },
+const eventsToSend = (delivery: ClaimedDelivery): { event: DeliveryEvent; key: string | null }[] =>
+  eventsOf(delivery).map((e) => ({
+    event: { id: e.id, type: e.type, created_at: e.createdAt.toISOString(), data: e.data },
     key: e.key,
   }));
-};
 
 /**
  * Moves outbox events to their channels: dispatch, then send what is due, with retries and a dead letter. It

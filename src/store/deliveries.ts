@@ -21,14 +21,21 @@ export async function dispatchOutbox(tx: Queryable, limit: number): Promise<numb
      -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
      -- waits for this dispatch to commit before it cancels the channel's deliveries (removeChannel)
      targets AS (
-       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key
+       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key, c.batch
          FROM due JOIN channels c ON c.active AND stockroom_wants(c.events, due.event)
           FOR SHARE OF c
      ),
      fanned AS (
        INSERT INTO deliveries (outbox_id, channel_id, ordering_key)
-       SELECT outbox_id, channel_id, ordering_key FROM targets
+       SELECT outbox_id, channel_id, ordering_key FROM targets WHERE NOT batch
        ORDER BY outbox_id, channel_id
+       ON CONFLICT (outbox_id, channel_id) DO NOTHING
+     ),
+     -- a batch channel: one delivery of every row it takes (migration 0020)
+     gathered AS (
+       INSERT INTO deliveries (outbox_id, channel_id, ordering_key, outbox_ids)
+       SELECT min(outbox_id), channel_id, 'batch', array_agg(outbox_id ORDER BY outbox_id) FROM targets WHERE batch
+        GROUP BY channel_id ORDER BY channel_id
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
      marked AS (
@@ -65,6 +72,22 @@ export interface ClaimedDelivery {
   event: EventType;
   payload: Record<string, unknown>;
   created_at: Date;
+  /**
+   * a batch channel's delivery of several outbox rows (migration 0020): each row, in id order (`event`, `payload`,
+   * `ordering_key` and `created_at` above are the first one's); null for a delivery of one row
+   */
+  rows: GatheredRow[] | null;
+}
+
+/** One outbox row of a batch channel's delivery (migration 0020), as the claim reads it. */
+export interface GatheredRow {
+  id: number;
+  event: EventType;
+  /** the row's ordering key: 'batch' for a row of several events, whose payload is {"events": [BatchedEvent, ...]} */
+  key: string | null;
+  payload: Record<string, unknown>;
+  /** when the row was written, as an ISO 8601 text */
+  created_at: string;
 }
 
 /** One event of a batch row (migration 0019): its own id, the stream it is ordered in, and what it says. */
@@ -74,15 +97,52 @@ export interface BatchedEvent {
   data: Record<string, unknown>;
 }
 
-/** The events a claimed delivery has still to send: one for a single row, the row's events not sent yet for a batch. */
-export function eventsOf(
-  delivery: ClaimedDelivery,
-): { id: string; key: string | null; data: Record<string, unknown> }[] {
-  if (delivery.ordering_key !== 'batch')
-    return [{ id: String(delivery.outbox_id), key: delivery.ordering_key, data: delivery.payload }];
-  const events = (delivery.payload['events'] ?? []) as BatchedEvent[];
+/** An event of a delivery as it is sent: its id, its type, when it was written, its stream and what it says. */
+export interface DeliveredEvent {
+  id: string;
+  type: EventType;
+  createdAt: Date;
+  /** the stream it is ordered in (a variant, a reservation); null for an alert */
+  key: string | null;
+  data: Record<string, unknown>;
+}
+
+/** The events of one outbox row: the row's own, or each of a batch row's (migration 0019). */
+const eventsOfRow = (
+  id: number,
+  type: EventType,
+  key: string | null,
+  payload: Record<string, unknown>,
+  createdAt: Date,
+): DeliveredEvent[] =>
+  key === 'batch'
+    ? ((payload['events'] ?? []) as BatchedEvent[]).map((e) => ({
+        id: String(e.id),
+        type,
+        createdAt,
+        key: e.key,
+        data: e.data,
+      }))
+    : [{ id: String(id), type, createdAt, key, data: payload }];
+
+/**
+ * The events a claimed delivery has still to send, in order: one for a single row, a batch row's events, or those of
+ * every row a batch channel's delivery holds (migration 0020); less those an earlier try got through.
+ */
+export function eventsOf(delivery: ClaimedDelivery): DeliveredEvent[] {
+  const events =
+    delivery.rows === null
+      ? eventsOfRow(
+          delivery.outbox_id,
+          delivery.event,
+          delivery.ordering_key,
+          delivery.payload,
+          new Date(delivery.created_at),
+        )
+      : delivery.rows.flatMap((row) => eventsOfRow(row.id, row.event, row.key, row.payload, new Date(row.created_at)));
+  if (delivery.sent.length === 0) return events;
   const sent = new Set(delivery.sent);
-  return events.filter((e) => !sent.has(String(e.id))).map((e) => ({ id: String(e.id), key: e.key, data: e.data }));
+  return events.filter((e) => !sent.has(e.id));
 }
 
 /** What a claimer already has in flight: a channel's tries, counted per channel, and the channels sending an alert. */
@@ -117,7 +177,7 @@ export async function claimDeliveries(
                 SELECT next.id FROM channels ch
                  CROSS JOIN LATERAL (
                   (SELECT d.id FROM deliveries d
-                    WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.ordering_key IS NOT NULL
+                    WHERE NOT ch.batch AND d.channel_id = ch.id AND d.status = 'pending' AND d.ordering_key IS NOT NULL
                       -- the channel's keyed stream in order, up to its first pending batch (migration 0019), which
                       -- nothing after may pass: a walk down deliveries_keyed_idx that ends there, not a look at
                       -- every pending delivery of a backlog
@@ -138,9 +198,16 @@ export async function claimDeliveries(
                     LIMIT greatest($5::int - (SELECT count(*) FROM unnest($3::bigint[]) b WHERE b = ch.id), 0))
                    UNION ALL
                    (SELECT d.id FROM deliveries d
-                     WHERE d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                     WHERE NOT ch.batch AND d.channel_id = ch.id AND d.status = 'pending' AND d.next_attempt_at <= now()
                        AND d.ordering_key IS NULL AND ch.id <> ALL ($4::bigint[])
-                     ORDER BY d.next_attempt_at, d.id LIMIT 1)) next))
+                     ORDER BY d.next_attempt_at, d.id LIMIT 1)
+                   UNION ALL
+                   -- a batch channel (migration 0020): its first pending delivery in dispatch order, once due and
+                   -- not in flight here; nothing after it goes first
+                   (SELECT h.id FROM (SELECT d.id, d.next_attempt_at FROM deliveries d
+                                       WHERE ch.batch AND d.channel_id = ch.id AND d.status = 'pending'
+                                       ORDER BY d.id LIMIT 1) h
+                     WHERE h.next_attempt_at <= now() AND ch.id <> ALL ($3::bigint[]) AND ch.id <> ALL ($4::bigint[]))) next))
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
@@ -150,11 +217,15 @@ export async function claimDeliveries(
        UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
          FROM due WHERE d.id = due.id
        RETURNING d.id, d.attempts AS attempt, d.attempts - 1 - d.retried_after AS spent, d.channel_id, d.outbox_id,
-                 d.ordering_key, d.sent
+                 d.ordering_key, d.sent, d.outbox_ids
      )
      SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, ch.batch, c.outbox_id, c.ordering_key,
             c.sent::text[] AS sent,
-            o.event, o.payload, o.created_at
+            o.event, o.payload, o.created_at,
+            CASE WHEN c.outbox_ids IS NOT NULL THEN
+              (SELECT jsonb_agg(jsonb_build_object('id', r.id, 'event', r.event, 'key', r.ordering_key,
+                                                   'payload', r.payload, 'created_at', r.created_at) ORDER BY r.id)
+                 FROM outbox r WHERE r.id = ANY (c.outbox_ids)) END AS rows
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
     [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel],
@@ -294,7 +365,10 @@ export async function pruneDelivered(tx: Queryable, olderThanMs: number, limit: 
     `DELETE FROM outbox o
       WHERE o.id IN (SELECT id FROM outbox WHERE delivered_at < now() - make_interval(secs => $1::double precision / 1000)
                       ORDER BY delivered_at LIMIT $2)
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)`,
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)
+        -- nor a gathered one (migration 0020) that may be sent again
+        AND NOT EXISTS (SELECT 1 FROM deliveries d
+                         WHERE d.outbox_ids IS NOT NULL AND d.status IN ('pending', 'dead') AND o.id = ANY (d.outbox_ids))`,
     [olderThanMs, limit],
   );
   return rows[0]?.removed ?? 0;
