@@ -26,6 +26,7 @@ const ALL = [
   '0018_integration_events',
   '0019_event_batches',
   '0020_gathered_deliveries',
+  '0023_statement_events',
 ];
 
 describe('migrations', () => {

@@ -312,6 +312,8 @@ export class ReservationService {
           lines: lines.map((line) => ({
             variantId: line.variant_id,
             warehouseId: line.warehouse_id,
+            sku: line.sku,
+            warehouse: line.warehouse,
             qty: line.qty,
             backordered: line.backordered,
             holdsStock: line.holds_stock,

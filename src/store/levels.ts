@@ -133,6 +133,42 @@ export async function applyMovements(
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
               actor, reservation_id, coalesce($2::timestamptz, now())
          FROM done ORDER BY idx
+       RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
+                 reason, reference, reservation_id
+     ),
+     -- stock.changed for every ledger row, written here from the numbers at hand (migration 0023), one outbox row
+     -- for the statement as the level trigger (0018, 0019) writes for any other: that trigger would find these rows
+     -- again, a walk down the ledger per level. The setting tells it, as this statement ends, that they are written.
+     -- Ids in ledger order, so in each level's order.
+     events AS (
+       INSERT INTO outbox (topic, payload, ordering_key)
+       SELECT 'stock.changed',
+              CASE WHEN count(*) = 1 THEN min(e.data::text)::jsonb
+                   ELSE jsonb_build_object('events', jsonb_agg(jsonb_build_object('id', e.event_id, 'key', 'variant:' || e.variant_id,
+                                                                                  'data', e.data) ORDER BY e.event_id)) END,
+              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END
+         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
+                 FROM (SELECT m.id, m.variant_id,
+                              jsonb_build_object(
+                                'sku', v.sku, 'warehouse', w.code,
+                                'before', jsonb_build_object(
+                                  'on_hand', m.on_hand_after - m.delta_on_hand, 'reserved', m.reserved_after - m.delta_reserved,
+                                  'available', m.on_hand_after - m.delta_on_hand - m.reserved_after + m.delta_reserved - k.held_back),
+                                'after', jsonb_build_object('on_hand', m.on_hand_after, 'reserved', m.reserved_after,
+                                                            'available', m.on_hand_after - m.reserved_after - k.held_back),
+                                'movement', jsonb_build_object(
+                                  'id', m.id, 'type', m.type, 'reason', m.reason, 'reference', m.reference,
+                                  'reservation_id', m.reservation_id, 'delta_on_hand', m.delta_on_hand,
+                                  'delta_reserved', m.delta_reserved)) AS data
+                         FROM ledger m
+                         JOIN (SELECT variant_id, warehouse_id, safety_stock + damaged + quality_control AS held_back FROM locked) k
+                           ON k.variant_id = m.variant_id AND k.warehouse_id = m.warehouse_id
+                        CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = m.variant_id OFFSET 0) v
+                        CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = m.warehouse_id OFFSET 0) w
+                        WHERE (SELECT stockroom_subscribed('stock.changed'))
+                        ORDER BY m.id) x) e
+        WHERE (SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'
+       HAVING count(*) > 0
      )
      SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
             quality_control

@@ -38,6 +38,9 @@ export interface ReservationLineRow {
 export interface NewReservationLine {
   variantId: number;
   warehouseId: number;
+  /** the SKU and warehouse code the line is shown by (in its reservation.created event) */
+  sku: string;
+  warehouse: string;
   qty: number;
   backordered: number;
   /** false: the line holds nothing (an untracked variant); true unless said */
@@ -55,7 +58,38 @@ export interface NewReservation {
   lines: readonly NewReservationLine[];
 }
 
-/** New pending reservations with their lines (numbered from 1), any number in one statement. */
+/**
+ * A new reservation as its reservation.created event shows it: as stockroom_reservation_json (migration 0018) shows
+ * any reservation, GET /v1/reservations/{id}'s shape with previous_status and updated_at.
+ */
+const createdEventData = (reservation: NewReservation): Record<string, unknown> => ({
+  id: reservation.id,
+  order_ref: reservation.orderRef,
+  status: 'pending',
+  previous_status: null,
+  expires_at: reservation.expiresAt.toISOString(),
+  created_at: reservation.now.toISOString(),
+  committed_at: null,
+  closed_at: null,
+  updated_at: reservation.now.toISOString(),
+  backordered: reservation.lines.some((line) => line.backordered > 0),
+  lines: reservation.lines.map((line) => ({
+    sku: line.sku,
+    warehouse: line.warehouse,
+    qty: line.qty,
+    backordered: line.backordered,
+    fulfilled: 0,
+    released: 0,
+  })),
+});
+
+/**
+ * New pending reservations with their lines (numbered from 1), any number in one statement, and their
+ * reservation.created events when a channel wants them (migration 0023): one outbox row, as the reservations'
+ * trigger writes for any other statement, from what is known here rather than read back line by line. The
+ * statement tells the triggers on reservations and lines, which run as it ends, that its reservations came whole
+ * and their events are written (transaction-local settings they read and clear).
+ */
 export async function insertReservations(tx: Queryable, reservations: readonly NewReservation[]): Promise<void> {
   if (reservations.length === 0) return;
   await tx.query(
@@ -64,15 +98,27 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
        SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
          FROM jsonb_to_recordset($1::jsonb)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
+     ),
+     events AS (
+       INSERT INTO outbox (topic, payload, ordering_key)
+       SELECT 'reservation.created',
+              CASE WHEN count(*) = 1 THEN min(e.data::text)::jsonb
+                   ELSE jsonb_build_object('events', jsonb_agg(jsonb_build_object('id', e.event_id, 'key', 'reservation:' || e.id,
+                                                                                  'data', e.data) ORDER BY e.event_id)) END,
+              CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END
+         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
+                 FROM (SELECT d ->> 'id' AS id, d AS data FROM jsonb_array_elements($3::jsonb) d
+                        WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
+       HAVING count(*) > 0
      )
      INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock)
      SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock
        FROM jsonb_to_recordset($2::jsonb)
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
               holds_stock boolean)
-      -- tells the lines' event trigger these lines are their new reservations' own (migration 0019): set once, as
-      -- the statement starts, before any line is written
-      WHERE (SELECT set_config('stockroom.lines_created', 'on', true)) = 'on'`,
+      -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
+      -- 0019), and these reservations came with their lines and their created events (0023)
+      WHERE (SELECT set_config('stockroom.lines_created', 'on', true) || set_config('stockroom.reservations_created', 'on', true)) = 'onon'`,
     [
       JSON.stringify(
         reservations.map((reservation) => ({
@@ -96,6 +142,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
           })),
         ),
       ),
+      JSON.stringify(reservations.map(createdEventData)),
     ],
   );
 }
