@@ -27,6 +27,7 @@ const ALL = [
   '0019_event_batches',
   '0020_gathered_deliveries',
   '0023_statement_events',
+  '0024_outbox_json',
 ];
 
 describe('migrations', () => {

@@ -222,9 +222,10 @@ export async function claimDeliveries(
      SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, ch.batch, c.outbox_id, c.ordering_key,
             c.sent::text[] AS sent,
             o.event, o.payload, o.created_at,
+            -- json, not jsonb: jsonb_agg takes each payload apart and builds it again, json_agg writes it out
             CASE WHEN c.outbox_ids IS NOT NULL THEN
-              (SELECT jsonb_agg(jsonb_build_object('id', r.id, 'event', r.event, 'key', r.ordering_key,
-                                                   'payload', r.payload, 'created_at', r.created_at) ORDER BY r.id)
+              (SELECT json_agg(json_build_object('id', r.id, 'event', r.event, 'key', r.ordering_key,
+                                                 'payload', r.payload, 'created_at', r.created_at) ORDER BY r.id)
                  FROM outbox r WHERE r.id = ANY (c.outbox_ids)) END AS rows
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,

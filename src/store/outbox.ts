@@ -2,7 +2,7 @@ import type { Queryable } from './db.js';
 
 /** Records a side effect in the caller's transaction; it is delivered only if that transaction commits. */
 export async function enqueue(tx: Queryable, topic: string, payload: unknown): Promise<void> {
-  await tx.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)', [topic, JSON.stringify(payload)]);
+  await tx.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2::json)', [topic, JSON.stringify(payload)]);
 }
 
 /** An outbox row: a side effect committed with its change, waiting to be dispatched. */

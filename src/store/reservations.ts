@@ -102,12 +102,12 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
      events AS (
        INSERT INTO outbox (topic, payload, ordering_key)
        SELECT 'reservation.created',
-              CASE WHEN count(*) = 1 THEN min(e.data::text)::jsonb
-                   ELSE jsonb_build_object('events', jsonb_agg(jsonb_build_object('id', e.event_id, 'key', 'reservation:' || e.id,
-                                                                                  'data', e.data) ORDER BY e.event_id)) END,
+              CASE WHEN count(*) = 1 THEN min(e.data::text)::json
+                   ELSE json_build_object('events', json_agg(json_build_object('id', e.event_id, 'key', 'reservation:' || e.id,
+                                                                               'data', e.data) ORDER BY e.event_id)) END,
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d ->> 'id' AS id, d AS data FROM jsonb_array_elements($3::jsonb) d
+                 FROM (SELECT d ->> 'id' AS id, d AS data FROM json_array_elements($3::json) d
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
        HAVING count(*) > 0
      )
