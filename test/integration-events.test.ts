@@ -416,6 +416,20 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     }
   });
 
+  it('writes any text of a movement into its event as it was given: quotes, backslashes, control characters, emoji', async () => {
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({ url: receiver.url, events: ['stock.changed'], secret: SECRET });
+    const { sku, wh } = await world(h.s, [5]);
+    const reason = 'correction';
+    const reference = 'said "recount" \\ twice\n\ttab \u0001 ünïcödé 📦 </script> {"json": [1]}';
+    await h.s.stock.adjust({ sku, warehouse: wh[0]!, delta: -2, reason, reference });
+    await worker().start();
+    const events = await settled(receiver, hook.id);
+    const adjusted = events.find((e) => (e.data as unknown as StockChanged).movement?.type === 'adjust')!;
+    expect((adjusted.data as unknown as StockChanged).movement).toMatchObject({ reason, reference, delta_on_hand: -2 });
+    expect((adjusted.data as unknown as StockChanged).after).toEqual({ on_hand: 3, reserved: 0, available: 3 });
+  });
+
   it('gives a batch webhook one delivery per dispatch, of every row it takes: one request, only the events it wants, in id order', async () => {
     const batched = await openReceiver();
     const hook = await h.s.channels.addWebhook({

@@ -102,12 +102,12 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
      events AS (
        INSERT INTO outbox (topic, payload, ordering_key)
        SELECT 'reservation.created',
-              CASE WHEN count(*) = 1 THEN min(e.data::text)::json
-                   ELSE json_build_object('events', json_agg(json_build_object('id', e.event_id, 'key', 'reservation:' || e.id,
-                                                                               'data', e.data) ORDER BY e.event_id)) END,
+              CASE WHEN count(*) = 1 THEN min(e.data)
+                   ELSE '{"events":[' || string_agg('{"id":' || e.event_id || ',"key":"reservation:' || e.id || '","data":' || e.data || '}',
+                                                    ',' ORDER BY e.event_id) || ']}' END::json,
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d ->> 'id' AS id, d AS data FROM json_array_elements($3::json) d
+                 FROM (SELECT d.id, d.data FROM unnest($3::uuid[], $4::text[]) AS d(id, data)
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
        HAVING count(*) > 0
      )
@@ -142,7 +142,10 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
           })),
         ),
       ),
-      JSON.stringify(reservations.map(createdEventData)),
+      reservations.map((reservation) => reservation.id),
+      // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need
+      // no escaping)
+      reservations.map((reservation) => JSON.stringify(createdEventData(reservation))),
     ],
   );
 }
