@@ -25,6 +25,7 @@ const ALL = [
   '0017_variant_limits_and_tracking',
   '0018_integration_events',
   '0019_event_batches',
+  '0021_stock_list',
 ];
 
 describe('migrations', () => {
