@@ -7,9 +7,11 @@ import type { StockListItem } from './stock-list.js';
 /** How an export writes a product's tags in one cell: joined by `|` (a tag holds no `|`). */
 export const TAG_SEPARATOR = '|';
 
-/** One item as an export's cells, in STOCK_LIST_COLUMNS order: tags joined, a missing value an empty cell. */
+/** One item as an export's cells, in STOCK_LIST_COLUMNS order: tags joined, a missing value (or no tag) empty. */
 const cellsOf = (item: StockListItem): (string | number | null)[] =>
-  STOCK_LIST_COLUMNS.map((column) => (column === 'tags' ? item.tags.join(TAG_SEPARATOR) : item[column]));
+  STOCK_LIST_COLUMNS.map((column) =>
+    column === 'tags' ? (item.tags.length > 0 ? item.tags.join(TAG_SEPARATOR) : null) : item[column],
+  );
 
 async function* csvRecords(items: AsyncIterable<StockListItem>): AsyncGenerator<(string | number | null)[]> {
   for await (const item of items) yield cellsOf(item);

@@ -176,8 +176,12 @@ export function stockPageStatement(
   const direction = order === 'asc' ? 'ASC' : 'DESC';
   const beyond = order === 'asc' ? '>' : '<';
   const computed = sort === 'committed' || sort === 'incoming';
+  // Levels below in_stock are few, and they sit at one end of every number's order: walking a number's index for
+  // them, as the planner would (it takes matches to be spread evenly), can read every level before the first one.
+  // `+ 0` orders (and bounds) the same but is no index's, so they are read from the status index and sorted.
+  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && sort !== 'sku' && !computed;
   // the sorted column, as the keyset condition and the ORDER BY name it
-  const column = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
+  const column = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : fenced ? `l.${sort} + 0` : `l.${sort}`;
   const tieBreak =
     sort === 'sku'
       ? ['l.warehouse_id']
