@@ -77,7 +77,7 @@ function conditionsOf(filter: StockListFilter): Conditions {
   if (filter.statuses !== undefined) {
     // statuses are a closed set: written into the statement, so the planner sees which (their counts differ a lot)
     const statuses = filter.statuses.filter((status) => STOCK_LIST_STATUSES.includes(status));
-    where.add(`l.status IN (${statuses.map((status) => `'${status}'`).join(', ')})`);
+    where.add(statuses.length === 0 ? 'false' : `l.status IN (${statuses.map((status) => `'${status}'`).join(', ')})`);
   }
   if (filter.supplierId !== undefined) {
     where.variants = true;
