@@ -117,15 +117,25 @@ describe.skipIf(!postgresUrl())('the stock list reads indexes at 100,000 variant
   );
 
   it('finds the few levels below in stock through the status index, in any order, and counts them from it', async () => {
+    // the page's keys are read from the status index alone: it carries the numbers they are sorted by
     for (const statuses of [['low'], ['low', 'out', 'preorder', 'backorder']] as StockListFilter['statuses'][])
-      for (const sort of ['on_hand', 'reserved', 'available'] as const)
+      for (const sort of ['sku', 'on_hand', 'reserved', 'available'] as const)
         for (const order of ['asc', 'desc'] as const)
-          for (const after of [undefined, key(sort, order, 3)]) {
-            // by on_hand descending the planner would walk on_hand's index from the top, where no low level is
+          for (const after of [undefined, key(sort, order, sort === 'sku' ? 'PLAN-0050000' : 3)]) {
+            // by on_hand descending the planner would walk on_hand's index from the top, where no low level is; by
+            // SKU it would walk every SKU to meet one level in a hundred
             const plan = await planOf(stockPageStatement({ warehouseId, statuses }, sort, order, after, 51));
             expect(indexes(plan), `${sort} ${order} ${JSON.stringify(indexes(plan))}`).toContain(
               'stock_levels_list_status_idx',
             );
+            if (sort !== 'sku')
+              expect(
+                plan.some(
+                  (node) =>
+                    node['Node Type'] === 'Index Only Scan' && node['Index Name'] === 'stock_levels_list_status_idx',
+                ),
+                `${sort} ${order}`,
+              ).toBe(true);
           }
     const count = await planOf(stockCountStatement({ warehouseId, statuses: ['low', 'out'] }, 10_000));
     expect(indexes(count)).toEqual(['stock_levels_list_status_idx']);

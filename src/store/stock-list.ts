@@ -109,8 +109,8 @@ function conditionsOf(filter: StockListFilter): Conditions {
   return where;
 }
 
-const FROM_LEVELS = (where: Conditions): string =>
-  `stock_levels l${where.variants ? ' JOIN variants v ON v.id = l.variant_id' : ''}${
+const FROM_LEVELS = (where: Conditions, variants = false): string =>
+  `stock_levels l${where.variants || variants ? ' JOIN variants v ON v.id = l.variant_id' : ''}${
     where.products ? ' JOIN products p ON p.id = v.product_id' : ''
   }`;
 
@@ -176,12 +176,20 @@ export function stockPageStatement(
   const direction = order === 'asc' ? 'ASC' : 'DESC';
   const beyond = order === 'asc' ? '>' : '<';
   const computed = sort === 'committed' || sort === 'incoming';
-  // Levels below in_stock are few, and they sit at one end of every number's order: walking a number's index for
-  // them, as the planner would (it takes matches to be spread evenly), can read every level before the first one.
-  // `+ 0` orders (and bounds) the same but is no index's, so they are read from the status index and sorted.
-  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && sort !== 'sku' && !computed;
-  // the sorted column, as the keyset condition and the ORDER BY name it
-  const column = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : fenced ? `l.${sort} + 0` : `l.${sort}`;
+  // Levels below in_stock are few, and they sit at one end of every number's order: walking a number's index (or
+  // the SKUs) for them, as the planner would (it takes matches to be spread evenly), can read every level before
+  // the first one. Fenced, the order is no index's (`+ 0`; the SKU looked up per level), so they are read from the
+  // status index, which carries the numbers, and sorted.
+  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && !computed;
+  // the sorted column as the page's keys are read and ordered, and as the rows shown are
+  const shown = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
+  const column = !fenced
+    ? shown
+    : sort !== 'sku'
+      ? `l.${sort} + 0`
+      : where.variants
+        ? `v.sku || ''`
+        : '(SELECT sv.sku FROM variants sv WHERE sv.id = l.variant_id)';
   const tieBreak =
     sort === 'sku'
       ? ['l.warehouse_id']
@@ -196,21 +204,27 @@ export function stockPageStatement(
         ? [where.param(after.warehouseId)]
         : [where.param(after.variantId), where.param(after.warehouseId)];
     keyset.push(`(${[column, ...tieBreak].join(', ')}) ${beyond} (${[value, ...ids].join(', ')})`);
-    // the same bound on the sorted column alone, which an index range reads (a row comparison across two tables
-    // is not an index condition)
-    if (sort === 'sku') keyset.push(`v.sku ${beyond}= ${value}`);
+    // the same bound on the SKU alone, which the SKU index reads (a row comparison across two tables is not an
+    // index condition)
+    if (sort === 'sku' && !fenced) keyset.push(`v.sku ${beyond}= ${value}`);
   }
-  const orderBy = [column, ...tieBreak].map((name) => `${name} ${direction}`).join(', ');
+  const orderOf = (first: string): string => [first, ...tieBreak].map((name) => `${name} ${direction}`).join(', ');
   const limitParam = where.param(limit);
-  const joins = `stock_levels l JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
-                 JOIN warehouses w ON w.id = l.warehouse_id`;
+  // what a level `l` is shown with
+  const shownWith = `JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
+                     JOIN warehouses w ON w.id = l.warehouse_id`;
   const sql = computed
     ? `SELECT t.* FROM (SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
-                          FROM ${joins} WHERE ${where.parts.join(' AND ')}) t
+                          FROM stock_levels l ${shownWith} WHERE ${where.parts.join(' AND ')}) t
         ${keyset.length > 0 ? `WHERE ${keyset.join(' AND ')}` : ''}
-        ORDER BY ${orderBy} LIMIT ${limitParam}`
-    : `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
-         FROM ${joins} WHERE ${[...where.parts, ...keyset].join(' AND ')}
-        ORDER BY ${orderBy} LIMIT ${limitParam}`;
+        ORDER BY ${orderOf(column)} LIMIT ${limitParam}`
+    : // the page's keys first, from as few tables and columns as the filter and the order need (an index alone,
+      // when it covers them), then the rows of only those keys
+      `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
+         FROM (SELECT l.variant_id, l.warehouse_id FROM ${FROM_LEVELS(where, sort === 'sku' && !fenced)}
+                WHERE ${[...where.parts, ...keyset].join(' AND ')}
+                ORDER BY ${orderOf(column)} LIMIT ${limitParam}) k
+         JOIN stock_levels l ON l.variant_id = k.variant_id AND l.warehouse_id = k.warehouse_id ${shownWith}
+        ORDER BY ${orderOf(shown)}`;
   return { text: sql, values: where.params };
 }

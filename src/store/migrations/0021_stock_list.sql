@@ -43,7 +43,10 @@ ALTER TABLE stock_levels ADD COLUMN status text GENERATED ALWAYS AS (
 -- warehouses and variants are never listed, so the indexes leave them out. The cost is on the write path: a change
 -- of on_hand or reserved now changes indexed columns, so it is no longer a HOT update and writes an entry into
 -- each of the level's indexes (docs/design.md, "The stock list").
-CREATE INDEX stock_levels_list_status_idx ON stock_levels (status, warehouse_id, variant_id) WHERE NOT archived;
+-- The status index carries the sorted numbers too: a page of a few thousand low levels is then sorted from the index
+-- alone, and only its rows are read from the table.
+CREATE INDEX stock_levels_list_status_idx ON stock_levels (status, warehouse_id, variant_id)
+  INCLUDE (on_hand, reserved, available) WHERE NOT archived;
 CREATE INDEX stock_levels_list_on_hand_idx ON stock_levels (on_hand, variant_id, warehouse_id) WHERE NOT archived;
 CREATE INDEX stock_levels_list_reserved_idx ON stock_levels (reserved, variant_id, warehouse_id) WHERE NOT archived;
 CREATE INDEX stock_levels_list_available_idx ON stock_levels (available, variant_id, warehouse_id) WHERE NOT archived;
