@@ -173,6 +173,35 @@ describe.each(drivers())('the stock list over HTTP on %s', (driver) => {
     }
   });
 
+  it('pages by SKU through every level exactly once while other clients change the stock', async () => {
+    const { sku, warehouse, scope } = await shop();
+    const writer = (await h.s.keys.create({ name: uniq('writer'), scopes: ['warehouse'] })).key;
+    let writing = true;
+    const writes = ['shirt', 'polo', 'other'].map(async (name) => {
+      let count = 0;
+      while (writing) {
+        const reply = await apiCall(served, 'POST', '/v1/stock/receive', {
+          key: writer,
+          body: { sku: sku(name), warehouse, qty: 1 },
+        });
+        expect(reply.status).toBe(200);
+        count++;
+      }
+      return count;
+    });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ListReply = await call(`/v1/stock?${scope}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((item) => item.sku));
+      cursor = page.body.next_cursor;
+    } while (cursor !== null);
+    writing = false;
+    expect((await Promise.all(writes)).every((count) => count > 0)).toBe(true);
+    expect(seen).toEqual(['back', 'other', 'polo', 'pre', 'service', 'shirt'].map(sku));
+  });
+
   it('lists what is low or out right now, lowest available first, and follows settings as they change', async () => {
     const { warehouse, sku, scope } = await shop();
     const low = async () => (await call(`/v1/stock/low?${scope}`)).body;
