@@ -14,6 +14,7 @@ import { exportScenario } from './scenarios/export.js';
 import { flashScenario } from './scenarios/flash.js';
 import { lifecycleScenario } from './scenarios/lifecycle.js';
 import { reserveScenario } from './scenarios/reserve.js';
+import { stockListScenario } from './scenarios/stock-list.js';
 import { storefrontScenario } from './scenarios/storefront.js';
 import { round } from './support/numbers.js';
 import { report } from './support/report.js';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   storefront: storefrontScenario,
   export: exportScenario,
   events: eventsScenario,
+  'stock-list': stockListScenario,
 };
 
 /** An embedded database is one small shop's: its catalog is kept to a size PGlite seeds in a few seconds. */

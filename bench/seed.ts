@@ -10,6 +10,15 @@ export const WAREHOUSES = [
 export const benchSku = (n: number): string => `BENCH-${String(n).padStart(7, '0')}`;
 
 const VARIANTS_PER_PRODUCT = 10;
+/** Products are spread over this many top categories, each with this many below it, and this many tags. */
+const CATEGORIES = 20;
+const SUBCATEGORIES = 7;
+const TAGS = 50;
+/** A top category of the seeded products (1 in 20 of them), or with `sub` one below it (1 in 140). */
+export const benchCategory = (n: number, sub?: number): string =>
+  `cat-${n % CATEGORIES}${sub === undefined ? '' : `/sub-${sub % SUBCATEGORIES}`}`;
+/** A tag of the seeded products (1 in 50 carry each). */
+export const benchTag = (n: number): string => `tag-${n % TAGS}`;
 const RECEIVE_CHUNK = 5000;
 
 export interface SeedResult {
@@ -29,9 +38,13 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
   const started = performance.now();
   for (const w of WAREHOUSES) await s.catalog.addWarehouse(w);
   await db.transaction(async (tx) => {
-    await tx.query(`INSERT INTO products (title) SELECT 'Bench product ' || g FROM generate_series(1, $1::int) g`, [
-      Math.ceil(variants / VARIANTS_PER_PRODUCT),
-    ]);
+    // categories benchCategory(n) and tags benchTag(n) for the stock list's filters (bench/scenarios/stock-list.ts)
+    await tx.query(
+      `INSERT INTO products (title, category, tags)
+       SELECT 'Bench product ' || g, 'cat-' || g % $2 || '/sub-' || g % $3, ARRAY['tag-' || g % $4]
+         FROM generate_series(1, $1::int) g`,
+      [Math.ceil(variants / VARIANTS_PER_PRODUCT), CATEGORIES, SUBCATEGORIES, TAGS],
+    );
     await tx.query(
       `INSERT INTO variants (product_id, sku, attributes)
        SELECT p.first + (g - 1) / $2, 'BENCH-' || lpad(g::text, 7, '0'), jsonb_build_object('size', (g - 1) % $2)

@@ -26,6 +26,7 @@ const ALL = [
   '0018_integration_events',
   '0019_event_batches',
   '0020_gathered_deliveries',
+  '0021_stock_list',
   '0023_statement_events',
   '0024_outbox_json',
 ];

@@ -170,6 +170,10 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     });
     await call('GET', `/v1/stock/${sku}`);
     await call('GET', '/v1/export/stock.csv');
+    await call('GET', `/v1/stock?warehouse=${ams}&sort=available&order=desc&limit=1`);
+    await call('GET', `/v1/stock/low?warehouse=${ams}`);
+    await call('GET', `/v1/stock/export.csv?warehouse=${ams}&q=${sku}`);
+    await call('GET', `/v1/stock/export.xlsx?warehouse=${ams}&q=${sku}`);
     await call('POST', '/v1/import/stock', { raw: `sku,warehouse,on_hand\n${other},${ams},3\n`, type: 'text/csv' });
     const source = uniq('wms');
     await h.s.sync.configureSource(source, null);

@@ -119,9 +119,11 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
 
   const variant = program.command('variant').description('variants (SKUs)');
   withVariantFlags(
-    variant.command('add <sku>').description('add a variant').requiredOption('--title <title>', 'product title'),
-  ).action(async (sku: string, flags: VariantFlags) => {
-    const input = { sku, product: { title: flags.title }, ...variantSettings(flags) };
+    withProductFlags(
+      variant.command('add <sku>').description('add a variant').requiredOption('--title <title>', 'product title'),
+    ),
+  ).action(async (sku: string, flags: VariantFlags & ProductFlags) => {
+    const input = { sku, product: { title: flags.title, ...productFields(flags) }, ...variantSettings(flags) };
     await runAndPrint(
       ctx(),
       (stockroom) => stockroom.catalog.addVariant(parse(VariantInput, input)),
@@ -129,13 +131,16 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     );
   });
   withVariantFlags(
-    variant
-      .command('update <sku>')
-      .description("change a variant's settings")
-      .option('--title <title>', 'product title'),
-  ).action(async (sku: string, flags: VariantFlags) => {
+    withProductFlags(
+      variant
+        .command('update <sku>')
+        .description("change a variant's settings")
+        .option('--title <title>', 'product title'),
+    ),
+  ).action(async (sku: string, flags: VariantFlags & ProductFlags) => {
+    const product = { ...(flags.title === undefined ? {} : { title: flags.title }), ...productFields(flags) };
     const patch = {
-      product: flags.title === undefined ? undefined : { title: flags.title },
+      product: Object.keys(product).length === 0 ? undefined : product,
       ...variantSettings(flags),
     };
     await runAndPrint(
@@ -158,28 +163,39 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
     .command('list')
     .description('list variants')
     .option('--query <text>', 'match SKU or title')
+    .option('--category <path>', 'only this category and those below it')
+    .option('--tag <tag>', 'only products with this tag')
     .option('--limit <n>', 'page size', pageSizeOption)
     .option('--cursor <sku>', 'continue after this SKU')
     .option('--archived', 'the archived ones instead of those in use')
-    .action(async (options: { query?: string; limit?: number; cursor?: string; archived?: boolean }) => {
-      await runAndPrint(
-        ctx(),
-        (stockroom) => stockroom.catalog.listVariants(options),
-        (page) =>
-          withMoreHint(
-            page,
-            table(
-              ['SKU', 'TITLE', 'POLICY', 'THRESHOLD'],
-              page.items.map((variant) => [
-                variant.sku,
-                variant.product.title,
-                variant.backorder.policy,
-                variant.low_stock_threshold,
-              ]),
+    .action(
+      async (options: {
+        query?: string;
+        category?: string;
+        tag?: string;
+        limit?: number;
+        cursor?: string;
+        archived?: boolean;
+      }) => {
+        await runAndPrint(
+          ctx(),
+          (stockroom) => stockroom.catalog.listVariants(options),
+          (page) =>
+            withMoreHint(
+              page,
+              table(
+                ['SKU', 'TITLE', 'POLICY', 'THRESHOLD'],
+                page.items.map((variant) => [
+                  variant.sku,
+                  variant.product.title,
+                  variant.backorder.policy,
+                  variant.low_stock_threshold,
+                ]),
+              ),
             ),
-          ),
-      );
-    });
+        );
+      },
+    );
 
   registerArchive(warehouse, variant, ctx);
 
@@ -196,3 +212,20 @@ export function registerCatalog(program: Command, ctx: () => CommandContext): vo
       );
     });
 }
+
+/** The product's category and tags, as `variant add` and `variant update` take them. */
+interface ProductFlags {
+  category?: string;
+  tag?: string[];
+}
+
+function withProductFlags(command: Command): Command {
+  return command
+    .option('--category <path>', 'the product\'s category, a path as apparel/shirts ("none" takes it away)')
+    .option('--tag <tag>', 'a tag of the product (repeat for several; replaces its tags)', collect);
+}
+
+const productFields = (flags: ProductFlags): { category?: string | null; tags?: string[] } => ({
+  ...(flags.category === undefined ? {} : { category: flags.category === 'none' ? null : flags.category }),
+  ...(flags.tag === undefined ? {} : { tags: flags.tag }),
+});

@@ -3,10 +3,13 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
 import { stockCsv } from '../services/stock-csv.js';
+import { stockListCsv } from '../services/stock-export.js';
+import type { StockListInput } from '../services/stock-list.js';
+import { ValidationError } from '../domain/errors.js';
 import { MoveStateInput } from '../services/state-schemas.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
-import { formatLevel, formatMovements, formatStock, withMoreHint } from './output.js';
+import { formatLevel, formatMovements, formatStock, table, withMoreHint } from './output.js';
 import { int, intOption, pageSizeOption } from './args.js';
 import { importLimits } from './serve-limits.js';
 
@@ -136,6 +139,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
       await runAndPrint(ctx(), (stockroom) => stockroom.stock.get(sku), formatStock);
     });
   registerStateMove(stock, ctx);
+  registerStockList(stock, ctx);
 
   program
     .command('movements <sku>')
@@ -185,6 +189,96 @@ function registerStateMove(stock: Command, ctx: () => CommandContext): void {
         );
       },
     );
+}
+
+/** What `stockroom stock list` takes: the filters and order of GET /v1/stock, a page or every row as CSV. */
+interface StockListFlags {
+  warehouse?: string;
+  status?: string;
+  category?: string;
+  tag?: string;
+  supplier?: string;
+  belowReorderPoint?: boolean;
+  query?: string;
+  sort?: string;
+  order?: string;
+  limit?: number;
+  cursor?: string;
+  low?: boolean;
+  csv?: boolean;
+  output?: string;
+}
+
+/** `stockroom stock list`: the stock list as a table, a page at a time, or every matching level as CSV. */
+function registerStockList(stock: Command, ctx: () => CommandContext): void {
+  stock
+    .command('list')
+    .description('every level as a list, filtered and sorted (as GET /v1/stock), or with --csv every matching one')
+    .option('--warehouse <code>', 'only this warehouse')
+    .option('--status <status>', 'in_stock | low | out | preorder | backorder')
+    .option('--low', 'what is low or out now (at or below the threshold), lowest available first')
+    .option('--category <path>', 'this category and those below it')
+    .option('--tag <tag>', 'products with this tag')
+    .option('--supplier <code>', "variants of this supplier's")
+    .option('--below-reorder-point', 'variants at or below their reorder point')
+    .option('--query <text>', 'a part of the SKU or the product title')
+    .option('--sort <field>', 'sku | on_hand | reserved | committed | available | incoming')
+    .option('--order <order>', 'asc | desc')
+    .option('--limit <n>', 'page size', pageSizeOption)
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--csv', 'every matching level as CSV (no paging), to stdout or --output')
+    .option('--output <file>', 'with --csv: write here instead of stdout')
+    .action(async (flags: StockListFlags) => {
+      // the flags given, by the query's names (the service checks them as it checks the query)
+      const given = (values: Record<string, unknown>): StockListInput =>
+        Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+      const filter = {
+        warehouse: flags.warehouse,
+        status: flags.status,
+        category: flags.category,
+        tag: flags.tag,
+        supplier: flags.supplier,
+        below_reorder_point: flags.belowReorderPoint,
+        q: flags.query,
+        sort: flags.sort,
+        order: flags.order,
+      };
+      if (flags.csv) {
+        if (flags.limit !== undefined || flags.cursor !== undefined)
+          throw ValidationError.field('/limit', '--csv writes every matching level: leave out --limit and --cursor');
+        if (flags.low) throw ValidationError.field('/low', '--csv takes --status, not --low');
+        await withStockroom(ctx().env, async (stockroom) => {
+          await pipeline(
+            stockListCsv(stockroom.stockList.rows(given(filter))),
+            flags.output ? createWriteStream(flags.output) : process.stdout,
+          );
+        });
+        return;
+      }
+      const input = given({ ...filter, limit: flags.limit, cursor: flags.cursor });
+      await runAndPrint(
+        ctx(),
+        (stockroom) => (flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input)),
+        (result) => {
+          const rows = table(
+            ['SKU', 'WAREHOUSE', 'STATUS', 'ON HAND', 'RESERVED', 'COMMITTED', 'AVAILABLE', 'INCOMING', 'CATEGORY'],
+            result.items.map((item) => [
+              item.sku,
+              item.warehouse,
+              item.status,
+              item.on_hand,
+              item.reserved,
+              item.committed,
+              item.available,
+              item.incoming,
+              item.category,
+            ]),
+          );
+          const total = `${result.total_exact ? '' : 'at least '}${result.total} matching`;
+          return withMoreHint(result, `${rows}\n${total}`);
+        },
+      );
+    });
 }
 
 /** `stockroom import stock` and `export stock`: every level at once, as CSV. */

@@ -21,6 +21,8 @@ import type { ReconcileReport } from '../services/reconcile.js';
 import type { ReplenishResult, Suggestion } from '../services/replenishment.js';
 import type { ReservationPage } from '../services/reservation-search.js';
 import type { CountResult, LevelChange, ReturnResult, StateLevel, Stock, SyncResult } from '../services/stock.js';
+import type { StockListItem, StockListPage } from '../services/stock-list.js';
+import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
 
 /**
  * The shapes of what the API answers: they document every response (OpenAPI) and serialize it (Fastify's
@@ -102,7 +104,7 @@ type _Warehouse = Check<Same<Static<typeof WarehouseSchema>, Warehouse>>;
 const VariantSchema = Type.Object(
   {
     sku: Text,
-    product: Type.Object({ title: Text }),
+    product: Type.Object({ title: Text, category: OrNull(Text), tags: Type.Array(Text) }),
     attributes: Type.Unsafe<Record<string, unknown>>({
       type: 'object',
       additionalProperties: { type: ['string', 'number', 'boolean'] },
@@ -461,6 +463,35 @@ const AvailabilitySchema = Type.Object({
 });
 type _Availability = Check<Same<Static<typeof AvailabilitySchema>, { items: AvailabilityItem[] }>>;
 
+const StockListItemSchema = Type.Object(
+  {
+    sku: Text,
+    title: Type.String({ description: "the product's title" }),
+    product: Type.Integer({ description: "the product's id" }),
+    category: OrNull(Type.String({ description: 'a path, as apparel/shirts' })),
+    tags: Type.Array(Text),
+    warehouse: Text,
+    on_hand: Int,
+    reserved: Int,
+    committed: Type.Integer({ description: 'of reserved, held by committed and partly fulfilled reservations' }),
+    available: Int,
+    incoming: Type.Integer({ description: 'on purchase orders the supplier has, not yet received here' }),
+    safety_stock: Int,
+    low_stock_threshold: Int,
+    reorder_point: OrNull(Int),
+    status: OneOf(STOCK_LIST_STATUSES),
+    supplier: OrNull(Text),
+  },
+  { $id: 'StockListItem' },
+);
+type _StockListItem = Check<Same<Static<typeof StockListItemSchema>, StockListItem>>;
+const StockListPageSchema = Type.Object({
+  ...PageOf(ref(StockListItemSchema)),
+  total: Type.Integer({ description: 'levels matching the filter, counted up to STOCKROOM_LIST_TOTAL_MAX' }),
+  total_exact: Type.Boolean({ description: 'false when more match than were counted' }),
+});
+type _StockListPage = Check<Same<Static<typeof StockListPageSchema>, StockListPage>>;
+
 const HealthSchema = Type.Object({
   status: OneOf(['ok', 'unavailable']),
   database: OneOf(['pglite', 'postgres']),
@@ -508,6 +539,7 @@ export const Answers = {
   ReplenishResult: ReplenishResultSchema,
   ReconcileReport: ReconcileReportSchema,
   Availability: AvailabilitySchema,
+  StockListPage: StockListPageSchema,
   Health: HealthSchema,
 };
 
@@ -526,4 +558,5 @@ export const SHARED_ANSWERS = [
   DeliverySchema,
   SupplierSchema,
   PurchaseOrderSchema,
+  StockListItemSchema,
 ];

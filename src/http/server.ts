@@ -18,6 +18,7 @@ import { keyRoutes } from './routes/keys.js';
 import { purchasingRoutes } from './routes/purchasing.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
+import { stockListRoutes } from './routes/stock-list.js';
 import type { ImportLimits } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
@@ -213,6 +214,7 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
 
   await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
   await app.register(stockRoutes(stockroom, options.imports), { prefix: '/v1' });
+  await app.register(stockListRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });

@@ -86,7 +86,11 @@ export class CatalogService {
     return runIdempotently(this.ctx, 'variant.add', options, variant, async (tx) => {
       const fields = variantFields(variant, undefined, await supplierIdOf(tx, variant.supplier));
       await lockCatalogShape(tx, 'shared');
-      const productId = await insertProduct(tx, variant.product.title);
+      const productId = await insertProduct(tx, {
+        title: variant.product.title,
+        category: variant.product.category ?? null,
+        tags: variant.product.tags ?? [],
+      });
       const id = await insertVariant(tx, productId, variant.sku, fields);
       if (id === undefined) throw new AlreadyExistsError('variant', variant.sku);
       await createLevelsForVariant(tx, id);
@@ -101,12 +105,11 @@ export class CatalogService {
       const current = await lockVariant(tx, sku);
       if (!current) throw new NotFoundError('variant', sku);
       const supplierId = patch.supplier === undefined ? current.supplier_id : await supplierIdOf(tx, patch.supplier);
-      await updateVariant(
-        tx,
-        current.id,
-        variantFields(patch, current, supplierId),
-        patch.product?.title ?? current.product_title,
-      );
+      await updateVariant(tx, current.id, variantFields(patch, current, supplierId), {
+        title: patch.product?.title ?? current.product_title,
+        category: patch.product?.category === undefined ? current.product_category : patch.product.category,
+        tags: patch.product?.tags ?? current.product_tags,
+      });
       return toVariant(await variantBySku(tx, sku));
     });
   }
@@ -116,10 +119,15 @@ export class CatalogService {
     return toVariant(await variantBySku(this.ctx.db, sku));
   }
 
-  /** Variants by SKU, optionally matching a query, a page at a time: those in use, or with `archived: true` the archived ones. */
+  /**
+   * Variants by SKU, optionally matching a query, a category (with those below it) or a tag, a page at a time:
+   * those in use, or with `archived: true` the archived ones.
+   */
   async listVariants(
     filter: {
       query?: string | undefined;
+      category?: string | undefined;
+      tag?: string | undefined;
       cursor?: string | undefined;
       limit?: number | undefined;
       archived?: boolean | undefined;
@@ -128,6 +136,8 @@ export class CatalogService {
     const limit = pageLimit(filter.limit);
     const rows = await listVariants(this.ctx.db, {
       query: filter.query,
+      category: filter.category,
+      tag: filter.tag,
       after: filter.cursor,
       limit: limit + 1,
       archived: filter.archived,

@@ -35,7 +35,8 @@ export const toWarehouse = (warehouse: WarehouseRow): Warehouse => ({
 /** A variant as the API shows it: its product's title, settings, and backorder terms together. */
 export interface Variant {
   sku: string;
-  product: { title: string };
+  /** the product: its title, its category path (null: none) and its tags */
+  product: { title: string; category: string | null; tags: string[] };
   attributes: Record<string, unknown>;
   low_stock_threshold: number;
   safety_stock: number;
@@ -55,7 +56,7 @@ export interface Variant {
 /** A stored variant as the API shows it. */
 export const toVariant = (variant: VariantRow): Variant => ({
   sku: variant.sku,
-  product: { title: variant.product_title },
+  product: { title: variant.product_title, category: variant.product_category, tags: variant.product_tags },
   attributes: variant.attributes,
   low_stock_threshold: variant.low_stock_threshold,
   safety_stock: variant.safety_stock,

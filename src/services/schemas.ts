@@ -91,6 +91,24 @@ export const IdCursor = Type.String({
 });
 /** A page size, as a query parameter (a whole number from 1 to 500). */
 export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'items per page, 1-500' });
+/** A product's category: a path of lower-case segments, as `apparel/shirts`; a filter by it takes those below it. */
+export const CategoryPath = Type.String({
+  maxLength: 200,
+  pattern: '^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$',
+  description: 'a path of lower-case segments (letters, digits, - and _) joined by /, as apparel/shirts',
+});
+/** A product's tag: lower-case letters, digits, - and _. */
+export const Tag = Type.String({
+  maxLength: 40,
+  pattern: '^[a-z0-9][a-z0-9_-]*$',
+  description: 'lower-case letters, digits, - and _',
+});
+/** Tags one product may carry. */
+export const MAX_TAGS = 20;
+const productFields = {
+  category: Type.Optional(Type.Union([CategoryPath, Type.Null()])),
+  tags: Type.Optional(Type.Array(Tag, { maxItems: MAX_TAGS, uniqueItems: true })),
+};
 /** What a search matches against (SKUs, titles). */
 export const SearchText = Type.String({ minLength: 1, maxLength: 200 });
 /** Where an order ships to, as a code that warehouses list among the regions they serve. */
@@ -151,7 +169,7 @@ const variantSettings = {
 /** A new variant with its product title and stock settings. */
 export const VariantInput = Closed({
   sku: Sku,
-  product: Type.Object({ title: Name }, { additionalProperties: false }),
+  product: Type.Object({ title: Name, ...productFields }, { additionalProperties: false }),
   ...variantSettings,
 });
 /** What `catalog.addVariant` takes. */
@@ -159,7 +177,9 @@ export type VariantInput = Static<typeof VariantInput>;
 
 /** The settings of a variant to change; every field may be left out. */
 export const VariantUpdate = Closed({
-  product: Type.Optional(Type.Object({ title: Name }, { additionalProperties: false })),
+  product: Type.Optional(
+    Type.Object({ title: Type.Optional(Name), ...productFields }, { additionalProperties: false }),
+  ),
   ...variantSettings,
 });
 /** What `catalog.updateVariant` takes. */

@@ -18,6 +18,7 @@ import { reconcile } from './reconcile.js';
 import type { ReconcileReport } from './reconcile.js';
 import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
+import { StockListService } from './stock-list.js';
 import { SyncService } from './sync.js';
 import type { SyncOptions } from './sync.js';
 
@@ -36,7 +37,7 @@ export interface StockroomOptions {
   allocation?: AllocationStrategy;
   /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
   secretKey?: string | undefined;
-  /** STOCKROOM_LIST_TOTAL_MAX: a reservation list counts at most this many matches for its total (default 10,000) */
+  /** STOCKROOM_LIST_TOTAL_MAX: a reservation or stock list counts at most this many matches for its total (default 10,000) */
   listTotalMax?: number | undefined;
 }
 
@@ -44,6 +45,8 @@ export interface StockroomOptions {
 export class Stockroom {
   readonly catalog: CatalogService;
   readonly stock: StockService;
+  /** the admin console's stock list, low stock now, and the rows of its exports */
+  readonly stockList: StockListService;
   readonly reservations: ReservationService;
   readonly keys: KeyService;
   readonly sync: SyncService;
@@ -58,6 +61,7 @@ export class Stockroom {
     this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
+    this.stockList = new StockListService(this.ctx, options.listTotalMax);
     this.reservations = new ReservationService(
       this.ctx,
       options.groupCommit ?? defaultGroupCommit(options.db.driver),

@@ -71,6 +71,9 @@ export interface VariantRow {
   id: number;
   product_id: number;
   product_title: string;
+  /** the product's category path (apparel/shirts), if it has one */
+  product_category: string | null;
+  product_tags: string[];
   sku: string;
   attributes: Record<string, unknown>;
   low_stock_threshold: number;
@@ -97,14 +100,33 @@ export interface VariantRow {
 /** A variant's settings: what adding or updating a variant writes. */
 export type VariantFields = Omit<
   VariantRow,
-  'id' | 'product_id' | 'product_title' | 'sku' | 'supplier' | 'created_at' | 'updated_at' | 'archived_at'
+  | 'id'
+  | 'product_id'
+  | 'product_title'
+  | 'product_category'
+  | 'product_tags'
+  | 'sku'
+  | 'supplier'
+  | 'created_at'
+  | 'updated_at'
+  | 'archived_at'
 >;
 
-const VARIANT_COLUMNS = `v.*, p.title AS product_title, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
+/** A product as adding or updating a variant writes it: the title its variants share, a category and tags. */
+export interface ProductFields {
+  title: string;
+  category: string | null;
+  tags: readonly string[];
+}
 
-/** Adds a product (the title variants share); returns its id. */
-export async function insertProduct(tx: Queryable, title: string): Promise<number> {
-  const { rows } = await tx.query<{ id: number }>('INSERT INTO products (title) VALUES ($1) RETURNING id', [title]);
+const VARIANT_COLUMNS = `v.*, p.title AS product_title, p.category AS product_category, p.tags AS product_tags, (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
+
+/** Adds a product (the title variants share, its category and tags); returns its id. */
+export async function insertProduct(tx: Queryable, product: ProductFields): Promise<number> {
+  const { rows } = await tx.query<{ id: number }>(
+    'INSERT INTO products (title, category, tags) VALUES ($1, $2, $3::text[]) RETURNING id',
+    [product.title, product.category, product.tags],
+  );
   const row = rows[0];
   if (!row) throw new Error('INSERT ... RETURNING returned no row');
   return row.id;
@@ -153,25 +175,35 @@ export async function updateVariant(
   tx: Queryable,
   variantId: number,
   fields: VariantFields,
-  productTitle: string,
+  product: ProductFields,
 ): Promise<void> {
   const assignments = SETTINGS_COLUMNS.map((column, i) => `${column} = $${i + 2}`).join(', ');
   await tx.query(`UPDATE variants SET ${assignments}, updated_at = now() WHERE id = $1`, [
     variantId,
     ...variantSettings(fields),
   ]);
-  await tx.query('UPDATE products SET title = $2 WHERE id = (SELECT product_id FROM variants WHERE id = $1)', [
-    variantId,
-    productTitle,
-  ]);
+  await tx.query(
+    'UPDATE products SET title = $2, category = $3, tags = $4::text[] WHERE id = (SELECT product_id FROM variants WHERE id = $1)',
+    [variantId, product.title, product.category, product.tags],
+  );
   // a variant-wide variant's safety stock is held back from the sum, not in each level (migration 0017); a level
-  // given its own safety stock by a state move keeps it (migration 0016)
+  // given its own safety stock by a state move keeps it (migration 0016); the threshold, policy and tracking are
+  // there for the level's status (migration 0021)
   await tx.query(
     `UPDATE stock_levels
         SET safety_stock = CASE WHEN $4 THEN 0 WHEN safety_stock_own THEN safety_stock ELSE $2 END,
-            backorder_limit = $3, variant_wide = $4
+            backorder_limit = $3, variant_wide = $4,
+            low_stock_threshold = $5, backorder_policy = $6, tracked = $7
       WHERE variant_id = $1`,
-    [variantId, fields.safety_stock, fields.backorder_limit, fields.limit_scope === 'variant'],
+    [
+      variantId,
+      fields.safety_stock,
+      fields.backorder_limit,
+      fields.limit_scope === 'variant',
+      fields.low_stock_threshold,
+      fields.backorder_policy,
+      fields.track_inventory,
+    ],
   );
 }
 
@@ -208,11 +240,22 @@ export async function lockVariant(tx: Queryable, sku: string): Promise<VariantRo
 /** Which variants listVariants returns, and how many. */
 export interface VariantFilter {
   query?: string | undefined;
+  /** a category path: its products and those of every category below it */
+  category?: string | undefined;
+  tag?: string | undefined;
   /** archived ones only (default: only those in use) */
   archived?: boolean | undefined;
   after?: string | undefined;
   limit: number;
 }
+
+/**
+ * The condition that a category column is the path `parameter` or below it: the path itself, or the range of
+ * paths that start with it and a slash ('0' follows '/' in byte order; the column is in the C collation), which a
+ * B-tree reads whatever the parameter (migration 0021).
+ */
+export const IN_CATEGORY = (column: string, parameter: string): string =>
+  `(${column} = ${parameter} OR (${column} > ${parameter} || '/' AND ${column} < ${parameter} || '0'))`;
 
 /** Variants by SKU order, keyset-paged after a SKU; `query` matches SKU or product title. */
 export async function listVariants(db: Queryable, filter: VariantFilter): Promise<VariantRow[]> {
@@ -221,8 +264,17 @@ export async function listVariants(db: Queryable, filter: VariantFilter): Promis
       WHERE ($1::text IS NULL OR v.sku ILIKE '%' || $1 || '%' OR p.title ILIKE '%' || $1 || '%')
         AND ($2::text IS NULL OR v.sku > $2)
         AND (v.archived_at IS NOT NULL) = $4
+        AND ($5::text IS NULL OR ${IN_CATEGORY('p.category', '$5')})
+        AND ($6::text IS NULL OR p.tags @> ARRAY[$6::text])
       ORDER BY v.sku LIMIT $3`,
-    [filter.query ?? null, filter.after ?? null, filter.limit, filter.archived ?? false],
+    [
+      filter.query ?? null,
+      filter.after ?? null,
+      filter.limit,
+      filter.archived ?? false,
+      filter.category ?? null,
+      filter.tag ?? null,
+    ],
   );
   return rows;
 }
@@ -240,14 +292,20 @@ export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusiv
   ]);
 }
 
-/** What a level copies from its variant (as updateVariant copies it): safety stock, backorder limit, scope. */
+/**
+ * What a level copies from its variant (as updateVariant copies it): safety stock, backorder limit, scope, and
+ * what its status is worked out from.
+ */
 const LEVEL_COPIES = `CASE WHEN v.limit_scope = 'variant' THEN 0 ELSE v.safety_stock END, v.backorder_limit,
-  v.limit_scope = 'variant'`;
+  v.limit_scope = 'variant', v.low_stock_threshold, v.backorder_policy, v.track_inventory`;
+/** The columns LEVEL_COPIES fills, after the level's key. */
+const LEVEL_COPY_COLUMNS =
+  'safety_stock, backorder_limit, variant_wide, low_stock_threshold, backorder_policy, tracked';
 
 /** A new variant gets a level in every warehouse; a new warehouse gets one for every variant. */
 export async function createLevelsForVariant(tx: Queryable, variantId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, variant_wide, archived)
+    `INSERT INTO stock_levels (variant_id, warehouse_id, ${LEVEL_COPY_COLUMNS}, archived)
      SELECT v.id, w.id, ${LEVEL_COPIES}, w.archived_at IS NOT NULL FROM variants v CROSS JOIN warehouses w WHERE v.id = $1
      ON CONFLICT DO NOTHING`,
     [variantId],
@@ -257,7 +315,7 @@ export async function createLevelsForVariant(tx: Queryable, variantId: number): 
 /** A new warehouse gets a level for every variant (see createLevelsForVariant). */
 export async function createLevelsForWarehouse(tx: Queryable, warehouseId: number): Promise<void> {
   await tx.query(
-    `INSERT INTO stock_levels (variant_id, warehouse_id, safety_stock, backorder_limit, variant_wide, archived)
+    `INSERT INTO stock_levels (variant_id, warehouse_id, ${LEVEL_COPY_COLUMNS}, archived)
      SELECT v.id, $1, ${LEVEL_COPIES}, v.archived_at IS NOT NULL FROM variants v
      ON CONFLICT DO NOTHING`,
     [warehouseId],

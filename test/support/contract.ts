@@ -23,6 +23,10 @@ export function operationOf(
   path: string,
 ): { template: string; operation: OpenApiOperation } | undefined {
   const bare = path.split('?')[0] ?? path;
+  // a path the document names as it is (/v1/stock/low) is that operation, not a template's (/v1/stock/{sku}), as the
+  // server routes it
+  const exact = document.paths[bare]?.[method.toLowerCase()];
+  if (exact) return { template: bare, operation: exact };
   for (const [template, methods] of Object.entries(document.paths)) {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
     const operation = methods[method.toLowerCase()];

@@ -2,9 +2,11 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   BinBody,
+  CategoryPath,
   PageLimit,
   SearchText,
   Sku,
+  Tag,
   VariantInput,
   VariantUpdate,
   WarehouseCode,
@@ -24,6 +26,8 @@ const WarehouseQuery = Type.Object({ archived: Type.Optional(Archived) }, { addi
 const VariantQuery = Type.Object(
   {
     query: Type.Optional(SearchText),
+    category: Type.Optional(CategoryPath),
+    tag: Type.Optional(Tag),
     limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Type.String({ ...Sku, description: 'next_cursor of the previous page' })),
     archived: Type.Optional(Archived),

@@ -1,0 +1,66 @@
+/**
+ * A level's status in the stock list (the `status` column of stock_levels, migration 0021): in_stock above the
+ * variant's low-stock threshold, low at or below it, and at or below zero preorder or backorder while the level may
+ * still promise units within its limit, else out. An untracked variant is always in_stock.
+ */
+export const STOCK_LIST_STATUSES = ['in_stock', 'low', 'out', 'preorder', 'backorder'] as const;
+/** One of STOCK_LIST_STATUSES. */
+export type StockListStatus = (typeof STOCK_LIST_STATUSES)[number];
+
+/** What "low stock now" lists: every level at or below its threshold, whether it may still be sold short or not. */
+export const LOW_STATUSES: readonly StockListStatus[] = ['low', 'out', 'preorder', 'backorder'];
+
+/** The columns the stock list sorts by: the SKU, or one of the numbers of a level. */
+export const STOCK_SORT_FIELDS = ['sku', 'on_hand', 'reserved', 'committed', 'available', 'incoming'] as const;
+/** One of STOCK_SORT_FIELDS. */
+export type StockSortField = (typeof STOCK_SORT_FIELDS)[number];
+
+/** Ascending or descending. */
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+/** One of SORT_ORDERS. */
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+/**
+ * Where a page of the stock list ends, as the next page's cursor carries it: the sort it was read in, the last
+ * row's sort value and its level (variant and warehouse ids break ties, so every row has one place).
+ */
+export interface StockKey {
+  sort: StockSortField;
+  order: SortOrder;
+  /** the last row's SKU (sort by sku) or number */
+  value: string | number;
+  variantId: number;
+  warehouseId: number;
+}
+
+const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
+
+/** The opaque cursor of a key: base64url of a small JSON array. */
+export function encodeStockCursor(key: StockKey): string {
+  return Buffer.from(JSON.stringify([key.sort, key.order, key.value, key.variantId, key.warehouseId])).toString(
+    'base64url',
+  );
+}
+
+/**
+ * The key a cursor carries, when it is one this list handed out for the same sort and order; undefined for
+ * anything else (a cursor is only good for the list it came from).
+ */
+export function decodeStockCursor(cursor: string, sort: StockSortField, order: SortOrder): StockKey | undefined {
+  if (cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 5) return undefined;
+  const [givenSort, givenOrder, value, variantId, warehouseId] = parsed as unknown[];
+  if (givenSort !== sort || givenOrder !== order || !isId(variantId) || !isId(warehouseId)) return undefined;
+  const valueFits =
+    sort === 'sku'
+      ? typeof value === 'string' && value.length > 0 && value.length <= 64 && !value.includes('\u0000')
+      : Number.isSafeInteger(value);
+  if (!valueFits) return undefined;
+  return { sort, order, value: value as string | number, variantId, warehouseId };
+}

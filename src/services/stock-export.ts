@@ -1,0 +1,64 @@
+import { PassThrough, Readable, pipeline } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import { STOCK_LIST_COLUMNS } from './stock-list.js';
+import type { StockListItem } from './stock-list.js';
+
+/** How an export writes a product's tags in one cell: joined by `|` (a tag holds no `|`). */
+export const TAG_SEPARATOR = '|';
+
+/** One item as an export's cells, in STOCK_LIST_COLUMNS order: tags joined, a missing value (or no tag) empty. */
+const cellsOf = (item: StockListItem): (string | number | null)[] =>
+  STOCK_LIST_COLUMNS.map((column) =>
+    column === 'tags' ? (item.tags.length > 0 ? item.tags.join(TAG_SEPARATOR) : null) : item[column],
+  );
+
+async function* csvRecords(items: AsyncIterable<StockListItem>): AsyncGenerator<(string | number | null)[]> {
+  for await (const item of items) yield cellsOf(item);
+}
+
+/** The items as CSV, streamed: a header line of the column names, then one line per item. */
+export function stockListCsv(items: AsyncIterable<StockListItem>): Readable {
+  // a pipeline, not pipe: a client that goes away destroys the reading of the rows too
+  return pipeline(
+    Readable.from(csvRecords(items)),
+    stringify({ header: true, columns: [...STOCK_LIST_COLUMNS] }),
+    () => {},
+  );
+}
+
+/** Resolves when the stream has room again, or is gone (a client that went away never drains it). */
+const drainedOrClosed = (stream: PassThrough): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+
+/**
+ * The items as an Excel workbook (.xlsx), streamed: one sheet, `stock`, with a header row of the column names and
+ * one row per item, numbers as numbers. exceljs's streaming writer commits each row as it is written (no shared
+ * strings table, which would grow with the rows); the next item is read only while the output is not full, so
+ * a slow client holds the export back instead of the server buffering it.
+ */
+export function stockListXlsx(items: AsyncIterable<StockListItem>): Readable {
+  const out = new PassThrough();
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
+  const sheet = workbook.addWorksheet('stock');
+  const write = async (): Promise<void> => {
+    sheet.addRow([...STOCK_LIST_COLUMNS]).commit();
+    for await (const item of items) {
+      sheet.addRow(cellsOf(item)).commit();
+      if (out.writableNeedDrain) await drainedOrClosed(out);
+      if (out.destroyed) return; // leaving the loop ends the reading of the rows
+    }
+    sheet.commit();
+    await workbook.commit();
+  };
+  write().catch((error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))));
+  return out;
+}

@@ -1,0 +1,230 @@
+import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
+import type { SortOrder, StockKey, StockListStatus, StockSortField } from '../domain/stock-list.js';
+import { IN_CATEGORY } from './catalog.js';
+import type { Queryable } from './db.js';
+
+/** Which levels the stock list reads: each field given narrows it (ids resolved from codes by the caller). */
+export interface StockListFilter {
+  warehouseId?: number | undefined;
+  /** levels in any of these statuses */
+  statuses?: readonly StockListStatus[] | undefined;
+  /** a category path: its products and those below it */
+  category?: string | undefined;
+  tag?: string | undefined;
+  supplierId?: number | undefined;
+  /** only variants at or below their reorder point (on hand less reserved and unsellable, plus incoming) */
+  belowReorderPoint?: boolean | undefined;
+  /** a substring of the SKU or of the product title, case-insensitive */
+  text?: string | undefined;
+}
+
+/** A level as the stock list shows it, with its ids (the keyset). */
+export interface StockListRow {
+  variant_id: number;
+  warehouse_id: number;
+  sku: string;
+  title: string;
+  product: number;
+  category: string | null;
+  tags: string[];
+  warehouse: string;
+  on_hand: number;
+  reserved: number;
+  committed: number;
+  available: number;
+  incoming: number;
+  safety_stock: number;
+  low_stock_threshold: number;
+  reorder_point: number | null;
+  status: StockListStatus;
+  supplier: string | null;
+}
+
+/** A statement's WHERE conditions and their parameters, built together so the placeholders stay numbered. */
+class Conditions {
+  readonly parts: string[] = ['NOT l.archived'];
+  readonly params: unknown[] = [];
+  /** which joined tables the conditions read */
+  variants = false;
+  products = false;
+
+  /** The next placeholder, bound to value. */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  add(condition: string): void {
+    this.parts.push(condition);
+  }
+}
+
+/** `%text%` for ILIKE, the pattern characters of the text taken literally. */
+const containing = (text: string): string => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+
+/** Units on purchase orders the supplier has, not yet received, for the level `l`. */
+const INCOMING = `coalesce((SELECT sum(i.qty) FROM purchase_incoming i
+                     WHERE i.variant_id = l.variant_id AND i.warehouse_id = l.warehouse_id), 0)::int`;
+/** Units held by committed and partly fulfilled reservations at the level `l` (as readCommitted sums them). */
+const COMMITTED = `coalesce((SELECT sum(rl.qty - rl.fulfilled_qty - rl.released_qty)
+                      FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
+                     WHERE rl.variant_id = l.variant_id AND rl.warehouse_id = l.warehouse_id AND rl.holds_stock
+                       AND r.status IN ('committed', 'partially_fulfilled')), 0)::int`;
+
+function conditionsOf(filter: StockListFilter): Conditions {
+  const where = new Conditions();
+  if (filter.warehouseId !== undefined) where.add(`l.warehouse_id = ${where.param(filter.warehouseId)}`);
+  if (filter.statuses !== undefined) {
+    // statuses are a closed set: written into the statement, so the planner sees which (their counts differ a lot)
+    const statuses = filter.statuses.filter((status) => STOCK_LIST_STATUSES.includes(status));
+    where.add(statuses.length === 0 ? 'false' : `l.status IN (${statuses.map((status) => `'${status}'`).join(', ')})`);
+  }
+  if (filter.supplierId !== undefined) {
+    where.variants = true;
+    where.add(`v.supplier_id = ${where.param(filter.supplierId)}`);
+  }
+  if (filter.category !== undefined) {
+    where.variants = where.products = true;
+    where.add(IN_CATEGORY('p.category', where.param(filter.category)));
+  }
+  if (filter.tag !== undefined) {
+    where.variants = where.products = true;
+    where.add(`p.tags @> ARRAY[${where.param(filter.tag)}::text]`);
+  }
+  if (filter.text !== undefined) {
+    // two sets the trigram indexes each find (migration 0021); an OR across the join would read every row
+    const pattern = where.param(containing(filter.text));
+    where.add(`l.variant_id IN (SELECT sv.id FROM variants sv WHERE sv.sku ILIKE ${pattern}
+                                UNION SELECT tv.id FROM products tp JOIN variants tv ON tv.product_id = tp.id
+                                 WHERE tp.title ILIKE ${pattern})`);
+  }
+  if (filter.belowReorderPoint === true) {
+    // the variant's position as replenishment reads it (store/replenishment.ts): over every warehouse
+    where.variants = true;
+    where.add(`v.reorder_point IS NOT NULL
+      AND coalesce((SELECT sum(n.on_hand - n.reserved - n.damaged - n.quality_control) FROM stock_levels n
+                     WHERE n.variant_id = v.id), 0)
+        + coalesce((SELECT sum(i.qty) FROM purchase_incoming i WHERE i.variant_id = v.id), 0) <= v.reorder_point`);
+  }
+  return where;
+}
+
+const FROM_LEVELS = (where: Conditions, variants = false): string =>
+  `stock_levels l${where.variants || variants ? ' JOIN variants v ON v.id = l.variant_id' : ''}${
+    where.products ? ' JOIN products p ON p.id = v.product_id' : ''
+  }`;
+
+/**
+ * How many levels match the filter, counted up to `max` + 1 (past it the caller says "at least"): a count of a
+ * million levels is not worth its time on every page. Only the tables the filter reads are joined: a count by
+ * warehouse and status reads one index of stock_levels.
+ */
+export async function countStockList(db: Queryable, filter: StockListFilter, max: number): Promise<number> {
+  const { text, values } = stockCountStatement(filter, max);
+  const { rows } = await db.query<{ total: number }>(text, values);
+  return rows[0]?.total ?? 0;
+}
+
+/** A statement and its parameters (what the plan tests explain). */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** The statement countStockList runs. */
+export function stockCountStatement(filter: StockListFilter, max: number): Statement {
+  const where = conditionsOf(filter);
+  const text = `SELECT count(*)::int AS total FROM (SELECT 1 FROM ${FROM_LEVELS(where)} WHERE ${where.parts.join(' AND ')}
+      LIMIT ${where.param(max + 1)}) matching`;
+  return { text, values: where.params };
+}
+
+/** The columns a stock list row shows, over `l` and its variant `v`, product `p` and warehouse `w`. */
+const SHOWN = `l.variant_id, l.warehouse_id, v.sku, p.title, p.id AS product, p.category, p.tags, w.code AS warehouse,
+  l.on_hand, l.reserved, l.available, l.safety_stock, v.low_stock_threshold, v.reorder_point, l.status,
+  (SELECT s.code FROM suppliers s WHERE s.id = v.supplier_id) AS supplier`;
+
+/**
+ * One page of the stock list in the given order, after a key (keyset paging): `limit` rows at most. Ties are
+ * broken by (variant, warehouse) in the same direction, so every row has one place in the order. By SKU the
+ * variants' SKU index is walked with each variant's levels; by on_hand, reserved or available an index of
+ * stock_levels (migration 0021); committed and incoming are worked out per level, so a sort by them reads every
+ * level the filter matches.
+ */
+export async function readStockList(
+  db: Queryable,
+  filter: StockListFilter,
+  sort: StockSortField,
+  order: SortOrder,
+  after: StockKey | undefined,
+  limit: number,
+): Promise<StockListRow[]> {
+  const { text, values } = stockPageStatement(filter, sort, order, after, limit);
+  const { rows } = await db.query<StockListRow>(text, values);
+  return rows;
+}
+
+/** The statement readStockList runs. */
+export function stockPageStatement(
+  filter: StockListFilter,
+  sort: StockSortField,
+  order: SortOrder,
+  after: StockKey | undefined,
+  limit: number,
+): Statement {
+  const where = conditionsOf(filter);
+  const direction = order === 'asc' ? 'ASC' : 'DESC';
+  const beyond = order === 'asc' ? '>' : '<';
+  const computed = sort === 'committed' || sort === 'incoming';
+  // Levels below in_stock are few, and they sit at one end of every number's order: walking a number's index (or
+  // the SKUs) for them, as the planner would (it takes matches to be spread evenly), can read every level before
+  // the first one. Fenced, the order is no index's (`+ 0`; the SKU looked up per level), so they are read from the
+  // status index, which carries the numbers, and sorted.
+  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && !computed;
+  // the sorted column as the page's keys are read and ordered, and as the rows shown are
+  const shown = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
+  const column = !fenced
+    ? shown
+    : sort !== 'sku'
+      ? `l.${sort} + 0`
+      : where.variants
+        ? `v.sku || ''`
+        : '(SELECT sv.sku FROM variants sv WHERE sv.id = l.variant_id)';
+  const tieBreak =
+    sort === 'sku'
+      ? ['l.warehouse_id']
+      : computed
+        ? ['t.variant_id', 't.warehouse_id']
+        : ['l.variant_id', 'l.warehouse_id'];
+  const keyset: string[] = [];
+  if (after !== undefined) {
+    const value = where.param(after.value);
+    const ids =
+      sort === 'sku'
+        ? [where.param(after.warehouseId)]
+        : [where.param(after.variantId), where.param(after.warehouseId)];
+    keyset.push(`(${[column, ...tieBreak].join(', ')}) ${beyond} (${[value, ...ids].join(', ')})`);
+    // the same bound on the SKU alone, which the SKU index reads (a row comparison across two tables is not an
+    // index condition)
+    if (sort === 'sku' && !fenced) keyset.push(`v.sku ${beyond}= ${value}`);
+  }
+  const orderOf = (first: string): string => [first, ...tieBreak].map((name) => `${name} ${direction}`).join(', ');
+  const limitParam = where.param(limit);
+  // what a level `l` is shown with
+  const shownWith = `JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
+                     JOIN warehouses w ON w.id = l.warehouse_id`;
+  const sql = computed
+    ? `SELECT t.* FROM (SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
+                          FROM stock_levels l ${shownWith} WHERE ${where.parts.join(' AND ')}) t
+        ${keyset.length > 0 ? `WHERE ${keyset.join(' AND ')}` : ''}
+        ORDER BY ${orderOf(column)} LIMIT ${limitParam}`
+    : // the page's keys first, from as few tables and columns as the filter and the order need (an index alone,
+      // when it covers them), then the rows of only those keys
+      `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
+         FROM (SELECT l.variant_id, l.warehouse_id FROM ${FROM_LEVELS(where, sort === 'sku' && !fenced)}
+                WHERE ${[...where.parts, ...keyset].join(' AND ')}
+                ORDER BY ${orderOf(column)} LIMIT ${limitParam}) k
+         JOIN stock_levels l ON l.variant_id = k.variant_id AND l.warehouse_id = k.warehouse_id ${shownWith}
+        ORDER BY ${orderOf(shown)}`;
+  return { text: sql, values: where.params };
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/program.js';
+import { Stockroom, openPglite } from '../src/index.js';
+import { expectReconciled } from './support/harness.js';
+
+/** Runs the CLI in this process, as the bin does, and captures what it says. */
+async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
+  return { code, out, err };
+}
+
+describe('the stock list from the command line (embedded database)', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stockroom-stock-list-cli-'));
+    env = { STOCKROOM_DATA: join(dir, 'data') };
+  });
+  afterAll(async () => {
+    const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
+    try {
+      await expectReconciled(s);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sets categories and tags, lists and filters levels, pages them, and writes every match as CSV', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    for (const [sku, category, qty] of [
+      ['TEE-S', 'apparel/tees', '2'],
+      ['TEE-M', 'apparel/tees', '20'],
+      ['MUG', 'kitchen', '1'],
+    ] as const) {
+      const added = await cli(env, 'variant', 'add', sku, '--title', sku, '--category', category, '--tag', 'summer');
+      expect(added.code, added.err).toBe(0);
+      expect((await cli(env, 'receive', sku, 'AMS', qty)).code).toBe(0);
+    }
+    const retagged = await cli(env, 'variant', 'update', 'MUG', '--tag', 'gift', '--tag', 'new', '--category', 'none');
+    expect(retagged.code, retagged.err).toBe(0);
+    const shown = JSON.parse((await cli(env, '--json', 'variant', 'show', 'MUG')).out) as { product: unknown };
+    expect(shown.product).toEqual({ title: 'MUG', category: null, tags: ['gift', 'new'] });
+    expect((await cli(env, 'variant', 'list', '--category', 'apparel')).out).toMatch(/TEE-M[\s\S]*TEE-S/);
+
+    const listed = await cli(env, 'stock', 'list', '--category', 'apparel', '--sort', 'available');
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toMatch(/^SKU +WAREHOUSE +STATUS/);
+    expect(listed.out).toMatch(/TEE-S +AMS +low +2 +0 +0 +2 +0 +apparel\/tees\n.*TEE-M +AMS +in_stock/);
+    expect(listed.out).toMatch(/2 matching/);
+    const low = await cli(env, 'stock', 'list', '--low', '--limit', '1');
+    expect(low.out).toMatch(/MUG +AMS +low[\s\S]*2 matching\n\(more: --cursor \S+\)/);
+    const cursor = /--cursor (\S+)\)/.exec(low.out)?.[1] ?? '';
+    expect((await cli(env, 'stock', 'list', '--low', '--limit', '1', '--cursor', cursor)).out).toMatch(/TEE-S/);
+
+    const file = join(dir, 'stock.csv');
+    const written = await cli(env, 'stock', 'list', '--tag', 'summer', '--csv', '--output', file);
+    expect(written.code, written.err).toBe(0);
+    const rows: string[][] = parse(readFileSync(file, 'utf8'));
+    expect(rows.map((row) => row[0])).toEqual(['sku', 'TEE-M', 'TEE-S']);
+
+    const refused = await cli(env, 'stock', 'list', '--status', 'lowish');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/status/);
+  });
+});
