@@ -1,0 +1,300 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
+import { ADMIN_KEY, adminCall, useServer } from './support/served.js';
+
+/**
+ * The admin console at /admin in headless Chromium against a real server process: signing in, the variant page's
+ * forms and ledger, purchasing, reservations, import and health, each screen kept as a screenshot at desktop and
+ * phone width (test-artifacts/admin-*.png). The server's own answers are read back through the API after each
+ * step, so the page is checked against what really happened.
+ */
+describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
+  const ctx = useServer('pglite');
+  const chromium = useBrowser();
+  const contexts: BrowserContext[] = [];
+
+  const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
+  const onHand = async (sku: string, warehouse: string): Promise<number> => {
+    const stock = (await api('GET', `/v1/stock/${sku}`)) as { warehouses: { warehouse: string; on_hand: number }[] };
+    return stock.warehouses.find((level) => level.warehouse === warehouse)?.on_hand ?? 0;
+  };
+  const ledgerSize = async (sku: string): Promise<number> =>
+    ((await api('GET', `/v1/movements?sku=${sku}&limit=500`)) as { items: unknown[] }).items.length;
+
+  beforeAll(async () => {
+    await api('POST', '/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
+    await api('POST', '/v1/warehouses', { code: 'BER', name: 'Berlin' });
+    await api('POST', '/v1/warehouses/AMS/bins', { code: 'A-01-01' });
+    await api('POST', '/v1/suppliers', { code: 'NORD', name: 'Nordtex', lead_time_days: 7, warehouse: 'AMS' });
+    await api('POST', '/v1/variants', {
+      sku: 'TEE-M',
+      product: { title: 'Crew tee' },
+      low_stock_threshold: 3,
+      reorder_point: 5,
+      reorder_qty: 20,
+      supplier: 'NORD',
+    });
+    await api('POST', '/v1/variants', { sku: 'CAP', product: { title: 'Cap' } });
+    await api('POST', '/v1/stock/receive', { sku: 'TEE-M', warehouse: 'AMS', qty: 10, bin: 'A-01-01' });
+  });
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  /** A fresh browser tab signed in through the form, as a person would. */
+  const signedIn = async (path = '/admin'): Promise<Page> => {
+    const context = await chromium.browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${ctx.server.url}${path}`);
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    return page;
+  };
+  /** No refusal is shown where none is expected (a page that read something wrong says so in red). */
+  const noProblems = async (page: Page): Promise<void> => {
+    expect(await page.locator('.problem').allTextContents()).toEqual([]);
+  };
+  const cell = (page: Page, warehouse: string, column: string) =>
+    page.locator(`#per-warehouse tr[data-warehouse="${warehouse}"] td[data-column="${column}"]`);
+
+  it('signs in with a key kept in session storage, never in the URL, and refuses a wrong one', async () => {
+    const context = await chromium.browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(request.url()));
+    // `/` points to the console
+    await page.goto(`${ctx.server.url}/`);
+    await page.waitForURL(`${ctx.server.url}/admin`);
+    await page.getByLabel('API key').waitFor();
+    await screenshots(page, 'admin-0-sign-in');
+
+    await page.getByLabel('API key').fill('sr_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'unauthorized' }).waitFor();
+
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Stock' }).waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBe(ADMIN_KEY);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(asked.filter((url) => url.includes(ADMIN_KEY))).toEqual([]);
+
+    // a reload keeps the tab signed in; signing out forgets the key
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBeNull();
+  });
+
+  it('hides what a key may not do: a storefront key sees no menu, a warehouse key cannot edit settings', async () => {
+    const warehouseKey = String((await api('POST', '/v1/keys', { name: 'picker', scopes: ['warehouse'] })).key);
+    const context = await chromium.browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${ctx.server.url}/admin/variants/TEE-M`);
+    await page.getByLabel('API key').fill(warehouseKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Review adjust' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Import']);
+    expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
+    await page.getByText('Changing settings needs a key with scope admin.').waitFor();
+  });
+
+  it('opens a variant, adjusts it with a reason after confirming, and shows the new ledger row and count', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('10');
+    await page.locator('svg.chart').waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-2-variant');
+
+    await page.getByRole('tab', { name: 'Adjust' }).click();
+    await page.getByLabel('Change (+ or −)').fill('-2');
+    await page.getByLabel('Reason').selectOption('damaged');
+    await page.getByLabel('Reference (optional)').fill('broken-box-7');
+    await page.getByRole('button', { name: 'Review adjust' }).click();
+    // what will change is said before anything is sent
+    await page.getByText('Adjust AMS by −2 (damaged): on hand 10 → 8.').waitFor();
+    expect(await onHand('TEE-M', 'AMS')).toBe(10);
+    await screenshots(page, 'admin-3-adjust-confirm');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+
+    await page.getByRole('status').filter({ hasText: 'Done' }).waitFor();
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    const newest = page.locator('#ledger tbody tr').first();
+    await expect.poll(() => newest.textContent()).toContain('broken-box-7');
+    expect(await newest.textContent()).toContain('damaged');
+    expect(await newest.textContent()).toContain('−2');
+    expect(await newest.textContent()).toContain(`key:STOCKROOM_ADMIN_KEY`);
+    expect(await onHand('TEE-M', 'AMS')).toBe(8);
+  });
+
+  it('an invalid form shows the server’s problem document and changes nothing', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    const before = await ledgerSize('TEE-M');
+
+    // a quantity of 0: the browser lets it through, the server refuses it
+    await page.getByRole('tab', { name: 'Receive' }).click();
+    await page.getByLabel('Quantity', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Review receive' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    const problem = page.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/qty');
+    await screenshots(page, 'admin-4-invalid-form');
+
+    // more than there is: refused as a whole
+    await page.getByRole('tab', { name: 'Adjust' }).click();
+    await page.getByLabel('Change (+ or −)').fill('-1000');
+    await page.getByLabel('Reason').selectOption('shrinkage');
+    await page.getByRole('button', { name: 'Review adjust' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('alert').filter({ hasText: 'insufficient_stock' }).waitFor();
+
+    expect(await onHand('TEE-M', 'AMS')).toBe(8);
+    expect(await ledgerSize('TEE-M')).toBe(before);
+    expect(await cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+  });
+
+  it('transfers between warehouses', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    await page.getByRole('tab', { name: 'Transfer' }).click();
+    await page.locator('select[name="from"]').selectOption('AMS');
+    await page.locator('select[name="to"]').selectOption('BER');
+    await page.getByLabel('Quantity', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Review transfer' }).click();
+    await page.getByText('Move 3 from AMS (8 → 5) to BER (0 → 3).').waitFor();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => cell(page, 'BER', 'on_hand').textContent()).toBe('3');
+    expect(await cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
+    expect(await onHand('TEE-M', 'BER')).toBe(3);
+    expect(await onHand('TEE-M', 'AMS')).toBe(5);
+  });
+
+  it('shows a change made through the API on an open variant page, without a reload', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
+    await page.evaluate('window.stillHere = true');
+    // the page follows the stream: it says so once it is open
+    await page.getByText('● Live').waitFor();
+    await api('POST', '/v1/reservations', { order_ref: 'live-1', lines: [{ sku: 'TEE-M', qty: 2 }], warehouse: 'AMS' });
+    await expect.poll(() => cell(page, 'AMS', 'reserved').textContent(), { timeout: 10_000 }).toBe('2');
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+  });
+
+  it('lists reservations with the countdown of a pending one, and commits one', async () => {
+    await api('POST', '/v1/reservations', {
+      order_ref: 'web-1001',
+      lines: [{ sku: 'TEE-M', qty: 1 }],
+      ttl_seconds: 900,
+    });
+    const page = await signedIn('/admin/reservations?status=pending');
+    const row = page.locator('#reservations tbody tr').filter({ hasText: 'web-1001' });
+    await row.getByText(/1[45]:\d\d left/).waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-5-reservations');
+    await row.getByRole('button', { name: 'Commit' }).click();
+    await row.getByRole('button', { name: 'Yes, commit' }).click();
+    await page.getByRole('status').filter({ hasText: 'commit done' }).waitFor();
+    const found = (await api('GET', '/v1/reservations?order_ref=web-1001')) as { items: { status: string }[] };
+    expect(found.items[0]?.status).toBe('committed');
+    // filtered to pending, the committed one has gone from the list
+    await row.waitFor({ state: 'detached' });
+  });
+
+  it('sends, confirms and receives a purchase order into the suggested bin', async () => {
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: 'NORD',
+      warehouse: 'AMS',
+      lines: [{ sku: 'TEE-M', qty: 12 }],
+    });
+    const id = String(order.id);
+    const page = await signedIn('/admin/purchasing');
+    const row = page.locator(`#purchase-orders tr[data-order="${id}"]`);
+    await row.getByRole('button', { name: 'Send' }).click();
+    await row.getByRole('button', { name: 'Yes, send' }).click();
+    await row.getByText('SENT').waitFor();
+    await row.getByRole('button', { name: 'Confirm' }).click();
+    await row.getByRole('button', { name: 'Yes, confirm' }).click();
+    await row.getByText('CONFIRMED').waitFor();
+    await row.getByRole('button', { name: 'Receive…' }).click();
+    const form = page.getByRole('form', { name: `Receive purchase order ${id}` });
+    expect(await form.getByLabel('Quantity of TEE-M').inputValue()).toBe('12');
+    await noProblems(page);
+    await screenshots(page, 'admin-6-purchasing');
+    await form.getByRole('button', { name: 'Receive' }).click();
+    // the units went where the SKU already lies: the put-away suggestion
+    await form.getByText('TEE-M × 12 → A-01-01 (suggested)').waitFor();
+    const after = (await api('GET', `/v1/purchase-orders/${id}`)) as { status: string };
+    expect(after.status).toBe('RECEIVED');
+    const stock = (await api('GET', '/v1/stock/TEE-M')) as {
+      warehouses: { warehouse: string; bins: { bin: string; qty: number }[] }[];
+    };
+    // 10 received, 2 damaged, 3 moved to BER, then these 12: all in the one bin
+    expect(stock.warehouses.find((level) => level.warehouse === 'AMS')?.bins).toEqual([{ bin: 'A-01-01', qty: 17 }]);
+  });
+
+  it('previews every row error of a CSV import, applies nothing until they are fixed, then applies it', async () => {
+    const page = await signedIn('/admin/import');
+    const before = await onHand('CAP', 'BER');
+    const file = page.getByLabel('CSV file');
+    await file.setInputFiles({
+      name: 'stock.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
+    });
+    await page.getByText('5 rows; 4 with errors').waitFor();
+    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td`).last();
+    expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
+    expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
+    expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');
+    expect(await errorOf(6).textContent()).toContain('the same SKU and warehouse as line 2');
+    expect(await page.getByRole('button', { name: 'Apply import' }).isDisabled()).toBe(true);
+    await screenshots(page, 'admin-7-import-preview');
+    expect(await onHand('CAP', 'BER')).toBe(before);
+
+    await file.setInputFiles({
+      name: 'stock.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nCAP,AMS,1\n'),
+    });
+    await page.getByText('2 rows; 0 with errors; 2 levels would change.').waitFor();
+    await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByText('Imported 2 rows; 2 levels changed.').waitFor();
+    expect(await onHand('CAP', 'BER')).toBe(7);
+    expect(await onHand('CAP', 'AMS')).toBe(1);
+  });
+
+  it('shows health and runs the ledger check', async () => {
+    const page = await signedIn('/admin/health');
+    await expect.poll(() => page.locator('[data-health="database"]').textContent()).toBe('ok (pglite)');
+    await expect.poll(() => page.locator('[data-health="sweeper"]').textContent()).toMatch(/^\d+(\.\d+)? s$/);
+    await page.getByRole('button', { name: 'Reconcile' }).click();
+    await page.getByRole('button', { name: 'Yes, reconcile' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Clean: \d+ levels match \d+ movements\.$/ })
+      .waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-8-health');
+  });
+
+  it('shows alerts, deliveries and channels', async () => {
+    const page = await signedIn('/admin/alerts');
+    await page.locator('#alerts').waitFor();
+    await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+    await page.getByLabel('Secret (16+ characters, shown nowhere after this)').fill('a-secret-of-sixteen-chars');
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    await page.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    // the list names the target without its path, which may hold a secret
+    await page.locator('#channels tbody tr').filter({ hasText: 'http://127.0.0.1:9/***' }).waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-9-alerts');
+  });
+});
