@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, get } from '../api.js';
-import type { Page, PurchaseOrder, Supplier, Warehouse } from '../api.js';
+import type { Page, PurchaseOrder, StockOfSku, Supplier, Warehouse } from '../api.js';
 import { Badge, ConfirmButton, DataTable, Link, ProblemView, Title, field, useAction, useCan, useLoad } from '../ui.js';
 
 interface Suggestion {
@@ -252,6 +252,19 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
   const action = useAction();
   const [result, setResult] = useState<Received | null>(null);
   const outstanding = order.lines.filter((line) => line.outstanding > 0);
+  // where each SKU already lies in the order's warehouse: the server puts it away there unless told otherwise
+  const holdings = useLoad(
+    () =>
+      Promise.all(
+        outstanding.map(async (line) => {
+          const stock = await get<StockOfSku>(`/v1/stock/${encodeURIComponent(line.sku)}`);
+          const bins = stock.warehouses.find((level) => level.warehouse === order.warehouse)?.bins ?? [];
+          const most = [...bins].sort((a, b) => b.qty - a.qty || (a.bin < b.bin ? -1 : 1))[0];
+          return [line.sku, most?.bin] as const;
+        }),
+      ).then((pairs) => new Map(pairs)),
+    [order.id],
+  );
   return (
     <form
       aria-label={`Receive purchase order ${String(order.id)}`}
@@ -286,7 +299,14 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
           </label>
           <label>
             Bin for {line.sku}
-            <input name={`bin-${String(i)}`} placeholder="empty: the suggested bin" />
+            <input
+              name={`bin-${String(i)}`}
+              placeholder={
+                holdings.value?.get(line.sku)
+                  ? `suggested: ${String(holdings.value.get(line.sku))}`
+                  : 'empty: an empty bin, if any'
+              }
+            />
           </label>
         </div>
       ))}

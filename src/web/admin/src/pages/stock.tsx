@@ -211,7 +211,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
         <thead>
           <tr>
             <SortHeader column="sku" label="SKU" filters={filters} onSort={sortBy} />
-            <th>Title</th>
+            <th class="hide-narrow">Title</th>
             <th>Warehouse</th>
             {NUMBER_COLUMNS.map((column) => (
               <SortHeader
@@ -232,7 +232,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
               <td>
                 <Link to={`/variants/${encodeURIComponent(row.sku)}`}>{row.sku}</Link>
               </td>
-              <td>{row.title}</td>
+              <td class="hide-narrow">{row.title}</td>
               <td>{row.warehouse}</td>
               {NUMBER_COLUMNS.map((column) => (
                 <td key={column} class="num" data-column={column}>

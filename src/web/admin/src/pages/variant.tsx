@@ -399,53 +399,63 @@ function Settings(props: { variant: Variant; onSaved: () => void; editable: bool
         <div class="row">
           <label>
             Low-stock threshold
-            <input name="low_stock_threshold" type="number" min={0} required value={variant.low_stock_threshold} />
+            <input
+              name="low_stock_threshold"
+              type="number"
+              min={0}
+              required
+              defaultValue={variant.low_stock_threshold}
+            />
           </label>
           <label>
             Safety stock
-            <input name="safety_stock" type="number" min={0} required value={variant.safety_stock} />
+            <input name="safety_stock" type="number" min={0} required defaultValue={variant.safety_stock} />
           </label>
           <label>
             Reorder point
-            <input name="reorder_point" type="number" min={0} value={variant.reorder_point ?? ''} />
+            <input name="reorder_point" type="number" min={0} defaultValue={variant.reorder_point ?? ''} />
           </label>
           <label>
             Reorder quantity
-            <input name="reorder_qty" type="number" min={1} value={variant.reorder_qty ?? ''} />
+            <input name="reorder_qty" type="number" min={1} defaultValue={variant.reorder_qty ?? ''} />
           </label>
           <label>
             Lead time (days)
-            <input name="lead_time_days" type="number" min={0} value={variant.lead_time_days ?? ''} />
+            <input name="lead_time_days" type="number" min={0} defaultValue={variant.lead_time_days ?? ''} />
           </label>
           <label>
             Supplier
-            <select name="supplier" value={variant.supplier ?? ''}>
+            <select name="supplier">
               <option value="">None</option>
               {(suppliers.value?.items ?? []).map((supplier) => (
-                <option key={supplier.code} value={supplier.code}>
+                <option key={supplier.code} value={supplier.code} selected={supplier.code === variant.supplier}>
                   {supplier.code}
                 </option>
               ))}
               {variant.supplier && !suppliers.value?.items.some((supplier) => supplier.code === variant.supplier) && (
-                <option value={variant.supplier}>{variant.supplier}</option>
+                <option value={variant.supplier} selected>
+                  {variant.supplier}
+                </option>
               )}
             </select>
           </label>
           <label>
             Backorder policy
-            <select name="policy" value={variant.backorder.policy}>
-              <option value="deny">deny (sell what is there)</option>
-              <option value="backorder">backorder</option>
-              <option value="preorder">preorder</option>
+            <select name="policy">
+              {(['deny', 'backorder', 'preorder'] as const).map((policy) => (
+                <option key={policy} value={policy} selected={policy === variant.backorder.policy}>
+                  {policy === 'deny' ? 'deny (sell what is there)' : policy}
+                </option>
+              ))}
             </select>
           </label>
           <label>
             Backorder limit
-            <input name="backorder_limit" type="number" min={0} value={variant.backorder.limit} />
+            <input name="backorder_limit" type="number" min={0} defaultValue={variant.backorder.limit} />
           </label>
           <label>
             Backorder lead (days)
-            <input name="backorder_lead_days" type="number" min={0} value={variant.backorder.lead_days ?? ''} />
+            <input name="backorder_lead_days" type="number" min={0} defaultValue={variant.backorder.lead_days ?? ''} />
           </label>
         </div>
         <div class="actions">
