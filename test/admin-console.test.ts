@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { SCOPES } from '../src/domain/scopes.js';
@@ -59,6 +60,18 @@ describe('the admin console is served by the API server', () => {
         expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
         expect(scriptOf(page.body), path).toMatch(/^\/admin\/assets\/index-[\w-]+\.js$/);
       }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('stays small: its script under 40 KB gzipped (61 KB, 20 KB gzipped when written; README states it)', async () => {
+    const app = await buildServer({ stockroom: h.s });
+    try {
+      const page = await app.inject({ method: 'GET', url: '/admin' });
+      const script = await app.inject({ method: 'GET', url: scriptOf(page.body) ?? '' });
+      expect(gzipSync(script.rawPayload).length).toBeLessThan(40 * 1024);
+      expect(gzipSync(page.rawPayload).length).toBeLessThan(4 * 1024);
     } finally {
       await app.close();
     }

@@ -254,3 +254,47 @@ export function Field(props: { label: string; children: JSX.Element; hint?: stri
     </label>
   );
 }
+
+/** A table's header row: each column a label, or [label, 'num'] for a right-aligned number column. */
+export function TableHead({ columns }: { columns: readonly (string | readonly [string, 'num'])[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) =>
+          typeof column === 'string' ? (
+            <th scope="col" key={column}>
+              {column}
+            </th>
+          ) : (
+            <th scope="col" class="num" key={column[0]}>
+              {column[0]}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** A labelled choice of codes (warehouses, suppliers), with an empty first choice when `none` names it. */
+export function CodeSelect(props: {
+  label: string;
+  name: string;
+  codes: readonly { code: string }[];
+  none?: string;
+  required?: boolean;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} required={props.required}>
+        {props.none !== undefined && <option value="">{props.none}</option>}
+        {props.codes.map((item) => (
+          <option key={item.code} value={item.code}>
+            {item.code}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

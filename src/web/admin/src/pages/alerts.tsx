@@ -1,7 +1,19 @@
 import { useState } from 'preact/hooks';
 import { api, get, query } from '../api.js';
 import type { Page } from '../api.js';
-import { Badge, ConfirmButton, DataTable, Link, ProblemView, Title, field, useAction, useLoad, when } from '../ui.js';
+import {
+  Badge,
+  ConfirmButton,
+  DataTable,
+  Link,
+  ProblemView,
+  Title,
+  field,
+  useAction,
+  useLoad,
+  when,
+  TableHead,
+} from '../ui.js';
 
 interface Alert {
   id: number;
@@ -53,20 +65,7 @@ export function AlertsPage() {
       <h2>Alerts</h2>
       <ProblemView problem={alerts.problem} />
       <DataTable caption="Alerts" id="alerts">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Type</th>
-            <th scope="col">SKU</th>
-            <th scope="col">Warehouse</th>
-            <th scope="col" class="num">
-              Available
-            </th>
-            <th scope="col" class="num">
-              Threshold
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={['When', 'Type', 'SKU', 'Warehouse', ['Available', 'num'], ['Threshold', 'num']]} />
         <tbody>
           {alerts.value?.items.map((alert) => (
             <tr key={alert.id}>
@@ -103,19 +102,7 @@ export function AlertsPage() {
       </label>
       <ProblemView problem={deliveries.problem} />
       <DataTable caption="Deliveries" id="deliveries">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Event</th>
-            <th scope="col">Channel</th>
-            <th scope="col">Status</th>
-            <th scope="col" class="num">
-              Tries
-            </th>
-            <th scope="col">Last error</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={['#', 'Event', 'Channel', 'Status', ['Tries', 'num'], 'Last error', 'Actions']} />
         <tbody>
           {deliveries.value?.items.map((delivery) => (
             <tr key={delivery.id} data-delivery={delivery.id}>
@@ -153,16 +140,7 @@ export function AlertsPage() {
       <h2>Channels</h2>
       <ProblemView problem={channels.problem} />
       <DataTable caption="Channels" id="channels">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Name</th>
-            <th scope="col">Target</th>
-            <th scope="col">Events</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={['#', 'Kind', 'Name', 'Target', 'Events', 'Actions']} />
         <tbody>
           {channels.value?.items.map((channel) => (
             <tr key={channel.id}>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { API_ROOT, api, send } from '../api.js';
-import { ConfirmButton, DataTable, ProblemView, Title, useAction, useCan, useLoad } from '../ui.js';
+import { ConfirmButton, DataTable, ProblemView, Title, useAction, useCan, useLoad, TableHead } from '../ui.js';
 
 interface Health {
   status: string;
@@ -121,18 +121,7 @@ export function HealthPage() {
         {reconcile.feedback}
         {report && report.drift.length > 0 && (
           <DataTable caption="Drifted levels">
-            <thead>
-              <tr>
-                <th scope="col">SKU</th>
-                <th scope="col">Warehouse</th>
-                <th scope="col" class="num">
-                  On hand
-                </th>
-                <th scope="col" class="num">
-                  Ledger
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['SKU', 'Warehouse', ['On hand', 'num'], ['Ledger', 'num']]} />
             <tbody>
               {report.drift.map((row) => (
                 <tr key={`${row.sku}@${row.warehouse}`}>

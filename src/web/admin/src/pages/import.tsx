@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiProblem, api, get } from '../api.js';
 import type { StockOfSku, Warehouse } from '../api.js';
-import { DataTable, ProblemView, Title, useAction, useLoad } from '../ui.js';
+import { DataTable, ProblemView, Title, useAction, useLoad, TableHead } from '../ui.js';
 
 /** SKUs looked up for the preview; a larger file's other SKUs are checked by the server when it is applied. */
 const MAX_LOOKUPS = 500;
@@ -143,7 +143,9 @@ export function ImportPage() {
               void reading.run(async () => {
                 const content = await file.text();
                 setText(content);
-                setResult(await preview(content, new Set(warehouses.value?.items.map((w) => w.code) ?? [])));
+                setResult(
+                  await preview(content, new Set(warehouses.value?.items.map((warehouse) => warehouse.code) ?? [])),
+                );
                 return null;
               });
             }}
@@ -162,20 +164,9 @@ export function ImportPage() {
             </div>
           ))}
           <DataTable caption="Preview of the import" id="import-preview">
-            <thead>
-              <tr>
-                <th scope="col">Line</th>
-                <th scope="col">SKU</th>
-                <th scope="col">Warehouse</th>
-                <th scope="col" class="num">
-                  On hand now
-                </th>
-                <th scope="col" class="num">
-                  New on hand
-                </th>
-                <th scope="col">Errors</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={['Line', 'SKU', 'Warehouse', ['On hand now', 'num'], ['New on hand', 'num'], 'Errors']}
+            />
             <tbody>
               {result.rows.map((row) => (
                 <tr key={row.line} data-line={row.line} class={row.errors.length ? 'has-error' : undefined}>

@@ -1,7 +1,20 @@
 import { useState } from 'preact/hooks';
 import { api, get } from '../api.js';
 import type { Page, PurchaseOrder, StockOfSku, Supplier, Warehouse } from '../api.js';
-import { Badge, ConfirmButton, DataTable, Link, ProblemView, Title, field, useAction, useCan, useLoad } from '../ui.js';
+import {
+  Badge,
+  ConfirmButton,
+  DataTable,
+  Link,
+  ProblemView,
+  Title,
+  field,
+  useAction,
+  useCan,
+  useLoad,
+  TableHead,
+  CodeSelect,
+} from '../ui.js';
 
 interface Suggestion {
   sku: string;
@@ -57,22 +70,16 @@ export function PurchasingPage() {
           <h2>Suggestions</h2>
           <ProblemView problem={suggestions.problem} />
           <DataTable caption="Replenishment suggestions" id="suggestions">
-            <thead>
-              <tr>
-                <th scope="col">SKU</th>
-                <th scope="col">Supplier</th>
-                <th scope="col" class="num">
-                  Position
-                </th>
-                <th scope="col" class="num">
-                  Reorder point
-                </th>
-                <th scope="col" class="num">
-                  Suggested
-                </th>
-                <th scope="col">Open PO</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'SKU',
+                'Supplier',
+                ['Position', 'num'],
+                ['Reorder point', 'num'],
+                ['Suggested', 'num'],
+                'Open PO',
+              ]}
+            />
             <tbody>
               {suggestions.value?.items.map((suggestion) => (
                 <tr key={suggestion.sku}>
@@ -113,17 +120,9 @@ export function PurchasingPage() {
       <h2>Purchase orders</h2>
       <ProblemView problem={orders.problem} />
       <DataTable caption="Purchase orders" id="purchase-orders">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Supplier</th>
-            <th scope="col">Warehouse</th>
-            <th scope="col">Status</th>
-            <th scope="col">Lines (received / ordered)</th>
-            <th scope="col">Expected</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={['#', 'Supplier', 'Warehouse', 'Status', 'Lines (received / ordered)', 'Expected', 'Actions']}
+        />
         <tbody>
           {orders.value?.items.map((order) => (
             <OrderRow key={order.id} order={order} admin={admin} act={act} onReceived={refresh} />
@@ -143,17 +142,7 @@ export function PurchasingPage() {
       <h2>Suppliers</h2>
       <ProblemView problem={suppliers.problem} />
       <DataTable caption="Suppliers" id="suppliers">
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col" class="num">
-              Lead time (days)
-            </th>
-            <th scope="col">Warehouse</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Code', 'Name', 'Email', ['Lead time (days)', 'num'], 'Warehouse']} />
         <tbody>
           {suppliers.value?.items.map((supplier) => (
             <tr key={supplier.code}>
@@ -351,26 +340,8 @@ function NewOrder(props: { suppliers: Supplier[]; warehouses: Warehouse[]; onCre
         Draft a purchase order
       </h2>
       <div class="row">
-        <label>
-          Supplier
-          <select name="supplier" required>
-            {props.suppliers.map((supplier) => (
-              <option key={supplier.code} value={supplier.code}>
-                {supplier.code}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Warehouse
-          <select name="warehouse" required>
-            {props.warehouses.map((warehouse) => (
-              <option key={warehouse.code} value={warehouse.code}>
-                {warehouse.code}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CodeSelect label="Supplier" name="supplier" codes={props.suppliers} required />
+        <CodeSelect label="Warehouse" name="warehouse" codes={props.warehouses} required />
         <label>
           SKU
           <input name="sku" required />
@@ -437,17 +408,7 @@ function NewSupplier(props: { warehouses: Warehouse[]; onCreated: () => void }) 
           Lead time (days)
           <input name="lead_time_days" type="number" min={0} />
         </label>
-        <label>
-          Delivers to
-          <select name="warehouse">
-            <option value="">Any</option>
-            {props.warehouses.map((warehouse) => (
-              <option key={warehouse.code} value={warehouse.code}>
-                {warehouse.code}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CodeSelect label="Delivers to" name="warehouse" codes={props.warehouses} none="Any" />
       </div>
       <div class="actions">
         <button type="submit" class="primary" disabled={action.busy}>

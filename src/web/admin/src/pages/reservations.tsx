@@ -13,6 +13,7 @@ import {
   useAction,
   useLoad,
   when,
+  TableHead,
 } from '../ui.js';
 
 const STATUSES = ['pending', 'committed', 'partially_fulfilled', 'fulfilled', 'released', 'expired'] as const;
@@ -91,16 +92,7 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
         {list.value ? `${String(list.value.total ?? list.value.items.length)} reservations match.` : 'Loading…'}
       </p>
       <DataTable caption="Reservations" id="reservations">
-        <thead>
-          <tr>
-            <th scope="col">Order</th>
-            <th scope="col">Status</th>
-            <th scope="col">Lines</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Created</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Order', 'Status', 'Lines', 'Expires', 'Created', 'Actions']} />
         <tbody>
           {list.value?.items.map((reservation) => (
             <tr key={reservation.id} data-reservation={reservation.id}>

@@ -10,6 +10,11 @@ const FILTERS = ['warehouse', 'status', 'category', 'tag', 'supplier', 'below_re
 const STATUSES = ['in_stock', 'low', 'out', 'preorder', 'backorder'] as const;
 const NUMBER_COLUMNS = ['on_hand', 'reserved', 'committed', 'available', 'incoming'] as const;
 const PAGE_SIZE = 50;
+/** The exports of the current filter: the same query on the export routes. */
+const EXPORTS = [
+  { extension: 'csv', label: 'CSV' },
+  { extension: 'xlsx', label: 'Excel' },
+] as const;
 
 /** The stock list: filters (in the URL), live counts, exports of the current filter. */
 export function StockPage({ query: params }: { query: URLSearchParams }) {
@@ -71,57 +76,33 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
         }}
       >
         <div class="row">
-          <label>
-            Warehouse
-            <select
-              name="warehouse"
-              value={filters.warehouse}
-              onChange={(event) => {
-                setFilters({ warehouse: event.currentTarget.value });
-              }}
-            >
-              <option value="">All warehouses</option>
-              {warehouses.value?.items.map((warehouse) => (
-                <option key={warehouse.code} value={warehouse.code}>
-                  {warehouse.code} · {warehouse.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Status
-            <select
-              name="status"
-              value={filters.status}
-              onChange={(event) => {
-                setFilters({ status: event.currentTarget.value });
-              }}
-            >
-              <option value="">Any status</option>
-              {STATUSES.map((status) => (
-                <option key={status} value={status}>
-                  {status.replace('_', ' ')}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Supplier
-            <select
-              name="supplier"
-              value={filters.supplier}
-              onChange={(event) => {
-                setFilters({ supplier: event.currentTarget.value });
-              }}
-            >
-              <option value="">Any supplier</option>
-              {suppliers.value?.items.map((supplier) => (
-                <option key={supplier.code} value={supplier.code}>
-                  {supplier.code}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FilterSelect
+            label="Warehouse"
+            name="warehouse"
+            none="All warehouses"
+            value={filters.warehouse ?? ''}
+            choices={(warehouses.value?.items ?? []).map((warehouse) => ({
+              value: warehouse.code,
+              label: `${warehouse.code} · ${warehouse.name}`,
+            }))}
+            onChoose={setFilters}
+          />
+          <FilterSelect
+            label="Status"
+            name="status"
+            none="Any status"
+            value={filters.status ?? ''}
+            choices={STATUSES.map((status) => ({ value: status, label: status.replace('_', ' ') }))}
+            onChoose={setFilters}
+          />
+          <FilterSelect
+            label="Supplier"
+            name="supplier"
+            none="Any supplier"
+            value={filters.supplier ?? ''}
+            choices={(suppliers.value?.items ?? []).map((supplier) => ({ value: supplier.code, label: supplier.code }))}
+            onChoose={setFilters}
+          />
           <label>
             Category
             <input name="category" value={typed.category} onInput={typing('category')} placeholder="apparel/shirts" />
@@ -170,32 +151,22 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
           <span class="muted" style={{ marginLeft: 'auto' }}>
             Export this filter:
           </span>
-          <button
-            type="button"
-            id="export-csv"
-            disabled={exporting.busy}
-            onClick={() =>
-              void exporting.run(async () => {
-                await download(`/v1/stock/export.csv${filterQuery}`, 'stock.csv');
-                return 'CSV downloaded.';
-              })
-            }
-          >
-            CSV
-          </button>
-          <button
-            type="button"
-            id="export-xlsx"
-            disabled={exporting.busy}
-            onClick={() =>
-              void exporting.run(async () => {
-                await download(`/v1/stock/export.xlsx${filterQuery}`, 'stock.xlsx');
-                return 'Excel file downloaded.';
-              })
-            }
-          >
-            Excel
-          </button>
+          {EXPORTS.map((format) => (
+            <button
+              key={format.extension}
+              type="button"
+              id={`export-${format.extension}`}
+              disabled={exporting.busy}
+              onClick={() =>
+                void exporting.run(async () => {
+                  await download(`/v1/stock/export.${format.extension}${filterQuery}`, `stock.${format.extension}`);
+                  return `${format.label} file downloaded.`;
+                })
+              }
+            >
+              {format.label}
+            </button>
+          ))}
         </div>
         {exporting.feedback}
       </form>
@@ -274,6 +245,36 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
         )}
       </div>
     </>
+  );
+}
+
+/** A filter chosen from a list: applied as soon as it is chosen. */
+function FilterSelect(props: {
+  label: string;
+  name: string;
+  none: string;
+  value: string;
+  choices: readonly { value: string; label: string }[];
+  onChoose: (changes: Record<string, string>) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        name={props.name}
+        value={props.value}
+        onChange={(event) => {
+          props.onChoose({ [props.name]: event.currentTarget.value });
+        }}
+      >
+        <option value="">{props.none}</option>
+        {props.choices.map((choice) => (
+          <option key={choice.value} value={choice.value}>
+            {choice.label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 

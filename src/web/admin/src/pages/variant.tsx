@@ -1,7 +1,20 @@
 import { useState } from 'preact/hooks';
 import { api, get } from '../api.js';
 import type { Movement, Page, StockOfSku, Supplier, Variant, Warehouse, WarehouseStock } from '../api.js';
-import { DataTable, Link, ProblemView, Title, field, signed, useAction, useCan, useLoad, when } from '../ui.js';
+import {
+  DataTable,
+  Link,
+  ProblemView,
+  Title,
+  field,
+  signed,
+  useAction,
+  useCan,
+  useLoad,
+  when,
+  TableHead,
+  CodeSelect,
+} from '../ui.js';
 import { LiveBadge, useLiveCounts } from '../live.js';
 import { LedgerChart } from './ledger-chart.js';
 
@@ -68,25 +81,19 @@ export function VariantPage({ sku }: { sku: string }) {
           <h2>Ledger</h2>
           <ProblemView problem={ledger.problem} />
           <DataTable caption="Ledger" id="ledger">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Warehouse</th>
-                <th scope="col">Type</th>
-                <th scope="col" class="num">
-                  Δ on hand
-                </th>
-                <th scope="col" class="num">
-                  Δ reserved
-                </th>
-                <th scope="col" class="num">
-                  On hand after
-                </th>
-                <th scope="col">Reason</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Reference</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'When',
+                'Warehouse',
+                'Type',
+                ['Δ on hand', 'num'],
+                ['Δ reserved', 'num'],
+                ['On hand after', 'num'],
+                'Reason',
+                'Actor',
+                'Reference',
+              ]}
+            />
             <tbody>
               {ledger.value?.items.map((movement) => (
                 <tr key={movement.id} data-movement={movement.id}>
@@ -211,16 +218,7 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
   const [planned, setPlanned] = useState<Planned | null>(null);
   const action = useAction();
   const warehouseSelect = (name: string, label: string) => (
-    <label>
-      {label}
-      <select name={name} required>
-        {props.warehouses.map((warehouse) => (
-          <option key={warehouse.code} value={warehouse.code}>
-            {warehouse.code}
-          </option>
-        ))}
-      </select>
-    </label>
+    <CodeSelect label={label} name={name} codes={props.warehouses} required />
   );
   return (
     <section class="card" aria-labelledby="change-stock">
