@@ -113,7 +113,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await noProblems(page);
     await screenshots(page, 'admin-2-variant');
 
-    await page.getByRole('tab', { name: 'Adjust' }).click();
+    await page.getByRole('button', { name: 'Adjust', exact: true }).click();
     await page.getByLabel('Change (+ or −)').fill('-2');
     await page.getByLabel('Reason').selectOption('damaged');
     await page.getByLabel('Reference (optional)').fill('broken-box-7');
@@ -140,7 +140,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     const before = await ledgerSize('TEE-M');
 
     // a quantity of 0: the browser lets it through, the server refuses it
-    await page.getByRole('tab', { name: 'Receive' }).click();
+    await page.getByRole('button', { name: 'Receive', exact: true }).click();
     await page.getByLabel('Quantity', { exact: true }).fill('0');
     await page.getByRole('button', { name: 'Review receive' }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();
@@ -150,7 +150,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await screenshots(page, 'admin-4-invalid-form');
 
     // more than there is: refused as a whole
-    await page.getByRole('tab', { name: 'Adjust' }).click();
+    await page.getByRole('button', { name: 'Adjust', exact: true }).click();
     await page.getByLabel('Change (+ or −)').fill('-1000');
     await page.getByLabel('Reason').selectOption('shrinkage');
     await page.getByRole('button', { name: 'Review adjust' }).click();
@@ -165,7 +165,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
   it('transfers between warehouses', async () => {
     const page = await signedIn('/admin/variants/TEE-M');
     await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
-    await page.getByRole('tab', { name: 'Transfer' }).click();
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
     await page.locator('select[name="from"]').selectOption('AMS');
     await page.locator('select[name="to"]').selectOption('BER');
     await page.getByLabel('Quantity', { exact: true }).fill('3');
@@ -348,6 +348,17 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(Object.fromEntries(address.searchParams)).toMatchObject({ warehouse: 'AMS', status: 'low', q: 'STK-' });
     await noProblems(page);
     await screenshots(page, 'admin-1-stock-low-in-ams');
+
+    // everything low or out now in AMS (GET /v1/stock/low): the low ones and the one sold out
+    await api('POST', '/v1/variants', { sku: 'STK-OUT', product: { title: 'Stock STK-OUT' }, low_stock_threshold: 3 });
+    await api('POST', '/v1/stock/receive', { sku: 'STK-OUT', warehouse: 'AMS', qty: 1 });
+    await api('POST', '/v1/stock/adjust', { sku: 'STK-OUT', warehouse: 'AMS', delta: -1, reason: 'shrinkage' });
+    await page.getByRole('button', { name: 'Everything low or out now' }).click();
+    const lowNow = (await api('GET', '/v1/stock/low?warehouse=AMS&q=STK-')) as unknown as StockList;
+    expect(lowNow.items.map((row) => row.sku).sort()).toEqual(['STK-LOW-1', 'STK-LOW-2', 'STK-LOW-BER', 'STK-OUT']);
+    await expect.poll(() => tableSkus(page)).toEqual(lowNow.items.map((row) => `${row.sku}@${row.warehouse}`));
+    expect(new URL(page.url()).searchParams.get('view')).toBe('low');
+    await screenshots(page, 'admin-1-stock-low-now');
 
     const shared = await signedIn(`${address.pathname}${address.search}`);
     await expect.poll(() => tableSkus(shared)).toEqual(['STK-LOW-1@AMS', 'STK-LOW-2@AMS']);

@@ -19,12 +19,16 @@ const EXPORTS = [
 /** The stock list: filters (in the URL), live counts, exports of the current filter. */
 export function StockPage({ query: params }: { query: URLSearchParams }) {
   const can = useCan();
-  const filters = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) ?? '']));
+  // "low now": everything low or out at this moment (GET /v1/stock/low), which takes the filters but a status
+  const lowNow = params.get('view') === 'low';
+  const filters = Object.fromEntries(
+    FILTERS.map((name) => [name, lowNow && name === 'status' ? '' : (params.get(name) ?? '')]),
+  );
   const cursor = params.get('cursor') ?? '';
   const filterQuery = query(filters);
   const list = useLoad(
-    () => get<Page<StockRow>>(`/v1/stock${query({ ...filters, limit: PAGE_SIZE, cursor })}`),
-    [filterQuery, cursor],
+    () => get<Page<StockRow>>(`/v1/stock${lowNow ? '/low' : ''}${query({ ...filters, limit: PAGE_SIZE, cursor })}`),
+    [filterQuery, cursor, lowNow],
   );
   const warehouses = useLoad(() => get<{ items: Warehouse[] }>('/v1/warehouses'), []);
   const suppliers = useLoad(
@@ -36,7 +40,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
 
   const setFilters = (changes: Record<string, string>) => {
     // a new filter starts from the first page
-    const next = query({ ...filters, ...changes });
+    const next = query({ view: lowNow ? 'low' : '', ...filters, ...changes });
     navigate(`/stock${next}`, { replace: true });
   };
   const sortBy = (column: string) => {
@@ -90,7 +94,8 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
           <FilterSelect
             label="Status"
             name="status"
-            none="Any status"
+            disabled={lowNow}
+            none={lowNow ? 'low or out now' : 'Any status'}
             value={filters.status ?? ''}
             choices={STATUSES.map((status) => ({ value: status, label: status.replace('_', ' ') }))}
             onChoose={setFilters}
@@ -142,16 +147,17 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
           </button>
           <button
             type="button"
+            aria-pressed={lowNow}
             onClick={() => {
-              setFilters({ status: 'low' });
+              setFilters({ view: lowNow ? '' : 'low', status: '' });
             }}
           >
-            Low stock now
+            Everything low or out now
           </button>
           <span class="muted" style={{ marginLeft: 'auto' }}>
-            Export this filter:
+            {lowNow ? 'Exports take a status filter, not this view' : 'Export this filter:'}
           </span>
-          {EXPORTS.map((format) => (
+          {EXPORTS.filter(() => !lowNow).map((format) => (
             <button
               key={format.extension}
               type="button"
@@ -237,7 +243,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
           <button
             type="button"
             onClick={() => {
-              navigate(`/stock${query({ ...filters, cursor: list.value?.next_cursor })}`);
+              navigate(`/stock${query({ view: lowNow ? 'low' : '', ...filters, cursor: list.value?.next_cursor })}`);
             }}
           >
             Next page
@@ -256,6 +262,7 @@ function FilterSelect(props: {
   value: string;
   choices: readonly { value: string; label: string }[];
   onChoose: (changes: Record<string, string>) => void;
+  disabled?: boolean;
 }) {
   return (
     <label>
@@ -263,6 +270,7 @@ function FilterSelect(props: {
       <select
         name={props.name}
         value={props.value}
+        disabled={props.disabled}
         onChange={(event) => {
           props.onChoose({ [props.name]: event.currentTarget.value });
         }}

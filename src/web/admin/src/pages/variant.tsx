@@ -225,13 +225,12 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
       <h2 id="change-stock" style={{ marginTop: 0 }}>
         Change stock
       </h2>
-      <div class="tabs" role="tablist" aria-label="Operation">
+      <div class="tabs" role="group" aria-label="Operation">
         {OPERATIONS.map((name) => (
           <button
             key={name}
             type="button"
-            role="tab"
-            aria-selected={operation === name}
+            aria-pressed={operation === name}
             onClick={() => {
               setOperation(name);
               setPlanned(null);
