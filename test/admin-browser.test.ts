@@ -91,6 +91,22 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBeNull();
   });
 
+  it('signs out when its key is revoked, and says why', async () => {
+    const made = await api('POST', '/v1/keys', { name: 'temp', scopes: ['admin'] });
+    const context = await chromium.browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${ctx.server.url}/admin/health`);
+    await page.getByLabel('API key').fill(String(made.key));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Health' }).waitFor();
+    await api('POST', `/v1/keys/${String(made.id)}/revoke`);
+    await page.getByRole('link', { name: 'Reservations' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The key is no longer valid' }).waitFor();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBeNull();
+  });
+
   it('hides what a key may not do: a storefront key sees no menu, a warehouse key cannot edit settings', async () => {
     const warehouseKey = String((await api('POST', '/v1/keys', { name: 'picker', scopes: ['warehouse'] })).key);
     const context = await chromium.browser.newContext();
@@ -160,6 +176,31 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await onHand('TEE-M', 'AMS')).toBe(8);
     expect(await ledgerSize('TEE-M')).toBe(before);
     expect(await cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+  });
+
+  it('works from the keyboard: sign in, open a page from the menu, count stock and confirm, all with keys', async () => {
+    const context = await chromium.browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${ctx.server.url}/admin/variants/TEE-M`);
+    // the key field has the focus; Enter signs in
+    await page.keyboard.type(ADMIN_KEY);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    await page.getByRole('button', { name: 'Count', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Counted').focus();
+    await page.keyboard.type('8');
+    await page.keyboard.press('Enter');
+    // the question has the focus: Enter confirms it
+    await page.getByText('Record a count of 8 in AMS: on hand 8 → 8 (0).').waitFor();
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Confirm');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Done: Record a count of 8' }).waitFor();
+    // the menu: Tab reaches its links, Enter follows one
+    await page.getByRole('link', { name: 'Health' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Health' }).waitFor();
   });
 
   it('transfers between warehouses', async () => {

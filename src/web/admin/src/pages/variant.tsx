@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, get } from '../api.js';
 import type { Movement, Page, StockOfSku, Supplier, Variant, Warehouse, WarehouseStock } from '../api.js';
 import {
@@ -216,6 +216,11 @@ function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: 
 function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: Warehouse[]; onDone: () => void }) {
   const [operation, setOperation] = useState<Operation>('adjust');
   const [planned, setPlanned] = useState<Planned | null>(null);
+  // the question takes the focus, so a keyboard user confirms (Enter) or goes back (Tab, Enter) from where they are
+  const confirm = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (planned) confirm.current?.focus();
+  }, [planned]);
   const action = useAction();
   const warehouseSelect = (name: string, label: string) => (
     <CodeSelect label={label} name={name} codes={props.warehouses} required />
@@ -317,7 +322,7 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
           <button
             type="button"
             class="primary"
-            autoFocus
+            ref={confirm}
             disabled={action.busy}
             onClick={() => {
               const { path, body } = planned;
