@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, keepKey, storedKey, whenUnauthorized } from './api.js';
 import type { Me, Problem } from './api.js';
 import { AlertsPage } from './pages/alerts.js';
@@ -28,8 +28,11 @@ const allows = (me: Me, scopes: readonly string[]) =>
 function SignIn({ onSignedIn, problem }: { onSignedIn: (me: Me, key: string) => void; problem: Problem | null }) {
   const [refusal, setRefusal] = useState<Problem | null>(problem);
   const [busy, setBusy] = useState(false);
+  const keyField = useRef<HTMLInputElement>(null);
   useEffect(() => {
     document.title = 'Sign in · stockroom admin';
+    // the page's one field: focused at once (the autofocus attribute is not applied to what a script adds later)
+    keyField.current?.focus();
   }, []);
   return (
     <main id="main">
@@ -57,7 +60,7 @@ function SignIn({ onSignedIn, problem }: { onSignedIn: (me: Me, key: string) => 
         </p>
         <label>
           API key
-          <input name="key" type="password" autocomplete="current-password" required autoFocus />
+          <input ref={keyField} name="key" type="password" autocomplete="current-password" required />
         </label>
         <ProblemView problem={refusal} />
         <div class="actions">
