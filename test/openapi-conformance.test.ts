@@ -249,8 +249,8 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('GET', `/v1/availability?sku=${sku}&sku=${other}`, { key: null });
     await call('GET', '/widget.js', { key: null });
     await call('GET', '/demo/storefront', { key: null });
-    // the admin console: `/` points to it, its pages are one page, its script is named in the page
-    expect((await call('GET', '/', { key: null })).headers.get('content-type')).toMatch(/^text\/html/);
+    // the admin console: its pages are one page, its script is named in the page (`/`, which points to it, is the
+    // stockroom server's own: a host keeps its `/`)
     const consolePage = await (await fetch(`${url}/admin`)).text();
     await call('GET', '/admin', { key: null });
     await call('GET', '/admin/stock', { key: null });

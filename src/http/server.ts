@@ -145,7 +145,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   for (const method of ['GET', 'HEAD']) app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   app.server.maxConnections = limits.maxConnections;
   // the API is the whole server: registered on the root itself, so its hooks and error handling cover every request
-  await stockroomApi(app, options);
+  await stockroomApi(app, { ...options, web: { home: true, ...options.web } });
   return app;
 }
 

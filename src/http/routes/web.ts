@@ -13,6 +13,11 @@ export interface WebOptions {
    * opens it: a demo on loopback only, never a store's real key.
    */
   storefrontCheckoutKey?: string | undefined;
+  /**
+   * Serve `/` too (a page that goes on to the admin console): a stockroom server does; a host that mounts the API
+   * (stockroomApi) keeps its own `/` unless it asks for this.
+   */
+  home?: boolean | undefined;
 }
 
 /** The admin console as built by `npm run build` (vite): its page and its scripts, read once at start. */
@@ -94,21 +99,22 @@ export function webRoutes(options: WebOptions = {}) {
 
     // a page rather than a 302, so that `/` has a success of its own in the document; it goes on at once
     const home = `${app.prefix}/admin`;
-    app.get(
-      '/',
-      routeOptions('operations', 'public', 'Points to the admin console (/admin)', {
-        operationId: 'getHome',
-        answer: { type: 'text/html', description: 'A page that goes on to /admin at once, and links to it' },
-      }),
-      async (_req, reply) =>
-        reply
-          .type('text/html; charset=utf-8')
-          .header('content-security-policy', ADMIN_CSP)
-          .send(
-            `<!doctype html><html lang="en"><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${home}">` +
-              `<title>stockroom</title><p><a href="${home}">stockroom admin console</a> · <a href="${app.prefix}/docs">API docs</a></p></html>`,
-          ),
-    );
+    if (options.home)
+      app.get(
+        '/',
+        routeOptions('operations', 'public', 'Points to the admin console (/admin)', {
+          operationId: 'getHome',
+          answer: { type: 'text/html', description: 'A page that goes on to /admin at once, and links to it' },
+        }),
+        async (_req, reply) =>
+          reply
+            .type('text/html; charset=utf-8')
+            .header('content-security-policy', ADMIN_CSP)
+            .send(
+              `<!doctype html><html lang="en"><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${home}">` +
+                `<title>stockroom</title><p><a href="${home}">stockroom admin console</a> · <a href="${app.prefix}/docs">API docs</a></p></html>`,
+            ),
+      );
     const sendConsole = async (_req: unknown, reply: FastifyReply) =>
       reply
         .type('text/html; charset=utf-8')
