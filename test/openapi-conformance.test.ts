@@ -253,6 +253,16 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('GET', `/v1/availability?sku=${sku}&sku=${other}`, { key: null });
     await call('GET', '/widget.js', { key: null });
     await call('GET', '/demo/storefront', { key: null });
+    // the admin console: its pages are one page, its script is named in the page (`/`, which points to it, is the
+    // stockroom server's own: a host keeps its `/`)
+    const consolePage = await (await fetch(`${url}/admin`)).text();
+    await call('GET', '/admin', { key: null });
+    await call('GET', '/admin/stock', { key: null });
+    await call('GET', '/admin/variants/TEE-M', { key: null });
+    await call('GET', /\/admin\/assets\/[^"]+\.js/.exec(consolePage)?.[0] ?? '/admin/assets/not-built.js', {
+      key: null,
+    });
+    expect((await call('GET', '/v1/keys/me', { key: storefrontKey })).body.scopes).toEqual(['storefront']);
     const stream = await openStream(`${url}/v1/availability/stream?sku=${sku}`);
     expect(stream.status).toBe(200);
     expect(String(stream.headers['content-type'])).toMatch(/^text\/event-stream/);

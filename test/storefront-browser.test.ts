@@ -1,37 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAS_CHROMIUM, screenshots, useBrowser } from './support/browser.js';
 import { adminCall, useServer } from './support/served.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
-
-// Debian's chromium: .ci/run installs it; a developer without it skips this suite, CI never does
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo storefront in headless Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('the demo storefront in headless Chromium', () => {
   const ctx = useServer('pglite');
-  let browser: Browser;
-
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // as root in a sandbox, with no network: no sandbox, and none of Chromium's own calls home
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser.close();
-  });
+  const chromium = useBrowser();
 
   const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
   const reserve = async (qty: number): Promise<string> =>
@@ -60,7 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
     await api('POST', '/v1/variants', { sku: 'WIDGET-TEE', product: { title: 'Widget tee' }, low_stock_threshold: 2 });
     await api('POST', '/v1/stock/receive', { sku: 'WIDGET-TEE', warehouse: 'AMS', qty: 5 });
 
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     let navigations = 0;
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) navigations++;
@@ -91,9 +66,65 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the demo st
   });
 
   it('says a SKU it cannot follow is not available, rather than checking forever', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     await page.goto(`${ctx.server.url}/demo/storefront?sku=NO-SUCH-TEE`);
     await shows(page, 'Not available', '5-unknown-sku');
     await page.close();
+  });
+
+  it('two shoppers press "Add to cart" for the last unit at once: exactly one gets it, pays, and the other cannot', async () => {
+    await api('POST', '/v1/warehouses', { code: 'RACE', name: 'Race' });
+    await api('POST', '/v1/variants', { sku: 'LAST-TEE', product: { title: 'Last tee' }, low_stock_threshold: 2 });
+    await api('POST', '/v1/stock/receive', { sku: 'LAST-TEE', warehouse: 'RACE', qty: 1 });
+    const checkoutKey = String((await api('POST', '/v1/keys', { name: 'storefront', scopes: ['checkout'] })).key);
+
+    // two browser windows that share nothing, each with the page open and the checkout key typed in
+    const shoppers = await Promise.all(
+      [0, 1].map(async () => {
+        const context = await chromium.browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`${ctx.server.url}/demo/storefront?sku=LAST-TEE`);
+        await page.locator('#checkout-key').fill(checkoutKey);
+        await page.locator('#stock').getByText('Only 1 left').waitFor();
+        return { context, page };
+      }),
+    );
+    const [first, second] = shoppers.map((shopper) => shopper.page) as [Page, Page];
+    await Promise.all([first.locator('#buy').click(), second.locator('#buy').click()]);
+
+    const outcome = async (page: Page) => {
+      await page.waitForFunction(`/^(Reserved|Sorry)/.test(document.getElementById('message').textContent)`);
+      return (await page.locator('#message').textContent()) ?? '';
+    };
+    const said = await Promise.all([outcome(first), outcome(second)]);
+    expect(said.filter((text) => text.startsWith('Reserved')).length).toBe(1);
+    expect(said.filter((text) => text === 'Sorry: someone else got the last one.').length).toBe(1);
+    const [winner, loser] = said[0].startsWith('Reserved') ? [first, second] : [second, first];
+    // the holder sees the time left; the other's button is disabled as the live label turns to sold out
+    expect(await winner.locator('#countdown').textContent()).toMatch(/^(10:00|9:[0-5]\d)$/);
+    expect(await winner.locator('#buy').isHidden()).toBe(true);
+    await loser.locator('#stock').getByText('Out of stock').waitFor();
+    expect(await loser.locator('#buy').isDisabled()).toBe(true);
+    await screenshots(winner, 'storefront-6-race-winner');
+    await screenshots(loser, 'storefront-7-race-loser');
+
+    // the winner changes their mind: the unit is back, and the other shopper buys and pays for it
+    await winner.locator('#cancel').click();
+    await winner.locator('#message').getByText('Cancelled: the unit is back on sale.').waitFor();
+    await loser.locator('#stock').getByText('Only 1 left').waitFor();
+    await loser.locator('#buy').click();
+    await loser.locator('#message').getByText('Reserved: pay before the time runs out.').waitFor();
+    await loser.locator('#pay').click();
+    await loser
+      .locator('#message')
+      .getByText(/^Paid: order demo-\w+ is yours\.$/)
+      .waitFor();
+    await screenshots(loser, 'storefront-8-paid');
+
+    const held = (await api('GET', '/v1/reservations?sku=LAST-TEE')) as { items: { status: string }[] };
+    expect(held.items.map((reservation) => reservation.status).sort()).toEqual(['committed', 'released']);
+    const stock = (await api('GET', '/v1/stock/LAST-TEE')) as { total: { on_hand: number; reserved: number } };
+    expect(stock.total).toMatchObject({ on_hand: 1, reserved: 1, available: 0 });
+    for (const shopper of shoppers) await shopper.context.close();
   });
 });

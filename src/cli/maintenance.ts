@@ -131,10 +131,16 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
           return;
         }
         const { key } = await stockroom.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
+        // the demo storefront's "Add to cart" reserves with this one (checkout only), written into that page
+        const checkout = await stockroom.keys.create({
+          name: `demo storefront ${new Date().toISOString()}`,
+          scopes: ['checkout'],
+        });
         await serveUntilStopped(
           stockroom,
           {
             ...options,
+            storefrontCheckoutKey: checkout.key,
             logger: { level: context.env.LOG_LEVEL ?? 'warn' },
             banner: (url) => demoBanner(url, key, seeded.summary),
           },

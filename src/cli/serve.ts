@@ -45,6 +45,8 @@ export interface ServeOptions {
   limits?: ServeLimits | undefined;
   /** how long a shutdown waits for requests in flight before it closes their connections */
   shutdownGraceMs?: number | undefined;
+  /** the demo storefront's checkout key (`stockroom demo` makes one), written into that page */
+  storefrontCheckoutKey?: string | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -109,6 +111,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),
+    web: { storefrontCheckoutKey: options.storefrontCheckoutKey },
     trustProxy,
   });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here

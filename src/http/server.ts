@@ -23,6 +23,8 @@ import type { ImportLimits } from './routes/stock.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import type { StorefrontOptions } from './routes/storefront.js';
 import { webRoutes } from './routes/web.js';
+import type { WebOptions } from './routes/web.js';
+import { ownKeyRoutes } from './routes/own-key.js';
 import { registerDocument } from './openapi.js';
 import { registerSerializers } from './serializers.js';
 import { Answers } from './responses.js';
@@ -40,6 +42,8 @@ export interface ApiOptions {
   storefront?: StorefrontOptions;
   /** CSV stock imports: size, how many at once, how many row errors before the file is refused */
   imports?: ImportLimits;
+  /** the web pages: the demo storefront's checkout key */
+  web?: WebOptions;
 }
 
 /** What buildServer needs: the API's options, and the bounds of this server. */
@@ -142,7 +146,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   for (const method of ['GET', 'HEAD']) app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   app.server.maxConnections = limits.maxConnections;
   // the API is the whole server: registered on the root itself, so its hooks and error handling cover every request
-  await stockroomApi(app, options);
+  await stockroomApi(app, { ...options, web: { home: true, ...options.web } });
   return app;
 }
 
@@ -217,6 +221,7 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
   await app.register(stockListRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });
   await app.register(keyRoutes(stockroom), { prefix: '/v1' });
+  await app.register(ownKeyRoutes(), { prefix: '/v1' });
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });
   await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
   await app.register(archiveRoutes(stockroom), { prefix: '/v1' });
@@ -228,7 +233,7 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
     },
   };
   await app.register(storefrontRoutes(stockroom, storefront), { prefix: '/v1' });
-  await app.register(webRoutes());
+  await app.register(webRoutes(options.web));
 
   app.get(
     '/healthz',

@@ -1,0 +1,496 @@
+import { readFileSync } from 'node:fs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
+import { ADMIN_KEY, adminCall, apiCall, useServer } from './support/served.js';
+
+/**
+ * The admin console at /admin in headless Chromium against a real server process: signing in, the variant page's
+ * forms and ledger, purchasing, reservations, import and health, each screen kept as a screenshot at desktop and
+ * phone width (test-artifacts/admin-*.png). The server's own answers are read back through the API after each
+ * step, so the page is checked against what really happened.
+ */
+describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
+  // one try per delivery, soon: the alerts page has a dead letter to retry within the test
+  const ctx = useServer('pglite', { STOCKROOM_DELIVERY_MAX_ATTEMPTS: '1', STOCKROOM_DELIVERY_BACKOFF_MS: '50' });
+  const chromium = useBrowser();
+  const contexts: BrowserContext[] = [];
+
+  const api = (method: string, path: string, body?: unknown) => adminCall(ctx.server, method, path, body);
+  const onHand = async (sku: string, warehouse: string): Promise<number> => {
+    const stock = (await api('GET', `/v1/stock/${sku}`)) as { warehouses: { warehouse: string; on_hand: number }[] };
+    return stock.warehouses.find((level) => level.warehouse === warehouse)?.on_hand ?? 0;
+  };
+  const ledgerSize = async (sku: string): Promise<number> =>
+    ((await api('GET', `/v1/movements?sku=${sku}&limit=500`)) as { items: unknown[] }).items.length;
+
+  beforeAll(async () => {
+    await api('POST', '/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
+    await api('POST', '/v1/warehouses', { code: 'BER', name: 'Berlin' });
+    await api('POST', '/v1/warehouses/AMS/bins', { code: 'A-01-01' });
+    await api('POST', '/v1/suppliers', { code: 'NORD', name: 'Nordtex', lead_time_days: 7, warehouse: 'AMS' });
+    await api('POST', '/v1/variants', {
+      sku: 'TEE-M',
+      product: { title: 'Crew tee' },
+      low_stock_threshold: 3,
+      reorder_point: 5,
+      reorder_qty: 20,
+      supplier: 'NORD',
+    });
+    await api('POST', '/v1/variants', { sku: 'CAP', product: { title: 'Cap' } });
+    await api('POST', '/v1/stock/receive', { sku: 'TEE-M', warehouse: 'AMS', qty: 10, bin: 'A-01-01' });
+  });
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  /** A tab in a browser context of its own (no session storage shared), closed after the test. */
+  const freshPage = async (): Promise<Page> => {
+    const context = await chromium.browser.newContext();
+    // a step that cannot happen fails within the test's time, with its own message
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context.newPage();
+  };
+  /** A fresh browser tab signed in through the form, as a person would. */
+  const signedIn = async (path = '/admin'): Promise<Page> => {
+    const page = await freshPage();
+    await page.goto(`${ctx.server.url}${path}`);
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    return page;
+  };
+  /** No refusal is shown where none is expected (a page that read something wrong says so in red). */
+  const noProblems = async (page: Page): Promise<void> => {
+    expect(await page.locator('.problem').allTextContents()).toEqual([]);
+  };
+  const cell = (page: Page, warehouse: string, column: string) =>
+    page.locator(`#per-warehouse tr[data-warehouse="${warehouse}"] td[data-column="${column}"]`);
+
+  it('signs in with a key kept in session storage, never in the URL, and refuses a wrong one', async () => {
+    const page = await freshPage();
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(request.url()));
+    // `/` points to the console
+    await page.goto(`${ctx.server.url}/`);
+    await page.waitForURL(`${ctx.server.url}/admin`);
+    await page.getByLabel('API key').waitFor();
+    await screenshots(page, 'admin-0-sign-in');
+
+    await page.getByLabel('API key').fill('sr_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'unauthorized' }).waitFor();
+
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Stock' }).waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBe(ADMIN_KEY);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(asked.filter((url) => url.includes(ADMIN_KEY))).toEqual([]);
+
+    // a reload keeps the tab signed in; signing out forgets the key
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBeNull();
+  });
+
+  it('signs out when its key is revoked, and says why', async () => {
+    const made = await api('POST', '/v1/keys', { name: 'temp', scopes: ['admin'] });
+    const page = await freshPage();
+    await page.goto(`${ctx.server.url}/admin/health`);
+    await page.getByLabel('API key').fill(String(made.key));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // once the page has read all it reads, the key is revoked; the next page's read finds out
+    await expect.poll(() => page.locator('[data-health="sweeper"]').textContent()).toMatch(/ s$/);
+    await api('POST', `/v1/keys/${String(made.id)}/revoke`);
+    await page.getByRole('link', { name: 'Reservations' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The key is no longer valid' }).waitFor();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("stockroom.admin.key")')).toBeNull();
+  });
+
+  it('hides what a key may not do: a storefront key sees no menu, a warehouse key cannot edit settings', async () => {
+    const warehouseKey = String((await api('POST', '/v1/keys', { name: 'picker', scopes: ['warehouse'] })).key);
+    const page = await freshPage();
+    await page.goto(`${ctx.server.url}/admin/variants/TEE-M`);
+    await page.getByLabel('API key').fill(warehouseKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Review adjust' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Import']);
+    expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
+    await page.getByText('Changing settings needs a key with scope admin.').waitFor();
+  });
+
+  it('opens a variant, adjusts it with a reason after confirming, and shows the new ledger row and count', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('10');
+    await page.locator('svg.chart').waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-2-variant');
+
+    await page.getByRole('button', { name: 'Adjust', exact: true }).click();
+    await page.getByLabel('Change (+ or −)').fill('-2');
+    await page.getByLabel('Reason').selectOption('damaged');
+    await page.getByLabel('Reference (optional)').fill('broken-box-7');
+    await page.getByRole('button', { name: 'Review adjust' }).click();
+    // what will change is said before anything is sent
+    await page.getByText('Adjust AMS by −2 (damaged): on hand 10 → 8.').waitFor();
+    expect(await onHand('TEE-M', 'AMS')).toBe(10);
+    await screenshots(page, 'admin-3-adjust-confirm');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+
+    await page.getByRole('status').filter({ hasText: 'Done' }).waitFor();
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    const newest = page.locator('#ledger tbody tr').first();
+    await expect.poll(() => newest.textContent()).toContain('broken-box-7');
+    expect(await newest.textContent()).toContain('damaged');
+    expect(await newest.textContent()).toContain('−2');
+    expect(await newest.textContent()).toContain(`key:STOCKROOM_ADMIN_KEY`);
+    expect(await onHand('TEE-M', 'AMS')).toBe(8);
+  });
+
+  it('an invalid form shows the server’s problem document and changes nothing', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    const before = await ledgerSize('TEE-M');
+
+    // a quantity of 0: the browser lets it through, the server refuses it
+    await page.getByRole('button', { name: 'Receive', exact: true }).click();
+    await page.getByLabel('Quantity', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Review receive' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    const problem = page.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/qty');
+    await screenshots(page, 'admin-4-invalid-form');
+
+    // more than there is: refused as a whole
+    await page.getByRole('button', { name: 'Adjust', exact: true }).click();
+    await page.getByLabel('Change (+ or −)').fill('-1000');
+    await page.getByLabel('Reason').selectOption('shrinkage');
+    await page.getByRole('button', { name: 'Review adjust' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('alert').filter({ hasText: 'insufficient_stock' }).waitFor();
+
+    expect(await onHand('TEE-M', 'AMS')).toBe(8);
+    expect(await ledgerSize('TEE-M')).toBe(before);
+    expect(await cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+  });
+
+  it('works from the keyboard: sign in, open a page from the menu, count stock and confirm, all with keys', async () => {
+    const page = await freshPage();
+    await page.goto(`${ctx.server.url}/admin/variants/TEE-M`);
+    // the key field has the focus; Enter signs in
+    await expect.poll(() => page.evaluate('document.activeElement?.name')).toBe('key');
+    await page.keyboard.type(ADMIN_KEY);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    await page.getByRole('button', { name: 'Count', exact: true }).press('Enter');
+    await page.getByLabel('Counted').fill('8');
+    await page.getByLabel('Counted').press('Enter');
+    // the question has the focus: Enter confirms it
+    await page.getByText('Record a count of 8 in AMS: on hand 8 → 8 (0).').waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Confirm');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Done: Record a count of 8' }).waitFor();
+    // the menu: Tab reaches its links, Enter follows one
+    await page.getByRole('link', { name: 'Health' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Health' }).waitFor();
+  });
+
+  it('transfers between warehouses', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('8');
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await page.locator('select[name="from"]').selectOption('AMS');
+    await page.locator('select[name="to"]').selectOption('BER');
+    await page.getByLabel('Quantity', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Review transfer' }).click();
+    await page.getByText('Move 3 from AMS (8 → 5) to BER (0 → 3).').waitFor();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => cell(page, 'BER', 'on_hand').textContent()).toBe('3');
+    expect(await cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
+    expect(await onHand('TEE-M', 'BER')).toBe(3);
+    expect(await onHand('TEE-M', 'AMS')).toBe(5);
+  });
+
+  it("edits a variant's settings, and saves only what the form says", async () => {
+    const page = await signedIn('/admin/variants/CAP');
+    const threshold = page.getByLabel('Low-stock threshold');
+    await expect.poll(() => threshold.inputValue()).toBe('5');
+    await threshold.fill('4');
+    await page.getByLabel('Reorder point').fill('2');
+    await page.getByLabel('Supplier').selectOption('NORD');
+    await page.getByLabel('Backorder policy').selectOption('backorder');
+    await page.getByLabel('Backorder limit').fill('6');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    expect(await api('GET', '/v1/variants/CAP')).toMatchObject({
+      low_stock_threshold: 4,
+      reorder_point: 2,
+      supplier: 'NORD',
+      backorder: { policy: 'backorder', limit: 6 },
+      safety_stock: 0,
+    });
+    expect(await threshold.inputValue()).toBe('4');
+  });
+
+  it('shows a change made through the API on an open variant page, without a reload', async () => {
+    const page = await signedIn('/admin/variants/TEE-M');
+    await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
+    await page.evaluate('window.stillHere = true');
+    // the page follows the stream: it says so once it is open
+    await page.getByText('● Live').waitFor();
+    await api('POST', '/v1/reservations', { order_ref: 'live-1', lines: [{ sku: 'TEE-M', qty: 2 }], warehouse: 'AMS' });
+    await expect.poll(() => cell(page, 'AMS', 'reserved').textContent(), { timeout: 10_000 }).toBe('2');
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+  });
+
+  it('lists reservations with the countdown of a pending one, and commits one', async () => {
+    await api('POST', '/v1/reservations', {
+      order_ref: 'web-1001',
+      lines: [{ sku: 'TEE-M', qty: 1 }],
+      ttl_seconds: 900,
+    });
+    const page = await signedIn('/admin/reservations?status=pending');
+    const row = page.locator('#reservations tbody tr').filter({ hasText: 'web-1001' });
+    await row.getByText(/1[45]:\d\d left/).waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-5-reservations');
+    await row.getByRole('button', { name: 'Commit' }).click();
+    await row.getByRole('button', { name: 'Yes, commit' }).click();
+    await page.getByRole('status').filter({ hasText: 'commit done' }).waitFor();
+    const found = (await api('GET', '/v1/reservations?order_ref=web-1001')) as { items: { status: string }[] };
+    expect(found.items[0]?.status).toBe('committed');
+    // filtered to pending, the committed one has gone from the list
+    await row.waitFor({ state: 'detached' });
+  });
+
+  it('sends, confirms and receives a purchase order into the suggested bin', async () => {
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: 'NORD',
+      warehouse: 'AMS',
+      lines: [{ sku: 'TEE-M', qty: 12 }],
+    });
+    const id = String(order.id);
+    const page = await signedIn('/admin/purchasing');
+    const row = page.locator(`#purchase-orders tr[data-order="${id}"]`);
+    await row.getByRole('button', { name: 'Send' }).click();
+    await row.getByRole('button', { name: 'Yes, send' }).click();
+    await row.getByText('SENT').waitFor();
+    await row.getByRole('button', { name: 'Confirm' }).click();
+    await row.getByRole('button', { name: 'Yes, confirm' }).click();
+    await row.getByText('CONFIRMED').waitFor();
+    await row.getByRole('button', { name: 'Receive…' }).click();
+    const form = page.getByRole('form', { name: `Receive purchase order ${id}` });
+    expect(await form.getByLabel('Quantity of TEE-M').inputValue()).toBe('12');
+    // the bin is left empty: the form names the bin the server will choose, where the SKU already lies
+    await expect.poll(() => form.getByLabel('Bin for TEE-M').getAttribute('placeholder')).toBe('suggested: A-01-01');
+    await noProblems(page);
+    await screenshots(page, 'admin-6-purchasing');
+    await form.getByRole('button', { name: 'Receive' }).click();
+    // the units went where the SKU already lies: the put-away suggestion
+    await form.getByText('TEE-M × 12 → A-01-01 (suggested)').waitFor();
+    const after = (await api('GET', `/v1/purchase-orders/${id}`)) as { status: string };
+    expect(after.status).toBe('RECEIVED');
+    const stock = (await api('GET', '/v1/stock/TEE-M')) as {
+      warehouses: { warehouse: string; bins: { bin: string; qty: number }[] }[];
+    };
+    // 10 received, 2 damaged, 3 moved to BER, then these 12: all in the one bin
+    expect(stock.warehouses.find((level) => level.warehouse === 'AMS')?.bins).toEqual([{ bin: 'A-01-01', qty: 17 }]);
+  });
+
+  it('previews every row error of a CSV import, applies nothing until they are fixed, then applies it', async () => {
+    const page = await signedIn('/admin/import');
+    const before = await onHand('CAP', 'BER');
+    const file = page.getByLabel('CSV file');
+    await file.setInputFiles({
+      name: 'stock.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
+    });
+    await page.getByText('5 rows; 4 with errors').waitFor();
+    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td`).last();
+    expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
+    expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
+    expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');
+    expect(await errorOf(6).textContent()).toContain('the same SKU and warehouse as line 2');
+    expect(await page.getByRole('button', { name: 'Apply import' }).isDisabled()).toBe(true);
+    await screenshots(page, 'admin-7-import-preview');
+    expect(await onHand('CAP', 'BER')).toBe(before);
+
+    await file.setInputFiles({
+      name: 'stock.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nCAP,AMS,1\n'),
+    });
+    await page.getByText('2 rows; 0 with errors; 2 levels would change.').waitFor();
+    await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByText('Imported 2 rows; 2 levels changed.').waitFor();
+    expect(await onHand('CAP', 'BER')).toBe(7);
+    expect(await onHand('CAP', 'AMS')).toBe(1);
+  });
+
+  it('shows health and runs the ledger check', async () => {
+    const page = await signedIn('/admin/health');
+    await expect.poll(() => page.locator('[data-health="database"]').textContent()).toBe('ok (pglite)');
+    await expect.poll(() => page.locator('[data-health="sweeper"]').textContent()).toMatch(/^\d+(\.\d+)? s$/);
+    await page.getByRole('button', { name: 'Reconcile' }).click();
+    await page.getByRole('button', { name: 'Yes, reconcile' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Clean: \d+ levels match \d+ movements\.$/ })
+      .waitFor();
+    await noProblems(page);
+    await screenshots(page, 'admin-8-health');
+  });
+
+  // GET /v1/stock and its exports are the stock-list part's (issue 16, built in parallel): until that is merged the
+  // stock page has nothing to list, and these tests say so and skip; once it is, they run
+  const stockListServed = async (): Promise<boolean> =>
+    (await apiCall(ctx.server, 'GET', '/v1/stock?limit=1')).status !== 404;
+  interface StockList {
+    items: { sku: string; warehouse: string; status: string }[];
+  }
+  const LOW_IN_AMS = '/v1/stock?warehouse=AMS&status=low&q=STK-';
+  /** The rows of the stock table as SKU@WAREHOUSE (evaluated in the page: this project's TypeScript has no DOM types). */
+  const tableSkus = (page: Page) =>
+    page.evaluate<string[]>(
+      `[...document.querySelectorAll('#stock-table tbody tr[data-sku]')].map((row) => row.dataset.sku + '@' + row.dataset.warehouse)`,
+    );
+
+  it('filters the stock list to low stock in one warehouse, the filter kept in the URL', async (test) => {
+    if (!(await stockListServed())) test.skip();
+    for (const [sku, warehouse, qty] of [
+      ['STK-LOW-1', 'AMS', 2],
+      ['STK-LOW-2', 'AMS', 1],
+      ['STK-OK', 'AMS', 40],
+      ['STK-LOW-BER', 'BER', 1],
+    ] as const) {
+      await api('POST', '/v1/variants', { sku, product: { title: `Stock ${sku}` }, low_stock_threshold: 3 });
+      await api('POST', '/v1/stock/receive', { sku, warehouse, qty });
+    }
+    const page = await signedIn('/admin/stock');
+    await page.getByLabel('Search SKU or title').fill('STK-');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByLabel('Warehouse').selectOption('AMS');
+    await page.getByLabel('Status').selectOption('low');
+    await expect.poll(() => tableSkus(page)).toEqual(['STK-LOW-1@AMS', 'STK-LOW-2@AMS']);
+    // the rows are the API's for the same filter, and the filter is in the address, to share
+    const listed = (await api('GET', LOW_IN_AMS)) as unknown as StockList;
+    expect(listed.items.map((row) => `${row.sku}@${row.warehouse}`)).toEqual(await tableSkus(page));
+    expect(listed.items.every((row) => row.status === 'low')).toBe(true);
+    const address = new URL(page.url());
+    expect(Object.fromEntries(address.searchParams)).toMatchObject({ warehouse: 'AMS', status: 'low', q: 'STK-' });
+    await noProblems(page);
+    await screenshots(page, 'admin-1-stock-low-in-ams');
+
+    // everything low or out now in AMS (GET /v1/stock/low): the low ones and the one sold out
+    await api('POST', '/v1/variants', { sku: 'STK-OUT', product: { title: 'Stock STK-OUT' }, low_stock_threshold: 3 });
+    await api('POST', '/v1/stock/receive', { sku: 'STK-OUT', warehouse: 'AMS', qty: 1 });
+    await api('POST', '/v1/stock/adjust', { sku: 'STK-OUT', warehouse: 'AMS', delta: -1, reason: 'shrinkage' });
+    await page.getByRole('button', { name: 'Everything low or out now' }).click();
+    const lowNow = (await api('GET', '/v1/stock/low?warehouse=AMS&q=STK-')) as unknown as StockList;
+    expect(lowNow.items.map((row) => row.sku).sort()).toEqual(['STK-LOW-1', 'STK-LOW-2', 'STK-LOW-BER', 'STK-OUT']);
+    await expect.poll(() => tableSkus(page)).toEqual(lowNow.items.map((row) => `${row.sku}@${row.warehouse}`));
+    expect(new URL(page.url()).searchParams.get('view')).toBe('low');
+    await screenshots(page, 'admin-1-stock-low-now');
+
+    const shared = await signedIn(`${address.pathname}${address.search}`);
+    await expect.poll(() => tableSkus(shared)).toEqual(['STK-LOW-1@AMS', 'STK-LOW-2@AMS']);
+    expect(await shared.getByLabel('Status').inputValue()).toBe('low');
+  });
+
+  it('exports the filtered rows as CSV and .xlsx, through fetch with the key in a header, and they read back', async (test) => {
+    if (!(await stockListServed())) test.skip();
+    const page = await signedIn(`/admin/stock?warehouse=AMS&status=low&q=STK-`);
+    await expect.poll(() => tableSkus(page)).toEqual(['STK-LOW-1@AMS', 'STK-LOW-2@AMS']);
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(request.url()));
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()]);
+    const [header = '', ...lines] = readFileSync(await csv.path(), 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    const columns = header.split(',');
+    const rows = lines.map((line) => line.split(','));
+    const at = (name: string) => columns.indexOf(name);
+    expect(rows.map((row) => `${row[at('sku')] ?? ''}@${row[at('warehouse')] ?? ''}`)).toEqual(await tableSkus(page));
+    expect(rows.every((row) => row[at('status')] === 'low')).toBe(true);
+
+    const [xlsx] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Excel' }).click(),
+    ]);
+    expect(xlsx.suggestedFilename()).toBe('stock.xlsx');
+    // exceljs comes with the stock list's export (a dependency of that part), named here so this file compiles without it
+    const library = 'exceljs';
+    const { default: excel } = (await import(library)) as {
+      default: { Workbook: new () => { xlsx: { readFile(path: string): Promise<unknown> }; worksheets: Sheet[] } };
+    };
+    interface Sheet {
+      getSheetValues(): unknown[][];
+    }
+    const book = new excel.Workbook();
+    await book.xlsx.readFile(await xlsx.path());
+    const [sheetHeader = [], ...sheetRows] = (book.worksheets[0]?.getSheetValues() ?? []).filter(Boolean);
+    const cellOf = (row: unknown[], name: string) => String(row[sheetHeader.indexOf(name)]);
+    expect(sheetRows.map((row) => `${cellOf(row, 'sku')}@${cellOf(row, 'warehouse')}`)).toEqual(await tableSkus(page));
+    // the key went in a header, never in an address
+    expect(asked.filter((url) => url.includes('/export.')).length).toBe(2);
+    expect(asked.filter((url) => url.includes(ADMIN_KEY))).toEqual([]);
+  });
+
+  it('shows a change made through the API on an open stock page, without a reload', async (test) => {
+    if (!(await stockListServed())) test.skip();
+    const page = await signedIn('/admin/stock?q=STK-OK');
+    const onHandCell = page.locator(
+      '#stock-table tr[data-sku="STK-OK"][data-warehouse="AMS"] td[data-column="on_hand"]',
+    );
+    await expect.poll(() => onHandCell.textContent()).toBe('40');
+    await page.getByText('● Live').waitFor();
+    await page.evaluate('window.stillHere = true');
+    await api('POST', '/v1/stock/receive', { sku: 'STK-OK', warehouse: 'AMS', qty: 5 });
+    await expect.poll(() => onHandCell.textContent(), { timeout: 10_000 }).toBe('45');
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+  });
+
+  it('adds a channel, shows the alert feed, and retries a dead letter', async () => {
+    const page = await signedIn('/admin/alerts');
+    await page.locator('#alerts').waitFor();
+    await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+    await page.getByLabel('Secret (16+ characters, shown nowhere after this)').fill('a-secret-of-sixteen-chars');
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    await page.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    // the list names the target without its path, which may hold a secret
+    await page.locator('#channels tbody tr').filter({ hasText: 'http://127.0.0.1:9/***' }).waitFor();
+
+    // an alert for it: BAG goes low; nothing listens on port 9, so with one try its delivery is a dead letter
+    await api('POST', '/v1/variants', { sku: 'BAG', product: { title: 'Bag' }, low_stock_threshold: 3 });
+    await api('POST', '/v1/stock/receive', { sku: 'BAG', warehouse: 'AMS', qty: 10 });
+    await api('POST', '/v1/stock/adjust', { sku: 'BAG', warehouse: 'AMS', delta: -8, reason: 'shrinkage' });
+    const dead = async () =>
+      ((await api('GET', '/v1/deliveries?status=dead')) as { items: { id: number }[] }).items.map((one) => one.id);
+    await expect.poll(async () => (await dead()).length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const [letter] = await dead();
+    await page.reload();
+    await page.locator('#alerts tbody tr').filter({ hasText: 'BAG' }).getByText('low stock').first().waitFor();
+    const row = page.locator(`#deliveries tr[data-delivery="${String(letter)}"]`);
+    await noProblems(page);
+    await screenshots(page, 'admin-9-alerts');
+    await row.getByRole('button', { name: 'Retry' }).click();
+    await row.getByRole('button', { name: 'Yes, retry' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Delivery ${String(letter)} queued again.` })
+      .waitFor();
+    const retried = (await api('GET', '/v1/deliveries')) as { items: { id: number; attempts: number }[] };
+    // sent again with a fresh budget: it has been tried once more, or is waiting to be
+    expect(retried.items.find((one) => one.id === letter)?.attempts).toBeGreaterThanOrEqual(1);
+    expect(await dead()).not.toContain(letter);
+  });
+});
