@@ -322,7 +322,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
       buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
     });
     await page.getByText('5 rows; 4 with errors').waitFor();
-    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td`).last();
+    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td[data-errors]`);
     expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
     expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
     expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');
