@@ -93,6 +93,7 @@ export { buildServer, stockroomApi } from './http/server.js';
 export type { ApiOptions, ConnectionLimits, ServerOptions } from './http/server.js';
 export type { StorefrontOptions } from './http/routes/storefront.js';
 export type { ImportLimits } from './http/routes/stock.js';
+export type { WebOptions } from './http/routes/web.js';
 export { apiDocument } from './http/document.js';
 export { AvailabilityFeed } from './services/availability-feed.js';
 export { DeliveryWorker } from './infra/delivery-worker.js';

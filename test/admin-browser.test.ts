@@ -122,6 +122,14 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Import']);
     expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
     await page.getByText('Changing settings needs a key with scope admin.').waitFor();
+
+    const storefrontKey = String((await api('POST', '/v1/keys', { name: 'shop', scopes: ['storefront'] })).key);
+    const shop = await freshPage();
+    await shop.goto(`${ctx.server.url}/admin`);
+    await shop.getByLabel('API key').fill(storefrontKey);
+    await shop.getByRole('button', { name: 'Sign in' }).click();
+    await shop.getByText("This key may open none of the console's pages.").waitFor();
+    expect(await shop.getByRole('navigation', { name: 'Pages' }).getByRole('link').count()).toBe(0);
   });
 
   it('opens a variant, adjusts it with a reason after confirming, and shows the new ledger row and count', async () => {
@@ -314,7 +322,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
       buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
     });
     await page.getByText('5 rows; 4 with errors').waitFor();
-    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td`).last();
+    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td[data-errors]`);
     expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
     expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
     expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');

@@ -156,7 +156,8 @@ export function ImportPage() {
       {result && (
         <>
           <p role="status" id="import-summary">
-            {result.rows.length} rows; {errors} with errors; {changes.length} levels would change.
+            {result.rows.length} rows; {errors} with errors; {changes.length}{' '}
+            {changes.length === 1 ? 'level' : 'levels'} would change.
           </p>
           {result.fileErrors.map((message) => (
             <div class="problem" role="alert" key={message}>
@@ -165,7 +166,7 @@ export function ImportPage() {
           ))}
           <DataTable caption="Preview of the import" id="import-preview">
             <TableHead
-              columns={['Line', 'SKU', 'Warehouse', ['On hand now', 'num'], ['New on hand', 'num'], 'Errors']}
+              columns={['Line', 'SKU', 'Warehouse', 'Errors', ['On hand now', 'num'], ['New on hand', 'num']]}
             />
             <tbody>
               {result.rows.map((row) => (
@@ -173,9 +174,12 @@ export function ImportPage() {
                   <td>{row.line}</td>
                   <td>{row.sku}</td>
                   <td>{row.warehouse}</td>
+                  {/* before the numbers: on a phone the table scrolls sideways, and the errors are what matter */}
+                  <td data-errors style={{ color: 'var(--bad)', whiteSpace: 'normal', minWidth: '12em' }}>
+                    {row.errors.join('; ')}
+                  </td>
                   <td class="num">{row.current ?? '—'}</td>
                   <td class="num">{row.onHand}</td>
-                  <td style={{ color: 'var(--bad)', whiteSpace: 'normal' }}>{row.errors.join('; ')}</td>
                 </tr>
               ))}
             </tbody>
