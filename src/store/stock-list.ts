@@ -183,13 +183,10 @@ export function stockPageStatement(
   const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && !computed;
   // the sorted column as the page's keys are read and ordered, and as the rows shown are
   const shown = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
-  const column = !fenced
-    ? shown
-    : sort !== 'sku'
-      ? `l.${sort} + 0`
-      : where.variants
-        ? `v.sku || ''`
-        : '(SELECT sv.sku FROM variants sv WHERE sv.id = l.variant_id)';
+  // fenced by SKU with no variant in the filter: each level's SKU is looked up once, by the variant's key, in a
+  // derived table the planner keeps as it is (OFFSET 0), rather than a join it would make a scan of every variant
+  const lookedUp = fenced && sort === 'sku' && !where.variants;
+  const column = !fenced ? shown : sort !== 'sku' ? `l.${sort} + 0` : lookedUp ? 'l.sku' : `v.sku || ''`;
   const tieBreak =
     sort === 'sku'
       ? ['l.warehouse_id']
@@ -210,6 +207,11 @@ export function stockPageStatement(
   }
   const orderOf = (first: string): string => [first, ...tieBreak].map((name) => `${name} ${direction}`).join(', ');
   const limitParam = where.param(limit);
+  const keysFrom = lookedUp
+    ? `(SELECT l.variant_id, l.warehouse_id, (SELECT sv.sku FROM variants sv WHERE sv.id = l.variant_id) AS sku
+          FROM stock_levels l WHERE ${where.parts.join(' AND ')} OFFSET 0) l`
+    : FROM_LEVELS(where, sort === 'sku' && !fenced);
+  const keysWhere = lookedUp ? keyset : [...where.parts, ...keyset];
   // what a level `l` is shown with
   const shownWith = `JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
                      JOIN warehouses w ON w.id = l.warehouse_id`;
@@ -221,8 +223,8 @@ export function stockPageStatement(
     : // the page's keys first, from as few tables and columns as the filter and the order need (an index alone,
       // when it covers them), then the rows of only those keys
       `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
-         FROM (SELECT l.variant_id, l.warehouse_id FROM ${FROM_LEVELS(where, sort === 'sku' && !fenced)}
-                WHERE ${[...where.parts, ...keyset].join(' AND ')}
+         FROM (SELECT l.variant_id, l.warehouse_id FROM ${keysFrom}
+                ${keysWhere.length > 0 ? `WHERE ${keysWhere.join(' AND ')}` : ''}
                 ORDER BY ${orderOf(column)} LIMIT ${limitParam}) k
          JOIN stock_levels l ON l.variant_id = k.variant_id AND l.warehouse_id = k.warehouse_id ${shownWith}
         ORDER BY ${orderOf(shown)}`;
