@@ -103,21 +103,30 @@ describe.skipIf(!postgresUrl())('the stock list reads indexes at 100,000 variant
     }
   });
 
+  it('keeps every index off the numbers a reservation changes, so a level update stays HOT', async () => {
+    const { rows } = await test.db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'stock_levels'",
+    );
+    for (const { indexdef } of rows) expect(indexdef).not.toMatch(/\b(on_hand|reserved|available)\b/);
+  });
+
   it.each(['on_hand', 'reserved', 'available'] as const)(
-    'pages by %s either way from a cursor by walking its index',
+    'pages by %s either way from a cursor under a narrow filter without reading the whole table',
     async (sort) => {
       for (const order of ['asc', 'desc'] as const)
-        for (const filter of [{}, { warehouseId }])
+        for (const filter of [
+          { category: 'cat-3/sub-2', warehouseId },
+          { warehouseId, statuses: ['low'] as StockListFilter['statuses'] },
+        ])
           for (const after of [undefined, key(sort, order, 500)]) {
             const plan = await planOf(stockPageStatement(filter, sort, order, after, 51));
-            expect(indexes(plan)).toContain(`stock_levels_list_${sort}_idx`);
             expect(scans(plan, 'stock_levels')).not.toContain('Seq Scan');
           }
     },
   );
 
   it('finds the few levels below in stock through the status index, in any order, and counts them from it', async () => {
-    // the page's keys are read from the status index alone: it carries the numbers they are sorted by
+    // the page's keys are read from the status index, then sorted
     for (const statuses of [['low'], ['low', 'out', 'preorder', 'backorder']] as StockListFilter['statuses'][])
       for (const sort of ['sku', 'on_hand', 'reserved', 'available'] as const)
         for (const order of ['asc', 'desc'] as const)
@@ -128,14 +137,6 @@ describe.skipIf(!postgresUrl())('the stock list reads indexes at 100,000 variant
             expect(indexes(plan), `${sort} ${order} ${JSON.stringify(indexes(plan))}`).toContain(
               'stock_levels_list_status_idx',
             );
-            if (sort !== 'sku')
-              expect(
-                plan.some(
-                  (node) =>
-                    node['Node Type'] === 'Index Only Scan' && node['Index Name'] === 'stock_levels_list_status_idx',
-                ),
-                `${sort} ${order}`,
-              ).toBe(true);
           }
     const count = await planOf(stockCountStatement({ warehouseId, statuses: ['low', 'out'] }, 10_000));
     expect(indexes(count)).toEqual(['stock_levels_list_status_idx']);
