@@ -60,6 +60,23 @@ describe.each(drivers())('exports of the stock list on %s', (driver) => {
     expect(rows.slice(1)).toEqual(items.map(asCells));
   });
 
+  it('writes a text cell that would run as a formula in a spreadsheet with a leading quote, and numbers as they are', async () => {
+    const { u, near } = await shop();
+    const sku = `${u}-F`.toUpperCase();
+    await h.s.catalog.addVariant({
+      sku,
+      product: { title: '=HYPERLINK("http://evil.example","click")', category: `${u}/things` },
+    });
+    await h.s.stock.receive({ sku, warehouse: near, qty: 3 });
+    await h.s.stock.adjust({ sku, warehouse: near, delta: -3, reason: 'correction' });
+    const { bytes } = await download(`/v1/stock/export.csv?q=${sku}&warehouse=${near}`);
+    const rows: string[][] = parse(bytes.toString('utf8'));
+    const at = (name: string) => STOCK_LIST_COLUMNS.indexOf(name as (typeof STOCK_LIST_COLUMNS)[number]);
+    expect(rows[1]?.[at('title')]).toBe(`'=HYPERLINK("http://evil.example","click")`);
+    expect(rows[1]?.[at('on_hand')]).toBe('0');
+    expect(rows[1]?.[at('sku')]).toBe(sku);
+  });
+
   it('writes an Excel workbook of the same rows, numbers as numbers, read back with exceljs', async () => {
     const { u, near } = await shop();
     const query = `category=${u}&warehouse=${near}`;

@@ -22,7 +22,9 @@ export function stockListCsv(items: AsyncIterable<StockListItem>): Readable {
   // a pipeline, not pipe: a client that goes away destroys the reading of the rows too
   return pipeline(
     Readable.from(csvRecords(items)),
-    stringify({ header: true, columns: [...STOCK_LIST_COLUMNS] }),
+    // a title or tag that starts with = + - @ (or a tab, a return) would run as a formula in a spreadsheet: such a
+    // text cell is written with a leading ' (numbers are left as they are)
+    stringify({ header: true, columns: [...STOCK_LIST_COLUMNS], escape_formulas: true }),
     () => {},
   );
 }
