@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/signature.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
+import { dispatchOutbox } from '../src/store/deliveries.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
@@ -465,6 +466,32 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     expect(
       events.filter((e) => e.type === 'stock.changed').map((e) => (e.data as unknown as StockChanged).after.reserved),
     ).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("caps a batch webhook's delivery by payload size: a backlog of rows is several deliveries, in order", async () => {
+    const hook = await h.s.channels.addWebhook({
+      url: 'http://127.0.0.1:9/never',
+      events: ['stock.changed'],
+      secret: SECRET,
+      batch: true,
+    });
+    const { sku, wh } = await world(h.s, [0]);
+    for (let i = 0; i < 6; i++) await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: 1 });
+    const sizes = await h.s.db.query<{ size: number }>(
+      'SELECT pg_column_size(payload) AS size FROM outbox WHERE delivered_at IS NULL ORDER BY id',
+    );
+    expect(sizes.rows.length).toBeGreaterThanOrEqual(6);
+    // room for two rows a delivery
+    const cap = sizes.rows[0]!.size * 2;
+    await h.s.db.transaction((tx) => dispatchOutbox(tx, 500, cap));
+    const { rows } = await h.s.db.query<{ ids: string[] }>(
+      'SELECT outbox_ids::text[] AS ids FROM deliveries WHERE channel_id = $1 ORDER BY id',
+      [hook.id],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const ids = rows.flatMap((row) => row.ids.map(Number));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ids).toHaveLength(sizes.rows.length);
   });
 
   it('keeps a batch webhook in order per variant and reservation with two workers dispatching while orders come and tries failing', async () => {

@@ -1,27 +1,34 @@
 import type { ChannelKind, DeliveryStatus, DeliveryTry, EventType } from '../domain/delivery.js';
 import type { Queryable } from './db.js';
 
+/** The most payload one delivery of a batch channel gathers (a single row bigger than this is a delivery alone). */
+const GATHERED_BYTES = 1 << 20;
+
 /** The advisory lock dispatchers take turns on (any number; this one spells "outbox" in ASCII). */
 const DISPATCH_LOCK = 0x6f7574626f78;
 
 /**
- * Turns up to `limit` undispatched outbox rows into one delivery per active channel that wants their event (by name
+ * Turns up to `limit` undispatched outbox rows into one delivery per active channel (a batch channel: one per
+ * `gatheredBytes` of payload at most) that wants their event (by name
  * or by a family wildcard such as `stock.*`, migration 0018), oldest first, and marks them dispatched. Dispatchers
  * take turns (a transaction-scoped advisory lock): rows of one ordering key are dispatched in id order, never a later
  * one by one process while another still holds an earlier one, so a sender never sees a later event of a key before
  * an earlier one has its delivery.
  * @returns how many outbox rows it dispatched
  */
-export async function dispatchOutbox(tx: Queryable, limit: number): Promise<number> {
+export async function dispatchOutbox(tx: Queryable, limit: number, gatheredBytes = GATHERED_BYTES): Promise<number> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
   const { rows } = await tx.query<{ dispatched: number }>(
     `WITH due AS (
-       SELECT id, event, ordering_key FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE
+       -- pg_column_size: the payload's stored size, read from its pointer (payloads are stored uncompressed out of
+       -- line, migration 0024), not the payload itself
+       SELECT id, event, ordering_key, pg_column_size(payload) AS size FROM outbox WHERE delivered_at IS NULL
+        ORDER BY id LIMIT $1 FOR UPDATE
      ),
      -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
      -- waits for this dispatch to commit before it cancels the channel's deliveries (removeChannel)
      targets AS (
-       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key, c.batch
+       SELECT due.id AS outbox_id, c.id AS channel_id, due.ordering_key, c.batch, due.size
          FROM due JOIN channels c ON c.active AND stockroom_wants(c.events, due.event)
           FOR SHARE OF c
      ),
@@ -31,18 +38,23 @@ export async function dispatchOutbox(tx: Queryable, limit: number): Promise<numb
        ORDER BY outbox_id, channel_id
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
-     -- a batch channel: one delivery of every row it takes (migration 0020)
+     -- a batch channel: one delivery of the rows it takes (migration 0020), in deliveries of at most $2 bytes of
+     -- payload each (a row past that alone), so a claim never reads a backlog of big rows at once; in row order, so
+     -- their ids keep dispatch order
      gathered AS (
        INSERT INTO deliveries (outbox_id, channel_id, ordering_key, outbox_ids)
-       SELECT min(outbox_id), channel_id, 'batch', array_agg(outbox_id ORDER BY outbox_id) FROM targets WHERE batch
-        GROUP BY channel_id ORDER BY channel_id
+       SELECT min(outbox_id), channel_id, 'batch', array_agg(outbox_id ORDER BY outbox_id)
+         FROM (SELECT outbox_id, channel_id,
+                      (sum(size) OVER (PARTITION BY channel_id ORDER BY outbox_id) - size) / $2::bigint AS part
+                 FROM targets WHERE batch) t
+        GROUP BY channel_id, part ORDER BY channel_id, part
        ON CONFLICT (outbox_id, channel_id) DO NOTHING
      ),
      marked AS (
        UPDATE outbox o SET delivered_at = now() FROM due WHERE o.id = due.id RETURNING o.id
      )
      SELECT count(*)::int AS dispatched FROM marked`,
-    [limit],
+    [limit, gatheredBytes],
   );
   return rows[0]?.dispatched ?? 0;
 }
