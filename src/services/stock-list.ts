@@ -39,29 +39,8 @@ export const StockListInput = Type.Object(
 /** What `stockList.list` takes (`limit` and `cursor` are for pages; an export reads every matching level). */
 export type StockListInput = Static<typeof StockListInput>;
 
-/** A level in the stock list: its variant, product, warehouse, numbers, settings and status. */
-export interface StockListItem {
-  sku: string;
-  /** the product's title */
-  title: string;
-  /** the product's id */
-  product: number;
-  category: string | null;
-  tags: string[];
-  warehouse: string;
-  on_hand: number;
-  reserved: number;
-  /** of reserved, held by committed and partly fulfilled reservations */
-  committed: number;
-  available: number;
-  /** units on purchase orders the supplier has, not yet received here */
-  incoming: number;
-  safety_stock: number;
-  low_stock_threshold: number;
-  reorder_point: number | null;
-  status: StockListStatus;
-  supplier: string | null;
-}
+/** A level in the stock list: its variant, product, warehouse, numbers, settings and status (a row without its ids). */
+export type StockListItem = Omit<StockListRow, 'variant_id' | 'warehouse_id'>;
 
 /** The columns of a stock list item, in the order the exports write them. */
 export const STOCK_LIST_COLUMNS = [
@@ -96,24 +75,7 @@ export interface StockListPage {
 /** Rows an export reads per statement: each read is its own short statement, so memory stays flat. */
 export const EXPORT_CHUNK = 2000;
 
-const toItem = (row: StockListRow): StockListItem => ({
-  sku: row.sku,
-  title: row.title,
-  product: row.product,
-  category: row.category,
-  tags: row.tags,
-  warehouse: row.warehouse,
-  on_hand: row.on_hand,
-  reserved: row.reserved,
-  committed: row.committed,
-  available: row.available,
-  incoming: row.incoming,
-  safety_stock: row.safety_stock,
-  low_stock_threshold: row.low_stock_threshold,
-  reorder_point: row.reorder_point,
-  status: row.status,
-  supplier: row.supplier,
-});
+const toItem = ({ variant_id: _variant, warehouse_id: _warehouse, ...item }: StockListRow): StockListItem => item;
 
 const keyOf = (row: StockListRow, input: Sorted): StockKey => ({
   sort: input.sort,

@@ -23,15 +23,19 @@ export interface StockListRow {
   variant_id: number;
   warehouse_id: number;
   sku: string;
+  /** the product's title */
   title: string;
+  /** the product's id */
   product: number;
   category: string | null;
   tags: string[];
   warehouse: string;
   on_hand: number;
   reserved: number;
+  /** of reserved, held by committed and partly fulfilled reservations */
   committed: number;
   available: number;
+  /** units on purchase orders the supplier has, not yet received here */
   incoming: number;
   safety_stock: number;
   low_stock_threshold: number;
