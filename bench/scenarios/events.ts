@@ -5,7 +5,7 @@ import { benchSku } from '../seed.js';
 import { round } from '../support/numbers.js';
 import type { ScenarioResult } from '../support/report.js';
 import type { Target } from '../support/target.js';
-import { cpuPer1000, failIfErrors, httpLoad } from './reserve.js';
+import { cpuPer1000, failIfErrors, httpLoad, machineCpuPer1000 } from './reserve.js';
 import type { HttpLoadResult } from './reserve.js';
 
 /** Pairs of loads, without and with events, one right after the other (the order alternates per pair). */
@@ -67,10 +67,10 @@ export async function eventsScenario(target: Target): Promise<ScenarioResult> {
   const seconds = target.quick ? 6 : 15;
   const sku = (): string => benchSku(1 + Math.floor(Math.random() * target.variants));
   const hook = await receiver();
-  const runs = {
-    without: [] as HttpLoadResult[],
-    'one per request': [] as HttpLoadResult[],
-    batched: [] as HttpLoadResult[],
+  // each mode's loads and the loads without events they are compared with, in pairs of their own
+  const runs: Record<Mode, { without: HttpLoadResult[]; with: HttpLoadResult[] }> = {
+    batched: { without: [], with: [] },
+    'one per request': { without: [], with: [] },
   };
   const sent: Record<Mode, number> = { 'one per request': 0, batched: 0 };
   const loaded = async (mode: Mode): Promise<HttpLoadResult> => {
@@ -99,43 +99,52 @@ export async function eventsScenario(target: Target): Promise<ScenarioResult> {
   };
   try {
     await httpLoad(target, { seconds: 2 }, sku); // warm
-    for (let round = 0; round < PAIRS; round++) {
-      // the order turns each round, so neither mode always comes right after the run without events
-      const order: (Mode | 'without')[] =
-        round % 2 === 0 ? ['without', 'one per request', 'batched'] : ['batched', 'one per request', 'without'];
-      for (const mode of order) {
-        await settle();
-        runs[mode].push(mode === 'without' ? await httpLoad(target, { seconds }, sku) : await loaded(mode));
+    // each mode in pairs of its own, one mode after the other: a run of the other mode in between (one per request
+    // leaves a backlog behind, cancelled with its channel) would weigh on whichever run came next
+    for (const mode of ['batched', 'one per request'] as const)
+      for (let round = 0; round < PAIRS; round++) {
+        // the order turns each round, so neither side always comes first
+        for (const side of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+          await settle();
+          runs[mode][side].push(side === 'without' ? await httpLoad(target, { seconds }, sku) : await loaded(mode));
+        }
       }
-    }
   } finally {
     await hook.close();
   }
-  failIfErrors(...runs.without, ...runs['one per request'], ...runs.batched);
-  const figures: Record<string, string | number> = {
-    'without events, per second (each round)': runs.without.map((run) => run.perSecond).join(', '),
-    'CPU seconds per 1,000 reservations, server / database / load generator, without (each round)': runs.without
-      .map(cpuPer1000)
-      .join('; '),
-  };
-  for (const mode of ['one per request', 'batched'] as const) {
-    const withEvents = runs[mode];
-    const ratios = withEvents.map((run, i) => run.perSecond / (runs.without[i]?.perSecond ?? 1));
+  failIfErrors(...Object.values(runs).flatMap((run) => [...run.without, ...run.with]));
+  const figures: Record<string, string | number> = {};
+  for (const mode of ['batched', 'one per request'] as const) {
+    const { without, with: withEvents } = runs[mode];
+    const ratios = withEvents.map((run, i) => run.perSecond / (without[i]?.perSecond ?? 1));
     const made = withEvents.reduce((sum, run) => sum + run.ok, 0);
+    figures[`webhook ${mode}: without events, per second (each round)`] = without
+      .map((run) => run.perSecond)
+      .join(', ');
+    figures[`webhook ${mode}: with events, per second (each round)`] = withEvents
+      .map((run) => run.perSecond)
+      .join(', ');
+    figures[`webhook ${mode}: with / without, each round`] = ratios.map((ratio) => round(ratio)).join(', ');
+    figures[`webhook ${mode}: with / without, median`] = round(median(ratios));
     figures[`webhook ${mode}: events received while loaded, per reservation made`] = round(
       sent[mode] / Math.max(made, 1),
     );
-    figures[`webhook ${mode}: per second (each round)`] = withEvents.map((run) => run.perSecond).join(', ');
-    figures[`webhook ${mode}: with / without, each round`] = ratios.map((ratio) => round(ratio)).join(', ');
-    figures[`webhook ${mode}: with / without, median`] = round(median(ratios));
-    figures[`webhook ${mode}: CPU seconds per 1,000 reservations, server / database / load generator (each round)`] =
-      withEvents.map(cpuPer1000).join('; ');
+    figures[
+      `webhook ${mode}: CPU seconds per 1,000 reservations, server / database / load generator, without (each round)`
+    ] = without.map(cpuPer1000).join('; ');
+    figures[
+      `webhook ${mode}: CPU seconds per 1,000 reservations, server / database / load generator, with (each round)`
+    ] = withEvents.map(cpuPer1000).join('; ');
+    figures[`webhook ${mode}: whole machine's CPU seconds per 1,000 reservations, without / with (each round)`] =
+      without
+        .map((run, i) => `${machineCpuPer1000(run)} / ${withEvents[i] ? machineCpuPer1000(withEvents[i]) : '-'}`)
+        .join('; ');
     figures[`webhook ${mode}: p99 ms without / with (median of rounds)`] =
-      `${median(runs.without.map((run) => run.p99Ms))} / ${median(withEvents.map((run) => run.p99Ms))}`;
+      `${median(without.map((run) => run.p99Ms))} / ${median(withEvents.map((run) => run.p99Ms))}`;
   }
   return {
     name: 'events',
-    title: `Reservations over HTTP with events for integrators off and on (${PAIRS} rounds of ${seconds} s each way)`,
+    title: `Reservations over HTTP with events for integrators off and on (per mode, ${PAIRS} pairs of ${seconds} s loads)`,
     figures,
   };
 }

@@ -113,6 +113,10 @@ export async function httpLoad(target: Target, load: Load, skuOf: (n: number) =>
 export const cpuPer1000 = (r: { calls: number; cpu: CpuSplit }): string =>
   [r.cpu.server, r.cpu.postgres, r.cpu.client].map((s) => round((1000 * s) / r.calls, 3)).join(' / ');
 
+/** The whole machine's busy CPU per 1,000 calls (the kernel's share too): what a CPU-bound load is limited by. */
+export const machineCpuPer1000 = (r: { calls: number; cpu: CpuSplit }): number =>
+  round((1000 * r.cpu.machine) / r.calls, 3);
+
 export function failIfErrors(...results: LoadResult[]): void {
   const failed = results.find((r) => r.errors > 0);
   if (failed) throw new Error(`${failed.errors} calls failed; the first: ${failed.firstError ?? '?'}`);

@@ -60,11 +60,29 @@ export interface CpuSplit {
   postgres: number;
   /** this process: the load generator */
   client: number;
+  /**
+   * the whole machine's busy time (/proc/stat, every core: the kernel's network and scheduling work, which the
+   * processes' own counters leave out, and anything else running), the figure a CPU-bound load is limited by
+   */
+  machine: number;
+}
+
+/** CPU seconds the machine has been busy so far, over every core (not idle, not waiting for I/O). */
+function machineCpu(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const busy = fields.slice(0, 8).reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+  return busy / TICKS_PER_SECOND;
 }
 
 /** Starts counting CPU seconds of the server, PostgreSQL and this process; `end` gives the split since. */
 export function cpuSplit(serverPid: number): { end: () => CpuSplit } {
-  const before = { server: cpuOf(serverPid), postgres: postgresCpu(), client: process.cpuUsage() };
+  const before = {
+    server: cpuOf(serverPid),
+    postgres: postgresCpu(),
+    client: process.cpuUsage(),
+    machine: machineCpu(),
+  };
   return {
     end: () => {
       const client = process.cpuUsage(before.client);
@@ -72,6 +90,7 @@ export function cpuSplit(serverPid: number): { end: () => CpuSplit } {
         server: cpuOf(serverPid) - before.server,
         postgres: postgresSince(before.postgres),
         client: (client.user + client.system) / 1e6,
+        machine: machineCpu() - before.machine,
       };
     },
   };
