@@ -468,6 +468,79 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     ).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('sends a batch webhook more than 500 events in requests of 500 at most, rows as written and of the older form alike, and a retry only what did not get through', async () => {
+    const batched = await openReceiver();
+    batched.answer = (n) => (n === 1 ? { status: 503 } : { status: 200 });
+    const hook = await h.s.channels.addWebhook({
+      url: batched.url,
+      events: ['stock.changed'],
+      secret: SECRET,
+      batch: true,
+    });
+    const { wh } = await world(h.s, [0]);
+    const warehouse = wh[0]!;
+    const prefix = uniq('BULK');
+    const skus = Array.from({ length: 700 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+    await h.s.db.query(
+      `WITH p AS (INSERT INTO products (title) VALUES ($1) RETURNING id),
+       v AS (INSERT INTO variants (product_id, sku) SELECT p.id, sku FROM p, unnest($2::text[]) AS sku RETURNING id)
+       INSERT INTO stock_levels (variant_id, warehouse_id) SELECT v.id, w.id FROM v, warehouses w WHERE w.code = $3`,
+      [prefix, skus, warehouse],
+    );
+    // a stock take of all of them: one statement, one outbox row of 700 events written as they are sent
+    await h.s.stock.importOnHand(
+      ['sku,warehouse,on_hand', ...skus.map((sku, i) => `${sku},${warehouse},${i + 1}`)].join('\n'),
+    );
+    // two levels' safety stock in one statement: the level trigger's row of two events, of the older form
+    await h.s.db.query(
+      `UPDATE stock_levels SET safety_stock = 1
+        WHERE variant_id IN (SELECT id FROM variants WHERE sku = ANY ($1::text[]))
+          AND warehouse_id = (SELECT id FROM warehouses WHERE code = $2)`,
+      [skus.slice(0, 2), warehouse],
+    );
+    // a change of one level: a row of its own
+    await h.s.stock.receive({ sku: skus[2]!, warehouse, qty: 5 });
+    // and ten levels in one statement: a row of ten events as sent, joined into its request whole
+    await h.s.stock.importOnHand(
+      ['sku,warehouse,on_hand', ...skus.slice(10, 20).map((sku) => `${sku},${warehouse},100`)].join('\n'),
+    );
+    await worker().start();
+    await settled(batched, hook.id);
+
+    const requests = batched.items.map((request) => {
+      expect(
+        verifyWebhook(SECRET, request.body, String(request.headers['x-stockroom-signature']), Date.now() / 1000),
+      ).toBe(true);
+      const { events } = JSON.parse(request.body) as { events: (Received & { created_at: string })[] };
+      expect(Number(request.headers['x-stockroom-batch-size'])).toBe(events.length);
+      expect(events.length).toBeLessThanOrEqual(500);
+      return events;
+    });
+    // 500, then the rest: the second request was refused once and sent again as it was; nothing else came twice
+    expect(requests.map((events) => events.length)).toEqual([500, 213, 213]);
+    expect(requests[2]).toEqual(requests[1]);
+    const events = [...requests[0]!, ...requests[2]!];
+    const ids = events.map((e) => Number(e.id));
+    expect(new Set(ids).size).toBe(713);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    for (const e of events) {
+      expect(Object.keys(e)).toEqual(['id', 'type', 'created_at', 'data']);
+      expect(e.type).toBe('stock.changed');
+      expect(e.id).toMatch(/^\d+$/);
+      expect(new Date(e.created_at).toISOString()).toBe(e.created_at);
+    }
+    const data = events.map((e) => e.data as unknown as StockChanged);
+    expect(data.slice(0, 700).map((d) => [d.sku, d.after.on_hand])).toEqual(skus.map((sku, i) => [sku, i + 1]));
+    expect(data.slice(700, 702).map((d) => [d.sku, d.movement, d.after.available])).toEqual([
+      [skus[0], null, 0],
+      [skus[1], null, 1],
+    ]);
+    expect(data[702]).toMatchObject({ sku: skus[2], after: { on_hand: 8, available: 8 } });
+    expect(data.slice(703).map((d) => [d.sku, d.before.on_hand, d.after.on_hand])).toEqual(
+      skus.slice(10, 20).map((sku, i) => [sku, i + 11, 100]),
+    );
+  });
+
   it("caps a batch webhook's delivery by payload size: a backlog of rows is several deliveries, in order", async () => {
     const hook = await h.s.channels.addWebhook({
       url: 'http://127.0.0.1:9/never',

@@ -29,6 +29,7 @@ const ALL = [
   '0021_stock_list',
   '0023_statement_events',
   '0024_outbox_json',
+  '0027_wire_events',
 ];
 
 describe('migrations', () => {

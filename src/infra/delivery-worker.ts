@@ -5,8 +5,16 @@ import { open, secretKeyFrom } from '../domain/secret-box.js';
 import type { DeliveryEvent } from '../domain/delivery.js';
 import { isUnavailable } from '../store/db.js';
 import type { Db } from '../store/db.js';
-import { claimDeliveries, dispatchOutbox, eventsOf, pruneDelivered, recordAttempts } from '../store/deliveries.js';
-import type { AttemptOutcome, ClaimedDelivery } from '../store/deliveries.js';
+import {
+  claimDeliveries,
+  dispatchOutbox,
+  eventsOf,
+  eventsOfGathered,
+  pruneDelivered,
+  readGathered,
+  recordAttempts,
+} from '../store/deliveries.js';
+import type { AttemptOutcome, ClaimedDelivery, DeliveredEvent, GatheredRow } from '../store/deliveries.js';
 import { Backoff } from './backoff.js';
 import { SendFailedError, send, sendBatch } from './notifiers.js';
 
@@ -73,12 +81,54 @@ export interface DeliveryLog {
 /** The most events one POST to a batch channel carries; a bigger batch row goes in several, in order. */
 const EVENTS_PER_POST = 500;
 
-/** A delivery's events as receivers see them, each with the stream it is ordered in (null: none). */
-const eventsToSend = (delivery: ClaimedDelivery): { event: DeliveryEvent; key: string | null }[] =>
-  eventsOf(delivery).map((e) => ({
-    event: { id: e.id, type: e.type, created_at: e.createdAt.toISOString(), data: e.data },
-    key: e.key,
-  }));
+/** An event as receivers see it. */
+const wireEvent = (e: DeliveredEvent): DeliveryEvent => ({
+  id: e.id,
+  type: e.type,
+  created_at: e.createdAt.toISOString(),
+  data: e.data,
+});
+
+/** One POST to a batch webhook: its events written out, how many, and the ids that go in `sent` once it is through. */
+interface BatchRequest {
+  json: string;
+  count: number;
+  ids: string[];
+}
+
+/**
+ * A batch webhook's requests for a delivery, in order, at most EVENTS_PER_POST events each. A row read as text joins
+ * a request whole, as stored (its id goes in `sent` once through); the events of a row of the older form or of one
+ * too big for a request, and a delivery of one row, are written out one by one (their own ids). What an earlier try
+ * got through is left out.
+ */
+function batchRequests(delivery: ClaimedDelivery, rows: readonly GatheredRow[] | null): BatchRequest[] {
+  const requests: BatchRequest[] = [];
+  let open: BatchRequest & { parts: string[] } = { json: '', count: 0, ids: [], parts: [] };
+  const add = (json: string, count: number, id: string): void => {
+    if (open.count > 0 && open.count + count > EVENTS_PER_POST) {
+      requests.push({ json: open.parts.join(','), count: open.count, ids: open.ids });
+      open = { json: '', count: 0, ids: [], parts: [] };
+    }
+    open.parts.push(json);
+    open.count += count;
+    open.ids.push(id);
+  };
+  const oneByOne = (events: readonly DeliveredEvent[]): void => {
+    for (const e of events) add(JSON.stringify(wireEvent(e)), 1, e.id);
+  };
+  if (rows === null) oneByOne(eventsOf(delivery));
+  else {
+    const sent = new Set(delivery.sent);
+    for (const row of rows) {
+      if (sent.has(String(row.id))) continue;
+      if (row.wire !== null && row.count <= EVENTS_PER_POST) add(row.wire, row.count, String(row.id));
+      else oneByOne(eventsOfGathered(row).filter((e) => !sent.has(e.id)));
+    }
+  }
+  if (open.count > 0) requests.push({ json: open.parts.join(','), count: open.count, ids: open.ids });
+  return requests;
+}
 
 /**
  * Moves outbox events to their channels: dispatch, then send what is due, with retries and a dead letter. It
@@ -228,7 +278,8 @@ export class DeliveryWorker {
       if (ended.length === 0) return;
       const outcomes = ended.splice(0);
       try {
-        await this.db.transaction((tx) => recordAttempts(tx, outcomes));
+        // one statement, atomic on its own: no BEGIN and COMMIT around it (each a round trip)
+        await recordAttempts(this.db, outcomes);
       } catch (err) {
         // the tries' outcomes could not be recorded: their claims lapse and they are tried again
         this.log?.warn({ err, deliveries: outcomes.map((o) => o.deliveryId) }, 'could not record delivery tries');
@@ -269,9 +320,8 @@ export class DeliveryWorker {
         };
         const claimed =
           free > 0
-            ? await this.db.transaction((tx) =>
-                claimDeliveries(tx, free, this.leaseMs, sending, this.settings.concurrency),
-              )
+            ? // one statement, atomic on its own (as recording is)
+              await claimDeliveries(this.db, free, this.leaseMs, sending, this.settings.concurrency)
             : [];
         for (const delivery of claimed) {
           const attempt: Promise<void> = this.attempt(delivery)
@@ -330,23 +380,24 @@ export class DeliveryWorker {
    * @returns the last success code
    */
   private async sendAll(delivery: ClaimedDelivery, config: Record<string, string>, sent: string[]): Promise<number> {
-    const events = eventsToSend(delivery);
     const deadline = Date.now() + this.settings.timeoutMs;
     const options = (): { timeoutMs: number; now: () => number } => {
       const timeoutMs = deadline - Date.now();
       if (timeoutMs <= 0)
-        throw new SendFailedError(`${events.length} events not all sent within ${this.settings.timeoutMs} ms`);
+        throw new SendFailedError(`delivery ${delivery.id} not all sent within ${this.settings.timeoutMs} ms`);
       return { timeoutMs, now: () => Math.floor(Date.now() / 1000) };
     };
+    // a batch channel's delivery of several rows: read now, as text (they are written once and never change)
+    const rows = delivery.outbox_ids === null ? null : await readGathered(this.db, delivery.outbox_ids);
     if (delivery.batch && delivery.kind === 'webhook') {
       let status = 0;
-      for (let i = 0; i < events.length; i += EVENTS_PER_POST) {
-        const chunk = events.slice(i, i + EVENTS_PER_POST).map((e) => e.event);
-        status = await sendBatch(config, chunk, options());
-        if (delivery.ordering_key === 'batch') sent.push(...chunk.map((e) => e.id));
+      for (const request of batchRequests(delivery, rows)) {
+        status = await sendBatch(config, request, options());
+        if (delivery.ordering_key === 'batch') sent.push(...request.ids);
       }
       return status;
     }
+    const events = eventsOf(delivery, rows).map((e) => ({ event: wireEvent(e), key: e.key }));
     const [only] = events;
     if (events.length === 1 && only) return send(delivery.kind, config, only.event, options());
     // one lane per stream, in order; lanes run side by side, and stop at the first failure

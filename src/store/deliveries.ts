@@ -77,35 +77,59 @@ export interface ClaimedDelivery {
   outbox_id: number;
   /**
    * the stream it is ordered in (migration 0018: a variant, a reservation); null for an alert; 'batch' for a row
-   * holding the events of one statement (migration 0019), whose payload is {"events": [BatchedEvent, ...]}
+   * holding the events of one statement (migration 0019), whose payload is {"events": [...]}
    */
   ordering_key: string | null;
   /** what the outbox row announces (migration 0011): the alert's type, or the topic of any other row */
   event: EventType;
-  payload: Record<string, unknown>;
+  /** the row's payload; null for a batch channel's delivery of several rows (read with readGathered) */
+  payload: Record<string, unknown> | null;
+  /** a batch row's events' ordering keys, when its payload holds them in the form they are sent (migration 0027) */
+  keys: string[] | null;
   created_at: Date;
   /**
-   * a batch channel's delivery of several outbox rows (migration 0020): each row, in id order (`event`, `payload`,
+   * a batch channel's delivery of several outbox rows (migration 0020): their ids, in order (`event`,
    * `ordering_key` and `created_at` above are the first one's); null for a delivery of one row
    */
-  rows: GatheredRow[] | null;
+  outbox_ids: string[] | null;
 }
 
-/** One outbox row of a batch channel's delivery (migration 0020), as the claim reads it. */
+/**
+ * One outbox row of a batch channel's delivery (migration 0020), as readGathered reads it: its events written out
+ * as they are sent, ready to be joined into a request body, or (a row of the older form) its payload.
+ */
 export interface GatheredRow {
   id: number;
   event: EventType;
-  /** the row's ordering key: 'batch' for a row of several events, whose payload is {"events": [BatchedEvent, ...]} */
+  /** the row's ordering key: 'batch' for a row of several events */
   key: string | null;
-  payload: Record<string, unknown>;
-  /** when the row was written, as an ISO 8601 text */
-  created_at: string;
+  /** when the row was written */
+  created_at: Date;
+  /** its events as sent, comma-separated (a wire-form row's payload without its frame, or a single event's) */
+  wire: string | null;
+  /** how many events the row holds (1 for a batch row of the older form: unknown until its payload is read) */
+  count: number;
+  /** each event's ordering key, for a wire-form batch row (migration 0027) */
+  keys: string[] | null;
+  /** the payload: a batch row of the older form (migration 0019, {"events": [{"id", "key", "data"}]}), or one not framed as written */
+  payload: Record<string, unknown> | null;
 }
 
-/** One event of a batch row (migration 0019): its own id, the stream it is ordered in, and what it says. */
+/** One event of a batch row of the older form (migration 0019): its own id, its stream, and what it says. */
 export interface BatchedEvent {
   id: number;
   key: string;
+  data: Record<string, unknown>;
+}
+
+/** What a wire-form batch row's payload holds its events in (migration 0027): '{"events":[' + events + ']}'. */
+const WIRE_FRAME = ['{"events":[', ']}'] as const;
+
+/** One event of a wire-form batch row (migration 0027): as it is sent. */
+interface WireEvent {
+  id: string;
+  type: EventType;
+  created_at: string;
   data: Record<string, unknown>;
 }
 
@@ -119,15 +143,24 @@ export interface DeliveredEvent {
   data: Record<string, unknown>;
 }
 
-/** The events of one outbox row: the row's own, or each of a batch row's (migration 0019). */
+/** The events of one outbox row: the row's own, or each of a batch row's (migrations 0019 and 0027). */
 const eventsOfRow = (
   id: number,
   type: EventType,
   key: string | null,
   payload: Record<string, unknown>,
+  keys: readonly string[] | null,
   createdAt: Date,
-): DeliveredEvent[] =>
-  key === 'batch'
+): DeliveredEvent[] => {
+  if (keys !== null)
+    return ((payload['events'] ?? []) as WireEvent[]).map((e, i) => ({
+      id: e.id,
+      type: e.type,
+      createdAt: new Date(e.created_at),
+      key: keys[i] ?? null,
+      data: e.data,
+    }));
+  return key === 'batch'
     ? ((payload['events'] ?? []) as BatchedEvent[]).map((e) => ({
         id: String(e.id),
         type,
@@ -136,25 +169,75 @@ const eventsOfRow = (
         data: e.data,
       }))
     : [{ id: String(id), type, createdAt, key, data: payload }];
+};
+
+/** A gathered row's events, taken apart (its wire text parsed, or its payload). */
+export const eventsOfGathered = (row: GatheredRow): DeliveredEvent[] =>
+  row.wire === null
+    ? eventsOfRow(row.id, row.event, row.key, row.payload ?? {}, row.keys, row.created_at)
+    : (JSON.parse(`[${row.wire}]`) as WireEvent[]).map((e, i) => ({
+        id: e.id,
+        type: e.type,
+        createdAt: new Date(e.created_at),
+        key: row.keys === null ? row.key : (row.keys[i] ?? null),
+        data: e.data,
+      }));
 
 /**
  * The events a claimed delivery has still to send, in order: one for a single row, a batch row's events, or those of
- * every row a batch channel's delivery holds (migration 0020); less those an earlier try got through.
+ * every row a batch channel's delivery holds (migration 0020, `rows` as readGathered read them); less those an earlier
+ * try got through (by event id, or by row id for a row that went whole).
  */
-export function eventsOf(delivery: ClaimedDelivery): DeliveredEvent[] {
+export function eventsOf(delivery: ClaimedDelivery, rows: readonly GatheredRow[] | null = null): DeliveredEvent[] {
+  const sent = new Set(delivery.sent);
   const events =
-    delivery.rows === null
+    rows === null
       ? eventsOfRow(
           delivery.outbox_id,
           delivery.event,
           delivery.ordering_key,
-          delivery.payload,
+          delivery.payload ?? {},
+          delivery.keys,
           new Date(delivery.created_at),
         )
-      : delivery.rows.flatMap((row) => eventsOfRow(row.id, row.event, row.key, row.payload, new Date(row.created_at)));
-  if (delivery.sent.length === 0) return events;
-  const sent = new Set(delivery.sent);
-  return events.filter((e) => !sent.has(e.id));
+      : rows.filter((row) => !sent.has(String(row.id))).flatMap(eventsOfGathered);
+  return sent.size === 0 ? events : events.filter((e) => !sent.has(e.id));
+}
+
+/**
+ * The rows of a batch channel's delivery (migration 0020), in id order, each with its events written out as they are
+ * sent: a wire-form row's payload (migration 0027) without its frame, a single event framed here; read as text, so a
+ * delivery of a hundred milliseconds of orders is joined into its request without being taken apart and written
+ * again. A batch row of the older form comes with its payload instead.
+ */
+export async function readGathered(db: Queryable, ids: readonly string[]): Promise<GatheredRow[]> {
+  const { rows } = await db.query<Omit<GatheredRow, 'keys'> & { keys: string | null }>(
+    `SELECT r.id, r.event, r.ordering_key AS key, r.created_at,
+            coalesce(cardinality(r.keys), 1) AS count,
+            -- one text split here: a text[] is parsed character by character
+            array_to_string(r.keys, ' ') AS keys,
+            -- a wire-form row's payload whole (its frame is cut off below: here it would cost a walk over the
+            -- text's characters)
+            CASE WHEN r.keys IS NOT NULL THEN p.text
+                 WHEN r.ordering_key IS DISTINCT FROM 'batch'
+                 THEN '{"id":"' || r.id || '","type":' || to_json(r.event)::text || ',"created_at":"'
+                      || to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '","data":' || p.text || '}'
+            END AS wire,
+            CASE WHEN r.keys IS NULL AND r.ordering_key = 'batch' THEN r.payload END AS payload
+       FROM outbox r CROSS JOIN LATERAL (SELECT r.payload::text AS text OFFSET 0) p
+      WHERE r.id = ANY ($1::bigint[])
+      ORDER BY r.id`,
+    [ids],
+  );
+  return rows.map((row) => {
+    if (row.keys === null) return { ...row, keys: null };
+    const keys = row.keys.split(' ');
+    const text = row.wire ?? '';
+    // written as '{"events":[' + events + ']}', and json keeps its text as written; anything else is read as json
+    return text.startsWith(WIRE_FRAME[0]) && text.endsWith(WIRE_FRAME[1])
+      ? { ...row, keys, wire: text.slice(WIRE_FRAME[0].length, -WIRE_FRAME[1].length) }
+      : { ...row, keys, wire: null, payload: JSON.parse(text) as Record<string, unknown> };
+  });
 }
 
 /** What a claimer already has in flight: a channel's tries, counted per channel, and the channels sending an alert. */
@@ -233,12 +316,11 @@ export async function claimDeliveries(
      )
      SELECT c.id, c.attempt, c.spent, c.channel_id, ch.kind, ch.config, ch.secrets, ch.batch, c.outbox_id, c.ordering_key,
             c.sent::text[] AS sent,
-            o.event, o.payload, o.created_at,
-            -- json, not jsonb: jsonb_agg takes each payload apart and builds it again, json_agg writes it out
-            CASE WHEN c.outbox_ids IS NOT NULL THEN
-              (SELECT json_agg(json_build_object('id', r.id, 'event', r.event, 'key', r.ordering_key,
-                                                 'payload', r.payload, 'created_at', r.created_at) ORDER BY r.id)
-                 FROM outbox r WHERE r.id = ANY (c.outbox_ids)) END AS rows
+            o.event, o.created_at,
+            -- a gathered delivery's rows are read as it is sent (readGathered), as text
+            CASE WHEN c.outbox_ids IS NULL THEN o.payload END AS payload,
+            CASE WHEN c.outbox_ids IS NULL THEN o.keys END AS keys,
+            c.outbox_ids::text[] AS outbox_ids
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
       ORDER BY c.id`,
     [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel],

@@ -141,13 +141,16 @@ export async function applyMovements(
      -- again, a walk down the ledger per level. The setting tells it, as this statement ends, that they are written.
      -- Ids in ledger order, so in each level's order. The json is written out as text, every string through to_json:
      -- json_build_object took 6-7 µs an event (and jsonb's 24), this 2 (bench/README.md).
+     -- Several events: written as they are sent, with their keys beside them (migration 0027).
      events AS (
-       INSERT INTO outbox (topic, payload, ordering_key)
+       INSERT INTO outbox (topic, payload, ordering_key, keys)
        SELECT 'stock.changed',
               CASE WHEN count(*) = 1 THEN min(e.data)
-                   ELSE '{"events":[' || string_agg('{"id":' || e.event_id || ',"key":"variant:' || e.variant_id
-                                                    || '","data":' || e.data || '}', ',' ORDER BY e.event_id) || ']}' END::json,
-              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END
+                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"stock.changed","created_at":'
+                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
+                                                    ',' ORDER BY e.event_id) || ']}' END::json,
+              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END,
+              CASE WHEN count(*) > 1 THEN array_agg('variant:' || e.variant_id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
                  FROM (SELECT m.id, m.variant_id,
                               '{"sku":' || to_json(v.sku)::text || ',"warehouse":' || to_json(w.code)::text

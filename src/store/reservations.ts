@@ -100,12 +100,15 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
      ),
      events AS (
-       INSERT INTO outbox (topic, payload, ordering_key)
+       INSERT INTO outbox (topic, payload, ordering_key, keys)
        SELECT 'reservation.created',
               CASE WHEN count(*) = 1 THEN min(e.data)
-                   ELSE '{"events":[' || string_agg('{"id":' || e.event_id || ',"key":"reservation:' || e.id || '","data":' || e.data || '}',
+                   -- several: written as they are sent, with their keys beside them (migration 0027)
+                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"reservation.created","created_at":'
+                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
                                                     ',' ORDER BY e.event_id) || ']}' END::json,
-              CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END
+              CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
+              CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
                  FROM (SELECT d.id, d.data FROM unnest($3::uuid[], $4::text[]) AS d(id, data)
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
