@@ -58,6 +58,9 @@ export interface NewReservation {
   lines: readonly NewReservationLine[];
 }
 
+/** What insertReservations's events are joined with: the record separator, U+001E (chr(30) in SQL). */
+const EVENT_SEPARATOR = '\u001e';
+
 /**
  * A new reservation as its reservation.created event shows it: as stockroom_reservation_json (migration 0018) shows
  * any reservation, GET /v1/reservations/{id}'s shape with previous_status and updated_at.
@@ -110,7 +113,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
               CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d.id, d.data FROM unnest($3::uuid[], $4::text[]) AS d(id, data)
+                 FROM (SELECT d.id, d.data FROM unnest($3::uuid[], string_to_array($4, chr(30))) AS d(id, data)
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
        HAVING count(*) > 0
      )
@@ -147,8 +150,9 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
       ),
       reservations.map((reservation) => reservation.id),
       // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need
-      // no escaping)
-      reservations.map((reservation) => JSON.stringify(createdEventData(reservation))),
+      // no escaping), in one text split on a record separator, which JSON.stringify never writes (it escapes every
+      // control character): a text[] would be escaped here and taken apart again there, quote by quote
+      reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR),
     ],
   );
 }
