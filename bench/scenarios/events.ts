@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import type { Db } from '../../src/store/db.js';
 import { benchSku } from '../seed.js';
 import { round } from '../support/numbers.js';
@@ -11,27 +10,44 @@ import type { HttpLoadResult } from './reserve.js';
 /** Pairs of loads, without and with events, one right after the other (the order alternates per pair). */
 const PAIRS = 5;
 
-/** A webhook receiver in the bench process: answers every request 200 at once and counts the events (a batch's too). */
-async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+/**
+ * The receiver's program: answers every request 200 once its body is read, counts the events (a batch's too), and
+ * tells the count when asked.
+ */
+const RECEIVER = `
   let received = 0;
-  const server = createServer((req, res) => {
+  const server = require('node:http').createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       received += Number(req.headers['x-stockroom-batch-size'] ?? 1);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', () => process.send({ received }));
+`;
+
+/**
+ * A webhook receiver in a process of its own, as an order system would be: on this machine's cores, but not in the
+ * load generator's event loop, where every request it read would hold the load's next reservations back.
+ */
+async function receiver(): Promise<{ url: string; received: () => Promise<number>; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = (): Promise<Record<string, number>> =>
+    new Promise((resolve) => child.once('message', (message) => resolve(message as Record<string, number>)));
+  const { port } = await next();
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
-    received: () => received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    url: `http://127.0.0.1:${String(port)}/events`,
+    received: async () => {
+      const answer = next();
+      child.send('count');
+      return (await answer)['received'] ?? 0;
+    },
+    close: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    },
   };
 }
 
@@ -80,11 +96,11 @@ export async function eventsScenario(target: Target): Promise<ScenarioResult> {
       secret: 'bench-events-0123456789',
       ...(mode === 'batched' ? { batch: true } : {}),
     });
-    const before = hook.received();
+    const before = await hook.received();
     try {
       return await httpLoad(target, { seconds }, sku);
     } finally {
-      sent[mode] += hook.received() - before;
+      sent[mode] += (await hook.received()) - before;
       await admin(target, 'DELETE', `/v1/webhooks/${String(channel['id'])}`);
     }
   };
