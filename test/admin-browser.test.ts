@@ -313,32 +313,43 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(stock.warehouses.find((level) => level.warehouse === 'AMS')?.bins).toEqual([{ bin: 'A-01-01', qty: 17 }]);
   });
 
-  it('previews every row error of a CSV import, applies nothing until they are fixed, then applies it', async () => {
+  it('previews every row error of a CSV import from the server, far past row 500, applies nothing until they are fixed, then applies it after confirming', async () => {
     const page = await signedIn('/admin/import');
-    const before = await onHand('CAP', 'BER');
+    const before = { cap: await onHand('CAP', 'BER'), ledger: await ledgerSize('CAP') };
     const file = page.getByLabel('CSV file');
-    await file.setInputFiles({
-      name: 'stock.csv',
-      mimeType: 'text/csv',
-      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
-    });
-    await page.getByText('5 rows; 4 with errors').waitFor();
-    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td[data-errors]`);
+    // 700 good rows' worth of lines (the same level is not allowed twice, so warehouses take turns over new SKUs),
+    // with the errors at the start and far past row 500
+    const lines = ['sku,warehouse,on_hand', 'CAP,BER,7', 'NOPE,AMS,1', 'CAP,XXX,2', 'TEE-M,AMS,-4', 'CAP,BER,9'];
+    for (let i = 0; i < 700; i++) lines.push(`CAP,AMS,${String(i)}`);
+    await file.setInputFiles({ name: 'stock.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.join('\n')) });
+    await page.getByText('705 rows; 703 errors; 1 level would change.').waitFor();
+    const errorOf = (line: number) => page.locator(`#import-errors tr[data-line="${String(line)}"] td[data-errors]`);
     expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
     expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
-    expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');
-    expect(await errorOf(6).textContent()).toContain('the same SKU and warehouse as line 2');
+    expect(await errorOf(5).textContent()).toBe('must be >= 0');
+    expect(await errorOf(6).textContent()).toBe('CAP at BER is already on line 2');
+    // every one of the repeated rows after the first, to the last line of the file
+    expect(await errorOf(706).textContent()).toBe('CAP at AMS is already on line 705');
+    expect(await page.locator('#import-errors tbody tr').count()).toBe(703);
     expect(await page.getByRole('button', { name: 'Apply import' }).isDisabled()).toBe(true);
     await screenshots(page, 'admin-7-import-preview');
-    expect(await onHand('CAP', 'BER')).toBe(before);
+    expect(await onHand('CAP', 'BER')).toBe(before.cap);
+    expect(await ledgerSize('CAP')).toBe(before.ledger);
 
     await file.setInputFiles({
       name: 'stock.csv',
       mimeType: 'text/csv',
       buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nCAP,AMS,1\n'),
     });
-    await page.getByText('2 rows; 0 with errors; 2 levels would change.').waitFor();
+    await page.getByText('2 rows; 0 errors; 2 levels would change.').waitFor();
+    expect(await page.locator('#import-preview tr[data-level="CAP@BER"] td.num').allTextContents()).toEqual([
+      String(before.cap),
+      '7',
+    ]);
+    expect(await onHand('CAP', 'BER')).toBe(before.cap);
     await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByRole('group', { name: 'Set on hand for 2 rows, changing 2 levels?' }).waitFor();
+    await page.getByRole('button', { name: 'Yes, apply import' }).click();
     await page.getByText('Imported 2 rows; 2 levels changed.').waitFor();
     expect(await onHand('CAP', 'BER')).toBe(7);
     expect(await onHand('CAP', 'AMS')).toBe(1);

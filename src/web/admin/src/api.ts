@@ -256,3 +256,13 @@ export interface Supplier {
   lead_time_days: number | null;
   warehouse: string | null;
 }
+
+/** POST /v1/import/stock/preview: a dry run of a CSV import. */
+export interface ImportPreview {
+  rows: number;
+  changed: number;
+  changes: { sku: string; warehouse: string; on_hand_before: number; on_hand: number }[];
+  shortfalls: { sku: string; warehouse: string; on_hand: number; reserved: number; shortfall: number }[];
+  errors: { line: number | null; path: string; message: string }[];
+  error_count: number;
+}
