@@ -248,6 +248,47 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await threshold.inputValue()).toBe('4');
   });
 
+  it('edits every setting of a variant the API takes: title, category, tags, attributes, limit scope, tracking', async () => {
+    await api('POST', '/v1/variants', {
+      sku: 'MUG',
+      product: { title: 'Mug', category: 'kitchen', tags: ['ceramic'] },
+      attributes: { colour: 'white', volume_ml: 300 },
+    });
+    const page = await signedIn('/admin/variants/MUG');
+    const title = page.getByLabel('Title');
+    await expect.poll(() => title.inputValue()).toBe('Mug');
+    expect(await page.getByLabel('Attributes').inputValue()).toBe('colour=white\nvolume_ml=300');
+    await title.fill('Enamel mug');
+    await page.getByLabel('Category').fill('kitchen/mugs');
+    await page.getByLabel('Tags').fill('enamel, camping');
+    await page.getByLabel('Attributes').fill('colour=blue\nvolume_ml=350\nfinish=speckled');
+    await page.getByLabel('Limits apply to').selectOption('variant');
+    await page.getByLabel('Track inventory').uncheck();
+    await page.getByLabel('Safety stock').fill('2');
+    await page.getByLabel('Reorder quantity').fill('24');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    const saved = await api('GET', '/v1/variants/MUG');
+    expect(saved).toMatchObject({
+      product: { title: 'Enamel mug', category: 'kitchen/mugs', tags: ['enamel', 'camping'] },
+      attributes: { colour: 'blue', volume_ml: 350, finish: 'speckled' },
+      limit_scope: 'variant',
+      track_inventory: false,
+      safety_stock: 2,
+      reorder_qty: 24,
+    });
+    await screenshots(page, 'admin-3b-variant-settings');
+
+    // a category the API does not take: its problem is shown, and nothing of the form is saved
+    await title.fill('Another title');
+    await page.getByLabel('Category').fill('Kitchen Mugs!');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const problem = page.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/product/category');
+    expect(await api('GET', '/v1/variants/MUG')).toEqual(saved);
+  });
+
   it('shows a change made through the API on an open variant page, without a reload', async () => {
     const page = await signedIn('/admin/variants/TEE-M');
     await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
@@ -311,6 +352,45 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     };
     // 10 received, 2 damaged, 3 moved to BER, then these 12: all in the one bin
     expect(stock.warehouses.find((level) => level.warehouse === 'AMS')?.bins).toEqual([{ bin: 'A-01-01', qty: 17 }]);
+  });
+
+  it('drafts a purchase order of several lines, showing the server’s refusal of a bad line first', async () => {
+    const page = await signedIn('/admin/purchasing');
+    const form = page.getByRole('form', { name: 'Draft a purchase order' });
+    await form.getByLabel('Supplier').selectOption('NORD');
+    await form.getByLabel('Warehouse').selectOption('BER');
+    await form.getByLabel('SKU, line 1').fill('TEE-M');
+    await form.getByLabel('Quantity, line 1').fill('6');
+    await form.getByRole('button', { name: 'Add line' }).click();
+    await form.getByLabel('SKU, line 2').fill('MUG');
+    await form.getByLabel('Quantity, line 2').fill('1');
+    await form.getByRole('button', { name: 'Add line' }).click();
+    await form.getByLabel('SKU, line 3').fill('CAP');
+    await form.getByLabel('Quantity, line 3').fill('0');
+    const before = ((await api('GET', '/v1/purchase-orders?limit=100')) as { items: unknown[] }).items.length;
+    await form.getByRole('button', { name: 'Draft' }).click();
+    const problem = form.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/lines/2/qty');
+    expect(((await api('GET', '/v1/purchase-orders?limit=100')) as { items: unknown[] }).items).toHaveLength(before);
+
+    // the second line goes; what was typed into the others stays
+    await form.getByRole('button', { name: 'Remove line 2' }).click();
+    expect(await form.getByLabel('SKU, line 2').inputValue()).toBe('CAP');
+    await form.getByLabel('Quantity, line 2').fill('9');
+    await form.getByRole('button', { name: 'Draft' }).click();
+    const done = form.getByRole('status').filter({ hasText: /drafted with 2 lines/ });
+    await done.waitFor();
+    const id = /Purchase order (\d+)/.exec((await done.textContent()) ?? '')?.[1];
+    expect(await api('GET', `/v1/purchase-orders/${String(id)}`)).toMatchObject({
+      supplier: 'NORD',
+      warehouse: 'BER',
+      status: 'DRAFT',
+      lines: [
+        { sku: 'TEE-M', qty: 6 },
+        { sku: 'CAP', qty: 9 },
+      ],
+    });
   });
 
   it('previews every row error of a CSV import from the server, far past row 500, applies nothing until they are fixed, then applies it after confirming', async () => {

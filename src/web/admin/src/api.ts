@@ -147,8 +147,8 @@ export interface Warehouse {
 /** A variant's settings. */
 export interface Variant {
   sku: string;
-  product: { title: string };
-  attributes: Record<string, string>;
+  product: { title: string; category: string | null; tags: string[] };
+  attributes: Record<string, string | number | boolean>;
   low_stock_threshold: number;
   safety_stock: number;
   backorder: { policy: 'deny' | 'backorder' | 'preorder'; limit: number; lead_days: number | null };
@@ -156,6 +156,8 @@ export interface Variant {
   reorder_qty: number | null;
   lead_time_days: number | null;
   supplier: string | null;
+  limit_scope: 'warehouse' | 'variant';
+  track_inventory: boolean;
   archived_at: string | null;
 }
 
