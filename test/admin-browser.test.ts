@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
+import { accessibilityViolations, screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
 import { ADMIN_KEY, adminCall, useServer } from './support/served.js';
 
 /**
@@ -68,6 +68,17 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
   };
   const cell = (page: Page, warehouse: string, column: string) =>
     page.locator(`#per-warehouse tr[data-warehouse="${warehouse}"] td[data-column="${column}"]`);
+
+  it('audits each screen with axe-core, which fails text below the contrast WCAG AA asks for and a field without a label', async () => {
+    // the audit every screenshot runs (test/support/browser.ts), on a page made to break it
+    const page = await freshPage();
+    await page.setContent(
+      '<main><h1>Audit</h1><p style="color:#aaa;background:#fff">faint</p><input name="unlabelled"></main>',
+    );
+    const broken = (await accessibilityViolations(page)).map((violation) => violation.id);
+    expect(broken).toContain('color-contrast');
+    expect(broken).toContain('label');
+  });
 
   it('signs in with a key kept in session storage, never in the URL, and refuses a wrong one', async () => {
     const page = await freshPage();
@@ -372,6 +383,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     const problem = form.getByRole('alert').filter({ hasText: 'validation_failed' });
     await problem.waitFor();
     expect(await problem.textContent()).toContain('/lines/2/qty');
+    await screenshots(page, 'admin-6b-purchase-order-draft');
     expect(((await api('GET', '/v1/purchase-orders?limit=100')) as { items: unknown[] }).items).toHaveLength(before);
 
     // the second line goes; what was typed into the others stays
@@ -429,6 +441,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await onHand('CAP', 'BER')).toBe(before.cap);
     await page.getByRole('button', { name: 'Apply import' }).click();
     await page.getByRole('group', { name: 'Set on hand for 2 rows, changing 2 levels?' }).waitFor();
+    await screenshots(page, 'admin-7b-import-confirm');
     await page.getByRole('button', { name: 'Yes, apply import' }).click();
     await page.getByText('Imported 2 rows; 2 levels changed.').waitFor();
     expect(await onHand('CAP', 'BER')).toBe(7);
@@ -571,15 +584,26 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     const row = page.locator(`#deliveries tr[data-delivery="${String(letter)}"]`);
     await noProblems(page);
     await screenshots(page, 'admin-9-alerts');
+    const deliveryOf = async () =>
+      (
+        (await api('GET', '/v1/deliveries')) as {
+          items: { id: number; status: string; log: unknown[] }[];
+        }
+      ).items.find((one) => one.id === letter);
+    const triedBefore = (await deliveryOf())?.log.length ?? 0;
     await row.getByRole('button', { name: 'Retry' }).click();
     await row.getByRole('button', { name: 'Yes, retry' }).click();
     await page
       .getByRole('status')
       .filter({ hasText: `Delivery ${String(letter)} queued again.` })
       .waitFor();
-    const retried = (await api('GET', '/v1/deliveries')) as { items: { id: number; attempts: number }[] };
-    // sent again with a fresh budget: it has been tried once more, or is waiting to be
-    expect(retried.items.find((one) => one.id === letter)?.attempts).toBeGreaterThanOrEqual(1);
-    expect(await dead()).not.toContain(letter);
+    // sent again with a fresh budget: waiting to be tried, or tried once more (with one try and nothing on port 9, it
+    // may be a dead letter again by the time this looks: its log then holds one more attempt)
+    await expect
+      .poll(async () => {
+        const delivery = await deliveryOf();
+        return delivery?.status !== 'dead' || delivery.log.length > triedBefore;
+      })
+      .toBe(true);
   });
 });
