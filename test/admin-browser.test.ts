@@ -606,4 +606,75 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
       })
       .toBe(true);
   });
+  it('changes a reservation line after confirming: quantity, partial cancel, move, unfulfil; a refusal changes nothing', async () => {
+    const held = await api('POST', '/v1/reservations', {
+      order_ref: 'ORDER-CHANGE',
+      lines: [
+        { sku: 'TEE-M', qty: 2 },
+        { sku: 'CAP', qty: 1 },
+      ],
+      warehouse: 'AMS',
+    });
+    const id = String(held.id);
+    type Line = { sku: string; warehouse: string; qty: number; fulfilled: number; released: number };
+    const reservation = async () => (await api('GET', `/v1/reservations/${id}`)) as { status: string; lines: Line[] };
+    const page = await signedIn('/admin/reservations?order_ref=ORDER-CHANGE');
+    const row = page.locator(`#reservations tr[data-reservation="${id}"]`);
+    await row.getByRole('button', { name: 'Change…' }).click();
+    const form = page.getByRole('form', { name: 'Change reservation ORDER-CHANGE' });
+    const change = async (what: string, line: string, qty: string, says: string, to?: string) => {
+      await form.locator('select[name="change"]').selectOption({ label: what });
+      await form.getByLabel('Line').selectOption({ label: line });
+      await form.locator('input[name="qty"]').fill(qty);
+      if (to) await form.getByLabel('To warehouse').selectOption(to);
+      await form.getByRole('button', { name: 'Review change' }).click();
+      const dialog = page.getByRole('alertdialog', { name: 'Confirm the change' });
+      expect(await dialog.locator('p').textContent()).toBe(says);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+    };
+    const done = (says: string) =>
+      page
+        .getByRole('status')
+        .filter({ hasText: `Done: ${says}` })
+        .waitFor();
+
+    // more than the warehouse can promise: the server's refusal, and the reservation as it was
+    const before = await reservation();
+    let says = 'TEE-M at AMS: 2 → 5000 units (shipped included).';
+    await change('Change the quantity', 'TEE-M at AMS (2 reserved, 0 shipped, 0 released)', '5000', says);
+    await page.getByRole('alert').filter({ hasText: 'insufficient_stock' }).waitFor();
+    await screenshots(page, 'admin-5b-reservation-change-refused');
+    expect(await reservation()).toEqual(before);
+
+    says = 'TEE-M at AMS: 2 → 3 units (shipped included).';
+    await change('Change the quantity', 'TEE-M at AMS (2 reserved, 0 shipped, 0 released)', '3', says);
+    await done(says);
+    expect((await reservation()).lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', qty: 3, released: 0 }));
+
+    says = 'TEE-M at AMS: release 1 of the units it holds.';
+    await change('Cancel some units', 'TEE-M at AMS (3 reserved, 0 shipped, 0 released)', '1', says);
+    await done(says);
+    expect((await reservation()).lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', qty: 3, released: 1 }));
+
+    says = 'CAP at AMS: move 1 held units to BER.';
+    await change('Move to another warehouse', 'CAP at AMS (1 reserved, 0 shipped, 0 released)', '1', says, 'BER');
+    await done(says);
+    expect((await reservation()).lines.filter((line) => line.sku === 'CAP' && line.qty - line.released > 0)).toEqual([
+      expect.objectContaining({ warehouse: 'BER' }),
+    ]);
+
+    // paid and shipped through the API; one unit comes back through the page
+    await api('POST', `/v1/reservations/${id}/commit`);
+    await api('POST', `/v1/reservations/${id}/fulfil`);
+    await page.reload();
+    await row.getByText('fulfilled').waitFor();
+    await row.getByRole('button', { name: 'Change…' }).click();
+    says = 'TEE-M at AMS: bring 1 shipped units back on hand, held for the order again.';
+    await change('Take back shipped units (unfulfil)', 'TEE-M at AMS (3 reserved, 2 shipped, 1 released)', '1', says);
+    await done(says);
+    const after = await reservation();
+    expect(after.status).toBe('partially_fulfilled');
+    expect(after.lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', fulfilled: 1 }));
+    await noProblems(page);
+  });
 });
