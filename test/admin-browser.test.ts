@@ -677,4 +677,43 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(after.lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', fulfilled: 1 }));
     await noProblems(page);
   });
+  it('adds Telegram and email channels, keeping their secrets out of the page, and shows a refused setting', async () => {
+    const page = await signedIn('/admin/alerts');
+    const form = page.getByRole('form', { name: 'Add a channel' });
+    await form.getByLabel('Kind').selectOption('telegram');
+    await form.getByLabel('Bot token').fill('123456:secret-token-xyz');
+    await form.getByLabel('Chat').fill('not a chat');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    const problem = form.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/chat_id');
+    const channels = async () =>
+      ((await api('GET', '/v1/channels')) as { items: { id: number; kind: string }[] }).items;
+    const before = await channels();
+
+    await form.getByLabel('Chat').fill('@stockroom_ops');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    await form.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    await form.getByLabel('Kind').selectOption('email');
+    await form.getByLabel('SMTP URL').fill('smtp://ops:mail-password@127.0.0.1:9');
+    await form.getByLabel('From').fill('stock@example.com');
+    await form.getByLabel('To (comma-separated)').fill('buyer@example.com');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    await form.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    await page.locator('#channels tbody tr').filter({ hasText: 'email' }).waitFor();
+    await screenshots(page, 'admin-9b-channels');
+    const added = (await channels()).filter((channel) => !before.some((other) => other.id === channel.id));
+    expect(added.map((channel) => channel.kind).sort()).toEqual(['email', 'telegram']);
+    const shown = (await page.locator('#channels').textContent()) ?? '';
+    expect(shown).not.toContain('secret-token-xyz');
+    expect(shown).not.toContain('mail-password');
+    // nothing listens for them: stopped, so no later delivery is tried
+    for (const channel of added) {
+      const stopped = await fetch(`${ctx.server.url}/v1/channels/${String(channel.id)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      expect(stopped.status).toBe(204);
+    }
+  });
 });
