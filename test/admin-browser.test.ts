@@ -561,6 +561,38 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await page.evaluate('window.stillHere')).toBe(true);
   });
 
+  it('shows commits and incoming units on an open stock page without a reload, though they move no available count', async () => {
+    const page = await signedIn('/admin/stock?q=STK-OK');
+    const cellOf = (column: string) =>
+      page.locator(`#stock-table tr[data-sku="STK-OK"][data-warehouse="AMS"] td[data-column="${column}"]`);
+    await page.getByText('● Live').waitFor();
+    const before = {
+      reserved: Number(await cellOf('reserved').textContent()),
+      committed: Number(await cellOf('committed').textContent()),
+      incoming: Number(await cellOf('incoming').textContent()),
+    };
+    await page.evaluate('window.stillHere = true');
+    const held = await api('POST', '/v1/reservations', {
+      order_ref: 'ORDER-LIVE',
+      lines: [{ sku: 'STK-OK', qty: 2 }],
+      warehouse: 'AMS',
+    });
+    await expect.poll(() => cellOf('reserved').textContent()).toBe(String(before.reserved + 2));
+    // a commit changes no level: the page reads it on its next look (every 10 s while shown)
+    await api('POST', `/v1/reservations/${String(held.id)}/commit`);
+    await expect.poll(() => cellOf('committed').textContent(), { timeout: 15_000 }).toBe(String(before.committed + 2));
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: 'NORD',
+      warehouse: 'AMS',
+      lines: [{ sku: 'STK-OK', qty: 7 }],
+    });
+    await api('POST', `/v1/purchase-orders/${String(order.id)}/send`);
+    await expect.poll(() => cellOf('incoming').textContent(), { timeout: 15_000 }).toBe(String(before.incoming + 7));
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+    await api('POST', `/v1/reservations/${String(held.id)}/cancel`);
+    await api('POST', `/v1/purchase-orders/${String(order.id)}/cancel`);
+  });
+
   it('adds a channel, shows the alert feed, and retries a dead letter', async () => {
     const page = await signedIn('/admin/alerts');
     await page.locator('#alerts').waitFor();
