@@ -227,10 +227,13 @@ export async function scanStockCsv(
   return { rows, sha256: hash.digest('hex'), problems, problemCount, records };
 }
 
-/** Problems found after reading (unknown SKUs or warehouses): the first `max` of them and how many more. */
-export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS): ValidationError {
+/**
+ * Problems found after reading (unknown SKUs or warehouses): the first `max` of them and how many more (of `count`,
+ * when only some of them were kept).
+ */
+export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS, count = errors.length): ValidationError {
   const shown = errors.slice(0, max);
-  if (errors.length > max) shown.push({ path: '/csv', message: `and ${errors.length - max} more problems` });
+  if (count > shown.length) shown.push({ path: '/csv', message: `and ${count - shown.length} more problems` });
   return new ValidationError(shown);
 }
 
