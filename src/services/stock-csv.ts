@@ -122,30 +122,24 @@ export async function readStockCsv(
   source: CsvSource,
   limits: StockCsvLimits = {},
 ): Promise<{ rows: StockCsvRow[]; sha256: string }> {
-  const maxErrors = limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS;
-  const { rows, sha256, problems, problemCount } = await scanStockCsv(source, {
+  const { rows, sha256 } = await scanStockCsv(source, {
     maxBytes: limits.maxBytes,
-    listed: maxErrors,
-    stopAt: maxErrors,
+    listed: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
+    refuseAt: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
   });
-  if (problemCount >= maxErrors)
-    throw new ValidationError([
-      ...problems,
-      { path: '/csv', message: `stopped at ${maxErrors} problems; the rest of the file was not checked` },
-    ]);
-  if (problemCount > 0) throw new ValidationError(problems);
   return { rows, sha256 };
 }
 
 /**
  * Reads and checks a whole stock CSV as readStockCsv does, row by row with the same rules, but hands its row
  * problems back instead of refusing the file: the first `listed` of them, and their count (a dry run reports them
- * all). Reading stops at `stopAt` problems if given. A file that cannot be read as a stock CSV at all (no header,
- * a broken quote, too large, too many rows) is still refused.
+ * all). Given `refuseAt`, the file is refused at that many problems, unread beyond, or at the end if it has any (an
+ * import). A file that cannot be read as a stock CSV at all (no header, a broken quote, too large, too many rows) is
+ * always refused.
  */
 export async function scanStockCsv(
   source: CsvSource,
-  limits: { maxBytes?: number | undefined; listed: number; stopAt?: number | undefined },
+  limits: { maxBytes?: number | undefined; listed: number; refuseAt?: number | undefined },
 ): Promise<StockCsvScan> {
   const hash = createHash('sha256');
   const problems: FieldError[] = [];
@@ -156,7 +150,7 @@ export async function scanStockCsv(
   let records = 0;
   const problem = (error: FieldError): void => {
     if (problems.length < limits.listed) problems.push(error);
-    if (++problemCount === limits.stopAt) throw new EnoughProblems();
+    if (++problemCount === limits.refuseAt) throw new EnoughProblems();
   };
   const check = <S extends TSchema>(path: string, schema: S, value: unknown): Static<S> | undefined => {
     try {
@@ -217,13 +211,19 @@ export async function scanStockCsv(
       },
     );
   } catch (error) {
-    if (error instanceof EnoughProblems) return { rows, sha256: hash.digest('hex'), problems, problemCount, records };
+    if (error instanceof EnoughProblems) {
+      throw new ValidationError([
+        ...problems,
+        { path: '/csv', message: `stopped at ${problemCount} problems; the rest of the file was not checked` },
+      ]);
+    }
     if (error instanceof ValidationError || error instanceof PayloadTooLargeError) throw error;
     // csv-parse's own errors (an unterminated quote, a row with another number of columns) stop the file
     throw ValidationError.field('/csv', error instanceof Error ? error.message : 'not a CSV file');
   }
   if (!index) throw ValidationError.field('/csv', 'the file is empty; expected a header sku,warehouse,on_hand');
   if (records === 0) throw ValidationError.field('/csv', 'no rows after the header');
+  if (limits.refuseAt !== undefined && problemCount > 0) throw new ValidationError(problems);
   return { rows, sha256: hash.digest('hex'), problems, problemCount, records };
 }
 
