@@ -7,6 +7,7 @@ export type { Level, Movement, Reservation, ReservationLine, Variant, Warehouse 
 export type {
   CountResult,
   HeldStates,
+  ImportPreview,
   LevelChange,
   ReturnResult,
   StateLevel,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
+import { accessibilityViolations, screenshots, useBrowser, HAS_CHROMIUM } from './support/browser.js';
 import { ADMIN_KEY, adminCall, useServer } from './support/served.js';
 
 /**
@@ -68,6 +68,17 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
   };
   const cell = (page: Page, warehouse: string, column: string) =>
     page.locator(`#per-warehouse tr[data-warehouse="${warehouse}"] td[data-column="${column}"]`);
+
+  it('audits each screen with axe-core, which fails text below the contrast WCAG AA asks for and a field without a label', async () => {
+    // the audit every screenshot runs (test/support/browser.ts), on a page made to break it
+    const page = await freshPage();
+    await page.setContent(
+      '<main><h1>Audit</h1><p style="color:#aaa;background:#fff">faint</p><input name="unlabelled"></main>',
+    );
+    const broken = (await accessibilityViolations(page)).map((violation) => violation.id);
+    expect(broken).toContain('color-contrast');
+    expect(broken).toContain('label');
+  });
 
   it('signs in with a key kept in session storage, never in the URL, and refuses a wrong one', async () => {
     const page = await freshPage();
@@ -248,6 +259,47 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await threshold.inputValue()).toBe('4');
   });
 
+  it('edits every setting of a variant the API takes: title, category, tags, attributes, limit scope, tracking', async () => {
+    await api('POST', '/v1/variants', {
+      sku: 'MUG',
+      product: { title: 'Mug', category: 'kitchen', tags: ['ceramic'] },
+      attributes: { colour: 'white', volume_ml: 300 },
+    });
+    const page = await signedIn('/admin/variants/MUG');
+    const title = page.getByLabel('Title');
+    await expect.poll(() => title.inputValue()).toBe('Mug');
+    expect(await page.getByLabel('Attributes').inputValue()).toBe('colour=white\nvolume_ml=300');
+    await title.fill('Enamel mug');
+    await page.getByLabel('Category').fill('kitchen/mugs');
+    await page.getByLabel('Tags').fill('enamel, camping');
+    await page.getByLabel('Attributes').fill('colour=blue\nvolume_ml=350\nfinish=speckled');
+    await page.getByLabel('Limits apply to').selectOption('variant');
+    await page.getByLabel('Track inventory').uncheck();
+    await page.getByLabel('Safety stock').fill('2');
+    await page.getByLabel('Reorder quantity').fill('24');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    const saved = await api('GET', '/v1/variants/MUG');
+    expect(saved).toMatchObject({
+      product: { title: 'Enamel mug', category: 'kitchen/mugs', tags: ['enamel', 'camping'] },
+      attributes: { colour: 'blue', volume_ml: 350, finish: 'speckled' },
+      limit_scope: 'variant',
+      track_inventory: false,
+      safety_stock: 2,
+      reorder_qty: 24,
+    });
+    await screenshots(page, 'admin-3b-variant-settings');
+
+    // a category the API does not take: its problem is shown, and nothing of the form is saved
+    await title.fill('Another title');
+    await page.getByLabel('Category').fill('Kitchen Mugs!');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const problem = page.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/product/category');
+    expect(await api('GET', '/v1/variants/MUG')).toEqual(saved);
+  });
+
   it('shows a change made through the API on an open variant page, without a reload', async () => {
     const page = await signedIn('/admin/variants/TEE-M');
     await expect.poll(() => cell(page, 'AMS', 'on_hand').textContent()).toBe('5');
@@ -313,32 +365,84 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(stock.warehouses.find((level) => level.warehouse === 'AMS')?.bins).toEqual([{ bin: 'A-01-01', qty: 17 }]);
   });
 
-  it('previews every row error of a CSV import, applies nothing until they are fixed, then applies it', async () => {
-    const page = await signedIn('/admin/import');
-    const before = await onHand('CAP', 'BER');
-    const file = page.getByLabel('CSV file');
-    await file.setInputFiles({
-      name: 'stock.csv',
-      mimeType: 'text/csv',
-      buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nNOPE,AMS,1\nCAP,XXX,2\nTEE-M,AMS,-4\nCAP,BER,9\n'),
+  it('drafts a purchase order of several lines, showing the server’s refusal of a bad line first', async () => {
+    const page = await signedIn('/admin/purchasing');
+    const form = page.getByRole('form', { name: 'Draft a purchase order' });
+    await form.getByLabel('Supplier').selectOption('NORD');
+    await form.getByLabel('Warehouse').selectOption('BER');
+    await form.getByLabel('SKU, line 1').fill('TEE-M');
+    await form.getByLabel('Quantity, line 1').fill('6');
+    await form.getByRole('button', { name: 'Add line' }).click();
+    await form.getByLabel('SKU, line 2').fill('MUG');
+    await form.getByLabel('Quantity, line 2').fill('1');
+    await form.getByRole('button', { name: 'Add line' }).click();
+    await form.getByLabel('SKU, line 3').fill('CAP');
+    await form.getByLabel('Quantity, line 3').fill('0');
+    const before = ((await api('GET', '/v1/purchase-orders?limit=100')) as { items: unknown[] }).items.length;
+    await form.getByRole('button', { name: 'Draft' }).click();
+    const problem = form.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/lines/2/qty');
+    await screenshots(page, 'admin-6b-purchase-order-draft');
+    expect(((await api('GET', '/v1/purchase-orders?limit=100')) as { items: unknown[] }).items).toHaveLength(before);
+
+    // the second line goes; what was typed into the others stays
+    await form.getByRole('button', { name: 'Remove line 2' }).click();
+    expect(await form.getByLabel('SKU, line 2').inputValue()).toBe('CAP');
+    await form.getByLabel('Quantity, line 2').fill('9');
+    await form.getByRole('button', { name: 'Draft' }).click();
+    const done = form.getByRole('status').filter({ hasText: /drafted with 2 lines/ });
+    await done.waitFor();
+    const id = /Purchase order (\d+)/.exec((await done.textContent()) ?? '')?.[1];
+    expect(await api('GET', `/v1/purchase-orders/${String(id)}`)).toMatchObject({
+      supplier: 'NORD',
+      warehouse: 'BER',
+      status: 'DRAFT',
+      lines: [
+        { sku: 'TEE-M', qty: 6 },
+        { sku: 'CAP', qty: 9 },
+      ],
     });
-    await page.getByText('5 rows; 4 with errors').waitFor();
-    const errorOf = (line: number) => page.locator(`#import-preview tr[data-line="${String(line)}"] td[data-errors]`);
+  });
+
+  it('previews every row error of a CSV import from the server, far past row 500, applies nothing until they are fixed, then applies it after confirming', async () => {
+    const page = await signedIn('/admin/import');
+    const before = { cap: await onHand('CAP', 'BER'), ledger: await ledgerSize('CAP') };
+    const file = page.getByLabel('CSV file');
+    // 700 good rows' worth of lines (the same level is not allowed twice, so warehouses take turns over new SKUs),
+    // with the errors at the start and far past row 500
+    const lines = ['sku,warehouse,on_hand', 'CAP,BER,7', 'NOPE,AMS,1', 'CAP,XXX,2', 'TEE-M,AMS,-4', 'CAP,BER,9'];
+    for (let i = 0; i < 700; i++) lines.push(`CAP,AMS,${String(i)}`);
+    await file.setInputFiles({ name: 'stock.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.join('\n')) });
+    await page.getByText('705 rows; 703 errors; 1 level would change.').waitFor();
+    const errorOf = (line: number) => page.locator(`#import-errors tr[data-line="${String(line)}"] td[data-errors]`);
     expect(await errorOf(3).textContent()).toContain('unknown SKU NOPE');
     expect(await errorOf(4).textContent()).toContain('unknown warehouse XXX');
-    expect(await errorOf(5).textContent()).toContain('on_hand must be a whole number');
-    expect(await errorOf(6).textContent()).toContain('the same SKU and warehouse as line 2');
+    expect(await errorOf(5).textContent()).toBe('must be >= 0');
+    expect(await errorOf(6).textContent()).toBe('CAP at BER is already on line 2');
+    // every one of the repeated rows after the first, to the last line of the file
+    expect(await errorOf(706).textContent()).toBe('CAP at AMS is already on line 705');
+    expect(await page.locator('#import-errors tbody tr').count()).toBe(703);
     expect(await page.getByRole('button', { name: 'Apply import' }).isDisabled()).toBe(true);
     await screenshots(page, 'admin-7-import-preview');
-    expect(await onHand('CAP', 'BER')).toBe(before);
+    expect(await onHand('CAP', 'BER')).toBe(before.cap);
+    expect(await ledgerSize('CAP')).toBe(before.ledger);
 
     await file.setInputFiles({
       name: 'stock.csv',
       mimeType: 'text/csv',
       buffer: Buffer.from('sku,warehouse,on_hand\nCAP,BER,7\nCAP,AMS,1\n'),
     });
-    await page.getByText('2 rows; 0 with errors; 2 levels would change.').waitFor();
+    await page.getByText('2 rows; 0 errors; 2 levels would change.').waitFor();
+    expect(await page.locator('#import-preview tr[data-level="CAP@BER"] td.num').allTextContents()).toEqual([
+      String(before.cap),
+      '7',
+    ]);
+    expect(await onHand('CAP', 'BER')).toBe(before.cap);
     await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByRole('group', { name: 'Set on hand for 2 rows, changing 2 levels?' }).waitFor();
+    await screenshots(page, 'admin-7b-import-confirm');
+    await page.getByRole('button', { name: 'Yes, apply import' }).click();
     await page.getByText('Imported 2 rows; 2 levels changed.').waitFor();
     expect(await onHand('CAP', 'BER')).toBe(7);
     expect(await onHand('CAP', 'AMS')).toBe(1);
@@ -457,6 +561,38 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await page.evaluate('window.stillHere')).toBe(true);
   });
 
+  it('shows commits and incoming units on an open stock page without a reload, though they move no available count', async () => {
+    const page = await signedIn('/admin/stock?q=STK-OK');
+    const cellOf = (column: string) =>
+      page.locator(`#stock-table tr[data-sku="STK-OK"][data-warehouse="AMS"] td[data-column="${column}"]`);
+    await page.getByText('● Live').waitFor();
+    const before = {
+      reserved: Number(await cellOf('reserved').textContent()),
+      committed: Number(await cellOf('committed').textContent()),
+      incoming: Number(await cellOf('incoming').textContent()),
+    };
+    await page.evaluate('window.stillHere = true');
+    const held = await api('POST', '/v1/reservations', {
+      order_ref: 'ORDER-LIVE',
+      lines: [{ sku: 'STK-OK', qty: 2 }],
+      warehouse: 'AMS',
+    });
+    await expect.poll(() => cellOf('reserved').textContent()).toBe(String(before.reserved + 2));
+    // a commit changes no level: the page reads it on its next look (every 10 s while shown)
+    await api('POST', `/v1/reservations/${String(held.id)}/commit`);
+    await expect.poll(() => cellOf('committed').textContent(), { timeout: 15_000 }).toBe(String(before.committed + 2));
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: 'NORD',
+      warehouse: 'AMS',
+      lines: [{ sku: 'STK-OK', qty: 7 }],
+    });
+    await api('POST', `/v1/purchase-orders/${String(order.id)}/send`);
+    await expect.poll(() => cellOf('incoming').textContent(), { timeout: 15_000 }).toBe(String(before.incoming + 7));
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+    await api('POST', `/v1/reservations/${String(held.id)}/cancel`);
+    await api('POST', `/v1/purchase-orders/${String(order.id)}/cancel`);
+  });
+
   it('adds a channel, shows the alert feed, and retries a dead letter', async () => {
     const page = await signedIn('/admin/alerts');
     await page.locator('#alerts').waitFor();
@@ -480,15 +616,136 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     const row = page.locator(`#deliveries tr[data-delivery="${String(letter)}"]`);
     await noProblems(page);
     await screenshots(page, 'admin-9-alerts');
+    const deliveryOf = async () =>
+      (
+        (await api('GET', '/v1/deliveries')) as {
+          items: { id: number; status: string; log: unknown[] }[];
+        }
+      ).items.find((one) => one.id === letter);
+    const triedBefore = (await deliveryOf())?.log.length ?? 0;
     await row.getByRole('button', { name: 'Retry' }).click();
     await row.getByRole('button', { name: 'Yes, retry' }).click();
     await page
       .getByRole('status')
       .filter({ hasText: `Delivery ${String(letter)} queued again.` })
       .waitFor();
-    const retried = (await api('GET', '/v1/deliveries')) as { items: { id: number; attempts: number }[] };
-    // sent again with a fresh budget: it has been tried once more, or is waiting to be
-    expect(retried.items.find((one) => one.id === letter)?.attempts).toBeGreaterThanOrEqual(1);
-    expect(await dead()).not.toContain(letter);
+    // sent again with a fresh budget: waiting to be tried, or tried once more (with one try and nothing on port 9, it
+    // may be a dead letter again by the time this looks: its log then holds one more attempt)
+    await expect
+      .poll(async () => {
+        const delivery = await deliveryOf();
+        return delivery?.status !== 'dead' || delivery.log.length > triedBefore;
+      })
+      .toBe(true);
+  });
+  it('changes a reservation line after confirming: quantity, partial cancel, move, unfulfil; a refusal changes nothing', async () => {
+    const held = await api('POST', '/v1/reservations', {
+      order_ref: 'ORDER-CHANGE',
+      lines: [
+        { sku: 'TEE-M', qty: 2 },
+        { sku: 'CAP', qty: 1 },
+      ],
+      warehouse: 'AMS',
+    });
+    const id = String(held.id);
+    type Line = { sku: string; warehouse: string; qty: number; fulfilled: number; released: number };
+    const reservation = async () => (await api('GET', `/v1/reservations/${id}`)) as { status: string; lines: Line[] };
+    const page = await signedIn('/admin/reservations?order_ref=ORDER-CHANGE');
+    const row = page.locator(`#reservations tr[data-reservation="${id}"]`);
+    await row.getByRole('button', { name: 'Change…' }).click();
+    const form = page.getByRole('form', { name: 'Change reservation ORDER-CHANGE' });
+    const change = async (what: string, line: string, qty: string, says: string, to?: string) => {
+      await form.locator('select[name="change"]').selectOption({ label: what });
+      await form.getByLabel('Line').selectOption({ label: line });
+      await form.locator('input[name="qty"]').fill(qty);
+      if (to) await form.getByLabel('To warehouse').selectOption(to);
+      await form.getByRole('button', { name: 'Review change' }).click();
+      const dialog = page.getByRole('alertdialog', { name: 'Confirm the change' });
+      expect(await dialog.locator('p').textContent()).toBe(says);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+    };
+    const done = (says: string) =>
+      page
+        .getByRole('status')
+        .filter({ hasText: `Done: ${says}` })
+        .waitFor();
+
+    // more than the warehouse can promise: the server's refusal, and the reservation as it was
+    const before = await reservation();
+    let says = 'TEE-M at AMS: 2 → 5000 units (shipped included).';
+    await change('Change the quantity', 'TEE-M at AMS (2 reserved, 0 shipped, 0 released)', '5000', says);
+    await page.getByRole('alert').filter({ hasText: 'insufficient_stock' }).waitFor();
+    await screenshots(page, 'admin-5b-reservation-change-refused');
+    expect(await reservation()).toEqual(before);
+
+    says = 'TEE-M at AMS: 2 → 3 units (shipped included).';
+    await change('Change the quantity', 'TEE-M at AMS (2 reserved, 0 shipped, 0 released)', '3', says);
+    await done(says);
+    expect((await reservation()).lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', qty: 3, released: 0 }));
+
+    says = 'TEE-M at AMS: release 1 of the units it holds.';
+    await change('Cancel some units', 'TEE-M at AMS (3 reserved, 0 shipped, 0 released)', '1', says);
+    await done(says);
+    expect((await reservation()).lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', qty: 3, released: 1 }));
+
+    says = 'CAP at AMS: move 1 held units to BER.';
+    await change('Move to another warehouse', 'CAP at AMS (1 reserved, 0 shipped, 0 released)', '1', says, 'BER');
+    await done(says);
+    expect((await reservation()).lines.filter((line) => line.sku === 'CAP' && line.qty - line.released > 0)).toEqual([
+      expect.objectContaining({ warehouse: 'BER' }),
+    ]);
+
+    // paid and shipped through the API; one unit comes back through the page
+    await api('POST', `/v1/reservations/${id}/commit`);
+    await api('POST', `/v1/reservations/${id}/fulfil`);
+    await page.reload();
+    await row.getByText('fulfilled').waitFor();
+    await row.getByRole('button', { name: 'Change…' }).click();
+    says = 'TEE-M at AMS: bring 1 shipped units back on hand, held for the order again.';
+    await change('Take back shipped units (unfulfil)', 'TEE-M at AMS (3 reserved, 2 shipped, 1 released)', '1', says);
+    await done(says);
+    const after = await reservation();
+    expect(after.status).toBe('partially_fulfilled');
+    expect(after.lines).toContainEqual(expect.objectContaining({ sku: 'TEE-M', fulfilled: 1 }));
+    await noProblems(page);
+  });
+  it('adds Telegram and email channels, keeping their secrets out of the page, and shows a refused setting', async () => {
+    const page = await signedIn('/admin/alerts');
+    const form = page.getByRole('form', { name: 'Add a channel' });
+    await form.getByLabel('Kind').selectOption('telegram');
+    await form.getByLabel('Bot token').fill('123456:secret-token-xyz');
+    await form.getByLabel('Chat').fill('not a chat');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    const problem = form.getByRole('alert').filter({ hasText: 'validation_failed' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/chat_id');
+    const channels = async () =>
+      ((await api('GET', '/v1/channels')) as { items: { id: number; kind: string }[] }).items;
+    const before = await channels();
+
+    await form.getByLabel('Chat').fill('@stockroom_ops');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    await form.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    await form.getByLabel('Kind').selectOption('email');
+    await form.getByLabel('SMTP URL').fill('smtp://ops:mail-password@127.0.0.1:9');
+    await form.getByLabel('From').fill('stock@example.com');
+    await form.getByLabel('To (comma-separated)').fill('buyer@example.com');
+    await form.getByRole('button', { name: 'Add channel' }).click();
+    await form.getByRole('status').filter({ hasText: 'Channel added.' }).waitFor();
+    await page.locator('#channels tbody tr').filter({ hasText: 'email' }).waitFor();
+    await screenshots(page, 'admin-9b-channels');
+    const added = (await channels()).filter((channel) => !before.some((other) => other.id === channel.id));
+    expect(added.map((channel) => channel.kind).sort()).toEqual(['email', 'telegram']);
+    const shown = (await page.locator('#channels').textContent()) ?? '';
+    expect(shown).not.toContain('secret-token-xyz');
+    expect(shown).not.toContain('mail-password');
+    // nothing listens for them: stopped, so no later delivery is tried
+    for (const channel of added) {
+      const stopped = await fetch(`${ctx.server.url}/v1/channels/${String(channel.id)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      expect(stopped.status).toBe(204);
+    }
   });
 });

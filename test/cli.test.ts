@@ -104,6 +104,12 @@ describe('the stockroom CLI on the embedded database', () => {
     expect((await cli({ ...env, STOCKROOM_IMPORT_MAX_BYTES: '10' }, 'import', 'stock', good)).err).toContain(
       'larger than 10 bytes [payload_too_large]',
     );
+    // a dry run names every bad row, past the import's limit, and applies nothing
+    const checked = await cli({ ...env, STOCKROOM_IMPORT_MAX_ERRORS: '2' }, 'import', 'stock', bad, '--dry-run');
+    expect(checked.code).toBe(2);
+    for (const line of [2, 3, 4]) expect(checked.err).toContain(`/line/${line}/on_hand`);
+    const previewed = await cli(env, 'import', 'stock', good, '--dry-run');
+    expect(previewed.out).toMatch(/dry run: 1 rows, no problems; 1 levels would change; nothing was applied/);
     expect((await cli(env, 'import', 'stock', good)).out).toMatch(/imported 1 rows: 1 levels changed/);
   });
 

@@ -175,5 +175,37 @@ describe.each(drivers())(
       expect(next.status).toBe(400);
       expect(await json(next)).toMatchObject({ code: 'validation_failed' });
     });
+
+    it('holds a dry run to the same limits: 413 past the size, and 503 while the imports allowed are running', async () => {
+      const previewUrl = `${ctx.server.url}/v1/import/stock/preview`;
+      const declared = post(previewUrl, { ...csvHeaders, 'content-length': String(MAX_BYTES + 1) });
+      await declared.send(HEADER);
+      const tooLarge = await declared.answered;
+      expect(tooLarge.status).toBe(413);
+      expect(await json(tooLarge)).toMatchObject({ code: 'payload_too_large', limit_bytes: MAX_BYTES });
+      declared.abort();
+
+      // an import holding the one slot (its body not yet ended) leaves no room for a dry run, and the other way round
+      const rows = 'IMP-1,IMP,5\n';
+      const running = post(importUrl(), { ...csvHeaders, 'content-length': String(HEADER.length + rows.length) });
+      await running.send(HEADER);
+      let refused: RawReply | undefined;
+      for (let tries = 0; tries < 100 && !refused; tries++) {
+        const probe = post(previewUrl, csvHeaders);
+        await probe.send('nope\n');
+        probe.end();
+        const r = await probe.answered;
+        if (r.status === 503) refused = r;
+        else expect(r.status).toBe(400);
+        if (r.status !== 503) await r.text();
+      }
+      expect(refused?.headers['retry-after']).toBe('30');
+      expect(await json(refused!)).toMatchObject({ code: 'at_capacity' });
+      await running.send(rows);
+      running.end();
+      const done = await running.answered;
+      expect(done.status).toBe(200);
+      await done.text();
+    });
   },
 );

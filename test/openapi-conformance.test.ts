@@ -174,6 +174,10 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('GET', `/v1/stock/low?warehouse=${ams}`);
     await call('GET', `/v1/stock/export.csv?warehouse=${ams}&q=${sku}`);
     await call('GET', `/v1/stock/export.xlsx?warehouse=${ams}&q=${sku}`);
+    await call('POST', '/v1/import/stock/preview', {
+      raw: `sku,warehouse,on_hand\n${other},${ams},3\nNOPE,${ams},1\n`,
+      type: 'text/csv',
+    });
     await call('POST', '/v1/import/stock', { raw: `sku,warehouse,on_hand\n${other},${ams},3\n`, type: 'text/csv' });
     const source = uniq('wms');
     await h.s.sync.configureSource(source, null);

@@ -66,6 +66,7 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
       'recordReturn',
       'moveStockState',
       'syncStock',
+      'previewStockImport',
       'importStock',
     ])
       await send(operationId);

@@ -4,7 +4,7 @@ import { DEFAULT_CONNECTION_LIMITS } from '../http/server.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT } from '../http/routes/storefront.js';
 import { DEFAULT_IMPORT_CONCURRENCY } from '../http/routes/stock.js';
 import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/rate-limits.js';
-import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS } from '../services/stock-csv.js';
+import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, DEFAULT_PREVIEW_LISTED } from '../services/stock-csv.js';
 import { envInt } from './args.js';
 import type { ServeLimits } from './serve.js';
 
@@ -71,10 +71,16 @@ function proxiesFrom(env: NodeJS.ProcessEnv): string[] | undefined {
 }
 
 /** How large a CSV import may be, how many run at once (server) and at how many row problems one stops; the CLI reads the same. */
-export function importLimits(env: NodeJS.ProcessEnv): { maxBytes: number; concurrency: number; maxErrors: number } {
+export function importLimits(env: NodeJS.ProcessEnv): {
+  maxBytes: number;
+  concurrency: number;
+  maxErrors: number;
+  previewListed: number;
+} {
   return {
     maxBytes: envInt(env, 'STOCKROOM_IMPORT_MAX_BYTES', DEFAULT_IMPORT_MAX_BYTES, 1),
     concurrency: envInt(env, 'STOCKROOM_IMPORT_CONCURRENCY', DEFAULT_IMPORT_CONCURRENCY, 1),
     maxErrors: envInt(env, 'STOCKROOM_IMPORT_MAX_ERRORS', DEFAULT_IMPORT_MAX_ERRORS, 1),
+    previewListed: envInt(env, 'STOCKROOM_IMPORT_PREVIEW_LISTED', DEFAULT_PREVIEW_LISTED, 1),
   };
 }

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
-import { stockCsv } from '../services/stock-csv.js';
+import { stockCsv, tooMany } from '../services/stock-csv.js';
 import { stockListCsv } from '../services/stock-export.js';
 import type { StockListInput } from '../services/stock-list.js';
 import { ValidationError } from '../domain/errors.js';
@@ -289,9 +289,32 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .command('stock <file>')
     .description('set on hand from a CSV with columns sku,warehouse,on_hand: every row checked first, all or nothing')
     .option('--reference <ref>', 'recorded on the ledger rows', 'csv-import')
-    .action(async (file: string, options: { reference: string }) => {
+    .option('--dry-run', 'check every row as the import would and say what would change; change nothing')
+    .action(async (file: string, options: { reference: string; dryRun?: boolean }) => {
       const context = ctx();
-      const { maxBytes, maxErrors } = importLimits(context.env);
+      const { maxBytes, maxErrors, previewListed } = importLimits(context.env);
+      if (options.dryRun) {
+        // every row problem is reported (not only the first STOCKROOM_IMPORT_MAX_ERRORS), and refuses as the import would
+        await runAndPrint(
+          context,
+          async (stockroom, call) => {
+            const preview = await stockroom.stock.previewImport(createReadStream(file), {
+              ...call,
+              maxBytes,
+              listed: previewListed,
+            });
+            const problems = preview.errors.map(({ path, message }) => ({ path, message }));
+            if (preview.error_count > 0) throw tooMany(problems, problems.length, preview.error_count);
+            return preview;
+          },
+          (preview) =>
+            `dry run: ${preview.rows} rows, no problems; ${preview.changed} levels would change; nothing was applied` +
+            (preview.shortfalls.length > 0
+              ? `\nwarning: ${preview.shortfalls.length} levels would hold fewer units than are promised`
+              : ''),
+        );
+        return;
+      }
       // read as a stream, within the same limits as an import over HTTP
       await runAndPrint(
         context,

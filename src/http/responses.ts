@@ -20,7 +20,15 @@ import type { PurchaseOrder, Receipt, Supplier } from '../services/purchasing.js
 import type { ReconcileReport } from '../services/reconcile.js';
 import type { ReplenishResult, Suggestion } from '../services/replenishment.js';
 import type { ReservationPage } from '../services/reservation-search.js';
-import type { CountResult, LevelChange, ReturnResult, StateLevel, Stock, SyncResult } from '../services/stock.js';
+import type {
+  CountResult,
+  ImportPreview,
+  LevelChange,
+  ReturnResult,
+  StateLevel,
+  Stock,
+  SyncResult,
+} from '../services/stock.js';
 import type { StockListItem, StockListPage } from '../services/stock-list.js';
 import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
 
@@ -175,6 +183,27 @@ const ImportResultSchema = Type.Object({
   changed: Int,
   shortfalls: Type.Array(ref(LevelChangeSchema)),
 });
+
+const ImportPreviewSchema = Type.Object({
+  rows: Type.Integer({ description: 'data rows in the file' }),
+  changed: Type.Integer({ description: 'levels the import would change' }),
+  changes: Type.Array(Type.Object({ sku: Text, warehouse: Text, on_hand_before: Int, on_hand: Int }), {
+    description: 'the first changes, in file order (STOCKROOM_IMPORT_PREVIEW_LISTED)',
+  }),
+  shortfalls: Type.Array(ref(LevelChangeSchema)),
+  errors: Type.Array(
+    Type.Object({
+      line: Type.Union([Int, Type.Null()], { description: 'the line in the file (header = 1); null for the file' }),
+      path: Text,
+      message: Text,
+    }),
+    {
+      description: 'the first problems, in line order (STOCKROOM_IMPORT_PREVIEW_LISTED); none: the import would apply',
+    },
+  ),
+  error_count: Type.Integer({ description: 'every problem found, listed or not' }),
+});
+type _ImportPreview = Check<Same<Static<typeof ImportPreviewSchema>, ImportPreview>>;
 
 const stateFields = { damaged: Int, quality_control: Int, safety_stock: Int };
 const StateLevelSchema = Type.Object({ ...levelFields, ...stateFields });
@@ -512,6 +541,7 @@ export const Answers = {
   TransferResult: TransferResultSchema,
   ReturnResult: ReturnResultSchema,
   ImportResult: ImportResultSchema,
+  ImportPreview: ImportPreviewSchema,
   StateLevel: StateLevelSchema,
   Stock: StockSchema,
   Movement: ref(MovementSchema),

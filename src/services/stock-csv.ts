@@ -15,6 +15,8 @@ export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
 export const MAX_IMPORT_ROWS = 1_000_000;
 /** 64 MiB: about two million CSV rows */
 export const DEFAULT_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
+/** Problems and changes a dry run of an import lists (it counts them all): about a megabyte of answer. */
+export const DEFAULT_PREVIEW_LISTED = 10_000;
 /** Reading stops at this many problems: a wrong file should not cost a minute or answer with a megabyte. */
 export const DEFAULT_IMPORT_MAX_ERRORS = 100;
 /** rows checked between turns of the event loop, so other requests are answered during a large import */
@@ -97,6 +99,19 @@ async function* piecesOf(
   }
 }
 
+/** A stock CSV read to its end: its rows without problems, the first problems found, and how many there were. */
+export interface StockCsvScan {
+  rows: StockCsvRow[];
+  /** the file's SHA-256, which stands for it in idempotency checks */
+  sha256: string;
+  /** the first `listed` problems, in line order */
+  problems: FieldError[];
+  /** every problem found, listed or not */
+  problemCount: number;
+  /** data rows read (after the header) */
+  records: number;
+}
+
 /**
  * Reads a stock CSV (header sku,warehouse,on_hand; other columns such as reserved or available, as the export
  * writes them, are ignored) as it arrives, a piece at a time, giving the event loop a turn every few thousand
@@ -107,16 +122,35 @@ export async function readStockCsv(
   source: CsvSource,
   limits: StockCsvLimits = {},
 ): Promise<{ rows: StockCsvRow[]; sha256: string }> {
-  const maxErrors = limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS;
+  const { rows, sha256 } = await scanStockCsv(source, {
+    maxBytes: limits.maxBytes,
+    listed: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
+    refuseAt: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
+  });
+  return { rows, sha256 };
+}
+
+/**
+ * Reads and checks a whole stock CSV as readStockCsv does, row by row with the same rules, but hands its row
+ * problems back instead of refusing the file: the first `listed` of them, and their count (a dry run reports them
+ * all). Given `refuseAt`, the file is refused at that many problems, unread beyond, or at the end if it has any (an
+ * import). A file that cannot be read as a stock CSV at all (no header, a broken quote, too large, too many rows) is
+ * always refused.
+ */
+export async function scanStockCsv(
+  source: CsvSource,
+  limits: { maxBytes?: number | undefined; listed: number; refuseAt?: number | undefined },
+): Promise<StockCsvScan> {
   const hash = createHash('sha256');
-  const errors: FieldError[] = [];
+  const problems: FieldError[] = [];
+  let problemCount = 0;
   const seen = new SeenLines();
   const rows: StockCsvRow[] = [];
   let index: Record<(typeof STOCK_CSV_COLUMNS)[number], number> | undefined;
   let records = 0;
   const problem = (error: FieldError): void => {
-    errors.push(error);
-    if (errors.length >= maxErrors) throw new EnoughProblems();
+    if (problems.length < limits.listed) problems.push(error);
+    if (++problemCount === limits.refuseAt) throw new EnoughProblems();
   };
   const check = <S extends TSchema>(path: string, schema: S, value: unknown): Static<S> | undefined => {
     try {
@@ -179,8 +213,8 @@ export async function readStockCsv(
   } catch (error) {
     if (error instanceof EnoughProblems) {
       throw new ValidationError([
-        ...errors,
-        { path: '/csv', message: `stopped at ${maxErrors} problems; the rest of the file was not checked` },
+        ...problems,
+        { path: '/csv', message: `stopped at ${problemCount} problems; the rest of the file was not checked` },
       ]);
     }
     if (error instanceof ValidationError || error instanceof PayloadTooLargeError) throw error;
@@ -189,14 +223,17 @@ export async function readStockCsv(
   }
   if (!index) throw ValidationError.field('/csv', 'the file is empty; expected a header sku,warehouse,on_hand');
   if (records === 0) throw ValidationError.field('/csv', 'no rows after the header');
-  if (errors.length > 0) throw new ValidationError(errors);
-  return { rows, sha256: hash.digest('hex') };
+  if (limits.refuseAt !== undefined && problemCount > 0) throw new ValidationError(problems);
+  return { rows, sha256: hash.digest('hex'), problems, problemCount, records };
 }
 
-/** Problems found after reading (unknown SKUs or warehouses): the first `max` of them and how many more. */
-export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS): ValidationError {
+/**
+ * Problems found after reading (unknown SKUs or warehouses): the first `max` of them and how many more (of `count`,
+ * when only some of them were kept).
+ */
+export function tooMany(errors: FieldError[], max = DEFAULT_IMPORT_MAX_ERRORS, count = errors.length): ValidationError {
   const shown = errors.slice(0, max);
-  if (errors.length > max) shown.push({ path: '/csv', message: `and ${errors.length - max} more problems` });
+  if (count > shown.length) shown.push({ path: '/csv', message: `and ${count - shown.length} more problems` });
   return new ValidationError(shown);
 }
 

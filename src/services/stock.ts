@@ -1,4 +1,5 @@
 import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
+import type { FieldError } from '../domain/errors.js';
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import { sellable } from '../domain/availability.js';
@@ -9,6 +10,7 @@ import { variantHeadroom } from '../domain/variant-limits.js';
 import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
+import { asStockroomError } from '../store/failures.js';
 import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
@@ -25,8 +27,8 @@ import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { readStockCsv, tooMany } from './stock-csv.js';
-import type { CsvSource, StockCsvLimits } from './stock-csv.js';
+import { DEFAULT_PREVIEW_LISTED, readStockCsv, scanStockCsv, tooMany } from './stock-csv.js';
+import type { CsvSource, StockCsvLimits, StockCsvRow } from './stock-csv.js';
 import {
   AdjustInput,
   CountInput,
@@ -70,6 +72,22 @@ interface LevelToChange {
   releasing: readonly string[];
 }
 
+/** A row of an import, resolved; `archived` names its archived variant or warehouse, if one is. */
+interface ImportItem extends OnHandItem {
+  line: number;
+  archived?: string | undefined;
+}
+
+/** Carries a dry run's result out of its transaction, which throwing rolls back. */
+class DryRun<T> extends Error {
+  constructor(readonly result: T) {
+    super('dry run');
+  }
+}
+
+/** The line a problem's path names (/line/7/sku), or 0 for the file as a whole. */
+const lineOf = (path: string): number => Number(/^\/line\/(\d+)/.exec(path)?.[1] ?? 0);
+
 const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[]): LevelChange[] =>
   levels.filter((level) => level.shortfall > 0).map(({ difference: _, ...level }) => level);
 
@@ -77,6 +95,22 @@ const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[])
 export interface LevelChange extends Level {
   /** units promised to orders that are no longer in the building (on_hand below reserved) */
   shortfall: number;
+}
+
+/** What an import would do, from a dry run (StockService.previewImport). */
+export interface ImportPreview {
+  /** data rows in the file */
+  rows: number;
+  /** levels the import would change */
+  changed: number;
+  /** the first changes, in file order */
+  changes: { sku: string; warehouse: string; on_hand_before: number; on_hand: number }[];
+  /** levels that would be left short of what orders hold */
+  shortfalls: LevelChange[];
+  /** the first problems, in line order; the import is refused while there is one */
+  errors: { line: number | null; path: string; message: string }[];
+  /** every problem found, listed or not */
+  error_count: number;
 }
 
 /** A level after a cycle count, with what the count changed. */
@@ -429,41 +463,131 @@ export class StockService {
     const request = { csv_sha256: sha256, reference: options.reference };
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runIdempotently(this.ctx, 'stock.import', options, request, async (tx) => {
-        const variants = await findVariants(tx, [...new Set(rows.map((row) => row.sku))]);
-        const warehouses = await findWarehouses(tx, [...new Set(rows.map((row) => row.warehouse))]);
-        const variantId = new Map(variants.map((variant) => [variant.sku, variant.id]));
-        const warehouseId = new Map(warehouses.map((warehouse) => [warehouse.code, warehouse.id]));
-        const unknown = rows.flatMap((row) => [
-          ...(variantId.has(row.sku) ? [] : [{ path: `/line/${row.line}/sku`, message: `unknown SKU ${row.sku}` }]),
-          ...(warehouseId.has(row.warehouse)
-            ? []
-            : [{ path: `/line/${row.line}/warehouse`, message: `unknown warehouse ${row.warehouse}` }]),
-        ]);
+        const { items, unknown, skus } = await this.resolveImportRows(tx, rows);
         if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
-        const releasing = await this.expireDueHolds(
-          tx,
-          variants.map((variant) => variant.sku),
-          putOff,
-        );
-        const levels = await this.setOnHand(
-          tx,
-          { options, type: 'count', reason: 'cycle_count', reference: options.reference ?? 'csv-import' },
-          rows.map((row) => ({
-            variantId: variantId.get(row.sku) ?? missing('variant'),
-            warehouseId: warehouseId.get(row.warehouse) ?? missing('warehouse'),
-            sku: row.sku,
-            warehouse: row.warehouse,
-            onHand: row.on_hand,
-            expected: undefined,
-          })),
-          releasing,
-        );
+        const levels = await this.applyImportRows(tx, options, items, await this.expireDueHolds(tx, skus, putOff));
         return {
           rows: rows.length,
           changed: levels.filter((level) => level.difference !== 0).length,
           shortfalls: shortfallsOf(levels),
         };
       }),
+    );
+  }
+
+  /**
+   * A dry run of importOnHand: reads the whole file with the same checks, resolves its SKUs and warehouses and
+   * applies the rows that pass, all in one transaction that is then rolled back, so nothing changes. Reports every
+   * row problem with its line (the first `listed` of them, and their count), what the import would change, and the
+   * shortfalls it would leave. A file that cannot be read as a stock CSV at all is refused, as the import refuses it.
+   */
+  async previewImport(
+    csv: CsvSource,
+    options: CallOptions & { maxBytes?: number | undefined; listed?: number | undefined } = {},
+  ): Promise<ImportPreview> {
+    const listed = options.listed ?? DEFAULT_PREVIEW_LISTED;
+    const scan = await scanStockCsv(csv, { maxBytes: options.maxBytes, listed });
+    const work = this.ctx.db.transaction(async (tx) => {
+      const { items, unknown, skus } = await this.resolveImportRows(tx, scan.rows);
+      // an import may not raise on hand into an archived variant or warehouse (refuseArchived): each such row is named
+      const archived = items.filter((item) => item.archived !== undefined);
+      const now = new Map(
+        (archived.length === 0 ? [] : await lockLevels(tx, archived)).map((level) => [
+          `${level.variant_id}:${level.warehouse_id}`,
+          level.on_hand,
+        ]),
+      );
+      const refused = archived.flatMap((item) => {
+        const onHand = now.get(`${item.variantId}:${item.warehouseId}`) ?? 0;
+        return item.onHand > onHand
+          ? [
+              {
+                path: `/line/${item.line}`,
+                message: `${item.archived} is archived: on hand may not rise (${onHand} now)`,
+              },
+            ]
+          : [];
+      });
+      const refusedLines = new Set(refused.map((problem) => problem.path));
+      const applied = items.filter((item) => !refusedLines.has(`/line/${item.line}`));
+      // put off: a dry run does not wait for holds being released elsewhere, it reports what the file would leave
+      const levels = await this.applyImportRows(tx, options, applied, await this.expireDueHolds(tx, skus, true));
+      const problems = [...scan.problems, ...unknown, ...refused].sort(
+        (first, second) => lineOf(first.path) - lineOf(second.path),
+      );
+      const changes = levels.filter((level) => level.difference !== 0);
+      throw new DryRun<ImportPreview>({
+        rows: scan.records,
+        changed: changes.length,
+        changes: changes.slice(0, listed).map((level) => ({
+          sku: level.sku,
+          warehouse: level.warehouse,
+          on_hand_before: level.on_hand - level.difference,
+          on_hand: level.on_hand,
+        })),
+        shortfalls: shortfallsOf(levels),
+        errors: problems.slice(0, listed).map((problem) => ({ line: lineOf(problem.path) || null, ...problem })),
+        error_count: scan.problemCount + unknown.length + refused.length,
+      });
+    });
+    return work.then(
+      () => missing('dry run result'),
+      (error: unknown) => {
+        if (error instanceof DryRun) return error.result as ImportPreview;
+        throw asStockroomError(error) ?? error;
+      },
+    );
+  }
+
+  /** The import's rows with their variant and warehouse ids, and a problem for each unknown SKU or warehouse. */
+  private async resolveImportRows(
+    tx: Queryable,
+    rows: readonly StockCsvRow[],
+  ): Promise<{ items: ImportItem[]; unknown: FieldError[]; skus: string[] }> {
+    const variants = await findVariants(tx, [...new Set(rows.map((row) => row.sku))]);
+    const warehouses = await findWarehouses(tx, [...new Set(rows.map((row) => row.warehouse))]);
+    const variantOf = new Map(variants.map((variant) => [variant.sku, variant]));
+    const warehouseOf = new Map(warehouses.map((warehouse) => [warehouse.code, warehouse]));
+    const unknown: FieldError[] = [];
+    const items: ImportItem[] = [];
+    for (const row of rows) {
+      const variant = variantOf.get(row.sku);
+      const warehouse = warehouseOf.get(row.warehouse);
+      if (!variant) unknown.push({ path: `/line/${row.line}/sku`, message: `unknown SKU ${row.sku}` });
+      if (!warehouse)
+        unknown.push({ path: `/line/${row.line}/warehouse`, message: `unknown warehouse ${row.warehouse}` });
+      if (!variant || !warehouse) continue;
+      items.push({
+        line: row.line,
+        variantId: variant.id,
+        warehouseId: warehouse.id,
+        sku: row.sku,
+        warehouse: row.warehouse,
+        onHand: row.on_hand,
+        expected: undefined,
+        archived:
+          variant.archived_at !== null
+            ? `variant ${row.sku}`
+            : warehouse.archived_at !== null
+              ? `warehouse ${row.warehouse}`
+              : undefined,
+      });
+    }
+    return { items, unknown, skus: variants.map((variant) => variant.sku) };
+  }
+
+  /** Sets the import's levels, recorded as counts. */
+  private applyImportRows(
+    tx: Queryable,
+    options: CallOptions & { reference?: string | undefined },
+    items: readonly ImportItem[],
+    releasing: readonly string[],
+  ): Promise<(LevelChange & { difference: number })[]> {
+    return this.setOnHand(
+      tx,
+      { options, type: 'count', reason: 'cycle_count', reference: options.reference ?? 'csv-import' },
+      items,
+      releasing,
     );
   }
 

@@ -15,7 +15,7 @@ export interface HttpReply {
 export type HttpCall = (
   method: string,
   path: string,
-  options?: { scope?: Scope; body?: unknown; idempotencyKey?: string },
+  options?: { scope?: Scope; body?: unknown; csv?: string; idempotencyKey?: string },
 ) => Promise<HttpReply>;
 
 /**
@@ -40,11 +40,13 @@ export function useHttpServer(h: Harness): { call: HttpCall } {
   const call: HttpCall = async (method, path, options = {}) => {
     const headers: Record<string, string> = { authorization: `Bearer ${keys.get(options.scope ?? 'admin') ?? ''}` };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.csv !== undefined) headers['content-type'] = 'text/csv';
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     const res = await fetch(`${url}${path}`, {
       method,
       headers,
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      ...(options.csv === undefined ? {} : { body: options.csv }),
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as HttpReply['body']) : {} };

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MOVEMENT_TYPES } from '../../domain/movements.js';
 import {
   AdjustInput,
@@ -19,7 +19,12 @@ import {
   parse,
 } from '../../services/schemas.js';
 import { MoveStateInput } from '../../services/state-schemas.js';
-import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, stockCsv } from '../../services/stock-csv.js';
+import {
+  DEFAULT_IMPORT_MAX_BYTES,
+  DEFAULT_IMPORT_MAX_ERRORS,
+  DEFAULT_PREVIEW_LISTED,
+  stockCsv,
+} from '../../services/stock-csv.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
@@ -54,6 +59,8 @@ export interface ImportLimits {
   concurrency?: number | undefined;
   /** a file is refused at this many row problems, without reading further */
   maxErrors?: number | undefined;
+  /** row problems and changes a dry run lists (it counts them all) */
+  previewListed?: number | undefined;
 }
 
 /** Imports read or applied at once unless configured (STOCKROOM_IMPORT_CONCURRENCY): each holds its rows in memory. */
@@ -230,23 +237,15 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       );
     });
 
-    // a stock take can be large: this route alone reads CSV, as a stream (parsed as it arrives, never held whole)
+    // a stock take can be large: these routes alone read CSV, as a stream (parsed as it arrives, never held whole)
     await app.register(async (scoped) => {
       scoped.addContentTypeParser('text/csv', (_req, payload, done) => {
         done(null, payload);
       });
-      scoped.post(
-        '/import/stock',
-        route(WAREHOUSE, 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', {
-          operationId: 'importStock',
-          querystring: ImportQuery,
-          body: CsvBody,
-          consumes: 'text/csv',
-          answer: { schema: Answers.ImportResult, description: 'Rows read, levels changed, and those left short' },
-          refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'archived', 'at_capacity'],
-          idempotent: true,
-        }),
-        async (req, reply) => {
+      /** Runs one CSV import (or dry run) within the import limits, on the body as it arrives. */
+      const readingCsv =
+        <T>(run: (source: AsyncIterable<Uint8Array>, req: FastifyRequest) => Promise<T>) =>
+        async (req: FastifyRequest, reply: FastifyReply): Promise<T> => {
           const body = req.body as Readable | undefined;
           if (typeof body?.iterator !== 'function')
             throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
@@ -255,13 +254,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
             const free = running.take(req.ip);
             try {
               // stopping early must not destroy the request: that would close the socket before the answer
-              const source = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
-              return await stockroom.stock.importOnHand(source, {
-                ...callOptions(req),
-                reference: pageQuery(req.query).string('reference'),
-                maxBytes,
-                maxErrors: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
-              });
+              return await run(body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>, req);
             } finally {
               free();
             }
@@ -277,7 +270,46 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
             }
             throw error;
           }
-        },
+        };
+      scoped.post(
+        '/import/stock',
+        route(WAREHOUSE, 'Set on hand from a CSV (sku,warehouse,on_hand): all rows or none', {
+          operationId: 'importStock',
+          querystring: ImportQuery,
+          body: CsvBody,
+          consumes: 'text/csv',
+          answer: { schema: Answers.ImportResult, description: 'Rows read, levels changed, and those left short' },
+          refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'archived', 'at_capacity'],
+          idempotent: true,
+        }),
+        readingCsv((source, req) =>
+          stockroom.stock.importOnHand(source, {
+            ...callOptions(req),
+            reference: pageQuery(req.query).string('reference'),
+            maxBytes,
+            maxErrors: limits.maxErrors ?? DEFAULT_IMPORT_MAX_ERRORS,
+          }),
+        ),
+      );
+      scoped.post(
+        '/import/stock/preview',
+        route(WAREHOUSE, 'Dry run of a CSV import: every row problem by line, and what would change; changes nothing', {
+          operationId: 'previewStockImport',
+          body: CsvBody,
+          consumes: 'text/csv',
+          answer: {
+            schema: Answers.ImportPreview,
+            description: 'Every row problem (the first ones listed, all counted), and what the import would change',
+          },
+          refusals: ['quantity_limit', 'at_capacity'],
+        }),
+        readingCsv((source, req) =>
+          stockroom.stock.previewImport(source, {
+            ...callOptions(req),
+            maxBytes,
+            listed: limits.previewListed ?? DEFAULT_PREVIEW_LISTED,
+          }),
+        ),
       );
     });
 

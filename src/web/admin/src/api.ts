@@ -147,8 +147,8 @@ export interface Warehouse {
 /** A variant's settings. */
 export interface Variant {
   sku: string;
-  product: { title: string };
-  attributes: Record<string, string>;
+  product: { title: string; category: string | null; tags: string[] };
+  attributes: Record<string, string | number | boolean>;
   low_stock_threshold: number;
   safety_stock: number;
   backorder: { policy: 'deny' | 'backorder' | 'preorder'; limit: number; lead_days: number | null };
@@ -156,6 +156,8 @@ export interface Variant {
   reorder_qty: number | null;
   lead_time_days: number | null;
   supplier: string | null;
+  limit_scope: 'warehouse' | 'variant';
+  track_inventory: boolean;
   archived_at: string | null;
 }
 
@@ -255,4 +257,14 @@ export interface Supplier {
   email: string | null;
   lead_time_days: number | null;
   warehouse: string | null;
+}
+
+/** POST /v1/import/stock/preview: a dry run of a CSV import. */
+export interface ImportPreview {
+  rows: number;
+  changed: number;
+  changes: { sku: string; warehouse: string; on_hand_before: number; on_hand: number }[];
+  shortfalls: { sku: string; warehouse: string; on_hand: number; reserved: number; shortfall: number }[];
+  errors: { line: number | null; path: string; message: string }[];
+  error_count: number;
 }

@@ -173,7 +173,7 @@ export function AlertsPage() {
   );
 }
 
-/** A webhook or Slack channel (Telegram and email take more settings: see docs/api.md or the CLI). */
+/** A channel of any kind the API takes: each kind asks for its own settings; secrets are shown nowhere after. */
 function NewChannel({ onCreated }: { onCreated: () => void }) {
   const action = useAction();
   const [kind, setKind] = useState('webhook');
@@ -187,13 +187,19 @@ function NewChannel({ onCreated }: { onCreated: () => void }) {
         event.preventDefault();
         const form = event.currentTarget;
         const name = field(form, 'name');
-        const body = {
-          kind,
-          url: field(form, 'url'),
-          events,
-          ...(name ? { name } : {}),
-          ...(kind === 'webhook' ? { secret: field(form, 'secret') } : {}),
+        const optional = (fieldName: string) => {
+          const value = field(form, fieldName);
+          return value ? { [fieldName]: value } : {};
         };
+        const settings =
+          kind === 'webhook'
+            ? { url: field(form, 'url'), secret: field(form, 'secret') }
+            : kind === 'slack'
+              ? { url: field(form, 'url') }
+              : kind === 'telegram'
+                ? { bot_token: field(form, 'bot_token'), chat_id: field(form, 'chat_id'), ...optional('api_url') }
+                : { smtp_url: field(form, 'smtp_url'), from: field(form, 'from'), to: field(form, 'to') };
+        const body = { kind, events, ...(name ? { name } : {}), ...settings };
         void action
           .run(async () => {
             await api('POST', '/v1/channels', { body, idempotent: true });
@@ -217,16 +223,58 @@ function NewChannel({ onCreated }: { onCreated: () => void }) {
           >
             <option value="webhook">webhook</option>
             <option value="slack">slack</option>
+            <option value="telegram">telegram</option>
+            <option value="email">email</option>
           </select>
         </label>
         <label>
           Name
           <input name="name" />
         </label>
-        <label>
-          URL
-          <input name="url" type="url" required />
-        </label>
+        {(kind === 'webhook' || kind === 'slack') && (
+          <label>
+            URL
+            <input name="url" type="url" required />
+          </label>
+        )}
+        {kind === 'telegram' && (
+          <>
+            <label>
+              Bot token (shown nowhere after this)
+              <input name="bot_token" type="password" autocomplete="off" required placeholder="123456:ABC-def" />
+            </label>
+            <label>
+              Chat
+              <input name="chat_id" required placeholder="-1001234567890 or @channelname" />
+            </label>
+            <label>
+              Bot API URL (optional)
+              <input name="api_url" type="url" placeholder="https://api.telegram.org" />
+            </label>
+          </>
+        )}
+        {kind === 'email' && (
+          <>
+            <label>
+              SMTP URL (its password is shown nowhere after this)
+              <input
+                name="smtp_url"
+                type="password"
+                autocomplete="off"
+                required
+                placeholder="smtps://user:pass@mail.example.com:465"
+              />
+            </label>
+            <label>
+              From
+              <input name="from" required placeholder="stock@example.com" />
+            </label>
+            <label>
+              To (comma-separated)
+              <input name="to" required placeholder="buyer@example.com, ops@example.com" />
+            </label>
+          </>
+        )}
         {kind === 'webhook' && (
           <label>
             Secret (16+ characters, shown nowhere after this)

@@ -1,118 +1,20 @@
 import { useState } from 'preact/hooks';
-import { ApiProblem, api, get } from '../api.js';
-import type { StockOfSku, Warehouse } from '../api.js';
-import { DataTable, ProblemView, Title, useAction, useLoad, TableHead } from '../ui.js';
+import { api } from '../api.js';
+import type { ImportPreview } from '../api.js';
+import { ConfirmButton, DataTable, TableHead, Title, useAction } from '../ui.js';
 
-/** SKUs looked up for the preview; a larger file's other SKUs are checked by the server when it is applied. */
-const MAX_LOOKUPS = 500;
+const plural = (count: number, one: string, many = `${one}s`): string => `${String(count)} ${count === 1 ? one : many}`;
 
-/** One row of the file as the preview sees it: what it will set, or what is wrong with it. */
-interface PreviewRow {
-  line: number;
-  sku: string;
-  warehouse: string;
-  onHand: string;
-  current: number | null;
-  errors: string[];
-}
-
-/** Splits CSV text into records (quoted fields, doubled quotes, CRLF), as the server's parser reads it. */
-export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let value = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text.charAt(i);
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        value += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else value += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(value);
-      value = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[i + 1] === '\n') i++;
-      record.push(value);
-      records.push(record);
-      record = [];
-      value = '';
-    } else value += char;
-  }
-  if (value !== '' || record.length > 0) {
-    record.push(value);
-    records.push(record);
-  }
-  return records;
-}
-
-async function preview(text: string, warehouses: Set<string>): Promise<{ rows: PreviewRow[]; fileErrors: string[] }> {
-  const [header = [], ...records] = parseCsv(text.replace(/^\uFEFF/, ''));
-  const names = header.map((name) => name.trim().toLowerCase());
-  const column = (name: string) => names.indexOf(name);
-  const missing = ['sku', 'warehouse', 'on_hand'].filter((name) => column(name) < 0);
-  if (missing.length > 0) return { rows: [], fileErrors: [`the header lacks ${missing.join(', ')}`] };
-  const seen = new Map<string, number>();
-  const rows: PreviewRow[] = records
-    .map((record, i) => ({ record, line: i + 2 }))
-    .filter(({ record }) => !(record.length === 1 && record[0]?.trim() === ''))
-    .map(({ record, line }) => {
-      const sku = (record[column('sku')] ?? '').trim();
-      const warehouse = (record[column('warehouse')] ?? '').trim();
-      const onHand = (record[column('on_hand')] ?? '').trim();
-      const errors: string[] = [];
-      if (!sku) errors.push('sku is empty');
-      if (!warehouse) errors.push('warehouse is empty');
-      else if (!warehouses.has(warehouse)) errors.push(`unknown warehouse ${warehouse}`);
-      if (!/^\d+$/.test(onHand)) errors.push('on_hand must be a whole number, 0 or more');
-      const key = `${sku}\n${warehouse}`;
-      const first = seen.get(key);
-      if (first !== undefined) errors.push(`the same SKU and warehouse as line ${String(first)}`);
-      else seen.set(key, line);
-      return { line, sku, warehouse, onHand, current: null, errors };
-    });
-  const skus = [...new Set(rows.map((row) => row.sku).filter(Boolean))];
-  const stock = new Map<string, StockOfSku | null>();
-  // a few at a time: a preview must not crowd out the server's other callers
-  const lookups = skus.slice(0, MAX_LOOKUPS);
-  for (let from = 0; from < lookups.length; from += 8) {
-    await Promise.all(
-      lookups.slice(from, from + 8).map(async (sku) => {
-        try {
-          stock.set(sku, await get<StockOfSku>(`/v1/stock/${encodeURIComponent(sku)}`));
-        } catch (error) {
-          if (error instanceof ApiProblem && error.problem.status === 404) stock.set(sku, null);
-          else throw error;
-        }
-      }),
-    );
-  }
-  for (const row of rows) {
-    const found = stock.get(row.sku);
-    if (found === null) row.errors.push(`unknown SKU ${row.sku}`);
-    else if (found) row.current = found.warehouses.find((level) => level.warehouse === row.warehouse)?.on_hand ?? 0;
-  }
-  const fileErrors =
-    skus.length > MAX_LOOKUPS
-      ? [`only the first ${String(MAX_LOOKUPS)} SKUs were looked up; the server checks the rest when applying`]
-      : [];
-  return { rows, fileErrors };
-}
-
-/** CSV stock import: every row's error shown before anything is applied; applied all or nothing. */
+/**
+ * CSV stock import: the server's dry run (POST /v1/import/stock/preview) checks every row as the import would and
+ * names each problem by line, changing nothing; the import is applied, all rows or none, only once it has none and
+ * the person confirms.
+ */
 export function ImportPage() {
-  const warehouses = useLoad(() => get<{ items: Warehouse[] }>('/v1/warehouses'), []);
   const [text, setText] = useState<string | null>(null);
-  const [result, setResult] = useState<{ rows: PreviewRow[]; fileErrors: string[] } | null>(null);
+  const [result, setResult] = useState<ImportPreview | null>(null);
   const reading = useAction();
   const applying = useAction();
-  const errors = result ? result.rows.filter((row) => row.errors.length > 0).length : 0;
-  const changes = result
-    ? result.rows.filter((row) => row.errors.length === 0 && row.current !== null && String(row.current) !== row.onHand)
-    : [];
 
   return (
     <>
@@ -126,7 +28,8 @@ export function ImportPage() {
       >
         <p class="muted" style={{ marginTop: 0 }}>
           A CSV with the columns <code>sku,warehouse,on_hand</code> sets each level's on hand (as a cycle count, in the
-          ledger). Nothing is applied until the preview has no errors and you apply it; then all rows or none.
+          ledger). The server checks every row first and changes nothing; you apply the import once the preview has no
+          errors, and then all rows apply or none.
         </p>
         <label>
           CSV file
@@ -142,72 +45,103 @@ export function ImportPage() {
               if (!file) return;
               void reading.run(async () => {
                 const content = await file.text();
+                const preview = await api<ImportPreview>('POST', '/v1/import/stock/preview', {
+                  text: { content, type: 'text/csv' },
+                });
                 setText(content);
-                setResult(
-                  await preview(content, new Set(warehouses.value?.items.map((warehouse) => warehouse.code) ?? [])),
-                );
+                setResult(preview);
                 return null;
               });
             }}
           />
         </label>
+        {reading.busy && <p role="status">Checking every row…</p>}
         {reading.feedback}
       </form>
       {result && (
         <>
           <p role="status" id="import-summary">
-            {result.rows.length} rows; {errors} with errors; {changes.length}{' '}
-            {changes.length === 1 ? 'level' : 'levels'} would change.
+            {plural(result.rows, 'row')}; {plural(result.error_count, 'error')}; {plural(result.changed, 'level')} would
+            change.
           </p>
-          {result.fileErrors.map((message) => (
-            <div class="problem" role="alert" key={message}>
-              {message}
+          {result.error_count > result.errors.length && (
+            <p class="muted">
+              The first {result.errors.length} of {result.error_count} errors are listed.
+            </p>
+          )}
+          {result.errors.length > 0 && (
+            <DataTable caption="Errors of the import, by line" id="import-errors">
+              <TableHead columns={[['Line', 'num'], 'Field', 'Error']} />
+              <tbody>
+                {result.errors.map((error) => (
+                  <tr key={`${error.path}:${error.message}`} data-line={error.line ?? undefined} class="has-error">
+                    <td class="num">{error.line ?? '—'}</td>
+                    <td>
+                      <code>{error.path.replace(/^\/line\/\d+\/?/, '') || 'row'}</code>
+                    </td>
+                    <td data-errors style={{ whiteSpace: 'normal', minWidth: '12em' }}>
+                      {error.message}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </DataTable>
+          )}
+          {result.shortfalls.length > 0 && (
+            <div class="card" id="import-shortfalls">
+              <h2>Orders left short</h2>
+              <ul>
+                {result.shortfalls.map((level) => (
+                  <li key={`${level.sku}@${level.warehouse}`}>
+                    {level.sku} at {level.warehouse}: {level.shortfall} reserved units would not be on hand
+                  </li>
+                ))}
+              </ul>
             </div>
-          ))}
-          <DataTable caption="Preview of the import" id="import-preview">
-            <TableHead
-              columns={['Line', 'SKU', 'Warehouse', 'Errors', ['On hand now', 'num'], ['New on hand', 'num']]}
-            />
-            <tbody>
-              {result.rows.map((row) => (
-                <tr key={row.line} data-line={row.line} class={row.errors.length ? 'has-error' : undefined}>
-                  <td>{row.line}</td>
-                  <td>{row.sku}</td>
-                  <td>{row.warehouse}</td>
-                  {/* before the numbers: on a phone the table scrolls sideways, and the errors are what matter */}
-                  <td data-errors style={{ color: 'var(--bad)', whiteSpace: 'normal', minWidth: '12em' }}>
-                    {row.errors.join('; ')}
-                  </td>
-                  <td class="num">{row.current ?? '—'}</td>
-                  <td class="num">{row.onHand}</td>
-                </tr>
-              ))}
-            </tbody>
-          </DataTable>
+          )}
+          {result.changes.length > 0 && (
+            <DataTable caption="Levels the import would change" id="import-preview">
+              <TableHead columns={['SKU', 'Warehouse', ['On hand now', 'num'], ['New on hand', 'num']]} />
+              <tbody>
+                {result.changes.map((change) => (
+                  <tr key={`${change.sku}@${change.warehouse}`} data-level={`${change.sku}@${change.warehouse}`}>
+                    <td>{change.sku}</td>
+                    <td>{change.warehouse}</td>
+                    <td class="num">{change.on_hand_before}</td>
+                    <td class="num">{change.on_hand}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </DataTable>
+          )}
+          {result.changed > result.changes.length && (
+            <p class="muted">
+              The first {result.changes.length} of {result.changed} changes are listed.
+            </p>
+          )}
           <div class="actions">
-            <button
-              type="button"
-              class="primary"
-              id="apply-import"
-              disabled={errors > 0 || result.rows.length === 0 || applying.busy || text === null}
-              onClick={() =>
-                void applying.run(async () => {
+            <ConfirmButton
+              label="Apply import"
+              question={`Set on hand for ${plural(result.rows, 'row')}, changing ${plural(result.changed, 'level')}?`}
+              disabled={result.error_count > 0 || result.rows === 0 || applying.busy || text === null}
+              onConfirm={() =>
+                applying.run(async () => {
                   const done = await api<{ rows: number; changed: number }>('POST', '/v1/import/stock', {
                     text: { content: text ?? '', type: 'text/csv' },
                     idempotent: true,
                   });
-                  return `Imported ${String(done.rows)} rows; ${String(done.changed)} levels changed.`;
+                  setResult(null);
+                  return `Imported ${plural(done.rows, 'row')}; ${plural(done.changed, 'level')} changed.`;
                 })
               }
-            >
-              Apply import
-            </button>
-            {errors > 0 && <span class="muted">Fix the {errors} rows with errors first.</span>}
+            />
+            {result.error_count > 0 && (
+              <span class="muted">Fix the {plural(result.error_count, 'error')} first; nothing was applied.</span>
+            )}
           </div>
-          {applying.feedback}
         </>
       )}
-      <ProblemView problem={warehouses.problem} />
+      {applying.feedback}
     </>
   );
 }

@@ -314,8 +314,14 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
   );
 }
 
+/** The most lines one draft takes (the API's limit). */
+const MAX_ORDER_LINES = 1000;
+
 function NewOrder(props: { suppliers: Supplier[]; warehouses: Warehouse[]; onCreated: () => void }) {
   const action = useAction();
+  // each line keeps a key of its own, so removing one leaves what was typed into the others where it was
+  const [lines, setLines] = useState<number[]>([1]);
+  const [nextLine, setNextLine] = useState(2);
   return (
     <form
       class="card"
@@ -323,15 +329,27 @@ function NewOrder(props: { suppliers: Supplier[]; warehouses: Warehouse[]; onCre
       onSubmit={(event) => {
         event.preventDefault();
         const form = event.currentTarget;
+        const expected = field(form, 'expected_date');
+        const reference = field(form, 'reference');
         const body = {
           supplier: field(form, 'supplier'),
           warehouse: field(form, 'warehouse'),
-          lines: [{ sku: field(form, 'sku'), qty: Number(field(form, 'qty')) }],
+          lines: lines.map((line) => ({
+            sku: field(form, `sku-${String(line)}`),
+            qty: Number(field(form, `qty-${String(line)}`)),
+          })),
+          ...(expected ? { expected_date: expected } : {}),
+          ...(reference ? { reference } : {}),
         };
         void action
           .run(async () => {
             const order = await api<PurchaseOrder>('POST', '/v1/purchase-orders', { body, idempotent: true });
-            return `Purchase order ${String(order.id)} drafted.`;
+            form.reset();
+            setLines([nextLine]);
+            setNextLine(nextLine + 1);
+            return `Purchase order ${String(order.id)} drafted with ${String(order.lines.length)} ${
+              order.lines.length === 1 ? 'line' : 'lines'
+            }.`;
           })
           .then(props.onCreated);
       }}
@@ -343,14 +361,51 @@ function NewOrder(props: { suppliers: Supplier[]; warehouses: Warehouse[]; onCre
         <CodeSelect label="Supplier" name="supplier" codes={props.suppliers} required />
         <CodeSelect label="Warehouse" name="warehouse" codes={props.warehouses} required />
         <label>
-          SKU
-          <input name="sku" required />
+          Expected on (optional)
+          <input name="expected_date" type="date" />
         </label>
         <label>
-          Quantity
-          <input name="qty" type="number" inputMode="numeric" required />
+          Reference (optional)
+          <input name="reference" maxLength={200} />
         </label>
       </div>
+      <fieldset class="lines">
+        <legend>Lines</legend>
+        {lines.map((line, index) => (
+          <div class="row" key={line} data-order-line={index + 1}>
+            <label>
+              SKU, line {index + 1}
+              <input name={`sku-${String(line)}`} required />
+            </label>
+            <label>
+              Quantity, line {index + 1}
+              <input name={`qty-${String(line)}`} type="number" inputMode="numeric" required />
+            </label>
+            <button
+              type="button"
+              disabled={lines.length === 1}
+              aria-label={`Remove line ${String(index + 1)}`}
+              onClick={() => {
+                setLines(lines.filter((other) => other !== line));
+              }}
+            >
+              Remove
+            </button>
+          </div>
+        ))}
+        <div class="actions">
+          <button
+            type="button"
+            disabled={lines.length >= MAX_ORDER_LINES}
+            onClick={() => {
+              setLines([...lines, nextLine]);
+              setNextLine(nextLine + 1);
+            }}
+          >
+            Add line
+          </button>
+        </div>
+      </fieldset>
       <div class="actions">
         <button type="submit" class="primary" disabled={action.busy}>
           Draft

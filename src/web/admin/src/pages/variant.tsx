@@ -352,6 +352,25 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
   );
 }
 
+/**
+ * A variant's attributes from the form's lines (name=value). A value keeps the kind it had (a number, true or
+ * false) when it still reads as one; else it is text. A line without = is sent as it is, for the server to refuse.
+ */
+function attributesOf(text: string, before: Variant['attributes']): Record<string, string | number | boolean> {
+  const attributes: Record<string, string | number | boolean> = {};
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const at = line.indexOf('=');
+    const name = (at < 0 ? line : line.slice(0, at)).trim();
+    const value = at < 0 ? '' : line.slice(at + 1).trim();
+    const was = before[name];
+    if (typeof was === 'number' && value !== '' && Number.isFinite(Number(value))) attributes[name] = Number(value);
+    else if (typeof was === 'boolean' && (value === 'true' || value === 'false')) attributes[name] = value === 'true';
+    else attributes[name] = value;
+  }
+  return attributes;
+}
+
 function Settings(props: { variant: Variant; onSaved: () => void; editable: boolean }) {
   const { variant } = props;
   const action = useAction();
@@ -373,6 +392,17 @@ function Settings(props: { variant: Variant; onSaved: () => void; editable: bool
         const policy = field(form, 'policy') as Variant['backorder']['policy'];
         const leadDays = optionalNumber(form, 'backorder_lead_days');
         const body = {
+          product: {
+            title: field(form, 'title'),
+            category: field(form, 'category') || null,
+            tags: field(form, 'tags')
+              .split(',')
+              .map((tag) => tag.trim())
+              .filter(Boolean),
+          },
+          attributes: attributesOf(field(form, 'attributes'), variant.attributes),
+          limit_scope: field(form, 'limit_scope') as Variant['limit_scope'],
+          track_inventory: (form.elements.namedItem('track_inventory') as HTMLInputElement).checked,
           low_stock_threshold: Number(field(form, 'low_stock_threshold')),
           safety_stock: Number(field(form, 'safety_stock')),
           reorder_point: optionalNumber(form, 'reorder_point'),
@@ -398,6 +428,50 @@ function Settings(props: { variant: Variant; onSaved: () => void; editable: bool
       </h2>
       <fieldset disabled={!props.editable} style={{ border: 0, padding: 0, margin: 0 }}>
         {!props.editable && <p class="muted">Changing settings needs a key with scope admin.</p>}
+        <div class="row">
+          <label>
+            Title
+            <input name="title" required maxLength={200} defaultValue={variant.product.title} />
+          </label>
+          <label>
+            Category
+            <input name="category" defaultValue={variant.product.category ?? ''} placeholder="apparel/shirts" />
+            <span class="muted">A path of lower-case words joined by /</span>
+          </label>
+          <label>
+            Tags
+            <input name="tags" defaultValue={variant.product.tags.join(', ')} placeholder="summer, cotton" />
+            <span class="muted">Separated by commas</span>
+          </label>
+        </div>
+        <label>
+          Attributes
+          <textarea
+            name="attributes"
+            rows={3}
+            defaultValue={Object.entries(variant.attributes)
+              .map(([name, value]) => `${name}=${String(value)}`)
+              .join('\n')}
+          />
+          <span class="muted">One per line, as name=value (size=M)</span>
+        </label>
+        <div class="row">
+          <label>
+            Limits apply to
+            <select name="limit_scope">
+              <option value="warehouse" selected={variant.limit_scope === 'warehouse'}>
+                each warehouse
+              </option>
+              <option value="variant" selected={variant.limit_scope === 'variant'}>
+                the sum over all warehouses
+              </option>
+            </select>
+          </label>
+          <label class="inline">
+            <input name="track_inventory" type="checkbox" defaultChecked={variant.track_inventory} />
+            Track inventory (off: reservations are recorded, never refused)
+          </label>
+        </div>
         <div class="row">
           <label>
             Low-stock threshold
