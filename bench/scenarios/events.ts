@@ -34,7 +34,11 @@ const RECEIVER = `
 async function receiver(): Promise<{ url: string; received: () => Promise<number>; close: () => Promise<void> }> {
   const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (): Promise<Record<string, number>> =>
-    new Promise((resolve) => child.once('message', (message) => resolve(message as Record<string, number>)));
+    new Promise((resolve) => {
+      child.once('message', (message) => {
+        resolve(message as Record<string, number>);
+      });
+    });
   const { port } = await next();
   return {
     url: `http://127.0.0.1:${String(port)}/events`,
