@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../src/domain/signature.js';
 import { DeliveryWorker } from '../src/infra/delivery-worker.js';
-import { dispatchOutbox } from '../src/store/deliveries.js';
+import { claimDeliveries, dispatchOutbox, recordAttempts } from '../src/store/deliveries.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import type { Harness } from './support/harness.js';
@@ -539,6 +539,34 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     expect(data.slice(703).map((d) => [d.sku, d.before.on_hand, d.after.on_hand])).toEqual(
       skus.slice(10, 20).map((sku, i) => [sku, i + 11, 100]),
     );
+  });
+
+  it("commits delivery's own bookkeeping (dispatch, claim, settle) without waiting for the disk, and nothing else", async () => {
+    await h.s.channels.addWebhook({ url: 'http://127.0.0.1:9/never', events: ['stock.changed'], secret: SECRET });
+    const { sku, wh } = await world(h.s, [0]);
+    await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: 1 });
+    const setting = async (step: (tx: Parameters<Parameters<typeof h.s.db.transaction>[0]>[0]) => Promise<unknown>) =>
+      h.s.db.transaction(async (tx) => {
+        // as a production server has it (the test cluster runs with it off)
+        await tx.exec('SET LOCAL synchronous_commit = on');
+        await step(tx);
+        return (await tx.query<{ value: string }>("SELECT current_setting('synchronous_commit') AS value")).rows[0]!
+          .value;
+      });
+    expect(await setting((tx) => dispatchOutbox(tx, 500))).toBe('off');
+    const claimed: { id: number; attempt: number }[] = [];
+    expect(await setting(async (tx) => claimed.push(...(await claimDeliveries(tx, 10, 60_000, undefined, 16))))).toBe(
+      'off',
+    );
+    expect(claimed).toHaveLength(1);
+    const outcome = { startedAt: new Date(), durationMs: 1, ok: false, statusCode: 503, error: 'refused', sent: [] };
+    expect(
+      await setting((tx) =>
+        recordAttempts(tx, [{ deliveryId: claimed[0]!.id, attempt: claimed[0]!.attempt, retryInMs: 1000, ...outcome }]),
+      ),
+    ).toBe('off');
+    // only theirs: any other statement leaves it as it was
+    expect(await setting((tx) => tx.query('SELECT count(*) FROM stock_levels'))).toBe('on');
   });
 
   it("caps a batch webhook's delivery by payload size: a backlog of rows is several deliveries, in order", async () => {
