@@ -1,6 +1,7 @@
 import type { Stockroom } from '../src/services/stockroom.js';
 import type { Db } from '../src/store/db.js';
 import { applyMovements } from '../src/store/levels.js';
+import { refreshStockListOrder } from '../src/store/stock-list.js';
 
 export const WAREHOUSES = [
   { code: 'AMS', name: 'Amsterdam', lat: 52.37, lon: 4.9, priority: 1 },
@@ -78,6 +79,8 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
       ),
     );
   }
+  // the order of the stock list's number sorts, as a server would have refreshed it from the announcements
+  await db.transaction((tx) => refreshStockListOrder(tx, 'all'));
   const seeded = performance.now();
   // a store's database at rest: dead row versions of the seed cleaned up, statistics fresh, dirty pages written
   await db.exec('VACUUM ANALYZE');

@@ -14,6 +14,7 @@ import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
+import { StockListOrderRefresher } from '../services/stock-list.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
 import type { Io } from './io.js';
@@ -47,6 +48,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number | undefined;
   /** the demo storefront's checkout key (`stockroom demo` makes one), written into that page */
   storefrontCheckoutKey?: string | undefined;
+  /** how long announced changes are gathered before the order of number sorts is refreshed */
+  stockOrderRefreshMs?: number | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -125,6 +128,16 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       });
   });
 
+  // the order of the stock list's number sorts follows the same announcements, refreshed in gathered batches; at the
+  // start every level is looked at, for what changed while no process listened
+  const stockOrder = new StockListOrderRefresher(stockroom.stockList, options.stockOrderRefreshMs, (err) => {
+    app.log.warn({ err }, 'could not refresh the order of the stock list; it is tried again');
+  });
+  changes.subscribe((change) => {
+    stockOrder.onChange(change);
+  });
+  stockOrder.onChange({ all: true });
+
   // listen before any background work starts: a port that cannot be had (in use, not permitted) ends the
   // command at once with the reason, instead of leaving the workers running on a database about to be closed
   let address: string;
@@ -132,6 +145,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     address = await app.listen({ port: options.port, host: options.host });
   } catch (error) {
     await app.close();
+    await stockOrder.close();
     await changes.close();
     stockroom.availability.useCache(undefined);
     await cache?.close();
@@ -213,6 +227,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],
+        ['stock list order', () => stockOrder.close()],
         ['change follower', () => changes.close()],
         [
           'availability cache',

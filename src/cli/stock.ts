@@ -6,6 +6,8 @@ import { stockCsv } from '../services/stock-csv.js';
 import { stockListCsv } from '../services/stock-export.js';
 import type { StockListInput } from '../services/stock-list.js';
 import { ValidationError } from '../domain/errors.js';
+import { ORDER_KEPT_SORTS } from '../domain/stock-list.js';
+import type { Stockroom } from '../services/stockroom.js';
 import { MoveStateInput } from '../services/state-schemas.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -200,6 +202,7 @@ interface StockListFlags {
   supplier?: string;
   belowReorderPoint?: boolean;
   query?: string;
+  attribute?: string[];
   sort?: string;
   order?: string;
   limit?: number;
@@ -222,6 +225,11 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
     .option('--supplier <code>', "variants of this supplier's")
     .option('--below-reorder-point', 'variants at or below their reorder point')
     .option('--query <text>', 'a part of the SKU or the product title')
+    .option(
+      '--attribute <name:value>',
+      'variants with this attribute value (repeat for more, all must match)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--sort <field>', 'sku | on_hand | reserved | committed | available | incoming')
     .option('--order <order>', 'asc | desc')
     .option('--limit <n>', 'page size', pageSizeOption)
@@ -240,14 +248,21 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
         supplier: flags.supplier,
         below_reorder_point: flags.belowReorderPoint,
         q: flags.query,
+        attribute: flags.attribute,
         sort: flags.sort,
         order: flags.order,
+      };
+      // this process hears no announcements (a server does): a number sort's order is brought up to the levels first
+      const orderFirst = async (stockroom: Stockroom): Promise<void> => {
+        if ((ORDER_KEPT_SORTS as readonly (string | undefined)[]).includes(flags.sort))
+          await stockroom.stockList.refreshOrder('all');
       };
       if (flags.csv) {
         if (flags.limit !== undefined || flags.cursor !== undefined)
           throw ValidationError.field('/limit', '--csv writes every matching level: leave out --limit and --cursor');
         if (flags.low) throw ValidationError.field('/low', '--csv takes --status, not --low');
         await withStockroom(ctx().env, async (stockroom) => {
+          await orderFirst(stockroom);
           await pipeline(
             stockListCsv(stockroom.stockList.rows(given(filter))),
             flags.output ? createWriteStream(flags.output) : process.stdout,
@@ -258,7 +273,10 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
       const input = given({ ...filter, limit: flags.limit, cursor: flags.cursor });
       await runAndPrint(
         ctx(),
-        (stockroom) => (flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input)),
+        async (stockroom) => {
+          await orderFirst(stockroom);
+          return flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input);
+        },
         (result) => {
           const rows = table(
             ['SKU', 'WAREHOUSE', 'STATUS', 'ON HAND', 'RESERVED', 'COMMITTED', 'AVAILABLE', 'INCOMING', 'CATEGORY'],

@@ -3,21 +3,35 @@ import type { Static } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
 import {
   LOW_STATUSES,
+  MAX_ATTRIBUTE_FILTERS,
   SORT_ORDERS,
   STOCK_LIST_STATUSES,
   STOCK_SORT_FIELDS,
   decodeStockCursor,
   encodeStockCursor,
+  parseAttributeFilter,
 } from '../domain/stock-list.js';
+import type { StockChange } from '../domain/stock-change.js';
 import type { StockKey, StockListStatus } from '../domain/stock-list.js';
 import type { Queryable } from '../store/db.js';
-import { countStockList, readStockList } from '../store/stock-list.js';
+import { countStockList, readStockList, refreshStockListOrder } from '../store/stock-list.js';
 import type { StockListFilter, StockListRow } from '../store/stock-list.js';
 import type { ServiceContext } from './context.js';
 import { supplierByCode, warehouseByCode } from './lookups.js';
 import { pageLimit } from './paging.js';
 import { DEFAULT_LIST_TOTAL_MAX } from './reservation-search.js';
 import { CategoryPath, SearchText, Tag, WarehouseCode, parse } from './schemas.js';
+
+/**
+ * An attribute filter as given: `name:value`, split at the first colon (a name of 1-64 characters without one, a
+ * value of up to 200 characters, possibly empty). The value matches the attribute's text, or the number or boolean
+ * it spells.
+ */
+export const AttributeFilterText = Type.String({
+  maxLength: 265,
+  pattern: '^[^:]{1,64}:[\\s\\S]{0,200}$',
+  description: 'name:value; "42" matches the number 42 or the text "42", "true" the boolean or the text',
+});
 
 /** Which levels a stock list or export shows, and in which order: every field narrows it or orders it. */
 export const StockListInput = Type.Object(
@@ -29,6 +43,12 @@ export const StockListInput = Type.Object(
     supplier: Type.Optional(WarehouseCode),
     below_reorder_point: Type.Optional(Type.Boolean()),
     q: Type.Optional(SearchText),
+    attribute: Type.Optional(
+      Type.Array(AttributeFilterText, {
+        maxItems: MAX_ATTRIBUTE_FILTERS,
+        description: `name:value, once per attribute (at most ${MAX_ATTRIBUTE_FILTERS}, all must match)`,
+      }),
+    ),
     sort: Type.Optional(Type.Enum(STOCK_SORT_FIELDS)),
     order: Type.Optional(Type.Enum(SORT_ORDERS)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
@@ -40,7 +60,7 @@ export const StockListInput = Type.Object(
 export type StockListInput = Static<typeof StockListInput>;
 
 /** A level in the stock list: its variant, product, warehouse, numbers, settings and status (a row without its ids). */
-export type StockListItem = Omit<StockListRow, 'variant_id' | 'warehouse_id'>;
+export type StockListItem = Omit<StockListRow, 'variant_id' | 'warehouse_id' | 'sort_value'>;
 
 /** The columns of a stock list item, in the order the exports write them. */
 export const STOCK_LIST_COLUMNS = [
@@ -75,12 +95,18 @@ export interface StockListPage {
 /** Rows an export reads per statement: each read is its own short statement, so memory stays flat. */
 export const EXPORT_CHUNK = 2000;
 
-const toItem = ({ variant_id: _variant, warehouse_id: _warehouse, ...item }: StockListRow): StockListItem => item;
+const toItem = ({
+  variant_id: _variant,
+  warehouse_id: _warehouse,
+  sort_value: _sortValue,
+  ...item
+}: StockListRow): StockListItem => item;
 
 const keyOf = (row: StockListRow, input: Sorted): StockKey => ({
   sort: input.sort,
   order: input.order,
-  value: input.sort === 'sku' ? row.sku : row[input.sort],
+  // the value the row was ordered by: a number sort's order may lag the number shown
+  value: row.sort_value,
   variantId: row.variant_id,
   warehouseId: row.warehouse_id,
 });
@@ -174,6 +200,21 @@ export class StockListService {
     }
   }
 
+  /**
+   * Brings the order number sorts read (stock_list_order) up to the live numbers of these SKUs' levels, or of
+   * every level: a refresh of them all reads every level once (about a second at a million), writing only what
+   * differs. Returns how many levels' order it changed.
+   */
+  async refreshOrder(skus: readonly string[] | 'all'): Promise<number> {
+    if (skus === 'all') return this.ctx.db.transaction((tx) => refreshStockListOrder(tx, 'all'));
+    let written = 0;
+    for (let i = 0; i < skus.length; i += ORDER_REFRESH_CHUNK) {
+      const chunk = skus.slice(i, i + ORDER_REFRESH_CHUNK);
+      written += await this.ctx.db.transaction((tx) => refreshStockListOrder(tx, chunk));
+    }
+    return written;
+  }
+
   /** The store's filter from a query: codes resolved (an unknown warehouse or supplier is not found). */
   private async filterOf(query: StockListInput, statuses?: readonly StockListStatus[]): Promise<StockListFilter> {
     return {
@@ -184,7 +225,81 @@ export class StockListService {
       supplierId: query.supplier === undefined ? undefined : (await supplierByCode(this.ctx.db, query.supplier)).id,
       belowReorderPoint: query.below_reorder_point,
       text: query.q,
+      attributes: query.attribute?.map((text, index) => {
+        const attribute = parseAttributeFilter(text);
+        if (!attribute) throw ValidationError.field(`/attribute/${index}`, 'must be name:value');
+        return attribute;
+      }),
     };
+  }
+}
+
+/** SKUs one refresh statement of the order takes (each chunk its own short transaction). */
+const ORDER_REFRESH_CHUNK = 10_000;
+
+/** How long announced changes are gathered before the order is refreshed, unless told (STOCKROOM_STOCK_ORDER_MS). */
+export const DEFAULT_ORDER_REFRESH_MS = 1000;
+
+/**
+ * Keeps the order of number sorts (stock_list_order) following the levels, off the transactions that change them:
+ * it is handed every announced change (StockChanges), gathers the SKUs, and refreshes them together `everyMs`
+ * after the first of a batch, one refresh at a time. A level changed many times in that while is written once.
+ * "Anything may have changed" (a lost connection, a batch too large to list, the start) refreshes every level. A
+ * failed refresh keeps its SKUs for the next turn. So, while a server runs, a level's place in a number sort lags
+ * its live numbers by `everyMs` plus the refresh's own time.
+ */
+export class StockListOrderRefresher {
+  private readonly pending = new Set<string>();
+  private all = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly stockList: StockListService,
+    private readonly everyMs: number = DEFAULT_ORDER_REFRESH_MS,
+    /** told of a refresh that failed (its SKUs are tried again in the next turn) */
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** Takes an announced change into the next refresh. */
+  onChange(change: StockChange): void {
+    if (this.closed) return;
+    if ('all' in change) this.all = true;
+    else for (const sku of change.skus) this.pending.add(sku);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.everyMs);
+  }
+
+  /** Refreshes what has been gathered now (after a refresh already running); resolves when it is written. */
+  flush(): Promise<void> {
+    this.running = this.running.then(async () => {
+      const all = this.all;
+      const skus = [...this.pending];
+      this.all = false;
+      this.pending.clear();
+      if (!all && skus.length === 0) return;
+      try {
+        await this.stockList.refreshOrder(all ? 'all' : skus);
+      } catch (error) {
+        // kept for the next turn, which a later change or this retry starts
+        if (all) this.all = true;
+        for (const sku of skus) this.pending.add(sku);
+        if (!this.closed) this.onChange({ skus: [] });
+        this.onError(error);
+      }
+    });
+    return this.running;
+  }
+
+  /** Stops gathering; resolves when a refresh running now has ended. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
   }
 }
 
