@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StockChange } from '../src/domain/stock-change.js';
-import { StockChanges } from '../src/infra/stock-changes.js';
-import { StockListOrderRefresher } from '../src/services/stock-list.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StockListItem } from '../src/services/stock-list.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useListening } from './support/listening.js';
+import { useStockOrder } from './support/stock-order.js';
 import { apiCall } from './support/served.js';
 
 interface ListReply {
@@ -27,38 +25,8 @@ describe.each(drivers())('the stock list over HTTP on %s', (driver) => {
   const call = async (path: string, key: string | undefined = served.keys['warehouse']): Promise<ListReply> =>
     (await apiCall(served, 'GET', path, { key })) as unknown as ListReply;
 
-  // The order of number sorts follows the announced changes as a server's does (serve.ts), through a refresher
-  // that waits a minute before it refreshes by itself: a test says when (settled), so it sees both sides.
-  let changes: StockChanges;
-  let refresher: StockListOrderRefresher;
-  const heard: ((change: StockChange) => void)[] = [];
-  beforeAll(async () => {
-    changes = await StockChanges.follow(h.s.db);
-    refresher = new StockListOrderRefresher(h.s.stockList, 60_000);
-    changes.subscribe((change) => {
-      refresher.onChange(change);
-      for (const listener of heard) listener(change);
-    });
-  });
-  afterAll(async () => {
-    await refresher.close();
-    await changes.close();
-  });
-  /**
-   * Every change committed so far heard and refreshed: a marker announced now is heard after them (notices come in
-   * commit order), then the refresher is flushed.
-   */
-  const settled = async (): Promise<void> => {
-    const marker = uniq('MARK');
-    const seen = new Promise<void>((resolve) => {
-      heard.push((change) => {
-        if ('skus' in change && change.skus.includes(marker)) resolve();
-      });
-    });
-    await h.s.db.query('SELECT stockroom_announce($1)', [marker]);
-    await seen;
-    await refresher.flush();
-  };
+  // the order of number sorts follows the announced changes, as a server's does
+  const { settled } = useStockOrder(h);
 
   /**
    * A warehouse of this test's own with six variants, one of each status, under a category of its own: shirts
