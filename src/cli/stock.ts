@@ -228,7 +228,7 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
     .option(
       '--attribute <name:value>',
       'variants with this attribute value (repeat for more, all must match)',
-      (value: string, previous: string[] = []) => [...previous, value],
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--sort <field>', 'sku | on_hand | reserved | committed | available | incoming')
     .option('--order <order>', 'asc | desc')
