@@ -283,11 +283,17 @@ const ORDER_REFRESH_LOCK = 0x736f727473;
  */
 export async function refreshStockListOrder(tx: Queryable, skus: readonly string[] | 'all'): Promise<number> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  // the SKUs as a relation joined by the SKU index: `sku = ANY($1)` under a generic plan (the driver prepares
+  // statements) is a linear search of the whole array for every variant, seconds for a batch of thousands
   const { rowCount } = await tx.query(
     `UPDATE stock_list_order o SET on_hand = l.on_hand, reserved = l.reserved, available = l.available
-       FROM stock_levels l
+       FROM ${
+         skus === 'all'
+           ? 'stock_levels l'
+           : `(SELECT DISTINCT s.sku FROM unnest($1::text[]) AS s(sku)) s
+              JOIN variants v ON v.sku = s.sku JOIN stock_levels l ON l.variant_id = v.id`
+       }
       WHERE o.variant_id = l.variant_id AND o.warehouse_id = l.warehouse_id
-        ${skus === 'all' ? '' : 'AND l.variant_id IN (SELECT v.id FROM variants v WHERE v.sku = ANY($1::text[]))'}
         AND (o.on_hand, o.reserved, o.available) IS DISTINCT FROM (l.on_hand, l.reserved, l.available)`,
     skus === 'all' ? [] : [skus],
   );
