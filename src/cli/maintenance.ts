@@ -83,7 +83,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       host: flags.host,
       sweepEveryMs: envInt(context.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
       cacheTtlSeconds: envInt(context.env, 'STOCKROOM_CACHE_TTL', 60, 0),
-      stockOrderRefreshMs: envInt(context.env, 'STOCKROOM_STOCK_ORDER_MS', DEFAULT_ORDER_REFRESH_MS, 1),
+      stockOrderRefreshMs: envInt(context.env, 'STOCKROOM_STOCK_ORDER_MS', DEFAULT_ORDER_REFRESH_MS, 0),
       heartbeatMs,
       limits: serveLimits(context.env, heartbeatMs),
       shutdownGraceMs: envInt(context.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),

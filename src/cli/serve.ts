@@ -48,7 +48,7 @@ export interface ServeOptions {
   shutdownGraceMs?: number | undefined;
   /** the demo storefront's checkout key (`stockroom demo` makes one), written into that page */
   storefrontCheckoutKey?: string | undefined;
-  /** how long announced changes are gathered before the order of number sorts is refreshed */
+  /** how long announced changes are gathered before the order of number sorts is refreshed (0: not by this process) */
   stockOrderRefreshMs?: number | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
@@ -129,14 +129,16 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   });
 
   // the order of the stock list's number sorts follows the same announcements, refreshed in gathered batches; at the
-  // start every level is looked at, for what changed while no process listened
+  // start every level is looked at, for what changed while no process listened. 0: this process leaves it to others
   const stockOrder = new StockListOrderRefresher(stockroom.stockList, options.stockOrderRefreshMs, (err) => {
     app.log.warn({ err }, 'could not refresh the order of the stock list; it is tried again');
   });
-  changes.subscribe((change) => {
-    stockOrder.onChange(change);
-  });
-  stockOrder.onChange({ all: true });
+  if (options.stockOrderRefreshMs !== 0) {
+    changes.subscribe((change) => {
+      stockOrder.onChange(change);
+    });
+    stockOrder.onChange({ all: true });
+  }
 
   // listen before any background work starts: a port that cannot be had (in use, not permitted) ends the
   // command at once with the reason, instead of leaving the workers running on a database about to be closed
