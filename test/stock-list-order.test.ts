@@ -5,7 +5,8 @@ import { StockListOrderRefresher } from '../src/services/stock-list.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useListening } from './support/listening.js';
-import { apiCall } from './support/served.js';
+import { apiCall, serverDatabase } from './support/served.js';
+import { startServer } from './support/server-process.js';
 import { useStockOrder } from './support/stock-order.js';
 
 type Page = { items: StockListItem[]; next_cursor: string | null };
@@ -125,6 +126,57 @@ describe.each(drivers())('number sorts of the stock list on %s', (driver) => {
       expect(items.map((item) => item[sort])).toEqual(items.map((item) => live.get(item.sku)?.[sort]));
       const values = items.map((item) => item[sort]);
       expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+  });
+});
+
+describe.each(drivers())('a served stock list on %s', (driver) => {
+  it('moves a level to its new place in a number sort by itself, from the changes the server hears', async () => {
+    const db = await serverDatabase(driver);
+    const key = 'sr_test_admin_stock_order_0123456789';
+    const server = await startServer({
+      ...db.env,
+      STOCKROOM_ADMIN_KEY: key,
+      STOCKROOM_STOCK_ORDER_MS: '20',
+      LOG_LEVEL: 'debug',
+    });
+    try {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        expect(res.status, path).toBeLessThan(300);
+        return (await res.json()) as Page;
+      };
+      await call('POST', '/v1/warehouses', { code: 'AMS', name: 'Amsterdam' });
+      for (const [sku, qty] of [
+        ['LOW-1', 5],
+        ['HIGH-1', 10],
+      ] as const) {
+        await call('POST', '/v1/variants', { sku, product: { title: sku } });
+        await call('POST', '/v1/stock/receive', { sku, warehouse: 'AMS', qty });
+      }
+      const first = async () => (await call('GET', '/v1/stock?warehouse=AMS&sort=on_hand&order=desc')).items[0];
+      // each refresh says so in the log: wait for refreshes (never a fixed time) until the order has followed
+      const followed = async (sku: string) => {
+        for (let refreshes = 0; refreshes < 20; refreshes++) {
+          const refreshed = server.waitFor(/stock list order refreshed/);
+          // left waiting when the order is already there: the server's exit must not fail the test through it
+          refreshed.catch(() => {});
+          if ((await first())?.sku === sku) return true;
+          await refreshed;
+        }
+        return false;
+      };
+      expect(await followed('HIGH-1')).toBe(true);
+      await call('POST', '/v1/stock/receive', { sku: 'LOW-1', warehouse: 'AMS', qty: 100 });
+      expect(await followed('LOW-1')).toBe(true);
+      expect(await first()).toMatchObject({ sku: 'LOW-1', on_hand: 105 });
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await db.cleanup();
     }
   });
 });

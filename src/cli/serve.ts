@@ -130,9 +130,16 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
 
   // the order of the stock list's number sorts follows the same announcements, refreshed in gathered batches; at the
   // start every level is looked at, for what changed while no process listened. 0: this process leaves it to others
-  const stockOrder = new StockListOrderRefresher(stockroom.stockList, options.stockOrderRefreshMs, (err) => {
-    app.log.warn({ err }, 'could not refresh the order of the stock list; it is tried again');
-  });
+  const stockOrder = new StockListOrderRefresher(
+    stockroom.stockList,
+    options.stockOrderRefreshMs,
+    (err) => {
+      app.log.warn({ err }, 'could not refresh the order of the stock list; it is tried again');
+    },
+    (levels) => {
+      app.log.debug({ levels }, 'stock list order refreshed');
+    },
+  );
   if (options.stockOrderRefreshMs !== 0) {
     changes.subscribe((change) => {
       stockOrder.onChange(change);

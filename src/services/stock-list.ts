@@ -260,6 +260,8 @@ export class StockListOrderRefresher {
     private readonly everyMs: number = DEFAULT_ORDER_REFRESH_MS,
     /** told of a refresh that failed (its SKUs are tried again in the next turn) */
     private readonly onError: (error: unknown) => void = () => {},
+    /** told of each refresh that ran: how many levels' order it changed */
+    private readonly onRefreshed: (written: number) => void = () => {},
   ) {}
 
   /** Takes an announced change into the next refresh. */
@@ -282,7 +284,7 @@ export class StockListOrderRefresher {
       this.pending.clear();
       if (!all && skus.length === 0) return;
       try {
-        await this.stockList.refreshOrder(all ? 'all' : skus);
+        this.onRefreshed(await this.stockList.refreshOrder(all ? 'all' : skus));
       } catch (error) {
         // kept for the next turn, which a later change or this retry starts
         if (all) this.all = true;
