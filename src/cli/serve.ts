@@ -14,7 +14,6 @@ import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
-import { StockListOrderRefresher } from '../services/stock-list.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
 import type { Io } from './io.js';
@@ -48,8 +47,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number | undefined;
   /** the demo storefront's checkout key (`stockroom demo` makes one), written into that page */
   storefrontCheckoutKey?: string | undefined;
-  /** how long announced changes are gathered before the order of number sorts is refreshed (0: not by this process) */
-  stockOrderRefreshMs?: number | undefined;
+  /** how the order of the stock list's number sorts is brought up to date on read (changed SKUs listed, wait) */
+  stockOrder?: { maxSkus?: number | undefined; waitMs?: number | undefined } | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -128,24 +127,20 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       });
   });
 
-  // the order of the stock list's number sorts follows the same announcements, refreshed in gathered batches; at the
-  // start every level is looked at, for what changed while no process listened. 0: this process leaves it to others
-  const stockOrder = new StockListOrderRefresher(
-    stockroom.stockList,
-    options.stockOrderRefreshMs,
-    (err) => {
-      app.log.warn({ err }, 'could not refresh the order of the stock list; it is tried again');
+  // the order of the stock list's number sorts is brought up to date when a page sorted by a number is read, for
+  // the SKUs this process heard changed (every level at the first such read: what changed before it listened)
+  const stockOrder = stockroom.stockList.follow({
+    ...options.stockOrder,
+    onError: (err) => {
+      app.log.warn({ err }, 'could not bring the order of the stock list up to date; the page is read as it stands');
     },
-    (levels) => {
-      app.log.debug({ levels }, 'stock list order refreshed');
+    onRefreshed: (refresh) => {
+      app.log.debug(refresh, 'stock list order refreshed');
     },
-  );
-  if (options.stockOrderRefreshMs !== 0) {
-    changes.subscribe((change) => {
-      stockOrder.onChange(change);
-    });
-    stockOrder.onChange({ all: true });
-  }
+  });
+  changes.subscribe((change) => {
+    stockOrder.onChange(change);
+  });
 
   // listen before any background work starts: a port that cannot be had (in use, not permitted) ends the
   // command at once with the reason, instead of leaving the workers running on a database about to be closed
@@ -154,7 +149,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     address = await app.listen({ port: options.port, host: options.host });
   } catch (error) {
     await app.close();
-    await stockOrder.close();
+    await stockroom.stockList.unfollow();
     await changes.close();
     stockroom.availability.useCache(undefined);
     await cache?.close();
@@ -236,7 +231,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],
-        ['stock list order', () => stockOrder.close()],
+        ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],
         [
           'availability cache',

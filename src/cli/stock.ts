@@ -6,7 +6,6 @@ import { stockCsv } from '../services/stock-csv.js';
 import { stockListCsv } from '../services/stock-export.js';
 import type { StockListInput } from '../services/stock-list.js';
 import { ValidationError } from '../domain/errors.js';
-import { ORDER_KEPT_SORTS } from '../domain/stock-list.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { MoveStateInput } from '../services/state-schemas.js';
 import { runAndPrint, withStockroom } from './context.js';
@@ -252,17 +251,11 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
         sort: flags.sort,
         order: flags.order,
       };
-      // this process hears no announcements (a server does): a number sort's order is brought up to the levels first
-      const orderFirst = async (stockroom: Stockroom): Promise<void> => {
-        if ((ORDER_KEPT_SORTS as readonly (string | undefined)[]).includes(flags.sort))
-          await stockroom.stockList.refreshOrder('all');
-      };
       if (flags.csv) {
         if (flags.limit !== undefined || flags.cursor !== undefined)
           throw ValidationError.field('/limit', '--csv writes every matching level: leave out --limit and --cursor');
         if (flags.low) throw ValidationError.field('/low', '--csv takes --status, not --low');
         await withStockroom(ctx().env, async (stockroom) => {
-          await orderFirst(stockroom);
           await pipeline(
             stockListCsv(stockroom.stockList.rows(given(filter))),
             flags.output ? createWriteStream(flags.output) : process.stdout,
@@ -274,7 +267,6 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
       await runAndPrint(
         ctx(),
         async (stockroom) => {
-          await orderFirst(stockroom);
           return flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input);
         },
         (result) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
@@ -14,7 +15,13 @@ import {
 import type { StockChange } from '../domain/stock-change.js';
 import type { StockKey, StockListStatus } from '../domain/stock-list.js';
 import type { Queryable } from '../store/db.js';
-import { countStockList, readStockList, refreshStockListOrder } from '../store/stock-list.js';
+import {
+  announceMarker,
+  countStockList,
+  readStockList,
+  readsStockListOrder,
+  refreshStockListOrder,
+} from '../store/stock-list.js';
 import type { StockListFilter, StockListRow } from '../store/stock-list.js';
 import type { ServiceContext } from './context.js';
 import { supplierByCode, warehouseByCode } from './lookups.js';
@@ -134,7 +141,12 @@ export class StockListService {
     private readonly ctx: ServiceContext,
     /** how many matches a list counts at most (STOCKROOM_LIST_TOTAL_MAX) */
     private readonly totalMax: number = DEFAULT_LIST_TOTAL_MAX,
-  ) {}
+  ) {
+    this.order = new StockListOrderUpkeep(ctx, false);
+  }
+
+  /** The upkeep of the order number sorts read: following announced changes, or comparing every level. */
+  private order: StockListOrderUpkeep;
 
   /** A page of the stock list and the total of matching levels. */
   async list(input: StockListInput = {}): Promise<StockListPage> {
@@ -157,6 +169,7 @@ export class StockListService {
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     const after = query.cursor === undefined ? undefined : cursorKey(query.cursor, sorted);
     const limit = pageLimit(query.limit);
+    if (readsStockListOrder(filter, sorted.sort)) await this.order.ready();
     // two reads side by side (on a pool, two connections): the page and the count
     const [rows, total] = await Promise.all([
       withCustomPlans(this.ctx, (tx) => readStockList(tx, filter, sorted.sort, sorted.order, after, limit + 1)),
@@ -188,6 +201,7 @@ export class StockListService {
       );
     const filter = await this.filterOf(query);
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
+    if (readsStockListOrder(filter, sorted.sort)) await this.order.ready();
     let after: StockKey | undefined;
     for (;;) {
       const rows = await withCustomPlans(this.ctx, (tx) =>
@@ -201,18 +215,27 @@ export class StockListService {
   }
 
   /**
-   * Brings the order number sorts read (stock_list_order) up to the live numbers of these SKUs' levels, or of
-   * every level: a refresh of them all reads every level once (about a second at a million), writing only what
-   * differs. Returns how many levels' order it changed.
+   * Follows the announced changes from now on (a server process hands each to the upkeep returned): a read sorted
+   * by a number then refreshes only what changed. Until then (and after `unfollow`) such a read compares every level.
    */
-  async refreshOrder(skus: readonly string[] | 'all'): Promise<number> {
-    if (skus === 'all') return this.ctx.db.transaction((tx) => refreshStockListOrder(tx, 'all'));
-    let written = 0;
-    for (let i = 0; i < skus.length; i += ORDER_REFRESH_CHUNK) {
-      const chunk = skus.slice(i, i + ORDER_REFRESH_CHUNK);
-      written += await this.ctx.db.transaction((tx) => refreshStockListOrder(tx, chunk));
-    }
-    return written;
+  follow(options: StockListOrderOptions = {}): StockListOrderUpkeep {
+    this.order = new StockListOrderUpkeep(this.ctx, true, options);
+    return this.order;
+  }
+
+  /** Stops following: reads sorted by a number compare every level again. */
+  async unfollow(): Promise<void> {
+    const followed = this.order;
+    this.order = new StockListOrderUpkeep(this.ctx, false);
+    await followed.close();
+  }
+
+  /**
+   * Brings the order number sorts read (stock_list_order) up to every change committed so far: what the followed
+   * announcements listed, or every level (about a second at a million) when not following.
+   */
+  async refreshOrder(): Promise<void> {
+    await this.order.refresh();
   }
 
   /** The store's filter from a query: codes resolved (an unknown warehouse or supplier is not found). */
@@ -237,72 +260,179 @@ export class StockListService {
 /** SKUs one refresh statement of the order takes (each chunk its own short transaction). */
 const ORDER_REFRESH_CHUNK = 10_000;
 
-/** How long announced changes are gathered before the order is refreshed, unless told (STOCKROOM_STOCK_ORDER_MS). */
-export const DEFAULT_ORDER_REFRESH_MS = 1000;
+/** Changed SKUs an order's upkeep lists before it takes "anything may have changed" instead (STOCKROOM_STOCK_ORDER_MAX_SKUS). */
+export const DEFAULT_ORDER_MAX_SKUS = 50_000;
+/** How long a read sorted by a number waits for the order to be brought up to date (STOCKROOM_STOCK_ORDER_WAIT_MS). */
+export const DEFAULT_ORDER_WAIT_MS = 5_000;
+
+/** A marker's prefix: a SKU holds no spaces, so no SKU is ever taken for a marker. */
+const MARKER = 'stockroom stock list order ';
+
+/** What one refresh of the order did. */
+export interface StockListOrderRefresh {
+  all: boolean;
+  skus: number;
+  levels: number;
+}
+
+/** How the order of number sorts is kept: what a follower lists, how long a read waits, what it is told. */
+export interface StockListOrderOptions {
+  /** changed SKUs listed at most; past that every level is compared at the next read (default 50,000) */
+  maxSkus?: number | undefined;
+  /** how long a read waits for the refresh before it reads the order as it stands (default 5 s) */
+  waitMs?: number | undefined;
+  /** told of a refresh that failed or took longer than `waitMs` (the read goes on; what it had is kept) */
+  onError?: ((error: unknown) => void) | undefined;
+  /**
+   * told of each refresh: whether it compared every level, how many SKUs it refreshed otherwise (0: nothing had
+   * changed, no statement ran), how many levels' order it changed
+   */
+  onRefreshed?: ((refresh: StockListOrderRefresh) => void) | undefined;
+}
 
 /**
- * Keeps the order of number sorts (stock_list_order) following the levels, off the transactions that change them:
- * it is handed every announced change (StockChanges), gathers the SKUs, and refreshes them together `everyMs`
- * after the first of a batch, one refresh at a time. A level changed many times in that while is written once.
- * "Anything may have changed" (a lost connection, a batch too large to list, the start) refreshes every level. A
- * failed refresh keeps its SKUs for the next turn. So, while a server runs, a level's place in a number sort lags
- * its live numbers by `everyMs` plus the refresh's own time.
+ * Keeps the order of number sorts (stock_list_order) up to date on read, never on a timer, so it costs nothing
+ * while no one reads it. Following (a server: `follow`), it is handed every announced change and lists the changed
+ * SKUs (at most `maxSkus`; past that, at a '*' or a lost connection, "anything may have changed"); a read first
+ * announces a marker and waits to hear it (every change committed before the read is then listed), then refreshes
+ * the listed SKUs in one statement, or compares every level. Not following (the library, the CLI), every read
+ * compares every level. Reads arriving while a refresh waits to start share it; a refresh that runs takes every
+ * read arriving after it began into the next one. A failed refresh keeps what it had for the next.
  */
-export class StockListOrderRefresher {
-  private readonly pending = new Set<string>();
-  private all = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running: Promise<void> = Promise.resolve();
+export class StockListOrderUpkeep {
+  private readonly changed = new Set<string>();
+  // what changed before this process listened is not known
+  private all = true;
+  private readonly markers = new Map<string, () => void>();
+  // the refresh reads may still join (not begun), and the last one begun
+  private next: Promise<void> | undefined;
+  private last: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly maxSkus: number;
+  private readonly waitMs: number;
 
   constructor(
-    private readonly stockList: StockListService,
-    private readonly everyMs: number = DEFAULT_ORDER_REFRESH_MS,
-    /** told of a refresh that failed (its SKUs are tried again in the next turn) */
-    private readonly onError: (error: unknown) => void = () => {},
-    /** told of each refresh that ran: how many levels' order it changed */
-    private readonly onRefreshed: (written: number) => void = () => {},
-  ) {}
+    private readonly ctx: ServiceContext,
+    /** whether announced changes are handed to it (else every refresh compares every level) */
+    private readonly following: boolean,
+    private readonly options: StockListOrderOptions = {},
+  ) {
+    this.maxSkus = options.maxSkus ?? DEFAULT_ORDER_MAX_SKUS;
+    this.waitMs = options.waitMs ?? DEFAULT_ORDER_WAIT_MS;
+  }
 
-  /** Takes an announced change into the next refresh. */
+  /** Takes an announced change into the next refresh (and hears this process's markers). */
   onChange(change: StockChange): void {
-    if (this.closed) return;
-    if ('all' in change) this.all = true;
-    else for (const sku of change.skus) this.pending.add(sku);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, this.everyMs);
+    if ('all' in change) {
+      this.everything();
+      return;
+    }
+    for (const sku of change.skus) {
+      if (sku.startsWith(MARKER)) this.markers.get(sku)?.();
+      else if (!this.all) this.changed.add(sku);
+    }
+    if (this.changed.size > this.maxSkus) this.everything();
   }
 
-  /** Refreshes what has been gathered now (after a refresh already running); resolves when it is written. */
-  flush(): Promise<void> {
-    this.running = this.running.then(async () => {
-      const all = this.all;
-      const skus = [...this.pending];
-      this.all = false;
-      this.pending.clear();
-      if (!all && skus.length === 0) return;
-      try {
-        this.onRefreshed(await this.stockList.refreshOrder(all ? 'all' : skus));
-      } catch (error) {
-        // kept for the next turn, which a later change or this retry starts
-        if (all) this.all = true;
-        for (const sku of skus) this.pending.add(sku);
-        if (!this.closed) this.onChange({ skus: [] });
-        this.onError(error);
-      }
+  /**
+   * Resolves once the order holds every change committed before the call, or after `waitMs` (the order as it
+   * stands; the refresh goes on, and the next read joins it or the one after). Never rejects: a failed refresh is
+   * told to `onError` and the read goes on.
+   */
+  async ready(): Promise<void> {
+    const onError = this.options.onError ?? (() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(true);
+      }, this.waitMs);
     });
-    return this.running;
+    try {
+      if (await Promise.race([this.refresh().then(() => false), late]))
+        onError(new Error(`the stock list's order was not brought up to date within ${this.waitMs} ms`));
+    } catch (error) {
+      onError(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Stops gathering; resolves when a refresh running now has ended. */
+  /** The refresh a read waits for: the one not begun yet, else a new one after the one running. */
+  refresh(): Promise<void> {
+    if (this.next) return this.next;
+    const next = this.last.then(() => {
+      this.next = undefined;
+      return this.run();
+    });
+    this.next = next;
+    this.last = next.catch(() => {});
+    return next;
+  }
+
+  /** Stops: markers waited for are let go, and it resolves when a refresh running now has ended. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    for (const heard of this.markers.values()) heard();
+    await this.last;
   }
+
+  private everything(): void {
+    this.all = true;
+    this.changed.clear();
+  }
+
+  private async run(): Promise<void> {
+    if (this.closed) return;
+    if (this.following && !(await this.heard())) this.everything();
+    const all = this.all || !this.following;
+    const skus = [...this.changed];
+    this.all = false;
+    this.changed.clear();
+    try {
+      const levels = all || skus.length > 0 ? await refreshOrder(this.ctx, all ? 'all' : skus) : 0;
+      this.options.onRefreshed?.({ all, skus: skus.length, levels });
+    } catch (error) {
+      if (all) this.everything();
+      else for (const sku of skus) this.onChange({ skus: [sku] });
+      throw error;
+    }
+  }
+
+  /** Announces a marker and waits to hear it: true once heard, false if not within `waitMs` (or when closed). */
+  private async heard(): Promise<boolean> {
+    if (this.closed) return false;
+    const marker = `${MARKER}${randomUUID()}`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await new Promise<boolean>((resolve, reject) => {
+        this.markers.set(marker, () => {
+          resolve(!this.closed);
+        });
+        timer = setTimeout(() => {
+          resolve(false);
+        }, this.waitMs);
+        announceMarker(this.ctx.db, marker).catch(reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.markers.delete(marker);
+    }
+  }
+}
+
+/**
+ * Brings the order number sorts read (stock_list_order) up to the live numbers of these SKUs' levels, or of every
+ * level (one read of both tables, about a second at a million), writing only what differs; the SKUs in chunks, each
+ * its own short transaction. Returns how many levels' order it changed.
+ */
+async function refreshOrder(ctx: ServiceContext, skus: readonly string[] | 'all'): Promise<number> {
+  if (skus === 'all') return ctx.db.transaction((tx) => refreshStockListOrder(tx, 'all'));
+  let written = 0;
+  for (let i = 0; i < skus.length; i += ORDER_REFRESH_CHUNK) {
+    const chunk = skus.slice(i, i + ORDER_REFRESH_CHUNK);
+    written += await ctx.db.transaction((tx) => refreshStockListOrder(tx, chunk));
+  }
+  return written;
 }
 
 function cursorKey(cursor: string, sorted: Sorted): StockKey {

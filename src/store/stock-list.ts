@@ -184,6 +184,14 @@ export async function readStockList(
   return rows;
 }
 
+/** Levels below in_stock only, sorted by a number kept on the level: read from the status index and sorted. */
+const isFenced = (filter: StockListFilter, sort: StockSortField): boolean =>
+  filter.statuses !== undefined && !filter.statuses.includes('in_stock') && sort !== 'committed' && sort !== 'incoming';
+
+/** Whether a page or export with this filter and sort walks stock_list_order (so its order must be brought up first). */
+export const readsStockListOrder = (filter: StockListFilter, sort: StockSortField): boolean =>
+  !isFenced(filter, sort) && ORDER_KEPT_SORTS.includes(sort);
+
 /** The statement readStockList runs. */
 export function stockPageStatement(
   filter: StockListFilter,
@@ -200,9 +208,9 @@ export function stockPageStatement(
   // the SKUs) for them, as the planner would (it takes matches to be spread evenly), can read every level before
   // the first one. Fenced, the order is no index's (`+ 0`; the SKU looked up per level), so they are read from the
   // status index, which carries the numbers, and sorted.
-  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && !computed;
+  const fenced = isFenced(filter, sort);
   // by a number's index of stock_list_order `o`, joined to its level for the filter
-  const ordered = !fenced && ORDER_KEPT_SORTS.includes(sort);
+  const ordered = readsStockListOrder(filter, sort);
   // the sorted column as the page's keys are read and ordered, and as the rows shown are
   const shown = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
   // fenced by SKU with no variant in the filter: each level's SKU is looked up once, by the variant's key, in a
@@ -298,4 +306,12 @@ export async function refreshStockListOrder(tx: Queryable, skus: readonly string
     skus === 'all' ? [] : [skus],
   );
   return rowCount;
+}
+
+/**
+ * Announces a marker on the channel of stock changes (migration 0005): heard by a follower after every change
+ * committed before it, since notices arrive in commit order.
+ */
+export async function announceMarker(db: Queryable, marker: string): Promise<void> {
+  await db.query('SELECT stockroom_announce($1)', [marker]);
 }
