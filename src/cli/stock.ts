@@ -6,7 +6,6 @@ import { stockCsv } from '../services/stock-csv.js';
 import { stockListCsv } from '../services/stock-export.js';
 import type { StockListInput } from '../services/stock-list.js';
 import { ValidationError } from '../domain/errors.js';
-import type { Stockroom } from '../services/stockroom.js';
 import { MoveStateInput } from '../services/state-schemas.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
