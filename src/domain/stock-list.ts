@@ -17,7 +17,7 @@ export type StockSortField = (typeof STOCK_SORT_FIELDS)[number];
 
 /**
  * The numbers whose sorts read the order kept apart from the levels (stock_list_order, migration 0025), which is
- * refreshed from the levels' announced changes: the order lags the live numbers a little, the numbers shown do not.
+ * brought up to date before each such read: the order is that of the numbers as of the read, the numbers shown live.
  */
 export const ORDER_KEPT_SORTS: readonly StockSortField[] = ['on_hand', 'reserved', 'available'];
 

@@ -1,9 +1,9 @@
 -- Number sorts of the stock list at a million levels (issue 16), without making reserving dearer. No index of
 -- stock_levels may hold on_hand, reserved or available (0021: one such index made every level update non-HOT, 17%
 -- more database CPU per reservation). The order is kept off the hot row instead: stock_list_order holds each
--- level's numbers as of the last refresh, with one index per number. Server processes refresh it in coalesced
--- batches from the levels the database already announces (0005, channel stockroom_stock), off the transaction
--- that changed them; a level changed many times between two refreshes is written once. A page walks one of these
+-- level's numbers as of the last refresh, with one index per number. It is refreshed before a read of it, never
+-- on a timer (services/stock-list.ts): for the levels a server heard announced (0005, channel stockroom_stock), or
+-- every level; a level changed many times between two reads is written once. A page walks one of these
 -- indexes for its keys and shows the levels' live numbers (store/stock-list.ts).
 CREATE TABLE stock_list_order (
   variant_id   bigint NOT NULL,
