@@ -219,6 +219,8 @@ export class StockListService {
    * by a number then refreshes only what changed. Until then (and after `unfollow`) such a read compares every level.
    */
   follow(options: StockListOrderOptions = {}): StockListOrderUpkeep {
+    // an upkeep followed before is let go (its refresh running ends by itself)
+    void this.order.close();
     this.order = new StockListOrderUpkeep(this.ctx, true, options);
     return this.order;
   }
