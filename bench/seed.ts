@@ -20,6 +20,7 @@ export const benchCategory = (n: number, sub?: number): string =>
 /** A tag of the seeded products (1 in 50 carry each). */
 export const benchTag = (n: number): string => `tag-${n % TAGS}`;
 const RECEIVE_CHUNK = 5000;
+const LEVEL_CHUNK = 100_000;
 
 export interface SeedResult {
   variants: number;
@@ -51,10 +52,18 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
          FROM generate_series(1, $1::int) g, (SELECT min(id) AS first FROM products WHERE title LIKE 'Bench product %') p`,
       [variants, VARIANTS_PER_PRODUCT],
     );
-    await tx.query(
-      `INSERT INTO stock_levels (variant_id, warehouse_id)
-       SELECT v.id, w.id FROM variants v CROSS JOIN warehouses w WHERE v.sku LIKE 'BENCH-%'`,
+    // a statement per LEVEL_CHUNK variants: each level is also written into the order of the stock list's number
+    // sorts (migration 0025), and one statement of every level would outlast the driver's query timeout
+    const { rows: span } = await tx.query<{ first: number; last: number }>(
+      `SELECT min(id)::int AS first, max(id)::int AS last FROM variants WHERE sku LIKE 'BENCH-%'`,
     );
+    for (let from = span[0]?.first ?? 1; from <= (span[0]?.last ?? 0); from += LEVEL_CHUNK)
+      await tx.query(
+        `INSERT INTO stock_levels (variant_id, warehouse_id)
+         SELECT v.id, w.id FROM variants v CROSS JOIN warehouses w
+          WHERE v.sku LIKE 'BENCH-%' AND v.id >= $1 AND v.id < $2`,
+        [from, from + LEVEL_CHUNK],
+      );
   });
   const { rows } = await db.query<{ variant_id: number; warehouse_id: number }>(
     `SELECT l.variant_id, l.warehouse_id FROM stock_levels l JOIN variants v ON v.id = l.variant_id
@@ -76,6 +85,18 @@ export async function seedCatalog(s: Stockroom, db: Db, variants: number, onHand
           reason: 'received',
         })),
       ),
+    );
+  }
+  // the order of the stock list's number sorts, as a server would have refreshed it from the announcements (in
+  // chunks, for the driver's query timeout)
+  for (let i = 0; i < rows.length; i += LEVEL_CHUNK * 2) {
+    const chunk = rows.slice(i, i + LEVEL_CHUNK * 2).map((row) => row.variant_id);
+    await db.query(
+      `UPDATE stock_list_order o SET on_hand = l.on_hand, reserved = l.reserved, available = l.available
+         FROM stock_levels l
+        WHERE l.variant_id = o.variant_id AND l.warehouse_id = o.warehouse_id
+          AND o.variant_id >= $1 AND o.variant_id <= $2`,
+      [chunk[0], chunk.at(-1)],
     );
   }
   const seeded = performance.now();

@@ -18,8 +18,13 @@ export type {
 export { MoveStateInput, StockStateName } from './services/state-schemas.js';
 export { STOCK_STATES } from './domain/stock-state.js';
 export type { StockState } from './domain/stock-state.js';
-export { StockListInput, STOCK_LIST_COLUMNS } from './services/stock-list.js';
-export type { StockListItem, StockListPage } from './services/stock-list.js';
+export { StockListInput, StockListOrderUpkeep, STOCK_LIST_COLUMNS } from './services/stock-list.js';
+export type {
+  StockListItem,
+  StockListOrderOptions,
+  StockListOrderRefresh,
+  StockListPage,
+} from './services/stock-list.js';
 export { stockListCsv, stockListXlsx } from './services/stock-export.js';
 export { STOCK_LIST_STATUSES, STOCK_SORT_FIELDS } from './domain/stock-list.js';
 export type { StockListStatus, StockSortField } from './domain/stock-list.js';

@@ -29,6 +29,7 @@ const ALL = [
   '0021_stock_list',
   '0023_statement_events',
   '0024_outbox_json',
+  '0025_stock_list_order',
   '0027_wire_events',
 ];
 

@@ -65,6 +65,18 @@ describe('the stock list from the command line (embedded database)', () => {
     const rows: string[][] = parse(readFileSync(file, 'utf8'));
     expect(rows.map((row) => row[0])).toEqual(['sku', 'TEE-M', 'TEE-S']);
 
+    // by attribute: the name and value as the query's attribute=name:value, repeatable
+    expect((await cli(env, 'variant', 'update', 'TEE-M', '--attr', 'color=red', '--attr', 'fit=slim')).code).toBe(0);
+    expect((await cli(env, 'variant', 'update', 'TEE-S', '--attr', 'color=red')).code).toBe(0);
+    const red = await cli(env, 'stock', 'list', '--attribute', 'color:red', '--sort', 'on_hand', '--order', 'desc');
+    expect(red.code, red.err).toBe(0);
+    expect(red.out).toMatch(/TEE-M +AMS[^\n]*\nTEE-S +AMS[\s\S]*2 matching/);
+    const slim = await cli(env, 'stock', 'list', '--attribute', 'color:red', '--attribute', 'fit:slim');
+    expect(slim.out).toMatch(/TEE-M[\s\S]*1 matching/);
+    const malformed = await cli(env, 'stock', 'list', '--attribute', 'color');
+    expect(malformed.code).not.toBe(0);
+    expect(malformed.err).toMatch(/attribute/);
+
     const refused = await cli(env, 'stock', 'list', '--status', 'lowish');
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/status/);

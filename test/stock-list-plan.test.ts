@@ -39,9 +39,10 @@ describe.skipIf(!postgresUrl())('the stock list reads indexes at 100,000 variant
       [VARIANTS / 10],
     );
     await db.query(
-      `INSERT INTO variants (product_id, sku, supplier_id)
+      `INSERT INTO variants (product_id, sku, supplier_id, attributes)
        SELECT p.first + (g - 1) / 10, 'PLAN-' || lpad(g::text, 7, '0'),
-              CASE WHEN g % 100 = 0 THEN (SELECT id FROM suppliers WHERE code = 'PLAN-S') END
+              CASE WHEN g % 100 = 0 THEN (SELECT id FROM suppliers WHERE code = 'PLAN-S') END,
+              jsonb_build_object('size', g % 10, 'color', CASE WHEN g % 100 = 0 THEN 'red' ELSE 'blue' END)
          FROM generate_series(1, $1::int) g, (SELECT min(id) AS first FROM products) p`,
       [VARIANTS],
     );
@@ -124,6 +125,35 @@ describe.skipIf(!postgresUrl())('the stock list reads indexes at 100,000 variant
           }
     },
   );
+
+  it.each(['on_hand', 'reserved', 'available'] as const)(
+    'pages by %s over a warehouse, a category or everything by walking the index of the order kept apart',
+    async (sort) => {
+      for (const order of ['asc', 'desc'] as const)
+        for (const filter of [{ warehouseId }, {}, { warehouseId, statuses: ['in_stock'] }] as StockListFilter[])
+          for (const after of [undefined, key(sort, order, 500)]) {
+            const plan = await planOf(stockPageStatement(filter, sort, order, after, 51));
+            const shown = `${sort} ${order} ${JSON.stringify(filter)} ${JSON.stringify(indexes(plan))}`;
+            expect(indexes(plan), shown).toContain(`stock_list_order_${sort}_idx`);
+            // the page's rows come in the index's order: nothing is sorted but the page itself
+            expect(scans(plan, 'stock_levels'), shown).not.toContain('Seq Scan');
+            expect(scans(plan, 'stock_list_order'), shown).not.toContain('Seq Scan');
+          }
+      const category = await planOf(stockPageStatement({ category: 'cat-3' }, sort, 'desc', undefined, 51));
+      expect(scans(category, 'stock_levels')).not.toContain('Seq Scan');
+      expect(scans(category, 'stock_list_order')).not.toContain('Seq Scan');
+    },
+  );
+
+  it('finds variants by attribute through the attributes index', async () => {
+    const red = { attributes: [{ name: 'color', values: ['red'] }] };
+    expect(indexes(await planOf(stockCountStatement(red, 10_000)))).toContain('variants_attributes_idx');
+    const size = { attributes: [{ name: 'size', values: ['4', 4] }], warehouseId };
+    const page = await planOf(stockPageStatement(size, 'sku', 'asc', undefined, 51));
+    expect(scans(page, 'variants')).not.toContain('Seq Scan');
+    const count = await planOf(stockCountStatement({ ...red, ...size, attributes: [...red.attributes] }, 10_000));
+    expect(indexes(count)).toContain('variants_attributes_idx');
+  });
 
   it('finds the few levels below in stock through the status index, in any order, and counts them from it', async () => {
     // the page's keys are read from the status index, then sorted

@@ -3,6 +3,7 @@ import type { StockListItem } from '../src/services/stock-list.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useListening } from './support/listening.js';
+import { useStockOrder } from './support/stock-order.js';
 import { apiCall } from './support/served.js';
 
 interface ListReply {
@@ -23,6 +24,9 @@ describe.each(drivers())('the stock list over HTTP on %s', (driver) => {
   const served = useListening(h, ['warehouse', 'checkout', 'storefront']);
   const call = async (path: string, key: string | undefined = served.keys['warehouse']): Promise<ListReply> =>
     (await apiCall(served, 'GET', path, { key })) as unknown as ListReply;
+
+  // the order of number sorts follows the announced changes, as a server's does
+  useStockOrder(h);
 
   /**
    * A warehouse of this test's own with six variants, one of each status, under a category of its own: shirts

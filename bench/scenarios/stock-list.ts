@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { applyMovements } from '../../src/store/levels.js';
+import { refreshStockListOrder } from '../../src/store/stock-list.js';
 import { WAREHOUSES, benchCategory, benchTag, benchSku } from '../seed.js';
 import { percentile, round } from '../support/numbers.js';
 import { memoryOf, sampleRss } from '../support/process.js';
@@ -47,7 +48,9 @@ async function makeSomeLow(target: Target): Promise<number> {
         ),
       );
     }
-    await db.exec('ANALYZE stock_levels');
+    // made unannounced (a bulk load), so the server's refresher did not hear of them: the order is refreshed here
+    await db.transaction((tx) => refreshStockListOrder(tx, 'all'));
+    await db.exec('ANALYZE stock_levels, stock_list_order');
     return rows.length;
   });
 }

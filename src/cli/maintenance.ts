@@ -8,6 +8,7 @@ import { serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
+import { DEFAULT_ORDER_MAX_SKUS, DEFAULT_ORDER_WAIT_MS } from '../services/stock-list.js';
 
 /** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
@@ -82,6 +83,10 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       host: flags.host,
       sweepEveryMs: envInt(context.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
       cacheTtlSeconds: envInt(context.env, 'STOCKROOM_CACHE_TTL', 60, 0),
+      stockOrder: {
+        maxSkus: envInt(context.env, 'STOCKROOM_STOCK_ORDER_MAX_SKUS', DEFAULT_ORDER_MAX_SKUS, 0),
+        waitMs: envInt(context.env, 'STOCKROOM_STOCK_ORDER_WAIT_MS', DEFAULT_ORDER_WAIT_MS, 1),
+      },
       heartbeatMs,
       limits: serveLimits(context.env, heartbeatMs),
       shutdownGraceMs: envInt(context.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),

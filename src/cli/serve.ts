@@ -47,6 +47,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number | undefined;
   /** the demo storefront's checkout key (`stockroom demo` makes one), written into that page */
   storefrontCheckoutKey?: string | undefined;
+  /** how the order of the stock list's number sorts is brought up to date on read (changed SKUs listed, wait) */
+  stockOrder?: { maxSkus?: number | undefined; waitMs?: number | undefined } | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
 }
@@ -125,6 +127,21 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       });
   });
 
+  // the order of the stock list's number sorts is brought up to date when a page sorted by a number is read, for
+  // the SKUs this process heard changed (every level at the first such read: what changed before it listened)
+  const stockOrder = stockroom.stockList.follow({
+    ...options.stockOrder,
+    onError: (err) => {
+      app.log.warn({ err }, 'could not bring the order of the stock list up to date; the page is read as it stands');
+    },
+    onRefreshed: (refresh) => {
+      app.log.debug(refresh, 'stock list order refreshed');
+    },
+  });
+  changes.subscribe((change) => {
+    stockOrder.onChange(change);
+  });
+
   // listen before any background work starts: a port that cannot be had (in use, not permitted) ends the
   // command at once with the reason, instead of leaving the workers running on a database about to be closed
   let address: string;
@@ -132,6 +149,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     address = await app.listen({ port: options.port, host: options.host });
   } catch (error) {
     await app.close();
+    await stockroom.stockList.unfollow();
     await changes.close();
     stockroom.availability.useCache(undefined);
     await cache?.close();
@@ -213,6 +231,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['delivery worker', () => delivery.stop()],
+        ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],
         [
           'availability cache',

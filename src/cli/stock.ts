@@ -200,6 +200,7 @@ interface StockListFlags {
   supplier?: string;
   belowReorderPoint?: boolean;
   query?: string;
+  attribute?: string[];
   sort?: string;
   order?: string;
   limit?: number;
@@ -222,6 +223,11 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
     .option('--supplier <code>', "variants of this supplier's")
     .option('--below-reorder-point', 'variants at or below their reorder point')
     .option('--query <text>', 'a part of the SKU or the product title')
+    .option(
+      '--attribute <name:value>',
+      'variants with this attribute value (repeat for more, all must match)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--sort <field>', 'sku | on_hand | reserved | committed | available | incoming')
     .option('--order <order>', 'asc | desc')
     .option('--limit <n>', 'page size', pageSizeOption)
@@ -240,6 +246,7 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
         supplier: flags.supplier,
         below_reorder_point: flags.belowReorderPoint,
         q: flags.query,
+        attribute: flags.attribute,
         sort: flags.sort,
         order: flags.order,
       };
@@ -258,7 +265,9 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
       const input = given({ ...filter, limit: flags.limit, cursor: flags.cursor });
       await runAndPrint(
         ctx(),
-        (stockroom) => (flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input)),
+        async (stockroom) => {
+          return flags.low ? stockroom.stockList.low(input) : stockroom.stockList.list(input);
+        },
         (result) => {
           const rows = table(
             ['SKU', 'WAREHOUSE', 'STATUS', 'ON HAND', 'RESERVED', 'COMMITTED', 'AVAILABLE', 'INCOMING', 'CATEGORY'],

@@ -15,6 +15,12 @@ export const STOCK_SORT_FIELDS = ['sku', 'on_hand', 'reserved', 'committed', 'av
 /** One of STOCK_SORT_FIELDS. */
 export type StockSortField = (typeof STOCK_SORT_FIELDS)[number];
 
+/**
+ * The numbers whose sorts read the order kept apart from the levels (stock_list_order, migration 0025), which is
+ * brought up to date before each such read: the order is that of the numbers as of the read, the numbers shown live.
+ */
+export const ORDER_KEPT_SORTS: readonly StockSortField[] = ['on_hand', 'reserved', 'available'];
+
 /** Ascending or descending. */
 export const SORT_ORDERS = ['asc', 'desc'] as const;
 /** One of SORT_ORDERS. */
@@ -63,4 +69,31 @@ export function decodeStockCursor(cursor: string, sort: StockSortField, order: S
       : Number.isSafeInteger(value);
   if (!valueFits) return undefined;
   return { sort, order, value: value as string | number, variantId, warehouseId };
+}
+
+/** An attribute filter: the attribute's name and the JSON values its text stands for (one of them must be stored). */
+export interface AttributeFilter {
+  name: string;
+  values: (string | number | boolean)[];
+}
+
+/** The most attribute filters one list takes. */
+export const MAX_ATTRIBUTE_FILTERS = 10;
+
+/**
+ * Reads `name:value` (split at the first colon, so a name holds none; the value may be empty): the variants whose
+ * attribute `name` is the text `value`, or the number or boolean it spells ("42" matches 42 and "42", "true" true
+ * and "true"), as attributes are stored as given (JSON strings, numbers or booleans). Undefined when there is no
+ * colon or no name.
+ */
+export function parseAttributeFilter(text: string): AttributeFilter | undefined {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  const name = text.slice(0, colon);
+  const value = text.slice(colon + 1);
+  const values: (string | number | boolean)[] = [value];
+  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(Number(value)))
+    values.push(Number(value));
+  if (value === 'true' || value === 'false') values.push(value === 'true');
+  return { name, values };
 }

@@ -1,5 +1,5 @@
-import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
-import type { SortOrder, StockKey, StockListStatus, StockSortField } from '../domain/stock-list.js';
+import { ORDER_KEPT_SORTS, STOCK_LIST_STATUSES } from '../domain/stock-list.js';
+import type { AttributeFilter, SortOrder, StockKey, StockListStatus, StockSortField } from '../domain/stock-list.js';
 import { IN_CATEGORY } from './catalog.js';
 import type { Queryable } from './db.js';
 
@@ -16,6 +16,8 @@ export interface StockListFilter {
   belowReorderPoint?: boolean | undefined;
   /** a substring of the SKU or of the product title, case-insensitive */
   text?: string | undefined;
+  /** variants with every one of these attributes (AttributeFilter: the JSON values each may be stored as) */
+  attributes?: readonly AttributeFilter[] | undefined;
 }
 
 /** A level as the stock list shows it, with its ids (the keyset). */
@@ -42,6 +44,8 @@ export interface StockListRow {
   reorder_point: number | null;
   status: StockListStatus;
   supplier: string | null;
+  /** the value the row was ordered by (a sort by a number outside the fence: the order's, which may lag the live one) */
+  sort_value: number | string;
 }
 
 /** A statement's WHERE conditions and their parameters, built together so the placeholders stay numbered. */
@@ -102,6 +106,15 @@ function conditionsOf(filter: StockListFilter): Conditions {
                                 UNION SELECT tv.id FROM products tp JOIN variants tv ON tv.product_id = tp.id
                                  WHERE tp.title ILIKE ${pattern})`);
   }
+  for (const attribute of filter.attributes ?? []) {
+    // containment, which the variants' attributes index reads (migration 0025): one test per JSON value the text
+    // may stand for ("42" the string or the number)
+    where.variants = true;
+    const tests = attribute.values.map(
+      (value) => `v.attributes @> ${where.param(JSON.stringify({ [attribute.name]: value }))}::jsonb`,
+    );
+    where.add(`(${tests.join(' OR ')})`);
+  }
   if (filter.belowReorderPoint === true) {
     // the variant's position as replenishment reads it (store/replenishment.ts): over every warehouse
     where.variants = true;
@@ -113,8 +126,9 @@ function conditionsOf(filter: StockListFilter): Conditions {
   return where;
 }
 
-const FROM_LEVELS = (where: Conditions, variants = false): string =>
-  `stock_levels l${where.variants || variants ? ' JOIN variants v ON v.id = l.variant_id' : ''}${
+/** The levels `l`, with their variants `v` and products `p` when the conditions (or the caller) read them. */
+const FROM_LEVELS = (where: Conditions, variants = false, from = 'stock_levels l'): string =>
+  `${from}${where.variants || variants ? ' JOIN variants v ON v.id = l.variant_id' : ''}${
     where.products ? ' JOIN products p ON p.id = v.product_id' : ''
   }`;
 
@@ -151,9 +165,11 @@ const SHOWN = `l.variant_id, l.warehouse_id, v.sku, p.title, p.id AS product, p.
 /**
  * One page of the stock list in the given order, after a key (keyset paging): `limit` rows at most. Ties are
  * broken by (variant, warehouse) in the same direction, so every row has one place in the order. By SKU the
- * variants' SKU index is walked with each variant's levels; by on_hand, reserved or available an index of
- * stock_levels (migration 0021); committed and incoming are worked out per level, so a sort by them reads every
- * level the filter matches.
+ * variants' SKU index is walked with each variant's levels. By on_hand, reserved or available an index of
+ * stock_list_order (migration 0025): the order is that of the numbers as last refreshed (refreshStockListOrder),
+ * the numbers shown are live. Levels below in_stock only (a status filter without in_stock) are few: sorted by
+ * their live numbers. Committed and incoming are worked out per level, so a sort by them reads every level the
+ * filter matches.
  */
 export async function readStockList(
   db: Queryable,
@@ -167,6 +183,14 @@ export async function readStockList(
   const { rows } = await db.query<StockListRow>(text, values);
   return rows;
 }
+
+/** Levels below in_stock only, sorted by a number kept on the level: read from the status index and sorted. */
+const isFenced = (filter: StockListFilter, sort: StockSortField): boolean =>
+  filter.statuses !== undefined && !filter.statuses.includes('in_stock') && sort !== 'committed' && sort !== 'incoming';
+
+/** Whether a page or export with this filter and sort walks stock_list_order (so its order must be brought up first). */
+export const readsStockListOrder = (filter: StockListFilter, sort: StockSortField): boolean =>
+  !isFenced(filter, sort) && ORDER_KEPT_SORTS.includes(sort);
 
 /** The statement readStockList runs. */
 export function stockPageStatement(
@@ -184,19 +208,31 @@ export function stockPageStatement(
   // the SKUs) for them, as the planner would (it takes matches to be spread evenly), can read every level before
   // the first one. Fenced, the order is no index's (`+ 0`; the SKU looked up per level), so they are read from the
   // status index, which carries the numbers, and sorted.
-  const fenced = filter.statuses !== undefined && !filter.statuses.includes('in_stock') && !computed;
+  const fenced = isFenced(filter, sort);
+  // by a number's index of stock_list_order `o`, joined to its level for the filter
+  const ordered = readsStockListOrder(filter, sort);
   // the sorted column as the page's keys are read and ordered, and as the rows shown are
   const shown = sort === 'sku' ? 'v.sku' : computed ? `t.${sort}` : `l.${sort}`;
   // fenced by SKU with no variant in the filter: each level's SKU is looked up once, by the variant's key, in a
   // derived table the planner keeps as it is (OFFSET 0), rather than a join it would make a scan of every variant
   const lookedUp = fenced && sort === 'sku' && !where.variants;
-  const column = !fenced ? shown : sort !== 'sku' ? `l.${sort} + 0` : lookedUp ? 'l.sku' : `v.sku || ''`;
+  const column = ordered
+    ? `o.${sort}`
+    : !fenced
+      ? shown
+      : sort !== 'sku'
+        ? `l.${sort} + 0`
+        : lookedUp
+          ? 'l.sku'
+          : `v.sku || ''`;
   const tieBreak =
     sort === 'sku'
       ? ['l.warehouse_id']
       : computed
         ? ['t.variant_id', 't.warehouse_id']
-        : ['l.variant_id', 'l.warehouse_id'];
+        : ordered
+          ? ['o.variant_id', 'o.warehouse_id']
+          : ['l.variant_id', 'l.warehouse_id'];
   const keyset: string[] = [];
   if (after !== undefined) {
     const value = where.param(after.value);
@@ -209,28 +245,73 @@ export function stockPageStatement(
     // index condition)
     if (sort === 'sku' && !fenced) keyset.push(`v.sku ${beyond}= ${value}`);
   }
-  const orderOf = (first: string): string => [first, ...tieBreak].map((name) => `${name} ${direction}`).join(', ');
+  const orderOf = (first: string, ties = tieBreak): string =>
+    [first, ...ties].map((name) => `${name} ${direction}`).join(', ');
   const limitParam = where.param(limit);
   const keysFrom = lookedUp
     ? `(SELECT l.variant_id, l.warehouse_id, (SELECT sv.sku FROM variants sv WHERE sv.id = l.variant_id) AS sku
           FROM stock_levels l WHERE ${where.parts.join(' AND ')} OFFSET 0) l`
-    : FROM_LEVELS(where, sort === 'sku' && !fenced);
+    : ordered
+      ? FROM_LEVELS(
+          where,
+          false,
+          // the level's warehouse is the order row's: a warehouse filter is read from the order's index too
+          'stock_list_order o JOIN stock_levels l ON l.variant_id = o.variant_id AND l.warehouse_id = o.warehouse_id',
+        )
+      : FROM_LEVELS(where, sort === 'sku' && !fenced);
   const keysWhere = lookedUp ? keyset : [...where.parts, ...keyset];
   // what a level `l` is shown with
   const shownWith = `JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
                      JOIN warehouses w ON w.id = l.warehouse_id`;
   const sql = computed
-    ? `SELECT t.* FROM (SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
-                          FROM stock_levels l ${shownWith} WHERE ${where.parts.join(' AND ')}) t
+    ? `SELECT t.*, t.${sort} AS sort_value
+         FROM (SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
+                 FROM stock_levels l ${shownWith} WHERE ${where.parts.join(' AND ')}) t
         ${keyset.length > 0 ? `WHERE ${keyset.join(' AND ')}` : ''}
         ORDER BY ${orderOf(column)} LIMIT ${limitParam}`
     : // the page's keys first, from as few tables and columns as the filter and the order need (an index alone,
       // when it covers them), then the rows of only those keys
-      `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming
-         FROM (SELECT l.variant_id, l.warehouse_id FROM ${keysFrom}
+      `SELECT ${SHOWN}, ${COMMITTED} AS committed, ${INCOMING} AS incoming, ${ordered ? 'k.sort_value' : shown} AS sort_value
+         FROM (SELECT l.variant_id, l.warehouse_id${ordered ? `, ${column} AS sort_value` : ''} FROM ${keysFrom}
                 ${keysWhere.length > 0 ? `WHERE ${keysWhere.join(' AND ')}` : ''}
                 ORDER BY ${orderOf(column)} LIMIT ${limitParam}) k
          JOIN stock_levels l ON l.variant_id = k.variant_id AND l.warehouse_id = k.warehouse_id ${shownWith}
-        ORDER BY ${orderOf(shown)}`;
+        ORDER BY ${ordered ? orderOf('k.sort_value', ['k.variant_id', 'k.warehouse_id']) : orderOf(shown)}`;
   return { text: sql, values: where.params };
+}
+
+/** The advisory lock refreshes of the order take turns on (any number; this one spells "sorts" in ASCII). */
+const ORDER_REFRESH_LOCK = 0x736f727473;
+
+/**
+ * Brings stock_list_order (migration 0025) up to the live numbers of the levels of these SKUs, or of every level:
+ * only rows whose numbers differ are written. Refreshes take turns (an advisory lock held to the end of the
+ * transaction, taken before the statement that reads the levels), so a refresh never writes numbers older than
+ * another's it waited for. Runs in the caller's transaction; returns how many rows it wrote.
+ */
+export async function refreshStockListOrder(tx: Queryable, skus: readonly string[] | 'all'): Promise<number> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  // the SKUs as a relation joined by the SKU index: `sku = ANY($1)` under a generic plan (the driver prepares
+  // statements) is a linear search of the whole array for every variant, seconds for a batch of thousands
+  const { rowCount } = await tx.query(
+    `UPDATE stock_list_order o SET on_hand = l.on_hand, reserved = l.reserved, available = l.available
+       FROM ${
+         skus === 'all'
+           ? 'stock_levels l'
+           : `(SELECT DISTINCT s.sku FROM unnest($1::text[]) AS s(sku)) s
+              JOIN variants v ON v.sku = s.sku JOIN stock_levels l ON l.variant_id = v.id`
+       }
+      WHERE o.variant_id = l.variant_id AND o.warehouse_id = l.warehouse_id
+        AND (o.on_hand, o.reserved, o.available) IS DISTINCT FROM (l.on_hand, l.reserved, l.available)`,
+    skus === 'all' ? [] : [skus],
+  );
+  return rowCount;
+}
+
+/**
+ * Announces a marker on the channel of stock changes (migration 0005): heard by a follower after every change
+ * committed before it, since notices arrive in commit order.
+ */
+export async function announceMarker(db: Queryable, marker: string): Promise<void> {
+  await db.query('SELECT stockroom_announce($1)', [marker]);
 }
