@@ -6,11 +6,12 @@ const GATHERED_BYTES = 1 << 20;
 
 /**
  * A condition that holds, and as it is first evaluated lets the statement's transaction commit without waiting for
- * its WAL to reach the disk (the WAL writer writes it within wal_writer_delay, 200 ms). Delivery's own bookkeeping
- * (dispatch, claim, settle) is safe to lose to a crash of the database: a lost dispatch is dispatched again, a lost
- * claim lapses, a lost settle sends again (at least once), and WAL is written in order, so a later step is never
- * kept without an earlier one. Waiting for the disk cost each of them a flush, and the checkouts' commits queued
- * behind those flushes.
+ * its WAL to reach the disk (the WAL writer writes it within wal_writer_delay, 200 ms). A dispatch and a settle are
+ * safe to lose to a crash of the database: a lost dispatch is dispatched again, a lost settle sends again (at least
+ * once), and WAL is written in order, so a later step is never kept without an earlier one. Not the claim: it counts
+ * the try, and a crash that lost the count (an embedded database dies with its process) would let a delivery that
+ * crashes its sender be tried for ever, never a dead letter. Waiting for the disk cost each a flush, and the
+ * checkouts' commits queued behind those flushes.
  */
 const REDO_ON_CRASH = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`;
 
@@ -316,7 +317,6 @@ export async function claimDeliveries(
           -- tested again here, on the row as locked: a claim another worker committed after this statement's
           -- snapshot (the subquery's) has moved next_attempt_at on, and READ COMMITTED re-checks only this level
           AND status = 'pending' AND next_attempt_at <= now()
-          AND ${REDO_ON_CRASH}
         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
      ),
      claimed AS (
