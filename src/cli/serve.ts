@@ -128,7 +128,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   });
 
   // the order of the stock list's number sorts is brought up to date when a page sorted by a number is read, for
-  // the SKUs this process heard changed (every level at the first such read: what changed before it listened)
+  // the SKUs this process heard changed (and every level once at start, below: what changed before it listened)
   const stockOrder = stockroom.stockList.follow({
     ...options.stockOrder,
     onError: (err) => {
@@ -159,6 +159,15 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   // alerts and other outbox events leave from every server process; the database hands each to one of them
   delivery.logTo(app.log);
   await delivery.start();
+
+  // what changed before this process listened is not known: every level is compared now (about a second at a
+  // million), in the background, not when an operator first opens a page sorted by a number
+  void stockOrder.refresh().catch((err: unknown) => {
+    app.log.warn(
+      { err },
+      'could not bring the order of the stock list up to date at start; the first sorted read does',
+    );
+  });
 
   // the replenishment job: every process looks each hour (and at start) whether a run is due; the database lets
   // one of them run it, and a restart does not run it again early
