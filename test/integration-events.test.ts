@@ -541,7 +541,7 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     );
   });
 
-  it('commits a dispatch and a settle without waiting for the disk, and nothing else (not the claim, which counts the try)', async () => {
+  it('commits a dispatch and a settle without waiting for the disk, a claim only when asked (it counts the try), and nothing else', async () => {
     await h.s.channels.addWebhook({ url: 'http://127.0.0.1:9/never', events: ['stock.changed'], secret: SECRET });
     const { sku, wh } = await world(h.s, [0]);
     await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: 1 });
@@ -560,12 +560,19 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
       'on',
     );
     expect(claimed).toHaveLength(1);
-    const outcome = { startedAt: new Date(), durationMs: 1, ok: false, statusCode: 503, error: 'refused', sent: [] };
+    const outcome = { startedAt: new Date(), durationMs: 1, ok: true, statusCode: 200, error: null, sent: [] };
     expect(
       await setting((tx) =>
-        recordAttempts(tx, [{ deliveryId: claimed[0]!.id, attempt: claimed[0]!.attempt, retryInMs: 1000, ...outcome }]),
+        recordAttempts(tx, [{ deliveryId: claimed[0]!.id, attempt: claimed[0]!.attempt, retryInMs: null, ...outcome }]),
       ),
     ).toBe('off');
+    // as a worker on a database server claims: the count outlives the worker's process whatever befalls it
+    await h.s.stock.receive({ sku, warehouse: wh[0]!, qty: 1 });
+    await h.s.db.transaction((tx) => dispatchOutbox(tx, 500));
+    expect(
+      await setting(async (tx) => claimed.push(...(await claimDeliveries(tx, 10, 60_000, undefined, 16, false)))),
+    ).toBe('off');
+    expect(claimed).toHaveLength(2);
     // only theirs: any other statement leaves it as it was
     expect(await setting((tx) => tx.query('SELECT count(*) FROM stock_levels'))).toBe('on');
   });

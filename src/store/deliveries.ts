@@ -8,9 +8,8 @@ const GATHERED_BYTES = 1 << 20;
  * A condition that holds, and as it is first evaluated lets the statement's transaction commit without waiting for
  * its WAL to reach the disk (the WAL writer writes it within wal_writer_delay, 200 ms). A dispatch and a settle are
  * safe to lose to a crash of the database: a lost dispatch is dispatched again, a lost settle sends again (at least
- * once), and WAL is written in order, so a later step is never kept without an earlier one. Not the claim: it counts
- * the try, and a crash that lost the count (an embedded database dies with its process) would let a delivery that
- * crashes its sender be tried for ever, never a dead letter. Waiting for the disk cost each a flush, and the
+ * once), and WAL is written in order, so a later step is never kept without an earlier one. The claim only on a
+ * database server (see claimDeliveries): it counts the try. Waiting for the disk cost each a flush, and the
  * checkouts' commits queued behind those flushes.
  */
 const REDO_ON_CRASH = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`;
@@ -28,12 +27,16 @@ const DISPATCH_LOCK = 0x6f7574626f78;
  * @returns how many outbox rows it dispatched
  */
 export async function dispatchOutbox(tx: Queryable, limit: number, gatheredBytes = GATHERED_BYTES): Promise<number> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK]);
   const { rows } = await tx.query<{ dispatched: number }>(
-    `WITH due AS (
+    `WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock($3)),
+     due AS (
        -- pg_column_size: the payload's stored size, read from its pointer (payloads are stored uncompressed out of
-       -- line, migration 0024), not the payload itself
-       SELECT id, event, ordering_key, pg_column_size(payload) AS size FROM outbox WHERE delivered_at IS NULL
+       -- line, migration 0024), not the payload itself. The turn is taken before the first row is read; this
+       -- statement's snapshot may be older than the dispatch that had the turn before, but FOR UPDATE reads each
+       -- row that one locked as it committed it (dispatched: left out), and a row not in the snapshot was committed
+       -- after every row of its key that is
+       SELECT id, event, ordering_key, pg_column_size(payload) AS size FROM outbox
+        WHERE delivered_at IS NULL AND EXISTS (SELECT FROM turn)
         ORDER BY id LIMIT $1 FOR UPDATE
      ),
      -- FOR SHARE: a channel being removed is waited for and read again (inactive, so left out), and a removal
@@ -65,7 +68,7 @@ export async function dispatchOutbox(tx: Queryable, limit: number, gatheredBytes
        UPDATE outbox o SET delivered_at = now() FROM due WHERE o.id = due.id RETURNING o.id
      )
      SELECT count(*)::int AS dispatched FROM marked WHERE ${REDO_ON_CRASH}`,
-    [limit, gatheredBytes],
+    [limit, gatheredBytes, DISPATCH_LOCK],
   );
   return rows[0]?.dispatched ?? 0;
 }
@@ -268,6 +271,10 @@ export interface InFlight {
  * channel (counting the claimer's own, `inFlight.keyed`); a dead letter no longer holds its key back. A delivery
  * without a key (an alert) goes one at a time per channel and claimer, as before: none while the claimer has one in
  * flight to that channel. A receiver that hangs holds up at most `perChannel` + 1 of the claimer's tries.
+ * `durable: false` commits the claim without waiting for the disk: for a database server only, where the count
+ * outlives the claimer's process whatever happens to it (a crash of the server itself, which no delivery can cause,
+ * may lose a try's count: it is tried once more). An embedded database dies with its process, and a delivery that
+ * crashed its sender would then never reach its last try.
  */
 export async function claimDeliveries(
   tx: Queryable,
@@ -275,6 +282,7 @@ export async function claimDeliveries(
   leaseMs: number,
   inFlight: InFlight = { keyed: [], unkeyed: [] },
   perChannel = 1,
+  durable = true,
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await tx.query<ClaimedDelivery>(
     `WITH due AS (
@@ -333,8 +341,9 @@ export async function claimDeliveries(
             CASE WHEN c.outbox_ids IS NULL THEN o.keys END AS keys,
             c.outbox_ids::text[] AS outbox_ids
        FROM claimed c JOIN channels ch ON ch.id = c.channel_id JOIN outbox o ON o.id = c.outbox_id
+      WHERE $6::boolean OR ${REDO_ON_CRASH}
       ORDER BY c.id`,
-    [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel],
+    [limit, leaseMs, inFlight.keyed, inFlight.unkeyed, perChannel, durable],
   );
   return rows;
 }
