@@ -118,7 +118,9 @@ export async function eventsScenario(target: Target): Promise<ScenarioResult> {
     await db.exec('CHECKPOINT');
   };
   try {
-    await httpLoad(target, { seconds: 2 }, sku); // warm
+    // warm for as long as a load: the first load without events after seeding a million variants ran at two thirds
+    // of the rate of the ones after it (2026-11-27), on a cache that 2 s of warming had barely begun to fill
+    await httpLoad(target, { seconds }, sku);
     // each mode in pairs of its own, one mode after the other: a run of the other mode in between (one per request
     // leaves a backlog behind, cancelled with its channel) would weigh on whichever run came next
     for (const mode of ['batched', 'one per request'] as const)

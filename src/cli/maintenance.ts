@@ -101,7 +101,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
         backoffMs: envInt(context.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
         timeoutMs: envInt(context.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
         concurrency: envInt(context.env, 'STOCKROOM_DELIVERY_CONCURRENCY', 16, 1),
-        gatherMs: envInt(context.env, 'STOCKROOM_DELIVERY_GATHER_MS', 100, 0),
+        gatherMs: envInt(context.env, 'STOCKROOM_DELIVERY_GATHER_MS', 250, 0),
         retentionMs: envInt(context.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
         secretKey: context.env.STOCKROOM_SECRET_KEY || undefined,
       },
