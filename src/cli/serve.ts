@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import { ListenError } from '../domain/errors.js';
+import { withoutMarkers } from '../domain/stock-change.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
@@ -117,7 +118,10 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     trustProxy,
   });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
-  changes.subscribe((change) => {
+  changes.subscribe((heard) => {
+    // the stock list's markers (its reads waiting to hear every change before them) are no SKU to drop or stream
+    const change = withoutMarkers(heard);
+    if (change === undefined) return;
     void Promise.resolve(cache?.invalidate(change))
       .catch((err: unknown) => {
         app.log.warn({ err }, 'could not drop changed SKUs from the availability cache');

@@ -12,6 +12,7 @@ import {
   encodeStockCursor,
   parseAttributeFilter,
 } from '../domain/stock-list.js';
+import { ORDER_MARKER_PREFIX } from '../domain/stock-change.js';
 import type { StockChange } from '../domain/stock-change.js';
 import type { StockKey, StockListStatus } from '../domain/stock-list.js';
 import type { Queryable } from '../store/db.js';
@@ -267,9 +268,6 @@ export const DEFAULT_ORDER_MAX_SKUS = 50_000;
 /** How long a read sorted by a number waits for the order to be brought up to date (STOCKROOM_STOCK_ORDER_WAIT_MS). */
 export const DEFAULT_ORDER_WAIT_MS = 5_000;
 
-/** A marker's prefix: a SKU holds no spaces, so no SKU is ever taken for a marker. */
-const MARKER = 'stockroom stock list order ';
-
 /** What one refresh of the order did. */
 export interface StockListOrderRefresh {
   all: boolean;
@@ -330,7 +328,7 @@ export class StockListOrderUpkeep {
       return;
     }
     for (const sku of change.skus) {
-      if (sku.startsWith(MARKER)) this.markers.get(sku)?.();
+      if (sku.startsWith(ORDER_MARKER_PREFIX)) this.markers.get(sku)?.();
       else if (!this.all) this.changed.add(sku);
     }
     if (this.changed.size > this.maxSkus) this.everything();
@@ -403,7 +401,7 @@ export class StockListOrderUpkeep {
   /** Announces a marker and waits to hear it: true once heard, false if not within `waitMs` (or when closed). */
   private async heard(): Promise<boolean> {
     if (this.closed) return false;
-    const marker = `${MARKER}${randomUUID()}`;
+    const marker = `${ORDER_MARKER_PREFIX}${randomUUID()}`;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await new Promise<boolean>((resolve, reject) => {
