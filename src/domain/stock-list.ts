@@ -66,7 +66,8 @@ export function decodeStockCursor(cursor: string, sort: StockSortField, order: S
   const valueFits =
     sort === 'sku'
       ? typeof value === 'string' && value.length > 0 && value.length <= 64 && !value.includes('\u0000')
-      : Number.isSafeInteger(value);
+      : // every number the list sorts by is a 32-bit integer (a quantity, or a sum of them cast to one)
+        Number.isInteger(value) && (value as number) >= -2_147_483_648 && (value as number) <= 2_147_483_647;
   if (!valueFits) return undefined;
   return { sort, order, value: value as string | number, variantId, warehouseId };
 }
