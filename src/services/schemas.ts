@@ -39,7 +39,12 @@ export const Sku = Type.String({
   description: 'stock keeping unit: 1-64 characters, no spaces',
 });
 /** A warehouse's (or supplier's) code: short, safe in a URL path and a CSV cell. */
-export const WarehouseCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+export const WarehouseCode = Type.String({
+  minLength: 1,
+  maxLength: 32,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  description: 'a code of letters, digits, _ . and -, starting with a letter or digit',
+});
 
 /** The level an operation acts on: a SKU in a warehouse. */
 const AtLevel = { sku: Sku, warehouse: WarehouseCode };
@@ -90,7 +95,7 @@ export const IdCursor = Type.String({
   description: 'next_cursor of the previous page',
 });
 /** A page size, as a query parameter (a whole number from 1 to 500). */
-export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'items per page, 1-500' });
+export const PageLimit = Type.String({ pattern: '^[0-9]{1,3}$', description: 'a whole number from 1 to 500' });
 /** A product's category: a path of lower-case segments, as `apparel/shirts`; a filter by it takes those below it. */
 export const CategoryPath = Type.String({
   maxLength: 200,
@@ -527,8 +532,12 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
     validators.set(schema, validator);
   }
   if (validator.Check(value)) return value as Static<S>;
-  const errors = validator
-    .Errors(value)
+  const all = [...validator.Errors(value)];
+  // a value that fits no branch of a union (a text or null) is told what the text must be, not also "must be null"
+  // and "must match a schema in anyOf"
+  const told = new Set(all.filter((error) => !unionNoise(error)).map((error) => error.instancePath));
+  const errors = all
+    .filter((error) => !(unionNoise(error) && told.has(error.instancePath)))
     // additionalProperties:false is reported twice: once per extra key ("schema is false"), once as a list
     .filter((error) => error.keyword !== 'boolean')
     // an unknown field is named by its own path, one error each
@@ -613,8 +622,40 @@ const unknownFields = (params: unknown): string[] =>
     ? [params.additionalProperties].flat().map(String)
     : [];
 
+/** An error a union adds beside its branches': the union's own, and its null branch's. */
+const unionNoise = (error: { keyword: string; params: unknown }): boolean =>
+  error.keyword === 'anyOf' ||
+  (error.keyword === 'type' &&
+    typeof error.params === 'object' &&
+    error.params !== null &&
+    'type' in error.params &&
+    error.params.type === 'null');
+
+/** What a pattern of this file's schemas stands for, in words (their descriptions), for an input that misses it. */
+const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
+  ([Sku, WarehouseCode, BinCode, NumericId, IdCursor, PageLimit, CategoryPath, Tag, Region] as object[]).flatMap(
+    (schema) =>
+      'pattern' in schema &&
+      typeof schema.pattern === 'string' &&
+      'description' in schema &&
+      typeof schema.description === 'string'
+        ? [[schema.pattern, schema.description] as const]
+        : [],
+  ),
+);
+
 function describe(keyword: string, message: string, params: unknown): string {
   if (keyword === 'not') return 'must not be 0';
+  if (
+    keyword === 'pattern' &&
+    typeof params === 'object' &&
+    params !== null &&
+    'pattern' in params &&
+    typeof params.pattern === 'string'
+  ) {
+    const words = PATTERN_WORDS.get(params.pattern);
+    if (words) return `must be ${words}`;
+  }
   if (
     keyword === 'format' &&
     typeof params === 'object' &&
