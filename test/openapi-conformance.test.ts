@@ -174,6 +174,8 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('GET', `/v1/stock/low?warehouse=${ams}`);
     await call('GET', `/v1/stock/export.csv?warehouse=${ams}&q=${sku}`);
     await call('GET', `/v1/stock/export.xlsx?warehouse=${ams}&q=${sku}`);
+    await call('GET', `/v1/stock/low/export.csv?warehouse=${ams}`);
+    await call('GET', `/v1/stock/low/export.xlsx?warehouse=${ams}`);
     await call('POST', '/v1/import/stock/preview', {
       raw: `sku,warehouse,on_hand\n${other},${ams},3\nNOPE,${ams},1\n`,
       type: 'text/csv',

@@ -60,6 +60,34 @@ describe.each(drivers())('exports of the stock list on %s', (driver) => {
     expect(rows.slice(1)).toEqual(items.map(asCells));
   });
 
+  it('exports what is low or out now, as the low-stock list shows it, as CSV and as a workbook', async () => {
+    const { u, far } = await shop();
+    const query = `category=${u}&warehouse=${far}`;
+    const low = await apiCall(served, 'GET', `/v1/stock/low?${query}&limit=500`, { key: served.keys['warehouse'] });
+    const items = (low.body as unknown as { items: StockListItem[] }).items;
+    // far holds 1..7 of each: at or below the threshold of 5 are 1..5, lowest available first
+    expect(items.map((item) => item.available)).toEqual([1, 2, 3, 4, 5]);
+    const csv = await download(`/v1/stock/low/export.csv?${query}`);
+    expect(csv.res.status).toBe(200);
+    const rows: string[][] = parse(csv.bytes.toString('utf8'));
+    expect(rows.slice(1)).toEqual(items.map(asCells));
+    const xlsx = await download(`/v1/stock/low/export.xlsx?${query}&sort=sku&order=desc`);
+    expect(xlsx.res.status).toBe(200);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(xlsx.bytes as unknown as ArrayBuffer);
+    const skus: unknown[] = [];
+    workbook.getWorksheet('stock')?.eachRow({ includeEmpty: false }, (row) => skus.push(row.getCell(1).value));
+    expect(skus.slice(1)).toEqual(
+      items
+        .map((item) => item.sku)
+        .sort()
+        .reverse(),
+    );
+    // the list has its own statuses
+    const refused = await download(`/v1/stock/low/export.csv?${query}&status=low`);
+    expect(refused.res.status).toBe(400);
+  });
+
   it('writes a text cell that would run as a formula in a spreadsheet with a leading quote, and numbers as they are', async () => {
     const { u, near } = await shop();
     const sku = `${u}-F`.toUpperCase();

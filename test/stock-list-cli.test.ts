@@ -64,6 +64,11 @@ describe('the stock list from the command line (embedded database)', () => {
     expect(written.code, written.err).toBe(0);
     const rows: string[][] = parse(readFileSync(file, 'utf8'));
     expect(rows.map((row) => row[0])).toEqual(['sku', 'TEE-M', 'TEE-S']);
+    // what is low now, as CSV: the low-stock list's rows, lowest available first
+    const lowFile = join(dir, 'low.csv');
+    const lowCsv = await cli(env, 'stock', 'list', '--low', '--csv', '--output', lowFile);
+    expect(lowCsv.code, lowCsv.err).toBe(0);
+    expect((parse(readFileSync(lowFile, 'utf8')) as string[][]).map((row) => row[0])).toEqual(['sku', 'MUG', 'TEE-S']);
 
     // by attribute: the name and value as the query's attribute=name:value, repeatable
     expect((await cli(env, 'variant', 'update', 'TEE-M', '--attr', 'color=red', '--attr', 'fit=slim')).code).toBe(0);

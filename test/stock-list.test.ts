@@ -264,9 +264,31 @@ describe.each(drivers())('the stock list over HTTP on %s', (driver) => {
     expect(await refused(`/v1/stock?${scope}&sort=on_hand&order=desc&cursor=${first.body.next_cursor}`)).toBe(
       '/cursor',
     );
+    // a forged cursor past any quantity is not a cursor (the database would refuse to compare it)
+    const forged = Buffer.from(JSON.stringify(['available', 'asc', 2 ** 31, 1, 1])).toString('base64url');
+    expect(await refused(`/v1/stock?sort=available&cursor=${forged}`)).toBe('/cursor');
+    expect(await refused(`/v1/stock/low?cursor=${forged}`)).toBe('/cursor');
     expect(await refused('/v1/stock/low?status=low')).toBe('/query/status');
     await refused('/v1/stock?warehouse=NOPE', 'not_found', 404);
     await refused('/v1/stock?supplier=NOPE', 'not_found', 404);
+  });
+
+  it('says once, in words, what a value that misses its pattern must be', async () => {
+    const { sku } = await shop();
+    const limit = await call('/v1/stock?limit=-1');
+    expect(limit.body.errors).toEqual([{ path: '/query/limit', message: 'must be a whole number from 1 to 500' }]);
+    // a category may also be null: the union's own errors do not repeat the one that matters
+    const category = await apiCall(served, 'PUT', `/v1/variants/${sku('shirts')}`, {
+      key: (await h.s.keys.create({ name: 'stock list admin', scopes: ['admin'] })).key,
+      body: { product: { category: 'Apparel/Tees' } },
+    });
+    expect(category.status).toBe(400);
+    expect((category.body as ListReply['body']).errors).toEqual([
+      {
+        path: '/product/category',
+        message: 'must be a path of lower-case segments (letters, digits, - and _) joined by /, as apparel/shirts',
+      },
+    ]);
   });
 
   it('is read with a key that reads stock: warehouse or checkout, not storefront', async () => {

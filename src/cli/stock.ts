@@ -253,10 +253,10 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
       if (flags.csv) {
         if (flags.limit !== undefined || flags.cursor !== undefined)
           throw ValidationError.field('/limit', '--csv writes every matching level: leave out --limit and --cursor');
-        if (flags.low) throw ValidationError.field('/low', '--csv takes --status, not --low');
         await withStockroom(ctx().env, async (stockroom) => {
+          const input = given(filter);
           await pipeline(
-            stockListCsv(stockroom.stockList.rows(given(filter))),
+            stockListCsv(flags.low ? stockroom.stockList.lowRows(input) : stockroom.stockList.rows(input)),
             flags.output ? createWriteStream(flags.output) : process.stdout,
           );
         });

@@ -194,13 +194,35 @@ export class StockListService {
     input: Omit<StockListInput, 'limit' | 'cursor'> = {},
     chunk: number = EXPORT_CHUNK,
   ): AsyncGenerator<StockListItem> {
+    yield* this.rowsOf(this.exportQuery(input), chunk);
+  }
+
+  /** What is low or out right now (as `low`), every matching level, read as `rows` reads them: its exports. */
+  async *lowRows(
+    input: Omit<StockListInput, 'limit' | 'cursor' | 'status'> = {},
+    chunk: number = EXPORT_CHUNK,
+  ): AsyncGenerator<StockListItem> {
+    const query = this.exportQuery(input);
+    if (query.status !== undefined) throw ValidationError.field('/status', 'the low-stock list has its own statuses');
+    yield* this.rowsOf({ ...query, sort: query.sort ?? 'available' }, chunk, LOW_STATUSES);
+  }
+
+  private exportQuery(input: Omit<StockListInput, 'limit' | 'cursor'>): StockListInput {
     const query = parse(StockListInput, input);
     if (query.limit !== undefined || query.cursor !== undefined)
       throw ValidationError.field(
         query.limit === undefined ? '/cursor' : '/limit',
         'an export reads every matching level',
       );
-    const filter = await this.filterOf(query);
+    return query;
+  }
+
+  private async *rowsOf(
+    query: StockListInput,
+    chunk: number,
+    statuses?: readonly StockListStatus[],
+  ): AsyncGenerator<StockListItem> {
+    const filter = await this.filterOf(query, statuses);
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     if (readsStockListOrder(filter, sorted.sort)) await this.order.ready();
     let after: StockKey | undefined;

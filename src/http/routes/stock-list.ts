@@ -31,6 +31,7 @@ const StockQuery = Type.Object({ ...filterQuery, ...pageQuery }, { additionalPro
 const { status: _status, ...lowFilters } = filterQuery;
 const LowStockQuery = Type.Object({ ...lowFilters, ...pageQuery }, { additionalProperties: false });
 const ExportQuery = Type.Object(filterQuery, { additionalProperties: false });
+const LowExportQuery = Type.Object(lowFilters, { additionalProperties: false });
 
 /** The query's values as the service takes them: the flag as a boolean, the page size as a number. */
 function inputOf(values: Record<string, string | number | string[] | undefined>): StockListInput {
@@ -77,15 +78,16 @@ export function stockListRoutes(stockroom: Stockroom) {
       extension: 'csv' | 'xlsx',
       type: string,
       write: (items: AsyncIterable<StockListItem>) => unknown,
+      low = false,
     ) =>
       app.get(
-        `/stock/export.${extension}`,
+        `/stock${low ? '/low' : ''}/export.${extension}`,
         route(
           EXPORTERS,
-          `Every level the filter matches as ${extension === 'csv' ? 'CSV' : 'an Excel workbook'}, streamed`,
+          `${low ? 'Every level low or out now' : 'Every level the filter matches'} as ${extension === 'csv' ? 'CSV' : 'an Excel workbook'}, streamed`,
           {
-            operationId: extension === 'csv' ? 'exportStockListCsv' : 'exportStockListXlsx',
-            querystring: ExportQuery,
+            operationId: `export${low ? 'LowStock' : 'StockList'}${extension === 'csv' ? 'Csv' : 'Xlsx'}`,
+            querystring: low ? LowExportQuery : ExportQuery,
             answer: {
               type,
               description: `A header of the columns (${COLUMNS}), then one ${extension === 'csv' ? 'line' : 'row'} per level, in the list's order; tags joined by |`,
@@ -94,7 +96,9 @@ export function stockListRoutes(stockroom: Stockroom) {
           },
         ),
         async (req, reply) => {
-          const rows = stockroom.stockList.rows(inputOf(listValues(ExportQuery, req.query)));
+          const rows = low
+            ? stockroom.stockList.lowRows(inputOf(listValues(LowExportQuery, req.query)))
+            : stockroom.stockList.rows(inputOf(listValues(ExportQuery, req.query)));
           // the first chunk is read before the answer starts, so a refused filter (an unknown warehouse) is a
           // problem document, not a broken download
           const first = await rows.next();
@@ -110,5 +114,7 @@ export function stockListRoutes(stockroom: Stockroom) {
       );
     exportRoute('csv', 'text/csv', stockListCsv);
     exportRoute('xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', stockListXlsx);
+    exportRoute('csv', 'text/csv', stockListCsv, true);
+    exportRoute('xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', stockListXlsx, true);
   };
 }
