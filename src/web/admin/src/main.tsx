@@ -10,7 +10,7 @@ import { ReservationsPage } from './pages/reservations.js';
 import { StockPage } from './pages/stock.js';
 import { VariantPage } from './pages/variant.js';
 import { navigate, useRoute } from './router.js';
-import { Link, MeContext, ProblemView, problemOf } from './ui.js';
+import { KeyName, Link, MeContext, ProblemView, problemOf } from './ui.js';
 
 /** The pages in the menu, each with the scopes of which the key needs one to open it. */
 const PAGES = [
@@ -110,7 +110,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         </nav>
         <div class="who">
           <span>
-            {me.name} <span aria-label="scopes">({me.scopes.join(', ')})</span>
+            <KeyName name={me.name} /> <span aria-label="scopes">({me.scopes.join(', ')})</span>
           </span>
           <button type="button" onClick={onSignOut}>
             Sign out

@@ -32,9 +32,61 @@ export function Link(props: { to: string; children: ComponentChildren; current?:
   );
 }
 
-/** A refusal as the server wrote it: title, detail, the code and every field error. */
+/**
+ * Formats the API checks with a pattern, said in words: the schema's own message quotes the regular expression.
+ * Also the hint a form shows beside such a field, so the user need not learn it from a refusal.
+ */
+export const FORMATS = {
+  bin: { example: 'A-01-01', says: 'aisle-rack-shelf: capital letters and digits' },
+  category: { example: 'apparel/shirts', says: 'lower-case words (letters, digits, - and _) joined by /' },
+  tags: { example: 'summer', says: 'lower-case letters, digits, - and _' },
+} as const;
+
+/** A field's name from its JSON pointer, readable: `/lines/0/bin` is "Line 1, bin", `/product/category` "Category". */
+export function fieldName(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  const name = [...parts].reverse().find((part) => !/^\d+$/.test(part)) ?? '';
+  const line = parts.findIndex((part) => part === 'lines');
+  const index = line >= 0 ? parts[line + 1] : undefined;
+  const words = name.replace(/_/g, ' ');
+  if (index !== undefined && /^\d+$/.test(index) && name !== 'lines')
+    return `Line ${String(Number(index) + 1)}, ${words}`;
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A field error in words: a pattern named by what it asks for, the noise of an optional (nullable) field left out. */
+function messageOf(path: string, message: string): string {
+  if (!message.startsWith('must match pattern')) return message;
+  const name =
+    path
+      .split('/')
+      .filter((part) => !/^\d+$/.test(part))
+      .pop() ?? '';
+  if (!(name in FORMATS)) return 'is not in the expected format';
+  const format = FORMATS[name as keyof typeof FORMATS];
+  return `must look like ${format.example} (${format.says})`;
+}
+
+/** The field errors worth showing: each once, without what a nullable field's schema adds to a real complaint. */
+export function fieldErrors(problem: Problem): { path: string; message: string }[] {
+  const errors = problem.errors ?? [];
+  const shown = new Map<string, { path: string; message: string }>();
+  for (const error of errors) {
+    const noise = error.message === 'must be null' || error.message.startsWith('must match a schema in');
+    if (noise && errors.some((other) => other.path === error.path && other !== error)) continue;
+    const message = messageOf(error.path, error.message);
+    shown.set(`${error.path}:${message}`, { path: error.path, message });
+  }
+  return [...shown.values()];
+}
+
+/**
+ * A refusal of the server, said once: its title and code, then its field errors as a list (the field named in
+ * words) when it has any, else its detail (which, for field errors, only repeats them).
+ */
 export function ProblemView({ problem }: { problem: Problem | null }) {
   if (!problem) return null;
+  const errors = fieldErrors(problem);
   return (
     <div class="problem" role="alert" data-code={problem.code}>
       <strong>{problem.title}</strong>
@@ -45,15 +97,17 @@ export function ProblemView({ problem }: { problem: Problem | null }) {
           {problem.code ? ` ${problem.code}` : ''})
         </span>
       )}
-      {problem.detail && <div>{problem.detail}</div>}
-      {problem.errors && problem.errors.length > 0 && (
+      {errors.length > 0 ? (
         <ul>
-          {problem.errors.map((error) => (
-            <li key={`${error.path}:${error.message}`}>
-              <code>{error.path || '/'}</code>: {error.message}
+          {errors.map((error) => (
+            <li key={`${error.path}:${error.message}`} data-path={error.path}>
+              {error.path ? `${fieldName(error.path)}: ` : ''}
+              {error.message}
             </li>
           ))}
         </ul>
+      ) : (
+        problem.detail && <div>{problem.detail}</div>
       )}
     </div>
   );
@@ -232,11 +286,14 @@ export function Title({ children }: { children: string }) {
   return <h1>{children}</h1>;
 }
 
-/** A table in a scrolling box (wide tables scroll sideways on a phone), with a caption for screen readers. */
-export function DataTable(props: { caption: string; children: ComponentChildren; id?: string }) {
+/**
+ * A table in a scrolling box (wide tables scroll sideways on a phone), with a caption for screen readers.
+ * `stacked`: on a phone each row is a card of its cells, each cell named by its `data-label`, nothing off-screen.
+ */
+export function DataTable(props: { caption: string; children: ComponentChildren; id?: string; stacked?: boolean }) {
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={props.caption}>
-      <table id={props.id}>
+      <table id={props.id} class={props.stacked ? 'stacked' : undefined}>
         <caption class="visually-hidden">{props.caption}</caption>
         {props.children}
       </table>
@@ -297,4 +354,20 @@ export function CodeSelect(props: {
       </select>
     </label>
   );
+}
+
+/** An ISO 8601 date-time inside a key's name (the demo names its key after when it was made). */
+const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/;
+/** Names longer than this are cut in the header (the whole name stays in its tooltip). */
+const NAME_SHOWN = 32;
+
+/** A key's name as the header shows it: a date-time in it as the locale writes it, shortened; whole as a tooltip. */
+export function KeyName({ name }: { name: string }) {
+  const stamp = ISO_TIME.exec(name)?.[0];
+  const at = stamp === undefined ? NaN : Date.parse(stamp);
+  const short = Number.isNaN(at)
+    ? name
+    : name.replace(stamp ?? '', new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
+  const shown = short.length > NAME_SHOWN ? `${short.slice(0, NAME_SHOWN - 1)}…` : short;
+  return <span title={shown === name ? undefined : name}>{shown}</span>;
 }

@@ -8,7 +8,7 @@ interface Point {
 }
 
 /**
- * On hand and available (on hand less reserved) summed over the warehouses, after each row of the ledger: the
+ * On hand and on hand less reserved summed over the warehouses, after each row of the ledger: the
  * ledger's rows carry each level's numbers after the movement, so the history needs no other source.
  */
 export function historyOf(movements: readonly Movement[]): Point[] {
@@ -29,6 +29,8 @@ export function historyOf(movements: readonly Movement[]): Point[] {
 }
 
 const WIDTH = 640;
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 const HEIGHT = 200;
 const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
 
@@ -55,7 +57,16 @@ export function LedgerChart({ movements }: { movements: readonly Movement[] }) {
         return previous ? `${x(point.at).toFixed(1)},${y(value(previous)).toFixed(1)} ${here}` : here;
       })
       .join(' ');
-  const summary = `From ${new Date(start).toLocaleString()} to ${new Date(last.at).toLocaleString()}: on hand ${String(first.onHand)} to ${String(last.onHand)}, available ${String(first.available)} to ${String(last.available)}, over ${String(history.length)} movements.`;
+  // a range within a day is told apart by its times; a longer one by its dates
+  const label = (at: number) =>
+    end - start >= DAY
+      ? new Date(at).toLocaleDateString()
+      : new Date(at).toLocaleTimeString(undefined, {
+          hour: '2-digit',
+          minute: '2-digit',
+          ...(end - start < HOUR ? { second: '2-digit' } : {}),
+        });
+  const summary = `From ${new Date(start).toLocaleString()} to ${new Date(last.at).toLocaleString()}: on hand ${String(first.onHand)} to ${String(last.onHand)}, on hand less reserved ${String(first.available)} to ${String(last.available)}, over ${String(history.length)} movements.`;
   return (
     <figure style={{ margin: 0 }} class="card">
       <svg class="chart" viewBox={`0 0 ${String(WIDTH)} ${String(HEIGHT)}`} role="img" aria-label={summary}>
@@ -67,10 +78,10 @@ export function LedgerChart({ movements }: { movements: readonly Movement[] }) {
           0
         </text>
         <text x={PAD.left} y={HEIGHT - 6} font-size="11" fill="#50585f">
-          {new Date(start).toLocaleDateString()}
+          {label(start)}
         </text>
         <text x={WIDTH - PAD.right} y={HEIGHT - 6} text-anchor="end" font-size="11" fill="#50585f">
-          {new Date(last.at).toLocaleDateString()}
+          {label(last.at)}
         </text>
         <polyline points={steps((point) => point.onHand)} fill="none" stroke="#0b5cad" stroke-width="2" />
         <polyline
@@ -83,7 +94,10 @@ export function LedgerChart({ movements }: { movements: readonly Movement[] }) {
       </svg>
       <figcaption class="legend">
         <span style={{ color: '#0b5cad' }}>On hand</span>
-        <span style={{ color: '#17652c' }}>Available (on hand − reserved), dashed</span>
+        <span style={{ color: '#17652c' }}>
+          On hand − reserved, dashed (the available count above also takes off safety stock, damaged and quality
+          control)
+        </span>
       </figcaption>
     </figure>
   );

@@ -14,6 +14,7 @@ import {
   useLoad,
   TableHead,
   CodeSelect,
+  FORMATS,
 } from '../ui.js';
 
 interface Suggestion {
@@ -125,7 +126,16 @@ export function PurchasingPage() {
         />
         <tbody>
           {orders.value?.items.map((order) => (
-            <OrderRow key={order.id} order={order} admin={admin} act={act} onReceived={refresh} />
+            <OrderRow
+              key={order.id}
+              order={order}
+              admin={admin}
+              act={act}
+              onReceived={(said) => {
+                // the order is read again (its status and received counts), the receipt said where the form was
+                void action.run(() => Promise.resolve(said)).then(refresh);
+              }}
+            />
           ))}
         </tbody>
       </DataTable>
@@ -163,7 +173,7 @@ function OrderRow(props: {
   order: PurchaseOrder;
   admin: boolean;
   act: (order: PurchaseOrder, verb: string, body?: unknown) => Promise<unknown>;
-  onReceived: () => void;
+  onReceived: (said: string) => void;
 }) {
   const { order, admin, act } = props;
   const [receiving, setReceiving] = useState(false);
@@ -224,9 +234,9 @@ function OrderRow(props: {
           <td colSpan={7}>
             <ReceiveForm
               order={order}
-              onReceived={() => {
+              onReceived={(said) => {
                 setReceiving(false);
-                props.onReceived();
+                props.onReceived(said);
               }}
             />
           </td>
@@ -237,9 +247,8 @@ function OrderRow(props: {
 }
 
 /** Receive some units of an order's lines, each into a bin given or the one the server suggests (put-away). */
-function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: () => void }) {
+function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: (said: string) => void }) {
   const action = useAction();
-  const [result, setResult] = useState<Received | null>(null);
   const outstanding = order.lines.filter((line) => line.outstanding > 0);
   // where each SKU already lies in the order's warehouse: the server puts it away there unless told otherwise
   const holdings = useLoad(
@@ -272,8 +281,10 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
             body: { lines },
             idempotent: true,
           });
-          setResult(received);
-          return `Received into ${received.put_away.map((put) => `${put.sku} × ${String(put.qty)} → ${put.bin ?? 'no bin'}${put.suggested ? ' (suggested)' : ''}`).join('; ')}.`;
+          onReceived(
+            `Purchase order ${String(order.id)}: received into ${received.put_away.map((put) => `${put.sku} × ${String(put.qty)} → ${put.bin ?? 'no bin'}${put.suggested ? ' (suggested)' : ''}`).join('; ')}.`,
+          );
+          return null;
         });
       }}
     >
@@ -296,6 +307,7 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
                   : 'empty: an empty bin, if any'
               }
             />
+            <span class="muted">Like {FORMATS.bin.example}</span>
           </label>
         </div>
       ))}
@@ -303,11 +315,6 @@ function ReceiveForm({ order, onReceived }: { order: PurchaseOrder; onReceived: 
         <button type="submit" class="primary" disabled={action.busy}>
           Receive
         </button>
-        {result && (
-          <button type="button" onClick={onReceived}>
-            Close
-          </button>
-        )}
       </div>
       {action.feedback}
     </form>

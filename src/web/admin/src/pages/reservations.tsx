@@ -42,6 +42,8 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
         return `Reservation ${reservation.order_ref}: ${verb} done.`;
       })
       .then(() => list.reload());
+  // a refused search shows its refusal alone: no rows, count or message of the search before it
+  const found = list.problem ? undefined : list.value;
 
   return (
     <>
@@ -51,6 +53,7 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
         aria-label="Filters"
         onSubmit={(event) => {
           event.preventDefault();
+          action.clear();
           navigate(`/reservations${query({ status, order_ref: typed })}`, { replace: true });
         }}
       >
@@ -61,6 +64,7 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
               name="status"
               value={status}
               onChange={(event) => {
+                action.clear();
                 navigate(`/reservations${query({ status: event.currentTarget.value, order_ref: orderRef })}`, {
                   replace: true,
                 });
@@ -92,18 +96,22 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
       {action.feedback}
       <ProblemView problem={list.problem} />
       <p class="muted" role="status">
-        {list.value ? `${String(list.value.total ?? list.value.items.length)} reservations match.` : 'Loading…'}
+        {found
+          ? `${String(found.total ?? found.items.length)} reservations match.`
+          : list.problem
+            ? 'No reservations shown: the search was refused.'
+            : 'Loading…'}
       </p>
-      <DataTable caption="Reservations" id="reservations">
+      <DataTable caption="Reservations" id="reservations" stacked>
         <TableHead columns={['Order', 'Status', 'Lines', 'Expires', 'Created', 'Actions']} />
         <tbody>
-          {list.value?.items.map((reservation) => [
+          {found?.items.map((reservation) => [
             <tr key={reservation.id} data-reservation={reservation.id}>
-              <td>{reservation.order_ref}</td>
-              <td>
+              <td data-label="Order">{reservation.order_ref}</td>
+              <td data-label="Status">
                 <Badge value={reservation.status} />
               </td>
-              <td>
+              <td data-label="Lines">
                 {reservation.lines.map((line) => (
                   <div key={`${line.sku}@${line.warehouse}`}>
                     <Link to={`/variants/${encodeURIComponent(line.sku)}`}>{line.sku}</Link> × {line.qty} @{' '}
@@ -111,15 +119,17 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
                   </div>
                 ))}
               </td>
-              <td>
+              <td data-label="Expires">
                 {reservation.status === 'pending' && reservation.expires_at ? (
                   <Countdown until={reservation.expires_at} />
                 ) : (
                   '—'
                 )}
               </td>
-              <td>{when(reservation.created_at)}</td>
-              <td>
+              <td data-label="Created" class="hide-narrow">
+                {when(reservation.created_at)}
+              </td>
+              <td data-label="Actions">
                 <div class="actions" style={{ marginTop: 0 }}>
                   {reservation.status === 'pending' && (
                     <ConfirmButton
@@ -128,7 +138,8 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
                       onConfirm={() => act(reservation, 'commit')}
                     />
                   )}
-                  {(reservation.status === 'committed' || reservation.status === 'partially_fulfilled') && (
+                  {/* the API fulfils a pending one directly too: paid and shipped at once */}
+                  {['pending', 'committed', 'partially_fulfilled'].includes(reservation.status) && (
                     <ConfirmButton
                       label="Fulfil"
                       question="Ship every line?"
@@ -172,12 +183,12 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
           ])}
         </tbody>
       </DataTable>
-      {list.value?.next_cursor && (
+      {found?.next_cursor && (
         <div class="actions">
           <button
             type="button"
             onClick={() => {
-              navigate(`/reservations${query({ status, order_ref: orderRef, cursor: list.value?.next_cursor })}`);
+              navigate(`/reservations${query({ status, order_ref: orderRef, cursor: found.next_cursor })}`);
             }}
           >
             Next page

@@ -184,7 +184,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
           : `${String(list.value?.total ?? items.length)} rows match${items.length ? `; showing ${String(items.length)}` : ''}.`}{' '}
         {items.length > 0 && <LiveBadge live={live} />}
       </p>
-      <DataTable caption="Stock levels" id="stock-table">
+      <DataTable caption="Stock levels" id="stock-table" stacked>
         <thead>
           <tr>
             <SortHeader column="sku" label="SKU" filters={filters} onSort={sortBy} />
@@ -206,17 +206,17 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
         <tbody>
           {items.map((row) => (
             <tr key={`${row.sku}@${row.warehouse}`} data-sku={row.sku} data-warehouse={row.warehouse}>
-              <td>
+              <td data-label="SKU">
                 <Link to={`/variants/${encodeURIComponent(row.sku)}`}>{row.sku}</Link>
               </td>
               <td class="hide-narrow">{row.title}</td>
-              <td>{row.warehouse}</td>
+              <td data-label="Warehouse">{row.warehouse}</td>
               {NUMBER_COLUMNS.map((column) => (
-                <td key={column} class="num" data-column={column}>
+                <td key={column} class="num" data-column={column} data-label={column.replace('_', ' ')}>
                   {row[column]}
                 </td>
               ))}
-              <td>
+              <td data-label="Status">
                 <Badge value={row.status} />
               </td>
             </tr>

@@ -14,6 +14,7 @@ import {
   when,
   TableHead,
   CodeSelect,
+  FORMATS,
 } from '../ui.js';
 import { LiveBadge, useLiveCounts } from '../live.js';
 import { LedgerChart } from './ledger-chart.js';
@@ -164,15 +165,40 @@ interface Planned {
   says: string;
 }
 
+/** The most units one operation moves, and the most a stock number holds (docs/api.md: the API's limits). */
+const MAX_QTY = 10_000_000;
+const MAX_STOCK_NUMBER = 2_147_483_647;
+
+/** Why a form cannot be sent as it is, said before the review; the server still judges what is sent. */
+class FormRefusal extends Error {}
+
+/** A whole number of the form within [min, max], else a refusal naming the field. */
+function wholeNumber(form: HTMLFormElement, name: string, label: string, min: number, max: number): number {
+  const text = field(form, name);
+  const value = Number(text);
+  if (text === '' || !Number.isInteger(value)) throw new FormRefusal(`${label} must be a whole number.`);
+  if (value < min || value > max)
+    throw new FormRefusal(`${label} must be from ${min.toLocaleString()} to ${max.toLocaleString()}.`);
+  return value;
+}
+
+/** A result the server would refuse: a stock number below zero or past what it holds. */
+function checkResult(result: number, where: string): void {
+  if (result < 0)
+    throw new FormRefusal(`This would leave on hand in ${where} at ${result.toLocaleString()}: it cannot go below 0.`);
+  if (result > MAX_STOCK_NUMBER)
+    throw new FormRefusal(`This would take on hand in ${where} past ${MAX_STOCK_NUMBER.toLocaleString()}.`);
+}
+
 function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: WarehouseStock[]): Planned {
   const warehouse = field(form, 'warehouse');
   const onHand = levels.find((level) => level.warehouse === warehouse)?.on_hand ?? 0;
-  const number = (name: string) => Number(field(form, name));
   const reference = field(form, 'reference') || undefined;
   const optional = { ...(reference ? { reference } : {}) };
   switch (operation) {
     case 'receive': {
-      const qty = number('qty');
+      const qty = wholeNumber(form, 'qty', 'Quantity', 1, MAX_QTY);
+      checkResult(onHand + qty, warehouse);
       const bin = field(form, 'bin');
       return {
         path: '/v1/stock/receive',
@@ -181,7 +207,9 @@ function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: 
       };
     }
     case 'adjust': {
-      const delta = number('delta');
+      const delta = wholeNumber(form, 'delta', 'The change', -MAX_QTY, MAX_QTY);
+      if (delta === 0) throw new FormRefusal('The change must not be 0.');
+      checkResult(onHand + delta, warehouse);
       const reason = field(form, 'reason');
       return {
         path: '/v1/stock/adjust',
@@ -191,7 +219,7 @@ function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: 
       };
     }
     case 'count': {
-      const counted = number('counted');
+      const counted = wholeNumber(form, 'counted', 'Counted', 0, MAX_QTY);
       return {
         path: '/v1/stock/count',
         body: { sku, warehouse, counted, expected_on_hand: onHand, ...optional },
@@ -201,9 +229,12 @@ function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: 
     case 'transfer': {
       const from = field(form, 'from');
       const to = field(form, 'to');
-      const qty = number('qty');
+      if (from === to) throw new FormRefusal('From and To must be two different warehouses.');
+      const qty = wholeNumber(form, 'qty', 'Quantity', 1, MAX_QTY);
       const fromOnHand = levels.find((level) => level.warehouse === from)?.on_hand ?? 0;
       const toOnHand = levels.find((level) => level.warehouse === to)?.on_hand ?? 0;
+      checkResult(fromOnHand - qty, from);
+      checkResult(toOnHand + qty, to);
       return {
         path: '/v1/stock/transfer',
         body: { sku, from, to, qty, ...optional },
@@ -216,6 +247,14 @@ function plan(operation: Operation, form: HTMLFormElement, sku: string, levels: 
 function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: Warehouse[]; onDone: () => void }) {
   const [operation, setOperation] = useState<Operation>('adjust');
   const [planned, setPlanned] = useState<Planned | null>(null);
+  const [refused, setRefused] = useState<string | null>(null);
+  // a transfer's two warehouses start different and stay so when From changes
+  const codes = props.warehouses.map((warehouse) => warehouse.code);
+  const [from, setFrom] = useState<string | null>(null);
+  const [to, setTo] = useState<string | null>(null);
+  const fromCode = from ?? codes[0] ?? '';
+  const otherThan = (code: string) => codes.find((other) => other !== code) ?? code;
+  const toCode = to ?? otherThan(fromCode);
   // the question takes the focus, so a keyboard user confirms (Enter) or goes back (Tab, Enter) from where they are
   const confirm = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -239,6 +278,7 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
             onClick={() => {
               setOperation(name);
               setPlanned(null);
+              setRefused(null);
               action.clear();
             }}
           >
@@ -254,14 +294,55 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
         onSubmit={(event) => {
           event.preventDefault();
           action.clear();
-          setPlanned(plan(operation, event.currentTarget, props.sku, props.levels));
+          setPlanned(null);
+          setRefused(null);
+          try {
+            setPlanned(plan(operation, event.currentTarget, props.sku, props.levels));
+          } catch (error) {
+            if (!(error instanceof FormRefusal)) throw error;
+            setRefused(error.message);
+          }
         }}
       >
         <div class="row">
           {operation === 'transfer' ? (
             <>
-              {warehouseSelect('from', 'From')}
-              {warehouseSelect('to', 'To')}
+              <label>
+                From
+                <select
+                  name="from"
+                  required
+                  value={fromCode}
+                  onChange={(event) => {
+                    const chosen = event.currentTarget.value;
+                    setFrom(chosen);
+                    if (toCode === chosen) setTo(otherThan(chosen));
+                  }}
+                >
+                  {codes.map((code) => (
+                    <option key={code} value={code}>
+                      {code}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                To
+                <select
+                  name="to"
+                  required
+                  value={toCode}
+                  onChange={(event) => {
+                    setTo(event.currentTarget.value);
+                  }}
+                >
+                  {codes.map((code) => (
+                    <option key={code} value={code}>
+                      {code}
+                    </option>
+                  ))}
+                </select>
+              </label>
             </>
           ) : (
             warehouseSelect('warehouse', 'Warehouse')
@@ -300,7 +381,8 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
           {operation === 'receive' && (
             <label>
               Bin (optional)
-              <input name="bin" placeholder="A-01-01" />
+              <input name="bin" placeholder={FORMATS.bin.example} />
+              <span class="muted">Like {FORMATS.bin.example}</span>
             </label>
           )}
           <label>
@@ -314,6 +396,11 @@ function StockForms(props: { sku: string; levels: WarehouseStock[]; warehouses: 
           </button>
         </div>
       </form>
+      {refused && (
+        <div class="problem" role="alert" data-code="form">
+          {refused}
+        </div>
+      )}
       {planned && (
         <div class="confirm" role="alertdialog" aria-label="Confirm the change" aria-describedby="planned-change">
           <p id="planned-change" style={{ margin: '0 0 6px' }}>
