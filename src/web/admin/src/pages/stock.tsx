@@ -155,9 +155,9 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
             Everything low or out now
           </button>
           <span class="muted" style={{ marginLeft: 'auto' }}>
-            {lowNow ? 'Exports take a status filter, not this view' : 'Export this filter:'}
+            {lowNow ? 'Export what is low now:' : 'Export this filter:'}
           </span>
-          {EXPORTS.filter(() => !lowNow).map((format) => (
+          {EXPORTS.map((format) => (
             <button
               key={format.extension}
               type="button"
@@ -165,7 +165,10 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
               disabled={exporting.busy}
               onClick={() =>
                 void exporting.run(async () => {
-                  await download(`/v1/stock/export.${format.extension}${filterQuery}`, `stock.${format.extension}`);
+                  await download(
+                    `/v1/stock${lowNow ? '/low' : ''}/export.${format.extension}${filterQuery}`,
+                    `stock${lowNow ? '-low' : ''}.${format.extension}`,
+                  );
                   return `${format.label} file downloaded.`;
                 })
               }
