@@ -53,6 +53,21 @@ const PRODUCTS = [
   'Sweatshirt',
 ] as const;
 const COLOURS = ['Black', 'Navy', 'Sand'] as const;
+
+/** Where a demo product sits in the catalog's tree (the stock list filters by it, with what is below). */
+const CATEGORIES: readonly [RegExp, string][] = [
+  [/Shirt|Tee|Polo|Henley|Tank Top|Overshirt/, 'apparel/tops'],
+  [/Sweater|Knit|Hoodie|Cardigan|Sweatshirt/, 'apparel/knitwear'],
+  [/Jacket|Vest|Parka|Coat|Blazer|Waistcoat/, 'apparel/outerwear'],
+  [/Chino|Jeans|Pants|Shorts|Trousers/, 'apparel/bottoms'],
+  [/Boxer|Pyjama|Socks/, 'apparel/underwear'],
+  [/Sneaker|Boot|Shoe|Sandal|Slipper/, 'footwear'],
+  [/Beanie|Cap|Hat|Scarf|Gloves|Belt|Wallet|Bag|Backpack/, 'accessories'],
+];
+const categoryOf = (title: string): string => CATEGORIES.find(([pattern]) => pattern.test(title))?.[1] ?? 'accessories';
+/** A few tags, so the stock list's tag filter has something to find. */
+const tagsOf = (productIndex: number): string[] =>
+  [productIndex % 5 === 0 ? 'new' : '', productIndex % 7 === 3 ? 'bestseller' : ''].filter((tag) => tag !== '');
 const SIZES = ['S', 'M', 'L'] as const;
 /** The variant that is not out yet: sold as a pre-order. */
 const DEMO_PREORDER_SKU = 'PARKA-ARCTIC-M';
@@ -122,7 +137,7 @@ export async function seedDemo(stockroom: Stockroom): Promise<DemoSeed> {
         await stockroom.catalog.addVariant(
           {
             sku,
-            product: { title },
+            product: { title, category: categoryOf(title), tags: tagsOf(productIndex) },
             attributes: { colour, size },
             low_stock_threshold: 5,
             reorder_point: 10,
@@ -156,7 +171,7 @@ export async function seedDemo(stockroom: Stockroom): Promise<DemoSeed> {
   await stockroom.catalog.addVariant(
     {
       sku: DEMO_PREORDER_SKU,
-      product: { title: 'Arctic Parka (next season)' },
+      product: { title: 'Arctic Parka (next season)', category: 'apparel/outerwear', tags: ['new'] },
       attributes: { colour: 'Ice', size: 'M' },
       backorder: { policy: 'preorder', limit: 100, lead_days: 21 },
     },
