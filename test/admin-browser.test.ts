@@ -134,6 +134,10 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Import']);
     expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
     await page.getByText('Changing settings needs a key with scope admin.').waitFor();
+    // the alerts page, opened by its address, offers no form the server would refuse this key
+    await page.goto(`${ctx.server.url}/admin/alerts`);
+    await page.getByText('Alerts, deliveries and channels need a key with scope admin.').waitFor();
+    expect(await page.getByRole('button', { name: 'Add channel' }).count()).toBe(0);
 
     const storefrontKey = String((await api('POST', '/v1/keys', { name: 'shop', scopes: ['storefront'] })).key);
     const shop = await freshPage();

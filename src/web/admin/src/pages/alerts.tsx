@@ -13,6 +13,7 @@ import {
   useLoad,
   when,
   TableHead,
+  useCan,
 } from '../ui.js';
 
 interface Alert {
@@ -49,6 +50,22 @@ const EVENTS = ['low_stock', 'out_of_stock', 'back_in_stock', 'stock.*', 'reserv
 
 /** The alert feed, the delivery log with its dead letters (retry), and the channels events go to. */
 export function AlertsPage() {
+  const can = useCan();
+  // every part of it is the admin's (the feed, the log, the channels): a page opened by its address with another
+  // key says so, rather than offering forms the server refuses
+  if (!can('admin'))
+    return (
+      <>
+        <Title>Alerts and deliveries</Title>
+        <p class="muted" role="status">
+          Alerts, deliveries and channels need a key with scope admin.
+        </p>
+      </>
+    );
+  return <AlertsForAdmin />;
+}
+
+function AlertsForAdmin() {
   const [deliveryStatus, setDeliveryStatus] = useState('dead');
   const alerts = useLoad(() => get<Page<Alert>>('/v1/alerts?limit=50'), []);
   const deliveries = useLoad(
