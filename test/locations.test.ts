@@ -233,6 +233,25 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     ]);
   });
 
+  it('lets concurrent receipts into one location take only the room there is, the rest refused', async () => {
+    const { wh, sku } = await floor(
+      [{ code: 'A-01-01', max_weight_g: 4_000 }],
+      [{ weight_g: 1_000 }, { weight_g: 1_000 }],
+    );
+    const [tee, cap] = sku as [string, string];
+    // two SKUs, so the receipts do not already wait on one level's lock: the location's lock decides
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        receive({ sku: i % 2 === 0 ? tee : cap, warehouse: wh, qty: 1, bin: 'A-01-01' }),
+      ),
+    );
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(4);
+    expect(answers.filter((answer) => answer.body.code === 'no_room')).toHaveLength(6);
+    expect((await call('GET', `/v1/warehouses/${wh}/locations/A-01-01`)).body).toMatchObject({
+      fill: { units: 4, weight_g: 4_000 },
+    });
+  });
+
   describe('picking', () => {
     let wh = '';
     let skus: [string, string, string];
@@ -374,6 +393,45 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
         (ledger.body['items'] as { sku: string; location: string }[]).map((row) => `${row.sku}@${row.location}`).sort(),
       ).toEqual([`${tee}@B-02-01`, `${cap}@C-01-01`].sort());
     });
+  });
+
+  it('fulfils concurrent reservations out of the locations, each taking what the ones before it left', async () => {
+    const { wh, sku } = await floor(
+      [
+        { code: 'A-01-01', type: 'pick_face' },
+        { code: 'B-01-01', type: 'bulk' },
+      ],
+      [{}],
+    );
+    const [tee] = sku as [string];
+    await receive({ sku: tee, warehouse: wh, qty: 2, bin: 'A-01-01' });
+    await receive({ sku: tee, warehouse: wh, qty: 4, bin: 'B-01-01' });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const held = await call('POST', '/v1/reservations', {
+        scope: 'checkout',
+        body: { order_ref: uniq('order'), warehouse: wh, lines: [{ sku: tee, qty: 1 }] },
+      });
+      ids.push(held.body['id'] as string);
+    }
+    const shipped = await Promise.all(
+      ids.map((id) => call('POST', `/v1/reservations/${id}/fulfil`, { scope: 'checkout', body: {} })),
+    );
+    expect(shipped.map((answer) => answer.body['status'])).toEqual(Array.from({ length: 6 }, () => 'fulfilled'));
+    const rows = (await call('GET', `/v1/movements?sku=${tee}&type=fulfil`)).body['items'] as { location: string }[];
+    expect(rows.map((row) => row.location).sort()).toEqual([
+      'A-01-01',
+      'A-01-01',
+      'B-01-01',
+      'B-01-01',
+      'B-01-01',
+      'B-01-01',
+    ]);
+    expect(
+      ((await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as { fill: { units: number } }[]).map(
+        (location) => location.fill.units,
+      ),
+    ).toEqual([0, 0]);
   });
 
   it('suggests refilling a pick face below its minimum from bulk, and records the confirmed move between locations', async () => {
