@@ -55,5 +55,13 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     const listed = await cli(env, 'location', 'list', 'AMS');
     expect(listed.out).toMatch(/A-01-01 +pick_face +yes +4 +2000 g +2000 g +400 cm3 +- +TEE-M 4 \(min 4\)/);
     expect(listed.out).toMatch(/B-01-01 +bulk +yes +9 /);
+
+    const counted = await cli(env, 'location', 'count', 'AMS', 'B-01-01', 'TEE-M', '8');
+    expect(counted.out).toBe('TEE-M in AMS/B-01-01: expected 9, counted 8, variance -1\n');
+    expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'oldest')).out).toMatch(
+      /A-01-01 +TEE-M +4 +A +\d+ +never\n.*B-01-01 +TEE-M +8/,
+    );
+    expect((await cli(env, 'location', 'variance', 'AMS')).out).toMatch(/^1 counts since .*: net -1, absolute 1/);
+    expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'newest')).code).not.toBe(0);
   });
 });

@@ -62,7 +62,9 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
             max_weight_g: 10_000,
             max_volume_cm3: 50_000,
             fill: { units: 4, weight_g: 2_000, volume_cm3: 8_000 },
-            contents: [{ sku: tee, qty: 4, min_qty: 3 }],
+            contents: [
+              { sku: tee, qty: 4, min_qty: 3, last_moved_at: expect.any(String) as unknown, last_counted_at: null },
+            ],
           },
           {
             code: 'B-01-01',
@@ -494,5 +496,83 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
         })
       ).body,
     ).toMatchObject({ code: 'validation_failed', errors: [{ path: '/qty' }] });
+  });
+
+  it('counts a location: the variance moves on hand through the ledger, is reported, and the plan puts the oldest count last', async () => {
+    const { wh, sku } = await floor(
+      [
+        { code: 'A-01-01', type: 'pick_face' },
+        { code: 'B-01-01', type: 'bulk' },
+      ],
+      [{}, {}],
+    );
+    const [fast, slow] = sku as [string, string];
+    await receive({ sku: fast, warehouse: wh, qty: 50, bin: 'A-01-01' });
+    await receive({ sku: fast, warehouse: wh, qty: 10, bin: 'B-01-01' });
+    await receive({ sku: slow, warehouse: wh, qty: 2, bin: 'B-01-01' });
+
+    // ABC by movement: the SKU that moved most is A and comes first; oldest-first takes never-counted in code order
+    const abc = await call('GET', `/v1/warehouses/${wh}/count-plan`, { scope: 'warehouse' });
+    expect(abc.body).toMatchObject({ method: 'abc', window_days: 90 });
+    expect(
+      (abc.body['items'] as { location: string; sku: string; class: string }[]).map((item) => [
+        item.location,
+        item.sku,
+        item.class,
+      ]),
+    ).toEqual([
+      ['A-01-01', fast, 'A'],
+      ['B-01-01', fast, 'A'],
+      ['B-01-01', slow, 'C'],
+    ]);
+
+    const fewer = await call('POST', `/v1/warehouses/${wh}/locations/B-01-01/counts`, {
+      scope: 'warehouse',
+      body: { sku: fast, counted: 7 },
+    });
+    expect(fewer).toMatchObject({
+      status: 201,
+      body: { location: 'B-01-01', sku: fast, expected: 10, counted: 7, variance: -3 },
+    });
+    const more = await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, {
+      body: { sku: fast, counted: 51 },
+    });
+    expect(more.body).toMatchObject({ expected: 50, variance: 1 });
+    await call('POST', `/v1/warehouses/${wh}/locations/B-01-01/counts`, { body: { sku: slow, counted: 2 } });
+
+    expect((await call('GET', `/v1/stock/${fast}`)).body).toMatchObject({ total: { on_hand: 58 } });
+    const rows = (await call('GET', `/v1/movements?sku=${fast}&type=count`)).body['items'] as Record<string, unknown>[];
+    expect(
+      rows.map((row) => [row['location'], row['location_delta'], row['delta_on_hand'], row['reason']]).sort(),
+    ).toEqual([
+      ['A-01-01', 1, 1, 'cycle_count'],
+      ['B-01-01', -3, -3, 'cycle_count'],
+    ]);
+    const location = await call('GET', `/v1/warehouses/${wh}/locations/B-01-01`);
+    // contents come in SKU order
+    const counted: Record<string, number> = { [fast]: 7, [slow]: 2 };
+    expect(location.body['contents']).toEqual(
+      [fast, slow].sort().map(
+        (code) =>
+          expect.objectContaining({
+            sku: code,
+            qty: counted[code],
+            last_counted_at: h.clock.now().toISOString(),
+          }) as unknown,
+      ),
+    );
+
+    const report = await call('GET', `/v1/warehouses/${wh}/counts`, { scope: 'warehouse' });
+    expect(report.body).toMatchObject({ counts: 3, net_variance: -2, absolute_variance: 4 });
+
+    // oldest count first: A-01-01, counted again a minute later, goes after the two counted before
+    h.clock.advance(60);
+    await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: fast, counted: 51 } });
+    const oldest = await call('GET', `/v1/warehouses/${wh}/count-plan?method=oldest&limit=2`);
+    expect((oldest.body['items'] as { location: string; sku: string }[]).map((item) => item.location)).toEqual([
+      'B-01-01',
+      'B-01-01',
+    ]);
+    expect(await call('GET', `/v1/warehouses/${wh}/count-plan?method=newest`)).toMatchObject({ status: 400 });
   });
 });

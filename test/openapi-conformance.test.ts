@@ -218,6 +218,9 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('GET', `/v1/warehouses/${ams}/put-away?sku=${sku}&qty=3`);
     await call('GET', `/v1/warehouses/${ams}/replenishments`);
     await call('POST', `/v1/warehouses/${ams}/relocations`, { body: { sku, from: 'A-01-01', to: 'P-01-01', qty: 2 } });
+    await call('POST', `/v1/warehouses/${ams}/locations/P-01-01/counts`, { body: { sku, counted: 3 } });
+    await call('GET', `/v1/warehouses/${ams}/count-plan?method=oldest&limit=5`);
+    await call('GET', `/v1/warehouses/${ams}/counts?since=2026-01-01`);
     const picked = await call('POST', '/v1/reservations', {
       body: { order_ref: uniq('pick'), lines: [{ sku, qty: 1 }] },
     });

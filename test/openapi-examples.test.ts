@@ -90,7 +90,13 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
     ])
       await send(operationId);
     ids.id = String((await send('createPurchaseOrder')).id);
-    for (const operationId of ['sendPurchaseOrder', 'confirmPurchaseOrder', 'receivePurchaseOrder', 'relocate'])
+    for (const operationId of [
+      'sendPurchaseOrder',
+      'confirmPurchaseOrder',
+      'receivePurchaseOrder',
+      'relocate',
+      'countLocation',
+    ])
       await send(operationId);
 
     // every example of the document was sent

@@ -1,9 +1,14 @@
+import Type from 'typebox';
 import type { Command } from 'commander';
+import { COUNT_METHODS } from '../domain/locations.js';
+import { parse } from '../services/schemas.js';
 import type { Location, PickList } from '../services/locations.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
 import { intOption } from './args.js';
+
+const CountMethodSchema = Type.Enum(COUNT_METHODS);
 
 /** A limit as a flag gives it: a number, or "none" for no limit. */
 const limitOption = (value: string): number | null => (value === 'none' ? null : intOption(value));
@@ -152,6 +157,66 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
         ctx(),
         (stockroom, call) => stockroom.locations.setCapacity(warehouse, { capacity_cm3: limitOption(cm3) }, call),
         (list) => `${list.warehouse}: capacity ${limitText(list.capacity_cm3, 'cm3')}, ${list.volume_cm3} cm3 on hand`,
+      );
+    });
+  location
+    .command('count <warehouse> <code> <sku> <counted>')
+    .description('record a cycle count of a SKU in a location (the variance moves on hand)')
+    .action(async (warehouse: string, code: string, sku: string, counted: string) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.locations.count(warehouse, code, { sku, counted: intOption(counted) }, call),
+        (count) =>
+          `${count.sku} in ${count.warehouse}/${count.location}: expected ${count.expected}, counted ${count.counted}, variance ${count.variance}`,
+      );
+    });
+  location
+    .command('count-plan <warehouse>')
+    .description('what to count today')
+    .option('--method <method>', 'abc (by movement, the default) | oldest')
+    .option('--limit <n>', 'how many (default 20)', intOption)
+    .action(async (warehouse: string, flags: { method?: string; limit?: number }) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom) =>
+          stockroom.locations.countPlan(warehouse, {
+            method: parse(CountMethodSchema, flags.method ?? 'abc', '/method'),
+            limit: flags.limit,
+          }),
+        (plan) =>
+          table(
+            ['location', 'sku', 'qty', 'class', 'moved', 'last counted'],
+            plan.items.map((item) => [
+              item.location,
+              item.sku,
+              item.qty,
+              item.class,
+              item.moved,
+              item.last_counted_at ?? 'never',
+            ]),
+          ),
+      );
+    });
+  location
+    .command('variance <warehouse>')
+    .description('the cycle counts of the last 30 days and their variance')
+    .action(async (warehouse: string) => {
+      await runAndPrint(
+        ctx(),
+        (stockroom) => stockroom.locations.varianceReport(warehouse),
+        (report) =>
+          `${report.counts} counts since ${report.since}: net ${report.net_variance}, absolute ${report.absolute_variance}\n` +
+          table(
+            ['counted at', 'location', 'sku', 'expected', 'counted', 'variance'],
+            report.items.map((item) => [
+              item.counted_at,
+              item.location,
+              item.sku,
+              item.expected,
+              item.counted,
+              item.variance,
+            ]),
+          ),
       );
     });
   program

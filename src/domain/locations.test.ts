@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { checkNamedPick, planPick, planPutAway, planReplenishment, roomFor, roomText, volumeOf } from './locations.js';
+import {
+  abcClasses,
+  checkNamedPick,
+  planCounts,
+  planPick,
+  planPutAway,
+  planReplenishment,
+  roomFor,
+  roomText,
+  volumeOf,
+} from './locations.js';
 import type { PutAwayCandidate } from './locations.js';
 
 const location = (fields: Partial<PutAwayCandidate> & { location: string }): PutAwayCandidate => ({
@@ -224,5 +234,40 @@ describe('pick-face replenishment', () => {
   it('suggests nothing at the minimum or with no reserve stock', () => {
     expect(planReplenishment({ location: 'A-01-01', qty: 4, min_qty: 4, room: null }, reserve)).toBeNull();
     expect(planReplenishment({ location: 'A-01-01', qty: 0, min_qty: 4, room: null }, [])).toBeNull();
+  });
+});
+
+describe('cycle count plans', () => {
+  it('class SKUs A, B, C by their share of all movement, the one crossing 80% still A', () => {
+    const classes = abcClasses([
+      { key: 'a', moved: 70 },
+      { key: 'b', moved: 15 },
+      { key: 'c', moved: 10 },
+      { key: 'd', moved: 5 },
+      { key: 'e', moved: 0 },
+    ]);
+    expect([...classes].sort()).toEqual([
+      ['a', 'A'],
+      ['b', 'A'],
+      ['c', 'B'],
+      ['d', 'C'],
+      ['e', 'C'],
+    ]);
+  });
+
+  it('count A first (each class oldest count first), or simply the oldest count first', () => {
+    const old = new Date('2026-01-01T00:00:00Z');
+    const recent = new Date('2026-01-10T00:00:00Z');
+    const candidates = [
+      { location: 'B-01-01', sku: 'slow', qty: 1, last_counted_at: null, moved: 1 },
+      { location: 'A-01-01', sku: 'fast', qty: 9, last_counted_at: recent, moved: 90 },
+      { location: 'B-02-01', sku: 'fast', qty: 9, last_counted_at: old, moved: 90 },
+    ];
+    expect(planCounts(candidates, 'abc', 10).map((item) => `${item.location} ${item.class}`)).toEqual([
+      'B-02-01 A',
+      'A-01-01 A',
+      'B-01-01 C',
+    ]);
+    expect(planCounts(candidates, 'oldest', 2).map((item) => item.location)).toEqual(['B-01-01', 'B-02-01']);
   });
 });

@@ -228,3 +228,58 @@ export function planReplenishment(face: PickFaceState, reserve: readonly PickHol
   const qty = stops.reduce((sum, stop) => sum + stop.qty, 0);
   return qty === 0 ? null : { to: face.location, from: stops, qty };
 }
+
+/** How a count plan chooses what to count: ABC classes by movement first, or simply the oldest count first. */
+export const COUNT_METHODS = ['abc', 'oldest'] as const;
+/** One of COUNT_METHODS. */
+export type CountMethod = (typeof COUNT_METHODS)[number];
+
+/** A class of ABC analysis: A moves most (the first 80% of all movement), B the next 15%, C the rest. */
+export type AbcClass = 'A' | 'B' | 'C';
+
+/**
+ * ABC classes by movement: sorted by how much each moved, those making up the first 80% of the total are A, up to
+ * 95% B, the rest C. Nothing moved at all is C.
+ */
+export function abcClasses<Key>(items: readonly { key: Key; moved: number }[]): Map<Key, AbcClass> {
+  const total = items.reduce((sum, item) => sum + item.moved, 0);
+  const classes = new Map<Key, AbcClass>();
+  let before = 0;
+  for (const item of [...items].sort((left, right) => right.moved - left.moved)) {
+    // a share is judged by where the item starts: the one that crosses 80% is still A
+    const share = total === 0 || item.moved === 0 ? 1 : before / total;
+    classes.set(item.key, share < 0.8 ? 'A' : share < 0.95 ? 'B' : 'C');
+    before += item.moved;
+  }
+  return classes;
+}
+
+/** A location's units of one variant, as a count plan weighs them. */
+export interface CountCandidate {
+  location: string;
+  sku: string;
+  qty: number;
+  last_counted_at: Date | null;
+  moved: number;
+}
+
+/** What to count, in the order to count it, with each one's class. */
+export function planCounts(
+  candidates: readonly CountCandidate[],
+  method: CountMethod,
+  limit: number,
+): (CountCandidate & { class: AbcClass })[] {
+  const classes = abcClasses(candidates.map((candidate) => ({ key: candidate.sku, moved: candidate.moved })));
+  const age = (candidate: CountCandidate): number => candidate.last_counted_at?.getTime() ?? -Infinity;
+  const rank = (candidate: CountCandidate): number =>
+    method === 'abc' ? 'ABC'.indexOf(classes.get(candidate.sku) ?? 'C') : 0;
+  return candidates
+    .map((candidate) => ({ ...candidate, class: classes.get(candidate.sku) ?? ('C' as const) }))
+    .sort(
+      (left, right) =>
+        rank(left) - rank(right) ||
+        age(left) - age(right) ||
+        (left.location < right.location ? -1 : left.location > right.location ? 1 : left.sku < right.sku ? -1 : 1),
+    )
+    .slice(0, limit);
+}

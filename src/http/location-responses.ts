@@ -1,14 +1,17 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { LOCATION_TYPES } from '../domain/locations.js';
+import { COUNT_METHODS, LOCATION_TYPES } from '../domain/locations.js';
 import type {
+  CountPlan,
   Location,
+  LocationCount,
   LocationList,
   Measures,
   PickList,
   PutAwaySuggestion,
   Relocation,
   ReplenishmentSuggestion,
+  VarianceReport,
 } from '../services/locations.js';
 import { OneOf, OrNull } from './responses.js';
 import type { Check, Same } from './responses.js';
@@ -20,6 +23,7 @@ import type { Check, Same } from './responses.js';
 
 const Text = Type.String();
 const Int = Type.Integer();
+const Time = Type.String({ format: 'date-time' });
 const Stops = Type.Array(Type.Object({ location: Text, qty: Int }));
 
 const LocationSchema = Type.Object({
@@ -33,7 +37,15 @@ const LocationSchema = Type.Object({
     { units: Int, weight_g: Int, volume_cm3: Int },
     { description: 'what its units weigh and take up now; units of variants without measures count for nothing' },
   ),
-  contents: Type.Array(Type.Object({ sku: Text, qty: Int, min_qty: OrNull(Int) })),
+  contents: Type.Array(
+    Type.Object({
+      sku: Text,
+      qty: Int,
+      min_qty: OrNull(Int),
+      last_moved_at: OrNull(Time),
+      last_counted_at: OrNull(Time),
+    }),
+  ),
 });
 type _Location = Check<Same<Static<typeof LocationSchema>, Location>>;
 
@@ -84,6 +96,45 @@ type _Replenishment = Check<Same<Static<typeof ReplenishmentSchema>, Replenishme
 const RelocationSchema = Type.Object({ warehouse: Text, sku: Text, from: Text, to: Text, qty: Int });
 type _Relocation = Check<Same<Static<typeof RelocationSchema>, Relocation>>;
 
+const LocationCountSchema = Type.Object({
+  warehouse: Text,
+  location: Text,
+  sku: Text,
+  expected: Int,
+  counted: Int,
+  variance: Type.Integer({ description: 'counted - expected: units found more (positive) or fewer' }),
+  actor: OrNull(Text),
+  counted_at: Time,
+});
+type _LocationCount = Check<Same<Static<typeof LocationCountSchema>, LocationCount>>;
+
+const CountPlanSchema = Type.Object({
+  warehouse: Text,
+  method: OneOf(COUNT_METHODS),
+  window_days: Int,
+  items: Type.Array(
+    Type.Object({
+      location: Text,
+      sku: Text,
+      qty: Int,
+      class: OneOf(['A', 'B', 'C'] as const),
+      moved: Int,
+      last_counted_at: OrNull(Time),
+    }),
+  ),
+});
+type _CountPlan = Check<Same<Static<typeof CountPlanSchema>, CountPlan>>;
+
+const VarianceReportSchema = Type.Object({
+  warehouse: Text,
+  since: Time,
+  counts: Int,
+  net_variance: Int,
+  absolute_variance: Int,
+  items: Type.Array(LocationCountSchema),
+});
+type _VarianceReport = Check<Same<Static<typeof VarianceReportSchema>, VarianceReport>>;
+
 /** Every warehouse-floor response shape, by the name the routes give it. */
 export const LocationAnswers = {
   Location: LocationSchema,
@@ -93,4 +144,7 @@ export const LocationAnswers = {
   PickList: PickListSchema,
   ReplenishmentList: Type.Object({ items: Type.Array(ReplenishmentSchema) }),
   Relocation: RelocationSchema,
+  LocationCount: LocationCountSchema,
+  CountPlan: CountPlanSchema,
+  VarianceReport: VarianceReportSchema,
 };

@@ -95,3 +95,11 @@ export const RelocateInput = Type.Object(
 );
 /** What `locations.relocate` takes. */
 export type RelocateInput = Static<typeof RelocateInput>;
+
+/** What was found of a SKU in a location (a cycle count). */
+export const LocationCountInput = Type.Object(
+  { sku: Sku, counted: Count, reference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+/** What `locations.count` takes. */
+export type LocationCountInput = Static<typeof LocationCountInput>;

@@ -1,6 +1,6 @@
 import { AlreadyExistsError, NoRoomError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { planPutAway, planReplenishment, roomFor, roomText, volumeOf } from '../domain/locations.js';
-import type { LocationType, PickHolding, Stop, UnitMeasures } from '../domain/locations.js';
+import { planCounts, planPutAway, planReplenishment, roomFor, roomText, volumeOf } from '../domain/locations.js';
+import type { AbcClass, CountMethod, LocationType, PickHolding, Stop, UnitMeasures } from '../domain/locations.js';
 import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels } from '../store/levels.js';
 import {
@@ -10,19 +10,23 @@ import {
   readLocationHoldings,
   readLocations,
   readMeasures,
+  readCountCandidates,
+  readLocationCounts,
   readPutAwayCandidates,
   readWarehouseFill,
+  recordLocationCount,
   setPickMinimum,
   updateLocation,
   writeMeasures,
   writeWarehouseCapacity,
 } from '../store/locations.js';
-import type { LocationRow, MeasuresRow } from '../store/locations.js';
+import type { LocationContent, LocationRow, MeasuresRow } from '../store/locations.js';
 import { readLinesOf, readReservation } from '../store/reservations.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { runIdempotently } from './idempotency.js';
 import {
   CapacityInput,
+  LocationCountInput,
   LocationInput,
   LocationUpdate,
   MeasuresInput,
@@ -44,8 +48,8 @@ export interface Location {
   max_volume_cm3: number | null;
   /** what its units weigh and take up now (units of variants without measures count for nothing) */
   fill: { units: number; weight_g: number; volume_cm3: number };
-  /** by SKU: units here, and a pick face's minimum (null: none) */
-  contents: { sku: string; qty: number; min_qty: number | null }[];
+  /** by SKU: units here, a pick face's minimum (null: none), when they last moved and were last counted */
+  contents: LocationContent[];
 }
 
 /** A warehouse's locations, with its capacity and the volume of all its units on hand. */
@@ -120,6 +124,47 @@ export interface Relocation {
   qty: number;
 }
 
+/** A cycle count of a SKU in a location: what was thought to be there, what was found. */
+export interface LocationCount {
+  warehouse: string;
+  location: string;
+  sku: string;
+  expected: number;
+  counted: number;
+  variance: number;
+  actor: string | null;
+  counted_at: string;
+}
+
+/** What to count today, in order. */
+export interface CountPlan {
+  warehouse: string;
+  method: CountMethod;
+  /** the days of movement the ABC classes are taken over */
+  window_days: number;
+  items: {
+    location: string;
+    sku: string;
+    qty: number;
+    class: AbcClass;
+    /** units that moved in and out in the window */
+    moved: number;
+    last_counted_at: string | null;
+  }[];
+}
+
+/** The counts of a warehouse since a time, and their variance in all. */
+export interface VarianceReport {
+  warehouse: string;
+  since: string;
+  counts: number;
+  /** units found more (positive) or fewer, in all */
+  net_variance: number;
+  /** units off either way, in all */
+  absolute_variance: number;
+  items: LocationCount[];
+}
+
 const toLocation = (warehouse: string, row: LocationRow): Location => ({
   warehouse,
   code: row.code,
@@ -128,7 +173,12 @@ const toLocation = (warehouse: string, row: LocationRow): Location => ({
   max_weight_g: row.max_weight_g,
   max_volume_cm3: row.max_volume_cm3,
   fill: { units: row.units, weight_g: row.weight_g, volume_cm3: row.volume_cm3 },
-  contents: row.contents,
+  // jsonb gives the times as PostgreSQL writes them: written out again as every other time of the API is
+  contents: row.contents.map((held) => ({
+    ...held,
+    last_moved_at: held.last_moved_at === null ? null : new Date(held.last_moved_at).toISOString(),
+    last_counted_at: held.last_counted_at === null ? null : new Date(held.last_counted_at).toISOString(),
+  })),
 });
 
 const toMeasures = (sku: string, row: MeasuresRow): Measures => ({
@@ -419,6 +469,123 @@ export class LocationService {
       if (applied.length !== 2) throw new Error(`the level of ${move.sku} in ${warehouseCode} did not take the move`);
       return { warehouse: warehouse.code, sku: move.sku, from: move.from, to: move.to, qty: move.qty };
     });
+  }
+
+  /**
+   * Records a cycle count of a SKU in a location: the location is set to what was found, on hand moves by the
+   * variance (a `count` ledger row, reason cycle_count, naming the location), the count and its variance are kept
+   * for the report, and the location's last_counted_at is stamped.
+   */
+  async count(
+    warehouseCode: string,
+    code: string,
+    input: LocationCountInput,
+    options: CallOptions = {},
+  ): Promise<LocationCount> {
+    const count = parse(LocationCountInput, input);
+    return runIdempotently(this.ctx, 'location.count', options, { warehouseCode, code, ...count }, async (tx) => {
+      const warehouse = await warehouseByCode(tx, warehouseCode);
+      const variant = await variantBySku(tx, count.sku);
+      await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      const binId = await this.idOf(tx, warehouse.id, warehouse.code, code);
+      const held = await readLocationHoldings(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      const expected = held.find((holding) => holding.location === code)?.qty ?? 0;
+      const variance = count.counted - expected;
+      const at = this.ctx.clock();
+      if (variance !== 0) {
+        // out of (or into) the location before the level moves, so the trim takes nothing from another
+        await changeLocations(tx, [{ binId, variantId: variant.id, qty: variance }], at);
+        const applied = await applyMovements(
+          tx,
+          options.actor ?? null,
+          [
+            {
+              variantId: variant.id,
+              warehouseId: warehouse.id,
+              type: 'count',
+              deltaOnHand: variance,
+              deltaReserved: 0,
+              guard: 'none',
+              reason: 'cycle_count',
+              reference: count.reference ?? `count ${code}`,
+              binId,
+              binDelta: variance,
+            },
+          ],
+          at,
+        );
+        if (applied.length !== 1)
+          throw new Error(`the level of ${count.sku} in ${warehouseCode} did not take the count`);
+      }
+      await recordLocationCount(tx, {
+        binId,
+        variantId: variant.id,
+        expected,
+        counted: count.counted,
+        actor: options.actor ?? null,
+        at,
+      });
+      return {
+        warehouse: warehouse.code,
+        location: code,
+        sku: count.sku,
+        expected,
+        counted: count.counted,
+        variance,
+        actor: options.actor ?? null,
+        counted_at: at.toISOString(),
+      };
+    });
+  }
+
+  /**
+   * What to count today: by ABC class of movement over the last `windowDays` (A first, each class oldest count
+   * first), or simply the oldest count first; `limit` of them.
+   */
+  async countPlan(
+    warehouseCode: string,
+    query: { method?: CountMethod | undefined; limit?: number | undefined; windowDays?: number | undefined } = {},
+  ): Promise<CountPlan> {
+    const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
+    const method = query.method ?? 'abc';
+    const windowDays = query.windowDays ?? 90;
+    const since = new Date(this.ctx.clock().getTime() - windowDays * 86_400_000);
+    const planned = planCounts(await readCountCandidates(this.ctx.db, warehouse.id, since), method, query.limit ?? 20);
+    return {
+      warehouse: warehouse.code,
+      method,
+      window_days: windowDays,
+      items: planned.map((item) => ({
+        location: item.location,
+        sku: item.sku,
+        qty: item.qty,
+        class: item.class,
+        moved: item.moved,
+        last_counted_at: item.last_counted_at === null ? null : new Date(item.last_counted_at).toISOString(),
+      })),
+    };
+  }
+
+  /** The counts of a warehouse since a time (newest first, up to `limit`), with their variance in all. */
+  async varianceReport(
+    warehouseCode: string,
+    query: { since?: Date | undefined; limit?: number | undefined } = {},
+  ): Promise<VarianceReport> {
+    const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
+    const since = query.since ?? new Date(this.ctx.clock().getTime() - 30 * 86_400_000);
+    const rows = await readLocationCounts(this.ctx.db, warehouse.id, since, query.limit ?? 100);
+    return {
+      warehouse: warehouse.code,
+      since: since.toISOString(),
+      counts: rows.length,
+      net_variance: rows.reduce((sum, row) => sum + row.variance, 0),
+      absolute_variance: rows.reduce((sum, row) => sum + Math.abs(row.variance), 0),
+      items: rows.map((row) => ({
+        ...row,
+        warehouse: warehouse.code,
+        counted_at: new Date(row.counted_at).toISOString(),
+      })),
+    };
   }
 
   private async one(db: Queryable, warehouseId: number, warehouse: string, code: string): Promise<Location> {

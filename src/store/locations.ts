@@ -1,4 +1,4 @@
-import type { LocationType, PickHolding, PutAwayCandidate } from '../domain/locations.js';
+import type { CountCandidate, LocationType, PickHolding, PutAwayCandidate } from '../domain/locations.js';
 import type { Queryable } from './db.js';
 
 /** A location (a row of `bins`) with its limits and what its units weigh and take up now. */
@@ -14,7 +14,16 @@ export interface LocationRow {
   weight_g: number;
   volume_cm3: number;
   /** what it holds or is assigned (a pick face with a minimum), by SKU */
-  contents: { sku: string; qty: number; min_qty: number | null }[];
+  contents: LocationContent[];
+}
+
+/** A variant in a location: its units, a pick face's minimum, when its units last moved and were last counted. */
+export interface LocationContent {
+  sku: string;
+  qty: number;
+  min_qty: number | null;
+  last_moved_at: string | null;
+  last_counted_at: string | null;
 }
 
 /** The settings of a location that can be changed. */
@@ -31,7 +40,8 @@ const LOCATIONS_WITH_FILL = `
          coalesce(sum(s.qty), 0)::int AS units,
          coalesce(sum(s.qty::bigint * coalesce(v.weight_g, 0)), 0) AS weight_g,
          coalesce(sum(s.qty::bigint * coalesce(v.volume_cm3, 0)), 0) AS volume_cm3,
-         coalesce(jsonb_agg(jsonb_build_object('sku', v.sku, 'qty', s.qty, 'min_qty', s.min_qty) ORDER BY v.sku)
+         coalesce(jsonb_agg(jsonb_build_object('sku', v.sku, 'qty', s.qty, 'min_qty', s.min_qty,
+                                     'last_moved_at', s.last_moved_at, 'last_counted_at', s.last_counted_at) ORDER BY v.sku)
                     FILTER (WHERE s.qty > 0 OR s.min_qty IS NOT NULL), '[]'::jsonb) AS contents
     FROM bins b
     LEFT JOIN bin_stock s ON s.bin_id = b.id
@@ -239,4 +249,63 @@ export async function changeLocations(tx: Queryable, changes: readonly LocationC
       at,
     ],
   );
+}
+
+/** Each variant's units in each location of a warehouse, with its last count and how much it moved since `since`. */
+export async function readCountCandidates(db: Queryable, warehouseId: number, since: Date): Promise<CountCandidate[]> {
+  const { rows } = await db.query<CountCandidate>(
+    `WITH moved AS (
+       SELECT variant_id, sum(abs(delta_on_hand))::bigint AS units
+         FROM stock_movements WHERE warehouse_id = $1 AND created_at >= $2 GROUP BY variant_id
+     )
+     SELECT b.code AS location, v.sku, s.qty, s.last_counted_at, coalesce(m.units, 0) AS moved
+       FROM bin_stock s JOIN bins b ON b.id = s.bin_id JOIN variants v ON v.id = s.variant_id
+       LEFT JOIN moved m ON m.variant_id = s.variant_id
+      WHERE b.warehouse_id = $1 AND (s.qty > 0 OR s.min_qty IS NOT NULL)`,
+    [warehouseId, since],
+  );
+  return rows;
+}
+
+/** Records a count of a variant in a location and stamps the location's last_counted_at. */
+export async function recordLocationCount(
+  tx: Queryable,
+  count: { binId: number; variantId: number; expected: number; counted: number; actor: string | null; at: Date },
+): Promise<void> {
+  await tx.query(
+    `WITH counted AS (
+       INSERT INTO bin_stock (bin_id, variant_id, qty, last_counted_at) VALUES ($1, $2, $4, $6)
+       ON CONFLICT (bin_id, variant_id) DO UPDATE SET last_counted_at = EXCLUDED.last_counted_at
+     )
+     INSERT INTO location_counts (bin_id, variant_id, expected, counted, actor, counted_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [count.binId, count.variantId, count.expected, count.counted, count.actor, count.at],
+  );
+}
+
+/** A recorded count, as the variance report lists it. */
+export interface LocationCountRow {
+  location: string;
+  sku: string;
+  expected: number;
+  counted: number;
+  variance: number;
+  actor: string | null;
+  counted_at: Date;
+}
+
+/** A warehouse's counts since a time, newest first. */
+export async function readLocationCounts(
+  db: Queryable,
+  warehouseId: number,
+  since: Date,
+  limit: number,
+): Promise<LocationCountRow[]> {
+  const { rows } = await db.query<LocationCountRow>(
+    `SELECT b.code AS location, v.sku, c.expected, c.counted, c.variance, c.actor, c.counted_at
+       FROM location_counts c JOIN bins b ON b.id = c.bin_id JOIN variants v ON v.id = c.variant_id
+      WHERE b.warehouse_id = $1 AND c.counted_at >= $2
+      ORDER BY c.counted_at DESC, c.id DESC LIMIT $3`,
+    [warehouseId, since, limit],
+  );
+  return rows;
 }

@@ -1,16 +1,17 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { LOCATION_TYPES } from '../../domain/locations.js';
+import { COUNT_METHODS, LOCATION_TYPES } from '../../domain/locations.js';
 import { ValidationError } from '../../domain/errors.js';
 import {
   CapacityInput,
+  LocationCountInput,
   LocationInput,
   LocationUpdate,
   MeasuresInput,
   PickMinimumInput,
   RelocateInput,
 } from '../../services/location-schemas.js';
-import { BinCode, ReservationId, Sku, WarehouseCode, parse } from '../../services/schemas.js';
+import { BinCode, PageLimit, ReservationId, Sku, Timestamp, WarehouseCode, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { LocationAnswers as Answers } from '../location-responses.js';
@@ -35,6 +36,31 @@ const PutAwayParams = Type.Object(
   { sku: Sku, qty: Type.String({ pattern: '^[0-9]{1,8}$', description: 'units to put away, 1-10,000,000' }) },
   { additionalProperties: false },
 );
+
+const Whole = (description: string) => Type.String({ pattern: '^[0-9]{1,4}$', description });
+const CountPlanQuery = Type.Object(
+  {
+    method: Type.Optional(Type.Enum(COUNT_METHODS, { description: 'abc (default) or oldest' })),
+    limit: Type.Optional(PageLimit),
+    window_days: Type.Optional(Whole('days of movement ABC classes are taken over, 1-3650 (default 90)')),
+  },
+  { additionalProperties: false },
+);
+const VarianceQuery = Type.Object(
+  {
+    since: Type.Optional(Timestamp),
+    limit: Type.Optional(PageLimit),
+  },
+  { additionalProperties: false },
+);
+/** A whole number from a query string within bounds, else a validation error at its name. */
+function wholeIn(value: string | undefined, name: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || number < 1 || number > max)
+    throw ValidationError.field(`/query/${name}`, `must be a whole number from 1 to ${max}`);
+  return number;
+}
 
 const paramsOf = (req: { params: unknown }) =>
   req.params as { code: string; location: string; sku: string; id: string };
@@ -175,6 +201,66 @@ export function locationRoutes(stockroom: Stockroom) {
         reply
           .status(201)
           .send(await locations.relocate(paramsOf(req).code, parse(RelocateInput, req.body), callOptions(req))),
+    );
+    app.post(
+      '/warehouses/:code/locations/:location/counts',
+      route(FLOOR, 'Record a cycle count of a SKU in a location (the variance moves on hand)', {
+        operationId: 'countLocation',
+        params: AtLocation,
+        body: LocationCountInput,
+        example: { sku: 'TEE-M', counted: 11 },
+        answer: { status: 201, schema: Answers.LocationCount },
+        refusals: ['not_found', 'unknown_sku'],
+        idempotent: true,
+      }),
+      async (req, reply) =>
+        reply
+          .status(201)
+          .send(
+            await locations.count(
+              paramsOf(req).code,
+              paramsOf(req).location,
+              parse(LocationCountInput, req.body),
+              callOptions(req),
+            ),
+          ),
+    );
+    app.get(
+      '/warehouses/:code/count-plan',
+      route(FLOOR, 'What to count today: ABC by movement, or the oldest count first', {
+        operationId: 'getCountPlan',
+        params: AtWarehouse,
+        querystring: CountPlanQuery,
+        answer: { schema: Answers.CountPlan },
+        refusals: ['not_found'],
+      }),
+      async (req) => {
+        const query = listValues(CountPlanQuery, req.query);
+        return locations.countPlan(paramsOf(req).code, {
+          ...(query.method === undefined
+            ? {}
+            : { method: parse(CountPlanQuery.properties.method, query.method, '/query/method') }),
+          limit: query.limit,
+          windowDays: wholeIn(query.window_days, 'window_days', 3650),
+        });
+      },
+    );
+    app.get(
+      '/warehouses/:code/counts',
+      route(FLOOR, 'The cycle counts of a warehouse and their variance', {
+        operationId: 'getVarianceReport',
+        params: AtWarehouse,
+        querystring: VarianceQuery,
+        answer: { schema: Answers.VarianceReport },
+        refusals: ['not_found'],
+      }),
+      async (req) => {
+        const query = listValues(VarianceQuery, req.query);
+        return locations.varianceReport(paramsOf(req).code, {
+          ...(query.since === undefined ? {} : { since: new Date(parse(Timestamp, query.since, '/query/since')) }),
+          limit: query.limit,
+        });
+      },
     );
     app.get(
       '/variants/:sku/measures',

@@ -39,3 +39,40 @@ ALTER TABLE stock_movements DROP CONSTRAINT stock_movements_type_check;
 ALTER TABLE stock_movements ADD CONSTRAINT stock_movements_type_check CHECK (type IN (
   'receive', 'adjust', 'count', 'transfer_out', 'transfer_in', 'sync', 'return', 'reserve', 'release', 'expire',
   'fulfil', 'unfulfil', 'state', 'relocate'));
+
+-- Cycle counts: each count of a variant in a location, with what the location was thought to hold. The variance
+-- report reads these; the count's ledger row (type 'count', reason cycle_count) carries the change of on hand.
+CREATE TABLE location_counts (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  bin_id     bigint NOT NULL REFERENCES bins (id),
+  variant_id bigint NOT NULL REFERENCES variants (id),
+  expected   integer NOT NULL CHECK (expected >= 0),
+  counted    integer NOT NULL CHECK (counted >= 0),
+  variance   integer GENERATED ALWAYS AS (counted - expected) STORED,
+  actor      text,
+  counted_at timestamptz NOT NULL
+);
+CREATE INDEX location_counts_time_idx ON location_counts (counted_at);
+
+-- The trim (0001) now stamps the locations it takes units out of, as every other move of a location's units does.
+CREATE OR REPLACE FUNCTION stock_levels_trim_bins() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  excess integer;
+  b record;
+BEGIN
+  SELECT coalesce(sum(s.qty), 0) - NEW.on_hand INTO excess
+    FROM bin_stock s JOIN bins ON bins.id = s.bin_id
+   WHERE s.variant_id = NEW.variant_id AND bins.warehouse_id = NEW.warehouse_id;
+  IF excess <= 0 THEN
+    RETURN NULL;
+  END IF;
+  FOR b IN SELECT s.bin_id, s.qty FROM bin_stock s JOIN bins ON bins.id = s.bin_id
+            WHERE s.variant_id = NEW.variant_id AND bins.warehouse_id = NEW.warehouse_id AND s.qty > 0
+            ORDER BY bins.code FOR UPDATE OF s LOOP
+    EXIT WHEN excess <= 0;
+    UPDATE bin_stock SET qty = qty - least(b.qty, excess), last_moved_at = now()
+     WHERE bin_id = b.bin_id AND variant_id = NEW.variant_id;
+    excess := excess - least(b.qty, excess);
+  END LOOP;
+  RETURN NULL;
+END $$;
