@@ -36,7 +36,7 @@ import {
 } from './location-schemas.js';
 import { variantBySku, warehouseByCode } from './lookups.js';
 import { Picking } from './picking.js';
-import { parse } from './schemas.js';
+import { ReservationId, parse } from './schemas.js';
 
 /** A location as the API shows it: its settings, its fill against its limits, and what it holds. */
 export interface Location {
@@ -333,6 +333,11 @@ export class LocationService {
    * first, as few stops as can be, in aisle order), exactly what fulfilling it without naming locations takes.
    */
   async pickList(reservationId: string): Promise<PickList> {
+    try {
+      parse(ReservationId, reservationId);
+    } catch {
+      throw ValidationError.field('/id', 'not a reservation id (a UUID)');
+    }
     const reservation = await readReservation(this.ctx.db, reservationId);
     if (!reservation) throw new NotFoundError('reservation', reservationId);
     const lines = (await readLinesOf(this.ctx.db, [reservationId])).get(reservationId) ?? [];
