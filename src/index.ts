@@ -95,6 +95,28 @@ export { SCOPES } from './domain/scopes.js';
 export type { Scope } from './domain/scopes.js';
 export type { PurchaseOrder, PurchaseOrderLine, PutAway, Receipt, Supplier } from './services/purchasing.js';
 export type { ReplenishResult, Suggestion } from './services/replenishment.js';
+export { LOCATION_TYPES } from './domain/locations.js';
+export type { LocationType } from './domain/locations.js';
+export type {
+  Location,
+  LocationList,
+  Measures,
+  PickList,
+  PickListLine,
+  Placed,
+  PutAwaySuggestion,
+  Relocation,
+  ReplenishmentSuggestion,
+} from './services/locations.js';
+export type {
+  CapacityInput,
+  LocationInput,
+  LocationUpdate,
+  MeasuresInput,
+  PickMinimumInput,
+  PutAwayQuery,
+  RelocateInput,
+} from './services/location-schemas.js';
 export { buildServer, stockroomApi } from './http/server.js';
 export type { ApiOptions, ConnectionLimits, ServerOptions } from './http/server.js';
 export type { StorefrontOptions } from './http/routes/storefront.js';

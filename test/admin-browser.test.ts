@@ -131,7 +131,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Review adjust' }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Pages' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Import']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Floor', 'Import']);
     expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
     await page.getByText('Changing settings needs a key with scope admin.').waitFor();
     // the alerts page, opened by its address, offers no form the server would refuse this key
@@ -926,5 +926,41 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await page.setViewportSize(VIEWPORTS.desktop);
     // the desktop keeps its table with a header row
     expect(await page.locator('#reservations thead').isVisible()).toBe(true);
+  });
+
+  it('shows the floor: locations with their fill, a pick face refilled from bulk, and a reservation’s pick list', async () => {
+    await api('POST', '/v1/warehouses', { code: 'FLR', name: 'Floor' });
+    await api('POST', '/v1/warehouses/FLR/locations', { code: 'P-01-01', type: 'pick_face', max_weight_g: 5000 });
+    await api('POST', '/v1/warehouses/FLR/locations', { code: 'B-01-01' });
+    await api('PUT', '/v1/variants/CAP/measures', { weight_g: 200 });
+    await api('PUT', '/v1/warehouses/FLR/locations/P-01-01/minimum', { sku: 'CAP', min_qty: 4 });
+    await api('POST', '/v1/stock/receive', { sku: 'CAP', warehouse: 'FLR', qty: 30, bin: 'B-01-01' });
+
+    const page = await signedIn('/admin/floor?warehouse=FLR');
+    await page.locator('#locations tr[data-location="B-01-01"]').filter({ hasText: 'CAP 30' }).waitFor();
+    expect(await page.getByLabel('Warehouse').inputValue()).toBe('FLR');
+    expect(await page.locator('#locations tr[data-location="P-01-01"]').textContent()).toContain('0 of 5000 g (0%)');
+    // no room limit by volume, 5000 g of weight: the face takes 25 caps
+    const refill = page.locator('#refills tr').filter({ hasText: 'P-01-01' });
+    await refill.getByText('B-01-01 25').waitFor();
+    await refill.getByRole('button', { name: 'Move' }).click();
+    await refill.getByRole('button', { name: 'Yes, move' }).click();
+    await page.getByRole('status').filter({ hasText: 'Moved 25 of CAP to P-01-01.' }).waitFor();
+    await page.locator('#locations tr[data-location="P-01-01"]').filter({ hasText: '5000 of 5000 g (100%)' }).waitFor();
+    expect(await onHand('CAP', 'FLR')).toBe(30);
+
+    const held = (await api('POST', '/v1/reservations', {
+      order_ref: 'floor-1',
+      warehouse: 'FLR',
+      lines: [{ sku: 'CAP', qty: 27 }],
+    })) as { id: string };
+    await page.getByLabel('Reservation').fill(held.id);
+    await page.getByRole('button', { name: 'Show' }).click();
+    const stops = page.locator('#pick-list tbody tr');
+    await stops.nth(1).waitFor();
+    expect(await stops.allTextContents()).toEqual(['FLRB-01-01CAP2', 'FLRP-01-01CAP25']);
+    await noProblems(page);
+    await screenshots(page, 'admin-10-floor');
+    await api('POST', `/v1/reservations/${held.id}/cancel`);
   });
 });

@@ -208,6 +208,27 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('POST', `/v1/reservations/${id}/unfulfil`, { body: { lines: [{ sku, qty: 1 }] } });
     await call('POST', `/v1/reservations/${id}/cancel`);
 
+    // the warehouse floor: locations, put-away, a pick list, a replenishment confirmed
+    await call('POST', `/v1/warehouses/${ams}/locations`, { body: { code: 'P-01-01', type: 'pick_face' } });
+    await call('PUT', `/v1/warehouses/${ams}/locations/P-01-01`, { body: { max_weight_g: 100000 } });
+    await call('PUT', `/v1/warehouses/${ams}/locations/P-01-01/minimum`, { body: { sku, min_qty: 2 } });
+    await call('PUT', `/v1/warehouses/${ams}/capacity`, { body: { capacity_cm3: 1000000 } });
+    await call('PUT', `/v1/variants/${sku}/measures`, { body: { weight_g: 200, volume_cm3: 500 } });
+    await call('GET', `/v1/variants/${sku}/measures`);
+    await call('GET', `/v1/warehouses/${ams}/locations?type=pick_face`);
+    await call('GET', `/v1/warehouses/${ams}/locations/P-01-01`);
+    await call('GET', `/v1/warehouses/${ams}/put-away?sku=${sku}&qty=3`);
+    await call('GET', `/v1/warehouses/${ams}/replenishments`);
+    await call('POST', `/v1/warehouses/${ams}/relocations`, { body: { sku, from: 'A-01-01', to: 'P-01-01', qty: 2 } });
+    await call('POST', `/v1/warehouses/${ams}/locations/P-01-01/counts`, { body: { sku, counted: 3 } });
+    await call('GET', `/v1/warehouses/${ams}/count-plan?method=oldest&limit=5`);
+    await call('GET', `/v1/warehouses/${ams}/counts?since=2026-01-01`);
+    const picked = await call('POST', '/v1/reservations', {
+      body: { order_ref: uniq('pick'), lines: [{ sku, qty: 1 }] },
+    });
+    await call('GET', `/v1/reservations/${String(picked.body.id)}/pick-list`);
+    await call('POST', `/v1/reservations/${String(picked.body.id)}/cancel`);
+
     // purchasing
     await call('POST', '/v1/suppliers', {
       body: { code: supplier, name: 'Supplier', lead_time_days: 7, warehouse: ams },

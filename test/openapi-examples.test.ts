@@ -32,7 +32,7 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
     await h.s.catalog.addWarehouse({ code: 'BER', name: 'Berlin' });
     await h.s.sync.configureSource('wms-amsterdam', null);
 
-    const ids: Record<string, string> = { code: 'AMS', sku: 'TEE-M' };
+    const ids: Record<string, string> = { code: 'AMS', sku: 'TEE-M', location: 'P-01-01' };
     const sent = new Set<string>();
     const send = async (operationId: string): Promise<Record<string, unknown>> => {
       const found = byId.get(operationId);
@@ -57,8 +57,13 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
     for (const operationId of [
       'createWarehouse',
       'createBin',
+      'createLocation',
+      'updateLocation',
+      'setWarehouseCapacity',
       'createVariant',
       'updateVariant',
+      'setMeasures',
+      'setPickMinimum',
       'receiveStock',
       'adjustStock',
       'countStock',
@@ -85,7 +90,13 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
     ])
       await send(operationId);
     ids.id = String((await send('createPurchaseOrder')).id);
-    for (const operationId of ['sendPurchaseOrder', 'confirmPurchaseOrder', 'receivePurchaseOrder'])
+    for (const operationId of [
+      'sendPurchaseOrder',
+      'confirmPurchaseOrder',
+      'receivePurchaseOrder',
+      'relocate',
+      'countLocation',
+    ])
       await send(operationId);
 
     // every example of the document was sent

@@ -11,6 +11,7 @@ import type { CommandContext, GlobalOptions } from './context.js';
 import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
+import { registerLocations } from './locations.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
@@ -63,6 +64,7 @@ function createProgram(
   };
   registerCatalog(program, ctx);
   registerStock(program, ctx);
+  registerLocations(program, ctx);
   registerBulk(program, ctx);
   registerSync(program, ctx);
   registerReservations(program, ctx);

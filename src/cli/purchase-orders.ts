@@ -101,8 +101,9 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
     .command('receive <id> <lines...>')
     .description('receive units: SKU:QTY (put away where suggested) or SKU:QTY@BIN')
     .option('--reference <ref>', 'e.g. the delivery note')
-    .action(async (id: string, lines: string[], options: { reference?: string }) => {
-      const input = { lines: receiptLines(lines), reference: options.reference };
+    .option('--force', 'put the units away even where there is no room for them')
+    .action(async (id: string, lines: string[], options: { reference?: string; force?: boolean }) => {
+      const input = { lines: receiptLines(lines), reference: options.reference, force: options.force };
       await runAndPrint(
         ctx(),
         (stockroom, call) => stockroom.purchasing.receive(id, parse(PurchaseReceiptInput, input), call),

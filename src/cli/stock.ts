@@ -25,12 +25,13 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--bin <code>', 'put away into this bin')
     .option('--reason <reason>', 'received | restock', 'received')
     .option('--reference <ref>', 'e.g. a delivery note')
+    .option('--force', 'into --bin even without room for the units there')
     .action(
       async (
         sku: string,
         warehouse: string,
         qty: string,
-        options: { bin?: string; reason: string; reference?: string },
+        options: { bin?: string; reason: string; reference?: string; force?: boolean },
       ) => {
         const input = {
           sku,
@@ -39,6 +40,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
           bin: options.bin,
           reason: options.reason,
           reference: options.reference,
+          force: options.force,
         };
         await runAndPrint(
           ctx(),

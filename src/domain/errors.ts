@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   quantity_limit: { status: 409, title: 'A stock number would pass its limit' },
   in_use: { status: 409, title: 'Still holds stock or open reservations' },
   archived: { status: 409, title: 'Archived' },
+  no_room: { status: 409, title: 'No room for the units' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
@@ -174,6 +175,34 @@ export class ArchivedError extends KeyedError {
   readonly code = 'archived';
   constructor(resource: 'warehouse' | 'variant', key: string) {
     super(resource, key, 'is archived', 'unarchive it first');
+  }
+}
+
+/**
+ * Units received into a location without room for them (by its weight or volume limit, or because it is
+ * inactive), or into a warehouse with room for them nowhere; nothing was changed. `force: true` puts them away
+ * all the same.
+ */
+export class NoRoomError extends StockroomError {
+  readonly code = 'no_room';
+  constructor(room: {
+    sku: string;
+    warehouse: string;
+    /** the location asked for; null when put-away found room for them nowhere */
+    location: string | null;
+    requested: number;
+    /** how many units there is room for */
+    room: number;
+    /** what decided it: a limit of the location, `inactive`, or `locations` when every one was tried */
+    limit: 'weight' | 'volume' | 'inactive' | 'locations';
+    why: string;
+  }) {
+    const { why, ...extra } = room;
+    const where = room.location === null ? `anywhere in ${room.warehouse}` : `in ${room.warehouse}/${room.location}`;
+    super(
+      `no room for ${room.requested} of ${room.sku} ${where}: ${why}; force: true puts them there all the same`,
+      extra,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ export const MOVEMENT_TYPES = [
   'fulfil',
   'unfulfil',
   'state',
+  'relocate',
 ] as const;
 /** One of MOVEMENT_TYPES. */
 export type MovementType = (typeof MOVEMENT_TYPES)[number];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidTransitionError } from './errors.js';
-import { PO_STATUSES, daysUntil, expectedDateFrom, nextPoStatus, putAwaySuggestion } from './purchasing.js';
+import { PO_STATUSES, daysUntil, expectedDateFrom, nextPoStatus } from './purchasing.js';
 import type { PoAction, PoStatus } from './purchasing.js';
 
 describe('purchase order transitions', () => {
@@ -29,26 +29,6 @@ describe('purchase order transitions', () => {
     expect(nextPoStatus('CONFIRMED', 'receive', true)).toBe('RECEIVED');
     expect(nextPoStatus('PARTIAL', 'receive', true)).toBe('RECEIVED');
     expect(() => nextPoStatus('RECEIVED', 'receive', true)).toThrow('cannot receive a purchase order that is received');
-  });
-});
-
-describe('put-away suggestion', () => {
-  it('is the bin already holding the SKU (the fullest), else the first empty bin, else none', () => {
-    const bins = [
-      { bin: 'A-01-01', sku_qty: 0, total_qty: 4 },
-      { bin: 'B-01-01', sku_qty: 0, total_qty: 0 },
-      { bin: 'A-02-01', sku_qty: 0, total_qty: 0 },
-    ];
-    expect(putAwaySuggestion(bins)).toBe('A-02-01');
-    expect(
-      putAwaySuggestion([
-        ...bins,
-        { bin: 'C-01-01', sku_qty: 2, total_qty: 2 },
-        { bin: 'C-09-01', sku_qty: 5, total_qty: 9 },
-      ]),
-    ).toBe('C-09-01');
-    expect(putAwaySuggestion([{ bin: 'A-01-01', sku_qty: 0, total_qty: 4 }])).toBeNull();
-    expect(putAwaySuggestion([])).toBeNull();
   });
 });
 

@@ -42,26 +42,6 @@ export function nextPoStatus(current: PoStatus, action: PoAction, complete = fal
   }
 }
 
-/** What one bin holds when units are received: the SKU's units and everything's. */
-export interface BinHolding {
-  bin: string;
-  /** units of the SKU being received in this bin */
-  sku_qty: number;
-  /** units of anything in this bin */
-  total_qty: number;
-}
-
-/**
- * Where received units should go: the bin that already holds the SKU (the fullest, so a SKU stays in one
- * place), else an empty bin (the first in pick-path order), else none (the units wait unbinned).
- */
-export function putAwaySuggestion(bins: readonly BinHolding[]): string | null {
-  const byCode = [...bins].sort((left, right) => (left.bin < right.bin ? -1 : left.bin > right.bin ? 1 : 0));
-  const holding = byCode.filter((bin) => bin.sku_qty > 0).sort((left, right) => right.sku_qty - left.sku_qty)[0];
-  if (holding) return holding.bin;
-  return byCode.find((bin) => bin.total_qty === 0)?.bin ?? null;
-}
-
 /** The date an order placed today arrives, from a lead time in days; none without a lead time. */
 export function expectedDateFrom(today: Date, leadTimeDays: number | null): string | null {
   if (leadTimeDays === null) return null;

@@ -41,10 +41,10 @@ import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
  */
 
 /** A value of one of these strings. */
-const OneOf = <const Values extends readonly string[]>(values: Values, description?: string) =>
+export const OneOf = <const Values extends readonly string[]>(values: Values, description?: string) =>
   Type.Unsafe<Values[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 /** A primitive schema that may also be null (one JSON type list: serialized without trying each branch). */
-const OrNull = <S extends TSchema & { type: string }>(schema: S) =>
+export const OrNull = <S extends TSchema & { type: string }>(schema: S) =>
   Type.Unsafe<Static<S> | null>({ ...schema, type: [schema.type, 'null'] });
 const Text = Type.String();
 const Int = Type.Integer();
@@ -59,9 +59,9 @@ const ref = <S extends TSchema>(schema: S) => {
 const PageOf = <S extends TSchema>(item: S) => ({ items: Type.Array(item), next_cursor: OrNull(Text) });
 
 /** Holds only when A and B are the same type, each assignable to the other. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Fails the type check unless given true: every shape below is checked against its service type with it. */
-type Check<T extends true> = T;
+export type Check<T extends true> = T;
 
 /** An RFC 9457 problem document: every refusal and failure, with a stable `code`. */
 const ProblemSchema = Type.Object(
@@ -261,6 +261,8 @@ const MovementSchema = Type.Object(
       enum: [...STOCK_STATES, null],
     }),
     state_qty: OrNull(Int),
+    location: OrNull(Text),
+    location_delta: OrNull(Int),
     created_at: Time,
   },
   { $id: 'Movement' },

@@ -112,6 +112,9 @@ export interface Movement {
   state_from: MovementRow['state_from'];
   state_to: MovementRow['state_to'];
   state_qty: number | null;
+  /** the location the row's units left (negative location_delta) or entered (null: none named) */
+  location: string | null;
+  location_delta: number | null;
   created_at: string;
 }
 

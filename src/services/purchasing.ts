@@ -1,15 +1,8 @@
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
-import {
-  OPEN_PO_STATUSES,
-  PO_STATUSES,
-  expectedDateFrom,
-  nextPoStatus,
-  putAwaySuggestion,
-} from '../domain/purchasing.js';
+import { OPEN_PO_STATUSES, PO_STATUSES, expectedDateFrom, nextPoStatus } from '../domain/purchasing.js';
 import type { PoAction, PoStatus } from '../domain/purchasing.js';
-import { findBin } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { applyMovements, putAway, readBinHoldings } from '../store/levels.js';
+import { applyMovements } from '../store/levels.js';
 import {
   addReceived,
   insertPurchaseOrder,
@@ -24,6 +17,7 @@ import type { SupplierRow } from '../store/suppliers.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import { refuseArchived } from './archive.js';
+import { putAwayReceipt } from './locations.js';
 import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
@@ -65,11 +59,11 @@ export interface PurchaseOrder {
   closed_at: string | null;
 }
 
-/** Where received units of one SKU went. */
+/** Where received units of one SKU went (a line put away in several locations has an entry for each). */
 export interface PutAway {
   sku: string;
   qty: number;
-  /** where the units went: the bin given, else the suggested one; null when the warehouse has no bin to suggest */
+  /** where the units went: the bin given, else the suggested one; null when the warehouse has no bin to suggest (or, forced, no room) */
   bin: string | null;
   suggested: boolean;
 }
@@ -263,9 +257,6 @@ export class PurchasingService {
         );
         const status = nextPoStatus(order.status, 'receive', complete);
         const now = this.ctx.clock();
-        const bins = await Promise.all(
-          picks.map((pick) => this.binFor(tx, order.warehouse_id, order.warehouse, pick.line.variant_id, pick.bin)),
-        );
         const applied = await applyMovements(
           tx,
           options.actor ?? null,
@@ -292,9 +283,20 @@ export class PurchasingService {
             warehouse: order.warehouse,
           })),
         );
-        for (const [i, pick] of picks.entries()) {
-          const bin = bins[i];
-          if (bin?.id !== undefined) await putAway(tx, bin.id, pick.line.variant_id, pick.qty);
+        // one line after another: each is put away where the ones before it left room
+        const placed: PutAway[] = [];
+        for (const pick of picks) {
+          const where = await putAwayReceipt(tx, now, {
+            warehouse: { id: order.warehouse_id, code: order.warehouse },
+            variant: { id: pick.line.variant_id, sku: pick.sku },
+            qty: pick.qty,
+            location: pick.bin,
+            force: receipt.force,
+            suggest: true,
+          });
+          placed.push(
+            ...where.map((put) => ({ sku: pick.sku, qty: put.qty, bin: put.location, suggested: put.suggested })),
+          );
         }
         await addReceived(
           tx,
@@ -304,32 +306,10 @@ export class PurchasingService {
         await setPurchaseOrderStatus(tx, purchaseOrderId, status, now);
         return {
           order: await this.read(tx, purchaseOrderId),
-          put_away: picks.map((pick, i) => ({
-            sku: pick.sku,
-            qty: pick.qty,
-            bin: bins[i]?.code ?? null,
-            suggested: pick.bin === undefined,
-          })),
+          put_away: placed,
         };
       },
     );
-  }
-
-  /** Where a line's units go: the bin asked for (which must exist), else the suggestion, else nowhere yet. */
-  private async binFor(
-    tx: Queryable,
-    warehouseId: number,
-    warehouse: string,
-    variantId: number,
-    asked: string | undefined,
-  ): Promise<{ id?: number; code: string } | null> {
-    if (asked !== undefined) {
-      const bin = await findBin(tx, warehouseId, asked);
-      if (!bin) throw new NotFoundError('bin', `${warehouse}/${asked}`);
-      return bin;
-    }
-    const code = putAwaySuggestion(await readBinHoldings(tx, warehouseId, variantId));
-    return code === null ? null : ((await findBin(tx, warehouseId, code)) ?? null);
   }
 
   private async transition(

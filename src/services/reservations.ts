@@ -48,6 +48,7 @@ import { toReservation } from './dto.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, GroupCommitStats, Settled } from './group-commit.js';
 import { claimGroupKeys, settleGroupKeys } from './group-keys.js';
+import { Picking, movesByLocation } from './picking.js';
 import type { ClaimedKey } from './group-keys.js';
 import type { Reservation } from './dto.js';
 import {
@@ -447,6 +448,10 @@ export class ReservationService {
           level,
         ]),
       );
+      // a fulfilment takes its units out of locations: what they hold is read (under the levels' locks) only then
+      const picking = jobs.some((job, i) => !settled[i] && job.action === 'fulfil')
+        ? await Picking.read(tx, levelKeys)
+        : undefined;
 
       const change: Change = { moves: [], progress: [], statuses: [] };
       const answered: { job: number; id: string }[] = [];
@@ -464,14 +469,14 @@ export class ReservationService {
           return;
         }
         try {
-          decide(change, reservation, lines, job, levels);
+          decide(change, reservation, lines, job, levels, picking);
           answered.push({ job: i, id: reservation.id });
         } catch (error) {
           settled[i] = { ok: false, error };
         }
       });
 
-      await writeChange(tx, change, now);
+      await writeChange(tx, change, now, picking);
       return settleAnswered(tx, answered, settled, claimed);
     });
   }
@@ -528,6 +533,12 @@ export class ReservationService {
         open.flatMap((job) => namedIn(job.change).warehouses),
       );
 
+      const picking = open.some((job) => job.change.action === 'fulfil')
+        ? await Picking.read(
+            tx,
+            levels.map((level) => ({ variantId: level.variant_id, warehouseId: level.warehouse_id })),
+          )
+        : undefined;
       const change: Change = { moves: [], progress: [], statuses: [] };
       const growth: LineGrowth[] = [];
       const deadlines: { id: string; expiresAt: Date }[] = [];
@@ -554,6 +565,7 @@ export class ReservationService {
             known,
             now,
             this.allocation,
+            picking,
           );
           change.moves.push(...draft.change.moves);
           change.progress.push(...draft.change.progress);
@@ -575,7 +587,7 @@ export class ReservationService {
       // lines first: the progress writeChange adds may be on lines this group adds
       await growReservationLines(tx, growth);
       await setReservationDeadlines(tx, deadlines, now);
-      await writeChange(tx, change, now);
+      await writeChange(tx, change, now, picking);
       return settleAnswered(tx, answered, settled, claimed);
     });
   }
@@ -1009,6 +1021,8 @@ function decide(
   lines: readonly ReservationLineRow[],
   job: TransitionJob,
   levels: Map<string, LevelRow>,
+  /** what the locations hold: a shipment's units come out of them, a ledger row each (none: in code order) */
+  picking?: Picking,
 ): void {
   const actor = job.options.actor ?? null;
   if (job.action === 'commit') {
@@ -1048,12 +1062,19 @@ function decide(
       available: level.on_hand,
     }));
   if (short.length > 0) throw new InsufficientStockError(short);
-  for (const { line, qty, level } of shipments) {
+  const withRemaining = (line: ReservationLineRow) => ({ ...line, remaining: remaining(line) });
+  const picked = picking?.plan(
+    shipments.map(({ line, qty }) => ({ line: withRemaining(line), qty })),
+    (job.body as FulfilRequest).lines,
+    lines.map(withRemaining),
+  );
+  for (const [i, { line, qty, level }] of shipments.entries()) {
     change.progress.push({ reservationId: reservation.id, lineNo: line.line_no, fulfilled: qty, released: 0 });
     if (!line.holds_stock) continue;
+    const onHand = level.on_hand;
     level.on_hand -= qty;
     level.reserved -= qty;
-    change.moves.push({
+    const move: PlannedMove = {
       variantId: line.variant_id,
       warehouseId: line.warehouse_id,
       type: 'fulfil',
@@ -1064,7 +1085,9 @@ function decide(
       reservationId: reservation.id,
       actor,
       onHandAfter: level.on_hand,
-    });
+    };
+    const parts = picked?.[i];
+    change.moves.push(...(parts ? movesByLocation(move, parts, onHand) : [move]));
   }
   const shipped = new Map(picks.map((pick) => [pick.line_no, pick.qty]));
   const fully = lines.every((line) => remaining(line) - (shipped.get(line.line_no) ?? 0) === 0);
@@ -1072,7 +1095,9 @@ function decide(
 }
 
 /** Writes a change set-based: every movement with its ledger row, line progress, statuses. */
-async function writeChange(tx: Queryable, change: Change, now: Date): Promise<void> {
+async function writeChange(tx: Queryable, change: Change, now: Date, picking?: Picking): Promise<void> {
+  // out of the locations before the levels drop, so the trim trigger finds nothing to take in code order
+  await picking?.takeOut(tx, now);
   const applied = await applyMovements(tx, null, change.moves, now);
   // decided on locked numbers, every movement must apply as decided; if one did not, the change is wrong as a whole
   if (!appliedAsPlanned(change.moves, applied)) {
@@ -1240,6 +1265,7 @@ function decideAmendment(
   known: KnownNames,
   now: Date,
   allocation: AllocationStrategy,
+  picking?: Picking,
 ): Draft {
   const draft: Draft = { change: { moves: [], progress: [], statuses: [] }, growth: [] };
   const edits = new LineEdits(reservation, lines, levels, draft, job.options.actor ?? null);
@@ -1317,7 +1343,12 @@ function decideAmendment(
             known,
             `/lines/${i}`,
           );
-        return { sku: want.sku, qty: want.qty, warehouse: shipFrom };
+        return {
+          sku: want.sku,
+          qty: want.qty,
+          warehouse: shipFrom,
+          ...(want.locations ? { locations: want.locations } : {}),
+        };
       });
       const levelMap = new Map(levels.map((level) => [levelKey(level.variant_id, level.warehouse_id), level]));
       decide(
@@ -1326,6 +1357,7 @@ function decideAmendment(
         edits.lines,
         { id: reservation.id, action: 'fulfil', body: { lines: requested }, options: job.options },
         levelMap,
+        picking,
       );
       // decide has set the status
       return draft;

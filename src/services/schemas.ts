@@ -202,6 +202,8 @@ export const ReceiveInput = Closed({
   bin: Type.Optional(BinCode),
   reason: Type.Optional(Type.Enum(['received', 'restock'])),
   reference: Type.Optional(Reference),
+  /** put the units in `bin` even without room for them there (see NoRoomError) */
+  force: Type.Optional(Type.Boolean()),
 });
 /** What `stock.receive` takes. */
 export type ReceiveInput = Static<typeof ReceiveInput>;
@@ -310,6 +312,10 @@ export const FulfilInput = Closed({
           warehouse: Type.Optional(WarehouseCode),
           /** ship from this warehouse instead: the hold moves there first */
           ship_from: Type.Optional(WarehouseCode),
+          /** pick from these locations of the line's warehouse (else where its pick list says) */
+          locations: Type.Optional(
+            Type.Array(Closed({ location: BinCode, qty: Quantity }), { minItems: 1, maxItems: MAX_LINES }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -431,6 +437,8 @@ export const PurchaseReceiptInput = Closed({
     { minItems: 1, maxItems: 1000 },
   ),
   reference: Type.Optional(Reference),
+  /** put the units away even where there is no room for them (see NoRoomError) */
+  force: Type.Optional(Type.Boolean()),
 });
 /** What `purchasing.receive` takes. */
 export type PurchaseReceiptInput = Static<typeof PurchaseReceiptInput>;

@@ -7,11 +7,11 @@ import { available, shortfall } from '../domain/stock-level.js';
 import type { LevelNumbers } from '../domain/stock-level.js';
 import { moveState, unitsIn } from '../domain/stock-state.js';
 import { variantHeadroom } from '../domain/variant-limits.js';
-import { findBin, findVariants, findWarehouses } from '../store/catalog.js';
+import { findVariants, findWarehouses } from '../store/catalog.js';
 import type { VariantRow, WarehouseRow } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
-import { applyMovements, lockLevels, putAway, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
+import { applyMovements, lockLevels, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchase-orders.js';
@@ -22,6 +22,7 @@ import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import { refuseArchived } from './archive.js';
+import { putAwayReceipt } from './locations.js';
 import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
@@ -205,8 +206,6 @@ export class StockService {
     const receipt = parse(ReceiveInput, input);
     return runIdempotently(this.ctx, 'stock.receive', options, receipt, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, receipt.sku, receipt.warehouse);
-      const bin = receipt.bin === undefined ? undefined : await findBin(tx, warehouse.id, receipt.bin);
-      if (receipt.bin !== undefined && !bin) throw new NotFoundError('bin', `${receipt.warehouse}/${receipt.bin}`);
       const applied = await this.applyAll(tx, options, [
         {
           variantId: variant.id,
@@ -220,7 +219,14 @@ export class StockService {
         },
       ]);
       await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...receipt }]);
-      if (bin) await putAway(tx, bin.id, variant.id, receipt.qty);
+      await putAwayReceipt(tx, this.ctx.clock(), {
+        warehouse,
+        variant: { id: variant.id, sku: receipt.sku },
+        qty: receipt.qty,
+        location: receipt.bin,
+        force: receipt.force,
+        suggest: false,
+      });
       return toLevel(receipt.sku, receipt.warehouse, first(applied));
     });
   }

@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
+import { LocationService } from './locations.js';
 import { PurchasingService } from './purchasing.js';
 import { ReplenishmentService } from './replenishment.js';
 import { reconcile } from './reconcile.js';
@@ -55,6 +56,8 @@ export class Stockroom {
   readonly channels: ChannelService;
   readonly purchasing: PurchasingService;
   readonly replenishment: ReplenishmentService;
+  /** the warehouse floor: locations, put-away, pick lists, pick-face replenishment */
+  readonly locations: LocationService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -78,6 +81,7 @@ export class Stockroom {
     );
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
+    this.locations = new LocationService(this.ctx);
   }
 
   /** The database it works on, for a caller that also reads it directly (the server's change feed, tests). */

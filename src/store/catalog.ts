@@ -338,15 +338,6 @@ export async function insertBin(tx: Queryable, warehouseId: number, code: string
   return rows[0];
 }
 
-/** A warehouse's bin by its code, if it exists. */
-export async function findBin(db: Queryable, warehouseId: number, code: string): Promise<BinRow | undefined> {
-  const { rows } = await db.query<BinRow>(
-    'SELECT id, warehouse_id, code FROM bins WHERE warehouse_id = $1 AND code = $2',
-    [warehouseId, code],
-  );
-  return rows[0];
-}
-
 /** A warehouse's bins, by code. */
 export async function listBins(db: Queryable, warehouseId: number): Promise<BinRow[]> {
   const { rows } = await db.query<BinRow>(

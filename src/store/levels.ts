@@ -1,4 +1,3 @@
-import type { BinHolding } from '../domain/purchasing.js';
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
@@ -27,6 +26,9 @@ export interface MovementInput {
   expectedOnHand?: number | null;
   /** who, if not the actor of the whole call (orders of several clients committed together) */
   actor?: string | null;
+  /** the location the units left (negative binDelta) or entered, for the ledger row (migration 0028) */
+  binId?: number;
+  binDelta?: number;
 }
 
 /** A movement applyMovements wrote, with the numbers its level was left at. */
@@ -74,6 +76,8 @@ export async function applyMovements(
     reservation_id: movement.reservationId ?? null,
     expected_on_hand: movement.expectedOnHand ?? null,
     actor: movement.actor ?? actor,
+    // left out when none: a hold's row stays as short as it was (jsonb_to_recordset reads a missing key as null)
+    ...(movement.binId === undefined ? {} : { bin_id: movement.binId, bin_delta: movement.binDelta }),
   }));
   // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
@@ -81,7 +85,8 @@ export async function applyMovements(
     `WITH req AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
-         reason text, reference text, reservation_id uuid, expected_on_hand int, actor text)
+         reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
+         bin_delta int)
      ),
      locked AS (
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
@@ -129,9 +134,10 @@ export async function applyMovements(
      ),
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
-                                    reserved_after, reason, reference, actor, reservation_id, created_at)
+                                    reserved_after, reason, reference, actor, reservation_id, created_at, bin_id,
+                                    bin_delta)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
-              actor, reservation_id, coalesce($2::timestamptz, now())
+              actor, reservation_id, coalesce($2::timestamptz, now()), bin_id, bin_delta
          FROM done ORDER BY idx
        RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
                  reason, reference, reservation_id
@@ -344,29 +350,6 @@ export async function readStock(db: Queryable, variantId: number, now: Date): Pr
     [variantId, now],
   );
   return rows;
-}
-
-/** Every bin of a warehouse with what it holds of one variant and of anything: for put-away suggestions. */
-export async function readBinHoldings(db: Queryable, warehouseId: number, variantId: number): Promise<BinHolding[]> {
-  const { rows } = await db.query<BinHolding>(
-    `SELECT b.code AS bin,
-            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::int AS sku_qty,
-            coalesce(sum(s.qty), 0)::int AS total_qty
-       FROM bins b LEFT JOIN bin_stock s ON s.bin_id = b.id
-      WHERE b.warehouse_id = $1
-      GROUP BY b.code ORDER BY b.code`,
-    [warehouseId, variantId],
-  );
-  return rows;
-}
-
-/** Puts received units away in a bin. The trim trigger keeps bins within on_hand when stock leaves. */
-export async function putAway(tx: Queryable, binId: number, variantId: number, qty: number): Promise<void> {
-  await tx.query(
-    `INSERT INTO bin_stock (bin_id, variant_id, qty) VALUES ($1, $2, $3)
-     ON CONFLICT (bin_id, variant_id) DO UPDATE SET qty = bin_stock.qty + EXCLUDED.qty`,
-    [binId, variantId, qty],
-  );
 }
 
 /** A level as the stock export lists it. */

@@ -20,6 +20,9 @@ export interface MovementRow {
   state_from: StockState | null;
   state_to: StockState | null;
   state_qty: number | null;
+  /** the location the row's units left (negative location_delta) or entered; null when it names none */
+  location: string | null;
+  location_delta: number | null;
   created_at: Date;
 }
 
@@ -39,8 +42,10 @@ export interface MovementFilter {
 export async function listMovements(db: Queryable, filter: MovementFilter): Promise<MovementRow[]> {
   const { rows } = await db.query<MovementRow>(
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
-            m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty, m.created_at
+            m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty,
+            b.code AS location, m.bin_delta AS location_delta, m.created_at
        FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
+       LEFT JOIN bins b ON b.id = m.bin_id
       WHERE ($1::text IS NULL OR v.sku = $1)
         AND ($2::text IS NULL OR w.code = $2)
         AND ($3::text IS NULL OR m.type = $3)

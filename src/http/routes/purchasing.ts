@@ -126,7 +126,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         body: PurchaseReceiptInput,
         example: { lines: [{ sku: 'TEE-M', qty: 40, bin: 'A-01-03' }], reference: 'delivery note 88' },
         answer: { schema: Answers.Receipt, description: 'The order as it now stands, and where each line was put' },
-        refusals: ['not_found', 'unknown_sku', 'invalid_transition', 'quantity_limit', 'archived'],
+        refusals: ['not_found', 'unknown_sku', 'invalid_transition', 'quantity_limit', 'archived', 'no_room'],
         idempotent: true,
       }),
       async (req) => purchasing.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),

@@ -104,7 +104,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: ReceiveInput,
         example: { sku: 'TEE-M', warehouse: 'AMS', qty: 10, reference: 'delivery note 77' },
         answer: { schema: Answers.Level, description: 'The level after the receipt' },
-        refusals: ['quantity_limit'],
+        refusals: ['quantity_limit', 'no_room'],
       },
       (input, options) => stockroom.stock.receive(input, options),
     );

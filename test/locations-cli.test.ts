@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/program.js';
+import { Stockroom, openPglite } from '../src/index.js';
+import { expectReconciled } from './support/harness.js';
+
+/** Runs the CLI in this process, as the bin does, and captures what it says. */
+async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
+  return { code, out, err };
+}
+
+describe('the warehouse floor from the command line (embedded database)', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stockroom-locations-cli-'));
+    env = { STOCKROOM_DATA: join(dir, 'data') };
+  });
+  afterAll(async () => {
+    const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
+    try {
+      await expectReconciled(s);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds locations with limits, refuses a receipt without room (unless forced), lists the fill, moves units', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee')).code).toBe(0);
+    const measured = await cli(env, 'measures', 'TEE-M', '--weight', '500', '--dimensions', '100x100x10');
+    expect(measured.out).toBe('TEE-M: 500 g, 100 cm3 (100x100x10 mm)\n');
+    const added = await cli(env, 'location', 'add', 'AMS', 'A-01-01', '--type', 'pick_face', '--max-weight', '2000');
+    expect(added.out).toBe('location A-01-01 (pick_face) added to AMS\n');
+    expect((await cli(env, 'location', 'add', 'AMS', 'B-01-01')).code).toBe(0);
+
+    const refused = await cli(env, 'receive', 'TEE-M', 'AMS', '5', '--bin', 'A-01-01');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('room for 4 units by weight');
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '3', '--bin', 'A-01-01')).code).toBe(0);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'B-01-01')).code).toBe(0);
+    expect((await cli(env, 'location', 'minimum', 'AMS', 'A-01-01', 'TEE-M', '4')).code).toBe(0);
+
+    const suggested = await cli(env, 'location', 'replenishments', 'AMS');
+    expect(suggested.out).toMatch(/TEE-M +A-01-01 +3 +4 +1 +B-01-01 1/);
+    expect((await cli(env, 'location', 'move', 'AMS', 'TEE-M', 'B-01-01', 'A-01-01', '1')).out).toBe(
+      '1 of TEE-M moved B-01-01 -> A-01-01 in AMS\n',
+    );
+    const listed = await cli(env, 'location', 'list', 'AMS');
+    expect(listed.out).toMatch(/A-01-01 +pick_face +yes +4 +2000 g +2000 g +400 cm3 +- +TEE-M 4 \(min 4\)/);
+    expect(listed.out).toMatch(/B-01-01 +bulk +yes +9 /);
+
+    const counted = await cli(env, 'location', 'count', 'AMS', 'B-01-01', 'TEE-M', '8');
+    expect(counted.out).toBe('TEE-M in AMS/B-01-01: expected 9, counted 8, variance -1\n');
+    expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'oldest')).out).toMatch(
+      /A-01-01 +TEE-M +4 +A +\d+ +never\n.*B-01-01 +TEE-M +8/,
+    );
+    expect((await cli(env, 'location', 'variance', 'AMS')).out).toMatch(/^1 counts since .*: net -1, absolute 1/);
+    expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'newest')).code).not.toBe(0);
+  });
+});
