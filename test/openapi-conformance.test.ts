@@ -217,6 +217,7 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     const po = String(order.body.id);
     await call('GET', '/v1/purchase-orders?limit=5');
     await call('GET', `/v1/purchase-orders/${po}`);
+    await call('POST', `/v1/purchase-orders/${po}/costs`, { body: { lines: [{ sku, unit_cost: 450 }] } });
     await call('POST', `/v1/purchase-orders/${po}/send`);
     await call('POST', `/v1/purchase-orders/${po}/confirm`, { body: { expected_date: '2026-02-01' } });
     await call('POST', `/v1/purchase-orders/${po}/receive`, { body: { lines: [{ sku, qty: 4 }] } });

@@ -85,7 +85,12 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
     ])
       await send(operationId);
     ids.id = String((await send('createPurchaseOrder')).id);
-    for (const operationId of ['sendPurchaseOrder', 'confirmPurchaseOrder', 'receivePurchaseOrder'])
+    for (const operationId of [
+      'setPurchaseOrderCosts',
+      'sendPurchaseOrder',
+      'confirmPurchaseOrder',
+      'receivePurchaseOrder',
+    ])
       await send(operationId);
 
     // every example of the document was sent

@@ -11,6 +11,7 @@ import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock, table, withMoreHint } from './output.js';
 import { int, intOption, pageSizeOption } from './args.js';
+import { unitCostArg } from './money.js';
 import { importLimits } from './serve-limits.js';
 
 /** The warning a change that leaves promised units without stock prints under its level. */
@@ -25,12 +26,13 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--bin <code>', 'put away into this bin')
     .option('--reason <reason>', 'received | restock', 'received')
     .option('--reference <ref>', 'e.g. a delivery note')
+    .option('--unit-cost <amount>', 'what one unit cost, in the store currency (e.g. 4.50)')
     .action(
       async (
         sku: string,
         warehouse: string,
         qty: string,
-        options: { bin?: string; reason: string; reference?: string },
+        options: { bin?: string; reason: string; reference?: string; unitCost?: string },
       ) => {
         const input = {
           sku,
@@ -39,6 +41,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
           bin: options.bin,
           reason: options.reason,
           reference: options.reference,
+          unit_cost: options.unitCost === undefined ? undefined : unitCostArg(options.unitCost, ctx().env),
         };
         await runAndPrint(
           ctx(),

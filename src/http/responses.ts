@@ -261,6 +261,11 @@ const MovementSchema = Type.Object(
       enum: [...STOCK_STATES, null],
     }),
     state_qty: OrNull(Int),
+    unit_cost: OrNull(
+      Type.Integer({ description: 'minor units: what one unit came in or left at (a fulfilment: cost of goods sold)' }),
+    ),
+    value_delta: OrNull(Type.Integer({ description: "minor units added to (or taken from) the level's value" })),
+    value_after: OrNull(Type.Integer({ description: "the level's value after this row, in minor units" })),
     created_at: Time,
   },
   { $id: 'Movement' },
@@ -388,6 +393,7 @@ const SupplierSchema = Type.Object(
     email: OrNull(Text),
     lead_time_days: OrNull(Int),
     warehouse: OrNull(Text),
+    currency: OrNull(Type.String({ description: "the ISO 4217 currency it bills in; null: the store's" })),
     created_at: Time,
   },
   { $id: 'Supplier' },
@@ -404,12 +410,16 @@ const PurchaseOrderSchema = Type.Object(
     expected_date: OrNull(Type.String({ format: 'date' })),
     origin: OneOf(['manual', 'replenishment']),
     reference: OrNull(Text),
+    currency: OrNull(
+      Type.String({ description: "ISO 4217 currency of its costs; null: an order from before costs (the store's)" }),
+    ),
     lines: Type.Array(
       Type.Object({
         sku: Text,
         qty: Int,
         received_qty: Int,
         outstanding: Type.Integer({ description: 'ordered, not yet received, while the order is open' }),
+        unit_cost: OrNull(Type.Integer({ description: 'what one unit costs, in minor units of the currency' })),
       }),
     ),
     created_at: Time,

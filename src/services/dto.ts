@@ -112,6 +112,13 @@ export interface Movement {
   state_from: MovementRow['state_from'];
   state_to: MovementRow['state_to'];
   state_qty: number | null;
+  /**
+   * minor units of the store currency: what one unit came in or left at (on a fulfilment, the cost of goods sold
+   * per unit), what the row added to or took from the level's value, and the value after it; null: not costed
+   */
+  unit_cost: number | null;
+  value_delta: number | null;
+  value_after: number | null;
   created_at: string;
 }
 

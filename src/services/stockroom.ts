@@ -1,4 +1,5 @@
 import type { AllocationStrategy } from '../domain/routing.js';
+import { DEFAULT_CURRENCY, currencyCode } from '../domain/money.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
@@ -39,6 +40,8 @@ export interface StockroomOptions {
   secretKey?: string | undefined;
   /** STOCKROOM_LIST_TOTAL_MAX: a reservation or stock list counts at most this many matches for its total (default 10,000) */
   listTotalMax?: number | undefined;
+  /** STOCKROOM_CURRENCY: the ISO 4217 currency every cost and valuation is in (default USD) */
+  currency?: string | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -58,7 +61,11 @@ export class Stockroom {
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
-    this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
+    this.ctx = {
+      db: options.db,
+      clock: options.clock ?? (() => new Date()),
+      currency: currencyCode(options.currency ?? DEFAULT_CURRENCY, '/currency'),
+    };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
     this.stockList = new StockListService(this.ctx, options.listTotalMax);
