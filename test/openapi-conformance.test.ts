@@ -222,6 +222,9 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('POST', `/v1/purchase-orders/${po}/confirm`, { body: { expected_date: '2026-02-01' } });
     await call('POST', `/v1/purchase-orders/${po}/receive`, { body: { lines: [{ sku, qty: 4 }] } });
     await call('POST', `/v1/purchase-orders/${po}/cancel`);
+    await call('GET', '/v1/valuation?group_by=category');
+    await call('GET', '/v1/valuation/export.csv?as_of=2026-01-15');
+    await call('GET', '/v1/valuation/export.xlsx');
     await call('PUT', `/v1/variants/${other}`, { body: { supplier } });
     await call('GET', `/v1/replenishment/suggestions?sku=${other}`);
     await call('POST', '/v1/replenishment/run');

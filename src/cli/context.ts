@@ -40,13 +40,14 @@ export async function withStockroom<T>(
 ): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
   const allocation = allocationFromEnv(env);
+  const currency = currencyFromEnv(env); // before the database is opened: a refusal must not leave it open
   const stockroom = new Stockroom({
     db: await openDbFromEnv(env),
     sync,
     allocation,
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
-    currency: currencyFromEnv(env),
+    currency,
   });
   try {
     if (options.migrate !== false) {

@@ -3,6 +3,7 @@ import { MoneyOverflowError, ValidationError } from './errors.js';
 import {
   MAX_AMOUNT,
   MAX_UNIT_COST,
+  amountFromText,
   averageOf,
   checkedAmount,
   currencyCode,
@@ -67,6 +68,12 @@ describe('parsing and writing amounts', () => {
 });
 
 describe('arithmetic', () => {
+  it('reads sums written as text, refusing one no number holds exactly', () => {
+    expect(amountFromText('9007199254740991')).toBe(MAX_AMOUNT);
+    expect(amountFromText('-12')).toBe(-12);
+    expect(() => amountFromText('9007199254740992')).toThrow(MoneyOverflowError);
+  });
+
   it('multiplies and sums exactly, refusing overflow', () => {
     expect(multiply(MAX_UNIT_COST, 2_000_000)).toBe(2_000_000_000_000_000);
     expect(() => multiply(MAX_UNIT_COST, 2_147_483_647)).toThrow(MoneyOverflowError);

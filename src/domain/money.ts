@@ -65,6 +65,13 @@ export function formatMoney(minor: number, currency: string): string {
   return digits === 0 ? `${sign}${text}` : `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
 }
 
+/** An amount the database summed, as text (it may pass 2^53), as a number; refused when no number holds it exactly. */
+export function amountFromText(text: string, what = 'the amount'): number {
+  const amount = BigInt(text);
+  if (amount > BigInt(MAX_AMOUNT) || amount < -BigInt(MAX_AMOUNT)) throw new MoneyOverflowError(what, MAX_AMOUNT);
+  return Number(amount);
+}
+
 /** amount x qty, refused when it would pass what an amount may hold. */
 export function multiply(amount: number, qty: number, what = 'the amount'): number {
   const product = BigInt(amount) * BigInt(qty);

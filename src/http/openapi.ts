@@ -11,6 +11,7 @@ const TAGS = [
   { name: 'keys', description: 'API keys: created (the secret shown once), listed, revoked' },
   { name: 'alerts', description: 'Threshold alerts and the channels events are delivered to, with their log' },
   { name: 'purchasing', description: 'Suppliers, purchase orders and replenishment' },
+  { name: 'valuation', description: 'The value of stock on hand at moving-average cost, as of any date' },
   { name: 'storefront', description: 'Public, keyless: availability for shoppers, its live stream, the widget' },
   { name: 'operations', description: 'Health, metrics and the ledger check, for operators' },
 ];

@@ -30,6 +30,8 @@ import type {
   SyncResult,
 } from '../services/stock.js';
 import type { StockListItem, StockListPage } from '../services/stock-list.js';
+import type { Valuation } from '../services/valuation.js';
+import { VALUATION_GROUPS } from '../domain/valuation.js';
 import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
 
 /**
@@ -536,6 +538,22 @@ const HealthSchema = Type.Object({
   database: OneOf(['pglite', 'postgres']),
 });
 
+const valuedFields = {
+  levels: Type.Integer({ description: 'levels with units on hand' }),
+  on_hand: Int,
+  value: Type.Integer({ description: 'minor units of the currency: on hand x moving-average cost' }),
+  uncosted_units: Type.Integer({ description: 'units never given a cost, counted at no value' }),
+  average_cost: OrNull(Type.Integer({ description: 'value / costed units, in whole minor units' })),
+};
+const ValuationSchema = Type.Object({
+  as_of: Type.String({ format: 'date-time', description: 'the last instant counted' }),
+  currency: Type.String({ description: 'ISO 4217: every amount is in its minor units' }),
+  group_by: OneOf(VALUATION_GROUPS),
+  groups: Type.Array(Type.Object({ key: OrNull(Text), ...valuedFields })),
+  total: Type.Object(valuedFields),
+});
+type _Valuation = Check<Same<Static<typeof ValuationSchema>, Valuation>>;
+
 /** Every response shape, by the name the routes give it (a shared one as a reference to its component). */
 export const Answers = {
   Problem: ref(ProblemSchema),
@@ -581,6 +599,7 @@ export const Answers = {
   Availability: AvailabilitySchema,
   StockListPage: StockListPageSchema,
   Health: HealthSchema,
+  Valuation: ValuationSchema,
 };
 
 /** The shapes shared as components of the document (each has an `$id`): added once to the server. */

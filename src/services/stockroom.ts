@@ -21,6 +21,7 @@ import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
 import { StockListService } from './stock-list.js';
 import { SyncService } from './sync.js';
+import { ValuationService } from './valuation.js';
 import type { SyncOptions } from './sync.js';
 
 /** The database a Stockroom works on, and the settings a server or an embedding program may change. */
@@ -58,6 +59,8 @@ export class Stockroom {
   readonly channels: ChannelService;
   readonly purchasing: PurchasingService;
   readonly replenishment: ReplenishmentService;
+  /** on hand x moving-average cost, as of any moment, from the ledger */
+  readonly valuation: ValuationService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -85,6 +88,7 @@ export class Stockroom {
     );
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
+    this.valuation = new ValuationService(this.ctx);
   }
 
   /** The database it works on, for a caller that also reads it directly (the server's change feed, tests). */
