@@ -60,7 +60,7 @@ describe.skipIf(!HAS_CHROMIUM)("the admin console's valuation page in headless C
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'CSV' }).click(),
     ]);
-    const csv = readFileSync((await download.path()) ?? '', 'utf8');
+    const csv = readFileSync(await download.path(), 'utf8');
     expect(csv).toBe(
       'sku,warehouse,category,supplier,on_hand,uncosted_units,currency,average_cost,value\n' +
         'TEE-M,AMS,apparel/tees,,20,0,USD,500,10000\nMUG,BER,,,3,0,USD,1999,5997\n',
