@@ -166,6 +166,29 @@ describe.each(drivers())('unit cost and moving-average cost over HTTP on %s', (d
     });
   });
 
+  it("reconcile finds a level whose value was changed behind the ledger's back", async () => {
+    const { sku, wh } = await world(h.s, [0]);
+    await call('POST', '/v1/stock/receive', {
+      scope: 'warehouse',
+      body: { sku, warehouse: wh[0], qty: 2, unit_cost: 700 },
+    });
+    const tamper = (by: number) =>
+      h.test.db.query(
+        `UPDATE stock_costs SET stock_value = stock_value + $2 WHERE variant_id = (SELECT id FROM variants WHERE sku = $1)`,
+        [sku, by],
+      );
+    await tamper(1);
+    try {
+      expect((await call('POST', '/v1/admin/reconcile')).body).toMatchObject({
+        clean: false,
+        costs: [{ sku, warehouse: wh[0], value: 1401, ledger_value: 1400, last_value: 1400, broken_rows: 0 }],
+      });
+    } finally {
+      await tamper(-1);
+    }
+    expect((await call('POST', '/v1/admin/reconcile')).body).toMatchObject({ clean: true, costs: [] });
+  });
+
   it('refuses costs in another currency, of a closed order, or not in whole minor units, changing nothing', async () => {
     const { sku, wh } = await world(h.s, [0]);
     const warehouse = wh[0]!;

@@ -496,6 +496,17 @@ const ReconcileReportSchema = Type.Object({
       ledger_quality_control: Int,
     }),
   ),
+  costs: Type.Array(
+    Type.Object({
+      ...atLevel,
+      value: Int,
+      ledger_value: Int,
+      last_value: OrNull(Int),
+      broken_rows: Type.Integer({
+        description: "costed rows whose value_after is not the row before's plus value_delta",
+      }),
+    }),
+  ),
 });
 type _ReconcileReport = Check<Same<Static<typeof ReconcileReportSchema>, ReconcileReport>>;
 

@@ -87,3 +87,47 @@ export async function readValuationLevelsAfter(
   );
   return rows;
 }
+
+/** A level whose value differs from the replay of its costed ledger rows (migration 0029), with both sides. */
+export interface CostDrift {
+  sku: string;
+  warehouse: string;
+  /** stock_costs.stock_value (0 without a row) */
+  value: number;
+  /** the sum of the level's value_delta */
+  ledger_value: number;
+  /** value_after of its newest costed row, null when there is none */
+  last_value: number | null;
+  /** costed rows whose value_after is not the row before's plus their own value_delta */
+  broken_rows: number;
+}
+
+/**
+ * Levels whose value is not what their ledger rows say: the sum of their value_delta, the value_after of the newest
+ * of them, and each row's value_after against the one before plus its delta. A clean database returns none.
+ */
+export async function findCostDrift(db: Queryable): Promise<CostDrift[]> {
+  const { rows } = await db.query<CostDrift>(
+    `WITH costed AS (
+       SELECT variant_id, warehouse_id, id, value_delta, value_after,
+              lag(value_after) OVER (PARTITION BY variant_id, warehouse_id ORDER BY id) AS value_before
+         FROM stock_movements WHERE value_after IS NOT NULL
+     ),
+     replay AS (
+       SELECT variant_id, warehouse_id, sum(value_delta) AS value, max(id) AS last_id,
+              count(*) FILTER (WHERE value_after <> coalesce(value_before, 0) + value_delta)::int AS broken_rows
+         FROM costed GROUP BY variant_id, warehouse_id
+     )
+     SELECT v.sku, w.code AS warehouse, coalesce(c.stock_value, 0) AS value, coalesce(r.value, 0) AS ledger_value,
+            m.value_after AS last_value, coalesce(r.broken_rows, 0) AS broken_rows
+       FROM replay r
+       FULL JOIN stock_costs c ON c.variant_id = r.variant_id AND c.warehouse_id = r.warehouse_id
+       JOIN variants v ON v.id = coalesce(r.variant_id, c.variant_id)
+       JOIN warehouses w ON w.id = coalesce(r.warehouse_id, c.warehouse_id)
+       LEFT JOIN stock_movements m ON m.id = r.last_id
+      WHERE coalesce(c.stock_value, 0) <> coalesce(r.value, 0)
+         OR coalesce(m.value_after, 0) <> coalesce(c.stock_value, 0) OR coalesce(r.broken_rows, 0) > 0
+      ORDER BY v.sku, w.code`,
+  );
+  return rows;
+}
