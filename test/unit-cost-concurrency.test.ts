@@ -39,7 +39,9 @@ describe.each(drivers())('moving-average cost under concurrent buyers and receip
     await Promise.all([
       ...Array.from({ length: 24 }, (_, i) => buyer(1 + (i % 3))),
       ...Array.from({ length: 8 }, (_, i) =>
-        receive(5, 900 + 37 * i).then((answer) => expect(answer.status).toBe(200)),
+        receive(5, 900 + 37 * i).then((answer) => {
+          expect(answer.status).toBe(200);
+        }),
       ),
     ]);
 
