@@ -28,6 +28,17 @@ export type {
 export { stockListCsv, stockListXlsx } from './services/stock-export.js';
 export { STOCK_LIST_STATUSES, STOCK_SORT_FIELDS } from './domain/stock-list.js';
 export type { StockListStatus, StockSortField } from './domain/stock-list.js';
+export { ValuationInput, VALUATION_COLUMNS, valuationCsv, valuationXlsx } from './services/valuation.js';
+export type {
+  Valuation,
+  ValuationGroupTotal,
+  ValuationLine,
+  ValuationQuery,
+  ValuedStock,
+} from './services/valuation.js';
+export { VALUATION_GROUPS } from './domain/valuation.js';
+export type { ValuationGroup } from './domain/valuation.js';
+export { DEFAULT_CURRENCY, MAX_UNIT_COST, formatMoney, minorDigits, parseMoney } from './domain/money.js';
 export type { ReconcileReport } from './services/reconcile.js';
 export type { ReservationPage, ReservationQuery } from './services/reservation-search.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';
@@ -43,6 +54,7 @@ export type {
   CountInput,
   FulfilInput,
   MoveInput,
+  PurchaseOrderCostsInput,
   PurchaseOrderInput,
   PurchaseReceiptInput,
   ReceiveInput,

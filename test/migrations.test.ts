@@ -32,6 +32,7 @@ const ALL = [
   '0025_stock_list_order',
   '0027_wire_events',
   '0028_locations',
+  '0029_unit_cost',
 ];
 
 describe('migrations', () => {

@@ -240,10 +240,14 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     const po = String(order.body.id);
     await call('GET', '/v1/purchase-orders?limit=5');
     await call('GET', `/v1/purchase-orders/${po}`);
+    await call('POST', `/v1/purchase-orders/${po}/costs`, { body: { lines: [{ sku, unit_cost: 450 }] } });
     await call('POST', `/v1/purchase-orders/${po}/send`);
     await call('POST', `/v1/purchase-orders/${po}/confirm`, { body: { expected_date: '2026-02-01' } });
     await call('POST', `/v1/purchase-orders/${po}/receive`, { body: { lines: [{ sku, qty: 4 }] } });
     await call('POST', `/v1/purchase-orders/${po}/cancel`);
+    await call('GET', '/v1/valuation?group_by=category');
+    await call('GET', '/v1/valuation/export.csv?as_of=2026-01-15');
+    await call('GET', '/v1/valuation/export.xlsx');
     await call('PUT', `/v1/variants/${other}`, { body: { supplier } });
     await call('GET', `/v1/replenishment/suggestions?sku=${other}`);
     await call('POST', '/v1/replenishment/run');

@@ -91,6 +91,7 @@ describe.each(drivers())('the examples of the OpenAPI document work as they are,
       await send(operationId);
     ids.id = String((await send('createPurchaseOrder')).id);
     for (const operationId of [
+      'setPurchaseOrderCosts',
       'sendPurchaseOrder',
       'confirmPurchaseOrder',
       'receivePurchaseOrder',

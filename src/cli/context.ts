@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { SchemaBehindError, ValidationError } from '../domain/errors.js';
+import { DEFAULT_CURRENCY, currencyCode } from '../domain/money.js';
 import { ALLOCATION_STRATEGIES, DEFAULT_ALLOCATION, isAllocationStrategy } from '../domain/routing.js';
 import type { AllocationStrategy } from '../domain/routing.js';
 import type { CallOptions } from '../services/context.js';
@@ -39,12 +40,14 @@ export async function withStockroom<T>(
 ): Promise<T> {
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
   const allocation = allocationFromEnv(env);
+  const currency = currencyFromEnv(env); // before the database is opened: a refusal must not leave it open
   const stockroom = new Stockroom({
     db: await openDbFromEnv(env),
     sync,
     allocation,
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
+    currency,
   });
   try {
     if (options.migrate !== false) {
@@ -68,6 +71,11 @@ export async function runAndPrint<T>(
 ): Promise<void> {
   const result = await withStockroom(context.env, (stockroom) => useCase(stockroom, { actor: context.actor }));
   context.print(result, () => human(result));
+}
+
+/** STOCKROOM_CURRENCY: the store's currency (ISO 4217, default USD); anything else is refused before anything starts. */
+export function currencyFromEnv(env: NodeJS.ProcessEnv): string {
+  return currencyCode(env.STOCKROOM_CURRENCY?.trim() || DEFAULT_CURRENCY, '/env/STOCKROOM_CURRENCY');
 }
 
 /** STOCKROOM_ALLOCATION: the store's allocation strategy; a name that is none is refused before anything starts. */

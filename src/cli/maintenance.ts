@@ -71,7 +71,19 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
               ]),
             )}`
           : '';
-        return [drift, holds, states].filter(Boolean).join('\n');
+        const costs = report.costs.length
+          ? `levels whose value differs from their costed ledger rows:\n${table(
+              ['SKU', 'WAREHOUSE', 'VALUE', 'LEDGER', 'BROKEN ROWS'],
+              report.costs.map((level) => [
+                level.sku,
+                level.warehouse,
+                level.value,
+                level.ledger_value,
+                level.broken_rows,
+              ]),
+            )}`
+          : '';
+        return [drift, holds, states, costs].filter(Boolean).join('\n');
       });
       if (!report.clean) context.exit(EXIT.refused);
     });

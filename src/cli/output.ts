@@ -1,3 +1,4 @@
+import { formatMoney } from '../domain/money.js';
 import type { Level, Movement, Reservation } from '../services/dto.js';
 import type { Page } from '../services/paging.js';
 import type { PurchaseOrder } from '../services/purchasing.js';
@@ -119,8 +120,20 @@ export function formatPurchaseOrder(order: PurchaseOrder): string {
       `  expected   ${order.expected_date ?? '-'}`,
     ],
     table(
-      ['SKU', 'ORDERED', 'RECEIVED', 'OUTSTANDING'],
-      order.lines.map((line) => [line.sku, line.qty, line.received_qty, line.outstanding]),
+      [
+        'SKU',
+        'ORDERED',
+        'RECEIVED',
+        'OUTSTANDING',
+        `UNIT COST${order.currency === null ? '' : ` (${order.currency})`}`,
+      ],
+      order.lines.map((line) => [
+        line.sku,
+        line.qty,
+        line.received_qty,
+        line.outstanding,
+        line.unit_cost === null || order.currency === null ? null : formatMoney(line.unit_cost, order.currency),
+      ]),
     ),
   );
 }

@@ -20,6 +20,7 @@ import { registerReservations } from './reservations.js';
 import { registerBulk, registerStock } from './stock.js';
 import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
+import { registerValuation } from './valuation.js';
 
 /** This package's version, from its package.json (two folders up from src/cli/ and from dist/cli/ alike). */
 function packageVersion(): string {
@@ -75,6 +76,7 @@ function createProgram(
   registerSuppliers(program, ctx);
   registerPurchaseOrders(program, ctx);
   registerReplenishment(program, ctx);
+  registerValuation(program, ctx);
   registerMaintenance(program, ctx);
   return program;
 }

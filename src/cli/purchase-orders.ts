@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { PurchaseOrderInput, PurchaseReceiptInput, parse } from '../services/schemas.js';
+import { PurchaseOrderCostsInput, PurchaseOrderInput, PurchaseReceiptInput, parse } from '../services/schemas.js';
 import { pageSizeOption, skuQty } from './args.js';
 import { runAndPrint } from './context.js';
+import { skuCosts } from './money.js';
 import type { CommandContext } from './context.js';
 import { formatPurchaseOrder, table } from './output.js';
 
@@ -25,17 +26,22 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
     .description('draft an order; lines are SKU:QTY')
     .option('--expected <date>', 'expected delivery, YYYY-MM-DD')
     .option('--reference <ref>', 'your reference')
+    .option('--cost <SKU=AMOUNT...>', 'what one unit of a line costs, in the store currency (e.g. TEE-M=4.50)')
     .action(
       async (
         supplier: string,
         warehouse: string,
         lines: string[],
-        options: { expected?: string; reference?: string },
+        options: { expected?: string; reference?: string; cost?: string[] },
       ) => {
+        const costs = skuCosts(options.cost ?? [], ctx().env);
         const input = {
           supplier,
           warehouse,
-          lines: skuQty('lines')(lines),
+          lines: skuQty('lines')(lines).map((line) => {
+            const unitCost = costs.get(line.sku);
+            return unitCost === undefined ? line : { ...line, unit_cost: unitCost };
+          }),
           expected_date: options.expected,
           reference: options.reference,
         };
@@ -96,6 +102,17 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
     .action(async (id: string, options: { expected?: string }) => {
       const input = options.expected === undefined ? {} : { expected_date: options.expected };
       await runAndPrint(ctx(), (stockroom, call) => stockroom.purchasing.confirm(id, input, call), formatPurchaseOrder);
+    });
+  orders
+    .command('costs <id> <costs...>')
+    .description('set what one unit of some lines costs: SKU=AMOUNT, in the store currency (e.g. TEE-M=4.75)')
+    .action(async (id: string, pairs: string[]) => {
+      const lines = [...skuCosts(pairs, ctx().env)].map(([sku, unitCost]) => ({ sku, unit_cost: unitCost }));
+      await runAndPrint(
+        ctx(),
+        (stockroom, call) => stockroom.purchasing.setCosts(id, parse(PurchaseOrderCostsInput, { lines }), call),
+        formatPurchaseOrder,
+      );
     });
   orders
     .command('receive <id> <lines...>')

@@ -11,6 +11,7 @@ import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { formatLevel, formatMovements, formatStock, table, withMoreHint } from './output.js';
 import { int, intOption, pageSizeOption } from './args.js';
+import { unitCostArg } from './money.js';
 import { importLimits } from './serve-limits.js';
 
 /** The warning a change that leaves promised units without stock prints under its level. */
@@ -26,12 +27,13 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
     .option('--reason <reason>', 'received | restock', 'received')
     .option('--reference <ref>', 'e.g. a delivery note')
     .option('--force', 'into --bin even without room for the units there')
+    .option('--unit-cost <amount>', 'what one unit cost, in the store currency (e.g. 4.50)')
     .action(
       async (
         sku: string,
         warehouse: string,
         qty: string,
-        options: { bin?: string; reason: string; reference?: string; force?: boolean },
+        options: { bin?: string; reason: string; reference?: string; force?: boolean; unitCost?: string },
       ) => {
         const input = {
           sku,
@@ -41,6 +43,7 @@ export function registerStock(program: Command, ctx: () => CommandContext): void
           reason: options.reason,
           reference: options.reference,
           force: options.force,
+          unit_cost: options.unitCost === undefined ? undefined : unitCostArg(options.unitCost, ctx().env),
         };
         await runAndPrint(
           ctx(),

@@ -14,15 +14,22 @@ export function registerSuppliers(program: Command, ctx: () => CommandContext): 
     .option('--email <address>', 'where orders go')
     .option('--lead-time <days>', 'days from order to delivery', intOption)
     .option('--warehouse <code>', 'where its orders are delivered unless an order says otherwise')
-    .action(async (code: string, name: string, options: { email?: string; leadTime?: number; warehouse?: string }) => {
-      const { email, leadTime, warehouse } = options;
-      const input = { code, name, email, lead_time_days: leadTime, warehouse };
-      await runAndPrint(
-        ctx(),
-        (stockroom, call) => stockroom.purchasing.addSupplier(parse(SupplierInput, input), call),
-        (supplier) => `supplier ${supplier.code} (${supplier.name})`,
-      );
-    });
+    .option('--currency <code>', "the ISO 4217 currency it bills in (must be the store's, STOCKROOM_CURRENCY)")
+    .action(
+      async (
+        code: string,
+        name: string,
+        options: { email?: string; leadTime?: number; warehouse?: string; currency?: string },
+      ) => {
+        const { email, leadTime, warehouse, currency } = options;
+        const input = { code, name, email, lead_time_days: leadTime, warehouse, currency };
+        await runAndPrint(
+          ctx(),
+          (stockroom, call) => stockroom.purchasing.addSupplier(parse(SupplierInput, input), call),
+          (supplier) => `supplier ${supplier.code} (${supplier.name})`,
+        );
+      },
+    );
   suppliers
     .command('list')
     .description('every supplier')

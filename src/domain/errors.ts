@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   idempotency_conflict: { status: 422, title: 'Idempotency key reused with a different request' },
+  currency_mismatch: { status: 422, title: "Not in the store's currency" },
+  money_overflow: { status: 422, title: 'An amount of money is too large' },
   too_many_requests: { status: 429, title: 'Too many at once from this client' },
   rate_limited: { status: 429, title: 'Too many requests from this client for now' },
   headers_too_large: { status: 431, title: 'The request headers are too large' },
@@ -286,6 +288,32 @@ export class QuantityLimitError extends StockroomError {
       `this would take a stock number (on hand, reserved, a bin, a total) past ${MAX_STOCK_NUMBER}, the most one can hold; nothing was changed`,
       { limit: MAX_STOCK_NUMBER },
     );
+  }
+}
+
+/** An amount in another currency than the store keeps its costs in: no conversion is made, so it is refused. */
+export class CurrencyMismatchError extends StockroomError {
+  readonly code = 'currency_mismatch';
+  constructor(
+    readonly currency: string,
+    readonly storeCurrency: string,
+    what: string,
+  ) {
+    super(`${what} is in ${currency}, the store keeps its costs in ${storeCurrency}; nothing was changed`, {
+      currency,
+      store_currency: storeCurrency,
+    });
+  }
+}
+
+/** An amount of money (or a product of one) past what minor units can hold exactly; refused, never rounded. */
+export class MoneyOverflowError extends StockroomError {
+  readonly code = 'money_overflow';
+  constructor(
+    what: string,
+    readonly limit: number,
+  ) {
+    super(`${what} would pass ${limit} minor units, the most an amount may hold; nothing was changed`, { limit });
   }
 }
 

@@ -12,6 +12,7 @@ const TAGS = [
   { name: 'alerts', description: 'Threshold alerts and the channels events are delivered to, with their log' },
   { name: 'purchasing', description: 'Suppliers, purchase orders and replenishment' },
   { name: 'floor', description: 'Locations with their limits and fill, put-away, pick lists, pick-face refills' },
+  { name: 'valuation', description: 'The value of stock on hand at moving-average cost, as of any date' },
   { name: 'storefront', description: 'Public, keyless: availability for shoppers, its live stream, the widget' },
   { name: 'operations', description: 'Health, metrics and the ledger check, for operators' },
 ];

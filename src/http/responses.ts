@@ -30,6 +30,8 @@ import type {
   SyncResult,
 } from '../services/stock.js';
 import type { StockListItem, StockListPage } from '../services/stock-list.js';
+import type { Valuation } from '../services/valuation.js';
+import { VALUATION_GROUPS } from '../domain/valuation.js';
 import { STOCK_LIST_STATUSES } from '../domain/stock-list.js';
 
 /**
@@ -263,6 +265,11 @@ const MovementSchema = Type.Object(
     state_qty: OrNull(Int),
     location: OrNull(Text),
     location_delta: OrNull(Int),
+    unit_cost: OrNull(
+      Type.Integer({ description: 'minor units: what one unit came in or left at (a fulfilment: cost of goods sold)' }),
+    ),
+    value_delta: OrNull(Type.Integer({ description: "minor units added to (or taken from) the level's value" })),
+    value_after: OrNull(Type.Integer({ description: "the level's value after this row, in minor units" })),
     created_at: Time,
   },
   { $id: 'Movement' },
@@ -390,6 +397,7 @@ const SupplierSchema = Type.Object(
     email: OrNull(Text),
     lead_time_days: OrNull(Int),
     warehouse: OrNull(Text),
+    currency: OrNull(Type.String({ description: "the ISO 4217 currency it bills in; null: the store's" })),
     created_at: Time,
   },
   { $id: 'Supplier' },
@@ -406,12 +414,16 @@ const PurchaseOrderSchema = Type.Object(
     expected_date: OrNull(Type.String({ format: 'date' })),
     origin: OneOf(['manual', 'replenishment']),
     reference: OrNull(Text),
+    currency: OrNull(
+      Type.String({ description: "ISO 4217 currency of its costs; null: an order from before costs (the store's)" }),
+    ),
     lines: Type.Array(
       Type.Object({
         sku: Text,
         qty: Int,
         received_qty: Int,
         outstanding: Type.Integer({ description: 'ordered, not yet received, while the order is open' }),
+        unit_cost: OrNull(Type.Integer({ description: 'what one unit costs, in minor units of the currency' })),
       }),
     ),
     created_at: Time,
@@ -486,6 +498,17 @@ const ReconcileReportSchema = Type.Object({
       ledger_quality_control: Int,
     }),
   ),
+  costs: Type.Array(
+    Type.Object({
+      ...atLevel,
+      value: Int,
+      ledger_value: Int,
+      last_value: OrNull(Int),
+      broken_rows: Type.Integer({
+        description: "costed rows whose value_after is not the row before's plus value_delta",
+      }),
+    }),
+  ),
 });
 type _ReconcileReport = Check<Same<Static<typeof ReconcileReportSchema>, ReconcileReport>>;
 
@@ -527,6 +550,22 @@ const HealthSchema = Type.Object({
   status: OneOf(['ok', 'unavailable']),
   database: OneOf(['pglite', 'postgres']),
 });
+
+const valuedFields = {
+  levels: Type.Integer({ description: 'levels with units on hand' }),
+  on_hand: Int,
+  value: Type.Integer({ description: 'minor units of the currency: on hand x moving-average cost' }),
+  uncosted_units: Type.Integer({ description: 'units never given a cost, counted at no value' }),
+  average_cost: OrNull(Type.Integer({ description: 'value / costed units, in whole minor units' })),
+};
+const ValuationSchema = Type.Object({
+  as_of: Type.String({ format: 'date-time', description: 'the last instant counted' }),
+  currency: Type.String({ description: 'ISO 4217: every amount is in its minor units' }),
+  group_by: OneOf(VALUATION_GROUPS),
+  groups: Type.Array(Type.Object({ key: OrNull(Text), ...valuedFields })),
+  total: Type.Object(valuedFields),
+});
+type _Valuation = Check<Same<Static<typeof ValuationSchema>, Valuation>>;
 
 /** Every response shape, by the name the routes give it (a shared one as a reference to its component). */
 export const Answers = {
@@ -573,6 +612,7 @@ export const Answers = {
   Availability: AvailabilitySchema,
   StockListPage: StockListPageSchema,
   Health: HealthSchema,
+  Valuation: ValuationSchema,
 };
 
 /** The shapes shared as components of the document (each has an `$id`): added once to the server. */

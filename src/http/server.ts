@@ -17,6 +17,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { keyRoutes } from './routes/keys.js';
 import { locationRoutes } from './routes/locations.js';
 import { purchasingRoutes } from './routes/purchasing.js';
+import { valuationRoutes } from './routes/valuation.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { stockRoutes } from './routes/stock.js';
 import { stockListRoutes } from './routes/stock-list.js';
@@ -226,6 +227,7 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
   await app.register(alertRoutes(stockroom), { prefix: '/v1' });
   await app.register(purchasingRoutes(stockroom), { prefix: '/v1' });
   await app.register(locationRoutes(stockroom), { prefix: '/v1' });
+  await app.register(valuationRoutes(stockroom), { prefix: '/v1' });
   await app.register(archiveRoutes(stockroom), { prefix: '/v1' });
   await app.register(adminRoutes(stockroom), { prefix: '/v1' });
   const storefront: StorefrontOptions = {

@@ -4,6 +4,8 @@ import type { Db } from '../store/db.js';
 export interface ServiceContext {
   db: Db;
   clock: () => Date;
+  /** the ISO 4217 currency every cost is kept in (STOCKROOM_CURRENCY) */
+  currency: string;
 }
 
 /** Per call: who is acting (recorded on ledger rows) and an optional idempotency key. */

@@ -115,6 +115,13 @@ export interface Movement {
   /** the location the row's units left (negative location_delta) or entered (null: none named) */
   location: string | null;
   location_delta: number | null;
+  /**
+   * minor units of the store currency: what one unit came in or left at (on a fulfilment, the cost of goods sold
+   * per unit), what the row added to or took from the level's value, and the value after it; null: not costed
+   */
+  unit_cost: number | null;
+  value_delta: number | null;
+  value_after: number | null;
   created_at: string;
 }
 

@@ -1,4 +1,10 @@
-import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
+import {
+  AlreadyExistsError,
+  CurrencyMismatchError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors.js';
 import { OPEN_PO_STATUSES, PO_STATUSES, expectedDateFrom, nextPoStatus } from '../domain/purchasing.js';
 import type { PoAction, PoStatus } from '../domain/purchasing.js';
 import type { Queryable } from '../store/db.js';
@@ -9,6 +15,7 @@ import {
   listPurchaseOrders,
   lockPurchaseOrder,
   readPurchaseOrder,
+  setLineCosts,
   setPurchaseOrderStatus,
 } from '../store/purchase-orders.js';
 import type { PurchaseOrderRow } from '../store/purchase-orders.js';
@@ -21,7 +28,15 @@ import { putAwayReceipt } from './locations.js';
 import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
-import { ConfirmInput, PurchaseOrderInput, PurchaseReceiptInput, SupplierInput, numericId, parse } from './schemas.js';
+import {
+  ConfirmInput,
+  PurchaseOrderCostsInput,
+  PurchaseOrderInput,
+  PurchaseReceiptInput,
+  SupplierInput,
+  numericId,
+  parse,
+} from './schemas.js';
 
 /** A supplier as shown: who stock is bought from, how long it takes, where it goes by default. */
 export interface Supplier {
@@ -30,6 +45,8 @@ export interface Supplier {
   email: string | null;
   lead_time_days: number | null;
   warehouse: string | null;
+  /** the ISO 4217 currency it bills in; null: the store's */
+  currency: string | null;
   created_at: string;
 }
 
@@ -40,6 +57,8 @@ export interface PurchaseOrderLine {
   received_qty: number;
   /** ordered and not yet received, while the order is open (0 once it is received or cancelled) */
   outstanding: number;
+  /** what one unit costs, in minor units of the order's currency; null: not given */
+  unit_cost: number | null;
 }
 
 /** A purchase order as shown: its supplier, warehouse, status, dates and lines. */
@@ -51,6 +70,8 @@ export interface PurchaseOrder {
   expected_date: string | null;
   origin: 'manual' | 'replenishment';
   reference: string | null;
+  /** the ISO 4217 currency its costs are in; null: an order from before costs were recorded (the store's) */
+  currency: string | null;
   lines: PurchaseOrderLine[];
   created_at: string;
   updated_at: string;
@@ -91,6 +112,7 @@ const toSupplier = (supplier: SupplierRow): Supplier => ({
   email: supplier.email,
   lead_time_days: supplier.lead_time_days,
   warehouse: supplier.warehouse,
+  currency: supplier.currency,
   created_at: new Date(supplier.created_at).toISOString(),
 });
 
@@ -103,12 +125,14 @@ export const toPurchaseOrder = (order: PurchaseOrderRow): PurchaseOrder => ({
   expected_date: order.expected_date,
   origin: order.origin,
   reference: order.reference,
+  currency: order.currency,
   // a closed order expects nothing more, whatever it was short
   lines: order.lines.map((line) => ({
     sku: line.sku,
     qty: line.qty,
     received_qty: line.received_qty,
     outstanding: OPEN_PO_STATUSES.includes(order.status) ? line.qty - line.received_qty : 0,
+    unit_cost: line.unit_cost,
   })),
   created_at: new Date(order.created_at).toISOString(),
   updated_at: new Date(order.updated_at).toISOString(),
@@ -136,6 +160,7 @@ export class PurchasingService {
   /** Adds a supplier; its warehouse, if given, is where its orders go unless an order says otherwise. */
   async addSupplier(input: SupplierInput, options: CallOptions = {}): Promise<Supplier> {
     const supplier = parse(SupplierInput, input);
+    if (supplier.currency !== undefined) this.refuseForeign(supplier.currency, `supplier ${supplier.code}`);
     return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
       const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
       const row = await insertSupplier(tx, {
@@ -144,6 +169,7 @@ export class PurchasingService {
         email: supplier.email ?? null,
         leadTimeDays: supplier.lead_time_days ?? null,
         warehouseId: warehouse?.id ?? null,
+        currency: supplier.currency ?? null,
       });
       if (!row) throw new AlreadyExistsError('supplier', supplier.code);
       return toSupplier(row);
@@ -161,6 +187,8 @@ export class PurchasingService {
     refuseRepeats(draft.lines);
     return runIdempotently(this.ctx, 'purchase_order.create', options, draft, async (tx) => {
       const supplier = await supplierByCode(tx, draft.supplier);
+      const currency = draft.currency ?? supplier.currency ?? this.ctx.currency;
+      this.refuseForeign(currency, 'the purchase order');
       const warehouse = await warehouseByCode(tx, draft.warehouse);
       const variants = await variantsBySku(
         tx,
@@ -173,9 +201,11 @@ export class PurchasingService {
         origin: 'manual',
         reference: draft.reference ?? null,
         at: this.ctx.clock(),
+        currency,
         lines: draft.lines.map((line) => ({
           variantId: (variants.get(line.sku) as { id: number }).id,
           qty: line.qty,
+          unitCost: line.unit_cost ?? null,
         })),
       });
       return this.read(tx, id);
@@ -202,6 +232,35 @@ export class PurchasingService {
       limit: limit + 1,
     });
     return pageOf(rows, limit, toPurchaseOrder, (order) => order.id);
+  }
+
+  /**
+   * Sets what units of some lines cost (null: not known), while the order is open: units received afterwards come in
+   * at the new cost; units already received keep the cost their receipt recorded in the ledger.
+   */
+  async setCosts(
+    id: string | number,
+    input: PurchaseOrderCostsInput,
+    options: CallOptions = {},
+  ): Promise<PurchaseOrder> {
+    const costs = parse(PurchaseOrderCostsInput, input);
+    refuseRepeats(costs.lines);
+    const purchaseOrderId = orderId(id);
+    return runIdempotently(this.ctx, 'purchase_order.costs', options, { id: purchaseOrderId, ...costs }, async (tx) => {
+      const order = await lockPurchaseOrder(tx, purchaseOrderId);
+      if (!order) throw new NotFoundError('purchase order', String(id));
+      if (!OPEN_PO_STATUSES.includes(order.status))
+        throw new InvalidTransitionError(order.status, 'cost', 'purchase order');
+      const bySku = new Map(order.lines.map((line) => [line.sku, line]));
+      const lines = costs.lines.map((cost, i) => {
+        const line = bySku.get(cost.sku);
+        if (!line)
+          throw ValidationError.field(`/lines/${i}/sku`, `${cost.sku} is not on purchase order ${purchaseOrderId}`);
+        return { lineNo: line.line_no, unitCost: cost.unit_cost };
+      });
+      await setLineCosts(tx, purchaseOrderId, lines);
+      return this.read(tx, purchaseOrderId);
+    });
   }
 
   /** DRAFT to SENT: the supplier has it. */
@@ -236,6 +295,7 @@ export class PurchasingService {
         const order = await lockPurchaseOrder(tx, purchaseOrderId);
         if (!order) throw new NotFoundError('purchase order', String(id));
         nextPoStatus(order.status, 'receive'); // a draft or closed order refuses before its lines are looked at
+        if (order.currency !== null) this.refuseForeign(order.currency, `purchase order ${purchaseOrderId}`);
         const bySku = new Map(order.lines.map((line) => [line.sku, line]));
         const picks = receipt.lines.map((received, i) => {
           const line = bySku.get(received.sku);
@@ -269,6 +329,7 @@ export class PurchasingService {
             guard: 'none' as const,
             reason: 'received' as const,
             reference: receipt.reference ?? `PO-${purchaseOrderId}`,
+            unitCost: pick.unit_cost ?? pick.line.unit_cost,
           })),
           now,
         );
@@ -338,6 +399,11 @@ export class PurchasingService {
         return this.read(tx, purchaseOrderId);
       },
     );
+  }
+
+  /** Costs are kept in one currency and never converted: anything in another is refused. */
+  private refuseForeign(currency: string, what: string): void {
+    if (currency !== this.ctx.currency) throw new CurrencyMismatchError(currency, this.ctx.currency, what);
   }
 
   private async read(db: Queryable, id: number): Promise<PurchaseOrder> {

@@ -1,5 +1,6 @@
 import { findDrift } from '../store/reconcile.js';
 import type { DriftRow, HoldDrift, StateDrift } from '../store/reconcile.js';
+import type { CostDrift } from '../store/valuation.js';
 import type { ServiceContext } from './context.js';
 
 /** What a reconciliation found: whether stock matches its ledger and holds, and where it does not. */
@@ -14,10 +15,14 @@ export interface ReconcileReport {
   holds: HoldDrift[];
   /** levels whose damaged or quality_control differs from their 'state' ledger rows */
   states: StateDrift[];
+  /** levels whose value differs from their costed ledger rows (unit cost, migration 0029) */
+  costs: CostDrift[];
 }
 
 /** Replays the ledger against every level (invariant 2) and the open reservations against reserved. */
 export async function reconcile(ctx: ServiceContext): Promise<ReconcileReport> {
   const report = await findDrift(ctx.db);
-  return { clean: report.drift.length === 0 && report.holds.length === 0 && report.states.length === 0, ...report };
+  const clean =
+    report.drift.length === 0 && report.holds.length === 0 && report.states.length === 0 && report.costs.length === 0;
+  return { clean, ...report };
 }

@@ -174,6 +174,7 @@ export class ReplenishmentService {
           reference: null,
           at: now,
           lines: group.lines,
+          currency: this.ctx.currency,
         });
       } else {
         await addPurchaseOrderLines(tx, id, group.lines);

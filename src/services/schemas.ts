@@ -9,6 +9,7 @@ import { CHANNEL_KINDS, SUBSCRIPTIONS } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
+import { MAX_UNIT_COST } from '../domain/money.js';
 import { REASONS } from '../domain/movements.js';
 import { SCOPES } from '../domain/scopes.js';
 import { MAX_TTL_SECONDS } from '../domain/reservation.js';
@@ -190,6 +191,12 @@ export const VariantUpdate = Closed({
 /** What `catalog.updateVariant` takes. */
 export type VariantUpdate = Static<typeof VariantUpdate>;
 
+const unitCost = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_UNIT_COST, description });
+/** What one unit costs, in minor units of the store currency (cents for USD): an integer, never a float. */
+export const UnitCost = unitCost('what one unit costs, in minor units of the store currency (1250 is 12.50 USD)');
+/** An ISO 4217 currency code; it must be the store's (STOCKROOM_CURRENCY). */
+export const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'an ISO 4217 currency code, e.g. EUR' });
+
 /** A new bin in a warehouse. */
 export const BinInput = Closed({ warehouse: WarehouseCode, code: BinCode });
 /** What `catalog.addBin` takes. */
@@ -204,6 +211,7 @@ export const ReceiveInput = Closed({
   reference: Type.Optional(Reference),
   /** put the units in `bin` even without room for them there (see NoRoomError) */
   force: Type.Optional(Type.Boolean()),
+  unit_cost: Type.Optional(UnitCost),
 });
 /** What `stock.receive` takes. */
 export type ReceiveInput = Static<typeof ReceiveInput>;
@@ -407,6 +415,7 @@ export const SupplierInput = Closed({
   warehouse: Type.Optional(
     Type.String({ ...WarehouseCode, description: 'where its orders go unless an order says otherwise' }),
   ),
+  currency: Type.Optional(CurrencyCode),
 });
 /** What `purchasing.addSupplier` takes. */
 export type SupplierInput = Static<typeof SupplierInput>;
@@ -415,15 +424,26 @@ export type SupplierInput = Static<typeof SupplierInput>;
 export const PurchaseOrderInput = Closed({
   supplier: WarehouseCode,
   warehouse: WarehouseCode,
-  lines: Type.Array(Type.Object({ sku: Sku, qty: Quantity }, { additionalProperties: false }), {
-    minItems: 1,
-    maxItems: 1000,
-  }),
+  lines: Type.Array(
+    Type.Object({ sku: Sku, qty: Quantity, unit_cost: Type.Optional(UnitCost) }, { additionalProperties: false }),
+    { minItems: 1, maxItems: 1000 },
+  ),
   expected_date: Type.Optional(IsoDate),
   reference: Type.Optional(Reference),
+  currency: Type.Optional(CurrencyCode),
 });
 /** What `purchasing.create` takes. */
 export type PurchaseOrderInput = Static<typeof PurchaseOrderInput>;
+
+/** New unit costs for lines of an open order (null: not known), by SKU. */
+export const PurchaseOrderCostsInput = Closed({
+  lines: Type.Array(
+    Type.Object({ sku: Sku, unit_cost: Type.Union([UnitCost, Type.Null()]) }, { additionalProperties: false }),
+    { minItems: 1, maxItems: 1000 },
+  ),
+});
+/** What `purchasing.setCosts` takes. */
+export type PurchaseOrderCostsInput = Static<typeof PurchaseOrderCostsInput>;
 
 /** A supplier's confirmation, with the date it promised if it gave one. */
 export const ConfirmInput = Closed({ expected_date: Type.Optional(IsoDate) });
@@ -433,7 +453,15 @@ export type ConfirmInput = Static<typeof ConfirmInput>;
 /** Units of a purchase order's lines arriving, optionally into named bins. */
 export const PurchaseReceiptInput = Closed({
   lines: Type.Array(
-    Type.Object({ sku: Sku, qty: Quantity, bin: Type.Optional(BinCode) }, { additionalProperties: false }),
+    Type.Object(
+      {
+        sku: Sku,
+        qty: Quantity,
+        bin: Type.Optional(BinCode),
+        unit_cost: Type.Optional(unitCost("what these units cost, if not the line's (the invoice's)")),
+      },
+      { additionalProperties: false },
+    ),
     { minItems: 1, maxItems: 1000 },
   ),
   reference: Type.Optional(Reference),

@@ -8,23 +8,38 @@ import type { StockListItem } from './stock-list.js';
 export const TAG_SEPARATOR = '|';
 
 /** One item as an export's cells, in STOCK_LIST_COLUMNS order: tags joined, a missing value (or no tag) empty. */
-const cellsOf = (item: StockListItem): (string | number | null)[] =>
+const cellsOf = (item: StockListItem): ExportCells =>
   STOCK_LIST_COLUMNS.map((column) =>
     column === 'tags' ? (item.tags.length > 0 ? item.tags.join(TAG_SEPARATOR) : null) : item[column],
   );
 
-async function* csvRecords(items: AsyncIterable<StockListItem>): AsyncGenerator<(string | number | null)[]> {
-  for await (const item of items) yield cellsOf(item);
+/** One row of an export: its cells in the order of the export's columns. */
+export type ExportCells = (string | number | null)[];
+
+async function* cellRecords<Item>(
+  items: AsyncIterable<Item>,
+  cells: (item: Item) => ExportCells,
+): AsyncGenerator<ExportCells> {
+  for await (const item of items) yield cells(item);
 }
 
 /** The items as CSV, streamed: a header line of the column names, then one line per item. */
 export function stockListCsv(items: AsyncIterable<StockListItem>): Readable {
+  return tableCsv(STOCK_LIST_COLUMNS, items, cellsOf);
+}
+
+/** Any export's items as CSV, streamed: a header line of the columns, then one line of cells per item. */
+export function tableCsv<Item>(
+  columns: readonly string[],
+  items: AsyncIterable<Item>,
+  cells: (item: Item) => ExportCells,
+): Readable {
   // a pipeline, not pipe: a client that goes away destroys the reading of the rows too
   return pipeline(
-    Readable.from(csvRecords(items)),
+    Readable.from(cellRecords(items, cells)),
     // a title or tag that starts with = + - @ (or a tab, a return) would run as a formula in a spreadsheet: such a
     // text cell is written with a leading ' (numbers are left as they are)
-    stringify({ header: true, columns: [...STOCK_LIST_COLUMNS], escape_formulas: true }),
+    stringify({ header: true, columns: [...columns], escape_formulas: true }),
     () => {},
   );
 }
@@ -48,13 +63,23 @@ const drainedOrClosed = (stream: PassThrough): Promise<void> =>
  * a slow client holds the export back instead of the server buffering it.
  */
 export function stockListXlsx(items: AsyncIterable<StockListItem>): Readable {
+  return tableXlsx('stock', STOCK_LIST_COLUMNS, items, cellsOf);
+}
+
+/** Any export's items as a one-sheet Excel workbook, streamed as stockListXlsx streams the stock list. */
+export function tableXlsx<Item>(
+  sheetName: string,
+  columns: readonly string[],
+  items: AsyncIterable<Item>,
+  cells: (item: Item) => ExportCells,
+): Readable {
   const out = new PassThrough();
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
-  const sheet = workbook.addWorksheet('stock');
+  const sheet = workbook.addWorksheet(sheetName);
   const write = async (): Promise<void> => {
-    sheet.addRow([...STOCK_LIST_COLUMNS]).commit();
+    sheet.addRow([...columns]).commit();
     for await (const item of items) {
-      sheet.addRow(cellsOf(item)).commit();
+      sheet.addRow(cells(item)).commit();
       if (out.writableNeedDrain) await drainedOrClosed(out);
       if (out.destroyed) return; // leaving the loop ends the reading of the rows
     }

@@ -216,6 +216,7 @@ export class StockService {
           guard: 'none',
           reason: receipt.reason ?? 'received',
           reference: receipt.reference ?? null,
+          unitCost: receipt.unit_cost ?? null,
         },
       ]);
       await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...receipt }]);

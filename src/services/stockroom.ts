@@ -1,4 +1,5 @@
 import type { AllocationStrategy } from '../domain/routing.js';
+import { DEFAULT_CURRENCY, currencyCode } from '../domain/money.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
@@ -21,6 +22,7 @@ import { ReservationService } from './reservations.js';
 import { StockService } from './stock.js';
 import { StockListService } from './stock-list.js';
 import { SyncService } from './sync.js';
+import { ValuationService } from './valuation.js';
 import type { SyncOptions } from './sync.js';
 
 /** The database a Stockroom works on, and the settings a server or an embedding program may change. */
@@ -40,6 +42,8 @@ export interface StockroomOptions {
   secretKey?: string | undefined;
   /** STOCKROOM_LIST_TOTAL_MAX: a reservation or stock list counts at most this many matches for its total (default 10,000) */
   listTotalMax?: number | undefined;
+  /** STOCKROOM_CURRENCY: the ISO 4217 currency every cost and valuation is in (default USD) */
+  currency?: string | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -58,10 +62,16 @@ export class Stockroom {
   readonly replenishment: ReplenishmentService;
   /** the warehouse floor: locations, put-away, pick lists, pick-face replenishment */
   readonly locations: LocationService;
+  /** on hand x moving-average cost, as of any moment, from the ledger */
+  readonly valuation: ValuationService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
-    this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
+    this.ctx = {
+      db: options.db,
+      clock: options.clock ?? (() => new Date()),
+      currency: currencyCode(options.currency ?? DEFAULT_CURRENCY, '/currency'),
+    };
     this.catalog = new CatalogService(this.ctx);
     this.stock = new StockService(this.ctx);
     this.stockList = new StockListService(this.ctx, options.listTotalMax);
@@ -82,6 +92,7 @@ export class Stockroom {
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
     this.locations = new LocationService(this.ctx);
+    this.valuation = new ValuationService(this.ctx);
   }
 
   /** The database it works on, for a caller that also reads it directly (the server's change feed, tests). */

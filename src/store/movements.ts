@@ -23,6 +23,10 @@ export interface MovementRow {
   /** the location the row's units left (negative location_delta) or entered; null when it names none */
   location: string | null;
   location_delta: number | null;
+  /** what one unit moved at and what the row did to the level's value, in minor units (null: not costed) */
+  unit_cost: number | null;
+  value_delta: number | null;
+  value_after: number | null;
   created_at: Date;
 }
 
@@ -43,7 +47,8 @@ export async function listMovements(db: Queryable, filter: MovementFilter): Prom
   const { rows } = await db.query<MovementRow>(
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
             m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty,
-            b.code AS location, m.bin_delta AS location_delta, m.created_at
+            b.code AS location, m.bin_delta AS location_delta, m.unit_cost, m.value_delta, m.value_after,
+            m.created_at
        FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
        LEFT JOIN bins b ON b.id = m.bin_id
       WHERE ($1::text IS NULL OR v.sku = $1)

@@ -8,6 +8,8 @@ export interface PoLineRow {
   sku: string;
   qty: number;
   received_qty: number;
+  /** minor units of the order's currency per unit; null: not given */
+  unit_cost: number | null;
 }
 
 /** A purchase order as stored, with its supplier's and warehouse's codes and its lines. */
@@ -21,6 +23,8 @@ export interface PurchaseOrderRow {
   expected_date: string | null;
   origin: 'manual' | 'replenishment';
   reference: string | null;
+  /** ISO 4217; null: an order from before costs were recorded (the store's) */
+  currency: string | null;
   created_at: Date;
   updated_at: Date;
   sent_at: Date | null;
@@ -30,9 +34,10 @@ export interface PurchaseOrderRow {
 }
 
 const ORDER = `SELECT o.id, s.code AS supplier, o.warehouse_id, w.code AS warehouse, o.status, o.expected_date::text AS expected_date,
-                      o.origin, o.reference, o.created_at, o.updated_at, o.sent_at, o.confirmed_at, o.closed_at,
+                      o.origin, o.reference, o.currency, o.created_at, o.updated_at, o.sent_at, o.confirmed_at, o.closed_at,
                       (SELECT jsonb_agg(jsonb_build_object('line_no', l.line_no, 'variant_id', l.variant_id, 'sku', v.sku,
-                                                           'qty', l.qty, 'received_qty', l.received_qty) ORDER BY l.line_no)
+                                                           'qty', l.qty, 'received_qty', l.received_qty,
+                                                           'unit_cost', l.unit_cost) ORDER BY l.line_no)
                          FROM purchase_order_lines l JOIN variants v ON v.id = l.variant_id
                         WHERE l.purchase_order_id = o.id) AS lines
                  FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id JOIN warehouses w ON w.id = o.warehouse_id`;
@@ -45,15 +50,33 @@ export interface NewPurchaseOrder {
   origin: 'manual' | 'replenishment';
   reference: string | null;
   at: Date;
-  lines: readonly { variantId: number; qty: number }[];
+  lines: readonly NewPurchaseOrderLine[];
+  /** ISO 4217, checked against the store's by the caller */
+  currency?: string | null;
+}
+
+/** A line of a new order: what, how many, and (if known) what one unit costs in minor units. */
+export interface NewPurchaseOrderLine {
+  variantId: number;
+  qty: number;
+  unitCost?: number | null;
 }
 
 /** A new DRAFT order with its lines. @returns its id */
 export async function insertPurchaseOrder(tx: Queryable, order: NewPurchaseOrder): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO purchase_orders (supplier_id, warehouse_id, status, expected_date, origin, reference, created_at, updated_at)
-     VALUES ($1, $2, 'DRAFT', $3::date, $4, $5, $6, $6) RETURNING id`,
-    [order.supplierId, order.warehouseId, order.expectedDate, order.origin, order.reference, order.at],
+    `INSERT INTO purchase_orders (supplier_id, warehouse_id, status, expected_date, origin, reference, created_at, updated_at,
+                                  currency)
+     VALUES ($1, $2, 'DRAFT', $3::date, $4, $5, $6, $6, $7) RETURNING id`,
+    [
+      order.supplierId,
+      order.warehouseId,
+      order.expectedDate,
+      order.origin,
+      order.reference,
+      order.at,
+      order.currency ?? null,
+    ],
   );
   const id = (rows[0] as { id: number }).id;
   await addPurchaseOrderLines(tx, id, order.lines);
@@ -64,13 +87,38 @@ export async function insertPurchaseOrder(tx: Queryable, order: NewPurchaseOrder
 export async function addPurchaseOrderLines(
   tx: Queryable,
   id: number,
-  lines: readonly { variantId: number; qty: number }[],
+  lines: readonly NewPurchaseOrderLine[],
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO purchase_order_lines (purchase_order_id, line_no, variant_id, qty)
-     SELECT $1, coalesce((SELECT max(line_no) FROM purchase_order_lines WHERE purchase_order_id = $1), 0) + r.n, r.variant_id, r.qty
-       FROM jsonb_to_recordset($2::jsonb) AS r(variant_id bigint, qty int, n int)`,
-    [id, JSON.stringify(lines.map((line, i) => ({ variant_id: line.variantId, qty: line.qty, n: i + 1 })))],
+    `INSERT INTO purchase_order_lines (purchase_order_id, line_no, variant_id, qty, unit_cost)
+     SELECT $1, coalesce((SELECT max(line_no) FROM purchase_order_lines WHERE purchase_order_id = $1), 0) + r.n, r.variant_id, r.qty,
+            r.unit_cost
+       FROM jsonb_to_recordset($2::jsonb) AS r(variant_id bigint, qty int, n int, unit_cost bigint)`,
+    [
+      id,
+      JSON.stringify(
+        lines.map((line, i) => ({
+          variant_id: line.variantId,
+          qty: line.qty,
+          n: i + 1,
+          unit_cost: line.unitCost ?? null,
+        })),
+      ),
+    ],
+  );
+}
+
+/** Sets what one unit of some lines costs (minor units; null: not known), by line number. */
+export async function setLineCosts(
+  tx: Queryable,
+  id: number,
+  lines: readonly { lineNo: number; unitCost: number | null }[],
+): Promise<void> {
+  await tx.query(
+    `UPDATE purchase_order_lines l SET unit_cost = r.unit_cost
+       FROM jsonb_to_recordset($2::jsonb) AS r(line_no int, unit_cost bigint)
+      WHERE l.purchase_order_id = $1 AND l.line_no = r.line_no`,
+    [id, JSON.stringify(lines.map((line) => ({ line_no: line.lineNo, unit_cost: line.unitCost })))],
   );
 }
 

@@ -1,4 +1,6 @@
 import type { Queryable } from './db.js';
+import { findCostDrift } from './valuation.js';
+import type { CostDrift } from './valuation.js';
 
 /** A level whose numbers differ from the replay of its ledger, with both sides. */
 export interface DriftRow {
@@ -39,6 +41,8 @@ export interface DriftReport {
   drift: DriftRow[];
   holds: HoldDrift[];
   states: StateDrift[];
+  /** levels whose value differs from their costed ledger rows */
+  costs: CostDrift[];
 }
 
 /**
@@ -73,6 +77,7 @@ export async function findDrift(db: Queryable): Promise<DriftReport> {
     drift: rows,
     holds: await findHoldDrift(db),
     states: await findStateDrift(db),
+    costs: await findCostDrift(db),
   };
 }
 

@@ -27,10 +27,11 @@ export interface Harness {
 /** Fails with the drift itself, so a broken invariant shows where it broke. */
 export async function expectReconciled(s: Stockroom): Promise<void> {
   const report = await s.reconcile();
-  expect({ drift: report.drift, holds: report.holds, states: report.states }).toEqual({
+  expect({ drift: report.drift, holds: report.holds, states: report.states, costs: report.costs }).toEqual({
     drift: [],
     holds: [],
     states: [],
+    costs: [],
   });
 }
 

@@ -23,7 +23,11 @@ export type HttpCall = (
  * scope: requests go through Fastify, auth and the error handler as a client's do, and useStockroom still
  * reconciles the ledger after every test.
  */
-export function useHttpServer(h: Harness): { call: HttpCall } {
+export function useHttpServer(h: Harness): {
+  call: HttpCall;
+  /** the raw answer to a GET with a key of a scope (admin unless told): for what is not JSON (CSV, a workbook) */
+  fetchRaw: (path: string, scope?: Scope) => Promise<Response>;
+} {
   let app: FastifyInstance;
   let url = '';
   const keys = new Map<Scope, string>();
@@ -51,5 +55,7 @@ export function useHttpServer(h: Harness): { call: HttpCall } {
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as HttpReply['body']) : {} };
   };
-  return { call };
+  const fetchRaw = (path: string, scope: Scope = 'admin') =>
+    fetch(`${url}${path}`, { headers: { authorization: `Bearer ${keys.get(scope) ?? ''}` } });
+  return { call, fetchRaw };
 }

@@ -4,6 +4,7 @@ import { PO_STATUSES } from '../../domain/purchasing.js';
 import {
   ConfirmInput,
   NumericId,
+  PurchaseOrderCostsInput,
   PurchaseOrderInput,
   PurchaseReceiptInput,
   Sku,
@@ -46,9 +47,9 @@ export function purchasingRoutes(stockroom: Stockroom) {
       route(ADMIN, 'Add a supplier', {
         operationId: 'createSupplier',
         body: SupplierInput,
-        example: { code: 'ACME', name: 'Acme Textiles', lead_time_days: 14, warehouse: 'AMS' },
+        example: { code: 'ACME', name: 'Acme Textiles', lead_time_days: 14, warehouse: 'AMS', currency: 'USD' },
         answer: { status: 201, schema: Answers.Supplier },
-        refusals: ['not_found', 'already_exists', 'archived'],
+        refusals: ['not_found', 'already_exists', 'archived', 'currency_mismatch'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -65,9 +66,14 @@ export function purchasingRoutes(stockroom: Stockroom) {
       route(ADMIN, 'Draft a purchase order', {
         operationId: 'createPurchaseOrder',
         body: PurchaseOrderInput,
-        example: { supplier: 'ACME', warehouse: 'AMS', lines: [{ sku: 'TEE-M', qty: 100 }], reference: 'PO-2026-001' },
+        example: {
+          supplier: 'ACME',
+          warehouse: 'AMS',
+          lines: [{ sku: 'TEE-M', qty: 100, unit_cost: 450 }],
+          reference: 'PO-2026-001',
+        },
         answer: { status: 201, schema: Answers.PurchaseOrder, description: 'The order, as DRAFT' },
-        refusals: ['not_found', 'unknown_sku', 'archived'],
+        refusals: ['not_found', 'unknown_sku', 'archived', 'currency_mismatch'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -92,6 +98,19 @@ export function purchasingRoutes(stockroom: Stockroom) {
         refusals: ['not_found'],
       }),
       async (req) => purchasing.get(idOf(req)),
+    );
+    app.post(
+      '/purchase-orders/:id/costs',
+      route(ADMIN, 'Set what units of some lines cost (minor units; null: not known) while the order is open', {
+        operationId: 'setPurchaseOrderCosts',
+        params: Id,
+        body: PurchaseOrderCostsInput,
+        example: { lines: [{ sku: 'TEE-M', unit_cost: 475 }] },
+        answer: { schema: Answers.PurchaseOrder, description: 'The order with its new costs' },
+        refusals: ['not_found', 'invalid_transition'],
+        idempotent: true,
+      }),
+      async (req) => purchasing.setCosts(idOf(req), parse(PurchaseOrderCostsInput, req.body), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/send',
@@ -126,7 +145,15 @@ export function purchasingRoutes(stockroom: Stockroom) {
         body: PurchaseReceiptInput,
         example: { lines: [{ sku: 'TEE-M', qty: 40, bin: 'A-01-03' }], reference: 'delivery note 88' },
         answer: { schema: Answers.Receipt, description: 'The order as it now stands, and where each line was put' },
-        refusals: ['not_found', 'unknown_sku', 'invalid_transition', 'quantity_limit', 'archived', 'no_room'],
+        refusals: [
+          'not_found',
+          'unknown_sku',
+          'invalid_transition',
+          'quantity_limit',
+          'archived',
+          'no_room',
+          'currency_mismatch',
+        ],
         idempotent: true,
       }),
       async (req) => purchasing.receive(idOf(req), parse(PurchaseReceiptInput, req.body), callOptions(req)),

@@ -102,7 +102,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       {
         operationId: 'receiveStock',
         body: ReceiveInput,
-        example: { sku: 'TEE-M', warehouse: 'AMS', qty: 10, reference: 'delivery note 77' },
+        example: { sku: 'TEE-M', warehouse: 'AMS', qty: 10, reference: 'delivery note 77', unit_cost: 450 },
         answer: { schema: Answers.Level, description: 'The level after the receipt' },
         refusals: ['quantity_limit', 'no_room'],
       },

@@ -9,6 +9,7 @@ import { LocationsPage } from './pages/locations.js';
 import { PurchasingPage } from './pages/purchasing.js';
 import { ReservationsPage } from './pages/reservations.js';
 import { StockPage } from './pages/stock.js';
+import { ValuationPage } from './pages/valuation.js';
 import { VariantPage } from './pages/variant.js';
 import { navigate, useRoute } from './router.js';
 import { KeyName, Link, MeContext, ProblemView, problemOf } from './ui.js';
@@ -21,6 +22,7 @@ const PAGES = [
   { path: '/floor', label: 'Floor', scopes: ['warehouse'] },
   { path: '/alerts', label: 'Alerts', scopes: [] },
   { path: '/import', label: 'Import', scopes: ['warehouse'] },
+  { path: '/valuation', label: 'Valuation', scopes: [] },
   { path: '/health', label: 'Health', scopes: ['metrics'] },
 ] as const;
 
@@ -93,6 +95,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   else if (route.path === '/floor') page = <LocationsPage query={route.query} />;
   else if (route.path === '/alerts') page = <AlertsPage />;
   else if (route.path === '/import') page = <ImportPage />;
+  else if (route.path === '/valuation') page = <ValuationPage query={route.query} />;
   else if (route.path === '/health') page = <HealthPage />;
   else if (route.path === '/') page = pages.length === 0 ? <p>This key may open none of the console's pages.</p> : null;
   else page = <ProblemView problem={{ title: 'No such page', status: 404, detail: route.path }} />;
