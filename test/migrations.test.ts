@@ -31,6 +31,7 @@ const ALL = [
   '0024_outbox_json',
   '0025_stock_list_order',
   '0027_wire_events',
+  '0030_kits',
 ];
 
 describe('migrations', () => {

@@ -11,6 +11,7 @@ import type { CommandContext, GlobalOptions } from './context.js';
 import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
+import { registerKits } from './kits.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
@@ -62,6 +63,7 @@ function createProgram(
     };
   };
   registerCatalog(program, ctx);
+  registerKits(program, ctx);
   registerStock(program, ctx);
   registerBulk(program, ctx);
   registerSync(program, ctx);

@@ -117,7 +117,10 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     trustProxy,
   });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
-  changes.subscribe((change) => {
+  await stockroom.kits.registry.load();
+  changes.subscribe((announced) => {
+    // a kit's availability is its components': their change is the kit's too
+    const change = stockroom.kits.registry.withKitsOf(announced);
     void Promise.resolve(cache?.invalidate(change))
       .catch((err: unknown) => {
         app.log.warn({ err }, 'could not drop changed SKUs from the availability cache');

@@ -261,6 +261,7 @@ const MovementSchema = Type.Object(
       enum: [...STOCK_STATES, null],
     }),
     state_qty: OrNull(Int),
+    kit: OrNull(Type.String({ description: "a kit component's row: the kit its units moved for" })),
     created_at: Time,
   },
   { $id: 'Movement' },
@@ -288,6 +289,12 @@ const ReservationSchema = Type.Object(
         backordered: Int,
         fulfilled: Int,
         released: Int,
+        components: Type.Optional(
+          Type.Array(Type.Object({ sku: Text, warehouse: Text, qty: Int, fulfilled: Int, released: Int }), {
+            description:
+              "a kit's line only: the units of its components it holds, ships and gives back (the kit holds none)",
+          }),
+        ),
       }),
     ),
   },

@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
+import { KitRegistry, KitService } from './kits.js';
 import { PurchasingService } from './purchasing.js';
 import { ReplenishmentService } from './replenishment.js';
 import { reconcile } from './reconcile.js';
@@ -39,6 +40,8 @@ export interface StockroomOptions {
   secretKey?: string | undefined;
   /** STOCKROOM_LIST_TOTAL_MAX: a reservation or stock list counts at most this many matches for its total (default 10,000) */
   listTotalMax?: number | undefined;
+  /** STOCKROOM_KIT_REFRESH_MS: how often kits defined by another process are read again (default 5,000 ms) */
+  kitRefreshMs?: number | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -55,22 +58,27 @@ export class Stockroom {
   readonly channels: ChannelService;
   readonly purchasing: PurchasingService;
   readonly replenishment: ReplenishmentService;
+  /** kit SKUs made of components */
+  readonly kits: KitService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
     this.ctx = { db: options.db, clock: options.clock ?? (() => new Date()) };
+    const kits = new KitRegistry(options.db, options.kitRefreshMs);
+    this.kits = new KitService(this.ctx, kits);
     this.catalog = new CatalogService(this.ctx);
-    this.stock = new StockService(this.ctx);
+    this.stock = new StockService(this.ctx, kits);
     this.stockList = new StockListService(this.ctx, options.listTotalMax);
     this.reservations = new ReservationService(
       this.ctx,
       options.groupCommit ?? defaultGroupCommit(options.db.driver),
       options.listTotalMax,
       options.allocation,
+      kits,
     );
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
-    this.availability = new AvailabilityService(this.ctx);
+    this.availability = new AvailabilityService(this.ctx, kits);
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(
       this.ctx,

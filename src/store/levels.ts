@@ -27,6 +27,8 @@ export interface MovementInput {
   expectedOnHand?: number | null;
   /** who, if not the actor of the whole call (orders of several clients committed together) */
   actor?: string | null;
+  /** the kit a component's units move for (migration 0030) */
+  kitVariantId?: number | null;
 }
 
 /** A movement applyMovements wrote, with the numbers its level was left at. */
@@ -74,6 +76,7 @@ export async function applyMovements(
     reservation_id: movement.reservationId ?? null,
     expected_on_hand: movement.expectedOnHand ?? null,
     actor: movement.actor ?? actor,
+    kit_variant_id: movement.kitVariantId ?? null,
   }));
   // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
@@ -81,7 +84,7 @@ export async function applyMovements(
     `WITH req AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
-         reason text, reference text, reservation_id uuid, expected_on_hand int, actor text)
+         reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, kit_variant_id bigint)
      ),
      locked AS (
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
@@ -129,9 +132,9 @@ export async function applyMovements(
      ),
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
-                                    reserved_after, reason, reference, actor, reservation_id, created_at)
+                                    reserved_after, reason, reference, actor, reservation_id, kit_variant_id, created_at)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
-              actor, reservation_id, coalesce($2::timestamptz, now())
+              actor, reservation_id, kit_variant_id, coalesce($2::timestamptz, now())
          FROM done ORDER BY idx
        RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
                  reason, reference, reservation_id

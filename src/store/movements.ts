@@ -20,6 +20,8 @@ export interface MovementRow {
   state_from: StockState | null;
   state_to: StockState | null;
   state_qty: number | null;
+  /** a kit component's row: the kit its units moved for (migration 0030) */
+  kit: string | null;
   created_at: Date;
 }
 
@@ -39,7 +41,8 @@ export interface MovementFilter {
 export async function listMovements(db: Queryable, filter: MovementFilter): Promise<MovementRow[]> {
   const { rows } = await db.query<MovementRow>(
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
-            m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty, m.created_at
+            m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty, m.created_at,
+            (SELECT k.sku FROM variants k WHERE k.id = m.kit_variant_id) AS kit
        FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
       WHERE ($1::text IS NULL OR v.sku = $1)
         AND ($2::text IS NULL OR w.code = $2)
