@@ -235,8 +235,13 @@ export class ReservationService {
 
       const skus = [
         ...new Set([
-          ...jobs.flatMap((job, i) => (settled[i] ? [] : job.req.lines.map((line) => line.sku))),
-          ...jobs.flatMap((job, i) => (settled[i] || !job.kits ? [] : componentSkus(job.kits))),
+          ...jobs.flatMap((job, i) =>
+            settled[i]
+              ? []
+              : job.kits
+                ? [...job.req.lines.map((line) => line.sku), ...componentSkus(job.kits)]
+                : job.req.lines.map((line) => line.sku),
+          ),
           ...orders.skus,
         ]),
       ];

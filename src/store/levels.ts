@@ -76,7 +76,8 @@ export async function applyMovements(
     reservation_id: movement.reservationId ?? null,
     expected_on_hand: movement.expectedOnHand ?? null,
     actor: movement.actor ?? actor,
-    kit_variant_id: movement.kitVariantId ?? null,
+    // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
+    ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
   }));
   // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
