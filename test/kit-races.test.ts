@@ -123,7 +123,7 @@ describe.each(drivers())('kit buyers and component buyers racing for shared comp
       const shipped = await Promise.all(
         answers.map((answer, i) =>
           answer.status !== 201
-            ? undefined
+            ? Promise.resolve(undefined)
             : buyers[i]?.sku === kit
               ? api('POST', `/v1/reservations/${String(answer.body.id)}/fulfil`)
               : api('POST', `/v1/reservations/${String(answer.body.id)}/cancel`),
