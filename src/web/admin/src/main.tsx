@@ -5,6 +5,7 @@ import type { Me, Problem } from './api.js';
 import { AlertsPage } from './pages/alerts.js';
 import { HealthPage } from './pages/health.js';
 import { ImportPage } from './pages/import.js';
+import { KitsPage } from './pages/kits.js';
 import { PurchasingPage } from './pages/purchasing.js';
 import { ReservationsPage } from './pages/reservations.js';
 import { StockPage } from './pages/stock.js';
@@ -17,6 +18,7 @@ const PAGES = [
   { path: '/stock', label: 'Stock', scopes: ['warehouse'] },
   { path: '/reservations', label: 'Reservations', scopes: ['checkout'] },
   { path: '/purchasing', label: 'Purchasing', scopes: ['warehouse'] },
+  { path: '/kits', label: 'Kits', scopes: ['warehouse', 'checkout'] },
   { path: '/alerts', label: 'Alerts', scopes: [] },
   { path: '/import', label: 'Import', scopes: ['warehouse'] },
   { path: '/health', label: 'Health', scopes: ['metrics'] },
@@ -88,6 +90,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   else if (route.path === '/stock') page = <StockPage query={route.query} />;
   else if (route.path === '/reservations') page = <ReservationsPage query={route.query} />;
   else if (route.path === '/purchasing') page = <PurchasingPage />;
+  else if (route.path === '/kits') page = <KitsPage />;
   else if (route.path === '/alerts') page = <AlertsPage />;
   else if (route.path === '/import') page = <ImportPage />;
   else if (route.path === '/health') page = <HealthPage />;
