@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Stockroom } from '../src/index.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
@@ -69,6 +70,7 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     const wh = await warehouses(1);
     const mug = await stocked(wh, [1]);
     const untracked = await stocked(wh, [0], { track_inventory: false });
+    const wide = await stocked(wh, [0], { limit_scope: 'variant' });
     const inner = await kit([{ sku: mug, qty: 1 }]);
     const sku = uniq('KIT');
     await api('POST', '/v1/variants', { sku, product: { title: sku } });
@@ -77,6 +79,7 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
       await define([{ sku, qty: 1 }]),
       await define([{ sku: inner, qty: 1 }]),
       await define([{ sku: untracked, qty: 1 }]),
+      await define([{ sku: wide, qty: 1 }]),
       await define([{ sku: mug, qty: 0 }]),
       await define([]),
       await define([
@@ -85,7 +88,7 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
       ]),
     ];
     expect(refusals.map((reply) => [reply.status, reply.body.code])).toEqual(
-      Array.from({ length: 6 }, () => [400, 'validation_failed']),
+      Array.from({ length: 7 }, () => [400, 'validation_failed']),
     );
     const unknown = await define([{ sku: 'NO-SUCH-SKU', qty: 1 }]);
     expect([unknown.status, unknown.body.code, unknown.body.skus]).toEqual([404, 'unknown_sku', ['NO-SUCH-SKU']]);
@@ -252,6 +255,23 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     expect(await available(mug, wh)).toEqual([4]);
     const ledger = await api('GET', `/v1/movements?reservation_id=${String(reserved.body.id)}&type=expire`);
     expect((ledger.body.items as { kit: string }[]).map((row) => row.kit)).toEqual([sku]);
+  });
+
+  it('a process that does not know a kit yet refuses it rather than sell it; once it reads the kits again, it holds it', async () => {
+    const wh = await warehouses(1);
+    const mug = await stocked(wh, [4]);
+    // another process on the same database, which read the kits before this one was defined
+    const other = new Stockroom({ db: h.test.db, clock: h.clock.now });
+    await other.kits.registry.load();
+    const sku = await kit([{ sku: mug, qty: 2 }]);
+    await expect(other.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }] })).rejects.toMatchObject({
+      code: 'insufficient_stock',
+    });
+    expect(await available(mug, wh)).toEqual([4]);
+    await other.kits.registry.load();
+    const held = await other.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 1 }] });
+    expect(held.lines[0]?.components).toEqual([{ sku: mug, warehouse: wh[0], qty: 2, fulfilled: 0, released: 0 }]);
+    expect(await available(mug, wh)).toEqual([2]);
   });
 
   it('commits a kit reservation and refuses changes that would split a kit (move, amend to add a kit)', async () => {

@@ -22,6 +22,8 @@ export const MAX_KIT_COMPONENTS = 50;
 export interface ComponentFacts {
   tracked: boolean;
   kit: boolean;
+  /** its limits apply to its sum over warehouses (limit_scope variant) */
+  variantWide?: boolean;
 }
 
 /**
@@ -52,6 +54,12 @@ export function checkKit(kit: Kit, facts: ReadonlyMap<string, ComponentFacts>): 
       errors.push({ path: `${at}/sku`, message: `${component.sku} is a kit; a kit cannot contain a kit` });
     else if (!fact.tracked)
       errors.push({ path: `${at}/sku`, message: `${component.sku} does not track inventory; a component must` });
+    // a kit is routed per warehouse: a limit on the sum over warehouses is not one a kit's plan can keep
+    else if (fact.variantWide === true)
+      errors.push({
+        path: `${at}/sku`,
+        message: `${component.sku} has limits over all warehouses; a component may not`,
+      });
   });
   if (errors.length > 0) throw new ValidationError(errors);
   return unknown;

@@ -126,7 +126,10 @@ export class KitService {
       const own = variants.get(sku);
       if (!own) throw new UnknownSkuError([sku]);
       const facts = new Map<string, ComponentFacts>(
-        [...variants.values()].map((row) => [row.sku, { tracked: row.track_inventory, kit: row.kit }]),
+        [...variants.values()].map((row) => [
+          row.sku,
+          { tracked: row.track_inventory, kit: row.kit, variantWide: row.limit_scope === 'variant' },
+        ]),
       );
       const unknown = checkKit({ sku, components: body.components }, facts);
       if (unknown.length > 0) throw new UnknownSkuError(unknown);

@@ -21,6 +21,8 @@ export interface KitVariantRow {
   id: number;
   sku: string;
   track_inventory: boolean;
+  /** 'variant': its limits apply to its sum over warehouses */
+  limit_scope: string;
   kit: boolean;
   /** what the variant's levels hold, over every warehouse */
   on_hand: number;
@@ -38,7 +40,7 @@ export async function lockKitVariants(tx: Queryable, skus: readonly string[]): P
     [skus],
   );
   const { rows } = await tx.query<KitVariantRow>(
-    `SELECT v.id, v.sku, v.track_inventory,
+    `SELECT v.id, v.sku, v.track_inventory, v.limit_scope,
             EXISTS (SELECT 1 FROM kit_components k WHERE k.kit_variant_id = v.id) AS kit,
             coalesce((SELECT sum(l.on_hand) FROM stock_levels l WHERE l.variant_id = v.id), 0)::int AS on_hand,
             coalesce((SELECT sum(l.reserved) FROM stock_levels l WHERE l.variant_id = v.id), 0)::int AS reserved
