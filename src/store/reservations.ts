@@ -150,7 +150,8 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
             qty: line.qty,
             backordered: line.backordered,
             holds_stock: line.holdsStock ?? true,
-            kit_line_no: line.kitLineNo ?? null,
+            // only a kit component's line carries it (the column reads null for every other)
+            ...(line.kitLineNo ? { kit_line_no: line.kitLineNo } : {}),
           })),
         ),
       ),
