@@ -10,6 +10,7 @@ import type { Queryable } from '../store/db.js';
 import { deleteKit, lockKitVariants, readKits, writeKit } from '../store/kits.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { runIdempotently } from './idempotency.js';
+import { missing } from './lookups.js';
 import { Quantity, Sku, parse } from './schemas.js';
 
 /** The part of a stock read a kit's is made from (StockService's Stock). */
@@ -146,7 +147,9 @@ export class KitService {
           qty: component.qty,
         })),
       );
-      return { sku, components: [...body.components].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0)) };
+      // read back: in the order every read of kits gives (the database's)
+      const [written] = await readKits(tx, [sku]);
+      return written ?? missing(`kit ${sku}`);
     });
     await this.registry.load();
     return kit;

@@ -50,15 +50,6 @@ export async function lockKitVariants(tx: Queryable, skus: readonly string[]): P
   return rows;
 }
 
-/** Whether any of these variants is a component of a kit. */
-export async function componentsAmong(db: Queryable, variantIds: readonly number[]): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT DISTINCT component_variant_id AS id FROM kit_components WHERE component_variant_id = ANY($1::bigint[])`,
-    [variantIds],
-  );
-  return rows.map((row) => row.id);
-}
-
 /** Sets a kit's components (replacing any it had) and marks its levels as a kit's, which then hold nothing. */
 export async function writeKit(
   tx: Queryable,
