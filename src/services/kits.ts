@@ -7,6 +7,7 @@ import type { ComponentFacts, Kit } from '../domain/kits.js';
 import type { StockChange } from '../domain/stock-change.js';
 import type { AvailabilityRow } from '../store/availability.js';
 import type { Queryable } from '../store/db.js';
+import { asStockroomError } from '../store/failures.js';
 import { deleteKit, lockKitVariants, readKits, writeKit } from '../store/kits.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { runIdempotently } from './idempotency.js';
@@ -81,6 +82,10 @@ export class KitRegistry {
         this.containing = containing;
         this.readAt = Date.now();
         return this.kits;
+      })
+      .catch((error: unknown) => {
+        // what a failed read means to the caller (the database unreachable: 503), as for any use case
+        throw asStockroomError(error) ?? error;
       })
       .finally(() => {
         this.reading = undefined;
