@@ -43,6 +43,10 @@ export type { ReconcileReport } from './services/reconcile.js';
 export type { ReservationPage, ReservationQuery } from './services/reservation-search.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';
 export type { AvailabilityItem } from './services/availability.js';
+export { KitInput, KitRegistry, KitService, DEFAULT_KIT_REFRESH_MS } from './services/kits.js';
+export { MAX_KIT_COMPONENTS, kitsAvailable } from './domain/kits.js';
+export type { Kit, KitComponent } from './domain/kits.js';
+export type { ReservationComponent } from './services/dto.js';
 export * as schemas from './services/schemas.js';
 export type {
   AdjustInput,

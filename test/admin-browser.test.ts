@@ -131,7 +131,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Review adjust' }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Pages' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Floor', 'Import']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Stock', 'Purchasing', 'Floor', 'Kits', 'Import']);
     expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
     await page.getByText('Changing settings needs a key with scope admin.').waitFor();
     // the alerts page, opened by its address, offers no form the server would refuse this key

@@ -33,6 +33,7 @@ const ALL = [
   '0027_wire_events',
   '0028_locations',
   '0029_unit_cost',
+  '0030_kits',
 ];
 
 describe('migrations', () => {

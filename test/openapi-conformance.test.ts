@@ -155,10 +155,21 @@ describe.each(drivers())('the OpenAPI document describes every answer, on %s', (
     await call('PUT', `/v1/variants/${sku}`, { body: { low_stock_threshold: 2 } });
     await call('GET', '/v1/variants?limit=2');
     await call('GET', `/v1/variants/${sku}`);
+    // kits: defined before any stock, reserved (its line shows its components) and made plain again
+    const kit = `${sku}-KIT`;
+    await call('POST', '/v1/variants', { body: { sku: kit, product: { title: 'Kit' } } });
+    await call('PUT', `/v1/kits/${kit}`, { body: { components: [{ sku, qty: 2 }] } });
+    await call('GET', '/v1/kits');
+    await call('GET', `/v1/kits/${kit}`);
 
     // stock
     await call('POST', '/v1/stock/receive', { body: { sku, warehouse: ams, qty: 20, bin: 'A-01-01' } });
     await call('POST', '/v1/stock/receive', { body: { sku, warehouse: ber, qty: 5 } });
+    const kitOrder = await call('POST', '/v1/reservations', {
+      body: { order_ref: `${kit}-1`, lines: [{ sku: kit, qty: 1 }] },
+    });
+    await call('POST', `/v1/reservations/${String(kitOrder.body.id)}/cancel`);
+    await call('DELETE', `/v1/kits/${kit}`);
     await call('POST', '/v1/stock/adjust', { body: { sku, warehouse: ams, delta: -1, reason: 'damaged' } });
     await call('POST', '/v1/stock/count', { body: { sku, warehouse: ams, counted: 19 } });
     await call('POST', '/v1/stock/transfer', { body: { sku, from: ams, to: ber, qty: 1 } });

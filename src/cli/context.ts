@@ -5,6 +5,7 @@ import { ALLOCATION_STRATEGIES, DEFAULT_ALLOCATION, isAllocationStrategy } from 
 import type { AllocationStrategy } from '../domain/routing.js';
 import type { CallOptions } from '../services/context.js';
 import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
+import { DEFAULT_KIT_REFRESH_MS } from '../services/kits.js';
 import { Stockroom } from '../services/stockroom.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -48,6 +49,7 @@ export async function withStockroom<T>(
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
     currency,
+    kitRefreshMs: envInt(env, 'STOCKROOM_KIT_REFRESH_MS', DEFAULT_KIT_REFRESH_MS, 1),
   });
   try {
     if (options.migrate !== false) {

@@ -12,6 +12,7 @@ import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
 import { registerLocations } from './locations.js';
+import { registerKits } from './kits.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
@@ -64,6 +65,7 @@ function createProgram(
     };
   };
   registerCatalog(program, ctx);
+  registerKits(program, ctx);
   registerStock(program, ctx);
   registerLocations(program, ctx);
   registerBulk(program, ctx);

@@ -118,10 +118,13 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     trustProxy,
   });
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
-  changes.subscribe((heard) => {
+  await stockroom.kits.registry.load();
+  changes.subscribe((announced) => {
     // the stock list's markers (its reads waiting to hear every change before them) are no SKU to drop or stream
-    const change = withoutMarkers(heard);
-    if (change === undefined) return;
+    const heard = withoutMarkers(announced);
+    if (heard === undefined) return;
+    // a kit's availability is its components': their change is the kit's too
+    const change = stockroom.kits.registry.withKitsOf(heard);
     void Promise.resolve(cache?.invalidate(change))
       .catch((err: unknown) => {
         app.log.warn({ err }, 'could not drop changed SKUs from the availability cache');

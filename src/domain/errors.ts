@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   in_use: { status: 409, title: 'Still holds stock or open reservations' },
   archived: { status: 409, title: 'Archived' },
   no_room: { status: 409, title: 'No room for the units' },
+  kit_holds_no_stock: { status: 409, title: 'A kit holds no stock of its own' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
@@ -204,6 +205,22 @@ export class NoRoomError extends StockroomError {
     super(
       `no room for ${room.requested} of ${room.sku} ${where}: ${why}; force: true puts them there all the same`,
       extra,
+    );
+  }
+}
+
+/**
+ * Units put on a kit (a receipt, a count, a sync, a return), or a variant made a kit while it holds stock: a kit's
+ * units are its components', held and shipped through them.
+ */
+export class KitHoldsNoStockError extends StockroomError {
+  readonly code = 'kit_holds_no_stock';
+  constructor(readonly sku?: string) {
+    super(
+      sku === undefined
+        ? 'a kit holds no stock of its own: receive, count or move its components instead'
+        : `${sku} is a kit and holds no stock of its own: receive, count or move its components instead`,
+      sku === undefined ? {} : { sku },
     );
   }
 }

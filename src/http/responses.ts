@@ -270,6 +270,7 @@ const MovementSchema = Type.Object(
     ),
     value_delta: OrNull(Type.Integer({ description: "minor units added to (or taken from) the level's value" })),
     value_after: OrNull(Type.Integer({ description: "the level's value after this row, in minor units" })),
+    kit: OrNull(Type.String({ description: "a kit component's row: the kit its units moved for" })),
     created_at: Time,
   },
   { $id: 'Movement' },
@@ -297,6 +298,12 @@ const ReservationSchema = Type.Object(
         backordered: Int,
         fulfilled: Int,
         released: Int,
+        components: Type.Optional(
+          Type.Array(Type.Object({ sku: Text, warehouse: Text, qty: Int, fulfilled: Int, released: Int }), {
+            description:
+              "a kit's line only: the units of its components it holds, ships and gives back (the kit holds none)",
+          }),
+        ),
       }),
     ),
   },

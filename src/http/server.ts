@@ -14,6 +14,7 @@ import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { archiveRoutes } from './routes/archive.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { kitRoutes } from './routes/kits.js';
 import { keyRoutes } from './routes/keys.js';
 import { locationRoutes } from './routes/locations.js';
 import { purchasingRoutes } from './routes/purchasing.js';
@@ -219,6 +220,7 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
   );
 
   await app.register(catalogRoutes(stockroom), { prefix: '/v1' });
+  await app.register(kitRoutes(stockroom), { prefix: '/v1' });
   await app.register(stockRoutes(stockroom, options.imports), { prefix: '/v1' });
   await app.register(stockListRoutes(stockroom), { prefix: '/v1' });
   await app.register(reservationRoutes(stockroom), { prefix: '/v1' });

@@ -8,6 +8,8 @@ import { readAvailability } from '../store/availability.js';
 import { missing } from './lookups.js';
 import type { ServiceContext } from './context.js';
 import { AvailabilityQuery, MAX_QTY, parse } from './schemas.js';
+import { KitRegistry, kitAvailabilityRow } from './kits.js';
+import { componentSkus, kitsNamed } from './kit-holds.js';
 
 /** Who asks, when they say: their region and where they would ship to. */
 function shopperOf(req: AvailabilityQuery): Shopper | undefined {
@@ -53,7 +55,11 @@ export interface AvailabilityCache {
 export class AvailabilityService {
   private cache: AvailabilityCache | undefined;
 
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    /** the kits: a kit shows what its components make */
+    private readonly kits: KitRegistry = new KitRegistry(ctx.db),
+  ) {}
 
   /** Answers from this cache from now on (the server sets one up; the library reads the database). */
   useCache(cache: AvailabilityCache | undefined): void {
@@ -98,7 +104,16 @@ export class AvailabilityService {
   ): Promise<{ items: Map<string, AvailabilityItem>; lifetimes: Map<string, number> }> {
     const now = this.ctx.clock();
     const horizon = keepMs === undefined ? null : new Date(now.getTime() + keepMs);
-    const rows = new Map((await readAvailability(this.ctx.db, skus, now, horizon)).map((row) => [row.sku, row]));
+    const kits = kitsNamed(
+      skus.map((sku) => ({ sku })),
+      await this.kits.current(),
+    );
+    const asked = kits ? [...new Set([...skus, ...componentSkus(kits)])] : skus;
+    const rows = new Map((await readAvailability(this.ctx.db, asked, now, horizon)).map((row) => [row.sku, row]));
+    for (const kit of kits?.values() ?? []) {
+      const row = rows.get(kit.sku);
+      if (row) rows.set(kit.sku, kitAvailabilityRow(kit, row, rows));
+    }
     const unknown = skus.filter((sku) => !rows.has(sku));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
     const lifetimes = new Map(

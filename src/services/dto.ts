@@ -122,6 +122,8 @@ export interface Movement {
   unit_cost: number | null;
   value_delta: number | null;
   value_after: number | null;
+  /** a kit component's row: the kit its units moved for */
+  kit: string | null;
   created_at: string;
 }
 
@@ -138,6 +140,17 @@ export interface ReservationLine {
   qty: number;
   /** units promised beyond stock (backorder / pre-order): they ship when stock arrives */
   backordered: number;
+  fulfilled: number;
+  released: number;
+  /** a kit's line: its components' units, held, shipped and given back with it (the kit itself holds nothing) */
+  components?: ReservationComponent[];
+}
+
+/** The units of one component a kit line holds. */
+export interface ReservationComponent {
+  sku: string;
+  warehouse: string;
+  qty: number;
   fulfilled: number;
   released: number;
 }
@@ -170,15 +183,34 @@ export const toReservation = (reservation: ReservationRow, lines: readonly Reser
   committed_at: iso(reservation.committed_at),
   closed_at: iso(reservation.closed_at),
   backordered: lines.some((line) => line.backordered > 0),
-  lines: lines.map((line) => ({
+  lines: lines.some((line) => line.kit_line_no !== null)
+    ? lines.filter((line) => line.kit_line_no === null).map((line) => toReservationLine(line, lines))
+    : lines.map((line) => toReservationLine(line, [])),
+});
+
+/** A stored line as shown: a kit's line with its components nested; component lines are shown only there. */
+function toReservationLine(line: ReservationLineRow, lines: readonly ReservationLineRow[]): ReservationLine {
+  const shown: ReservationLine = {
     sku: line.sku,
     warehouse: line.warehouse,
     qty: line.qty,
     backordered: line.backordered,
     fulfilled: line.fulfilled_qty,
     released: line.released_qty,
-  })),
-});
+  };
+  const components = lines.filter((other) => other.kit_line_no === line.line_no);
+  if (components.length === 0) return shown;
+  return {
+    ...shown,
+    components: components.map((component) => ({
+      sku: component.sku,
+      warehouse: component.warehouse,
+      qty: component.qty,
+      fulfilled: component.fulfilled_qty,
+      released: component.released_qty,
+    })),
+  };
+}
 
 /** An alert as raised (store/alerts.ts), its time as an ISO string. */
 export type Alert = Omit<AlertRow, 'created_at'> & { created_at: string };

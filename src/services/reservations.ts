@@ -51,6 +51,10 @@ import { claimGroupKeys, settleGroupKeys } from './group-keys.js';
 import { Picking, movesByLocation } from './picking.js';
 import type { ClaimedKey } from './group-keys.js';
 import type { Reservation } from './dto.js';
+import { isComponentLine, kitVariantOf, withComponentPicks } from '../domain/kits.js';
+import type { Kit } from '../domain/kits.js';
+import { KitRegistry } from './kits.js';
+import { componentSkus, kitsNamed, planKitHolds } from './kit-holds.js';
 import {
   AmendInput,
   FulfilInput,
@@ -85,13 +89,21 @@ interface PlannedMove extends MovementInput {
  * A hold to place: a reserve movement with the names the reservation's lines are shown by. One that holds no
  * stock (an untracked variant's) becomes a line only: no movement, no ledger row.
  */
-type PlannedHold = PlannedMove & { sku: string; warehouse: string; holdsStock: boolean };
+type PlannedHold = PlannedMove & {
+  sku: string;
+  warehouse: string;
+  holdsStock: boolean;
+  /** a component's hold: the hold of the kit it is for (its line is the kit line's component) */
+  kitOf?: PlannedHold;
+};
 
 interface ReserveJob {
   req: ReserveRequest;
   options: CallOptions;
   /** already put off once, for units a sweeper was releasing (see reserveGroup) */
   putOff?: boolean;
+  /** the kits the order names (undefined for an order of plain SKUs) */
+  kits?: ReadonlyMap<string, Kit> | undefined;
 }
 
 /**
@@ -129,6 +141,8 @@ export class ReservationService {
     private readonly listTotalMax: number = DEFAULT_LIST_TOTAL_MAX,
     /** how orders that do not say are spread over warehouses (STOCKROOM_ALLOCATION) */
     private readonly allocation: AllocationStrategy = DEFAULT_ALLOCATION,
+    /** the kits, known in memory: a plain order is looked up there and nowhere else */
+    private readonly kits: KitRegistry = new KitRegistry(ctx.db),
   ) {
     this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
@@ -173,7 +187,10 @@ export class ReservationService {
     // asked for by name, nearest without a place to be near to is a mistake; the store's default falls back
     if (req.allocation === 'nearest' && req.ship_to === undefined)
       throw ValidationError.field('/ship_to', 'is required when allocation is nearest');
-    const answered = afterReleasesElsewhere(this.ctx.db, (putOff) => this.reserving.submit({ req, options, putOff }));
+    const kits = kitsNamed(req.lines, this.kits.known ?? (await this.kits.load()));
+    const answered = afterReleasesElsewhere(this.ctx.db, (putOff) =>
+      this.reserving.submit({ req, options, putOff, kits }),
+    );
     if (this.reserveWatchers.size === 0) return answered;
     const tell = (outcome: string): void => {
       const seconds = (performance.now() - started) / 1000;
@@ -219,7 +236,13 @@ export class ReservationService {
 
       const skus = [
         ...new Set([
-          ...jobs.flatMap((job, i) => (settled[i] ? [] : job.req.lines.map((line) => line.sku))),
+          ...jobs.flatMap((job, i) =>
+            settled[i]
+              ? []
+              : job.kits
+                ? [...job.req.lines.map((line) => line.sku), ...componentSkus(job.kits)]
+                : job.req.lines.map((line) => line.sku),
+          ),
           ...orders.skus,
         ]),
       ];
@@ -240,7 +263,7 @@ export class ReservationService {
           const released = previous ? replaceable(previous, job, levels) : undefined;
           let holds: PlannedHold[];
           try {
-            holds = plan(id, job.req, levels, known, this.allocation);
+            holds = plan(id, job.req, levels, known, this.allocation, job.kits);
           } catch (error) {
             // the new order cannot be held: the one it would replace keeps every unit it holds
             if (released) shiftReserved(released.moves, levels, -1);
@@ -271,6 +294,7 @@ export class ReservationService {
               fulfilled_qty: 0,
               released_qty: 0,
               holds_stock: hold.holdsStock,
+              kit_line_no: hold.kitOf ? holds.indexOf(hold.kitOf) + 1 : null,
             };
           });
           moves.push(...holds.filter((hold) => hold.holdsStock));
@@ -318,6 +342,7 @@ export class ReservationService {
             qty: line.qty,
             backordered: line.backordered,
             holdsStock: line.holds_stock,
+            kitLineNo: line.kit_line_no,
           })),
         };
       });
@@ -388,6 +413,9 @@ export class ReservationService {
       throw ValidationError.field('', 'nothing to amend: give lines, ttl_seconds or expires_at');
     if (req.ttl_seconds !== undefined && req.expires_at !== undefined)
       throw ValidationError.field('/expires_at', 'give ttl_seconds or expires_at, not both');
+    const kits = kitsNamed(req.lines ?? [], this.kits.known ?? (await this.kits.load()));
+    if (kits)
+      throw ValidationError.field('/lines', `${[...kits.keys()].join(', ')}: a kit is reserved, not amended in`);
     return this.change(id, { action: 'amend', body: req }, options);
   }
 
@@ -839,6 +867,7 @@ function plan(
   levels: readonly RoutingRow[],
   known: KnownNames,
   storeAllocation: AllocationStrategy,
+  kits?: ReadonlyMap<string, Kit>,
 ): PlannedHold[] {
   const wanted = new Map<string, number>();
   for (const line of req.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.qty);
@@ -848,6 +877,12 @@ function plan(
     throw new NotFoundError('warehouse', req.warehouse);
   const shopper: Shopper = { region: req.region, ship_to: req.ship_to };
   const strategy = routingStrategy(req, storeAllocation);
+  // kits are routed after the plain lines, on what those leave (see planKitHolds)
+  const kitsWanted = new Map<string, number>();
+  for (const sku of kits?.keys() ?? []) {
+    kitsWanted.set(sku, wanted.get(sku) ?? 0);
+    wanted.delete(sku);
+  }
   const skuLines = [...wanted].map(([sku, qty]) => {
     const mine = levels.filter(
       (level) => level.sku === sku && (req.warehouse === undefined || level.warehouse === req.warehouse),
@@ -903,8 +938,54 @@ function plan(
       });
     }
   });
+  if (kits) short.push(...holdKits(id, req, kits, kitsWanted, levels, moves, { shopper, strategy }));
   if (short.length > 0) throw new InsufficientStockError(short);
   return moves;
+}
+
+/**
+ * Adds an order's kits to its holds: per warehouse a line for the kit (it holds nothing) and one per component
+ * (holding the units), routed on what the order's plain holds leave. @returns the kits that cannot be covered
+ */
+function holdKits(
+  id: string,
+  req: ReserveRequest,
+  kits: ReadonlyMap<string, Kit>,
+  wanted: ReadonlyMap<string, number>,
+  levels: readonly RoutingRow[],
+  moves: PlannedHold[],
+  routing: { shopper: Shopper; strategy: AllocationStrategy },
+): ShortLine[] {
+  const taken = new Map<RoutingRow, number>();
+  for (const move of moves) {
+    const level = levels.find((row) => row.variant_id === move.variantId && row.warehouse_id === move.warehouseId);
+    if (level && move.holdsStock) taken.set(level, (taken.get(level) ?? 0) + move.deltaReserved);
+  }
+  const { parts, short } = planKitHolds(wanted, kits, levels, taken, {
+    ...routing,
+    warehouse: req.warehouse,
+    ship_to: req.ship_to,
+    split: req.split,
+  });
+  const hold = (level: RoutingRow, qty: number, kitOf?: PlannedHold): PlannedHold => ({
+    sku: level.sku,
+    warehouse: level.warehouse,
+    variantId: level.variant_id,
+    warehouseId: level.warehouse_id,
+    type: 'reserve',
+    deltaOnHand: 0,
+    deltaReserved: qty,
+    guard: 'reservable',
+    reference: req.order_ref,
+    reservationId: id,
+    holdsStock: kitOf !== undefined,
+    ...(kitOf ? { kitOf, kitVariantId: kitOf.variantId } : {}),
+  });
+  for (const part of parts) {
+    const kitHold = hold(part.kit, part.kits);
+    moves.push(kitHold, ...part.components.map((component) => hold(component.level, component.qty, kitHold)));
+  }
+  return short;
 }
 
 /**
@@ -1007,6 +1088,7 @@ function releaseAll(
       reference: reservation.order_ref,
       reservationId: reservation.id,
       actor,
+      kitVariantId: kitVariantOf(line, lines),
     });
   }
 }
@@ -1034,13 +1116,11 @@ function decide(
     return;
   }
   nextStatus(reservation.status, 'fulfil');
-  const open = lines.map((line) => ({
-    line_no: line.line_no,
-    sku: line.sku,
-    warehouse: line.warehouse,
-    remaining: remaining(line),
-  }));
-  const picks = planFulfilment(open, (job.body as FulfilRequest).lines);
+  // a kit's components are shipped with it, never named alone
+  const open = lines
+    .filter((line) => !isComponentLine(line))
+    .map((line) => ({ line_no: line.line_no, sku: line.sku, warehouse: line.warehouse, remaining: remaining(line) }));
+  const picks = withComponentPicks(planFulfilment(open, (job.body as FulfilRequest).lines), lines);
   if (picks.length === 0) throw new InvalidTransitionError(reservation.status, 'fulfil');
   const byLine = new Map(lines.map((line) => [line.line_no, line]));
   const shipments = picks.map((pick) => {
@@ -1085,6 +1165,7 @@ function decide(
       reservationId: reservation.id,
       actor,
       onHandAfter: level.on_hand,
+      kitVariantId: kitVariantOf(line, lines),
     };
     const parts = picked?.[i];
     change.moves.push(...(parts ? movesByLocation(move, parts, onHand) : [move]));
@@ -1270,6 +1351,12 @@ function decideAmendment(
   const draft: Draft = { change: { moves: [], progress: [], statuses: [] }, growth: [] };
   const edits = new LineEdits(reservation, lines, levels, draft, job.options.actor ?? null);
   const { change } = job;
+  // a kit's lines change together: given back (release) as a whole kit, nothing else
+  if (change.action !== 'release' && lines.some(isComponentLine))
+    throw new InvalidTransitionError(
+      'holding a kit',
+      change.action === 'fulfil' ? 'ship from elsewhere' : change.action,
+    );
   let emptied: 'released' | 'fulfilled' = 'fulfilled';
   switch (change.action) {
     case 'amend': {
@@ -1317,7 +1404,14 @@ function decideAmendment(
     case 'release': {
       assertChangeable(reservation.status, 'release');
       emptied = 'released';
-      const picks = planFulfilment(edits.openLines(), change.body.lines, 'release');
+      const picks = withComponentPicks(
+        planFulfilment(
+          edits.openLines().filter((line) => !isComponentLine(edits.line(line.line_no))),
+          change.body.lines,
+          'release',
+        ),
+        edits.lines,
+      );
       for (const pick of picks) edits.giveBack(edits.line(pick.line_no), pick.qty);
       break;
     }
@@ -1437,6 +1531,7 @@ class LineEdits {
       fulfilled_qty: 0,
       released_qty: 0,
       holds_stock: level.track_inventory,
+      kit_line_no: null,
     };
     this.lines.push(line);
     return line;
@@ -1563,6 +1658,7 @@ class LineEdits {
       reference: this.reservation.order_ref,
       reservationId: this.reservation.id,
       actor: this.actor,
+      kitVariantId: kitVariantOf(line, this.lines),
     };
   }
 }

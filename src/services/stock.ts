@@ -26,6 +26,7 @@ import { putAwayReceipt } from './locations.js';
 import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
+import { KitRegistry, kitStock } from './kits.js';
 import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { DEFAULT_PREVIEW_LISTED, readStockCsv, scanStockCsv, tooMany } from './stock-csv.js';
@@ -199,7 +200,11 @@ export interface MovementQuery {
 
 /** Warehouse operations: physical stock coming, going, counted and moved. Each is one transaction. */
 export class StockService {
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    /** the kits: a kit's stock is what its components make */
+    private readonly kits: KitRegistry = new KitRegistry(ctx.db),
+  ) {}
 
   /** Units arriving at a warehouse (into a bin, if named): on_hand goes up. */
   async receive(input: ReceiveInput, options: CallOptions = {}): Promise<Level> {
@@ -622,6 +627,13 @@ export class StockService {
    * counted as reserved, swept or not.
    */
   async get(sku: string): Promise<Stock> {
+    const kit = (await this.kits.current()).get(sku);
+    if (!kit) return this.levelsOf(sku);
+    const components = await Promise.all(kit.components.map((component) => this.levelsOf(component.sku)));
+    return kitStock(kit, await this.levelsOf(sku), components);
+  }
+
+  private async levelsOf(sku: string): Promise<Stock> {
     const variant = await variantBySku(this.ctx.db, sku);
     const rows = await readStock(this.ctx.db, variant.id, this.ctx.clock());
     const incoming = new Map(

@@ -14,6 +14,7 @@ import { defaultGroupCommit } from './group-commit.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
 import { LocationService } from './locations.js';
+import { KitRegistry, KitService } from './kits.js';
 import { PurchasingService } from './purchasing.js';
 import { ReplenishmentService } from './replenishment.js';
 import { reconcile } from './reconcile.js';
@@ -44,6 +45,8 @@ export interface StockroomOptions {
   listTotalMax?: number | undefined;
   /** STOCKROOM_CURRENCY: the ISO 4217 currency every cost and valuation is in (default USD) */
   currency?: string | undefined;
+  /** STOCKROOM_KIT_REFRESH_MS: how often kits defined by another process are read again (default 5,000 ms) */
+  kitRefreshMs?: number | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -64,6 +67,8 @@ export class Stockroom {
   readonly locations: LocationService;
   /** on hand x moving-average cost, as of any moment, from the ledger */
   readonly valuation: ValuationService;
+  /** kit SKUs made of components */
+  readonly kits: KitService;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -72,18 +77,21 @@ export class Stockroom {
       clock: options.clock ?? (() => new Date()),
       currency: currencyCode(options.currency ?? DEFAULT_CURRENCY, '/currency'),
     };
+    const kits = new KitRegistry(options.db, options.kitRefreshMs);
+    this.kits = new KitService(this.ctx, kits);
     this.catalog = new CatalogService(this.ctx);
-    this.stock = new StockService(this.ctx);
+    this.stock = new StockService(this.ctx, kits);
     this.stockList = new StockListService(this.ctx, options.listTotalMax);
     this.reservations = new ReservationService(
       this.ctx,
       options.groupCommit ?? defaultGroupCommit(options.db.driver),
       options.listTotalMax,
       options.allocation,
+      kits,
     );
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
     this.sync = new SyncService(this.ctx, this.stock, options.sync);
-    this.availability = new AvailabilityService(this.ctx);
+    this.availability = new AvailabilityService(this.ctx, kits);
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(
       this.ctx,

@@ -1,4 +1,4 @@
-import { QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
+import { KitHoldsNoStockError, QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
 import { isContention, isUnavailable, sqlState } from './db.js';
 
 /** Seconds a client is asked to wait (Retry-After) before trying a 503 again. */
@@ -13,6 +13,12 @@ export function asStockroomError(error: unknown): StockroomError | undefined {
   if (error instanceof StockroomError) return error;
   // numeric_value_out_of_range: sums of many in-range operations can pass an integer column
   if (sqlState(error) === '22003') return new QuantityLimitError();
+  // check_violation of migration 0030: units put on a kit by a path that does not know of kits
+  if (
+    sqlState(error) === '23514' &&
+    (error as { constraint?: unknown }).constraint === 'stock_levels_kit_holds_nothing'
+  )
+    return new KitHoldsNoStockError();
   if (isUnavailable(error))
     return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS);
   // the transaction was already run again several times: the contention passes, the request was fine

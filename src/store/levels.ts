@@ -32,6 +32,8 @@ export interface MovementInput {
   /** what one unit coming in cost, in minor units (a receipt's); the ledger's cost trigger (migration 0029) values
    * every other row that moves on_hand at the level's moving average */
   unitCost?: number | null;
+  /** the kit a component's units move for (migration 0030) */
+  kitVariantId?: number | null;
 }
 
 /** A movement applyMovements wrote, with the numbers its level was left at. */
@@ -82,6 +84,8 @@ export async function applyMovements(
     // left out when none: a hold's row stays as short as it was (jsonb_to_recordset reads a missing key as null)
     ...(movement.binId === undefined ? {} : { bin_id: movement.binId, bin_delta: movement.binDelta }),
     ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
+    // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
+    ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
   }));
   // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
@@ -90,7 +94,7 @@ export async function applyMovements(
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
-         bin_delta int, unit_cost bigint)
+         bin_delta int, unit_cost bigint, kit_variant_id bigint)
      ),
      locked AS (
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
@@ -139,9 +143,9 @@ export async function applyMovements(
      ledger AS (
        INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after,
                                     reserved_after, reason, reference, actor, reservation_id, created_at, bin_id,
-                                    bin_delta, unit_cost)
+                                    bin_delta, unit_cost, kit_variant_id)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
-              actor, reservation_id, coalesce($2::timestamptz, now()), bin_id, bin_delta, unit_cost
+              actor, reservation_id, coalesce($2::timestamptz, now()), bin_id, bin_delta, unit_cost, kit_variant_id
          FROM done ORDER BY idx
        RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
                  reason, reference, reservation_id

@@ -27,6 +27,8 @@ export interface MovementRow {
   unit_cost: number | null;
   value_delta: number | null;
   value_after: number | null;
+  /** a kit component's row: the kit its units moved for (migration 0030) */
+  kit: string | null;
   created_at: Date;
 }
 
@@ -48,7 +50,7 @@ export async function listMovements(db: Queryable, filter: MovementFilter): Prom
     `SELECT m.id, v.sku, w.code AS warehouse, m.type, m.delta_on_hand, m.delta_reserved, m.on_hand_after, m.reserved_after,
             m.reason, m.reference, m.actor, m.reservation_id, m.state_from, m.state_to, m.state_qty,
             b.code AS location, m.bin_delta AS location_delta, m.unit_cost, m.value_delta, m.value_after,
-            m.created_at
+            m.created_at, (SELECT k.sku FROM variants k WHERE k.id = m.kit_variant_id) AS kit
        FROM stock_movements m JOIN variants v ON v.id = m.variant_id JOIN warehouses w ON w.id = m.warehouse_id
        LEFT JOIN bins b ON b.id = m.bin_id
       WHERE ($1::text IS NULL OR v.sku = $1)

@@ -32,6 +32,8 @@ export interface ReservationLineRow {
   released_qty: number;
   /** false for a line of an untracked variant: it records where the order ships from and holds nothing */
   holds_stock: boolean;
+  /** a kit component's line: the line of its kit (which holds nothing itself); null for any other (migration 0030) */
+  kit_line_no: number | null;
 }
 
 /** A line of a new reservation: where its units are held and how many of them are backordered. */
@@ -45,6 +47,8 @@ export interface NewReservationLine {
   backordered: number;
   /** false: the line holds nothing (an untracked variant); true unless said */
   holdsStock?: boolean;
+  /** a kit component's line: its kit's line number */
+  kitLineNo?: number | null;
 }
 
 /** A new pending reservation, as insertReservations writes it. */
@@ -117,11 +121,12 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
        HAVING count(*) > 0
      )
-     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock)
-     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock
+     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
+                                    kit_line_no)
+     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock, l.kit_line_no
        FROM jsonb_to_recordset($2::jsonb)
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
-              holds_stock boolean)
+              holds_stock boolean, kit_line_no int)
       -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
       -- 0019), and these reservations came with their lines and their created events (0023)
       WHERE (SELECT set_config('stockroom.lines_created', 'on', true) || set_config('stockroom.reservations_created', 'on', true)) = 'onon'`,
@@ -145,6 +150,8 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
             qty: line.qty,
             backordered: line.backordered,
             holds_stock: line.holdsStock ?? true,
+            // only a kit component's line carries it (the column reads null for every other)
+            ...(line.kitLineNo ? { kit_line_no: line.kitLineNo } : {}),
           })),
         ),
       ),
@@ -242,7 +249,7 @@ export async function readReservationsWithLines(
 export async function readLinesOf(db: Queryable, ids: readonly string[]): Promise<Map<string, ReservationLineRow[]>> {
   const { rows } = await db.query<ReservationLineRow & { reservation_id: string }>(
     `SELECT rl.reservation_id, rl.line_no, rl.variant_id, rl.warehouse_id, v.sku, w.code AS warehouse, rl.qty, rl.backordered,
-            rl.fulfilled_qty, rl.released_qty, rl.holds_stock
+            rl.fulfilled_qty, rl.released_qty, rl.holds_stock, rl.kit_line_no
        FROM reservation_lines rl JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
       WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.reservation_id, rl.line_no`,
     [ids],

@@ -6,6 +6,7 @@ import { AlertsPage } from './pages/alerts.js';
 import { HealthPage } from './pages/health.js';
 import { ImportPage } from './pages/import.js';
 import { LocationsPage } from './pages/locations.js';
+import { KitsPage } from './pages/kits.js';
 import { PurchasingPage } from './pages/purchasing.js';
 import { ReservationsPage } from './pages/reservations.js';
 import { StockPage } from './pages/stock.js';
@@ -20,6 +21,7 @@ const PAGES = [
   { path: '/reservations', label: 'Reservations', scopes: ['checkout'] },
   { path: '/purchasing', label: 'Purchasing', scopes: ['warehouse'] },
   { path: '/floor', label: 'Floor', scopes: ['warehouse'] },
+  { path: '/kits', label: 'Kits', scopes: ['warehouse', 'checkout'] },
   { path: '/alerts', label: 'Alerts', scopes: [] },
   { path: '/import', label: 'Import', scopes: ['warehouse'] },
   { path: '/valuation', label: 'Valuation', scopes: [] },
@@ -93,6 +95,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   else if (route.path === '/reservations') page = <ReservationsPage query={route.query} />;
   else if (route.path === '/purchasing') page = <PurchasingPage />;
   else if (route.path === '/floor') page = <LocationsPage query={route.query} />;
+  else if (route.path === '/kits') page = <KitsPage />;
   else if (route.path === '/alerts') page = <AlertsPage />;
   else if (route.path === '/import') page = <ImportPage />;
   else if (route.path === '/valuation') page = <ValuationPage query={route.query} />;
