@@ -4,21 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/cli/program.js';
+import { cli } from './support/cli.js';
 import { Stockroom, openDbFromEnv } from '../src/index.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { freePort } from './support/postgres-cluster.js';
 import { useUpstream } from './support/upstream.js';
 
 const exec = promisify(execFile);
-
-/** Runs the CLI in this process, as the bin does, and captures what it says. */
-async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
-  return { code, out, err };
-}
 
 describe('the stockroom CLI on the embedded database', () => {
   let dir: string;

@@ -2,17 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/cli/program.js';
+import { cli } from './support/cli.js';
 import { Stockroom, openPglite } from '../src/index.js';
 import { expectReconciled } from './support/harness.js';
-
-/** Runs the CLI in this process, as the bin does, and captures what it says. */
-async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, env);
-  return { code, out, err };
-}
 
 describe('kits from the command line (embedded database)', () => {
   let dir: string;
