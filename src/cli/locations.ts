@@ -173,7 +173,7 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
   location
     .command('count-plan <warehouse>')
     .description('what to count today')
-    .option('--method <method>', 'abc (by movement, the default) | oldest')
+    .option('--method <method>', 'abc (by movement value, the default) | oldest')
     .option('--limit <n>', 'how many (default 20)', intOption)
     .action(async (warehouse: string, flags: { method?: string; limit?: number }) => {
       await runAndPrint(
