@@ -926,13 +926,13 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     expect(await page.locator('#reservations thead').isVisible()).toBe(true);
   });
 
-  it('shows the floor: locations with their fill, a pick face refilled from bulk, and a reservation’s pick list', async () => {
+  it('shows the floor: locations with their fill, a pick face refilled from bulk, a reservation’s pick list, and a count recorded from the count plan with its variance', async () => {
     await api('POST', '/v1/warehouses', { code: 'FLR', name: 'Floor' });
     await api('POST', '/v1/warehouses/FLR/locations', { code: 'P-01-01', type: 'pick_face', max_weight_g: 5000 });
     await api('POST', '/v1/warehouses/FLR/locations', { code: 'B-01-01' });
     await api('PUT', '/v1/variants/CAP/measures', { weight_g: 200 });
     await api('PUT', '/v1/warehouses/FLR/locations/P-01-01/minimum', { sku: 'CAP', min_qty: 4 });
-    await api('POST', '/v1/stock/receive', { sku: 'CAP', warehouse: 'FLR', qty: 30, bin: 'B-01-01' });
+    await api('POST', '/v1/stock/receive', { sku: 'CAP', warehouse: 'FLR', qty: 30, bin: 'B-01-01', unit_cost: 150 });
 
     const page = await signedIn('/admin/floor?warehouse=FLR');
     await page.locator('#locations tr[data-location="B-01-01"]').filter({ hasText: 'CAP 30' }).waitFor();
@@ -958,7 +958,28 @@ describe.skipIf(!HAS_CHROMIUM)('the admin console in headless Chromium', () => {
     await stops.nth(1).waitFor();
     expect(await stops.allTextContents()).toEqual(['FLRB-01-01CAP2', 'FLRP-01-01CAP25']);
     await noProblems(page);
-    await screenshots(page, 'admin-10-floor');
     await api('POST', `/v1/reservations/${held.id}/cancel`);
+
+    // the count plan: CAP moved all the value, so both its locations are class A, never counted; a count recorded
+    // from a row shows its variance and moves on hand by it
+    const counts = page.locator('#count-plan tbody tr');
+    await counts.nth(1).waitFor();
+    expect(await counts.allTextContents()).toEqual([
+      expect.stringMatching(/^B-01-01CAPAnever/),
+      expect.stringMatching(/^P-01-01CAPAnever/),
+    ]);
+    const bulk = page.locator('#count-plan tr[data-count="B-01-01/CAP"]');
+    await bulk.getByLabel('Counted CAP in B-01-01').fill('4');
+    await bulk.getByRole('button', { name: 'Record' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Counted 4 of CAP in B-01-01: expected 5, variance −1.' })
+      .waitFor();
+    await bulk.locator('td.num').filter({ hasText: '−1' }).waitFor();
+    await page.locator('#count-plan tr[data-count="P-01-01/CAP"]').filter({ hasText: 'never' }).waitFor();
+    expect(await bulk.textContent()).not.toContain('never');
+    expect(await onHand('CAP', 'FLR')).toBe(29);
+    await noProblems(page);
+    await screenshots(page, 'admin-10-floor');
   });
 });

@@ -35,8 +35,8 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     const refused = await cli(env, 'receive', 'TEE-M', 'AMS', '5', '--bin', 'A-01-01');
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain('room for 4 units by weight');
-    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '3', '--bin', 'A-01-01')).code).toBe(0);
-    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'B-01-01')).code).toBe(0);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '3', '--bin', 'A-01-01', '--unit-cost', '4.50')).code).toBe(0);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '10', '--bin', 'B-01-01', '--unit-cost', '4.50')).code).toBe(0);
     expect((await cli(env, 'location', 'minimum', 'AMS', 'A-01-01', 'TEE-M', '4')).code).toBe(0);
 
     const suggested = await cli(env, 'location', 'replenishments', 'AMS');
@@ -51,7 +51,8 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     const counted = await cli(env, 'location', 'count', 'AMS', 'B-01-01', 'TEE-M', '8');
     expect(counted.out).toBe('TEE-M in AMS/B-01-01: expected 9, counted 8, variance -1\n');
     expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'oldest')).out).toMatch(
-      /A-01-01 +TEE-M +4 +A +\d+ +never\n.*B-01-01 +TEE-M +8/,
+      // 13 units in at 4.50, 1 out at the count: 14 units, 63.00 of value
+      /A-01-01 +TEE-M +4 +A +14 +63\.00 +never\n.*B-01-01 +TEE-M +8/,
     );
     expect((await cli(env, 'location', 'variance', 'AMS')).out).toMatch(/^1 counts since .*: net -1, absolute 1/);
     expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'newest')).code).not.toBe(0);

@@ -511,11 +511,11 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
       [{}, {}],
     );
     const [fast, slow] = sku as [string, string];
-    await receive({ sku: fast, warehouse: wh, qty: 50, bin: 'A-01-01' });
-    await receive({ sku: fast, warehouse: wh, qty: 10, bin: 'B-01-01' });
-    await receive({ sku: slow, warehouse: wh, qty: 2, bin: 'B-01-01' });
+    await receive({ sku: fast, warehouse: wh, qty: 50, bin: 'A-01-01', unit_cost: 100 });
+    await receive({ sku: fast, warehouse: wh, qty: 10, bin: 'B-01-01', unit_cost: 100 });
+    await receive({ sku: slow, warehouse: wh, qty: 2, bin: 'B-01-01', unit_cost: 100 });
 
-    // ABC by movement: the SKU that moved most is A and comes first; oldest-first takes never-counted in code order
+    // ABC by movement value: the SKU that moved most is A and comes first; oldest-first takes never-counted in code order
     const abc = await call('GET', `/v1/warehouses/${wh}/count-plan`, { scope: 'warehouse' });
     expect(abc.body).toMatchObject({ method: 'abc', window_days: 90 });
     expect(
@@ -578,5 +578,33 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
       'B-01-01',
     ]);
     expect(await call('GET', `/v1/warehouses/${wh}/count-plan?method=newest`)).toMatchObject({ status: 400 });
+  });
+
+  it('classes the count plan by the value moved, not the units: a few dear units outrank many cheap ones, uncosted units move none', async () => {
+    const { wh, sku } = await floor([{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }], [{}, {}, {}, {}]);
+    const [cheap, mid, dear, uncosted] = sku as [string, string, string, string];
+    expect((await receive({ sku: cheap, warehouse: wh, qty: 100, bin: 'A-01-01', unit_cost: 1 })).status).toBe(200);
+    expect((await receive({ sku: mid, warehouse: wh, qty: 10, bin: 'A-01-01', unit_cost: 50 })).status).toBe(200);
+    expect((await receive({ sku: dear, warehouse: wh, qty: 2, bin: 'B-01-01', unit_cost: 2_000 })).status).toBe(200);
+    expect((await receive({ sku: uncosted, warehouse: wh, qty: 50, bin: 'B-01-01' })).status).toBe(200);
+    // one dear unit found missing: it leaves at the average, 2000, so 3 units moved 6000 in all
+    expect(
+      (await call('POST', `/v1/warehouses/${wh}/locations/B-01-01/counts`, { body: { sku: dear, counted: 1 } })).body,
+    ).toMatchObject({ variance: -1 });
+
+    // by units the order would be cheap (100), uncosted (50), mid (10), dear (3): A, A, B, C
+    // by value (6600 in all) it is dear 6000 (A), mid 500 (starts at 91%: B), cheap 100 (C), uncosted 0 (C)
+    const plan = await call('GET', `/v1/warehouses/${wh}/count-plan`, { scope: 'warehouse' });
+    expect(plan).toMatchObject({ status: 200, body: { method: 'abc', currency: 'USD' } });
+    const items = plan.body['items'] as { sku: string; class: string; moved: number; moved_value: number }[];
+    const bySku = Object.fromEntries(items.map((item) => [item.sku, [item.class, item.moved, item.moved_value]]));
+    expect(bySku).toEqual({
+      [dear]: ['A', 3, 6_000],
+      [mid]: ['B', 10, 500],
+      [cheap]: ['C', 100, 100],
+      [uncosted]: ['C', 50, 0],
+    });
+    // A first, then B; the Cs (never counted) in location then SKU order
+    expect(items.slice(0, 2).map((item) => item.sku)).toEqual([dear, mid]);
   });
 });

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Command } from 'commander';
 import { COUNT_METHODS } from '../domain/locations.js';
+import { formatMoney } from '../domain/money.js';
 import { parse } from '../services/schemas.js';
 import type { Location, PickList } from '../services/locations.js';
 import { runAndPrint } from './context.js';
@@ -173,7 +174,7 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
   location
     .command('count-plan <warehouse>')
     .description('what to count today')
-    .option('--method <method>', 'abc (by movement, the default) | oldest')
+    .option('--method <method>', 'abc (by movement value, the default) | oldest')
     .option('--limit <n>', 'how many (default 20)', intOption)
     .action(async (warehouse: string, flags: { method?: string; limit?: number }) => {
       await runAndPrint(
@@ -185,13 +186,14 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
           }),
         (plan) =>
           table(
-            ['location', 'sku', 'qty', 'class', 'moved', 'last counted'],
+            ['location', 'sku', 'qty', 'class', 'moved', 'value moved', 'last counted'],
             plan.items.map((item) => [
               item.location,
               item.sku,
               item.qty,
               item.class,
               item.moved,
+              formatMoney(item.moved_value, plan.currency),
               item.last_counted_at ?? 'never',
             ]),
           ),

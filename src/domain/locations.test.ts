@@ -259,9 +259,9 @@ describe('cycle count plans', () => {
     const old = new Date('2026-01-01T00:00:00Z');
     const recent = new Date('2026-01-10T00:00:00Z');
     const candidates = [
-      { location: 'B-01-01', sku: 'slow', qty: 1, last_counted_at: null, moved: 1 },
-      { location: 'A-01-01', sku: 'fast', qty: 9, last_counted_at: recent, moved: 90 },
-      { location: 'B-02-01', sku: 'fast', qty: 9, last_counted_at: old, moved: 90 },
+      { location: 'B-01-01', sku: 'slow', qty: 1, last_counted_at: null, moved: 1, moved_value: 10 },
+      { location: 'A-01-01', sku: 'fast', qty: 9, last_counted_at: recent, moved: 90, moved_value: 900 },
+      { location: 'B-02-01', sku: 'fast', qty: 9, last_counted_at: old, moved: 90, moved_value: 900 },
     ];
     expect(planCounts(candidates, 'abc', 10).map((item) => `${item.location} ${item.class}`)).toEqual([
       'B-02-01 A',
@@ -269,5 +269,13 @@ describe('cycle count plans', () => {
       'B-01-01 C',
     ]);
     expect(planCounts(candidates, 'oldest', 2).map((item) => item.location)).toEqual(['B-01-01', 'B-02-01']);
+  });
+
+  it('class by the value moved, not the units: many cheap units are C beside a few dear ones', () => {
+    const candidates = [
+      { location: 'A-01-01', sku: 'cheap', qty: 90, last_counted_at: null, moved: 90, moved_value: 90 },
+      { location: 'A-02-01', sku: 'dear', qty: 2, last_counted_at: null, moved: 2, moved_value: 4_000 },
+    ];
+    expect(planCounts(candidates, 'abc', 10).map((item) => `${item.sku} ${item.class}`)).toEqual(['dear A', 'cheap C']);
   });
 });

@@ -229,12 +229,12 @@ export function planReplenishment(face: PickFaceState, reserve: readonly PickHol
   return qty === 0 ? null : { to: face.location, from: stops, qty };
 }
 
-/** How a count plan chooses what to count: ABC classes by movement first, or simply the oldest count first. */
+/** How a count plan chooses what to count: ABC classes by movement value first, or simply the oldest count first. */
 export const COUNT_METHODS = ['abc', 'oldest'] as const;
 /** One of COUNT_METHODS. */
 export type CountMethod = (typeof COUNT_METHODS)[number];
 
-/** A class of ABC analysis: A moves most (the first 80% of all movement), B the next 15%, C the rest. */
+/** A class of ABC analysis: A moves most value (the first 80% of all movement), B the next 15%, C the rest. */
 export type AbcClass = 'A' | 'B' | 'C';
 
 /**
@@ -260,16 +260,19 @@ export interface CountCandidate {
   sku: string;
   qty: number;
   last_counted_at: Date | null;
+  /** units that moved in and out */
   moved: number;
+  /** the value of those units, in minor units (uncosted units at none) */
+  moved_value: number;
 }
 
-/** What to count, in the order to count it, with each one's class. */
+/** What to count, in the order to count it, with each one's class (ABC by the value of what moved). */
 export function planCounts(
   candidates: readonly CountCandidate[],
   method: CountMethod,
   limit: number,
 ): (CountCandidate & { class: AbcClass })[] {
-  const classes = abcClasses(candidates.map((candidate) => ({ key: candidate.sku, moved: candidate.moved })));
+  const classes = abcClasses(candidates.map((candidate) => ({ key: candidate.sku, moved: candidate.moved_value })));
   const age = (candidate: CountCandidate): number => candidate.last_counted_at?.getTime() ?? -Infinity;
   const rank = (candidate: CountCandidate): number =>
     method === 'abc' ? 'ABC'.indexOf(classes.get(candidate.sku) ?? 'C') : 0;

@@ -111,6 +111,7 @@ type _LocationCount = Check<Same<Static<typeof LocationCountSchema>, LocationCou
 const CountPlanSchema = Type.Object({
   warehouse: Text,
   method: OneOf(COUNT_METHODS),
+  currency: Text,
   window_days: Int,
   items: Type.Array(
     Type.Object({
@@ -119,6 +120,9 @@ const CountPlanSchema = Type.Object({
       qty: Int,
       class: OneOf(['A', 'B', 'C'] as const),
       moved: Int,
+      moved_value: Type.Integer({
+        description: 'the value of the units moved, in minor units; uncosted units at none',
+      }),
       last_counted_at: OrNull(Time),
     }),
   ),

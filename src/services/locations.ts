@@ -140,6 +140,8 @@ export interface LocationCount {
 export interface CountPlan {
   warehouse: string;
   method: CountMethod;
+  /** the store currency `moved_value` is in */
+  currency: string;
   /** the days of movement the ABC classes are taken over */
   window_days: number;
   items: {
@@ -149,6 +151,8 @@ export interface CountPlan {
     class: AbcClass;
     /** units that moved in and out in the window */
     moved: number;
+    /** the value of those units (what classes them), in minor units of `currency`; uncosted units at none */
+    moved_value: number;
     last_counted_at: string | null;
   }[];
 }
@@ -544,7 +548,7 @@ export class LocationService {
   }
 
   /**
-   * What to count today: by ABC class of movement over the last `windowDays` (A first, each class oldest count
+   * What to count today: by ABC class of movement value over the last `windowDays` (A first, each class oldest count
    * first), or simply the oldest count first; `limit` of them.
    */
   async countPlan(
@@ -559,6 +563,7 @@ export class LocationService {
     return {
       warehouse: warehouse.code,
       method,
+      currency: this.ctx.currency,
       window_days: windowDays,
       items: planned.map((item) => ({
         location: item.location,
@@ -566,6 +571,7 @@ export class LocationService {
         qty: item.qty,
         class: item.class,
         moved: item.moved,
+        moved_value: item.moved_value,
         last_counted_at: item.last_counted_at === null ? null : new Date(item.last_counted_at).toISOString(),
       })),
     };

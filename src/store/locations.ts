@@ -255,10 +255,12 @@ export async function changeLocations(tx: Queryable, changes: readonly LocationC
 export async function readCountCandidates(db: Queryable, warehouseId: number, since: Date): Promise<CountCandidate[]> {
   const { rows } = await db.query<CountCandidate>(
     `WITH moved AS (
-       SELECT variant_id, sum(abs(delta_on_hand))::bigint AS units
-         FROM stock_movements WHERE warehouse_id = $1 AND created_at >= $2 GROUP BY variant_id
+       -- a row without a cost (before the level had one) moves no value, as valuation counts it
+       SELECT variant_id, sum(abs(delta_on_hand))::bigint AS units, coalesce(sum(abs(value_delta)), 0)::bigint AS value
+         FROM stock_movements WHERE warehouse_id = $1 AND created_at >= $2 AND delta_on_hand <> 0 GROUP BY variant_id
      )
-     SELECT b.code AS location, v.sku, s.qty, s.last_counted_at, coalesce(m.units, 0) AS moved
+     SELECT b.code AS location, v.sku, s.qty, s.last_counted_at, coalesce(m.units, 0) AS moved,
+            coalesce(m.value, 0) AS moved_value
        FROM bin_stock s JOIN bins b ON b.id = s.bin_id JOIN variants v ON v.id = s.variant_id
        LEFT JOIN moved m ON m.variant_id = s.variant_id
       WHERE b.warehouse_id = $1 AND (s.qty > 0 OR s.min_qty IS NOT NULL)`,

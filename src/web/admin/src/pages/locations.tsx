@@ -1,7 +1,20 @@
 import { api, get, query } from '../api.js';
 import type { Warehouse } from '../api.js';
 import { navigate } from '../router.js';
-import { ConfirmButton, DataTable, Link, ProblemView, TableHead, Title, field, useAction, useLoad } from '../ui.js';
+import { useState } from 'preact/hooks';
+import {
+  ConfirmButton,
+  DataTable,
+  Link,
+  ProblemView,
+  TableHead,
+  Title,
+  field,
+  signed,
+  useAction,
+  useLoad,
+  when,
+} from '../ui.js';
 
 interface Location {
   code: string;
@@ -36,6 +49,20 @@ interface PickList {
   walk: { warehouse: string; location: string; sku: string; qty: number }[];
 }
 
+interface CountPlan {
+  method: 'abc' | 'oldest';
+  window_days: number;
+  items: { location: string; sku: string; qty: number; class: 'A' | 'B' | 'C'; last_counted_at: string | null }[];
+}
+
+interface LocationCount {
+  location: string;
+  sku: string;
+  expected: number;
+  counted: number;
+  variance: number;
+}
+
 /** `used of max` (a share when there is a limit), or just what is used. */
 const against = (used: number, max: number | null, unit: string): string =>
   max === null
@@ -44,7 +71,10 @@ const against = (used: number, max: number | null, unit: string): string =>
 
 const TYPE_LABEL: Record<Location['type'], string> = { pick_face: 'pick face', bulk: 'bulk', overflow: 'overflow' };
 
-/** The warehouse floor: a warehouse's locations with their fill, pick faces to refill, and a reservation's pick list. */
+/**
+ * The warehouse floor: a warehouse's locations with their fill, pick faces to refill, what to count today (a count
+ * recorded from its row, with its variance), and a reservation's pick list.
+ */
 export function LocationsPage({ query: params }: { query: URLSearchParams }) {
   const warehouses = useLoad(() => get<{ items: Warehouse[] }>('/v1/warehouses'), []);
   const warehouse = params.get('warehouse') ?? warehouses.value?.items[0]?.code ?? '';
@@ -70,6 +100,13 @@ export function LocationsPage({ query: params }: { query: URLSearchParams }) {
         : Promise.resolve(null),
     [reservation],
   );
+  const plan = useLoad(
+    () =>
+      warehouse ? get<CountPlan>(`/v1/warehouses/${encodeURIComponent(warehouse)}/count-plan`) : Promise.resolve(null),
+    [warehouse],
+  );
+  // the variance of each count recorded here, by location and SKU, shown on its row
+  const [variances, setVariances] = useState<Record<string, number>>({});
   const action = useAction();
   const go = (next: { warehouse?: string; reservation?: string }) => {
     navigate(`/floor${query({ warehouse, reservation, ...next })}`, { replace: true });
@@ -87,6 +124,22 @@ export function LocationsPage({ query: params }: { query: URLSearchParams }) {
       .then(() => {
         void locations.reload();
         void refills.reload();
+      });
+
+  const count = (location: string, sku: string, counted: string) =>
+    action
+      .run(async () => {
+        const result = await api<LocationCount>(
+          'POST',
+          `/v1/warehouses/${encodeURIComponent(warehouse)}/locations/${encodeURIComponent(location)}/counts`,
+          { idempotent: true, body: { sku, counted: Number(counted) } },
+        );
+        setVariances((before) => ({ ...before, [`${location}/${sku}`]: result.variance }));
+        return `Counted ${String(result.counted)} of ${sku} in ${location}: expected ${String(result.expected)}, variance ${signed(result.variance)}.`;
+      })
+      .then(() => {
+        void locations.reload();
+        void plan.reload();
       });
 
   return (
@@ -177,6 +230,60 @@ export function LocationsPage({ query: params }: { query: URLSearchParams }) {
           {refills.value?.items.length === 0 && (
             <tr>
               <td colSpan={7}>Every pick face is at or above its minimum.</td>
+            </tr>
+          )}
+        </tbody>
+      </DataTable>
+
+      <h2>Count today</h2>
+      <ProblemView problem={plan.problem} />
+      <DataTable
+        caption={
+          plan.value?.method === 'abc'
+            ? `What to count today: class A (most value moved in ${String(plan.value.window_days)} days) first, oldest count first`
+            : 'What to count today'
+        }
+        id="count-plan"
+      >
+        <TableHead columns={['Location', 'SKU', 'Class', 'Last counted', 'Count', ['Variance', 'num']]} />
+        <tbody>
+          {plan.value?.items.map((item) => {
+            const key = `${item.location}/${item.sku}`;
+            const variance = variances[key];
+            return (
+              <tr key={key} data-count={key}>
+                <td>{item.location}</td>
+                <td>{item.sku}</td>
+                <td>{item.class}</td>
+                <td>{item.last_counted_at === null ? 'never' : when(item.last_counted_at)}</td>
+                <td>
+                  <form
+                    onSubmit={(event) => {
+                      event.preventDefault();
+                      void count(item.location, item.sku, field(event.currentTarget, 'counted'));
+                    }}
+                  >
+                    <input
+                      name="counted"
+                      type="number"
+                      inputMode="numeric"
+                      min={0}
+                      required
+                      size={6}
+                      aria-label={`Counted ${item.sku} in ${item.location}`}
+                    />{' '}
+                    <button type="submit" disabled={action.busy}>
+                      Record
+                    </button>
+                  </form>
+                </td>
+                <td class="num">{variance === undefined ? '' : signed(variance)}</td>
+              </tr>
+            );
+          })}
+          {plan.value?.items.length === 0 && (
+            <tr>
+              <td colSpan={6}>Nothing to count: no location holds units.</td>
             </tr>
           )}
         </tbody>
