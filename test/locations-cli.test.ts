@@ -1,27 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './support/cli.js';
-import { Stockroom, openPglite } from '../src/index.js';
-import { expectReconciled } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useEmbeddedCli } from './support/cli.js';
 
 describe('the warehouse floor from the command line (embedded database)', () => {
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'stockroom-locations-cli-'));
-    env = { STOCKROOM_DATA: join(dir, 'data') };
-  });
-  afterAll(async () => {
-    const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
-    try {
-      await expectReconciled(s);
-    } finally {
-      await s.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const { env } = useEmbeddedCli('stockroom-locations-cli-');
 
   it('adds locations with limits, refuses a receipt without room (unless forced), lists the fill, moves units', async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);

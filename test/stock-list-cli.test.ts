@@ -1,28 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './support/cli.js';
-import { Stockroom, openPglite } from '../src/index.js';
-import { expectReconciled } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useEmbeddedCli } from './support/cli.js';
 
 describe('the stock list from the command line (embedded database)', () => {
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'stockroom-stock-list-cli-'));
-    env = { STOCKROOM_DATA: join(dir, 'data') };
-  });
-  afterAll(async () => {
-    const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
-    try {
-      await expectReconciled(s);
-    } finally {
-      await s.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const { dir, env } = useEmbeddedCli('stockroom-stock-list-cli-');
 
   it('sets categories and tags, lists and filters levels, pages them, and writes every match as CSV', async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);

@@ -1,27 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './support/cli.js';
-import { Stockroom, openPglite } from '../src/index.js';
-import { expectReconciled } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useEmbeddedCli } from './support/cli.js';
 
 describe('stock states and archiving from the command line (embedded database)', () => {
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'stockroom-states-cli-'));
-    env = { STOCKROOM_DATA: join(dir, 'data') };
-  });
-  afterAll(async () => {
-    const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
-    try {
-      await expectReconciled(s);
-    } finally {
-      await s.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const { env } = useEmbeddedCli('stockroom-states-cli-');
 
   it('moves units between states, shows them in `stock`, and archives a warehouse once it is empty', async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
