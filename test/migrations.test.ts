@@ -34,6 +34,7 @@ const ALL = [
   '0028_locations',
   '0029_unit_cost',
   '0030_kits',
+  '0031_hot_path',
 ];
 
 describe('migrations', () => {

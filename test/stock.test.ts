@@ -285,6 +285,45 @@ describe.each(drivers())('stock operations on %s', (driver) => {
     expect((await lastMovement(sku))!.delta_on_hand).toBe(1);
   });
 
+  it('the database refuses ledger rows and lines naming no level or reservation, and keeps levels and reservations', async () => {
+    const { sku, wh } = await world(h.s, [3]);
+    const held = await h.s.reservations.reserve({ order_ref: uniq('keep'), lines: [{ sku, qty: 1 }] });
+    const v = `(SELECT id FROM variants WHERE sku = '${sku}')`;
+    const w = `(SELECT id FROM warehouses WHERE code = '${wh[0]!}')`;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const before = (await h.s.stock.movements({ sku })).items.length;
+    // a level that does not exist (the variant in a warehouse id no level has), then a reservation that does not
+    await expect(
+      h.s.db.query(
+        `INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after)
+         VALUES (${v}, -1, 'reserve', 0, 1, 0, 1)`,
+      ),
+    ).rejects.toThrow(/does not exist/);
+    await expect(
+      h.s.db.query(
+        `INSERT INTO stock_movements (variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after, reservation_id)
+         VALUES (${v}, ${w}, 'reserve', 0, 1, 3, 2, '${missing}')`,
+      ),
+    ).rejects.toThrow(/does not exist/);
+    await expect(
+      h.s.db.query(
+        `INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty) VALUES ('${missing}', 1, ${v}, ${w}, 1)`,
+      ),
+    ).rejects.toThrow(/does not exist/);
+    await expect(
+      h.s.db.query(`UPDATE reservation_lines SET warehouse_id = -1 WHERE reservation_id = '${held.id}'`),
+    ).rejects.toThrow(/does not exist/);
+    // what rows refer to is never taken away or re-keyed
+    await expect(h.s.db.query(`DELETE FROM reservations WHERE id = '${held.id}'`)).rejects.toThrow(/kept for good/);
+    await expect(h.s.db.query(`DELETE FROM stock_levels WHERE variant_id = ${v}`)).rejects.toThrow(/kept for good/);
+    await expect(h.s.db.query(`UPDATE stock_levels SET warehouse_id = -1 WHERE variant_id = ${v}`)).rejects.toThrow(
+      /kept for good/,
+    );
+    await expect(h.s.db.query('TRUNCATE reservations CASCADE')).rejects.toThrow(/kept for good|append-only/);
+    expect((await h.s.stock.movements({ sku })).items.length).toBe(before);
+    expect((await h.s.reservations.get(held.id)).lines[0]?.warehouse).toBe(wh[0]);
+  });
+
   it('the database itself refuses a negative on hand or an oversold reservation written around the services', async () => {
     const { sku } = await world(h.s, [2]);
     const v = `(SELECT id FROM variants WHERE sku = '${sku}')`;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { allows } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
@@ -27,14 +27,14 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
 export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
     const needed = request.routeOptions.config.scopes;
     if (!needed) return;
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (!presented) throw new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>');
     const key = await withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs);
     if (!key) throw new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)');
-    logKeyId(request, reply, key.id);
+    logKeyId(request, key.id);
     if (!allows(key.scopes, needed)) {
       throw new HttpError(
         'forbidden',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedUuid } from 'uuid';
 import {
   ArchivedError,
   InsufficientStockError,
@@ -258,7 +258,9 @@ export class ReservationService {
       jobs.forEach((job, i) => {
         if (settled[i]) return;
         try {
-          const id = randomUUID();
+          // time-ordered (UUIDv7): each new reservation's key, and its lines', goes to the right edge of their
+          // indexes instead of a random page of each (bench/README.md); 74 random bits still make it unguessable
+          const id = timeOrderedUuid();
           const previous = isUniqueOrderRef(job.req) ? open.get(job.req.order_ref) : undefined;
           const released = previous ? replaceable(previous, job, levels) : undefined;
           let holds: PlannedHold[];

@@ -81,7 +81,7 @@ export async function applyMovements(
     reservation_id: movement.reservationId ?? null,
     expected_on_hand: movement.expectedOnHand ?? null,
     actor: movement.actor ?? actor,
-    // left out when none: a hold's row stays as short as it was (jsonb_to_recordset reads a missing key as null)
+    // left out when none: a hold's row stays as short as it was (json_to_recordset reads a missing key as null)
     ...(movement.binId === undefined ? {} : { bin_id: movement.binId, bin_delta: movement.binDelta }),
     ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
     // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
@@ -91,7 +91,7 @@ export async function applyMovements(
   // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
   const { rows } = await tx.query<AppliedMovement>(
     `WITH req AS (
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+       SELECT * FROM json_to_recordset($1::json) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
          bin_delta int, unit_cost bigint, kit_variant_id bigint)
@@ -100,7 +100,9 @@ export async function applyMovements(
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
               l.backorder_limit
          FROM stock_levels l
-        WHERE l.variant_id IN (SELECT variant_id FROM req)
+        -- an array, not IN (subquery): a prepared statement's generic plan guesses 100 movements and may hash
+        -- them against a scan of every level; an array is always a key lookup per variant
+        WHERE l.variant_id = ANY(ARRAY(SELECT DISTINCT variant_id FROM req))
         ORDER BY l.variant_id, l.warehouse_id
           FOR UPDATE OF l
      ),
@@ -225,11 +227,11 @@ export async function lockLevels(
   keys: readonly { variantId: number; warehouseId: number }[],
 ): Promise<LevelRow[]> {
   const { rows } = await tx.query<LevelRow & { wanted: boolean }>(
-    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(variant_id bigint, warehouse_id bigint))
+    `WITH k AS (SELECT * FROM json_to_recordset($1::json) AS k(variant_id bigint, warehouse_id bigint))
      SELECT ${LEVEL_COLUMNS},
             EXISTS (SELECT 1 FROM k WHERE k.variant_id = l.variant_id AND k.warehouse_id = l.warehouse_id) AS wanted
        FROM ${LEVELS}
-      WHERE l.variant_id IN (SELECT variant_id FROM k)
+      WHERE l.variant_id = ANY(ARRAY(SELECT DISTINCT variant_id FROM k))
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
     [JSON.stringify(keys.map((key) => ({ variant_id: key.variantId, warehouse_id: key.warehouseId })))],
@@ -286,9 +288,10 @@ export interface LockedRouting {
 export async function lockRoutingLevels(tx: Queryable, skus: readonly string[], now: Date): Promise<LockedRouting> {
   if (!(await anyDueReservation(tx, now))) {
     const { rows } = await tx.query<RoutingRow>(
+      // the variants by SKU, then their levels by key: a join the planner cannot turn into a scan of every variant
       `SELECT ${ROUTING_COLUMNS}
          FROM ${LEVELS}
-        WHERE l.variant_id IN (SELECT id FROM variants WHERE sku = ANY($1::text[])) AND NOT l.archived
+        WHERE v.sku = ANY($1::text[]) AND NOT l.archived
         ORDER BY l.variant_id, l.warehouse_id
           FOR UPDATE OF l`,
       [skus],

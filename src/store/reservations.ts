@@ -103,7 +103,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
     `WITH r AS (
        INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at, unique_order_ref)
        SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
-         FROM jsonb_to_recordset($1::jsonb)
+         FROM json_to_recordset($1::json)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
      ),
      events AS (
@@ -124,7 +124,7 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
      INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
                                     kit_line_no)
      SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock, l.kit_line_no
-       FROM jsonb_to_recordset($2::jsonb)
+       FROM json_to_recordset($2::json)
          AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
               holds_stock boolean, kit_line_no int)
       -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
@@ -278,7 +278,7 @@ export async function addLineProgress(tx: Queryable, progress: readonly LineProg
     `UPDATE reservation_lines rl
         SET fulfilled_qty = rl.fulfilled_qty + p.fulfilled, released_qty = rl.released_qty + p.released
        FROM (SELECT reservation_id, line_no, sum(fulfilled) AS fulfilled, sum(released) AS released
-               FROM jsonb_to_recordset($1::jsonb) AS p(reservation_id uuid, line_no int, fulfilled int, released int)
+               FROM json_to_recordset($1::json) AS p(reservation_id uuid, line_no int, fulfilled int, released int)
               GROUP BY reservation_id, line_no) p
       WHERE rl.reservation_id = p.reservation_id AND rl.line_no = p.line_no`,
     [
@@ -332,7 +332,7 @@ export async function growReservationLines(tx: Queryable, growth: readonly LineG
     `INSERT INTO reservation_lines AS rl
        (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock)
      SELECT reservation_id, line_no, variant_id, warehouse_id, sum(qty), sum(backordered), bool_and(holds_stock)
-       FROM jsonb_to_recordset($1::jsonb)
+       FROM json_to_recordset($1::json)
          AS g(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
               holds_stock boolean)
       GROUP BY reservation_id, line_no, variant_id, warehouse_id
