@@ -381,7 +381,7 @@ export function yardstickFigures(
   if (!yardsticks)
     return {
       ...figures,
-      'yardsticks (HTTP ceiling, hand-written checkout, pgbench)': `not measured in ${mode} mode: PostgreSQL mode only`,
+      'yardsticks (HTTP ceiling, hand-written checkout, pgbench)': `not measured in ${mode} mode (PostgreSQL mode only); the database's CPU is in the server's or the library's above`,
     };
   const { ceiling, checkout, pgbench: bench } = yardsticks;
   return {
