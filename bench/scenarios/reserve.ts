@@ -12,6 +12,13 @@ import type { CpuSplit } from '../support/process.js';
 import type { ScenarioResult } from '../support/report.js';
 import { BASELINE_CONNECTIONS } from '../support/target.js';
 import type { Target } from '../support/target.js';
+import {
+  clusterOf,
+  measureHttp,
+  measureLibrary,
+  measureYardsticks,
+  yardstickFigures,
+} from '../yardsticks/yardsticks.js';
 
 const CONNECTIONS = 64;
 
@@ -21,7 +28,7 @@ const CONNECTIONS = 64;
  * its line and the ledger row. One commit per order and nothing else in the way: what a careful hand-written
  * checkout does.
  */
-const RESERVE_SQL = `
+export const RESERVE_SQL = `
 WITH lvl AS (
   SELECT l.variant_id, l.warehouse_id FROM stock_levels l
     JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
@@ -83,11 +90,23 @@ export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => st
 export type HttpLoadResult = LoadResult & { peakRssMb: number; cpu: CpuSplit };
 
 /** Reservations through `POST /v1/reservations` of the server under test, each caller on a connection of its own. */
-export async function httpLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<HttpLoadResult> {
-  const server = target.server();
+export function httpLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<HttpLoadResult> {
+  return httpLoadOn(target.server(), target.adminKey, load, skuOf);
+}
+
+/**
+ * The HTTP load generator: reservations through `POST /v1/reservations` of the server at `server.url` (process
+ * `server.pid`), each caller on a connection of its own. The yardsticks' servers get exactly this load.
+ */
+export async function httpLoadOn(
+  server: { url: string; pid: number },
+  adminKey: string,
+  load: Load,
+  skuOf: (n: number) => string,
+): Promise<HttpLoadResult> {
   const workers = load.workers ?? CONNECTIONS;
   const client = new Pool(server.url, { connections: workers, pipelining: 1 });
-  const headers = { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' };
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   const rss = sampleRss(server.pid);
   const cpu = cpuSplit(server.pid);
   try {
@@ -133,10 +152,19 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
   await baselineLoad(target, { seconds: 1 }, sku);
   await httpLoad(target, { seconds: 2 }, sku);
   await libraryLoad(target, { seconds: 1 }, sku);
+  // the database's CPU per load, counted as for the yardsticks (PostgreSQL: the bench's cluster only)
+  const database = await clusterOf(target);
   const baseline = await baselineLoad(target, { seconds }, sku);
-  const library = await libraryLoad(target, { seconds }, sku);
-  const http = await httpLoad(target, { seconds }, sku);
+  const libraryRun = await measureLibrary(database, () => libraryLoad(target, { seconds }, sku));
+  const library = libraryRun.result;
+  const { result: http, measured: httpRun } = await measureHttp(database, () => httpLoad(target, { seconds }, sku));
   failIfErrors(baseline, library, http);
+  // issue 18's yardsticks (PostgreSQL only): the same HTTP load generator against other servers, and pgbench
+  const yardsticks = await measureYardsticks(target, database, {
+    seconds,
+    reserveSql: RESERVE_SQL,
+    httpLoad: (server, load) => httpLoadOn(server, target.adminKey, load, sku),
+  });
   return {
     name: 'reserve',
     title: `Reservations of one random SKU of ${target.variants.toLocaleString('en')}, ${CONNECTIONS} concurrent connections`,
@@ -151,6 +179,7 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
       'reservations made (baseline, library, HTTP)': `${baseline.ok}, ${library.ok}, ${http.ok}`,
       'server peak RSS, MB': http.peakRssMb,
       'CPU seconds per 1,000 reservations: server / database / load generator': cpuPer1000(http),
+      ...yardstickFigures(httpRun, libraryRun.measured, yardsticks, target.mode),
     },
   };
 }

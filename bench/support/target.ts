@@ -46,6 +46,8 @@ export interface Target {
   variants: number;
   levels: number;
   seeded: SeedResult;
+  /** PostgreSQL: the cluster's superuser URL (for the yardsticks' own processes); undefined embedded */
+  databaseUrl?: string;
   server: () => ServerProcess;
   /** runs fn on the database as the bench opened it (embedded: with the server stopped meanwhile) */
   withDb: <T>(fn: (s: Stockroom) => Promise<T>) => Promise<T>;
@@ -92,6 +94,7 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
     variants: seeded.variants,
     levels: seeded.levels,
     seeded,
+    databaseUrl: url,
     db,
     server: () => server,
     withDb: (fn) => fn(stockroom),
