@@ -1,5 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
-import { openPglite } from './pglite.js';
+import { DEFAULT_EMBEDDED_BUFFERS_MB, openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import type { Db } from './db.js';
 
@@ -9,6 +9,8 @@ export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** Where the embedded database keeps its files when there is no databaseUrl. */
   dataDir?: string | undefined;
+  /** Embedded only: its page cache in MB (default 16). */
+  embeddedBuffersMb?: number | undefined;
   /** Server only: prepare statements (default true; off behind a pooler that cannot keep them). */
   prepare?: boolean | undefined;
   /** Server only: the most connections the pool holds (default 10). */
@@ -32,7 +34,10 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
       ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     });
   }
-  return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
+  return openPglite(
+    options.dataDir ?? DEFAULT_DATA_DIR,
+    options.embeddedBuffersMb === undefined ? {} : { sharedBuffersMb: options.embeddedBuffersMb },
+  );
 }
 
 /** Opens the database the process environment names, with every STOCKROOM_PG_* setting read and checked. */
@@ -40,6 +45,7 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
   return openDb({
     databaseUrl: envDatabaseUrl(env),
     dataDir: env.STOCKROOM_DATA || undefined,
+    embeddedBuffersMb: envInt(env, 'STOCKROOM_EMBEDDED_BUFFERS_MB', DEFAULT_EMBEDDED_BUFFERS_MB, 1),
     prepare: envFlag(env, 'STOCKROOM_PG_PREPARE'),
     poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
     connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
