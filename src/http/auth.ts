@@ -99,7 +99,8 @@ export function callOptions(request: FastifyRequest): CallOptions {
 
 /** A replayed answer says so (Idempotent-Replayed: true), so a client can tell a retry from a first success. */
 export function registerReplayHeader(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.replayed && reply.statusCode < 400) void reply.header('idempotent-replayed', 'true');
+    done(null, payload);
   });
 }
