@@ -178,7 +178,8 @@ async function reserveOnCopy(s: Stockroom, key: string, orderRef: string): Promi
 function expectCopied(report: CopyReport, tables: string[]): void {
   expect(report.committed).toBe(true);
   expect(report.tables.map((count) => count.table)).toEqual(tables);
-  for (const count of report.tables) expect(count, count.table).toEqual({ ...count, target: count.source });
+  for (const count of report.tables)
+    expect(count, count.table).toEqual({ ...count, target: count.source, identical: true });
   expect(report.reconcile.clean).toBe(true);
   expect(report.disabledTriggers).toEqual([]);
   for (const sequence of report.sequences) expect(sequence.ahead, sequence.sequence).toBe(true);
@@ -212,7 +213,8 @@ describe.skipIf(!postgresUrl())('db copy: embedded -> PostgreSQL -> embedded', (
   });
 
   it('copies the demo store into an empty PostgreSQL database: every table equal, reconcile clean, printed as a table', async () => {
-    const copied = await cli(env, 'db', 'copy', '--to', target.url);
+    // small pages, so every table of more than a few rows (composite and uuid keys too) is read in several
+    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, 'db', 'copy', '--to', target.url);
     expect(copied.err).toContain('copying stock_movements');
     expect(copied.code, copied.out + copied.err).toBe(0);
     expect(copied.out).toMatch(/^TABLE\s+SOURCE\s+COPY\s+CHECK$/m);

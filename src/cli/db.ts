@@ -120,10 +120,14 @@ async function openEmbeddedTarget(dataDir: string): Promise<Db> {
 
 /** The copy's checks as tables: every table's rows on both sides, every sequence, and reconcile on the copy. */
 function describe(report: CopyReport, targetName: string): string {
-  const mark = (ok: boolean): string => (ok ? 'ok' : 'DIFFERS');
   const tables = table(
     ['TABLE', 'SOURCE', 'COPY', 'CHECK'],
-    report.tables.map((count) => [count.table, count.source, count.target, mark(count.source === count.target)]),
+    report.tables.map((count) => [
+      count.table,
+      count.source,
+      count.target,
+      count.source !== count.target ? 'DIFFERS' : count.identical ? 'ok' : 'ROWS DIFFER',
+    ]),
   );
   const sequences = table(
     ['SEQUENCE', 'SOURCE', 'COPY', 'CHECK'],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SchemaBehindError, TargetNotEmptyError } from '../domain/errors.js';
 import {
   appliedVersions,
@@ -12,6 +13,7 @@ import {
   schemaObjects,
   setSequence,
   setTableTriggers,
+  useExactText,
   writePage,
 } from '../store/copy.js';
 import type { CopiedTable, SequenceState } from '../store/copy.js';
@@ -48,6 +50,11 @@ export interface TableCount {
   table: string;
   source: number;
   target: number;
+  /**
+   * whether both sides hold the same rows, value for value (a digest of every row's text in key order); the
+   * migrations' own table is compared by its versions
+   */
+  identical: boolean;
 }
 
 /** One sequence after the copy: where it stands on both sides, and whether it is past every value of its column. */
@@ -98,7 +105,9 @@ export async function copyStore(source: Db, target: Db, options: CopyOptions = {
     return await source.transaction(async (from) => {
       // a server may be taking writes while it is copied: every read below sees the same moment
       if (source.driver === 'postgres') await readOneSnapshot(from);
+      await useExactText(from);
       return await target.transaction(async (into) => {
+        await useExactText(into);
         await migrateIn(into);
         const tables = await matchingTables(from, into);
         for (const table of tables) await setTableTriggers(into, table.name, false);
@@ -109,7 +118,7 @@ export async function copyStore(source: Db, target: Db, options: CopyOptions = {
           if (table.name !== MIGRATIONS_TABLE) await copyTable(from, into, table, chunkRows, options);
         const sequences = await copySequences(from, into);
         for (const table of tables) await setTableTriggers(into, table.name, true);
-        const report = await checkCopy(from, into, tables, sequences);
+        const report = await checkCopy(from, into, tables, sequences, chunkRows);
         if (!passed(report)) throw new CopyChecksFailed(report);
         return report;
       });
@@ -125,7 +134,7 @@ function passed(report: CopyReport): boolean {
   return (
     report.reconcile.clean &&
     report.disabledTriggers.length === 0 &&
-    report.tables.every((count) => count.source === count.target) &&
+    report.tables.every((count) => count.source === count.target && count.identical) &&
     report.sequences.every((sequence) => sequence.ahead && sequence.source === sequence.target)
   );
 }
@@ -161,12 +170,19 @@ async function copyTable(
 ): Promise<void> {
   const total = await countRows(from, table.name);
   let copied = 0;
+  for await (const rows of pages(from, table, chunkRows)) {
+    copied += await writePage(into, table, rows);
+    options.onProgress?.({ table: table.name, copied, total });
+  }
+}
+
+/** A table's rows page by page, in key order: memory holds one page at a time. */
+async function* pages(db: Queryable, table: CopiedTable, chunkRows: number): AsyncGenerator<string[]> {
   let after: string[] | undefined;
   for (;;) {
-    const page = await readPage(from, table, after, chunkRows);
-    copied += await writePage(into, table, page.rows);
+    const page = await readPage(db, table, after, chunkRows);
+    yield page.rows;
     after = page.last;
-    if (page.rows.length > 0 || copied === 0) options.onProgress?.({ table: table.name, copied, total });
     if (page.rows.length < chunkRows) return;
   }
 }
@@ -195,13 +211,19 @@ async function checkCopy(
   into: Queryable,
   tables: readonly CopiedTable[],
   sourceSequences: readonly SequenceState[],
+  chunkRows: number,
 ): Promise<CopyReport> {
   const counts: TableCount[] = [];
+  const sameVersions = (await appliedVersions(from)).join() === (await appliedVersions(into)).join();
   for (const table of [...tables].sort((a, b) => a.name.localeCompare(b.name)))
     counts.push({
       table: table.name,
       source: await countRows(from, table.name),
       target: await countRows(into, table.name),
+      identical:
+        table.name === MIGRATIONS_TABLE
+          ? sameVersions
+          : (await digest(from, table, chunkRows)) === (await digest(into, table, chunkRows)),
     });
   const targetSequences = new Map((await readSequences(into)).map((state) => [state.name, state]));
   const sequences: SequenceCount[] = [];
@@ -225,4 +247,11 @@ async function checkCopy(
     reconcile: await reconcileIn(into),
     disabledTriggers: await disabledTriggers(into),
   };
+}
+
+/** A digest of a table's rows, as text, in key order: equal on two databases when they hold the same rows. */
+async function digest(db: Queryable, table: CopiedTable, chunkRows: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const rows of pages(db, table, chunkRows)) for (const row of rows) hash.update(row).update('\n');
+  return hash.digest('hex');
 }

@@ -235,6 +235,15 @@ export async function appliedVersions(db: Queryable): Promise<string[]> {
   return rows.map((row) => row.version);
 }
 
+/**
+ * Makes a transaction write values as text the same way on every database, whatever its server's settings: times
+ * in UTC, and floats with every digit (with extra_float_digits at 0 or below a server rounds them, and a copy would
+ * lose the last digits of a warehouse's coordinates).
+ */
+export async function useExactText(tx: Queryable): Promise<void> {
+  await tx.exec("SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3");
+}
+
 /** Makes the rest of a transaction read one snapshot (PostgreSQL: must be its first statement). */
 export async function readOneSnapshot(tx: Queryable): Promise<void> {
   await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
