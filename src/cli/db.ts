@@ -39,9 +39,18 @@ export function registerDb(program: Command, ctx: () => CommandContext): void {
       const dataDir = flags.data ?? (context.env.STOCKROOM_DATA || DEFAULT_DATA_DIR);
       const embeddedName = `the embedded data directory ${dataDir}`;
       const targetName = flags.to === undefined ? embeddedName : `the PostgreSQL database ${redacted(url)}`;
+      // the pool's timeouts as every command has them: a store large enough to count for a minute needs
+      // STOCKROOM_PG_QUERY_TIMEOUT_MS raised (or 0) for its copy, as for reconcile
+      const openServer = (): Promise<Db> =>
+        openDb({
+          databaseUrl: url,
+          poolMax: 2,
+          connectTimeoutMs: envInt(context.env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
+          queryTimeoutMs: envInt(context.env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
+        });
       const report = await withBoth(
-        () => (flags.to === undefined ? openDb({ databaseUrl: url, poolMax: 2 }) : openEmbeddedSource(dataDir)),
-        () => (flags.to === undefined ? openEmbeddedTarget(dataDir) : openDb({ databaseUrl: url, poolMax: 2 })),
+        () => (flags.to === undefined ? openServer() : openEmbeddedSource(dataDir)),
+        () => (flags.to === undefined ? openEmbeddedTarget(dataDir) : openServer()),
         (source, target) =>
           copyStore(source, target, {
             chunkRows,
