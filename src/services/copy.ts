@@ -17,6 +17,7 @@ import {
   writePage,
 } from '../store/copy.js';
 import type { CopiedTable, SequenceState } from '../store/copy.js';
+import { sqlState } from '../store/db.js';
 import type { Db, Queryable } from '../store/db.js';
 import { loadMigrations, migrateIn } from '../store/migrate.js';
 import { reconcileIn } from './reconcile.js';
@@ -34,7 +35,7 @@ export interface CopyOptions {
   chunkRows?: number;
   /** how the target is named in messages (never a URL with its password) */
   targetName?: string;
-  /** told after every page written, and when a table is done */
+  /** told after every page written (an empty table's one empty page included) */
   onProgress?: (progress: CopyProgress) => void;
 }
 
@@ -141,7 +142,12 @@ function passed(report: CopyReport): boolean {
 
 /** The source must be at this version's schema: the target is migrated to it, and their tables must match. */
 async function assertCurrent(source: Db): Promise<void> {
-  const applied = new Set(await appliedVersions(source));
+  const applied = new Set(
+    await appliedVersions(source).catch((error: unknown) => {
+      if (sqlState(error) === '42P01') return []; // never migrated
+      throw error;
+    }),
+  );
   const pending = (await loadMigrations()).map((migration) => migration.version).filter((v) => !applied.has(v));
   if (pending.length > 0) throw new SchemaBehindError(pending);
 }
