@@ -36,6 +36,11 @@ async function catalogTables(db: Db): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/** Triggers switched off on a database's tables (the copy switches them off while it writes). */
+async function disabledTriggers(db: Db): Promise<unknown[]> {
+  return (await db.query("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'")).rows;
+}
+
 /** Rows of a few tables the copy must carry exactly (costs and events derived by triggers must not be redone). */
 async function derivedRows(db: Db): Promise<Record<string, unknown>> {
   const read = async (sql: string) => (await db.query(sql)).rows;
@@ -185,16 +190,24 @@ function expectCopied(report: CopyReport, tables: string[]): void {
   for (const sequence of report.sequences) expect(sequence.ahead, sequence.sequence).toBe(true);
 }
 
-describe.skipIf(!postgresUrl())('db copy: embedded -> PostgreSQL -> embedded', () => {
-  const { dir, env } = useEmbeddedCli('stockroom-db-copy-', { STOCKROOM_SECRET_KEY: SECRET_KEY });
+describe.skipIf(!postgresUrl())('db copy of the demo store, both ways', () => {
+  // the embedded store the copies go through (reconciled after the suite by useEmbeddedCli)
+  const { env } = useEmbeddedCli('stockroom-db-copy-', { STOCKROOM_SECRET_KEY: SECRET_KEY });
   let adminKey = '';
   let tables: string[] = [];
-  let sourceRows: Record<string, unknown> = {};
+  let demoRows: Record<string, unknown> = {};
+  // the demo is seeded on PostgreSQL (through the same use cases, several times quicker than embedded), copied
+  // into the embedded store, and that copied into `target`
+  let demo: { url: string; drop: () => Promise<void> };
   let target: { url: string; drop: () => Promise<void> };
 
   beforeAll(async () => {
-    expect((await cli(env, 'demo', '--no-serve')).code).toBe(0);
-    const s = new Stockroom({ db: await openPglite(String(env.STOCKROOM_DATA)), secretKey: SECRET_KEY });
+    demo = await createPostgresDatabase();
+    target = await createPostgresDatabase();
+    const server = { DATABASE_URL: demo.url, STOCKROOM_SECRET_KEY: SECRET_KEY };
+    expect((await cli(server, 'migrate')).code).toBe(0);
+    expect((await cli(server, 'demo', '--no-serve')).code).toBe(0);
+    const s = new Stockroom({ db: await openPostgres(demo.url), secretKey: SECRET_KEY });
     try {
       adminKey = await fillEveryTable(s);
       tables = await catalogTables(s.db);
@@ -202,60 +215,74 @@ describe.skipIf(!postgresUrl())('db copy: embedded -> PostgreSQL -> embedded', (
         const { rows } = await s.db.query<{ count: number }>(`SELECT count(*) AS count FROM "${table}"`);
         if (!EMPTY_BY_NATURE.has(table)) expect(rows[0]?.count, `the fixture leaves ${table} empty`).toBeGreaterThan(0);
       }
-      sourceRows = await derivedRows(s.db);
+      demoRows = await derivedRows(s.db);
     } finally {
       await s.close();
     }
-    target = await createPostgresDatabase();
   }, 180_000);
   afterAll(async () => {
+    await demo.drop();
     await target.drop();
   });
 
-  it('copies the demo store into an empty PostgreSQL database: every table equal, reconcile clean, printed as a table', async () => {
+  it('copies the demo store into an empty embedded data directory: every table the same, reconcile clean', async () => {
     // small pages, so every table of more than a few rows (composite and uuid keys too) is read in several
-    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, 'db', 'copy', '--to', target.url);
-    expect(copied.err).toContain('copying stock_movements');
+    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, '--json', 'db', 'copy', '--from', demo.url);
     expect(copied.code, copied.out + copied.err).toBe(0);
-    expect(copied.out).toMatch(/^TABLE\s+SOURCE\s+COPY\s+CHECK$/m);
-    expect(copied.out).toMatch(/^stock_movements\s+(\d+)\s+\1\s+ok$/m);
-    expect(copied.out).toContain('reconcile on the copy: clean');
-    // nothing secret is printed: not the sealed secrets, not the URL's password
-    expect(copied.out + copied.err).not.toContain(new URL(target.url).password || 'no-password-in-url');
-    const again = await cli({ ...env, STOCKROOM_SECRET_KEY: SECRET_KEY }, '--json', 'db', 'copy', '--to', target.url);
+    expect(copied.err).toContain('copying stock_movements');
+    expectCopied(JSON.parse(copied.out) as CopyReport, tables);
+    const s = new Stockroom({ db: await openPglite(String(env.STOCKROOM_DATA)), secretKey: SECRET_KEY });
+    try {
+      expect(await catalogTables(s.db)).toEqual(tables);
+      expect(await derivedRows(s.db)).toEqual(demoRows);
+      expect(await disabledTriggers(s.db)).toEqual([]);
+    } finally {
+      await s.close();
+    }
+    const again = await cli(env, '--json', 'db', 'copy', '--from', demo.url);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.out)).toMatchObject({ code: 'not_empty' });
   }, 120_000);
 
-  it('carries derived rows as they were (no alert, event or cost made again) and a reservation works on the copy', async () => {
+  it('copies the embedded store into an empty PostgreSQL database, printed as a table; then refuses it as not empty', async () => {
+    const embedded = await openPglite(String(env.STOCKROOM_DATA));
+    const rows = await derivedRows(embedded);
+    await embedded.close();
+    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, 'db', 'copy', '--to', target.url);
+    expect(copied.code, copied.out + copied.err).toBe(0);
+    expect(copied.err).toContain('copying stock_movements');
+    expect(copied.out).toMatch(/^TABLE\s+SOURCE\s+COPY\s+CHECK$/m);
+    for (const table of tables) expect(copied.out).toMatch(new RegExp(`^${table}\\s+(\\d+)\\s+\\1\\s+ok$`, 'm'));
+    expect(copied.out).toContain('reconcile on the copy: clean');
+    expect(copied.out).toContain('every check passed');
     const db = await openPostgres(target.url);
-    const s = new Stockroom({ db, secretKey: SECRET_KEY });
     try {
       expect(await catalogTables(db)).toEqual(tables);
-      expect(await derivedRows(db)).toEqual(sourceRows);
-      const triggers = await db.query("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'");
-      expect(triggers.rows).toEqual([]);
-      // the sealed webhook secret opens with the same key on the copy
-      expect((await s.channels.list()).items[0]).toMatchObject({ kind: 'webhook' });
-      await reserveOnCopy(s, adminKey, 'after-copy-pg');
+      // no alert, event, cost or stock-list row made again by the copy's inserts
+      expect(await derivedRows(db)).toEqual(rows);
+      expect(await disabledTriggers(db)).toEqual([]);
     } finally {
-      await s.close();
+      await db.close();
     }
-  }, 60_000);
+    const again = await cli(env, '--json', 'db', 'copy', '--to', target.url);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.out)).toMatchObject({ code: 'not_empty' });
+  }, 120_000);
 
-  it('copies the PostgreSQL store back into a new embedded directory, and a reservation works there', async () => {
-    const back = join(dir, 'back');
-    const copied = await cli({ STOCKROOM_DATA: back }, '--json', 'db', 'copy', '--from', target.url);
-    expect(copied.code, copied.out + copied.err).toBe(0);
-    const pg = await openPostgres(target.url);
-    const expected = await catalogTables(pg);
-    await pg.close();
-    expectCopied(JSON.parse(copied.out) as CopyReport, expected);
-    const s = new Stockroom({ db: await openPglite(back), secretKey: SECRET_KEY });
+  it('a reservation works on each copy, through a real server, with a key made before the copies', async () => {
+    const onServer = new Stockroom({ db: await openPostgres(target.url), secretKey: SECRET_KEY });
     try {
-      await reserveOnCopy(s, adminKey, 'after-copy-embedded');
+      // the sealed webhook secret opens with the same key on the copy
+      expect((await onServer.channels.list()).items[0]).toMatchObject({ kind: 'webhook' });
+      await reserveOnCopy(onServer, adminKey, 'after-copy-pg');
     } finally {
-      await s.close();
+      await onServer.close();
+    }
+    const embedded = new Stockroom({ db: await openPglite(String(env.STOCKROOM_DATA)), secretKey: SECRET_KEY });
+    try {
+      await reserveOnCopy(embedded, adminKey, 'after-copy-embedded');
+    } finally {
+      await embedded.close();
     }
   }, 120_000);
 });
@@ -310,6 +337,17 @@ describe('db copy: refusals', () => {
     const into = await cli({ ...env }, '--json', 'db', 'copy', '--from', postgresUrl());
     expect(into.code).toBe(1);
     expect(JSON.parse(into.out)).toMatchObject({ code: 'not_empty' });
+  });
+
+  it.skipIf(!postgresUrl())('a PostgreSQL store never migrated is not copied from: schema_behind, exit 3', async () => {
+    const source = await createPostgresDatabase();
+    try {
+      const run = await cli({ STOCKROOM_DATA: join(dir, 'from-unmigrated') }, 'db', 'copy', '--from', source.url);
+      expect(run.code).toBe(3);
+      expect(run.err).toContain('the database needs migrations 0001_core');
+    } finally {
+      await source.drop();
+    }
   });
 
   it.skipIf(!postgresUrl())('a copy whose check fails is not committed: the target stays empty, exit 1', async () => {
