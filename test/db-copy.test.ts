@@ -36,6 +36,20 @@ async function catalogTables(db: Db): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/** What the embedded store keeps of its secrets (API key hashes, sealed channel secrets, sync secrets). */
+async function secretsOf(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const db = await openPglite(String(env.STOCKROOM_DATA));
+  try {
+    const { rows } = await db.query<{ secret: string }>(
+      `SELECT secret_hash AS secret FROM api_keys UNION ALL SELECT secrets::text FROM channels
+       UNION ALL SELECT secret FROM sync_sources WHERE secret IS NOT NULL`,
+    );
+    return rows.map((row) => row.secret);
+  } finally {
+    await db.close();
+  }
+}
+
 /** Triggers switched off on a database's tables (the copy switches them off while it writes). */
 async function disabledTriggers(db: Db): Promise<unknown[]> {
   return (await db.query("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'")).rows;
@@ -248,8 +262,14 @@ describe.skipIf(!postgresUrl())('db copy of the demo store, both ways', () => {
     const embedded = await openPglite(String(env.STOCKROOM_DATA));
     const rows = await derivedRows(embedded);
     await embedded.close();
-    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, 'db', 'copy', '--to', target.url);
+    // a URL with a password (the test server trusts loopback, so one is made up if it has none): never printed
+    const url = new URL(target.url);
+    if (!url.password) url.password = 'copy-test-password';
+    const copied = await cli({ ...env, STOCKROOM_COPY_CHUNK_ROWS: '97' }, 'db', 'copy', '--to', url.toString());
     expect(copied.code, copied.out + copied.err).toBe(0);
+    expect(copied.out).toContain(':***@');
+    const secrets = [url.password, ...(await secretsOf(env))];
+    for (const secret of secrets) expect(copied.out + copied.err).not.toContain(secret);
     expect(copied.err).toContain('copying stock_movements');
     expect(copied.out).toMatch(/^TABLE\s+SOURCE\s+COPY\s+CHECK$/m);
     for (const table of tables) expect(copied.out).toMatch(new RegExp(`^${table}\\s+(\\d+)\\s+\\1\\s+ok$`, 'm'));
