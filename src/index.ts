@@ -40,6 +40,8 @@ export { VALUATION_GROUPS } from './domain/valuation.js';
 export type { ValuationGroup } from './domain/valuation.js';
 export { DEFAULT_CURRENCY, MAX_UNIT_COST, formatMoney, minorDigits, parseMoney } from './domain/money.js';
 export type { ReconcileReport } from './services/reconcile.js';
+export { copyStore, DEFAULT_COPY_CHUNK_ROWS } from './services/copy.js';
+export type { CopyOptions, CopyProgress, CopyReport, SequenceCount, TableCount } from './services/copy.js';
 export type { ReservationPage, ReservationQuery } from './services/reservation-search.js';
 export type { GroupCommitOptions, GroupCommitStats } from './services/group-commit.js';
 export type { AvailabilityItem } from './services/availability.js';

@@ -8,6 +8,7 @@ import { registerCatalog } from './catalog.js';
 import { registerChannels } from './channels.js';
 import { defaultActor } from './context.js';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { registerDb } from './db.js';
 import { registerDeliveries } from './deliveries.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { registerKeys } from './keys.js';
@@ -80,6 +81,7 @@ function createProgram(
   registerReplenishment(program, ctx);
   registerValuation(program, ctx);
   registerMaintenance(program, ctx);
+  registerDb(program, ctx);
   return program;
 }
 

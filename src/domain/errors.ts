@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   archived: { status: 409, title: 'Archived' },
   no_room: { status: 409, title: 'No room for the units' },
   kit_holds_no_stock: { status: 409, title: 'A kit holds no stock of its own' },
+  not_empty: { status: 409, title: 'The target database is not empty' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
@@ -415,6 +416,22 @@ export class SchemaBehindError extends StockroomError {
   readonly code = 'schema_behind';
   constructor(pending: string[]) {
     super(`the database needs migrations ${pending.join(', ')}: run \`stockroom migrate\` first`, { pending });
+  }
+}
+
+/**
+ * `stockroom db copy` into a database that already holds tables: a copy goes into an empty one only, so that
+ * nothing there is overwritten or mixed with the store's rows.
+ */
+export class TargetNotEmptyError extends StockroomError {
+  readonly code = 'not_empty';
+  constructor(target: string, objects: string[]) {
+    const shown = objects.slice(0, 5).join(', ') + (objects.length > 5 ? `, and ${objects.length - 5} more` : '');
+    super(
+      `${target} is not empty (it has ${shown}): db copy writes into an empty database only; create one ` +
+        '(createdb, or a data directory that does not exist yet) and copy into that',
+      { objects },
+    );
   }
 }
 

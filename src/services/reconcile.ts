@@ -1,5 +1,6 @@
 import { findDrift } from '../store/reconcile.js';
 import type { DriftRow, HoldDrift, StateDrift } from '../store/reconcile.js';
+import type { Queryable } from '../store/db.js';
 import type { CostDrift } from '../store/valuation.js';
 import type { ServiceContext } from './context.js';
 
@@ -20,8 +21,13 @@ export interface ReconcileReport {
 }
 
 /** Replays the ledger against every level (invariant 2) and the open reservations against reserved. */
-export async function reconcile(ctx: ServiceContext): Promise<ReconcileReport> {
-  const report = await findDrift(ctx.db);
+export function reconcile(ctx: ServiceContext): Promise<ReconcileReport> {
+  return reconcileIn(ctx.db);
+}
+
+/** reconcile, run on a transaction the caller holds (`db copy` checks its copy before committing it). */
+export async function reconcileIn(db: Queryable): Promise<ReconcileReport> {
+  const report = await findDrift(db);
   const clean =
     report.drift.length === 0 && report.holds.length === 0 && report.states.length === 0 && report.costs.length === 0;
   return { clean, ...report };

@@ -1,5 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 /** Any constant works; it only has to be the same in every process that migrates this database. */
@@ -27,19 +27,26 @@ export async function loadMigrations(): Promise<Migration[]> {
  * several processes may start at once, and a failure leaves the schema as it was.
  * @returns the versions applied by this call
  */
-export async function migrate(db: Db): Promise<string[]> {
+export function migrate(db: Db): Promise<string[]> {
+  return db.transaction((tx) => migrateIn(tx));
+}
+
+/**
+ * migrate's work inside a transaction the caller holds, so that more work can share it (`db copy` migrates an
+ * empty database and fills it in one transaction: a failure leaves it empty).
+ * @returns the versions applied by this call
+ */
+export async function migrateIn(tx: Queryable): Promise<string[]> {
   const migrations = await loadMigrations();
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await tx.query<{ version: string }>('SELECT version FROM schema_migrations');
-    const applied = new Set(rows.map((row) => row.version));
-    const pending = migrations.filter((migration) => !applied.has(migration.version));
-    for (const migration of pending) {
-      await tx.exec(migration.sql);
-      await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
-    }
-    return pending.map((migration) => migration.version);
-  });
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await tx.query<{ version: string }>('SELECT version FROM schema_migrations');
+  const applied = new Set(rows.map((row) => row.version));
+  const pending = migrations.filter((migration) => !applied.has(migration.version));
+  for (const migration of pending) {
+    await tx.exec(migration.sql);
+    await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+  }
+  return pending.map((migration) => migration.version);
 }

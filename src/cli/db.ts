@@ -1,0 +1,161 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { NotFoundError, TargetNotEmptyError, ValidationError } from '../domain/errors.js';
+import { DEFAULT_COPY_CHUNK_ROWS, copyStore } from '../services/copy.js';
+import type { CopyReport } from '../services/copy.js';
+import type { Db } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { DEFAULT_DATA_DIR, openDb } from '../store/open.js';
+import { openPglite } from '../store/pglite.js';
+import { envInt } from './args.js';
+import type { CommandContext } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { table } from './output.js';
+
+interface CopyFlags {
+  to?: string;
+  from?: string;
+  data?: string;
+}
+
+/** `stockroom db ...`: moving a whole store between databases. */
+export function registerDb(program: Command, ctx: () => CommandContext): void {
+  const db = program.command('db').description('move a whole store between databases');
+  db.command('copy')
+    .description(
+      'copy the embedded store into an empty PostgreSQL database (--to), or a PostgreSQL store into an empty ' +
+        'embedded data directory (--from); checks the copy (reconcile, rows of every table) before committing it',
+    )
+    .option('--to <url>', 'an empty PostgreSQL database to copy the embedded store into (postgres://...)')
+    .option('--from <url>', 'a PostgreSQL store to copy into an empty embedded data directory (postgres://...)')
+    .option('--data <dir>', `the embedded data directory (default: STOCKROOM_DATA, else ${DEFAULT_DATA_DIR})`)
+    .action(async (flags: CopyFlags) => {
+      const context = ctx();
+      if ((flags.to === undefined) === (flags.from === undefined))
+        throw ValidationError.field('', 'give exactly one of --to <postgres url> and --from <postgres url>');
+      const url = postgresUrl(flags.to ?? flags.from ?? '', flags.to === undefined ? '--from' : '--to');
+      const chunkRows = envInt(context.env, 'STOCKROOM_COPY_CHUNK_ROWS', DEFAULT_COPY_CHUNK_ROWS, 1);
+      const dataDir = flags.data ?? (context.env.STOCKROOM_DATA || DEFAULT_DATA_DIR);
+      const embeddedName = `the embedded data directory ${dataDir}`;
+      const targetName = flags.to === undefined ? embeddedName : `the PostgreSQL database ${redacted(url)}`;
+      // the pool's timeouts as every command has them: a store large enough to count for a minute needs
+      // STOCKROOM_PG_QUERY_TIMEOUT_MS raised (or 0) for its copy, as for reconcile
+      const openServer = (): Promise<Db> =>
+        openDb({
+          databaseUrl: url,
+          poolMax: 2,
+          connectTimeoutMs: envInt(context.env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
+          queryTimeoutMs: envInt(context.env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
+        });
+      const report = await withBoth(
+        () => (flags.to === undefined ? openServer() : openEmbeddedSource(dataDir)),
+        () => (flags.to === undefined ? openEmbeddedTarget(dataDir) : openServer()),
+        (source, target) =>
+          copyStore(source, target, {
+            chunkRows,
+            targetName,
+            onProgress: (progress) => {
+              context.io.err(`copying ${progress.table}: ${progress.copied} of ${progress.total} rows`);
+            },
+          }),
+      );
+      context.print(report, () => describe(report, targetName));
+      if (!report.committed) context.exit(EXIT.refused);
+    });
+}
+
+/** A --to or --from value: a postgres:// URL, never repeated in a message (it may hold a password). */
+function postgresUrl(value: string, option: string): string {
+  if (!/^postgres(ql)?:\/\/\S/i.test(value))
+    throw ValidationError.field(
+      `/${option}`,
+      'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/database',
+    );
+  return value;
+}
+
+/** A URL as it may be printed: its password replaced. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/** Opens the source, then the target, runs the copy and closes both, whatever happens. */
+async function withBoth<T>(
+  openSource: () => Promise<Db>,
+  openTarget: () => Promise<Db>,
+  use: (source: Db, target: Db) => Promise<T>,
+): Promise<T> {
+  const source = await openSource();
+  try {
+    const target = await openTarget();
+    try {
+      return await use(source, target);
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/** The embedded store to copy from: it must exist (opening a directory that does not would create an empty one). */
+async function openEmbeddedSource(dataDir: string): Promise<Db> {
+  if (!existsSync(join(dataDir, 'PG_VERSION')))
+    throw new NotFoundError('embedded store', resolve(dataDir), 'set STOCKROOM_DATA or --data to its directory');
+  const db = await openPglite(dataDir);
+  try {
+    // the embedded database belongs to this checkout: migrated on the spot, as by every other command
+    await migrate(db);
+    return db;
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** The embedded directory to copy into: new, empty, or an embedded database without tables. */
+async function openEmbeddedTarget(dataDir: string): Promise<Db> {
+  if (existsSync(dataDir) && !existsSync(join(dataDir, 'PG_VERSION')) && readdirSync(dataDir).length > 0)
+    throw new TargetNotEmptyError(`the directory ${dataDir}`, readdirSync(dataDir));
+  return openPglite(dataDir);
+}
+
+/** The copy's checks as tables: every table's rows on both sides, every sequence, and reconcile on the copy. */
+function describe(report: CopyReport, targetName: string): string {
+  const tables = table(
+    ['TABLE', 'SOURCE', 'COPY', 'CHECK'],
+    report.tables.map((count) => [
+      count.table,
+      count.source,
+      count.target,
+      count.source !== count.target ? 'DIFFERS' : count.identical ? 'ok' : 'ROWS DIFFER',
+    ]),
+  );
+  const sequences = table(
+    ['SEQUENCE', 'SOURCE', 'COPY', 'CHECK'],
+    report.sequences.map((sequence) => [
+      sequence.sequence,
+      sequence.source,
+      sequence.target,
+      sequence.ahead && sequence.source === sequence.target ? 'ok' : sequence.ahead ? 'DIFFERS' : 'BEHIND ITS ROWS',
+    ]),
+  );
+  const reconcile = report.reconcile.clean
+    ? `reconcile on the copy: clean (${report.reconcile.levels} levels, ${report.reconcile.movements} ledger rows)`
+    : `reconcile on the copy: DRIFT (${report.reconcile.drift.length} levels differ from their ledger, ` +
+      `${report.reconcile.holds.length} from their holds, ${report.reconcile.states.length} in their states, ` +
+      `${report.reconcile.costs.length} in their value; run \`stockroom reconcile\` on the source)`;
+  const triggers =
+    report.disabledTriggers.length === 0 ? [] : [`triggers left off: ${report.disabledTriggers.join(', ')}`];
+  const outcome = report.committed
+    ? `copied into ${targetName}: every check passed`
+    : `a check failed: nothing was committed, ${targetName} is as it was`;
+  return [tables, '', sequences, '', reconcile, ...triggers, outcome].join('\n');
+}
