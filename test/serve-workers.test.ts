@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
-import { postgresUrl } from './support/databases.js';
+import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { world } from './support/harness.js';
+import { httpReceiver } from './support/receivers.js';
 import { ADMIN_KEY, expectServerDatabaseReconciled, serverDatabase } from './support/served.js';
 import type { ServerDatabase } from './support/served.js';
 import { startServer } from './support/server-process.js';
@@ -360,6 +362,105 @@ describe.skipIf(!postgresUrl())('stockroom serve --workers 2 on one port and one
     },
     60_000,
   );
+});
+
+describe.skipIf(!postgresUrl())('background jobs of two workers on one PostgreSQL', () => {
+  it('replenishment drafts once, and each outbox event is delivered once, though both workers run both', async () => {
+    const database = await serverDatabase('postgres');
+    const receiver = await httpReceiver();
+    receiver.answer = () => ({ status: 200 });
+    let sku: string;
+    const prepared = await database.open();
+    try {
+      // due for replenishment when the workers start: 10 on hand, reorder point 30
+      await prepared.purchasing.addSupplier({ code: 'SUP-W', name: 'Supplier', lead_time_days: 2 });
+      ({ sku } = await world(prepared, [10], { reorder_point: 30, reorder_qty: 50, supplier: 'SUP-W' }));
+    } finally {
+      await prepared.close();
+    }
+    const server = await startServer({
+      ...database.env,
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      STOCKROOM_WORKERS: '2',
+      LOG_LEVEL: 'info',
+      STOCKROOM_DELIVERY_GATHER_MS: '0',
+    });
+    try {
+      // written by a worker once it listens: maybe before the primary's banner, which startServer waited for
+      const drafted = /replenishment drafted purchase orders/;
+      if (!drafted.test(server.output())) await server.waitFor(drafted);
+      const pool = new Pool(server.url, { connections: 8, pipelining: 1 });
+      try {
+        expect(
+          (
+            await call(pool, 'POST', '/v1/webhooks', {
+              url: `${receiver.url}/in`,
+              events: ['out_of_stock'],
+              secret: 'whsec-0123456789abcdef',
+            })
+          ).status,
+        ).toBe(201);
+        // 40 SKUs sold out, through both workers: 80 out_of_stock events in the outbox (the warehouse's, the SKU's)
+        const skus = Array.from({ length: 40 }, (_, i) => `OUT-${i}`);
+        await call(pool, 'POST', '/v1/warehouses', { code: 'OUT', name: 'Out' });
+        await Promise.all(
+          skus.map(async (out) => {
+            await call(pool, 'POST', '/v1/variants', { sku: out, product: { title: out } });
+            await call(pool, 'POST', '/v1/stock/receive', { sku: out, warehouse: 'OUT', qty: 1 });
+            const sold = await call(pool, 'POST', '/v1/stock/adjust', {
+              sku: out,
+              warehouse: 'OUT',
+              delta: -1,
+              reason: 'damaged',
+            });
+            expect(sold.status).toBe(200);
+          }),
+        );
+        await receiver.received(80);
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      // a graceful stop lets each worker finish its replenishment turn and deliveries in flight
+      expect(await server.stop()).toBe(0);
+    }
+    const s = await database.open();
+    try {
+      const ids = receiver.items.map((item) => String(item.headers['x-stockroom-event-id']));
+      expect(ids).toHaveLength(80);
+      expect(new Set(ids).size).toBe(80);
+      const { rows: deliveries } = await s.db.query<{ status: string; count: number }>(
+        'SELECT status, count(*)::int AS count FROM deliveries GROUP BY status',
+      );
+      expect(deliveries).toEqual([{ status: 'delivered', count: 80 }]);
+      const { rows: drafts } = await s.db.query<{ lines: number }>(
+        `SELECT (SELECT count(*)::int FROM purchase_order_lines pl WHERE pl.purchase_order_id = po.id) AS lines
+           FROM purchase_orders po WHERE po.origin = 'replenishment'`,
+      );
+      expect(drafts).toEqual([{ lines: 1 }]);
+      expect((await s.stock.get(sku)).total).toMatchObject({ on_hand: 10 });
+      expect((await s.reconcile()).clean).toBe(true);
+    } finally {
+      await s.close();
+      await receiver.close();
+      await database.cleanup();
+    }
+  }, 60_000);
+
+  it('a worker that cannot start (the schema is behind) ends the command with its reason, not a restart loop', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    try {
+      const failed = await startServer({ DATABASE_URL: url, STOCKROOM_WORKERS: '2' }).then(
+        () => undefined,
+        (error: unknown) => String(error),
+      );
+      expect(failed).toMatch(/server exited with 3 before listening/);
+      expect(failed).toMatch(/the database needs migrations .*: run `stockroom migrate` first/);
+      expect(failed).toMatch(/worker \d \(pid \d+\) exited with code 3 before serving/);
+    } finally {
+      await drop();
+    }
+  });
 });
 
 describe('stockroom serve --workers on the embedded database', () => {

@@ -153,8 +153,8 @@ export function superviseWorkers(options: SuperviseOptions, io: Io): Promise<num
       // a worker killed by a signal has no exit code (null), whatever the typings say
       worker.on('exit', (code: number | null, signal: string | null) => {
         if (stopping) {
-          // a drain that ended in anything but a clean exit is the command's failure
-          if (code !== 0) exitCode = code ?? 1;
+          // a drain that ended in anything but a clean exit is the command's failure (the first reason is kept)
+          if (code !== 0 && exitCode === 0) exitCode = code ?? 1;
           finishIfAllGone();
           return;
         }
