@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
+import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { retryDelayMs } from '../domain/backoff.js';
-import { ValidationError } from '../domain/errors.js';
+import { ListenError, ValidationError } from '../domain/errors.js';
 import { envInt } from './args.js';
 import type { Io } from './io.js';
 
@@ -65,6 +66,23 @@ export function announceListening(url: string): void {
  */
 export function leaveCluster(): void {
   cluster.worker?.disconnect();
+}
+
+/**
+ * Whether the port can be had, asked by the primary before it starts any worker: a port in use (or not permitted)
+ * then ends the command with the one line a single process gives, instead of every worker failing with it. Port 0
+ * (any free one) always can.
+ */
+export async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, resolve);
+  }).catch((error: unknown) => {
+    throw new ListenError(host, port, error);
+  });
+  await new Promise((resolve) => probe.close(resolve));
 }
 
 /** How the primary runs its workers. */

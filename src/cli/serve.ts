@@ -17,7 +17,15 @@ import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
-import { WORKER_HEADER, announceListening, leaveCluster, serveRole, superviseWorkers, workerCount } from './cluster.js';
+import {
+  WORKER_HEADER,
+  announceListening,
+  assertCanListen,
+  leaveCluster,
+  serveRole,
+  superviseWorkers,
+  workerCount,
+} from './cluster.js';
 import { withStockroom } from './context.js';
 import type { Io } from './io.js';
 
@@ -311,7 +319,8 @@ export async function serveProcesses(
   io: Io,
 ): Promise<number> {
   const role = serveRole(workerCount(env, settings.workers));
-  if (role.role === 'primary')
+  if (role.role === 'primary') {
+    await assertCanListen(options.host, options.port);
     return superviseWorkers(
       {
         workers: role.workers,
@@ -322,6 +331,7 @@ export async function serveProcesses(
       },
       io,
     );
+  }
   if (role.role === 'single') {
     await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, options, io));
     return 0;
