@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import { retryDelayMs } from '../domain/backoff.js';
 import { ListenError, ValidationError } from '../domain/errors.js';
 import { envInt } from './args.js';
@@ -12,6 +13,20 @@ export const WORKER_HEADER = 'stockroom-worker';
 
 /** The environment variable the primary tells a worker its slot (1..N) in; a restarted worker keeps the slot. */
 const SLOT_ENV = 'STOCKROOM_WORKER_SLOT';
+
+/** How long a worker waits for the primary's sum of every worker's metrics before it answers with its own. */
+const CLUSTER_METRICS_TIMEOUT_MS = 6_000;
+
+/** A worker asks the primary for every worker's metrics, summed; the primary answers with the text or the error. */
+interface MetricsMessage {
+  stockroom: 'metrics';
+  id: number;
+  text?: string;
+  error?: string;
+}
+
+const isMetrics = (message: unknown): message is MetricsMessage =>
+  typeof message === 'object' && message !== null && (message as { stockroom?: unknown }).stockroom === 'metrics';
 
 /** The message a worker sends the primary once it listens. */
 interface ListeningMessage {
@@ -85,6 +100,38 @@ export async function assertCanListen(host: string, port: number): Promise<void>
   await new Promise((resolve) => probe.close(resolve));
 }
 
+/**
+ * The registry a worker's GET /metrics shows: every worker's figures, summed by the primary (prom-client's
+ * AggregatorRegistry; the database's own figures are taken once, not summed), so a scrape through the shared port
+ * sees the host whichever worker takes it. If the primary does not answer in time, the worker's own figures.
+ */
+export function clusterMetricsRegistry(own: Registry): Registry {
+  // answers the primary's requests for this worker's figures (prom-client's listener, added by the constructor)
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries(own);
+  let next = 0;
+  const waiting = new Map<number, (message: MetricsMessage) => void>();
+  process.on('message', (message: unknown) => {
+    if (isMetrics(message)) waiting.get(message.id)?.(message);
+  });
+  const host = new (class extends Registry {
+    override async metrics(): Promise<string> {
+      const id = ++next;
+      const answer = await new Promise<MetricsMessage | undefined>((resolve) => {
+        const timer = setTimeout(resolve, CLUSTER_METRICS_TIMEOUT_MS, undefined);
+        waiting.set(id, (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        });
+        const ask: MetricsMessage = { stockroom: 'metrics', id };
+        process.send?.(ask);
+      }).finally(() => waiting.delete(id));
+      return answer?.text ?? own.metrics();
+    }
+  })();
+  return host;
+}
+
 /** How the primary runs its workers. */
 export interface SuperviseOptions {
   workers: number;
@@ -121,6 +168,7 @@ export function superviseWorkers(options: SuperviseOptions, io: Io): Promise<num
   let stopping = false;
   let exitCode = 0;
   const listening = new Set<number>();
+  const aggregator = new AggregatorRegistry();
 
   return new Promise<number>((resolve) => {
     const finishIfAllGone = (): void => {
@@ -159,6 +207,14 @@ export function superviseWorkers(options: SuperviseOptions, io: Io): Promise<num
       const slot: Slot = { worker, startedAt: Date.now() };
       slots.set(slotNumber, slot);
       worker.on('message', (message: unknown) => {
+        if (isMetrics(message)) {
+          void aggregator.clusterMetrics().then(
+            (text) => worker.send({ stockroom: 'metrics', id: message.id, text } satisfies MetricsMessage),
+            (error: unknown) =>
+              worker.send({ stockroom: 'metrics', id: message.id, error: String(error) } satisfies MetricsMessage),
+          );
+          return;
+        }
         if (!isListening(message)) return;
         if (listening.has(slotNumber))
           io.err(`stockroom: worker ${slotNumber} (pid ${worker.process.pid}) serves again`);

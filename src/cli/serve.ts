@@ -21,6 +21,7 @@ import {
   WORKER_HEADER,
   announceListening,
   assertCanListen,
+  clusterMetricsRegistry,
   leaveCluster,
   serveRole,
   superviseWorkers,
@@ -118,7 +119,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const app = await buildServer({
     stockroom,
     logger: options.logger,
-    metrics,
+    // a worker's scrape shows every worker's figures, summed by the primary
+    metrics:
+      options.workerSlot === undefined ? metrics : { ...metrics, registry: clusterMetricsRegistry(metrics.registry) },
     metricsPublic: options.metricsPublic,
     storefront: {
       feed,
