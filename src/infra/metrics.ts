@@ -218,8 +218,8 @@ function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, t
       clearTimeout(timer);
     });
   };
-  // the database's figures, the same from every worker: with `serve --workers` the host's scrape shows one worker's,
-  // not their sum (and "up" is 0 when any worker's read failed)
+  // the database's figures, the same from every worker: with `serve --workers` the host's scrape takes the highest
+  // worker's value, not their sum (and "up" the lowest: 0 when any worker's read failed)
   const gauge = (
     name: string,
     help: string,
