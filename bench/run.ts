@@ -16,6 +16,7 @@ import { lifecycleScenario } from './scenarios/lifecycle.js';
 import { reserveScenario } from './scenarios/reserve.js';
 import { stockListScenario } from './scenarios/stock-list.js';
 import { storefrontScenario } from './scenarios/storefront.js';
+import { workersScenario } from './scenarios/workers.js';
 import { round } from './support/numbers.js';
 import { report } from './support/report.js';
 import type { ScenarioResult } from './support/report.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, (target: Target) => Promise<ScenarioResult>> = {
   export: exportScenario,
   events: eventsScenario,
   'stock-list': stockListScenario,
+  workers: workersScenario,
 };
 
 /** An embedded database is one small shop's: its catalog is kept to a size PGlite seeds in a few seconds. */

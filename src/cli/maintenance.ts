@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envFlag, envInt, portOption } from './args.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, serveUntilStopped } from './serve.js';
+import { envFlag, envInt, intOption, portOption } from './args.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
@@ -125,11 +125,21 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .description('serve the HTTP API until SIGTERM/SIGINT (the sweeper runs inside)')
     .option('--port <n>', 'port to listen on', portOption, 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .action(async (flags: { port: number; host: string }) => {
+    .option(
+      '--workers <n>',
+      'server processes on the port (default: one per core; 1 on the embedded database)',
+      intOption,
+    )
+    .action(async (flags: { port: number; host: string; workers?: number }) => {
       const context = ctx();
-      // settings are checked before the database is opened
+      // settings are checked before the database is opened (and before any worker is started)
       const options = serveOptions(flags, context);
-      await withStockroom(context.env, (stockroom) => serveUntilStopped(stockroom, options, context.io));
+      const workers = {
+        workers: flags.workers,
+        restartBackoffMs: envInt(context.env, 'STOCKROOM_WORKER_RESTART_MS', 1000, 1),
+        restartBackoffCapMs: envInt(context.env, 'STOCKROOM_WORKER_RESTART_MAX_MS', 30_000, 1),
+      };
+      context.exit(await serveProcesses(context.env, options, workers, context.io));
     });
 
   program

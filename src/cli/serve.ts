@@ -17,6 +17,17 @@ import type { AvailabilityItem } from '../services/availability.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
+import {
+  WORKER_HEADER,
+  announceListening,
+  assertCanListen,
+  clusterMetricsRegistry,
+  leaveCluster,
+  serveRole,
+  superviseWorkers,
+  workerCount,
+} from './cluster.js';
+import { withStockroom } from './context.js';
 import type { Io } from './io.js';
 
 /** How `stockroom serve` runs: where it listens and how its background work and limits are set. */
@@ -52,6 +63,11 @@ export interface ServeOptions {
   stockOrder?: { maxSkus?: number | undefined; waitMs?: number | undefined } | undefined;
   /** printed once listening, with the address filled in */
   banner?: (url: string) => string;
+  /**
+   * this process is worker `slot` of `stockroom serve --workers N`: it names itself in a response header on every
+   * answer and tells the primary it listens (the primary prints the one banner)
+   */
+  workerSlot?: number | undefined;
 }
 
 /** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
@@ -103,7 +119,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const app = await buildServer({
     stockroom,
     logger: options.logger,
-    metrics,
+    // a worker's scrape shows every worker's figures, summed by the primary
+    metrics:
+      options.workerSlot === undefined ? metrics : { ...metrics, registry: clusterMetricsRegistry(metrics.registry) },
     metricsPublic: options.metricsPublic,
     storefront: {
       feed,
@@ -117,6 +135,13 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     web: { storefrontCheckoutKey: options.storefrontCheckoutKey },
     trustProxy,
   });
+  if (options.workerSlot !== undefined) {
+    const worker = `${options.workerSlot}; pid=${process.pid}`;
+    // on the raw server, before Fastify's own handler: every answer carries it, a 404 or a stream's too
+    app.server.prependListener('request', (_request, response) => {
+      response.setHeader(WORKER_HEADER, worker);
+    });
+  }
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
   await stockroom.kits.registry.load();
   changes.subscribe((announced) => {
@@ -225,7 +250,11 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   }, options.sweepEveryMs);
 
   const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = async (signal: string): Promise<void> => {
+      // Ctrl-C reaches every process of the terminal's group, and the primary of a cluster sends SIGTERM as well
+      if (stopping) return;
+      stopping = true;
       app.log.info({ signal }, 'shutting down');
       clearInterval(sweeper);
       clearInterval(replenisher);
@@ -267,6 +296,53 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
-  io.out(options.banner ? options.banner(address) : `stockroom listening on ${address}`);
+  if (options.workerSlot !== undefined) announceListening(address);
+  else io.out(options.banner ? options.banner(address) : `stockroom listening on ${address}`);
   await stopped;
+}
+
+/** How `stockroom serve` spreads over processes: `--workers`, and how a dead worker is started again. */
+export interface WorkerSettings {
+  /** --workers, when given */
+  workers?: number | undefined;
+  /** STOCKROOM_WORKER_RESTART_MS: the first wait before a dead worker is started again */
+  restartBackoffMs: number;
+  /** STOCKROOM_WORKER_RESTART_MAX_MS: the longest such wait */
+  restartBackoffCapMs: number;
+}
+
+/**
+ * `stockroom serve`: one process that serves, or (with more than one worker) the primary that runs the workers,
+ * or one of those workers. Returns the exit code.
+ */
+export async function serveProcesses(
+  env: NodeJS.ProcessEnv,
+  options: ServeOptions,
+  settings: WorkerSettings,
+  io: Io,
+): Promise<number> {
+  const role = serveRole(workerCount(env, settings.workers));
+  if (role.role === 'primary') {
+    await assertCanListen(options.host, options.port);
+    return superviseWorkers(
+      {
+        workers: role.workers,
+        restartBackoffMs: settings.restartBackoffMs,
+        restartBackoffCapMs: settings.restartBackoffCapMs,
+        shutdownGraceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+        banner: (url, workers) => `stockroom listening on ${url} (${workers} workers)`,
+      },
+      io,
+    );
+  }
+  if (role.role === 'single') {
+    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, options, io));
+    return 0;
+  }
+  try {
+    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, { ...options, workerSlot: role.slot }, io));
+    return 0;
+  } finally {
+    leaveCluster();
+  }
 }

@@ -218,10 +218,18 @@ function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, t
       clearTimeout(timer);
     });
   };
-  const gauge = (name: string, help: string, value: (status: WorkStatus | undefined) => number): void => {
+  // the database's figures, the same from every worker: with `serve --workers` the host's scrape takes the highest
+  // worker's value, not their sum (and "up" the lowest: 0 when any worker's read failed)
+  const gauge = (
+    name: string,
+    help: string,
+    value: (status: WorkStatus | undefined) => number,
+    aggregator: 'max' | 'min' = 'max',
+  ): void => {
     new Gauge({
       name,
       help,
+      aggregator,
       registers: [registry],
       async collect() {
         this.set(value(await current()));
@@ -237,6 +245,7 @@ function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, t
     'stockroom_work_status_up',
     'Whether this scrape read the database-backed gauges (1) or the database failed or was too slow (0: they show NaN)',
     (status) => (status ? 1 : 0),
+    'min',
   );
   gauge(
     'stockroom_sweeper_lag_seconds',
@@ -257,6 +266,7 @@ function workStatusGauges(registry: Registry, read: () => Promise<WorkStatus>, t
     name: 'stockroom_deliveries',
     help: 'Alert and event deliveries by status: pending (not sent yet or to be retried) and dead (given up; retry by hand), counted up to 100000',
     labelNames: ['status'],
+    aggregator: 'max',
     registers: [registry],
     async collect() {
       const status = await current();

@@ -21,7 +21,9 @@ import {
   countStockList,
   readStockList,
   readsStockListOrder,
+  databaseNow,
   refreshStockListOrder,
+  refreshStockListOrderUnlessComparedSince,
 } from '../store/stock-list.js';
 import type { StockListFilter, StockListRow } from '../store/stock-list.js';
 import type { ServiceContext } from './context.js';
@@ -295,6 +297,11 @@ export interface StockListOrderRefresh {
   all: boolean;
   skus: number;
   levels: number;
+  /**
+   * the comparison of every level this process owed at start was left out: another process (a worker, a host) began
+   * one after this one was following, so it covered every change made before
+   */
+  covered?: boolean;
 }
 
 /** How the order of number sorts is kept: what a follower lists, how long a read waits, what it is told. */
@@ -325,6 +332,10 @@ export class StockListOrderUpkeep {
   private readonly changed = new Set<string>();
   // what changed before this process listened is not known
   private all = true;
+  // when it began to follow, by the database's clock: a comparison of every level begun since then by any process
+  // makes this one's first unnecessary (several workers start at once; one compares, the others need not)
+  private readonly followingSince: Promise<Date | undefined>;
+  private firstComparison = true;
   private readonly markers = new Map<string, () => void>();
   // the refresh reads may still join (not begun), and the last one begun
   private next: Promise<void> | undefined;
@@ -341,6 +352,8 @@ export class StockListOrderUpkeep {
   ) {
     this.maxSkus = options.maxSkus ?? DEFAULT_ORDER_MAX_SKUS;
     this.waitMs = options.waitMs ?? DEFAULT_ORDER_WAIT_MS;
+    // asked now, once the process hears announcements (a server follows the changes before it follows this)
+    this.followingSince = following ? databaseNow(ctx.db).catch(() => undefined) : Promise.resolve(undefined);
   }
 
   /** Takes an announced change into the next refresh (and hears this process's markers). */
@@ -401,16 +414,30 @@ export class StockListOrderUpkeep {
   private everything(): void {
     this.all = true;
     this.changed.clear();
+    // a lost connection or too many changes: not what was missed before following, so no one else's comparison covers it
+    this.firstComparison = false;
   }
 
   private async run(): Promise<void> {
     if (this.closed) return;
     if (this.following && !(await this.heard())) this.everything();
+    const since = this.firstComparison ? await this.followingSince : undefined;
     const all = this.all || !this.following;
     const skus = [...this.changed];
     this.all = false;
     this.changed.clear();
     try {
+      if (all && since) {
+        const levels = await this.ctx.db.transaction((tx) => refreshStockListOrderUnlessComparedSince(tx, since));
+        this.firstComparison = false;
+        this.options.onRefreshed?.({
+          all,
+          skus: 0,
+          levels: levels ?? 0,
+          ...(levels === undefined ? { covered: true } : {}),
+        });
+        return;
+      }
       const levels = all || skus.length > 0 ? await refreshOrder(this.ctx, all ? 'all' : skus) : 0;
       this.options.onRefreshed?.({ all, skus: skus.length, levels });
     } catch (error) {

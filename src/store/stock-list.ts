@@ -291,6 +291,7 @@ const ORDER_REFRESH_LOCK = 0x736f727473;
  */
 export async function refreshStockListOrder(tx: Queryable, skus: readonly string[] | 'all'): Promise<number> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  if (skus === 'all') await markEveryLevelCompared(tx);
   // the SKUs as a relation joined by the SKU index: `sku = ANY($1)` under a generic plan (the driver prepares
   // statements) is a linear search of the whole array for every variant, seconds for a batch of thousands
   const { rowCount } = await tx.query(
@@ -306,6 +307,44 @@ export async function refreshStockListOrder(tx: Queryable, skus: readonly string
     skus === 'all' ? [] : [skus],
   );
   return rowCount;
+}
+
+/** The scheduled_jobs row that says when the last comparison of every level began (its snapshot is later). */
+const EVERY_LEVEL_COMPARED = 'stock_list_order';
+
+/** Records that a comparison of every level begins now: its statement's snapshot is taken after this. */
+async function markEveryLevelCompared(tx: Queryable): Promise<void> {
+  await tx.query(
+    `INSERT INTO scheduled_jobs (name, last_run_at) VALUES ($1, clock_timestamp())
+     ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at`,
+    [EVERY_LEVEL_COMPARED],
+  );
+}
+
+/**
+ * Compares every level as refreshStockListOrder does, unless a comparison of every level began at or after `since`
+ * (another server process's, which took its turn first): that one read every change committed before `since`.
+ * Returns the rows written, or undefined when it was left out for that reason.
+ */
+export async function refreshStockListOrderUnlessComparedSince(
+  tx: Queryable,
+  since: Date,
+): Promise<number | undefined> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  const { rows } = await tx.query<{ covered: boolean }>(
+    'SELECT last_run_at >= $2 AS covered FROM scheduled_jobs WHERE name = $1',
+    [EVERY_LEVEL_COMPARED, since],
+  );
+  if (rows[0]?.covered) return undefined;
+  return refreshStockListOrder(tx, 'all');
+}
+
+/** The database server's clock now: the clock every process on it shares, unlike their own. */
+export async function databaseNow(db: Queryable): Promise<Date> {
+  const { rows } = await db.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+  const now = rows[0]?.now;
+  if (!now) throw new Error('the database did not tell its time');
+  return now;
 }
 
 /**

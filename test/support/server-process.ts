@@ -22,7 +22,8 @@ export async function startServer(
     process.execPath,
     [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'],
     {
-      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
+      // one process unless a test asks for workers: its pid is the server's, which tests signal and measure
+      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', STOCKROOM_WORKERS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
