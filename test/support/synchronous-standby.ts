@@ -32,7 +32,21 @@ export async function startSynchronousStandby(primary: Cluster): Promise<Standby
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres:', dir]);
   const data = join(dir, 'data');
   const source = new URL(primary.url);
-  run('pg_basebackup', ['-h', source.hostname, '-p', source.port, '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '-c', 'fast']);
+  run('pg_basebackup', [
+    '-h',
+    source.hostname,
+    '-p',
+    source.port,
+    '-U',
+    'postgres',
+    '-D',
+    data,
+    '-R',
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+  ]);
   const port = await freePort();
   const options = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off'];
   run('pg_ctl', ['-D', data, '-o', options.join(' '), '-l', join(dir, 'server.log'), '-w', 'start']);
