@@ -95,6 +95,13 @@ async function reserve(
   }
 }
 
+/** The HTTP API over a Stockroom of this process, listening on loopback. */
+async function serveInProcess(stockroom: Stockroom): Promise<{ url: string; app: FastifyInstance }> {
+  const app = await buildServer({ stockroom, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, app };
+}
+
 /** Where the drill is when a reservation is acknowledged. */
 type Phase = 'before' | 'gap' | 'after';
 
@@ -145,6 +152,7 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())(
     let primary: Cluster;
     let standby: Standby | undefined;
     let server: ServerProcess | undefined;
+    let addresses = { primary: '', standby: '' };
     const skus = { plenty: uniq('PLENTY'), scarce: uniq('SCARCE') };
     const database = (cluster: { url: string }): string => {
       const url = new URL(cluster.url);
@@ -169,11 +177,10 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())(
       await s.stock.receive({ sku: skus.scarce, warehouse: 'AMS', qty: SCARCE_UNITS });
       await s.close();
       standby = await startSynchronousStandby(primary);
-      const primaryAddress = new URL(primary.url).host;
-      const standbyAddress = new URL(standby.url).host;
+      addresses = { primary: new URL(primary.url).host, standby: new URL(standby.url).host };
       server = await startServer({
         // both servers, as libpq takes them: stockroom writes to whichever is the primary
-        DATABASE_URL: `postgres://postgres@${primaryAddress},${standbyAddress}/drill?target_session_attrs=read-write`,
+        DATABASE_URL: `postgres://postgres@${addresses.primary},${addresses.standby}/drill?target_session_attrs=read-write`,
         STOCKROOM_ADMIN_KEY: ADMIN_KEY,
         STOCKROOM_PG_POOL_MAX: '8',
         STOCKROOM_PG_CONNECT_TIMEOUT_MS: '1000',
@@ -187,6 +194,41 @@ describe.skipIf(!postgresUrl() || !havePostgresBinaries())(
       } finally {
         standby?.stop();
         primary.stop();
+      }
+    });
+
+    it('finds the primary whichever host is listed first, and opens nothing while no host is one', async () => {
+      const hosts = `${addresses.standby},${addresses.primary}`;
+      for (const target of ['read-write', 'primary']) {
+        const db = await openPostgres(`postgres://postgres@${hosts}/drill?target_session_attrs=${target}`);
+        try {
+          expect((await db.query('SELECT pg_is_in_recovery() AS in_recovery')).rows).toEqual([{ in_recovery: false }]);
+        } finally {
+          await db.close();
+        }
+      }
+      await expect(
+        openPostgres(`postgres://postgres@${addresses.standby}/drill?target_session_attrs=read-write`),
+      ).rejects.toMatchObject({ code: 'unavailable' });
+    });
+
+    it('a write that reaches a standby is answered 503 with Retry-After, never 500', async () => {
+      const onPrimary = new Stockroom({ db: await openPostgres(database(primary)) });
+      // made on the primary, on the standby once committed (the standby is synchronous)
+      const apiKey = (await onPrimary.keys.create({ name: 'checkout on the standby', scopes: ['checkout'] })).key;
+      await onPrimary.close();
+      // one host, no target: a plain pool on the standby, as a misconfigured URL or libpq's `any` would give
+      const onStandby = new Stockroom({
+        db: await openPostgres(database({ url: `postgres://postgres@${addresses.standby}` })),
+      });
+      const { url, app } = await serveInProcess(onStandby);
+      try {
+        const order = { order_ref: uniq('on-standby'), lines: [{ sku: skus.plenty, qty: 1 }] };
+        const answer = await reserve(url, `key-${order.order_ref}`, apiKey, order);
+        expect([answer.status, answer.code, answer.retryAfter]).toEqual([503, 'unavailable', '1']);
+      } finally {
+        await app.close();
+        await onStandby.close();
       }
     });
 
@@ -279,9 +321,7 @@ describe.skipIf(!postgresUrl())('a reservation whose COMMIT was never answered',
     // unprepared statements: every query's text passes the proxy, which finds the keyed transaction by it
     s = new Stockroom({ db: await openPostgres(cutter.url, { prepare: false }) });
     apiKey = (await s.keys.create({ name: 'checkout', scopes: ['checkout'] })).key;
-    app = await buildServer({ stockroom: s, logger: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ app, url } = await serveInProcess(s));
   });
 
   afterAll(async () => {
