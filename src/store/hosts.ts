@@ -89,7 +89,7 @@ export interface ServerSettings {
   /** what every pool gets besides (size, type parsers) */
   pool: pg.PoolConfig;
   /** the longest wait between two passes of a primary search (the first waits 100 ms, then doubling) */
-  searchCapMs: number;
+  searchMaxMs: number;
 }
 
 /** The servers of a connection string: one pool for one plain server, else the primary searched for. */
@@ -134,16 +134,13 @@ const SEARCH_FIRST_MS = 100;
  * connections (53300) or memory says the server is there and busy, and the search's own refusal is no news.
  */
 function mayHaveMoved(error: unknown): boolean {
-  if (error instanceof UnavailableError) return false;
-  const state = sqlState(error);
-  if (state === '25006') return true;
-  if (state?.startsWith('53')) return false;
+  if (error instanceof UnavailableError || sqlState(error)?.startsWith('53')) return false;
   return isUnavailable(error);
 }
 
 /**
- * node-postgres connects to one host. This is libpq's multi-host connection for a pool: each host is tried in
- * the order given, checked with one query, and the pool is built against the first that is what
+ * node-postgres connects to one host. This is libpq's multi-host connection for a pool: every host is asked
+ * with one query, and the pool is built against the first, in the order given, that is what
  * target_session_attrs asks. When an error says the primary may have moved, the hosts are tried again at once
  * and, while none is a primary (the gap before a standby is promoted), again with backoff; meanwhile callers
  * are refused as unavailable (503 with Retry-After) at once instead of waiting on a server that is gone.
@@ -221,7 +218,7 @@ class PrimarySearch implements Servers {
         this.drop();
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
-          setTimeout(resolve, retryDelayMs(attempt, SEARCH_FIRST_MS, this.settings.searchCapMs, Math.random())).unref();
+          setTimeout(resolve, retryDelayMs(attempt, SEARCH_FIRST_MS, this.settings.searchMaxMs, Math.random())).unref();
         });
         this.wakeUp = undefined;
       }

@@ -33,7 +33,7 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
       ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
       ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
-      ...(options.primarySearchMaxMs === undefined ? {} : { primarySearchCapMs: options.primarySearchMaxMs }),
+      ...(options.primarySearchMaxMs === undefined ? {} : { primarySearchMaxMs: options.primarySearchMaxMs }),
     });
   }
   return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
