@@ -185,7 +185,7 @@ describe.skipIf(!process.env.CI && (!postgresUrl() || !havePostgresBinaries()))(
         STOCKROOM_ADMIN_KEY: ADMIN_KEY,
         STOCKROOM_PG_POOL_MAX: '8',
         STOCKROOM_PG_CONNECT_TIMEOUT_MS: '1000',
-        STOCKROOM_PG_PRIMARY_SEARCH_MAX_MS: '500',
+        STOCKROOM_PG_PRIMARY_RETRY_MS: '500',
       });
     });
 

@@ -19,7 +19,7 @@ export interface OpenOptions {
   /** Server only: a query that has not answered in this long is abandoned as unavailable (default 60000 ms; 0: never). */
   queryTimeoutMs?: number | undefined;
   /** Server only, several hosts: the longest wait between two searches for the primary (default 1000 ms). */
-  primarySearchMaxMs?: number | undefined;
+  primaryRetryMs?: number | undefined;
 }
 
 /** Where the embedded database lives when nothing says otherwise: beside the working directory. */
@@ -33,7 +33,7 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
       ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
       ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
-      ...(options.primarySearchMaxMs === undefined ? {} : { primarySearchMaxMs: options.primarySearchMaxMs }),
+      ...(options.primaryRetryMs === undefined ? {} : { primaryRetryMs: options.primaryRetryMs }),
     });
   }
   return openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -48,7 +48,7 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
     poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
     connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
     queryTimeoutMs: envInt(env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
-    primarySearchMaxMs: envInt(env, 'STOCKROOM_PG_PRIMARY_SEARCH_MAX_MS', 1000, 100),
+    primaryRetryMs: envInt(env, 'STOCKROOM_PG_PRIMARY_RETRY_MS', 1000, 100),
   });
 }
 

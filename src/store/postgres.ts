@@ -75,7 +75,7 @@ export interface PostgresOptions {
    * With several hosts in the URL: the longest wait between two searches for the primary that found none
    * (default 1000 ms; the first waits 100 ms, then doubling).
    */
-  primarySearchMaxMs?: number;
+  primaryRetryMs?: number;
 }
 
 /** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
@@ -101,7 +101,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   const servers = await openServers(connectionString, {
     connection,
     pool: { max: options.max ?? 10, types: typeOverrides },
-    searchMaxMs: options.primarySearchMaxMs ?? 1000,
+    searchMaxMs: options.primaryRetryMs ?? 1000,
   });
   const noticed = (error: unknown): void => {
     servers.noticed(error);
