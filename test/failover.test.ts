@@ -148,7 +148,7 @@ function checkoutClients(url: string, skus: { plenty: string; scarce: string }) 
 
 // under CI it runs, and fails without the server binaries (pg_basebackup, pg_ctl) rather than skipping
 describe.skipIf(!process.env.CI && (!postgresUrl() || !havePostgresBinaries()))(
-  'failover: a primary with a synchronous standby, the primary killed under load, the standby promoted',
+  'failover between a primary and its synchronous standby (clusters of its own, the standby promoted by pg_ctl promote)',
   () => {
     let primary: Cluster;
     let standby: Standby | undefined;
