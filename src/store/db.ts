@@ -71,9 +71,9 @@ export function sqlState(error: unknown): string | undefined {
 /**
  * SQLSTATE classes that mean the database cannot serve now, not that the request is wrong: connection
  * exceptions (08), the server shutting down, crashed or starting (57P01-57P03), out of resources such as
- * connections (53).
+ * connections (53), a server that refuses writes (25006: a standby, or a primary being failed over).
  */
-const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53)/;
+const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53|25006$)/;
 /** Socket errors on the way to the server; ENOENT is a Unix socket that is not there (the server is down). */
 const NETWORK_ERRORS: ReadonlySet<string> = new Set([
   'ECONNREFUSED',

@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { parseServerList } from './hosts.js';
 import { DEFAULT_EMBEDDED_BUFFERS_MB, openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import type { Db } from './db.js';
@@ -19,6 +20,8 @@ export interface OpenOptions {
   connectTimeoutMs?: number | undefined;
   /** Server only: a query that has not answered in this long is abandoned as unavailable (default 60000 ms; 0: never). */
   queryTimeoutMs?: number | undefined;
+  /** Server only, several hosts: the longest wait between two searches for the primary (default 1000 ms). */
+  primaryRetryMs?: number | undefined;
 }
 
 /** Where the embedded database lives when nothing says otherwise: beside the working directory. */
@@ -32,6 +35,7 @@ export function openDb(options: OpenOptions = {}): Promise<Db> {
       ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
       ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
+      ...(options.primaryRetryMs === undefined ? {} : { primaryRetryMs: options.primaryRetryMs }),
     });
   }
   return openPglite(
@@ -50,6 +54,7 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
     poolMax: envInt(env, 'STOCKROOM_PG_POOL_MAX', 10, 1),
     connectTimeoutMs: envInt(env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
     queryTimeoutMs: envInt(env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
+    primaryRetryMs: envInt(env, 'STOCKROOM_PG_PRIMARY_RETRY_MS', 1000, 100),
   });
 }
 
@@ -64,7 +69,8 @@ function envDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   try {
     protocol = new URL(value).protocol;
   } catch {
-    protocol = undefined;
+    // several hosts (h1:5432,h2:5432, as libpq takes them) are no WHATWG URL: parseServerList checks those
+    protocol = /^postgres(?:ql)?:\/\/[^/?#]*,/i.test(value) ? 'postgres:' : undefined;
   }
   if (protocol !== 'postgres:' && protocol !== 'postgresql:')
     // the value is not repeated: it may hold a password
@@ -72,6 +78,7 @@ function envDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
       '/env/DATABASE_URL',
       'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/database',
     );
+  parseServerList(value, '/env/DATABASE_URL');
   return value;
 }
 

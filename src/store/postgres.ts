@@ -3,6 +3,7 @@ import pg from 'pg';
 import { retryDelayMs } from '../domain/backoff.js';
 import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
+import { openServers } from './hosts.js';
 
 const typeOverrides = new pg.TypeOverrides();
 for (const oid of NUMBER_TYPE_OIDS) typeOverrides.setTypeParser(oid, parseNumber);
@@ -18,20 +19,34 @@ const nameOf = (sql: string): string => {
   return name;
 };
 
-function wrap(conn: pg.Pool | pg.PoolClient, prepare: boolean): Queryable {
+/** What runs a query: a pooled client in a transaction, or the pool of the server in use now. */
+type QueryTarget = () => pg.Pool | pg.PoolClient;
+
+function wrap(conn: QueryTarget, prepare: boolean, onError: (error: unknown) => void): Queryable {
   return {
     async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
-      // fixed set (store/), so each connection holds a bounded number of them
-      const result = await conn.query<R & pg.QueryResultRow>(
-        prepare
-          ? { name: nameOf(sql), text: sql, values: params as unknown[] }
-          : { text: sql, values: params as unknown[] },
-      );
+      let result: pg.QueryResult<R & pg.QueryResultRow>;
+      try {
+        // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
+        // fixed set (store/), so each connection holds a bounded number of them
+        result = await conn().query<R & pg.QueryResultRow>(
+          prepare
+            ? { name: nameOf(sql), text: sql, values: params as unknown[] }
+            : { text: sql, values: params as unknown[] },
+        );
+      } catch (error) {
+        onError(error);
+        throw error;
+      }
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await conn.query(sql);
+      try {
+        await conn().query(sql);
+      } catch (error) {
+        onError(error);
+        throw error;
+      }
     },
   };
 }
@@ -56,6 +71,11 @@ export interface PostgresOptions {
    * mode that does not keep prepared statements (PgBouncer before 1.21).
    */
   prepare?: boolean;
+  /**
+   * With several hosts in the URL: the longest wait between two searches for the primary that found none
+   * (default 1000 ms; the first waits 100 ms, then doubling).
+   */
+  primaryRetryMs?: number;
 }
 
 /** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
@@ -71,23 +91,38 @@ const RECONNECT_CAP_MS = 5000;
 /** The server driver: node-postgres against any PostgreSQL 14+. */
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
   const connection = {
-    connectionString,
     application_name: APPLICATION_NAME,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     ...((options.queryTimeoutMs ?? 60_000) > 0 ? { query_timeout: options.queryTimeoutMs ?? 60_000 } : {}),
     // a server that vanished without closing the socket (a cut network) is noticed, not waited on for ever
     keepAlive: true,
   };
-  const pool = new pg.Pool({ ...connection, max: options.max ?? 10, types: typeOverrides });
+  // one server, or the primary among several (a multi-host URL), found again when it moves
+  const servers = await openServers(connectionString, {
+    connection,
+    pool: { max: options.max ?? 10, types: typeOverrides },
+    searchMaxMs: options.primaryRetryMs ?? 1000,
+  });
+  const noticed = (error: unknown): void => {
+    servers.noticed(error);
+  };
   const prepare = options.prepare ?? true;
-  // An idle client that loses its server emits 'error' on the pool, which has already dropped it; without a
-  // listener that kills the process.
-  pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
+  try {
+    await servers.pool().query('SELECT 1');
+  } catch (error) {
+    await servers.end().catch(() => undefined);
+    throw error;
+  }
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await servers.pool().connect();
+      } catch (error) {
+        noticed(error);
+        throw error;
+      }
       // A checked-out client has no listener of the pool's: a connection lost mid-transaction would be an
       // unhandled 'error' (a crash). The query in flight fails with it as well, which is how the caller hears.
       let lost: Error | undefined;
@@ -97,10 +132,11 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client, prepare));
+        const result = await fn(wrap(() => client, prepare, noticed));
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        noticed(error);
         // a query abandoned for taking too long leaves its connection busy with it: dropped, not rolled back
         if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) lost ??= error;
         if (lost === undefined)
@@ -142,7 +178,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     let wakeUp: (() => void) | undefined;
 
     const open = async (): Promise<pg.Client> => {
-      const listening = new pg.Client(connection);
+      const listening = new pg.Client(servers.connection());
       listening.on('notification', (message) => {
         if (message.channel === channel) onNotice(message.payload ?? '');
       });
@@ -209,14 +245,14 @@ export async function openPostgres(connectionString: string, options: PostgresOp
 
   return {
     driver: 'postgres',
-    ...wrap(pool, prepare),
+    ...wrap(() => servers.pool(), prepare, noticed),
     transaction,
     listen,
     // the listening connections are not the pool's: they wait for notices, not for work
-    poolUsage: () => ({ size: pool.options.max, inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
+    poolUsage: () => servers.usage(),
     close: async () => {
       await Promise.all([...listeners].map((stop) => stop()));
-      await pool.end();
+      await servers.end();
     },
   };
 }

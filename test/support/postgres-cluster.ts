@@ -23,6 +23,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A server binary's command line, run as the postgres user when this process is root (PostgreSQL refuses root). */
+export function postgresCommand(cmd: string, args: string[]): [string, string[]] {
+  const bin = join(PG_BIN, cmd);
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
 export interface Cluster {
   /** a superuser URL */
   url: string;
@@ -44,16 +50,12 @@ export async function startPostgresCluster(settings: Record<string, string | num
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['postgres:', dir]);
-  const command = (cmd: string, args: string[]): [string, string[]] => {
-    const bin = join(PG_BIN, cmd);
-    return [asRoot ? 'runuser' : bin, asRoot ? ['-u', 'postgres', '--', bin, ...args] : args];
-  };
   const run = (cmd: string, args: string[]): void => {
-    execFileSync(...command(cmd, args), { stdio: 'pipe' });
+    execFileSync(...postgresCommand(cmd, args), { stdio: 'pipe' });
   };
   // halting and resuming do not block this process: tests watch the outage while it happens
   const runAsync = async (cmd: string, args: string[]): Promise<void> => {
-    await promisify(execFile)(...command(cmd, args));
+    await promisify(execFile)(...postgresCommand(cmd, args));
   };
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
