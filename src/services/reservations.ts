@@ -22,7 +22,12 @@ import { pastVariantLimits, variantAvailable, variantHeadroom } from '../domain/
 import type { VariantLimits } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
-import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
+import {
+  lockOpenReservationsOf,
+  lockOpenReservationsProbingDue,
+  lockOrderRefs,
+  readUniqueOrderRefs,
+} from '../store/order-refs.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
@@ -232,6 +237,7 @@ export class ReservationService {
       const orders = await lockOpenOrders(
         tx,
         jobs.filter((job, i) => !settled[i] && isUniqueOrderRef(job.req)).map((job) => job.req.order_ref),
+        now,
       );
 
       const skus = [
@@ -247,7 +253,7 @@ export class ReservationService {
         ]),
       ];
       const { levels, elsewhere } =
-        skus.length > 0 ? await expireDueHoldsOn(tx, skus, now) : { levels: [], elsewhere: [] };
+        skus.length > 0 ? await expireDueHoldsOn(tx, skus, now, orders.anyDue) : { levels: [], elsewhere: [] };
       // a pending one past its deadline was expired just now, with the levels: it no longer holds the order_ref
       const open = await stillOpen(tx, orders.open);
       const known = await this.knownNames(tx, skus, levels, jobs);
@@ -710,15 +716,17 @@ interface OpenOrder {
 async function lockOpenOrders(
   tx: Queryable,
   orderRefs: readonly string[],
-): Promise<{ open: Map<string, OpenOrder>; skus: string[] }> {
+  now: Date,
+): Promise<{ open: Map<string, OpenOrder>; skus: string[]; anyDue?: boolean }> {
   if (orderRefs.length === 0) return { open: new Map(), skus: [] };
   await lockOrderRefs(tx, orderRefs);
-  const rows = await lockOpenReservationsOf(tx, orderRefs);
+  const { open: rows, anyDue } = await lockOpenReservationsProbingDue(tx, orderRefs, now);
   const pending = rows.filter((row) => row.status === 'pending').map((row) => row.id);
   const linesOf = pending.length > 0 ? await readLinesOf(tx, pending) : new Map<string, ReservationLineRow[]>();
   return {
     open: new Map(rows.map((row) => [row.order_ref, { row, lines: linesOf.get(row.id) ?? [] }])),
     skus: [...new Set([...linesOf.values()].flat().map((line) => line.sku))],
+    anyDue,
   };
 }
 
@@ -806,8 +814,14 @@ export interface DueHoldsExpired {
  * really held. A hold that has run out holds nothing, whether the sweeper has been by or not. Those another
  * transaction has locked are left to it (it waits for these levels) and named in `elsewhere`.
  */
-export async function expireDueHoldsOn(tx: Queryable, skus: readonly string[], now: Date): Promise<DueHoldsExpired> {
-  const { levels, due } = await lockRoutingLevels(tx, skus, now);
+export async function expireDueHoldsOn(
+  tx: Queryable,
+  skus: readonly string[],
+  now: Date,
+  /** whether any reservation is due at `now`, when the caller has asked already */
+  anyDue?: boolean,
+): Promise<DueHoldsExpired> {
+  const { levels, due } = await lockRoutingLevels(tx, skus, now, anyDue);
   if (due.length === 0) return { levels, elsewhere: [] };
   const claimed = await claimDueHolds(tx, [...new Set(levels.map((level) => level.variant_id))], now);
   for (const move of await expireLocked(tx, claimed, now)) {
