@@ -129,7 +129,9 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       const context = ctx();
       // settings are checked before the database is opened
       const options = serveOptions(flags, context);
-      await withStockroom(context.env, (stockroom) => serveUntilStopped(stockroom, options, context.io));
+      await withStockroom(context.env, (stockroom) => serveUntilStopped(stockroom, options, context.io), {
+        replicas: true,
+      });
     });
 
   program

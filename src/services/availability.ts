@@ -6,6 +6,7 @@ import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
 import { missing } from './lookups.js';
+import { staleReads, staleness } from './context.js';
 import type { ServiceContext } from './context.js';
 import { AvailabilityQuery, MAX_QTY, parse } from './schemas.js';
 import { KitRegistry, kitAvailabilityRow } from './kits.js';
@@ -31,15 +32,15 @@ export interface AvailabilityItem {
 
 /**
  * Where answers may be kept between reads (the server's cache, emptied as the database announces changes).
- * `begin` marks the start of a read of the database; `set` keeps its answers except for SKUs that changed
- * since, each for at most its time to live, and no longer than `lifetimes` says (ms) where it says; `end`
- * says the read is over.
+ * `begin` marks the start of a read of the database (of a replica's read: `lookbackMs` earlier, as it may lack
+ * what was committed since); `set` keeps its answers except for SKUs that changed since, each for at most its
+ * time to live, and no longer than `lifetimes` says (ms) where it says; `end` says the read is over.
  */
 export interface AvailabilityCache {
   /** how long an answer is kept at most, in ms */
   readonly ttlMs: number;
   get(skus: readonly string[]): Map<string, AvailabilityItem> | Promise<Map<string, AvailabilityItem>>;
-  begin(): number;
+  begin(lookbackMs?: number): number;
   set(
     items: ReadonlyMap<string, AvailabilityItem>,
     since: number,
@@ -64,6 +65,8 @@ export class AvailabilityService {
   /** Answers from this cache from now on (the server sets one up; the library reads the database). */
   useCache(cache: AvailabilityCache | undefined): void {
     this.cache = cache;
+    // with replicas, the cache remembers changes for their look-back from now on, not from the first read
+    if (cache && staleness(this.ctx) > 0) cache.end(cache.begin(staleness(this.ctx)));
   }
 
   /**
@@ -80,7 +83,8 @@ export class AvailabilityService {
       (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
-      const since = cache?.begin();
+      // a replica's answer may miss changes announced up to its staleness ago: those are not cached from it
+      const since = cache?.begin(staleness(this.ctx));
       try {
         const { items: fresh, lifetimes } = await this.read(wanted, shopper ?? {}, cache?.ttlMs);
         if (cache && since !== undefined)
@@ -109,7 +113,9 @@ export class AvailabilityService {
       await this.kits.current(),
     );
     const asked = kits ? [...new Set([...skus, ...componentSkus(kits)])] : skus;
-    const rows = new Map((await readAvailability(this.ctx.db, asked, now, horizon)).map((row) => [row.sku, row]));
+    const rows = new Map(
+      (await readAvailability(staleReads(this.ctx), asked, now, horizon)).map((row) => [row.sku, row]),
+    );
     for (const kit of kits?.values() ?? []) {
       const row = rows.get(kit.sku);
       if (row) rows.set(kit.sku, kitAvailabilityRow(kit, row, rows));

@@ -56,6 +56,8 @@ export interface PostgresOptions {
    * mode that does not keep prepared statements (PgBouncer before 1.21).
    */
   prepare?: boolean;
+  /** How the server sees these connections (pg_stat_activity), default APPLICATION_NAME; one in the URL wins. */
+  applicationName?: string;
 }
 
 /** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
@@ -72,7 +74,7 @@ const RECONNECT_CAP_MS = 5000;
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
   const connection = {
     connectionString,
-    application_name: APPLICATION_NAME,
+    application_name: options.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     ...((options.queryTimeoutMs ?? 60_000) > 0 ? { query_timeout: options.queryTimeoutMs ?? 60_000 } : {}),
     // a server that vanished without closing the socket (a cut network) is noticed, not waited on for ever
