@@ -1,0 +1,211 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Stockroom } from '../src/services/stockroom.js';
+import { readAvailability } from '../src/store/availability.js';
+import { openPostgres } from '../src/store/postgres.js';
+import type { Db } from '../src/store/db.js';
+import { ReplicaSet, replicaName } from '../src/store/replicas.js';
+import { cli } from './support/cli.js';
+import { createTestDb, postgresUrl } from './support/databases.js';
+import { TestClock, expectReconciled, world } from './support/harness.js';
+import type { Harness } from './support/harness.js';
+import { useHttpServer } from './support/in-process.js';
+import { freePort } from './support/postgres-cluster.js';
+import { haveBaseBackup, startReplica } from './support/replica-cluster.js';
+import type { Replica } from './support/replica-cluster.js';
+
+/**
+ * Statements the replica itself ran in this database (pg_stat_statements, loaded on the replica only), leaving
+ * out the lag checks and these counting queries: what stockroom read there.
+ */
+async function replicaReads(replicaSql: pg.Client): Promise<number> {
+  const { rows } = await replicaSql.query<{ calls: string }>(
+    `SELECT coalesce(sum(calls), 0)::text AS calls FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_last_wal_replay_lsn%'`,
+  );
+  return Number(rows[0]?.calls ?? 0);
+}
+
+describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg_basebackup -R)', () => {
+  const h = { clock: new TestClock() } as Harness;
+  let replica: Replica | undefined;
+  let replicas: ReplicaSet;
+  let replicaSql: pg.Client;
+  /** the replica read directly, not through stockroom: what it holds now */
+  let replicaDb: Db;
+
+  beforeAll(async () => {
+    // pg_basebackup ships with the server binaries the suite's cluster runs from: CI installs both
+    expect(haveBaseBackup()).toBe(true);
+    h.test = await createTestDb('postgres');
+    // the view is read on the replica, which loads the module; creating the extension here replicates it there
+    await h.test.db.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    replica = await startReplica(postgresUrl(), new URL(h.test.url ?? '').pathname.slice(1));
+    replicas = await ReplicaSet.open(h.test.db, [replica.url], { maxLagMs: 1000, checkEveryMs: 100 });
+    h.s = new Stockroom({ db: h.test.db, replicas });
+    replicaSql = new pg.Client(replica.url);
+    await replicaSql.connect();
+    replicaDb = await openPostgres(replica.url, { max: 1 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await replicaSql.end().catch(() => undefined);
+    await replicaDb.close().catch(() => undefined);
+    await replicas.close();
+    replica?.stop();
+    await h.test.drop();
+  });
+
+  const { call, fetchRaw } = useHttpServer(h);
+
+  afterEach(async () => {
+    await expectReconciled(h.s);
+  });
+
+  /** Resolves once the replica has replayed everything the primary has written so far and the check agrees. */
+  async function caughtUp(): Promise<void> {
+    const { rows } = await h.test.db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const written = rows[0]?.lsn;
+    await vi.waitFor(
+      async () => {
+        const replayed = await replicaSql.query<{ ok: boolean }>(
+          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok',
+          [written],
+        );
+        expect(replayed.rows[0]?.ok).toBe(true);
+        expect((await replicas.check())[0]?.condition).toBe('healthy');
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }
+
+  const storefront = async (sku: string) =>
+    (await call('GET', `/v1/availability?sku=${sku}`, { scope: 'storefront' })).body.items;
+
+  it('answers a storefront availability read from the replica, as the replica counts it', async () => {
+    const { sku } = await world(h.s, [8]);
+    await caughtUp();
+    const name = replicaName(replica?.url ?? '');
+    const before = { replica: await replicaReads(replicaSql), served: replicas.stats.reads[name] ?? 0 };
+    expect(await storefront(sku)).toEqual([{ sku, available: 8, status: 'in_stock', label: 'In stock' }]);
+    expect(await replicaReads(replicaSql)).toBeGreaterThan(before.replica);
+    expect(replicas.stats.reads[name]).toBeGreaterThan(before.served);
+  });
+
+  it('runs checkout (reserve, stock read, commit, cancel) on the primary only: the replica runs none of it', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    await caughtUp();
+    const before = await replicaReads(replicaSql);
+    const held = await call('POST', '/v1/reservations', {
+      scope: 'checkout',
+      body: { order_ref: `replica-${sku}`, lines: [{ sku, qty: 3 }] },
+    });
+    expect(held.status).toBe(201);
+    const stock = (await call('GET', `/v1/stock/${sku}`, { scope: 'warehouse' })).body.warehouses as {
+      warehouse: string;
+    }[];
+    expect(stock.find((level) => level.warehouse === wh[0])).toMatchObject({ on_hand: 5, reserved: 3, available: 2 });
+    const id = String(held.body.id);
+    expect((await call('POST', `/v1/reservations/${id}/commit`, { scope: 'checkout' })).status).toBe(200);
+    const second = await call('POST', '/v1/reservations', {
+      scope: 'checkout',
+      body: { order_ref: `replica-${sku}-2`, lines: [{ sku, qty: 2 }] },
+    });
+    expect(second.status).toBe(201);
+    expect(
+      (await call('POST', `/v1/reservations/${String(second.body.id)}/cancel`, { scope: 'checkout' })).status,
+    ).toBe(200);
+    expect(await replicaReads(replicaSql)).toBe(before);
+  });
+
+  it('skips a paused replica: reads come back right from the primary, and from the replica again once it resumes', async () => {
+    const { sku, wh } = await world(h.s, [4]);
+    await caughtUp();
+    const name = replicaName(replica?.url ?? '');
+    await replicaSql.query('SELECT pg_wal_replay_pause()');
+    try {
+      await h.s.stock.adjust({ sku, warehouse: wh[0] ?? '', delta: -4, reason: 'shrinkage' });
+      // the replica still says what it said before the write
+      const [held] = await readAvailability(replicaDb, [sku], new Date(), null);
+      expect(held?.levels.find((level) => level.on_hand > 0)).toMatchObject({ on_hand: 4 });
+      await vi.waitFor(
+        async () => {
+          expect((await replicas.check())[0]?.condition).toBe('lagging');
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      const before = { replica: await replicaReads(replicaSql), primary: replicas.stats.reads.primary ?? 0 };
+      expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
+      expect(replicas.stats.reads.primary).toBeGreaterThan(before.primary);
+      expect(await replicaReads(replicaSql)).toBe(before.replica);
+    } finally {
+      await replicaSql.query('SELECT pg_wal_replay_resume()');
+    }
+    await caughtUp();
+    const before = { replica: await replicaReads(replicaSql), served: replicas.stats.reads[name] ?? 0 };
+    expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
+    expect(await replicaReads(replicaSql)).toBeGreaterThan(before.replica);
+    expect(replicas.stats.reads[name]).toBeGreaterThan(before.served);
+  });
+
+  it('shows each replica lag, whether it is used, and which pool served the reads on /metrics', async () => {
+    await caughtUp();
+    const { sku } = await world(h.s, [1]);
+    await storefront(sku);
+    const text = await (await fetchRaw('/metrics', 'metrics')).text();
+    const name = replicaName(replica?.url ?? '');
+    expect(text).toContain(`stockroom_replica_healthy{replica="${name}"} 1`);
+    expect(text).toMatch(/stockroom_replica_lag_seconds\{replica="[^"]+"\} \d/);
+    expect(text).toMatch(new RegExp(`stockroom_stale_reads_total\\{pool="${name.replace(/[.]/g, '\\.')}"\\} [1-9]`));
+    expect(text).toMatch(/stockroom_stale_reads_total\{pool="primary"\} \d/);
+  });
+
+  it('skips a replica nobody answers at: the reads go to the primary', async () => {
+    const away = `postgres://postgres@127.0.0.1:${await freePort()}/none`;
+    const unreachable = await ReplicaSet.open(h.test.db, [away], { connectTimeoutMs: 500 });
+    try {
+      expect(unreachable.states).toEqual([{ name: replicaName(away), condition: 'unreachable', lagMs: null }]);
+      expect((await unreachable.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(unreachable.stats.reads).toEqual({ primary: 1, [replicaName(away)]: 0 });
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
+
+describe('read replica settings', () => {
+  it('refuses DATABASE_REPLICA_URL with the embedded database, before opening anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockroom-replica-env-'));
+    try {
+      const refused = await cli(
+        { STOCKROOM_DATA: join(dir, 'data'), DATABASE_URL: '', DATABASE_REPLICA_URL: 'postgres://127.0.0.1:1/x' },
+        'serve',
+        '--port',
+        '0',
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/DATABASE_REPLICA_URL.*needs DATABASE_URL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a replica URL that is not postgres://, without repeating it (it may hold a password)', async () => {
+    const refused = await cli(
+      {
+        DATABASE_URL: 'postgres://stockroom@127.0.0.1:1/x',
+        DATABASE_REPLICA_URL: 'postgres://r1@127.0.0.1:1/x, mysql://user:s3cret@host/db',
+      },
+      'serve',
+      '--port',
+      '0',
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/replica 2 of 2 must be a postgres:\/\//);
+    expect(refused.err).not.toContain('s3cret');
+  });
+});
