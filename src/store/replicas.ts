@@ -76,6 +76,22 @@ export function lsnBytes(lsn: string): bigint {
   return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
 }
 
+/** WAL page size (XLOG_BLCKSZ, 8 kB in every PostgreSQL build that does not say otherwise). */
+const WAL_PAGE = 8192n;
+/** Page header sizes: a page's, a segment's first page's. */
+const WAL_PAGE_HEADERS: readonly bigint[] = [24n, 40n];
+
+/**
+ * Whether a replica that replayed up to `replayed` has everything the primary had inserted at `inserted`. The
+ * insert position of a primary whose last record ended on a page boundary points past the next page's header,
+ * which no record fills yet: a replica at the boundary has it all.
+ */
+export function lsnReached(replayed: bigint, inserted: bigint): boolean {
+  if (replayed >= inserted) return true;
+  const intoPage = inserted % WAL_PAGE;
+  return WAL_PAGE_HEADERS.includes(intoPage) && replayed >= inserted - intoPage;
+}
+
 /** Where the primary's WAL stood at a moment: what a replica must have replayed to have seen all before it. */
 interface PrimarySample {
   at: number;
@@ -91,8 +107,8 @@ interface PrimarySample {
  */
 export function lagOf(replayed: bigint, samples: readonly PrimarySample[], now: number, sinceReplayMs: number | null) {
   const newest = samples.at(-1);
-  if (newest === undefined || replayed >= newest.lsn) return 0;
-  const firstAhead = samples.find((sample) => sample.lsn > replayed) ?? newest;
+  if (newest === undefined || lsnReached(replayed, newest.lsn)) return 0;
+  const firstAhead = samples.find((sample) => !lsnReached(replayed, sample.lsn)) ?? newest;
   const behindFor = Math.max(0, now - firstAhead.at);
   return sinceReplayMs === null ? behindFor : Math.max(0, Math.min(behindFor, sinceReplayMs));
 }
@@ -263,8 +279,9 @@ export class ReplicaSet implements StaleReads {
     if (this.closed) return;
     const now = Date.now();
     try {
-      // the primary's position first: what a replica replayed is then compared with a point it could have reached
-      const { rows } = await this.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      // the primary's position first: what a replica replayed is then compared with a point it could have reached.
+      // The insert position, not the written one: with synchronous_commit off a commit is seen before it is written.
+      const { rows } = await this.primary.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
       const lsn = rows[0]?.lsn;
       if (lsn !== undefined) this.samples.push({ at: now, lsn: lsnBytes(lsn) });
     } catch {
