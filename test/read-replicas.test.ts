@@ -108,17 +108,35 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     const item = (body: string): unknown =>
       (JSON.parse(body) as { items: { sku: string }[] }).items.find((listed) => listed.sku === sku);
     const reads: [string, (body: string) => void][] = [
-      [`/v1/stock?${at}`, (body) => expect(item(body)).toMatchObject({ available: 2, reserved: 1 })],
-      [`/v1/stock/low?${at}`, (body) => expect(item(body)).toMatchObject({ status: 'low' })],
-      [`/v1/stock/export.csv?${at}`, (body) => expect(body).toContain(sku)],
+      [
+        `/v1/stock?${at}`,
+        (body) => {
+          expect(item(body)).toMatchObject({ available: 2, reserved: 1 });
+        },
+      ],
+      [
+        `/v1/stock/low?${at}`,
+        (body) => {
+          expect(item(body)).toMatchObject({ status: 'low' });
+        },
+      ],
+      [
+        `/v1/stock/export.csv?${at}`,
+        (body) => {
+          expect(body).toContain(sku);
+        },
+      ],
       [
         `/v1/movements?sku=${sku}`,
-        (body) =>
-          expect((JSON.parse(body) as { items: { type: string }[] }).items.map((row) => row.type)).toContain('receive'),
+        (body) => {
+          expect((JSON.parse(body) as { items: { type: string }[] }).items.map((row) => row.type)).toContain('receive');
+        },
       ],
       [
         `/v1/reservations?sku=${sku}`,
-        (body) => expect(JSON.parse(body)).toMatchObject({ items: [{ id: held.body.id, status: 'pending' }] }),
+        (body) => {
+          expect(JSON.parse(body)).toMatchObject({ items: [{ id: held.body.id, status: 'pending' }] });
+        },
       ],
     ];
     for (const [path, check] of reads) {
