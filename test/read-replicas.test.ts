@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AvailabilityFeed } from '../src/services/availability-feed.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { readAvailability } from '../src/store/availability.js';
 import { openPostgres } from '../src/store/postgres.js';
@@ -216,6 +217,37 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
     expect(await replicaReads(replicaSql)).toBeGreaterThan(before.replica);
     expect(replicas.stats.reads[name]).toBeGreaterThan(before.served);
+  });
+
+  it('starts a live stream from the primary, not from a replica within the bound that lacks a write it heard of', async () => {
+    const { sku, wh } = await world(h.s, [4]);
+    await caughtUp();
+    // a bound no test run reaches: the paused replica stays in use, as any replica may be up to the bound behind
+    const lenient = await ReplicaSet.open(h.test.db, [replica?.url ?? ''], { maxLagMs: 600_000, checkEveryMs: 100 });
+    const s = new Stockroom({ db: h.test.db, replicas: lenient });
+    await replicaSql.query('SELECT pg_wal_replay_pause()');
+    try {
+      await vi.waitFor(
+        async () => {
+          const { rows } = await replicaSql.query<{ state: string }>('SELECT pg_get_wal_replay_pause_state() AS state');
+          expect(rows[0]?.state).toBe('paused');
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      await h.s.stock.adjust({ sku, warehouse: wh[0] ?? '', delta: -4, reason: 'shrinkage' });
+      expect((await lenient.check())[0]?.condition).toBe('healthy');
+      // a plain storefront read may be that far behind: the replica answers what it has
+      expect((await s.availability.get({ sku: [sku] })).items).toMatchObject([{ sku, available: 4 }]);
+      // a stream is told only of changes after it starts: it starts from the primary
+      const feed = new AvailabilityFeed(s.availability);
+      const { first, stop } = await feed.watch([sku], () => undefined);
+      stop();
+      expect(first.map((event) => event.item)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
+    } finally {
+      await replicaSql.query('SELECT pg_wal_replay_resume()');
+      await lenient.close();
+    }
+    await caughtUp();
   });
 
   it('shows each replica lag, whether it is used, and which pool served the reads on /metrics', async () => {

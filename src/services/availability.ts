@@ -5,6 +5,7 @@ import { daysUntil } from '../domain/purchasing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
+import type { ReadSource } from '../store/replicas.js';
 import { missing } from './lookups.js';
 import { staleReads, staleness } from './context.js';
 import type { ServiceContext } from './context.js';
@@ -71,9 +72,11 @@ export class AvailabilityService {
 
   /**
    * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
-   * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
+   * or a ship-to point, only the warehouses that serve it count (such answers are not cached). What the cache does
+   * not hold is read from a replica when there are any, unless `primary` (a live stream, which is told only of
+   * later changes, must not start from or settle on an answer older than a change it heard of).
    */
-  async get(input: AvailabilityQuery): Promise<{ items: AvailabilityItem[] }> {
+  async get(input: AvailabilityQuery, options: { primary?: boolean } = {}): Promise<{ items: AvailabilityItem[] }> {
     const req = parse(AvailabilityQuery, input);
     const skus = [...new Set(req.sku)];
     const shopper = shopperOf(req);
@@ -84,9 +87,10 @@ export class AvailabilityService {
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
       // a replica's answer may miss changes announced up to its staleness ago: those are not cached from it
-      const since = cache?.begin(staleness(this.ctx));
+      const since = cache?.begin(options.primary ? 0 : staleness(this.ctx));
       try {
-        const { items: fresh, lifetimes } = await this.read(wanted, shopper ?? {}, cache?.ttlMs);
+        const source = options.primary ? this.ctx.db : staleReads(this.ctx);
+        const { items: fresh, lifetimes } = await this.read(source, wanted, shopper ?? {}, cache?.ttlMs);
         if (cache && since !== undefined)
           await Promise.resolve(cache.set(fresh, since, lifetimes)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
@@ -102,6 +106,7 @@ export class AvailabilityService {
    * that runs out changes the answer without any change being announced.
    */
   private async read(
+    source: ReadSource,
     skus: readonly string[],
     shopper: Shopper,
     keepMs?: number,
@@ -113,9 +118,7 @@ export class AvailabilityService {
       await this.kits.current(),
     );
     const asked = kits ? [...new Set([...skus, ...componentSkus(kits)])] : skus;
-    const rows = new Map(
-      (await readAvailability(staleReads(this.ctx), asked, now, horizon)).map((row) => [row.sku, row]),
-    );
+    const rows = new Map((await readAvailability(source, asked, now, horizon)).map((row) => [row.sku, row]));
     for (const kit of kits?.values() ?? []) {
       const row = rows.get(kit.sku);
       if (row) rows.set(kit.sku, kitAvailabilityRow(kit, row, rows));
