@@ -16,6 +16,8 @@ import type { Harness } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
 import { freePort } from './support/postgres-cluster.js';
 import { haveBaseBackup, startReplica } from './support/replica-cluster.js';
+import { ADMIN_KEY } from './support/served.js';
+import { startServer } from './support/server-process.js';
 import type { Replica } from './support/replica-cluster.js';
 
 /**
@@ -260,6 +262,38 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(text).toMatch(/stockroom_replica_lag_seconds\{replica="[^"]+"\} \d/);
     expect(text).toMatch(new RegExp(`stockroom_stale_reads_total\\{pool="${name.replace(/[.]/g, '\\.')}"\\} [1-9]`));
     expect(text).toMatch(/stockroom_stale_reads_total\{pool="primary"\} \d/);
+  });
+
+  it('stockroom serve reads the storefront from DATABASE_REPLICA_URL and says so on /metrics', async () => {
+    const { sku } = await world(h.s, [6]);
+    await caughtUp();
+    const server = await startServer({
+      DATABASE_URL: h.test.url ?? '',
+      DATABASE_REPLICA_URL: replica?.url ?? '',
+      STOCKROOM_REPLICA_CHECK_MS: '100',
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+    });
+    try {
+      const name = replicaName(replica?.url ?? '');
+      const scrape = async (): Promise<string> =>
+        (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
+      // the server checked the replica before it listened; a check may still find it behind for a moment
+      await vi.waitFor(
+        async () => {
+          expect(await scrape()).toContain(`stockroom_replica_healthy{replica="${name}"} 1`);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      const before = await replicaReads(replicaSql);
+      const res = await fetch(`${server.url}/v1/availability?sku=${sku}`);
+      expect(await res.json()).toMatchObject({ items: [{ sku, available: 6 }] });
+      expect(await replicaReads(replicaSql)).toBeGreaterThan(before);
+      expect(await scrape()).toMatch(
+        new RegExp(`stockroom_stale_reads_total\\{pool="${name.replace(/[.]/g, '\\.')}"\\} 1\n`),
+      );
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('skips a replica nobody answers at: the reads go to the primary', async () => {
