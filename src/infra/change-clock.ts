@@ -17,8 +17,9 @@ interface Announced {
 export class ChangeClock {
   /** counts announced changes */
   private epoch = 0;
-  /** the changes still remembered, oldest first */
+  /** the changes still remembered, oldest first, from `head` on (those before it are forgotten) */
   private announced: Announced[] = [];
+  private head = 0;
   /** the last remembered change of each key */
   private changedAt = new Map<string, number>();
   private allChangedAt = -1;
@@ -37,8 +38,7 @@ export class ChangeClock {
     let since = this.epoch;
     if (lookbackMs > 0) {
       this.window = Math.max(this.window, lookbackMs);
-      const from = this.now() - lookbackMs;
-      const first = this.announced.find((change) => change.at >= from);
+      const first = this.announced[this.firstSince(this.now() - lookbackMs)];
       if (first) since = first.epoch - 1;
     }
     this.reading.set(since, (this.reading.get(since) ?? 0) + 1);
@@ -68,17 +68,32 @@ export class ChangeClock {
     return this.allChangedAt <= since && (this.changedAt.get(key) ?? -1) <= since;
   }
 
+  /** The index of the first remembered change announced at or after `from` (a binary search: they are in order). */
+  private firstSince(from: number): number {
+    let low = this.head;
+    let high = this.announced.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.announced[middle]?.at ?? Infinity) < from) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
   /** Drops the changes older than the look-back that no read in flight began before. */
   private forget(): void {
     const from = this.now() - this.window;
     let oldestRead = Infinity;
     for (const since of this.reading.keys()) oldestRead = Math.min(oldestRead, since);
-    let drop = 0;
-    for (const change of this.announced) {
-      if (change.at >= from || change.epoch > oldestRead) break;
+    for (; this.head < this.announced.length; this.head++) {
+      const change = this.announced[this.head];
+      if (!change || change.at >= from || change.epoch > oldestRead) break;
       for (const key of change.keys) if (this.changedAt.get(key) === change.epoch) this.changedAt.delete(key);
-      drop++;
     }
-    if (drop > 0) this.announced.splice(0, drop);
+    // the forgotten are cut off in bulk, not one by one: a busy store announces thousands of changes a second
+    if (this.head > 1024 && this.head * 2 > this.announced.length) {
+      this.announced = this.announced.slice(this.head);
+      this.head = 0;
+    }
   }
 }

@@ -84,6 +84,21 @@ describe('the in-process cache', () => {
     expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['A', 'B', 'C']);
   });
 
+  it('remembers only the look-back of a long run of changes, and still finds the first one inside it', () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.end(cache.begin(1_000));
+    for (let i = 0; i < 5_000; i++) {
+      cache.invalidate({ skus: [`S${i}`] }); // one change a millisecond: the forgotten are cut off in bulk
+      c.advance(1);
+    }
+    const replica = cache.begin(1_000);
+    cache.set(answers(['S3999', 1], ['S4000', 2], ['S4999', 3]), replica);
+    cache.end(replica);
+    // S4000 on were announced within the last second; S3999 just before it
+    expect([...cache.get(['S3999', 'S4000', 'S4999']).keys()]).toEqual(['S3999']);
+  });
+
   it("keeps a primary's answer for a key that changed before its read began, look-back or not", () => {
     const c = clock();
     const cache = new MemoryCache<number>(60_000, c.now);
