@@ -12,6 +12,7 @@ import { loadMigrations } from '../store/migrate.js';
 import { openDbFromEnv } from '../store/open.js';
 import { envInt } from './args.js';
 import type { Io } from './io.js';
+import { openReplicas, replicaSettingsFromEnv } from './replicas.js';
 
 /** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {
@@ -37,13 +38,17 @@ export interface CommandContext {
 export async function withStockroom<T>(
   env: NodeJS.ProcessEnv,
   useCase: (stockroom: Stockroom) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; replicas?: boolean } = {},
 ): Promise<T> {
+  // DATABASE_REPLICA_URL: only a server reads from replicas (a one-off command reads its answer from the primary)
+  const replicaSettings = options.replicas ? replicaSettingsFromEnv(env) : undefined;
   const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
   const allocation = allocationFromEnv(env);
   const currency = currencyFromEnv(env); // before the database is opened: a refusal must not leave it open
+  const db = await openDbFromEnv(env);
   const stockroom = new Stockroom({
-    db: await openDbFromEnv(env),
+    db,
+    replicas: replicaSettings && (await openReplicas(db, replicaSettings)),
     sync,
     allocation,
     secretKey: env.STOCKROOM_SECRET_KEY || undefined,

@@ -336,11 +336,13 @@ export async function serveProcesses(
     );
   }
   if (role.role === 'single') {
-    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, options, io));
+    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, options, io), { replicas: true });
     return 0;
   }
   try {
-    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, { ...options, workerSlot: role.slot }, io));
+    await withStockroom(env, (stockroom) => serveUntilStopped(stockroom, { ...options, workerSlot: role.slot }, io), {
+      replicas: true,
+    });
     return 0;
   } finally {
     leaveCluster();

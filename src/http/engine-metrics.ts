@@ -9,6 +9,8 @@ export function stockroomSources(stockroom: Stockroom): MetricSources {
     groupCommitQueues: () => reservations.groupCommitQueues,
     reserveLatency: (watcher) => reservations.watchReserveLatency(watcher),
     pool: () => stockroom.db.poolUsage?.(),
+    // without replicas, /metrics shows none of their series
+    ...(stockroom.replicas ? { replicas: () => stockroom.replicas?.stats } : {}),
     workStatus: () => stockroom.workStatus(),
   };
 }

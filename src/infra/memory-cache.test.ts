@@ -62,6 +62,55 @@ describe('the in-process cache', () => {
     expect(cache.get(['A']).size).toBe(0);
   });
 
+  it("keeps no replica's answer for a key announced as changed within the look-back before the read began", () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.end(cache.begin(1_500)); // from the first look-back on, changes are remembered that long
+    cache.invalidate({ skus: ['A'] }); // committed on the primary; a replica may not have replayed it yet
+    c.advance(1_000);
+    cache.invalidate({ all: true });
+    c.advance(600);
+    cache.invalidate({ skus: ['B'] });
+    c.advance(500);
+    // a replica's read as of 1,500 ms ago: B changed since, and so did everything; A changed before
+    const replica = cache.begin(1_500);
+    cache.set(answers(['A', 1], ['B', 2], ['C', 3]), replica);
+    cache.end(replica);
+    expect(cache.get(['A', 'B', 'C']).size).toBe(0);
+    c.advance(1_001);
+    const later = cache.begin(1_500); // B changed 1,501 ms ago: outside the look-back now
+    cache.set(answers(['A', 1], ['B', 2], ['C', 3]), later);
+    cache.end(later);
+    expect([...cache.get(['A', 'B', 'C']).keys()]).toEqual(['A', 'B', 'C']);
+  });
+
+  it('remembers only the look-back of a long run of changes, and still finds the first one inside it', () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.end(cache.begin(1_000));
+    for (let i = 0; i < 5_000; i++) {
+      cache.invalidate({ skus: [`S${i}`] }); // one change a millisecond: the forgotten are cut off in bulk
+      c.advance(1);
+    }
+    const replica = cache.begin(1_000);
+    cache.set(answers(['S3999', 1], ['S4000', 2], ['S4999', 3]), replica);
+    cache.end(replica);
+    // S4000 on were announced within the last second; S3999 just before it
+    expect([...cache.get(['S3999', 'S4000', 'S4999']).keys()]).toEqual(['S3999']);
+  });
+
+  it("keeps a primary's answer for a key that changed before its read began, look-back or not", () => {
+    const c = clock();
+    const cache = new MemoryCache<number>(60_000, c.now);
+    cache.end(cache.begin(1_500)); // a replica read once: the clock now remembers 1,500 ms
+    cache.invalidate({ skus: ['A'] });
+    c.advance(10);
+    const primary = cache.begin();
+    cache.set(answers(['A', 1]), primary);
+    cache.end(primary);
+    expect(cache.get(['A'])).toEqual(answers(['A', 1]));
+  });
+
   it('holds at most its bound, letting the oldest go', () => {
     const cache = new MemoryCache<number>(60_000, Date.now, 2);
     cache.set(answers(['A', 1], ['B', 2], ['C', 3]), cache.begin());

@@ -7,14 +7,16 @@ import type { StockChange } from '../domain/stock-change.js';
  */
 export class MemoryCache<T> {
   private readonly entries = new Map<string, { value: T; until: number }>();
-  private readonly clock = new ChangeClock();
+  private readonly clock: ChangeClock;
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(
     readonly ttlMs: number,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = 100_000,
-  ) {}
+  ) {
+    this.clock = new ChangeClock(now);
+  }
 
   /** The keys held and still fresh; the others are for the caller to read from the source. */
   get(keys: readonly string[]): Map<string, T> {
@@ -30,9 +32,9 @@ export class MemoryCache<T> {
     return found;
   }
 
-  /** A read of the source begins: give its mark to `set` and `end`. */
-  begin(): number {
-    return this.clock.begin();
+  /** A read of the source begins (as of `lookbackMs` ago, for a replica's read): give its mark to `set` and `end`. */
+  begin(lookbackMs?: number): number {
+    return this.clock.begin(lookbackMs);
   }
 
   /**

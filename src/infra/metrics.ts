@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolUsage } from '../store/db.js';
+import type { ReplicaStats } from '../store/replicas.js';
 import type { WorkStatus } from '../store/work-status.js';
 
 /** The process's Prometheus metrics, in a registry of its own (tests build many servers in one process). */
@@ -39,6 +40,8 @@ export interface MetricSources {
   groupCommitQueues?: () => Record<string, number>;
   /** the database's connections now, where its driver can tell */
   pool?: () => PoolUsage | undefined;
+  /** the read replicas: each one's lag and whether reads go to it, and the stale-safe reads each pool served */
+  replicas?: () => ReplicaStats | undefined;
 }
 
 /** How long a scrape waits for the database's part unless told: a slow database must not hang /metrics. */
@@ -103,6 +106,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
   });
   // the engine's gauges first: collected in this order, the pool is read before the scrape's own query joins it
   engineGauges(registry, sources);
+  if (sources.replicas) replicaMetrics(registry, sources.replicas);
   if (sources.workStatus) workStatusGauges(registry, sources.workStatus, sources.workStatusTimeoutMs);
   const reserveLatency = new Histogram({
     name: 'stockroom_reservation_duration_seconds',
@@ -194,6 +198,43 @@ function engineGauges(registry: Registry, sources: MetricSources): void {
       (usage) => usage.waiting,
     );
   }
+}
+
+/** The read replicas at each scrape, from the background checks (no query of their own). */
+function replicaMetrics(registry: Registry, read: () => ReplicaStats | undefined): void {
+  new Gauge({
+    name: 'stockroom_replica_lag_seconds',
+    help: 'How far each read replica was behind the primary at its last check (NaN: unreachable or not a standby)',
+    labelNames: ['replica'],
+    registers: [registry],
+    collect() {
+      for (const replica of read()?.replicas ?? [])
+        this.set({ replica: replica.name }, replica.lagMs === null ? NaN : replica.lagMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'stockroom_replica_healthy',
+    help: 'Whether reads go to each read replica (1) or it is skipped as lagging, unreachable or not a standby (0)',
+    labelNames: ['replica'],
+    registers: [registry],
+    collect() {
+      for (const replica of read()?.replicas ?? [])
+        this.set({ replica: replica.name }, replica.condition === 'healthy' ? 1 : 0);
+    },
+  });
+  const shown = new Map<string, number>();
+  new Counter({
+    name: 'stockroom_stale_reads_total',
+    help: 'Reads that may be slightly stale (storefront misses, admin lists, exports), by the pool that served them: primary or a replica',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      for (const [pool, total] of Object.entries(read()?.reads ?? {})) {
+        this.inc({ pool }, total - (shown.get(pool) ?? 0));
+        shown.set(pool, total);
+      }
+    },
+  });
 }
 
 /**

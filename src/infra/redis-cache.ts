@@ -43,9 +43,9 @@ export class RedisCache<T> {
     return found;
   }
 
-  /** As MemoryCache.begin: a read of the database starts, and this is its mark. */
-  begin(): number {
-    return this.clock.begin();
+  /** As MemoryCache.begin: a read of the database starts (as of `lookbackMs` ago, for a replica), and this is its mark. */
+  begin(lookbackMs?: number): number {
+    return this.clock.begin(lookbackMs);
   }
 
   /** As MemoryCache.set: a key with a lifetime (ms) is kept no longer than that. */

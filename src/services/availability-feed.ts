@@ -105,7 +105,8 @@ export class AvailabilityFeed {
       // its replay); one that was not woken for this stream's own id gets its state below instead
       const bridged = woken.size > 0 ? await this.bridge([...woken.keys()]) : new Set<string>();
       const unread = fresh.filter((sku) => !woken.has(sku));
-      const { items } = unread.length > 0 ? await this.availability.get({ sku: unread }) : { items: [] };
+      const { items } =
+        unread.length > 0 ? await this.availability.get({ sku: unread }, { primary: true }) : { items: [] };
       for (const item of items) if (!this.told.has(item.sku)) this.told.set(item.sku, item);
       const current = [
         ...fresh.filter((sku) => woken.has(sku) && !bridged.has(sku)).map((sku) => this.told.get(sku)),
@@ -178,7 +179,11 @@ export class AvailabilityFeed {
   private async retell(skus: readonly string[]): Promise<AvailabilityEvent[]> {
     const told: AvailabilityEvent[] = [];
     for (let i = 0; i < skus.length; i += MAX_AVAILABILITY_SKUS) {
-      const { items } = await this.availability.get({ sku: skus.slice(i, i + MAX_AVAILABILITY_SKUS) });
+      const { items } = await this.availability.get(
+        { sku: skus.slice(i, i + MAX_AVAILABILITY_SKUS) },
+        // a stream hears only of later changes: it reads the primary, never a replica that may lack one it heard of
+        { primary: true },
+      );
       for (const item of items) {
         const before = this.told.get(item.sku);
         if (before && same(before, item)) continue;

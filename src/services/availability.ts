@@ -5,7 +5,9 @@ import { daysUntil } from '../domain/purchasing.js';
 import { serves } from '../domain/service-area.js';
 import type { Shopper } from '../domain/service-area.js';
 import { readAvailability } from '../store/availability.js';
+import type { ReadSource } from '../store/replicas.js';
 import { missing } from './lookups.js';
+import { staleReads, staleness } from './context.js';
 import type { ServiceContext } from './context.js';
 import { AvailabilityQuery, MAX_QTY, parse } from './schemas.js';
 import { KitRegistry, kitAvailabilityRow } from './kits.js';
@@ -31,15 +33,15 @@ export interface AvailabilityItem {
 
 /**
  * Where answers may be kept between reads (the server's cache, emptied as the database announces changes).
- * `begin` marks the start of a read of the database; `set` keeps its answers except for SKUs that changed
- * since, each for at most its time to live, and no longer than `lifetimes` says (ms) where it says; `end`
- * says the read is over.
+ * `begin` marks the start of a read of the database (of a replica's read: `lookbackMs` earlier, as it may lack
+ * what was committed since); `set` keeps its answers except for SKUs that changed since, each for at most its
+ * time to live, and no longer than `lifetimes` says (ms) where it says; `end` says the read is over.
  */
 export interface AvailabilityCache {
   /** how long an answer is kept at most, in ms */
   readonly ttlMs: number;
   get(skus: readonly string[]): Map<string, AvailabilityItem> | Promise<Map<string, AvailabilityItem>>;
-  begin(): number;
+  begin(lookbackMs?: number): number;
   set(
     items: ReadonlyMap<string, AvailabilityItem>,
     since: number,
@@ -64,13 +66,17 @@ export class AvailabilityService {
   /** Answers from this cache from now on (the server sets one up; the library reads the database). */
   useCache(cache: AvailabilityCache | undefined): void {
     this.cache = cache;
+    // with replicas, the cache remembers changes for their look-back from now on, not from the first read
+    if (cache && staleness(this.ctx) > 0) cache.end(cache.begin(staleness(this.ctx)));
   }
 
   /**
    * Up to 100 SKUs, in the order asked (each once); an unknown SKU refuses the call, naming it. With a region
-   * or a ship-to point, only the warehouses that serve it count (such answers are not cached).
+   * or a ship-to point, only the warehouses that serve it count (such answers are not cached). What the cache does
+   * not hold is read from a replica when there are any, unless `primary` (a live stream, which is told only of
+   * later changes, must not start from or settle on an answer older than a change it heard of).
    */
-  async get(input: AvailabilityQuery): Promise<{ items: AvailabilityItem[] }> {
+  async get(input: AvailabilityQuery, options: { primary?: boolean } = {}): Promise<{ items: AvailabilityItem[] }> {
     const req = parse(AvailabilityQuery, input);
     const skus = [...new Set(req.sku)];
     const shopper = shopperOf(req);
@@ -80,9 +86,11 @@ export class AvailabilityService {
       (await Promise.resolve(cache?.get(skus)).catch(() => undefined)) ?? new Map<string, AvailabilityItem>();
     const wanted = skus.filter((sku) => !known.has(sku));
     if (wanted.length > 0) {
-      const since = cache?.begin();
+      // a replica's answer may miss changes announced up to its staleness ago: those are not cached from it
+      const since = cache?.begin(options.primary ? 0 : staleness(this.ctx));
       try {
-        const { items: fresh, lifetimes } = await this.read(wanted, shopper ?? {}, cache?.ttlMs);
+        const source = options.primary ? this.ctx.db : staleReads(this.ctx);
+        const { items: fresh, lifetimes } = await this.read(source, wanted, shopper ?? {}, cache?.ttlMs);
         if (cache && since !== undefined)
           await Promise.resolve(cache.set(fresh, since, lifetimes)).catch(() => undefined);
         for (const [sku, item] of fresh) known.set(sku, item);
@@ -98,6 +106,7 @@ export class AvailabilityService {
    * that runs out changes the answer without any change being announced.
    */
   private async read(
+    source: ReadSource,
     skus: readonly string[],
     shopper: Shopper,
     keepMs?: number,
@@ -109,7 +118,7 @@ export class AvailabilityService {
       await this.kits.current(),
     );
     const asked = kits ? [...new Set([...skus, ...componentSkus(kits)])] : skus;
-    const rows = new Map((await readAvailability(this.ctx.db, asked, now, horizon)).map((row) => [row.sku, row]));
+    const rows = new Map((await readAvailability(source, asked, now, horizon)).map((row) => [row.sku, row]));
     for (const kit of kits?.values() ?? []) {
       const row = rows.get(kit.sku);
       if (row) rows.set(kit.sku, kitAvailabilityRow(kit, row, rows));

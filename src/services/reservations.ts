@@ -636,7 +636,7 @@ export class ReservationService {
   async list(query: ReservationQuery = {}): Promise<ReservationPage> {
     const checked = await checkReservationQuery(this.ctx.db, query);
     await this.expireDue();
-    return listReservations(this.ctx.db, checked, this.listTotalMax);
+    return listReservations(this.ctx.staleReads ?? this.ctx.db, checked, this.listTotalMax);
   }
 
   /** A reservation as it stands; one whose deadline has passed is expired first, so it never claims to hold stock. */

@@ -26,6 +26,7 @@ import {
   refreshStockListOrderUnlessComparedSince,
 } from '../store/stock-list.js';
 import type { StockListFilter, StockListRow } from '../store/stock-list.js';
+import { staleReads } from './context.js';
 import type { ServiceContext } from './context.js';
 import { supplierByCode, warehouseByCode } from './lookups.js';
 import { pageLimit } from './paging.js';
@@ -129,7 +130,7 @@ type Sorted = Required<Pick<StockListInput, 'sort' | 'order'>>;
  * one of half the catalog, nor a warehouse of many levels from one of few.
  */
 const withCustomPlans = <T>(ctx: ServiceContext, read: (tx: Queryable) => Promise<T>): Promise<T> =>
-  ctx.db.transaction(async (tx) => {
+  staleReads(ctx).transaction(async (tx) => {
     await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
     return read(tx);
   });

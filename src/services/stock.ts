@@ -24,6 +24,7 @@ import { runIdempotently } from './idempotency.js';
 import { refuseArchived } from './archive.js';
 import { putAwayReceipt } from './locations.js';
 import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode } from './lookups.js';
+import { staleReads } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
 import { KitRegistry, kitStock } from './kits.js';
@@ -607,7 +608,7 @@ export class StockService {
   async *exportLevels(pageSize = 5000): AsyncGenerator<Level> {
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
-      const page = await readLevelsAfter(this.ctx.db, after, pageSize);
+      const page = await readLevelsAfter(staleReads(this.ctx), after, pageSize);
       for (const row of page)
         yield {
           sku: row.sku,
@@ -724,7 +725,7 @@ export class StockService {
     const before = idCursor(query.cursor);
     if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
-    const rows = await listMovements(this.ctx.db, {
+    const rows = await listMovements(staleReads(this.ctx), {
       sku: query.sku,
       warehouse: query.warehouse,
       type,

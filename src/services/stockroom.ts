@@ -3,6 +3,7 @@ import { DEFAULT_CURRENCY, currencyCode } from '../domain/money.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
+import type { ReplicaSet } from '../store/replicas.js';
 import { readWorkStatus } from '../store/work-status.js';
 import type { WorkStatus } from '../store/work-status.js';
 import { AlertService } from './alerts.js';
@@ -47,6 +48,11 @@ export interface StockroomOptions {
   currency?: string | undefined;
   /** STOCKROOM_KIT_REFRESH_MS: how often kits defined by another process are read again (default 5,000 ms) */
   kitRefreshMs?: number | undefined;
+  /**
+   * DATABASE_REPLICA_URL: streaming replicas of db that the reads that may be slightly stale go to (docs/design.md);
+   * closed with the Stockroom
+   */
+  replicas?: ReplicaSet | undefined;
 }
 
 /** The inventory engine: every use case, grouped by the part of the business it serves. */
@@ -69,6 +75,8 @@ export class Stockroom {
   readonly valuation: ValuationService;
   /** kit SKUs made of components */
   readonly kits: KitService;
+  /** the read replicas, when there are any: their lag and the reads each served */
+  readonly replicas: ReplicaSet | undefined;
   private readonly ctx: ServiceContext;
 
   constructor(options: StockroomOptions) {
@@ -76,7 +84,9 @@ export class Stockroom {
       db: options.db,
       clock: options.clock ?? (() => new Date()),
       currency: currencyCode(options.currency ?? DEFAULT_CURRENCY, '/currency'),
+      staleReads: options.replicas,
     };
+    this.replicas = options.replicas;
     const kits = new KitRegistry(options.db, options.kitRefreshMs);
     this.kits = new KitService(this.ctx, kits);
     this.catalog = new CatalogService(this.ctx);
@@ -123,8 +133,9 @@ export class Stockroom {
     return readWorkStatus(this.ctx.db, this.ctx.clock());
   }
 
-  /** Closes the database; the Stockroom is unusable afterwards. */
-  close(): Promise<void> {
-    return this.ctx.db.close();
+  /** Closes the database and the replicas' pools; the Stockroom is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.replicas?.close();
+    await this.ctx.db.close();
   }
 }

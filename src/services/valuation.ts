@@ -5,6 +5,7 @@ import { amountFromText } from '../domain/money.js';
 import { VALUATION_GROUPS, averageCost, totalOf, valuationCutoff, valuationGroup } from '../domain/valuation.js';
 import type { ValuationGroup, Valued } from '../domain/valuation.js';
 import { readValuationGroups, readValuationLevelsAfter } from '../store/valuation.js';
+import { staleReads } from './context.js';
 import type { ServiceContext } from './context.js';
 import { Timestamp, parse } from './schemas.js';
 import { tableCsv, tableXlsx } from './stock-export.js';
@@ -98,7 +99,7 @@ export class ValuationService {
     const query = checked(input);
     const groupBy = valuationGroup(query.group_by);
     const { asOf, until } = valuationCutoff(query.as_of, this.ctx.clock());
-    const rows = await readValuationGroups(this.ctx.db, until, groupBy);
+    const rows = await readValuationGroups(staleReads(this.ctx), until, groupBy);
     const groups = rows.map((row) =>
       withAverage({
         key: row.key,
@@ -123,7 +124,7 @@ export class ValuationService {
     const { until } = valuationCutoff(query.as_of, this.ctx.clock());
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
-      const page = await readValuationLevelsAfter(this.ctx.db, until, after, EXPORT_PAGE);
+      const page = await readValuationLevelsAfter(staleReads(this.ctx), until, after, EXPORT_PAGE);
       for (const row of page) {
         const valued = { on_hand: row.on_hand, value: amountFromText(row.value), uncosted_units: row.uncosted_units };
         yield {

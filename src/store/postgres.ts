@@ -76,6 +76,8 @@ export interface PostgresOptions {
    * (default 1000 ms; the first waits 100 ms, then doubling).
    */
   primaryRetryMs?: number;
+  /** How the server sees these connections (pg_stat_activity), default APPLICATION_NAME; one in the URL wins. */
+  applicationName?: string;
 }
 
 /** How the server sees this process's connections (pg_stat_activity); an application_name in the URL wins. */
@@ -91,7 +93,8 @@ const RECONNECT_CAP_MS = 5000;
 /** The server driver: node-postgres against any PostgreSQL 14+. */
 export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Db> {
   const connection = {
-    application_name: APPLICATION_NAME,
+    connectionString,
+    application_name: options.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     ...((options.queryTimeoutMs ?? 60_000) > 0 ? { query_timeout: options.queryTimeoutMs ?? 60_000 } : {}),
     // a server that vanished without closing the socket (a cut network) is noticed, not waited on for ever
