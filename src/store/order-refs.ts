@@ -52,7 +52,9 @@ export async function lockOpenReservationsProbingDue(
   orderRefs: readonly string[],
   now: Date,
 ): Promise<{ open: ReservationRow[]; anyDue: boolean }> {
-  const { rows } = await tx.query<Partial<ReservationRow> & { any_due: boolean | null }>(
+  const { rows } = await tx.query<
+    { [K in keyof ReservationRow]: ReservationRow[K] | null } & { any_due: boolean | null }
+  >(
     `WITH probe AS (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
           open AS (SELECT ${RESERVATION_COLUMNS} FROM reservations
                     WHERE order_ref = ANY($1::text[]) AND unique_order_ref
@@ -62,9 +64,8 @@ export async function lockOpenReservationsProbingDue(
     [orderRefs, now],
   );
   return {
-    open: rows.flatMap(({ any_due: _, ...row }) =>
-      row.id === undefined || row.id === null ? [] : [row as ReservationRow],
-    ),
+    // no open reservation: the probe's one row, with nulls for a reservation
+    open: rows.flatMap(({ any_due: _, ...row }) => (row.id === null ? [] : [row as ReservationRow])),
     anyDue: rows[0]?.any_due === true,
   };
 }
