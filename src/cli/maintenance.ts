@@ -4,6 +4,7 @@ import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
 import { envFlag, envInt, intOption, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, serveProcesses, serveUntilStopped } from './serve.js';
+import { replicaSettingsFromEnv } from './replicas.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
@@ -134,6 +135,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       const context = ctx();
       // settings are checked before the database is opened (and before any worker is started)
       const options = serveOptions(flags, context);
+      replicaSettingsFromEnv(context.env);
       const workers = {
         workers: flags.workers,
         restartBackoffMs: envInt(context.env, 'STOCKROOM_WORKER_RESTART_MS', 1000, 1),
