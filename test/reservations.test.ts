@@ -31,6 +31,18 @@ describe.each(drivers())('reservations on %s', (driver) => {
     ]);
   });
 
+  it('gives reservations time-ordered ids (UUIDv7): a later group sorts after an earlier one, in the same group apart', async () => {
+    const { sku } = await world(h.s, [10]);
+    const first = await h.s.reservations.reserve({ order_ref: uniq('v7'), lines: [{ sku, qty: 1 }] });
+    const together = await Promise.all(
+      [1, 2, 3].map(() => h.s.reservations.reserve({ order_ref: uniq('v7'), lines: [{ sku, qty: 1 }] })),
+    );
+    const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const reservation of [first, ...together]) expect(reservation.id).toMatch(version7);
+    for (const later of together) expect(later.id > first.id).toBe(true);
+    expect(new Set(together.map((reservation) => reservation.id)).size).toBe(3);
+  });
+
   it('is all or nothing across lines: one short line reserves nothing and names every short line', async () => {
     const a = await world(h.s, [5]);
     const b = await world(h.s, [1]);
