@@ -24,6 +24,11 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
   );
 }
 
+/** The open reservations holding the order_refs in $1 as unique, locked in id order (one statement, or a CTE). */
+const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
+   WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
+   ORDER BY id FOR UPDATE`;
+
 /**
  * The open reservations (pending, committed, partially fulfilled) that hold these order_refs as unique, locked
  * in id order as lockReservations locks them. Opted-out reservations (unique_order_ref false) are not read:
@@ -33,12 +38,7 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
  */
 export async function lockOpenReservationsOf(tx: Queryable, orderRefs: readonly string[]): Promise<ReservationRow[]> {
   if (orderRefs.length === 0) return [];
-  const { rows } = await tx.query<ReservationRow>(
-    `SELECT ${RESERVATION_COLUMNS} FROM reservations
-      WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
-      ORDER BY id FOR UPDATE`,
-    [orderRefs],
-  );
+  const { rows } = await tx.query<ReservationRow>(OPEN_OF_ORDER_REFS, [orderRefs]);
   return rows;
 }
 
@@ -56,10 +56,7 @@ export async function lockOpenReservationsProbingDue(
     { [K in keyof ReservationRow]: ReservationRow[K] | null } & { any_due: boolean | null }
   >(
     `WITH probe AS (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
-          open AS (SELECT ${RESERVATION_COLUMNS} FROM reservations
-                    WHERE order_ref = ANY($1::text[]) AND unique_order_ref
-                      AND status IN ('pending', 'committed', 'partially_fulfilled')
-                    ORDER BY id FOR UPDATE)
+          open AS (${OPEN_OF_ORDER_REFS})
      SELECT p.any_due, o.* FROM probe p LEFT JOIN open o ON true ORDER BY o.id`,
     [orderRefs, now],
   );
