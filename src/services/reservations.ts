@@ -28,6 +28,7 @@ import {
   lockOrderRefs,
   readUniqueOrderRefs,
 } from '../store/order-refs.js';
+import { writeReservationsWithHolds } from '../store/holds.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
@@ -35,7 +36,6 @@ import {
   claimDueHolds,
   claimDueReservations,
   growReservationLines,
-  insertReservations,
   lockReservations,
   readLinesOf,
   readReservation,
@@ -357,8 +357,7 @@ export class ReservationService {
       // the replaced are closed before the new ones are written: the unique index sees one open per order_ref
       await addLineProgress(tx, replacing.progress);
       await setReservationStatuses(tx, replacing.statuses, now);
-      await insertReservations(tx, reservations);
-      const applied = await applyMovements(tx, null, moves, now);
+      const applied = await writeReservationsWithHolds(tx, reservations, moves, now);
       // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
       if (!appliedAsPlanned(moves, applied)) {
         throw new Error('group commit: holds planned on locked levels did not apply as planned');

@@ -49,49 +49,39 @@ export interface AppliedMovement {
   quality_control: number;
 }
 
+/** applyMovements's batch, the json its statement reads (one object per movement, in order). */
+export function movementBatch(actor: string | null, movements: readonly MovementInput[]): string {
+  return JSON.stringify(
+    movements.map((movement, idx) => ({
+      idx,
+      variant_id: movement.variantId,
+      warehouse_id: movement.warehouseId,
+      type: movement.type,
+      d_on_hand: movement.deltaOnHand,
+      d_reserved: movement.deltaReserved,
+      guard: movement.guard,
+      reason: movement.reason ?? null,
+      reference: movement.reference ?? null,
+      reservation_id: movement.reservationId ?? null,
+      expected_on_hand: movement.expectedOnHand ?? null,
+      actor: movement.actor ?? actor,
+      // left out when none: a hold's row stays as short as it was (json_to_recordset reads a missing key as null)
+      ...(movement.binId === undefined ? {} : { bin_id: movement.binId, bin_delta: movement.binDelta }),
+      ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
+      // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
+      ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
+    })),
+  );
+}
+
 /**
- * The only statement that changes on_hand or reserved. Each movement is a ledger row carrying its level's
- * numbers after it, written by the same statement that updates the level, so a level can never change without
- * its ledger rows (invariant 2) and no decision is made on numbers read earlier (invariant 5): the levels are
- * locked first and every check is made on the locked numbers.
- *
- * Several movements may touch one level (a group commit of many orders on one hot SKU): they apply in input
- * order, each checked against the numbers the ones before it left, and the level is updated once. A level whose
- * movements do not all pass is left untouched and its movements are missing from the result; the caller decides
- * (in its transaction) whether that aborts everything.
+ * The common table expressions of applyMovements's statement, its batch and time read from the given parameters,
+ * for a statement that writes something else in the same breath (reservations with their holds: a round trip
+ * less per group). Every level of each variant is locked, in (variant, warehouse) order: two batches cannot
+ * deadlock, and the alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
  */
-export async function applyMovements(
-  tx: Queryable,
-  actor: string | null,
-  movements: readonly MovementInput[],
-  /** the ledger rows' time: the service's clock (the database's own if not given) */
-  at?: Date,
-): Promise<AppliedMovement[]> {
-  if (movements.length === 0) return [];
-  const batch = movements.map((movement, idx) => ({
-    idx,
-    variant_id: movement.variantId,
-    warehouse_id: movement.warehouseId,
-    type: movement.type,
-    d_on_hand: movement.deltaOnHand,
-    d_reserved: movement.deltaReserved,
-    guard: movement.guard,
-    reason: movement.reason ?? null,
-    reference: movement.reference ?? null,
-    reservation_id: movement.reservationId ?? null,
-    expected_on_hand: movement.expectedOnHand ?? null,
-    actor: movement.actor ?? actor,
-    // left out when none: a hold's row stays as short as it was (json_to_recordset reads a missing key as null)
-    ...(movement.binId === undefined ? {} : { bin_id: movement.binId, bin_delta: movement.binDelta }),
-    ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
-    // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
-    ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
-  }));
-  // Every level of each variant is locked, in (variant, warehouse) order: two batches cannot deadlock, and the
-  // alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
-  const { rows } = await tx.query<AppliedMovement>(
-    `WITH req AS (
-       SELECT * FROM json_to_recordset($1::json) AS r(
+export const movementCtes = (batch: string, at: string): string => `req AS (
+       SELECT * FROM json_to_recordset(${batch}::json) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
          bin_delta int, unit_cost bigint, kit_variant_id bigint)
@@ -147,7 +137,7 @@ export async function applyMovements(
                                     reserved_after, reason, reference, actor, reservation_id, created_at, bin_id,
                                     bin_delta, unit_cost, kit_variant_id)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
-              actor, reservation_id, coalesce($2::timestamptz, now()), bin_id, bin_delta, unit_cost, kit_variant_id
+              actor, reservation_id, coalesce(${at}::timestamptz, now()), bin_id, bin_delta, unit_cost, kit_variant_id
          FROM done ORDER BY idx
        RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
                  reason, reference, reservation_id
@@ -189,12 +179,35 @@ export async function applyMovements(
                         ORDER BY m.id) x) e
         WHERE (SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'
        HAVING count(*) > 0
-     )
-     SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
+     )`;
+
+/** What applyMovements's statement returns, from its `done` expression: the applied movements, in input order. */
+export const MOVEMENTS_APPLIED = `SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
             quality_control
-       FROM done ORDER BY idx`,
-    [JSON.stringify(batch), at ?? null],
-  );
+       FROM done ORDER BY idx`;
+
+const APPLY_MOVEMENTS = `WITH ${movementCtes('$1', '$2')} ${MOVEMENTS_APPLIED}`;
+
+/**
+ * The only statement that changes on_hand or reserved. Each movement is a ledger row carrying its level's
+ * numbers after it, written by the same statement that updates the level, so a level can never change without
+ * its ledger rows (invariant 2) and no decision is made on numbers read earlier (invariant 5): the levels are
+ * locked first and every check is made on the locked numbers.
+ *
+ * Several movements may touch one level (a group commit of many orders on one hot SKU): they apply in input
+ * order, each checked against the numbers the ones before it left, and the level is updated once. A level whose
+ * movements do not all pass is left untouched and its movements are missing from the result; the caller decides
+ * (in its transaction) whether that aborts everything.
+ */
+export async function applyMovements(
+  tx: Queryable,
+  actor: string | null,
+  movements: readonly MovementInput[],
+  /** the ledger rows' time: the service's clock (the database's own if not given) */
+  at?: Date,
+): Promise<AppliedMovement[]> {
+  if (movements.length === 0) return [];
+  const { rows } = await tx.query<AppliedMovement>(APPLY_MOVEMENTS, [movementBatch(actor, movements), at ?? null]);
   return rows;
 }
 

@@ -51,7 +51,7 @@ export interface NewReservationLine {
   kitLineNo?: number | null;
 }
 
-/** A new pending reservation, as insertReservations writes it. */
+/** A new pending reservation, as writeReservationsWithHolds (store/holds.ts) writes it. */
 export interface NewReservation {
   id: string;
   orderRef: string;
@@ -62,7 +62,7 @@ export interface NewReservation {
   lines: readonly NewReservationLine[];
 }
 
-/** What insertReservations's events are joined with: the record separator, U+001E (chr(30) in SQL). */
+/** What reservationParams's events are joined with: the record separator, U+001E (chr(30) in SQL). */
 const EVENT_SEPARATOR = '\u001e';
 
 /**
@@ -91,22 +91,21 @@ const createdEventData = (reservation: NewReservation): Record<string, unknown> 
 });
 
 /**
- * New pending reservations with their lines (numbered from 1), any number in one statement, and their
- * reservation.created events when a channel wants them (migration 0023): one outbox row, as the reservations'
- * trigger writes for any other statement, from what is known here rather than read back line by line. The
- * statement tells the triggers on reservations and lines, which run as it ends, that its reservations came whole
- * and their events are written (transaction-local settings they read and clear).
+ * New pending reservations with their lines (numbered from 1), any number, and their reservation.created events
+ * when a channel wants them (migration 0023): one outbox row, as the reservations' trigger writes for any other
+ * statement, from what is known here rather than read back line by line. The expressions tell the triggers on
+ * reservations and lines, which run as the statement ends, that its reservations came whole and their events are
+ * written (transaction-local settings they read and clear). Common table expressions, for the statement that
+ * writes them with their holds (store/holds.ts); their parameters are reservationParams's four.
  */
-export async function insertReservations(tx: Queryable, reservations: readonly NewReservation[]): Promise<void> {
-  if (reservations.length === 0) return;
-  await tx.query(
-    `WITH r AS (
+export const reservationCtes = (reservations: string, lines: string, ids: string, events: string): string => `
+     new_reservations AS (
        INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at, unique_order_ref)
        SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
-         FROM json_to_recordset($1::json)
+         FROM json_to_recordset(${reservations}::json)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
      ),
-     events AS (
+     created_events AS (
        INSERT INTO outbox (topic, payload, ordering_key, keys)
        SELECT 'reservation.created',
               CASE WHEN count(*) = 1 THEN min(e.data)
@@ -117,51 +116,55 @@ export async function insertReservations(tx: Queryable, reservations: readonly N
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
               CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d.id, d.data FROM unnest($3::uuid[], string_to_array($4, chr(30))) AS d(id, data)
+                 FROM (SELECT d.id, d.data FROM unnest(${ids}::uuid[], string_to_array(${events}, chr(30))) AS d(id, data)
                         WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
        HAVING count(*) > 0
-     )
-     INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
-                                    kit_line_no)
-     SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock, l.kit_line_no
-       FROM json_to_recordset($2::json)
-         AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
-              holds_stock boolean, kit_line_no int)
-      -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
-      -- 0019), and these reservations came with their lines and their created events (0023)
-      WHERE (SELECT set_config('stockroom.lines_created', 'on', true) || set_config('stockroom.reservations_created', 'on', true)) = 'onon'`,
-    [
-      JSON.stringify(
-        reservations.map((reservation) => ({
-          id: reservation.id,
-          order_ref: reservation.orderRef,
-          unique_order_ref: reservation.uniqueOrderRef,
-          expires_at: reservation.expiresAt,
-          created_at: reservation.now,
+     ),
+     new_lines AS (
+       INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
+                                      kit_line_no)
+       SELECT l.reservation_id, l.line_no, l.variant_id, l.warehouse_id, l.qty, l.backordered, l.holds_stock, l.kit_line_no
+         FROM json_to_recordset(${lines}::json)
+           AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
+                holds_stock boolean, kit_line_no int)
+        -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
+        -- 0019), and these reservations came with their lines and their created events (0023)
+        WHERE (SELECT set_config('stockroom.lines_created', 'on', true) || set_config('stockroom.reservations_created', 'on', true)) = 'onon'
+     )`;
+
+/** reservationCtes's four parameters for these reservations, in order. */
+export function reservationParams(reservations: readonly NewReservation[]): [string, string, string[], string] {
+  return [
+    JSON.stringify(
+      reservations.map((reservation) => ({
+        id: reservation.id,
+        order_ref: reservation.orderRef,
+        unique_order_ref: reservation.uniqueOrderRef,
+        expires_at: reservation.expiresAt,
+        created_at: reservation.now,
+      })),
+    ),
+    JSON.stringify(
+      reservations.flatMap((reservation) =>
+        reservation.lines.map((line, i) => ({
+          reservation_id: reservation.id,
+          line_no: i + 1,
+          variant_id: line.variantId,
+          warehouse_id: line.warehouseId,
+          qty: line.qty,
+          backordered: line.backordered,
+          holds_stock: line.holdsStock ?? true,
+          // only a kit component's line carries it (the column reads null for every other)
+          ...(line.kitLineNo ? { kit_line_no: line.kitLineNo } : {}),
         })),
       ),
-      JSON.stringify(
-        reservations.flatMap((reservation) =>
-          reservation.lines.map((line, i) => ({
-            reservation_id: reservation.id,
-            line_no: i + 1,
-            variant_id: line.variantId,
-            warehouse_id: line.warehouseId,
-            qty: line.qty,
-            backordered: line.backordered,
-            holds_stock: line.holdsStock ?? true,
-            // only a kit component's line carries it (the column reads null for every other)
-            ...(line.kitLineNo ? { kit_line_no: line.kitLineNo } : {}),
-          })),
-        ),
-      ),
-      reservations.map((reservation) => reservation.id),
-      // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need
-      // no escaping), in one text split on a record separator, which JSON.stringify never writes (it escapes every
-      // control character): a text[] would be escaped here and taken apart again there, quote by quote
-      reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR),
-    ],
-  );
+    ),
+    reservations.map((reservation) => reservation.id),
+    // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need no
+    // escaping), in one text split on a record separator, which JSON.stringify never writes (it escapes every
+    // control character): a text[] would be escaped here and taken apart again there, quote by quote
+    reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR),
+  ];
 }
 
 /** One reservation as it stands, unlocked. */
