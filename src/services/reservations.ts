@@ -1,4 +1,4 @@
-import { v7 as timeOrderedUuid } from 'uuid';
+import { timeOrderedUuid } from './time-ordered-ids.js';
 import {
   ArchivedError,
   InsufficientStockError,
