@@ -83,6 +83,47 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     return distinct(receiver);
   };
 
+  it("writes a reservation's created event though the group built none, when a channel wanting it came since the last group", async () => {
+    const { sku } = await world(h.s, [50]);
+    // no channel: the group says so, and the next group builds no created events
+    await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 1 }] });
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/created`,
+      events: ['reservation.created'],
+      secret: SECRET,
+    });
+    // the first after the channel came: written by the reservations' trigger; the second: built by its group
+    const first = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
+    const second = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 3 }] });
+    await worker().start();
+    const events = await settled(receiver, hook.id);
+    const shown = (reservation: typeof first) => ({
+      id: reservation.id,
+      order_ref: reservation.order_ref,
+      status: 'pending',
+      previous_status: null,
+      expires_at: reservation.expires_at,
+      created_at: reservation.created_at,
+      updated_at: reservation.created_at,
+      committed_at: null,
+      closed_at: null,
+      backordered: false,
+      lines: reservation.lines.map((line) => ({
+        sku: line.sku,
+        warehouse: line.warehouse,
+        qty: line.qty,
+        backordered: 0,
+        fulfilled: 0,
+        released: 0,
+      })),
+    });
+    expect(events.map((e) => ({ type: e.type, data: e.data }))).toEqual([
+      { type: 'reservation.created', data: shown(first) },
+      { type: 'reservation.created', data: shown(second) },
+    ]);
+  });
+
   it('sends every reservation change and every level change, signed, with the numbers before and after', async () => {
     const receiver = await openReceiver();
     const hook = await h.s.channels.addWebhook({

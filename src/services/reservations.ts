@@ -138,6 +138,12 @@ export class ReservationService {
   private readonly transitioning: GroupCommit<TransitionJob, Reservation>;
   private readonly amending: GroupCommit<AmendJob, Reservation>;
   private readonly reserveWatchers = new Set<ReserveLatencyWatcher>();
+  /**
+   * Whether a channel wanted reservation.created events when the last group was written: only then does a group
+   * build them (a few µs a reservation). A channel added since is served by the reservations' trigger, which writes
+   * the events a group left out, so none is lost; the group tells the next one.
+   */
+  private createdEventsWanted = true;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -357,7 +363,14 @@ export class ReservationService {
       // the replaced are closed before the new ones are written: the unique index sees one open per order_ref
       await addLineProgress(tx, replacing.progress);
       await setReservationStatuses(tx, replacing.statuses, now);
-      const applied = await writeReservationsWithHolds(tx, reservations, moves, now);
+      const { applied, createdEventsWanted } = await writeReservationsWithHolds(
+        tx,
+        reservations,
+        moves,
+        now,
+        this.createdEventsWanted,
+      );
+      this.createdEventsWanted = createdEventsWanted;
       // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
       if (!appliedAsPlanned(moves, applied)) {
         throw new Error('group commit: holds planned on locked levels did not apply as planned');

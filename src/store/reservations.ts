@@ -117,7 +117,8 @@ export const reservationCtes = (reservations: string, lines: string, ids: string
               CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
                  FROM (SELECT d.id, d.data FROM unnest(${ids}::uuid[], string_to_array(${events}, chr(30))) AS d(id, data)
-                        WHERE (SELECT stockroom_subscribed('reservation.created')) ORDER BY 1) x) e
+                        WHERE ${events}::text IS NOT NULL AND (SELECT stockroom_subscribed('reservation.created'))
+                        ORDER BY 1) x) e
        HAVING count(*) > 0
      ),
      new_lines AS (
@@ -128,12 +129,21 @@ export const reservationCtes = (reservations: string, lines: string, ids: string
            AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
                 holds_stock boolean, kit_line_no int)
         -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
-        -- 0019), and these reservations came with their lines and their created events (0023)
-        WHERE (SELECT set_config('stockroom.lines_created', 'on', true) || set_config('stockroom.reservations_created', 'on', true)) = 'onon'
+        -- 0019), and these reservations came with their lines and their created events (0023); without the events
+        -- (no channel wanted them when the caller last asked), the reservations' trigger writes them if one does now
+        WHERE (SELECT set_config('stockroom.lines_created', 'on', true)
+                      || set_config('stockroom.reservations_created', CASE WHEN ${events}::text IS NULL THEN '' ELSE 'on' END, true)) IS NOT NULL
      )`;
 
-/** reservationCtes's four parameters for these reservations, in order. */
-export function reservationParams(reservations: readonly NewReservation[]): [string, string, string[], string] {
+/**
+ * reservationCtes's four parameters for these reservations, in order. Their reservation.created events are built
+ * here only if `withEvents` (a channel wanted them when last asked): without them, the statement leaves the events
+ * to the reservations' trigger, which writes them if a channel wants them by now.
+ */
+export function reservationParams(
+  reservations: readonly NewReservation[],
+  withEvents: boolean,
+): [string, string, string[], string | null] {
   return [
     JSON.stringify(
       reservations.map((reservation) => ({
@@ -163,7 +173,9 @@ export function reservationParams(reservations: readonly NewReservation[]): [str
     // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need no
     // escaping), in one text split on a record separator, which JSON.stringify never writes (it escapes every
     // control character): a text[] would be escaped here and taken apart again there, quote by quote
-    reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR),
+    withEvents
+      ? reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR)
+      : null,
   ];
 }
 
