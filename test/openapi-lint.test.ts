@@ -25,7 +25,12 @@ interface LintProblem {
 describe('the OpenAPI document under Redocly lint', () => {
   let dir = '';
   let file = '';
-  let document: { paths: Record<string, Record<string, { operationId?: string }>> };
+  let document: {
+    paths: Record<
+      string,
+      Record<string, { operationId?: string; responses?: Record<string, { headers?: Record<string, unknown> }> }>
+    >;
+  };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-openapi-'));
     file = join(dir, 'openapi.json');
@@ -64,5 +69,18 @@ describe('the OpenAPI document under Redocly lint', () => {
     );
     expect(ids.filter((id) => !/^[a-z][a-zA-Z]*$/.test(id))).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('says Retry-After on every 429 and 503, and 431 for headers too large on every operation', () => {
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ at: `${method} ${path}`, ...operation })),
+    );
+    const missing = operations.flatMap(({ at, responses = {} }) => [
+      ...Object.entries(responses)
+        .filter(([status, response]) => ['429', '503'].includes(status) && !response.headers?.['Retry-After'])
+        .map(([status]) => `${at} ${status} without Retry-After`),
+      ...('431' in responses ? [] : [`${at} without 431`]),
+    ]);
+    expect(missing).toEqual([]);
   });
 });

@@ -49,11 +49,15 @@ export interface Contract<Body extends TSchema = TSchema> {
   idempotent?: boolean;
 }
 
-/** Refusals every route can give: a malformed request, a body too large or of another type, a failure, an outage. */
+/**
+ * Refusals every route can give: a malformed request, a body too large or of another type, headers too large (the
+ * HTTP parser's, before any route is known), a failure, an outage.
+ */
 const EVERY_ROUTE: readonly ErrorCode[] = [
   'validation_failed',
   'payload_too_large',
   'unsupported_media_type',
+  'headers_too_large',
   'internal_error',
   'unavailable',
 ];
@@ -61,6 +65,19 @@ const WITH_A_KEY: readonly ErrorCode[] = ['unauthorized', 'forbidden'];
 
 /** Every refusal's body: one shape, one serializer compiled for it (src/http/responses.ts). */
 const PROBLEM = { $ref: 'Problem#' };
+
+/** The statuses of refusals that pass (429, 503): every one says when to try again (a RetryLaterError). */
+const RETRY_LATER_STATUSES = new Set([429, 503]);
+const RETRY_AFTER = {
+  headers: {
+    // as @fastify/swagger takes a header: its schema, which it wraps in the document's `schema`
+    'Retry-After': {
+      type: 'integer',
+      minimum: 1,
+      description: 'seconds to wait before sending the request again (with the same Idempotency-Key, for a write)',
+    },
+  },
+};
 
 /** The problem documents of these codes, one response per status (its codes named, the first as the example). */
 function problemResponses(codes: readonly ErrorCode[]): Record<string, unknown> {
@@ -75,6 +92,7 @@ function problemResponses(codes: readonly ErrorCode[]): Record<string, unknown> 
         status,
         {
           description: `${named.map((code) => ERROR_CODES[code].title).join('; ')} (${named.map((code) => `\`${code}\``).join(', ')})`,
+          ...(RETRY_LATER_STATUSES.has(status) ? RETRY_AFTER : {}),
           content: { 'application/problem+json': { schema: PROBLEM } },
         },
       ];
@@ -96,7 +114,10 @@ function answerResponse(answer: Answer, idempotent: boolean, given?: number): Re
           },
         },
       }
-    : {};
+    : // an answer that is not a problem document but says "not now" (a health check's 503) says when to ask again
+      RETRY_LATER_STATUSES.has(status)
+      ? RETRY_AFTER
+      : {};
   if (answer.type) {
     return { [status]: { description, ...headers, content: { [answer.type]: { schema: { type: 'string' } } } } };
   }
