@@ -35,6 +35,7 @@ const ALL = [
   '0029_unit_cost',
   '0030_kits',
   '0031_hot_path',
+  '0032_idempotency_retention',
 ];
 
 describe('migrations', () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { envFlag, envInt, intOption, portOption } from './args.js';
+import { countOption, envFlag, envInt, intOption, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
 import { serveLimits } from './serve-limits.js';
@@ -10,6 +10,7 @@ import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
 import { DEFAULT_ORDER_MAX_SKUS, DEFAULT_ORDER_WAIT_MS } from '../services/stock-list.js';
+import { DEFAULT_IDEMPOTENCY_RETENTION_HOURS, idempotencyRetentionMs } from '../services/idempotency.js';
 
 /** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
@@ -29,6 +30,27 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       const context = ctx();
       const expired = await withStockroom(context.env, (stockroom) => stockroom.reservations.expireDue());
       context.print({ expired }, `expired ${expired} reservation${expired === 1 ? '' : 's'}`);
+    });
+
+  program
+    .command('forget-idempotency-keys')
+    .description(
+      'forget idempotency keys older than the retention (serve does this every ten minutes); a request sent again with a forgotten key is a new one',
+    )
+    .option(
+      '--older-than-hours <hours>',
+      `forget keys older than this (default: STOCKROOM_IDEMPOTENCY_RETENTION_HOURS, else ${DEFAULT_IDEMPOTENCY_RETENTION_HOURS})`,
+      countOption,
+    )
+    .action(async (options: { olderThanHours?: number }) => {
+      const context = ctx();
+      const hours = options.olderThanHours ?? retentionHoursFromEnv(context.env);
+      const retentionMs = idempotencyRetentionMs(hours, '/--older-than-hours');
+      const forgotten = await withStockroom(context.env, (stockroom) => stockroom.forgetIdempotencyKeys(retentionMs));
+      context.print(
+        { forgotten, older_than_hours: hours },
+        `forgot ${forgotten} idempotency key${forgotten === 1 ? '' : 's'} older than ${hours} hour${hours === 1 ? '' : 's'}`,
+      );
     });
 
   program
@@ -109,6 +131,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       metricsPublic: envFlag(context.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
       metricsReadTimeoutMs: envInt(context.env, 'STOCKROOM_METRICS_READ_TIMEOUT_MS', DEFAULT_WORK_STATUS_TIMEOUT_MS, 1),
       replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
+      idempotencyRetentionHours: retentionHoursFromEnv(context.env),
       delivery: {
         maxAttempts: envInt(context.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
         backoffMs: envInt(context.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),
@@ -177,4 +200,12 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
         );
       });
     });
+}
+
+/** STOCKROOM_IDEMPOTENCY_RETENTION_HOURS, checked before anything starts (a century at most). */
+function retentionHoursFromEnv(env: NodeJS.ProcessEnv): number {
+  const name = 'STOCKROOM_IDEMPOTENCY_RETENTION_HOURS';
+  const hours = envInt(env, name, DEFAULT_IDEMPOTENCY_RETENTION_HOURS, 0);
+  idempotencyRetentionMs(hours, `/env/${name}`);
+  return hours;
 }

@@ -14,6 +14,7 @@ import { createMetrics } from '../infra/metrics.js';
 import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
 import type { AvailabilityItem } from '../services/availability.js';
+import { DEFAULT_IDEMPOTENCY_RETENTION_HOURS } from '../services/idempotency.js';
 import { AvailabilityFeed } from '../services/availability-feed.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { isUnavailable } from '../store/db.js';
@@ -47,6 +48,8 @@ export interface ServeOptions {
   adminKey?: string | undefined;
   /** how often the replenishment job drafts purchase orders (0: never by itself) */
   replenishEveryHours?: number | undefined;
+  /** how long idempotency keys are remembered before the server forgets them (0: for ever) */
+  idempotencyRetentionHours?: number | undefined;
   /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
   metricsPublic?: boolean | undefined;
   /** STOCKROOM_METRICS_READ_TIMEOUT_MS: how long a scrape waits for its database read */
@@ -72,6 +75,9 @@ export interface ServeOptions {
 
 /** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** How often a server forgets the idempotency keys past their retention. */
+const FORGET_KEYS_EVERY_MS = 600_000;
 
 /** What a slow or greedy client may hold: connections, CSV imports, availability streams. */
 export interface ServeLimits {
@@ -224,6 +230,25 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const replenisher = everyMs > 0 ? setInterval(replenish, Math.min(everyMs, 3_600_000)) : undefined;
   if (everyMs > 0) replenish();
 
+  // idempotency keys past their retention: every process looks every ten minutes (and at start); SKIP LOCKED lets
+  // any number of them share the work
+  const keyRetentionMs = (options.idempotencyRetentionHours ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS) * 3_600_000;
+  let forgetting: Promise<unknown> = Promise.resolve();
+  const forgetKeys = (): void => {
+    forgetting = stockroom
+      .forgetIdempotencyKeys(keyRetentionMs)
+      .then((forgotten) => {
+        if (forgotten > 0) app.log.info({ forgotten }, 'forgot idempotency keys past their retention');
+      })
+      .catch((err: unknown) => {
+        if (isUnavailable(err))
+          app.log.warn({ err }, 'could not reach the database to forget old idempotency keys; tried again later');
+        else app.log.error({ err }, 'forgetting old idempotency keys failed; tried again later');
+      });
+  };
+  const keyForgetter = keyRetentionMs > 0 ? setInterval(forgetKeys, FORGET_KEYS_EVERY_MS) : undefined;
+  if (keyRetentionMs > 0) forgetKeys();
+
   let sweeping: Promise<unknown> | undefined;
   const sweepBackoff = new Backoff(options.sweepEveryMs);
   const sweeper = setInterval(() => {
@@ -258,6 +283,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       app.log.info({ signal }, 'shutting down');
       clearInterval(sweeper);
       clearInterval(replenisher);
+      clearInterval(keyForgetter);
       // a client that keeps a request half-sent (a byte now and then) would hold the server open for ever: after
       // the grace period every connection still open is closed
       const grace = setTimeout(() => {
@@ -275,6 +301,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ],
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
+        ['idempotency keys', () => forgetting],
         ['delivery worker', () => delivery.stop()],
         ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { IdempotencyConflictError } from '../domain/errors.js';
+import { IdempotencyConflictError, ValidationError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
-import { claimKey, storeResponse } from '../store/idempotency.js';
+import { claimKey, forgetKeysOlderThan, storeResponse } from '../store/idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 
 /** Canonical JSON: object keys sorted, so equal requests hash equally whatever their key order. */
@@ -64,4 +64,33 @@ export async function runIdempotently<T>(
   return work.catch((error: unknown) => {
     throw asStockroomError(error) ?? error;
   });
+}
+
+/** How many keys one statement forgets: a pass over a large backlog is many short statements, not one long lock. */
+const FORGET_BATCH = 5000;
+
+/** The default retention of idempotency keys (STOCKROOM_IDEMPOTENCY_RETENTION_HOURS), as Stripe's and Shopify's. */
+export const DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 24;
+
+/** The longest retention taken (a century): past it, "before" would fall off the calendar a date can hold. */
+export const MAX_IDEMPOTENCY_RETENTION_HOURS = 876_000;
+
+/** A retention in hours, checked (a whole number from 0 to a century; `path` names it in the refusal), in ms. */
+export function idempotencyRetentionMs(hours: number, path: string): number {
+  if (!Number.isSafeInteger(hours) || hours < 0 || hours > MAX_IDEMPOTENCY_RETENTION_HOURS)
+    throw ValidationError.field(path, `must be a whole number of hours from 0 to ${MAX_IDEMPOTENCY_RETENTION_HOURS}`);
+  return hours * 3_600_000;
+}
+
+/**
+ * Forgets the idempotency keys claimed more than `olderThanMs` ago, a batch per statement (each its own
+ * transaction), until none is left; returns how many. A request sent again with a forgotten key is a new request.
+ */
+export async function forgetIdempotencyKeys(db: Queryable, olderThanMs: number): Promise<number> {
+  let forgotten = 0;
+  for (;;) {
+    const batch = await forgetKeysOlderThan(db, olderThanMs, FORGET_BATCH);
+    forgotten += batch;
+    if (batch < FORGET_BATCH) return forgotten;
+  }
 }

@@ -1,4 +1,5 @@
 import type { AllocationStrategy } from '../domain/routing.js';
+import { ValidationError } from '../domain/errors.js';
 import { DEFAULT_CURRENCY, currencyCode } from '../domain/money.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
@@ -12,6 +13,7 @@ import { CatalogService } from './catalog.js';
 import { ChannelService } from './channels.js';
 import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
+import { forgetIdempotencyKeys, MAX_IDEMPOTENCY_RETENTION_HOURS } from './idempotency.js';
 import type { GroupCommitOptions } from './group-commit.js';
 import { KeyService } from './keys.js';
 import { LocationService } from './locations.js';
@@ -126,6 +128,20 @@ export class Stockroom {
   /** Checks every level against its ledger and its open reservations: a clean report proves nothing drifted. */
   reconcile(): Promise<ReconcileReport> {
     return reconcile(this.ctx);
+  }
+
+  /**
+   * Forgets the idempotency keys older than `retentionMs` (by the database's clock, which stamped them); returns how many. A request
+   * sent again with a forgotten key is done again, as a new one: keep keys longer than any client retries.
+   */
+  async forgetIdempotencyKeys(retentionMs: number): Promise<number> {
+    if (
+      !Number.isSafeInteger(retentionMs) ||
+      retentionMs < 0 ||
+      retentionMs > MAX_IDEMPOTENCY_RETENTION_HOURS * 3_600_000
+    )
+      throw ValidationError.field('/retention_ms', 'must be a whole number of milliseconds, 0 to a century');
+    return forgetIdempotencyKeys(this.ctx.db, retentionMs);
   }
 
   /** What the sweeper, outbox and delivery have left to do and when replenishment last ran (one cheap read). */

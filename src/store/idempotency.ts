@@ -92,3 +92,19 @@ export async function settleKeys(
     ],
   );
 }
+
+/**
+ * Forgets up to `limit` keys claimed more than `olderThanMs` ago by the database's clock (the one that stamped
+ * them, whatever the clocks of the processes), oldest first; returns how many. Keys another process is forgetting
+ * at the same moment are skipped (SKIP LOCKED), so any number of processes may prune at once.
+ */
+export async function forgetKeysOlderThan(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM idempotency_keys
+      WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys
+                              WHERE created_at < now() - make_interval(secs => $1::bigint / 1000.0)
+                              ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+    [olderThanMs, limit],
+  );
+  return rowCount;
+}
