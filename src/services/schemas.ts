@@ -632,8 +632,8 @@ export function refuseUnstorableText(value: unknown, at = ''): void {
       const parent = next;
       item.forEach((element, key) => pending.push({ item: element, parent, key, depth: depth + 1 }));
     } else if (typeof item === 'object' && item !== null) {
-      for (const [key, element] of Object.entries(item)) {
-        const place = { item: element, parent: next, key, depth: depth + 1 };
+      for (const [key, element] of Object.entries(item as Record<string, unknown>)) {
+        const place: Place = { item: element, parent: next, key, depth: depth + 1 };
         const problem = textProblem(key);
         if (problem) errors.push({ path: pathOf(place), message: `the name of this field ${problem}` });
         pending.push(place);
