@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Client, Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
-import { startHaproxy, haproxyBinary } from './support/haproxy.js';
+import { SHIPPED_CONFIG, haproxyBinary, startHaproxy } from './support/haproxy.js';
 import type { Haproxy } from './support/haproxy.js';
 import { world } from './support/harness.js';
 import { freePort } from './support/postgres-cluster.js';
@@ -422,6 +423,9 @@ describe.skipIf(!postgresUrl())('stockroom serve --workers 2 on one port and one
 });
 
 const HAPROXY = haproxyBinary();
+/** STOCKROOM_SSE_HEARTBEAT_MS's default (docs/operations.md, Storefront), and the one these servers are given. */
+const DEFAULT_HEARTBEAT_MS = 15_000;
+const STREAM_HEARTBEAT_MS = 250;
 
 describe.skipIf(!postgresUrl() || !HAPROXY)(
   'behind HAProxy (deploy/haproxy.cfg as shipped): two `serve` processes on ports of their own, one PostgreSQL',
@@ -431,7 +435,13 @@ describe.skipIf(!postgresUrl() || !HAPROXY)(
     const ports: number[] = [];
     const servers: ServerProcess[] = [];
     let n = 0;
-    const serverEnv = () => ({ ...database.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, STOCKROOM_TRUST_PROXY: '127.0.0.1' });
+    const serverEnv = () => ({
+      ...database.env,
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      STOCKROOM_TRUST_PROXY: '127.0.0.1',
+      // a stream's heartbeat well inside the 1 s `timeout server` the stream test gives a haproxy of its own
+      STOCKROOM_SSE_HEARTBEAT_MS: String(STREAM_HEARTBEAT_MS),
+    });
 
     /** A call through HAProxy (on a kept-alive connection, unless `dispatcher` says otherwise): status, headers, JSON. */
     const viaProxy = async (method: 'GET' | 'POST', path: string, body?: unknown, dispatcher?: Client) => {
@@ -518,6 +528,39 @@ describe.skipIf(!postgresUrl() || !HAPROXY)(
       },
       90_000,
     );
+
+    it("an availability stream is kept open by stockroom's heartbeat, which `timeout server` and `timeout client` outlast", async () => {
+      // as shipped: both well above the default heartbeat
+      const shipped = readFileSync(SHIPPED_CONFIG, 'utf8');
+      for (const side of ['server', 'client']) {
+        const seconds = Number(new RegExp(`^ *timeout ${side} (\\d+)s$`, 'm').exec(shipped)?.[1]);
+        expect(seconds * 1000, `timeout ${side}`).toBeGreaterThan(DEFAULT_HEARTBEAT_MS);
+      }
+      // and what they are for: through a haproxy whose timeouts are 1 s, a stream quiet but for heartbeats every
+      // 250 ms stays open past them (HAProxy treats it as a plain response, `timeout tunnel` does not apply)
+      const sku = await stocked(5);
+      const short = await startHaproxy(HAPROXY as string, ports, { server: '1s', client: '1s' });
+      const stream = await openStream(`${short.url}/v1/availability/stream?sku=${sku}`);
+      try {
+        expect(stream.status).toBe(200);
+        expect(itemOf(await stream.next())).toMatchObject({ available: 5 });
+        // 8 heartbeats, 250 ms apart: 1.75 s at the least. HAProxy logs a stream it cut for a timeout ("sD", "cD")
+        const cut = short.waitFor(/ [sc]D-- .*availability\/stream/).then(() => {
+          throw new Error(`haproxy cut the stream:\n${short.output()}`);
+        });
+        cut.catch(() => undefined);
+        for (let beat = 0; beat < 8; beat++) await Promise.race([stream.next((m) => m.comment !== undefined), cut]);
+        const reserved = await viaProxy('POST', '/v1/reservations', {
+          order_ref: 'lb-streamed',
+          lines: [{ sku, qty: 2 }],
+        });
+        expect(reserved.status).toBe(201);
+        expect(itemOf(await stream.next())).toMatchObject({ sku, available: 3 });
+      } finally {
+        await stream.close();
+        await short.stop();
+      }
+    }, 30_000);
 
     it(
       'a request in flight on a server that dies, not safe to send again (no Idempotency-Key), is answered 503 with ' +

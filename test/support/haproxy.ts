@@ -18,10 +18,14 @@ export function haproxyBinary(): string | undefined {
 
 /**
  * deploy/haproxy.cfg as shipped, with only what differs on a test machine put in: the frontend's port, the servers'
- * ports, the runtime API's socket and the folder the errorfiles are read from. Each of those must be found in the
- * file as the docs describe it, so a change of the shipped file that the tests would no longer run fails here.
+ * ports, the runtime API's socket and the folder the errorfiles are read from (and the `timeouts` a test shortens,
+ * by name: `server` for `timeout server`). Each of those must be found in the file as the docs describe it, so a
+ * change of the shipped file that the tests would no longer run fails here.
  */
-export function configFrom(shipped: string, at: { port: number; servers: readonly number[]; socket: string }): string {
+export function configFrom(
+  shipped: string,
+  at: { port: number; servers: readonly number[]; socket: string; timeouts?: Record<string, string> },
+): string {
   const replace = (text: string, pattern: RegExp, by: string): string => {
     const found = text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))?.length ?? 0;
     if (found !== 1) throw new Error(`deploy/haproxy.cfg: ${String(pattern)} found ${found} times, not once`);
@@ -30,6 +34,8 @@ export function configFrom(shipped: string, at: { port: number; servers: readonl
   let config = replace(shipped, /^( *bind )127\.0\.0\.1:8080$/m, `$1127.0.0.1:${at.port}`);
   config = replace(config, /^( *stats socket )\S+/m, `$1${at.socket}`);
   config = replace(config, /^( *default-path )config$/m, `$1origin ${resolve('deploy')}`);
+  for (const [name, value] of Object.entries(at.timeouts ?? {}))
+    config = replace(config, new RegExp(`^( *timeout ${name} )\\S+$`, 'm'), `$1${value}`);
   const servers = at.servers.map((port, i) => `    server serve${i + 1} 127.0.0.1:${port}`).join('\n');
   return replace(config, /^ *server serve1 127\.0\.0\.1:8081\n *server serve2 127\.0\.0\.1:8082$/m, servers);
 }
@@ -47,12 +53,16 @@ export interface Haproxy {
 }
 
 /** haproxy (master-worker, in the foreground) on a free loopback port, before `servers` (loopback ports). */
-export async function startHaproxy(binary: string, servers: readonly number[]): Promise<Haproxy> {
+export async function startHaproxy(
+  binary: string,
+  servers: readonly number[],
+  timeouts: Record<string, string> = {},
+): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-haproxy-'));
   const port = await freePort();
   const socket = join(dir, 'admin.sock');
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, configFrom(readFileSync(SHIPPED_CONFIG, 'utf8'), { port, servers, socket }));
+  writeFileSync(file, configFrom(readFileSync(SHIPPED_CONFIG, 'utf8'), { port, servers, socket, timeouts }));
   const child = spawn(binary, ['-W', '-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiting = new Set<{ pattern: RegExp; from: number; resolve: () => void }>();
