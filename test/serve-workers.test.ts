@@ -578,7 +578,7 @@ describe.skipIf(!postgresUrl() || !HAPROXY)(
           process.kill(victim.pid, 'SIGSTOP');
           const order = { order_ref: 'lb-in-flight', lines: [{ sku, qty: 1 }] };
           pending = viaProxy('POST', '/v1/reservations', order, connection);
-          await expect.poll(async () => (await proxy.server('serve2')).current).toBe(1);
+          await expect.poll(async () => (await proxy.server('serve2')).current, { timeout: 10_000 }).toBe(1);
           await victim.kill();
           const cut = await pending;
           const unavailable = {
