@@ -18,9 +18,9 @@ export function haproxyBinary(): string | undefined {
 
 /**
  * deploy/haproxy.cfg as shipped, with only what differs on a test machine put in: the frontend's port, the servers'
- * ports, the runtime API's socket and the folder the errorfiles are read from (and the `timeouts` a test shortens,
- * by name: `server` for `timeout server`). Each of those must be found in the file as the docs describe it, so a
- * change of the shipped file that the tests would no longer run fails here.
+ * ports, the runtime API's socket, the folder the errorfiles are read from, no user or chroot unless this process
+ * is root, and the `timeouts` a test shortens (by name: `server` for `timeout server`). Each of those must be found
+ * in the file as the docs describe it, so a change of the shipped file that the tests would no longer run fails here.
  */
 export function configFrom(
   shipped: string,
@@ -32,6 +32,10 @@ export function configFrom(
     return text.replace(pattern, by);
   };
   let config = replace(shipped, /^( *bind )127\.0\.0\.1:8080$/m, `$1127.0.0.1:${at.port}`);
+  // only root may change user and chroot: a developer's own run keeps its user (CI runs as root, as haproxy does)
+  if (process.getuid?.() !== 0)
+    for (const line of [/^ *chroot \S+\n/m, /^ *user haproxy\n/m, /^ *group haproxy\n/m])
+      config = replace(config, line, '');
   config = replace(config, /^( *stats socket )\S+/m, `$1${at.socket}`);
   config = replace(config, /^( *default-path )config$/m, `$1origin ${resolve('deploy')}`);
   for (const [name, value] of Object.entries(at.timeouts ?? {}))
