@@ -133,7 +133,8 @@ function reservationLoad(options: {
           } catch (error) {
             const code = (error as { code?: string }).code ?? String(error);
             connectionErrors.set(code, (connectionErrors.get(code) ?? 0) + 1);
-            if (!options.retryConnectionErrors || attempt >= 20) return;
+            if (!options.retryConnectionErrors) return;
+            if (attempt >= 20) throw error;
             await held.destroy().catch(() => undefined);
             held = connection();
             continue;
