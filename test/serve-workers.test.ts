@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Client, Pool, request } from 'undici';
+import { problem } from '../src/http/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
@@ -582,13 +583,8 @@ describe.skipIf(!postgresUrl() || !HAPROXY)(
           await expect.poll(async () => (await proxy.server('serve2')).current, { timeout: 10_000 }).toBe(1);
           await victim.kill();
           const cut = await pending;
-          const unavailable = {
-            type: 'urn:stockroom:problem:unavailable',
-            title: 'Unavailable for the moment',
-            status: 503,
-            code: 'unavailable',
-            detail: expect.any(String) as string,
-          };
+          // the problem document stockroom itself answers 503 with, but for its detail
+          const unavailable = { ...problem('unavailable', ''), detail: expect.any(String) as string };
           expect(cut.status).toBe(503);
           expect(cut.headers['retry-after']).toBe('1');
           expect(cut.headers['content-type']).toBe('application/problem+json');
