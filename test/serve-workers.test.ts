@@ -611,6 +611,25 @@ describe.skipIf(!postgresUrl() || !HAPROXY)(
   },
 );
 
+describe("HAProxy's own errors as shipped (deploy/haproxy-errors)", () => {
+  it.each([502, 503, 504])(
+    'its %i is a whole 503 answer: Retry-After: 1 and the problem document stockroom answers 503 with',
+    (status) => {
+      const raw = readFileSync(`deploy/haproxy-errors/${status}.http`, 'latin1');
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      const [statusLine, ...fields] = head.split('\r\n');
+      const headers = new Map(
+        fields.map((field) => [field.split(':')[0]?.toLowerCase(), field.replace(/^[^:]*: */, '')]),
+      );
+      expect(statusLine).toBe('HTTP/1.1 503 Service Unavailable');
+      expect(headers.get('retry-after')).toBe('1');
+      expect(headers.get('content-type')).toBe('application/problem+json');
+      expect(Number(headers.get('content-length'))).toBe(Buffer.byteLength(body, 'latin1'));
+      expect(JSON.parse(body)).toEqual({ ...problem('unavailable', ''), detail: expect.any(String) as string });
+    },
+  );
+});
+
 describe.skipIf(!postgresUrl())('background jobs of two workers on one PostgreSQL', () => {
   it('replenishment drafts once, and each outbox event is delivered once, though both workers run both', async () => {
     const database = await serverDatabase('postgres');
