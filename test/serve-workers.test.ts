@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Pool } from 'undici';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Client, Pool, request } from 'undici';
+import { problem } from '../src/http/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { SHIPPED_CONFIG, haproxyBinary, startHaproxy } from './support/haproxy.js';
+import type { Haproxy } from './support/haproxy.js';
 import { world } from './support/harness.js';
+import { freePort } from './support/postgres-cluster.js';
 import { httpReceiver } from './support/receivers.js';
 import { ADMIN_KEY, expectServerDatabaseReconciled, serverDatabase } from './support/served.js';
 import type { ServerDatabase } from './support/served.js';
@@ -68,6 +74,125 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** An answer one of reservationLoad's clients was given. */
+interface LoadAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  json: Record<string, unknown>;
+}
+
+/**
+ * 32 clients reserving a unit of `sku` each, order after order, each on a connection of its own (a new one every 25
+ * orders, as clients come and go, so a restarted server is given connections again) until stopped. Each order has
+ * an Idempotency-Key of its own, which every retry of it keeps: a 503 is sent again, and so is a connection error
+ * when `retryConnectionErrors` (else it is counted and the client stops). `waitFor` resolves once a check, made
+ * after every answer, holds (no polling).
+ */
+function reservationLoad(options: {
+  url: string;
+  sku: string;
+  prefix: string;
+  retryConnectionErrors: boolean;
+  onAnswer?: (answer: LoadAnswer) => void;
+}) {
+  const statuses = new Map<number, number>();
+  const connectionErrors = new Map<string, number>();
+  const acknowledged = new Map<string, string>(); // order_ref -> reservation id
+  const retryAfter = new Set<string>(); // Retry-After of every 503
+  const waiting = new Set<{ check: () => boolean; resolve: () => void }>();
+  const answered = (): void => {
+    for (const wait of waiting)
+      if (wait.check()) {
+        waiting.delete(wait);
+        wait.resolve();
+      }
+  };
+  let stopping = false;
+  let orders = 0;
+  const connection = () => new Client(options.url, { pipelining: 1, headersTimeout: 10_000 });
+  const client = async (): Promise<void> => {
+    let held = connection();
+    try {
+      for (let made = 1; !stopping; made++) {
+        if (made % 25 === 0) {
+          await held.close();
+          held = connection();
+        }
+        const orderRef = `${options.prefix}${++orders}`;
+        const body = JSON.stringify({ order_ref: orderRef, lines: [{ sku: options.sku, qty: 1 }] });
+        const headers = { ...JSON_ADMIN, 'idempotency-key': randomUUID() };
+        for (let attempt = 1; ; attempt++) {
+          let answer: LoadAnswer;
+          try {
+            const res = await held.request({ method: 'POST', path: '/v1/reservations', headers, body });
+            const text = await res.body.text();
+            const json = (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>;
+            answer = { status: res.statusCode, headers: res.headers, json };
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? String(error);
+            connectionErrors.set(code, (connectionErrors.get(code) ?? 0) + 1);
+            if (!options.retryConnectionErrors) return;
+            if (attempt >= 20) throw error;
+            await held.destroy().catch(() => undefined);
+            held = connection();
+            continue;
+          }
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          if (answer.status === 201) acknowledged.set(orderRef, String(answer.json.id));
+          if (answer.status === 503) retryAfter.add(String(answer.headers['retry-after']));
+          options.onAnswer?.(answer);
+          answered();
+          if (answer.status !== 503) break;
+        }
+      }
+    } finally {
+      await held.close().catch(() => undefined);
+    }
+  };
+  const load = Promise.all(Array.from({ length: 32 }, client));
+  return {
+    statuses,
+    connectionErrors,
+    acknowledged,
+    retryAfter,
+    waitFor: (check: () => boolean): Promise<void> =>
+      check()
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            waiting.add({ check, resolve });
+          }),
+    stop: async (): Promise<void> => {
+      stopping = true;
+      await load;
+    },
+  };
+}
+
+/**
+ * Every acknowledged reservation of the orders named `<prefix>...` is in the database exactly once, with the id its
+ * client was given (a retry got the first answer replayed), nothing is there that no client was told of, and the
+ * ledger reconciles.
+ */
+async function expectExactlyAcknowledged(
+  database: ServerDatabase,
+  prefix: string,
+  acknowledged: Map<string, string>,
+): Promise<void> {
+  const s = await database.open();
+  try {
+    const { rows } = await s.db.query<{ id: string; order_ref: string }>(
+      'SELECT id, order_ref FROM reservations WHERE order_ref LIKE $1',
+      [`${prefix}%`],
+    );
+    const stored = new Map(rows.map((row) => [row.order_ref, row.id]));
+    expect(rows).toHaveLength(stored.size);
+    expect(stored).toEqual(acknowledged);
+    expect((await s.reconcile()).clean).toBe(true);
+  } finally {
+    await s.close();
   }
 }
 
@@ -244,102 +369,39 @@ describe.skipIf(!postgresUrl())('stockroom serve --workers 2 on one port and one
       'with the same key',
     async () => {
       const sku = await stocked(100_000);
-      const statuses = new Map<number, number>();
-      const resets = new Map<string, number>();
-      const acknowledged = new Map<string, string>(); // order_ref -> reservation id
       const victim = (await call(workers.get(2) as Client, 'GET', '/v1/warehouses')).worker;
-      let killedAt: number | undefined;
       let replacement: number | undefined;
       let byReplacement = 0;
-      let stopping = false;
-      let orders = 0;
-      // what the test waits for, checked after every answer (no polling)
-      const waiting = new Set<{ check: () => boolean; resolve: () => void }>();
-      const answered = (): void => {
-        for (const wait of waiting)
-          if (wait.check()) {
-            waiting.delete(wait);
-            wait.resolve();
+      // node:cluster's primary accepts each connection and hands it to a worker: one handed over just as that worker
+      // dies stays open with no one reading it, so a client needs a timeout of its own (as any client does); 10 s
+      // here, far above any answer's time on a loaded machine. A connection error is retried with the same key on a
+      // new connection (the primary gives it to a live worker): the request may or may not have committed
+      const load = reservationLoad({
+        url: server.url,
+        sku,
+        prefix: 'kill-',
+        retryConnectionErrors: true,
+        onAnswer: ({ status, headers }) => {
+          const worker = workerOf(headers);
+          if (status === 201 && worker.slot === victim.slot && worker.pid !== victim.pid) {
+            replacement ??= worker.pid;
+            byReplacement++;
           }
-      };
-      const waitFor = (check: () => boolean): Promise<void> =>
-        check()
-          ? Promise.resolve()
-          : new Promise((resolve) => {
-              waiting.add({ check, resolve });
-            });
-
-      /**
-       * A client's connection. node:cluster's primary accepts each connection and hands it to a worker: one handed
-       * over just as that worker dies stays open with no one reading it, so a client needs a timeout of its own
-       * (as any client does); 10 s here, far above any answer's time on a loaded machine.
-       */
-      const clientConnection = () => new Client(server.url, { pipelining: 1, headersTimeout: 10_000 });
-
-      /**
-       * One client: reservations one after the other on a connection of its own, a new one after a reset and
-       * every 25 orders (as clients come and go), so a restarted worker is given connections again.
-       */
-      const client = async (): Promise<void> => {
-        let connection = clientConnection();
-        try {
-          for (let made = 1; !stopping; made++) {
-            if (made % 25 === 0) {
-              await connection.close();
-              connection = clientConnection();
-            }
-            const orderRef = `kill-${++orders}`;
-            const key = randomUUID();
-            for (let attempt = 1; ; attempt++) {
-              try {
-                const answer = await call(
-                  connection,
-                  'POST',
-                  '/v1/reservations',
-                  { order_ref: orderRef, lines: [{ sku, qty: 1 }] },
-                  { 'idempotency-key': key },
-                );
-                statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-                if (answer.status === 201) acknowledged.set(orderRef, String(answer.json.id));
-                if (answer.status === 201 && answer.worker.slot === victim.slot && answer.worker.pid !== victim.pid) {
-                  replacement ??= answer.worker.pid;
-                  byReplacement++;
-                }
-                answered();
-                if (answer.status !== 503) break;
-              } catch (error) {
-                // the worker holding this connection died (a reset), or the connection was handed to it in the instant
-                // it died and no one answers (the client's timeout): the request may or may not have committed, so
-                // it is sent again with the same Idempotency-Key, on a new connection (the primary gives it to a live
-                // worker)
-                const code = (error as { code?: string }).code ?? String(error);
-                resets.set(code, (resets.get(code) ?? 0) + 1);
-                if (attempt >= 20) throw error;
-                await connection.destroy().catch(() => undefined);
-                connection = clientConnection();
-              }
-            }
-          }
-        } finally {
-          await connection.close().catch(() => undefined);
-        }
-      };
-
-      const load = Promise.all(Array.from({ length: 32 }, client));
+        },
+      });
       try {
-        await waitFor(() => acknowledged.size >= 300);
+        await load.waitFor(() => load.acknowledged.size >= 300);
         // the primary's two lines may arrive at once: both are waited for from before the kill
         const died = server.waitFor(new RegExp(`worker 2 \\(pid ${victim.pid}\\) exited with signal SIGKILL`));
         const back = server.waitFor(/worker 2 \(pid \d+\) serves again/);
         process.kill(victim.pid, 'SIGKILL');
-        killedAt = acknowledged.size;
+        const killedAt = load.acknowledged.size;
         await died;
         // the slot is served again by a new process, and the load goes on through both
         await back;
-        await waitFor(() => byReplacement >= 50 && acknowledged.size >= (killedAt ?? 0) + 300);
+        await load.waitFor(() => byReplacement >= 50 && load.acknowledged.size >= killedAt + 300);
       } finally {
-        stopping = true;
-        await load;
+        await load.stop();
       }
       seenPids.add(replacement ?? 0);
       workers
@@ -351,28 +413,220 @@ describe.skipIf(!postgresUrl())('stockroom serve --workers 2 on one port and one
       // what a client saw: answers of 201 (409 and 503 are allowed: none is expected with stock to spare), and
       // connections reset by the dying worker or left unanswered (the client's timeout), each retried with the same
       // key until it was answered
-      expect([...statuses.keys()].filter((status) => ![201, 409, 503].includes(status))).toEqual([]);
+      expect([...load.statuses.keys()].filter((status) => ![201, 409, 503].includes(status))).toEqual([]);
       const connectionErrors = ['ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT'];
-      expect([...resets.keys()].filter((code) => !connectionErrors.includes(code))).toEqual([]);
-      expect([...resets.values()].reduce((sum, each) => sum + each, 0)).toBeGreaterThan(0);
+      expect([...load.connectionErrors.keys()].filter((code) => !connectionErrors.includes(code))).toEqual([]);
+      expect([...load.connectionErrors.values()].reduce((sum, each) => sum + each, 0)).toBeGreaterThan(0);
       expect(alive(victim.pid)).toBe(false);
-
-      const s = await database.open();
-      try {
-        const { rows } = await s.db.query<{ id: string; order_ref: string }>(
-          "SELECT id, order_ref FROM reservations WHERE order_ref LIKE 'kill-%'",
-        );
-        // every acknowledged reservation is there exactly once, with the id its client was given (a retry after a
-        // reset got the first answer replayed), and nothing is there that no client was told of
-        const stored = new Map(rows.map((row) => [row.order_ref, row.id]));
-        expect(rows).toHaveLength(stored.size);
-        expect(stored).toEqual(acknowledged);
-        expect((await s.reconcile()).clean).toBe(true);
-      } finally {
-        await s.close();
-      }
+      await expectExactlyAcknowledged(database, 'kill-', load.acknowledged);
     },
     90_000,
+  );
+});
+
+const HAPROXY = haproxyBinary();
+/** STOCKROOM_SSE_HEARTBEAT_MS's default (docs/operations.md, Storefront), and the one these servers are given. */
+const DEFAULT_HEARTBEAT_MS = 15_000;
+const STREAM_HEARTBEAT_MS = 250;
+
+describe.skipIf(!postgresUrl() || !HAPROXY)(
+  'behind HAProxy (deploy/haproxy.cfg as shipped): two `serve` processes on ports of their own, one PostgreSQL',
+  () => {
+    let database: ServerDatabase;
+    let proxy: Haproxy;
+    const ports: number[] = [];
+    const servers: ServerProcess[] = [];
+    let n = 0;
+    const serverEnv = () => ({
+      ...database.env,
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      STOCKROOM_TRUST_PROXY: '127.0.0.1',
+      // a stream's heartbeat well inside the 1 s `timeout server` the stream test gives a haproxy of its own
+      STOCKROOM_SSE_HEARTBEAT_MS: String(STREAM_HEARTBEAT_MS),
+    });
+
+    /** A call through HAProxy (on a kept-alive connection, unless `dispatcher` says otherwise): status, headers, JSON. */
+    const viaProxy = async (method: 'GET' | 'POST', path: string, body?: unknown, dispatcher?: Client) => {
+      const res = await request(`${proxy.url}${path}`, {
+        method,
+        headers: JSON_ADMIN,
+        ...(dispatcher ? { dispatcher } : {}),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.body.text();
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        json: (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>,
+      };
+    };
+
+    /** A SKU with `qty` units, made through HAProxy. */
+    const stocked = async (qty: number): Promise<string> => {
+      const sku = `LB-${++n}`;
+      if (n === 1) expect((await viaProxy('POST', '/v1/warehouses', { code: 'LBW', name: 'LB' })).status).toBe(201);
+      expect((await viaProxy('POST', '/v1/variants', { sku, product: { title: sku } })).status).toBe(201);
+      expect((await viaProxy('POST', '/v1/stock/receive', { sku, warehouse: 'LBW', qty })).status).toBe(200);
+      return sku;
+    };
+
+    /** serveN is started again on its port, as systemd's Restart=always does (deploy/stockroom@.service). */
+    const startAgain = async (slot: 1 | 2): Promise<void> => {
+      const up = proxy.waitFor(new RegExp(`Server stockroom/serve${slot} is UP`));
+      servers[slot - 1] = await startServer(serverEnv(), [], ports[slot - 1]);
+      // HAProxy's health check (GET /healthz) puts it back in rotation
+      await up;
+    };
+
+    beforeAll(async () => {
+      database = await serverDatabase('postgres');
+      for (let i = 0; i < 2; i++) {
+        ports.push(await freePort());
+        servers.push(await startServer(serverEnv(), [], ports[i]));
+      }
+      proxy = await startHaproxy(HAPROXY as string, ports);
+    });
+
+    afterAll(async () => {
+      await proxy.stop();
+      for (const server of servers) expect(await server.stop()).toBe(0);
+      await expectServerDatabaseReconciled(database);
+      await database.cleanup();
+    });
+
+    it(
+      'SIGKILL of one under load from 32 clients: clients see only 201, 409 and 503, no connection error; every ' +
+        'acknowledged reservation is there once and nothing else; started again, it serves',
+      async () => {
+        const sku = await stocked(100_000);
+        const load = reservationLoad({ url: proxy.url, sku, prefix: 'lb-kill-', retryConnectionErrors: false });
+        let servedAgain = 0;
+        try {
+          await load.waitFor(() => load.acknowledged.size >= 300);
+          const down = proxy.waitFor(/Server stockroom\/serve2 is DOWN/);
+          await (servers[1] as ServerProcess).kill();
+          const killedAt = load.acknowledged.size;
+          // HAProxy takes it out (its refused connections, or the health check) and the other serves every order
+          await down;
+          await load.waitFor(() => load.acknowledged.size >= killedAt + 300);
+          await startAgain(2);
+          const before = (await proxy.server('serve2')).total;
+          await expect
+            .poll(async () => (servedAgain = (await proxy.server('serve2')).total - before), { timeout: 20_000 })
+            .toBeGreaterThanOrEqual(100);
+        } finally {
+          await load.stop();
+        }
+        expect(load.connectionErrors).toEqual(new Map());
+        expect([...load.statuses.keys()].filter((status) => ![201, 409, 503].includes(status))).toEqual([]);
+        // a 503 HAProxy gave carried Retry-After: 1 (and was sent again with the same key)
+        expect([...load.retryAfter].filter((value) => value !== '1')).toEqual([]);
+        // the kill did cut requests: HAProxy sent some again elsewhere (`+` before the retries in its log) or
+        // answered 503
+        const redispatched = proxy.output().match(/ \S+\/\+\d+ \S+ "POST \/v1\/reservations /g)?.length ?? 0;
+        expect(redispatched + (load.statuses.get(503) ?? 0)).toBeGreaterThan(0);
+        expect(servedAgain).toBeGreaterThanOrEqual(100);
+        await expectExactlyAcknowledged(database, 'lb-kill-', load.acknowledged);
+      },
+      90_000,
+    );
+
+    it("an availability stream is kept open by stockroom's heartbeat, which `timeout server` and `timeout client` outlast", async () => {
+      // as shipped: both well above the default heartbeat
+      const shipped = readFileSync(SHIPPED_CONFIG, 'utf8');
+      for (const side of ['server', 'client']) {
+        const seconds = Number(new RegExp(`^ *timeout ${side} (\\d+)s$`, 'm').exec(shipped)?.[1]);
+        expect(seconds * 1000, `timeout ${side}`).toBeGreaterThan(DEFAULT_HEARTBEAT_MS);
+      }
+      // and what they are for: through a haproxy whose timeouts are 1 s, a stream quiet but for heartbeats every
+      // 250 ms stays open past them (HAProxy treats it as a plain response, `timeout tunnel` does not apply)
+      const sku = await stocked(5);
+      const short = await startHaproxy(HAPROXY as string, ports, { server: '1s', client: '1s' });
+      const stream = await openStream(`${short.url}/v1/availability/stream?sku=${sku}`);
+      try {
+        expect(stream.status).toBe(200);
+        expect(itemOf(await stream.next())).toMatchObject({ available: 5 });
+        // 8 heartbeats, 250 ms apart: 1.75 s at the least. HAProxy logs a stream it cut for a timeout ("sD", "cD")
+        const cut = short.waitFor(/ [sc]D-- .*availability\/stream/).then(() => {
+          throw new Error(`haproxy cut the stream:\n${short.output()}`);
+        });
+        cut.catch(() => undefined);
+        for (let beat = 0; beat < 8; beat++) await Promise.race([stream.next((m) => m.comment !== undefined), cut]);
+        const reserved = await viaProxy('POST', '/v1/reservations', {
+          order_ref: 'lb-streamed',
+          lines: [{ sku, qty: 2 }],
+        });
+        expect(reserved.status).toBe(201);
+        expect(itemOf(await stream.next())).toMatchObject({ sku, available: 3 });
+      } finally {
+        await stream.close();
+        await short.stop();
+      }
+    }, 30_000);
+
+    it(
+      'a request in flight on a server that dies, not safe to send again (no Idempotency-Key), is answered 503 with ' +
+        'Retry-After: 1 and a problem document, as is any request while no server is up',
+      async () => {
+        const sku = await stocked(10);
+        await proxy.command('set server stockroom/serve1 state maint');
+        const victim = servers[1] as ServerProcess;
+        // the first request of its connection: on a kept-alive one HAProxy 2.6 closes the connection instead of
+        // answering 502 (so that a browser sends it again), which is why writes carry an Idempotency-Key
+        const connection = new Client(proxy.url);
+        let pending: ReturnType<typeof viaProxy> | undefined;
+        try {
+          // serve2 stopped: the kernel takes the connection and the request, the process reads neither
+          process.kill(victim.pid, 'SIGSTOP');
+          const order = { order_ref: 'lb-in-flight', lines: [{ sku, qty: 1 }] };
+          pending = viaProxy('POST', '/v1/reservations', order, connection);
+          await expect.poll(async () => (await proxy.server('serve2')).current, { timeout: 10_000 }).toBe(1);
+          await victim.kill();
+          const cut = await pending;
+          // the problem document stockroom itself answers 503 with, but for its detail
+          const unavailable = { ...problem('unavailable', ''), detail: expect.any(String) as string };
+          expect(cut.status).toBe(503);
+          expect(cut.headers['retry-after']).toBe('1');
+          expect(cut.headers['content-type']).toBe('application/problem+json');
+          expect(cut.json).toEqual(unavailable);
+          // serve1 in maintenance, serve2 dead: HAProxy's own 503 has the same shape
+          const none = await viaProxy('GET', '/v1/warehouses');
+          expect([none.status, none.headers['retry-after'], none.json]).toEqual([503, '1', unavailable]);
+        } finally {
+          await pending?.catch(() => undefined);
+          await connection.close();
+          await startAgain(2);
+          await proxy.command('set server stockroom/serve1 state ready');
+        }
+        const s = await database.open();
+        try {
+          const { rows } = await s.db.query("SELECT id FROM reservations WHERE order_ref = 'lb-in-flight'");
+          expect(rows).toEqual([]);
+        } finally {
+          await s.close();
+        }
+      },
+      30_000,
+    );
+  },
+);
+
+describe("HAProxy's own errors as shipped (deploy/haproxy-errors)", () => {
+  it.each([502, 503, 504])(
+    'its %i is a whole 503 answer: Retry-After: 1 and the problem document stockroom answers 503 with',
+    (status) => {
+      const raw = readFileSync(`deploy/haproxy-errors/${status}.http`, 'latin1');
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      const [statusLine, ...fields] = head.split('\r\n');
+      const headers = new Map(
+        fields.map((field) => [field.split(':')[0]?.toLowerCase(), field.replace(/^[^:]*: */, '')]),
+      );
+      expect(statusLine).toBe('HTTP/1.1 503 Service Unavailable');
+      expect(headers.get('retry-after')).toBe('1');
+      expect(headers.get('content-type')).toBe('application/problem+json');
+      expect(Number(headers.get('content-length'))).toBe(Buffer.byteLength(body, 'latin1'));
+      expect(JSON.parse(body)).toEqual({ ...problem('unavailable', ''), detail: expect.any(String) as string });
+    },
   );
 });
 

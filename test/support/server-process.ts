@@ -13,14 +13,18 @@ export interface ServerProcess {
   waitFor: (pattern: RegExp) => Promise<void>;
 }
 
-/** Starts `stockroom serve` as its own process on a free loopback port, as a user would (`nodeArgs` go to node). */
+/**
+ * Starts `stockroom serve` as its own process on a loopback port (a free one unless `port` is given, as a process
+ * started again on its port is), as a user would (`nodeArgs` go to node).
+ */
 export async function startServer(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
+  port = 0,
 ): Promise<ServerProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', '0', '--host', '127.0.0.1'],
+    [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', String(port), '--host', '127.0.0.1'],
     {
       // one process unless a test asks for workers: its pid is the server's, which tests signal and measure
       env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', STOCKROOM_WORKERS: '1', ...env },
