@@ -329,7 +329,7 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(text).toMatch(/stockroom_stale_reads_total\{pool="primary"\} \d/);
   });
 
-  it('stockroom serve reads the storefront from DATABASE_REPLICA_URL and says so on /metrics', async () => {
+  it('stockroom serve --workers 2 reads the storefront from DATABASE_REPLICA_URL and says so on /metrics, once for the host', async () => {
     const { sku } = await world(h.s, [6]);
     await caughtUp();
     const server = await startServer({
@@ -337,6 +337,8 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
       DATABASE_REPLICA_URL: replica?.url ?? '',
       STOCKROOM_REPLICA_CHECK_MS: '100',
       STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      // each worker checks the replica: the host's scrape says healthy 1, not the workers' sum
+      STOCKROOM_WORKERS: '2',
     });
     try {
       const name = replicaName(replica?.url ?? '');
@@ -345,7 +347,7 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
       // the server checked the replica before it listened; a check may still find it behind for a moment
       await vi.waitFor(
         async () => {
-          expect(await scrape()).toContain(`stockroom_replica_healthy{replica="${name}"} 1`);
+          expect(await scrape()).toContain(`stockroom_replica_healthy{replica="${name}"} 1\n`);
         },
         { timeout: 10_000, interval: 50 },
       );
