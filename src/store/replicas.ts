@@ -112,14 +112,19 @@ interface PrimarySample {
  * timestamp alone is no measure: on an idle primary the last commit may be an hour old while the replica has
  * everything. So a replica that has replayed the newest sampled position is 0 behind; otherwise it has been
  * behind since the first sample past what it replayed (the writes it lacks came after the sample before), and
- * never more than the age of its last replayed commit says.
+ * never more than the age of its last replayed commit says. One that has not reached even the oldest sample
+ * kept has been behind since before it, for how long the samples cannot say (the first check has one sample; a
+ * process stalled past the samples' window has one fresh sample): the age of its last replayed commit, the most
+ * it can be, is taken rather than the moment since that sample, which would pass a replica paused for an hour.
  */
 export function lagOf(replayed: bigint, samples: readonly PrimarySample[], now: number, sinceReplayMs: number | null) {
   const newest = samples.at(-1);
   if (newest === undefined || lsnReached(replayed, newest.lsn)) return 0;
   const firstAhead = samples.find((sample) => !lsnReached(replayed, sample.lsn)) ?? newest;
   const behindFor = Math.max(0, now - firstAhead.at);
-  return sinceReplayMs === null ? behindFor : Math.max(0, Math.min(behindFor, sinceReplayMs));
+  if (sinceReplayMs === null) return behindFor;
+  if (firstAhead === samples[0]) return Math.max(behindFor, sinceReplayMs);
+  return Math.max(0, Math.min(behindFor, sinceReplayMs));
 }
 
 /**
