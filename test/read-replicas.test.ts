@@ -383,6 +383,31 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
   });
 });
 
+describe.skipIf(!postgresUrl())('read replicas under serve --workers', () => {
+  it('shows an unreachable replica with lag NaN and healthy 0 on the host scrape, not 0 from the workers', async () => {
+    const test = await createTestDb('postgres');
+    const away = `postgres://postgres@127.0.0.1:${await freePort()}/none`;
+    const server = await startServer({
+      DATABASE_URL: test.url ?? '',
+      DATABASE_REPLICA_URL: away,
+      STOCKROOM_REPLICA_CONNECT_TIMEOUT_MS: '200',
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      STOCKROOM_WORKERS: '2',
+    });
+    try {
+      const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const text = await res.text();
+      // the lag crosses from each worker to the primary, which sums the scrape: NaN must survive the trip
+      // prom-client writes NaN as "Nan" (Prometheus reads either)
+      expect(text).toContain(`stockroom_replica_lag_seconds{replica="${replicaName(away)}"} Nan\n`);
+      expect(text).toContain(`stockroom_replica_healthy{replica="${replicaName(away)}"} 0\n`);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await test.drop();
+    }
+  });
+});
+
 describe('read replica settings', () => {
   it('refuses DATABASE_REPLICA_URL with the embedded database, before opening anything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stockroom-replica-env-'));
