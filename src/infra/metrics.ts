@@ -219,7 +219,7 @@ function replicaMetrics(registry: Registry, read: () => ReplicaStats | undefined
   });
   new Gauge({
     name: 'stockroom_replica_healthy',
-    help: 'Whether reads go to each read replica (1) or it is skipped as lagging, unreachable or not a standby (0)',
+    help: 'Whether reads go to each read replica (1) or it is skipped as lagging, unreachable, not a standby or unreadable by its user (0)',
     labelNames: ['replica'],
     aggregator: 'min',
     registers: [registry],
