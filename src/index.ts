@@ -95,9 +95,17 @@ export { openPglite } from './store/pglite.js';
 export { openPostgres } from './store/postgres.js';
 export type { PostgresOptions } from './store/postgres.js';
 export type { Db, Queryable, QueryResult, Driver } from './store/db.js';
-export type { PoolUsage } from './store/db.js';
+export type { DbLog, PoolUsage } from './store/db.js';
 export { ReplicaSet } from './store/replicas.js';
-export type { ReplicaOptions, ReplicaState, ReplicaStats, StaleReads, ReadSource } from './store/replicas.js';
+export type {
+  ReplicaCondition,
+  ReplicaLog,
+  ReplicaOptions,
+  ReplicaState,
+  ReplicaStats,
+  StaleReads,
+  ReadSource,
+} from './store/replicas.js';
 export type { WorkStatus } from './store/work-status.js';
 export type { ReserveLatencyWatcher } from './services/reservations.js';
 export { ALERT_TYPES } from './domain/alerts.js';

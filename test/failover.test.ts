@@ -294,6 +294,14 @@ describe.skipIf(!process.env.CI && (!postgresUrl() || !havePostgresBinaries()))(
       // the listening connections (stock changes, outbox) follow to the new primary by themselves
       await untilAsync('the listeners on the new primary', async () => (await listenersOn(newPrimary)) === 2, 15_000);
       expect(server.output()).not.toMatch(/Unhandled 'error' event|uncaught|internal_error/i);
+      // the operator reads the gap and the new primary in the log, each once
+      const said = (pattern: RegExp): number =>
+        server
+          ?.output()
+          .split('\n')
+          .filter((line) => pattern.test(line)).length ?? 0;
+      expect(said(/no database server is a read-write one now/)).toBe(1);
+      expect(said(new RegExp(`"server":"${addresses.standby}".*database primary is now ${addresses.standby}`))).toBe(1);
       const s = new Stockroom({ db: await openPostgres(newPrimary) });
       try {
         await expectReconciled(s);

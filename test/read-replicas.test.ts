@@ -9,6 +9,7 @@ import { readAvailability } from '../src/store/availability.js';
 import { openPostgres } from '../src/store/postgres.js';
 import type { Db } from '../src/store/db.js';
 import { ReplicaSet, lsnBytes, lsnReached, replicaName } from '../src/store/replicas.js';
+import type { ReplicaLog } from '../src/store/replicas.js';
 import { cli } from './support/cli.js';
 import { createTestDb, postgresUrl } from './support/databases.js';
 import { TestClock, expectReconciled, world } from './support/harness.js';
@@ -31,6 +32,18 @@ async function replicaReads(replicaSql: pg.Client): Promise<number> {
         AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_last_wal_replay_lsn%'`,
   );
   return Number(rows[0]?.calls ?? 0);
+}
+
+/** A log that keeps what it is told: [level, fields, message]. */
+function keptLog(): { log: ReplicaLog; lines: [string, Record<string, unknown>, string][] } {
+  const lines: [string, Record<string, unknown>, string][] = [];
+  return {
+    lines,
+    log: {
+      warn: (fields, message) => lines.push(['warn', fields, message]),
+      info: (fields, message) => lines.push(['info', fields, message]),
+    },
+  };
 }
 
 describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg_basebackup -R)', () => {
@@ -184,6 +197,8 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     const { sku, wh } = await world(h.s, [4]);
     await caughtUp();
     const name = replicaName(replica?.url ?? '');
+    const kept = keptLog();
+    replicas.logTo(kept.log);
     await replicaSql.query('SELECT pg_wal_replay_pause()');
     // a pause is asked for, then taken at the next record: what is written before it takes effect is still replayed
     await vi.waitFor(
@@ -207,6 +222,13 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
         },
         { timeout: 10_000, interval: 50 },
       );
+      // a server starting now, with one sample of the primary so far, does not take it for caught up either
+      const fresh = await ReplicaSet.open(h.test.db, [replica?.url ?? '']);
+      try {
+        expect(fresh.states).toMatchObject([{ condition: 'lagging' }]);
+      } finally {
+        await fresh.close();
+      }
       const before = { replica: await replicaReads(replicaSql), primary: replicas.stats.reads.primary ?? 0 };
       expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
       expect(replicas.stats.reads.primary).toBeGreaterThan(before.primary);
@@ -219,6 +241,56 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
     expect(await replicaReads(replicaSql)).toBeGreaterThan(before.replica);
     expect(replicas.stats.reads[name]).toBeGreaterThan(before.served);
+    // the operator reads it in the log: skipped once when it fell behind, used again once it caught up
+    expect(kept.lines.map(([level, fields]) => [level, fields.replica, fields.condition])).toEqual([
+      ['warn', name, 'lagging'],
+      ['info', name, 'healthy'],
+    ]);
+  });
+
+  it('skips a replica whose user may not read the tables (a role without grants): the primary answers, no error', async () => {
+    const role = `no_grants_${process.pid}`;
+    await h.test.db.exec(`CREATE ROLE ${role} LOGIN`);
+    try {
+      await caughtUp(); // the role is on the replica too
+      const url = new URL(replica?.url ?? '');
+      url.username = role;
+      const ungranted = await ReplicaSet.open(h.test.db, [url.toString()], { checkEveryMs: 100 });
+      const kept = keptLog();
+      ungranted.logTo(kept.log);
+      try {
+        expect(ungranted.states).toMatchObject([{ condition: 'unreadable' }]);
+        const { rows } = await ungranted.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+        expect(rows[0]?.n).toBeGreaterThan(0);
+        expect(ungranted.stats.reads).toMatchObject({ primary: 1, [replicaName(url.toString())]: 0 });
+        await ungranted.check();
+        expect(kept.lines).toEqual([
+          ['warn', expect.objectContaining({ condition: 'unreadable' }), expect.stringContaining('skipped')],
+        ]);
+      } finally {
+        await ungranted.close();
+      }
+      // as an operator meets it: stockroom serve given that URL answers the storefront and says why in its log
+      const { sku } = await world(h.s, [2]);
+      const server = await startServer({
+        DATABASE_URL: h.test.url ?? '',
+        DATABASE_REPLICA_URL: url.toString(),
+        STOCKROOM_REPLICA_CHECK_MS: '100',
+        STOCKROOM_WORKERS: '1',
+      });
+      try {
+        const skipped = /read replica skipped \(unreadable\)/;
+        // said at the first check after the server listened: perhaps before this line runs
+        if (!skipped.test(server.output())) await server.waitFor(skipped);
+        const res = await fetch(`${server.url}/v1/availability?sku=${sku}`);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toMatchObject({ items: [{ sku, available: 2 }] });
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    } finally {
+      await h.test.db.exec(`DROP ROLE ${role}`);
+    }
   });
 
   it('starts a live stream from the primary, not from a replica within the bound that lacks a write it heard of', async () => {
@@ -264,7 +336,7 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(text).toMatch(/stockroom_stale_reads_total\{pool="primary"\} \d/);
   });
 
-  it('stockroom serve reads the storefront from DATABASE_REPLICA_URL and says so on /metrics', async () => {
+  it('stockroom serve --workers 2 reads the storefront from DATABASE_REPLICA_URL and says so on /metrics, once for the host', async () => {
     const { sku } = await world(h.s, [6]);
     await caughtUp();
     const server = await startServer({
@@ -272,6 +344,8 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
       DATABASE_REPLICA_URL: replica?.url ?? '',
       STOCKROOM_REPLICA_CHECK_MS: '100',
       STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      // each worker checks the replica: the host's scrape says healthy 1, not the workers' sum
+      STOCKROOM_WORKERS: '2',
     });
     try {
       const name = replicaName(replica?.url ?? '');
@@ -280,7 +354,7 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
       // the server checked the replica before it listened; a check may still find it behind for a moment
       await vi.waitFor(
         async () => {
-          expect(await scrape()).toContain(`stockroom_replica_healthy{replica="${name}"} 1`);
+          expect(await scrape()).toContain(`stockroom_replica_healthy{replica="${name}"} 1\n`);
         },
         { timeout: 10_000, interval: 50 },
       );
@@ -305,6 +379,31 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
       expect(unreachable.stats.reads).toEqual({ primary: 1, [replicaName(away)]: 0 });
     } finally {
       await unreachable.close();
+    }
+  });
+});
+
+describe.skipIf(!postgresUrl())('read replicas under serve --workers', () => {
+  it('shows an unreachable replica with lag NaN and healthy 0 on the host scrape, not 0 from the workers', async () => {
+    const test = await createTestDb('postgres');
+    const away = `postgres://postgres@127.0.0.1:${await freePort()}/none`;
+    const server = await startServer({
+      DATABASE_URL: test.url ?? '',
+      DATABASE_REPLICA_URL: away,
+      STOCKROOM_REPLICA_CONNECT_TIMEOUT_MS: '200',
+      STOCKROOM_ADMIN_KEY: ADMIN_KEY,
+      STOCKROOM_WORKERS: '2',
+    });
+    try {
+      const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const text = await res.text();
+      // the lag crosses from each worker to the primary, which sums the scrape: NaN must survive the trip
+      // prom-client writes NaN as "Nan" (Prometheus reads either)
+      expect(text).toContain(`stockroom_replica_lag_seconds{replica="${replicaName(away)}"} Nan\n`);
+      expect(text).toContain(`stockroom_replica_healthy{replica="${replicaName(away)}"} 0\n`);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await test.drop();
     }
   });
 });

@@ -169,6 +169,9 @@ export function superviseWorkers(options: SuperviseOptions, io: Io): Promise<num
   let exitCode = 0;
   const listening = new Set<number>();
   const aggregator = new AggregatorRegistry();
+  // structured clone, not JSON, across the IPC channel: a gauge's NaN (a replica unreachable, the database's
+  // figures unknown) would arrive as null, and the host's scrape would say 0
+  cluster.setupPrimary({ serialization: 'advanced' });
 
   return new Promise<number>((resolve) => {
     const finishIfAllGone = (): void => {

@@ -196,6 +196,10 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
 
   // alerts and other outbox events leave from every server process; the database hands each to one of them
   delivery.logTo(app.log);
+  // a replica skipped (lagging, unreachable, promoted, unreadable) or used again is said once, when it changes
+  stockroom.replicas?.logTo(app.log);
+  // with several hosts in DATABASE_URL: the primary lost, and found again (on which host), each said once
+  stockroom.db.logTo?.(app.log);
   await delivery.start();
 
   // what changed before this process listened is not known: every level is compared now (about a second at a

@@ -200,12 +200,17 @@ function engineGauges(registry: Registry, sources: MetricSources): void {
   }
 }
 
-/** The read replicas at each scrape, from the background checks (no query of their own). */
+/**
+ * The read replicas at each scrape, from the background checks (no query of their own). With `serve --workers`
+ * each worker checks every replica itself: the host shows the furthest behind any worker found it, and healthy
+ * only while every worker uses it (a sum would say 2 for one replica with two workers).
+ */
 function replicaMetrics(registry: Registry, read: () => ReplicaStats | undefined): void {
   new Gauge({
     name: 'stockroom_replica_lag_seconds',
     help: 'How far each read replica was behind the primary at its last check (NaN: unreachable or not a standby)',
     labelNames: ['replica'],
+    aggregator: 'max',
     registers: [registry],
     collect() {
       for (const replica of read()?.replicas ?? [])
@@ -214,8 +219,9 @@ function replicaMetrics(registry: Registry, read: () => ReplicaStats | undefined
   });
   new Gauge({
     name: 'stockroom_replica_healthy',
-    help: 'Whether reads go to each read replica (1) or it is skipped as lagging, unreachable or not a standby (0)',
+    help: 'Whether reads go to each read replica (1) or it is skipped as lagging, unreachable, not a standby or unreadable by its user (0)',
     labelNames: ['replica'],
+    aggregator: 'min',
     registers: [registry],
     collect() {
       for (const replica of read()?.replicas ?? [])

@@ -41,6 +41,16 @@ export interface Db extends Queryable {
   close(): Promise<void>;
   /** How busy its connections are now (a metrics gauge); absent on a Db that cannot tell. */
   poolUsage?(): PoolUsage;
+  /**
+   * Where the driver says what an operator must know of its servers from now on (a multi-host URL's primary
+   * lost, or found on another host); absent on a Db that has nothing to say.
+   */
+  logTo?(log: DbLog): void;
+}
+
+/** What a Db says to an operator: a server's logger. */
+export interface DbLog {
+  warn(fields: Record<string, unknown>, message: string): void;
 }
 
 /** Connections of a Db now: the most it opens, how many run a query or transaction, how many callers wait for one. */

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { retryDelayMs } from '../domain/backoff.js';
 import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { isUnavailable, sqlState } from './db.js';
-import type { PoolUsage } from './db.js';
+import type { DbLog, PoolUsage } from './db.js';
 import { RETRY_AFTER_SECONDS } from './failures.js';
 
 /**
@@ -78,6 +78,8 @@ export interface Servers {
   noticed(error: unknown): void;
   /** How busy the current pool is; nothing in use while there is none. */
   usage(): PoolUsage;
+  /** Where a primary lost, or found on another host, is said from now on (one server: nothing to say). */
+  logTo(log: DbLog): void;
   /** Ends every pool and stops searching. */
   end(): Promise<void>;
 }
@@ -121,8 +123,15 @@ function fixedServer(url: string, settings: ServerSettings): Servers {
     connection: () => ({ ...settings.connection, connectionString: url }),
     noticed: () => undefined,
     usage: () => usageOf(pool, settings),
+    logTo: () => undefined,
     end: () => pool.end(),
   };
+}
+
+/** A server as a log names it: host:port, never the user or password. */
+function serverName(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}`;
 }
 
 /** The first wait of a primary search that found none. */
@@ -147,6 +156,11 @@ function mayHaveMoved(error: unknown): boolean {
  */
 class PrimarySearch implements Servers {
   private current: { pool: pg.Pool; url: string } | undefined;
+  /** the server last used, kept through a gap: the one found after it is named against it */
+  private lastUrl: string | undefined;
+  /** a gap was logged and no server has been found since */
+  private inGap = false;
+  private log: DbLog | undefined;
   private searching = false;
   private closed = false;
   private wakeUp: (() => void) | undefined;
@@ -179,6 +193,10 @@ class PrimarySearch implements Servers {
 
   usage(): PoolUsage {
     return usageOf(this.current?.pool, this.settings);
+  }
+
+  logTo(log: DbLog): void {
+    this.log = log;
   }
 
   async end(): Promise<void> {
@@ -215,6 +233,13 @@ class PrimarySearch implements Servers {
           return;
         }
         // none now: callers hear so at once rather than wait on a pool of a server that is gone or read-only
+        if (!this.inGap) {
+          this.inGap = true;
+          this.log?.warn(
+            { servers: this.servers.urls.map(serverName), target: this.servers.target, was: this.named(this.lastUrl) },
+            `no database server is a ${this.servers.target} one now: requests are answered 503 until one is (a standby promoted, the primary back)`,
+          );
+        }
         this.drop();
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
@@ -263,6 +288,14 @@ class PrimarySearch implements Servers {
   /** Builds the pool against the server found, unless it is the one in use already (a blip, not a failover). */
   private use(url: string): void {
     if (this.current?.url === url) return;
+    // a failover (or the primary back after a gap) is said once, naming the server now used
+    if (this.inGap || (this.lastUrl !== undefined && this.lastUrl !== url))
+      this.log?.warn(
+        { server: serverName(url), was: this.named(this.lastUrl) },
+        `database primary is now ${serverName(url)}`,
+      );
+    this.inGap = false;
+    this.lastUrl = url;
     this.drop();
     this.current = {
       url,
@@ -270,6 +303,10 @@ class PrimarySearch implements Servers {
         this.noticed(error);
       }),
     };
+  }
+
+  private named(url: string | undefined): string | undefined {
+    return url === undefined ? undefined : serverName(url);
   }
 
   /** Lets go of the current pool: its idle connections close now, the busy ones once their callers are done. */

@@ -253,6 +253,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     listen,
     // the listening connections are not the pool's: they wait for notices, not for work
     poolUsage: () => servers.usage(),
+    logTo: (log) => {
+      servers.logTo(log);
+    },
     close: async () => {
       await Promise.all([...listeners].map((stop) => stop()));
       await servers.end();

@@ -22,6 +22,15 @@ describe('how far behind a replica is', () => {
     expect(lagOf(lsnBytes('0/3000000'), samples, 102_500, 20)).toBe(20);
   });
 
+  it('is as far behind as its last replayed commit when it lacks even the oldest sample (a first check, a stalled process)', () => {
+    // one sample, taken just now: the replica's replay stopped a minute ago (paused), not 20 ms ago
+    expect(lagOf(lsnBytes('0/3000000'), [at(100, '0/3000100')], 100_020, 60_000)).toBe(60_000);
+    // a process stalled past the window keeps one fresh sample: the same
+    expect(lagOf(lsnBytes('0/3000000'), [at(130, '0/3000100')], 130_030, 90_000)).toBe(90_000);
+    // never less than the samples show
+    expect(lagOf(lsnBytes('0/3000000'), [at(100, '0/3000100'), at(101, '0/3000200')], 101_500, 700)).toBe(1500);
+  });
+
   it('has everything at a page boundary the insert position points past', () => {
     // the last record ended on a page boundary: the insert position is past the next page's header
     expect(lsnReached(lsnBytes('0/3002000'), lsnBytes('0/3002018'))).toBe(true);

@@ -45,8 +45,17 @@ export const DEFAULT_REPLICA_CONNECT_TIMEOUT_MS = 2000;
 /** How a replica sees the read pool's connections (pg_stat_activity), apart from the checks'. */
 export const REPLICA_READS_APPLICATION_NAME = 'stockroom-replica-reads';
 
-/** Why a replica is used or skipped, as the last check found it. */
-export type ReplicaCondition = 'unchecked' | 'healthy' | 'lagging' | 'unreachable' | 'not-standby';
+/**
+ * Why a replica is used or skipped, as the last check found it. `unreadable`: its URL's user may not read every
+ * table and view of stockroom's schema (a role without grants), so reads there would fail.
+ */
+export type ReplicaCondition = 'unchecked' | 'healthy' | 'lagging' | 'unreachable' | 'not-standby' | 'unreadable';
+
+/** Where a replica set says that a replica is skipped or used again (a server's logger, once it exists). */
+export interface ReplicaLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+}
 
 /** One replica as the last check found it. */
 export interface ReplicaState {
@@ -103,18 +112,26 @@ interface PrimarySample {
  * timestamp alone is no measure: on an idle primary the last commit may be an hour old while the replica has
  * everything. So a replica that has replayed the newest sampled position is 0 behind; otherwise it has been
  * behind since the first sample past what it replayed (the writes it lacks came after the sample before), and
- * never more than the age of its last replayed commit says.
+ * never more than the age of its last replayed commit says. One that has not reached even the oldest sample
+ * kept has been behind since before it, for how long the samples cannot say (the first check has one sample; a
+ * process stalled past the samples' window has one fresh sample): the age of its last replayed commit, the most
+ * it can be, is taken rather than the moment since that sample, which would pass a replica paused for an hour.
  */
 export function lagOf(replayed: bigint, samples: readonly PrimarySample[], now: number, sinceReplayMs: number | null) {
   const newest = samples.at(-1);
   if (newest === undefined || lsnReached(replayed, newest.lsn)) return 0;
   const firstAhead = samples.find((sample) => !lsnReached(replayed, sample.lsn)) ?? newest;
   const behindFor = Math.max(0, now - firstAhead.at);
-  return sinceReplayMs === null ? behindFor : Math.max(0, Math.min(behindFor, sinceReplayMs));
+  if (sinceReplayMs === null) return behindFor;
+  if (firstAhead === samples[0]) return Math.max(behindFor, sinceReplayMs);
+  return Math.max(0, Math.min(behindFor, sinceReplayMs));
 }
 
-/** SQLSTATEs after which a read on a replica is read again from the primary: a conflict with recovery (40001). */
-const READ_AGAIN_ON_PRIMARY: ReadonlySet<string> = new Set(['40001']);
+/**
+ * SQLSTATEs after which a read on a replica is read again from the primary: a conflict with recovery (40001), and
+ * a permission refused (42501: grants changed since the last check found the user could read).
+ */
+const READ_AGAIN_ON_PRIMARY: ReadonlySet<string> = new Set(['40001', '42501']);
 
 const readAgainOnPrimary = (error: unknown): boolean => {
   const state = sqlState(error);
@@ -130,10 +147,19 @@ interface Replica {
   state: ReplicaState;
 }
 
-/** What a replica says of itself in one statement: whether it is a standby, what it replayed, when. */
+/**
+ * What a replica says of itself in one statement: whether it is a standby, what it replayed, when, and whether
+ * the URL's user may read every table and view of stockroom's schema (those of schema_migrations' owner, in its
+ * schema; none found, as in another database, is false). A replica that streams but refuses the reads would
+ * answer every one with an error.
+ */
 const CHECK_SQL = `SELECT pg_is_in_recovery() AS standby,
   pg_last_wal_replay_lsn()::text AS replayed,
-  (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS since_replay_ms`;
+  (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS since_replay_ms,
+  coalesce((SELECT bool_and(has_table_privilege(c.oid, 'SELECT'))
+     FROM pg_class c JOIN pg_class m ON m.oid = to_regclass('schema_migrations')
+    WHERE c.relnamespace = m.relnamespace AND c.relowner = m.relowner AND c.relkind IN ('r', 'v', 'm', 'p')), false)
+    AS readable`;
 
 /**
  * The read replicas of a primary: a bounded read pool per replica, every replica's lag measured on an interval
@@ -152,6 +178,9 @@ export class ReplicaSet implements StaleReads {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private closed = false;
+  private log: ReplicaLog | undefined;
+  /** each replica's condition as last logged: a change from it is logged once */
+  private readonly logged = new Map<string, ReplicaCondition>();
 
   private constructor(
     private readonly primary: Db,
@@ -204,6 +233,14 @@ export class ReplicaSet implements StaleReads {
     return { replicas: this.states, reads: Object.fromEntries(this.served) };
   }
 
+  /**
+   * Where a replica skipped (warning) or used again (info) is said from now on; the next check says how each one
+   * stands unless it is healthy.
+   */
+  logTo(log: ReplicaLog): void {
+    this.log = log;
+  }
+
   /** Measures every replica now (a check already running is joined, not doubled); resolves with their states. */
   async check(): Promise<ReplicaState[]> {
     this.checking ??= this.checkAll().finally(() => {
@@ -252,6 +289,8 @@ export class ReplicaSet implements StaleReads {
         if (!readAgainOnPrimary(error)) throw error;
         // skipped until the next check finds it well; this read is answered by the primary
         if (isUnavailable(error)) replica.state = { ...replica.state, condition: 'unreachable', lagMs: null };
+        else if (sqlState(error) === '42501') replica.state = { ...replica.state, condition: 'unreadable' };
+        this.report();
       }
     }
     const result = await run(this.primary);
@@ -291,6 +330,27 @@ export class ReplicaSet implements StaleReads {
     const keepFrom = now - this.maxLagMs - 2 * this.checkEveryMs;
     while (this.samples.length > 1 && (this.samples[0]?.at ?? now) < keepFrom) this.samples.shift();
     await Promise.all(this.replicas.map((replica) => this.checkOne(replica)));
+    this.report();
+  }
+
+  /** Logs each replica whose condition changed since last logged: skipped as a warning, used again as info. */
+  private report(): void {
+    const log = this.log;
+    if (!log) return;
+    for (const { state } of this.replicas) {
+      const before = this.logged.get(state.name) ?? 'unchecked';
+      if (state.condition === before) continue;
+      this.logged.set(state.name, state.condition);
+      const fields = { replica: state.name, condition: state.condition, lag_ms: state.lagMs, was: before };
+      if (state.condition === 'healthy') {
+        if (before !== 'unchecked') log.info(fields, 'read replica used again');
+      } else if (state.condition !== 'unchecked') {
+        log.warn(
+          fields,
+          `read replica skipped (${state.condition}): its reads go to the other replicas or the primary`,
+        );
+      }
+    }
   }
 
   private async checkOne(replica: Replica): Promise<void> {
@@ -299,6 +359,7 @@ export class ReplicaSet implements StaleReads {
         standby: boolean;
         replayed: string | null;
         since_replay_ms: number | null;
+        readable: boolean;
       }>(CHECK_SQL);
       const row = rows[0];
       if (!row?.standby || row.replayed === null) {
@@ -307,6 +368,10 @@ export class ReplicaSet implements StaleReads {
         return;
       }
       const lagMs = lagOf(lsnBytes(row.replayed), this.samples, Date.now(), row.since_replay_ms);
+      if (!row.readable) {
+        replica.state = { name: replica.name, condition: 'unreadable', lagMs };
+        return;
+      }
       if (lagMs <= this.maxLagMs) await this.openReads(replica);
       replica.state = { name: replica.name, condition: lagMs <= this.maxLagMs ? 'healthy' : 'lagging', lagMs };
     } catch {
