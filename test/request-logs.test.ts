@@ -49,8 +49,10 @@ describe('request logs of a real server process', () => {
       `/v1/availability?sku=LOG-1&access_token=${secrets[0]}&api_key=${secrets[1]}&X-Amz-Signature=${secrets[2]}` +
       `&password=${secrets[3]}&client%5Fsecret=${secrets[4]}`;
     const lines = await linesOf(await call(path, null));
-    const incoming = lines.find((line) => line.msg === 'incoming request');
-    expect(incoming?.req?.url).toBe(
+    // one line a request at the default level: the completed one, with the request it answered
+    expect(lines.map((line) => line.msg)).toEqual(['request completed']);
+    const completed = lines.find((line) => line.msg === 'request completed');
+    expect(completed?.req?.url).toBe(
       '/v1/availability?sku=LOG-1&access_token=[redacted]&api_key=[redacted]&X-Amz-Signature=[redacted]' +
         '&password=[redacted]&client%5Fsecret=[redacted]',
     );

@@ -18,7 +18,7 @@ describe.each(drivers())('graceful shutdown on %s', (driver) => {
   it('SIGTERM lets a request already in flight finish and commit, then closes the database and exits 0', async () => {
     const db = await serverDatabase(driver);
     try {
-      const server = await startServer({ ...db.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'info' });
+      const server = await startServer({ ...db.env, STOCKROOM_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'debug' });
       const post = async (path: string, body: unknown) => {
         const res = await fetch(`${server.url}${path}`, {
           method: 'POST',
@@ -56,8 +56,8 @@ describe.each(drivers())('graceful shutdown on %s', (driver) => {
         req.on('error', reject);
       });
       req.write(body.slice(0, half));
-      // the signal goes only once the server has logged the request, the rest of the body only once it is
-      // shutting down
+      // the signal goes only once the server has logged the request (its incoming line, at debug), the rest of the
+      // body only once it is shutting down
       await server.waitFor(/incoming request/);
       const exited = server.stop();
       await server.waitFor(/shutting down/);

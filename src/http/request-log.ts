@@ -1,4 +1,5 @@
-import type { FastifyBaseLogger, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 /** What the request log records in place of a query value that may be a secret. */
 export const REDACTED = '[redacted]';
@@ -60,4 +61,25 @@ export function logKeyId(request: FastifyRequest, keyId: number): void {
   // cost 3% of a reservation's server CPU (bench/README.md). Without a logger there is nothing to bind.
   const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: { key_id: number }) => void };
   log.setBindings?.({ key_id: keyId });
+}
+
+/**
+ * One line per request, `request completed` (or `request errored`), with the request, the status and the time
+ * taken. Fastify's own `incoming request` line is logged at `debug`: two JSON lines per request at the default level
+ * were most of what logging cost a checkout (bench/README.md), and the second line says all the first did.
+ */
+export class RequestLog extends LogController {
+  /** A request as it arrives: at debug (the completed line says all it would). */
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  /** A request once answered: its one line at the default level, with the request, the status and the time taken. */
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error)
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }

@@ -8,7 +8,7 @@ import { registerAuth } from './auth.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks } from './input.js';
-import { requestLogOptions } from './request-log.js';
+import { RequestLog, requestLogOptions } from './request-log.js';
 import { UnavailableError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -113,6 +113,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   };
   const app = Fastify({
     logger: requestLogOptions(options.logger),
+    logController: new RequestLog(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     connectionTimeout: limits.idleTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
