@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { IdempotencyConflictError, ValidationError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
@@ -17,7 +17,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const requestHash = (request: unknown): string => createHash('sha256').update(canonical(request)).digest('hex');
+const requestHash = (request: unknown): string => hash('sha256', canonical(request));
 
 /** The key as stored (scoped to its client) and the request's hash, or undefined without a key. */
 export function idempotencyOf(

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { SCOPES, isScope } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
@@ -52,7 +52,8 @@ const toApiKey = (row: ApiKeyRow): ApiKey => ({
   revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),
 });
 
-const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
+// the one-shot form: half the CPU of createHash()...digest() and no object per call; it runs on every request
+const sha256 = (key: string): string => hash('sha256', key);
 const salted = (salt: string, key: string): string => createHmac('sha256', salt).update(key).digest('hex');
 const newSalt = (): string => randomBytes(16).toString('hex');
 const newPublicId = (): string => randomBytes(6).toString('hex');
