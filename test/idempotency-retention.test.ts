@@ -61,6 +61,20 @@ describe.each(drivers())('idempotency keys past their retention, on %s', (driver
       await expect(h.s.forgetIdempotencyKeys(bad)).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
+  it('stops a pass after the batch it is in once its signal is aborted (a shutdown does not wait for a backlog)', async () => {
+    const prefix = uniq('backlog');
+    await h.s.db.query(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
+       SELECT 'test', $1 || '-' || i, 'x', now() - interval '48 hours' FROM generate_series(1, 5100) AS i`,
+      [prefix],
+    );
+    const stop = new AbortController();
+    stop.abort();
+    expect(await h.s.forgetIdempotencyKeys(24 * HOUR, { signal: stop.signal })).toBe(5000);
+    expect(await keysLike(h, prefix)).toHaveLength(100);
+    expect(await h.s.forgetIdempotencyKeys(24 * HOUR)).toBe(100);
+  });
+
   it('shares the work among processes pruning at once: each old key is forgotten once, none twice', async () => {
     const prefix = uniq('many');
     const { sku } = await world(h.s, [400]);

@@ -237,10 +237,13 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   // idempotency keys past their retention: every process looks every ten minutes (and at start); SKIP LOCKED lets
   // any number of them share the work
   const keyRetentionMs = (options.idempotencyRetentionHours ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS) * 3_600_000;
-  let forgetting: Promise<unknown> = Promise.resolve();
+  let forgetting: Promise<unknown> | undefined;
+  const stopForgetting = new AbortController();
   const forgetKeys = (): void => {
+    // a pass still working through a backlog (or waiting for the database) is not joined by another
+    if (forgetting !== undefined) return;
     forgetting = stockroom
-      .forgetIdempotencyKeys(keyRetentionMs)
+      .forgetIdempotencyKeys(keyRetentionMs, { signal: stopForgetting.signal })
       .then((forgotten) => {
         if (forgotten > 0) app.log.info({ forgotten }, 'forgot idempotency keys past their retention');
       })
@@ -248,6 +251,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         if (isUnavailable(err))
           app.log.warn({ err }, 'could not reach the database to forget old idempotency keys; tried again later');
         else app.log.error({ err }, 'forgetting old idempotency keys failed; tried again later');
+      })
+      .finally(() => {
+        forgetting = undefined;
       });
   };
   const keyForgetter = keyRetentionMs > 0 ? setInterval(forgetKeys, FORGET_KEYS_EVERY_MS) : undefined;
@@ -288,6 +294,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       clearInterval(sweeper);
       clearInterval(replenisher);
       clearInterval(keyForgetter);
+      stopForgetting.abort();
       // a client that keeps a request half-sent (a byte now and then) would hold the server open for ever: after
       // the grace period every connection still open is closed
       const grace = setTimeout(() => {
@@ -305,7 +312,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ],
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
-        ['idempotency keys', () => forgetting],
+        ['idempotency keys', async () => forgetting],
         ['delivery worker', () => delivery.stop()],
         ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],

@@ -86,11 +86,16 @@ export function idempotencyRetentionMs(hours: number, path: string): number {
  * Forgets the idempotency keys claimed more than `olderThanMs` ago, a batch per statement (each its own
  * transaction), until none is left; returns how many. A request sent again with a forgotten key is a new request.
  */
-export async function forgetIdempotencyKeys(db: Queryable, olderThanMs: number): Promise<number> {
+export async function forgetIdempotencyKeys(
+  db: Queryable,
+  olderThanMs: number,
+  /** aborted: the pass stops after the batch it is in (a shutdown does not wait for a whole backlog) */
+  signal?: AbortSignal,
+): Promise<number> {
   let forgotten = 0;
   for (;;) {
     const batch = await forgetKeysOlderThan(db, olderThanMs, FORGET_BATCH);
     forgotten += batch;
-    if (batch < FORGET_BATCH) return forgotten;
+    if (batch < FORGET_BATCH || signal?.aborted === true) return forgotten;
   }
 }

@@ -132,16 +132,17 @@ export class Stockroom {
 
   /**
    * Forgets the idempotency keys older than `retentionMs` (by the database's clock, which stamped them); returns how many. A request
-   * sent again with a forgotten key is done again, as a new one: keep keys longer than any client retries.
+   * sent again with a forgotten key is done again, as a new one: keep keys longer than any client retries. An
+   * aborted `signal` stops the pass after the batch it is in.
    */
-  async forgetIdempotencyKeys(retentionMs: number): Promise<number> {
+  async forgetIdempotencyKeys(retentionMs: number, options: { signal?: AbortSignal } = {}): Promise<number> {
     if (
       !Number.isSafeInteger(retentionMs) ||
       retentionMs < 0 ||
       retentionMs > MAX_IDEMPOTENCY_RETENTION_HOURS * 3_600_000
     )
       throw ValidationError.field('/retention_ms', 'must be a whole number of milliseconds, 0 to a century');
-    return forgetIdempotencyKeys(this.ctx.db, retentionMs);
+    return forgetIdempotencyKeys(this.ctx.db, retentionMs, options.signal);
   }
 
   /** What the sweeper, outbox and delivery have left to do and when replenishment last ran (one cheap read). */
