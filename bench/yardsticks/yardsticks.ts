@@ -327,17 +327,12 @@ export async function measureLibrary(
   const machineUsed = machineCpu() - machine;
   return {
     result,
-    measured: {
-      calls: result.calls,
-      ok: result.ok,
-      perSecond: result.perSecond,
-      cpu: {
-        server: undefined,
-        database: await cluster?.end(),
-        client: (client.user + client.system) / 1e6,
-        machine: machineUsed,
-      },
-    },
+    measured: measuredOf(result, {
+      server: undefined,
+      database: await cluster?.end(),
+      client: (client.user + client.system) / 1e6,
+      machine: machineUsed,
+    }),
   };
 }
 
@@ -349,15 +344,12 @@ export async function measureHttp<T extends LoadResult & { cpu: CpuSplit }>(
   const cluster = database?.start();
   const result = await load();
   const { server, client, machine } = result.cpu;
-  return {
-    result,
-    measured: {
-      calls: result.calls,
-      ok: result.ok,
-      perSecond: result.perSecond,
-      cpu: { server, database: await cluster?.end(), client, machine },
-    },
-  };
+  return { result, measured: measuredOf(result, { server, database: await cluster?.end(), client, machine }) };
+}
+
+/** A load's figures with the CPU it took. */
+function measuredOf(result: LoadResult, cpu: CpuUse): Measured {
+  return { calls: result.calls, ok: result.ok, perSecond: result.perSecond, cpu };
 }
 
 /** CPU milliseconds per reservation: server / database / load generator, and the machine's (kernel included). */
