@@ -63,13 +63,15 @@ export function VariantPage({ sku }: { sku: string }) {
       </p>
       <ProblemView problem={variant.problem} />
       <ProblemView problem={stock.problem} />
+      <ProblemView problem={warehouses.problem} />
       {stock.value && <PerWarehouse stock={stock.value} />}
       <div class="grid2">
-        {can('warehouse') && (
+        {/* not before the warehouses have come: a form with no warehouse to choose cannot be sent */}
+        {can('warehouse') && warehouses.value && (
           <StockForms
             sku={sku}
             levels={stock.value?.warehouses ?? []}
-            warehouses={(warehouses.value?.items ?? []).filter((warehouse) => !warehouse.archived_at)}
+            warehouses={warehouses.value.items.filter((warehouse) => !warehouse.archived_at)}
             onDone={refresh}
           />
         )}
