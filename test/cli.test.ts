@@ -188,8 +188,14 @@ describe('the stockroom CLI on the embedded database', () => {
     // settings from the environment are checked too, before anything is opened or served
     expect(await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'serve', '--port', '0')).toMatchObject({
       code: 2,
-      err: expect.stringMatching(/\/env\/STOCKROOM_SWEEP_MS: must be a whole number above 0 \(not "soon"\)/) as string,
+      err: expect.stringMatching(
+        /\/env\/STOCKROOM_SWEEP_MS: must be a whole number from 1 to 2147483647 \(not "soon"\)/,
+      ) as string,
     });
+    // a number past what a timer waits is refused by name, not fired at once (src/store/open.test.ts: every form)
+    const huge = await cli({ ...env, STOCKROOM_SWEEP_MS: '1e300' }, 'serve', '--port', '0');
+    expect(huge.code).toBe(2);
+    expect(huge.err).toContain('/env/STOCKROOM_SWEEP_MS: must be a whole number from 1 to 2147483647 (not "1e300")');
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
 

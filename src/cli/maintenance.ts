@@ -10,7 +10,17 @@ import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
 import { DEFAULT_ORDER_MAX_SKUS, DEFAULT_ORDER_WAIT_MS } from '../services/stock-list.js';
-import { DEFAULT_IDEMPOTENCY_RETENTION_HOURS, idempotencyRetentionMs } from '../services/idempotency.js';
+import {
+  DEFAULT_IDEMPOTENCY_RETENTION_HOURS,
+  MAX_IDEMPOTENCY_RETENTION_HOURS,
+  idempotencyRetentionMs,
+} from '../services/idempotency.js';
+
+// the longest a setting in seconds, hours or days takes: past these, a time computed from it falls off the
+// calendar a date holds, or a timer fires at once
+const YEAR_SECONDS = 31_536_000;
+const CENTURY_HOURS = MAX_IDEMPOTENCY_RETENTION_HOURS;
+const CENTURY_DAYS = 36_500;
 
 /** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
@@ -117,7 +127,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       port: flags.port,
       host: flags.host,
       sweepEveryMs: envInt(context.env, 'STOCKROOM_SWEEP_MS', 5000, 1),
-      cacheTtlSeconds: envInt(context.env, 'STOCKROOM_CACHE_TTL', 60, 0),
+      cacheTtlSeconds: envInt(context.env, 'STOCKROOM_CACHE_TTL', 60, 0, YEAR_SECONDS),
       stockOrder: {
         maxSkus: envInt(context.env, 'STOCKROOM_STOCK_ORDER_MAX_SKUS', DEFAULT_ORDER_MAX_SKUS, 0),
         waitMs: envInt(context.env, 'STOCKROOM_STOCK_ORDER_WAIT_MS', DEFAULT_ORDER_WAIT_MS, 1),
@@ -130,7 +140,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       adminKey: context.env.STOCKROOM_ADMIN_KEY,
       metricsPublic: envFlag(context.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,
       metricsReadTimeoutMs: envInt(context.env, 'STOCKROOM_METRICS_READ_TIMEOUT_MS', DEFAULT_WORK_STATUS_TIMEOUT_MS, 1),
-      replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0),
+      replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0, CENTURY_HOURS),
       idempotencyRetentionHours: retentionHoursFromEnv(context.env),
       delivery: {
         maxAttempts: envInt(context.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
@@ -138,7 +148,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
         timeoutMs: envInt(context.env, 'STOCKROOM_DELIVERY_TIMEOUT_MS', 10_000, 1),
         concurrency: envInt(context.env, 'STOCKROOM_DELIVERY_CONCURRENCY', 16, 1),
         gatherMs: envInt(context.env, 'STOCKROOM_DELIVERY_GATHER_MS', 250, 0),
-        retentionMs: envInt(context.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0) * 86_400_000,
+        retentionMs: envInt(context.env, 'STOCKROOM_DELIVERY_RETENTION_DAYS', 30, 0, CENTURY_DAYS) * 86_400_000,
         secretKey: context.env.STOCKROOM_SECRET_KEY || undefined,
       },
     };
@@ -204,8 +214,5 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
 
 /** STOCKROOM_IDEMPOTENCY_RETENTION_HOURS, checked before anything starts (a century at most). */
 function retentionHoursFromEnv(env: NodeJS.ProcessEnv): number {
-  const name = 'STOCKROOM_IDEMPOTENCY_RETENTION_HOURS';
-  const hours = envInt(env, name, DEFAULT_IDEMPOTENCY_RETENTION_HOURS, 0);
-  idempotencyRetentionMs(hours, `/env/${name}`);
-  return hours;
+  return envInt(env, 'STOCKROOM_IDEMPOTENCY_RETENTION_HOURS', DEFAULT_IDEMPOTENCY_RETENTION_HOURS, 0, CENTURY_HOURS);
 }

@@ -94,15 +94,21 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefin
   return flag;
 }
 
-/** A whole number of the environment, at least `min`, or the default when unset. */
-export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+/**
+ * The most a whole-number setting takes unless it says otherwise: the longest wait a Node timer keeps (a longer one
+ * fires at once, with only a warning), and the most a 32-bit count holds.
+ */
+export const ENV_INT_MAX = 2_147_483_647;
+
+/**
+ * A whole number of the environment, from `min` to `max`, or the default when unset. Written in decimal digits
+ * only: `1e300`, `0x10`, `5.0` or ` 5` are refused by name, not read as something else.
+ */
+export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max = ENV_INT_MAX): number {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min)
-    throw ValidationError.field(
-      `/env/${name}`,
-      `must be a whole number ${min === 0 ? '0 or more' : `above ${min - 1}`} (not "${value}")`,
-    );
+  const number = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min && number <= max))
+    throw ValidationError.field(`/env/${name}`, `must be a whole number from ${min} to ${max} (not "${value}")`);
   return number;
 }
