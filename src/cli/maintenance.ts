@@ -22,6 +22,9 @@ const YEAR_SECONDS = 31_536_000;
 const CENTURY_HOURS = MAX_IDEMPOTENCY_RETENTION_HOURS;
 const CENTURY_DAYS = 36_500;
 
+/** The names the demo gives the keys it creates (`demo <time>`, `demo storefront <time>`), and only those. */
+const DEMO_KEY_NAME = /^demo (storefront )?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** The commands that run the engine rather than its data: migrate, expire, reconcile, serve and demo. */
 export function registerMaintenance(program: Command, ctx: () => CommandContext): void {
   program
@@ -192,6 +195,9 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
           context.print(seeded, `${seeded.summary}\n\n${seeded.hints}`);
           return;
         }
+        // the keys an earlier demo printed stop working: each run leaves its own two keys live, not two more
+        for (const earlier of await stockroom.keys.list())
+          if (earlier.revoked_at === null && DEMO_KEY_NAME.test(earlier.name)) await stockroom.keys.revoke(earlier.id);
         const { key } = await stockroom.keys.create({ name: `demo ${new Date().toISOString()}`, scopes: ['admin'] });
         // the demo storefront's "Add to cart" reserves with this one (checkout only), written into that page
         const checkout = await stockroom.keys.create({

@@ -21,10 +21,12 @@ export async function startServer(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
   port = 0,
+  /** `demo` serves too, and says where in its banner */
+  command: 'serve' | 'demo' = 'serve',
 ): Promise<ServerProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs, 'bin/stockroom.js', 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    [...nodeArgs, 'bin/stockroom.js', command, '--port', String(port), '--host', '127.0.0.1'],
     {
       // one process unless a test asks for workers: its pid is the server's, which tests signal and measure
       env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', STOCKROOM_WORKERS: '1', ...env },
@@ -49,7 +51,7 @@ export async function startServer(
   );
   const url = await new Promise<string>((resolve, reject) => {
     const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = /listening on (http:\/\/\S+)/.exec(output) ?? /^API\s+(http:\/\/\S+)\/v1 /m.exec(output);
       if (match?.[1]) resolve(match[1]);
     };
     child.stdout?.on('data', heard);
