@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { signWebhook } from '../src/domain/signature.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stockroom } from '../src/services/stockroom.js';
 import { drivers } from './support/databases.js';
@@ -78,6 +79,15 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
       smtpUrl: smtp.url.replace('smtp://', 'smtp://mailer:smtpPassw0rdSecret@'),
     });
     database = await serverDatabase(driver);
+    // a sync source that signs its pushes, registered as `stockroom sync source NAME --secret S` does: with the key
+    secrets['syncSecret'] = 'syncSigningSecret-0123456789';
+    const registering = await database.open({ secretKey: SECRET_KEY });
+    try {
+      await registering.migrate();
+      await registering.sync.configureSource('wms-sealed', secrets['syncSecret']);
+    } finally {
+      await registering.close();
+    }
     server = await startServer({
       ...database.env,
       STOCKROOM_ADMIN_KEY: ADMIN_KEY,
@@ -220,6 +230,18 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
     ).toMatch(/^sr_[0-9a-f]{12}$/);
   });
 
+  it('a signed sync push is taken by the server, which opens the sealed source secret with its key', async () => {
+    const batch = { source: 'wms-sealed', items: [{ sku: 'SEC-1', warehouse: 'SEC', on_hand: 3 }] };
+    const t = Math.floor(Date.now() / 1000);
+    const unsigned = await call('POST', '/v1/stock/sync', { body: batch });
+    expect(unsigned.body).toMatchObject({ code: 'invalid_signature' });
+    const taken = await call('POST', '/v1/stock/sync', {
+      body: batch,
+      headers: { 'x-stockroom-signature': signWebhook(secrets['syncSecret'] ?? '', JSON.stringify(batch), t) },
+    });
+    expect(taken.status).toBe(200);
+  });
+
   it('after the server stops, no table holds a secret in the clear (channel secrets are sealed), nor a plain hash of a key', async () => {
     expect(await server.stop()).toBe(0);
     await expectServerDatabaseReconciled(database);
@@ -237,6 +259,10 @@ describe.each(drivers())('secrets stay secret, on %s', (driver) => {
       for (const key of [ADMIN_KEY, secrets['generatedKey'] ?? '']) expect(dump).not.toContain(sha256(key));
       const { rows } = await s.db.query<{ secrets: Record<string, string> }>('SELECT secrets FROM channels');
       expect(rows.map((r) => Object.keys(r.secrets))).toEqual(Array(4).fill(['sealed'])); // where they are kept, sealed
+      const sources = await s.db.query<{ secret: string | null; secret_sealed: string | null }>(
+        'SELECT secret, secret_sealed FROM sync_sources',
+      );
+      expect(sources.rows.map((r) => [r.secret, r.secret_sealed?.startsWith('v1.')])).toEqual([[null, true]]);
     } finally {
       await s.close();
     }

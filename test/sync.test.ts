@@ -176,5 +176,50 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       ).toBe(200);
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 10] });
     });
+
+    it('with STOCKROOM_SECRET_KEY a source secret is sealed at rest; a server without that key refuses the batch, by a code of its own', async () => {
+      const sealing = 'sync-sealing-key-0123456789';
+      const withKey = new Stockroom({ db: h.test.db, clock: h.clock.now, secretKey: sealing });
+      const { sku, wh } = await world(h.s, [5]);
+      const source = uniq('sealed');
+      expect(await withKey.sync.configureSource(source, secret)).toMatchObject({ signed: true });
+      const { rows } = await h.test.db.query<{ secret: string | null; secret_sealed: string | null }>(
+        'SELECT secret, secret_sealed FROM sync_sources WHERE name = $1',
+        [source],
+      );
+      expect(rows[0]?.secret).toBeNull();
+      expect(rows[0]?.secret_sealed).toMatch(/^v1\./);
+      expect(rows[0]?.secret_sealed).not.toContain(secret);
+
+      const body = JSON.stringify({ source, items: [{ sku, warehouse: wh[0], on_hand: 7 }] });
+      // this suite's server has no key, and one has another: neither takes the batch, signed or not
+      const otherKey = new Stockroom({ db: h.test.db, clock: h.clock.now, secretKey: 'another-sealing-key-000000' });
+      for (const server of [app, await buildServer({ stockroom: otherKey })]) {
+        for (const headers of [signed(body), {}]) {
+          const refused = await push(body, headers, server);
+          expect(refused.statusCode).toBe(500);
+          expect(refused.json()).toMatchObject({
+            code: 'secrets_unreadable',
+            title: 'The server cannot open its stored secrets',
+            detail: expect.stringContaining('STOCKROOM_SECRET_KEY') as unknown,
+          });
+          expect(refused.body).not.toContain(secret);
+        }
+        if (server !== app) await server.close();
+      }
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+
+      // the server with the key opens it and checks the signature as always
+      const keyed = await buildServer({ stockroom: withKey });
+      try {
+        expect((await push(body, {}, keyed)).json()).toMatchObject({ code: 'invalid_signature' });
+        expect((await push(body, signed(body), keyed)).statusCode).toBe(200);
+      } finally {
+        await keyed.close();
+      }
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [7, 0, 7] });
+      // registered again with the key and no secret, it has neither
+      expect(await withKey.sync.configureSource(source, null)).toMatchObject({ signed: false });
+    });
   });
 });

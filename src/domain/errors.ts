@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   listen_failed: { status: 500, title: 'The server cannot listen on its address' },
   schema_behind: { status: 500, title: 'The database needs migrations' },
   data_dir_in_use: { status: 500, title: 'The embedded database is in use by another process' },
+  secrets_unreadable: { status: 500, title: 'The server cannot open its stored secrets' },
   upstream_failed: { status: 502, title: 'An upstream system did not answer as agreed' },
   unavailable: { status: 503, title: 'Unavailable for the moment' },
   at_capacity: { status: 503, title: 'The server is at capacity' },
@@ -387,6 +388,14 @@ export class PayloadTooLargeError extends StockroomError {
 /** A pushed sync whose signature is missing, wrong, too old or seen before. */
 export class InvalidSignatureError extends StockroomError {
   readonly code = 'invalid_signature';
+}
+
+/**
+ * The stored secrets (a channel's, a sync source's) cannot be opened with the key this server has: a setting to fix
+ * (STOCKROOM_SECRET_KEY), not bad input, so a code of the process's own setting, as `schema_behind` is.
+ */
+export class SecretsUnreadableError extends StockroomError {
+  readonly code = 'secrets_unreadable';
 }
 
 /** An external system we called did not answer as agreed (pull sync). */

@@ -1,22 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { ValidationError } from './errors.js';
+import { SecretsUnreadableError, ValidationError } from './errors.js';
 
 /**
- * Encryption at rest of a channel's secrets, with a key the server is given (STOCKROOM_SECRET_KEY) and the
- * database never sees: AES-256-GCM, a fresh IV per value, the auth tag checked on opening. Optional: without a
+ * Encryption at rest of channel and sync source secrets, with a key the server is given (STOCKROOM_SECRET_KEY) and
+ * the database never sees: AES-256-GCM, a fresh IV per value, the auth tag checked on opening. Optional: without a
  * key, secrets are stored as given (in their own column, never shown).
  */
 
 /** What a sealed value looks like in the secrets column: `{ "sealed": "v1.<iv>.<tag>.<ciphertext>" }` (base64url). */
 const VERSION = 'v1';
-
-/** The stored secrets cannot be read with the key this server has: a setup problem, not bad input. */
-export class SecretKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SecretKeyError';
-  }
-}
 
 /** A 256-bit key from the operator's secret (16 or more characters; a long random one is best). */
 export function secretKeyFrom(text: string): Buffer {
@@ -44,20 +36,32 @@ export function open(key: Buffer | undefined, stored: Record<string, string>): R
   const sealed = stored['sealed'];
   if (sealed === undefined) return stored;
   if (!key)
-    throw new SecretKeyError(
-      'the channel secrets are encrypted: set STOCKROOM_SECRET_KEY to the key they were sealed with',
+    throw new SecretsUnreadableError(
+      'the stored secrets are encrypted: set STOCKROOM_SECRET_KEY to the key they were sealed with',
     );
   const [version, iv, tag, data] = sealed.split('.');
   if (version !== VERSION || iv === undefined || tag === undefined || data === undefined)
-    throw new SecretKeyError('the channel secrets are not in a form this version reads');
+    throw new SecretsUnreadableError('the stored secrets are not in a form this version reads');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     const text = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
     return JSON.parse(text) as Record<string, string>;
   } catch {
-    throw new SecretKeyError(
-      'the channel secrets cannot be opened with STOCKROOM_SECRET_KEY (another key sealed them, or they were changed)',
+    throw new SecretsUnreadableError(
+      'the stored secrets cannot be opened with STOCKROOM_SECRET_KEY (another key sealed them, or they were changed)',
     );
   }
+}
+
+/** One secret sealed on its own (a sync source's signing secret): the text stored for it. */
+export function sealOne(key: Buffer, secret: string): string {
+  return seal(key, { secret })['sealed'] ?? '';
+}
+
+/** A secret sealOne stored, opened with `key` (refused as open() refuses). */
+export function openOne(key: Buffer | undefined, sealed: string): string {
+  const secret = open(key, { sealed })['secret'];
+  if (secret === undefined) throw new SecretsUnreadableError('the stored secret is not in a form this version reads');
+  return secret;
 }

@@ -42,7 +42,7 @@ export interface StockroomOptions {
   sync?: SyncOptions;
   /** STOCKROOM_ALLOCATION: how orders that do not say are spread over warehouses (default priority) */
   allocation?: AllocationStrategy;
-  /** STOCKROOM_SECRET_KEY: channel secrets are sealed with it (AES-256-GCM) before they are stored */
+  /** STOCKROOM_SECRET_KEY: channel and sync source secrets are sealed with it (AES-256-GCM) before they are stored */
   secretKey?: string | undefined;
   /** STOCKROOM_LIST_TOTAL_MAX: a reservation or stock list counts at most this many matches for its total (default 10,000) */
   listTotalMax?: number | undefined;
@@ -101,14 +101,12 @@ export class Stockroom {
       options.allocation,
       kits,
     );
+    const secretKey = options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey);
     this.keys = new KeyService(this.ctx, options.keyCacheMs);
-    this.sync = new SyncService(this.ctx, this.stock, options.sync);
+    this.sync = new SyncService(this.ctx, this.stock, options.sync, secretKey);
     this.availability = new AvailabilityService(this.ctx, kits);
     this.alerts = new AlertService(this.ctx);
-    this.channels = new ChannelService(
-      this.ctx,
-      options.secretKey === undefined ? undefined : secretKeyFrom(options.secretKey),
-    );
+    this.channels = new ChannelService(this.ctx, secretKey);
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
     this.locations = new LocationService(this.ctx);

@@ -7,6 +7,7 @@ import {
   rememberSignature,
   upsertSyncSource,
 } from '../store/sync-sources.js';
+import { openOne, sealOne } from '../domain/secret-box.js';
 import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
@@ -31,10 +32,12 @@ export interface PullResult extends SyncResult {
 export class SyncService {
   private readonly toleranceSeconds: number;
 
+  /** @param secretKey seals source secrets at rest (STOCKROOM_SECRET_KEY); without it they are stored as given */
   constructor(
     private readonly ctx: ServiceContext,
     private readonly stock: StockService,
     options: SyncOptions = {},
+    private readonly secretKey?: Buffer,
   ) {
     this.toleranceSeconds = options.signatureToleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   }
@@ -48,10 +51,13 @@ export class SyncService {
       throw ValidationError.field('/name', 'a source name of 1-100 characters is required');
     if (secret !== null && secret.length < 16)
       throw ValidationError.field('/secret', 'a secret must be at least 16 characters long');
-    const row = await upsertSyncSource(this.ctx.db, name, secret);
+    const row = await upsertSyncSource(this.ctx.db, name, {
+      plain: this.secretKey ? null : secret,
+      sealed: this.secretKey && secret !== null ? sealOne(this.secretKey, secret) : null,
+    });
     return {
       name: row.name,
-      signed: row.secret !== null,
+      signed: row.secret !== null || row.secret_sealed !== null,
       last_sync_at: row.last_sync_at && new Date(row.last_sync_at).toISOString(),
     };
   }
@@ -80,16 +86,12 @@ export class SyncService {
       );
     const now = this.ctx.clock().getTime();
     let signed: { timestamp: number; mac: string } | undefined;
-    if (source.secret !== null) {
+    // a sealed one needs this server's key: without it (or with another) the batch is refused, not taken unsigned
+    const secret = source.secret_sealed !== null ? openOne(this.secretKey, source.secret_sealed) : source.secret;
+    if (secret !== null) {
       const hint = `source ${source.name} signs its batches: send ${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`;
       if (!header) throw new InvalidSignatureError(hint);
-      const check = checkSignature(
-        source.secret,
-        rawBody,
-        header.trim(),
-        Math.floor(now / 1000),
-        this.toleranceSeconds,
-      );
+      const check = checkSignature(secret, rawBody, header.trim(), Math.floor(now / 1000), this.toleranceSeconds);
       if (!check.ok) {
         const why = {
           malformed: `the signature is not in the expected form; ${hint}`,

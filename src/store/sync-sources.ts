@@ -1,18 +1,29 @@
 import type { Queryable } from './db.js';
 
-/** An external system that syncs on-hand numbers: its signing secret and its pull cursor. */
+/**
+ * An external system that syncs on-hand numbers: its signing secret (as given, or sealed with the server's key:
+ * migration 0033; at most one of the two) and its pull cursor.
+ */
 export interface SyncSourceRow {
   name: string;
   secret: string | null;
+  secret_sealed: string | null;
   last_sync_at: Date | null;
 }
 
-/** Registers a source, or changes its secret (null: unsigned batches are taken). */
-export async function upsertSyncSource(tx: Queryable, name: string, secret: string | null): Promise<SyncSourceRow> {
+const SYNC_SOURCE_COLUMNS = 'name, secret, secret_sealed, last_sync_at';
+
+/** Registers a source, or changes its secret (both null: unsigned batches are taken). */
+export async function upsertSyncSource(
+  tx: Queryable,
+  name: string,
+  secret: { plain: string | null; sealed: string | null },
+): Promise<SyncSourceRow> {
   const { rows } = await tx.query<SyncSourceRow>(
-    `INSERT INTO sync_sources (name, secret) VALUES ($1, $2)
-     ON CONFLICT (name) DO UPDATE SET secret = EXCLUDED.secret RETURNING name, secret, last_sync_at`,
-    [name, secret],
+    `INSERT INTO sync_sources (name, secret, secret_sealed) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO UPDATE SET secret = EXCLUDED.secret, secret_sealed = EXCLUDED.secret_sealed
+     RETURNING ${SYNC_SOURCE_COLUMNS}`,
+    [name, secret.plain, secret.sealed],
   );
   const row = rows[0];
   if (!row) throw new Error('INSERT ... RETURNING returned no row');
@@ -26,7 +37,7 @@ export async function findSyncSource(
   forUpdate = false,
 ): Promise<SyncSourceRow | undefined> {
   const { rows } = await db.query<SyncSourceRow>(
-    `SELECT name, secret, last_sync_at FROM sync_sources WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT ${SYNC_SOURCE_COLUMNS} FROM sync_sources WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [name],
   );
   return rows[0];

@@ -64,8 +64,11 @@ export async function apiCall(
 export interface ServerDatabase {
   /** what a server process needs to find it */
   env: Record<string, string>;
-  /** the database opened in this process, once no server holds it (the embedded one serves one process) */
-  open: () => Promise<Stockroom>;
+  /**
+   * the database opened in this process, once no server holds it (the embedded one serves one process); with the
+   * server's STOCKROOM_SECRET_KEY as `secretKey`, as the CLI opens it
+   */
+  open: (options?: { secretKey?: string }) => Promise<Stockroom>;
   cleanup: () => Promise<void>;
   /** the embedded database's lock file */
   lockFile?: string;
@@ -80,7 +83,7 @@ export async function serverDatabase(driver: Driver): Promise<ServerDatabase> {
     await db.close();
     return {
       env: { DATABASE_URL: url },
-      open: async () => new Stockroom({ db: await openPostgres(url) }),
+      open: async (options = {}) => new Stockroom({ db: await openPostgres(url), ...options }),
       cleanup: drop,
     };
   }
@@ -88,7 +91,7 @@ export async function serverDatabase(driver: Driver): Promise<ServerDatabase> {
   const data = join(dir, 'data');
   return {
     env: { STOCKROOM_DATA: data },
-    open: async () => new Stockroom({ db: await openPglite(data) }),
+    open: async (options = {}) => new Stockroom({ db: await openPglite(data), ...options }),
     cleanup: async () => {
       rmSync(dir, { recursive: true, force: true });
     },
