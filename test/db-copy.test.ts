@@ -42,7 +42,7 @@ async function secretsOf(env: NodeJS.ProcessEnv): Promise<string[]> {
   try {
     const { rows } = await db.query<{ secret: string }>(
       `SELECT secret_hash AS secret FROM api_keys UNION ALL SELECT secrets::text FROM channels
-       UNION ALL SELECT secret FROM sync_sources WHERE secret IS NOT NULL`,
+       UNION ALL SELECT coalesce(secret, secret_sealed) FROM sync_sources WHERE coalesce(secret, secret_sealed) IS NOT NULL`,
     );
     return rows.map((row) => row.secret);
   } finally {

@@ -36,6 +36,7 @@ const ALL = [
   '0030_kits',
   '0031_hot_path',
   '0032_idempotency_retention',
+  '0033_sync_secret_sealed',
 ];
 
 describe('migrations', () => {

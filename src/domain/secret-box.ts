@@ -56,7 +56,9 @@ export function open(key: Buffer | undefined, stored: Record<string, string>): R
 
 /** One secret sealed on its own (a sync source's signing secret): the text stored for it. */
 export function sealOne(key: Buffer, secret: string): string {
-  return seal(key, { secret })['sealed'] ?? '';
+  const sealed = seal(key, { secret })['sealed'];
+  if (sealed === undefined) throw new Error('seal() gave no sealed value');
+  return sealed;
 }
 
 /** A secret sealOne stored, opened with `key` (refused as open() refuses). */
