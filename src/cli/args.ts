@@ -13,11 +13,13 @@ export function intOption(value: string): number {
   return Number(value);
 }
 
-/** A count of hours, days or the like: a whole number, 0 or more (a safe integer, so no bound is silently lost). */
-export function countOption(value: string): number {
-  const count = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(count)) throw new InvalidArgumentError('must be a whole number, 0 or more');
-  return count;
+/** A count of hours, days or the like: a whole number from 0 to `max`, refused past it rather than cut to it. */
+export function countUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const count = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!(count <= max)) throw new InvalidArgumentError(`must be a whole number from 0 to ${max}`);
+    return count;
+  };
 }
 
 /** A page size (--limit), refused outside 1..MAX_PAGE as the API refuses it, rather than quietly clamped. */

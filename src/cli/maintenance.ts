@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { countOption, envFlag, envInt, intOption, portOption } from './args.js';
+import { countUpTo, envFlag, envInt, intOption, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
 import { serveLimits } from './serve-limits.js';
@@ -10,11 +10,7 @@ import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
 import { DEFAULT_ORDER_MAX_SKUS, DEFAULT_ORDER_WAIT_MS } from '../services/stock-list.js';
-import {
-  DEFAULT_IDEMPOTENCY_RETENTION_HOURS,
-  MAX_IDEMPOTENCY_RETENTION_HOURS,
-  idempotencyRetentionMs,
-} from '../services/idempotency.js';
+import { DEFAULT_IDEMPOTENCY_RETENTION_HOURS, MAX_IDEMPOTENCY_RETENTION_HOURS } from '../services/idempotency.js';
 
 // the longest a setting in seconds, hours or days takes: past these, a time computed from it falls off the
 // calendar a date holds, or a timer fires at once
@@ -53,13 +49,14 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .option(
       '--older-than-hours <hours>',
       `forget keys older than this (default: STOCKROOM_IDEMPOTENCY_RETENTION_HOURS, else ${DEFAULT_IDEMPOTENCY_RETENTION_HOURS})`,
-      countOption,
+      countUpTo(CENTURY_HOURS),
     )
     .action(async (options: { olderThanHours?: number }) => {
       const context = ctx();
       const hours = options.olderThanHours ?? retentionHoursFromEnv(context.env);
-      const retentionMs = idempotencyRetentionMs(hours, '/--older-than-hours');
-      const forgotten = await withStockroom(context.env, (stockroom) => stockroom.forgetIdempotencyKeys(retentionMs));
+      const forgotten = await withStockroom(context.env, (stockroom) =>
+        stockroom.forgetIdempotencyKeys(hours * 3_600_000),
+      );
       context.print(
         { forgotten, older_than_hours: hours },
         `forgot ${forgotten} idempotency key${forgotten === 1 ? '' : 's'} older than ${hours} hour${hours === 1 ? '' : 's'}`,

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { IdempotencyConflictError, ValidationError } from '../domain/errors.js';
+import { IdempotencyConflictError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
 import { claimKey, forgetKeysOlderThan, storeResponse } from '../store/idempotency.js';
@@ -74,13 +74,6 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 24;
 
 /** The longest retention taken (a century): past it, "before" would fall off the calendar a date can hold. */
 export const MAX_IDEMPOTENCY_RETENTION_HOURS = 876_000;
-
-/** A retention in hours, checked (a whole number from 0 to a century; `path` names it in the refusal), in ms. */
-export function idempotencyRetentionMs(hours: number, path: string): number {
-  if (!Number.isSafeInteger(hours) || hours < 0 || hours > MAX_IDEMPOTENCY_RETENTION_HOURS)
-    throw ValidationError.field(path, `must be a whole number of hours from 0 to ${MAX_IDEMPOTENCY_RETENTION_HOURS}`);
-  return hours * 3_600_000;
-}
 
 /**
  * Forgets the idempotency keys claimed more than `olderThanMs` ago, a batch per statement (each its own

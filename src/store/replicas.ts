@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { isUnavailable, sqlState } from './db.js';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, DbLog, Queryable, QueryResult } from './db.js';
 import { openPostgres } from './postgres.js';
 
 /** What reads run on: statements, and read-only transactions (several statements on one connection). */
@@ -52,8 +52,7 @@ export const REPLICA_READS_APPLICATION_NAME = 'stockroom-replica-reads';
 export type ReplicaCondition = 'unchecked' | 'healthy' | 'lagging' | 'unreachable' | 'not-standby' | 'unreadable';
 
 /** Where a replica set says that a replica is skipped or used again (a server's logger, once it exists). */
-export interface ReplicaLog {
-  warn(fields: Record<string, unknown>, message: string): void;
+export interface ReplicaLog extends DbLog {
   info(fields: Record<string, unknown>, message: string): void;
 }
 
