@@ -37,6 +37,7 @@ const ALL = [
   '0031_hot_path',
   '0032_idempotency_retention',
   '0033_sync_secret_sealed',
+  '0034_holds_as_planned',
 ];
 
 describe('migrations', () => {

@@ -82,15 +82,19 @@ export async function settleGroupKeys(
   claimed: readonly (ClaimedKey | undefined)[],
   settled: readonly (Settled<unknown> | undefined)[],
 ): Promise<void> {
-  for (const scope of new Set(claimed.flatMap((claim) => (claim ? [claim.scope] : [])))) {
-    const responses: { key: string; response: unknown }[] = [];
-    const failed: string[] = [];
-    claimed.forEach((claim, i) => {
-      const settlement = settled[i];
-      if (!claim || claim.scope !== scope || !settlement) return;
-      if ('retry' in settlement || !settlement.ok) failed.push(claim.key);
-      else responses.push({ key: claim.key, response: settlement.value });
-    });
-    await settleKeys(tx, scope, responses, failed);
-  }
+  // every scope's statement sent at once, none waiting for another: a caller may send them with its COMMIT
+  const scopes = [...new Set(claimed.flatMap((claim) => (claim ? [claim.scope] : [])))];
+  await Promise.all(
+    scopes.map((scope) => {
+      const responses: { key: string; response: unknown }[] = [];
+      const failed: string[] = [];
+      claimed.forEach((claim, i) => {
+        const settlement = settled[i];
+        if (!claim || claim.scope !== scope || !settlement) return;
+        if ('retry' in settlement || !settlement.ok) failed.push(claim.key);
+        else responses.push({ key: claim.key, response: settlement.value });
+      });
+      return settleKeys(tx, scope, responses, failed);
+    }),
+  );
 }

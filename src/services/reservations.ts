@@ -22,14 +22,10 @@ import { pastVariantLimits, variantAvailable, variantHeadroom } from '../domain/
 import type { VariantLimits } from '../domain/variant-limits.js';
 import type { Db, Queryable } from '../store/db.js';
 import { findVariants, findWarehouses } from '../store/catalog.js';
-import {
-  lockOpenReservationsOf,
-  lockOpenReservationsProbingDue,
-  lockOrderRefs,
-  readUniqueOrderRefs,
-} from '../store/order-refs.js';
+import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
 import { writeReservationsWithHolds } from '../store/holds.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
+import type { LockedRouting } from '../store/levels.js';
 import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
 import {
   addLineProgress,
@@ -84,8 +80,6 @@ import type {
  * after every group, what the database applied is checked against them (see appliedAsPlanned).
  */
 interface PlannedMove extends MovementInput {
-  /** reserved the move must leave its level at (a hold) */
-  reservedAfter?: number;
   /** on_hand the move must leave its level at (a shipment) */
   onHandAfter?: number;
 }
@@ -240,29 +234,26 @@ export class ReservationService {
       );
       // a second order for an order_ref in this group is decided after the first: in the next group
       for (const i of later) settled[i] = { retry: true };
-      const orders = await lockOpenOrders(
-        tx,
-        jobs.filter((job, i) => !settled[i] && isUniqueOrderRef(job.req)).map((job) => job.req.order_ref),
-        now,
-      );
-
-      const skus = [
-        ...new Set([
-          ...jobs.flatMap((job, i) =>
+      const requested = [
+        ...new Set(
+          jobs.flatMap((job, i) =>
             settled[i]
               ? []
               : job.kits
                 ? [...job.req.lines.map((line) => line.sku), ...componentSkus(job.kits)]
                 : job.req.lines.map((line) => line.sku),
           ),
-          ...orders.skus,
-        ]),
+        ),
       ];
-      const { levels, elsewhere } =
-        skus.length > 0 ? await expireDueHoldsOn(tx, skus, now, orders.anyDue) : { levels: [], elsewhere: [] };
+      const { orders, levels, elsewhere } = await lockOrdersAndLevels(
+        tx,
+        jobs.filter((job, i) => !settled[i] && isUniqueOrderRef(job.req)).map((job) => job.req.order_ref),
+        requested,
+        now,
+      );
       // a pending one past its deadline was expired just now, with the levels: it no longer holds the order_ref
-      const open = await stillOpen(tx, orders.open);
-      const known = await this.knownNames(tx, skus, levels, jobs);
+      const open = await stillOpen(tx, orders);
+      const known = await this.knownNames(tx, requested, levels, jobs);
 
       const moves: PlannedMove[] = [];
       const replacing: Change = { moves: [], progress: [], statuses: [] };
@@ -363,20 +354,16 @@ export class ReservationService {
       // the replaced are closed before the new ones are written: the unique index sees one open per order_ref
       await addLineProgress(tx, replacing.progress);
       await setReservationStatuses(tx, replacing.statuses, now);
-      const { applied, createdEventsWanted } = await writeReservationsWithHolds(
-        tx,
-        reservations,
-        moves,
-        now,
-        this.createdEventsWanted,
-      );
-      this.createdEventsWanted = createdEventsWanted;
-      // planned on locked numbers, every hold must apply as planned; if one did not, the group is wrong as a whole
-      if (!appliedAsPlanned(moves, applied)) {
-        throw new Error('group commit: holds planned on locked levels did not apply as planned');
-      }
-
-      await settleGroupKeys(tx, claimed, settled);
+      // planned on locked numbers, every hold must apply as planned: the write refuses the whole group if one did
+      // not. Nothing in its answer is needed before the commit, so it and the keys' answers are not waited for
+      // here: they go out with the COMMIT, one round trip, and the transaction fails if either failed
+      // (Db.transaction); their own promises are settled quietly
+      const written = writeReservationsWithHolds(tx, reservations, moves, now, this.createdEventsWanted);
+      const keysSettled = settleGroupKeys(tx, claimed, settled);
+      written.then(({ createdEventsWanted }) => {
+        this.createdEventsWanted = createdEventsWanted;
+      }, ignore);
+      keysSettled.catch(ignore);
       return settled.map((settlement) => settlement ?? missing('settled job'));
     });
   }
@@ -715,6 +702,9 @@ interface OpenOrder {
   lines: ReservationLineRow[];
 }
 
+/** For the promises of statements a transaction waits for itself (Db.transaction reports their failure). */
+const ignore = (): void => undefined;
+
 /**
  * The uniqueness step of reserveGroup. Lock order, the same in every transaction that changes reservations, so
  * none can wait for another in a circle: idempotency keys (claimGroupKeys), then order_refs (advisory locks, in
@@ -722,23 +712,33 @@ interface OpenOrder {
  * (variant, warehouse) order, lockRoutingLevels and lockLevels). Only reserveGroup takes order_ref locks, and only
  * before any reservation or level lock, so a transaction holding a reservation or a level never waits for one;
  * the due holds expireDueHoldsOn claims later are taken with SKIP LOCKED and wait for nobody.
- * @returns the open reservations of these order_refs by order_ref, and the SKUs of the pending ones (a replace
- *   gives their units back, so their levels are locked with the order's)
+ * The levels are locked next, those of the SKUs asked for and of the SKUs the pending open reservations hold (a
+ * replace gives their units back, so their levels are locked with the order's), and the holds past their deadline
+ * on them are expired (see expireDueHoldsOn).
+ * @returns the open reservations of these order_refs by order_ref, with their lines, and the locked levels
  */
-async function lockOpenOrders(
+async function lockOrdersAndLevels(
   tx: Queryable,
   orderRefs: readonly string[],
+  skus: readonly string[],
   now: Date,
-): Promise<{ open: Map<string, OpenOrder>; skus: string[]; anyDue?: boolean }> {
-  if (orderRefs.length === 0) return { open: new Map(), skus: [] };
-  await lockOrderRefs(tx, orderRefs);
-  const { open: rows, anyDue } = await lockOpenReservationsProbingDue(tx, orderRefs, now);
+): Promise<{ orders: Map<string, OpenOrder> } & DueHoldsExpired> {
+  // sent together and run in this order by the server (a pipeline: one round trip for the three); each statement
+  // takes its snapshot when it starts, so the open reservations are read once the order_ref locks are held
+  const [, rows, routing] = await Promise.all([
+    lockOrderRefs(tx, orderRefs),
+    lockOpenReservationsOf(tx, orderRefs),
+    skus.length > 0 || orderRefs.length > 0
+      ? lockRoutingLevels(tx, skus, now, orderRefs)
+      : Promise.resolve({ levels: [], due: [] }),
+  ]);
   const pending = rows.filter((row) => row.status === 'pending').map((row) => row.id);
   const linesOf = pending.length > 0 ? await readLinesOf(tx, pending) : new Map<string, ReservationLineRow[]>();
+  const { levels, elsewhere } = await expireDueHolds(tx, routing, now);
   return {
-    open: new Map(rows.map((row) => [row.order_ref, { row, lines: linesOf.get(row.id) ?? [] }])),
-    skus: [...new Set([...linesOf.values()].flat().map((line) => line.sku))],
-    anyDue,
+    orders: new Map(rows.map((row) => [row.order_ref, { row, lines: linesOf.get(row.id) ?? [] }])),
+    levels,
+    elsewhere,
   };
 }
 
@@ -826,14 +826,12 @@ export interface DueHoldsExpired {
  * really held. A hold that has run out holds nothing, whether the sweeper has been by or not. Those another
  * transaction has locked are left to it (it waits for these levels) and named in `elsewhere`.
  */
-export async function expireDueHoldsOn(
-  tx: Queryable,
-  skus: readonly string[],
-  now: Date,
-  /** whether any reservation is due at `now`, when the caller has asked already */
-  anyDue?: boolean,
-): Promise<DueHoldsExpired> {
-  const { levels, due } = await lockRoutingLevels(tx, skus, now, anyDue);
+export async function expireDueHoldsOn(tx: Queryable, skus: readonly string[], now: Date): Promise<DueHoldsExpired> {
+  return expireDueHolds(tx, await lockRoutingLevels(tx, skus, now), now);
+}
+
+/** The second half of expireDueHoldsOn, for a caller that has locked the levels itself (lockOrdersAndLevels). */
+async function expireDueHolds(tx: Queryable, { levels, due }: LockedRouting, now: Date): Promise<DueHoldsExpired> {
   if (due.length === 0) return { levels, elsewhere: [] };
   const claimed = await claimDueHolds(tx, [...new Set(levels.map((level) => level.variant_id))], now);
   for (const move of await expireLocked(tx, claimed, now)) {

@@ -14,6 +14,34 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * The statements a transaction has sent, for its driver to wait for before it commits (see Db.transaction). The
+ * first that failed is the transaction's failure: PostgreSQL has aborted it, so committing could only roll back.
+ */
+export class SentStatements {
+  private readonly answered: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
+
+  /** Counts a statement in; returns it as it is (a caller that never awaits it leaves no unhandled rejection). */
+  track<T>(statement: Promise<T>): Promise<T> {
+    this.answered.push(
+      statement.then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      ),
+    );
+    return statement;
+  }
+
+  /** Resolves once every statement sent is answered; rejects with the first failure. */
+  async settled(): Promise<void> {
+    await Promise.all(this.answered);
+    if (this.failure) throw this.failure.error;
+  }
+}
+
 /** The databases stockroom runs on: embedded PostgreSQL in the process, or a PostgreSQL server. */
 export const DRIVERS = ['pglite', 'postgres'] as const;
 /** Which database a Db is: a deployment choice, read where behaviour must differ (group commit defaults). */
@@ -29,6 +57,12 @@ export interface Db extends Queryable {
    * Runs fn in one READ COMMITTED transaction: committed if fn resolves, rolled back if it throws. A
    * transaction that loses a deadlock or a serialization check is run again from the start, so fn must not
    * have effects outside the database.
+   *
+   * Statements are run in the order they are sent, each with a snapshot taken when it starts. fn may send several
+   * before waiting for any (a pipeline: on a server they go out together, one round trip), and may leave its last
+   * ones unawaited: they are part of the transaction, which commits once every one is answered (on a server the
+   * COMMIT goes out right behind them). If any statement failed, the transaction rolls back and throws the first
+   * failure, whether fn saw it or not.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**

@@ -34,6 +34,11 @@ export interface MovementInput {
   unitCost?: number | null;
   /** the kit a component's units move for (migration 0030) */
   kitVariantId?: number | null;
+  /**
+   * reserved the movement must leave its level at, where it was planned on locked numbers (a hold): the statement
+   * that writes a reserve group's holds refuses the group otherwise (writeReservationsWithHolds)
+   */
+  reservedAfter?: number;
 }
 
 /** A movement applyMovements wrote, with the numbers its level was left at. */
@@ -70,6 +75,7 @@ export function movementBatch(actor: string | null, movements: readonly Movement
       ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
       // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
       ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
+      ...(movement.reservedAfter === undefined ? {} : { planned_reserved: movement.reservedAfter }),
     })),
   );
 }
@@ -84,7 +90,7 @@ export const movementCtes = (batch: string, at: string): string => `req AS (
        SELECT * FROM json_to_recordset(${batch}::json) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
-         bin_delta int, unit_cost bigint, kit_variant_id bigint)
+         bin_delta int, unit_cost bigint, kit_variant_id bigint, planned_reserved bigint)
      ),
      locked AS (
        SELECT l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock, l.damaged, l.quality_control,
@@ -182,7 +188,7 @@ export const movementCtes = (batch: string, at: string): string => `req AS (
      )`;
 
 /** What applyMovements's statement returns, from its `done` expression: the applied movements, in input order. */
-export const MOVEMENTS_APPLIED = `SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
+const MOVEMENTS_APPLIED = `SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
             quality_control
        FROM done ORDER BY idx`;
 
@@ -291,70 +297,56 @@ export interface LockedRouting {
  * Every level of these SKUs with what routing needs, locked in (variant, warehouse) order: a group of orders
  * is planned on these numbers and nobody can change them until the group commits. The levels of every other
  * variant that a reservation past its deadline holds along with these are locked in the same order, so the
- * group can expire such a reservation whole before planning (its levels come back too, by other SKUs).
+ * group can expire such a reservation whole before planning (its levels come back too, by other SKUs). So are
+ * the levels of the SKUs held by the pending reservations of `replacing` (order_refs whose open reservation an
+ * order may replace, locked by the caller before this: lockOpenReservationsOf), since a replace gives them back.
  *
- * Whether any pending reservation is past its deadline at all is asked first, of reservations_due_idx (the
- * earliest deadline: one index entry, whatever the statistics say). Almost always none is, and the levels are
- * locked by a statement that does not read reservations at all: looking for due holds on the SKUs in the same
- * statement let stale statistics plan a scan of every reservation line per group, which halved throughput.
+ * One statement, so a caller may send it right behind the locks it must come after (pipelined: one round trip
+ * for all of them). Whether any pending reservation is past its deadline at all is asked first, inside it, of
+ * reservations_due_idx (the earliest deadline: one index entry, whatever the statistics say); almost always none
+ * is, and the part that looks for due holds is gated on that answer and never runs. Every set is asked as
+ * `= ANY(array)` of one table: stale statistics once planned a scan of every reservation line per group here,
+ * which halved throughput; a key probe stays a key probe whatever they say.
  */
 export async function lockRoutingLevels(
   tx: Queryable,
   skus: readonly string[],
   now: Date,
-  /** whether any reservation is due at `now`, when the caller has asked already (lockOpenReservationsProbingDue) */
-  anyDue?: boolean,
+  replacing: readonly string[] = [],
 ): Promise<LockedRouting> {
-  if (!(anyDue ?? (await anyDueReservation(tx, now)))) {
-    const { rows } = await tx.query<RoutingRow>(
-      // the variants' ids by SKU as an array, then their levels by key: whatever the statistics say, not a scan of
-      // every level (IN (subquery) let a generic plan hash every variant, 0.7 ms a group on 10,000)
-      `SELECT ${ROUTING_COLUMNS}
-         FROM ${LEVELS}
-        WHERE l.variant_id = ANY(ARRAY(SELECT id FROM variants WHERE sku = ANY($1::text[]))) AND NOT l.archived
-        ORDER BY l.variant_id, l.warehouse_id
-          FOR UPDATE OF l`,
-      [skus],
-    );
-    return { levels: rows, due: [] };
-  }
-  // some reservation is due somewhere: its lines on these SKUs are found through reservation_lines_variant_idx
-  // (0014) and the other lines of such reservations through the key; each is asked as `= ANY(array)` of one
-  // table, which no estimate turns into a hash join over a scan of every line
   const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
-    `WITH wanted AS MATERIALIZED (SELECT array_agg(id) AS ids FROM variants WHERE sku = ANY($1::text[])),
+    `WITH probe AS MATERIALIZED (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
+     wanted AS MATERIALIZED (
+       SELECT array_agg(id) AS ids FROM variants WHERE sku = ANY($1::text[])
+        UNION ALL
+       SELECT array_agg(DISTINCT rl.variant_id) FROM reservation_lines rl
+        WHERE cardinality($3::text[]) > 0
+          AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM reservations r
+                                             WHERE r.order_ref = ANY($3::text[]) AND r.unique_order_ref
+                                               AND r.status = 'pending'))
+     ),
      due AS MATERIALIZED (
        SELECT array_agg(DISTINCT r.id) AS ids
          FROM reservations r
-        WHERE r.id = ANY(ARRAY(SELECT rl.reservation_id FROM reservation_lines rl
-                                WHERE rl.variant_id = ANY((SELECT ids FROM wanted)::bigint[])))
+        WHERE (SELECT any_due FROM probe)
+          AND r.id = ANY(ARRAY(SELECT rl.reservation_id FROM reservation_lines rl
+                                WHERE rl.variant_id = ANY(ARRAY(SELECT unnest(ids) FROM wanted))))
           AND r.status = 'pending' AND r.expires_at <= $2
      ),
      touched AS (
        SELECT unnest(ids) AS variant_id FROM wanted
         UNION
-       SELECT rl.variant_id FROM reservation_lines rl WHERE rl.reservation_id = ANY((SELECT ids FROM due)::uuid[])
+       SELECT rl.variant_id FROM reservation_lines rl
+        WHERE (SELECT any_due FROM probe) AND rl.reservation_id = ANY((SELECT ids FROM due)::uuid[])
      )
      SELECT ${ROUTING_COLUMNS}, (SELECT ids::text[] FROM due) AS due
        FROM ${LEVELS}
-      WHERE l.variant_id IN (SELECT variant_id FROM touched) AND NOT l.archived
+      WHERE l.variant_id = ANY(ARRAY(SELECT variant_id FROM touched)) AND NOT l.archived
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
-    [skus, now],
+    [skus, now, replacing],
   );
   return { levels: rows.map(({ due: _, ...level }) => level), due: rows[0]?.due ?? [] };
-}
-
-/**
- * Whether any pending reservation is past its deadline at `now`. min() over the partial index is read as its
- * first entry, which no statistics can make dearer than a scan, unlike EXISTS with a filter.
- */
-async function anyDueReservation(tx: Queryable, now: Date): Promise<boolean> {
-  const { rows } = await tx.query<{ due: boolean | null }>(
-    `SELECT min(expires_at) <= $1 AS due FROM reservations WHERE status = 'pending'`,
-    [now],
-  );
-  return rows[0]?.due === true;
 }
 
 /** A level with the bins its units are put away in. */

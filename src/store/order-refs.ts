@@ -24,7 +24,6 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
   );
 }
 
-/** The open reservations holding the order_refs in $1 as unique, locked in id order (one statement, or a CTE). */
 const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
    WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
    ORDER BY id FOR UPDATE`;
@@ -35,36 +34,13 @@ const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
  * they block nobody. Found through reservations_open_order_ref_key. A statement of its own, run after
  * lockOrderRefs: under READ COMMITTED its snapshot is taken once those locks are held, so it sees the reservation
  * a transaction that held them before committed (one statement taking both would read with an older snapshot).
+ * Sent right behind lockOrderRefs without waiting for it (a pipeline) is the same: the server starts it, and
+ * takes its snapshot, only once that statement is done.
  */
 export async function lockOpenReservationsOf(tx: Queryable, orderRefs: readonly string[]): Promise<ReservationRow[]> {
   if (orderRefs.length === 0) return [];
   const { rows } = await tx.query<ReservationRow>(OPEN_OF_ORDER_REFS, [orderRefs]);
   return rows;
-}
-
-/**
- * lockOpenReservationsOf, and in the same statement whether any pending reservation is past its deadline at
- * `now` (what lockRoutingLevels asks next, one round trip less for a group of orders). A deadline is never moved
- * into the past and `now` is fixed, so asking one statement early gives the same answer.
- */
-export async function lockOpenReservationsProbingDue(
-  tx: Queryable,
-  orderRefs: readonly string[],
-  now: Date,
-): Promise<{ open: ReservationRow[]; anyDue: boolean }> {
-  const { rows } = await tx.query<
-    { [K in keyof ReservationRow]: ReservationRow[K] | null } & { any_due: boolean | null }
-  >(
-    `WITH probe AS (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
-          open AS (${OPEN_OF_ORDER_REFS})
-     SELECT p.any_due, o.* FROM probe p LEFT JOIN open o ON true ORDER BY o.id`,
-    [orderRefs, now],
-  );
-  return {
-    // no open reservation: the probe's one row, with nulls for a reservation
-    open: rows.flatMap(({ any_due: _, ...row }) => (row.id === null ? [] : [row as ReservationRow])),
-    anyDue: rows[0]?.any_due === true,
-  };
 }
 
 /**

@@ -3,16 +3,19 @@ import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import { DataDirInUseError } from '../domain/errors.js';
-import { NUMBER_TYPE_OIDS, parseNumber } from './db.js';
+import { NUMBER_TYPE_OIDS, SentStatements, parseNumber } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 const parsers = Object.fromEntries(NUMBER_TYPE_OIDS.map((oid) => [oid, parseNumber]));
 
-function wrap(conn: PGlite | Transaction): Queryable {
+function wrap(conn: PGlite | Transaction, sent?: SentStatements): Queryable {
+  const run = async <R extends object>(sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
+    const result = await conn.query<R>(sql, params as unknown[]);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  };
   return {
-    async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const result = await conn.query<R>(sql, params as unknown[]);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      return sent ? sent.track(run<R>(sql, params)) : run<R>(sql, params);
     },
     async exec(sql: string): Promise<void> {
       await conn.exec(sql);
@@ -117,7 +120,17 @@ export function pgliteDb(pg: PGlite): Db {
     driver: 'pglite',
     query: (sql, params) => counted(() => conn.query(sql, params)),
     exec: (sql) => counted(() => conn.exec(sql)),
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => counted(() => pg.transaction((tx) => fn(wrap(tx)))),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
+      counted(() =>
+        pg.transaction(async (tx) => {
+          // PGlite runs statements one at a time, in the order sent: the ones fn left unawaited are finished here,
+          // before its COMMIT, as the server driver finishes them (Db.transaction)
+          const sent = new SentStatements();
+          const result = await fn(wrap(tx, sent));
+          await sent.settled();
+          return result;
+        }),
+      ),
     poolUsage: () => ({ size: 1, inUse: Math.min(unsettled, 1), waiting: Math.max(unsettled - 1, 0) }),
     // one connection in this process: nothing to lose, so no gaps
     listen: async (channel, onNotice) => {

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { retryDelayMs } from '../domain/backoff.js';
-import { MAX_TRANSACTION_ATTEMPTS, NUMBER_TYPE_OIDS, RETRYABLE_SQLSTATES, parseNumber, sqlState } from './db.js';
+import {
+  MAX_TRANSACTION_ATTEMPTS,
+  NUMBER_TYPE_OIDS,
+  RETRYABLE_SQLSTATES,
+  SentStatements,
+  parseNumber,
+  sqlState,
+} from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 import { openServers } from './hosts.js';
 
@@ -22,23 +29,33 @@ const nameOf = (sql: string): string => {
 /** What runs a query: a pooled client in a transaction, or the pool of the server in use now. */
 type QueryTarget = () => pg.Pool | pg.PoolClient;
 
-function wrap(conn: QueryTarget, prepare: boolean, onError: (error: unknown) => void): Queryable {
+function wrap(
+  conn: QueryTarget,
+  prepare: boolean,
+  onError: (error: unknown) => void,
+  sent?: SentStatements,
+): Queryable {
+  const run = async <R extends object>(sql: string, params: readonly unknown[]): Promise<QueryResult<R>> => {
+    let result: pg.QueryResult<R & pg.QueryResultRow>;
+    try {
+      // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
+      // fixed set (store/), so each connection holds a bounded number of them
+      result = await conn().query<R & pg.QueryResultRow>(
+        prepare
+          ? { name: nameOf(sql), text: sql, values: params as unknown[] }
+          : { text: sql, values: params as unknown[] },
+      );
+    } catch (error) {
+      onError(error);
+      throw error;
+    }
+    return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+  };
   return {
-    async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      let result: pg.QueryResult<R & pg.QueryResultRow>;
-      try {
-        // a named statement is parsed and planned once per connection, not on every call; the SQL texts are a
-        // fixed set (store/), so each connection holds a bounded number of them
-        result = await conn().query<R & pg.QueryResultRow>(
-          prepare
-            ? { name: nameOf(sql), text: sql, values: params as unknown[] }
-            : { text: sql, values: params as unknown[] },
-        );
-      } catch (error) {
-        onError(error);
-        throw error;
-      }
-      return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+    // conn().query is called before the first await: statements sent one after the other without waiting go out
+    // together (the pool's clients pipeline)
+    query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      return sent ? sent.track(run<R>(sql, params)) : run<R>(sql, params);
     },
     async exec(sql: string): Promise<void> {
       try {
@@ -103,7 +120,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   // one server, or the primary among several (a multi-host URL), found again when it moves
   const servers = await openServers(connectionString, {
     connection,
-    pool: { max: options.max ?? 10, types: typeOverrides },
+    // pipelined: statements sent together go out at once and are answered in order, so a transaction's BEGIN,
+    // and the locks a group takes one after the other, cost one round trip (and one wake-up of this process)
+    pool: { max: options.max ?? 10, types: typeOverrides, pipeline: true },
     searchMaxMs: options.primaryRetryMs ?? 1000,
   });
   const noticed = (error: unknown): void => {
@@ -134,9 +153,15 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(() => client, prepare, noticed));
-        await client.query('COMMIT');
+        // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
+        // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
+        // transaction is aborted and COMMIT answers ROLLBACK, so the failure is thrown and nothing is committed
+        const sent = new SentStatements();
+        void sent.track(client.query('BEGIN'));
+        const result = await fn(wrap(() => client, prepare, noticed, sent));
+        const committed = sent.track(client.query('COMMIT'));
+        await sent.settled();
+        if ((await committed).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT');
         return result;
       } catch (error) {
         noticed(error);
