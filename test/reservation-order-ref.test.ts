@@ -198,6 +198,20 @@ describe.each(drivers())('one reservation per order_ref, over HTTP on %s', (driv
     expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [9, 3, 6] });
   });
 
+  it('frees the order_ref of a reservation past its deadline on other SKUs than the new order names', async () => {
+    const first = await world(h.s, [10]);
+    const second = await world(h.s, [10]);
+    const order = uniq('elsewhere');
+    const expiring = await reserve({ order_ref: order, lines: [{ sku: first.sku, qty: 2 }], ttl_seconds: 10 });
+    expect(expiring.status).toBe(201);
+    h.clock.advance(11);
+    // not a replace, and nothing of the first SKU asked for: the due one is still expired with its levels
+    const next = await reserve({ order_ref: order, lines: [{ sku: second.sku, qty: 1 }] });
+    expect(next.status).toBe(201);
+    expect((await reservationsOf(h, order)).map((r) => r.status)).toEqual(['expired', 'pending']);
+    expect(await levels(h.s, first.sku, first.wh)).toEqual({ [first.wh[0]!]: [10, 0, 10] });
+  });
+
   it('an idempotent retry replays its answer instead of meeting its own reservation', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const order = uniq('retry');

@@ -54,6 +54,23 @@ describe.each(drivers())('a transaction on %s', (driver) => {
     }
   });
 
+  it('refuses a statement sent once it has ended, rather than run it outside the transaction', async () => {
+    const test = await withTable();
+    try {
+      let late: Promise<unknown> = Promise.resolve();
+      await test.db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} VALUES (1)`);
+        // a chain left running: its second statement would go out after the COMMIT
+        late = tx.query('SELECT 1').then(() => tx.query(`INSERT INTO ${table} VALUES (2)`));
+        late.catch(() => undefined);
+      });
+      await expect(late).rejects.toThrow(/after its transaction had ended/);
+      expect(await numbers(test.db)).toEqual([1]);
+    } finally {
+      await test.drop();
+    }
+  });
+
   it('fails whole, with the first failure, when a statement it never waited for fails', async () => {
     const test = await withTable();
     try {

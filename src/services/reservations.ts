@@ -26,7 +26,7 @@ import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../s
 import { writeReservationsWithHolds } from '../store/holds.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
 import type { LockedRouting } from '../store/levels.js';
-import type { AppliedMovement, LevelRow, MovementInput, RoutingRow } from '../store/levels.js';
+import type { AppliedMovement, LevelRow, MovementInput, PlannedMovement, RoutingRow } from '../store/levels.js';
 import {
   addLineProgress,
   claimDueHolds,
@@ -77,12 +77,10 @@ import type {
 
 /**
  * A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them:
- * after every group, what the database applied is checked against them (see appliedAsPlanned).
+ * what the database applied is checked against them, by the reserve write itself (writeReservationsWithHolds) and
+ * after every other group (appliedAsPlanned).
  */
-interface PlannedMove extends MovementInput {
-  /** on_hand the move must leave its level at (a shipment) */
-  onHandAfter?: number;
-}
+type PlannedMove = PlannedMovement;
 
 /**
  * A hold to place: a reserve movement with the names the reservation's lines are shown by. One that holds no
@@ -215,7 +213,7 @@ export class ReservationService {
 
   /**
    * One transaction for a group of orders: claim their idempotency keys, lock their order_refs and the open
-   * reservations holding them (one per order_ref: see lockOpenOrders), lock every level of every SKU they
+   * reservations holding them (one per order_ref: see lockOrdersAndLevels), lock every level of every SKU they
    * name (in key order, so groups cannot deadlock), expire the holds on them that are past their deadline (a
    * hold that has run out holds nothing, whether the sweeper has been by or not), plan the orders one after
    * the other on the locked numbers, each seeing what the ones before it took, then write all holds, ledger
@@ -537,7 +535,7 @@ export class ReservationService {
 
       const open = jobs.filter((_, i) => !settled[i]);
       // an unfulfil reopens a fulfilled reservation: its order_ref is locked first, as reserveGroup locks it (the
-      // lock order of lockOpenOrders), so no reservation for that order is opened meanwhile
+      // lock order of lockOrdersAndLevels), so no reservation for that order is opened meanwhile
       const reopening = open.filter((job) => job.change.action === 'unfulfil').map((job) => job.id);
       await lockOrderRefs(tx, await readUniqueOrderRefs(tx, reopening));
       const rows = await lockReservations(
@@ -706,15 +704,16 @@ interface OpenOrder {
 const ignore = (): void => undefined;
 
 /**
- * The uniqueness step of reserveGroup. Lock order, the same in every transaction that changes reservations, so
- * none can wait for another in a circle: idempotency keys (claimGroupKeys), then order_refs (advisory locks, in
- * hash order), then reservations (in id order, as transitionGroup and the sweeper take them), then levels (in
- * (variant, warehouse) order, lockRoutingLevels and lockLevels). Only reserveGroup takes order_ref locks, and only
- * before any reservation or level lock, so a transaction holding a reservation or a level never waits for one;
- * the due holds expireDueHoldsOn claims later are taken with SKIP LOCKED and wait for nobody.
- * The levels are locked next, those of the SKUs asked for and of the SKUs the pending open reservations hold (a
- * replace gives their units back, so their levels are locked with the order's), and the holds past their deadline
- * on them are expired (see expireDueHoldsOn).
+ * The uniqueness step of reserveGroup, and its level locks. Lock order, the same in every transaction that changes
+ * reservations, so none can wait for another in a circle: idempotency keys (claimGroupKeys), then order_refs
+ * (advisory locks, in hash order), then reservations (in id order, as transitionGroup and the sweeper take them),
+ * then levels (in (variant, warehouse) order, lockRoutingLevels and lockLevels). Order_ref locks are taken only by
+ * reserveGroup and by amendGroup for the reservations an unfulfil reopens, and only before any reservation or level
+ * lock, so a transaction holding a reservation or a level never waits for one; the due holds expireDueHolds claims
+ * later are taken with SKIP LOCKED and wait for nobody. The levels locked are those of the SKUs asked for and of the
+ * SKUs the pending reservations of these order_refs hold: a replace gives their units back, and one past its
+ * deadline is expired with them (see expireDueHoldsOn), which frees its order_ref for the new order.
+ * @param orderRefs the unique order_refs of the group, whose open reservations are locked and read
  * @returns the open reservations of these order_refs by order_ref, with their lines, and the locked levels
  */
 async function lockOrdersAndLevels(
@@ -728,9 +727,7 @@ async function lockOrdersAndLevels(
   const [, rows, routing] = await Promise.all([
     lockOrderRefs(tx, orderRefs),
     lockOpenReservationsOf(tx, orderRefs),
-    skus.length > 0 || orderRefs.length > 0
-      ? lockRoutingLevels(tx, skus, now, orderRefs)
-      : Promise.resolve({ levels: [], due: [] }),
+    skus.length > 0 ? lockRoutingLevels(tx, skus, now, orderRefs) : Promise.resolve({ levels: [], due: [] }),
   ]);
   const pending = rows.filter((row) => row.status === 'pending').map((row) => row.id);
   const linesOf = pending.length > 0 ? await readLinesOf(tx, pending) : new Map<string, ReservationLineRow[]>();

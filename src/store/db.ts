@@ -17,13 +17,22 @@ export interface Queryable {
 /**
  * The statements a transaction has sent, for its driver to wait for before it commits (see Db.transaction). The
  * first that failed is the transaction's failure: PostgreSQL has aborted it, so committing could only roll back.
+ * Once the driver is about to commit it is closed: a statement sent after that (by an async chain the transaction's
+ * function left running) would run after the COMMIT, outside the transaction, so it is refused instead.
  */
 export class SentStatements {
   private readonly answered: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
+  private closed = false;
 
-  /** Counts a statement in; returns it as it is (a caller that never awaits it leaves no unhandled rejection). */
-  track<T>(statement: Promise<T>): Promise<T> {
+  /**
+   * Sends a statement through `send` and counts it in; returns it as it is (a caller that never awaits it leaves no
+   * unhandled rejection). After close, sends nothing and rejects.
+   */
+  track<T>(send: () => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new Error('a statement was sent after its transaction had ended: it was not run'));
+    const statement = send();
     this.answered.push(
       statement.then(
         () => undefined,
@@ -35,8 +44,9 @@ export class SentStatements {
     return statement;
   }
 
-  /** Resolves once every statement sent is answered; rejects with the first failure. */
-  async settled(): Promise<void> {
+  /** Takes no statement from now on; resolves once every one sent is answered, rejects with the first failure. */
+  async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.answered);
     if (this.failure) throw this.failure.error;
   }

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import type { MovementInput } from './levels.js';
+import type { PlannedMovement } from './levels.js';
 import { movementBatch, movementCtes } from './levels.js';
 import type { NewReservation } from './reservations.js';
 import { reservationCtes, reservationParams } from './reservations.js';
@@ -11,7 +11,7 @@ import { reservationCtes, reservationParams } from './reservations.js';
 const WRITE_RESERVATIONS_WITH_HOLDS = `WITH ${reservationCtes('$1', '$2', '$3', '$4')}, ${movementCtes('$5', '$6')}
   SELECT (SELECT stockroom_subscribed('reservation.created')) AS created_wanted,
          (SELECT stockroom_refuse_unplanned((SELECT count(*) FROM req) - count(*)) FROM done
-           WHERE planned_reserved IS NULL OR reserved_after = planned_reserved) AS refused`;
+           WHERE planned_reserved IS NULL OR reserved_after = planned_reserved) AS as_planned_check`;
 
 /** What writeReservationsWithHolds did. */
 export interface ReservationsWritten {
@@ -30,14 +30,14 @@ export interface ReservationsWritten {
 export async function writeReservationsWithHolds(
   tx: Queryable,
   reservations: readonly NewReservation[],
-  holds: readonly MovementInput[],
+  holds: readonly PlannedMovement[],
   at: Date,
   withEvents: boolean,
 ): Promise<ReservationsWritten> {
   if (reservations.length === 0 && holds.length === 0) return { createdEventsWanted: withEvents };
   const { rows } = await tx.query<{ created_wanted: boolean }>(WRITE_RESERVATIONS_WITH_HOLDS, [
     ...reservationParams(reservations, withEvents),
-    movementBatch(null, holds),
+    movementBatch(null, holds, true),
     at,
   ]);
   const [row] = rows;

@@ -34,11 +34,14 @@ export interface MovementInput {
   unitCost?: number | null;
   /** the kit a component's units move for (migration 0030) */
   kitVariantId?: number | null;
-  /**
-   * reserved the movement must leave its level at, where it was planned on locked numbers (a hold): the statement
-   * that writes a reserve group's holds refuses the group otherwise (writeReservationsWithHolds)
-   */
+}
+
+/** A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them. */
+export interface PlannedMovement extends MovementInput {
+  /** reserved the movement must leave its level at (a hold) */
   reservedAfter?: number;
+  /** on_hand the movement must leave its level at (a shipment) */
+  onHandAfter?: number;
 }
 
 /** A movement applyMovements wrote, with the numbers its level was left at. */
@@ -54,8 +57,15 @@ export interface AppliedMovement {
   quality_control: number;
 }
 
-/** applyMovements's batch, the json its statement reads (one object per movement, in order). */
-export function movementBatch(actor: string | null, movements: readonly MovementInput[]): string {
+/**
+ * applyMovements's batch, the json its statement reads (one object per movement, in order). With `planned`, each
+ * row carries the reserved its movement was planned to leave (writeReservationsWithHolds checks it in the statement).
+ */
+export function movementBatch(
+  actor: string | null,
+  movements: readonly PlannedMovement[],
+  planned = false,
+): string {
   return JSON.stringify(
     movements.map((movement, idx) => ({
       idx,
@@ -75,7 +85,7 @@ export function movementBatch(actor: string | null, movements: readonly Movement
       ...(movement.unitCost == null ? {} : { unit_cost: movement.unitCost }),
       // only a kit component's movement carries it: every other batch is as long as before (the column reads null)
       ...(movement.kitVariantId ? { kit_variant_id: movement.kitVariantId } : {}),
-      ...(movement.reservedAfter === undefined ? {} : { planned_reserved: movement.reservedAfter }),
+      ...(planned && movement.reservedAfter !== undefined ? { planned_reserved: movement.reservedAfter } : {}),
     })),
   );
 }
@@ -298,8 +308,9 @@ export interface LockedRouting {
  * is planned on these numbers and nobody can change them until the group commits. The levels of every other
  * variant that a reservation past its deadline holds along with these are locked in the same order, so the
  * group can expire such a reservation whole before planning (its levels come back too, by other SKUs). So are
- * the levels of the SKUs held by the pending reservations of `replacing` (order_refs whose open reservation an
- * order may replace, locked by the caller before this: lockOpenReservationsOf), since a replace gives them back.
+ * the levels of the SKUs held by the pending reservations of `orderRefs` (the group's unique order_refs, whose open
+ * reservations the caller has locked before this: lockOpenReservationsOf): a replace gives their units back, and
+ * one past its deadline is expired with them, which frees its order_ref.
  *
  * One statement, so a caller may send it right behind the locks it must come after (pipelined: one round trip
  * for all of them). Whether any pending reservation is past its deadline at all is asked first, inside it, of
@@ -312,7 +323,7 @@ export async function lockRoutingLevels(
   tx: Queryable,
   skus: readonly string[],
   now: Date,
-  replacing: readonly string[] = [],
+  orderRefs: readonly string[] = [],
 ): Promise<LockedRouting> {
   const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
     `WITH probe AS MATERIALIZED (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
@@ -344,7 +355,7 @@ export async function lockRoutingLevels(
       WHERE l.variant_id = ANY(ARRAY(SELECT variant_id FROM touched)) AND NOT l.archived
       ORDER BY l.variant_id, l.warehouse_id
         FOR UPDATE OF l`,
-    [skus, now, replacing],
+    [skus, now, orderRefs],
   );
   return { levels: rows.map(({ due: _, ...level }) => level), due: rows[0]?.due ?? [] };
 }

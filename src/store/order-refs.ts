@@ -24,6 +24,7 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
   );
 }
 
+/** The open reservations holding the order_refs in $1 as unique, locked in id order. */
 const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
    WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
    ORDER BY id FOR UPDATE`;

@@ -15,7 +15,7 @@ function wrap(conn: PGlite | Transaction, sent?: SentStatements): Queryable {
   };
   return {
     query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      return sent ? sent.track(run<R>(sql, params)) : run<R>(sql, params);
+      return sent ? sent.track(() => run<R>(sql, params)) : run<R>(sql, params);
     },
     async exec(sql: string): Promise<void> {
       await conn.exec(sql);
@@ -127,7 +127,7 @@ export function pgliteDb(pg: PGlite): Db {
           // before its COMMIT, as the server driver finishes them (Db.transaction)
           const sent = new SentStatements();
           const result = await fn(wrap(tx, sent));
-          await sent.settled();
+          await sent.close();
           return result;
         }),
       ),

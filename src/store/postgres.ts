@@ -55,7 +55,7 @@ function wrap(
     // conn().query is called before the first await: statements sent one after the other without waiting go out
     // together (the pool's clients pipeline)
     query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      return sent ? sent.track(run<R>(sql, params)) : run<R>(sql, params);
+      return sent ? sent.track(() => run<R>(sql, params)) : run<R>(sql, params);
     },
     async exec(sql: string): Promise<void> {
       try {
@@ -157,10 +157,10 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
         // transaction is aborted and COMMIT answers ROLLBACK, so the failure is thrown and nothing is committed
         const sent = new SentStatements();
-        void sent.track(client.query('BEGIN'));
+        void sent.track(() => client.query('BEGIN'));
         const result = await fn(wrap(() => client, prepare, noticed, sent));
-        const committed = sent.track(client.query('COMMIT'));
-        await sent.settled();
+        const committed = sent.track(() => client.query('COMMIT'));
+        await sent.close();
         if ((await committed).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT');
         return result;
       } catch (error) {
