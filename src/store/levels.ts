@@ -61,11 +61,7 @@ export interface AppliedMovement {
  * applyMovements's batch, the json its statement reads (one object per movement, in order). With `planned`, each
  * row carries the reserved its movement was planned to leave (writeReservationsWithHolds checks it in the statement).
  */
-export function movementBatch(
-  actor: string | null,
-  movements: readonly PlannedMovement[],
-  planned = false,
-): string {
+export function movementBatch(actor: string | null, movements: readonly PlannedMovement[], planned = false): string {
   return JSON.stringify(
     movements.map((movement, idx) => ({
       idx,
