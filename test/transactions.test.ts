@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { timeOrderedUuid } from '../src/services/time-ordered-ids.js';
 import { writeReservationsWithHolds } from '../src/store/holds.js';
 import { openPostgres } from '../src/store/postgres.js';
+import type { Db } from '../src/store/db.js';
 import { createTestDb, drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
 
@@ -11,18 +12,22 @@ import { levels, uniq, useStockroom, world } from './support/harness.js';
  */
 describe.each(drivers())('a transaction on %s', (driver) => {
   const table = uniq('pipelined').replaceAll('-', '_');
-  const withTable = async () => {
+  /** Runs `check` on a new database with a table of numbers of its own, and drops the database after it. */
+  const withTable = async (check: (db: Db) => Promise<void>) => {
     const test = await createTestDb(driver);
-    await test.db.query(`CREATE TABLE ${table} (n int PRIMARY KEY)`);
-    return test;
+    try {
+      await test.db.query(`CREATE TABLE ${table} (n int PRIMARY KEY)`);
+      await check(test.db);
+    } finally {
+      await test.drop();
+    }
   };
-  const numbers = async (db: Awaited<ReturnType<typeof withTable>>['db']) =>
+  const numbers = async (db: Db) =>
     (await db.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`)).rows.map((row) => row.n);
 
-  it('runs statements sent together in the order sent, each seeing the ones before it', async () => {
-    const test = await withTable();
-    try {
-      const counts = await test.db.transaction(async (tx) => {
+  it('runs statements sent together in the order sent, each seeing the ones before it', () =>
+    withTable(async (db) => {
+      const counts = await db.transaction(async (tx) => {
         const sent = [1, 2, 3].map((n) =>
           tx.query<{ seen: number }>(
             `WITH added AS (INSERT INTO ${table} VALUES ($1::int)) SELECT count(*) AS seen FROM ${table}`,
@@ -32,49 +37,37 @@ describe.each(drivers())('a transaction on %s', (driver) => {
         return (await Promise.all(sent)).map((result) => result.rows[0]?.seen);
       });
       expect(counts).toEqual([0, 1, 2]);
-      expect(await numbers(test.db)).toEqual([1, 2, 3]);
-    } finally {
-      await test.drop();
-    }
-  });
+      expect(await numbers(db)).toEqual([1, 2, 3]);
+    }));
 
-  it('commits the statements it was handed and never waited for', async () => {
-    const test = await withTable();
-    try {
-      const answer = await test.db.transaction(async (tx) => {
+  it('commits the statements it was handed and never waited for', () =>
+    withTable(async (db) => {
+      const answer = await db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ${table} VALUES (1)`);
         void tx.query(`INSERT INTO ${table} VALUES (2)`);
         void tx.query(`INSERT INTO ${table} VALUES (3)`);
         return 'done';
       });
       expect(answer).toBe('done');
-      expect(await numbers(test.db)).toEqual([1, 2, 3]);
-    } finally {
-      await test.drop();
-    }
-  });
+      expect(await numbers(db)).toEqual([1, 2, 3]);
+    }));
 
-  it('refuses a statement sent once it has ended, rather than run it outside the transaction', async () => {
-    const test = await withTable();
-    try {
+  it('refuses a statement sent once it has ended, rather than run it outside the transaction', () =>
+    withTable(async (db) => {
       let late: Promise<unknown> = Promise.resolve();
-      await test.db.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ${table} VALUES (1)`);
         // a chain left running: its second statement would go out after the COMMIT
         late = tx.query('SELECT 1').then(() => tx.query(`INSERT INTO ${table} VALUES (2)`));
         late.catch(() => undefined);
       });
       await expect(late).rejects.toThrow(/after its transaction had ended/);
-      expect(await numbers(test.db)).toEqual([1]);
-    } finally {
-      await test.drop();
-    }
-  });
+      expect(await numbers(db)).toEqual([1]);
+    }));
 
-  it('fails whole, with the first failure, when a statement it never waited for fails', async () => {
-    const test = await withTable();
-    try {
-      const failed = await test.db
+  it('fails whole, with the first failure, when a statement it never waited for fails', () =>
+    withTable(async (db) => {
+      const failed = await db
         .transaction(async (tx) => {
           await tx.query(`INSERT INTO ${table} VALUES (1)`);
           void tx.query(`INSERT INTO ${table} VALUES (1)`); // the primary key refuses it
@@ -86,14 +79,11 @@ describe.each(drivers())('a transaction on %s', (driver) => {
           (error: unknown) => error,
         );
       expect(failed).toMatchObject({ code: '23505' });
-      expect(await numbers(test.db)).toEqual([]);
+      expect(await numbers(db)).toEqual([]);
       // the connection is fine for the next caller
-      await test.db.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (7)`));
-      expect(await numbers(test.db)).toEqual([7]);
-    } finally {
-      await test.drop();
-    }
-  });
+      await db.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (7)`));
+      expect(await numbers(db)).toEqual([7]);
+    }));
 });
 
 describe.skipIf(!drivers().includes('postgres'))('statements sent together on a PostgreSQL server', () => {

@@ -76,17 +76,10 @@ import type {
 } from './schemas.js';
 
 /**
- * A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them:
- * what the database applied is checked against them, by the reserve write itself (writeReservationsWithHolds) and
- * after every other group (appliedAsPlanned).
- */
-type PlannedMove = PlannedMovement;
-
-/**
  * A hold to place: a reserve movement with the names the reservation's lines are shown by. One that holds no
  * stock (an untracked variant's) becomes a line only: no movement, no ledger row.
  */
-type PlannedHold = PlannedMove & {
+type PlannedHold = PlannedMovement & {
   sku: string;
   warehouse: string;
   holdsStock: boolean;
@@ -253,7 +246,7 @@ export class ReservationService {
       const open = await stillOpen(tx, orders);
       const known = await this.knownNames(tx, requested, levels, jobs);
 
-      const moves: PlannedMove[] = [];
+      const moves: PlannedMovement[] = [];
       const replacing: Change = { moves: [], progress: [], statuses: [] };
       const planned: { job: number; id: string; lines: ReservationLineRow[] }[] = [];
       jobs.forEach((job, i) => {
@@ -1079,7 +1072,7 @@ interface TransitionJob {
 
 /** What a group of state changes writes: movements, line progress and statuses. */
 interface Change {
-  moves: PlannedMove[];
+  moves: PlannedMovement[];
   progress: LineProgress[];
   statuses: { id: string; status: ReservationStatus }[];
 }
@@ -1177,7 +1170,7 @@ function decide(
     const onHand = level.on_hand;
     level.on_hand -= qty;
     level.reserved -= qty;
-    const move: PlannedMove = {
+    const move: PlannedMovement = {
       variantId: line.variant_id,
       warehouseId: line.warehouse_id,
       type: 'fulfil',
@@ -1215,7 +1208,7 @@ async function writeChange(tx: Queryable, change: Change, now: Date, picking?: P
  * Whether every planned move applied, each leaving its level at the numbers it was planned to leave (TigerBeetle's
  * paired assertions: what was decided on locked levels is checked against what the database did).
  */
-function appliedAsPlanned(moves: readonly PlannedMove[], applied: readonly AppliedMovement[]): boolean {
+function appliedAsPlanned(moves: readonly PlannedMovement[], applied: readonly AppliedMovement[]): boolean {
   return (
     applied.length === moves.length &&
     applied.every((outcome, i) => {
@@ -1670,7 +1663,7 @@ class LineEdits {
     };
   }
 
-  private movement(line: ReservationLineRow, type: 'reserve' | 'release' | 'unfulfil'): PlannedMove {
+  private movement(line: ReservationLineRow, type: 'reserve' | 'release' | 'unfulfil'): PlannedMovement {
     return {
       variantId: line.variant_id,
       warehouseId: line.warehouse_id,

@@ -36,7 +36,11 @@ export interface MovementInput {
   kitVariantId?: number | null;
 }
 
-/** A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them. */
+/**
+ * A movement decided on locked levels, with the numbers it must leave its level at where the decision fixed them:
+ * what the database applied is checked against them, by the reserve write itself (writeReservationsWithHolds) and
+ * after every other group of the reservation service (its appliedAsPlanned).
+ */
 export interface PlannedMovement extends MovementInput {
   /** reserved the movement must leave its level at (a hold) */
   reservedAfter?: number;
