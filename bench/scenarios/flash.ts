@@ -1,8 +1,9 @@
 import { Client, request } from 'undici';
 import { drive, uniqueOrderRef } from '../support/load.js';
-import type { Outcome } from '../support/load.js';
+import type { LoadResult, Outcome } from '../support/load.js';
 import { round } from '../support/numbers.js';
 import { cpuSplit, sampleRss } from '../support/process.js';
+import type { CpuSplit } from '../support/process.js';
 import type { ScenarioResult } from '../support/report.js';
 import type { Target } from '../support/target.js';
 import { baselineLoad, cpuPer1000, failIfErrors } from './reserve.js';
@@ -33,26 +34,14 @@ async function flashSku(target: Target, sku: string): Promise<void> {
 }
 
 /** What the server says of a SKU: sold (reserved) and how far past on-hand that is. */
-async function sold(target: Target, sku: string): Promise<{ reserved: number; oversold: number }> {
+async function soldOf(target: Target, sku: string): Promise<{ reserved: number; oversold: number }> {
   const { body } = await call(target, 'GET', `/v1/stock/${sku}`);
   const total = (body as { total: { on_hand: number; reserved: number } }).total;
   return { reserved: total.reserved, oversold: Math.max(0, total.reserved - total.on_hand) };
 }
 
-/**
- * A flash sale: one SKU with 1,000 units and 5,000 buyers who press "buy" at the same moment, each on a
- * connection of their own (opened beforehand, as a browser's would be). Exactly 1,000 must be sold. The
- * baseline sells another such SKU one transaction per reservation straight against the database.
- */
-export async function flashScenario(target: Target): Promise<ScenarioResult> {
-  const stamp = Date.now().toString(36).toUpperCase();
-  const [hot, base] = [`FLASH-${stamp}`, `FLASH-BASE-${stamp}`];
-  await flashSku(target, hot);
-  await flashSku(target, base);
-
-  const baseline = await baselineLoad(target, { maxCalls: BUYERS }, () => base);
-  failIfErrors(baseline);
-
+/** One sale of `sku` to BUYERS buyers, each on a connection of its own opened beforehand (as a browser's would be). */
+async function sale(target: Target, sku: string): Promise<{ http: LoadResult; split: CpuSplit; peakRssMb: number }> {
   const server = target.server();
   const buyers = Array.from({ length: BUYERS }, () => new Client(server.url, { pipelining: 1 }));
   try {
@@ -68,7 +57,7 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
         method: 'POST',
         path: '/v1/reservations',
         headers,
-        body: JSON.stringify({ order_ref: uniqueOrderRef('flash'), lines: [{ sku: hot, qty: 1 }] }),
+        body: JSON.stringify({ order_ref: uniqueOrderRef('flash'), lines: [{ sku, qty: 1 }] }),
       });
       const text = await res.body.text();
       if (res.statusCode === 201) return 'ok';
@@ -76,34 +65,62 @@ export async function flashScenario(target: Target): Promise<ScenarioResult> {
       throw new Error(`${res.statusCode}: ${text}`);
     });
     const split = cpu.end();
-    const peak = rss.end();
+    const peakRssMb = rss.end();
     failIfErrors(http);
-    const [hotSold, baseSold] = [await sold(target, hot), await sold(target, base)];
-    if (http.ok !== UNITS || hotSold.reserved !== UNITS || baseline.ok !== UNITS || baseSold.reserved !== UNITS) {
-      throw new Error(
-        `flash sale sold ${http.ok} (${hotSold.reserved} reserved), baseline ${baseline.ok} (${baseSold.reserved}); ${UNITS} expected`,
-      );
-    }
-    return {
-      name: 'flash',
-      title: `Flash sale: one SKU with ${UNITS.toLocaleString('en')} units, ${BUYERS.toLocaleString('en')} buyers at once`,
-      figures: {
-        'baseline: one transaction per reservation straight to the database (64 callers), per second':
-          baseline.perSecond,
-        'stockroom over HTTP, 5,000 connections, answers per second': http.perSecond,
-        'stockroom / baseline': round(http.perSecond / baseline.perSecond),
-        'stockroom p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
-        'units sold (stockroom, baseline)': `${http.ok}, ${baseline.ok}`,
-        'buyers refused (stockroom, baseline)': `${http.refused}, ${baseline.refused}`,
-        'units oversold': hotSold.oversold + baseSold.oversold,
-        'server peak RSS, MB': round(peak, 1),
-        'CPU seconds per 1,000 answers: server / database / load generator': cpuPer1000({
-          calls: http.calls,
-          cpu: split,
-        }),
-      },
-    };
+    const sold = await soldOf(target, sku);
+    if (http.ok !== UNITS || sold.reserved !== UNITS)
+      throw new Error(`the sale of ${sku} sold ${http.ok} (${sold.reserved} reserved); ${UNITS} expected`);
+    return { http, split, peakRssMb };
   } finally {
     await Promise.all(buyers.map((b) => b.close()));
   }
+}
+
+/**
+ * A flash sale: one SKU with 1,000 units and 5,000 buyers who press "buy" at the same moment. Exactly 1,000 must
+ * be sold. The sale measured is the server's second: the first (on a SKU of its own, reported apart) is when V8
+ * re-optimizes the code paths a sale takes that a steady load does not (refusals, thousands of requests in flight
+ * at once: about 200 deoptimizations, 2026-11-28), as the reservation load is measured after its warm-up. The
+ * baseline sells another such SKU one transaction per reservation straight against the database.
+ */
+export async function flashScenario(target: Target): Promise<ScenarioResult> {
+  const stamp = Date.now().toString(36).toUpperCase();
+  const [first, hot, base] = [`FLASH-FIRST-${stamp}`, `FLASH-${stamp}`, `FLASH-BASE-${stamp}`];
+  for (const sku of [first, hot, base]) await flashSku(target, sku);
+
+  const baseline = await baselineLoad(target, { maxCalls: BUYERS }, () => base);
+  failIfErrors(baseline);
+  const baseSold = await soldOf(target, base);
+  if (baseline.ok !== UNITS || baseSold.reserved !== UNITS)
+    throw new Error(`the baseline sold ${baseline.ok} (${baseSold.reserved} reserved); ${UNITS} expected`);
+
+  const firstSale = await sale(target, first);
+  const { http, split, peakRssMb } = await sale(target, hot);
+  const oversold = [await soldOf(target, first), await soldOf(target, hot), baseSold].reduce(
+    (sum, sold) => sum + sold.oversold,
+    0,
+  );
+  return {
+    name: 'flash',
+    title: `Flash sale: one SKU with ${UNITS.toLocaleString('en')} units, ${BUYERS.toLocaleString('en')} buyers at once`,
+    figures: {
+      'baseline: one transaction per reservation straight to the database (64 callers), per second': baseline.perSecond,
+      'stockroom over HTTP, 5,000 connections, answers per second': http.perSecond,
+      'stockroom / baseline': round(http.perSecond / baseline.perSecond),
+      'stockroom p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
+      'units sold (stockroom, baseline)': `${http.ok}, ${baseline.ok}`,
+      'buyers refused (stockroom, baseline)': `${http.refused}, ${baseline.refused}`,
+      'units oversold (all three sales)': oversold,
+      'server peak RSS, MB': round(peakRssMb, 1),
+      'CPU seconds per 1,000 answers: server / database / load generator': cpuPer1000({
+        calls: http.calls,
+        cpu: split,
+      }),
+      "the server's first sale (another SKU, the same load), answers per second": firstSale.http.perSecond,
+      'first sale: CPU seconds per 1,000 answers: server / database / load generator': cpuPer1000({
+        calls: firstSale.http.calls,
+        cpu: firstSale.split,
+      }),
+    },
+  };
 }
