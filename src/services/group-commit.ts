@@ -15,8 +15,13 @@ export interface GroupCommitOptions {
   maxInFlight: number;
 }
 
-/** Settings for a PostgreSQL server: small waits, groups of up to 100, four transactions at once. */
-export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 100, windowMs: 2, maxInFlight: 4 };
+/**
+ * Settings for a PostgreSQL server: small waits, groups of up to 250, four transactions at once. Groups pass 100
+ * only when more than 100 orders wait, as in a flash sale, where every group waits for the one before it on the
+ * one level: fewer, larger groups hand that lock over less often (bench/README.md: +11% answers a second, 100
+ * against 250 alternating). Random SKUs from 64 callers make groups of about 25 either way.
+ */
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 250, windowMs: 2, maxInFlight: 4 };
 
 /** The embedded database runs one transaction at a time: more groups in flight would only queue. */
 export const defaultGroupCommit = (driver: Driver): GroupCommitOptions =>
