@@ -50,8 +50,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * title. They are created here only; the HTTP layer turns them into problem documents and the CLI into a message
  * and an exit code, in one place each. Anything else that escapes is a bug (500).
  *
- * One is an answer, not a bug, so it carries no stack trace of its own: its code and message say what happened,
- * and its `cause`, when a failure underneath led to it, keeps that failure's stack. Capturing one cost about
+ * One is an answer, not a bug, so it carries no stack trace of its own: its code and message say what happened.
+ * One made from a failure underneath (an unreachable database) keeps that failure, and its stack, as its `cause`. Capturing one cost about
  * 4 µs an error, and a flash sale refuses four buyers of five.
  */
 export abstract class StockroomError extends Error {
@@ -65,10 +65,11 @@ export abstract class StockroomError extends Error {
     readonly extra: Record<string, unknown> = {},
     options?: ErrorOptions,
   ) {
-    const limit = Error.stackTraceLimit;
+    // no try/finally: Error's constructor does not throw, and super() may not sit in a block here
+    const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(message, options);
-    Error.stackTraceLimit = limit;
+    Error.stackTraceLimit = stackTraceLimit;
   }
 
   /** The HTTP status of this error's code. */
@@ -356,8 +357,9 @@ export abstract class RetryLaterError extends StockroomError {
   constructor(
     message: string,
     override readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, {}, options);
   }
 }
 

@@ -19,10 +19,13 @@ export function asStockroomError(error: unknown): StockroomError | undefined {
     (error as { constraint?: unknown }).constraint === 'stock_levels_kit_holds_nothing'
   )
     return new KitHoldsNoStockError();
+  // the failure underneath stays the cause: its stack and SQLSTATE are what a log of the outage needs
   if (isUnavailable(error))
-    return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS);
+    return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS, { cause: error });
   // the transaction was already run again several times: the contention passes, the request was fine
   if (isContention(error))
-    return new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS);
+    return new UnavailableError('the database is busy with conflicting changes; try again', RETRY_AFTER_SECONDS, {
+      cause: error,
+    });
   return undefined;
 }
