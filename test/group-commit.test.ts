@@ -152,7 +152,7 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
     expect(Math.min(...seen)).toBeGreaterThan(committedBefore);
   });
 
-  it('a flash sale of 1,000 concurrent orders for 100 units sells exactly 100, in far fewer transactions than orders', async () => {
+  it('a flash sale of 1,000 concurrent orders for 100 units sells exactly 100, in groups of up to 250 orders', async () => {
     const { sku, wh } = await world(s, [100]);
     const before = count.transactions;
     const outcomes = await Promise.allSettled(
@@ -165,7 +165,8 @@ describe.each(drivers())('group commit of reservations on %s', (driver) => {
       (o) => o.status === 'rejected' && o.reason instanceof InsufficientStockError,
     ).length;
     expect([won, refused]).toEqual([100, 900]);
-    expect(count.transactions - before).toBeLessThanOrEqual(20);
+    // groups of up to 250: four take every order (a cap of 100 would need ten); a few more leave room for timing
+    expect(count.transactions - before).toBeLessThanOrEqual(6);
     expect(await levels(s, sku, wh)).toEqual({ [wh[0]!]: [100, 100, 0] });
     await expectReconciled(s);
   });

@@ -80,6 +80,24 @@ describe('group commit', () => {
     expect(groups).toEqual([[12, 13, 14], [12], [13], [14]]);
   });
 
+  it('runs the jobs of a failed group alone no more at once than maxInFlight', async () => {
+    let running = 0;
+    let most = 0;
+    const g = new GroupCommit(
+      async (jobs: readonly number[]): Promise<Settled<number>[]> => {
+        if (jobs.length > 1) throw new Error('the whole group fails');
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        return jobs.map((j) => ({ ok: true, value: j }));
+      },
+      { maxBatch: 250, windowMs: 1, maxInFlight: 4 },
+    );
+    const answers = await Promise.all(Array.from({ length: 250 }, (_, i) => g.submit(i)));
+    expect(answers).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(most).toBe(4);
+  });
+
   it('never runs more groups at once than maxInFlight', async () => {
     let running = 0;
     let most = 0;
