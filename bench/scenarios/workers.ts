@@ -9,6 +9,7 @@ import { round } from '../support/numbers.js';
 import { cpuSplit } from '../support/process.js';
 import type { CpuSplit } from '../support/process.js';
 import type { ScenarioResult } from '../support/report.js';
+import { SERVER_NODE_FLAGS } from '../support/target.js';
 import type { Target } from '../support/target.js';
 import { failIfErrors } from './reserve.js';
 
@@ -42,12 +43,16 @@ interface WorkersRun extends LoadResult {
 
 /** Random-SKU reservations over HTTP against a `stockroom serve --workers N` of its own on the bench database. */
 async function reserveWith(target: Target, url: string, workers: number, seconds: number): Promise<WorkersRun> {
-  const server = await startServer({
-    DATABASE_URL: url,
-    STOCKROOM_ADMIN_KEY: target.adminKey,
-    STOCKROOM_WORKERS: String(workers),
-    STOCKROOM_SWEEP_MS: '1000',
-  });
+  // node's flags as the reserve scenario's server has them (workers inherit them)
+  const server = await startServer(
+    {
+      DATABASE_URL: url,
+      STOCKROOM_ADMIN_KEY: target.adminKey,
+      STOCKROOM_WORKERS: String(workers),
+      STOCKROOM_SWEEP_MS: '1000',
+    },
+    SERVER_NODE_FLAGS,
+  );
   const client = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
   const headers = { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' };
   const sku = (): string => benchSku(1 + Math.floor(Math.random() * target.variants));

@@ -34,9 +34,9 @@ const SERVER_ENV = {
 /**
  * node's flags for a server on PostgreSQL, as the systemd unit runs it (deploy/stockroom@.service;
  * docs/operations.md, Node's memory): a young generation of 32 MB a semi-space, twice V8's default. The embedded
- * server keeps the default: memory is what it is short of (RSS 409 MB with the flag, 341 without, 2026-11-28).
+ * server keeps the default: memory is what it is short of (RSS 409 MB with the flag, 342-371 without, 2026-11-28).
  */
-const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
 
 /** Connections a baseline uses straight against PostgreSQL: as many as the HTTP load has. */
 export const BASELINE_CONNECTIONS = 64;
