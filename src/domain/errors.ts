@@ -50,9 +50,9 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * title. They are created here only; the HTTP layer turns them into problem documents and the CLI into a message
  * and an exit code, in one place each. Anything else that escapes is a bug (500).
  *
- * One is an answer, not a bug, so it carries no stack trace of its own: its code and message say what happened.
- * One made from a failure underneath (an unreachable database) keeps that failure, and its stack, as its `cause`. Capturing one cost about
- * 4 µs an error, and a flash sale refuses four buyers of five.
+ * One is an answer, not a bug, so it carries no stack trace of its own: its code and message say what happened
+ * (capturing a stack cost about 4 µs an error, and a flash sale refuses four buyers of five). One made from a
+ * failure underneath (an unreachable database) keeps that failure, and its stack, as its `cause`.
  */
 export abstract class StockroomError extends Error {
   abstract readonly code: ErrorCode;
