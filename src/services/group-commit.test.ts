@@ -98,6 +98,39 @@ describe('group commit', () => {
     expect(most).toBe(4);
   });
 
+  it('splits many waiting jobs of different keys over the free slots, in key order and even parts', async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.run, { maxBatch: 250, windowMs: 1000, maxInFlight: 4 }, (job: number) =>
+      String(job % 8),
+    );
+    const answers = await Promise.all(Array.from({ length: 64 }, (_, i) => g.submit(i)));
+    expect(answers).toEqual(Array.from({ length: 64 }, (_, i) => i * 2));
+    // 64 jobs make two groups of 32 (groups are never split below SPLIT_GROUP_MIN), keys 0-3 and 4-7
+    expect(r.groups.map((group) => group.length)).toEqual([32, 32]);
+    expect(new Set(r.groups[0]?.map((job) => job % 8))).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it('keeps the jobs of one key in one group (a flash sale of one SKU is not split)', async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.run, { maxBatch: 250, windowMs: 1000, maxInFlight: 4 }, () => 'HOT-SKU');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => g.submit(i)));
+    expect(r.groups.map((group) => group.length)).toEqual([200]);
+  });
+
+  it("while a group runs, a group's worth of jobs goes at once instead of waiting out the window", async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.run, { maxBatch: 250, windowMs: 60_000, maxInFlight: 4 }, (job: number) => String(job));
+    r.hold();
+    const first = g.submit(-1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const cohort = Array.from({ length: 32 }, (_, i) => g.submit(i));
+    // the first group is still held open: the cohort ran beside it, not after a minute's window
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(r.groups.map((group) => group.length)).toEqual([1, 32]);
+    r.open();
+    await Promise.all([first, ...cohort]);
+  });
+
   it('never runs more groups at once than maxInFlight', async () => {
     let running = 0;
     let most = 0;

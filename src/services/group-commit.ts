@@ -24,6 +24,12 @@ export interface GroupCommitOptions {
  */
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 250, windowMs: 2, maxInFlight: 4 };
 
+/**
+ * The fewest jobs a group split off a larger one holds, and the queue that goes at once while other groups run: a
+ * group this size shares its transaction's fixed cost well enough that waiting for more would only add latency.
+ */
+export const SPLIT_GROUP_MIN = 32;
+
 /** The embedded database runs one transaction at a time: more groups in flight would only queue. */
 export const defaultGroupCommit = (driver: Driver): GroupCommitOptions =>
   driver === 'pglite' ? { ...DEFAULT_GROUP_COMMIT, maxInFlight: 1 } : DEFAULT_GROUP_COMMIT;
@@ -55,11 +61,18 @@ export class GroupCommit<I, O> {
   private queue: Waiting<I, O>[] = [];
   private inFlight = 0;
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private timerIsImmediate = false;
   readonly stats: GroupCommitStats = { groups: 0, jobs: 0 };
 
   constructor(
     private readonly run: (jobs: readonly I[]) => Promise<Settled<O>[]>,
     private readonly options: GroupCommitOptions = DEFAULT_GROUP_COMMIT,
+    /**
+     * What a job works on (a reservation: its first SKU). Given, a queue of many jobs is split over the free
+     * slots, so groups of different keys run side by side; jobs of one key stay in one group, which they would
+     * only wait in line for anyway (a flash sale's one level).
+     */
+    private readonly keyOf?: (job: I) => string,
   ) {}
 
   /** Jobs waiting for a group to take them (not yet in a running transaction): a metrics gauge. */
@@ -78,16 +91,23 @@ export class GroupCommit<I, O> {
 
   private schedule(): void {
     // a running group picks up the queue when it finishes
-    if (this.timer !== undefined || this.inFlight >= this.options.maxInFlight) return;
-    // idle: go after this turn of the event loop (whatever arrives in it comes along); busy: wait a little
-    this.timer =
-      this.inFlight === 0
-        ? setImmediate(() => {
-            this.flush();
-          })
-        : setTimeout(() => {
-            this.flush();
-          }, this.options.windowMs);
+    if (this.inFlight >= this.options.maxInFlight) return;
+    // idle, or already a group's worth (a group's callers coming back at once): go after this turn of the event
+    // loop (whatever arrives in it comes along); busy: wait a little
+    const now = this.inFlight === 0 || (this.keyOf !== undefined && this.queue.length >= SPLIT_GROUP_MIN);
+    if (this.timer !== undefined) {
+      // a window already running is cut short once a group's worth is waiting
+      if (this.timerIsImmediate || !now) return;
+      clearTimeout(this.timer as NodeJS.Timeout);
+    }
+    this.timerIsImmediate = now;
+    this.timer = now
+      ? setImmediate(() => {
+          this.flush();
+        })
+      : setTimeout(() => {
+          this.flush();
+        }, this.options.windowMs);
   }
 
   private flush(): void {
@@ -97,13 +117,40 @@ export class GroupCommit<I, O> {
       this.timer = undefined;
     }
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
-    const group = this.queue.splice(0, this.options.maxBatch);
-    this.inFlight++;
-    void this.runGroup(group).finally(() => {
-      this.inFlight--;
-      if (this.queue.length >= this.options.maxBatch) this.flush();
-      else if (this.queue.length > 0) this.schedule();
+    const taken = this.queue.splice(0, this.options.maxBatch);
+    for (const group of this.split(taken, this.options.maxInFlight - this.inFlight)) {
+      this.inFlight++;
+      void this.runGroup(group).finally(() => {
+        this.inFlight--;
+        if (this.queue.length >= this.options.maxBatch) this.flush();
+        else if (this.queue.length > 0) this.schedule();
+      });
+    }
+  }
+
+  /**
+   * The jobs taken as groups for the free slots: one group, unless there are keys, two slots or more and two
+   * groups' worth of jobs. Then the jobs, in key order, are cut into even parts at key boundaries, so that one
+   * key's jobs stay together and the parts come back (and go again) at about the same size.
+   */
+  private split(taken: Waiting<I, O>[], free: number): Waiting<I, O>[][] {
+    const parts = Math.min(free, Math.floor(taken.length / SPLIT_GROUP_MIN));
+    const keyOf = this.keyOf;
+    if (keyOf === undefined || parts < 2) return [taken];
+    const keyed = taken.map((waiting) => ({ waiting, key: keyOf(waiting.job) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const size = Math.ceil(keyed.length / parts);
+    const groups: Waiting<I, O>[][] = [];
+    let group: Waiting<I, O>[] = [];
+    keyed.forEach(({ waiting, key }, i) => {
+      if (group.length >= size && key !== keyed[i - 1]?.key) {
+        groups.push(group);
+        group = [];
+      }
+      group.push(waiting);
     });
+    groups.push(group);
+    return groups;
   }
 
   private async runGroup(group: Waiting<I, O>[]): Promise<void> {

@@ -140,7 +140,12 @@ export class ReservationService {
     /** the kits, known in memory: a plain order is looked up there and nowhere else */
     private readonly kits: KitRegistry = new KitRegistry(ctx.db),
   ) {
-    this.reserving = new GroupCommit((jobs) => this.reserveGroup(jobs), groupCommit);
+    // an order's first SKU: orders of different SKUs may run side by side, a hot SKU's wait in one group
+    this.reserving = new GroupCommit(
+      (jobs) => this.reserveGroup(jobs),
+      groupCommit,
+      (job) => job.req.lines[0]?.sku ?? '',
+    );
     this.transitioning = new GroupCommit((jobs) => this.transitionGroup(jobs), groupCommit);
     this.amending = new GroupCommit((jobs) => this.amendGroup(jobs), groupCommit);
   }
