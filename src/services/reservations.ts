@@ -25,8 +25,14 @@ import { findVariants, findWarehouses } from '../store/catalog.js';
 import { lockOpenReservationsOf, lockOrderRefs, readUniqueOrderRefs } from '../store/order-refs.js';
 import { writeReservationsWithHolds } from '../store/holds.js';
 import { applyMovements, lockLevels, lockRoutingLevels } from '../store/levels.js';
-import type { LockedRouting } from '../store/levels.js';
-import type { AppliedMovement, LevelRow, MovementInput, PlannedMovement, RoutingRow } from '../store/levels.js';
+import type {
+  AppliedMovement,
+  LevelRow,
+  LockedRouting,
+  MovementInput,
+  PlannedMovement,
+  RoutingRow,
+} from '../store/levels.js';
 import {
   addLineProgress,
   claimDueHolds,
