@@ -99,15 +99,29 @@ async function runMode(
   return results;
 }
 
+const USAGE = `usage: npm run bench -- [--quick] [--only SCENARIO,...] [--mode postgres,embedded] [--profile]
+scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      mode: { type: 'string' },
-      profile: { type: 'boolean', default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        mode: { type: 'string' },
+        profile: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const quick = values.quick;
   const only = values.only?.split(',') ?? Object.keys(SCENARIOS);
   const unknown = only.filter((n) => !(n in SCENARIOS));

@@ -52,6 +52,9 @@ async function reserveWith(target: Target, url: string, workers: number, seconds
       STOCKROOM_SWEEP_MS: '1000',
     },
     SERVER_NODE_FLAGS,
+    0,
+    'serve',
+    { logFile: target.logFile },
   );
   const client = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
   const headers = { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' };

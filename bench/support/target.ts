@@ -56,6 +56,11 @@ export interface Target {
   /** PostgreSQL: the cluster's superuser URL (for the yardsticks' own processes); undefined embedded */
   databaseUrl?: string;
   server: () => ServerProcess;
+  /**
+   * Where the servers the bench starts write their log: at the default level, as a deployed server logs, to a file
+   * in the bench's temp dir (removed at close), not to a pipe the load generator would pay to read
+   */
+  logFile: string;
   /** runs fn on the database as the bench opened it (embedded: with the server stopped meanwhile) */
   withDb: <T>(fn: (s: Stockroom) => Promise<T>) => Promise<T>;
   /**
@@ -93,7 +98,15 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
   await migrate(db);
   const stockroom = new Stockroom({ db });
   const seeded = await seedCatalog(stockroom, db, options.variants, 1000);
-  const server = await startServer({ DATABASE_URL: url, ...SERVER_ENV }, [...SERVER_NODE_FLAGS, ...options.nodeArgs]);
+  const logDir = mkdtempSync(join(tmpdir(), 'stockroom-bench-log-'));
+  const logFile = join(logDir, 'server.log');
+  const server = await startServer(
+    { DATABASE_URL: url, ...SERVER_ENV },
+    [...SERVER_NODE_FLAGS, ...options.nodeArgs],
+    0,
+    'serve',
+    { logFile },
+  );
   return {
     mode: 'postgres',
     quick: options.quick,
@@ -104,6 +117,7 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
     databaseUrl: url,
     db,
     server: () => server,
+    logFile,
     withDb: (fn) => fn(stockroom),
     straight: async ({ announce, alerts }, fn) => {
       const settings = new URL(url);
@@ -121,6 +135,7 @@ export async function postgresTarget(options: TargetOptions): Promise<Target & {
       await server.stop();
       await db.close();
       cluster.stop();
+      rmSync(logDir, { recursive: true, force: true });
     },
   };
 }
@@ -142,14 +157,16 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
     await s.migrate();
     return seedCatalog(s, s.db, options.variants, 1000);
   });
-  let server: ServerProcess | undefined = await startServer(env, options.nodeArgs);
+  const logFile = join(dir, 'server.log');
+  const start = (): Promise<ServerProcess> => startServer(env, options.nodeArgs, 0, 'serve', { logFile });
+  let server: ServerProcess | undefined = await start();
   const withDb = async <T>(fn: (s: Stockroom) => Promise<T>): Promise<T> => {
     await server?.stop();
     server = undefined;
     try {
       return await open(fn);
     } finally {
-      server = await startServer(env, options.nodeArgs);
+      server = await start();
     }
   };
   return {
@@ -163,6 +180,7 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
       if (!server) throw new Error('the embedded server is stopped while the bench uses the database');
       return server;
     },
+    logFile,
     withDb,
     straight: ({ announce, alerts }, fn) =>
       withDb(async (s) => {
