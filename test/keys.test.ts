@@ -57,6 +57,25 @@ describe.each(drivers())('API keys on %s', (driver) => {
     expect(c.queries() - before).toBe(2);
   });
 
+  it('a key is remembered, without a query, only once it authenticated and only for the cache time', async () => {
+    const clock = new TestClock();
+    const c = counting(h.test.db);
+    const s = new Stockroom({ db: c.db, clock: clock.now, keyCacheMs: 10_000 });
+    const { key, id } = await s.keys.create({ name: 'remembered', scopes: ['checkout'] });
+    const before = c.queries();
+    expect(s.keys.remembered(key)).toBeUndefined(); // never checked here yet: the caller must look it up
+    expect(s.keys.remembered('sr_nope_not-a-key-at-all')).toBeUndefined();
+    await s.keys.authenticate(key);
+    expect(s.keys.remembered(key)).toMatchObject({ id, scopes: ['checkout'] });
+    expect(s.keys.remembered(`${key}x`)).toBeUndefined();
+    expect(c.queries() - before).toBe(1);
+    clock.advance(10_001);
+    expect(s.keys.remembered(key)).toBeUndefined();
+    await s.keys.authenticate(key);
+    await s.keys.revoke(id);
+    expect(s.keys.remembered(key)).toBeUndefined();
+  });
+
   it('a revoked key is refused at once by the process that revoked it, and by others within the cache time', async () => {
     const clock = new TestClock();
     const here = new Stockroom({ db: h.test.db, clock: clock.now, keyCacheMs: 10_000 });
@@ -160,6 +179,24 @@ describe.each(drivers())('API keys on %s', (driver) => {
       `SELECT response::text FROM idempotency_keys WHERE scope = 'key.create'`,
     );
     expect(rows.map((r) => r.response).join()).not.toContain((first as { key: string }).key); // the secret is never stored
+  });
+
+  it('over HTTP, a key answers the same whether it is looked up or remembered: admitted, forbidden, revoked', async () => {
+    const s = new Stockroom({ db: h.test.db, keyCacheMs: 60_000 });
+    const { key, id } = await s.keys.create({ name: uniq('till'), scopes: ['checkout'] });
+    const app = await buildServer({ stockroom: s });
+    try {
+      const call = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+      // the first request looks the key up, the next ones find it remembered
+      for (let i = 0; i < 3; i++) {
+        expect((await call('/v1/reservations?limit=1')).statusCode).toBe(200);
+        expect((await call('/v1/keys')).json()).toMatchObject({ status: 403, code: 'forbidden' });
+      }
+      await s.keys.revoke(id);
+      expect((await call('/v1/reservations?limit=1')).json()).toMatchObject({ status: 401, code: 'unauthorized' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('/metrics needs a key with scope metrics or admin, unless STOCKROOM_METRICS_PUBLIC opens it', async () => {

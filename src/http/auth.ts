@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { allows } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
@@ -27,22 +27,48 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
 export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  // a callback hook: a key this process knows is checked without a promise; only a lookup waits
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const needed = request.routeOptions.config.scopes;
-    if (!needed) return;
-    const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-    if (!presented) throw new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>');
-    const key = await withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs);
-    if (!key) throw new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)');
-    logKeyId(request, key.id);
-    if (!allows(key.scopes, needed)) {
-      throw new HttpError(
-        'forbidden',
-        `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
-      );
+    if (!needed) {
+      done();
+      return;
     }
-    request.apiKey = key;
+    const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (!presented) {
+      done(new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>'));
+      return;
+    }
+    const known = stockroom.keys.remembered(presented);
+    if (known) {
+      done(admitted(request, known, needed));
+      return;
+    }
+    withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs).then(
+      (key) => {
+        done(
+          key
+            ? admitted(request, key, needed)
+            : new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)'),
+        );
+      },
+      (error: unknown) => {
+        done(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
+}
+
+/** The request is made with `key`: undefined, or 403 when the key lacks every scope the route takes. */
+function admitted(request: FastifyRequest, key: ApiKey, needed: readonly Scope[]): HttpError | undefined {
+  logKeyId(request, key.id);
+  if (!allows(key.scopes, needed))
+    return new HttpError(
+      'forbidden',
+      `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
+    );
+  request.apiKey = key;
+  return undefined;
 }
 
 /**

@@ -10,7 +10,8 @@ import type { ReservationLineRow, ReservationRow } from '../store/reservations.j
 
 /** What use cases return: plain JSON in the API's snake_case, timestamps as ISO strings. */
 
-const iso = (time: Date | string | null): string | null => (time === null ? null : new Date(time).toISOString());
+const iso = (time: Date | string | null): string | null =>
+  time === null ? null : time instanceof Date ? time.toISOString() : new Date(time).toISOString();
 
 /** A warehouse as the API shows it: the stored row without its internal id, its time as an ISO string. */
 export type Warehouse = Omit<WarehouseRow, 'id' | 'created_at' | 'archived_at'> & {
