@@ -99,8 +99,9 @@ async function runMode(
   return results;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only SCENARIO,...] [--mode postgres,embedded] [--profile]
-scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
+const USAGE = `usage: npm run bench -- [--quick] [--only SCENARIO,...] [--mode MODE,...] [--profile] [--help]
+scenarios: ${Object.keys(SCENARIOS).join(', ')}
+modes: ${MODES.join(', ')}`;
 
 async function main(): Promise<void> {
   let values;
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
   const badMode = modes.filter((m) => !MODES.includes(m));
   if (unknown.length > 0 || badMode.length > 0) {
     console.error(
-      `unknown ${unknown.length > 0 ? `scenario ${unknown.join(', ')}` : `mode ${badMode.join(', ')}`}; scenarios: ${Object.keys(SCENARIOS).join(', ')}; modes: ${MODES.join(', ')}`,
+      `unknown ${unknown.length > 0 ? `scenario ${unknown.join(', ')}` : `mode ${badMode.join(', ')}`}\n${USAGE}`,
     );
     process.exit(2);
   }

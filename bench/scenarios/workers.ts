@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Pool } from 'undici';
 import type { Db } from '../../src/store/db.js';
 import { startServer } from '../../test/support/server-process.js';
@@ -54,7 +55,8 @@ async function reserveWith(target: Target, url: string, workers: number, seconds
     SERVER_NODE_FLAGS,
     0,
     'serve',
-    { logFile: target.logFile },
+    // a file of its own: the target's server writes to its file meanwhile
+    { logFile: join(dirname(target.logFile), 'workers.log') },
   );
   const client = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
   const headers = { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' };

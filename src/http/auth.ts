@@ -27,7 +27,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** 401 without a valid key, 403 with a key lacking the route's scope. Public routes pass untouched. */
 export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
-  // a callback hook: a key this process knows is checked without a promise; only a lookup waits
+  // a callback hook: a key this process knows is checked without a promise or a microtask; only a lookup waits
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const needed = request.routeOptions.config.scopes;
     if (!needed) {
@@ -39,36 +39,38 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
       done(new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>'));
       return;
     }
+    const admit = (key: ApiKey): HttpError | undefined => {
+      logKeyId(request, key.id);
+      const refused = refusal(key, needed);
+      if (!refused) request.apiKey = key;
+      return refused;
+    };
     const known = stockroom.keys.remembered(presented);
     if (known) {
-      done(admitted(request, known, needed));
+      done(admit(known));
       return;
     }
-    withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs).then(
-      (key) => {
-        done(
-          key
-            ? admitted(request, key, needed)
-            : new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)'),
-        );
-      },
-      (error: unknown) => {
-        done(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+    // the answer is worked out first and handed to done once: whatever throws on the way is the request's error,
+    // never an unhandled rejection (fatal to the process) with the request left hanging
+    withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs)
+      .then((key) =>
+        key ? admit(key) : new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)'),
+      )
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+      .then(done)
+      .catch((error: unknown) => {
+        request.log.error({ err: error }, 'answering after the key check failed');
+      });
   });
 }
 
-/** The request is made with `key`: undefined, or 403 when the key lacks every scope the route takes. */
-function admitted(request: FastifyRequest, key: ApiKey, needed: readonly Scope[]): HttpError | undefined {
-  logKeyId(request, key.id);
-  if (!allows(key.scopes, needed))
-    return new HttpError(
-      'forbidden',
-      `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
-    );
-  request.apiKey = key;
-  return undefined;
+/** Why a request with `key` is refused: 403 when the key has none of the scopes the route takes; else undefined. */
+function refusal(key: ApiKey, needed: readonly Scope[]): HttpError | undefined {
+  if (allows(key.scopes, needed)) return undefined;
+  return new HttpError(
+    'forbidden',
+    `this needs a key with scope ${needed.join(' or ')}; this key has ${key.scopes.join(', ')}`,
+  );
 }
 
 /**

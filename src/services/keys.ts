@@ -211,7 +211,7 @@ export class KeyService {
 
   /**
    * The key a request presents if this process checked it within `cacheMs`, at once; undefined when it must be
-   * looked up (authenticate). A request with a known key then costs no promise and no turn of the event loop.
+   * looked up (authenticate). A request with a known key then costs no promise and no microtask.
    */
   remembered(key: string): ApiKey | undefined {
     const cached = this.known.get(sha256(key)); // in this process's memory only

@@ -610,10 +610,11 @@ const MAX_DEPTH = 32;
 /**
  * Refuses NUL characters (PostgreSQL text cannot hold them) and lone surrogates (stored as U+FFFD, or refused
  * inside JSON) in every string and key of a value, naming each place, and values nested deeper than any input
- * is. Walks iteratively: a body nested ten thousand deep is refused here, not by a stack overflow later.
+ * is. A body nested ten thousand deep is refused here, not by a stack overflow later: the first check recurses at
+ * most MAX_DEPTH levels, and the walk that names the places is iterative.
  */
 export function refuseUnstorableText(value: unknown, at = ''): void {
-  // nearly every value is fine: that is found without a single allocation, and the walk below names the places
+  // nearly every value is fine: that is found without allocating per key, and the walk below names the places
   if (storable(value, 0)) return;
   const errors: FieldError[] = [];
   // a place is named only when something there is refused: its path is built then, from its parents (three regular

@@ -42,24 +42,28 @@ export async function startServer(
   const logFd = logFile === undefined ? undefined : openSync(logFile, 'a');
   // a file appended to by a server before this one: this one's output starts where that one's ended
   const logFrom = logFd === undefined ? 0 : fstatSync(logFd).size;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, 'bin/stockroom.js', command, '--port', String(port), '--host', '127.0.0.1'],
-    {
-      // one process unless a test asks for workers: its pid is the server's, which tests signal and measure. Tests
-      // keep their output to warnings; a server logging to a file logs at its default level
-      env: {
-        ...process.env,
-        ...(logFd === undefined ? { LOG_LEVEL: 'warn' } : { LOG_LEVEL: undefined }),
-        DATABASE_URL: '',
-        STOCKROOM_WORKERS: '1',
-        ...env,
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      process.execPath,
+      [...nodeArgs, 'bin/stockroom.js', command, '--port', String(port), '--host', '127.0.0.1'],
+      {
+        // one process unless a test asks for workers: its pid is the server's, which tests signal and measure. Tests
+        // keep their output to warnings; a server logging to a file logs at its default level
+        env: {
+          ...process.env,
+          ...(logFd === undefined ? { LOG_LEVEL: 'warn' } : { LOG_LEVEL: undefined }),
+          DATABASE_URL: '',
+          STOCKROOM_WORKERS: '1',
+          ...env,
+        },
+        stdio: ['ignore', logFd ?? 'pipe', 'pipe'],
       },
-      stdio: ['ignore', logFd ?? 'pipe', 'pipe'],
-    },
-  );
-  // the child has its own copy of the descriptor
-  if (logFd !== undefined) closeSync(logFd);
+    );
+  } finally {
+    // the child has its own copy of the descriptor
+    if (logFd !== undefined) closeSync(logFd);
+  }
   let output = '';
   const waiting = new Set<{ pattern: RegExp; from: number; resolve: () => void }>();
   const heard = (chunk: Buffer) => {
@@ -79,21 +83,41 @@ export async function startServer(
   const written = (): string => (logFile === undefined ? output : readFrom(logFile, logFrom) + output);
   let watcher: FSWatcher | undefined;
   const url = await new Promise<string>((resolve, reject) => {
+    // a failure to read or watch the log file fails the start, and the server goes with it
+    const fail = (error: unknown): void => {
+      child.kill('SIGKILL');
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
     const onData = () => {
-      const text = written();
-      const match = /listening on (http:\/\/\S+)/.exec(text) ?? /^API\s+(http:\/\/\S+)\/v1 /m.exec(text);
-      if (match?.[1]) resolve(match[1]);
+      try {
+        const text = written();
+        const match = /listening on (http:\/\/\S+)/.exec(text) ?? /^API\s+(http:\/\/\S+)\/v1 /m.exec(text);
+        if (match?.[1]) resolve(match[1]);
+      } catch (error) {
+        fail(error);
+      }
     };
     child.stdout?.on('data', heard);
     child.stderr?.on('data', heard);
     child.stdout?.on('data', onData);
     // the banner is written to the file: read it when the file changes, until it is there
     if (logFile !== undefined) {
-      watcher = watch(logFile, onData);
+      try {
+        watcher = watch(logFile, onData).on('error', fail);
+      } catch (error) {
+        fail(error);
+        return;
+      }
       onData();
     }
     void exited.then((code) => {
-      reject(new Error(`server exited with ${String(code)} before listening:\n${written()}`));
+      let said = output;
+      try {
+        said = written();
+      } catch {
+        // the log file is gone: what came on stderr still says why
+      }
+      reject(new Error(`server exited with ${String(code)} before listening:\n${said}`));
     });
   }).finally(() => watcher?.close());
   return {
