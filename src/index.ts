@@ -95,7 +95,7 @@ export { openPglite } from './store/pglite.js';
 export { openPostgres } from './store/postgres.js';
 export type { PostgresOptions } from './store/postgres.js';
 export type { Db, Queryable, QueryResult, Driver } from './store/db.js';
-export type { DbLog, PoolUsage } from './store/db.js';
+export type { DbLog, PoolUsage, TransactionOptions } from './store/db.js';
 export { ReplicaSet } from './store/replicas.js';
 export type {
   ReplicaCondition,

@@ -341,40 +341,67 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     await drop();
   });
 
-  it('is answered 503, and the retry with its key returns the reservation made, not a second one', async () => {
-    await s.catalog.addWarehouse({ code: 'CUT', name: 'Cut' });
+  /** A SKU of its own with 100 units, and eight orders of one unit for it, each with an Idempotency-Key. */
+  const eightOrders = async (): Promise<{
+    sku: string;
+    orders: { order_ref: string; lines: { sku: string; qty: number }[] }[];
+  }> => {
+    await s.catalog.addWarehouse({ code: 'CUT', name: 'Cut' }).catch(() => undefined);
     const sku = uniq('CUT');
     await s.catalog.addVariant({ sku, product: { title: sku } });
     await s.stock.receive({ sku, warehouse: 'CUT', qty: 100 });
-    const orders = Array.from({ length: 8 }, () => ({ order_ref: uniq('cut'), lines: [{ sku, qty: 1 }] }));
+    return { sku, orders: Array.from({ length: 8 }, () => ({ order_ref: uniq('cut'), lines: [{ sku, qty: 1 }] })) };
+  };
+  /** The orders' reservations as stored (order_ref -> id), and the SKU's reserved units. */
+  const stored = async (sku: string, orders: { order_ref: string }[]) => {
+    const { rows } = await s.db.query<{ order_ref: string; id: string }>(
+      'SELECT order_ref, id::text AS id FROM reservations WHERE order_ref = ANY($1::text[])',
+      [orders.map((order) => order.order_ref)],
+    );
+    const level = await s.db.query<{ reserved: number }>(
+      'SELECT l.reserved FROM stock_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1',
+      [sku],
+    );
+    return { ids: new Map(rows.map((row) => [row.order_ref, row.id])), rows: rows.length, level: level.rows };
+  };
 
+  it('is found committed on another connection: every order is answered 201, and a retry replays it', async () => {
+    const { sku, orders } = await eightOrders();
     const cut = cutter.cutNextKeyedCommit();
-    // arriving together, the orders are reserved in one group or a few: one group's COMMIT is lost on the way back
+    // arriving together, the orders are reserved in one group or a few: one group's COMMIT answer is lost on its way
     const first = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
     await cut;
+    expect(first.map((a) => [a.status, a.replayed])).toEqual(orders.map(() => [201, false]));
+
+    // the answers were the reservations made: a retry with its key is answered with the same, marked as a replay
+    const retried = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
+    expect(retried.map((a) => [a.status, a.replayed, a.id])).toEqual(first.map((a) => [201, true, a.id]));
+    const after = await stored(sku, orders);
+    expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
+    expect(after.rows).toBe(orders.length);
+    expect(after.level).toEqual([{ reserved: orders.length }]);
+  });
+
+  it('whose COMMIT never reached the server is answered 503, and the retry with its key makes the reservation', async () => {
+    const { sku, orders } = await eightOrders();
+    const dropped = cutter.dropNextKeyedCommit();
+    const first = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
+    await dropped;
     expect(first.filter((a) => a.status !== 201 && a.status !== 503)).toEqual([]);
     const lost = orders.filter((_, i) => first[i]?.status === 503);
     expect(lost.length).toBeGreaterThan(0);
     expect(first.filter((a) => a.status === 503 && (a.code !== 'unavailable' || a.retryAfter === null))).toEqual([]);
 
-    // the group committed: each retry is answered with the reservation it made, marked as a replay
+    // nothing of that group is in: each retry runs anew, once
     const retried = await Promise.all(lost.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
-    expect(retried.map((a) => [a.status, a.replayed])).toEqual(lost.map(() => [201, true]));
-
-    const { rows } = await s.db.query<{ order_ref: string; id: string }>(
-      'SELECT order_ref, id::text AS id FROM reservations WHERE order_ref = ANY($1::text[])',
-      [orders.map((order) => order.order_ref)],
-    );
+    expect(retried.map((a) => [a.status, a.replayed])).toEqual(lost.map(() => [201, false]));
     const ids = new Map(
       orders.map((order, i) => [order.order_ref, first[i]?.status === 201 ? first[i].id : undefined]),
     );
     lost.forEach((order, i) => ids.set(order.order_ref, retried[i]?.id));
-    expect(new Map(rows.map((row) => [row.order_ref, row.id]))).toEqual(ids);
-    expect(rows.length).toBe(orders.length);
-    const level = await s.db.query<{ reserved: number }>(
-      'SELECT l.reserved FROM stock_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1',
-      [sku],
-    );
-    expect(level.rows).toEqual([{ reserved: orders.length }]);
+    const after = await stored(sku, orders);
+    expect(after.ids).toEqual(ids);
+    expect(after.rows).toBe(orders.length);
+    expect(after.level).toEqual([{ reserved: orders.length }]);
   });
 });

@@ -37,6 +37,7 @@ import {
   addLineProgress,
   claimDueHolds,
   claimDueReservations,
+  countReservations,
   growReservationLines,
   lockReservations,
   readLinesOf,
@@ -225,7 +226,12 @@ export class ReservationService {
    * there, and never oversold. Each order is all or nothing; a refused order changes nothing.
    */
   private async reserveGroup(jobs: readonly ReserveJob[]): Promise<Settled<Reservation>[]> {
-    return this.ctx.db.transaction(async (tx) => {
+    // the ids of the reservations the last run wrote: whether they exist says whether a group whose COMMIT's answer
+    // was lost is in (Db.transaction), so its callers get their answers rather than 503 and a retry
+    let madeIds: string[] = [];
+    const committed = async (db: Queryable): Promise<boolean> =>
+      madeIds.length > 0 && (await countReservations(db, madeIds)) === madeIds.length;
+    const run = async (tx: Queryable): Promise<Settled<Reservation>[]> => {
       const now = this.ctx.clock();
       const later = laterOfSameOrderRef(jobs);
       const { claimed, settled } = await claimGroupKeys<Reservation>(
@@ -353,6 +359,7 @@ export class ReservationService {
           })),
         };
       });
+      madeIds = reservations.map((reservation) => reservation.id);
       // the replaced are closed before the new ones are written: the unique index sees one open per order_ref
       await addLineProgress(tx, replacing.progress);
       await setReservationStatuses(tx, replacing.statuses, now);
@@ -367,7 +374,8 @@ export class ReservationService {
       }, ignore);
       keysSettled.catch(ignore);
       return settled.map((settlement) => settlement ?? missing('settled job'));
-    });
+    };
+    return this.ctx.db.transaction(run, { committed });
   }
 
   /** Which SKUs and warehouses of the group exist: from the locked levels, asking only about the rest. */

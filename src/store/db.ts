@@ -57,6 +57,15 @@ export const DRIVERS = ['pglite', 'postgres'] as const;
 /** Which database a Db is: a deployment choice, read where behaviour must differ (group commit defaults). */
 export type Driver = (typeof DRIVERS)[number];
 
+/** How a caller of Db.transaction learns the outcome of a COMMIT whose answer was lost. */
+export interface TransactionOptions {
+  /**
+   * Whether the last run of fn is committed: by what it wrote that nothing else writes (a new row's key). Only a
+   * true answer counts; false or a failure leaves the outcome unknown.
+   */
+  committed?: (db: Queryable) => Promise<boolean>;
+}
+
 /**
  * The whole database abstraction. Both drivers run the same SQL; which one is behind it is a deployment
  * choice, never a branch in the services.
@@ -73,8 +82,12 @@ export interface Db extends Queryable {
    * ones unawaited: they are part of the transaction, which commits once every one is answered (on a server the
    * COMMIT goes out right behind them). If any statement failed, the transaction rolls back and throws the first
    * failure, whether fn saw it or not.
+   *
+   * A connection lost after COMMIT was sent leaves it unknown whether the transaction is in. With `committed`, a
+   * server driver asks it on another connection; if it answers true, the transaction resolves with fn's result, else
+   * it throws as without it (`unavailable`: the caller cannot know).
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Calls onNotice with the payload of every NOTIFY on channel, from any connection, once the notifying
    * transaction has committed. onGap is called when notices may have been missed (the listening connection was

@@ -9,7 +9,7 @@ import {
   parseNumber,
   sqlState,
 } from './db.js';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, Queryable, QueryResult, TransactionOptions } from './db.js';
 import { openServers } from './hosts.js';
 
 const typeOverrides = new pg.TypeOverrides();
@@ -136,7 +136,21 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     throw error;
   }
 
-  async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Whether the transaction of a connection lost with its COMMIT sent is in, as `committed` finds on another
+   * connection. Only a yes is an answer: what another connection sees is committed. A no may be a backend that has
+   * not finished yet (it can still commit, or roll back once it notices its client is gone), so it stays unknown.
+   */
+  async function foundCommitted(committed: (db: Queryable) => Promise<boolean>): Promise<boolean> {
+    try {
+      return await committed(wrap(() => servers.pool(), prepare, noticed));
+    } catch (error) {
+      noticed(error);
+      return false;
+    }
+  }
+
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -152,6 +166,8 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         lost = error;
       };
       client.on('error', onError);
+      // fn's result once its COMMIT is sent: the answer if the transaction turns out to be in (foundCommitted)
+      let done: { result: T } | undefined;
       try {
         // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
@@ -159,6 +175,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         const sent = new SentStatements();
         void sent.track(() => client.query('BEGIN'));
         const result = await fn(wrap(() => client, prepare, noticed, sent));
+        done = { result };
         const committed = sent.track(() => client.query('COMMIT'));
         await sent.close();
         if ((await committed).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT');
@@ -167,6 +184,10 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         noticed(error);
         // a query abandoned for taking too long leaves its connection busy with it: dropped, not rolled back
         if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) lost ??= error;
+        // the connection went with the COMMIT sent: the caller may know how to tell whether it is in
+        if (lost !== undefined && done !== undefined && options.committed !== undefined) {
+          if (await foundCommitted(options.committed)) return done.result;
+        }
         if (lost === undefined)
           await client.query('ROLLBACK').catch((rollbackError: unknown) => {
             // a connection that cannot even roll back is not given to the next caller

@@ -187,6 +187,15 @@ export async function readReservation(db: Queryable, id: string): Promise<Reserv
   return rows[0];
 }
 
+/** How many of these reservations exist: whether a group's write is in, asked after its COMMIT's answer was lost. */
+export async function countReservations(db: Queryable, ids: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM reservations WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /**
  * Claims pending reservations past their deadline. SKIP LOCKED lets several sweepers (or a sweeper and a
  * checkout committing in time) work side by side without waiting on or taking each other's rows.

@@ -6,10 +6,16 @@ export interface CommitCutter {
   url: string;
   /**
    * Arms the cut: the next COMMIT of a transaction that claimed an idempotency key reaches the server, which
-   * commits it, but the answer never reaches the client (its connection is cut first). Resolves once the server
-   * has answered that COMMIT, so the commit is known to have happened.
+   * commits it, but the answer never reaches the client: its connection is cut when the answer comes, so the commit
+   * has happened when the client hears the connection is gone. Resolves then.
    */
   cutNextKeyedCommit: () => Promise<void>;
+  /**
+   * Arms a loss on the way there: the next COMMIT of a transaction that claimed an idempotency key never reaches
+   * the server. The client's connection is cut, and the server's closed with it (as a proxy that loses its client
+   * does), so the server rolls the transaction back when it notices. Resolves once both are closed.
+   */
+  dropNextKeyedCommit: () => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -18,10 +24,10 @@ class MessageReader {
   private buffer = Buffer.alloc(0);
   private started = false;
 
-  /** Every complete message in `chunk` (with what came before it): its type byte and body as text. */
-  read(chunk: Buffer): { type: string; text: string }[] {
+  /** Every complete message in `chunk` (with what came before it): its type byte, its body as text, its bytes. */
+  read(chunk: Buffer): { type: string; text: string; bytes: Buffer }[] {
     this.buffer = Buffer.concat([this.buffer, chunk]);
-    const messages: { type: string; text: string }[] = [];
+    const messages: { type: string; text: string; bytes: Buffer }[] = [];
     for (;;) {
       // the startup message has no type byte: just its length
       const header = this.started ? 5 : 4;
@@ -30,7 +36,11 @@ class MessageReader {
       const total = (this.started ? 1 : 0) + length;
       if (this.buffer.length < total) return messages;
       const type = this.started ? String.fromCharCode(this.buffer[0] ?? 0) : '';
-      messages.push({ type, text: this.buffer.subarray(header, total).toString('utf8') });
+      messages.push({
+        type,
+        text: this.buffer.subarray(header, total).toString('utf8'),
+        bytes: this.buffer.subarray(0, total),
+      });
       this.buffer = this.buffer.subarray(total);
       this.started = true;
     }
@@ -46,7 +56,7 @@ class MessageReader {
 export async function startCommitCutter(targetUrl: string): Promise<CommitCutter> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
-  let armed: (() => void) | undefined;
+  let armed: { lose: 'answer' | 'commit'; done: () => void } | undefined;
 
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
@@ -54,17 +64,25 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
     const reader = new MessageReader();
     let keyed = false;
     let cutDone: (() => void) | undefined;
+    // complete messages are passed on one by one, so that a COMMIT can be kept from the server
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
       for (const message of reader.read(chunk)) {
+        if (client.destroyed) return;
         if ((message.type === 'P' || message.type === 'Q') && message.text.includes('idempotency_keys')) keyed = true;
-        if (message.type !== 'Q') continue;
-        const query = message.text.replace(/\0/g, '').trim().toUpperCase();
-        if (query === 'COMMIT' && keyed && armed) {
-          cutDone = armed;
+        const query = message.type === 'Q' ? message.text.replace(/\0/g, '').trim().toUpperCase() : '';
+        if (query === 'COMMIT' && keyed && armed?.lose === 'commit') {
+          // the COMMIT is lost on the way: the client is cut, and the server hears its connection close
+          upstream.once('close', armed.done);
           armed = undefined;
-          // the COMMIT is on its way to the server; the client will never hear how it went
           client.destroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(message.bytes);
+        if (query === 'COMMIT' && keyed && armed?.lose === 'answer') {
+          // the COMMIT is on its way to the server; the client will never hear how it went
+          cutDone = armed.done;
+          armed = undefined;
         }
         if (query === 'COMMIT' || query === 'ROLLBACK') keyed = false;
       }
@@ -72,6 +90,7 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
     upstream.on('data', (chunk: Buffer) => {
       if (cutDone) {
         // the server answered the COMMIT: it is in, and the answer goes nowhere
+        client.destroy();
         upstream.destroy();
         cutDone();
         cutDone = undefined;
@@ -100,7 +119,11 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
     url: url.toString(),
     cutNextKeyedCommit: () =>
       new Promise<void>((resolve) => {
-        armed = resolve;
+        armed = { lose: 'answer', done: resolve };
+      }),
+    dropNextKeyedCommit: () =>
+      new Promise<void>((resolve) => {
+        armed = { lose: 'commit', done: resolve };
       }),
     close: async () => {
       for (const socket of sockets) socket.destroy();
