@@ -382,6 +382,35 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(after.level).toEqual([{ reserved: orders.length }]);
   });
 
+  it('is asked about on the pool once the lost connection is given back, so a pool of one answers at once', async () => {
+    // the cutter cuts a transaction that named idempotency_keys; a table of the test's own holds what it writes
+    const table = `cut_marks_${uniq('t').replace(/[^a-z0-9]/gi, '_')}`;
+    await s.db.exec(`CREATE TABLE ${table} (mark text PRIMARY KEY)`);
+    const one = await openPostgres(cutter.url, { prepare: false, max: 1, connectTimeoutMs: 60_000 });
+    try {
+      const mark = uniq('mark');
+      const cut = cutter.cutNextKeyedCommit();
+      const started = Date.now();
+      const answer = await one.transaction(
+        async (tx) => {
+          await tx.query('SELECT 1 FROM idempotency_keys LIMIT 0');
+          await tx.query(`INSERT INTO ${table} VALUES ($1)`, [mark]);
+          return 'made';
+        },
+        {
+          committed: async (db) => (await db.query(`SELECT 1 FROM ${table} WHERE mark = $1`, [mark])).rows.length === 1,
+        },
+      );
+      await cut;
+      expect(answer).toBe('made');
+      // the question did not wait for a connection the pool had no room for (its wait is a minute here)
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await one.close();
+      await s.db.exec(`DROP TABLE ${table}`);
+    }
+  });
+
   it('whose COMMIT never reached the server is answered 503, and the retry with its key makes the reservation', async () => {
     const { sku, orders } = await eightOrders();
     const dropped = cutter.dropNextKeyedCommit();

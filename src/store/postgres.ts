@@ -137,8 +137,8 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   }
 
   /**
-   * Whether the transaction of a connection lost with its COMMIT sent is in, as `committed` finds on another
-   * connection. Only a yes is an answer: what another connection sees is committed. A no may be a backend that has
+   * Whether the transaction of a connection lost once fn had returned (its COMMIT sent, or about to be) is in, as
+   * `committed` finds on another connection. Only a yes is an answer: what another connection sees is committed. A no may be a backend that has
    * not finished yet (it can still commit, or roll back once it notices its client is gone), so it stays unknown.
    */
   async function foundCommitted(committed: (db: Queryable) => Promise<boolean>): Promise<boolean> {
@@ -166,8 +166,10 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         lost = error;
       };
       client.on('error', onError);
-      // fn's result once its COMMIT is sent: the answer if the transaction turns out to be in (foundCommitted)
+      // fn's result once fn has returned (its COMMIT goes out next): the answer if the transaction turns out to be in
       let done: { result: T } | undefined;
+      // the connection was lost after fn returned: the outcome is asked once this connection is given back
+      let unknown: { result: T; error: unknown; committed: (db: Queryable) => Promise<boolean> } | undefined;
       try {
         // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
@@ -184,27 +186,33 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         noticed(error);
         // a query abandoned for taking too long leaves its connection busy with it: dropped, not rolled back
         if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) lost ??= error;
-        // the connection went with the COMMIT sent: the caller may know how to tell whether it is in
         if (lost !== undefined && done !== undefined && options.committed !== undefined) {
-          if (await foundCommitted(options.committed)) return done.result;
+          // lost after fn returned, its COMMIT on the way or about to be: the caller may know how to tell whether
+          // the transaction is in, asked once this connection is given back (the question takes one of the pool's)
+          unknown = { result: done.result, error, committed: options.committed };
+        } else {
+          if (lost === undefined)
+            await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+              // a connection that cannot even roll back is not given to the next caller
+              lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+            });
+          const state = sqlState(error);
+          if (
+            lost !== undefined ||
+            state === undefined ||
+            !RETRYABLE_SQLSTATES.has(state) ||
+            attempt >= MAX_TRANSACTION_ATTEMPTS
+          )
+            throw error;
         }
-        if (lost === undefined)
-          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-            // a connection that cannot even roll back is not given to the next caller
-            lost ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-          });
-        const state = sqlState(error);
-        if (
-          lost !== undefined ||
-          state === undefined ||
-          !RETRYABLE_SQLSTATES.has(state) ||
-          attempt >= MAX_TRANSACTION_ATTEMPTS
-        )
-          throw error;
       } finally {
         client.off('error', onError);
         // with an error the pool closes and forgets the connection instead of handing it out again
         client.release(lost);
+      }
+      if (unknown !== undefined) {
+        if (await foundCommitted(unknown.committed)) return unknown.result;
+        throw unknown.error;
       }
     }
   }

@@ -6,8 +6,9 @@ export interface CommitCutter {
   url: string;
   /**
    * Arms the cut: the next COMMIT of a transaction that claimed an idempotency key reaches the server, which
-   * commits it, but the answer never reaches the client: its connection is cut when the answer comes, so the commit
-   * has happened when the client hears the connection is gone. Resolves then.
+   * commits it, but its answer never reaches the client: the connection is cut when the server says the COMMIT is
+   * done (the statements' answers before it pass), so the commit has happened when the client hears the connection
+   * is gone. Resolves then.
    */
   cutNextKeyedCommit: () => Promise<void>;
   /**
@@ -19,10 +20,14 @@ export interface CommitCutter {
   close: () => Promise<void>;
 }
 
-/** The frontend messages of one connection, read from its byte stream as it passes (PostgreSQL protocol 3). */
+/**
+ * The messages of one side of a connection, read from its byte stream as it passes (PostgreSQL protocol 3): the
+ * client's, whose first (the startup message) has no type byte, or the server's, which all have one.
+ */
 class MessageReader {
   private buffer = Buffer.alloc(0);
-  private started = false;
+
+  constructor(private started: boolean) {}
 
   /** Every complete message in `chunk` (with what came before it): its type byte, its body as text, its bytes. */
   read(chunk: Buffer): { type: string; text: string; bytes: Buffer }[] {
@@ -61,7 +66,8 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
-    const reader = new MessageReader();
+    const reader = new MessageReader(false);
+    const answers = new MessageReader(true);
     let keyed = false;
     let cutDone: (() => void) | undefined;
     // complete messages are passed on one by one, so that a COMMIT can be kept from the server
@@ -88,18 +94,23 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
       }
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (cutDone) {
-        // the server answered the COMMIT: it is in, and the answer goes nowhere
-        client.destroy();
-        upstream.destroy();
-        cutDone();
-        cutDone = undefined;
-        return;
+      for (const message of answers.read(chunk)) {
+        if (client.destroyed) return;
+        if (cutDone && message.type === 'C' && message.text.startsWith('COMMIT')) {
+          // the server says the COMMIT is done: it is in, and that answer goes nowhere (the statements' answers
+          // before it went through)
+          const done = cutDone;
+          cutDone = undefined;
+          client.destroy();
+          upstream.destroy();
+          done();
+          return;
+        }
+        client.write(message.bytes);
       }
-      if (!client.destroyed) client.write(chunk);
     });
     const closeBoth = (): void => {
-      if (!cutDone) upstream.destroy();
+      upstream.destroy();
       client.destroy();
       sockets.delete(client);
     };
