@@ -220,7 +220,8 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
 
     up = true;
     await h.s.channels.retry(dead!.id);
-    await expect(h.s.channels.retry(dead!.id)).rejects.toThrow('cannot retry a delivery that is pending');
+    // only a dead one is retried: this one is pending again, or already delivered by the worker still running
+    await expect(h.s.channels.retry(dead!.id)).rejects.toThrow(/cannot retry a delivery that is (pending|delivered)/);
     await expect
       .poll(async () =>
         (await h.s.channels.deliveries({ channel: String(hook.id), status: 'delivered' })).items.map((d) => d.id),
