@@ -39,22 +39,18 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
       done(new HttpError('unauthorized', 'send an API key as Authorization: Bearer <key>'));
       return;
     }
-    const admit = (key: ApiKey): HttpError | undefined => {
-      logKeyId(request, key.id);
-      const refused = refusal(key, needed);
-      if (!refused) request.apiKey = key;
-      return refused;
-    };
     const known = stockroom.keys.remembered(presented);
     if (known) {
-      done(admit(known));
+      done(admit(request, known, needed));
       return;
     }
     // the answer is worked out first and handed to done once: whatever throws on the way is the request's error,
     // never an unhandled rejection (fatal to the process) with the request left hanging
     withinMs(stockroom.keys.authenticate(presented), request.routeOptions.config.keyCheckMs)
       .then((key) =>
-        key ? admit(key) : new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)'),
+        key
+          ? admit(request, key, needed)
+          : new HttpError('unauthorized', 'the API key is not valid (unknown or revoked)'),
       )
       .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
       .then(done)
@@ -62,6 +58,14 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
         request.log.error({ err: error }, 'answering after the key check failed');
       });
   });
+}
+
+/** The request is made with `key`: named in its log lines, and its key if the key may use the route (else 403). */
+function admit(request: FastifyRequest, key: ApiKey, needed: readonly Scope[]): HttpError | undefined {
+  logKeyId(request, key.id);
+  const refused = refusal(key, needed);
+  if (!refused) request.apiKey = key;
+  return refused;
 }
 
 /** Why a request with `key` is refused: 403 when the key has none of the scopes the route takes; else undefined. */

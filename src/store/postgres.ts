@@ -138,8 +138,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
 
   /**
    * Whether the transaction of a connection lost once fn had returned (its COMMIT sent, or about to be) is in, as
-   * `committed` finds on another connection. Only a yes is an answer: what another connection sees is committed. A no may be a backend that has
-   * not finished yet (it can still commit, or roll back once it notices its client is gone), so it stays unknown.
+   * `committed` finds on another connection. Only a yes is an answer: what another connection sees is committed. A
+   * no may be a backend that has not finished yet (it can still commit, or roll back once it notices its client is
+   * gone), so it stays unknown.
    */
   async function foundCommitted(committed: (db: Queryable) => Promise<boolean>): Promise<boolean> {
     try {
@@ -169,7 +170,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       // fn's result once fn has returned (its COMMIT goes out next): the answer if the transaction turns out to be in
       let done: { result: T } | undefined;
       // the connection was lost after fn returned: the outcome is asked once this connection is given back
-      let unknown: { result: T; error: unknown; committed: (db: Queryable) => Promise<boolean> } | undefined;
+      let unknown: { result: T; error: unknown } | undefined;
       try {
         // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
@@ -189,7 +190,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         if (lost !== undefined && done !== undefined && options.committed !== undefined) {
           // lost after fn returned, its COMMIT on the way or about to be: the caller may know how to tell whether
           // the transaction is in, asked once this connection is given back (the question takes one of the pool's)
-          unknown = { result: done.result, error, committed: options.committed };
+          unknown = { result: done.result, error };
         } else {
           if (lost === undefined)
             await client.query('ROLLBACK').catch((rollbackError: unknown) => {
@@ -211,7 +212,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         client.release(lost);
       }
       if (unknown !== undefined) {
-        if (await foundCommitted(unknown.committed)) return unknown.result;
+        if (options.committed !== undefined && (await foundCommitted(options.committed))) return unknown.result;
         throw unknown.error;
       }
     }
