@@ -124,6 +124,44 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     ]);
   });
 
+  it("writes a hold's stock.changed event though the group wrote none, when a channel wanting it came since the last group", async () => {
+    const { sku, wh } = await world(h.s, [50]);
+    const [warehouse] = wh as [string];
+    // no channel: the group says so, and the next group's statement has no stock.changed events in it
+    await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 1 }] });
+    const receiver = await openReceiver();
+    const hook = await h.s.channels.addWebhook({
+      url: `${receiver.url}/stock`,
+      events: ['stock.changed'],
+      secret: SECRET,
+    });
+    // the first after the channel came: written by the levels' trigger; the second: by its group's statement
+    const first = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
+    const second = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 3 }] });
+    await worker().start();
+    const events = (await settled(receiver, hook.id)).filter((e) => e.data['sku'] === sku);
+    const { items: ledger } = await h.s.stock.movements({ sku, limit: 10 });
+    const shown = (order: typeof first, reservedBefore: number, qty: number) => ({
+      sku,
+      warehouse,
+      before: { on_hand: 50, reserved: reservedBefore, available: 50 - reservedBefore },
+      after: { on_hand: 50, reserved: reservedBefore + qty, available: 50 - reservedBefore - qty },
+      movement: {
+        id: ledger.find((m) => m.reservation_id === order.id)!.id,
+        type: 'reserve',
+        reason: null,
+        reference: order.order_ref,
+        reservation_id: order.id,
+        delta_on_hand: 0,
+        delta_reserved: qty,
+      },
+    });
+    expect(events.map((e) => ({ type: e.type, data: e.data }))).toEqual([
+      { type: 'stock.changed', data: shown(first, 1, 2) },
+      { type: 'stock.changed', data: shown(second, 3, 3) },
+    ]);
+  });
+
   it('sends every reservation change and every level change, signed, with the numbers before and after', async () => {
     const receiver = await openReceiver();
     const hook = await h.s.channels.addWebhook({

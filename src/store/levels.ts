@@ -90,13 +90,57 @@ export function movementBatch(actor: string | null, movements: readonly PlannedM
   );
 }
 
+/** movementCtes's stock.changed events, from its ledger rows. */
+const STOCK_CHANGED_CTE = `,
+     -- stock.changed for every ledger row, written here from the numbers at hand (migration 0023), one outbox row
+     -- for the statement as the level trigger (0018, 0019) writes for any other: that trigger would find these rows
+     -- again, a walk down the ledger per level. The setting tells it, as this statement ends, that they are written.
+     -- Ids in ledger order, so in each level's order. The json is written out as text, every string through to_json:
+     -- json_build_object took 6-7 µs an event (and jsonb's 24), this 2 (bench/README.md).
+     -- Several events: written as they are sent, with their keys beside them (migration 0027).
+     events AS (
+       INSERT INTO outbox (topic, payload, ordering_key, keys)
+       SELECT 'stock.changed',
+              CASE WHEN count(*) = 1 THEN min(e.data)
+                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"stock.changed","created_at":'
+                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
+                                                    ',' ORDER BY e.event_id) || ']}' END::json,
+              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END,
+              CASE WHEN count(*) > 1 THEN array_agg('variant:' || e.variant_id ORDER BY e.event_id) END
+         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
+                 FROM (SELECT m.id, m.variant_id,
+                              '{"sku":' || to_json(v.sku)::text || ',"warehouse":' || to_json(w.code)::text
+                              || ',"before":{"on_hand":' || (m.on_hand_after - m.delta_on_hand)
+                              || ',"reserved":' || (m.reserved_after - m.delta_reserved)
+                              || ',"available":' || (m.on_hand_after - m.delta_on_hand - m.reserved_after + m.delta_reserved - k.held_back)
+                              || '},"after":{"on_hand":' || m.on_hand_after || ',"reserved":' || m.reserved_after
+                              || ',"available":' || (m.on_hand_after - m.reserved_after - k.held_back)
+                              || '},"movement":{"id":' || m.id || ',"type":' || to_json(m.type)::text
+                              || ',"reason":' || coalesce(to_json(m.reason)::text, 'null')
+                              || ',"reference":' || coalesce(to_json(m.reference)::text, 'null')
+                              || ',"reservation_id":' || coalesce('"' || m.reservation_id || '"', 'null')
+                              || ',"delta_on_hand":' || m.delta_on_hand || ',"delta_reserved":' || m.delta_reserved || '}}' AS data
+                         FROM ledger m
+                         JOIN (SELECT variant_id, warehouse_id, safety_stock + damaged + quality_control AS held_back FROM locked) k
+                           ON k.variant_id = m.variant_id AND k.warehouse_id = m.warehouse_id
+                        CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = m.variant_id OFFSET 0) v
+                        CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = m.warehouse_id OFFSET 0) w
+                        WHERE (SELECT stockroom_subscribed('stock.changed'))
+                        ORDER BY m.id) x) e
+        WHERE (SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'
+       HAVING count(*) > 0
+     )`;
+
 /**
  * The common table expressions of applyMovements's statement, its batch and time read from the given parameters,
  * for a statement that writes something else in the same breath (reservations with their holds: a round trip
  * less per group). Every level of each variant is locked, in (variant, warehouse) order: two batches cannot
  * deadlock, and the alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
+ * Without `stockEvents` the statement writes no stock.changed events of its own and leaves them to the level
+ * trigger, which writes them if a channel wants them (for a caller that knew none did: an outbox insert that writes
+ * nothing still costs its plan nodes, indexes and trigger to start and end, every statement).
  */
-export const movementCtes = (batch: string, at: string): string => `req AS (
+export const movementCtes = (batch: string, at: string, stockEvents = true): string => `req AS (
        SELECT * FROM json_to_recordset(${batch}::json) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
@@ -154,48 +198,14 @@ export const movementCtes = (batch: string, at: string): string => `req AS (
                                     bin_delta, unit_cost, kit_variant_id)
        SELECT variant_id, warehouse_id, type, d_on_hand, d_reserved, on_hand_after, reserved_after, reason, reference,
               actor, reservation_id, coalesce(${at}::timestamptz, now()), bin_id, bin_delta, unit_cost, kit_variant_id
-         FROM done ORDER BY idx
+         FROM done ORDER BY idx${
+           stockEvents
+             ? `
        RETURNING id, variant_id, warehouse_id, type, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-                 reason, reference, reservation_id
-     ),
-     -- stock.changed for every ledger row, written here from the numbers at hand (migration 0023), one outbox row
-     -- for the statement as the level trigger (0018, 0019) writes for any other: that trigger would find these rows
-     -- again, a walk down the ledger per level. The setting tells it, as this statement ends, that they are written.
-     -- Ids in ledger order, so in each level's order. The json is written out as text, every string through to_json:
-     -- json_build_object took 6-7 µs an event (and jsonb's 24), this 2 (bench/README.md).
-     -- Several events: written as they are sent, with their keys beside them (migration 0027).
-     events AS (
-       INSERT INTO outbox (topic, payload, ordering_key, keys)
-       SELECT 'stock.changed',
-              CASE WHEN count(*) = 1 THEN min(e.data)
-                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"stock.changed","created_at":'
-                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
-                                                    ',' ORDER BY e.event_id) || ']}' END::json,
-              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END,
-              CASE WHEN count(*) > 1 THEN array_agg('variant:' || e.variant_id ORDER BY e.event_id) END
-         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT m.id, m.variant_id,
-                              '{"sku":' || to_json(v.sku)::text || ',"warehouse":' || to_json(w.code)::text
-                              || ',"before":{"on_hand":' || (m.on_hand_after - m.delta_on_hand)
-                              || ',"reserved":' || (m.reserved_after - m.delta_reserved)
-                              || ',"available":' || (m.on_hand_after - m.delta_on_hand - m.reserved_after + m.delta_reserved - k.held_back)
-                              || '},"after":{"on_hand":' || m.on_hand_after || ',"reserved":' || m.reserved_after
-                              || ',"available":' || (m.on_hand_after - m.reserved_after - k.held_back)
-                              || '},"movement":{"id":' || m.id || ',"type":' || to_json(m.type)::text
-                              || ',"reason":' || coalesce(to_json(m.reason)::text, 'null')
-                              || ',"reference":' || coalesce(to_json(m.reference)::text, 'null')
-                              || ',"reservation_id":' || coalesce('"' || m.reservation_id || '"', 'null')
-                              || ',"delta_on_hand":' || m.delta_on_hand || ',"delta_reserved":' || m.delta_reserved || '}}' AS data
-                         FROM ledger m
-                         JOIN (SELECT variant_id, warehouse_id, safety_stock + damaged + quality_control AS held_back FROM locked) k
-                           ON k.variant_id = m.variant_id AND k.warehouse_id = m.warehouse_id
-                        CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = m.variant_id OFFSET 0) v
-                        CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = m.warehouse_id OFFSET 0) w
-                        WHERE (SELECT stockroom_subscribed('stock.changed'))
-                        ORDER BY m.id) x) e
-        WHERE (SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'
-       HAVING count(*) > 0
-     )`;
+                 reason, reference, reservation_id`
+             : ''
+         }
+     )${stockEvents ? STOCK_CHANGED_CTE : ''}`;
 
 /** What applyMovements's statement returns, from its `done` expression: the applied movements, in input order. */
 const MOVEMENTS_APPLIED = `SELECT idx, variant_id, warehouse_id, on_hand_after AS on_hand, reserved_after AS reserved, safety_stock, damaged,
@@ -317,7 +327,10 @@ export interface LockedRouting {
  * reservations_due_idx (the earliest deadline: one index entry, whatever the statistics say); almost always none
  * is, and the part that looks for due holds is gated on that answer and never runs. Every set is asked as
  * `= ANY(array)` of one table: stale statistics once planned a scan of every reservation line per group here,
- * which halved throughput; a key probe stays a key probe whatever they say.
+ * which halved throughput; a key probe stays a key probe whatever they say. Every parameter is read through a
+ * subquery (`ARRAY(SELECT unnest($1))`, `(SELECT $2)`), so no plan can be made cheaper by knowing its value: the
+ * plan cache keeps one generic plan. With the values seen, a group of fewer than ten SKUs looked cheaper planned
+ * for itself, and a group of one spent 0.4 ms of the database's 1.4 planning this statement (pg_stat_statements).
  */
 export async function lockRoutingLevels(
   tx: Queryable,
@@ -328,12 +341,13 @@ export async function lockRoutingLevels(
   const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
     `WITH probe AS MATERIALIZED (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
      wanted AS MATERIALIZED (
-       SELECT array_agg(id) AS ids FROM variants WHERE sku = ANY($1::text[])
+       SELECT array_agg(id) AS ids FROM variants WHERE sku = ANY(ARRAY(SELECT unnest($1::text[])))
         UNION ALL
        SELECT array_agg(DISTINCT rl.variant_id) FROM reservation_lines rl
-        WHERE cardinality($3::text[]) > 0
+        WHERE (SELECT cardinality($3::text[])) > 0
           AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM reservations r
-                                             WHERE r.order_ref = ANY($3::text[]) AND r.unique_order_ref
+                                             WHERE r.order_ref = ANY(ARRAY(SELECT unnest($3::text[])))
+                                               AND r.unique_order_ref
                                                AND r.status = 'pending'))
      ),
      due AS MATERIALIZED (
@@ -342,7 +356,7 @@ export async function lockRoutingLevels(
         WHERE (SELECT any_due FROM probe)
           AND r.id = ANY(ARRAY(SELECT rl.reservation_id FROM reservation_lines rl
                                 WHERE rl.variant_id = ANY(ARRAY(SELECT unnest(ids) FROM wanted))))
-          AND r.status = 'pending' AND r.expires_at <= $2
+          AND r.status = 'pending' AND r.expires_at <= (SELECT $2::timestamptz)
      ),
      touched AS (
        SELECT unnest(ids) AS variant_id FROM wanted

@@ -24,9 +24,14 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
   );
 }
 
-/** The open reservations holding the order_refs in $1 as unique, locked in id order. */
+/**
+ * The open reservations holding the order_refs in $1 as unique, locked in id order. `= ANY(ARRAY(...))`, not
+ * `= ANY($1)`: the same plan whatever the array holds, so the plan cache keeps one generic plan; with the array a
+ * constant, a group of fewer than ten order_refs costs less than the generic plan's guess of ten, and the statement
+ * was planned anew every group (pg_stat_statements: a plan a call, 0.1 ms, against 0.03 ms run).
+ */
 const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
-   WHERE order_ref = ANY($1::text[]) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
+   WHERE order_ref = ANY(ARRAY(SELECT unnest($1::text[]))) AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
    ORDER BY id FOR UPDATE`;
 
 /**

@@ -90,21 +90,34 @@ const createdEventData = (reservation: NewReservation): Record<string, unknown> 
   })),
 });
 
+/** Where reservationCtes finds the group's reservation.created events: $-parameters, reservationParams's last two. */
+export interface CreatedEventParams {
+  /** the reservations' ids, uuid[] */
+  ids: string;
+  /** each event's data, joined by EVENT_SEPARATOR */
+  events: string;
+}
+
 /**
- * New pending reservations with their lines (numbered from 1), any number, and their reservation.created events
- * when a channel wants them (migration 0023): one outbox row, as the reservations' trigger writes for any other
+ * New pending reservations with their lines (numbered from 1), any number, and, given `events`, their
+ * reservation.created events (migration 0023): one outbox row, as the reservations' trigger writes for any other
  * statement, from what is known here rather than read back line by line. The expressions tell the triggers on
- * reservations and lines, which run as the statement ends, that its reservations came whole and their events are
- * written (transaction-local settings they read and clear). Common table expressions, for the statement that
- * writes them with their holds (store/holds.ts); their parameters are reservationParams's four.
+ * reservations and lines, which run as the statement ends, that its reservations came whole and whether their
+ * events are written (transaction-local settings they read and clear): without them, the reservations' trigger
+ * writes them if a channel wants them by now. Common table expressions, for the statement that writes them with
+ * their holds (store/holds.ts); their parameters are reservationParams's. Without events the statement has no
+ * outbox insert at all: an insert that writes nothing still costs its plan nodes and indexes to start and end,
+ * every group (bench/README.md, issue 18).
  */
-export const reservationCtes = (reservations: string, lines: string, ids: string, events: string): string => `
+export const reservationCtes = (reservations: string, lines: string, events?: CreatedEventParams): string => `
      new_reservations AS (
        INSERT INTO reservations (id, order_ref, status, expires_at, created_at, updated_at, unique_order_ref)
        SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
          FROM json_to_recordset(${reservations}::json)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
-     ),
+     ),${
+       events
+         ? `
      created_events AS (
        INSERT INTO outbox (topic, payload, ordering_key, keys)
        SELECT 'reservation.created',
@@ -116,11 +129,13 @@ export const reservationCtes = (reservations: string, lines: string, ids: string
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
               CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d.id, d.data FROM unnest(${ids}::uuid[], string_to_array(${events}, chr(30))) AS d(id, data)
-                        WHERE ${events}::text IS NOT NULL AND (SELECT stockroom_subscribed('reservation.created'))
+                 FROM (SELECT d.id, d.data FROM unnest(${events.ids}::uuid[], string_to_array(${events.events}, chr(30))) AS d(id, data)
+                        WHERE (SELECT stockroom_subscribed('reservation.created'))
                         ORDER BY 1) x) e
        HAVING count(*) > 0
-     ),
+     ),`
+         : ''
+     }
      new_lines AS (
        INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
                                       kit_line_no)
@@ -129,22 +144,20 @@ export const reservationCtes = (reservations: string, lines: string, ids: string
            AS l(reservation_id uuid, line_no int, variant_id bigint, warehouse_id bigint, qty int, backordered int,
                 holds_stock boolean, kit_line_no int)
         -- tells the triggers, once, as the statement starts: these lines are their new reservations' own (migration
-        -- 0019), and these reservations came with their lines and their created events (0023); without the events
-        -- (no channel wanted them when the caller last asked), the reservations' trigger writes them if one does now
+        -- 0019), and these reservations came with their lines and, given, their created events (0023)
         WHERE (SELECT set_config('stockroom.lines_created', 'on', true)
-                      || set_config('stockroom.reservations_created', CASE WHEN ${events}::text IS NULL THEN '' ELSE 'on' END, true)) IS NOT NULL
+                      || set_config('stockroom.reservations_created', '${events ? 'on' : ''}', true)) IS NOT NULL
      )`;
 
 /**
- * reservationCtes's four parameters for these reservations, in order. Their reservation.created events are built
- * here only if `withEvents` (a channel wanted them when last asked): without them, the statement leaves the events
- * to the reservations' trigger, which writes them if a channel wants them by now.
+ * reservationCtes's parameters for these reservations, in order: the reservations and their lines, then, if
+ * `withEvents` (a channel wanted them when last asked), their ids and their reservation.created events' data.
  */
 export function reservationParams(
   reservations: readonly NewReservation[],
   withEvents: boolean,
-): [string, string, string[], string | null] {
-  return [
+): [string, string] | [string, string, string[], string] {
+  const written: [string, string] = [
     JSON.stringify(
       reservations.map((reservation) => ({
         id: reservation.id,
@@ -169,13 +182,15 @@ export function reservationParams(
         })),
       ),
     ),
+  ];
+  if (!withEvents) return written;
+  return [
+    ...written,
     reservations.map((reservation) => reservation.id),
     // each event's data as json text, spliced into the batch as it is (a uuid and JSON.stringify's output need no
     // escaping), in one text split on a record separator, which JSON.stringify never writes (it escapes every
     // control character): a text[] would be escaped here and taken apart again there, quote by quote
-    withEvents
-      ? reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR)
-      : null,
+    reservations.map((reservation) => JSON.stringify(createdEventData(reservation))).join(EVENT_SEPARATOR),
   ];
 }
 
