@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/store/db.js';
 import { lockRoutingLevels } from '../src/store/levels.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { Stockroom } from '../src/services/stockroom.js';
 import { createTestDb, postgresUrl } from './support/databases.js';
 import type { TestDb } from './support/databases.js';
 
@@ -166,6 +168,38 @@ describe.skipIf(!postgresUrl())('locking levels for a group of orders, on stale 
     for (const plan of await plansOf(test.db, sql, params)) {
       expect(scansOf(plan, 'reservation_lines')).not.toContain('Seq Scan');
       expect(readsOf(plan, 'reservation_lines').length).toBeGreaterThan(0);
+    }
+  });
+
+  it("settles every statement of a checkout's path on one generic plan, groups of one order as much as of many", async () => {
+    // one connection, so the statements it prepared are the ones this session shows
+    const db = await openPostgres(test.url!, { max: 1 });
+    const s = new Stockroom({ db });
+    try {
+      for (let i = 0; i < 8; i++) {
+        const order = await s.reservations.reserve({
+          order_ref: `one-${i}`,
+          lines: [{ sku: `PLAN-${100 + i}`, qty: 1 }],
+        });
+        if (i % 2 === 0) await s.reservations.release(order.id);
+        else {
+          await s.reservations.commit(order.id);
+          await s.reservations.fulfil(order.id);
+        }
+      }
+      const { rows } = await db.query<{ statement: string; generic_plans: number; custom_plans: number }>(
+        'SELECT statement, generic_plans::int, custom_plans::int FROM pg_prepared_statements',
+      );
+      const often = rows.filter((row) => row.generic_plans + row.custom_plans > 5);
+      // each of them planned for the arrays it was given (fewer than ten) would be planned anew on every call
+      expect(often.length).toBeGreaterThan(5);
+      for (const row of often)
+        expect({ statement: row.statement, custom_plans: row.custom_plans }).toEqual({
+          statement: row.statement,
+          custom_plans: 5,
+        });
+    } finally {
+      await s.close();
     }
   });
 });

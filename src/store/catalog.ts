@@ -1,6 +1,7 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
+import { anyOf } from './db.js';
 
 /** A warehouse as stored: its code, place, rank and service area. */
 export interface WarehouseRow {
@@ -60,7 +61,7 @@ export async function listWarehouses(db: Queryable, archived = false): Promise<W
 /** The warehouses of these codes that exist. */
 export async function findWarehouses(db: Queryable, codes: readonly string[]): Promise<WarehouseRow[]> {
   const { rows } = await db.query<WarehouseRow>(
-    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ANY($1::text[])`,
+    `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses WHERE code = ${anyOf('$1::text[]')}`,
     [codes],
   );
   return rows;
@@ -210,7 +211,7 @@ export async function updateVariant(
 /** The variants of these SKUs that exist. */
 export async function findVariants(db: Queryable, skus: readonly string[]): Promise<VariantRow[]> {
   const { rows } = await db.query<VariantRow>(
-    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ANY($1::text[])`,
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ${anyOf('$1::text[]')}`,
     [skus],
   );
   return rows;

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { anyOf, planless } from './db.js';
 
 /** Either the key is this transaction's now, or it was taken first: with that request's hash and stored answer. */
 export type KeyClaim = { claimed: true } | { claimed: false; requestHash: string; response: unknown };
@@ -60,7 +61,7 @@ export async function claimKeys(
   const taken = claims.filter((claim) => !result.has(claim.key)).map((claim) => claim.key);
   if (taken.length === 0) return result;
   const { rows } = await tx.query<{ key: string; request_hash: string; response: unknown }>(
-    'SELECT key, request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = ANY($2::text[])',
+    `SELECT key, request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = ${anyOf('$2::text[]')}`,
     [scope, taken],
   );
   for (const row of rows)
@@ -79,10 +80,10 @@ export async function settleKeys(
   await tx.query(
     `WITH stored AS (
        UPDATE idempotency_keys k SET response = r.response::json
-         FROM unnest($2::text[], $3::text[]) AS r(key, response)
+         FROM unnest(${planless('$2::text[]')}, ${planless('$3::text[]')}) AS r(key, response)
         WHERE k.scope = $1 AND k.key = r.key
      )
-     DELETE FROM idempotency_keys WHERE scope = $1 AND key = ANY($4::text[])`,
+     DELETE FROM idempotency_keys WHERE scope = $1 AND key = ${anyOf('$4::text[]')}`,
     // each response as its own JSON text: the json column keeps it byte for byte (jsonb would reorder keys)
     [
       scope,

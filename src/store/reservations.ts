@@ -1,5 +1,6 @@
 import type { ReservationStatus } from '../domain/reservation.js';
 import type { Queryable } from './db.js';
+import { anyOf, planless } from './db.js';
 
 /** A reservation as stored, without its lines. */
 export interface ReservationRow {
@@ -205,7 +206,7 @@ export async function readReservation(db: Queryable, id: string): Promise<Reserv
 /** How many of these reservations exist: whether a group's write is in, asked after its COMMIT's answer was lost. */
 export async function countReservations(db: Queryable, ids: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM reservations WHERE id = ANY($1::uuid[])',
+    `SELECT count(*)::int AS n FROM reservations WHERE id = ${anyOf('$1::uuid[]')}`,
     [ids],
   );
   return rows[0]?.n ?? 0;
@@ -259,7 +260,7 @@ export async function claimDueHolds(
 /** Reservations by id, locked in id order (so two groups over the same reservations cannot deadlock). */
 export async function lockReservations(tx: Queryable, ids: readonly string[]): Promise<Map<string, ReservationRow>> {
   const { rows } = await tx.query<ReservationRow>(
-    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ${anyOf('$1::uuid[]')} ORDER BY id FOR UPDATE`,
     [ids],
   );
   return new Map(rows.map((row) => [row.id, row]));
@@ -273,7 +274,7 @@ export async function readReservationsWithLines(
   const out = new Map<string, { row: ReservationRow; lines: ReservationLineRow[] }>();
   if (ids.length === 0) return out;
   const { rows } = await db.query<ReservationRow>(
-    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ANY($1::uuid[])`,
+    `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ${anyOf('$1::uuid[]')}`,
     [ids],
   );
   for (const row of rows) out.set(row.id, { row, lines: [] });
@@ -290,7 +291,7 @@ export async function readLinesOf(db: Queryable, ids: readonly string[]): Promis
     `SELECT rl.reservation_id, rl.line_no, rl.variant_id, rl.warehouse_id, v.sku, w.code AS warehouse, rl.qty, rl.backordered,
             rl.fulfilled_qty, rl.released_qty, rl.holds_stock, rl.kit_line_no
        FROM reservation_lines rl JOIN variants v ON v.id = rl.variant_id JOIN warehouses w ON w.id = rl.warehouse_id
-      WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.reservation_id, rl.line_no`,
+      WHERE rl.reservation_id = ${anyOf('$1::uuid[]')} ORDER BY rl.reservation_id, rl.line_no`,
     [ids],
   );
   const out = new Map<string, ReservationLineRow[]>();
@@ -346,7 +347,7 @@ export async function setReservationStatuses(
             expires_at = CASE WHEN c.status = 'pending' THEN r.expires_at END,
             committed_at = CASE WHEN c.status = 'committed' AND r.committed_at IS NULL THEN $3 ELSE r.committed_at END,
             closed_at = CASE WHEN c.status IN ('fulfilled', 'released', 'expired') THEN $3 END
-       FROM unnest($1::uuid[], $2::text[]) AS c(id, status)
+       FROM unnest(${planless('$1::uuid[]')}, ${planless('$2::text[]')}) AS c(id, status)
       WHERE r.id = c.id`,
     [changes.map((change) => change.id), changes.map((change) => change.status), now],
   );
@@ -402,7 +403,7 @@ export async function setReservationDeadlines(
   if (deadlines.length === 0) return;
   await tx.query(
     `UPDATE reservations r SET expires_at = d.expires_at, updated_at = $2
-       FROM unnest($1::uuid[], $3::timestamptz[]) AS d(id, expires_at)
+       FROM unnest(${planless('$1::uuid[]')}, ${planless('$3::timestamptz[]')}) AS d(id, expires_at)
       WHERE r.id = d.id AND r.status = 'pending'`,
     [deadlines.map((deadline) => deadline.id), now, deadlines.map((deadline) => deadline.expiresAt.toISOString())],
   );
