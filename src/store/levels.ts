@@ -345,10 +345,11 @@ export async function lockRoutingLevels(
         UNION ALL
        SELECT array_agg(DISTINCT rl.variant_id) FROM reservation_lines rl
         WHERE ${planless('cardinality($3::text[])')} > 0
-          AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM reservations r
-                                             WHERE r.order_ref = ${anyOf('$3::text[]')}
-                                               AND r.unique_order_ref
-                                               AND r.status = 'pending'))
+          -- a join, not order_ref = anyOf(...): so written, PGlite's plan for it took a flash sale's groups (250
+          -- order_refs) from 7,000 to 5,000 answers a second
+          AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM unnest(${planless('$3::text[]')}) AS o(ref)
+                                              JOIN reservations r ON r.order_ref = o.ref AND r.unique_order_ref
+                                                                 AND r.status = 'pending'))
      ),
      due AS MATERIALIZED (
        SELECT array_agg(DISTINCT r.id) AS ids
