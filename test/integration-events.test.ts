@@ -59,6 +59,19 @@ export function distinct(receiver: HttpReceiver): Received[] {
   return out;
 }
 
+/**
+ * The outbox rows of a topic that name `mark`, in order, each as who wrote it: a group's own statement writes the
+ * event as text with its keys in the API's order (`first` before `then`), a trigger builds it as jsonb, whose keys
+ * go by length (`then` before `first`).
+ */
+const writers = async (h: Harness, topic: string, mark: string, first: string, then: string): Promise<string[]> =>
+  (
+    await h.s.db.query<{ payload: string }>(
+      'SELECT payload::text AS payload FROM outbox WHERE topic = $1 AND strpos(payload::text, $2) > 0 ORDER BY id',
+      [topic, mark],
+    )
+  ).rows.map(({ payload }) => (payload.indexOf(`"${first}"`) < payload.indexOf(`"${then}"`) ? 'statement' : 'trigger'));
+
 const outboxCount = async (h: Harness): Promise<number> =>
   (await h.s.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n;
 
@@ -96,6 +109,7 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     // the first after the channel came: written by the reservations' trigger; the second: built by its group
     const first = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
     const second = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 3 }] });
+    expect(await writers(h, 'reservation.created', sku, 'order_ref', 'status')).toEqual(['trigger', 'statement']);
     await worker().start();
     const events = await settled(receiver, hook.id);
     const shown = (reservation: typeof first) => ({
@@ -138,6 +152,7 @@ describe.each(drivers())('events for integrators on %s', (driver) => {
     // the first after the channel came: written by the levels' trigger; the second: by its group's statement
     const first = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 2 }] });
     const second = await h.s.reservations.reserve({ order_ref: uniq('web'), lines: [{ sku, qty: 3 }] });
+    expect(await writers(h, 'stock.changed', sku, 'warehouse', 'before')).toEqual(['trigger', 'statement']);
     await worker().start();
     const events = (await settled(receiver, hook.id)).filter((e) => e.data['sku'] === sku);
     const { items: ledger } = await h.s.stock.movements({ sku, limit: 10 });

@@ -175,7 +175,7 @@ describe.each(drivers())('a reserve group write on %s', (driver) => {
             },
           ],
           now,
-          { created: false, stock: false },
+          { reservationCreated: false, stockChanged: false },
         ).catch(() => undefined);
       });
     // planned on numbers that were not the level's (reserved was 0, so 2 after, not 3): nothing is written

@@ -132,12 +132,10 @@ export class ReservationService {
   private readonly amending: GroupCommit<AmendJob, Reservation>;
   private readonly reserveWatchers = new Set<ReserveLatencyWatcher>();
   /**
-   * Which of its events a channel wanted when the last group was written: only those does a group build (a few µs
-   * a reservation) and write (an outbox insert in its statement, even an empty one, costs the database about 0.1 ms
-   * a group). A channel added since is served by the tables' triggers, which write the events a group left out, so
-   * none is lost; the group tells the next one.
+   * Which of its events a channel wanted when the last group was written: only those does a group build and write
+   * (store/holds.ts, EventsWanted); the group tells the next one.
    */
-  private eventsWanted: EventsWanted = { created: true, stock: true };
+  private eventsWanted: EventsWanted = { reservationCreated: true, stockChanged: true };
 
   constructor(
     private readonly ctx: ServiceContext,

@@ -1,7 +1,7 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
-import { anyOf } from './db.js';
+import { anyOf } from './sql.js';
 
 /** A warehouse as stored: its code, place, rank and service area. */
 export interface WarehouseRow {
@@ -211,7 +211,8 @@ export async function updateVariant(
 /** The variants of these SKUs that exist. */
 export async function findVariants(db: Queryable, skus: readonly string[]): Promise<VariantRow[]> {
   const { rows } = await db.query<VariantRow>(
-    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ${anyOf('$1::text[]')}`,
+    `SELECT ${VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id
+      WHERE v.sku = ${anyOf('$1::text[]')}`,
     [skus],
   );
   return rows;

@@ -1,17 +1,5 @@
 import { UnavailableError } from '../domain/errors.js';
 
-/**
- * `ANY(...)` of an array parameter (`$1::uuid[]`), for `WHERE id = ${anyOf('$1::uuid[]')}`. The array is read
- * through a subquery, so no plan is made for the values it holds: the plan cache keeps one generic plan for the
- * statement. Given the array itself, the planner costs a short one (fewer than ten, a group of one or two orders)
- * below its generic plan's guess of ten, and the plan cache plans the statement anew on every call, 30-400 µs of
- * database CPU for a statement that runs in 10 (pg_stat_statements; bench/README.md, issue 18).
- */
-export const anyOf = (array: string): string => `ANY(ARRAY(SELECT unnest(${array})))`;
-
-/** A parameter read through a subquery (`unnest(${planless('$1::uuid[]')}, ...)`), for the reason anyOf gives. */
-export const planless = (param: string): string => `(SELECT ${param})`;
-
 /** A result set: rows typed by the caller, and how many rows the statement touched. */
 export interface QueryResult<R> {
   rows: R[];

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { anyOf, planless } from './db.js';
+import { anyOf, opaque } from './sql.js';
 
 /** Either the key is this transaction's now, or it was taken first: with that request's hash and stored answer. */
 export type KeyClaim = { claimed: true } | { claimed: false; requestHash: string; response: unknown };
@@ -80,7 +80,7 @@ export async function settleKeys(
   await tx.query(
     `WITH stored AS (
        UPDATE idempotency_keys k SET response = r.response::json
-         FROM unnest(${planless('$2::text[]')}, ${planless('$3::text[]')}) AS r(key, response)
+         FROM unnest(${opaque('$2::text[]')}, ${opaque('$3::text[]')}) AS r(key, response)
         WHERE k.scope = $1 AND k.key = r.key
      )
      DELETE FROM idempotency_keys WHERE scope = $1 AND key = ${anyOf('$4::text[]')}`,

@@ -1,7 +1,7 @@
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
-import { anyOf, planless } from './db.js';
+import { anyOf, opaque } from './sql.js';
 import { dueHoldsAt } from './reservations.js';
 
 /**
@@ -138,8 +138,8 @@ const STOCK_CHANGED_CTE = `,
  * less per group). Every level of each variant is locked, in (variant, warehouse) order: two batches cannot
  * deadlock, and the alert trigger (migration 0007) judges a variant's total on numbers nobody else can be changing.
  * Without `stockEvents` the statement writes no stock.changed events of its own and leaves them to the level
- * trigger, which writes them if a channel wants them (for a caller that knew none did: an outbox insert that writes
- * nothing still costs its plan nodes, indexes and trigger to start and end, every statement).
+ * trigger, which writes them if a channel wants them (for a caller that knew none did: store/holds.ts). Every
+ * statement with STOCK_CHANGED_CTE updates stock_levels, so the trigger that clears its setting always runs.
  */
 export const movementCtes = (batch: string, at: string, stockEvents = true): string => `req AS (
        SELECT * FROM json_to_recordset(${batch}::json) AS r(
@@ -326,11 +326,11 @@ export interface LockedRouting {
  * One statement, so a caller may send it right behind the locks it must come after (pipelined: one round trip
  * for all of them). Whether any pending reservation is past its deadline at all is asked first, inside it, of
  * reservations_due_idx (the earliest deadline: one index entry, whatever the statistics say); almost always none
- * is, and the part that looks for due holds is gated on that answer and never runs. Every set is asked as
- * `= ANY(array)` of one table: stale statistics once planned a scan of every reservation line per group here,
- * which halved throughput; a key probe stays a key probe whatever they say. Every parameter is read through a
- * subquery (anyOf, planless), so the plan cache keeps one generic plan: planned for its values, a group of one
- * spent 0.4 ms of the database's 1.4 planning this statement (pg_stat_statements).
+ * is, and the part that looks for due holds is gated on that answer and never runs. Every set is a key probe of
+ * one table per element (`= ANY(array)`, or a join on the unnested order_refs): stale statistics once planned a scan
+ * of every reservation line per group here, which halved throughput; a key probe stays a key probe whatever they
+ * say. The arrays and the deadline are read through subqueries (store/sql.ts), so the plan cache keeps one generic
+ * plan: planned for its values, a group of one spent 0.4 ms of the database's 1.4 planning this statement.
  */
 export async function lockRoutingLevels(
   tx: Queryable,
@@ -339,15 +339,16 @@ export async function lockRoutingLevels(
   orderRefs: readonly string[] = [],
 ): Promise<LockedRouting> {
   const { rows } = await tx.query<RoutingRow & { due: string[] | null }>(
-    `WITH probe AS MATERIALIZED (SELECT min(expires_at) <= $2 AS any_due FROM reservations WHERE status = 'pending'),
+    `WITH probe AS MATERIALIZED (SELECT min(expires_at) <= ${opaque('$2::timestamptz')} AS any_due
+                               FROM reservations WHERE status = 'pending'),
      wanted AS MATERIALIZED (
        SELECT array_agg(id) AS ids FROM variants WHERE sku = ${anyOf('$1::text[]')}
         UNION ALL
        SELECT array_agg(DISTINCT rl.variant_id) FROM reservation_lines rl
-        WHERE ${planless('cardinality($3::text[])')} > 0
-          -- a join, not order_ref = anyOf(...): so written, PGlite's plan for it took a flash sale's groups (250
+        WHERE ${opaque('cardinality($3::text[])')} > 0
+          -- a join, not order_ref = anyOf(...): PGlite's plan for that took an embedded flash sale (groups of 250
           -- order_refs) from 7,000 to 5,000 answers a second
-          AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM unnest(${planless('$3::text[]')}) AS o(ref)
+          AND rl.reservation_id = ANY(ARRAY(SELECT r.id FROM unnest(${opaque('$3::text[]')}) AS o(ref)
                                               JOIN reservations r ON r.order_ref = o.ref AND r.unique_order_ref
                                                                  AND r.status = 'pending'))
      ),
@@ -357,7 +358,7 @@ export async function lockRoutingLevels(
         WHERE (SELECT any_due FROM probe)
           AND r.id = ANY(ARRAY(SELECT rl.reservation_id FROM reservation_lines rl
                                 WHERE rl.variant_id = ANY(ARRAY(SELECT unnest(ids) FROM wanted))))
-          AND r.status = 'pending' AND r.expires_at <= ${planless('$2::timestamptz')}
+          AND r.status = 'pending' AND r.expires_at <= ${opaque('$2::timestamptz')}
      ),
      touched AS (
        SELECT unnest(ids) AS variant_id FROM wanted

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { anyOf } from './db.js';
+import { anyOf } from './sql.js';
 import { RESERVATION_COLUMNS } from './reservations.js';
 import type { ReservationRow } from './reservations.js';
 
@@ -27,7 +27,8 @@ export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[])
 
 /** The open reservations holding the order_refs in $1 as unique, locked in id order. */
 const OPEN_OF_ORDER_REFS = `SELECT ${RESERVATION_COLUMNS} FROM reservations
-   WHERE order_ref = ${anyOf('$1::text[]')} AND unique_order_ref AND status IN ('pending', 'committed', 'partially_fulfilled')
+   WHERE order_ref = ${anyOf('$1::text[]')} AND unique_order_ref
+     AND status IN ('pending', 'committed', 'partially_fulfilled')
    ORDER BY id FOR UPDATE`;
 
 /**

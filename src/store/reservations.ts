@@ -1,6 +1,6 @@
 import type { ReservationStatus } from '../domain/reservation.js';
 import type { Queryable } from './db.js';
-import { anyOf, planless } from './db.js';
+import { anyOf, opaque } from './sql.js';
 
 /** A reservation as stored, without its lines. */
 export interface ReservationRow {
@@ -96,7 +96,7 @@ export interface CreatedEventParams {
   /** the reservations' ids, uuid[] */
   ids: string;
   /** each event's data, joined by EVENT_SEPARATOR */
-  events: string;
+  data: string;
 }
 
 /**
@@ -106,9 +106,8 @@ export interface CreatedEventParams {
  * reservations and lines, which run as the statement ends, that its reservations came whole and whether their
  * events are written (transaction-local settings they read and clear): without them, the reservations' trigger
  * writes them if a channel wants them by now. Common table expressions, for the statement that writes them with
- * their holds (store/holds.ts); their parameters are reservationParams's. Without events the statement has no
- * outbox insert at all: an insert that writes nothing still costs its plan nodes and indexes to start and end,
- * every group (bench/README.md, issue 18).
+ * their holds (store/holds.ts); their parameters are reservationParams's. Without events, no outbox insert at all
+ * (store/holds.ts says why).
  */
 export const reservationCtes = (reservations: string, lines: string, events?: CreatedEventParams): string => `
      new_reservations AS (
@@ -130,7 +129,8 @@ export const reservationCtes = (reservations: string, lines: string, events?: Cr
               CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
               CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
          FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d.id, d.data FROM unnest(${events.ids}::uuid[], string_to_array(${events.events}, chr(30))) AS d(id, data)
+                 FROM (SELECT d.id, d.data
+                         FROM unnest(${events.ids}::uuid[], string_to_array(${events.data}, chr(30))) AS d(id, data)
                         WHERE (SELECT stockroom_subscribed('reservation.created'))
                         ORDER BY 1) x) e
        HAVING count(*) > 0
@@ -248,9 +248,11 @@ export async function claimDueHolds(
 ): Promise<ReservationRow[]> {
   const { rows } = await tx.query<ReservationRow>(
     `SELECT ${RESERVATION_COLUMNS} FROM reservations r
-      WHERE r.status = 'pending' AND r.expires_at <= $2
-        AND EXISTS (SELECT 1 FROM reservation_lines rl WHERE rl.reservation_id = r.id AND rl.variant_id = ANY($1::bigint[]))
-        AND NOT EXISTS (SELECT 1 FROM reservation_lines rl WHERE rl.reservation_id = r.id AND rl.variant_id <> ALL($1::bigint[]))
+      WHERE r.status = 'pending' AND r.expires_at <= ${opaque('$2::timestamptz')}
+        AND EXISTS (SELECT 1 FROM reservation_lines rl
+                     WHERE rl.reservation_id = r.id AND rl.variant_id = ${anyOf('$1::bigint[]')})
+        AND NOT EXISTS (SELECT 1 FROM reservation_lines rl
+                         WHERE rl.reservation_id = r.id AND rl.variant_id <> ALL(ARRAY(SELECT unnest($1::bigint[]))))
       ORDER BY r.id FOR UPDATE SKIP LOCKED`,
     [variantIds, now],
   );
@@ -347,7 +349,7 @@ export async function setReservationStatuses(
             expires_at = CASE WHEN c.status = 'pending' THEN r.expires_at END,
             committed_at = CASE WHEN c.status = 'committed' AND r.committed_at IS NULL THEN $3 ELSE r.committed_at END,
             closed_at = CASE WHEN c.status IN ('fulfilled', 'released', 'expired') THEN $3 END
-       FROM unnest(${planless('$1::uuid[]')}, ${planless('$2::text[]')}) AS c(id, status)
+       FROM unnest(${opaque('$1::uuid[]')}, ${opaque('$2::text[]')}) AS c(id, status)
       WHERE r.id = c.id`,
     [changes.map((change) => change.id), changes.map((change) => change.status), now],
   );
@@ -403,7 +405,7 @@ export async function setReservationDeadlines(
   if (deadlines.length === 0) return;
   await tx.query(
     `UPDATE reservations r SET expires_at = d.expires_at, updated_at = $2
-       FROM unnest(${planless('$1::uuid[]')}, ${planless('$3::timestamptz[]')}) AS d(id, expires_at)
+       FROM unnest(${opaque('$1::uuid[]')}, ${opaque('$3::timestamptz[]')}) AS d(id, expires_at)
       WHERE r.id = d.id AND r.status = 'pending'`,
     [deadlines.map((deadline) => deadline.id), now, deadlines.map((deadline) => deadline.expiresAt.toISOString())],
   );
