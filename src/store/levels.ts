@@ -1,6 +1,7 @@
 import type { MovementType, Reason } from '../domain/movements.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
+import { eventBatchCte } from './outbox.js';
 import { anyOf, opaque } from './sql.js';
 import { dueHoldsAt } from './reservations.js';
 
@@ -98,39 +99,32 @@ const STOCK_CHANGED_CTE = `,
      -- again, a walk down the ledger per level. The setting tells it, as this statement ends, that they are written.
      -- Ids in ledger order, so in each level's order. The json is written out as text, every string through to_json:
      -- json_build_object took 6-7 µs an event (and jsonb's 24), this 2 (bench/README.md).
-     -- Several events: written as they are sent, with their keys beside them (migration 0027).
-     events AS (
-       INSERT INTO outbox (topic, payload, ordering_key, keys)
-       SELECT 'stock.changed',
-              CASE WHEN count(*) = 1 THEN min(e.data)
-                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"stock.changed","created_at":'
-                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
-                                                    ',' ORDER BY e.event_id) || ']}' END::json,
-              CASE WHEN count(*) = 1 THEN min('variant:' || e.variant_id) ELSE 'batch' END,
-              CASE WHEN count(*) > 1 THEN array_agg('variant:' || e.variant_id ORDER BY e.event_id) END
-         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT m.id, m.variant_id,
-                              '{"sku":' || to_json(v.sku)::text || ',"warehouse":' || to_json(w.code)::text
-                              || ',"before":{"on_hand":' || (m.on_hand_after - m.delta_on_hand)
-                              || ',"reserved":' || (m.reserved_after - m.delta_reserved)
-                              || ',"available":' || (m.on_hand_after - m.delta_on_hand - m.reserved_after + m.delta_reserved - k.held_back)
-                              || '},"after":{"on_hand":' || m.on_hand_after || ',"reserved":' || m.reserved_after
-                              || ',"available":' || (m.on_hand_after - m.reserved_after - k.held_back)
-                              || '},"movement":{"id":' || m.id || ',"type":' || to_json(m.type)::text
-                              || ',"reason":' || coalesce(to_json(m.reason)::text, 'null')
-                              || ',"reference":' || coalesce(to_json(m.reference)::text, 'null')
-                              || ',"reservation_id":' || coalesce('"' || m.reservation_id || '"', 'null')
-                              || ',"delta_on_hand":' || m.delta_on_hand || ',"delta_reserved":' || m.delta_reserved || '}}' AS data
-                         FROM ledger m
-                         JOIN (SELECT variant_id, warehouse_id, safety_stock + damaged + quality_control AS held_back FROM locked) k
-                           ON k.variant_id = m.variant_id AND k.warehouse_id = m.warehouse_id
-                        CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = m.variant_id OFFSET 0) v
-                        CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = m.warehouse_id OFFSET 0) w
-                        WHERE (SELECT stockroom_subscribed('stock.changed'))
-                        ORDER BY m.id) x) e
-        WHERE (SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'
-       HAVING count(*) > 0
-     )`;
+     ${eventBatchCte(
+       'events',
+       'stock.changed',
+       "'variant:' || e.variant_id",
+       `SELECT m.id, m.variant_id,
+               '{"sku":' || to_json(v.sku)::text || ',"warehouse":' || to_json(w.code)::text
+               || ',"before":{"on_hand":' || (m.on_hand_after - m.delta_on_hand)
+               || ',"reserved":' || (m.reserved_after - m.delta_reserved)
+               || ',"available":'
+               || (m.on_hand_after - m.delta_on_hand - m.reserved_after + m.delta_reserved - k.held_back)
+               || '},"after":{"on_hand":' || m.on_hand_after || ',"reserved":' || m.reserved_after
+               || ',"available":' || (m.on_hand_after - m.reserved_after - k.held_back)
+               || '},"movement":{"id":' || m.id || ',"type":' || to_json(m.type)::text
+               || ',"reason":' || coalesce(to_json(m.reason)::text, 'null')
+               || ',"reference":' || coalesce(to_json(m.reference)::text, 'null')
+               || ',"reservation_id":' || coalesce('"' || m.reservation_id || '"', 'null')
+               || ',"delta_on_hand":' || m.delta_on_hand || ',"delta_reserved":' || m.delta_reserved || '}}' AS data
+          FROM ledger m
+          JOIN (SELECT variant_id, warehouse_id, safety_stock + damaged + quality_control AS held_back FROM locked) k
+            ON k.variant_id = m.variant_id AND k.warehouse_id = m.warehouse_id
+         CROSS JOIN LATERAL (SELECT v.sku FROM variants v WHERE v.id = m.variant_id OFFSET 0) v
+         CROSS JOIN LATERAL (SELECT w.code FROM warehouses w WHERE w.id = m.warehouse_id OFFSET 0) w
+         WHERE (SELECT stockroom_subscribed('stock.changed'))
+         ORDER BY m.id`,
+       "(SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'",
+     )}`;
 
 /**
  * The common table expressions of applyMovements's statement, its batch and time read from the given parameters,

@@ -1,6 +1,7 @@
 import type { ReservationStatus } from '../domain/reservation.js';
 import type { Queryable } from './db.js';
-import { anyOf, opaque } from './sql.js';
+import { eventBatchCte } from './outbox.js';
+import { anyOf, opaque, opaqueArray } from './sql.js';
 
 /** A reservation as stored, without its lines. */
 export interface ReservationRow {
@@ -99,6 +100,18 @@ export interface CreatedEventParams {
   data: string;
 }
 
+/** The reservations' created events, from the data built for them (reservationParams). */
+const createdEventsCte = (events: CreatedEventParams): string =>
+  eventBatchCte(
+    'created_events',
+    'reservation.created',
+    "'reservation:' || e.id",
+    `SELECT d.id, d.data
+       FROM unnest(${events.ids}::uuid[], string_to_array(${events.data}, chr(30))) AS d(id, data)
+      WHERE (SELECT stockroom_subscribed('reservation.created'))
+      ORDER BY 1`,
+  );
+
 /**
  * New pending reservations with their lines (numbered from 1), any number, and, given `events`, their
  * reservation.created events (migration 0023): one outbox row, as the reservations' trigger writes for any other
@@ -115,28 +128,7 @@ export const reservationCtes = (reservations: string, lines: string, events?: Cr
        SELECT id, order_ref, 'pending', expires_at, created_at, created_at, unique_order_ref
          FROM json_to_recordset(${reservations}::json)
            AS r(id uuid, order_ref text, expires_at timestamptz, created_at timestamptz, unique_order_ref boolean)
-     ),${
-       events
-         ? `
-     created_events AS (
-       INSERT INTO outbox (topic, payload, ordering_key, keys)
-       SELECT 'reservation.created',
-              CASE WHEN count(*) = 1 THEN min(e.data)
-                   -- several: written as they are sent, with their keys beside them (migration 0027)
-                   ELSE '{"events":[' || string_agg('{"id":"' || e.event_id || '","type":"reservation.created","created_at":'
-                                                    || (SELECT stockroom_event_time()) || ',"data":' || e.data || '}',
-                                                    ',' ORDER BY e.event_id) || ']}' END::json,
-              CASE WHEN count(*) = 1 THEN min('reservation:' || e.id) ELSE 'batch' END,
-              CASE WHEN count(*) > 1 THEN array_agg('reservation:' || e.id ORDER BY e.event_id) END
-         FROM (SELECT nextval('outbox_id_seq') AS event_id, x.*
-                 FROM (SELECT d.id, d.data
-                         FROM unnest(${events.ids}::uuid[], string_to_array(${events.data}, chr(30))) AS d(id, data)
-                        WHERE (SELECT stockroom_subscribed('reservation.created'))
-                        ORDER BY 1) x) e
-       HAVING count(*) > 0
-     ),`
-         : ''
-     }
+     ),${events ? `${createdEventsCte(events)},` : ''}
      new_lines AS (
        INSERT INTO reservation_lines (reservation_id, line_no, variant_id, warehouse_id, qty, backordered, holds_stock,
                                       kit_line_no)
@@ -252,7 +244,7 @@ export async function claimDueHolds(
         AND EXISTS (SELECT 1 FROM reservation_lines rl
                      WHERE rl.reservation_id = r.id AND rl.variant_id = ${anyOf('$1::bigint[]')})
         AND NOT EXISTS (SELECT 1 FROM reservation_lines rl
-                         WHERE rl.reservation_id = r.id AND rl.variant_id <> ALL(ARRAY(SELECT unnest($1::bigint[]))))
+                         WHERE rl.reservation_id = r.id AND rl.variant_id <> ALL(${opaqueArray('$1::bigint[]')}))
       ORDER BY r.id FOR UPDATE SKIP LOCKED`,
     [variantIds, now],
   );
