@@ -52,6 +52,20 @@ describe.each(drivers())('threshold alerts on %s', (driver) => {
     expect((await alertsOf(h, sku)).slice(2)).toEqual([`low_stock@${b}:4`, 'low_stock@*:5']);
   });
 
+  it('keeps judging the variant overall when one level stays above the threshold and another crosses', async () => {
+    // a level above the threshold before and one above it after mean the total is too: that variant is not summed
+    const { sku, wh } = await world(h.s, [20, 6], { low_stock_threshold: 5 });
+    const [a, b] = [wh[0]!, wh[1]!];
+    await h.s.stock.adjust({ sku, warehouse: a, delta: -10, reason: 'damaged' }); // a 10; total 16
+    await h.s.stock.adjust({ sku, warehouse: b, delta: -6, reason: 'damaged' }); // b out; total 10, in stock
+    expect(await alertsOf(h, sku)).toEqual([`out_of_stock@${b}:0`]);
+    await h.s.stock.transfer({ sku, from: a, to: b, qty: 4 }); // a 6, b 4 (back, low): above and under, total 10
+    await h.s.stock.adjust({ sku, warehouse: a, delta: -3, reason: 'damaged' }); // a 3: the total 7, in stock
+    expect(await alertsOf(h, sku)).toEqual([`out_of_stock@${b}:0`, `back_in_stock@${b}:4`, `low_stock@${a}:3`]);
+    await h.s.stock.adjust({ sku, warehouse: b, delta: -2, reason: 'damaged' }); // b 2: the total 5, low overall
+    expect((await alertsOf(h, sku)).slice(3)).toEqual(['low_stock@*:5']);
+  });
+
   it('judges concurrent changes in two warehouses of one variant one after the other: the total crosses once', async () => {
     const { sku, wh } = await world(h.s, [10, 10], { low_stock_threshold: 5 });
     const [a, b] = [wh[0]!, wh[1]!];

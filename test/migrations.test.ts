@@ -38,6 +38,7 @@ const ALL = [
   '0032_idempotency_retention',
   '0033_sync_secret_sealed',
   '0034_holds_as_planned',
+  '0035_alerts_in_stock',
 ];
 
 describe('migrations', () => {

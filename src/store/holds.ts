@@ -12,7 +12,7 @@ import { reservationCtes, reservationParams } from './reservations.js';
 const writeStatement = ({ reservationCreated, stockChanged }: EventsWanted): string => {
   const holds = reservationCreated ? 5 : 3;
   return `WITH ${reservationCtes('$1', '$2', reservationCreated ? { ids: '$3', data: '$4' } : undefined)},
-     ${movementCtes(`$${holds}`, `$${holds + 1}`, stockChanged)}
+     ${movementCtes(`$${holds}`, `$${holds + 1}`, { stockEvents: stockChanged, levelsLocked: true })}
   SELECT (SELECT stockroom_subscribed('reservation.created')) AS reservation_created,
          (SELECT stockroom_subscribed('stock.changed')) AS stock_changed,
          (SELECT stockroom_refuse_unplanned((SELECT count(*) FROM req) - count(*)) FROM done

@@ -126,6 +126,19 @@ const STOCK_CHANGED_CTE = `,
        "(SELECT set_config('stockroom.stock_events_written', 'on', true)) = 'on'",
      )}`;
 
+/** How movementCtes's statement comes by its levels. */
+export interface MovementCtesOptions {
+  /** write stock.changed events itself (see STOCK_CHANGED_CTE); without, the level trigger writes those wanted */
+  stockEvents?: boolean;
+  /**
+   * Every level of the batch's variants is locked already, by this transaction's statement before (the reserve
+   * group's lockRoutingLevels): they are read, not locked again. A row this transaction holds cannot change
+   * under it, so the statement's snapshot reads the locked numbers; locking them again cost about 2 µs a
+   * reservation (bench/README.md, issue 18). A caller that cannot say so must leave it false.
+   */
+  levelsLocked?: boolean;
+}
+
 /**
  * The common table expressions of applyMovements's statement, its batch and time read from the given parameters,
  * for a statement that writes something else in the same breath (reservations with their holds: a round trip
@@ -135,7 +148,11 @@ const STOCK_CHANGED_CTE = `,
  * trigger, which writes them if a channel wants them (for a caller that knew none did: store/holds.ts). Every
  * statement with STOCK_CHANGED_CTE updates stock_levels, so the trigger that clears its setting always runs.
  */
-export const movementCtes = (batch: string, at: string, stockEvents = true): string => `req AS (
+export const movementCtes = (
+  batch: string,
+  at: string,
+  { stockEvents = true, levelsLocked = false }: MovementCtesOptions = {},
+): string => `req AS (
        SELECT * FROM json_to_recordset(${batch}::json) AS r(
          idx int, variant_id bigint, warehouse_id bigint, type text, d_on_hand int, d_reserved int, guard text,
          reason text, reference text, reservation_id uuid, expected_on_hand int, actor text, bin_id bigint,
@@ -147,9 +164,13 @@ export const movementCtes = (batch: string, at: string, stockEvents = true): str
          FROM stock_levels l
         -- an array, not IN (subquery): a prepared statement's generic plan guesses 100 movements and may hash
         -- them against a scan of every level; an array is always a key lookup per variant
-        WHERE l.variant_id = ANY(ARRAY(SELECT DISTINCT variant_id FROM req))
+        WHERE l.variant_id = ANY(ARRAY(SELECT DISTINCT variant_id FROM req))${
+          levelsLocked
+            ? ''
+            : `
         ORDER BY l.variant_id, l.warehouse_id
-          FOR UPDATE OF l
+          FOR UPDATE OF l`
+        }
      ),
      steps AS (
        SELECT req.*, k.safety_stock, k.damaged, k.quality_control, k.backorder_limit,
