@@ -103,6 +103,28 @@ export const APPLICATION_NAME = 'stockroom';
 /** What node-postgres says when a query outlived query_timeout. */
 const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
+/**
+ * A transaction's id and the server it runs on (its start time: a restarted or another server answers for ids of
+ * its own, never for this one's), learnt with its BEGIN when its caller can be asked about a lost COMMIT.
+ */
+const XACT_OF = `SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_current_xact_id()::text END AS xid,
+                         pg_postmaster_start_time()::text AS server`;
+interface Xact {
+  /** none on a standby (it assigns no ids): the transaction's first write fails there as it would have */
+  xid: string | null;
+  server: string;
+}
+/** A transaction's outcome, asked on another connection of the same server: committed, aborted or in progress. */
+const XACT_STATUS = `SELECT CASE WHEN pg_postmaster_start_time()::text = $2 THEN pg_xact_status($1::xid8) END AS status`;
+/**
+ * Ends the backend that still holds a transaction open (its client gone, the server not told: a cut network):
+ * it rolls back, or finishes the COMMIT it is in, and exits; waits for that up to $2 ms. Its locks (a reserve
+ * group's levels) would otherwise be held until the server's keepalives find the connection dead.
+ */
+const XACT_END =
+  'SELECT pg_terminate_backend(pid, $2) AS ended FROM pg_stat_activity WHERE backend_xid = $1::xid8::xid';
+const XACT_END_WAIT_MS = 5000;
+
 /** Reconnect backoff of a listening connection: doubling from the first delay up to the cap, jittered. */
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_CAP_MS = 5000;
@@ -151,6 +173,28 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     }
   }
 
+  /**
+   * The outcome of a transaction whose connection was lost, by its id, on another connection: committed, or
+   * aborted (nothing of it is in), or undefined when that cannot be told (another server, or the question failed).
+   * One still in progress is ended first (XACT_END), so a "no" is an answer too.
+   */
+  async function outcomeOf(xact: Xact | undefined): Promise<'committed' | 'aborted' | undefined> {
+    if (xact?.xid == null) return undefined;
+    const db = wrap(() => servers.pool(), prepare, noticed);
+    try {
+      for (let asked = 0; asked < 2; asked++) {
+        const { rows } = await db.query<{ status: string | null }>(XACT_STATUS, [xact.xid, xact.server]);
+        const status = rows[0]?.status;
+        if (status === 'committed' || status === 'aborted') return status;
+        if (status !== 'in progress' || asked > 0) return undefined;
+        await db.query(XACT_END, [xact.xid, XACT_END_WAIT_MS]);
+      }
+    } catch (error) {
+      noticed(error);
+    }
+    return undefined;
+  }
+
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
@@ -170,14 +214,23 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       // fn's result once fn has returned (its COMMIT goes out next): the answer if the transaction turns out to be in
       let done: { result: T } | undefined;
       // the connection was lost after fn returned: the outcome is asked once this connection is given back
-      let unknown: { result: T; error: unknown } | undefined;
+      let unknown: { result: T; error: unknown; xact: Promise<Xact | undefined> | undefined } | undefined;
+      let xact: Promise<Xact | undefined> | undefined;
       try {
         // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
         // transaction is aborted and COMMIT answers ROLLBACK, so the failure is thrown and nothing is committed
         const sent = new SentStatements();
         void sent.track(() => client.query('BEGIN'));
-        const result = await fn(wrap(() => client, prepare, noticed, sent));
+        const tx = wrap(() => client, prepare, noticed, sent);
+        // a caller that can be asked about a lost COMMIT has its transaction's id learnt with BEGIN (no round trip
+        // of its own), so that a lost one can be told apart even when nothing of it is found
+        if (options.committed !== undefined)
+          xact = tx.query<Xact>(XACT_OF).then(
+            ({ rows }) => rows[0],
+            () => undefined,
+          );
+        const result = await fn(tx);
         done = { result };
         const committed = sent.track(() => client.query('COMMIT'));
         await sent.close();
@@ -190,7 +243,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         if (lost !== undefined && done !== undefined && options.committed !== undefined) {
           // lost after fn returned, its COMMIT on the way or about to be: the caller may know how to tell whether
           // the transaction is in, asked once this connection is given back (the question takes one of the pool's)
-          unknown = { result: done.result, error };
+          unknown = { result: done.result, error, xact };
         } else {
           if (lost === undefined)
             await client.query('ROLLBACK').catch((rollbackError: unknown) => {
@@ -213,7 +266,10 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       }
       if (unknown !== undefined) {
         if (options.committed !== undefined && (await foundCommitted(options.committed))) return unknown.result;
-        throw unknown.error;
+        const outcome = await outcomeOf(await unknown.xact);
+        if (outcome === 'committed') return unknown.result;
+        // known rolled back, nothing of it is in: run again from the start, as a lost deadlock is
+        if (outcome !== 'aborted' || attempt >= MAX_TRANSACTION_ATTEMPTS) throw unknown.error;
       }
     }
   }

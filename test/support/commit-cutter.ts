@@ -17,6 +17,12 @@ export interface CommitCutter {
    * does), so the server rolls the transaction back when it notices. Resolves once both are closed.
    */
   dropNextKeyedCommit: () => Promise<void>;
+  /**
+   * Arms a loss the server is not told of (a cut network): the next COMMIT of a transaction that claimed an
+   * idempotency key never reaches the server, and the client's connection is cut, but the server's is left open,
+   * so its backend stays in the transaction, holding its locks. Resolves once the client's connection is cut.
+   */
+  stallNextKeyedCommit: () => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -61,7 +67,7 @@ class MessageReader {
 export async function startCommitCutter(targetUrl: string): Promise<CommitCutter> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
-  let armed: { lose: 'answer' | 'commit'; done: () => void } | undefined;
+  let armed: { lose: 'answer' | 'commit' | 'stall'; done: () => void } | undefined;
 
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
@@ -70,12 +76,23 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
     const answers = new MessageReader(true);
     let keyed = false;
     let cutDone: (() => void) | undefined;
+    // the client is cut and the server's connection kept open: closing one no longer closes the other
+    let stalled = false;
     // complete messages are passed on one by one, so that a COMMIT can be kept from the server
     client.on('data', (chunk: Buffer) => {
       for (const message of reader.read(chunk)) {
         if (client.destroyed) return;
         if ((message.type === 'P' || message.type === 'Q') && message.text.includes('idempotency_keys')) keyed = true;
         const query = message.type === 'Q' ? message.text.replace(/\0/g, '').trim().toUpperCase() : '';
+        if (query === 'COMMIT' && keyed && armed?.lose === 'stall') {
+          // the COMMIT is lost on the way, and the server never hears of it: its backend waits in the transaction
+          const done = armed.done;
+          armed = undefined;
+          stalled = true;
+          client.destroy();
+          done();
+          return;
+        }
         if (query === 'COMMIT' && keyed && armed?.lose === 'commit') {
           // the COMMIT is lost on the way: the client is cut, and the server hears its connection close
           upstream.once('close', armed.done);
@@ -110,7 +127,7 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
       }
     });
     const closeBoth = (): void => {
-      upstream.destroy();
+      if (!stalled) upstream.destroy();
       client.destroy();
       sockets.delete(client);
     };
@@ -135,6 +152,10 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
     dropNextKeyedCommit: () =>
       new Promise<void>((resolve) => {
         armed = { lose: 'commit', done: resolve };
+      }),
+    stallNextKeyedCommit: () =>
+      new Promise<void>((resolve) => {
+        armed = { lose: 'stall', done: resolve };
       }),
     close: async () => {
       for (const socket of sockets) socket.destroy();
