@@ -446,8 +446,8 @@ export class TargetNotEmptyError extends StockroomError {
   constructor(target: string, objects: string[]) {
     const shown = objects.slice(0, 5).join(', ') + (objects.length > 5 ? `, and ${objects.length - 5} more` : '');
     super(
-      `${target} is not empty (it has ${shown}): db copy writes into an empty database only; create one ` +
-        '(createdb, or a data directory that does not exist yet) and copy into that',
+      `${target} is not empty (it has ${shown}): db copy writes into an empty database, or one only migrated; ` +
+        'create one (createdb, or a data directory that does not exist yet) and copy into that',
       { objects },
     );
   }

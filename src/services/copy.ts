@@ -13,6 +13,7 @@ import {
   schemaObjects,
   setSequence,
   setTableTriggers,
+  tablesWithRows,
   useExactText,
   writePage,
 } from '../store/copy.js';
@@ -28,6 +29,8 @@ export const DEFAULT_COPY_CHUNK_ROWS = 2000;
 
 /** The table whose rows are the target's own: its migrations write them, in the copy's transaction. */
 const MIGRATIONS_TABLE = 'schema_migrations';
+/** Tables a migration writes rows into (0009's replenishment job): a migrated target with only these is empty. */
+const SEEDED_BY_MIGRATIONS = [MIGRATIONS_TABLE, 'scheduled_jobs'];
 
 /** How a copy runs. */
 export interface CopyOptions {
@@ -88,7 +91,7 @@ class CopyChecksFailed extends Error {
 }
 
 /**
- * Copies a whole store into an empty database: migrates the target, writes every table of the schema in
+ * Copies a whole store into an empty database (or one only migrated): migrates the target, writes every table of the schema in
  * foreign-key order with the tables' own triggers off (rows are copied as they are: no alert, event, cost or
  * stock-list row is derived again), sets every sequence to where the source's stands, turns the triggers back on,
  * then checks the copy (reconcile, and every table's rows on both sides) before committing. It is one transaction
@@ -100,7 +103,10 @@ class CopyChecksFailed extends Error {
 export async function copyStore(source: Db, target: Db, options: CopyOptions = {}): Promise<CopyReport> {
   const chunkRows = options.chunkRows ?? DEFAULT_COPY_CHUNK_ROWS;
   const objects = await schemaObjects(target);
-  if (objects.length > 0) throw new TargetNotEmptyError(options.targetName ?? 'the target database', objects);
+  // a database only migrated (`stockroom migrate` run on it first) has the schema and no store: it is taken, and
+  // what its migrations wrote is replaced by the source's own; one with any other row is refused, naming the tables
+  const holding = objects.includes(MIGRATIONS_TABLE) ? await tablesWithRows(target, SEEDED_BY_MIGRATIONS) : objects;
+  if (holding.length > 0) throw new TargetNotEmptyError(options.targetName ?? 'the target database', holding);
   await assertCurrent(source);
   try {
     return await source.transaction(async (from) => {

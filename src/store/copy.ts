@@ -47,6 +47,31 @@ export async function schemaObjects(db: Queryable): Promise<string[]> {
 }
 
 /**
+ * The tables of the current schema that hold a row, but those named in `except`: the store's data in a database
+ * that has the schema (an EXISTS a table, in one statement: a big table is not counted).
+ */
+export async function tablesWithRows(db: Queryable, except: readonly string[]): Promise<string[]> {
+  const { rows: tables } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name
+       FROM pg_class c
+      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+        AND NOT (c.relname = ANY($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY c.relname`,
+    [except],
+  );
+  if (tables.length === 0) return [];
+  const { rows } = await db.query<{ name: string }>(
+    tables
+      .map(({ name }, i) => `SELECT $${i + 1}::text AS name WHERE EXISTS (SELECT 1 FROM ${quoteName(name)})`)
+      .join(' UNION ALL '),
+    tables.map(({ name }) => name),
+  );
+  return rows.map((row) => row.name);
+}
+
+/**
  * The tables of the current schema, parents before the tables whose foreign keys point at them, so rows can be
  * written in this order with every key checked as it goes. A table without a primary key cannot be paged and is
  * refused by name (every table the migrations create has one).
