@@ -26,7 +26,7 @@ describe.each(drivers())('db copy into a database only migrated, on %s', (driver
     await s.reservations.reserve({ order_ref: 'o-1', lines: [{ sku: 'MUG', qty: 2 }] });
   };
 
-  it('takes the copy: the migrations ran, nothing else is there (its seeded job row is replaced by the source’s)', async () => {
+  it('takes the copy: the migrations ran and nothing else (their seeded job row is replaced)', async () => {
     const source = await database();
     await storeIn(source);
     const target = await database(); // migrated by createTestDb, as `stockroom migrate` does

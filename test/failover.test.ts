@@ -382,7 +382,7 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(after.level).toEqual([{ reserved: orders.length }]);
   });
 
-  it('is asked about on the pool once the lost connection is given back, so a pool of one answers at once', async () => {
+  it('is asked about on a connection of its own, so a pool of one answers at once', async () => {
     // the cutter cuts a transaction that named idempotency_keys; a table of the test's own holds what it writes
     const table = `cut_marks_${uniq('t').replace(/[^a-z0-9]/gi, '_')}`;
     await s.db.exec(`CREATE TABLE ${table} (mark text PRIMARY KEY)`);
@@ -411,7 +411,7 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     }
   });
 
-  it('whose COMMIT never reached the server is known rolled back by its id and made again: every order 201', async () => {
+  it('whose COMMIT never reached the server is known rolled back by its id and run again: all 201', async () => {
     const { sku, orders } = await eightOrders();
     const dropped = cutter.dropNextKeyedCommit();
     const first = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
@@ -427,12 +427,13 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(after.level).toEqual([{ reserved: orders.length }]);
   });
 
-  it('whose COMMIT was lost where the server never heard: its backend is ended, its locks freed, the order made', async () => {
+  it('whose COMMIT the server never heard of: its backend is ended, its locks freed, every order 201', async () => {
     const { sku, orders } = await eightOrders();
     const stalled = cutter.stallNextKeyedCommit();
-    const first = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
-    await stalled;
-    // the stalled backend held the SKU's level locked: the groups after it waited for it, and it was ended
+    const answers = Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
+    (await stalled)();
+    const first = await answers;
+    // the stalled backend held the SKU's level locked, and was ended; the group ran again
     expect(first.map((a) => [a.status, a.replayed])).toEqual(orders.map(() => [201, false]));
     const { rows: left } = await s.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
@@ -443,5 +444,38 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
     expect(after.rows).toBe(orders.length);
     expect(after.level).toEqual([{ reserved: orders.length }]);
+  });
+
+  it('is asked about on a connection of its own while the pool waits behind the stalled locks', async () => {
+    const { sku, orders } = await eightOrders();
+    const order = orders[0]!;
+    const small = new Stockroom({ db: await openPostgres(cutter.url, { prepare: false, max: 2 }) });
+    try {
+      const stalled = cutter.stallNextKeyedCommit();
+      const reserved = small.reservations.reserve(order, { idempotencyKey: `key-${order.order_ref}` });
+      const cut = await stalled;
+      // three changes of the same level wait for the stalled transaction's lock: two hold the pool's connections
+      // (the second once the lost one is given back), the third waits for one
+      const adjusted = Promise.all(
+        [1, 2, 3].map(() => small.stock.adjust({ sku, warehouse: 'CUT', delta: 1, reason: 'correction' })),
+      );
+      await expect
+        .poll(async () => {
+          const { rows } = await s.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          return rows[0]?.n;
+        })
+        .toBe(1);
+      cut();
+      expect((await reserved).status).toBe('pending');
+      await adjusted;
+      const after = await stored(sku, [order]);
+      expect(after.rows).toBe(1);
+      expect(after.level).toEqual([{ reserved: 1 }]);
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -91,11 +91,11 @@ class CopyChecksFailed extends Error {
 }
 
 /**
- * Copies a whole store into an empty database (or one only migrated): migrates the target, writes every table of the schema in
- * foreign-key order with the tables' own triggers off (rows are copied as they are: no alert, event, cost or
- * stock-list row is derived again), sets every sequence to where the source's stands, turns the triggers back on,
- * then checks the copy (reconcile, and every table's rows on both sides) before committing. It is one transaction
- * on the target: a failure or a failed check leaves it as empty as it was.
+ * Copies a whole store into an empty database (or one only migrated): migrates the target, writes every table of
+ * the schema in foreign-key order with the tables' own triggers off (rows are copied as they are: no alert, event,
+ * cost or stock-list row is derived again), sets every sequence to where the source's stands, turns the triggers
+ * back on, then checks the copy (reconcile, and every table's rows on both sides) before committing. It is one
+ * transaction on the target: a failure or a failed check leaves it as empty as it was.
  *
  * The source is read in one snapshot, page by page, so memory holds one page whatever the store's size. Secrets
  * (API key hashes, sealed channel secrets, sync secrets) are copied in their stored form and never shown.

@@ -61,9 +61,9 @@ export type Driver = (typeof DRIVERS)[number];
 export interface TransactionOptions {
   /**
    * Whether the last run of fn is committed: by what it wrote that nothing else writes (a new row's key). Only a
-   * true answer counts. On a PostgreSQL server, given this, the transaction's id is learnt with its BEGIN, and
-   * a false answer is followed by asking the server by that id (ending a backend that still holds it open): known
-   * rolled back, fn runs again, so it must be able to, as after a lost deadlock; when not even that can be told,
+   * true answer counts. On a PostgreSQL server, given this, the transaction's id is learnt with its BEGIN, and a
+   * false answer is followed by asking the server by that id (ending a backend that still holds it open): known
+   * rolled back, fn runs again (as after a lost deadlock: fn must be able to); when that cannot be told either,
    * the transaction fails with the connection's error.
    */
   committed?: (db: Queryable) => Promise<boolean>;

@@ -131,10 +131,11 @@ export interface MovementCtesOptions {
   /** write stock.changed events itself (see STOCK_CHANGED_CTE); without, the level trigger writes those wanted */
   stockEvents?: boolean;
   /**
-   * Every level of the batch's variants is locked already, by this transaction's statement before (the reserve
-   * group's lockRoutingLevels): they are read, not locked again. A row this transaction holds cannot change
-   * under it, so the statement's snapshot reads the locked numbers; locking them again cost about 2 µs a
-   * reservation (bench/README.md, issue 18). A caller that cannot say so must leave it false.
+   * Every level the batch moves is locked already, by this transaction's statement before (the reserve group's
+   * lockRoutingLevels, which locks every level of its SKUs but archived ones, which no hold moves): they are read,
+   * not locked again. A row this transaction holds cannot change under it, so the statement's snapshot reads the
+   * locked numbers; locking them again was about 0.2 ms of a group of 32 (bench/README.md, issue 18). A caller
+   * that cannot say so must leave it false.
    */
   levelsLocked?: boolean;
 }

@@ -27,7 +27,7 @@ const nameOf = (sql: string): string => {
 };
 
 /** What runs a query: a pooled client in a transaction, or the pool of the server in use now. */
-type QueryTarget = () => pg.Pool | pg.PoolClient;
+type QueryTarget = () => pg.Pool | pg.ClientBase;
 
 function wrap(
   conn: QueryTarget,
@@ -104,26 +104,27 @@ export const APPLICATION_NAME = 'stockroom';
 const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /**
- * A transaction's id and the server it runs on (its start time: a restarted or another server answers for ids of
- * its own, never for this one's), learnt with its BEGIN when its caller can be asked about a lost COMMIT.
+ * Who a transaction is, learnt with its BEGIN when its caller can be asked about a lost COMMIT: its id, and the
+ * backend running it. An id alone is not enough to end a backend by: a server that restarts after a crash may give
+ * an id its WAL never kept to another transaction.
  */
-const XACT_OF = `SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_current_xact_id()::text END AS xid,
-                         pg_postmaster_start_time()::text AS server`;
-interface Xact {
+const TRANSACTION_IDENTITY = `SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_current_xact_id()::text END AS xid,
+                                     pg_backend_pid() AS pid`;
+interface TransactionIdentity {
   /** none on a standby (it assigns no ids): the transaction's first write fails there as it would have */
   xid: string | null;
-  server: string;
+  pid: number;
 }
-/** A transaction's outcome, asked on another connection of the same server: committed, aborted or in progress. */
-const XACT_STATUS = `SELECT CASE WHEN pg_postmaster_start_time()::text = $2 THEN pg_xact_status($1::xid8) END AS status`;
+/** A transaction's outcome by its id: committed, aborted or in progress (null: too old to tell). */
+const TRANSACTION_STATUS = 'SELECT pg_xact_status($1::xid8) AS status';
 /**
- * Ends the backend that still holds a transaction open (its client gone, the server not told: a cut network):
- * it rolls back, or finishes the COMMIT it is in, and exits; waits for that up to $2 ms. Its locks (a reserve
- * group's levels) would otherwise be held until the server's keepalives find the connection dead.
+ * Ends the backend that still holds a transaction open (its client gone and the server not told: a cut network):
+ * it rolls back, or finishes a COMMIT it is in, and exits; waits for that up to $3 ms. Its locks (a reserve group's
+ * levels) would otherwise be held until the server's keepalives find the connection dead.
  */
-const XACT_END =
-  'SELECT pg_terminate_backend(pid, $2) AS ended FROM pg_stat_activity WHERE backend_xid = $1::xid8::xid';
-const XACT_END_WAIT_MS = 5000;
+const TRANSACTION_END = `SELECT pg_terminate_backend(pid, $3) AS ended
+                           FROM pg_stat_activity WHERE pid = $2 AND backend_xid = $1::xid8::xid`;
+const TRANSACTION_END_WAIT_MS = 5000;
 
 /** Reconnect backoff of a listening connection: doubling from the first delay up to the cap, jittered. */
 const RECONNECT_FIRST_MS = 100;
@@ -159,38 +160,37 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   }
 
   /**
-   * Whether the transaction of a connection lost once fn had returned (its COMMIT sent, or about to be) is in, as
-   * `committed` finds on another connection. Only a yes is an answer: what another connection sees is committed. A
-   * no may be a backend that has not finished yet (it can still commit, or roll back once it notices its client is
-   * gone), so it stays unknown.
+   * The outcome of a transaction whose connection was lost once fn had returned (its COMMIT sent, or about to be),
+   * asked on a connection of its own: the pool's may all be held by transactions waiting for the lost one's locks.
+   * In, if `committed` finds what it wrote. Otherwise its id says: aborted (nothing of it is in), or in progress on
+   * a backend that is then ended and asked about again; committed counts only once `committed` finds it too (after
+   * a crash the id may be another transaction's). Undefined when it cannot be told.
    */
-  async function foundCommitted(committed: (db: Queryable) => Promise<boolean>): Promise<boolean> {
+  async function outcomeOf(
+    committed: (db: Queryable) => Promise<boolean>,
+    identity: TransactionIdentity | undefined,
+  ): Promise<'committed' | 'aborted' | undefined> {
+    const client = new pg.Client(servers.connection());
+    // a connection lost here fails the query in flight too, which is how this hears of it
+    client.on('error', noticed);
     try {
-      return await committed(wrap(() => servers.pool(), prepare, noticed));
-    } catch (error) {
-      noticed(error);
-      return false;
-    }
-  }
-
-  /**
-   * The outcome of a transaction whose connection was lost, by its id, on another connection: committed, or
-   * aborted (nothing of it is in), or undefined when that cannot be told (another server, or the question failed).
-   * One still in progress is ended first (XACT_END), so a "no" is an answer too.
-   */
-  async function outcomeOf(xact: Xact | undefined): Promise<'committed' | 'aborted' | undefined> {
-    if (xact?.xid == null) return undefined;
-    const db = wrap(() => servers.pool(), prepare, noticed);
-    try {
+      await client.connect();
+      const db = wrap(() => client, false, noticed);
+      if (await committed(db)) return 'committed';
+      if (identity?.xid == null) return undefined;
       for (let asked = 0; asked < 2; asked++) {
-        const { rows } = await db.query<{ status: string | null }>(XACT_STATUS, [xact.xid, xact.server]);
+        const { rows } = await db.query<{ status: string | null }>(TRANSACTION_STATUS, [identity.xid]);
         const status = rows[0]?.status;
-        if (status === 'committed' || status === 'aborted') return status;
+        if (status === 'aborted') return status;
+        // it finished its COMMIT while it was asked about, or the id is another transaction's
+        if (status === 'committed') return (await committed(db)) ? status : undefined;
         if (status !== 'in progress' || asked > 0) return undefined;
-        await db.query(XACT_END, [xact.xid, XACT_END_WAIT_MS]);
+        await db.query(TRANSACTION_END, [identity.xid, identity.pid, TRANSACTION_END_WAIT_MS]);
       }
     } catch (error) {
       noticed(error);
+    } finally {
+      await client.end().catch(() => undefined);
     }
     return undefined;
   }
@@ -214,8 +214,8 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       // fn's result once fn has returned (its COMMIT goes out next): the answer if the transaction turns out to be in
       let done: { result: T } | undefined;
       // the connection was lost after fn returned: the outcome is asked once this connection is given back
-      let unknown: { result: T; error: unknown; xact: Promise<Xact | undefined> | undefined } | undefined;
-      let xact: Promise<Xact | undefined> | undefined;
+      let unknown: { result: T; error: unknown } | undefined;
+      let identity: Promise<TransactionIdentity | undefined> | undefined;
       try {
         // BEGIN goes out with fn's first statement, and COMMIT right behind its last (Db.transaction): a group of
         // reservations is two round trips, its locks and its write; if a statement before COMMIT failed, the
@@ -226,7 +226,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         // a caller that can be asked about a lost COMMIT has its transaction's id learnt with BEGIN (no round trip
         // of its own), so that a lost one can be told apart even when nothing of it is found
         if (options.committed !== undefined)
-          xact = tx.query<Xact>(XACT_OF).then(
+          identity = tx.query<TransactionIdentity>(TRANSACTION_IDENTITY).then(
             ({ rows }) => rows[0],
             () => undefined,
           );
@@ -243,7 +243,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         if (lost !== undefined && done !== undefined && options.committed !== undefined) {
           // lost after fn returned, its COMMIT on the way or about to be: the caller may know how to tell whether
           // the transaction is in, asked once this connection is given back (the question takes one of the pool's)
-          unknown = { result: done.result, error, xact };
+          unknown = { result: done.result, error };
         } else {
           if (lost === undefined)
             await client.query('ROLLBACK').catch((rollbackError: unknown) => {
@@ -265,8 +265,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         client.release(lost);
       }
       if (unknown !== undefined) {
-        if (options.committed !== undefined && (await foundCommitted(options.committed))) return unknown.result;
-        const outcome = await outcomeOf(await unknown.xact);
+        const outcome = options.committed && (await outcomeOf(options.committed, await identity));
         if (outcome === 'committed') return unknown.result;
         // known rolled back, nothing of it is in: run again from the start, as a lost deadlock is
         if (outcome !== 'aborted' || attempt >= MAX_TRANSACTION_ATTEMPTS) throw unknown.error;

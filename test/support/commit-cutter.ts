@@ -19,10 +19,11 @@ export interface CommitCutter {
   dropNextKeyedCommit: () => Promise<void>;
   /**
    * Arms a loss the server is not told of (a cut network): the next COMMIT of a transaction that claimed an
-   * idempotency key never reaches the server, and the client's connection is cut, but the server's is left open,
-   * so its backend stays in the transaction, holding its locks. Resolves once the client's connection is cut.
+   * idempotency key is held here and never reaches the server, whose backend stays in the transaction, holding its
+   * locks. Resolves, once the COMMIT is held, with `cut`, which cuts the client's connection and leaves the
+   * server's open.
    */
-  stallNextKeyedCommit: () => Promise<void>;
+  stallNextKeyedCommit: () => Promise<() => void>;
   close: () => Promise<void>;
 }
 
@@ -67,7 +68,8 @@ class MessageReader {
 export async function startCommitCutter(targetUrl: string): Promise<CommitCutter> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
-  let armed: { lose: 'answer' | 'commit' | 'stall'; done: () => void } | undefined;
+  let armed:
+    { lose: 'answer' | 'commit'; done: () => void } | { lose: 'stall'; done: (cut: () => void) => void } | undefined;
 
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
@@ -89,8 +91,7 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
           const done = armed.done;
           armed = undefined;
           stalled = true;
-          client.destroy();
-          done();
+          done(() => client.destroy());
           return;
         }
         if (query === 'COMMIT' && keyed && armed?.lose === 'commit') {
@@ -154,7 +155,7 @@ export async function startCommitCutter(targetUrl: string): Promise<CommitCutter
         armed = { lose: 'commit', done: resolve };
       }),
     stallNextKeyedCommit: () =>
-      new Promise<void>((resolve) => {
+      new Promise<() => void>((resolve) => {
         armed = { lose: 'stall', done: resolve };
       }),
     close: async () => {

@@ -1,6 +1,6 @@
 -- The alert trigger (0007, 0016) runs after every statement that changes levels, a reserve group's write among
--- them, and summed each touched variant's levels for its variant-wide state: an index scan a variant, most of
--- its 0.3 ms a group of 32 (bench/README.md, issue 18). A variant's total of max(available, 0) is at least any
+-- them, and summed each touched variant's levels for its variant-wide state: an index scan a variant, a third of
+-- its 0.27-0.30 ms a group of 32 (bench/README.md, issue 18). A variant's total of max(available, 0) is at least any
 -- one level's; so a variant with a changed level above its threshold (and above 0) before the statement, and one
 -- above it after, was in stock overall before and is after: no variant-wide alert can be raised, and its sum is
 -- skipped. Only the variants near or under their threshold are summed; per level nothing changes. The threshold
