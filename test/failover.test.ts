@@ -365,6 +365,23 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     return { ids: new Map(rows.map((row) => [row.order_ref, row.id])), rows: rows.length, level: level.rows };
   };
 
+  /**
+   * Every order is in once, as it was answered (`first`): its stored reservation is the one answered, the SKU holds
+   * one unit an order, and a retry with its key replays that answer.
+   */
+  const expectEachMadeOnce = async (
+    sku: string,
+    orders: { order_ref: string; lines: { sku: string; qty: number }[] }[],
+    first: Answer[],
+  ): Promise<void> => {
+    const after = await stored(sku, orders);
+    expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
+    expect(after.rows).toBe(orders.length);
+    expect(after.level).toEqual([{ reserved: orders.length }]);
+    const retried = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
+    expect(retried.map((a) => [a.status, a.replayed, a.id])).toEqual(first.map((a) => [201, true, a.id]));
+  };
+
   it('is found committed on another connection: every order is answered 201, and a retry replays it', async () => {
     const { sku, orders } = await eightOrders();
     const cut = cutter.cutNextKeyedCommit();
@@ -374,12 +391,7 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(first.map((a) => [a.status, a.replayed])).toEqual(orders.map(() => [201, false]));
 
     // the answers were the reservations made: a retry with its key is answered with the same, marked as a replay
-    const retried = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
-    expect(retried.map((a) => [a.status, a.replayed, a.id])).toEqual(first.map((a) => [201, true, a.id]));
-    const after = await stored(sku, orders);
-    expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
-    expect(after.rows).toBe(orders.length);
-    expect(after.level).toEqual([{ reserved: orders.length }]);
+    await expectEachMadeOnce(sku, orders, first);
   });
 
   it('is asked about on a connection of its own, so a pool of one answers at once', async () => {
@@ -419,12 +431,7 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
     expect(first.map((a) => [a.status, a.replayed])).toEqual(orders.map(() => [201, false]));
 
     // each order is in once, as answered: the lost run left nothing, and a retry with its key replays the answer
-    const retried = await Promise.all(orders.map((order) => reserve(url, `key-${order.order_ref}`, apiKey, order)));
-    expect(retried.map((a) => [a.status, a.replayed, a.id])).toEqual(first.map((a) => [201, true, a.id]));
-    const after = await stored(sku, orders);
-    expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
-    expect(after.rows).toBe(orders.length);
-    expect(after.level).toEqual([{ reserved: orders.length }]);
+    await expectEachMadeOnce(sku, orders, first);
   });
 
   it('whose COMMIT the server never heard of: its backend is ended, its locks freed, every order 201', async () => {
@@ -440,10 +447,7 @@ describe.skipIf(!process.env.CI && !postgresUrl())('a reservation whose COMMIT w
         WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
     );
     expect(left).toEqual([{ n: 0 }]);
-    const after = await stored(sku, orders);
-    expect(after.ids).toEqual(new Map(orders.map((order, i) => [order.order_ref, first[i]?.id])));
-    expect(after.rows).toBe(orders.length);
-    expect(after.level).toEqual([{ reserved: orders.length }]);
+    await expectEachMadeOnce(sku, orders, first);
   });
 
   it('is asked about on a connection of its own while the pool waits behind the stalled locks', async () => {
