@@ -84,7 +84,15 @@ export function post(url: string, headers: Record<string, string>) {
   void settled.then(() => (done = true));
   const send = async (piece: Buffer | string): Promise<void> => {
     if (done || req.destroyed || req.write(piece)) return;
-    await Promise.race([once(req, 'drain').catch(() => undefined), once(req, 'close').catch(() => undefined), settled]);
+    // the waits that lose the race are taken back: each left an error and a close listener on the request, and an
+    // upload of many pieces went past the emitter's ten (MaxListenersExceededWarning in CI's output)
+    const stop = new AbortController();
+    const until = (event: string): Promise<unknown> => once(req, event, { signal: stop.signal }).catch(() => undefined);
+    try {
+      await Promise.race([until('drain'), until('close'), settled]);
+    } finally {
+      stop.abort();
+    }
   };
   return {
     answered,
