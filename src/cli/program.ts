@@ -19,6 +19,7 @@ import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
 import { registerReplenishment } from './replenishment.js';
 import { registerReservations } from './reservations.js';
+import { registerSecrets } from './secrets.js';
 import { registerBulk, registerStock } from './stock.js';
 import { registerSuppliers } from './suppliers.js';
 import { registerSync } from './sync.js';
@@ -75,6 +76,7 @@ function createProgram(
   registerKeys(program, ctx);
   registerAlerts(program, ctx);
   registerChannels(program, ctx);
+  registerSecrets(program, ctx);
   registerDeliveries(program, ctx);
   registerSuppliers(program, ctx);
   registerPurchaseOrders(program, ctx);

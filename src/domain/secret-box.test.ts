@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { open, seal, secretKeyFrom } from './secret-box.js';
+import { open, resealed, seal, secretKeyFrom } from './secret-box.js';
 
 describe('channel secrets sealed at rest', () => {
   const key = secretKeyFrom('a-long-random-operator-secret-0123');
@@ -21,5 +21,17 @@ describe('channel secrets sealed at rest', () => {
     expect(() => open(key, { sealed: [version, iv, tag, flipped].join('.') })).toThrow('cannot be opened');
     expect(open(key, secrets)).toEqual(secrets);
     expect(() => secretKeyFrom('short')).toThrow('at least 16 characters');
+  });
+
+  it('reseal under a new key what the previous key or no key sealed, leave what the new key sealed, lose nothing', () => {
+    const next = secretKeyFrom('the-next-operator-secret-456789');
+    const underOld = seal(key, secrets);
+    const underNew = seal(next, secrets);
+    expect(open(next, resealed(next, key, underOld) ?? {})).toEqual(secrets);
+    expect(open(next, resealed(next, undefined, secrets) ?? {})).toEqual(secrets); // stored before a key was set
+    expect(resealed(next, key, underNew)).toBeUndefined();
+    expect(resealed(next, undefined, {})).toBeUndefined(); // nothing to seal
+    expect(() => resealed(next, undefined, underOld)).toThrow('set STOCKROOM_PREVIOUS_SECRET_KEY');
+    expect(() => resealed(next, secretKeyFrom('neither-of-the-two-keys-0000'), underOld)).toThrow('cannot be opened');
   });
 });

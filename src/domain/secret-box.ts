@@ -67,3 +67,27 @@ export function openOne(key: Buffer | undefined, sealed: string): string {
   if (secret === undefined) throw new SecretsUnreadableError('the stored secret is not in a form this version reads');
   return secret;
 }
+
+/**
+ * What a value stored with `open`'s rules becomes under `key`: sealed with it, from as given (stored before a key
+ * was set) or sealed with `previous`; undefined when it is sealed with `key` already, or holds nothing. Refused
+ * (SecretsUnreadableError) when neither key opens it: re-sealing never loses a secret.
+ */
+export function resealed(
+  key: Buffer,
+  previous: Buffer | undefined,
+  stored: Record<string, string>,
+): Record<string, string> | undefined {
+  if (stored['sealed'] === undefined) return Object.keys(stored).length === 0 ? undefined : seal(key, stored);
+  try {
+    open(key, stored);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof SecretsUnreadableError)) throw error;
+  }
+  if (previous === undefined)
+    throw new SecretsUnreadableError(
+      'some secrets are sealed with another key than STOCKROOM_SECRET_KEY: set STOCKROOM_PREVIOUS_SECRET_KEY to it',
+    );
+  return seal(key, open(previous, stored));
+}

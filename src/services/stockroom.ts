@@ -11,6 +11,7 @@ import { AlertService } from './alerts.js';
 import { AvailabilityService } from './availability.js';
 import { CatalogService } from './catalog.js';
 import { ChannelService } from './channels.js';
+import { SecretService } from './secrets.js';
 import type { ServiceContext } from './context.js';
 import { defaultGroupCommit } from './group-commit.js';
 import { forgetIdempotencyKeys, MAX_IDEMPOTENCY_RETENTION_HOURS } from './idempotency.js';
@@ -69,6 +70,8 @@ export class Stockroom {
   readonly availability: AvailabilityService;
   readonly alerts: AlertService;
   readonly channels: ChannelService;
+  /** the secrets sealed at rest: re-sealed under a new STOCKROOM_SECRET_KEY */
+  readonly secrets: SecretService;
   readonly purchasing: PurchasingService;
   readonly replenishment: ReplenishmentService;
   /** the warehouse floor: locations, put-away, pick lists, pick-face replenishment */
@@ -107,6 +110,7 @@ export class Stockroom {
     this.availability = new AvailabilityService(this.ctx, kits);
     this.alerts = new AlertService(this.ctx);
     this.channels = new ChannelService(this.ctx, secretKey);
+    this.secrets = new SecretService(this.ctx, secretKey);
     this.purchasing = new PurchasingService(this.ctx);
     this.replenishment = new ReplenishmentService(this.ctx);
     this.locations = new LocationService(this.ctx);

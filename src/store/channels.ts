@@ -70,3 +70,16 @@ export async function removeChannel(tx: Queryable, id: number, kind?: ChannelKin
   ]);
   return true;
 }
+
+/** Every channel's stored secrets, removed channels' too, locked for re-sealing; in id order. */
+export async function lockChannelSecrets(tx: Queryable): Promise<{ id: number; secrets: Record<string, string> }[]> {
+  const { rows } = await tx.query<{ id: number; secrets: Record<string, string> }>(
+    'SELECT id, secrets FROM channels ORDER BY id FOR UPDATE',
+  );
+  return rows;
+}
+
+/** Stores a channel's secrets as given (re-sealed: see lockChannelSecrets). */
+export async function setChannelSecrets(tx: Queryable, id: number, secrets: Record<string, string>): Promise<void> {
+  await tx.query('UPDATE channels SET secrets = $2::jsonb WHERE id = $1', [id, JSON.stringify(secrets)]);
+}

@@ -72,3 +72,19 @@ export async function rememberSignature(
 export async function forgetSignatures(tx: Queryable, before: Date): Promise<void> {
   await tx.query('DELETE FROM sync_signatures WHERE signed_at < $1', [before]);
 }
+
+/** Every sync source with a secret, as stored (one of the two columns), locked for re-sealing; in name order. */
+export async function lockSyncSecrets(
+  tx: Queryable,
+): Promise<{ name: string; secret: string | null; secret_sealed: string | null }[]> {
+  const { rows } = await tx.query<{ name: string; secret: string | null; secret_sealed: string | null }>(
+    `SELECT name, secret, secret_sealed FROM sync_sources
+      WHERE secret IS NOT NULL OR secret_sealed IS NOT NULL ORDER BY name FOR UPDATE`,
+  );
+  return rows;
+}
+
+/** Stores a sync source's secret sealed (re-sealed: see lockSyncSecrets); the column as given is emptied. */
+export async function setSyncSecretSealed(tx: Queryable, name: string, sealed: string): Promise<void> {
+  await tx.query('UPDATE sync_sources SET secret = NULL, secret_sealed = $2 WHERE name = $1', [name, sealed]);
+}

@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecretsUnreadableError, ValidationError } from '../src/domain/errors.js';
+import { open, openOne, secretKeyFrom } from '../src/domain/secret-box.js';
+import { Stockroom } from '../src/services/stockroom.js';
+import { openPglite } from '../src/store/pglite.js';
+import type { Db } from '../src/store/db.js';
+import { cli, useEmbeddedCli } from './support/cli.js';
+import { createTestDb, drivers } from './support/databases.js';
+import type { TestDb } from './support/databases.js';
+
+const OLD = 'the-old-operator-secret-0123456789';
+const NEW = 'the-new-operator-secret-9876543210';
+const HOOK_URL = 'https://hooks.example.com/services/T0/B0/tokenTokenToken';
+const SIGNING = 'a-webhook-signing-secret-0123';
+const SYNC_SECRET = 'a-sync-source-secret-456789';
+
+/** Every stored secret as it is in the database: channels' secrets and sync sources' two columns. */
+async function stored(db: Db) {
+  const channels = await db.query<{ id: number; secrets: Record<string, string> }>(
+    'SELECT id, secrets FROM channels ORDER BY id',
+  );
+  const sources = await db.query<{ name: string; secret: string | null; secret_sealed: string | null }>(
+    'SELECT name, secret, secret_sealed FROM sync_sources ORDER BY name',
+  );
+  return { channels: channels.rows, sources: sources.rows };
+}
+
+describe.each(drivers())('secrets re-sealed under a new STOCKROOM_SECRET_KEY, on %s', (driver) => {
+  const made: TestDb[] = [];
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((db) => db.drop()));
+  });
+
+  /** A store with a channel and a sync source added before any key, and the same under the old key. */
+  const withSecrets = async (): Promise<Db> => {
+    const test = await createTestDb(driver);
+    made.push(test);
+    const unkeyed = new Stockroom({ db: test.db });
+    await unkeyed.channels.addWebhook({ url: HOOK_URL, events: ['out_of_stock'], secret: SIGNING, name: 'early' });
+    await unkeyed.sync.configureSource('early-wms', SYNC_SECRET);
+    const keyed = new Stockroom({ db: test.db, secretKey: OLD });
+    await keyed.channels.addWebhook({ url: HOOK_URL, events: ['out_of_stock'], secret: SIGNING, name: 'sealed' });
+    await keyed.sync.configureSource('sealed-wms', SYNC_SECRET);
+    return test.db;
+  };
+
+  it('seals every secret with the new key, from the previous key or as given; then nothing is left to do', async () => {
+    const db = await withSecrets();
+    const s = new Stockroom({ db, secretKey: NEW });
+    expect(await s.secrets.reseal(OLD)).toEqual({
+      channels: { resealed: 2, already: 0 },
+      sync_sources: { resealed: 2, already: 0 },
+    });
+    const after = await stored(db);
+    for (const channel of after.channels) {
+      expect(Object.keys(channel.secrets)).toEqual(['sealed']);
+      expect(open(secretKeyFrom(NEW), channel.secrets)).toEqual({ url: HOOK_URL, secret: SIGNING });
+      expect(() => open(secretKeyFrom(OLD), channel.secrets)).toThrow(SecretsUnreadableError);
+    }
+    for (const source of after.sources) {
+      expect(source.secret).toBeNull();
+      expect(openOne(secretKeyFrom(NEW), source.secret_sealed ?? '')).toBe(SYNC_SECRET);
+    }
+    // the server's channel list opens them with the new key: each target is the URL redacted, not the mask of one
+    // it cannot open (what it showed for the channel sealed with the old key before)
+    const targets = (await s.channels.list()).items.map((channel) => channel.target);
+    expect(targets).toHaveLength(2);
+    for (const target of targets) expect(target).toMatch(/^https:\/\/hooks\.example\.com\//);
+    expect(await s.secrets.reseal(OLD)).toEqual({
+      channels: { resealed: 0, already: 2 },
+      sync_sources: { resealed: 0, already: 2 },
+    });
+    expect(await stored(db)).toEqual(after);
+  });
+
+  it('refuses, changing nothing, when a secret is sealed with a key it was not given', async () => {
+    const db = await withSecrets();
+    const before = await stored(db);
+    const s = new Stockroom({ db, secretKey: NEW });
+    await expect(s.secrets.reseal()).rejects.toThrow('set STOCKROOM_PREVIOUS_SECRET_KEY');
+    await expect(s.secrets.reseal('not-the-key-they-were-sealed-with')).rejects.toThrow(SecretsUnreadableError);
+    expect(await stored(db)).toEqual(before);
+    await expect(new Stockroom({ db }).secrets.reseal(OLD)).rejects.toThrow(ValidationError);
+    expect(await stored(db)).toEqual(before);
+  });
+});
+
+describe('stockroom secrets reseal', () => {
+  const { env } = useEmbeddedCli('stockroom-reseal-');
+
+  it('reseals from STOCKROOM_PREVIOUS_SECRET_KEY and says how many; refuses readably without it; shows no secret', async () => {
+    const setup = await cli(env, 'migrate');
+    expect(setup.code, setup.err).toBe(0);
+    const s = new Stockroom({ db: await openPglite(String(env.STOCKROOM_DATA)), secretKey: OLD });
+    try {
+      await s.channels.addWebhook({ url: HOOK_URL, events: ['out_of_stock'], secret: SIGNING, name: 'sealed' });
+      await s.sync.configureSource('sealed-wms', SYNC_SECRET);
+    } finally {
+      await s.close();
+    }
+    const refused = await cli({ ...env, STOCKROOM_SECRET_KEY: NEW }, 'secrets', 'reseal');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('STOCKROOM_PREVIOUS_SECRET_KEY');
+    const resealed = await cli(
+      { ...env, STOCKROOM_SECRET_KEY: NEW, STOCKROOM_PREVIOUS_SECRET_KEY: OLD },
+      'secrets',
+      'reseal',
+    );
+    expect(resealed.code, resealed.err).toBe(0);
+    expect(resealed.out).toContain('1 channel(s) and 1 sync source(s) anew');
+    const again = await cli({ ...env, STOCKROOM_SECRET_KEY: NEW }, '--json', 'secrets', 'reseal');
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out)).toEqual({
+      channels: { resealed: 0, already: 1 },
+      sync_sources: { resealed: 0, already: 1 },
+    });
+    for (const run of [refused, resealed, again])
+      for (const secret of [OLD, NEW, SIGNING, SYNC_SECRET, 'tokenTokenToken'])
+        expect(run.out + run.err).not.toContain(secret);
+  });
+});
