@@ -117,7 +117,7 @@ export { PO_STATUSES } from './domain/purchasing.js';
 export type { PoStatus } from './domain/purchasing.js';
 export type { Alert } from './services/dto.js';
 export type { Channel, Delivery } from './services/channels.js';
-export type { ResealReport } from './services/secrets.js';
+export type { ResealReport } from './services/secret-box.js';
 export type { ApiKey, CreatedApiKey, ReplayedApiKey } from './services/keys.js';
 export type { SyncOptions } from './services/sync.js';
 export { SCOPES } from './domain/scopes.js';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SecretsUnreadableError, ValidationError } from '../src/domain/errors.js';
 import { open, openOne, secretKeyFrom } from '../src/domain/secret-box.js';
+import { EXIT } from '../src/cli/exit-codes.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPglite } from '../src/store/pglite.js';
 import type { Db } from '../src/store/db.js';
@@ -44,11 +45,11 @@ describe.each(drivers())('secrets re-sealed under a new STOCKROOM_SECRET_KEY, on
     return test.db;
   };
 
-  it('seals every secret with the new key, from the previous key or as given; then nothing is left to do', async () => {
+  it('seals every secret with the new key, from the previous key or as given; then nothing is left', async () => {
     const db = await withSecrets();
     const s = new Stockroom({ db, secretKey: NEW });
     expect(await s.secrets.reseal(OLD)).toEqual({
-      channels: { resealed: 2, already: 0 },
+      channels: { resealed: 2, already: 0, removed_unreadable: 0 },
       sync_sources: { resealed: 2, already: 0 },
     });
     const after = await stored(db);
@@ -67,17 +68,41 @@ describe.each(drivers())('secrets re-sealed under a new STOCKROOM_SECRET_KEY, on
     expect(targets).toHaveLength(2);
     for (const target of targets) expect(target).toMatch(/^https:\/\/hooks\.example\.com\//);
     expect(await s.secrets.reseal(OLD)).toEqual({
-      channels: { resealed: 0, already: 2 },
+      channels: { resealed: 0, already: 2, removed_unreadable: 0 },
       sync_sources: { resealed: 0, already: 2 },
     });
     expect(await stored(db)).toEqual(after);
+  });
+
+  it('leaves a removed channel neither key opens as it is (it never sends again), reseals the rest', async () => {
+    const db = await withSecrets();
+    const lost = new Stockroom({ db, secretKey: 'a-key-nobody-has-any-more-0123' });
+    const gone = await lost.channels.addWebhook({ url: HOOK_URL, events: ['out_of_stock'], secret: SIGNING });
+    await lost.channels.remove(gone.id);
+    const { rows: before } = await db.query<{ secrets: Record<string, string> }>(
+      'SELECT secrets FROM channels WHERE id = $1',
+      [gone.id],
+    );
+    const s = new Stockroom({ db, secretKey: NEW });
+    expect(await s.secrets.reseal(OLD)).toEqual({
+      channels: { resealed: 2, already: 0, removed_unreadable: 1 },
+      sync_sources: { resealed: 2, already: 0 },
+    });
+    const { rows: after } = await db.query<{ secrets: Record<string, string> }>(
+      'SELECT secrets FROM channels WHERE id = $1',
+      [gone.id],
+    );
+    expect(after).toEqual(before);
   });
 
   it('refuses, changing nothing, when a secret is sealed with a key it was not given', async () => {
     const db = await withSecrets();
     const before = await stored(db);
     const s = new Stockroom({ db, secretKey: NEW });
-    await expect(s.secrets.reseal()).rejects.toThrow('set STOCKROOM_PREVIOUS_SECRET_KEY');
+    await expect(s.secrets.reseal()).rejects.toThrow(ValidationError);
+    await expect(s.secrets.reseal('not-the-key-they-were-sealed-with')).rejects.toThrow(
+      /the secrets of channel \d+: neither STOCKROOM_SECRET_KEY nor STOCKROOM_PREVIOUS_SECRET_KEY opens it/,
+    );
     await expect(s.secrets.reseal('not-the-key-they-were-sealed-with')).rejects.toThrow(SecretsUnreadableError);
     expect(await stored(db)).toEqual(before);
     await expect(new Stockroom({ db }).secrets.reseal(OLD)).rejects.toThrow(ValidationError);
@@ -88,7 +113,7 @@ describe.each(drivers())('secrets re-sealed under a new STOCKROOM_SECRET_KEY, on
 describe('stockroom secrets reseal', () => {
   const { env } = useEmbeddedCli('stockroom-reseal-');
 
-  it('reseals from STOCKROOM_PREVIOUS_SECRET_KEY and says how many; refuses readably without it; shows no secret', async () => {
+  it('reseals from the previous key and says how many; refuses readably without it; shows no secret', async () => {
     const setup = await cli(env, 'migrate');
     expect(setup.code, setup.err).toBe(0);
     const s = new Stockroom({ db: await openPglite(String(env.STOCKROOM_DATA)), secretKey: OLD });
@@ -99,8 +124,15 @@ describe('stockroom secrets reseal', () => {
       await s.close();
     }
     const refused = await cli({ ...env, STOCKROOM_SECRET_KEY: NEW }, 'secrets', 'reseal');
-    expect(refused.code).not.toBe(0);
-    expect(refused.err).toContain('STOCKROOM_PREVIOUS_SECRET_KEY');
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.err).toContain('/env/STOCKROOM_PREVIOUS_SECRET_KEY');
+    const wrong = await cli(
+      { ...env, STOCKROOM_SECRET_KEY: NEW, STOCKROOM_PREVIOUS_SECRET_KEY: 'not-the-key-they-were-sealed-with' },
+      'secrets',
+      'reseal',
+    );
+    expect(wrong.code).toBe(EXIT.failure);
+    expect(wrong.err).toContain('neither STOCKROOM_SECRET_KEY nor STOCKROOM_PREVIOUS_SECRET_KEY opens it');
     const resealed = await cli(
       { ...env, STOCKROOM_SECRET_KEY: NEW, STOCKROOM_PREVIOUS_SECRET_KEY: OLD },
       'secrets',
@@ -111,10 +143,10 @@ describe('stockroom secrets reseal', () => {
     const again = await cli({ ...env, STOCKROOM_SECRET_KEY: NEW }, '--json', 'secrets', 'reseal');
     expect(again.code, again.err).toBe(0);
     expect(JSON.parse(again.out)).toEqual({
-      channels: { resealed: 0, already: 1 },
+      channels: { resealed: 0, already: 1, removed_unreadable: 0 },
       sync_sources: { resealed: 0, already: 1 },
     });
-    for (const run of [refused, resealed, again])
+    for (const run of [refused, wrong, resealed, again])
       for (const secret of [OLD, NEW, SIGNING, SYNC_SECRET, 'tokenTokenToken'])
         expect(run.out + run.err).not.toContain(secret);
   });

@@ -20,7 +20,10 @@ export function registerSecrets(program: Command, ctx: () => CommandContext): vo
         (stockroom) => stockroom.secrets.reseal(context.env.STOCKROOM_PREVIOUS_SECRET_KEY || undefined),
         ({ channels, sync_sources: sources }) =>
           `sealed with STOCKROOM_SECRET_KEY: ${channels.resealed} channel(s) and ${sources.resealed} sync source(s) ` +
-          `anew, ${channels.already} and ${sources.already} already`,
+          `anew, ${channels.already} and ${sources.already} already` +
+          (channels.removed_unreadable > 0
+            ? `; ${channels.removed_unreadable} removed channel(s) neither key opens, left as they were`
+            : ''),
       );
     });
 }

@@ -11,8 +11,8 @@ import { SecretsUnreadableError, ValidationError } from './errors.js';
 const VERSION = 'v1';
 
 /** A 256-bit key from the operator's secret (16 or more characters; a long random one is best). */
-export function secretKeyFrom(text: string): Buffer {
-  if (text.length < 16) throw ValidationError.field('/env/STOCKROOM_SECRET_KEY', 'must be at least 16 characters long');
+export function secretKeyFrom(text: string, from = '/env/STOCKROOM_SECRET_KEY'): Buffer {
+  if (text.length < 16) throw ValidationError.field(from, 'must be at least 16 characters long');
   return createHash('sha256').update(`stockroom-secret-key:${text}`).digest();
 }
 
@@ -71,7 +71,8 @@ export function openOne(key: Buffer | undefined, sealed: string): string {
 /**
  * What a value stored with `open`'s rules becomes under `key`: sealed with it, from as given (stored before a key
  * was set) or sealed with `previous`; undefined when it is sealed with `key` already, or holds nothing. Refused
- * (SecretsUnreadableError) when neither key opens it: re-sealing never loses a secret.
+ * when neither key opens it (SecretsUnreadableError; without `previous`, a ValidationError asking for it):
+ * re-sealing never loses a secret.
  */
 export function resealed(
   key: Buffer,
@@ -79,15 +80,24 @@ export function resealed(
   stored: Record<string, string>,
 ): Record<string, string> | undefined {
   if (stored['sealed'] === undefined) return Object.keys(stored).length === 0 ? undefined : seal(key, stored);
+  if (opens(key, stored)) return undefined;
+  if (previous === undefined)
+    throw ValidationError.field(
+      '/env/STOCKROOM_PREVIOUS_SECRET_KEY',
+      'some secrets are sealed with another key than STOCKROOM_SECRET_KEY: set this to the key they were sealed with',
+    );
+  if (!opens(previous, stored))
+    throw new SecretsUnreadableError('neither STOCKROOM_SECRET_KEY nor STOCKROOM_PREVIOUS_SECRET_KEY opens it');
+  return seal(key, open(previous, stored));
+}
+
+/** Whether `key` opens a sealed value. */
+export function opens(key: Buffer, stored: Record<string, string>): boolean {
   try {
     open(key, stored);
-    return undefined;
+    return true;
   } catch (error) {
-    if (!(error instanceof SecretsUnreadableError)) throw error;
+    if (error instanceof SecretsUnreadableError) return false;
+    throw error;
   }
-  if (previous === undefined)
-    throw new SecretsUnreadableError(
-      'some secrets are sealed with another key than STOCKROOM_SECRET_KEY: set STOCKROOM_PREVIOUS_SECRET_KEY to it',
-    );
-  return seal(key, open(previous, stored));
 }

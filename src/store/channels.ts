@@ -72,9 +72,11 @@ export async function removeChannel(tx: Queryable, id: number, kind?: ChannelKin
 }
 
 /** Every channel's stored secrets, removed channels' too, locked for re-sealing; in id order. */
-export async function lockChannelSecrets(tx: Queryable): Promise<{ id: number; secrets: Record<string, string> }[]> {
-  const { rows } = await tx.query<{ id: number; secrets: Record<string, string> }>(
-    'SELECT id, secrets FROM channels ORDER BY id FOR UPDATE',
+export async function lockChannelSecrets(
+  tx: Queryable,
+): Promise<(Pick<ChannelRow, 'id' | 'secrets'> & { active: boolean })[]> {
+  const { rows } = await tx.query<Pick<ChannelRow, 'id' | 'secrets'> & { active: boolean }>(
+    'SELECT id, secrets, active FROM channels ORDER BY id FOR NO KEY UPDATE',
   );
   return rows;
 }

@@ -76,10 +76,10 @@ export async function forgetSignatures(tx: Queryable, before: Date): Promise<voi
 /** Every sync source with a secret, as stored (one of the two columns), locked for re-sealing; in name order. */
 export async function lockSyncSecrets(
   tx: Queryable,
-): Promise<{ name: string; secret: string | null; secret_sealed: string | null }[]> {
-  const { rows } = await tx.query<{ name: string; secret: string | null; secret_sealed: string | null }>(
+): Promise<Pick<SyncSourceRow, 'name' | 'secret' | 'secret_sealed'>[]> {
+  const { rows } = await tx.query<Pick<SyncSourceRow, 'name' | 'secret' | 'secret_sealed'>>(
     `SELECT name, secret, secret_sealed FROM sync_sources
-      WHERE secret IS NOT NULL OR secret_sealed IS NOT NULL ORDER BY name FOR UPDATE`,
+      WHERE secret IS NOT NULL OR secret_sealed IS NOT NULL ORDER BY name FOR NO KEY UPDATE`,
   );
   return rows;
 }
