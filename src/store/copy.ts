@@ -30,20 +30,26 @@ export interface SequenceState {
 export const quoteName = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**
- * Every table, view and sequence of the schema a connection works in (the current schema): what a database must
- * not have for a copy into it. Objects an extension owns (pg_trgm's) are not stockroom's and are left out.
+ * The relations of these kinds (pg_class.relkind) in the schema a connection works in (the current schema), by
+ * name. Objects an extension owns (pg_trgm's) are not stockroom's and are left out.
  */
-export async function schemaObjects(db: Queryable): Promise<string[]> {
+async function ownRelations(db: Queryable, kinds: readonly string[]): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>(
     `SELECT c.relname AS name
        FROM pg_class c
       WHERE c.relnamespace = current_schema()::regnamespace
-        AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        AND c.relkind = ANY($1::"char"[])
         AND NOT EXISTS (SELECT 1 FROM pg_depend d
                          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
       ORDER BY c.relname`,
+    [kinds],
   );
   return rows.map((row) => row.name);
+}
+
+/** Every table, view and sequence of the current schema: what a database must not have for a copy into it. */
+export function schemaObjects(db: Queryable): Promise<string[]> {
+  return ownRelations(db, ['r', 'p', 'v', 'm', 'S', 'f']);
 }
 
 /**
@@ -51,22 +57,13 @@ export async function schemaObjects(db: Queryable): Promise<string[]> {
  * that has the schema (an EXISTS a table, in one statement: a big table is not counted).
  */
 export async function tablesWithRows(db: Queryable, except: readonly string[]): Promise<string[]> {
-  const { rows: tables } = await db.query<{ name: string }>(
-    `SELECT c.relname AS name
-       FROM pg_class c
-      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
-        AND NOT (c.relname = ANY($1::text[]))
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-      ORDER BY c.relname`,
-    [except],
-  );
+  const tables = (await ownRelations(db, ['r', 'p'])).filter((name) => !except.includes(name));
   if (tables.length === 0) return [];
   const { rows } = await db.query<{ name: string }>(
     tables
-      .map(({ name }, i) => `SELECT $${i + 1}::text AS name WHERE EXISTS (SELECT 1 FROM ${quoteName(name)})`)
+      .map((name, i) => `SELECT $${i + 1}::text AS name WHERE EXISTS (SELECT 1 FROM ${quoteName(name)})`)
       .join(' UNION ALL '),
-    tables.map(({ name }) => name),
+    tables,
   );
   return rows.map((row) => row.name);
 }

@@ -170,12 +170,15 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     committed: (db: Queryable) => Promise<boolean>,
     identity: TransactionIdentity | undefined,
   ): Promise<'committed' | 'aborted' | undefined> {
-    const client = new pg.Client(servers.connection());
-    // a connection lost here fails the query in flight too, which is how this hears of it
-    client.on('error', noticed);
+    let client: pg.Client | undefined;
     try {
+      // inside the try: with no server found to ask (servers.connection throws), the outcome stays unknown
+      client = new pg.Client(servers.connection());
+      // a connection lost here fails the query in flight too, which is how this hears of it
+      client.on('error', noticed);
       await client.connect();
-      const db = wrap(() => client, false, noticed);
+      const connected = client;
+      const db = wrap(() => connected, false, noticed);
       if (await committed(db)) return 'committed';
       if (identity?.xid == null) return undefined;
       for (let asked = 0; asked < 2; asked++) {
@@ -190,7 +193,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     } catch (error) {
       noticed(error);
     } finally {
-      await client.end().catch(() => undefined);
+      await client?.end().catch(() => undefined);
     }
     return undefined;
   }
