@@ -3,7 +3,7 @@ import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
 import { countUpTo, envFlag, envInt, intOption, portOption } from './args.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, serveProcesses, serveUntilStopped } from './serve.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
 import { serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
@@ -60,6 +60,20 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       context.print(
         { forgotten, older_than_hours: hours },
         `forgot ${forgotten} idempotency key${forgotten === 1 ? '' : 's'} older than ${hours} hour${hours === 1 ? '' : 's'}`,
+      );
+    });
+
+  program
+    .command('analyze')
+    .description(
+      'analyze the tables grown to twice the size the database last measured, so their statements are planned for the size they have (serve does this every ten seconds)',
+    )
+    .action(async () => {
+      const context = ctx();
+      const tables = await withStockroom(context.env, (stockroom) => stockroom.refreshStatistics());
+      context.print(
+        { analyzed: tables },
+        tables.length > 0 ? `analyzed ${tables.join(', ')}` : 'no table has grown to twice its measured size',
       );
     });
 
@@ -142,6 +156,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       metricsReadTimeoutMs: envInt(context.env, 'STOCKROOM_METRICS_READ_TIMEOUT_MS', DEFAULT_WORK_STATUS_TIMEOUT_MS, 1),
       replenishEveryHours: envInt(context.env, 'STOCKROOM_REPLENISH_EVERY_HOURS', 24, 0, CENTURY_HOURS),
       idempotencyRetentionHours: retentionHoursFromEnv(context.env),
+      statisticsEveryMs: envInt(context.env, 'STOCKROOM_STATISTICS_EVERY_MS', DEFAULT_STATISTICS_EVERY_MS, 0),
       delivery: {
         maxAttempts: envInt(context.env, 'STOCKROOM_DELIVERY_MAX_ATTEMPTS', 10, 1),
         backoffMs: envInt(context.env, 'STOCKROOM_DELIVERY_BACKOFF_MS', 30_000, 1),

@@ -50,6 +50,8 @@ export interface ServeOptions {
   replenishEveryHours?: number | undefined;
   /** how long idempotency keys are remembered before the server forgets them (0: for ever) */
   idempotencyRetentionHours?: number | undefined;
+  /** how often the tables grown to twice their measured size are analyzed (0: never; see refreshStatistics) */
+  statisticsEveryMs?: number | undefined;
   /** STOCKROOM_METRICS_PUBLIC: /metrics answers without a key */
   metricsPublic?: boolean | undefined;
   /** STOCKROOM_METRICS_READ_TIMEOUT_MS: how long a scrape waits for its database read */
@@ -75,6 +77,9 @@ export interface ServeOptions {
 
 /** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** How often a server looks for tables grown to twice the size the planner knows, unless configured otherwise. */
+export const DEFAULT_STATISTICS_EVERY_MS = 10_000;
 
 /** How often a server forgets the idempotency keys past their retention. */
 const FORGET_KEYS_EVERY_MS = 600_000;
@@ -259,6 +264,29 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   const keyForgetter = keyRetentionMs > 0 ? setInterval(forgetKeys, FORGET_KEYS_EVERY_MS) : undefined;
   if (keyRetentionMs > 0) forgetKeys();
 
+  // the planner's statistics of tables that doubled since last measured: every process looks every ten seconds
+  // (and at start: tables may have grown while no server ran); the database lets one of them analyze at a time
+  const statisticsEveryMs = options.statisticsEveryMs ?? DEFAULT_STATISTICS_EVERY_MS;
+  let analyzing: Promise<unknown> | undefined;
+  const refreshStatistics = (): void => {
+    if (analyzing !== undefined) return;
+    analyzing = stockroom
+      .refreshStatistics()
+      .then((tables) => {
+        if (tables.length > 0) app.log.info({ tables }, 'analyzed tables grown to twice their measured size');
+      })
+      .catch((err: unknown) => {
+        if (isUnavailable(err))
+          app.log.warn({ err }, 'could not reach the database to refresh its statistics; tried again later');
+        else app.log.error({ err }, 'refreshing the statistics of grown tables failed; tried again later');
+      })
+      .finally(() => {
+        analyzing = undefined;
+      });
+  };
+  const analyzer = statisticsEveryMs > 0 ? setInterval(refreshStatistics, statisticsEveryMs) : undefined;
+  if (statisticsEveryMs > 0) refreshStatistics();
+
   let sweeping: Promise<unknown> | undefined;
   const sweepBackoff = new Backoff(options.sweepEveryMs);
   const sweeper = setInterval(() => {
@@ -294,6 +322,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       clearInterval(sweeper);
       clearInterval(replenisher);
       clearInterval(keyForgetter);
+      clearInterval(analyzer);
       stopForgetting.abort();
       // a client that keeps a request half-sent (a byte now and then) would hold the server open for ever: after
       // the grace period every connection still open is closed
@@ -313,6 +342,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
         ['sweeper', async () => sweeping],
         ['replenishment', () => replenishing],
         ['idempotency keys', async () => forgetting],
+        ['statistics', async () => analyzing],
         ['delivery worker', () => delivery.stop()],
         ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],

@@ -5,6 +5,7 @@ import { secretKeyFrom } from '../domain/secret-box.js';
 import { migrate } from '../store/migrate.js';
 import type { Db } from '../store/db.js';
 import type { ReplicaSet } from '../store/replicas.js';
+import { analyzeGrownTables } from '../store/statistics.js';
 import { readWorkStatus } from '../store/work-status.js';
 import type { WorkStatus } from '../store/work-status.js';
 import { AlertService } from './alerts.js';
@@ -145,6 +146,16 @@ export class Stockroom {
     )
       throw ValidationError.field('/retention_ms', 'must be a whole number of milliseconds, 0 to a century');
     return forgetIdempotencyKeys(this.ctx.db, retentionMs, options.signal);
+  }
+
+  /**
+   * Analyzes the tables that have doubled in size since the database last measured them, so their statements are
+   * planned again for the size they have (a plan made while `reservations` held a page scans it where it should
+   * probe a key); returns the tables analyzed. `serve` calls it every ten seconds (STOCKROOM_STATISTICS_EVERY_MS);
+   * a program that embeds the engine calls it as it calls the sweeper: PGlite has no autovacuum to do it.
+   */
+  refreshStatistics(): Promise<string[]> {
+    return analyzeGrownTables(this.ctx.db);
   }
 
   /** What the sweeper, outbox and delivery have left to do and when replenishment last ran (one cheap read). */
