@@ -70,7 +70,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     )
     .action(async () => {
       const context = ctx();
-      const tables = await withStockroom(context.env, (stockroom) => stockroom.refreshStatistics());
+      const tables = await withStockroom(context.env, (stockroom) => stockroom.refreshStatistics({ wait: true }));
       context.print(
         { analyzed: tables },
         tables.length > 0 ? `analyzed ${tables.join(', ')}` : 'no table has grown to twice its measured size',

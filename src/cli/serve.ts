@@ -268,14 +268,17 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   // (and at start: tables may have grown while no server ran); the database lets one of them analyze at a time
   const statisticsEveryMs = options.statisticsEveryMs ?? DEFAULT_STATISTICS_EVERY_MS;
   let analyzing: Promise<unknown> | undefined;
+  const statisticsBackoff = new Backoff(statisticsEveryMs);
   const refreshStatistics = (): void => {
-    if (analyzing !== undefined) return;
+    if (analyzing !== undefined || !statisticsBackoff.due()) return;
     analyzing = stockroom
       .refreshStatistics()
       .then((tables) => {
+        statisticsBackoff.succeeded();
         if (tables.length > 0) app.log.info({ tables }, 'analyzed tables grown to twice their measured size');
       })
       .catch((err: unknown) => {
+        statisticsBackoff.failed();
         if (isUnavailable(err))
           app.log.warn({ err }, 'could not reach the database to refresh its statistics; tried again later');
         else app.log.error({ err }, 'refreshing the statistics of grown tables failed; tried again later');

@@ -152,10 +152,11 @@ export class Stockroom {
    * Analyzes the tables that have doubled in size since the database last measured them, so their statements are
    * planned again for the size they have (a plan made while `reservations` held a page scans it where it should
    * probe a key); returns the tables analyzed. `serve` calls it every ten seconds (STOCKROOM_STATISTICS_EVERY_MS);
-   * a program that embeds the engine calls it as it calls the sweeper: PGlite has no autovacuum to do it.
+   * a program that embeds the engine calls it as it calls the sweeper: PGlite has no autovacuum to do it. One
+   * process analyzes at a time: another returns at once with none, or with `wait` waits for its turn.
    */
-  refreshStatistics(): Promise<string[]> {
-    return analyzeGrownTables(this.ctx.db);
+  refreshStatistics(options: { wait?: boolean } = {}): Promise<string[]> {
+    return analyzeGrownTables(this.ctx.db, { wait: options.wait === true });
   }
 
   /** What the sweeper, outbox and delivery have left to do and when replenishment last ran (one cheap read). */

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { CURRENT_SCHEMA, notOfAnExtension } from './sql.js';
 
 /**
  * The SQL of `stockroom db copy`: what tables and sequences a database holds (read from its catalog, so a table a
@@ -37,10 +38,9 @@ async function ownRelations(db: Queryable, kinds: readonly string[]): Promise<st
   const { rows } = await db.query<{ name: string }>(
     `SELECT c.relname AS name
        FROM pg_class c
-      WHERE c.relnamespace = current_schema()::regnamespace
+      WHERE c.relnamespace = ${CURRENT_SCHEMA}
         AND c.relkind = ANY($1::"char"[])
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        AND ${notOfAnExtension('c')}
       ORDER BY c.relname`,
     [kinds],
   );
@@ -95,7 +95,7 @@ export async function listTables(db: Queryable): Promise<CopiedTable[]> {
             (SELECT array_agg(DISTINCT f.confrelid::regclass::text) FROM pg_constraint f
               WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid <> c.oid) AS references
        FROM pg_class c
-      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      WHERE c.relnamespace = ${CURRENT_SCHEMA} AND c.relkind IN ('r', 'p') AND NOT c.relispartition
       ORDER BY c.relname`,
   );
   const tables = rows.map((row): CopiedTable => {
@@ -204,7 +204,7 @@ export async function setTableTriggers(tx: Queryable, table: string, enabled: bo
 export async function disabledTriggers(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>(
     `SELECT c.relname || '.' || t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-      WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal AND t.tgenabled = 'D'
+      WHERE c.relnamespace = ${CURRENT_SCHEMA} AND NOT t.tgisinternal AND t.tgenabled = 'D'
       ORDER BY 1`,
   );
   return rows.map((row) => row.name);
@@ -219,7 +219,7 @@ export async function readSequences(db: Queryable): Promise<SequenceState[]> {
                             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
        LEFT JOIN pg_class t ON t.oid = d.refobjid
        LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-      WHERE s.relnamespace = current_schema()::regnamespace AND s.relkind = 'S'
+      WHERE s.relnamespace = ${CURRENT_SCHEMA} AND s.relkind = 'S'
       ORDER BY s.relname`,
   );
   const states: SequenceState[] = [];
