@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPglite } from '../src/store/pglite.js';
-import { STATISTICS_LOCK } from '../src/store/statistics.js';
+import { ADVISORY_LOCKS } from '../src/store/advisory-locks.js';
 import { cli, useEmbeddedCli } from './support/cli.js';
 import { createTestDb, drivers, postgresUrl } from './support/databases.js';
 import type { TestDb } from './support/databases.js';
@@ -114,7 +114,7 @@ describe.skipIf(!postgresUrl())('planner statistics on a PostgreSQL server', () 
     await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query('SELECT pg_advisory_xact_lock($1)', [STATISTICS_LOCK]);
+      await other.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.statistics]);
       expect(await s.refreshStatistics()).toEqual([]);
       await other.query('COMMIT');
       expect(await s.refreshStatistics()).toContain('idempotency_keys');
@@ -128,7 +128,7 @@ describe.skipIf(!postgresUrl())('planner statistics on a PostgreSQL server', () 
     const other = new pg.Client(test.url);
     await other.connect();
     await other.query('BEGIN');
-    await other.query('SELECT pg_advisory_xact_lock($1)', [STATISTICS_LOCK]);
+    await other.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.statistics]);
     const server = await startServer({
       DATABASE_URL: test.url!,
       STOCKROOM_STATISTICS_EVERY_MS: '50',

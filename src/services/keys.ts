@@ -7,6 +7,7 @@ import {
   findLegacyApiKey,
   insertApiKey,
   listApiKeys,
+  lockOperatorKeys,
   listOperatorApiKeys,
   listRevokedOperatorApiKeys,
   rehashApiKey,
@@ -59,8 +60,6 @@ const newSalt = (): string => randomBytes(16).toString('hex');
 const newPublicId = (): string => randomBytes(6).toString('hex');
 /** a generated key: sr_<public id>_<secret>; keys from before this scheme have an 8-character id */
 const GENERATED = /^sr_([0-9a-f]+)_/;
-/** any constant, the same in every process: two servers starting with one STOCKROOM_ADMIN_KEY add it once */
-const OPERATOR_KEY_LOCK = 7_406_118_202;
 
 /** Whether `key` is the one a row's hash was made from, in constant time. */
 function matches(row: ApiKeySecretRow, key: string): boolean {
@@ -152,7 +151,8 @@ export class KeyService {
   async ensure(key: string, name: string, scopes: readonly Scope[]): Promise<void> {
     if (key.length < 16) throw ValidationError.field('/key', 'a key must be at least 16 characters long');
     await this.ctx.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_KEY_LOCK]);
+      // two servers starting with one STOCKROOM_ADMIN_KEY add it once
+      await lockOperatorKeys(tx);
       if (await this.lookup(tx, key)) return;
       const revoked = (await listRevokedOperatorApiKeys(tx, sha256(key))).find((row) => matches(row, key));
       if (revoked)

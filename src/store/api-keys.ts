@@ -1,3 +1,4 @@
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { Queryable } from './db.js';
 
 /** generated: the key reads sr_<public_id>_<secret>; operator: a key given from outside (STOCKROOM_ADMIN_KEY) */
@@ -25,6 +26,11 @@ export interface ApiKeySecretRow extends ApiKeyRow {
 
 const COLUMNS = 'id, name, public_id, origin, scopes, created_at, revoked_at';
 const SECRET_COLUMNS = `${COLUMNS}, salt, secret_hash, hash_scheme`;
+
+/** Takes, for this transaction, the lock servers starting with one operator key take turns on to add it once. */
+export async function lockOperatorKeys(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.operatorKey]);
+}
 
 /** @returns the new key, or undefined when its public id or hash is taken already */
 export async function insertApiKey(

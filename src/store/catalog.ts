@@ -1,4 +1,5 @@
 import type { BackorderPolicy } from '../domain/backorder.js';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { LimitScope } from '../domain/variant-limits.js';
 import type { Queryable } from './db.js';
 import { anyOf } from './sql.js';
@@ -285,12 +286,10 @@ export async function listVariants(db: Queryable, filter: VariantFilter): Promis
  * New variants and new warehouses must each see the other, or a level would be missing: variants take this
  * lock shared (they may be created side by side), a warehouse takes it exclusively.
  */
-const CATALOG_SHAPE_LOCK = 7_406_118_202;
-
-/** Takes the catalog shape lock (see CATALOG_SHAPE_LOCK) for this transaction. */
+/** Takes the catalog shape lock (ADVISORY_LOCKS.catalogShape) for this transaction. */
 export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusive'): Promise<void> {
   await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [
-    CATALOG_SHAPE_LOCK,
+    ADVISORY_LOCKS.catalogShape,
   ]);
 }
 

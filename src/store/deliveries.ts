@@ -1,4 +1,5 @@
 import type { ChannelKind, DeliveryStatus, DeliveryTry, EventType } from '../domain/delivery.js';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { Queryable } from './db.js';
 
 /** The most payload one delivery of a batch channel gathers (a single row bigger than this is a delivery alone). */
@@ -13,9 +14,6 @@ const GATHERED_BYTES = 1 << 20;
  * checkouts' commits queued behind those flushes.
  */
 const REDO_ON_CRASH = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`;
-
-/** The advisory lock dispatchers take turns on (any number; this one spells "outbox" in ASCII). */
-const DISPATCH_LOCK = 0x6f7574626f78;
 
 /**
  * Turns up to `limit` undispatched outbox rows into one delivery per active channel (a batch channel: one per
@@ -68,7 +66,7 @@ export async function dispatchOutbox(tx: Queryable, limit: number, gatheredBytes
        UPDATE outbox o SET delivered_at = now() FROM due WHERE o.id = due.id RETURNING o.id
      )
      SELECT count(*)::int AS dispatched FROM marked WHERE ${REDO_ON_CRASH}`,
-    [limit, gatheredBytes, DISPATCH_LOCK],
+    [limit, gatheredBytes, ADVISORY_LOCKS.outboxDispatch],
   );
   return rows[0]?.dispatched ?? 0;
 }

@@ -1,9 +1,8 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { Db, Queryable } from './db.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
-/** Any constant works; it only has to be the same in every process that migrates this database. */
-const MIGRATION_LOCK = 7_406_118_201;
 
 /** One file of src/store/migrations: its name is its version, applied in name order. */
 export interface Migration {
@@ -38,7 +37,7 @@ export function migrate(db: Db): Promise<string[]> {
  */
 export async function migrateIn(tx: Queryable): Promise<string[]> {
   const migrations = await loadMigrations();
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.migration]);
   await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   const { rows } = await tx.query<{ version: string }>('SELECT version FROM schema_migrations');

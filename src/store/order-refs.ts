@@ -1,18 +1,13 @@
 import type { Queryable } from './db.js';
+import { ORDER_REF_LOCK_SPACE } from './advisory-locks.js';
 import { anyOf } from './sql.js';
 import { RESERVATION_COLUMNS } from './reservations.js';
 import type { ReservationRow } from './reservations.js';
 
 /**
- * The key space of order_ref advisory locks: the two-integer form (this, hashtext(order_ref)) never meets the
- * one-bigint locks taken elsewhere (migrations, settings, the operator key). Two order_refs with the same hash
- * only wait for each other; they are never confused, since what is decided is read by order_ref under the lock.
- */
-const ORDER_REF_LOCK_SPACE = 14_015;
-
-/**
  * Takes a transaction-level advisory lock on each order_ref, in hash order, so two groups with overlapping
- * order_refs take them in the same order and cannot deadlock. Held until commit: while this transaction
+ * order_refs take them in the same order and cannot deadlock. Two order_refs with the same hash only wait for each
+ * other; they are never confused, since what is decided is read by order_ref under the lock. Held until commit: while this transaction
  * decides whether an order_ref has an open reservation, no other reserving transaction decides it too.
  */
 export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.js';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import { sqlState } from './db.js';
 import { quoteName } from './copy.js';
 import { CURRENT_SCHEMA, notOfAnExtension } from './sql.js';
@@ -17,9 +18,6 @@ import { CURRENT_SCHEMA, notOfAnExtension } from './sql.js';
 
 /** Below this many pages (128 KiB) a table is left alone: any plan of it is cheap. */
 export const STATISTICS_MIN_PAGES = 16;
-
-/** The advisory lock refreshes take turns on (any number; this one spells "stats" in ASCII). */
-export const STATISTICS_LOCK = 0x7374617473;
 
 /**
  * How long the size check waits for a table's lock: behind a migration's ALTER TABLE it gives up (and the next
@@ -64,7 +62,7 @@ async function inTurn<T>(db: Db, wait: boolean, fn: (tx: Queryable) => Promise<T
     return await db.transaction(async (tx) => {
       const { rows } = await tx.query<{ turn: boolean }>(
         wait ? 'SELECT true AS turn FROM pg_advisory_xact_lock($1)' : 'SELECT pg_try_advisory_xact_lock($1) AS turn',
-        [STATISTICS_LOCK],
+        [ADVISORY_LOCKS.statistics],
       );
       if (rows[0]?.turn !== true) return undefined;
       await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [SIZE_LOCK_TIMEOUT]);

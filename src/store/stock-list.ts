@@ -1,4 +1,5 @@
 import { ORDER_KEPT_SORTS, STOCK_LIST_STATUSES } from '../domain/stock-list.js';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { AttributeFilter, SortOrder, StockKey, StockListStatus, StockSortField } from '../domain/stock-list.js';
 import { IN_CATEGORY } from './catalog.js';
 import type { Queryable } from './db.js';
@@ -280,9 +281,6 @@ export function stockPageStatement(
   return { text: sql, values: where.params };
 }
 
-/** The advisory lock refreshes of the order take turns on (any number; this one spells "sorts" in ASCII). */
-const ORDER_REFRESH_LOCK = 0x736f727473;
-
 /**
  * Brings stock_list_order (migration 0025) up to the live numbers of the levels of these SKUs, or of every level:
  * only rows whose numbers differ are written. Refreshes take turns (an advisory lock held to the end of the
@@ -290,7 +288,7 @@ const ORDER_REFRESH_LOCK = 0x736f727473;
  * another's it waited for. Runs in the caller's transaction; returns how many rows it wrote.
  */
 export async function refreshStockListOrder(tx: Queryable, skus: readonly string[] | 'all'): Promise<number> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.stockListOrder]);
   if (skus === 'all') await markEveryLevelCompared(tx);
   // the SKUs as a relation joined by the SKU index: `sku = ANY($1)` under a generic plan (the driver prepares
   // statements) is a linear search of the whole array for every variant, seconds for a batch of thousands
@@ -330,7 +328,7 @@ export async function refreshStockListOrderUnlessComparedSince(
   tx: Queryable,
   since: Date,
 ): Promise<number | undefined> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [ORDER_REFRESH_LOCK]);
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.stockListOrder]);
   const { rows } = await tx.query<{ covered: boolean }>(
     'SELECT last_run_at >= $2 AS covered FROM scheduled_jobs WHERE name = $1',
     [EVERY_LEVEL_COMPARED, since],
