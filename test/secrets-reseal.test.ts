@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SecretsUnreadableError, ValidationError } from '../src/domain/errors.js';
 import { open, openOne, secretKeyFrom } from '../src/domain/secret-box.js';
 import { EXIT } from '../src/cli/exit-codes.js';
+import { signWebhook } from '../src/domain/signature.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import { openPglite } from '../src/store/pglite.js';
 import type { Db } from '../src/store/db.js';
 import { cli, useEmbeddedCli } from './support/cli.js';
 import { createTestDb, drivers } from './support/databases.js';
+import { expectReconciled, levels, world } from './support/harness.js';
 import type { TestDb } from './support/databases.js';
 
 const OLD = 'the-old-operator-secret-0123456789';
@@ -93,6 +95,35 @@ describe.each(drivers())('secrets re-sealed under a new STOCKROOM_SECRET_KEY, on
       [gone.id],
     );
     expect(after).toEqual(before);
+  });
+
+  it("takes the sources' signed pushes on the new key once resealed, and a process still on the old key refuses them", async () => {
+    const db = await withSecrets();
+    const s = new Stockroom({ db, secretKey: NEW });
+    await s.secrets.reseal(OLD);
+    const { sku, wh } = await world(s, [5]);
+    const warehouse = wh[0]!;
+    for (const [source, onHand] of [
+      ['early-wms', 9],
+      ['sealed-wms', 11],
+    ] as const) {
+      const batch = { source, items: [{ sku, warehouse, on_hand: onHand }] };
+      const body = JSON.stringify(batch);
+      const header = signWebhook(SYNC_SECRET, body, Math.floor(Date.now() / 1000));
+      const onHandNow = async () => (await levels(s, sku, [warehouse]))[warehouse]?.[0];
+      const before = await onHandNow();
+      // its secret is sealed under the new key now: the old one cannot open it, and the batch changes nothing
+      await expect(new Stockroom({ db, secretKey: OLD }).sync.push(batch, body, header)).rejects.toThrow(
+        SecretsUnreadableError,
+      );
+      expect(await onHandNow()).toBe(before);
+      // the same signed batch is taken on the new key (the refused one did not spend its signature)
+      await s.sync.push(batch, body, header);
+      expect(await onHandNow()).toBe(onHand);
+      // and its signature once only
+      await expect(s.sync.push(batch, body, header)).rejects.toMatchObject({ code: 'invalid_signature' });
+    }
+    await expectReconciled(s);
   });
 
   it('refuses, changing nothing, when a secret is sealed with a key it was not given', async () => {

@@ -19,14 +19,12 @@ const writeStatement = ({ reservationCreated, stockChanged }: EventsWanted): str
            WHERE planned_reserved IS NULL OR reserved_after = planned_reserved) AS as_planned_check`;
 };
 /** The four texts, by `${reservationCreated}/${stockChanged}`: each prepared once per connection. */
-const WRITES = new Map(
-  [false, true].flatMap((reservationCreated) =>
-    [false, true].map((stockChanged) => [
-      `${reservationCreated}/${stockChanged}`,
-      writeStatement({ reservationCreated, stockChanged }),
-    ]),
-  ),
-);
+const WRITES: Record<`${boolean}/${boolean}`, string> = {
+  'false/false': writeStatement({ reservationCreated: false, stockChanged: false }),
+  'false/true': writeStatement({ reservationCreated: false, stockChanged: true }),
+  'true/false': writeStatement({ reservationCreated: true, stockChanged: false }),
+  'true/true': writeStatement({ reservationCreated: true, stockChanged: true }),
+};
 
 /**
  * Which events a channel wants, of those a reserve group writes itself: only those are built (a few µs a
@@ -57,7 +55,7 @@ export async function writeReservationsWithHolds(
 ): Promise<EventsWanted> {
   if (reservations.length === 0 && holds.length === 0) return wanted;
   const { rows } = await tx.query<{ reservation_created: boolean; stock_changed: boolean }>(
-    WRITES.get(`${wanted.reservationCreated}/${wanted.stockChanged}`) ?? writeStatement(wanted),
+    WRITES[`${wanted.reservationCreated}/${wanted.stockChanged}`],
     [...reservationParams(reservations, wanted.reservationCreated), movementBatch(null, holds, true), at],
   );
   const [row] = rows;
