@@ -196,6 +196,9 @@ describe('the stockroom CLI on the embedded database', () => {
     const huge = await cli({ ...env, STOCKROOM_SWEEP_MS: '1e300' }, 'serve', '--port', '0');
     expect(huge.code).toBe(2);
     expect(huge.err).toContain('/env/STOCKROOM_SWEEP_MS: must be a whole number from 1 to 2147483647 (not "1e300")');
+    // and only by a command that uses them: the demo that only seeds does not serve
+    expect((await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'demo', '--no-serve')).code).toBe(0);
+    expect((await cli({ ...env, STOCKROOM_SWEEP_MS: 'soon' }, 'demo', '--port', '0')).code).toBe(2);
     expect((await cli(env, 'reconcile')).code).toBe(0);
   });
 

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirInUseError } from '../src/domain/errors.js';
+import { DataDirInUseError, DataDirUnusableError } from '../src/domain/errors.js';
 import { openPglite } from '../src/store/pglite.js';
+import { cli } from './support/cli.js';
 
 describe('the embedded database directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-embedded-'));
@@ -27,5 +28,20 @@ describe('the embedded database directory', () => {
     writeFileSync(`${data}.lock`, '2147483646');
     const db = await openPglite(data);
     await db.close();
+  });
+
+  it('says a file where the folder should be is a file, to the library and on the command line', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a database');
+    await expect(openPglite(file)).rejects.toThrow(DataDirUnusableError);
+    await expect(openPglite(file)).rejects.toThrow(/cannot be opened in .*a-file: a file is there, not a folder/);
+    await expect(openPglite(join(file, 'data'))).rejects.toThrow(/cannot be opened in .*a-file\/data: ENOTDIR/);
+    const run = await cli({ STOCKROOM_DATA: file }, 'reconcile');
+    expect(run.code).toBe(3);
+    expect(run.err).toMatch(/a file is there, not a folder/);
+    expect(run.err).not.toMatch(/object Object|\n\s+at /);
+    const json = await cli({ STOCKROOM_DATA: file }, '--json', 'analyze');
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'data_dir_unusable' });
   });
 });

@@ -217,7 +217,9 @@ export function demoBanner(url: string, key: string, summary: string): string {
     `  curl -s -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `       -d '{"order_ref":"web-1","lines":[{"sku":"CREW-TEE-BLACK-M","qty":2}]}' ${url}/v1/reservations`,
     `  curl -s -H 'Authorization: Bearer ${key}' ${url}/v1/purchase-orders      (drafted by replenishment at start)`,
-    `  curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/alerts?type=low_stock'`,
+    // the seed receives its low levels from nothing: no level fell to its threshold, so no alert is raised yet
+    `  curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/stock?status=low'      (running low; a level that falls`,
+    `          to its threshold raises a low_stock alert: ${url}/v1/alerts?type=low_stock)`,
     '',
     'Ctrl-C stops the server (the embedded database serves one process: stop it before using the CLI).',
   ].join('\n');

@@ -200,10 +200,11 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .option('--no-serve', 'seed only')
     .action(async (flags: { port: number; host: string; serve: boolean }) => {
       const context = ctx();
-      const options = serveOptions(flags, context);
+      // the server's settings are checked before the database is opened, and only when it will serve
+      const options = flags.serve ? serveOptions(flags, context) : undefined;
       await withStockroom(context.env, async (stockroom) => {
         const seeded = await seedDemo(stockroom);
-        if (!flags.serve) {
+        if (options === undefined) {
           context.print(seeded, `${seeded.summary}\n\n${seeded.hints}`);
           return;
         }

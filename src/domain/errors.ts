@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   listen_failed: { status: 500, title: 'The server cannot listen on its address' },
   schema_behind: { status: 500, title: 'The database needs migrations' },
   data_dir_in_use: { status: 500, title: 'The embedded database is in use by another process' },
+  data_dir_unusable: { status: 500, title: 'The embedded database cannot be opened where it is' },
   secrets_unreadable: { status: 500, title: 'The server cannot open its stored secrets' },
   upstream_failed: { status: 502, title: 'An upstream system did not answer as agreed' },
   unavailable: { status: 503, title: 'Unavailable for the moment' },
@@ -449,6 +450,18 @@ export class TargetNotEmptyError extends StockroomError {
       `${target} is not empty (it has ${shown}): db copy writes into an empty database, or one only migrated; ` +
         'create one (createdb, or a data directory that does not exist yet) and copy into that',
       { objects },
+    );
+  }
+}
+
+/** The embedded database's folder cannot be opened: a file stands there, or the file system refuses it. */
+export class DataDirUnusableError extends StockroomError {
+  readonly code = 'data_dir_unusable';
+  constructor(dataDir: string, reason: string) {
+    super(
+      `the embedded database cannot be opened in ${dataDir}: ${reason} ` +
+        '(STOCKROOM_DATA names the folder it lives in; a new one is made where none exists)',
+      { data_dir: dataDir },
     );
   }
 }

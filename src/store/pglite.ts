@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
-import { DataDirInUseError } from '../domain/errors.js';
+import { DataDirInUseError, DataDirUnusableError } from '../domain/errors.js';
 import { NUMBER_TYPE_OIDS, SentStatements, parseNumber } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -43,7 +43,14 @@ export const DEFAULT_EMBEDDED_BUFFERS_MB = 16;
  */
 export async function openPglite(dataDir?: string, options: PgliteOptions = {}): Promise<Db> {
   if (dataDir === undefined) return pgliteDb(await PGlite.create({ parsers }));
-  const unlock = lockDataDir(dataDir);
+  let unlock: () => void;
+  try {
+    if (statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === false)
+      throw new DataDirUnusableError(dataDir, 'a file is there, not a folder');
+    unlock = lockDataDir(dataDir);
+  } catch (error) {
+    throw openFailure(dataDir, error);
+  }
   try {
     const buffers = options.sharedBuffersMb ?? DEFAULT_EMBEDDED_BUFFERS_MB;
     const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${buffers}MB`];
@@ -57,8 +64,21 @@ export async function openPglite(dataDir?: string, options: PgliteOptions = {}):
     };
   } catch (error) {
     unlock();
-    throw error;
+    throw openFailure(dataDir, error);
   }
+}
+
+/**
+ * What a failure to open a data directory is to its caller: the file system's refusals (Node's, with their message,
+ * or PGlite's, which throws an object with an errno and no message) as DataDirUnusableError; anything else as it is.
+ */
+function openFailure(dataDir: string, error: unknown): unknown {
+  if (error instanceof Error) {
+    const { syscall } = error as NodeJS.ErrnoException;
+    return syscall === undefined ? error : new DataDirUnusableError(dataDir, error.message);
+  }
+  const errno = typeof error === 'object' && error !== null && 'errno' in error ? String(error.errno) : 'unknown';
+  return new DataDirUnusableError(dataDir, `the file system refused it (errno ${errno})`);
 }
 
 const isAlive = (pid: number): boolean => {
