@@ -5,10 +5,10 @@ import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
 import type { PublicRateLimit } from '../http/rate-limits.js';
-import { Backoff } from '../infra/backoff.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
+import { runEvery } from '../infra/periodic.js';
 import { RedisCache } from '../infra/redis-cache.js';
 import { createMetrics } from '../infra/metrics.js';
 import { stockroomSources } from '../http/engine-metrics.js';
@@ -218,102 +218,80 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
 
   // the replenishment job: every process looks each hour (and at start) whether a run is due; the database lets
   // one of them run it, and a restart does not run it again early
-  const everyMs = (options.replenishEveryHours ?? 24) * 3_600_000;
-  let replenishing: Promise<unknown> = Promise.resolve();
-  const replenish = (): void => {
-    replenishing = stockroom.replenishment
-      .replenishIfDue(everyMs)
-      .then((run) => {
-        if (run && run.orders.length > 0)
-          app.log.info(
-            { orders: run.orders.map((order) => order.id), skipped: run.skipped.length },
-            'replenishment drafted purchase orders',
-          );
-      })
-      .catch((err: unknown) => {
-        if (isUnavailable(err))
-          app.log.warn({ err }, 'replenishment could not reach the database; it is tried again within the hour');
-        else app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
-      });
-  };
-  const replenisher = everyMs > 0 ? setInterval(replenish, Math.min(everyMs, 3_600_000)) : undefined;
-  if (everyMs > 0) replenish();
+  const replenishEveryMs = (options.replenishEveryHours ?? 24) * 3_600_000;
+  const replenisher = runEvery({
+    everyMs: Math.min(replenishEveryMs, 3_600_000),
+    atStart: true,
+    backoff: false,
+    run: () => stockroom.replenishment.replenishIfDue(replenishEveryMs),
+    succeeded: (run) => {
+      if (run && run.orders.length > 0)
+        app.log.info(
+          { orders: run.orders.map((order) => order.id), skipped: run.skipped.length },
+          'replenishment drafted purchase orders',
+        );
+    },
+    failed: (err) => {
+      if (isUnavailable(err))
+        app.log.warn({ err }, 'replenishment could not reach the database; it is tried again within the hour');
+      else app.log.error({ err }, 'replenishment failed; it is tried again within the hour');
+    },
+  });
 
   // idempotency keys past their retention: every process looks every ten minutes (and at start); SKIP LOCKED lets
-  // any number of them share the work
+  // any number of them share the work, and a pass through a backlog stops at a shutdown after the batch it is in
   const keyRetentionMs = (options.idempotencyRetentionHours ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS) * 3_600_000;
-  let forgetting: Promise<unknown> | undefined;
-  const stopForgetting = new AbortController();
-  const forgetKeys = (): void => {
-    // a pass still working through a backlog (or waiting for the database) is not joined by another
-    if (forgetting !== undefined) return;
-    forgetting = stockroom
-      .forgetIdempotencyKeys(keyRetentionMs, { signal: stopForgetting.signal })
-      .then((forgotten) => {
-        if (forgotten > 0) app.log.info({ forgotten }, 'forgot idempotency keys past their retention');
-      })
-      .catch((err: unknown) => {
-        if (isUnavailable(err))
-          app.log.warn({ err }, 'could not reach the database to forget old idempotency keys; tried again later');
-        else app.log.error({ err }, 'forgetting old idempotency keys failed; tried again later');
-      })
-      .finally(() => {
-        forgetting = undefined;
-      });
-  };
-  const keyForgetter = keyRetentionMs > 0 ? setInterval(forgetKeys, FORGET_KEYS_EVERY_MS) : undefined;
-  if (keyRetentionMs > 0) forgetKeys();
+  const keyForgetter = runEvery({
+    everyMs: keyRetentionMs > 0 ? FORGET_KEYS_EVERY_MS : 0,
+    atStart: true,
+    backoff: false,
+    run: (signal) => stockroom.forgetIdempotencyKeys(keyRetentionMs, { signal }),
+    succeeded: (forgotten) => {
+      if (forgotten > 0) app.log.info({ forgotten }, 'forgot idempotency keys past their retention');
+    },
+    failed: (err) => {
+      if (isUnavailable(err))
+        app.log.warn({ err }, 'could not reach the database to forget old idempotency keys; tried again later');
+      else app.log.error({ err }, 'forgetting old idempotency keys failed; tried again later');
+    },
+  });
 
   // the planner's statistics of tables that doubled since last measured: every process looks every ten seconds
   // (and at start: tables may have grown while no server ran); the database lets one of them analyze at a time
-  const statisticsEveryMs = options.statisticsEveryMs ?? DEFAULT_STATISTICS_EVERY_MS;
-  let analyzing: Promise<unknown> | undefined;
-  const statisticsBackoff = new Backoff(statisticsEveryMs);
-  const refreshStatistics = (): void => {
-    if (analyzing !== undefined || !statisticsBackoff.due()) return;
-    analyzing = stockroom
-      .refreshStatistics()
-      .then((tables) => {
-        statisticsBackoff.succeeded();
-        if (tables.length > 0) app.log.info({ tables }, 'analyzed tables grown to twice their measured size');
-      })
-      .catch((err: unknown) => {
-        statisticsBackoff.failed();
-        if (isUnavailable(err))
-          app.log.warn({ err }, 'could not reach the database to refresh its statistics; tried again later');
-        else app.log.error({ err }, 'refreshing the statistics of grown tables failed; tried again later');
-      })
-      .finally(() => {
-        analyzing = undefined;
-      });
-  };
-  const analyzer = statisticsEveryMs > 0 ? setInterval(refreshStatistics, statisticsEveryMs) : undefined;
-  if (statisticsEveryMs > 0) refreshStatistics();
+  const analyzer = runEvery({
+    everyMs: options.statisticsEveryMs ?? DEFAULT_STATISTICS_EVERY_MS,
+    atStart: true,
+    backoff: true,
+    run: () => stockroom.refreshStatistics(),
+    succeeded: (tables) => {
+      if (tables.length > 0) app.log.info({ tables }, 'analyzed tables grown to twice their measured size');
+    },
+    failed: (err) => {
+      if (isUnavailable(err))
+        app.log.warn({ err }, 'could not reach the database to refresh its statistics; tried again later');
+      else app.log.error({ err }, 'refreshing the statistics of grown tables failed; tried again later');
+    },
+  });
 
-  let sweeping: Promise<unknown> | undefined;
-  const sweepBackoff = new Backoff(options.sweepEveryMs);
-  const sweeper = setInterval(() => {
-    // a sweep still waiting for the database is not joined by another; after a failure, turns are skipped
-    if (sweeping !== undefined || !sweepBackoff.due()) return;
-    sweeping = stockroom.reservations
-      .expireDue()
-      .then((expired) => {
-        sweepBackoff.succeeded();
-        metrics.sweeps.inc({ result: 'ok' });
-        metrics.expired.inc(expired);
-        if (expired > 0) app.log.info({ expired }, 'sweeper released expired reservations');
-      })
-      .catch((err: unknown) => {
-        sweepBackoff.failed();
-        metrics.sweeps.inc({ result: 'error' });
-        if (isUnavailable(err))
-          app.log.warn({ err }, 'sweeper could not reach the database; it backs off and tries again');
-        else app.log.error({ err }, 'sweeper failed');
-      })
-      .finally(() => {
-        sweeping = undefined;
-      });
-  }, options.sweepEveryMs);
+  // the sweeper: after a failure its turns are skipped for a while
+  const sweeper = runEvery({
+    everyMs: options.sweepEveryMs,
+    atStart: false,
+    backoff: true,
+    run: () => stockroom.reservations.expireDue(),
+    succeeded: (expired) => {
+      metrics.sweeps.inc({ result: 'ok' });
+      metrics.expired.inc(expired);
+      if (expired > 0) app.log.info({ expired }, 'sweeper released expired reservations');
+    },
+    failed: (err) => {
+      metrics.sweeps.inc({ result: 'error' });
+      if (isUnavailable(err))
+        app.log.warn({ err }, 'sweeper could not reach the database; it backs off and tries again');
+      else app.log.error({ err }, 'sweeper failed');
+    },
+  });
+  const jobs = [sweeper, replenisher, keyForgetter, analyzer];
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
@@ -322,11 +300,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       if (stopping) return;
       stopping = true;
       app.log.info({ signal }, 'shutting down');
-      clearInterval(sweeper);
-      clearInterval(replenisher);
-      clearInterval(keyForgetter);
-      clearInterval(analyzer);
-      stopForgetting.abort();
+      for (const job of jobs) job.stop();
       // a client that keeps a request half-sent (a byte now and then) would hold the server open for ever: after
       // the grace period every connection still open is closed
       const grace = setTimeout(() => {
@@ -342,10 +316,10 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
               clearTimeout(grace);
             }),
         ],
-        ['sweeper', async () => sweeping],
-        ['replenishment', () => replenishing],
-        ['idempotency keys', async () => forgetting],
-        ['statistics', async () => analyzing],
+        ['sweeper', () => sweeper.idle()],
+        ['replenishment', () => replenisher.idle()],
+        ['idempotency keys', () => keyForgetter.idle()],
+        ['statistics', () => analyzer.idle()],
         ['delivery worker', () => delivery.stop()],
         ['stock list order', () => stockroom.stockList.unfollow()],
         ['change follower', () => changes.close()],
