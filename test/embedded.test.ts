@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,13 @@ describe('the embedded database directory', () => {
     await expect(openPglite(file)).rejects.toThrow(DataDirUnusableError);
     await expect(openPglite(file)).rejects.toThrow(/cannot be opened in .*a-file: a file is there, not a folder/);
     await expect(openPglite(join(file, 'data'))).rejects.toThrow(/cannot be opened in .*a-file\/data: ENOTDIR/);
+    // a folder PGlite cannot use inside: a file where it keeps a folder of its own
+    const broken = join(dir, 'broken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'base'), 'not a folder');
+    await expect(openPglite(broken)).rejects.toThrow(/cannot be opened in .*broken: PGlite's file system refused it/);
+    // and its lock was let go: the same refusal again, not data_dir_in_use
+    await expect(openPglite(broken)).rejects.toThrow(DataDirUnusableError);
     const run = await cli({ STOCKROOM_DATA: file }, 'reconcile');
     expect(run.code).toBe(3);
     expect(run.err).toMatch(/a file is there, not a folder/);

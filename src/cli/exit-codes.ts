@@ -7,9 +7,9 @@
  *                 reused); also `reconcile` finding drift
  *   2 usage       the command or its input has to change: commander's usage errors, 400 validation_failed and the
  *                 other 4xx (413 payload too large, ...)
- *   3 failure     not the caller's doing: 500 (cannot listen, schema behind, embedded database in use or unusable, stored
- *                 secrets unreadable), 502
- *                 upstream failed, and anything that is no StockroomError (a bug)
+ *   3 failure     not the caller's doing: 500 (cannot listen, schema behind, embedded database in use or
+ *                 unusable, stored secrets unreadable), 502 upstream failed, and anything that is no
+ *                 StockroomError (a bug)
  *   4 unavailable passes by itself, try again later: 503 (database unreachable or busy, at capacity), 429
  */
 export const EXIT = { ok: 0, refused: 1, usage: 2, failure: 3, unavailable: 4 } as const;

@@ -102,6 +102,21 @@ export async function run(argv: readonly string[], io: Io, env: NodeJS.ProcessEn
 }
 
 /**
+ * What a value thrown that is no StockroomError says: an Error's message, or the message or name of an object a
+ * library threw as it is (PGlite throws its runtime's errors so), never "[object Object]".
+ */
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, name } = error as { message?: unknown; name?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
+    const text = JSON.stringify(error);
+    return typeof name === 'string' ? `${name} ${text}` : text;
+  }
+  return String(error);
+}
+
+/**
  * Prints what went wrong and returns the exit code its HTTP status maps to (exit-codes.ts). With --json it is one
  * JSON document on stdout, `{ code, detail, ...extra }` as a problem document has them: a script reads the
  * answer of a command from one place, whether it succeeded or not, and tells them apart by the exit code.
@@ -115,7 +130,7 @@ function report(error: unknown, io: Io, json: boolean): number {
   }
   const known = asStockroomError(error);
   if (!known) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeThrown(error);
     if (json) io.out(JSON.stringify({ code: 'internal_error', detail: message }, null, 2));
     else io.err(`error: ${message}`);
     return EXIT.failure;

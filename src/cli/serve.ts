@@ -273,7 +273,8 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     },
   });
 
-  // the sweeper: after a failure its turns are skipped for a while
+  // the sweeper: its first turn one interval after start; through an outage it backs off, a few warnings rather
+  // than a failure and a log line every tick
   const sweeper = runEvery({
     everyMs: options.sweepEveryMs,
     atStart: false,

@@ -44,7 +44,9 @@ describe('a periodic job', () => {
   });
 
   it('runs at start when asked, never with no interval', async () => {
-    expect(job({ atStart: true }).turns).toHaveLength(1);
+    const started = job({ atStart: true });
+    expect(started.turns).toHaveLength(1);
+    started.periodic.stop();
     const never = job({ everyMs: 0, atStart: true });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(never.turns).toHaveLength(0);
@@ -69,6 +71,10 @@ describe('a periodic job', () => {
     turns[2]!.resolve(1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(turns).toHaveLength(4);
+    // the success reset it: a failure now waits the first wait again, and the next turn is on time
+    turns[3]!.reject(new Error('down again'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(turns).toHaveLength(5);
     periodic.stop();
   });
 
@@ -87,5 +93,18 @@ describe('a periodic job', () => {
     turns[0]!.resolve(3);
     await waited;
     expect(told).toEqual(['ok 3']);
+  });
+
+  it('takes a report that throws as a failed turn, not an unhandled rejection', async () => {
+    const { periodic, turns, told } = job({
+      succeeded: () => {
+        throw new Error('the log is gone');
+      },
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    turns[0]!.resolve(1);
+    await periodic.idle();
+    expect(told).toEqual(['failed the log is gone']);
+    periodic.stop();
   });
 });

@@ -34,16 +34,15 @@ export function runEvery<T>(options: PeriodicOptions<T>): Periodic {
   const stopping = new AbortController();
   let running: Promise<void> | undefined;
   const once = async (): Promise<void> => {
-    let result: T;
     try {
-      result = await options.run(stopping.signal);
+      const result = await options.run(stopping.signal);
+      backoff?.succeeded();
+      // inside the try: a turn whose report throws is a failed turn, not an unhandled rejection ending the process
+      options.succeeded(result);
     } catch (error) {
       backoff?.failed();
       options.failed(error);
-      return;
     }
-    backoff?.succeeded();
-    options.succeeded(result);
   };
   const turn = (): void => {
     if (running !== undefined || backoff?.due() === false || stopping.signal.aborted) return;

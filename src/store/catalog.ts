@@ -283,10 +283,10 @@ export async function listVariants(db: Queryable, filter: VariantFilter): Promis
 }
 
 /**
- * New variants and new warehouses must each see the other, or a level would be missing: variants take this
- * lock shared (they may be created side by side), a warehouse takes it exclusively.
+ * Takes the catalog shape lock (ADVISORY_LOCKS.catalogShape) for this transaction. New variants and new warehouses
+ * must each see the other, or a level would be missing: variants take it shared (they may be created side by
+ * side), a warehouse takes it exclusively.
  */
-/** Takes the catalog shape lock (ADVISORY_LOCKS.catalogShape) for this transaction. */
 export async function lockCatalogShape(tx: Queryable, mode: 'shared' | 'exclusive'): Promise<void> {
   await tx.query(mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1)' : 'SELECT pg_advisory_xact_lock($1)', [
     ADVISORY_LOCKS.catalogShape,

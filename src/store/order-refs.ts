@@ -7,8 +7,9 @@ import type { ReservationRow } from './reservations.js';
 /**
  * Takes a transaction-level advisory lock on each order_ref, in hash order, so two groups with overlapping
  * order_refs take them in the same order and cannot deadlock. Two order_refs with the same hash only wait for each
- * other; they are never confused, since what is decided is read by order_ref under the lock. Held until commit: while this transaction
- * decides whether an order_ref has an open reservation, no other reserving transaction decides it too.
+ * other; they are never confused, since what is decided is read by order_ref under the lock. Held until commit:
+ * while this transaction decides whether an order_ref has an open reservation, no other reserving transaction
+ * decides it too.
  */
 export async function lockOrderRefs(tx: Queryable, orderRefs: readonly string[]): Promise<void> {
   if (orderRefs.length === 0) return;

@@ -58,8 +58,11 @@ export async function openPglite(dataDir?: string, options: PgliteOptions = {}):
     return {
       ...db,
       close: async () => {
-        await db.close();
-        unlock();
+        try {
+          await db.close();
+        } finally {
+          unlock();
+        }
       },
     };
   } catch (error) {
@@ -69,16 +72,24 @@ export async function openPglite(dataDir?: string, options: PgliteOptions = {}):
 }
 
 /**
- * What a failure to open a data directory is to its caller: the file system's refusals (Node's, with their message,
- * or PGlite's, which throws an object with an errno and no message) as DataDirUnusableError; anything else as it is.
+ * What a failure to open a data directory is to its caller: the file system refusing that folder (Node's error
+ * on a path in it, or PGlite's own ErrnoError, which has an errno and no message) as DataDirUnusableError;
+ * anything else as it was thrown.
  */
 function openFailure(dataDir: string, error: unknown): unknown {
+  const folder = resolve(dataDir);
   if (error instanceof Error) {
-    const { syscall } = error as NodeJS.ErrnoException;
-    return syscall === undefined ? error : new DataDirUnusableError(dataDir, error.message);
+    const { path } = error as NodeJS.ErrnoException;
+    return typeof path === 'string' && resolve(path).startsWith(folder)
+      ? new DataDirUnusableError(dataDir, error.message)
+      : error;
   }
-  const errno = typeof error === 'object' && error !== null && 'errno' in error ? String(error.errno) : 'unknown';
-  return new DataDirUnusableError(dataDir, `the file system refused it (errno ${errno})`);
+  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ErrnoError') {
+    // the errno of PGlite's file system (Emscripten's numbers: 54 is ENOTDIR), not the operating system's
+    const { errno } = error as { errno?: unknown };
+    return new DataDirUnusableError(dataDir, `PGlite's file system refused it (its errno ${String(errno)})`);
+  }
+  return error;
 }
 
 const isAlive = (pid: number): boolean => {
