@@ -73,16 +73,17 @@ export async function openPglite(dataDir?: string, options: PgliteOptions = {}):
 
 /**
  * What a failure to open a data directory is to its caller: the file system refusing that folder (Node's error
- * on a path in it, or PGlite's own ErrnoError, which has an errno and no message) as DataDirUnusableError;
+ * on a path in it or above it, or PGlite's own ErrnoError, which has an errno and no message) as DataDirUnusableError;
  * anything else as it was thrown.
  */
 function openFailure(dataDir: string, error: unknown): unknown {
   const folder = resolve(dataDir);
   if (error instanceof Error) {
     const { path } = error as NodeJS.ErrnoException;
-    return typeof path === 'string' && resolve(path).startsWith(folder)
-      ? new DataDirUnusableError(dataDir, error.message)
-      : error;
+    if (typeof path !== 'string') return error;
+    // in the folder (its lock file beside it too), or a folder above it that it cannot be made in
+    const at = resolve(path);
+    return at.startsWith(folder) || folder.startsWith(at) ? new DataDirUnusableError(dataDir, error.message) : error;
   }
   if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ErrnoError') {
     // the errno of PGlite's file system (Emscripten's numbers: 54 is ENOTDIR), not the operating system's
