@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,11 +23,16 @@ describe('the embedded database directory', () => {
     await again.close();
   });
 
-  it('takes over a lock left by a process that died', async () => {
+  it('takes over a lock left by a process that died, or left empty, and leaves nothing else beside the folder', async () => {
     const data = join(dir, 'orphan');
     writeFileSync(`${data}.lock`, '2147483646');
     const db = await openPglite(data);
+    // the lock names this process from the moment it exists (written whole, then linked into place)
+    expect(readFileSync(`${data}.lock`, 'utf8')).toBe(String(process.pid));
     await db.close();
+    writeFileSync(`${data}.lock`, '');
+    await (await openPglite(data)).close();
+    expect(readdirSync(dir).filter((name) => name.startsWith('orphan'))).toEqual(['orphan']);
   });
 
   it('says a file where the folder should be is a file, to the library and on the command line', async () => {

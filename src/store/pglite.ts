@@ -1,4 +1,5 @@
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
@@ -105,29 +106,39 @@ const isAlive = (pid: number): boolean => {
 /**
  * PGlite opens a data directory that another process (or this one) has open without complaint, and two
  * writers corrupt it. A lock file beside the directory, holding the owner's pid, keeps it to one; a lock
- * left by a process that died is taken over.
+ * left by a process that died is taken over. The lock is written whole under a name of its own and linked into
+ * place, so no process ever reads one without its pid (one created empty and then written was read as left by a
+ * dead process, and taken).
  */
 function lockDataDir(dataDir: string): () => void {
   const path = `${resolve(dataDir)}.lock`;
   mkdirSync(dirname(path), { recursive: true });
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone: nothing to release
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(path, 'utf8'));
+  const claim = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(claim, String(process.pid), { flag: 'wx' });
+  try {
+    for (;;) {
+      try {
+        linkSync(claim, path);
+        return () => {
+          rmSync(path, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      let owner: string;
+      try {
+        owner = readFileSync(path, 'utf8');
+      } catch (error) {
+        // let go since by its owner: the next link takes it
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const pid = Number(owner);
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
-      unlinkSync(path);
+      rmSync(path, { force: true });
     }
+  } finally {
+    rmSync(claim, { force: true });
   }
 }
 
