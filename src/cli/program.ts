@@ -108,10 +108,11 @@ export async function run(argv: readonly string[], io: Io, env: NodeJS.ProcessEn
 function describeThrown(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === 'object' && error !== null) {
-    const { message, name } = error as { message?: unknown; name?: unknown };
+    const { message, name, errno, code } = error as Record<string, unknown>;
     if (typeof message === 'string' && message !== '') return message;
-    const text = JSON.stringify(error);
-    return typeof name === 'string' ? `${name} ${text}` : text;
+    // the name and error numbers only: the object itself may be circular, or hold a setting such as a URL
+    const numbers = [errno, code].filter((field) => typeof field === 'number' || typeof field === 'string');
+    return [typeof name === 'string' ? name : 'an object with no message', ...numbers.map(String)].join(' ');
   }
   return String(error);
 }
