@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
-import { DataDirInUseError, DataDirUnusableError } from '../domain/errors.js';
+import { DataDirUnusableError } from '../domain/errors.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { NUMBER_TYPE_OIDS, SentStatements, parseNumber } from './db.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -48,7 +48,7 @@ export async function openPglite(dataDir?: string, options: PgliteOptions = {}):
   try {
     if (statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === false)
       throw new DataDirUnusableError(dataDir, 'a file is there, not a folder');
-    unlock = lockDataDir(dataDir);
+    unlock = await lockDataDir(dataDir);
   } catch (error) {
     throw openFailure(dataDir, error);
   }
@@ -92,54 +92,6 @@ function openFailure(dataDir: string, error: unknown): unknown {
     return new DataDirUnusableError(dataDir, `PGlite's file system refused it (its errno ${String(errno)})`);
   }
   return error;
-}
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/**
- * PGlite opens a data directory that another process (or this one) has open without complaint, and two
- * writers corrupt it. A lock file beside the directory, holding the owner's pid, keeps it to one; a lock
- * left by a process that died is taken over. The lock is written whole under a name of its own and linked into
- * place, so no process ever reads one without its pid (one created empty and then written was read as left by a
- * dead process, and taken).
- */
-function lockDataDir(dataDir: string): () => void {
-  const path = `${resolve(dataDir)}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
-  const claim = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(claim, String(process.pid), { flag: 'wx' });
-  try {
-    for (;;) {
-      try {
-        linkSync(claim, path);
-        return () => {
-          rmSync(path, { force: true });
-        };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      let owner: string;
-      try {
-        owner = readFileSync(path, 'utf8');
-      } catch (error) {
-        // let go since by its owner: the next link takes it
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      const pid = Number(owner);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
-      rmSync(path, { force: true });
-    }
-  } finally {
-    rmSync(claim, { force: true });
-  }
 }
 
 /** The parsers every PGlite behind a Db must use (ints as numbers), for callers that create their own. */
