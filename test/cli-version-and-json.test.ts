@@ -82,6 +82,17 @@ describe('the stockroom command: --version, and errors as JSON on stdout with --
     expect(JSON.parse(away.out)).toMatchObject({ code: 'unavailable' });
   });
 
+  it('ends serve with the reason when REDIS_URL is no Redis URL or Redis cannot be reached, never showing its password', async () => {
+    const notUrl = await stockroom({ ...env, REDIS_URL: 'secret-pw@localhost:6379' }, 'serve', '--port', '0');
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.err).toContain('/env/REDIS_URL: must be a redis:// or rediss:// URL');
+    // nothing listens on port 1 of loopback: the command ends (ioredis would retry for ever) with exit 4
+    const away = await stockroom({ ...env, REDIS_URL: 'redis://user:secret-pw@127.0.0.1:1/0' }, 'serve', '--port', '0');
+    expect(away.code).toBe(4);
+    expect(away.err).toMatch(/cannot reach Redis at 127\.0\.0\.1:1 \(REDIS_URL\): connect ECONNREFUSED/);
+    for (const run of [notUrl, away]) expect(run.out + run.err).not.toContain('secret-pw');
+  });
+
   it('without --json prints errors for a person on stderr, as before', async () => {
     const usage = await stockroom(env, 'frobnicate');
     expect(usage).toMatchObject({ code: 2, out: '' });

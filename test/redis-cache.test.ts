@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RedisCache } from '../src/infra/redis-cache.js';
 import { redisUrl } from './support/databases.js';
+import { startRedisServer } from './support/redis-server.js';
 import { uniq } from './support/harness.js';
 
 describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
@@ -78,6 +82,51 @@ describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
     } finally {
       raw.disconnect();
       await c.close();
+    }
+  });
+
+  it('answers a miss at once while Redis is away, and empties itself when Redis is back with what it kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockroom-redis-'));
+    let redis = await startRedisServer({ dir });
+    const c = await RedisCache.connect<{ n: number }>(redis.url, 60_000);
+    const warned: string[] = [];
+    c.logTo({ warn: (_details, message) => warned.push(message), info: () => undefined });
+    try {
+      const [x, y] = [uniq('SKU'), uniq('SKU')];
+      await c.set(
+        new Map([
+          [x, { n: 1 }],
+          [y, { n: 2 }],
+        ]),
+        c.begin(),
+      );
+      redis.stop();
+      await vi.waitFor(() => {
+        expect(warned).toEqual([
+          'the availability cache cannot reach Redis: storefront reads go to the database until it is back',
+        ]);
+      });
+      // a read is a miss, a write and a delete fail: none waits for Redis to come back
+      await expect(c.get([x])).rejects.toThrow();
+      await expect(c.invalidate({ skus: [x] })).rejects.toThrow();
+      // Redis back with what it kept, x's delete lost with the outage: every entry goes, x's stale one with them
+      redis = await startRedisServer({ port: Number(new URL(redis.url).port), dir });
+      const raw = new Redis(redis.url);
+      try {
+        await vi.waitFor(
+          async () => {
+            expect(await raw.exists(`stockroom:availability:${x}`, `stockroom:availability:${y}`)).toBe(0);
+          },
+          { timeout: 10_000, interval: 50 },
+        );
+      } finally {
+        raw.disconnect();
+      }
+      expect((await c.get([x, y])).size).toBe(0);
+    } finally {
+      await c.close();
+      redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

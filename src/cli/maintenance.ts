@@ -5,7 +5,7 @@ import { demoBanner, seedDemo } from './demo.js';
 import { countUpTo, envFlag, envInt, intOption, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
-import { serveLimits } from './serve-limits.js';
+import { redisUrlFromEnv, serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
@@ -149,7 +149,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       heartbeatMs,
       limits: serveLimits(context.env, heartbeatMs),
       shutdownGraceMs: envInt(context.env, 'STOCKROOM_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0),
-      redisUrl: context.env.REDIS_URL || undefined,
+      redisUrl: redisUrlFromEnv(context.env),
       logger: { level: context.env.LOG_LEVEL ?? 'info' },
       adminKey: context.env.STOCKROOM_ADMIN_KEY,
       metricsPublic: envFlag(context.env, 'STOCKROOM_METRICS_PUBLIC') ?? false,

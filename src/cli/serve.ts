@@ -4,12 +4,14 @@ import { withoutMarkers } from '../domain/stock-change.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
+import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/rate-limits.js';
 import type { PublicRateLimit } from '../http/rate-limits.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
 import { MemoryCache } from '../infra/memory-cache.js';
 import { runEvery } from '../infra/periodic.js';
 import { RedisCache } from '../infra/redis-cache.js';
+import { RedisConnection } from '../infra/redis-connection.js';
 import { createMetrics } from '../infra/metrics.js';
 import { stockroomSources } from '../http/engine-metrics.js';
 import { StockChanges } from '../infra/stock-changes.js';
@@ -117,6 +119,18 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   // process; a change is dropped from the cache before the streams read it again, so they read fresh numbers
   const changes = await StockChanges.follow(stockroom.db);
   const cache = await availabilityCache(options);
+  const { connections, imports, streams, trustProxy, publicRate } = options.limits ?? {};
+  // the public rate limit's counts, shared by every server process when there is a Redis to share them in
+  const rateCounts =
+    options.redisUrl && (publicRate ?? DEFAULT_PUBLIC_RATE_LIMIT).max > 0
+      ? await RedisConnection.open(options.redisUrl, {
+          name: 'the public rate limit',
+          meanwhile: 'the public routes are served without it',
+        }).catch(async (error: unknown) => {
+          await cache?.close();
+          throw error;
+        })
+      : undefined;
   stockroom.availability.useCache(cache);
   const feed = new AvailabilityFeed(stockroom.availability);
   const delivery = new DeliveryWorker(stockroom.db, options.delivery);
@@ -126,7 +140,6 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     ...(options.metricsReadTimeoutMs === undefined ? {} : { workStatusTimeoutMs: options.metricsReadTimeoutMs }),
     ...(cache ? { availabilityCache: () => cache.stats } : {}),
   });
-  const { connections, imports, streams, trustProxy, publicRate } = options.limits ?? {};
   const app = await buildServer({
     stockroom,
     logger: options.logger,
@@ -140,6 +153,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       maxStreams: streams?.max,
       maxStreamsPerClient: streams?.perClient,
       rateLimit: publicRate,
+      rateCounts: rateCounts?.redis,
     },
     ...(connections ? { connections } : {}),
     ...(imports ? { imports } : {}),
@@ -196,11 +210,14 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     await changes.close();
     stockroom.availability.useCache(undefined);
     await cache?.close();
+    await rateCounts?.close();
     throw new ListenError(options.host, options.port, error);
   }
 
   // alerts and other outbox events leave from every server process; the database hands each to one of them
   delivery.logTo(app.log);
+  rateCounts?.logTo(app.log);
+  if (cache instanceof RedisCache) cache.logTo(app.log);
   // a replica skipped (lagging, unreachable, promoted, unreadable) or used again is said once, when it changes
   stockroom.replicas?.logTo(app.log);
   // with several hosts in DATABASE_URL: the primary lost, and found again (on which host), each said once
@@ -331,6 +348,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
             await cache?.close();
           },
         ],
+        ['public rate limit counts', async () => rateCounts?.close()],
       ];
       for (const [name, step] of steps) {
         await step().catch((err: unknown) => {

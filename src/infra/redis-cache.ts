@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { RedisConnection } from './redis-connection.js';
 import { ChangeClock } from './change-clock.js';
 import type { StockChange } from '../domain/stock-change.js';
 
@@ -8,24 +9,38 @@ const PREFIX = 'stockroom:availability:';
  * The cache shared by every server process of a store, in Redis: what one process read, the others answer
  * from. Every process hears every change the database announces and deletes the SKUs it names; a read that
  * began before a change it heard of never writes its older answer (ChangeClock). Entries expire after the
- * time to live whatever happens, the safety net should a notice be lost.
+ * time to live whatever happens, the safety net should a notice be lost. While Redis is away reads go to the
+ * database at once (RedisConnection), and the deletes of that time are lost: when Redis is back (a restart that
+ * kept its data, a network that came back) this process empties the cache rather than let them serve until they
+ * expire.
  */
 export class RedisCache<T> {
   private readonly clock = new ChangeClock();
   readonly stats = { hits: 0, misses: 0 };
+  private readonly redis: Redis;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly connection: RedisConnection,
     readonly ttlMs: number,
-  ) {}
+  ) {
+    this.redis = connection.redis;
+    connection.onReturn(() => {
+      this.removeAll().catch(() => undefined);
+    });
+  }
 
   /** Connects before answering, so a wrong URL fails at start-up rather than at the first shopper. */
   static async connect<T>(url: string, ttlMs: number): Promise<RedisCache<T>> {
-    // commands wait (briefly) while Redis is away instead of failing at once; lazyConnect lets connect() report
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-    redis.on('error', () => undefined);
-    await redis.connect();
-    return new RedisCache<T>(redis, ttlMs);
+    const connection = await RedisConnection.open(url, {
+      name: 'the availability cache',
+      meanwhile: 'storefront reads go to the database',
+    });
+    return new RedisCache<T>(connection, ttlMs);
+  }
+
+  /** Where an outage of Redis and its end are said. */
+  logTo(log: Parameters<RedisConnection['logTo']>[0]): void {
+    this.connection.logTo(log);
   }
 
   /** The keys held in Redis (one round trip); the others are for the caller to read from the database. */
@@ -75,6 +90,10 @@ export class RedisCache<T> {
       return;
     }
     // anything may have changed: every entry goes
+    await this.removeAll();
+  }
+
+  private async removeAll(): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
@@ -85,6 +104,6 @@ export class RedisCache<T> {
 
   /** Closes the connection; what is cached stays for the other processes. */
   async close(): Promise<void> {
-    await this.redis.quit();
+    await this.connection.close();
   }
 }

@@ -3,14 +3,21 @@ import { freePort } from './postgres-cluster.js';
 
 export const haveRedisServer = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
 
-/** A throwaway redis-server on a loopback port, in memory only; resolves once it accepts connections. */
-export async function startRedisServer(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/**
+ * A throwaway redis-server on a loopback port (a free one unless `port` is given, as one started again on its port
+ * is), in memory only unless given a `dir` to keep its data in (an append-only file, written at every command);
+ * resolves once it accepts connections.
+ */
+export async function startRedisServer(
+  options: { port?: number; dir?: string } = {},
+): Promise<{ url: string; stop: () => void }> {
+  const port = options.port ?? (await freePort());
+  const keep = options.dir
+    ? ['--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...keep], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
 import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
+import type { Redis } from 'ioredis';
 import { DEFAULT_PUBLIC_RATE_LIMIT, limitPublicRoutes } from '../rate-limits.js';
 import type { PublicRateLimit } from '../rate-limits.js';
 import { Answers } from '../responses.js';
@@ -22,6 +23,8 @@ export interface StorefrontOptions {
   maxStreamsPerClient?: number | undefined;
   /** requests per window one client address may send to these routes (the stream's opening included) */
   rateLimit?: PublicRateLimit | undefined;
+  /** where the rate limit's counts are kept, shared by every server process (REDIS_URL); else in this process */
+  rateCounts?: Redis | undefined;
   /** told how many streams are open whenever one opens or closes (the metrics gauge) */
   onOpenStreams?: ((open: number) => void) | undefined;
 }
@@ -73,7 +76,7 @@ class Stream {
 /** The public storefront routes: no key needed. */
 export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOptions = {}) {
   return async (app: FastifyInstance): Promise<void> => {
-    await limitPublicRoutes(app, options.rateLimit ?? DEFAULT_PUBLIC_RATE_LIMIT);
+    await limitPublicRoutes(app, options.rateLimit ?? DEFAULT_PUBLIC_RATE_LIMIT, options.rateCounts);
     const skusOf = (query: unknown): unknown => ({ ...(query as object), sku: pageQuery(query).all('sku') });
     // storefronts on any domain may ask, and read every answer: refusals (400, 404, 429, 503) as much as the items
     app.addHook('onSend', async (_request, reply) => {

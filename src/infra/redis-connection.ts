@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis';
+import { UnavailableError } from '../domain/errors.js';
+
+/** Where a command that waits for an unresponsive Redis gives up, and its caller goes on without it. */
+const COMMAND_TIMEOUT_MS = 250;
+
+/** A Redis URL as it may be shown: its host and port, never its user or password. */
+function where(url: string): string {
+  try {
+    const { hostname, port } = new URL(url);
+    return `${hostname}:${port || '6379'}`;
+  } catch {
+    return 'the address given';
+  }
+}
+
+interface Log {
+  warn(details: object, message: string): void;
+  info(message: string): void;
+}
+
+/**
+ * A connection to Redis for something the server can do without for a while (the availability cache, the public
+ * rate limit's counts). While Redis is away its commands fail at once, and one sent to a Redis that does not answer
+ * gives up after COMMAND_TIMEOUT_MS: a storefront read then goes to the database, a request is served unlimited,
+ * instead of each waiting out reconnection attempts (seconds each). The log says so once an outage, and again when
+ * Redis is back; ioredis reconnects on its own, with backoff.
+ */
+export class RedisConnection {
+  private log: Log | undefined;
+  private away = false;
+  private closed = false;
+  private lastError: string | undefined;
+  private readonly returns: (() => void)[] = [];
+
+  private constructor(
+    readonly redis: Redis,
+    /** what uses it, and what it does while Redis is away, for the log */
+    private readonly user: { name: string; meanwhile: string },
+  ) {
+    redis.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.wentAway(err.message);
+    });
+    // a connection closed without an error (Redis stopped cleanly) is an outage too
+    redis.on('close', () => {
+      this.wentAway('the connection was closed');
+    });
+    redis.on('ready', () => {
+      if (!this.away) return;
+      this.away = false;
+      this.log?.info(`${this.user.name} reaches Redis again`);
+      for (const then of this.returns) then();
+    });
+  }
+
+  /**
+   * Connects before serving, so a wrong URL fails at start-up rather than at the first shopper.
+   * @throws UnavailableError when Redis cannot be reached (named by host and port: the URL may hold a password)
+   */
+  static async open(url: string, user: { name: string; meanwhile: string }): Promise<RedisConnection> {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+    });
+    const connection = new RedisConnection(redis, user);
+    try {
+      await redis.connect();
+    } catch (error) {
+      // or ioredis goes on reconnecting, and the process that gave up on it never ends
+      redis.disconnect();
+      const why = connection.lastError ?? (error instanceof Error ? error.message : String(error));
+      throw new UnavailableError(`cannot reach Redis at ${where(url)} (REDIS_URL): ${why}`, 5, { cause: error });
+    }
+    return connection;
+  }
+
+  /** Where an outage and the return are said (the server's log, once it has one). */
+  logTo(log: Log): void {
+    this.log = log;
+  }
+
+  /** Calls `then` each time Redis can be reached again after an outage. */
+  onReturn(then: () => void): void {
+    this.returns.push(then);
+  }
+
+  /** Closes the connection: what it kept in Redis stays there for the other processes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.redis.quit().catch(() => {
+      this.redis.disconnect();
+    });
+  }
+
+  private wentAway(reason: string): void {
+    if (this.away || this.closed) return;
+    this.away = true;
+    this.log?.warn({ reason }, `${this.user.name} cannot reach Redis: ${this.user.meanwhile} until it is back`);
+  }
+}
