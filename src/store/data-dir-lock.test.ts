@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -11,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DataDirInUseError } from '../domain/errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -27,6 +28,7 @@ const startedAt = (pid: number): string => {
 };
 
 const DEAD = '2147483646';
+const RACERS = 4;
 
 describe('the lock of an embedded data directory', () => {
   it('names its holder by pid and start time, refuses this process while it holds it, and is taken again once let go', async () => {
@@ -69,10 +71,43 @@ describe('the lock of an embedded data directory', () => {
     }
   });
 
-  it('waits out another process taking over a dead lock, and removes a guard or a claim a process left when it died', async () => {
+  it('is taken by one of two calls of this process that find the same dead holder, and let go by it only', async () => {
+    const data = join(dir, 'twice');
+    writeFileSync(`${data}.lock`, DEAD);
+    const calls = await Promise.allSettled([lockDataDir(data), lockDataDir(data)]);
+    expect(calls.map((call) => call.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const unlock = calls.find((call) => call.status === 'fulfilled')?.value ?? expect.fail('none took it');
+    unlock();
+    // a second let-go, once another holds it, leaves the other's lock alone
+    const again = await lockDataDir(data);
+    unlock();
+    expect(existsSync(`${data}.lock`)).toBe(true);
+    again();
+    expect(existsSync(`${data}.lock`)).toBe(false);
+  });
+
+  it('is taken over from a zombie: a process that exited and was not reaped yet', async () => {
+    // sh's background child exits at once; exec'd sleep never reaps it
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+      const zombie = Number(line.toString().trim());
+      await vi.waitFor(() => {
+        expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z /);
+      });
+      const data = join(dir, 'zombie');
+      writeFileSync(`${data}.lock`, `${zombie} ${startedAt(zombie)}`);
+      (await lockDataDir(data))();
+    } finally {
+      parent.kill();
+    }
+  });
+
+  it('waits out another process taking over a dead lock, and breaks a guard or removes a claim a process left when it died', async () => {
     const data = join(dir, 'guarded');
     writeFileSync(`${data}.lock`, DEAD);
-    writeFileSync(`${data}.lock.takeover`, '');
+    // a live process's guard (the parent's), being held
+    writeFileSync(`${data}.lock.takeover`, `${process.ppid} ${startedAt(process.ppid)}`);
     let taken = false;
     const taking = lockDataDir(data).then((unlock) => {
       taken = true;
@@ -85,44 +120,50 @@ describe('the lock of an embedded data directory', () => {
     rmSync(`${data}.lock.takeover`);
     (await taking)();
 
-    writeFileSync(`${data}.lock`, DEAD);
-    writeFileSync(`${data}.lock.takeover`, '');
-    writeFileSync(`${data}.lock.${DEAD}.0123456789ab`, DEAD);
-    const old = new Date(Date.now() - 120_000);
-    utimesSync(`${data}.lock.takeover`, old, old);
-    utimesSync(`${data}.lock.${DEAD}.0123456789ab`, old, old);
-    (await lockDataDir(data))();
-    expect(readdirSync(dir).filter((name) => name.startsWith('guarded'))).toEqual([]);
+    // guards left by a process that died in a takeover: one naming it, one it died writing (empty, and old)
+    for (const left of [DEAD, '']) {
+      writeFileSync(`${data}.lock`, DEAD);
+      writeFileSync(`${data}.lock.takeover`, left);
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(`${data}.lock.takeover`, old, old);
+      writeFileSync(`${data}.lock.${DEAD}.0123456789ab`, DEAD);
+      utimesSync(`${data}.lock.${DEAD}.0123456789ab`, old, old);
+      (await lockDataDir(data))();
+      expect(readdirSync(dir).filter((name) => name.startsWith('guarded'))).toEqual([]);
+    }
   });
 
   it('is taken by exactly one of several processes that find the same dead holder at the same moment', async () => {
     const rounds = 40;
-    const racers = 4;
     const race = join(dir, 'race');
     rmSync(race, { recursive: true, force: true });
     mkdirSync(race);
     for (let round = 0; round < rounds; round++) writeFileSync(join(race, `r${round}.lock`), DEAD);
-    const start = Date.now() + 3_000;
-    const outputs = await Promise.all(
-      Array.from(
-        { length: racers },
-        () =>
-          new Promise<string>((resolve, reject) => {
-            const child = spawn(
-              process.execPath,
-              ['--import', 'tsx', 'test/support/lock-racer.ts', race, String(rounds), String(start)],
-              { stdio: ['ignore', 'pipe', 'inherit'] },
-            );
-            let out = '';
-            child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-            child.on('error', reject);
-            child.on('exit', (code) => {
-              if (code === 0) resolve(out);
-              else reject(new Error(`a racer exited with ${String(code)}`));
-            });
-          }),
-      ),
-    );
+    const racers = Array.from({ length: RACERS }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lock-racer.ts', race, String(rounds)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      let out = '';
+      const ready = new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.startsWith('ready\n')) resolve();
+        });
+      });
+      const done = new Promise<string>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code) => {
+          if (code === 0) resolve(out.slice('ready\n'.length));
+          else reject(new Error(`a racer exited with ${String(code)}`));
+        });
+      });
+      return { child, ready, done };
+    });
+    // every racer loaded before the first round is set, so the rounds find them all waiting
+    await Promise.all(racers.map((racer) => racer.ready));
+    const start = String(Date.now() + 100);
+    for (const racer of racers) racer.child.stdin.end(start);
+    const outputs = await Promise.all(racers.map((racer) => racer.done));
     const took = new Map<string, number>();
     for (const line of outputs.join('').trim().split('\n')) {
       const [round = '', outcome] = line.split(' ');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataDirInUseError } from '../domain/errors.js';
@@ -14,17 +14,20 @@ interface Holder {
   started: string | undefined;
 }
 
-function startedAt(pid: number): string | undefined {
+/** What /proc says of a process: when it started, and whether it is a zombie (dead, not yet reaped). */
+function procStat(pid: number): { started: string | undefined; zombie: boolean } | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name in field 2 is in parentheses and may hold spaces and parentheses of its own
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
+  // the command name in field 2 is in parentheses and may hold spaces and parentheses of its own
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { started: fields[19], zombie: fields[0] === 'Z' };
 }
 
-const self: Holder = { pid: process.pid, started: startedAt(process.pid) };
+const self: Holder = { pid: process.pid, started: procStat(process.pid)?.started };
 
 const format = (holder: Holder): string => (holder.started ? `${holder.pid} ${holder.started}` : String(holder.pid));
 
@@ -35,50 +38,52 @@ function parse(text: string): Holder | undefined {
   return pid > 0 ? { pid, started: match[2] } : undefined;
 }
 
-/** Lock files this process holds: its own pid in one it does not hold was written by an earlier process. */
-const held = new Set<string>();
-
 function isAlive(holder: Holder): boolean {
-  if (holder.pid === self.pid) return false;
+  // this process (another call, or another thread): the same start time. Without /proc there is no telling an earlier
+  // process of the same pid from this one, so it is taken as this one, and refused
+  if (holder.pid === self.pid) return self.started === undefined || holder.started === self.started;
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (holder.started === undefined) return true;
-  const started = startedAt(holder.pid);
-  return started === undefined || started === holder.started;
+  const now = procStat(holder.pid);
+  if (now?.zombie) return false;
+  return holder.started === undefined || now?.started === undefined || now.started === holder.started;
 }
 
-/** A takeover takes microseconds: a guard older than this was left by a process that died in one. */
-const GUARD_STALE_MS = 5_000;
+/** A claim lives while its process takes the lock: one older than this was left by a process that died then. */
+const CLAIM_LEFT_MS = 60_000;
 
 /**
  * Takes the lock of a data directory: a file beside it naming the process that has it open. PGlite opens a data
  * directory that another process (or this one) has open without complaint, and two writers corrupt it.
  *
  * The lock is written whole under a name of its own and linked into place, so no process ever reads one without its
- * holder. A lock whose holder is gone is removed under a guard (a second file, made only if none is there), and only if
- * it still names that holder: two processes that find the same dead holder would otherwise both remove the lock, the
- * second removing the one the first had just linked, and both open the folder. A guard left by a process that died
- * inside a takeover is removed once it is GUARD_STALE_MS old.
- * @returns a function that lets the lock go
- * @throws DataDirInUseError when a live process holds it
+ * holder. A lock whose holder is gone is removed under a guard (a second file naming its maker, made only if none is
+ * there), and only if it still says what it said: two processes that find the same dead holder would otherwise both
+ * remove the lock, the second removing the one the first had just linked, and both open the folder.
+ *
+ * A stockroom older than 0.3.0 reads a lock holding a start time as left by a dead process: it must not run on a
+ * folder a newer one has open (docs/changelog.md).
+ * @returns a function that lets the lock go (once; a lock no longer this process's is left alone)
+ * @throws DataDirInUseError when a live process holds it, this one included
  */
 export async function lockDataDir(dataDir: string): Promise<() => void> {
   const path = `${resolve(dataDir)}.lock`;
   mkdirSync(dirname(path), { recursive: true });
-  if (held.has(path)) throw new DataDirInUseError(dataDir, self.pid);
   removeLeftClaims(path);
+  const mine = format(self);
   const claim = `${path}.${self.pid}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(claim, format(self), { flag: 'wx' });
+  writeFileSync(claim, mine, { flag: 'wx' });
   try {
     for (;;) {
       if (link(claim, path)) {
-        held.add(path);
+        let released = false;
         return () => {
-          held.delete(path);
-          rmSync(path, { force: true });
+          if (released) return;
+          released = true;
+          if (read(path) === mine) rmSync(path, { force: true });
         };
       }
       const found = read(path);
@@ -93,7 +98,6 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
   }
 }
 
-/** A claim lives while its process takes the lock: one older than a minute was left by a process that died then. */
 function removeLeftClaims(path: string): void {
   const prefix = `${basename(path)}.`;
   const claimed = /^\d+\.[0-9a-f]{12}$/;
@@ -101,7 +105,7 @@ function removeLeftClaims(path: string): void {
     if (!name.startsWith(prefix) || !claimed.test(name.slice(prefix.length))) continue;
     const file = join(dirname(path), name);
     const since = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
-    if (since !== undefined && Date.now() - since > 60_000) rmSync(file, { force: true });
+    if (since !== undefined && Date.now() - since > CLAIM_LEFT_MS) rmSync(file, { force: true });
   }
 }
 
@@ -130,24 +134,53 @@ function read(path: string): string | null {
 async function removeIfStill(path: string, found: string): Promise<void> {
   const guard = `${path}.takeover`;
   while (!createGuard(guard)) {
-    const since = statSync(guard, { throwIfNoEntry: false })?.mtimeMs;
-    if (since !== undefined && Date.now() - since > GUARD_STALE_MS) rmSync(guard, { force: true });
-    else await sleep(5);
+    const maker = read(guard);
+    if (maker === null) continue;
+    const holder = parse(maker);
+    // a guard is held for microseconds, and one being written is empty for as long: its maker is waited for, unless
+    // it died (or left it empty longer than any write takes)
+    const alive = maker === '' ? !leftEmpty(guard) : holder !== undefined && isAlive(holder);
+    if (alive) await sleep(5);
+    else breakGuard(guard, maker);
   }
   try {
     if (read(path) === found) rmSync(path, { force: true });
   } finally {
-    rmSync(guard, { force: true });
+    if (read(guard) === format(self)) rmSync(guard, { force: true });
   }
 }
 
-/** Creates the guard (its time is when it was made, its text nothing): false when one is there. */
+/** A guard made this long ago and still empty was left so by a process that died writing it. */
+const leftEmpty = (guard: string): boolean =>
+  Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 5_000;
+
+/** Makes the guard, naming this process: false when one is there. */
 function createGuard(guard: string): boolean {
   try {
-    writeFileSync(guard, '', { flag: 'wx' });
+    writeFileSync(guard, format(self), { flag: 'wx' });
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+}
+
+/**
+ * Removes a guard whose maker died inside a takeover: moved aside under a name of this process's own, then removed
+ * if it is the one found dead. If another process broke it first and made its own meanwhile, that one is what was
+ * moved: it is put back.
+ */
+function breakGuard(guard: string, dead: string): void {
+  const aside = `${guard}.${self.pid}.${randomBytes(6).toString('hex')}`;
+  try {
+    renameSync(guard, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (read(aside) !== dead && !link(aside, guard)) {
+    // a third process made a guard in the moment it was away: theirs stands, and the one moved is let go (its
+    // maker finds its takeover's lock changed, and tries again)
+  }
+  rmSync(aside, { force: true });
 }
