@@ -84,21 +84,3 @@ export function importLimits(env: NodeJS.ProcessEnv): {
     previewListed: envInt(env, 'STOCKROOM_IMPORT_PREVIEW_LISTED', DEFAULT_PREVIEW_LISTED, 1),
   };
 }
-
-/**
- * REDIS_URL as ioredis takes it: a redis:// or rediss:// URL, or none. Refused by name without its text, which may
- * hold a password (ioredis would say only "Invalid URL", or read a bare word as a host).
- */
-export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  const value = env.REDIS_URL;
-  if (value === undefined || value === '') return undefined;
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:')
-    throw ValidationError.field('/env/REDIS_URL', 'must be a redis:// or rediss:// URL');
-  return value;
-}

@@ -117,8 +117,20 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
   // the storefront cache and live streams follow the database's announcements of committed changes, from any
   // process; a change is dropped from the cache before the streams read it again, so they read fresh numbers
+  // what is opened before the server listens is closed again if a step up to the listen fails: a connection left
+  // open (a Redis client reconnecting, a LISTEN) would keep the process from ending
+  const opened: (() => Promise<unknown>)[] = [];
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  };
   const changes = await StockChanges.follow(stockroom.db);
-  const cache = await availabilityCache(options);
+  opened.push(() => changes.close());
+  const cache = await availabilityCache(options).catch(abandon);
+  opened.push(async () => {
+    stockroom.availability.useCache(undefined);
+    await cache?.close();
+  });
   const { connections, imports, streams, trustProxy, publicRate } = options.limits ?? {};
   // the public rate limit's counts, shared by every server process when there is a Redis to share them in
   const rateCounts =
@@ -126,11 +138,9 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       ? await RedisConnection.open(options.redisUrl, {
           name: 'the public rate limit',
           meanwhile: 'the public routes are served without it',
-        }).catch(async (error: unknown) => {
-          await cache?.close();
-          throw error;
-        })
+        }).catch(abandon)
       : undefined;
+  opened.push(async () => rateCounts?.close());
   stockroom.availability.useCache(cache);
   const feed = new AvailabilityFeed(stockroom.availability);
   const delivery = new DeliveryWorker(stockroom.db, options.delivery);
@@ -159,7 +169,8 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     ...(imports ? { imports } : {}),
     web: { storefrontCheckoutKey: options.storefrontCheckoutKey },
     trustProxy,
-  });
+  }).catch(abandon);
+  opened.push(() => app.close());
   if (options.workerSlot !== undefined) {
     const worker = `${options.workerSlot}; pid=${process.pid}`;
     // on the raw server, before Fastify's own handler: every answer carries it, a 404 or a stream's too
@@ -168,7 +179,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     });
   }
   // before listening nothing is cached or watched yet, so no change can be missed by subscribing here
-  await stockroom.kits.registry.load();
+  await stockroom.kits.registry.load().catch(abandon);
   changes.subscribe((announced) => {
     // the stock list's markers (its reads waiting to hear every change before them) are no SKU to drop or stream
     const heard = withoutMarkers(announced);
@@ -195,6 +206,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
       app.log.debug(refresh, 'stock list order refreshed');
     },
   });
+  opened.push(() => stockroom.stockList.unfollow());
   changes.subscribe((change) => {
     stockOrder.onChange(change);
   });
@@ -205,13 +217,7 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
   try {
     address = await app.listen({ port: options.port, host: options.host });
   } catch (error) {
-    await app.close();
-    await stockroom.stockList.unfollow();
-    await changes.close();
-    stockroom.availability.useCache(undefined);
-    await cache?.close();
-    await rateCounts?.close();
-    throw new ListenError(options.host, options.port, error);
+    return abandon(new ListenError(options.host, options.port, error));
   }
 
   // alerts and other outbox events leave from every server process; the database hands each to one of them

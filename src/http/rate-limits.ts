@@ -25,7 +25,7 @@ const REDIS_COUNTS_PREFIX = 'stockroom:public-rate:';
  * address (as the trusted proxies name it), 429 `rate_limited` with Retry-After until the window has passed. The
  * counts are kept in `counts` (Redis), shared by every server process, or else in this process, so that N server
  * processes behind a balancer let a client have up to N times as many. A count Redis cannot give lets the request
- * through (see RedisRateCounts).
+ * through (see RedisConnection), and its X-RateLimit headers then show a full budget.
  */
 export async function limitPublicRoutes(app: FastifyInstance, limit: PublicRateLimit, counts?: Redis): Promise<void> {
   if (limit.max === 0) return;

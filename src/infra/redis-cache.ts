@@ -18,14 +18,23 @@ export class RedisCache<T> {
   private readonly clock = new ChangeClock();
   readonly stats = { hits: 0, misses: 0 };
   private readonly redis: Redis;
+  /** Redis went away since the cache was last emptied: deletes may have been lost, so it answers nothing until emptied */
+  private unflushed = false;
+  /** outages so far: an emptying that began before the last one does not count for it */
+  private outages = 0;
+  private flushing: Promise<void> | undefined;
 
   private constructor(
     private readonly connection: RedisConnection,
     readonly ttlMs: number,
   ) {
     this.redis = connection.redis;
+    connection.onAway(() => {
+      this.outages++;
+      this.unflushed = true;
+    });
     connection.onReturn(() => {
-      this.removeAll().catch(() => undefined);
+      this.flush().catch(() => undefined);
     });
   }
 
@@ -46,6 +55,9 @@ export class RedisCache<T> {
   /** The keys held in Redis (one round trip); the others are for the caller to read from the database. */
   async get(keys: readonly string[]): Promise<Map<string, T>> {
     const found = new Map<string, T>();
+    // emptied first (failing while Redis is away: the caller reads the database); a read served between Redis's
+    // return and the emptying could be of an entry a lost delete left
+    if (this.unflushed) await this.flush();
     if (keys.length > 0) {
       const values = await this.redis.mget(...keys.map((key) => PREFIX + key));
       values.forEach((value, i) => {
@@ -65,6 +77,7 @@ export class RedisCache<T> {
 
   /** As MemoryCache.set: a key with a lifetime (ms) is kept no longer than that. */
   async set(entries: ReadonlyMap<string, T>, since: number, lifetimes?: ReadonlyMap<string, number>): Promise<void> {
+    if (this.unflushed) return;
     const batch = this.redis.multi();
     let queued = 0;
     for (const [key, value] of entries) {
@@ -85,12 +98,27 @@ export class RedisCache<T> {
   /** Deletes what an announced change made stale, for every process, and keeps reads in flight from putting it back. */
   async invalidate(change: StockChange): Promise<void> {
     this.clock.changed(change);
+    // while Redis is away there is nothing to delete from: the emptying on its return covers this change
+    if (this.unflushed) return;
     if ('skus' in change) {
       await this.redis.del(...change.skus.map((sku) => PREFIX + sku));
       return;
     }
     // anything may have changed: every entry goes
     await this.removeAll();
+  }
+
+  /** Empties the cache once for every caller waiting on it; done for the outages before it began. */
+  private async flush(): Promise<void> {
+    const outages = this.outages;
+    this.flushing ??= this.removeAll()
+      .then(() => {
+        if (this.outages === outages) this.unflushed = false;
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    await this.flushing;
   }
 
   private async removeAll(): Promise<void> {

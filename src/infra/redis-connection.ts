@@ -32,6 +32,7 @@ export class RedisConnection {
   private closed = false;
   private lastError: string | undefined;
   private readonly returns: (() => void)[] = [];
+  private readonly departures: (() => void)[] = [];
 
   private constructor(
     readonly redis: Redis,
@@ -64,6 +65,9 @@ export class RedisConnection {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: COMMAND_TIMEOUT_MS,
+      // a Redis that stops answering (stopped with SIGSTOP, a network that drops packets) is an outage too: without it
+      // each command would time out on its own, no outage would be said, and nothing done when it ends
+      socketTimeout: COMMAND_TIMEOUT_MS,
     });
     const connection = new RedisConnection(redis, user);
     try {
@@ -77,9 +81,20 @@ export class RedisConnection {
     return connection;
   }
 
-  /** Where an outage and the return are said (the server's log, once it has one). */
+  /** Where an outage and the return are said (the server's log, once it has one; an outage begun before, at once). */
   logTo(log: Log): void {
     this.log = log;
+    if (this.away) this.warn(this.lastError ?? 'not reached since start');
+  }
+
+  /** Whether Redis is away now (commands fail until it is back). */
+  get isAway(): boolean {
+    return this.away;
+  }
+
+  /** Calls `then` each time Redis is found away. */
+  onAway(then: () => void): void {
+    this.departures.push(then);
   }
 
   /** Calls `then` each time Redis can be reached again after an outage. */
@@ -98,6 +113,11 @@ export class RedisConnection {
   private wentAway(reason: string): void {
     if (this.away || this.closed) return;
     this.away = true;
+    for (const then of this.departures) then();
+    this.warn(reason);
+  }
+
+  private warn(reason: string): void {
     this.log?.warn({ reason }, `${this.user.name} cannot reach Redis: ${this.user.meanwhile} until it is back`);
   }
 }

@@ -3,14 +3,20 @@ import { freePort } from './postgres-cluster.js';
 
 export const haveRedisServer = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
 
+/** A redis-server of a test's own. */
+export interface RedisServer {
+  url: string;
+  stop: () => void;
+  /** e.g. SIGSTOP: a Redis that stops answering without closing a connection; SIGCONT to go on */
+  signal: (signal: NodeJS.Signals) => void;
+}
+
 /**
  * A throwaway redis-server on a loopback port (a free one unless `port` is given, as one started again on its port
  * is), in memory only unless given a `dir` to keep its data in (an append-only file, written at every command);
  * resolves once it accepts connections.
  */
-export async function startRedisServer(
-  options: { port?: number; dir?: string } = {},
-): Promise<{ url: string; stop: () => void }> {
+export async function startRedisServer(options: { port?: number; dir?: string } = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const keep = options.dir
     ? ['--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always']
@@ -28,5 +34,9 @@ export async function startRedisServer(
       reject(new Error(`redis-server exited with ${String(code)}:\n${output}`));
     });
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => child.kill('SIGTERM'),
+    signal: (signal) => child.kill(signal),
+  };
 }
