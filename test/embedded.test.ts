@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +29,51 @@ describe('the embedded database directory', () => {
     writeFileSync(`${data}.lock`, '2147483646');
     const db = await openPglite(data);
     // the lock names this process from the moment it exists (written whole, then linked into place)
-    expect(readFileSync(`${data}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+$`));
+    expect(readFileSync(`${data}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+ \\d+$`));
     await db.close();
     writeFileSync(`${data}.lock`, '');
     await (await openPglite(data)).close();
     expect(readdirSync(dir).filter((name) => name.startsWith('orphan'))).toEqual(['orphan']);
   });
+
+  // as root (CI), each command in a pid namespace of its own, as containers on one volume are
+  it.skipIf(spawnSync('unshare', ['-pf', '--mount-proc', 'true']).status !== 0)(
+    'is refused to a process of another pid namespace while a server of its own namespace holds it',
+    async () => {
+      const data = join(dir, 'namespaces');
+      const env = { ...process.env, STOCKROOM_DATA: data, DATABASE_URL: '', LOG_LEVEL: 'info' };
+      const inNamespace = (...argv: string[]) => [
+        '-pf',
+        '--mount-proc',
+        '--kill-child=SIGKILL',
+        process.execPath,
+        'bin/stockroom.js',
+        ...argv,
+      ];
+      const server = spawn('unshare', inNamespace('serve', '--port', '0', '--host', '127.0.0.1'), {
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let out = '';
+        await new Promise<void>((resolve, reject) => {
+          server.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (/Server listening/.test(out)) resolve();
+          });
+          server.once('exit', (code) => {
+            reject(new Error(`serve exited with ${String(code)}: ${out}`));
+          });
+        });
+        // the server is pid 1 of its namespace, and so is this command in its own: a pid alone would say "this one"
+        const cli = spawnSync('unshare', inNamespace('reconcile'), { env, encoding: 'utf8' });
+        expect(cli.status).toBe(3);
+        expect(cli.stderr).toMatch(/is in use by process 1/);
+      } finally {
+        server.kill('SIGKILL');
+      }
+    },
+  );
 
   it('says a file where the folder should be is a file, to the library and on the command line', async () => {
     const file = join(dir, 'a-file');

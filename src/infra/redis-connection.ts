@@ -31,6 +31,7 @@ export class RedisConnection {
   private away = false;
   private closed = false;
   private lastError: string | undefined;
+  private refusalSaid = false;
   private readonly returns: (() => void)[] = [];
   private readonly departures: (() => void)[] = [];
 
@@ -40,6 +41,12 @@ export class RedisConnection {
     private readonly user: { name: string; meanwhile: string },
   ) {
     redis.on('error', (err: Error) => {
+      // an outage found by its connection closing is said once more with Redis's own refusal (WRONGPASS after a
+      // password change, DENIED in protected mode), which only the reconnection attempts give
+      if (this.away && !this.refusalSaid && err.name === 'ReplyError' && !this.closed) {
+        this.refusalSaid = true;
+        this.warn(err.message);
+      }
       this.lastError = err.message;
       this.wentAway(err.message);
     });
@@ -50,6 +57,8 @@ export class RedisConnection {
     redis.on('ready', () => {
       if (!this.away) return;
       this.away = false;
+      this.refusalSaid = false;
+      this.lastError = undefined;
       this.log?.info(`${this.user.name} reaches Redis again`);
       for (const then of this.returns) then();
     });

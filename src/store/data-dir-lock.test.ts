@@ -6,7 +6,10 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
+  statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -27,6 +30,12 @@ const startedAt = (pid: number): string => {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
 };
 
+/** The inode of a process's pid namespace. */
+const namespaceOf = (pid: number | 'self'): string => /\d+/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[0] ?? '';
+
+/** A lock of this process: pid, start time, pid namespace. */
+const MINE = `${process.pid} ${startedAt(process.pid)} ${namespaceOf('self')}`;
+
 const DEAD = '2147483646';
 const RACERS = 4;
 
@@ -34,7 +43,7 @@ describe('the lock of an embedded data directory', () => {
   it('names its holder by pid and start time, refuses this process while it holds it, and is taken again once let go', async () => {
     const data = join(dir, 'own');
     const unlock = await lockDataDir(data);
-    expect(readFileSync(`${data}.lock`, 'utf8')).toBe(`${process.pid} ${startedAt(process.pid)}`);
+    expect(readFileSync(`${data}.lock`, 'utf8')).toBe(MINE);
     await expect(lockDataDir(data)).rejects.toThrow(DataDirInUseError);
     unlock();
     expect(existsSync(`${data}.lock`)).toBe(false);
@@ -66,7 +75,7 @@ describe('the lock of an embedded data directory', () => {
       const data = join(dir, `left-${i}`);
       writeFileSync(`${data}.lock`, text);
       const unlock = await lockDataDir(data);
-      expect(readFileSync(`${data}.lock`, 'utf8')).toBe(`${process.pid} ${startedAt(process.pid)}`);
+      expect(readFileSync(`${data}.lock`, 'utf8')).toBe(MINE);
       unlock();
     }
   });
@@ -131,6 +140,39 @@ describe('the lock of an embedded data directory', () => {
       (await lockDataDir(data))();
       expect(readdirSync(dir).filter((name) => name.startsWith('guarded'))).toEqual([]);
     }
+  });
+
+  it('takes a holder of another pid namespace (another container) as alive while its lock is kept fresh, and keeps its own fresh', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const data = join(dir, 'container');
+      // pid 1 of another namespace: no pid of this one says anything of it
+      writeFileSync(`${data}.lock`, `1 ${startedAt(process.pid)} 1234`);
+      await expect(lockDataDir(data)).rejects.toThrow(new DataDirInUseError(data, 1));
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(`${data}.lock`, old, old);
+      const unlock = await lockDataDir(data);
+      // this process's lock, aged, is touched within seconds, as a process of another namespace needs
+      utimesSync(`${data}.lock`, old, old);
+      vi.advanceTimersByTime(5_000);
+      expect(Date.now() - statSync(`${data}.lock`).mtimeMs).toBeLessThan(30_000);
+      unlock();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses a lock that is a link to nothing, and breaks an empty guard dated in the future', async () => {
+    const data = join(dir, 'odd');
+    symlinkSync(join(dir, 'nowhere'), `${data}.lock`);
+    await expect(lockDataDir(data)).rejects.toThrow(/its lock .*odd\.lock is a link to nothing: remove it/);
+    rmSync(`${data}.lock`);
+    writeFileSync(`${data}.lock`, DEAD);
+    writeFileSync(`${data}.lock.takeover`, '');
+    const later = new Date(Date.now() + 3_600_000);
+    utimesSync(`${data}.lock.takeover`, later, later);
+    (await lockDataDir(data))();
+    expect(readdirSync(dir).filter((name) => name.startsWith('odd'))).toEqual([]);
   });
 
   it('is taken by exactly one of several processes that find the same dead holder at the same moment', async () => {

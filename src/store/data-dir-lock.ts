@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataDirInUseError } from '../domain/errors.js';
+import { DataDirInUseError, DataDirUnusableError } from '../domain/errors.js';
 
 /**
  * A process as a lock names it: its pid, and on Linux the time it started (clock ticks after boot, field 22 of
@@ -12,6 +24,8 @@ import { DataDirInUseError } from '../domain/errors.js';
 interface Holder {
   pid: number;
   started: string | undefined;
+  /** its pid namespace (the inode of /proc/<pid>/ns/pid): a pid means something only in its own */
+  namespace: string | undefined;
 }
 
 /** What /proc says of a process: when it started, and whether it is a zombie (dead, not yet reaped). */
@@ -27,18 +41,41 @@ function procStat(pid: number): { started: string | undefined; zombie: boolean }
   return { started: fields[19], zombie: fields[0] === 'Z' };
 }
 
-const self: Holder = { pid: process.pid, started: procStat(process.pid)?.started };
-
-const format = (holder: Holder): string => (holder.started ? `${holder.pid} ${holder.started}` : String(holder.pid));
-
-function parse(text: string): Holder | undefined {
-  const match = /^(\d{1,10})(?: (\d{1,20}))?$/.exec(text.trim());
-  if (!match) return undefined;
-  const pid = Number(match[1]);
-  return pid > 0 ? { pid, started: match[2] } : undefined;
+function pidNamespace(): string | undefined {
+  try {
+    return /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
-function isAlive(holder: Holder): boolean {
+const self: Holder = { pid: process.pid, started: procStat(process.pid)?.started, namespace: pidNamespace() };
+
+const format = (holder: Holder): string =>
+  holder.started
+    ? [holder.pid, holder.started, ...(holder.namespace ? [holder.namespace] : [])].join(' ')
+    : String(holder.pid);
+
+function parse(text: string): Holder | undefined {
+  const match = /^(\d{1,10})(?: (\d{1,20}))?(?: (\d{1,20}))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const pid = Number(match[1]);
+  return pid > 0 ? { pid, started: match[2], namespace: match[3] } : undefined;
+}
+
+/**
+ * A holder in another pid namespace (another container on the same volume) cannot be looked up: its lock is kept
+ * fresh instead, its time touched every LOCK_TOUCH_MS, and it is taken as alive while touched within LOCK_FRESH_MS.
+ */
+const LOCK_TOUCH_MS = 5_000;
+const LOCK_FRESH_MS = 30_000;
+
+/** Whether the lock's holder is alive; `path` is the lock, whose time says so for a holder in another namespace. */
+function isAlive(holder: Holder, path: string): boolean {
+  if (holder.namespace !== undefined && self.namespace !== undefined && holder.namespace !== self.namespace) {
+    const touched = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+    return touched !== undefined && Math.abs(Date.now() - touched) < LOCK_FRESH_MS;
+  }
   // this process (another call, or another thread): the same start time. Without /proc there is no telling an earlier
   // process of the same pid from this one, so it is taken as this one, and refused
   if (holder.pid === self.pid) return self.started === undefined || holder.started === self.started;
@@ -80,17 +117,26 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
     for (;;) {
       if (link(claim, path)) {
         let released = false;
+        const touching = setInterval(() => {
+          touch(path, mine);
+        }, LOCK_TOUCH_MS).unref();
         return () => {
           if (released) return;
           released = true;
+          clearInterval(touching);
           if (read(path) === mine) rmSync(path, { force: true });
         };
       }
       const found = read(path);
-      // let go since by its holder: the next link takes it
-      if (found === null) continue;
+      if (found === null) {
+        // a link to nothing (a lock is a file, never a link) would be found again at once, for ever
+        if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink())
+          throw new DataDirUnusableError(dataDir, `its lock ${path} is a link to nothing: remove it`);
+        // let go since by its holder: the next link takes it
+        continue;
+      }
       const holder = parse(found);
-      if (holder && isAlive(holder)) throw new DataDirInUseError(dataDir, holder.pid);
+      if (holder && isAlive(holder, path)) throw new DataDirInUseError(dataDir, holder.pid);
       await removeIfStill(path, found);
     }
   } finally {
@@ -106,6 +152,17 @@ function removeLeftClaims(path: string): void {
     const file = join(dirname(path), name);
     const since = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
     if (since !== undefined && Date.now() - since > CLAIM_LEFT_MS) rmSync(file, { force: true });
+  }
+}
+
+/** Keeps the lock fresh for processes of other namespaces, while it is this process's. */
+function touch(path: string, mine: string): void {
+  try {
+    if (read(path) !== mine) return;
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // a folder gone or unwritable for a moment: the next touch tries again, well within LOCK_FRESH_MS
   }
 }
 
@@ -139,7 +196,7 @@ async function removeIfStill(path: string, found: string): Promise<void> {
     const holder = parse(maker);
     // a guard is held for microseconds, and one being written is empty for as long: its maker is waited for, unless
     // it died (or left it empty longer than any write takes)
-    const alive = maker === '' ? !leftEmpty(guard) : holder !== undefined && isAlive(holder);
+    const alive = maker === '' ? !leftEmpty(guard) : holder !== undefined && isAlive(holder, guard);
     if (alive) await sleep(5);
     else breakGuard(guard, maker);
   }
@@ -152,7 +209,7 @@ async function removeIfStill(path: string, found: string): Promise<void> {
 
 /** A guard made this long ago and still empty was left so by a process that died writing it. */
 const leftEmpty = (guard: string): boolean =>
-  Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 5_000;
+  Math.abs(Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())) > 5_000;
 
 /** Makes the guard, naming this process: false when one is there. */
 function createGuard(guard: string): boolean {
