@@ -11,6 +11,23 @@ import { uniq } from './support/harness.js';
 describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
   const open = () => RedisCache.connect<{ n: number }>(redisUrl(), 60_000);
 
+  it('refuses a database number Redis does not have, rather than work in database 0', async () => {
+    await expect(RedisCache.connect(`${redisUrl()}/99`, 60_000)).rejects.toThrow(
+      /Redis at 127\.0\.0\.1:\d+ refused database 99: ERR DB index is out of range/,
+    );
+    // one it has is used
+    const c = await RedisCache.connect<{ n: number }>(`${redisUrl()}/3`, 60_000);
+    const raw = new Redis(`${redisUrl()}/3`);
+    try {
+      const x = uniq('SKU');
+      await c.set(new Map([[x, { n: 1 }]]), c.begin());
+      expect(await raw.exists(`stockroom:availability:${x}`)).toBe(1);
+    } finally {
+      raw.disconnect();
+      await c.close();
+    }
+  });
+
   it('is shared: what one process keeps, another answers from', async () => {
     const [a, b] = [await open(), await open()];
     try {

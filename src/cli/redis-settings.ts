@@ -14,6 +14,9 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
     protocol = undefined;
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:')
-    throw ValidationError.field('/env/REDIS_URL', 'must be a redis:// or rediss:// URL');
+    throw ValidationError.field(
+      '/env/REDIS_URL',
+      'must be a redis:// or rediss:// URL (host, port from 1 to 65535, database number)',
+    );
   return value;
 }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { UnavailableError } from '../domain/errors.js';
+import { UnavailableError, ValidationError } from '../domain/errors.js';
 
 /** Where a command that waits for an unresponsive Redis gives up, and its caller goes on without it. */
 const COMMAND_TIMEOUT_MS = 250;
@@ -86,6 +86,20 @@ export class RedisConnection {
       redis.disconnect();
       const why = connection.lastError ?? (error instanceof Error ? error.message : String(error));
       throw new UnavailableError(`cannot reach Redis at ${where(url)} (REDIS_URL): ${why}`, 5, { cause: error });
+    }
+    // the URL's database number: one past what Redis has is refused by SELECT, which ioredis reports after it is
+    // ready and then works in database 0, shared with whatever else is there
+    const db = redis.options.db ?? 0;
+    if (db > 0) {
+      try {
+        await redis.select(db);
+      } catch (error) {
+        redis.disconnect();
+        throw ValidationError.field(
+          '/env/REDIS_URL',
+          `Redis at ${where(url)} refused database ${db}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     }
     return connection;
   }

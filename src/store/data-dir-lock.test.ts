@@ -162,8 +162,11 @@ describe('the lock of an embedded data directory', () => {
     }
   });
 
-  it('refuses a lock that is a link to nothing, and breaks an empty guard dated in the future', async () => {
+  it('refuses a lock that is a link to nothing or a folder, and breaks an empty guard dated in the future', async () => {
     const data = join(dir, 'odd');
+    mkdirSync(`${data}.lock`);
+    await expect(lockDataDir(data)).rejects.toThrow(/its lock .*odd\.lock is a folder: remove it/);
+    rmSync(`${data}.lock`, { recursive: true });
     symlinkSync(join(dir, 'nowhere'), `${data}.lock`);
     await expect(lockDataDir(data)).rejects.toThrow(/its lock .*odd\.lock is a link to nothing: remove it/);
     rmSync(`${data}.lock`);

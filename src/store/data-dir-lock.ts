@@ -109,6 +109,8 @@ const CLAIM_LEFT_MS = 60_000;
 export async function lockDataDir(dataDir: string): Promise<() => void> {
   const path = `${resolve(dataDir)}.lock`;
   mkdirSync(dirname(path), { recursive: true });
+  if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new DataDirUnusableError(dataDir, `its lock ${path} is a folder: remove it`);
   removeLeftClaims(path);
   const mine = format(self);
   const claim = `${path}.${self.pid}.${randomBytes(6).toString('hex')}`;
