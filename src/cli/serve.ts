@@ -115,8 +115,6 @@ async function availabilityCache(options: ServeOptions): Promise<Cache | undefin
  */
 export async function serveUntilStopped(stockroom: Stockroom, options: ServeOptions, io: Io): Promise<void> {
   if (options.adminKey) await stockroom.keys.ensure(options.adminKey, 'STOCKROOM_ADMIN_KEY', ['admin']);
-  // the storefront cache and live streams follow the database's announcements of committed changes, from any
-  // process; a change is dropped from the cache before the streams read it again, so they read fresh numbers
   // what is opened before the server listens is closed again if a step up to the listen fails: a connection left
   // open (a Redis client reconnecting, a LISTEN) would keep the process from ending
   const opened: (() => Promise<unknown>)[] = [];
@@ -124,6 +122,8 @@ export async function serveUntilStopped(stockroom: Stockroom, options: ServeOpti
     for (const close of opened.reverse()) await close().catch(() => undefined);
     throw error;
   };
+  // the storefront cache and live streams follow the database's announcements of committed changes, from any
+  // process; a change is dropped from the cache before the streams read it again, so they read fresh numbers
   const changes = await StockChanges.follow(stockroom.db);
   opened.push(() => changes.close());
   const cache = await availabilityCache(options).catch(abandon);

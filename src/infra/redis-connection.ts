@@ -110,11 +110,6 @@ export class RedisConnection {
     if (this.away) this.warn(this.lastError ?? 'not reached since start');
   }
 
-  /** Whether Redis is away now (commands fail until it is back). */
-  get isAway(): boolean {
-    return this.away;
-  }
-
   /** Calls `then` each time Redis is found away. */
   onAway(then: () => void): void {
     this.departures.push(then);

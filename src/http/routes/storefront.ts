@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
 import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
-import type { Redis } from 'ioredis';
 import { DEFAULT_PUBLIC_RATE_LIMIT, limitPublicRoutes } from '../rate-limits.js';
 import type { PublicRateLimit } from '../rate-limits.js';
 import { Answers } from '../responses.js';
