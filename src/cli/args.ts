@@ -62,4 +62,4 @@ export function skuQty(field: string) {
 }
 
 // read where the database settings are read too (store/open.ts), one rule for every STOCKROOM_* setting
-export { envFlag, envInt } from '../store/open.js';
+export { envFlag, envInt, urlProtocol } from '../store/open.js';

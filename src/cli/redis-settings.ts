@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { urlProtocol } from './args.js';
 
 /**
  * REDIS_URL as ioredis takes it: a redis:// or rediss:// URL, or none. Refused by name without its text, which may
@@ -7,12 +8,7 @@ import { ValidationError } from '../domain/errors.js';
 export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const value = env.REDIS_URL;
   if (value === undefined || value === '') return undefined;
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    protocol = undefined;
-  }
+  const protocol = urlProtocol(value);
   if (protocol !== 'redis:' && protocol !== 'rediss:')
     throw ValidationError.field(
       '/env/REDIS_URL',

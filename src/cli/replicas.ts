@@ -8,7 +8,7 @@ import {
   ReplicaSet,
 } from '../store/replicas.js';
 import type { ReplicaOptions } from '../store/replicas.js';
-import { envFlag, envInt } from './args.js';
+import { envFlag, envInt, urlProtocol } from './args.js';
 
 /** The read replicas the environment names, and how they are used. */
 export interface ReplicaSettings {
@@ -30,12 +30,7 @@ export function replicaSettingsFromEnv(env: NodeJS.ProcessEnv): ReplicaSettings 
     );
   const urls = value.split(',').map((url) => url.trim());
   urls.forEach((url, index) => {
-    let protocol: string | undefined;
-    try {
-      protocol = new URL(url).protocol;
-    } catch {
-      protocol = undefined;
-    }
+    const protocol = urlProtocol(url);
     // the value is not repeated: it may hold a password
     if (protocol !== 'postgres:' && protocol !== 'postgresql:')
       throw ValidationError.field(

@@ -168,16 +168,22 @@ function touch(path: string, mine: string): void {
   }
 }
 
-/** Links the claim into place: false when a file is there already. */
-function link(claim: string, path: string): boolean {
+/** Makes a file only if none is there (`make` fails with EEXIST then): whether it was made. */
+function madeUnlessThere(make: () => void): boolean {
   try {
-    linkSync(claim, path);
+    make();
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
 }
+
+/** Links the claim into place: false when a file is there already. */
+const link = (claim: string, path: string): boolean =>
+  madeUnlessThere(() => {
+    linkSync(claim, path);
+  });
 
 /** The file's text, or null when there is none. */
 function read(path: string): string | null {
@@ -209,20 +215,17 @@ async function removeIfStill(path: string, found: string): Promise<void> {
   }
 }
 
-/** A guard made this long ago and still empty was left so by a process that died writing it. */
+/** A guard made this long ago (or dated ahead) and still empty was left so by a process that died writing it. */
+const GUARD_LEFT_EMPTY_MS = 5_000;
+
 const leftEmpty = (guard: string): boolean =>
-  Math.abs(Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())) > 5_000;
+  Math.abs(Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())) > GUARD_LEFT_EMPTY_MS;
 
 /** Makes the guard, naming this process: false when one is there. */
-function createGuard(guard: string): boolean {
-  try {
+const createGuard = (guard: string): boolean =>
+  madeUnlessThere(() => {
     writeFileSync(guard, format(self), { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
+  });
 
 /**
  * Removes a guard whose maker died inside a takeover: moved aside under a name of this process's own, then removed
@@ -237,9 +240,8 @@ function breakGuard(guard: string, dead: string): void {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  if (read(aside) !== dead && !link(aside, guard)) {
-    // a third process made a guard in the moment it was away: theirs stands, and the one moved is let go (its
-    // maker finds its takeover's lock changed, and tries again)
-  }
+  // put back unless a third process made a guard in the moment it was away: theirs then stands, and the one moved is
+  // let go (its maker finds its takeover's lock changed, and tries again)
+  if (read(aside) !== dead) link(aside, guard);
   rmSync(aside, { force: true });
 }

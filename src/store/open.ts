@@ -58,6 +58,15 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
   });
 }
 
+/** A URL setting's scheme (`redis:`, `postgres:`), or undefined for text that is no URL. */
+export function urlProtocol(text: string): string | undefined {
+  try {
+    return new URL(text).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * DATABASE_URL, when set: a postgres:// or postgresql:// URL. node-postgres reads anything else as a URL relative
  * to a made-up host and then fails to reach it, which would pass a typo off as an outage.
@@ -65,13 +74,8 @@ export function openDbFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Db>
 function envDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   const value = env.DATABASE_URL;
   if (value === undefined || value === '') return undefined;
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    // several hosts (h1:5432,h2:5432, as libpq takes them) are no WHATWG URL: parseServerList checks those
-    protocol = /^postgres(?:ql)?:\/\/[^/?#]*,/i.test(value) ? 'postgres:' : undefined;
-  }
+  // several hosts (h1:5432,h2:5432, as libpq takes them) are no WHATWG URL: parseServerList checks those
+  const protocol = urlProtocol(value) ?? (/^postgres(?:ql)?:\/\/[^/?#]*,/i.test(value) ? 'postgres:' : undefined);
   if (protocol !== 'postgres:' && protocol !== 'postgresql:')
     // the value is not repeated: it may hold a password
     throw ValidationError.field(
