@@ -189,26 +189,35 @@ describe('the lock of an embedded data directory', () => {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       let out = '';
-      const ready = new Promise<void>((resolve) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.startsWith('ready\n')) resolve();
-        });
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
       });
-      const done = new Promise<string>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('exit', (code) => {
-          if (code === 0) resolve(out.slice('ready\n'.length));
-          else reject(new Error(`a racer exited with ${String(code)}`));
+      // resolves once the racer's output ends in the line, checked after each chunk is added
+      const said = (line: string): Promise<void> =>
+        new Promise((resolve, reject) => {
+          child.stdout.on('data', () => {
+            if (out.endsWith(line)) resolve();
+          });
+          child.on('exit', (code) => {
+            reject(new Error(`a racer exited with ${String(code)} before it said ${line.trim()}`));
+          });
         });
-      });
-      return { child, ready, done };
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      return { child, ready: said('ready\n'), done: said('done\n'), exited, output: () => out };
     });
     // every racer loaded before the first round is set, so the rounds find them all waiting
     await Promise.all(racers.map((racer) => racer.ready));
-    const start = String(Date.now() + 100);
-    for (const racer of racers) racer.child.stdin.end(start);
-    const outputs = await Promise.all(racers.map((racer) => racer.done));
+    const start = Date.now() + 100;
+    for (const racer of racers) racer.child.stdin.write(`${start}\n`);
+    // one racer stopped in the middle of the rounds comes to the rest after the others are through them: the locks it
+    // finds are held all the same
+    const [late] = racers;
+    setTimeout(() => late?.child.kill('SIGSTOP'), 400);
+    setTimeout(() => late?.child.kill('SIGCONT'), 1_600);
+    await Promise.all(racers.map((racer) => racer.done));
+    for (const racer of racers) racer.child.stdin.end();
+    await Promise.all(racers.map((racer) => racer.exited));
+    const outputs = racers.map((racer) => racer.output().slice('ready\n'.length, -'done\n'.length));
     const took = new Map<string, number>();
     for (const line of outputs.join('').trim().split('\n')) {
       const [round = '', outcome] = line.split(' ');

@@ -1,18 +1,19 @@
 // A process racing others for the locks of many data directories, each left by a dead process. It says "ready" once
-// loaded, reads the first round's time (ms since the epoch) on stdin, and at each round's moment (argv: folder,
-// rounds) takes the round's lock or is refused, says which on a line, and holds what it took until every round is
-// done.
-import { once } from 'node:events';
+// loaded, reads the first round's time (ms since the epoch) on a line of stdin, and at each round's moment (argv:
+// folder, rounds) takes the round's lock or is refused, and says which on a line. Then it says "done" and holds what
+// it took until stdin closes: a racer that exited while another still raced would leave locks of a dead process,
+// which the late one would rightly take.
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { DataDirInUseError } from '../../src/domain/errors.js';
 import { lockDataDir } from '../../src/store/data-dir-lock.js';
 
 const [dir = '', rounds = '0'] = process.argv.slice(2);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 process.stdout.write('ready\n');
-const [start] = (await once(process.stdin, 'data')) as [Buffer];
-process.stdin.destroy();
+const start = Number((await lines.next()).value);
 for (let round = 0; round < Number(rounds); round++) {
-  const at = Number(start.toString()) + round * 25;
+  const at = start + round * 25;
   while (Date.now() < at);
   try {
     await lockDataDir(join(dir, `r${round}`));
@@ -22,3 +23,5 @@ for (let round = 0; round < Number(rounds); round++) {
     process.stdout.write(`${round} refused\n`);
   }
 }
+process.stdout.write('done\n');
+await lines.next();
