@@ -202,7 +202,11 @@ describe('the lock of an embedded data directory', () => {
             reject(new Error(`a racer exited with ${String(code)} before it said ${line.trim()}`));
           });
         });
-      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      const exited = new Promise<void>((resolve) =>
+        child.on('exit', () => {
+          resolve();
+        }),
+      );
       return { child, ready: said('ready\n'), done: said('done\n'), exited, output: () => out };
     });
     // every racer loaded before the first round is set, so the rounds find them all waiting
