@@ -12,6 +12,7 @@ import type { CpuSplit } from '../support/process.js';
 import type { ScenarioResult } from '../support/report.js';
 import { BASELINE_CONNECTIONS } from '../support/target.js';
 import type { Target } from '../support/target.js';
+import { floorFigures, measureFloor, serverGroups } from '../yardsticks/floor.js';
 import {
   clusterOf,
   measureHttp,
@@ -68,11 +69,18 @@ export function baselineLoad(target: Target, load: Load, skuOf: (n: number) => s
   });
 }
 
-/** Reservations through the library in this process (group commit, no HTTP): what the engine does on its own. */
-export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => string): Promise<LoadResult> {
+/**
+ * Reservations through the library in this process (group commit, no HTTP): what the engine does on its own; with
+ * the mean size of its groups.
+ */
+export function libraryLoad(
+  target: Target,
+  load: Load,
+  skuOf: (n: number) => string,
+): Promise<LoadResult & { meanGroup: number }> {
   return target.straight({ announce: true, alerts: true }, async (db: Db) => {
     const stockroom = new Stockroom({ db });
-    return drive({ ...load, workers: load.workers ?? CONNECTIONS }, async (n): Promise<Outcome> => {
+    const result = await drive({ ...load, workers: load.workers ?? CONNECTIONS }, async (n): Promise<Outcome> => {
       try {
         await stockroom.reservations.reserve({
           order_ref: uniqueOrderRef('library'),
@@ -84,6 +92,8 @@ export function libraryLoad(target: Target, load: Load, skuOf: (n: number) => st
         throw error;
       }
     });
+    const { groups, jobs } = stockroom.reservations.groupCommitStats;
+    return { ...result, meanGroup: jobs / groups };
   });
 }
 
@@ -157,7 +167,10 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
   const baseline = await baselineLoad(target, { seconds }, sku);
   const libraryRun = await measureLibrary(database, () => libraryLoad(target, { seconds }, sku));
   const library = libraryRun.result;
+  const groupsBefore = await serverGroups(target.server(), target.adminKey);
   const { result: http, measured: httpRun } = await measureHttp(database, () => httpLoad(target, { seconds }, sku));
+  const groupsAfter = await serverGroups(target.server(), target.adminKey);
+  const httpGroup = (groupsAfter.jobs - groupsBefore.jobs) / (groupsAfter.groups - groupsBefore.groups);
   failIfErrors(baseline, library, http);
   // issue 18's yardsticks (PostgreSQL only): the same HTTP load generator against other servers, and pgbench
   const yardsticks = await measureYardsticks(target, database, {
@@ -165,6 +178,16 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
     reserveSql: RESERVE_SQL,
     httpLoad: (server, load) => httpLoadOn(server, target.adminKey, load, sku),
   });
+  // the floor of the rows, at the group sizes the two loads made (PostgreSQL only, as the yardsticks)
+  const groups = { library: Math.round(library.meanGroup), http: Math.round(httpGroup) };
+  const floors =
+    target.databaseUrl === undefined || database === undefined
+      ? undefined
+      : await measureFloor(target.databaseUrl, database, {
+          variants: target.variants,
+          groups: [...new Set([groups.library, groups.http])],
+          seconds: target.quick ? 4 : 8,
+        });
   return {
     name: 'reserve',
     title: `Reservations of one random SKU of ${target.variants.toLocaleString('en')}, ${CONNECTIONS} concurrent connections`,
@@ -180,6 +203,7 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
       'server peak RSS, MB': http.peakRssMb,
       'CPU seconds per 1,000 reservations: server / database / load generator': cpuPer1000(http),
       ...yardstickFigures(httpRun, libraryRun.measured, yardsticks, target.mode),
+      ...floorFigures(floors, groups, { library: libraryRun.measured, http: httpRun }),
     },
   };
 }

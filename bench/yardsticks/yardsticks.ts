@@ -315,10 +315,10 @@ export async function measureYardsticks(
 }
 
 /** A load of the library in this process: the bench process's CPU is the library's and its load generator's. */
-export async function measureLibrary(
+export async function measureLibrary<T extends LoadResult>(
   database: ClusterCpu | undefined,
-  load: () => Promise<LoadResult>,
-): Promise<{ result: LoadResult; measured: Measured }> {
+  load: () => Promise<T>,
+): Promise<{ result: T; measured: Measured }> {
   const own = process.cpuUsage();
   const machine = machineCpu();
   const cluster = database?.start();
