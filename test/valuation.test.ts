@@ -168,4 +168,19 @@ describe.each(drivers())('the valuation report over HTTP on %s', (driver) => {
     expect((await call('GET', '/v1/valuation', { scope: 'warehouse' })).status).toBe(403);
     expect((await fetchRaw('/v1/valuation/export.csv?as_of=nope')).status).toBe(400);
   });
+
+  it('values stock as of the last day of 9999, the last the contract takes, as of now', async () => {
+    const { sku, wh } = await world(h.s, [0]);
+    await receive(sku, wh[0] as string, 3, 250);
+    const last = await valuation('as_of=9999-12-31&group_by=sku');
+    expect(last.as_of).toBe('9999-12-31T23:59:59.999Z');
+    expect(group(last.groups, sku)).toEqual(group((await valuation('group_by=sku')).groups, sku));
+    expect(group(last.groups, sku)).toEqual({ on_hand: 3, value: 750 });
+    expect((await valuation('as_of=9999-12-31T23:59:59.999Z')).as_of).toBe('9999-12-31T23:59:59.999Z');
+    for (const format of ['csv', 'xlsx']) {
+      const exported = await fetchRaw(`/v1/valuation/export.${format}?as_of=9999-12-31`);
+      expect(exported.status).toBe(200);
+      await exported.arrayBuffer();
+    }
+  });
 });

@@ -21,6 +21,13 @@ describe('valuation cutoff', () => {
     expect(valuationCutoff(undefined, now).asOf).toEqual(now);
   });
 
+  it('ends the last day of 9999 a millisecond short of the year 10000, which the embedded driver cannot send', () => {
+    expect(valuationCutoff('9999-12-31', now)).toEqual({
+      asOf: new Date('9999-12-31T23:59:59.999Z'),
+      until: new Date('9999-12-31T23:59:59.999Z'),
+    });
+  });
+
   it('refuses what is neither', () => {
     expect(() => valuationCutoff('yesterday', now)).toThrow(ValidationError);
   });

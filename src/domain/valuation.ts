@@ -19,6 +19,12 @@ export function valuationGroup(value: string | undefined): ValuationGroup {
 }
 
 const MS_PER_DAY = 86_400_000;
+/**
+ * The last millisecond of 9999, the last a date of the contract names. The end of that day is the first instant of
+ * the year 10000, which PGlite's driver writes as `+010000-01-01T...` and PostgreSQL refuses: `until` stops a
+ * millisecond short of it (no ledger row is dated in that millisecond).
+ */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * The moment a valuation is taken at, as the ledger rows before it: a date (YYYY-MM-DD) means the end of that UTC
@@ -33,7 +39,7 @@ export function valuationCutoff(asOf: string | undefined, now: Date): { asOf: Da
         ? Date.parse(`${asOf}T00:00:00Z`) + MS_PER_DAY
         : Date.parse(asOf) + 1;
   if (Number.isNaN(until)) throw ValidationError.field('/as_of', 'must be a date (YYYY-MM-DD) or a timestamp');
-  return { asOf: new Date(until - 1), until: new Date(until) };
+  return { asOf: new Date(until - 1), until: new Date(Math.min(until, LAST_INSTANT)) };
 }
 
 /** Units and their value, in minor units: a level, a group of levels, or all of them. */
