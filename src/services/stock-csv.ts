@@ -246,7 +246,11 @@ export const EXPORT_COLUMNS = [
   'available',
 ] as const satisfies readonly (keyof Level)[];
 
-/** Levels as a CSV byte stream with a header; back-pressure reaches the database reads. */
+/**
+ * Levels as a CSV byte stream with a header; back-pressure reaches the database reads. Cells as they are, formulas
+ * not escaped: the import reads this file back, and would take a leading ' as part of a SKU (the stock list's
+ * exports are the ones written for a spreadsheet).
+ */
 export function stockCsv(levels: AsyncIterable<Level>): Readable {
   return Readable.from(levels).pipe(stringify({ header: true, columns: [...EXPORT_COLUMNS] }));
 }

@@ -44,6 +44,22 @@ export function tableCsv<Item>(
   );
 }
 
+/**
+ * Characters a workbook's XML cannot hold (C0 controls but tab, line feed and return; DEL, which exceljs drops; the
+ * noncharacters U+FFFE and U+FFFF, which it writes as they are and so makes the sheet unreadable), and a text that
+ * reads as the escape itself.
+ */
+// eslint-disable-next-line no-control-regex -- the control characters are what it finds
+const NOT_IN_XML = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uFFFE\uFFFF]|_(?=x[0-9A-Fa-f]{4}_)/g;
+
+/**
+ * A text cell as a workbook holds it: each character its XML cannot hold written as `_xHHHH_`, the escape of
+ * OOXML's strings that Excel and LibreOffice show as the character, and a `_` that would start such an escape as
+ * `_x005F_`. A title with a control character in it is kept, not cut short or dropped.
+ */
+export const xlsxText = (text: string): string =>
+  text.replace(NOT_IN_XML, (found) => `_x${found.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}_`);
+
 /** Resolves when the stream has room again, or is gone (a client that went away never drains it). */
 const drainedOrClosed = (stream: PassThrough): Promise<void> =>
   new Promise((resolve) => {
@@ -79,7 +95,7 @@ export function tableXlsx<Item>(
   const write = async (): Promise<void> => {
     sheet.addRow([...columns]).commit();
     for await (const item of items) {
-      sheet.addRow(cells(item)).commit();
+      sheet.addRow(cells(item).map((cell) => (typeof cell === 'string' ? xlsxText(cell) : cell))).commit();
       if (out.writableNeedDrain) await drainedOrClosed(out);
       if (out.destroyed) return; // leaving the loop ends the reading of the rows
     }
