@@ -349,7 +349,27 @@ describe.each(drivers())('alert delivery on %s', (driver) => {
     await expect(
       h.s.channels.add({ kind: 'email', smtp_url: 'http://x', from: 'a@b', to: 'c@d', events: ['low_stock'] }),
     ).rejects.toThrow('/smtp_url');
+    // a sender or a recipient that is no address, or a line break that would add a header of its own
+    const smtp = 'smtp://mail.test:25';
+    for (const [from, to, field] of [
+      ['not an email', 'ops@shop.test', '/from'],
+      ['Shop, Inc <stock@shop.test>', 'ops@shop.test', '/from'],
+      ['stock@shop.test', 'also not', '/to'],
+      ['stock@shop.test', 'ops@shop.test\r\nBcc: thief@evil.test', '/to'],
+      ['stock@shop.test', 'ops@shop.test; boss@shop.test', '/to'],
+    ] as const)
+      await expect(
+        h.s.channels.add({ kind: 'email', smtp_url: smtp, from, to, events: ['low_stock'] }),
+      ).rejects.toThrow(field);
     expect((await h.s.channels.list()).items).toEqual([]);
+    const named = await h.s.channels.add({
+      kind: 'email',
+      smtp_url: smtp,
+      from: '"Shop, Inc" <stock@shop.test>',
+      to: 'buyer@shop.test, ops@shop.test',
+      events: ['low_stock'],
+    });
+    await h.s.channels.remove(named.id);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../src/domain/errors.js';
+import { ArchivedError, InvalidTransitionError, NotFoundError, ValidationError } from '../src/domain/errors.js';
 import { PO_STATUSES } from '../src/domain/purchasing.js';
 import type { PoStatus } from '../src/domain/purchasing.js';
 import { drivers } from './support/databases.js';
@@ -180,6 +180,36 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     ).rejects.toThrow('/expected_date');
     await expect(h.s.purchasing.confirm(id, { expected_date: '2026-13-01' })).rejects.toThrow(ValidationError);
     await expect(h.s.purchasing.get(999_999_999)).rejects.toThrow(NotFoundError);
+  });
+
+  it('refuses an order into an archived warehouse or of an archived variant, and a supplier email that is none', async () => {
+    const { sku, wh } = await world(h.s, [0, 0]);
+    const [open, closed] = wh as [string, string];
+    const supplier = uniq('SUP');
+    await h.s.purchasing.addSupplier({ code: supplier, name: 'Acme' });
+    await h.s.catalog.archiveWarehouse(closed);
+    await expect(h.s.purchasing.create({ supplier, warehouse: closed, lines: [{ sku, qty: 5 }] })).rejects.toThrow(
+      ArchivedError,
+    );
+    await expect(h.s.purchasing.addSupplier({ code: uniq('SUP'), name: 'Late', warehouse: closed })).rejects.toThrow(
+      ArchivedError,
+    );
+    const { sku: gone } = await world(h.s, [0]);
+    await h.s.catalog.archiveVariant(gone);
+    await expect(
+      h.s.purchasing.create({
+        supplier,
+        warehouse: open,
+        lines: [
+          { sku, qty: 5 },
+          { sku: gone, qty: 1 },
+        ],
+      }),
+    ).rejects.toThrow(ArchivedError);
+    expect((await h.s.purchasing.list({ supplier })).items).toEqual([]);
+    await expect(
+      h.s.purchasing.addSupplier({ code: uniq('SUP'), name: 'Mail', email: 'not an email' }),
+    ).rejects.toThrow('/email');
   });
 
   it("feeds the storefront's shipping window from the earliest expected date of units on order", async () => {

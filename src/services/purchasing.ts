@@ -1,5 +1,6 @@
 import {
   AlreadyExistsError,
+  ArchivedError,
   CurrencyMismatchError,
   InvalidTransitionError,
   NotFoundError,
@@ -163,6 +164,7 @@ export class PurchasingService {
     if (supplier.currency !== undefined) this.refuseForeign(supplier.currency, `supplier ${supplier.code}`);
     return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
       const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
+      if (warehouse?.archived_at) throw new ArchivedError('warehouse', warehouse.code);
       const row = await insertSupplier(tx, {
         code: supplier.code,
         name: supplier.name,
@@ -194,6 +196,11 @@ export class PurchasingService {
         tx,
         draft.lines.map((line) => line.sku),
       );
+      // an order into an archived warehouse, or of an archived variant, could never be received, yet its units would
+      // count as incoming and in replenishment's position
+      if (warehouse.archived_at) throw new ArchivedError('warehouse', warehouse.code);
+      const archived = [...variants.values()].find((variant) => variant.archived_at);
+      if (archived) throw new ArchivedError('variant', archived.sku);
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
         warehouseId: warehouse.id,

@@ -404,13 +404,41 @@ export const AvailabilityStreamInput = Closed({ sku: AvailabilitySkus });
 /** What `availability.get` takes. */
 export type AvailabilityQuery = Static<typeof AvailabilityQuery>;
 
+/**
+ * An email address as a mail server takes it: local part, @, domain, none of the characters that separate or quote
+ * addresses in a header (space, comma, semicolon, angle brackets, quotes, parentheses): a line break could add a
+ * header of its own, and a list where one address is expected sends to all of them.
+ */
+const ADDRESS = '[^\\s@<>,;:"()\\[\\]\\\\]+@[^\\s@<>,;:"()\\[\\]\\\\]+';
+/** One email address, as a supplier's. */
+export const EmailAddress = Type.String({
+  maxLength: 254,
+  pattern: `^${ADDRESS}$`,
+  description: 'an email address (name@example.com)',
+});
+/**
+ * The sender of a channel's mail: an address, or a display name (quoted if it holds a comma or semicolon, which
+ * would otherwise start a second address) and the address in angle brackets.
+ */
+export const MailFrom = Type.String({
+  maxLength: 200,
+  pattern: `^(${ADDRESS}|[^<>",;\\r\\n]+ <${ADDRESS}>|"[^"\\r\\n]+" <${ADDRESS}>)$`,
+  description: 'an email address, or a name and one: Stockroom <stock@example.com>',
+});
+/** Where a channel's mail goes: one address or several, comma-separated. */
+export const MailTo = Type.String({
+  maxLength: 2000,
+  pattern: `^${ADDRESS}( *, *${ADDRESS})*$`,
+  description: 'one email address or several, comma-separated',
+});
+
 const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 
 /** A new supplier, optionally with its lead time and the warehouse its orders go to. */
 export const SupplierInput = Closed({
   code: WarehouseCode,
   name: Name,
-  email: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
+  email: Type.Optional(EmailAddress),
   lead_time_days: Type.Optional(LeadDays),
   warehouse: Type.Optional(
     Type.String({ ...WarehouseCode, description: 'where its orders go unless an order says otherwise' }),
@@ -521,8 +549,8 @@ export const ChannelInputs = {
       maxLength: 2000,
       description: 'smtp://user:pass@host:587 or smtps://...',
     }),
-    from: Type.String({ minLength: 3, maxLength: 200 }),
-    to: Type.String({ minLength: 3, maxLength: 2000, description: 'one address or several, comma-separated' }),
+    from: MailFrom,
+    to: MailTo,
     events: Events,
     name: ChannelName,
   }),
@@ -709,14 +737,28 @@ const unionNoise = (error: { keyword: string; params: unknown }): boolean =>
 
 /** What a pattern of this file's schemas stands for, in words (their descriptions), for an input that misses it. */
 const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
-  ([Sku, WarehouseCode, BinCode, NumericId, IdCursor, PageLimit, CategoryPath, Tag, Region] as object[]).flatMap(
-    (schema) =>
-      'pattern' in schema &&
-      typeof schema.pattern === 'string' &&
-      'description' in schema &&
-      typeof schema.description === 'string'
-        ? [[schema.pattern, schema.description] as const]
-        : [],
+  (
+    [
+      Sku,
+      WarehouseCode,
+      BinCode,
+      NumericId,
+      IdCursor,
+      PageLimit,
+      CategoryPath,
+      Tag,
+      Region,
+      EmailAddress,
+      MailFrom,
+      MailTo,
+    ] as object[]
+  ).flatMap((schema) =>
+    'pattern' in schema &&
+    typeof schema.pattern === 'string' &&
+    'description' in schema &&
+    typeof schema.description === 'string'
+      ? [[schema.pattern, schema.description] as const]
+      : [],
   ),
 );
 
