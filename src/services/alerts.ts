@@ -2,7 +2,7 @@ import { isAlertType } from '../domain/alerts.js';
 import { ValidationError } from '../domain/errors.js';
 import { listAlerts } from '../store/alerts.js';
 import type { Page } from './paging.js';
-import { variantBySku } from './lookups.js';
+import { variantBySku, warehouseByCode } from './lookups.js';
 import type { ServiceContext } from './context.js';
 import { toAlert } from './dto.js';
 import type { Alert } from './dto.js';
@@ -27,7 +27,9 @@ export class AlertService {
     const type = query.type;
     if (type !== undefined && !isAlertType(type)) throw ValidationError.field('/type', `unknown alert type ${type}`);
     const before = idCursor(query.cursor);
+    // a filter that names nothing is 404, as on every other list, not an empty page that looks like "no alerts"
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
+    if (query.warehouse !== undefined) await warehouseByCode(this.ctx.db, query.warehouse);
     const rows = await listAlerts(this.ctx.db, {
       type,
       sku: query.sku,

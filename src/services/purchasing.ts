@@ -26,7 +26,7 @@ import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import { refuseArchived } from './archive.js';
 import { putAwayReceipt } from './locations.js';
-import { supplierByCode, variantsBySku, warehouseByCode } from './lookups.js';
+import { supplierByCode, variantBySku, variantsBySku, warehouseByCode } from './lookups.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import {
@@ -231,6 +231,9 @@ export class PurchasingService {
     if (status !== undefined && !(PO_STATUSES as readonly string[]).includes(status))
       throw ValidationError.field('/status', `must be one of: ${PO_STATUSES.join(', ')}`);
     const before = idCursor(query.cursor);
+    // a filter that names nothing is 404, as on every other list, not an empty page that looks like "no orders"
+    if (query.supplier !== undefined) await supplierByCode(this.ctx.db, query.supplier);
+    if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
     const rows = await listPurchaseOrders(this.ctx.db, {
       status: status as PoStatus | undefined,
       supplier: query.supplier,

@@ -724,7 +724,9 @@ export class StockService {
     const since = query.since === undefined ? undefined : new Date(parse(Timestamp, query.since, '/since'));
     const before = idCursor(query.cursor);
     if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
+    // a filter that names nothing is 404, as on every other list, not an empty page that looks like "no movements"
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);
+    if (query.warehouse !== undefined) await warehouseByCode(this.ctx.db, query.warehouse);
     const rows = await listMovements(staleReads(this.ctx), {
       sku: query.sku,
       warehouse: query.warehouse,

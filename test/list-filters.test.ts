@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { drivers } from './support/databases.js';
+import { useStockroom, world } from './support/harness.js';
+import { useHttpServer } from './support/in-process.js';
+
+describe.each(drivers())('list filters over HTTP on %s', (driver) => {
+  const h = useStockroom(driver);
+  const { call } = useHttpServer(h);
+
+  it('answer 404 for a warehouse, SKU or supplier that names nothing, not an empty page that reads as "none"', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    for (const [path, code] of [
+      ['/v1/movements?warehouse=NOPE', 'not_found'],
+      [`/v1/movements?sku=${sku}&warehouse=NOPE`, 'not_found'],
+      ['/v1/alerts?warehouse=NOPE', 'not_found'],
+      ['/v1/purchase-orders?supplier=NOPE', 'not_found'],
+      ['/v1/purchase-orders?sku=NOPE-SKU', 'unknown_sku'],
+    ])
+      expect(await call('GET', path), path).toMatchObject({ status: 404, body: { code } });
+    // the same filters naming what exists answer a page
+    for (const path of [
+      `/v1/movements?warehouse=${wh[0]}`,
+      `/v1/alerts?warehouse=${wh[0]}`,
+      `/v1/purchase-orders?sku=${sku}`,
+    ])
+      expect((await call('GET', path)).status, path).toBe(200);
+  });
+});
