@@ -57,6 +57,14 @@ describe.each(drivers())('API keys on %s', (driver) => {
     expect(c.queries() - before).toBe(2);
   });
 
+  it('refuses a scope named twice rather than folding it away, and makes no key', async () => {
+    const before = (await h.s.keys.list()).length;
+    await expect(h.s.keys.create({ name: 'twice', scopes: ['admin', 'admin'] })).rejects.toThrow(
+      '/scopes: admin is named twice',
+    );
+    expect(await h.s.keys.list()).toHaveLength(before);
+  });
+
   it('a key is remembered, without a query, only once it authenticated and only for the cache time', async () => {
     const clock = new TestClock();
     const c = counting(h.test.db);

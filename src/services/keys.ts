@@ -79,7 +79,10 @@ function checkScopes(scopes: readonly string[]): Scope[] {
       `scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`,
     );
   }
-  return [...new Set(scopes)] as Scope[];
+  // a scope named twice is a mistake in what the caller built, told rather than folded away
+  const repeated = scopes.find((scope, i) => scopes.indexOf(scope) !== i);
+  if (repeated !== undefined) throw ValidationError.field('/scopes', `${repeated} is named twice`);
+  return [...scopes] as Scope[];
 }
 
 /** How long a process trusts a key it has looked up before asking the database again. */

@@ -573,7 +573,7 @@ export function parseChannelInput(value: unknown): ChannelInput {
 /** POST /v1/keys: a named key with scopes. */
 export const KeyInput = Closed({
   name: Type.String({ minLength: 1, maxLength: 100 }),
-  scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length }),
+  scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
 });
 /** A key's name and scopes, checked. */
 export type KeyInput = Static<typeof KeyInput>;
