@@ -83,7 +83,10 @@ function serviceLevelOf(value: number | string | undefined): number {
         ? Number(value)
         : NaN;
   if (!Number.isFinite(probability) || probability < 0.5 || probability >= 1)
-    throw ValidationError.field('/service_level', 'must be a probability from 0.5 up to (not including) 1, e.g. 0.95');
+    throw ValidationError.field(
+      '/service_level',
+      'must be a probability from 0.5 up to (not including) 1, written with at most 6 decimals, e.g. 0.95',
+    );
   return probability;
 }
 
