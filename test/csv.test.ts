@@ -56,6 +56,13 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
       { path: '/line/4/warehouse', message: 'unknown warehouse NOWHERE' },
     ]);
     await expect(h.s.stock.importOnHand('sku,qty\nA,1')).rejects.toThrow(/missing columns warehouse, on_hand/);
+    // a column the import does not read is refused, not passed over: a misspelt one beside the real one, or one twice
+    await expect(h.s.stock.importOnHand(`sku,warehouse,on_hand,onhand\n${a.sku},${w},9,9`)).rejects.toThrow(
+      '/csv/header: unknown column onhand',
+    );
+    await expect(h.s.stock.importOnHand(`sku,warehouse,on_hand,on_hand\n${a.sku},${w},9,8`)).rejects.toThrow(
+      '/csv/header: column on_hand is named twice',
+    );
     await expect(h.s.stock.importOnHand('')).rejects.toThrow(/empty/);
     await expect(h.s.stock.importOnHand('sku,warehouse,on_hand\n"unterminated,x,1')).rejects.toThrow(ValidationError);
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [w]: [5, 0, 5] });

@@ -113,8 +113,8 @@ export interface StockCsvScan {
 }
 
 /**
- * Reads a stock CSV (header sku,warehouse,on_hand; other columns such as reserved or available, as the export
- * writes them, are ignored) as it arrives, a piece at a time, giving the event loop a turn every few thousand
+ * Reads a stock CSV (header sku,warehouse,on_hand; reserved and available, as the export writes them, read past, and
+ * any other column refused) as it arrives, a piece at a time, giving the event loop a turn every few thousand
  * rows. Every row is checked before anything is returned; problems name their line, and reading stops at
  * `maxErrors` of them. Also returns the file's SHA-256, which stands for it in idempotency checks.
  */
@@ -176,6 +176,17 @@ export async function scanStockCsv(
         throw ValidationError.field(
           '/csv/header',
           `missing column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}`,
+        );
+      // the export's other columns are read past, so its file imports as it is; any other column would be ignored
+      // without a word (a misspelt on_hand beside the real one, a column the operator thinks is read)
+      const unknown = header.filter((column) => !(EXPORT_COLUMNS as readonly string[]).includes(column));
+      const repeated = header.find((column, i) => header.indexOf(column) !== i);
+      if (unknown.length > 0 || repeated !== undefined)
+        throw ValidationError.field(
+          '/csv/header',
+          repeated !== undefined
+            ? `column ${repeated} is named twice`
+            : `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: the columns are sku, warehouse, on_hand (reserved and available, as the export writes them, are read past)`,
         );
       return;
     }
