@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
@@ -8,6 +9,14 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 /** Units at the most a unit may cost (1,000,000,000) that bring a level's value closest to the limit from below. */
 const UNITS_NEAR_LIMIT = 9_007_199;
 const NEAR_LIMIT = UNITS_NEAR_LIMIT * 1_000_000_000;
+
+/** The cost trigger's function as a migration defines it, to be put in place of the one there is. */
+function costTrigger(migration: string): string {
+  const sql = readFileSync(new URL(`../src/store/migrations/${migration}.sql`, import.meta.url), 'utf8');
+  const start = sql.search(/CREATE (OR REPLACE )?FUNCTION stock_movements_cost\(\)/);
+  const end = sql.indexOf('END $$;', start) + 'END $$;'.length;
+  return sql.slice(start, end).replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
+}
 
 /** A ledger row's numbers, as GET /v1/movements shows them. */
 interface Row {
@@ -22,7 +31,7 @@ interface Row {
 // would pass it together.
 describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (driver) => {
   const h = useStockroom(driver);
-  const { call } = useHttpServer(h);
+  const { call, fetchRaw } = useHttpServer(h);
 
   const receive = (body: Record<string, unknown>) => call('POST', '/v1/stock/receive', { scope: 'warehouse', body });
   const count = (sku: string, warehouse: string, counted: number) =>
@@ -129,5 +138,51 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
     expect((await receive({ sku, warehouse, qty: 1, unit_cost: 1, bin: 'A-01-01' })).status).toBe(200);
     expectOverflow(await plan());
     expect((await count(sku, warehouse, 0)).status).toBe(200);
+  });
+
+  it('refuses to read a value an older version stored past the limit, and the exports say so before they answer', async () => {
+    // a level with units before it in key order: an export that met the value halfway would have begun answering
+    await world(h.s, [1]);
+    const { sku, wh } = await world(h.s, [0]);
+    const [warehouse] = wh as [string];
+    // what an older version (migration 0029's cost trigger) wrote for the tester's receipts: exact in the database
+    await h.test.db.exec(costTrigger('0029_unit_cost'));
+    try {
+      expect((await receive({ sku, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
+      expect((await receive({ sku, warehouse, qty: 1, unit_cost: 1 })).status).toBe(200);
+    } finally {
+      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+    }
+
+    expectOverflow(await call('GET', `/v1/movements?sku=${sku}`));
+    expectOverflow(await call('GET', '/v1/valuation'));
+    for (const extension of ['csv', 'xlsx']) {
+      const exported = await fetchRaw(`/v1/valuation/export.${extension}`);
+      expect(exported.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(exported.status).toBe(422);
+      const refusal = (await exported.json()) as { code: string; detail: string };
+      expect(refusal.code).toBe('money_overflow');
+      expect(refusal.detail).toContain(`${sku} in ${warehouse} (10000000000000001`);
+    }
+    // a change that leaves the value past the limit is refused; one that brings it back under is not
+    expectOverflow(
+      await call('POST', '/v1/stock/adjust', {
+        scope: 'warehouse',
+        body: { sku, warehouse, delta: 1, reason: 'correction' },
+      }),
+    );
+    expect(
+      (
+        await call('POST', '/v1/stock/adjust', {
+          scope: 'warehouse',
+          body: { sku, warehouse, delta: -5_000_000, reason: 'correction' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await count(sku, warehouse, 0)).status).toBe(200);
+    expect((await call('GET', '/v1/valuation')).status).toBe(200);
+    const exported = await fetchRaw('/v1/valuation/export.csv');
+    expect(exported.status).toBe(200);
+    expect(await exported.text()).not.toContain(sku);
   });
 });
