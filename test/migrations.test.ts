@@ -39,6 +39,7 @@ const ALL = [
   '0033_sync_secret_sealed',
   '0034_holds_as_planned',
   '0035_alerts_in_stock',
+  '0036_money_within_safe_integers',
 ];
 
 describe('migrations', () => {

@@ -1,8 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
+import { openPglite } from '../src/index.js';
 import { cli, useEmbeddedCli } from './support/cli.js';
+
+/** The cost trigger's function as a migration defines it, to be put in place of the one there is. */
+function costTrigger(migration: string): string {
+  const sql = readFileSync(new URL(`../src/store/migrations/${migration}.sql`, import.meta.url), 'utf8');
+  const start = sql.search(/CREATE (OR REPLACE )?FUNCTION stock_movements_cost\(\)/);
+  const end = sql.indexOf('END $$;', start) + 'END $$;'.length;
+  return sql.slice(start, end).replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
+}
 
 describe('unit cost and valuation from the command line (embedded database)', () => {
   const { dir, env } = useEmbeddedCli('stockroom-valuation-cli-', { STOCKROOM_CURRENCY: 'EUR' });
@@ -57,6 +66,44 @@ describe('unit cost and valuation from the command line (embedded database)', ()
       3100,
     ]);
     expect((await cli(env, 'valuation', '--group-by', 'colour')).code).not.toBe(0);
+  });
+
+  it('refuses a receipt past 2^53 - 1 minor units, and an export of a value an older version stored past it before writing a line', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'RTM', '--name', 'Rotterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'GOLD', '--title', 'Gold bar')).code).toBe(0);
+    expect((await cli(env, 'receive', 'GOLD', 'RTM', '9007199', '--unit-cost', '10000000.00')).code).toBe(0);
+    const refused = await cli(env, 'receive', 'GOLD', 'RTM', '1', '--unit-cost', '10000000.00');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/money_overflow|9007199254740991/);
+    expect((await cli(env, 'count', 'GOLD', 'RTM', '0')).code).toBe(0);
+
+    // what an older version (migration 0029's cost trigger) wrote: a value past the limit, exact in the database
+    const swapTrigger = async (migration: string): Promise<void> => {
+      const db = await openPglite(env['STOCKROOM_DATA']);
+      try {
+        await db.exec(costTrigger(migration));
+      } finally {
+        await db.close();
+      }
+    };
+    await swapTrigger('0029_unit_cost');
+    try {
+      expect((await cli(env, 'receive', 'GOLD', 'RTM', '10000000', '--unit-cost', '10000000.00')).code).toBe(0);
+      expect((await cli(env, 'receive', 'GOLD', 'RTM', '1', '--unit-cost', '0.01')).code).toBe(0);
+    } finally {
+      await swapTrigger('0036_money_within_safe_integers');
+    }
+    const csvFile = join(dir, 'too-large.csv');
+    const exported = await cli(env, 'valuation', '--csv', '--output', csvFile);
+    expect(exported.code).not.toBe(0);
+    expect(exported.err).toMatch(/GOLD in RTM \(10000000000000001/);
+    expect(existsSync(csvFile)).toBe(false);
+    const movements = await cli(env, '--json', 'movements', 'GOLD');
+    expect(movements.code).not.toBe(0);
+    expect(JSON.parse(movements.out)).toMatchObject({ code: 'money_overflow' });
+    expect((await cli(env, 'count', 'GOLD', 'RTM', '0')).code).not.toBe(0);
+    expect((await cli(env, 'adjust', 'GOLD', 'RTM', '-5000000', '--reason', 'correction')).code).toBe(0);
+    expect((await cli(env, 'count', 'GOLD', 'RTM', '0')).code).toBe(0);
   });
 
   it('refuses to start with a currency that is not ISO 4217', async () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import { formatMoney } from '../domain/money.js';
 import { VALUATION_GROUPS } from '../domain/valuation.js';
-import { valuationCsv, valuationXlsx } from '../services/valuation.js';
+import { startedLines, valuationCsv, valuationXlsx } from '../services/valuation.js';
 import type { Valuation } from '../services/valuation.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
@@ -43,7 +43,8 @@ export function registerValuation(program: Command, ctx: () => CommandContext): 
       if (flags.csv || flags.xlsx) {
         if (flags.xlsx && !flags.output) throw ValidationError.field('/output', '--xlsx needs --output FILE');
         await withStockroom(ctx().env, async (stockroom) => {
-          const lines = stockroom.valuation.lines(query);
+          // a refused export is told before the output file is made or a line is written
+          const lines = await startedLines(stockroom.valuation.lines(query));
           await pipeline(
             flags.xlsx ? valuationXlsx(lines) : valuationCsv(lines),
             flags.output ? createWriteStream(flags.output) : process.stdout,

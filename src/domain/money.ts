@@ -8,7 +8,8 @@ import { MoneyOverflowError, ValidationError } from './errors.js';
 
 /**
  * The most one unit of a variant may cost, in minor units (10,000,000.00 in a two-decimal currency). With on hand
- * at most 2,147,483,647 a level's value stays below 2^63, so the database's bigint arithmetic cannot overflow.
+ * at most 2,147,483,647 the database's bigint arithmetic cannot overflow; a level's value may still not pass
+ * MAX_AMOUNT, which the cost trigger enforces (migration 0036): the change that would take it past is refused.
  */
 export const MAX_UNIT_COST = 1_000_000_000;
 

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { amountFromText } from '../domain/money.js';
+import { MoneyOverflowError } from '../domain/errors.js';
+import { MAX_AMOUNT, amountFromText } from '../domain/money.js';
 import { VALUATION_GROUPS, averageCost, totalOf, valuationCutoff, valuationGroup } from '../domain/valuation.js';
 import type { ValuationGroup, Valued } from '../domain/valuation.js';
-import { readValuationGroups, readValuationLevelsAfter } from '../store/valuation.js';
+import { findValueTooLarge, readValuationGroups, readValuationLevelsAfter } from '../store/valuation.js';
 import { staleReads } from './context.js';
 import type { ServiceContext } from './context.js';
 import { Timestamp, parse } from './schemas.js';
@@ -118,10 +119,20 @@ export class ValuationService {
     };
   }
 
-  /** Every level with units as of a moment, in key order, read a page at a time (for the exports). */
+  /**
+   * Every level with units as of a moment, in key order, read a page at a time (for the exports). Anything that
+   * refuses the export is found when the first line is asked for, before any is given (see startedLines): a level
+   * valued past what an amount may hold is looked for first, not met halfway through.
+   */
   async *lines(input: ValuationQuery = {}): AsyncGenerator<ValuationLine> {
     const query = checked(input);
     const { until } = valuationCutoff(query.as_of, this.ctx.clock());
+    const tooLarge = await findValueTooLarge(staleReads(this.ctx), until);
+    if (tooLarge)
+      throw new MoneyOverflowError(
+        `the value of ${tooLarge.sku} in ${tooLarge.warehouse} (${tooLarge.value}, recorded by an older version)`,
+        MAX_AMOUNT,
+      );
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
       const page = await readValuationLevelsAfter(staleReads(this.ctx), until, after, EXPORT_PAGE);
@@ -142,6 +153,18 @@ export class ValuationService {
       after = { variantId: last.variant_id, warehouseId: last.warehouse_id };
     }
   }
+}
+
+/**
+ * A valuation's lines with the first one already read, so that a refusal of the export (a date that is none, a value
+ * past what an amount may hold) is thrown here, before the caller has answered or written anything.
+ */
+export async function startedLines(lines: AsyncGenerator<ValuationLine>): Promise<AsyncIterable<ValuationLine>> {
+  const first = await lines.next();
+  return (async function* () {
+    if (first.done !== true) yield first.value;
+    yield* lines;
+  })();
 }
 
 const cellsOf = (line: ValuationLine): ExportCells => VALUATION_COLUMNS.map((column) => line[column]);

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isContention, isUnavailable } from './db.js';
+import { MoneyOverflowError } from '../domain/errors.js';
+import { isContention, isUnavailable, parseNumber } from './db.js';
 
 /** The error a real connect to this Unix socket path gives. */
 const connectError = (path: string): Promise<Error> =>
@@ -49,6 +50,20 @@ describe('which errors mean the database cannot be reached', () => {
     expect([isContention(withCode('40P01')), isContention(withCode('40001')), isContention(withCode('23505'))]).toEqual(
       [true, true, false],
     );
+  });
+});
+
+describe('how both drivers read int8 and numeric', () => {
+  it('as numbers while every integer is exact, and refuses one past 2^53 - 1 rather than round it', () => {
+    expect(['0', '-42', '9007199254740991', '-9007199254740991', '2.5'].map(parseNumber)).toEqual([
+      0,
+      -42,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      2.5,
+    ]);
+    for (const past of ['9007199254740992', '10000000000000001', '-9007199254740993'])
+      expect(() => parseNumber(past)).toThrow(MoneyOverflowError);
   });
 });
 

@@ -1,4 +1,5 @@
-import { UnavailableError } from '../domain/errors.js';
+import { MoneyOverflowError, UnavailableError } from '../domain/errors.js';
+import { MAX_AMOUNT } from '../domain/money.js';
 
 /** A result set: rows typed by the caller, and how many rows the statement touched. */
 export interface QueryResult<R> {
@@ -122,8 +123,16 @@ export interface PoolUsage {
 
 /** int8 and numeric (sum(), count()) arrive as JS numbers: quantities and ids stay far below 2^53. */
 export const NUMBER_TYPE_OIDS = [20, 1700] as const;
-/** The parser both drivers install for those types. */
-export const parseNumber = (value: string): number => Number(value);
+/**
+ * The parser both drivers install for those types. Only money grows past 2^53 - 1 (a ledger value an older version
+ * wrote, a sum of values), and no number holds it exactly: the query is refused rather than answered rounded. The
+ * drivers fail the query with what a parser throws.
+ */
+export const parseNumber = (value: string): number => {
+  const number = Number(value);
+  if (Number.isSafeInteger(number) || !Number.isInteger(number)) return number;
+  throw new MoneyOverflowError(`an amount read from the database (${value})`, MAX_AMOUNT);
+};
 
 /** SQLSTATEs that mean "run the transaction again", not "the request is wrong". */
 export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40001', '40P01']);

@@ -1,4 +1,11 @@
-import { KitHoldsNoStockError, QuantityLimitError, StockroomError, UnavailableError } from '../domain/errors.js';
+import {
+  KitHoldsNoStockError,
+  MoneyOverflowError,
+  QuantityLimitError,
+  StockroomError,
+  UnavailableError,
+} from '../domain/errors.js';
+import { MAX_AMOUNT } from '../domain/money.js';
 import { isContention, isUnavailable, sqlState } from './db.js';
 
 /** Seconds a client is asked to wait (Retry-After) before trying a 503 again. */
@@ -19,6 +26,12 @@ export function asStockroomError(error: unknown): StockroomError | undefined {
     (error as { constraint?: unknown }).constraint === 'stock_levels_kit_holds_nothing'
   )
     return new KitHoldsNoStockError();
+  // the cost trigger (migration 0036): a ledger row whose value would pass what a JavaScript number holds exactly
+  if (
+    sqlState(error) === '23514' &&
+    (error as { constraint?: unknown }).constraint === 'stock_movements_value_within_safe_integers'
+  )
+    return new MoneyOverflowError("the stock level's value after this change", MAX_AMOUNT);
   // the failure underneath stays the cause: its stack and SQLSTATE are what a log of the outage needs
   if (isUnavailable(error))
     return new UnavailableError('the database cannot be reached; try again', RETRY_AFTER_SECONDS, { cause: error });

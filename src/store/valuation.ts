@@ -88,6 +88,37 @@ export async function readValuationLevelsAfter(
   return rows;
 }
 
+/** A level valued past what a JavaScript number holds exactly, with its value as text. */
+export interface ValueTooLarge {
+  sku: string;
+  warehouse: string;
+  value: string;
+}
+
+/**
+ * The first level, in key order, whose value before `until` passes 2^53 - 1 minor units. Only rows an older version
+ * wrote can (migration 0036 refuses new ones), so the levels to look at come from the partial index that holds just
+ * those rows: on a database that never had one, this reads nothing. The limit is written out, not a parameter, so
+ * that the planner can match it to the index's predicate.
+ */
+export async function findValueTooLarge(db: Queryable, until: Date): Promise<ValueTooLarge | undefined> {
+  const { rows } = await db.query<ValueTooLarge>(
+    `SELECT v.sku, w.code AS warehouse, m.value_after::text AS value
+       FROM (SELECT DISTINCT variant_id, warehouse_id FROM stock_movements WHERE value_after > 9007199254740991) l
+       JOIN variants v ON v.id = l.variant_id
+       JOIN warehouses w ON w.id = l.warehouse_id
+      CROSS JOIN LATERAL (SELECT m.value_after
+                            FROM stock_movements m
+                           WHERE m.variant_id = l.variant_id AND m.warehouse_id = l.warehouse_id
+                             AND m.delta_on_hand <> 0 AND m.created_at < $1
+                           ORDER BY m.id DESC LIMIT 1) m
+      WHERE m.value_after > 9007199254740991
+      ORDER BY l.variant_id, l.warehouse_id LIMIT 1`,
+    [until],
+  );
+  return rows[0];
+}
+
 /** A level whose value differs from the replay of its costed ledger rows (migration 0029), with both sides. */
 export interface CostDrift {
   sku: string;

@@ -210,7 +210,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: LocationCountInput,
         example: { sku: 'TEE-M', counted: 11 },
         answer: { status: 201, schema: Answers.LocationCount },
-        refusals: ['not_found', 'unknown_sku'],
+        refusals: ['not_found', 'unknown_sku', 'money_overflow'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -232,7 +232,7 @@ export function locationRoutes(stockroom: Stockroom) {
         params: AtWarehouse,
         querystring: CountPlanQuery,
         answer: { schema: Answers.CountPlan },
-        refusals: ['not_found'],
+        refusals: ['not_found', 'money_overflow'],
       }),
       async (req) => {
         const query = listValues(CountPlanQuery, req.query);

@@ -150,6 +150,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           'unknown_sku',
           'invalid_transition',
           'quantity_limit',
+          'money_overflow',
           'archived',
           'no_room',
           'currency_mismatch',

@@ -132,7 +132,7 @@ export function reservationRoutes(stockroom: Stockroom) {
         bodyOptional: true,
         example: { lines: [{ sku: 'TEE-M', qty: 1 }] },
         answer: { schema: Answers.Reservation },
-        refusals: ['not_found', 'invalid_transition', 'quantity_limit'],
+        refusals: ['not_found', 'invalid_transition', 'quantity_limit', 'money_overflow'],
         idempotent: true,
       }),
       async (req) =>

@@ -104,7 +104,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: ReceiveInput,
         example: { sku: 'TEE-M', warehouse: 'AMS', qty: 10, reference: 'delivery note 77', unit_cost: 450 },
         answer: { schema: Answers.Level, description: 'The level after the receipt' },
-        refusals: ['quantity_limit', 'no_room'],
+        refusals: ['quantity_limit', 'no_room', 'money_overflow'],
       },
       (input, options) => stockroom.stock.receive(input, options),
     );
@@ -116,7 +116,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: AdjustInput,
         example: { sku: 'TEE-M', warehouse: 'AMS', delta: -1, reason: 'damaged', reference: 'dropped on the floor' },
         answer: { schema: Answers.LevelChange, description: 'The level after the change' },
-        refusals: ['insufficient_stock', 'stale_quantity', 'quantity_limit'],
+        refusals: ['insufficient_stock', 'stale_quantity', 'quantity_limit', 'money_overflow'],
       },
       (input, options) => stockroom.stock.adjust(input, options),
     );
@@ -128,7 +128,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: CountInput,
         example: { sku: 'TEE-M', warehouse: 'AMS', counted: 9 },
         answer: { schema: Answers.CountResult, description: 'The level after the count, and the difference found' },
-        refusals: ['stale_quantity', 'quantity_limit'],
+        refusals: ['stale_quantity', 'quantity_limit', 'money_overflow'],
       },
       (input, options) => stockroom.stock.count(input, options),
     );
@@ -140,7 +140,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: TransferInput,
         example: { sku: 'TEE-M', from: 'AMS', to: 'BER', qty: 2 },
         answer: { schema: Answers.TransferResult, description: 'Both levels after the move' },
-        refusals: ['insufficient_stock', 'quantity_limit'],
+        refusals: ['insufficient_stock', 'quantity_limit', 'money_overflow'],
       },
       (input, options) => stockroom.stock.transfer(input, options),
     );
@@ -152,7 +152,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         body: ReturnInput,
         example: { sku: 'TEE-M', warehouse: 'AMS', qty: 1, condition: 'resellable', reference: 'order-1001' },
         answer: { schema: Answers.ReturnResult, description: 'The return, and the level after it' },
-        refusals: ['quantity_limit'],
+        refusals: ['quantity_limit', 'money_overflow'],
       },
       (input, options) => stockroom.stock.return(input, options),
     );
@@ -227,6 +227,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
               'not_found',
               'stale_quantity',
               'quantity_limit',
+              'money_overflow',
               'archived',
               'secrets_unreadable',
             ],
@@ -287,7 +288,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
           body: CsvBody,
           consumes: 'text/csv',
           answer: { schema: Answers.ImportResult, description: 'Rows read, levels changed, and those left short' },
-          refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'archived', 'at_capacity'],
+          refusals: ['unknown_sku', 'not_found', 'quantity_limit', 'money_overflow', 'archived', 'at_capacity'],
           idempotent: true,
         }),
         readingCsv((source, req) =>
@@ -309,7 +310,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
             schema: Answers.ImportPreview,
             description: 'Every row problem (the first ones listed, all counted), and what the import would change',
           },
-          refusals: ['quantity_limit', 'at_capacity'],
+          refusals: ['quantity_limit', 'money_overflow', 'at_capacity'],
         }),
         readingCsv((source, req) =>
           stockroom.stock.previewImport(source, {
@@ -327,7 +328,7 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         operationId: 'listMovements',
         querystring: MovementQuery,
         answer: { schema: Answers.MovementPage },
-        refusals: ['unknown_sku', 'not_found'],
+        refusals: ['unknown_sku', 'not_found', 'money_overflow'],
       }),
       async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
     );

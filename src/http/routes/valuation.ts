@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { VALUATION_COLUMNS, ValuationInput, valuationCsv, valuationXlsx } from '../../services/valuation.js';
+import {
+  VALUATION_COLUMNS,
+  ValuationInput,
+  startedLines,
+  valuationCsv,
+  valuationXlsx,
+} from '../../services/valuation.js';
 import type { ValuationLine } from '../../services/valuation.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { Answers } from '../responses.js';
@@ -23,6 +29,7 @@ export function valuationRoutes(stockroom: Stockroom) {
         operationId: 'getValuation',
         querystring: ValuationInput,
         answer: { schema: Answers.Valuation },
+        refusals: ['money_overflow'],
       }),
       async (req) => stockroom.valuation.report(listValues(ValuationInput, req.query)),
     );
@@ -40,16 +47,12 @@ export function valuationRoutes(stockroom: Stockroom) {
             type,
             description: `A header of the columns (${VALUATION_COLUMNS.join(',')}), then one ${extension === 'csv' ? 'line' : 'row'} per level with units, in key order; amounts in minor units`,
           },
+          refusals: ['money_overflow'],
         }),
         async (req, reply) => {
           const query = listValues(ExportQuery, req.query);
-          const lines = stockroom.valuation.lines(query);
-          // the first level is read before the answer starts, so a refused query is a problem document
-          const first = await lines.next();
-          const all = (async function* () {
-            if (first.done !== true) yield first.value;
-            yield* lines;
-          })();
+          // the first level is read before the answer starts, so a refused export is a problem document
+          const all = await startedLines(stockroom.valuation.lines(query));
           const day = (query.as_of ?? new Date().toISOString()).slice(0, 10);
           return reply
             .type(extension === 'csv' ? `${type}; charset=utf-8` : type)
