@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
 import { parse, refuseUnstorableText } from '../services/schemas.js';
+import { invalidUtf8At } from '../services/utf8.js';
 
 type QuerySchema = TSchema & { properties?: Record<string, TSchema & { type?: unknown }> };
 
@@ -79,3 +80,16 @@ const hasContent = (body: unknown): boolean =>
   body !== undefined &&
   !(body instanceof Readable) &&
   !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
+
+/**
+ * A body's bytes as text, or a 400 where they are not UTF-8: decoded anyway, each bad byte would become U+FFFD and a
+ * text the client never sent would be stored (and the append-only ledger keeps it).
+ */
+export function utf8Body(body: Buffer): string {
+  const at = invalidUtf8At(body);
+  if (at !== undefined) {
+    const byte = (body[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    throw ValidationError.field('', `the body is not valid UTF-8: byte 0x${byte} at offset ${at}; send text as UTF-8`);
+  }
+  return body.toString('utf8');
+}

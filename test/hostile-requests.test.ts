@@ -1,0 +1,127 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from './support/databases.js';
+import { uniq, useStockroom, world } from './support/harness.js';
+import { useListening } from './support/listening.js';
+import { exchange } from './support/raw-http.js';
+import type { Exchange } from './support/raw-http.js';
+
+const ADMIN = 'sr_hostile_admin_0123456789abcdef';
+
+/** A body as bytes, where `\xNN` in `text` stands for the byte NN (so a body may hold bytes UTF-8 never has). */
+function bytesOf(text: string): Buffer {
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (const match of text.matchAll(/\\x([0-9a-f]{2})/gi)) {
+    pieces.push(Buffer.from(text.slice(at, match.index), 'utf8'), Buffer.from([parseInt(match[1] ?? '0', 16)]));
+    at = match.index + match[0].length;
+  }
+  pieces.push(Buffer.from(text.slice(at), 'utf8'));
+  return Buffer.concat(pieces);
+}
+
+interface Problem {
+  code?: string;
+  detail?: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** The answer's body as JSON (a problem document on refusals). */
+const json = (answer: Exchange): Problem & Record<string, unknown> => JSON.parse(answer.body) as Problem;
+
+/** A refusal as the API promises it: the status, a problem document with its code, and where the problem is. */
+function expectRefused(answer: Exchange, status: number, code: string, path?: string): Problem {
+  expect(answer.headers['content-type']).toContain('application/problem+json');
+  const problem = json(answer);
+  expect(problem, answer.body).toMatchObject({ status, code });
+  expect(answer.status).toBe(status);
+  if (path !== undefined) expect(problem.errors?.map((error) => error.path)).toContain(path);
+  return problem;
+}
+
+describe.each(drivers())('requests a server must refuse as sent, over real HTTP on %s', (driver) => {
+  const h = useStockroom(driver);
+  const served = useListening(h, []);
+  beforeAll(async () => {
+    await h.s.keys.ensure(ADMIN, 'hostile admin', ['admin']);
+  });
+
+  /** A request with the admin key and `headers` (header lines), and a body given as bytes. */
+  const send = (method: string, path: string, body: Buffer | undefined, headers: string[] = []): Promise<Exchange> =>
+    exchange(
+      served.url,
+      [`${method} ${path} HTTP/1.1`, `Authorization: Bearer ${ADMIN}`, ...headers].join('\r\n'),
+      body,
+    );
+  const sendJson = (method: string, path: string, body: string, headers = ['Content-Type: application/json']) =>
+    send(method, path, bytesOf(body), headers);
+
+  /** What a refused request must leave as it was: the SKU's stock, the ledger, suppliers, orders and keys. */
+  const snapshot = async (sku: string) => ({
+    stock: await h.s.stock.get(sku),
+    movements: (await h.s.stock.movements({ sku, limit: 500 })).items.length,
+    suppliers: (await h.s.purchasing.listSuppliers()).items.length,
+    orders: (await h.s.purchasing.list({ limit: 500 })).items.length,
+    keys: (await h.s.keys.list()).length,
+  });
+
+  it('refuses a JSON body that is not UTF-8 with 400 on every route, instead of storing U+FFFD, and changes nothing', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const supplier = uniq('SUP');
+    await h.s.purchasing.addSupplier({ code: supplier, name: supplier });
+    const before = await snapshot(sku);
+    const bodies: [string, string][] = [
+      ['/v1/stock/receive', `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"caf\\xe9"}`],
+      ['/v1/suppliers', `{"code":"${uniq('S')}","name":"caf\\xe9"}`],
+      [
+        '/v1/purchase-orders',
+        `{"supplier":"${supplier}","warehouse":"${wh[0]}","lines":[{"sku":"${sku}","qty":1,"unit_cost":1}],"reference":"caf\\xe9"}`,
+      ],
+      ['/v1/keys', `{"name":"caf\\xe9","scopes":["checkout"]}`],
+      // a cut-off character, an overlong slash, an encoded surrogate: none of them is UTF-8
+      ['/v1/stock/receive', `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"\\xe2\\x82"}`],
+      ['/v1/stock/receive', `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"\\xc0\\xaf"}`],
+      ['/v1/stock/receive', `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"\\xed\\xa0\\x80"}`],
+      // a pushed sync keeps its body for the signature, and reads it the same way
+      ['/v1/stock/sync', `{"source":"caf\\xe9","items":[{"sku":"${sku}","warehouse":"${wh[0]}","on_hand":1}]}`],
+    ];
+    for (const [path, body] of bodies) {
+      const problem = expectRefused(await sendJson('POST', path, body), 400, 'validation_failed', '');
+      expect(problem.detail).toMatch(/not valid UTF-8: byte 0x[0-9A-F]{2} at offset \d+/);
+    }
+    expect(await snapshot(sku)).toEqual(before);
+    // the same bodies in UTF-8 are taken
+    for (const [path, body] of bodies.slice(0, 4)) {
+      const answer = await sendJson('POST', path, body.replace('\\xe9', '\\xc3\\xa9'));
+      expect(answer.status, answer.body).toBeLessThan(300);
+    }
+    expect((await h.s.stock.movements({ sku, limit: 1 })).items[0]?.reference).toBe('café');
+  });
+
+  it('refuses a CSV import that is not UTF-8, naming the line, and changes nothing; its preview too', async () => {
+    const { sku, wh } = await world(h.s, [5, 0]);
+    const before = await snapshot(sku);
+    const csv = (tail: string) => `sku,warehouse,on_hand,note\n${sku},${wh[0]},9,fine\n${tail}`;
+    const files: [string, number][] = [
+      [csv(`${sku},${wh[0]},9,caf\\xe9\n`), 3],
+      [csv(`${sku}\\xff,${wh[0]},9,x\n`), 3],
+      // the file ends in the middle of a character
+      [csv(`${sku},${wh[0]},9,\\xe2\\x82`), 3],
+    ];
+    for (const path of ['/v1/import/stock', '/v1/import/stock/preview']) {
+      for (const [file, line] of files) {
+        const problem = expectRefused(
+          await send('POST', path, bytesOf(file), ['Content-Type: text/csv']),
+          400,
+          'validation_failed',
+          `/line/${line}`,
+        );
+        expect(problem.detail).toMatch(/not valid UTF-8: byte 0x[0-9A-F]{2} at offset \d+ of the file/);
+      }
+    }
+    expect(await snapshot(sku)).toEqual(before);
+    const answer = await send('POST', '/v1/import/stock', bytesOf(csv(`${sku},${wh[1]},7,caf\\xc3\\xa9\n`)), [
+      'Content-Type: text/csv',
+    ]);
+    expect(answer.status, answer.body).toBe(200);
+  });
+});
