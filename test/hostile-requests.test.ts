@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
@@ -123,5 +124,80 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
       'Content-Type: text/csv',
     ]);
     expect(answer.status, answer.body).toBe(200);
+  });
+
+  it('refuses a body whose charset is not UTF-8 with 415 and changes nothing; UTF-8 however written, or none, is read', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const before = await snapshot(sku);
+    const receive = `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"caf\\xe9"}`;
+    for (const type of [
+      'application/json; charset=latin1',
+      'application/json; charset=ISO-8859-1',
+      'application/json;charset="utf-16"',
+      // a second charset does not make the first one true
+      'application/json; charset=utf-8; charset=latin1',
+    ]) {
+      const problem = expectRefused(
+        await sendJson('POST', '/v1/stock/receive', receive, [`Content-Type: ${type}`]),
+        415,
+        'unsupported_media_type',
+      );
+      expect(problem.detail).toMatch(/charset (latin1|iso-8859-1|utf-16) is not supported/);
+    }
+    const csv = `sku,warehouse,on_hand\n${sku},${wh[0]},9\n`;
+    expectRefused(
+      await send('POST', '/v1/import/stock', bytesOf(csv), ['Content-Type: text/csv; charset=windows-1252']),
+      415,
+      'unsupported_media_type',
+    );
+    expect(await snapshot(sku)).toEqual(before);
+    const good = `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"caf\\xc3\\xa9"}`;
+    for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json'])
+      expect((await sendJson('POST', '/v1/stock/receive', good, [`Content-Type: ${type}`])).status, type).toBe(200);
+    expect(
+      (await send('POST', '/v1/import/stock', bytesOf(csv), ['Content-Type: text/csv; charset=utf-8'])).status,
+    ).toBe(200);
+  });
+
+  it('refuses a body with a Content-Encoding other than identity with 415 naming it, and changes nothing', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const before = await snapshot(sku);
+    const body = Buffer.from(JSON.stringify({ sku, warehouse: wh[0], qty: 1 }));
+    const csv = Buffer.from(`sku,warehouse,on_hand\n${sku},${wh[0]},9\n`);
+    const sent: [string, Buffer, string, string][] = [
+      // a coding named on a body that is not in it: applying the body as it is would be a guess
+      ['/v1/stock/receive', body, 'application/json', 'br'],
+      ['/v1/stock/receive', gzipSync(body), 'application/json', 'gzip'],
+      ['/v1/stock/receive', body, 'application/json', 'identity, gzip'],
+      ['/v1/import/stock', gzipSync(csv), 'text/csv', 'gzip'],
+      ['/v1/stock/sync', gzipSync(body), 'application/json', 'deflate'],
+    ];
+    for (const [path, bytes, type, coding] of sent) {
+      const problem = expectRefused(
+        await send('POST', path, bytes, [`Content-Type: ${type}`, `Content-Encoding: ${coding}`]),
+        415,
+        'unsupported_media_type',
+      );
+      expect(problem.detail).toContain(`Content-Encoding ${coding.replace('identity, ', '')} is not supported`);
+    }
+    expect(await snapshot(sku)).toEqual(before);
+    const plain = await send('POST', '/v1/stock/receive', body, [
+      'Content-Type: application/json',
+      'Content-Encoding: identity',
+    ]);
+    expect(plain.status, plain.body).toBe(200);
+  });
+
+  it('refuses a body sent with two Content-Type headers instead of reading it as the first one', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const before = await snapshot(sku);
+    const body = bytesOf(`{"sku":"${sku}","warehouse":"${wh[0]}","qty":1}`);
+    expectRefused(
+      await send('POST', '/v1/stock/receive', body, ['Content-Type: application/json', 'Content-Type: text/csv']),
+      400,
+      'validation_failed',
+      '/headers/content-type',
+    );
+    expect(await snapshot(sku)).toEqual(before);
   });
 });
