@@ -200,4 +200,34 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
     );
     expect(await snapshot(sku)).toEqual(before);
   });
+
+  it('refuses a request with two Authorization headers instead of acting with the first key', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const reader = (await h.s.keys.create({ name: uniq('reader'), scopes: ['storefront'] })).key;
+    const before = await snapshot(sku);
+    const body = bytesOf(`{"sku":"${sku}","warehouse":"${wh[0]}","qty":1}`);
+    const twice = (first: string, second: string, path = '/v1/stock/receive', method = 'POST') =>
+      exchange(
+        served.url,
+        [`${method} ${path} HTTP/1.1`, `Authorization: Bearer ${first}`, `Authorization: Bearer ${second}`]
+          .concat(method === 'POST' ? ['Content-Type: application/json'] : [])
+          .join('\r\n'),
+        method === 'POST' ? body : undefined,
+      );
+    for (const [first, second] of [
+      [ADMIN, reader],
+      [reader, ADMIN],
+      [ADMIN, 'sr_unknown_0123456789abcdef'],
+      [ADMIN, ADMIN],
+    ] as const) {
+      expectRefused(await twice(first, second), 400, 'validation_failed', '/headers/authorization');
+      expectRefused(
+        await twice(first, second, '/v1/warehouses', 'GET'),
+        400,
+        'validation_failed',
+        '/headers/authorization',
+      );
+    }
+    expect(await snapshot(sku)).toEqual(before);
+  });
 });
