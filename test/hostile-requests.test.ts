@@ -230,4 +230,23 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
     }
     expect(await snapshot(sku)).toEqual(before);
   });
+
+  it('refuses a stock-list cursor carrying half a surrogate pair, or bytes that are not UTF-8, as any tampered cursor', async () => {
+    const get = (path: string) =>
+      exchange(served.url, [`GET ${path} HTTP/1.1`, `Authorization: Bearer ${ADMIN}`].join('\r\n'));
+    const tampered = expectRefused(await get('/v1/stock?cursor=not-a-cursor'), 400, 'validation_failed', '/cursor');
+    const forged = [
+      Buffer.from(JSON.stringify(['sku', 'asc', '\ud800', 1, 1])),
+      Buffer.from(JSON.stringify(['sku', 'asc', 'A\udc00B', 1, 1])),
+      Buffer.from('["sku","asc","caf\xe9",1,1]', 'latin1'),
+    ];
+    for (const cursor of forged) {
+      const problem = expectRefused(
+        await get(`/v1/stock?cursor=${cursor.toString('base64url')}`),
+        400,
+        'validation_failed',
+      );
+      expect(problem.errors).toEqual(tampered.errors);
+    }
+  });
 });
