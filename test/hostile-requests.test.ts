@@ -249,4 +249,22 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
       expect(problem.errors).toEqual(tampered.errors);
     }
   });
+
+  it('answers 404 for an admin console path holding a NUL or another control character, and the page for its pages', async () => {
+    const get = (path: string) => exchange(served.url, `GET ${path} HTTP/1.1`);
+    for (const path of [
+      '/admin/%00',
+      '/admin/stock%00',
+      '/admin/%0A',
+      '/admin/variants/%01',
+      '/admin/%7F',
+      '/admin/%C2%85',
+    ])
+      expect(expectRefused(await get(path), 404, 'not_found').detail, path).toContain('control character');
+    expectRefused(await get('/admin/assets/%00'), 404, 'not_found');
+    for (const path of ['/admin', '/admin/stock', '/admin/variants/TEE-M', '/admin/variants/caf%C3%A9']) {
+      const answer = await get(path);
+      expect([answer.status, answer.headers['content-type']], path).toEqual([200, 'text/html; charset=utf-8']);
+    }
+  });
 });
