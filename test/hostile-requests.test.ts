@@ -27,7 +27,7 @@ interface Problem {
 }
 
 /** The answer's body as JSON (a problem document on refusals). */
-const json = (answer: Exchange): Problem & Record<string, unknown> => JSON.parse(answer.body) as Problem;
+const json = (answer: Exchange): Problem => JSON.parse(answer.body) as Problem;
 
 /** A refusal as the API promises it: the status, a problem document with its code, and where the problem is. */
 function expectRefused(answer: Exchange, status: number, code: string, path?: string): Problem {
