@@ -48,6 +48,8 @@ export function encodeStockCursor(key: StockKey): string {
   );
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * The key a cursor carries, when it is one this list handed out for the same sort and order; undefined for
  * anything else (a cursor is only good for the list it came from).
@@ -56,7 +58,8 @@ export function decodeStockCursor(cursor: string, sort: StockSortField, order: S
   if (cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // strict: bytes that are not UTF-8 are no cursor this list made, not a SKU with U+FFFD in it
+    parsed = JSON.parse(STRICT_UTF8.decode(Buffer.from(cursor, 'base64url')));
   } catch {
     return undefined;
   }
@@ -65,7 +68,12 @@ export function decodeStockCursor(cursor: string, sort: StockSortField, order: S
   if (givenSort !== sort || givenOrder !== order || !isId(variantId) || !isId(warehouseId)) return undefined;
   const valueFits =
     sort === 'sku'
-      ? typeof value === 'string' && value.length > 0 && value.length <= 64 && !value.includes('\u0000')
+      ? typeof value === 'string' &&
+        value.length > 0 &&
+        value.length <= 64 &&
+        !value.includes('\u0000') &&
+        // half a surrogate pair (JSON may spell one, "\ud800"): no SKU holds one
+        !/\p{Cs}/u.test(value)
       : // every number the list sorts by is a 32-bit integer (a quantity, or a sum of them cast to one)
         Number.isInteger(value) && (value as number) >= -2_147_483_648 && (value as number) <= 2_147_483_647;
   if (!valueFits) return undefined;

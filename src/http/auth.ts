@@ -7,6 +7,7 @@ import type { ApiKey } from '../services/keys.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { HttpError } from './errors.js';
+import { timesGiven } from './input.js';
 import { logKeyId } from './request-log.js';
 
 declare module 'fastify' {
@@ -32,6 +33,11 @@ export function registerAuth(app: FastifyInstance, stockroom: Stockroom): void {
     const needed = request.routeOptions.config.scopes;
     if (!needed) {
       done();
+      return;
+    }
+    // Node keeps the first of two Authorization headers and drops the other: which key acts is not its to choose
+    if (timesGiven(request, 'authorization') > 1) {
+      done(ValidationError.field('/headers/authorization', 'must be given once: send one API key'));
       return;
     }
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
@@ -108,8 +114,7 @@ export function idempotencyKey(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
   if (header === undefined) return undefined;
   // Node joins a header given twice into one value ("a, b"): that would be a key neither request meant
-  const given = request.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'idempotency-key');
-  if (given.length > 1 || Array.isArray(header))
+  if (timesGiven(request, 'idempotency-key') > 1 || Array.isArray(header))
     throw ValidationError.field('/headers/idempotency-key', 'must be given once');
   // a key that is sent but empty is a client's mistake, not a request without one: it is refused, not ignored
   if (header.trim() === '') throw ValidationError.field('/headers/idempotency-key', 'must not be empty');

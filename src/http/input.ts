@@ -2,7 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { ValidationError } from '../domain/errors.js';
+import { HttpError } from './errors.js';
 import { parse, refuseUnstorableText } from '../services/schemas.js';
+import { invalidUtf8At } from '../services/utf8.js';
 
 type QuerySchema = TSchema & { properties?: Record<string, TSchema & { type?: unknown }> };
 
@@ -20,6 +22,16 @@ export function registerInputChecks(app: FastifyInstance): void {
   const api = `${app.prefix}/v1/`;
   // the operational routes take no query either (the interactive docs' static files are left alone)
   const operations = new Set(['/metrics', '/healthz', '/openapi.json'].map((path) => `${app.prefix}${path}`));
+  // before the body is read: bytes in a coding or a charset the parsers do not read are refused, not misread
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    try {
+      checkBodyFraming(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done(null, payload);
+  });
   // a callback, not a promise: it never waits, and every request runs it (bench/README.md)
   app.addHook('preValidation', (request, _reply, done) => {
     try {
@@ -41,6 +53,59 @@ function checkRequest(request: FastifyRequest, api: string, operations: Readonly
   if (!schema?.body && hasContent(request.body)) {
     throw ValidationError.field('', 'this endpoint takes no body; send none (or {})');
   }
+}
+
+/**
+ * A body comes as UTF-8 and unencoded, or not at all. Nothing here decompresses: a gzip body would be read as JSON
+ * ("not valid JSON"), and a coding on a plain body would be ignored. A charset other than UTF-8 would be decoded as
+ * UTF-8 anyway, altering the text. Headers on a request without a body are left alone, as Content-Type is (clients
+ * set it on every request).
+ */
+function checkBodyFraming(request: FastifyRequest): void {
+  const { headers } = request;
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
+  const codings = (headers['content-encoding'] ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length > 0)
+    throw new HttpError(
+      'unsupported_media_type',
+      `Content-Encoding ${codings.join(', ')} is not supported: send the body unencoded (identity)`,
+    );
+  // Node keeps the first of two Content-Type headers and drops the other: a body of two types is nobody's to choose
+  if (timesGiven(request, 'content-type') > 1)
+    throw ValidationError.field('/headers/content-type', 'must be given once');
+  const charsets = charsetsOf(headers['content-type'] ?? '').filter((charset) => charset !== 'utf-8');
+  if (charsets.length > 0)
+    throw new HttpError(
+      'unsupported_media_type',
+      `charset ${charsets.join(', ')} is not supported: send the body as UTF-8 (charset=utf-8, or no charset)`,
+    );
+}
+
+/** The charset parameters of a Content-Type, lower case and unquoted (`text/csv; charset="UTF-8"` is utf-8). */
+function charsetsOf(contentType: string): string[] {
+  return contentType
+    .split(';')
+    .slice(1)
+    .map((parameter) => parameter.split('='))
+    .filter(([name]) => name?.trim().toLowerCase() === 'charset')
+    .map(([, value = '']) =>
+      value
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+    );
+}
+
+/** How many times a request carries a header, which Node's parsed headers do not tell for those it keeps once. */
+export function timesGiven(request: FastifyRequest, name: string): number {
+  const raw = request.raw.rawHeaders;
+  let count = 0;
+  for (let at = 0; at < raw.length; at += 2) if (raw[at]?.toLowerCase() === name) count++;
+  return count;
 }
 
 function checkQuery(request: FastifyRequest, schema: QuerySchema): void {
@@ -79,3 +144,16 @@ const hasContent = (body: unknown): boolean =>
   body !== undefined &&
   !(body instanceof Readable) &&
   !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
+
+/**
+ * A body's bytes as text, or a 400 where they are not UTF-8: decoded anyway, each bad byte would become U+FFFD and a
+ * text the client never sent would be stored (and the append-only ledger keeps it).
+ */
+export function utf8Body(body: Buffer): string {
+  const at = invalidUtf8At(body);
+  if (at !== undefined) {
+    const byte = (body[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    throw ValidationError.field('', `the body is not valid UTF-8: byte 0x${byte} at offset ${at}; send text as UTF-8`);
+  }
+  return body.toString('utf8');
+}

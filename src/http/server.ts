@@ -7,7 +7,7 @@ import type { Stockroom } from '../services/stockroom.js';
 import { registerAuth } from './auth.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
-import { registerInputChecks } from './input.js';
+import { registerInputChecks, utf8Body } from './input.js';
 import { RequestLog, requestLogOptions } from './request-log.js';
 import { UnavailableError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -169,9 +169,19 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
   // checks then see none, which every route takes; anything sent is parsed as JSON as before
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body.length === 0) done(null, undefined);
-    else void json(request, body.toString(), done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    let text: string;
+    try {
+      text = utf8Body(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    void json(request, text, done);
   });
   registerErrorHandling(app);
   registerSerializers(app);

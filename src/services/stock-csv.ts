@@ -8,6 +8,7 @@ import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
+import { scanUtf8 } from './utf8.js';
 
 /** The columns a stock CSV must have, in any order; others are ignored. */
 export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
@@ -76,7 +77,68 @@ class SeenLines {
 }
 
 function* slicesOf(text: string): Generator<string> {
-  for (let at = 0; at < text.length; at += PIECE) yield text.slice(at, at + PIECE);
+  for (let at = 0; at < text.length;) {
+    // a slice that ended between the halves of a pair would hold a lone surrogate, which is refused below
+    const last = text.charCodeAt(at + PIECE - 1);
+    const end = at + PIECE < text.length && last >= 0xd800 && last <= 0xdbff ? at + PIECE - 1 : at + PIECE;
+    yield text.slice(at, end);
+    at = end;
+  }
+}
+
+/**
+ * Checks that a file is UTF-8 as its pieces arrive (a character may span two), counting lines to say where it is
+ * not: read anyway, each bad byte would become U+FFFD, and a SKU or warehouse the file never named would be looked up.
+ */
+class Utf8Lines {
+  /** the start of a character the last piece stopped in the middle of */
+  private carry: Buffer = Buffer.alloc(0);
+  /** the line `carry` is on (header = 1) */
+  private line = 1;
+  /** the offset in the file of `carry` */
+  private offset = 0;
+
+  check(piece: Buffer): void {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, piece]) : piece;
+    const { invalidAt, tail } = scanUtf8(bytes);
+    if (invalidAt !== undefined) throw this.refusal(bytes, invalidAt);
+    const whole = bytes.length - tail;
+    this.line += newlines(bytes, whole);
+    this.offset += whole;
+    this.carry = Buffer.from(bytes.subarray(whole));
+  }
+
+  /** A text piece (a CSV given as a string): one with half a surrogate pair would be written as U+FFFD. */
+  checkText(piece: string): void {
+    const lone = /\p{Cs}/u.exec(piece);
+    if (lone) {
+      const before = Buffer.from(piece.slice(0, lone.index), 'utf8');
+      throw ValidationError.field(
+        `/line/${this.line + newlines(before, before.length)}`,
+        'must be valid Unicode: it has half of a surrogate pair',
+      );
+    }
+  }
+
+  /** The file ended: in the middle of a character, it is not UTF-8. */
+  end(): void {
+    if (this.carry.length > 0) throw this.refusal(this.carry, 0);
+  }
+
+  private refusal(bytes: Buffer, at: number): ValidationError {
+    const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    return ValidationError.field(
+      `/line/${this.line + newlines(bytes, at)}`,
+      `not valid UTF-8: byte 0x${byte} at offset ${this.offset + at} of the file; save the file as UTF-8`,
+    );
+  }
+}
+
+/** How many line feeds the first `end` bytes hold. */
+function newlines(bytes: Buffer, end: number): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1 && at < end; at = bytes.indexOf(0x0a, at + 1)) count++;
+  return count;
 }
 
 async function* piecesOf(
@@ -87,16 +149,20 @@ async function* piecesOf(
   const all: Iterable<string> | AsyncIterable<Uint8Array | string> =
     typeof source === 'string' ? slicesOf(source) : source;
   let bytes = 0;
+  const text = new Utf8Lines();
   for await (const piece of all) {
+    if (typeof piece === 'string') text.checkText(piece);
     const buffer =
       typeof piece === 'string'
         ? Buffer.from(piece, 'utf8')
         : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     bytes += buffer.byteLength;
     if (bytes > maxBytes) throw new PayloadTooLargeError(maxBytes);
+    text.check(buffer);
     hash.update(buffer);
     for (let at = 0; at < buffer.byteLength; at += PIECE) yield buffer.subarray(at, at + PIECE);
   }
+  text.end();
 }
 
 /** A stock CSV read to its end: its rows without problems, the first problems found, and how many there were. */

@@ -110,3 +110,30 @@ export function post(url: string, headers: Record<string, string>) {
     },
   };
 }
+
+export interface Exchange {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * One request written byte for byte as given (`head`: the request line and header lines, without the blank line;
+ * `body` as raw bytes, its Content-Length added), on a connection of its own that the server closes after its
+ * answer: for what fetch would not send (two Authorization headers, bytes that are not UTF-8).
+ */
+export async function exchange(url: string, head: string, body?: Buffer): Promise<Exchange> {
+  const socket = await openSocket(url);
+  const answer = closedBy(socket, 0);
+  const length = body === undefined ? '' : `Content-Length: ${body.length}\r\n`;
+  socket.write(`${head}\r\nHost: ${new URL(url).host}\r\nConnection: close\r\n${length}\r\n`);
+  if (body !== undefined) socket.write(body);
+  const { data } = await answer;
+  const [top = '', ...rest] = data.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = top.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  // the answers read here are problem documents and small JSON, sent with a Content-Length (never chunked)
+  return { status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
+}

@@ -28,6 +28,7 @@ import {
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
+import { utf8Body } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import type { Answer, Contract } from './route-options.js';
@@ -200,8 +201,13 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
     // a pushed sync may be signed over its raw body, so this route keeps the body as it came
     await app.register(async (scoped) => {
       scoped.removeContentTypeParser('application/json');
-      scoped.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-        req.rawBody = String(body);
+      scoped.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+        try {
+          req.rawBody = utf8Body(body as Buffer);
+        } catch (error) {
+          done(error as Error, undefined);
+          return;
+        }
         try {
           done(null, JSON.parse(req.rawBody));
         } catch (error) {

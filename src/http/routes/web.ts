@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname } from 'node:path';
 import Type from 'typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../errors.js';
 import { routeOptions } from './route-options.js';
 
@@ -59,6 +59,9 @@ function readAdminConsole(prefix: string): AdminConsole | undefined {
   return { page: readFileSync(index, 'utf8').replaceAll('"/admin/', `"${prefix}/admin/`), assets };
 }
 
+/** A control character (C0, DEL or C1): no name of a page or a file holds one. */
+const CONTROL = /\p{Cc}/u;
+
 const escapeAttribute = (text: string): string => text.replace(/[&"<>]/g, (char) => `&#${String(char.charCodeAt(0))};`);
 
 /** The storefront widget, the demo product page and the admin console, read once from beside the compiled code. */
@@ -115,15 +118,24 @@ export function webRoutes(options: WebOptions = {}) {
                 `<title>stockroom</title><p><a href="${home}">stockroom admin console</a> · <a href="${app.prefix}/docs">API docs</a></p></html>`,
             ),
       );
-    const sendConsole = async (_req: unknown, reply: FastifyReply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        // the page names the current build's scripts: always asked for afresh
-        .header('cache-control', 'no-cache')
-        .header('content-security-policy', ADMIN_CSP)
-        .header('x-content-type-options', 'nosniff')
-        .header('referrer-policy', 'no-referrer')
-        .send(admin?.page ?? NOT_BUILT);
+    const sendConsole = async (req: FastifyRequest, reply: FastifyReply) => {
+      // the page is the same for every path, so a path no page could have (%00, %0A) would otherwise answer 200 too
+      if (Object.values(req.params as Record<string, string>).some((segment) => CONTROL.test(segment)))
+        throw new HttpError(
+          'not_found',
+          `no admin console page ${req.url.split('?')[0] ?? ''}: it holds a control character`,
+        );
+      return (
+        reply
+          .type('text/html; charset=utf-8')
+          // the page names the current build's scripts: always asked for afresh
+          .header('cache-control', 'no-cache')
+          .header('content-security-policy', ADMIN_CSP)
+          .header('x-content-type-options', 'nosniff')
+          .header('referrer-policy', 'no-referrer')
+          .send(admin?.page ?? NOT_BUILT)
+      );
+    };
     app.get(
       '/admin',
       routeOptions('operations', 'public', 'The admin console (sign in with an API key)', {
@@ -158,6 +170,7 @@ export function webRoutes(options: WebOptions = {}) {
         operationId: 'getAdminConsolePage',
         params: Type.Object({ page: Type.String() }),
         answer: { type: 'text/html', description: 'The page' },
+        refusals: ['not_found'],
       }),
       sendConsole,
     );
@@ -167,6 +180,7 @@ export function webRoutes(options: WebOptions = {}) {
         operationId: 'getAdminConsoleItemPage',
         params: Type.Object({ page: Type.String(), item: Type.String() }),
         answer: { type: 'text/html', description: 'The page' },
+        refusals: ['not_found'],
       }),
       sendConsole,
     );
