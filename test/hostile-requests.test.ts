@@ -101,7 +101,7 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
   it('refuses a CSV import that is not UTF-8, naming the line, and changes nothing; its preview too', async () => {
     const { sku, wh } = await world(h.s, [5, 0]);
     const before = await snapshot(sku);
-    const csv = (tail: string) => `sku,warehouse,on_hand,note\n${sku},${wh[0]},9,fine\n${tail}`;
+    const csv = (tail: string) => `sku,warehouse,on_hand,reserved\n${sku},${wh[0]},9,fine\n${tail}`;
     const files: [string, number][] = [
       [csv(`${sku},${wh[0]},9,caf\\xe9\n`), 3],
       [csv(`${sku}\\xff,${wh[0]},9,x\n`), 3],
