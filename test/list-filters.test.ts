@@ -9,13 +9,14 @@ describe.each(drivers())('list filters over HTTP on %s', (driver) => {
 
   it('answer 404 for a warehouse, SKU or supplier that names nothing, not an empty page that reads as "none"', async () => {
     const { sku, wh } = await world(h.s, [5]);
-    for (const [path, code] of [
+    const unknown: [path: string, code: string][] = [
       ['/v1/movements?warehouse=NOPE', 'not_found'],
       [`/v1/movements?sku=${sku}&warehouse=NOPE`, 'not_found'],
       ['/v1/alerts?warehouse=NOPE', 'not_found'],
       ['/v1/purchase-orders?supplier=NOPE', 'not_found'],
       ['/v1/purchase-orders?sku=NOPE-SKU', 'unknown_sku'],
-    ])
+    ];
+    for (const [path, code] of unknown)
       expect(await call('GET', path), path).toMatchObject({ status: 404, body: { code } });
     // the same filters naming what exists answer a page
     for (const path of [
