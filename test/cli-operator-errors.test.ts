@@ -1,7 +1,44 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, useEmbeddedCli } from './support/cli.js';
+import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+
+/** How the bin ended: its exit code (null when it had to be killed), what it said, and how long it took. */
+interface BinRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs bin/stockroom.js as a process, killed after `timeoutMs`: a command that should refuse must not run on. */
+function bin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<BinRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/stockroom.js', ...args],
+      { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
+}
 
 describe('stockroom --output', () => {
   const { dir, env } = useEmbeddedCli('stockroom-output-');
@@ -67,5 +104,42 @@ describe('stockroom --output', () => {
     const refused = await cli(env, 'import', 'stock', missing);
     expect(refused.code).toBe(2);
     expect(refused.err).toContain(missing);
+  });
+});
+
+describe('settings the CLI checks before it opens anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-settings-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const refusing = [
+    ['STOCKROOM_SECRET_KEY', 'short'],
+    ['STOCKROOM_LIST_TOTAL_MAX', '0'],
+    ['STOCKROOM_KIT_REFRESH_MS', 'abc'],
+  ] as const;
+
+  it('refuses an invalid setting before the embedded database folder is made', async () => {
+    for (const [name, value] of refusing) {
+      const data = join(dir, `never-${name}`);
+      const refused = await cli({ STOCKROOM_DATA: data, [name]: value }, 'stock', 'TEE-M');
+      expect(refused.code, name).toBe(2);
+      expect(refused.err).toContain(`/env/${name}`);
+      expect(existsSync(data), `${name} made ${data}`).toBe(false);
+    }
+  });
+
+  it.skipIf(!postgresUrl())('refuses an invalid setting on PostgreSQL at once, with no pool left open', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    try {
+      for (const [name, value] of refusing) {
+        const refused = await bin(['stock', 'TEE-M'], { DATABASE_URL: url, [name]: value });
+        expect(refused.code, name).toBe(2);
+        expect(refused.stderr).toContain(`/env/${name}`);
+        // an open pool kept the process alive for its idle timeout (11 s) after the refusal was printed
+        expect(refused.ms, name).toBeLessThan(5000);
+      }
+    } finally {
+      await drop();
+    }
   });
 });
