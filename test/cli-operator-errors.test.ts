@@ -143,3 +143,40 @@ describe('settings the CLI checks before it opens anything', () => {
     }
   });
 });
+
+describe.skipIf(!postgresUrl())('a DATABASE_URL the server refuses', () => {
+  /** The test server's URL with another database, user password or query, the password hunter2. */
+  const variant = (change: (url: URL) => void): string => {
+    const url = new URL(postgresUrl());
+    url.password = 'hunter2';
+    change(url);
+    return url.toString();
+  };
+
+  it('exits 2 for a database that does not exist, naming it without the password', async () => {
+    const env = { DATABASE_URL: variant((url) => (url.pathname = '/no_such_db')) };
+    const refused = await cli(env, 'stock', 'X');
+    expect(refused).toMatchObject({ code: 2, out: '' });
+    expect(refused.err).toMatch(/\/env\/DATABASE_URL: .*no_such_db.* names a database the server does not have/);
+    expect(refused.err).not.toContain('hunter2');
+    const json = await cli(env, '--json', 'stock', 'X');
+    expect(json).toMatchObject({ code: 2, err: '' });
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed' });
+    expect(json.out).not.toContain('hunter2');
+  });
+
+  it('exits 2 for sslmode=require against a server without SSL, saying so', async () => {
+    const refused = await cli(
+      {
+        DATABASE_URL: variant((url) => {
+          url.searchParams.set('sslmode', 'require');
+        }),
+      },
+      'stock',
+      'X',
+    );
+    expect(refused).toMatchObject({ code: 2, out: '' });
+    expect(refused.err).toMatch(/\/env\/DATABASE_URL: .*does not accept SSL connections/);
+    expect(refused.err).not.toContain('hunter2');
+  });
+});

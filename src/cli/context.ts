@@ -7,6 +7,7 @@ import type { CallOptions } from '../services/context.js';
 import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
 import { DEFAULT_KIT_REFRESH_MS } from '../services/kits.js';
 import { Stockroom } from '../services/stockroom.js';
+import type { StockroomOptions } from '../services/stockroom.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -14,7 +15,9 @@ import { openDbFromEnv } from '../store/open.js';
 import type { ReplicaSet } from '../store/replicas.js';
 import { envInt } from './args.js';
 import type { Io } from './io.js';
+import { databaseSettingError } from './database-settings.js';
 import { openReplicas, replicaSettingsFromEnv } from './replicas.js';
+import type { ReplicaSettings } from './replicas.js';
 
 /** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {
@@ -54,26 +57,39 @@ export async function withStockroom<T>(
     currency: currencyFromEnv(env),
     kitRefreshMs: envInt(env, 'STOCKROOM_KIT_REFRESH_MS', DEFAULT_KIT_REFRESH_MS, 1),
   };
+  try {
+    const stockroom = await openStockroom(env, settings, replicaSettings);
+    try {
+      if (options.migrate !== false) {
+        if (stockroom.db.driver === 'pglite') await stockroom.migrate();
+        else await assertMigrated(stockroom);
+      }
+      return await useCase(stockroom);
+    } finally {
+      await stockroom.close();
+    }
+  } catch (error) {
+    // a server that refuses the URL itself (no such database, no SSL) says so at the first query, wherever that is
+    throw databaseSettingError(error, env) ?? error;
+  }
+}
+
+/** The Stockroom on the database the environment names; what was opened for it is closed if it cannot be made. */
+async function openStockroom(
+  env: NodeJS.ProcessEnv,
+  settings: Omit<StockroomOptions, 'db' | 'replicas'>,
+  replicaSettings: ReplicaSettings | undefined,
+): Promise<Stockroom> {
   const db = await openDbFromEnv(env);
   let replicas: ReplicaSet | undefined;
-  let stockroom: Stockroom;
   try {
     replicas = replicaSettings && (await openReplicas(db, replicaSettings));
-    stockroom = new Stockroom({ db, replicas, ...settings });
+    return new Stockroom({ db, replicas, ...settings });
   } catch (error) {
-    // nothing owns them yet: left open, a pool keeps the process alive long after the error is printed
+    // nothing owns them yet: a pool left open keeps the process alive long after the error is printed
     await replicas?.close();
     await db.close();
     throw error;
-  }
-  try {
-    if (options.migrate !== false) {
-      if (stockroom.db.driver === 'pglite') await stockroom.migrate();
-      else await assertMigrated(stockroom);
-    }
-    return await useCase(stockroom);
-  } finally {
-    await stockroom.close();
   }
 }
 
