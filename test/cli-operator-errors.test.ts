@@ -180,3 +180,13 @@ describe.skipIf(!postgresUrl())('a DATABASE_URL the server refuses', () => {
     expect(refused.err).not.toContain('hunter2');
   });
 });
+
+describe('options the CLI refuses before it starts', () => {
+  it('refuses to serve on an empty --host, which would listen on every interface', async () => {
+    for (const host of ['', '  ']) {
+      const refused = await bin(['serve', '--host', host, '--port', '18301'], {});
+      expect(refused.code, JSON.stringify(host)).toBe(2);
+      expect(refused.stderr).toMatch(/--host.*must be an address/);
+    }
+  });
+});
