@@ -189,4 +189,16 @@ describe('options the CLI refuses before it starts', () => {
       expect(refused.stderr).toMatch(/--host.*must be an address/);
     }
   });
+
+  it('refuses a sync --every under a second or past the longest timer, instead of pulling in a tight loop', async () => {
+    for (const every of ['0s', '0m', '999999999h', '2147484s']) {
+      const refused = await bin(
+        ['sync', 'pull', '--url', 'http://127.0.0.1:18302/', '--source', 'wms', '--every', every],
+        {},
+      );
+      expect(refused.code, every).toBe(2);
+      expect(refused.stderr).toMatch(/\/every: .* out of range/);
+      expect(refused.stderr).not.toMatch(/TimeoutOverflowWarning/);
+    }
+  });
 });

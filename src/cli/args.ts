@@ -73,4 +73,4 @@ export function skuQty(field: string) {
 }
 
 // read where the database settings are read too (store/open.ts), one rule for every STOCKROOM_* setting
-export { envFlag, envInt, urlProtocol } from '../store/open.js';
+export { ENV_INT_MAX, envFlag, envInt, urlProtocol } from '../store/open.js';
