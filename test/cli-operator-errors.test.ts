@@ -10,11 +10,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, useEmbeddedCli } from './support/cli.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { useUpstream } from './support/upstream.js';
 
 /** How the bin ended: its exit code (null when it had to be killed), what it said, and how long it took. */
 interface BinRun {
@@ -116,6 +119,7 @@ describe('settings the CLI checks before it opens anything', () => {
     ['STOCKROOM_SECRET_KEY', 'short'],
     ['STOCKROOM_LIST_TOTAL_MAX', '0'],
     ['STOCKROOM_KIT_REFRESH_MS', 'abc'],
+    ['STOCKROOM_SYNC_PULL_MAX_BYTES', '0'],
   ] as const;
 
   it('refuses an invalid setting before the embedded database folder is made', async () => {
@@ -201,4 +205,80 @@ describe('options the CLI refuses before it starts', () => {
       expect(refused.stderr).not.toMatch(/TimeoutOverflowWarning/);
     }
   });
+});
+
+describe('stockroom sync pull against a misbehaving source', () => {
+  const { env } = useEmbeddedCli('stockroom-upstream-');
+  const upstream = useUpstream();
+
+  beforeAll(async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+  });
+
+  it('reports a batch that is not valid as upstream_failed, its places marked as the source answer', async () => {
+    const item = { sku: 'PULLED-1', warehouse: 'AMS', on_hand: 3 };
+    for (const [body, place] of [
+      [{ items: [{ ...item, colour: 'red' }] }, '/items/0/colour'],
+      [{ items: [item, { ...item, sku: 'PUL\u0000LED' }] }, '/items/1/sku'],
+      [{ items: [item], as_of: 'yesterday' }, '/as_of'],
+    ] as const) {
+      upstream.answer = () => ({ status: 200, body });
+      const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
+      expect(failed.code, place).toBe(3);
+      expect(failed.err).toMatch(/wms answered with a batch that is not valid, at these places in its answer/);
+      expect(failed.err).toContain(place);
+      expect(failed.err).toMatch(/\[upstream_failed\]/);
+    }
+    expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
+  });
+
+  it('stops reading a source past STOCKROOM_SYNC_PULL_MAX_BYTES, declared or not, and applies nothing', async () => {
+    let sent = 0;
+    let closed = false;
+    // an answer with no end and no length: only the cap stops it
+    const endless = createServer((req, res) => {
+      if (req.url?.startsWith('/declared')) {
+        // says it will send 500 MB, sends one byte, and waits
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500000000' }).write('{');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"items":[');
+      const chunk = '{"sku":"PULLED-1","warehouse":"AMS","on_hand":1},'.repeat(1000);
+      const more = () => {
+        while (!closed && res.write(chunk)) sent += chunk.length;
+        if (!closed) res.once('drain', more);
+      };
+      res.once('close', () => (closed = true));
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/stock`;
+      const capped = { ...env, STOCKROOM_SYNC_PULL_MAX_BYTES: '100000' };
+      const failed = await cli(capped, 'sync', 'pull', '--url', url, '--source', 'endless');
+      expect(failed.code).toBe(3);
+      expect(failed.err).toMatch(
+        /endless answered with more than 100000 bytes; nothing was applied \[upstream_failed\]/,
+      );
+      await expect.poll(() => closed).toBe(true);
+      expect(sent).toBeLessThan(20_000_000);
+      // a declared length past the cap is refused without waiting for the body
+      const declared = await cli(
+        capped,
+        'sync',
+        'pull',
+        '--url',
+        url.replace('/stock', '/declared'),
+        '--source',
+        'big',
+      );
+      expect(declared.code).toBe(3);
+      expect(declared.err).toMatch(/big answered with more than 100000 bytes/);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  }, 30_000);
 });

@@ -8,6 +8,7 @@ import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
 import { DEFAULT_KIT_REFRESH_MS } from '../services/kits.js';
 import { Stockroom } from '../services/stockroom.js';
 import type { StockroomOptions } from '../services/stockroom.js';
+import { DEFAULT_PULL_MAX_BYTES } from '../services/sync.js';
 import { secretKeyFrom } from '../domain/secret-box.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
@@ -50,7 +51,10 @@ export async function withStockroom<T>(
   // DATABASE_REPLICA_URL: only a server reads from replicas (a one-off command reads its answer from the primary)
   const replicaSettings = options.replicas ? replicaSettingsFromEnv(env) : undefined;
   const settings = {
-    sync: { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) },
+    sync: {
+      signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1),
+      pullMaxBytes: envInt(env, 'STOCKROOM_SYNC_PULL_MAX_BYTES', DEFAULT_PULL_MAX_BYTES, 1),
+    },
     allocation: allocationFromEnv(env),
     secretKey: secretKeyFromEnv(env),
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
