@@ -55,7 +55,11 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       status: 200,
       body: { items: [{ sku: other.sku, warehouse: other.wh[0], on_hand: -4 }] },
     });
-    await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({ code: 'validation_failed' });
+    // what is wrong with the source's answer is the source's failure, its place named in that answer
+    await expect(h.s.sync.pull(upstream.url, source)).rejects.toMatchObject({
+      code: 'upstream_failed',
+      extra: { upstream_errors: [{ path: '/items/0/on_hand' }] },
+    });
     expect(await levels(h.s, other.sku, other.wh)).toEqual({ [other.wh[0]!]: [3, 0, 3] });
     upstream.answer = () => ({ status: 200, body: { items: [] } });
     await h.s.sync.pull(upstream.url, source);

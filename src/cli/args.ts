@@ -36,6 +36,17 @@ export function portOption(value: string): number {
   return port;
 }
 
+/**
+ * An address to listen on. An empty one is refused: Node reads it as "every interface", so a blank variable in a
+ * unit file (`--host "$HOST"`) would open the server to every network the machine is on.
+ */
+export function hostOption(value: string): string {
+  const host = value.trim();
+  if (host === '')
+    throw new InvalidArgumentError('must be an address such as 127.0.0.1, or 0.0.0.0 or :: for every interface');
+  return host;
+}
+
 /** A comma-separated option as its items, blanks dropped: `--events a, b` or `--scopes a,b`. */
 export const commaList = (value: string): string[] =>
   value
@@ -62,4 +73,4 @@ export function skuQty(field: string) {
 }
 
 // read where the database settings are read too (store/open.ts), one rule for every STOCKROOM_* setting
-export { envFlag, envInt, urlProtocol } from '../store/open.js';
+export { ENV_INT_MAX, envFlag, envInt, urlProtocol } from '../store/open.js';

@@ -7,12 +7,18 @@ import type { CallOptions } from '../services/context.js';
 import { DEFAULT_LIST_TOTAL_MAX } from '../services/reservation-search.js';
 import { DEFAULT_KIT_REFRESH_MS } from '../services/kits.js';
 import { Stockroom } from '../services/stockroom.js';
+import type { StockroomOptions } from '../services/stockroom.js';
+import { DEFAULT_PULL_MAX_BYTES } from '../services/sync.js';
+import { secretKeyFrom } from '../domain/secret-box.js';
 import { sqlState } from '../store/db.js';
 import { loadMigrations } from '../store/migrate.js';
 import { openDbFromEnv } from '../store/open.js';
+import type { ReplicaSet } from '../store/replicas.js';
 import { envInt } from './args.js';
 import type { Io } from './io.js';
+import { databaseSettingError } from './database-settings.js';
 import { openReplicas, replicaSettingsFromEnv } from './replicas.js';
+import type { ReplicaSettings } from './replicas.js';
 
 /** The options every command takes (`--json`, `--actor`). */
 export interface GlobalOptions {
@@ -40,31 +46,62 @@ export async function withStockroom<T>(
   useCase: (stockroom: Stockroom) => Promise<T>,
   options: { migrate?: boolean; replicas?: boolean } = {},
 ): Promise<T> {
+  // every setting is read and checked before anything is opened or created: a refusal leaves no pool open and
+  // no embedded data folder made
   // DATABASE_REPLICA_URL: only a server reads from replicas (a one-off command reads its answer from the primary)
   const replicaSettings = options.replicas ? replicaSettingsFromEnv(env) : undefined;
-  const sync = { signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1) };
-  const allocation = allocationFromEnv(env);
-  const currency = currencyFromEnv(env); // before the database is opened: a refusal must not leave it open
-  const db = await openDbFromEnv(env);
-  const stockroom = new Stockroom({
-    db,
-    replicas: replicaSettings && (await openReplicas(db, replicaSettings)),
-    sync,
-    allocation,
-    secretKey: env.STOCKROOM_SECRET_KEY || undefined,
+  const settings = {
+    sync: {
+      signatureToleranceSeconds: envInt(env, 'STOCKROOM_SYNC_SIGNATURE_TOLERANCE_SECONDS', 300, 1),
+      pullMaxBytes: envInt(env, 'STOCKROOM_SYNC_PULL_MAX_BYTES', DEFAULT_PULL_MAX_BYTES, 1),
+    },
+    allocation: allocationFromEnv(env),
+    secretKey: secretKeyFromEnv(env),
     listTotalMax: envInt(env, 'STOCKROOM_LIST_TOTAL_MAX', DEFAULT_LIST_TOTAL_MAX, 1),
-    currency,
+    currency: currencyFromEnv(env),
     kitRefreshMs: envInt(env, 'STOCKROOM_KIT_REFRESH_MS', DEFAULT_KIT_REFRESH_MS, 1),
-  });
+  };
   try {
-    if (options.migrate !== false) {
-      if (stockroom.db.driver === 'pglite') await stockroom.migrate();
-      else await assertMigrated(stockroom);
+    const stockroom = await openStockroom(env, settings, replicaSettings);
+    try {
+      if (options.migrate !== false) {
+        if (stockroom.db.driver === 'pglite') await stockroom.migrate();
+        else await assertMigrated(stockroom);
+      }
+      return await useCase(stockroom);
+    } finally {
+      await stockroom.close();
     }
-    return await useCase(stockroom);
-  } finally {
-    await stockroom.close();
+  } catch (error) {
+    // a server that refuses the URL itself (no such database, no SSL) says so at the first query, wherever that is
+    throw databaseSettingError(error, env) ?? error;
   }
+}
+
+/** The Stockroom on the database the environment names; what was opened for it is closed if it cannot be made. */
+async function openStockroom(
+  env: NodeJS.ProcessEnv,
+  settings: Omit<StockroomOptions, 'db' | 'replicas'>,
+  replicaSettings: ReplicaSettings | undefined,
+): Promise<Stockroom> {
+  const db = await openDbFromEnv(env);
+  let replicas: ReplicaSet | undefined;
+  try {
+    replicas = replicaSettings && (await openReplicas(db, replicaSettings));
+    return new Stockroom({ db, replicas, ...settings });
+  } catch (error) {
+    // nothing owns them yet: a pool left open keeps the process alive long after the error is printed
+    await replicas?.close();
+    await db.close();
+    throw error;
+  }
+}
+
+/** STOCKROOM_SECRET_KEY, when set: checked here (16+ characters) rather than where the services first use it. */
+function secretKeyFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.STOCKROOM_SECRET_KEY || undefined;
+  if (value !== undefined) secretKeyFrom(value);
+  return value;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
-import { countUpTo, envFlag, envInt, intOption, portOption } from './args.js';
+import { countUpTo, envFlag, envInt, hostOption, intOption, portOption } from './args.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
 import { redisUrlFromEnv } from './redis-settings.js';
@@ -174,7 +174,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .command('serve')
     .description('serve the HTTP API until SIGTERM/SIGINT (the sweeper runs inside)')
     .option('--port <n>', 'port to listen on', portOption, 8080)
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--host <address>', 'address to listen on', hostOption, '127.0.0.1')
     .option(
       '--workers <n>',
       'server processes on the port (default: one per core; 1 on the embedded database)',
@@ -197,7 +197,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
     .command('demo')
     .description('seed a demo shop (once), create an admin key and serve the API')
     .option('--port <n>', 'port to listen on', portOption, 8080)
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--host <address>', 'address to listen on', hostOption, '127.0.0.1')
     .option('--no-serve', 'seed only')
     .action(async (flags: { port: number; host: string; serve: boolean }) => {
       const context = ctx();

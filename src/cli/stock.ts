@@ -1,5 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { AdjustInput, CountInput, ReceiveInput, ReturnInput, TransferInput, parse } from '../services/schemas.js';
 import { stockCsv, tooMany } from '../services/stock-csv.js';
@@ -13,6 +12,7 @@ import { formatLevel, formatMovements, formatStock, table, withMoreHint } from '
 import { int, intOption, pageSizeOption } from './args.js';
 import { unitCostArg } from './money.js';
 import { importLimits } from './serve-limits.js';
+import { writeOutput } from './output-file.js';
 
 /** The warning a change that leaves promised units without stock prints under its level. */
 const shortfallWarning = (shortfall: number): string =>
@@ -260,9 +260,8 @@ function registerStockList(stock: Command, ctx: () => CommandContext): void {
           throw ValidationError.field('/limit', '--csv writes every matching level: leave out --limit and --cursor');
         await withStockroom(ctx().env, async (stockroom) => {
           const input = given(filter);
-          await pipeline(
+          await writeOutput(flags.output, () =>
             stockListCsv(flags.low ? stockroom.stockList.lowRows(input) : stockroom.stockList.rows(input)),
-            flags.output ? createWriteStream(flags.output) : process.stdout,
           );
         });
         return;
@@ -354,10 +353,7 @@ export function registerBulk(program: Command, ctx: () => CommandContext): void 
     .option('--output <file>', 'write here instead of stdout')
     .action(async (options: { output?: string }) => {
       await withStockroom(ctx().env, async (stockroom) => {
-        await pipeline(
-          stockCsv(stockroom.stock.exportLevels()),
-          options.output ? createWriteStream(options.output) : process.stdout,
-        );
+        await writeOutput(options.output, () => stockCsv(stockroom.stock.exportLevels()));
       });
     });
 }

@@ -1,13 +1,26 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
+import { ENV_INT_MAX } from './args.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 
-/** "30s", "5m", "1h" in milliseconds. */
+/** The shortest --every: a shorter one would ask the source again as fast as it answers. */
+export const MIN_PULL_EVERY_MS = 1000;
+
+/** The longest --every: the longest wait a Node timer keeps (a longer one fires at once, with only a warning). */
+export const MAX_PULL_EVERY_MS = ENV_INT_MAX;
+
+/** "30s", "5m", "1h" in milliseconds, from MIN_PULL_EVERY_MS to MAX_PULL_EVERY_MS. */
 function duration(text: string): number {
   const match = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!match) throw ValidationError.field('/every', `"${text}" is not a duration such as 30s, 5m or 1h`);
-  return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+  const ms = Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+  if (!(ms >= MIN_PULL_EVERY_MS && ms <= MAX_PULL_EVERY_MS))
+    throw ValidationError.field(
+      '/every',
+      `"${text}" is out of range: from 1s to 596h (a timer waits at most ${MAX_PULL_EVERY_MS} ms)`,
+    );
+  return ms;
 }
 
 /** `stockroom sync`: external warehouse systems, as signed push sources or pulled on an interval. */

@@ -1,5 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import { formatMoney } from '../domain/money.js';
@@ -8,6 +6,7 @@ import { startedLines, valuationCsv, valuationXlsx } from '../services/valuation
 import type { Valuation } from '../services/valuation.js';
 import { runAndPrint, withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
+import { writeOutput } from './output-file.js';
 import { table } from './output.js';
 
 /** The report as a table, amounts in major units of its currency. */
@@ -45,10 +44,7 @@ export function registerValuation(program: Command, ctx: () => CommandContext): 
         await withStockroom(ctx().env, async (stockroom) => {
           // a refused export is told before the output file is made or a line is written
           const lines = await startedLines(stockroom.valuation.lines(query));
-          await pipeline(
-            flags.xlsx ? valuationXlsx(lines) : valuationCsv(lines),
-            flags.output ? createWriteStream(flags.output) : process.stdout,
-          );
+          await writeOutput(flags.output, () => (flags.xlsx ? valuationXlsx(lines) : valuationCsv(lines)));
         });
         return;
       }

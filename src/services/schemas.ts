@@ -258,6 +258,8 @@ export const SyncItem = Closed({
 export type SyncItem = Static<typeof SyncItem>;
 /** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
 export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
+/** A source's answer, checked. */
+export type PulledBatch = Static<typeof PulledBatch>;
 /** A batch pushed by a registered source, applied all or nothing. */
 export const SyncInput = Closed({
   source: Type.String({ minLength: 1, maxLength: 100 }),

@@ -16,10 +16,15 @@ import type { StockService, SyncResult } from './stock.js';
 /** The header a source signs a pushed batch in, as outgoing webhooks are signed. */
 export const SIGNATURE_HEADER = 'x-stockroom-signature';
 
-/** How pushed batches are checked. */
+/** The largest answer a pull reads from a source unless told otherwise (STOCKROOM_SYNC_PULL_MAX_BYTES): 32 MiB. */
+export const DEFAULT_PULL_MAX_BYTES = 32 * 1024 * 1024;
+
+/** How pushed batches are checked and pulled ones read. */
 export interface SyncOptions {
   /** how far a pushed batch's signed timestamp may be from now, in seconds (default 300) */
   signatureToleranceSeconds?: number | undefined;
+  /** the largest answer a pull reads from a source, in bytes (default DEFAULT_PULL_MAX_BYTES) */
+  pullMaxBytes?: number | undefined;
 }
 
 /** What a pull applied, and where the next one continues. */
@@ -31,6 +36,7 @@ export interface PullResult extends SyncResult {
 /** External warehouse systems: signed pushes and cursor-based pulls of absolute on-hand numbers. */
 export class SyncService {
   private readonly toleranceSeconds: number;
+  private readonly pullMaxBytes: number;
 
   /** @param secretKey seals source secrets at rest (STOCKROOM_SECRET_KEY); without it they are stored as given */
   constructor(
@@ -40,6 +46,7 @@ export class SyncService {
     private readonly secretKey?: Buffer,
   ) {
     this.toleranceSeconds = options.signatureToleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
+    this.pullMaxBytes = options.pullMaxBytes ?? DEFAULT_PULL_MAX_BYTES;
   }
 
   /** Registers a source, optionally with the secret its pushes must be signed with. */
@@ -134,12 +141,12 @@ export class SyncService {
         signal: AbortSignal.timeout(60_000),
       });
       if (!response.ok) throw new UpstreamError(`${source} answered ${response.status} ${response.statusText}`);
-      body = await response.json();
+      body = await readJson(response, source, this.pullMaxBytes);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
       throw new UpstreamError(`${source} could not be read: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const batch = parse(PulledBatch, body);
+    const batch = parsePulled(body, source);
     const cursor = batch.as_of ? new Date(batch.as_of) : askedAt;
     return this.ctx.db.transaction(async (tx) => {
       const locked = await findSyncSource(tx, source, true);
@@ -155,5 +162,47 @@ export class SyncService {
       await advanceSyncSource(tx, source, cursor);
       return { ...result, last_sync_at: cursor.toISOString() };
     });
+  }
+}
+
+/**
+ * The answer of a source as JSON, read up to `maxBytes`: past it the rest is not read (a source that sends without
+ * end would otherwise be held in memory whole, and then parsed).
+ */
+async function readJson(response: Response, source: string, maxBytes: number): Promise<unknown> {
+  const tooLarge = () => new UpstreamError(`${source} answered with more than ${maxBytes} bytes; nothing was applied`);
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
+  for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+    size += read.value.byteLength;
+    if (size > maxBytes) {
+      // the rest is not read: the connection is dropped with it
+      await reader?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(read.value);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * A source's answer, checked as a pushed batch is. What is wrong with it is the source's doing, not the operator's:
+ * upstream_failed, its places named as places in the source's answer.
+ */
+function parsePulled(body: unknown, source: string): PulledBatch {
+  try {
+    return parse(PulledBatch, body);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const errors = error.errors.map((field) => ({ path: field.path, message: field.message }));
+    const listed = errors.map((field) => `${field.path || '(answer)'}: ${field.message}`).join('; ');
+    const message = `${source} answered with a batch that is not valid, at these places in its answer: ${listed}`;
+    throw new UpstreamError(message, { upstream_errors: errors });
   }
 }

@@ -1,0 +1,284 @@
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, useEmbeddedCli } from './support/cli.js';
+import { createPostgresDatabase, postgresUrl } from './support/databases.js';
+import { useUpstream } from './support/upstream.js';
+
+/** How the bin ended: its exit code (null when it had to be killed), what it said, and how long it took. */
+interface BinRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs bin/stockroom.js as a process, killed after `timeoutMs`: a command that should refuse must not run on. */
+function bin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<BinRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/stockroom.js', ...args],
+      { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
+describe('stockroom --output', () => {
+  const { dir, env } = useEmbeddedCli('stockroom-output-');
+  const keep = join(dir, 'keep.csv');
+  const leftovers = () => readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+
+  beforeAll(async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee')).code).toBe(0);
+    expect((await cli(env, 'receive', 'TEE-M', 'AMS', '7')).code).toBe(0);
+  });
+
+  it('leaves the file as it was when the command is refused on its input', async () => {
+    for (const argv of [
+      ['stock', 'list', '--status', 'bogus', '--csv', '--output', keep],
+      ['valuation', '--as-of', '2026-02-30', '--csv', '--output', keep],
+      ['valuation', '--as-of', '2026-02-30', '--xlsx', '--output', keep],
+    ]) {
+      writeFileSync(keep, 'precious\n');
+      const refused = await cli(env, ...argv);
+      expect(refused.code, argv.join(' ')).toBe(2);
+      expect(readFileSync(keep, 'utf8'), argv.join(' ')).toBe('precious\n');
+      expect(leftovers()).toEqual([]);
+    }
+  });
+
+  it('replaces the file whole once the command succeeds, keeping its mode', async () => {
+    writeFileSync(keep, 'precious\n');
+    chmodSync(keep, 0o600);
+    for (const argv of [
+      ['export', 'stock', '--output', keep],
+      ['stock', 'list', '--csv', '--output', keep],
+      ['valuation', '--csv', '--output', keep],
+    ]) {
+      expect(await cli(env, ...argv), argv.join(' ')).toMatchObject({ code: 0 });
+      expect(readFileSync(keep, 'utf8')).toMatch(/^sku,.*\n.*TEE-M/s);
+      expect(statSync(keep).mode & 0o777).toBe(0o600);
+    }
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('refuses an --output it cannot write with exit 2, naming the path and why', async () => {
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder, { recursive: true });
+    const missing = join(dir, 'no-such-folder', 'out.csv');
+    for (const [path, why] of [
+      [missing, /its folder does not exist/],
+      [folder, /it is a folder/],
+    ] as const) {
+      const refused = await cli(env, 'export', 'stock', '--output', path);
+      expect(refused.code, path).toBe(2);
+      expect(refused.err).toContain(`/output: cannot write ${path}`);
+      expect(refused.err).toMatch(why);
+      const json = await cli(env, '--json', 'stock', 'list', '--csv', '--output', path);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed' });
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('names the file an import cannot find', async () => {
+    const missing = join(dir, 'no-such-import.csv');
+    const refused = await cli(env, 'import', 'stock', missing);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(missing);
+  });
+});
+
+describe('settings the CLI checks before it opens anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-settings-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const refusing = [
+    ['STOCKROOM_SECRET_KEY', 'short'],
+    ['STOCKROOM_LIST_TOTAL_MAX', '0'],
+    ['STOCKROOM_KIT_REFRESH_MS', 'abc'],
+    ['STOCKROOM_SYNC_PULL_MAX_BYTES', '0'],
+  ] as const;
+
+  it('refuses an invalid setting before the embedded database folder is made', async () => {
+    for (const [name, value] of refusing) {
+      const data = join(dir, `never-${name}`);
+      const refused = await cli({ STOCKROOM_DATA: data, [name]: value }, 'stock', 'TEE-M');
+      expect(refused.code, name).toBe(2);
+      expect(refused.err).toContain(`/env/${name}`);
+      expect(existsSync(data), `${name} made ${data}`).toBe(false);
+    }
+  });
+
+  it.skipIf(!postgresUrl())('refuses an invalid setting on PostgreSQL at once, with no pool left open', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    try {
+      for (const [name, value] of refusing) {
+        const refused = await bin(['stock', 'TEE-M'], { DATABASE_URL: url, [name]: value });
+        expect(refused.code, name).toBe(2);
+        expect(refused.stderr).toContain(`/env/${name}`);
+        // an open pool kept the process alive for its idle timeout (11 s) after the refusal was printed
+        expect(refused.ms, name).toBeLessThan(5000);
+      }
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe.skipIf(!postgresUrl())('a DATABASE_URL the server refuses', () => {
+  /** The test server's URL with another database, user password or query, the password hunter2. */
+  const variant = (change: (url: URL) => void): string => {
+    const url = new URL(postgresUrl());
+    url.password = 'hunter2';
+    change(url);
+    return url.toString();
+  };
+
+  it('exits 2 for a database that does not exist, naming it without the password', async () => {
+    const env = { DATABASE_URL: variant((url) => (url.pathname = '/no_such_db')) };
+    const refused = await cli(env, 'stock', 'X');
+    expect(refused).toMatchObject({ code: 2, out: '' });
+    expect(refused.err).toMatch(/\/env\/DATABASE_URL: .*no_such_db.* names a database the server does not have/);
+    expect(refused.err).not.toContain('hunter2');
+    const json = await cli(env, '--json', 'stock', 'X');
+    expect(json).toMatchObject({ code: 2, err: '' });
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed' });
+    expect(json.out).not.toContain('hunter2');
+  });
+
+  it('exits 2 for sslmode=require against a server without SSL, saying so', async () => {
+    const refused = await cli(
+      {
+        DATABASE_URL: variant((url) => {
+          url.searchParams.set('sslmode', 'require');
+        }),
+      },
+      'stock',
+      'X',
+    );
+    expect(refused).toMatchObject({ code: 2, out: '' });
+    expect(refused.err).toMatch(/\/env\/DATABASE_URL: .*does not accept SSL connections/);
+    expect(refused.err).not.toContain('hunter2');
+  });
+});
+
+describe('options the CLI refuses before it starts', () => {
+  it('refuses to serve on an empty --host, which would listen on every interface', async () => {
+    for (const host of ['', '  ']) {
+      const refused = await bin(['serve', '--host', host, '--port', '18301'], {});
+      expect(refused.code, JSON.stringify(host)).toBe(2);
+      expect(refused.stderr).toMatch(/--host.*must be an address/);
+    }
+  });
+
+  it('refuses a sync --every under a second or past the longest timer, instead of pulling in a tight loop', async () => {
+    for (const every of ['0s', '0m', '999999999h', '2147484s']) {
+      const refused = await bin(
+        ['sync', 'pull', '--url', 'http://127.0.0.1:18302/', '--source', 'wms', '--every', every],
+        {},
+      );
+      expect(refused.code, every).toBe(2);
+      expect(refused.stderr).toMatch(/\/every: .* out of range/);
+      expect(refused.stderr).not.toMatch(/TimeoutOverflowWarning/);
+    }
+  });
+});
+
+describe('stockroom sync pull against a misbehaving source', () => {
+  const { env } = useEmbeddedCli('stockroom-upstream-');
+  const upstream = useUpstream();
+
+  beforeAll(async () => {
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+  });
+
+  it('reports a batch that is not valid as upstream_failed, its places marked as the source answer', async () => {
+    const item = { sku: 'PULLED-1', warehouse: 'AMS', on_hand: 3 };
+    for (const [body, place] of [
+      [{ items: [{ ...item, colour: 'red' }] }, '/items/0/colour'],
+      [{ items: [item, { ...item, sku: 'PUL\u0000LED' }] }, '/items/1/sku'],
+      [{ items: [item], as_of: 'yesterday' }, '/as_of'],
+    ] as const) {
+      upstream.answer = () => ({ status: 200, body });
+      const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
+      expect(failed.code, place).toBe(3);
+      expect(failed.err).toMatch(/wms answered with a batch that is not valid, at these places in its answer/);
+      expect(failed.err).toContain(place);
+      expect(failed.err).toMatch(/\[upstream_failed\]/);
+    }
+    expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
+  });
+
+  it('stops reading a source past STOCKROOM_SYNC_PULL_MAX_BYTES, declared or not, and applies nothing', async () => {
+    let sent = 0;
+    let closed = false;
+    // an answer with no end and no length: only the cap stops it
+    const endless = createServer((req, res) => {
+      if (req.url?.startsWith('/declared')) {
+        // says it will send 500 MB, sends one byte, and waits
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500000000' }).write('{');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"items":[');
+      const chunk = '{"sku":"PULLED-1","warehouse":"AMS","on_hand":1},'.repeat(1000);
+      const more = () => {
+        while (!closed && res.write(chunk)) sent += chunk.length;
+        if (!closed) res.once('drain', more);
+      };
+      res.once('close', () => (closed = true));
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/stock`;
+      const capped = { ...env, STOCKROOM_SYNC_PULL_MAX_BYTES: '100000' };
+      const failed = await cli(capped, 'sync', 'pull', '--url', url, '--source', 'endless');
+      expect(failed.code).toBe(3);
+      expect(failed.err).toMatch(
+        /endless answered with more than 100000 bytes; nothing was applied \[upstream_failed\]/,
+      );
+      await expect.poll(() => closed).toBe(true);
+      expect(sent).toBeLessThan(20_000_000);
+      // a declared length past the cap is refused without waiting for the body
+      const declared = await cli(
+        capped,
+        'sync',
+        'pull',
+        '--url',
+        url.replace('/stock', '/declared'),
+        '--source',
+        'big',
+      );
+      expect(declared.code).toBe(3);
+      expect(declared.err).toMatch(/big answered with more than 100000 bytes/);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  }, 30_000);
+});
