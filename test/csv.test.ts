@@ -63,6 +63,14 @@ describe.each(drivers())('stock CSV import and export on %s', (driver) => {
     await expect(h.s.stock.importOnHand(`sku,warehouse,on_hand,on_hand\n${a.sku},${w},9,8`)).rejects.toThrow(
       '/csv/header: column on_hand is named twice',
     );
+    // a spreadsheet's trailing comma is an empty column; a header of 200,000 columns is told in a line, not listed
+    await expect(h.s.stock.importOnHand(`sku,warehouse,on_hand,\n${a.sku},${w},9,`)).rejects.toThrow(
+      '/csv/header: unknown column (empty)',
+    );
+    const wide = Array.from({ length: 200_000 }, (_, i) => `c${i}`).join(',');
+    await expect(h.s.stock.importOnHand(`sku,warehouse,on_hand,${wide}\n`)).rejects.toThrow(
+      /unknown columns c0, c1, c2, c3, c4 and 199995 more: /,
+    );
     await expect(h.s.stock.importOnHand('')).rejects.toThrow(/empty/);
     await expect(h.s.stock.importOnHand('sku,warehouse,on_hand\n"unterminated,x,1')).rejects.toThrow(ValidationError);
     expect(await levels(h.s, a.sku, a.wh)).toEqual({ [w]: [5, 0, 5] });

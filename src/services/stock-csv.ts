@@ -10,7 +10,7 @@ import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
 import { scanUtf8 } from './utf8.js';
 
-/** The columns a stock CSV must have, in any order; others are ignored. */
+/** The columns a stock CSV must have, in any order (the export's others are read past; any other is refused). */
 export const STOCK_CSV_COLUMNS = ['sku', 'warehouse', 'on_hand'] as const;
 /** Rows one import may set: a whole stock take of a large store, with the duplicate checks kept in memory. */
 export const MAX_IMPORT_ROWS = 1_000_000;
@@ -246,14 +246,19 @@ export async function scanStockCsv(
       // the export's other columns are read past, so its file imports as it is; any other column would be ignored
       // without a word (a misspelt on_hand beside the real one, a column the operator thinks is read)
       const unknown = header.filter((column) => !(EXPORT_COLUMNS as readonly string[]).includes(column));
-      const repeated = header.find((column, i) => header.indexOf(column) !== i);
-      if (unknown.length > 0 || repeated !== undefined)
+      const seen = new Set<string>();
+      const repeated = header.find((column) => seen.size === seen.add(column).size);
+      if (unknown.length > 0 || repeated !== undefined) {
+        // a header is as long as the upload allows: the first few unknown names are told, and how many more
+        const named = unknown.slice(0, 5).map((column) => (column === '' ? '(empty)' : column.slice(0, 64)));
+        const more = unknown.length > named.length ? ` and ${unknown.length - named.length} more` : '';
         throw ValidationError.field(
           '/csv/header',
-          repeated !== undefined
-            ? `column ${repeated} is named twice`
-            : `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: the columns are sku, warehouse, on_hand (reserved and available, as the export writes them, are read past)`,
+          unknown.length === 0
+            ? `column ${String(repeated)} is named twice`
+            : `unknown column${unknown.length > 1 ? 's' : ''} ${named.join(', ')}${more}: the columns are sku, warehouse, on_hand (reserved and available, as the export writes them, are read past)`,
         );
+      }
       return;
     }
     const columns = index;
