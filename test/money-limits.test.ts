@@ -181,6 +181,18 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
     ).toBe(200);
     expect((await count(sku, warehouse, 0)).status).toBe(200);
     expect((await call('GET', '/v1/valuation')).status).toBe(200);
+    // past twice the limit, no change small enough to check leaves the level under it: it is counted to 0 at once
+    const { sku: huge } = await world(h.s, [0]);
+    await h.test.db.exec(costTrigger('0029_unit_cost'));
+    try {
+      for (let i = 0; i < 2; i++)
+        expect((await receive({ sku: huge, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
+    } finally {
+      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+    }
+    expectOverflow(await receive({ sku: huge, warehouse, qty: 1, unit_cost: 1 }));
+    expect((await count(huge, warehouse, 0)).status).toBe(200);
+    expect((await call('GET', '/v1/valuation')).status).toBe(200);
     const exported = await fetchRaw('/v1/valuation/export.csv');
     expect(exported.status).toBe(200);
     expect(await exported.text()).not.toContain(sku);

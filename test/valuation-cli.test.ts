@@ -101,7 +101,8 @@ describe('unit cost and valuation from the command line (embedded database)', ()
     const movements = await cli(env, '--json', 'movements', 'GOLD');
     expect(movements.code).not.toBe(0);
     expect(JSON.parse(movements.out)).toMatchObject({ code: 'money_overflow' });
-    expect((await cli(env, 'count', 'GOLD', 'RTM', '0')).code).not.toBe(0);
+    // a change that would raise the value further is refused; one that lowers it is taken
+    expect((await cli(env, 'receive', 'GOLD', 'RTM', '1', '--unit-cost', '0.01')).code).not.toBe(0);
     expect((await cli(env, 'adjust', 'GOLD', 'RTM', '-5000000', '--reason', 'correction')).code).toBe(0);
     expect((await cli(env, 'count', 'GOLD', 'RTM', '0')).code).toBe(0);
   });

@@ -340,8 +340,19 @@ export class MoneyOverflowError extends StockroomError {
   constructor(
     what: string,
     readonly limit: number,
+    stored = false,
   ) {
-    super(`${what} would pass ${limit} minor units, the most an amount may hold; nothing was changed`, { limit });
+    super(
+      stored
+        ? `${what} is past ${limit} minor units, the most an amount may hold: it is refused rather than answered rounded`
+        : `${what} would pass ${limit} minor units, the most an amount may hold; nothing was changed`,
+      { limit },
+    );
+  }
+
+  /** An amount already stored past the limit, met by a read: nothing was asked to change. */
+  static stored(what: string, limit: number): MoneyOverflowError {
+    return new MoneyOverflowError(what, limit, true);
   }
 }
 

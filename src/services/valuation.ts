@@ -129,7 +129,7 @@ export class ValuationService {
     const { until } = valuationCutoff(query.as_of, this.ctx.clock());
     const tooLarge = await findValueTooLarge(staleReads(this.ctx), until);
     if (tooLarge)
-      throw new MoneyOverflowError(
+      throw MoneyOverflowError.stored(
         `the value of ${tooLarge.sku} in ${tooLarge.warehouse} (${tooLarge.value}, recorded by an older version)`,
         MAX_AMOUNT,
       );

@@ -131,7 +131,7 @@ export const NUMBER_TYPE_OIDS = [20, 1700] as const;
 export const parseNumber = (value: string): number => {
   const number = Number(value);
   if (Number.isSafeInteger(number) || !Number.isInteger(number)) return number;
-  throw new MoneyOverflowError(`an amount read from the database (${value})`, MAX_AMOUNT);
+  throw MoneyOverflowError.stored(`an amount read from the database (${value})`, MAX_AMOUNT);
 };
 
 /** SQLSTATEs that mean "run the transaction again", not "the request is wrong". */

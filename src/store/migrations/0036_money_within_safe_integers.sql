@@ -42,10 +42,12 @@ BEGIN
     END IF;
   END IF;
   NEW.value_after := value_before + NEW.value_delta;
-  -- an amount past 2^53 - 1 cannot be read back exactly as a JavaScript number: the change is refused whole rather
-  -- than kept and rounded on every read. The delta is checked too: units leaving a level an older version valued
-  -- past the limit may take more than it (src/store/failures.ts turns this into a money_overflow problem)
-  IF NEW.value_after > 9007199254740991 OR abs(NEW.value_delta) > 9007199254740991 THEN
+  -- an amount past 2^53 - 1 cannot be read back exactly as a JavaScript number: a change that would raise a level's
+  -- value past it is refused whole rather than kept and rounded on every read. A change that does not raise it goes
+  -- through, whatever the level held: a level an older version valued past the limit (even past twice it, where any
+  -- change small enough to check would leave it over) can be counted down, fulfilled from and emptied
+  -- (src/store/failures.ts turns this into a money_overflow problem)
+  IF NEW.value_after > 9007199254740991 AND NEW.value_after > value_before THEN
     RAISE EXCEPTION 'a ledger row would value % units at % minor units (a change of %), past 9007199254740991',
       NEW.on_hand_after, NEW.value_after, NEW.value_delta
       USING ERRCODE = 'check_violation', CONSTRAINT = 'stock_movements_value_within_safe_integers';
