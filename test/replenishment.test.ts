@@ -136,6 +136,23 @@ describe.each(drivers())('replenishment on %s', (driver) => {
     expect(third.map((o) => [o.id, o.lines.map((l) => l.sku)])).toEqual([[mine[0]!.id, [a.sku, b.sku, later.sku]]]);
   });
 
+  it('drafts nothing into an archived warehouse and nothing of an archived variant', async () => {
+    const shut = uniq('SHUT');
+    await h.s.catalog.addWarehouse({ code: shut, name: 'Closed dock', priority: -1000 });
+    const [closing, open] = [await supplier(3, shut), await supplier(3)];
+    const stranded = await world(h.s, [0], { reorder_point: 2, supplier: closing });
+    const gone = await world(h.s, [0], { reorder_point: 2, supplier: open });
+    await h.s.catalog.archiveWarehouse(shut);
+    await h.s.catalog.archiveVariant(gone.sku);
+    const run = await h.s.replenishment.replenish();
+    const lines = run.orders.flatMap((order) => order.lines.map((line) => line.sku));
+    expect(lines).not.toContain(stranded.sku);
+    expect(lines).not.toContain(gone.sku);
+    expect(run.orders.map((order) => order.warehouse)).not.toContain(shut);
+    expect(run.skipped).toContainEqual({ sku: stranded.sku, reason: 'no_warehouse' });
+    expect(run.skipped.map((skip) => skip.sku)).not.toContain(gone.sku);
+  });
+
   it('never drafts twice when runs overlap', async () => {
     const sup = await supplier();
     const skus = [];

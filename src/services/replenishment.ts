@@ -150,7 +150,8 @@ export class ReplenishmentService {
       if (row.open_purchase_order !== null) skipped.push({ sku: row.sku, reason: 'open_purchase_order' });
       else if (row.supplier_id === null) skipped.push({ sku: row.sku, reason: 'no_supplier' });
       else {
-        const warehouseId = row.supplier_warehouse_id ?? fallback;
+        // an archived warehouse takes no order: an order into it would count as incoming and never be received
+        const warehouseId = row.supplier_warehouse_archived ? undefined : (row.supplier_warehouse_id ?? fallback);
         if (warehouseId === undefined) {
           skipped.push({ sku: row.sku, reason: 'no_warehouse' });
           continue;

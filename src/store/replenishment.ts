@@ -12,6 +12,8 @@ export interface ReplenishmentRow {
   supplier: string | null;
   /** where the supplier delivers unless told otherwise */
   supplier_warehouse_id: number | null;
+  /** that warehouse is archived: nothing can be ordered into it */
+  supplier_warehouse_archived: boolean;
   /** on hand less reserved, over all warehouses */
   net: number;
   /** on orders the supplier has, not yet received */
@@ -39,9 +41,13 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
   const { rows } = await db.query<ReplenishmentRow>(
     `WITH cand AS (
        SELECT v.id, v.sku, v.reorder_point, v.reorder_qty, coalesce(v.lead_time_days, s.lead_time_days) AS lead_time_days,
-              v.supplier_id, s.code AS supplier, s.warehouse_id AS supplier_warehouse_id
+              v.supplier_id, s.code AS supplier, s.warehouse_id AS supplier_warehouse_id,
+              coalesce((SELECT w.archived_at IS NOT NULL FROM warehouses w WHERE w.id = s.warehouse_id), false)
+                AS supplier_warehouse_archived
          FROM variants v LEFT JOIN suppliers s ON s.id = v.supplier_id
-        WHERE CASE WHEN $1::text[] IS NULL THEN v.reorder_point IS NOT NULL ELSE v.sku = ANY($1::text[]) END
+        -- an archived variant is not reordered (it is asked about by SKU all the same)
+        WHERE CASE WHEN $1::text[] IS NULL THEN v.reorder_point IS NOT NULL AND v.archived_at IS NULL
+                   ELSE v.sku = ANY($1::text[]) END
           AND v.id > $4
      ),
      numbers AS (
@@ -59,6 +65,7 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
         ORDER BY n.id LIMIT $5
      )
      SELECT d.id AS variant_id, d.sku, d.reorder_point, d.reorder_qty, d.lead_time_days, d.supplier_id, d.supplier, d.supplier_warehouse_id,
+            d.supplier_warehouse_archived,
             d.net, d.incoming, d.open_purchase_order,
             coalesce((SELECT jsonb_object_agg(x.day, x.units) FROM (
                         SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(-m.delta_on_hand)::int AS units
