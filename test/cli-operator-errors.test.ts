@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  createReadStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -81,6 +82,28 @@ describe('stockroom --output', () => {
       expect(statSync(keep).mode & 0o777).toBe(0o600);
     }
     expect(leftovers()).toEqual([]);
+  });
+
+  it('writes into a pipe named as --output as it comes, leaving the pipe a pipe', async () => {
+    const pipe = join(dir, 'out.fifo');
+    execFileSync('mkfifo', [pipe]);
+    try {
+      const read = new Promise<string>((resolve, reject) => {
+        let text = '';
+        createReadStream(pipe, 'utf8')
+          .on('data', (chunk) => (text += String(chunk)))
+          .on('end', () => {
+            resolve(text);
+          })
+          .on('error', reject);
+      });
+      expect(await cli(env, 'export', 'stock', '--output', pipe)).toMatchObject({ code: 0 });
+      expect(await read).toMatch(/^sku,.*\n.*TEE-M/s);
+      expect(statSync(pipe).isFIFO()).toBe(true);
+      expect(leftovers()).toEqual([]);
+    } finally {
+      rmSync(pipe, { force: true });
+    }
   });
 
   it('refuses an --output it cannot write with exit 2, naming the path and why', async () => {
@@ -230,6 +253,20 @@ describe('stockroom sync pull against a misbehaving source', () => {
       expect(failed.err).toContain(place);
       expect(failed.err).toMatch(/\[upstream_failed\]/);
     }
+    expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
+  });
+
+  it('reports an answer that is not UTF-8 as upstream_failed, rather than apply a SKU with U+FFFD in it', async () => {
+    upstream.answer = () => ({
+      status: 200,
+      body: Buffer.from(
+        '{"items":[{"sku":"PULLED-1","warehouse":"AMS","on_hand":4},{"sku":"PULLED-\xe9","warehouse":"AMS","on_hand":4}]}',
+        'latin1',
+      ),
+    });
+    const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'latin');
+    expect(failed.code).toBe(3);
+    expect(failed.err).toMatch(/latin answered with bytes that are not UTF-8 \(at offset \d+\); nothing was applied/);
     expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { access, chmod, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -28,22 +28,26 @@ function reason(error: unknown): string {
 const unwritable = (path: string, error: unknown): ValidationError =>
   ValidationError.field('/output', `cannot write ${path}: ${reason(error)}`);
 
-/** The file behind `path` when one is there (a symlink is written through, as `>` would), and its mode to keep. */
-async function existingTarget(path: string): Promise<{ target: string; mode: number | undefined }> {
+/**
+ * The file behind `path` when one is there (a symlink is written through, as `>` would), its mode to keep, and
+ * whether it is a regular file: a device or a pipe (`/dev/stdout`, a shell's `>(gzip > x.gz)`) is written as it is.
+ */
+async function existingTarget(path: string): Promise<{ target: string; mode: number | undefined; file: boolean }> {
   let target: string;
   try {
     target = await realpath(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target: path, mode: undefined };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target: path, mode: undefined, file: true };
     throw unwritable(path, error);
   }
   const stats = await stat(target);
   if (stats.isDirectory()) throw unwritable(path, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+  if (!stats.isFile()) return { target, mode: undefined, file: false };
   // a read-only file is refused as writing into it would be, though renaming over it would succeed
   await access(target, constants.W_OK).catch((error: unknown) => {
     throw unwritable(path, error);
   });
-  return { target, mode: stats.mode & 0o7777 };
+  return { target, mode: stats.mode & 0o7777, file: true };
 }
 
 /**
@@ -57,7 +61,12 @@ export async function writeOutput(path: string | undefined, produce: () => Reada
     await pipeline(produce(), process.stdout);
     return;
   }
-  const { target, mode } = await existingTarget(path);
+  const { target, mode, file } = await existingTarget(path);
+  if (!file) {
+    // no file to keep as it was: what is written goes where the operator pointed, as it comes
+    await pipeline(produce(), createWriteStream(target));
+    return;
+  }
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temporary, 'wx', mode ?? 0o666).catch((error: unknown) => {
     throw unwritable(path, error);

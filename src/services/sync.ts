@@ -12,6 +12,7 @@ import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
+import { invalidUtf8At } from './utf8.js';
 
 /** The header a source signs a pushed batch in, as outgoing webhooks are signed. */
 export const SIGNATURE_HEADER = 'x-stockroom-signature';
@@ -188,7 +189,12 @@ async function readJson(response: Response, source: string, maxBytes: number): P
     }
     chunks.push(read.value);
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const bytes = Buffer.concat(chunks);
+  // decoded anyway, a byte that is not UTF-8 would become U+FFFD in a SKU or a reference, and be applied as such
+  const at = invalidUtf8At(bytes);
+  if (at !== undefined)
+    throw new UpstreamError(`${source} answered with bytes that are not UTF-8 (at offset ${at}); nothing was applied`);
+  return JSON.parse(bytes.toString('utf8'));
 }
 
 /**

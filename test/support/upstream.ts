@@ -7,6 +7,7 @@ import { afterAll, beforeAll } from 'vitest';
 export function useUpstream() {
   const waiting = new Set<{ count: number; resolve: () => void }>();
   const state = {
+    /** what to answer: `body` as JSON, or a Buffer as it is (bytes no JSON.stringify makes) */
     answer: (_url: URL): { status: number; body: unknown } => ({ status: 200, body: { items: [] } }),
     asked: [] as URL[],
     url: '',
@@ -23,14 +24,16 @@ export function useUpstream() {
       const url = new URL(req.url ?? '/', 'http://upstream');
       state.asked.push(url);
       const { status, body } = state.answer(url);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body), () => {
-        for (const w of waiting) {
-          if (state.asked.length >= w.count) {
-            waiting.delete(w);
-            w.resolve();
+      res
+        .writeHead(status, { 'content-type': 'application/json' })
+        .end(Buffer.isBuffer(body) ? body : JSON.stringify(body), () => {
+          for (const w of waiting) {
+            if (state.asked.length >= w.count) {
+              waiting.delete(w);
+              w.resolve();
+            }
           }
-        }
-      });
+        });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stock`;
