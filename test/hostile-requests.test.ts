@@ -152,7 +152,14 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
     );
     expect(await snapshot(sku)).toEqual(before);
     const good = `{"sku":"${sku}","warehouse":"${wh[0]}","qty":1,"reference":"caf\\xc3\\xa9"}`;
-    for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json'])
+    // every label a browser reads as UTF-8 (WHATWG's), utf8 among them
+    for (const type of [
+      'application/json; charset=UTF-8',
+      'application/json;charset="utf-8"',
+      'application/json; charset=utf8',
+      'application/json; charset=unicode-1-1-utf-8',
+      'application/json',
+    ])
       expect((await sendJson('POST', '/v1/stock/receive', good, [`Content-Type: ${type}`])).status, type).toBe(200);
     expect(
       (await send('POST', '/v1/import/stock', bytesOf(csv), ['Content-Type: text/csv; charset=utf-8'])).status,

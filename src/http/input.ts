@@ -65,24 +65,38 @@ function checkBodyFraming(request: FastifyRequest): void {
   const { headers } = request;
   const length = headers['content-length'];
   if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
-  const codings = (headers['content-encoding'] ?? '')
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity');
-  if (codings.length > 0)
-    throw new HttpError(
-      'unsupported_media_type',
-      `Content-Encoding ${codings.join(', ')} is not supported: send the body unencoded (identity)`,
-    );
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined) {
+    const codings = encoding
+      .split(',')
+      .map((coding) => coding.trim().toLowerCase())
+      .filter((coding) => coding !== '' && coding !== 'identity');
+    if (codings.length > 0)
+      throw new HttpError(
+        'unsupported_media_type',
+        `Content-Encoding ${codings.join(', ')} is not supported: send the body unencoded (identity)`,
+      );
+  }
   // Node keeps the first of two Content-Type headers and drops the other: a body of two types is nobody's to choose
   if (timesGiven(request, 'content-type') > 1)
     throw ValidationError.field('/headers/content-type', 'must be given once');
-  const charsets = charsetsOf(headers['content-type'] ?? '').filter((charset) => charset !== 'utf-8');
+  const type = headers['content-type'];
+  // most bodies name no parameter at all: nothing to split
+  const charsets = type?.includes(';') ? charsetsOf(type).filter((charset) => !namesUtf8(charset)) : [];
   if (charsets.length > 0)
     throw new HttpError(
       'unsupported_media_type',
       `charset ${charsets.join(', ')} is not supported: send the body as UTF-8 (charset=utf-8, or no charset)`,
     );
+}
+
+/** Whether a charset label names UTF-8 as a browser reads it (utf-8, utf8, unicode-1-1-utf-8, ...: WHATWG's labels). */
+function namesUtf8(label: string): boolean {
+  try {
+    return new TextDecoder(label).encoding === 'utf-8';
+  } catch {
+    return false;
+  }
 }
 
 /** The charset parameters of a Content-Type, lower case and unquoted (`text/csv; charset="UTF-8"` is utf-8). */
@@ -100,11 +114,18 @@ function charsetsOf(contentType: string): string[] {
     );
 }
 
-/** How many times a request carries a header, which Node's parsed headers do not tell for those it keeps once. */
+/**
+ * How many times a request carries a header (`name` in lower case), which Node's parsed headers do not tell for
+ * those it keeps once. Read from the raw headers (an injected request has no `headersDistinct`), a name compared
+ * only when its length matches: every request with a key or a body runs it.
+ */
 export function timesGiven(request: FastifyRequest, name: string): number {
   const raw = request.raw.rawHeaders;
   let count = 0;
-  for (let at = 0; at < raw.length; at += 2) if (raw[at]?.toLowerCase() === name) count++;
+  for (let at = 0; at < raw.length; at += 2) {
+    const header = raw[at];
+    if (header?.length === name.length && header.toLowerCase() === name) count++;
+  }
   return count;
 }
 
