@@ -1,10 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
+import { withoutPassword } from '../domain/secrets.js';
 import { sqlState } from '../store/db.js';
-
-/** DATABASE_URL as it can be shown: its password, in the user part or as a parameter, replaced by `***`. */
-export function redactedDatabaseUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
-}
 
 /** The failure itself, or the first failure underneath it a driver or a wrapper kept as its cause. */
 function* causes(error: unknown): Generator {
@@ -23,7 +19,7 @@ function* causes(error: unknown): Generator {
 export function databaseSettingError(error: unknown, env: NodeJS.ProcessEnv): ValidationError | undefined {
   const url = env.DATABASE_URL;
   if (!url) return undefined;
-  const shown = redactedDatabaseUrl(url);
+  const shown = withoutPassword(url);
   for (const failure of causes(error)) {
     const state = sqlState(failure);
     const message = failure instanceof Error ? failure.message : '';

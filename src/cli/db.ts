@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError, TargetNotEmptyError, ValidationError } from '../domain/errors.js';
+import { withoutPassword } from '../domain/secrets.js';
 import { DEFAULT_COPY_CHUNK_ROWS, copyStore } from '../services/copy.js';
 import type { CopyReport } from '../services/copy.js';
 import type { Db } from '../store/db.js';
@@ -38,7 +39,7 @@ export function registerDb(program: Command, ctx: () => CommandContext): void {
       const chunkRows = envInt(context.env, 'STOCKROOM_COPY_CHUNK_ROWS', DEFAULT_COPY_CHUNK_ROWS, 1);
       const dataDir = flags.data ?? (context.env.STOCKROOM_DATA || DEFAULT_DATA_DIR);
       const embeddedName = `the embedded data directory ${dataDir}`;
-      const targetName = flags.to === undefined ? embeddedName : `the PostgreSQL database ${redacted(url)}`;
+      const targetName = flags.to === undefined ? embeddedName : `the PostgreSQL database ${withoutPassword(url)}`;
       // the pool's timeouts as every command has them: a store large enough to count for a minute needs
       // STOCKROOM_PG_QUERY_TIMEOUT_MS raised (or 0) for its copy, as for reconcile
       const openServer = (): Promise<Db> =>
@@ -73,17 +74,6 @@ function postgresUrl(value: string, option: string): string {
       'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/database',
     );
   return value;
-}
-
-/** A URL as it may be printed: its password replaced. */
-function redacted(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /** Opens the source, then the target, runs the copy and closes both, whatever happens. */

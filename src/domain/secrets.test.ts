@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectNoSecretIn } from '../../test/support/secrets.js';
-import { redact, redactUrl, secretFragments } from './secrets.js';
+import { redact, redactUrl, secretFragments, withoutPassword } from './secrets.js';
 
 describe('redacted URLs', () => {
   it('keep scheme, host and the first path segment; mask credentials, query values and the rest of the path', () => {
@@ -13,6 +13,19 @@ describe('redacted URLs', () => {
     expect(redactUrl('https://example.com/')).toBe('https://example.com');
     expect(redactUrl('https://example.com/abcdefSECRET')).toBe('https://example.com/***');
     expect(redactUrl('not a url with a secret in it')).toBe('***');
+  });
+});
+
+describe('connection URLs shown to an operator', () => {
+  it('keep server, database and settings, and mask the password whole, in the user part or as a parameter', () => {
+    expect(withoutPassword('postgres://shop:p@ss@db.example:5432/stock')).toBe(
+      'postgres://shop:***@db.example:5432/stock',
+    );
+    expect(withoutPassword('postgres://shop@db/stock?sslmode=require&Password=hunter2')).toBe(
+      'postgres://shop@db/stock?sslmode=require&Password=***',
+    );
+    expect(withoutPassword('postgres://db/stock')).toBe('postgres://db/stock');
+    expect(withoutPassword('not//a:url@x')).toBe('not//***@x');
   });
 });
 

@@ -34,6 +34,23 @@ export function redactUrl(text: string): string {
   return `${url.protocol}//${user}${url.host}${path ? `/${path}` : ''}${query ? `?${query}` : ''}`;
 }
 
+/**
+ * A connection URL (DATABASE_URL, a replica's) as it may be shown to an operator: the server and database it
+ * names as given, its password, in the user part or a `password` parameter, as `***`. A password holding an `@` is
+ * masked whole (a URL's user part ends at its last `@`).
+ */
+export function withoutPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    for (const name of [...url.searchParams.keys()])
+      if (name.toLowerCase() === 'password') url.searchParams.set(name, '***');
+    return url.toString();
+  } catch {
+    return text.replace(/\/\/[^/]*@/, '//***@');
+  }
+}
+
 /** Shorter pieces than this are not masked on their own: they would mask ordinary words. */
 const SHORTEST_SECRET = 4;
 
