@@ -2,14 +2,32 @@ import { isUtf8 } from 'node:buffer';
 
 /**
  * Where UTF-8 bytes stop being well-formed (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF):
- * `invalidAt`, the offset of the first byte that cannot start or continue a character, if there is one; else
+ * `invalidAt`, the offset where the first character that is not well-formed starts, if there is one; else
  * `tail`, how many bytes at the end begin a character the bytes stop in the middle of (0 when they end on a
  * character's end). Decoding such bytes as UTF-8 would put U+FFFD where they are, and store a text nobody sent.
  */
 export function scanUtf8(bytes: Uint8Array): { invalidAt?: number; tail: number } {
   // nearly every body is well-formed: the native check finds that without a loop in JavaScript
   if (isUtf8(bytes)) return { tail: 0 };
-  for (let at = 0; at < bytes.length;) {
+  return scanFrom(bytes, wholeUpTo(bytes));
+}
+
+/**
+ * Where to start looking: before the last character's lead byte when every byte before it is well-formed (a piece
+ * of an upload that ends inside a character, as most pieces of a Cyrillic or Japanese file do, is checked natively
+ * up to there), else at the start.
+ */
+function wholeUpTo(bytes: Uint8Array): number {
+  for (let at = bytes.length - 1; at >= Math.max(0, bytes.length - 4); at--) {
+    const byte = bytes[at] as number;
+    if (byte < 0x80) return 0;
+    if (byte >= 0xc0) return isUtf8(bytes.subarray(0, at)) ? at : 0;
+  }
+  return 0;
+}
+
+function scanFrom(bytes: Uint8Array, from: number): { invalidAt?: number; tail: number } {
+  for (let at = from; at < bytes.length;) {
     const lead = bytes[at] as number;
     if (lead < 0x80) {
       at++;
