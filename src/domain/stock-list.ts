@@ -1,3 +1,5 @@
+import { LONE_SURROGATE } from './text.js';
+
 /**
  * A level's status in the stock list (the `status` column of stock_levels, migration 0021): in_stock above the
  * variant's low-stock threshold, low at or below it, and at or below zero preorder or backorder while the level may
@@ -73,7 +75,7 @@ export function decodeStockCursor(cursor: string, sort: StockSortField, order: S
         value.length <= 64 &&
         !value.includes('\u0000') &&
         // half a surrogate pair (JSON may spell one, "\ud800"): no SKU holds one
-        !/\p{Cs}/u.test(value)
+        !LONE_SURROGATE.test(value)
       : // every number the list sorts by is a 32-bit integer (a quantity, or a sum of them cast to one)
         Number.isInteger(value) && (value as number) >= -2_147_483_648 && (value as number) <= 2_147_483_647;
   if (!valueFits) return undefined;

@@ -13,6 +13,7 @@ import { MAX_UNIT_COST } from '../domain/money.js';
 import { REASONS } from '../domain/movements.js';
 import { SCOPES } from '../domain/scopes.js';
 import { MAX_TTL_SECONDS } from '../domain/reservation.js';
+import { LONE_SURROGATE } from '../domain/text.js';
 
 /**
  * The shapes of every use case's input, snake_case as on the wire. The HTTP routes use these same schemas,
@@ -617,9 +618,6 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
     );
   throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
 }
-
-/** Half a UTF-16 pair with no other half: not a character, and no UTF-8 text (so no column) can hold it. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function textProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'must not contain a NUL character (\\u0000)';

@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify';
 import type { Static, TSchema } from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
+import { LONE_SURROGATE } from '../domain/text.js';
 import type { Level } from './dto.js';
 import { Count, Sku, WarehouseCode, parse } from './schemas.js';
 import { scanUtf8 } from './utf8.js';
@@ -110,7 +111,7 @@ class Utf8Lines {
 
   /** A text piece (a CSV given as a string): one with half a surrogate pair would be written as U+FFFD. */
   checkText(piece: string): void {
-    const lone = /\p{Cs}/u.exec(piece);
+    const lone = LONE_SURROGATE.exec(piece);
     if (lone) {
       const before = Buffer.from(piece.slice(0, lone.index), 'utf8');
       throw ValidationError.field(

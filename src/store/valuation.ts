@@ -96,9 +96,10 @@ export interface ValueTooLarge {
 }
 
 /**
- * The first level, in key order, whose value before `until` passes 2^53 - 1 minor units. Only rows an older version
- * wrote can (migration 0036 refuses new ones), so the levels to look at come from the partial index that holds just
- * those rows: on a database that never had one, this reads nothing. The limit is written out, not a parameter, so
+ * The first level, in key order, whose value before `until` passes 2^53 - 1 minor units. Only a level an older
+ * version valued past it can have such rows (migration 0036 refuses a change that raises a value past it), so the
+ * levels to look at come from the partial index that holds just those rows: on a database that never had one, this
+ * reads nothing. The limit is written out, not a parameter, so
  * that the planner can match it to the index's predicate.
  */
 export async function findValueTooLarge(db: Queryable, until: Date): Promise<ValueTooLarge | undefined> {
