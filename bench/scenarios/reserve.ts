@@ -12,7 +12,7 @@ import type { CpuSplit } from '../support/process.js';
 import type { ScenarioResult } from '../support/report.js';
 import { BASELINE_CONNECTIONS } from '../support/target.js';
 import type { Target } from '../support/target.js';
-import { floorFigures, measureFloor, serverGroups } from '../yardsticks/floor.js';
+import { floorFigures, floorSweptAway, measureFloor, measureFloorOverHttp, serverGroups } from '../yardsticks/floor.js';
 import {
   clusterOf,
   measureHttp,
@@ -180,15 +180,26 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
   });
   // the floor of the rows, at the group sizes the two loads made (PostgreSQL only, as the yardsticks)
   const groups = { library: Math.round(library.meanGroup), http: Math.round(httpGroup) };
+  const floorUrl = database === undefined ? undefined : target.databaseUrl;
   const floors =
-    target.databaseUrl === undefined || database === undefined
+    floorUrl === undefined || database === undefined
       ? undefined
-      : await measureFloor(target.databaseUrl, database, {
+      : await measureFloor(floorUrl, database, {
           variants: target.variants,
           // a load that made no group (every call refused) has no size to measure the floor at
           groups: [...new Set([groups.library, groups.http])].filter((group) => group > 0),
           seconds: target.quick ? 4 : 8,
         });
+  // the least server that writes those rows over HTTP, driven as stockroom is
+  const floorOverHttp =
+    floorUrl === undefined || database === undefined
+      ? undefined
+      : await measureFloorOverHttp(floorUrl, database, {
+          seconds: target.quick ? 4 : 8,
+          httpLoad: (server, load) => httpLoadOn(server, target.adminKey, load, sku),
+        });
+  // the floor's reservations hold their units until the server's sweeper expires them: before the next load
+  if (floorUrl !== undefined) await floorSweptAway(floorUrl);
   return {
     name: 'reserve',
     title: `Reservations of one random SKU of ${target.variants.toLocaleString('en')}, ${CONNECTIONS} concurrent connections`,
@@ -204,7 +215,7 @@ export async function reserveScenario(target: Target): Promise<ScenarioResult> {
       'server peak RSS, MB': http.peakRssMb,
       'CPU seconds per 1,000 reservations: server / database / load generator': cpuPer1000(http),
       ...yardstickFigures(httpRun, libraryRun.measured, yardsticks, target.mode),
-      ...floorFigures(floors, groups, { library: libraryRun.measured, http: httpRun }),
+      ...floorFigures(floors, floorOverHttp, groups, { library: libraryRun.measured, http: httpRun }),
     },
   };
 }

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { timeOrderedUuid } from '../../src/services/time-ordered-ids.js';
 import { round } from '../support/numbers.js';
-import type { ClusterCpu, Measured } from './yardsticks.js';
+import { cpuPerCall, overHttp, startProcess } from './yardsticks.js';
+import type { ClusterCpu, Measured, YardstickOptions } from './yardsticks.js';
 
 /** Connections writing at once, each on levels of its own: two, as the two cores this bench is measured on. */
 const FLOOR_CONNECTIONS = 2;
@@ -21,7 +22,7 @@ const FLOOR_CONNECTIONS = 2;
  */
 const FLOOR_HOLD_SECONDS = 45;
 
-const FLOOR_SQL = `
+export const FLOOR_SQL = `
 WITH req AS (
   SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(id, variant_id, warehouse_id)
 ), res AS (
@@ -114,24 +115,66 @@ export async function measureFloor(
       const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
       floors.push({ group, reservations, perSecond: Math.round(reservations / elapsed), database: await cpu.end() });
     }
-    await sweptAway(first);
     return floors;
   } finally {
     await Promise.all(connections.map((client) => client.end()));
   }
 }
 
+/**
+ * Lanes of the floor's server: groups written at once, each on a connection and levels of its own. Two, a lane a
+ * core: measured with one to four on 10,000 variants (bench/README.md), two made the most reservations a second.
+ */
+const FLOOR_SERVER_LANES = 2;
+
+/** The floor over HTTP: the least server that group-commits a reservation's rows, under the scenario's HTTP load. */
+export interface FloorOverHttp {
+  measured: Measured;
+  /** its mean group, over the warm-up and the measured load */
+  group: number;
+}
+
+/**
+ * The floor over HTTP (bench/yardsticks/floor-server.mjs): Fastify and pg, the requests group-committed by the
+ * floor's statement, every index and trigger of the schema on; driven by the scenario's HTTP load generator, as
+ * stockroom and the other yardsticks are.
+ */
+export async function measureFloorOverHttp(
+  databaseUrl: string,
+  database: ClusterCpu,
+  options: Pick<YardstickOptions, 'seconds' | 'httpLoad'>,
+): Promise<FloorOverHttp> {
+  const server = await startProcess('floor-server.mjs', {
+    DATABASE_URL: databaseUrl,
+    FLOOR_SQL,
+    FLOOR_LANES: String(FLOOR_SERVER_LANES),
+  });
+  try {
+    const measured = await overHttp(server, options, database);
+    const stats = (await (await fetch(`${server.url}/groups`)).json()) as { groups: number; jobs: number };
+    return { measured, group: round(stats.jobs / stats.groups, 1) };
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Waits until the server's sweeper has expired every reservation of the floor, so no later load meets them. */
-async function sweptAway(client: pg.Client): Promise<void> {
-  const until = Date.now() + 300_000;
-  for (;;) {
-    const { rows } = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM reservations WHERE status = 'pending' AND order_ref LIKE 'bench-floor-%'",
-    );
-    if ((rows[0]?.n ?? 0) === 0) return;
-    if (Date.now() > until)
-      throw new Error(`${String(rows[0]?.n)} floor reservations are still pending after 5 minutes`);
-    await sleep(2_000);
+export async function floorSweptAway(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const until = Date.now() + 300_000;
+    for (;;) {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM reservations WHERE status = 'pending' AND order_ref LIKE 'bench-floor-%'",
+      );
+      if ((rows[0]?.n ?? 0) === 0) return;
+      if (Date.now() > until)
+        throw new Error(`${String(rows[0]?.n)} floor reservations are still pending after 5 minutes`);
+      await sleep(2_000);
+    }
+  } finally {
+    await client.end();
   }
 }
 
@@ -145,10 +188,12 @@ export async function serverGroups(server: { url: string }, key: string): Promis
 
 /**
  * The floor's rows: the database's CPU per reservation writing only a reservation's rows at each load's group size,
- * and stockroom's against it (what the engine's rules cost above the rows they write).
+ * and stockroom's against it (what the engine's rules cost above the rows they write); and the floor over HTTP,
+ * with stockroom's figures over HTTP against its own.
  */
 export function floorFigures(
   floors: readonly Floor[] | undefined,
+  overHttp: FloorOverHttp | undefined,
   groups: { library: number; http: number },
   measured: { library: Measured; http: Measured },
 ): Record<string, number | string> {
@@ -168,5 +213,24 @@ export function floorFigures(
   };
   figures['database CPU per reservation, stockroom / the floor at its group size: library / HTTP'] =
     `${against(measured.library, groups.library)} / ${against(measured.http, groups.http)}`;
+  if (!overHttp) return figures;
+  const floor = overHttp.measured;
+  const ratio = (a: number | undefined, b: number | undefined): string =>
+    a === undefined || b === undefined ? '-' : String(round(a / b));
+  figures[
+    `the floor over HTTP: Fastify + pg group-committing the rows alone (${String(FLOOR_SERVER_LANES)} lanes), per second / mean group`
+  ] = `${String(floor.perSecond)} / ${String(overHttp.group)}`;
+  figures['the floor over HTTP p50 / p99 ms'] = `${String(floor.p50Ms)} / ${String(floor.p99Ms)}`;
+  figures['CPU per reservation, ms, server / database / load generator (machine): the floor over HTTP'] =
+    cpuPerCall(floor);
+  const http = measured.http;
+  figures['stockroom over HTTP / the floor over HTTP: per second, server CPU, database CPU a reservation'] = [
+    ratio(http.perSecond, floor.perSecond),
+    ratio(perCall(http, http.cpu.server), perCall(floor, floor.cpu.server)),
+    ratio(perCall(http, http.cpu.database), perCall(floor, floor.cpu.database)),
+  ].join(', ');
   return figures;
 }
+
+const perCall = (m: Measured, seconds: number | undefined): number | undefined =>
+  seconds === undefined ? undefined : seconds / m.calls;

@@ -124,7 +124,7 @@ export interface Measured {
 }
 
 /** A yardstick's server in a process of its own (plain ESM, run by node), which tells its port over IPC. */
-async function startProcess(
+export async function startProcess(
   file: string,
   env: Record<string, string>,
 ): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
@@ -174,9 +174,9 @@ export interface Yardsticks {
 }
 
 /** Drives a yardstick server with the scenario's HTTP load: a warm-up, then the measured load. */
-async function overHttp(
+export async function overHttp(
   server: { url: string; pid: number },
-  options: YardstickOptions,
+  options: Pick<YardstickOptions, 'seconds' | 'httpLoad'>,
   database: ClusterCpu,
 ): Promise<Measured> {
   await options.httpLoad(server, { seconds: 2 });
