@@ -3,7 +3,7 @@
  * /v1/reservations` taking { order_ref, lines: [{ sku, qty }] } as the checkout does; the requests that arrive
  * while other groups are running are written together by the floor's one bare statement (FLOOR_SQL of
  * bench/yardsticks/floor.ts, passed in FLOOR_SQL: a reservation's rows, nothing planned, locked first or checked),
- * at most four groups at once, each on a connection of its own, as stockroom's group commit runs them. Each SKU
+ * in lanes (FLOOR_LANES, below), each running one group at a time on a connection of its own. Each SKU
  * goes to one level chosen once at start (an in-memory map), so a request costs the server what HTTP, JSON and
  * the pg protocol cost and the database what the rows cost: what any design that writes these rows over HTTP
  * spends at least. Started by bench/yardsticks/yardsticks.ts as a process of its own, on DATABASE_URL; tells its
@@ -16,8 +16,8 @@ import { timeOrderedUuid } from '../../dist/services/time-ordered-ids.js';
 
 const sql = process.env.FLOOR_SQL;
 if (!sql) throw new Error('FLOOR_SQL is not set');
-/** groups running at once, and the most requests one takes: stockroom's DEFAULT_GROUP_COMMIT */
-const MAX_IN_FLIGHT = Number(process.env.FLOOR_LANES ?? 4);
+/** lanes, so groups running at once (the bench gives two); and the most requests a group takes, as stockroom's */
+const MAX_IN_FLIGHT = Number(process.env.FLOOR_LANES ?? 2);
 const MAX_GROUP = 250;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: MAX_IN_FLIGHT });
 
