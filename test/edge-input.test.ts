@@ -349,6 +349,36 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     });
   });
 
+  it('takes a JSON null as a body, refused, on the routes whose every field has a default: fulfil, confirm, keys, bins', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });
+    const supplier = uniq('SUP');
+    expect(
+      (await call('POST', '/v1/suppliers', { body: { code: supplier, name: 'S', warehouse: wh[0] } })).status,
+    ).toBe(201);
+    const po = await call('POST', '/v1/purchase-orders', {
+      body: { supplier, warehouse: wh[0], lines: [{ sku, qty: 2 }] },
+    });
+    const poId = String(po.body.id);
+    expect((await call('POST', `/v1/purchase-orders/${poId}/send`)).body).toMatchObject({ status: 'SENT' });
+    const keysBefore = (await h.s.keys.list()).length;
+    const refused = [
+      `/v1/reservations/${r.id}/fulfil`,
+      `/v1/purchase-orders/${poId}/confirm`,
+      '/v1/keys',
+      `/v1/warehouses/${wh[0]}/bins`,
+    ];
+    for (const url of refused) expectRefused(await call('POST', url, { raw: 'null' }), 400, 'validation_failed');
+    // nothing was shipped, confirmed, made or added
+    expect((await h.s.reservations.get(r.id)).status).toBe('pending');
+    expect((await h.s.stock.get(sku)).total.on_hand).toBe(5);
+    expect((await call('GET', `/v1/purchase-orders/${poId}`)).body).toMatchObject({ status: 'SENT' });
+    expect((await h.s.keys.list()).length).toBe(keysBefore);
+    // no body at all is still an empty one
+    expect((await call('POST', `/v1/purchase-orders/${poId}/confirm`)).body).toMatchObject({ status: 'CONFIRMED' });
+    expect((await call('POST', `/v1/reservations/${r.id}/fulfil`)).body).toMatchObject({ status: 'fulfilled' });
+  });
+
   it('refuses query parameters a route does not understand, naming them, and holds query values to their field kind', async () => {
     const { sku, wh } = await world(h.s, [1]);
     expectRefused(

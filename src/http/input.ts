@@ -8,6 +8,17 @@ import { invalidUtf8At } from '../services/utf8.js';
 
 type QuerySchema = TSchema & { properties?: Record<string, TSchema & { type?: unknown }> };
 
+/**
+ * A route's body where no body means an empty one. Fastify gives null for a request without a body, whatever its
+ * Content-Type; anything sent, a JSON `null` too, is the body, and its schema checks it (a `null` that read as `{}`
+ * would take every default: fulfil everything, create a key with no scopes asked for).
+ */
+export const bodyOrNone = (req: FastifyRequest): unknown =>
+  req.body === undefined ||
+  (req.body === null && (req.headers['content-type'] === undefined || Number(req.headers['content-length'] ?? 0) === 0))
+    ? {}
+    : req.body;
+
 const NO_QUERY: QuerySchema = { type: 'object', properties: {} } as QuerySchema;
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listValues } from './query.js';
@@ -81,7 +82,7 @@ export function catalogRoutes(stockroom: Stockroom) {
       async (req, reply) => {
         const { code } = req.params as { code: string };
         // the warehouse comes from the path: a body that names one too is refused, not overridden
-        const body = parse(BinBody, req.body ?? {});
+        const body = parse(BinBody, bodyOrNone(req));
         return reply.status(201).send(await stockroom.catalog.addBin({ ...body, warehouse: code }, callOptions(req)));
       },
     );

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { KeyInput, NumericId, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 
@@ -37,7 +38,7 @@ export function keyRoutes(stockroom: Stockroom) {
         },
       ),
       async (req, reply) => {
-        const created = await stockroom.keys.createOnce(parse(KeyInput, req.body ?? {}), callOptions(req));
+        const created = await stockroom.keys.createOnce(parse(KeyInput, bodyOrNone(req)), callOptions(req));
         return reply.status('replayed' in created ? 200 : 201).send(created);
       },
     );

@@ -14,6 +14,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listQuery, listValues } from './query.js';
@@ -135,7 +136,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         refusals: ['not_found', 'invalid_transition'],
         idempotent: true,
       }),
-      async (req) => purchasing.confirm(idOf(req), parse(ConfirmInput, req.body ?? {}), callOptions(req)),
+      async (req) => purchasing.confirm(idOf(req), parse(ConfirmInput, bodyOrNone(req)), callOptions(req)),
     );
     app.post(
       '/purchase-orders/:id/receive',

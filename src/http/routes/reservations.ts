@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { RESERVATION_STATUSES } from '../../domain/reservation.js';
 import {
   AmendInput,
@@ -18,6 +18,7 @@ import {
 } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
+import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import { listValues } from './query.js';
@@ -40,16 +41,6 @@ const ReservationQuery = Type.Object(
 );
 
 const route = routesTagged('reservations');
-/**
- * No body at all is an empty one (Fastify gives null for a request without a body, whatever its Content-Type);
- * anything sent, a JSON `null` too, is checked as the body.
- */
-const bodyOrNone = (req: FastifyRequest): unknown =>
-  req.body === undefined ||
-  (req.body === null && (req.headers['content-type'] === undefined || Number(req.headers['content-length'] ?? 0) === 0))
-    ? {}
-    : req.body;
-
 /**
  * The two-phase reservations of checkout: reserve, commit, fulfil, release, and reading one back; and changing
  * one after checkout: amend, partial release, move, unfulfil.
@@ -151,7 +142,7 @@ export function reservationRoutes(stockroom: Stockroom) {
         idempotent: true,
       }),
       async (req) =>
-        stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, req.body ?? {}), callOptions(req)),
+        stockroom.reservations.fulfil(id(req.params), parse(FulfilInput, bodyOrNone(req)), callOptions(req)),
     );
     app.get(
       '/reservations',
