@@ -168,6 +168,22 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expect(
       (await call('POST', '/v1/stock/receive', { body: { sku, warehouse: wh[0], qty: 7_483_647 } })).body,
     ).toMatchObject({ on_hand: 2_147_483_647 });
+    // a level that full can still be changed with compare-and-set: expected_on_hand is any number a level holds
+    const full = 2_147_483_647;
+    const adjust = (expected: number) =>
+      call('POST', '/v1/stock/adjust', {
+        body: { sku, warehouse: wh[0], delta: -1, reason: 'correction', expected_on_hand: expected },
+      });
+    expectRefused(await adjust(full - 1), 409, 'stale_quantity');
+    expect((await adjust(full)).body).toMatchObject({ on_hand: full - 1 });
+    expect(
+      (
+        await call('POST', '/v1/stock/count', {
+          body: { sku, warehouse: wh[0], counted: 5, expected_on_hand: full - 1 },
+        })
+      ).body,
+    ).toMatchObject({ on_hand: 5 });
+    expectRefused(await adjust(full + 1), 400, 'validation_failed', '/expected_on_hand');
   });
 
   it('validates dates and times to real calendar days in a sane range before they reach SQL', async () => {

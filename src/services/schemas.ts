@@ -7,7 +7,7 @@ import { ALLOCATION_STRATEGIES } from '../domain/routing.js';
 import { LIMIT_SCOPES } from '../domain/variant-limits.js';
 import { CHANNEL_KINDS, SUBSCRIPTIONS } from '../domain/delivery.js';
 import type { ChannelKind } from '../domain/delivery.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { MAX_STOCK_NUMBER, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import { MAX_UNIT_COST } from '../domain/money.js';
 import { REASONS } from '../domain/movements.js';
@@ -57,8 +57,13 @@ export const BinCode = Type.String({
 });
 /** Units one line moves: at least one. */
 export const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QTY });
-/** Units on a shelf, as counted or expected: zero is a count too. */
+/** Units on a shelf, as counted: zero is a count too. */
 export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
+/**
+ * A level's on-hand number as the caller saw it (compare-and-set): any number a level can hold, not only what one
+ * operation may move, or a level past 10,000,000 units could never be changed with the check.
+ */
+export const ExpectedOnHand = Type.Integer({ minimum: 0, maximum: MAX_STOCK_NUMBER });
 /** The caller's own reference (an order, a delivery note), kept on the ledger rows. */
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
 /** Why an adjustment was made, from the fixed list the ledger reports by. */
@@ -223,7 +228,7 @@ export const AdjustInput = Closed({
   delta: Type.Integer({ minimum: -MAX_QTY, maximum: MAX_QTY, not: { const: 0 } }),
   reason: ReasonCode,
   reference: Type.Optional(Reference),
-  expected_on_hand: Type.Optional(Count),
+  expected_on_hand: Type.Optional(ExpectedOnHand),
 });
 /** What `stock.adjust` takes. */
 export type AdjustInput = Static<typeof AdjustInput>;
@@ -233,7 +238,7 @@ export const CountInput = Closed({
   ...AtLevel,
   counted: Count,
   reference: Type.Optional(Reference),
-  expected_on_hand: Type.Optional(Count),
+  expected_on_hand: Type.Optional(ExpectedOnHand),
 });
 /** What `stock.count` takes. */
 export type CountInput = Static<typeof CountInput>;
@@ -253,7 +258,7 @@ export type TransferInput = Static<typeof TransferInput>;
 export const SyncItem = Closed({
   ...AtLevel,
   on_hand: Count,
-  expected_on_hand: Type.Optional(Count),
+  expected_on_hand: Type.Optional(ExpectedOnHand),
 });
 /** One line of a sync batch, checked. */
 export type SyncItem = Static<typeof SyncItem>;
