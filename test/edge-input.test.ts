@@ -186,6 +186,25 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expectRefused(await adjust(full + 1), 400, 'validation_failed', '/expected_on_hand');
   });
 
+  it('reads sums past what one level holds as they are: a variant over its warehouses, a warehouse over its variants', async () => {
+    const { sku, wh } = await world(h.s, [0, 0]);
+    const other = uniq('SKU');
+    await h.s.catalog.addVariant({ sku: other, product: { title: other } });
+    const fill = async (s: string, w: string) => {
+      for (let i = 0; i < 214; i++) await h.s.stock.receive({ sku: s, warehouse: w, qty: MAX_QTY });
+      await h.s.stock.receive({ sku: s, warehouse: w, qty: 7_483_647 });
+    };
+    await fill(sku, wh[0]!);
+    await fill(sku, wh[1]!);
+    await fill(other, wh[0]!);
+    // a variant's position over both warehouses: twice what a level holds, a read, not a 409 quantity_limit
+    const suggestions = await call('GET', `/v1/replenishment/suggestions?sku=${sku}`);
+    expect(suggestions.status, JSON.stringify(suggestions.body)).toBe(200);
+    expect(suggestions.body.items).toMatchObject([{ sku, net: 4_294_967_294, position: 4_294_967_294 }]);
+    // a warehouse holding two full levels cannot be archived because it holds stock, not because the sum overflowed
+    expectRefused(await call('POST', `/v1/warehouses/${wh[0]}/archive`), 409, 'in_use');
+  });
+
   it('validates dates and times to real calendar days in a sane range before they reach SQL', async () => {
     for (const since of [
       '99999-01-01',

@@ -13,7 +13,7 @@ export async function lockWarehouseStock(tx: Queryable, warehouseId: number): Pr
     [warehouseId],
   );
   const { rows } = await tx.query<StockInUse>(
-    `SELECT coalesce(sum(l.on_hand), 0)::int AS on_hand, coalesce(sum(l.reserved), 0)::int AS reserved,
+    `SELECT coalesce(sum(l.on_hand), 0)::bigint AS on_hand, coalesce(sum(l.reserved), 0)::bigint AS reserved,
             (SELECT count(DISTINCT r.id)::int
                FROM stock_levels k
                JOIN reservation_lines rl ON rl.variant_id = k.variant_id AND rl.warehouse_id = k.warehouse_id
@@ -31,7 +31,7 @@ export async function lockWarehouseStock(tx: Queryable, warehouseId: number): Pr
  */
 export async function variantStock(tx: Queryable, variantId: number): Promise<StockInUse> {
   const { rows } = await tx.query<StockInUse>(
-    `SELECT coalesce(sum(l.on_hand), 0)::int AS on_hand, coalesce(sum(l.reserved), 0)::int AS reserved,
+    `SELECT coalesce(sum(l.on_hand), 0)::bigint AS on_hand, coalesce(sum(l.reserved), 0)::bigint AS reserved,
             (SELECT count(DISTINCT r.id)::int
                FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
               WHERE rl.variant_id = $1 AND r.status IN ('pending', 'committed', 'partially_fulfilled')) AS open_reservations

@@ -42,8 +42,8 @@ export async function lockKitVariants(tx: Queryable, skus: readonly string[]): P
   const { rows } = await tx.query<KitVariantRow>(
     `SELECT v.id, v.sku, v.track_inventory, v.limit_scope,
             EXISTS (SELECT 1 FROM kit_components k WHERE k.kit_variant_id = v.id) AS kit,
-            coalesce((SELECT sum(l.on_hand) FROM stock_levels l WHERE l.variant_id = v.id), 0)::int AS on_hand,
-            coalesce((SELECT sum(l.reserved) FROM stock_levels l WHERE l.variant_id = v.id), 0)::int AS reserved
+            coalesce((SELECT sum(l.on_hand) FROM stock_levels l WHERE l.variant_id = v.id), 0)::bigint AS on_hand,
+            coalesce((SELECT sum(l.reserved) FROM stock_levels l WHERE l.variant_id = v.id), 0)::bigint AS reserved
        FROM variants v WHERE v.sku = ANY($1::text[])`,
     [skus],
   );

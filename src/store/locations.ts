@@ -37,7 +37,7 @@ export interface LocationFields {
 // one row per location with its fill: units of variants with no weight or volume weigh and take up nothing
 const LOCATIONS_WITH_FILL = `
   SELECT b.id, b.warehouse_id, b.code, b.type, b.active, b.max_weight_g, b.max_volume_cm3,
-         coalesce(sum(s.qty), 0)::int AS units,
+         coalesce(sum(s.qty), 0)::bigint AS units,
          coalesce(sum(s.qty::bigint * coalesce(v.weight_g, 0)), 0) AS weight_g,
          coalesce(sum(s.qty::bigint * coalesce(v.volume_cm3, 0)), 0) AS volume_cm3,
          coalesce(jsonb_agg(jsonb_build_object('sku', v.sku, 'qty', s.qty, 'min_qty', s.min_qty,
@@ -172,8 +172,8 @@ export async function readPutAwayCandidates(
 ): Promise<(PutAwayCandidate & { id: number })[]> {
   const { rows } = await db.query<PutAwayCandidate & { id: number }>(
     `SELECT b.id, b.code AS location, b.type, b.active, b.max_weight_g, b.max_volume_cm3,
-            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::int AS sku_qty,
-            coalesce(sum(s.qty) FILTER (WHERE s.variant_id <> $2), 0)::int AS other_qty,
+            coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::bigint AS sku_qty,
+            coalesce(sum(s.qty) FILTER (WHERE s.variant_id <> $2), 0)::bigint AS other_qty,
             coalesce(bool_or(s.variant_id = $2 AND s.min_qty IS NOT NULL), false) AS assigned,
             coalesce(sum(s.qty::bigint * coalesce(v.weight_g, 0)), 0) AS weight_g,
             coalesce(sum(s.qty::bigint * coalesce(v.volume_cm3, 0)), 0) AS volume_cm3

@@ -204,7 +204,7 @@ export interface IncomingRow {
 /** Units ordered and not yet received, per variant and warehouse, from orders the supplier has. */
 export async function readIncoming(db: Queryable, variantIds: readonly number[]): Promise<IncomingRow[]> {
   const { rows } = await db.query<IncomingRow>(
-    `SELECT variant_id, warehouse_id, sum(qty)::int AS incoming, min(expected_date)::text AS earliest
+    `SELECT variant_id, warehouse_id, sum(qty)::bigint AS incoming, min(expected_date)::text AS earliest
        FROM purchase_incoming WHERE variant_id = ANY($1::bigint[])
       GROUP BY variant_id, warehouse_id`,
     [variantIds],

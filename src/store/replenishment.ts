@@ -53,8 +53,9 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
      numbers AS (
        SELECT c.*,
               -- damaged units and units in quality control will not be sold: they are not part of the position
-              coalesce((SELECT sum(l.on_hand - l.reserved - l.damaged - l.quality_control) FROM stock_levels l WHERE l.variant_id = c.id), 0)::int AS net,
-              coalesce((SELECT sum(i.qty) FROM purchase_incoming i WHERE i.variant_id = c.id), 0)::int AS incoming,
+              -- bigint: a variant's levels and orders add up past what one integer column holds (each level is within it)
+              coalesce((SELECT sum(l.on_hand - l.reserved - l.damaged - l.quality_control) FROM stock_levels l WHERE l.variant_id = c.id), 0)::bigint AS net,
+              coalesce((SELECT sum(i.qty) FROM purchase_incoming i WHERE i.variant_id = c.id), 0)::bigint AS incoming,
               (SELECT min(o.id) FROM purchase_order_lines pl JOIN purchase_orders o ON o.id = pl.purchase_order_id
                 WHERE pl.variant_id = c.id AND o.status IN ('DRAFT', 'SENT', 'CONFIRMED', 'PARTIAL')) AS open_purchase_order
          FROM cand c
@@ -68,7 +69,7 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
             d.supplier_warehouse_archived,
             d.net, d.incoming, d.open_purchase_order,
             coalesce((SELECT jsonb_object_agg(x.day, x.units) FROM (
-                        SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(-m.delta_on_hand)::int AS units
+                        SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(-m.delta_on_hand)::bigint AS units
                           FROM stock_movements m
                          WHERE m.variant_id = d.id AND m.type = 'fulfil'
                            AND m.created_at >= $2::timestamptz - make_interval(days => $3) AND m.created_at < $2::timestamptz
