@@ -105,6 +105,16 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     const sku = await kit([{ sku: mug, qty: 1 }]);
     const receipt = await api('POST', '/v1/stock/receive', { sku, warehouse: wh[0], qty: 1 });
     expect([receipt.status, receipt.body.code]).toEqual([409, 'kit_holds_no_stock']);
+    // nor counted, at 0 too, nor returned, damaged too (neither would put units on hand): no ledger row on the kit
+    for (const [path, body] of [
+      ['/v1/stock/count', { sku, warehouse: wh[0], counted: 0 }],
+      ['/v1/returns', { sku, warehouse: wh[0], qty: 1, condition: 'damaged', reference: 'rma-1' }],
+      ['/v1/returns', { sku, warehouse: wh[0], qty: 1, condition: 'resellable', reference: 'rma-2' }],
+    ] as const) {
+      const refused = await api('POST', path, body);
+      expect([refused.status, refused.body.code, refused.body.sku]).toEqual([409, 'kit_holds_no_stock', sku]);
+    }
+    expect((await api('GET', `/v1/movements?sku=${sku}`)).body.items).toEqual([]);
     const other = await stocked(wh, [1]);
     const holding = await api('PUT', `/v1/kits/${other}`, { components: [{ sku: mug, qty: 1 }] });
     expect([holding.status, holding.body.code]).toEqual([409, 'kit_holds_no_stock']);

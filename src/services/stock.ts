@@ -1,4 +1,10 @@
-import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
+import {
+  InsufficientStockError,
+  KitHoldsNoStockError,
+  NotFoundError,
+  StaleQuantityError,
+  ValidationError,
+} from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
@@ -16,6 +22,7 @@ import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchase-orders.js';
 import { enqueue } from '../store/outbox.js';
+import { isKit } from '../store/kits.js';
 import { readCommitted, writeStateMove } from '../store/stock-states.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
@@ -293,6 +300,8 @@ export class StockService {
   async count(input: CountInput, options: CallOptions = {}): Promise<CountResult> {
     const count = parse(CountInput, input);
     return this.changeLevel('stock.count', options, count, async (tx, { variant, warehouse, releasing }) => {
+      // a count of a kit is refused even at 0, which puts no units on it: a kit is counted as its components
+      await refuseKit(tx, variant.id, count.sku);
       const [level] = await this.setOnHand(
         tx,
         { options, type: 'count', reason: 'cycle_count', reference: count.reference ?? null },
@@ -429,6 +438,8 @@ export class StockService {
     const returned = parse(ReturnInput, input);
     return runIdempotently(this.ctx, 'stock.return', options, returned, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, returned.sku, returned.warehouse);
+      // a damaged return puts no units on hand either: a kit comes back as its components, in whatever condition
+      await refuseKit(tx, variant.id, returned.sku);
       const id = await insertReturn(tx, {
         variantId: variant.id,
         warehouseId: warehouse.id,
@@ -904,4 +915,9 @@ const toStateLevel = (sku: string, warehouse: string, numbers: LevelNumbers): St
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');
+}
+
+/** Refuses naming a kit where stock is counted or returned (docs/api.md, Kits): it holds nothing of its own. */
+async function refuseKit(tx: Queryable, variantId: number, sku: string): Promise<void> {
+  if (await isKit(tx, variantId)) throw new KitHoldsNoStockError(sku);
 }

@@ -1,6 +1,15 @@
 import type { Kit } from '../domain/kits.js';
 import type { Queryable } from './db.js';
 
+/** Whether a variant is a kit now: asked in the caller's transaction, whatever a process's registry remembers. */
+export async function isKit(db: Queryable, variantId: number): Promise<boolean> {
+  const { rows } = await db.query<{ kit: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM kit_components WHERE kit_variant_id = $1) AS kit',
+    [variantId],
+  );
+  return rows[0]?.kit === true;
+}
+
 /** Every kit with its components (SKUs and quantities), kits and components in SKU order. */
 export async function readKits(db: Queryable, skus?: readonly string[]): Promise<Kit[]> {
   const { rows } = await db.query<Kit>(
