@@ -117,6 +117,38 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     expect(await sellable(sku)).toBe(5);
   });
 
+  it('the stock list, the low list and the exports release holds past their deadline before they read: none is counted', async () => {
+    const { sku, wh } = await world(h.s, [5], { low_stock_threshold: 1 });
+    const listed = async () =>
+      (await h.s.stockList.list({ warehouse: wh[0] })).items
+        .filter((item) => item.sku === sku)
+        .map((item) => [item.reserved, item.available, item.status]);
+    const lowListed = async () =>
+      (await h.s.stockList.low({ warehouse: wh[0] })).items.filter((item) => item.sku === sku).length;
+    const exported = async () => {
+      const rows = [];
+      for await (const row of h.s.stock.exportLevels())
+        if (row.sku === sku && row.warehouse === wh[0]) rows.push([row.reserved, row.available]);
+      return rows;
+    };
+    const first = await reserve(sku, 5, { ttl_seconds: 10 });
+    expect([await listed(), await lowListed()]).toEqual([[[5, 0, 'out']], 1]);
+    h.clock.advance(10.06);
+    expect(await listed()).toEqual([[0, 5, 'in_stock']]);
+    await expectExpiredOnce(first.id, wh[0]!, 5);
+
+    const second = await reserve(sku, 5, { ttl_seconds: 10 });
+    h.clock.advance(10.06);
+    expect(await lowListed()).toBe(0);
+    await expectExpiredOnce(second.id, wh[0]!, 5);
+
+    const third = await reserve(sku, 5, { ttl_seconds: 10 });
+    expect(await exported()).toEqual([[5, 0]]);
+    h.clock.advance(10.06);
+    expect(await exported()).toEqual([[0, 5]]);
+    await expectExpiredOnce(third.id, wh[0]!, 5);
+  });
+
   it('the server cache keeps an answer no longer than the next deadline of a hold on its SKU', async () => {
     const { sku } = await world(h.s, [5], { low_stock_threshold: 0 });
     await reserve(sku, 3, { ttl_seconds: 10 });

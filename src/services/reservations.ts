@@ -662,18 +662,8 @@ export class ReservationService {
    * transaction. Safe to run in several processes at once.
    * @returns how many reservations it expired
    */
-  async expireDue(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const expired = await this.ctx.db.transaction(async (tx) => {
-        const ids = await claimDueReservations(tx, this.ctx.clock(), SWEEP_BATCH);
-        // claimed FOR UPDATE above: reading them again takes no new lock
-        if (ids.length > 0) await expireLocked(tx, [...(await lockReservations(tx, ids)).values()], this.ctx.clock());
-        return ids.length;
-      });
-      total += expired;
-      if (expired < SWEEP_BATCH) return total;
-    }
+  expireDue(): Promise<number> {
+    return expireDueNow(this.ctx);
   }
 
   private async expireOne(id: string): Promise<void> {
@@ -688,6 +678,26 @@ export class ReservationService {
     const reservation = (await readReservationsWithLines(db, [id])).get(id);
     if (!reservation) throw new NotFoundError('reservation', id);
     return toReservation(reservation.row, reservation.lines);
+  }
+}
+
+/**
+ * Releases every pending reservation past its deadline, in batches of SWEEP_BATCH, each batch one transaction (the
+ * sweeper's work). Also run by reads that show `reserved` from the levels as stored (the stock list and the
+ * exports), so a hold past its deadline is not counted there either, swept or not yet.
+ * @returns how many reservations it expired
+ */
+export async function expireDueNow(ctx: ServiceContext): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const expired = await ctx.db.transaction(async (tx) => {
+      const ids = await claimDueReservations(tx, ctx.clock(), SWEEP_BATCH);
+      // claimed FOR UPDATE above: reading them again takes no new lock
+      if (ids.length > 0) await expireLocked(tx, [...(await lockReservations(tx, ids)).values()], ctx.clock());
+      return ids.length;
+    });
+    total += expired;
+    if (expired < SWEEP_BATCH) return total;
   }
 }
 

@@ -31,6 +31,7 @@ import type { ServiceContext } from './context.js';
 import { supplierByCode, warehouseByCode } from './lookups.js';
 import { pageLimit } from './paging.js';
 import { DEFAULT_LIST_TOTAL_MAX } from './reservation-search.js';
+import { expireDueNow } from './reservations.js';
 import { CategoryPath, SearchText, Tag, WarehouseCode, parse } from './schemas.js';
 
 /**
@@ -170,6 +171,8 @@ export class StockListService {
 
   private async page(query: StockListInput, statuses?: readonly StockListStatus[]): Promise<StockListPage> {
     const filter = await this.filterOf(query, statuses);
+    // the list shows reserved as the levels store it: holds past their deadline are released first, not counted
+    await expireDueNow(this.ctx);
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     const after = query.cursor === undefined ? undefined : cursorKey(query.cursor, sorted);
     const limit = pageLimit(query.limit);
@@ -226,6 +229,7 @@ export class StockListService {
     statuses?: readonly StockListStatus[],
   ): AsyncGenerator<StockListItem> {
     const filter = await this.filterOf(query, statuses);
+    await expireDueNow(this.ctx);
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     if (readsStockListOrder(filter, sorted.sort)) await this.order.ready();
     let after: StockKey | undefined;

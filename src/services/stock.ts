@@ -25,7 +25,7 @@ import { enqueue } from '../store/outbox.js';
 import { isKit } from '../store/kits.js';
 import { readCommitted, writeStateMove } from '../store/stock-states.js';
 import { insertReturn } from '../store/returns.js';
-import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn } from './reservations.js';
+import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn, expireDueNow } from './reservations.js';
 import type { Page } from './paging.js';
 import { runIdempotently } from './idempotency.js';
 import { refuseArchived } from './archive.js';
@@ -617,6 +617,8 @@ export class StockService {
 
   /** Every level, in key order, a page at a time: for exports of any size in constant memory. */
   async *exportLevels(pageSize = 5000): AsyncGenerator<Level> {
+    // reserved as the levels store it: holds past their deadline are released first, not counted
+    await expireDueNow(this.ctx);
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
       const page = await readLevelsAfter(staleReads(this.ctx), after, pageSize);
