@@ -120,11 +120,11 @@ describe.each(drivers())('expired holds on %s', (driver) => {
   it('the stock list, the low list and the exports release holds past their deadline before they read: none is counted', async () => {
     const { sku, wh } = await world(h.s, [5], { low_stock_threshold: 1 });
     const listed = async () =>
-      (await h.s.stockList.list({ warehouse: wh[0] })).items
+      (await h.s.stockList.list({ warehouse: wh[0]! })).items
         .filter((item) => item.sku === sku)
         .map((item) => [item.reserved, item.available, item.status]);
     const lowListed = async () =>
-      (await h.s.stockList.low({ warehouse: wh[0] })).items.filter((item) => item.sku === sku).length;
+      (await h.s.stockList.low({ warehouse: wh[0]! })).items.filter((item) => item.sku === sku).length;
     const exported = async () => {
       const rows = [];
       for await (const row of h.s.stock.exportLevels())
