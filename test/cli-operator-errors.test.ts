@@ -270,6 +270,19 @@ describe('stockroom sync pull against a misbehaving source', () => {
     expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
   });
 
+  it('reports an answer naming a member twice as upstream_failed, rather than apply the last of them', async () => {
+    upstream.answer = () => ({
+      status: 200,
+      body: Buffer.from('{"items":[{"sku":"PULLED-1","warehouse":"AMS","on_hand":4,"on_hand":40}]}'),
+    });
+    const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'twice');
+    expect(failed.code).toBe(3);
+    expect(failed.err).toMatch(
+      /twice answered with \/items\/0\/on_hand named twice in one object; nothing was applied/,
+    );
+    expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
+  });
+
   it('stops reading a source past STOCKROOM_SYNC_PULL_MAX_BYTES, declared or not, and applies nothing', async () => {
     let sent = 0;
     let closed = false;

@@ -384,6 +384,28 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     });
   });
 
+  it('refuses a body naming a member twice in one object, at its pointer, and changes nothing', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const cases: [string, string, string][] = [
+      [
+        '/v1/stock/adjust',
+        `{"sku":"${sku}","warehouse":"${wh[0]}","delta":5,"delta":-1,"reason":"correction"}`,
+        '/delta',
+      ],
+      ['/v1/reservations', `{"order_ref":"a","order_ref":"b","lines":[{"sku":"${sku}","qty":1}]}`, '/order_ref'],
+      ['/v1/reservations', `{"order_ref":"c","lines":[{"sku":"${sku}","qty":1,"\\u0071ty":2}]}`, '/lines/0/qty'],
+      [
+        '/v1/stock/sync',
+        `{"source":"x","items":[{"sku":"${sku}","warehouse":"${wh[0]}","on_hand":1,"on_hand":9}]}`,
+        '/items/0/on_hand',
+      ],
+    ];
+    for (const [url, raw, path] of cases)
+      expectRefused(await call('POST', url, { raw }), 400, 'validation_failed', path);
+    expect((await h.s.stock.get(sku)).total).toMatchObject({ on_hand: 5, reserved: 0 });
+    expect((await h.s.stock.movements({ sku })).items.map((m) => m.type)).toEqual(['receive']);
+  });
+
   it('takes a JSON null as a body, refused, on the routes whose every field has a default: fulfil, confirm, keys, bins', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });

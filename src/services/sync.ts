@@ -13,6 +13,7 @@ import type { CallOptions, ServiceContext } from './context.js';
 import { PulledBatch, SyncInput, parse } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
 import { invalidUtf8At } from './utf8.js';
+import { duplicateKeyPointer } from './json-keys.js';
 
 /** The header a source signs a pushed batch in, as outgoing webhooks are signed. */
 export const SIGNATURE_HEADER = 'x-stockroom-signature';
@@ -194,7 +195,12 @@ async function readJson(response: Response, source: string, maxBytes: number): P
   const at = invalidUtf8At(bytes);
   if (at !== undefined)
     throw new UpstreamError(`${source} answered with bytes that are not UTF-8 (at offset ${at}); nothing was applied`);
-  return JSON.parse(bytes.toString('utf8'));
+  const text = bytes.toString('utf8');
+  const parsed: unknown = JSON.parse(text);
+  const twice = duplicateKeyPointer(text);
+  if (twice !== undefined)
+    throw new UpstreamError(`${source} answered with ${twice} named twice in one object; nothing was applied`);
+  return parsed;
 }
 
 /**

@@ -34,6 +34,7 @@ import { routesTagged } from './route-options.js';
 import type { Answer, Contract } from './route-options.js';
 import { Slots } from '../slots.js';
 import { listQuery, listValues, pageQuery } from './query.js';
+import { DUPLICATE_MEMBER, duplicateKeyPointer } from '../../services/json-keys.js';
 
 const WAREHOUSE = ['warehouse'] as const;
 const MovementQuery = listQuery({
@@ -209,7 +210,9 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
           return;
         }
         try {
-          done(null, JSON.parse(req.rawBody));
+          const parsed: unknown = JSON.parse(req.rawBody);
+          const twice = duplicateKeyPointer(req.rawBody);
+          done(twice === undefined ? null : ValidationError.field(twice, DUPLICATE_MEMBER), parsed);
         } catch (error) {
           done(
             ValidationError.field('', `the body is not valid JSON: ${error instanceof Error ? error.message : ''}`),
