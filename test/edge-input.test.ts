@@ -445,6 +445,17 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
       '/query/warehouse',
     );
     expectRefused(await call('GET', '/v1/variants?status=low_stock'), 400, 'validation_failed', '/query/status');
+    // a flag is told what it must be, once
+    for (const url of ['/v1/stock?below_reorder_point=yes', '/v1/warehouses?archived=1']) {
+      const flag = await call('GET', url);
+      expectRefused(flag, 400, 'validation_failed');
+      expect(flag.body.errors).toEqual([
+        {
+          path: `/query/${url.includes('archived') ? 'archived' : 'below_reorder_point'}`,
+          message: 'must be one of: true, false',
+        },
+      ]);
+    }
     expectRefused(
       await call('GET', `/v1/stock/${sku}?warehouse=${wh[0]}`),
       400,

@@ -620,7 +620,9 @@ export function parse<S extends TSchema>(schema: S, value: unknown, at = ''): St
             message: 'unknown field',
           }))
         : [{ path: at + error.instancePath, message: describe(error.keyword, error.message, error.params) }],
-    );
+    )
+    // the branches of a union can fail alike: a problem is told once
+    .filter((error, i, all) => all.findIndex((o) => o.path === error.path && o.message === error.message) === i);
   throw new ValidationError(errors.length > 0 ? errors : [{ path: at, message: 'invalid input' }]);
 }
 

@@ -18,11 +18,11 @@ import { callOptions } from '../auth.js';
 import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { listValues } from './query.js';
+import { QueryFlag, listValues } from './query.js';
 
 const READERS = ['checkout', 'warehouse', 'storefront'] as const;
 /** `?archived=true` lists the archived ones instead of those in use. */
-const Archived = Type.Union([Type.Literal('true'), Type.Literal('false')]);
+const Archived = QueryFlag();
 const WarehouseQuery = Type.Object({ archived: Type.Optional(Archived) }, { additionalProperties: false });
 const VariantQuery = Type.Object(
   {

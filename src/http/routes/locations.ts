@@ -16,7 +16,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { LocationAnswers as Answers } from '../location-responses.js';
 import { routesTagged } from './route-options.js';
-import { listValues } from './query.js';
+import { QueryFlag, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
 /** The floor's work: warehouse keys read locations, pick lists and replenishments, and move units between locations. */
@@ -28,7 +28,7 @@ const AtLocation = Type.Object({ code: WarehouseCode, location: BinCode });
 const LocationQuery = Type.Object(
   {
     type: Type.Optional(Type.Enum(LOCATION_TYPES)),
-    active: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+    active: Type.Optional(QueryFlag()),
   },
   { additionalProperties: false },
 );

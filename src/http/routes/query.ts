@@ -5,6 +5,12 @@ import { MAX_PAGE } from '../../services/paging.js';
 import { IdCursor, PageLimit } from '../../services/schemas.js';
 
 /** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
+/** A query flag: the text true or false (refused as "must be one of: true, false"). */
+export const QueryFlag = (options: { description?: string } = {}) => Type.Enum(['true', 'false'], options);
+
+/**
+ *
+ */
 export const listQuery = <Filters extends TProperties>(filters: Filters) =>
   Type.Object(
     { ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) },

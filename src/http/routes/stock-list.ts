@@ -7,7 +7,7 @@ import { PageLimit } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { listValues } from './query.js';
+import { QueryFlag, listValues } from './query.js';
 
 /** who reads stock (as GET /v1/stock/{sku}); exports are the warehouse's, as the CSV export of every level */
 const READERS = ['warehouse', 'checkout'] as const;
@@ -17,7 +17,7 @@ const { limit: _limit, cursor: _cursor, below_reorder_point: _below, ...filters 
 const filterQuery = {
   ...filters,
   below_reorder_point: Type.Optional(
-    Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    QueryFlag({
       description:
         'true: only variants at or below their reorder point (on hand, less reserved and unsellable, plus incoming, over every warehouse)',
     }),
