@@ -257,6 +257,38 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     );
   });
 
+  it('refuses a channel URL no send could use (no host, a port past 65535, a broken IPv6 host), never echoing it', async () => {
+    const before = (await h.s.channels.list()).items.length;
+    for (const url of ['http://u:pw@[zz/x', 'http://u:pw@h:99999/x', 'http://u:pw@/x']) {
+      const refused = await call('POST', '/v1/webhooks', {
+        body: { url, events: ['low_stock'], secret: 'SIGNSECRET_bad_url_01' },
+      });
+      expectRefused(refused, 400, 'validation_failed', '/url');
+      expect(JSON.stringify(refused.body)).not.toContain('pw@');
+    }
+    const telegram = await call('POST', '/v1/channels', {
+      body: {
+        kind: 'telegram',
+        bot_token: '555:X',
+        chat_id: '44',
+        api_url: 'http://127.0.0.1:99999',
+        events: ['low_stock'],
+      },
+    });
+    expectRefused(telegram, 400, 'validation_failed', '/api_url');
+    const email = await call('POST', '/v1/channels', {
+      body: {
+        kind: 'email',
+        smtp_url: 'smtp://u:pw@:25',
+        from: 'a@b.example',
+        to: ['c@d.example'],
+        events: ['low_stock'],
+      },
+    });
+    expectRefused(email, 400, 'validation_failed', '/smtp_url');
+    expect((await h.s.channels.list()).items.length).toBe(before);
+  });
+
   it('refuses a body nested deeper than any input, before a recursive check can overflow the stack', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
     const refused = await call('POST', '/v1/webhooks', {

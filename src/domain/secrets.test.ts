@@ -13,6 +13,9 @@ describe('redacted URLs', () => {
     expect(redactUrl('https://example.com/')).toBe('https://example.com');
     expect(redactUrl('https://example.com/abcdefSECRET')).toBe('https://example.com/***');
     expect(redactUrl('not a url with a secret in it')).toBe('***');
+    // a bare query item is a value without a name; a path ending in / still hides its last segment
+    expect(redactUrl('http://127.0.0.1:9/hook?SOLOQUERYSECRET&v=2')).toBe('http://127.0.0.1:9/***?***&v=***');
+    expect(redactUrl('http://127.0.0.1:9/hooks/TRAILSLASHSECRET/')).toBe('http://127.0.0.1:9/hooks/***');
   });
 });
 
@@ -50,6 +53,20 @@ describe('redacting error text', () => {
     ]);
     expect(clean).toContain('Request cannot be constructed from a URL that includes credentials: ***');
     expect(redact('503: busy', fragments)).toBe('503: busy');
+  });
+
+  it('masks the last path segment of a URL ending in /, and a bare query item, as a receiver echoes them', () => {
+    const fragments = secretFragments([
+      'http://127.0.0.1:9/hooks/TRAILSLASHSECRET2/',
+      'https://hooks.slack.com/services/T1/B1/SLACKTRAILSECRET/',
+      'http://127.0.0.1:9/hook?SOLOQUERYSECRET',
+    ]);
+    const clean = redact(
+      'answered 404: Cannot POST /hooks/TRAILSLASHSECRET2/; Cannot POST /services/T1/B1/SLACKTRAILSECRET/; /hook?SOLOQUERYSECRET',
+      fragments,
+    );
+    expectNoSecretIn(clean, ['TRAILSLASHSECRET2', 'SLACKTRAILSECRET', 'SOLOQUERYSECRET']);
+    expect(clean).toContain('answered 404: Cannot POST /');
   });
 });
 

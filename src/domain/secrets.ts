@@ -14,8 +14,8 @@ export const MASK = '***';
 export const CHANNEL_SECRET_FIELDS = ['url', 'secret', 'bot_token', 'smtp_url', 'api_url'] as const;
 
 /**
- * A URL with everything that may be a credential masked: user and password, query values, and the path past
- * its first segment (the last masked whole, the ones between down to two characters), as in
+ * A URL with everything that may be a credential masked: user and password, query values (a bare item whole),
+ * and the path past its first segment (the last masked whole, the ones between down to two characters), as in
  * `https://hooks.slack.com/services/T0…/B0…/***`. Scheme, host and port stay, so a person can tell channels apart.
  */
 export function redactUrl(text: string): string {
@@ -29,7 +29,10 @@ export function redactUrl(text: string): string {
   const path = segments
     .map((segment, i) => (i === segments.length - 1 ? MASK : i === 0 ? segment : `${segment.slice(0, 2)}…`))
     .join('/');
-  const query = [...url.searchParams.keys()].map((name) => `${name}=${MASK}`).join('&');
+  // a bare item (`?TOKEN`, or `?TOKEN=`) is a value with no name: masked whole
+  const query = [...url.searchParams.entries()]
+    .map(([name, value]) => (value === '' ? MASK : `${name}=${MASK}`))
+    .join('&');
   const user = url.username || url.password ? `${MASK}@` : '';
   return `${url.protocol}//${user}${url.host}${path ? `/${path}` : ''}${query ? `?${query}` : ''}`;
 }
@@ -80,7 +83,12 @@ export function secretFragments(values: readonly string[]): string[] {
       url.username,
       url.password,
       ...url.searchParams.values(),
-      url.pathname.split('/').at(-1) ?? '',
+      // bare query items (`?TOKEN`), and the last segment of the path with something in it (`/hooks/TOKEN/` too)
+      ...[...url.searchParams.entries()].filter(([, item]) => item === '').map(([name]) => name),
+      url.pathname
+        .split('/')
+        .filter((segment) => segment.length > 0)
+        .at(-1) ?? '',
     ]) {
       fragments.add(part);
       fragments.add(safeDecode(part));

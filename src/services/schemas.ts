@@ -512,10 +512,24 @@ const Events = Type.Array(Type.Enum(SUBSCRIPTIONS), {
   uniqueItems: true,
   description: 'the events this channel receives: names, or a family (`stock.*`, `reservation.*`)',
 });
+/** A URL the channel can be sent to: one the URL parser takes (a port past 65535 or a host of `[zz` is no URL). */
+const urlOf =
+  (schemes: readonly string[]) =>
+  (value: string): boolean => {
+    try {
+      const url = new URL(value);
+      return schemes.includes(url.protocol) && url.hostname.length > 0;
+    } catch {
+      return false;
+    }
+  };
+Format.Set('http-url', urlOf(['http:', 'https:']));
+Format.Set('smtp-url', urlOf(['smtp:', 'smtps:']));
 const HttpUrl = Type.String({
   minLength: 8,
   maxLength: 2000,
   pattern: '^https?://\\S+$',
+  format: 'http-url',
   description: 'an http(s) URL',
 });
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
@@ -554,6 +568,7 @@ export const ChannelInputs = {
     kind: Type.Literal('email'),
     smtp_url: Type.String({
       pattern: '^smtps?://\\S+$',
+      format: 'smtp-url',
       maxLength: 2000,
       description: 'smtp://user:pass@host:587 or smtps://...',
     }),
@@ -724,6 +739,8 @@ export function numericId(value: string | number, resource: string): number {
 const FORMATS: Record<string, string> = {
   date: 'a calendar date, YYYY-MM-DD',
   'calendar-date': 'a calendar date, YYYY-MM-DD, from 1970 to 9999',
+  'http-url': 'an http(s) URL with a host (and a port, if any, up to 65535)',
+  'smtp-url': 'an smtp(s) URL with a host (and a port, if any, up to 65535)',
   timestamp: 'an ISO 8601 timestamp (2026-01-15T10:00:00Z) or date (2026-01-15), from 1970 to 9999',
 };
 
