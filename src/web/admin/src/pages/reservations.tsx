@@ -16,6 +16,7 @@ import {
   when,
   TableHead,
 } from '../ui.js';
+import { matched } from '../counts.js';
 
 const STATUSES = ['pending', 'committed', 'partially_fulfilled', 'fulfilled', 'released', 'expired'] as const;
 
@@ -97,7 +98,7 @@ export function ReservationsPage({ query: params }: { query: URLSearchParams }) 
       <ProblemView problem={list.problem} />
       <p class="muted" role="status">
         {found
-          ? `${String(found.total ?? found.items.length)} reservations match.`
+          ? `${matched(found, found.items.length)} reservations match.`
           : list.problem
             ? 'No reservations shown: the search was refused.'
             : 'Loading…'}

@@ -4,6 +4,7 @@ import { LiveBadge, useLiveCounts } from '../live.js';
 import type { Page, StockRow, Supplier, Warehouse } from '../api.js';
 import { navigate } from '../router.js';
 import { Badge, DataTable, Link, ProblemView, Title, useAction, useCan, useLoad } from '../ui.js';
+import { matched } from '../counts.js';
 
 /** The filters of GET /v1/stock that the page keeps in its URL (a view can be shared by its address). */
 const FILTERS = ['warehouse', 'status', 'category', 'tag', 'supplier', 'below_reorder_point', 'q', 'sort', 'order'];
@@ -184,7 +185,7 @@ export function StockPage({ query: params }: { query: URLSearchParams }) {
       <p class="muted" role="status" aria-live="polite">
         {list.loading && !list.value
           ? 'Loading…'
-          : `${String(list.value?.total ?? items.length)} rows match${items.length ? `; showing ${String(items.length)}` : ''}.`}{' '}
+          : `${matched(list.value ?? {}, items.length)} rows match${items.length ? `; showing ${String(items.length)}` : ''}.`}{' '}
         {items.length > 0 && <LiveBadge live={live} />}
       </p>
       <DataTable caption="Stock levels" id="stock-table" stacked>
