@@ -438,6 +438,17 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     expect((await h.s.stock.movements({ sku })).items.map((m) => m.type)).toEqual(['receive']);
   });
 
+  it('refuses . and .. as SKUs, which no URL path can name, and takes any other run of dots', async () => {
+    for (const sku of ['.', '..']) {
+      const refused = await call('POST', '/v1/variants', { body: { sku, product: { title: 't' } } });
+      expectRefused(refused, 400, 'validation_failed', '/sku');
+      expect(refused.body.errors?.[0]?.message).toContain('not . or ..');
+    }
+    const dots = `...${uniq('x')}`.slice(0, 64);
+    expect((await call('POST', '/v1/variants', { body: { sku: dots, product: { title: 't' } } })).status).toBe(201);
+    expect((await call('GET', `/v1/variants/${encodeURIComponent(dots)}`)).body).toMatchObject({ sku: dots });
+  });
+
   it('takes a JSON null as a body, refused, on the routes whose every field has a default: fulfil, confirm, keys, bins', async () => {
     const { sku, wh } = await world(h.s, [5]);
     const r = await h.s.reservations.reserve({ order_ref: uniq('o'), lines: [{ sku, qty: 3 }] });

@@ -37,8 +37,10 @@ const Closed = <Properties extends TProperties>(properties: Properties): TObject
 export const Sku = Type.String({
   minLength: 1,
   maxLength: 64,
-  pattern: '^\\S+$',
-  description: 'stock keeping unit: 1-64 characters, no spaces',
+  // `.` and `..` as a path segment are resolved away by browsers and most HTTP clients (/v1/variants/.. is
+  // /v1/): such a SKU could be made and never addressed
+  pattern: '^(?!\\.{1,2}$)\\S+$',
+  description: 'stock keeping unit: 1-64 characters, no spaces, not . or ..',
 });
 /** A warehouse's (or supplier's) code: short, safe in a URL path and a CSV cell. */
 export const WarehouseCode = Type.String({
