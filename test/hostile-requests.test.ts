@@ -241,7 +241,12 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
   it('refuses a stock-list cursor carrying half a surrogate pair, or bytes that are not UTF-8, as any tampered cursor', async () => {
     const get = (path: string) =>
       exchange(served.url, [`GET ${path} HTTP/1.1`, `Authorization: Bearer ${ADMIN}`].join('\r\n'));
-    const tampered = expectRefused(await get('/v1/stock?cursor=not-a-cursor'), 400, 'validation_failed', '/cursor');
+    const tampered = expectRefused(
+      await get('/v1/stock?cursor=not-a-cursor'),
+      400,
+      'validation_failed',
+      '/query/cursor',
+    );
     const forged = [
       Buffer.from(JSON.stringify(['sku', 'asc', '\ud800', 1, 1])),
       Buffer.from(JSON.stringify(['sku', 'asc', 'A\udc00B', 1, 1])),

@@ -165,6 +165,13 @@ describe.each(drivers())('the HTTP API, served by a real process on %s', (driver
       [call('GET', "/v1/stock/x'%20OR%201=1--", w), 404, 'unknown_sku'],
       [call('POST', '/v1/reservations/not-a-uuid/commit', c), 400, 'validation_failed'],
     ];
+    // a path parameter and a query parameter a use case refuses are named as the API names them
+    const notAnId = await call('POST', '/v1/reservations/not-a-uuid/commit', c);
+    expect(notAnId.body.errors).toEqual([{ path: '/params/id', message: 'not a reservation id (a UUID)' }]);
+    const farAway = await call('GET', '/v1/availability?sku=TEE-M&ship_to=91,0');
+    expect(farAway.body).toMatchObject({ code: 'validation_failed', errors: [{ path: '/query/ship_to' }] });
+    const offScale = await call('GET', '/v1/replenishment/suggestions?service_level=1.5');
+    expect(offScale.body).toMatchObject({ code: 'validation_failed', errors: [{ path: '/query/service_level' }] });
     for (const [reply, status, code] of cases) {
       const r = await reply;
       expect({ status: r.status, code: r.body.code }).toEqual({ status, code });

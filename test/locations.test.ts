@@ -324,7 +324,7 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
 
       expect(await call('GET', '/v1/reservations/0x10/pick-list')).toMatchObject({
         status: 400,
-        body: { code: 'validation_failed', errors: [{ path: '/id' }] },
+        body: { code: 'validation_failed', errors: [{ path: '/params/id' }] },
       });
       const fulfilled = await call('POST', `/v1/reservations/${id}/fulfil`, { scope: 'checkout', body: {} });
       expect(fulfilled.body).toMatchObject({ status: 'fulfilled' });

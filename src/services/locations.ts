@@ -36,7 +36,8 @@ import {
 } from './location-schemas.js';
 import { variantBySku, warehouseByCode } from './lookups.js';
 import { Picking } from './picking.js';
-import { ReservationId, parse } from './schemas.js';
+import { parse } from './schemas.js';
+import { reservationIdOf } from './reservations.js';
 
 /** A location as the API shows it: its settings, its fill against its limits, and what it holds. */
 export interface Location {
@@ -337,11 +338,7 @@ export class LocationService {
    * first, as few stops as can be, in aisle order), exactly what fulfilling it without naming locations takes.
    */
   async pickList(reservationId: string): Promise<PickList> {
-    try {
-      parse(ReservationId, reservationId);
-    } catch {
-      throw ValidationError.field('/id', 'not a reservation id (a UUID)');
-    }
+    reservationIdOf(reservationId);
     const reservation = await readReservation(this.ctx.db, reservationId);
     if (!reservation) throw new NotFoundError('reservation', reservationId);
     const lines = (await readLinesOf(this.ctx.db, [reservationId])).get(reservationId) ?? [];

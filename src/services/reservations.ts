@@ -1263,10 +1263,18 @@ const toRoutingCandidate = (level: RoutingRow): RoutingCandidate => ({
 });
 
 function parseId(id: string): void {
+  reservationIdOf(id);
+}
+
+/**
+ * `id` if it is a reservation id (a UUID), else refused at `${at}/id`: the HTTP routes say `/params/id`, as for
+ * any path parameter.
+ */
+export function reservationIdOf(id: string, at = ''): string {
   try {
-    parse(ReservationId, id);
+    return parse(ReservationId, id);
   } catch {
-    throw ValidationError.field('/id', 'not a reservation id (a UUID)');
+    throw ValidationError.field(`${at}/id`, 'not a reservation id (a UUID)');
   }
 }
 

@@ -398,16 +398,16 @@ const AvailabilitySkus = Type.Array(Sku, {
   maxItems: MAX_AVAILABILITY_SKUS,
   description: 'the SKUs to ask about, repeated: ?sku=A&sku=B',
 });
+/** Where an order would ship to, as a storefront asks: decimal degrees. */
+const ShipTo = Type.String({
+  pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
+  description: 'lat,lon the order would ship to, in decimal degrees (52.37,4.9)',
+});
 /** A storefront's question: these SKUs, optionally for a region or a ship-to point. */
 export const AvailabilityQuery = Closed({
   sku: AvailabilitySkus,
   region: Type.Optional(Region),
-  ship_to: Type.Optional(
-    Type.String({
-      pattern: '^-?\\d{1,2}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
-      description: 'lat,lon the order would ship to',
-    }),
-  ),
+  ship_to: Type.Optional(ShipTo),
 });
 /** A live stream follows what every warehouse holds. */
 export const AvailabilityStreamInput = Closed({ sku: AvailabilitySkus });
@@ -777,6 +777,7 @@ const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
       EmailAddress,
       MailFrom,
       MailTo,
+      ShipTo,
     ] as object[]
   ).flatMap((schema) =>
     'pattern' in schema &&

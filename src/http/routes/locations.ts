@@ -17,6 +17,7 @@ import { callOptions } from '../auth.js';
 import { LocationAnswers as Answers } from '../location-responses.js';
 import { routesTagged } from './route-options.js';
 import { QueryFlag, listValues } from './query.js';
+import { reservationIdOf } from '../../services/reservations.js';
 
 const ADMIN = ['admin'] as const;
 /** The floor's work: warehouse keys read locations, pick lists and replenishments, and move units between locations. */
@@ -293,7 +294,7 @@ export function locationRoutes(stockroom: Stockroom) {
         answer: { schema: Answers.PickList },
         refusals: ['not_found'],
       }),
-      async (req) => locations.pickList(paramsOf(req).id),
+      async (req) => locations.pickList(reservationIdOf(paramsOf(req).id, '/params')),
     );
   };
 }

@@ -17,7 +17,7 @@ import { callOptions } from '../auth.js';
 import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { listQuery, listValues } from './query.js';
+import { fromQuery, listQuery, listValues } from './query.js';
 
 const ADMIN = ['admin'] as const;
 const route = routesTagged('purchasing');
@@ -184,7 +184,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           refusals: ['unknown_sku'],
         },
       ),
-      async (req) => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query)),
+      async (req) => fromQuery(() => stockroom.replenishment.suggestions(listValues(SuggestionQuery, req.query))),
     );
     app.post(
       '/replenishment/run',

@@ -11,6 +11,23 @@ export const QueryFlag = (options: { description?: string } = {}) => Type.Enum([
 /**
  *
  */
+/**
+ * Runs a use case whose input is the request's query: its refusals name their places under /query, as the API names
+ * every query parameter (the library names them from its input's root).
+ */
+export async function fromQuery<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValidationError && !error.errors.some((e) => e.path.startsWith('/query')))
+      throw new ValidationError(error.errors.map((e) => ({ ...e, path: `/query${e.path}` })));
+    throw error;
+  }
+}
+
+/**
+ *
+ */
 export const listQuery = <Filters extends TProperties>(filters: Filters) =>
   Type.Object(
     { ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) },

@@ -16,6 +16,7 @@ import {
   WarehouseCode,
   parse,
 } from '../../services/schemas.js';
+import { reservationIdOf } from '../../services/reservations.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { bodyOrNone } from '../input.js';
@@ -47,7 +48,8 @@ const route = routesTagged('reservations');
  */
 export function reservationRoutes(stockroom: Stockroom) {
   return async (app: FastifyInstance): Promise<void> => {
-    const id = (params: unknown): string => (params as { id: string }).id;
+    // checked here too, so a refusal names the path parameter (/params/id), as the API names every one
+    const id = (params: unknown): string => reservationIdOf((params as { id: string }).id, '/params');
     app.post(
       '/reservations',
       route(CHECKOUT, 'Hold stock for an order: all lines or none', {

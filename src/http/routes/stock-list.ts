@@ -7,7 +7,7 @@ import { PageLimit } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { QueryFlag, listValues } from './query.js';
+import { QueryFlag, fromQuery, listValues } from './query.js';
 
 /** who reads stock (as GET /v1/stock/{sku}); exports are the warehouse's, as the CSV export of every level */
 const READERS = ['warehouse', 'checkout'] as const;
@@ -58,7 +58,7 @@ export function stockListRoutes(stockroom: Stockroom) {
         answer: { schema: Answers.StockListPage },
         refusals: ['not_found'],
       }),
-      async (req) => stockroom.stockList.list(inputOf(listValues(StockQuery, req.query))),
+      async (req) => fromQuery(() => stockroom.stockList.list(inputOf(listValues(StockQuery, req.query)))),
     );
     app.get(
       '/stock/low',
@@ -72,7 +72,7 @@ export function stockListRoutes(stockroom: Stockroom) {
           refusals: ['not_found'],
         },
       ),
-      async (req) => stockroom.stockList.low(inputOf(listValues(LowStockQuery, req.query))),
+      async (req) => fromQuery(() => stockroom.stockList.low(inputOf(listValues(LowStockQuery, req.query)))),
     );
     const exportRoute = (
       extension: 'csv' | 'xlsx',

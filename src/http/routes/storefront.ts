@@ -9,7 +9,7 @@ import type { PublicRateLimit } from '../rate-limits.js';
 import { Answers } from '../responses.js';
 import { Slots } from '../slots.js';
 import { routeOptions } from './route-options.js';
-import { pageQuery } from './query.js';
+import { fromQuery, pageQuery } from './query.js';
 
 /** Settings of the public storefront routes: the live feed and the bounds of its streams. */
 export interface StorefrontOptions {
@@ -92,7 +92,7 @@ export function storefrontRoutes(stockroom: Stockroom, options: StorefrontOption
         refusals: ['unknown_sku', 'rate_limited'],
       }),
       // sku may be given once or repeated; anything else in the query is checked (and refused) by the schema
-      async (req) => stockroom.availability.get(parse(AvailabilityQuery, skusOf(req.query))),
+      async (req) => fromQuery(() => stockroom.availability.get(parse(AvailabilityQuery, skusOf(req.query)))),
     );
 
     const feed = options.feed;
