@@ -40,13 +40,18 @@ const op = fc.oneof(
     // short holds expire within a tick or two, long ones live to be committed and fulfilled
     ttl: fc.integer({ min: 1, max: 600 }),
   }),
-  fc.record({ kind: fc.constant('commit' as const), r: fc.nat(20) }),
+  { arbitrary: fc.record({ kind: fc.constant('commit' as const), r: fc.nat(20) }), weight: 2 },
   fc.record({ kind: fc.constant('release' as const), r: fc.nat(20) }),
-  fc.record({
-    kind: fc.constant('fulfil' as const),
-    r: fc.nat(20),
-    partial: fc.option(fc.integer({ min: 1, max: 3 })),
-  }),
+  // a fulfilment needs a reservation made in an earlier round and still held, and stock on hand: drawn as often as
+  // the others, it shipped only 2-11 times in 50 runs (and none, once, in CI), where every kind must happen
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('fulfil' as const),
+      r: fc.nat(20),
+      partial: fc.option(fc.integer({ min: 1, max: 3 })),
+    }),
+    weight: 4,
+  },
   fc.record({ kind: fc.constant('tick' as const), seconds: fc.integer({ min: 1, max: 90 }) }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;

@@ -91,12 +91,12 @@ describe.each(drivers())('purchasing and alerts over HTTP, served by a real proc
     });
     expect((await call('GET', '/v1/replenishment/suggestions?service_level=2')).body).toMatchObject({
       code: 'validation_failed',
-      errors: [{ path: '/service_level' }],
+      errors: [{ path: '/query/service_level' }],
     });
     // a probability in range with too many decimals is told what is wrong with it
     expect((await call('GET', '/v1/replenishment/suggestions?service_level=0.9999999999')).body).toMatchObject({
       code: 'validation_failed',
-      errors: [{ path: '/service_level', message: expect.stringContaining('at most 6 decimals') as unknown }],
+      errors: [{ path: '/query/service_level', message: expect.stringContaining('at most 6 decimals') as unknown }],
     });
     expect((await call('POST', '/v1/replenishment/run')).body).toMatchObject({
       orders: [{ supplier: 'ACME', origin: 'replenishment', lines: [{ sku: 'SOCK-1', qty: 35 }] }],

@@ -148,6 +148,42 @@ describe.skipIf(!redisUrl())('the availability cache in Redis', () => {
     }
   });
 
+  it('takes an outage one connection finds for every connection to that Redis: the others fail at once, not after a timeout of their own', async () => {
+    const redis = await startRedisServer();
+    const first = await RedisCache.connect<{ n: number }>(redis.url, 60_000);
+    const second = await RedisCache.connect<{ n: number }>(redis.url, 60_000);
+    const said: string[] = [];
+    for (const c of [first, second])
+      c.logTo({ warn: (_details, message) => said.push(message), info: (message) => said.push(message) });
+    const away = () => said.filter((message) => message.includes('cannot reach Redis'));
+    try {
+      const x = uniq('SKU');
+      await first.set(new Map([[x, { n: 1 }]]), first.begin());
+      expect((await second.get([x])).size).toBe(1);
+      redis.signal('SIGSTOP');
+      await expect(first.get([x])).rejects.toThrow(/timed out/i);
+      // the second is told of the outage the first found, and never sends a command to wait on
+      await vi.waitFor(() => {
+        expect(away()).toHaveLength(2);
+      });
+      const failed = await second.get([x]).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(Error);
+      expect(String(failed)).not.toMatch(/timed out/i);
+      redis.signal('SIGCONT');
+      await vi.waitFor(
+        () => {
+          expect(said.filter((message) => message.includes('reaches Redis again'))).toHaveLength(2);
+        },
+        { timeout: 15_000 },
+      );
+      expect((await second.get([x])).size).toBe(0);
+    } finally {
+      redis.signal('SIGCONT');
+      await Promise.all([first.close(), second.close()]);
+      redis.stop();
+    }
+  });
+
   it('takes a Redis that stops answering for an outage: commands give up, it is said once, and the cache is emptied when Redis goes on', async () => {
     const redis = await startRedisServer();
     const c = await RedisCache.connect<{ n: number }>(redis.url, 60_000);

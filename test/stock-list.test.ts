@@ -255,19 +255,19 @@ describe.each(drivers())('the stock list over HTTP on %s', (driver) => {
     expect(await refused('/v1/stock?q=%00')).toBe('/query/q');
     expect(await refused('/v1/stock?q=')).toBe('/query/q');
     expect(await refused('/v1/stock?sort=sku&sort=on_hand')).toBe('/query/sort');
-    expect(await refused('/v1/stock?cursor=not-a-cursor')).toBe('/cursor');
-    expect(await refused(`/v1/stock?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`)).toBe('/cursor');
+    expect(await refused('/v1/stock?cursor=not-a-cursor')).toBe('/query/cursor');
+    expect(await refused(`/v1/stock?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`)).toBe('/query/cursor');
     // a cursor is good only for the sort and order it came from
     const first = await call(`/v1/stock?${scope}&sort=on_hand&limit=1`);
     expect(first.body.next_cursor).not.toBeNull();
-    expect(await refused(`/v1/stock?${scope}&sort=available&cursor=${first.body.next_cursor}`)).toBe('/cursor');
+    expect(await refused(`/v1/stock?${scope}&sort=available&cursor=${first.body.next_cursor}`)).toBe('/query/cursor');
     expect(await refused(`/v1/stock?${scope}&sort=on_hand&order=desc&cursor=${first.body.next_cursor}`)).toBe(
-      '/cursor',
+      '/query/cursor',
     );
     // a forged cursor past any quantity is not a cursor (the database would refuse to compare it)
     const forged = Buffer.from(JSON.stringify(['available', 'asc', 2 ** 31, 1, 1])).toString('base64url');
-    expect(await refused(`/v1/stock?sort=available&cursor=${forged}`)).toBe('/cursor');
-    expect(await refused(`/v1/stock/low?cursor=${forged}`)).toBe('/cursor');
+    expect(await refused(`/v1/stock?sort=available&cursor=${forged}`)).toBe('/query/cursor');
+    expect(await refused(`/v1/stock/low?cursor=${forged}`)).toBe('/query/cursor');
     expect(await refused('/v1/stock/low?status=low')).toBe('/query/status');
     await refused('/v1/stock?warehouse=NOPE', 'not_found', 404);
     await refused('/v1/stock?supplier=NOPE', 'not_found', 404);

@@ -27,6 +27,13 @@ interface Log {
  * Redis is back; ioredis reconnects on its own, with backoff.
  */
 export class RedisConnection {
+  /**
+   * The open connections to each Redis, by URL. An outage one of them finds is every one's: the others are dropped
+   * to reconnect, so their commands fail at once instead of each waiting out its own timeout (a public request
+   * would wait for the rate limit's, then for the cache's).
+   */
+  private static readonly byUrl = new Map<string, Set<RedisConnection>>();
+  private url = '';
   private log: Log | undefined;
   private away = false;
   private closed = false;
@@ -101,6 +108,10 @@ export class RedisConnection {
         );
       }
     }
+    connection.url = url;
+    const siblings = RedisConnection.byUrl.get(url) ?? new Set<RedisConnection>();
+    siblings.add(connection);
+    RedisConnection.byUrl.set(url, siblings);
     return connection;
   }
 
@@ -123,6 +134,7 @@ export class RedisConnection {
   /** Closes the connection: what it kept in Redis stays there for the other processes. */
   async close(): Promise<void> {
     this.closed = true;
+    RedisConnection.byUrl.get(this.url)?.delete(this);
     await this.redis.quit().catch(() => {
       this.redis.disconnect();
     });
@@ -133,6 +145,13 @@ export class RedisConnection {
     this.away = true;
     for (const then of this.departures) then();
     this.warn(reason);
+    // still connected to a Redis that stopped answering, a sibling would wait out its own timeout first: it is
+    // away too, and its connection is ended (so its commands fail at once) and made again, as for any outage
+    for (const sibling of RedisConnection.byUrl.get(this.url) ?? [])
+      if (sibling !== this && !sibling.away && !sibling.closed) {
+        sibling.redis.disconnect(true);
+        sibling.wentAway(`another connection to this Redis found it away: ${reason}`);
+      }
   }
 
   private warn(reason: string): void {
