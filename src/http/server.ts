@@ -9,7 +9,7 @@ import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks, utf8Body } from './input.js';
 import { RequestLog, requestLogOptions } from './request-log.js';
-import { UnavailableError, ValidationError } from '../domain/errors.js';
+import { UnavailableError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { archiveRoutes } from './routes/archive.js';
@@ -29,7 +29,7 @@ import { webRoutes } from './routes/web.js';
 import type { WebOptions } from './routes/web.js';
 import { ownKeyRoutes } from './routes/own-key.js';
 import { registerDocument } from './openapi.js';
-import { DUPLICATE_MEMBER, duplicateKeyPointer } from '../services/json-keys.js';
+import { refuseDuplicateMembers } from '../services/json-keys.js';
 import { registerSerializers } from './serializers.js';
 import { Answers } from './responses.js';
 import { routeOptions } from './routes/route-options.js';
@@ -183,9 +183,17 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
       return;
     }
     void json(request, text, (error, parsed: unknown) => {
-      const twice = error ? undefined : duplicateKeyPointer(text);
-      if (twice === undefined) done(error, parsed);
-      else done(ValidationError.field(twice, DUPLICATE_MEMBER), undefined);
+      if (error) {
+        done(error, undefined);
+        return;
+      }
+      try {
+        refuseDuplicateMembers(text);
+      } catch (refusal) {
+        done(refusal as Error, undefined);
+        return;
+      }
+      done(null, parsed);
     });
   });
   registerErrorHandling(app);

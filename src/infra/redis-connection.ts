@@ -134,7 +134,9 @@ export class RedisConnection {
   /** Closes the connection: what it kept in Redis stays there for the other processes. */
   async close(): Promise<void> {
     this.closed = true;
-    RedisConnection.byUrl.get(this.url)?.delete(this);
+    const siblings = RedisConnection.byUrl.get(this.url);
+    siblings?.delete(this);
+    if (siblings?.size === 0) RedisConnection.byUrl.delete(this.url);
     await this.redis.quit().catch(() => {
       this.redis.disconnect();
     });

@@ -1,5 +1,13 @@
+import { ValidationError } from '../domain/errors.js';
+
 /** What a refusal says of a member named twice, at its pointer. */
-export const DUPLICATE_MEMBER = 'is named more than once in one object: which one is meant is not guessed';
+const DUPLICATE_MEMBER = 'is named more than once in one object: which one is meant is not guessed';
+
+/** Refuses a JSON text (already parsed) that names a member twice in one object, at that member's pointer. */
+export function refuseDuplicateMembers(text: string): void {
+  const twice = duplicateKeyPointer(text);
+  if (twice !== undefined) throw ValidationError.field(twice, DUPLICATE_MEMBER);
+}
 
 /**
  * Where a JSON text names a member twice in one object, as a JSON pointer (RFC 6901), or undefined. JSON.parse keeps

@@ -395,13 +395,13 @@ export class ReservationService {
 
   /** Payment received: the reservation no longer expires. Committing twice answers the same. */
   async commit(id: string, options: CallOptions = {}): Promise<Reservation> {
-    parseId(id);
+    reservationIdOf(id);
     return this.transitioning.submit({ id, action: 'commit', body: {}, options });
   }
 
   /** Cancels: whatever is still held goes back to available. */
   async release(id: string, options: CallOptions = {}): Promise<Reservation> {
-    parseId(id);
+    reservationIdOf(id);
     return this.transitioning.submit({ id, action: 'release', body: {}, options });
   }
 
@@ -411,7 +411,7 @@ export class ReservationService {
    */
   async fulfil(id: string, input: FulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(FulfilInput, input);
-    parseId(id);
+    reservationIdOf(id);
     // shipping from another warehouse moves the hold first: that needs the other warehouse's level locked too
     if (req.lines?.some((line) => line.ship_from !== undefined))
       return this.change(id, { action: 'fulfil', body: req }, options);
@@ -425,7 +425,7 @@ export class ReservationService {
    */
   async amend(id: string, input: AmendInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(AmendInput, input);
-    parseId(id);
+    reservationIdOf(id);
     if (req.lines === undefined && req.ttl_seconds === undefined && req.expires_at === undefined)
       throw ValidationError.field('', 'nothing to amend: give lines, ttl_seconds or expires_at');
     if (req.ttl_seconds !== undefined && req.expires_at !== undefined)
@@ -442,7 +442,7 @@ export class ReservationService {
    */
   async releaseLines(id: string, input: ReleaseInput = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(ReleaseInput, input);
-    parseId(id);
+    reservationIdOf(id);
     if (req.lines === undefined) return this.release(id, options);
     return this.change(id, { action: 'release', body: req }, options);
   }
@@ -450,7 +450,7 @@ export class ReservationService {
   /** Holds units of a line in another warehouse instead: given back at the old level, held at the new one. */
   async move(id: string, input: MoveInput, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(MoveInput, input);
-    parseId(id);
+    reservationIdOf(id);
     return this.change(id, { action: 'move', body: req }, options);
   }
 
@@ -460,7 +460,7 @@ export class ReservationService {
    */
   async unfulfil(id: string, input: UnfulfilInput = {}, options: CallOptions = {}): Promise<Reservation> {
     const req = parse(UnfulfilInput, input);
-    parseId(id);
+    reservationIdOf(id);
     return this.change(id, { action: 'unfulfil', body: req }, options);
   }
 
@@ -650,7 +650,7 @@ export class ReservationService {
 
   /** A reservation as it stands; one whose deadline has passed is expired first, so it never claims to hold stock. */
   async get(id: string): Promise<Reservation> {
-    parseId(id);
+    reservationIdOf(id);
     const reservation = await readReservation(this.ctx.db, id);
     if (!reservation) throw new NotFoundError('reservation', id);
     if (isDue(reservation, this.ctx.clock())) await this.expireOne(id);
@@ -1261,10 +1261,6 @@ const toRoutingCandidate = (level: RoutingRow): RoutingCandidate => ({
   lat: level.lat,
   lon: level.lon,
 });
-
-function parseId(id: string): void {
-  reservationIdOf(id);
-}
 
 /**
  * `id` if it is a reservation id (a UUID), else refused at `${at}/id`: the HTTP routes say `/params/id`, as for

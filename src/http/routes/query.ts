@@ -4,13 +4,9 @@ import { ValidationError } from '../../domain/errors.js';
 import { MAX_PAGE } from '../../services/paging.js';
 import { IdCursor, PageLimit } from '../../services/schemas.js';
 
-/** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
 /** A query flag: the text true or false (refused as "must be one of: true, false"). */
 export const QueryFlag = (options: { description?: string } = {}) => Type.Enum(['true', 'false'], options);
 
-/**
- *
- */
 /**
  * Runs a use case whose input is the request's query: its refusals name their places under /query, as the API names
  * every query parameter (the library names them from its input's root).
@@ -25,9 +21,7 @@ export async function fromQuery<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- *
- */
+/** The query of a list paged by id: its filters, a cursor and a page size. Anything else is refused. */
 export const listQuery = <Filters extends TProperties>(filters: Filters) =>
   Type.Object(
     { ...filters, cursor: Type.Optional(IdCursor), limit: Type.Optional(PageLimit) },

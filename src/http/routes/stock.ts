@@ -34,7 +34,7 @@ import { routesTagged } from './route-options.js';
 import type { Answer, Contract } from './route-options.js';
 import { Slots } from '../slots.js';
 import { listQuery, listValues, pageQuery } from './query.js';
-import { DUPLICATE_MEMBER, duplicateKeyPointer } from '../../services/json-keys.js';
+import { refuseDuplicateMembers } from '../../services/json-keys.js';
 
 const WAREHOUSE = ['warehouse'] as const;
 const MovementQuery = listQuery({
@@ -209,16 +209,23 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
           done(error as Error, undefined);
           return;
         }
+        let parsed: unknown;
         try {
-          const parsed: unknown = JSON.parse(req.rawBody);
-          const twice = duplicateKeyPointer(req.rawBody);
-          done(twice === undefined ? null : ValidationError.field(twice, DUPLICATE_MEMBER), parsed);
+          parsed = JSON.parse(req.rawBody);
         } catch (error) {
           done(
             ValidationError.field('', `the body is not valid JSON: ${error instanceof Error ? error.message : ''}`),
             undefined,
           );
+          return;
         }
+        try {
+          refuseDuplicateMembers(req.rawBody);
+        } catch (refusal) {
+          done(refusal as Error, undefined);
+          return;
+        }
+        done(null, parsed);
       });
       scoped.post(
         '/stock/sync',
