@@ -263,4 +263,26 @@ describe.each(drivers())('changing reservations of untracked and variant-wide va
       expect(open.reduce((sum, qty) => sum + qty, 0)).toBe(reserved);
     });
   });
+
+  describe('levels holding more than they have (a count or a removal took on hand under reserved)', () => {
+    it('unfulfil at a level counted under what it holds is 409 insufficient_stock naming it, not a 500; restocked it holds again', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const r = await reserve([{ sku, qty: 3 }]);
+      await ok('POST', `/v1/reservations/${r.id}/fulfil`, { lines: [{ sku, qty: 1 }] });
+      // on hand 4, reserved 2; counted 0: reserved 2 of nothing, available -2 (a shortfall, allowed)
+      expect((await call('POST', '/v1/stock/count', { sku, warehouse: wh[0], counted: 0 })).status).toBe(200);
+      const before = await snapshot(r.id, sku, wh);
+      const refused = await call('POST', `/v1/reservations/${r.id}/unfulfil`, {});
+      expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+      expect(refused.body).toMatchObject({
+        code: 'insufficient_stock',
+        lines: [{ sku, warehouse: wh[0], requested: 1, available: -2 }],
+      });
+      expect(await snapshot(r.id, sku, wh)).toEqual(before);
+      expect((await call('POST', '/v1/stock/receive', { sku, warehouse: wh[0], qty: 2 })).status).toBe(200);
+      const undone = await ok('POST', `/v1/reservations/${r.id}/unfulfil`, {});
+      expect(lines(undone)).toEqual([[sku, wh[0], 3, 0, 0]]);
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [3, 3, 0] });
+    });
+  });
 });

@@ -1640,7 +1640,9 @@ class LineEdits {
   /**
    * Takes back `qty` shipped units of a line: on hand where they shipped from, and held for the line again. A line
    * that holds no stock records them unshipped only. A variant-wide variant already past its limits can hold
-   * nothing again (the database would refuse the hold and fail the group): refused, naming the SKU.
+   * nothing again, nor can a level whose available is below its backorder limit (a count or a removal took on hand
+   * under what it holds): the units would come back on hand and be held at once, and the database refuses any hold
+   * that leaves a level there (it would fail the group). Refused, naming the SKU and the warehouse.
    */
   unship(line: ReservationLineRow, qty: number): void {
     line.fulfilled_qty -= qty;
@@ -1657,6 +1659,16 @@ class LineEdits {
         { sku: line.sku, requested: qty, available: 0, reason: `${VARIANT_WIDE_SHORT}: return the units instead` },
       ]);
     const level = this.levelOf({ variantId: line.variant_id, warehouseId: line.warehouse_id });
+    if (available(level) < -level.backorder_limit)
+      throw new InsufficientStockError([
+        {
+          sku: line.sku,
+          warehouse: line.warehouse,
+          requested: qty,
+          available: available(level),
+          reason: 'the level holds more than it has on hand: return the units instead',
+        },
+      ]);
     level.on_hand += qty;
     level.reserved += qty;
     this.draft.change.moves.push({
