@@ -149,6 +149,49 @@ describe.each(drivers())('expired holds on %s', (driver) => {
     await expectExpiredOnce(third.id, wh[0]!, 5);
   });
 
+  it.runIf(driver === 'postgres')(
+    'the lists wait for a due hold another transaction has locked: never shown pending or counted as reserved',
+    async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const r = await reserve(sku, 2, { ttl_seconds: 10 });
+      h.clock.advance(10.1);
+      // another transaction has the due reservation locked (a sweeper in another process, a group expiring it)
+      let finish = (): void => undefined;
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      let locked = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const other = h.test.db.transaction(async (tx) => {
+        await tx.query('SELECT id FROM reservations WHERE id = $1 FOR UPDATE', [r.id]);
+        locked();
+        await done;
+      });
+      await holding;
+      const listed = h.s.reservations.list({ sku });
+      const stockListed = h.s.stockList.list({ warehouse: wh[0]! });
+      try {
+        // both wait for the lock rather than skip the hold and read it as it is stored
+        await vi.waitFor(
+          async () => {
+            const { rows } = await h.test.db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%expires_at <= $1 ORDER BY id%'`,
+            );
+            expect(rows[0]?.n).toBe(2);
+          },
+          { timeout: 5000, interval: 10 },
+        );
+      } finally {
+        finish();
+        await other;
+      }
+      expect((await listed).items.map((item) => [item.id, item.status])).toEqual([[r.id, 'expired']]);
+      expect(
+        (await stockListed).items.filter((item) => item.sku === sku).map((item) => [item.reserved, item.available]),
+      ).toEqual([[0, 5]]);
+      await expectExpiredOnce(r.id, wh[0]!, 2);
+    },
+  );
+
   it('the server cache keeps an answer no longer than the next deadline of a hold on its SKU', async () => {
     const { sku } = await world(h.s, [5], { low_stock_threshold: 0 });
     await reserve(sku, 3, { ttl_seconds: 10 });

@@ -644,7 +644,7 @@ export class ReservationService {
    */
   async list(query: ReservationQuery = {}): Promise<ReservationPage> {
     const checked = await checkReservationQuery(this.ctx.db, query);
-    await this.expireDue();
+    await expireDueNow(this.ctx, { wait: true });
     return listReservations(this.ctx.staleReads ?? this.ctx.db, checked, this.listTotalMax);
   }
 
@@ -683,15 +683,17 @@ export class ReservationService {
 
 /**
  * Releases every pending reservation past its deadline, in batches of SWEEP_BATCH, each batch one transaction (the
- * sweeper's work). Also run by reads that show `reserved` from the levels as stored (the stock list and the
- * exports), so a hold past its deadline is not counted there either, swept or not yet.
+ * sweeper's work). Also run by reads that show `reserved` or a status as stored (the reservation list, the stock
+ * list and the exports), so a hold past its deadline is not counted or listed as pending there either, swept or
+ * not yet. Those reads `wait` for due holds another transaction has locked (a sweeper in another process, a group
+ * expiring them with its levels), which the sweeper skips: they would read them as they were.
  * @returns how many reservations it expired
  */
-export async function expireDueNow(ctx: ServiceContext): Promise<number> {
+export async function expireDueNow(ctx: ServiceContext, { wait = false } = {}): Promise<number> {
   let total = 0;
   for (;;) {
     const expired = await ctx.db.transaction(async (tx) => {
-      const ids = await claimDueReservations(tx, ctx.clock(), SWEEP_BATCH);
+      const ids = await claimDueReservations(tx, ctx.clock(), SWEEP_BATCH, wait);
       // claimed FOR UPDATE above: reading them again takes no new lock
       if (ids.length > 0) await expireLocked(tx, [...(await lockReservations(tx, ids)).values()], ctx.clock());
       return ids.length;

@@ -172,7 +172,7 @@ export class StockListService {
   private async page(query: StockListInput, statuses?: readonly StockListStatus[]): Promise<StockListPage> {
     const filter = await this.filterOf(query, statuses);
     // the list shows reserved as the levels store it: holds past their deadline are released first, not counted
-    await expireDueNow(this.ctx);
+    await expireDueNow(this.ctx, { wait: true });
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     const after = query.cursor === undefined ? undefined : cursorKey(query.cursor, sorted);
     const limit = pageLimit(query.limit);
@@ -229,7 +229,7 @@ export class StockListService {
     statuses?: readonly StockListStatus[],
   ): AsyncGenerator<StockListItem> {
     const filter = await this.filterOf(query, statuses);
-    await expireDueNow(this.ctx);
+    await expireDueNow(this.ctx, { wait: true });
     const sorted: Sorted = { sort: query.sort ?? 'sku', order: query.order ?? 'asc' };
     if (readsStockListOrder(filter, sorted.sort)) await this.order.ready();
     let after: StockKey | undefined;

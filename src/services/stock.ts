@@ -618,7 +618,7 @@ export class StockService {
   /** Every level, in key order, a page at a time: for exports of any size in constant memory. */
   async *exportLevels(pageSize = 5000): AsyncGenerator<Level> {
     // reserved as the levels store it: holds past their deadline are released first, not counted
-    await expireDueNow(this.ctx);
+    await expireDueNow(this.ctx, { wait: true });
     let after: { variantId: number; warehouseId: number } | null = null;
     for (;;) {
       const page = await readLevelsAfter(staleReads(this.ctx), after, pageSize);

@@ -206,12 +206,17 @@ export async function countReservations(db: Queryable, ids: readonly string[]): 
 
 /**
  * Claims pending reservations past their deadline. SKIP LOCKED lets several sweepers (or a sweeper and a
- * checkout committing in time) work side by side without waiting on or taking each other's rows.
+ * checkout committing in time) work side by side without waiting on or taking each other's rows. With `wait`, a
+ * read that must not show a due hold as pending waits for those another transaction has locked instead (one
+ * releasing them, or changing them in time), in id order as every transaction locks reservations, before any
+ * level: once it has them, each is checked again and claimed only if it is still pending and due.
  */
-export async function claimDueReservations(tx: Queryable, now: Date, limit: number): Promise<string[]> {
+export async function claimDueReservations(tx: Queryable, now: Date, limit: number, wait = false): Promise<string[]> {
   const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= $1
-      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    wait
+      ? `SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE`
+      : `SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= $1
+          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [now, limit],
   );
   return rows.map((row) => row.id);
