@@ -381,6 +381,11 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     );
     expectRefused(await call('GET', '/v1/movements?cursor=0x10'), 400, 'validation_failed', '/query/cursor');
     await expect(h.s.stock.movements({ cursor: '1e3' })).rejects.toThrow('/cursor');
+    // a cursor of the right shape that no page handed out: a SKU no variant has, an id no reservation has
+    expectRefused(await call('GET', '/v1/variants?cursor=ZZZ-NEVER-LISTED'), 400, 'validation_failed', '/query/cursor');
+    const never = '01a225a2-b354-72d1-9a41-7d4fc029afb9';
+    expectRefused(await call('GET', `/v1/reservations?cursor=${never}`), 400, 'validation_failed', '/query/cursor');
+    await expect(h.s.catalog.listVariants({ cursor: 'ZZZ-NEVER-LISTED' })).rejects.toThrow('/cursor');
     expect((await h.s.channels.list()).items.map((c) => c.id)).toContain(channel.id);
     await h.s.channels.remove(channel.id);
   });

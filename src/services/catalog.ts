@@ -4,6 +4,7 @@ import { AlreadyExistsError, NotFoundError, ValidationError } from '../domain/er
 import {
   createLevelsForVariant,
   createLevelsForWarehouse,
+  findVariants,
   insertBin,
   insertProduct,
   insertVariant,
@@ -134,6 +135,10 @@ export class CatalogService {
     } = {},
   ): Promise<Page<Variant>> {
     const limit = pageLimit(filter.limit);
+    // a cursor is the SKU of the last variant a page showed: variants are never deleted, so a SKU that names none
+    // was never handed out
+    if (filter.cursor !== undefined && (await findVariants(this.ctx.db, [filter.cursor])).length === 0)
+      throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
     const rows = await listVariants(this.ctx.db, {
       query: filter.query,
       category: filter.category,

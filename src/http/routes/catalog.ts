@@ -18,7 +18,7 @@ import { callOptions } from '../auth.js';
 import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { QueryFlag, listValues } from './query.js';
+import { QueryFlag, fromQuery, listValues } from './query.js';
 
 const READERS = ['checkout', 'warehouse', 'storefront'] as const;
 /** `?archived=true` lists the archived ones instead of those in use. */
@@ -126,7 +126,7 @@ export function catalogRoutes(stockroom: Stockroom) {
       }),
       async (req) => {
         const query = listValues(VariantQuery, req.query);
-        return stockroom.catalog.listVariants({ ...query, archived: query.archived === 'true' });
+        return fromQuery(() => stockroom.catalog.listVariants({ ...query, archived: query.archived === 'true' }));
       },
     );
     app.get(

@@ -22,7 +22,7 @@ import { callOptions } from '../auth.js';
 import { bodyOrNone } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
-import { listValues } from './query.js';
+import { fromQuery, listValues } from './query.js';
 
 const CHECKOUT = ['checkout'] as const;
 const Id = Type.Object({ id: ReservationId });
@@ -154,7 +154,7 @@ export function reservationRoutes(stockroom: Stockroom) {
         answer: { schema: Answers.ReservationPage },
         refusals: ['unknown_sku', 'not_found'],
       }),
-      async (req) => stockroom.reservations.list(listValues(ReservationQuery, req.query)),
+      async (req) => fromQuery(() => stockroom.reservations.list(listValues(ReservationQuery, req.query))),
     );
     app.get(
       '/reservations/:id',
