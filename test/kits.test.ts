@@ -6,7 +6,7 @@ import { useHttpServer } from './support/in-process.js';
 
 describe.each(drivers())('kits over HTTP on %s', (driver) => {
   const h = useStockroom(driver, { max: 12 });
-  const { call } = useHttpServer(h);
+  const { call, fetchRaw } = useHttpServer(h);
   const api = (method: string, path: string, body?: unknown, scope?: 'storefront') =>
     call(method, path, { ...(body === undefined ? {} : { body }), ...(scope ? { scope } : {}) });
   let priority = 500;
@@ -143,6 +143,22 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     // a component sale lowers the kit
     await api('POST', '/v1/reservations', { order_ref: uniq('o'), lines: [{ sku: coffee, qty: 2 }], warehouse: wh[0] });
     expect(await available(sku, wh)).toEqual([0, 1]);
+  });
+
+  it('leaves a kit out of the stock list, the low list and their exports: its levels hold nothing, its components do', async () => {
+    const wh = await warehouses(1);
+    const mug = await stocked(wh, [4], { low_stock_threshold: 10 });
+    const sku = await kit([{ sku: mug, qty: 2 }], { low_stock_threshold: 5 });
+    const listed = async (path: string, text: string) =>
+      ((await api('GET', `${path}?warehouse=${wh[0]}&q=${text}`)).body.items as { sku: string }[]).map((i) => i.sku);
+    // the component is listed (and low), the kit is in neither list, though it sells (2 available)
+    expect(await available(sku, wh)).toEqual([2]);
+    expect(await listed('/v1/stock', mug)).toEqual([mug]);
+    expect(await listed('/v1/stock/low', mug)).toEqual([mug]);
+    expect(await listed('/v1/stock', sku)).toEqual([]);
+    expect(await listed('/v1/stock/low', sku)).toEqual([]);
+    const csv = await (await fetchRaw(`/v1/stock/export.csv?warehouse=${wh[0]}&q=${sku}`)).text();
+    expect(csv.trim().split('\n')).toHaveLength(1);
   });
 
   it('reserves a kit as its components at one warehouse, shows the kit line with them, fulfils and releases them', async () => {

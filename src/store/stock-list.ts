@@ -51,7 +51,11 @@ export interface StockListRow {
 
 /** A statement's WHERE conditions and their parameters, built together so the placeholders stay numbered. */
 class Conditions {
-  readonly parts: string[] = ['NOT l.archived'];
+  // a kit's levels hold nothing (its components do): listed, they would read 0 available and "out" while it sells
+  readonly parts: string[] = [
+    'NOT l.archived',
+    'NOT EXISTS (SELECT 1 FROM kit_components kc WHERE kc.kit_variant_id = l.variant_id)',
+  ];
   readonly params: unknown[] = [];
   /** which joined tables the conditions read */
   variants = false;
