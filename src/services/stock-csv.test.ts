@@ -55,3 +55,25 @@ describe('reading a stock CSV as UTF-8', () => {
     expect((await readStockCsv(text)).rows).toHaveLength(1);
   });
 });
+
+describe('naming the lines of a stock CSV', () => {
+  it("names a row's line in the file: blank lines and line breaks in quoted cells count", async () => {
+    const file = 'sku,warehouse,on_hand\n\nTEE-A,AMS,40\n\n"TEE\nB",AMS,1\nTEE-A,AMS,41\r\n\r\nTEE-C,AMS,x\n';
+    expect(await refused(piecesOf(Buffer.from(file)))).toEqual([
+      '/line/5/sku: must be stock keeping unit: 1-64 characters, no spaces, not . or ..',
+      '/line/7: TEE-A at AMS is already on line 3',
+      '/line/9/on_hand: must be integer',
+    ]);
+  });
+
+  it('counts CRLF lines as one each, wherever the pieces are cut (a CR held over to the next piece)', async () => {
+    const crlf = Buffer.from('\r\nsku,warehouse,on_hand\r\n\r\nTEE-A,AMS,4\r\n\r\nTEE-B,AMS,5\r\n');
+    for (let cut = 0; cut <= crlf.length; cut++) {
+      const { rows } = await readStockCsv(piecesOf(crlf.subarray(0, cut), crlf.subarray(cut)));
+      expect(rows).toEqual([
+        { line: 4, sku: 'TEE-A', warehouse: 'AMS', on_hand: 4 },
+        { line: 6, sku: 'TEE-B', warehouse: 'AMS', on_hand: 5 },
+      ]);
+    }
+  });
+});

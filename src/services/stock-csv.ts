@@ -135,6 +135,34 @@ class Utf8Lines {
   }
 }
 
+/** The bytes with every CR that ends a line (CRLF) left out, a CR at the end of a piece held for the next. */
+async function* lineFeedsOnly(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let heldCr = false;
+  for await (const piece of pieces) {
+    if (heldCr && piece[0] !== LF) yield CR_BYTE;
+    heldCr = piece[piece.length - 1] === CR;
+    const end = heldCr ? piece.length - 1 : piece.length;
+    let from = 0;
+    for (let at = piece.indexOf(CRLF); at !== -1 && at < end; at = piece.indexOf(CRLF, at + 2)) {
+      if (at > from) yield piece.subarray(from, at);
+      from = at + 1;
+    }
+    if (end > from) yield piece.subarray(from, end);
+  }
+  if (heldCr) yield CR_BYTE;
+}
+const CR = 0x0d;
+const LF = 0x0a;
+const CRLF = Buffer.from('\r\n');
+const CR_BYTE = Buffer.from('\r');
+
+/** How many line feeds the first `end` characters of a text hold. */
+function lineFeeds(text: string, end: number): number {
+  let feeds = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < end; at = text.indexOf('\n', at + 1)) feeds++;
+  return feeds;
+}
+
 /** How many line feeds the first `end` bytes hold. */
 function newlines(bytes: Buffer, end: number): number {
   let count = 0;
@@ -230,7 +258,8 @@ export async function scanStockCsv(
       return undefined;
     }
   };
-  const readRecord = (record: string[]): void => {
+  /** `line`: the file line the record starts on (header = 1), blank lines and line breaks in quoted cells counted */
+  const readRecord = (record: string[], line: number): void => {
     if (!index) {
       const header = record;
       index = Object.fromEntries(STOCK_CSV_COLUMNS.map((column) => [column, header.indexOf(column)])) as Record<
@@ -263,8 +292,7 @@ export async function scanStockCsv(
       return;
     }
     const columns = index;
-    const line = ++records + 1;
-    if (records > MAX_IMPORT_ROWS) throw ValidationError.field('/csv', `at most ${MAX_IMPORT_ROWS} rows per import`);
+    if (++records > MAX_IMPORT_ROWS) throw ValidationError.field('/csv', `at most ${MAX_IMPORT_ROWS} rows per import`);
     const field = (name: (typeof STOCK_CSV_COLUMNS)[number]): string => record[columns[name]] ?? '';
     const sku = check(`/line/${line}/sku`, Sku, field('sku'));
     const warehouse = check(`/line/${line}/warehouse`, WarehouseCode, field('warehouse'));
@@ -281,11 +309,15 @@ export async function scanStockCsv(
   try {
     await pipeline(
       piecesOf(source, limits.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES, hash),
-      csvParser({ bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }),
-      async (parsed: AsyncIterable<string[]>) => {
+      // line feeds only: the parser counts the CR of a CRLF as a line of its own in some places (in a quoted cell,
+      // after a line ended by LF alone), and problems name the lines of the file
+      lineFeedsOnly,
+      // info: the line a record ends on, less the line feeds in its cells, is the line it starts on
+      csvParser({ bom: true, skip_empty_lines: true, trim: true, relax_column_count: false, info: true }),
+      async (parsed: AsyncIterable<{ record: string[]; info: { lines: number } }>) => {
         let sinceTurn = 0;
-        for await (const record of parsed) {
-          readRecord(record);
+        for await (const { record, info } of parsed) {
+          readRecord(record, info.lines - record.reduce((feeds, cell) => feeds + lineFeeds(cell, cell.length), 0));
           if (++sinceTurn === ROWS_PER_TURN) {
             sinceTurn = 0;
             await turn();
