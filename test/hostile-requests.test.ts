@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useListening } from './support/listening.js';
-import { exchange } from './support/raw-http.js';
+import { exchange, sendRaw } from './support/raw-http.js';
 import type { Exchange } from './support/raw-http.js';
 
 const ADMIN = 'sr_hostile_admin_0123456789abcdef';
@@ -193,6 +193,17 @@ describe.each(drivers())('requests a server must refuse as sent, over real HTTP 
       'Content-Encoding: identity',
     ]);
     expect(plain.status, plain.body).toBe(200);
+  });
+
+  it('refuses an HTTP/1.1 request without Host, and one that is not HTTP, with a problem document and a request id', async () => {
+    const noHost = await sendRaw(served.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expectRefused(noHost, 400, 'validation_failed', '/headers/host');
+    expect(noHost.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // HTTP/1.0 has no Host to require
+    expect((await sendRaw(served.url, 'GET /healthz HTTP/1.0\r\n\r\n')).status).toBe(200);
+    const malformed = await sendRaw(served.url, 'GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n');
+    expectRefused(malformed, 400, 'validation_failed');
+    expect(malformed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses a body sent with two Content-Type headers instead of reading it as the first one', async () => {

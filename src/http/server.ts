@@ -9,7 +9,7 @@ import { RETRY_AFTER_SECONDS } from '../store/failures.js';
 import { answerClientError, registerErrorHandling, sendProblem } from './errors.js';
 import { registerInputChecks, utf8Body } from './input.js';
 import { RequestLog, requestLogOptions } from './request-log.js';
-import { UnavailableError } from '../domain/errors.js';
+import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { archiveRoutes } from './routes/archive.js';
@@ -122,6 +122,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Node looks for connections past the header and request timeouts on this interval (30 s by default,
     // which would let a short timeout run far over)
     http: {
+      // Node answers an HTTP/1.1 request without Host itself, with a bare 400 and no body: the API refuses it (below)
+      requireHostHeader: false,
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.max(
         10,
@@ -205,9 +207,14 @@ export const stockroomApi: FastifyPluginAsync<ApiOptions> = async (app, options)
   });
   // the hooks every request runs take a callback, not a promise: a promise and a turn of the microtask queue each,
   // for work that never waits (bench/README.md)
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (!closing) {
-      done();
+      // HTTP/1.1 requires Host (RFC 9112, 3.2); Node's own refusal of it has no problem document
+      done(
+        request.raw.httpVersion === '1.1' && request.headers.host === undefined
+          ? ValidationError.field('/headers/host', 'is required in HTTP/1.1')
+          : undefined,
+      );
       return;
     }
     void reply.header('connection', 'close');

@@ -123,10 +123,15 @@ export interface Exchange {
  * answer: for what fetch would not send (two Authorization headers, bytes that are not UTF-8).
  */
 export async function exchange(url: string, head: string, body?: Buffer): Promise<Exchange> {
+  const length = body === undefined ? '' : `Content-Length: ${body.length}\r\n`;
+  return sendRaw(url, `${head}\r\nHost: ${new URL(url).host}\r\nConnection: close\r\n${length}\r\n`, body);
+}
+
+/** The bytes of a request exactly as given (no Host or framing added), and the answer once the server closes. */
+export async function sendRaw(url: string, request: string, body?: Buffer): Promise<Exchange> {
   const socket = await openSocket(url);
   const answer = closedBy(socket, 0);
-  const length = body === undefined ? '' : `Content-Length: ${body.length}\r\n`;
-  socket.write(`${head}\r\nHost: ${new URL(url).host}\r\nConnection: close\r\n${length}\r\n`);
+  socket.write(request);
   if (body !== undefined) socket.write(body);
   const { data } = await answer;
   const [top = '', ...rest] = data.split('\r\n\r\n');
