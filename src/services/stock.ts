@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import {
   InsufficientStockError,
   KitHoldsNoStockError,
@@ -97,6 +98,36 @@ class DryRun<T> extends Error {
 
 /** The line a problem's path names (/line/7/sku), or 0 for the file as a whole. */
 const lineOf = (path: string): number => Number(/^\/line\/(\d+)/.exec(path)?.[1] ?? 0);
+
+/** SKUs an import looks up in one statement. */
+const SKUS_PER_LOOKUP = 5000;
+
+/**
+ * The first `limit` problems of lists each in line order, in line order: merged as they are, not sorted (a file of a
+ * million bad rows has a million problems, and a sort reading each one's line from its path took seconds).
+ */
+function firstByLine(lists: readonly (readonly FieldError[])[], limit: number): FieldError[] {
+  const next = lists.map(() => 0);
+  const merged: FieldError[] = [];
+  while (merged.length < limit) {
+    let from = -1;
+    let line = Infinity;
+    lists.forEach((list, i) => {
+      const problem = list[next[i] ?? 0];
+      if (problem === undefined) return;
+      const at = lineOf(problem.path);
+      if (at < line || from === -1) {
+        line = at;
+        from = i;
+      }
+    });
+    const list = lists[from];
+    if (list === undefined) break;
+    merged.push(list[next[from] ?? 0] as FieldError);
+    next[from] = (next[from] ?? 0) + 1;
+  }
+  return merged;
+}
 
 const shortfallsOf = (levels: readonly (LevelChange & { difference: number })[]): LevelChange[] =>
   levels.filter((level) => level.shortfall > 0).map(({ difference: _, ...level }) => level);
@@ -485,10 +516,13 @@ export class StockService {
     const { rows, sha256 } = await readStockCsv(csv, options);
     // the file stands in the idempotency check by its hash: it was read as a stream and is not kept
     const request = { csv_sha256: sha256, reference: options.reference };
+    // resolved before the transaction, in short reads (variants and warehouses are never deleted; archiving is
+    // checked again on the locked levels): the embedded database runs one transaction at a time, and a file of a
+    // million unknown SKUs would hold every other request for as long as it takes to find them all
+    const { items, unknown, skus } = await this.resolveImportRows(this.ctx.db, rows);
+    if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
     return afterReleasesElsewhere(this.ctx.db, (putOff) =>
       runIdempotently(this.ctx, 'stock.import', options, request, async (tx) => {
-        const { items, unknown, skus } = await this.resolveImportRows(tx, rows);
-        if (unknown.length > 0) throw tooMany(unknown, options.maxErrors);
         const levels = await this.applyImportRows(tx, options, items, await this.expireDueHolds(tx, skus, putOff));
         return {
           rows: rows.length,
@@ -511,8 +545,9 @@ export class StockService {
   ): Promise<ImportPreview> {
     const listed = options.listed ?? DEFAULT_PREVIEW_LISTED;
     const scan = await scanStockCsv(csv, { maxBytes: options.maxBytes, listed });
+    // before the transaction, in short reads, as importOnHand does
+    const { items, unknown, skus } = await this.resolveImportRows(this.ctx.db, scan.rows);
     const work = this.ctx.db.transaction(async (tx) => {
-      const { items, unknown, skus } = await this.resolveImportRows(tx, scan.rows);
       // an import may not raise on hand into an archived variant or warehouse (refuseArchived): each such row is named
       const archived = items.filter((item) => item.archived !== undefined);
       const now = new Map(
@@ -536,9 +571,7 @@ export class StockService {
       const applied = items.filter((item) => !refusedLines.has(`/line/${item.line}`));
       // put off: a dry run does not wait for holds being released elsewhere, it reports what the file would leave
       const levels = await this.applyImportRows(tx, options, applied, await this.expireDueHolds(tx, skus, true));
-      const problems = [...scan.problems, ...unknown, ...refused].sort(
-        (first, second) => lineOf(first.path) - lineOf(second.path),
-      );
+      const problems = firstByLine([scan.problems, unknown, refused], listed);
       const changes = levels.filter((level) => level.difference !== 0);
       throw new DryRun<ImportPreview>({
         rows: scan.records,
@@ -565,11 +598,19 @@ export class StockService {
 
   /** The import's rows with their variant and warehouse ids, and a problem for each unknown SKU or warehouse. */
   private async resolveImportRows(
-    tx: Queryable,
+    db: Queryable,
     rows: readonly StockCsvRow[],
   ): Promise<{ items: ImportItem[]; unknown: FieldError[]; skus: string[] }> {
-    const variants = await findVariants(tx, [...new Set(rows.map((row) => row.sku))]);
-    const warehouses = await findWarehouses(tx, [...new Set(rows.map((row) => row.warehouse))]);
+    // in parts: a file of a million SKUs asked at once holds the embedded database, which runs on this thread, for
+    // half a minute; between parts other requests have their turn (a turn of the event loop: the embedded database
+    // answers in microtasks, so awaiting it alone never lets a request in)
+    const variants: VariantRow[] = [];
+    const skus = [...new Set(rows.map((row) => row.sku))];
+    for (let at = 0; at < skus.length; at += SKUS_PER_LOOKUP) {
+      if (at > 0) await setImmediate();
+      variants.push(...(await findVariants(db, skus.slice(at, at + SKUS_PER_LOOKUP))));
+    }
+    const warehouses = await findWarehouses(db, [...new Set(rows.map((row) => row.warehouse))]);
     const variantOf = new Map(variants.map((variant) => [variant.sku, variant]));
     const warehouseOf = new Map(warehouses.map((warehouse) => [warehouse.code, warehouse]));
     const unknown: FieldError[] = [];
