@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CURRENT_COST_TRIGGER, costTrigger } from './support/cost-trigger.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
@@ -9,14 +9,6 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 /** Units at the most a unit may cost (1,000,000,000) that bring a level's value closest to the limit from below. */
 const UNITS_NEAR_LIMIT = 9_007_199;
 const NEAR_LIMIT = UNITS_NEAR_LIMIT * 1_000_000_000;
-
-/** The cost trigger's function as a migration defines it, to be put in place of the one there is. */
-function costTrigger(migration: string): string {
-  const sql = readFileSync(new URL(`../src/store/migrations/${migration}.sql`, import.meta.url), 'utf8');
-  const start = sql.search(/CREATE (OR REPLACE )?FUNCTION stock_movements_cost\(\)/);
-  const end = sql.indexOf('END $$;', start) + 'END $$;'.length;
-  return sql.slice(start, end).replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
-}
 
 /** A ledger row's numbers, as GET /v1/movements shows them. */
 interface Row {
@@ -151,7 +143,7 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
       expect((await receive({ sku, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
       expect((await receive({ sku, warehouse, qty: 1, unit_cost: 1 })).status).toBe(200);
     } finally {
-      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
     }
 
     expectOverflow(await call('GET', `/v1/movements?sku=${sku}`));
@@ -188,7 +180,7 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
       for (let i = 0; i < 2; i++)
         expect((await receive({ sku: huge, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
     } finally {
-      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
     }
     expectOverflow(await receive({ sku: huge, warehouse, qty: 1, unit_cost: 1 }));
     expect((await count(huge, warehouse, 0)).status).toBe(200);
