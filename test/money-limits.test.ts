@@ -110,6 +110,33 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
     expect((await count(sku, other, 0)).status).toBe(200);
   });
 
+  it('refuses a transfer whose cost, the first a never-costed level is given, would value the units already there past the limit', async () => {
+    const { sku, wh } = await world(h.s, [0, UNITS_NEAR_LIMIT]); // received without a cost
+    const [from, to] = wh as [string, string];
+    const transfer = () => call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 1 } });
+    expect((await receive({ sku, warehouse: from, qty: 1, unit_cost: 1_000_000_000 })).status).toBe(200);
+    const before = await rows(sku);
+
+    // the one unit carries 1,000,000,000, and the units waiting take as much each: (UNITS_NEAR_LIMIT + 1) x 10^9
+    expectOverflow(await transfer());
+    expect(await rows(sku)).toEqual(before);
+    expect([await onHand(sku, from), await onHand(sku, to)]).toEqual([1, UNITS_NEAR_LIMIT]);
+
+    // at the most a unit may cost to stay within it, the same transfer is taken, exact to the unit
+    const fits = Math.floor(MAX_AMOUNT / (UNITS_NEAR_LIMIT + 1));
+    expect((await count(sku, from, 0)).status).toBe(200);
+    expect((await receive({ sku, warehouse: from, qty: 1, unit_cost: fits })).status).toBe(200);
+    expect((await transfer()).status).toBe(200);
+    expect((await rows(sku))[0]).toEqual({
+      type: 'transfer_in',
+      delta_on_hand: 1,
+      on_hand_after: UNITS_NEAR_LIMIT + 1,
+      value_delta: (UNITS_NEAR_LIMIT + 1) * fits,
+      value_after: (UNITS_NEAR_LIMIT + 1) * fits,
+    });
+    expect((await count(sku, to, 0)).status).toBe(200);
+  });
+
   it('refuses a count plan whose value moved passes the limit, rather than round it', async () => {
     const warehouse = uniq('CP').replace(/[^A-Za-z0-9-]/g, '');
     expect((await call('POST', '/v1/warehouses', { body: { code: warehouse, name: warehouse } })).status).toBe(201);
