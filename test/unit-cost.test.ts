@@ -1,7 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CURRENT_COST_TRIGGER, costTrigger } from './support/cost-trigger.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
+
+/** The query docs/operations.md gives operators to find the transfers 0036 and before valued wrongly. */
+function misvaluedTransfersQuery(): string {
+  const page = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+  const section = page.slice(page.indexOf('### Levels a transfer valued wrongly before 0037'));
+  const query = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
+  if (query === undefined) throw new Error('docs/operations.md gives no query for the levels 0037 left as they were');
+  return query;
+}
 
 /** The cost columns of a ledger row, as GET /v1/movements shows them. */
 interface CostRow {
@@ -263,6 +274,42 @@ describe.each(drivers())('unit cost and moving-average cost over HTTP on %s', (d
       value_delta: 7,
       value_after: 2511,
     });
+  });
+
+  it('finds, with the query docs/operations.md gives, the transfers an older version let value a never-costed level at nothing, and none since', async () => {
+    const misvalue = async (): Promise<string> => {
+      const { sku, wh } = await world(h.s, [0, 4]);
+      const [from, to] = wh as [string, string];
+      await call('POST', '/v1/stock/receive', {
+        scope: 'warehouse',
+        body: { sku, warehouse: from, qty: 2, unit_cost: 100 },
+      });
+      const moved = await call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 1 } });
+      expect(moved.status).toBe(200);
+      return sku;
+    };
+    // what migration 0036's trigger wrote: 100 for 5 units, and reconcile finds nothing wrong with it
+    await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+    let before: string;
+    try {
+      before = await misvalue();
+    } finally {
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
+    }
+    expect((await call('POST', '/v1/admin/reconcile')).body).toMatchObject({ clean: true, costs: [] });
+    const since = await misvalue();
+
+    const found = await h.test.db.query<{ sku: string; units_valued_at_nothing: number; unit_cost: string }>(
+      `SELECT sku, units_valued_at_nothing, unit_cost::text AS unit_cost FROM (${misvaluedTransfersQuery()}) found
+        WHERE sku = ANY($1)`,
+      [[before, since]],
+    );
+    expect(found.rows).toEqual([{ sku: before, units_valued_at_nothing: 4, unit_cost: '100' }]);
+    const valued = (await call('GET', '/v1/valuation?group_by=sku')).body['groups'] as { key: string; value: number }[];
+    expect([before, since].map((sku) => valued.find((group) => group.key === sku)?.value)).toEqual([
+      100 + 100,
+      100 + 500,
+    ]);
   });
 
   it("reconcile finds a level whose value was changed behind the ledger's back", async () => {

@@ -10,7 +10,8 @@
 -- Levels already valued this way are left as they were. Their later rows (removals at the low average, the cost of
 -- goods sold of fulfilments) were costed from that value and have been reported; correcting them would rewrite
 -- what the append-only ledger says it booked then, and no ledger row changes a level's value without moving units.
--- Reconcile does not see them: every row still adds up.
+-- Reconcile does not see them (every row still adds up): docs/operations.md, "Levels a transfer valued wrongly
+-- before 0037", gives the query that finds them and how an operator revalues one from now on.
 CREATE OR REPLACE FUNCTION stock_movements_cost() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   value_before bigint;
