@@ -40,6 +40,7 @@ const ALL = [
   '0034_holds_as_planned',
   '0035_alerts_in_stock',
   '0036_money_within_safe_integers',
+  '0037_transfer_first_cost',
 ];
 
 describe('migrations', () => {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CURRENT_COST_TRIGGER, costTrigger } from './support/cost-trigger.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
@@ -9,14 +9,6 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 /** Units at the most a unit may cost (1,000,000,000) that bring a level's value closest to the limit from below. */
 const UNITS_NEAR_LIMIT = 9_007_199;
 const NEAR_LIMIT = UNITS_NEAR_LIMIT * 1_000_000_000;
-
-/** The cost trigger's function as a migration defines it, to be put in place of the one there is. */
-function costTrigger(migration: string): string {
-  const sql = readFileSync(new URL(`../src/store/migrations/${migration}.sql`, import.meta.url), 'utf8');
-  const start = sql.search(/CREATE (OR REPLACE )?FUNCTION stock_movements_cost\(\)/);
-  const end = sql.indexOf('END $$;', start) + 'END $$;'.length;
-  return sql.slice(start, end).replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
-}
 
 /** A ledger row's numbers, as GET /v1/movements shows them. */
 interface Row {
@@ -118,6 +110,33 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
     expect((await count(sku, other, 0)).status).toBe(200);
   });
 
+  it('refuses a transfer whose cost, the first a never-costed level is given, would value the units already there past the limit', async () => {
+    const { sku, wh } = await world(h.s, [0, UNITS_NEAR_LIMIT]); // received without a cost
+    const [from, to] = wh as [string, string];
+    const transfer = () => call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 1 } });
+    expect((await receive({ sku, warehouse: from, qty: 1, unit_cost: 1_000_000_000 })).status).toBe(200);
+    const before = await rows(sku);
+
+    // the one unit carries 1,000,000,000, and the units waiting take as much each: (UNITS_NEAR_LIMIT + 1) x 10^9
+    expectOverflow(await transfer());
+    expect(await rows(sku)).toEqual(before);
+    expect([await onHand(sku, from), await onHand(sku, to)]).toEqual([1, UNITS_NEAR_LIMIT]);
+
+    // at the most a unit may cost to stay within it, the same transfer is taken, exact to the unit
+    const fits = Math.floor(MAX_AMOUNT / (UNITS_NEAR_LIMIT + 1));
+    expect((await count(sku, from, 0)).status).toBe(200);
+    expect((await receive({ sku, warehouse: from, qty: 1, unit_cost: fits })).status).toBe(200);
+    expect((await transfer()).status).toBe(200);
+    expect((await rows(sku))[0]).toEqual({
+      type: 'transfer_in',
+      delta_on_hand: 1,
+      on_hand_after: UNITS_NEAR_LIMIT + 1,
+      value_delta: (UNITS_NEAR_LIMIT + 1) * fits,
+      value_after: (UNITS_NEAR_LIMIT + 1) * fits,
+    });
+    expect((await count(sku, to, 0)).status).toBe(200);
+  });
+
   it('refuses a count plan whose value moved passes the limit, rather than round it', async () => {
     const warehouse = uniq('CP').replace(/[^A-Za-z0-9-]/g, '');
     expect((await call('POST', '/v1/warehouses', { body: { code: warehouse, name: warehouse } })).status).toBe(201);
@@ -151,7 +170,7 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
       expect((await receive({ sku, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
       expect((await receive({ sku, warehouse, qty: 1, unit_cost: 1 })).status).toBe(200);
     } finally {
-      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
     }
 
     expectOverflow(await call('GET', `/v1/movements?sku=${sku}`));
@@ -188,7 +207,7 @@ describe.each(drivers())('money past 2^53 - 1 minor units over HTTP on %s', (dri
       for (let i = 0; i < 2; i++)
         expect((await receive({ sku: huge, warehouse, qty: 10_000_000, unit_cost: 1_000_000_000 })).status).toBe(200);
     } finally {
-      await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
     }
     expectOverflow(await receive({ sku: huge, warehouse, qty: 1, unit_cost: 1 }));
     expect((await count(huge, warehouse, 0)).status).toBe(200);

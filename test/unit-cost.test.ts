@@ -1,7 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CURRENT_COST_TRIGGER, costTrigger } from './support/cost-trigger.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
+
+/** The query docs/operations.md gives operators to find the transfers 0036 and before valued wrongly. */
+function misvaluedTransfersQuery(): string {
+  const page = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+  const section = page.slice(page.indexOf('### Levels a transfer valued wrongly before 0037'));
+  const query = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
+  if (query === undefined) throw new Error('docs/operations.md gives no query for the levels 0037 left as they were');
+  return query;
+}
 
 /** The cost columns of a ledger row, as GET /v1/movements shows them. */
 interface CostRow {
@@ -164,6 +175,141 @@ describe.each(drivers())('unit cost and moving-average cost over HTTP on %s', (d
       value_delta: 8000,
       value_after: 8000,
     });
+  });
+
+  it('values the units already at a never-costed level with the cost a transfer brings, as a first receipt would', async () => {
+    // the black-box tester's case: 10 received without a cost; 4 sent on, still uncosted; 1 received at 1.00, the
+    // first cost there, so all 7 are worth 1.00; then 2 sent on, carrying 2.00 to where 4 uncosted units wait
+    const { sku, wh } = await world(h.s, [10, 0]);
+    const [from, to] = wh as [string, string];
+    const transfer = async (qty: number): Promise<void> => {
+      const moved = await call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty } });
+      expect(moved.status).toBe(200);
+    };
+    await transfer(4);
+    const received = await call('POST', '/v1/stock/receive', {
+      scope: 'warehouse',
+      body: { sku, warehouse: from, qty: 1, unit_cost: 100 },
+    });
+    expect(received.status).toBe(200);
+    await transfer(2);
+
+    expect((await costRows(sku, from)).slice(-2)).toEqual([
+      { type: 'receive', delta_on_hand: 1, on_hand_after: 7, unit_cost: 100, value_delta: 700, value_after: 700 },
+      {
+        type: 'transfer_out',
+        delta_on_hand: -2,
+        on_hand_after: 5,
+        unit_cost: 100,
+        value_delta: -200,
+        value_after: 500,
+      },
+    ]);
+    expect(await costRows(sku, to)).toEqual([
+      { type: 'transfer_in', delta_on_hand: 4, on_hand_after: 4, unit_cost: null, value_delta: 0, value_after: 0 },
+      // the 2 bring exactly the 200 they left with; the 4 waiting take their average, 100, as a receipt's first
+      // cost would give them (not 200 for 6, an average of 33 that would cost every later removal)
+      { type: 'transfer_in', delta_on_hand: 2, on_hand_after: 6, unit_cost: 100, value_delta: 600, value_after: 600 },
+    ]);
+    const bySku = await call('GET', '/v1/valuation?group_by=sku');
+    expect((bySku.body['groups'] as { key: string }[]).find((group) => group.key === sku)).toEqual({
+      key: sku,
+      levels: 2,
+      on_hand: 11,
+      uncosted_units: 0,
+      average_cost: 100,
+      value: 1100,
+    });
+    // what leaves there from now on leaves at 1.00
+    const adjusted = await call('POST', '/v1/stock/adjust', {
+      scope: 'warehouse',
+      body: { sku, warehouse: to, delta: -1, reason: 'damaged' },
+    });
+    expect(adjusted.status).toBe(200);
+    expect((await costRows(sku, to)).at(-1)).toEqual({
+      type: 'adjust',
+      delta_on_hand: -1,
+      on_hand_after: 5,
+      unit_cost: 100,
+      value_delta: -100,
+      value_after: 500,
+    });
+  });
+
+  it("keeps a transfer's value exact when it brings a never-costed level its first cost: the rounding stays with the units moved", async () => {
+    const { sku, wh } = await world(h.s, [0, 3]);
+    const [from, to] = wh as [string, string];
+    for (const unitCost of [1000, 1])
+      await call('POST', '/v1/stock/receive', {
+        scope: 'warehouse',
+        body: { sku, warehouse: from, qty: 1, unit_cost: unitCost },
+      });
+    // 1001 for 2 leave together, 500.5 each -> 501; the 3 waiting are worth 3 x 501
+    const moved = await call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 2 } });
+    expect(moved.status).toBe(200);
+    expect((await costRows(sku, from)).at(-1)).toMatchObject({
+      type: 'transfer_out',
+      value_delta: -1001,
+      value_after: 0,
+    });
+    expect((await costRows(sku, to)).at(-1)).toEqual({
+      type: 'transfer_in',
+      delta_on_hand: 2,
+      on_hand_after: 5,
+      unit_cost: 501,
+      value_delta: 1001 + 3 * 501,
+      value_after: 2504,
+    });
+    // into a level already costed, a transfer still brings just what it carried
+    await call('POST', '/v1/stock/receive', {
+      scope: 'warehouse',
+      body: { sku, warehouse: from, qty: 2, unit_cost: 7 },
+    });
+    await call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 1 } });
+    expect((await costRows(sku, to)).at(-1)).toEqual({
+      type: 'transfer_in',
+      delta_on_hand: 1,
+      on_hand_after: 6,
+      unit_cost: 7,
+      value_delta: 7,
+      value_after: 2511,
+    });
+  });
+
+  it('finds, with the query docs/operations.md gives, the transfers an older version let value a never-costed level at nothing, and none since', async () => {
+    const misvalue = async (): Promise<string> => {
+      const { sku, wh } = await world(h.s, [0, 4]);
+      const [from, to] = wh as [string, string];
+      await call('POST', '/v1/stock/receive', {
+        scope: 'warehouse',
+        body: { sku, warehouse: from, qty: 2, unit_cost: 100 },
+      });
+      const moved = await call('POST', '/v1/stock/transfer', { scope: 'warehouse', body: { sku, from, to, qty: 1 } });
+      expect(moved.status).toBe(200);
+      return sku;
+    };
+    // what migration 0036's trigger wrote: 100 for 5 units, and reconcile finds nothing wrong with it
+    await h.test.db.exec(costTrigger('0036_money_within_safe_integers'));
+    let before: string;
+    try {
+      before = await misvalue();
+    } finally {
+      await h.test.db.exec(costTrigger(CURRENT_COST_TRIGGER));
+    }
+    expect((await call('POST', '/v1/admin/reconcile')).body).toMatchObject({ clean: true, costs: [] });
+    const since = await misvalue();
+
+    const found = await h.test.db.query<{ sku: string; units_valued_at_nothing: number; unit_cost: string }>(
+      `SELECT sku, units_valued_at_nothing, unit_cost::text AS unit_cost FROM (${misvaluedTransfersQuery()}) found
+        WHERE sku = ANY($1)`,
+      [[before, since]],
+    );
+    expect(found.rows).toEqual([{ sku: before, units_valued_at_nothing: 4, unit_cost: '100' }]);
+    const valued = (await call('GET', '/v1/valuation?group_by=sku')).body['groups'] as { key: string; value: number }[];
+    expect([before, since].map((sku) => valued.find((group) => group.key === sku)?.value)).toEqual([
+      100 + 100,
+      100 + 500,
+    ]);
   });
 
   it("reconcile finds a level whose value was changed behind the ledger's back", async () => {

@@ -4,14 +4,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { openPglite } from '../src/index.js';
 import { cli, useEmbeddedCli } from './support/cli.js';
-
-/** The cost trigger's function as a migration defines it, to be put in place of the one there is. */
-function costTrigger(migration: string): string {
-  const sql = readFileSync(new URL(`../src/store/migrations/${migration}.sql`, import.meta.url), 'utf8');
-  const start = sql.search(/CREATE (OR REPLACE )?FUNCTION stock_movements_cost\(\)/);
-  const end = sql.indexOf('END $$;', start) + 'END $$;'.length;
-  return sql.slice(start, end).replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
-}
+import { CURRENT_COST_TRIGGER, costTrigger } from './support/cost-trigger.js';
 
 describe('unit cost and valuation from the command line (embedded database)', () => {
   const { dir, env } = useEmbeddedCli('stockroom-valuation-cli-', { STOCKROOM_CURRENCY: 'EUR' });
@@ -91,7 +84,7 @@ describe('unit cost and valuation from the command line (embedded database)', ()
       expect((await cli(env, 'receive', 'GOLD', 'RTM', '10000000', '--unit-cost', '10000000.00')).code).toBe(0);
       expect((await cli(env, 'receive', 'GOLD', 'RTM', '1', '--unit-cost', '0.01')).code).toBe(0);
     } finally {
-      await swapTrigger('0036_money_within_safe_integers');
+      await swapTrigger(CURRENT_COST_TRIGGER);
     }
     const csvFile = join(dir, 'too-large.csv');
     const exported = await cli(env, 'valuation', '--csv', '--output', csvFile);

@@ -155,6 +155,37 @@ describe.each(drivers())('the valuation report over HTTP on %s', (driver) => {
     });
   });
 
+  it('keeps units counted, adjusted, returned or sent uncosted into a never-costed level uncosted, until a transfer brings it a cost', async () => {
+    const { sku, wh } = await world(h.s, [2, 3]);
+    const [costed, uncosted] = wh as [string, string];
+    const level = async () =>
+      (await valuation('group_by=warehouse')).groups.find((one) => one.key === uncosted) ?? { key: uncosted };
+    // none of these paths has a cost to bring: the units come in at the level's average, which it has none of
+    await call('POST', '/v1/stock/count', { scope: 'warehouse', body: { sku, warehouse: uncosted, counted: 5 } });
+    await call('POST', '/v1/stock/adjust', {
+      scope: 'warehouse',
+      body: { sku, warehouse: uncosted, delta: 1, reason: 'correction' },
+    });
+    const returned = await call('POST', '/v1/returns', {
+      scope: 'warehouse',
+      body: { sku, warehouse: uncosted, qty: 1, condition: 'resellable', reference: uniq('rma') },
+    });
+    expect(returned.status).toBe(200);
+    await call('POST', '/v1/stock/transfer', {
+      scope: 'warehouse',
+      body: { sku, from: costed, to: uncosted, qty: 1 },
+    });
+    expect(await level()).toMatchObject({ on_hand: 8, value: 0, uncosted_units: 8, average_cost: null });
+
+    // the first cost here comes with a transfer: every unit there is valued at it
+    await receive(sku, costed, 1, 250);
+    await call('POST', '/v1/stock/transfer', {
+      scope: 'warehouse',
+      body: { sku, from: costed, to: uncosted, qty: 1 },
+    });
+    expect(await level()).toMatchObject({ on_hand: 9, value: 2250, uncosted_units: 0, average_cost: 250 });
+  });
+
   it('refuses an unknown grouping, a date that is none, and keys that are not admin', async () => {
     expect(await call('GET', '/v1/valuation?group_by=colour')).toMatchObject({
       status: 400,
