@@ -607,4 +607,73 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     // A first, then B; the Cs (never counted) in location then SKU order
     expect(items.slice(0, 2).map((item) => item.sku)).toEqual([dear, mid]);
   });
+
+  describe('counts and moves that name a SKU refuse as the stock routes do', () => {
+    it('refuses a location count that finds units in an archived warehouse or of an archived variant, as a count of the level does', async () => {
+      const { wh, sku } = await floor([{ code: 'A-01-01' }], [{}, {}]);
+      const [tee, cap] = sku as [string, string];
+      expect((await call('POST', `/v1/warehouses/${wh}/archive`)).status).toBe(200);
+      const located = await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, {
+        scope: 'warehouse',
+        body: { sku: tee, counted: 3 },
+      });
+      expect(located).toMatchObject({ status: 409, body: { code: 'archived', resource: 'warehouse', key: wh } });
+      const level = await call('POST', '/v1/stock/count', { body: { sku: tee, warehouse: wh, counted: 3 } });
+      expect(level).toMatchObject({ status: 409, body: { code: 'archived', resource: 'warehouse', key: wh } });
+      expect((await call('GET', `/v1/stock/${tee}`)).body).toMatchObject({ total: { on_hand: 0 } });
+      expect((await call('GET', `/v1/warehouses/${wh}/counts`)).body).toMatchObject({ counts: 0 });
+      // a count that raises nothing is no write of units: both take it
+      expect(
+        (await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: tee, counted: 0 } }))
+          .status,
+      ).toBe(201);
+      expect((await call('POST', '/v1/stock/count', { body: { sku: tee, warehouse: wh, counted: 0 } })).status).toBe(
+        200,
+      );
+
+      // an archived variant in a warehouse in use: units found are refused, units found missing are not
+      expect((await call('POST', `/v1/warehouses/${wh}/unarchive`)).status).toBe(200);
+      expect((await receive({ sku: cap, warehouse: wh, qty: 2, bin: 'A-01-01' })).status).toBe(200);
+      expect(
+        (await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: cap, counted: 0 } })).body,
+      ).toMatchObject({ variance: -2 });
+      expect((await call('POST', `/v1/variants/${cap}/archive`)).status).toBe(200);
+      expect(
+        await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: cap, counted: 1 } }),
+      ).toMatchObject({ status: 409, body: { code: 'archived', resource: 'variant', key: cap } });
+      expect((await call('GET', `/v1/stock/${cap}`)).body).toMatchObject({ total: { on_hand: 0 } });
+    });
+
+    it('refuses a kit in a location count (of 0 too), a minimum, a move and a put-away suggestion, as a count of the level does', async () => {
+      const { wh, sku } = await floor(
+        [{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }],
+        [{ weight_g: 100 }, { weight_g: 100 }],
+      );
+      const [mug, set] = sku as [string, string];
+      expect((await call('PUT', `/v1/kits/${set}`, { body: { components: [{ sku: mug, qty: 2 }] } })).status).toBe(200);
+      const kitRefusal = { status: 409, body: { code: 'kit_holds_no_stock', sku: set } };
+      expect(await call('POST', '/v1/stock/count', { body: { sku: set, warehouse: wh, counted: 0 } })).toMatchObject(
+        kitRefusal,
+      );
+      for (const counted of [0, 2])
+        expect(
+          await call('POST', `/v1/warehouses/${wh}/locations/B-01-01/counts`, { body: { sku: set, counted } }),
+        ).toMatchObject(kitRefusal);
+      expect(
+        await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01/minimum`, { body: { sku: set, min_qty: 2 } }),
+      ).toMatchObject(kitRefusal);
+      expect(
+        await call('POST', `/v1/warehouses/${wh}/relocations`, {
+          body: { sku: set, from: 'B-01-01', to: 'A-01-01', qty: 1 },
+        }),
+      ).toMatchObject(kitRefusal);
+      expect(await call('GET', `/v1/warehouses/${wh}/put-away?sku=${set}&qty=1`)).toMatchObject(kitRefusal);
+      expect((await call('GET', `/v1/warehouses/${wh}/counts`)).body).toMatchObject({ counts: 0 });
+      expect(
+        ((await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as { contents: unknown[] }[]).map(
+          (location) => location.contents,
+        ),
+      ).toEqual([[], []]);
+    });
+  });
 });

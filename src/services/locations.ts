@@ -23,7 +23,9 @@ import {
 import type { LocationContent, LocationRow, MeasuresRow } from '../store/locations.js';
 import { readLinesOf, readReservation } from '../store/reservations.js';
 import type { CallOptions, ServiceContext } from './context.js';
+import { refuseArchived } from './archive.js';
 import { runIdempotently } from './idempotency.js';
+import { refuseKit } from './kits.js';
 import {
   CapacityInput,
   LocationCountInput,
@@ -276,6 +278,8 @@ export class LocationService {
         );
       // bin_stock of a variant changes under its levels' locks (see changeLocations)
       await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      // a face is assigned to a SKU so units of it are put there; clearing one a kit kept from before stays possible
+      if (minimum.min_qty !== null) await refuseKit(tx, variant.id, minimum.sku);
       await setPickMinimum(tx, await this.idOf(tx, warehouse.id, warehouse.code, code), variant.id, minimum.min_qty);
       return this.one(tx, warehouse.id, warehouse.code, code);
     });
@@ -325,6 +329,8 @@ export class LocationService {
     const { sku, qty } = parse(PutAwayQuery, query);
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const variant = await variantBySku(this.ctx.db, sku);
+    // a receipt of a kit is refused, so no place is suggested for one
+    await refuseKit(this.ctx.db, variant.id, sku);
     const plan = planPutAway(
       await readPutAwayCandidates(this.ctx.db, warehouse.id, variant.id),
       unitOf(await readMeasures(this.ctx.db, variant.id)),
@@ -431,6 +437,7 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, move.sku);
       const [level] = await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      await refuseKit(tx, variant.id, move.sku);
       if (!level) throw new NotFoundError('stock level', `${move.sku}/${warehouseCode}`);
       await lockLocations(tx, warehouse.id);
       const from = await this.idOf(tx, warehouse.id, warehouse.code, move.from);
@@ -493,6 +500,8 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, count.sku);
       await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      // refused even at 0, as a count of the level is: a kit is counted as its components
+      await refuseKit(tx, variant.id, count.sku);
       const binId = await this.idOf(tx, warehouse.id, warehouse.code, code);
       const held = await readLocationHoldings(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
       const expected = held.find((holding) => holding.location === code)?.qty ?? 0;
@@ -522,6 +531,12 @@ export class LocationService {
         );
         if (applied.length !== 1)
           throw new Error(`the level of ${count.sku} in ${warehouseCode} did not take the count`);
+        // units found in an archived warehouse, or of an archived variant, are refused as a count of the level
+        // refuses them (checked now the level is locked); a count that finds fewer, or as many, goes on
+        if (variance > 0)
+          await refuseArchived(tx, [
+            { variantId: variant.id, warehouseId: warehouse.id, sku: count.sku, warehouse: warehouse.code },
+          ]);
       }
       await recordLocationCount(tx, {
         binId,

@@ -137,7 +137,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: PickMinimumInput,
         example: { sku: 'TEE-M', min_qty: 10 },
         answer: { schema: Answers.Location },
-        refusals: ['not_found', 'unknown_sku'],
+        refusals: ['not_found', 'unknown_sku', 'kit_holds_no_stock'],
         idempotent: true,
       }),
       async (req) =>
@@ -168,7 +168,7 @@ export function locationRoutes(stockroom: Stockroom) {
         params: AtWarehouse,
         querystring: PutAwayParams,
         answer: { schema: Answers.PutAwaySuggestion },
-        refusals: ['not_found', 'unknown_sku'],
+        refusals: ['not_found', 'unknown_sku', 'kit_holds_no_stock'],
       }),
       async (req) => {
         const query = listValues(PutAwayParams, req.query);
@@ -195,7 +195,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: RelocateInput,
         example: { sku: 'TEE-M', from: 'A-01-03', to: 'P-01-01', qty: 12 },
         answer: { status: 201, schema: Answers.Relocation },
-        refusals: ['not_found', 'unknown_sku', 'no_room'],
+        refusals: ['not_found', 'unknown_sku', 'no_room', 'kit_holds_no_stock'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -211,7 +211,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: LocationCountInput,
         example: { sku: 'TEE-M', counted: 11 },
         answer: { status: 201, schema: Answers.LocationCount },
-        refusals: ['not_found', 'unknown_sku', 'money_overflow'],
+        refusals: ['not_found', 'unknown_sku', 'archived', 'kit_holds_no_stock', 'money_overflow'],
         idempotent: true,
       }),
       async (req, reply) =>
