@@ -608,6 +608,102 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect(items.slice(0, 2).map((item) => item.sku)).toEqual([dear, mid]);
   });
 
+  describe('pick faces: one place per SKU', () => {
+    const minimum = (wh: string, location: string, sku: string, min_qty: number | null) =>
+      call('PUT', `/v1/warehouses/${wh}/locations/${location}/minimum`, { body: { sku, min_qty } });
+
+    it('refuses a second pick face for a SKU, and a second SKU for a pick face, naming the face assigned', async () => {
+      const { wh, sku } = await floor(
+        [
+          { code: 'A-01-02', type: 'pick_face' },
+          { code: 'A-01-03', type: 'pick_face' },
+        ],
+        [{}, {}],
+      );
+      const [tee, cap] = sku as [string, string];
+      expect((await minimum(wh, 'A-01-02', tee, 5)).status).toBe(200);
+      const twoFaces = await minimum(wh, 'A-01-03', tee, 5);
+      expect(twoFaces).toMatchObject({
+        status: 409,
+        body: { code: 'already_exists', resource: 'pick face', key: `${wh}/A-01-02` },
+      });
+      expect(twoFaces.body['detail']).toContain(`${tee} has its pick face there`);
+      const twoSkus = await minimum(wh, 'A-01-02', cap, 3);
+      expect(twoSkus).toMatchObject({
+        status: 409,
+        body: { code: 'already_exists', resource: 'pick face', key: `${wh}/A-01-02` },
+      });
+      expect(twoSkus.body['detail']).toContain(`it is ${tee}'s`);
+      // its own face's minimum changes; cleared, the SKU may move to another face
+      expect((await minimum(wh, 'A-01-02', tee, 6)).body['contents']).toEqual([
+        expect.objectContaining({ sku: tee, min_qty: 6 }),
+      ]);
+      expect((await minimum(wh, 'A-01-02', tee, null)).status).toBe(200);
+      expect((await minimum(wh, 'A-01-03', tee, 5)).status).toBe(200);
+      expect((await minimum(wh, 'A-01-02', cap, 3)).status).toBe(200);
+      const faces = (await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as {
+        code: string;
+        contents: { sku: string; min_qty: number | null }[];
+      }[];
+      expect(faces.map((face) => [face.code, face.contents.map((held) => [held.sku, held.min_qty])])).toEqual([
+        ['A-01-02', [[cap, 3]]],
+        ['A-01-03', [[tee, 5]]],
+      ]);
+    });
+
+    it("drops the minimums of a pick face made bulk: it is no SKU's face and no refill is planned into it", async () => {
+      const { wh, sku } = await floor(
+        [{ code: 'A-01-01', type: 'pick_face' }, { code: 'A-01-02', type: 'pick_face' }, { code: 'B-01-01' }],
+        [{}],
+      );
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-01', tee, 4)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 1, bin: 'A-01-01' })).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items']).toHaveLength(1);
+
+      const bulk = await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { type: 'bulk' } });
+      expect(bulk.body).toMatchObject({ type: 'bulk', contents: [{ sku: tee, qty: 1, min_qty: null }] });
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body).toEqual({ items: [] });
+      // a pick face again, it is still no SKU's until one is assigned; the SKU may now take another face
+      await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { type: 'pick_face' } });
+      expect((await call('GET', `/v1/warehouses/${wh}/locations/A-01-01`)).body).toMatchObject({
+        contents: [{ sku: tee, qty: 1, min_qty: null }],
+      });
+      expect((await minimum(wh, 'A-01-02', tee, 2)).status).toBe(200);
+    });
+
+    it('never plans more out of a bulk location than it holds, when two faces of one SKU are left from before the rule', async () => {
+      const { wh, sku } = await floor(
+        [
+          { code: 'A-01-02', type: 'pick_face' },
+          { code: 'A-01-03', type: 'pick_face', max_weight_g: 8_000 },
+          { code: 'B-01-01' },
+        ],
+        [{ weight_g: 1_000 }],
+      );
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-02', tee, 5)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      // a second face, assigned as an older version allowed
+      await h.test.db.query(
+        `INSERT INTO bin_stock (bin_id, variant_id, qty, min_qty)
+         SELECT b.id, v.id, 0, 5 FROM bins b JOIN warehouses w ON w.id = b.warehouse_id, variants v
+          WHERE w.code = $1 AND b.code = 'A-01-03' AND v.sku = $2`,
+        [wh, tee],
+      );
+      const items = (await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items'] as {
+        to: string;
+        qty: number;
+        from: { location: string; qty: number }[];
+      }[];
+      // A-01-02 (no limit) wants 10, A-01-03 has room for 8: B-01-01's 10 go to the first, in code order
+      expect(items).toEqual([
+        expect.objectContaining({ to: 'A-01-02', qty: 10, from: [{ location: 'B-01-01', qty: 10 }] }),
+      ]);
+    });
+  });
+
   describe('counts and moves that name a SKU refuse as the stock routes do', () => {
     it('refuses a location count that finds units in an archived warehouse or of an archived variant, as a count of the level does', async () => {
       const { wh, sku } = await floor([{ code: 'A-01-01' }], [{}, {}]);

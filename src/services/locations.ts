@@ -1,10 +1,19 @@
 import { AlreadyExistsError, NoRoomError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { planCounts, planPutAway, planReplenishment, roomFor, roomText, volumeOf } from '../domain/locations.js';
+import {
+  pickFaceConflict,
+  planCounts,
+  planPutAway,
+  planReplenishments,
+  roomFor,
+  roomText,
+  volumeOf,
+} from '../domain/locations.js';
 import type { AbcClass, CountMethod, LocationType, PickHolding, Stop, UnitMeasures } from '../domain/locations.js';
 import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels } from '../store/levels.js';
 import {
   changeLocations,
+  clearPickMinimums,
   insertLocation,
   lockLocations,
   readLocationHoldings,
@@ -12,6 +21,7 @@ import {
   readMeasures,
   readCountCandidates,
   readLocationCounts,
+  readPickAssignments,
   readPutAwayCandidates,
   readWarehouseFill,
   recordLocationCount,
@@ -36,7 +46,7 @@ import {
   PutAwayQuery,
   RelocateInput,
 } from './location-schemas.js';
-import { variantBySku, warehouseByCode } from './lookups.js';
+import { missing, variantBySku, variantsBySku, warehouseByCode } from './lookups.js';
 import { Picking } from './picking.js';
 import { parse } from './schemas.js';
 import { reservationIdOf } from './reservations.js';
@@ -233,12 +243,17 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       await lockLocations(tx, warehouse.id);
       const current = await this.one(tx, warehouse.id, warehouse.code, code);
-      await updateLocation(tx, await this.idOf(tx, warehouse.id, warehouse.code, code), {
-        type: patch.type ?? current.type,
+      const id = await this.idOf(tx, warehouse.id, warehouse.code, code);
+      const type = patch.type ?? current.type;
+      await updateLocation(tx, id, {
+        type,
         active: patch.active ?? current.active,
         max_weight_g: patch.max_weight_g === undefined ? current.max_weight_g : patch.max_weight_g,
         max_volume_cm3: patch.max_volume_cm3 === undefined ? current.max_volume_cm3 : patch.max_volume_cm3,
       });
+      // only a pick face keeps a minimum: one that stops being a face is no SKU's any more (its units stay). Under
+      // the locations' lock, which an assignment takes too; a minimum is no stock number, so no level lock is needed
+      if (type !== 'pick_face') await clearPickMinimums(tx, id);
       return this.one(tx, warehouse.id, warehouse.code, code);
     });
   }
@@ -270,16 +285,30 @@ export class LocationService {
     return runIdempotently(this.ctx, 'location.minimum', options, { warehouseCode, code, ...minimum }, async (tx) => {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, minimum.sku);
-      const location = await this.one(tx, warehouse.id, warehouse.code, code);
-      if (location.type !== 'pick_face' && minimum.min_qty !== null)
-        throw ValidationError.field(
-          '/min_qty',
-          `${code} is ${location.type.replace('_', ' ')}: only a pick face keeps a minimum`,
-        );
       // bin_stock of a variant changes under its levels' locks (see changeLocations)
       await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
       // a face is assigned to a SKU so units of it are put there; clearing one a kit kept from before stays possible
       if (minimum.min_qty !== null) await refuseKit(tx, variant.id, minimum.sku);
+      // then the locations, as every stock change takes them: two assignments of one face (of different SKUs, so
+      // under different level locks), or one racing a change of its type, are judged one after the other
+      await lockLocations(tx, warehouse.id);
+      const location = await this.one(tx, warehouse.id, warehouse.code, code);
+      if (minimum.min_qty !== null) {
+        if (location.type !== 'pick_face')
+          throw ValidationError.field(
+            '/min_qty',
+            `${code} is ${location.type.replace('_', ' ')}: only a pick face keeps a minimum`,
+          );
+        const taken = pickFaceConflict(await readPickAssignments(tx, warehouse.id), code, minimum.sku);
+        if (taken)
+          throw new AlreadyExistsError(
+            'pick face',
+            `${warehouse.code}/${taken.location}`,
+            taken.sku === minimum.sku
+              ? `${minimum.sku} has its pick face there, and a SKU has one: clear its minimum there (null) first`
+              : `it is ${taken.sku}'s, and a pick face is one SKU's: clear ${taken.sku}'s minimum there (null) first`,
+          );
+      }
       await setPickMinimum(tx, await this.idOf(tx, warehouse.id, warehouse.code, code), variant.id, minimum.min_qty);
       return this.one(tx, warehouse.id, warehouse.code, code);
     });
@@ -395,34 +424,44 @@ export class LocationService {
     return { reservation_id: reservation.id, order_ref: reservation.order_ref, lines: listed, walk };
   }
 
-  /** Pick faces of a warehouse below their minimum, each with the move from bulk (then overflow) that refills it. */
+  /**
+   * Pick faces of a warehouse below their minimum, each with the move from bulk (then overflow) that refills it,
+   * in code order; no source is planned to give more than it holds, whatever the moves before took of it.
+   */
   async replenishments(warehouseCode: string): Promise<ReplenishmentSuggestion[]> {
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const faces = await readLocations(this.ctx.db, warehouse.id, { type: 'pick_face' });
-    const suggestions: ReplenishmentSuggestion[] = [];
-    for (const face of faces) {
-      for (const held of face.contents) {
-        if (held.min_qty === null || held.qty >= held.min_qty) continue;
-        const variant = await variantBySku(this.ctx.db, held.sku);
-        const reserve = await readLocationHoldings(this.ctx.db, [{ variantId: variant.id, warehouseId: warehouse.id }]);
-        const room = roomFor(face, unitOf(await readMeasures(this.ctx.db, variant.id))).units;
-        const move = planReplenishment(
-          { location: face.code, qty: held.qty, min_qty: held.min_qty, room },
-          reserve.filter((holding) => holding.location !== face.code),
-        );
-        if (move)
-          suggestions.push({
-            warehouse: warehouse.code,
-            sku: held.sku,
-            to: face.code,
-            on_face: held.qty,
-            min_qty: held.min_qty,
-            qty: move.qty,
-            from: move.from,
-          });
-      }
-    }
-    return suggestions;
+    const below = faces.flatMap((face) =>
+      face.contents.flatMap((held) =>
+        held.min_qty !== null && held.qty < held.min_qty
+          ? [{ location: face.code, sku: held.sku, qty: held.qty, min_qty: held.min_qty }]
+          : [],
+      ),
+    );
+    if (below.length === 0) return [];
+    const variants = await variantsBySku(this.ctx.db, [...new Set(below.map((face) => face.sku))]);
+    const holdings = await readLocationHoldings(
+      this.ctx.db,
+      [...variants.values()].map((variant) => ({ variantId: variant.id, warehouseId: warehouse.id })),
+    );
+    const units = new Map<string, UnitMeasures>();
+    for (const [sku, variant] of variants) units.set(sku, unitOf(await readMeasures(this.ctx.db, variant.id)));
+    const planned = planReplenishments(
+      below.map((face) => ({ ...face, unit: units.get(face.sku) ?? missing('measures') })),
+      new Map(faces.map((face) => [face.code, face])),
+      new Map(
+        [...variants].map(([sku, variant]) => [sku, holdings.filter((holding) => holding.variant_id === variant.id)]),
+      ),
+    );
+    return planned.map((move) => ({
+      warehouse: warehouse.code,
+      sku: move.sku,
+      to: move.to,
+      on_face: move.on_face,
+      min_qty: move.min_qty,
+      qty: move.qty,
+      from: move.from,
+    }));
   }
 
   /**

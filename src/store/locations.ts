@@ -1,4 +1,10 @@
-import type { CountCandidate, LocationType, PickHolding, PutAwayCandidate } from '../domain/locations.js';
+import type {
+  CountCandidate,
+  LocationType,
+  PickAssignment,
+  PickHolding,
+  PutAwayCandidate,
+} from '../domain/locations.js';
 import type { Queryable } from './db.js';
 
 /** A location (a row of `bins`) with its limits and what its units weigh and take up now. */
@@ -110,6 +116,23 @@ export async function setPickMinimum(
      ON CONFLICT (bin_id, variant_id) DO UPDATE SET min_qty = EXCLUDED.min_qty`,
     [binId, variantId, minQty],
   );
+}
+
+/** The pick faces of a warehouse assigned to a variant (a minimum set for it there), in code and SKU order. */
+export async function readPickAssignments(db: Queryable, warehouseId: number): Promise<PickAssignment[]> {
+  const { rows } = await db.query<PickAssignment>(
+    `SELECT b.code AS location, v.sku
+       FROM bin_stock s JOIN bins b ON b.id = s.bin_id JOIN variants v ON v.id = s.variant_id
+      WHERE b.warehouse_id = $1 AND b.type = 'pick_face' AND s.min_qty IS NOT NULL
+      ORDER BY b.code, v.sku`,
+    [warehouseId],
+  );
+  return rows;
+}
+
+/** Clears every minimum a location keeps (it is no pick face any more); its units stay where they are. */
+export async function clearPickMinimums(tx: Queryable, binId: number): Promise<void> {
+  await tx.query('UPDATE bin_stock SET min_qty = NULL WHERE bin_id = $1 AND min_qty IS NOT NULL', [binId]);
 }
 
 /** What a unit of a variant weighs and measures, as stored. */

@@ -137,7 +137,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: PickMinimumInput,
         example: { sku: 'TEE-M', min_qty: 10 },
         answer: { schema: Answers.Location },
-        refusals: ['not_found', 'unknown_sku', 'kit_holds_no_stock'],
+        refusals: ['not_found', 'unknown_sku', 'already_exists', 'kit_holds_no_stock'],
         idempotent: true,
       }),
       async (req) =>
