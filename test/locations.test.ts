@@ -673,6 +673,25 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
       expect((await minimum(wh, 'A-01-02', tee, 2)).status).toBe(200);
     });
 
+    it('leaves an inactive pick face out of the refill plan: a move into it is refused', async () => {
+      const { wh, sku } = await floor([{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }], [{}]);
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-01', tee, 3)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items']).toEqual([
+        expect.objectContaining({ to: 'A-01-01', qty: 6 }),
+      ]);
+      await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { active: false } });
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body).toEqual({ items: [] });
+      expect(
+        (
+          await call('POST', `/v1/warehouses/${wh}/relocations`, {
+            body: { sku: tee, from: 'B-01-01', to: 'A-01-01', qty: 6 },
+          })
+        ).body,
+      ).toMatchObject({ code: 'no_room', limit: 'inactive' });
+    });
+
     it('never plans more out of a bulk location than it holds, when two faces of one SKU are left from before the rule', async () => {
       const { wh, sku } = await floor(
         [

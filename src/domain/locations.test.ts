@@ -269,9 +269,9 @@ describe("a warehouse's pick-face refills", () => {
   it('never take more out of a source than it holds: a later face gets what the earlier ones left', () => {
     const planned = planReplenishments(
       [
-        { location: 'A-01-01', sku: 'TEE', qty: 0, min_qty: 5, unit: unmeasured },
-        { location: 'A-01-02', sku: 'TEE', qty: 1, min_qty: 5, unit: unmeasured },
-        { location: 'A-01-03', sku: 'TEE', qty: 0, min_qty: 5, unit: unmeasured },
+        { location: 'A-01-01', sku: 'TEE', active: true, qty: 0, min_qty: 5, unit: unmeasured },
+        { location: 'A-01-02', sku: 'TEE', active: true, qty: 1, min_qty: 5, unit: unmeasured },
+        { location: 'A-01-03', sku: 'TEE', active: true, qty: 0, min_qty: 5, unit: unmeasured },
       ],
       new Map([
         ['A-01-01', fill()],
@@ -301,12 +301,20 @@ describe("a warehouse's pick-face refills", () => {
     ]);
   });
 
+  it('leave out an inactive face: a move into it would be refused', () => {
+    const reserve = new Map([['TEE', [{ location: 'B-01-01', type: 'bulk' as const, qty: 8 }]]]);
+    const face = { location: 'A-01-01', sku: 'TEE', qty: 0, min_qty: 2, unit: unmeasured };
+    const fills = new Map([['A-01-01', fill()]]);
+    expect(planReplenishments([{ ...face, active: false }], fills, reserve)).toEqual([]);
+    expect(planReplenishments([{ ...face, active: true }], fills, reserve)).toHaveLength(1);
+  });
+
   it('count the room a face has left after the refills before it', () => {
     const unit = { weight_g: 1_000, volume_cm3: null };
     const planned = planReplenishments(
       [
-        { location: 'A-01-01', sku: 'TEE', qty: 0, min_qty: 4, unit },
-        { location: 'A-01-01', sku: 'CAP', qty: 0, min_qty: 4, unit },
+        { location: 'A-01-01', sku: 'TEE', active: true, qty: 0, min_qty: 4, unit },
+        { location: 'A-01-01', sku: 'CAP', active: true, qty: 0, min_qty: 4, unit },
       ],
       new Map([['A-01-01', fill({ max_weight_g: 10_000 })]]),
       new Map([

@@ -256,6 +256,8 @@ export function pickFaceConflict(
 export interface FaceMinimum {
   location: string;
   sku: string;
+  /** an inactive face takes no more units (a move into it is refused), so it is never refilled */
+  active: boolean;
   /** units of the variant on the face now */
   qty: number;
   min_qty: number;
@@ -273,7 +275,7 @@ export interface PlannedRefill extends Replenishment {
  * The refills of a warehouse's pick faces, in the order given, each as planReplenishment plans one face: from what
  * the reserve holds less what the refills before it take, so two faces of a SKU never count on the same units, and
  * into the room a face has left after the refills before it, so two SKUs of one face never count on the same room
- * (neither is allowed now, but either may be left from before).
+ * (neither is allowed now, but either may be left from before). Inactive faces are left out.
  * @param fills each pick face's limits and fill now, by location
  * @param reserve what each SKU's locations hold, by SKU
  */
@@ -288,7 +290,7 @@ export function planReplenishments(
   const planned: PlannedRefill[] = [];
   for (const face of minimums) {
     const fill = filled.get(face.location);
-    if (!fill) continue;
+    if (!face.active || !fill) continue;
     const left = (reserve.get(face.sku) ?? []).map((holding) => ({
       ...holding,
       qty: holding.qty - (taken.get(takenKey(face.sku, holding.location)) ?? 0),

@@ -434,7 +434,7 @@ export class LocationService {
     const below = faces.flatMap((face) =>
       face.contents.flatMap((held) =>
         held.min_qty !== null && held.qty < held.min_qty
-          ? [{ location: face.code, sku: held.sku, qty: held.qty, min_qty: held.min_qty }]
+          ? [{ location: face.code, active: face.active, sku: held.sku, qty: held.qty, min_qty: held.min_qty }]
           : [],
       ),
     );
