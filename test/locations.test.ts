@@ -115,6 +115,65 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect((await call('GET', `/v1/variants/${sku[0] ?? ''}/measures`, { scope: 'warehouse' })).body).toEqual(set.body);
   });
 
+  it('refuses dimensions whose volume passes what a unit may take up, at the dimensions, as a volume given is refused', async () => {
+    const { sku } = await floor([], [{}]);
+    const measures = (body: Record<string, unknown>) => call('PUT', `/v1/variants/${sku[0] ?? ''}/measures`, { body });
+    for (const height of [214, 215]) {
+      const refused = await measures({ dimensions_mm: { length: 100_000, width: 100_000, height } });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { code: 'validation_failed', errors: [{ path: '/dimensions_mm' }] },
+      });
+      expect((refused.body['errors'] as { message: string }[])[0]?.message).toBe(
+        `these dimensions make a unit of ${height * 10_000_000} cm³, more than the 2000000000 cm³ a unit may take up`,
+      );
+    }
+    expect(await measures({ volume_cm3: 2_140_000_000 })).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: '/volume_cm3' }] },
+    });
+    // 2,000,000,000 cm³ exactly is a unit's most, derived or given
+    expect((await measures({ dimensions_mm: { length: 100_000, width: 100_000, height: 200 } })).body).toMatchObject({
+      volume_cm3: 2_000_000_000,
+    });
+    expect((await call('GET', `/v1/variants/${sku[0] ?? ''}/measures`)).body).toMatchObject({
+      volume_cm3: 2_000_000_000,
+    });
+  });
+
+  it('reads the fill of locations holding more volume than 2^53 - 1 cm³, and puts more away there', async () => {
+    const { wh, sku } = await floor(
+      [{ code: 'A-01-01' }, { code: 'B-01-01', max_volume_cm3: 1_000_000 }],
+      [{ weight_g: 2_000_000_000, volume_cm3: 2_000_000_000 }],
+    );
+    const [crate] = sku as [string];
+    expect((await receive({ sku: crate, warehouse: wh, qty: 5_000_000, bin: 'A-01-01' })).status).toBe(200);
+    expect((await receive({ sku: crate, warehouse: wh, qty: 1, bin: 'A-01-01' })).status).toBe(200);
+    // 10,000,002,000,000,000 is past 2^53 - 1 and still a number JSON readers hold exactly
+    const list = await call('GET', `/v1/warehouses/${wh}/locations`, { scope: 'warehouse' });
+    expect(list).toMatchObject({
+      status: 200,
+      body: {
+        volume_cm3: 10_000_002_000_000_000,
+        items: [
+          {
+            code: 'A-01-01',
+            fill: { units: 5_000_001, weight_g: 10_000_002_000_000_000, volume_cm3: 10_000_002_000_000_000 },
+          },
+          { code: 'B-01-01', fill: { units: 0, volume_cm3: 0 } },
+        ],
+      },
+    });
+    expect((await call('GET', `/v1/warehouses/${wh}/locations/A-01-01`)).status).toBe(200);
+    expect((await call('GET', `/v1/warehouses/${wh}/put-away?sku=${crate}&qty=1`)).body).toMatchObject({
+      stops: [{ location: 'A-01-01', qty: 1 }],
+    });
+    expect((await receive({ sku: crate, warehouse: wh, qty: 1, bin: 'B-01-01' })).body).toMatchObject({
+      code: 'no_room',
+      limit: 'volume',
+    });
+  });
+
   it('puts away into the pick face first; a full pick face sends the rest to bulk, then overflow', async () => {
     const { wh, sku } = await floor(
       [

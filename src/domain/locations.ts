@@ -14,6 +14,9 @@ export interface UnitMeasures {
   volume_cm3: number | null;
 }
 
+/** The most a unit of a variant may take up (cm³), given or derived from its dimensions. */
+export const MAX_UNIT_VOLUME_CM3 = 2_000_000_000;
+
 /** A unit's volume from its dimensions in millimetres, rounded up to whole cubic centimetres: room is never overstated. */
 export function volumeOf(dimensions: { length_mm: number; width_mm: number; height_mm: number }): number {
   return Math.ceil((dimensions.length_mm * dimensions.width_mm * dimensions.height_mm) / 1000);

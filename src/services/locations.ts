@@ -7,6 +7,7 @@ import {
   roomFor,
   roomText,
   volumeOf,
+  MAX_UNIT_VOLUME_CM3,
 } from '../domain/locations.js';
 import type { AbcClass, CountMethod, LocationType, PickHolding, Stop, UnitMeasures } from '../domain/locations.js';
 import type { Queryable } from '../store/db.js';
@@ -317,21 +318,27 @@ export class LocationService {
   /** Sets what a unit of a variant weighs and measures (all of it: what is left out is not known). */
   async setMeasures(sku: string, input: MeasuresInput, options: CallOptions = {}): Promise<Measures> {
     const measures = parse(MeasuresInput, input);
+    const dimensions = measures.dimensions_mm ?? null;
+    const row: MeasuresRow = {
+      weight_g: measures.weight_g ?? null,
+      length_mm: dimensions?.length ?? null,
+      width_mm: dimensions?.width ?? null,
+      height_mm: dimensions?.height ?? null,
+      volume_cm3:
+        measures.volume_cm3 !== undefined
+          ? measures.volume_cm3
+          : dimensions === null
+            ? null
+            : volumeOf({ length_mm: dimensions.length, width_mm: dimensions.width, height_mm: dimensions.height }),
+    };
+    // each side may be up to 100 m, but a volume derived from them obeys the limit a given one does (the schema's)
+    if (row.volume_cm3 !== null && row.volume_cm3 > MAX_UNIT_VOLUME_CM3)
+      throw ValidationError.field(
+        '/dimensions_mm',
+        `these dimensions make a unit of ${row.volume_cm3} cm³, more than the ${MAX_UNIT_VOLUME_CM3} cm³ a unit may take up`,
+      );
     return runIdempotently(this.ctx, 'variant.measures', options, { sku, ...measures }, async (tx) => {
       const variant = await variantBySku(tx, sku);
-      const dimensions = measures.dimensions_mm ?? null;
-      const row: MeasuresRow = {
-        weight_g: measures.weight_g ?? null,
-        length_mm: dimensions?.length ?? null,
-        width_mm: dimensions?.width ?? null,
-        height_mm: dimensions?.height ?? null,
-        volume_cm3:
-          measures.volume_cm3 !== undefined
-            ? measures.volume_cm3
-            : dimensions === null
-              ? null
-              : volumeOf({ length_mm: dimensions.length, width_mm: dimensions.width, height_mm: dimensions.height }),
-      };
       await writeMeasures(tx, variant.id, row);
       return toMeasures(sku, row);
     });
