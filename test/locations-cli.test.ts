@@ -38,4 +38,21 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     expect((await cli(env, 'location', 'variance', 'AMS')).out).toMatch(/^1 counts since .*: net -1, absolute 1/);
     expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'newest')).code).not.toBe(0);
   });
+
+  it('refuses a count, minimum, move or capacity that is no whole number with exit 2, naming the argument', async () => {
+    const cases: [string[], string][] = [
+      [['location', 'count', 'AMS', 'B-01-01', 'TEE-M', '1.5'], '/counted'],
+      [['location', 'minimum', 'AMS', 'A-01-01', 'TEE-M', 'abc'], '/min_qty'],
+      [['location', 'move', 'AMS', 'TEE-M', 'A-01-01', 'B-01-01', '1.5'], '/qty'],
+      [['location', 'capacity', 'AMS', 'lots'], '/capacity_cm3'],
+    ];
+    for (const [argv, path] of cases) {
+      const human = await cli(env, ...argv);
+      expect([human.code, human.out], argv.join(' ')).toEqual([2, '']);
+      expect(human.err).toMatch(new RegExp(`^error: invalid input\n  ${path}: `));
+      const json = await cli(env, '--json', ...argv);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path }] });
+    }
+  });
 });
