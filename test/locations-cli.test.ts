@@ -55,4 +55,16 @@ describe('the warehouse floor from the command line (embedded database)', () => 
       expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path }] });
     }
   });
+
+  it('refuses a count plan limit outside 1-500, as the API does, rather than cutting the plan by it', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'CPL', '--name', 'Count plans')).code).toBe(0);
+    for (const limit of ['0', '-1', '501']) {
+      const refused = await cli(env, 'location', 'count-plan', 'CPL', '--limit', limit);
+      expect([refused.code, refused.out], limit).toEqual([2, '']);
+      expect(refused.err).toContain(
+        `option '--limit <n>' argument '${limit}' is invalid. must be a whole number from 1 to 500`,
+      );
+    }
+    expect((await cli(env, 'location', 'count-plan', 'CPL', '--limit', '1')).code).toBe(0);
+  });
 });

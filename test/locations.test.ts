@@ -639,6 +639,27 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect(await call('GET', `/v1/warehouses/${wh}/count-plan?method=newest`)).toMatchObject({ status: 400 });
   });
 
+  it('refuses a count plan or variance report limit outside 1-500 from an embedding program, as over HTTP', async () => {
+    const { wh } = await floor([{ code: 'A-01-01' }], []);
+    for (const limit of [0, -1, 501, 2.5]) {
+      await expect(h.s.locations.countPlan(wh, { limit })).rejects.toMatchObject({
+        code: 'validation_failed',
+        errors: [{ path: '/limit', message: 'must be a whole number from 1 to 500' }],
+      });
+      await expect(h.s.locations.varianceReport(wh, { limit })).rejects.toMatchObject({
+        errors: [{ path: '/limit' }],
+      });
+    }
+    await expect(h.s.locations.countPlan(wh, { windowDays: 0 })).rejects.toMatchObject({
+      errors: [{ path: '/windowDays', message: 'must be a whole number from 1 to 3650' }],
+    });
+    expect(await call('GET', `/v1/warehouses/${wh}/count-plan?limit=0`)).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: '/query/limit' }] },
+    });
+    expect((await h.s.locations.countPlan(wh, { limit: 500, windowDays: 3650 })).items).toEqual([]);
+  });
+
   it('classes the count plan by the value moved, not the units: a few dear units outrank many cheap ones, uncosted units move none', async () => {
     const { wh, sku } = await floor([{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }], [{}, {}, {}, {}]);
     const [cheap, mid, dear, uncosted] = sku as [string, string, string, string];

@@ -2,13 +2,14 @@ import Type from 'typebox';
 import type { Command } from 'commander';
 import { COUNT_METHODS } from '../domain/locations.js';
 import { formatMoney } from '../domain/money.js';
+import { MAX_PAGE } from '../services/paging.js';
 import { parse } from '../services/schemas.js';
 import type { Location, PickList } from '../services/locations.js';
 import { CapacityInput, LocationCountInput, PickMinimumInput, RelocateInput } from '../services/location-schemas.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
-import { int, intOption } from './args.js';
+import { int, intOption, pageSizeOption } from './args.js';
 
 const CountMethodSchema = Type.Enum(COUNT_METHODS);
 
@@ -186,7 +187,7 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
     .command('count-plan <warehouse>')
     .description('what to count today')
     .option('--method <method>', 'abc (by movement value, the default) | oldest')
-    .option('--limit <n>', 'how many (default 20)', intOption)
+    .option('--limit <n>', `how many, 1-${MAX_PAGE} (default 20)`, pageSizeOption)
     .action(async (warehouse: string, flags: { method?: string; limit?: number }) => {
       await runAndPrint(
         ctx(),

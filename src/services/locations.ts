@@ -49,6 +49,7 @@ import {
 } from './location-schemas.js';
 import { missing, variantBySku, variantsBySku, warehouseByCode } from './lookups.js';
 import { Picking } from './picking.js';
+import { MAX_PAGE } from './paging.js';
 import { parse } from './schemas.js';
 import { reservationIdOf } from './reservations.js';
 
@@ -613,11 +614,14 @@ export class LocationService {
     warehouseCode: string,
     query: { method?: CountMethod | undefined; limit?: number | undefined; windowDays?: number | undefined } = {},
   ): Promise<CountPlan> {
+    // refused as the API refuses them, not read as written: a limit of 0 or -1 would slice the plan to nothing or
+    // to all but its last rows
+    const limit = wholeWithin(query.limit ?? 20, 1, MAX_PAGE, '/limit');
+    const windowDays = wholeWithin(query.windowDays ?? 90, 1, 3650, '/windowDays');
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const method = query.method ?? 'abc';
-    const windowDays = query.windowDays ?? 90;
     const since = new Date(this.ctx.clock().getTime() - windowDays * 86_400_000);
-    const planned = planCounts(await readCountCandidates(this.ctx.db, warehouse.id, since), method, query.limit ?? 20);
+    const planned = planCounts(await readCountCandidates(this.ctx.db, warehouse.id, since), method, limit);
     return {
       warehouse: warehouse.code,
       method,
@@ -640,9 +644,10 @@ export class LocationService {
     warehouseCode: string,
     query: { since?: Date | undefined; limit?: number | undefined } = {},
   ): Promise<VarianceReport> {
+    const limit = wholeWithin(query.limit ?? 100, 1, MAX_PAGE, '/limit');
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const since = query.since ?? new Date(this.ctx.clock().getTime() - 30 * 86_400_000);
-    const rows = await readLocationCounts(this.ctx.db, warehouse.id, since, query.limit ?? 100);
+    const rows = await readLocationCounts(this.ctx.db, warehouse.id, since, limit);
     return {
       warehouse: warehouse.code,
       since: since.toISOString(),
@@ -668,6 +673,13 @@ export class LocationService {
     if (!row) throw new NotFoundError('bin', `${warehouse}/${code}`);
     return row.id;
   }
+}
+
+/** A whole number a caller gave within bounds, else a validation error at `path`. */
+function wholeWithin(value: number, min: number, max: number, path: string): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw ValidationError.field(path, `must be a whole number from ${min} to ${max}`);
+  return value;
 }
 
 /** A unit's weight and volume from a variant's stored measures. */
