@@ -67,4 +67,39 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     }
     expect((await cli(env, 'location', 'count-plan', 'CPL', '--limit', '1')).code).toBe(0);
   });
+
+  it('takes "none" for a limit, as its help says: no limit', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'NON', '--name', 'No limits')).code).toBe(0);
+    const added = await cli(
+      env,
+      '--json',
+      'location',
+      'add',
+      'NON',
+      'G-01-03',
+      '--max-weight',
+      '500',
+      '--max-volume',
+      'none',
+    );
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.out)).toMatchObject({ code: 'G-01-03', max_weight_g: 500, max_volume_cm3: null });
+    const updated = await cli(
+      env,
+      '--json',
+      'location',
+      'update',
+      'NON',
+      'G-01-03',
+      '--max-weight',
+      'none',
+      '--max-volume',
+      '9000',
+    );
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.out)).toMatchObject({ max_weight_g: null, max_volume_cm3: 9000 });
+    const refused = await cli(env, 'location', 'update', 'NON', 'G-01-03', '--max-weight', 'nothing');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain("option '--max-weight <grams>' argument 'nothing' is invalid");
+  });
 });

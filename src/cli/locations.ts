@@ -14,10 +14,14 @@ import { int, intOption, pageSizeOption } from './args.js';
 const CountMethodSchema = Type.Enum(COUNT_METHODS);
 
 /**
- * A limit as a flag gives it: a number, or "none" for no limit. Only for options, where commander says which one a
- * refusal is about; an argument is read with `int` and its schema, which names it.
+ * A limit as a flag gives it: a number, or "none" for no limit, kept as the word (commander stores '' for an option
+ * whose parser returns null) and made null by `locationFields`. Only for options, where commander says which one
+ * a refusal is about; an argument is read with `int` and its schema, which names it.
  */
-const limitOption = (value: string): number | null => (value === 'none' ? null : intOption(value));
+const limitOption = (value: string): number | 'none' => (value === 'none' ? 'none' : intOption(value));
+
+/** A limit flag as the input takes it: "none" is null, no limit. */
+const limitOf = (value: number | 'none'): number | null => (value === 'none' ? null : value);
 
 const limitText = (value: number | null, unit: string): string => (value === null ? '-' : `${value} ${unit}`);
 
@@ -54,15 +58,15 @@ const pickListText = (list: PickList): string =>
 
 interface LocationFlags {
   type?: string;
-  maxWeight?: number | null;
-  maxVolume?: number | null;
+  maxWeight?: number | 'none';
+  maxVolume?: number | 'none';
   active?: boolean;
 }
 
 const locationFields = (flags: LocationFlags) => ({
   ...(flags.type === undefined ? {} : { type: flags.type as Location['type'] }),
-  ...(flags.maxWeight === undefined ? {} : { max_weight_g: flags.maxWeight }),
-  ...(flags.maxVolume === undefined ? {} : { max_volume_cm3: flags.maxVolume }),
+  ...(flags.maxWeight === undefined ? {} : { max_weight_g: limitOf(flags.maxWeight) }),
+  ...(flags.maxVolume === undefined ? {} : { max_volume_cm3: limitOf(flags.maxVolume) }),
   ...(flags.active === undefined ? {} : { active: flags.active }),
 });
 
