@@ -224,6 +224,15 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect(fills).toEqual([5, 6, 3]);
   });
 
+  it('names a bad put-away quantity under /query, whatever is wrong with it', async () => {
+    const { wh, sku } = await floor([{ code: 'A-01-01' }], [{}]);
+    for (const qty of ['0', 'abc', '10000001', '-1'])
+      expect(await call('GET', `/v1/warehouses/${wh}/put-away?sku=${sku[0] ?? ''}&qty=${qty}`)).toMatchObject({
+        status: 400,
+        body: { code: 'validation_failed', errors: [{ path: '/query/qty' }] },
+      });
+  });
+
   it('refuses a receipt into a location without room, saying which limit and how much room, unless forced', async () => {
     const { wh, sku } = await floor(
       [

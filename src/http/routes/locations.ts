@@ -16,7 +16,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { LocationAnswers as Answers } from '../location-responses.js';
 import { routesTagged } from './route-options.js';
-import { QueryFlag, listValues } from './query.js';
+import { QueryFlag, fromQuery, listValues } from './query.js';
 import { reservationIdOf } from '../../services/reservations.js';
 
 const ADMIN = ['admin'] as const;
@@ -174,7 +174,9 @@ export function locationRoutes(stockroom: Stockroom) {
         const query = listValues(PutAwayParams, req.query);
         if (query.sku === undefined || query.qty === undefined)
           throw ValidationError.field('/query', 'give sku and qty');
-        return locations.suggestPutAway(paramsOf(req).code, { sku: query.sku, qty: Number(query.qty) });
+        const { sku, qty } = query;
+        // the pattern lets 0 through: the service refuses it, and the place it names is the query's
+        return fromQuery(() => locations.suggestPutAway(paramsOf(req).code, { sku, qty: Number(qty) }));
       },
     );
     app.get(
