@@ -38,4 +38,68 @@ describe('the warehouse floor from the command line (embedded database)', () => 
     expect((await cli(env, 'location', 'variance', 'AMS')).out).toMatch(/^1 counts since .*: net -1, absolute 1/);
     expect((await cli(env, 'location', 'count-plan', 'AMS', '--method', 'newest')).code).not.toBe(0);
   });
+
+  it('refuses a count, minimum, move or capacity that is no whole number with exit 2, naming the argument', async () => {
+    const cases: [string[], string][] = [
+      [['location', 'count', 'AMS', 'B-01-01', 'TEE-M', '1.5'], '/counted'],
+      [['location', 'minimum', 'AMS', 'A-01-01', 'TEE-M', 'abc'], '/min_qty'],
+      [['location', 'move', 'AMS', 'TEE-M', 'A-01-01', 'B-01-01', '1.5'], '/qty'],
+      [['location', 'capacity', 'AMS', 'lots'], '/capacity_cm3'],
+    ];
+    for (const [argv, path] of cases) {
+      const human = await cli(env, ...argv);
+      expect([human.code, human.out], argv.join(' ')).toEqual([2, '']);
+      expect(human.err).toMatch(new RegExp(`^error: invalid input\n  ${path}: `));
+      const json = await cli(env, '--json', ...argv);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path }] });
+    }
+  });
+
+  it('refuses a count plan limit outside 1-500, as the API does, rather than cutting the plan by it', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'CPL', '--name', 'Count plans')).code).toBe(0);
+    for (const limit of ['0', '-1', '501']) {
+      const refused = await cli(env, 'location', 'count-plan', 'CPL', '--limit', limit);
+      expect([refused.code, refused.out], limit).toEqual([2, '']);
+      expect(refused.err).toContain(
+        `option '--limit <n>' argument '${limit}' is invalid. must be a whole number from 1 to 500`,
+      );
+    }
+    expect((await cli(env, 'location', 'count-plan', 'CPL', '--limit', '1')).code).toBe(0);
+  });
+
+  it('takes "none" for a limit, as its help says: no limit', async () => {
+    expect((await cli(env, 'warehouse', 'add', 'NON', '--name', 'No limits')).code).toBe(0);
+    const added = await cli(
+      env,
+      '--json',
+      'location',
+      'add',
+      'NON',
+      'G-01-03',
+      '--max-weight',
+      '500',
+      '--max-volume',
+      'none',
+    );
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.out)).toMatchObject({ code: 'G-01-03', max_weight_g: 500, max_volume_cm3: null });
+    const updated = await cli(
+      env,
+      '--json',
+      'location',
+      'update',
+      'NON',
+      'G-01-03',
+      '--max-weight',
+      'none',
+      '--max-volume',
+      '9000',
+    );
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.out)).toMatchObject({ max_weight_g: null, max_volume_cm3: 9000 });
+    const refused = await cli(env, 'location', 'update', 'NON', 'G-01-03', '--max-weight', 'nothing');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain("option '--max-weight <grams>' argument 'nothing' is invalid");
+  });
 });

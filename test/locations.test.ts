@@ -115,6 +115,65 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect((await call('GET', `/v1/variants/${sku[0] ?? ''}/measures`, { scope: 'warehouse' })).body).toEqual(set.body);
   });
 
+  it('refuses dimensions whose volume passes what a unit may take up, at the dimensions, as a volume given is refused', async () => {
+    const { sku } = await floor([], [{}]);
+    const measures = (body: Record<string, unknown>) => call('PUT', `/v1/variants/${sku[0] ?? ''}/measures`, { body });
+    for (const height of [214, 215]) {
+      const refused = await measures({ dimensions_mm: { length: 100_000, width: 100_000, height } });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { code: 'validation_failed', errors: [{ path: '/dimensions_mm' }] },
+      });
+      expect((refused.body['errors'] as { message: string }[])[0]?.message).toBe(
+        `these dimensions make a unit of ${height * 10_000_000} cm³, more than the 2000000000 cm³ a unit may take up`,
+      );
+    }
+    expect(await measures({ volume_cm3: 2_140_000_000 })).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: '/volume_cm3' }] },
+    });
+    // 2,000,000,000 cm³ exactly is a unit's most, derived or given
+    expect((await measures({ dimensions_mm: { length: 100_000, width: 100_000, height: 200 } })).body).toMatchObject({
+      volume_cm3: 2_000_000_000,
+    });
+    expect((await call('GET', `/v1/variants/${sku[0] ?? ''}/measures`)).body).toMatchObject({
+      volume_cm3: 2_000_000_000,
+    });
+  });
+
+  it('reads the fill of locations holding more volume than 2^53 - 1 cm³, and puts more away there', async () => {
+    const { wh, sku } = await floor(
+      [{ code: 'A-01-01' }, { code: 'B-01-01', max_volume_cm3: 1_000_000 }],
+      [{ weight_g: 2_000_000_000, volume_cm3: 2_000_000_000 }],
+    );
+    const [crate] = sku as [string];
+    expect((await receive({ sku: crate, warehouse: wh, qty: 5_000_000, bin: 'A-01-01' })).status).toBe(200);
+    expect((await receive({ sku: crate, warehouse: wh, qty: 1, bin: 'A-01-01' })).status).toBe(200);
+    // 10,000,002,000,000,000 is past 2^53 - 1 and still a number JSON readers hold exactly
+    const list = await call('GET', `/v1/warehouses/${wh}/locations`, { scope: 'warehouse' });
+    expect(list).toMatchObject({
+      status: 200,
+      body: {
+        volume_cm3: 10_000_002_000_000_000,
+        items: [
+          {
+            code: 'A-01-01',
+            fill: { units: 5_000_001, weight_g: 10_000_002_000_000_000, volume_cm3: 10_000_002_000_000_000 },
+          },
+          { code: 'B-01-01', fill: { units: 0, volume_cm3: 0 } },
+        ],
+      },
+    });
+    expect((await call('GET', `/v1/warehouses/${wh}/locations/A-01-01`)).status).toBe(200);
+    expect((await call('GET', `/v1/warehouses/${wh}/put-away?sku=${crate}&qty=1`)).body).toMatchObject({
+      stops: [{ location: 'A-01-01', qty: 1 }],
+    });
+    expect((await receive({ sku: crate, warehouse: wh, qty: 1, bin: 'B-01-01' })).body).toMatchObject({
+      code: 'no_room',
+      limit: 'volume',
+    });
+  });
+
   it('puts away into the pick face first; a full pick face sends the rest to bulk, then overflow', async () => {
     const { wh, sku } = await floor(
       [
@@ -163,6 +222,15 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
       (await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as { fill: { units: number } }[]
     ).map((location) => location.fill.units);
     expect(fills).toEqual([5, 6, 3]);
+  });
+
+  it('names a bad put-away quantity under /query, whatever is wrong with it', async () => {
+    const { wh, sku } = await floor([{ code: 'A-01-01' }], [{}]);
+    for (const qty of ['0', 'abc', '10000001', '-1'])
+      expect(await call('GET', `/v1/warehouses/${wh}/put-away?sku=${sku[0] ?? ''}&qty=${qty}`)).toMatchObject({
+        status: 400,
+        body: { code: 'validation_failed', errors: [{ path: '/query/qty' }] },
+      });
   });
 
   it('refuses a receipt into a location without room, saying which limit and how much room, unless forced', async () => {
@@ -580,6 +648,27 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     expect(await call('GET', `/v1/warehouses/${wh}/count-plan?method=newest`)).toMatchObject({ status: 400 });
   });
 
+  it('refuses a count plan or variance report limit outside 1-500 from an embedding program, as over HTTP', async () => {
+    const { wh } = await floor([{ code: 'A-01-01' }], []);
+    for (const limit of [0, -1, 501, 2.5]) {
+      await expect(h.s.locations.countPlan(wh, { limit })).rejects.toMatchObject({
+        code: 'validation_failed',
+        errors: [{ path: '/limit', message: 'must be a whole number from 1 to 500' }],
+      });
+      await expect(h.s.locations.varianceReport(wh, { limit })).rejects.toMatchObject({
+        errors: [{ path: '/limit' }],
+      });
+    }
+    await expect(h.s.locations.countPlan(wh, { windowDays: 0 })).rejects.toMatchObject({
+      errors: [{ path: '/windowDays', message: 'must be a whole number from 1 to 3650' }],
+    });
+    expect(await call('GET', `/v1/warehouses/${wh}/count-plan?limit=0`)).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: '/query/limit' }] },
+    });
+    expect((await h.s.locations.countPlan(wh, { limit: 500, windowDays: 3650 })).items).toEqual([]);
+  });
+
   it('classes the count plan by the value moved, not the units: a few dear units outrank many cheap ones, uncosted units move none', async () => {
     const { wh, sku } = await floor([{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }], [{}, {}, {}, {}]);
     const [cheap, mid, dear, uncosted] = sku as [string, string, string, string];
@@ -606,5 +695,189 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
     });
     // A first, then B; the Cs (never counted) in location then SKU order
     expect(items.slice(0, 2).map((item) => item.sku)).toEqual([dear, mid]);
+  });
+
+  describe('pick faces: one place per SKU', () => {
+    const minimum = (wh: string, location: string, sku: string, min_qty: number | null) =>
+      call('PUT', `/v1/warehouses/${wh}/locations/${location}/minimum`, { body: { sku, min_qty } });
+
+    it('refuses a second pick face for a SKU, and a second SKU for a pick face, naming the face assigned', async () => {
+      const { wh, sku } = await floor(
+        [
+          { code: 'A-01-02', type: 'pick_face' },
+          { code: 'A-01-03', type: 'pick_face' },
+        ],
+        [{}, {}],
+      );
+      const [tee, cap] = sku as [string, string];
+      expect((await minimum(wh, 'A-01-02', tee, 5)).status).toBe(200);
+      const twoFaces = await minimum(wh, 'A-01-03', tee, 5);
+      expect(twoFaces).toMatchObject({
+        status: 409,
+        body: { code: 'already_exists', resource: 'pick face', key: `${wh}/A-01-02` },
+      });
+      expect(twoFaces.body['detail']).toContain(`${tee} has its pick face there`);
+      const twoSkus = await minimum(wh, 'A-01-02', cap, 3);
+      expect(twoSkus).toMatchObject({
+        status: 409,
+        body: { code: 'already_exists', resource: 'pick face', key: `${wh}/A-01-02` },
+      });
+      expect(twoSkus.body['detail']).toContain(`it is ${tee}'s`);
+      // its own face's minimum changes; cleared, the SKU may move to another face
+      expect((await minimum(wh, 'A-01-02', tee, 6)).body['contents']).toEqual([
+        expect.objectContaining({ sku: tee, min_qty: 6 }),
+      ]);
+      expect((await minimum(wh, 'A-01-02', tee, null)).status).toBe(200);
+      expect((await minimum(wh, 'A-01-03', tee, 5)).status).toBe(200);
+      expect((await minimum(wh, 'A-01-02', cap, 3)).status).toBe(200);
+      const faces = (await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as {
+        code: string;
+        contents: { sku: string; min_qty: number | null }[];
+      }[];
+      expect(faces.map((face) => [face.code, face.contents.map((held) => [held.sku, held.min_qty])])).toEqual([
+        ['A-01-02', [[cap, 3]]],
+        ['A-01-03', [[tee, 5]]],
+      ]);
+    });
+
+    it("drops the minimums of a pick face made bulk: it is no SKU's face and no refill is planned into it", async () => {
+      const { wh, sku } = await floor(
+        [{ code: 'A-01-01', type: 'pick_face' }, { code: 'A-01-02', type: 'pick_face' }, { code: 'B-01-01' }],
+        [{}],
+      );
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-01', tee, 4)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 1, bin: 'A-01-01' })).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items']).toHaveLength(1);
+
+      const bulk = await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { type: 'bulk' } });
+      expect(bulk.body).toMatchObject({ type: 'bulk', contents: [{ sku: tee, qty: 1, min_qty: null }] });
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body).toEqual({ items: [] });
+      // a pick face again, it is still no SKU's until one is assigned; the SKU may now take another face
+      await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { type: 'pick_face' } });
+      expect((await call('GET', `/v1/warehouses/${wh}/locations/A-01-01`)).body).toMatchObject({
+        contents: [{ sku: tee, qty: 1, min_qty: null }],
+      });
+      expect((await minimum(wh, 'A-01-02', tee, 2)).status).toBe(200);
+    });
+
+    it('leaves an inactive pick face out of the refill plan: a move into it is refused', async () => {
+      const { wh, sku } = await floor([{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }], [{}]);
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-01', tee, 3)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items']).toEqual([
+        expect.objectContaining({ to: 'A-01-01', qty: 6 }),
+      ]);
+      await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01`, { body: { active: false } });
+      expect((await call('GET', `/v1/warehouses/${wh}/replenishments`)).body).toEqual({ items: [] });
+      expect(
+        (
+          await call('POST', `/v1/warehouses/${wh}/relocations`, {
+            body: { sku: tee, from: 'B-01-01', to: 'A-01-01', qty: 6 },
+          })
+        ).body,
+      ).toMatchObject({ code: 'no_room', limit: 'inactive' });
+    });
+
+    it('never plans more out of a bulk location than it holds, when two faces of one SKU are left from before the rule', async () => {
+      const { wh, sku } = await floor(
+        [
+          { code: 'A-01-02', type: 'pick_face' },
+          { code: 'A-01-03', type: 'pick_face', max_weight_g: 8_000 },
+          { code: 'B-01-01' },
+        ],
+        [{ weight_g: 1_000 }],
+      );
+      const [tee] = sku as [string];
+      expect((await minimum(wh, 'A-01-02', tee, 5)).status).toBe(200);
+      expect((await receive({ sku: tee, warehouse: wh, qty: 10, bin: 'B-01-01' })).status).toBe(200);
+      // a second face, assigned as an older version allowed
+      await h.test.db.query(
+        `INSERT INTO bin_stock (bin_id, variant_id, qty, min_qty)
+         SELECT b.id, v.id, 0, 5 FROM bins b JOIN warehouses w ON w.id = b.warehouse_id, variants v
+          WHERE w.code = $1 AND b.code = 'A-01-03' AND v.sku = $2`,
+        [wh, tee],
+      );
+      const items = (await call('GET', `/v1/warehouses/${wh}/replenishments`)).body['items'] as {
+        to: string;
+        qty: number;
+        from: { location: string; qty: number }[];
+      }[];
+      // A-01-02 (no limit) wants 10, A-01-03 has room for 8: B-01-01's 10 go to the first, in code order
+      expect(items).toEqual([
+        expect.objectContaining({ to: 'A-01-02', qty: 10, from: [{ location: 'B-01-01', qty: 10 }] }),
+      ]);
+    });
+  });
+
+  describe('counts and moves that name a SKU refuse as the stock routes do', () => {
+    it('refuses a location count that finds units in an archived warehouse or of an archived variant, as a count of the level does', async () => {
+      const { wh, sku } = await floor([{ code: 'A-01-01' }], [{}, {}]);
+      const [tee, cap] = sku as [string, string];
+      expect((await call('POST', `/v1/warehouses/${wh}/archive`)).status).toBe(200);
+      const located = await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, {
+        scope: 'warehouse',
+        body: { sku: tee, counted: 3 },
+      });
+      expect(located).toMatchObject({ status: 409, body: { code: 'archived', resource: 'warehouse', key: wh } });
+      const level = await call('POST', '/v1/stock/count', { body: { sku: tee, warehouse: wh, counted: 3 } });
+      expect(level).toMatchObject({ status: 409, body: { code: 'archived', resource: 'warehouse', key: wh } });
+      expect((await call('GET', `/v1/stock/${tee}`)).body).toMatchObject({ total: { on_hand: 0 } });
+      expect((await call('GET', `/v1/warehouses/${wh}/counts`)).body).toMatchObject({ counts: 0 });
+      // a count that raises nothing is no write of units: both take it
+      expect(
+        (await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: tee, counted: 0 } }))
+          .status,
+      ).toBe(201);
+      expect((await call('POST', '/v1/stock/count', { body: { sku: tee, warehouse: wh, counted: 0 } })).status).toBe(
+        200,
+      );
+
+      // an archived variant in a warehouse in use: units found are refused, units found missing are not
+      expect((await call('POST', `/v1/warehouses/${wh}/unarchive`)).status).toBe(200);
+      expect((await receive({ sku: cap, warehouse: wh, qty: 2, bin: 'A-01-01' })).status).toBe(200);
+      expect(
+        (await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: cap, counted: 0 } })).body,
+      ).toMatchObject({ variance: -2 });
+      expect((await call('POST', `/v1/variants/${cap}/archive`)).status).toBe(200);
+      expect(
+        await call('POST', `/v1/warehouses/${wh}/locations/A-01-01/counts`, { body: { sku: cap, counted: 1 } }),
+      ).toMatchObject({ status: 409, body: { code: 'archived', resource: 'variant', key: cap } });
+      expect((await call('GET', `/v1/stock/${cap}`)).body).toMatchObject({ total: { on_hand: 0 } });
+    });
+
+    it('refuses a kit in a location count (of 0 too), a minimum, a move and a put-away suggestion, as a count of the level does', async () => {
+      const { wh, sku } = await floor(
+        [{ code: 'A-01-01', type: 'pick_face' }, { code: 'B-01-01' }],
+        [{ weight_g: 100 }, { weight_g: 100 }],
+      );
+      const [mug, set] = sku as [string, string];
+      expect((await call('PUT', `/v1/kits/${set}`, { body: { components: [{ sku: mug, qty: 2 }] } })).status).toBe(200);
+      const kitRefusal = { status: 409, body: { code: 'kit_holds_no_stock', sku: set } };
+      expect(await call('POST', '/v1/stock/count', { body: { sku: set, warehouse: wh, counted: 0 } })).toMatchObject(
+        kitRefusal,
+      );
+      for (const counted of [0, 2])
+        expect(
+          await call('POST', `/v1/warehouses/${wh}/locations/B-01-01/counts`, { body: { sku: set, counted } }),
+        ).toMatchObject(kitRefusal);
+      expect(
+        await call('PUT', `/v1/warehouses/${wh}/locations/A-01-01/minimum`, { body: { sku: set, min_qty: 2 } }),
+      ).toMatchObject(kitRefusal);
+      expect(
+        await call('POST', `/v1/warehouses/${wh}/relocations`, {
+          body: { sku: set, from: 'B-01-01', to: 'A-01-01', qty: 1 },
+        }),
+      ).toMatchObject(kitRefusal);
+      expect(await call('GET', `/v1/warehouses/${wh}/put-away?sku=${set}&qty=1`)).toMatchObject(kitRefusal);
+      expect((await call('GET', `/v1/warehouses/${wh}/counts`)).body).toMatchObject({ counts: 0 });
+      expect(
+        ((await call('GET', `/v1/warehouses/${wh}/locations`)).body['items'] as { contents: unknown[] }[]).map(
+          (location) => location.contents,
+        ),
+      ).toEqual([[], []]);
+    });
   });
 });

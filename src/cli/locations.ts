@@ -2,17 +2,26 @@ import Type from 'typebox';
 import type { Command } from 'commander';
 import { COUNT_METHODS } from '../domain/locations.js';
 import { formatMoney } from '../domain/money.js';
+import { MAX_PAGE } from '../services/paging.js';
 import { parse } from '../services/schemas.js';
 import type { Location, PickList } from '../services/locations.js';
+import { CapacityInput, LocationCountInput, PickMinimumInput, RelocateInput } from '../services/location-schemas.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
 import { table } from './output.js';
-import { intOption } from './args.js';
+import { int, intOption, pageSizeOption } from './args.js';
 
 const CountMethodSchema = Type.Enum(COUNT_METHODS);
 
-/** A limit as a flag gives it: a number, or "none" for no limit. */
-const limitOption = (value: string): number | null => (value === 'none' ? null : intOption(value));
+/**
+ * A limit as a flag gives it: a number, or "none" for no limit, kept as the word (commander stores '' for an option
+ * whose parser returns null) and made null by `locationFields`. Only for options, where commander says which one
+ * a refusal is about; an argument is read with `int` and its schema, which names it.
+ */
+const limitOption = (value: string): number | 'none' => (value === 'none' ? 'none' : intOption(value));
+
+/** A limit flag as the input takes it: "none" is null, no limit. */
+const limitOf = (value: number | 'none'): number | null => (value === 'none' ? null : value);
 
 const limitText = (value: number | null, unit: string): string => (value === null ? '-' : `${value} ${unit}`);
 
@@ -49,15 +58,15 @@ const pickListText = (list: PickList): string =>
 
 interface LocationFlags {
   type?: string;
-  maxWeight?: number | null;
-  maxVolume?: number | null;
+  maxWeight?: number | 'none';
+  maxVolume?: number | 'none';
   active?: boolean;
 }
 
 const locationFields = (flags: LocationFlags) => ({
   ...(flags.type === undefined ? {} : { type: flags.type as Location['type'] }),
-  ...(flags.maxWeight === undefined ? {} : { max_weight_g: flags.maxWeight }),
-  ...(flags.maxVolume === undefined ? {} : { max_volume_cm3: flags.maxVolume }),
+  ...(flags.maxWeight === undefined ? {} : { max_weight_g: limitOf(flags.maxWeight) }),
+  ...(flags.maxVolume === undefined ? {} : { max_volume_cm3: limitOf(flags.maxVolume) }),
   ...(flags.active === undefined ? {} : { active: flags.active }),
 });
 
@@ -113,7 +122,7 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
           stockroom.locations.setPickMinimum(
             warehouse,
             code,
-            { sku, min_qty: qty === 'none' ? null : intOption(qty) },
+            parse(PickMinimumInput, { sku, min_qty: qty === 'none' ? null : int(qty) }),
             call,
           ),
         (changed) => locationTable([changed]),
@@ -146,7 +155,8 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
     .action(async (warehouse: string, sku: string, from: string, to: string, qty: string) => {
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.locations.relocate(warehouse, { sku, from, to, qty: intOption(qty) }, call),
+        (stockroom, call) =>
+          stockroom.locations.relocate(warehouse, parse(RelocateInput, { sku, from, to, qty: int(qty) }), call),
         (moved) => `${moved.qty} of ${moved.sku} moved ${moved.from} -> ${moved.to} in ${moved.warehouse}`,
       );
     });
@@ -156,7 +166,12 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
     .action(async (warehouse: string, cm3: string) => {
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.locations.setCapacity(warehouse, { capacity_cm3: limitOption(cm3) }, call),
+        (stockroom, call) =>
+          stockroom.locations.setCapacity(
+            warehouse,
+            parse(CapacityInput, { capacity_cm3: cm3 === 'none' ? null : int(cm3) }),
+            call,
+          ),
         (list) => `${list.warehouse}: capacity ${limitText(list.capacity_cm3, 'cm3')}, ${list.volume_cm3} cm3 on hand`,
       );
     });
@@ -166,7 +181,8 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
     .action(async (warehouse: string, code: string, sku: string, counted: string) => {
       await runAndPrint(
         ctx(),
-        (stockroom, call) => stockroom.locations.count(warehouse, code, { sku, counted: intOption(counted) }, call),
+        (stockroom, call) =>
+          stockroom.locations.count(warehouse, code, parse(LocationCountInput, { sku, counted: int(counted) }), call),
         (count) =>
           `${count.sku} in ${count.warehouse}/${count.location}: expected ${count.expected}, counted ${count.counted}, variance ${count.variance}`,
       );
@@ -175,7 +191,7 @@ export function registerLocations(program: Command, ctx: () => CommandContext): 
     .command('count-plan <warehouse>')
     .description('what to count today')
     .option('--method <method>', 'abc (by movement value, the default) | oldest')
-    .option('--limit <n>', 'how many (default 20)', intOption)
+    .option('--limit <n>', `how many, 1-${MAX_PAGE} (default 20)`, pageSizeOption)
     .action(async (warehouse: string, flags: { method?: string; limit?: number }) => {
       await runAndPrint(
         ctx(),

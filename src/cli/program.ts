@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
 import type { StockroomError } from '../domain/errors.js';
 import { asStockroomError } from '../store/failures.js';
@@ -123,6 +123,14 @@ function describeThrown(error: unknown): string {
  * answer of a command from one place, whether it succeeded or not, and tells them apart by the exit code.
  */
 function report(error: unknown, io: Io, json: boolean): number {
+  // a parser's refusal that escaped a command's action: commander only says what is wrong when it calls the parser
+  // itself (for an option or argument it declares), so it is said here, as any invalid input is
+  if (error instanceof InvalidArgumentError) {
+    const invalid = ValidationError.field('', error.message);
+    if (json) printJson(io, invalid);
+    else io.err(humanReport(invalid, undefined));
+    return EXIT.usage;
+  }
   if (error instanceof CommanderError) {
     // help and version are not failures; otherwise commander has said what is wrong (without --json)
     if (error.exitCode === 0) return EXIT.ok;

@@ -137,8 +137,8 @@ export class NotFoundError extends KeyedError {
 /** A thing created under a key that another already has. */
 export class AlreadyExistsError extends KeyedError {
   readonly code = 'already_exists';
-  constructor(resource: string, key: string) {
-    super(resource, key, 'already exists');
+  constructor(resource: string, key: string, hint?: string) {
+    super(resource, key, 'already exists', hint);
   }
 }
 

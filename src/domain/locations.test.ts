@@ -2,15 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   abcClasses,
   checkNamedPick,
+  pickFaceConflict,
   planCounts,
   planPick,
   planPutAway,
   planReplenishment,
+  planReplenishments,
   roomFor,
   roomText,
   volumeOf,
 } from './locations.js';
-import type { PutAwayCandidate } from './locations.js';
+import type { LocationFill, PutAwayCandidate } from './locations.js';
 
 const location = (fields: Partial<PutAwayCandidate> & { location: string }): PutAwayCandidate => ({
   type: 'bulk',
@@ -234,6 +236,96 @@ describe('pick-face replenishment', () => {
   it('suggests nothing at the minimum or with no reserve stock', () => {
     expect(planReplenishment({ location: 'A-01-01', qty: 4, min_qty: 4, room: null }, reserve)).toBeNull();
     expect(planReplenishment({ location: 'A-01-01', qty: 0, min_qty: 4, room: null }, [])).toBeNull();
+  });
+});
+
+describe('pick-face assignments', () => {
+  const assigned = [
+    { location: 'A-01-01', sku: 'TEE' },
+    { location: 'A-01-02', sku: 'CAP' },
+  ];
+
+  it('are one face per SKU and one SKU per face', () => {
+    expect(pickFaceConflict(assigned, 'A-01-03', 'TEE')).toEqual({ location: 'A-01-01', sku: 'TEE' });
+    expect(pickFaceConflict(assigned, 'A-01-01', 'MUG')).toEqual({ location: 'A-01-01', sku: 'TEE' });
+  });
+
+  it('let a face take a new minimum of its own SKU, and a free face a SKU with none', () => {
+    expect(pickFaceConflict(assigned, 'A-01-01', 'TEE')).toBeUndefined();
+    expect(pickFaceConflict(assigned, 'A-01-03', 'MUG')).toBeUndefined();
+  });
+});
+
+describe("a warehouse's pick-face refills", () => {
+  const fill = (fields: Partial<LocationFill> = {}): LocationFill => ({
+    max_weight_g: null,
+    max_volume_cm3: null,
+    weight_g: 0,
+    volume_cm3: 0,
+    ...fields,
+  });
+  const unmeasured = { weight_g: null, volume_cm3: null };
+
+  it('never take more out of a source than it holds: a later face gets what the earlier ones left', () => {
+    const planned = planReplenishments(
+      [
+        { location: 'A-01-01', sku: 'TEE', active: true, qty: 0, min_qty: 5, unit: unmeasured },
+        { location: 'A-01-02', sku: 'TEE', active: true, qty: 1, min_qty: 5, unit: unmeasured },
+        { location: 'A-01-03', sku: 'TEE', active: true, qty: 0, min_qty: 5, unit: unmeasured },
+      ],
+      new Map([
+        ['A-01-01', fill()],
+        ['A-01-02', fill()],
+        ['A-01-03', fill()],
+      ]),
+      new Map([
+        [
+          'TEE',
+          [
+            { location: 'B-01-01', type: 'bulk' as const, qty: 8 },
+            { location: 'C-01-01', type: 'overflow' as const, qty: 6 },
+          ],
+        ],
+      ]),
+    );
+    expect(planned.map((move) => [move.to, move.qty, move.from])).toEqual([
+      [
+        'A-01-01',
+        10,
+        [
+          { location: 'B-01-01', qty: 8 },
+          { location: 'C-01-01', qty: 2 },
+        ],
+      ],
+      ['A-01-02', 4, [{ location: 'C-01-01', qty: 4 }]],
+    ]);
+  });
+
+  it('leave out an inactive face: a move into it would be refused', () => {
+    const reserve = new Map([['TEE', [{ location: 'B-01-01', type: 'bulk' as const, qty: 8 }]]]);
+    const face = { location: 'A-01-01', sku: 'TEE', qty: 0, min_qty: 2, unit: unmeasured };
+    const fills = new Map([['A-01-01', fill()]]);
+    expect(planReplenishments([{ ...face, active: false }], fills, reserve)).toEqual([]);
+    expect(planReplenishments([{ ...face, active: true }], fills, reserve)).toHaveLength(1);
+  });
+
+  it('count the room a face has left after the refills before it', () => {
+    const unit = { weight_g: 1_000, volume_cm3: null };
+    const planned = planReplenishments(
+      [
+        { location: 'A-01-01', sku: 'TEE', active: true, qty: 0, min_qty: 4, unit },
+        { location: 'A-01-01', sku: 'CAP', active: true, qty: 0, min_qty: 4, unit },
+      ],
+      new Map([['A-01-01', fill({ max_weight_g: 10_000 })]]),
+      new Map([
+        ['TEE', [{ location: 'B-01-01', type: 'bulk' as const, qty: 7 }]],
+        ['CAP', [{ location: 'B-01-02', type: 'bulk' as const, qty: 20 }]],
+      ]),
+    );
+    expect(planned.map((move) => [move.sku, move.qty])).toEqual([
+      ['TEE', 7],
+      ['CAP', 3],
+    ]);
   });
 });
 

@@ -14,6 +14,9 @@ export interface UnitMeasures {
   volume_cm3: number | null;
 }
 
+/** The most a unit of a variant may take up (cm³), given or derived from its dimensions. */
+export const MAX_UNIT_VOLUME_CM3 = 2_000_000_000;
+
 /** A unit's volume from its dimensions in millimetres, rounded up to whole cubic centimetres: room is never overstated. */
 export function volumeOf(dimensions: { length_mm: number; width_mm: number; height_mm: number }): number {
   return Math.ceil((dimensions.length_mm * dimensions.width_mm * dimensions.height_mm) / 1000);
@@ -227,6 +230,88 @@ export function planReplenishment(face: PickFaceState, reserve: readonly PickHol
   );
   const qty = stops.reduce((sum, stop) => sum + stop.qty, 0);
   return qty === 0 ? null : { to: face.location, from: stops, qty };
+}
+
+/** A pick face of a warehouse assigned to a variant: a minimum is set for it there. */
+export interface PickAssignment {
+  location: string;
+  sku: string;
+}
+
+/**
+ * The assignment that keeps the pick face `location` from being assigned to `sku`. A pick face is one place per
+ * SKU: a SKU has one face in a warehouse (put-away and picking go to it), and a face is one SKU's (its minimum and
+ * its room are that SKU's). Setting the minimum of the SKU a face is already assigned to is no conflict.
+ */
+export function pickFaceConflict(
+  assignments: readonly PickAssignment[],
+  location: string,
+  sku: string,
+): PickAssignment | undefined {
+  return assignments.find(
+    (assigned) =>
+      (assigned.sku === sku && assigned.location !== location) ||
+      (assigned.location === location && assigned.sku !== sku),
+  );
+}
+
+/** A pick face's minimum of one variant, with what planning its refill needs. */
+export interface FaceMinimum {
+  location: string;
+  sku: string;
+  /** an inactive face takes no more units (a move into it is refused), so it is never refilled */
+  active: boolean;
+  /** units of the variant on the face now */
+  qty: number;
+  min_qty: number;
+  unit: UnitMeasures;
+}
+
+/** A refill of one face, with the variant and the numbers that called for it. */
+export interface PlannedRefill extends Replenishment {
+  sku: string;
+  on_face: number;
+  min_qty: number;
+}
+
+/**
+ * The refills of a warehouse's pick faces, in the order given, each as planReplenishment plans one face: from what
+ * the reserve holds less what the refills before it take, so two faces of a SKU never count on the same units, and
+ * into the room a face has left after the refills before it, so two SKUs of one face never count on the same room
+ * (neither is allowed now, but either may be left from before). Inactive faces are left out.
+ * @param fills each pick face's limits and fill now, by location
+ * @param reserve what each SKU's locations hold, by SKU
+ */
+export function planReplenishments(
+  minimums: readonly FaceMinimum[],
+  fills: ReadonlyMap<string, LocationFill>,
+  reserve: ReadonlyMap<string, readonly PickHolding[]>,
+): PlannedRefill[] {
+  const taken = new Map<string, number>();
+  const takenKey = (sku: string, location: string): string => JSON.stringify([sku, location]);
+  const filled = new Map([...fills].map(([location, fill]) => [location, { ...fill }]));
+  const planned: PlannedRefill[] = [];
+  for (const face of minimums) {
+    const fill = filled.get(face.location);
+    if (!face.active || !fill) continue;
+    const left = (reserve.get(face.sku) ?? []).map((holding) => ({
+      ...holding,
+      qty: holding.qty - (taken.get(takenKey(face.sku, holding.location)) ?? 0),
+    }));
+    const move = planReplenishment(
+      { location: face.location, qty: face.qty, min_qty: face.min_qty, room: roomFor(fill, face.unit).units },
+      left,
+    );
+    if (!move) continue;
+    for (const stop of move.from) {
+      const key = takenKey(face.sku, stop.location);
+      taken.set(key, (taken.get(key) ?? 0) + stop.qty);
+    }
+    fill.weight_g += move.qty * (face.unit.weight_g ?? 0);
+    fill.volume_cm3 += move.qty * (face.unit.volume_cm3 ?? 0);
+    planned.push({ ...move, sku: face.sku, on_face: face.qty, min_qty: face.min_qty });
+  }
+  return planned;
 }
 
 /** How a count plan chooses what to count: ABC classes by movement value first, or simply the oldest count first. */

@@ -8,7 +8,7 @@ import type { StockChange } from '../domain/stock-change.js';
 import type { AvailabilityRow } from '../store/availability.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
-import { deleteKit, lockKitVariants, readKits, writeKit } from '../store/kits.js';
+import { deleteKit, isKit, lockKitVariants, readKits, writeKit } from '../store/kits.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { runIdempotently } from './idempotency.js';
 import { missing } from './lookups.js';
@@ -33,6 +33,14 @@ export const KitInput = Type.Object(
 );
 /** The body of a kit's definition. */
 export type KitInput = Static<typeof KitInput>;
+
+/**
+ * Refuses naming a kit where units of its own would be counted, returned, put away or moved (docs/api.md, Kits): it
+ * holds nothing of its own. Asked in the caller's transaction, so a kit defined a moment ago is known.
+ */
+export async function refuseKit(tx: Queryable, variantId: number, sku: string): Promise<void> {
+  if (await isKit(tx, variantId)) throw new KitHoldsNoStockError(sku);
+}
 
 /** How often each process reads the kits again by default (ms): kits defined by another process are seen then. */
 export const DEFAULT_KIT_REFRESH_MS = 5_000;

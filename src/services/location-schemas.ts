@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { LOCATION_TYPES } from '../domain/locations.js';
+import { LOCATION_TYPES, MAX_UNIT_VOLUME_CM3 } from '../domain/locations.js';
 import { BinCode, Count, Quantity, Sku } from './schemas.js';
 
 /** Grams, cubic centimetres, millimetres: whole, positive, within what a bigint and a JSON number hold exactly. */
@@ -62,8 +62,8 @@ export const MeasuresInput = Type.Object(
       ]),
     ),
     volume_cm3: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 2_000_000_000 }), Type.Null()], {
-        description: 'left out with dimensions given: derived from them, rounded up',
+      Type.Union([Type.Integer({ minimum: 0, maximum: MAX_UNIT_VOLUME_CM3 }), Type.Null()], {
+        description: 'left out with dimensions given: derived from them, rounded up (and refused past the maximum)',
       }),
     ),
   },

@@ -1,10 +1,20 @@
 import { AlreadyExistsError, NoRoomError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { planCounts, planPutAway, planReplenishment, roomFor, roomText, volumeOf } from '../domain/locations.js';
+import {
+  pickFaceConflict,
+  planCounts,
+  planPutAway,
+  planReplenishments,
+  roomFor,
+  roomText,
+  volumeOf,
+  MAX_UNIT_VOLUME_CM3,
+} from '../domain/locations.js';
 import type { AbcClass, CountMethod, LocationType, PickHolding, Stop, UnitMeasures } from '../domain/locations.js';
 import type { Queryable } from '../store/db.js';
 import { applyMovements, lockLevels } from '../store/levels.js';
 import {
   changeLocations,
+  clearPickMinimums,
   insertLocation,
   lockLocations,
   readLocationHoldings,
@@ -12,6 +22,7 @@ import {
   readMeasures,
   readCountCandidates,
   readLocationCounts,
+  readPickAssignments,
   readPutAwayCandidates,
   readWarehouseFill,
   recordLocationCount,
@@ -23,7 +34,9 @@ import {
 import type { LocationContent, LocationRow, MeasuresRow } from '../store/locations.js';
 import { readLinesOf, readReservation } from '../store/reservations.js';
 import type { CallOptions, ServiceContext } from './context.js';
+import { refuseArchived } from './archive.js';
 import { runIdempotently } from './idempotency.js';
+import { refuseKit } from './kits.js';
 import {
   CapacityInput,
   LocationCountInput,
@@ -34,8 +47,9 @@ import {
   PutAwayQuery,
   RelocateInput,
 } from './location-schemas.js';
-import { variantBySku, warehouseByCode } from './lookups.js';
+import { missing, variantBySku, variantsBySku, warehouseByCode } from './lookups.js';
 import { Picking } from './picking.js';
+import { MAX_PAGE } from './paging.js';
 import { parse } from './schemas.js';
 import { reservationIdOf } from './reservations.js';
 
@@ -231,12 +245,17 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       await lockLocations(tx, warehouse.id);
       const current = await this.one(tx, warehouse.id, warehouse.code, code);
-      await updateLocation(tx, await this.idOf(tx, warehouse.id, warehouse.code, code), {
-        type: patch.type ?? current.type,
+      const id = await this.idOf(tx, warehouse.id, warehouse.code, code);
+      const type = patch.type ?? current.type;
+      await updateLocation(tx, id, {
+        type,
         active: patch.active ?? current.active,
         max_weight_g: patch.max_weight_g === undefined ? current.max_weight_g : patch.max_weight_g,
         max_volume_cm3: patch.max_volume_cm3 === undefined ? current.max_volume_cm3 : patch.max_volume_cm3,
       });
+      // only a pick face keeps a minimum: one that stops being a face is no SKU's any more (its units stay). Under
+      // the locations' lock, which an assignment takes too; a minimum is no stock number, so no level lock is needed
+      if (type !== 'pick_face') await clearPickMinimums(tx, id);
       return this.one(tx, warehouse.id, warehouse.code, code);
     });
   }
@@ -268,14 +287,30 @@ export class LocationService {
     return runIdempotently(this.ctx, 'location.minimum', options, { warehouseCode, code, ...minimum }, async (tx) => {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, minimum.sku);
-      const location = await this.one(tx, warehouse.id, warehouse.code, code);
-      if (location.type !== 'pick_face' && minimum.min_qty !== null)
-        throw ValidationError.field(
-          '/min_qty',
-          `${code} is ${location.type.replace('_', ' ')}: only a pick face keeps a minimum`,
-        );
       // bin_stock of a variant changes under its levels' locks (see changeLocations)
       await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      // a face is assigned to a SKU so units of it are put there; clearing one a kit kept from before stays possible
+      if (minimum.min_qty !== null) await refuseKit(tx, variant.id, minimum.sku);
+      // then the locations, as every stock change takes them: two assignments of one face (of different SKUs, so
+      // under different level locks), or one racing a change of its type, are judged one after the other
+      await lockLocations(tx, warehouse.id);
+      const location = await this.one(tx, warehouse.id, warehouse.code, code);
+      if (minimum.min_qty !== null) {
+        if (location.type !== 'pick_face')
+          throw ValidationError.field(
+            '/min_qty',
+            `${code} is ${location.type.replace('_', ' ')}: only a pick face keeps a minimum`,
+          );
+        const taken = pickFaceConflict(await readPickAssignments(tx, warehouse.id), code, minimum.sku);
+        if (taken)
+          throw new AlreadyExistsError(
+            'pick face',
+            `${warehouse.code}/${taken.location}`,
+            taken.sku === minimum.sku
+              ? `${minimum.sku} has its pick face there, and a SKU has one: clear its minimum there (null) first`
+              : `it is ${taken.sku}'s, and a pick face is one SKU's: clear ${taken.sku}'s minimum there (null) first`,
+          );
+      }
       await setPickMinimum(tx, await this.idOf(tx, warehouse.id, warehouse.code, code), variant.id, minimum.min_qty);
       return this.one(tx, warehouse.id, warehouse.code, code);
     });
@@ -284,21 +319,27 @@ export class LocationService {
   /** Sets what a unit of a variant weighs and measures (all of it: what is left out is not known). */
   async setMeasures(sku: string, input: MeasuresInput, options: CallOptions = {}): Promise<Measures> {
     const measures = parse(MeasuresInput, input);
+    const dimensions = measures.dimensions_mm ?? null;
+    const row: MeasuresRow = {
+      weight_g: measures.weight_g ?? null,
+      length_mm: dimensions?.length ?? null,
+      width_mm: dimensions?.width ?? null,
+      height_mm: dimensions?.height ?? null,
+      volume_cm3:
+        measures.volume_cm3 !== undefined
+          ? measures.volume_cm3
+          : dimensions === null
+            ? null
+            : volumeOf({ length_mm: dimensions.length, width_mm: dimensions.width, height_mm: dimensions.height }),
+    };
+    // each side may be up to 100 m, but a volume derived from them obeys the limit a given one does (the schema's)
+    if (row.volume_cm3 !== null && row.volume_cm3 > MAX_UNIT_VOLUME_CM3)
+      throw ValidationError.field(
+        '/dimensions_mm',
+        `these dimensions make a unit of ${row.volume_cm3} cm³, more than the ${MAX_UNIT_VOLUME_CM3} cm³ a unit may take up`,
+      );
     return runIdempotently(this.ctx, 'variant.measures', options, { sku, ...measures }, async (tx) => {
       const variant = await variantBySku(tx, sku);
-      const dimensions = measures.dimensions_mm ?? null;
-      const row: MeasuresRow = {
-        weight_g: measures.weight_g ?? null,
-        length_mm: dimensions?.length ?? null,
-        width_mm: dimensions?.width ?? null,
-        height_mm: dimensions?.height ?? null,
-        volume_cm3:
-          measures.volume_cm3 !== undefined
-            ? measures.volume_cm3
-            : dimensions === null
-              ? null
-              : volumeOf({ length_mm: dimensions.length, width_mm: dimensions.width, height_mm: dimensions.height }),
-      };
       await writeMeasures(tx, variant.id, row);
       return toMeasures(sku, row);
     });
@@ -325,6 +366,8 @@ export class LocationService {
     const { sku, qty } = parse(PutAwayQuery, query);
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const variant = await variantBySku(this.ctx.db, sku);
+    // a receipt of a kit is refused, so no place is suggested for one
+    await refuseKit(this.ctx.db, variant.id, sku);
     const plan = planPutAway(
       await readPutAwayCandidates(this.ctx.db, warehouse.id, variant.id),
       unitOf(await readMeasures(this.ctx.db, variant.id)),
@@ -389,34 +432,44 @@ export class LocationService {
     return { reservation_id: reservation.id, order_ref: reservation.order_ref, lines: listed, walk };
   }
 
-  /** Pick faces of a warehouse below their minimum, each with the move from bulk (then overflow) that refills it. */
+  /**
+   * Pick faces of a warehouse below their minimum, each with the move from bulk (then overflow) that refills it,
+   * in code order; no source is planned to give more than it holds, whatever the moves before took of it.
+   */
   async replenishments(warehouseCode: string): Promise<ReplenishmentSuggestion[]> {
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const faces = await readLocations(this.ctx.db, warehouse.id, { type: 'pick_face' });
-    const suggestions: ReplenishmentSuggestion[] = [];
-    for (const face of faces) {
-      for (const held of face.contents) {
-        if (held.min_qty === null || held.qty >= held.min_qty) continue;
-        const variant = await variantBySku(this.ctx.db, held.sku);
-        const reserve = await readLocationHoldings(this.ctx.db, [{ variantId: variant.id, warehouseId: warehouse.id }]);
-        const room = roomFor(face, unitOf(await readMeasures(this.ctx.db, variant.id))).units;
-        const move = planReplenishment(
-          { location: face.code, qty: held.qty, min_qty: held.min_qty, room },
-          reserve.filter((holding) => holding.location !== face.code),
-        );
-        if (move)
-          suggestions.push({
-            warehouse: warehouse.code,
-            sku: held.sku,
-            to: face.code,
-            on_face: held.qty,
-            min_qty: held.min_qty,
-            qty: move.qty,
-            from: move.from,
-          });
-      }
-    }
-    return suggestions;
+    const below = faces.flatMap((face) =>
+      face.contents.flatMap((held) =>
+        held.min_qty !== null && held.qty < held.min_qty
+          ? [{ location: face.code, active: face.active, sku: held.sku, qty: held.qty, min_qty: held.min_qty }]
+          : [],
+      ),
+    );
+    if (below.length === 0) return [];
+    const variants = await variantsBySku(this.ctx.db, [...new Set(below.map((face) => face.sku))]);
+    const holdings = await readLocationHoldings(
+      this.ctx.db,
+      [...variants.values()].map((variant) => ({ variantId: variant.id, warehouseId: warehouse.id })),
+    );
+    const units = new Map<string, UnitMeasures>();
+    for (const [sku, variant] of variants) units.set(sku, unitOf(await readMeasures(this.ctx.db, variant.id)));
+    const planned = planReplenishments(
+      below.map((face) => ({ ...face, unit: units.get(face.sku) ?? missing('measures') })),
+      new Map(faces.map((face) => [face.code, face])),
+      new Map(
+        [...variants].map(([sku, variant]) => [sku, holdings.filter((holding) => holding.variant_id === variant.id)]),
+      ),
+    );
+    return planned.map((move) => ({
+      warehouse: warehouse.code,
+      sku: move.sku,
+      to: move.to,
+      on_face: move.on_face,
+      min_qty: move.min_qty,
+      qty: move.qty,
+      from: move.from,
+    }));
   }
 
   /**
@@ -431,6 +484,7 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, move.sku);
       const [level] = await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      await refuseKit(tx, variant.id, move.sku);
       if (!level) throw new NotFoundError('stock level', `${move.sku}/${warehouseCode}`);
       await lockLocations(tx, warehouse.id);
       const from = await this.idOf(tx, warehouse.id, warehouse.code, move.from);
@@ -493,6 +547,8 @@ export class LocationService {
       const warehouse = await warehouseByCode(tx, warehouseCode);
       const variant = await variantBySku(tx, count.sku);
       await lockLevels(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
+      // refused even at 0, as a count of the level is: a kit is counted as its components
+      await refuseKit(tx, variant.id, count.sku);
       const binId = await this.idOf(tx, warehouse.id, warehouse.code, code);
       const held = await readLocationHoldings(tx, [{ variantId: variant.id, warehouseId: warehouse.id }]);
       const expected = held.find((holding) => holding.location === code)?.qty ?? 0;
@@ -522,6 +578,12 @@ export class LocationService {
         );
         if (applied.length !== 1)
           throw new Error(`the level of ${count.sku} in ${warehouseCode} did not take the count`);
+        // units found in an archived warehouse, or of an archived variant, are refused as a count of the level
+        // refuses them (checked now the level is locked); a count that finds fewer, or as many, goes on
+        if (variance > 0)
+          await refuseArchived(tx, [
+            { variantId: variant.id, warehouseId: warehouse.id, sku: count.sku, warehouse: warehouse.code },
+          ]);
       }
       await recordLocationCount(tx, {
         binId,
@@ -552,11 +614,14 @@ export class LocationService {
     warehouseCode: string,
     query: { method?: CountMethod | undefined; limit?: number | undefined; windowDays?: number | undefined } = {},
   ): Promise<CountPlan> {
+    // refused as the API refuses them, not read as written: a limit of 0 or -1 would slice the plan to nothing or
+    // to all but its last rows
+    const limit = wholeWithin(query.limit ?? 20, 1, MAX_PAGE, '/limit');
+    const windowDays = wholeWithin(query.windowDays ?? 90, 1, 3650, '/windowDays');
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const method = query.method ?? 'abc';
-    const windowDays = query.windowDays ?? 90;
     const since = new Date(this.ctx.clock().getTime() - windowDays * 86_400_000);
-    const planned = planCounts(await readCountCandidates(this.ctx.db, warehouse.id, since), method, query.limit ?? 20);
+    const planned = planCounts(await readCountCandidates(this.ctx.db, warehouse.id, since), method, limit);
     return {
       warehouse: warehouse.code,
       method,
@@ -579,9 +644,10 @@ export class LocationService {
     warehouseCode: string,
     query: { since?: Date | undefined; limit?: number | undefined } = {},
   ): Promise<VarianceReport> {
+    const limit = wholeWithin(query.limit ?? 100, 1, MAX_PAGE, '/limit');
     const warehouse = await warehouseByCode(this.ctx.db, warehouseCode);
     const since = query.since ?? new Date(this.ctx.clock().getTime() - 30 * 86_400_000);
-    const rows = await readLocationCounts(this.ctx.db, warehouse.id, since, query.limit ?? 100);
+    const rows = await readLocationCounts(this.ctx.db, warehouse.id, since, limit);
     return {
       warehouse: warehouse.code,
       since: since.toISOString(),
@@ -607,6 +673,13 @@ export class LocationService {
     if (!row) throw new NotFoundError('bin', `${warehouse}/${code}`);
     return row.id;
   }
+}
+
+/** A whole number a caller gave within bounds, else a validation error at `path`. */
+function wholeWithin(value: number, min: number, max: number, path: string): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw ValidationError.field(path, `must be a whole number from ${min} to ${max}`);
+  return value;
 }
 
 /** A unit's weight and volume from a variant's stored measures. */

@@ -1,11 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import {
-  InsufficientStockError,
-  KitHoldsNoStockError,
-  NotFoundError,
-  StaleQuantityError,
-  ValidationError,
-} from '../domain/errors.js';
+import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
@@ -23,7 +17,6 @@ import type { AppliedMovement, MovementInput } from '../store/levels.js';
 import { listMovements } from '../store/movements.js';
 import { readIncoming } from '../store/purchase-orders.js';
 import { enqueue } from '../store/outbox.js';
-import { isKit } from '../store/kits.js';
 import { readCommitted, writeStateMove } from '../store/stock-states.js';
 import { insertReturn } from '../store/returns.js';
 import { HoldsBeingReleased, afterReleasesElsewhere, expireDueHoldsOn, expireDueNow } from './reservations.js';
@@ -35,7 +28,7 @@ import { missing, variantBySku, variantsBySku, warehouseByCode, warehousesByCode
 import { staleReads } from './context.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toLevel, toMovement } from './dto.js';
-import { KitRegistry, kitStock } from './kits.js';
+import { KitRegistry, kitStock, refuseKit } from './kits.js';
 import type { Level, Movement } from './dto.js';
 import { idCursor, pageLimit, pageOf } from './paging.js';
 import { DEFAULT_PREVIEW_LISTED, readStockCsv, scanStockCsv, tooMany } from './stock-csv.js';
@@ -958,9 +951,4 @@ const toStateLevel = (sku: string, warehouse: string, numbers: LevelNumbers): St
 
 function first<T>(items: readonly T[]): T {
   return items[0] ?? missing('value');
-}
-
-/** Refuses naming a kit where stock is counted or returned (docs/api.md, Kits): it holds nothing of its own. */
-async function refuseKit(tx: Queryable, variantId: number, sku: string): Promise<void> {
-  if (await isKit(tx, variantId)) throw new KitHoldsNoStockError(sku);
 }

@@ -1,4 +1,10 @@
-import type { CountCandidate, LocationType, PickHolding, PutAwayCandidate } from '../domain/locations.js';
+import type {
+  CountCandidate,
+  LocationType,
+  PickAssignment,
+  PickHolding,
+  PutAwayCandidate,
+} from '../domain/locations.js';
 import type { Queryable } from './db.js';
 
 /** A location (a row of `bins`) with its limits and what its units weigh and take up now. */
@@ -34,12 +40,21 @@ export interface LocationFields {
   max_volume_cm3: number | null;
 }
 
+/**
+ * What units weigh or take up in all, read as float8. The sum itself is exact (numeric), but it can pass 2^53 - 1
+ * (a unit may take up 2,000,000,000 cm3, a bin hold 2,147,483,647 units), where the int8/numeric parser of
+ * db.ts refuses a number rather than round it, as money must be. A weight or volume is a measure: past 2^53 it is
+ * read as the nearest float8 (exact below, a whole number above), and every limit it is compared with is far
+ * below that, so no room is judged otherwise.
+ */
+const measureSum = (perUnit: string): string => `coalesce(sum(s.qty::bigint * coalesce(${perUnit}, 0)), 0)::float8`;
+
 // one row per location with its fill: units of variants with no weight or volume weigh and take up nothing
 const LOCATIONS_WITH_FILL = `
   SELECT b.id, b.warehouse_id, b.code, b.type, b.active, b.max_weight_g, b.max_volume_cm3,
          coalesce(sum(s.qty), 0)::bigint AS units,
-         coalesce(sum(s.qty::bigint * coalesce(v.weight_g, 0)), 0) AS weight_g,
-         coalesce(sum(s.qty::bigint * coalesce(v.volume_cm3, 0)), 0) AS volume_cm3,
+         ${measureSum('v.weight_g')} AS weight_g,
+         ${measureSum('v.volume_cm3')} AS volume_cm3,
          coalesce(jsonb_agg(jsonb_build_object('sku', v.sku, 'qty', s.qty, 'min_qty', s.min_qty,
                                      'last_moved_at', s.last_moved_at, 'last_counted_at', s.last_counted_at) ORDER BY v.sku)
                     FILTER (WHERE s.qty > 0 OR s.min_qty IS NOT NULL), '[]'::jsonb) AS contents
@@ -112,6 +127,23 @@ export async function setPickMinimum(
   );
 }
 
+/** The pick faces of a warehouse assigned to a variant (a minimum set for it there), in code and SKU order. */
+export async function readPickAssignments(db: Queryable, warehouseId: number): Promise<PickAssignment[]> {
+  const { rows } = await db.query<PickAssignment>(
+    `SELECT b.code AS location, v.sku
+       FROM bin_stock s JOIN bins b ON b.id = s.bin_id JOIN variants v ON v.id = s.variant_id
+      WHERE b.warehouse_id = $1 AND b.type = 'pick_face' AND s.min_qty IS NOT NULL
+      ORDER BY b.code, v.sku`,
+    [warehouseId],
+  );
+  return rows;
+}
+
+/** Clears every minimum a location keeps (it is no pick face any more); its units stay where they are. */
+export async function clearPickMinimums(tx: Queryable, binId: number): Promise<void> {
+  await tx.query('UPDATE bin_stock SET min_qty = NULL WHERE bin_id = $1 AND min_qty IS NOT NULL', [binId]);
+}
+
 /** What a unit of a variant weighs and measures, as stored. */
 export interface MeasuresRow {
   weight_g: number | null;
@@ -146,9 +178,10 @@ export async function readWarehouseFill(
 ): Promise<{ capacity_cm3: number | null; volume_cm3: number }> {
   const { rows } = await db.query<{ capacity_cm3: number | null; volume_cm3: number }>(
     `SELECT w.capacity_cm3,
+            -- float8 for what measureSum says
             coalesce((SELECT sum(l.on_hand::bigint * coalesce(v.volume_cm3, 0))
                         FROM stock_levels l JOIN variants v ON v.id = l.variant_id
-                       WHERE l.warehouse_id = w.id), 0) AS volume_cm3
+                       WHERE l.warehouse_id = w.id), 0)::float8 AS volume_cm3
        FROM warehouses w WHERE w.id = $1`,
     [warehouseId],
   );
@@ -175,8 +208,8 @@ export async function readPutAwayCandidates(
             coalesce(sum(s.qty) FILTER (WHERE s.variant_id = $2), 0)::bigint AS sku_qty,
             coalesce(sum(s.qty) FILTER (WHERE s.variant_id <> $2), 0)::bigint AS other_qty,
             coalesce(bool_or(s.variant_id = $2 AND s.min_qty IS NOT NULL), false) AS assigned,
-            coalesce(sum(s.qty::bigint * coalesce(v.weight_g, 0)), 0) AS weight_g,
-            coalesce(sum(s.qty::bigint * coalesce(v.volume_cm3, 0)), 0) AS volume_cm3
+            ${measureSum('v.weight_g')} AS weight_g,
+            ${measureSum('v.volume_cm3')} AS volume_cm3
        FROM bins b
        LEFT JOIN bin_stock s ON s.bin_id = b.id
        LEFT JOIN variants v ON v.id = s.variant_id

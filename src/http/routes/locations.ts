@@ -16,7 +16,7 @@ import type { Stockroom } from '../../services/stockroom.js';
 import { callOptions } from '../auth.js';
 import { LocationAnswers as Answers } from '../location-responses.js';
 import { routesTagged } from './route-options.js';
-import { QueryFlag, listValues } from './query.js';
+import { QueryFlag, fromQuery, listValues } from './query.js';
 import { reservationIdOf } from '../../services/reservations.js';
 
 const ADMIN = ['admin'] as const;
@@ -137,7 +137,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: PickMinimumInput,
         example: { sku: 'TEE-M', min_qty: 10 },
         answer: { schema: Answers.Location },
-        refusals: ['not_found', 'unknown_sku'],
+        refusals: ['not_found', 'unknown_sku', 'already_exists', 'kit_holds_no_stock'],
         idempotent: true,
       }),
       async (req) =>
@@ -168,13 +168,15 @@ export function locationRoutes(stockroom: Stockroom) {
         params: AtWarehouse,
         querystring: PutAwayParams,
         answer: { schema: Answers.PutAwaySuggestion },
-        refusals: ['not_found', 'unknown_sku'],
+        refusals: ['not_found', 'unknown_sku', 'kit_holds_no_stock'],
       }),
       async (req) => {
         const query = listValues(PutAwayParams, req.query);
         if (query.sku === undefined || query.qty === undefined)
           throw ValidationError.field('/query', 'give sku and qty');
-        return locations.suggestPutAway(paramsOf(req).code, { sku: query.sku, qty: Number(query.qty) });
+        const { sku, qty } = query;
+        // the pattern lets 0 through: the service refuses it, and the place it names is the query's
+        return fromQuery(() => locations.suggestPutAway(paramsOf(req).code, { sku, qty: Number(qty) }));
       },
     );
     app.get(
@@ -195,7 +197,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: RelocateInput,
         example: { sku: 'TEE-M', from: 'A-01-03', to: 'P-01-01', qty: 12 },
         answer: { status: 201, schema: Answers.Relocation },
-        refusals: ['not_found', 'unknown_sku', 'no_room'],
+        refusals: ['not_found', 'unknown_sku', 'no_room', 'kit_holds_no_stock'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -211,7 +213,7 @@ export function locationRoutes(stockroom: Stockroom) {
         body: LocationCountInput,
         example: { sku: 'TEE-M', counted: 11 },
         answer: { status: 201, schema: Answers.LocationCount },
-        refusals: ['not_found', 'unknown_sku', 'money_overflow'],
+        refusals: ['not_found', 'unknown_sku', 'archived', 'kit_holds_no_stock', 'money_overflow'],
         idempotent: true,
       }),
       async (req, reply) =>
