@@ -88,7 +88,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         answer: { schema: Answers.PurchaseOrderPage },
         refusals: ['not_found', 'unknown_sku'],
       }),
-      async (req) => purchasing.list(listValues(OrderQuery, req.query)),
+      async (req) => fromQuery(() => purchasing.list(listValues(OrderQuery, req.query))),
     );
     app.get(
       '/purchase-orders/:id',
