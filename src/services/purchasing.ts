@@ -161,9 +161,12 @@ export class PurchasingService {
   /** Adds a supplier; its warehouse, if given, is where its orders go unless an order says otherwise. */
   async addSupplier(input: SupplierInput, options: CallOptions = {}): Promise<Supplier> {
     const supplier = parse(SupplierInput, input);
-    if (supplier.currency !== undefined) this.refuseForeign(supplier.currency, `supplier ${supplier.code}`);
+    // null is what an answer shows for "none" (the store's currency, no warehouse of its own), and means that given
+    const currency = supplier.currency ?? null;
+    const warehouseCode = supplier.warehouse ?? null;
+    if (currency !== null) this.refuseForeign(currency, `supplier ${supplier.code}`);
     return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
-      const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
+      const warehouse = warehouseCode === null ? null : await warehouseByCode(tx, warehouseCode);
       if (warehouse?.archived_at) throw new ArchivedError('warehouse', warehouse.code);
       const row = await insertSupplier(tx, {
         code: supplier.code,
@@ -171,7 +174,7 @@ export class PurchasingService {
         email: supplier.email ?? null,
         leadTimeDays: supplier.lead_time_days ?? null,
         warehouseId: warehouse?.id ?? null,
-        currency: supplier.currency ?? null,
+        currency,
       });
       if (!row) throw new AlreadyExistsError('supplier', supplier.code);
       return toSupplier(row);
