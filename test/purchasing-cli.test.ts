@@ -28,4 +28,33 @@ describe('purchasing from the command line (embedded database)', () => {
     expect(shown.out).toMatch(/T-A\s+S1/);
     expect(shown.out).not.toContain('T-B');
   });
+
+  it('refuses a --cost for a SKU not on the order, or one SKU given two costs, and creates nothing', async () => {
+    const before = await orders();
+    const stray = await cli(env, 'po', 'create', 'S1', 'WH1', 'T-A:5', '--cost', 'T-B=1');
+    expect(stray).toMatchObject({ code: 2, out: '' });
+    expect(stray.err).toContain('/costs/0: T-B is not on the order (its lines: T-A)');
+    const twice = await cli(env, 'po', 'create', 'S1', 'WH1', 'T-A:5', '--cost', 'T-A=1', '--cost', 'T-A=2');
+    expect(twice).toMatchObject({ code: 2, out: '' });
+    expect(twice.err).toContain('/costs/1: T-A is given a cost twice ("T-A=1" and "T-A=2")');
+    expect(await orders()).toEqual(before);
+    // one cost per line of the order is taken
+    const made = await cli(env, '--json', 'po', 'create', 'S1', 'WH1', 'T-A:5', 'T-B:1', '--cost', 'T-B=1.25');
+    expect(made.code).toBe(0);
+    expect((JSON.parse(made.out) as { lines: unknown[] }).lines).toMatchObject([
+      { sku: 'T-A', unit_cost: null },
+      { sku: 'T-B', unit_cost: 125 },
+    ]);
+  });
+
+  it('refuses re-pricing one SKU twice in one command, leaving its cost as it was', async () => {
+    const made = await cli(env, '--json', 'po', 'create', 'S1', 'WH1', 'T-A:2', '--cost', 'T-A=1');
+    const id = String((JSON.parse(made.out) as { id: number }).id);
+    const twice = await cli(env, 'po', 'costs', id, 'T-A=1', 'T-A=3');
+    expect(twice).toMatchObject({ code: 2, out: '' });
+    expect(twice.err).toContain('/costs/1: T-A is given a cost twice ("T-A=1" and "T-A=3")');
+    expect((await orders()).find((order) => String(order.id) === id)?.lines).toMatchObject([
+      { sku: 'T-A', unit_cost: 100 },
+    ]);
+  });
 });
