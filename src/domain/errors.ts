@@ -166,9 +166,14 @@ export interface StockInUse {
   on_hand: number;
   reserved: number;
   open_reservations: number;
+  /** open orders (DRAFT to PARTIAL) with units still to come into the warehouse, or of the variant */
+  open_purchase_orders: number;
 }
 
-/** A warehouse or variant that cannot be archived while it holds stock or open reservations. */
+/**
+ * A warehouse or variant that cannot be archived while it holds stock or open reservations, or has units on open
+ * purchase orders (which could then never be received, yet would count as incoming).
+ */
 export class InUseError extends StockroomError {
   readonly code = 'in_use';
   constructor(
@@ -177,8 +182,8 @@ export class InUseError extends StockroomError {
     readonly holding: StockInUse,
   ) {
     super(
-      `${resource} ${key} still holds stock (on hand ${holding.on_hand}, reserved ${holding.reserved}, ` +
-        `${holding.open_reservations} open reservation(s))`,
+      `${resource} ${key} still holds stock or has stock to come (on hand ${holding.on_hand}, reserved ${holding.reserved}, ` +
+        `${holding.open_reservations} open reservation(s), ${holding.open_purchase_orders} open purchase order(s))`,
       { resource, key, ...holding },
     );
   }

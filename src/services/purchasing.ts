@@ -18,6 +18,7 @@ import {
   readPurchaseOrder,
   setLineCosts,
   setPurchaseOrderStatus,
+  shareOrderTargets,
 } from '../store/purchase-orders.js';
 import type { PurchaseOrderRow } from '../store/purchase-orders.js';
 import { findSuppliers, insertSupplier, listSuppliers } from '../store/suppliers.js';
@@ -200,9 +201,16 @@ export class PurchasingService {
         draft.lines.map((line) => line.sku),
       );
       // an order into an archived warehouse, or of an archived variant, could never be received, yet its units would
-      // count as incoming and in replenishment's position
-      if (warehouse.archived_at) throw new ArchivedError('warehouse', warehouse.code);
-      const archived = [...variants.values()].find((variant) => variant.archived_at);
+      // count as incoming and in replenishment's position: judged with their rows share-locked, so an archive racing
+      // this order either sees it and is refused, or has committed and is seen here
+      const variantId = (sku: string): number => (variants.get(sku) as { id: number }).id;
+      const targets = await shareOrderTargets(
+        tx,
+        warehouse.id,
+        draft.lines.map((line) => variantId(line.sku)),
+      );
+      if (targets.warehouseArchived) throw new ArchivedError('warehouse', warehouse.code);
+      const archived = draft.lines.find((line) => targets.archivedVariantIds.includes(variantId(line.sku)));
       if (archived) throw new ArchivedError('variant', archived.sku);
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
@@ -213,7 +221,7 @@ export class PurchasingService {
         at: this.ctx.clock(),
         currency,
         lines: draft.lines.map((line) => ({
-          variantId: (variants.get(line.sku) as { id: number }).id,
+          variantId: variantId(line.sku),
           qty: line.qty,
           unitCost: line.unit_cost ?? null,
         })),
