@@ -57,4 +57,15 @@ describe('purchasing from the command line (embedded database)', () => {
       { sku: 'T-A', unit_cost: 100 },
     ]);
   });
+
+  it('refuses a kit on an order, naming it (a refusal: exit 1)', async () => {
+    expect((await cli(env, 'variant', 'add', 'KIT-1', '--title', 'Kit')).code).toBe(0);
+    expect((await cli(env, 'kits', 'define', 'KIT-1', '--component', 'T-A:1')).code).toBe(0);
+    const before = await orders();
+    const refused = await cli(env, 'po', 'create', 'S1', 'WH1', 'KIT-1:5');
+    expect(refused).toMatchObject({ code: 1, out: '' });
+    expect(refused.err).toContain('KIT-1 is a kit and holds no stock of its own');
+    expect(refused.err).toContain('[kit_holds_no_stock]');
+    expect(await orders()).toEqual(before);
+  });
 });

@@ -231,12 +231,36 @@ export class NoRoomError extends StockroomError {
  */
 export class KitHoldsNoStockError extends StockroomError {
   readonly code = 'kit_holds_no_stock';
-  constructor(readonly sku?: string) {
+  /** @param message for a person; by default, about units put on the kit */
+  constructor(
+    readonly sku?: string,
+    message?: string,
+    extra: Record<string, unknown> = {},
+  ) {
     super(
-      sku === undefined
-        ? 'a kit holds no stock of its own: receive, count or move its components instead'
-        : `${sku} is a kit and holds no stock of its own: receive, count or move its components instead`,
-      sku === undefined ? {} : { sku },
+      message ??
+        (sku === undefined
+          ? 'a kit holds no stock of its own: receive, count or move its components instead'
+          : `${sku} is a kit and holds no stock of its own: receive, count or move its components instead`),
+      sku === undefined ? extra : { sku, ...extra },
+    );
+  }
+
+  /** A kit named on a purchase order: the order could never be received, yet would count as incoming. */
+  static onOrder(sku: string): KitHoldsNoStockError {
+    return new KitHoldsNoStockError(
+      sku,
+      `${sku} is a kit and holds no stock of its own, so it is not ordered: order its components instead`,
+    );
+  }
+
+  /** A variant made a kit while open purchase orders have units of it to come, which then could never be received. */
+  static onOpenOrders(sku: string, orders: number): KitHoldsNoStockError {
+    return new KitHoldsNoStockError(
+      sku,
+      `${sku} has units to come on ${orders} open purchase order(s), and a kit holds no stock of its own: ` +
+        'receive or cancel them first',
+      { open_purchase_orders: orders },
     );
   }
 }

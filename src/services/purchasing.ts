@@ -3,6 +3,7 @@ import {
   ArchivedError,
   CurrencyMismatchError,
   InvalidTransitionError,
+  KitHoldsNoStockError,
   NotFoundError,
   ValidationError,
 } from '../domain/errors.js';
@@ -21,6 +22,7 @@ import {
   shareOrderTargets,
 } from '../store/purchase-orders.js';
 import type { PurchaseOrderRow } from '../store/purchase-orders.js';
+import { kitsAmong } from '../store/kits.js';
 import { findSuppliers, insertSupplier, listSuppliers } from '../store/suppliers.js';
 import type { SupplierRow } from '../store/suppliers.js';
 import type { Page } from './paging.js';
@@ -212,6 +214,14 @@ export class PurchasingService {
       if (targets.warehouseArchived) throw new ArchivedError('warehouse', warehouse.code);
       const archived = draft.lines.find((line) => targets.archivedVariantIds.includes(variantId(line.sku)));
       if (archived) throw new ArchivedError('variant', archived.sku);
+      // nor could a kit's units ever be received (it holds none): its components are ordered. Asked after the share
+      // lock, which a kit being defined waits for (and is waited for by: KitService.define)
+      const kits = await kitsAmong(
+        tx,
+        draft.lines.map((line) => variantId(line.sku)),
+      );
+      const kit = draft.lines.find((line) => kits.includes(variantId(line.sku)));
+      if (kit) throw KitHoldsNoStockError.onOrder(kit.sku);
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
         warehouseId: warehouse.id,
@@ -333,6 +343,13 @@ export class PurchasingService {
             );
           return { ...received, line };
         });
+        // a kit on an order from before orders refused kits: named, rather than refused by the database unnamed
+        const kits = await kitsAmong(
+          tx,
+          picks.map((pick) => pick.line.variant_id),
+        );
+        const kit = picks.find((pick) => kits.includes(pick.line.variant_id));
+        if (kit) throw new KitHoldsNoStockError(kit.sku);
         const complete = order.lines.every(
           (line) => line.qty - line.received_qty === (picks.find((pick) => pick.line === line)?.qty ?? 0),
         );

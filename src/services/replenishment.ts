@@ -15,6 +15,7 @@ import {
   readPurchaseOrder,
   shareOrderTargets,
 } from '../store/purchase-orders.js';
+import { kitsAmong } from '../store/kits.js';
 import { claimJob, lockReplenishmentDraft, readReplenishment } from '../store/replenishment.js';
 import type { ReplenishmentRow } from '../store/replenishment.js';
 import type { Page } from './paging.js';
@@ -190,7 +191,14 @@ export class ReplenishmentService {
         skipped.push(...group.lines.map((line) => ({ sku: line.sku, reason: 'no_warehouse' as const })));
         continue;
       }
-      const lines = group.lines.filter((line) => !targets.archivedVariantIds.includes(line.variantId));
+      // a variant made a kit since (it holds no stock, so is never ordered) is left out as the read leaves kits out
+      const kits = await kitsAmong(
+        tx,
+        group.lines.map((line) => line.variantId),
+      );
+      const lines = group.lines.filter(
+        (line) => !targets.archivedVariantIds.includes(line.variantId) && !kits.includes(line.variantId),
+      );
       if (lines.length === 0) continue;
       let id = await lockReplenishmentDraft(tx, group.supplierId, group.warehouseId);
       if (id === undefined) {
