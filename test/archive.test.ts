@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { setWarehouseArchived } from '../src/store/archive.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
+import type { HttpReply } from './support/in-process.js';
 
 describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (driver) => {
   const h = useStockroom(driver, { max: 12 });
@@ -176,17 +178,86 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     expect(moved.body).toMatchObject({ code: 'archived', resource: 'warehouse', key: wh[1] });
   });
 
-  it('refuses a purchase-order receipt into an archived warehouse, and takes it once unarchived', async () => {
+  /** A supplier of this test's own. */
+  async function supplier(): Promise<string> {
+    const code = uniq('SUP');
+    expect((await call('POST', '/v1/suppliers', { body: { code, name: code } })).status).toBe(201);
+    return code;
+  }
+
+  it('refuses to archive a warehouse or variant while an open purchase order, a draft too, has units of it to come', async () => {
     const { sku, wh } = await world(h.s, [0]);
-    const supplier = uniq('SUP');
-    expect((await call('POST', '/v1/suppliers', { body: { code: supplier, name: supplier } })).status).toBe(201);
+    const w = wh[0]!;
+    const { sku: other } = await world(h.s, [0]);
     const order = await call('POST', '/v1/purchase-orders', {
-      body: { supplier, warehouse: wh[0], lines: [{ sku, qty: 5 }] },
+      body: {
+        supplier: await supplier(),
+        warehouse: w,
+        lines: [
+          { sku, qty: 5 },
+          { sku: other, qty: 1 },
+        ],
+      },
+    });
+    const id = String(order.body.id);
+    const refused = async (status: string, onHand: number) => {
+      expect((await call('GET', `/v1/purchase-orders/${id}`)).body.status).toBe(status);
+      expect((await call('POST', `/v1/warehouses/${w}/archive`)).body, status).toMatchObject({
+        code: 'in_use',
+        resource: 'warehouse',
+        key: w,
+        on_hand: onHand,
+        reserved: 0,
+        open_reservations: 0,
+        open_purchase_orders: 1,
+      });
+      expect((await call('POST', `/v1/variants/${sku}/archive`)).body, status).toMatchObject({
+        code: 'in_use',
+        resource: 'variant',
+        key: sku,
+        on_hand: 0,
+        open_purchase_orders: 1,
+      });
+    };
+    // a draft can still be sent, confirmed and received: it counts as every open order does
+    await refused('DRAFT', 0);
+    await call('POST', `/v1/purchase-orders/${id}/send`);
+    await refused('SENT', 0);
+    await call('POST', `/v1/purchase-orders/${id}/confirm`, { body: {} });
+    await refused('CONFIRMED', 0);
+    const receipt = await call('POST', `/v1/purchase-orders/${id}/receive`, {
+      body: { lines: [{ sku: other, qty: 1 }] },
+    });
+    expect(receipt.status).toBe(200);
+    await refused('PARTIAL', 1);
+    // a line received in full has nothing to come: its variant is in use for its unit only
+    expect((await call('POST', `/v1/variants/${other}/archive`)).body).toMatchObject({
+      code: 'in_use',
+      on_hand: 1,
+      open_purchase_orders: 0,
+    });
+
+    // cancelled, nothing is to come: both may go (once the received unit is gone from the warehouse)
+    expect((await call('POST', `/v1/purchase-orders/${id}/cancel`)).body.status).toBe('CANCELLED');
+    expect((await call('GET', `/v1/stock/${sku}`)).body).toMatchObject({ total: { incoming: 0 } });
+    expect((await call('POST', `/v1/variants/${sku}/archive`)).status).toBe(200);
+    await call('POST', '/v1/stock/adjust', { body: { sku: other, warehouse: w, delta: -1, reason: 'shrinkage' } });
+    expect((await call('POST', `/v1/warehouses/${w}/archive`)).status).toBe(200);
+  });
+
+  it('refuses a receipt of an order whose warehouse was archived under it (before archiving checked open orders), and takes it once unarchived', async () => {
+    const { sku, wh } = await world(h.s, [0]);
+    const order = await call('POST', '/v1/purchase-orders', {
+      body: { supplier: await supplier(), warehouse: wh[0], lines: [{ sku, qty: 5 }] },
     });
     const id = String(order.body.id);
     await call('POST', `/v1/purchase-orders/${id}/send`);
     await call('POST', `/v1/purchase-orders/${id}/confirm`, { body: {} });
-    expect((await call('POST', `/v1/warehouses/${wh[0]}/archive`)).status).toBe(200);
+    // as an older version left it: archived with the order open
+    await h.test.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>('SELECT id FROM warehouses WHERE code = $1', [wh[0]]);
+      await setWarehouseArchived(tx, rows[0]!.id, new Date());
+    });
     const receipt = { lines: [{ sku, qty: 5 }] };
     const refused = await call('POST', `/v1/purchase-orders/${id}/receive`, { body: receipt });
     expect(refused.body).toMatchObject({ code: 'archived', resource: 'warehouse', key: wh[0] });
@@ -196,6 +267,64 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
       order: { status: 'RECEIVED' },
     });
   });
+
+  it.runIf(driver === 'postgres').each(['warehouse', 'variant'] as const)(
+    'an order placed while its %s is being archived: one of the two sees the other, never an open order in an archived place',
+    async (what) => {
+      const { sku, wh } = await world(h.s, [0]);
+      const code = await supplier();
+      // the order waits, once it has looked at the warehouse and variant, on the supplier's row (its foreign key),
+      // held by this transaction until the archive has been asked for
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const blocker = h.test.db.transaction(async (tx) => {
+        await tx.query('SELECT 1 FROM suppliers WHERE code = $1 FOR UPDATE', [code]);
+        locked();
+        await released;
+      });
+      await holding;
+      const waiting = async (): Promise<number> =>
+        (
+          await h.test.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0]?.n ?? 0;
+      const placing = call('POST', '/v1/purchase-orders', {
+        body: { supplier: code, warehouse: wh[0], lines: [{ sku, qty: 5 }] },
+      });
+      let archiving: Promise<HttpReply> | undefined;
+      try {
+        await vi.waitFor(
+          async () => {
+            expect(await waiting()).toBe(1);
+          },
+          { timeout: 10_000, interval: 10 },
+        );
+        archiving = call(
+          'POST',
+          what === 'warehouse' ? `/v1/warehouses/${wh[0]}/archive` : `/v1/variants/${sku}/archive`,
+        );
+        let answered = false;
+        void archiving.then(() => (answered = true));
+        // the archive waits for the order (or, not seeing it coming, is answered at once)
+        await vi.waitFor(
+          async () => {
+            expect(answered || (await waiting()) === 2).toBe(true);
+          },
+          { timeout: 10_000, interval: 10 },
+        );
+      } finally {
+        release();
+        await blocker;
+      }
+      const placed = await placing;
+      expect(placed.status).toBe(201);
+      expect(await archiving).toMatchObject({ body: { code: 'in_use', open_purchase_orders: 1 } });
+      await call('POST', `/v1/purchase-orders/${String(placed.body.id)}/cancel`);
+    },
+  );
 
   it('archives a variant once no warehouse holds it: out of routing, the storefront and the list; readable by SKU', async () => {
     const { sku, wh } = await world(h.s, [2, 0]);

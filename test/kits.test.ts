@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Stockroom } from '../src/index.js';
+import { writeKit } from '../src/store/kits.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
@@ -319,4 +320,159 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     // the kit's unit shipped from the first warehouse, where the plain order holds one more
     expect(await available(mug, wh)).toEqual([2, 4]);
   });
+
+  /** A supplier delivering into a warehouse. */
+  async function supplier(warehouse: string): Promise<string> {
+    const code = uniq('SUP');
+    expect((await api('POST', '/v1/suppliers', { code, name: code, warehouse })).status).toBe(201);
+    return code;
+  }
+
+  it('refuses a kit on a purchase order, naming it, and replenishment neither suggests nor drafts one', async () => {
+    const wh = await warehouses(1);
+    const vendor = await supplier(wh[0]!);
+    const mug = await stocked(wh, [0]);
+    const sku = await kit([{ sku: mug, qty: 1 }], { reorder_point: 5, supplier: vendor });
+    for (const lines of [
+      [{ sku, qty: 5 }],
+      [
+        { sku: mug, qty: 5 },
+        { sku, qty: 1 },
+      ],
+    ]) {
+      const refused = await api('POST', '/v1/purchase-orders', { supplier: vendor, warehouse: wh[0], lines });
+      expect(refused).toMatchObject({ status: 409, body: { code: 'kit_holds_no_stock', sku } });
+    }
+    expect((await api('GET', `/v1/purchase-orders?supplier=${vendor}`)).body.items).toEqual([]);
+    expect((await api('GET', `/v1/stock/${sku}`)).body).toMatchObject({ total: { incoming: 0 } });
+
+    // at its reorder point with nothing on order, still not suggested, asked about or not, nor ordered
+    const suggested = async (query: string) =>
+      ((await api('GET', `/v1/replenishment/suggestions${query}`)).body.items as { sku: string }[]).map(
+        (item) => item.sku,
+      );
+    expect(await suggested('')).not.toContain(sku);
+    expect(await suggested(`?sku=${sku}&sku=${mug}`)).toEqual([mug]);
+    const run = await api('POST', '/v1/replenishment/run');
+    expect(run.status).toBe(200);
+    const runs = run.body as { orders: { lines: { sku: string }[] }[]; skipped: { sku: string }[] };
+    expect(runs.orders.flatMap((order) => order.lines.map((line) => line.sku))).not.toContain(sku);
+    expect(runs.skipped.map((skip) => skip.sku)).not.toContain(sku);
+  });
+
+  it('refuses making a variant a kit while an open purchase order has units of it to come', async () => {
+    const wh = await warehouses(1);
+    const vendor = await supplier(wh[0]!);
+    const mug = await stocked(wh, [0]);
+    const box = await stocked(wh, [0]);
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: vendor,
+      warehouse: wh[0],
+      lines: [{ sku: box, qty: 5 }],
+    });
+    const id = String(order.body.id);
+    await api('POST', `/v1/purchase-orders/${id}/send`);
+    await api('POST', `/v1/purchase-orders/${id}/confirm`, {});
+    const refused = await api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] });
+    expect(refused).toMatchObject({
+      status: 409,
+      body: { code: 'kit_holds_no_stock', sku: box, open_purchase_orders: 1 },
+    });
+    expect((await api('GET', `/v1/kits/${box}`)).status).toBe(404);
+    await api('POST', `/v1/purchase-orders/${id}/cancel`);
+    expect((await api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] })).status).toBe(200);
+  });
+
+  it('names the kit when a receipt of an order made before kits were refused on orders would put units on it', async () => {
+    const wh = await warehouses(1);
+    const vendor = await supplier(wh[0]!);
+    const mug = await stocked(wh, [0]);
+    const box = await stocked(wh, [0]);
+    const order = await api('POST', '/v1/purchase-orders', {
+      supplier: vendor,
+      warehouse: wh[0],
+      lines: [
+        { sku: mug, qty: 2 },
+        { sku: box, qty: 5 },
+      ],
+    });
+    const id = String(order.body.id);
+    await api('POST', `/v1/purchase-orders/${id}/send`);
+    await api('POST', `/v1/purchase-orders/${id}/confirm`, {});
+    // as an older version let it happen: the variant made a kit with the order open
+    await h.test.db.transaction(async (tx) => {
+      const ids = await tx.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1)', [
+        [mug, box],
+      ]);
+      const idOf = (sku: string) => ids.rows.find((row) => row.sku === sku)!.id;
+      await writeKit(tx, idOf(box), [{ variantId: idOf(mug), qty: 1 }]);
+    });
+    const receipt = await api('POST', `/v1/purchase-orders/${id}/receive`, {
+      lines: [
+        { sku: mug, qty: 2 },
+        { sku: box, qty: 5 },
+      ],
+    });
+    expect(receipt).toMatchObject({ status: 409, body: { code: 'kit_holds_no_stock', sku: box } });
+    expect(await available(mug, wh)).toEqual([0]);
+  });
+
+  it.runIf(driver === 'postgres')(
+    'an order placed while its variant is being made a kit: one of the two sees the other, never a kit on an order',
+    async () => {
+      const wh = await warehouses(1);
+      const vendor = await supplier(wh[0]!);
+      const mug = await stocked(wh, [0]);
+      const box = await stocked(wh, [0]);
+      // the order waits, once it has looked at its variant, on the supplier's row (its foreign key), held here
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const blocker = h.test.db.transaction(async (tx) => {
+        await tx.query('SELECT 1 FROM suppliers WHERE code = $1 FOR UPDATE', [vendor]);
+        locked();
+        await released;
+      });
+      await holding;
+      const waiting = async (): Promise<number> =>
+        (
+          await h.test.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0]?.n ?? 0;
+      const placing = api('POST', '/v1/purchase-orders', {
+        supplier: vendor,
+        warehouse: wh[0],
+        lines: [{ sku: box, qty: 5 }],
+      });
+      let defining: ReturnType<typeof api> | undefined;
+      try {
+        await vi.waitFor(
+          async () => {
+            expect(await waiting()).toBe(1);
+          },
+          { timeout: 10_000, interval: 10 },
+        );
+        defining = api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] });
+        let answered = false;
+        void defining.then(() => (answered = true));
+        // the definition waits for the order (or, not seeing it coming, is answered at once)
+        await vi.waitFor(
+          async () => {
+            expect(answered || (await waiting()) === 2).toBe(true);
+          },
+          { timeout: 10_000, interval: 10 },
+        );
+      } finally {
+        release();
+        await blocker;
+      }
+      expect((await placing).status).toBe(201);
+      expect(await defining).toMatchObject({
+        status: 409,
+        body: { code: 'kit_holds_no_stock', open_purchase_orders: 1 },
+      });
+    },
+  );
 });

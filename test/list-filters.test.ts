@@ -26,4 +26,16 @@ describe.each(drivers())('list filters over HTTP on %s', (driver) => {
     ])
       expect((await call('GET', path)).status, path).toBe(200);
   });
+
+  it('names a bad purchase-order status filter under /query, as every list names its query parameters', async () => {
+    expect(await call('GET', '/v1/purchase-orders?status=BOGUS')).toMatchObject({
+      status: 400,
+      body: {
+        code: 'validation_failed',
+        errors: [{ path: '/query/status', message: expect.stringContaining('DRAFT') as unknown }],
+      },
+    });
+    // the status is read in any case: a good one answers a page
+    expect((await call('GET', '/v1/purchase-orders?status=draft')).status).toBe(200);
+  });
 });

@@ -4,9 +4,11 @@ import { PO_STATUSES } from '../src/domain/purchasing.js';
 import type { PoStatus } from '../src/domain/purchasing.js';
 import { drivers } from './support/databases.js';
 import { levels, uniq, useStockroom, world } from './support/harness.js';
+import { useHttpServer } from './support/in-process.js';
 
 describe.each(drivers())('purchase orders on %s', (driver) => {
   const h = useStockroom(driver);
+  const { call } = useHttpServer(h);
 
   /** A supplier delivering in 7 days, and a world of two SKUs in one warehouse. */
   async function setup(stock: [number, number] = [0, 0]) {
@@ -229,5 +231,48 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     expect(await label()).toBe('Pre-order, ships in 4-6 days'); // the clock says 2026-01-15
     await h.s.purchasing.cancel(id);
     expect(await label()).toBe('Pre-order, ships in 30-32 days');
+  });
+
+  it("takes null for a supplier's optional members, as its answers show them: none, or the store's currency", async () => {
+    const { wh } = await world(h.s, [0]);
+    const code = uniq('SUP');
+    const added = await call('POST', '/v1/suppliers', {
+      body: { code, name: 'Nulls', email: null, lead_time_days: null, warehouse: null, currency: null },
+    });
+    expect(added).toMatchObject({
+      status: 201,
+      body: { code, email: null, lead_time_days: null, warehouse: null, currency: null },
+    });
+    // an answer sent back as it came (less what the server stamps) is taken as it was meant
+    const { created_at: _, ...echo } = added.body;
+    expect((await call('POST', '/v1/suppliers', { body: { ...echo, code: uniq('SUP') } })).status).toBe(201);
+    // and an order of it is in the store's currency
+    const order = await h.s.purchasing.create({
+      supplier: code,
+      warehouse: wh[0]!,
+      lines: [{ sku: (await world(h.s, [0])).sku, qty: 1 }],
+    });
+    expect(order.currency).toBe('USD');
+  });
+
+  it('refuses a supplier, warehouse or product name of whitespace only, as it would show as nothing', async () => {
+    const blank = '  \t ';
+    const refusals = [
+      ['/v1/suppliers', { code: uniq('SUP'), name: blank }, '/name'],
+      ['/v1/warehouses', { code: uniq('W'), name: blank }, '/name'],
+      ['/v1/variants', { sku: uniq('SKU'), product: { title: blank } }, '/product/title'],
+    ] as const;
+    for (const [path, body, at] of refusals)
+      expect(await call('POST', path, { body }), path).toMatchObject({
+        status: 400,
+        body: {
+          code: 'validation_failed',
+          errors: [{ path: at, message: 'must be text of 1-200 characters, not only whitespace' }],
+        },
+      });
+    // a name with blanks around words is a name
+    expect(
+      (await call('POST', '/v1/suppliers', { body: { code: uniq('SUP'), name: ' Acme  Textiles ' } })).status,
+    ).toBe(201);
   });
 });

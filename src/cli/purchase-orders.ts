@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ValidationError } from '../domain/errors.js';
 import { PurchaseOrderCostsInput, PurchaseOrderInput, PurchaseReceiptInput, parse } from '../services/schemas.js';
 import { pageSizeOption, skuQty } from './args.js';
 import { runAndPrint } from './context.js';
@@ -35,11 +36,20 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
         options: { expected?: string; reference?: string; cost?: string[] },
       ) => {
         const costs = skuCosts(options.cost ?? [], ctx().env);
+        const ordered = skuQty('lines')(lines);
+        // a cost is a line's: one for a SKU the order does not have would be dropped, and the order made without it
+        costs.forEach((cost, i) => {
+          if (!ordered.some((line) => line.sku === cost.sku))
+            throw ValidationError.field(
+              `/costs/${i}`,
+              `${cost.sku} is not on the order (its lines: ${ordered.map((line) => line.sku).join(', ')})`,
+            );
+        });
         const input = {
           supplier,
           warehouse,
-          lines: skuQty('lines')(lines).map((line) => {
-            const unitCost = costs.get(line.sku);
+          lines: ordered.map((line) => {
+            const unitCost = costs.find((cost) => cost.sku === line.sku)?.unitCost;
             return unitCost === undefined ? line : { ...line, unit_cost: unitCost };
           }),
           expected_date: options.expected,
@@ -107,7 +117,7 @@ export function registerPurchaseOrders(program: Command, ctx: () => CommandConte
     .command('costs <id> <costs...>')
     .description('set what one unit of some lines costs: SKU=AMOUNT, in the store currency (e.g. TEE-M=4.75)')
     .action(async (id: string, pairs: string[]) => {
-      const lines = [...skuCosts(pairs, ctx().env)].map(([sku, unitCost]) => ({ sku, unit_cost: unitCost }));
+      const lines = skuCosts(pairs, ctx().env).map((cost) => ({ sku: cost.sku, unit_cost: cost.unitCost }));
       await runAndPrint(
         ctx(),
         (stockroom, call) => stockroom.purchasing.setCosts(id, parse(PurchaseOrderCostsInput, { lines }), call),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ValidationError } from '../domain/errors.js';
 import { int } from './args.js';
 import { runAndPrint } from './context.js';
 import type { CommandContext } from './context.js';
@@ -14,6 +15,13 @@ export function registerReplenishment(program: Command, ctx: () => CommandContex
     .option('--window-days <n>', 'days of demand history', '28')
     .option('--service-level <p>', 'chance of not running out during the lead time', '0.95')
     .action(async (options: { dryRun?: boolean; sku?: string[]; windowDays: string; serviceLevel: string }) => {
+      // a run drafts for every due variant (as POST /v1/replenishment/run, which takes no SKUs): run with --sku, it
+      // would order what the operator meant to leave out
+      if (!options.dryRun && options.sku !== undefined)
+        throw ValidationError.field(
+          '/sku',
+          '--sku only applies with --dry-run: a run drafts orders for every due variant (add --dry-run to see these SKUs)',
+        );
       if (options.dryRun) {
         const query = {
           sku: options.sku,

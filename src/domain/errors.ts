@@ -166,9 +166,14 @@ export interface StockInUse {
   on_hand: number;
   reserved: number;
   open_reservations: number;
+  /** open orders (DRAFT to PARTIAL) with units still to come into the warehouse, or of the variant */
+  open_purchase_orders: number;
 }
 
-/** A warehouse or variant that cannot be archived while it holds stock or open reservations. */
+/**
+ * A warehouse or variant that cannot be archived while it holds stock or open reservations, or has units on open
+ * purchase orders (which could then never be received, yet would count as incoming).
+ */
 export class InUseError extends StockroomError {
   readonly code = 'in_use';
   constructor(
@@ -177,8 +182,8 @@ export class InUseError extends StockroomError {
     readonly holding: StockInUse,
   ) {
     super(
-      `${resource} ${key} still holds stock (on hand ${holding.on_hand}, reserved ${holding.reserved}, ` +
-        `${holding.open_reservations} open reservation(s))`,
+      `${resource} ${key} still holds stock or has stock to come (on hand ${holding.on_hand}, reserved ${holding.reserved}, ` +
+        `${holding.open_reservations} open reservation(s), ${holding.open_purchase_orders} open purchase order(s))`,
       { resource, key, ...holding },
     );
   }
@@ -226,12 +231,36 @@ export class NoRoomError extends StockroomError {
  */
 export class KitHoldsNoStockError extends StockroomError {
   readonly code = 'kit_holds_no_stock';
-  constructor(readonly sku?: string) {
+  /** @param message for a person; by default, about units put on the kit */
+  constructor(
+    readonly sku?: string,
+    message?: string,
+    extra: Record<string, unknown> = {},
+  ) {
     super(
-      sku === undefined
-        ? 'a kit holds no stock of its own: receive, count or move its components instead'
-        : `${sku} is a kit and holds no stock of its own: receive, count or move its components instead`,
-      sku === undefined ? {} : { sku },
+      message ??
+        (sku === undefined
+          ? 'a kit holds no stock of its own: receive, count or move its components instead'
+          : `${sku} is a kit and holds no stock of its own: receive, count or move its components instead`),
+      sku === undefined ? extra : { sku, ...extra },
+    );
+  }
+
+  /** A kit named on a purchase order: the order could never be received, yet would count as incoming. */
+  static onOrder(sku: string): KitHoldsNoStockError {
+    return new KitHoldsNoStockError(
+      sku,
+      `${sku} is a kit and holds no stock of its own, so it is not ordered: order its components instead`,
+    );
+  }
+
+  /** A variant made a kit while open purchase orders have units of it to come, which then could never be received. */
+  static onOpenOrders(sku: string, orders: number): KitHoldsNoStockError {
+    return new KitHoldsNoStockError(
+      sku,
+      `${sku} has units to come on ${orders} open purchase order(s), and a kit holds no stock of its own: ` +
+        'receive or cancel them first',
+      { open_purchase_orders: orders },
     );
   }
 }

@@ -1,4 +1,5 @@
 import { ArchivedError, InUseError, NotFoundError } from '../domain/errors.js';
+import type { StockInUse } from '../domain/errors.js';
 import {
   firstArchived,
   lockWarehouseStock,
@@ -8,6 +9,7 @@ import {
 } from '../store/archive.js';
 import { lockVariant } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
+import { countOpenPurchaseOrders } from '../store/purchase-orders.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { toVariant, toWarehouse } from './dto.js';
 import type { Variant, Warehouse } from './dto.js';
@@ -23,21 +25,27 @@ interface ArchivableLevel {
   warehouse: string;
 }
 
-const inUse = (holding: { on_hand: number; reserved: number; open_reservations: number }): boolean =>
-  holding.on_hand > 0 || holding.reserved > 0 || holding.open_reservations > 0;
+const inUse = (holding: StockInUse): boolean =>
+  holding.on_hand > 0 || holding.reserved > 0 || holding.open_reservations > 0 || holding.open_purchase_orders > 0;
 
 /**
  * Archives a warehouse: it leaves routing, the storefront and lists, and nothing is received into it; its ledger
  * and reservations stay readable. Refused (in_use) while it holds units or open reservations, judged on its
  * levels locked in the order every stock change locks them, so a receipt or reservation racing it either lands
- * first (and the archive is refused) or finds the warehouse archived. Archiving an archived one changes nothing.
+ * first (and the archive is refused) or finds the warehouse archived; and while an open purchase order has units to
+ * come into it (they could never be received, yet would count as incoming), judged with its row locked, which an
+ * order being placed into it holds a share lock on. Archiving an archived one changes nothing.
  */
 export function archiveWarehouse(ctx: ServiceContext, code: string, options: CallOptions = {}): Promise<Warehouse> {
   parse(WarehouseCode, code, '/code');
   return runIdempotently(ctx, 'warehouse.archive', options, { code }, async (tx) => {
     const warehouse = await warehouseByCode(tx, code);
-    const holding = await lockWarehouseStock(tx, warehouse.id);
+    const levels = await lockWarehouseStock(tx, warehouse.id);
     if (warehouse.archived_at === null) {
+      const holding = {
+        ...levels,
+        open_purchase_orders: await countOpenPurchaseOrders(tx, { warehouseId: warehouse.id }),
+      };
       if (inUse(holding)) throw new InUseError('warehouse', code, holding);
       await setWarehouseArchived(tx, warehouse.id, ctx.clock());
     }
@@ -56,14 +64,20 @@ export function unarchiveWarehouse(ctx: ServiceContext, code: string, options: C
   });
 }
 
-/** Archives a variant, as archiveWarehouse does a warehouse: refused while any warehouse holds it or an order does. */
+/**
+ * Archives a variant, as archiveWarehouse does a warehouse: refused while any warehouse holds it, an order does, or
+ * an open purchase order has units of it to come (judged with its levels and row locked: lockVariant).
+ */
 export function archiveVariant(ctx: ServiceContext, sku: string, options: CallOptions = {}): Promise<Variant> {
   parse(Sku, sku, '/sku');
   return runIdempotently(ctx, 'variant.archive', options, { sku }, async (tx) => {
     const variant = await lockVariant(tx, sku);
     if (!variant) throw new NotFoundError('variant', sku);
     if (variant.archived_at === null) {
-      const holding = await variantStock(tx, variant.id);
+      const holding = {
+        ...(await variantStock(tx, variant.id)),
+        open_purchase_orders: await countOpenPurchaseOrders(tx, { variantId: variant.id }),
+      };
       if (inUse(holding)) throw new InUseError('variant', sku, holding);
       await setVariantArchived(tx, variant.id, ctx.clock());
     }

@@ -6,9 +6,11 @@ import { available } from '../domain/stock-level.js';
 import type { ComponentFacts, Kit } from '../domain/kits.js';
 import type { StockChange } from '../domain/stock-change.js';
 import type { AvailabilityRow } from '../store/availability.js';
+import { lockVariant } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
 import { deleteKit, isKit, lockKitVariants, readKits, writeKit } from '../store/kits.js';
+import { countOpenPurchaseOrders } from '../store/purchase-orders.js';
 import type { CallOptions, ServiceContext } from './context.js';
 import { runIdempotently } from './idempotency.js';
 import { missing } from './lookups.js';
@@ -126,10 +128,10 @@ export class KitService {
   ) {}
 
   /**
-   * Makes an existing variant a kit of these components, or gives a kit new ones. The kit must hold nothing
-   * (kit_holds_no_stock); its components must exist (unknown_sku), count their stock and not be kits themselves
-   * (validation_failed), and it may not be a component of another kit. Reservations already made keep the units
-   * they hold; new ones take the new components.
+   * Makes an existing variant a kit of these components, or gives a kit new ones. The kit must hold nothing, nor
+   * have units to come on an open purchase order (kit_holds_no_stock); its components must exist (unknown_sku),
+   * count their stock and not be kits themselves (validation_failed), and it may not be a component of another kit.
+   * Reservations already made keep the units they hold; new ones take the new components.
    */
   async define(sku: string, input: KitInput, options: CallOptions = {}): Promise<Kit> {
     parse(Sku, sku, '/sku');
@@ -148,6 +150,12 @@ export class KitService {
       const unknown = checkKit({ sku, components: body.components }, facts);
       if (unknown.length > 0) throw new UnknownSkuError(unknown);
       if (own.on_hand !== 0 || own.reserved !== 0) throw new KitHoldsNoStockError(sku);
+      // units of it still to come on an order could never be received once it is a kit. Counted with its row locked
+      // (after its levels, as lockVariant takes them), which an order being placed holds a share lock on: an order
+      // racing this either is counted or waits and then finds a kit (PurchasingService.create)
+      await lockVariant(tx, sku);
+      const orders = await countOpenPurchaseOrders(tx, { variantId: own.id });
+      if (orders > 0) throw KitHoldsNoStockError.onOpenOrders(sku, orders);
       // an untracked kit would be sold without holding anything wherever the kit is not known as one yet
       if (!own.track_inventory) throw ValidationError.field('/sku', `${sku} does not track inventory; a kit must`);
       if ((await readKits(tx)).some((other) => other.components.some((component) => component.sku === sku)))

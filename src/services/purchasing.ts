@@ -3,6 +3,7 @@ import {
   ArchivedError,
   CurrencyMismatchError,
   InvalidTransitionError,
+  KitHoldsNoStockError,
   NotFoundError,
   ValidationError,
 } from '../domain/errors.js';
@@ -18,8 +19,10 @@ import {
   readPurchaseOrder,
   setLineCosts,
   setPurchaseOrderStatus,
+  shareOrderTargets,
 } from '../store/purchase-orders.js';
 import type { PurchaseOrderRow } from '../store/purchase-orders.js';
+import { kitsAmong } from '../store/kits.js';
 import { findSuppliers, insertSupplier, listSuppliers } from '../store/suppliers.js';
 import type { SupplierRow } from '../store/suppliers.js';
 import type { Page } from './paging.js';
@@ -161,9 +164,12 @@ export class PurchasingService {
   /** Adds a supplier; its warehouse, if given, is where its orders go unless an order says otherwise. */
   async addSupplier(input: SupplierInput, options: CallOptions = {}): Promise<Supplier> {
     const supplier = parse(SupplierInput, input);
-    if (supplier.currency !== undefined) this.refuseForeign(supplier.currency, `supplier ${supplier.code}`);
+    // null is what an answer shows for "none" (the store's currency, no warehouse of its own), and means that given
+    const currency = supplier.currency ?? null;
+    const warehouseCode = supplier.warehouse ?? null;
+    if (currency !== null) this.refuseForeign(currency, `supplier ${supplier.code}`);
     return runIdempotently(this.ctx, 'supplier.add', options, supplier, async (tx) => {
-      const warehouse = supplier.warehouse === undefined ? null : await warehouseByCode(tx, supplier.warehouse);
+      const warehouse = warehouseCode === null ? null : await warehouseByCode(tx, warehouseCode);
       if (warehouse?.archived_at) throw new ArchivedError('warehouse', warehouse.code);
       const row = await insertSupplier(tx, {
         code: supplier.code,
@@ -171,7 +177,7 @@ export class PurchasingService {
         email: supplier.email ?? null,
         leadTimeDays: supplier.lead_time_days ?? null,
         warehouseId: warehouse?.id ?? null,
-        currency: supplier.currency ?? null,
+        currency,
       });
       if (!row) throw new AlreadyExistsError('supplier', supplier.code);
       return toSupplier(row);
@@ -197,10 +203,25 @@ export class PurchasingService {
         draft.lines.map((line) => line.sku),
       );
       // an order into an archived warehouse, or of an archived variant, could never be received, yet its units would
-      // count as incoming and in replenishment's position
-      if (warehouse.archived_at) throw new ArchivedError('warehouse', warehouse.code);
-      const archived = [...variants.values()].find((variant) => variant.archived_at);
+      // count as incoming and in replenishment's position: judged with their rows share-locked, so an archive racing
+      // this order either sees it and is refused, or has committed and is seen here
+      const variantId = (sku: string): number => (variants.get(sku) as { id: number }).id;
+      const targets = await shareOrderTargets(
+        tx,
+        warehouse.id,
+        draft.lines.map((line) => variantId(line.sku)),
+      );
+      if (targets.warehouseArchived) throw new ArchivedError('warehouse', warehouse.code);
+      const archived = draft.lines.find((line) => targets.archivedVariantIds.includes(variantId(line.sku)));
       if (archived) throw new ArchivedError('variant', archived.sku);
+      // nor could a kit's units ever be received (it holds none): its components are ordered. Asked after the share
+      // lock, which a kit being defined waits for (and is waited for by: KitService.define)
+      const kits = await kitsAmong(
+        tx,
+        draft.lines.map((line) => variantId(line.sku)),
+      );
+      const kit = draft.lines.find((line) => kits.includes(variantId(line.sku)));
+      if (kit) throw KitHoldsNoStockError.onOrder(kit.sku);
       const id = await insertPurchaseOrder(tx, {
         supplierId: supplier.id,
         warehouseId: warehouse.id,
@@ -210,7 +231,7 @@ export class PurchasingService {
         at: this.ctx.clock(),
         currency,
         lines: draft.lines.map((line) => ({
-          variantId: (variants.get(line.sku) as { id: number }).id,
+          variantId: variantId(line.sku),
           qty: line.qty,
           unitCost: line.unit_cost ?? null,
         })),
@@ -322,6 +343,13 @@ export class PurchasingService {
             );
           return { ...received, line };
         });
+        // a kit on an order from before orders refused kits: named, rather than refused by the database unnamed
+        const kits = await kitsAmong(
+          tx,
+          picks.map((pick) => pick.line.variant_id),
+        );
+        const kit = picks.find((pick) => kits.includes(pick.line.variant_id));
+        if (kit) throw new KitHoldsNoStockError(kit.sku);
         const complete = order.lines.every(
           (line) => line.qty - line.received_qty === (picks.find((pick) => pick.line === line)?.qty ?? 0),
         );

@@ -9,7 +9,13 @@ import {
 } from '../domain/replenishment.js';
 import { listWarehouses } from '../store/catalog.js';
 import type { Queryable } from '../store/db.js';
-import { addPurchaseOrderLines, insertPurchaseOrder, readPurchaseOrder } from '../store/purchase-orders.js';
+import {
+  addPurchaseOrderLines,
+  insertPurchaseOrder,
+  readPurchaseOrder,
+  shareOrderTargets,
+} from '../store/purchase-orders.js';
+import { kitsAmong } from '../store/kits.js';
 import { claimJob, lockReplenishmentDraft, readReplenishment } from '../store/replenishment.js';
 import type { ReplenishmentRow } from '../store/replenishment.js';
 import type { Page } from './paging.js';
@@ -144,7 +150,12 @@ export class ReplenishmentService {
     const fallback = (await listWarehouses(tx))[0]?.id;
     const groups = new Map<
       string,
-      { supplierId: number; warehouseId: number; lead: number | null; lines: { variantId: number; qty: number }[] }
+      {
+        supplierId: number;
+        warehouseId: number;
+        lead: number | null;
+        lines: { variantId: number; sku: string; qty: number }[];
+      }
     >();
     for (const row of due) {
       if (row.open_purchase_order !== null) skipped.push({ sku: row.sku, reason: 'open_purchase_order' });
@@ -161,6 +172,7 @@ export class ReplenishmentService {
         group.lead = Math.max(group.lead ?? 0, row.lead_time_days ?? 0);
         group.lines.push({
           variantId: row.variant_id,
+          sku: row.sku,
           qty: orderQuantity(row.net + row.incoming, row.reorder_point ?? 0, row.reorder_qty),
         });
         groups.set(key, group);
@@ -168,6 +180,26 @@ export class ReplenishmentService {
     }
     const orders: PurchaseOrder[] = [];
     for (const group of groups.values()) {
+      // read above without locks: an archive that committed since is seen here, and one still deciding waits for
+      // this run and then counts its order (as for an order placed by hand: PurchasingService.create)
+      const targets = await shareOrderTargets(
+        tx,
+        group.warehouseId,
+        group.lines.map((line) => line.variantId),
+      );
+      if (targets.warehouseArchived) {
+        skipped.push(...group.lines.map((line) => ({ sku: line.sku, reason: 'no_warehouse' as const })));
+        continue;
+      }
+      // a variant made a kit since (it holds no stock, so is never ordered) is left out as the read leaves kits out
+      const kits = await kitsAmong(
+        tx,
+        group.lines.map((line) => line.variantId),
+      );
+      const lines = group.lines.filter(
+        (line) => !targets.archivedVariantIds.includes(line.variantId) && !kits.includes(line.variantId),
+      );
+      if (lines.length === 0) continue;
       let id = await lockReplenishmentDraft(tx, group.supplierId, group.warehouseId);
       if (id === undefined) {
         id = await insertPurchaseOrder(tx, {
@@ -177,11 +209,11 @@ export class ReplenishmentService {
           origin: 'replenishment',
           reference: null,
           at: now,
-          lines: group.lines,
+          lines,
           currency: this.ctx.currency,
         });
       } else {
-        await addPurchaseOrderLines(tx, id, group.lines);
+        await addPurchaseOrderLines(tx, id, lines);
       }
       const row = await readPurchaseOrder(tx, id);
       if (row) orders.push(toPurchaseOrder(row));

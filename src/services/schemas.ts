@@ -70,7 +70,16 @@ export const ExpectedOnHand = Type.Integer({ minimum: 0, maximum: MAX_STOCK_NUMB
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
 /** Why an adjustment was made, from the fixed list the ledger reports by. */
 export const ReasonCode = Type.Enum(REASONS);
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+/**
+ * A name or title as people read it in lists: one of blanks only would show as nothing (a warehouse, product or
+ * supplier nobody can tell apart from the next), so at least one character that is not whitespace.
+ */
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '\\S',
+  description: 'text of 1-200 characters, not only whitespace',
+});
 /**
  * Years the ledger and the calendar hold: PostgreSQL has no year 0, and the embedded one fails on five-digit
  * years, so every date and time is checked against this before it reaches SQL.
@@ -448,12 +457,13 @@ const LeadDays = Type.Integer({ minimum: 0, maximum: 3650 });
 export const SupplierInput = Closed({
   code: WarehouseCode,
   name: Name,
-  email: Type.Optional(EmailAddress),
-  lead_time_days: Type.Optional(LeadDays),
+  // null, as answers show these, is "none": no address, no lead time, no warehouse of its own, the store's currency
+  email: Type.Optional(Type.Union([EmailAddress, Type.Null()])),
+  lead_time_days: Type.Optional(Type.Union([LeadDays, Type.Null()])),
   warehouse: Type.Optional(
-    Type.String({ ...WarehouseCode, description: 'where its orders go unless an order says otherwise' }),
+    Type.Union([WarehouseCode, Type.Null()], { description: 'where its orders go unless an order says otherwise' }),
   ),
-  currency: Type.Optional(CurrencyCode),
+  currency: Type.Optional(Type.Union([CurrencyCode, Type.Null()])),
 });
 /** What `purchasing.addSupplier` takes. */
 export type SupplierInput = Static<typeof SupplierInput>;
@@ -765,6 +775,7 @@ const unionNoise = (error: { keyword: string; params: unknown }): boolean =>
 const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
   (
     [
+      Name,
       Sku,
       WarehouseCode,
       BinCode,

@@ -1,18 +1,24 @@
 import type { StockInUse } from '../domain/errors.js';
 import type { Queryable } from './db.js';
 
+/** What a warehouse's or variant's levels hold, and the open reservations with a line there. */
+export type LevelsInUse = Omit<StockInUse, 'open_purchase_orders'>;
+
 /**
  * Locks every level of a warehouse, in (variant, warehouse) order as every statement that changes levels locks
- * them (so archiving never deadlocks with a checkout or a receipt), and says what the warehouse still holds: its
- * units on hand and held, and the open reservations with a line there (one whose held units are all fulfilled
- * may still be unfulfilled back into it). Counted after the locks, on the numbers nobody can change any more.
+ * them (so archiving never deadlocks with a checkout or a receipt), then the warehouse's row (FOR NO KEY UPDATE,
+ * after the levels as lockVariant takes a variant's: an order placed into it holds a share lock on it, so its open
+ * orders, counted after this, cannot grow meanwhile), and says what the warehouse still holds: its units on hand and
+ * held, and the open reservations with a line there (one whose held units are all fulfilled may still be
+ * unfulfilled back into it). Counted after the locks, on the numbers nobody can change any more.
  */
-export async function lockWarehouseStock(tx: Queryable, warehouseId: number): Promise<StockInUse> {
+export async function lockWarehouseStock(tx: Queryable, warehouseId: number): Promise<LevelsInUse> {
   await tx.query(
     'SELECT 1 FROM stock_levels l WHERE l.warehouse_id = $1 ORDER BY l.variant_id, l.warehouse_id FOR UPDATE OF l',
     [warehouseId],
   );
-  const { rows } = await tx.query<StockInUse>(
+  await tx.query('SELECT 1 FROM warehouses WHERE id = $1 FOR NO KEY UPDATE', [warehouseId]);
+  const { rows } = await tx.query<LevelsInUse>(
     `SELECT coalesce(sum(l.on_hand), 0)::bigint AS on_hand, coalesce(sum(l.reserved), 0)::bigint AS reserved,
             (SELECT count(DISTINCT r.id)::int
                FROM stock_levels k
@@ -29,8 +35,8 @@ export async function lockWarehouseStock(tx: Queryable, warehouseId: number): Pr
  * What a variant still holds over every warehouse, and its open reservations; the caller has locked its levels
  * (lockVariant).
  */
-export async function variantStock(tx: Queryable, variantId: number): Promise<StockInUse> {
-  const { rows } = await tx.query<StockInUse>(
+export async function variantStock(tx: Queryable, variantId: number): Promise<LevelsInUse> {
+  const { rows } = await tx.query<LevelsInUse>(
     `SELECT coalesce(sum(l.on_hand), 0)::bigint AS on_hand, coalesce(sum(l.reserved), 0)::bigint AS reserved,
             (SELECT count(DISTINCT r.id)::int
                FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id

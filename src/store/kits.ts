@@ -3,11 +3,16 @@ import type { Queryable } from './db.js';
 
 /** Whether a variant is a kit now: asked in the caller's transaction, whatever a process's registry remembers. */
 export async function isKit(db: Queryable, variantId: number): Promise<boolean> {
-  const { rows } = await db.query<{ kit: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM kit_components WHERE kit_variant_id = $1) AS kit',
-    [variantId],
+  return (await kitsAmong(db, [variantId])).length > 0;
+}
+
+/** Which of these variants are kits now (their ids), asked in the caller's transaction as isKit is. */
+export async function kitsAmong(db: Queryable, variantIds: readonly number[]): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    'SELECT DISTINCT kit_variant_id AS id FROM kit_components WHERE kit_variant_id = ANY($1::bigint[])',
+    [variantIds],
   );
-  return rows[0]?.kit === true;
+  return rows.map((row) => row.id);
 }
 
 /** Every kit with its components (SKUs and quantities), kits and components in SKU order. */

@@ -1,3 +1,4 @@
+import { OPEN_PO_STATUSES } from '../domain/purchasing.js';
 import type { PoStatus } from '../domain/purchasing.js';
 import type { Queryable } from './db.js';
 
@@ -210,4 +211,54 @@ export async function readIncoming(db: Queryable, variantIds: readonly number[])
     [variantIds],
   );
   return rows;
+}
+
+/**
+ * How many open orders (any status that can still be received, a draft included) have units still to come into a
+ * warehouse, or of a variant: what archiving either would strand, and what makes a variant no kit.
+ */
+export async function countOpenPurchaseOrders(
+  db: Queryable,
+  into: { warehouseId: number } | { variantId: number },
+): Promise<number> {
+  const { rows } = await db.query<{ orders: number }>(
+    `SELECT count(DISTINCT o.id)::int AS orders
+       FROM purchase_orders o JOIN purchase_order_lines l ON l.purchase_order_id = o.id
+      WHERE o.status = ANY($1::text[]) AND l.qty > l.received_qty
+        AND ($2::bigint IS NULL OR o.warehouse_id = $2) AND ($3::bigint IS NULL OR l.variant_id = $3)`,
+    [OPEN_PO_STATUSES, 'warehouseId' in into ? into.warehouseId : null, 'variantId' in into ? into.variantId : null],
+  );
+  return rows[0]?.orders ?? 0;
+}
+
+/** Which of the rows an order is placed against are archived, read once they are locked (shareOrderTargets). */
+export interface OrderTargets {
+  warehouseArchived: boolean;
+  archivedVariantIds: number[];
+}
+
+/**
+ * Takes a share lock on the warehouse an order goes into and on the variants it names (in id order), and says which
+ * are archived as they are once locked. Archiving one locks its row (FOR NO KEY UPDATE, which waits for a share lock
+ * and is waited for by one) before it counts the open orders, so an order and an archive never both go ahead blind to
+ * each other: one of them sees the other and is refused. The orders' foreign keys take only a key-share lock, which
+ * an archive does not wait for. Defining a kit locks its variant's row the same way.
+ */
+export async function shareOrderTargets(
+  tx: Queryable,
+  warehouseId: number,
+  variantIds: readonly number[],
+): Promise<OrderTargets> {
+  const warehouse = await tx.query<{ archived: boolean }>(
+    'SELECT archived_at IS NOT NULL AS archived FROM warehouses WHERE id = $1 FOR SHARE',
+    [warehouseId],
+  );
+  const variants = await tx.query<{ id: number; archived: boolean }>(
+    'SELECT id, archived_at IS NOT NULL AS archived FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE',
+    [variantIds],
+  );
+  return {
+    warehouseArchived: warehouse.rows[0]?.archived === true,
+    archivedVariantIds: variants.rows.filter((row) => row.archived).map((row) => row.id),
+  };
 }

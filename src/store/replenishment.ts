@@ -48,6 +48,8 @@ export async function readReplenishment(db: Queryable, filter: ReplenishmentFilt
         -- an archived variant is not reordered (it is asked about by SKU all the same)
         WHERE CASE WHEN $1::text[] IS NULL THEN v.reorder_point IS NOT NULL AND v.archived_at IS NULL
                    ELSE v.sku = ANY($1::text[]) END
+          -- a kit holds no stock of its own, asked about or not: its components are what is ordered
+          AND NOT EXISTS (SELECT 1 FROM kit_components k WHERE k.kit_variant_id = v.id)
           AND v.id > $4
      ),
      numbers AS (

@@ -74,7 +74,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           reference: 'PO-2026-001',
         },
         answer: { status: 201, schema: Answers.PurchaseOrder, description: 'The order, as DRAFT' },
-        refusals: ['not_found', 'unknown_sku', 'archived', 'currency_mismatch'],
+        refusals: ['not_found', 'unknown_sku', 'archived', 'kit_holds_no_stock', 'currency_mismatch'],
         idempotent: true,
       }),
       async (req, reply) =>
@@ -88,7 +88,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
         answer: { schema: Answers.PurchaseOrderPage },
         refusals: ['not_found', 'unknown_sku'],
       }),
-      async (req) => purchasing.list(listValues(OrderQuery, req.query)),
+      async (req) => fromQuery(() => purchasing.list(listValues(OrderQuery, req.query))),
     );
     app.get(
       '/purchase-orders/:id',
@@ -154,6 +154,7 @@ export function purchasingRoutes(stockroom: Stockroom) {
           'money_overflow',
           'archived',
           'no_room',
+          'kit_holds_no_stock',
           'currency_mismatch',
         ],
         idempotent: true,
