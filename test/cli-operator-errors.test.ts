@@ -237,6 +237,53 @@ describe('stockroom sync pull against a misbehaving source', () => {
   beforeAll(async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
     expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+    for (const source of ['wms', 'latin', 'twice', 'endless', 'big'])
+      expect((await cli(env, 'sync', 'source', source)).code).toBe(0);
+  });
+
+  it('refuses a source nobody registered before asking it, as a push naming one is refused, and registers nothing', async () => {
+    const asked = upstream.asked.length;
+    for (const every of [[], ['--every', '1s']]) {
+      const refused = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'nobody', ...every);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(
+        'error: sync source not found: nobody (register it first: stockroom sync source nobody) [not_found]',
+      );
+    }
+    const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', 'nobody');
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'not_found', resource: 'sync source', key: 'nobody' });
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('refuses a source name that is empty or longer than 100 characters as invalid input, before asking the source', async () => {
+    const asked = upstream.asked.length;
+    for (const name of ['', 'n'.repeat(101)]) {
+      const refused = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', name);
+      expect(refused.code, name).toBe(2);
+      expect(refused.err).toContain('/source: a source name of 1-100 characters is required');
+      expect(refused.err).not.toMatch(/check constraint|internal/);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', name);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/source' }] });
+    }
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('refuses a --url that is no http(s) URL, or holds a user and password, naming the option and never the password', async () => {
+    const port = new URL(upstream.url).port;
+    for (const [url, why] of [
+      ['not a url', 'must be an http(s) URL with a host'],
+      ['ftp://127.0.0.1/stock', 'must be an http(s) URL with a host'],
+      [`http://user:hunter2@127.0.0.1:${port}/stock`, 'must not hold a user name or password'],
+      [`http://hunter2@127.0.0.1:${port}/stock`, 'must not hold a user name or password'],
+    ] as const) {
+      const refused = await cli(env, 'sync', 'pull', '--url', url, '--source', 'wms');
+      expect(refused.code, url).toBe(2);
+      expect(refused.err, url).toContain(`/url: ${why}`);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', url, '--source', 'wms');
+      expect(json.code, url).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/url' }] });
+      expect(refused.err + json.out).not.toContain('hunter2');
+    }
   });
 
   it('reports a batch that is not valid as upstream_failed, its places marked as the source answer', async () => {

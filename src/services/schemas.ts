@@ -534,6 +534,8 @@ const HttpUrl = Type.String({
   format: 'http-url',
   description: 'an http(s) URL',
 });
+/** Where `sync pull` asks a source: an http(s) URL with a host, as a channel's (one refusal, with the format's words). */
+export const PullUrl = Type.String({ maxLength: 2000, format: 'http-url' });
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
 
 /** POST /v1/webhooks: signed JSON to a URL of yours. */

@@ -43,12 +43,12 @@ export async function findSyncSource(
   return rows[0];
 }
 
-/** Moves the pull cursor; in the batch's transaction, so a failed batch leaves it where it was. */
+/**
+ * Moves the pull cursor of a registered source (locked by findSyncSource); in the batch's transaction, so a failed
+ * batch leaves it where it was. It never registers one: a source is registered by upsertSyncSource only.
+ */
 export async function advanceSyncSource(tx: Queryable, name: string, lastSyncAt: Date): Promise<void> {
-  await tx.query(
-    `INSERT INTO sync_sources (name, last_sync_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET last_sync_at = EXCLUDED.last_sync_at`,
-    [name, lastSyncAt],
-  );
+  await tx.query('UPDATE sync_sources SET last_sync_at = $2 WHERE name = $1', [name, lastSyncAt]);
 }
 
 /**
