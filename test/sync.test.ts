@@ -218,6 +218,35 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 10] });
     });
 
+    it('a source known only from pulls (registered by a pull before migration 0038) takes no unsigned push until it is registered', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const pulled = uniq('pulled');
+      // the row a pull made of a source nobody registered: a name and a cursor, no secret
+      await h.test.db.query('INSERT INTO sync_sources (name, last_sync_at) VALUES ($1, $2)', [pulled, new Date()]);
+      const body = JSON.stringify({ source: pulled, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
+      const refused = await push(body);
+      expect(refused.statusCode).toBe(404);
+      expect(refused.json()).toMatchObject({
+        code: 'not_found',
+        resource: 'sync source',
+        key: pulled,
+        detail: expect.stringContaining('known only as a pulled source') as string,
+      });
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+      // registered on purpose, with no secret: its unsigned pushes are taken, and its cursor is kept
+      expect(await h.s.sync.configureSource(pulled, null)).toMatchObject({
+        signed: false,
+        last_sync_at: expect.any(String) as string,
+      });
+      expect((await push(body)).statusCode).toBe(200);
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [1, 0, 1] });
+      // given a secret, then none again: the choice follows the last registration
+      await h.s.sync.configureSource(pulled, secret);
+      expect((await push(body)).statusCode).toBe(401);
+      await h.s.sync.configureSource(pulled, null);
+      expect((await push(body)).statusCode).toBe(200);
+    });
+
     it('with STOCKROOM_SECRET_KEY a source secret is sealed at rest; a server without that key refuses the batch, by a code of its own', async () => {
       const sealing = 'sync-sealing-key-0123456789';
       const withKey = new Stockroom({ db: h.test.db, clock: h.clock.now, secretKey: sealing });

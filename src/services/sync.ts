@@ -77,8 +77,9 @@ export class SyncService {
    * registered with a secret signs each batch as outgoing webhooks are signed (X-Stockroom-Signature:
    * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">); the timestamp must be within the tolerance, and
    * each signature is taken once: a replay is refused and changes nothing. One registered without a secret
-   * takes unsigned batches (the API key still applies). The signature is remembered in the batch's transaction:
-   * a batch that fails can be sent again as it was.
+   * takes unsigned batches (the API key still applies); one without a secret that was never so registered (a pull
+   * registered it, before migration 0038) is refused as not registered. The signature is remembered in the batch's
+   * transaction: a batch that fails can be sent again as it was.
    */
   async push(
     input: SyncInput,
@@ -88,7 +89,7 @@ export class SyncService {
   ): Promise<SyncResult> {
     const batch = parse(SyncInput, input);
     const source = await findSyncSource(this.ctx.db, batch.source);
-    if (!source) throw notRegistered(batch.source, 'stockroom sync source NAME [--secret S]');
+    if (!source) throw notRegistered(batch.source, 'register it first: stockroom sync source NAME [--secret S]');
     const now = this.ctx.clock().getTime();
     let signed: { timestamp: number; mac: string } | undefined;
     // a sealed one needs this server's key: without it (or with another) the batch is refused, not taken unsigned
@@ -106,6 +107,11 @@ export class SyncService {
         throw new InvalidSignatureError(why[check.reason]);
       }
       signed = check;
+    } else if (!source.takes_unsigned) {
+      throw notRegistered(
+        batch.source,
+        'it is known only as a pulled source; register it to take its pushes: stockroom sync source NAME [--secret S]',
+      );
     }
     return runIdempotently(this.ctx, 'stock.sync', options, batch, async (tx) => {
       if (signed) {
@@ -135,7 +141,7 @@ export class SyncService {
     sourceName(source, '/source');
     const target = pullUrl(url);
     const registered = await findSyncSource(this.ctx.db, source);
-    if (!registered) throw notRegistered(source, `stockroom sync source ${source}`);
+    if (!registered) throw notRegistered(source, `register it first: stockroom sync source ${source}`);
     return { target, registered };
   }
 
@@ -169,7 +175,7 @@ export class SyncService {
     const cursor = batch.as_of ? new Date(batch.as_of) : askedAt;
     return this.ctx.db.transaction(async (tx) => {
       const locked = await findSyncSource(tx, source, true);
-      if (!locked) throw notRegistered(source, `stockroom sync source ${source}`);
+      if (!locked) throw notRegistered(source, `register it first: stockroom sync source ${source}`);
       // another puller moved the cursor while we were asking: its batch is newer than ours
       const cursorNow = locked.last_sync_at ? new Date(locked.last_sync_at).getTime() : null;
       if (cursorNow !== (since ? new Date(since).getTime() : null)) {
@@ -193,8 +199,7 @@ function sourceName(name: string, at: string): void {
 }
 
 /** The refusal of a push or pull naming a source nobody registered: 404, saying how to register it. */
-const notRegistered = (name: string, register: string): NotFoundError =>
-  new NotFoundError('sync source', name, `register it first: ${register}`);
+const notRegistered = (name: string, hint: string): NotFoundError => new NotFoundError('sync source', name, hint);
 
 /**
  * The URL a pull asks: an http(s) one with a host. One with a user or password is refused, its value never repeated:
