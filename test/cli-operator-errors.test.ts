@@ -292,6 +292,10 @@ describe('stockroom sync pull against a misbehaving source', () => {
       [{ items: [{ ...item, colour: 'red' }] }, '/items/0/colour'],
       [{ items: [item, { ...item, sku: 'PUL\u0000LED' }] }, '/items/1/sku'],
       [{ items: [item], as_of: 'yesterday' }, '/as_of'],
+      // a member the answer does not define is refused, as in an item, not passed over
+      [{ items: [item], next: 'page-2' }, '/next'],
+      // which of its two numbers for one level is meant is the source's to say
+      [{ items: [item, { ...item, on_hand: 4 }] }, '/items/1'],
     ] as const) {
       upstream.answer = () => ({ status: 200, body });
       const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
@@ -299,6 +303,9 @@ describe('stockroom sync pull against a misbehaving source', () => {
       expect(failed.err).toMatch(/wms answered with a batch that is not valid, at these places in its answer/);
       expect(failed.err).toContain(place);
       expect(failed.err).toMatch(/\[upstream_failed\]/);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
+      expect(json.code, place).toBe(3);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'upstream_failed', upstream_errors: [{ path: place }] });
     }
     expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
   });

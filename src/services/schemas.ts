@@ -264,8 +264,11 @@ export const SyncItem = Closed({
 });
 /** One line of a sync batch, checked. */
 export type SyncItem = Static<typeof SyncItem>;
-/** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
-export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
+/**
+ * What a pulled source answers: any number of items (they are applied in chunks, in one transaction). Closed as
+ * every input is: a member it does not define (`next`, a misspelt `as_of`) is refused, not passed over.
+ */
+export const PulledBatch = Closed({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
 /** A source's answer, checked. */
 export type PulledBatch = Static<typeof PulledBatch>;
 /** A batch pushed by a registered source, applied all or nothing. */
@@ -275,6 +278,20 @@ export const SyncInput = Closed({
 });
 /** What `stock.sync` and `sync.push` take. */
 export type SyncInput = Static<typeof SyncInput>;
+
+/**
+ * Refuses a sync batch naming one level (SKU and warehouse) twice: which of its numbers is meant is not guessed.
+ * Pushed and pulled batches alike; for a pulled one it is the source's answer that is at fault.
+ */
+export function refuseRepeatedLevels(items: readonly SyncItem[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const key = `${item.sku}\u0000${item.warehouse}`;
+    if (seen.has(key))
+      throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
+    seen.add(key);
+  });
+}
 
 /** A customer return, resellable or damaged. */
 export const ReturnInput = Closed({

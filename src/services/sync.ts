@@ -12,7 +12,7 @@ import { openOne, sealOne } from '../domain/secret-box.js';
 import { redact, secretFragments } from '../domain/secrets.js';
 import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
-import { PullUrl, PulledBatch, SyncInput, parse, refuseUnstorableText } from './schemas.js';
+import { PullUrl, PulledBatch, SyncInput, parse, refuseRepeatedLevels, refuseUnstorableText } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
 import { invalidUtf8At } from './utf8.js';
 import { duplicateKeyPointer } from './json-keys.js';
@@ -258,7 +258,9 @@ async function readJson(response: Response, source: string, maxBytes: number): P
  */
 function parsePulled(body: unknown, source: string): PulledBatch {
   try {
-    return parse(PulledBatch, body);
+    const batch = parse(PulledBatch, body);
+    refuseRepeatedLevels(batch.items);
+    return batch;
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const errors = error.errors.map((field) => ({ path: field.path, message: field.message }));
