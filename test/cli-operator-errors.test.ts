@@ -3,12 +3,14 @@ import {
   chmodSync,
   createReadStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
@@ -123,6 +125,53 @@ describe('stockroom --output', () => {
       expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed' });
     }
     expect(existsSync(missing)).toBe(false);
+  });
+
+  it("writes through a symlink to a file not made yet, read from the link's own folder, leaving the link a link", async () => {
+    const links = join(dir, 'links');
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(links, { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    // a link to a link: both dangle until the export makes the file at the end of them
+    symlinkSync('../elsewhere/second.csv', join(links, 'first.csv'));
+    symlinkSync('made-by-export.csv', join(elsewhere, 'second.csv'));
+    expect(await cli(env, 'export', 'stock', '--output', join(links, 'first.csv'))).toMatchObject({ code: 0 });
+    expect(lstatSync(join(links, 'first.csv')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(elsewhere, 'second.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(elsewhere, 'made-by-export.csv'), 'utf8')).toMatch(/^sku,.*\n.*TEE-M/s);
+    expect(
+      readdirSync(links)
+        .concat(readdirSync(elsewhere))
+        .filter((name) => name.endsWith('.tmp')),
+    ).toEqual([]);
+    // a link into a folder that is not there is refused as such, and the link is left as it was
+    symlinkSync(join(dir, 'no-such-folder', 'x.csv'), join(links, 'nowhere.csv'));
+    const refused = await cli(env, 'export', 'stock', '--output', join(links, 'nowhere.csv'));
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`/output: cannot write ${join(links, 'nowhere.csv')}: its folder does not exist`);
+    expect(lstatSync(join(links, 'nowhere.csv')).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses an empty --output, a full device and a file in a folder that takes no new file, naming the path and the real reason', async () => {
+    const empty = await cli(env, 'export', 'stock', '--output', '');
+    expect(empty.code).toBe(2);
+    expect(empty.err).toContain('/output: names no file: it is empty');
+    if (existsSync('/dev/full')) {
+      const full = await cli(env, 'export', 'stock', '--output', '/dev/full');
+      expect(full.code).toBe(2);
+      expect(full.err).toContain('/output: cannot write /dev/full: no space left on the device (ENOSPC)');
+      const json = await cli(env, '--json', 'export', 'stock', '--output', '/dev/full');
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/output' }] });
+    }
+    if (existsSync('/proc/version')) {
+      const proc = await cli(env, 'export', 'stock', '--output', '/proc/version');
+      expect(proc.code).toBe(2);
+      // root may write it, and is refused a file beside it; anyone else is refused the file itself
+      expect(proc.err).toMatch(
+        /\/output: cannot write \/proc\/version: (its folder \/proc takes no new file \(ENOENT\)|permission denied)/,
+      );
+      expect(proc.err).not.toContain('does not exist');
+    }
   });
 
   it('names the file an import cannot find', async () => {
