@@ -258,6 +258,40 @@ describe.skipIf(!postgresUrl())('a DATABASE_URL the server refuses', () => {
 });
 
 describe('options the CLI refuses before it starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-options-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** an embedded database the command would make if it got as far as opening one */
+  const data = join(dir, 'never-made');
+
+  it('refuses an empty, blank or too long --key on every command that takes one, as the Idempotency-Key header is', async () => {
+    const id = '0190a4e2-0000-7000-8000-000000000000';
+    const commands = [
+      ['reserve', 'ordk-2', 'SKU:1'],
+      ['commit', id],
+      ['cancel', id],
+      ['fulfil', id],
+      ['reservations', 'amend', id, 'SKU:1'],
+      ['reservations', 'move', id, 'SKU', 'AMS'],
+      ['reservations', 'unfulfil', id],
+    ];
+    for (const command of commands) {
+      for (const [key, message] of [
+        ['', 'must not be empty'],
+        [' ', 'must not be empty'],
+        ['k'.repeat(201), 'must be at most 200 characters'],
+      ] as const) {
+        const refused = await cli({ STOCKROOM_DATA: data }, ...command, '--key', key);
+        expect(refused.code, `${command.join(' ')} --key ${key.length}`).toBe(2);
+        expect(refused.err).toContain(`/key: ${message}`);
+      }
+      const json = await cli({ STOCKROOM_DATA: data }, '--json', ...command, '--key', '');
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/key' }] });
+    }
+    expect(existsSync(data)).toBe(false);
+  });
+
   it('refuses to serve on an empty --host, which would listen on every interface', async () => {
     for (const host of ['', '  ']) {
       const refused = await bin(['serve', '--host', host, '--port', '18301'], {});
