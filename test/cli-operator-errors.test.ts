@@ -265,6 +265,34 @@ describe('options the CLI refuses before it starts', () => {
   /** an embedded database the command would make if it got as far as opening one */
   const data = join(dir, 'never-made');
 
+  it('refuses an --actor that is empty, longer than 200 characters or holds a control character, before anything is opened', async () => {
+    for (const [actor, message] of [
+      ['', 'must not have fewer than 1 characters'],
+      ['a'.repeat(201), 'must not have more than 200 characters'],
+      ['ops\nreceive TEE-M', 'must be text with no control character'],
+      ['ops\u001b[31m', 'must be text with no control character'],
+      ['ops\u0085', 'must be text with no control character'],
+    ] as const) {
+      const refused = await cli({ STOCKROOM_DATA: data }, '--actor', actor, 'receive', 'TEE-M', 'AMS', '1');
+      expect(refused.code, JSON.stringify(actor)).toBe(2);
+      expect(refused.err).toContain(`/actor: ${message}`);
+      const json = await cli({ STOCKROOM_DATA: data }, '--json', 'receive', 'TEE-M', 'AMS', '1', '--actor', actor);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/actor' }] });
+    }
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('records an --actor of up to 200 characters, of any script, on the ledger', async () => {
+    const env = { STOCKROOM_DATA: join(dir, 'actors') };
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee')).code).toBe(0);
+    const actor = `Zoë (ops) ${'x'.repeat(190)}`;
+    expect(actor).toHaveLength(200);
+    expect((await cli(env, '--actor', actor, 'receive', 'TEE-M', 'AMS', '1')).code).toBe(0);
+    const ledger = JSON.parse((await cli(env, '--json', 'movements', 'TEE-M')).out) as { items: { actor: string }[] };
+    expect(ledger.items[0]?.actor).toBe(actor);
+  });
+
   it('refuses an empty, blank or too long --key on every command that takes one, as the Idempotency-Key header is', async () => {
     const id = '0190a4e2-0000-7000-8000-000000000000';
     const commands = [

@@ -68,6 +68,17 @@ export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const ExpectedOnHand = Type.Integer({ minimum: 0, maximum: MAX_STOCK_NUMBER });
 /** The caller's own reference (an order, a delivery note), kept on the ledger rows. */
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
+/**
+ * Who acts, as ledger rows record it, when a caller names it (the CLI's --actor; over HTTP it is `key:<key name>`):
+ * text as the API's names and references take it, 1-200 characters, and no control character, since it is printed
+ * in tables and logs, where a newline would forge a row and an escape sequence would drive the terminal.
+ */
+export const Actor = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+  description: 'text with no control character (no newline, tab, escape, C1 code)',
+});
 /** Why an adjustment was made, from the fixed list the ledger reports by. */
 export const ReasonCode = Type.Enum(REASONS);
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -797,6 +808,7 @@ const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
       MailFrom,
       MailTo,
       ShipTo,
+      Actor,
     ] as object[]
   ).flatMap((schema) =>
     'pattern' in schema &&
