@@ -3,12 +3,14 @@ import {
   chmodSync,
   createReadStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
@@ -125,6 +127,53 @@ describe('stockroom --output', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it("writes through a symlink to a file not made yet, read from the link's own folder, leaving the link a link", async () => {
+    const links = join(dir, 'links');
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(links, { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    // a link to a link: both dangle until the export makes the file at the end of them
+    symlinkSync('../elsewhere/second.csv', join(links, 'first.csv'));
+    symlinkSync('made-by-export.csv', join(elsewhere, 'second.csv'));
+    expect(await cli(env, 'export', 'stock', '--output', join(links, 'first.csv'))).toMatchObject({ code: 0 });
+    expect(lstatSync(join(links, 'first.csv')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(elsewhere, 'second.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(elsewhere, 'made-by-export.csv'), 'utf8')).toMatch(/^sku,.*\n.*TEE-M/s);
+    expect(
+      readdirSync(links)
+        .concat(readdirSync(elsewhere))
+        .filter((name) => name.endsWith('.tmp')),
+    ).toEqual([]);
+    // a link into a folder that is not there is refused as such, and the link is left as it was
+    symlinkSync(join(dir, 'no-such-folder', 'x.csv'), join(links, 'nowhere.csv'));
+    const refused = await cli(env, 'export', 'stock', '--output', join(links, 'nowhere.csv'));
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`/output: cannot write ${join(links, 'nowhere.csv')}: its folder does not exist`);
+    expect(lstatSync(join(links, 'nowhere.csv')).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses an empty --output, a full device and a file in a folder that takes no new file, naming the path and the real reason', async () => {
+    const empty = await cli(env, 'export', 'stock', '--output', '');
+    expect(empty.code).toBe(2);
+    expect(empty.err).toContain('/output: names no file: it is empty');
+    if (existsSync('/dev/full')) {
+      const full = await cli(env, 'export', 'stock', '--output', '/dev/full');
+      expect(full.code).toBe(2);
+      expect(full.err).toContain('/output: cannot write /dev/full: no space left on the device (ENOSPC)');
+      const json = await cli(env, '--json', 'export', 'stock', '--output', '/dev/full');
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/output' }] });
+    }
+    if (existsSync('/proc/version')) {
+      const proc = await cli(env, 'export', 'stock', '--output', '/proc/version');
+      expect(proc.code).toBe(2);
+      // root may write it, and is refused a file beside it; anyone else is refused the file itself
+      expect(proc.err).toMatch(
+        /\/output: cannot write \/proc\/version: (its folder \/proc takes no new file \(ENOENT\)|permission denied)/,
+      );
+      expect(proc.err).not.toContain('does not exist');
+    }
+  });
+
   it('names the file an import cannot find', async () => {
     const missing = join(dir, 'no-such-import.csv');
     const refused = await cli(env, 'import', 'stock', missing);
@@ -209,6 +258,68 @@ describe.skipIf(!postgresUrl())('a DATABASE_URL the server refuses', () => {
 });
 
 describe('options the CLI refuses before it starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockroom-options-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** an embedded database the command would make if it got as far as opening one */
+  const data = join(dir, 'never-made');
+
+  it('refuses an --actor that is empty, longer than 200 characters or holds a control character, before anything is opened', async () => {
+    for (const [actor, message] of [
+      ['', 'must not have fewer than 1 characters'],
+      ['a'.repeat(201), 'must not have more than 200 characters'],
+      ['ops\nreceive TEE-M', 'must be text with no control character'],
+      ['ops\u001b[31m', 'must be text with no control character'],
+      ['ops\u0085', 'must be text with no control character'],
+    ] as const) {
+      const refused = await cli({ STOCKROOM_DATA: data }, '--actor', actor, 'receive', 'TEE-M', 'AMS', '1');
+      expect(refused.code, JSON.stringify(actor)).toBe(2);
+      expect(refused.err).toContain(`/actor: ${message}`);
+      const json = await cli({ STOCKROOM_DATA: data }, '--json', 'receive', 'TEE-M', 'AMS', '1', '--actor', actor);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/actor' }] });
+    }
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('records an --actor of up to 200 characters, of any script, on the ledger', async () => {
+    const env = { STOCKROOM_DATA: join(dir, 'actors') };
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'TEE-M', '--title', 'Tee')).code).toBe(0);
+    const actor = `Zoë (ops) ${'x'.repeat(190)}`;
+    expect(actor).toHaveLength(200);
+    expect((await cli(env, '--actor', actor, 'receive', 'TEE-M', 'AMS', '1')).code).toBe(0);
+    const ledger = JSON.parse((await cli(env, '--json', 'movements', 'TEE-M')).out) as { items: { actor: string }[] };
+    expect(ledger.items[0]?.actor).toBe(actor);
+  });
+
+  it('refuses an empty, blank or too long --key on every command that takes one, as the Idempotency-Key header is', async () => {
+    const id = '0190a4e2-0000-7000-8000-000000000000';
+    const commands = [
+      ['reserve', 'ordk-2', 'SKU:1'],
+      ['commit', id],
+      ['cancel', id],
+      ['fulfil', id],
+      ['reservations', 'amend', id, 'SKU:1'],
+      ['reservations', 'move', id, 'SKU', 'AMS'],
+      ['reservations', 'unfulfil', id],
+    ];
+    for (const command of commands) {
+      for (const [key, message] of [
+        ['', 'must not be empty'],
+        [' ', 'must not be empty'],
+        ['k'.repeat(201), 'must be at most 200 characters'],
+      ] as const) {
+        const refused = await cli({ STOCKROOM_DATA: data }, ...command, '--key', key);
+        expect(refused.code, `${command.join(' ')} --key ${key.length}`).toBe(2);
+        expect(refused.err).toContain(`/key: ${message}`);
+      }
+      const json = await cli({ STOCKROOM_DATA: data }, '--json', ...command, '--key', '');
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/key' }] });
+    }
+    expect(existsSync(data)).toBe(false);
+  });
+
   it('refuses to serve on an empty --host, which would listen on every interface', async () => {
     for (const host of ['', '  ']) {
       const refused = await bin(['serve', '--host', host, '--port', '18301'], {});
@@ -237,6 +348,53 @@ describe('stockroom sync pull against a misbehaving source', () => {
   beforeAll(async () => {
     expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
     expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+    for (const source of ['wms', 'latin', 'twice', 'endless', 'big'])
+      expect((await cli(env, 'sync', 'source', source)).code).toBe(0);
+  });
+
+  it('refuses a source nobody registered before asking it, as a push naming one is refused, and registers nothing', async () => {
+    const asked = upstream.asked.length;
+    for (const every of [[], ['--every', '1s']]) {
+      const refused = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'nobody', ...every);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(
+        'error: sync source not found: nobody (register it first: stockroom sync source nobody) [not_found]',
+      );
+    }
+    const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', 'nobody');
+    expect(JSON.parse(json.out)).toMatchObject({ code: 'not_found', resource: 'sync source', key: 'nobody' });
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('refuses a source name that is empty or longer than 100 characters as invalid input, before asking the source', async () => {
+    const asked = upstream.asked.length;
+    for (const name of ['', 'n'.repeat(101)]) {
+      const refused = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', name);
+      expect(refused.code, name).toBe(2);
+      expect(refused.err).toContain('/source: a source name of 1-100 characters is required');
+      expect(refused.err).not.toMatch(/check constraint|internal/);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', name);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/source' }] });
+    }
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('refuses a --url that is no http(s) URL, or holds a user and password, naming the option and never the password', async () => {
+    const port = new URL(upstream.url).port;
+    for (const [url, why] of [
+      ['not a url', 'must be an http(s) URL with a host'],
+      ['ftp://127.0.0.1/stock', 'must be an http(s) URL with a host'],
+      [`http://user:hunter2@127.0.0.1:${port}/stock`, 'must not hold a user name or password'],
+      [`http://hunter2@127.0.0.1:${port}/stock`, 'must not hold a user name or password'],
+    ] as const) {
+      const refused = await cli(env, 'sync', 'pull', '--url', url, '--source', 'wms');
+      expect(refused.code, url).toBe(2);
+      expect(refused.err, url).toContain(`/url: ${why}`);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', url, '--source', 'wms');
+      expect(json.code, url).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed', errors: [{ path: '/url' }] });
+      expect(refused.err + json.out).not.toContain('hunter2');
+    }
   });
 
   it('reports a batch that is not valid as upstream_failed, its places marked as the source answer', async () => {
@@ -245,6 +403,10 @@ describe('stockroom sync pull against a misbehaving source', () => {
       [{ items: [{ ...item, colour: 'red' }] }, '/items/0/colour'],
       [{ items: [item, { ...item, sku: 'PUL\u0000LED' }] }, '/items/1/sku'],
       [{ items: [item], as_of: 'yesterday' }, '/as_of'],
+      // a member the answer does not define is refused, as in an item, not passed over
+      [{ items: [item], next: 'page-2' }, '/next'],
+      // which of its two numbers for one level is meant is the source's to say
+      [{ items: [item, { ...item, on_hand: 4 }] }, '/items/1'],
     ] as const) {
       upstream.answer = () => ({ status: 200, body });
       const failed = await cli(env, 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
@@ -252,6 +414,9 @@ describe('stockroom sync pull against a misbehaving source', () => {
       expect(failed.err).toMatch(/wms answered with a batch that is not valid, at these places in its answer/);
       expect(failed.err).toContain(place);
       expect(failed.err).toMatch(/\[upstream_failed\]/);
+      const json = await cli(env, '--json', 'sync', 'pull', '--url', upstream.url, '--source', 'wms');
+      expect(json.code, place).toBe(3);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'upstream_failed', upstream_errors: [{ path: place }] });
     }
     expect(JSON.parse((await cli(env, '--json', 'stock', 'PULLED-1')).out)).toMatchObject({ total: { on_hand: 0 } });
   });

@@ -308,6 +308,7 @@ describe('stockroom sync pull --every', () => {
     try {
       expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
       expect((await cli(env, 'variant', 'add', 'PULLED-1', '--title', 'Pulled')).code).toBe(0);
+      expect((await cli(env, 'sync', 'source', 'wms')).code).toBe(0);
       const rounds = [
         {
           status: 200,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -359,16 +359,33 @@ describe('db copy: refusals', () => {
     expect(JSON.parse(into.out)).toMatchObject({ code: 'not_empty' });
   });
 
-  it.skipIf(!postgresUrl())('a PostgreSQL store never migrated is not copied from: schema_behind, exit 3', async () => {
-    const source = await createPostgresDatabase();
-    try {
-      const run = await cli({ STOCKROOM_DATA: join(dir, 'from-unmigrated') }, 'db', 'copy', '--from', source.url);
-      expect(run.code).toBe(3);
-      expect(run.err).toContain('the database needs migrations 0001_core');
-    } finally {
-      await source.drop();
-    }
-  });
+  it.skipIf(!postgresUrl())(
+    'a PostgreSQL store never migrated is not copied from: schema_behind, exit 3, and no data folder is left behind',
+    async () => {
+      const source = await createPostgresDatabase();
+      // one folder the copy would make, one under folders it would make too, and an empty one that is there
+      const made = join(dir, 'from-unmigrated');
+      const nested = join(dir, 'not-there-yet', 'below', 'data');
+      const empty = join(dir, 'empty-and-there');
+      mkdirSync(empty);
+      try {
+        for (const data of [made, nested, empty]) {
+          const run = await cli({ STOCKROOM_DATA: data }, 'db', 'copy', '--from', source.url);
+          expect(run.code, data).toBe(3);
+          expect(run.err).toContain('the database needs migrations 0001_core');
+          const viaFlag = await cli(env, 'db', 'copy', '--from', source.url, '--data', data);
+          expect(viaFlag.code, data).toBe(3);
+        }
+        expect(existsSync(made)).toBe(false);
+        expect(existsSync(join(dir, 'not-there-yet'))).toBe(false);
+        // the folder that was there stays, as empty as it was
+        expect(readdirSync(empty)).toEqual([]);
+        for (const data of [made, nested, empty]) expect(existsSync(`${data}.lock`), data).toBe(false);
+      } finally {
+        await source.drop();
+      }
+    },
+  );
 
   it.skipIf(!postgresUrl())('a copy whose check fails is not committed: the target stays empty, exit 1', async () => {
     // a store of its own with drift (a level changed without its ledger row): reconcile on the copy finds it

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migrate } from '../src/store/migrate.js';
+import { loadMigrations, migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { openPglite } from '../src/store/pglite.js';
@@ -41,6 +41,7 @@ const ALL = [
   '0035_alerts_in_stock',
   '0036_money_within_safe_integers',
   '0037_transfer_first_cost',
+  '0038_sync_unsigned_by_choice',
 ];
 
 describe('migrations', () => {
@@ -49,6 +50,39 @@ describe('migrations', () => {
     try {
       expect(await migrate(db)).toEqual(ALL);
       expect(await migrate(db)).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('0038: a source without a secret that was pulled takes no unsigned push until registered again; one never pulled does', async () => {
+    const db = await openPglite();
+    try {
+      // the schema as it was before 0038, and the rows `sync source` and `sync pull` wrote then
+      await db.exec(
+        'CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      for (const migration of (await loadMigrations()).filter(({ version }) => version < '0038')) {
+        await db.exec(migration.sql);
+        await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+      }
+      await db.query(
+        `INSERT INTO sync_sources (name, secret, last_sync_at) VALUES
+           ('registered', NULL, NULL), ('signed', 'a-secret-of-16-chars', NULL),
+           ('pulled', NULL, now()), ('registered-then-pulled', NULL, now()), ('signed-and-pulled', 'a-secret-of-16-chars', now())`,
+      );
+      expect(await migrate(db)).toEqual(ALL.filter((version) => version >= '0038'));
+      const { rows } = await db.query<{ name: string; takes_unsigned: boolean }>(
+        'SELECT name, takes_unsigned FROM sync_sources ORDER BY name',
+      );
+      expect(Object.fromEntries(rows.map((row) => [row.name, row.takes_unsigned]))).toEqual({
+        registered: true,
+        signed: false,
+        pulled: false,
+        // a pull left no mark of its own: one registered without a secret and pulled is told apart by nothing
+        'registered-then-pulled': false,
+        'signed-and-pulled': false,
+      });
     } finally {
       await db.close();
     }

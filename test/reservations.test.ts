@@ -400,6 +400,35 @@ describe.each(drivers())('reservations on %s', (driver) => {
     expect((await reserveMovements(first.id)).length).toBe(2);
   });
 
+  it('an idempotency key that is empty, blank or over 200 characters is refused as the header is, and refuses only its own call of a group', async () => {
+    const { sku, wh } = await world(h.s, [10]);
+    for (const [key, message] of [
+      ['', 'must not be empty'],
+      ['  ', 'must not be empty'],
+      ['k'.repeat(201), 'must be at most 200 characters'],
+    ] as const) {
+      // reserved together: the one with the bad key is refused, the other is held
+      const [bad, good] = await Promise.allSettled([
+        h.s.reservations.reserve({ order_ref: uniq('bad-key'), lines: [{ sku, qty: 1 }] }, { idempotencyKey: key }),
+        h.s.reservations.reserve({ order_ref: uniq('ok'), lines: [{ sku, qty: 1 }] }, { idempotencyKey: uniq('k') }),
+      ]);
+      expect(bad).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'validation_failed', errors: [{ path: '/idempotency_key', message }] },
+      });
+      expect(good.status).toBe('fulfilled');
+      const held = good.status === 'fulfilled' ? good.value.id : '';
+      await expect(h.s.reservations.commit(held, { idempotencyKey: key })).rejects.toThrow(ValidationError);
+    }
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 3, 7] });
+    const longest = 'k'.repeat(200);
+    const taken = await h.s.reservations.reserve(
+      { order_ref: uniq('long'), lines: [{ sku, qty: 1 }] },
+      { idempotencyKey: longest },
+    );
+    expect(await h.s.reservations.commit(taken.id, { idempotencyKey: longest })).toMatchObject({ status: 'committed' });
+  });
+
   it('the same idempotency key with another body is refused and changes nothing', async () => {
     const { sku, wh } = await world(h.s, [10]);
     const key = uniq('key');

@@ -16,9 +16,16 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     upstream.answer = () => ({ status: 200, body: { items, as_of: asOf } });
   };
 
+  /** a source registered (without a secret) to be pulled */
+  const registered = async (prefix: string): Promise<string> => {
+    const source = uniq(prefix);
+    await h.s.sync.configureSource(source, null);
+    return source;
+  };
+
   it('pull applies what changed since the last pull and moves the cursor with it', async () => {
     const { sku, wh } = await world(h.s, [5]);
-    const source = uniq('wms');
+    const source = await registered('wms');
     upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 9 }], '2026-03-01T10:00:00.000Z');
     const first = await h.s.sync.pull(upstream.url, source);
     expect(first).toMatchObject({ last_sync_at: '2026-03-01T10:00:00.000Z', levels: [{ on_hand: 9, difference: 4 }] });
@@ -36,7 +43,7 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
 
   it('a batch that fails in the middle applies nothing and leaves the cursor where it was', async () => {
     const { sku, wh } = await world(h.s, [5]);
-    const source = uniq('wms');
+    const source = await registered('wms');
     upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 6 }], '2026-04-01T00:00:00.000Z');
     await h.s.sync.pull(upstream.url, source);
     const other = await world(h.s, [3]);
@@ -64,6 +71,36 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
     upstream.answer = () => ({ status: 200, body: { items: [] } });
     await h.s.sync.pull(upstream.url, source);
     expect(upstream.asked.at(-1)?.searchParams.get('changedSince')).toBe('2026-04-01T00:00:00.000Z');
+  });
+
+  it('a pull of a source nobody registered is refused before the source is asked, and registers nothing', async () => {
+    const { sku, wh } = await world(h.s, [5]);
+    const source = uniq('unregistered');
+    upstreamAnswers([{ sku, warehouse: wh[0], on_hand: 9 }], '2026-05-01T00:00:00.000Z');
+    const asked = upstream.asked.length;
+    for (const pull of [() => h.s.sync.pull(upstream.url, source), () => h.s.sync.checkPull(upstream.url, source)]) {
+      await expect(pull()).rejects.toMatchObject({
+        code: 'not_found',
+        extra: { resource: 'sync source', key: source },
+        message: `sync source not found: ${source} (register it first: stockroom sync source ${source})`,
+      });
+    }
+    expect(upstream.asked.length).toBe(asked);
+    expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+    const { rows } = await h.test.db.query('SELECT name FROM sync_sources WHERE name = $1', [source]);
+    expect(rows).toEqual([]);
+  });
+
+  it('a source that cannot be read is named without what the URL may carry as a credential', async () => {
+    const source = await registered('quoted');
+    // a fetch failing as some do, quoting the URL it was asked for
+    const quoting: typeof fetch = (input) => Promise.reject(new TypeError(`cannot fetch ${(input as URL).href}`));
+    const failed = await h.s.sync
+      .pull(`${upstream.url}?token=hunter2-token`, source, { fetch: quoting })
+      .catch((error: unknown) => error);
+    expect(failed).toMatchObject({ code: 'upstream_failed' });
+    expect((failed as Error).message).toMatch(new RegExp(`^${source} could not be read: cannot fetch`));
+    expect((failed as Error).message).not.toContain('hunter2-token');
   });
 
   describe('pushed batches', () => {
@@ -179,6 +216,35 @@ describe.each(drivers())('external warehouse systems on %s', (driver) => {
         (await push(JSON.stringify({ source: open, items: [{ sku, warehouse: wh[0], on_hand: 10 }] }))).statusCode,
       ).toBe(200);
       expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [10, 0, 10] });
+    });
+
+    it('a source known only from pulls (registered by a pull before migration 0038) takes no unsigned push until it is registered', async () => {
+      const { sku, wh } = await world(h.s, [5]);
+      const pulled = uniq('pulled');
+      // the row a pull made of a source nobody registered: a name and a cursor, no secret
+      await h.test.db.query('INSERT INTO sync_sources (name, last_sync_at) VALUES ($1, $2)', [pulled, new Date()]);
+      const body = JSON.stringify({ source: pulled, items: [{ sku, warehouse: wh[0], on_hand: 1 }] });
+      const refused = await push(body);
+      expect(refused.statusCode).toBe(404);
+      expect(refused.json()).toMatchObject({
+        code: 'not_found',
+        resource: 'sync source',
+        key: pulled,
+        detail: expect.stringContaining('known only as a pulled source') as string,
+      });
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [5, 0, 5] });
+      // registered on purpose, with no secret: its unsigned pushes are taken, and its cursor is kept
+      expect(await h.s.sync.configureSource(pulled, null)).toMatchObject({
+        signed: false,
+        last_sync_at: expect.any(String) as string,
+      });
+      expect((await push(body)).statusCode).toBe(200);
+      expect(await levels(h.s, sku, wh)).toEqual({ [wh[0]!]: [1, 0, 1] });
+      // given a secret, then none again: the choice follows the last registration
+      await h.s.sync.configureSource(pulled, secret);
+      expect((await push(body)).statusCode).toBe(401);
+      await h.s.sync.configureSource(pulled, null);
+      expect((await push(body)).statusCode).toBe(200);
     });
 
     it('with STOCKROOM_SECRET_KEY a source secret is sealed at rest; a server without that key refuses the batch, by a code of its own', async () => {

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { ValidationError } from '../domain/errors.js';
+import { checkIdempotencyKey } from '../services/idempotency.js';
+import { Actor, parse } from '../services/schemas.js';
 import { MAX_PAGE } from '../services/paging.js';
 
 /** An integer argument; anything else is passed on as written, so the use case reports it with the field's name. */
@@ -28,6 +30,12 @@ export function pageSizeOption(value: string): number {
   if (!(size >= 1 && size <= MAX_PAGE)) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_PAGE}`);
   return size;
 }
+
+/** An idempotency key (--key), refused before anything is opened by the rule the Idempotency-Key header has. */
+export const idempotencyKeyOption = (value: string): string => checkIdempotencyKey(value, '/key');
+
+/** Who acts (--actor), refused before anything is opened by the rule every actor has (schemas.ts, Actor). */
+export const actorOption = (value: string): string => parse(Actor, value, '/actor');
 
 /** A TCP port to listen on: 0 (any free one) to 65535. */
 export function portOption(value: string): number {

@@ -1,5 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError, TargetNotEmptyError, ValidationError } from '../domain/errors.js';
 import { withoutPassword } from '../domain/secrets.js';
@@ -49,6 +50,8 @@ export function registerDb(program: Command, ctx: () => CommandContext): void {
           connectTimeoutMs: envInt(context.env, 'STOCKROOM_PG_CONNECT_TIMEOUT_MS', 5000, 1),
           queryTimeoutMs: envInt(context.env, 'STOCKROOM_PG_QUERY_TIMEOUT_MS', 60_000, 0),
         });
+      // known before the target is opened: opening it makes the folder, which a copy not made must not leave
+      const undo = flags.to === undefined ? undoEmbeddedTarget(dataDir) : async () => undefined;
       const report = await withBoth(
         () => (flags.to === undefined ? openServer() : openEmbeddedSource(dataDir)),
         () => (flags.to === undefined ? openEmbeddedTarget(dataDir) : openServer()),
@@ -60,7 +63,11 @@ export function registerDb(program: Command, ctx: () => CommandContext): void {
               context.io.err(`copying ${progress.table}: ${progress.copied} of ${progress.total} rows`);
             },
           }),
-      );
+      ).catch(async (error: unknown) => {
+        await undo();
+        throw error;
+      });
+      if (!report.committed) await undo();
       context.print(report, () => describe(report, targetName));
       if (!report.committed) context.exit(EXIT.refused);
     });
@@ -115,6 +122,34 @@ async function openEmbeddedTarget(dataDir: string): Promise<Db> {
   if (existsSync(dataDir) && !existsSync(join(dataDir, 'PG_VERSION')) && readdirSync(dataDir).length > 0)
     throw new TargetNotEmptyError(`the directory ${dataDir}`, readdirSync(dataDir));
   return openPglite(dataDir);
+}
+
+/**
+ * What takes away again what opening the embedded target made, for a copy refused or not committed: the outermost
+ * folder of its path that is not there yet (the database makes the folders it needs), or the files put into an
+ * empty folder that is (the folder stays). Anything else was there before, and is left as it is.
+ */
+function undoEmbeddedTarget(dataDir: string): () => Promise<void> {
+  let made: string | undefined;
+  // lstat, not exists: a dangling symlink is there, and is not the copy's to remove
+  const absent = (at: string): boolean => lstatSync(at, { throwIfNoEntry: false }) === undefined;
+  for (let at = resolve(dataDir); absent(at) && dirname(at) !== at; at = dirname(at)) made = at;
+  if (made !== undefined) {
+    const folder = made;
+    return () => rm(folder, { recursive: true, force: true });
+  }
+  // a file there, or a folder that cannot be read, is refused by the copy itself: it is left as it is
+  const before = (() => {
+    try {
+      return readdirSync(dataDir);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (before?.length !== 0) return async () => undefined;
+  return async () => {
+    for (const name of readdirSync(dataDir)) await rm(join(dataDir, name), { recursive: true, force: true });
+  };
 }
 
 /** The copy's checks as tables: every table's rows on both sides, every sequence, and reconcile on the copy. */

@@ -4,6 +4,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { StockroomError } from '../domain/errors.js';
 import { asStockroomError } from '../store/failures.js';
 import { registerAlerts } from './alerts.js';
+import { actorOption } from './args.js';
 import { registerCatalog } from './catalog.js';
 import { registerChannels } from './channels.js';
 import { defaultActor } from './context.js';
@@ -46,7 +47,7 @@ function createProgram(
       'Inventory engine for online stores. Uses DATABASE_URL (PostgreSQL) or the embedded database in STOCKROOM_DATA (default ./.stockroom).',
     )
     .option('--json', 'print results as JSON')
-    .option('--actor <name>', 'who is acting, recorded on ledger rows', defaultActor())
+    .option('--actor <name>', 'who is acting, recorded on ledger rows (1-200 characters)', actorOption, defaultActor())
     // with --json a usage error is printed once, as JSON on stdout (see report), not also as commander's line
     .configureOutput({ writeOut: io.out, writeErr: io.err, ...(json ? { outputError: () => undefined } : {}) })
     .exitOverride()

@@ -14,7 +14,7 @@ import type { CallOptions } from '../services/context.js';
 import type { Reservation } from '../services/dto.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { formatReservation, table, withMoreHint } from './output.js';
-import { geoPointOption, int, pageSizeOption, skuQty } from './args.js';
+import { geoPointOption, idempotencyKeyOption, int, pageSizeOption, skuQty } from './args.js';
 
 interface ReserveOptions {
   ttl?: number;
@@ -34,7 +34,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .command('reserve <order_ref> <lines...>')
     .description('hold stock for an order: lines as SKU:QTY, all or nothing')
     .option('--ttl <seconds>', 'seconds until an uncommitted reservation expires (default 900)', int)
-    .option('--key <key>', 'idempotency key: repeating the command with it changes nothing')
+    .option('--key <key>', 'idempotency key: repeating the command with it changes nothing', idempotencyKeyOption)
     .option('--warehouse <code>', 'reserve only from this warehouse')
     .option('--replace', "replace the order's open pending reservation in one step")
     .option('--not-unique', 'allow other open reservations with this order_ref')
@@ -67,7 +67,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
   program
     .command('commit <reservation_id>')
     .description('payment received: the reservation no longer expires')
-    .option('--key <key>', 'idempotency key')
+    .option('--key <key>', 'idempotency key', idempotencyKeyOption)
     .action(async (id: string, options: { key?: string }) => {
       await runAndPrint(
         ctx(),
@@ -89,7 +89,7 @@ export function registerReservations(program: Command, ctx: () => CommandContext
     .command('fulfil <reservation_id> [lines...]')
     .description('ship: everything held, or only the SKU:QTY lines given')
     .option('--ship-from <code>', 'ship the lines given from this warehouse (the hold moves there first)')
-    .option('--key <key>', 'idempotency key')
+    .option('--key <key>', 'idempotency key', idempotencyKeyOption)
     .action(async (id: string, lines: string[], options: { key?: string; shipFrom?: string }) => {
       const input =
         lines.length > 0
@@ -188,7 +188,7 @@ function registerReservationChanges(program: Command, ctx: () => CommandContext)
     .option('--warehouse <code>', 'the lines of a SKU held in several warehouses, or where to hold new ones')
     .option('--ttl <seconds>', 'a pending reservation expires this many seconds from now', int)
     .option('--expires-at <time>', 'a pending reservation expires then (ISO 8601)')
-    .option('--key <key>', 'idempotency key')
+    .option('--key <key>', 'idempotency key', idempotencyKeyOption)
     .action(
       async (
         id: string,
@@ -214,7 +214,7 @@ function registerReservationChanges(program: Command, ctx: () => CommandContext)
     .description('hold the units of a SKU in another warehouse instead (all of them unless --qty)')
     .option('--qty <n>', 'units to move', int)
     .option('--from <code>', 'only those held in this warehouse')
-    .option('--key <key>', 'idempotency key')
+    .option('--key <key>', 'idempotency key', idempotencyKeyOption)
     .action(async (id: string, sku: string, to: string, options: { qty?: number; from?: string; key?: string }) => {
       const input = { sku, to, qty: options.qty, from: options.from };
       await runAndPrint(
@@ -248,7 +248,7 @@ function registerLinesCommand(
     .command(`${name} <reservation_id> [lines...]`)
     .description(description)
     .option('--warehouse <code>', warehouseHelp)
-    .option('--key <key>', 'idempotency key')
+    .option('--key <key>', 'idempotency key', idempotencyKeyOption)
     .action(async (id: string, lines: string[], options: { key?: string; warehouse?: string }) => {
       const input = lines.length > 0 ? { lines: atWarehouse(skuQty('lines')(lines), options.warehouse) } : {};
       await runAndPrint(

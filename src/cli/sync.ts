@@ -58,6 +58,7 @@ export function registerSync(program: Command, ctx: () => CommandContext): void 
           );
         };
         if (every === undefined) return once();
+        await stockroom.sync.checkPull(options.url, options.source);
         const state: { stop: boolean; wake: () => void } = { stop: false, wake: () => undefined };
         const onSignal = () => {
           state.stop = true;

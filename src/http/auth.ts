@@ -3,6 +3,7 @@ import { UnavailableError, ValidationError } from '../domain/errors.js';
 import { allows } from '../domain/scopes.js';
 import type { Scope } from '../domain/scopes.js';
 import type { CallOptions } from '../services/context.js';
+import { checkIdempotencyKey } from '../services/idempotency.js';
 import type { ApiKey } from '../services/keys.js';
 import type { Stockroom } from '../services/stockroom.js';
 import { RETRY_AFTER_SECONDS } from '../store/failures.js';
@@ -117,9 +118,7 @@ export function idempotencyKey(request: FastifyRequest): string | undefined {
   if (timesGiven(request, 'idempotency-key') > 1 || Array.isArray(header))
     throw ValidationError.field('/headers/idempotency-key', 'must be given once');
   // a key that is sent but empty is a client's mistake, not a request without one: it is refused, not ignored
-  if (header.trim() === '') throw ValidationError.field('/headers/idempotency-key', 'must not be empty');
-  if (header.length > 200) throw ValidationError.field('/headers/idempotency-key', 'must be at most 200 characters');
-  return header;
+  return checkIdempotencyKey(header, '/headers/idempotency-key');
 }
 
 /** Who is acting (recorded on ledger rows) and the request's idempotency key. */

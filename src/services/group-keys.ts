@@ -37,9 +37,17 @@ export async function claimGroupKeys<O>(
   wanted: readonly (KeyRequest | undefined)[],
 ): Promise<GroupKeyClaims<O>> {
   const settled: (Settled<O> | undefined)[] = wanted.map(() => undefined);
-  const jobKeys = wanted.map((want) => {
+  const jobKeys = wanted.map((want, i) => {
     if (!want) return undefined;
-    const idempotency = idempotencyOf(want.options, want.request);
+    let idempotency: ReturnType<typeof idempotencyOf>;
+    try {
+      idempotency = idempotencyOf(want.options, want.request);
+    } catch (error) {
+      // a key that is no key (empty, too long) settles its own job here: thrown, it would fail the group's
+      // transaction, and every job of it would be run again alone
+      settled[i] = { ok: false, error };
+      return undefined;
+    }
     return idempotency && { scope: want.scope, ...idempotency, given: want.options.idempotencyKey ?? idempotency.key };
   });
   const seen = new Set<string>();

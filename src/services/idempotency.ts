@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { IdempotencyConflictError } from '../domain/errors.js';
+import { IdempotencyConflictError, ValidationError } from '../domain/errors.js';
 import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
 import { claimKey, forgetKeysOlderThan, storeResponse } from '../store/idempotency.js';
@@ -19,6 +19,21 @@ function canonical(value: unknown): string {
 
 const requestHash = (request: unknown): string => hash('sha256', canonical(request));
 
+/** The longest idempotency key taken, in characters. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+/**
+ * The one rule for an idempotency key, wherever it is given (the Idempotency-Key header, the CLI's --key, a library
+ * call's options; `at` names the place): one given but empty or blank is a mistake, not a call without a key, and
+ * is refused rather than stored; at most MAX_IDEMPOTENCY_KEY_LENGTH characters.
+ */
+export function checkIdempotencyKey(key: string, at: string): string {
+  if (key.trim() === '') throw ValidationError.field(at, 'must not be empty');
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    throw ValidationError.field(at, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  return key;
+}
+
 /** The key as stored (scoped to its client) and the request's hash, or undefined without a key. */
 export function idempotencyOf(
   options: CallOptions,
@@ -26,6 +41,8 @@ export function idempotencyOf(
 ): { key: string; requestHash: string } | undefined {
   const key = options.idempotencyKey;
   if (key === undefined) return undefined;
+  // HTTP and the CLI checked it where it was given; a library caller's is checked here, before it is claimed
+  checkIdempotencyKey(key, '/idempotency_key');
   return {
     key: options.idempotencyScope === undefined ? key : `${options.idempotencyScope}:${key}`,
     requestHash: requestHash(request),

@@ -68,6 +68,17 @@ export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const ExpectedOnHand = Type.Integer({ minimum: 0, maximum: MAX_STOCK_NUMBER });
 /** The caller's own reference (an order, a delivery note), kept on the ledger rows. */
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
+/**
+ * Who acts, as ledger rows record it, when a caller names it (the CLI's --actor; over HTTP it is `key:<key name>`):
+ * text as the API's names and references take it, 1-200 characters, and no control character, since it is printed
+ * in tables and logs, where a newline would forge a row and an escape sequence would drive the terminal.
+ */
+export const Actor = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+  description: 'text with no control character (no newline, tab, escape, C1 code)',
+});
 /** Why an adjustment was made, from the fixed list the ledger reports by. */
 export const ReasonCode = Type.Enum(REASONS);
 /**
@@ -273,8 +284,11 @@ export const SyncItem = Closed({
 });
 /** One line of a sync batch, checked. */
 export type SyncItem = Static<typeof SyncItem>;
-/** What a pulled source answers: any number of items (they are applied in chunks, in one transaction). */
-export const PulledBatch = Type.Object({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
+/**
+ * What a pulled source answers: any number of items (they are applied in chunks, in one transaction). Closed as
+ * every input is: a member it does not define (`next`, a misspelt `as_of`) is refused, not passed over.
+ */
+export const PulledBatch = Closed({ items: Type.Array(SyncItem), as_of: Type.Optional(Timestamp) });
 /** A source's answer, checked. */
 export type PulledBatch = Static<typeof PulledBatch>;
 /** A batch pushed by a registered source, applied all or nothing. */
@@ -284,6 +298,20 @@ export const SyncInput = Closed({
 });
 /** What `stock.sync` and `sync.push` take. */
 export type SyncInput = Static<typeof SyncInput>;
+
+/**
+ * Refuses a sync batch naming one level (SKU and warehouse) twice: which of its numbers is meant is not guessed.
+ * Pushed and pulled batches alike; for a pulled one it is the source's answer that is at fault.
+ */
+export function refuseRepeatedLevels(items: readonly SyncItem[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const key = `${item.sku}\u0000${item.warehouse}`;
+    if (seen.has(key))
+      throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
+    seen.add(key);
+  });
+}
 
 /** A customer return, resellable or damaged. */
 export const ReturnInput = Closed({
@@ -544,6 +572,8 @@ const HttpUrl = Type.String({
   format: 'http-url',
   description: 'an http(s) URL',
 });
+/** Where `sync pull` asks a source: an http(s) URL with a host, as a channel's (one refusal, with the format's words). */
+export const PullUrl = Type.String({ maxLength: 2000, format: 'http-url' });
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
 
 /** POST /v1/webhooks: signed JSON to a URL of yours. */
@@ -789,6 +819,7 @@ const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
       MailFrom,
       MailTo,
       ShipTo,
+      Actor,
     ] as object[]
   ).flatMap((schema) =>
     'pattern' in schema &&

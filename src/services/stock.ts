@@ -44,6 +44,7 @@ import {
   Timestamp,
   TransferInput,
   parse,
+  refuseRepeatedLevels,
 } from './schemas.js';
 import type { SyncItem } from './schemas.js';
 import { MoveStateInput } from './state-schemas.js';
@@ -372,13 +373,7 @@ export class StockService {
     options: CallOptions = {},
     putOff = true,
   ): Promise<SyncResult> {
-    const seen = new Set<string>();
-    items.forEach((item, i) => {
-      const key = `${item.sku}\u0000${item.warehouse}`;
-      if (seen.has(key))
-        throw ValidationError.field(`/items/${i}`, `${item.sku} at ${item.warehouse} appears twice in one sync`);
-      seen.add(key);
-    });
+    refuseRepeatedLevels(items);
     const variants = await variantsBySku(tx, [...new Set(items.map((item) => item.sku))]);
     const warehouses = await warehousesByCode(tx, [...new Set(items.map((item) => item.warehouse))]);
     const releasing = await this.expireDueHolds(tx, [...variants.keys()], putOff);

@@ -7,10 +7,12 @@ import {
   rememberSignature,
   upsertSyncSource,
 } from '../store/sync-sources.js';
+import type { SyncSourceRow } from '../store/sync-sources.js';
 import { openOne, sealOne } from '../domain/secret-box.js';
+import { redact, secretFragments } from '../domain/secrets.js';
 import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
-import { PulledBatch, SyncInput, parse } from './schemas.js';
+import { PullUrl, PulledBatch, SyncInput, parse, refuseRepeatedLevels, refuseUnstorableText } from './schemas.js';
 import type { StockService, SyncResult } from './stock.js';
 import { invalidUtf8At } from './utf8.js';
 import { duplicateKeyPointer } from './json-keys.js';
@@ -56,8 +58,7 @@ export class SyncService {
     name: string,
     secret: string | null,
   ): Promise<{ name: string; signed: boolean; last_sync_at: string | null }> {
-    if (name.length === 0 || name.length > 100)
-      throw ValidationError.field('/name', 'a source name of 1-100 characters is required');
+    sourceName(name, '/name');
     if (secret !== null && secret.length < 16)
       throw ValidationError.field('/secret', 'a secret must be at least 16 characters long');
     const row = await upsertSyncSource(this.ctx.db, name, {
@@ -76,8 +77,9 @@ export class SyncService {
    * registered with a secret signs each batch as outgoing webhooks are signed (X-Stockroom-Signature:
    * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">); the timestamp must be within the tolerance, and
    * each signature is taken once: a replay is refused and changes nothing. One registered without a secret
-   * takes unsigned batches (the API key still applies). The signature is remembered in the batch's transaction:
-   * a batch that fails can be sent again as it was.
+   * takes unsigned batches (the API key still applies); one without a secret that was never so registered (a pull
+   * registered it, before migration 0038) is refused as not registered. The signature is remembered in the batch's
+   * transaction: a batch that fails can be sent again as it was.
    */
   async push(
     input: SyncInput,
@@ -87,12 +89,7 @@ export class SyncService {
   ): Promise<SyncResult> {
     const batch = parse(SyncInput, input);
     const source = await findSyncSource(this.ctx.db, batch.source);
-    if (!source)
-      throw new NotFoundError(
-        'sync source',
-        batch.source,
-        'register it first: stockroom sync source NAME [--secret S]',
-      );
+    if (!source) throw notRegistered(batch.source, 'register it first: stockroom sync source NAME [--secret S]');
     const now = this.ctx.clock().getTime();
     let signed: { timestamp: number; mac: string } | undefined;
     // a sealed one needs this server's key: without it (or with another) the batch is refused, not taken unsigned
@@ -110,6 +107,11 @@ export class SyncService {
         throw new InvalidSignatureError(why[check.reason]);
       }
       signed = check;
+    } else if (!source.takes_unsigned) {
+      throw notRegistered(
+        batch.source,
+        'it is known only as a pulled source; register it to take its pushes: stockroom sync source NAME [--secret S]',
+      );
     }
     return runIdempotently(this.ctx, 'stock.sync', options, batch, async (tx) => {
       if (signed) {
@@ -126,14 +128,33 @@ export class SyncService {
   }
 
   /**
+   * What a pull checks before it asks the source: the source's name and URL, and that the source is registered.
+   * `sync pull --every` checks it once before its first round: a pull that can never work ends the command, where
+   * a round that fails is only reported and tried again.
+   */
+  async checkPull(url: string, source: string): Promise<void> {
+    await this.pullOf(url, source);
+  }
+
+  /** checkPull's checks, and what a pull goes on with: the URL to ask and the source as stored. */
+  private async pullOf(url: string, source: string): Promise<{ target: URL; registered: SyncSourceRow }> {
+    sourceName(source, '/source');
+    const target = pullUrl(url);
+    const registered = await findSyncSource(this.ctx.db, source);
+    if (!registered) throw notRegistered(source, `register it first: stockroom sync source ${source}`);
+    return { target, registered };
+  }
+
+  /**
    * Asks a source for what changed since the last pull (`URL?changedSince=<last_sync_at>`) and applies it in
    * one transaction together with the new cursor: a batch that fails anywhere leaves stock and cursor as
    * they were. The answer is `{ "items": [{ sku, warehouse, on_hand }], "as_of"? }`; the cursor becomes
-   * as_of, or the time the request was sent.
+   * as_of, or the time the request was sent. The source must be registered, as for a push: a pull never
+   * registers one (a source made so had no secret, and took unsigned pushes nobody chose to allow).
    */
   async pull(url: string, source: string, options: CallOptions & { fetch?: typeof fetch } = {}): Promise<PullResult> {
-    const since = (await findSyncSource(this.ctx.db, source))?.last_sync_at ?? null;
-    const target = new URL(url);
+    const { target, registered } = await this.pullOf(url, source);
+    const since = registered.last_sync_at;
     if (since) target.searchParams.set('changedSince', new Date(since).toISOString());
     const askedAt = this.ctx.clock();
     let body: unknown;
@@ -146,14 +167,17 @@ export class SyncService {
       body = await readJson(response, source, this.pullMaxBytes);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      throw new UpstreamError(`${source} could not be read: ${error instanceof Error ? error.message : String(error)}`);
+      // what fetch says may quote the URL, whose query may carry a token: it is masked as a channel's target is
+      const said = redact(error instanceof Error ? error.message : String(error), secretFragments([url]));
+      throw new UpstreamError(`${source} could not be read: ${said}`);
     }
     const batch = parsePulled(body, source);
     const cursor = batch.as_of ? new Date(batch.as_of) : askedAt;
     return this.ctx.db.transaction(async (tx) => {
       const locked = await findSyncSource(tx, source, true);
+      if (!locked) throw notRegistered(source, `register it first: stockroom sync source ${source}`);
       // another puller moved the cursor while we were asking: its batch is newer than ours
-      const cursorNow = locked?.last_sync_at ? new Date(locked.last_sync_at).getTime() : null;
+      const cursorNow = locked.last_sync_at ? new Date(locked.last_sync_at).getTime() : null;
       if (cursorNow !== (since ? new Date(since).getTime() : null)) {
         throw new UpstreamError(`another pull of ${source} finished first; pull again`);
       }
@@ -165,6 +189,31 @@ export class SyncService {
       return { ...result, last_sync_at: cursor.toISOString() };
     });
   }
+}
+
+/** A source's name, as `sync source` registers it and a push or pull names it: 1-100 characters. */
+function sourceName(name: string, at: string): void {
+  refuseUnstorableText(name, at);
+  if (name.length === 0 || name.length > 100)
+    throw ValidationError.field(at, 'a source name of 1-100 characters is required');
+}
+
+/** The refusal of a push or pull naming a source nobody registered: 404, saying how to register it. */
+const notRegistered = (name: string, hint: string): NotFoundError => new NotFoundError('sync source', name, hint);
+
+/**
+ * The URL a pull asks: an http(s) one with a host. One with a user or password is refused, its value never repeated:
+ * fetch sends no credentials from a URL, and refuses such a URL with a message that quotes it whole.
+ */
+function pullUrl(url: string): URL {
+  parse(PullUrl, url, '/url');
+  const target = new URL(url);
+  if (target.username !== '' || target.password !== '')
+    throw ValidationError.field(
+      '/url',
+      'must not hold a user name or password (user:password@): a pull sends no credentials, and they are not shown',
+    );
+  return target;
 }
 
 /**
@@ -209,7 +258,9 @@ async function readJson(response: Response, source: string, maxBytes: number): P
  */
 function parsePulled(body: unknown, source: string): PulledBatch {
   try {
-    return parse(PulledBatch, body);
+    const batch = parse(PulledBatch, body);
+    refuseRepeatedLevels(batch.items);
+    return batch;
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const errors = error.errors.map((field) => ({ path: field.path, message: field.message }));

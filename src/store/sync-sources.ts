@@ -2,26 +2,30 @@ import type { Queryable } from './db.js';
 
 /**
  * An external system that syncs on-hand numbers: its signing secret (as given, or sealed with the server's key:
- * migration 0033; at most one of the two) and its pull cursor.
+ * migration 0033; at most one of the two), whether it takes unsigned pushes (registered without a secret: migration
+ * 0038) and its pull cursor.
  */
 export interface SyncSourceRow {
   name: string;
   secret: string | null;
   secret_sealed: string | null;
+  takes_unsigned: boolean;
   last_sync_at: Date | null;
 }
 
-const SYNC_SOURCE_COLUMNS = 'name, secret, secret_sealed, last_sync_at';
+const SYNC_SOURCE_COLUMNS = 'name, secret, secret_sealed, takes_unsigned, last_sync_at';
 
-/** Registers a source, or changes its secret (both null: unsigned batches are taken). */
+/** Registers a source, or changes its secret (both null: unsigned batches are taken, registered so on purpose). */
 export async function upsertSyncSource(
   tx: Queryable,
   name: string,
   secret: { plain: string | null; sealed: string | null },
 ): Promise<SyncSourceRow> {
   const { rows } = await tx.query<SyncSourceRow>(
-    `INSERT INTO sync_sources (name, secret, secret_sealed) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO UPDATE SET secret = EXCLUDED.secret, secret_sealed = EXCLUDED.secret_sealed
+    `INSERT INTO sync_sources (name, secret, secret_sealed, takes_unsigned)
+     VALUES ($1, $2, $3, $2::text IS NULL AND $3::text IS NULL)
+     ON CONFLICT (name) DO UPDATE
+       SET secret = EXCLUDED.secret, secret_sealed = EXCLUDED.secret_sealed, takes_unsigned = EXCLUDED.takes_unsigned
      RETURNING ${SYNC_SOURCE_COLUMNS}`,
     [name, secret.plain, secret.sealed],
   );
@@ -43,12 +47,12 @@ export async function findSyncSource(
   return rows[0];
 }
 
-/** Moves the pull cursor; in the batch's transaction, so a failed batch leaves it where it was. */
+/**
+ * Moves the pull cursor of a registered source (locked by findSyncSource); in the batch's transaction, so a failed
+ * batch leaves it where it was. It never registers one: a source is registered by upsertSyncSource only.
+ */
 export async function advanceSyncSource(tx: Queryable, name: string, lastSyncAt: Date): Promise<void> {
-  await tx.query(
-    `INSERT INTO sync_sources (name, last_sync_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET last_sync_at = EXCLUDED.last_sync_at`,
-    [name, lastSyncAt],
-  );
+  await tx.query('UPDATE sync_sources SET last_sync_at = $2 WHERE name = $1', [name, lastSyncAt]);
 }
 
 /**
