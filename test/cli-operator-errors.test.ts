@@ -293,6 +293,61 @@ describe('options the CLI refuses before it starts', () => {
     expect(ledger.items[0]?.actor).toBe(actor);
   });
 
+  it('refuses an option given twice, naming it, rather than take the last, before anything is opened', async () => {
+    for (const argv of [
+      ['receive', 'TEE-M', 'AMS', '1', '--reference', 'a', '--reference', 'b'],
+      ['stock', 'list', '--limit', '1', '--limit', '2'],
+      ['export', 'stock', '--output', join(dir, 'a.csv'), '--output', join(dir, 'b.csv')],
+      ['stock', 'list', '--low', '--low'],
+      ['--actor', 'a', 'receive', 'TEE-M', 'AMS', '1', '--actor', 'b'],
+      // a comma list is one value: a second one would replace the first
+      ['keys', 'create', '--name', 'k', '--scopes', 'checkout', '--scopes', 'warehouse'],
+    ]) {
+      const option = argv.find((arg, i) => arg.startsWith('--') && argv.indexOf(arg) !== i) ?? '';
+      const refused = await cli({ STOCKROOM_DATA: data }, ...argv);
+      expect(refused.code, argv.join(' ')).toBe(2);
+      expect(refused.err).toMatch(new RegExp(`option '${option}[ ']`));
+      expect(refused.err).toContain('was given more than once; give it once');
+      const json = await cli({ STOCKROOM_DATA: data }, '--json', ...argv);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.out)).toMatchObject({ code: 'validation_failed' });
+      expect(json.out).toContain(option);
+    }
+    expect(existsSync(data)).toBe(false);
+    expect(existsSync(join(dir, 'a.csv')) || existsSync(join(dir, 'b.csv'))).toBe(false);
+  });
+
+  it('takes every value of an option meant to repeat', async () => {
+    const env = { STOCKROOM_DATA: join(dir, 'repeats') };
+    expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);
+    expect((await cli(env, 'suppliers', 'add', 'SUP', 'Supplier')).code).toBe(0);
+    const tee = ['variant', 'add', 'TEE', '--title', 'Tee', '--attr', 'size=M', '--attr', 'colour=red'];
+    expect((await cli(env, ...tee, '--tag', 'summer', '--tag', 'cotton')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'MUG', '--title', 'Mug')).code).toBe(0);
+    expect((await cli(env, 'variant', 'add', 'SET', '--title', 'Set')).code).toBe(0);
+    const shown = JSON.parse((await cli(env, '--json', 'variant', 'show', 'TEE')).out) as object;
+    expect(shown).toMatchObject({ attributes: { size: 'M', colour: 'red' }, product: { tags: ['summer', 'cotton'] } });
+    expect((await cli(env, 'receive', 'TEE', 'AMS', '2')).code).toBe(0);
+    const listed = await cli(env, '--json', 'stock', 'list', '--attribute', 'size:M', '--attribute', 'colour:red');
+    expect(JSON.parse(listed.out)).toMatchObject({ items: [{ sku: 'TEE' }] });
+    const kit = await cli(env, '--json', 'kits', 'define', 'SET', '--component', 'TEE:1', '--component', 'MUG:2');
+    expect(JSON.parse(kit.out)).toMatchObject({
+      components: [
+        { sku: 'MUG', qty: 2 },
+        { sku: 'TEE', qty: 1 },
+      ],
+    });
+    const po = ['po', 'create', 'SUP', 'AMS', 'TEE:1', 'MUG:1', '--cost', 'TEE=1.50', '--cost', 'MUG=2.00'];
+    const order = JSON.parse((await cli(env, '--json', ...po)).out) as { lines: { unit_cost: number }[] };
+    expect(order.lines.map((line) => line.unit_cost)).toEqual([150, 200]);
+    const due = await cli(env, '--json', 'replenish', '--dry-run', '--sku', 'TEE', '--sku', 'MUG');
+    expect(due.code, due.out + due.err).toBe(0);
+    expect((JSON.parse(due.out) as { items: { sku: string }[] }).items.map((item) => item.sku).sort()).toEqual([
+      'MUG',
+      'TEE',
+    ]);
+  });
+
   it('refuses an empty, blank or too long --key on every command that takes one, as the Idempotency-Key header is', async () => {
     const id = '0190a4e2-0000-7000-8000-000000000000';
     const commands = [

@@ -390,6 +390,24 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
     await h.s.channels.remove(channel.id);
   });
 
+  it('refuses a movements cursor no page handed out (0, an id past the newest ledger row); one handed out pages on', async () => {
+    const { sku, wh } = await world(h.s, [0]);
+    for (const qty of [1, 2, 3]) await h.s.stock.receive({ sku, warehouse: wh[0]!, qty });
+    const first = await call('GET', `/v1/movements?sku=${sku}&limit=2`);
+    const cursor = String(first.body.next_cursor);
+    const next = await call('GET', `/v1/movements?sku=${sku}&limit=2&cursor=${cursor}`);
+    expect(next.status).toBe(200);
+    expect(next.body.items).toHaveLength(1);
+    const newest = Number((first.body.items as { id: number }[])[0]?.id);
+    for (const never of ['0', String(newest + 1_000_000), '99999999999999']) {
+      expectRefused(await call('GET', `/v1/movements?cursor=${never}`), 400, 'validation_failed', '/query/cursor');
+      await expect(h.s.stock.movements({ cursor: never })).rejects.toMatchObject({
+        code: 'validation_failed',
+        errors: [{ path: '/cursor', message: 'not a cursor this endpoint returned' }],
+      });
+    }
+  });
+
   it('refuses unknown fields in every body, and any body where a route takes none', async () => {
     expectRefused(
       await call('POST', '/v1/keys', { body: { name: 'k', scopes: ['checkout'], admin: true } }),

@@ -18,6 +18,7 @@ import { registerKits } from './kits.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Io } from './io.js';
 import { registerPurchaseOrders } from './purchase-orders.js';
+import { refuseRepeatedOptions } from './repeated-options.js';
 import { registerReplenishment } from './replenishment.js';
 import { registerReservations } from './reservations.js';
 import { registerSecrets } from './secrets.js';
@@ -85,6 +86,7 @@ function createProgram(
   registerValuation(program, ctx);
   registerMaintenance(program, ctx);
   registerDb(program, ctx);
+  refuseRepeatedOptions(program);
   return program;
 }
 

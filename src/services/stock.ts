@@ -14,7 +14,7 @@ import type { Queryable } from '../store/db.js';
 import { asStockroomError } from '../store/failures.js';
 import { applyMovements, lockLevels, readLevel, readLevelsAfter, readStock } from '../store/levels.js';
 import type { AppliedMovement, MovementInput } from '../store/levels.js';
-import { listMovements } from '../store/movements.js';
+import { listMovements, movementExists } from '../store/movements.js';
 import { readIncoming } from '../store/purchase-orders.js';
 import { enqueue } from '../store/outbox.js';
 import { readCommitted, writeStateMove } from '../store/stock-states.js';
@@ -765,6 +765,10 @@ export class StockService {
       throw ValidationError.field('/type', `unknown movement type ${type}`);
     const since = query.since === undefined ? undefined : new Date(parse(Timestamp, query.since, '/since'));
     const before = idCursor(query.cursor);
+    // a cursor handed out is the id of the last row of a page, and ledger rows are never deleted: an id no row has (0,
+    // past the newest) was never one. Asked of the primary, which has every row a replica may have handed out.
+    if (before !== undefined && !(await movementExists(this.ctx.db, before)))
+      throw ValidationError.field('/cursor', 'not a cursor this endpoint returned');
     if (query.reservation_id !== undefined) parse(ReservationId, query.reservation_id, '/reservation_id');
     // a filter that names nothing is 404, as on every other list, not an empty page that looks like "no movements"
     if (query.sku !== undefined) await variantBySku(this.ctx.db, query.sku);

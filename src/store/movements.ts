@@ -44,6 +44,12 @@ export interface MovementFilter {
   limit: number;
 }
 
+/** Whether a ledger row has this id. */
+export async function movementExists(db: Queryable, id: number): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 AS found FROM stock_movements WHERE id = $1', [id]);
+  return rows.length > 0;
+}
+
 /** Ledger rows, newest first. */
 export async function listMovements(db: Queryable, filter: MovementFilter): Promise<MovementRow[]> {
   const { rows } = await db.query<MovementRow>(

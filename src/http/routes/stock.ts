@@ -33,7 +33,7 @@ import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
 import type { Answer, Contract } from './route-options.js';
 import { Slots } from '../slots.js';
-import { listQuery, listValues, pageQuery } from './query.js';
+import { fromQuery, listQuery, listValues, pageQuery } from './query.js';
 import { refuseDuplicateMembers } from '../../services/json-keys.js';
 
 const WAREHOUSE = ['warehouse'] as const;
@@ -346,7 +346,8 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
         answer: { schema: Answers.MovementPage },
         refusals: ['unknown_sku', 'not_found', 'money_overflow'],
       }),
-      async (req) => stockroom.stock.movements(listValues(MovementQuery, req.query)),
+      // what the use case refuses of the query is named as a place in it, as the schema names it (/query/cursor)
+      async (req) => fromQuery(() => stockroom.stock.movements(listValues(MovementQuery, req.query))),
     );
   };
 }
