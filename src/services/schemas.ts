@@ -572,7 +572,7 @@ const HttpUrl = Type.String({
   format: 'http-url',
   description: 'an http(s) URL',
 });
-/** Where `sync pull` asks a source: an http(s) URL with a host, as a channel's (one refusal, with the format's words). */
+/** Where `sync pull` asks a source: an http(s) URL with a host, by the format a channel's URL is checked with. */
 export const PullUrl = Type.String({ maxLength: 2000, format: 'http-url' });
 const ChannelName = Type.Optional(Type.String({ minLength: 1, maxLength: 100 }));
 
