@@ -3,10 +3,9 @@ import { withStockroom } from './context.js';
 import type { CommandContext } from './context.js';
 import { demoBanner, seedDemo } from './demo.js';
 import { countUpTo, envFlag, envInt, hostOption, intOption, portOption } from './args.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS, serveProcesses, serveUntilStopped } from './serve.js';
 import { replicaSettingsFromEnv } from './replicas.js';
 import { redisUrlFromEnv } from './redis-settings.js';
-import { serveLimits } from './serve-limits.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS, serveLimits } from './serve-limits.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './output.js';
 import { DEFAULT_WORK_STATUS_TIMEOUT_MS } from '../infra/metrics.js';
@@ -190,6 +189,8 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
         restartBackoffMs: envInt(context.env, 'STOCKROOM_WORKER_RESTART_MS', 1000, 1),
         restartBackoffCapMs: envInt(context.env, 'STOCKROOM_WORKER_RESTART_MAX_MS', 30_000, 1),
       };
+      // the server's modules (Fastify and what it serves with) load here, not on every command's start
+      const { serveProcesses } = await import('./serve.js');
       context.exit(await serveProcesses(context.env, options, workers, context.io));
     });
 
@@ -203,6 +204,7 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext)
       const context = ctx();
       // the server's settings are checked before the database is opened, and only when it will serve
       const options = flags.serve ? serveOptions(flags, context) : undefined;
+      const { serveUntilStopped } = await import('./serve.js');
       await withStockroom(context.env, async (stockroom) => {
         const seeded = await seedDemo(stockroom);
         if (options === undefined) {

@@ -1,12 +1,21 @@
 import { isIP } from 'node:net';
 import { ValidationError } from '../domain/errors.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../http/server.js';
-import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT } from '../http/routes/storefront.js';
-import { DEFAULT_IMPORT_CONCURRENCY } from '../http/routes/stock.js';
-import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/rate-limits.js';
+import {
+  DEFAULT_CONNECTION_LIMITS,
+  DEFAULT_IMPORT_CONCURRENCY,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_MAX_STREAMS_PER_CLIENT,
+  DEFAULT_PUBLIC_RATE_LIMIT,
+} from '../http/limits.js';
 import { DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_ERRORS, DEFAULT_PREVIEW_LISTED } from '../services/stock-csv.js';
 import { envInt } from './args.js';
 import type { ServeLimits } from './serve.js';
+
+/** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** How often a server looks for tables grown to twice the size the planner knows, unless configured otherwise. */
+export const DEFAULT_STATISTICS_EVERY_MS = 10_000;
 
 /** What a slow or greedy client may hold, from STOCKROOM_* settings; checked before anything starts. */
 export function serveLimits(env: NodeJS.ProcessEnv, heartbeatMs: number): ServeLimits {

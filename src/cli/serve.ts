@@ -4,7 +4,7 @@ import { withoutMarkers } from '../domain/stock-change.js';
 import { buildServer } from '../http/server.js';
 import type { ConnectionLimits } from '../http/server.js';
 import type { ImportLimits } from '../http/routes/stock.js';
-import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/rate-limits.js';
+import { DEFAULT_PUBLIC_RATE_LIMIT } from '../http/limits.js';
 import type { PublicRateLimit } from '../http/rate-limits.js';
 import { DeliveryWorker } from '../infra/delivery-worker.js';
 import type { DeliveryOptions } from '../infra/delivery-worker.js';
@@ -31,6 +31,7 @@ import {
   workerCount,
 } from './cluster.js';
 import { withStockroom } from './context.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULT_STATISTICS_EVERY_MS } from './serve-limits.js';
 import type { Io } from './io.js';
 
 /** How `stockroom serve` runs: where it listens and how its background work and limits are set. */
@@ -76,12 +77,6 @@ export interface ServeOptions {
    */
   workerSlot?: number | undefined;
 }
-
-/** How long a shutdown waits for requests in flight, unless STOCKROOM_SHUTDOWN_GRACE_MS says otherwise. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-
-/** How often a server looks for tables grown to twice the size the planner knows, unless configured otherwise. */
-export const DEFAULT_STATISTICS_EVERY_MS = 10_000;
 
 /** How often a server forgets the idempotency keys past their retention. */
 const FORGET_KEYS_EVERY_MS = 600_000;

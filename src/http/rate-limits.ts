@@ -10,13 +10,6 @@ export interface PublicRateLimit {
   windowMs: number;
 }
 
-/**
- * 600 a minute per address (STOCKROOM_PUBLIC_RATE_LIMIT, STOCKROOM_PUBLIC_RATE_WINDOW_MS): far above what a shopper's
- * pages ask, far below what a scraper would. Behind a reverse proxy set STOCKROOM_TRUST_PROXY, or all shoppers
- * share one address and one budget.
- */
-export const DEFAULT_PUBLIC_RATE_LIMIT: PublicRateLimit = { max: 600, windowMs: 60_000 };
-
 /** Where the counts are kept in Redis: one key per client address, gone when its window ends. */
 const REDIS_COUNTS_PREFIX = 'stockroom:public-rate:';
 

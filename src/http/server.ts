@@ -34,6 +34,7 @@ import { registerSerializers } from './serializers.js';
 import { Answers } from './responses.js';
 import { routeOptions } from './routes/route-options.js';
 import { registerReplayHeader } from './auth.js';
+import { DEFAULT_CONNECTION_LIMITS } from './limits.js';
 
 /** What the API needs, as a server of its own or mounted in another: the stockroom to serve, and its extras. */
 export interface ApiOptions {
@@ -85,15 +86,6 @@ export interface ConnectionLimits {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
-/** Connection timeouts and the connection cap unless configured (STOCKROOM_*_TIMEOUT_MS, STOCKROOM_MAX_CONNECTIONS). */
-export const DEFAULT_CONNECTION_LIMITS = {
-  headersTimeoutMs: 15_000,
-  requestTimeoutMs: 120_000,
-  // above the 60 s idle timeout of common load balancers, so they close first (Fastify's default)
-  keepAliveTimeoutMs: 72_000,
-  idleTimeoutMs: 60_000,
-  maxConnections: 10_000,
-} as const satisfies Required<ConnectionLimits>;
 
 const METRICS_READERS = ['metrics'] as const;
 

@@ -1,5 +1,4 @@
-import { createTransport } from 'nodemailer';
-import { Agent, request } from 'undici';
+import type { Dispatcher, request as undiciRequest } from 'undici';
 import { details, headline } from '../domain/delivery.js';
 import { signWebhook } from '../domain/signature.js';
 import type { ChannelKind, DeliveryEvent } from '../domain/delivery.js';
@@ -39,7 +38,13 @@ const MESSAGE_LIMIT = 300;
  * CPU of `fetch` with `AbortSignal.timeout` per try (about 105 against 545 microseconds here, sender and receiver;
  * bench/README.md), what counts once every stock change is an event.
  */
-const receivers = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
+let receivers: Promise<{ pool: Dispatcher; request: typeof undiciRequest }> | undefined;
+/** undici and its pool, loaded on the first delivery: a CLI command that sends nothing does not pay for importing it */
+const receiversPool = () =>
+  (receivers ??= import('undici').then(({ Agent, request }) => ({
+    pool: new Agent({ keepAliveTimeout: 4_000, connections: 64 }),
+    request,
+  })));
 
 /** How much of a receiver's answer is read: enough for an error message and a Telegram reply, never a flood. */
 const ANSWER_LIMIT = 64 * 1024;
@@ -89,12 +94,13 @@ async function post(
       target.username = '';
       target.password = '';
       // no redirect is followed (undici's request follows none): a 3xx is an answer that is not a success
+      const { pool, request } = await receiversPool();
       const response = await request(target, {
         method: 'POST',
         body,
         headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...credentials, ...headers },
         signal: deadline.signal,
-        dispatcher: receivers,
+        dispatcher: pool,
       });
       status = response.statusCode;
       // kept whole (within reason): it is cut short only once secrets are masked, or a cut would leave half of one;
@@ -161,6 +167,7 @@ async function telegram(config: Record<string, string>, event: DeliveryEvent, op
 
 /** SMTP through nodemailer; the event id is the message's Message-ID domain part, so mail clients thread repeats. */
 async function email(config: Record<string, string>, event: DeliveryEvent, options: SendOptions): Promise<number> {
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     url: config['smtp_url'] ?? '',
     connectionTimeout: options.timeoutMs,

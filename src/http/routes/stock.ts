@@ -28,6 +28,7 @@ import {
 import type { Stockroom } from '../../services/stockroom.js';
 import { SIGNATURE_HEADER } from '../../services/sync.js';
 import { callOptions } from '../auth.js';
+import { DEFAULT_IMPORT_CONCURRENCY } from '../limits.js';
 import { utf8Body } from '../input.js';
 import { Answers } from '../responses.js';
 import { routesTagged } from './route-options.js';
@@ -65,8 +66,6 @@ export interface ImportLimits {
   previewListed?: number | undefined;
 }
 
-/** Imports read or applied at once unless configured (STOCKROOM_IMPORT_CONCURRENCY): each holds its rows in memory. */
-export const DEFAULT_IMPORT_CONCURRENCY = 2;
 /** what a refused import is asked to wait: about what a large one takes */
 const IMPORT_RETRY_AFTER_SECONDS = 30;
 

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import type { AvailabilityEvent, AvailabilityFeed } from '../../services/availability-feed.js';
 import { AvailabilityQuery, AvailabilityStreamInput, parse } from '../../services/schemas.js';
 import type { Stockroom } from '../../services/stockroom.js';
-import { DEFAULT_PUBLIC_RATE_LIMIT, limitPublicRoutes } from '../rate-limits.js';
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_PUBLIC_RATE_LIMIT } from '../limits.js';
+import { limitPublicRoutes } from '../rate-limits.js';
 import type { PublicRateLimit } from '../rate-limits.js';
 import { Answers } from '../responses.js';
 import { Slots } from '../slots.js';
@@ -31,10 +32,6 @@ export interface StorefrontOptions {
 
 /** How often an idle stream gets a comment line unless configured (STOCKROOM_SSE_HEARTBEAT_MS in serve). */
 const DEFAULT_HEARTBEAT_MS = 15_000;
-/** Open streams in all unless configured (STOCKROOM_SSE_MAX_STREAMS); each holds a socket and a file of the process. */
-export const DEFAULT_MAX_STREAMS = 2_000;
-/** Open streams from one client address unless configured (STOCKROOM_SSE_MAX_STREAMS_PER_CLIENT): a shop's tabs, not a flood. */
-export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20;
 /** what a refused stream is asked to wait: long enough for another to close, short for a shopper's page */
 const STREAM_RETRY_AFTER_SECONDS = 5;
 
