@@ -5,6 +5,7 @@ import { afterAll } from 'vitest';
 import { run } from '../../src/cli/program.js';
 import { Stockroom, openPglite } from '../../src/index.js';
 import { expectReconciled } from './harness.js';
+import { copyTemplateDataDir } from './pglite-template.js';
 
 /** What a command said and how it ended. */
 export interface CliRun {
@@ -25,8 +26,14 @@ export async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<Cl
  * An embedded database of its own for a suite of CLI tests, in a temp folder: its env (STOCKROOM_DATA, plus `extra`)
  * and folder. After the suite the ledger is reconciled and the folder removed.
  */
-export function useEmbeddedCli(prefix: string, extra: NodeJS.ProcessEnv = {}): { dir: string; env: NodeJS.ProcessEnv } {
+export function useEmbeddedCli(
+  prefix: string,
+  extra: NodeJS.ProcessEnv = {},
+  /** `empty`: no data folder yet, for a suite about the first start; otherwise a copy of the run's migrated one */
+  { empty = false }: { empty?: boolean } = {},
+): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (!empty) copyTemplateDataDir(join(dir, 'data'));
   afterAll(async () => {
     const s = new Stockroom({ db: await openPglite(join(dir, 'data')) });
     try {

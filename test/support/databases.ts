@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { Db, Driver } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrate.js';
-import { pgliteDb, pgliteParsers } from '../../src/store/pglite.js';
+import { pgliteDb } from '../../src/store/pglite.js';
 import { openPostgres } from '../../src/store/postgres.js';
+import { pgliteFromTemplate } from './pglite-template.js';
 
 export const postgresUrl = (): string => inject('postgresUrl');
 export const redisUrl = (): string => inject('redisUrl');
@@ -25,9 +25,7 @@ export interface TestDb {
 /** A new, migrated, empty database of its own: in-memory PGlite, or a fresh database on the test server. */
 export async function createTestDb(driver: Driver, options: { max?: number } = {}): Promise<TestDb> {
   if (driver === 'pglite') {
-    const pglite = await PGlite.create({ parsers: pgliteParsers });
-    const db = pgliteDb(pglite);
-    await migrate(db);
+    const db = pgliteDb(await pgliteFromTemplate());
     return { db, url: undefined, drop: () => db.close() };
   }
   const { url, drop } = await createPostgresDatabase();

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { PG_BIN, havePostgresBinaries, startPostgresCluster } from './postgres-cluster.js';
+import { makePgliteTemplate } from './pglite-template.js';
 import { haveRedisServer, startRedisServer } from './redis-server.js';
 
 declare module 'vitest' {
@@ -17,11 +18,14 @@ declare module 'vitest' {
  * Under CI a missing PostgreSQL fails the run: the PostgreSQL suites must not be skipped there.
  */
 export async function setup(project: TestProject): Promise<() => void> {
+  const template = await makePgliteTemplate();
+  project.provide('pgliteTemplate', template.dir);
   const stopRedis = await setupRedis(project);
   const stopPostgres = await setupPostgres(project);
   return () => {
     stopPostgres();
     stopRedis();
+    template.remove();
   };
 }
 

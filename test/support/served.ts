@@ -11,6 +11,7 @@ import { createPostgresDatabase } from './databases.js';
 import { expectReconciled } from './harness.js';
 import { startServer } from './server-process.js';
 import type { ServerProcess } from './server-process.js';
+import { copyTemplateDataDir } from './pglite-template.js';
 
 export const ADMIN_KEY = 'sr_test_admin_0123456789abcdef';
 
@@ -89,6 +90,7 @@ export async function serverDatabase(driver: Driver): Promise<ServerDatabase> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'stockroom-server-'));
   const data = join(dir, 'data');
+  copyTemplateDataDir(data);
   return {
     env: { STOCKROOM_DATA: data },
     open: async (options = {}) => new Stockroom({ db: await openPglite(data), ...options }),
