@@ -1,9 +1,9 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setWarehouseArchived } from '../src/store/archive.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom, world } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
-import type { HttpReply } from './support/in-process.js';
+import { inLockOrder } from './support/lock-race.js';
 
 describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (driver) => {
   const h = useStockroom(driver, { max: 12 });
@@ -273,55 +273,16 @@ describe.each(drivers())('archiving warehouses and variants over HTTP on %s', (d
     async (what) => {
       const { sku, wh } = await world(h.s, [0]);
       const code = await supplier();
-      // the order waits, once it has looked at the warehouse and variant, on the supplier's row (its foreign key),
-      // held by this transaction until the archive has been asked for
-      let release = (): void => undefined;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked = (): void => undefined;
-      const holding = new Promise<void>((resolve) => (locked = resolve));
-      const blocker = h.test.db.transaction(async (tx) => {
-        await tx.query('SELECT 1 FROM suppliers WHERE code = $1 FOR UPDATE', [code]);
-        locked();
-        await released;
-      });
-      await holding;
-      const waiting = async (): Promise<number> =>
-        (
-          await h.test.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          )
-        ).rows[0]?.n ?? 0;
-      const placing = call('POST', '/v1/purchase-orders', {
-        body: { supplier: code, warehouse: wh[0], lines: [{ sku, qty: 5 }] },
-      });
-      let archiving: Promise<HttpReply> | undefined;
-      try {
-        await vi.waitFor(
-          async () => {
-            expect(await waiting()).toBe(1);
-          },
-          { timeout: 10_000, interval: 10 },
-        );
-        archiving = call(
-          'POST',
-          what === 'warehouse' ? `/v1/warehouses/${wh[0]}/archive` : `/v1/variants/${sku}/archive`,
-        );
-        let answered = false;
-        void archiving.then(() => (answered = true));
-        // the archive waits for the order (or, not seeing it coming, is answered at once)
-        await vi.waitFor(
-          async () => {
-            expect(answered || (await waiting()) === 2).toBe(true);
-          },
-          { timeout: 10_000, interval: 10 },
-        );
-      } finally {
-        release();
-        await blocker;
-      }
-      const placed = await placing;
+      // the order waits, once it has looked at the warehouse and variant, on the supplier's row (its foreign key)
+      const [placed, archived] = await inLockOrder(
+        h.test.db,
+        { sql: 'SELECT 1 FROM suppliers WHERE code = $1', params: [code] },
+        () =>
+          call('POST', '/v1/purchase-orders', { body: { supplier: code, warehouse: wh[0], lines: [{ sku, qty: 5 }] } }),
+        () => call('POST', what === 'warehouse' ? `/v1/warehouses/${wh[0]}/archive` : `/v1/variants/${sku}/archive`),
+      );
       expect(placed.status).toBe(201);
-      expect(await archiving).toMatchObject({ body: { code: 'in_use', open_purchase_orders: 1 } });
+      expect(archived).toMatchObject({ body: { code: 'in_use', open_purchase_orders: 1 } });
       await call('POST', `/v1/purchase-orders/${String(placed.body.id)}/cancel`);
     },
   );

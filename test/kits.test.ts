@@ -1,9 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Stockroom } from '../src/index.js';
 import { writeKit } from '../src/store/kits.js';
 import { drivers } from './support/databases.js';
 import { uniq, useStockroom } from './support/harness.js';
 import { useHttpServer } from './support/in-process.js';
+import { inLockOrder } from './support/lock-race.js';
 
 describe.each(drivers())('kits over HTTP on %s', (driver) => {
   const h = useStockroom(driver, { max: 12 });
@@ -328,6 +329,16 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     return code;
   }
 
+  /** a purchase order of these lines, sent and confirmed: its units are to come */
+  async function confirmedOrder(vendor: string, warehouse: string, lines: { sku: string; qty: number }[]) {
+    const order = await api('POST', '/v1/purchase-orders', { supplier: vendor, warehouse, lines });
+    expect(order.status).toBe(201);
+    const id = String(order.body.id);
+    expect((await api('POST', `/v1/purchase-orders/${id}/send`)).status).toBe(200);
+    expect((await api('POST', `/v1/purchase-orders/${id}/confirm`, {})).status).toBe(200);
+    return id;
+  }
+
   it('refuses a kit on a purchase order, naming it, and replenishment neither suggests nor drafts one', async () => {
     const wh = await warehouses(1);
     const vendor = await supplier(wh[0]!);
@@ -365,14 +376,7 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     const vendor = await supplier(wh[0]!);
     const mug = await stocked(wh, [0]);
     const box = await stocked(wh, [0]);
-    const order = await api('POST', '/v1/purchase-orders', {
-      supplier: vendor,
-      warehouse: wh[0],
-      lines: [{ sku: box, qty: 5 }],
-    });
-    const id = String(order.body.id);
-    await api('POST', `/v1/purchase-orders/${id}/send`);
-    await api('POST', `/v1/purchase-orders/${id}/confirm`, {});
+    const id = await confirmedOrder(vendor, wh[0]!, [{ sku: box, qty: 5 }]);
     const refused = await api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] });
     expect(refused).toMatchObject({
       status: 409,
@@ -388,17 +392,10 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     const vendor = await supplier(wh[0]!);
     const mug = await stocked(wh, [0]);
     const box = await stocked(wh, [0]);
-    const order = await api('POST', '/v1/purchase-orders', {
-      supplier: vendor,
-      warehouse: wh[0],
-      lines: [
-        { sku: mug, qty: 2 },
-        { sku: box, qty: 5 },
-      ],
-    });
-    const id = String(order.body.id);
-    await api('POST', `/v1/purchase-orders/${id}/send`);
-    await api('POST', `/v1/purchase-orders/${id}/confirm`, {});
+    const id = await confirmedOrder(vendor, wh[0]!, [
+      { sku: mug, qty: 2 },
+      { sku: box, qty: 5 },
+    ]);
     // as an older version let it happen: the variant made a kit with the order open
     await h.test.db.transaction(async (tx) => {
       const ids = await tx.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1)', [
@@ -424,52 +421,15 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
       const vendor = await supplier(wh[0]!);
       const mug = await stocked(wh, [0]);
       const box = await stocked(wh, [0]);
-      // the order waits, once it has looked at its variant, on the supplier's row (its foreign key), held here
-      let release = (): void => undefined;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked = (): void => undefined;
-      const holding = new Promise<void>((resolve) => (locked = resolve));
-      const blocker = h.test.db.transaction(async (tx) => {
-        await tx.query('SELECT 1 FROM suppliers WHERE code = $1 FOR UPDATE', [vendor]);
-        locked();
-        await released;
-      });
-      await holding;
-      const waiting = async (): Promise<number> =>
-        (
-          await h.test.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          )
-        ).rows[0]?.n ?? 0;
-      const placing = api('POST', '/v1/purchase-orders', {
-        supplier: vendor,
-        warehouse: wh[0],
-        lines: [{ sku: box, qty: 5 }],
-      });
-      let defining: ReturnType<typeof api> | undefined;
-      try {
-        await vi.waitFor(
-          async () => {
-            expect(await waiting()).toBe(1);
-          },
-          { timeout: 10_000, interval: 10 },
-        );
-        defining = api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] });
-        let answered = false;
-        void defining.then(() => (answered = true));
-        // the definition waits for the order (or, not seeing it coming, is answered at once)
-        await vi.waitFor(
-          async () => {
-            expect(answered || (await waiting()) === 2).toBe(true);
-          },
-          { timeout: 10_000, interval: 10 },
-        );
-      } finally {
-        release();
-        await blocker;
-      }
-      expect((await placing).status).toBe(201);
-      expect(await defining).toMatchObject({
+      // the order waits, once it has looked at its variant, on the supplier's row (its foreign key)
+      const [placed, defined] = await inLockOrder(
+        h.test.db,
+        { sql: 'SELECT 1 FROM suppliers WHERE code = $1', params: [vendor] },
+        () => api('POST', '/v1/purchase-orders', { supplier: vendor, warehouse: wh[0], lines: [{ sku: box, qty: 5 }] }),
+        () => api('PUT', `/v1/kits/${box}`, { components: [{ sku: mug, qty: 1 }] }),
+      );
+      expect(placed.status).toBe(201);
+      expect(defined).toMatchObject({
         status: 409,
         body: { code: 'kit_holds_no_stock', open_purchase_orders: 1 },
       });
