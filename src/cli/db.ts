@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError, TargetNotEmptyError, ValidationError } from '../domain/errors.js';
 import { withoutPassword } from '../domain/secrets.js';
-import { DEFAULT_COPY_CHUNK_ROWS, copyStore } from '../services/copy.js';
+import { DEFAULT_COPY_CHUNK_ROWS, assertCurrent, copyStore } from '../services/copy.js';
 import type { CopyReport } from '../services/copy.js';
 import type { Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
@@ -52,8 +52,13 @@ export function registerDb(program: Command, ctx: () => CommandContext): void {
         });
       // known before the target is opened: opening it makes the folder, which a copy not made must not leave
       const undo = flags.to === undefined ? undoEmbeddedTarget(dataDir) : async () => undefined;
+      // a new embedded target is made by opening it (PGlite's initdb, seconds): the source's schema is checked first,
+      // after the folder's own refusal. An existing store is opened as it is, and refused as copyStore orders it
+      const newEmbedded = flags.to === undefined && !existsSync(join(dataDir, 'PG_VERSION'));
+      if (newEmbedded) refuseOccupiedFolder(dataDir);
       const report = await withBoth(
         () => (flags.to === undefined ? openServer() : openEmbeddedSource(dataDir)),
+        (source) => (newEmbedded ? assertCurrent(source) : Promise.resolve()),
         () => (flags.to === undefined ? openEmbeddedTarget(dataDir) : openServer()),
         (source, target) =>
           copyStore(source, target, {
@@ -83,14 +88,19 @@ function postgresUrl(value: string, option: string): string {
   return value;
 }
 
-/** Opens the source, then the target, runs the copy and closes both, whatever happens. */
+/**
+ * Opens the source, then the target, runs the copy and closes both, whatever happens. `checkSource` runs between the
+ * two: a target that takes seconds to create (a new embedded store) is not made for a source that will be refused.
+ */
 async function withBoth<T>(
   openSource: () => Promise<Db>,
+  checkSource: (source: Db) => Promise<void>,
   openTarget: () => Promise<Db>,
   use: (source: Db, target: Db) => Promise<T>,
 ): Promise<T> {
   const source = await openSource();
   try {
+    await checkSource(source);
     const target = await openTarget();
     try {
       return await use(source, target);
@@ -117,10 +127,15 @@ async function openEmbeddedSource(dataDir: string): Promise<Db> {
   }
 }
 
-/** The embedded directory to copy into: new, empty, or an embedded database without tables. */
-async function openEmbeddedTarget(dataDir: string): Promise<Db> {
+/** A folder that holds files and no embedded database is no place to copy into. */
+function refuseOccupiedFolder(dataDir: string): void {
   if (existsSync(dataDir) && !existsSync(join(dataDir, 'PG_VERSION')) && readdirSync(dataDir).length > 0)
     throw new TargetNotEmptyError(`the directory ${dataDir}`, readdirSync(dataDir));
+}
+
+/** The embedded directory to copy into: new, empty, or an embedded database without tables. */
+async function openEmbeddedTarget(dataDir: string): Promise<Db> {
+  refuseOccupiedFolder(dataDir);
   return openPglite(dataDir);
 }
 

@@ -146,8 +146,11 @@ function passed(report: CopyReport): boolean {
   );
 }
 
-/** The source must be at this version's schema: the target is migrated to it, and their tables must match. */
-async function assertCurrent(source: Db): Promise<void> {
+/**
+ * The source must be at this version's schema: the target is migrated to it, and their tables must match. Exported
+ * so a caller can refuse a source before it makes its target (an embedded one takes seconds to create).
+ */
+export async function assertCurrent(source: Db): Promise<void> {
   const applied = new Set(
     await appliedVersions(source).catch((error: unknown) => {
       if (sqlState(error) === '42P01') return []; // never migrated
