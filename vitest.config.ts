@@ -7,8 +7,7 @@ export default defineConfig({
     // PGlite takes a few seconds to start and PostgreSQL suites create their own database
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // three on two cores: a fifth of the CPU went unused with two, while files waited on the processes, servers and
-    // timers they test; the suites that measure time bound it by what a loaded machine still meets
-    maxWorkers: 3,
+    // two cores: one worker per core keeps the PostgreSQL server and the test processes from starving each other
+    maxWorkers: 2,
   },
 });
