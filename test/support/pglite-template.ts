@@ -3,6 +3,7 @@
 // as a tarball for in-memory databases, and as a data folder copied for CLI and server processes. A suite that tests
 // the first start of an empty folder makes its own.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -44,7 +45,6 @@ export async function makePgliteTemplate(): Promise<{ dir: string; remove: () =>
 
 /** A new in-memory PGlite database, migrated, from the run's template. */
 export async function pgliteFromTemplate(): Promise<PGlite> {
-  const { readFile } = await import('node:fs/promises');
   const tar = await readFile(join(inject('pgliteTemplate'), 'data.tar'));
   const pglite = await PGlite.create({ loadDataDir: new Blob([tar]), parsers: pgliteParsers });
   // a no-op on the template; kept so a database made here is migrated whatever the template holds
