@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { drivers } from './support/databases.js';
 import { closedBy, get, openSocket } from './support/raw-http.js';
@@ -83,6 +85,92 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     expect((await refused).data).toBe('');
     await timedOut;
     expect(await healthy(ctx.server.url)).toBe(200);
+  });
+
+  /** What a socket receives; `answered(n)` resolves once n whole answers (each with a Content-Length) are in. */
+  const reading = (socket: Socket) => {
+    let data = '';
+    const waits: { count: number; resolve: (data: string) => void }[] = [];
+    const complete = (count: number): boolean => {
+      let at = 0;
+      for (let n = 0; n < count; n++) {
+        const head = data.indexOf('\r\n\r\n', at);
+        const length = head < 0 ? null : /content-length: (\d+)/i.exec(data.slice(at, head));
+        if (!length || data.length < head + 4 + Number(length[1])) return false;
+        at = head + 4 + Number(length[1]);
+      }
+      return true;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      for (const wait of waits.filter((w) => complete(w.count))) wait.resolve(data);
+    });
+    return {
+      answered: (count: number): Promise<string> =>
+        new Promise((resolve) => {
+          if (complete(count)) resolve(data);
+          else waits.push({ count, resolve });
+        }),
+    };
+  };
+  const BIG = 2 * 1024 * 1024;
+  const tooLarge = `POST /v1/stock/receive HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${BIG}\r\n\r\n`;
+
+  it('answers a body too large with 413 before reading it, then reads and drops the rest: the connection serves the next request', async () => {
+    const socket = await openSocket(ctx.server.url);
+    const closed = closedBy(socket, 0);
+    const received = reading(socket);
+    socket.write(`${tooLarge}{`);
+    expect(await received.answered(1)).toMatch(/^HTTP\/1\.1 413/);
+    // the rest of the body, sent after the answer: a server that closed would reset the connection under these writes
+    const piece = Buffer.alloc(65_536, 0x20);
+    for (let sent = 1; sent < BIG; sent += piece.length) {
+      const last = piece.subarray(0, Math.min(piece.length, BIG - sent));
+      if (!socket.write(last)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const both = await received.answered(2);
+    expect(both.split('HTTP/1.1 ').map((answer) => answer.slice(0, 3))).toEqual(['', '413', '200']);
+    expect(both).toContain('"code":"payload_too_large"');
+    socket.end();
+    await closed;
+  });
+
+  it('answers a body too large with 413 to a client that said Connection: close, and closes once the body is in', async () => {
+    const socket = await openSocket(ctx.server.url);
+    const closed = closedBy(socket, 0);
+    const received = reading(socket);
+    socket.write(`${tooLarge.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}{`);
+    expect(await received.answered(1)).toMatch(/^HTTP\/1\.1 413/);
+    let refused = false;
+    socket.on('error', () => (refused = true));
+    const piece = Buffer.alloc(65_536, 0x20);
+    for (let sent = 1; sent < BIG && !socket.destroyed; sent += piece.length) {
+      const last = piece.subarray(0, Math.min(piece.length, BIG - sent));
+      if (!socket.write(last)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+    // the server ends its side once the body is in; a reset would have refused these writes
+    await once(socket, 'end');
+    expect(refused).toBe(false);
+    socket.end();
+    expect((await closed).data.split('HTTP/1.1 ')).toHaveLength(2);
+  });
+
+  it('cuts a refused body that trickles past the request timeout, without answering it a second time', async () => {
+    const socket = await openSocket(ctx.server.url);
+    const since = performance.now();
+    const closed = closedBy(socket, since);
+    socket.write(`${tooLarge}{`);
+    const drip = setInterval(() => {
+      if (!socket.destroyed) socket.write(' ');
+    }, 100);
+    try {
+      const end = await closed;
+      expect(end.ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
+      expect(end.data.split('HTTP/1.1 ').map((answer) => answer.slice(0, 3))).toEqual(['', '413']);
+    } finally {
+      clearInterval(drip);
+    }
   });
 
   it('closes a kept-alive connection that sends no next request', async () => {

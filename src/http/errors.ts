@@ -69,11 +69,53 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
   const answer = toProblem(known ?? error);
   request.problemCode = answer.code;
   if (known?.retryAfterSeconds !== undefined) void reply.header('retry-after', String(known.retryAfterSeconds));
+  // a server shutting down closes the connection, body or not
+  if (!request.raw.complete && answer.code !== 'unavailable') lingerForUnreadBody(request, reply);
   // an outage or contention passes by itself: worth a line, not an error per request
   if (answer.code === 'unavailable') request.log.warn({ err: error }, 'request answered unavailable');
   else if (answer.status >= 500 && answer.code !== 'at_capacity') request.log.error({ err: error }, 'request failed');
   return reply.status(answer.status).type('application/problem+json').send(answer);
 }
+
+/** How long a body refused unread may go on arriving after the answer before the connection is cut (nginx: 5 s). */
+export const LINGER_MS = 5_000;
+
+/**
+ * A body refused before all of it was read (too large, a bad row early in a CSV) is still on its way. Closing at
+ * once, Fastify's way, resets the connection while the client writes, and most clients then report a broken pipe,
+ * never the answer sent them. So the connection stays, the rest of the body is read and dropped, and a body still
+ * arriving LINGER_MS after the answer is cut off there.
+ */
+function lingerForUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.removeHeader('connection');
+  // a client that asked to close (or spoke HTTP/1.0) would have Node close on the answer: that waits for the body
+  const closeAfterBody = !reply.raw.shouldKeepAlive;
+  reply.raw.shouldKeepAlive = true;
+  const body = request.raw;
+  body.resume();
+  reply.raw.once('finish', () => {
+    const socket = body.socket;
+    if (body.complete) {
+      if (closeAfterBody) socket.end();
+      return;
+    }
+    answeredUnread.add(socket);
+    const cut = setTimeout(() => socket.destroy(), LINGER_MS);
+    cut.unref();
+    const done = (): void => {
+      clearTimeout(cut);
+      answeredUnread.delete(socket);
+    };
+    body.once('end', () => {
+      done();
+      if (closeAfterBody) socket.end();
+    });
+    body.once('close', done);
+  });
+}
+
+/** Connections whose request was answered while its body still arrives: past the request timeout, cut, not answered again. */
+const answeredUnread = new WeakSet<Socket>();
 
 /**
  * A request Node could not parse as HTTP (headers too large, malformed): no route ever sees it, so the
@@ -81,6 +123,10 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (answeredUnread.has(socket)) {
+    socket.destroy();
+    return;
+  }
   const answer =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? problem('headers_too_large', 'the request line and headers are larger than this server accepts')

@@ -81,10 +81,10 @@ export interface ConnectionLimits {
   maxConnections?: number | undefined;
 }
 
-/** Largest JSON request body unless ServerOptions.bodyLimit says otherwise: 1 MiB, far above any real order. */
 /** A request id a caller may choose: up to 128 letters, digits and . _ : - (a UUID, a trace id). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Largest JSON request body unless ServerOptions.bodyLimit says otherwise: 1 MiB, far above any real order. */
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 const METRICS_READERS = ['metrics'] as const;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { PayloadTooLargeError, ValidationError } from '../../domain/errors.js';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MOVEMENT_TYPES } from '../../domain/movements.js';
 import {
   AdjustInput,
@@ -269,30 +269,18 @@ export function stockRoutes(stockroom: Stockroom, limits: ImportLimits = {}) {
       /** Runs one CSV import (or dry run) within the import limits, on the body as it arrives. */
       const readingCsv =
         <T>(run: (source: AsyncIterable<Uint8Array>, req: FastifyRequest) => Promise<T>) =>
-        async (req: FastifyRequest, reply: FastifyReply): Promise<T> => {
+        async (req: FastifyRequest): Promise<T> => {
           const body = req.body as Readable | undefined;
           if (typeof body?.iterator !== 'function')
             throw ValidationError.field('/csv', 'send the CSV as the body, with Content-Type: text/csv');
+          // refused before the whole file arrived, the rest is read and dropped (errors.ts, lingerForUnreadBody)
+          if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new PayloadTooLargeError(maxBytes);
+          const free = running.take(req.ip);
           try {
-            if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new PayloadTooLargeError(maxBytes);
-            const free = running.take(req.ip);
-            try {
-              // stopping early must not destroy the request: that would close the socket before the answer
-              return await run(body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>, req);
-            } finally {
-              free();
-            }
-          } catch (error) {
-            if (!req.raw.complete) {
-              // Refused before the whole file arrived. Closing a socket with unread data resets the connection, and a
-              // reset can lose the answer on its way, so a rest of known size within the limit is read and dropped:
-              // the client gets its answer and the connection carries on. A rest too large, or of unknown length, is
-              // not worth reading: the connection is closed after the answer.
-              const declared = req.headers['content-length'];
-              if (declared === undefined || Number(declared) > maxBytes) reply.header('connection', 'close');
-              else body.resume();
-            }
-            throw error;
+            // stopping early must not destroy the request: that would close the socket before the answer
+            return await run(body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>, req);
+          } finally {
+            free();
           }
         };
       scoped.post(
