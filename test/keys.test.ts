@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it, vi } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
 import type { Db, Driver, Queryable } from '../src/store/db.js';
 import { loadMigrations, migrate } from '../src/store/migrate.js';
-import { pgliteDb, pgliteParsers } from '../src/store/pglite.js';
+import { pgliteDb } from '../src/store/pglite.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, drivers } from './support/databases.js';
 import { TestClock, uniq, useStockroom } from './support/harness.js';
+import { emptyPgliteFromTemplate } from './support/pglite-template.js';
 import { expectNoSecretIn } from './support/secrets.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -16,7 +16,7 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 /** An empty database of its own, not migrated. */
 async function emptyDb(driver: Driver): Promise<{ db: Db; drop: () => Promise<void> }> {
   if (driver === 'pglite') {
-    const db = pgliteDb(await PGlite.create({ parsers: pgliteParsers }));
+    const db = pgliteDb(await emptyPgliteFromTemplate());
     return { db, drop: () => db.close() };
   }
   const { url, drop } = await createPostgresDatabase();

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
-import { openPglite } from '../src/store/pglite.js';
+import { pgliteDb } from '../src/store/pglite.js';
+import { emptyPgliteFromTemplate } from './support/pglite-template.js';
 
 /** Every migration, in the order they must run; a new one is added here on purpose. */
 const ALL = [
@@ -46,7 +47,7 @@ const ALL = [
 
 describe('migrations', () => {
   it('apply once on PGlite; running them again changes nothing', async () => {
-    const db = await openPglite();
+    const db = pgliteDb(await emptyPgliteFromTemplate());
     try {
       expect(await migrate(db)).toEqual(ALL);
       expect(await migrate(db)).toEqual([]);
@@ -56,7 +57,7 @@ describe('migrations', () => {
   });
 
   it('0038: a source without a secret that was pulled takes no unsigned push until registered again; one never pulled does', async () => {
-    const db = await openPglite();
+    const db = pgliteDb(await emptyPgliteFromTemplate());
     try {
       // the schema as it was before 0038, and the rows `sync source` and `sync pull` wrote then
       await db.exec(

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.js';
 import { Stockroom } from '../src/services/stockroom.js';
-import { pgliteDb, pgliteParsers } from '../src/store/pglite.js';
+import { createTestDb } from './support/databases.js';
 
 describe('the storefront widget and demo page', () => {
   it('the widget stays a small plain script: under 5 KB gzipped', () => {
@@ -13,9 +12,8 @@ describe('the storefront widget and demo page', () => {
   });
 
   it('are served without a key, the widget to pages on any domain', async () => {
-    const app = await buildServer({
-      stockroom: new Stockroom({ db: pgliteDb(await PGlite.create({ parsers: pgliteParsers })) }),
-    });
+    const stockroom = new Stockroom({ db: (await createTestDb('pglite')).db });
+    const app = await buildServer({ stockroom });
     try {
       const widget = await app.inject({ method: 'GET', url: '/widget.js' });
       expect(widget.statusCode).toBe(200);
@@ -27,6 +25,7 @@ describe('the storefront widget and demo page', () => {
       expect(page.body).toContain('<script src="/widget.js"></script>');
     } finally {
       await app.close();
+      await stockroom.close();
     }
   });
 });
