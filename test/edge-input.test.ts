@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QuantityLimitError } from '../src/domain/errors.js';
+import { LINGER_MS } from '../src/http/errors.js';
 import { buildServer } from '../src/http/server.js';
 import { AvailabilityFeed } from '../src/services/availability-feed.js';
 import { MAX_QTY } from '../src/services/schemas.js';
@@ -459,6 +460,18 @@ describe.each(drivers())('edge input over HTTP on %s', (driver) => {
       expectRefused(await call('POST', url, { raw }), 400, 'validation_failed', path);
     expect((await h.s.stock.get(sku)).total).toMatchObject({ on_hand: 5, reserved: 0 });
     expect((await h.s.stock.movements({ sku })).items.map((m) => m.type)).toEqual(['receive']);
+  });
+
+  it('answers a body too large injected with no connection behind it (an embedder injecting requests), and leaves nothing to cut later', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const tooLarge = await call('POST', '/v1/stock/receive', { raw: `"${'x'.repeat(1024 * 1024)}"` });
+      expectRefused(tooLarge, 413, 'payload_too_large');
+      // a connection's rest of the body is cut LINGER_MS after the answer; an injected request has none to cut
+      vi.advanceTimersByTime(LINGER_MS + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses . and .. as SKUs, which no URL path can name, and takes any other run of dots', async () => {

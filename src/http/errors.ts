@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { ERROR_CODES, StockroomError } from '../domain/errors.js';
 import type { ErrorCode } from '../domain/errors.js';
 import { asStockroomError } from '../store/failures.js';
@@ -95,6 +95,8 @@ function lingerForUnreadBody(request: FastifyRequest, reply: FastifyReply): void
   body.resume();
   reply.raw.once('finish', () => {
     const socket = body.socket;
+    // a request injected into the app (light-my-request) has no connection to keep or cut
+    if (!(socket instanceof Socket)) return;
     if (body.complete) {
       if (closeAfterBody) socket.end();
       return;
