@@ -62,11 +62,15 @@ describe.each(drivers())(
     const importWatched = async (body: Buffer): Promise<{ reply: RawReply; healthy: number; stallMs: number }> => {
       await longestStallMs();
       let healthy = 0;
-      // a server that refuses an upload part way reads and drops the rest: the answer reaches a client still writing
+      // a server that refuses an upload part way reads and drops the rest, so no write of this client (which stops
+      // once answered, and asked to close) is refused by a reset before the answer is read
       const upload = post(importUrl(), { ...csvHeaders, 'content-length': String(body.length) });
       const sending = upload.sendAll(body).then(upload.end);
       const state = { answered: false };
-      void upload.answered.finally(() => (state.answered = true));
+      const answered = (): void => {
+        state.answered = true;
+      };
+      upload.answered.then(answered, answered);
       while (!state.answered) {
         const res = await fetch(`${ctx.server.url}/healthz`);
         expect(res.status).toBe(200);

@@ -9,13 +9,13 @@ import { buildServer } from './server.js';
  * The document is the routes and their schemas: given no Stockroom, it is built on one with no database behind it.
  */
 export async function apiDocument(stockroom?: Stockroom): Promise<Record<string, unknown>> {
-  const on = stockroom ?? new Stockroom({ db: noDatabase('the API document reads no data') });
-  const app = await buildServer({ stockroom: on, storefront: { feed: new AvailabilityFeed(on.availability) } });
+  const served = stockroom ?? new Stockroom({ db: noDatabase('the API document reads no data') });
+  const app = await buildServer({ stockroom: served, storefront: { feed: new AvailabilityFeed(served.availability) } });
   try {
     await app.ready();
     return app.swagger() as unknown as Record<string, unknown>;
   } finally {
     await app.close();
-    if (stockroom === undefined) await on.close();
+    if (stockroom === undefined) await served.close();
   }
 }

@@ -69,54 +69,81 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
   const answer = toProblem(known ?? error);
   request.problemCode = answer.code;
   if (known?.retryAfterSeconds !== undefined) void reply.header('retry-after', String(known.retryAfterSeconds));
-  // a server shutting down closes the connection, body or not
-  if (!request.raw.complete && answer.code !== 'unavailable') lingerForUnreadBody(request, reply);
+  if (bodyUnread(request)) {
+    // a server shutting down asks the client to close (server.ts): it may, once the body is in
+    const shuttingDown = answer.code === 'unavailable' && reply.getHeader('connection') === 'close';
+    lingerForUnreadBody(request, reply, shuttingDown);
+  }
   // an outage or contention passes by itself: worth a line, not an error per request
   if (answer.code === 'unavailable') request.log.warn({ err: error }, 'request answered unavailable');
   else if (answer.status >= 500 && answer.code !== 'at_capacity') request.log.error({ err: error }, 'request failed');
   return reply.status(answer.status).type('application/problem+json').send(answer);
 }
 
-/** How long a body refused unread may go on arriving after the answer before the connection is cut (nginx: 5 s). */
+/** Whether the request has a body (RFC 9112, 6.3) that has not all arrived yet. */
+function bodyUnread(request: FastifyRequest): boolean {
+  if (request.raw.complete) return false;
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * How long a body refused unread may go quiet before the connection is cut (nginx's lingering_timeout); however
+ * long it keeps arriving, the request timeout ends it (STOCKROOM_REQUEST_TIMEOUT_MS), with no second answer.
+ */
 export const LINGER_MS = 5_000;
 
 /**
- * A body refused before all of it was read (too large, a bad row early in a CSV) is still on its way. Closing at
- * once, Fastify's way, resets the connection while the client writes, and most clients then report a broken pipe,
- * never the answer sent them. So the connection stays, the rest of the body is read and dropped, and a body still
- * arriving LINGER_MS after the answer is cut off there.
+ * A body refused before all of it was read (too large, a bad row early in a CSV, a key refused) is still on its
+ * way. Closing at once, Fastify's way, resets the connection while the client writes, and most clients then report
+ * a broken pipe, never the answer sent them. So the connection stays until the body is in, its rest read and
+ * dropped: kept for the next request, or ended then for a client that asked to close (or spoke HTTP/1.0) and when
+ * `closeAfterBody`. A body that stops arriving for LINGER_MS is cut off there.
  */
-function lingerForUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
-  void reply.removeHeader('connection');
-  // a client that asked to close (or spoke HTTP/1.0) would have Node close on the answer: that waits for the body
-  const closeAfterBody = !reply.raw.shouldKeepAlive;
-  reply.raw.shouldKeepAlive = true;
+function lingerForUnreadBody(request: FastifyRequest, reply: FastifyReply, closeAfterBody: boolean): void {
   const body = request.raw;
-  body.resume();
-  reply.raw.once('finish', () => {
-    const socket = body.socket;
-    // a request injected into the app (light-my-request) has no connection to keep or cut
-    if (!(socket instanceof Socket)) return;
-    if (body.complete) {
-      if (closeAfterBody) socket.end();
-      return;
-    }
-    answeredUnread.add(socket);
-    const cut = setTimeout(() => socket.destroy(), LINGER_MS);
+  const socket = body.socket;
+  // a request injected into the app (light-my-request) has no connection to keep or cut
+  if (!(socket instanceof Socket)) return;
+  // Node closes on the answer when the answer or the request says so; without the header it keeps the connection
+  // (and, told it was removed, promises nothing either way)
+  void reply.removeHeader('connection');
+  reply.raw.removeHeader('connection');
+  const close = closeAfterBody || !reply.raw.shouldKeepAlive;
+  reply.raw.shouldKeepAlive = true;
+  answeredUnread.add(socket);
+  let cut: NodeJS.Timeout | undefined;
+  const quiet = (): void => {
+    clearTimeout(cut);
+    cut = setTimeout(() => socket.destroy(), LINGER_MS);
     cut.unref();
-    const done = (): void => {
-      clearTimeout(cut);
-      answeredUnread.delete(socket);
-    };
-    body.once('end', () => {
-      done();
-      if (closeAfterBody) socket.end();
-    });
-    body.once('close', done);
+  };
+  const done = (): void => {
+    clearTimeout(cut);
+    answeredUnread.delete(socket);
+    body.off('data', quiet);
+    socket.off('close', done);
+  };
+  const bodyIn = (): void => {
+    done();
+    if (close) socket.end();
+  };
+  reply.raw.once('finish', () => {
+    if (body.complete) bodyIn();
+    else {
+      quiet();
+      body.on('data', quiet);
+      body.once('end', bodyIn);
+    }
   });
+  socket.once('close', done);
+  body.resume();
 }
 
-/** Connections whose request was answered while its body still arrives: past the request timeout, cut, not answered again. */
+/**
+ * Connections whose request is answered while its body still arrives: a request timeout or a bad chunk there cuts
+ * the connection, with no second answer after the first.
+ */
 const answeredUnread = new WeakSet<Socket>();
 
 /**

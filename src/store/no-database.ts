@@ -7,6 +7,7 @@ import type { Db } from './db.js';
 export function noDatabase(why: string): Db {
   const refuse = (): Promise<never> => Promise.reject(new Error(`no database: ${why}`));
   return {
+    // the embedded database is what a process without DATABASE_URL would open: nothing is asked of it either way
     driver: 'pglite',
     query: refuse,
     exec: refuse,
