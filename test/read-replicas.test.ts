@@ -241,11 +241,17 @@ describe.skipIf(!postgresUrl())('read replicas (a streaming replica made with pg
     expect(await storefront(sku)).toMatchObject([{ sku, available: 0, status: 'out_of_stock' }]);
     expect(await replicaReads(replicaSql)).toBeGreaterThan(before.replica);
     expect(replicas.stats.reads[name]).toBeGreaterThan(before.served);
-    // the operator reads it in the log: skipped once when it fell behind, used again once it caught up
-    expect(kept.lines.map(([level, fields]) => [level, fields.replica, fields.condition])).toEqual([
-      ['warn', name, 'lagging'],
-      ['info', name, 'healthy'],
-    ]);
+    // the operator reads it in the log: a line when it fell behind, one when it caught up, and no line that repeats
+    // the state before it. A replica catching up on a loaded machine may fall behind again for a check or two after
+    // the resume: that is told the same way, so the lines are one or more such pairs
+    const said = kept.lines.map(([level, fields]) => [level, fields.replica, fields.condition]);
+    expect(said.length % 2, JSON.stringify(said)).toBe(0);
+    expect(said.length).toBeGreaterThan(0);
+    for (let i = 0; i < said.length; i += 2)
+      expect(said.slice(i, i + 2), JSON.stringify(said)).toEqual([
+        ['warn', name, 'lagging'],
+        ['info', name, 'healthy'],
+      ]);
   });
 
   it('skips a replica whose user may not read the tables (a role without grants): the primary answers, no error', async () => {

@@ -14,7 +14,12 @@ export class TestClock {
 }
 
 let counter = 0;
-let worldPriority = -900;
+/**
+ * The priority base of the last world made on each Stockroom (its database). Kept per database, not per module: a
+ * worker that runs file after file in one process (vitest without isolation) would otherwise carry one file's base
+ * into the next, past the highest priority a warehouse takes.
+ */
+const worldPriorities = new WeakMap<Stockroom, number>();
 /** A name no other test in this run uses (tests in one file share a database). */
 export const uniq = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
 
@@ -72,7 +77,8 @@ export async function world(
 ): Promise<World> {
   const sku = uniq('SKU');
   const wh: string[] = [];
-  worldPriority += 10;
+  const worldPriority = (worldPriorities.get(s) ?? -900) + 10;
+  worldPriorities.set(s, worldPriority);
   for (const [i] of stock.entries()) {
     const code = uniq(`W${i}`);
     await s.catalog.addWarehouse({ code, name: code, priority: worldPriority + (priorities?.[i] ?? -i) });
