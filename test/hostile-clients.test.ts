@@ -120,6 +120,14 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     };
   };
   const BIG = 2 * 1024 * 1024;
+  /** Writes the body after its first byte, in 64 KiB pieces, stopping if the connection is gone. */
+  const writeRest = async (socket: Socket): Promise<void> => {
+    const piece = Buffer.alloc(65_536, 0x20);
+    for (let sent = 1; sent < BIG && !socket.destroyed; sent += piece.length) {
+      const chunk = piece.subarray(0, Math.min(piece.length, BIG - sent));
+      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+  };
   const tooLarge = `POST /v1/stock/receive HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${BIG}\r\n\r\n`;
 
   it('answers a body too large with 413 before reading it, then reads and drops the rest: the connection serves the next request', async () => {
@@ -129,11 +137,7 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     socket.write(`${tooLarge}{`);
     expect(await received.answered(1)).toMatch(/^HTTP\/1\.1 413/);
     // the rest of the body, sent after the answer: a server that closed would reset the connection under these writes
-    const piece = Buffer.alloc(65_536, 0x20);
-    for (let sent = 1; sent < BIG; sent += piece.length) {
-      const chunk = piece.subarray(0, Math.min(piece.length, BIG - sent));
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-    }
+    await writeRest(socket);
     socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const both = await received.answered(2);
     expect(both.split('HTTP/1.1 ').map((answer) => answer.slice(0, 3))).toEqual(['', '413', '200']);
@@ -153,11 +157,7 @@ describe.each(drivers())('slow and hostile clients, against a real server proces
     expect(answer).not.toMatch(/^connection: keep-alive/im);
     let refused = false;
     socket.on('error', () => (refused = true));
-    const piece = Buffer.alloc(65_536, 0x20);
-    for (let sent = 1; sent < BIG && !socket.destroyed; sent += piece.length) {
-      const chunk = piece.subarray(0, Math.min(piece.length, BIG - sent));
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-    }
+    await writeRest(socket);
     // the server ends its side once the body is in, not as an idle kept-alive connection (Node keeps one a second
     // past its timeout); a reset would have refused these writes
     const sent = performance.now();

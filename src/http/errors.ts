@@ -113,10 +113,10 @@ function lingerForUnreadBody(request: FastifyRequest, reply: FastifyReply, close
   reply.raw.shouldKeepAlive = true;
   answeredUnread.add(socket);
   let cut: NodeJS.Timeout | undefined;
+  // each piece of the body starts the quiet period again
   const quiet = (): void => {
-    clearTimeout(cut);
-    cut = setTimeout(() => socket.destroy(), LINGER_MS);
-    cut.unref();
+    if (cut) cut.refresh();
+    else cut = setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
   const done = (): void => {
     clearTimeout(cut);

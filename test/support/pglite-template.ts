@@ -59,14 +59,18 @@ async function dumpTo(pglite: PGlite, file: string): Promise<void> {
 
 /** A new in-memory PGlite database, not migrated (no table of stockroom's), from the run's template. */
 export async function emptyPgliteFromTemplate(): Promise<PGlite> {
-  const tar = await readFile(join(inject('pgliteTemplate'), 'empty.tar'));
+  return loadDump('empty.tar');
+}
+
+/** A new in-memory PGlite database loaded from one of the template's dumps. */
+async function loadDump(name: string): Promise<PGlite> {
+  const tar = await readFile(join(inject('pgliteTemplate'), name));
   return PGlite.create({ loadDataDir: new Blob([tar]), parsers: pgliteParsers });
 }
 
 /** A new in-memory PGlite database, migrated, from the run's template. */
 export async function pgliteFromTemplate(): Promise<PGlite> {
-  const tar = await readFile(join(inject('pgliteTemplate'), 'data.tar'));
-  const pglite = await PGlite.create({ loadDataDir: new Blob([tar]), parsers: pgliteParsers });
+  const pglite = await loadDump('data.tar');
   // a no-op on the template; kept so a database made here is migrated whatever the template holds
   await migrate(pgliteDb(pglite));
   return pglite;
