@@ -29,6 +29,25 @@ describe('purchasing from the command line (embedded database)', () => {
     expect(shown.out).not.toContain('T-B');
   });
 
+  it('refuses the demand model (--window-days, --service-level) on a run, which drafts from reorder points, and drafts nothing', async () => {
+    for (const [option, value, field] of [
+      ['--window-days', '7', '/window_days'],
+      ['--service-level', '0.99', '/service_level'],
+    ] as const) {
+      const refused = await cli(env, 'replenish', option, value);
+      expect(refused).toMatchObject({ code: 2, out: '' });
+      expect(refused.err).toContain(`${field}: ${option} only applies with --dry-run`);
+    }
+    expect(await orders()).toEqual([]);
+    // with --dry-run they shape the suggestions, and the answer says which were used
+    const shown = JSON.parse(
+      (await cli(env, '--json', 'replenish', '--dry-run', '--window-days', '7', '--service-level', '0.99')).out,
+    ) as { window_days: number; service_level: number };
+    expect(shown).toMatchObject({ window_days: 7, service_level: 0.99 });
+    const defaults = JSON.parse((await cli(env, '--json', 'replenish', '--dry-run')).out) as typeof shown;
+    expect(defaults).toMatchObject({ window_days: 28, service_level: 0.95 });
+  });
+
   it('refuses a --cost for a SKU not on the order, or one SKU given two costs, and creates nothing', async () => {
     const before = await orders();
     const stray = await cli(env, 'po', 'create', 'S1', 'WH1', 'T-A:5', '--cost', 'T-B=1');
