@@ -65,6 +65,17 @@ describe.each(drivers())('API keys on %s', (driver) => {
     expect(await h.s.keys.list()).toHaveLength(before);
   });
 
+  it('refuses a name of blanks only or with a control character (it is the ledger actor of what the key does), and makes no key', async () => {
+    const before = (await h.s.keys.list()).length;
+    for (const name of ['   ', '\t', 'ops\nkey:admin', 'bell\u0007', 'esc\u001b[31m', 'c1\u0085'])
+      await expect(h.s.keys.create({ name, scopes: ['checkout'] })).rejects.toThrow(
+        '/name: must be text of 1-100 characters, not only whitespace, with no control character',
+      );
+    expect(await h.s.keys.list()).toHaveLength(before);
+    // spaces inside and any printable script are names like others; blanks around it are dropped
+    expect((await h.s.keys.create({ name: ' Kasse Zürich 2 ', scopes: ['checkout'] })).name).toBe('Kasse Zürich 2');
+  });
+
   it('a key is remembered, without a query, only once it authenticated and only for the cache time', async () => {
     const clock = new TestClock();
     const c = counting(h.test.db);

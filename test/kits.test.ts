@@ -105,10 +105,11 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     const wh = await warehouses(1);
     const mug = await stocked(wh, [2]);
     const sku = await kit([{ sku: mug, qty: 1 }]);
-    const receipt = await api('POST', '/v1/stock/receive', { sku, warehouse: wh[0], qty: 1 });
-    expect([receipt.status, receipt.body.code]).toEqual([409, 'kit_holds_no_stock']);
-    // nor counted, at 0 too, nor returned, damaged too (neither would put units on hand): no ledger row on the kit
+    // nor received, adjusted up, counted (at 0 too) or returned (damaged too, which puts no units on hand): each
+    // refusal names the kit, and there is no ledger row on it
     for (const [path, body] of [
+      ['/v1/stock/receive', { sku, warehouse: wh[0], qty: 1 }],
+      ['/v1/stock/adjust', { sku, warehouse: wh[0], delta: 1, reason: 'correction' }],
       ['/v1/stock/count', { sku, warehouse: wh[0], counted: 0 }],
       ['/v1/returns', { sku, warehouse: wh[0], qty: 1, condition: 'damaged', reference: 'rma-1' }],
       ['/v1/returns', { sku, warehouse: wh[0], qty: 1, condition: 'resellable', reference: 'rma-2' }],
@@ -123,7 +124,7 @@ describe.each(drivers())('kits over HTTP on %s', (driver) => {
     // a new warehouse gives the kit a level that holds nothing either
     const [later] = await warehouses(1);
     const there = await api('POST', '/v1/stock/receive', { sku, warehouse: later, qty: 1 });
-    expect([there.status, there.body.code]).toEqual([409, 'kit_holds_no_stock']);
+    expect([there.status, there.body.code, there.body.sku]).toEqual([409, 'kit_holds_no_stock', sku]);
   });
 
   it("shows a kit's availability per warehouse as the least of its components' available ÷ quantity", async () => {

@@ -255,6 +255,27 @@ describe.each(drivers())('purchase orders on %s', (driver) => {
     expect(order.currency).toBe('USD');
   });
 
+  it("takes null for a new order's optional members, as its answers show them: none, or the supplier's currency", async () => {
+    const { skuA, warehouse, supplier } = await setup();
+    const made = await call('POST', '/v1/purchase-orders', {
+      body: {
+        supplier,
+        warehouse,
+        lines: [{ sku: skuA, qty: 3, unit_cost: null }],
+        expected_date: null,
+        reference: null,
+        currency: null,
+      },
+    });
+    expect(made).toMatchObject({
+      status: 201,
+      body: { status: 'DRAFT', expected_date: null, reference: null, currency: 'USD', lines: [{ unit_cost: null }] },
+    });
+    // none is still a date to come: sending dates it by the supplier's lead time (7 days from 2026-01-15)
+    const sent = await call('POST', `/v1/purchase-orders/${String(made.body['id'])}/send`);
+    expect(sent).toMatchObject({ status: 200, body: { expected_date: '2026-01-22' } });
+  });
+
   it('refuses a supplier, warehouse or product name of whitespace only, as it would show as nothing', async () => {
     const blank = '  \t ';
     const refusals = [

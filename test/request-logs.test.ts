@@ -73,4 +73,14 @@ describe('redactedUrl', () => {
       '/x?Token=[redacted]&auth=[redacted]&sessionId=[redacted]&sig=[redacted]&code=[redacted]&jwt=[redacted]&bearer=[redacted]&sku=g',
     );
   });
+
+  it('redacts the secret of a generated API key wherever it is written, keeping its public id', () => {
+    const key = 'sr_0a1b2c3d4e5f_AbCdEfGhIjKlMnOpQrStUvWxYz012345';
+    expect(redactedUrl(`/v1/keys/${key}/revoke`)).toBe('/v1/keys/sr_0a1b2c3d4e5f_[redacted]/revoke');
+    expect(redactedUrl(`/v1/stock?sku=${key}&q=${key}`)).toBe(
+      '/v1/stock?sku=sr_0a1b2c3d4e5f_[redacted]&q=sr_0a1b2c3d4e5f_[redacted]',
+    );
+    // a SKU that only looks a little like one is left alone
+    expect(redactedUrl('/v1/stock/sr_abc_SHORT')).toBe('/v1/stock/sr_abc_SHORT');
+  });
 });

@@ -11,8 +11,18 @@ export const REDACTED = '[redacted]';
  */
 const SECRET_PARAMETER = /token|key|secret|passw|pwd|signature|^sig$|auth|credential|session|^code$|jwt|bearer/i;
 
-/** A request target as it may be logged: every query value whose name may carry a secret replaced by REDACTED. */
-export function redactedUrl(url: string): string {
+/**
+ * A generated API key (`sr_<public id>_<secret>`) wherever it is written: a key pasted into a path (`/v1/keys/<key>`
+ * for its id) or a parameter of any name. Its public id, which names it in lists, stays.
+ */
+const GENERATED_KEY = /(sr_[0-9a-f]{6,16}_)[A-Za-z0-9_-]{16,}/g;
+
+/**
+ * A request target as it may be logged: every query value whose name may carry a secret, and the secret part of
+ * any generated API key in it, replaced by REDACTED.
+ */
+export function redactedUrl(target: string): string {
+  const url = target.replace(GENERATED_KEY, `$1${REDACTED}`);
   const at = url.indexOf('?');
   if (at === -1) return url;
   const query = url.slice(at + 1);

@@ -17,7 +17,7 @@ import type { ApiKeyRow, ApiKeySecretRow, KeyOrigin } from '../store/api-keys.js
 import type { Queryable } from '../store/db.js';
 import { runIdempotently } from './idempotency.js';
 import type { CallOptions, ServiceContext } from './context.js';
-import { numericId } from './schemas.js';
+import { KeyName, numericId, parse } from './schemas.js';
 
 /** An API key as shown: its name, prefix and scopes, never the key. */
 export interface ApiKey {
@@ -120,9 +120,9 @@ export class KeyService {
     input: { name: string; scopes: readonly string[] },
     options: CallOptions = {},
   ): Promise<CreatedApiKey | ReplayedApiKey> {
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > 100)
-      throw ValidationError.field('/name', 'a name of 1-100 characters is required');
+    // the name as POST /v1/keys takes it (not blanks only, no control character: it is the ledger's actor of what
+    // the key does), kept without the blanks around it
+    const name = parse(KeyName, input.name, '/name').trim();
     const scopes = checkScopes(input.scopes);
     const publicId = newPublicId();
     const key = `sr_${publicId}_${randomBytes(24).toString('base64url')}`;

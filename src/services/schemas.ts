@@ -501,12 +501,17 @@ export const PurchaseOrderInput = Closed({
   supplier: WarehouseCode,
   warehouse: WarehouseCode,
   lines: Type.Array(
-    Type.Object({ sku: Sku, qty: Quantity, unit_cost: Type.Optional(UnitCost) }, { additionalProperties: false }),
+    Type.Object(
+      { sku: Sku, qty: Quantity, unit_cost: Type.Optional(Type.Union([UnitCost, Type.Null()])) },
+      { additionalProperties: false },
+    ),
     { minItems: 1, maxItems: 1000 },
   ),
-  expected_date: Type.Optional(IsoDate),
-  reference: Type.Optional(Reference),
-  currency: Type.Optional(CurrencyCode),
+  // null, as answers show these, is "none": a cost not known, no date yet (sending dates it by the lead time), no
+  // reference, the supplier's or the store's currency
+  expected_date: Type.Optional(Type.Union([IsoDate, Type.Null()])),
+  reference: Type.Optional(Type.Union([Reference, Type.Null()])),
+  currency: Type.Optional(Type.Union([CurrencyCode, Type.Null()])),
 });
 /** What `purchasing.create` takes. */
 export type PurchaseOrderInput = Static<typeof PurchaseOrderInput>;
@@ -635,9 +640,23 @@ export function parseChannelInput(value: unknown): ChannelInput {
   return parse(ChannelInputs[kind as ChannelKind], value);
 }
 
+/**
+ * An API key's name. It is the ledger's actor (`key:<name>`) of what the key does, and shows in lists, logs and the
+ * console's header: so an actor's text (no control character) that is not blanks only.
+ */
+export const KeyName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  // blanks, the first character that is none, then anything but a control character: the parts cannot overlap, so a
+  // long input is matched in one pass (no backtracking), and no lookahead, which not every reader of the document takes
+  pattern:
+    '^[^\\S\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$',
+  description: 'text of 1-100 characters, not only whitespace, with no control character',
+});
+
 /** POST /v1/keys: a named key with scopes. */
 export const KeyInput = Closed({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: KeyName,
   scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
 });
 /** A key's name and scopes, checked. */
@@ -820,6 +839,7 @@ const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(
       MailTo,
       ShipTo,
       Actor,
+      KeyName,
     ] as object[]
   ).flatMap((schema) =>
     'pattern' in schema &&

@@ -1,5 +1,11 @@
 import { setImmediate } from 'node:timers/promises';
-import { InsufficientStockError, NotFoundError, StaleQuantityError, ValidationError } from '../domain/errors.js';
+import {
+  InsufficientStockError,
+  KitHoldsNoStockError,
+  NotFoundError,
+  StaleQuantityError,
+  ValidationError,
+} from '../domain/errors.js';
 import type { FieldError } from '../domain/errors.js';
 import { isMovementType } from '../domain/movements.js';
 import type { MovementType, Reason } from '../domain/movements.js';
@@ -231,6 +237,21 @@ export interface MovementQuery {
   limit?: number | undefined;
 }
 
+/**
+ * Units put on a kit by a receipt or an adjustment are refused by the database (migration 0030's check), which cannot
+ * say which variant it was: the caller named one, so the refusal names it. Checking first would cost every receipt a
+ * query for a mistake; this costs nothing until the mistake is made.
+ */
+async function namingKit<T>(sku: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const refusal = asStockroomError(error);
+    if (refusal instanceof KitHoldsNoStockError && refusal.sku === undefined) throw new KitHoldsNoStockError(sku);
+    throw error;
+  }
+}
+
 /** Warehouse operations: physical stock coming, going, counted and moved. Each is one transaction. */
 export class StockService {
   constructor(
@@ -244,19 +265,22 @@ export class StockService {
     const receipt = parse(ReceiveInput, input);
     return runIdempotently(this.ctx, 'stock.receive', options, receipt, async (tx) => {
       const { variant, warehouse } = await this.resolve(tx, receipt.sku, receipt.warehouse);
-      const applied = await this.applyAll(tx, options, [
-        {
-          variantId: variant.id,
-          warehouseId: warehouse.id,
-          type: 'receive',
-          deltaOnHand: receipt.qty,
-          deltaReserved: 0,
-          guard: 'none',
-          reason: receipt.reason ?? 'received',
-          reference: receipt.reference ?? null,
-          unitCost: receipt.unit_cost ?? null,
-        },
-      ]);
+      const applied = await namingKit(
+        receipt.sku,
+        this.applyAll(tx, options, [
+          {
+            variantId: variant.id,
+            warehouseId: warehouse.id,
+            type: 'receive',
+            deltaOnHand: receipt.qty,
+            deltaReserved: 0,
+            guard: 'none',
+            reason: receipt.reason ?? 'received',
+            reference: receipt.reference ?? null,
+            unitCost: receipt.unit_cost ?? null,
+          },
+        ]),
+      );
       await refuseArchived(tx, [{ variantId: variant.id, warehouseId: warehouse.id, ...receipt }]);
       await putAwayReceipt(tx, this.ctx.clock(), {
         warehouse,
@@ -288,7 +312,10 @@ export class StockService {
         reference: adjustment.reference ?? null,
         expectedOnHand: adjustment.expected_on_hand ?? null,
       };
-      const [applied] = await applyMovements(tx, options.actor ?? null, [move], this.ctx.clock());
+      const [applied] = await namingKit(
+        adjustment.sku,
+        applyMovements(tx, options.actor ?? null, [move], this.ctx.clock()),
+      );
       if (!applied) {
         const now = await readLevel(tx, variant.id, warehouse.id);
         if (!now) throw new NotFoundError('stock level', `${adjustment.sku}@${adjustment.warehouse}`);
