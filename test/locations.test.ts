@@ -740,6 +740,44 @@ describe.each(drivers())('the warehouse floor on %s', (driver) => {
       ]);
     });
 
+    it("keeps units of another SKU out of a SKU's face: a receipt naming it (forced too) and a relocation into it are refused, and change nothing", async () => {
+      const { wh, sku } = await floor(
+        [{ code: 'A-01-01', type: 'pick_face' }, { code: 'A-01-02', type: 'pick_face' }, { code: 'B-01-01' }],
+        [{}, {}],
+      );
+      const [tee, cap] = sku as [string, string];
+      expect((await minimum(wh, 'A-01-01', tee, 4)).status).toBe(200);
+      expect((await receive({ sku: cap, warehouse: wh, qty: 5, bin: 'B-01-01' })).status).toBe(200);
+      const before = await call('GET', `/v1/warehouses/${wh}/locations`);
+      const stock = (await call('GET', `/v1/stock/${cap}`)).body;
+      const refusal = {
+        status: 409,
+        body: { code: 'already_exists', resource: 'pick face', key: `${wh}/A-01-01` },
+      };
+      for (const force of [false, true]) {
+        const received = await receive({ sku: cap, warehouse: wh, qty: 1, bin: 'A-01-01', force });
+        expect(received).toMatchObject(refusal);
+        expect(received.body['detail']).toContain(`it is ${tee}'s, and a pick face is one SKU's`);
+      }
+      const moved = await call('POST', `/v1/warehouses/${wh}/relocations`, {
+        scope: 'warehouse',
+        body: { sku: cap, from: 'B-01-01', to: 'A-01-01', qty: 2 },
+      });
+      expect(moved).toMatchObject(refusal);
+      expect((await call('GET', `/v1/warehouses/${wh}/locations`)).body).toEqual(before.body);
+      expect((await call('GET', `/v1/stock/${cap}`)).body).toEqual(stock);
+      // its own SKU goes in, and the other SKU into a face nobody has
+      expect((await receive({ sku: tee, warehouse: wh, qty: 2, bin: 'A-01-01' })).status).toBe(200);
+      expect(
+        (
+          await call('POST', `/v1/warehouses/${wh}/relocations`, {
+            scope: 'warehouse',
+            body: { sku: cap, from: 'B-01-01', to: 'A-01-02', qty: 2 },
+          })
+        ).status,
+      ).toBe(201);
+    });
+
     it("drops the minimums of a pick face made bulk: it is no SKU's face and no refill is planned into it", async () => {
       const { wh, sku } = await floor(
         [{ code: 'A-01-01', type: 'pick_face' }, { code: 'A-01-02', type: 'pick_face' }, { code: 'B-01-01' }],

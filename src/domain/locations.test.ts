@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   abcClasses,
   checkNamedPick,
+  faceOfAnother,
   pickFaceConflict,
   planCounts,
   planPick,
@@ -253,6 +254,14 @@ describe('pick-face assignments', () => {
   it('let a face take a new minimum of its own SKU, and a free face a SKU with none', () => {
     expect(pickFaceConflict(assigned, 'A-01-01', 'TEE')).toBeUndefined();
     expect(pickFaceConflict(assigned, 'A-01-03', 'MUG')).toBeUndefined();
+  });
+
+  it("keep units of a SKU out of another SKU's face, not out of its own, a free one or any other location", () => {
+    expect(faceOfAnother(assigned, 'A-01-01', 'MUG')).toEqual({ location: 'A-01-01', sku: 'TEE' });
+    expect(faceOfAnother(assigned, 'A-01-01', 'TEE')).toBeUndefined();
+    expect(faceOfAnother(assigned, 'A-01-03', 'MUG')).toBeUndefined();
+    // a SKU with a face elsewhere may still be put in a free location (bulk behind it, say)
+    expect(faceOfAnother(assigned, 'B-01-01', 'TEE')).toBeUndefined();
   });
 });
 

@@ -255,6 +255,19 @@ export function pickFaceConflict(
   );
 }
 
+/**
+ * The assignment that keeps units of `sku` out of `location`: the location is a pick face assigned to another SKU.
+ * Units go there only by a decision (a receipt naming it, a relocation), and a face is one SKU's: a second SKU in it
+ * would be picked from where nobody looks for it. A count records what it finds, wherever it is.
+ */
+export function faceOfAnother(
+  assignments: readonly PickAssignment[],
+  location: string,
+  sku: string,
+): PickAssignment | undefined {
+  return assignments.find((assigned) => assigned.location === location && assigned.sku !== sku);
+}
+
 /** A pick face's minimum of one variant, with what planning its refill needs. */
 export interface FaceMinimum {
   location: string;

@@ -1,5 +1,6 @@
 import { AlreadyExistsError, NoRoomError, NotFoundError, ValidationError } from '../domain/errors.js';
 import {
+  faceOfAnother,
   pickFaceConflict,
   planCounts,
   planPutAway,
@@ -498,6 +499,7 @@ export class LocationService {
           '/qty',
           `${move.from} holds ${there} unit${there === 1 ? '' : 's'} of ${move.sku}, not ${move.qty}`,
         );
+      await refuseOthersFace(tx, warehouse, move.sku, move.to);
       await refuseWithoutRoom(tx, warehouse, variant, move.to, move.qty);
       const at = this.ctx.clock();
       await changeLocations(
@@ -686,6 +688,22 @@ function wholeWithin(value: number, min: number, max: number, path: string): num
 const unitOf = (row: MeasuresRow): UnitMeasures => ({ weight_g: row.weight_g, volume_cm3: row.volume_cm3 });
 
 /** Refuses `qty` units into a location that is inactive or lacks room for them (NoRoomError, with the reason). */
+/** Refuses putting units of a SKU into a pick face assigned to another SKU (409 already_exists, as its minimum is). */
+async function refuseOthersFace(
+  tx: Queryable,
+  warehouse: { id: number; code: string },
+  sku: string,
+  code: string,
+): Promise<void> {
+  const other = faceOfAnother(await readPickAssignments(tx, warehouse.id), code, sku);
+  if (other)
+    throw new AlreadyExistsError(
+      'pick face',
+      `${warehouse.code}/${code}`,
+      `it is ${other.sku}'s, and a pick face is one SKU's: put ${sku} elsewhere, or clear ${other.sku}'s minimum there (null) first`,
+    );
+}
+
 async function refuseWithoutRoom(
   tx: Queryable,
   warehouse: { id: number; code: string },
@@ -730,6 +748,8 @@ export async function putAwayReceipt(
     const code = receipt.location;
     const location = candidates.find((candidate) => candidate.location === code);
     if (!location) throw new NotFoundError('bin', `${warehouse.code}/${code}`);
+    // forcing overrides a location's room, not whose face it is
+    await refuseOthersFace(tx, warehouse, variant.sku, code);
     if (receipt.force !== true) await refuseWithoutRoom(tx, warehouse, variant, code, qty);
     await changeLocations(tx, [{ binId: location.id, variantId: variant.id, qty }], at);
     return [{ location: code, qty, suggested: false }];
