@@ -67,9 +67,20 @@ describe.each(drivers())('API keys on %s', (driver) => {
 
   it('refuses a name of blanks only or with a control character (it is the ledger actor of what the key does), and makes no key', async () => {
     const before = (await h.s.keys.list()).length;
-    for (const name of ['   ', '\t', 'ops\nkey:admin', 'bell\u0007', 'esc\u001b[31m', 'c1\u0085'])
+    for (const name of [
+      '   ',
+      '\t',
+      'ops\nkey:admin',
+      'bell\u0007',
+      'esc\u001b[31m',
+      'c1\u0085',
+      // invisible: a zero width alone, a line separator, a right-to-left override that shows "nimda" as "admin"
+      '\u200b',
+      'a\u2028b',
+      '\u202enimda',
+    ])
       await expect(h.s.keys.create({ name, scopes: ['checkout'] })).rejects.toThrow(
-        '/name: must be text of 1-100 characters, not only whitespace, with no control character',
+        '/name: must be text of 1-100 characters, not only whitespace, with no control or invisible formatting character',
       );
     expect(await h.s.keys.list()).toHaveLength(before);
     // spaces inside and any printable script are names like others; blanks around it are dropped

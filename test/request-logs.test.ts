@@ -58,6 +58,21 @@ describe('request logs of a real server process', () => {
     );
     for (const secret of secrets) expect(ctx.server.output()).not.toContain(secret);
   });
+
+  it("logs a request the router refuses (a malformed escape, an over-long parameter) once, as any other's line", async () => {
+    for (const [path, status] of [
+      ['/v1/stock/%E0%A4%A', 400],
+      [`/v1/stock/${'x'.repeat(600)}`, 414],
+    ] as const) {
+      const res = await fetch(`${ctx.server.url}${path}`);
+      expect(res.status).toBe(status);
+      await res.text();
+      // the answer carries its id, as every answer does
+      const lines = await linesOf(res.headers.get('x-request-id') ?? 'none');
+      expect(lines.map((line) => line.msg)).toEqual(['request completed']);
+      expect(lines[0]?.req?.url).toBe(path);
+    }
+  });
 });
 
 describe('redactedUrl', () => {
@@ -79,6 +94,16 @@ describe('redactedUrl', () => {
     expect(redactedUrl(`/v1/keys/${key}/revoke`)).toBe('/v1/keys/sr_0a1b2c3d4e5f_[redacted]/revoke');
     expect(redactedUrl(`/v1/stock?sku=${key}&q=${key}`)).toBe(
       '/v1/stock?sku=sr_0a1b2c3d4e5f_[redacted]&q=sr_0a1b2c3d4e5f_[redacted]',
+    );
+    // written with escapes, which the server decodes to the key itself: found all the same
+    expect(redactedUrl(`/v1/stock/sr%5F0a1b2c3d4e5f%5FAbCdEfGhIjKlMnOpQrStUvWxYz012345`)).toBe(
+      '/v1/stock/sr%5F0a1b2c3d4e5f%5F[redacted]',
+    );
+    expect(redactedUrl(`/v1/stock/%73r_0a1b2c3d4e5f_AbCdEf%2DhIjKlMnOpQrStUvWxYz012345/x?a=1`)).toBe(
+      '/v1/stock/%73r_0a1b2c3d4e5f_[redacted]/x?a=1',
+    );
+    expect(redactedUrl(`/v1/stock/s%72_0a1b2c3d4e5f_AbCdEfGhIjKlMnOpQrStUvWxYz012345%20`)).toBe(
+      '/v1/stock/s%72_0a1b2c3d4e5f_[redacted]%20',
     );
     // a SKU that only looks a little like one is left alone
     expect(redactedUrl('/v1/stock/sr_abc_SHORT')).toBe('/v1/stock/sr_abc_SHORT');

@@ -18,11 +18,43 @@ const SECRET_PARAMETER = /token|key|secret|passw|pwd|signature|^sig$|auth|creden
 const GENERATED_KEY = /(sr_[0-9a-f]{6,16}_)[A-Za-z0-9_-]{16,}/g;
 
 /**
+ * The target with the secret of every generated key in it replaced by REDACTED, however it is written: the server
+ * decodes `%5F` and `%2D` (or any escape) in a path to the key itself, so keys are found in the decoded text, and
+ * what each one spans is replaced in the target as it came.
+ */
+function withoutKeys(target: string): string {
+  if (!target.includes('%')) return target.replace(GENERATED_KEY, `$1${REDACTED}`);
+  let decoded = '';
+  // where each decoded character starts in the target, and its end
+  const starts: number[] = [];
+  for (let i = 0; i < target.length;) {
+    starts.push(i);
+    // a key is ASCII, so only escapes of ASCII bytes can hide one
+    if (target.charAt(i) === '%' && /^[0-7][0-9a-f]$/i.test(target.slice(i + 1, i + 3))) {
+      decoded += String.fromCharCode(Number.parseInt(target.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      decoded += target.charAt(i);
+      i += 1;
+    }
+  }
+  starts.push(target.length);
+  let redacted = '';
+  let done = 0;
+  for (const key of decoded.matchAll(GENERATED_KEY)) {
+    const secretStart = starts[key.index + (key[1] ?? '').length] ?? target.length;
+    redacted += `${target.slice(done, secretStart)}${REDACTED}`;
+    done = starts[key.index + key[0].length] ?? target.length;
+  }
+  return redacted + target.slice(done);
+}
+
+/**
  * A request target as it may be logged: every query value whose name may carry a secret, and the secret part of
  * any generated API key in it, replaced by REDACTED.
  */
 export function redactedUrl(target: string): string {
-  const url = target.replace(GENERATED_KEY, `$1${REDACTED}`);
+  const url = withoutKeys(target);
   const at = url.indexOf('?');
   if (at === -1) return url;
   const query = url.slice(at + 1);

@@ -104,9 +104,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     idleTimeoutMs: given.idleTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
     maxConnections: given.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
   };
+  const requestLog = new RequestLog();
   const app = Fastify({
     logger: requestLogOptions(options.logger),
-    logController: new RequestLog(),
+    logController: requestLog,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     connectionTimeout: limits.idleTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -132,8 +133,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     requestIdHeader: false,
     // ids in paths are case-sensitive SKUs; trailing slashes are the same route
     routerOptions: { ignoreTrailingSlash: true },
-    // the router's own refusals (a malformed %-escape, an over-long path parameter) are problem documents too
+    // the router's own refusals (a malformed %-escape, an over-long path parameter) are problem documents too. Fastify
+    // answers them outside a request's lifecycle, where no hook adds the request's id and nothing logs its line: both
+    // are done here
     frameworkErrors: (error, request, reply) => {
+      reply.raw.once('finish', () => {
+        requestLog.requestCompleted(null, request, reply);
+      });
+      reply.header('x-request-id', request.id);
       sendProblem(error, request, reply);
     },
     clientErrorHandler: answerClientError,

@@ -640,18 +640,20 @@ export function parseChannelInput(value: unknown): ChannelInput {
   return parse(ChannelInputs[kind as ChannelKind], value);
 }
 
+// what a key's name may not hold: control characters, and invisible ones that would make it read as another name
+// (zero widths, bidirectional overrides and isolates, line and paragraph separators)
+const KEY_NAME_HIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f';
 /**
  * An API key's name. It is the ledger's actor (`key:<name>`) of what the key does, and shows in lists, logs and the
- * console's header: so an actor's text (no control character) that is not blanks only.
+ * console's header: so none of those characters, and not blanks only.
  */
 export const KeyName = Type.String({
   minLength: 1,
   maxLength: 100,
-  // blanks, the first character that is none, then anything but a control character: the parts cannot overlap, so a
+  // blanks, the first character that is none, then anything but a hidden character: the parts cannot overlap, so a
   // long input is matched in one pass (no backtracking), and no lookahead, which not every reader of the document takes
-  pattern:
-    '^[^\\S\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$',
-  description: 'text of 1-100 characters, not only whitespace, with no control character',
+  pattern: `^[^\\S${KEY_NAME_HIDDEN}]*[^\\s${KEY_NAME_HIDDEN}][^${KEY_NAME_HIDDEN}]*$`,
+  description: 'text of 1-100 characters, not only whitespace, with no control or invisible formatting character',
 });
 
 /** POST /v1/keys: a named key with scopes. */
