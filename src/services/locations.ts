@@ -687,7 +687,6 @@ function wholeWithin(value: number, min: number, max: number, path: string): num
 /** A unit's weight and volume from a variant's stored measures. */
 const unitOf = (row: MeasuresRow): UnitMeasures => ({ weight_g: row.weight_g, volume_cm3: row.volume_cm3 });
 
-/** Refuses `qty` units into a location that is inactive or lacks room for them (NoRoomError, with the reason). */
 /** Refuses putting units of a SKU into a pick face assigned to another SKU (409 already_exists, as its minimum is). */
 async function refuseOthersFace(
   tx: Queryable,
@@ -704,6 +703,7 @@ async function refuseOthersFace(
     );
 }
 
+/** Refuses `qty` units into a location that is inactive or lacks room for them (NoRoomError, with the reason). */
 async function refuseWithoutRoom(
   tx: Queryable,
   warehouse: { id: number; code: string },
