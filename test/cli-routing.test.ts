@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
+import { copyTemplateDataDir } from './support/pglite-template.js';
 
 describe('routing from the command line (embedded database)', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-cli-routing-'));
+    copyTemplateDataDir(join(dir, 'data'));
     env = { STOCKROOM_DATA: join(dir, 'data') };
     expect((await cli(env, 'warehouse', 'add', 'HIGH', '--name', 'High', '--priority', '5')).code).toBe(0);
     expect((await cli(env, 'warehouse', 'add', 'FULL', '--name', 'Full')).code).toBe(0);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyTemplateDataDir } from './support/pglite-template.js';
 
 interface Ran {
   code: number | null;
@@ -37,6 +38,8 @@ describe('the stockroom command: --version, and errors as JSON on stdout with --
   let env: NodeJS.ProcessEnv;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-cli-json-'));
+    // the run's migrated embedded database, copied: a first start's initdb is another suite's (test/embedded.test.ts)
+    copyTemplateDataDir(join(dir, 'data'));
     env = { STOCKROOM_DATA: join(dir, 'data') };
   });
   afterAll(() => {

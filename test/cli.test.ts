@@ -9,6 +9,7 @@ import { Stockroom, openDbFromEnv } from '../src/index.js';
 import { createPostgresDatabase, postgresUrl } from './support/databases.js';
 import { freePort } from './support/postgres-cluster.js';
 import { useUpstream } from './support/upstream.js';
+import { copyTemplateDataDir } from './support/pglite-template.js';
 
 const exec = promisify(execFile);
 
@@ -16,7 +17,9 @@ describe('the stockroom CLI on the embedded database', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   beforeAll(() => {
+    // the run's migrated embedded database, copied: a first start's initdb is test/embedded.test.ts's
     dir = mkdtempSync(join(tmpdir(), 'stockroom-cli-'));
+    copyTemplateDataDir(join(dir, 'data'));
     env = { STOCKROOM_DATA: join(dir, 'data') };
   });
   afterAll(() => {
@@ -285,6 +288,7 @@ describe('the stockroom CLI without its database', () => {
 describe('the stockroom bin', () => {
   it('runs as a program: prints, and exits with the status of the command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stockroom-bin-'));
+    copyTemplateDataDir(join(dir, 'data'));
     const env = { ...process.env, STOCKROOM_DATA: join(dir, 'data'), DATABASE_URL: '' };
     try {
       const help = await exec('node', ['bin/stockroom.js', '--help'], { env });
@@ -304,6 +308,7 @@ describe('stockroom sync pull --every', () => {
 
   it('keeps pulling at the interval, survives a failed round without moving its cursor, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stockroom-pull-'));
+    copyTemplateDataDir(join(dir, 'data'));
     const env = { STOCKROOM_DATA: join(dir, 'data') };
     try {
       expect((await cli(env, 'warehouse', 'add', 'AMS', '--name', 'Amsterdam')).code).toBe(0);

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
 import type { Reservation } from '../src/index.js';
+import { copyTemplateDataDir } from './support/pglite-template.js';
 
 describe('changing a reservation from the command line', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'stockroom-amend-cli-'));
+    copyTemplateDataDir(join(dir, 'data'));
     env = { STOCKROOM_DATA: join(dir, 'data') };
   });
   afterAll(() => {
