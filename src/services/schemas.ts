@@ -68,6 +68,8 @@ export const Count = Type.Integer({ minimum: 0, maximum: MAX_QTY });
 export const ExpectedOnHand = Type.Integer({ minimum: 0, maximum: MAX_STOCK_NUMBER });
 /** The caller's own reference (an order, a delivery note), kept on the ledger rows. */
 export const Reference = Type.String({ minLength: 1, maxLength: 200 });
+/** The control characters (C0, DEL, C1) as a pattern's character range: what text printed in tables and logs may not hold. */
+const CONTROL_CHARACTERS = '\\u0000-\\u001f\\u007f-\\u009f';
 /**
  * Who acts, as ledger rows record it, when a caller names it (the CLI's --actor; over HTTP it is `key:<key name>`):
  * text as the API's names and references take it, 1-200 characters, and no control character, since it is printed
@@ -76,7 +78,7 @@ export const Reference = Type.String({ minLength: 1, maxLength: 200 });
 export const Actor = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+  pattern: `^[^${CONTROL_CHARACTERS}]*$`,
   description: 'text with no control character (no newline, tab, escape, C1 code)',
 });
 /** Why an adjustment was made, from the fixed list the ledger reports by. */
@@ -642,7 +644,7 @@ export function parseChannelInput(value: unknown): ChannelInput {
 
 // what a key's name may not hold: control characters, and invisible ones that would make it read as another name
 // (zero widths, bidirectional overrides and isolates, line and paragraph separators)
-const KEY_NAME_HIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f';
+const KEY_NAME_HIDDEN = `${CONTROL_CHARACTERS}\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f`;
 /**
  * An API key's name. It is the ledger's actor (`key:<name>`) of what the key does, and shows in lists, logs and the
  * console's header: so none of those characters, and not blanks only.
